@@ -1,0 +1,39 @@
+import { z } from "zod";
+
+/** A node id is its Ed25519 public key, base64url without padding (43 characters). */
+export const NodeIdSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be a base64url Ed25519 public key");
+
+export const ModelIdSchema = z.string().min(1).max(256);
+
+export const AdvertisedModelSchema = z.strictObject({
+  id: ModelIdSchema,
+  owned_by: z.string().min(1).max(128).optional(),
+});
+
+export const HeartbeatSchema = z.strictObject({
+  node_id: NodeIdSchema,
+  url: z.url({ protocol: /^https?$/ }).max(2048),
+  models: z.array(AdvertisedModelSchema).max(256),
+  capacity: z.int().min(1).max(100_000),
+  in_flight: z.int().min(0).max(1_000_000),
+  /** Milliseconds since the epoch, as the node's clock reads it. */
+  timestamp: z.int().min(0),
+  /** Strictly increasing per node; replays of an older heartbeat are refused. */
+  seq: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+export type AdvertisedModel = z.infer<typeof AdvertisedModelSchema>;
+
+export const HeartbeatAckSchema = z.object({
+  object: z.literal("heartbeat.ack"),
+  node_id: NodeIdSchema,
+  seq: z.int(),
+  registered: z.boolean(),
+  interval_ms: z.int(),
+});
+export type HeartbeatAck = z.infer<typeof HeartbeatAckSchema>;
+
+/** How often agents heartbeat, and how long the gateway keeps a silent node live. */
+export const HEARTBEAT_INTERVAL_MS = 2_000;
+export const NODE_TTL_MS = 10_000;

@@ -1,0 +1,40 @@
+// Every route of the gateway, and the stages around them.
+import { Router, type IRequest } from "itty-router";
+import { errorResponse, HttpError } from "./http/http-error.js";
+import { withRequestId, withRequestIdHeader } from "./http/request-id.js";
+import { createKeyRoute, listKeysRoute, revokeKeyRoute } from "./routes/admin-keys.js";
+import { heartbeatRoute } from "./routes/heartbeat.js";
+import { CHAT, COMPLETIONS, EMBEDDINGS, inferenceRoute } from "./routes/inference.js";
+import { getModelRoute, listModelsRoute } from "./routes/models.js";
+import { listNodesRoute } from "./routes/nodes.js";
+import { usageRoute } from "./routes/usage.js";
+import { wellKnownRoute } from "./routes/well-known.js";
+
+/** `x-meshgate-node` names the node that answered; "none" where no node did (errors, gateway-only routes). */
+function withNodeHeader(response: Response): Response {
+  if (!response.headers.has("x-meshgate-node")) response.headers.set("x-meshgate-node", "none");
+  return response;
+}
+
+export const router = Router<IRequest, [Env, ExecutionContext], Response>({
+  before: [withRequestId],
+  catch: errorResponse,
+  finally: [withRequestIdHeader, withNodeHeader],
+});
+
+router
+  .post("/v1/chat/completions", inferenceRoute(CHAT))
+  .post("/v1/completions", inferenceRoute(COMPLETIONS))
+  .post("/v1/embeddings", inferenceRoute(EMBEDDINGS))
+  .get("/v1/models", listModelsRoute)
+  .get("/v1/models/:id+", getModelRoute)
+  .get("/v1/usage", usageRoute)
+  .get("/v1/nodes", listNodesRoute)
+  .post("/v1/nodes/heartbeat", heartbeatRoute)
+  .get("/.well-known/meshgate.json", wellKnownRoute)
+  .post("/admin/keys", createKeyRoute)
+  .get("/admin/keys", listKeysRoute)
+  .delete("/admin/keys/:id", revokeKeyRoute)
+  .all("*", (request: IRequest) => {
+    throw new HttpError(404, `Invalid URL (${request.method} ${new URL(request.url).pathname})`, { code: "unknown_url" });
+  });

@@ -1,0 +1,52 @@
+// A per-isolate copy of the live node list, so the request path does not call the registry on every request.
+// Fresh for SNAPSHOT_TTL_MS; after that the stale copy is still served while one request refreshes it.
+import type { RegistryNode } from "../durable/node-registry.js";
+import { nodeRegistry } from "../durable/names.js";
+import type { RoutableNode } from "../routing/select.js";
+
+export const SNAPSHOT_TTL_MS = 1_000;
+
+export interface NodeSnapshot {
+  fetchedAt: number;
+  nodes: RegistryNode[];
+  routable: RoutableNode[];
+}
+
+let current: NodeSnapshot | null = null;
+let refreshing = false;
+
+function toRoutable(n: RegistryNode): RoutableNode {
+  return {
+    id: n.id,
+    url: n.url,
+    models: new Set(n.models.map((m) => m.id)),
+    capacity: n.capacity,
+    inFlight: n.in_flight,
+    latencyMs: n.latency_ms,
+    reputation: n.reputation,
+  };
+}
+
+async function refresh(env: Env, now: number): Promise<NodeSnapshot> {
+  const nodes = await nodeRegistry(env).snapshot(now);
+  current = { fetchedAt: now, nodes, routable: nodes.map(toRoutable) };
+  return current;
+}
+
+export async function nodeSnapshot(env: Env, ctx: ExecutionContext, now: number): Promise<NodeSnapshot> {
+  if (!current) return refresh(env, now);
+  if (now - current.fetchedAt >= SNAPSHOT_TTL_MS && !refreshing) {
+    refreshing = true;
+    ctx.waitUntil(
+      refresh(env, now)
+        .catch((err: unknown) => console.error("node snapshot refresh failed", String(err)))
+        .finally(() => (refreshing = false)),
+    );
+  }
+  return current;
+}
+
+/** Drops the cached copy (tests, and after this isolate changes the registry itself). */
+export function invalidateNodeSnapshot(): void {
+  current = null;
+}

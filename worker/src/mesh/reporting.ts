@@ -1,0 +1,34 @@
+// Where the request path sends what it learned, off the response path: usage rows to each key's ledger, dispatch
+// outcomes to the registry.
+import { nodeRegistry, usageLedger } from "../durable/names.js";
+import type { NodeOutcome } from "../durable/node-registry.js";
+import type { UsageRecord } from "../durable/usage-ledger.js";
+import { Batcher } from "./batcher.js";
+
+const BATCH_DELAY_MS = 20;
+
+const usageBatcher = new Batcher<UsageRecord>({
+  delayMs: BATCH_DELAY_MS,
+  maxItems: 500,
+  async write(rows, env) {
+    const byKey = new Map<string, UsageRecord[]>();
+    for (const r of rows) byKey.set(r.key_id, [...(byKey.get(r.key_id) ?? []), r]);
+    await Promise.all([...byKey].map(([keyId, keyRows]) => usageLedger(env, keyId).record(keyRows)));
+  },
+});
+
+const outcomeBatcher = new Batcher<NodeOutcome>({
+  delayMs: BATCH_DELAY_MS,
+  maxItems: 500,
+  async write(outcomes, env) {
+    await nodeRegistry(env).recordOutcomes(outcomes);
+  },
+});
+
+export function recordUsage(row: UsageRecord, env: Env, ctx: ExecutionContext): void {
+  usageBatcher.add(row, env, ctx);
+}
+
+export function reportOutcome(outcome: NodeOutcome, env: Env, ctx: ExecutionContext): void {
+  outcomeBatcher.add(outcome, env, ctx);
+}

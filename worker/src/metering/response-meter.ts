@@ -1,0 +1,163 @@
+// Passes a node's response body through to the client chunk by chunk while reading the token usage out of it.
+import { SseDecoder } from "./sse-decoder.js";
+import { inspectChunk, usageFrom, type TokenCounts } from "./usage.js";
+
+export interface MeterOptions {
+  streamed: boolean;
+  /** Remove usage the gateway asked the node for but the client did not. */
+  hideUsage: boolean;
+  /** Non-streamed bodies are kept (up to this size) to read `usage` once complete. */
+  maxBufferedBytes?: number;
+}
+
+export interface MeterResult {
+  usage: TokenCounts | null;
+  /** The body ended normally (for streams: `[DONE]` was seen). */
+  completed: boolean;
+  /** Why the body did not complete, if it did not. */
+  failure: "upstream_error" | "client_cancelled" | null;
+  bytes: number;
+}
+
+const encoder = new TextEncoder();
+
+export const MID_STREAM_ERROR_EVENT = `data: ${JSON.stringify({
+  error: { message: "The node serving this request failed mid-stream.", type: "api_error", param: null, code: "upstream_stream_error" },
+})}\n\n`;
+
+interface BodyProcessor {
+  /** Returns the bytes to send for this chunk (possibly the chunk itself). */
+  chunk(bytes: Uint8Array): Uint8Array | null;
+  /** Returns any bytes still held back at the end of the body. */
+  end(): Uint8Array | null;
+  usage(): TokenCounts | null;
+  completed(): boolean;
+}
+
+function streamProcessor(hideUsage: boolean): BodyProcessor {
+  const textDecoder = new TextDecoder();
+  const sse = new SseDecoder();
+  let usage: TokenCounts | null = null;
+  let done = false;
+  const handle = (events: ReturnType<SseDecoder["push"]>): { out: string; changed: boolean } => {
+    let out = "";
+    let changed = false;
+    for (const event of events) {
+      if (event.data === null) {
+        out += event.raw;
+        continue;
+      }
+      if (event.data === "[DONE]") done = true;
+      const verdict = inspectChunk(event.data, hideUsage);
+      if (verdict.usage) usage = verdict.usage;
+      if (verdict.action === "forward") out += event.raw;
+      else {
+        changed = true;
+        if (verdict.action === "rewrite") out += `data: ${verdict.data}\n\n`;
+      }
+    }
+    return { out, changed };
+  };
+  return {
+    chunk(bytes) {
+      const heldBefore = sse.buffered;
+      const { out, changed } = handle(sse.push(textDecoder.decode(bytes, { stream: true })));
+      if (!hideUsage) return bytes;
+      // Whole events in, none altered: forward the original bytes without re-encoding.
+      if (!changed && heldBefore === 0 && sse.buffered === 0) return bytes;
+      return out ? encoder.encode(out) : null;
+    },
+    end() {
+      const { out } = handle(sse.push(textDecoder.decode()).concat(sse.flush()));
+      return hideUsage && out ? encoder.encode(out) : null;
+    },
+    usage: () => usage,
+    completed: () => done,
+  };
+}
+
+function jsonProcessor(maxBufferedBytes: number): BodyProcessor {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let ended = false;
+  return {
+    chunk(bytes) {
+      size += bytes.byteLength;
+      if (size <= maxBufferedBytes) chunks.push(bytes);
+      return bytes;
+    },
+    end() {
+      ended = true;
+      return null;
+    },
+    usage() {
+      if (!ended || size > maxBufferedBytes) return null;
+      const all = new Uint8Array(size);
+      let offset = 0;
+      for (const c of chunks) {
+        all.set(c, offset);
+        offset += c.byteLength;
+      }
+      try {
+        return usageFrom(JSON.parse(new TextDecoder().decode(all)));
+      } catch {
+        return null;
+      }
+    },
+    completed: () => ended,
+  };
+}
+
+export function meterBody(body: ReadableStream<Uint8Array> | null, opts: MeterOptions): { body: ReadableStream<Uint8Array>; result: Promise<MeterResult> } {
+  const processor = opts.streamed ? streamProcessor(opts.hideUsage) : jsonProcessor(opts.maxBufferedBytes ?? 16 * 1024 * 1024);
+  let settle: (r: MeterResult) => void = () => {};
+  const result = new Promise<MeterResult>((resolve) => (settle = resolve));
+  let bytes = 0;
+  const finish = (failure: MeterResult["failure"]) =>
+    settle({ usage: processor.usage(), completed: failure === null && processor.completed(), failure, bytes });
+  if (!body) {
+    processor.end();
+    finish(null);
+    return { body: new ReadableStream({ start: (c) => c.close() }), result };
+  }
+  const reader = body.getReader();
+  const out = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        // Keep reading until something can be sent: a pull that enqueues nothing is not called again.
+        for (;;) {
+          let step;
+          try {
+            step = await reader.read();
+          } catch {
+            const tail = processor.end();
+            if (tail) controller.enqueue(tail);
+            if (opts.streamed) controller.enqueue(encoder.encode(MID_STREAM_ERROR_EVENT));
+            controller.close();
+            finish("upstream_error");
+            return;
+          }
+          if (step.done) {
+            const tail = processor.end();
+            if (tail) controller.enqueue(tail);
+            controller.close();
+            finish(null);
+            return;
+          }
+          bytes += step.value.byteLength;
+          const forwarded = processor.chunk(step.value);
+          if (forwarded) {
+            controller.enqueue(forwarded);
+            return;
+          }
+        }
+      },
+      async cancel(reason) {
+        finish("client_cancelled");
+        await reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { body: out, result };
+}

@@ -1,0 +1,115 @@
+// The request path of /v1/chat/completions, /v1/completions and /v1/embeddings, top to bottom:
+// authenticate → validate → pick nodes → forward (with failover) → meter the body → record usage and outcomes
+// off the response path → return the body as it streams.
+import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema, utf8 } from "@meshgate/schemas";
+import type { z } from "zod";
+import { authenticate } from "../http/auth.js";
+import { HttpError } from "../http/http-error.js";
+import { readJson } from "../http/json-body.js";
+import type { GatewayRequest } from "../http/request-id.js";
+import { dispatch, inFlightCounts, releaseNode, type DispatchResult } from "../mesh/dispatch.js";
+import { gatewayIdentity } from "../mesh/gateway-identity.js";
+import { nodeSnapshot } from "../mesh/node-snapshot.js";
+import { recordUsage, reportOutcome } from "../mesh/reporting.js";
+import { meterBody } from "../metering/response-meter.js";
+import { rankNodes } from "../routing/select.js";
+
+/** Nodes tried per request before giving up. */
+export const MAX_ATTEMPTS = 3;
+
+interface InferenceBody {
+  model: string;
+  stream?: boolean | null | undefined;
+  stream_options?: { include_usage?: boolean | undefined } | null | undefined;
+}
+
+export interface InferenceKind {
+  path: string;
+  schema: z.ZodType<InferenceBody>;
+  canStream: boolean;
+}
+
+export const CHAT: InferenceKind = { path: "/v1/chat/completions", schema: ChatCompletionRequestSchema, canStream: true };
+export const COMPLETIONS: InferenceKind = { path: "/v1/completions", schema: CompletionRequestSchema, canStream: true };
+export const EMBEDDINGS: InferenceKind = { path: "/v1/embeddings", schema: EmbeddingRequestSchema, canStream: false };
+
+/** Response headers from a node that are safe and useful to pass to the client. */
+const PASSED_HEADERS = ["content-type", "openai-processing-ms", "openai-version", "cache-control"];
+
+function withUsageRequested(body: InferenceBody): Uint8Array {
+  return utf8(JSON.stringify({ ...body, stream_options: { ...body.stream_options, include_usage: true } }));
+}
+
+function dispatchFailure(result: Extract<DispatchResult, { ok: false }>): HttpError {
+  const allBusy = result.attempts.every((a) => a.status === 429);
+  if (allBusy) {
+    return new HttpError(503, "Every node serving this model is busy. Retry shortly.", { code: "no_capacity", headers: { "retry-after": "1" } });
+  }
+  return new HttpError(502, `Every node tried (${result.attempts.length}) failed to answer.`, { type: "api_error", code: "upstream_error" });
+}
+
+export function inferenceRoute(kind: InferenceKind) {
+  return async (request: GatewayRequest, env: Env, ctx: ExecutionContext): Promise<Response> => {
+    const startedAt = Date.now();
+    const apiKey = await authenticate(request, env, startedAt);
+    const { value: body, bytes } = await readJson(request, kind.schema);
+
+    const streamed = kind.canStream && body.stream === true;
+    const clientWantsUsage = body.stream_options?.include_usage === true;
+    // Always ask a streaming node for usage, so every streamed token is metered; hide it again if not requested.
+    const hideUsage = streamed && !clientWantsUsage;
+    const forwarded = hideUsage ? withUsageRequested(body) : bytes;
+
+    const snapshot = await nodeSnapshot(env, ctx, startedAt);
+    const ranked = rankNodes(snapshot.routable, { model: body.model, localInFlight: inFlightCounts(), random: Math.random, maxAttempts: MAX_ATTEMPTS });
+    if (ranked.kind === "unknown_model") {
+      throw new HttpError(404, `The model \`${body.model}\` does not exist or you do not have access to it.`, { param: "model", code: "model_not_found" });
+    }
+    if (ranked.kind === "saturated") {
+      throw new HttpError(503, "Every node serving this model is at capacity. Retry shortly.", { code: "no_capacity", headers: { "retry-after": "1" } });
+    }
+
+    const { signer } = await gatewayIdentity(env);
+    const result = await dispatch(ranked.nodes, { path: kind.path, body: forwarded, requestId: request.id, signer, now: Date.now });
+    for (const failed of result.attempts) {
+      if (failed.error !== null) reportOutcome({ nodeId: failed.node.id, ok: false, ttfbMs: failed.ttfbMs, at: startedAt }, env, ctx);
+    }
+    if (!result.ok) throw dispatchFailure(result);
+
+    const { node, response } = result;
+    const isEventStream = streamed && (response.headers.get("content-type") ?? "").includes("text/event-stream");
+    const metered = meterBody(response.body, { streamed: isEventStream, hideUsage: hideUsage && isEventStream });
+
+    ctx.waitUntil(
+      metered.result.then((outcome) => {
+        releaseNode(node.id);
+        const finishedAt = Date.now();
+        const usage = outcome.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+        recordUsage(
+          {
+            request_id: request.id,
+            created: startedAt,
+            key_id: apiKey.id,
+            node_id: node.id,
+            model: body.model,
+            ...usage,
+            latency_ms: finishedAt - startedAt,
+            status: response.status,
+            streamed,
+          },
+          env,
+          ctx,
+        );
+        const ok = outcome.failure !== "upstream_error" && response.status < 500;
+        reportOutcome({ nodeId: node.id, ok, ttfbMs: result.ttfbMs, at: finishedAt }, env, ctx);
+      }),
+    );
+
+    const headers = new Headers({ "x-meshgate-node": node.id, "x-meshgate-attempts": String(result.attempts.length) });
+    for (const name of PASSED_HEADERS) {
+      const value = response.headers.get(name);
+      if (value !== null) headers.set(name, value);
+    }
+    return new Response(metered.body, { status: response.status, headers });
+  };
+}
