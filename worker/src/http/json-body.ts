@@ -67,8 +67,8 @@ export function parseJson<T>(bytes: Uint8Array, schema: z.ZodType<T>): T {
 
 export async function readJson<T>(request: Request, schema: z.ZodType<T>, limit = MAX_BODY_BYTES): Promise<JsonBody<T>> {
   const type = request.headers.get("content-type");
-  // curl's -d sends form-encoded by default; accept it so a hand-typed request still works.
-  if (type !== null && !/^application\/(?:(?:[\w.+-]+\+)?json|x-www-form-urlencoded)\b/i.test(type)) {
+  // curl -d sends form-encoded and fetch() with a string body sends text/plain; accept both so hand-written clients work.
+  if (type !== null && !/^(?:application\/(?:(?:[\w.+-]+\+)?json|x-www-form-urlencoded)|text\/plain)\b/i.test(type)) {
     throw new HttpError(415, "Content-Type must be application/json.", { code: "unsupported_media_type" });
   }
   const bytes = await readBody(request, limit);

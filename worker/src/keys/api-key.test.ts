@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import { bearerToken, generateApiKey, hashApiKey } from "./api-key.js";
+
+describe("API keys", () => {
+  it("are long random secrets with a recognisable prefix", () => {
+    const a = generateApiKey();
+    expect(a).toMatch(/^mg-[A-Za-z0-9_-]{43}$/);
+    expect(generateApiKey()).not.toBe(a);
+  });
+
+  it("hash to the SHA-256 hex digest (the only form stored)", async () => {
+    expect(await hashApiKey("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  });
+
+  it("are read from a Bearer header only", () => {
+    expect(bearerToken("Bearer mg-abc")).toBe("mg-abc");
+    expect(bearerToken("bearer   mg-abc  ")).toBe("mg-abc");
+    expect(bearerToken("Basic mg-abc")).toBeNull();
+    expect(bearerToken("Bearer")).toBeNull();
+    expect(bearerToken(null)).toBeNull();
+  });
+});

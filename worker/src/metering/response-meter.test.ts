@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { meterBody, MID_STREAM_ERROR_EVENT } from "./response-meter.js";
+
+const enc = new TextEncoder();
+const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
+const chunk = (content: string) => `data: ${JSON.stringify({ id: "x", choices: [{ index: 0, delta: { content } }], usage: null })}\n\n`;
+const usageEvent = `data: ${JSON.stringify({ id: "x", choices: [], usage })}\n\n`;
+
+function source(parts: string[], opts: { failAfter?: number } = {}): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (opts.failAfter !== undefined && i === opts.failAfter) return controller.error(new Error("connection reset"));
+      const part = parts[i++];
+      if (part === undefined) controller.close();
+      else controller.enqueue(enc.encode(part));
+    },
+  });
+}
+
+async function readChunks(stream: ReadableStream<Uint8Array>): Promise<string[]> {
+  const out: string[] = [];
+  const dec = new TextDecoder();
+  for await (const c of stream) out.push(dec.decode(c));
+  return out;
+}
+
+describe("meterBody on streams", () => {
+  it("passes chunks through one by one and reads the usage", async () => {
+    const parts = [chunk("a"), chunk("b"), usageEvent, "data: [DONE]\n\n"];
+    const { body, result } = meterBody(source(parts), { streamed: true, hideUsage: false });
+    expect(await readChunks(body)).toEqual(parts);
+    expect(await result).toEqual({ usage, completed: true, failure: null, bytes: parts.join("").length });
+  });
+
+  it("removes the usage chunk the client did not ask for, and still meters it", async () => {
+    const parts = [chunk("a"), usageEvent, "data: [DONE]\n\n"];
+    const { body, result } = meterBody(source(parts), { streamed: true, hideUsage: true });
+    const seen = (await readChunks(body)).join("");
+    expect(seen).toBe(chunk("a") + "data: [DONE]\n\n");
+    expect((await result).usage).toEqual(usage);
+  });
+
+  it("handles events split across chunks and several events in one chunk", async () => {
+    const all = chunk("a") + usageEvent + "data: [DONE]\n\n";
+    const parts = [all.slice(0, 7), all.slice(7, 60), all.slice(60)];
+    const { body, result } = meterBody(source(parts), { streamed: true, hideUsage: true });
+    expect((await readChunks(body)).join("")).toBe(chunk("a") + "data: [DONE]\n\n");
+    expect((await result).completed).toBe(true);
+  });
+
+  it("ends a stream that breaks mid-way with an OpenAI error event", async () => {
+    const { body, result } = meterBody(source([chunk("a"), chunk("b")], { failAfter: 2 }), { streamed: true, hideUsage: true });
+    const seen = await readChunks(body);
+    expect(seen.at(-1)).toBe(MID_STREAM_ERROR_EVENT);
+    expect(JSON.parse(MID_STREAM_ERROR_EVENT.slice(6)).error.code).toBe("upstream_stream_error");
+    expect(await result).toMatchObject({ completed: false, failure: "upstream_error", usage: null });
+  });
+
+  it("reports a stream without [DONE] as not completed", async () => {
+    const { body, result } = meterBody(source([chunk("a")]), { streamed: true, hideUsage: false });
+    await readChunks(body);
+    expect((await result).completed).toBe(false);
+  });
+
+  it("reports a client that hung up", async () => {
+    const { body, result } = meterBody(source([chunk("a"), chunk("b"), chunk("c")]), { streamed: true, hideUsage: false });
+    const reader = body.getReader();
+    await reader.read();
+    await reader.cancel();
+    expect((await result).failure).toBe("client_cancelled");
+  });
+});
+
+describe("meterBody on JSON bodies", () => {
+  it("passes the body through and reads usage once complete", async () => {
+    const json = JSON.stringify({ id: "x", choices: [], usage });
+    const parts = [json.slice(0, 10), json.slice(10)];
+    const { body, result } = meterBody(source(parts), { streamed: false, hideUsage: false });
+    expect(await readChunks(body)).toEqual(parts);
+    expect(await result).toEqual({ usage, completed: true, failure: null, bytes: json.length });
+  });
+
+  it("meters nothing from a body that is not JSON", async () => {
+    const { body, result } = meterBody(source(["<html>"]), { streamed: false, hideUsage: false });
+    await readChunks(body);
+    expect((await result).usage).toBeNull();
+  });
+
+  it("copes with an empty body", async () => {
+    const { body, result } = meterBody(null, { streamed: false, hideUsage: false });
+    expect(await readChunks(body)).toEqual([]);
+    expect((await result).completed).toBe(true);
+  });
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { inspectChunk, usageFrom } from "./usage.js";
+
+const usage = { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 };
+
+describe("usageFrom", () => {
+  it("reads OpenAI usage", () => {
+    expect(usageFrom({ usage })).toEqual(usage);
+  });
+
+  it("derives completion tokens for embeddings-style usage", () => {
+    expect(usageFrom({ usage: { prompt_tokens: 4, total_tokens: 4 } })).toEqual({ prompt_tokens: 4, completion_tokens: 0, total_tokens: 4 });
+  });
+
+  it("recomputes the total from its parts instead of trusting it", () => {
+    expect(usageFrom({ usage: { prompt_tokens: 4, completion_tokens: 6, total_tokens: 99 } })?.total_tokens).toBe(10);
+  });
+
+  it("ignores missing, null, negative or fractional counts", () => {
+    expect(usageFrom({})).toBeNull();
+    expect(usageFrom({ usage: null })).toBeNull();
+    expect(usageFrom({ usage: { prompt_tokens: -1, completion_tokens: 1, total_tokens: 0 } })).toBeNull();
+    expect(usageFrom({ usage: { prompt_tokens: 1.5, completion_tokens: 1, total_tokens: 2.5 } })).toBeNull();
+    expect(usageFrom("text")).toBeNull();
+  });
+});
+
+describe("inspectChunk", () => {
+  const contentChunk = JSON.stringify({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: "hi" } }], usage: null });
+  const usageChunk = JSON.stringify({ id: "c", object: "chat.completion.chunk", choices: [], usage });
+
+  it("forwards content chunks untouched without parsing them", () => {
+    expect(inspectChunk(contentChunk, true)).toEqual({ action: "forward", usage: null });
+  });
+
+  it("drops the usage-only chunk the client did not ask for, keeping the counts", () => {
+    expect(inspectChunk(usageChunk, true)).toEqual({ action: "drop", usage });
+  });
+
+  it("forwards the usage chunk when the client asked for it", () => {
+    expect(inspectChunk(usageChunk, false)).toEqual({ action: "forward", usage });
+  });
+
+  it("blanks usage riding on a content chunk instead of dropping the content", () => {
+    const mixed = JSON.stringify({ id: "c", choices: [{ index: 0, delta: { content: "x" } }], usage });
+    const verdict = inspectChunk(mixed, true);
+    expect(verdict.action).toBe("rewrite");
+    expect(verdict.usage).toEqual(usage);
+    if (verdict.action === "rewrite") expect(JSON.parse(verdict.data)).toEqual({ id: "c", choices: [{ index: 0, delta: { content: "x" } }], usage: null });
+  });
+
+  it("forwards malformed JSON as is", () => {
+    expect(inspectChunk('{"usage": {broken', true)).toEqual({ action: "forward", usage: null });
+  });
+});

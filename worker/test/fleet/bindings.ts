@@ -1,0 +1,26 @@
+/** Fixed secrets for the Workers-runtime tests only (real deployments use `wrangler secret put`). */
+export const TEST_BINDINGS = {
+  ADMIN_TOKEN: "test-admin-token",
+  // RFC 8032 §7.1 TEST 1 seed: a published key, fine for tests and nothing else.
+  GATEWAY_SIGNING_KEY: "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+};
+
+/** Each test file routes its own models, so files sharing the one registry do not disturb each other. */
+export const FLEET_MODELS = ["chat-basic", "chat-stream", "chat-failover", "chat-dead", "chat-busy", "chat-4xx", "embed-basic", "chat-usage"] as const;
+
+export interface FleetUrls {
+  /** A real node agent (the node-agent package's server) in front of a simulated backend serving FLEET_MODELS. */
+  agent: string;
+  /** A node that answers every request with a 500. */
+  failing: string;
+  /** A node that answers every request with a 429. */
+  busy: string;
+  /** An address where nothing listens. */
+  dead: string;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    fleet: FleetUrls;
+  }
+}

@@ -1,0 +1,50 @@
+// Runs in Node before the Workers-runtime tests: starts the nodes the gateway under test dispatches to.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { TestProject } from "vitest/node";
+import { jwkThumbprint, publicJwk, webCryptoSignerFromSeed } from "@meshgate/schemas";
+import { gatewayKeyVerifier } from "../../../node-agent/src/gateway/gateway-verifier.js";
+import { createAgentServer } from "../../../node-agent/src/server/agent-server.js";
+import { NonceWindow } from "../../../node-agent/src/server/nonce-window.js";
+import { UpstreamProxy } from "../../../node-agent/src/server/upstream-proxy.js";
+import { startSimBackend } from "../../../tools/sim-backend/server.js";
+import { FLEET_MODELS, TEST_BINDINGS } from "./bindings.js";
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function fixedStatus(status: number): Server {
+  return createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: `simulated ${status}`, type: "api_error", param: null, code: null } }));
+    });
+  });
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const backend = await startSimBackend({ models: FLEET_MODELS, log: () => {} });
+  const { publicKey } = await webCryptoSignerFromSeed(TEST_BINDINGS.GATEWAY_SIGNING_KEY, (pk) => pk);
+  const signingKey = { keyid: await jwkThumbprint(publicKey), alg: "ed25519" as const, public_key: publicKey, jwk: publicJwk(publicKey) };
+  const agent = createAgentServer({
+    auth: { verify: gatewayKeyVerifier(signingKey), nonces: new NonceWindow(), now: Date.now },
+    proxy: new UpstreamProxy(backend.url, { onUpstreamError: () => {} }),
+    log: () => {},
+  });
+  const failing = fixedStatus(500);
+  const busy = fixedStatus(429);
+  const deadServer = createServer();
+  const dead = await listen(deadServer);
+  await close(deadServer);
+  project.provide("fleet", { agent: await listen(agent.server), failing: await listen(failing), busy: await listen(busy), dead });
+  return async () => {
+    await Promise.all([close(agent.server), close(failing), close(busy), backend.close()]);
+  };
+}

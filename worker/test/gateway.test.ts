@@ -1,0 +1,59 @@
+import { env, SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { GatewayMetadataSchema, jwkThumbprint } from "@meshgate/schemas";
+import { BASE, clientFetch, createApiKey, errorBody } from "./helpers.js";
+
+describe("gateway-level routes", () => {
+  it("publishes its signing key at /.well-known/meshgate.json", async () => {
+    const res = await SELF.fetch(`${BASE}/.well-known/meshgate.json`);
+    const meta = GatewayMetadataSchema.parse(await res.json());
+    // The test secret is RFC 8032 TEST 1's seed, so the public key is the published one.
+    expect(meta.signing_key.public_key).toBe("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo");
+    expect(meta.signing_key.jwk).toEqual({ kty: "OKP", crv: "Ed25519", x: meta.signing_key.public_key });
+    expect(meta.signing_key.keyid).toBe(await jwkThumbprint(meta.signing_key.public_key));
+    expect(env.GATEWAY_SIGNING_KEY).toBeTruthy();
+  });
+
+  it("gives every response an x-request-id and x-meshgate-node", async () => {
+    const responses = [await SELF.fetch(`${BASE}/v1/nodes`), await SELF.fetch(`${BASE}/nope`), await SELF.fetch(`${BASE}/v1/models`)];
+    const ids = new Set<string>();
+    for (const res of responses) {
+      expect(res.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{32}$/);
+      expect(res.headers.get("x-meshgate-node")).toBe("none");
+      ids.add(res.headers.get("x-request-id")!);
+    }
+    expect(ids.size).toBe(3);
+  });
+
+  it("answers unknown routes and methods with a 404 in OpenAI's shape", async () => {
+    const res = await SELF.fetch(`${BASE}/v1/chat/completions`);
+    expect(res.status).toBe(404);
+    expect(await errorBody(res)).toMatchObject({ code: "unknown_url", message: "Invalid URL (GET /v1/chat/completions)" });
+  });
+
+  it.each([
+    ["/v1/models", "GET"],
+    ["/v1/usage", "GET"],
+    ["/v1/chat/completions", "POST"],
+    ["/v1/completions", "POST"],
+    ["/v1/embeddings", "POST"],
+  ])("%s refuses a missing, unknown or malformed key with 401", async (path, method) => {
+    const init = method === "POST" ? { method, body: '{"model":"m","messages":[{"role":"user","content":"x"}]}' } : { method };
+    const missing = await SELF.fetch(`${BASE}${path}`, init);
+    expect(missing.status).toBe(401);
+    expect(await errorBody(missing)).toMatchObject({ type: "authentication_error", code: "invalid_api_key" });
+    expect((await clientFetch(path, "mg-unknown", init)).status).toBe(401);
+    expect((await SELF.fetch(`${BASE}${path}`, { ...init, headers: { authorization: "Basic abc" } })).status).toBe(401);
+  });
+
+  it("reports usage for a new key as empty, with validated ranges", async () => {
+    const { key } = await createApiKey();
+    const res = await clientFetch("/v1/usage?from=2020-01-01T00:00:00Z&to=1999999999", key);
+    expect(await res.json()).toEqual({ object: "usage", totals: { requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, data: [], has_more: false });
+    const bad = await clientFetch("/v1/usage?from=yesterday", key);
+    expect(bad.status).toBe(400);
+    expect((await errorBody(bad)).param).toBe("from");
+    expect((await clientFetch("/v1/usage?from=2000&to=1000", key)).status).toBe(400);
+    expect((await clientFetch("/v1/usage?limit=0", key)).status).toBe(400);
+  });
+});
