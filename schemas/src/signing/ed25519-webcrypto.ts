@@ -5,13 +5,17 @@ import type { Signer } from "./request-signing.js";
 const PKCS8_ED25519_PREFIX = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
 const ALG = { name: "Ed25519" } as const;
 
-const publicKeys = new Map<string, CryptoKey>();
+// Key types are inferred rather than named: Node's typings and workerd's declare WebCrypto's types differently.
+const importVerifyKey = (raw: Uint8Array) => crypto.subtle.importKey("raw", raw, ALG, false, ["verify"]);
+type VerifyKey = Awaited<ReturnType<typeof importVerifyKey>>;
+
+const publicKeys = new Map<string, VerifyKey>();
 const MAX_CACHED_KEYS = 20_000;
 
-async function publicKey(raw: Uint8Array, cacheKey: string): Promise<CryptoKey> {
+async function publicKey(raw: Uint8Array, cacheKey: string): Promise<VerifyKey> {
   let key = publicKeys.get(cacheKey);
   if (!key) {
-    key = await crypto.subtle.importKey("raw", raw, ALG, false, ["verify"]);
+    key = await importVerifyKey(raw);
     if (publicKeys.size >= MAX_CACHED_KEYS) publicKeys.clear();
     publicKeys.set(cacheKey, key);
   }
@@ -42,7 +46,7 @@ export async function webCryptoSignerFromSeed(seedB64Url: string, keyIdFor: (pub
   pkcs8.set(PKCS8_ED25519_PREFIX);
   pkcs8.set(seed, PKCS8_ED25519_PREFIX.length);
   const key = await crypto.subtle.importKey("pkcs8", pkcs8, ALG, true, ["sign"]);
-  const jwk = (await crypto.subtle.exportKey("jwk", key)) as JsonWebKey;
+  const jwk = (await crypto.subtle.exportKey("jwk", key)) as { x?: string };
   if (!jwk.x) throw new Error("could not derive the Ed25519 public key");
   const publicKey = jwk.x;
   const keyId = await keyIdFor(publicKey);

@@ -20,8 +20,7 @@ export class SignatureError extends Error {
   }
 }
 
-function componentValue(message: HttpMessage, name: string): string {
-  const url = new URL(message.url);
+function componentValue(message: HttpMessage, url: URL, name: string): string {
   switch (name) {
     case "@method": return message.method.toUpperCase();
     case "@authority": return url.host.toLowerCase();
@@ -43,8 +42,9 @@ export function serializeSignatureParams(components: readonly string[], params: 
 
 /** The exact bytes that get signed (RFC 9421 §2.5). */
 export function signatureBase(message: HttpMessage, components: readonly string[], serializedParams: string): string {
+  const url = new URL(message.url);
   let base = "";
-  for (const name of components) base += `${serializeString(name)}: ${componentValue(message, name)}\n`;
+  for (const name of components) base += `${serializeString(name)}: ${componentValue(message, url, name)}\n`;
   return `${base}"@signature-params": ${serializedParams}`;
 }
 

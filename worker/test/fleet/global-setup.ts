@@ -3,11 +3,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
 import { jwkThumbprint, publicJwk, webCryptoSignerFromSeed } from "@meshgate/schemas";
-import { gatewayKeyVerifier } from "../../../node-agent/src/gateway/gateway-verifier.js";
-import { createAgentServer } from "../../../node-agent/src/server/agent-server.js";
-import { NonceWindow } from "../../../node-agent/src/server/nonce-window.js";
-import { UpstreamProxy } from "../../../node-agent/src/server/upstream-proxy.js";
-import { startSimBackend } from "../../../tools/sim-backend/server.js";
+import { startSimBackend } from "@meshgate/sim-backend";
+import { createAgentServer, gatewayKeyVerifier, NonceWindow, UpstreamProxy } from "node-agent";
 import { FLEET_MODELS, TEST_BINDINGS } from "./bindings.js";
 
 function listen(server: Server): Promise<string> {

@@ -1,0 +1,110 @@
+// Brings a node up in order — models, gateway key, HTTP server, heartbeats — and takes it down again.
+import type { AddressInfo } from "node:net";
+import { HEARTBEAT_INTERVAL_MS, type AdvertisedModel } from "@meshgate/schemas";
+import { waitForGatewayMetadata } from "./gateway/gateway-metadata.js";
+import { gatewayKeyVerifier } from "./gateway/gateway-verifier.js";
+import { HeartbeatLoop } from "./gateway/heartbeat-loop.js";
+import type { NodeIdentity } from "./identity/node-identity.js";
+import { errorMessage, type Logger } from "./log.js";
+import { retryUntilOk } from "./retry.js";
+import { createAgentServer } from "./server/agent-server.js";
+import { NonceWindow } from "./server/nonce-window.js";
+import { UpstreamProxy } from "./server/upstream-proxy.js";
+import { discoverModels } from "./upstream/discover-models.js";
+
+export interface AgentOptions {
+  identity: NodeIdentity;
+  gatewayUrl: string;
+  /** Inference server root, e.g. http://127.0.0.1:11434 (a trailing /v1 is tolerated by the CLI). */
+  upstreamUrl: string;
+  listenHost: string;
+  /** 0 picks a free port. */
+  listenPort: number;
+  /** Where the gateway reaches this node; defaults to http://<listen host>:<port>. */
+  publicUrl?: string | undefined;
+  /** Skips discovery from the upstream's /v1/models. */
+  models?: AdvertisedModel[] | undefined;
+  capacity: number;
+  log: Logger;
+  signal?: AbortSignal | undefined;
+  /** Until the gateway's first ack says otherwise. */
+  heartbeatIntervalMs?: number;
+  now?: () => number;
+}
+
+export interface RunningAgent {
+  nodeId: string;
+  /** The address actually bound. */
+  url: string;
+  publicUrl: string;
+  models: AdvertisedModel[];
+  inFlight(): number;
+  /** Stops heartbeats and the server; in-flight requests get `graceMs` to finish. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+async function resolveModels(options: AgentOptions): Promise<AdvertisedModel[]> {
+  if (options.models) return options.models;
+  const { log, upstreamUrl } = options;
+  const found = await retryUntilOk(() => discoverModels(upstreamUrl), {
+    signal: options.signal,
+    onRetry: (err, attempt, delayMs) => log("upstream not ready, retrying", { upstream: upstreamUrl, attempt, retry_in_ms: delayMs, error: errorMessage(err) }),
+  });
+  log("discovered models", { upstream: upstreamUrl, models: found.models.map((m) => m.id).join(",") || "(none)", skipped: found.skipped || undefined });
+  if (found.models.length === 0) log("warning: the upstream serves no models; the gateway will route nothing here");
+  return found.models;
+}
+
+function urlHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const { identity, log } = options;
+  const models = await resolveModels(options);
+  const metadata = await waitForGatewayMetadata(options.gatewayUrl, log, options.signal);
+  log("gateway key loaded", { gateway: options.gatewayUrl, keyid: metadata.signing_key.keyid });
+
+  const proxy = new UpstreamProxy(options.upstreamUrl, {
+    onUpstreamError: (err, answered) => log(answered ? "upstream failed mid-response" : "upstream unreachable", { error: errorMessage(err) }),
+  });
+  const auth = { verify: gatewayKeyVerifier(metadata.signing_key), nonces: new NonceWindow(), now: options.now ?? Date.now };
+  const { server, inFlight, idle } = createAgentServer({ auth, proxy, log });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.listenPort, options.listenHost, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const url = `http://${urlHost(address)}:${port}`;
+  const publicUrl = options.publicUrl ?? `http://${urlHost(options.listenHost)}:${port}`;
+  log("listening", { url, public_url: publicUrl, node: identity.nodeId });
+
+  const heartbeats = new HeartbeatLoop({
+    gatewayUrl: options.gatewayUrl,
+    heartbeatPath: metadata.heartbeat_path,
+    identity,
+    publicUrl,
+    models,
+    capacity: options.capacity,
+    inFlight,
+    intervalMs: options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS,
+    log,
+  });
+  heartbeats.start();
+
+  async function stop(graceMs = 5_000): Promise<void> {
+    heartbeats.stop();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([idle(), new Promise<void>((resolve) => (grace = setTimeout(resolve, graceMs)))]);
+    clearTimeout(grace);
+    // Keep-alive and never-used connections would otherwise hold the server open.
+    server.closeAllConnections();
+    await closed;
+    proxy.close();
+  }
+  return { nodeId: identity.nodeId, url, publicUrl, models, inFlight, stop };
+}

@@ -1,0 +1,42 @@
+// --help text for the CLI and each command.
+import { DEFAULT_KEY_FILE } from "../identity/key-file.js";
+import { DEFAULT_CAPACITY, DEFAULT_LISTEN } from "./start-options.js";
+
+export const MAIN_HELP = `Usage: node-agent <command> [options]
+
+Runs beside an OpenAI-compatible inference server (Ollama, vLLM, llama.cpp, LM Studio) and joins it to a
+Meshgate gateway.
+
+Commands:
+  keygen    create this node's Ed25519 identity and print its node id
+  start     register with the gateway and serve its signed requests
+
+Run \`node-agent <command> --help\` for a command's options.
+`;
+
+export const KEYGEN_HELP = `Usage: node-agent keygen [--key-file FILE] [--force]
+
+Creates an Ed25519 key pair, stores it as a private JWK readable only by you (mode 0600), and prints the node id
+(the public key, base64url) on stdout. The node id is how the gateway knows this node.
+
+Options:
+  --key-file FILE   where to store the key (default ${DEFAULT_KEY_FILE})
+  --force           replace an existing key file (the old node id is gone for good)
+  -h, --help        show this help
+`;
+
+export const START_HELP = `Usage: node-agent start --gateway URL --upstream URL [options]
+
+Loads the node key (creating it if missing), learns the models the upstream serves and the gateway's public
+key, then listens for the gateway's signed requests and heartbeats to the gateway. Stop with Ctrl-C/SIGTERM.
+
+Options:
+  --gateway URL       the Meshgate gateway, e.g. https://meshgate.example.workers.dev
+  --upstream URL      the inference server root, e.g. http://127.0.0.1:11434 (a trailing /v1 is ignored)
+  --listen HOST:PORT  where to listen (default ${DEFAULT_LISTEN}; port 0 picks a free port)
+  --public-url URL    how the gateway reaches this node (default http://<listen host>:<port>)
+  --key-file FILE     the node key (default ${DEFAULT_KEY_FILE})
+  --models a,b        advertise these models instead of asking the upstream's /v1/models
+  --capacity N        concurrent requests this node accepts (default ${DEFAULT_CAPACITY})
+  -h, --help          show this help
+`;

@@ -1,0 +1,78 @@
+// Parses and checks `node-agent start` options, so bad input fails before anything starts.
+import { parseArgs } from "node:util";
+import { DEFAULT_KEY_FILE } from "../identity/key-file.js";
+import { UsageError } from "./usage-error.js";
+
+export const DEFAULT_LISTEN = "127.0.0.1:8790";
+export const DEFAULT_CAPACITY = 64;
+const MAX_CAPACITY = 100_000;
+
+export interface StartOptions {
+  gatewayUrl: string;
+  upstreamUrl: string;
+  listenHost: string;
+  listenPort: number;
+  publicUrl: string | undefined;
+  keyFile: string;
+  models: string[] | undefined;
+  capacity: number;
+}
+
+function httpUrl(flag: string, text: string | undefined): string {
+  if (text === undefined) throw new UsageError(`--${flag} is required`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--${flag} must be a URL, got ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--${flag} must be an http(s) URL`);
+  return url.href.replace(/\/+$/, "");
+}
+
+/** "HOST:PORT", "[IPv6]:PORT" or just "PORT" (on 127.0.0.1). */
+export function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || !Number.isInteger(port) || port > 65535) throw new UsageError(`--listen must be HOST:PORT, got ${JSON.stringify(text)}`);
+  return { host: match[1] || match[2] || "127.0.0.1", port };
+}
+
+function capacity(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_CAPACITY;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_CAPACITY) throw new UsageError(`--capacity must be an integer from 1 to ${MAX_CAPACITY}`);
+  return value;
+}
+
+/** Returns "help" when --help was asked for. */
+export function parseStartOptions(args: string[]): StartOptions | "help" {
+  const { values } = parseArgs({
+    args,
+    options: {
+      gateway: { type: "string" },
+      upstream: { type: "string" },
+      listen: { type: "string" },
+      "public-url": { type: "string" },
+      "key-file": { type: "string" },
+      models: { type: "string" },
+      capacity: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const listen = parseListen(values.listen ?? DEFAULT_LISTEN);
+  const models = values.models?.split(",").map((m) => m.trim()).filter((m) => m.length > 0);
+  if (models?.length === 0) throw new UsageError("--models needs at least one model id");
+  return {
+    gatewayUrl: httpUrl("gateway", values.gateway),
+    // Operators often paste an OpenAI "base URL"; the agent appends /v1/... itself.
+    upstreamUrl: httpUrl("upstream", values.upstream).replace(/\/v1$/, ""),
+    listenHost: listen.host,
+    listenPort: listen.port,
+    publicUrl: values["public-url"] === undefined ? undefined : httpUrl("public-url", values["public-url"]),
+    keyFile: values["key-file"] ?? DEFAULT_KEY_FILE,
+    models,
+    capacity: capacity(values.capacity),
+  };
+}

@@ -1,0 +1,51 @@
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { startSimBackend } from "../../../tools/sim-backend/server.js";
+import { startFakeGateway } from "../../test/fake-gateway.js";
+import { send, signedRequest } from "../../test/gateway-request.js";
+import { runCli, startCli } from "../../test/run-cli.js";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe("node-agent start", () => {
+  it("creates a key, registers, serves the gateway and exits 0 on SIGTERM", { timeout: 30_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "node-agent-start-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const backend = await startSimBackend({ log: () => {} });
+    cleanups.push(() => backend.close());
+    const gateway = await startFakeGateway({ intervalMs: 50 });
+    cleanups.push(() => gateway.close());
+
+    const cli = startCli(["start", "--gateway", gateway.url, "--upstream", `${backend.url}/v1`, "--listen", "127.0.0.1:0", "--key-file", "key.json"], dir);
+    cleanups.push(async () => {
+      if (cli.child.exitCode === null) cli.child.kill("SIGKILL");
+    });
+    const created = await cli.waitForLine(/created a new node key/);
+    const listening = await cli.waitForLine(/ listening /);
+    const publicUrl = /public_url=(\S+)/.exec(listening)?.[1];
+    expect(publicUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(publicUrl).not.toBe("http://127.0.0.1:0");
+    await cli.waitForLine(/registered with gateway/);
+    expect((await stat(join(dir, "key.json"))).mode & 0o777).toBe(0o600);
+    const [heartbeat] = await gateway.waitForHeartbeats(1);
+    expect(created).toContain(heartbeat!.heartbeat.node_id);
+
+    const res = await send(await signedRequest(gateway.signer, `${publicUrl}/v1/embeddings`, { model: "sim-embed", input: "x" }));
+    expect(res.status).toBe(200);
+
+    cli.child.kill("SIGTERM");
+    expect(await cli.exited).toBe(0);
+    await cli.waitForLine(/stopped/);
+  });
+
+  it("explains a missing --gateway and exits 2", { timeout: 20_000 }, async () => {
+    const result = await runCli(["start", "--upstream", "http://127.0.0.1:11434"], tmpdir());
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--gateway is required");
+  });
+});

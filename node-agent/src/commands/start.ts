@@ -1,0 +1,48 @@
+// `node-agent start`: runs the agent until SIGINT/SIGTERM.
+import { startAgent } from "../agent.js";
+import { keyFileIsExposed, readKeyFile, writeKeyFile } from "../identity/key-file.js";
+import { generateIdentity, type NodeIdentity } from "../identity/node-identity.js";
+import { stderrLogger, type Logger } from "../log.js";
+import { handleShutdownSignals } from "../shutdown.js";
+import { modelsFromList } from "../upstream/discover-models.js";
+import { START_HELP } from "./help.js";
+import { parseStartOptions } from "./start-options.js";
+
+async function loadOrCreateIdentity(path: string, log: Logger): Promise<NodeIdentity> {
+  try {
+    const identity = await readKeyFile(path);
+    if (await keyFileIsExposed(path)) log("warning: key file is readable by other users; run chmod 600", { key_file: path });
+    return identity;
+  } catch (err) {
+    if (!(err instanceof Error && "code" in err && err.code === "ENOENT")) throw err;
+  }
+  const identity = await generateIdentity();
+  await writeKeyFile(path, identity, { force: false });
+  log("created a new node key", { key_file: path, node: identity.nodeId });
+  return identity;
+}
+
+export async function startCommand(args: string[]): Promise<void> {
+  const options = parseStartOptions(args);
+  if (options === "help") return void process.stdout.write(START_HELP);
+  const log = stderrLogger();
+  const shutdown = handleShutdownSignals(log);
+  const identity = await loadOrCreateIdentity(options.keyFile, log);
+  log("node identity", { node: identity.nodeId, key_file: options.keyFile });
+  if (!options.publicUrl && (options.listenHost === "0.0.0.0" || options.listenHost === "::")) {
+    log("warning: listening on all interfaces without --public-url; the gateway cannot reach a wildcard address");
+  }
+  const agent = await startAgent({
+    identity,
+    gatewayUrl: options.gatewayUrl,
+    upstreamUrl: options.upstreamUrl,
+    listenHost: options.listenHost,
+    listenPort: options.listenPort,
+    publicUrl: options.publicUrl,
+    models: options.models ? modelsFromList(options.models) : undefined,
+    capacity: options.capacity,
+    log,
+    signal: shutdown.signal,
+  });
+  shutdown.setCleanup(() => agent.stop());
+}

@@ -1,0 +1,6 @@
+// The agent's serving side as a library, for running a node inside another process (the Workers-runtime tests'
+// fleet, benchmarks). The CLI (`cli.ts`) is the way to run a real node.
+export { createAgentServer, type AgentServer } from "./server/agent-server.js";
+export { UpstreamProxy } from "./server/upstream-proxy.js";
+export { NonceWindow } from "./server/nonce-window.js";
+export { gatewayKeyVerifier } from "./gateway/gateway-verifier.js";

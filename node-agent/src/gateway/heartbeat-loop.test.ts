@@ -1,0 +1,111 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { startSimBackend, SIMULATED_OWNER, type SimBackend } from "../../../tools/sim-backend/server.js";
+import { startFakeGateway, type FakeGateway } from "../../test/fake-gateway.js";
+import { captureLog } from "../../test/log-capture.js";
+import { startAgent, type RunningAgent } from "../agent.js";
+import { generateIdentity } from "../identity/node-identity.js";
+
+const running: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const item of running.splice(0).reverse()) await item.close();
+});
+
+async function setup(): Promise<{ backend: SimBackend; gateway: FakeGateway }> {
+  const backend = await startSimBackend({ models: ["sim-small", "sim-embed"], log: () => {} });
+  const gateway = await startFakeGateway({ intervalMs: 10 });
+  running.push(backend, gateway);
+  return { backend, gateway };
+}
+
+function track(agent: RunningAgent): RunningAgent {
+  running.push({ close: () => agent.stop() });
+  return agent;
+}
+
+describe("heartbeats", () => {
+  it("registers with heartbeats the gateway verifies with WebCrypto", async () => {
+    const { backend, gateway } = await setup();
+    const identity = await generateIdentity();
+    const logs = captureLog();
+    const agent = track(
+      await startAgent({ identity, gatewayUrl: gateway.url, upstreamUrl: backend.url, listenHost: "127.0.0.1", listenPort: 0, capacity: 12, log: logs.log }),
+    );
+    const [first, second] = await gateway.waitForHeartbeats(2);
+    expect(gateway.rejected).toEqual([]);
+    expect(first!.keyId).toBe(identity.nodeId);
+    expect(first!.heartbeat).toMatchObject({
+      node_id: identity.nodeId,
+      url: agent.publicUrl,
+      capacity: 12,
+      in_flight: 0,
+      models: [{ id: "sim-small", owned_by: SIMULATED_OWNER }, { id: "sim-embed", owned_by: SIMULATED_OWNER }],
+    });
+    expect(second!.heartbeat.seq).toBeGreaterThan(first!.heartbeat.seq);
+    expect(await logs.waitFor(/registered with gateway/)).toContain(identity.nodeId);
+  });
+
+  it("advertises the models given instead of asking the upstream", async () => {
+    const { gateway } = await setup();
+    const agent = track(
+      await startAgent({
+        identity: await generateIdentity(),
+        gatewayUrl: gateway.url,
+        upstreamUrl: "http://127.0.0.1:9",
+        listenHost: "127.0.0.1",
+        listenPort: 0,
+        models: [{ id: "llama3" }],
+        capacity: 1,
+        log: () => {},
+      }),
+    );
+    const [first] = await gateway.waitForHeartbeats(1);
+    expect(first!.heartbeat.models).toEqual([{ id: "llama3" }]);
+    expect(first!.heartbeat.url).toBe(agent.publicUrl);
+  });
+
+  it("keeps heartbeating through gateway errors, logging the gateway's message and the recovery", async () => {
+    const { backend, gateway } = await setup();
+    gateway.refuseNext(3, 409, { message: "Heartbeat refused: sequence too low.", code: "replayed_heartbeat" });
+    const logs = captureLog();
+    track(
+      await startAgent({
+        identity: await generateIdentity(),
+        gatewayUrl: gateway.url,
+        upstreamUrl: backend.url,
+        listenHost: "127.0.0.1",
+        listenPort: 0,
+        capacity: 1,
+        log: logs.log,
+        heartbeatIntervalMs: 10,
+      }),
+    );
+    expect(await logs.waitFor(/heartbeat recovered/)).toContain("failures=3");
+    const failures = logs.lines.filter((line) => line.includes("heartbeat failed"));
+    // The same failure repeated is logged once, not three times.
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toContain("409 replayed_heartbeat: Heartbeat refused: sequence too low.");
+    await logs.waitFor(/registered with gateway/);
+  });
+
+  it("waits for a gateway that is not up yet", async () => {
+    const { backend, gateway } = await setup();
+    const down = await startFakeGateway();
+    await down.close();
+    const logs = captureLog();
+    const abort = new AbortController();
+    const starting = startAgent({
+      identity: await generateIdentity(),
+      gatewayUrl: down.url,
+      upstreamUrl: backend.url,
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      capacity: 1,
+      log: logs.log,
+      signal: abort.signal,
+    });
+    expect(await logs.waitFor(/gateway not ready, retrying/)).toContain("ECONNREFUSED");
+    abort.abort();
+    await expect(starting).rejects.toThrow();
+    expect(gateway.heartbeats).toEqual([]);
+  });
+});

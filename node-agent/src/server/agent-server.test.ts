@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jwkThumbprint, newSeed, webCryptoSignerFromSeed } from "@meshgate/schemas";
+import { startSimBackend, type SimBackend } from "../../../tools/sim-backend/server.js";
+import { startFakeGateway, type FakeGateway } from "../../test/fake-gateway.js";
+import { send, signedRequest } from "../../test/gateway-request.js";
+import { captureLog } from "../../test/log-capture.js";
+import { startAgent, type RunningAgent } from "../agent.js";
+import { generateIdentity } from "../identity/node-identity.js";
+
+let backend: SimBackend;
+let gateway: FakeGateway;
+let agent: RunningAgent;
+const chat = { model: "sim-small", messages: [{ role: "user", content: "ping pong" }], max_tokens: 3 };
+
+beforeAll(async () => {
+  backend = await startSimBackend({ log: () => {} });
+  gateway = await startFakeGateway();
+  agent = await startAgent({
+    identity: await generateIdentity(),
+    gatewayUrl: gateway.url,
+    upstreamUrl: backend.url,
+    listenHost: "127.0.0.1",
+    listenPort: 0,
+    capacity: 8,
+    log: captureLog().log,
+  });
+});
+afterAll(async () => {
+  await agent.stop();
+  await gateway.close();
+  await backend.close();
+});
+
+const chatUrl = (): string => `${agent.publicUrl}/v1/chat/completions`;
+
+async function expectRefused(res: Response, code: string): Promise<void> {
+  expect(res.status).toBe(401);
+  expect(await res.json()).toEqual({ error: { message: expect.any(String), type: "authentication_error", param: null, code } });
+}
+
+describe("agent server", () => {
+  it("proxies a request the gateway signed with WebCrypto to the upstream", async () => {
+    const res = await send(await signedRequest(gateway.signer, chatUrl(), chat));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    const body = (await res.json()) as { choices: { message: { content: string } }[]; usage: { completion_tokens: number } };
+    expect(body.choices[0]!.message.content).toBe("ping pong ping");
+    expect(body.usage.completion_tokens).toBe(3);
+  });
+
+  it("proxies embeddings and legacy completions too", async () => {
+    const embed = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/embeddings`, { model: "sim-embed", input: "hi" }));
+    expect(((await embed.json()) as { object: string }).object).toBe("list");
+    const completion = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/completions`, { model: "sim-small", prompt: "a b", max_tokens: 2 }));
+    expect(((await completion.json()) as { choices: { text: string }[] }).choices[0]!.text).toBe("a b");
+  });
+
+  it("passes upstream errors through unchanged", async () => {
+    const res = await send(await signedRequest(gateway.signer, chatUrl(), { ...chat, model: "no-such-model" }));
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: "model_not_found" } });
+  });
+
+  it("refuses an unsigned request", async () => {
+    await expectRefused(await fetch(chatUrl(), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(chat) }), "missing_signature");
+  });
+
+  it("refuses a body that differs from the signed one", async () => {
+    const tampered = new TextEncoder().encode(JSON.stringify({ ...chat, max_tokens: 999 }));
+    await expectRefused(await send(await signedRequest(gateway.signer, chatUrl(), chat, { sentBody: tampered })), "bad_digest");
+  });
+
+  it("refuses a signature made with another key under the gateway's keyid", async () => {
+    const { signer: impostor } = await webCryptoSignerFromSeed(newSeed(), () => gateway.keyId);
+    await expectRefused(await send(await signedRequest(impostor, chatUrl(), chat)), "bad_signature");
+  });
+
+  it("refuses a signature by a key it does not know", async () => {
+    const { signer: stranger } = await webCryptoSignerFromSeed(newSeed(), jwkThumbprint);
+    await expectRefused(await send(await signedRequest(stranger, chatUrl(), chat)), "unknown_key");
+  });
+
+  it("refuses a stale signature", async () => {
+    const request = await signedRequest(gateway.signer, chatUrl(), chat, { now: Date.now() - 10 * 60_000 });
+    await expectRefused(await send(request), "signature_expired");
+  });
+
+  it("refuses the same signed request a second time", async () => {
+    const request = await signedRequest(gateway.signer, chatUrl(), chat);
+    expect((await send(request)).status).toBe(200);
+    await expectRefused(await send(request), "replayed_nonce");
+  });
+
+  it("refuses a signature made for another node's address", async () => {
+    const request = await signedRequest(gateway.signer, "http://other-node.example:8790/v1/chat/completions", chat);
+    await expectRefused(await send({ ...request, url: chatUrl() }), "bad_signature");
+  });
+
+  it("answers 404 in OpenAI's shape for anything but the inference endpoints", async () => {
+    for (const res of [await fetch(`${agent.publicUrl}/v1/models`), await fetch(`${agent.publicUrl}/admin`, { method: "POST", body: "{}" })]) {
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ error: { type: "not_found_error", param: null, code: "unknown_url" } });
+    }
+  });
+
+  it("refuses bodies over 8 MiB with 413", async () => {
+    const res = await fetch(chatUrl(), { method: "POST", body: new Uint8Array(8 * 1024 * 1024 + 1) });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { code: "request_too_large" } });
+  });
+
+  it("answers 502 when its upstream is unreachable", async () => {
+    const down = await startSimBackend({ log: () => {} });
+    await down.close();
+    const orphan = await startAgent({
+      identity: await generateIdentity(),
+      gatewayUrl: gateway.url,
+      upstreamUrl: down.url,
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      models: [{ id: "sim-small" }],
+      capacity: 1,
+      log: () => {},
+    });
+    try {
+      const res = await send(await signedRequest(gateway.signer, `${orphan.publicUrl}/v1/chat/completions`, chat));
+      expect(res.status).toBe(502);
+      expect(await res.json()).toEqual({ error: { message: expect.any(String), type: "api_error", param: null, code: "upstream_unreachable" } });
+    } finally {
+      await orphan.stop();
+    }
+  });
+});

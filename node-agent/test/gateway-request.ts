@@ -1,0 +1,25 @@
+// Builds requests the way the gateway's dispatch does: JSON body, RFC 9421 signature by the gateway's key.
+import { signRequest, utf8, type Signer } from "@meshgate/schemas";
+
+export interface GatewayRequestOptions {
+  /** Defaults to now; set far in the past to make a stale signature. */
+  now?: number;
+  /** Send these bytes instead of the signed ones (a tampered body). */
+  sentBody?: Uint8Array;
+}
+
+export interface SignedRequest {
+  url: string;
+  init: { method: "POST"; headers: Record<string, string>; body: Uint8Array };
+}
+
+export async function signedRequest(signer: Signer, url: string, payload: unknown, options: GatewayRequestOptions = {}): Promise<SignedRequest> {
+  const body = utf8(JSON.stringify(payload));
+  const headers = new Headers({ "content-type": "application/json", "x-request-id": "req_test" });
+  await signRequest({ method: "POST", url, headers, body, signer, now: options.now ?? Date.now() });
+  return { url, init: { method: "POST", headers: Object.fromEntries(headers), body: options.sentBody ?? body } };
+}
+
+export function send(request: SignedRequest): Promise<Response> {
+  return fetch(request.url, request.init);
+}

@@ -1,0 +1,55 @@
+// CLI for the simulated backend: `tsx tools/sim-backend/main.ts --port 8000 --models a,b --latency-ms 20`.
+import { parseArgs } from "node:util";
+import { DEFAULT_SIM_MODELS, startSimBackend } from "./server.js";
+
+const HELP = `Usage: tsx tools/sim-backend/main.ts [options]
+
+A SIMULATED OpenAI-compatible inference server: deterministic echo replies, no real model.
+
+Options:
+  --host HOST               interface to bind (default 127.0.0.1)
+  --port N                  port (default 8000; 0 picks a free one)
+  --models a,b              model ids to serve (default ${DEFAULT_SIM_MODELS.join(",")})
+  --latency-ms N            delay before each response starts (default 0)
+  --token-interval-ms N     delay between streamed chunks (default 0)
+  --fail-rate R             probability 0..1 of answering 500 (default 0)
+  -h, --help                show this help
+`;
+
+function number(name: string, text: string | undefined, fallback: number, max: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || value > max) throw new Error(`--${name} must be a number between 0 and ${max}`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      host: { type: "string" },
+      port: { type: "string" },
+      models: { type: "string" },
+      "latency-ms": { type: "string" },
+      "token-interval-ms": { type: "string" },
+      "fail-rate": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return void process.stdout.write(HELP);
+  const backend = await startSimBackend({
+    host: values.host ?? "127.0.0.1",
+    port: number("port", values.port, 8000, 65535),
+    models: values.models ? values.models.split(",").map((m) => m.trim()).filter(Boolean) : DEFAULT_SIM_MODELS,
+    latencyMs: number("latency-ms", values["latency-ms"], 0, 600_000),
+    tokenIntervalMs: number("token-interval-ms", values["token-interval-ms"], 0, 60_000),
+    failRate: number("fail-rate", values["fail-rate"], 0, 1),
+  });
+  const stop = (): void => void backend.close().then(() => process.exit(0));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`sim-backend: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

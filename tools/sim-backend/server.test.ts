@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SIMULATED_OWNER, startSimBackend, type SimBackend } from "./server.js";
+import { countTokens } from "./tokenizer.js";
+
+let backend: SimBackend;
+beforeAll(async () => {
+  backend = await startSimBackend({ models: ["sim-small", "sim-embed"], log: () => {} });
+});
+afterAll(() => backend.close());
+
+function post(path: string, body: unknown): Promise<Response> {
+  return fetch(`${backend.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+}
+
+/** Splits an event-stream body into its `data:` payloads, checking every event is `data: ...\n\n`. */
+async function events(res: Response): Promise<string[]> {
+  const text = await res.text();
+  expect(text.endsWith("\n\n")).toBe(true);
+  return text.slice(0, -2).split("\n\n").map((event) => {
+    expect(event.startsWith("data: ")).toBe(true);
+    return event.slice("data: ".length);
+  });
+}
+
+interface ChatChunk {
+  id: string;
+  object: string;
+  created: number;
+  choices: { delta: { role?: string; content?: string }; finish_reason: string | null }[];
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
+}
+
+const messages = [{ role: "system", content: "Be brief." }, { role: "user", content: "Hello, mesh world!" }];
+const promptTokens = countTokens("Be brief.") + countTokens("Hello, mesh world!");
+
+describe("sim-backend", () => {
+  it("lists its models as simulated", async () => {
+    const body = (await (await fetch(`${backend.url}/v1/models`)).json()) as { object: string; data: { id: string; owned_by: string }[] };
+    expect(body.object).toBe("list");
+    expect(body.data.map((m) => [m.id, m.owned_by])).toEqual([["sim-small", SIMULATED_OWNER], ["sim-embed", SIMULATED_OWNER]]);
+  });
+
+  it("answers a chat completion whose usage counts what it produced", async () => {
+    const res = await post("/v1/chat/completions", { model: "sim-small", messages, max_tokens: 5 });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { object: string; choices: { message: { content: string }; finish_reason: string }[]; usage: ChatChunk["usage"] };
+    expect(body.object).toBe("chat.completion");
+    const content = body.choices[0]!.message.content;
+    expect(content).toBe("Be brief Hello mesh world");
+    expect(body.choices[0]!.finish_reason).toBe("length");
+    expect(body.usage).toEqual({ prompt_tokens: promptTokens, completion_tokens: 5, total_tokens: promptTokens + 5 });
+  });
+
+  it("streams chat chunks in OpenAI's include_usage wire format", async () => {
+    const res = await post("/v1/chat/completions", { model: "sim-small", messages, max_tokens: 7, stream: true, stream_options: { include_usage: true } });
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const data = await events(res);
+    expect(data.at(-1)).toBe("[DONE]");
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d) as ChatChunk);
+    const usageChunk = chunks.at(-1)!;
+    const choiceChunks = chunks.slice(0, -1);
+    expect(new Set(chunks.map((c) => `${c.id}/${c.created}/${c.object}`)).size).toBe(1);
+    expect(chunks[0]!.object).toBe("chat.completion.chunk");
+    expect(choiceChunks[0]!.choices[0]!.delta.role).toBe("assistant");
+    for (const chunk of choiceChunks) expect(chunk).toHaveProperty("usage", null);
+    expect(choiceChunks.at(-1)!.choices[0]!.finish_reason).toBe("length");
+    expect(choiceChunks.slice(0, -1).every((c) => c.choices[0]!.finish_reason === null)).toBe(true);
+    expect(usageChunk.choices).toEqual([]);
+    const content = choiceChunks.map((c) => c.choices[0]!.delta.content ?? "").join("");
+    expect(usageChunk.usage).toEqual({ prompt_tokens: promptTokens, completion_tokens: countTokens(content), total_tokens: promptTokens + 7 });
+    expect(countTokens(content)).toBe(7);
+  });
+
+  it("leaves usage out of a stream that did not ask for it", async () => {
+    const data = await events(await post("/v1/chat/completions", { model: "sim-small", messages, stream: true }));
+    expect(data.at(-1)).toBe("[DONE]");
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d) as ChatChunk);
+    expect(chunks.some((c) => "usage" in c)).toBe(false);
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe("stop");
+  });
+
+  it("streams legacy completions with a usage chunk", async () => {
+    const res = await post("/v1/completions", { model: "sim-small", prompt: "one two three", max_tokens: 4, stream: true, stream_options: { include_usage: true } });
+    const data = await events(res);
+    expect(data.at(-1)).toBe("[DONE]");
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d) as { object: string; choices: { text: string }[]; usage: unknown });
+    expect(chunks.every((c) => c.object === "text_completion")).toBe(true);
+    expect(chunks.map((c) => c.choices[0]?.text ?? "").join("")).toBe("one two three one");
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } });
+  });
+
+  it("returns the same embedding for the same input, as floats or base64", async () => {
+    const floats = (await (await post("/v1/embeddings", { model: "sim-embed", input: ["alpha beta", "gamma"] })).json()) as {
+      data: { index: number; embedding: number[] }[];
+      usage: { prompt_tokens: number; total_tokens: number };
+    };
+    expect(floats.data.map((d) => d.index)).toEqual([0, 1]);
+    expect(floats.usage).toEqual({ prompt_tokens: 3, total_tokens: 3 });
+    const again = (await (await post("/v1/embeddings", { model: "sim-embed", input: "alpha beta", encoding_format: "base64" })).json()) as {
+      data: { embedding: string }[];
+    };
+    const bytes = Buffer.from(again.data[0]!.embedding, "base64");
+    const decoded = Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4));
+    expect(decoded).toEqual(floats.data[0]!.embedding);
+    expect(floats.data[0]!.embedding).not.toEqual(floats.data[1]!.embedding);
+  });
+
+  it("answers bad requests in OpenAI's error shape", async () => {
+    const invalid = await fetch(`${backend.url}/v1/chat/completions`, { method: "POST", body: "{not json" });
+    expect(invalid.status).toBe(400);
+    expect(await invalid.json()).toMatchObject({ error: { type: "invalid_request_error", code: "invalid_json", param: null } });
+    const unknown = await post("/v1/chat/completions", { model: "gpt-nope", messages });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: { code: "model_not_found", param: "model" } });
+  });
+
+  it("fails on purpose at the configured rate", async () => {
+    const flaky = await startSimBackend({ failRate: 1, log: () => {} });
+    try {
+      const res = await fetch(`${flaky.url}/v1/embeddings`, { method: "POST", body: JSON.stringify({ model: "sim-embed", input: "x" }) });
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({ error: { type: "server_error", code: "simulated_failure" } });
+    } finally {
+      await flaky.close();
+    }
+  });
+});

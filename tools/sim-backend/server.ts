@@ -1,0 +1,95 @@
+// A simulated OpenAI-compatible inference server (no model behind it) for `npm start`, tests and benchmarks.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { chatCompletion } from "./chat.js";
+import { textCompletion } from "./completions.js";
+import { embeddings } from "./embeddings.js";
+import { writeEventStream } from "./event-stream.js";
+import { ApiError, parseJsonObject, readBody, sendError, sendJson, sleep, type JsonObject } from "./http-io.js";
+import type { SimResponse } from "./responses.js";
+
+export const SIMULATED_OWNER = "meshgate-simulated-backend";
+export const DEFAULT_SIM_MODELS = ["sim-small", "sim-embed"];
+
+export interface SimBackendOptions {
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  models?: readonly string[];
+  /** Delay before the response starts (time to first byte). */
+  latencyMs?: number;
+  /** Delay between streamed chunks. */
+  tokenIntervalMs?: number;
+  /** Probability (0..1) of answering a request with a 500. */
+  failRate?: number;
+  random?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface SimBackend {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+type Handler = (body: JsonObject, model: string) => SimResponse;
+
+const HANDLERS: Record<string, Handler> = {
+  "/v1/chat/completions": chatCompletion,
+  "/v1/completions": textCompletion,
+  "/v1/embeddings": embeddings,
+};
+
+export async function startSimBackend(options: SimBackendOptions = {}): Promise<SimBackend> {
+  const models = options.models ?? DEFAULT_SIM_MODELS;
+  const latencyMs = options.latencyMs ?? 0;
+  const tokenIntervalMs = options.tokenIntervalMs ?? 0;
+  const failRate = options.failRate ?? 0;
+  const random = options.random ?? Math.random;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const created = Math.floor(Date.now() / 1000);
+  const modelList = { object: "list", data: models.map((id) => ({ id, object: "model", created, owned_by: SIMULATED_OWNER })) };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?", 1)[0]!;
+    if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, modelList);
+    const handler = req.method === "POST" ? HANDLERS[path] : undefined;
+    if (!handler) throw new ApiError(404, `Unknown request URL: ${req.method ?? "?"} ${path}.`, "invalid_request_error", "unknown_url");
+    const body = parseJsonObject(await readBody(req));
+    const model = body["model"];
+    if (typeof model !== "string") throw new ApiError(400, "`model` is required.", "invalid_request_error", "missing_required_parameter", "model");
+    if (!models.includes(model)) {
+      throw new ApiError(404, `The model \`${model}\` does not exist.`, "invalid_request_error", "model_not_found", "model");
+    }
+    const result = handler(body, model);
+    await sleep(latencyMs);
+    if (failRate > 0 && random() < failRate) throw new ApiError(500, "Simulated backend failure (fail-rate).", "server_error", "simulated_failure");
+    if (result.kind === "json") return sendJson(res, 200, result.body);
+    await writeEventStream(res, result.events, tokenIntervalMs);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      sendError(res, err instanceof ApiError ? err : new ApiError(500, "Simulated backend internal error.", "server_error", "internal_error"));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const { port, address, family } = server.address() as AddressInfo;
+  const host = family === "IPv6" ? `[${address}]` : address;
+  const url = `http://${host}:${port}`;
+  log(`sim-backend: SIMULATED OpenAI-compatible backend (no real model) listening on ${url} models=${models.join(",")}`);
+
+  return {
+    url,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
