@@ -72,6 +72,27 @@ describe("meterBody on streams", () => {
   });
 });
 
+describe("meterBody when the client goes away", () => {
+  it("settles and stops reading from the node when told the client left", async () => {
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(chunk("x"))), cancel: () => void (cancelled = true) });
+    const { body, result, abandon } = meterBody(endless, { streamed: true, hideUsage: false });
+    await body.getReader().read();
+    abandon();
+    expect((await result).failure).toBe("client_cancelled");
+    expect(cancelled).toBe(true);
+  });
+
+  it("gives up on a client that stops reading without hanging up", async () => {
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(chunk("x"))), cancel: () => void (cancelled = true) });
+    const { body, result } = meterBody(endless, { streamed: true, hideUsage: false, stallMs: 40 });
+    await body.getReader().read();
+    expect((await result).failure).toBe("client_cancelled");
+    expect(cancelled).toBe(true);
+  });
+});
+
 describe("meterBody on JSON bodies", () => {
   it("passes the body through and reads usage once complete", async () => {
     const json = JSON.stringify({ id: "x", choices: [], usage });

@@ -8,7 +8,16 @@ export interface MeterOptions {
   hideUsage: boolean;
   /** Non-streamed bodies are kept (up to this size) to read `usage` once complete. */
   maxBufferedBytes?: number;
+  /** A client that takes longer than this to accept one chunk is treated as gone. */
+  stallMs?: number;
 }
+
+/**
+ * Cloudflare cancels a response body when its client disconnects; local workerd behind Miniflare does not always,
+ * and then a write just never completes. A client that accepts nothing for this long is treated as gone, so the
+ * node's slot is released and the request is still recorded.
+ */
+export const CLIENT_STALL_MS = 10_000;
 
 export interface MeterResult {
   usage: TokenCounts | null;
@@ -108,56 +117,75 @@ function jsonProcessor(maxBufferedBytes: number): BodyProcessor {
   };
 }
 
-export function meterBody(body: ReadableStream<Uint8Array> | null, opts: MeterOptions): { body: ReadableStream<Uint8Array>; result: Promise<MeterResult> } {
+export interface MeteredBody {
+  body: ReadableStream<Uint8Array>;
+  /** Settles exactly once: when the body ends, breaks, or is abandoned. */
+  result: Promise<MeterResult>;
+  /** The client went away: stop reading from the node and settle. The runtime does not always cancel the body. */
+  abandon(): void;
+}
+
+export function meterBody(body: ReadableStream<Uint8Array> | null, opts: MeterOptions): MeteredBody {
   const processor = opts.streamed ? streamProcessor(opts.hideUsage) : jsonProcessor(opts.maxBufferedBytes ?? 16 * 1024 * 1024);
-  let settle: (r: MeterResult) => void = () => {};
+  let settle: ((r: MeterResult) => void) | null = null;
   const result = new Promise<MeterResult>((resolve) => (settle = resolve));
   let bytes = 0;
-  const finish = (failure: MeterResult["failure"]) =>
-    settle({ usage: processor.usage(), completed: failure === null && processor.completed(), failure, bytes });
+  const finish = (failure: MeterResult["failure"]) => {
+    settle?.({ usage: processor.usage(), completed: failure === null && processor.completed(), failure, bytes });
+    settle = null;
+  };
   if (!body) {
     processor.end();
     finish(null);
-    return { body: new ReadableStream({ start: (c) => c.close() }), result };
+    return { body: new ReadableStream({ start: (c) => c.close() }), result, abandon: () => {} };
   }
   const reader = body.getReader();
-  const out = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        // Keep reading until something can be sent: a pull that enqueues nothing is not called again.
-        for (;;) {
-          let step;
-          try {
-            step = await reader.read();
-          } catch {
-            const tail = processor.end();
-            if (tail) controller.enqueue(tail);
-            if (opts.streamed) controller.enqueue(encoder.encode(MID_STREAM_ERROR_EVENT));
-            controller.close();
-            finish("upstream_error");
-            return;
-          }
-          if (step.done) {
-            const tail = processor.end();
-            if (tail) controller.enqueue(tail);
-            controller.close();
-            finish(null);
-            return;
-          }
-          bytes += step.value.byteLength;
-          const forwarded = processor.chunk(step.value);
-          if (forwarded) {
-            controller.enqueue(forwarded);
-            return;
-          }
-        }
-      },
-      async cancel(reason) {
-        finish("client_cancelled");
-        await reader.cancel(reason).catch(() => {});
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return { body: out, result };
+  // The bytes go to the client through a native identity stream: each write completes when the client side has taken
+  // the chunk, so nothing is buffered, and a client that has gone makes the write fail (or stall, see stallMs).
+  const { readable, writable } = new IdentityTransformStream();
+  const writer = writable.getWriter();
+  const stallMs = opts.stallMs ?? CLIENT_STALL_MS;
+  let writeStartedAt = 0;
+  const watchdog = setInterval(() => {
+    if (writeStartedAt !== 0 && Date.now() - writeStartedAt > stallMs) abandon();
+  }, Math.max(10, Math.floor(stallMs / 4)));
+  const abandon = () => {
+    clearInterval(watchdog);
+    if (!settle) return;
+    finish("client_cancelled");
+    reader.cancel("client disconnected").catch(() => {});
+    writer.abort("client disconnected").catch(() => {});
+  };
+  const write = async (chunk: Uint8Array) => {
+    writeStartedAt = Date.now();
+    await writer.write(chunk);
+    writeStartedAt = 0;
+  };
+  const pump = async () => {
+    for (;;) {
+      let step;
+      try {
+        step = await reader.read();
+      } catch {
+        const tail = processor.end();
+        if (tail) await write(tail);
+        if (opts.streamed) await write(encoder.encode(MID_STREAM_ERROR_EVENT));
+        await writer.close();
+        return finish("upstream_error");
+      }
+      if (step.done) {
+        const tail = processor.end();
+        if (tail) await write(tail);
+        await writer.close();
+        return finish(null);
+      }
+      bytes += step.value.byteLength;
+      const forwarded = processor.chunk(step.value);
+      if (forwarded) await write(forwarded);
+      if (!settle) return;
+    }
+  };
+  void result.then(() => clearInterval(watchdog));
+  pump().catch(abandon);
+  return { body: readable, result, abandon };
 }

@@ -79,6 +79,7 @@ export function inferenceRoute(kind: InferenceKind) {
     const { node, response } = result;
     const isEventStream = streamed && (response.headers.get("content-type") ?? "").includes("text/event-stream");
     const metered = meterBody(response.body, { streamed: isEventStream, hideUsage: hideUsage && isEventStream });
+    request.signal.addEventListener("abort", metered.abandon, { once: true });
 
     ctx.waitUntil(
       metered.result.then((outcome) => {

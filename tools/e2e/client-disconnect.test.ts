@@ -1,0 +1,51 @@
+// A client that hangs up in the middle of a stream (`curl ... | head`) must not cost the node a slot for good, and
+// the request must still be metered.
+// With --capacity 2, two disconnects that kept their slots would leave the node "at capacity" (503 no_capacity).
+import { connect } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHAT_MODEL, startCluster, type Cluster } from "./support/cluster.js";
+import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
+import { usageOnceRecorded } from "./support/usage.js";
+
+const CAPACITY = 2;
+const DISCONNECTS = 4;
+
+/** Sends a streamed chat request over a raw socket and closes it as soon as the first bytes of the answer arrive. */
+function requestThenHangUp(gatewayUrl: string, apiKey: string): Promise<string> {
+  const { hostname, port } = new URL(gatewayUrl);
+  const body = JSON.stringify({ model: CHAT_MODEL, stream: true, messages: [{ role: "user", content: "one two three four five six" }] });
+  const head = [
+    "POST /v1/chat/completions HTTP/1.1",
+    `Host: ${hostname}:${port}`,
+    `Authorization: Bearer ${apiKey}`,
+    "Content-Type: application/json",
+    `Content-Length: ${Buffer.byteLength(body)}`,
+  ];
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(`${head.join("\r\n")}\r\n\r\n${body}`));
+    socket.once("data", (first) => {
+      socket.destroy();
+      resolve(first.toString("latin1").split("\r\n")[0] ?? "");
+    });
+    socket.once("error", reject);
+  });
+}
+
+describe("clients that hang up mid-stream", E2E, () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await startCluster({ agents: 1, name: "disconnect", capacity: CAPACITY });
+  }, SETUP_TIMEOUT_MS);
+  afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
+
+  it("release the node and are metered", async () => {
+    for (let i = 0; i < DISCONNECTS; i++) {
+      expect(await requestThenHangUp(cluster.gateway.url, cluster.apiKey)).toBe("HTTP/1.1 200 OK");
+    }
+    // More disconnects than the node has slots: had any kept its slot, this would be refused with 503.
+    const reply = await cluster.client.chat.completions.create({ model: CHAT_MODEL, messages: [{ role: "user", content: "still there?" }] });
+    expect(reply.choices[0]?.message.content).toBeTruthy();
+    const report = await usageOnceRecorded(cluster.gateway.url, cluster.apiKey, DISCONNECTS + 1);
+    expect(report.totals.requests).toBe(DISCONNECTS + 1);
+  });
+});

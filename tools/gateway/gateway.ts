@@ -1,0 +1,118 @@
+// Serves the Worker locally under workerd through Miniflare's API. Not `wrangler dev`: that traces every subrequest
+// for DevTools, which costs milliseconds of CPU per request; Miniflare alone adds well under one.
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { Log, LogLevel, Miniflare } from "miniflare";
+import { installShutdownHandlers, onExit, onLines, onShutdown, prefixedSink, type LineSink } from "../processes/index.js";
+import { buildWorker } from "./build.js";
+import { readDevVars } from "./dev-vars.js";
+import { DEV_VARS, MESHGATE_DIR, WRANGLER_TOML } from "./paths.js";
+import { readGatewayConfig } from "./wrangler-config.js";
+import { findListeningChild } from "./workerd-pid.js";
+
+export interface GatewayOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: any free port (the real one is in `url`). */
+  port?: number;
+  /** Keep Durable Object state in this directory across restarts; in memory when absent. */
+  persistDir?: string;
+  /** Secrets and vars for the Worker (over wrangler.toml's [vars]); read from .dev.vars when absent. */
+  vars?: Record<string, string>;
+  /** Default: the repository's wrangler.toml. */
+  configPath?: string;
+  /** Where the Worker's console output (and request lines) go; default: this process's output, prefixed [gateway]. */
+  sink?: LineSink;
+  /** One log line per request (costs a round trip from workerd to Node per request; off by default). */
+  logRequests?: boolean;
+}
+
+export interface Gateway {
+  /** Base URL without a trailing slash, e.g. http://127.0.0.1:8787. */
+  url: string;
+  port: number;
+  /** The workerd process (for CPU accounting via /proc/<pid>/stat); undefined where it cannot be determined. */
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** A Miniflare Log that writes through our sink instead of straight to the console. */
+class SinkLog extends Log {
+  constructor(private readonly sink: LineSink, level: LogLevel) {
+    super(level);
+  }
+  protected override log(message: string): void {
+    for (const line of message.split("\n")) this.sink(line, "stdout");
+  }
+}
+
+/**
+ * Miniflare installs SIGINT/SIGTERM handlers that exit at once, which would cut short the graceful shutdown of the
+ * processes beside the gateway. Signals belong to tools/processes; Miniflare's own exit hook stays, so workerd still
+ * dies with us if nothing else runs.
+ */
+function withoutMiniflareSignalHandlers<T>(create: () => T): T {
+  const before = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") };
+  const created = create();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    for (const listener of process.listeners(signal)) {
+      if (!before[signal].includes(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return created;
+}
+
+export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
+  installShutdownHandlers();
+  const config = readGatewayConfig(opts.configPath ?? WRANGLER_TOML);
+  const bundle = await buildWorker(config.main, join(MESHGATE_DIR, "build"));
+  const sink = opts.sink ?? prefixedSink("gateway");
+  const logRequests = opts.logRequests ?? false;
+  const mf = withoutMiniflareSignalHandlers(
+    () =>
+      new Miniflare({
+        host: opts.host ?? "127.0.0.1",
+        port: opts.port ?? 0,
+        // No cf.json download: requests get Miniflare's built-in placeholder `request.cf`.
+        cf: false,
+        logRequests,
+        log: new SinkLog(sink, logRequests ? LogLevel.INFO : LogLevel.WARN),
+        handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+          // Always consume both pipes: an unread pipe fills up and blocks workerd.
+          onLines(stdout, (line) => sink(line, "stdout"));
+          onLines(stderr, (line) => sink(line, "stderr"));
+        },
+        modulesRoot: bundle.modulesRoot,
+        modules: [{ type: "ESModule", path: join(bundle.modulesRoot, bundle.path), contents: bundle.contents }],
+        compatibilityDate: config.compatibilityDate,
+        compatibilityFlags: config.compatibilityFlags,
+        durableObjects: config.durableObjects,
+        durableObjectsPersist: opts.persistDir ?? false,
+        bindings: { ...config.vars, ...(opts.vars ?? readDevVars(DEV_VARS)) },
+      }),
+  );
+  let stopped: Promise<void> | null = null;
+  const unregister: (() => void)[] = [];
+  const stop = () => {
+    stopped ??= (async () => {
+      for (const u of unregister) u();
+      await mf.dispose();
+    })();
+    return stopped;
+  };
+  unregister.push(onShutdown(stop));
+  let ready: URL;
+  try {
+    ready = await mf.ready;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const port = Number(ready.port);
+  const pid = findListeningChild(port);
+  if (pid !== undefined) {
+    // Last resort if this process exits without stopping the gateway (e.g. a crash): never leave workerd behind.
+    unregister.push(onExit(() => process.kill(pid, "SIGKILL")));
+  }
+  return { url: ready.origin, port, pid, stop };
+}

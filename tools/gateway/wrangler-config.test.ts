@@ -1,0 +1,67 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { WRANGLER_TOML } from "./paths.js";
+import { readGatewayConfig } from "./wrangler-config.js";
+
+function configFile(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), "meshgate-toml-")), "wrangler.toml");
+  writeFileSync(path, text);
+  return path;
+}
+
+const SAMPLE = `
+name = "sample"
+main = "src/index.ts"
+compatibility_date = "2026-04-20"
+compatibility_flags = ["nodejs_compat"]
+
+[vars]
+GREETING = "hi"
+COUNT = 3
+
+[[durable_objects.bindings]]
+name = "A"
+class_name = "Alpha"
+
+[[durable_objects.bindings]]
+name = "B"
+class_name = "Beta"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Alpha"]
+
+[[migrations]]
+tag = "v2"
+new_classes = ["Beta"]
+`;
+
+describe("reading wrangler.toml for the local gateway", () => {
+  it("serves the repository's Worker with SQLite-backed Durable Objects and its compatibility flags", () => {
+    const config = readGatewayConfig(WRANGLER_TOML);
+    expect(config.main).toMatch(/worker\/src\/index\.ts$/);
+    expect(config.compatibilityFlags).toContain("enable_request_signal");
+    expect(config.durableObjects).toEqual({
+      REGISTRY: { className: "NodeRegistry", useSQLite: true },
+      KEYS: { className: "ApiKeys", useSQLite: true },
+      LEDGER: { className: "UsageLedger", useSQLite: true },
+    });
+  });
+
+  it("derives SQLite storage from the migrations and keeps plain vars", () => {
+    const config = readGatewayConfig(configFile(SAMPLE));
+    expect(config.durableObjects).toEqual({ A: { className: "Alpha", useSQLite: true }, B: { className: "Beta", useSQLite: false } });
+    expect(config.vars).toEqual({ GREETING: "hi", COUNT: 3 });
+    expect(config.compatibilityFlags).toEqual(["nodejs_compat"]);
+  });
+
+  it("refuses a binding kind the local gateway cannot serve instead of leaving it missing", () => {
+    expect(() => readGatewayConfig(configFile(`${SAMPLE}\n[[kv_namespaces]]\nbinding = "KV"\nid = "x"\n`))).toThrow(/kv_namespaces/);
+  });
+
+  it("reports malformed TOML", () => {
+    expect(() => readGatewayConfig(configFile("main = "))).toThrow();
+  });
+});

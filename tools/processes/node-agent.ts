@@ -1,0 +1,48 @@
+// Starts a real node agent (`node-agent start`, the workspace's CLI) as a child process and waits until it listens.
+// The bin script is run with this Node directly: the same program `npx node-agent` runs, without npx's start-up cost.
+import { join } from "node:path";
+import { REPO_ROOT } from "../gateway/paths.js";
+import { spawnProcess, type ManagedProcess } from "./child.js";
+import type { LineSink } from "./lines.js";
+
+export const NODE_AGENT_BIN = join(REPO_ROOT, "node-agent", "bin", "node-agent.js");
+
+export interface NodeAgentOptions {
+  /** Log prefix, e.g. "agent-1". */
+  name: string;
+  gatewayUrl: string;
+  upstreamUrl: string;
+  keyFile: string;
+  /** Default 127.0.0.1:0 (a free port; the agent logs the real one). */
+  listen?: string;
+  models?: string[];
+  capacity?: number;
+  sink?: LineSink;
+  /** How long to wait for the agent to listen. */
+  timeoutMs?: number;
+}
+
+export interface NodeAgent {
+  process: ManagedProcess;
+  nodeId: string;
+  /** Where the agent listens. */
+  url: string;
+}
+
+export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
+  const args = [NODE_AGENT_BIN, "start", "--gateway", opts.gatewayUrl, "--upstream", opts.upstreamUrl];
+  args.push("--listen", opts.listen ?? "127.0.0.1:0", "--key-file", opts.keyFile);
+  if (opts.models) args.push("--models", opts.models.join(","));
+  if (opts.capacity !== undefined) args.push("--capacity", String(opts.capacity));
+  const child = spawnProcess({ name: opts.name, command: process.execPath, args, cwd: REPO_ROOT, ...(opts.sink ? { sink: opts.sink } : {}) });
+  try {
+    // `<time> node-agent listening url=http://127.0.0.1:PORT public_url=... node=NODE_ID`
+    const m = await child.waitForLine(/ listening url=(\S+) .*\bnode=(\S+)/, opts.timeoutMs ?? 60_000);
+    const [, url, nodeId] = m;
+    if (url === undefined || nodeId === undefined) throw new Error(`${opts.name}: unexpected listening line: ${m[0]}`);
+    return { process: child, nodeId, url };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+}

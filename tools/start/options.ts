@@ -1,0 +1,36 @@
+// `npm start -- [options]`: what the local stack serves and where.
+import { parseArgs } from "node:util";
+
+export const START_HELP = `Usage: npm start -- [options]
+
+Serves the Meshgate gateway locally under workerd, with Durable Object state kept in .meshgate/state. By default
+also starts a SIMULATED inference backend and one node agent in front of it, so the gateway can answer at once.
+
+Options:
+  --port N      gateway port (default 8787)
+  --host HOST   gateway interface (default 127.0.0.1)
+  --no-demo     serve the gateway alone: no simulated backend, no node agent
+  -h, --help    show this help
+`;
+
+export interface StartOptions {
+  host: string;
+  port: number;
+  demo: boolean;
+}
+
+export function parseStartOptions(argv: string[]): StartOptions | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      "no-demo": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const port = Number(values.port ?? "8787");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got ${values.port}`);
+  return { host: values.host ?? "127.0.0.1", port, demo: !values["no-demo"] };
+}
