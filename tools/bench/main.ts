@@ -1,0 +1,137 @@
+// `npm run bench [-- --quick]`: measures client → Meshgate (workerd) → node agent → simulated backend against
+// baselines taken in the same run (the backend alone, the node agent alone, a pass-through Worker on the same
+// runtime), prints the issue's performance targets with pass/fail and writes .meshgate/bench-results.json.
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { MESHGATE_DIR } from "../gateway/paths.js";
+import { installShutdownHandlers, onShutdown, shutdown } from "../processes/index.js";
+import { machineMeter, measureCpu, otherCores } from "./cpu.js";
+import { machineFacts } from "./machine.js";
+import { latencyPhase, streamPhase, throughputPhase, type PhaseSizes, type Target, type ThroughputResult } from "./phases.js";
+import { formatReport, writeResults, type BenchResults } from "./report.js";
+import { LOG_FILE, startStack, type Stack } from "./stack.js";
+import { plainTarget, signedAgentTarget } from "./targets.js";
+import { judge, type TargetResult } from "./verdicts.js";
+
+const RESULTS_FILE = join(MESHGATE_DIR, "bench-results.json");
+/** ~16 chunks 5 ms apart: long enough that a buffering hop would visibly delay the first byte. */
+const TOKEN_INTERVAL_MS = 5;
+const BACKEND_LATENCY_MS = 0;
+
+const FULL: PhaseSizes = { warmup: 200, latencyRequests: 500, concurrency: 32, throughputRequests: 3000, streamRequests: 80, rounds: 5 };
+const QUICK: PhaseSizes = { warmup: 30, latencyRequests: 100, concurrency: 32, throughputRequests: 600, streamRequests: 16, rounds: 2 };
+
+const HELP = `Usage: npm run bench [-- --quick]
+
+Starts a simulated backend, a node agent, the Meshgate gateway and a bare pass-through Worker (both under workerd),
+measures latency, throughput, streaming and CPU per request for each path, and prints them against the targets.
+Results are also written to ${RESULTS_FILE}; the pieces' own output goes to ${LOG_FILE}.
+
+  --quick     a short run (~30 s) for a smoke test; numbers are noisier
+  -h, --help  show this help
+`;
+
+const progress = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
+
+/** Ordered from the fewest hops to the most, which is also how the tables read. */
+async function buildTargets(stack: Stack): Promise<Target[]> {
+  return [
+    plainTarget("backend", "backend direct", stack.backendUrl, stack.apiKey),
+    await signedAgentTarget(stack.agentUrl, stack.gatewaySeed),
+    plainTarget("bare", "bare Worker (workerd)", stack.bareUrl, stack.apiKey),
+    plainTarget("meshgate", "Meshgate whole path", stack.gatewayUrl, stack.apiKey),
+  ];
+}
+
+function get<T>(map: ReadonlyMap<Target["id"], T>, id: Target["id"]): T {
+  const value = map.get(id);
+  if (value === undefined) throw new Error(`missing result for ${id}`);
+  return value;
+}
+
+async function run(quick: boolean): Promise<BenchResults> {
+  const sizes = quick ? QUICK : FULL;
+  const facts = machineFacts();
+  const stack = await startStack({ tokenIntervalMs: TOKEN_INTERVAL_MS, backendLatencyMs: BACKEND_LATENCY_MS }, progress);
+  const targets = await buildTargets(stack);
+  const meters = [stack.meters.meshgate, stack.meters.bare, stack.meters.agent, stack.meters.backend, stack.meters.client];
+  const serverMeter: Record<Target["id"], string> = {
+    backend: stack.meters.backend.label,
+    agent: stack.meters.agent.label,
+    bare: stack.meters.bare.label,
+    meshgate: stack.meters.meshgate.label,
+  };
+
+  const machine = machineMeter("machine");
+  const measuringSince = Date.now();
+  const measuring = await measureCpu([...meters, machine], async () => {
+    progress(`latency: ${sizes.latencyRequests} sequential requests per target in ${sizes.rounds} alternating rounds`);
+    const latency = await latencyPhase(targets, sizes);
+    const throughput = new Map<Target["id"], ThroughputResult>();
+    for (const target of targets) {
+      progress(`throughput: ${sizes.throughputRequests} requests at c=${sizes.concurrency} to ${target.label}`);
+      throughput.set(target.id, await throughputPhase(target, sizes, meters, machine));
+    }
+    progress(`streaming: ${sizes.streamRequests} streamed requests per target`);
+    const stream = await streamPhase(targets, sizes);
+    return { latency, throughput, stream };
+  });
+  const measuredSeconds = (Date.now() - measuringSince) / 1000;
+  const { latency, throughput, stream } = measuring.result;
+
+  const results: TargetResult[] = targets.map((t) => ({
+    id: t.id,
+    label: t.label,
+    latency: get(latency, t.id),
+    throughput: get(throughput, t.id),
+    stream: get(stream, t.id),
+    serverMeter: serverMeter[t.id],
+  }));
+  return {
+    command: quick ? "npm run bench -- --quick" : "npm run bench",
+    mode: quick ? "quick" : "full",
+    date: new Date().toISOString(),
+    machine: facts,
+    otherCores: otherCores(measuring.cpuSeconds, meters, machine, measuredSeconds),
+    setup: { ...sizes, tokenIntervalMs: TOKEN_INTERVAL_MS, backendLatencyMs: BACKEND_LATENCY_MS },
+    targets: results,
+    cpuMeters: meters.map((m) => m.label),
+    verdicts: judge(results),
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { quick: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+  if (values.help) return void process.stdout.write(HELP);
+  installShutdownHandlers();
+  // On Ctrl-C the running phase fails as its processes stop: report the interruption, not that failure.
+  let interrupted = false;
+  onShutdown(() => {
+    interrupted = true;
+    progress("stopping every process the bench started");
+  });
+  const started = Date.now();
+  try {
+    const results = await run(values.quick === true);
+    process.stdout.write(formatReport(results));
+    writeResults(RESULTS_FILE, results);
+    progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in ${RESULTS_FILE}`);
+  } catch (err) {
+    // Ctrl-C signals workerd too (Miniflare starts it in our process group), so a phase can fail on the dead gateway
+    // before our own SIGINT handler has run: give the signal a moment before calling this a failure.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    if (interrupted) {
+      progress("interrupted");
+    } else {
+      progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      progress(`the pieces' output is in ${LOG_FILE}`);
+    }
+    process.exitCode = 1;
+  } finally {
+    // Stops every process started, on success and failure alike (Ctrl-C goes through the same cleanups).
+    await shutdown();
+  }
+  process.exit();
+}
+
+void main();

@@ -1,0 +1,131 @@
+// The three measurements taken for every target: sequential latency, closed-loop throughput (with the CPU each
+// process spent on it) and streamed time-to-first-byte. Every phase is preceded by its own warm-up, so JIT
+// compilation, connection set-up and per-isolate caches (API key, node snapshot) are paid before the clock starts.
+import { measureCpu, otherCores, type CpuMeter } from "./cpu.js";
+import { closedLoop, describeFailures, type Probe, type Sample } from "./load.js";
+import { nsToMs, ratePerSecond, summarize, type Summary } from "./stats.js";
+
+export interface Target {
+  id: "backend" | "agent" | "bare" | "meshgate";
+  label: string;
+  /** `count` requests to send, one probe each (a target may sign each one in advance, off the clock). */
+  probes(count: number, streamed: boolean): Promise<Probe[]>;
+}
+
+export interface PhaseSizes {
+  warmup: number;
+  latencyRequests: number;
+  concurrency: number;
+  throughputRequests: number;
+  streamRequests: number;
+  /** Latency and stream requests are split into this many alternating rounds across targets. */
+  rounds: number;
+}
+
+export interface LatencyResult {
+  /** Milliseconds, request written → response body ended. */
+  latencyMs: Summary;
+}
+
+export interface ThroughputResult {
+  requests: number;
+  seconds: number;
+  requestsPerSecond: number;
+  latencyMs: Summary;
+  /** CPU microseconds per request, per measured process (including idle ones, which show ~0). */
+  cpuUsPerRequest: Record<string, number>;
+  /** Cores' worth of CPU that processes outside the bench used meanwhile: noise on a shared machine. */
+  otherCores: number;
+}
+
+export interface StreamResult {
+  firstByteMs: Summary;
+  totalMs: Summary;
+  /** Means per request. */
+  events: number;
+  eventArrivals: number;
+  chunks: number;
+}
+
+/** Time for off-response-path work (usage batches flush after 20 ms) to land inside the CPU window. */
+const SETTLE_MS = 300;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Failed requests would be cheap 4xx/5xx answers that flatter every number: a bench with any is not a result. */
+function ensureAllOk(target: Target, phase: string, samples: readonly Sample[]): void {
+  const failures = describeFailures(samples);
+  if (failures) throw new Error(`${target.label}, ${phase}: ${failures}`);
+}
+
+const mean = (samples: readonly Sample[], pick: (s: Sample) => number) => samples.reduce((sum, s) => sum + pick(s), 0) / samples.length;
+
+/** Per-target samples, gathered in alternating rounds (see `interleaved`). */
+type SampleSets = Map<Target["id"], Sample[]>;
+
+/**
+ * Sequential requests to every target in `rounds` alternating rounds rather than one target after another: on a
+ * shared, noisy machine a burst of background load then hits every target alike instead of skewing one of them.
+ */
+async function interleaved(targets: readonly Target[], total: number, rounds: number, stream: boolean, phase: string): Promise<SampleSets> {
+  const sets: SampleSets = new Map(targets.map((t) => [t.id, []]));
+  const perRound = Math.ceil(total / rounds);
+  for (let round = 0; round < rounds; round++) {
+    for (const target of targets) {
+      const { samples } = await closedLoop(await target.probes(perRound, stream), 1);
+      ensureAllOk(target, phase, samples);
+      sets.get(target.id)?.push(...samples);
+    }
+  }
+  return sets;
+}
+
+async function warmUp(targets: readonly Target[], count: number, stream: boolean): Promise<void> {
+  for (const target of targets) ensureAllOk(target, "warm-up", (await closedLoop(await target.probes(count, stream), 1)).samples);
+}
+
+export async function latencyPhase(targets: readonly Target[], sizes: PhaseSizes): Promise<Map<Target["id"], LatencyResult>> {
+  await warmUp(targets, sizes.warmup, false);
+  const sets = await interleaved(targets, sizes.latencyRequests, sizes.rounds, false, "latency");
+  return new Map([...sets].map(([id, samples]) => [id, { latencyMs: summarize(samples.map((s) => nsToMs(s.totalNs))) }]));
+}
+
+export async function throughputPhase(target: Target, sizes: PhaseSizes, meters: readonly CpuMeter[], machine: CpuMeter): Promise<ThroughputResult> {
+  const warmup = await closedLoop(await target.probes(Math.max(sizes.warmup, sizes.concurrency * 4), false), sizes.concurrency);
+  ensureAllOk(target, "throughput warm-up", warmup.samples);
+  await sleep(SETTLE_MS);
+  const probes = await target.probes(sizes.throughputRequests, false);
+  const { result, cpuSeconds } = await measureCpu([...meters, machine], async () => {
+    const loop = await closedLoop(probes, sizes.concurrency);
+    await sleep(SETTLE_MS);
+    return loop;
+  });
+  ensureAllOk(target, "throughput", result.samples);
+  const cpuUsPerRequest: Record<string, number> = {};
+  for (const m of meters) cpuUsPerRequest[m.label] = ((cpuSeconds[m.label] ?? 0) * 1e6) / result.samples.length;
+  return {
+    otherCores: otherCores(cpuSeconds, meters, machine, Number(result.elapsedNs) / 1e9 + SETTLE_MS / 1000),
+    requests: result.samples.length,
+    seconds: Number(result.elapsedNs) / 1e9,
+    requestsPerSecond: ratePerSecond(result.samples.length, result.elapsedNs),
+    latencyMs: summarize(result.samples.map((s) => nsToMs(s.totalNs))),
+    cpuUsPerRequest,
+  };
+}
+
+export async function streamPhase(targets: readonly Target[], sizes: PhaseSizes): Promise<Map<Target["id"], StreamResult>> {
+  await warmUp(targets, Math.max(3, Math.round(sizes.streamRequests / 5)), true);
+  const sets = await interleaved(targets, sizes.streamRequests, sizes.rounds, true, "stream");
+  return new Map(
+    [...sets].map(([id, samples]) => [
+      id,
+      {
+        firstByteMs: summarize(samples.map((s) => nsToMs(s.firstByteNs ?? s.totalNs))),
+        totalMs: summarize(samples.map((s) => nsToMs(s.totalNs))),
+        events: mean(samples, (s) => s.events),
+        eventArrivals: mean(samples, (s) => s.eventArrivals),
+        chunks: mean(samples, (s) => s.chunks),
+      },
+    ]),
+  );
+}
