@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { NODE_TTL_MS, type AdvertisedModel, type Heartbeat } from "@meshgate/schemas";
-import { updateLatency } from "../routing/latency.js";
-import { decay, recordOutcome, reputationScore } from "../routing/reputation.js";
+import { updateLatency, type LatencyEstimate } from "../routing/latency.js";
+import { decay, recordOutcome, reputationScore, type Reputation } from "../routing/reputation.js";
 
 /** A live node as the request path sees it. */
 export interface RegistryNode {
@@ -98,17 +98,22 @@ export class NodeRegistry extends DurableObject<Env> {
     }));
   }
 
-  /** Folds a batch of dispatch outcomes into each node's latency estimate and reputation. */
+  /** Folds a batch of dispatch outcomes into each node's latency estimate and reputation: one read and one write per node. */
   recordOutcomes(outcomes: NodeOutcome[]): void {
-    for (const o of outcomes) {
-      const r = this.sql.exec<NodeRow>("SELECT lat_ms, lat_at, rep_s, rep_f, rep_at FROM nodes WHERE id = ?", o.nodeId).toArray()[0];
+    const byNode = new Map<string, NodeOutcome[]>();
+    for (const o of outcomes) byNode.set(o.nodeId, [...(byNode.get(o.nodeId) ?? []), o]);
+    for (const [nodeId, list] of byNode) {
+      const r = this.sql.exec<NodeRow>("SELECT lat_ms, lat_at, rep_s, rep_f, rep_at FROM nodes WHERE id = ?", nodeId).toArray()[0];
       if (!r) continue;
-      const latency =
-        o.ttfbMs === null ? null : updateLatency(r.lat_ms === null || r.lat_at === null ? null : { ms: r.lat_ms, at: r.lat_at }, o.ttfbMs, o.at);
-      const rep = recordOutcome({ successes: r.rep_s, failures: r.rep_f, at: Math.min(r.rep_at, o.at) }, o.ok, o.at);
+      let latency: LatencyEstimate | null = r.lat_ms === null || r.lat_at === null ? null : { ms: r.lat_ms, at: r.lat_at };
+      let rep: Reputation = { successes: r.rep_s, failures: r.rep_f, at: r.rep_at };
+      for (const o of list.sort((a, b) => a.at - b.at)) {
+        if (o.ttfbMs !== null) latency = updateLatency(latency, o.ttfbMs, o.at);
+        rep = recordOutcome(rep, o.ok, o.at);
+      }
       this.sql.exec(
-        "UPDATE nodes SET lat_ms = COALESCE(?, lat_ms), lat_at = COALESCE(?, lat_at), rep_s = ?, rep_f = ?, rep_at = ?, requests = requests + 1 WHERE id = ?",
-        latency?.ms ?? null, latency?.at ?? null, rep.successes, rep.failures, rep.at, o.nodeId,
+        "UPDATE nodes SET lat_ms = ?, lat_at = ?, rep_s = ?, rep_f = ?, rep_at = ?, requests = requests + ? WHERE id = ?",
+        latency?.ms ?? null, latency?.at ?? null, rep.successes, rep.failures, rep.at, list.length, nodeId,
       );
     }
   }

@@ -39,18 +39,18 @@ export class UsageLedger extends DurableObject<Env> {
     CREATE INDEX IF NOT EXISTS usage_created ON usage (created)`);
   }
 
-  /** Returns how many rows were new. */
+  /** Returns how many rows were new. One statement for the whole batch: the rows travel as one JSON parameter. */
   record(rows: UsageRecord[]): number {
-    let inserted = 0;
-    for (const r of rows) {
-      inserted += this.sql.exec(
-        `INSERT OR IGNORE INTO usage (request_id, created, key_id, node_id, model, prompt_tokens, completion_tokens, total_tokens, latency_ms, status, streamed)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        r.request_id, r.created, r.key_id, r.node_id, r.model, r.prompt_tokens, r.completion_tokens, r.total_tokens,
-        Math.round(r.latency_ms), r.status, r.streamed ? 1 : 0,
-      ).rowsWritten > 0 ? 1 : 0;
-    }
-    return inserted;
+    if (rows.length === 0) return 0;
+    this.sql.exec(
+      `INSERT OR IGNORE INTO usage (request_id, created, key_id, node_id, model, prompt_tokens, completion_tokens, total_tokens, latency_ms, status, streamed)
+       SELECT value ->> '$.request_id', value ->> '$.created', value ->> '$.key_id', value ->> '$.node_id', value ->> '$.model',
+              value ->> '$.prompt_tokens', value ->> '$.completion_tokens', value ->> '$.total_tokens',
+              CAST(ROUND(value ->> '$.latency_ms') AS INTEGER), value ->> '$.status', CASE WHEN value ->> '$.streamed' THEN 1 ELSE 0 END
+       FROM json_each(?)`,
+      JSON.stringify(rows),
+    );
+    return this.sql.exec<{ n: number }>("SELECT changes() AS n").one().n;
   }
 
   /** Totals over [from, to) and the newest `limit` rows of that range. */

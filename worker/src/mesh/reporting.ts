@@ -5,7 +5,8 @@ import type { NodeOutcome } from "../durable/node-registry.js";
 import type { UsageRecord } from "../durable/usage-ledger.js";
 import { Batcher } from "./batcher.js";
 
-const BATCH_DELAY_MS = 20;
+/** Long enough that a busy isolate writes a few times a second, short enough that usage shows up promptly. */
+const BATCH_DELAY_MS = 200;
 
 const usageBatcher = new Batcher<UsageRecord>({
   delayMs: BATCH_DELAY_MS,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { meterBody, MID_STREAM_ERROR_EVENT } from "./response-meter.js";
+import { meterStream, MID_STREAM_ERROR_EVENT } from "./response-meter.js";
 
 const enc = new TextEncoder();
 const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
@@ -25,17 +25,17 @@ async function readChunks(stream: ReadableStream<Uint8Array>): Promise<string[]>
   return out;
 }
 
-describe("meterBody on streams", () => {
+describe("meterStream on streams", () => {
   it("passes chunks through one by one and reads the usage", async () => {
     const parts = [chunk("a"), chunk("b"), usageEvent, "data: [DONE]\n\n"];
-    const { body, result } = meterBody(source(parts), { streamed: true, hideUsage: false });
+    const { body, result } = meterStream(source(parts), { hideUsage: false });
     expect(await readChunks(body)).toEqual(parts);
     expect(await result).toEqual({ usage, completed: true, failure: null, bytes: parts.join("").length });
   });
 
   it("removes the usage chunk the client did not ask for, and still meters it", async () => {
     const parts = [chunk("a"), usageEvent, "data: [DONE]\n\n"];
-    const { body, result } = meterBody(source(parts), { streamed: true, hideUsage: true });
+    const { body, result } = meterStream(source(parts), { hideUsage: true });
     const seen = (await readChunks(body)).join("");
     expect(seen).toBe(chunk("a") + "data: [DONE]\n\n");
     expect((await result).usage).toEqual(usage);
@@ -44,13 +44,13 @@ describe("meterBody on streams", () => {
   it("handles events split across chunks and several events in one chunk", async () => {
     const all = chunk("a") + usageEvent + "data: [DONE]\n\n";
     const parts = [all.slice(0, 7), all.slice(7, 60), all.slice(60)];
-    const { body, result } = meterBody(source(parts), { streamed: true, hideUsage: true });
+    const { body, result } = meterStream(source(parts), { hideUsage: true });
     expect((await readChunks(body)).join("")).toBe(chunk("a") + "data: [DONE]\n\n");
     expect((await result).completed).toBe(true);
   });
 
   it("ends a stream that breaks mid-way with an OpenAI error event", async () => {
-    const { body, result } = meterBody(source([chunk("a"), chunk("b")], { failAfter: 2 }), { streamed: true, hideUsage: true });
+    const { body, result } = meterStream(source([chunk("a"), chunk("b")], { failAfter: 2 }), { hideUsage: true });
     const seen = await readChunks(body);
     expect(seen.at(-1)).toBe(MID_STREAM_ERROR_EVENT);
     expect(JSON.parse(MID_STREAM_ERROR_EVENT.slice(6)).error.code).toBe("upstream_stream_error");
@@ -58,13 +58,13 @@ describe("meterBody on streams", () => {
   });
 
   it("reports a stream without [DONE] as not completed", async () => {
-    const { body, result } = meterBody(source([chunk("a")]), { streamed: true, hideUsage: false });
+    const { body, result } = meterStream(source([chunk("a")]), { hideUsage: false });
     await readChunks(body);
     expect((await result).completed).toBe(false);
   });
 
   it("reports a client that hung up", async () => {
-    const { body, result } = meterBody(source([chunk("a"), chunk("b"), chunk("c")]), { streamed: true, hideUsage: false });
+    const { body, result } = meterStream(source([chunk("a"), chunk("b"), chunk("c")]), { hideUsage: false });
     const reader = body.getReader();
     await reader.read();
     await reader.cancel();
@@ -72,11 +72,11 @@ describe("meterBody on streams", () => {
   });
 });
 
-describe("meterBody when the client goes away", () => {
+describe("meterStream when the client goes away", () => {
   it("settles and stops reading from the node when told the client left", async () => {
     let cancelled = false;
     const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(chunk("x"))), cancel: () => void (cancelled = true) });
-    const { body, result, abandon } = meterBody(endless, { streamed: true, hideUsage: false });
+    const { body, result, abandon } = meterStream(endless, { hideUsage: false });
     await body.getReader().read();
     abandon();
     expect((await result).failure).toBe("client_cancelled");
@@ -86,31 +86,17 @@ describe("meterBody when the client goes away", () => {
   it("gives up on a client that stops reading without hanging up", async () => {
     let cancelled = false;
     const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(chunk("x"))), cancel: () => void (cancelled = true) });
-    const { body, result } = meterBody(endless, { streamed: true, hideUsage: false, stallMs: 40 });
+    const { body, result } = meterStream(endless, { hideUsage: false, stallMs: 40 });
     await body.getReader().read();
     expect((await result).failure).toBe("client_cancelled");
     expect(cancelled).toBe(true);
   });
 });
 
-describe("meterBody on JSON bodies", () => {
-  it("passes the body through and reads usage once complete", async () => {
-    const json = JSON.stringify({ id: "x", choices: [], usage });
-    const parts = [json.slice(0, 10), json.slice(10)];
-    const { body, result } = meterBody(source(parts), { streamed: false, hideUsage: false });
-    expect(await readChunks(body)).toEqual(parts);
-    expect(await result).toEqual({ usage, completed: true, failure: null, bytes: json.length });
-  });
-
-  it("meters nothing from a body that is not JSON", async () => {
-    const { body, result } = meterBody(source(["<html>"]), { streamed: false, hideUsage: false });
-    await readChunks(body);
-    expect((await result).usage).toBeNull();
-  });
-
-  it("copes with an empty body", async () => {
-    const { body, result } = meterBody(null, { streamed: false, hideUsage: false });
+describe("meterStream with no body", () => {
+  it("settles at once as complete with nothing to meter", async () => {
+    const { body, result } = meterStream(null, { hideUsage: false });
     expect(await readChunks(body)).toEqual([]);
-    expect((await result).completed).toBe(true);
+    expect(await result).toMatchObject({ usage: null, failure: null });
   });
 });

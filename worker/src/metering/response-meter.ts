@@ -1,13 +1,10 @@
-// Passes a node's response body through to the client chunk by chunk while reading the token usage out of it.
+// Passes a node's event stream through to the client chunk by chunk while reading the token usage out of it.
 import { SseDecoder } from "./sse-decoder.js";
 import { inspectChunk, usageFrom, type TokenCounts } from "./usage.js";
 
 export interface MeterOptions {
-  streamed: boolean;
   /** Remove usage the gateway asked the node for but the client did not. */
   hideUsage: boolean;
-  /** Non-streamed bodies are kept (up to this size) to read `usage` once complete. */
-  maxBufferedBytes?: number;
   /** A client that takes longer than this to accept one chunk is treated as gone. */
   stallMs?: number;
 }
@@ -21,7 +18,7 @@ export const CLIENT_STALL_MS = 10_000;
 
 export interface MeterResult {
   usage: TokenCounts | null;
-  /** The body ended normally (for streams: `[DONE]` was seen). */
+  /** The stream ended normally: `[DONE]` was seen. */
   completed: boolean;
   /** Why the body did not complete, if it did not. */
   failure: "upstream_error" | "client_cancelled" | null;
@@ -34,16 +31,7 @@ export const MID_STREAM_ERROR_EVENT = `data: ${JSON.stringify({
   error: { message: "The node serving this request failed mid-stream.", type: "api_error", param: null, code: "upstream_stream_error" },
 })}\n\n`;
 
-interface BodyProcessor {
-  /** Returns the bytes to send for this chunk (possibly the chunk itself). */
-  chunk(bytes: Uint8Array): Uint8Array | null;
-  /** Returns any bytes still held back at the end of the body. */
-  end(): Uint8Array | null;
-  usage(): TokenCounts | null;
-  completed(): boolean;
-}
-
-function streamProcessor(hideUsage: boolean): BodyProcessor {
+function streamProcessor(hideUsage: boolean) {
   const textDecoder = new TextDecoder();
   const sse = new SseDecoder();
   let usage: TokenCounts | null = null;
@@ -68,7 +56,8 @@ function streamProcessor(hideUsage: boolean): BodyProcessor {
     return { out, changed };
   };
   return {
-    chunk(bytes) {
+    /** Returns the bytes to send for this chunk (possibly the chunk itself), or null to hold them back. */
+    chunk(bytes: Uint8Array): Uint8Array | null {
       const heldBefore = sse.buffered;
       const { out, changed } = handle(sse.push(textDecoder.decode(bytes, { stream: true })));
       if (!hideUsage) return bytes;
@@ -76,44 +65,13 @@ function streamProcessor(hideUsage: boolean): BodyProcessor {
       if (!changed && heldBefore === 0 && sse.buffered === 0) return bytes;
       return out ? encoder.encode(out) : null;
     },
-    end() {
+    /** Returns any bytes still held back at the end of the stream. */
+    end(): Uint8Array | null {
       const { out } = handle(sse.push(textDecoder.decode()).concat(sse.flush()));
       return hideUsage && out ? encoder.encode(out) : null;
     },
     usage: () => usage,
     completed: () => done,
-  };
-}
-
-function jsonProcessor(maxBufferedBytes: number): BodyProcessor {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let ended = false;
-  return {
-    chunk(bytes) {
-      size += bytes.byteLength;
-      if (size <= maxBufferedBytes) chunks.push(bytes);
-      return bytes;
-    },
-    end() {
-      ended = true;
-      return null;
-    },
-    usage() {
-      if (!ended || size > maxBufferedBytes) return null;
-      const all = new Uint8Array(size);
-      let offset = 0;
-      for (const c of chunks) {
-        all.set(c, offset);
-        offset += c.byteLength;
-      }
-      try {
-        return usageFrom(JSON.parse(new TextDecoder().decode(all)));
-      } catch {
-        return null;
-      }
-    },
-    completed: () => ended,
   };
 }
 
@@ -125,8 +83,8 @@ export interface MeteredBody {
   abandon(): void;
 }
 
-export function meterBody(body: ReadableStream<Uint8Array> | null, opts: MeterOptions): MeteredBody {
-  const processor = opts.streamed ? streamProcessor(opts.hideUsage) : jsonProcessor(opts.maxBufferedBytes ?? 16 * 1024 * 1024);
+export function meterStream(body: ReadableStream<Uint8Array> | null, opts: MeterOptions): MeteredBody {
+  const processor = streamProcessor(opts.hideUsage);
   let settle: ((r: MeterResult) => void) | null = null;
   const result = new Promise<MeterResult>((resolve) => (settle = resolve));
   let bytes = 0;
@@ -169,7 +127,7 @@ export function meterBody(body: ReadableStream<Uint8Array> | null, opts: MeterOp
       } catch {
         const tail = processor.end();
         if (tail) await write(tail);
-        if (opts.streamed) await write(encoder.encode(MID_STREAM_ERROR_EVENT));
+        await write(encoder.encode(MID_STREAM_ERROR_EVENT));
         await writer.close();
         return finish("upstream_error");
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { inspectChunk, usageFrom } from "./usage.js";
+import { inspectChunk, usageFrom, usageOfJsonBody } from "./usage.js";
 
 const usage = { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 };
 
@@ -22,6 +22,20 @@ describe("usageFrom", () => {
     expect(usageFrom({ usage: { prompt_tokens: -1, completion_tokens: 1, total_tokens: 0 } })).toBeNull();
     expect(usageFrom({ usage: { prompt_tokens: 1.5, completion_tokens: 1, total_tokens: 2.5 } })).toBeNull();
     expect(usageFrom("text")).toBeNull();
+  });
+});
+
+describe("usageOfJsonBody", () => {
+  const bytes = (text: string) => new TextEncoder().encode(text).buffer as ArrayBuffer;
+
+  it("reads usage from a whole answer", () => {
+    expect(usageOfJsonBody(bytes(JSON.stringify({ object: "chat.completion", choices: [], usage })))).toEqual(usage);
+  });
+
+  it("returns null for bodies that are not JSON or carry no usage", () => {
+    expect(usageOfJsonBody(bytes("<html>"))).toBeNull();
+    expect(usageOfJsonBody(bytes('{"object":"list"}'))).toBeNull();
+    expect(usageOfJsonBody(bytes(""))).toBeNull();
   });
 });
 

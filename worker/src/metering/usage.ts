@@ -16,6 +16,15 @@ export function usageFrom(value: unknown): TokenCounts | null {
   return { prompt_tokens: u.prompt_tokens, completion_tokens: completion, total_tokens: u.prompt_tokens + completion };
 }
 
+/** Usage of a whole (non-streamed) JSON answer; null when the body is not JSON or carries none. */
+export function usageOfJsonBody(body: ArrayBuffer): TokenCounts | null {
+  try {
+    return usageFrom(JSON.parse(new TextDecoder().decode(body)));
+  } catch {
+    return null;
+  }
+}
+
 /** Cheap pre-check so that only the chunk carrying usage is JSON-parsed, not every token chunk. */
 export function mayCarryUsage(data: string): boolean {
   return /"usage"\s*:\s*\{/.test(data);

@@ -11,7 +11,8 @@ import { dispatch, inFlightCounts, releaseNode, type DispatchResult } from "../m
 import { gatewayIdentity } from "../mesh/gateway-identity.js";
 import { nodeSnapshot } from "../mesh/node-snapshot.js";
 import { recordUsage, reportOutcome } from "../mesh/reporting.js";
-import { meterBody } from "../metering/response-meter.js";
+import { meterStream } from "../metering/response-meter.js";
+import { usageOfJsonBody, type TokenCounts } from "../metering/usage.js";
 import { rankNodes } from "../routing/select.js";
 
 /** Nodes tried per request before giving up. */
@@ -35,6 +36,17 @@ export const EMBEDDINGS: InferenceKind = { path: "/v1/embeddings", schema: Embed
 
 /** Response headers from a node that are safe and useful to pass to the client. */
 const PASSED_HEADERS = ["content-type", "openai-processing-ms", "openai-version", "cache-control"];
+
+const NO_USAGE: TokenCounts = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+
+function clientHeaders(response: Response, nodeId: string, attempts: number): Headers {
+  const headers = new Headers({ "x-meshgate-node": nodeId, "x-meshgate-attempts": String(attempts) });
+  for (const name of PASSED_HEADERS) {
+    const value = response.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  return headers;
+}
 
 function withUsageRequested(body: InferenceBody): Uint8Array {
   return utf8(JSON.stringify({ ...body, stream_options: { ...body.stream_options, include_usage: true } }));
@@ -77,40 +89,45 @@ export function inferenceRoute(kind: InferenceKind) {
     if (!result.ok) throw dispatchFailure(result);
 
     const { node, response } = result;
-    const isEventStream = streamed && (response.headers.get("content-type") ?? "").includes("text/event-stream");
-    const metered = meterBody(response.body, { streamed: isEventStream, hideUsage: hideUsage && isEventStream });
-    request.signal.addEventListener("abort", metered.abandon, { once: true });
+    const settle = (usage: TokenCounts | null, nodeFailed: boolean): void => {
+      releaseNode(node.id);
+      const finishedAt = Date.now();
+      recordUsage(
+        {
+          request_id: request.id,
+          created: startedAt,
+          key_id: apiKey.id,
+          node_id: node.id,
+          model: body.model,
+          ...(usage ?? NO_USAGE),
+          latency_ms: finishedAt - startedAt,
+          status: response.status,
+          streamed,
+        },
+        env,
+        ctx,
+      );
+      reportOutcome({ nodeId: node.id, ok: !nodeFailed && response.status < 500, ttfbMs: result.ttfbMs, at: finishedAt }, env, ctx);
+    };
+    const headers = clientHeaders(response, node.id, result.attempts.length);
 
-    ctx.waitUntil(
-      metered.result.then((outcome) => {
-        releaseNode(node.id);
-        const finishedAt = Date.now();
-        const usage = outcome.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
-        recordUsage(
-          {
-            request_id: request.id,
-            created: startedAt,
-            key_id: apiKey.id,
-            node_id: node.id,
-            model: body.model,
-            ...usage,
-            latency_ms: finishedAt - startedAt,
-            status: response.status,
-            streamed,
-          },
-          env,
-          ctx,
-        );
-        const ok = outcome.failure !== "upstream_error" && response.status < 500;
-        reportOutcome({ nodeId: node.id, ok, ttfbMs: result.ttfbMs, at: finishedAt }, env, ctx);
-      }),
-    );
-
-    const headers = new Headers({ "x-meshgate-node": node.id, "x-meshgate-attempts": String(result.attempts.length) });
-    for (const name of PASSED_HEADERS) {
-      const value = response.headers.get(name);
-      if (value !== null) headers.set(name, value);
+    if (streamed && (response.headers.get("content-type") ?? "").includes("text/event-stream")) {
+      const metered = meterStream(response.body, { hideUsage });
+      request.signal.addEventListener("abort", metered.abandon, { once: true });
+      ctx.waitUntil(metered.result.then((m) => settle(m.usage, m.failure === "upstream_error")));
+      return new Response(metered.body, { status: response.status, headers });
     }
-    return new Response(metered.body, { status: response.status, headers });
+
+    // A whole answer is read before it is sent: its usage is then known, and a body that breaks off never reaches the
+    // client half-written.
+    let answer: ArrayBuffer;
+    try {
+      answer = await response.arrayBuffer();
+    } catch {
+      settle(null, true);
+      throw new HttpError(502, "The node failed while sending its answer.", { type: "api_error", code: "upstream_error" });
+    }
+    settle(usageOfJsonBody(answer), false);
+    return new Response(answer, { status: response.status, headers });
   };
 }

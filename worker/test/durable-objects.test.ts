@@ -1,0 +1,59 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { UsageRecord } from "../src/durable/usage-ledger.js";
+import { newNode, register } from "./helpers.js";
+
+describe("NodeRegistry.recordOutcomes", () => {
+  it("folds a batch per node into latency, reputation and request counts", async () => {
+    const fast = await newNode();
+    const flaky = await newNode();
+    await register(fast);
+    await register(flaky);
+    const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
+    const now = Date.now();
+    await runInDurableObject(registry, (obj) =>
+      obj.recordOutcomes([
+        { nodeId: fast.id, ok: true, ttfbMs: 30, at: now },
+        { nodeId: flaky.id, ok: false, ttfbMs: null, at: now },
+        { nodeId: fast.id, ok: true, ttfbMs: 20, at: now + 1 },
+        { nodeId: flaky.id, ok: false, ttfbMs: null, at: now + 1 },
+        { nodeId: "not-registered", ok: true, ttfbMs: 1, at: now },
+      ]),
+    );
+    const nodes = await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()));
+    const f = nodes.find((n) => n.id === fast.id)!;
+    const b = nodes.find((n) => n.id === flaky.id)!;
+    expect(f.requests).toBe(2);
+    expect(f.latency_ms).toBeGreaterThanOrEqual(20);
+    expect(f.latency_ms).toBeLessThanOrEqual(30);
+    expect(f.reputation).toBeCloseTo(0.75, 2);
+    expect(b.latency_ms).toBeNull();
+    expect(b.reputation).toBeCloseTo(0.25, 2);
+  });
+});
+
+describe("UsageLedger.record", () => {
+  const row = (id: string, over: Partial<UsageRecord> = {}): UsageRecord => ({
+    request_id: id, created: 1_000, key_id: "k", node_id: "n", model: "m", prompt_tokens: 3, completion_tokens: 4, total_tokens: 7,
+    latency_ms: 12.6, status: 200, streamed: true, ...over,
+  });
+
+  it("writes a batch in one go, keeps the first copy of a request id, and reports what was new", async () => {
+    const ledger = env.LEDGER.get(env.LEDGER.idFromName("ledger:batch-test"));
+    expect(await runInDurableObject(ledger, (obj) => obj.record([row("a"), row("b", { streamed: false })]))).toBe(2);
+    expect(await runInDurableObject(ledger, (obj) => obj.record([row("b", { prompt_tokens: 99 }), row("c")]))).toBe(1);
+    const report = await runInDurableObject(ledger, (obj) => obj.report(0, 10_000, 10));
+    expect(report.totals).toEqual({ requests: 3, prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 });
+    expect(report.rows.find((r) => r.request_id === "b")).toMatchObject({ streamed: false, prompt_tokens: 3, latency_ms: 13 });
+    expect(report.rows.find((r) => r.request_id === "a")?.streamed).toBe(true);
+  });
+
+  it("reports a range and limits rows, newest first", async () => {
+    const ledger = env.LEDGER.get(env.LEDGER.idFromName("ledger:range-test"));
+    await runInDurableObject(ledger, (obj) => obj.record([row("x", { created: 100 }), row("y", { created: 200 }), row("z", { created: 300 })]));
+    const report = await runInDurableObject(ledger, (obj) => obj.report(150, 400, 1));
+    expect(report.totals.requests).toBe(2);
+    expect(report.rows.map((r) => r.request_id)).toEqual(["z"]);
+    expect(report.has_more).toBe(true);
+  });
+});
