@@ -45,7 +45,6 @@ async function main(): Promise<void> {
     port: options.port,
     persistDir: join(STATE_DIR, "durable-objects"),
     vars,
-    logRequests: true,
   });
   say(`gateway ready on ${gateway.url} after ${Math.round(performance.now() - started)} ms`);
   const demo = options.demo ? await startDemoNode(gateway.url) : null;

@@ -12,7 +12,11 @@ export interface ApiKeyIdentity {
 /** Lookups are cached per isolate this long, which bounds how long a revoked key keeps working. */
 export const KEY_CACHE_TTL_MS = 2_000;
 const MAX_CACHED = 10_000;
-const cache = new Map<string, { identity: ApiKeyIdentity | null; expires: number }>();
+/**
+ * Keyed by the presented token, so a cache hit costs no hashing. The tokens live only in this isolate's memory,
+ * where every request's Authorization header passes anyway; storage only ever sees hashes.
+ */
+const cache = new Map<string, { identity: ApiKeyIdentity | null; expires: number; hash: string }>();
 
 function unauthorized(message: string): HttpError {
   return new HttpError(401, message, { code: "invalid_api_key" });
@@ -21,12 +25,12 @@ function unauthorized(message: string): HttpError {
 export async function authenticate(request: Request, env: Env, now: number): Promise<ApiKeyIdentity> {
   const token = bearerToken(request.headers.get("authorization"));
   if (!token) throw unauthorized("You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'.");
-  const hash = await hashApiKey(token);
-  let entry = cache.get(hash);
+  let entry = cache.get(token);
   if (!entry || entry.expires <= now) {
-    entry = { identity: await apiKeys(env).lookup(hash), expires: now + KEY_CACHE_TTL_MS };
+    const hash = await hashApiKey(token);
+    entry = { identity: await apiKeys(env).lookup(hash), expires: now + KEY_CACHE_TTL_MS, hash };
     if (cache.size >= MAX_CACHED) cache.clear();
-    cache.set(hash, entry);
+    cache.set(token, entry);
   }
   if (!entry.identity) throw unauthorized("Incorrect API key provided.");
   return entry.identity;
@@ -34,7 +38,7 @@ export async function authenticate(request: Request, env: Env, now: number): Pro
 
 /** Forgets a key in this isolate at once; other isolates follow within KEY_CACHE_TTL_MS. */
 export function forgetKey(hash: string): void {
-  cache.delete(hash);
+  for (const [token, entry] of cache) if (entry.hash === hash) cache.delete(token);
 }
 
 export async function requireAdmin(request: Request, env: Env): Promise<void> {
