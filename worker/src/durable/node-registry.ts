@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { NODE_TTL_MS, type AdvertisedModel, type Heartbeat } from "@meshgate/schemas";
+import { groupBy } from "../mesh/batcher.js";
 import { updateLatency, type LatencyEstimate } from "../routing/latency.js";
 import { decay, recordOutcome, reputationScore, type Reputation } from "../routing/reputation.js";
 
@@ -100,9 +101,7 @@ export class NodeRegistry extends DurableObject<Env> {
 
   /** Folds a batch of dispatch outcomes into each node's latency estimate and reputation: one read and one write per node. */
   recordOutcomes(outcomes: NodeOutcome[]): void {
-    const byNode = new Map<string, NodeOutcome[]>();
-    for (const o of outcomes) byNode.set(o.nodeId, [...(byNode.get(o.nodeId) ?? []), o]);
-    for (const [nodeId, list] of byNode) {
+    for (const [nodeId, list] of groupBy(outcomes, (o) => o.nodeId)) {
       const r = this.sql.exec<NodeRow>("SELECT lat_ms, lat_at, rep_s, rep_f, rep_at FROM nodes WHERE id = ?", nodeId).toArray()[0];
       if (!r) continue;
       let latency: LatencyEstimate | null = r.lat_ms === null || r.lat_at === null ? null : { ms: r.lat_ms, at: r.lat_at };

@@ -3,7 +3,7 @@
 import { nodeRegistry, usageLedger } from "../durable/names.js";
 import type { NodeOutcome } from "../durable/node-registry.js";
 import type { UsageRecord } from "../durable/usage-ledger.js";
-import { Batcher } from "./batcher.js";
+import { Batcher, groupBy } from "./batcher.js";
 
 /** Long enough that a busy isolate writes a few times a second, short enough that usage shows up promptly. */
 const BATCH_DELAY_MS = 200;
@@ -12,9 +12,7 @@ const usageBatcher = new Batcher<UsageRecord>({
   delayMs: BATCH_DELAY_MS,
   maxItems: 500,
   async write(rows, env) {
-    const byKey = new Map<string, UsageRecord[]>();
-    for (const r of rows) byKey.set(r.key_id, [...(byKey.get(r.key_id) ?? []), r]);
-    await Promise.all([...byKey].map(([keyId, keyRows]) => usageLedger(env, keyId).record(keyRows)));
+    await Promise.all([...groupBy(rows, (r) => r.key_id)].map(([keyId, keyRows]) => usageLedger(env, keyId).record(keyRows)));
   },
 });
 
