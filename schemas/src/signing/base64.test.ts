@@ -47,4 +47,11 @@ describe("RFC 9530 content-digest", () => {
     expect(await contentDigestMatches(digest, utf8("payloaD"))).toBe(false);
     expect(await contentDigestMatches("sha-512=:AAAA:", body)).toBe(false);
   });
+
+  it("checks with the hash function it is given", async () => {
+    const body = utf8("payload");
+    const digest = await contentDigest(body);
+    const zeros = () => new Uint8Array(32);
+    expect(await contentDigestMatches(digest, body, zeros)).toBe(false);
+  });
 });

@@ -1,6 +1,6 @@
 // Meshgate's signing profile on top of RFC 9421: which components are covered, which parameters are required, and
 // the freshness rules. Heartbeats (node → gateway) and dispatches (gateway → node) both use it.
-import { contentDigest, contentDigestMatches } from "./content-digest.js";
+import { contentDigest, contentDigestMatches, type Sha256 } from "./content-digest.js";
 import { randomNonce } from "./bytes.js";
 import { parseSignedMessage, signMessage, SignatureError, type HttpMessage } from "./http-signature.js";
 
@@ -68,6 +68,11 @@ export interface VerifyRequestOptions {
   body: Uint8Array;
   policy: FreshnessPolicy;
   verify: KeyVerifier;
+  /**
+   * SHA-256 for the content-digest check; WebCrypto's when absent. Node callers pass `node:crypto`'s synchronous
+   * hash: WebCrypto's goes through the thread pool there, measured at ~35 µs against ~2 µs per check.
+   */
+  sha256?: Sha256;
 }
 
 /** Verifies a request signed under Meshgate's profile; throws SignatureError with a machine-readable code. */
@@ -95,6 +100,6 @@ export async function verifyRequest(opts: VerifyRequestOptions): Promise<Verifie
   if (!ok) throw new SignatureError("bad_signature", "signature does not verify");
   // The digest is covered by the signature; now check it matches the body actually received.
   const digest = opts.message.headers.get("content-digest");
-  if (!digest || !(await contentDigestMatches(digest, opts.body))) throw new SignatureError("bad_digest", "content-digest does not match the body");
+  if (!digest || !(await contentDigestMatches(digest, opts.body, opts.sha256))) throw new SignatureError("bad_digest", "content-digest does not match the body");
   return { keyId, created, expires, nonce };
 }
