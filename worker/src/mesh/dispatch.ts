@@ -2,8 +2,11 @@
 import { signRequest, type Signer } from "@meshgate/schemas";
 import type { RoutableNode } from "../routing/select.js";
 
-/** How long a node may take to start answering (headers) before the next node is tried. */
-export const FIRST_BYTE_TIMEOUT_MS = 60_000;
+/**
+ * How long a node may take to start answering (its headers) before the next node is tried. Generous, because a
+ * non-streamed answer only starts once it is complete; streamed first-token timeouts are the router's next step.
+ */
+export const FIRST_BYTE_TIMEOUT_MS = 120_000;
 
 export interface DispatchRequest {
   /** Path on the node, e.g. /v1/chat/completions. */
@@ -49,7 +52,7 @@ function retriable(status: number): boolean {
 }
 
 async function sendOnce(node: RoutableNode, req: DispatchRequest): Promise<Response> {
-  const url = new URL(req.path, node.url).href;
+  const url = node.origin + req.path;
   const headers = new Headers({ "content-type": "application/json", "x-request-id": req.requestId });
   await signRequest({ method: "POST", url, headers, body: req.body, signer: req.signer, now: req.now() });
   const abort = new AbortController();

@@ -18,7 +18,7 @@ let refreshing = false;
 function toRoutable(n: RegistryNode): RoutableNode {
   return {
     id: n.id,
-    url: n.url,
+    origin: new URL(n.url).origin,
     models: new Set(n.models.map((m) => m.id)),
     capacity: n.capacity,
     inFlight: n.in_flight,

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { nodeCost, rankNodes, type RoutableNode } from "./select.js";
 
 function node(id: string, over: Partial<RoutableNode> = {}): RoutableNode {
-  return { id, url: `http://${id}`, models: new Set(["m"]), capacity: 10, inFlight: 0, latencyMs: 50, reputation: 0.9, ...over };
+  return { id, origin: `http://${id}`, models: new Set(["m"]), capacity: 10, inFlight: 0, latencyMs: 50, reputation: 0.9, ...over };
 }
 
 const fixedRandom = () => 0.5;

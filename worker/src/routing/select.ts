@@ -3,7 +3,8 @@ import { LATENCY_PRIOR_MS } from "./latency.js";
 
 export interface RoutableNode {
   id: string;
-  url: string;
+  /** Scheme, host and port: request paths are appended to it. */
+  origin: string;
   models: ReadonlySet<string>;
   capacity: number;
   /** In-flight requests the node reported in its last heartbeat. */
