@@ -68,7 +68,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const proxy = new UpstreamProxy(options.upstreamUrl, {
     onUpstreamError: (err, answered) => log(answered ? "upstream failed mid-response" : "upstream unreachable", { error: errorMessage(err) }),
   });
-  const auth = { verify: gatewayKeyVerifier(metadata.signing_key), nonces: new NonceWindow(), now: options.now ?? Date.now };
+  const auth = {
+    verify: gatewayKeyVerifier(metadata.signing_key),
+    nonces: new NonceWindow(),
+    now: options.now ?? Date.now,
+    servesNode: (nodeId: string) => nodeId === identity.nodeId,
+  };
   const { server, inFlight, idle } = createAgentServer({ auth, proxy, log });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,7 +1,9 @@
 // Builds requests the way the gateway's dispatch does: JSON body, RFC 9421 signature by the gateway's key.
-import { signRequest, utf8, type Signer } from "@meshgate/schemas";
+import { DISPATCH_NODE_HEADER, signRequest, utf8, type Signer } from "@meshgate/schemas";
 
 export interface GatewayRequestOptions {
+  /** The node the gateway addresses the request to (covered by the signature). */
+  nodeId: string;
   /** Defaults to now; set far in the past to make a stale signature. */
   now?: number;
   /** Send these bytes instead of the signed ones (a tampered body). */
@@ -13,10 +15,10 @@ export interface SignedRequest {
   init: { method: "POST"; headers: Record<string, string>; body: Uint8Array };
 }
 
-export async function signedRequest(signer: Signer, url: string, payload: unknown, options: GatewayRequestOptions = {}): Promise<SignedRequest> {
+export async function signedRequest(signer: Signer, url: string, payload: unknown, options: GatewayRequestOptions): Promise<SignedRequest> {
   const body = utf8(JSON.stringify(payload));
-  const headers = new Headers({ "content-type": "application/json", "x-request-id": "req_test" });
-  await signRequest({ method: "POST", url, headers, body, signer, now: options.now ?? Date.now() });
+  const headers = new Headers({ "content-type": "application/json", "x-request-id": "req_test", [DISPATCH_NODE_HEADER]: options.nodeId });
+  await signRequest({ method: "POST", url, headers, body, signer, now: options.now ?? Date.now(), extraComponents: [DISPATCH_NODE_HEADER] });
   return { url, init: { method: "POST", headers: Object.fromEntries(headers), body: options.sentBody ?? body } };
 }
 

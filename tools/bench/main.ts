@@ -37,7 +37,7 @@ const progress = (line: string): void => void process.stderr.write(`bench: ${lin
 async function buildTargets(stack: Stack): Promise<Target[]> {
   return [
     plainTarget("backend", "backend direct", stack.backendUrl, stack.apiKey),
-    await signedAgentTarget(stack.agentUrl, stack.gatewaySeed),
+    await signedAgentTarget(stack.agentUrl, stack.agentNodeId, stack.gatewaySeed),
     plainTarget("bare", "bare Worker (workerd)", stack.bareUrl, stack.apiKey),
     plainTarget("meshgate", "Meshgate whole path", stack.gatewayUrl, stack.apiKey),
   ];

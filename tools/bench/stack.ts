@@ -23,6 +23,7 @@ export interface StackOptions {
 export interface Stack {
   backendUrl: string;
   agentUrl: string;
+  agentNodeId: string;
   bareUrl: string;
   gatewayUrl: string;
   apiKey: string;
@@ -85,6 +86,7 @@ export async function startStack(opts: StackOptions, progress: (line: string) =>
   return {
     backendUrl,
     agentUrl: agent.url,
+    agentNodeId: agent.nodeId,
     bareUrl: bare.url,
     gatewayUrl: gateway.url,
     apiKey,

@@ -1,6 +1,6 @@
 // What each measured path is sent. Every target gets the same chat request, so the backend does the same work in
 // each; only the hops in front of it differ.
-import { jwkThumbprint, signRequest, webCryptoSignerFromSeed } from "@meshgate/schemas";
+import { DISPATCH_NODE_HEADER, jwkThumbprint, signRequest, webCryptoSignerFromSeed } from "@meshgate/schemas";
 import type { Probe } from "./load.js";
 import type { Target } from "./phases.js";
 
@@ -28,13 +28,13 @@ export function plainTarget(id: Target["id"], label: string, baseUrl: string, ap
  * nonce, as the agent refuses replays). Signing happens for the whole batch before the clock starts, so the client's
  * signing cost stays out of the agent's numbers; signatures live for 60 s, longer than any phase.
  */
-export async function signedAgentTarget(agentUrl: string, gatewaySeed: string): Promise<Target> {
+export async function signedAgentTarget(agentUrl: string, agentNodeId: string, gatewaySeed: string): Promise<Target> {
   const { signer } = await webCryptoSignerFromSeed(gatewaySeed, jwkThumbprint);
   const url = agentUrl + CHAT_PATH;
   let n = 0;
   const signed = async (body: Buffer, countEvents: boolean): Promise<Probe> => {
-    const headers = new Headers({ "content-type": "application/json", "x-request-id": `req_bench${++n}` });
-    await signRequest({ method: "POST", url, headers, body, signer, now: Date.now() });
+    const headers = new Headers({ "content-type": "application/json", "x-request-id": `req_bench${++n}`, [DISPATCH_NODE_HEADER]: agentNodeId });
+    await signRequest({ method: "POST", url, headers, body, signer, now: Date.now(), extraComponents: [DISPATCH_NODE_HEADER] });
     return { url, headers: Object.fromEntries(headers), body, countEvents };
   };
   return {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHAT_MODEL, startCluster, type Cluster } from "./support/cluster.js";
 import { newTestNode, send, signedHeartbeat, type TestNode } from "./support/heartbeat.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
+import { usageOnceRecorded } from "./support/usage.js";
 
 /** Test nodes advertise a model no real node serves, so they never take the cluster's traffic. */
 const PROBE = { url: "http://127.0.0.1:9", models: ["trust-probe-model"] };
@@ -54,6 +55,21 @@ describe("trust checks", E2E, () => {
     const headers = new Headers({ "content-type": "application/json" });
     await signRequest({ method: "POST", url: signed.url, headers, body: claimed, signer: impostor.signer, now: Date.now() });
     expect((await send({ ...signed, headers, body: claimed })).status).toBe(401);
+  });
+
+  it("never pays a node that registered someone else's URL: the real node refuses dispatches not addressed to it", async () => {
+    const realNode = cluster.agents[0]!;
+    const squatter = await newTestNode();
+    expect((await send(await signedHeartbeat(cluster.gateway.url, squatter, { url: realNode.url, models: [CHAT_MODEL], seq: 1 }))).status).toBe(200);
+    const answeredBy = new Set<string>();
+    const REQUESTS = 8;
+    for (let i = 0; i < REQUESTS; i++) {
+      const { response } = await cluster.client.chat.completions.create({ model: CHAT_MODEL, messages: [{ role: "user", content: "hi" }] }).withResponse();
+      answeredBy.add(response.headers.get("x-meshgate-node") ?? "");
+    }
+    expect([...answeredBy]).toEqual([realNode.nodeId]);
+    const report = await usageOnceRecorded(cluster.gateway.url, cluster.apiKey, REQUESTS);
+    expect(report.data.every((row) => row.node_id === realNode.nodeId)).toBe(true);
   });
 
   describe("a node agent", () => {

@@ -50,7 +50,7 @@ describe("POST /v1/chat/completions through a signed node", () => {
     expect(report.data[0]).toMatchObject({ request_id: res.headers.get("x-request-id"), node_id: node.id, model: "chat-basic", status: 200, streamed: false });
   });
 
-  it("forwards unknown request fields to the node untouched", async () => {
+  it("accepts request fields the gateway does not know (tools, seed, response_format) and passes them on", async () => {
     await liveNode("chat-basic", fleet.agent);
     const { key } = await createApiKey();
     const res = await clientFetch("/v1/chat/completions", key, {
@@ -220,6 +220,9 @@ describe("GET /v1/models", () => {
     expect(model).toMatchObject({ object: "model", owned_by: "meshgate-simulated-backend", created: expect.any(Number) });
     const one = await clientFetch("/v1/models/chat-basic", key);
     expect(await one.json()).toMatchObject({ id: "chat-basic", object: "model" });
+    const garbled = await clientFetch("/v1/models/%E0", key);
+    expect(garbled.status).toBe(400);
+    expect((await errorBody(garbled)).param).toBe("model");
     const missing = await clientFetch("/v1/models/nope", key);
     expect(missing.status).toBe(404);
     expect((await errorBody(missing)).code).toBe("model_not_found");

@@ -35,7 +35,7 @@ describe("node-agent start", () => {
     const [heartbeat] = await gateway.waitForHeartbeats(1);
     expect(created).toContain(heartbeat!.heartbeat.node_id);
 
-    const res = await send(await signedRequest(gateway.signer, `${publicUrl}/v1/embeddings`, { model: "sim-embed", input: "x" }));
+    const res = await send(await signedRequest(gateway.signer, `${publicUrl}/v1/embeddings`, { model: "sim-embed", input: "x" }, { nodeId: heartbeat!.heartbeat.node_id }));
     expect(res.status).toBe(200);
 
     cli.child.kill("SIGTERM");

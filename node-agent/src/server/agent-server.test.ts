@@ -1,3 +1,4 @@
+import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jwkThumbprint, newSeed, webCryptoSignerFromSeed } from "@meshgate/schemas";
 import { startSimBackend, type SimBackend } from "../../../tools/sim-backend/server.js";
@@ -40,7 +41,7 @@ async function expectRefused(res: Response, code: string): Promise<void> {
 
 describe("agent server", () => {
   it("proxies a request the gateway signed with WebCrypto to the upstream", async () => {
-    const res = await send(await signedRequest(gateway.signer, chatUrl(), chat));
+    const res = await send(await signedRequest(gateway.signer, chatUrl(), chat, { nodeId: agent.nodeId }));
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/json");
     const body = (await res.json()) as { choices: { message: { content: string } }[]; usage: { completion_tokens: number } };
@@ -49,14 +50,14 @@ describe("agent server", () => {
   });
 
   it("proxies embeddings and legacy completions too", async () => {
-    const embed = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/embeddings`, { model: "sim-embed", input: "hi" }));
+    const embed = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/embeddings`, { model: "sim-embed", input: "hi" }, { nodeId: agent.nodeId }));
     expect(((await embed.json()) as { object: string }).object).toBe("list");
-    const completion = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/completions`, { model: "sim-small", prompt: "a b", max_tokens: 2 }));
+    const completion = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/completions`, { model: "sim-small", prompt: "a b", max_tokens: 2 }, { nodeId: agent.nodeId }));
     expect(((await completion.json()) as { choices: { text: string }[] }).choices[0]!.text).toBe("a b");
   });
 
   it("passes upstream errors through unchanged", async () => {
-    const res = await send(await signedRequest(gateway.signer, chatUrl(), { ...chat, model: "no-such-model" }));
+    const res = await send(await signedRequest(gateway.signer, chatUrl(), { ...chat, model: "no-such-model" }, { nodeId: agent.nodeId }));
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: "model_not_found" } });
   });
@@ -67,33 +68,52 @@ describe("agent server", () => {
 
   it("refuses a body that differs from the signed one", async () => {
     const tampered = new TextEncoder().encode(JSON.stringify({ ...chat, max_tokens: 999 }));
-    await expectRefused(await send(await signedRequest(gateway.signer, chatUrl(), chat, { sentBody: tampered })), "bad_digest");
+    await expectRefused(await send(await signedRequest(gateway.signer, chatUrl(), chat, { nodeId: agent.nodeId, sentBody: tampered })), "bad_digest");
   });
 
   it("refuses a signature made with another key under the gateway's keyid", async () => {
     const { signer: impostor } = await webCryptoSignerFromSeed(newSeed(), () => gateway.keyId);
-    await expectRefused(await send(await signedRequest(impostor, chatUrl(), chat)), "bad_signature");
+    await expectRefused(await send(await signedRequest(impostor, chatUrl(), chat, { nodeId: agent.nodeId })), "bad_signature");
   });
 
   it("refuses a signature by a key it does not know", async () => {
     const { signer: stranger } = await webCryptoSignerFromSeed(newSeed(), jwkThumbprint);
-    await expectRefused(await send(await signedRequest(stranger, chatUrl(), chat)), "unknown_key");
+    await expectRefused(await send(await signedRequest(stranger, chatUrl(), chat, { nodeId: agent.nodeId })), "unknown_key");
   });
 
   it("refuses a stale signature", async () => {
-    const request = await signedRequest(gateway.signer, chatUrl(), chat, { now: Date.now() - 10 * 60_000 });
+    const request = await signedRequest(gateway.signer, chatUrl(), chat, { nodeId: agent.nodeId, now: Date.now() - 10 * 60_000 });
     await expectRefused(await send(request), "signature_expired");
   });
 
   it("refuses the same signed request a second time", async () => {
-    const request = await signedRequest(gateway.signer, chatUrl(), chat);
+    const request = await signedRequest(gateway.signer, chatUrl(), chat, { nodeId: agent.nodeId });
     expect((await send(request)).status).toBe(200);
     await expectRefused(await send(request), "replayed_nonce");
   });
 
   it("refuses a signature made for another node's address", async () => {
-    const request = await signedRequest(gateway.signer, "http://other-node.example:8790/v1/chat/completions", chat);
+    const request = await signedRequest(gateway.signer, "http://other-node.example:8790/v1/chat/completions", chat, { nodeId: agent.nodeId });
     await expectRefused(await send({ ...request, url: chatUrl() }), "bad_signature");
+  });
+
+  it("refuses a dispatch addressed to another node, even relayed with that node's Host header", async () => {
+    // A node that received a dispatch meant for it relays the exact bytes here, keeping its own Host.
+    const otherNode = "A".repeat(43);
+    const request = await signedRequest(gateway.signer, "http://other-node.example:8790/v1/chat/completions", chat, { nodeId: otherNode });
+    const status = await new Promise<number>((resolve, reject) => {
+      const url = new URL(chatUrl());
+      const req = httpRequest(
+        { host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers: { ...request.init.headers, host: "other-node.example:8790" } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", reject);
+      req.end(request.init.body);
+    });
+    expect(status).toBe(401);
   });
 
   it("answers 404 in OpenAI's shape for anything but the inference endpoints", async () => {
@@ -123,7 +143,7 @@ describe("agent server", () => {
       log: () => {},
     });
     try {
-      const res = await send(await signedRequest(gateway.signer, `${orphan.publicUrl}/v1/chat/completions`, chat));
+      const res = await send(await signedRequest(gateway.signer, `${orphan.publicUrl}/v1/chat/completions`, chat, { nodeId: orphan.nodeId }));
       expect(res.status).toBe(502);
       expect(await res.json()).toEqual({ error: { message: expect.any(String), type: "api_error", param: null, code: "upstream_unreachable" } });
     } finally {

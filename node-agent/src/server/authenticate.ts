@@ -2,7 +2,7 @@
 // not be a replay of one already served.
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { SignatureError, verifyRequest, type FreshnessPolicy, type HttpMessage, type KeyVerifier } from "@meshgate/schemas";
+import { DISPATCH_NODE_HEADER, SignatureError, verifyRequest, type FreshnessPolicy, type HttpMessage, type KeyVerifier } from "@meshgate/schemas";
 import type { NonceWindow } from "./nonce-window.js";
 
 /** Synchronous native SHA-256: Node's WebCrypto digest round-trips through the thread pool on every request. */
@@ -15,6 +15,8 @@ export interface GatewayAuth {
   verify: KeyVerifier;
   nonces: NonceWindow;
   now: () => number;
+  /** Whether a dispatch addressed (signed) to this node id is ours to serve: a node serves only its own. */
+  servesNode: (nodeId: string) => boolean;
 }
 
 export interface AuthFailure {
@@ -41,13 +43,19 @@ export async function authenticate(req: IncomingMessage, body: Uint8Array, auth:
   let nonce: string;
   let validUntilSeconds: number;
   try {
-    const verified = await verifyRequest({ message, body, policy, verify: auth.verify, sha256: nodeSha256 });
+    const verified = await verifyRequest({ message, body, policy, verify: auth.verify, sha256: nodeSha256, requiredComponents: [DISPATCH_NODE_HEADER] });
     nonce = verified.nonce;
     validUntilSeconds = Math.min(verified.expires, verified.created + MAX_AGE_SECONDS);
   } catch (err) {
     if (err instanceof SignatureError) return { code: err.code, message: err.message };
     // e.g. a Host header that does not form a URL: as unverifiable as a bad signature.
     return { code: "malformed_signature", message: "the request could not be checked" };
+  }
+  // The node id is covered by the signature: a dispatch for another node (relayed, or sent to a URL someone else
+  // registered) is refused.
+  const addressee = req.headers[DISPATCH_NODE_HEADER];
+  if (typeof addressee !== "string" || !auth.servesNode(addressee)) {
+    return { code: "wrong_node", message: "this request was signed for another node" };
   }
   // Past this instant verifyRequest refuses the signature anyway, so the nonce can be forgotten.
   if (!auth.nonces.claim(nonce, (validUntilSeconds + 1) * 1000, now)) {

@@ -75,7 +75,7 @@ describe("streaming through the agent", () => {
     const upstream = await startLockstepUpstream(EVENTS);
     const agent = await agentFor(upstream);
     try {
-      const res = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/chat/completions`, { model: "sim-small", stream: true }));
+      const res = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/chat/completions`, { model: "sim-small", stream: true }, { nodeId: agent.nodeId }));
       expect(res.headers.get("content-type")).toBe("text/event-stream");
       const reader = res.body!.getReader();
       const decoder = new TextDecoder();
@@ -96,7 +96,7 @@ describe("streaming through the agent", () => {
     const agent = await agentFor(upstream);
     try {
       const abort = new AbortController();
-      const request = await signedRequest(gateway.signer, `${agent.publicUrl}/v1/chat/completions`, { model: "sim-small", stream: true });
+      const request = await signedRequest(gateway.signer, `${agent.publicUrl}/v1/chat/completions`, { model: "sim-small", stream: true }, { nodeId: agent.nodeId });
       const res = await fetch(request.url, { ...request.init, signal: abort.signal });
       await res.body!.getReader().read();
       expect(agent.inFlight()).toBe(1);

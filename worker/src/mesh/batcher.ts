@@ -10,6 +10,10 @@ export interface BatcherOptions<T> {
   attempts?: number;
 }
 
+const MAX_WRITES_PER_FLUSH = 4;
+/** Items held for a failing destination before the newest are given up (memory is bounded; the log says so). */
+const MAX_QUEUED = 50_000;
+
 /** A flush that has not finished in this long is presumed dead (its request was cut off) and may be replaced. */
 const STUCK_FLUSH_MS = 30_000;
 
@@ -30,7 +34,11 @@ export class Batcher<T> {
   private async flushLater(env: Env): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, this.opts.delayMs));
     try {
-      while (this.queue.length > 0) await this.writeWithRetry(this.queue.splice(0, this.opts.maxItems), env);
+      // A bounded number of writes per flush, so one request's waitUntil is never asked to outlive its budget; the
+      // next add() opens a new flush for whatever is left.
+      for (let i = 0; i < MAX_WRITES_PER_FLUSH && this.queue.length > 0; i++) {
+        await this.writeWithRetry(this.queue.splice(0, this.opts.maxItems), env);
+      }
     } finally {
       this.flushStartedAt = null;
     }
@@ -43,7 +51,11 @@ export class Batcher<T> {
         return await this.opts.write(items, env);
       } catch (err) {
         if (i >= attempts) {
-          console.error(`batch write failed after ${attempts} attempts; ${items.length} items not written`, String(err));
+          // Put the batch back for the next flush rather than drop it; only a backlog past the cap is given up.
+          this.queue.unshift(...items);
+          const dropped = this.queue.length - MAX_QUEUED;
+          if (dropped > 0) this.queue.splice(MAX_QUEUED);
+          console.error(`batch write failed after ${attempts} attempts; ${items.length} items requeued${dropped > 0 ? `, ${dropped} dropped` : ""}`, String(err));
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, 50 * i));

@@ -1,5 +1,5 @@
 // Sends a client's request to nodes in ranked order, signed with the gateway's key, until one answers.
-import { signRequest, type Signer } from "@meshgate/schemas";
+import { DISPATCH_NODE_HEADER, signRequest, type Signer } from "@meshgate/schemas";
 import type { RoutableNode } from "../routing/select.js";
 
 /**
@@ -15,6 +15,8 @@ export interface DispatchRequest {
   requestId: string;
   signer: Signer;
   now: () => number;
+  /** Aborts when the client disconnects: the node request is cancelled and no further node is tried. */
+  clientGone: AbortSignal;
 }
 
 export interface Attempt {
@@ -27,7 +29,7 @@ export interface Attempt {
 
 export type DispatchResult =
   | { ok: true; node: RoutableNode; response: Response; ttfbMs: number; attempts: Attempt[] }
-  | { ok: false; attempts: Attempt[] };
+  | { ok: false; attempts: Attempt[]; clientGone?: true };
 
 const localInFlight = new Map<string, number>();
 
@@ -47,25 +49,33 @@ export function releaseNode(nodeId: string): void {
   adjustInFlight(nodeId, -1);
 }
 
+/**
+ * Statuses that mean "this node, not this request": server errors, overload, and a node refusing the gateway's own
+ * signature (401/403: a dispatch addressed to another node, say). Clients never authenticate to nodes, so those are
+ * never the client's fault.
+ */
 function retriable(status: number): boolean {
-  return status >= 500 || status === 429;
+  return status >= 500 || status === 429 || status === 401 || status === 403;
 }
 
 async function sendOnce(node: RoutableNode, req: DispatchRequest): Promise<Response> {
   const url = node.origin + req.path;
-  const headers = new Headers({ "content-type": "application/json", "x-request-id": req.requestId });
-  await signRequest({ method: "POST", url, headers, body: req.body, signer: req.signer, now: req.now() });
+  const headers = new Headers({ "content-type": "application/json", "x-request-id": req.requestId, [DISPATCH_NODE_HEADER]: node.id });
+  await signRequest({ method: "POST", url, headers, body: req.body, signer: req.signer, now: req.now(), extraComponents: [DISPATCH_NODE_HEADER] });
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error("first byte timeout")), FIRST_BYTE_TIMEOUT_MS);
+  const onClientGone = () => abort.abort(new Error("client disconnected"));
+  req.clientGone.addEventListener("abort", onClientGone, { once: true });
   try {
     return await fetch(url, { method: "POST", headers, body: req.body, signal: abort.signal });
   } finally {
     clearTimeout(timer);
+    req.clientGone.removeEventListener("abort", onClientGone);
   }
 }
 
 /**
- * Tries `nodes` in order. A node that cannot be reached, times out, or answers 5xx/429 is skipped for the next one;
+ * Tries `nodes` in order. A node that cannot be reached, times out, or answers as `retriable` says is skipped for the next one;
  * any other answer is returned as is (a 4xx is the client's problem, not the node's). Nothing has reached the
  * client yet, so switching is safe.
  */
@@ -79,6 +89,7 @@ export async function dispatch(nodes: readonly RoutableNode[], req: DispatchRequ
       response = await sendOnce(node, req);
     } catch (err) {
       releaseNode(node.id);
+      if (req.clientGone.aborted) return { ok: false, attempts, clientGone: true };
       attempts.push({ node, status: null, ttfbMs: null, error: err instanceof Error ? err.message : String(err) });
       continue;
     }

@@ -1,5 +1,6 @@
 // A per-isolate copy of the live node list, so the request path does not call the registry on every request.
 // Fresh for SNAPSHOT_TTL_MS; after that the stale copy is still served while one request refreshes it.
+import { NODE_TTL_MS } from "@meshgate/schemas";
 import type { RegistryNode } from "../durable/node-registry.js";
 import { nodeRegistry } from "../durable/names.js";
 import type { RoutableNode } from "../routing/select.js";
@@ -34,7 +35,8 @@ async function refresh(env: Env, now: number): Promise<NodeSnapshot> {
 }
 
 export async function nodeSnapshot(env: Env, ctx: ExecutionContext, now: number): Promise<NodeSnapshot> {
-  if (!current) return refresh(env, now);
+  // Too old to serve even once (an isolate that sat idle): every node in it may have gone, others may have come.
+  if (!current || now - current.fetchedAt >= NODE_TTL_MS) return refresh(env, now);
   if (now - current.fetchedAt >= SNAPSHOT_TTL_MS && !refreshing) {
     refreshing = true;
     ctx.waitUntil(

@@ -1,6 +1,6 @@
 // Passes a node's event stream through to the client chunk by chunk while reading the token usage out of it.
 import { SseDecoder } from "./sse-decoder.js";
-import { inspectChunk, usageFrom, type TokenCounts } from "./usage.js";
+import { inspectChunk, type TokenCounts } from "./usage.js";
 
 export interface MeterOptions {
   /** Remove usage the gateway asked the node for but the client did not. */

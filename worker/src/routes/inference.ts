@@ -82,14 +82,21 @@ export function inferenceRoute(kind: InferenceKind) {
     }
 
     const { signer } = await gatewayIdentity(env);
-    const result = await dispatch(ranked.nodes, { path: kind.path, body: forwarded, requestId: request.id, signer, now: Date.now });
+    const result = await dispatch(ranked.nodes, { path: kind.path, body: forwarded, requestId: request.id, signer, now: Date.now, clientGone: request.signal });
     for (const failed of result.attempts) {
-      if (failed.error !== null) reportOutcome({ nodeId: failed.node.id, ok: false, ttfbMs: failed.ttfbMs, at: startedAt }, env, ctx);
+      // A failure's speed says nothing about how fast the node answers: only successes feed its latency estimate.
+      if (failed.error !== null) reportOutcome({ nodeId: failed.node.id, ok: false, ttfbMs: null, at: startedAt }, env, ctx);
     }
-    if (!result.ok) throw dispatchFailure(result);
+    if (!result.ok) {
+      if (result.clientGone) throw new HttpError(499, "The client closed the request.", { code: "client_closed_request" });
+      throw dispatchFailure(result);
+    }
 
     const { node, response } = result;
+    let settled = false;
     const settle = (usage: TokenCounts | null, nodeFailed: boolean): void => {
+      if (settled) return;
+      settled = true;
       releaseNode(node.id);
       const finishedAt = Date.now();
       recordUsage(
@@ -114,12 +121,15 @@ export function inferenceRoute(kind: InferenceKind) {
     if (streamed && (response.headers.get("content-type") ?? "").includes("text/event-stream")) {
       const metered = meterStream(response.body, { hideUsage });
       request.signal.addEventListener("abort", metered.abandon, { once: true });
-      ctx.waitUntil(metered.result.then((m) => settle(m.usage, m.failure === "upstream_error")));
+      // A stream that ends without [DONE] was cut short by the node, even if the connection closed cleanly.
+      ctx.waitUntil(metered.result.then((m) => settle(m.usage, m.failure === "upstream_error" || (m.failure === null && !m.completed))));
       return new Response(metered.body, { status: response.status, headers });
     }
 
     // A whole answer is read before it is sent: its usage is then known, and a body that breaks off never reaches the
     // client half-written.
+    // A client that leaves while the answer is read still frees the node's slot and leaves a usage row.
+    request.signal.addEventListener("abort", () => settle(null, false), { once: true });
     let answer: ArrayBuffer;
     try {
       answer = await response.arrayBuffer();

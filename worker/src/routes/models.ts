@@ -40,9 +40,18 @@ export async function listModelsRoute(request: GatewayRequest, env: Env, ctx: Ex
   return Response.json({ object: "list", data: await liveModels(request, env, ctx) });
 }
 
+function modelIdParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, "The model id in the URL is not valid percent-encoding.", { param: "model", code: "invalid_value" });
+  }
+}
+
 export async function getModelRoute(request: GatewayRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const id = decodeURIComponent(request.params["id"] ?? "");
-  const model = (await liveModels(request, env, ctx)).find((m) => m.id === id);
+  const models = await liveModels(request, env, ctx);
+  const id = modelIdParam(request.params["id"] ?? "");
+  const model = models.find((m) => m.id === id);
   if (!model) throw new HttpError(404, `The model \`${id}\` does not exist or you do not have access to it.`, { param: "model", code: "model_not_found" });
   return Response.json(model);
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { decay, NEW_REPUTATION, recordOutcome, REPUTATION_HALF_LIFE_MS, reputationScore } from "./reputation.js";
+import { decay, recordOutcome, REPUTATION_HALF_LIFE_MS, reputationScore, type Reputation } from "./reputation.js";
+
+const NEW_REPUTATION = (at: number): Reputation => ({ successes: 0, failures: 0, at });
 
 describe("beta reputation", () => {
   it("starts neutral", () => {

@@ -10,8 +10,6 @@ export interface Reputation {
 
 export const REPUTATION_HALF_LIFE_MS = 10 * 60_000;
 
-export const NEW_REPUTATION = (now: number): Reputation => ({ successes: 0, failures: 0, at: now });
-
 export function decay(rep: Reputation, now: number, halfLifeMs = REPUTATION_HALF_LIFE_MS): Reputation {
   const elapsed = Math.max(0, now - rep.at);
   if (elapsed === 0) return rep;

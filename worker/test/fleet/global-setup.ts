@@ -31,7 +31,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const { publicKey } = await webCryptoSignerFromSeed(TEST_BINDINGS.GATEWAY_SIGNING_KEY, (pk) => pk);
   const signingKey = { keyid: await jwkThumbprint(publicKey), alg: "ed25519" as const, public_key: publicKey, jwk: publicJwk(publicKey) };
   const agent = createAgentServer({
-    auth: { verify: gatewayKeyVerifier(signingKey), nonces: new NonceWindow(), now: Date.now },
+    // The fleet's agent stands in for every test node registered at its URL, so it serves any addressee.
+    auth: { verify: gatewayKeyVerifier(signingKey), nonces: new NonceWindow(), now: Date.now, servesNode: () => true },
     proxy: new UpstreamProxy(backend.url, { onUpstreamError: () => {} }),
     log: () => {},
   });
