@@ -108,7 +108,6 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
     if (writeStartedAt !== 0 && Date.now() - writeStartedAt > stallMs) abandon();
   }, Math.max(10, Math.floor(stallMs / 4)));
   const abandon = () => {
-    clearInterval(watchdog);
     if (!settle) return;
     finish("client_cancelled");
     reader.cancel("client disconnected").catch(() => {});

@@ -127,8 +127,7 @@ export function inferenceRoute(kind: InferenceKind) {
     }
 
     // A whole answer is read before it is sent: its usage is then known, and a body that breaks off never reaches the
-    // client half-written.
-    // A client that leaves while the answer is read still frees the node's slot and leaves a usage row.
+    // client half-written. A client that leaves meanwhile still frees the node's slot and leaves a usage row.
     request.signal.addEventListener("abort", () => settle(null, false), { once: true });
     let answer: ArrayBuffer;
     try {
