@@ -1,8 +1,8 @@
 // Brings a node up in order — models, gateway key, HTTP server, heartbeats — and takes it down again.
 import type { AddressInfo } from "node:net";
 import { HEARTBEAT_INTERVAL_MS, type AdvertisedModel } from "@meshgate/schemas";
-import { waitForGatewayMetadata } from "./gateway/gateway-metadata.js";
-import { gatewayKeyVerifier } from "./gateway/gateway-verifier.js";
+import { GatewayKeySet } from "./gateway/gateway-keys.js";
+import { fetchGatewayMetadata, waitForGatewayMetadata } from "./gateway/gateway-metadata.js";
 import { HeartbeatLoop } from "./gateway/heartbeat-loop.js";
 import type { NodeIdentity } from "./identity/node-identity.js";
 import { errorMessage, type Logger } from "./log.js";
@@ -14,6 +14,11 @@ import { discoverModels } from "./upstream/discover-models.js";
 
 export interface AgentOptions {
   identity: NodeIdentity;
+  /**
+   * Rereads the identity (from the key file) when the gateway says the key in use was rotated out: a rotation done
+   * by `node-agent rotate-key` while this agent runs is picked up without a restart.
+   */
+  reloadIdentity?: () => Promise<NodeIdentity>;
   gatewayUrl: string;
   /** Inference server root, e.g. http://127.0.0.1:11434 (a trailing /v1 is tolerated by the CLI). */
   upstreamUrl: string;
@@ -34,6 +39,8 @@ export interface AgentOptions {
 
 export interface RunningAgent {
   nodeId: string;
+  /** The identity signing right now. */
+  identity(): NodeIdentity;
   /** The address actually bound. */
   url: string;
   publicUrl: string;
@@ -60,21 +67,26 @@ function urlHost(host: string): string {
 }
 
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
-  const { identity, log } = options;
+  const { log } = options;
+  let identity = options.identity;
   const models = await resolveModels(options);
   const metadata = await waitForGatewayMetadata(options.gatewayUrl, log, options.signal);
-  log("gateway key loaded", { gateway: options.gatewayUrl, keyid: metadata.signing_key.keyid });
+  const gatewayKeys = new GatewayKeySet({ fetchMetadata: () => fetchGatewayMetadata(options.gatewayUrl), log }, metadata);
+  log("gateway keys loaded", { gateway: options.gatewayUrl, keys: gatewayKeys.keyIds().join(",") });
+  gatewayKeys.start();
 
   const proxy = new UpstreamProxy(options.upstreamUrl, {
     onUpstreamError: (err, answered) => log(answered ? "upstream failed mid-response" : "upstream unreachable", { error: errorMessage(err) }),
   });
   const auth = {
-    verify: gatewayKeyVerifier(metadata.signing_key),
+    verify: gatewayKeys.verifier,
     nonces: new NonceWindow(),
     now: options.now ?? Date.now,
     servesNode: (nodeId: string) => nodeId === identity.nodeId,
   };
-  const { server, inFlight, idle } = createAgentServer({ auth, proxy, log });
+  // Known before listening (the gateway challenges the URL it was told), but the port may be picked on listen.
+  const prover = { identity: () => identity, publicUrl: "" };
+  const { server, inFlight, idle } = createAgentServer({ auth, proxy, log, prover });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.listenPort, options.listenHost, () => {
@@ -85,23 +97,33 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const { address, port } = server.address() as AddressInfo;
   const url = `http://${urlHost(address)}:${port}`;
   const publicUrl = options.publicUrl ?? `http://${urlHost(options.listenHost)}:${port}`;
+  prover.publicUrl = publicUrl;
   log("listening", { url, public_url: publicUrl, node: identity.nodeId });
 
   const heartbeats = new HeartbeatLoop({
     gatewayUrl: options.gatewayUrl,
     heartbeatPath: metadata.heartbeat_path,
-    identity,
+    identity: () => identity,
     publicUrl,
     models,
     capacity: options.capacity,
     inFlight,
     intervalMs: options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS,
     log,
+    onKeyRevoked: async () => {
+      if (!options.reloadIdentity) return;
+      const reloaded = await options.reloadIdentity();
+      if (reloaded.nodeId === identity.nodeId && reloaded.signer.keyId !== identity.signer.keyId) {
+        identity = reloaded;
+        log("switched to the rotated key", { node: identity.nodeId, keyid: identity.signer.keyId });
+      }
+    },
   });
   heartbeats.start();
 
   async function stop(graceMs = 5_000): Promise<void> {
     heartbeats.stop();
+    gatewayKeys.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([idle(), new Promise<void>((resolve) => (grace = setTimeout(resolve, graceMs)))]);
@@ -111,5 +133,5 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     await closed;
     proxy.close();
   }
-  return { nodeId: identity.nodeId, url, publicUrl, models, inFlight, stop };
+  return { nodeId: identity.nodeId, identity: () => identity, url, publicUrl, models, inFlight, stop };
 }

@@ -1,6 +1,7 @@
 // Entry point: picks the command from argv and turns failures into a message and an exit code.
 import { keygenCommand } from "./commands/keygen.js";
 import { MAIN_HELP } from "./commands/help.js";
+import { rotateKeyCommand } from "./commands/rotate-key.js";
 import { startCommand } from "./commands/start.js";
 import { asUsageError, UsageError } from "./commands/usage-error.js";
 
@@ -9,6 +10,8 @@ async function main(argv: string[]): Promise<number | null> {
   switch (command) {
     case "keygen":
       return keygenCommand(rest);
+    case "rotate-key":
+      return rotateKeyCommand(rest);
     case "start":
       // Keeps running; the shutdown module exits the process.
       await startCommand(rest);

@@ -4,3 +4,5 @@ export { createAgentServer, type AgentServer } from "./server/agent-server.js";
 export { UpstreamProxy } from "./server/upstream-proxy.js";
 export { NonceWindow } from "./server/nonce-window.js";
 export { gatewayKeyVerifier } from "./gateway/gateway-verifier.js";
+export { answerChallenge, type EndpointProver } from "./server/endpoint-proof.js";
+export { identityFromSecretKey, type NodeIdentity } from "./identity/node-identity.js";

@@ -1,11 +1,13 @@
 // A stand-in for the Meshgate gateway: serves its signing key and checks heartbeats the way the Worker's
-// heartbeat route does (RFC 9421 via WebCrypto, HeartbeatSchema, node_id = keyid).
+// heartbeat route does (RFC 9421 via WebCrypto, key in meshgate-node-key, HeartbeatSchema, a new node's id = keyid).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   HeartbeatSchema,
   jwkThumbprint,
   newSeed,
+  NODE_KEY_HEADER,
+  nodeKeyVerifier,
   publicJwk,
   SignatureError,
   verifyRequest,
@@ -51,7 +53,7 @@ export async function startFakeGateway(options: { intervalMs?: number } = {}): P
     if (req.method === "GET" && req.url === "/.well-known/meshgate.json") {
       const metadata: GatewayMetadata = {
         issuer: "meshgate",
-        signing_key: { keyid: signer.keyId, alg: "ed25519", public_key: publicKey, jwk: publicJwk(publicKey) },
+        keys: [{ kid: signer.keyId, alg: "ed25519", jwk: publicJwk(publicKey), status: "current", not_after: null }],
         heartbeat_path: "/v1/nodes/heartbeat",
         heartbeat_interval_ms: options.intervalMs ?? 20,
         node_ttl_ms: 10_000,
@@ -69,7 +71,7 @@ export async function startFakeGateway(options: { intervalMs?: number } = {}): P
         message: { method: "POST", url: `${url}${req.url}`, headers },
         body,
         policy: { now: Date.now(), maxSkewSeconds: 30, maxAgeSeconds: 60 },
-        verify: (key, data, signature) => webCryptoVerify(key, signature, data),
+        verify: nodeKeyVerifier(headers.get(NODE_KEY_HEADER), webCryptoVerify),
       });
       const heartbeat = HeartbeatSchema.parse(JSON.parse(Buffer.from(body).toString("utf8")));
       if (heartbeat.node_id !== keyId) throw new Error("key_mismatch");
@@ -80,7 +82,7 @@ export async function startFakeGateway(options: { intervalMs?: number } = {}): P
       const registered = !heartbeats.some((h) => h.heartbeat.node_id === heartbeat.node_id);
       heartbeats.push({ heartbeat, keyId });
       for (const waiter of waiters.filter((w) => heartbeats.length >= w.count)) waiter.resolve(heartbeats.slice());
-      const ack: HeartbeatAck = { object: "heartbeat.ack", node_id: heartbeat.node_id, seq: heartbeat.seq, registered, interval_ms: options.intervalMs ?? 20 };
+      const ack: HeartbeatAck = { object: "heartbeat.ack", node_id: heartbeat.node_id, seq: heartbeat.seq, registered, status: "active", interval_ms: options.intervalMs ?? 20 };
       send(200, ack);
     } catch (err) {
       rejected.push(err instanceof SignatureError ? err.code : err instanceof Error ? err.message : String(err));

@@ -1,10 +1,24 @@
 // Public documents the gateway serves: its signing key, the live node list, usage.
 import { z } from "zod";
 import { AdvertisedModelSchema, NodeIdSchema } from "./heartbeat.js";
+import { Ed25519PublicJwkSchema } from "./signing/jwk.js";
+
+/** One of the gateway's published keys; `kid` is the RFC 7638 thumbprint that its signatures name as keyid. */
+export const GatewayKeySchema = z.object({
+  kid: z.string(),
+  alg: z.literal("ed25519"),
+  jwk: Ed25519PublicJwkSchema,
+  /** "current" signs now; "previous" was rotated out and is still accepted until `not_after`. */
+  status: z.enum(["current", "previous"]),
+  /** ISO 8601; null when no end is set. */
+  not_after: z.string().nullable(),
+});
+export type GatewayKey = z.infer<typeof GatewayKeySchema>;
 
 export const GatewayMetadataSchema = z.object({
   issuer: z.literal("meshgate"),
-  signing_key: z.object({ keyid: z.string(), alg: z.literal("ed25519"), public_key: z.string(), jwk: z.object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string() }) }),
+  /** Current key first. Agents accept dispatches signed by any listed key that has not passed `not_after`. */
+  keys: z.array(GatewayKeySchema).min(1),
   heartbeat_path: z.string(),
   heartbeat_interval_ms: z.int(),
   node_ttl_ms: z.int(),
@@ -13,6 +27,9 @@ export type GatewayMetadata = z.infer<typeof GatewayMetadataSchema>;
 
 export const PublicNodeSchema = z.object({
   id: NodeIdSchema,
+  /** The key the node signs with now: its thumbprint (the keyid of its signatures) and the key as a JWK. */
+  keyid: z.string(),
+  jwk: Ed25519PublicJwkSchema,
   url: z.string(),
   models: z.array(AdvertisedModelSchema),
   capacity: z.int(),
@@ -45,3 +62,13 @@ export const UsageReportSchema = z.object({
   data: z.array(UsageRowSchema),
 });
 export type UsageReport = z.infer<typeof UsageReportSchema>;
+
+/** GET /admin/nodes: every node the registry knows, live or not, with its trust state. */
+export const AdminNodeSchema = PublicNodeSchema.extend({
+  live: z.boolean(),
+  /** Whether the node proved it answers at `url` (only proven nodes get traffic). */
+  endpoint_verified: z.boolean(),
+  banned: z.boolean(),
+  ban_reason: z.string().nullable(),
+});
+export type AdminNode = z.infer<typeof AdminNodeSchema>;

@@ -1,7 +1,10 @@
 import { z } from "zod";
 
-/** A node id is its Ed25519 public key, base64url without padding (43 characters). */
-export const NodeIdSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be a base64url Ed25519 public key");
+/**
+ * A node id is the RFC 7638 thumbprint of the node's first Ed25519 key, base64url (43 characters). It stays the same
+ * when the node rotates its key, so reputation and usage history follow the node, not the key.
+ */
+export const NodeIdSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be a node id (a base64url key thumbprint)");
 
 export const ModelIdSchema = z.string().min(1).max(256);
 
@@ -30,6 +33,8 @@ export const HeartbeatAckSchema = z.object({
   node_id: NodeIdSchema,
   seq: z.int(),
   registered: z.boolean(),
+  /** "pending_verification" until the node proves it answers at its URL; only "active" nodes get traffic. */
+  status: z.enum(["active", "pending_verification"]),
   interval_ms: z.int(),
 });
 export type HeartbeatAck = z.infer<typeof HeartbeatAckSchema>;

@@ -1,6 +1,7 @@
 export * from "./heartbeat.js";
 export * from "./openai.js";
 export * from "./gateway.js";
+export * from "./node-statements.js";
 export * from "./signing/base64.js";
 export * from "./signing/bytes.js";
 export * from "./signing/content-digest.js";
@@ -8,3 +9,4 @@ export * from "./signing/http-signature.js";
 export * from "./signing/request-signing.js";
 export * from "./signing/ed25519-webcrypto.js";
 export * from "./signing/jwk.js";
+export * from "./signing/node-key.js";

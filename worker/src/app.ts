@@ -3,9 +3,11 @@ import { Router, type IRequest } from "itty-router";
 import { errorResponse, HttpError } from "./http/http-error.js";
 import { withRequestId, withRequestIdHeader } from "./http/request-id.js";
 import { createKeyRoute, listKeysRoute, revokeKeyRoute } from "./routes/admin-keys.js";
+import { banNodeRoute, listAdminNodesRoute, unbanNodeRoute } from "./routes/admin-nodes.js";
 import { heartbeatRoute } from "./routes/heartbeat.js";
 import { CHAT, COMPLETIONS, EMBEDDINGS, inferenceRoute } from "./routes/inference.js";
 import { getModelRoute, listModelsRoute } from "./routes/models.js";
+import { rotateKeyRoute } from "./routes/node-keys.js";
 import { listNodesRoute } from "./routes/nodes.js";
 import { usageRoute } from "./routes/usage.js";
 import { wellKnownRoute } from "./routes/well-known.js";
@@ -31,10 +33,14 @@ router
   .get("/v1/usage", usageRoute)
   .get("/v1/nodes", listNodesRoute)
   .post("/v1/nodes/heartbeat", heartbeatRoute)
+  .post("/v1/nodes/rotate-key", rotateKeyRoute)
   .get("/.well-known/meshgate.json", wellKnownRoute)
   .post("/admin/keys", createKeyRoute)
   .get("/admin/keys", listKeysRoute)
   .delete("/admin/keys/:id", revokeKeyRoute)
+  .get("/admin/nodes", listAdminNodesRoute)
+  .post("/admin/nodes/:id/ban", banNodeRoute)
+  .post("/admin/nodes/:id/unban", unbanNodeRoute)
   .all("*", (request: IRequest) => {
     throw new HttpError(404, `Invalid URL (${request.method} ${new URL(request.url).pathname})`, { code: "unknown_url" });
   });

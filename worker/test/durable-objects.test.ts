@@ -1,14 +1,14 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { UsageRecord } from "../src/durable/usage-ledger.js";
-import { newNode, register } from "./helpers.js";
+import { newNode, registerRoutable } from "./helpers.js";
 
 describe("NodeRegistry.recordOutcomes", () => {
   it("folds a batch per node into latency, reputation and request counts", async () => {
     const fast = await newNode();
     const flaky = await newNode();
-    await register(fast);
-    await register(flaky);
+    await registerRoutable(fast);
+    await registerRoutable(flaky);
     const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
     const now = Date.now();
     await runInDurableObject(registry, (obj) =>

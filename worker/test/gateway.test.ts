@@ -4,13 +4,12 @@ import { GatewayMetadataSchema, jwkThumbprint } from "@meshgate/schemas";
 import { BASE, clientFetch, createApiKey, errorBody } from "./helpers.js";
 
 describe("gateway-level routes", () => {
-  it("publishes its signing key at /.well-known/meshgate.json", async () => {
+  it("publishes its signing key as a JWK at /.well-known/meshgate.json, named by its RFC 7638 thumbprint", async () => {
     const res = await SELF.fetch(`${BASE}/.well-known/meshgate.json`);
     const meta = GatewayMetadataSchema.parse(await res.json());
     // The test secret is RFC 8032 TEST 1's seed, so the public key is the published one.
-    expect(meta.signing_key.public_key).toBe("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo");
-    expect(meta.signing_key.jwk).toEqual({ kty: "OKP", crv: "Ed25519", x: meta.signing_key.public_key });
-    expect(meta.signing_key.keyid).toBe(await jwkThumbprint(meta.signing_key.public_key));
+    const x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+    expect(meta.keys).toEqual([{ kid: await jwkThumbprint(x), alg: "ed25519", jwk: { kty: "OKP", crv: "Ed25519", x }, status: "current", not_after: null }]);
     expect(env.GATEWAY_SIGNING_KEY).toBeTruthy();
   });
 

@@ -1,6 +1,8 @@
 // Shared steps of the Workers-runtime integration tests: admin calls, API keys, signed heartbeats.
 import { env, SELF } from "cloudflare:test";
-import { signRequest, toBase64Url, utf8, webCryptoSignerFromSeed, type Heartbeat, type Signer } from "@meshgate/schemas";
+import { jwkThumbprint, NODE_KEY_HEADER, signRequest, toBase64Url, utf8, webCryptoSignerFromSeed, type Heartbeat, type Signer } from "@meshgate/schemas";
+import { nodeRegistry } from "../src/durable/names.js";
+import { invalidateNodeSnapshot } from "../src/mesh/node-snapshot.js";
 
 export const BASE = "http://gateway.test";
 
@@ -25,6 +27,8 @@ export function clientFetch(path: string, key: string, init: RequestInit = {}): 
 
 export interface TestNode {
   id: string;
+  /** The current key's public half, sent in meshgate-node-key. */
+  publicKey: string;
   signer: Signer;
   seq: number;
 }
@@ -36,8 +40,8 @@ export async function newNode(): Promise<TestNode> {
   const seed = new Uint8Array(32);
   crypto.getRandomValues(seed);
   seed[0] = ++nodeCounter;
-  const { signer, publicKey } = await webCryptoSignerFromSeed(toBase64Url(seed), (pk) => pk);
-  return { id: publicKey, signer, seq: 0 };
+  const { signer, publicKey } = await webCryptoSignerFromSeed(toBase64Url(seed), jwkThumbprint);
+  return { id: signer.keyId, publicKey, signer, seq: 0 };
 }
 
 export function heartbeatBody(node: TestNode, over: Partial<Heartbeat> = {}): Heartbeat {
@@ -59,12 +63,23 @@ export interface SignedHeartbeat {
   headers: Headers;
 }
 
-export async function signHeartbeat(node: TestNode, body: unknown, opts: { now?: number; signer?: Signer } = {}): Promise<SignedHeartbeat> {
+export interface SignOptions {
+  now?: number;
+  signer?: Signer;
+  /** Sent as meshgate-node-key; the node's own key by default. */
+  publicKey?: string;
+  path?: string;
+}
+
+export async function signNodeRequest(node: TestNode, body: unknown, opts: SignOptions = {}): Promise<SignedHeartbeat> {
   const bytes = utf8(JSON.stringify(body));
-  const headers = new Headers({ "content-type": "application/json" });
-  await signRequest({ method: "POST", url: `${BASE}/v1/nodes/heartbeat`, headers, body: bytes, signer: opts.signer ?? node.signer, now: opts.now ?? Date.now() });
+  const headers = new Headers({ "content-type": "application/json", [NODE_KEY_HEADER]: opts.publicKey ?? node.publicKey });
+  const url = `${BASE}${opts.path ?? "/v1/nodes/heartbeat"}`;
+  await signRequest({ method: "POST", url, headers, body: bytes, signer: opts.signer ?? node.signer, now: opts.now ?? Date.now() });
   return { body: bytes, headers };
 }
+
+export const signHeartbeat = signNodeRequest;
 
 export function sendHeartbeat(signed: SignedHeartbeat): Promise<Response> {
   return SELF.fetch(`${BASE}/v1/nodes/heartbeat`, { method: "POST", body: signed.body, headers: signed.headers });
@@ -72,6 +87,23 @@ export function sendHeartbeat(signed: SignedHeartbeat): Promise<Response> {
 
 export async function register(node: TestNode, over: Partial<Heartbeat> = {}): Promise<Response> {
   return sendHeartbeat(await signHeartbeat(node, heartbeatBody(node, over)));
+}
+
+/**
+ * Marks the node's current URL as proven, as a successful endpoint challenge would. The Workers-runtime fleet serves
+ * many test nodes from one agent that holds none of their keys; the challenge itself is tested end to end.
+ */
+export async function markEndpointProven(node: TestNode, url: string): Promise<void> {
+  if (!(await nodeRegistry(env).endpointProven(node.id, url, node.signer.keyId))) throw new Error(`node ${node.id} is not registered at ${url}`);
+  invalidateNodeSnapshot();
+}
+
+/** Registers the node and makes it routable at once. */
+export async function registerRoutable(node: TestNode, over: Partial<Heartbeat> = {}): Promise<Response> {
+  const body = heartbeatBody(node, over);
+  const res = await sendHeartbeat(await signHeartbeat(node, body));
+  if (res.ok) await markEndpointProven(node, body.url);
+  return res;
 }
 
 export interface OpenAIError {

@@ -1,12 +1,12 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, inject } from "vitest";
-import { clientFetch, createApiKey, errorBody, newNode, register, type TestNode } from "./helpers.js";
+import { clientFetch, createApiKey, errorBody, newNode, registerRoutable, type TestNode } from "./helpers.js";
 
 const fleet = inject("fleet");
 
 async function liveNode(model: string, url: string, over: { capacity?: number } = {}): Promise<TestNode> {
   const node = await newNode();
-  const res = await register(node, { url, models: [{ id: model, owned_by: "meshgate-simulated-backend" }], ...over });
+  const res = await registerRoutable(node, { url, models: [{ id: model, owned_by: "meshgate-simulated-backend" }], ...over });
   expect(res.status).toBe(200);
   return node;
 }

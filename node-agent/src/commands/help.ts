@@ -8,8 +8,9 @@ Runs beside an OpenAI-compatible inference server (Ollama, vLLM, llama.cpp, LM S
 Meshgate gateway.
 
 Commands:
-  keygen    create this node's Ed25519 identity and print its node id
-  start     register with the gateway and serve its signed requests
+  keygen      create this node's Ed25519 identity and print its node id
+  start       register with the gateway and serve its signed requests
+  rotate-key  move this node to a new key (the node id and its reputation stay)
 
 Run \`node-agent <command> --help\` for a command's options.
 `;
@@ -17,7 +18,8 @@ Run \`node-agent <command> --help\` for a command's options.
 export const KEYGEN_HELP = `Usage: node-agent keygen [--key-file FILE] [--force]
 
 Creates an Ed25519 key pair, stores it as a private JWK readable only by you (mode 0600), and prints the node id
-(the public key, base64url) on stdout. The node id is how the gateway knows this node.
+on stdout: the key's RFC 7638 thumbprint. The node id is how the gateway knows this node, and it stays the same
+when the key is rotated.
 
 Options:
   --key-file FILE   where to store the key (default ${DEFAULT_KEY_FILE})
@@ -39,4 +41,17 @@ Options:
   --models a,b        advertise these models instead of asking the upstream's /v1/models
   --capacity N        concurrent requests this node accepts (default ${DEFAULT_CAPACITY})
   -h, --help          show this help
+`;
+
+export const ROTATE_KEY_HELP = `Usage: node-agent rotate-key --gateway URL [--key-file FILE]
+
+Generates a new key and asks the gateway to move this node to it, in a request signed by both the old and the new
+key. The node id, reputation and usage history stay; the old key is refused from then on. The new key replaces the
+old one in the key file (written to FILE.next first); a running agent switches to it at its next heartbeat.
+Prints the new key id on stdout.
+
+Options:
+  --gateway URL     the Meshgate gateway the node is registered with
+  --key-file FILE   the node key (default ${DEFAULT_KEY_FILE})
+  -h, --help        show this help
 `;

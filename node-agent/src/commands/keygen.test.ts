@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../test/run-cli.js";
+import { jwkThumbprint } from "@meshgate/schemas";
 import { readKeyFile } from "../identity/key-file.js";
 
 let dir: string;
@@ -12,7 +13,7 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe("node-agent keygen", () => {
-  it("writes an owner-only JWK and prints the node id", { timeout: 20_000 }, async () => {
+  it("writes an owner-only JWK and prints the node id: the key's RFC 7638 thumbprint", { timeout: 20_000 }, async () => {
     const result = await runCli(["keygen", "--key-file", "node.json"], dir);
     expect(result.code).toBe(0);
     const nodeId = result.stdout.trim();
@@ -20,7 +21,9 @@ describe("node-agent keygen", () => {
     const path = join(dir, "node.json");
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     const jwk = JSON.parse(await readFile(path, "utf8")) as Record<string, string>;
-    expect(jwk).toEqual({ kty: "OKP", crv: "Ed25519", d: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), x: nodeId });
+    const key = /^[A-Za-z0-9_-]{43}$/;
+    expect(jwk).toEqual({ kty: "OKP", crv: "Ed25519", kid: nodeId, d: expect.stringMatching(key), x: expect.stringMatching(key), node_id: nodeId });
+    expect(await jwkThumbprint(jwk["x"]!)).toBe(nodeId);
     expect((await readKeyFile(path)).nodeId).toBe(nodeId);
   });
 

@@ -18,7 +18,7 @@ export interface StartOptions {
   capacity: number;
 }
 
-function httpUrl(flag: string, text: string | undefined): string {
+export function httpUrl(flag: string, text: string | undefined): string {
   if (text === undefined) throw new UsageError(`--${flag} is required`);
   let url: URL;
   try {

@@ -34,6 +34,7 @@ export async function startCommand(args: string[]): Promise<void> {
   }
   const agent = await startAgent({
     identity,
+    reloadIdentity: () => readKeyFile(options.keyFile),
     gatewayUrl: options.gatewayUrl,
     upstreamUrl: options.upstreamUrl,
     listenHost: options.listenHost,

@@ -1,9 +1,9 @@
 // Registers the node and keeps it live: a signed heartbeat every `interval_ms` (as the gateway's ack says).
 // Gateway errors never stop the loop; they are logged once per distinct failure, and recovery is logged too.
-import { HeartbeatAckSchema, signRequest, utf8, type AdvertisedModel, type Heartbeat } from "@meshgate/schemas";
+import { HeartbeatAckSchema, NODE_KEY_HEADER, signRequest, utf8, type AdvertisedModel, type Heartbeat } from "@meshgate/schemas";
 import type { NodeIdentity } from "../identity/node-identity.js";
 import { errorMessage, type Logger } from "../log.js";
-import { describeErrorResponse } from "./error-response.js";
+import { readErrorResponse } from "./error-response.js";
 
 const REQUEST_TIMEOUT_MS = 10_000;
 const MIN_INTERVAL_MS = 50;
@@ -14,13 +14,16 @@ const REPEAT_LOG_EVERY = 15;
 export interface HeartbeatOptions {
   gatewayUrl: string;
   heartbeatPath: string;
-  identity: NodeIdentity;
+  /** The identity signing right now; it changes when the key is rotated. */
+  identity: () => NodeIdentity;
   publicUrl: string;
   models: readonly AdvertisedModel[];
   capacity: number;
   inFlight: () => number;
   intervalMs: number;
   log: Logger;
+  /** Called when the gateway says the signing key was rotated out (e.g. by `node-agent rotate-key` meanwhile). */
+  onKeyRevoked?: () => Promise<void>;
 }
 
 export class HeartbeatLoop {
@@ -31,6 +34,7 @@ export class HeartbeatLoop {
   private timer: NodeJS.Timeout | null = null;
   private readonly stopping = new AbortController();
   private everRegistered = false;
+  private lastStatus = "";
   private failures = 0;
   private lastFailure = "";
 
@@ -60,16 +64,21 @@ export class HeartbeatLoop {
   }
 
   private async send(): Promise<void> {
-    const { identity, publicUrl, models, capacity, log } = this.options;
+    const { publicUrl, models, capacity, log } = this.options;
+    const identity = this.options.identity();
     const now = Date.now();
     this.seq = Math.max(this.seq + 1, now);
     const heartbeat: Heartbeat = { node_id: identity.nodeId, url: publicUrl, models: [...models], capacity, in_flight: this.options.inFlight(), timestamp: now, seq: this.seq };
     const body = utf8(JSON.stringify(heartbeat));
-    const headers = new Headers({ "content-type": "application/json" });
+    const headers = new Headers({ "content-type": "application/json", [NODE_KEY_HEADER]: identity.publicKey });
     await signRequest({ method: "POST", url: this.url, headers, body, signer: identity.signer, now });
     const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]);
     const res = await fetch(this.url, { method: "POST", headers, body, signal });
-    if (!res.ok) return this.failed(`gateway refused heartbeat: ${await describeErrorResponse(res)}`);
+    if (!res.ok) {
+      const refusal = await readErrorResponse(res);
+      if (refusal.code === "revoked_key" && this.options.onKeyRevoked) await this.options.onKeyRevoked();
+      return this.failed(`gateway refused heartbeat: ${refusal.description}`);
+    }
     const ack = HeartbeatAckSchema.safeParse(await res.json());
     if (!ack.success) return this.failed("gateway sent a malformed heartbeat ack");
     this.intervalMs = Math.min(Math.max(ack.data.interval_ms, MIN_INTERVAL_MS), MAX_INTERVAL_MS);
@@ -79,6 +88,10 @@ export class HeartbeatLoop {
     if (ack.data.registered) {
       log(this.everRegistered ? "re-registered with gateway" : "registered with gateway", { node: identity.nodeId, url: publicUrl, models: models.length, interval_ms: this.intervalMs });
       this.everRegistered = true;
+    }
+    if (ack.data.status !== this.lastStatus) {
+      log(ack.data.status === "active" ? "endpoint verified; receiving traffic" : "waiting for the gateway to verify this node's URL", { url: publicUrl });
+      this.lastStatus = ack.data.status;
     }
   }
 

@@ -1,13 +1,14 @@
-// The node's key on disk: a private Ed25519 JWK (RFC 8037), owner-only (0600), never silently replaced.
+// The node's key on disk: a private Ed25519 JWK (RFC 8037) plus the node id, owner-only (0600), never silently
+// replaced. `kid` is the key's thumbprint; `node_id` is absent or equal to it until the first rotation.
 import { randomBytes } from "node:crypto";
 import { readFile, rename, stat, writeFile } from "node:fs/promises";
-import { fromBase64, toBase64Url } from "@meshgate/schemas";
+import { fromBase64, NodeIdSchema, toBase64Url } from "@meshgate/schemas";
 import { z } from "zod";
 import { identityFromSecretKey, type NodeIdentity } from "./node-identity.js";
 
 export const DEFAULT_KEY_FILE = "./node-key.json";
 
-const PrivateJwkSchema = z.object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), d: z.string(), x: z.string() });
+const PrivateJwkSchema = z.object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), d: z.string(), x: z.string(), node_id: NodeIdSchema.optional() });
 
 export class KeyFileExistsError extends Error {
   constructor(readonly path: string) {
@@ -25,13 +26,14 @@ export async function readKeyFile(path: string): Promise<NodeIdentity> {
   }
   const secretKey = fromBase64(jwk.d);
   if (!secretKey || secretKey.length !== 32) throw new Error(`${path}: "d" must be a 32-byte base64url key`);
-  const identity = await identityFromSecretKey(secretKey);
-  if (identity.nodeId !== jwk.x) throw new Error(`${path}: "x" does not match the private key "d"; the file is corrupt`);
+  const identity = await identityFromSecretKey(secretKey, jwk.node_id);
+  if (identity.publicKey !== jwk.x) throw new Error(`${path}: "x" does not match the private key "d"; the file is corrupt`);
   return identity;
 }
 
 function serialize(identity: NodeIdentity): string {
-  return `${JSON.stringify({ kty: "OKP", crv: "Ed25519", d: toBase64Url(identity.secretKey), x: identity.nodeId }, null, 2)}\n`;
+  const jwk = { kty: "OKP", crv: "Ed25519", kid: identity.signer.keyId, d: toBase64Url(identity.secretKey), x: identity.publicKey, node_id: identity.nodeId };
+  return `${JSON.stringify(jwk, null, 2)}\n`;
 }
 
 /** Creates the file with mode 0600. Without `force` an existing file is an error; with it, replaced atomically. */

@@ -1,21 +1,31 @@
-// A node's Ed25519 identity. The node id is the raw public key in base64url (43 characters), everywhere.
+// A node's Ed25519 identity. The node id is the RFC 7638 thumbprint of the node's first key and never changes; the
+// current key signs (keyid = its own thumbprint) and may be rotated (`node-agent rotate-key`).
 import * as ed from "@noble/ed25519";
-import { toBase64Url, type Signer } from "@meshgate/schemas";
+import { jwkThumbprint, toBase64Url, type Signer } from "@meshgate/schemas";
 
 export interface NodeIdentity {
   nodeId: string;
+  /** The current key's public half, base64url: sent as `meshgate-node-key` with every signed message. */
+  publicKey: string;
   /** The 32-byte RFC 8032 private key (seed). */
   secretKey: Uint8Array;
-  /** Signs as the node: `keyId` is the node id, so the gateway needs no key registry. */
+  /** Signs with the current key; `keyId` is that key's thumbprint. */
   signer: Signer;
 }
 
-export async function identityFromSecretKey(secretKey: Uint8Array): Promise<NodeIdentity> {
+/** `nodeId` is absent for a node's first key: the id is then that key's thumbprint. */
+export async function identityFromSecretKey(secretKey: Uint8Array, nodeId?: string): Promise<NodeIdentity> {
   if (secretKey.length !== 32) throw new Error("an Ed25519 private key must be 32 bytes");
-  const nodeId = toBase64Url(await ed.getPublicKeyAsync(secretKey));
-  return { nodeId, secretKey, signer: { keyId: nodeId, sign: (data) => ed.signAsync(data, secretKey) } };
+  const publicKey = toBase64Url(await ed.getPublicKeyAsync(secretKey));
+  const keyId = await jwkThumbprint(publicKey);
+  return { nodeId: nodeId ?? keyId, publicKey, secretKey, signer: { keyId, sign: (data) => ed.signAsync(data, secretKey) } };
 }
 
 export function generateIdentity(): Promise<NodeIdentity> {
   return identityFromSecretKey(ed.utils.randomSecretKey());
+}
+
+/** The same node with a fresh key, for a rotation. */
+export function nextIdentity(current: NodeIdentity): Promise<NodeIdentity> {
+  return identityFromSecretKey(ed.utils.randomSecretKey(), current.nodeId);
 }

@@ -1,7 +1,10 @@
-// The node's HTTP face: accepts the three inference endpoints from the gateway only, then proxies to the upstream.
+// The node's HTTP face: accepts the three inference endpoints from the gateway only, then proxies to the upstream;
+// also answers the gateway's proof-of-endpoint challenge.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { ENDPOINT_PROOF_PATH } from "@meshgate/schemas";
 import type { Logger } from "../log.js";
 import { authenticate, type GatewayAuth } from "./authenticate.js";
+import { answerChallenge, type EndpointProver } from "./endpoint-proof.js";
 import { sendError } from "./openai-error.js";
 import { BodyTooLargeError, MAX_BODY_BYTES, readBody } from "./read-body.js";
 import type { UpstreamProxy } from "./upstream-proxy.js";
@@ -13,6 +16,8 @@ export interface AgentServerOptions {
   proxy: UpstreamProxy;
   log: Logger;
   maxBodyBytes?: number;
+  /** Without one, challenges are 404 (a server embedded in tests stands in for nodes it holds no keys of). */
+  prover?: EndpointProver;
 }
 
 export interface AgentServer {
@@ -40,7 +45,8 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     const url = req.url ?? "/";
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);
-    if (req.method !== "POST" || !PROXIED_PATHS.has(path)) {
+    const isChallenge = path === ENDPOINT_PROOF_PATH && options.prover !== undefined;
+    if (req.method !== "POST" || !(PROXIED_PATHS.has(path) || isChallenge)) {
       return sendError(res, 404, "not_found_error", "unknown_url", `Unknown request URL: ${req.method ?? "?"} ${path}.`);
     }
     inFlight += 1;
@@ -57,6 +63,14 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     if (failure) {
       log("refused request", { path, code: failure.code, from: req.socket.remoteAddress });
       return sendError(res, 401, "authentication_error", failure.code, `Request refused: ${failure.message}.`);
+    }
+    if (isChallenge && options.prover) {
+      const answer = await answerChallenge(body, options.prover);
+      if (!answer.ok) return sendError(res, answer.status, answer.status === 403 ? "permission_error" : "invalid_request_error", answer.code, answer.message);
+      log("proved endpoint to the gateway", { url: options.prover.publicUrl });
+      const text = JSON.stringify(answer.proof);
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+      return void res.end(text);
     }
     // The query is not covered by the signature, so it is not forwarded.
     proxy.forward(req, res, path, body);

@@ -23,6 +23,13 @@ describe("base64", () => {
     expect(fromBase64("ab$c")).toBeNull();
     expect(fromBase64("abcde")).toBeNull();
   });
+
+  it("refuses non-canonical encodings whose unused bits are set, so one value has one text", () => {
+    expect(fromBase64("QQ==")).toEqual(utf8("A"));
+    expect(fromBase64("QR==")).toBeNull();
+    expect(fromBase64("QUI")).toEqual(utf8("AB"));
+    expect(fromBase64("QUJ")).toBeNull();
+  });
 });
 
 describe("constant-time compare", () => {

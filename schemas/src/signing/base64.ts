@@ -28,7 +28,7 @@ export function toBase64Url(bytes: Uint8Array): string {
   return toBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-/** Decodes standard or url-safe base64; returns null for anything malformed. */
+/** Decodes standard or url-safe base64; returns null for anything malformed or non-canonical. */
 export function fromBase64(text: string): Uint8Array | null {
   const clean = text.replace(/=+$/, "");
   if (clean.length % 4 === 1) return null;
@@ -47,5 +47,8 @@ export function fromBase64(text: string): Uint8Array | null {
       out[o++] = (value >> bits) & 0xff;
     }
   }
+  // Leftover bits must be zero (RFC 4648 §3.5): otherwise several texts decode to the same bytes, and a signature
+  // could be re-encoded into a "different" one that still verifies.
+  if ((value & ((1 << bits) - 1)) !== 0) return null;
   return out;
 }

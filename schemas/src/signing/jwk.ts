@@ -1,12 +1,14 @@
-// RFC 8037 JWK form of an Ed25519 public key and its RFC 7638 thumbprint (used as the gateway's keyid).
+// RFC 8037 JWK form of an Ed25519 public key and its RFC 7638 thumbprint (the keyid of every Meshgate signature).
+import { z } from "zod";
 import { toBase64Url } from "./base64.js";
 import { sha256, utf8 } from "./bytes.js";
 
-export interface Ed25519PublicJwk {
-  kty: "OKP";
-  crv: "Ed25519";
-  x: string;
-}
+export const Ed25519PublicJwkSchema = z.object({
+  kty: z.literal("OKP"),
+  crv: z.literal("Ed25519"),
+  x: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be a 32-byte base64url key"),
+});
+export type Ed25519PublicJwk = z.infer<typeof Ed25519PublicJwkSchema>;
 
 export function publicJwk(publicKey: string): Ed25519PublicJwk {
   return { kty: "OKP", crv: "Ed25519", x: publicKey };

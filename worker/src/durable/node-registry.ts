@@ -3,10 +3,14 @@ import { NODE_TTL_MS, type AdvertisedModel, type Heartbeat } from "@meshgate/sch
 import { groupBy } from "../mesh/batcher.js";
 import { updateLatency, type LatencyEstimate } from "../routing/latency.js";
 import { decay, recordOutcome, reputationScore, type Reputation } from "../routing/reputation.js";
+import { heartbeatRateLimit, takeToken, type TokenBucket } from "../limits/token-bucket.js";
+import { REGISTRY_SCHEMA, REGISTRY_SCHEMA_PROBE } from "./node-registry-schema.js";
 
-/** A live node as the request path sees it. */
+/** A node as the request path and the admin API see it. */
 export interface RegistryNode {
   id: string;
+  keyid: string;
+  public_key: string;
   url: string;
   models: AdvertisedModel[];
   capacity: number;
@@ -18,6 +22,13 @@ export interface RegistryNode {
   requests: number;
 }
 
+export interface AdminRegistryNode extends RegistryNode {
+  live: boolean;
+  endpoint_verified: boolean;
+  banned: boolean;
+  ban_reason: string | null;
+}
+
 /** What one isolate observed about one dispatch. */
 export interface NodeOutcome {
   nodeId: string;
@@ -27,11 +38,50 @@ export interface NodeOutcome {
   at: number;
 }
 
-export type HeartbeatResult = { ok: true; registered: boolean } | { ok: false; code: "replayed_heartbeat"; message: string };
+/** A signature the Worker verified: which key made it, and its nonce, remembered until the signature expires. */
+export interface VerifiedNodeSignature {
+  keyId: string;
+  publicKey: string;
+  nonce: string;
+  /** Milliseconds since the epoch after which the signature is refused anyway, so the nonce can be forgotten. */
+  nonceExpiresAt: number;
+}
+
+/** Why the registry refused a node's message; the Worker renders it as an OpenAI-shaped error. */
+export interface Refusal {
+  status: 401 | 403 | 404 | 409 | 429;
+  code: "unknown_key" | "revoked_key" | "node_banned" | "replayed_nonce" | "replayed_heartbeat" | "rate_limited" | "key_in_use" | "node_not_found";
+  message: string;
+  retryAfterSeconds?: number;
+}
+
+export type NodeStatus = "active" | "pending_verification";
+
+export type HeartbeatResult =
+  | { ok: true; registered: boolean; status: NodeStatus; challenge: boolean }
+  | { ok: false; refusal: Refusal };
+
+export interface KeyRotation {
+  nodeId: string;
+  /** The old key's signature over the request, already verified. */
+  signature: VerifiedNodeSignature;
+  newKeyId: string;
+  newPublicKey: string;
+}
+
+export type RotationResult = { ok: true } | { ok: false; refusal: Refusal };
+
+/** A node whose URL is unproven is challenged at most this often (each challenge is a request the Worker makes). */
+export const CHALLENGE_RETRY_MS = 10_000;
+const NONCE_PRUNE_EVERY_MS = 10_000;
 
 type NodeRow = {
   id: string;
+  keyid: string;
+  public_key: string;
   url: string;
+  verified_url: string | null;
+  challenge_at: number | null;
   models: string;
   capacity: number;
   in_flight: number;
@@ -44,58 +94,123 @@ type NodeRow = {
   rep_f: number;
   rep_at: number;
   requests: number;
+  banned_at: number | null;
+  ban_reason: string | null;
+  hb_tokens: number;
+  hb_at: number;
 };
 
-/** The node registry: who is live, where, serving what, and how well they have done. */
+/** The node registry: who is live, where, with which key, serving what, how well, and who is banned. */
 export class NodeRegistry extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private lastNoncePrune = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS nodes (
-      id TEXT PRIMARY KEY, url TEXT NOT NULL, models TEXT NOT NULL, capacity INTEGER NOT NULL, in_flight INTEGER NOT NULL,
-      last_heartbeat INTEGER NOT NULL, seq INTEGER NOT NULL, registered INTEGER NOT NULL,
-      lat_ms REAL, lat_at INTEGER, rep_s REAL NOT NULL DEFAULT 0, rep_f REAL NOT NULL DEFAULT 0, rep_at INTEGER NOT NULL,
-      requests INTEGER NOT NULL DEFAULT 0
-    )`);
+    try {
+      this.sql.exec(REGISTRY_SCHEMA_PROBE);
+    } catch {
+      // A registry from before node ids were key thumbprints: its nodes re-register within one heartbeat.
+      this.sql.exec("DROP TABLE IF EXISTS nodes");
+    }
+    this.sql.exec(REGISTRY_SCHEMA);
   }
 
-  /** Registers or refreshes a node whose signature the Worker has already verified. Sequence numbers only increase. */
-  heartbeat(hb: Heartbeat, now: number): HeartbeatResult {
-    const prev = this.sql.exec<{ seq: number }>("SELECT seq FROM nodes WHERE id = ?", hb.node_id).toArray()[0];
-    if (prev && hb.seq <= prev.seq) {
-      return { ok: false, code: "replayed_heartbeat", message: `heartbeat sequence ${hb.seq} is not above the last accepted (${prev.seq})` };
+  /**
+   * Registers or refreshes a node after the Worker verified the signature. Checks, in order: the key is the node's
+   * current one (or, for a new node, the one its id names), the node is not banned, the nonce is new, the node is
+   * within its heartbeat rate, and the sequence number increases. All in one synchronous step, so atomic.
+   */
+  heartbeat(hb: Heartbeat, signature: VerifiedNodeSignature, now: number): HeartbeatResult {
+    const prev = this.row(hb.node_id);
+    const keyRefusal = this.checkKey(hb.node_id, prev, signature.keyId);
+    if (keyRefusal) return { ok: false, refusal: keyRefusal };
+    if (prev?.banned_at != null) return { ok: false, refusal: banned(prev) };
+    if (!this.claimNonce(signature, now)) return { ok: false, refusal: replayedNonce() };
+    let bucket: TokenBucket | null = null;
+    if (prev) {
+      const taken = takeToken({ tokens: prev.hb_tokens, at: prev.hb_at }, heartbeatRateLimit(this.env), now);
+      if (!taken.ok) {
+        const retryAfterSeconds = taken.retryAfterSeconds;
+        return { ok: false, refusal: { status: 429, code: "rate_limited", message: `too many heartbeats; retry after ${retryAfterSeconds} s`, retryAfterSeconds } };
+      }
+      bucket = taken.bucket;
+      if (hb.seq <= prev.seq) {
+        return { ok: false, refusal: { status: 409, code: "replayed_heartbeat", message: `heartbeat sequence ${hb.seq} is not above the last accepted (${prev.seq})` } };
+      }
     }
     const models = JSON.stringify(hb.models);
-    if (prev) {
+    const verified = prev?.verified_url === hb.url;
+    // A changed URL must be proven again; an unproven one is challenged, at most every CHALLENGE_RETRY_MS.
+    const lastChallenge = prev && prev.url === hb.url ? prev.challenge_at : null;
+    const challenge = !verified && (lastChallenge === null || now - lastChallenge >= CHALLENGE_RETRY_MS);
+    const challengeAt = challenge ? now : lastChallenge;
+    if (prev && bucket) {
       this.sql.exec(
-        "UPDATE nodes SET url = ?, models = ?, capacity = ?, in_flight = ?, last_heartbeat = ?, seq = ? WHERE id = ?",
-        hb.url, models, hb.capacity, hb.in_flight, now, hb.seq, hb.node_id,
+        `UPDATE nodes SET url = ?, models = ?, capacity = ?, in_flight = ?, last_heartbeat = ?, seq = ?, challenge_at = ?,
+         hb_tokens = ?, hb_at = ? WHERE id = ?`,
+        hb.url, models, hb.capacity, hb.in_flight, now, hb.seq, challengeAt, bucket.tokens, bucket.at, hb.node_id,
       );
     } else {
+      const full = heartbeatRateLimit(this.env).burst - 1;
       this.sql.exec(
-        "INSERT INTO nodes (id, url, models, capacity, in_flight, last_heartbeat, seq, registered, rep_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        hb.node_id, hb.url, models, hb.capacity, hb.in_flight, now, hb.seq, now, now,
+        `INSERT INTO nodes (id, keyid, public_key, url, challenge_at, models, capacity, in_flight, last_heartbeat, seq, registered,
+         rep_at, hb_tokens, hb_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        hb.node_id, signature.keyId, signature.publicKey, hb.url, challengeAt, models, hb.capacity, hb.in_flight, now, hb.seq, now, now, full, now,
       );
     }
-    return { ok: true, registered: !prev };
+    return { ok: true, registered: !prev, status: verified ? "active" : "pending_verification", challenge };
   }
 
-  /** Nodes that heartbeated within the TTL. */
+  /** Records that the node answered a challenge at `url` with its current key; false if either changed meanwhile. */
+  endpointProven(nodeId: string, url: string, keyId: string): boolean {
+    const cursor = this.sql.exec("UPDATE nodes SET verified_url = url WHERE id = ? AND url = ? AND keyid = ?", nodeId, url, keyId);
+    return cursor.rowsWritten > 0;
+  }
+
+  /** Moves a node to a new key. The old key is refused from now on; the node's id, reputation and history stay. */
+  rotateKey(rotation: KeyRotation, now: number): RotationResult {
+    const { nodeId, signature, newKeyId, newPublicKey } = rotation;
+    const prev = this.row(nodeId);
+    if (!prev) return { ok: false, refusal: { status: 404, code: "node_not_found", message: `no node ${nodeId} is registered` } };
+    const keyRefusal = this.checkKey(nodeId, prev, signature.keyId);
+    if (keyRefusal) return { ok: false, refusal: keyRefusal };
+    if (prev.banned_at !== null) return { ok: false, refusal: banned(prev) };
+    if (!this.claimNonce(signature, now)) return { ok: false, refusal: replayedNonce() };
+    if (this.keyKnown(newKeyId)) {
+      return { ok: false, refusal: { status: 409, code: "key_in_use", message: "the new key is already, or was once, some node's key" } };
+    }
+    this.sql.exec("UPDATE nodes SET keyid = ?, public_key = ? WHERE id = ?", newKeyId, newPublicKey, nodeId);
+    this.sql.exec("INSERT INTO retired_keys (keyid, node_id, retired_at) VALUES (?, ?, ?)", signature.keyId, nodeId, now);
+    return { ok: true };
+  }
+
+  /** False when no such node is registered. */
+  ban(nodeId: string, reason: string | null, now: number): boolean {
+    return this.sql.exec("UPDATE nodes SET banned_at = ?, ban_reason = ? WHERE id = ?", now, reason, nodeId).rowsWritten > 0;
+  }
+
+  unban(nodeId: string): boolean {
+    return this.sql.exec("UPDATE nodes SET banned_at = NULL, ban_reason = NULL WHERE id = ?", nodeId).rowsWritten > 0;
+  }
+
+  /** Nodes that may get traffic: heartbeated within the TTL, proved their URL, not banned. */
   snapshot(now: number): RegistryNode[] {
-    const rows = this.sql.exec<NodeRow>("SELECT * FROM nodes WHERE last_heartbeat >= ? ORDER BY id", now - NODE_TTL_MS).toArray();
-    return rows.map((r) => ({
-      id: r.id,
-      url: r.url,
-      models: JSON.parse(r.models) as AdvertisedModel[],
-      capacity: r.capacity,
-      in_flight: r.in_flight,
-      last_heartbeat: r.last_heartbeat,
-      registered: r.registered,
-      latency_ms: r.lat_ms,
-      reputation: reputationScore(decay({ successes: r.rep_s, failures: r.rep_f, at: r.rep_at }, now)),
-      requests: r.requests,
+    const rows = this.sql
+      .exec<NodeRow>("SELECT * FROM nodes WHERE last_heartbeat >= ? AND banned_at IS NULL AND verified_url = url ORDER BY id", now - NODE_TTL_MS)
+      .toArray();
+    return rows.map((r) => toRegistryNode(r, now));
+  }
+
+  /** Every node, for the admin API. */
+  list(now: number): AdminRegistryNode[] {
+    return this.sql.exec<NodeRow>("SELECT * FROM nodes ORDER BY registered, id").toArray().map((r) => ({
+      ...toRegistryNode(r, now),
+      live: r.last_heartbeat >= now - NODE_TTL_MS,
+      endpoint_verified: r.verified_url === r.url,
+      banned: r.banned_at !== null,
+      ban_reason: r.ban_reason,
     }));
   }
 
@@ -116,4 +231,63 @@ export class NodeRegistry extends DurableObject<Env> {
       );
     }
   }
+
+  private row(nodeId: string): NodeRow | undefined {
+    return this.sql.exec<NodeRow>("SELECT * FROM nodes WHERE id = ?", nodeId).toArray()[0];
+  }
+
+  /** A known node must sign with its current key; a new node's id must be the thumbprint of the key it signs with. */
+  private checkKey(nodeId: string, prev: NodeRow | undefined, keyId: string): Refusal | null {
+    if (prev ? prev.keyid === keyId : nodeId === keyId && !this.keyRetired(keyId)) return null;
+    if (this.keyRetired(keyId)) return { status: 401, code: "revoked_key", message: "this key was rotated out and is no longer accepted" };
+    return {
+      status: 401,
+      code: "unknown_key",
+      message: prev ? "this is not the node's current key" : "a new node's id must be the thumbprint of the key that signs its first heartbeat",
+    };
+  }
+
+  private keyRetired(keyId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM retired_keys WHERE keyid = ?", keyId).toArray().length > 0;
+  }
+
+  /** A key that is, or was, any node's key or id may not be taken by a rotation. */
+  private keyKnown(keyId: string): boolean {
+    return this.keyRetired(keyId) || this.sql.exec("SELECT 1 FROM nodes WHERE keyid = ? OR id = ?", keyId, keyId).toArray().length > 0;
+  }
+
+  /** Remembers a signature's nonce until the signature expires; false if it was seen before. */
+  private claimNonce(signature: VerifiedNodeSignature, now: number): boolean {
+    if (now - this.lastNoncePrune >= NONCE_PRUNE_EVERY_MS) {
+      this.sql.exec("DELETE FROM nonces WHERE expires < ?", now);
+      this.lastNoncePrune = now;
+    }
+    const key = `${signature.keyId}:${signature.nonce}`;
+    return this.sql.exec("INSERT INTO nonces (id, expires) VALUES (?, ?) ON CONFLICT DO NOTHING", key, signature.nonceExpiresAt).rowsWritten > 0;
+  }
+}
+
+function toRegistryNode(r: NodeRow, now: number): RegistryNode {
+  return {
+    id: r.id,
+    keyid: r.keyid,
+    public_key: r.public_key,
+    url: r.url,
+    models: JSON.parse(r.models) as AdvertisedModel[],
+    capacity: r.capacity,
+    in_flight: r.in_flight,
+    last_heartbeat: r.last_heartbeat,
+    registered: r.registered,
+    latency_ms: r.lat_ms,
+    reputation: reputationScore(decay({ successes: r.rep_s, failures: r.rep_f, at: r.rep_at }, now)),
+    requests: r.requests,
+  };
+}
+
+function banned(row: NodeRow): Refusal {
+  return { status: 403, code: "node_banned", message: row.ban_reason ? `this node is banned: ${row.ban_reason}` : "this node is banned" };
+}
+
+function replayedNonce(): Refusal {
+  return { status: 401, code: "replayed_nonce", message: "this signed message was already received" };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { HttpError } from "./http-error.js";
-import { paramPath, readJson } from "./json-body.js";
+import { jsonDepth, MAX_JSON_DEPTH, paramPath, readJson } from "./json-body.js";
 
 const Schema = z.object({ model: z.string(), messages: z.array(z.object({ role: z.string() })) });
 
@@ -58,5 +58,20 @@ describe("paramPath", () => {
   it("formats nested paths like OpenAI's param", () => {
     expect(paramPath(["messages", 2, "content"])).toBe("messages[2].content");
     expect(paramPath([])).toBeNull();
+  });
+});
+
+describe("nesting limit", () => {
+  it("measures depth outside strings only", () => {
+    expect(jsonDepth('{"a":[1,{"b":[]}]}')).toBe(4);
+    expect(jsonDepth('{"a":"[[[[{{{{\\"[["}')).toBe(1);
+    expect(jsonDepth("42")).toBe(0);
+  });
+
+  it("answers 400 json_too_deep past the limit, and accepts the limit itself", async () => {
+    const nested = (n: number) => `{"model":"m","messages":[{"role":"user"}],"x":${"[".repeat(n)}${"]".repeat(n)}}`;
+    expect(await status(readJson(post(nested(MAX_JSON_DEPTH - 1)), Schema))).toBe("ok");
+    expect(await status(readJson(post(nested(MAX_JSON_DEPTH)), Schema))).toEqual({ status: 400, param: null, code: "json_too_deep" });
+    expect(await status(readJson(post(nested(100_000)), Schema))).toEqual({ status: 400, param: null, code: "json_too_deep" });
   });
 });

@@ -50,11 +50,37 @@ export function paramPath(path: ReadonlyArray<PropertyKey>): string | null {
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
+/** Deeper JSON is refused before parsing: re-serializing it (streamed requests are) would overflow the stack. */
+export const MAX_JSON_DEPTH = 64;
+
+/** The deepest nesting of arrays and objects in `text`, counting only brackets outside strings; stops past `limit`. */
+export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
 export function parseJson<T>(bytes: Uint8Array, schema: z.ZodType<T>): T {
   let raw: unknown;
   try {
-    raw = JSON.parse(decoder.decode(bytes));
-  } catch {
+    const text = decoder.decode(bytes);
+    if (jsonDepth(text) > MAX_JSON_DEPTH) {
+      throw new HttpError(400, `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`, { code: "json_too_deep" });
+    }
+    raw = JSON.parse(text);
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
     throw new HttpError(400, "We could not parse the JSON body of your request.", { code: "invalid_json" });
   }
   const parsed = schema.safeParse(raw);

@@ -55,7 +55,8 @@ export function releaseNode(nodeId: string): void {
  * never the client's fault.
  */
 function retriable(status: number): boolean {
-  return status >= 500 || status === 429 || status === 401 || status === 403;
+  // 3xx too: redirects are not followed (a node must not steer the gateway elsewhere), so one is a broken answer.
+  return status >= 500 || status === 429 || status === 401 || status === 403 || (status >= 300 && status < 400);
 }
 
 async function sendOnce(node: RoutableNode, req: DispatchRequest): Promise<Response> {
@@ -67,7 +68,7 @@ async function sendOnce(node: RoutableNode, req: DispatchRequest): Promise<Respo
   const onClientGone = () => abort.abort(new Error("client disconnected"));
   req.clientGone.addEventListener("abort", onClientGone, { once: true });
   try {
-    return await fetch(url, { method: "POST", headers, body: req.body, signal: abort.signal });
+    return await fetch(url, { method: "POST", headers, body: req.body, signal: abort.signal, redirect: "manual" });
   } finally {
     clearTimeout(timer);
     req.clientGone.removeEventListener("abort", onClientGone);

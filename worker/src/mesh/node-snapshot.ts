@@ -4,6 +4,7 @@ import { NODE_TTL_MS } from "@meshgate/schemas";
 import type { RegistryNode } from "../durable/node-registry.js";
 import { nodeRegistry } from "../durable/names.js";
 import type { RoutableNode } from "../routing/select.js";
+import { checkNodeUrl, nodeUrlPolicy } from "./node-url-policy.js";
 
 export const SNAPSHOT_TTL_MS = 1_000;
 
@@ -29,7 +30,9 @@ function toRoutable(n: RegistryNode): RoutableNode {
 }
 
 async function refresh(env: Env, now: number): Promise<NodeSnapshot> {
-  const nodes = await nodeRegistry(env).snapshot(now);
+  const policy = nodeUrlPolicy(env);
+  // Heartbeats already refuse forbidden URLs; checked again in case the policy changed since a node registered.
+  const nodes = (await nodeRegistry(env).snapshot(now)).filter((n) => checkNodeUrl(n.url, policy) === null);
   current = { fetchedAt: now, nodes, routable: nodes.map(toRoutable) };
   return current;
 }

@@ -1,11 +1,13 @@
-// GET /v1/nodes: the public list of live nodes.
-import type { PublicNode } from "@meshgate/schemas";
+// GET /v1/nodes: the public list of nodes that get traffic (live, endpoint proven, not banned), with their keys.
+import { publicJwk, type PublicNode } from "@meshgate/schemas";
+import type { RegistryNode } from "../durable/node-registry.js";
 import { nodeSnapshot } from "../mesh/node-snapshot.js";
 
-export async function listNodesRoute(_request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { nodes } = await nodeSnapshot(env, ctx, Date.now());
-  const data: PublicNode[] = nodes.map((n) => ({
+export function publicNode(n: RegistryNode): PublicNode {
+  return {
     id: n.id,
+    keyid: n.keyid,
+    jwk: publicJwk(n.public_key),
     url: n.url,
     models: n.models,
     capacity: n.capacity,
@@ -14,6 +16,10 @@ export async function listNodesRoute(_request: Request, env: Env, ctx: Execution
     latency_ms: n.latency_ms === null ? null : Math.round(n.latency_ms * 10) / 10,
     reputation: Math.round(n.reputation * 1000) / 1000,
     requests: n.requests,
-  }));
-  return Response.json({ object: "list", data });
+  };
+}
+
+export async function listNodesRoute(_request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const { nodes } = await nodeSnapshot(env, ctx, Date.now());
+  return Response.json({ object: "list", data: nodes.map(publicNode) });
 }

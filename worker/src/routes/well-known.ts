@@ -1,15 +1,18 @@
-// GET /.well-known/meshgate.json: the gateway's public signing key, so agents can verify dispatches.
-import { HEARTBEAT_INTERVAL_MS, NODE_TTL_MS, publicJwk, type GatewayMetadata } from "@meshgate/schemas";
-import { gatewayIdentity } from "../mesh/gateway-identity.js";
+// GET /.well-known/meshgate.json: the gateway's public keys (current, and the previous one during a rotation), so
+// agents can verify dispatches.
+import { HEARTBEAT_INTERVAL_MS, NODE_TTL_MS, type GatewayMetadata } from "@meshgate/schemas";
+import { gatewayKeys } from "../mesh/gateway-keys.js";
+
+/** Short, so a rotation reaches agents' caches quickly; agents also refetch at once on an unknown keyid. */
+const MAX_AGE_SECONDS = 60;
 
 export async function wellKnownRoute(_request: Request, env: Env): Promise<Response> {
-  const identity = await gatewayIdentity(env);
   const body: GatewayMetadata = {
     issuer: "meshgate",
-    signing_key: { keyid: identity.signer.keyId, alg: "ed25519", public_key: identity.publicKey, jwk: publicJwk(identity.publicKey) },
+    keys: await gatewayKeys(env, Date.now()),
     heartbeat_path: "/v1/nodes/heartbeat",
     heartbeat_interval_ms: HEARTBEAT_INTERVAL_MS,
     node_ttl_ms: NODE_TTL_MS,
   };
-  return Response.json(body, { headers: { "cache-control": "public, max-age=60" } });
+  return Response.json(body, { headers: { "cache-control": `public, max-age=${MAX_AGE_SECONDS}` } });
 }

@@ -3,6 +3,9 @@ export const TEST_BINDINGS = {
   ADMIN_TOKEN: "test-admin-token",
   // RFC 8032 §7.1 TEST 1 seed: a published key, fine for tests and nothing else.
   GATEWAY_SIGNING_KEY: "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+  // The fleet listens on 127.0.0.1: the local-development switch. Private-URL refusal is tested end to end.
+  ALLOW_PRIVATE_NODE_URLS: "true",
+  HEARTBEAT_RATE_LIMIT: "60/10",
 };
 
 /** Each test file routes its own models, so files sharing the one registry do not disturb each other. */

@@ -29,10 +29,10 @@ function fixedStatus(status: number): Server {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const backend = await startSimBackend({ models: FLEET_MODELS, log: () => {} });
   const { publicKey } = await webCryptoSignerFromSeed(TEST_BINDINGS.GATEWAY_SIGNING_KEY, (pk) => pk);
-  const signingKey = { keyid: await jwkThumbprint(publicKey), alg: "ed25519" as const, public_key: publicKey, jwk: publicJwk(publicKey) };
+  const signingKey = { kid: await jwkThumbprint(publicKey), alg: "ed25519" as const, jwk: publicJwk(publicKey), status: "current" as const, not_after: null };
   const agent = createAgentServer({
     // The fleet's agent stands in for every test node registered at its URL, so it serves any addressee.
-    auth: { verify: gatewayKeyVerifier(signingKey), nonces: new NonceWindow(), now: Date.now, servesNode: () => true },
+    auth: { verify: gatewayKeyVerifier([signingKey]), nonces: new NonceWindow(), now: Date.now, servesNode: () => true },
     proxy: new UpstreamProxy(backend.url, { onUpstreamError: () => {} }),
     log: () => {},
   });

@@ -1,0 +1,35 @@
+// The registry's tables. Node ids never change; a node's key may (retired keys are kept so they stay refused).
+
+/** Fails on a registry created before nodes had keys, which the constructor then drops. */
+export const REGISTRY_SCHEMA_PROBE = "SELECT keyid, verified_url, banned_at, hb_tokens FROM nodes LIMIT 0";
+
+export const REGISTRY_SCHEMA = `
+CREATE TABLE IF NOT EXISTS nodes (
+  id TEXT PRIMARY KEY,
+  keyid TEXT NOT NULL UNIQUE,
+  public_key TEXT NOT NULL,
+  url TEXT NOT NULL,
+  verified_url TEXT,
+  challenge_at INTEGER,
+  models TEXT NOT NULL,
+  capacity INTEGER NOT NULL,
+  in_flight INTEGER NOT NULL,
+  last_heartbeat INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  registered INTEGER NOT NULL,
+  lat_ms REAL,
+  lat_at INTEGER,
+  rep_s REAL NOT NULL DEFAULT 0,
+  rep_f REAL NOT NULL DEFAULT 0,
+  rep_at INTEGER NOT NULL,
+  requests INTEGER NOT NULL DEFAULT 0,
+  banned_at INTEGER,
+  ban_reason TEXT,
+  hb_tokens REAL NOT NULL,
+  hb_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS nodes_last_heartbeat ON nodes (last_heartbeat);
+CREATE TABLE IF NOT EXISTS retired_keys (keyid TEXT PRIMARY KEY, node_id TEXT NOT NULL, retired_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS nonces (id TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
+`;
