@@ -25,6 +25,12 @@ export interface GatewayOptions {
   sink?: LineSink;
   /** One log line per request (costs a round trip from workerd to Node per request; off by default). */
   logRequests?: boolean;
+  /**
+   * The local-development switch (ALLOW_PRIVATE_NODE_URLS): nodes may register loopback and private URLs, as every
+   * node on this machine does. On by default here, since this runner only ever serves locally; tests of the
+   * production refusal turn it off.
+   */
+  allowPrivateNodeUrls?: boolean;
 }
 
 export interface Gateway {
@@ -91,7 +97,11 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
         compatibilityFlags: config.compatibilityFlags,
         durableObjects: config.durableObjects,
         durableObjectsPersist: opts.persistDir ?? false,
-        bindings: { ...config.vars, ...(opts.vars ?? readDevVars(DEV_VARS)) },
+        bindings: {
+          ...config.vars,
+          ...(opts.vars ?? readDevVars(DEV_VARS)),
+          ALLOW_PRIVATE_NODE_URLS: opts.allowPrivateNodeUrls === false ? "false" : "true",
+        },
       }),
   );
   let stopped: Promise<void> | null = null;
