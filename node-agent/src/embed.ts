@@ -6,3 +6,4 @@ export { NonceWindow } from "./server/nonce-window.js";
 export { gatewayKeyVerifier } from "./gateway/gateway-verifier.js";
 export { answerChallenge, type EndpointProver } from "./server/endpoint-proof.js";
 export { identityFromSecretKey, type NodeIdentity } from "./identity/node-identity.js";
+export { readKeyFile } from "./identity/key-file.js";

@@ -7,7 +7,7 @@ import { generateDevVars } from "../gateway/dev-vars.js";
 import { startGateway, type Gateway } from "../gateway/gateway.js";
 import { withTimeout } from "../processes/index.js";
 import { startGatedNode, type GatedNode } from "./support/gated-node.js";
-import { newTestNode, send, signedHeartbeat } from "./support/heartbeat.js";
+import { newTestNode, registerProvenNode } from "./support/heartbeat.js";
 import { quietSink } from "./support/quiet.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
 
@@ -22,9 +22,9 @@ describe("streamed responses through the gateway", E2E, () => {
   beforeAll(async () => {
     const vars = generateDevVars();
     gateway = await startGateway({ vars, sink: quietSink("gateway") });
-    node = await startGatedNode(MODEL, PIECES);
-    const hb = await send(await signedHeartbeat(gateway.url, await newTestNode(), { url: node.url, models: [MODEL], seq: 1 }));
-    expect(hb.status).toBe(200);
+    const identity = await newTestNode();
+    node = await startGatedNode(MODEL, PIECES, identity);
+    await registerProvenNode(gateway.url, identity, { url: node.url, models: [MODEL], seq: 1 });
     const { key } = await createApiKey(gateway.url, vars.ADMIN_TOKEN, "streaming-test");
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
   }, SETUP_TIMEOUT_MS);

@@ -27,6 +27,7 @@ export interface NodeAgent {
   nodeId: string;
   /** Where the agent listens. */
   url: string;
+  keyFile: string;
 }
 
 export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
@@ -40,7 +41,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     const m = await child.waitForLine(/ listening url=(\S+) .*\bnode=(\S+)/, opts.timeoutMs ?? 60_000);
     const [, url, nodeId] = m;
     if (url === undefined || nodeId === undefined) throw new Error(`${opts.name}: unexpected listening line: ${m[0]}`);
-    return { process: child, nodeId, url };
+    return { process: child, nodeId, url, keyFile: opts.keyFile };
   } catch (err) {
     await child.stop();
     throw err;

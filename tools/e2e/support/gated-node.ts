@@ -1,8 +1,10 @@
 // A stand-in node whose streamed reply advances only when the test says so: it sends one chunk, then waits for
 // `release()` before the next. A client can therefore only see chunk N+1 after it has seen chunk N and released,
 // which proves chunk by chunk passthrough without measuring any time: a buffering hop makes the test wait forever.
-import { createServer, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { ENDPOINT_PROOF_PATH } from "@meshgate/schemas";
+import { endpointProof, type TestNode } from "./heartbeat.js";
 
 export interface GatedNode {
   url: string;
@@ -15,7 +17,14 @@ export interface GatedNode {
 
 const event = (data: object) => `data: ${JSON.stringify(data)}\n\n`;
 
-export async function startGatedNode(model: string, pieces: readonly string[]): Promise<GatedNode> {
+async function readText(req: IncomingMessage): Promise<string> {
+  let text = "";
+  for await (const chunk of req) text += String(chunk);
+  return text;
+}
+
+/** `identity` answers the gateway's endpoint challenge, so the node can be routed to. */
+export async function startGatedNode(model: string, pieces: readonly string[], identity: TestNode): Promise<GatedNode> {
   let sent = 0;
   let releases = 0;
   let wake: (() => void) | null = null;
@@ -37,15 +46,24 @@ export async function startGatedNode(model: string, pieces: readonly string[]): 
     res.end("data: [DONE]\n\n");
   }
 
+  let url = "";
+  async function prove(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const proof = await endpointProof(identity, url, await readText(req));
+    if (proof) res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(proof));
+    else res.writeHead(400).end();
+  }
+
   const server = createServer((req, res) => {
+    if (req.method === "POST" && req.url === ENDPOINT_PROOF_PATH) return void prove(req, res);
     req.resume();
     if (req.method === "POST" && req.url === "/v1/chat/completions") void stream(res);
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  url = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     release() {
       releases++;
       wake?.();
