@@ -124,6 +124,7 @@ async function run(scratch: string): Promise<Evidence> {
 
     const needles: Needle[] = [];
     const markers: string[] = [];
+    const randomParts: string[] = [];
     const completions: string[] = [];
     const meteredRequestIds: string[] = [];
     /** A fresh prompt with fresh markers, registered as needles under `label`. */
@@ -131,11 +132,12 @@ async function run(scratch: string): Promise<Evidence> {
       const m = newMarkers();
       needles.push(...markerNeedles(m, label));
       markers.push(m.canary, m.canary2, m.unicode);
+      randomParts.push(...m.hex);
       return promptWith(m);
     };
     const received = (label: string, text: string): void => {
       completions.push(text);
-      needles.push(...completionNeedles(text, label));
+      needles.push(...completionNeedles(text, label, randomParts));
     };
 
     {
@@ -272,6 +274,14 @@ describe("no prompt or completion text is stored or logged", E2E, () => {
     // The simulated model echoes the prompt's words, so each completion is built from the markers' random parts.
     expect(evidence.completions).toHaveLength(5);
     for (const text of evidence.completions) expect(text).toMatch(/canary [0-9a-f]{16}|ünïcødé [0-9a-f]{16}/u);
+    expect(evidence.needles.filter((n) => n.what.endsWith("completion text")).length).toBeGreaterThan(evidence.completions.length);
+  });
+
+  it("finds a needle written as UTF-8 or as UTF-16LE (the scanner itself works)", () => {
+    const needle: Needle = { text: "ünïcødé-00112233445566778899", what: "probe" };
+    const utf16 = Buffer.concat([Buffer.from([0, 1, 2]), Buffer.from(needle.text, "utf16le"), Buffer.from([3])]);
+    const found = findLeaks([{ where: "utf8", bytes: Buffer.from(`x${needle.text}y`, "utf8") }, { where: "utf16", bytes: utf16 }], [needle]);
+    expect(found.map((l) => [l.where, l.encoding])).toEqual([["utf8", "utf8"], ["utf16", "utf16le"]]);
   });
 
   it("scans the real storage: the persisted Durable Objects hold every usage row and node", () => {

@@ -1,5 +1,6 @@
 // Shared steps of the Workers-runtime integration tests: admin calls, API keys, signed heartbeats.
 import { env, SELF } from "cloudflare:test";
+import { inject } from "vitest";
 import { jwkThumbprint, NODE_KEY_HEADER, signRequest, toBase64Url, utf8, webCryptoSignerFromSeed, type Heartbeat, type Signer } from "@meshgate/schemas";
 import { nodeRegistry } from "../src/durable/names.js";
 import { invalidateNodeSnapshot } from "../src/mesh/node-snapshot.js";
@@ -48,7 +49,9 @@ export function heartbeatBody(node: TestNode, over: Partial<Heartbeat> = {}): He
   node.seq++;
   return {
     node_id: node.id,
-    url: "http://127.0.0.1:9/",
+    // Somewhere that answers (the fleet's agent, which turns the endpoint challenge down), so the challenge sent
+    // after each registration fails quietly instead of as a refused connection.
+    url: `${inject("fleet").agent}/`,
     models: [{ id: "test-model", owned_by: "test" }],
     capacity: 8,
     in_flight: 0,

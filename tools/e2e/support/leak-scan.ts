@@ -63,12 +63,13 @@ export function markerNeedles(m: Markers, label: string): Needle[] {
 
 /**
  * Distinctive pieces (≥ 12 characters) of a completion the client received: the whole text and every pair of
- * adjacent words, so a truncated or partly stored completion is still found.
+ * adjacent words, so a truncated or partly stored completion is still found. Only pieces holding one of
+ * `randomParts` count: a pair like "Please repeat" is too common to prove anything.
  */
-export function completionNeedles(text: string, label: string): Needle[] {
+export function completionNeedles(text: string, label: string, randomParts: readonly string[]): Needle[] {
   const out = new Map<string, Needle>();
   const add = (t: string) => {
-    if (t.length >= 12 && !out.has(t)) out.set(t, { text: t, what: `${label}: completion text` });
+    if (t.length >= 12 && !out.has(t) && randomParts.some((r) => t.includes(r))) out.set(t, { text: t, what: `${label}: completion text` });
   };
   add(text.trim());
   const words = text.trim().split(/\s+/);

@@ -1,0 +1,93 @@
+// Plumbing for the hostile-input battery: a request as data (so fast-check prints it as the counterexample), the
+// OpenAI error-shape checker, node-signed raw bodies, and a snapshot of the gateway's durable state.
+import { runInDurableObject, SELF } from "cloudflare:test";
+import { NODE_KEY_HEADER, signRequest } from "@meshgate/schemas";
+import { apiKeys, nodeRegistry, usageLedger } from "../src/durable/names.js";
+import { BASE, type TestNode } from "./helpers.js";
+
+/** One generated request. Headers are appended in order, so a repeated name is a duplicated header. */
+export interface FuzzRequest {
+  method: string;
+  /** Path and query, appended to BASE verbatim. */
+  path: string;
+  headers: ReadonlyArray<readonly [string, string]>;
+  body?: Uint8Array;
+}
+
+export function buildHeaders(req: FuzzRequest): Headers {
+  const headers = new Headers();
+  for (const [name, value] of req.headers) headers.append(name, value);
+  return headers;
+}
+
+export function send(req: FuzzRequest, headers: Headers = buildHeaders(req)): Promise<Response> {
+  // GET and HEAD may not carry a body in fetch(); generators only attach bodies to other methods.
+  return SELF.fetch(`${BASE}${req.path}`, { method: req.method, headers, ...(req.body ? { body: req.body } : {}) });
+}
+
+function preview(req: FuzzRequest, headers: Headers): string {
+  const body = req.body ? new TextDecoder().decode(req.body.subarray(0, 300)) : "";
+  const size = req.body ? ` (${req.body.byteLength} bytes)` : "";
+  return `${req.method} ${req.path}\n  headers: ${JSON.stringify([...headers])}\n  body${size}: ${JSON.stringify(body)}`;
+}
+
+/**
+ * Asserts a 4xx in OpenAI's error shape: exactly {"error":{message,type,param,code}}, param and code string|null.
+ * `allowed` narrows the status where the request's construction determines it. Throws with request and response.
+ */
+export async function expectOpenAIError(res: Response, req: FuzzRequest, allowed: readonly number[] | null = null, headers = buildHeaders(req)): Promise<void> {
+  const text = await res.text();
+  const fail = (why: string): never => {
+    throw new Error(`${why}\nrequest: ${preview(req, headers)}\nresponse: ${res.status} ${text.slice(0, 500)}`);
+  };
+  if (res.status < 400 || res.status >= 500) fail(`expected a 4xx, got ${res.status}`);
+  if (allowed && !allowed.includes(res.status)) fail(`expected one of ${allowed.join(", ")}, got ${res.status}`);
+  if (!(res.headers.get("content-type") ?? "").includes("application/json")) fail("the error is not served as application/json");
+  const problem = openAIErrorProblem(text);
+  if (problem) fail(problem);
+}
+
+/** Why `text` is not an OpenAI error body, or null when it is one. */
+export function openAIErrorProblem(text: string): string | null {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return "the body is not JSON";
+  }
+  if (!isRecord(body) || Object.keys(body).join() !== "error" || !isRecord(body["error"])) return "the body is not {\"error\": {...}}";
+  const error = body["error"];
+  if (Object.keys(error).sort().join() !== "code,message,param,type") return "error must have exactly message, type, param, code";
+  if (typeof error["message"] !== "string" || typeof error["type"] !== "string") return "message and type must be strings";
+  if (!isStringOrNull(error["param"]) || !isStringOrNull(error["code"])) return "param and code must be string or null";
+  return null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isStringOrNull(value: unknown): boolean {
+  return value === null || typeof value === "string";
+}
+
+/** Signs arbitrary bytes as `node` would sign a POST to `path` (helpers.signNodeRequest only signs JSON values). */
+export async function signRaw(node: TestNode, path: string, body: Uint8Array, headers: Headers): Promise<void> {
+  headers.set(NODE_KEY_HEADER, node.publicKey);
+  await signRequest({ method: "POST", url: `${BASE}${path}`, headers, body, signer: node.signer, now: Date.now() });
+}
+
+/**
+ * Everything the battery must leave untouched: every registry row (minus what moves with the clock or with other
+ * nodes' heartbeats), every API key, and the ledger of the key the battery used.
+ */
+export async function durableState(env: Env, keyId: string): Promise<unknown> {
+  const nodes = await runInDurableObject(nodeRegistry(env), (registry) => registry.list(Date.now()));
+  const stable = nodes.map((n) => ({
+    id: n.id, keyid: n.keyid, public_key: n.public_key, url: n.url, models: n.models, capacity: n.capacity, registered: n.registered,
+    latency_ms: n.latency_ms, requests: n.requests, endpoint_verified: n.endpoint_verified, banned: n.banned, ban_reason: n.ban_reason,
+  }));
+  const keys = await runInDurableObject(apiKeys(env), (store) => store.list());
+  const ledger = await runInDurableObject(usageLedger(env, keyId), (store) => store.report(0, Number.MAX_SAFE_INTEGER, 10_000));
+  return { nodes: stable, keys, ledger };
+}
