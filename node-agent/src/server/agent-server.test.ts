@@ -1,6 +1,10 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jwkThumbprint, newSeed, webCryptoSignerFromSeed } from "@meshgate/schemas";
+import {
+  ENDPOINT_PROOF_PATH, EndpointProofSchema, endpointProofStatement, fromBase64, jwkThumbprint, newSeed, toBase64, toBase64Url, webCryptoSignerFromSeed,
+  webCryptoVerify,
+} from "@meshgate/schemas";
+import { malleateSignature, nonCanonicalSignatureHeader } from "@meshgate/schemas/testing";
 import { startSimBackend, type SimBackend } from "../../../tools/sim-backend/server.js";
 import { startFakeGateway, type FakeGateway } from "../../test/fake-gateway.js";
 import { send, signedRequest } from "../../test/gateway-request.js";
@@ -79,6 +83,35 @@ describe("agent server", () => {
   it("refuses a signature by a key it does not know", async () => {
     const { signer: stranger } = await webCryptoSignerFromSeed(newSeed(), jwkThumbprint);
     await expectRefused(await send(await signedRequest(stranger, chatUrl(), chat, { nodeId: agent.nodeId })), "unknown_key");
+  });
+
+  it("refuses a malleated signature (S + L) and a non-canonical base64 encoding of a valid one", async () => {
+    const request = await signedRequest(gateway.signer, chatUrl(), chat, { nodeId: agent.nodeId });
+    const header = request.init.headers["signature"]!;
+    const bytes = fromBase64(/:(.*):/.exec(header)![1]!)!;
+    const malleated = { ...request, init: { ...request.init, headers: { ...request.init.headers, signature: `sig1=:${toBase64(malleateSignature(bytes))}:` } } };
+    await expectRefused(await send(malleated), "bad_signature");
+    const reencoded = { ...request, init: { ...request.init, headers: { ...request.init.headers, signature: nonCanonicalSignatureHeader(header) } } };
+    await expectRefused(await send(reencoded), "malformed_signature");
+    // The untouched request still works: the refusals above did not burn its nonce.
+    expect((await send(request)).status).toBe(200);
+  });
+
+  it("answers the gateway's endpoint challenge with the node key, for its own id and URL only", async () => {
+    const challenge = { node_id: agent.nodeId, url: agent.publicUrl, challenge: toBase64Url(crypto.getRandomValues(new Uint8Array(32))) };
+    const res = await send(await signedRequest(gateway.signer, `${agent.publicUrl}${ENDPOINT_PROOF_PATH}`, challenge, { nodeId: agent.nodeId }));
+    expect(res.status).toBe(200);
+    const proof = EndpointProofSchema.parse(await res.json());
+    const identity = agent.identity();
+    expect(proof).toMatchObject({ node_id: agent.nodeId, keyid: identity.signer.keyId });
+    expect(await webCryptoVerify(identity.publicKey, fromBase64(proof.signature)!, endpointProofStatement(challenge))).toBe(true);
+
+    const elsewhere = { ...challenge, url: "http://somewhere-else.example:8790" };
+    const wrongUrl = await send(await signedRequest(gateway.signer, `${agent.publicUrl}${ENDPOINT_PROOF_PATH}`, elsewhere, { nodeId: agent.nodeId }));
+    expect(wrongUrl.status).toBe(403);
+    expect(await wrongUrl.json()).toMatchObject({ error: { type: "permission_error", code: "wrong_url" } });
+    const unsigned = await fetch(`${agent.publicUrl}${ENDPOINT_PROOF_PATH}`, { method: "POST", body: JSON.stringify(challenge) });
+    expect(unsigned.status).toBe(401);
   });
 
   it("refuses a stale signature", async () => {
