@@ -8,6 +8,7 @@ import { installShutdownHandlers, onShutdown, shutdown } from "../processes/inde
 import { machineMeter, measureCpu, otherCores } from "./cpu.js";
 import { machineFacts } from "./machine.js";
 import { latencyPhase, streamPhase, throughputPhase, type PhaseSizes, type Target, type ThroughputResult } from "./phases.js";
+import { formatHeartbeatVerify, heartbeatVerifyPhase, type HeartbeatVerifyOptions } from "./heartbeats/heartbeat-verify-bench.js";
 import { formatReport, writeResults, type BenchResults } from "./report.js";
 import { LOG_FILE, startStack, type Stack } from "./stack.js";
 import { plainTarget, signedAgentTarget } from "./targets.js";
@@ -20,11 +21,14 @@ const BACKEND_LATENCY_MS = 0;
 
 const FULL: PhaseSizes = { warmup: 200, latencyRequests: 500, concurrency: 32, throughputRequests: 3000, streamRequests: 80, rounds: 5 };
 const QUICK: PhaseSizes = { warmup: 30, latencyRequests: 100, concurrency: 32, throughputRequests: 600, streamRequests: 16, rounds: 2 };
+const HEARTBEATS_FULL: HeartbeatVerifyOptions = { nodes: 2_000, batch: 2_000, rounds: 5 };
+const HEARTBEATS_QUICK: HeartbeatVerifyOptions = { nodes: 500, batch: 500, rounds: 2 };
 
 const HELP = `Usage: npm run bench [-- --quick]
 
 Starts a simulated backend, a node agent, the Meshgate gateway and a bare pass-through Worker (both under workerd),
 measures latency, throughput, streaming and CPU per request for each path, and prints them against the targets.
+First measures heartbeat signature verification in one workerd isolate, WebCrypto against @noble/ed25519.
 Results are also written to ${RESULTS_FILE}; the pieces' own output goes to ${LOG_FILE}.
 
   --quick     a short run (~30 s) for a smoke test; numbers are noisier
@@ -112,9 +116,12 @@ async function main(): Promise<void> {
   });
   const started = Date.now();
   try {
+    // First, with its own workerd, which it stops before the request phases start their stack.
+    const heartbeats = await heartbeatVerifyPhase(values.quick === true ? HEARTBEATS_QUICK : HEARTBEATS_FULL, progress);
     const results = await run(values.quick === true);
     process.stdout.write(formatReport(results));
-    writeResults(RESULTS_FILE, results);
+    process.stdout.write(`\n${formatHeartbeatVerify(heartbeats)}`);
+    writeResults(RESULTS_FILE, { ...results, heartbeats });
     progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in ${RESULTS_FILE}`);
   } catch (err) {
     // Ctrl-C signals workerd too (Miniflare starts it in our process group), so a phase can fail on the dead gateway

@@ -1,6 +1,7 @@
 // Turns results into the printed tables and the JSON file the README quotes.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import type { HeartbeatVerifyResult } from "./heartbeats/format.js";
 import type { MachineFacts } from "./machine.js";
 import type { PhaseSizes } from "./phases.js";
 import type { TargetResult, Verdict } from "./verdicts.js";
@@ -17,6 +18,8 @@ export interface BenchResults {
   /** Labels of the CPU meters, in column order. */
   cpuMeters: string[];
   verdicts: Verdict[];
+  /** Heartbeat verification in one isolate (absent until that phase ran). */
+  heartbeats?: HeartbeatVerifyResult;
 }
 
 const ms = (v: number) => v.toFixed(3);

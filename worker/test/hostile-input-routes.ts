@@ -59,13 +59,17 @@ const badLimit = fc.oneof(
 );
 const maybe = (name: string, arb: fc.Arbitrary<string>) => fc.option(arb.map((v) => `${name}=${encodeURIComponent(v)}`), { nil: "" });
 
+const goodLimit = fc.integer({ min: 1, max: 10_000 }).map(String);
+
 /** A usage query with at least one invalid parameter, or `to` before `from`. */
-export const usageQuery = fc.oneof(
-  fc.tuple(maybe("from", badInstant).filter(Boolean), maybe("to", goodInstant), maybe("limit", badLimit)),
-  fc.tuple(maybe("from", goodInstant), maybe("to", badInstant).filter(Boolean), maybe("limit", goodInstant)),
-  fc.tuple(maybe("from", goodInstant), maybe("to", goodInstant), maybe("limit", badLimit).filter(Boolean)),
-  fc.tuple(fc.integer({ min: 1, max: 999_999_999_999 }), fc.nat()).map(([from, back]) => [`from=${from}`, `to=${Math.max(0, from - 1 - back)}`, ""] as const),
-).map((params) => params.filter(Boolean).join("&"));
+export const usageQuery: fc.Arbitrary<string> = fc
+  .oneof(
+    fc.tuple(maybe("from", badInstant).filter(Boolean), maybe("to", goodInstant), maybe("limit", goodLimit)),
+    fc.tuple(maybe("from", goodInstant), maybe("to", badInstant).filter(Boolean), maybe("limit", goodLimit)),
+    fc.tuple(maybe("from", goodInstant), maybe("to", goodInstant), maybe("limit", badLimit).filter(Boolean)),
+    fc.tuple(fc.integer({ min: 1, max: 999_999_999_999 }), fc.nat()).map(([from, back]) => [`from=${from}`, `to=${Math.max(0, from - 1 - back)}`, ""]),
+  )
+  .map((params: readonly string[]) => params.filter(Boolean).join("&"));
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "FUZZ", "patch"];
 const UNKNOWN_PATHS = ["/", "/v1", "/v1/", "/V1/chat/completions", "/v1/chat/completion", "/v2/chat/completions", "/admin", "/admin/", "/admin/keys/a/b", "/v1/nodes/heartbeat/x", "/.well-known/", "/.well-known/meshgate.jsonx", "/v1/chat/completions%2F", "/admin/nodes/x", "/v1/usage/x"];

@@ -25,6 +25,11 @@ export function send(req: FuzzRequest, headers: Headers = buildHeaders(req)): Pr
   return SELF.fetch(`${BASE}${req.path}`, { method: req.method, headers, ...(req.body ? { body: req.body } : {}) });
 }
 
+/** A plain request, for bodies a FuzzRequest cannot hold (streams) and for the routes that must stay 200. */
+export function rawFetch(path: string, init: RequestInit): Promise<Response> {
+  return SELF.fetch(`${BASE}${path}`, init);
+}
+
 function preview(req: FuzzRequest, headers: Headers): string {
   const body = req.body ? new TextDecoder().decode(req.body.subarray(0, 300)) : "";
   const size = req.body ? ` (${req.body.byteLength} bytes)` : "";

@@ -96,7 +96,7 @@ export function invalidFor(schema: z.ZodType): (bytes: Uint8Array) => Uint8Array
   return (bytes) => {
     let value: unknown;
     try {
-      value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+      value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
     } catch {
       return bytes;
     }
