@@ -8,7 +8,8 @@ import { installShutdownHandlers, onShutdown, shutdown } from "../processes/inde
 import { machineMeter, measureCpu, otherCores } from "./cpu.js";
 import { machineFacts } from "./machine.js";
 import { latencyPhase, streamPhase, throughputPhase, type PhaseSizes, type Target, type ThroughputResult } from "./phases.js";
-import { formatHeartbeatVerify, heartbeatVerifyPhase, type HeartbeatVerifyOptions } from "./heartbeats/heartbeat-verify-bench.js";
+import type { HeartbeatVerifyOptions } from "./heartbeats/format.js";
+import { formatHeartbeatVerify, heartbeatVerifyPhase } from "./heartbeats/heartbeat-verify-bench.js";
 import { formatReport, writeResults, type BenchResults } from "./report.js";
 import { LOG_FILE, startStack, type Stack } from "./stack.js";
 import { plainTarget, signedAgentTarget } from "./targets.js";
