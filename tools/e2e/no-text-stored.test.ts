@@ -97,7 +97,7 @@ async function run(scratch: string): Promise<Evidence> {
   try {
     const backend: SimBackend = await startSimBackend({ models: [CHAT_MODEL, EMBED_MODEL], log: quietSink("sim-backend") });
     stops.push(() => backend.close());
-    const gateway: Gateway = await startGateway({ vars, persistDir, sink: capturingSink("gateway", gatewayLog), logRequests: true });
+    const gateway: Gateway = await startGateway({ vars, persistDir, sink: capturingSink("gateway", gatewayLog) });
     stops.push(() => gateway.stop());
     const agents: NodeAgent[] = await Promise.all(
       agentLogs.map((lines, i) =>

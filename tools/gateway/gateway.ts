@@ -23,8 +23,6 @@ export interface GatewayOptions {
   configPath?: string;
   /** Where the Worker's console output (and request lines) go; default: this process's output, prefixed [gateway]. */
   sink?: LineSink;
-  /** One log line per request (costs a round trip from workerd to Node per request; off by default). */
-  logRequests?: boolean;
   /**
    * The local-development switch (ALLOW_PRIVATE_NODE_URLS): nodes may register loopback and private URLs, as every
    * node on this machine does. On by default here, since this runner only ever serves locally; tests of the
@@ -73,7 +71,6 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const config = readGatewayConfig(opts.configPath ?? WRANGLER_TOML);
   const bundle = await buildWorker(config.main, join(MESHGATE_DIR, "build"));
   const sink = opts.sink ?? prefixedSink("gateway");
-  const logRequests = opts.logRequests ?? false;
   const mf = withoutMiniflareSignalHandlers(
     () =>
       new Miniflare({
@@ -84,8 +81,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
         unsafeDirectSockets: [{ host: opts.host ?? "127.0.0.1", port: opts.port ?? 0 }],
         // No cf.json download: requests get Miniflare's built-in placeholder `request.cf`.
         cf: false,
-        logRequests,
-        log: new SinkLog(sink, logRequests ? LogLevel.INFO : LogLevel.WARN),
+        // No per-request lines: Miniflare logs them from its entry Worker, which the direct socket bypasses.
+        logRequests: false,
+        log: new SinkLog(sink, LogLevel.WARN),
         handleRuntimeStdio(stdout: Readable, stderr: Readable) {
           // Always consume both pipes: an unread pipe fills up and blocks workerd.
           onLines(stdout, (line) => sink(line, "stdout"));
