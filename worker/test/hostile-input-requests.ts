@@ -7,13 +7,12 @@ import { FUZZ_MODEL, numberText, unserved, type BodyShape } from "./hostile-inpu
 
 export type HeaderList = ReadonlyArray<readonly [string, string]>;
 
-/** What fetch() accepts in a header value: no NUL, CR or LF, nothing above U+00FF. Controls, DEL and Latin-1 are in. */
+/**
+ * Header value characters: printable ASCII, tab, other controls and DEL (fetch() refuses NUL, CR, LF). Bytes above
+ * 0x7f are left to the raw-socket test (tools/e2e/hostile-wire.test.ts): workerd logs a warning for each one here.
+ */
 const headerUnit = fc
-  .oneof(
-    { weight: 8, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) },
-    { weight: 1, arbitrary: fc.constantFrom(0x09, 0x01, 0x1f, 0x7f) },
-    { weight: 2, arbitrary: fc.integer({ min: 0x80, max: 0xff }) },
-  )
+  .oneof({ weight: 12, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) }, { weight: 1, arbitrary: fc.constantFrom(0x09, 0x01, 0x1f, 0x7f) })
   .map((c) => String.fromCharCode(c));
 
 export const headerValue = fc.oneof(
@@ -31,10 +30,17 @@ export const contentType = fc.oneof(
   headerValue,
 );
 
-/** No content-type, one, or two (duplicated: the runtime joins them with ", "). */
-export const contentTypes: fc.Arbitrary<HeaderList> = fc.array(contentType, { maxLength: 2 }).map((cts) => cts.map((ct) => ["content-type", ct] as const));
+/**
+ * Mostly JSON or none, so most bodies reach the parser; otherwise one or two arbitrary types (a repeated header is
+ * joined with ", ").
+ */
+export const contentTypes: fc.Arbitrary<HeaderList> = fc.oneof(
+  { weight: 5, arbitrary: fc.constant<HeaderList>([["content-type", "application/json"]]) },
+  { weight: 1, arbitrary: fc.constant<HeaderList>([]) },
+  { weight: 3, arbitrary: fc.array(contentType, { minLength: 1, maxLength: 2 }).map((cts) => cts.map((ct) => ["content-type", ct] as const)) },
+);
 
-/** Headers a client might add or garble: repeated, conflicting, odd bytes. Never authorization. */
+/** Headers a client might add or garble: repeated, conflicting, odd values. Never authorization. */
 export const noiseHeaders: fc.Arbitrary<HeaderList> = fc.array(
   fc.tuple(fc.constantFrom("accept", "accept-encoding", "x-request-id", "meshgate-node", "x-forwarded-for", "transfer-encoding", "cookie", "x-fuzz"), headerValue),
   { maxLength: 3 },
@@ -107,7 +113,40 @@ export function nodeKey(publicKey: string): fc.Arbitrary<string> {
   return fc.oneof(fc.constant(publicKey), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/), headerValue);
 }
 
-/** Unsigned garbage: any subset of the four signature headers, each possibly duplicated. */
+/**
+ * A complete, well-formed set of signature headers with a forged signature: required components in any order (some
+ * dropped, extras added), times around now, the signer's keyid or another, 64 random bytes or another length. Gets
+ * past parsing to the freshness, coverage, key and signature checks, which must all refuse it.
+ */
+export function forgedSignature(keyId: string, publicKey: string): fc.Arbitrary<HeaderList> {
+  const now = Math.floor(Date.now() / 1000);
+  return fc
+    .record({
+      components: fc
+        .tuple(fc.boolean(), fc.subarray(['"@query"', '"meshgate-node-key"', '"content-type"']))
+        .chain(([complete, extras]) => {
+          const all = ['"@method"', '"@authority"', '"@path"', '"content-digest"', ...extras];
+          return fc.shuffledSubarray(all, { minLength: complete ? all.length : 1 });
+        }),
+      // Mostly plausible values, so that a good share gets all the way to the signature check.
+      created: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: now - 20, max: now + 20 }) }, { weight: 1, arbitrary: fc.integer({ min: now - 200, max: now + 200 }) }),
+      ttl: fc.oneof({ weight: 3, arbitrary: fc.constant(30) }, { weight: 1, arbitrary: fc.integer({ min: -60, max: 600 }) }),
+      nonce: fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/),
+      keyid: fc.oneof({ weight: 3, arbitrary: fc.constant(keyId) }, { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{43}$/) }),
+      alg: fc.constantFrom(";alg=\"ed25519\"", ";alg=\"ed25519\"", "", ";alg=\"hmac-sha256\""),
+      sig: fc.oneof({ weight: 4, arbitrary: b64(64) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 100 }).chain(b64) }),
+      digest: contentDigest,
+      key: fc.oneof({ weight: 2, arbitrary: fc.constant(publicKey) }, { weight: 1, arbitrary: nodeKey(publicKey) }),
+    })
+    .map(({ components, created, ttl, nonce, keyid, alg, sig, digest, key }): HeaderList => [
+      ["signature-input", `sig1=(${components.join(" ")});created=${created};expires=${created + ttl};nonce="${nonce}";keyid="${keyid}"${alg}`],
+      ["signature", `sig1=:${sig}:`],
+      ["content-digest", digest],
+      ["meshgate-node-key", key],
+    ]);
+}
+
+/** Unsigned garbage: any subset of the four signature headers, each possibly duplicated; or a forged complete set. */
 export function signatureHeaders(keyId: string, publicKey: string): fc.Arbitrary<HeaderList> {
   const one = fc.oneof(
     signatureInput(keyId).map((v) => ["signature-input", v] as const),
@@ -115,7 +154,7 @@ export function signatureHeaders(keyId: string, publicKey: string): fc.Arbitrary
     contentDigest.map((v) => ["content-digest", v] as const),
     nodeKey(publicKey).map((v) => ["meshgate-node-key", v] as const),
   );
-  return fc.array(one, { maxLength: 6 });
+  return fc.oneof(fc.array(one, { maxLength: 6 }), forgedSignature(keyId, publicKey));
 }
 
 /** How to break a correctly signed request's headers (applied after signing). */

@@ -9,14 +9,24 @@ export interface JsonBody<T> {
   bytes: Uint8Array;
 }
 
-/** Reads the whole body, refusing (413) as soon as it passes `limit` bytes. */
+/** Reads the whole body, refusing (413) as soon as it passes `limit` bytes, and (400) one that breaks off. */
 export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   if (!request.body) return new Uint8Array();
-  // With a declared length within the limit the runtime reads the body natively in one go.
-  if (declared !== null) return new Uint8Array(await request.arrayBuffer());
-  const reader = request.body.getReader();
+  try {
+    // With a declared length within the limit the runtime reads the body natively in one go.
+    if (declared !== null) return new Uint8Array(await request.arrayBuffer());
+    return await readChunks(request.body, limit);
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    // A client that hangs up mid-body, or sends broken chunked framing: its request, not the gateway, is at fault.
+    throw new HttpError(400, "The request body could not be read: it ended early or its framing is invalid.", { code: "incomplete_body" });
+  }
+}
+
+async function readChunks(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -24,7 +34,7 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
-      await reader.cancel();
+      await reader.cancel().catch(() => {});
       throw tooLarge(limit);
     }
     chunks.push(value);
