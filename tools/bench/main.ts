@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick]`: measures client → Meshgate (workerd) → node agent → simulated backend against
 // baselines taken in the same run (the backend alone, the node agent alone, a pass-through Worker on the same
 // runtime), prints the issue's performance targets with pass/fail and writes .meshgate/bench-results.json.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { MESHGATE_DIR } from "../gateway/paths.js";
@@ -9,6 +10,7 @@ import { machineMeter, measureCpu, otherCores } from "./cpu.js";
 import { machineFacts } from "./machine.js";
 import { latencyPhase, streamPhase, throughputPhase, type PhaseSizes, type Target, type ThroughputResult } from "./phases.js";
 import type { HeartbeatVerifyOptions } from "./heartbeats/format.js";
+import { formatHeartbeatPath, heartbeatPathPhase, type HeartbeatPathOptions } from "./heartbeats/heartbeat-path-bench.js";
 import { formatHeartbeatVerify, heartbeatVerifyPhase } from "./heartbeats/heartbeat-verify-bench.js";
 import { formatReport, writeResults, type BenchResults } from "./report.js";
 import { LOG_FILE, startStack, type Stack } from "./stack.js";
@@ -24,12 +26,17 @@ const FULL: PhaseSizes = { warmup: 200, latencyRequests: 500, concurrency: 32, t
 const QUICK: PhaseSizes = { warmup: 30, latencyRequests: 100, concurrency: 32, throughputRequests: 600, streamRequests: 16, rounds: 2 };
 const HEARTBEATS_FULL: HeartbeatVerifyOptions = { nodes: 2_000, batch: 2_000, rounds: 5 };
 const HEARTBEATS_QUICK: HeartbeatVerifyOptions = { nodes: 500, batch: 500, rounds: 2 };
+// The registry on tmpfs when there is one: Durable Object storage is not a local disk's fsync in production.
+const TMPFS = existsSync("/dev/shm") ? { storageDir: "/dev/shm" } : {};
+const HEARTBEAT_PATH_FULL: HeartbeatPathOptions = { nodes: 2_000, rounds: 5, concurrency: 32, client: "http", ...TMPFS };
+const HEARTBEAT_PATH_QUICK: HeartbeatPathOptions = { nodes: 400, rounds: 2, concurrency: 32, client: "http", ...TMPFS };
 
 const HELP = `Usage: npm run bench [-- --quick]
 
 Starts a simulated backend, a node agent, the Meshgate gateway and a bare pass-through Worker (both under workerd),
 measures latency, throughput, streaming and CPU per request for each path, and prints them against the targets.
-First measures heartbeat signature verification in one workerd isolate, WebCrypto against @noble/ed25519.
+First measures heartbeat signature verification in one workerd isolate (WebCrypto against @noble/ed25519), and
+heartbeats accepted per second through the whole gateway path into one NodeRegistry.
 Results are also written to ${RESULTS_FILE}; the pieces' own output goes to ${LOG_FILE}.
 
   --quick     a short run (~30 s) for a smoke test; numbers are noisier
@@ -117,12 +124,14 @@ async function main(): Promise<void> {
   });
   const started = Date.now();
   try {
-    // First, with its own workerd, which it stops before the request phases start their stack.
-    const heartbeats = await heartbeatVerifyPhase(values.quick === true ? HEARTBEATS_QUICK : HEARTBEATS_FULL, progress);
-    const results = await run(values.quick === true);
+    const quick = values.quick === true;
+    // First, each with its own workerd, stopped before the request phases start their stack.
+    const heartbeats = await heartbeatVerifyPhase(quick ? HEARTBEATS_QUICK : HEARTBEATS_FULL, progress);
+    const heartbeatPath = await heartbeatPathPhase(quick ? HEARTBEAT_PATH_QUICK : HEARTBEAT_PATH_FULL, progress);
+    const results = await run(quick);
     process.stdout.write(formatReport(results));
-    process.stdout.write(`\n${formatHeartbeatVerify(heartbeats)}`);
-    writeResults(RESULTS_FILE, { ...results, heartbeats });
+    process.stdout.write(`\n${formatHeartbeatVerify(heartbeats)}\n${formatHeartbeatPath(heartbeatPath)}`);
+    writeResults(RESULTS_FILE, { ...results, heartbeats, heartbeatPath });
     progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in ${RESULTS_FILE}`);
   } catch (err) {
     // Ctrl-C signals workerd too (Miniflare starts it in our process group), so a phase can fail on the dead gateway

@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { HeartbeatVerifyResult } from "./heartbeats/format.js";
+import type { HeartbeatPathResult } from "./heartbeats/path-format.js";
 import type { MachineFacts } from "./machine.js";
 import type { PhaseSizes } from "./phases.js";
 import type { TargetResult, Verdict } from "./verdicts.js";
@@ -18,8 +19,9 @@ export interface BenchResults {
   /** Labels of the CPU meters, in column order. */
   cpuMeters: string[];
   verdicts: Verdict[];
-  /** Heartbeat verification in one isolate (absent until that phase ran). */
+  /** Heartbeat verification in one isolate, and the whole heartbeat path (absent until those phases ran). */
   heartbeats?: HeartbeatVerifyResult;
+  heartbeatPath?: HeartbeatPathResult;
 }
 
 const ms = (v: number) => v.toFixed(3);

@@ -4,6 +4,9 @@ import { HEARTBEAT_INTERVAL_MS } from "@meshgate/schemas";
 import { quantile } from "../stats.js";
 import { HEARTBEAT_VERIFY_TARGET } from "./format.js";
 
+/** fetch (undici) is what most clients use; node:http on a keep-alive pool costs the shared CPUs far less. */
+export type PathClient = "fetch" | "http";
+
 export interface HeartbeatPathOptions {
   /** Distinct node identities; each sends one heartbeat per round. */
   nodes: number;
@@ -11,6 +14,13 @@ export interface HeartbeatPathOptions {
   rounds: number;
   /** Heartbeats in flight at once. */
   concurrency: number;
+  /** Default "fetch". */
+  client?: PathClient;
+  /**
+   * Keep the Durable Objects' SQLite in a fresh directory under this one (e.g. /dev/shm), removed afterwards; default:
+   * where startGateway keeps it (Miniflare's directory under os.tmpdir()).
+   */
+  storageDir?: string;
 }
 
 /** One timed round: every node sent one fresh heartbeat and every one was acked with 200. */
@@ -38,6 +48,7 @@ export interface CpuPerHeartbeat {
 }
 
 export interface HeartbeatPathResult extends HeartbeatPathOptions {
+  client: PathClient;
   /** Median over rounds of accepted heartbeats per second of wall time. */
   perSecond: number;
   /** Each round's accepted/s, in the order measured. */
@@ -52,8 +63,30 @@ export interface HeartbeatPathResult extends HeartbeatPathOptions {
   challengesDuringRounds: number;
   /** Untimed set-up: registering every node and waiting until each proved its endpoint. */
   warmupSeconds: number;
+  storage: DoStorage;
   target: number;
   pass: boolean;
+}
+
+/**
+ * Where the Durable Objects' SQLite files were and that filesystem's type: on a disk, each implicit transaction's
+ * commit fsyncs on workerd's one thread; on tmpfs that costs nothing.
+ */
+export interface DoStorage {
+  dir: string;
+  fsType: string | null;
+}
+
+/** The type of the filesystem `dir` is on, from /proc/mounts text (the longest mount point containing it). */
+export function mountFsType(dir: string, mounts: string): string | null {
+  let best: { mount: string; type: string } | null = null;
+  for (const line of mounts.split("\n")) {
+    const [, mount, type] = line.split(" ");
+    if (!mount || !type) continue;
+    const inside = dir === mount || dir.startsWith(mount.endsWith("/") ? mount : `${mount}/`);
+    if (inside && (best === null || mount.length >= best.mount.length)) best = { mount, type };
+  }
+  return best?.type ?? null;
 }
 
 export function pathRate(round: Pick<PathRound, "heartbeats" | "seconds">): number {
@@ -95,6 +128,7 @@ export interface PathMeasurements {
   rateLimit: string | null;
   challengesDuringRounds: number;
   warmupSeconds: number;
+  storage: DoStorage;
 }
 
 export function heartbeatPathResult(opts: HeartbeatPathOptions, m: PathMeasurements, target = HEARTBEAT_VERIFY_TARGET): HeartbeatPathResult {
@@ -104,6 +138,7 @@ export function heartbeatPathResult(opts: HeartbeatPathOptions, m: PathMeasureme
   const latencies = [...m.latenciesMs].sort((a, b) => a - b);
   return {
     ...opts,
+    client: opts.client ?? "fetch",
     perSecond,
     samples,
     latencyMs: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies[latencies.length - 1] ?? Number.NaN },
@@ -112,13 +147,16 @@ export function heartbeatPathResult(opts: HeartbeatPathOptions, m: PathMeasureme
     rateLimit: m.rateLimit,
     challengesDuringRounds: m.challengesDuringRounds,
     warmupSeconds: m.warmupSeconds,
+    storage: m.storage,
     target,
     pass: perSecond >= target,
   };
 }
 
 export function pathReproduceCommand(opts: HeartbeatPathOptions): string {
-  return `node --import tsx tools/bench/heartbeats/path-run.ts --nodes ${opts.nodes} --rounds ${opts.rounds} --concurrency ${opts.concurrency}`;
+  const client = (opts.client ?? "fetch") === "fetch" ? "" : ` --client ${opts.client}`;
+  const storage = opts.storageDir === undefined ? "" : ` --storage-dir ${opts.storageDir}`;
+  return `node --import tsx tools/bench/heartbeats/path-run.ts --nodes ${opts.nodes} --rounds ${opts.rounds} --concurrency ${opts.concurrency}${client}${storage}`;
 }
 
 const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "?");
@@ -130,15 +168,21 @@ export function formatHeartbeatPath(r: HeartbeatPathResult): string {
   const cpuLine = (label: string, us: number | null, used: number | null) =>
     `${label} ${us === null || !Number.isFinite(us) ? "?" : int(us)} µs (${cores(used)} cores)`;
   const nodesAtInterval = (r.perSecond * HEARTBEAT_INTERVAL_MS) / 1000;
+  const fsyncNote = r.storage.fsType === "tmpfs" ? "" : "; each commit's fsync blocks workerd (--storage-dir /dev/shm avoids it)";
   return [
     `Heartbeat path through the real gateway, one NodeRegistry (${int(r.nodes)} nodes, c=${r.concurrency}, median of ${r.rounds} rounds)`,
     `  accepted/s  ${int(r.perSecond)}  target ≥ ${int(r.target)}/s: ${r.pass ? "PASS" : "BELOW"}   rounds: ${r.samples.map(int).join(", ")}`,
     `  latency     p50 ${ms(r.latencyMs.p50)} ms, p99 ${ms(r.latencyMs.p99)} ms, max ${ms(r.latencyMs.max)} ms (${int(r.heartbeats)} heartbeats, all 200)`,
-    `  CPU per hb  ${cpuLine("workerd", cpu.workerdUs, cpu.workerdCores)}, ${cpuLine("client (fetch)", cpu.clientUs, cpu.clientCores)}, ${cpuLine("other", cpu.otherUs, cpu.otherCores)}`,
+    `  CPU per hb  ${[
+      cpuLine("workerd", cpu.workerdUs, cpu.workerdCores),
+      cpuLine(`client (${r.client})`, cpu.clientUs, cpu.clientCores),
+      cpuLine("other", cpu.otherUs, cpu.otherCores),
+    ].join(", ")}`,
     `  Each: HTTP → RFC 9421 verify (WebCrypto) → parse → one RPC to NodeRegistry (nonce, rate token, seq, upsert) → ack.`,
+    `  Registry SQLite under ${r.storage.dir} (${r.storage.fsType ?? "unknown filesystem"})${fsyncNote}.`,
     `  Nodes were registered and endpoint-verified untimed (${r.warmupSeconds.toFixed(1)} s); ${r.challengesDuringRounds} challenges came while timed.`,
     ...(r.rateLimit === null ? [] : [`  HEARTBEAT_RATE_LIMIT=${r.rateLimit} (default 60/10 would refuse this many rounds per node).`]),
-    `  One registry keeps up with ~${int(nodesAtInterval)} nodes at one heartbeat per ${HEARTBEAT_INTERVAL_MS / 1000} s.`,
+    `  At this rate one registry serves ~${int(nodesAtInterval)} nodes heartbeating every ${HEARTBEAT_INTERVAL_MS / 1000} s.`,
     `  Reproduce: ${pathReproduceCommand(r)}`,
     ``,
   ].join("\n");

@@ -100,6 +100,8 @@ type NodeRow = {
   hb_at: number;
 };
 
+type TrustRow = Pick<NodeRow, "keyid" | "url" | "verified_url" | "challenge_at" | "seq" | "banned_at" | "ban_reason" | "hb_tokens" | "hb_at">;
+
 /** The node registry: who is live, where, with which key, serving what, how well, and who is banned. */
 export class NodeRegistry extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -232,12 +234,15 @@ export class NodeRegistry extends DurableObject<Env> {
     }
   }
 
-  private row(nodeId: string): NodeRow | undefined {
-    return this.sql.exec<NodeRow>("SELECT * FROM nodes WHERE id = ?", nodeId).toArray()[0];
+  /** The columns a heartbeat or rotation checks; not the models list, which is most of a row. */
+  private row(nodeId: string): TrustRow | undefined {
+    return this.sql
+      .exec<TrustRow>("SELECT keyid, url, verified_url, challenge_at, seq, banned_at, ban_reason, hb_tokens, hb_at FROM nodes WHERE id = ?", nodeId)
+      .toArray()[0];
   }
 
   /** A known node must sign with its current key; a new node's id must be the thumbprint of the key it signs with. */
-  private checkKey(nodeId: string, prev: NodeRow | undefined, keyId: string): Refusal | null {
+  private checkKey(nodeId: string, prev: TrustRow | undefined, keyId: string): Refusal | null {
     if (prev ? prev.keyid === keyId : nodeId === keyId && !this.keyRetired(keyId)) return null;
     if (this.keyRetired(keyId)) return { status: 401, code: "revoked_key", message: "this key was rotated out and is no longer accepted" };
     return {
@@ -284,7 +289,7 @@ function toRegistryNode(r: NodeRow, now: number): RegistryNode {
   };
 }
 
-function banned(row: NodeRow): Refusal {
+function banned(row: TrustRow): Refusal {
   return { status: 403, code: "node_banned", message: row.ban_reason ? `this node is banned: ${row.ban_reason}` : "this node is banned" };
 }
 
