@@ -45,6 +45,8 @@ async function main(): Promise<void> {
     port: options.port,
     persistDir: join(STATE_DIR, "durable-objects"),
     vars,
+    // The local-development switch, always: the demo node and operators' test nodes live on this machine or LAN.
+    allowPrivateNodeUrls: true,
   });
   say(`gateway ready on ${gateway.url} after ${Math.round(performance.now() - started)} ms`);
   const demo = options.demo ? await startDemoNode(gateway.url) : null;

@@ -25,8 +25,8 @@ export interface GatewayOptions {
   sink?: LineSink;
   /**
    * The local-development switch (ALLOW_PRIVATE_NODE_URLS): nodes may register loopback and private URLs, as every
-   * node on this machine does. On by default here, since this runner only ever serves locally; tests of the
-   * production refusal turn it off.
+   * node on this machine does. On by default while the gateway listens on loopback only (anyone else on the network
+   * could otherwise point it at the LAN); tests of the production refusal turn it off.
    */
   allowPrivateNodeUrls?: boolean;
 }
@@ -38,6 +38,10 @@ export interface Gateway {
   /** The workerd process (for CPU accounting via /proc/<pid>/stat); undefined where it cannot be determined. */
   pid: number | undefined;
   stop(): Promise<void>;
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
 }
 
 /** A Miniflare Log that writes through our sink instead of straight to the console. */
@@ -98,7 +102,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
         bindings: {
           ...config.vars,
           ...(opts.vars ?? readDevVars(DEV_VARS)),
-          ALLOW_PRIVATE_NODE_URLS: opts.allowPrivateNodeUrls === false ? "false" : "true",
+          ALLOW_PRIVATE_NODE_URLS: String(opts.allowPrivateNodeUrls ?? isLoopback(opts.host ?? "127.0.0.1")),
         },
       }),
   );

@@ -1,6 +1,8 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { UsageRecord } from "../src/durable/usage-ledger.js";
+import type { Heartbeat } from "@meshgate/schemas";
+import { challengeDelay } from "../src/durable/node-registry.js";
 import { newNode, registerRoutable } from "./helpers.js";
 
 describe("NodeRegistry.recordOutcomes", () => {
@@ -29,6 +31,41 @@ describe("NodeRegistry.recordOutcomes", () => {
     expect(f.reputation).toBeCloseTo(0.75, 2);
     expect(b.latency_ms).toBeNull();
     expect(b.reputation).toBeCloseTo(0.25, 2);
+  });
+});
+
+describe("NodeRegistry endpoint challenges", () => {
+  it("challenge an unproven node with a growing delay, which a URL change does not reset; a proof clears it", async () => {
+    const node = await newNode();
+    const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
+    const t0 = Date.now();
+    let seq = 0;
+    const beat = (at: number, url = "http://127.0.0.1:46001/") => {
+      const hb: Heartbeat = { node_id: node.id, url, models: [], capacity: 1, in_flight: 0, timestamp: at, seq: ++seq };
+      const signature = { keyId: node.id, publicKey: node.publicKey, nonce: `n${seq}`, nonceExpiresAt: at + 60_000 };
+      return runInDurableObject(registry, (obj) => obj.heartbeat(hb, signature, at));
+    };
+    const challenged = async (at: number, url?: string) => {
+      const result = await beat(at, url);
+      if (!result.ok) throw new Error(result.refusal.message);
+      return result.challenge;
+    };
+    expect(challengeDelay(1)).toBe(10_000);
+    expect(challengeDelay(2)).toBe(20_000);
+    expect(challengeDelay(50)).toBe(300_000);
+    expect(await challenged(t0)).toBe(true);
+    expect(await challenged(t0 + 5_000)).toBe(false);
+    expect(await challenged(t0 + 10_000)).toBe(true);
+    // Flapping between URLs buys no extra challenge: the delay is now 20 s.
+    expect(await challenged(t0 + 12_000, "http://127.0.0.1:46002/")).toBe(false);
+    expect(await challenged(t0 + 20_000, "http://127.0.0.1:46001/")).toBe(false);
+    expect(await challenged(t0 + 30_000)).toBe(true);
+    expect(await runInDurableObject(registry, (obj) => obj.endpointProven(node.id, "http://127.0.0.1:46001/", node.id))).toBe(true);
+    const proven = await beat(t0 + 31_000);
+    expect(proven).toMatchObject({ ok: true, status: "active", challenge: false });
+    // A URL change, even back and forth, needs a new proof, and the count starts over after the last proof.
+    expect(await beat(t0 + 32_000, "http://127.0.0.1:46002/")).toMatchObject({ ok: true, status: "pending_verification", challenge: true });
+    expect(await beat(t0 + 33_000, "http://127.0.0.1:46001/")).toMatchObject({ ok: true, status: "pending_verification", challenge: false });
   });
 });
 

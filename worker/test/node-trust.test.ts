@@ -59,14 +59,36 @@ describe("POST /v1/nodes/rotate-key", () => {
     expect((await register(node)).status).toBe(200);
   });
 
-  it("refuses a rotation to a key some node already uses (409 key_in_use) and one for an unknown node (404)", async () => {
+  it("refuses a rotation to a key some node already uses (409 key_in_use), and one for an unknown node like a wrong key", async () => {
     const node = await registeredNode();
     const other = await registeredNode();
     expect((await errorBody(await rotation(node, other))).code).toBe("key_in_use");
     const unknown = await newNode();
     const res = await rotation(unknown, await newNode());
-    expect(res.status).toBe(404);
-    expect((await errorBody(res)).code).toBe("node_not_found");
+    expect(res.status).toBe(401);
+    expect((await errorBody(res)).code).toBe("unknown_key");
+  });
+
+  it("answers a retried rotation (the first answer was lost) with success, without rotating again", async () => {
+    const node = await registeredNode();
+    const next = await newNode();
+    expect((await rotation(node, next)).status).toBe(200);
+    expect(await (await rotation(node, next)).json()).toMatchObject({ keyid: next.signer.keyId, previous_keyid: node.signer.keyId });
+    expect((await adminNode(node.id))?.keyid).toBe(next.signer.keyId);
+  });
+
+  it("never lets a rotated-out or a current key register a node of its own", async () => {
+    const node = await registeredNode();
+    const next = await newNode();
+    expect((await rotation(node, next)).status).toBe(200);
+    // The old key, as a "new" node named after itself.
+    const oldAsNew: TestNode = { ...node, id: node.signer.keyId, seq: 0 };
+    expect((await errorBody(await register(oldAsNew))).code).toBe("revoked_key");
+    // The node's current key, as a "new" node named after itself: not a second node (and not a 500).
+    const currentAsNew: TestNode = { ...next, seq: 0 };
+    const res = await register(currentAsNew);
+    expect(res.status).toBe(409);
+    expect((await errorBody(res)).code).toBe("key_in_use");
   });
 
   it("refuses a rotation signed by a key that was already rotated out", async () => {
@@ -103,6 +125,19 @@ describe("bans", () => {
     expect((await adminFetch(`/admin/nodes/${node.id}/unban`, { method: "POST" })).status).toBe(200);
     expect((await register(node)).status).toBe(200);
     expect(await listed(node.id)).toBe(true);
+  });
+
+  it("also ban the URL the node proved, so a fresh key cannot bring the same server back", async () => {
+    const url = "http://127.0.0.1:45001/";
+    const node = await newNode();
+    expect((await registerRoutable(node, { url })).status).toBe(200);
+    expect((await adminFetch(`/admin/nodes/${node.id}/ban`, { method: "POST" })).status).toBe(200);
+    const reborn = await newNode();
+    const res = await register(reborn, { url: "http://127.0.0.1:45001/v1" });
+    expect(res.status).toBe(403);
+    expect((await errorBody(res)).code).toBe("node_banned");
+    expect((await adminFetch(`/admin/nodes/${node.id}/unban`, { method: "POST" })).status).toBe(200);
+    expect((await register(reborn, { url })).status).toBe(200);
   });
 });
 
@@ -154,12 +189,16 @@ describe("published gateway keys", () => {
     expect(keys[1]).toMatchObject({ kid: await jwkThumbprint(previous), jwk: publicJwk(previous) });
     expect(await gatewayKeys(rotating, now + 61_000)).toHaveLength(1);
     expect(await gatewayKeys({ ...env, GATEWAY_PREVIOUS_PUBLIC_KEY: "not-a-key" }, now)).toHaveLength(1);
+    // Standard base64 would break agents' parsing of the whole document; an unreadable deadline would never end.
+    expect(await gatewayKeys({ ...env, GATEWAY_PREVIOUS_PUBLIC_KEY: previous.replace(/-/g, "+").replace(/_/g, "/") + "=" }, now)).toHaveLength(1);
+    expect(await gatewayKeys({ ...env, GATEWAY_PREVIOUS_PUBLIC_KEY: previous, GATEWAY_PREVIOUS_KEY_UNTIL: "next tuesday" }, now)).toHaveLength(1);
   });
 
   it("read deadlines as unix seconds or ISO 8601", () => {
     expect(parseInstant("1700000000")).toBe(1_700_000_000_000);
     expect(parseInstant("2026-12-01T00:00:00Z")).toBe(Date.UTC(2026, 11, 1));
-    expect(parseInstant("soon")).toBeNull();
+    expect(parseInstant("1700000000000")).toBe(1_700_000_000_000);
+    expect(parseInstant("soon")).toBeNaN();
     expect(parseInstant(undefined)).toBeNull();
   });
 });

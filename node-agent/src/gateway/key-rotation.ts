@@ -9,6 +9,9 @@ import { readErrorResponse } from "./error-response.js";
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
+/** The gateway answered and refused (4xx): the rotation did not happen. Anything else leaves it undecided. */
+export class RotationRefused extends Error {}
+
 export async function requestKeyRotation(gatewayUrl: string, current: NodeIdentity, next: NodeIdentity, now = Date.now()): Promise<KeyRotationAck> {
   const statement = keyRotationStatement({ node_id: current.nodeId, old_keyid: current.signer.keyId, new_keyid: next.signer.keyId, timestamp: now });
   const rotation: KeyRotationRequest = {
@@ -22,7 +25,10 @@ export async function requestKeyRotation(gatewayUrl: string, current: NodeIdenti
   const headers = new Headers({ "content-type": "application/json", [NODE_KEY_HEADER]: current.publicKey });
   await signRequest({ method: "POST", url, headers, body, signer: current.signer, now });
   const res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  if (!res.ok) throw new Error(`the gateway refused the rotation: ${(await readErrorResponse(res)).description}`);
+  if (!res.ok) {
+    const message = `the gateway refused the rotation: ${(await readErrorResponse(res)).description}`;
+    throw res.status < 500 ? new RotationRefused(message) : new Error(message);
+  }
   const ack = KeyRotationAckSchema.safeParse(await res.json());
   if (!ack.success || ack.data.keyid !== next.signer.keyId) throw new Error("the gateway sent a malformed rotation ack");
   return ack.data;

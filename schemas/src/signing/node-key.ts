@@ -1,6 +1,7 @@
 // How a node's signatures name their key. keyid = the RFC 7638 thumbprint of the node's current key, and the key
 // itself travels in the `meshgate-node-key` header: the gateway checks that it hashes to the keyid, then verifies.
 // A key is thus self-certifying (nothing to look up before the signature is checked), yet the keyid is standard.
+import { fromBase64 } from "./base64.js";
 import { jwkThumbprint } from "./jwk.js";
 import type { KeyVerifier } from "./request-signing.js";
 
@@ -20,6 +21,14 @@ export function cachedThumbprint(publicKey: string): Promise<string> {
   return thumbprint;
 }
 
+/**
+ * A 32-byte key in canonical base64url (RFC 8037 `x`): one spelling per key, so one thumbprint per key. Standard
+ * base64 (`+/`) or stray bits would otherwise give the same key a second keyid, and a rotated-out key a fresh start.
+ */
+export function isCanonicalKey(x: string): boolean {
+  return /^[A-Za-z0-9_-]{43}$/.test(x) && fromBase64(x) !== null;
+}
+
 export type RawVerify = (publicKey: string, signature: Uint8Array, data: Uint8Array) => Promise<boolean>;
 
 /**
@@ -28,7 +37,7 @@ export type RawVerify = (publicKey: string, signature: Uint8Array, data: Uint8Ar
  */
 export function nodeKeyVerifier(publicKey: string | null, verify: RawVerify): KeyVerifier {
   return async (keyId, data, signature) => {
-    if (!publicKey || publicKey.length !== 43 || (await cachedThumbprint(publicKey)) !== keyId) return null;
+    if (!publicKey || !isCanonicalKey(publicKey) || (await cachedThumbprint(publicKey)) !== keyId) return null;
     return verify(publicKey, signature, data);
   };
 }

@@ -98,4 +98,12 @@ describe("Meshgate request signing profile", () => {
     headers.set("signature-input", headers.get("signature-input")!.replace('alg="ed25519"', 'alg="hmac-sha256"'));
     expect(await failure(verifyRequest({ message: { method: "POST", url: URL_, headers }, body, policy, verify: verifyWithKeyIdAsPublicKey }))).toBe("unsupported_algorithm");
   });
+
+  it("refuses an oversized nonce before checking the signature, so nonce stores stay small", async () => {
+    const { signer } = await identity(1);
+    const headers = new Headers({ "content-type": "application/json" });
+    const body = utf8("{}");
+    await signRequest({ method: "POST", url: URL_, headers, body, signer, now: NOW, nonce: "n".repeat(65) });
+    expect(await failure(verifyRequest({ message: { method: "POST", url: URL_, headers }, body, policy, verify: verifyWithKeyIdAsPublicKey }))).toBe("malformed_signature");
+  });
 });

@@ -12,6 +12,8 @@ export const SIGNED_COMPONENTS = ["@method", "@authority", "@path", "content-dig
  */
 export const DISPATCH_NODE_HEADER = "meshgate-node";
 export const SIGNATURE_ALG = "ed25519";
+export const MAX_NONCE_LENGTH = 64;
+export const MAX_KEYID_LENGTH = 128;
 
 export interface Signer {
   keyId: string;
@@ -100,6 +102,8 @@ export async function verifyRequest(opts: VerifyRequestOptions): Promise<Verifie
   if (typeof created !== "number" || typeof expires !== "number" || typeof nonce !== "string" || typeof keyId !== "string") {
     throw new SignatureError("malformed_signature", "signature parameters created, expires, nonce and keyid are required");
   }
+  // Bounded so a nonce store cannot be filled with huge entries (ours are 32 hex digits; keyids 43 characters).
+  if (nonce.length > MAX_NONCE_LENGTH || keyId.length > MAX_KEYID_LENGTH) throw new SignatureError("malformed_signature", "nonce or keyid too long");
   if (alg !== undefined && alg !== SIGNATURE_ALG) throw new SignatureError("unsupported_algorithm", `alg must be ${SIGNATURE_ALG}`);
   const nowSeconds = Math.floor(opts.policy.now / 1000);
   if (created > nowSeconds + opts.policy.maxSkewSeconds) throw new SignatureError("signature_not_yet_valid", "signature created in the future");

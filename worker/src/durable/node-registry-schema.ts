@@ -1,7 +1,7 @@
 // The registry's tables. Node ids never change; a node's key may (retired keys are kept so they stay refused).
 
 /** Fails on a registry created before nodes had keys, which the constructor then drops. */
-export const REGISTRY_SCHEMA_PROBE = "SELECT keyid, verified_url, banned_at, hb_tokens FROM nodes LIMIT 0";
+export const REGISTRY_SCHEMA_PROBE = "SELECT keyid, verified_url, banned_at, hb_tokens, challenges FROM nodes LIMIT 0";
 
 export const REGISTRY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS nodes (
@@ -11,6 +11,7 @@ CREATE TABLE IF NOT EXISTS nodes (
   url TEXT NOT NULL,
   verified_url TEXT,
   challenge_at INTEGER,
+  challenges INTEGER NOT NULL DEFAULT 0,
   models TEXT NOT NULL,
   capacity INTEGER NOT NULL,
   in_flight INTEGER NOT NULL,
@@ -29,6 +30,7 @@ CREATE TABLE IF NOT EXISTS nodes (
   hb_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS nodes_last_heartbeat ON nodes (last_heartbeat);
+CREATE TABLE IF NOT EXISTS banned_origins (origin TEXT PRIMARY KEY, node_id TEXT NOT NULL, banned_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS retired_keys (keyid TEXT PRIMARY KEY, node_id TEXT NOT NULL, retired_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS nonces (id TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);

@@ -71,9 +71,19 @@ export interface KeyRotation {
 
 export type RotationResult = { ok: true } | { ok: false; refusal: Refusal };
 
-/** A node whose URL is unproven is challenged at most this often (each challenge is a request the Worker makes). */
+/**
+ * A node whose URL is unproven is challenged after 10 s, then ever more rarely (each challenge is a request the Worker
+ * makes to a URL the node chose): 10 s, 20 s, 40 s … at most every 5 minutes, until it proves its URL.
+ */
 export const CHALLENGE_RETRY_MS = 10_000;
-const NONCE_PRUNE_EVERY_MS = 10_000;
+export const CHALLENGE_RETRY_MAX_MS = 5 * 60_000;
+const PRUNE_EVERY_MS = 10_000;
+/** Nodes that never proved a URL and went silent are forgotten after this long, so such rows cannot pile up. */
+export const UNPROVEN_NODE_TTL_MS = 60 * 60_000;
+
+export function challengeDelay(failedChallenges: number): number {
+  return Math.min(CHALLENGE_RETRY_MS * 2 ** Math.max(0, failedChallenges - 1), CHALLENGE_RETRY_MAX_MS);
+}
 
 type NodeRow = {
   id: string;
@@ -82,6 +92,7 @@ type NodeRow = {
   url: string;
   verified_url: string | null;
   challenge_at: number | null;
+  challenges: number;
   models: string;
   capacity: number;
   in_flight: number;
@@ -100,12 +111,12 @@ type NodeRow = {
   hb_at: number;
 };
 
-type TrustRow = Pick<NodeRow, "keyid" | "url" | "verified_url" | "challenge_at" | "seq" | "banned_at" | "ban_reason" | "hb_tokens" | "hb_at">;
+type TrustRow = Pick<NodeRow, "keyid" | "url" | "verified_url" | "challenge_at" | "challenges" | "seq" | "banned_at" | "ban_reason" | "hb_tokens" | "hb_at">;
 
 /** The node registry: who is live, where, with which key, serving what, how well, and who is banned. */
 export class NodeRegistry extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private lastNoncePrune = 0;
+  private lastPrune = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -125,41 +136,46 @@ export class NodeRegistry extends DurableObject<Env> {
    * within its heartbeat rate, and the sequence number increases. All in one synchronous step, so atomic.
    */
   heartbeat(hb: Heartbeat, signature: VerifiedNodeSignature, now: number): HeartbeatResult {
+    this.prune(now);
     const prev = this.row(hb.node_id);
     const keyRefusal = this.checkKey(hb.node_id, prev, signature.keyId);
     if (keyRefusal) return { ok: false, refusal: keyRefusal };
-    if (prev?.banned_at != null) return { ok: false, refusal: banned(prev) };
-    if (!this.claimNonce(signature, now)) return { ok: false, refusal: replayedNonce() };
+    if (prev?.banned_at != null) return { ok: false, refusal: banned(prev.ban_reason) };
+    const bannedOrigin = this.bannedOrigin(hb.url);
+    if (bannedOrigin) return { ok: false, refusal: banned("this URL belongs to a banned node") };
+    if (!this.claimNonce(signature)) return { ok: false, refusal: replayedNonce() };
     let bucket: TokenBucket | null = null;
     if (prev) {
-      const taken = takeToken({ tokens: prev.hb_tokens, at: prev.hb_at }, heartbeatRateLimit(this.env), now);
-      if (!taken.ok) {
-        const retryAfterSeconds = taken.retryAfterSeconds;
-        return { ok: false, refusal: { status: 429, code: "rate_limited", message: `too many heartbeats; retry after ${retryAfterSeconds} s`, retryAfterSeconds } };
-      }
+      const taken = this.takeToken(prev, now);
+      if (!taken.ok) return { ok: false, refusal: taken.refusal };
       bucket = taken.bucket;
       if (hb.seq <= prev.seq) {
         return { ok: false, refusal: { status: 409, code: "replayed_heartbeat", message: `heartbeat sequence ${hb.seq} is not above the last accepted (${prev.seq})` } };
       }
     }
     const models = JSON.stringify(hb.models);
-    const verified = prev?.verified_url === hb.url;
-    // A changed URL must be proven again; an unproven one is challenged, at most every CHALLENGE_RETRY_MS.
-    const lastChallenge = prev && prev.url === hb.url ? prev.challenge_at : null;
-    const challenge = !verified && (lastChallenge === null || now - lastChallenge >= CHALLENGE_RETRY_MS);
+    // A URL is routable only while it is the one proven; any change (even back to an older one) needs a new proof.
+    const verifiedUrl = prev && prev.url === hb.url ? prev.verified_url : null;
+    const verified = verifiedUrl === hb.url;
+    // Challenges back off per node and do not restart when the URL changes, so flapping URLs buy no extra requests.
+    const failed = prev?.challenges ?? 0;
+    const lastChallenge = prev?.challenge_at ?? null;
+    const challenge = !verified && (lastChallenge === null || now - lastChallenge >= challengeDelay(failed));
     const challengeAt = challenge ? now : lastChallenge;
+    const challenges = challenge ? failed + 1 : failed;
     if (prev && bucket) {
       this.sql.exec(
-        `UPDATE nodes SET url = ?, models = ?, capacity = ?, in_flight = ?, last_heartbeat = ?, seq = ?, challenge_at = ?,
-         hb_tokens = ?, hb_at = ? WHERE id = ?`,
-        hb.url, models, hb.capacity, hb.in_flight, now, hb.seq, challengeAt, bucket.tokens, bucket.at, hb.node_id,
+        `UPDATE nodes SET url = ?, verified_url = ?, models = ?, capacity = ?, in_flight = ?, last_heartbeat = ?, seq = ?, challenge_at = ?,
+         challenges = ?, hb_tokens = ?, hb_at = ? WHERE id = ?`,
+        hb.url, verifiedUrl, models, hb.capacity, hb.in_flight, now, hb.seq, challengeAt, challenges, bucket.tokens, bucket.at, hb.node_id,
       );
     } else {
       const full = heartbeatRateLimit(this.env).burst - 1;
       this.sql.exec(
-        `INSERT INTO nodes (id, keyid, public_key, url, challenge_at, models, capacity, in_flight, last_heartbeat, seq, registered,
-         rep_at, hb_tokens, hb_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        hb.node_id, signature.keyId, signature.publicKey, hb.url, challengeAt, models, hb.capacity, hb.in_flight, now, hb.seq, now, now, full, now,
+        `INSERT INTO nodes (id, keyid, public_key, url, challenge_at, challenges, models, capacity, in_flight, last_heartbeat, seq, registered,
+         rep_at, hb_tokens, hb_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        hb.node_id, signature.keyId, signature.publicKey, hb.url, challengeAt, challenges, models, hb.capacity, hb.in_flight, now, hb.seq, now,
+        now, full, now,
       );
     }
     return { ok: true, registered: !prev, status: verified ? "active" : "pending_verification", challenge };
@@ -167,7 +183,7 @@ export class NodeRegistry extends DurableObject<Env> {
 
   /** Records that the node answered a challenge at `url` with its current key; false if either changed meanwhile. */
   endpointProven(nodeId: string, url: string, keyId: string): boolean {
-    const cursor = this.sql.exec("UPDATE nodes SET verified_url = url WHERE id = ? AND url = ? AND keyid = ?", nodeId, url, keyId);
+    const cursor = this.sql.exec("UPDATE nodes SET verified_url = url, challenges = 0, challenge_at = NULL WHERE id = ? AND url = ? AND keyid = ?", nodeId, url, keyId);
     return cursor.rowsWritten > 0;
   }
 
@@ -175,25 +191,39 @@ export class NodeRegistry extends DurableObject<Env> {
   rotateKey(rotation: KeyRotation, now: number): RotationResult {
     const { nodeId, signature, newKeyId, newPublicKey } = rotation;
     const prev = this.row(nodeId);
-    if (!prev) return { ok: false, refusal: { status: 404, code: "node_not_found", message: `no node ${nodeId} is registered` } };
+    // A retry of a rotation that was applied but whose answer was lost: the node already has the new key.
+    if (prev && prev.keyid === newKeyId && this.keyRetiredFor(signature.keyId, nodeId)) return { ok: true };
     const keyRefusal = this.checkKey(nodeId, prev, signature.keyId);
-    if (keyRefusal) return { ok: false, refusal: keyRefusal };
-    if (prev.banned_at !== null) return { ok: false, refusal: banned(prev) };
-    if (!this.claimNonce(signature, now)) return { ok: false, refusal: replayedNonce() };
+    if (keyRefusal || !prev) return { ok: false, refusal: keyRefusal ?? unknownKey() };
+    if (prev.banned_at !== null) return { ok: false, refusal: banned(prev.ban_reason) };
+    if (!this.claimNonce(signature)) return { ok: false, refusal: replayedNonce() };
+    // Rotations spend heartbeat tokens: each leaves a retired key behind for good.
+    const taken = this.takeToken(prev, now);
+    if (!taken.ok) return { ok: false, refusal: taken.refusal };
     if (this.keyKnown(newKeyId)) {
       return { ok: false, refusal: { status: 409, code: "key_in_use", message: "the new key is already, or was once, some node's key" } };
     }
-    this.sql.exec("UPDATE nodes SET keyid = ?, public_key = ? WHERE id = ?", newKeyId, newPublicKey, nodeId);
+    this.sql.exec("UPDATE nodes SET keyid = ?, public_key = ?, hb_tokens = ?, hb_at = ? WHERE id = ?", newKeyId, newPublicKey, taken.bucket.tokens, taken.bucket.at, nodeId);
     this.sql.exec("INSERT INTO retired_keys (keyid, node_id, retired_at) VALUES (?, ?, ?)", signature.keyId, nodeId, now);
     return { ok: true };
   }
 
   /** False when no such node is registered. */
+  /**
+   * Bans the node and the URL origin it proved: an operator with a fresh key cannot bring the same server back.
+   * False when no such node is registered.
+   */
   ban(nodeId: string, reason: string | null, now: number): boolean {
-    return this.sql.exec("UPDATE nodes SET banned_at = ?, ban_reason = ? WHERE id = ?", now, reason, nodeId).rowsWritten > 0;
+    const row = this.sql.exec<{ verified_url: string | null }>("SELECT verified_url FROM nodes WHERE id = ?", nodeId).toArray()[0];
+    if (!row) return false;
+    this.sql.exec("UPDATE nodes SET banned_at = ?, ban_reason = ? WHERE id = ?", now, reason, nodeId);
+    const origin = row.verified_url === null ? null : originOf(row.verified_url);
+    if (origin) this.sql.exec("INSERT OR REPLACE INTO banned_origins (origin, node_id, banned_at) VALUES (?, ?, ?)", origin, nodeId, now);
+    return true;
   }
 
   unban(nodeId: string): boolean {
+    this.sql.exec("DELETE FROM banned_origins WHERE node_id = ?", nodeId);
     return this.sql.exec("UPDATE nodes SET banned_at = NULL, ban_reason = NULL WHERE id = ?", nodeId).rowsWritten > 0;
   }
 
@@ -237,19 +267,47 @@ export class NodeRegistry extends DurableObject<Env> {
   /** The columns a heartbeat or rotation checks; not the models list, which is most of a row. */
   private row(nodeId: string): TrustRow | undefined {
     return this.sql
-      .exec<TrustRow>("SELECT keyid, url, verified_url, challenge_at, seq, banned_at, ban_reason, hb_tokens, hb_at FROM nodes WHERE id = ?", nodeId)
+      .exec<TrustRow>(
+        "SELECT keyid, url, verified_url, challenge_at, challenges, seq, banned_at, ban_reason, hb_tokens, hb_at FROM nodes WHERE id = ?",
+        nodeId,
+      )
       .toArray()[0];
   }
 
-  /** A known node must sign with its current key; a new node's id must be the thumbprint of the key it signs with. */
+  /**
+   * A known node must sign with its current key; a new node's id must be the thumbprint of the key it signs with,
+   * and that key must be new. One message for "no such node" and "not its key", so ids cannot be probed.
+   */
   private checkKey(nodeId: string, prev: TrustRow | undefined, keyId: string): Refusal | null {
-    if (prev ? prev.keyid === keyId : nodeId === keyId && !this.keyRetired(keyId)) return null;
+    if (prev && prev.keyid === keyId) return null;
     if (this.keyRetired(keyId)) return { status: 401, code: "revoked_key", message: "this key was rotated out and is no longer accepted" };
-    return {
-      status: 401,
-      code: "unknown_key",
-      message: prev ? "this is not the node's current key" : "a new node's id must be the thumbprint of the key that signs its first heartbeat",
-    };
+    if (prev || nodeId !== keyId) return unknownKey();
+    if (this.keyKnown(keyId)) return { status: 409, code: "key_in_use", message: "this key already belongs to another node" };
+    return null;
+  }
+
+  private keyRetiredFor(keyId: string, nodeId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM retired_keys WHERE keyid = ? AND node_id = ?", keyId, nodeId).toArray().length > 0;
+  }
+
+  private bannedOrigin(url: string): boolean {
+    const origin = originOf(url);
+    return origin !== null && this.sql.exec("SELECT 1 FROM banned_origins WHERE origin = ?", origin).toArray().length > 0;
+  }
+
+  private takeToken(row: TrustRow, now: number): { ok: true; bucket: TokenBucket } | { ok: false; refusal: Refusal } {
+    const taken = takeToken({ tokens: row.hb_tokens, at: row.hb_at }, heartbeatRateLimit(this.env), now);
+    if (taken.ok) return taken;
+    const retryAfterSeconds = taken.retryAfterSeconds;
+    return { ok: false, refusal: { status: 429, code: "rate_limited", message: `too many messages from this node; retry after ${retryAfterSeconds} s`, retryAfterSeconds } };
+  }
+
+  /** Forgets expired nonces, and nodes that never proved a URL and have been silent for an hour. */
+  private prune(now: number): void {
+    if (now - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = now;
+    this.sql.exec("DELETE FROM nonces WHERE expires < ?", now);
+    this.sql.exec("DELETE FROM nodes WHERE verified_url IS NULL AND banned_at IS NULL AND last_heartbeat < ?", now - UNPROVEN_NODE_TTL_MS);
   }
 
   private keyRetired(keyId: string): boolean {
@@ -262,11 +320,7 @@ export class NodeRegistry extends DurableObject<Env> {
   }
 
   /** Remembers a signature's nonce until the signature expires; false if it was seen before. */
-  private claimNonce(signature: VerifiedNodeSignature, now: number): boolean {
-    if (now - this.lastNoncePrune >= NONCE_PRUNE_EVERY_MS) {
-      this.sql.exec("DELETE FROM nonces WHERE expires < ?", now);
-      this.lastNoncePrune = now;
-    }
+  private claimNonce(signature: VerifiedNodeSignature): boolean {
     const key = `${signature.keyId}:${signature.nonce}`;
     return this.sql.exec("INSERT INTO nonces (id, expires) VALUES (?, ?) ON CONFLICT DO NOTHING", key, signature.nonceExpiresAt).rowsWritten > 0;
   }
@@ -289,8 +343,20 @@ function toRegistryNode(r: NodeRow, now: number): RegistryNode {
   };
 }
 
-function banned(row: TrustRow): Refusal {
-  return { status: 403, code: "node_banned", message: row.ban_reason ? `this node is banned: ${row.ban_reason}` : "this node is banned" };
+function banned(reason: string | null): Refusal {
+  return { status: 403, code: "node_banned", message: reason ? `this node is banned: ${reason}` : "this node is banned" };
+}
+
+function unknownKey(): Refusal {
+  return { status: 401, code: "unknown_key", message: "this key is not the current key of the node named" };
+}
+
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
 }
 
 function replayedNonce(): Refusal {

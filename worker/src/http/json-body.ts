@@ -25,7 +25,8 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
   }
 }
 
-async function readChunks(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+/** Reads a stream whole, cancelling it and throwing a 413 HttpError as soon as it passes `limit` bytes. */
+export async function readChunks(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -5,6 +5,7 @@ import {
   webCryptoVerify, type EndpointChallenge, type Signer,
 } from "@meshgate/schemas";
 import { nodeRegistry } from "../durable/names.js";
+import { readChunks } from "../http/json-body.js";
 import { gatewayIdentity } from "./gateway-identity.js";
 import { invalidateNodeSnapshot } from "./node-snapshot.js";
 
@@ -34,14 +35,17 @@ export async function challengeNode(node: ChallengedNode, signer: Signer, now: n
   } catch (err) {
     return { ok: false, reason: `unreachable (${err instanceof Error ? err.message : String(err)})` };
   }
-  const text = await response.text();
-  if (response.status !== 200) return { ok: false, reason: `answered ${response.status}` };
-  if (text.length > MAX_PROOF_BYTES) return { ok: false, reason: "answer too large" };
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    return { ok: false, reason: `answered ${response.status}` };
+  }
+  // The answer comes from a URL the node chose: read at most a few KiB of it, never an endless stream.
   let parsed: ReturnType<typeof EndpointProofSchema.safeParse>;
   try {
-    parsed = EndpointProofSchema.safeParse(JSON.parse(text));
+    const bytes = response.body ? await readChunks(response.body, MAX_PROOF_BYTES) : new Uint8Array();
+    parsed = EndpointProofSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
   } catch {
-    return { ok: false, reason: "answer is not JSON" };
+    return { ok: false, reason: "answer is not a small JSON document" };
   }
   if (!parsed.success) return { ok: false, reason: "answer is not an endpoint proof" };
   const proof = parsed.data;

@@ -1,6 +1,6 @@
 // /admin/nodes: every node the registry knows, and bans. The admin token is checked before anything else, so
 // callers without it learn nothing about which nodes exist.
-import { NodeIdSchema, publicJwk, type AdminNode } from "@meshgate/schemas";
+import { NodeIdSchema, type AdminNode } from "@meshgate/schemas";
 import { z } from "zod";
 import { nodeRegistry } from "../durable/names.js";
 import { requireAdmin } from "../http/auth.js";
@@ -23,7 +23,6 @@ export async function listAdminNodesRoute(request: GatewayRequest, env: Env): Pr
   const nodes = await nodeRegistry(env).list(Date.now());
   const data: AdminNode[] = nodes.map((n) => ({
     ...publicNode(n),
-    jwk: publicJwk(n.public_key),
     live: n.live,
     endpoint_verified: n.endpoint_verified,
     banned: n.banned,
