@@ -20,6 +20,8 @@ export class SignatureError extends Error {
   }
 }
 
+const FIELD_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+
 function componentValue(message: HttpMessage, url: URL, name: string): string {
   switch (name) {
     case "@method": return message.method.toUpperCase();
@@ -30,6 +32,8 @@ function componentValue(message: HttpMessage, url: URL, name: string): string {
     case "@target-uri": return url.href;
   }
   if (name.startsWith("@")) throw new SignatureError("unsupported_component", `unsupported derived component ${name}`);
+  // Covered names come from the sender; one that is not a lowercase field name would make Headers.get throw.
+  if (!FIELD_NAME.test(name)) throw new SignatureError("malformed_signature", "a covered component is not a field name");
   const value = message.headers.get(name);
   if (value === null) throw new SignatureError("missing_component", `covered header ${name} is missing`);
   return value.trim();

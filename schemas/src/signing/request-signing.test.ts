@@ -106,4 +106,10 @@ describe("Meshgate request signing profile", () => {
     await signRequest({ method: "POST", url: URL_, headers, body, signer, now: NOW, nonce: "n".repeat(65) });
     expect(await failure(verifyRequest({ message: { method: "POST", url: URL_, headers }, body, policy, verify: verifyWithKeyIdAsPublicKey }))).toBe("malformed_signature");
   });
+
+  it("refuses a covered component that is not a field name (instead of letting Headers.get throw)", async () => {
+    const { headers, body } = await signed();
+    headers.set("signature-input", headers.get("signature-input")!.replace('"content-digest"', '"content-digest" "bad name"'));
+    expect(await failure(verifyRequest({ message: { method: "POST", url: URL_, headers }, body, policy, verify: verifyWithKeyIdAsPublicKey }))).toBe("malformed_signature");
+  });
 });
