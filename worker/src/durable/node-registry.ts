@@ -132,8 +132,8 @@ export class NodeRegistry extends DurableObject<Env> {
 
   /**
    * Registers or refreshes a node after the Worker verified the signature. Checks, in order: the key is the node's
-   * current one (or, for a new node, the one its id names), the node is not banned, the nonce is new, the node is
-   * within its heartbeat rate, and the sequence number increases. All in one synchronous step, so atomic.
+   * current one (or, for a new node, the one its id names), neither the node nor its URL's origin is banned, the nonce
+   * is new, the node is within its rate, and the sequence number increases. All in one synchronous step, so atomic.
    */
   heartbeat(hb: Heartbeat, signature: VerifiedNodeSignature, now: number): HeartbeatResult {
     this.prune(now);
@@ -141,8 +141,7 @@ export class NodeRegistry extends DurableObject<Env> {
     const keyRefusal = this.checkKey(hb.node_id, prev, signature.keyId);
     if (keyRefusal) return { ok: false, refusal: keyRefusal };
     if (prev?.banned_at != null) return { ok: false, refusal: banned(prev.ban_reason) };
-    const bannedOrigin = this.bannedOrigin(hb.url);
-    if (bannedOrigin) return { ok: false, refusal: banned("this URL belongs to a banned node") };
+    if (this.originBanned(hb.url)) return { ok: false, refusal: banned("this URL belongs to a banned node") };
     if (!this.claimNonce(signature)) return { ok: false, refusal: replayedNonce() };
     let bucket: TokenBucket | null = null;
     if (prev) {
@@ -290,7 +289,7 @@ export class NodeRegistry extends DurableObject<Env> {
     return this.sql.exec("SELECT 1 FROM retired_keys WHERE keyid = ? AND node_id = ?", keyId, nodeId).toArray().length > 0;
   }
 
-  private bannedOrigin(url: string): boolean {
+  private originBanned(url: string): boolean {
     const origin = originOf(url);
     return origin !== null && this.sql.exec("SELECT 1 FROM banned_origins WHERE origin = ?", origin).toArray().length > 0;
   }
