@@ -2,7 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { UsageRecord } from "../src/durable/usage-ledger.js";
 import type { Heartbeat } from "@meshgate/schemas";
-import { challengeDelay } from "../src/durable/node-registry.js";
+import { challengeDelay } from "../src/limits/challenge-backoff.js";
 import { newNode, registerRoutable } from "./helpers.js";
 
 describe("NodeRegistry.recordOutcomes", () => {

@@ -1,7 +1,7 @@
 // A per-isolate copy of the live node list, so the request path does not call the registry on every request.
 // Fresh for SNAPSHOT_TTL_MS; after that the stale copy is still served while one request refreshes it.
 import { NODE_TTL_MS } from "@meshgate/schemas";
-import type { RegistryNode } from "../durable/node-registry.js";
+import type { RegistryNode } from "../durable/node-registry-types.js";
 import { nodeRegistry } from "../durable/names.js";
 import type { RoutableNode } from "../routing/select.js";
 import { checkNodeUrl, nodeUrlPolicy } from "./node-url-policy.js";

@@ -1,7 +1,7 @@
 // Where the request path sends what it learned, off the response path: usage rows to each key's ledger, dispatch
 // outcomes to the registry.
 import { nodeRegistry, usageLedger } from "../durable/names.js";
-import type { NodeOutcome } from "../durable/node-registry.js";
+import type { NodeOutcome } from "../durable/node-registry-types.js";
 import type { UsageRecord } from "../durable/usage-ledger.js";
 import { Batcher, groupBy } from "./batcher.js";
 
