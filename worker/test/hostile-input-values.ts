@@ -1,23 +1,11 @@
 // Value-level generators for the hostile-input battery: odd strings and numbers, wrong-typed fields, broken and deep
 // JSON, invalid UTF-8. Each body generator is invalid for its endpoint by construction (see the notes on each).
-import { utf8 } from "@meshgate/schemas";
+import { concatBytes, utf8 } from "@meshgate/schemas";
 import fc from "fast-check";
 import type { z } from "zod";
 
 /** No node serves a model with this prefix: a structurally valid inference request naming one must be a 404. */
 export const FUZZ_MODEL = "fuzz-no-such-model-";
-
-export { utf8 };
-
-export function concatBytes(...parts: ArrayLike<number>[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function parsesBytes(bytes: Uint8Array): boolean {
   try {

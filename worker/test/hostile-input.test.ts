@@ -3,7 +3,7 @@
 // registry, the API keys or the usage ledger.
 import { env } from "cloudflare:test";
 import fc from "fast-check";
-import { HeartbeatSchema, KEY_ROTATION_PATH, KeyRotationRequestSchema } from "@meshgate/schemas";
+import { HeartbeatSchema, KEY_ROTATION_PATH, KeyRotationRequestSchema, utf8 } from "@meshgate/schemas";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, newNode, registerRoutable, type TestNode } from "./helpers.js";
 import { buildHeaders, durableState, expectOpenAIError, handle, send, signRaw, viaSelf, type FuzzRequest } from "./hostile-input-support.js";
@@ -11,7 +11,7 @@ import {
   badAuthorization, CLIENT_ENDPOINTS, contentTypes, headerMutation, headerValue, mutateHeaders, noiseHeaders, query, segment, signatureHeaders, trailing,
   type HeaderList,
 } from "./hostile-input-requests.js";
-import { FUZZ_MODEL, hostileBody, invalidFor, utf8, type BodyShape } from "./hostile-input-values.js";
+import { FUZZ_MODEL, hostileBody, invalidFor, type BodyShape } from "./hostile-input-values.js";
 import { refusedNodeMessage, wellFormedInference } from "./hostile-input-wellformed.js";
 import { adminShapes, oversized, ROUTES, usageQuery, wrongMethodOrPath } from "./hostile-input-routes.js";
 

@@ -1,4 +1,5 @@
 // Reads a JSON request body within a byte limit and validates it; every failure is a 4xx naming the culprit.
+import { concatBytes } from "@meshgate/schemas";
 import type { z } from "zod";
 import { HttpError } from "./http-error.js";
 
@@ -40,14 +41,7 @@ export async function readChunks(body: ReadableStream<Uint8Array>, limit: number
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0]! : concatBytes(...chunks);
 }
 
 function tooLarge(limit: number): HttpError {
