@@ -14,6 +14,7 @@ import { ensureLocalApiKey } from "./start/local-api-key.js";
 import { parseStartOptions, START_HELP } from "./start/options.js";
 
 const STATE_DIR = join(MESHGATE_DIR, "state");
+const HEALTH_PROBE_INTERVAL_MS = 10_000;
 const say = prefixedSink("start");
 
 async function startDemoNode(gatewayUrl: string): Promise<NonNullable<BannerFacts["demo"]>> {
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
     vars,
     // The local-development switch, always: the demo node and operators' test nodes live on this machine or LAN.
     allowPrivateNodeUrls: true,
+    // Production's Cron Trigger probes nodes every minute; locally, more often, so a stopped node shows up soon.
+    probeIntervalMs: HEALTH_PROBE_INTERVAL_MS,
   });
   say(`gateway ready on ${gateway.url} after ${Math.round(performance.now() - started)} ms`);
   const demo = options.demo ? await startDemoNode(gateway.url) : null;

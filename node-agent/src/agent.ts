@@ -86,7 +86,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
   // Known before listening (the gateway challenges the URL it was told), but the port may be picked on listen.
   const prover = { identity: () => identity, publicUrl: "" };
-  const { server, inFlight, idle } = createAgentServer({ auth, proxy, log, prover });
+  const { server, inFlight, idle } = createAgentServer({ auth, proxy, log, prover, capacity: options.capacity });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.listenPort, options.listenHost, () => {

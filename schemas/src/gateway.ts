@@ -70,5 +70,7 @@ export const AdminNodeSchema = PublicNodeSchema.extend({
   endpoint_verified: z.boolean(),
   banned: z.boolean(),
   ban_reason: z.string().nullable(),
+  /** The node's last health probe (round trip in ms, when it was sent, failed probes in a row); null until probed. */
+  probe: z.object({ reachable: z.boolean(), rtt_ms: z.number().nullable(), at: z.string(), failures: z.int() }).nullable(),
 });
 export type AdminNode = z.infer<typeof AdminNodeSchema>;

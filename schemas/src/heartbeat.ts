@@ -8,9 +8,18 @@ export const NodeIdSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be a n
 
 export const ModelIdSchema = z.string().min(1).max(256);
 
+/** Integer micro-units per million tokens (1,000,000 micro-units = one unit of the settlement currency). */
+export const PriceSchema = z.strictObject({
+  prompt: z.int().min(0).max(1e12),
+  completion: z.int().min(0).max(1e12),
+});
+export type Price = z.infer<typeof PriceSchema>;
+
 export const AdvertisedModelSchema = z.strictObject({
   id: ModelIdSchema,
   owned_by: z.string().min(1).max(128).optional(),
+  /** The node's price for this model; a node that names none serves it free. */
+  price: PriceSchema.optional(),
 });
 
 export const HeartbeatSchema = z.strictObject({

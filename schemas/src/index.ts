@@ -1,6 +1,7 @@
 export * from "./heartbeat.js";
 export * from "./openai.js";
 export * from "./gateway.js";
+export * from "./health.js";
 export * from "./node-statements.js";
 export * from "./signing/base64.js";
 export * from "./signing/bytes.js";

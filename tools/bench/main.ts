@@ -13,6 +13,7 @@ import type { HeartbeatVerifyOptions } from "./heartbeats/format.js";
 import { formatHeartbeatPath, heartbeatPathPhase, type HeartbeatPathOptions } from "./heartbeats/heartbeat-path-bench.js";
 import { formatHeartbeatVerify, heartbeatVerifyPhase } from "./heartbeats/heartbeat-verify-bench.js";
 import { formatReport, writeResults, type BenchResults } from "./report.js";
+import { formatRoutingBench, runRoutingBench, type RoutingBenchOptions } from "./routing/routing-bench.js";
 import { LOG_FILE, startStack, type Stack } from "./stack.js";
 import { plainTarget, signedAgentTarget } from "./targets.js";
 import { judge, type TargetResult } from "./verdicts.js";
@@ -30,13 +31,16 @@ const HEARTBEATS_QUICK: HeartbeatVerifyOptions = { nodes: 500, batch: 500, round
 const TMPFS = existsSync("/dev/shm") ? { storageDir: "/dev/shm" } : {};
 const HEARTBEAT_PATH_FULL: HeartbeatPathOptions = { nodes: 2_000, rounds: 5, concurrency: 32, client: "http", ...TMPFS };
 const HEARTBEAT_PATH_QUICK: HeartbeatPathOptions = { nodes: 400, rounds: 2, concurrency: 32, client: "http", ...TMPFS };
+const ROUTING_FULL: RoutingBenchOptions = { sizes: [100, 1_000, 10_000], decisions: 100_000 };
+const ROUTING_QUICK: RoutingBenchOptions = { sizes: [100, 1_000, 10_000], decisions: 10_000 };
 
 const HELP = `Usage: npm run bench [-- --quick]
 
 Starts a simulated backend, a node agent, the Meshgate gateway and a bare pass-through Worker (both under workerd),
 measures latency, throughput, streaming and CPU per request for each path, and prints them against the targets.
 First measures heartbeat signature verification in one workerd isolate (WebCrypto against @noble/ed25519), and
-heartbeats accepted per second through the whole gateway path into one NodeRegistry.
+heartbeats accepted per second through the whole gateway path into one NodeRegistry, and the router's decision
+time on tables of 100, 1,000 and 10,000 live nodes.
 Results are also written to ${RESULTS_FILE}; the pieces' own output goes to ${LOG_FILE}.
 
   --quick     a short run (~30 s) for a smoke test; numbers are noisier
@@ -128,10 +132,14 @@ async function main(): Promise<void> {
     // First, each with its own workerd, stopped before the request phases start their stack.
     const heartbeats = await heartbeatVerifyPhase(quick ? HEARTBEATS_QUICK : HEARTBEATS_FULL, progress);
     const heartbeatPath = await heartbeatPathPhase(quick ? HEARTBEAT_PATH_QUICK : HEARTBEAT_PATH_FULL, progress);
+    const routingOptions = quick ? ROUTING_QUICK : ROUTING_FULL;
+    progress(`routing: ${routingOptions.decisions} decisions per table size`);
+    const routing = runRoutingBench(routingOptions);
     const results = await run(quick);
     process.stdout.write(formatReport(results));
     process.stdout.write(`\n${formatHeartbeatVerify(heartbeats)}\n${formatHeartbeatPath(heartbeatPath)}`);
-    writeResults(RESULTS_FILE, { ...results, heartbeats, heartbeatPath });
+    process.stdout.write(`\n${formatRoutingBench(routing, `node --import tsx tools/bench/routing/run.ts --decisions ${routingOptions.decisions}`)}`);
+    writeResults(RESULTS_FILE, { ...results, heartbeats, heartbeatPath, routing });
     progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in ${RESULTS_FILE}`);
   } catch (err) {
     // Ctrl-C signals workerd too (Miniflare starts it in our process group), so a phase can fail on the dead gateway

@@ -5,6 +5,7 @@ import type { HeartbeatVerifyResult } from "./heartbeats/format.js";
 import type { HeartbeatPathResult } from "./heartbeats/path-format.js";
 import type { MachineFacts } from "./machine.js";
 import type { PhaseSizes } from "./phases.js";
+import type { RoutingSizeResult } from "./routing/routing-bench.js";
 import type { TargetResult, Verdict } from "./verdicts.js";
 
 export interface BenchResults {
@@ -22,6 +23,8 @@ export interface BenchResults {
   /** Heartbeat verification in one isolate, and the whole heartbeat path (absent until those phases ran). */
   heartbeats?: HeartbeatVerifyResult;
   heartbeatPath?: HeartbeatPathResult;
+  /** Routing decision time per table size. */
+  routing?: RoutingSizeResult[];
 }
 
 const ms = (v: number) => v.toFixed(3);

@@ -6,7 +6,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import fc from "fast-check";
-import { jwkThumbprint, publicJwk, webCryptoSignerFromSeed, type Signer } from "@meshgate/schemas";
+import { HEALTH_PATH, jwkThumbprint, publicJwk, webCryptoSignerFromSeed, type Signer } from "@meshgate/schemas";
 import { createAgentServer, gatewayKeyVerifier, NonceWindow, UpstreamProxy, type AgentServer } from "node-agent";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send, signedRequest } from "../../node-agent/test/gateway-request.js";
@@ -65,6 +65,7 @@ describe("hostile bytes on the wire", E2E, () => {
       auth: { verify: gatewayKeyVerifier([signingKey]), nonces: new NonceWindow(), now: Date.now, servesNode: (id) => id === AGENT_NODE },
       proxy: new UpstreamProxy(`http://127.0.0.1:${upstreamPort}`, { onUpstreamError: () => {} }),
       log: () => {},
+      capacity: 4,
     });
     agentPort = await listen(agent.server);
   }, SETUP_TIMEOUT_MS);
@@ -89,6 +90,7 @@ describe("hostile bytes on the wire", E2E, () => {
   const agentTargets = (): Target[] => [
     { name: "agent chat", port: agentPort, path: "/v1/chat/completions", auth: [["Meshgate-Node", AGENT_NODE]], server: "node" },
     { name: "agent embeddings (forged signature)", port: agentPort, path: "/v1/embeddings", auth: [["Meshgate-Node", AGENT_NODE], ...forgedSignature()], server: "node" },
+    { name: "agent health probe (forged signature)", port: agentPort, path: HEALTH_PATH, auth: [["Meshgate-Node", AGENT_NODE], ...forgedSignature()], server: "node" },
   ];
 
   async function check(c: WireCase): Promise<void> {
@@ -118,7 +120,7 @@ describe("hostile bytes on the wire", E2E, () => {
 
   it("bodies past the limit are 413 in OpenAI's shape: gateway client API 4 MiB, heartbeat 64 KiB, agent 8 MiB", async () => {
     const [chat, heartbeat] = gatewayTargets() as [Target, Target, Target];
-    const [agentChat] = agentTargets() as [Target, Target];
+    const [agentChat] = agentTargets() as [Target, Target, Target];
     await fc.assert(fc.asyncProperty(oversized(chat, 4 * MiB), check), { numRuns: 4 });
     await fc.assert(fc.asyncProperty(oversized(heartbeat, 64 * 1024), check), { numRuns: 6 });
     await fc.assert(fc.asyncProperty(oversized(agentChat, 8 * MiB), check), { numRuns: 4 });

@@ -29,6 +29,12 @@ export interface GatewayOptions {
    * could otherwise point it at the LAN); tests of the production refusal turn it off.
    */
   allowPrivateNodeUrls?: boolean;
+  /**
+   * Runs the Worker's Cron Triggers (wrangler.toml `[triggers] crons`) every this many milliseconds, since Miniflare
+   * does not fire them by itself; one run at a time, the next counted from the end of the last. Default 0: never (tests
+   * call runScheduled() when they mean to).
+   */
+  probeIntervalMs?: number;
 }
 
 export interface Gateway {
@@ -37,6 +43,8 @@ export interface Gateway {
   port: number;
   /** The workerd process (for CPU accounting via /proc/<pid>/stat); undefined where it cannot be determined. */
   pid: number | undefined;
+  /** Runs the Worker's scheduled() handler once for each configured cron; rejects unless every run succeeded. */
+  runScheduled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -107,13 +115,38 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       }),
   );
   let stopped: Promise<void> | null = null;
+  let timer: NodeJS.Timeout | undefined;
   const unregister: (() => void)[] = [];
   const stop = () => {
     stopped ??= (async () => {
+      clearTimeout(timer);
       for (const u of unregister) u();
       await mf.dispose();
     })();
     return stopped;
+  };
+  const runScheduled = async (): Promise<void> => {
+    if (config.crons.length === 0) throw new Error("wrangler.toml declares no Cron Trigger ([triggers] crons)");
+    const worker = await mf.getWorker();
+    for (const cron of config.crons) {
+      // Resolves once the handler and what it passed to waitUntil have settled.
+      const { outcome } = await worker.scheduled({ cron });
+      if (outcome !== "ok") throw new Error(`the scheduled handler for "${cron}" ended with outcome "${outcome}"`);
+    }
+  };
+  const interval = opts.probeIntervalMs ?? 0;
+  const tick = (): void => {
+    timer = setTimeout(() => {
+      runScheduled()
+        .catch((err: unknown) => {
+          if (!stopped) sink(`scheduled run failed: ${err instanceof Error ? err.message : String(err)}`, "stderr");
+        })
+        .finally(() => {
+          if (!stopped) tick();
+        });
+    }, interval);
+    // The gateway's server keeps the process alive; a pending timer alone should not.
+    timer.unref();
   };
   unregister.push(onShutdown(stop));
   let ready: URL;
@@ -124,11 +157,12 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     await stop();
     throw err;
   }
+  if (interval > 0 && config.crons.length > 0) tick();
   const port = Number(ready.port);
   const pid = findListeningChild(port);
   if (pid !== undefined) {
     // Last resort if this process exits without stopping the gateway (e.g. a crash): never leave workerd behind.
     unregister.push(onExit(() => process.kill(pid, "SIGKILL")));
   }
-  return { url: ready.origin, port, pid, stop };
+  return { url: ready.origin, port, pid, runScheduled, stop };
 }

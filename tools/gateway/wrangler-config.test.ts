@@ -48,6 +48,7 @@ describe("reading wrangler.toml for the local gateway", () => {
       KEYS: { className: "ApiKeys", useSQLite: true },
       LEDGER: { className: "UsageLedger", useSQLite: true },
     });
+    expect(config.crons).toEqual(["* * * * *"]);
   });
 
   it("derives SQLite storage from the migrations and keeps plain vars", () => {
@@ -55,6 +56,7 @@ describe("reading wrangler.toml for the local gateway", () => {
     expect(config.durableObjects).toEqual({ A: { className: "Alpha", useSQLite: true }, B: { className: "Beta", useSQLite: false } });
     expect(config.vars).toEqual({ GREETING: "hi", COUNT: 3 });
     expect(config.compatibilityFlags).toEqual(["nodejs_compat"]);
+    expect(config.crons).toEqual([]);
   });
 
   it("refuses a binding kind the local gateway cannot serve instead of leaving it missing", () => {

@@ -1,6 +1,6 @@
 // What the local gateway needs from wrangler.toml, read from the file itself so the deployment config stays the one
-// source of truth: entry point, compatibility settings, Durable Object bindings (SQLite or not, from the migrations)
-// and plain vars. A binding kind the local gateway cannot serve is an error rather than a silently missing binding.
+// source of truth: entry point, compatibility settings, Durable Object bindings (SQLite or not, from the migrations),
+// plain vars and Cron Triggers. A binding kind the local gateway cannot serve is an error rather than a silently missing binding.
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseToml, type TomlPrimitive, type TomlTable } from "smol-toml";
@@ -19,6 +19,8 @@ export interface GatewayConfig {
   compatibilityFlags: string[];
   durableObjects: Record<string, DurableObjectBinding>;
   vars: Record<string, string | number | boolean>;
+  /** `[triggers] crons`: schedules the Worker's scheduled() handler runs on in production. */
+  crons: string[];
 }
 
 /** Keys that declare bindings; support has to be added here before the Worker can use one locally. */
@@ -78,12 +80,15 @@ export function gatewayConfigFrom(raw: TomlTable, path: string): GatewayConfig {
     if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") throw new Error(`${path}: var '${name}' must be a string, number or boolean`);
     vars[name] = v;
   }
+  const triggers = raw["triggers"] ?? {};
+  if (!isTable(triggers)) throw new Error(`${path}: 'triggers' must be a table`);
   return {
     main: resolve(dirname(path), str(raw, "main", path)),
     compatibilityDate: str(raw, "compatibility_date", path),
     compatibilityFlags: strings(raw, "compatibility_flags", path),
     durableObjects,
     vars,
+    crons: strings(triggers, "crons", `${path}: triggers`),
   };
 }
 

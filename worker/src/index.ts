@@ -1,4 +1,5 @@
 import { router } from "./app.js";
+import { runHealthProbes } from "./mesh/health-probe-run.js";
 
 export { ApiKeys } from "./durable/api-keys.js";
 export { NodeRegistry } from "./durable/node-registry.js";
@@ -6,4 +7,7 @@ export { UsageLedger } from "./durable/usage-ledger.js";
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),
+  // The Cron Trigger in wrangler.toml: health probes. A failed run fails the event, so it shows in the cron history.
+  // Liveness is judged at the time the run starts, not the (possibly earlier) time it was scheduled for.
+  scheduled: (_controller, env, ctx) => ctx.waitUntil(runHealthProbes(env, Date.now()).then(() => {})),
 } satisfies ExportedHandler<Env>;

@@ -3,10 +3,15 @@ import { describe, expect, it } from "vitest";
 import type { UsageRecord } from "../src/durable/usage-ledger.js";
 import type { Heartbeat } from "@meshgate/schemas";
 import { challengeDelay } from "../src/limits/challenge-backoff.js";
+import { EJECT_AFTER_CONSECUTIVE, type Outcome } from "../src/routing/index.js";
 import { newNode, registerRoutable } from "./helpers.js";
 
+const outcome = (nodeId: string, kind: Outcome["kind"], ttftMs: number | null, at: number): Outcome => ({
+  nodeId, model: "m", kind, at, ttftMs, tokens: null, streamMs: null, inFlight: null,
+});
+
 describe("NodeRegistry.recordOutcomes", () => {
-  it("folds a batch per node into latency, reputation and request counts", async () => {
+  it("folds a batch per node into per-model latency, reputation and request counts", async () => {
     const fast = await newNode();
     const flaky = await newNode();
     await registerRoutable(fast);
@@ -14,13 +19,16 @@ describe("NodeRegistry.recordOutcomes", () => {
     const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
     const now = Date.now();
     await runInDurableObject(registry, (obj) =>
-      obj.recordOutcomes([
-        { nodeId: fast.id, ok: true, ttfbMs: 30, at: now },
-        { nodeId: flaky.id, ok: false, ttfbMs: null, at: now },
-        { nodeId: fast.id, ok: true, ttfbMs: 20, at: now + 1 },
-        { nodeId: flaky.id, ok: false, ttfbMs: null, at: now + 1 },
-        { nodeId: "not-registered", ok: true, ttfbMs: 1, at: now },
-      ]),
+      obj.recordOutcomes(
+        [
+          outcome(fast.id, "success", 30, now),
+          outcome(flaky.id, "error", null, now),
+          outcome(fast.id, "success", 20, now + 1),
+          outcome(flaky.id, "error", null, now + 1),
+          outcome("not-registered", "success", 1, now),
+        ],
+        now + 1,
+      ),
     );
     const nodes = await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()));
     const f = nodes.find((n) => n.id === fast.id)!;
@@ -28,9 +36,33 @@ describe("NodeRegistry.recordOutcomes", () => {
     expect(f.requests).toBe(2);
     expect(f.latency_ms).toBeGreaterThanOrEqual(20);
     expect(f.latency_ms).toBeLessThanOrEqual(30);
+    expect(f.state.perf["m"]?.samples).toBe(2);
     expect(f.reputation).toBeCloseTo(0.75, 2);
     expect(b.latency_ms).toBeNull();
     expect(b.reputation).toBeCloseTo(0.25, 2);
+  });
+
+  it("ejects a node after consecutive failures, and keeps the ejection across snapshots", async () => {
+    const bad = await newNode();
+    await registerRoutable(bad);
+    const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
+    const now = Date.now();
+    const failures = Array.from({ length: EJECT_AFTER_CONSECUTIVE }, (_, i) => outcome(bad.id, "timeout", 10_000, now + i));
+    await runInDurableObject(registry, (obj) => obj.recordOutcomes(failures, now + failures.length));
+    const node = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find((n) => n.id === bad.id)!;
+    expect(node.state.outlier.ejectedUntil).toBeGreaterThan(Date.now());
+    expect(node.state.outlier.ejections).toBe(1);
+  });
+
+  it("learns a lower capacity from a 429 without counting it against the node's reputation", async () => {
+    const full = await newNode();
+    await registerRoutable(full);
+    const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
+    const now = Date.now();
+    await runInDurableObject(registry, (obj) => obj.recordOutcomes([{ ...outcome(full.id, "busy", 5, now), inFlight: 2 }], now));
+    const node = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find((n) => n.id === full.id)!;
+    expect(node.state.learnedCapacity?.limit).toBe(2);
+    expect(node.reputation).toBe(0.5);
   });
 });
 

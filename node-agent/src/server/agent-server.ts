@@ -1,10 +1,11 @@
 // The node's HTTP face: accepts the three inference endpoints from the gateway only, then proxies to the upstream;
-// also answers the gateway's proof-of-endpoint challenge.
+// also answers the gateway's proof-of-endpoint challenge and reachability probes.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { ENDPOINT_PROOF_PATH } from "@meshgate/schemas";
+import { ENDPOINT_PROOF_PATH, HEALTH_PATH } from "@meshgate/schemas";
 import type { Logger } from "../log.js";
 import { authenticate, type GatewayAuth } from "./authenticate.js";
 import { answerChallenge, type EndpointProver } from "./endpoint-proof.js";
+import { MAX_HEALTH_BODY_BYTES, sendHealth } from "./health.js";
 import { sendError } from "./openai-error.js";
 import { BodyTooLargeError, MAX_BODY_BYTES, readBody } from "./read-body.js";
 import type { UpstreamProxy } from "./upstream-proxy.js";
@@ -15,6 +16,8 @@ export interface AgentServerOptions {
   auth: GatewayAuth;
   proxy: UpstreamProxy;
   log: Logger;
+  /** Concurrent requests this node accepts, as its heartbeats say; reported in answers to health probes. */
+  capacity: number;
   maxBodyBytes?: number;
   /** Without one, challenges are 404 (a server embedded in tests stands in for nodes it holds no keys of). */
   prover?: EndpointProver;
@@ -41,29 +44,46 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     }
   };
 
+  /** The body of a request the gateway signed for this node; null once the request was refused (answered or dropped). */
+  async function acceptGatewayRequest(req: IncomingMessage, res: ServerResponse, path: string, limit: number): Promise<Buffer | null> {
+    let body: Buffer;
+    try {
+      body = await readBody(req, limit);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        res.setHeader("connection", "close");
+        sendError(res, 413, "invalid_request_error", "request_too_large", `Request body too large: the limit is ${err.limit} bytes.`);
+      } else {
+        res.destroy();
+      }
+      return null;
+    }
+    const failure = await authenticate(req, body, auth);
+    if (failure) {
+      log("refused request", { path, code: failure.code, from: req.socket.remoteAddress });
+      sendError(res, 401, "authentication_error", failure.code, `Request refused: ${failure.message}.`);
+      return null;
+    }
+    return body;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? "/";
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);
     const isChallenge = path === ENDPOINT_PROOF_PATH && options.prover !== undefined;
-    if (req.method !== "POST" || !(PROXIED_PATHS.has(path) || isChallenge)) {
+    const isHealth = path === HEALTH_PATH;
+    if (req.method !== "POST" || !(PROXIED_PATHS.has(path) || isChallenge || isHealth)) {
       return sendError(res, 404, "not_found_error", "unknown_url", `Unknown request URL: ${req.method ?? "?"} ${path}.`);
     }
-    inFlight += 1;
-    res.once("close", release);
-    let body: Buffer;
-    try {
-      body = await readBody(req, maxBodyBytes);
-    } catch (err) {
-      if (!(err instanceof BodyTooLargeError)) return void res.destroy();
-      res.setHeader("connection", "close");
-      return sendError(res, 413, "invalid_request_error", "request_too_large", `Request body too large: the limit is ${err.limit} bytes.`);
+    // A probe measures the node's load; counted, it would show up in the heartbeats as load itself.
+    if (!isHealth) {
+      inFlight += 1;
+      res.once("close", release);
     }
-    const failure = await authenticate(req, body, auth);
-    if (failure) {
-      log("refused request", { path, code: failure.code, from: req.socket.remoteAddress });
-      return sendError(res, 401, "authentication_error", failure.code, `Request refused: ${failure.message}.`);
-    }
+    const body = await acceptGatewayRequest(req, res, path, isHealth ? MAX_HEALTH_BODY_BYTES : maxBodyBytes);
+    if (!body) return;
+    if (isHealth) return sendHealth(req, res, { inFlight, capacity: options.capacity });
     if (isChallenge && options.prover) {
       const answer = await answerChallenge(body, options.prover);
       if (!answer.ok) return sendError(res, answer.status, answer.status === 403 ? "permission_error" : "invalid_request_error", answer.code, answer.message);

@@ -18,8 +18,6 @@ CREATE TABLE IF NOT EXISTS nodes (
   last_heartbeat INTEGER NOT NULL,
   seq INTEGER NOT NULL,
   registered INTEGER NOT NULL,
-  lat_ms REAL,
-  lat_at INTEGER,
   rep_s REAL NOT NULL DEFAULT 0,
   rep_f REAL NOT NULL DEFAULT 0,
   rep_at INTEGER NOT NULL,
@@ -27,11 +25,40 @@ CREATE TABLE IF NOT EXISTS nodes (
   banned_at INTEGER,
   ban_reason TEXT,
   hb_tokens REAL NOT NULL,
-  hb_at INTEGER NOT NULL
+  hb_at INTEGER NOT NULL,
+  routing TEXT NOT NULL DEFAULT '{}',
+  ejected_until INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS nodes_last_heartbeat ON nodes (last_heartbeat);
 CREATE TABLE IF NOT EXISTS banned_origins (origin TEXT PRIMARY KEY, node_id TEXT NOT NULL, banned_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS retired_keys (keyid TEXT PRIMARY KEY, node_id TEXT NOT NULL, retired_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS nonces (id TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
+CREATE TABLE IF NOT EXISTS probes (
+  node_id TEXT PRIMARY KEY,
+  reachable INTEGER NOT NULL,
+  rtt_ms REAL,
+  at INTEGER NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0
+);
 `;
+
+/**
+ * Columns added after a registry was first deployed, added in place to older tables (their rows keep everything else).
+ * Each is probed first, so upgrading is idempotent and needs no version bookkeeping.
+ */
+const ADDED_COLUMNS: readonly { column: string; definition: string }[] = [
+  // Routing state beside the reputation: outlier ejection, learned capacity, per-model latency and throughput (JSON).
+  { column: "routing", definition: "routing TEXT NOT NULL DEFAULT '{}'" },
+  { column: "ejected_until", definition: "ejected_until INTEGER NOT NULL DEFAULT 0" },
+];
+
+export function upgradeRegistry(sql: SqlStorage): void {
+  for (const { column, definition } of ADDED_COLUMNS) {
+    try {
+      sql.exec(`SELECT ${column} FROM nodes LIMIT 0`);
+    } catch {
+      sql.exec(`ALTER TABLE nodes ADD COLUMN ${definition}`);
+    }
+  }
+}

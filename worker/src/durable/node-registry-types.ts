@@ -1,6 +1,8 @@
 // What the node registry stores and answers, shared by the Durable Object and the Worker code that calls it.
 import type { AdvertisedModel } from "@meshgate/schemas";
+import type { NodeState } from "../routing/node-state.js";
 import { decay, reputationScore } from "../routing/reputation.js";
+import { stateFromColumns } from "./node-routing-state.js";
 
 /** A node as the request path and the admin API see it. */
 export interface RegistryNode {
@@ -13,9 +15,15 @@ export interface RegistryNode {
   in_flight: number;
   last_heartbeat: number;
   registered: number;
+  /** The best time-to-first-token estimate over the node's models; null until measured. */
   latency_ms: number | null;
+  /** Expected success rate from the decayed record: 0.5 with none. */
   reputation: number;
   requests: number;
+  /** Everything routing has learned about the node. */
+  state: NodeState;
+  /** The node's last health probe; null until it was probed once. */
+  probe: NodeProbe | null;
 }
 
 export interface AdminRegistryNode extends RegistryNode {
@@ -25,13 +33,30 @@ export interface AdminRegistryNode extends RegistryNode {
   ban_reason: string | null;
 }
 
-/** What one isolate observed about one dispatch. */
-export interface NodeOutcome {
+/** A node the health probes should reach: its id (the probe is addressed to it) and advertised URL. */
+export interface ProbeTarget {
+  id: string;
+  url: string;
+}
+
+/** What one health probe found. */
+export interface ProbeResult {
   nodeId: string;
-  ok: boolean;
-  /** Time to first byte, when the node answered at all. */
-  ttfbMs: number | null;
+  /** Answered 200 with a health answer naming this node, within the timeout. */
+  reachable: boolean;
+  /** Time until the answer's headers arrived; null when the node did not answer. */
+  rttMs: number | null;
+  /** When the probe was sent, milliseconds since the epoch. */
   at: number;
+}
+
+/** A node's probe record as the registry keeps it. */
+export interface NodeProbe {
+  reachable: boolean;
+  rtt_ms: number | null;
+  at: number;
+  /** Probes failed in a row since the last one that reached the node. */
+  failures: number;
 }
 
 /** A signature the Worker verified: which key made it, and its nonce, remembered until the signature expires. */
@@ -81,8 +106,6 @@ export type NodeRow = {
   last_heartbeat: number;
   seq: number;
   registered: number;
-  lat_ms: number | null;
-  lat_at: number | null;
   rep_s: number;
   rep_f: number;
   rep_at: number;
@@ -91,12 +114,20 @@ export type NodeRow = {
   ban_reason: string | null;
   hb_tokens: number;
   hb_at: number;
+  routing: string;
+  ejected_until: number;
 };
 
 /** The columns a heartbeat or rotation checks; not the models list, which is most of a row. */
 export type TrustRow = Pick<NodeRow, "keyid" | "url" | "verified_url" | "challenge_at" | "challenges" | "seq" | "banned_at" | "ban_reason" | "hb_tokens" | "hb_at">;
 
-export function toRegistryNode(r: NodeRow, now: number): RegistryNode {
+function bestLatency(state: NodeState): number | null {
+  const estimates = Object.values(state.perf).flatMap((p) => (p.ttft ? [p.ttft.ms] : []));
+  return estimates.length === 0 ? null : Math.min(...estimates);
+}
+
+export function toRegistryNode(r: NodeRow, now: number, probe: NodeProbe | null): RegistryNode {
+  const state = stateFromColumns(r);
   return {
     id: r.id,
     keyid: r.keyid,
@@ -107,8 +138,10 @@ export function toRegistryNode(r: NodeRow, now: number): RegistryNode {
     in_flight: r.in_flight,
     last_heartbeat: r.last_heartbeat,
     registered: r.registered,
-    latency_ms: r.lat_ms,
-    reputation: reputationScore(decay({ successes: r.rep_s, failures: r.rep_f, at: r.rep_at }, now)),
+    latency_ms: bestLatency(state),
+    reputation: reputationScore(decay(state.reputation, now)),
     requests: r.requests,
+    state,
+    probe,
   };
 }

@@ -3,12 +3,15 @@ import { NODE_TTL_MS, type Heartbeat } from "@meshgate/schemas";
 import { challengeDelay } from "../limits/challenge-backoff.js";
 import { heartbeatRateLimit, takeToken, type TokenBucket } from "../limits/token-bucket.js";
 import { groupBy } from "../mesh/batcher.js";
-import { updateLatency, type LatencyEstimate } from "../routing/latency.js";
-import { recordOutcome, type Reputation } from "../routing/reputation.js";
-import { REGISTRY_SCHEMA, REGISTRY_SCHEMA_PROBE } from "./node-registry-schema.js";
+import { observe, observeProbe, type NodeState } from "../routing/node-state.js";
+import type { Outcome } from "../routing/outcome.js";
+import { isEjected, maxEjected } from "../routing/outlier.js";
+import { columnsFromState, stateFromColumns, type RoutingColumns } from "./node-routing-state.js";
+import { NodeProbes } from "./node-probes.js";
+import { REGISTRY_SCHEMA, REGISTRY_SCHEMA_PROBE, upgradeRegistry } from "./node-registry-schema.js";
 import {
-  toRegistryNode, type AdminRegistryNode, type HeartbeatResult, type KeyRotation, type NodeOutcome, type NodeRow, type Refusal, type RegistryNode,
-  type RotationResult, type TrustRow, type VerifiedNodeSignature,
+  toRegistryNode, type AdminRegistryNode, type HeartbeatResult, type KeyRotation, type NodeRow, type Refusal, type RegistryNode,
+  type RotationResult, type TrustRow, type VerifiedNodeSignature, type ProbeResult, type ProbeTarget,
 } from "./node-registry-types.js";
 import { banned, NodeTrust, replayedNonce, unknownKey } from "./node-trust.js";
 
@@ -16,6 +19,7 @@ import { banned, NodeTrust, replayedNonce, unknownKey } from "./node-trust.js";
 export class NodeRegistry extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly trust: NodeTrust;
+  private readonly probes: NodeProbes;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -27,7 +31,9 @@ export class NodeRegistry extends DurableObject<Env> {
       this.sql.exec("DROP TABLE IF EXISTS nodes");
     }
     this.sql.exec(REGISTRY_SCHEMA);
+    upgradeRegistry(this.sql);
     this.trust = new NodeTrust(this.sql);
+    this.probes = new NodeProbes(this.sql);
   }
 
   /**
@@ -129,13 +135,15 @@ export class NodeRegistry extends DurableObject<Env> {
     const rows = this.sql
       .exec<NodeRow>("SELECT * FROM nodes WHERE last_heartbeat >= ? AND banned_at IS NULL AND verified_url = url ORDER BY id", now - NODE_TTL_MS)
       .toArray();
-    return rows.map((r) => toRegistryNode(r, now));
+    const probes = this.probes.all();
+    return rows.map((r) => toRegistryNode(r, now, probes.get(r.id) ?? null));
   }
 
   /** Every node, for the admin API. */
   list(now: number): AdminRegistryNode[] {
+    const probes = this.probes.all();
     return this.sql.exec<NodeRow>("SELECT * FROM nodes ORDER BY registered, id").toArray().map((r) => ({
-      ...toRegistryNode(r, now),
+      ...toRegistryNode(r, now, probes.get(r.id) ?? null),
       live: r.last_heartbeat >= now - NODE_TTL_MS,
       endpoint_verified: r.verified_url === r.url,
       banned: r.banned_at !== null,
@@ -143,22 +151,60 @@ export class NodeRegistry extends DurableObject<Env> {
     }));
   }
 
-  /** Folds a batch of dispatch outcomes into each node's latency estimate and reputation: one read and one write per node. */
-  recordOutcomes(outcomes: NodeOutcome[]): void {
-    for (const [nodeId, list] of groupBy(outcomes, (o) => o.nodeId)) {
-      const r = this.sql.exec<NodeRow>("SELECT lat_ms, lat_at, rep_s, rep_f, rep_at FROM nodes WHERE id = ?", nodeId).toArray()[0];
-      if (!r) continue;
-      let latency: LatencyEstimate | null = r.lat_ms === null || r.lat_at === null ? null : { ms: r.lat_ms, at: r.lat_at };
-      let rep: Reputation = { successes: r.rep_s, failures: r.rep_f, at: r.rep_at };
-      for (const o of list.sort((a, b) => a.at - b.at)) {
-        if (o.ttfbMs !== null) latency = updateLatency(latency, o.ttfbMs, o.at);
-        rep = recordOutcome(rep, o.ok, o.at);
-      }
-      this.sql.exec(
-        "UPDATE nodes SET lat_ms = ?, lat_at = ?, rep_s = ?, rep_f = ?, rep_at = ?, requests = requests + ? WHERE id = ?",
-        latency?.ms ?? null, latency?.at ?? null, rep.successes, rep.failures, rep.at, list.length, nodeId,
-      );
+  /** Up to `limit` nodes for the health probes: those that may get traffic, least recently probed first. */
+  probeTargets(now: number, limit: number): ProbeTarget[] {
+    return this.probes.targets(now, limit);
+  }
+
+  /** Stores a run's probe results; a node the probe could not reach is ejected from routing (outlier rules). */
+  recordProbes(results: ProbeResult[], now: number): void {
+    this.probes.record(results);
+    const ejection = this.ejectionBudget(now);
+    for (const result of results) {
+      if (result.reachable) continue;
+      const r = this.sql.exec<RoutingColumns>("SELECT rep_s, rep_f, rep_at, routing, ejected_until FROM nodes WHERE id = ?", result.nodeId).toArray()[0];
+      if (!r || isEjected(stateFromColumns(r).outlier, now)) continue;
+      const state = observeProbe(stateFromColumns(r), false, now, ejection.ejected < ejection.max);
+      if (isEjected(state.outlier, now)) ejection.ejected++;
+      this.writeState(result.nodeId, state, 0);
     }
+  }
+
+  /**
+   * Folds a batch of outcomes (from every isolate) into each node's routing state: one read and one write per node.
+   * Ejections stop at the cap on ejected nodes, counted over the live ones.
+   */
+  recordOutcomes(outcomes: Outcome[], now: number): void {
+    const ejection = this.ejectionBudget(now);
+    for (const [nodeId, list] of groupBy(outcomes, (o) => o.nodeId)) {
+      const r = this.sql.exec<RoutingColumns & { capacity: number }>("SELECT rep_s, rep_f, rep_at, routing, ejected_until, capacity FROM nodes WHERE id = ?", nodeId).toArray()[0];
+      if (!r) continue;
+      let state = stateFromColumns(r);
+      for (const o of list.sort((a, b) => a.at - b.at)) {
+        const wasEjected = isEjected(state.outlier, o.at);
+        state = observe(state, o, { declaredCapacity: r.capacity, mayEject: ejection.ejected < ejection.max });
+        if (!wasEjected && isEjected(state.outlier, o.at)) ejection.ejected++;
+      }
+      this.writeState(nodeId, state, list.length);
+    }
+  }
+
+  private ejectionBudget(now: number): { ejected: number; max: number } {
+    const counts = this.sql
+      .exec<{ live: number; ejected: number }>(
+        "SELECT COUNT(*) AS live, COALESCE(SUM(ejected_until > ?), 0) AS ejected FROM nodes WHERE last_heartbeat >= ? AND banned_at IS NULL",
+        now, now - NODE_TTL_MS,
+      )
+      .one();
+    return { ejected: counts.ejected, max: maxEjected(counts.live) };
+  }
+
+  private writeState(nodeId: string, state: NodeState, requests: number): void {
+    const c = columnsFromState(state);
+    this.sql.exec(
+      "UPDATE nodes SET rep_s = ?, rep_f = ?, rep_at = ?, routing = ?, ejected_until = ?, requests = requests + ? WHERE id = ?",
+      c.rep_s, c.rep_f, c.rep_at, c.routing, c.ejected_until, requests, nodeId,
+    );
   }
 
   /** The columns a heartbeat or rotation checks; not the models list, which is most of a row. */

@@ -1,41 +1,42 @@
-// Sends a client's request to nodes in ranked order, signed with the gateway's key, until one answers.
+// Sends one attempt of a client's request to one node, signed with the gateway's key, and says how it went: an answer
+// to pass on, or a failure the router learns from (and the next node is tried). Nothing reaches the client from here,
+// so abandoning a node is always safe.
 import { DISPATCH_NODE_HEADER, signRequest, type Signer } from "@meshgate/schemas";
-import type { RoutableNode } from "../routing/select.js";
+import type { OutcomeKind, RouteNode } from "../routing/index.js";
 
-/**
- * How long a node may take to start answering (its headers) before the next node is tried. Generous, because a
- * non-streamed answer only starts once it is complete; streamed first-token timeouts are the router's next step.
- */
-export const FIRST_BYTE_TIMEOUT_MS = 120_000;
-
-export interface DispatchRequest {
+export interface AttemptRequest {
   /** Path on the node, e.g. /v1/chat/completions. */
   path: string;
   body: Uint8Array;
   requestId: string;
   signer: Signer;
+  streamed: boolean;
+  /** For a stream: until its first bytes; otherwise until the whole answer is in. */
+  timeoutMs: number;
   now: () => number;
   /** Aborts when the client disconnects: the node request is cancelled and no further node is tried. */
   clientGone: AbortSignal;
 }
 
-export interface Attempt {
-  node: RoutableNode;
-  /** null when the node could not be reached or timed out. */
-  status: number | null;
-  ttfbMs: number | null;
-  error: string | null;
-}
+export type AttemptResult =
+  /** A stream that has started (its first bytes are already in `response.body`), or a whole answer read into `body`. */
+  | { kind: "answer"; response: Response; body: ArrayBuffer | null; ttftMs: number; outcome: "success" }
+  | { kind: "failed"; outcome: Exclude<OutcomeKind, "success" | "stalled">; status: number | null; ttftMs: number | null; reason: string }
+  | { kind: "client_gone" };
 
-export type DispatchResult =
-  | { ok: true; node: RoutableNode; response: Response; ttfbMs: number; attempts: Attempt[] }
-  | { ok: false; attempts: Attempt[]; clientGone?: true };
+/** A non-streamed answer bigger than this is refused as malformed (embeddings of 2,048 inputs fit many times over). */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 const localInFlight = new Map<string, number>();
 
-/** Requests this isolate has open to each node; routing adds them to the node's last reported load. */
-export function inFlightCounts(): ReadonlyMap<string, number> {
-  return localInFlight;
+/** Requests this isolate has open to a node. */
+export function localLoad(nodeId: string): number {
+  return localInFlight.get(nodeId) ?? 0;
+}
+
+/** What the gateway believes a node has in flight: its last heartbeat's count, or this isolate's own if higher. */
+export function nodeLoad(node: RouteNode): number {
+  return Math.max(node.reportedInFlight, localLoad(node.id));
 }
 
 function adjustInFlight(nodeId: string, delta: number): void {
@@ -44,65 +45,96 @@ function adjustInFlight(nodeId: string, delta: number): void {
   else localInFlight.set(nodeId, next);
 }
 
-/** Marks a dispatch as finished; call once the response body is done. */
+/** Marks an answered attempt as finished; call once its body is done. Failed attempts release themselves. */
 export function releaseNode(nodeId: string): void {
   adjustInFlight(nodeId, -1);
 }
 
-/**
- * Statuses that mean "this node, not this request": server errors, overload, and a node refusing the gateway's own
- * signature (401/403: a dispatch addressed to another node, say). Clients never authenticate to nodes, so those are
- * never the client's fault.
- */
-function retriable(status: number): boolean {
-  // 3xx too: redirects are not followed (a node must not steer the gateway elsewhere), so one is a broken answer.
-  return status >= 500 || status === 429 || status === 401 || status === 403 || (status >= 300 && status < 400);
+/** 3xx too: redirects are not followed (a node must not steer the gateway elsewhere), so one is a broken answer. */
+function failedStatus(status: number): Exclude<OutcomeKind, "success" | "stalled"> | null {
+  if (status === 429) return "busy";
+  // Clients never authenticate to nodes, so a 401/403 is the node refusing the gateway: the node's fault.
+  if (status >= 500 || status === 401 || status === 403 || (status >= 300 && status < 400)) return "error";
+  return null;
 }
 
-async function sendOnce(node: RoutableNode, req: DispatchRequest): Promise<Response> {
+/** A 200 that is not one JSON object, or is an error envelope: not the answer that was asked for. */
+function malformedAnswer(body: ArrayBuffer): boolean {
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(body));
+    return typeof value !== "object" || value === null || Array.isArray(value) || "error" in value;
+  } catch {
+    return true;
+  }
+}
+
+/** Reads the first chunk of a stream, then hands back a body that replays it followed by the rest. */
+async function startStream(body: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array> | null> {
+  const reader = body.getReader();
+  const first = await reader.read();
+  if (first.done) return null;
+  let replayed = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!replayed) {
+        replayed = true;
+        return controller.enqueue(first.value);
+      }
+      const next = await reader.read();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<AttemptResult> {
   const url = node.origin + req.path;
   const headers = new Headers({ "content-type": "application/json", "x-request-id": req.requestId, [DISPATCH_NODE_HEADER]: node.id });
   await signRequest({ method: "POST", url, headers, body: req.body, signer: req.signer, now: req.now(), extraComponents: [DISPATCH_NODE_HEADER] });
+  const started = req.now();
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new Error("first byte timeout")), FIRST_BYTE_TIMEOUT_MS);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort(new Error("timeout"));
+  }, req.timeoutMs);
   const onClientGone = () => abort.abort(new Error("client disconnected"));
   req.clientGone.addEventListener("abort", onClientGone, { once: true });
+  adjustInFlight(node.id, 1);
+  let answered = false;
   try {
-    return await fetch(url, { method: "POST", headers, body: req.body, signal: abort.signal, redirect: "manual" });
+    const response = await fetch(url, { method: "POST", headers, body: req.body, signal: abort.signal, redirect: "manual" });
+    const failed = failedStatus(response.status);
+    if (failed) {
+      await response.body?.cancel().catch(() => {});
+      return { kind: "failed", outcome: failed, status: response.status, ttftMs: req.now() - started, reason: `node answered ${response.status}` };
+    }
+    const isStream = req.streamed && response.status === 200 && (response.headers.get("content-type") ?? "").includes("text/event-stream");
+    if (isStream && response.body) {
+      const body = await startStream(response.body);
+      if (!body) return { kind: "failed", outcome: "malformed", status: 200, ttftMs: null, reason: "the stream ended before its first event" };
+      answered = true;
+      return { kind: "answer", response: new Response(body, response), body: null, ttftMs: req.now() - started, outcome: "success" };
+    }
+    const declared = Number(response.headers.get("content-length") ?? "0");
+    if (declared > MAX_ANSWER_BYTES) {
+      await response.body?.cancel().catch(() => {});
+      return { kind: "failed", outcome: "malformed", status: response.status, ttftMs: null, reason: "the answer is too large" };
+    }
+    const body = await response.arrayBuffer();
+    if (body.byteLength > MAX_ANSWER_BYTES || (response.status === 200 && malformedAnswer(body))) {
+      return { kind: "failed", outcome: "malformed", status: response.status, ttftMs: null, reason: "the answer is not a JSON object" };
+    }
+    answered = true;
+    return { kind: "answer", response, body, ttftMs: req.now() - started, outcome: "success" };
+  } catch (err) {
+    if (req.clientGone.aborted) return { kind: "client_gone" };
+    if (timedOut) return { kind: "failed", outcome: "timeout", status: null, ttftMs: req.timeoutMs, reason: `no answer within ${req.timeoutMs} ms` };
+    return { kind: "failed", outcome: "error", status: null, ttftMs: null, reason: err instanceof Error ? err.message : String(err) };
   } finally {
     clearTimeout(timer);
     req.clientGone.removeEventListener("abort", onClientGone);
+    if (!answered) adjustInFlight(node.id, -1);
   }
-}
-
-/**
- * Tries `nodes` in order. A node that cannot be reached, times out, or answers as `retriable` says is skipped for the next one;
- * any other answer is returned as is (a 4xx is the client's problem, not the node's). Nothing has reached the
- * client yet, so switching is safe.
- */
-export async function dispatch(nodes: readonly RoutableNode[], req: DispatchRequest): Promise<DispatchResult> {
-  const attempts: Attempt[] = [];
-  for (const node of nodes) {
-    const started = req.now();
-    adjustInFlight(node.id, 1);
-    let response: Response;
-    try {
-      response = await sendOnce(node, req);
-    } catch (err) {
-      releaseNode(node.id);
-      if (req.clientGone.aborted) return { ok: false, attempts, clientGone: true };
-      attempts.push({ node, status: null, ttfbMs: null, error: err instanceof Error ? err.message : String(err) });
-      continue;
-    }
-    const ttfbMs = req.now() - started;
-    if (retriable(response.status)) {
-      releaseNode(node.id);
-      await response.body?.cancel().catch(() => {});
-      attempts.push({ node, status: response.status, ttfbMs, error: `node answered ${response.status}` });
-      continue;
-    }
-    attempts.push({ node, status: response.status, ttfbMs, error: null });
-    return { ok: true, node, response, ttfbMs, attempts };
-  }
-  return { ok: false, attempts };
 }

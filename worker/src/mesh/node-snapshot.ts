@@ -1,9 +1,10 @@
-// A per-isolate copy of the live node list, so the request path does not call the registry on every request.
-// Fresh for SNAPSHOT_TTL_MS; after that the stale copy is still served while one request refreshes it.
+// A per-isolate copy of the live node list and the routing table built from it, so the request path does not call
+// the registry on every request. Fresh for SNAPSHOT_TTL_MS; after that the stale copy is still served while one
+// request refreshes it. Between refreshes the isolate applies its own outcomes to the table at once.
 import { NODE_TTL_MS } from "@meshgate/schemas";
 import type { RegistryNode } from "../durable/node-registry-types.js";
 import { nodeRegistry } from "../durable/names.js";
-import type { RoutableNode } from "../routing/select.js";
+import { buildTable, type RouteNode, type RoutingTable } from "../routing/index.js";
 import { checkNodeUrl, nodeUrlPolicy } from "./node-url-policy.js";
 
 export const SNAPSHOT_TTL_MS = 1_000;
@@ -11,21 +12,21 @@ export const SNAPSHOT_TTL_MS = 1_000;
 export interface NodeSnapshot {
   fetchedAt: number;
   nodes: RegistryNode[];
-  routable: RoutableNode[];
+  table: RoutingTable;
 }
 
 let current: NodeSnapshot | null = null;
 let refreshing = false;
 
-function toRoutable(n: RegistryNode): RoutableNode {
+function toRouteNode(n: RegistryNode): RouteNode {
   return {
     id: n.id,
     origin: new URL(n.url).origin,
-    models: new Set(n.models.map((m) => m.id)),
-    capacity: n.capacity,
-    inFlight: n.in_flight,
-    latencyMs: n.latency_ms,
-    reputation: n.reputation,
+    declaredCapacity: n.capacity,
+    reportedInFlight: n.in_flight,
+    models: new Map(n.models.map((m) => [m.id, m.price ?? null])),
+    state: n.state,
+    probe: n.probe ? { reachable: n.probe.reachable, rttMs: n.probe.rtt_ms, at: n.probe.at } : null,
   };
 }
 
@@ -33,7 +34,7 @@ async function refresh(env: Env, now: number): Promise<NodeSnapshot> {
   const policy = nodeUrlPolicy(env);
   // Heartbeats already refuse forbidden URLs; checked again in case the policy changed since a node registered.
   const nodes = (await nodeRegistry(env).snapshot(now)).filter((n) => checkNodeUrl(n.url, policy) === null);
-  current = { fetchedAt: now, nodes, routable: nodes.map(toRoutable) };
+  current = { fetchedAt: now, nodes, table: buildTable(nodes.map(toRouteNode), now) };
   return current;
 }
 

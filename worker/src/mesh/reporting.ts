@@ -1,7 +1,7 @@
 // Where the request path sends what it learned, off the response path: usage rows to each key's ledger, dispatch
 // outcomes to the registry.
 import { nodeRegistry, usageLedger } from "../durable/names.js";
-import type { NodeOutcome } from "../durable/node-registry-types.js";
+import type { Outcome } from "../routing/index.js";
 import type { UsageRecord } from "../durable/usage-ledger.js";
 import { Batcher, groupBy } from "./batcher.js";
 
@@ -16,11 +16,11 @@ const usageBatcher = new Batcher<UsageRecord>({
   },
 });
 
-const outcomeBatcher = new Batcher<NodeOutcome>({
+const outcomeBatcher = new Batcher<Outcome>({
   delayMs: BATCH_DELAY_MS,
   maxItems: 500,
   async write(outcomes, env) {
-    await nodeRegistry(env).recordOutcomes(outcomes);
+    await nodeRegistry(env).recordOutcomes(outcomes, Date.now());
   },
 });
 
@@ -28,6 +28,6 @@ export function recordUsage(row: UsageRecord, env: Env, ctx: ExecutionContext): 
   usageBatcher.add(row, env, ctx);
 }
 
-export function reportOutcome(outcome: NodeOutcome, env: Env, ctx: ExecutionContext): void {
+export function reportOutcome(outcome: Outcome, env: Env, ctx: ExecutionContext): void {
   outcomeBatcher.add(outcome, env, ctx);
 }

@@ -30,7 +30,7 @@ describe("meterStream on streams", () => {
     const parts = [chunk("a"), chunk("b"), usageEvent, "data: [DONE]\n\n"];
     const { body, result } = meterStream(source(parts), { hideUsage: false });
     expect(await readChunks(body)).toEqual(parts);
-    expect(await result).toEqual({ usage, completed: true, failure: null, bytes: parts.join("").length });
+    expect(await result).toMatchObject({ usage, completed: true, failure: null, sseError: false, bytes: parts.join("").length });
   });
 
   it("removes the usage chunk the client did not ask for, and still meters it", async () => {
@@ -55,6 +55,38 @@ describe("meterStream on streams", () => {
     expect(seen.at(-1)).toBe(MID_STREAM_ERROR_EVENT);
     expect(JSON.parse(MID_STREAM_ERROR_EVENT.slice(6)).error.code).toBe("upstream_stream_error");
     expect(await result).toMatchObject({ completed: false, failure: "upstream_error", usage: null });
+  });
+
+  it("ends a stream whose node goes silent with an OpenAI error event, as stalled", async () => {
+    let sent = false;
+    const silentAfterOne = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (!sent) {
+          sent = true;
+          controller.enqueue(enc.encode(chunk("a")));
+        }
+        // Then nothing, ever: the node holds the connection open without a byte.
+        return new Promise(() => {});
+      },
+    });
+    const { body, result } = meterStream(silentAfterOne, { hideUsage: false, upstreamStallMs: 50 });
+    const seen = await readChunks(body);
+    expect(seen).toEqual([chunk("a"), MID_STREAM_ERROR_EVENT]);
+    expect(await result).toMatchObject({ completed: false, failure: "upstream_stalled" });
+  });
+
+  it("notices an error envelope inside a 200 stream, and passes it on", async () => {
+    const envelope = `data: ${JSON.stringify({ error: { message: "model crashed", type: "server_error" } })}\n\n`;
+    const { body, result } = meterStream(source([chunk("a"), envelope]), { hideUsage: false });
+    expect((await readChunks(body)).join("")).toContain("model crashed");
+    expect(await result).toMatchObject({ sseError: true, completed: false });
+  });
+
+  it("does not mistake content that mentions an error for an error envelope", async () => {
+    const parts = [chunk('{"error": "is just text here"}'), "data: [DONE]\n\n"];
+    const { body, result } = meterStream(source(parts), { hideUsage: false });
+    await readChunks(body);
+    expect(await result).toMatchObject({ sseError: false, completed: true });
   });
 
   it("reports a stream without [DONE] as not completed", async () => {

@@ -7,7 +7,12 @@ export interface MeterOptions {
   hideUsage: boolean;
   /** A client that takes longer than this to accept one chunk is treated as gone. */
   stallMs?: number;
+  /** A node that sends nothing for this long mid-stream has stalled: the stream is ended with an error event. */
+  upstreamStallMs?: number;
 }
+
+/** Generation pauses (a long tool call, a slow prefill of a later turn) rarely last this long without a keep-alive. */
+export const UPSTREAM_STALL_MS = 30_000;
 
 /**
  * Cloudflare cancels a response body when its client disconnects; local workerd behind Miniflare does not always,
@@ -21,8 +26,23 @@ export interface MeterResult {
   /** The stream ended normally: `[DONE]` was seen. */
   completed: boolean;
   /** Why the body did not complete, if it did not. */
-  failure: "upstream_error" | "client_cancelled" | null;
+  failure: "upstream_error" | "upstream_stalled" | "client_cancelled" | null;
+  /** The node sent an error envelope (`data: {"error": …}`) inside its 200 stream. */
+  sseError: boolean;
   bytes: number;
+  /** From the start of metering (the first token is already in) to the end of the stream, ms. */
+  durationMs: number;
+}
+
+/** Cheap pre-check, as for usage: only an event that may be an error envelope is parsed. */
+function isErrorEnvelope(data: string): boolean {
+  if (!/^\s*\{\s*"error"\s*:/.test(data)) return false;
+  try {
+    const value: unknown = JSON.parse(data);
+    return typeof value === "object" && value !== null && "error" in value && !("choices" in value);
+  } catch {
+    return false;
+  }
 }
 
 const encoder = new TextEncoder();
@@ -36,6 +56,7 @@ function streamProcessor(hideUsage: boolean) {
   const sse = new SseDecoder();
   let usage: TokenCounts | null = null;
   let done = false;
+  let sseError = false;
   const handle = (events: ReturnType<SseDecoder["push"]>): { out: string; changed: boolean } => {
     let out = "";
     let changed = false;
@@ -45,6 +66,7 @@ function streamProcessor(hideUsage: boolean) {
         continue;
       }
       if (event.data === "[DONE]") done = true;
+      else if (isErrorEnvelope(event.data)) sseError = true;
       const verdict = inspectChunk(event.data, hideUsage);
       if (verdict.usage) usage = verdict.usage;
       if (verdict.action === "forward") out += event.raw;
@@ -72,6 +94,7 @@ function streamProcessor(hideUsage: boolean) {
     },
     usage: () => usage,
     completed: () => done,
+    sseError: () => sseError,
   };
 }
 
@@ -88,8 +111,10 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
   let settle: ((r: MeterResult) => void) | null = null;
   const result = new Promise<MeterResult>((resolve) => (settle = resolve));
   let bytes = 0;
+  const startedAt = Date.now();
   const finish = (failure: MeterResult["failure"]) => {
-    settle?.({ usage: processor.usage(), completed: failure === null && processor.completed(), failure, bytes });
+    const durationMs = Date.now() - startedAt;
+    settle?.({ usage: processor.usage(), completed: failure === null && processor.completed(), failure, sseError: processor.sseError(), bytes, durationMs });
     settle = null;
   };
   if (!body) {
@@ -118,17 +143,31 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
     await writer.write(chunk);
     writeStartedAt = 0;
   };
+  const upstreamStallMs = opts.upstreamStallMs ?? UPSTREAM_STALL_MS;
+  const read = async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<"stalled">((resolve) => (timer = setTimeout(() => resolve("stalled"), upstreamStallMs)));
+    try {
+      return await Promise.race([reader.read(), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const pump = async () => {
     for (;;) {
       let step;
       try {
-        step = await reader.read();
+        step = await read();
       } catch {
+        step = "failed" as const;
+      }
+      if (step === "stalled" || step === "failed") {
+        if (step === "stalled") reader.cancel("the node stalled").catch(() => {});
         const tail = processor.end();
         if (tail) await write(tail);
         await write(encoder.encode(MID_STREAM_ERROR_EVENT));
         await writer.close();
-        return finish("upstream_error");
+        return finish(step === "stalled" ? "upstream_stalled" : "upstream_error");
       }
       if (step.done) {
         const tail = processor.end();

@@ -27,6 +27,7 @@ export async function listAdminNodesRoute(request: GatewayRequest, env: Env): Pr
     endpoint_verified: n.endpoint_verified,
     banned: n.banned,
     ban_reason: n.ban_reason,
+    probe: n.probe && { ...n.probe, rtt_ms: n.probe.rtt_ms === null ? null : Math.round(n.probe.rtt_ms * 10) / 10, at: new Date(n.probe.at).toISOString() },
   }));
   return Response.json({ object: "list", data });
 }

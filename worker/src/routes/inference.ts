@@ -1,24 +1,25 @@
 // The request path of /v1/chat/completions, /v1/completions and /v1/embeddings, top to bottom:
-// authenticate → validate → pick nodes → forward (with failover) → meter the body → record usage and outcomes
-// off the response path → return the body as it streams.
+// authenticate → validate (and take out the routing controls) → pick nodes → forward (with failover) → meter the
+// body → record usage and outcomes off the response path → return the body as it streams.
 import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema, utf8 } from "@meshgate/schemas";
 import type { z } from "zod";
 import { authenticate } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import { readJson } from "../http/json-body.js";
 import type { GatewayRequest } from "../http/request-id.js";
-import { dispatch, inFlightCounts, releaseNode, type DispatchResult } from "../mesh/dispatch.js";
+import { releaseNode, sendToNode } from "../mesh/dispatch.js";
+import { routeRequest, type RouteResult } from "../mesh/failover.js";
 import { gatewayIdentity } from "../mesh/gateway-identity.js";
 import { nodeSnapshot } from "../mesh/node-snapshot.js";
 import { recordUsage, reportOutcome } from "../mesh/reporting.js";
-import { meterStream } from "../metering/response-meter.js";
+import { serverTiming } from "../mesh/server-timing.js";
+import { dispatchTimeouts } from "../mesh/timeouts.js";
+import { meterStream, type MeterResult } from "../metering/response-meter.js";
 import { usageOfJsonBody, type TokenCounts } from "../metering/usage.js";
-import { rankNodes } from "../routing/select.js";
+import { observeInTable, parseRoutingControls, type Outcome } from "../routing/index.js";
 
-/** Nodes tried per request before giving up. */
-export const MAX_ATTEMPTS = 3;
-
-interface InferenceBody {
+/** The fields the gateway reads; every other field goes to the node as the client sent it. */
+interface InferenceBody extends Record<string, unknown> {
   model: string;
   stream?: boolean | null | undefined;
   stream_options?: { include_usage?: boolean | undefined } | null | undefined;
@@ -39,25 +40,35 @@ const PASSED_HEADERS = ["content-type", "openai-processing-ms", "openai-version"
 
 const NO_USAGE: TokenCounts = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
-function clientHeaders(response: Response, nodeId: string, attempts: number): Headers {
-  const headers = new Headers({ "x-meshgate-node": nodeId, "x-meshgate-attempts": String(attempts) });
-  for (const name of PASSED_HEADERS) {
-    const value = response.headers.get(name);
-    if (value !== null) headers.set(name, value);
+function routeFailure(result: Extract<RouteResult, { ok: false }>): HttpError {
+  switch (result.reason) {
+    case "unknown_model":
+      return new HttpError(404, `The model \`${result.model}\` does not exist or you do not have access to it.`, { param: "model", code: "model_not_found" });
+    case "no_eligible":
+      return new HttpError(404, `No node serving \`${result.model}\` passes the request's provider controls (only, ignore, max_price).`, {
+        param: "provider",
+        code: "no_eligible_node",
+      });
+    case "saturated":
+      return new HttpError(503, "Every node serving this model is at capacity. Retry shortly.", { code: "no_capacity", headers: { "retry-after": "1" } });
+    case "client_gone":
+      return new HttpError(499, "The client closed the request.", { code: "client_closed_request" });
+    case "failed":
+      if (result.attempts.every((a) => a.outcome === "busy")) {
+        return new HttpError(503, "Every node serving this model is busy. Retry shortly.", { code: "no_capacity", headers: { "retry-after": "1" } });
+      }
+      return new HttpError(502, `Every node tried (${result.attempts.length}) failed to answer.`, { type: "api_error", code: "upstream_error" });
   }
-  return headers;
 }
 
-function withUsageRequested(body: InferenceBody): Uint8Array {
-  return utf8(JSON.stringify({ ...body, stream_options: { ...body.stream_options, include_usage: true } }));
-}
-
-function dispatchFailure(result: Extract<DispatchResult, { ok: false }>): HttpError {
-  const allBusy = result.attempts.every((a) => a.status === 429);
-  if (allBusy) {
-    return new HttpError(503, "Every node serving this model is busy. Retry shortly.", { code: "no_capacity", headers: { "retry-after": "1" } });
-  }
-  return new HttpError(502, `Every node tried (${result.attempts.length}) failed to answer.`, { type: "api_error", code: "upstream_error" });
+/** What a finished stream says about the node that sent it. */
+function streamOutcome(m: MeterResult): Outcome["kind"] {
+  if (m.failure === "upstream_stalled") return "stalled";
+  if (m.failure === "upstream_error") return "error";
+  if (m.sseError) return "sse_error";
+  // A stream that ends without [DONE] was cut short by the node, even if the connection closed cleanly.
+  if (m.failure === null && !m.completed) return "malformed";
+  return "success";
 }
 
 export function inferenceRoute(kind: InferenceKind) {
@@ -65,36 +76,48 @@ export function inferenceRoute(kind: InferenceKind) {
     const startedAt = Date.now();
     const apiKey = await authenticate(request, env, startedAt);
     const { value: body, bytes } = await readJson(request, kind.schema);
+    const { controls, body: forwardable, stripped } = parseRoutingControls(body);
 
     const streamed = kind.canStream && body.stream === true;
-    const clientWantsUsage = body.stream_options?.include_usage === true;
     // Always ask a streaming node for usage, so every streamed token is metered; hide it again if not requested.
-    const hideUsage = streamed && !clientWantsUsage;
-    const forwarded = hideUsage ? withUsageRequested(body) : bytes;
+    const hideUsage = streamed && body.stream_options?.include_usage !== true;
+    const bodyFor = (model: string): Uint8Array => {
+      if (model === body.model && !stripped && !hideUsage) return bytes;
+      const usageAsked = hideUsage ? { stream_options: { ...body.stream_options, include_usage: true } } : {};
+      return utf8(JSON.stringify({ ...forwardable, model, ...usageAsked }));
+    };
 
     const snapshot = await nodeSnapshot(env, ctx, startedAt);
-    const ranked = rankNodes(snapshot.routable, { model: body.model, localInFlight: inFlightCounts(), random: Math.random, maxAttempts: MAX_ATTEMPTS });
-    if (ranked.kind === "unknown_model") {
-      throw new HttpError(404, `The model \`${body.model}\` does not exist or you do not have access to it.`, { param: "model", code: "model_not_found" });
-    }
-    if (ranked.kind === "saturated") {
-      throw new HttpError(503, "Every node serving this model is at capacity. Retry shortly.", { code: "no_capacity", headers: { "retry-after": "1" } });
-    }
-
     const { signer } = await gatewayIdentity(env);
-    const result = await dispatch(ranked.nodes, { path: kind.path, body: forwarded, requestId: request.id, signer, now: Date.now, clientGone: request.signal });
-    for (const failed of result.attempts) {
-      // A failure's speed says nothing about how fast the node answers: only successes feed its latency estimate.
-      if (failed.error !== null) reportOutcome({ nodeId: failed.node.id, ok: false, ttfbMs: null, at: startedAt }, env, ctx);
-    }
-    if (!result.ok) {
-      if (result.clientGone) throw new HttpError(499, "The client closed the request.", { code: "client_closed_request" });
-      throw dispatchFailure(result);
-    }
+    const timeouts = dispatchTimeouts(env);
+    const report = (outcome: Outcome): void => {
+      observeInTable(snapshot.table, outcome);
+      reportOutcome(outcome, env, ctx);
+    };
+    const routed = await routeRequest({
+      table: snapshot.table,
+      controls,
+      random: Math.random,
+      now: Date.now,
+      onFailure: report,
+      send: (node, model) =>
+        sendToNode(node, {
+          path: kind.path,
+          body: bodyFor(model),
+          requestId: request.id,
+          signer,
+          streamed,
+          timeoutMs: streamed ? timeouts.firstTokenMs : timeouts.answerMs,
+          now: Date.now,
+          clientGone: request.signal,
+        }),
+    });
+    if (!routed.ok) throw routeFailure(routed);
 
-    const { node, response } = result;
+    const { node, model, answer, attempts } = routed;
+    const response = answer.response;
     let settled = false;
-    const settle = (usage: TokenCounts | null, nodeFailed: boolean): void => {
+    const settle = (usage: TokenCounts | null, outcome: Omit<Outcome, "nodeId" | "model" | "at" | "inFlight">): void => {
       if (settled) return;
       settled = true;
       releaseNode(node.id);
@@ -105,7 +128,7 @@ export function inferenceRoute(kind: InferenceKind) {
           created: startedAt,
           key_id: apiKey.id,
           node_id: node.id,
-          model: body.model,
+          model,
           ...(usage ?? NO_USAGE),
           latency_ms: finishedAt - startedAt,
           status: response.status,
@@ -114,29 +137,32 @@ export function inferenceRoute(kind: InferenceKind) {
         env,
         ctx,
       );
-      reportOutcome({ nodeId: node.id, ok: !nodeFailed && response.status < 500, ttfbMs: result.ttfbMs, at: finishedAt }, env, ctx);
+      report({ nodeId: node.id, model, at: finishedAt, inFlight: null, ...outcome });
     };
-    const headers = clientHeaders(response, node.id, result.attempts.length);
+    const headers = new Headers({ "x-meshgate-node": node.id, "x-meshgate-attempts": String(attempts.length) });
+    for (const name of PASSED_HEADERS) {
+      const value = response.headers.get(name);
+      if (value !== null) headers.set(name, value);
+    }
+    headers.set("server-timing", serverTiming({ startedAt, now: Date.now(), attempts, nodeTtfbMs: answer.ttftMs }));
 
-    if (streamed && (response.headers.get("content-type") ?? "").includes("text/event-stream")) {
+    if (answer.body === null) {
       const metered = meterStream(response.body, { hideUsage });
       request.signal.addEventListener("abort", metered.abandon, { once: true });
-      // A stream that ends without [DONE] was cut short by the node, even if the connection closed cleanly.
-      ctx.waitUntil(metered.result.then((m) => settle(m.usage, m.failure === "upstream_error" || (m.failure === null && !m.completed))));
+      ctx.waitUntil(
+        metered.result.then((m) => {
+          const kindOf = m.failure === "client_cancelled" ? "success" : streamOutcome(m);
+          const tokens = kindOf === "success" && m.completed ? (m.usage?.completion_tokens ?? null) : null;
+          settle(m.usage, { kind: kindOf, ttftMs: answer.ttftMs, tokens, streamMs: tokens === null ? null : m.durationMs });
+        }),
+      );
       return new Response(metered.body, { status: response.status, headers });
     }
 
-    // A whole answer is read before it is sent: its usage is then known, and a body that breaks off never reaches the
-    // client half-written. A client that leaves meanwhile still frees the node's slot and leaves a usage row.
-    request.signal.addEventListener("abort", () => settle(null, false), { once: true });
-    let answer: ArrayBuffer;
-    try {
-      answer = await response.arrayBuffer();
-    } catch {
-      settle(null, true);
-      throw new HttpError(502, "The node failed while sending its answer.", { type: "api_error", code: "upstream_error" });
-    }
-    settle(usageOfJsonBody(answer), false);
-    return new Response(answer, { status: response.status, headers });
+    // A whole answer was read before anything is sent: its usage is known, and one that broke off or was malformed
+    // never reached the client (the next node was tried instead).
+    const ok = response.status === 200;
+    settle(usageOfJsonBody(answer.body), { kind: "success", ttftMs: ok ? answer.ttftMs : null, tokens: null, streamMs: null });
+    return new Response(answer.body, { status: response.status, headers });
   };
 }

@@ -1,5 +1,6 @@
-// Beta reputation (Jøsang & Ismail): successes and failures decay with time, score = (s + 1) / (s + f + 2).
-// A node with no history scores 0.5: neither trusted nor shunned.
+// Beta reputation (Jøsang & Ismail): successes and failures decay with time; expectation E = (s + 1) / (s + f + 2),
+// uncertainty u = 2 / (s + f + 2). Trust is E discounted by its uncertainty, so a node with no record is explored
+// (see routing-table.ts) but not trusted.
 
 export interface Reputation {
   successes: number;
@@ -10,6 +11,10 @@ export interface Reputation {
 
 export const REPUTATION_HALF_LIFE_MS = 10 * 60_000;
 
+export function newReputation(at: number): Reputation {
+  return { successes: 0, failures: 0, at };
+}
+
 export function decay(rep: Reputation, now: number, halfLifeMs = REPUTATION_HALF_LIFE_MS): Reputation {
   const elapsed = Math.max(0, now - rep.at);
   if (elapsed === 0) return rep;
@@ -17,11 +22,24 @@ export function decay(rep: Reputation, now: number, halfLifeMs = REPUTATION_HALF
   return { successes: rep.successes * factor, failures: rep.failures * factor, at: now };
 }
 
-export function recordOutcome(rep: Reputation, ok: boolean, now: number): Reputation {
+/** Adds `weight` units of evidence, for (ok) or against the node. */
+export function recordOutcome(rep: Reputation, ok: boolean, now: number, weight = 1): Reputation {
   const d = decay(rep, now);
-  return ok ? { ...d, successes: d.successes + 1 } : { ...d, failures: d.failures + 1 };
+  return ok ? { ...d, successes: d.successes + weight } : { ...d, failures: d.failures + weight };
 }
 
 export function reputationScore(rep: Reputation): number {
   return (rep.successes + 1) / (rep.successes + rep.failures + 2);
+}
+
+export function uncertainty(rep: Reputation): number {
+  return 2 / (rep.successes + rep.failures + 2);
+}
+
+/** Trust never goes below this, so the cost of even a distrusted node stays finite. */
+export const TRUST_FLOOR = 0.02;
+
+/** E − u/2: 0 for a node without a record, ≈ E once evidence has piled up. */
+export function trust(rep: Reputation): number {
+  return Math.max(TRUST_FLOOR, reputationScore(rep) - uncertainty(rep) / 2);
 }

@@ -35,6 +35,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     auth: { verify: gatewayKeyVerifier([signingKey]), nonces: new NonceWindow(), now: Date.now, servesNode: () => true },
     proxy: new UpstreamProxy(backend.url, { onUpstreamError: () => {} }),
     log: () => {},
+    // What health probes report; the test nodes' heartbeats claim their own capacities.
+    capacity: 8,
   });
   const failing = fixedStatus(500);
   const busy = fixedStatus(429);

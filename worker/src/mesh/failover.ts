@@ -1,0 +1,63 @@
+// Tries nodes for one request until one answers: each attempt picks afresh (so it sees what the failed ones taught),
+// up to MAX_ATTEMPTS_PER_MODEL nodes for each model the client allows, in the client's model order.
+import { pickNode, type Outcome, type RouteNode, type RoutingControls, type RoutingTable } from "../routing/index.js";
+import { nodeLoad, type AttemptResult } from "./dispatch.js";
+
+export const MAX_ATTEMPTS_PER_MODEL = 3;
+/** However many fallback models a client lists, a request never tries more nodes than this. */
+export const MAX_ATTEMPTS = 6;
+
+export interface AttemptRecord {
+  nodeId: string;
+  model: string;
+  status: number | null;
+  outcome: Outcome["kind"];
+  /** Time spent on this node, ms. */
+  durationMs: number;
+}
+
+export type Answer = Extract<AttemptResult, { kind: "answer" }>;
+
+export type RouteResult =
+  | { ok: true; node: RouteNode; model: string; answer: Answer; attempts: AttemptRecord[] }
+  | { ok: false; reason: "unknown_model" | "no_eligible" | "saturated" | "failed" | "client_gone"; model: string; attempts: AttemptRecord[] };
+
+export interface RouteRequest {
+  table: RoutingTable;
+  controls: RoutingControls;
+  random: () => number;
+  now: () => number;
+  send(node: RouteNode, model: string): Promise<AttemptResult>;
+  /** Called for each failed attempt as it fails; the answering attempt's outcome is known only once its body ends. */
+  onFailure(outcome: Outcome): void;
+}
+
+/** When no model could be tried, the most hopeful reason is reported: "busy, retry" beats "filtered out" beats "unknown". */
+const REFUSAL_RANK = { unknown_model: 0, no_eligible: 1, saturated: 2 } as const;
+
+export async function routeRequest(req: RouteRequest): Promise<RouteResult> {
+  const attempts: AttemptRecord[] = [];
+  const tried = new Set<string>();
+  let refusal: { reason: "unknown_model" | "no_eligible" | "saturated"; model: string } | null = null;
+  for (const model of req.controls.models) {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_MODEL && attempts.length < MAX_ATTEMPTS; attempt++) {
+      const now = req.now();
+      const picked = pickNode(req.table, { model, controls: req.controls, now, random: req.random, load: nodeLoad, exclude: tried, attempt });
+      if (picked.kind !== "node") {
+        if (!refusal || REFUSAL_RANK[picked.kind] > REFUSAL_RANK[refusal.reason]) refusal = { reason: picked.kind, model };
+        break;
+      }
+      const { node } = picked;
+      tried.add(node.id);
+      const othersInFlight = nodeLoad(node);
+      const result = await req.send(node, model);
+      const durationMs = req.now() - now;
+      if (result.kind === "client_gone") return { ok: false, reason: "client_gone", model, attempts };
+      attempts.push({ nodeId: node.id, model, status: result.kind === "answer" ? result.response.status : result.status, outcome: result.outcome, durationMs });
+      if (result.kind === "answer") return { ok: true, node, model, answer: result, attempts };
+      req.onFailure({ nodeId: node.id, model, kind: result.outcome, at: req.now(), ttftMs: result.ttftMs, tokens: null, streamMs: null, inFlight: othersInFlight });
+    }
+  }
+  if (attempts.length > 0) return { ok: false, reason: "failed", model: attempts[attempts.length - 1]?.model ?? "", attempts };
+  return { ok: false, reason: refusal?.reason ?? "unknown_model", model: refusal?.model ?? req.controls.models[0] ?? "", attempts };
+}

@@ -1,0 +1,13 @@
+// The router's public surface, for the Worker's request path and for the simulator (tools/simulate), which runs this
+// very code against a simulated mesh.
+export * from "./capacity.js";
+export * from "./client-controls.js";
+export * from "./latency.js";
+export * from "./node-estimates.js";
+export * from "./node-state.js";
+export * from "./outcome.js";
+export * from "./outlier.js";
+export * from "./pick.js";
+export * from "./reputation.js";
+export * from "./routing-table.js";
+export * from "./throughput.js";

@@ -1,0 +1,74 @@
+// What the router expects of a node right now, from its measured state and its latest probe.
+import type { Price } from "@meshgate/schemas";
+import { effectiveCapacity } from "./capacity.js";
+import { LATENCY_PRIOR_MS } from "./latency.js";
+import { perfOf, type NodeState } from "./node-state.js";
+import { trust } from "./reputation.js";
+
+export interface ProbeView {
+  reachable: boolean;
+  rttMs: number | null;
+  at: number;
+}
+
+/** A live node as routing sees it. `state` is replaced as outcomes arrive; the rest comes from heartbeats. */
+export interface RouteNode {
+  id: string;
+  /** Scheme, host and port: request paths are appended to it. */
+  origin: string;
+  declaredCapacity: number;
+  /** In-flight requests the node reported in its last heartbeat. */
+  reportedInFlight: number;
+  /** Models served, with the node's price (null: free). */
+  models: ReadonlyMap<string, Price | null>;
+  state: NodeState;
+  probe: ProbeView | null;
+}
+
+/**
+ * Inference takes longer than a probe's round trip: a node's first token is assumed to come this much after it.
+ * Only a prior, replaced by the first real measurement.
+ */
+export const PROBE_PRIOR_EXTRA_MS = 50;
+/** A latency estimate relaxes back toward the prior with this time constant while no new sample arrives, so a node
+ * that was slow once is tried again later rather than shunned for ever. */
+export const STALE_LATENCY_TAU_MS = 60_000;
+
+export function latencyPrior(node: RouteNode): number {
+  const rtt = node.probe?.reachable ? node.probe.rttMs : null;
+  return rtt === null ? LATENCY_PRIOR_MS : rtt + PROBE_PRIOR_EXTRA_MS;
+}
+
+/** Expected time to first token, ms. */
+export function expectedTtft(node: RouteNode, model: string, now: number): number {
+  const measured = perfOf(node.state, model).ttft;
+  const prior = latencyPrior(node);
+  if (!measured) return prior;
+  const w = Math.exp(-Math.max(0, now - measured.at) / STALE_LATENCY_TAU_MS);
+  return prior + (measured.ms - prior) * w;
+}
+
+/** Tokens per second while streaming; null until measured. */
+export function expectedThroughput(node: RouteNode, model: string): number | null {
+  return perfOf(node.state, model).throughput?.tokensPerSecond ?? null;
+}
+
+export function capacityOf(node: RouteNode, now: number): number {
+  return node.state.outlier.probation ? 1 : effectiveCapacity(node.declaredCapacity, node.state.learnedCapacity, now);
+}
+
+export function trustOf(node: RouteNode): number {
+  return trust(node.state.reputation);
+}
+
+/** Fewer measured answers than this for a model, and a node is still being explored for it. */
+export const EXPLORE_BELOW_SAMPLES = 3;
+/** Evidence (decayed successes + failures) below which a node's reputation says little. */
+const EXPLORE_BELOW_EVIDENCE = 2;
+
+/** Under-measured or on probation: gets the exploration share, not the trusted share. */
+export function needsExploring(node: RouteNode, model: string): boolean {
+  if (node.state.outlier.probation) return true;
+  const rep = node.state.reputation;
+  return perfOf(node.state, model).samples < EXPLORE_BELOW_SAMPLES && rep.successes + rep.failures < EXPLORE_BELOW_EVIDENCE;
+}

@@ -1,0 +1,82 @@
+// Everything the router has learned about one node, and how one outcome changes it. Shared by the registry (which
+// folds every isolate's outcomes in batches) and each isolate (which applies its own at once, until the next snapshot).
+import { learnFromBusy, type LearnedCapacity } from "./capacity.js";
+import { updateLatency, type LatencyEstimate } from "./latency.js";
+import { FAILURE_WEIGHT, isFailure, isSevere, type Outcome } from "./outcome.js";
+import { eject, newOutlierState, outlierFailure, outlierSuccess, type OutlierState } from "./outlier.js";
+import { newReputation, recordOutcome, type Reputation } from "./reputation.js";
+import { updateThroughput, type ThroughputEstimate } from "./throughput.js";
+
+/** Per node and model: how fast it starts answering and how fast it streams. */
+export interface ModelPerf {
+  ttft: LatencyEstimate | null;
+  throughput: ThroughputEstimate | null;
+  /** Successful answers measured (not decayed): how much the estimates rest on. */
+  samples: number;
+}
+
+export interface NodeState {
+  reputation: Reputation;
+  outlier: OutlierState;
+  learnedCapacity: LearnedCapacity | null;
+  perf: Record<string, ModelPerf>;
+}
+
+export function newNodeState(at: number): NodeState {
+  return { reputation: newReputation(at), outlier: newOutlierState(at), learnedCapacity: null, perf: {} };
+}
+
+const NO_PERF: ModelPerf = { ttft: null, throughput: null, samples: 0 };
+
+/** Model ids are arbitrary strings ("constructor", "__proto__"): only the record's own keys count. */
+function ownPerf(perf: Record<string, ModelPerf>, model: string): ModelPerf {
+  return Object.hasOwn(perf, model) ? (perf[model] ?? NO_PERF) : NO_PERF;
+}
+
+export function perfOf(state: NodeState, model: string): ModelPerf {
+  return ownPerf(state.perf, model);
+}
+
+export interface ObserveContext {
+  /** The node's declared capacity, which a 429 can only lower. */
+  declaredCapacity: number;
+  /** False when the share of ejected nodes is at its cap. */
+  mayEject: boolean;
+}
+
+export function observe(state: NodeState, o: Outcome, ctx: ObserveContext): NodeState {
+  const now = o.at;
+  if (o.kind === "busy") {
+    return { ...state, learnedCapacity: learnFromBusy(state.learnedCapacity, o.inFlight ?? 0, ctx.declaredCapacity, now) };
+  }
+  if (isFailure(o.kind)) {
+    const next: NodeState = {
+      ...state,
+      reputation: recordOutcome(state.reputation, false, now, FAILURE_WEIGHT[o.kind]),
+      outlier: outlierFailure(state.outlier, now, ctx.mayEject, isSevere(o.kind)),
+    };
+    // A timeout is a latency sample too: the node took at least that long, and Peak EWMA believes it at once.
+    if (o.kind === "timeout" && o.ttftMs !== null) next.perf = withPerf(state.perf, o.model, (p) => ({ ...p, ttft: updateLatency(p.ttft, o.ttftMs ?? 0, now) }));
+    return next;
+  }
+  return {
+    ...state,
+    reputation: recordOutcome(state.reputation, true, now),
+    outlier: outlierSuccess(state.outlier, now),
+    perf: withPerf(state.perf, o.model, (p) => ({
+      ttft: o.ttftMs === null ? p.ttft : updateLatency(p.ttft, o.ttftMs, now),
+      throughput: o.tokens === null || o.streamMs === null ? p.throughput : updateThroughput(p.throughput, { tokens: o.tokens, streamMs: o.streamMs }, now),
+      samples: p.samples + 1,
+    })),
+  };
+}
+
+function withPerf(perf: Record<string, ModelPerf>, model: string, change: (p: ModelPerf) => ModelPerf): Record<string, ModelPerf> {
+  return { ...perf, [model]: change(ownPerf(perf, model)) };
+}
+
+/** A failed reachability probe takes the node out at once (ejection rules and timing); a good one changes nothing
+ * here: its round-trip time is the node's latency prior (node-estimates.ts). */
+export function observeProbe(state: NodeState, reachable: boolean, at: number, mayEject: boolean): NodeState {
+  return reachable || !mayEject ? state : { ...state, outlier: eject(state.outlier, at) };
+}

@@ -1,0 +1,154 @@
+// Chooses the node for one attempt of a request: weighted power of two choices over eligible nodes, a small
+// exploration share, never above a node's capacity; the client's controls (order, only, ignore, sort, max_price)
+// narrow or order the choice. Pure: time, load and randomness come in as arguments.
+import type { RoutingControls } from "./client-controls.js";
+import { capacityOf, expectedThroughput, expectedTtft, trustOf, type RouteNode } from "./node-estimates.js";
+import { isEjected } from "./outlier.js";
+import { drawWeighted, nodeCost, TRUST_POWER, type ModelPool, type RoutingTable } from "./routing-table.js";
+
+/** Share of first attempts sent to a node still being explored (new, under-measured, or on probation). */
+export const EXPLORE_SHARE = 0.02;
+/** Weighted draws tried to find two eligible candidates before falling back to a scan. */
+const MAX_DRAWS = 8;
+
+export interface PickQuery {
+  model: string;
+  controls: RoutingControls;
+  now: number;
+  random: () => number;
+  /** Requests the gateway believes the node has in flight now. */
+  load: (node: RouteNode) => number;
+  /** Nodes already tried for this request. */
+  exclude: ReadonlySet<string>;
+  /** 0 for the first node tried for this model, 1 for the first failover, … */
+  attempt: number;
+}
+
+export type PickResult =
+  | { kind: "node"; node: RouteNode; explored: boolean }
+  /** No node serves the model. */
+  | { kind: "unknown_model" }
+  /** Nodes serve the model, but none passes the client's controls. */
+  | { kind: "no_eligible" }
+  /** Some pass the controls, but all are full, ejected, or already tried. */
+  | { kind: "saturated" };
+
+/** Passes the client's only / ignore / max_price. */
+export function allowedByControls(node: RouteNode, model: string, c: RoutingControls): boolean {
+  if (c.only && !c.only.has(node.id)) return false;
+  if (c.ignore.has(node.id)) return false;
+  if (c.maxPrice) {
+    const price = node.models.get(model) ?? null;
+    if (price && c.maxPrice.prompt !== null && price.prompt > c.maxPrice.prompt) return false;
+    if (price && c.maxPrice.completion !== null && price.completion > c.maxPrice.completion) return false;
+  }
+  return true;
+}
+
+function available(node: RouteNode, q: PickQuery): boolean {
+  return !q.exclude.has(node.id) && !isEjected(node.state.outlier, q.now) && q.load(node) < capacityOf(node, q.now);
+}
+
+function eligible(node: RouteNode, q: PickQuery): boolean {
+  return node.models.has(q.model) && available(node, q) && allowedByControls(node, q.model, q.controls);
+}
+
+function cost(node: RouteNode, q: PickQuery): number {
+  return nodeCost(node, q.model, q.load(node), q.now);
+}
+
+function cheaper(a: RouteNode, b: RouteNode | null, q: PickQuery): RouteNode {
+  return b === null || cost(a, q) <= cost(b, q) ? a : b;
+}
+
+/** Power of two choices, candidates drawn by weight; a scan for the cheapest if the draws find nothing eligible. */
+function twoChoices(pool: ModelPool, q: PickQuery): RouteNode | null {
+  let first: RouteNode | null = null;
+  for (let i = 0; i < MAX_DRAWS; i++) {
+    const candidate = drawWeighted(pool, q.random);
+    if (!candidate || candidate === first || !eligible(candidate, q)) continue;
+    if (first) return cheaper(first, candidate, q);
+    first = candidate;
+  }
+  return first ?? cheapestOf(pool.nodes, q);
+}
+
+function cheapestOf(nodes: Iterable<RouteNode>, q: PickQuery): RouteNode | null {
+  let best: RouteNode | null = null;
+  for (const node of nodes) if (eligible(node, q)) best = cheaper(node, best, q);
+  return best;
+}
+
+/** Two random nodes still being explored, the cheaper by their priors. */
+function explore(pool: ModelPool, q: PickQuery): RouteNode | null {
+  if (pool.explore.length === 0) return null;
+  let best: RouteNode | null = null;
+  for (let i = 0; i < 2 * 2 && i < pool.explore.length * 2; i++) {
+    const candidate = pool.explore[Math.floor(q.random() * pool.explore.length)];
+    if (candidate && eligible(candidate, q)) best = cheaper(candidate, best, q);
+  }
+  return best;
+}
+
+/** The client's `sort`: the best eligible node by that measure, searched exhaustively (ties: lower cost). */
+function bestBySort(nodes: Iterable<RouteNode>, q: PickQuery): RouteNode | null {
+  const key = (node: RouteNode): number => {
+    switch (q.controls.sort) {
+      case "throughput":
+        return -(expectedThroughput(node, q.model) ?? 0) * Math.pow(trustOf(node), TRUST_POWER);
+      case "price": {
+        const price = node.models.get(q.model) ?? null;
+        return price ? price.prompt + price.completion : 0;
+      }
+      default:
+        return expectedTtft(node, q.model, q.now);
+    }
+  };
+  let best: RouteNode | null = null;
+  let bestKey = Infinity;
+  for (const node of nodes) {
+    if (!eligible(node, q)) continue;
+    const k = key(node);
+    if (best === null || k < bestKey || (k === bestKey && cost(node, q) < cost(best, q))) {
+      best = node;
+      bestKey = k;
+    }
+  }
+  return best;
+}
+
+function* onlyNodes(table: RoutingTable, only: ReadonlySet<string>): Generator<RouteNode> {
+  for (const id of only) {
+    const node = table.nodes.get(id);
+    if (node) yield node;
+  }
+}
+
+function found(node: RouteNode | null, explored = false): PickResult | null {
+  return node ? { kind: "node", node, explored } : null;
+}
+
+export function pickNode(table: RoutingTable, q: PickQuery): PickResult {
+  const pool = table.pools.get(q.model);
+  if (!pool) return { kind: "unknown_model" };
+  const c = q.controls;
+  for (const id of c.order) {
+    const node = table.nodes.get(id);
+    if (node && eligible(node, q)) return { kind: "node", node, explored: false };
+  }
+  const fallbacksUsed = c.order.length > 0 || q.attempt > 0;
+  const chosen =
+    fallbacksUsed && !c.allowFallbacks
+      ? null
+      : c.sort
+        ? found(bestBySort(c.only ? onlyNodes(table, c.only) : pool.nodes, q))
+        : c.only
+          ? found(cheapestOf(onlyNodes(table, c.only), q))
+          : (q.attempt === 0 && q.random() < EXPLORE_SHARE ? found(explore(pool, q), true) : null) ?? found(twoChoices(pool, q));
+  return chosen ?? diagnose(pool, q);
+}
+
+/** Why nothing was picked: the client's controls exclude every node, or the allowed ones are busy. */
+function diagnose(pool: ModelPool, q: PickQuery): PickResult {
+  return pool.nodes.some((node) => allowedByControls(node, q.model, q.controls)) ? { kind: "saturated" } : { kind: "no_eligible" };
+}
