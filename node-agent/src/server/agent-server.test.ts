@@ -183,4 +183,34 @@ describe("agent server", () => {
       await orphan.stop();
     }
   });
+
+  it("answers 429 past its declared capacity, and serves again once a slot frees", async () => {
+    const slow = await startSimBackend({ log: () => {}, latencyMs: 300 });
+    const single = await startAgent({
+      identity: await generateIdentity(),
+      gatewayUrl: gateway.url,
+      upstreamUrl: slow.url,
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      models: [{ id: "sim-small" }],
+      capacity: 1,
+      log: () => {},
+    });
+    try {
+      const url = `${single.publicUrl}/v1/chat/completions`;
+      const first = send(await signedRequest(gateway.signer, url, chat, { nodeId: single.nodeId }));
+      // Wait until the agent has taken the first request in (it counts it from the moment it accepts it).
+      while (single.inFlight() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const second = await send(await signedRequest(gateway.signer, url, chat, { nodeId: single.nodeId }));
+      expect(second.status).toBe(429);
+      expect(second.headers.get("retry-after")).toBe("1");
+      expect(await second.json()).toEqual({ error: { message: expect.any(String), type: "rate_limit_error", param: null, code: "node_at_capacity" } });
+      expect((await first).status).toBe(200);
+      const third = await send(await signedRequest(gateway.signer, url, chat, { nodeId: single.nodeId }));
+      expect(third.status).toBe(200);
+    } finally {
+      await single.stop();
+      await slow.close();
+    }
+  });
 });

@@ -35,6 +35,8 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
   const { auth, proxy, log } = options;
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   let inFlight = 0;
+  /** Inference requests being proxied now (challenges and probes aside). */
+  let serving = 0;
   let idleWaiters: (() => void)[] = [];
   const release = (): void => {
     inFlight -= 1;
@@ -92,6 +94,15 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
       return void res.end(text);
     }
+    // The declared capacity is a promise to the gateway and a guard for the backend: past it, say so at once (the
+    // gateway learns a lower capacity from the 429 and tries another node) rather than queue behind the backend.
+    if (serving >= options.capacity) {
+      log("refused request over capacity", { path, capacity: options.capacity });
+      res.setHeader("retry-after", "1");
+      return sendError(res, 429, "rate_limit_error", "node_at_capacity", `The node is serving its capacity of ${options.capacity} requests.`);
+    }
+    serving += 1;
+    res.once("close", () => (serving -= 1));
     // The query is not covered by the signature, so it is not forwarded.
     proxy.forward(req, res, path, body);
   }
