@@ -63,6 +63,22 @@ export const UsageReportSchema = z.object({
 });
 export type UsageReport = z.infer<typeof UsageReportSchema>;
 
+/** What the router has learned about a node (GET /admin/nodes), so an operator can see why it gets traffic or not. */
+export const RoutingStateSchema = z.object({
+  /** 0..1: the expected success rate discounted by its uncertainty; what routing weighs nodes by. */
+  trust: z.number(),
+  /** ISO 8601 while the node is ejected by outlier detection; null otherwise. */
+  ejected_until: z.string().nullable(),
+  ejections: z.int(),
+  /** Back from an ejection: one request at a time until it succeeds. */
+  probation: z.boolean(),
+  /** Concurrency learned from the node's 429s, below its declared capacity; null when none was learned. */
+  learned_capacity: z.int().nullable(),
+  /** Per model: time-to-first-token estimate, streaming speed, measured answers. */
+  models: z.record(z.string(), z.object({ ttft_ms: z.number().nullable(), tokens_per_second: z.number().nullable(), samples: z.int() })),
+});
+export type RoutingState = z.infer<typeof RoutingStateSchema>;
+
 /** GET /admin/nodes: every node the registry knows, live or not, with its trust state. */
 export const AdminNodeSchema = PublicNodeSchema.extend({
   live: z.boolean(),
@@ -72,5 +88,6 @@ export const AdminNodeSchema = PublicNodeSchema.extend({
   ban_reason: z.string().nullable(),
   /** The node's last health probe (round trip in ms, when it was sent, failed probes in a row); null until probed. */
   probe: z.object({ reachable: z.boolean(), rtt_ms: z.number().nullable(), at: z.string(), failures: z.int() }).nullable(),
+  routing: RoutingStateSchema,
 });
 export type AdminNode = z.infer<typeof AdminNodeSchema>;

@@ -1,10 +1,10 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { UsageRecord } from "../src/durable/usage-ledger.js";
-import type { Heartbeat } from "@meshgate/schemas";
+import type { AdminNode, Heartbeat } from "@meshgate/schemas";
 import { challengeDelay } from "../src/limits/challenge-backoff.js";
 import { EJECT_AFTER_CONSECUTIVE, type Outcome } from "../src/routing/index.js";
-import { newNode, registerRoutable } from "./helpers.js";
+import { adminFetch, newNode, registerRoutable } from "./helpers.js";
 
 const outcome = (nodeId: string, kind: Outcome["kind"], ttftMs: number | null, at: number): Outcome => ({
   nodeId, model: "m", kind, at, ttftMs, tokens: null, streamMs: null, inFlight: null,
@@ -52,6 +52,11 @@ describe("NodeRegistry.recordOutcomes", () => {
     const node = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find((n) => n.id === bad.id)!;
     expect(node.state.outlier.ejectedUntil).toBeGreaterThan(Date.now());
     expect(node.state.outlier.ejections).toBe(1);
+    // An operator sees why the node gets no traffic.
+    const listed = ((await (await adminFetch("/admin/nodes")).json()) as { data: AdminNode[] }).data.find((n) => n.id === bad.id);
+    expect(listed?.routing).toMatchObject({ ejections: 1, probation: false, ejected_until: expect.any(String) });
+    expect(Date.parse(listed?.routing.ejected_until ?? "")).toBeGreaterThan(Date.now());
+    expect(listed?.routing.models["m"]?.ttft_ms).toBe(10_000);
   });
 
   it("learns a lower capacity from a 429 without counting it against the node's reputation", async () => {

@@ -9,6 +9,7 @@ import { parseJson, readBody } from "../http/json-body.js";
 import type { GatewayRequest } from "../http/request-id.js";
 import { invalidateNodeSnapshot } from "../mesh/node-snapshot.js";
 import { publicNode } from "./nodes.js";
+import { routingState } from "./routing-state.js";
 
 const BanSchema = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
 
@@ -20,7 +21,8 @@ function nodeId(request: GatewayRequest): string {
 
 export async function listAdminNodesRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
-  const nodes = await nodeRegistry(env).list(Date.now());
+  const now = Date.now();
+  const nodes = await nodeRegistry(env).list(now);
   const data: AdminNode[] = nodes.map((n) => ({
     ...publicNode(n),
     live: n.live,
@@ -28,6 +30,7 @@ export async function listAdminNodesRoute(request: GatewayRequest, env: Env): Pr
     banned: n.banned,
     ban_reason: n.ban_reason,
     probe: n.probe && { ...n.probe, rtt_ms: n.probe.rtt_ms === null ? null : Math.round(n.probe.rtt_ms * 10) / 10, at: new Date(n.probe.at).toISOString() },
+    routing: routingState(n.state, n.capacity, now),
   }));
   return Response.json({ object: "list", data });
 }
