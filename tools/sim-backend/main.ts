@@ -13,7 +13,10 @@ Options:
   --latency-ms N            delay before each response starts (default 0)
   --token-interval-ms N     delay between streamed chunks (default 0)
   --fail-rate R             probability 0..1 of answering 500 (default 0)
+  --hang-rate R             probability 0..1 of accepting a request and never answering (default 0)
   -h, --help                show this help
+
+GET /sim/stats reports what the backend received (requests, peak concurrency, body keys).
 `;
 
 function number(name: string, text: string | undefined, fallback: number, max: number): number {
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
       "latency-ms": { type: "string" },
       "token-interval-ms": { type: "string" },
       "fail-rate": { type: "string" },
+      "hang-rate": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -43,6 +47,7 @@ async function main(): Promise<void> {
     latencyMs: number("latency-ms", values["latency-ms"], 0, 600_000),
     tokenIntervalMs: number("token-interval-ms", values["token-interval-ms"], 0, 60_000),
     failRate: number("fail-rate", values["fail-rate"], 0, 1),
+    hangRate: number("hang-rate", values["hang-rate"], 0, 1),
   });
   const stop = (): void => void backend.close().then(() => process.exit(0));
   process.once("SIGINT", stop);

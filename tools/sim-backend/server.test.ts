@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SIMULATED_OWNER, startSimBackend, type SimBackend } from "./server.js";
+import { SIM_STATS_PATH, SIMULATED_OWNER, startSimBackend, type SimBackend } from "./server.js";
 import { countTokens } from "./tokenizer.js";
 
 let backend: SimBackend;
@@ -123,5 +123,66 @@ describe("sim-backend", () => {
     } finally {
       await flaky.close();
     }
+    expect(flaky.stats()).toMatchObject({ requests: 1, failed: 1, active: 0 });
+  });
+
+  it("accepts requests at the hang rate and never answers them, until the client gives up", async () => {
+    const hanging = await startSimBackend({ hangRate: 1, log: () => {} });
+    try {
+      const abort = new AbortController();
+      const answer = fetch(`${hanging.url}/v1/chat/completions`, {
+        method: "POST",
+        body: JSON.stringify({ model: "sim-small", messages }),
+        signal: abort.signal,
+      });
+      // Nothing is sent back, not even a status line: the request is only visible in the backend's stats.
+      await until(() => hanging.stats().hung === 1);
+      expect(hanging.stats()).toMatchObject({ requests: 1, active: 1, hung: 1 });
+      abort.abort();
+      await expect(answer).rejects.toThrow();
+      await until(() => hanging.stats().active === 0);
+    } finally {
+      await hanging.close();
+    }
+  });
+
+  it("closing the server ends requests it is hanging on", async () => {
+    const hanging = await startSimBackend({ hangRate: 1, log: () => {} });
+    const answer = fetch(`${hanging.url}/v1/embeddings`, { method: "POST", body: JSON.stringify({ model: "sim-embed", input: "x" }) });
+    await until(() => hanging.stats().hung === 1);
+    await hanging.close();
+    await expect(answer).rejects.toThrow();
+  });
+
+  it("counts requests, peak concurrency and the body keys it received", async () => {
+    // Hanging requests stay open for as long as the test likes, so concurrency is set by the test, not by timing.
+    const hanging = await startSimBackend({ hangRate: 1, log: () => {} });
+    try {
+      const abort = new AbortController();
+      const body = JSON.stringify({ model: "sim-small", messages, seed: 7 });
+      const open = [1, 2, 3].map(() => fetch(`${hanging.url}/v1/chat/completions`, { method: "POST", body, signal: abort.signal }).catch(() => null));
+      await until(() => hanging.stats().hung === 3);
+      abort.abort();
+      await Promise.all(open);
+      await until(() => hanging.stats().active === 0);
+      expect(hanging.stats()).toMatchObject({ requests: 3, peakConcurrent: 3, lastBodyKeys: ["model", "messages", "seed"] });
+      hanging.resetPeak();
+      expect(hanging.stats().peakConcurrent).toBe(0);
+    } finally {
+      await hanging.close();
+    }
+    const before = backend.stats().requests;
+    await post("/v1/embeddings", { model: "sim-embed", input: "x", user: "u" });
+    const stats = backend.stats();
+    expect(stats).toMatchObject({ requests: before + 1, active: 0, lastBodyKeys: ["model", "input", "user"] });
+    expect(stats.bodyKeysSeen).toEqual(expect.arrayContaining(["input", "messages", "model", "user"]));
+    expect(stats.bodyKeysSeen).toEqual([...stats.bodyKeysSeen].sort());
+    const served = (await (await fetch(`${backend.url}${SIM_STATS_PATH}`)).json()) as unknown;
+    expect(served).toEqual(backend.stats());
   });
 });
+
+/** Waits for a condition the backend reaches on its own (the test's timeout bounds it). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}

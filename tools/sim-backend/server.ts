@@ -7,6 +7,9 @@ import { embeddings } from "./embeddings.js";
 import { writeEventStream } from "./event-stream.js";
 import { ApiError, parseJsonObject, readBody, sendError, sendJson, sleep, type JsonObject } from "./http-io.js";
 import type { SimResponse } from "./responses.js";
+import { StatsRecorder, type SimStats } from "./stats.js";
+
+export type { SimStats } from "./stats.js";
 
 export const SIMULATED_OWNER = "meshgate-simulated-backend";
 export const DEFAULT_SIM_MODELS = ["sim-small", "sim-embed"];
@@ -22,6 +25,11 @@ export interface SimBackendOptions {
   tokenIntervalMs?: number;
   /** Probability (0..1) of answering a request with a 500. */
   failRate?: number;
+  /**
+   * Probability (0..1) of accepting a request and never answering it: no status, no bytes, the connection held open
+   * until the client gives up or the server closes. A node that hangs like this is what first-token timeouts are for.
+   */
+  hangRate?: number;
   random?: () => number;
   log?: (line: string) => void;
 }
@@ -29,8 +37,15 @@ export interface SimBackendOptions {
 export interface SimBackend {
   url: string;
   port: number;
+  /** What the backend has received so far (also served as JSON at GET /sim/stats). */
+  stats(): SimStats;
+  /** Starts counting peak concurrency afresh from the requests open now. */
+  resetPeak(): void;
   close(): Promise<void>;
 }
+
+/** Not an OpenAI path, so it cannot collide with an endpoint a gateway forwards. */
+export const SIM_STATS_PATH = "/sim/stats";
 
 type Handler = (body: JsonObject, model: string) => SimResponse;
 
@@ -45,17 +60,27 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
   const latencyMs = options.latencyMs ?? 0;
   const tokenIntervalMs = options.tokenIntervalMs ?? 0;
   const failRate = options.failRate ?? 0;
+  const hangRate = options.hangRate ?? 0;
   const random = options.random ?? Math.random;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const created = Math.floor(Date.now() / 1000);
   const modelList = { object: "list", data: models.map((id) => ({ id, object: "model", created, owned_by: SIMULATED_OWNER })) };
+  const stats = new StatsRecorder();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?", 1)[0]!;
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, modelList);
+    if (req.method === "GET" && path === SIM_STATS_PATH) return sendJson(res, 200, stats.snapshot());
     const handler = req.method === "POST" ? HANDLERS[path] : undefined;
     if (!handler) throw new ApiError(404, `Unknown request URL: ${req.method ?? "?"} ${path}.`, "invalid_request_error", "unknown_url");
+    stats.opened(res);
     const body = parseJsonObject(await readBody(req));
+    stats.body(Object.keys(body));
+    if (hangRate > 0 && random() < hangRate) {
+      stats.hang();
+      // Never answer; the request stays open (and counted) until the client or close() ends the connection.
+      return new Promise<void>((resolve) => res.once("close", resolve));
+    }
     const model = body["model"];
     if (typeof model !== "string") throw new ApiError(400, "`model` is required.", "invalid_request_error", "missing_required_parameter", "model");
     if (!models.includes(model)) {
@@ -63,7 +88,10 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
     }
     const result = handler(body, model);
     await sleep(latencyMs);
-    if (failRate > 0 && random() < failRate) throw new ApiError(500, "Simulated backend failure (fail-rate).", "server_error", "simulated_failure");
+    if (failRate > 0 && random() < failRate) {
+      stats.fail();
+      throw new ApiError(500, "Simulated backend failure (fail-rate).", "server_error", "simulated_failure");
+    }
     if (result.kind === "json") return sendJson(res, 200, result.body);
     await writeEventStream(res, result.events, tokenIntervalMs);
   }
@@ -86,6 +114,8 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
   return {
     url,
     port,
+    stats: () => stats.snapshot(),
+    resetPeak: () => stats.resetPeak(),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -9,7 +9,7 @@ import { generateDevVars } from "../../gateway/dev-vars.js";
 import { startGateway, type Gateway } from "../../gateway/gateway.js";
 import { waitForNode } from "../../gateway/nodes.js";
 import { startNodeAgent, type NodeAgent } from "../../processes/index.js";
-import { startSimBackend, type SimBackend } from "@meshgate/sim-backend";
+import { startSimBackend, type SimBackend, type SimBackendOptions } from "@meshgate/sim-backend";
 import { quietSink, recentOutput } from "./quiet.js";
 
 export const CHAT_MODEL = "sim-small";
@@ -18,7 +18,10 @@ export const EMBED_MODEL = "sim-embed";
 export interface Cluster {
   gateway: Gateway;
   adminToken: string;
+  /** The backend behind the first agent: the one every agent shares unless `nodes` gave each its own. */
   backend: SimBackend;
+  /** The backend behind each agent, in the order of `agents` (the same object repeated when shared). */
+  backends: SimBackend[];
   agents: NodeAgent[];
   apiKey: string;
   client: OpenAI;
@@ -33,11 +36,39 @@ export interface ClusterOptions {
   name: string;
   /** Concurrent requests each agent accepts (the agent's default when absent). */
   capacity?: number;
+  /** Fire the gateway's Cron Triggers (health probes) this often; never by default (see startGateway). */
+  probeIntervalMs?: number;
+  /**
+   * One entry per agent (as many as `agents`): each agent then gets a simulated backend of its own with these
+   * settings, so nodes can differ in speed and reliability and each backend's stats show that node's traffic alone.
+   */
+  nodes?: NodeSpec[];
+  /** Extra Worker vars, e.g. FIRST_TOKEN_TIMEOUT_MS (the generated secrets are kept). */
+  vars?: Record<string, string>;
+}
+
+/** An agent and the backend behind it. */
+export interface NodeSpec {
+  latencyMs?: number;
+  tokenIntervalMs?: number;
+  failRate?: number;
+  hangRate?: number;
+  /** The backend's dice for failRate and hangRate (Math.random when absent), e.g. to fail exactly every other request. */
+  random?: () => number;
+  /** Concurrent requests the agent accepts (ClusterOptions.capacity, else the agent's default, when absent). */
+  capacity?: number;
+}
+
+function backendOptions(spec: NodeSpec): SimBackendOptions {
+  const { capacity: _capacity, ...backend } = spec;
+  return backend;
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  if (opts.nodes && opts.nodes.length !== opts.agents) throw new Error(`${opts.nodes.length} node specs for ${opts.agents} agents`);
   const scratch = mkdtempSync(join(tmpdir(), `meshgate-e2e-${opts.name}-`));
-  const vars = generateDevVars();
+  const vars = { ...generateDevVars(), ...opts.vars };
+  const specs: (NodeSpec | null)[] = opts.nodes ?? Array.from({ length: opts.agents }, () => null);
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     // Agents first, so none heartbeats to or is dispatched from a gateway that is going away.
@@ -45,28 +76,36 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     rmSync(scratch, { recursive: true, force: true });
   };
   try {
-    const gateway = await startGateway({ vars, sink: quietSink("gateway") });
+    const gateway = await startGateway({ vars, sink: quietSink("gateway"), ...(opts.probeIntervalMs === undefined ? {} : { probeIntervalMs: opts.probeIntervalMs }) });
     stops.push(() => gateway.stop());
-    const backend = await startSimBackend({ models: [CHAT_MODEL, EMBED_MODEL], log: quietSink("sim-backend") });
-    stops.push(() => backend.close());
+    const startBackend = async (name: string, spec: NodeSpec): Promise<SimBackend> => {
+      const started = await startSimBackend({ models: [CHAT_MODEL, EMBED_MODEL], log: quietSink(name), ...backendOptions(spec) });
+      stops.push(() => started.close());
+      return started;
+    };
+    const shared = opts.nodes ? null : await startBackend("sim-backend", {});
+    const backends = await Promise.all(specs.map((spec, i) => shared ?? startBackend(`sim-backend-${i + 1}`, spec ?? {})));
     const agents = await Promise.all(
-      Array.from({ length: opts.agents }, (_, i) =>
-        startNodeAgent({
+      specs.map((spec, i) => {
+        const capacity = spec?.capacity ?? opts.capacity;
+        return startNodeAgent({
           name: `agent-${i + 1}`,
           gatewayUrl: gateway.url,
-          upstreamUrl: backend.url,
+          upstreamUrl: backends[i]!.url,
           keyFile: join(scratch, `agent-${i + 1}.key`),
           sink: quietSink(`agent-${i + 1}`),
-          ...(opts.capacity === undefined ? {} : { capacity: opts.capacity }),
-        }),
-      ),
+          ...(capacity === undefined ? {} : { capacity }),
+        });
+      }),
     );
     for (const agent of agents) stops.push(() => agent.process.stop());
     await Promise.all(agents.map((a) => waitForNode(gateway.url, a.nodeId)));
     const { key } = await createApiKey(gateway.url, vars.ADMIN_TOKEN, `e2e-${opts.name}`);
     // No SDK retries: a request that succeeds must have succeeded at the gateway, not on the client's second try.
     const clientWithKey = (apiKey: string) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 });
-    return { gateway, adminToken: vars.ADMIN_TOKEN, backend, agents, apiKey: key, client: clientWithKey(key), clientWithKey, stop };
+    const backend = backends[0];
+    if (!backend) throw new Error("a cluster needs at least one agent");
+    return { gateway, adminToken: vars.ADMIN_TOKEN, backend, backends, agents, apiKey: key, client: clientWithKey(key), clientWithKey, stop };
   } catch (err) {
     await stop();
     // The processes' output is kept quiet while things work; when they do not, it is the first thing to read.

@@ -91,7 +91,15 @@ async function startStream(body: ReadableStream<Uint8Array>): Promise<ReadableSt
 export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<AttemptResult> {
   const url = node.origin + req.path;
   const headers = new Headers({ "content-type": "application/json", "x-request-id": req.requestId, [DISPATCH_NODE_HEADER]: node.id });
-  await signRequest({ method: "POST", url, headers, body: req.body, signer: req.signer, now: req.now(), extraComponents: [DISPATCH_NODE_HEADER] });
+  // The slot is taken before anything awaits, so concurrent requests that pick meanwhile see it taken.
+  adjustInFlight(node.id, 1);
+  let answered = false;
+  try {
+    await signRequest({ method: "POST", url, headers, body: req.body, signer: req.signer, now: req.now(), extraComponents: [DISPATCH_NODE_HEADER] });
+  } catch (err) {
+    adjustInFlight(node.id, -1);
+    throw err;
+  }
   const started = req.now();
   const abort = new AbortController();
   let timedOut = false;
@@ -101,8 +109,6 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
   }, req.timeoutMs);
   const onClientGone = () => abort.abort(new Error("client disconnected"));
   req.clientGone.addEventListener("abort", onClientGone, { once: true });
-  adjustInFlight(node.id, 1);
-  let answered = false;
   try {
     const response = await fetch(url, { method: "POST", headers, body: req.body, signal: abort.signal, redirect: "manual" });
     const failed = failedStatus(response.status);

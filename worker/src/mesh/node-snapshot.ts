@@ -4,7 +4,8 @@
 import { NODE_TTL_MS } from "@meshgate/schemas";
 import type { RegistryNode } from "../durable/node-registry-types.js";
 import { nodeRegistry } from "../durable/names.js";
-import { buildTable, type RouteNode, type RoutingTable } from "../routing/index.js";
+import { buildTable, observeInTable, type Outcome, type RouteNode, type RoutingTable } from "../routing/index.js";
+import { outcomesNotIn } from "./local-outcomes.js";
 import { checkNodeUrl, nodeUrlPolicy } from "./node-url-policy.js";
 
 export const SNAPSHOT_TTL_MS = 1_000;
@@ -32,9 +33,12 @@ function toRouteNode(n: RegistryNode): RouteNode {
 
 async function refresh(env: Env, now: number): Promise<NodeSnapshot> {
   const policy = nodeUrlPolicy(env);
+  const requestedAt = Date.now();
   // Heartbeats already refuse forbidden URLs; checked again in case the policy changed since a node registered.
   const nodes = (await nodeRegistry(env).snapshot(now)).filter((n) => checkNodeUrl(n.url, policy) === null);
-  current = { fetchedAt: now, nodes, table: buildTable(nodes.map(toRouteNode), now) };
+  const table = buildTable(nodes.map(toRouteNode), now);
+  for (const outcome of outcomesNotIn(requestedAt)) observeInTable(table, outcome);
+  current = { fetchedAt: now, nodes, table };
   return current;
 }
 
@@ -50,6 +54,14 @@ export async function nodeSnapshot(env: Env, ctx: ExecutionContext, now: number)
     );
   }
   return current;
+}
+
+/**
+ * Applies an outcome this isolate just observed to the table requests route by now (not the one the reporting
+ * request started with: a refresh may have replaced it meanwhile).
+ */
+export function observeLocally(outcome: Outcome): void {
+  if (current) observeInTable(current.table, outcome);
 }
 
 /** Drops the cached copy (tests, and after this isolate changes the registry itself). */

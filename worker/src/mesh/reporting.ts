@@ -4,6 +4,7 @@ import { nodeRegistry, usageLedger } from "../durable/names.js";
 import type { Outcome } from "../routing/index.js";
 import type { UsageRecord } from "../durable/usage-ledger.js";
 import { Batcher, groupBy } from "./batcher.js";
+import { outcomesWritten, rememberOutcome } from "./local-outcomes.js";
 
 /** Long enough that a busy isolate writes a few times a second, short enough that usage shows up promptly. */
 const BATCH_DELAY_MS = 200;
@@ -21,6 +22,7 @@ const outcomeBatcher = new Batcher<Outcome>({
   maxItems: 500,
   async write(outcomes, env) {
     await nodeRegistry(env).recordOutcomes(outcomes, Date.now());
+    outcomesWritten(outcomes, Date.now());
   },
 });
 
@@ -29,5 +31,6 @@ export function recordUsage(row: UsageRecord, env: Env, ctx: ExecutionContext): 
 }
 
 export function reportOutcome(outcome: Outcome, env: Env, ctx: ExecutionContext): void {
+  rememberOutcome(outcome);
   outcomeBatcher.add(outcome, env, ctx);
 }

@@ -10,13 +10,13 @@ import type { GatewayRequest } from "../http/request-id.js";
 import { releaseNode, sendToNode } from "../mesh/dispatch.js";
 import { routeRequest, type RouteResult } from "../mesh/failover.js";
 import { gatewayIdentity } from "../mesh/gateway-identity.js";
-import { nodeSnapshot } from "../mesh/node-snapshot.js";
+import { nodeSnapshot, observeLocally } from "../mesh/node-snapshot.js";
 import { recordUsage, reportOutcome } from "../mesh/reporting.js";
 import { serverTiming } from "../mesh/server-timing.js";
 import { dispatchTimeouts } from "../mesh/timeouts.js";
 import { meterStream, type MeterResult } from "../metering/response-meter.js";
 import { usageOfJsonBody, type TokenCounts } from "../metering/usage.js";
-import { observeInTable, parseRoutingControls, type Outcome } from "../routing/index.js";
+import { parseRoutingControls, type Outcome } from "../routing/index.js";
 
 /** The fields the gateway reads; every other field goes to the node as the client sent it. */
 interface InferenceBody extends Record<string, unknown> {
@@ -91,7 +91,7 @@ export function inferenceRoute(kind: InferenceKind) {
     const { signer } = await gatewayIdentity(env);
     const timeouts = dispatchTimeouts(env);
     const report = (outcome: Outcome): void => {
-      observeInTable(snapshot.table, outcome);
+      observeLocally(outcome);
       reportOutcome(outcome, env, ctx);
     };
     const routed = await routeRequest({

@@ -53,8 +53,15 @@ export function expectedThroughput(node: RouteNode, model: string): number | nul
   return perfOf(node.state, model).throughput?.tokensPerSecond ?? null;
 }
 
-export function capacityOf(node: RouteNode, now: number): number {
-  return node.state.outlier.probation ? 1 : effectiveCapacity(node.declaredCapacity, node.state.learnedCapacity, now);
+/** Concurrent requests a node gets while on probation or still unproven: a trickle, whatever it declares. */
+export const PROBATION_SLOTS = 1;
+export const UNPROVEN_SLOTS = 2;
+
+/** Concurrent requests the router allows the node for `model` now. */
+export function capacityOf(node: RouteNode, model: string, now: number): number {
+  const usable = effectiveCapacity(node.declaredCapacity, node.state.learnedCapacity, now);
+  if (node.state.outlier.probation) return Math.min(usable, PROBATION_SLOTS);
+  return unproven(node, model) ? Math.min(usable, UNPROVEN_SLOTS) : usable;
 }
 
 export function trustOf(node: RouteNode): number {
@@ -66,9 +73,13 @@ export const EXPLORE_BELOW_SAMPLES = 3;
 /** Evidence (decayed successes + failures) below which a node's reputation says little. */
 const EXPLORE_BELOW_EVIDENCE = 2;
 
-/** Under-measured or on probation: gets the exploration share, not the trusted share. */
-export function needsExploring(node: RouteNode, model: string): boolean {
-  if (node.state.outlier.probation) return true;
+/** Too few answers measured for this model to trust the node with its full capacity. */
+function unproven(node: RouteNode, model: string): boolean {
   const rep = node.state.reputation;
   return perfOf(node.state, model).samples < EXPLORE_BELOW_SAMPLES && rep.successes + rep.failures < EXPLORE_BELOW_EVIDENCE;
+}
+
+/** Unproven or on probation: also reachable through the exploration share, whatever its estimates say. */
+export function needsExploring(node: RouteNode, model: string): boolean {
+  return node.state.outlier.probation || unproven(node, model);
 }

@@ -46,7 +46,7 @@ export function allowedByControls(node: RouteNode, model: string, c: RoutingCont
 }
 
 function available(node: RouteNode, q: PickQuery): boolean {
-  return !q.exclude.has(node.id) && !isEjected(node.state.outlier, q.now) && q.load(node) < capacityOf(node, q.now);
+  return !q.exclude.has(node.id) && !isEjected(node.state.outlier, q.now) && q.load(node) < capacityOf(node, q.model, q.now);
 }
 
 function eligible(node: RouteNode, q: PickQuery): boolean {

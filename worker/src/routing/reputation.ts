@@ -1,6 +1,6 @@
 // Beta reputation (Jøsang & Ismail): successes and failures decay with time; expectation E = (s + 1) / (s + f + 2),
-// uncertainty u = 2 / (s + f + 2). Trust is E discounted by its uncertainty, so a node with no record is explored
-// (see routing-table.ts) but not trusted.
+// uncertainty u = 2 / (s + f + 2). Routing uses E + u/2, optimistic while the record is thin, so a new node is tried
+// at once (explored) — but with few concurrent requests until it has proven itself (not trusted: node-estimates.ts).
 
 export interface Reputation {
   successes: number;
@@ -39,7 +39,10 @@ export function uncertainty(rep: Reputation): number {
 /** Trust never goes below this, so the cost of even a distrusted node stays finite. */
 export const TRUST_FLOOR = 0.02;
 
-/** E − u/2: 0 for a node without a record, ≈ E once evidence has piled up. */
+/**
+ * E + u/2 = (s + 2) / (s + f + 2): 1 for a node without a record (as if it had succeeded twice), ≈ E once evidence
+ * has piled up; each early failure costs a new node a lot (2/3 after one, 1/2 after two).
+ */
 export function trust(rep: Reputation): number {
-  return Math.max(TRUST_FLOOR, reputationScore(rep) - uncertainty(rep) / 2);
+  return Math.max(TRUST_FLOOR, Math.min(1, reputationScore(rep) + uncertainty(rep) / 2));
 }

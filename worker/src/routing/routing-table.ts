@@ -7,7 +7,7 @@ import { isEjected, maxEjected } from "./outlier.js";
 
 /**
  * How strongly trust counts: cost divides by trust^4, so a node failing one request in five (trust ≈ 0.8) costs 2.4×
- * a reliable one, and one without a record (trust at the floor) is only reached through exploration.
+ * a reliable one, and one failing every other request 16×.
  */
 export const TRUST_POWER = 4;
 /** Sampling favours fast nodes by 1/latency²: twice as fast, four times as likely to be one of the two candidates. */
@@ -30,19 +30,20 @@ export interface RoutingTable {
 }
 
 /**
- * Expected cost of sending the node one more request: latency × (in-flight + 1), per slot of capacity (an inference
- * server batches concurrent requests, so a node with 16 slots and 1 request is not "twice as busy" as an idle one),
- * inflated by a poor record. Envoy's weighted least-request with the node's capacity as its weight.
+ * Expected cost of sending the node one more request: latency × (1 + in-flight / capacity), inflated by a poor
+ * record. Peak EWMA's latency × (in-flight + 1) counted per slot: an inference server batches concurrent requests,
+ * so one request on a 16-slot node barely slows the next, while a full node doubles its cost. An idle node costs its
+ * latency, so declaring more slots buys no traffic by itself.
  */
 export function nodeCost(node: RouteNode, model: string, load: number, now: number): number {
-  return (expectedTtft(node, model, now) * (load + 1)) / (capacityOf(node, now) * Math.pow(trustOf(node), TRUST_POWER));
+  return (expectedTtft(node, model, now) * (1 + load / capacityOf(node, model, now))) / Math.pow(trustOf(node), TRUST_POWER);
 }
 
 /** How often a node is drawn as a candidate: capacity × trust⁴ / latency². Zero while ejected. */
 export function samplingWeight(node: RouteNode, model: string, now: number): number {
   if (isEjected(node.state.outlier, now)) return 0;
   const latency = Math.max(1, expectedTtft(node, model, now));
-  return (capacityOf(node, now) * Math.pow(trustOf(node), TRUST_POWER)) / Math.pow(latency, LATENCY_POWER);
+  return (capacityOf(node, model, now) * Math.pow(trustOf(node), TRUST_POWER)) / Math.pow(latency, LATENCY_POWER);
 }
 
 export function buildTable(nodes: readonly RouteNode[], now: number): RoutingTable {
