@@ -18,7 +18,8 @@ function parseStored(text: string, at: number): StoredRouting {
   try {
     const stored = JSON.parse(text) as Partial<StoredRouting>;
     return {
-      outlier: stored.outlier ?? fresh.outlier,
+      // Fields added later take their fresh defaults.
+      outlier: { ...fresh.outlier, ...stored.outlier },
       learnedCapacity: stored.learnedCapacity ?? null,
       // Kept as JSON.parse made it: model ids such as "__proto__" stay own keys (routing reads own keys only).
       perf: stored.perf ?? {},

@@ -3,7 +3,8 @@ import type { Price } from "@meshgate/schemas";
 import { effectiveCapacity } from "./capacity.js";
 import { LATENCY_PRIOR_MS } from "./latency.js";
 import { perfOf, type NodeState } from "./node-state.js";
-import { trust } from "./reputation.js";
+import { onProbation } from "./outlier.js";
+import { decay, trust } from "./reputation.js";
 
 export interface ProbeView {
   reachable: boolean;
@@ -34,6 +35,7 @@ export const PROBE_PRIOR_EXTRA_MS = 50;
  * that was slow once is tried again later rather than shunned for ever. */
 export const STALE_LATENCY_TAU_MS = 60_000;
 
+/** The probe's round trip plus PROBE_PRIOR_EXTRA_MS, or LATENCY_PRIOR_MS for a node never reached by a probe. */
 export function latencyPrior(node: RouteNode): number {
   const rtt = node.probe?.reachable ? node.probe.rttMs : null;
   return rtt === null ? LATENCY_PRIOR_MS : rtt + PROBE_PRIOR_EXTRA_MS;
@@ -60,26 +62,24 @@ export const UNPROVEN_SLOTS = 2;
 /** Concurrent requests the router allows the node for `model` now. */
 export function capacityOf(node: RouteNode, model: string, now: number): number {
   const usable = effectiveCapacity(node.declaredCapacity, node.state.learnedCapacity, now);
-  if (node.state.outlier.probation) return Math.min(usable, PROBATION_SLOTS);
+  if (onProbation(node.state.outlier, now)) return Math.min(usable, PROBATION_SLOTS);
   return unproven(node, model) ? Math.min(usable, UNPROVEN_SLOTS) : usable;
 }
 
-export function trustOf(node: RouteNode): number {
-  return trust(node.state.reputation);
+/** Trust from the record decayed to `now`, so a node's old failures fade even while it gets no traffic. */
+export function trustOf(node: RouteNode, now: number): number {
+  return trust(decay(node.state.reputation, now));
 }
 
 /** Fewer measured answers than this for a model, and a node is still being explored for it. */
 export const EXPLORE_BELOW_SAMPLES = 3;
-/** Evidence (decayed successes + failures) below which a node's reputation says little. */
-const EXPLORE_BELOW_EVIDENCE = 2;
 
-/** Too few answers measured for this model to trust the node with its full capacity. */
+/** Too few good answers for this model to trust the node with its full capacity (failures prove nothing). */
 function unproven(node: RouteNode, model: string): boolean {
-  const rep = node.state.reputation;
-  return perfOf(node.state, model).samples < EXPLORE_BELOW_SAMPLES && rep.successes + rep.failures < EXPLORE_BELOW_EVIDENCE;
+  return perfOf(node.state, model).samples < EXPLORE_BELOW_SAMPLES;
 }
 
 /** Unproven or on probation: also reachable through the exploration share, whatever its estimates say. */
-export function needsExploring(node: RouteNode, model: string): boolean {
-  return node.state.outlier.probation || unproven(node, model);
+export function needsExploring(node: RouteNode, model: string, now: number): boolean {
+  return onProbation(node.state.outlier, now) || unproven(node, model);
 }

@@ -11,8 +11,10 @@ export interface OutlierState {
   at: number;
   /** Out of rotation until then (0: never ejected or served its time). */
   ejectedUntil: number;
-  /** Ejections so far; each makes the next longer. Forgiven one per COOLDOWN of good behaviour. */
+  /** Ejections so far; each makes the next longer. One is forgiven per MAX_EJECTION_MS without a failure. */
   ejections: number;
+  /** When the last ejection began or was forgiven. */
+  since: number;
   /** Returned from an ejection and not yet proven good again. */
   probation: boolean;
 }
@@ -25,17 +27,22 @@ export const WINDOW_HALF_LIFE_MS = 60_000;
 export const BASE_EJECTION_MS = 30_000;
 export const MAX_EJECTION_MS = 300_000;
 /**
- * Never more than this share of a model's nodes ejected at once (at least one may always be): if most nodes fail
+ * Never more than this share of the live nodes ejected at once (at least one may always be): if most nodes fail
  * together, the fault is more likely the gateway's or the network's, and ejecting them all would leave nothing.
  */
 export const MAX_EJECTED_FRACTION = 0.34;
 
 export function newOutlierState(at: number): OutlierState {
-  return { consecutive: 0, ok: 0, failed: 0, at, ejectedUntil: 0, ejections: 0, probation: false };
+  return { consecutive: 0, ok: 0, failed: 0, at, ejectedUntil: 0, ejections: 0, since: at, probation: false };
 }
 
 export function isEjected(s: OutlierState, now: number): boolean {
-  return s.ejectedUntil > now;
+  return s.ejectedUntil !== 0 && s.ejectedUntil > now;
+}
+
+/** Served its ejection and not yet proven good again: the probation starts when the ejection ends, not at the next outcome. */
+export function onProbation(s: OutlierState, now: number): boolean {
+  return s.probation || (s.ejectedUntil !== 0 && s.ejectedUntil <= now);
 }
 
 export function ejectionMs(ejections: number): number {
@@ -61,9 +68,10 @@ function leaveEjection(s: OutlierState, now: number): OutlierState {
 
 export function outlierSuccess(prev: OutlierState, now: number): OutlierState {
   const s = decayWindow(leaveEjection(prev, now), now);
-  // A long good stretch since the last ejection forgives one: the penalty of a node that recovered shrinks again.
-  const forgiven = s.ejections > 0 && !s.probation && s.ok >= MIN_WINDOW && s.failed < 1 ? s.ejections - 1 : s.ejections;
-  return { ...s, consecutive: 0, ok: s.ok + 1, probation: false, ejections: forgiven };
+  // A long stretch without failures since the last ejection (or forgiveness) forgives one: a node that recovered
+  // sees its penalty shrink again, one step per MAX_EJECTION_MS.
+  const forgive = s.ejections > 0 && !s.probation && now - s.since >= MAX_EJECTION_MS;
+  return { ...s, consecutive: 0, ok: s.ok + 1, probation: false, ejections: forgive ? s.ejections - 1 : s.ejections, since: forgive ? now : s.since };
 }
 
 /**
@@ -71,21 +79,23 @@ export function outlierSuccess(prev: OutlierState, now: number): OutlierState {
  * that held a request without a byte until the timeout, or stopped mid-stream: every further request risks the same).
  */
 export function outlierFailure(prev: OutlierState, now: number, mayEject: boolean, severe = false): OutlierState {
+  // Requests still in flight when the node was ejected fail meanwhile: they say nothing new, and must not count
+  // against it once it returns.
+  if (isEjected(prev, now)) return prev;
   const s = decayWindow(leaveEjection(prev, now), now);
-  const next = { ...s, consecutive: s.consecutive + 1, failed: s.failed + 1 };
-  if (isEjected(s, now)) return next;
+  const next = { ...s, consecutive: s.consecutive + 1, failed: s.failed + 1, since: s.ejections > 0 ? now : s.since };
   const total = next.ok + next.failed;
   const tripped =
     severe || next.probation || next.consecutive >= EJECT_AFTER_CONSECUTIVE || (total >= MIN_WINDOW && next.failed / total >= EJECT_FAILURE_RATE);
   if (!tripped || !mayEject) return next;
   const ejections = next.ejections + 1;
   // The window starts afresh, so the node is judged on what it does after it returns.
-  return { ...next, ok: 0, failed: 0, consecutive: 0, ejections, ejectedUntil: now + ejectionMs(ejections), probation: false };
+  return { ...next, ok: 0, failed: 0, consecutive: 0, ejections, since: now, ejectedUntil: now + ejectionMs(ejections), probation: false };
 }
 
 /** An ejection decided elsewhere (an unreachable probe): same timing rules. */
 export function eject(prev: OutlierState, now: number): OutlierState {
   if (isEjected(prev, now)) return prev;
   const ejections = prev.ejections + 1;
-  return { ...prev, ok: 0, failed: 0, consecutive: 0, ejections, ejectedUntil: now + ejectionMs(ejections), probation: false };
+  return { ...prev, ok: 0, failed: 0, consecutive: 0, ejections, since: now, ejectedUntil: now + ejectionMs(ejections), probation: false };
 }

@@ -3,13 +3,15 @@
 // narrow or order the choice. Pure: time, load and randomness come in as arguments.
 import type { RoutingControls } from "./client-controls.js";
 import { capacityOf, expectedThroughput, expectedTtft, trustOf, type RouteNode } from "./node-estimates.js";
+import { perfOf } from "./node-state.js";
 import { isEjected } from "./outlier.js";
 import { drawWeighted, nodeCost, TRUST_POWER, type ModelPool, type RoutingTable } from "./routing-table.js";
 
 /** Share of first attempts sent to a node still being explored (new, under-measured, or on probation). */
 export const EXPLORE_SHARE = 0.02;
-/** Weighted draws tried to find two eligible candidates before falling back to a scan. */
-const MAX_DRAWS = 8;
+/** Draws tried to find two eligible candidates: by weight, then uniformly, before falling back to a scan. */
+const WEIGHTED_DRAWS = 12;
+const UNIFORM_DRAWS = 24;
 
 export interface PickQuery {
   model: string;
@@ -61,14 +63,25 @@ function cheaper(a: RouteNode, b: RouteNode | null, q: PickQuery): RouteNode {
   return b === null || cost(a, q) <= cost(b, q) ? a : b;
 }
 
-/** Power of two choices, candidates drawn by weight; a scan for the cheapest if the draws find nothing eligible. */
+/**
+ * Power of two choices. Candidates are drawn by weight; weights are computed once per snapshot, so the nodes they
+ * favour may be full by now: then uniform draws find eligible ones, and only if those fail too is every node scanned.
+ */
 function twoChoices(pool: ModelPool, q: PickQuery): RouteNode | null {
   let first: RouteNode | null = null;
-  for (let i = 0; i < MAX_DRAWS; i++) {
-    const candidate = drawWeighted(pool, q.random);
-    if (!candidate || candidate === first || !eligible(candidate, q)) continue;
+  const consider = (candidate: RouteNode | null | undefined): RouteNode | null => {
+    if (!candidate || candidate === first || !eligible(candidate, q)) return null;
     if (first) return cheaper(first, candidate, q);
     first = candidate;
+    return null;
+  };
+  for (let i = 0; i < WEIGHTED_DRAWS; i++) {
+    const chosen = consider(drawWeighted(pool, q.random));
+    if (chosen) return chosen;
+  }
+  for (let i = 0; i < UNIFORM_DRAWS; i++) {
+    const chosen = consider(pool.nodes[Math.floor(q.random() * pool.nodes.length)]);
+    if (chosen) return chosen;
   }
   return first ?? cheapestOf(pool.nodes, q);
 }
@@ -95,13 +108,17 @@ function bestBySort(nodes: Iterable<RouteNode>, q: PickQuery): RouteNode | null 
   const key = (node: RouteNode): number => {
     switch (q.controls.sort) {
       case "throughput":
-        return -(expectedThroughput(node, q.model) ?? 0) * Math.pow(trustOf(node), TRUST_POWER);
+        return -(expectedThroughput(node, q.model) ?? 0) * Math.pow(trustOf(node, q.now), TRUST_POWER);
       case "price": {
         const price = node.models.get(q.model) ?? null;
         return price ? price.prompt + price.completion : 0;
       }
-      default:
-        return expectedTtft(node, q.model, q.now);
+      default: {
+        // Measured nodes first: a client asking for the lowest latency wants a measured one, not a prior; a poor
+        // record counts as it does in the cost.
+        if (perfOf(node.state, q.model).ttft === null) return Number.POSITIVE_INFINITY;
+        return expectedTtft(node, q.model, q.now) / Math.pow(trustOf(node, q.now), TRUST_POWER);
+      }
     }
   };
   let best: RouteNode | null = null;

@@ -36,14 +36,15 @@ export interface RoutingTable {
  * latency, so declaring more slots buys no traffic by itself.
  */
 export function nodeCost(node: RouteNode, model: string, load: number, now: number): number {
-  return (expectedTtft(node, model, now) * (1 + load / capacityOf(node, model, now))) / Math.pow(trustOf(node), TRUST_POWER);
+  const latency = Math.max(1, expectedTtft(node, model, now));
+  return (latency * (1 + load / capacityOf(node, model, now))) / Math.pow(trustOf(node, now), TRUST_POWER);
 }
 
 /** How often a node is drawn as a candidate: capacity × trust⁴ / latency². Zero while ejected. */
 export function samplingWeight(node: RouteNode, model: string, now: number): number {
   if (isEjected(node.state.outlier, now)) return 0;
   const latency = Math.max(1, expectedTtft(node, model, now));
-  return (capacityOf(node, model, now) * Math.pow(trustOf(node), TRUST_POWER)) / Math.pow(latency, LATENCY_POWER);
+  return (capacityOf(node, model, now) * Math.pow(trustOf(node, now), TRUST_POWER)) / Math.pow(latency, LATENCY_POWER);
 }
 
 export function buildTable(nodes: readonly RouteNode[], now: number): RoutingTable {
@@ -67,7 +68,7 @@ export function buildTable(nodes: readonly RouteNode[], now: number): RoutingTab
     list.forEach((node, i) => {
       sum += samplingWeight(node, model, now);
       cumulative[i] = sum;
-      if (needsExploring(node, model)) explore.push(node);
+      if (needsExploring(node, model, now)) explore.push(node);
     });
     pools.set(model, { nodes: list, cumulative, explore });
   }
