@@ -51,7 +51,7 @@ export function benchMesh(size: number, seed: number, now: number): BenchMesh {
       id,
       origin: `https://${id}.example`,
       declaredCapacity: capacity,
-      reportedInFlight: 0,
+      othersInFlight: 0,
       models: new Map([[BENCH_MODEL, { prompt: Math.floor(random() * 1_000_000), completion: Math.floor(random() * 2_000_000) }]]),
       state: warmState(random, now),
       probe: { reachable: true, rttMs: 5 + random() * 200, at: now },

@@ -3,6 +3,7 @@
 // so abandoning a node is always safe.
 import { DISPATCH_NODE_HEADER, signRequest, type Signer } from "@meshgate/schemas";
 import type { OutcomeKind, RouteNode } from "../routing/index.js";
+import { adjustLoad } from "./local-load.js";
 
 export interface AttemptRequest {
   /** Path on the node, e.g. /v1/chat/completions. */
@@ -27,27 +28,9 @@ export type AttemptResult =
 /** A non-streamed answer bigger than this is refused as malformed (embeddings of 2,048 inputs fit many times over). */
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
-const localInFlight = new Map<string, number>();
-
-/** Requests this isolate has open to a node. */
-export function localLoad(nodeId: string): number {
-  return localInFlight.get(nodeId) ?? 0;
-}
-
-/** What the gateway believes a node has in flight: its last heartbeat's count, or this isolate's own if higher. */
-export function nodeLoad(node: RouteNode): number {
-  return Math.max(node.reportedInFlight, localLoad(node.id));
-}
-
-function adjustInFlight(nodeId: string, delta: number): void {
-  const next = (localInFlight.get(nodeId) ?? 0) + delta;
-  if (next <= 0) localInFlight.delete(nodeId);
-  else localInFlight.set(nodeId, next);
-}
-
 /** Marks an answered attempt as finished; call once its body is done. Failed attempts release themselves. */
 export function releaseNode(nodeId: string): void {
-  adjustInFlight(nodeId, -1);
+  adjustLoad(nodeId, -1);
 }
 
 /** 3xx too: redirects are not followed (a node must not steer the gateway elsewhere), so one is a broken answer. */
@@ -92,12 +75,12 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
   const url = node.origin + req.path;
   const headers = new Headers({ "content-type": "application/json", "x-request-id": req.requestId, [DISPATCH_NODE_HEADER]: node.id });
   // The slot is taken before anything awaits, so concurrent requests that pick meanwhile see it taken.
-  adjustInFlight(node.id, 1);
+  adjustLoad(node.id, 1);
   let answered = false;
   try {
     await signRequest({ method: "POST", url, headers, body: req.body, signer: req.signer, now: req.now(), extraComponents: [DISPATCH_NODE_HEADER] });
   } catch (err) {
-    adjustInFlight(node.id, -1);
+    adjustLoad(node.id, -1);
     throw err;
   }
   const started = req.now();
@@ -141,6 +124,6 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
   } finally {
     clearTimeout(timer);
     req.clientGone.removeEventListener("abort", onClientGone);
-    if (!answered) adjustInFlight(node.id, -1);
+    if (!answered) adjustLoad(node.id, -1);
   }
 }

@@ -1,7 +1,8 @@
 // Tries nodes for one request until one answers: each attempt picks afresh (so it sees what the failed ones taught),
 // up to MAX_ATTEMPTS_PER_MODEL nodes for each model the client allows, in the client's model order.
 import { pickNode, type Outcome, type RouteNode, type RoutingControls, type RoutingTable } from "../routing/index.js";
-import { nodeLoad, type AttemptResult } from "./dispatch.js";
+import type { AttemptResult } from "./dispatch.js";
+import { nodeLoad } from "./local-load.js";
 
 export const MAX_ATTEMPTS_PER_MODEL = 3;
 /** However many fallback models a client lists, a request never tries more nodes than this. */

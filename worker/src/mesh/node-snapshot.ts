@@ -4,7 +4,8 @@
 import { NODE_TTL_MS } from "@meshgate/schemas";
 import type { RegistryNode } from "../durable/node-registry-types.js";
 import { nodeRegistry } from "../durable/names.js";
-import { buildTable, observeInTable, type Outcome, type RouteNode, type RoutingTable } from "../routing/index.js";
+import { buildTable, noteLoad, observeInTable, type Outcome, type RouteNode, type RoutingTable } from "../routing/index.js";
+import { localLoad, nodeLoad, onLoadChange } from "./local-load.js";
 import { outcomesNotIn } from "./local-outcomes.js";
 import { checkNodeUrl, nodeUrlPolicy } from "./node-url-policy.js";
 
@@ -19,12 +20,18 @@ export interface NodeSnapshot {
 let current: NodeSnapshot | null = null;
 let refreshing = false;
 
+// A request sent or finished changes the node's free slots, and so how often it is drawn.
+onLoadChange((nodeId) => {
+  const node = current?.table.nodes.get(nodeId);
+  if (current && node) noteLoad(current.table, nodeId, nodeLoad(node), Date.now());
+});
+
 function toRouteNode(n: RegistryNode): RouteNode {
   return {
     id: n.id,
     origin: new URL(n.url).origin,
     declaredCapacity: n.capacity,
-    reportedInFlight: n.in_flight,
+    othersInFlight: Math.max(0, n.in_flight - localLoad(n.id)),
     models: new Map(n.models.map((m) => [m.id, m.price ?? null])),
     state: n.state,
     probe: n.probe ? { reachable: n.probe.reachable, rttMs: n.probe.rtt_ms, at: n.probe.at } : null,
@@ -36,7 +43,7 @@ async function refresh(env: Env, now: number): Promise<NodeSnapshot> {
   const requestedAt = Date.now();
   // Heartbeats already refuse forbidden URLs; checked again in case the policy changed since a node registered.
   const nodes = (await nodeRegistry(env).snapshot(now)).filter((n) => checkNodeUrl(n.url, policy) === null);
-  const table = buildTable(nodes.map(toRouteNode), now);
+  const table = buildTable(nodes.map(toRouteNode), now, nodeLoad);
   for (const outcome of outcomesNotIn(requestedAt)) observeInTable(table, outcome);
   current = { fetchedAt: now, nodes, table };
   return current;

@@ -11,3 +11,4 @@ export * from "./pick.js";
 export * from "./reputation.js";
 export * from "./routing-table.js";
 export * from "./throughput.js";
+export * from "./weighted-sampler.js";

@@ -9,8 +9,8 @@ export interface LatencyEstimate {
 }
 
 export const LATENCY_DECAY_MS = 10_000;
-/** What a node without measurements is assumed to answer in: optimistic, so new nodes get tried. */
-export const LATENCY_PRIOR_MS = 30;
+/** What a node without measurements is assumed to take to its first token: a typical small model's, neither shunned nor favoured. */
+export const LATENCY_PRIOR_MS = 150;
 
 export function updateLatency(prev: LatencyEstimate | null, sampleMs: number, now: number, decayMs = LATENCY_DECAY_MS): LatencyEstimate {
   const sample = Math.max(0, sampleMs);

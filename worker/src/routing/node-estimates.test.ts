@@ -27,7 +27,7 @@ function routeNode(opts: { state?: NodeState; probe?: ProbeView | null; capacity
     id: "n",
     origin: "https://n.example",
     declaredCapacity: opts.capacity ?? 8,
-    reportedInFlight: 0,
+    othersInFlight: 0,
     models: new Map(Object.entries(opts.models ?? { m: null })),
     state: opts.state ?? newNodeState(0),
     probe: opts.probe ?? null,
@@ -46,12 +46,13 @@ function fed(outcomes: readonly Outcome[], capacity = 8): NodeState {
 const successes = (n: number, extra: Partial<Outcome> = {}, from = 0): Outcome[] => Array.from({ length: n }, (_, i) => outcome("success", from + i, extra));
 
 describe("latency prior", () => {
-  it("is the optimistic default without a probe", () => {
+  it("is the default first-token time without a probe", () => {
     expect(latencyPrior(routeNode())).toBe(LATENCY_PRIOR_MS);
   });
 
-  it("is the probe's round trip plus the inference overhead", () => {
-    expect(latencyPrior(routeNode({ probe: { reachable: true, rttMs: 40, at: 0 } }))).toBe(40 + PROBE_PRIOR_EXTRA_MS);
+  it("is the probe's round trip plus the default first-token time", () => {
+    expect(PROBE_PRIOR_EXTRA_MS).toBe(LATENCY_PRIOR_MS);
+    expect(latencyPrior(routeNode({ probe: { reachable: true, rttMs: 40, at: 0 } }))).toBe(40 + LATENCY_PRIOR_MS);
   });
 
   it("is the default when a reachable probe has no round trip", () => {
@@ -89,6 +90,8 @@ describe("expected time to first token", () => {
     const samples = [0, 1_000, 10_000, 60_000, 300_000].map((t) => expectedTtft(node, "m", t));
     for (let i = 1; i < samples.length; i++) expect(samples[i]).toBeLessThan(samples[i - 1] ?? 0);
     expect(expectedTtft(node, "m", 20 * STALE_LATENCY_TAU_MS)).toBeCloseTo(prior, 3);
+    // Slowly: a minute on, the slow measurement still counts for 90%.
+    expect(expectedTtft(node, "m", 60_000)).toBeGreaterThan(prior + 0.85 * (2_000 - prior));
   });
 
   it("relaxes a slow timeout back toward the prior, so the node is tried again later", () => {
@@ -142,7 +145,12 @@ describe("capacity", () => {
 
   it("never gives an unproven node more than it declares or a 429 allows", () => {
     expect(capacityOf(routeNode({ capacity: 1 }), "m", 0)).toBe(1);
-    expect(capacityOf(routeNode({ capacity: 64, state: fed([outcome("busy", 0, { inFlight: 0 })], 64) }), "m", 0)).toBe(1);
+    // A 429 halves 3 declared slots to 1, below the unproven 2.
+    expect(capacityOf(routeNode({ capacity: 3, state: fed([outcome("busy", 0, { inFlight: 0 })], 3) }), "m", 0)).toBe(1);
+    // One 429 on 64 slots leaves 32, still above the unproven 2; repeated ones halve it down to 1.
+    const busy = (n: number): Outcome[] => Array.from({ length: n }, (_, i) => outcome("busy", i, { inFlight: 0 }));
+    expect(capacityOf(routeNode({ capacity: 64, state: fed(busy(1), 64) }), "m", 0)).toBe(UNPROVEN_SLOTS);
+    expect(capacityOf(routeNode({ capacity: 64, state: fed(busy(6), 64) }), "m", 5)).toBe(1);
   });
 
   it("holds a node to the unproven slots on a model it has not answered yet, whatever its record on others", () => {
@@ -196,32 +204,32 @@ describe("trust", () => {
 
 describe("exploration", () => {
   it("explores a new node", () => {
-    expect(needsExploring(routeNode(), "m", 0)).toBe(true);
+    expect(needsExploring(routeNode(), "m")).toBe(true);
   });
 
   it(`keeps exploring a node with fewer than ${EXPLORE_BELOW_SAMPLES} answers, stops once it has them`, () => {
-    expect(needsExploring(routeNode({ state: fed(successes(1)) }), "m", 0)).toBe(true);
-    expect(needsExploring(routeNode({ state: fed(successes(EXPLORE_BELOW_SAMPLES)) }), "m", 0)).toBe(false);
-    expect(needsExploring(routeNode({ state: fed([outcome("error", 0)]) }), "m", 0)).toBe(true);
+    expect(needsExploring(routeNode({ state: fed(successes(1)) }), "m")).toBe(true);
+    expect(needsExploring(routeNode({ state: fed(successes(EXPLORE_BELOW_SAMPLES)) }), "m")).toBe(false);
+    expect(needsExploring(routeNode({ state: fed([outcome("error", 0)]) }), "m")).toBe(true);
   });
 
   it(`stops exploring once ${EXPLORE_BELOW_SAMPLES} answers are measured, though the record has faded`, () => {
     const measured = fed(successes(EXPLORE_BELOW_SAMPLES));
     const faded = { successes: 0.5, failures: 0, at: 0 };
-    expect(needsExploring(routeNode({ state: { ...measured, reputation: faded } }), "m", 0)).toBe(false);
+    expect(needsExploring(routeNode({ state: { ...measured, reputation: faded } }), "m")).toBe(false);
     const fewer = fed(successes(EXPLORE_BELOW_SAMPLES - 1));
-    expect(needsExploring(routeNode({ state: { ...fewer, reputation: faded } }), "m", 0)).toBe(true);
+    expect(needsExploring(routeNode({ state: { ...fewer, reputation: faded } }), "m")).toBe(true);
   });
 
   it("explores a node with a record on another model for a model it is new to", () => {
     const node = routeNode({ state: fed(successes(10, { model: "a" })), models: { a: null, b: null } });
-    expect(needsExploring(node, "a", 0)).toBe(false);
-    expect(needsExploring(node, "b", 0)).toBe(true);
+    expect(needsExploring(node, "a")).toBe(false);
+    expect(needsExploring(node, "b")).toBe(true);
   });
 
-  it("explores a node on probation, however well measured", () => {
+  it("leaves a measured node on probation to its record, not to the exploration share", () => {
     const base = fed(successes(50));
     const node = routeNode({ state: { ...base, outlier: { ...base.outlier, probation: true } } });
-    expect(needsExploring(node, "m", 0)).toBe(true);
+    expect(needsExploring(node, "m")).toBe(false);
   });
 });

@@ -18,8 +18,11 @@ export interface RouteNode {
   /** Scheme, host and port: request paths are appended to it. */
   origin: string;
   declaredCapacity: number;
-  /** In-flight requests the node reported in its last heartbeat. */
-  reportedInFlight: number;
+  /**
+   * Requests other gateway isolates have open to the node: its last heartbeat's in-flight count, less this isolate's
+   * own when the snapshot was read (so this isolate's requests are not counted twice, once stale).
+   */
+  othersInFlight: number;
   /** Models served, with the node's price (null: free). */
   models: ReadonlyMap<string, Price | null>;
   state: NodeState;
@@ -30,10 +33,13 @@ export interface RouteNode {
  * Inference takes longer than a probe's round trip: a node's first token is assumed to come this much after it.
  * Only a prior, replaced by the first real measurement.
  */
-export const PROBE_PRIOR_EXTRA_MS = 50;
-/** A latency estimate relaxes back toward the prior with this time constant while no new sample arrives, so a node
- * that was slow once is tried again later rather than shunned for ever. */
-export const STALE_LATENCY_TAU_MS = 60_000;
+export const PROBE_PRIOR_EXTRA_MS = LATENCY_PRIOR_MS;
+/**
+ * A latency estimate relaxes back toward the prior with this time constant while no new sample arrives, so a node
+ * that was slow once is tried again in a while rather than shunned for ever; slowly, or slow nodes would keep
+ * coming back looking like new ones.
+ */
+export const STALE_LATENCY_TAU_MS = 600_000;
 
 /** The probe's round trip plus PROBE_PRIOR_EXTRA_MS, or LATENCY_PRIOR_MS for a node never reached by a probe. */
 export function latencyPrior(node: RouteNode): number {
@@ -79,7 +85,11 @@ function unproven(node: RouteNode, model: string): boolean {
   return perfOf(node.state, model).samples < EXPLORE_BELOW_SAMPLES;
 }
 
-/** Unproven or on probation: also reachable through the exploration share, whatever its estimates say. */
-export function needsExploring(node: RouteNode, model: string, now: number): boolean {
-  return onProbation(node.state.outlier, now) || unproven(node, model);
+/**
+ * Unproven for the model: also reachable through the exploration share, whatever its estimates say. Not a node on
+ * probation: its record speaks for it (its trust recovers as old failures decay), and the simulation showed a
+ * standing trickle to returning nodes is mostly traffic to flaky ones.
+ */
+export function needsExploring(node: RouteNode, model: string): boolean {
+  return unproven(node, model);
 }

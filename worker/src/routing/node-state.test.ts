@@ -162,10 +162,12 @@ describe("observing a failure", () => {
 });
 
 describe("observing a 429", () => {
-  it("lowers the learned capacity to what the node held, and touches nothing else", () => {
+  it("lowers the learned capacity to what the node held, halving it at most, and touches nothing else", () => {
     const before = apply(newNodeState(0), [outcome("success", 0)]);
+    const held = observe(before, outcome("busy", 10, { inFlight: 5 }), CTX);
+    expect(effectiveCapacity(CTX.declaredCapacity, held.learnedCapacity, 10)).toBe(5);
     const s = observe(before, outcome("busy", 10, { inFlight: 3 }), CTX);
-    expect(effectiveCapacity(CTX.declaredCapacity, s.learnedCapacity, 10)).toBe(3);
+    expect(effectiveCapacity(CTX.declaredCapacity, s.learnedCapacity, 10)).toBe(4);
     expect(s.reputation).toEqual(before.reputation);
     expect(s.outlier).toEqual(before.outlier);
     expect(s.perf).toEqual(before.perf);
@@ -184,7 +186,8 @@ describe("observing a 429", () => {
 
   it("lets the capacity recover with time", () => {
     const s = observe(newNodeState(0), outcome("busy", 0, { inFlight: 2 }), CTX);
-    expect(effectiveCapacity(8, s.learnedCapacity, 3 * CAPACITY_RECOVERY_STEP_MS)).toBe(5);
+    expect(effectiveCapacity(8, s.learnedCapacity, 0)).toBe(4);
+    expect(effectiveCapacity(8, s.learnedCapacity, 3 * CAPACITY_RECOVERY_STEP_MS)).toBe(7);
     expect(effectiveCapacity(8, s.learnedCapacity, 60 * CAPACITY_RECOVERY_STEP_MS)).toBe(8);
   });
 });

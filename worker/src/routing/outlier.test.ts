@@ -96,16 +96,17 @@ describe("severe failures", () => {
 
 describe("ejection on failure rate", () => {
   it(`ejects once ${EJECT_FAILURE_RATE * 100}% of a full window failed, though never ${EJECT_AFTER_CONSECUTIVE} in a row`, () => {
-    // 9 successes and 3 lone failures: 25% of 12.
-    const before = run(newOutlierState(0), "sssfsssfsss", 0);
-    expect(isEjected(before, 11)).toBe(false);
-    const after = outlierFailure(before, 11, true);
+    // 16 successes and 2 lone failures: 2 of 18 is 11%, but the first failure (1 of 11, 9%) did not eject.
+    const before = run(newOutlierState(0), oks(10) + "f" + oks(6), 0);
+    expect(isEjected(before, 17)).toBe(false);
+    const after = outlierFailure(before, 17, true);
     expect(after.consecutive).toBe(0); // reset by the ejection
-    expect(isEjected(after, 11)).toBe(true);
+    expect(isEjected(after, 17)).toBe(true);
   });
 
   it("keeps a node failing less than that share", () => {
-    const s = run(newOutlierState(0), (oks(9) + "f").repeat(10), 0);
+    // One in eleven: just under 10%.
+    const s = run(newOutlierState(0), (oks(10) + "f").repeat(10), 0);
     expect(isEjected(s, 100)).toBe(false);
     expect(s.ejections).toBe(0);
   });

@@ -21,7 +21,7 @@ export interface OutlierState {
 
 export const EJECT_AFTER_CONSECUTIVE = 5;
 /** Failure share that ejects, once the window holds at least MIN_WINDOW requests. */
-export const EJECT_FAILURE_RATE = 0.2;
+export const EJECT_FAILURE_RATE = 0.1;
 export const MIN_WINDOW = 10;
 export const WINDOW_HALF_LIFE_MS = 60_000;
 export const BASE_EJECTION_MS = 30_000;

@@ -7,8 +7,11 @@ import { perfOf } from "./node-state.js";
 import { isEjected } from "./outlier.js";
 import { drawWeighted, nodeCost, TRUST_POWER, type ModelPool, type RoutingTable } from "./routing-table.js";
 
-/** Share of first attempts sent to a node still being explored (new, under-measured, or on probation). */
-export const EXPLORE_SHARE = 0.02;
+/**
+ * Share of first attempts sent to a node still unproven for the model, whatever its estimates say. Small: new nodes
+ * are mostly explored through their optimistic trust (reputation.ts); this trickle covers those whose prior looks slow.
+ */
+export const EXPLORE_SHARE = 0.005;
 /** Draws tried to find two eligible candidates: by weight, then uniformly, before falling back to a scan. */
 const WEIGHTED_DRAWS = 12;
 const UNIFORM_DRAWS = 24;
@@ -64,8 +67,9 @@ function cheaper(a: RouteNode, b: RouteNode | null, q: PickQuery): RouteNode {
 }
 
 /**
- * Power of two choices. Candidates are drawn by weight; weights are computed once per snapshot, so the nodes they
- * favour may be full by now: then uniform draws find eligible ones, and only if those fail too is every node scanned.
+ * Power of two choices. Candidates are drawn by weight (full and ejected nodes weigh nothing); when the client's
+ * ignore / max_price rule out the nodes the weight favours, draws are wasted on them, so the exact cheapest allowed
+ * node is found by a scan instead of settling for uniform draws. Uniform draws, then a scan, are the fallback otherwise.
  */
 function twoChoices(pool: ModelPool, q: PickQuery): RouteNode | null {
   let first: RouteNode | null = null;
@@ -79,6 +83,8 @@ function twoChoices(pool: ModelPool, q: PickQuery): RouteNode | null {
     const chosen = consider(drawWeighted(pool, q.random));
     if (chosen) return chosen;
   }
+  const filtered = q.controls.ignore.size > 0 || q.controls.maxPrice !== null;
+  if (filtered) return first ? cheaper(first, cheapestOf(pool.nodes, q) ?? first, q) : cheapestOf(pool.nodes, q);
   for (let i = 0; i < UNIFORM_DRAWS; i++) {
     const chosen = consider(pool.nodes[Math.floor(q.random() * pool.nodes.length)]);
     if (chosen) return chosen;

@@ -1,6 +1,7 @@
 // Beta reputation (Jøsang & Ismail): successes and failures decay with time; expectation E = (s + 1) / (s + f + 2),
-// uncertainty u = 2 / (s + f + 2). Routing uses E + u/2, optimistic while the record is thin, so a new node is tried
-// at once (explored) — but with few concurrent requests until it has proven itself (not trusted: node-estimates.ts).
+// uncertainty u = 2 / (s + f + 2). Routing uses E + u/2, optimistic while the record is thin, so a new node competes
+// on its latency prior as if it had a clean record (explored) — but with few concurrent requests until it has proven
+// itself (not trusted: node-estimates.ts).
 
 export interface Reputation {
   successes: number;

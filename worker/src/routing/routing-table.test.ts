@@ -4,7 +4,8 @@ import { capacityOf, expectedTtft, trustOf, type ProbeView, type RouteNode } fro
 import { newNodeState, observe, perfOf, type NodeState } from "./node-state.js";
 import type { Outcome, OutcomeKind } from "./outcome.js";
 import { EJECT_AFTER_CONSECUTIVE, isEjected, maxEjected } from "./outlier.js";
-import { buildTable, drawWeighted, LATENCY_POWER, nodeCost, observeInTable, samplingWeight, TRUST_POWER, type ModelPool, type RoutingTable } from "./routing-table.js";
+import { buildTable, drawWeighted, LATENCY_POWER, nodeCost, noteLoad, observeInTable, samplingWeight, TRUST_POWER, type ModelPool, type RoutingTable } from "./routing-table.js";
+import { WeightedSampler } from "./weighted-sampler.js";
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -44,7 +45,8 @@ function routeNode(id: string, spec: NodeSpec = {}): RouteNode {
   };
   const n = spec.successes ?? (spec.ttftMs === undefined ? 0 : 50);
   let t = NOW - 1_000;
-  // Failures spread among successes, so they never eject by themselves.
+  // Failures spread among successes (each followed by 5), so they never eject by themselves: 10 among the default 50
+  // successes stay under EJECT_FAILURE_RATE.
   for (let i = 0; i < n; i++) for (const model of Object.keys(models)) feed(outcome(id, "success", t++, { model, ttftMs: spec.ttftMs ?? 100 }));
   for (let i = 0; i < (spec.failures ?? 0); i++) {
     feed(outcome(id, "error", t++));
@@ -55,7 +57,7 @@ function routeNode(id: string, spec: NodeSpec = {}): RouteNode {
     id,
     origin: `https://${id}.example`,
     declaredCapacity: capacity,
-    reportedInFlight: 0,
+    othersInFlight: 0,
     models: new Map(Object.entries(models)),
     state,
     probe: spec.probe ?? null,
@@ -123,41 +125,87 @@ describe("buildTable", () => {
 describe("samplingWeight", () => {
   it("is zero while the node is ejected, and back after", () => {
     const a = routeNode("a", { ttftMs: 100, ejected: true });
-    expect(samplingWeight(a, "m", NOW)).toBe(0);
-    expect(samplingWeight(a, "m", a.state.outlier.ejectedUntil)).toBeGreaterThan(0);
+    expect(samplingWeight(a, "m", 0, NOW)).toBe(0);
+    expect(samplingWeight(a, "m", 0, a.state.outlier.ejectedUntil)).toBeGreaterThan(0);
+  });
+
+  it("follows the free slots: zero when full, so draws land on nodes that can take the request", () => {
+    const a = routeNode("a", { ttftMs: 100, capacity: 4 });
+    const idle = samplingWeight(a, "m", 0, NOW);
+    expect(samplingWeight(a, "m", 1, NOW)).toBeCloseTo(0.75 * idle, 9);
+    expect(samplingWeight(a, "m", 4, NOW)).toBe(0);
+    expect(samplingWeight(a, "m", 9, NOW)).toBe(0);
   });
 
   it("grows with capacity", () => {
-    const small = samplingWeight(routeNode("s", { ttftMs: 100, capacity: 2 }), "m", NOW);
-    const big = samplingWeight(routeNode("b", { ttftMs: 100, capacity: 8 }), "m", NOW);
+    const small = samplingWeight(routeNode("s", { ttftMs: 100, capacity: 2 }), "m", 0, NOW);
+    const big = samplingWeight(routeNode("b", { ttftMs: 100, capacity: 8 }), "m", 0, NOW);
     expect(big / small).toBeCloseTo(4, 6);
   });
 
   it(`falls with latency to the power ${LATENCY_POWER}`, () => {
     const f = routeNode("f", { ttftMs: 100 });
     const s = routeNode("s", { ttftMs: 200 });
-    const fast = samplingWeight(f, "m", NOW);
-    const slow = samplingWeight(s, "m", NOW);
+    const fast = samplingWeight(f, "m", 0, NOW);
+    const slow = samplingWeight(s, "m", 0, NOW);
     expect(fast / slow).toBeCloseTo((expectedTtft(s, "m", NOW) / expectedTtft(f, "m", NOW)) ** LATENCY_POWER, 9);
     expect(fast / slow).toBeGreaterThan(3.5);
   });
 
   it(`grows with trust to the power ${TRUST_POWER}`, () => {
-    const reliable = samplingWeight(routeNode("r", { ttftMs: 100 }), "m", NOW);
-    const flaky = samplingWeight(routeNode("f", { ttftMs: 100, failures: 10 }), "m", NOW);
+    const r = routeNode("r", { ttftMs: 100 });
+    const f = routeNode("f", { ttftMs: 100, failures: 10 });
+    const reliable = samplingWeight(r, "m", 0, NOW);
+    const flaky = samplingWeight(f, "m", 0, NOW);
     expect(flaky).toBeLessThan(reliable);
     expect(flaky).toBeGreaterThan(0);
+    // Their latencies differ by a hair (measured at slightly different times, relaxed toward the prior since).
+    const latency = (expectedTtft(r, "m", NOW) / expectedTtft(f, "m", NOW)) ** LATENCY_POWER;
+    expect(flaky / reliable).toBeCloseTo((trustOf(f, NOW) / trustOf(r, NOW)) ** TRUST_POWER * latency, 9);
+    expect(flaky / reliable).toBeLessThan(0.3);
   });
 
   it("is finite for a node measured at 0 ms", () => {
-    expect(Number.isFinite(samplingWeight(routeNode("z", { ttftMs: 0 }), "m", NOW - 1))).toBe(true);
+    expect(Number.isFinite(samplingWeight(routeNode("z", { ttftMs: 0 }), "m", 0, NOW - 1))).toBe(true);
   });
 
   it("weighs a node without a record by full trust, the latency prior and its two unproven slots", () => {
     const fresh = routeNode("n", { capacity: 64 });
     const known = routeNode("k", { ttftMs: expectedTtft(fresh, "m", NOW), capacity: 2 });
-    expect(samplingWeight(fresh, "m", NOW)).toBeGreaterThan(0);
-    expect(samplingWeight(fresh, "m", NOW)).toBeCloseTo(samplingWeight(known, "m", NOW), 12);
+    expect(samplingWeight(fresh, "m", 0, NOW)).toBeGreaterThan(0);
+    expect(samplingWeight(fresh, "m", 0, NOW)).toBeCloseTo(samplingWeight(known, "m", 0, NOW), 12);
+  });
+});
+
+describe("noteLoad", () => {
+  it("stops drawing a node the moment it is full, and draws it again once a slot frees", () => {
+    const table = buildTable([routeNode("a", { ttftMs: 50, capacity: 2 }), routeNode("b", { ttftMs: 500, capacity: 2 })], NOW);
+    const m = pool(table, "m");
+    const draws = (n: number) => {
+      const counts = new Map<string, number>();
+      const random = mulberry32(9);
+      for (let i = 0; i < n; i++) {
+        const id = drawWeighted(m, random)?.id ?? "none";
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+      return counts;
+    };
+    expect(draws(1_000).get("a") ?? 0).toBeGreaterThan(900);
+    noteLoad(table, "a", 2, NOW);
+    expect(draws(1_000).get("a")).toBeUndefined();
+    noteLoad(table, "a", 1, NOW);
+    expect(draws(1_000).get("a") ?? 0).toBeGreaterThan(800);
+    noteLoad(table, "nobody", 1, NOW);
+  });
+
+  it("builds with the load the caller knows, and an outcome reweighs the node", () => {
+    const nodes = [routeNode("a", { ttftMs: 50, capacity: 2 }), routeNode("b", { ttftMs: 500, capacity: 2 })];
+    const table = buildTable(nodes, NOW, (node) => (node.id === "a" ? 2 : 0));
+    const m = pool(table, "m");
+    expect(drawWeighted(m, () => 0)?.id).toBe("b");
+    expect(drawWeighted(m, () => 0.999)?.id).toBe("b");
+    for (let i = 0; i < EJECT_AFTER_CONSECUTIVE; i++) observeInTable(table, { nodeId: "b", model: "m", kind: "error", at: NOW, ttftMs: null, tokens: null, streamMs: null, inFlight: null });
+    expect(drawWeighted(m, Math.random)).toBeNull();
   });
 });
 
@@ -204,7 +252,7 @@ describe("drawWeighted", () => {
   it("is null when every weight is zero or there are no nodes", () => {
     const allOut = buildTable([routeNode("a", { ejected: true }), routeNode("b", { ejected: true })], NOW);
     expect(drawWeighted(pool(allOut), Math.random)).toBeNull();
-    const empty: ModelPool = { nodes: [], cumulative: new Float64Array(0), explore: [] };
+    const empty: ModelPool = { model: "m", nodes: [], sampler: new WeightedSampler([]), explore: [] };
     expect(drawWeighted(empty, Math.random)).toBeNull();
   });
 
@@ -253,11 +301,15 @@ describe("observeInTable", () => {
     expect(table.nodes.size).toBe(1);
   });
 
-  it("learns capacity from a 429 against the node's declared capacity", () => {
+  it("learns capacity from a 429 against the node's declared capacity, and reweighs it", () => {
     const table = buildTable([routeNode("a", { ttftMs: 100, capacity: 12 })], NOW);
-    observeInTable(table, outcome("a", "busy", NOW, { inFlight: 5 }));
     const a = table.nodes.get("a");
-    expect(a && capacityOf(a, "m", NOW)).toBe(5);
+    if (!a) throw new Error("no node a");
+    const before = pool(table).sampler.weight(0);
+    observeInTable(table, outcome("a", "busy", NOW, { inFlight: 5 }));
+    // 5 others open, but one 429 halves the declared 12 at most: 6 (against the default 8 it would have been 5).
+    expect(capacityOf(a, "m", NOW)).toBe(6);
+    expect(pool(table).sampler.weight(0)).toBeCloseTo(before / 2, 12);
   });
 
   /** Fails every node `EJECT_AFTER_CONSECUTIVE` times in a row; returns how many are ejected. */

@@ -1,23 +1,29 @@
-// The per-isolate view routing decides from: live nodes indexed by model, with sampling weights computed once per
-// snapshot, so a decision costs a few random draws and a binary search, not a scan of every node.
+// The per-isolate view routing decides from: live nodes indexed by model, each with a sampling weight kept current as
+// its load and record change, so a decision costs a few O(log n) draws, not a scan of every node.
 import { observe } from "./node-state.js";
 import { capacityOf, expectedTtft, needsExploring, trustOf, type RouteNode } from "./node-estimates.js";
 import type { Outcome } from "./outcome.js";
+import { WeightedSampler } from "./weighted-sampler.js";
 import { isEjected, maxEjected } from "./outlier.js";
 
 /**
- * How strongly trust counts: cost divides by trust^4, so a node failing one request in five (trust ≈ 0.8) costs 2.4×
- * a reliable one, and one failing every other request 16×.
+ * How strongly trust counts: cost divides by trust¹⁶, so a node failing one request in twenty (trust ≈ 0.95) costs
+ * 2.3× a reliable one and one failing one in five 36×: a failure costs a client a failover at best, a broken stream
+ * at worst, so reliability outweighs a few milliseconds. Set with `npm run simulate` (README, Routing).
  */
-export const TRUST_POWER = 4;
-/** Sampling favours fast nodes by 1/latency²: twice as fast, four times as likely to be one of the two candidates. */
-export const LATENCY_POWER = 2;
+export const TRUST_POWER = 16;
+/**
+ * Sampling favours fast nodes by 1/latency⁴: twice as fast, sixteen times as likely to be a candidate, so the two
+ * candidates are usually among the fastest nodes with free slots (the oracle's choice), and the cost decides between.
+ */
+export const LATENCY_POWER = 4;
 
 export interface ModelPool {
+  model: string;
   nodes: RouteNode[];
-  /** Running sums of the nodes' weights, for drawing a node with probability proportional to its weight. */
-  cumulative: Float64Array;
-  /** Nodes still being explored for this model (too few measurements) or on probation. */
+  /** The nodes' sampling weights, for drawing one with probability proportional to its weight. */
+  sampler: WeightedSampler;
+  /** Nodes still unproven for this model (too few good answers): the exploration share draws among them. */
   explore: RouteNode[];
 }
 
@@ -25,6 +31,10 @@ export interface RoutingTable {
   builtAt: number;
   nodes: Map<string, RouteNode>;
   pools: Map<string, ModelPool>;
+  /** Where each node sits in each pool, to update its weight. */
+  places: Map<string, { pool: ModelPool; index: number }[]>;
+  /** The load each node was last noted with (noteLoad). */
+  loads: Map<string, number>;
   /** Nodes ejected now, kept current as outcomes eject more, so the ejection cap holds between snapshots. */
   ejected: number;
 }
@@ -40,19 +50,27 @@ export function nodeCost(node: RouteNode, model: string, load: number, now: numb
   return (latency * (1 + load / capacityOf(node, model, now))) / Math.pow(trustOf(node, now), TRUST_POWER);
 }
 
-/** How often a node is drawn as a candidate: capacity × trust⁴ / latency². Zero while ejected. */
-export function samplingWeight(node: RouteNode, model: string, now: number): number {
+/**
+ * How often a node is drawn as a candidate: free slots × trust¹⁶ / latency⁴. Zero while ejected or full, so draws
+ * land on nodes that can take the request.
+ */
+export function samplingWeight(node: RouteNode, model: string, load: number, now: number): number {
   if (isEjected(node.state.outlier, now)) return 0;
+  const free = capacityOf(node, model, now) - load;
+  if (free <= 0) return 0;
   const latency = Math.max(1, expectedTtft(node, model, now));
-  return (capacityOf(node, model, now) * Math.pow(trustOf(node, now), TRUST_POWER)) / Math.pow(latency, LATENCY_POWER);
+  return (free * Math.pow(trustOf(node, now), TRUST_POWER)) / Math.pow(latency, LATENCY_POWER);
 }
 
-export function buildTable(nodes: readonly RouteNode[], now: number): RoutingTable {
+/** `load`: what each node has in flight as the table is built (kept current afterwards with noteLoad). */
+export function buildTable(nodes: readonly RouteNode[], now: number, load: (node: RouteNode) => number = () => 0): RoutingTable {
   const byId = new Map<string, RouteNode>();
   const grouped = new Map<string, RouteNode[]>();
+  const loads = new Map<string, number>();
   let ejected = 0;
   for (const node of nodes) {
     byId.set(node.id, node);
+    loads.set(node.id, load(node));
     if (isEjected(node.state.outlier, now)) ejected++;
     for (const model of node.models.keys()) {
       const list = grouped.get(model);
@@ -61,18 +79,32 @@ export function buildTable(nodes: readonly RouteNode[], now: number): RoutingTab
     }
   }
   const pools = new Map<string, ModelPool>();
+  const places = new Map<string, { pool: ModelPool; index: number }[]>();
   for (const [model, list] of grouped) {
-    const cumulative = new Float64Array(list.length);
-    let sum = 0;
-    const explore: RouteNode[] = [];
-    list.forEach((node, i) => {
-      sum += samplingWeight(node, model, now);
-      cumulative[i] = sum;
-      if (needsExploring(node, model, now)) explore.push(node);
+    const explore = list.filter((node) => needsExploring(node, model));
+    const sampler = new WeightedSampler(list.map((node) => samplingWeight(node, model, loads.get(node.id) ?? 0, now)));
+    const pool: ModelPool = { model, nodes: list, sampler, explore };
+    pools.set(model, pool);
+    list.forEach((node, index) => {
+      const at = places.get(node.id);
+      if (at) at.push({ pool, index });
+      else places.set(node.id, [{ pool, index }]);
     });
-    pools.set(model, { nodes: list, cumulative, explore });
   }
-  return { builtAt: now, nodes: byId, pools, ejected };
+  return { builtAt: now, nodes: byId, pools, places, loads, ejected };
+}
+
+function reweigh(table: RoutingTable, node: RouteNode, now: number): void {
+  const load = table.loads.get(node.id) ?? 0;
+  for (const { pool, index } of table.places.get(node.id) ?? []) pool.sampler.set(index, samplingWeight(node, pool.model, load, now));
+}
+
+/** The node's load changed (a request sent or finished): its weight follows at once. */
+export function noteLoad(table: RoutingTable, nodeId: string, load: number, now: number): void {
+  const node = table.nodes.get(nodeId);
+  if (!node) return;
+  table.loads.set(nodeId, load);
+  reweigh(table, node, now);
 }
 
 /** Applies this isolate's own outcome at once; the next snapshot replaces it with the registry's merged view. */
@@ -83,19 +115,11 @@ export function observeInTable(table: RoutingTable, outcome: Outcome): void {
   const mayEject = table.ejected < maxEjected(table.nodes.size);
   node.state = observe(node.state, outcome, { declaredCapacity: node.declaredCapacity, mayEject });
   if (!wasEjected && isEjected(node.state.outlier, outcome.at)) table.ejected++;
+  reweigh(table, node, outcome.at);
 }
 
 /** Draws a node with probability proportional to its weight; null when every weight is zero. */
 export function drawWeighted(pool: ModelPool, random: () => number): RouteNode | null {
-  const total = pool.cumulative[pool.cumulative.length - 1] ?? 0;
-  if (!(total > 0)) return null;
-  const target = random() * total;
-  let lo = 0;
-  let hi = pool.cumulative.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((pool.cumulative[mid] ?? 0) > target) hi = mid;
-    else lo = mid + 1;
-  }
-  return pool.nodes[lo] ?? null;
+  const index = pool.sampler.draw(random);
+  return index < 0 ? null : (pool.nodes[index] ?? null);
 }

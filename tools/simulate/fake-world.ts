@@ -1,0 +1,76 @@
+// A hand-built World for the policies' unit tests: a few nodes with chosen traits, a table built from them, and
+// slots and presence set directly.
+import { buildTable, newNodeState, type RouteNode, type RoutingTable } from "@meshgate/worker/routing";
+import type { Behaviour, SimNode } from "./mesh.js";
+import { MODEL, type World } from "./policy.js";
+import { Rng } from "./random.js";
+
+export interface FakeNodeSpec {
+  latencyMs: number;
+  capacity?: number;
+  behaviour?: Behaviour;
+}
+
+export class FakeWorld implements World {
+  readonly mesh: SimNode[];
+  now = 0;
+  table: RoutingTable;
+  readonly random = new Rng(7).next;
+  readonly slots: number[];
+  readonly gone = new Set<number>();
+  private readonly routes: RouteNode[];
+
+  constructor(specs: readonly FakeNodeSpec[]) {
+    this.mesh = specs.map((s, index) => fakeNode(index, s));
+    this.slots = specs.map(() => 0);
+    this.routes = this.mesh.map((n) => ({
+      id: n.id,
+      origin: `https://${n.id}.test`,
+      declaredCapacity: n.declaredCapacity,
+      othersInFlight: 0,
+      models: new Map([[MODEL, null]]),
+      state: newNodeState(0),
+      probe: null,
+    }));
+    this.table = buildTable(this.routes, 0);
+  }
+
+  readonly load = (node: RouteNode): number => this.slots[this.indexOf(node.id)] ?? 0;
+
+  indexOf(id: string): number {
+    return this.mesh.findIndex((n) => n.id === id);
+  }
+
+  route(index: number): RouteNode | null {
+    return this.routes[index] ?? null;
+  }
+
+  busy(index: number): number {
+    return this.slots[index] ?? 0;
+  }
+
+  present(index: number): boolean {
+    return !this.gone.has(index);
+  }
+}
+
+function fakeNode(index: number, s: FakeNodeSpec): SimNode {
+  const behaviour = s.behaviour ?? { kind: "honest" };
+  return {
+    index,
+    id: `n${index}`,
+    region: 0,
+    rttMs: 0,
+    ttftMedianMs: s.latencyMs,
+    ttftSigma: 0,
+    tokensPerSecond: 50,
+    trueCapacity: s.capacity ?? 1,
+    declaredCapacity: s.capacity ?? 1,
+    behaviour,
+    bad: behaviour.kind !== "honest",
+    joinAt: 0,
+    goneAt: Infinity,
+    dark: false,
+    listedUntil: Infinity,
+  };
+}
