@@ -204,32 +204,38 @@ describe("trust", () => {
 
 describe("exploration", () => {
   it("explores a new node", () => {
-    expect(needsExploring(routeNode(), "m")).toBe(true);
+    expect(needsExploring(routeNode(), "m", 0)).toBe(true);
   });
 
   it(`keeps exploring a node with fewer than ${EXPLORE_BELOW_SAMPLES} answers, stops once it has them`, () => {
-    expect(needsExploring(routeNode({ state: fed(successes(1)) }), "m")).toBe(true);
-    expect(needsExploring(routeNode({ state: fed(successes(EXPLORE_BELOW_SAMPLES)) }), "m")).toBe(false);
-    expect(needsExploring(routeNode({ state: fed([outcome("error", 0)]) }), "m")).toBe(true);
+    expect(needsExploring(routeNode({ state: fed(successes(1)) }), "m", 0)).toBe(true);
+    expect(needsExploring(routeNode({ state: fed(successes(EXPLORE_BELOW_SAMPLES)) }), "m", 0)).toBe(false);
+  });
+
+  it("stops exploring a node that failed, until its failure has faded", () => {
+    const failed = routeNode({ state: fed([outcome("error", 0)]) });
+    expect(needsExploring(failed, "m", 0)).toBe(false);
+    // Half-life 10 min: after 20 min the failure weighs a quarter.
+    expect(needsExploring(failed, "m", 20 * 60_000)).toBe(true);
   });
 
   it(`stops exploring once ${EXPLORE_BELOW_SAMPLES} answers are measured, though the record has faded`, () => {
     const measured = fed(successes(EXPLORE_BELOW_SAMPLES));
     const faded = { successes: 0.5, failures: 0, at: 0 };
-    expect(needsExploring(routeNode({ state: { ...measured, reputation: faded } }), "m")).toBe(false);
+    expect(needsExploring(routeNode({ state: { ...measured, reputation: faded } }), "m", 0)).toBe(false);
     const fewer = fed(successes(EXPLORE_BELOW_SAMPLES - 1));
-    expect(needsExploring(routeNode({ state: { ...fewer, reputation: faded } }), "m")).toBe(true);
+    expect(needsExploring(routeNode({ state: { ...fewer, reputation: faded } }), "m", 0)).toBe(true);
   });
 
   it("explores a node with a record on another model for a model it is new to", () => {
     const node = routeNode({ state: fed(successes(10, { model: "a" })), models: { a: null, b: null } });
-    expect(needsExploring(node, "a")).toBe(false);
-    expect(needsExploring(node, "b")).toBe(true);
+    expect(needsExploring(node, "a", 0)).toBe(false);
+    expect(needsExploring(node, "b", 0)).toBe(true);
   });
 
   it("leaves a measured node on probation to its record, not to the exploration share", () => {
     const base = fed(successes(50));
     const node = routeNode({ state: { ...base, outlier: { ...base.outlier, probation: true } } });
-    expect(needsExploring(node, "m")).toBe(false);
+    expect(needsExploring(node, "m", 0)).toBe(false);
   });
 });

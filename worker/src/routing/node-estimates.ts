@@ -86,10 +86,10 @@ function unproven(node: RouteNode, model: string): boolean {
 }
 
 /**
- * Unproven for the model: also reachable through the exploration share, whatever its estimates say. Not a node on
- * probation: its record speaks for it (its trust recovers as old failures decay), and the simulation showed a
- * standing trickle to returning nodes is mostly traffic to flaky ones.
+ * Unproven for the model and without a failure on record (decayed to `now`): a candidate for the exploration share,
+ * whatever its estimates say. A node that failed leaves it until its record fades; a node on probation is left to
+ * its record (the simulation showed a standing trickle to returning nodes is mostly traffic to flaky ones).
  */
-export function needsExploring(node: RouteNode, model: string): boolean {
-  return unproven(node, model);
+export function needsExploring(node: RouteNode, model: string, now: number): boolean {
+  return unproven(node, model) && decay(node.state.reputation, now).failures < 1;
 }

@@ -6,7 +6,8 @@ import { capacityOf, STALE_LATENCY_TAU_MS, type ProbeView, type RouteNode } from
 import { newNodeState, observe, type NodeState } from "./node-state.js";
 import type { Outcome, OutcomeKind } from "./outcome.js";
 import { BASE_EJECTION_MS, EJECT_AFTER_CONSECUTIVE, isEjected } from "./outlier.js";
-import { EXPLORE_SHARE, pickNode, type PickQuery, type PickResult } from "./pick.js";
+import { EXPLORE_BOOST, EXPLORE_SHARE, exploreShare, MAX_EXPLORE_SHARE, pickNode, type PickQuery, type PickResult } from "./pick.js";
+import { WeightedSampler } from "./weighted-sampler.js";
 import { buildTable, observeInTable, type RoutingTable } from "./routing-table.js";
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -527,8 +528,11 @@ describe("exploration", () => {
     expect(normal).toMatchObject({ explored: false });
   });
 
-  it(`gives explored nodes about ${EXPLORE_SHARE * 100}% of first attempts, and almost nothing otherwise`, () => {
+  it("gives explored nodes the share exploreShare names (more while much of the pool is new), and almost nothing otherwise", () => {
     const table = buildTable([known(), routeNode("known2", { ttftMs: 100 }), distant("new1"), distant("new2")], NOW);
+    const expected = exploreShare(table.pools.get(M) ?? { model: M, nodes: [], sampler: new WeightedSampler([]), explore: [] });
+    // Half the pool new: 0.5% + 0.2 × 1/2.
+    expect(expected).toBeCloseTo(EXPLORE_SHARE + EXPLORE_BOOST / 2, 9);
     const n = 100_000;
     const random = mulberry32(99);
     let explored = 0;
@@ -542,9 +546,21 @@ describe("exploration", () => {
       }
       if (r.node.id.startsWith("new")) toNew++;
     }
-    expect(explored / n).toBeGreaterThan(EXPLORE_SHARE * 0.85);
-    expect(explored / n).toBeLessThan(EXPLORE_SHARE * 1.15);
+    expect(explored / n).toBeGreaterThan(expected * 0.95);
+    expect(explored / n).toBeLessThan(expected * 1.05);
     expect(toNew - explored).toBeLessThan(n * 0.001);
+  });
+
+  it(`keeps the exploration share near ${EXPLORE_SHARE * 100}% in a settled pool, and caps it`, () => {
+    const settled = Array.from({ length: 199 }, (_, i) => routeNode(`k${i}`, { ttftMs: 100 }));
+    const table = buildTable([...settled, distant("new")], NOW);
+    const m = table.pools.get(M);
+    if (!m) throw new Error("no pool");
+    expect(exploreShare(m)).toBeCloseTo(EXPLORE_SHARE + EXPLORE_BOOST / 200, 9);
+    const allNew = buildTable([distant("a"), distant("b")], NOW).pools.get(M);
+    if (!allNew) throw new Error("no pool");
+    expect(exploreShare(allNew)).toBe(MAX_EXPLORE_SHARE);
+    expect(exploreShare({ ...m, explore: [] })).toBe(0);
   });
 
   it("does not explore on a failover attempt", () => {

@@ -12,6 +12,17 @@ import { drawWeighted, nodeCost, TRUST_POWER, type ModelPool, type RoutingTable 
  * are mostly explored through their optimistic trust (reputation.ts); this trickle covers those whose prior looks slow.
  */
 export const EXPLORE_SHARE = 0.005;
+/**
+ * The share grows with the part of the pool still unexplored, up to MAX_EXPLORE_SHARE: in a small mesh (three nodes,
+ * two new) new nodes are tried within a few requests; in a large settled one the share stays near EXPLORE_SHARE.
+ */
+export const EXPLORE_BOOST = 0.2;
+export const MAX_EXPLORE_SHARE = 0.2;
+
+export function exploreShare(pool: ModelPool): number {
+  if (pool.explore.length === 0 || pool.nodes.length === 0) return 0;
+  return Math.min(MAX_EXPLORE_SHARE, EXPLORE_SHARE + (EXPLORE_BOOST * pool.explore.length) / pool.nodes.length);
+}
 /** Draws tried to find two eligible candidates: by weight, then uniformly, before falling back to a scan. */
 const WEIGHTED_DRAWS = 12;
 const UNIFORM_DRAWS = 24;
@@ -167,7 +178,7 @@ export function pickNode(table: RoutingTable, q: PickQuery): PickResult {
         ? found(bestBySort(c.only ? onlyNodes(table, c.only) : pool.nodes, q))
         : c.only
           ? found(cheapestOf(onlyNodes(table, c.only), q))
-          : (q.attempt === 0 && q.random() < EXPLORE_SHARE ? found(explore(pool, q), true) : null) ?? found(twoChoices(pool, q));
+          : (q.attempt === 0 && q.random() < exploreShare(pool) ? found(explore(pool, q), true) : null) ?? found(twoChoices(pool, q));
   return chosen ?? diagnose(pool, q);
 }
 

@@ -81,7 +81,7 @@ export function buildTable(nodes: readonly RouteNode[], now: number, load: (node
   const pools = new Map<string, ModelPool>();
   const places = new Map<string, { pool: ModelPool; index: number }[]>();
   for (const [model, list] of grouped) {
-    const explore = list.filter((node) => needsExploring(node, model));
+    const explore = list.filter((node) => needsExploring(node, model, now));
     const sampler = new WeightedSampler(list.map((node) => samplingWeight(node, model, loads.get(node.id) ?? 0, now)));
     const pool: ModelPool = { model, nodes: list, sampler, explore };
     pools.set(model, pool);
