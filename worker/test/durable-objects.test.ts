@@ -66,7 +66,8 @@ describe("NodeRegistry.recordOutcomes", () => {
     const now = Date.now();
     await runInDurableObject(registry, (obj) => obj.recordOutcomes([{ ...outcome(full.id, "busy", 5, now), inFlight: 2 }], now));
     const node = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find((n) => n.id === full.id)!;
-    expect(node.state.learnedCapacity?.limit).toBe(2);
+    // Declared 8; a 429 with 2 others in flight halves it at most (the node may be busy with requests not seen here).
+    expect(node.state.learnedCapacity?.limit).toBe(4);
     expect(node.reputation).toBe(0.5);
   });
 });
