@@ -18,7 +18,7 @@ const LATENCIES = [20, 60, 200] as const;
 const FAST_CAPACITY = 2;
 /**
  * The others hold more, so a burst of 8 fits in the mesh (2 + 4 + 4, with room for a heartbeat's stale in-flight
- * count), but not so much more that slot count outweighs speed: the router divides expected latency by capacity.
+ * count); an idle node costs its latency whatever its slot count, so speed decides.
  */
 const OTHER_CAPACITY = 4;
 /** Tokens of a request that should hold its node for a while (×TOKEN_INTERVAL_MS ms of streaming). */
@@ -82,8 +82,8 @@ describe("routing by measured speed", E2E, () => {
     expect(requestsTo(FAST) - (before[FAST] ?? 0), summary).toBeGreaterThan(0);
     expect(requestsTo(MEDIUM) + requestsTo(SLOW) - (before[MEDIUM] ?? 0) - (before[SLOW] ?? 0), summary).toBeGreaterThan(0);
 
-    // The gateway counts a node's load as the larger of its own count and the node's last heartbeat, which can still
-    // report the burst for a heartbeat interval after it ended; later tests need the fastest node free again.
+    // The gateway counts a node's load as its own open requests plus the others' from the node's last heartbeat, which
+    // can still report part of the burst for a heartbeat interval after it ended; later tests need the fastest node free.
     await pollUntil(async () => ((await listNodes(cluster.gateway.url)).every((n) => n.in_flight === 0) ? true : undefined), {
       what: "heartbeats to report the burst over",
       timeoutMs: 15_000,

@@ -7,7 +7,7 @@ import { EJECT_AFTER_CONSECUTIVE, type Outcome } from "../src/routing/index.js";
 import { adminFetch, newNode, registerRoutable } from "./helpers.js";
 
 const outcome = (nodeId: string, kind: Outcome["kind"], ttftMs: number | null, at: number): Outcome => ({
-  nodeId, model: "m", kind, at, ttftMs, tokens: null, streamMs: null, inFlight: null,
+  nodeId, model: "test-model", kind, at, ttftMs, tokens: null, streamMs: null, inFlight: null,
 });
 
 describe("NodeRegistry.recordOutcomes", () => {
@@ -36,10 +36,22 @@ describe("NodeRegistry.recordOutcomes", () => {
     expect(f.requests).toBe(2);
     expect(f.latency_ms).toBeGreaterThanOrEqual(20);
     expect(f.latency_ms).toBeLessThanOrEqual(30);
-    expect(f.state.perf["m"]?.samples).toBe(2);
+    expect(f.state.perf["test-model"]?.samples).toBe(2);
     expect(f.reputation).toBeCloseTo(0.75, 2);
     expect(b.latency_ms).toBeNull();
     expect(b.reputation).toBeCloseTo(0.25, 2);
+  });
+
+  it("keeps estimates only for the models a node still advertises", async () => {
+    const node = await newNode();
+    await registerRoutable(node);
+    const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
+    const now = Date.now();
+    const ghost = { ...outcome(node.id, "success", 40, now), model: "no-longer-served" };
+    await runInDurableObject(registry, (obj) => obj.recordOutcomes([ghost], now));
+    await runInDurableObject(registry, (obj) => obj.recordOutcomes([outcome(node.id, "success", 40, now + 1)], now + 1));
+    const listed = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find((n) => n.id === node.id);
+    expect(Object.keys(listed?.state.perf ?? {})).toEqual(["test-model"]);
   });
 
   it("ejects a node after consecutive failures, and keeps the ejection across snapshots", async () => {
@@ -56,7 +68,7 @@ describe("NodeRegistry.recordOutcomes", () => {
     const listed = ((await (await adminFetch("/admin/nodes")).json()) as { data: AdminNode[] }).data.find((n) => n.id === bad.id);
     expect(listed?.routing).toMatchObject({ ejections: 1, probation: false, ejected_until: expect.any(String) });
     expect(Date.parse(listed?.routing.ejected_until ?? "")).toBeGreaterThan(Date.now());
-    expect(listed?.routing.models["m"]?.ttft_ms).toBe(10_000);
+    expect(listed?.routing.models["test-model"]?.ttft_ms).toBe(10_000);
   });
 
   it("learns a lower capacity from a 429 without counting it against the node's reputation", async () => {

@@ -111,6 +111,18 @@ describe("POST /v1/chat/completions through a signed node", () => {
     expect(new Set(report.data.map((r) => r.node_id))).toEqual(new Set([good.id]));
   });
 
+  it("fails over from a node answering 204 (no body: not an answer), and does not count it as a success", async () => {
+    const empty = await liveNode("chat-204", fleet.noContent);
+    const good = await liveNode("chat-204", fleet.agent);
+    const { key } = await createApiKey();
+    const res = await clientFetch("/v1/chat/completions", key, { method: "POST", body: chat("chat-204", { provider: { order: [empty.id] } }) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-meshgate-node")).toBe(good.id);
+    expect(res.headers.get("x-meshgate-attempts")).toBe("2");
+    expect(res.headers.get("server-timing")).toMatch(/^gateway;dur=[\d.]+;desc="gateway overhead", failover;dur=[\d.]+;desc="failed attempts", node;dur=[\d.]+/);
+    await res.arrayBuffer();
+  });
+
   it("answers 502 when every node tried fails", async () => {
     await liveNode("chat-dead", fleet.dead);
     await liveNode("chat-dead", fleet.failing);

@@ -1,12 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
-import { NODE_TTL_MS, type Heartbeat } from "@meshgate/schemas";
+import { NODE_TTL_MS, type AdvertisedModel, type Heartbeat } from "@meshgate/schemas";
 import { challengeDelay } from "../limits/challenge-backoff.js";
 import { heartbeatRateLimit, takeToken, type TokenBucket } from "../limits/token-bucket.js";
 import { groupBy } from "../mesh/batcher.js";
 import { observe, observeProbe, type NodeState } from "../routing/node-state.js";
 import type { Outcome } from "../routing/outcome.js";
 import { isEjected, maxEjected } from "../routing/outlier.js";
-import { columnsFromState, stateFromColumns, type RoutingColumns } from "./node-routing-state.js";
+import { columnsFromState, stateFromColumns, withPerfOnly, type RoutingColumns } from "./node-routing-state.js";
 import { NodeProbes } from "./node-probes.js";
 import { REGISTRY_SCHEMA, REGISTRY_SCHEMA_PROBE, upgradeRegistry } from "./node-registry-schema.js";
 import {
@@ -177,9 +177,12 @@ export class NodeRegistry extends DurableObject<Env> {
   recordOutcomes(outcomes: Outcome[], now: number): void {
     const ejection = this.ejectionBudget(now);
     for (const [nodeId, list] of groupBy(outcomes, (o) => o.nodeId)) {
-      const r = this.sql.exec<RoutingColumns & { capacity: number }>("SELECT rep_s, rep_f, rep_at, routing, ejected_until, capacity FROM nodes WHERE id = ?", nodeId).toArray()[0];
+      const r = this.sql
+        .exec<RoutingColumns & { capacity: number; models: string }>("SELECT rep_s, rep_f, rep_at, routing, ejected_until, capacity, models FROM nodes WHERE id = ?", nodeId)
+        .toArray()[0];
       if (!r) continue;
-      let state = stateFromColumns(r);
+      // Only models the node still advertises keep their estimates: a node cycling model names cannot grow its row.
+      let state = withPerfOnly(stateFromColumns(r), (JSON.parse(r.models) as AdvertisedModel[]).map((m) => m.id));
       for (const o of list.sort((a, b) => a.at - b.at)) {
         const wasEjected = isEjected(state.outlier, o.at);
         state = observe(state, o, { declaredCapacity: r.capacity, mayEject: ejection.ejected < ejection.max });

@@ -3,6 +3,8 @@
 // so abandoning a node is always safe.
 import { DISPATCH_NODE_HEADER, signRequest, type Signer } from "@meshgate/schemas";
 import type { OutcomeKind, RouteNode } from "../routing/index.js";
+import { HttpError } from "../http/http-error.js";
+import { readChunks } from "../http/json-body.js";
 import { adjustLoad } from "./local-load.js";
 
 export interface AttemptRequest {
@@ -25,8 +27,11 @@ export type AttemptResult =
   | { kind: "failed"; outcome: Exclude<OutcomeKind, "success" | "stalled">; status: number | null; ttftMs: number | null; reason: string }
   | { kind: "client_gone" };
 
-/** A non-streamed answer bigger than this is refused as malformed (embeddings of 2,048 inputs fit many times over). */
-export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+/**
+ * A non-streamed answer bigger than this is refused as malformed, counted while it is read (embeddings of 2,048
+ * inputs of 1,536 floats fit); two at once stay well inside an isolate's 128 MB.
+ */
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /** Marks an answered attempt as finished; call once its body is done. Failed attempts release themselves. */
 export function releaseNode(nodeId: string): void {
@@ -36,6 +41,8 @@ export function releaseNode(nodeId: string): void {
 /** 3xx too: redirects are not followed (a node must not steer the gateway elsewhere), so one is a broken answer. */
 function failedStatus(status: number): Exclude<OutcomeKind, "success" | "stalled"> | null {
   if (status === 429) return "busy";
+  // An inference answer is a 200; any other 1xx/2xx (a 204 has no body at all) is not what was asked for.
+  if (status < 300 && status !== 200) return "malformed";
   // Clients never authenticate to nodes, so a 401/403 is the node refusing the gateway: the node's fault.
   if (status >= 500 || status === 401 || status === 403 || (status >= 300 && status < 400)) return "error";
   return null;
@@ -106,20 +113,28 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
       answered = true;
       return { kind: "answer", response: new Response(body, response), body: null, ttftMs: req.now() - started, outcome: "success" };
     }
-    const declared = Number(response.headers.get("content-length") ?? "0");
-    if (declared > MAX_ANSWER_BYTES) {
-      await response.body?.cancel().catch(() => {});
+    let body: ArrayBuffer;
+    try {
+      const bytes = response.body ? await readChunks(response.body, MAX_ANSWER_BYTES) : new Uint8Array(0);
+      body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
       return { kind: "failed", outcome: "malformed", status: response.status, ttftMs: null, reason: "the answer is too large" };
     }
-    const body = await response.arrayBuffer();
-    if (body.byteLength > MAX_ANSWER_BYTES || (response.status === 200 && malformedAnswer(body))) {
+    if (response.status === 200 && malformedAnswer(body)) {
       return { kind: "failed", outcome: "malformed", status: response.status, ttftMs: null, reason: "the answer is not a JSON object" };
     }
     answered = true;
     return { kind: "answer", response, body, ttftMs: req.now() - started, outcome: "success" };
   } catch (err) {
     if (req.clientGone.aborted) return { kind: "client_gone" };
-    if (timedOut) return { kind: "failed", outcome: "timeout", status: null, ttftMs: req.timeoutMs, reason: `no answer within ${req.timeoutMs} ms` };
+    // A stream without a first token in time is a timeout (and ejects the node); a whole answer that takes too long may
+    // just be a long one, so it fails over like an error, without a latency sample.
+    if (timedOut) {
+      return req.streamed
+        ? { kind: "failed", outcome: "timeout", status: null, ttftMs: req.timeoutMs, reason: `no first token within ${req.timeoutMs} ms` }
+        : { kind: "failed", outcome: "error", status: null, ttftMs: null, reason: `no answer within ${req.timeoutMs} ms` };
+    }
     return { kind: "failed", outcome: "error", status: null, ttftMs: null, reason: err instanceof Error ? err.message : String(err) };
   } finally {
     clearTimeout(timer);

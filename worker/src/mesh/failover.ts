@@ -24,7 +24,8 @@ export type RouteResult =
   | { ok: false; reason: "unknown_model" | "no_eligible" | "saturated" | "failed" | "client_gone"; model: string; attempts: AttemptRecord[] };
 
 export interface RouteRequest {
-  table: RoutingTable;
+  /** The table to pick from now: a snapshot refresh may replace it between attempts. */
+  table: () => RoutingTable;
   controls: RoutingControls;
   random: () => number;
   now: () => number;
@@ -43,7 +44,7 @@ export async function routeRequest(req: RouteRequest): Promise<RouteResult> {
   for (const model of req.controls.models) {
     for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_MODEL && attempts.length < MAX_ATTEMPTS; attempt++) {
       const now = req.now();
-      const picked = pickNode(req.table, { model, controls: req.controls, now, random: req.random, load: nodeLoad, exclude: tried, attempt });
+      const picked = pickNode(req.table(), { model, controls: req.controls, now, random: req.random, load: nodeLoad, exclude: tried, attempt });
       if (picked.kind !== "node") {
         if (!refusal || REFUSAL_RANK[picked.kind] > REFUSAL_RANK[refusal.reason]) refusal = { reason: picked.kind, model };
         break;

@@ -71,6 +71,11 @@ export function observeLocally(outcome: Outcome): void {
   if (current) observeInTable(current.table, outcome);
 }
 
+/** The table requests route by now, if any. */
+export function currentTable(): RoutingTable | null {
+  return current?.table ?? null;
+}
+
 /** Drops the cached copy (tests, and after this isolate changes the registry itself). */
 export function invalidateNodeSnapshot(): void {
   current = null;

@@ -16,6 +16,6 @@ export function serverTiming(t: TimingInput): string {
   const failedMs = t.attempts.slice(0, -1).reduce((sum, a) => sum + a.durationMs, 0);
   const parts = [`gateway;dur=${ms(t.now - t.startedAt - spentOnNodes)};desc="gateway overhead"`];
   if (t.attempts.length > 1) parts.push(`failover;dur=${ms(failedMs)};desc="failed attempts"`);
-  parts.push(`node;dur=${ms(t.nodeTtfbMs)};desc="node time to first byte"`);
+  parts.push(`node;dur=${ms(t.nodeTtfbMs)};desc="node time to first byte (streams) or to the whole answer"`);
   return parts.join(", ");
 }

@@ -10,7 +10,7 @@ import type { GatewayRequest } from "../http/request-id.js";
 import { releaseNode, sendToNode } from "../mesh/dispatch.js";
 import { routeRequest, type RouteResult } from "../mesh/failover.js";
 import { gatewayIdentity } from "../mesh/gateway-identity.js";
-import { nodeSnapshot, observeLocally } from "../mesh/node-snapshot.js";
+import { currentTable, nodeSnapshot, observeLocally } from "../mesh/node-snapshot.js";
 import { recordUsage, reportOutcome } from "../mesh/reporting.js";
 import { serverTiming } from "../mesh/server-timing.js";
 import { dispatchTimeouts } from "../mesh/timeouts.js";
@@ -95,7 +95,7 @@ export function inferenceRoute(kind: InferenceKind) {
       reportOutcome(outcome, env, ctx);
     };
     const routed = await routeRequest({
-      table: snapshot.table,
+      table: () => currentTable() ?? snapshot.table,
       controls,
       random: Math.random,
       now: Date.now,
@@ -117,7 +117,8 @@ export function inferenceRoute(kind: InferenceKind) {
     const { node, model, answer, attempts } = routed;
     const response = answer.response;
     let settled = false;
-    const settle = (usage: TokenCounts | null, outcome: Omit<Outcome, "nodeId" | "model" | "at" | "inFlight">): void => {
+    /** `outcome` null: the answer says nothing about the node (a client that left, a 4xx passed through). */
+    const settle = (usage: TokenCounts | null, outcome: Omit<Outcome, "nodeId" | "model" | "at" | "inFlight"> | null): void => {
       if (settled) return;
       settled = true;
       releaseNode(node.id);
@@ -137,7 +138,7 @@ export function inferenceRoute(kind: InferenceKind) {
         env,
         ctx,
       );
-      report({ nodeId: node.id, model, at: finishedAt, inFlight: null, ...outcome });
+      if (outcome) report({ nodeId: node.id, model, at: finishedAt, inFlight: null, ...outcome });
     };
     const headers = new Headers({ "x-meshgate-node": node.id, "x-meshgate-attempts": String(attempts.length) });
     for (const name of PASSED_HEADERS) {
@@ -151,7 +152,9 @@ export function inferenceRoute(kind: InferenceKind) {
       request.signal.addEventListener("abort", metered.abandon, { once: true });
       ctx.waitUntil(
         metered.result.then((m) => {
-          const kindOf = m.failure === "client_cancelled" ? "success" : streamOutcome(m);
+          // A client that left ends the stream early: that says nothing about the node, good or bad.
+          if (m.failure === "client_cancelled") return settle(m.usage, null);
+          const kindOf = streamOutcome(m);
           const tokens = kindOf === "success" && m.completed ? (m.usage?.completion_tokens ?? null) : null;
           settle(m.usage, { kind: kindOf, ttftMs: answer.ttftMs, tokens, streamMs: tokens === null ? null : m.durationMs });
         }),
@@ -160,9 +163,10 @@ export function inferenceRoute(kind: InferenceKind) {
     }
 
     // A whole answer was read before anything is sent: its usage is known, and one that broke off or was malformed
-    // never reached the client (the next node was tried instead).
+    // never reached the client (the next node was tried instead). Its time is the whole generation's, not a first
+    // token's, so it is no latency sample; a 4xx passed through says nothing about the node.
     const ok = response.status === 200;
-    settle(usageOfJsonBody(answer.body), { kind: "success", ttftMs: ok ? answer.ttftMs : null, tokens: null, streamMs: null });
+    settle(usageOfJsonBody(answer.body), ok ? { kind: "success", ttftMs: null, tokens: null, streamMs: null } : null);
     return new Response(answer.body, { status: response.status, headers });
   };
 }

@@ -197,7 +197,9 @@ describe("trust", () => {
   });
 
   it("is at least the floor", () => {
-    const awful = fed(Array.from({ length: 200 }, (_, i) => outcome("malformed", i)));
+    // (Fed outcomes stop counting once the node is ejected, so the record is set directly.)
+    const base = fed([]);
+    const awful = { ...base, reputation: { successes: 0, failures: 1e6, at: 0 } };
     expect(trustOf(routeNode({ state: awful }), 0)).toBe(TRUST_FLOOR);
   });
 });

@@ -250,3 +250,16 @@ describe("model ids that are Object.prototype's keys", () => {
     expect(perfOf(timeout, "__proto__").samples).toBe(1);
   });
 });
+
+describe("failures while ejected", () => {
+  it("change nothing: not the reputation, not the ejection", () => {
+    let state = newNodeState(0);
+    const ctx = { declaredCapacity: 8, mayEject: true };
+    const fail = (at: number): Outcome => ({ nodeId: "n", model: "m", kind: "error", at, ttftMs: null, tokens: null, streamMs: null, inFlight: null });
+    for (let i = 0; i < 5; i++) state = observe(state, fail(i), ctx);
+    expect(state.outlier.ejectedUntil).toBeGreaterThan(5);
+    const before = state;
+    state = observe(state, fail(10), ctx);
+    expect(state).toBe(before);
+  });
+});

@@ -3,7 +3,7 @@
 import { learnFromBusy, type LearnedCapacity } from "./capacity.js";
 import { updateLatency, type LatencyEstimate } from "./latency.js";
 import { FAILURE_WEIGHT, isFailure, isSevere, type Outcome } from "./outcome.js";
-import { eject, newOutlierState, outlierFailure, outlierSuccess, type OutlierState } from "./outlier.js";
+import { eject, isEjected, newOutlierState, outlierFailure, outlierSuccess, type OutlierState } from "./outlier.js";
 import { newReputation, recordOutcome, type Reputation } from "./reputation.js";
 import { updateThroughput, type ThroughputEstimate } from "./throughput.js";
 
@@ -50,6 +50,8 @@ export function observe(state: NodeState, o: Outcome, ctx: ObserveContext): Node
     return { ...state, learnedCapacity: learnFromBusy(state.learnedCapacity, o.inFlight ?? 0, ctx.declaredCapacity, now) };
   }
   if (isFailure(o.kind)) {
+    // Requests still in flight when the node was ejected fail meanwhile: they say nothing new about it.
+    if (isEjected(state.outlier, now)) return state;
     const next: NodeState = {
       ...state,
       reputation: recordOutcome(state.reputation, false, now, FAILURE_WEIGHT[o.kind]),

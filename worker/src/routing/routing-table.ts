@@ -56,11 +56,18 @@ export function nodeCost(node: RouteNode, model: string, load: number, now: numb
  */
 export function samplingWeight(node: RouteNode, model: string, load: number, now: number): number {
   if (isEjected(node.state.outlier, now)) return 0;
-  const free = capacityOf(node, model, now) - load;
+  const free = Math.min(MAX_WEIGHED_SLOTS, capacityOf(node, model, now) - load);
   if (free <= 0) return 0;
   const latency = Math.max(1, expectedTtft(node, model, now));
-  return (free * Math.pow(trustOf(node, now), TRUST_POWER)) / Math.pow(latency, LATENCY_POWER);
+  const weight = (free * Math.pow(trustOf(node, now), TRUST_POWER)) / Math.pow(latency, LATENCY_POWER);
+  return Number.isFinite(weight) ? weight : 0;
 }
+
+/**
+ * Free slots beyond this add no weight: capacity is declared by the node, so declaring 100,000 slots must not make
+ * it a candidate in every draw (its 429s would lower it only slowly).
+ */
+export const MAX_WEIGHED_SLOTS = 32;
 
 /** `load`: what each node has in flight as the table is built (kept current afterwards with noteLoad). */
 export function buildTable(nodes: readonly RouteNode[], now: number, load: (node: RouteNode) => number = () => 0): RoutingTable {

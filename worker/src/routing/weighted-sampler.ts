@@ -13,7 +13,8 @@ export class WeightedSampler {
     this.weights = new Float64Array(n);
     this.tree = new Float64Array(n + 1);
     for (let i = 0; i < n; i++) {
-      this.weights[i] = Math.max(0, weights[i] ?? 0);
+      const w = weights[i] ?? 0;
+      this.weights[i] = Number.isFinite(w) && w > 0 ? w : 0;
       this.sum += this.weights[i] ?? 0;
     }
     // Linear-time construction: each node passes its sum up to its parent once.
@@ -40,7 +41,7 @@ export class WeightedSampler {
   }
 
   set(index: number, weight: number): void {
-    const next = Math.max(0, weight);
+    const next = Number.isFinite(weight) && weight > 0 ? weight : 0;
     const delta = next - (this.weights[index] ?? 0);
     if (delta === 0) return;
     this.weights[index] = next;

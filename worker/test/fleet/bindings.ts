@@ -9,7 +9,7 @@ export const TEST_BINDINGS = {
 };
 
 /** Each test file routes its own models, so files sharing the one registry do not disturb each other. */
-export const FLEET_MODELS = ["chat-basic", "chat-stream", "chat-failover", "chat-dead", "chat-busy", "chat-4xx", "embed-basic", "chat-usage"] as const;
+export const FLEET_MODELS = ["chat-basic", "chat-stream", "chat-failover", "chat-dead", "chat-busy", "chat-4xx", "chat-204", "embed-basic", "chat-usage"] as const;
 
 export interface FleetUrls {
   /** A real node agent (the node-agent package's server) in front of a simulated backend serving FLEET_MODELS. */
@@ -18,6 +18,8 @@ export interface FleetUrls {
   failing: string;
   /** A node that answers every request with a 429. */
   busy: string;
+  /** A node that answers every request with a 204 and no body. */
+  noContent: string;
   /** An address where nothing listens. */
   dead: string;
 }

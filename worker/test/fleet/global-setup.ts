@@ -21,7 +21,8 @@ function fixedStatus(status: number): Server {
     req.resume();
     req.on("end", () => {
       res.writeHead(status, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { message: `simulated ${status}`, type: "api_error", param: null, code: null } }));
+      // A 204 may carry no body.
+      res.end(status === 204 ? undefined : JSON.stringify({ error: { message: `simulated ${status}`, type: "api_error", param: null, code: null } }));
     });
   });
 }
@@ -40,11 +41,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   const failing = fixedStatus(500);
   const busy = fixedStatus(429);
+  const noContent = fixedStatus(204);
   const deadServer = createServer();
   const dead = await listen(deadServer);
   await close(deadServer);
-  project.provide("fleet", { agent: await listen(agent.server), failing: await listen(failing), busy: await listen(busy), dead });
+  project.provide("fleet", { agent: await listen(agent.server), failing: await listen(failing), busy: await listen(busy), noContent: await listen(noContent), dead });
   return async () => {
-    await Promise.all([close(agent.server), close(failing), close(busy), backend.close()]);
+    await Promise.all([close(agent.server), close(failing), close(busy), close(noContent), backend.close()]);
   };
 }
