@@ -5,6 +5,8 @@ import { DISPATCH_NODE_HEADER, signRequest, type Signer } from "@meshgate/schema
 import type { OutcomeKind, RouteNode } from "../routing/index.js";
 import { HttpError } from "../http/http-error.js";
 import { readChunks } from "../http/json-body.js";
+import { isErrorEnvelope } from "../metering/response-meter.js";
+import { SseDecoder } from "../metering/sse-decoder.js";
 import { adjustLoad } from "./local-load.js";
 
 export interface AttemptRequest {
@@ -58,24 +60,57 @@ function malformedAnswer(body: ArrayBuffer): boolean {
   }
 }
 
-/** Reads the first chunk of a stream, then hands back a body that replays it followed by the rest. */
-async function startStream(body: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array> | null> {
+/** Bytes held before the first event: a node that sends only comments must not fill the isolate. */
+export const MAX_PREAMBLE_BYTES = 64 * 1024;
+
+export type StreamStart =
+  | { kind: "started"; body: ReadableStream<Uint8Array> }
+  | { kind: "failed"; outcome: "malformed" | "sse_error"; reason: string };
+
+/**
+ * Reads up to the first `data:` event (comments and keep-alives before it are not a first token, so they neither stop
+ * the first-token timeout nor count as the node's speed), then hands back a body that replays what was read, followed
+ * by the rest. A first event that is an error envelope is a failed attempt: nothing has reached the client yet.
+ */
+export async function startStream(body: ReadableStream<Uint8Array>): Promise<StreamStart> {
   const reader = body.getReader();
-  const first = await reader.read();
-  if (first.done) return null;
-  let replayed = false;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (!replayed) {
-        replayed = true;
-        return controller.enqueue(first.value);
-      }
-      const next = await reader.read();
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
+  const held: Uint8Array[] = [];
+  const decoder = new TextDecoder();
+  const sse = new SseDecoder();
+  let size = 0;
+  const fail = (outcome: "malformed" | "sse_error", reason: string): StreamStart => {
+    reader.cancel(reason).catch(() => {});
+    return { kind: "failed", outcome, reason };
+  };
+  for (;;) {
+    const step = await reader.read();
+    if (step.done) return fail("malformed", "the stream ended before its first event");
+    held.push(step.value);
+    size += step.value.byteLength;
+    const first = sse.push(decoder.decode(step.value, { stream: true })).find((event) => event.data !== null);
+    if (first?.data != null) {
+      if (isErrorEnvelope(first.data)) return fail("sse_error", "the stream's first event is an error");
+      break;
+    }
+    if (size > MAX_PREAMBLE_BYTES) return fail("malformed", `no event in the stream's first ${MAX_PREAMBLE_BYTES} bytes`);
+  }
+  let replayed = 0;
+  return {
+    kind: "started",
+    body: new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const heldChunk = held[replayed];
+        if (heldChunk) {
+          replayed++;
+          return controller.enqueue(heldChunk);
+        }
+        const next = await reader.read();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    }),
+  };
 }
 
 export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<AttemptResult> {
@@ -108,10 +143,10 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
     }
     const isStream = req.streamed && response.status === 200 && (response.headers.get("content-type") ?? "").includes("text/event-stream");
     if (isStream && response.body) {
-      const body = await startStream(response.body);
-      if (!body) return { kind: "failed", outcome: "malformed", status: 200, ttftMs: null, reason: "the stream ended before its first event" };
+      const start = await startStream(response.body);
+      if (start.kind === "failed") return { kind: "failed", outcome: start.outcome, status: 200, ttftMs: null, reason: start.reason };
       answered = true;
-      return { kind: "answer", response: new Response(body, response), body: null, ttftMs: req.now() - started, outcome: "success" };
+      return { kind: "answer", response: new Response(start.body, response), body: null, ttftMs: req.now() - started, outcome: "success" };
     }
     let body: ArrayBuffer;
     try {

@@ -35,7 +35,7 @@ export interface MeterResult {
 }
 
 /** Cheap pre-check, as for usage: only an event that may be an error envelope is parsed. */
-function isErrorEnvelope(data: string): boolean {
+export function isErrorEnvelope(data: string): boolean {
   if (!/^\s*\{\s*"error"\s*:/.test(data)) return false;
   try {
     const value: unknown = JSON.parse(data);
