@@ -1,23 +1,16 @@
 // Seeded pseudo-random streams. Each purpose (arrivals, request sizes, each node's traits, each node's behaviour, each
 // policy's own choices) draws from its own stream, so every policy faces the same workload and the same nodes no
 // matter how many numbers another purpose consumed.
+import { seededRandom } from "@meshgate/worker/routing";
 
-/** mulberry32: 32 bits of state, fast, and plenty for a simulation of a few million requests. */
+/** mulberry32 (the router package's seededRandom): 32 bits of state, plenty for a few million requests. */
 export class Rng {
-  private state: number;
+  /** Uniform in [0, 1); can be handed to pickNode as `random` unbound. */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.next = seededRandom(seed);
   }
-
-  /** Uniform in [0, 1). An arrow property, so it can be handed to pickNode as `random` unbound. */
-  readonly next = (): number => {
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Stream ids: each purpose's numbers come from a seed of its own. */

@@ -1,20 +1,11 @@
 // A warmed-up routing table for the decision-time benchmark: nodes with measured latencies, reputations, loads, a few
 // ejected and a few still being explored, as the router sees a mesh after it has run for a while. Seeded.
-import { buildTable, newNodeState, type NodeState, type RouteNode, type RoutingTable } from "@meshgate/worker/routing";
+import { buildTable, newNodeState, seededRandom, type NodeState, type RouteNode, type RoutingTable } from "@meshgate/worker/routing";
+
+export { seededRandom };
 
 export const BENCH_MODEL = "bench-model";
 
-/** mulberry32: small, fast, good enough to lay out a benchmark mesh reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function warmState(random: () => number, now: number): NodeState {
   const state = newNodeState(now);

@@ -10,5 +10,6 @@ export * from "./outlier.js";
 export * from "./pick.js";
 export * from "./reputation.js";
 export * from "./routing-table.js";
+export * from "./seeded-random.js";
 export * from "./throughput.js";
 export * from "./weighted-sampler.js";

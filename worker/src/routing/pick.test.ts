@@ -1,5 +1,6 @@
 import type { Price } from "@meshgate/schemas";
 import { describe, expect, it } from "vitest";
+import { seededRandom as mulberry32 } from "./seeded-random.js";
 import { CAPACITY_RECOVERY_STEP_MS } from "./capacity.js";
 import { NO_CONTROLS, type RoutingControls } from "./client-controls.js";
 import { capacityOf, STALE_LATENCY_TAU_MS, type ProbeView, type RouteNode } from "./node-estimates.js";
@@ -13,17 +14,6 @@ import { buildTable, observeInTable, type RoutingTable } from "./routing-table.j
 // ---------------------------------------------------------------------------------------------------------------------
 // Helpers
 
-/** Small seeded PRNG (mulberry32): the same picks on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Returns `first` in turn, then continues with a seeded PRNG. */
 function scripted(first: readonly number[], seed = 7): () => number {

@@ -1,5 +1,6 @@
 import type { Price } from "@meshgate/schemas";
 import { describe, expect, it } from "vitest";
+import { seededRandom as mulberry32 } from "./seeded-random.js";
 import { capacityOf, expectedTtft, trustOf, type ProbeView, type RouteNode } from "./node-estimates.js";
 import { newNodeState, observe, perfOf, type NodeState } from "./node-state.js";
 import type { Outcome, OutcomeKind } from "./outcome.js";
@@ -7,16 +8,6 @@ import { EJECT_AFTER_CONSECUTIVE, isEjected, maxEjected } from "./outlier.js";
 import { buildTable, drawWeighted, LATENCY_POWER, nodeCost, noteLoad, observeInTable, samplingWeight, TRUST_POWER, type ModelPool, type RoutingTable } from "./routing-table.js";
 import { WeightedSampler } from "./weighted-sampler.js";
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NOW = 1_000_000;
 

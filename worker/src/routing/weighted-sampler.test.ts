@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom as mulberry32 } from "./seeded-random.js";
 import { WeightedSampler } from "./weighted-sampler.js";
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shares(sampler: WeightedSampler, draws: number, seed = 1): number[] {
   const random = mulberry32(seed);
