@@ -40,6 +40,9 @@ const PASSED_HEADERS = ["content-type", "openai-processing-ms", "openai-version"
 
 const NO_USAGE: TokenCounts = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
+/** A non-streamed answer this short took about as long as its first token would have: a latency sample. */
+export const SHORT_ANSWER_TOKENS = 32;
+
 function routeFailure(result: Extract<RouteResult, { ok: false }>): HttpError {
   switch (result.reason) {
     case "unknown_model":
@@ -163,10 +166,13 @@ export function inferenceRoute(kind: InferenceKind) {
     }
 
     // A whole answer was read before anything is sent: its usage is known, and one that broke off or was malformed
-    // never reached the client (the next node was tried instead). Its time is the whole generation's, not a first
-    // token's, so it is no latency sample; a 4xx passed through says nothing about the node.
+    // never reached the client (the next node was tried instead). Its time is the whole generation's: a latency
+    // sample only for a short answer (embeddings, a few tokens), where that is close to a first token's. A 4xx
+    // passed through says nothing about the node.
     const ok = response.status === 200;
-    settle(usageOfJsonBody(answer.body), ok ? { kind: "success", ttftMs: null, tokens: null, streamMs: null } : null);
+    const usage = usageOfJsonBody(answer.body);
+    const short = (usage?.completion_tokens ?? 0) <= SHORT_ANSWER_TOKENS;
+    settle(usage, ok ? { kind: "success", ttftMs: short ? answer.ttftMs : null, tokens: null, streamMs: null } : null);
     return new Response(answer.body, { status: response.status, headers });
   };
 }
