@@ -75,6 +75,39 @@ describe("meterStream on streams", () => {
     expect(await result).toMatchObject({ completed: false, failure: "upstream_stalled" });
   });
 
+  it("counts a node that sends only keep-alive comments after its first token as stalled", async () => {
+    let sent = 0;
+    const commentsForever = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent++ === 0) return controller.enqueue(enc.encode(chunk("a")));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        controller.enqueue(enc.encode(": keep-alive\n\n"));
+      },
+    });
+    const { body, result } = meterStream(commentsForever, { hideUsage: false, upstreamStallMs: 60 });
+    const seen = await readChunks(body);
+    expect(seen[0]).toBe(chunk("a"));
+    expect(seen.at(-1)).toBe(MID_STREAM_ERROR_EVENT);
+    expect(await result).toMatchObject({ completed: false, failure: "upstream_stalled" });
+  });
+
+  it("does not count a slow but progressing stream as stalled", async () => {
+    const parts = [chunk("a"), chunk("b"), chunk("c"), chunk("d"), chunk("e"), "data: [DONE]\n\n"];
+    let i = 0;
+    const slow = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const part = parts[i++];
+        if (part === undefined) controller.close();
+        else controller.enqueue(enc.encode(part));
+      },
+    });
+    // Each gap (100 ms) is well under the limit, though all of them together are not.
+    const { body, result } = meterStream(slow, { hideUsage: false, upstreamStallMs: 400 });
+    expect(await readChunks(body)).toEqual(parts);
+    expect(await result).toMatchObject({ completed: true, failure: null });
+  });
+
   it("notices an error envelope inside a 200 stream, and passes it on", async () => {
     const envelope = `data: ${JSON.stringify({ error: { message: "model crashed", type: "server_error" } })}\n\n`;
     const { body, result } = meterStream(source([chunk("a"), envelope]), { hideUsage: false });

@@ -57,6 +57,7 @@ function streamProcessor(hideUsage: boolean) {
   let usage: TokenCounts | null = null;
   let done = false;
   let sseError = false;
+  let dataEvents = 0;
   const handle = (events: ReturnType<SseDecoder["push"]>): { out: string; changed: boolean } => {
     let out = "";
     let changed = false;
@@ -65,6 +66,7 @@ function streamProcessor(hideUsage: boolean) {
         out += event.raw;
         continue;
       }
+      dataEvents++;
       if (event.data === "[DONE]") done = true;
       else if (isErrorEnvelope(event.data)) sseError = true;
       const verdict = inspectChunk(event.data, hideUsage);
@@ -95,6 +97,8 @@ function streamProcessor(hideUsage: boolean) {
     usage: () => usage,
     completed: () => done,
     sseError: () => sseError,
+    /** Data events seen so far (comments and keep-alives are not): progress, for the stall timer. */
+    dataEvents: () => dataEvents,
   };
 }
 
@@ -144,9 +148,14 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
     writeStartedAt = 0;
   };
   const upstreamStallMs = opts.upstreamStallMs ?? UPSTREAM_STALL_MS;
+  // Only data events are progress: a node sending nothing but comments or keep-alives has stalled all the same.
+  let lastDataAt = Date.now();
+  let dataSeen = 0;
   const read = async () => {
+    const left = upstreamStallMs - (Date.now() - lastDataAt);
+    if (left <= 0) return "stalled" as const;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const stalled = new Promise<"stalled">((resolve) => (timer = setTimeout(() => resolve("stalled"), upstreamStallMs)));
+    const stalled = new Promise<"stalled">((resolve) => (timer = setTimeout(() => resolve("stalled"), left)));
     try {
       return await Promise.race([reader.read(), stalled]);
     } finally {
@@ -177,6 +186,10 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
       }
       bytes += step.value.byteLength;
       const forwarded = processor.chunk(step.value);
+      if (processor.dataEvents() !== dataSeen) {
+        dataSeen = processor.dataEvents();
+        lastDataAt = Date.now();
+      }
       if (forwarded) await write(forwarded);
       if (!settle) return;
     }
