@@ -92,9 +92,17 @@ describe("routing by measured speed", E2E, () => {
 
   it("says which node answered, how many were tried and where the time went", async () => {
     for (const stream of [false, true]) {
-      const started = Date.now();
-      const a = await routedChat(cluster.client, { stream, extra: { provider: { order: [id(MEDIUM)] } } });
-      const elapsed = Date.now() - started;
+      // Asked for the medium node first; right after the burst the router may still hold its capacity down (a 429
+      // halves it for a while), and then another node answers at once: ask again until the medium one does.
+      let started = Date.now();
+      let a = await routedChat(cluster.client, { stream, extra: { provider: { order: [id(MEDIUM)] } } });
+      let elapsed = Date.now() - started;
+      for (let i = 0; i < 10 && a.node !== id(MEDIUM); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        started = Date.now();
+        a = await routedChat(cluster.client, { stream, extra: { provider: { order: [id(MEDIUM)] } } });
+        elapsed = Date.now() - started;
+      }
       expect(a.node).toBe(id(MEDIUM));
       expect(a.attempts).toBe(1);
       expect([...a.timing.keys()]).toEqual(["gateway", "node"]);

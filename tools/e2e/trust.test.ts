@@ -9,6 +9,7 @@ import { identityFromSecretKey, readKeyFile } from "node-agent";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listNodes } from "../gateway/nodes.js";
 import { NODE_AGENT_BIN, pollUntil } from "../processes/index.js";
+import { routedChat } from "./support/routed.js";
 import { CHAT_MODEL, startCluster, type Cluster } from "./support/cluster.js";
 import { newTestNode, send, signedHeartbeat, type TestNode } from "./support/heartbeat.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
@@ -117,7 +118,12 @@ describe("trust checks", E2E, () => {
   it("rotates a node's key with node-agent rotate-key: old key refused, new key accepted, id and reputation kept", async () => {
     const agent = cluster.agents[0]!;
     const oldIdentity = await readKeyFile(agent.keyFile);
-    const before = await adminNode(agent.nodeId);
+    // Give the node a history to carry over: requests that name it first, until the registry has counted them.
+    for (let i = 0; i < 3; i++) await routedChat(cluster.client, { extra: { provider: { order: [agent.nodeId] } } });
+    const before = await pollUntil(async () => {
+      const n = await adminNode(agent.nodeId);
+      return n && n.requests > 0 ? n : undefined;
+    }, { what: "the node's requests to reach the registry", timeoutMs: 10_000 });
     expect(before?.keyid).toBe(oldIdentity.signer.keyId);
 
     const { stdout } = await promisify(execFile)(process.execPath, [NODE_AGENT_BIN, "rotate-key", "--gateway", cluster.gateway.url, "--key-file", agent.keyFile]);
