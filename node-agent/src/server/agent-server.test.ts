@@ -36,6 +36,20 @@ afterAll(async () => {
   await backend.close();
 });
 
+/** A second agent of this suite's gateway, serving sim-small with one slot, in front of `upstreamUrl`. */
+async function oneSlotAgent(upstreamUrl: string): Promise<RunningAgent> {
+  return startAgent({
+    identity: await generateIdentity(),
+    gatewayUrl: gateway.url,
+    upstreamUrl,
+    listenHost: "127.0.0.1",
+    listenPort: 0,
+    models: [{ id: "sim-small" }],
+    capacity: 1,
+    log: () => {},
+  });
+}
+
 const chatUrl = (): string => `${agent.publicUrl}/v1/chat/completions`;
 
 async function expectRefused(res: Response, code: string): Promise<void> {
@@ -165,16 +179,7 @@ describe("agent server", () => {
   it("answers 502 when its upstream is unreachable", async () => {
     const down = await startSimBackend({ log: () => {} });
     await down.close();
-    const orphan = await startAgent({
-      identity: await generateIdentity(),
-      gatewayUrl: gateway.url,
-      upstreamUrl: down.url,
-      listenHost: "127.0.0.1",
-      listenPort: 0,
-      models: [{ id: "sim-small" }],
-      capacity: 1,
-      log: () => {},
-    });
+    const orphan = await oneSlotAgent(down.url);
     try {
       const res = await send(await signedRequest(gateway.signer, `${orphan.publicUrl}/v1/chat/completions`, chat, { nodeId: orphan.nodeId }));
       expect(res.status).toBe(502);
@@ -186,16 +191,7 @@ describe("agent server", () => {
 
   it("answers 429 past its declared capacity, and serves again once a slot frees", async () => {
     const slow = await startSimBackend({ log: () => {}, latencyMs: 300 });
-    const single = await startAgent({
-      identity: await generateIdentity(),
-      gatewayUrl: gateway.url,
-      upstreamUrl: slow.url,
-      listenHost: "127.0.0.1",
-      listenPort: 0,
-      models: [{ id: "sim-small" }],
-      capacity: 1,
-      log: () => {},
-    });
+    const single = await oneSlotAgent(slow.url);
     try {
       const url = `${single.publicUrl}/v1/chat/completions`;
       const first = send(await signedRequest(gateway.signer, url, chat, { nodeId: single.nodeId }));
