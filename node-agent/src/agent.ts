@@ -1,11 +1,14 @@
 // Brings a node up in order — models, gateway key, HTTP server, heartbeats — and takes it down again.
 import type { AddressInfo } from "node:net";
-import { HEARTBEAT_INTERVAL_MS, type AdvertisedModel } from "@meshgate/schemas";
+import { HEARTBEAT_INTERVAL_MS, type AdvertisedModel, type Price } from "@meshgate/schemas";
 import { GatewayKeySet } from "./gateway/gateway-keys.js";
 import { fetchGatewayMetadata, waitForGatewayMetadata } from "./gateway/gateway-metadata.js";
 import { HeartbeatLoop } from "./gateway/heartbeat-loop.js";
 import type { NodeIdentity } from "./identity/node-identity.js";
 import { errorMessage, type Logger } from "./log.js";
+import { advertisedPrices, priceModels } from "./receipts/price-book.js";
+import { ReceiptLog } from "./receipts/receipt-log.js";
+import { ReceiptSigner } from "./receipts/receipt-signer.js";
 import { retryUntilOk } from "./retry.js";
 import { createAgentServer } from "./server/agent-server.js";
 import { NonceWindow } from "./server/nonce-window.js";
@@ -30,6 +33,10 @@ export interface AgentOptions {
   /** Skips discovery from the upstream's /v1/models. */
   models?: AdvertisedModel[] | undefined;
   capacity: number;
+  /** Micro-units per million tokens, per model; advertised in heartbeats and charged in receipts. Others are free. */
+  prices?: ReadonlyMap<string, Price> | undefined;
+  /** Where every signed receipt is appended (JSON lines); without one, receipts are signed but not kept. */
+  receiptLog?: string | undefined;
   log: Logger;
   signal?: AbortSignal | undefined;
   /** Until the gateway's first ack says otherwise. */
@@ -69,15 +76,24 @@ function urlHost(host: string): string {
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const { log } = options;
   let identity = options.identity;
-  const models = await resolveModels(options);
+  const priced = priceModels(await resolveModels(options), options.prices ?? new Map());
+  const { models } = priced;
+  if (priced.unserved.length > 0) log("warning: --price names models the upstream does not serve; they are not advertised", { models: priced.unserved.join(",") });
   const metadata = await waitForGatewayMetadata(options.gatewayUrl, log, options.signal);
   const gatewayKeys = new GatewayKeySet({ fetchMetadata: () => fetchGatewayMetadata(options.gatewayUrl), log }, metadata);
   log("gateway keys loaded", { gateway: options.gatewayUrl, keys: gatewayKeys.keyIds().join(",") });
   gatewayKeys.start();
 
-  const proxy = new UpstreamProxy(options.upstreamUrl, {
-    onUpstreamError: (err, answered) => log(answered ? "upstream failed mid-response" : "upstream unreachable", { error: errorMessage(err) }),
-  });
+  const receiptLog = options.receiptLog === undefined ? undefined : await ReceiptLog.open(options.receiptLog, log);
+  const receipts = new ReceiptSigner({ identity: () => identity, prices: advertisedPrices(models), log: receiptLog });
+  const proxy = new UpstreamProxy(
+    options.upstreamUrl,
+    {
+      onUpstreamError: (err, answered) => log(answered ? "upstream failed mid-response" : "upstream unreachable", { error: errorMessage(err) }),
+      onReceiptError: (err) => log("could not sign a receipt", { error: errorMessage(err) }),
+    },
+    { receipts },
+  );
   const auth = {
     verify: gatewayKeys.verifier,
     nonces: new NonceWindow(),
@@ -87,18 +103,24 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   // Known before listening (the gateway challenges the URL it was told), but the port may be picked on listen.
   const prover = { identity: () => identity, publicUrl: "" };
   const { server, inFlight, idle } = createAgentServer({ auth, proxy, log, prover, capacity: options.capacity });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.listenPort, options.listenHost, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.listenPort, options.listenHost, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    gatewayKeys.stop();
+    await receiptLog?.close();
+    throw err;
+  }
   const { address, port } = server.address() as AddressInfo;
   const url = `http://${urlHost(address)}:${port}`;
   const publicUrl = options.publicUrl ?? `http://${urlHost(options.listenHost)}:${port}`;
   prover.publicUrl = publicUrl;
-  log("listening", { url, public_url: publicUrl, node: identity.nodeId });
+  log("listening", { url, public_url: publicUrl, node: identity.nodeId, receipt_log: options.receiptLog });
 
   const heartbeats = new HeartbeatLoop({
     gatewayUrl: options.gatewayUrl,
@@ -132,6 +154,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     server.closeAllConnections();
     await closed;
     proxy.close();
+    // After the server: the last answers' receipts are in the log before it is closed.
+    await receiptLog?.close();
   }
   return { nodeId: identity.nodeId, identity: () => identity, url, publicUrl, models, inFlight, stop };
 }

@@ -3,6 +3,7 @@ import { keygenCommand } from "./commands/keygen.js";
 import { MAIN_HELP } from "./commands/help.js";
 import { rotateKeyCommand } from "./commands/rotate-key.js";
 import { startCommand } from "./commands/start.js";
+import { verifySettlementCommand } from "./commands/verify-settlement.js";
 import { asUsageError, UsageError } from "./commands/usage-error.js";
 
 async function main(argv: string[]): Promise<number | null> {
@@ -12,6 +13,8 @@ async function main(argv: string[]): Promise<number | null> {
       return keygenCommand(rest);
     case "rotate-key":
       return rotateKeyCommand(rest);
+    case "verify-settlement":
+      return verifySettlementCommand(rest);
     case "start":
       // Keeps running; the shutdown module exits the process.
       await startCommand(rest);

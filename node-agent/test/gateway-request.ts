@@ -8,6 +8,8 @@ export interface GatewayRequestOptions {
   now?: number;
   /** Send these bytes instead of the signed ones (a tampered body). */
   sentBody?: Uint8Array;
+  /** The gateway's `x-request-id`; defaults to req_test. */
+  requestId?: string;
 }
 
 export interface SignedRequest {
@@ -17,7 +19,7 @@ export interface SignedRequest {
 
 export async function signedRequest(signer: Signer, url: string, payload: unknown, options: GatewayRequestOptions): Promise<SignedRequest> {
   const body = utf8(JSON.stringify(payload));
-  const headers = new Headers({ "content-type": "application/json", "x-request-id": "req_test", [DISPATCH_NODE_HEADER]: options.nodeId });
+  const headers = new Headers({ "content-type": "application/json", "x-request-id": options.requestId ?? "req_test", [DISPATCH_NODE_HEADER]: options.nodeId });
   await signRequest({ method: "POST", url, headers, body, signer, now: options.now ?? Date.now(), extraComponents: [DISPATCH_NODE_HEADER] });
   return { url, init: { method: "POST", headers: Object.fromEntries(headers), body: options.sentBody ?? body } };
 }

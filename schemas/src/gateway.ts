@@ -41,6 +41,10 @@ export const PublicNodeSchema = z.object({
 });
 export type PublicNode = z.infer<typeof PublicNodeSchema>;
 
+/** Why a usage row is billable or not: "ok" (a receipt signed by the node that matches what the gateway saw) or why not. */
+export const ReceiptStatusSchema = z.enum(["ok", "missing", "invalid", "mismatch", "estimated", "incomplete"]);
+
+/** One metered request of GET /v1/usage. Token counts and money (micro-units) are integers; never any text. */
 export const UsageRowSchema = z.object({
   request_id: z.string(),
   created: z.string(),
@@ -53,15 +57,59 @@ export const UsageRowSchema = z.object({
   latency_ms: z.int(),
   status: z.int(),
   streamed: z.boolean(),
+  /** Micro-units charged for this request (0 unless billable). */
+  cost: z.int(),
+  billable: z.boolean(),
+  /** The counts are the gateway's own estimate: the node reported no usage. */
+  estimated: z.boolean(),
+  receipt_status: ReceiptStatusSchema,
 });
 export type UsageRow = z.infer<typeof UsageRowSchema>;
 
+/** Sums over a range or a group. `node_amount` (what nodes are owed, micro-units) only in the admin report. */
+export const UsageTotalsSchema = z.object({
+  requests: z.int(),
+  prompt_tokens: z.int(),
+  completion_tokens: z.int(),
+  total_tokens: z.int(),
+  cost: z.int(),
+  node_amount: z.int().optional(),
+  estimated_requests: z.int(),
+  non_billable_requests: z.int(),
+});
+export type UsageTotals = z.infer<typeof UsageTotalsSchema>;
+
+/** GET /v1/usage without group_by: totals and the newest rows of the range. */
 export const UsageReportSchema = z.object({
   object: z.literal("usage"),
-  totals: z.object({ requests: z.int(), prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() }),
+  totals: UsageTotalsSchema,
   data: z.array(UsageRowSchema),
+  /** More rows than `limit` lie in the range (rows older than the retention are no longer listed). */
+  has_more: z.boolean(),
 });
 export type UsageReport = z.infer<typeof UsageReportSchema>;
+
+export const UsageGroupingSchema = z.enum(["key", "model", "node", "day"]);
+export type UsageGrouping = z.infer<typeof UsageGroupingSchema>;
+
+/** One group: named by the field of its grouping (key_id and the key's name, model, node_id, or day as YYYY-MM-DD). */
+export const UsageGroupRowSchema = UsageTotalsSchema.extend({
+  key_id: z.string().optional(),
+  name: z.string().optional(),
+  model: z.string().optional(),
+  node_id: z.string().optional(),
+  day: z.string().optional(),
+});
+export type UsageGroupRow = z.infer<typeof UsageGroupRowSchema>;
+
+/** GET /v1/usage?group_by= and GET /admin/usage: one row per group, in the group's order (days chronologically). */
+export const UsageGroupReportSchema = z.object({
+  object: z.literal("usage"),
+  group_by: UsageGroupingSchema,
+  totals: UsageTotalsSchema,
+  data: z.array(UsageGroupRowSchema),
+});
+export type UsageGroupReport = z.infer<typeof UsageGroupReportSchema>;
 
 /** What the router has learned about a node (GET /admin/nodes), so an operator can see why it gets traffic or not. */
 export const RoutingStateSchema = z.object({

@@ -11,3 +11,8 @@ export * from "./signing/request-signing.js";
 export * from "./signing/ed25519-webcrypto.js";
 export * from "./signing/jwk.js";
 export * from "./signing/node-key.js";
+export * from "./sse-decoder.js";
+export * from "./billing/pricing.js";
+export * from "./billing/receipt.js";
+export * from "./billing/merkle.js";
+export * from "./billing/statement.js";

@@ -6,11 +6,18 @@ export interface CreatedKey {
   key: string;
 }
 
-export async function createApiKey(gatewayUrl: string, adminToken: string, name: string): Promise<CreatedKey> {
+/** A key's budget (micro-units) and rate limits; absent or null: none. */
+export interface KeyLimitsInput {
+  budget?: number | null;
+  rpm?: number | null;
+  tpm?: number | null;
+}
+
+export async function createApiKey(gatewayUrl: string, adminToken: string, name: string, limits: KeyLimitsInput = {}): Promise<CreatedKey> {
   const response = await fetch(`${gatewayUrl}/admin/keys`, {
     method: "POST",
     headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ name }),
+    body: JSON.stringify({ name, ...limits }),
   });
   const text = await response.text();
   if (response.status !== 201) throw new Error(`POST /admin/keys answered ${response.status}: ${text}`);

@@ -46,7 +46,9 @@ describe("reading wrangler.toml for the local gateway", () => {
     expect(config.durableObjects).toEqual({
       REGISTRY: { className: "NodeRegistry", useSQLite: true },
       KEYS: { className: "ApiKeys", useSQLite: true },
-      LEDGER: { className: "UsageLedger", useSQLite: true },
+      ACCOUNTS: { className: "KeyAccount", useSQLite: true },
+      EARNINGS: { className: "EarningsShard", useSQLite: true },
+      SETTLEMENTS: { className: "Settlements", useSQLite: true },
     });
     expect(config.crons).toEqual(["* * * * *"]);
   });
@@ -57,6 +59,26 @@ describe("reading wrangler.toml for the local gateway", () => {
     expect(config.vars).toEqual({ GREETING: "hi", COUNT: 3 });
     expect(config.compatibilityFlags).toEqual(["nodejs_compat"]);
     expect(config.crons).toEqual([]);
+  });
+
+  it("carries SQLite storage over a class rename, and only a SQLite class's", () => {
+    const renamed = `${SAMPLE}
+[[durable_objects.bindings]]
+name = "C"
+class_name = "Gamma"
+
+[[durable_objects.bindings]]
+name = "D"
+class_name = "Delta"
+
+[[migrations]]
+tag = "v3"
+renamed_classes = [{ from = "Alpha", to = "Gamma" }, { from = "Beta", to = "Delta" }]
+`;
+    const config = readGatewayConfig(configFile(renamed));
+    expect(config.durableObjects).toMatchObject({ C: { className: "Gamma", useSQLite: true }, D: { className: "Delta", useSQLite: false } });
+    // The old name's storage moved: a binding still naming it would no longer be SQLite-backed.
+    expect(config.durableObjects["A"]).toEqual({ className: "Alpha", useSQLite: false });
   });
 
   it("refuses a binding kind the local gateway cannot serve instead of leaving it missing", () => {

@@ -50,11 +50,22 @@ function tables(v: TomlValue | undefined, where: string): TomlTable[] {
   return v as TomlTable[];
 }
 
-/** Classes created by a `new_sqlite_classes` migration (and not later deleted) store their state in SQLite. */
+/** `renamed_classes = [{ from, to }]`: the class under its new name keeps the old one's storage. */
+function renames(m: TomlTable, where: string): { from: string; to: string }[] {
+  return tables(m["renamed_classes"], `${where}: renamed_classes`).map((r) => ({ from: str(r, "from", where), to: str(r, "to", where) }));
+}
+
+/**
+ * Classes created by a `new_sqlite_classes` migration (and not later deleted) store their state in SQLite; a rename
+ * carries that over to the new name, in migration order.
+ */
 function sqliteClasses(raw: TomlTable, where: string): Set<string> {
   const sqlite = new Set<string>();
   for (const m of tables(raw["migrations"], `${where}: migrations`)) {
     for (const c of strings(m, "new_sqlite_classes", `${where}: migrations`)) sqlite.add(c);
+    for (const { from, to } of renames(m, `${where}: migrations`)) {
+      if (sqlite.delete(from)) sqlite.add(to);
+    }
     for (const c of strings(m, "deleted_classes", `${where}: migrations`)) sqlite.delete(c);
   }
   return sqlite;

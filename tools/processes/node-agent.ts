@@ -17,6 +17,10 @@ export interface NodeAgentOptions {
   listen?: string;
   models?: string[];
   capacity?: number;
+  /** `--price MODEL=PROMPT:COMPLETION` for each entry (micro-units per million tokens). */
+  prices?: Record<string, { prompt: number; completion: number }>;
+  /** Where the agent logs the receipts it signs (the agent's default, next to the key file, when absent). */
+  receiptLog?: string;
   sink?: LineSink;
   /** How long to wait for the agent to listen. */
   timeoutMs?: number;
@@ -35,6 +39,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   args.push("--listen", opts.listen ?? "127.0.0.1:0", "--key-file", opts.keyFile);
   if (opts.models) args.push("--models", opts.models.join(","));
   if (opts.capacity !== undefined) args.push("--capacity", String(opts.capacity));
+  for (const [model, price] of Object.entries(opts.prices ?? {})) args.push("--price", `${model}=${price.prompt}:${price.completion}`);
+  if (opts.receiptLog !== undefined) args.push("--receipt-log", opts.receiptLog);
   const child = spawnProcess({ name: opts.name, command: process.execPath, args, cwd: REPO_ROOT, ...(opts.sink ? { sink: opts.sink } : {}) });
   try {
     // `<time> node-agent listening url=http://127.0.0.1:PORT public_url=... node=NODE_ID`

@@ -186,3 +186,20 @@ describe("sim-backend", () => {
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
+
+describe("sim-backend reporting no usage", () => {
+  it("leaves usage out of answers and streams even when asked for it", async () => {
+    const silent = await startSimBackend({ models: ["sim-small"], omitUsage: true, log: () => {} });
+    try {
+      const post = (body: unknown) => fetch(`${silent.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const whole = (await (await post({ model: "sim-small", messages, max_tokens: 3 })).json()) as { usage?: unknown; choices: unknown[] };
+      expect(whole.choices).toHaveLength(1);
+      expect(whole.usage).toBeUndefined();
+      const streamed = await events(await post({ model: "sim-small", messages, max_tokens: 3, stream: true, stream_options: { include_usage: true } }));
+      expect(streamed.at(-1)).toBe("[DONE]");
+      expect(streamed.some((d) => d.includes('"usage"'))).toBe(false);
+    } finally {
+      await silent.close();
+    }
+  });
+});

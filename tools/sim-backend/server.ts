@@ -31,6 +31,8 @@ export interface SimBackendOptions {
    */
   hangRate?: number;
   random?: () => number;
+  /** Report no usage at all, in answers or streams (as some older servers do), whatever the request asks. */
+  omitUsage?: boolean;
   log?: (line: string) => void;
 }
 
@@ -86,7 +88,9 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
     if (!models.includes(model)) {
       throw new ApiError(404, `The model \`${model}\` does not exist.`, "invalid_request_error", "model_not_found", "model");
     }
+    if (options.omitUsage) delete body["stream_options"];
     const result = handler(body, model);
+    if (options.omitUsage && result.kind === "json" && typeof result.body === "object" && result.body !== null) delete (result.body as JsonObject)["usage"];
     await sleep(latencyMs);
     if (failRate > 0 && random() < failRate) {
       stats.fail();

@@ -6,7 +6,7 @@ import { isHonest, type Behaviour, type SimNode } from "./mesh.js";
 export type OutcomeCounts = Record<OutcomeKind, number>;
 
 export function noOutcomes(): OutcomeCounts {
-  return { success: 0, busy: 0, error: 0, timeout: 0, stalled: 0, sse_error: 0, malformed: 0 };
+  return { success: 0, busy: 0, error: 0, timeout: 0, stalled: 0, sse_error: 0, malformed: 0, unmetered: 0 };
 }
 
 /** Fifths of the measurement window, to show whether the bad nodes' share is still falling. */

@@ -2,14 +2,15 @@
 import { Router, type IRequest } from "itty-router";
 import { errorResponse, HttpError } from "./http/http-error.js";
 import { withRequestId, withRequestIdHeader } from "./http/request-id.js";
-import { createKeyRoute, listKeysRoute, revokeKeyRoute } from "./routes/admin-keys.js";
+import { createKeyRoute, listKeysRoute, revokeKeyRoute, updateKeyRoute } from "./routes/admin-keys.js";
 import { banNodeRoute, listAdminNodesRoute, unbanNodeRoute } from "./routes/admin-nodes.js";
 import { heartbeatRoute } from "./routes/heartbeat.js";
 import { CHAT, COMPLETIONS, EMBEDDINGS, inferenceRoute } from "./routes/inference.js";
 import { getModelRoute, listModelsRoute } from "./routes/models.js";
 import { rotateKeyRoute } from "./routes/node-keys.js";
 import { listNodesRoute } from "./routes/nodes.js";
-import { usageRoute } from "./routes/usage.js";
+import { closeSettlementRoute, getSettlementRoute, listSettlementsRoute, settlementProofRoute } from "./routes/settlements.js";
+import { adminUsageRoute, usageRoute } from "./routes/usage.js";
 import { wellKnownRoute } from "./routes/well-known.js";
 
 /** `x-meshgate-node` names the node that answered; "none" where no node did (errors, gateway-only routes). */
@@ -31,16 +32,22 @@ router
   .get("/v1/models", listModelsRoute)
   .get("/v1/models/:id+", getModelRoute)
   .get("/v1/usage", usageRoute)
+  .get("/v1/settlements", listSettlementsRoute)
+  .get("/v1/settlements/:id", getSettlementRoute)
+  .get("/v1/settlements/:id/proof", settlementProofRoute)
   .get("/v1/nodes", listNodesRoute)
   .post("/v1/nodes/heartbeat", heartbeatRoute)
   .post("/v1/nodes/rotate-key", rotateKeyRoute)
   .get("/.well-known/meshgate.json", wellKnownRoute)
   .post("/admin/keys", createKeyRoute)
   .get("/admin/keys", listKeysRoute)
+  .patch("/admin/keys/:id", updateKeyRoute)
   .delete("/admin/keys/:id", revokeKeyRoute)
+  .get("/admin/usage", adminUsageRoute)
   .get("/admin/nodes", listAdminNodesRoute)
   .post("/admin/nodes/:id/ban", banNodeRoute)
   .post("/admin/nodes/:id/unban", unbanNodeRoute)
+  .post("/admin/settlements", closeSettlementRoute)
   .all("*", (request: IRequest) => {
     throw new HttpError(404, `Invalid URL (${request.method} ${new URL(request.url).pathname})`, { code: "unknown_url" });
   });

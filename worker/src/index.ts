@@ -3,7 +3,9 @@ import { runHealthProbes } from "./mesh/health-probe-run.js";
 
 export { ApiKeys } from "./durable/api-keys.js";
 export { NodeRegistry } from "./durable/node-registry.js";
-export { UsageLedger } from "./durable/usage-ledger.js";
+export { KeyAccount } from "./durable/key-account.js";
+export { EarningsShard } from "./durable/earnings-shard.js";
+export { Settlements } from "./durable/settlements.js";
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),

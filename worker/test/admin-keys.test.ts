@@ -1,5 +1,8 @@
-import { env, SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { keyAccount } from "../src/durable/names.js";
+import { authenticate } from "../src/http/auth.js";
+import worker from "../src/index.js";
 import { adminFetch, BASE, clientFetch, createApiKey, errorBody } from "./helpers.js";
 
 describe("/admin/keys", () => {
@@ -60,5 +63,81 @@ describe("/admin/keys", () => {
       expect(err.type).toBe("invalid_request_error");
     }
     expect((await errorBody(await adminFetch("/admin/keys", { method: "POST", body: "{}" }))).param).toBe("name");
+  });
+});
+
+describe("/admin/keys limits", () => {
+  const json = (body: unknown) => ({ body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+  const patch = (id: string, body: unknown) => adminFetch(`/admin/keys/${id}`, { method: "PATCH", ...json(body) });
+
+  it("creates a key with limits its account enforces, and lists them", async () => {
+    const res = await adminFetch("/admin/keys", { method: "POST", ...json({ name: "limited", budget: 5_000, rpm: 60, tpm: null }) });
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as { id: string; budget: number | null; rpm: number | null; tpm: number | null };
+    expect(created).toMatchObject({ budget: 5_000, rpm: 60, tpm: null });
+    expect(await keyAccount(env, created.id).view(Date.now())).toEqual({ budget: 5_000, rpm: 60, tpm: null, spent: 0, reserved: 0 });
+    const listed = ((await (await adminFetch("/admin/keys")).json()) as { data: { id: string }[] }).data.find((k) => k.id === created.id);
+    expect(listed).toMatchObject({ budget: 5_000, rpm: 60, tpm: null, revoked: null });
+    // A key without limits lists nulls.
+    const { id } = await createApiKey("unlimited");
+    expect(((await (await adminFetch("/admin/keys")).json()) as { data: { id: string }[] }).data.find((k) => k.id === id)).toMatchObject({ budget: null, rpm: null, tpm: null });
+  });
+
+  it("changes limits with PATCH (null clears one, absent ones stay) and answers the account's state", async () => {
+    const { id } = await createApiKey("patched");
+    const first = await patch(id, { budget: 1_000, tpm: 10_000 });
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ object: "api_key", id, name: "patched", budget: 1_000, rpm: null, tpm: 10_000, spent: 0, reserved: 0 });
+    expect(await (await patch(id, { budget: null, rpm: 5 })).json()).toMatchObject({ budget: null, rpm: 5, tpm: 10_000 });
+    expect(await keyAccount(env, id).view(Date.now())).toMatchObject({ budget: null, rpm: 5, tpm: 10_000 });
+    const listed = ((await (await adminFetch("/admin/keys")).json()) as { data: { id: string }[] }).data.find((k) => k.id === id);
+    expect(listed).toMatchObject({ budget: null, rpm: 5, tpm: 10_000 });
+  });
+
+  it("tells authentication about new limits at once in this isolate", async () => {
+    const { id, key } = await createApiKey("cached");
+    const request = () => new Request(`${BASE}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+    const now = Date.now();
+    expect((await authenticate(request(), env, now)).limits).toEqual({ budget: null, rpm: null, tpm: null });
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request(`${BASE}/admin/keys/${id}`, { method: "PATCH", body: '{"rpm":7}', headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } }) as Request<unknown, IncomingRequestCfProperties>,
+      env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    // Same instant: a cached identity would still say unlimited.
+    expect((await authenticate(request(), env, now)).limits).toEqual({ budget: null, rpm: 7, tpm: null });
+  });
+
+  it("validates limits, naming the field", async () => {
+    const { id } = await createApiKey("validated");
+    const cases: [unknown, string | null][] = [
+      [{ budget: -1 }, "budget"], [{ budget: 1.5 }, "budget"], [{ budget: "5" }, "budget"], [{ rpm: 0 }, "rpm"], [{ tpm: 2_000_000_000 }, "tpm"],
+      [{ rpm: 5, extra: 1 }, "extra"], [{ name: "renamed" }, "name"], [{}, null],
+    ];
+    for (const [body, param] of cases) {
+      const res = await patch(id, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      const err = await errorBody(res);
+      expect(err.param, JSON.stringify(body)).toBe(param);
+      expect(err.type).toBe("invalid_request_error");
+    }
+    const bad = await adminFetch("/admin/keys", { method: "POST", ...json({ name: "x", rpm: -5 }) });
+    expect(bad.status).toBe(400);
+    expect((await errorBody(bad)).param).toBe("rpm");
+    // Nothing changed.
+    expect(await keyAccount(env, id).view(Date.now())).toMatchObject({ budget: null, rpm: null, tpm: null });
+  });
+
+  it("answers 404 for an unknown or revoked key, and 401 without the admin token", async () => {
+    expect((await errorBody(await patch("key_nope", { rpm: 1 }))).code).toBe("key_not_found");
+    const { id } = await createApiKey("gone");
+    await adminFetch(`/admin/keys/${id}`, { method: "DELETE" });
+    const revoked = await patch(id, { rpm: 1 });
+    expect(revoked.status).toBe(404);
+    const anonymous = await SELF.fetch(`${BASE}/admin/keys/${id}`, { method: "PATCH", body: '{"rpm":1}' });
+    expect(anonymous.status).toBe(401);
   });
 });

@@ -1,10 +1,11 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { UsageRecord } from "../src/durable/usage-ledger.js";
 import type { AdminNode, Heartbeat } from "@meshgate/schemas";
+import { keyAccount } from "../src/durable/names.js";
 import { challengeDelay } from "../src/limits/challenge-backoff.js";
 import { EJECT_AFTER_CONSECUTIVE, type Outcome } from "../src/routing/index.js";
 import { adminFetch, newNode, registerRoutable } from "./helpers.js";
+import { day, entry } from "./usage-entries.js";
 
 const outcome = (nodeId: string, kind: Outcome["kind"], ttftMs: number | null, at: number): Outcome => ({
   nodeId, model: "test-model", kind, at, ttftMs, tokens: null, streamMs: null, inFlight: null,
@@ -119,26 +120,23 @@ describe("NodeRegistry endpoint challenges", () => {
   });
 });
 
-describe("UsageLedger.record", () => {
-  const row = (id: string, over: Partial<UsageRecord> = {}): UsageRecord => ({
-    request_id: id, created: 1_000, key_id: "k", node_id: "n", model: "m", prompt_tokens: 3, completion_tokens: 4, total_tokens: 7,
-    latency_ms: 12.6, status: 200, streamed: true, ...over,
-  });
-
+describe("KeyAccount.settle", () => {
   it("writes a batch in one go, keeps the first copy of a request id, and reports what was new", async () => {
-    const ledger = env.LEDGER.get(env.LEDGER.idFromName("ledger:batch-test"));
-    expect(await runInDurableObject(ledger, (obj) => obj.record([row("a"), row("b", { streamed: false })]))).toBe(2);
-    expect(await runInDurableObject(ledger, (obj) => obj.record([row("b", { prompt_tokens: 99 }), row("c")]))).toBe(1);
-    const report = await runInDurableObject(ledger, (obj) => obj.report(0, 10_000, 10));
-    expect(report.totals).toEqual({ requests: 3, prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 });
+    const account = keyAccount(env, "batch-test");
+    expect(await runInDurableObject(account, (obj) => obj.settle([entry("a"), entry("b", { streamed: false })], Date.now()))).toBe(2);
+    expect(await runInDurableObject(account, (obj) => obj.settle([entry("b", { prompt_tokens: 99 }), entry("c")], Date.now()))).toBe(1);
+    const report = await runInDurableObject(account, (obj) => obj.usage({ from: 0, to: day(1), group_by: null, limit: 10 }));
+    expect(report.totals).toMatchObject({ requests: 3, prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 });
     expect(report.rows.find((r) => r.request_id === "b")).toMatchObject({ streamed: false, prompt_tokens: 3, latency_ms: 13 });
     expect(report.rows.find((r) => r.request_id === "a")?.streamed).toBe(true);
   });
 
   it("reports a range and limits rows, newest first", async () => {
-    const ledger = env.LEDGER.get(env.LEDGER.idFromName("ledger:range-test"));
-    await runInDurableObject(ledger, (obj) => obj.record([row("x", { created: 100 }), row("y", { created: 200 }), row("z", { created: 300 })]));
-    const report = await runInDurableObject(ledger, (obj) => obj.report(150, 400, 1));
+    const account = keyAccount(env, "range-test");
+    await runInDurableObject(account, (obj) =>
+      obj.settle([entry("x", { created: day(-1, 1) }), entry("y", { created: day(-1, 2) }), entry("z", { created: day(-1, 3) })], Date.now()),
+    );
+    const report = await runInDurableObject(account, (obj) => obj.usage({ from: day(-1, 1.5), to: day(-1, 4), group_by: null, limit: 1 }));
     expect(report.totals.requests).toBe(2);
     expect(report.rows.map((r) => r.request_id)).toEqual(["z"]);
     expect(report.has_more).toBe(true);

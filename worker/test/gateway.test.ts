@@ -48,7 +48,7 @@ describe("gateway-level routes", () => {
   it("reports usage for a new key as empty, with validated ranges", async () => {
     const { key } = await createApiKey();
     const res = await clientFetch("/v1/usage?from=2020-01-01T00:00:00Z&to=1999999999", key);
-    expect(await res.json()).toEqual({ object: "usage", totals: { requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, data: [], has_more: false });
+    expect(await res.json()).toEqual({ object: "usage", totals: { requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost: 0, estimated_requests: 0, non_billable_requests: 0 }, data: [], has_more: false });
     const bad = await clientFetch("/v1/usage?from=yesterday", key);
     expect(bad.status).toBe(400);
     expect((await errorBody(bad)).param).toBe("from");

@@ -17,12 +17,15 @@ const ALL_ROUTES: readonly Route[] = [
   { method: "POST", path: "/v1/nodes/heartbeat" }, { method: "POST", path: "/v1/nodes/rotate-key" }, { method: "GET", path: "/.well-known/meshgate.json" },
   { method: "POST", path: "/admin/keys" }, { method: "GET", path: "/admin/keys" }, { method: "DELETE", path: "/admin/keys/x" }, { method: "GET", path: "/admin/nodes" },
   { method: "POST", path: "/admin/nodes/x/ban" }, { method: "POST", path: "/admin/nodes/x/unban" },
+  { method: "PATCH", path: "/admin/keys/x" }, { method: "GET", path: "/admin/usage" }, { method: "POST", path: "/admin/settlements" },
+  { method: "GET", path: "/v1/settlements" }, { method: "GET", path: "/v1/settlements/x" }, { method: "GET", path: "/v1/settlements/x/proof" },
 ];
 
 export const ROUTES = {
   admin: [
     { method: "POST", path: "/admin/keys" }, { method: "GET", path: "/admin/keys" }, { method: "DELETE", path: "/admin/keys/:key" }, { method: "GET", path: "/admin/nodes" },
     { method: "POST", path: "/admin/nodes/:node/ban" }, { method: "POST", path: "/admin/nodes/:node/unban" },
+    { method: "PATCH", path: "/admin/keys/:key" }, { method: "GET", path: "/admin/usage" }, { method: "POST", path: "/admin/settlements" },
   ] as readonly Route[],
 };
 
@@ -82,7 +85,8 @@ export const wrongMethodOrPath: fc.Arbitrary<{ method: string; path: string; bod
     fc.oneof(fc.constantFrom(...ALL_ROUTES.map((r) => r.path), ...UNKNOWN_PATHS), segment("fuzz").map((s) => `/${s}`), segment("fuzz").map((s) => `/v1/${s}`)),
     hostileBody({ base: { fuzz: 1 }, fields: [["fuzz"]], fix: (v) => v }),
   )
-  .filter(([method, path]) => !ALL_ROUTES.some((r) => r.method === method && r.path === path))
+  // Method names are matched case-insensitively (the runtime upper-cases PATCH too), so "patch" is PATCH here.
+  .filter(([method, path]) => !ALL_ROUTES.some((r) => r.method === method.toUpperCase() && r.path === path))
   .map(([method, path, body]) => ({ method, path, body: method === "GET" ? undefined : body }));
 
 export interface Oversized {

@@ -2,7 +2,7 @@
 // OpenAI error-shape checker, node-signed raw bodies, and a snapshot of the gateway's durable state.
 import { createExecutionContext, env, runInDurableObject, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { NODE_KEY_HEADER, signRequest } from "@meshgate/schemas";
-import { apiKeys, nodeRegistry, usageLedger } from "../src/durable/names.js";
+import { apiKeys, keyAccount, nodeRegistry } from "../src/durable/names.js";
 import worker from "../src/index.js";
 import { BASE, type TestNode } from "./helpers.js";
 
@@ -100,7 +100,7 @@ export async function signRaw(node: TestNode, path: string, body: Uint8Array, he
 
 /**
  * Everything the battery must leave untouched: every registry row (minus what moves with the clock or with other
- * nodes' heartbeats), every API key, and the ledger of the key the battery used.
+ * nodes' heartbeats), every API key, and the account (limits, usage) of the key the battery used.
  */
 export async function durableState(keyId: string): Promise<unknown> {
   const nodes = await runInDurableObject(nodeRegistry(env), (registry) => registry.list(Date.now()));
@@ -109,6 +109,8 @@ export async function durableState(keyId: string): Promise<unknown> {
     latency_ms: n.latency_ms, requests: n.requests, endpoint_verified: n.endpoint_verified, banned: n.banned, ban_reason: n.ban_reason,
   }));
   const keys = await runInDurableObject(apiKeys(env), (store) => store.list());
-  const ledger = await runInDurableObject(usageLedger(env, keyId), (store) => store.report(0, Number.MAX_SAFE_INTEGER, 10_000));
-  return { nodes: stable, keys, ledger };
+  const account = keyAccount(env, keyId);
+  const usage = await runInDurableObject(account, (store) => store.usage({ from: 0, to: Number.MAX_SAFE_INTEGER, group_by: null, limit: 10_000 }));
+  const limits = await runInDurableObject(account, (store) => store.view(0));
+  return { nodes: stable, keys, usage, limits };
 }

@@ -2,6 +2,8 @@
 import { DEFAULT_KEY_FILE } from "../identity/key-file.js";
 import { DEFAULT_CAPACITY, DEFAULT_LISTEN } from "./start-options.js";
 
+const RECEIPT_LOG_DEFAULT = "<key file>.receipts.jsonl";
+
 export const MAIN_HELP = `Usage: node-agent <command> [options]
 
 Runs beside an OpenAI-compatible inference server (Ollama, vLLM, llama.cpp, LM Studio) and joins it to a
@@ -11,6 +13,8 @@ Commands:
   keygen      create this node's Ed25519 identity and print its node id
   start       register with the gateway and serve its signed requests
   rotate-key  move this node to a new key (the node id and its reputation stay)
+  verify-settlement
+              check a settlement the gateway signed against the receipts this node signed
 
 Run \`node-agent <command> --help\` for a command's options.
 `;
@@ -40,7 +44,17 @@ Options:
   --key-file FILE     the node key (default ${DEFAULT_KEY_FILE})
   --models a,b        advertise these models instead of asking the upstream's /v1/models
   --capacity N        concurrent requests this node accepts (default ${DEFAULT_CAPACITY})
+  --price MODEL=PROMPT:COMPLETION
+                      charge for MODEL: integer micro-units (1,000,000 = one unit of the settlement currency) per
+                      million prompt and completion tokens, e.g. --price llama3=150000:600000. Repeat for each model;
+                      a model without a price is served free. A priced model not in --models is an error; one the
+                      upstream turns out not to serve is a warning (its price is not advertised).
+  --receipt-log FILE  where every signed receipt is appended, one JSON line each (default ${RECEIPT_LOG_DEFAULT})
   -h, --help          show this help
+
+Every answer the upstream gives with status 200 and a usage count carries this node's signed receipt (the
+\`meshgate-receipt\` header, or a last \`: meshgate-receipt\` comment after a stream's [DONE]); the gateway settles
+what it owes the node from those receipts. Check a settlement with \`node-agent verify-settlement\`.
 `;
 
 export const ROTATE_KEY_HELP = `Usage: node-agent rotate-key --gateway URL [--key-file FILE]
@@ -54,4 +68,24 @@ Options:
   --gateway URL     the Meshgate gateway the node is registered with
   --key-file FILE   the node key (default ${DEFAULT_KEY_FILE})
   -h, --help        show this help
+`;
+
+export const VERIFY_SETTLEMENT_HELP = `Usage: node-agent verify-settlement --gateway URL [--key-file FILE] [--receipt-log FILE] SETTLEMENT_ID
+
+Fetches the settlement statement from the gateway and this node's receipts in it with their Merkle proofs, then
+checks: the statement's signature (a key in /.well-known/meshgate.json); its totals and Merkle root; every receipt
+(this node's, proven into the root, owed what its tokens and price say); that the node's totals are exactly what its
+receipts add up to; and that every receipt in the local log signed within the period is in the settlement.
+
+Receipts in the settlement that are not in the local log (e.g. the log was rotated) are a warning, not a
+difference: their signatures and proofs decide. So are receipts signed by an earlier key of this node, and logged
+receipts from the period's last minute (they may be settled in the next period, as carried over).
+
+Exit status: 0 matched, 1 differences (each printed), 2 usage, file or network errors.
+
+Options:
+  --gateway URL        the Meshgate gateway that issued the settlement
+  --key-file FILE      the node key (default ${DEFAULT_KEY_FILE})
+  --receipt-log FILE   the agent's receipt log (default ${RECEIPT_LOG_DEFAULT})
+  -h, --help           show this help
 `;

@@ -15,7 +15,29 @@ describe("node-agent start options", () => {
       keyFile: "./node-key.json",
       models: undefined,
       capacity: 64,
+      prices: new Map(),
+      receiptLog: "./node-key.json.receipts.jsonl",
     });
+  });
+
+  it("keeps the receipt log next to the key file unless --receipt-log says where", () => {
+    expect(parseStartOptions([...required, "--key-file", "/keys/a.json"])).toMatchObject({ receiptLog: "/keys/a.json.receipts.jsonl" });
+    expect(parseStartOptions([...required, "--key-file", "/keys/a.json", "--receipt-log", "/logs/r.jsonl"])).toMatchObject({ receiptLog: "/logs/r.jsonl" });
+  });
+
+  it("reads a price per model, splitting at the last = (a model id may contain one)", () => {
+    const options = parseStartOptions([...required, "--price", "llama3=150000:600000", "--price", "org/m=v2=0:1000000000000"]);
+    expect(options).toMatchObject({
+      prices: new Map([
+        ["llama3", { prompt: 150_000, completion: 600_000 }],
+        ["org/m=v2", { prompt: 0, completion: 1_000_000_000_000 }],
+      ]),
+    });
+  });
+
+  it("accepts prices for models named in --models", () => {
+    const options = parseStartOptions([...required, "--models", "a,b", "--price", "b=1:2"]);
+    expect(options).toMatchObject({ models: ["a", "b"], prices: new Map([["b", { prompt: 1, completion: 2 }]]) });
   });
 
   it.each([
@@ -37,6 +59,15 @@ describe("node-agent start options", () => {
     [[...required, "--listen", "nowhere"], "--listen must be HOST:PORT"],
     [[...required, "--capacity", "0"], "--capacity must be an integer"],
     [[...required, "--public-url", "ftp://x"], "--public-url must be an http(s) URL"],
+    [[...required, "--price", "llama3=1:2", "--price", "llama3=3:4"], '--price names "llama3" twice'],
+    [[...required, "--models", "a,b", "--price", "c=1:2"], '--price names "c", which is not in --models'],
+    [[...required, "--price", "llama3=1000000000001:0"], "--price must be MODEL=PROMPT:COMPLETION"],
+    [[...required, "--price", "llama3=1.5:2"], "--price must be MODEL=PROMPT:COMPLETION"],
+    [[...required, "--price", "llama3=-1:2"], "--price must be MODEL=PROMPT:COMPLETION"],
+    [[...required, "--price", "llama3=1:2:3"], "--price must be MODEL=PROMPT:COMPLETION"],
+    [[...required, "--price", "llama3=1"], "--price must be MODEL=PROMPT:COMPLETION"],
+    [[...required, "--price", "=1:2"], "--price must be MODEL=PROMPT:COMPLETION"],
+    [[...required, "--price", "1:2"], "--price must be MODEL=PROMPT:COMPLETION"],
   ])("refuses %j", (args, message) => {
     expect(() => parseStartOptions(args)).toThrow(UsageError);
     expect(() => parseStartOptions(args)).toThrow(message);

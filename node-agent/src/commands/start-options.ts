@@ -1,6 +1,9 @@
 // Parses and checks `node-agent start` options, so bad input fails before anything starts.
 import { parseArgs } from "node:util";
+import type { Price } from "@meshgate/schemas";
 import { DEFAULT_KEY_FILE } from "../identity/key-file.js";
+import { receiptLogPathFor } from "../receipts/receipt-log.js";
+import { parsePrices } from "./price-option.js";
 import { UsageError } from "./usage-error.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:8790";
@@ -16,6 +19,10 @@ export interface StartOptions {
   keyFile: string;
   models: string[] | undefined;
   capacity: number;
+  /** Per model, micro-units per million tokens; models not named here are free. */
+  prices: Map<string, Price>;
+  /** Where every signed receipt is appended (JSON lines). */
+  receiptLog: string;
 }
 
 export function httpUrl(flag: string, text: string | undefined): string {
@@ -57,6 +64,8 @@ export function parseStartOptions(args: string[]): StartOptions | "help" {
       "key-file": { type: "string" },
       models: { type: "string" },
       capacity: { type: "string" },
+      price: { type: "string", multiple: true },
+      "receipt-log": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -64,6 +73,11 @@ export function parseStartOptions(args: string[]): StartOptions | "help" {
   const listen = parseListen(values.listen ?? DEFAULT_LISTEN);
   const models = values.models?.split(",").map((m) => m.trim()).filter((m) => m.length > 0);
   if (models?.length === 0) throw new UsageError("--models needs at least one model id");
+  const prices = parsePrices(values.price ?? []);
+  // Discovered models are only known once the upstream answers (a price for a model it lacks is then a warning).
+  const unserved = models && [...prices.keys()].find((id) => !models.includes(id));
+  if (unserved) throw new UsageError(`--price names ${JSON.stringify(unserved)}, which is not in --models`);
+  const keyFile = values["key-file"] ?? DEFAULT_KEY_FILE;
   return {
     gatewayUrl: httpUrl("gateway", values.gateway),
     // Operators often paste an OpenAI "base URL"; the agent appends /v1/... itself.
@@ -71,8 +85,10 @@ export function parseStartOptions(args: string[]): StartOptions | "help" {
     listenHost: listen.host,
     listenPort: listen.port,
     publicUrl: values["public-url"] === undefined ? undefined : httpUrl("public-url", values["public-url"]),
-    keyFile: values["key-file"] ?? DEFAULT_KEY_FILE,
+    keyFile,
     models,
     capacity: capacity(values.capacity),
+    prices,
+    receiptLog: values["receipt-log"] ?? receiptLogPathFor(keyFile),
   };
 }

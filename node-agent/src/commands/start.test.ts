@@ -1,7 +1,8 @@
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { RECEIPT_HEADER } from "@meshgate/schemas";
 import { startSimBackend } from "../../../tools/sim-backend/server.js";
 import { startFakeGateway } from "../../test/fake-gateway.js";
 import { send, signedRequest } from "../../test/gateway-request.js";
@@ -37,10 +38,14 @@ describe("node-agent start", () => {
 
     const res = await send(await signedRequest(gateway.signer, `${publicUrl}/v1/embeddings`, { model: "sim-embed", input: "x" }, { nodeId: heartbeat!.heartbeat.node_id }));
     expect(res.status).toBe(200);
+    expect(res.headers.get(RECEIPT_HEADER)).not.toBeNull();
 
     cli.child.kill("SIGTERM");
     expect(await cli.exited).toBe(0);
     await cli.waitForLine(/stopped/);
+    // The answer's receipt is in the log next to the key file.
+    const logged = (await readFile(join(dir, "key.json.receipts.jsonl"), "utf8")).trim().split("\n").map((line) => JSON.parse(line) as unknown);
+    expect(logged).toEqual([expect.objectContaining({ receipt: res.headers.get(RECEIPT_HEADER), request_id: "req_test", model: "sim-embed", amount: 0 })]);
   });
 
   it("explains a missing --gateway and exits 2", { timeout: 20_000 }, async () => {

@@ -42,6 +42,8 @@ export async function startCommand(args: string[]): Promise<void> {
     publicUrl: options.publicUrl,
     models: options.models ? modelsFromList(options.models) : undefined,
     capacity: options.capacity,
+    prices: options.prices,
+    receiptLog: options.receiptLog,
     log,
     signal: shutdown.signal,
   });

@@ -44,6 +44,24 @@ describe("heartbeats", () => {
     expect(await logs.waitFor(/registered with gateway/)).toContain(identity.nodeId);
   });
 
+  it("advertises each priced model's price in the signed heartbeat, and no price for the others", async () => {
+    const { backend, gateway } = await setup();
+    const logs = captureLog();
+    const prices = new Map([
+      ["sim-small", { prompt: 150_000, completion: 600_000 }],
+      ["not-served", { prompt: 1, completion: 1 }],
+    ]);
+    track(await startAgent({ identity: await generateIdentity(), gatewayUrl: gateway.url, upstreamUrl: backend.url, listenHost: "127.0.0.1", listenPort: 0, capacity: 1, prices, log: logs.log }));
+    const [first] = await gateway.waitForHeartbeats(1);
+    // The fake gateway records only heartbeats whose signature verified over the body.
+    expect(gateway.rejected).toEqual([]);
+    expect(first!.heartbeat.models).toEqual([
+      { id: "sim-small", owned_by: SIMULATED_OWNER, price: { prompt: 150_000, completion: 600_000 } },
+      { id: "sim-embed", owned_by: SIMULATED_OWNER },
+    ]);
+    expect(await logs.waitFor(/--price names models the upstream does not serve/)).toContain("models=not-served");
+  });
+
   it("advertises the models given instead of asking the upstream", async () => {
     const { gateway } = await setup();
     const agent = track(

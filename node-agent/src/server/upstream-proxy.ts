@@ -1,15 +1,34 @@
 // Forwards a verified request to the inference server and streams its answer back chunk by chunk, unbuffered.
-// Upstream connections are kept alive and reused: this sits on every request's hot path.
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+// With a receipt issuer, every 200 answer to a request the gateway named (x-request-id) carries the node's signed
+// receipt (see receipted-relay.ts). Upstream connections are kept alive and reused: this sits on every request's hot path.
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { DISPATCH_NODE_HEADER, type TokenCount } from "@meshgate/schemas";
+import type { ReceiptIssuer } from "../receipts/receipt-signer.js";
+import { requestModel } from "../receipts/request-model.js";
+import { isEventStream, pickHeaders } from "./answer-headers.js";
 import { sendError } from "./openai-error.js";
-
-/** Response headers worth passing on; hop-by-hop and server-identifying ones are not. */
-const PASSED_HEADERS = ["content-type", "content-length", "content-encoding", "cache-control", "openai-processing-ms", "openai-version", "x-request-id"] as const;
+import { relayStream, relayWholeAnswer, type ReceiptContext } from "./receipted-relay.js";
 
 export interface ProxyHooks {
   /** The upstream could not be reached or broke mid-answer. */
   onUpstreamError(err: Error, answered: boolean): void;
+  /** Signing a receipt failed: the answer went out without one. */
+  onReceiptError?(err: unknown): void;
+}
+
+export interface ProxyOptions {
+  /** Signs a receipt for each answer; without one, answers are relayed as they come and carry none. */
+  receipts?: ReceiptIssuer | undefined;
+  /** The largest whole (non-streamed) answer held for its receipt; see MAX_ANSWER_BYTES. */
+  maxAnswerBytes?: number;
+}
+
+/** The request a receipt is for. */
+interface AnsweredCall {
+  requestId: string;
+  body: Buffer;
+  addressee: string | null;
 }
 
 export class UpstreamProxy {
@@ -24,14 +43,14 @@ export class UpstreamProxy {
   private readonly host: string;
 
   /** `root` is the server root, e.g. http://127.0.0.1:11434; request paths (/v1/...) are appended to it. */
-  constructor(root: string, private readonly hooks: ProxyHooks) {
+  constructor(root: string, private readonly hooks: ProxyHooks, private readonly options: ProxyOptions = {}) {
     const url = new URL(root);
     this.prefix = url.pathname.replace(/\/+$/, "");
     const https = url.protocol === "https:";
     // Kept-alive sockets without Nagle, the most recently freed one reused first (the least likely to have been
     // closed by the upstream's idle timeout), no cap. All but keepAlive are Node 20's defaults, stated so they stay.
-    const options = { keepAlive: true, noDelay: true, scheduling: "lifo" } as const;
-    this.agent = https ? new HttpsAgent(options) : new HttpAgent(options);
+    const agentOptions = { keepAlive: true, noDelay: true, scheduling: "lifo" } as const;
+    this.agent = https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     this.request = https ? httpsRequest : httpRequest;
     this.protocol = url.protocol;
     this.hostname = url.hostname;
@@ -45,8 +64,9 @@ export class UpstreamProxy {
     const headers = ["host", this.host, "content-type", req.headers["content-type"] ?? "application/json", "content-length", String(body.length)];
     const { accept } = req.headers;
     if (accept) headers.push("accept", accept);
-    const requestId = req.headers["x-request-id"];
-    if (typeof requestId === "string" && requestId) headers.push("x-request-id", requestId);
+    const header = req.headers["x-request-id"];
+    const requestId = typeof header === "string" && header ? header : null;
+    if (requestId) headers.push("x-request-id", requestId);
     const upstream = this.request({
       protocol: this.protocol,
       hostname: this.hostname,
@@ -57,7 +77,7 @@ export class UpstreamProxy {
       agent: this.agent,
     });
     let clientGone = false;
-    upstream.on("response", (answer) => relay(answer, res));
+    upstream.on("response", (answer) => this.answer(answer, req, res, requestId, body));
     upstream.on("error", (err) => {
       if (clientGone) return;
       this.hooks.onUpstreamError(err, res.headersSent);
@@ -76,26 +96,43 @@ export class UpstreamProxy {
   close(): void {
     this.agent.destroy();
   }
+
+  private answer(answer: IncomingMessage, req: IncomingMessage, res: ServerResponse, requestId: string | null, body: Buffer): void {
+    const { receipts } = this.options;
+    // Errors are passed on as they are, and a request the gateway did not name cannot be receipted.
+    if (!receipts || answer.statusCode !== 200 || !requestId) return relay(answer, res);
+    const addressee = req.headers[DISPATCH_NODE_HEADER];
+    const request = { requestId, body, addressee: typeof addressee === "string" ? addressee : null };
+    const ctx: ReceiptContext = {
+      issue: (usage, digest) => this.issue(receipts, request, usage, digest),
+      onUpstreamError: (err) => this.hooks.onUpstreamError(err, true),
+    };
+    if (isEventStream(answer.headers)) relayStream(answer, res, ctx);
+    else relayWholeAnswer(answer, res, ctx, this.options.maxAnswerBytes).catch(() => res.destroy());
+  }
+
+  private async issue(receipts: ReceiptIssuer, request: AnsweredCall, usage: TokenCount, bodyDigest: string): Promise<string | null> {
+    // The request body is parsed only now, after the upstream answered, off the path to the first token.
+    const model = requestModel(request.body);
+    if (model === null) return null;
+    try {
+      return await receipts.issue({ requestId: request.requestId, model, usage, bodyDigest, addressee: request.addressee });
+    } catch (err) {
+      this.hooks.onReceiptError?.(err);
+      return null;
+    }
+  }
 }
 
 function relay(answer: IncomingMessage, res: ServerResponse): void {
   res.writeHead(answer.statusCode ?? 502, pickHeaders(answer.headers));
   // Event streams: send the status now, as the upstream did, rather than with the first token. The gateway times a
   // node's first byte by these headers, so holding them back to share a packet with the first token is not an option.
-  if (answer.headers["content-type"]?.startsWith("text/event-stream")) res.flushHeaders();
+  if (isEventStream(answer.headers)) res.flushHeaders();
   answer.on("error", () => res.destroy());
   answer.once("close", () => {
     if (!answer.complete) res.destroy();
   });
   // pipe() writes each chunk to the socket as it arrives; there is no buffering or compression in between.
   answer.pipe(res);
-}
-
-function pickHeaders(from: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const name of PASSED_HEADERS) {
-    const value = from[name];
-    if (value !== undefined) out[name] = value;
-  }
-  return out;
 }

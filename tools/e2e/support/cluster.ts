@@ -57,10 +57,14 @@ export interface NodeSpec {
   random?: () => number;
   /** Concurrent requests the agent accepts (ClusterOptions.capacity, else the agent's default, when absent). */
   capacity?: number;
+  /** The backend reports no usage, even when asked (as some older servers do). */
+  omitUsage?: boolean;
+  /** The agent's prices per model (micro-units per million tokens); free when absent. */
+  prices?: Record<string, { prompt: number; completion: number }>;
 }
 
 function backendOptions(spec: NodeSpec): SimBackendOptions {
-  const { capacity: _capacity, ...backend } = spec;
+  const { capacity: _capacity, prices: _prices, ...backend } = spec;
   return backend;
 }
 
@@ -95,6 +99,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           keyFile: join(scratch, `agent-${i + 1}.key`),
           sink: quietSink(`agent-${i + 1}`),
           ...(capacity === undefined ? {} : { capacity }),
+          ...(spec?.prices ? { prices: spec.prices } : {}),
         });
       }),
     );

@@ -9,7 +9,33 @@ export function apiKeys(env: Env) {
   return env.KEYS.get(env.KEYS.idFromName("keys"));
 }
 
-/** One ledger per API key: a key's usage is written and read in one place, and keys scale out independently. */
-export function usageLedger(env: Env, keyId: string) {
-  return env.LEDGER.get(env.LEDGER.idFromName(`ledger:${keyId}`));
+/**
+ * One account per API key: its budget and rate limits are checked and charged by one serialising owner, its usage
+ * written and read in one place, and keys scale out independently. (The name is the old per-key ledger's, whose rows
+ * the account keeps.)
+ */
+export function keyAccount(env: Env, keyId: string) {
+  return env.ACCOUNTS.get(env.ACCOUNTS.idFromName(`ledger:${keyId}`));
+}
+
+/** Receipts are spread over this many shards by node id; a settlement reads every shard once. */
+export const EARNINGS_SHARDS = 16;
+
+/** FNV-1a of the node id: stable across deployments, so a node's receipts always live in the same shard. */
+export function earningsShardOf(nodeId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < nodeId.length; i++) {
+    h ^= nodeId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % EARNINGS_SHARDS;
+}
+
+export function earningsShard(env: Env, shard: number) {
+  return env.EARNINGS.get(env.EARNINGS.idFromName(`earnings:${shard}`));
+}
+
+/** Statements are few and their periods must never overlap: one object closes them all, one at a time. */
+export function settlements(env: Env) {
+  return env.SETTLEMENTS.get(env.SETTLEMENTS.idFromName("settlements"));
 }

@@ -1,5 +1,6 @@
 // Who is calling: API keys for the client API, the admin token for /admin.
 import { constantTimeEqual, sha256, utf8 } from "@meshgate/schemas";
+import type { KeyLimits } from "../billing/records.js";
 import { apiKeys } from "../durable/names.js";
 import { bearerToken, hashApiKey } from "../keys/api-key.js";
 import { HttpError } from "./http-error.js";
@@ -7,9 +8,14 @@ import { HttpError } from "./http-error.js";
 export interface ApiKeyIdentity {
   id: string;
   name: string;
+  /** A copy of the limits the key's account enforces; a key with none needs no reservation (see hasAnyLimit). */
+  limits: KeyLimits;
 }
 
-/** Lookups are cached per isolate this long, which bounds how long a revoked key keeps working. */
+/**
+ * Lookups are cached per isolate this long, which bounds how long a revoked key keeps working elsewhere, and how long
+ * other isolates take to learn that a key's limits changed.
+ */
 export const KEY_CACHE_TTL_MS = 2_000;
 const MAX_CACHED = 10_000;
 /**
@@ -36,7 +42,7 @@ export async function authenticate(request: Request, env: Env, now: number): Pro
   return entry.identity;
 }
 
-/** Forgets a key in this isolate at once; other isolates follow within KEY_CACHE_TTL_MS. */
+/** Forgets a key (revoked, or its limits changed) in this isolate at once; other isolates follow within KEY_CACHE_TTL_MS. */
 export function forgetKey(hash: string): void {
   for (const [token, entry] of cache) if (entry.hash === hash) cache.delete(token);
 }

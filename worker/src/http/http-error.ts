@@ -1,7 +1,7 @@
 // The one error type of the gateway: thrown anywhere, rendered once in OpenAI's error shape by the router's catch stage.
 import type { OpenAIErrorBody } from "@meshgate/schemas";
 
-export type ErrorType = "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "rate_limit_error" | "api_error";
+export type ErrorType = "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "rate_limit_error" | "insufficient_quota" | "api_error";
 
 export interface HttpErrorInit {
   type?: ErrorType;

@@ -1,12 +1,11 @@
 // Sends one attempt of a client's request to one node, signed with the gateway's key, and says how it went: an answer
 // to pass on, or a failure the router learns from (and the next node is tried). Nothing reaches the client from here,
 // so abandoning a node is always safe.
-import { DISPATCH_NODE_HEADER, signRequest, type Signer } from "@meshgate/schemas";
+import { DISPATCH_NODE_HEADER, signRequest, SseDecoder, type Signer } from "@meshgate/schemas";
 import type { OutcomeKind, RouteNode } from "../routing/index.js";
 import { HttpError } from "../http/http-error.js";
 import { readChunks } from "../http/json-body.js";
 import { isErrorEnvelope } from "../metering/response-meter.js";
-import { SseDecoder } from "../metering/sse-decoder.js";
 import { adjustLoad } from "./local-load.js";
 
 export interface AttemptRequest {

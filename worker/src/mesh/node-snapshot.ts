@@ -15,6 +15,8 @@ export interface NodeSnapshot {
   fetchedAt: number;
   nodes: RegistryNode[];
   table: RoutingTable;
+  /** Each node's current public key (base64url): what its receipts are verified with. */
+  publicKeys: ReadonlyMap<string, string>;
 }
 
 let current: NodeSnapshot | null = null;
@@ -45,7 +47,7 @@ async function refresh(env: Env, now: number): Promise<NodeSnapshot> {
   const nodes = (await nodeRegistry(env).snapshot(now)).filter((n) => checkNodeUrl(n.url, policy) === null);
   const table = buildTable(nodes.map(toRouteNode), now, nodeLoad);
   for (const outcome of outcomesNotIn(requestedAt)) observeInTable(table, outcome);
-  current = { fetchedAt: now, nodes, table };
+  current = { fetchedAt: now, nodes, table, publicKeys: new Map(nodes.map((n) => [n.id, n.public_key])) };
   return current;
 }
 

@@ -1,19 +1,20 @@
-// Where the request path sends what it learned, off the response path: usage rows to each key's ledger, dispatch
-// outcomes to the registry.
-import { nodeRegistry, usageLedger } from "../durable/names.js";
+// Where the request path sends what it learned, off the response path: usage to each key's account (which charges
+// it and passes billable receipts on to the nodes' earnings), dispatch outcomes to the registry.
+import type { UsageEntry } from "../billing/records.js";
+import { keyAccount, nodeRegistry } from "../durable/names.js";
 import type { Outcome } from "../routing/index.js";
-import type { UsageRecord } from "../durable/usage-ledger.js";
 import { Batcher, groupBy } from "./batcher.js";
 import { outcomesWritten, rememberOutcome } from "./local-outcomes.js";
 
 /** Long enough that a busy isolate writes a few times a second, short enough that usage shows up promptly. */
 const BATCH_DELAY_MS = 200;
 
-const usageBatcher = new Batcher<UsageRecord>({
+const usageBatcher = new Batcher<UsageEntry>({
   delayMs: BATCH_DELAY_MS,
   maxItems: 500,
+  // Settling is idempotent on request id, so a batch retried after a lost reply is never charged twice.
   async write(rows, env) {
-    await Promise.all([...groupBy(rows, (r) => r.key_id)].map(([keyId, keyRows]) => usageLedger(env, keyId).record(keyRows)));
+    await Promise.all([...groupBy(rows, (r) => r.key_id)].map(([keyId, keyRows]) => keyAccount(env, keyId).settle(keyRows, Date.now())));
   },
 });
 
@@ -26,7 +27,7 @@ const outcomeBatcher = new Batcher<Outcome>({
   },
 });
 
-export function recordUsage(row: UsageRecord, env: Env, ctx: ExecutionContext): void {
+export function recordUsage(row: UsageEntry, env: Env, ctx: ExecutionContext): void {
   usageBatcher.add(row, env, ctx);
 }
 

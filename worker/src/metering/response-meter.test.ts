@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { RECEIPT_COMMENT_PREFIX, StreamDigest } from "@meshgate/schemas";
 import { meterStream, MID_STREAM_ERROR_EVENT } from "./response-meter.js";
 
 const enc = new TextEncoder();
@@ -39,6 +40,32 @@ describe("meterStream on streams", () => {
     const seen = (await readChunks(body)).join("");
     expect(seen).toBe(chunk("a") + "data: [DONE]\n\n");
     expect((await result).usage).toEqual(usage);
+  });
+
+  it("takes the node's receipt out of the stream, whether or not usage is hidden, and digests the payloads as sent", async () => {
+    const receipt = "cmVjZWlwdA.c2lnbmF0dXJl";
+    const parts = [chunk("a"), chunk("b"), usageEvent, `data: [DONE]\n\n${RECEIPT_COMMENT_PREFIX}${receipt}\n\n`];
+    const expected = new StreamDigest();
+    for (const data of [chunk("a"), chunk("b"), usageEvent].map((e) => e.slice("data: ".length, -2))) expected.add(data);
+    expected.add("[DONE]");
+    const digest = expected.finish();
+    for (const hideUsage of [false, true]) {
+      const { body, result } = meterStream(source(parts), { hideUsage });
+      const seen = (await readChunks(body)).join("");
+      expect(seen).not.toContain("meshgate-receipt");
+      expect(seen.endsWith("data: [DONE]\n\n")).toBe(true);
+      const m = await result;
+      expect(m.receipt).toBe(receipt);
+      expect(m.digest).toBe(digest);
+      expect(m.contentEvents).toBe(2);
+    }
+  });
+
+  it("ignores a receipt comment before [DONE] (a receipt ends the answer) but never passes it on", async () => {
+    const parts = [chunk("a"), `${RECEIPT_COMMENT_PREFIX}early.sig\n\n`, usageEvent, "data: [DONE]\n\n"];
+    const { body, result } = meterStream(source(parts), { hideUsage: false });
+    expect((await readChunks(body)).join("")).toBe(chunk("a") + usageEvent + "data: [DONE]\n\n");
+    expect((await result).receipt).toBeNull();
   });
 
   it("handles events split across chunks and several events in one chunk", async () => {

@@ -1,5 +1,5 @@
 // Passes a node's event stream through to the client chunk by chunk while reading the token usage out of it.
-import { SseDecoder } from "./sse-decoder.js";
+import { RECEIPT_COMMENT_PREFIX, SseDecoder, StreamDigest } from "@meshgate/schemas";
 import { inspectChunk, type TokenCounts } from "./usage.js";
 
 export interface MeterOptions {
@@ -32,6 +32,12 @@ export interface MeterResult {
   bytes: number;
   /** From the start of metering (the first token is already in) to the end of the stream, ms. */
   durationMs: number;
+  /** StreamDigest of the data payloads as the node sent them (before any usage was hidden): what its receipt names. */
+  digest: string;
+  /** The node's receipt (wire form), taken out of the stream; null when it sent none. */
+  receipt: string | null;
+  /** Data events other than `[DONE]` and the usage chunk: about one token each, for an estimate when usage is missing. */
+  contentEvents: number;
 }
 
 /** Cheap pre-check, as for usage: only an event that may be an error envelope is parsed. */
@@ -54,23 +60,32 @@ export const MID_STREAM_ERROR_EVENT = `data: ${JSON.stringify({
 function streamProcessor(hideUsage: boolean) {
   const textDecoder = new TextDecoder();
   const sse = new SseDecoder();
+  const digest = new StreamDigest();
   let usage: TokenCounts | null = null;
+  let receipt: string | null = null;
   let done = false;
   let sseError = false;
   let dataEvents = 0;
+  let contentEvents = 0;
   const handle = (events: ReturnType<SseDecoder["push"]>): { out: string; changed: boolean } => {
     let out = "";
     let changed = false;
     for (const event of events) {
       if (event.data === null) {
-        out += event.raw;
+        // The node's receipt is for the gateway, never the client. Only one after [DONE] counts as the receipt.
+        if (event.raw.startsWith(RECEIPT_COMMENT_PREFIX)) {
+          if (done && receipt === null) receipt = event.raw.slice(RECEIPT_COMMENT_PREFIX.length).trim();
+          changed = true;
+        } else out += event.raw;
         continue;
       }
       dataEvents++;
+      digest.add(event.data);
       if (event.data === "[DONE]") done = true;
       else if (isErrorEnvelope(event.data)) sseError = true;
       const verdict = inspectChunk(event.data, hideUsage);
       if (verdict.usage) usage = verdict.usage;
+      if (event.data !== "[DONE]" && verdict.usage === null) contentEvents++;
       if (verdict.action === "forward") out += event.raw;
       else {
         changed = true;
@@ -84,17 +99,20 @@ function streamProcessor(hideUsage: boolean) {
     chunk(bytes: Uint8Array): Uint8Array | null {
       const heldBefore = sse.buffered;
       const { out, changed } = handle(sse.push(textDecoder.decode(bytes, { stream: true })));
-      if (!hideUsage) return bytes;
-      // Whole events in, none altered: forward the original bytes without re-encoding.
+      // Whole events in, none altered: forward the original bytes without re-encoding. (A node's servers write whole
+      // events per chunk; one split across chunks is held until it is whole, so a receipt never leaks half-sent.)
       if (!changed && heldBefore === 0 && sse.buffered === 0) return bytes;
       return out ? encoder.encode(out) : null;
     },
     /** Returns any bytes still held back at the end of the stream. */
     end(): Uint8Array | null {
       const { out } = handle(sse.push(textDecoder.decode()).concat(sse.flush()));
-      return hideUsage && out ? encoder.encode(out) : null;
+      return out ? encoder.encode(out) : null;
     },
     usage: () => usage,
+    digest: () => digest.finish(),
+    receipt: () => receipt,
+    contentEvents: () => contentEvents,
     completed: () => done,
     sseError: () => sseError,
     /** Data events seen so far (comments and keep-alives are not): progress, for the stall timer. */
@@ -118,7 +136,17 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
   const startedAt = Date.now();
   const finish = (failure: MeterResult["failure"]) => {
     const durationMs = Date.now() - startedAt;
-    settle?.({ usage: processor.usage(), completed: failure === null && processor.completed(), failure, sseError: processor.sseError(), bytes, durationMs });
+    settle?.({
+      usage: processor.usage(),
+      completed: failure === null && processor.completed(),
+      failure,
+      sseError: processor.sseError(),
+      bytes,
+      durationMs,
+      digest: processor.digest(),
+      receipt: processor.receipt(),
+      contentEvents: processor.contentEvents(),
+    });
     settle = null;
   };
   if (!body) {

@@ -1,35 +1,110 @@
-// /admin/keys: create, list and revoke API keys (admin token required).
+// /admin/keys: create, list, change the limits of, and revoke API keys (admin token required).
 import { z } from "zod";
-import { apiKeys } from "../durable/names.js";
+import type { KeyLimits } from "../billing/records.js";
+import { hasAnyLimit } from "../billing/reservation.js";
+import type { ApiKeyInfo } from "../durable/api-keys.js";
+import { apiKeys, keyAccount } from "../durable/names.js";
 import { forgetKey, requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import { readJson } from "../http/json-body.js";
 import type { GatewayRequest } from "../http/request-id.js";
+import { generateKeyId } from "../keys/api-key.js";
 
-const CreateKeySchema = z.strictObject({ name: z.string().trim().min(1).max(128) });
+/** Micro-units: a billion units of the settlement currency, far below where sums could lose integer precision. */
+const MAX_BUDGET = 1_000_000_000_000_000;
+/** Per minute; the token buckets stay exact integers up to far beyond this. */
+const MAX_RATE = 1_000_000_000;
+
+const limitFields = {
+  budget: z.int().min(0).max(MAX_BUDGET).nullable().optional(),
+  rpm: z.int().min(1).max(MAX_RATE).nullable().optional(),
+  tpm: z.int().min(1).max(MAX_RATE).nullable().optional(),
+};
+/** An object of these fields only: one it doesn't know is refused by name (zod's strict objects name none). */
+function fieldsOnly<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.looseObject(shape).superRefine((value, ctx) => {
+    for (const key of Object.keys(value)) {
+      if (!Object.hasOwn(shape, key)) ctx.addIssue({ code: "custom", path: [key], message: "not a field of this request" });
+    }
+  });
+}
+
+const CreateKeySchema = fieldsOnly({ name: z.string().trim().min(1).max(128), ...limitFields });
+const UpdateKeySchema = fieldsOnly(limitFields).refine(
+  (v) => v.budget !== undefined || v.rpm !== undefined || v.tpm !== undefined,
+  "give at least one of budget, rpm and tpm",
+);
+
+type LimitFields = { budget?: number | null | undefined; rpm?: number | null | undefined; tpm?: number | null | undefined };
+
+/** The limits a request sets (absent ones stay as they are). */
+function given(v: LimitFields): Partial<KeyLimits> {
+  return {
+    ...(v.budget === undefined ? {} : { budget: v.budget }),
+    ...(v.rpm === undefined ? {} : { rpm: v.rpm }),
+    ...(v.tpm === undefined ? {} : { tpm: v.tpm }),
+  };
+}
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
+
+const keyBody = (k: ApiKeyInfo) => ({
+  object: "api_key",
+  id: k.id,
+  name: k.name,
+  created: seconds(k.created),
+  revoked: k.revoked === null ? null : seconds(k.revoked),
+  budget: k.budget,
+  rpm: k.rpm,
+  tpm: k.tpm,
+});
+
+const notFound = (id: string) => new HttpError(404, `No active API key with id '${id}'.`, { param: "id", code: "key_not_found" });
 
 export async function createKeyRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
   const { value } = await readJson(request, CreateKeySchema, 16 * 1024);
-  const created = await apiKeys(env).create(value.name, Date.now());
+  const now = Date.now();
+  const limits: KeyLimits = { budget: null, rpm: null, tpm: null, ...given(value) };
+  // The account first: a key never exists, even briefly, with limits its account does not enforce yet.
+  const id = generateKeyId();
+  if (hasAnyLimit(limits)) await keyAccount(env, id).configure(limits, now);
+  const created = await apiKeys(env).create(value.name, now, limits, id);
   // The only time the secret is ever shown.
-  return Response.json({ object: "api_key", id: created.id, name: created.name, key: created.key, created: seconds(created.created) }, { status: 201 });
+  return Response.json({ object: "api_key", id: created.id, name: created.name, key: created.key, created: seconds(created.created), ...limits }, { status: 201 });
 }
 
+/**
+ * Spent is not listed: it lives in each key's account, one round trip per key. GET /admin/usage?group_by=key from
+ * the epoch has every key's lifetime cost, and PATCH answers with the key's spent and reserved.
+ */
 export async function listKeysRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
   const keys = await apiKeys(env).list();
-  const data = keys.map((k) => ({ object: "api_key", id: k.id, name: k.name, created: seconds(k.created), revoked: k.revoked === null ? null : seconds(k.revoked) }));
-  return Response.json({ object: "list", data });
+  return Response.json({ object: "list", data: keys.map(keyBody) });
+}
+
+/** PATCH /admin/keys/{id}: the account enforces the new limits first; then the key's copy follows (and this isolate's cache). */
+export async function updateKeyRoute(request: GatewayRequest, env: Env): Promise<Response> {
+  await requireAdmin(request, env);
+  const id = request.params["id"] ?? "";
+  const { value } = await readJson(request, UpdateKeySchema, 16 * 1024);
+  const keys = apiKeys(env);
+  const key = await keys.active(id);
+  if (!key) throw notFound(id);
+  const account = await keyAccount(env, id).configure(given(value), Date.now());
+  const limits: KeyLimits = { budget: account.budget, rpm: account.rpm, tpm: account.tpm };
+  const hash = await keys.setLimits(id, limits);
+  if (hash === null) throw notFound(id);
+  forgetKey(hash);
+  return Response.json({ ...keyBody({ ...key, ...limits }), spent: account.spent, reserved: account.reserved });
 }
 
 export async function revokeKeyRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
   const id = request.params["id"] ?? "";
   const hash = await apiKeys(env).revoke(id, Date.now());
-  if (hash === null) throw new HttpError(404, `No active API key with id '${id}'.`, { param: "id", code: "key_not_found" });
+  if (hash === null) throw notFound(id);
   forgetKey(hash);
   return Response.json({ object: "api_key", id, deleted: true });
 }

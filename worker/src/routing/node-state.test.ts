@@ -36,9 +36,9 @@ function deepFreeze<T>(value: T): T {
 
 describe("outcome kinds", () => {
   it("counts every kind but success and busy as a failure, the ones that cost the client most double", () => {
-    const kinds: OutcomeKind[] = ["success", "busy", "error", "timeout", "stalled", "sse_error", "malformed"];
-    expect(kinds.filter(isFailure)).toEqual(["error", "timeout", "stalled", "sse_error", "malformed"]);
-    expect(FAILURE_WEIGHT).toEqual({ error: 1, sse_error: 1, timeout: 2, stalled: 2, malformed: 2 });
+    const kinds: OutcomeKind[] = ["success", "busy", "error", "timeout", "stalled", "sse_error", "malformed", "unmetered"];
+    expect(kinds.filter(isFailure)).toEqual(["error", "timeout", "stalled", "sse_error", "malformed", "unmetered"]);
+    expect(FAILURE_WEIGHT).toEqual({ error: 1, sse_error: 1, timeout: 2, stalled: 2, malformed: 2, unmetered: 2 });
     expect(kinds.filter(isSevere)).toEqual(["timeout", "stalled"]);
   });
 });

@@ -8,8 +8,10 @@
  * - stalled: the stream started, then stopped sending.
  * - sse_error: an error envelope inside a 200 stream.
  * - malformed: a 200 that is not what was asked for (broken JSON, a stream without `[DONE]`).
+ * - unmetered: a complete answer the node did not account for exactly (no usage, no valid receipt, a receipt that
+ *   disagrees with the answer): the client was served, but the node can't be billed or trusted to meter.
  */
-export type OutcomeKind = "success" | "busy" | "error" | "timeout" | "stalled" | "sse_error" | "malformed";
+export type OutcomeKind = "success" | "busy" | "error" | "timeout" | "stalled" | "sse_error" | "malformed" | "unmetered";
 
 export interface Outcome {
   nodeId: string;
@@ -36,6 +38,7 @@ export const FAILURE_WEIGHT: Readonly<Record<Exclude<OutcomeKind, "success" | "b
   timeout: 2,
   stalled: 2,
   malformed: 2,
+  unmetered: 2,
 };
 
 export function isFailure(kind: OutcomeKind): kind is keyof typeof FAILURE_WEIGHT {

@@ -1,0 +1,175 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { bodyDigest, nodeAmount, utf8 } from "@meshgate/schemas";
+import { buildSettlement, signStatement, startSettlementGateway, type Settlement, type SettlementGateway } from "../../test/settlement-gateway.js";
+import { runCli } from "../../test/run-cli.js";
+import { writeKeyFile } from "../identity/key-file.js";
+import { generateIdentity, type NodeIdentity } from "../identity/node-identity.js";
+import { ReceiptLog } from "../receipts/receipt-log.js";
+import { ReceiptSigner } from "../receipts/receipt-signer.js";
+import { verifySettlementCommand } from "./verify-settlement.js";
+
+const FROM = 1_700_000_000_000;
+const TO = FROM + 3_600_000;
+const PRICE = { prompt: 150_000, completion: 600_000 };
+const USAGE = { prompt_tokens: 1_000, completion_tokens: 500 };
+const OWED = nodeAmount(USAGE, PRICE);
+
+let dir: string;
+let keyFile: string;
+let gateway: SettlementGateway;
+let identity: NodeIdentity;
+/** This node's logged receipts: three in the period, one from the period before (carried over). */
+let inPeriod: string[];
+let carriedOver: string[];
+/** Signed by this node but not in its log (as after a log rotation). */
+let unlogged: string[];
+/** Another node's receipts, so the top tree has more than this node in it. */
+let others: string[];
+
+/** Signs receipts with the real signing code, at the given times. */
+async function sign(signer: (now: number) => ReceiptSigner, times: readonly number[], prefix: string): Promise<string[]> {
+  const tokens: string[] = [];
+  for (const [i, at] of times.entries()) {
+    const token = await signer(at).issue({ requestId: `${prefix}_${i + 1}`, model: "m", usage: USAGE, bodyDigest: bodyDigest(utf8(`answer ${i}`)), addressee: null });
+    if (!token) throw new Error("no receipt");
+    tokens.push(token);
+  }
+  return tokens;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "verify-settlement-"));
+  keyFile = join(dir, "node-key.json");
+  identity = await generateIdentity();
+  await writeKeyFile(keyFile, identity, { force: false });
+  const log = await ReceiptLog.open(`${keyFile}.receipts.jsonl`, () => {});
+  const prices = new Map([["m", PRICE]]);
+  const logged = (now: number): ReceiptSigner => new ReceiptSigner({ identity: () => identity, prices, log, now: () => now });
+  carriedOver = await sign(logged, [FROM - 5_000], "req_old");
+  inPeriod = await sign(logged, [FROM + 1_000, FROM + 2_000, FROM + 3_000], "req");
+  await log.close();
+  unlogged = await sign((now) => new ReceiptSigner({ identity: () => identity, prices, now: () => now }), [FROM + 4_000], "req_unlogged");
+  const other = await generateIdentity();
+  others = await sign((now) => new ReceiptSigner({ identity: () => other, prices, now: () => now }), [FROM + 1_000, FROM + 2_000], "req_other");
+  // Two leaves a page, so the proofs of this node (up to five leaves) take several pages.
+  gateway = await startSettlementGateway(2);
+});
+
+afterAll(async () => {
+  await gateway.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs the command in this process; returns its exit code and what it printed. */
+async function verify(id: string, extra: string[] = []): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((out += String(chunk)), true));
+  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((err += String(chunk)), true));
+  try {
+    const code = await verifySettlementCommand(["--gateway", gateway.url, "--key-file", keyFile, ...extra, id]);
+    return { code, out, err };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+async function publish(id: string, receipts: readonly string[], tamper?: (s: Settlement) => Promise<void> | void): Promise<void> {
+  const settlement = await buildSettlement({ id, from: FROM, to: TO, receipts }, gateway.signer);
+  await tamper?.(settlement);
+  gateway.publish(settlement);
+}
+
+/** The unsigned part of this node's entry and the statement, changed and signed again: a consistent, signed lie. */
+async function resign(settlement: Settlement, change: (s: Settlement["statement"]) => void): Promise<void> {
+  const { signature: _, ...unsigned } = settlement.statement;
+  change(unsigned as Settlement["statement"]);
+  settlement.statement = await signStatement(unsigned, gateway.signer);
+}
+
+describe("node-agent verify-settlement", () => {
+  it("matches a settlement that holds every logged receipt, and says what is owed", async () => {
+    await publish("stl_ok", [...carriedOver, ...inPeriod, ...others]);
+    const { code, out } = await verify("stl_ok");
+    expect(out).toContain("info: 1 receipt carried over from an earlier period: req_old_1");
+    expect(out).toContain(`MATCHED: 4 receipts, amount owed ${4 * OWED} micro-units.`);
+    expect(out).not.toContain("error:");
+    expect(code).toBe(0);
+  });
+
+  it("runs from the command line and exits 0 on a match", { timeout: 20_000 }, async () => {
+    const result = await runCli(["verify-settlement", "--gateway", gateway.url, "--key-file", keyFile, "stl_ok"], dir);
+    expect(result.stdout).toContain("MATCHED");
+    expect(result.code).toBe(0);
+  });
+
+  it("reports a logged receipt the settlement lacks", async () => {
+    await publish("stl_missing", [inPeriod[0]!, inPeriod[2]!, ...others]);
+    const { code, out } = await verify("stl_missing");
+    expect(out).toMatch(/error: missing receipt: request req_2 \(signed [^,]+, \d+ micro-units\)/);
+    expect(out).toContain("NOT MATCHED: 1 difference.");
+    expect(code).toBe(1);
+  });
+
+  it("reports an amount that is not what the receipts add up to", async () => {
+    await publish("stl_amount", [...inPeriod, ...others], (s) =>
+      resign(s, (statement) => {
+        const mine = statement.nodes.find((n) => n.node_id === identity.nodeId)!;
+        mine.amount += 7;
+        statement.amount += 7;
+        s.proofs.get(identity.nodeId)!.node.amount += 7;
+      }),
+    );
+    const { code, out } = await verify("stl_amount");
+    expect(out).toContain(`error: wrong amount (micro-units): the receipts add up to ${3 * OWED}, the statement says ${3 * OWED + 7}`);
+    expect(code).toBe(1);
+  });
+
+  it("reports a statement whose signature does not verify", async () => {
+    await publish("stl_badsig", [...inPeriod], async (s) => {
+      const forged = await buildSettlement({ id: "stl_other", from: FROM, to: TO, receipts: inPeriod }, gateway.signer);
+      s.statement.signature = forged.statement.signature;
+    });
+    const { code, out } = await verify("stl_badsig");
+    expect(out).toContain(`error: bad signature: its signature does not verify with the gateway's key ${gateway.signer.keyId}`);
+    expect(code).toBe(1);
+  });
+
+  it("reports a receipt whose proof does not lead to the Merkle root", async () => {
+    await publish("stl_badproof", [...inPeriod, ...others], (s) => {
+      const leaf = s.proofs.get(identity.nodeId)!.leaves[0]!;
+      leaf.proof[0] = `0x${"ab".repeat(32)}`;
+    });
+    const { code, out } = await verify("stl_badproof");
+    expect(out).toMatch(/error: bad proof: the receipt for request req_\d does not prove into the Merkle root/);
+    expect(code).toBe(1);
+  });
+
+  it("warns about receipts it has no log line for, but still matches on their signatures and proofs", async () => {
+    await publish("stl_unlogged", [...inPeriod, ...unlogged, ...others]);
+    const { code, out } = await verify("stl_unlogged");
+    expect(out).toContain("warning: 1 receipt in the settlement not in the local log (was the log rotated?): req_unlogged_1");
+    expect(out).toContain(`MATCHED: 4 receipts, amount owed ${4 * OWED} micro-units.`);
+    expect(code).toBe(0);
+  });
+
+  it("matches a settlement without this node when it signed nothing in the period", async () => {
+    gateway.publish(await buildSettlement({ id: "stl_later", from: TO, to: TO + 3_600_000, receipts: others }, gateway.signer));
+    const { code, out } = await verify("stl_later");
+    expect(out).toContain("MATCHED: 0 receipts, amount owed 0 micro-units.");
+    expect(code).toBe(0);
+  });
+
+  it("exits 2 when the settlement or the receipt log cannot be read", async () => {
+    const unknown = await verify("stl_nope");
+    expect(unknown.err).toContain("node-agent: error: the gateway refused settlement stl_nope: 404 settlement_not_found");
+    expect(unknown.code).toBe(2);
+    const noLog = await verify("stl_ok", ["--receipt-log", join(dir, "nowhere.jsonl")]);
+    expect(noLog.err).toContain("cannot read the receipt log");
+    expect(noLog.code).toBe(2);
+  });
+});

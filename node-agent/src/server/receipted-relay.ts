@@ -1,0 +1,70 @@
+// Relays an upstream's 200 answer with the node's signed receipt: a whole answer is read first (its receipt is a
+// header), a stream is relayed chunk by chunk as it comes and its receipt follows `[DONE]` as a last SSE comment.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { RECEIPT_COMMENT_PREFIX, RECEIPT_HEADER, type TokenCount } from "@meshgate/schemas";
+import { wholeBodyDigest } from "../receipts/digest.js";
+import { StreamWitness } from "../receipts/stream-witness.js";
+import { usageOfJson } from "../receipts/usage.js";
+import { pickHeaders } from "./answer-headers.js";
+import { sendError } from "./openai-error.js";
+import { BodyTooLargeError, readBody } from "./read-body.js";
+
+/** A whole answer is held in memory for its receipt; past this size the node refuses it instead. */
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+export interface ReceiptContext {
+  /** Signs the receipt for this request; null when none can be made (e.g. the request named no model). */
+  issue(usage: TokenCount, digest: string): Promise<string | null>;
+  /** The upstream broke off its answer or sent one too large to hold. */
+  onUpstreamError(err: Error): void;
+}
+
+export async function relayWholeAnswer(answer: IncomingMessage, res: ServerResponse, ctx: ReceiptContext, limit = MAX_ANSWER_BYTES): Promise<void> {
+  let body: Buffer;
+  try {
+    body = await readBody(answer, limit);
+  } catch (err) {
+    // The gateway left while the answer was read: nobody to tell.
+    if (res.destroyed) return;
+    if (err instanceof BodyTooLargeError) {
+      answer.destroy();
+      ctx.onUpstreamError(new Error(`the answer is larger than the ${limit}-byte limit`));
+      return sendError(res, 502, "api_error", "upstream_answer_too_large", `The inference server's answer is larger than the node's limit of ${limit} bytes.`);
+    }
+    ctx.onUpstreamError(new Error("the inference server broke off its answer"));
+    return sendError(res, 502, "api_error", "upstream_failed", "The node's inference server broke off its answer.");
+  }
+  const usage = usageOfJson(body.toString("utf8"));
+  const receipt = usage ? await ctx.issue(usage, wholeBodyDigest(body)) : null;
+  if (res.destroyed) return;
+  const headers = pickHeaders(answer.headers);
+  headers["content-length"] = String(body.length);
+  if (receipt) headers[RECEIPT_HEADER] = receipt;
+  res.writeHead(200, headers).end(body);
+}
+
+export function relayStream(answer: IncomingMessage, res: ServerResponse, ctx: ReceiptContext): void {
+  const headers = pickHeaders(answer.headers);
+  // The receipt comment is sent after the upstream's bytes: a length the upstream declared would not cover it.
+  delete headers["content-length"];
+  res.writeHead(200, headers);
+  // Sent now, as the upstream did: the gateway times the node's first byte by these headers.
+  res.flushHeaders();
+  const witness = new StreamWitness();
+  answer.on("error", () => res.destroy());
+  answer.once("close", () => {
+    if (!answer.complete) res.destroy();
+  });
+  // pipe() writes each chunk to the socket as it arrives; the witness sees the same chunk after it was written.
+  answer.pipe(res, { end: false });
+  answer.on("data", (chunk: Buffer) => witness.push(chunk));
+  answer.once("end", () => void finishStream(answer, res, witness, ctx).catch(() => res.destroy()));
+}
+
+async function finishStream(answer: IncomingMessage, res: ServerResponse, witness: StreamWitness, ctx: ReceiptContext): Promise<void> {
+  const seen = answer.complete ? witness.end() : null;
+  const receipt = seen ? await ctx.issue(seen.usage, seen.bodyDigest) : null;
+  if (res.destroyed || res.writableEnded) return;
+  if (receipt) res.end(`${RECEIPT_COMMENT_PREFIX}${receipt}\n\n`);
+  else res.end();
+}

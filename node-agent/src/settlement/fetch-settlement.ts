@@ -1,0 +1,71 @@
+// Fetches what `verify-settlement` checks from the gateway: its published keys, the signed statement, and this
+// node's leaves with their proofs. Any failure to get them is a GatewayFetchError (not a mismatch).
+import { SettlementProofSchema, SettlementStatementSchema, type GatewayKey, type SettlementProof, type SettlementStatement } from "@meshgate/schemas";
+import type { z } from "zod";
+import { readErrorResponse } from "../gateway/error-response.js";
+import { fetchGatewayMetadata } from "../gateway/gateway-metadata.js";
+import { errorMessage } from "../log.js";
+
+const FETCH_TIMEOUT_MS = 30_000;
+
+export class GatewayFetchError extends Error {}
+
+export interface FetchedSettlement {
+  keys: GatewayKey[];
+  statement: SettlementStatement;
+  /** Every page's leaves in one; null when the gateway says the node has no leaves in the settlement. */
+  proof: SettlementProof | null;
+}
+
+async function getJson<T>(url: URL, schema: z.ZodType<T>, what: string, absentCode?: string): Promise<T | null> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  } catch (err) {
+    throw new GatewayFetchError(`could not fetch ${what}: ${errorMessage(err)}`);
+  }
+  if (!res.ok) {
+    const refusal = await readErrorResponse(res);
+    if (absentCode !== undefined && res.status === 404 && refusal.code === absentCode) return null;
+    throw new GatewayFetchError(`the gateway refused ${what}: ${refusal.description}`);
+  }
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    throw new GatewayFetchError(`${what} is not JSON`);
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new GatewayFetchError(`${what} is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  return parsed.data;
+}
+
+export async function fetchSettlement(gatewayUrl: string, id: string, nodeId: string): Promise<FetchedSettlement> {
+  let keys: GatewayKey[];
+  try {
+    keys = (await fetchGatewayMetadata(gatewayUrl)).keys;
+  } catch (err) {
+    throw new GatewayFetchError(`could not fetch the gateway's keys: ${errorMessage(err)}`);
+  }
+  const base = `${gatewayUrl}/v1/settlements/${encodeURIComponent(id)}`;
+  const statement = await getJson(new URL(base), SettlementStatementSchema, `settlement ${id}`);
+  if (!statement) throw new GatewayFetchError(`settlement ${id} was not found`);
+  return { keys, statement, proof: await fetchProof(base, id, nodeId) };
+}
+
+/** Follows the proof's pages; they must all describe the same statement and node. */
+async function fetchProof(base: string, id: string, nodeId: string): Promise<SettlementProof | null> {
+  let first: SettlementProof | null = null;
+  const leaves: SettlementProof["leaves"] = [];
+  for (let page = 0; ; page++) {
+    const url = new URL(`${base}/proof?node=${encodeURIComponent(nodeId)}&page=${page}`);
+    const got = await getJson(url, SettlementProofSchema, `page ${page} of this node's proof in settlement ${id}`, "node_not_in_settlement");
+    if (!got) return null;
+    first ??= got;
+    const agrees = got.page === page && got.settlement_id === first.settlement_id && got.merkle_root === first.merkle_root && JSON.stringify(got.node) === JSON.stringify(first.node);
+    if (!agrees) throw new GatewayFetchError(`page ${page} of this node's proof in settlement ${id} does not continue page 0`);
+    leaves.push(...got.leaves);
+    // A page without leaves that claims more would never end.
+    if (!got.has_more || got.leaves.length === 0) return { ...first, leaves, page: 0, has_more: false };
+  }
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { HttpError } from "../http/http-error.js";
+import { DEFAULT_SETTLEMENT_DELAY_MS, PeriodBodySchema, settlementDelayMs, settlementPeriod } from "./period.js";
+
+const NOW = Date.parse("2026-05-01T12:00:00Z");
+
+function refusal(run: () => unknown): HttpError {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof HttpError) return err;
+    throw err;
+  }
+  throw new Error("expected an HttpError");
+}
+
+describe("settlementPeriod", () => {
+  it("reads unix seconds, digit strings and ISO 8601 into ms", () => {
+    expect(settlementPeriod({ from: 1_777_000_000, to: "1777003600" }, NOW, 0)).toEqual({ from: 1_777_000_000_000, to: 1_777_003_600_000 });
+    expect(settlementPeriod({ from: "2026-04-30T00:00:00Z", to: "2026-05-01T00:00:00.250Z" }, NOW, 0)).toEqual({
+      from: Date.parse("2026-04-30T00:00:00Z"),
+      to: Date.parse("2026-05-01T00:00:00.250Z"),
+    });
+  });
+
+  it("refuses an empty or inverted period", () => {
+    for (const body of [{ from: 100, to: 100 }, { from: 200, to: 100 }]) {
+      const err = refusal(() => settlementPeriod(body, NOW, 0));
+      expect([err.status, err.code, err.param]).toEqual([400, "invalid_value", "to"]);
+    }
+  });
+
+  it("refuses unreadable or pre-1970 instants, naming the field", () => {
+    expect(refusal(() => settlementPeriod({ from: "yesterday", to: 100 }, NOW, 0)).param).toBe("from");
+    expect(refusal(() => settlementPeriod({ from: 0, to: "1969-12-31T00:00:00Z" }, NOW, 0)).param).toBe("to");
+  });
+
+  it("refuses a period that ends in the future or within the delay, and accepts one just past it", () => {
+    const delay = 300_000;
+    const future = refusal(() => settlementPeriod({ from: 0, to: (NOW + 60_000) / 1000 }, NOW, delay));
+    expect([future.status, future.code]).toEqual([400, "period_not_over"]);
+    expect(refusal(() => settlementPeriod({ from: 0, to: (NOW - delay + 1000) / 1000 }, NOW, delay)).code).toBe("period_not_over");
+    expect(settlementPeriod({ from: 0, to: (NOW - delay) / 1000 }, NOW, delay).to).toBe(NOW - delay);
+    expect(settlementPeriod({ from: 0, to: NOW / 1000 }, NOW, 0).to).toBe(NOW);
+  });
+});
+
+describe("PeriodBodySchema", () => {
+  it("takes numbers or strings and nothing else", () => {
+    expect(PeriodBodySchema.safeParse({ from: 1, to: "2026-05-01" }).success).toBe(true);
+    for (const body of [{ from: 1 }, { from: 1.5, to: 2 }, { from: -1, to: 2 }, { from: 1, to: 2, extra: 1 }, { from: "", to: 2 }, { from: null, to: 2 }]) {
+      expect(PeriodBodySchema.safeParse(body).success).toBe(false);
+    }
+  });
+});
+
+describe("settlementDelayMs", () => {
+  it("defaults to five minutes and takes a non-negative integer override", () => {
+    expect(DEFAULT_SETTLEMENT_DELAY_MS).toBe(300_000);
+    expect(settlementDelayMs(undefined)).toBe(300_000);
+    expect(settlementDelayMs("")).toBe(300_000);
+    expect(settlementDelayMs("0")).toBe(0);
+    expect(settlementDelayMs(" 60000 ")).toBe(60_000);
+    for (const raw of ["-1", "1.5", "soon", "1e6"]) expect(settlementDelayMs(raw)).toBe(300_000);
+  });
+});

@@ -1,0 +1,51 @@
+// Which period an admin may close: a valid [from, to) that ended long enough ago for its receipts to have arrived.
+import { z } from "zod";
+import { HttpError } from "../http/http-error.js";
+
+/**
+ * Receipts reach the earnings shards through per-isolate batching and retries; a period is closed only once this
+ * long has passed since its end, so receipts still in flight land inside it rather than arriving late.
+ */
+export const DEFAULT_SETTLEMENT_DELAY_MS = 300_000;
+
+/** Unix seconds, or a string: unix seconds in digits or an ISO 8601 date/time. */
+const InstantSchema = z.union([z.int().min(0).max(1e11), z.string().min(1).max(64)]);
+export const PeriodBodySchema = z.strictObject({ from: InstantSchema, to: InstantSchema });
+export type PeriodBody = z.infer<typeof PeriodBodySchema>;
+
+export interface Period {
+  /** ms since the epoch, inclusive. */
+  from: number;
+  /** ms since the epoch, exclusive. */
+  to: number;
+}
+
+/** SETTLEMENT_DELAY_MS: a non-negative integer of milliseconds; absent or unreadable means the default. */
+export function settlementDelayMs(raw: string | undefined): number {
+  const text = raw?.trim();
+  if (!text || !/^\d{1,12}$/.test(text)) return DEFAULT_SETTLEMENT_DELAY_MS;
+  return Number(text);
+}
+
+function instantMs(value: number | string, param: string): number {
+  const ms = typeof value === "number" ? value * 1000 : /^\d{1,12}$/.test(value) ? Number(value) * 1000 : Date.parse(value);
+  if (!Number.isSafeInteger(ms) || ms < 0) {
+    throw new HttpError(400, `Invalid ${param}: use unix seconds or an ISO 8601 date after 1970.`, { param, code: "invalid_value" });
+  }
+  return ms;
+}
+
+/** The period to close, or a 400 naming what is wrong with it. */
+export function settlementPeriod(body: PeriodBody, now: number, delayMs: number): Period {
+  const from = instantMs(body.from, "from");
+  const to = instantMs(body.to, "to");
+  if (from >= to) throw new HttpError(400, "Invalid period: `from` must be before `to`.", { param: "to", code: "invalid_value" });
+  if (to > now - delayMs) {
+    const earliest = new Date(to + delayMs).toISOString();
+    throw new HttpError(400, `The period has not been over for ${delayMs} ms yet: receipts may still be arriving. Close it after ${earliest}.`, {
+      param: "to",
+      code: "period_not_over",
+    });
+  }
+  return { from, to };
+}

@@ -1,0 +1,102 @@
+// A key account's tables. `usage` is the old per-key ledger's table, kept with its rows: accounts live in the
+// ledgers' storage (a class rename), and an old table is upgraded in place.
+import { DAY_MS } from "../billing/retention.js";
+
+export const ACCOUNT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS account (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  budget INTEGER,
+  rpm INTEGER,
+  tpm INTEGER,
+  spent INTEGER NOT NULL DEFAULT 0,
+  rpm_level INTEGER NOT NULL DEFAULT 0,
+  rpm_at INTEGER NOT NULL DEFAULT 0,
+  tpm_level INTEGER NOT NULL DEFAULT 0,
+  tpm_at INTEGER NOT NULL DEFAULT 0,
+  outbox_failures INTEGER NOT NULL DEFAULT 0
+);
+INSERT OR IGNORE INTO account (id) VALUES (1);
+CREATE TABLE IF NOT EXISTS reservations (
+  request_id TEXT PRIMARY KEY,
+  amount INTEGER NOT NULL,
+  tokens INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reservations_expires ON reservations (expires_at);
+CREATE TABLE IF NOT EXISTS usage (
+  request_id TEXT PRIMARY KEY, created INTEGER NOT NULL, key_id TEXT NOT NULL, node_id TEXT NOT NULL, model TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
+  latency_ms INTEGER NOT NULL, status INTEGER NOT NULL, streamed INTEGER NOT NULL,
+  cost INTEGER NOT NULL DEFAULT 0,
+  node_amount INTEGER NOT NULL DEFAULT 0,
+  billable INTEGER NOT NULL DEFAULT 0,
+  estimated INTEGER NOT NULL DEFAULT 0,
+  receipt_status TEXT NOT NULL DEFAULT 'missing'
+);
+CREATE INDEX IF NOT EXISTS usage_created ON usage (created);
+CREATE TABLE IF NOT EXISTS usage_daily (
+  day INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  total_tokens INTEGER NOT NULL,
+  cost INTEGER NOT NULL,
+  node_amount INTEGER NOT NULL,
+  billable_requests INTEGER NOT NULL,
+  estimated_requests INTEGER NOT NULL,
+  PRIMARY KEY (day, model, node_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+  request_id TEXT PRIMARY KEY,
+  shard INTEGER NOT NULL,
+  node_id TEXT NOT NULL,
+  receipt TEXT NOT NULL,
+  leaf TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  amount INTEGER NOT NULL,
+  created INTEGER NOT NULL
+);
+`;
+
+/** Columns the ledger's `usage` table lacked (its rows predate billing: nothing charged, no receipt). */
+const ADDED_COLUMNS: readonly { column: string; definition: string }[] = [
+  { column: "cost", definition: "cost INTEGER NOT NULL DEFAULT 0" },
+  { column: "node_amount", definition: "node_amount INTEGER NOT NULL DEFAULT 0" },
+  { column: "billable", definition: "billable INTEGER NOT NULL DEFAULT 0" },
+  { column: "estimated", definition: "estimated INTEGER NOT NULL DEFAULT 0" },
+  { column: "receipt_status", definition: "receipt_status TEXT NOT NULL DEFAULT 'missing'" },
+];
+
+function hasColumn(sql: SqlStorage, column: string): boolean {
+  try {
+    sql.exec(`SELECT ${column} FROM usage LIMIT 0`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates the tables, upgrading a ledger's `usage` table in place. A table without `cost` predates the daily
+ * roll-ups too, so its rows are rolled up once, in the same transaction as the new columns: a half-done upgrade
+ * can't be mistaken for a done one. Idempotent, with no version bookkeeping.
+ */
+export function openAccountSchema(storage: DurableObjectStorage): void {
+  const { sql } = storage;
+  storage.transactionSync(() => {
+    sql.exec(ACCOUNT_SCHEMA);
+    const predatesRollups = !hasColumn(sql, "cost");
+    for (const { column, definition } of ADDED_COLUMNS) {
+      if (!hasColumn(sql, column)) sql.exec(`ALTER TABLE usage ADD COLUMN ${definition}`);
+    }
+    if (predatesRollups) {
+      sql.exec(`INSERT INTO usage_daily (day, model, node_id, requests, prompt_tokens, completion_tokens, total_tokens, cost, node_amount, billable_requests, estimated_requests)
+        SELECT created - created % ?, model, node_id, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(total_tokens), 0, 0, 0, 0
+        FROM usage GROUP BY 1, 2, 3`, DAY_MS);
+    }
+  });
+}

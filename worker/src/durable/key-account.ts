@@ -1,0 +1,220 @@
+// One API key's account: limits (budget, requests and tokens per minute), reservations held by requests in flight,
+// usage rows and daily roll-ups, and an outbox of billable receipts for the nodes' earnings shards. One serialising
+// owner per key, so a budget can't leak under concurrency: the request path reserves the worst case before
+// dispatch, settles the actual cost after, and releases on failure.
+import { DurableObject } from "cloudflare:workers";
+import { outboxRetryDelay } from "../billing/outbox-backoff.js";
+import { giveBack, resize, type Bucket } from "../billing/rate-limit.js";
+import type { KeyLimits, Reservation, ReserveResult, UsageEntry } from "../billing/records.js";
+import { decideReserve, RESERVATION_TTL_MS, type AccountState, type Hold } from "../billing/reservation.js";
+import { DAY_MS, retentionDays, rowsKeptSince } from "../billing/retention.js";
+import type { UsageAnswer, UsageQuery } from "../billing/usage-report.js";
+import { earningOf } from "../billing/earning.js";
+import { earningsShard } from "./names.js";
+import { acknowledge, outboxByShard, outboxSize, queueEarning } from "./key-account-outbox.js";
+import { hasRows, purgeRows, recordRow } from "./key-account-rows.js";
+import { openAccountSchema } from "./key-account-schema.js";
+import { usageAnswer } from "./key-account-usage.js";
+
+/** A key's limits, what it has spent (micro-units, over its life) and what requests in flight hold. */
+export interface AccountView extends KeyLimits {
+  spent: number;
+  reserved: number;
+}
+
+type AccountRow = {
+  budget: number | null;
+  rpm: number | null;
+  tpm: number | null;
+  spent: number;
+  rpm_level: number;
+  rpm_at: number;
+  tpm_level: number;
+  tpm_at: number;
+  outbox_failures: number;
+};
+
+/** If settling crashes before the push, the alarm sends the queued receipts this soon. */
+const OUTBOX_SAFETY_MS = 30_000;
+const OUTBOX_BATCH = 500;
+const PURGE_BATCH = 10_000;
+
+export class KeyAccount extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  /** The one push of the outbox in progress; later settles join it (it reads the outbox until empty). */
+  private flushing: Promise<void> | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    openAccountSchema(ctx.storage);
+  }
+
+  /** Sets the given limits (null clears one; absent ones stay). A new rate limit starts with a full bucket. */
+  configure(limits: Partial<KeyLimits>, now: number): AccountView {
+    this.ctx.storage.transactionSync(() => {
+      const row = this.row();
+      // `??` would not do: null (clear the limit) must win over the current value, and only absent means unchanged.
+      const pick = <T>(given: T | undefined, current: T): T => (given === undefined ? current : given);
+      const next: KeyLimits = { budget: pick(limits.budget, row.budget), rpm: pick(limits.rpm, row.rpm), tpm: pick(limits.tpm, row.tpm) };
+      const requests = resize({ level: row.rpm_level, at: row.rpm_at }, row.rpm, next.rpm, now);
+      const tokens = resize({ level: row.tpm_level, at: row.tpm_at }, row.tpm, next.tpm, now);
+      this.sql.exec("UPDATE account SET budget = ?, rpm = ?, tpm = ?", next.budget, next.rpm, next.tpm);
+      this.writeBuckets(requests, tokens);
+    });
+    return this.view(now);
+  }
+
+  view(now: number): AccountView {
+    const { budget, rpm, tpm, spent } = this.row();
+    return { budget, rpm, tpm, spent, reserved: this.reserved(now) };
+  }
+
+  /**
+   * Holds the worst case of one request, or says why not (taking nothing then). Reserving an id again raises its
+   * reservation: only the increase is checked, and it counts as no new request.
+   */
+  reserve(r: Reservation, now: number): ReserveResult {
+    // Money and tokens are whole and non-negative; anything else is a caller's bug, not a request to wave through.
+    if (![r.amount, r.tokens].every((n) => Number.isSafeInteger(n) && n >= 0)) throw new RangeError(`invalid reservation for ${r.request_id}`);
+    return this.ctx.storage.transactionSync(() => {
+      this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
+      const held = this.sql.exec<Hold>("SELECT amount, tokens FROM reservations WHERE request_id = ?", r.request_id).toArray()[0] ?? null;
+      const decision = decideReserve(this.state(now), r, held, now);
+      if (!decision.ok) return decision.result;
+      this.writeBuckets(decision.requests, decision.tokens);
+      this.sql.exec(
+        `INSERT INTO reservations (request_id, amount, tokens, created, expires_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (request_id) DO UPDATE SET amount = excluded.amount, tokens = excluded.tokens, expires_at = excluded.expires_at`,
+        r.request_id, decision.hold.amount, decision.hold.tokens, now, now + RESERVATION_TTL_MS,
+      );
+      return decision.result;
+    });
+  }
+
+  /**
+   * Records answered requests, once each (a request id seen before is skipped, its charge not repeated): the row, its
+   * charge, its day's roll-up, the end of its reservation (tokens held beyond what it used go back), and for a
+   * billable receipt an earning for the node. Returns how many were new; then pushes the earnings.
+   */
+  async settle(entries: UsageEntry[], now: number): Promise<number> {
+    const alarm = await this.ctx.storage.getAlarm();
+    let queued = false;
+    const added = this.ctx.storage.transactionSync(() => {
+      const row = this.row();
+      let spent = row.spent;
+      let tokens: Bucket = { level: row.tpm_level, at: row.tpm_at };
+      let count = 0;
+      for (const e of entries) {
+        // Only billable rows are charged, whatever a caller put in `cost`.
+        const cost = e.billable ? e.cost : 0;
+        if (!recordRow(this.sql, e, cost, e.billable ? e.node_amount : 0)) continue;
+        count++;
+        spent += cost;
+        const held = this.takeReservation(e.request_id);
+        if (held && row.tpm !== null) tokens = giveBack(tokens, row.tpm, Math.max(0, held.tokens - e.total_tokens), now);
+        const earning = earningOf(e);
+        if (earning) {
+          queueEarning(this.sql, earning);
+          queued = true;
+        }
+      }
+      this.sql.exec("UPDATE account SET spent = ?, tpm_level = ?, tpm_at = ?", spent, tokens.level, tokens.at);
+      return count;
+    });
+    // Scheduled before any await, so it is written together with the rows: queued receipts are sent even if this
+    // object dies before pushing them. Without receipts, the alarm is the daily purge of rows past the retention.
+    const at = queued ? now + OUTBOX_SAFETY_MS : now + DAY_MS;
+    if (alarm === null || alarm > at) await this.ctx.storage.setAlarm(at);
+    if (queued) await this.flushOutbox(now);
+    return added;
+  }
+
+  /** Failed requests: their reservations end and their tokens go back (the request still counted against rpm). */
+  release(requestIds: string[], now: number): void {
+    this.ctx.storage.transactionSync(() => {
+      const row = this.row();
+      let tokens: Bucket = { level: row.tpm_level, at: row.tpm_at };
+      for (const id of requestIds) {
+        const held = this.takeReservation(id);
+        if (held && row.tpm !== null) tokens = giveBack(tokens, row.tpm, held.tokens, now);
+      }
+      this.sql.exec("UPDATE account SET tpm_level = ?, tpm_at = ?", tokens.level, tokens.at);
+    });
+  }
+
+  usage(query: UsageQuery): UsageAnswer {
+    return usageAnswer(this.sql, query);
+  }
+
+  /** Retries the outbox and deletes usage rows past the retention (daily while there are rows). */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const purged = purgeRows(this.sql, rowsKeptSince(now, retentionDays(this.env)), PURGE_BATCH);
+    await this.flushOutbox(now);
+    if (purged === PURGE_BATCH) await this.armAlarm(now + 1_000);
+    else if (hasRows(this.sql)) await this.armAlarm(now + DAY_MS);
+  }
+
+  private row(): AccountRow {
+    return this.sql.exec<AccountRow>("SELECT budget, rpm, tpm, spent, rpm_level, rpm_at, tpm_level, tpm_at, outbox_failures FROM account").one();
+  }
+
+  private state(now: number): AccountState {
+    const row = this.row();
+    return {
+      limits: { budget: row.budget, rpm: row.rpm, tpm: row.tpm },
+      spent: row.spent,
+      reserved: this.reserved(now),
+      requests: { level: row.rpm_level, at: row.rpm_at },
+      tokens: { level: row.tpm_level, at: row.tpm_at },
+    };
+  }
+
+  private reserved(now: number): number {
+    return this.sql.exec<{ n: number }>("SELECT COALESCE(SUM(amount), 0) AS n FROM reservations WHERE expires_at > ?", now).one().n;
+  }
+
+  private writeBuckets(requests: Bucket, tokens: Bucket): void {
+    this.sql.exec("UPDATE account SET rpm_level = ?, rpm_at = ?, tpm_level = ?, tpm_at = ?", requests.level, requests.at, tokens.level, tokens.at);
+  }
+
+  private takeReservation(requestId: string): Hold | null {
+    return this.sql.exec<Hold>("DELETE FROM reservations WHERE request_id = ? RETURNING amount, tokens", requestId).toArray()[0] ?? null;
+  }
+
+  private async armAlarm(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  private flushOutbox(now: number): Promise<void> {
+    this.flushing ??= this.drainOutbox(now).finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  /** Pushes queued earnings to their shards until none are left; on a failure, retries later from the alarm. */
+  private async drainOutbox(now: number): Promise<void> {
+    for (;;) {
+      const byShard = outboxByShard(this.sql, OUTBOX_BATCH);
+      if (byShard.size === 0) break;
+      const pushes = await Promise.allSettled(
+        [...byShard].map(async ([shard, earnings]) => {
+          await earningsShard(this.env, shard).add(earnings, now);
+          acknowledge(this.sql, earnings.map((e) => e.request_id));
+        }),
+      );
+      const failed = pushes.find((p) => p.status === "rejected");
+      if (failed) {
+        const failures = this.row().outbox_failures + 1;
+        this.sql.exec("UPDATE account SET outbox_failures = ?", failures);
+        console.error("pushing earnings failed; will retry", outboxSize(this.sql), "queued", String(failed.reason));
+        await this.armAlarm(Date.now() + outboxRetryDelay(failures));
+        return;
+      }
+    }
+    this.sql.exec("UPDATE account SET outbox_failures = 0 WHERE outbox_failures <> 0");
+  }
+}

@@ -1,0 +1,261 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Earning, KeyLimits, ReserveResult, UsageEntry } from "../src/billing/records.js";
+import { RESERVATION_TTL_MS } from "../src/billing/reservation.js";
+import type { UsageQuery } from "../src/billing/usage-report.js";
+import type { Dimension } from "../src/billing/usage-sums.js";
+import { KeyAccount } from "../src/durable/key-account.js";
+import { earningsShard, earningsShardOf, keyAccount } from "../src/durable/names.js";
+import { billable, day, entry, NODE_A, NODE_B } from "./usage-entries.js";
+
+const T = Date.now();
+
+let counter = 0;
+/** A fresh account per test (the tests share one storage), its limits set at T. */
+function freshAccount(limits: Partial<KeyLimits> = {}) {
+  const stub = keyAccount(env, `account-test-${++counter}-${T}`);
+  return { stub, ready: stub.configure(limits, T) };
+}
+const req = (request_id: string, amount: number, tokens = 0) => ({ request_id, amount, tokens });
+const whole: UsageQuery = { from: 0, to: day(1), group_by: null, limit: 100 };
+
+function refusal(r: ReserveResult) {
+  if (r.ok) throw new Error("expected a refusal");
+  return r;
+}
+
+describe("KeyAccount reservations", () => {
+  it("hold the worst case until settled at the actual cost, giving back unused tokens", async () => {
+    const { stub, ready } = freshAccount({ budget: 1_000, tpm: 1_000 });
+    expect(await ready).toEqual({ budget: 1_000, rpm: null, tpm: 1_000, spent: 0, reserved: 0 });
+    expect((await stub.reserve(req("r1", 300, 200), T)).headers["x-ratelimit-remaining-tokens"]).toBe("800");
+    expect(await stub.view(T)).toMatchObject({ spent: 0, reserved: 300 });
+
+    expect(await stub.settle([billable("r1", 250, { total_tokens: 50 })], T)).toBe(1);
+    expect(await stub.view(T)).toMatchObject({ spent: 250, reserved: 0 });
+    // 200 taken, 50 used: 150 back.
+    expect((await stub.reserve(req("r2", 0, 0), T)).headers["x-ratelimit-remaining-tokens"]).toBe("950");
+  });
+
+  it("release a failed request's hold and tokens, though it still counted as a request", async () => {
+    const { stub, ready } = freshAccount({ budget: 100, rpm: 10, tpm: 1_000 });
+    await ready;
+    await stub.reserve(req("r1", 100, 400), T);
+    expect(refusal(await stub.reserve(req("r2", 1), T)).code).toBe("insufficient_quota");
+    await stub.release(["r1", "never-reserved"], T);
+    expect(await stub.view(T)).toMatchObject({ spent: 0, reserved: 0 });
+    const again = await stub.reserve(req("r2", 100, 0), T);
+    expect(again.ok).toBe(true);
+    expect(again.headers).toMatchObject({ "x-ratelimit-remaining-requests": "8", "x-ratelimit-remaining-tokens": "1000" });
+  });
+
+  it("let exactly as many concurrent requests through as the budget covers", async () => {
+    const { stub, ready } = freshAccount({ budget: 500 });
+    await ready;
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => stub.reserve(req(`c${i}`, 10), Date.now())));
+    expect(results.filter((r) => r.ok)).toHaveLength(50);
+    expect(results.filter((r) => !r.ok && r.code === "insufficient_quota")).toHaveLength(150);
+    expect(await stub.view(Date.now())).toMatchObject({ reserved: 500 });
+  });
+
+  it("raise a reservation on failover, checking only the increase", async () => {
+    const { stub, ready } = freshAccount({ budget: 100, rpm: 1 });
+    await ready;
+    expect((await stub.reserve(req("r1", 60), T)).ok).toBe(true);
+    // Same request, pricier node: 20 more fits, and it is not a second request.
+    expect((await stub.reserve(req("r1", 80), T)).ok).toBe(true);
+    expect(await stub.view(T)).toMatchObject({ reserved: 80 });
+    expect(refusal(await stub.reserve(req("r1", 101), T)).code).toBe("insufficient_quota");
+  });
+
+  it("drop reservations nobody settled or released after ten minutes", async () => {
+    const { stub, ready } = freshAccount({ budget: 100 });
+    await ready;
+    await stub.reserve(req("abandoned", 100), T);
+    expect(refusal(await stub.reserve(req("next", 1), T + RESERVATION_TTL_MS - 1)).code).toBe("insufficient_quota");
+    expect((await stub.reserve(req("next", 100), T + RESERVATION_TTL_MS)).ok).toBe(true);
+    expect(await stub.view(T + RESERVATION_TTL_MS)).toMatchObject({ reserved: 100 });
+  });
+
+  it("refuse past the rpm with when to retry", async () => {
+    const { stub, ready } = freshAccount({ rpm: 2, tpm: 100 });
+    await ready;
+    await stub.reserve(req("a", 0, 10), T);
+    await stub.reserve(req("b", 0, 10), T);
+    const rpm = refusal(await stub.reserve(req("c", 0, 10), T));
+    expect(rpm).toMatchObject({ code: "rate_limit_exceeded", retryAfterSeconds: 30 });
+    expect(rpm.headers).toMatchObject({ "x-ratelimit-limit-requests": "2", "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1m0s" });
+    expect((await stub.reserve(req("c", 0, 10), T + 30_000)).ok).toBe(true);
+  });
+
+  it("refuse past the tpm with when to retry, and a request larger than the tpm for good", async () => {
+    const { stub, ready } = freshAccount({ tpm: 100 });
+    await ready;
+    await stub.reserve(req("a", 0, 70), T);
+    const tpm = refusal(await stub.reserve(req("b", 0, 60), T));
+    // 30 tokens short at 100 a minute: 18 s.
+    expect(tpm).toMatchObject({ code: "rate_limit_exceeded", retryAfterSeconds: 18 });
+    expect(tpm.message).toBe("Rate limit reached for this API key on tokens per min (TPM): Limit 100, Used 70, Requested 60. Please try again in 18s.");
+    expect(tpm.headers).toEqual({ "x-ratelimit-limit-tokens": "100", "x-ratelimit-remaining-tokens": "30", "x-ratelimit-reset-tokens": "42s" });
+    expect((await stub.reserve(req("b", 0, 60), T + 18_000)).ok).toBe(true);
+    const huge = refusal(await stub.reserve(req("c", 0, 101), T + 600_000));
+    expect(huge).toMatchObject({ code: "rate_limit_exceeded", retryAfterSeconds: null });
+    expect(huge.message).toMatch(/^Request too large/);
+  });
+
+  it("clear a limit with null and keep the others", async () => {
+    const { stub, ready } = freshAccount({ budget: 5, rpm: 1, tpm: 10 });
+    await ready;
+    expect(await stub.configure({ rpm: null }, T)).toEqual({ budget: 5, rpm: null, tpm: 10, spent: 0, reserved: 0 });
+    const r = await stub.reserve(req("a", 0, 1), T);
+    expect(Object.keys(r.headers).some((h) => h.endsWith("-requests"))).toBe(false);
+  });
+});
+
+describe("KeyAccount.settle", () => {
+  it("records each request once: the same entries again are neither recorded nor charged again", async () => {
+    const { stub, ready } = freshAccount({ budget: 10_000 });
+    await ready;
+    const entries = [billable("s1", 100), billable("s2", 200), entry("s3")];
+    expect(await stub.settle(entries, Date.now())).toBe(3);
+    expect(await stub.settle([...entries, { ...billable("s1", 999), prompt_tokens: 99 }], Date.now())).toBe(0);
+    expect(await stub.view(Date.now())).toMatchObject({ spent: 300 });
+    const usage = await stub.usage(whole);
+    expect(usage.totals).toMatchObject({ requests: 3, cost: 300, billable_requests: 2, prompt_tokens: 9 });
+    expect(usage.rows.find((r) => r.request_id === "s3")).toMatchObject({ cost: 0, billable: false, receipt_status: "missing", latency_ms: 13, streamed: true });
+  });
+
+  it("charges only billable rows, whatever their cost field says", async () => {
+    const { stub, ready } = freshAccount();
+    await ready;
+    await stub.settle([entry("x", { cost: 500, node_amount: 400 })], Date.now());
+    expect(await stub.view(Date.now())).toMatchObject({ spent: 0 });
+  });
+
+  it("passes billable receipts on to the node's earnings shard, once", async () => {
+    const { stub, ready } = freshAccount();
+    await ready;
+    const e = billable(`earn-${Date.now()}`, 50, { node_id: NODE_B });
+    await stub.settle([e], Date.now());
+    const outbox = await runInDurableObject(stub, (_obj, state) => state.storage.sql.exec("SELECT * FROM outbox").toArray());
+    expect(outbox).toEqual([]);
+    // The shard has it: adding the same request again adds nothing.
+    const shard = earningsShard(env, earningsShardOf(NODE_B));
+    const again: Earning = { request_id: e.request_id, node_id: NODE_B, receipt: e.receipt ?? "", leaf: "0x00", prompt_tokens: 3, completion_tokens: 4, amount: 49, created: e.created };
+    expect(await shard.add([again], Date.now())).toBe(0);
+  });
+
+  it("keeps receipts queued while their shard fails, and sends them from the alarm", async () => {
+    const { stub, ready } = freshAccount();
+    await ready;
+    const failing = { get: () => ({ add: () => Promise.reject(new Error("shard down")) }), idFromName: (name: string) => name };
+    const e = billable(`retry-${Date.now()}`, 70, { node_id: NODE_A });
+    await runInDurableObject(stub, async (_obj, state) => {
+      const broken = new KeyAccount(state, { ...env, EARNINGS: failing as unknown as Env["EARNINGS"] });
+      expect(await broken.settle([e], Date.now())).toBe(1);
+      expect(state.storage.sql.exec("SELECT request_id FROM outbox").toArray()).toEqual([{ request_id: e.request_id }]);
+      const alarm = await state.storage.getAlarm();
+      // The first retry comes after a second.
+      expect(alarm).not.toBeNull();
+      expect((alarm ?? 0) - Date.now()).toBeLessThanOrEqual(1_000);
+      await new KeyAccount(state, env).alarm();
+      expect(state.storage.sql.exec("SELECT request_id FROM outbox").toArray()).toEqual([]);
+    });
+    expect(await stub.view(Date.now())).toMatchObject({ spent: 70 });
+  });
+});
+
+describe("KeyAccount.usage", () => {
+  const entries: UsageEntry[] = [
+    billable("u1", 10, { created: day(-3, 12), model: "m1", node_id: NODE_A, prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }),
+    billable("u2", 20, { created: day(-2, 12), model: "m2", node_id: NODE_A, prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 }),
+    entry("u3", { created: day(-2, 13), model: "m1", node_id: NODE_B, estimated: true, receipt_status: "estimated" }),
+    billable("u4", 40, { created: day(-1, 12), model: "m2", node_id: NODE_B, prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 }),
+    entry("u5", { created: day(-1, 23), model: "m1", node_id: NODE_A }),
+  ];
+
+  it("sums the same from daily roll-ups as from rows, by model, node and day", async () => {
+    const { stub, ready } = freshAccount();
+    await ready;
+    await stub.settle(entries, Date.now());
+    const expected = (by: (e: UsageEntry) => string) => {
+      const sums = new Map<string, { requests: number; total_tokens: number; cost: number; estimated_requests: number }>();
+      for (const e of entries) {
+        const s = sums.get(by(e)) ?? { requests: 0, total_tokens: 0, cost: 0, estimated_requests: 0 };
+        sums.set(by(e), { requests: s.requests + 1, total_tokens: s.total_tokens + e.total_tokens, cost: s.cost + e.cost, estimated_requests: s.estimated_requests + (e.estimated ? 1 : 0) });
+      }
+      return [...sums].sort(([a], [b]) => a.localeCompare(b)).map(([group, s]) => ({ group, ...s }));
+    };
+    const dimensions: [Dimension, (e: UsageEntry) => string][] = [
+      ["model", (e) => e.model],
+      ["node", (e) => e.node_id],
+      ["day", (e) => new Date(e.created).toISOString().slice(0, 10)],
+    ];
+    for (const [group_by, by] of dimensions) {
+      // Whole days: roll-ups only. Mid-day to mid-day: roll-ups for the middle day, rows for the ends.
+      const fromRollups = await stub.usage({ from: day(-3), to: day(0), group_by, limit: 0 });
+      const mixed = await stub.usage({ from: day(-3, 6), to: day(-1, 23.5), group_by, limit: 0 });
+      expect(fromRollups.groups.map(({ group, requests, total_tokens, cost, estimated_requests }) => ({ group, requests, total_tokens, cost, estimated_requests }))).toEqual(expected(by));
+      expect(mixed.groups).toEqual(fromRollups.groups);
+    }
+  });
+
+  it("lists the newest rows of a range, at most `limit`, saying whether there are more", async () => {
+    const { stub, ready } = freshAccount();
+    await ready;
+    await stub.settle(entries, Date.now());
+    const report = await stub.usage({ from: day(-2), to: day(0), group_by: null, limit: 2 });
+    expect(report.totals.requests).toBe(4);
+    expect(report.rows.map((r) => r.request_id)).toEqual(["u5", "u4"]);
+    expect(report.has_more).toBe(true);
+    expect((await stub.usage({ from: day(-2), to: day(0), group_by: null, limit: 4 })).has_more).toBe(false);
+  });
+
+  it("deletes rows past the retention from the alarm and keeps their roll-ups", async () => {
+    const { stub, ready } = freshAccount();
+    await ready;
+    const old = [entry("old1", { created: day(-120, 5) }), entry("old2", { created: day(-120, 6) })];
+    await stub.settle([...old, entry("recent", { created: day(-1, 5) })], Date.now());
+    await runInDurableObject(stub, (obj) => obj.alarm());
+    const report = await stub.usage({ from: day(-121), to: day(0), group_by: null, limit: 10 });
+    expect(report.rows.map((r) => r.request_id)).toEqual(["recent"]);
+    expect(report.totals.requests).toBe(3);
+    expect((await stub.usage({ from: day(-120), to: day(-119), group_by: "day", limit: 0 })).groups).toMatchObject([{ requests: 2 }]);
+  });
+});
+
+describe("KeyAccount over an old usage ledger", () => {
+  it("upgrades the ledger's table in place, keeping its rows and rolling them up", async () => {
+    const { stub, ready } = freshAccount();
+    await ready;
+    await runInDurableObject(stub, async (_obj, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DROP TABLE usage; DROP TABLE usage_daily; DROP TABLE account; DROP TABLE reservations; DROP TABLE outbox");
+      // Exactly as UsageLedger created it.
+      sql.exec(`CREATE TABLE IF NOT EXISTS usage (
+        request_id TEXT PRIMARY KEY, created INTEGER NOT NULL, key_id TEXT NOT NULL, node_id TEXT NOT NULL, model TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
+        latency_ms INTEGER NOT NULL, status INTEGER NOT NULL, streamed INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS usage_created ON usage (created)`);
+      for (const [id, created, model] of [["old-a", day(-2, 1), "m1"], ["old-b", day(-2, 2), "m1"], ["old-c", day(-1, 3), "m2"]] as const) {
+        sql.exec("INSERT INTO usage VALUES (?, ?, 'key_old', ?, ?, 10, 20, 30, 15, 200, 1)", id, created, NODE_A, model);
+      }
+
+      const account = new KeyAccount(state, env);
+      const rows = account.usage({ from: 0, to: day(1), group_by: null, limit: 10 });
+      expect(rows.rows.map((r) => r.request_id)).toEqual(["old-c", "old-b", "old-a"]);
+      expect(rows.rows[0]).toMatchObject({ cost: 0, node_amount: 0, billable: false, estimated: false, receipt_status: "missing", streamed: true, total_tokens: 30 });
+      // Whole days come from the roll-ups, which the upgrade built from the old rows.
+      expect(account.usage({ from: day(-2), to: day(0), group_by: "model", limit: 0 }).groups).toMatchObject([
+        { group: "m1", requests: 2, total_tokens: 60 },
+        { group: "m2", requests: 1, total_tokens: 30 },
+      ]);
+      expect(await account.settle([billable("new", 5, { created: day(-1, 4), model: "m2" })], Date.now())).toBe(1);
+      // Opening it again changes nothing: the upgrade ran once.
+      const reopened = new KeyAccount(state, env);
+      expect(reopened.usage({ from: day(-2), to: day(0), group_by: null, limit: 0 }).totals).toMatchObject({ requests: 4, total_tokens: 97, cost: 5 });
+      expect(reopened.view(Date.now())).toMatchObject({ spent: 5 });
+    });
+  });
+});

@@ -1,0 +1,279 @@
+import { env, SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import {
+  bodyDigest, decodeReceipt, EMPTY_ROOT, encodeReceipt, fromBase64, fromHex, GatewayMetadataSchema, nodeAmount, receiptBytes, receiptLeaf,
+  settlementStatementBytes, SettlementListSchema, SettlementProofSchema, SettlementStatementSchema, toHex, utf8, verifyMerkleProof,
+  webCryptoVerify, type Price, type SettlementProof, type SettlementStatement,
+} from "@meshgate/schemas";
+import type { Earning } from "../src/billing/records.js";
+import { earningsShard, earningsShardOf, settlements } from "../src/durable/names.js";
+import { adminFetch, BASE, errorBody, newNode, type TestNode } from "./helpers.js";
+
+const DAY = 86_400_000;
+const PRICE: Price = { prompt: 150_000, completion: 600_000 };
+/** Each test closes its own days of 2020, so the one Settlements object never sees two tests' periods overlap. */
+const day = (n: number) => Date.UTC(2020, 0, 1) + n * DAY;
+
+let requests = 0;
+
+/** A billable receipt signed by the node, as the request path hands it to the node's earnings shard. */
+async function earning(node: TestNode, created: number, prompt_tokens = 100, completion_tokens = 20): Promise<Earning> {
+  const request_id = `req_settle_${++requests}_${created}`;
+  const receipt = { request_id, node_id: node.id, model: "test-model", prompt_tokens, completion_tokens, price: PRICE, body_digest: bodyDigest(utf8(request_id)), created };
+  const bytes = receiptBytes(receipt);
+  return {
+    request_id,
+    node_id: node.id,
+    receipt: encodeReceipt(bytes, await node.signer.sign(bytes)),
+    leaf: toHex(receiptLeaf(bytes)),
+    prompt_tokens,
+    completion_tokens,
+    amount: nodeAmount(receipt, PRICE),
+    created,
+  };
+}
+
+async function store(earnings: Earning[]): Promise<number> {
+  let added = 0;
+  for (const e of earnings) added += await earningsShard(env, earningsShardOf(e.node_id)).add([e], Date.now());
+  return added;
+}
+
+function close(from: number | string, to: number | string): Promise<Response> {
+  return adminFetch("/admin/settlements", { method: "POST", body: JSON.stringify({ from, to }), headers: { "content-type": "application/json" } });
+}
+
+async function closed(from: number, to: number): Promise<SettlementStatement> {
+  const res = await close(from / 1000, new Date(to).toISOString());
+  if (res.status !== 201) throw new Error(`close failed: ${res.status} ${await res.text()}`);
+  return SettlementStatementSchema.parse(await res.json());
+}
+
+const get = (path: string) => SELF.fetch(`${BASE}${path}`);
+
+async function proof(id: string, nodeId: string, page = 0): Promise<SettlementProof & { has_more: boolean }> {
+  const res = await get(`/v1/settlements/${id}/proof?node=${nodeId}&page=${page}`);
+  if (res.status !== 200) throw new Error(`proof failed: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { has_more: boolean };
+  return { ...SettlementProofSchema.parse(body), has_more: body.has_more };
+}
+
+const bytesOf = (hex: string) => fromHex(hex) ?? EMPTY_ROOT;
+
+/** Every leaf of the node's proof checks out: its receipt is the node's signed one and its proof folds to the root. */
+async function verifiedRequestIds(statement: SettlementStatement, node: TestNode): Promise<string[]> {
+  const body = await proof(statement.id, node.id);
+  expect(body.has_more).toBe(false);
+  expect(body.merkle_root).toBe(statement.merkle_root);
+  expect(body.node).toEqual(statement.nodes.find((n) => n.node_id === node.id));
+  const ids: string[] = [];
+  for (const leaf of body.leaves) {
+    const signed = decodeReceipt(leaf.receipt);
+    if (!signed) throw new Error("a leaf's receipt does not decode");
+    expect(await webCryptoVerify(node.publicKey, signed.signature, signed.bytes)).toBe(true);
+    expect(toHex(receiptLeaf(signed.bytes))).toBe(leaf.leaf);
+    expect(leaf.amount).toBe(nodeAmount(signed.receipt, signed.receipt.price));
+    expect(verifyMerkleProof(bytesOf(leaf.leaf), leaf.proof.map(bytesOf), bytesOf(statement.merkle_root))).toBe(true);
+    ids.push(signed.receipt.request_id);
+  }
+  return ids.sort();
+}
+
+const ids = (earnings: Earning[]) => earnings.map((e) => e.request_id).sort();
+
+describe("POST /admin/settlements", () => {
+  it("closes a period into a statement signed by the gateway key, whose every receipt proves to its root", async () => {
+    const [a, b, c] = [await newNode(), await newNode(), await newNode()];
+    const from = day(0);
+    const to = day(1);
+    const inA = [await earning(a, from), await earning(a, from + 1000, 7, 0), await earning(a, to - 1)];
+    const inB = await Promise.all(Array.from({ length: 5 }, (_, i) => earning(b, from + 3_600_000 * i, 1000 + i, 50 * i)));
+    const inC = [await earning(c, from + DAY / 2, 1, 1)];
+    const outside = [await earning(a, from - 1), await earning(a, to), await earning(b, to + DAY)];
+    expect(await store([...inA, ...inB, ...inC, ...outside])).toBe(12);
+    expect(await store(inA)).toBe(0);
+
+    const before = Date.now();
+    const statement = await closed(from, to);
+    expect(statement).toMatchObject({ object: "settlement", from, to, receipts: 9, amount: [...inA, ...inB, ...inC].reduce((n, e) => n + e.amount, 0) });
+    expect(statement.id).toMatch(/^stl_/);
+    expect(statement.created).toBeGreaterThanOrEqual(before);
+    expect(statement.nodes.map((n) => n.node_id)).toEqual([a.id, b.id, c.id].sort());
+    expect(statement.nodes.find((n) => n.node_id === b.id)).toMatchObject({
+      receipts: 5,
+      prompt_tokens: inB.reduce((n, e) => n + e.prompt_tokens, 0),
+      completion_tokens: inB.reduce((n, e) => n + e.completion_tokens, 0),
+      amount: inB.reduce((n, e) => n + e.amount, 0),
+    });
+
+    const metadata = GatewayMetadataSchema.parse(await (await get("/.well-known/meshgate.json")).json());
+    const key = metadata.keys.find((k) => k.kid === statement.key_id);
+    expect(key?.status).toBe("current");
+    const signature = fromBase64(statement.signature) ?? new Uint8Array();
+    expect(await webCryptoVerify(key?.jwk.x ?? "", signature, settlementStatementBytes(statement))).toBe(true);
+    expect(await webCryptoVerify(key?.jwk.x ?? "", signature, settlementStatementBytes({ ...statement, amount: statement.amount + 1 }))).toBe(false);
+
+    expect(await verifiedRequestIds(statement, a)).toEqual(ids(inA));
+    expect(await verifiedRequestIds(statement, b)).toEqual(ids(inB));
+    expect(await verifiedRequestIds(statement, c)).toEqual(ids(inC));
+    expect((await proof(statement.id, a.id, 1)).leaves).toEqual([]);
+
+    const fetched = await get(`/v1/settlements/${statement.id}`);
+    expect(fetched.status).toBe(200);
+    expect(await fetched.json()).toEqual(statement);
+  });
+
+  it("has the empty root and no nodes for a period without receipts", async () => {
+    const statement = await closed(day(10), day(10) + 60_000);
+    expect(statement).toMatchObject({ receipts: 0, amount: 0, nodes: [], merkle_root: toHex(EMPTY_ROOT) });
+  });
+
+  it("refuses a period overlapping another, including an exact re-close, naming the other", async () => {
+    const first = await closed(day(20), day(21));
+    for (const [from, to] of [[day(20), day(21)], [day(20) + 1000, day(20) + 2000], [day(19), day(20) + 1], [day(21) - 1, day(22)], [day(19), day(22)]]) {
+      const res = await close(new Date(from ?? 0).toISOString(), new Date(to ?? 0).toISOString());
+      expect(res.status).toBe(409);
+      const err = await errorBody(res);
+      expect(err.code).toBe("settlement_overlap");
+      expect(err.message).toContain(first.id);
+    }
+    // Adjacent periods share no instant: [from, to) ends where the next begins.
+    expect((await close(day(21) / 1000, day(22) / 1000)).status).toBe(201);
+    expect((await close(day(19) / 1000, day(20) / 1000)).status).toBe(201);
+  });
+
+  it("refuses a period that is not over, or not long enough ago for its receipts to have arrived", async () => {
+    const now = Date.now();
+    for (const to of [now + 3_600_000, now - 60_000]) {
+      const res = await close(Math.floor((now - DAY) / 1000), new Date(to).toISOString());
+      expect(res.status).toBe(400);
+      expect((await errorBody(res)).code).toBe("period_not_over");
+    }
+  });
+
+  it("validates the period and requires the admin token", async () => {
+    for (const body of [{ from: day(30) / 1000, to: day(30) / 1000 }, { from: day(31) / 1000, to: day(30) / 1000 }, { from: "soon", to: 1 }, { from: 1 }]) {
+      const res = await adminFetch("/admin/settlements", { method: "POST", body: JSON.stringify(body) });
+      expect(res.status).toBe(400);
+      expect((await errorBody(res)).type).toBe("invalid_request_error");
+    }
+    const anonymous = await SELF.fetch(`${BASE}/admin/settlements`, { method: "POST", body: JSON.stringify({ from: 0, to: 1 }) });
+    expect(anonymous.status).toBe(401);
+  });
+});
+
+describe("a node with more receipts than one page", () => {
+  it("serves its proofs in pages of 1,024 that together hold every receipt, each proving to the root", async () => {
+    const node = await newNode();
+    const other = await newNode();
+    const from = day(80);
+    const many = await Promise.all(Array.from({ length: 2_100 }, (_, i) => earning(node, from + i)));
+    await earningsShard(env, earningsShardOf(node.id)).add(many, Date.now());
+    await store([await earning(other, from)]);
+    const statement = await closed(from, day(81));
+    expect(statement.nodes.find((n) => n.node_id === node.id)?.receipts).toBe(2_100);
+
+    const seen: string[] = [];
+    for (let page = 0; ; page++) {
+      const body = await proof(statement.id, node.id, page);
+      expect(body.leaves.length).toBe(page < 2 ? 1024 : 52);
+      for (const leaf of body.leaves) {
+        expect(verifyMerkleProof(bytesOf(leaf.leaf), leaf.proof.map(bytesOf), bytesOf(statement.merkle_root))).toBe(true);
+        seen.push(decodeReceipt(leaf.receipt)?.receipt.request_id ?? "");
+      }
+      if (!body.has_more) break;
+    }
+    expect(seen.sort()).toEqual(ids(many));
+  });
+});
+
+describe("late receipts", () => {
+  it("are carried into the next close, and the closed statement never changes", async () => {
+    const node = await newNode();
+    const onTime = await earning(node, day(40) + 5);
+    await store([onTime]);
+    const first = await closed(day(40), day(41));
+    expect(first.receipts).toBe(1);
+
+    const late = await earning(node, day(40) + 10);
+    const next = await earning(node, day(41) + 10);
+    const tooEarly = await earning(node, day(39));
+    await store([late, next, tooEarly]);
+    const second = await closed(day(41), day(42));
+    expect(second.receipts).toBe(2);
+    expect(await verifiedRequestIds(second, node)).toEqual(ids([late, next]));
+
+    expect(await (await get(`/v1/settlements/${first.id}`)).json()).toEqual(first);
+    expect(await verifiedRequestIds(first, node)).toEqual([onTime.request_id]);
+  });
+});
+
+describe("Settlements", () => {
+  it("resumes a close that began and never finished, keeping its id, and never changes a finished one", async () => {
+    const [from, to] = [day(90), day(91)];
+    const begun = await settlements(env).begin(from, to, Date.now());
+    if (!begun.ok) throw new Error(`begin refused: overlaps ${begun.conflict}`);
+    // Still closing: not shown to anyone yet.
+    expect((await get(`/v1/settlements/${begun.id}`)).status).toBe(404);
+    expect(await settlements(env).begin(day(90) + 1, to, Date.now())).toEqual({ ok: false, conflict: begun.id });
+
+    const statement = await closed(from, to);
+    expect(statement).toMatchObject({ id: begun.id, created: begun.created });
+    expect(await settlements(env).finish({ ...statement, amount: statement.amount + 1, signature: "forged" })).toEqual(statement);
+    expect(await (await get(`/v1/settlements/${begun.id}`)).json()).toEqual(statement);
+  });
+});
+
+describe("EarningsShard.close", () => {
+  it("is idempotent: the same id returns the same result and settles nothing new", async () => {
+    const node = await newNode();
+    const shard = earningsShard(env, earningsShardOf(node.id));
+    const [from, to] = [day(50), day(51)];
+    await shard.add([await earning(node, from), await earning(node, from + 1)], Date.now());
+    const once = await shard.close("stl_idempotence", from, to);
+    expect(once).toEqual([expect.objectContaining({ node_id: node.id, receipts: 2 })]);
+    // Arrives after the shard closed the period: stored as late, not slipped into the closed one.
+    expect(await shard.add([await earning(node, from + 2)], Date.now())).toBe(1);
+    expect(await shard.close("stl_idempotence", from, to)).toEqual(once);
+    expect((await shard.close("stl_idempotence_next", to, day(52)))[0]?.receipts).toBe(1);
+  });
+});
+
+describe("reading statements", () => {
+  it("lists closed statements newest first, paged", async () => {
+    const older = await closed(day(60), day(61));
+    const newer = await closed(day(61), day(62));
+    const list = SettlementListSchema.parse(await (await get("/v1/settlements?limit=100")).json());
+    const order = list.data.map((s) => s.id);
+    expect(order.indexOf(newer.id)).toBeLessThan(order.indexOf(older.id));
+    expect(order.indexOf(older.id)).toBeGreaterThanOrEqual(0);
+
+    const firstPage = SettlementListSchema.parse(await (await get("/v1/settlements?limit=1")).json());
+    expect(firstPage.data).toHaveLength(1);
+    expect(firstPage.has_more).toBe(true);
+    const rest = SettlementListSchema.parse(await (await get(`/v1/settlements?limit=100&after=${firstPage.data[0]?.id}`)).json());
+    expect(rest.data.map((s) => s.id)).toEqual(order.slice(1));
+    for (const bad of ["limit=0", "limit=101", "limit=x", "after=stl_nope"]) expect((await get(`/v1/settlements?${bad}`)).status).toBe(400);
+  });
+
+  it("answers 404 for an unknown settlement or a node not in it, and 400 without a valid node", async () => {
+    const node = await newNode();
+    const stranger = await newNode();
+    await store([await earning(node, day(70))]);
+    const statement = await closed(day(70), day(71));
+
+    const unknown = await get("/v1/settlements/stl_nope");
+    expect(unknown.status).toBe(404);
+    expect((await errorBody(unknown)).code).toBe("settlement_not_found");
+    expect((await get("/v1/settlements/stl_nope/proof?node=" + node.id)).status).toBe(404);
+
+    const notIn = await get(`/v1/settlements/${statement.id}/proof?node=${stranger.id}`);
+    expect(notIn.status).toBe(404);
+    expect((await errorBody(notIn)).code).toBe("node_not_in_settlement");
+    for (const query of ["", "?node=", "?node=abc", `?node=${node.id}&page=-1`]) {
+      const res = await get(`/v1/settlements/${statement.id}/proof${query}`);
+      expect(res.status).toBe(400);
+      expect((await errorBody(res)).param).toBe(query.includes("page") ? "page" : "node");
+    }
+  });
+});
