@@ -165,7 +165,7 @@ describe("billing", E2E, () => {
     for (let i = 0; i < 3; i++) await routedChat(client, { stream: true, extra: { provider: { only: [silentNode] } } });
     const report = await usageOf(cluster, key, 3);
     for (const row of report.data) {
-      expect(row).toMatchObject({ node_id: silentNode, billable: false, estimated: true, receipt_status: "estimated", cost: 0, node_amount: 0 });
+      expect(row).toMatchObject({ node_id: silentNode, billable: false, estimated: true, receipt_status: "estimated", cost: 0 });
       expect(row.completion_tokens).toBeGreaterThan(0);
     }
     const nodes = await pollUntil(
@@ -184,7 +184,8 @@ describe("billing", E2E, () => {
   it("closes a settlement that each node verifies against its own receipt log, and flags a receipt left out", async () => {
     // Everything above has been recorded (each test waited for its rows); the period ends now.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    const from = Math.floor(startedAt / 1000) - 60;
+    // The period starts well before the first request, so a receipt signed early in it can't pass for a late one.
+    const from = Math.floor(startedAt / 1000) - 300;
     const to = Math.floor(Date.now() / 1000);
     const created = await fetch(`${cluster.gateway.url}/admin/settlements`, {
       method: "POST",
@@ -227,7 +228,7 @@ describe("billing", E2E, () => {
     copyFileSync(logFile, tampered);
     appendFileSync(tampered, `${JSON.stringify({ receipt: token, request_id: forged.request_id, model: CHAT_MODEL, prompt_tokens: 10, completion_tokens: 10, amount: nodeAmount(forged, PRICE), created: forged.created })}\n`);
     const bad = await verify(tampered);
-    expect(bad.code).toBe(1);
+    expect(bad.code, bad.stdout).toBe(1);
     expect(bad.stdout).toContain("req_never_paid");
     expect(readFileSync(logFile, "utf8")).not.toContain("req_never_paid");
 
