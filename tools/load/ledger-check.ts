@@ -20,11 +20,11 @@ export interface Received {
   usage: Usage | null;
 }
 
+/** A row of GET /v1/usage (a key's own view: what it was charged, not what the node is owed). */
 export interface LedgerRow extends Usage {
   request_id: string;
   node_id: string;
   cost: number;
-  node_amount: number;
   billable: boolean;
 }
 
@@ -50,7 +50,8 @@ export interface LedgerCheck {
   ledgerTokens: number;
   expectedCost: number;
   ledgerCost: number;
-  ledgerNodeAmount: number;
+  /** What the nodes are owed for the answers clients received whole, at each node's price. */
+  expectedNodeAmount: number;
   /** Request ids settled more than once, or settled without a billable row. */
   settledTwice: string[];
   settledUnbilled: string[];
@@ -74,13 +75,16 @@ export function checkLedger(received: readonly Received[], rows: readonly Ledger
   const tokenMismatches: string[] = [];
   const unbilled: string[] = [];
   let expectedCost = 0;
+  let expectedNodeAmount = 0;
   for (const r of billed) {
     const row = rowsById.get(r.requestId);
     const usage = r.usage as Usage;
     if (!row) continue;
     if (row.prompt_tokens !== usage.prompt_tokens || row.completion_tokens !== usage.completion_tokens || row.total_tokens !== usage.total_tokens) tokenMismatches.push(r.requestId);
     if (!row.billable) unbilled.push(r.requestId);
-    expectedCost += clientCost(nodeAmount(usage, prices.get(r.nodeId) ?? { prompt: 0, completion: 0 }), feeBps);
+    const amount = nodeAmount(usage, prices.get(r.nodeId) ?? { prompt: 0, completion: 0 });
+    expectedNodeAmount += amount;
+    expectedCost += clientCost(amount, feeBps);
   }
   const billableRows = rows.filter((r) => r.billable);
   const billableIds = new Set(billableRows.map((r) => r.request_id));
@@ -96,7 +100,7 @@ export function checkLedger(received: readonly Received[], rows: readonly Ledger
     ledgerTokens: billableRows.reduce((n, r) => n + r.total_tokens, 0),
     expectedCost,
     ledgerCost: billableRows.reduce((n, r) => n + r.cost, 0),
-    ledgerNodeAmount: billableRows.reduce((n, r) => n + r.node_amount, 0),
+    expectedNodeAmount,
     settledTwice: settled ? duplicatesOf(settled.requestIds) : [],
     settledUnbilled: settled ? settled.requestIds.filter((id) => !billableIds.has(id)) : [],
     settlementAmount: settled?.amount ?? null,
@@ -112,6 +116,6 @@ export function checkLedger(received: readonly Received[], rows: readonly Ledger
     check.expectedCost === check.ledgerCost &&
     check.settledTwice.length === 0 &&
     check.settledUnbilled.length === 0 &&
-    (settled === null || (settled.amount === check.ledgerNodeAmount && settled.receipts === billableRows.length));
+    (settled === null || (settled.amount === check.expectedNodeAmount && settled.receipts === billableRows.length));
   return { ...check, ok };
 }

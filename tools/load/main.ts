@@ -1,10 +1,14 @@
-// `npm run load`: nothing lost, nothing billed twice. Three runs through real agents at concurrency 64:
-//   1. baseline: the gateway with metering off (BENCH_UNMETERED, local only), no faults — latency without recording;
-//   2. metered: the same load with reservations and recording on — the time recording adds (p50/p99);
-//   3. chaos: the same load again while agents are SIGKILLed and restarted; then every response a client received is
-//      checked against the ledger (exactly once, to the token and micro-unit), a settlement is closed, no receipt is
-//      settled twice or without a billable row, and each agent verifies the settlement against its own receipt log.
-// Options: --requests N (default 1200) --concurrency C (64) --nodes K (3). Exit code 1 when a check fails.
+// `npm run load`: nothing lost, nothing billed twice, and what recording costs. Two meshes run side by side, each a
+// gateway with real agents: "baseline" with metering off (BENCH_UNMETERED, honoured locally only) and "metered".
+//   1. latency: rounds of sequential requests, alternating between the two, so both see the same machine — the time
+//      recording (reservation round trip, receipt check, usage write) adds to one request, p50/p99;
+//   2. throughput: the same N requests at concurrency C on each;
+//   3. chaos: N requests at concurrency C on the metered mesh while its agents are SIGKILLed and restarted; then every
+//      response a client received is checked against the ledger (exactly once, to the token and micro-unit), a
+//      settlement is closed, no receipt is settled twice or without a billable row, and each agent verifies the
+//      settlement against its own receipt log.
+// Options: --requests N (default 1200) --concurrency C (64) --nodes K (3) --rounds R (10 rounds of 40 sequential
+// requests per side). Exit code 1 when a check fails.
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
@@ -18,17 +22,19 @@ import { checkLedger, type LedgerRow, type Settled } from "./ledger-check.js";
 import { MODEL, startMesh, type Mesh } from "./mesh.js";
 
 const run = promisify(execFile);
-const { values } = parseArgs({ options: { requests: { type: "string" }, concurrency: { type: "string" }, nodes: { type: "string" } } });
+const { values } = parseArgs({ options: { requests: { type: "string" }, concurrency: { type: "string" }, nodes: { type: "string" }, rounds: { type: "string" } } });
 const REQUESTS = Number(values.requests ?? 1200);
 const CONCURRENCY = Number(values.concurrency ?? 64);
 const NODES = Number(values.nodes ?? 3);
+const ROUNDS = Number(values.rounds ?? 10);
+const PER_ROUND = 40;
 const DIR = join(MESHGATE_DIR, "load");
 const FEE_BPS = Number(readGatewayConfig(WRANGLER_TOML).vars["GATEWAY_FEE_BPS"] ?? 0);
 const LOAD = { backendLatencyMs: 20, tokenIntervalMs: 2 };
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-function load(mesh: Mesh, apiKey: string): Promise<Timed[]> {
-  return runLoad(REQUESTS, CONCURRENCY, (n) => sendOne({ gatewayUrl: mesh.gateway.url, apiKey, model: MODEL, stream: n % 2 === 0, maxTokens: 16 }, n));
+function load(mesh: Mesh, apiKey: string, total = REQUESTS, concurrency = CONCURRENCY): Promise<Timed[]> {
+  return runLoad(total, concurrency, (n) => sendOne({ gatewayUrl: mesh.gateway.url, apiKey, model: MODEL, stream: n % 2 === 0, maxTokens: 16 }, n));
 }
 
 /** New nodes take two requests at a time until proven: a few sequential requests each, so load spreads from the start. */
@@ -37,10 +43,15 @@ async function warmUp(mesh: Mesh): Promise<void> {
   for (let i = 0; i < 8 * mesh.nodes.length; i++) await sendOne({ gatewayUrl: mesh.gateway.url, apiKey: key, model: MODEL, stream: false, maxTokens: 4 }, i);
 }
 
-function latencyLine(name: string, results: Timed[], wallMs: number): string {
-  const ok = results.filter((r) => r.status === 200);
-  const s = summarize(ok.map((r) => r.elapsedMs).sort((a, b) => a - b));
-  return `${name.padEnd(30)} ${String(ok.length).padStart(5)}/${results.length} ok  p50 ${s.p50.toFixed(1).padStart(6)} ms  p99 ${s.p99.toFixed(1).padStart(6)} ms  ${(results.length / (wallMs / 1000)).toFixed(0).padStart(5)} req/s`;
+function okLatencies(results: Timed[]) {
+  return summarize(results.filter((r) => r.status === 200).map((r) => r.elapsedMs).sort((a, b) => a - b));
+}
+
+function latencyLine(name: string, results: Timed[], wallMs: number | null): string {
+  const ok = results.filter((r) => r.status === 200).length;
+  const s = okLatencies(results);
+  const rate = wallMs === null ? "" : `  ${(results.length / (wallMs / 1000)).toFixed(0).padStart(5)} req/s`;
+  return `${name.padEnd(34)} ${String(ok).padStart(5)}/${results.length} ok  p50 ${s.p50.toFixed(2).padStart(7)} ms  p99 ${s.p99.toFixed(2).padStart(7)} ms${rate}`;
 }
 
 async function timedLoad(mesh: Mesh, key: string): Promise<{ results: Timed[]; wallMs: number }> {
@@ -55,11 +66,11 @@ async function chaos(mesh: Mesh, done: Promise<unknown>): Promise<number> {
   void done.then(() => (finished = true));
   let kills = 0;
   for (let i = 0; !finished; i = (i + 1) % mesh.nodes.length) {
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await new Promise((resolve) => setTimeout(resolve, 500));
     if (finished) break;
     await mesh.kill(i);
     kills++;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     await mesh.restart(i);
   }
   return kills;
@@ -112,19 +123,31 @@ async function main(): Promise<number> {
   const vars = { SETTLEMENT_DELAY_MS: "0" };
 
   const baselineMesh = await startMesh({ name: "baseline", dir: DIR, nodes: NODES, vars: { ...vars, BENCH_UNMETERED: "true" }, ...LOAD });
-  await warmUp(baselineMesh);
-  const baseline = await timedLoad(baselineMesh, await baselineMesh.newKey("baseline"));
-  await baselineMesh.stop();
-
-  const mesh = await startMesh({ name: "metered", dir: DIR, nodes: NODES, vars, ...LOAD });
+  const mesh = await startMesh({ name: "metered", dir: DIR, nodes: NODES, vars, ...LOAD }).catch(async (err: unknown) => {
+    await baselineMesh.stop();
+    throw err;
+  });
   try {
+    await warmUp(baselineMesh);
     await warmUp(mesh);
-    const metered = await timedLoad(mesh, await mesh.newKey("metered"));
+    const [baselineKey, meteredKey] = [await baselineMesh.newKey("baseline"), await mesh.newKey("metered")];
+    const sequential = { baseline: [] as Timed[], metered: [] as Timed[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      sequential.baseline.push(...(await load(baselineMesh, baselineKey, PER_ROUND, 1)));
+      sequential.metered.push(...(await load(mesh, meteredKey, PER_ROUND, 1)));
+    }
+    const baseline = await timedLoad(baselineMesh, baselineKey);
+    const metered = await timedLoad(mesh, meteredKey);
+    await baselineMesh.stop();
     log("");
-    log(latencyLine("1. without recording", baseline.results, baseline.wallMs));
-    log(latencyLine("2. with recording", metered.results, metered.wallMs));
-    const p = (r: Timed[], q: "p50" | "p99") => summarize(r.filter((x) => x.status === 200).map((x) => x.elapsedMs).sort((a, b) => a - b))[q];
-    log(`   recording adds              p50 ${(p(metered.results, "p50") - p(baseline.results, "p50")).toFixed(2)} ms, p99 ${(p(metered.results, "p99") - p(baseline.results, "p99")).toFixed(2)} ms (same machine, same load, one run each)`);
+    log(`1. latency, one request at a time (${ROUNDS} alternating rounds of ${PER_ROUND} per side)`);
+    log(latencyLine("   without recording", sequential.baseline, null));
+    log(latencyLine("   with recording", sequential.metered, null));
+    const [a, b] = [okLatencies(sequential.baseline), okLatencies(sequential.metered)];
+    log(`   recording adds                  p50 ${(b.p50 - a.p50).toFixed(2)} ms, p99 ${(b.p99 - a.p99).toFixed(2)} ms`);
+    log(`2. throughput at concurrency ${CONCURRENCY}`);
+    log(latencyLine("   without recording", baseline.results, baseline.wallMs));
+    log(latencyLine("   with recording", metered.results, metered.wallMs));
 
     // Receipts of the runs above are older than the chaos run's period.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
@@ -134,7 +157,8 @@ async function main(): Promise<number> {
     const loadDone = load(mesh, chaosKey);
     const kills = await chaos(mesh, loadDone);
     const received = await loadDone;
-    log(latencyLine(`3. with ${kills} agent kills`, received, performance.now() - started));
+    log(`3. chaos: ${REQUESTS} requests at concurrency ${CONCURRENCY} while agents were killed ${kills} times (SIGKILL, restarted 0.3 s later)`);
+    log(latencyLine("   with recording", received, performance.now() - started));
 
     const answered = received.filter((r) => r.status === 200).length;
     const rows = await ledgerRows(mesh, chaosKey, answered);
@@ -149,13 +173,14 @@ async function main(): Promise<number> {
     log(`ledger rows                  ${check.rows}; missing ${check.missing.length}, duplicated ${check.duplicates.length}, unknown ${check.unexpected.length}`);
     log(`tokens                       clients saw ${check.clientTokens}, ledger billed ${check.ledgerTokens}; rows with other counts ${check.tokenMismatches.length}`);
     log(`cost (micro-units)           expected ${check.expectedCost}, ledger ${check.ledgerCost}; complete answers left unbilled ${check.unbilled.length}`);
-    log(`settlement ${statement.id}  ${statement.receipts} receipts, ${statement.amount} owed (ledger: ${check.ledgerNodeAmount}); settled twice ${check.settledTwice.length}, settled without a billable row ${check.settledUnbilled.length}`);
+    log(`settlement ${statement.id}  ${statement.receipts} receipts, ${statement.amount} owed (clients' answers at the nodes' prices: ${check.expectedNodeAmount}); settled twice ${check.settledTwice.length}, settled without a billable row ${check.settledUnbilled.length}`);
     for (const line of await verifyOnNodes(mesh, statement.id)) log(line);
     log("");
     log(check.ok ? "ledger check: PASSED" : "ledger check: FAILED");
-    log(`reproduce: npm run load -- --requests ${REQUESTS} --concurrency ${CONCURRENCY} --nodes ${NODES}`);
+    log(`reproduce: npm run load -- --requests ${REQUESTS} --concurrency ${CONCURRENCY} --nodes ${NODES} --rounds ${ROUNDS}`);
     return check.ok ? 0 : 1;
   } finally {
+    await baselineMesh.stop().catch(() => {});
     await mesh.stop();
   }
 }
