@@ -140,11 +140,17 @@ async function main(): Promise<number> {
     const metered = await timedLoad(mesh, meteredKey);
     await baselineMesh.stop();
     log("");
-    log(`1. latency, one request at a time (${ROUNDS} alternating rounds of ${PER_ROUND} per side)`);
-    log(latencyLine("   without recording", sequential.baseline, null));
-    log(latencyLine("   with recording", sequential.metered, null));
-    const [a, b] = [okLatencies(sequential.baseline), okLatencies(sequential.metered)];
-    log(`   recording adds                  p50 ${(b.p50 - a.p50).toFixed(2)} ms, p99 ${(b.p99 - a.p99).toFixed(2)} ms`);
+    log(`1. latency, one request at a time (${ROUNDS} alternating rounds of ${PER_ROUND} per side, half streamed)`);
+    // Whole and streamed answers take very different times: each kind is compared with itself.
+    for (const [kind, streamed] of [["whole answers", false], ["streams (until [DONE])", true]] as const) {
+      const [a, b] = [sequential.baseline, sequential.metered].map((r) => r.filter((_, i) => (i % 2 === 0) === streamed));
+      if (!a || !b) continue;
+      log(`   ${kind}`);
+      log(latencyLine("     without recording", a, null));
+      log(latencyLine("     with recording", b, null));
+      const [sa, sb] = [okLatencies(a), okLatencies(b)];
+      log(`     recording adds                p50 ${(sb.p50 - sa.p50).toFixed(2)} ms, p99 ${(sb.p99 - sa.p99).toFixed(2)} ms`);
+    }
     log(`2. throughput at concurrency ${CONCURRENCY}`);
     log(latencyLine("   without recording", baseline.results, baseline.wallMs));
     log(latencyLine("   with recording", metered.results, metered.wallMs));
