@@ -36,12 +36,12 @@ export interface TestNode {
 
 let nodeCounter = 0;
 
-/** A fresh node identity (deterministic per test run, distinct per call). */
-export async function newNode(): Promise<TestNode> {
+/** A fresh node identity (deterministic per test run, distinct per call), or the one of a given seed (base64url). */
+export async function newNode(seedText?: string): Promise<TestNode> {
   const seed = new Uint8Array(32);
   crypto.getRandomValues(seed);
   seed[0] = ++nodeCounter;
-  const { signer, publicKey } = await webCryptoSignerFromSeed(toBase64Url(seed), jwkThumbprint);
+  const { signer, publicKey } = await webCryptoSignerFromSeed(seedText ?? toBase64Url(seed), jwkThumbprint);
   return { id: signer.keyId, publicKey, signer, seq: 0 };
 }
 

@@ -9,7 +9,10 @@ export const TEST_BINDINGS = {
 };
 
 /** Each test file routes its own models, so files sharing the one registry do not disturb each other. */
-export const FLEET_MODELS = ["chat-basic", "chat-stream", "chat-failover", "chat-dead", "chat-busy", "chat-4xx", "chat-204", "embed-basic", "chat-usage"] as const;
+export const FLEET_MODELS = ["chat-basic", "chat-stream", "chat-failover", "chat-dead", "chat-busy", "chat-4xx", "chat-204", "embed-basic", "chat-usage", "chat-billing", "chat-liar", "chat-budget"] as const;
+
+/** What the fleet's signing nodes charge for every model (micro-units per million tokens); tests advertise it too. */
+export const FLEET_PRICE = { prompt: 2_000_000, completion: 8_000_000 };
 
 export interface FleetUrls {
   /** A real node agent (the node-agent package's server) in front of a simulated backend serving FLEET_MODELS. */
@@ -22,6 +25,12 @@ export interface FleetUrls {
   noContent: string;
   /** An address where nothing listens. */
   dead: string;
+  /** A real agent that signs receipts as one node: the one whose Ed25519 seed (base64url) is `signingSeed`. */
+  signing: string;
+  signingSeed: string;
+  /** The same, for another node that signs receipts claiming one completion token more than it served. */
+  liar: string;
+  liarSeed: string;
 }
 
 declare module "vitest" {

@@ -2,10 +2,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
-import { jwkThumbprint, publicJwk, webCryptoSignerFromSeed } from "@meshgate/schemas";
-import { startSimBackend } from "@meshgate/sim-backend";
-import { createAgentServer, gatewayKeyVerifier, NonceWindow, UpstreamProxy } from "node-agent";
-import { FLEET_MODELS, TEST_BINDINGS } from "./bindings.js";
+import { fromBase64, jwkThumbprint, newSeed, publicJwk, webCryptoSignerFromSeed, type GatewayKey } from "@meshgate/schemas";
+import { startSimBackend, type SimBackend } from "@meshgate/sim-backend";
+import { createAgentServer, gatewayKeyVerifier, identityFromSecretKey, NonceWindow, ReceiptSigner, UpstreamProxy, type ReceiptIssuer } from "node-agent";
+import { FLEET_MODELS, FLEET_PRICE, TEST_BINDINGS } from "./bindings.js";
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
@@ -27,6 +27,24 @@ function fixedStatus(status: number): Server {
   });
 }
 
+/** A real agent serving as one node, which signs its receipts with `issue` (see ReceiptSigner). */
+function signingAgent(backend: SimBackend, signingKey: GatewayKey, receipts: ReceiptIssuer) {
+  return createAgentServer({
+    auth: { verify: gatewayKeyVerifier([signingKey]), nonces: new NonceWindow(), now: Date.now, servesNode: () => true },
+    proxy: new UpstreamProxy(backend.url, { onUpstreamError: () => {} }, { receipts }),
+    log: () => {},
+    capacity: 8,
+  });
+}
+
+async function receiptSigner(seed: string, lie: boolean): Promise<ReceiptIssuer> {
+  const identity = await identityFromSecretKey(fromBase64(seed) ?? new Uint8Array(32));
+  const prices = new Map(["chat-billing", "chat-liar", "chat-budget"].map((m) => [m, FLEET_PRICE]));
+  const honest = new ReceiptSigner({ identity: () => identity, prices });
+  if (!lie) return honest;
+  return { issue: (a) => honest.issue({ ...a, usage: { ...a.usage, completion_tokens: a.usage.completion_tokens + 1 } }) };
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const backend = await startSimBackend({ models: FLEET_MODELS, log: () => {} });
   const { publicKey } = await webCryptoSignerFromSeed(TEST_BINDINGS.GATEWAY_SIGNING_KEY, (pk) => pk);
@@ -39,14 +57,28 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // What health probes report; the test nodes' heartbeats claim their own capacities.
     capacity: 8,
   });
+  const signingSeed = newSeed();
+  const liarSeed = newSeed();
+  const signing = signingAgent(backend, signingKey, await receiptSigner(signingSeed, false));
+  const liar = signingAgent(backend, signingKey, await receiptSigner(liarSeed, true));
   const failing = fixedStatus(500);
   const busy = fixedStatus(429);
   const noContent = fixedStatus(204);
   const deadServer = createServer();
   const dead = await listen(deadServer);
   await close(deadServer);
-  project.provide("fleet", { agent: await listen(agent.server), failing: await listen(failing), busy: await listen(busy), noContent: await listen(noContent), dead });
+  project.provide("fleet", {
+    agent: await listen(agent.server),
+    failing: await listen(failing),
+    busy: await listen(busy),
+    noContent: await listen(noContent),
+    dead,
+    signing: await listen(signing.server),
+    signingSeed,
+    liar: await listen(liar.server),
+    liarSeed,
+  });
   return async () => {
-    await Promise.all([close(agent.server), close(failing), close(busy), close(noContent), backend.close()]);
+    await Promise.all([close(agent.server), close(signing.server), close(liar.server), close(failing), close(busy), close(noContent), backend.close()]);
   };
 }
