@@ -25,6 +25,8 @@ async function startDemoNode(gatewayUrl: string): Promise<NonNullable<BannerFact
     gatewayUrl,
     upstreamUrl: backend.url,
     keyFile: join(STATE_DIR, "node-agent.key"),
+    // A price, so the demo's usage shows costs and receipts (micro-units per million prompt/completion tokens).
+    prices: { "sim-small": { prompt: 100_000, completion: 300_000 }, "sim-embed": { prompt: 20_000, completion: 0 } },
   });
   say(`node agent listening on ${agent.url}; waiting for it to register`);
   await waitForNode(gatewayUrl, agent.nodeId);
