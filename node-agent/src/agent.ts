@@ -85,14 +85,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   gatewayKeys.start();
 
   const receiptLog = options.receiptLog === undefined ? undefined : await ReceiptLog.open(options.receiptLog, log);
-  const receipts = new ReceiptSigner({ identity: () => identity, prices: advertisedPrices(models), log: receiptLog });
+  const receipts = new ReceiptSigner({ identity: () => identity, prices: advertisedPrices(models) });
   const proxy = new UpstreamProxy(
     options.upstreamUrl,
     {
       onUpstreamError: (err, answered) => log(answered ? "upstream failed mid-response" : "upstream unreachable", { error: errorMessage(err) }),
       onReceiptError: (err) => log("could not sign a receipt", { error: errorMessage(err) }),
     },
-    { receipts },
+    { receipts, onReceiptDelivered: (receipt) => receiptLog?.append(receipt) },
   );
   const auth = {
     verify: gatewayKeys.verifier,

@@ -8,7 +8,7 @@ import { runCli } from "../../test/run-cli.js";
 import { writeKeyFile } from "../identity/key-file.js";
 import { generateIdentity, type NodeIdentity } from "../identity/node-identity.js";
 import { ReceiptLog } from "../receipts/receipt-log.js";
-import { ReceiptSigner } from "../receipts/receipt-signer.js";
+import { ReceiptSigner, type AnsweredRequest } from "../receipts/receipt-signer.js";
 import { verifySettlementCommand } from "./verify-settlement.js";
 
 const FROM = 1_700_000_000_000;
@@ -30,7 +30,7 @@ let unlogged: string[];
 let others: string[];
 
 /** Signs receipts with the real signing code, at the given times. */
-async function sign(signer: (now: number) => ReceiptSigner, times: readonly number[], prefix: string): Promise<string[]> {
+async function sign(signer: (now: number) => Pick<ReceiptSigner, "issue">, times: readonly number[], prefix: string): Promise<string[]> {
   const tokens: string[] = [];
   for (const [i, at] of times.entries()) {
     const token = await signer(at).issue({ requestId: `${prefix}_${i + 1}`, model: "m", usage: USAGE, bodyDigest: bodyDigest(utf8(`answer ${i}`)), addressee: null });
@@ -47,7 +47,11 @@ beforeAll(async () => {
   await writeKeyFile(keyFile, identity, { force: false });
   const log = await ReceiptLog.open(`${keyFile}.receipts.jsonl`, () => {});
   const prices = new Map([["m", PRICE]]);
-  const logged = (now: number): ReceiptSigner => new ReceiptSigner({ identity: () => identity, prices, log, now: () => now });
+  // A signer whose every receipt is delivered, so logged, as the agent logs them.
+  const logged = (now: number) => {
+    const signer = new ReceiptSigner({ identity: () => identity, prices, now: () => now });
+    return { issue: async (a: AnsweredRequest) => { const token = await signer.issue(a); if (token) log.append(token); return token; } };
+  };
   carriedOver = await sign(logged, [FROM - 5_000], "req_old");
   inPeriod = await sign(logged, [FROM + 1_000, FROM + 2_000, FROM + 3_000], "req");
   await log.close();

@@ -1,6 +1,6 @@
 // One line of the receipt log: the signed receipt in wire form plus its numbers, readable without decoding it.
 // Never any prompt or completion text.
-import { nodeAmount, type Receipt } from "@meshgate/schemas";
+import { decodeReceipt, nodeAmount } from "@meshgate/schemas";
 import { z } from "zod";
 
 export const ReceiptLogEntrySchema = z.object({
@@ -15,7 +15,10 @@ export const ReceiptLogEntrySchema = z.object({
 });
 export type ReceiptLogEntry = z.infer<typeof ReceiptLogEntrySchema>;
 
-export function receiptLogEntry(token: string, r: Receipt): ReceiptLogEntry {
+/** The log line of a receipt in wire form; null for one that does not decode (the signer never makes those). */
+export function receiptLogEntry(token: string): ReceiptLogEntry | null {
+  const r = decodeReceipt(token)?.receipt;
+  if (!r) return null;
   return {
     receipt: token,
     request_id: r.request_id,

@@ -1,10 +1,11 @@
-// The node's own record of every receipt it signed: JSON lines appended to a local file, so `verify-settlement` can
-// tell what the gateway owes. Each line goes to the file as soon as it is signed (a kill loses at most the write in
-// progress); writes are queued by the stream, never awaited on the response path.
+// The node's own record of every receipt it delivered: JSON lines appended to a local file, so `verify-settlement`
+// can tell what the gateway owes. Each line is queued as soon as its answer went out; writes are never awaited on the
+// response path, so a kill loses the lines still queued (those receipts then show as "not in the local log", a
+// warning: the gateway's copy is signed by this node all the same).
 import type { WriteStream } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { errorMessage, type Logger } from "../log.js";
-import type { ReceiptLogEntry } from "./receipt-log-entry.js";
+import { receiptLogEntry } from "./receipt-log-entry.js";
 
 /** The default log sits next to the key file it belongs to. */
 export function receiptLogPathFor(keyFile: string): string {
@@ -24,12 +25,16 @@ export class ReceiptLog {
 
   /** Opens (creating, owner-only) for appending; fails now rather than on the first receipt. */
   static async open(path: string, log: Logger): Promise<ReceiptLog> {
-    const handle = await open(path, "a", 0o600);
+    const handle = await open(path, "a+", 0o600);
+    // A kill mid-write leaves a torn last line: end it, so the first line written now is whole and readable.
+    if (!(await endsWithNewline(handle))) await handle.appendFile("\n");
     return new ReceiptLog(path, handle.createWriteStream(), log);
   }
 
-  append(entry: ReceiptLogEntry): void {
-    if (this.failed || this.closed) return;
+  /** Logs a delivered receipt (wire form). */
+  append(receipt: string): void {
+    const entry = receiptLogEntry(receipt);
+    if (this.failed || this.closed || !entry) return;
     this.stream.write(`${JSON.stringify(entry)}\n`);
   }
 
@@ -43,4 +48,12 @@ export class ReceiptLog {
       this.stream.end(() => resolve());
     });
   }
+}
+
+async function endsWithNewline(handle: FileHandle): Promise<boolean> {
+  const { size } = await handle.stat();
+  if (size === 0) return true;
+  const last = Buffer.alloc(1);
+  await handle.read(last, 0, 1, size - 1);
+  return last[0] === 0x0a;
 }

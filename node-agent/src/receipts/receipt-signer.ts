@@ -1,9 +1,8 @@
-// Signs the receipt of one answer the node served, with the node's current key, and logs it. A receipt is made only
-// when every field is valid: a request the receipt schema cannot describe gets none rather than a wrong one.
+// Signs the receipt of one answer the node served, with the node's current key. A receipt is made only when every
+// field is valid: a request the receipt schema cannot describe gets none rather than a wrong one. (It is logged once
+// it has been delivered: see ProxyOptions.onReceiptDelivered.)
 import { encodeReceipt, FREE, receiptBytes, ReceiptSchema, type Price, type TokenCount } from "@meshgate/schemas";
 import type { NodeIdentity } from "../identity/node-identity.js";
-import { receiptLogEntry } from "./receipt-log-entry.js";
-import type { ReceiptLog } from "./receipt-log.js";
 
 /** What the node knows about an answer once its last byte is in. */
 export interface AnsweredRequest {
@@ -29,7 +28,6 @@ export interface ReceiptSignerOptions {
   identity: () => NodeIdentity;
   /** The prices the node advertises, by model; other models are free. */
   prices: ReadonlyMap<string, Price>;
-  log?: ReceiptLog | undefined;
   now?: () => number;
 }
 
@@ -50,8 +48,6 @@ export class ReceiptSigner implements ReceiptIssuer {
     });
     if (!parsed.success) return null;
     const bytes = receiptBytes(parsed.data);
-    const token = encodeReceipt(bytes, await identity.signer.sign(bytes));
-    this.options.log?.append(receiptLogEntry(token, parsed.data));
-    return token;
+    return encodeReceipt(bytes, await identity.signer.sign(bytes));
   }
 }

@@ -17,6 +17,8 @@ export interface ReceiptContext {
   issue(usage: TokenCount, digest: string): Promise<string | null>;
   /** The upstream broke off its answer or sent one too large to hold. */
   onUpstreamError(err: Error): void;
+  /** The answer and its receipt were handed to the socket whole. */
+  delivered(receipt: string): void;
 }
 
 export async function relayWholeAnswer(answer: IncomingMessage, res: ServerResponse, ctx: ReceiptContext, limit = MAX_ANSWER_BYTES): Promise<void> {
@@ -34,13 +36,15 @@ export async function relayWholeAnswer(answer: IncomingMessage, res: ServerRespo
     ctx.onUpstreamError(new Error("the inference server broke off its answer"));
     return sendError(res, 502, "api_error", "upstream_failed", "The node's inference server broke off its answer.");
   }
+  // The gateway left while the answer was read: there is no one to receipt it to.
+  if (res.destroyed) return;
   const usage = usageOfJson(body.toString("utf8"));
   const receipt = usage ? await ctx.issue(usage, wholeBodyDigest(body)) : null;
   if (res.destroyed) return;
   const headers = pickHeaders(answer.headers);
   headers["content-length"] = String(body.length);
   if (receipt) headers[RECEIPT_HEADER] = receipt;
-  res.writeHead(200, headers).end(body);
+  res.writeHead(200, headers).end(body, () => receipt && ctx.delivered(receipt));
 }
 
 export function relayStream(answer: IncomingMessage, res: ServerResponse, ctx: ReceiptContext): void {
@@ -62,9 +66,9 @@ export function relayStream(answer: IncomingMessage, res: ServerResponse, ctx: R
 }
 
 async function finishStream(answer: IncomingMessage, res: ServerResponse, witness: StreamWitness, ctx: ReceiptContext): Promise<void> {
-  const seen = answer.complete ? witness.end() : null;
+  const seen = answer.complete && !res.destroyed ? witness.end() : null;
   const receipt = seen ? await ctx.issue(seen.usage, seen.bodyDigest) : null;
   if (res.destroyed || res.writableEnded) return;
-  if (receipt) res.end(`${RECEIPT_COMMENT_PREFIX}${receipt}\n\n`);
+  if (receipt) res.end(`${RECEIPT_COMMENT_PREFIX}${receipt}\n\n`, () => ctx.delivered(receipt));
   else res.end();
 }

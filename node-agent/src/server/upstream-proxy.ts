@@ -22,6 +22,11 @@ export interface ProxyOptions {
   receipts?: ReceiptIssuer | undefined;
   /** The largest whole (non-streamed) answer held for its receipt; see MAX_ANSWER_BYTES. */
   maxAnswerBytes?: number;
+  /**
+   * A receipt went out with its answer's last byte (handed to the socket). Only these are logged: a receipt signed for
+   * an answer the gateway left before receiving is owed nothing, and must not read as a missing payment.
+   */
+  onReceiptDelivered?: ((receipt: string) => void) | undefined;
 }
 
 /** The request a receipt is for. */
@@ -106,6 +111,7 @@ export class UpstreamProxy {
     const ctx: ReceiptContext = {
       issue: (usage, digest) => this.issue(receipts, request, usage, digest),
       onUpstreamError: (err) => this.hooks.onUpstreamError(err, true),
+      delivered: (receipt) => this.options.onReceiptDelivered?.(receipt),
     };
     if (isEventStream(answer.headers)) relayStream(answer, res, ctx);
     else relayWholeAnswer(answer, res, ctx, this.options.maxAnswerBytes).catch(() => res.destroy());
