@@ -83,7 +83,8 @@ export async function buildSettlement(spec: SettlementSpec, signer: Signer): Pro
 export interface SettlementGateway {
   url: string;
   signer: Signer;
-  publish(settlement: Settlement): void;
+  /** Serves `settlement` under `id` (by default its own). */
+  publish(settlement: Settlement, id?: string): void;
   close(): Promise<void>;
 }
 
@@ -119,7 +120,7 @@ export async function startSettlementGateway(pageSize = 1_024): Promise<Settleme
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     signer,
-    publish: (settlement) => void published.set(settlement.statement.id, settlement),
+    publish: (settlement, id = settlement.statement.id) => void published.set(id, settlement),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

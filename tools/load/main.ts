@@ -98,14 +98,23 @@ async function closeSettlement(mesh: Mesh, fromMs: number): Promise<{ statement:
   const statement = (await res.json()) as SettlementStatement;
   const requestIds: string[] = [];
   for (const node of statement.nodes) {
-    const proof = (await (await fetch(`${mesh.gateway.url}/v1/settlements/${statement.id}/proof?node=${node.node_id}`)).json()) as SettlementProof;
-    for (const leaf of proof.leaves) requestIds.push(decodeReceipt(leaf.receipt)?.receipt.request_id ?? "?");
+    for (let page = 0; ; page++) {
+      const answer = await fetch(`${mesh.gateway.url}/v1/settlements/${statement.id}/proof?node=${node.node_id}&page=${page}`);
+      if (!answer.ok) throw new Error(`GET …/proof?node=${node.node_id}&page=${page} answered ${answer.status}`);
+      const proof = (await answer.json()) as SettlementProof;
+      for (const leaf of proof.leaves) requestIds.push(decodeReceipt(leaf.receipt)?.receipt.request_id ?? "?");
+      if (!proof.has_more) break;
+    }
   }
+  // Every leaf read back, so "settled twice" and "settled without a billable row" see all of them.
+  if (requestIds.length !== statement.receipts) throw new Error(`read ${requestIds.length} leaves of a statement of ${statement.receipts}`);
   return { statement, settled: { requestIds, receipts: statement.receipts, amount: statement.amount } };
 }
 
-async function verifyOnNodes(mesh: Mesh, settlementId: string): Promise<string[]> {
+/** Runs `node-agent verify-settlement` for each node against its own receipt log; every one must exit 0. */
+async function verifyOnNodes(mesh: Mesh, settlementId: string): Promise<{ lines: string[]; ok: boolean }> {
   const lines: string[] = [];
+  let ok = true;
   for (const [i, node] of mesh.nodes.entries()) {
     const args = [NODE_AGENT_BIN, "verify-settlement", "--gateway", mesh.gateway.url, "--key-file", node.agent.keyFile, "--receipt-log", node.receiptLog, settlementId];
     const outcome = await run(process.execPath, args).then(
@@ -114,8 +123,12 @@ async function verifyOnNodes(mesh: Mesh, settlementId: string): Promise<string[]
     );
     const summary = outcome.text.trim().split("\n").at(-1) ?? "";
     lines.push(`agent-${i + 1}: verify-settlement exit ${outcome.code}: ${summary}`);
+    if (outcome.code !== 0) {
+      ok = false;
+      lines.push(outcome.text.trim());
+    }
   }
-  return lines;
+  return { lines, ok };
 }
 
 async function main(): Promise<number> {
@@ -180,11 +193,13 @@ async function main(): Promise<number> {
     log(`tokens                       clients saw ${check.clientTokens}, ledger billed ${check.ledgerTokens}; rows with other counts ${check.tokenMismatches.length}`);
     log(`cost (micro-units)           expected ${check.expectedCost}, ledger ${check.ledgerCost}; complete answers left unbilled ${check.unbilled.length}`);
     log(`settlement ${statement.id}  ${statement.receipts} receipts, ${statement.amount} owed (clients' answers at the nodes' prices: ${check.expectedNodeAmount}); settled twice ${check.settledTwice.length}, settled without a billable row ${check.settledUnbilled.length}`);
-    for (const line of await verifyOnNodes(mesh, statement.id)) log(line);
+    const verified = await verifyOnNodes(mesh, statement.id);
+    for (const line of verified.lines) log(line);
     log("");
-    log(check.ok ? "ledger check: PASSED" : "ledger check: FAILED");
+    const passed = check.ok && verified.ok;
+    log(passed ? "ledger check: PASSED" : "ledger check: FAILED");
     log(`reproduce: npm run load -- --requests ${REQUESTS} --concurrency ${CONCURRENCY} --nodes ${NODES} --rounds ${ROUNDS}`);
-    return check.ok ? 0 : 1;
+    return passed ? 0 : 1;
   } finally {
     await baselineMesh.stop().catch(() => {});
     await mesh.stop();

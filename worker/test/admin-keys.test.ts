@@ -1,6 +1,6 @@
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { keyAccount } from "../src/durable/names.js";
+import { apiKeys, keyAccount } from "../src/durable/names.js";
 import { authenticate } from "../src/http/auth.js";
 import worker from "../src/index.js";
 import { adminFetch, BASE, clientFetch, createApiKey, errorBody } from "./helpers.js";
@@ -109,6 +109,48 @@ describe("/admin/keys limits", () => {
     expect(res.status).toBe(200);
     // Same instant: a cached identity would still say unlimited.
     expect((await authenticate(request(), env, now)).limits).toEqual({ budget: null, rpm: 7, tpm: null });
+  });
+
+  it("never leaves the key's copy of its limits less limited than its account, whichever write fails", async () => {
+    // Copies of the key's limits written after the account changed fail, as if ApiKeys went down in between.
+    let configured = false;
+    const keysStub = apiKeys(env);
+    const accounts = {
+      idFromName: (name: string) => env.ACCOUNTS.idFromName(name),
+      get: (id: DurableObjectId) => {
+        const account = env.ACCOUNTS.get(id);
+        return { configure: async (...args: Parameters<typeof account.configure>) => ((configured = true), await account.configure(...args)) };
+      },
+    };
+    const keys = {
+      idFromName: (name: string) => env.KEYS.idFromName(name),
+      get: () => ({
+        active: (id: string) => keysStub.active(id),
+        setLimits: (...args: Parameters<typeof keysStub.setLimits>) => (configured ? Promise.reject(new Error("keys down")) : keysStub.setLimits(...args)),
+      }),
+    };
+    const broken = { ...env, ACCOUNTS: accounts as unknown as Env["ACCOUNTS"], KEYS: keys as unknown as Env["KEYS"] };
+    const patchWith = async (id: string, body: string) => {
+      configured = false;
+      const ctx = createExecutionContext();
+      const req = new Request(`${BASE}/admin/keys/${id}`, { method: "PATCH", body, headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } });
+      const res = await worker.fetch(req as Request<unknown, IncomingRequestCfProperties>, broken, ctx);
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+
+    const { id } = await createApiKey("half-patched");
+    // A new budget: the account enforces it, so the copy must say there is one.
+    expect((await patchWith(id, '{"budget":100,"rpm":5}')).status).toBe(500);
+    expect(await keyAccount(env, id).view(Date.now())).toMatchObject({ budget: 100, rpm: 5, tpm: null });
+    expect(await keysStub.active(id)).toMatchObject({ budget: 100, rpm: 5, tpm: null });
+    // A budget removed: the copy may keep it (more limited), and the rpm it still has.
+    expect((await patchWith(id, '{"budget":null,"tpm":50}')).status).toBe(500);
+    expect(await keyAccount(env, id).view(Date.now())).toMatchObject({ budget: null, rpm: 5, tpm: 50 });
+    expect(await keysStub.active(id)).toMatchObject({ budget: 100, rpm: 5, tpm: 50 });
+    // Once the writes go through, the copy is exactly the account's.
+    expect(await (await patch(id, { rpm: 6 })).json()).toMatchObject({ budget: null, rpm: 6, tpm: 50 });
+    expect(await keysStub.active(id)).toMatchObject({ budget: null, rpm: 6, tpm: 50 });
   });
 
   it("validates limits, naming the field", async () => {

@@ -37,6 +37,19 @@ describe("KeyAccount reservations", () => {
     expect((await stub.reserve(req("r2", 0, 0), T)).headers["x-ratelimit-remaining-tokens"]).toBe("950");
   });
 
+  it("take the tokens an answer used beyond its reservation, so later requests wait for them", async () => {
+    const { stub, ready } = freshAccount({ tpm: 1_000 });
+    await ready;
+    await stub.reserve(req("r1", 0, 100), T);
+    // 100 held, 1,600 used: 1,500 more are taken, 600 below empty.
+    await stub.settle([entry("r1", { total_tokens: 1_600 })], T);
+    const next = refusal(await stub.reserve(req("r2", 0, 100), T));
+    expect(next.headers["x-ratelimit-remaining-tokens"]).toBe("0");
+    // 700 tokens to refill at 1,000 a minute: 42 s.
+    expect(next.retryAfterSeconds).toBe(42);
+    expect((await stub.reserve(req("r2", 0, 100), T + 42_000)).ok).toBe(true);
+  });
+
   it("release a failed request's hold and tokens, though it still counted as a request", async () => {
     const { stub, ready } = freshAccount({ budget: 100, rpm: 10, tpm: 1_000 });
     await ready;
@@ -68,10 +81,12 @@ describe("KeyAccount reservations", () => {
     expect(refusal(await stub.reserve(req("r1", 101), T)).code).toBe("insufficient_quota");
   });
 
-  it("drop reservations nobody settled or released after ten minutes", async () => {
+  it("drop reservations nobody settled or released after an hour", async () => {
     const { stub, ready } = freshAccount({ budget: 100 });
     await ready;
     await stub.reserve(req("abandoned", 100), T);
+    // A stream has no overall time limit: half an hour in, its hold is still there.
+    expect(refusal(await stub.reserve(req("next", 1), T + 30 * 60_000)).code).toBe("insufficient_quota");
     expect(refusal(await stub.reserve(req("next", 1), T + RESERVATION_TTL_MS - 1)).code).toBe("insufficient_quota");
     expect((await stub.reserve(req("next", 100), T + RESERVATION_TTL_MS)).ok).toBe(true);
     expect(await stub.view(T + RESERVATION_TTL_MS)).toMatchObject({ reserved: 100 });

@@ -136,6 +136,7 @@ describe("POST /admin/settlements", () => {
       const err = await errorBody(res);
       expect(err.code).toBe("settlement_overlap");
       expect(err.message).toContain(first.id);
+      expect(err.message).toContain("which is closed");
     }
     // Adjacent periods share no instant: [from, to) ends where the next begins.
     expect((await close(day(21) / 1000, day(22) / 1000)).status).toBe(201);
@@ -212,12 +213,24 @@ describe("Settlements", () => {
   it("resumes a close that began and never finished, keeping its id, and never changes a finished one", async () => {
     const [from, to] = [day(90), day(91)];
     const begun = await settlements(env).begin(from, to, Date.now());
-    if (!begun.ok) throw new Error(`begin refused: overlaps ${begun.conflict}`);
+    if (!begun.ok) throw new Error(`begin refused: overlaps ${begun.conflict.id}`);
     // Still closing: not shown to anyone yet.
     expect((await get(`/v1/settlements/${begun.id}`)).status).toBe(404);
-    expect(await settlements(env).begin(day(90) + 1, to, Date.now())).toEqual({ ok: false, conflict: begun.id });
+    expect(await settlements(env).begin(day(90) + 1, to, Date.now())).toEqual({ ok: false, conflict: { id: begun.id, status: "closing", from, to } });
 
-    const statement = await closed(from, to);
+    // Another period over it is refused, saying the other is still closing and how to finish it.
+    const refused = await close(day(89) / 1000, (day(90) + DAY / 2) / 1000);
+    expect(refused.status).toBe(409);
+    const { code, message } = await errorBody(refused);
+    expect(code).toBe("settlement_overlap");
+    expect(message).toContain(begun.id);
+    expect(message).toContain("still closing");
+    const finish = /POSTing exactly (\{.*?\})/.exec(message)?.[1] ?? "";
+    expect(JSON.parse(finish)).toEqual({ from: new Date(from).toISOString(), to: new Date(to).toISOString() });
+    const finished = await adminFetch("/admin/settlements", { method: "POST", body: finish, headers: { "content-type": "application/json" } });
+    expect(finished.status).toBe(201);
+
+    const statement = SettlementStatementSchema.parse(await finished.json());
     expect(statement).toMatchObject({ id: begun.id, created: begun.created });
     expect(await settlements(env).finish({ ...statement, amount: statement.amount + 1, signature: "forged" })).toEqual(statement);
     expect(await (await get(`/v1/settlements/${begun.id}`)).json()).toEqual(statement);

@@ -70,7 +70,8 @@ describe("GET /v1/usage", () => {
 
   it("refuses bad parameters, naming them", async () => {
     const { key } = await createApiKey("usage-bad");
-    for (const [query, param] of [["group_by=key", "group_by"], ["group_by=", null], ["format=xml", "format"], ["limit=0", "limit"], ["from=2000&to=1000", "to"]] as const) {
+    for (const [query, param] of [["group_by=key", "group_by"], ["group_by=", null], ["format=xml", "format"], ["limit=0", "limit"], ["from=2000&to=1000", "to"],
+      ["to=%2B275760-09-13T00:00:00Z&format=csv", "to"]] as const) {
       const res = await clientFetch(`/v1/usage?${query}`, key);
       if (param === null) {
         expect(res.status, query).toBe(200);

@@ -49,7 +49,7 @@ Options:
                       million prompt and completion tokens, e.g. --price llama3=150000:600000. Repeat for each model;
                       a model without a price is served free. A priced model not in --models is an error; one the
                       upstream turns out not to serve is a warning (its price is not advertised).
-  --receipt-log FILE  where every signed receipt is appended, one JSON line each (default ${RECEIPT_LOG_DEFAULT})
+  --receipt-log FILE  where every delivered receipt is appended, one JSON line each (default ${RECEIPT_LOG_DEFAULT})
   -h, --help          show this help
 
 Every answer the upstream gives with status 200 and a usage count carries this node's signed receipt (the
@@ -78,8 +78,9 @@ checks: the statement's signature (a key in /.well-known/meshgate.json); its tot
 receipts add up to; and that every receipt in the local log signed within the period is in the settlement.
 
 Receipts in the settlement that are not in the local log (e.g. the log was rotated) are a warning, not a
-difference: their signatures and proofs decide. So are receipts signed by an earlier key of this node, and logged
-receipts from the period's last minute (they may be settled in the next period, as carried over).
+difference: their signatures and proofs decide. So are logged receipts from the period's last minute (they may be
+settled in the next period, as carried over), and receipts signed by an earlier key of this node: only the current
+key is kept, so such a receipt must be in the local log, byte for byte, or it is not this node's (a difference).
 
 Exit status: 0 matched, 1 differences (each printed), 2 usage, file or network errors.
 

@@ -6,7 +6,7 @@ import { bodyDigest, nodeAmount, utf8 } from "@meshgate/schemas";
 import { buildSettlement, signStatement, startSettlementGateway, type Settlement, type SettlementGateway } from "../../test/settlement-gateway.js";
 import { runCli } from "../../test/run-cli.js";
 import { writeKeyFile } from "../identity/key-file.js";
-import { generateIdentity, type NodeIdentity } from "../identity/node-identity.js";
+import { generateIdentity, nextIdentity, type NodeIdentity } from "../identity/node-identity.js";
 import { ReceiptLog } from "../receipts/receipt-log.js";
 import { ReceiptSigner, type AnsweredRequest } from "../receipts/receipt-signer.js";
 import { verifySettlementCommand } from "./verify-settlement.js";
@@ -28,6 +28,11 @@ let carriedOver: string[];
 let unlogged: string[];
 /** Another node's receipts, so the top tree has more than this node in it. */
 let others: string[];
+/** Receipts in this node's name signed by a key that is not its current one: forged, or from before a rotation. */
+let forged: string[];
+let rotatedOut: string[];
+/** A log holding `rotatedOut`, as the node logged it before rotating its key. */
+let rotatedLog: string;
 
 /** Signs receipts with the real signing code, at the given times. */
 async function sign(signer: (now: number) => Pick<ReceiptSigner, "issue">, times: readonly number[], prefix: string): Promise<string[]> {
@@ -58,6 +63,14 @@ beforeAll(async () => {
   unlogged = await sign((now) => new ReceiptSigner({ identity: () => identity, prices, now: () => now }), [FROM + 4_000], "req_unlogged");
   const other = await generateIdentity();
   others = await sign((now) => new ReceiptSigner({ identity: () => other, prices, now: () => now }), [FROM + 1_000, FROM + 2_000], "req_other");
+  const anotherKey = await nextIdentity(identity);
+  const signedBy = (who: NodeIdentity) => (now: number) => new ReceiptSigner({ identity: () => who, prices, now: () => now });
+  forged = await sign(signedBy(anotherKey), [FROM + 5_000], "req_forged");
+  rotatedOut = await sign(signedBy(anotherKey), [FROM + 6_000], "req_rotated");
+  rotatedLog = join(dir, "rotated.jsonl");
+  const earlierLog = await ReceiptLog.open(rotatedLog, () => {});
+  for (const token of rotatedOut) earlierLog.append(token);
+  await earlierLog.close();
   // Two leaves a page, so the proofs of this node (up to five leaves) take several pages.
   gateway = await startSettlementGateway(2);
 });
@@ -159,6 +172,41 @@ describe("node-agent verify-settlement", () => {
     expect(out).toContain("warning: 1 receipt in the settlement not in the local log (was the log rotated?): req_unlogged_1");
     expect(out).toContain(`MATCHED: 4 receipts, amount owed ${4 * OWED} micro-units.`);
     expect(code).toBe(0);
+  });
+
+  it("reports a receipt in this node's name that neither its key nor its log vouches for", async () => {
+    await publish("stl_forged", [...inPeriod, ...forged, ...others]);
+    const { code, out } = await verify("stl_forged");
+    expect(out).toContain("error: 1 receipt not signed by this node: req_forged_1");
+    expect(out).toContain("NOT MATCHED: 1 difference.");
+    expect(code).toBe(1);
+  });
+
+  it("accepts a receipt signed by an earlier key of this node when it is in the log, with a warning", async () => {
+    await publish("stl_rotated", [...inPeriod, ...rotatedOut, ...others]);
+    const { code, out } = await verify("stl_rotated", ["--receipt-log", rotatedLog]);
+    expect(out).toContain("warning: 1 receipt signed by an earlier key of this node: req_rotated_1");
+    expect(out).toContain(`MATCHED: 4 receipts, amount owed ${4 * OWED} micro-units.`);
+    expect(code).toBe(0);
+  });
+
+  it("reports a statement other than the one asked for", async () => {
+    gateway.publish(await buildSettlement({ id: "stl_real", from: FROM, to: TO, receipts: [...inPeriod, ...others] }, gateway.signer), "stl_asked");
+    const { code, out } = await verify("stl_asked");
+    expect(out).toContain("error: the gateway answered with settlement stl_real, not stl_asked");
+    expect(out).toContain("NOT MATCHED: 1 difference.");
+    expect(code).toBe(1);
+  });
+
+  it("stops following proof pages once they bring more leaves than the statement counts", async () => {
+    // The gateway pages on and on (here 20 pages of two) through leaves of a node whose entry counts three.
+    await publish("stl_endless", [...inPeriod, ...others], (s) => {
+      const proof = s.proofs.get(identity.nodeId)!;
+      proof.leaves = Array.from({ length: 40 }, (_, i) => proof.leaves[i % proof.leaves.length]!);
+    });
+    const { code, err } = await verify("stl_endless");
+    expect(err).toContain("node-agent: error: page 1 of this node's proof in settlement stl_endless brings more than the statement's 3 receipts of this node");
+    expect(code).toBe(2);
   });
 
   it("matches a settlement without this node when it signed nothing in the period", async () => {

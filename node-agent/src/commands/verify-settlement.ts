@@ -61,10 +61,12 @@ export async function verifySettlementCommand(args: string[]): Promise<number> {
   }
   const { statement, proof, keys } = fetched;
   const findings = new Findings();
+  // A statement signed for another period would otherwise be checked, and could match, in place of this one.
+  if (statement.id !== id) findings.error(`the gateway answered with settlement ${statement.id}, not ${id}`);
   const signature = statementSignatureProblem(statement, keys);
   if (signature) findings.error(`bad signature: ${signature}`);
   checkStatementTotals(statement, findings);
-  const settled = await checkNodeLeaves({ statement, proof, nodeId: identity.nodeId, publicKey: identity.publicKey }, findings);
+  const settled = await checkNodeLeaves({ statement, proof, nodeId: identity.nodeId, publicKey: identity.publicKey, log }, findings);
   compareWithLog(statement, identity.nodeId, settled, log, findings);
   process.stdout.write(formatReport({ statement, nodeId: identity.nodeId, receipts: settled.length, findings }));
   return findings.errors === 0 ? 0 : 1;

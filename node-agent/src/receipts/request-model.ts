@@ -2,10 +2,10 @@
 import { ModelIdSchema } from "@meshgate/schemas";
 
 /** Null when the body is not a JSON object with a usable model id (no receipt can name it). */
-export function requestModel(body: Uint8Array): string | null {
+export function requestModel(body: Buffer): string | null {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
+    value = JSON.parse(body.toString("utf8"));
   } catch {
     return null;
   }

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { StreamWitness } from "./stream-witness.js";
 
 const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
+const MiB = 1024 * 1024;
 
 function witness(chunks: readonly string[]): ReturnType<StreamWitness["end"]> {
   const w = new StreamWitness();
@@ -32,5 +33,14 @@ describe("StreamWitness", () => {
     ["with its last event unterminated", ['data: {"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\n', "data: [DONE]\n"]],
   ])("sees no receipt in a stream %s", (_, chunks) => {
     expect(witness(chunks)).toBeNull();
+  });
+
+  it("stops witnessing, so signs nothing, once more than 1 MiB waits for an event's blank line", () => {
+    const line = `data: ${"x".repeat(64 * 1024)}`;
+    const tail = ['\n\ndata: {"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\n', "data: [DONE]\n\n"];
+    const chunks = (bytes: number): string[] => [...Array.from({ length: Math.ceil(bytes / line.length) }, () => line), ...tail];
+    // Just under the limit the event is still witnessed; past it, the answer gets no receipt even once it ends well.
+    expect(witness(chunks(MiB - line.length))).not.toBeNull();
+    expect(witness(chunks(MiB + 1))).toBeNull();
   });
 });

@@ -22,6 +22,8 @@ const STREAM_WRITES = [
   `data: {"choices":[],"usage":${JSON.stringify(USAGE)}}\n\n`,
   "data: [DONE]\n\n",
 ].map((s) => Buffer.from(s, "latin1"));
+// One event of over 1 MiB (its blank line comes late), then an otherwise good stream.
+const OVERLONG_WRITES = [Buffer.from("data: "), ...Array.from({ length: 17 }, () => Buffer.from("x".repeat(64 * 1024))), Buffer.from("\n\n"), ...STREAM_WRITES];
 
 /** What the upstream answers, chosen by the request's `scenario` field. */
 async function answer(scenario: string, res: ServerResponse): Promise<void> {
@@ -52,6 +54,8 @@ async function answer(scenario: string, res: ServerResponse): Promise<void> {
       return stream([Buffer.from('data: {"choices":[{"delta":{"content":"!"}}]}\n\n'), Buffer.from("data: [DONE]\n\n")]);
     case "stream-no-done":
       return stream(STREAM_WRITES.slice(0, 3));
+    case "stream-overlong-event":
+      return stream(OVERLONG_WRITES);
     case "stream-broken":
       return stream(STREAM_WRITES.slice(0, 3), "break");
     default:
@@ -185,6 +189,11 @@ describe("receipts for answers the node served", () => {
     const { bytes } = await ask(scenario);
     expect(bytes.length).toBeGreaterThan(0);
     expect(Buffer.from(bytes).toString()).not.toContain(RECEIPT_COMMENT_PREFIX.trim());
+  });
+
+  it("relays a stream with an event of over 1 MiB unchanged, and gives it no receipt", async () => {
+    const { bytes } = await ask("stream-overlong-event");
+    expect(Buffer.from(bytes).equals(Buffer.concat(OVERLONG_WRITES))).toBe(true);
   });
 
   it("gives a stream the upstream broke off no receipt", async () => {

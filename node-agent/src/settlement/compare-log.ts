@@ -3,7 +3,7 @@
 // the arithmetic decide whether they are owed.
 import { decodeReceipt, toHex } from "@meshgate/schemas";
 import type { ReceiptLogContents } from "../receipts/read-receipt-log.js";
-import { count, sample, type Findings } from "./findings.js";
+import { count, iso, sample, type Findings } from "./findings.js";
 import type { SettledReceipt } from "./node-leaves.js";
 
 /**
@@ -43,7 +43,7 @@ export function compareWithLog(period: Period, nodeId: string, settled: readonly
     if (request.bytes.some((b) => settledBytes.has(b))) continue;
     if (settledIds.has(id)) findings.error(`the settlement's receipt for request ${id} is not the one this node signed`);
     else if (request.created >= period.to - LATE_RECEIPT_MS) late.push(id);
-    else findings.error(`missing receipt: request ${id} (signed ${new Date(request.created).toISOString()}, ${request.amount} micro-units)`);
+    else findings.error(`missing receipt: request ${id} (signed ${iso(request.created)}, ${request.amount} micro-units)`);
   }
   if (late.length > 0) findings.warning(`${count(late.length, "receipt")} signed in the period's last minute not in it (may be carried over into the next settlement): ${sample(late)}`);
   const unlogged = settled.filter((s) => !logged.has(toHex(s.bytes))).map((s) => s.requestId);

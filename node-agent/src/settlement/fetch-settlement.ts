@@ -5,6 +5,7 @@ import type { z } from "zod";
 import { readErrorResponse } from "../gateway/error-response.js";
 import { fetchGatewayMetadata } from "../gateway/gateway-metadata.js";
 import { errorMessage } from "../log.js";
+import { count } from "./findings.js";
 
 const FETCH_TIMEOUT_MS = 30_000;
 
@@ -17,6 +18,9 @@ export interface FetchedSettlement {
   proof: SettlementProof | null;
 }
 
+async function getJson<T>(url: URL, schema: z.ZodType<T>, what: string): Promise<T>;
+/** Null when the gateway answers 404 with `absentCode`. */
+async function getJson<T>(url: URL, schema: z.ZodType<T>, what: string, absentCode: string): Promise<T | null>;
 async function getJson<T>(url: URL, schema: z.ZodType<T>, what: string, absentCode?: string): Promise<T | null> {
   let res: Response;
   try {
@@ -49,12 +53,15 @@ export async function fetchSettlement(gatewayUrl: string, id: string, nodeId: st
   }
   const base = `${gatewayUrl}/v1/settlements/${encodeURIComponent(id)}`;
   const statement = await getJson(new URL(base), SettlementStatementSchema, `settlement ${id}`);
-  if (!statement) throw new GatewayFetchError(`settlement ${id} was not found`);
-  return { keys, statement, proof: await fetchProof(base, id, nodeId) };
+  const receipts = statement.nodes.find((n) => n.node_id === nodeId)?.receipts ?? 0;
+  return { keys, statement, proof: await fetchProof(base, id, nodeId, receipts) };
 }
 
-/** Follows the proof's pages; they must all describe the same statement and node. */
-async function fetchProof(base: string, id: string, nodeId: string): Promise<SettlementProof | null> {
+/**
+ * Follows the proof's pages; they must all describe the same statement and node. `receipts`, the statement's count
+ * for the node, bounds them: a gateway that says there is more once that many leaves came would page on forever.
+ */
+async function fetchProof(base: string, id: string, nodeId: string, receipts: number): Promise<SettlementProof | null> {
   let first: SettlementProof | null = null;
   const leaves: SettlementProof["leaves"] = [];
   for (let page = 0; ; page++) {
@@ -67,5 +74,6 @@ async function fetchProof(base: string, id: string, nodeId: string): Promise<Set
     leaves.push(...got.leaves);
     // A page without leaves that claims more would never end.
     if (!got.has_more || got.leaves.length === 0) return { ...first, leaves, page: 0, has_more: false };
+    if (leaves.length > receipts) throw new GatewayFetchError(`page ${page} of this node's proof in settlement ${id} brings more than the statement's ${count(receipts, "receipt")} of this node`);
   }
 }

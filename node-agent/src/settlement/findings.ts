@@ -31,6 +31,12 @@ export function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
+/** A time (ms since the epoch) as ISO 8601; the raw number when Date cannot represent it (schemas allow up to 2^53). */
+export function iso(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? String(ms) : date.toISOString();
+}
+
 /** A few request ids, for a message about many. */
 export function sample(ids: readonly string[], max = 5): string {
   return ids.length <= max ? ids.join(", ") : `${ids.slice(0, max).join(", ")} and ${ids.length - max} more`;

@@ -4,6 +4,7 @@ import {
   decodeReceipt, fromHex, merkleRoot, nodeAmount, receiptLeaf, toHex, verifyMerkleProof, webCryptoVerify,
   type SettlementLeaf, type SettlementNode, type SettlementProof, type SettlementStatement,
 } from "@meshgate/schemas";
+import type { ReceiptLogContents } from "../receipts/read-receipt-log.js";
 import { count, sample, type Findings } from "./findings.js";
 
 /** A leaf whose receipt decoded, for comparing with the node's own log. */
@@ -21,6 +22,8 @@ export interface NodeLeavesInput {
   nodeId: string;
   /** The node's current public key, base64url (earlier keys are not kept). */
   publicKey: string;
+  /** The node's own receipt log: a leaf the current key did not sign must be in it (signed before a key rotation). */
+  log: ReceiptLogContents;
 }
 
 /** What the leaves add up to, and who is worth a note. */
@@ -29,7 +32,8 @@ interface Tally {
   prompt: number;
   completion: number;
   amount: number;
-  otherKey: string[];
+  /** Leaves whose signature the current key does not verify. */
+  otherKey: SettledReceipt[];
   carried: string[];
 }
 
@@ -51,12 +55,13 @@ async function checkLeaf(leaf: SettlementLeaf, index: number, input: NodeLeavesI
   const { receipt: r, bytes } = signed;
   const name = `the receipt for request ${r.request_id}`;
   const owed = nodeAmount(r, r.price);
-  tally.settled.push({ requestId: r.request_id, created: r.created, bytes });
+  const settled = { requestId: r.request_id, created: r.created, bytes };
+  tally.settled.push(settled);
   tally.prompt += r.prompt_tokens;
   tally.completion += r.completion_tokens;
   tally.amount += owed;
   if (r.node_id !== input.nodeId) findings.error(`${name} is another node's (${r.node_id})`);
-  if (!(await webCryptoVerify(input.publicKey, signed.signature, bytes))) tally.otherKey.push(r.request_id);
+  if (!(await webCryptoVerify(input.publicKey, signed.signature, bytes))) tally.otherKey.push(settled);
   const hash = receiptLeaf(bytes);
   if (leaf.leaf !== toHex(hash)) findings.error(`bad proof: ${name} hashes to ${toHex(hash)}, not its leaf ${leaf.leaf}`);
   const path = leaf.proof.map((p) => fromHex(p)).filter((p): p is Uint8Array => p !== null);
@@ -65,6 +70,22 @@ async function checkLeaf(leaf: SettlementLeaf, index: number, input: NodeLeavesI
   if (leaf.amount !== owed) findings.error(`wrong amount for request ${r.request_id}: expected ${owed} micro-units, stated ${leaf.amount}`);
   if (r.created >= input.statement.to) findings.error(`${name} was signed after the period ended`);
   else if (r.created < input.statement.from) tally.carried.push(r.request_id);
+}
+
+/**
+ * Only the current key is kept, so a leaf it does not verify was either signed by an earlier key of this node (then
+ * the node logged those very bytes) or not by this node at all: a gateway must not be able to add receipts of its own.
+ */
+function checkOtherKeys(otherKey: readonly SettledReceipt[], log: ReceiptLogContents, findings: Findings): void {
+  if (otherKey.length === 0) return;
+  const logged = new Set(log.entries.flatMap((e) => {
+    const signed = decodeReceipt(e.receipt);
+    return signed ? [toHex(signed.bytes)] : [];
+  }));
+  const earlier = otherKey.filter((s) => logged.has(toHex(s.bytes))).map((s) => s.requestId);
+  const unsigned = otherKey.filter((s) => !logged.has(toHex(s.bytes))).map((s) => s.requestId);
+  if (unsigned.length > 0) findings.error(`${count(unsigned.length, "receipt")} not signed by this node: ${sample(unsigned)}`);
+  if (earlier.length > 0) findings.warning(`${count(earlier.length, "receipt")} signed by an earlier key of this node: ${sample(earlier)}`);
 }
 
 function checkTotals(node: SettlementNode, tally: Tally, leaves: number, findings: Findings): void {
@@ -96,7 +117,7 @@ export async function checkNodeLeaves(input: NodeLeavesInput, findings: Findings
     seen.add(requestId);
   }
   if (twice.length > 0) findings.error(`receipts counted twice: ${sample(twice)}`);
-  if (tally.otherKey.length > 0) findings.warning(`${count(tally.otherKey.length, "receipt")} signed by another key (an earlier key of this node?): ${sample(tally.otherKey)}`);
+  checkOtherKeys(tally.otherKey, input.log, findings);
   if (tally.carried.length > 0) findings.info(`${count(tally.carried.length, "receipt")} carried over from an earlier period: ${sample(tally.carried)}`);
   checkTotals(entry ?? proof.node, tally, proof.leaves.length, findings);
   return tally.settled;

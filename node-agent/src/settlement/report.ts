@@ -1,6 +1,6 @@
 // The human report `verify-settlement` prints.
 import type { SettlementStatement } from "@meshgate/schemas";
-import { count, type Findings } from "./findings.js";
+import { count, iso, type Findings } from "./findings.js";
 
 export interface ReportInput {
   statement: SettlementStatement;
@@ -9,8 +9,6 @@ export interface ReportInput {
   receipts: number;
   findings: Findings;
 }
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function formatReport({ statement, nodeId, receipts, findings }: ReportInput): string {
   const owed = statement.nodes.find((n) => n.node_id === nodeId)?.amount ?? 0;

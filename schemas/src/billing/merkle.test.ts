@@ -1,7 +1,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { describe, expect, it } from "vitest";
 import { utf8 } from "../signing/bytes.js";
-import { EMPTY_ROOT, fromHex, hashPair, merkleRoot, MerkleTree, toHex, verifyMerkleProof } from "./merkle.js";
+import { compareBytes, EMPTY_ROOT, fromHex, hashPair, levelsOf, merkleRoot, MerkleTree, proofAt, toHex, verifyMerkleProof } from "./merkle.js";
 
 const leaf = (i: number) => sha256(utf8(`leaf-${i}`));
 const LEAVES = [0, 1, 2, 3, 4].map(leaf);
@@ -103,6 +103,42 @@ describe("Merkle proofs refuse tampering", () => {
 
   it("has no proof for a leaf not in the tree", () => {
     expect(tree.proof(leaf(99))).toBeNull();
+  });
+});
+
+describe("levelsOf and proofAt: a tree over leaves in the order given", () => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => leaf(i));
+  const rootOf = (nodes: Uint8Array[]) => levelsOf(nodes).at(-1)?.[0];
+
+  it("pairs the leaves in the order given, not sorted", () => {
+    const [a, b, c] = many(3).sort(compareBytes) as [Uint8Array, Uint8Array, Uint8Array];
+    expect(rootOf([a, b, c])).toEqual(hashPair(hashPair(a, b), c));
+    expect(rootOf([c, a, b])).toEqual(hashPair(hashPair(c, a), b));
+    expect(toHex(rootOf([c, a, b]) ?? EMPTY_ROOT)).not.toBe(toHex(new MerkleTree([c, a, b]).root));
+  });
+
+  it("agrees with MerkleTree on sorted leaves, root and proofs, for every count up to 9", () => {
+    for (let n = 1; n <= 9; n++) {
+      const sorted = many(n).sort(compareBytes);
+      const levels = levelsOf(sorted);
+      const tree = new MerkleTree(sorted);
+      expect(rootOf(sorted)).toEqual(tree.root);
+      sorted.forEach((l, i) => expect(proofAt(levels, i).map(toHex)).toEqual(tree.proof(l)?.map(toHex)));
+    }
+  });
+
+  it("proves every unsorted leaf up to its root, and not at another leaf's index", () => {
+    for (let n = 1; n <= 9; n++) {
+      const nodes = many(n).reverse();
+      const levels = levelsOf(nodes);
+      const top = rootOf(nodes) ?? EMPTY_ROOT;
+      nodes.forEach((node, i) => expect(verifyMerkleProof(node, proofAt(levels, i), top)).toBe(true));
+      if (n > 1) expect(verifyMerkleProof(nodes[0] as Uint8Array, proofAt(levels, 1), top)).toBe(false);
+    }
+  });
+
+  it("has no levels above no leaves", () => {
+    expect(levelsOf([])).toEqual([[]]);
   });
 });
 

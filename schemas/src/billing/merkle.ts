@@ -5,7 +5,7 @@
 // - a proof lists the sibling hashes from the leaf up; a level where the node was carried up adds nothing.
 import { sha256 } from "@noble/hashes/sha2.js";
 
-export const HASH_BYTES = 32;
+const HASH_BYTES = 32;
 /** The root of a tree with no leaves. */
 export const EMPTY_ROOT = new Uint8Array(HASH_BYTES);
 
@@ -26,9 +26,13 @@ export function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
   return sha256(joined);
 }
 
-/** Every level of the tree, leaves (sorted) first, root last. */
-function levels(leaves: readonly Uint8Array[]): Uint8Array[][] {
-  let level = [...leaves].sort(compareBytes);
+/**
+ * Every level of a tree over leaves in the order given (not sorted), leaves first, root last; an odd one out is carried
+ * up. MerkleTree sorts first; a caller whose leaves are already in order (a node's block roots, each covering the next
+ * run of sorted leaves) builds on this directly.
+ */
+export function levelsOf(orderedLeaves: readonly Uint8Array[]): Uint8Array[][] {
+  let level = [...orderedLeaves];
   const all = [level];
   while (level.length > 1) {
     const next: Uint8Array[] = [];
@@ -43,9 +47,16 @@ function levels(leaves: readonly Uint8Array[]): Uint8Array[][] {
   return all;
 }
 
-export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
-  if (leaves.length === 0) return EMPTY_ROOT;
-  return levels(leaves).at(-1)?.[0] ?? EMPTY_ROOT;
+/** Sibling hashes from the leaf at `index` of levelsOf()'s first level up to the root. */
+export function proofAt(levels: readonly (readonly Uint8Array[])[], index: number): Uint8Array[] {
+  const proof: Uint8Array[] = [];
+  let i = index;
+  for (const level of levels.slice(0, -1)) {
+    const sibling = level[i ^ 1];
+    if (sibling !== undefined) proof.push(sibling);
+    i >>= 1;
+  }
+  return proof;
 }
 
 /** A tree built once, for many proofs (a node's every receipt). */
@@ -53,7 +64,7 @@ export class MerkleTree {
   private readonly tree: Uint8Array[][];
 
   constructor(leaves: readonly Uint8Array[]) {
-    this.tree = levels(leaves);
+    this.tree = levelsOf([...leaves].sort(compareBytes));
   }
 
   get root(): Uint8Array {
@@ -62,17 +73,13 @@ export class MerkleTree {
 
   /** Sibling hashes from `leaf` up to the root; null when the leaf is not in the tree. */
   proof(leaf: Uint8Array): Uint8Array[] | null {
-    const first = this.tree[0] ?? [];
-    let index = first.findIndex((l) => compareBytes(l, leaf) === 0);
-    if (index < 0) return null;
-    const proof: Uint8Array[] = [];
-    for (const level of this.tree.slice(0, -1)) {
-      const sibling = level[index ^ 1];
-      if (sibling !== undefined) proof.push(sibling);
-      index >>= 1;
-    }
-    return proof;
+    const index = (this.tree[0] ?? []).findIndex((l) => compareBytes(l, leaf) === 0);
+    return index < 0 ? null : proofAt(this.tree, index);
   }
+}
+
+export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
+  return new MerkleTree(leaves).root;
 }
 
 /** Folds a proof from a leaf up; true when it reaches `root`. */

@@ -2,9 +2,9 @@
 // Prices are micro-units per million tokens, so a request's amount is a ratio: computed in BigInt, rounded up once.
 import type { Price } from "../heartbeat.js";
 
-export const TOKENS_PER_PRICE_UNIT = 1_000_000n;
+const TOKENS_PER_PRICE_UNIT = 1_000_000n;
 /** Fees are basis points of what the node is owed: 10,000 = 100%. */
-export const BPS = 10_000n;
+const BPS = 10_000n;
 
 export interface TokenCount {
   prompt_tokens: number;

@@ -2,11 +2,10 @@
 //
 // Leaves are cut into blocks of `blockLeaves` (a power of two). Because the tree pairs sorted leaves left to right
 // and carries an odd one up, the node at level log2(blockLeaves), index j, is exactly the root of block j; the levels
-// above pair those block roots in order. So the node's root is orderedLevels(block roots)'s root, and a leaf's proof
-// is its proof inside its block followed by its block's proof among the block roots. Memory per node: one block of
-// leaves plus one hash per block (1,000,000 receipts → 977 block roots), however many receipts the node has.
-import { compareBytes, EMPTY_ROOT, fromHex, MerkleTree, toHex } from "@meshgate/schemas";
-import { orderedLevels, orderedProof } from "./ordered-tree.js";
+// above pair those block roots in order. So the node's root is the root of levelsOf(block roots), unsorted, and a
+// leaf's proof is its proof inside its block followed by its block's proofAt() among the block roots. Memory per
+// node: one block of leaves plus one hash per block (1,000,000 receipts → 977 block roots), however many it has.
+import { compareBytes, EMPTY_ROOT, fromHex, levelsOf, MerkleTree, proofAt, toHex } from "@meshgate/schemas";
 
 /** Leaves per block, and per page of proofs (GET /v1/settlements/{id}/proof?page=). */
 export const BLOCK_LEAVES = 1024;
@@ -48,7 +47,7 @@ export class SubtreeBuilder {
 
   finish(): NodeSubtree {
     if (this.block.length > 0) this.closeBlock();
-    const root = orderedLevels(this.roots).at(-1)?.[0] ?? EMPTY_ROOT;
+    const root = levelsOf(this.roots).at(-1)?.[0] ?? EMPTY_ROOT;
     return { root: toHex(root), blocks: this.roots.map(toHex), firsts: this.firsts };
   }
 
@@ -66,7 +65,7 @@ export function blockProofs(leaves: readonly string[], index: number, blockRoots
   const tree = new MerkleTree(leaves.map(leafBytes));
   // The stored block roots and the stored leaves must agree, or every proof of the page would be wrong.
   if (toHex(tree.root) !== blockRoots[index]) throw new Error(`block ${index} does not match its stored root`);
-  const upper = orderedProof(orderedLevels(blockRoots.map(leafBytes)), index);
+  const upper = proofAt(levelsOf(blockRoots.map(leafBytes)), index);
   return leaves.map((leaf) => {
     const inner = tree.proof(leafBytes(leaf));
     return inner && [...inner, ...upper];

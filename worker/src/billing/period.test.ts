@@ -35,6 +35,14 @@ describe("settlementPeriod", () => {
     expect(refusal(() => settlementPeriod({ from: 0, to: "1969-12-31T00:00:00Z" }, NOW, 0)).param).toBe("to");
   });
 
+  it("refuses instants at the edge of Date's range as invalid, not a crash, even where a delay is added", () => {
+    const edge = "+275760-09-13T00:00:00Z";
+    for (const [body, param] of [[{ from: 0, to: edge }, "to"], [{ from: edge, to: 100 }, "from"]] as const) {
+      const err = refusal(() => settlementPeriod(body, NOW, 300_000));
+      expect([err.status, err.code, err.param]).toEqual([400, "invalid_value", param]);
+    }
+  });
+
   it("refuses a period that ends in the future or within the delay, and accepts one just past it", () => {
     const delay = 300_000;
     const future = refusal(() => settlementPeriod({ from: 0, to: (NOW + 60_000) / 1000 }, NOW, delay));

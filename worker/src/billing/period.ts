@@ -1,6 +1,7 @@
 // Which period an admin may close: a valid [from, to) that ended long enough ago for its receipts to have arrived.
 import { z } from "zod";
 import { HttpError } from "../http/http-error.js";
+import { instantMs } from "./instant.js";
 
 /**
  * Receipts reach the earnings shards through per-isolate batching and retries; a period is closed only once this
@@ -27,20 +28,21 @@ export function settlementDelayMs(raw: string | undefined): number {
   return Number(text);
 }
 
-function instantMs(value: number | string, param: string): number {
-  const ms = typeof value === "number" ? value * 1000 : /^\d{1,12}$/.test(value) ? Number(value) * 1000 : Date.parse(value);
-  if (!Number.isSafeInteger(ms) || ms < 0) {
-    throw new HttpError(400, `Invalid ${param}: use unix seconds or an ISO 8601 date after 1970.`, { param, code: "invalid_value" });
+function periodEnd(value: number | string, param: string): number {
+  const ms = instantMs(value);
+  if (ms === null || ms < 0) {
+    throw new HttpError(400, `Invalid ${param}: use unix seconds or an ISO 8601 date, from 1970 to the year 33658.`, { param, code: "invalid_value" });
   }
   return ms;
 }
 
 /** The period to close, or a 400 naming what is wrong with it. */
 export function settlementPeriod(body: PeriodBody, now: number, delayMs: number): Period {
-  const from = instantMs(body.from, "from");
-  const to = instantMs(body.to, "to");
+  const from = periodEnd(body.from, "from");
+  const to = periodEnd(body.to, "to");
   if (from >= to) throw new HttpError(400, "Invalid period: `from` must be before `to`.", { param: "to", code: "invalid_value" });
   if (to > now - delayMs) {
+    // A valid date: `to` is within MAX_INSTANT_MS and the delay has at most 12 digits.
     const earliest = new Date(to + delayMs).toISOString();
     throw new HttpError(400, `The period has not been over for ${delayMs} ms yet: receipts may still be arriving. Close it after ${earliest}.`, {
       param: "to",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fullBucket, giveBack, msUntilFull, refill, remaining, resize, take, UNITS_PER_TOKEN } from "./rate-limit.js";
+import { fullBucket, giveBack, msUntilFull, refill, remaining, resize, settleTaken, take, UNITS_PER_TOKEN } from "./rate-limit.js";
 
 const T0 = 1_700_000_000_000;
 
@@ -53,5 +53,21 @@ describe("per-minute token buckets", () => {
     const half = take(fullBucket(10, T0), 10, 5, T0);
     if (!half.ok) throw new Error("should fit");
     expect(remaining(resize(half.bucket, 10, 1_000, T0), 1_000, T0)).toBe(5);
+  });
+
+  it("settle: unused tokens go back, an overage is taken too, below zero, and paid off by waiting", () => {
+    const taken = take(fullBucket(100, T0), 100, 40, T0);
+    if (!taken.ok) throw new Error("should fit");
+    expect(remaining(settleTaken(taken.bucket, 100, 40, 10, T0), 100, T0)).toBe(90);
+    // 40 held, 190 used: 150 more go, 90 below empty. None remain, and 10 tokens need 90 + 10 refilled: a minute.
+    const over = settleTaken(taken.bucket, 100, 40, 190, T0);
+    expect(over.level).toBe(-90 * UNITS_PER_TOKEN);
+    expect(remaining(over, 100, T0)).toBe(0);
+    expect(take(over, 100, 10, T0)).toEqual({ ok: false, waitMs: 60_000 });
+    expect(remaining(over, 100, T0 + 60_000)).toBe(10);
+    // Longer than a minute below full: still refilled at the limit's rate, not jumped to full.
+    expect(msUntilFull(over, 100, T0)).toBe(114_000);
+    expect(remaining(over, 100, T0 + 114_000 - 600)).toBe(99);
+    expect(remaining(over, 100, T0 + 114_000)).toBe(100);
   });
 });

@@ -4,8 +4,11 @@
 
 export const UNITS_PER_TOKEN = 60_000;
 
-/** A minute refills any bucket from empty, so longer gaps need not be multiplied out. */
-const FULL_REFILL_MS = 60_000;
+/**
+ * The lowest level an overage can leave (75 billion tokens owed): refilling from it, at any limit allowed, stays below
+ * 2^53, so the arithmetic stays exact; a larger overage is forgiven beyond it.
+ */
+const MIN_LEVEL = -(2 ** 52);
 
 export interface Bucket {
   /** Tokens available, in 1/UNITS_PER_TOKEN of a token. */
@@ -21,14 +24,17 @@ export function fullBucket(limit: number, now: number): Bucket {
 }
 
 export function refill(bucket: Bucket, limit: number, now: number): Bucket {
-  const elapsed = Math.min(FULL_REFILL_MS, Math.max(0, now - bucket.at));
+  // Past the time it takes to fill from this level (over a minute when an overage took it below zero), a gap need not
+  // be multiplied out: the product stays small and exact.
+  const untilFull = Math.max(0, Math.ceil((limit * UNITS_PER_TOKEN - bucket.level) / limit));
+  const elapsed = Math.min(untilFull, Math.max(0, now - bucket.at));
   // A caller whose clock is behind the last one's neither refills nor moves `at` back.
   return { level: Math.min(limit * UNITS_PER_TOKEN, bucket.level + elapsed * limit), at: Math.max(now, bucket.at) };
 }
 
-/** Whole tokens available now. */
+/** Whole tokens available now; none while an overage is being paid off. */
 export function remaining(bucket: Bucket, limit: number, now: number): number {
-  return Math.floor(refill(bucket, limit, now).level / UNITS_PER_TOKEN);
+  return Math.max(0, Math.floor(refill(bucket, limit, now).level / UNITS_PER_TOKEN));
 }
 
 /** Takes `tokens` at once, or says how long until they will be there. */
@@ -44,6 +50,17 @@ export function take(bucket: Bucket, limit: number, tokens: number, now: number)
 export function giveBack(bucket: Bucket, limit: number, tokens: number, now: number): Bucket {
   const b = refill(bucket, limit, now);
   return { level: Math.min(limit * UNITS_PER_TOKEN, b.level + tokens * UNITS_PER_TOKEN), at: b.at };
+}
+
+/**
+ * Settles a request that took `taken` tokens and used `used`: unused ones go back (never past full), and an overage
+ * (an answer longer than its reservation counted on) is taken too. That may leave the level below zero: later requests
+ * then wait until the overage has been refilled, so the limit holds over time.
+ */
+export function settleTaken(bucket: Bucket, limit: number, taken: number, used: number, now: number): Bucket {
+  if (used <= taken) return giveBack(bucket, limit, taken - used, now);
+  const b = refill(bucket, limit, now);
+  return { level: Math.max(MIN_LEVEL, b.level - (used - taken) * UNITS_PER_TOKEN), at: b.at };
 }
 
 /** Milliseconds until the bucket is full again: OpenAI's "reset" of a limit. */

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { HttpError } from "../http/http-error.js";
 import type { KeyLimits, Reservation, ReserveResult } from "./records.js";
 import { RequestBudget, type ReservingAccount } from "./request-budget.js";
-import { DEFAULT_COMPLETION_CAP } from "./request-cost.js";
 
 class FakeAccount implements ReservingAccount {
   reserved: Reservation[] = [];
@@ -21,7 +20,7 @@ const NO_LIMITS: KeyLimits = { budget: null, rpm: null, tpm: null };
 const price = { prompt: 1_000_000, completion: 2_000_000 };
 
 function budgetFor(limits: KeyLimits, account: FakeAccount, body: Record<string, unknown> = { max_tokens: 100 }) {
-  return new RequestBudget({ requestId: "req_1", limits, account: () => account, body, bodyBytes: 400, generates: true, feeBps: 0 });
+  return new RequestBudget({ requestId: "req_1", limits, account: () => account, body, bodyBytes: 400, generates: true, defaultCap: 1_000, feeBps: 0 });
 }
 
 describe("RequestBudget", () => {
@@ -51,8 +50,25 @@ describe("RequestBudget", () => {
   it("caps a budgeted request that named no cap, so its worst case is finite", async () => {
     const account = new FakeAccount();
     const budget = budgetFor({ budget: 10 ** 9, rpm: null, tpm: null }, account, {});
-    expect(budget.addedCap).toBe(DEFAULT_COMPLETION_CAP);
-    expect(budget.worstCase).toEqual({ promptTokens: 400, completionTokens: DEFAULT_COMPLETION_CAP });
+    expect(budget.addedCap).toBe(1_000);
+    expect(budget.worstCase).toEqual({ promptTokens: 400, completionTokens: 1_000 });
+  });
+
+  it("reserves for every completion a request asks for (n, best_of), and counts them against tpm", async () => {
+    const account = new FakeAccount();
+    const budget = budgetFor({ budget: 10 ** 9, rpm: null, tpm: 10 ** 6 }, account, { max_tokens: 100, n: 3 });
+    expect(budget.worstCase).toEqual({ promptTokens: 400, completionTokens: 300 });
+    await budget.cover(price, 0);
+    expect(account.reserved).toEqual([{ request_id: "req_1", amount: 400 + 600, tokens: 100 + 300 }]);
+  });
+
+  it("re-reserves after a failover from a free node to one that costs something", async () => {
+    const account = new FakeAccount();
+    const budget = budgetFor({ budget: 10 ** 9, rpm: null, tpm: null }, account, { max_tokens: 0 });
+    await budget.cover({ prompt: 0, completion: 0 }, 0);
+    await budget.cover({ prompt: 2_500, completion: 0 }, 0);
+    // 400 prompt tokens at 2,500 per million: 1 micro-unit, rounded up.
+    expect(account.reserved.map((r) => r.amount)).toEqual([0, 1]);
   });
 
   it("turns a refusal into OpenAI's 429 with Retry-After and the rate-limit headers", async () => {

@@ -4,7 +4,8 @@
 import { FREE, type Price } from "@meshgate/schemas";
 import { HttpError } from "../http/http-error.js";
 import type { KeyLimits, RateLimitHeaders, Reservation, ReserveResult } from "./records.js";
-import { DEFAULT_COMPLETION_CAP, likelyPromptTokens, requestedCompletionCap, worstCaseCost, worstCasePromptTokens, type WorstCase } from "./request-cost.js";
+import { completionsPerRequest, likelyPromptTokens, requestedCompletionCap, worstCaseCost, worstCasePromptTokens, type WorstCase } from "./request-cost.js";
+import { hasAnyLimit } from "./reservation.js";
 
 /** The part of a key's account the request path uses (the KeyAccount Durable Object's RPC methods). */
 export interface ReservingAccount {
@@ -21,6 +22,11 @@ export interface RequestBudgetInit {
   bodyBytes: number;
   /** False for embeddings: nothing is generated. */
   generates: boolean;
+  /**
+   * The cap a budgeted key's request gets when it names none (its worst case must be finite): what the endpoint's
+   * servers would otherwise default to (16 for completions, as OpenAI documents; a long answer for chat).
+   */
+  defaultCap: number;
   feeBps: number;
 }
 
@@ -30,38 +36,43 @@ export class RequestBudget {
   readonly addedCap: number | null;
   /** OpenAI's x-ratelimit-* headers from the last reservation; sent with the answer or the error. */
   headers: RateLimitHeaders = {};
-  private held = 0;
+  /** What is held now (micro-units), once a reservation was made. */
+  private held: number | null = null;
   private readonly limited: boolean;
+  /** Counted against tokens-per-minute; the account corrects it to the answer's real total when it settles. */
+  private readonly rateTokens: number;
 
   constructor(private readonly init: RequestBudgetInit) {
     const { limits } = init;
-    this.limited = limits.budget !== null || limits.rpm !== null || limits.tpm !== null;
+    this.limited = hasAnyLimit(limits);
     const requested = requestedCompletionCap(init.body, init.generates);
     // A budget is a promise: a request without a cap gets one, so its worst case (and its charge) is bounded.
-    this.addedCap = requested === null && limits.budget !== null ? DEFAULT_COMPLETION_CAP : null;
-    this.worstCase = { promptTokens: worstCasePromptTokens(init.bodyBytes), completionTokens: requested ?? this.addedCap ?? Number.MAX_SAFE_INTEGER };
+    this.addedCap = requested === null && limits.budget !== null ? init.defaultCap : null;
+    const choices = completionsPerRequest(init.body);
+    const cap = requested ?? this.addedCap;
+    this.worstCase = { promptTokens: worstCasePromptTokens(init.bodyBytes), completionTokens: cap === null ? Number.MAX_SAFE_INTEGER : cap * choices };
+    this.rateTokens = likelyPromptTokens(init.bodyBytes) + (cap ?? init.defaultCap) * choices;
   }
 
   /** Before a node is asked: holds the worst case at its price. Throws the 429 the client gets when it can't. */
   async cover(price: Price | null, now: number): Promise<void> {
     if (!this.limited) return;
     const amount = this.init.limits.budget === null ? 0 : worstCaseCost(this.worstCase, price ?? FREE, this.init.feeBps);
-    if (this.held > 0 && amount <= this.held) return;
-    const tokens = likelyPromptTokens(this.init.bodyBytes) + Math.min(this.worstCase.completionTokens, DEFAULT_COMPLETION_CAP);
-    const result = await this.init.account().reserve({ request_id: this.init.requestId, amount, tokens }, now);
+    if (this.held !== null && amount <= this.held) return;
+    const result = await this.init.account().reserve({ request_id: this.init.requestId, amount, tokens: this.rateTokens }, now);
     this.headers = result.headers;
     if (!result.ok) {
       const headers: Record<string, string> = { ...result.headers };
       if (result.retryAfterSeconds !== null) headers["retry-after"] = String(result.retryAfterSeconds);
       throw new HttpError(429, result.message, { type: result.code === "insufficient_quota" ? "insufficient_quota" : "rate_limit_error", code: result.code, headers });
     }
-    this.held = Math.max(amount, 1);
+    this.held = amount;
   }
 
   /** No node answered: give the reservation back (off the response path). */
   release(now: number): Promise<unknown> | null {
-    if (!this.limited || this.held === 0) return null;
-    this.held = 0;
+    if (!this.limited || this.held === null) return null;
+    this.held = null;
     return this.init.account().release([this.init.requestId], now);
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { feeBps, likelyPromptTokens, requestedCompletionCap, worstCaseCost, worstCasePromptTokens } from "./request-cost.js";
+import { HttpError } from "../http/http-error.js";
+import { completionsPerRequest, feeBps, likelyPromptTokens, MAX_COMPLETION_TOKENS, requestedCompletionCap, worstCaseCost, worstCasePromptTokens } from "./request-cost.js";
 
 describe("worst case of a request", () => {
   it("bounds prompt tokens by body bytes, and guesses a quarter of that for rate limits", () => {
@@ -8,13 +9,34 @@ describe("worst case of a request", () => {
     expect(likelyPromptTokens(1_001)).toBe(251);
   });
 
-  it("reads the client's completion cap: max_completion_tokens before max_tokens; none for embeddings", () => {
+  it("reads the client's completion cap: the larger of max_completion_tokens and max_tokens (a server may honour either)", () => {
     expect(requestedCompletionCap({ max_tokens: 100 }, true)).toBe(100);
-    expect(requestedCompletionCap({ max_completion_tokens: 50, max_tokens: 100 }, true)).toBe(50);
+    expect(requestedCompletionCap({ max_completion_tokens: 10, max_tokens: 100 }, true)).toBe(100);
+    expect(requestedCompletionCap({ max_completion_tokens: 50 }, true)).toBe(50);
     expect(requestedCompletionCap({}, true)).toBeNull();
-    expect(requestedCompletionCap({ max_tokens: 0 }, true)).toBeNull();
+    expect(requestedCompletionCap({ max_tokens: 0 }, true)).toBe(0);
     expect(requestedCompletionCap({ max_tokens: 1.5 }, true)).toBeNull();
     expect(requestedCompletionCap({ max_tokens: 100 }, false)).toBe(0);
+  });
+
+  it("refuses a cap no model could fill, rather than reserve an unrepresentable worst case", () => {
+    expect(requestedCompletionCap({ max_tokens: MAX_COMPLETION_TOKENS }, true)).toBe(MAX_COMPLETION_TOKENS);
+    const err = (() => {
+      try {
+        return requestedCompletionCap({ max_tokens: 2 ** 53 - 1 }, true);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(HttpError);
+    expect(err).toMatchObject({ status: 400, param: "max_tokens", code: "invalid_value" });
+  });
+
+  it("counts every completion a request generates: n choices, or best_of", () => {
+    expect(completionsPerRequest({})).toBe(1);
+    expect(completionsPerRequest({ n: 4 })).toBe(4);
+    expect(completionsPerRequest({ n: 2, best_of: 5 })).toBe(5);
+    expect(completionsPerRequest({ n: 0 })).toBe(1);
   });
 
   it("prices the worst case at the node's price per million, rounded up, plus the fee", () => {
@@ -25,15 +47,16 @@ describe("worst case of a request", () => {
     expect(worstCaseCost({ promptTokens: 10, completionTokens: 10 }, { prompt: 0, completion: 0 }, 500)).toBe(0);
   });
 
-  it("stays exact where floating point would not (a 100M-token worst case at the top price)", () => {
-    expect(worstCaseCost({ promptTokens: 0, completionTokens: 9_007_199 }, { prompt: 0, completion: 1_000_000_000_000 }, 0)).toBe(9_007_199_000_000);
+  it("stays exact where floating point would not", () => {
+    // 4,194,308 × 999,999,000,000 is a whole number of micro-units (4,194,303,805,692); in floating point the product
+    // (past 2^53) rounds up, and so would the charge.
+    expect(worstCaseCost({ promptTokens: 0, completionTokens: 4_194_308 }, { prompt: 0, completion: 999_999_000_000 }, 0)).toBe(4_194_303_805_692);
+    expect(Math.ceil((4_194_308 * 999_999_000_000) / 1_000_000)).toBe(4_194_303_805_693);
   });
 
   it("reads the fee from GATEWAY_FEE_BPS, refusing nonsense", () => {
     expect(feeBps({})).toBe(0);
     expect(feeBps({ GATEWAY_FEE_BPS: "250" })).toBe(250);
-    expect(() => feeBps({ GATEWAY_FEE_BPS: "-1" })).toThrow(/GATEWAY_FEE_BPS/);
-    expect(() => feeBps({ GATEWAY_FEE_BPS: "10001" })).toThrow(/GATEWAY_FEE_BPS/);
-    expect(() => feeBps({ GATEWAY_FEE_BPS: "5%" })).toThrow(/GATEWAY_FEE_BPS/);
+    for (const bad of ["-1", "10001", "5%"]) expect(() => feeBps({ GATEWAY_FEE_BPS: bad })).toThrow(/fee is misconfigured/);
   });
 });

@@ -7,10 +7,11 @@ import { remaining, take, type Bucket } from "./rate-limit.js";
 import type { KeyLimits, Reservation, ReserveResult } from "./records.js";
 
 /**
- * A reservation not settled or released by then is dropped. The request path gives up on an answer after 120 s, so
- * only a Worker that died after reserving leaves one this old; it must not hold the budget for ever.
+ * A reservation not settled or released by then is dropped. It must outlast any answer still streaming, and a stream
+ * has no overall time limit (it ends when the node stops sending for 30 s, UPSTREAM_STALL_MS), hence an hour rather
+ * than minutes. What it bounds is the hold left by a Worker that died after reserving: not kept for ever.
  */
-export const RESERVATION_TTL_MS = 10 * 60_000;
+export const RESERVATION_TTL_MS = 60 * 60_000;
 
 export interface AccountState {
   limits: KeyLimits;

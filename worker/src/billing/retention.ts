@@ -6,10 +6,9 @@
 export const DAY_MS = 86_400_000;
 export const DEFAULT_RETENTION_DAYS = 90;
 
-/** USAGE_RETENTION_DAYS (a whole number of days, at least 1; optional, so read from any env); else the default. */
-export function retentionDays(env: object): number {
-  const value = "USAGE_RETENTION_DAYS" in env ? env.USAGE_RETENTION_DAYS : undefined;
-  const text = typeof value === "string" ? value.trim() : "";
+/** USAGE_RETENTION_DAYS: a whole number of days, at least 1; absent or unreadable means the default. */
+export function retentionDays(raw: string | undefined): number {
+  const text = raw?.trim() ?? "";
   const days = /^\d{1,6}$/.test(text) ? Number(text) : 0;
   return days >= 1 ? days : DEFAULT_RETENTION_DAYS;
 }

@@ -10,7 +10,7 @@ const nodeIds = ["n".repeat(43), "C".repeat(43), "_".repeat(43)];
 function receipts(nodeId: string, n: number): (SettledRow & LeafRow)[] {
   return Array.from({ length: n }, (_, i) => {
     const receipt = `${nodeId}.${i}`;
-    return { node_id: nodeId, receipt, leaf: toHex(receiptLeaf(utf8(receipt))), prompt_tokens: 7, completion_tokens: i, amount: 3 + i, created: 1000 + i };
+    return { node_id: nodeId, receipt, leaf: toHex(receiptLeaf(utf8(receipt))), prompt_tokens: 7, completion_tokens: i, amount: 3 + i };
   }).sort((x, y) => (x.leaf < y.leaf ? -1 : 1));
 }
 
@@ -41,8 +41,10 @@ describe("proofs of every receipt", () => {
     rowsByNode.forEach((rows, n) => {
       const node = closed[n];
       if (!node) throw new Error("node not closed");
-      const top = topProof(statement, node.node.node_id) ?? [];
-      const leaves = node.subtree.blocks.flatMap((_root, b) => pageLeaves(top, rows.slice(b * BLOCK, (b + 1) * BLOCK), b, node.subtree.blocks));
+      const top = topProof(statement, node.node.node_id);
+      expect(top?.node).toEqual(node.node);
+      const proof = top?.proof ?? [];
+      const leaves = node.subtree.blocks.flatMap((_root, b) => pageLeaves(proof, rows.slice(b * BLOCK, (b + 1) * BLOCK), b, node.subtree.blocks));
       expect(leaves.map((l) => l.receipt)).toEqual(rows.map((r) => r.receipt));
       expect(SettlementProofSchema.safeParse({ object: "settlement.proof", settlement_id: "stl_test", merkle_root: statement.merkle_root, node: node.node, leaves, page: 0, has_more: false }).success).toBe(true);
       for (const leaf of leaves) {
@@ -56,7 +58,7 @@ describe("proofs of every receipt", () => {
     const rows = rowsByNode[2] ?? [];
     const node = closed[2];
     if (!node) throw new Error("node not closed");
-    const [first, second] = pageLeaves(topProof(statement, node.node.node_id) ?? [], rows.slice(0, BLOCK), 0, node.subtree.blocks);
+    const [first, second] = pageLeaves(topProof(statement, node.node.node_id)?.proof ?? [], rows.slice(0, BLOCK), 0, node.subtree.blocks);
     if (!first || !second) throw new Error("page too short");
     const root = fromHex(statement.merkle_root) ?? EMPTY_ROOT;
     const steps = (proof: string[]) => proof.map((p) => fromHex(p) ?? EMPTY_ROOT);

@@ -1,6 +1,7 @@
 // The top of a settlement's tree: one leaf per node (its subtree root), and the proofs that join a receipt's subtree
 // proof to it. A receipt's full proof folds with one verifyMerkleProof() from its leaf to the statement's merkle_root.
 import { fromHex, MerkleTree, toHex, type SettlementLeaf, type SettlementNode, type SettlementStatement, type UnsignedStatement } from "@meshgate/schemas";
+import { exactSum } from "./exact-sum.js";
 import { blockProofs } from "./node-subtree.js";
 
 export interface StatementInput {
@@ -18,7 +19,12 @@ export interface LeafRow {
   receipt: string;
   leaf: string;
   amount: number;
-  created: number;
+}
+
+/** A node of a statement, and the proof of its subtree root up to merkle_root (the same for every page). */
+export interface TopProof {
+  node: SettlementNode;
+  proof: Uint8Array[];
 }
 
 function rootBytes(node: SettlementNode): Uint8Array {
@@ -27,11 +33,9 @@ function rootBytes(node: SettlementNode): Uint8Array {
   return root;
 }
 
+/** Exact, as the per-node sums are when the shards close: past 2^53 - 1 the close fails (close a shorter period). */
 function total(nodes: readonly SettlementNode[], field: "receipts" | "amount"): number {
-  const sum = nodes.reduce((n, node) => n + node[field], 0);
-  // Exact below 2^53: the per-node sums are checked the same way when the shards close.
-  if (!Number.isSafeInteger(sum)) throw new RangeError(`the period's ${field} pass 2^53: close a shorter period`);
-  return sum;
+  return nodes.reduce((n, node) => exactSum(n, node[field], `the period's ${field}`), 0);
 }
 
 export function assembleStatement(input: StatementInput): UnsignedStatement {
@@ -51,11 +55,11 @@ export function assembleStatement(input: StatementInput): UnsignedStatement {
   };
 }
 
-/** The proof of a node's subtree root up to merkle_root; null when the node is not in the statement. */
-export function topProof(statement: Pick<SettlementStatement, "nodes">, nodeId: string): Uint8Array[] | null {
+/** The node and its proof up to merkle_root, found and built once per request; null when the node is not in it. */
+export function topProof(statement: Pick<SettlementStatement, "nodes">, nodeId: string): TopProof | null {
   const node = statement.nodes.find((n) => n.node_id === nodeId);
-  if (!node) return null;
-  return new MerkleTree(statement.nodes.map(rootBytes)).proof(rootBytes(node));
+  const proof = node ? new MerkleTree(statement.nodes.map(rootBytes)).proof(rootBytes(node)) : null;
+  return node && proof ? { node, proof } : null;
 }
 
 /** Every leaf of one page (block `block` of the node's subtree), each with its proof up to merkle_root. */

@@ -2,6 +2,7 @@
 // rows streamed in (node_id, leaf) order. Each node is yielded as soon as its last row has passed, so a shard holds one
 // node's block (see node-subtree.ts) at a time however many receipts the period has.
 import type { SettlementNode } from "@meshgate/schemas";
+import { exactSum } from "./exact-sum.js";
 import { BLOCK_LEAVES, SubtreeBuilder, type NodeSubtree } from "./node-subtree.js";
 
 export interface SettledRow {
@@ -26,11 +27,7 @@ interface Open {
  * Sums stay exact below 2^53 micro-units (about 9·10^9 whole units per node and period) and tokens; past that the
  * close fails rather than sign an inexact statement: close shorter periods.
  */
-function add(total: number, value: number, what: string): number {
-  const sum = total + value;
-  if (!Number.isSafeInteger(sum)) throw new RangeError(`${what} passes 2^53 in one period: close a shorter period`);
-  return sum;
-}
+const add = (total: number, value: number, what: string) => exactSum(total, value, `a node's ${what} in one period`);
 
 function finish(open: Open): ClosedNode {
   const subtree = open.builder.finish();

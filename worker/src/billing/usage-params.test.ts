@@ -35,5 +35,7 @@ describe("usage query parameters", () => {
     expect(paramOf("format=xml")).toBe("format");
     expect(paramOf("limit=0")).toBe("limit");
     expect(paramOf("limit=10001")).toBe("limit");
+    expect(paramOf(`to=${encodeURIComponent("+275760-09-13T00:00:00Z")}`)).toBe("to");
+    expect(paramOf(`from=${encodeURIComponent("-271821-04-20T00:00:00Z")}`)).toBe("from");
   });
 });

@@ -1,5 +1,6 @@
 // The query string of the usage endpoints: ?from=&to=&group_by=&format=&limit=. Every bad value is a 400 naming it.
 import { HttpError } from "../http/http-error.js";
+import { instantMs } from "./instant.js";
 
 export const DEFAULT_LIMIT = 1_000;
 export const MAX_LIMIT = 10_000;
@@ -17,11 +18,11 @@ export interface UsageParams<G extends string> {
 
 const invalid = (param: string, message: string) => new HttpError(400, message, { param, code: "invalid_value" });
 
-/** Accepts unix seconds or an ISO 8601 date/time; returns ms since the epoch. */
-export function parseInstant(value: string | null, param: string, fallback: number): number {
+/** Accepts unix seconds or an ISO 8601 date/time (see instant.ts); returns ms since the epoch. */
+function parseInstant(value: string | null, param: string, fallback: number): number {
   if (value === null || value === "") return fallback;
-  const ms = /^\d{1,12}$/.test(value) ? Number(value) * 1000 : Date.parse(value);
-  if (!Number.isFinite(ms)) throw invalid(param, `Invalid ${param}: use unix seconds or an ISO 8601 date.`);
+  const ms = instantMs(value);
+  if (ms === null) throw invalid(param, `Invalid ${param}: use unix seconds or an ISO 8601 date, up to the year 33658.`);
   return ms;
 }
 

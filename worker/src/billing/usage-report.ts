@@ -1,26 +1,9 @@
 // What a key's account answers about its usage (the routes shape it for clients and operators).
-import type { ReceiptStatus } from "./records.js";
+import type { UsageEntry } from "./records.js";
 import type { Dimension, UsageGroup, UsageSums } from "./usage-sums.js";
 
-/** One metered request as the account keeps it (times in ms since the epoch). No prompt or completion text. */
-export interface UsageRow {
-  request_id: string;
-  created: number;
-  key_id: string;
-  node_id: string;
-  model: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cost: number;
-  node_amount: number;
-  billable: boolean;
-  estimated: boolean;
-  receipt_status: ReceiptStatus;
-  latency_ms: number;
-  status: number;
-  streamed: boolean;
-}
+/** One metered request as the account keeps it: what was settled, less the receipt (which goes to the node's shard). */
+export type UsageRow = Omit<UsageEntry, "receipt">;
 
 export interface UsageQuery {
   /** ms since the epoch, [from, to). */

@@ -13,9 +13,12 @@ describe("merging usage groups", () => {
     expect(merged[1]).toEqual({ ...g("b", 5), billable_requests: 3, estimated_requests: 2 });
   });
 
-  it("stays exact for sums of large integers", () => {
-    const big = { ...g("m", 1), cost: 2 ** 52 + 1 };
-    expect(mergeGroups([[big], [big]])[0]?.cost).toBe(2 ** 53 + 2);
+  it("stays exact for sums of large integers, and throws rather than round one a double can't hold", () => {
+    expect(mergeGroups([[{ ...g("m", 1), cost: 2 ** 52 + 1 }], [{ ...g("m", 1), cost: 2 ** 52 - 2 }]])[0]?.cost).toBe(Number.MAX_SAFE_INTEGER);
+    // 2^53 - 1 + 2 is 2^53 + 1, which a double rounds to 2^53.
+    const top = { ...g("m", 1), total_tokens: Number.MAX_SAFE_INTEGER };
+    expect(() => mergeGroups([[top], [{ ...g("m", 1), total_tokens: 2 }]])).toThrow(/total_tokens passes 2\^53/);
+    expect(() => totalOf([top, { ...g("n", 1), total_tokens: 2 }])).toThrow(RangeError);
   });
 
   it("orders days chronologically", () => {

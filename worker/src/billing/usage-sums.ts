@@ -1,5 +1,6 @@
 // Usage summed over a range or a group: integers only (tokens, micro-units, counts), so sums merged from many
-// accounts or from roll-ups and rows are exact.
+// accounts or from roll-ups and rows are exact (checked: see exact-sum.ts).
+import { exactSum } from "./exact-sum.js";
 
 /** How one key's usage can be grouped; the admin report can also group by key. */
 export type Dimension = "model" | "node" | "day";
@@ -27,16 +28,18 @@ export const ZERO_SUMS: UsageSums = {
   requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost: 0, node_amount: 0, billable_requests: 0, estimated_requests: 0,
 };
 
+/** Field by field; throws rather than round (sums pass 2^53 - 1 only far beyond any real usage). */
 export function addSums(a: UsageSums, b: UsageSums): UsageSums {
+  const sum = (field: keyof UsageSums) => exactSum(a[field], b[field], field);
   return {
-    requests: a.requests + b.requests,
-    prompt_tokens: a.prompt_tokens + b.prompt_tokens,
-    completion_tokens: a.completion_tokens + b.completion_tokens,
-    total_tokens: a.total_tokens + b.total_tokens,
-    cost: a.cost + b.cost,
-    node_amount: a.node_amount + b.node_amount,
-    billable_requests: a.billable_requests + b.billable_requests,
-    estimated_requests: a.estimated_requests + b.estimated_requests,
+    requests: sum("requests"),
+    prompt_tokens: sum("prompt_tokens"),
+    completion_tokens: sum("completion_tokens"),
+    total_tokens: sum("total_tokens"),
+    cost: sum("cost"),
+    node_amount: sum("node_amount"),
+    billable_requests: sum("billable_requests"),
+    estimated_requests: sum("estimated_requests"),
   };
 }
 

@@ -28,6 +28,8 @@ export class EarningsShard extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    // `earnings.added` (when the shard stored a receipt) is written but read by nothing; deployed tables declare it
+    // NOT NULL without a default, so it stays (dropping it would take a migration of every shard for no gain).
     this.sql.exec(`CREATE TABLE IF NOT EXISTS earnings (
       request_id TEXT PRIMARY KEY, node_id TEXT NOT NULL, receipt TEXT NOT NULL, leaf TEXT NOT NULL,
       prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, amount INTEGER NOT NULL, created INTEGER NOT NULL,
@@ -106,7 +108,7 @@ export class EarningsShard extends DurableObject<Env> {
         ? []
         : this.sql
             .exec<LeafRow & Record<string, SqlStorageValue>>(
-              "SELECT receipt, leaf, amount, created FROM earnings WHERE settlement_id = ? AND node_id = ? AND leaf >= ? ORDER BY leaf LIMIT ?",
+              "SELECT receipt, leaf, amount FROM earnings WHERE settlement_id = ? AND node_id = ? AND leaf >= ? ORDER BY leaf LIMIT ?",
               settlementId, nodeId, first, BLOCK_LEAVES,
             )
             .toArray();

@@ -1,8 +1,9 @@
 // A key account's tables. `usage` is the old per-key ledger's table, kept with its rows: accounts live in the
-// ledgers' storage (a class rename), and an old table is upgraded in place.
+// ledgers' storage (a class rename), and an old table is upgraded in place. `reservations.created` is written but
+// read by nothing; deployed tables declare it NOT NULL without a default, so it stays rather than take a migration.
 import { DAY_MS } from "../billing/retention.js";
 
-export const ACCOUNT_SCHEMA = `
+const ACCOUNT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS account (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   budget INTEGER,

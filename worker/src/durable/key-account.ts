@@ -4,7 +4,7 @@
 // dispatch, settles the actual cost after, and releases on failure.
 import { DurableObject } from "cloudflare:workers";
 import { outboxRetryDelay } from "../billing/outbox-backoff.js";
-import { giveBack, resize, type Bucket } from "../billing/rate-limit.js";
+import { giveBack, resize, settleTaken, type Bucket } from "../billing/rate-limit.js";
 import type { KeyLimits, Reservation, ReserveResult, UsageEntry } from "../billing/records.js";
 import { decideReserve, RESERVATION_TTL_MS, type AccountState, type Hold } from "../billing/reservation.js";
 import { DAY_MS, retentionDays, rowsKeptSince } from "../billing/retention.js";
@@ -94,8 +94,8 @@ export class KeyAccount extends DurableObject<Env> {
 
   /**
    * Records answered requests, once each (a request id seen before is skipped, its charge not repeated): the row, its
-   * charge, its day's roll-up, the end of its reservation (tokens held beyond what it used go back), and for a
-   * billable receipt an earning for the node. Returns how many were new; then pushes the earnings.
+   * charge, its day's roll-up, the end of its reservation (tokens held beyond what it used go back; tokens used beyond
+   * what it held are taken too), and for a billable receipt an earning for the node. Returns how many were new; then pushes the earnings.
    */
   async settle(entries: UsageEntry[], now: number): Promise<number> {
     const alarm = await this.ctx.storage.getAlarm();
@@ -112,7 +112,7 @@ export class KeyAccount extends DurableObject<Env> {
         count++;
         spent += cost;
         const held = this.takeReservation(e.request_id);
-        if (held && row.tpm !== null) tokens = giveBack(tokens, row.tpm, Math.max(0, held.tokens - e.total_tokens), now);
+        if (held && row.tpm !== null) tokens = settleTaken(tokens, row.tpm, held.tokens, e.total_tokens, now);
         const earning = earningOf(e);
         if (earning) {
           queueEarning(this.sql, earning);
@@ -150,7 +150,7 @@ export class KeyAccount extends DurableObject<Env> {
   /** Retries the outbox and deletes usage rows past the retention (daily while there are rows). */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const purged = purgeRows(this.sql, rowsKeptSince(now, retentionDays(this.env)), PURGE_BATCH);
+    const purged = purgeRows(this.sql, rowsKeptSince(now, retentionDays(this.env.USAGE_RETENTION_DAYS)), PURGE_BATCH);
     await this.flushOutbox(now);
     if (purged === PURGE_BATCH) await this.armAlarm(now + 1_000);
     else if (hasRows(this.sql)) await this.armAlarm(now + DAY_MS);

@@ -1,8 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
 import { randomNonce, type SettlementStatement } from "@meshgate/schemas";
 
-/** A period reserved for closing, or the statement that already covers part of it. */
-export type BeginResult = { ok: true; id: string; created: number } | { ok: false; conflict: string };
+/** A settlement whose period overlaps one asked for. A closing one is a close that failed part way. */
+export interface Overlap {
+  id: string;
+  status: "closing" | "closed";
+  from: number;
+  to: number;
+}
+
+/** A period reserved for closing, or the settlement that already covers part of it. */
+export type BeginResult = { ok: true; id: string; created: number } | { ok: false; conflict: Overlap };
 
 export interface StatementPage {
   data: SettlementStatement[];
@@ -32,14 +40,16 @@ export class Settlements extends DurableObject<Env> {
 
   /**
    * Reserves [from, to). A close of exactly this period that began and never finished is resumed (same id and time, so
-   * the retry signs the same statement); any other overlap, closing or closed, is refused with the other's id.
+   * the retry signs the same statement); any other overlap, closing or closed, is refused, saying which it is.
    */
   begin(from: number, to: number, now: number): BeginResult {
     // Periods never overlap, so the latest to start before `to` is the only one that can reach past `from`.
     const overlap = this.sql.exec<Row>("SELECT * FROM settlements WHERE from_ms < ? ORDER BY from_ms DESC LIMIT 1", to).toArray()[0];
     if (overlap && overlap.to_ms > from) {
       const resumable = overlap.status === "closing" && overlap.from_ms === from && overlap.to_ms === to;
-      return resumable ? { ok: true, id: overlap.id, created: overlap.created } : { ok: false, conflict: overlap.id };
+      if (resumable) return { ok: true, id: overlap.id, created: overlap.created };
+      const status = overlap.status === "closing" ? "closing" : "closed";
+      return { ok: false, conflict: { id: overlap.id, status, from: overlap.from_ms, to: overlap.to_ms } };
     }
     const id = `stl_${randomNonce(12)}`;
     this.sql.exec("INSERT INTO settlements (id, from_ms, to_ms, created, status) VALUES (?, ?, ?, ?, 'closing')", id, from, to, now);

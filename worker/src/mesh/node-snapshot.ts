@@ -73,6 +73,11 @@ export function observeLocally(outcome: Outcome): void {
   if (current) observeInTable(current.table, outcome);
 }
 
+/** A node's current public key (base64url): from the newest snapshot, else from `fallback`; "" when neither has it. */
+export function nodePublicKey(nodeId: string, fallback: NodeSnapshot): string {
+  return current?.publicKeys.get(nodeId) ?? fallback.publicKeys.get(nodeId) ?? "";
+}
+
 /** The table requests route by now, if any. */
 export function currentTable(): RoutingTable | null {
   return current?.table ?? null;

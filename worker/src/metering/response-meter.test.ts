@@ -155,32 +155,33 @@ describe("meterStream on streams", () => {
     expect((await result).completed).toBe(false);
   });
 
-  it("reports a client that hung up", async () => {
-    const { body, result } = meterStream(source([chunk("a"), chunk("b"), chunk("c")]), { hideUsage: false });
+  it("reads the rest of the node's answer after the client hung up, so its usage and receipt still arrive", async () => {
+    const parts = [chunk("a"), chunk("b"), usageEvent, `data: [DONE]\n\n${RECEIPT_COMMENT_PREFIX}tok.sig\n\n`];
+    const { body, result } = meterStream(source(parts), { hideUsage: true });
     const reader = body.getReader();
     await reader.read();
     await reader.cancel();
-    expect((await result).failure).toBe("client_cancelled");
+    expect(await result).toMatchObject({ clientGone: true, failure: null, completed: true, usage, receipt: "tok.sig" });
   });
 });
 
 describe("meterStream when the client goes away", () => {
-  it("settles and stops reading from the node when told the client left", async () => {
+  it("stops reading from a node that does not finish within the drain limit after its client left", async () => {
     let cancelled = false;
     const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(chunk("x"))), cancel: () => void (cancelled = true) });
-    const { body, result, abandon } = meterStream(endless, { hideUsage: false });
+    const { body, result, abandon } = meterStream(endless, { hideUsage: false, drainMs: 50 });
     await body.getReader().read();
     abandon();
-    expect((await result).failure).toBe("client_cancelled");
+    expect(await result).toMatchObject({ failure: "client_cancelled", clientGone: true, completed: false });
     expect(cancelled).toBe(true);
   });
 
   it("gives up on a client that stops reading without hanging up", async () => {
     let cancelled = false;
     const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(chunk("x"))), cancel: () => void (cancelled = true) });
-    const { body, result } = meterStream(endless, { hideUsage: false, stallMs: 40 });
+    const { body, result } = meterStream(endless, { hideUsage: false, stallMs: 40, drainMs: 50 });
     await body.getReader().read();
-    expect((await result).failure).toBe("client_cancelled");
+    expect(await result).toMatchObject({ failure: "client_cancelled", clientGone: true });
     expect(cancelled).toBe(true);
   });
 });

@@ -9,6 +9,8 @@ export interface MeterOptions {
   stallMs?: number;
   /** A node that sends nothing for this long mid-stream has stalled: the stream is ended with an error event. */
   upstreamStallMs?: number;
+  /** How long the rest of a node's answer is read after its client left (DRAIN_AFTER_CLIENT_LEFT_MS). */
+  drainMs?: number;
 }
 
 /** Generation pauses (a long tool call, a slow prefill of a later turn) rarely last this long without a keep-alive. */
@@ -21,12 +23,21 @@ export const UPSTREAM_STALL_MS = 30_000;
  */
 export const CLIENT_STALL_MS = 10_000;
 
+/**
+ * A client that leaves does not end the node's answer: the rest is read (and dropped) so its usage and receipt still
+ * arrive and the answer is billed, as if the client had read it; otherwise leaving just before the usage chunk would
+ * make any answer free. A node that takes longer than this to finish is cut off, and the answer goes unbilled.
+ */
+export const DRAIN_AFTER_CLIENT_LEFT_MS = 60_000;
+
 export interface MeterResult {
   usage: TokenCounts | null;
   /** The stream ended normally: `[DONE]` was seen. */
   completed: boolean;
-  /** Why the body did not complete, if it did not. */
+  /** Why the body did not complete, if it did not ("client_cancelled": the client left and the node did not finish in time). */
   failure: "upstream_error" | "upstream_stalled" | "client_cancelled" | null;
+  /** The client left before the end (the rest of the node's answer was read without it). */
+  clientGone: boolean;
   /** The node sent an error envelope (`data: {"error": …}`) inside its 200 stream. */
   sseError: boolean;
   bytes: number;
@@ -124,7 +135,7 @@ export interface MeteredBody {
   body: ReadableStream<Uint8Array>;
   /** Settles exactly once: when the body ends, breaks, or is abandoned. */
   result: Promise<MeterResult>;
-  /** The client went away: stop reading from the node and settle. The runtime does not always cancel the body. */
+  /** The client went away: stop sending to it, read the rest of the node's answer. The runtime does not always cancel the body. */
   abandon(): void;
 }
 
@@ -134,12 +145,14 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
   const result = new Promise<MeterResult>((resolve) => (settle = resolve));
   let bytes = 0;
   const startedAt = Date.now();
+  let clientGone = false;
   const finish = (failure: MeterResult["failure"]) => {
     const durationMs = Date.now() - startedAt;
     settle?.({
       usage: processor.usage(),
       completed: failure === null && processor.completed(),
       failure,
+      clientGone,
       sseError: processor.sseError(),
       bytes,
       durationMs,
@@ -164,16 +177,31 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
   const watchdog = setInterval(() => {
     if (writeStartedAt !== 0 && Date.now() - writeStartedAt > stallMs) abandon();
   }, Math.max(10, Math.floor(stallMs / 4)));
+  const drainLimitMs = opts.drainMs ?? DRAIN_AFTER_CLIENT_LEFT_MS;
+  let drainTimer: ReturnType<typeof setTimeout> | undefined;
   const abandon = () => {
-    if (!settle) return;
-    finish("client_cancelled");
-    reader.cancel("client disconnected").catch(() => {});
+    if (!settle || clientGone) return;
+    clientGone = true;
+    writeStartedAt = 0;
     writer.abort("client disconnected").catch(() => {});
+    drainTimer = setTimeout(() => {
+      if (!settle) return;
+      finish("client_cancelled");
+      reader.cancel("client disconnected").catch(() => {});
+    }, drainLimitMs);
   };
   const write = async (chunk: Uint8Array) => {
+    if (clientGone) return;
     writeStartedAt = Date.now();
-    await writer.write(chunk);
+    try {
+      await writer.write(chunk);
+    } catch {
+      abandon();
+    }
     writeStartedAt = 0;
+  };
+  const close = async () => {
+    if (!clientGone) await writer.close().catch(() => {});
   };
   const upstreamStallMs = opts.upstreamStallMs ?? UPSTREAM_STALL_MS;
   // Only data events are progress: a node sending nothing but comments or keep-alives has stalled all the same.
@@ -203,13 +231,13 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
         const tail = processor.end();
         if (tail) await write(tail);
         await write(encoder.encode(MID_STREAM_ERROR_EVENT));
-        await writer.close();
+        await close();
         return finish(step === "stalled" ? "upstream_stalled" : "upstream_error");
       }
       if (step.done) {
         const tail = processor.end();
         if (tail) await write(tail);
-        await writer.close();
+        await close();
         return finish(null);
       }
       bytes += step.value.byteLength;
@@ -222,7 +250,10 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
       if (!settle) return;
     }
   };
-  void result.then(() => clearInterval(watchdog));
+  void result.then(() => {
+    clearInterval(watchdog);
+    clearTimeout(drainTimer);
+  });
   pump().catch(abandon);
   return { body: readable, result, abandon };
 }

@@ -84,7 +84,19 @@ export async function listKeysRoute(request: GatewayRequest, env: Env): Promise<
   return Response.json({ object: "list", data: keys.map(keyBody) });
 }
 
-/** PATCH /admin/keys/{id}: the account enforces the new limits first; then the key's copy follows (and this isolate's cache). */
+/**
+ * Every limit either the current or the changed settings have: what the key's copy says while its account changes.
+ * The copy tells the request path whether to consult the account, so it may be more limited than the account (a
+ * needless reservation; for a budget, a default completion cap) but never less (requests would skip the account).
+ */
+function unionOf(current: KeyLimits, change: Partial<KeyLimits>): KeyLimits {
+  return { budget: change.budget ?? current.budget, rpm: change.rpm ?? current.rpm, tpm: change.tpm ?? current.tpm };
+}
+
+/**
+ * PATCH /admin/keys/{id}. Three writes, ordered so that a failure after any of them leaves the key's copy at least as
+ * limited as its account: the copy widened to the union, the account changed, the copy set to the account's limits.
+ */
 export async function updateKeyRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
   const id = request.params["id"] ?? "";
@@ -92,10 +104,14 @@ export async function updateKeyRoute(request: GatewayRequest, env: Env): Promise
   const keys = apiKeys(env);
   const key = await keys.active(id);
   if (!key) throw notFound(id);
-  const account = await keyAccount(env, id).configure(given(value), Date.now());
-  const limits: KeyLimits = { budget: account.budget, rpm: account.rpm, tpm: account.tpm };
-  const hash = await keys.setLimits(id, limits);
+  const change = given(value);
+  const hash = await keys.setLimits(id, unionOf(key, change));
   if (hash === null) throw notFound(id);
+  forgetKey(hash);
+  const account = await keyAccount(env, id).configure(change, Date.now());
+  const limits: KeyLimits = { budget: account.budget, rpm: account.rpm, tpm: account.tpm };
+  if ((await keys.setLimits(id, limits)) === null) throw notFound(id);
+  // This isolate's cache follows at once (other isolates within KEY_CACHE_TTL_MS).
   forgetKey(hash);
   return Response.json({ ...keyBody({ ...key, ...limits }), spent: account.spent, reserved: account.reserved });
 }

@@ -9,6 +9,7 @@ import { checkReceipt } from "../billing/receipt-check.js";
 import { meteringOff } from "../billing/metering-switch.js";
 import { RequestBudget } from "../billing/request-budget.js";
 import { feeBps, likelyPromptTokens } from "../billing/request-cost.js";
+import { NO_LIMITS } from "../durable/api-keys.js";
 import { keyAccount } from "../durable/names.js";
 import { authenticate } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
@@ -18,7 +19,7 @@ import { releaseNode, sendToNode } from "../mesh/dispatch.js";
 import { adjustLoad } from "../mesh/local-load.js";
 import { routeRequest, type RouteResult } from "../mesh/failover.js";
 import { gatewayIdentity } from "../mesh/gateway-identity.js";
-import { currentTable, nodeSnapshot, observeLocally } from "../mesh/node-snapshot.js";
+import { currentTable, nodePublicKey, nodeSnapshot, observeLocally } from "../mesh/node-snapshot.js";
 import { recordUsage, reportOutcome } from "../mesh/reporting.js";
 import { serverTiming } from "../mesh/server-timing.js";
 import { dispatchTimeouts } from "../mesh/timeouts.js";
@@ -38,11 +39,14 @@ export interface InferenceKind {
   schema: z.ZodType<InferenceBody>;
   /** Streams and generates completion tokens (embeddings do neither). */
   generates: boolean;
+  /** The completion cap a budgeted request without one is sent with (see RequestBudget). */
+  defaultCap: number;
 }
 
-export const CHAT: InferenceKind = { path: "/v1/chat/completions", schema: ChatCompletionRequestSchema, generates: true };
-export const COMPLETIONS: InferenceKind = { path: "/v1/completions", schema: CompletionRequestSchema, generates: true };
-export const EMBEDDINGS: InferenceKind = { path: "/v1/embeddings", schema: EmbeddingRequestSchema, generates: false };
+export const CHAT: InferenceKind = { path: "/v1/chat/completions", schema: ChatCompletionRequestSchema, generates: true, defaultCap: 4_096 };
+/** OpenAI's documented default for completions' max_tokens. */
+export const COMPLETIONS: InferenceKind = { path: "/v1/completions", schema: CompletionRequestSchema, generates: true, defaultCap: 16 };
+export const EMBEDDINGS: InferenceKind = { path: "/v1/embeddings", schema: EmbeddingRequestSchema, generates: false, defaultCap: 0 };
 
 /** Response headers from a node that are safe and useful to pass to the client. */
 const PASSED_HEADERS = ["content-type", "openai-processing-ms", "openai-version", "cache-control"];
@@ -87,7 +91,8 @@ interface AnswerSeen {
   complete: boolean;
   /** Completion tokens counted by the gateway, for the record when the node reported none. */
   completionEstimate: number;
-  digest: string;
+  /** The answer's digest as the node's receipt must name it (computed off the response path). */
+  digest: () => string;
   receipt: string | null;
   /** null: the answer says nothing about the node (a client that left, a 4xx passed through). */
   outcome: Omit<Outcome, "nodeId" | "model" | "at" | "inFlight"> | null;
@@ -108,14 +113,16 @@ export function inferenceRoute(kind: InferenceKind) {
     // Always ask a streaming node for usage, so every streamed token is metered; hide it again if not requested.
     const hideUsage = streamed && body.stream_options?.include_usage !== true;
     const metered = !meteringOff(env);
+    const fee = feeBps(env);
     const budget = new RequestBudget({
       requestId: request.id,
-      limits: metered ? apiKey.limits : { budget: null, rpm: null, tpm: null },
+      limits: metered ? apiKey.limits : NO_LIMITS,
       account: () => keyAccount(env, apiKey.id),
       body,
       bodyBytes: bytes.length,
       generates: kind.generates,
-      feeBps: feeBps(env),
+      defaultCap: kind.defaultCap,
+      feeBps: fee,
     });
     const bodyFor = (model: string): Uint8Array => {
       if (model === body.model && !stripped && !hideUsage && budget.addedCap === null) return bytes;
@@ -176,7 +183,6 @@ export function inferenceRoute(kind: InferenceKind) {
 
     const { node, model, answer, attempts } = routed;
     const response = answer.response;
-    const publicKey = snapshot.publicKeys.get(node.id) ?? "";
     /** Bills the answer exactly (or records why not), and tells the router how the node did. Off the response path. */
     const settle = async (seen: AnswerSeen, finishedAt: number): Promise<void> => {
       if (!metered) {
@@ -193,12 +199,13 @@ export function inferenceRoute(kind: InferenceKind) {
                 model,
                 promptTokens: seen.usage.prompt_tokens,
                 completionTokens: seen.usage.completion_tokens,
-                digest: seen.digest,
+                digest: seen.digest(),
                 advertisedPrice: priceOf(node, model),
                 startedAt,
                 finishedAt,
               },
-              (signature, data) => webCryptoVerify(publicKey, signature, data),
+              // The node's key as the registry knows it now (a snapshot refreshed since the request began is newer).
+              (signature, data) => webCryptoVerify(nodePublicKey(node.id, snapshot), signature, data),
             )
           : null;
       const promptEstimate = likelyPromptTokens(bytes.length);
@@ -208,7 +215,7 @@ export function inferenceRoute(kind: InferenceKind) {
         estimate: { prompt_tokens: promptEstimate, completion_tokens: seen.completionEstimate, total_tokens: promptEstimate + seen.completionEstimate },
         receipt: check,
         worstCase: budget.worstCase,
-        feeBps: feeBps(env),
+        feeBps: fee,
       });
       recordUsage(
         {
@@ -250,8 +257,9 @@ export function inferenceRoute(kind: InferenceKind) {
       request.signal.addEventListener("abort", metered.abandon, { once: true });
       ctx.waitUntil(
         metered.result.then((m) => {
-          const seen = { usage: m.usage, complete: m.completed, completionEstimate: m.contentEvents, digest: m.digest, receipt: m.receipt };
-          // A client that left ends the stream early: that says nothing about the node, good or bad.
+          const seen = { usage: m.usage, complete: m.completed, completionEstimate: m.contentEvents, digest: () => m.digest, receipt: m.receipt };
+          // A client that left is not the node's doing: the rest of the answer was read without it (and is billed if
+          // it completed), but a node cut off because it did not finish in time after that is not judged.
           if (m.failure === "client_cancelled") return finish({ ...seen, outcome: null });
           const kindOf = streamOutcome(m);
           const tokens = kindOf === "success" && m.completed ? (m.usage?.completion_tokens ?? null) : null;
@@ -266,16 +274,17 @@ export function inferenceRoute(kind: InferenceKind) {
     // sample only for a short answer (embeddings, a few tokens), where that is close to a first token's. A 4xx
     // passed through says nothing about the node, and is not billed.
     const ok = response.status === 200;
-    const usage = usageOfJsonBody(answer.body);
+    const whole = answer.body;
+    const usage = usageOfJsonBody(whole);
     const short = (usage?.completion_tokens ?? 0) <= SHORT_ANSWER_TOKENS;
     finish({
       usage,
       complete: ok,
-      completionEstimate: Math.ceil(answer.body.byteLength / 4),
-      digest: bodyDigest(new Uint8Array(answer.body)),
+      completionEstimate: Math.ceil(whole.byteLength / 4),
+      digest: () => bodyDigest(new Uint8Array(whole)),
       receipt: response.headers.get(RECEIPT_HEADER),
       outcome: ok ? { kind: "success", ttftMs: short ? answer.ttftMs : null, tokens: null, streamMs: null } : null,
     });
-    return new Response(answer.body, { status: response.status, headers });
+    return new Response(whole, { status: response.status, headers });
   };
 }

@@ -4,6 +4,7 @@ import { NodeIdSchema, settlementStatementBytes, toBase64Url, type SettlementPro
 import { PeriodBodySchema, settlementDelayMs, settlementPeriod } from "../billing/period.js";
 import { assembleStatement, pageLeaves, topProof } from "../billing/settlement-tree.js";
 import { EARNINGS_SHARDS, earningsShard, earningsShardOf, settlements } from "../durable/names.js";
+import type { Overlap } from "../durable/settlements.js";
 import { requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import { readJson } from "../http/json-body.js";
@@ -21,17 +22,27 @@ function intParam(value: string | null, param: string, fallback: number, min: nu
   return n;
 }
 
+/** A closing overlap is a close that failed part way: its receipts stay held for it until it is finished. */
+function overlapError(other: Overlap): HttpError {
+  const [from, to] = [new Date(other.from).toISOString(), new Date(other.to).toISOString()];
+  const finish =
+    other.status === "closing"
+      ? `, which is still closing: a close of it did not finish. Finish it by POSTing exactly {"from":"${from}","to":"${to}"}, then close the rest.`
+      : ", which is closed.";
+  return new HttpError(409, `The period overlaps settlement '${other.id}' [${from}, ${to})${finish}`, { param: "from", code: "settlement_overlap" });
+}
+
 /** POST /admin/settlements {from, to}: closes the period and returns its signed statement. */
 export async function closeSettlementRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
   const { value } = await readJson(request, PeriodBodySchema, 4 * 1024);
   const now = Date.now();
-  const delay = settlementDelayMs((env as { SETTLEMENT_DELAY_MS?: string }).SETTLEMENT_DELAY_MS);
+  const delay = settlementDelayMs(env.SETTLEMENT_DELAY_MS);
   const { from, to } = settlementPeriod(value, now, delay);
   // Before reserving the period, so a gateway that cannot sign never leaves one closing.
   const { signer } = await gatewayIdentity(env);
   const begun = await settlements(env).begin(from, to, now);
-  if (!begun.ok) throw new HttpError(409, `The period overlaps settlement '${begun.conflict}'.`, { param: "from", code: "settlement_overlap" });
+  if (!begun.ok) throw overlapError(begun.conflict);
   const shards = await Promise.all(Array.from({ length: EARNINGS_SHARDS }, (_, s) => earningsShard(env, s).close(begun.id, from, to)));
   const unsigned = assembleStatement({ id: begun.id, from, to, created: begun.created, keyId: signer.keyId, nodes: shards.flat() });
   const signature = toBase64Url(await signer.sign(settlementStatementBytes(unsigned)));
@@ -70,18 +81,17 @@ export async function settlementProofRoute(request: GatewayRequest, env: Env): P
   const nodeId = NodeIdSchema.safeParse(params.get("node"));
   if (!nodeId.success) throw new HttpError(400, "Invalid node: a node id (43 base64url characters) is required.", { param: "node", code: "invalid_value" });
   const page = intParam(params.get("page"), "page", 0, 0, MAX_PAGES);
-  const node = statement.nodes.find((n) => n.node_id === nodeId.data);
   const top = topProof(statement, nodeId.data);
-  const stored = node && top ? await earningsShard(env, earningsShardOf(node.node_id)).leaves(statement.id, node.node_id, page) : null;
-  if (!node || !top || !stored) {
+  const stored = top ? await earningsShard(env, earningsShardOf(nodeId.data)).leaves(statement.id, nodeId.data, page) : null;
+  if (!top || !stored) {
     throw new HttpError(404, `Node '${nodeId.data}' earned nothing in settlement '${statement.id}'.`, { param: "node", code: "node_not_in_settlement" });
   }
   const body: SettlementProof & { page: number; has_more: boolean } = {
     object: "settlement.proof",
     settlement_id: statement.id,
     merkle_root: statement.merkle_root,
-    node,
-    leaves: pageLeaves(top, stored.rows, page, stored.blocks),
+    node: top.node,
+    leaves: pageLeaves(top.proof, stored.rows, page, stored.blocks),
     page,
     has_more: page + 1 < stored.blocks.length,
   };

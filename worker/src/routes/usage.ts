@@ -20,7 +20,7 @@ const FAN_OUT = 16;
 
 /** A range whose partial days lie before the retention can't be answered exactly: refuse it, saying why. */
 function checkRetention(p: UsageParams<string>, env: Env, now: number): void {
-  const days = retentionDays(env);
+  const days = retentionDays(env.USAGE_RETENTION_DAYS);
   const problem = retentionProblem(planRange(p.from, p.to), rowsKeptSince(now, days), days);
   if (problem) throw new HttpError(400, problem.message, { param: problem.param, code: "outside_retention" });
 }
