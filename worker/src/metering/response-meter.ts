@@ -248,6 +248,9 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
       }
       if (forwarded) await write(forwarded);
       if (!settle) return;
+      // Draining for a client that left: let timers run between chunks (a node whose chunks are already buffered
+      // would otherwise keep this loop in microtasks, and the drain limit could never fire).
+      if (clientGone) await new Promise((resolve) => setTimeout(resolve, 0));
     }
   };
   void result.then(() => {
