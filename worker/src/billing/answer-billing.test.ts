@@ -46,10 +46,11 @@ describe("billAnswer", () => {
     expect(billAnswer({ ...facts, usage: { ...usage, prompt_tokens: 4_001, total_tokens: 4_201 } })).toMatchObject({ billable: false, receipt_status: "mismatch" });
   });
 
-  it("holds wrong metering against the node, but not a missing receipt or an answer cut short", () => {
-    expect(["invalid", "mismatch", "estimated"].every((s) => isMeteringFailure(s as "invalid"))).toBe(true);
+  it("holds wrong metering against the node, but not a missing or unverifiable receipt, or an answer cut short", () => {
+    expect(["mismatch", "estimated"].every((s) => isMeteringFailure(s as "mismatch"))).toBe(true);
     expect(isMeteringFailure("ok")).toBe(false);
     expect(isMeteringFailure("missing")).toBe(false);
+    expect(isMeteringFailure("invalid")).toBe(false);
     expect(isMeteringFailure("incomplete")).toBe(false);
   });
 });

@@ -37,9 +37,11 @@ export function billAnswer(f: AnswerFacts): AnswerBill {
 }
 
 /**
- * Billing statuses that say the node accounted for its answer wrongly: they lower its reputation. A node that sends
- * no receipt at all is simply not paid (its answers may be fine; an agent too old to sign is not a liar).
+ * Billing statuses that say the node accounted for its answer wrongly: they lower its reputation. A receipt that is
+ * missing, or signed by a key the gateway does not hold as the node's (an agent too old to sign; a key rotated
+ * seconds ago, before the gateway's copy of the registry caught up) is simply not paid: that says nothing about
+ * the answer, and the node's own loss is reason enough to fix it.
  */
 export function isMeteringFailure(status: ReceiptStatus): boolean {
-  return status === "invalid" || status === "mismatch" || status === "estimated";
+  return status === "mismatch" || status === "estimated";
 }

@@ -62,6 +62,16 @@ describe("RequestBudget", () => {
     expect(account.reserved).toEqual([{ request_id: "req_1", amount: 400 + 600, tokens: 100 + 300 }]);
   });
 
+  it("refuses, for a key with limits, a cap too large to reserve for, and asks the account nothing", async () => {
+    const account = new FakeAccount();
+    const err = await budgetFor({ budget: null, rpm: 10, tpm: null }, account, { max_tokens: 5_000_001, n: 2 }).cover(price, 0).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HttpError);
+    expect(err).toMatchObject({ status: 400, param: "max_tokens", code: "invalid_value" });
+    expect(account.reserved).toEqual([]);
+    // Without limits nothing is reserved, so nothing is refused.
+    await budgetFor(NO_LIMITS, account, { max_tokens: 2 ** 53 - 1 }).cover(price, 0);
+  });
+
   it("re-reserves after a failover from a free node to one that costs something", async () => {
     const account = new FakeAccount();
     const budget = budgetFor({ budget: 10 ** 9, rpm: null, tpm: null }, account, { max_tokens: 0 });

@@ -4,7 +4,7 @@
 import { FREE, type Price } from "@meshgate/schemas";
 import { HttpError } from "../http/http-error.js";
 import type { KeyLimits, RateLimitHeaders, Reservation, ReserveResult } from "./records.js";
-import { completionsPerRequest, likelyPromptTokens, requestedCompletionCap, worstCaseCost, worstCasePromptTokens, type WorstCase } from "./request-cost.js";
+import { completionsPerRequest, likelyPromptTokens, MAX_COMPLETION_TOKENS, requestedCompletionCap, tooLargeToReserve, worstCaseCost, worstCasePromptTokens, type WorstCase } from "./request-cost.js";
 import { hasAnyLimit } from "./reservation.js";
 
 /** The part of a key's account the request path uses (the KeyAccount Durable Object's RPC methods). */
@@ -41,6 +41,8 @@ export class RequestBudget {
   private readonly limited: boolean;
   /** Counted against tokens-per-minute; the account corrects it to the answer's real total when it settles. */
   private readonly rateTokens: number;
+  /** A cap too large to reserve for (checked once a node was picked, so an unknown model is still a 404). */
+  private readonly oversized: boolean;
 
   constructor(private readonly init: RequestBudgetInit) {
     const { limits } = init;
@@ -52,11 +54,13 @@ export class RequestBudget {
     const cap = requested ?? this.addedCap;
     this.worstCase = { promptTokens: worstCasePromptTokens(init.bodyBytes), completionTokens: cap === null ? Number.MAX_SAFE_INTEGER : cap * choices };
     this.rateTokens = likelyPromptTokens(init.bodyBytes) + (cap ?? init.defaultCap) * choices;
+    this.oversized = (cap ?? 0) * choices > MAX_COMPLETION_TOKENS;
   }
 
   /** Before a node is asked: holds the worst case at its price. Throws the 429 the client gets when it can't. */
   async cover(price: Price | null, now: number): Promise<void> {
     if (!this.limited) return;
+    if (this.oversized) throw tooLargeToReserve();
     const amount = this.init.limits.budget === null ? 0 : worstCaseCost(this.worstCase, price ?? FREE, this.init.feeBps);
     if (this.held !== null && amount <= this.held) return;
     const result = await this.init.account().reserve({ request_id: this.init.requestId, amount, tokens: this.rateTokens }, now);

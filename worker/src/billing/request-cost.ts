@@ -5,7 +5,7 @@
 import { clientCost, nodeAmount, type Price } from "@meshgate/schemas";
 import { HttpError } from "../http/http-error.js";
 
-/** No model generates more in one answer; a larger cap is refused rather than reserved for. */
+/** No model generates more in one answer; a larger cap is refused (for keys with limits) rather than reserved for. */
 export const MAX_COMPLETION_TOKENS = 10_000_000;
 
 /** The most prompt tokens a request body of this many bytes can hold. */
@@ -30,10 +30,15 @@ function wholeNumber(value: unknown): number | null {
 export function requestedCompletionCap(body: Record<string, unknown>, generates: boolean): number | null {
   if (!generates) return 0;
   const caps = [wholeNumber(body["max_completion_tokens"]), wholeNumber(body["max_tokens"])].filter((c): c is number => c !== null);
-  if (caps.length === 0) return null;
-  const cap = Math.max(...caps);
-  if (cap > MAX_COMPLETION_TOKENS) throw new HttpError(400, `max_tokens may be at most ${MAX_COMPLETION_TOKENS}.`, { param: "max_tokens", code: "invalid_value" });
-  return cap;
+  return caps.length === 0 ? null : Math.max(...caps);
+}
+
+/** A key with limits can't reserve for more than MAX_COMPLETION_TOKENS: such a request is refused. */
+export function tooLargeToReserve(): HttpError {
+  return new HttpError(400, `max_tokens (times n or best_of) may be at most ${MAX_COMPLETION_TOKENS} for a key with a budget or rate limits.`, {
+    param: "max_tokens",
+    code: "invalid_value",
+  });
 }
 
 /** How many completions one request generates: `n` choices, or completions' `best_of` (which generates that many). */

@@ -29,6 +29,7 @@ export const CLIENT_STALL_MS = 10_000;
  * make any answer free. A node that takes longer than this to finish is cut off, and the answer goes unbilled.
  */
 export const DRAIN_AFTER_CLIENT_LEFT_MS = 60_000;
+const DRAIN_YIELD_EVERY = 64;
 
 export interface MeterResult {
   usage: TokenCounts | null;
@@ -178,10 +179,15 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
     if (writeStartedAt !== 0 && Date.now() - writeStartedAt > stallMs) abandon();
   }, Math.max(10, Math.floor(stallMs / 4)));
   const drainLimitMs = opts.drainMs ?? DRAIN_AFTER_CLIENT_LEFT_MS;
+  let drained = 0;
   let drainTimer: ReturnType<typeof setTimeout> | undefined;
+  // A write to a client that left may never settle (see CLIENT_STALL_MS): leaving releases it, so reading goes on.
+  let wakeWriter = () => {};
+  const left = new Promise<void>((resolve) => (wakeWriter = resolve));
   const abandon = () => {
     if (!settle || clientGone) return;
     clientGone = true;
+    wakeWriter();
     writeStartedAt = 0;
     writer.abort("client disconnected").catch(() => {});
     drainTimer = setTimeout(() => {
@@ -193,11 +199,7 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
   const write = async (chunk: Uint8Array) => {
     if (clientGone) return;
     writeStartedAt = Date.now();
-    try {
-      await writer.write(chunk);
-    } catch {
-      abandon();
-    }
+    await Promise.race([writer.write(chunk).catch(abandon), left]);
     writeStartedAt = 0;
   };
   const close = async () => {
@@ -248,9 +250,9 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
       }
       if (forwarded) await write(forwarded);
       if (!settle) return;
-      // Draining for a client that left: let timers run between chunks (a node whose chunks are already buffered
-      // would otherwise keep this loop in microtasks, and the drain limit could never fire).
-      if (clientGone) await new Promise((resolve) => setTimeout(resolve, 0));
+      // Draining for a client that left: let timers run now and then (a node whose chunks are already buffered would
+      // otherwise keep this loop in microtasks, and the drain limit could never fire).
+      if (clientGone && ++drained % DRAIN_YIELD_EVERY === 0) await new Promise((resolve) => setTimeout(resolve, 0));
     }
   };
   void result.then(() => {
