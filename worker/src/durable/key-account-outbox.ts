@@ -3,17 +3,8 @@
 import type { Earning } from "../billing/records.js";
 import { earningsShardOf } from "./names.js";
 
-type OutboxRow = {
-  request_id: string;
-  shard: number;
-  node_id: string;
-  receipt: string;
-  leaf: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  amount: number;
-  created: number;
-};
+/** An earning and the shard it goes to. */
+type OutboxRow = Pick<Earning, keyof Earning> & { shard: number };
 
 export function queueEarning(sql: SqlStorage, e: Earning): void {
   sql.exec(

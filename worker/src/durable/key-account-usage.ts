@@ -4,19 +4,10 @@ import type { ReceiptStatus } from "../billing/records.js";
 import { DAY_MS } from "../billing/retention.js";
 import type { UsageAnswer, UsageQuery, UsageRow } from "../billing/usage-report.js";
 import { planRange, type Span } from "../billing/usage-range.js";
-import { mergeGroups, totalOf, type Dimension, type UsageGroup } from "../billing/usage-sums.js";
+import { mergeGroups, totalOf, type Dimension, type UsageGroup, type UsageSums } from "../billing/usage-sums.js";
 
-type SumsRow = {
-  grp: string | number;
-  requests: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cost: number;
-  node_amount: number;
-  billable_requests: number;
-  estimated_requests: number;
-};
+// Pick: a mapped copy of the interface, which SQL rows accept (interfaces lack an index signature).
+type SumsRow = Pick<UsageSums, keyof UsageSums> & { grp: string | number };
 
 type StoredRow = Omit<UsageRow, "billable" | "estimated" | "streamed" | "receipt_status"> & {
   billable: number;
