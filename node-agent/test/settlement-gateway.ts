@@ -1,6 +1,7 @@
 // A stand-in for the gateway's settlement routes: builds statements and proofs exactly as the gateway does (each
 // node's receipts form a subtree; the top tree is over the subtree roots; a receipt's proof is its subtree proof
-// followed by its subtree root's proof) and serves them with its published key.
+// followed by its subtree root's proof) and serves them with its published key, and lists them as the gateway does
+// (GET /v1/settlements?limit=&after=, newest first).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
@@ -19,6 +20,8 @@ export interface SettlementSpec {
   id: string;
   from: number;
   to: number;
+  /** When it was closed; a second after `to` unless given. */
+  created?: number;
   /** Receipts in wire form, of any nodes. */
   receipts: readonly string[];
 }
@@ -59,7 +62,7 @@ export async function buildSettlement(spec: SettlementSpec, signer: Signer): Pro
     id: spec.id,
     from: spec.from,
     to: spec.to,
-    created: spec.to + 1_000,
+    created: spec.created ?? spec.to + 1_000,
     receipts: nodes.reduce((t, n) => t + n.node.receipts, 0),
     amount: nodes.reduce((t, n) => t + n.node.amount, 0),
     merkle_root: toHex(top.root),
@@ -88,6 +91,16 @@ export interface SettlementGateway {
   close(): Promise<void>;
 }
 
+/** A page of statements newest first (by `created`, then id), after the one named `after`; null for an unknown `after`. */
+function listPage(statements: SettlementStatement[], params: URLSearchParams): { object: "list"; data: SettlementStatement[]; has_more: boolean } | null {
+  const sorted = statements.sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const after = params.get("after");
+  const start = after === null ? 0 : sorted.findIndex((s) => s.id === after) + 1;
+  if (start === 0 && after !== null) return null;
+  const limit = Number(params.get("limit") ?? 20);
+  return { object: "list", data: sorted.slice(start, start + limit), has_more: start + limit < sorted.length };
+}
+
 /** `pageSize`: leaves per proof page (the gateway's is 1,024). */
 export async function startSettlementGateway(pageSize = 1_024): Promise<SettlementGateway> {
   const { signer, publicKey } = await webCryptoSignerFromSeed(newSeed(), jwkThumbprint);
@@ -105,6 +118,10 @@ export async function startSettlementGateway(pageSize = 1_024): Promise<Settleme
         node_ttl_ms: 10_000,
       };
       return send(200, metadata);
+    }
+    if (url.pathname === "/v1/settlements") {
+      const page = listPage([...published].filter(([id, s]) => id === s.statement.id).map(([, s]) => s.statement), url.searchParams);
+      return page ? send(200, page) : send(400, { error: { message: "Invalid after.", type: "invalid_request_error", param: "after", code: "invalid_value" } });
     }
     const match = /^\/v1\/settlements\/([^/]+)(\/proof)?$/.exec(url.pathname);
     const settlement = match ? published.get(decodeURIComponent(match[1]!)) : undefined;

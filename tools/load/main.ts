@@ -5,20 +5,21 @@
 //   2. throughput: the same N requests at concurrency C on each;
 //   3. chaos: N requests at concurrency C on the metered mesh while its agents are SIGKILLed and restarted; then every
 //      response a client received is checked against the ledger (exactly once, to the token and micro-unit), a
-//      settlement is closed, no receipt is settled twice or without a billable row, and each agent verifies the
-//      settlement against its own receipt log.
+//      settlement of the last hour is closed (it pays the earlier runs' receipts too, each checked once), no receipt
+//      is settled twice or without a billable row, and each agent verifies the settlement against its own receipt log.
 // Options: --requests N (default 1200) --concurrency C (64) --nodes K (3) --rounds R (10 rounds of 40 sequential
 // requests per side). Exit code 1 when a check fails.
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { decodeReceipt, type SettlementProof, type SettlementStatement } from "@meshgate/schemas";
+import { decodeReceipt, MIN_SETTLEMENT_PERIOD_MS, type SettlementProof, type SettlementStatement } from "@meshgate/schemas";
 import { MESHGATE_DIR, WRANGLER_TOML } from "../gateway/paths.js";
 import { readGatewayConfig } from "../gateway/wrangler-config.js";
 import { NODE_AGENT_BIN, pollUntil, shutdown } from "../processes/index.js";
 import { summarize } from "../bench/stats.js";
 import { runLoad, sendOne, type Timed } from "./client.js";
-import { checkLedger, type LedgerRow, type Settled } from "./ledger-check.js";
+import { splitSettlement, type SettledLeaf } from "./earlier-receipts.js";
+import { checkLedger, type LedgerRow } from "./ledger-check.js";
 import { MODEL, startMesh, type Mesh } from "./mesh.js";
 
 const run = promisify(execFile);
@@ -37,10 +38,11 @@ function load(mesh: Mesh, apiKey: string, total = REQUESTS, concurrency = CONCUR
   return runLoad(total, concurrency, (n) => sendOne({ gatewayUrl: mesh.gateway.url, apiKey, model: MODEL, stream: n % 2 === 0, maxTokens: 16 }, n));
 }
 
-/** New nodes take two requests at a time until proven: a few sequential requests each, so load spreads from the start. */
-async function warmUp(mesh: Mesh): Promise<void> {
+/** New nodes take two requests at a time until proven: a few sequential requests each, so load spreads from the start. Returns the key used. */
+async function warmUp(mesh: Mesh): Promise<string> {
   const key = await mesh.newKey("warm-up");
   for (let i = 0; i < 8 * mesh.nodes.length; i++) await sendOne({ gatewayUrl: mesh.gateway.url, apiKey: key, model: MODEL, stream: false, maxTokens: 4 }, i);
+  return key;
 }
 
 function okLatencies(results: Timed[]) {
@@ -87,28 +89,40 @@ async function ledgerRows(mesh: Mesh, apiKey: string, expected: number): Promise
   );
 }
 
-async function closeSettlement(mesh: Mesh, fromMs: number): Promise<{ statement: SettlementStatement; settled: Settled }> {
+/** Request ids of a key's billable rows (every row: the earlier runs are done). */
+async function billableIds(mesh: Mesh, apiKey: string): Promise<string[]> {
+  const res = await fetch(`${mesh.gateway.url}/v1/usage?limit=10000`, { headers: { authorization: `Bearer ${apiKey}` } });
+  const report = (await res.json()) as { data: LedgerRow[] };
+  return report.data.filter((r) => r.billable).map((r) => r.request_id);
+}
+
+/**
+ * Closes the last hour (the shortest period a gateway closes; it starts before this run's first request). Being the
+ * first close, it also sweeps in every receipt from before it, so its leaves are every billable receipt of the run.
+ */
+async function closeSettlement(mesh: Mesh): Promise<{ statement: SettlementStatement; leaves: SettledLeaf[] }> {
   const auth = { authorization: `Bearer ${mesh.adminToken}`, "content-type": "application/json" };
+  const to = Math.floor(Date.now() / 1000);
   const res = await fetch(`${mesh.gateway.url}/admin/settlements`, {
     method: "POST",
     headers: auth,
-    body: JSON.stringify({ from: Math.floor(fromMs / 1000), to: Math.floor(Date.now() / 1000) }),
+    body: JSON.stringify({ from: to - MIN_SETTLEMENT_PERIOD_MS / 1000, to }),
   });
   if (res.status !== 201) throw new Error(`POST /admin/settlements answered ${res.status}: ${await res.text()}`);
   const statement = (await res.json()) as SettlementStatement;
-  const requestIds: string[] = [];
+  const leaves: SettledLeaf[] = [];
   for (const node of statement.nodes) {
     for (let page = 0; ; page++) {
       const answer = await fetch(`${mesh.gateway.url}/v1/settlements/${statement.id}/proof?node=${node.node_id}&page=${page}`);
       if (!answer.ok) throw new Error(`GET …/proof?node=${node.node_id}&page=${page} answered ${answer.status}`);
       const proof = (await answer.json()) as SettlementProof;
-      for (const leaf of proof.leaves) requestIds.push(decodeReceipt(leaf.receipt)?.receipt.request_id ?? "?");
+      for (const leaf of proof.leaves) leaves.push({ requestId: decodeReceipt(leaf.receipt)?.receipt.request_id ?? "?", amount: leaf.amount });
       if (!proof.has_more) break;
     }
   }
   // Every leaf read back, so "settled twice" and "settled without a billable row" see all of them.
-  if (requestIds.length !== statement.receipts) throw new Error(`read ${requestIds.length} leaves of a statement of ${statement.receipts}`);
-  return { statement, settled: { requestIds, receipts: statement.receipts, amount: statement.amount } };
+  if (leaves.length !== statement.receipts) throw new Error(`read ${leaves.length} leaves of a statement of ${statement.receipts}`);
+  return { statement, leaves };
 }
 
 /** Runs `node-agent verify-settlement` for each node against its own receipt log; every one must exit 0. */
@@ -142,7 +156,7 @@ async function main(): Promise<number> {
   });
   try {
     await warmUp(baselineMesh);
-    await warmUp(mesh);
+    const warmUpKey = await warmUp(mesh);
     const [baselineKey, meteredKey] = [await baselineMesh.newKey("baseline"), await mesh.newKey("metered")];
     const sequential = { baseline: [] as Timed[], metered: [] as Timed[] };
     for (let round = 0; round < ROUNDS; round++) {
@@ -168,9 +182,6 @@ async function main(): Promise<number> {
     log(latencyLine("   without recording", baseline.results, baseline.wallMs));
     log(latencyLine("   with recording", metered.results, metered.wallMs));
 
-    // Receipts of the runs above are older than the chaos run's period.
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
-    const chaosStart = Date.now();
     const chaosKey = await mesh.newKey("chaos");
     const started = performance.now();
     const loadDone = load(mesh, chaosKey);
@@ -182,8 +193,10 @@ async function main(): Promise<number> {
     const answered = received.filter((r) => r.status === 200).length;
     const rows = await ledgerRows(mesh, chaosKey, answered);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    const { statement, settled } = await closeSettlement(mesh, chaosStart);
-    const check = checkLedger(received, rows, new Map(mesh.nodes.map((n) => [n.agent.nodeId, n.price])), FEE_BPS, settled);
+    const { statement, leaves } = await closeSettlement(mesh);
+    const earlier = new Set([...(await billableIds(mesh, warmUpKey)), ...(await billableIds(mesh, meteredKey))]);
+    const split = splitSettlement(leaves, earlier);
+    const check = checkLedger(received, rows, new Map(mesh.nodes.map((n) => [n.agent.nodeId, n.price])), FEE_BPS, split.chaos);
     const statuses = new Map<number, number>();
     for (const r of received) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
     log("");
@@ -192,11 +205,13 @@ async function main(): Promise<number> {
     log(`ledger rows                  ${check.rows}; missing ${check.missing.length}, duplicated ${check.duplicates.length}, unknown ${check.unexpected.length}`);
     log(`tokens                       clients saw ${check.clientTokens}, ledger billed ${check.ledgerTokens}; rows with other counts ${check.tokenMismatches.length}`);
     log(`cost (micro-units)           expected ${check.expectedCost}, ledger ${check.ledgerCost}; complete answers left unbilled ${check.unbilled.length}`);
-    log(`settlement ${statement.id}  ${statement.receipts} receipts, ${statement.amount} owed (clients' answers at the nodes' prices: ${check.expectedNodeAmount}); settled twice ${check.settledTwice.length}, settled without a billable row ${check.settledUnbilled.length}`);
+    log(`settlement ${statement.id}  ${statement.receipts} receipts, ${statement.amount} owed`);
+    log(`   of the chaos run           ${split.chaos.receipts} receipts, ${split.chaos.amount} owed (clients' answers at the nodes' prices: ${check.expectedNodeAmount}); settled twice ${check.settledTwice.length}, settled without a billable row ${check.settledUnbilled.length}`);
+    log(`   of the runs before it      ${split.earlierSettled} of their ${earlier.size} billable receipts (swept in: no close paid them before); missing ${split.earlierMissing.length}, settled twice ${split.earlierTwice.length}`);
     const verified = await verifyOnNodes(mesh, statement.id);
     for (const line of verified.lines) log(line);
     log("");
-    const passed = check.ok && verified.ok;
+    const passed = check.ok && verified.ok && split.earlierMissing.length === 0 && split.earlierTwice.length === 0;
     log(passed ? "ledger check: PASSED" : "ledger check: FAILED");
     log(`reproduce: npm run load -- --requests ${REQUESTS} --concurrency ${CONCURRENCY} --nodes ${NODES} --rounds ${ROUNDS}`);
     return passed ? 0 : 1;

@@ -126,7 +126,7 @@ describe("KeyAccount.settle", () => {
     expect(await runInDurableObject(account, (obj) => obj.settle([entry("a"), entry("b", { streamed: false })], Date.now()))).toBe(2);
     expect(await runInDurableObject(account, (obj) => obj.settle([entry("b", { prompt_tokens: 99 }), entry("c")], Date.now()))).toBe(1);
     const report = await runInDurableObject(account, (obj) => obj.usage({ from: 0, to: day(1), group_by: null, limit: 10 }));
-    expect(report.totals).toMatchObject({ requests: 3, prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 });
+    expect(report.totals).toMatchObject({ requests: 3n, prompt_tokens: 9n, completion_tokens: 12n, total_tokens: 21n });
     expect(report.rows.find((r) => r.request_id === "b")).toMatchObject({ streamed: false, prompt_tokens: 3, latency_ms: 13 });
     expect(report.rows.find((r) => r.request_id === "a")?.streamed).toBe(true);
   });
@@ -137,7 +137,7 @@ describe("KeyAccount.settle", () => {
       obj.settle([entry("x", { created: day(-1, 1) }), entry("y", { created: day(-1, 2) }), entry("z", { created: day(-1, 3) })], Date.now()),
     );
     const report = await runInDurableObject(account, (obj) => obj.usage({ from: day(-1, 1.5), to: day(-1, 4), group_by: null, limit: 1 }));
-    expect(report.totals.requests).toBe(2);
+    expect(report.totals.requests).toBe(2n);
     expect(report.rows.map((r) => r.request_id)).toEqual(["z"]);
     expect(report.has_more).toBe(true);
   });

@@ -19,6 +19,7 @@ const ALL_ROUTES: readonly Route[] = [
   { method: "POST", path: "/admin/nodes/x/ban" }, { method: "POST", path: "/admin/nodes/x/unban" },
   { method: "PATCH", path: "/admin/keys/x" }, { method: "GET", path: "/admin/usage" }, { method: "POST", path: "/admin/settlements" },
   { method: "GET", path: "/v1/settlements" }, { method: "GET", path: "/v1/settlements/x" }, { method: "GET", path: "/v1/settlements/x/proof" },
+  { method: "POST", path: "/admin/settlements/x/abort" },
 ];
 
 export const ROUTES = {
@@ -26,6 +27,7 @@ export const ROUTES = {
     { method: "POST", path: "/admin/keys" }, { method: "GET", path: "/admin/keys" }, { method: "DELETE", path: "/admin/keys/:key" }, { method: "GET", path: "/admin/nodes" },
     { method: "POST", path: "/admin/nodes/:node/ban" }, { method: "POST", path: "/admin/nodes/:node/unban" },
     { method: "PATCH", path: "/admin/keys/:key" }, { method: "GET", path: "/admin/usage" }, { method: "POST", path: "/admin/settlements" },
+    { method: "POST", path: "/admin/settlements/:key/abort" },
   ] as readonly Route[],
 };
 

@@ -180,6 +180,7 @@ describe("hostile-input battery", () => {
         .record({ id: fc.oneof(fc.constant(node.id), unknownNode), body: hostileBody(adminShapes.ban).filter((b) => b.byteLength > 0), cts: contentTypes })
         .map(({ id, body, cts }) => ({ label: "POST /admin/nodes/:id/ban", req: post(`/admin/nodes/${id}/ban`, [...admin(), ...cts], body), allowed: [400, 404, 413] })),
       unknownNode.map((id) => ({ label: "POST /admin/nodes/:id/unban", req: post(`/admin/nodes/${id}/unban`, admin()), allowed: [404] })),
+      segment("fuzz-").map((s) => ({ label: "POST /admin/settlements/:id/abort", req: post(`/admin/settlements/${s}/abort`, admin()), allowed: [404] })),
     );
     await run(arb, 800, ({ label, req, allowed }) => probe(label, req, allowed));
   }, PROPERTY_TIMEOUT_MS);

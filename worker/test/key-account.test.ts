@@ -136,7 +136,7 @@ describe("KeyAccount.settle", () => {
     expect(await stub.settle([...entries, { ...billable("s1", 999), prompt_tokens: 99 }], Date.now())).toBe(0);
     expect(await stub.view(Date.now())).toMatchObject({ spent: 300 });
     const usage = await stub.usage(whole);
-    expect(usage.totals).toMatchObject({ requests: 3, cost: 300, billable_requests: 2, prompt_tokens: 9 });
+    expect(usage.totals).toMatchObject({ requests: 3n, cost: 300n, billable_requests: 2n, prompt_tokens: 9n });
     expect(usage.rows.find((r) => r.request_id === "s3")).toMatchObject({ cost: 0, billable: false, receipt_status: "missing", latency_ms: 13, streamed: true });
   });
 
@@ -180,6 +180,53 @@ describe("KeyAccount.settle", () => {
   });
 });
 
+describe("KeyAccount.settle with figures near 2^53", () => {
+  const MAX = Number.MAX_SAFE_INTEGER;
+  const spentText = (stub: ReturnType<typeof freshAccount>["stub"]) =>
+    runInDurableObject(stub, (_obj, state) => state.storage.sql.exec<{ s: string }>("SELECT CAST(spent AS TEXT) AS s FROM account").one().s);
+
+  it("refuses a batch with a figure that is not a non-negative safe integer, recording none of it", async () => {
+    const { stub, ready } = freshAccount();
+    await ready;
+    // In the object itself: the caller's bug is thrown to the caller (here, not over RPC).
+    await runInDurableObject(stub, async (account) => {
+      for (const over of [{ completion_tokens: 2 ** 53 }, { total_tokens: -1 }, { cost: 0.5 }, { node_amount: Number.NaN }, { created: MAX + 2 }]) {
+        await expect(account.settle([entry("fine"), entry("bad", over)], Date.now())).rejects.toThrow(/^usage entry bad: /);
+      }
+    });
+    expect((await stub.usage(whole)).totals.requests).toBe(0n);
+    expect(await stub.settle([entry("fine")], Date.now())).toBe(1);
+  });
+
+  it("keeps what a key spent exact past 2^53, where adding doubles would round", async () => {
+    const { stub, ready } = freshAccount();
+    await ready;
+    await stub.settle([entry("big-1", { billable: true, cost: MAX }), entry("big-2", { billable: true, cost: 3 })], Date.now());
+    expect(await spentText(stub)).toBe(String(BigInt(MAX) + 3n));
+  });
+
+  it("sums past int64 exactly, from roll-ups and from rows, and stops `spent` at int64 instead of overflowing", async () => {
+    const { stub, ready } = freshAccount();
+    await ready;
+    // 1,025 rows of 2^53 - 1 in one day, model and node: their roll-up passes 2^63 - 1, where SQLite would turn an
+    // INTEGER into an inexact REAL, and a plain SUM() throws "integer overflow".
+    const rows = Array.from({ length: 1_025 }, (_, i) =>
+      entry(`max-${i}`, { created: day(-1, 12), billable: true, cost: MAX, node_amount: MAX, prompt_tokens: MAX, completion_tokens: MAX, total_tokens: MAX }),
+    );
+    expect(await stub.settle(rows, Date.now())).toBe(1_025);
+    const expected = 1_025n * BigInt(MAX);
+    expect(expected > 2n ** 63n - 1n).toBe(true);
+    const figures = { requests: 1_025n, prompt_tokens: expected, completion_tokens: expected, total_tokens: expected, cost: expected, node_amount: expected, billable_requests: 1_025n };
+    // Whole days: the roll-up. Inside the day: the rows.
+    expect((await stub.usage({ from: day(-2), to: day(0), group_by: null, limit: 0 })).totals).toMatchObject(figures);
+    expect((await stub.usage({ from: day(-1, 1), to: day(-1, 23), group_by: "model", limit: 0 })).groups).toMatchObject([{ group: "m", ...figures }]);
+    expect(await spentText(stub)).toBe(String(2n ** 63n - 1n));
+    // Still usable: the next charge neither throws nor wraps.
+    expect(await stub.settle([entry("after", { billable: true, cost: 1 })], Date.now())).toBe(1);
+    expect(await spentText(stub)).toBe(String(2n ** 63n - 1n));
+  });
+});
+
 describe("KeyAccount.usage", () => {
   const entries: UsageEntry[] = [
     billable("u1", 10, { created: day(-3, 12), model: "m1", node_id: NODE_A, prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }),
@@ -194,10 +241,12 @@ describe("KeyAccount.usage", () => {
     await ready;
     await stub.settle(entries, Date.now());
     const expected = (by: (e: UsageEntry) => string) => {
-      const sums = new Map<string, { requests: number; total_tokens: number; cost: number; estimated_requests: number }>();
+      const sums = new Map<string, { requests: bigint; total_tokens: bigint; cost: bigint; estimated_requests: bigint }>();
       for (const e of entries) {
-        const s = sums.get(by(e)) ?? { requests: 0, total_tokens: 0, cost: 0, estimated_requests: 0 };
-        sums.set(by(e), { requests: s.requests + 1, total_tokens: s.total_tokens + e.total_tokens, cost: s.cost + e.cost, estimated_requests: s.estimated_requests + (e.estimated ? 1 : 0) });
+        const s = sums.get(by(e)) ?? { requests: 0n, total_tokens: 0n, cost: 0n, estimated_requests: 0n };
+        sums.set(by(e), {
+          requests: s.requests + 1n, total_tokens: s.total_tokens + BigInt(e.total_tokens), cost: s.cost + BigInt(e.cost), estimated_requests: s.estimated_requests + (e.estimated ? 1n : 0n),
+        });
       }
       return [...sums].sort(([a], [b]) => a.localeCompare(b)).map(([group, s]) => ({ group, ...s }));
     };
@@ -220,7 +269,7 @@ describe("KeyAccount.usage", () => {
     await ready;
     await stub.settle(entries, Date.now());
     const report = await stub.usage({ from: day(-2), to: day(0), group_by: null, limit: 2 });
-    expect(report.totals.requests).toBe(4);
+    expect(report.totals.requests).toBe(4n);
     expect(report.rows.map((r) => r.request_id)).toEqual(["u5", "u4"]);
     expect(report.has_more).toBe(true);
     expect((await stub.usage({ from: day(-2), to: day(0), group_by: null, limit: 4 })).has_more).toBe(false);
@@ -234,8 +283,36 @@ describe("KeyAccount.usage", () => {
     await runInDurableObject(stub, (obj) => obj.alarm());
     const report = await stub.usage({ from: day(-121), to: day(0), group_by: null, limit: 10 });
     expect(report.rows.map((r) => r.request_id)).toEqual(["recent"]);
-    expect(report.totals.requests).toBe(3);
-    expect((await stub.usage({ from: day(-120), to: day(-119), group_by: "day", limit: 0 })).groups).toMatchObject([{ requests: 2 }]);
+    expect(report.totals.requests).toBe(3n);
+    expect((await stub.usage({ from: day(-120), to: day(-119), group_by: "day", limit: 0 })).groups).toMatchObject([{ requests: 2n }]);
+  });
+});
+
+describe("KeyAccount over roll-ups from before their carries", () => {
+  it("adds the carry columns, keeps the sums it had and carries from then on", async () => {
+    const { stub, ready } = freshAccount();
+    await ready;
+    await runInDurableObject(stub, async (_obj, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DROP TABLE usage_daily");
+      // Exactly as deployed before the carries.
+      sql.exec(`CREATE TABLE usage_daily (day INTEGER NOT NULL, model TEXT NOT NULL, node_id TEXT NOT NULL, requests INTEGER NOT NULL,
+        prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL, cost INTEGER NOT NULL, node_amount INTEGER NOT NULL,
+        billable_requests INTEGER NOT NULL, estimated_requests INTEGER NOT NULL, PRIMARY KEY (day, model, node_id)) WITHOUT ROWID`);
+      // A roll-up 100 short of int64's largest value (written as SQL text: a bound double can't hold it).
+      const near = 2n ** 63n - 1n - 100n;
+      sql.exec(`INSERT INTO usage_daily VALUES (?, 'm', ?, 2, ${near}, 0, 7, 10, 9, 2, 0)`, day(-1), NODE_A);
+      const account = new KeyAccount(state, env);
+      const whole = { from: day(-1), to: day(0), group_by: null, limit: 0 };
+      expect(account.usage(whole).totals).toMatchObject({ requests: 2n, prompt_tokens: near, cost: 10n });
+      // Three more rows in the same roll-up take it past int64: the carry holds it.
+      const more = [1, 2, 3].map((i) => entry(`carry-${i}`, { created: day(-1, i), prompt_tokens: Number.MAX_SAFE_INTEGER }));
+      expect(await account.settle(more, Date.now())).toBe(3);
+      const expected = near + 3n * BigInt(Number.MAX_SAFE_INTEGER);
+      expect(account.usage(whole).totals).toMatchObject({ requests: 5n, prompt_tokens: expected, total_tokens: 7n + 3n * 7n });
+      const stored = sql.exec<{ lo: string; hi: string }>("SELECT CAST(prompt_tokens AS TEXT) AS lo, CAST(prompt_tokens_hi AS TEXT) AS hi FROM usage_daily").one();
+      expect([BigInt(stored.lo), BigInt(stored.hi)]).toEqual([expected % 2n ** 32n, expected / 2n ** 32n]);
+    });
   });
 });
 
@@ -263,13 +340,13 @@ describe("KeyAccount over an old usage ledger", () => {
       expect(rows.rows[0]).toMatchObject({ cost: 0, node_amount: 0, billable: false, estimated: false, receipt_status: "missing", streamed: true, total_tokens: 30 });
       // Whole days come from the roll-ups, which the upgrade built from the old rows.
       expect(account.usage({ from: day(-2), to: day(0), group_by: "model", limit: 0 }).groups).toMatchObject([
-        { group: "m1", requests: 2, total_tokens: 60 },
-        { group: "m2", requests: 1, total_tokens: 30 },
+        { group: "m1", requests: 2n, total_tokens: 60n },
+        { group: "m2", requests: 1n, total_tokens: 30n },
       ]);
       expect(await account.settle([billable("new", 5, { created: day(-1, 4), model: "m2" })], Date.now())).toBe(1);
       // Opening it again changes nothing: the upgrade ran once.
       const reopened = new KeyAccount(state, env);
-      expect(reopened.usage({ from: day(-2), to: day(0), group_by: null, limit: 0 }).totals).toMatchObject({ requests: 4, total_tokens: 97, cost: 5 });
+      expect(reopened.usage({ from: day(-2), to: day(0), group_by: null, limit: 0 }).totals).toMatchObject({ requests: 4n, total_tokens: 97n, cost: 5n });
       expect(reopened.view(Date.now())).toMatchObject({ spent: 5 });
     });
   });

@@ -137,3 +137,54 @@ describe("GET /admin/usage", () => {
     expect((await errorBody(bad)).param).toBe("group_by");
   });
 });
+
+describe("usage reports after rows with counts near 2^53", () => {
+  // What a node's 4xx body once got recorded: 1 prompt token, 2^53 - 2 completion tokens. Two of them and a plain row
+  // sum past what a double holds exactly; the reports must answer 200 with the exact figures, in JSON and CSV, for the
+  // whole history (daily roll-ups, kept for good) and for a range inside the day (rows).
+  const HUGE = Number.MAX_SAFE_INTEGER - 1;
+  const total = (n: number) => 2n * BigInt(Number.MAX_SAFE_INTEGER) + BigInt(n);
+
+  async function keyWithHugeRows(tag: string) {
+    const key = await createApiKey(`huge-${tag}`);
+    const huge = (i: number) =>
+      billable(`${tag}-huge-${i}`, HUGE, { key_id: key.id, created: day(-1, 10 + i), model: `${tag}-model`, prompt_tokens: 1, completion_tokens: HUGE, total_tokens: HUGE + 1, node_amount: HUGE });
+    const plain = billable(`${tag}-plain`, 5, { key_id: key.id, created: day(-1, 12), model: `${tag}-model` });
+    await keyAccount(env, key.id).settle([huge(1), huge(2), plain], Date.now());
+    return key;
+  }
+
+  it("GET /v1/usage answers 200 with exact totals, over the whole history, a day, a range inside the day, grouped and as CSV", async () => {
+    const { key } = await keyWithHugeRows("v1");
+    const queries = ["", `?from=${seconds(day(-1))}&to=${seconds(day(0))}`, `?from=${seconds(day(-1, 1))}&to=${seconds(day(-1, 23))}`, "?group_by=day", "?group_by=model&limit=1"];
+    for (const query of queries) {
+      const res = await clientFetch(`/v1/usage${query}`, key);
+      expect(res.status, query).toBe(200);
+      const text = await res.text();
+      // Exact integer literals: JSON.parse would round them, so the text is checked.
+      expect(text, query).toContain(`"totals":{"requests":3,"prompt_tokens":5,"completion_tokens":${total(2)},"total_tokens":${total(7)},"cost":${total(3)},`);
+      expect(text, query).not.toContain("node_amount");
+    }
+    const rows = await (await clientFetch("/v1/usage", key)).text();
+    expect(rows).toContain(`"completion_tokens":${HUGE},"total_tokens":${HUGE + 1}`);
+    const csv = await (await clientFetch(`/v1/usage?group_by=day&format=csv&from=${seconds(day(-1, 1))}&to=${seconds(day(0))}`, key)).text();
+    expect(csv.split("\r\n")[1]).toBe(`${new Date(day(-1)).toISOString().slice(0, 10)},3,5,${total(2)},${total(7)},${total(3)},0,0`);
+  });
+
+  it("GET /admin/usage answers 200 with exact figures by key and by model, merged across keys", async () => {
+    const a = await keyWithHugeRows("adm-huge-a");
+    await keyWithHugeRows("adm-huge-b");
+    const byKey = await adminFetch(`/admin/usage?group_by=key&from=${seconds(day(-1, 1))}&to=${seconds(day(0))}`);
+    expect(byKey.status).toBe(200);
+    expect(await byKey.text()).toContain(
+      `{"key_id":"${a.id}","name":"huge-adm-huge-a","requests":3,"prompt_tokens":5,"completion_tokens":${total(2)},"total_tokens":${total(7)},"cost":${total(3)},"node_amount":${total(2)},`,
+    );
+    const byModel = await adminFetch("/admin/usage?group_by=model");
+    expect(byModel.status).toBe(200);
+    expect(await byModel.text()).toContain(`{"model":"adm-huge-a-model","requests":3,"prompt_tokens":5,"completion_tokens":${total(2)},"total_tokens":${total(7)},`);
+    const csv = await (await adminFetch("/admin/usage?group_by=model&format=csv")).text();
+    expect(csv).toContain(`\r\nadm-huge-b-model,3,5,${total(2)},${total(7)},${total(3)},${total(2)},0,0\r\n`);
+    // The totals of every key (other tests' included) are written exactly too: digits, never an exponent.
+    expect(await (await adminFetch("/admin/usage")).text()).toMatch(/"totals":\{"requests":\d+,"prompt_tokens":\d+,"completion_tokens":\d{17,},/);
+  });
+});

@@ -9,6 +9,7 @@ import { writeKeyFile } from "../identity/key-file.js";
 import { generateIdentity, nextIdentity, type NodeIdentity } from "../identity/node-identity.js";
 import { ReceiptLog } from "../receipts/receipt-log.js";
 import { ReceiptSigner, type AnsweredRequest } from "../receipts/receipt-signer.js";
+import { UsageError } from "./usage-error.js";
 import { verifySettlementCommand } from "./verify-settlement.js";
 
 const FROM = 1_700_000_000_000;
@@ -223,5 +224,130 @@ describe("node-agent verify-settlement", () => {
     const noLog = await verify("stl_ok", ["--receipt-log", join(dir, "nowhere.jsonl")]);
     expect(noLog.err).toContain("cannot read the receipt log");
     expect(noLog.code).toBe(2);
+  });
+});
+
+describe("node-agent verify-settlement --all", () => {
+  // Two settled periods with an hour between them no close covered. This node logged a receipt in each period, one in
+  // the gap, one in the second period's last minute and one after it.
+  const A = FROM + 10 * 3_600_000;
+  const HOUR = 3_600_000;
+  let allDir: string;
+  let allKeyFile: string;
+  let node: NodeIdentity;
+  let r: { first: string; gap: string; second: string; lastMinute: string; after: string };
+  const gateways: SettlementGateway[] = [];
+
+  beforeAll(async () => {
+    allDir = await mkdtemp(join(tmpdir(), "verify-all-"));
+    allKeyFile = join(allDir, "node-key.json");
+    node = await generateIdentity();
+    await writeKeyFile(allKeyFile, node, { force: false });
+    const log = await ReceiptLog.open(`${allKeyFile}.receipts.jsonl`, () => {});
+    const prices = new Map([["m", PRICE]]);
+    const logged = (now: number) => {
+      const signer = new ReceiptSigner({ identity: () => node, prices, now: () => now });
+      return { issue: async (a: AnsweredRequest) => { const token = await signer.issue(a); if (token) log.append(token); return token; } };
+    };
+    const one = async (at: number, name: string) => (await sign(logged, [at], name))[0]!;
+    r = {
+      first: await one(A + 1_000, "req_first"),
+      gap: await one(A + HOUR + 1_000, "req_gap"),
+      second: await one(A + 2 * HOUR + 1_000, "req_second"),
+      lastMinute: await one(A + 3 * HOUR - 30_000, "req_last_minute"),
+      after: await one(A + 3 * HOUR + 5_000, "req_after"),
+    };
+    await log.close();
+  });
+
+  afterAll(async () => {
+    for (const g of gateways) await g.close();
+    await rm(allDir, { recursive: true, force: true });
+  });
+
+  /** A gateway that closed [A, A+1h) and [A+2h, A+3h) with these receipts. */
+  async function closed(first: readonly string[], second: readonly string[]): Promise<SettlementGateway> {
+    const g = await startSettlementGateway();
+    gateways.push(g);
+    g.publish(await buildSettlement({ id: "stl_first", from: A, to: A + HOUR, receipts: [...first, ...others] }, g.signer));
+    g.publish(await buildSettlement({ id: "stl_second", from: A + 2 * HOUR, to: A + 3 * HOUR, receipts: second }, g.signer));
+    return g;
+  }
+
+  async function verifyAll(g: SettlementGateway, extra: string[] = []): Promise<{ code: number; out: string; err: string }> {
+    let out = "";
+    let err = "";
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((out += String(chunk)), true));
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((err += String(chunk)), true));
+    try {
+      return { code: await verifySettlementCommand(["--gateway", g.url, "--key-file", allKeyFile, "--all", ...extra]), out, err };
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+  }
+
+  it("matches when every logged receipt is in some statement, the gap's swept into the next", async () => {
+    const g = await closed([r.first], [r.gap, r.second]);
+    const { code, out } = await verifyAll(g);
+    expect(out).toContain("Settlements ending after");
+    expect(out).toContain("Settlement stl_first:");
+    expect(out).toContain("Settlement stl_second:");
+    expect(out).toContain("warning: 1 receipt signed in the newest settlement's last minute not in it (may be carried over into the next settlement): req_last_minute_1");
+    expect(out).toContain("info: 1 receipt signed after the newest settlement ended: not settled yet: req_after_1");
+    expect(out).toContain(`MATCHED: 3 receipts in 2 settlements, amount owed ${3 * OWED} micro-units.`);
+    expect(code).toBe(0);
+  });
+
+  it("names a receipt from the gap between periods that no statement holds, and exits 1", async () => {
+    const g = await closed([r.first], [r.second]);
+    const { code, out } = await verifyAll(g);
+    expect(out).toMatch(/error: missing receipt: request req_gap_1 \(signed [^,]+, \d+ micro-units\) is in no settlement/);
+    expect(out).toContain("NOT MATCHED: 1 difference.");
+    expect(code).toBe(1);
+    // Each statement on its own has nothing missing: only looking across them finds it.
+    const single = await verify("stl_second", ["--key-file", allKeyFile, "--gateway", g.url]);
+    expect(single.code).toBe(0);
+  });
+
+  it("checks only from --since on: statements that ended before it and receipts signed before it are left out", async () => {
+    const g = await closed([r.first], [r.second]);
+    const since = Math.floor((A + 2 * HOUR) / 1000);
+    const { code, out } = await verifyAll(g, ["--since", String(since)]);
+    expect(out).toContain(`Settlements ending after ${new Date(since * 1000).toISOString()}: 1`);
+    expect(out).not.toContain("stl_first");
+    expect(out).not.toContain("req_gap");
+    expect(code).toBe(0);
+    expect((await verifyAll(g, ["--since", new Date(A).toISOString()])).code).toBe(1);
+  });
+
+  it("reports a receipt settled in two statements", async () => {
+    const g = await closed([r.first], [r.first, r.gap, r.second]);
+    const { code, out } = await verifyAll(g);
+    expect(out).toContain("error: request req_first_1 is settled in 2 statements: stl_first, stl_second");
+    expect(code).toBe(1);
+  });
+
+  it("refuses --all with an id, and --since without --all", async () => {
+    const g = await closed([], []);
+    await expect(verifyAll(g, ["stl_first"])).rejects.toThrow(UsageError);
+    await expect(verifySettlementCommand(["--gateway", g.url, "--since", "0", "stl_first"])).rejects.toThrow(/--since goes with --all/);
+    await expect(verifyAll(g, ["--since", "last week"])).rejects.toThrow(UsageError);
+  });
+
+  it("runs from the command line, exiting 1 on a gap receipt", { timeout: 20_000 }, async () => {
+    const g = await closed([r.first], [r.second]);
+    const result = await runCli(["verify-settlement", "--gateway", g.url, "--key-file", allKeyFile, "--all"], allDir);
+    expect(result.stdout).toContain("req_gap_1");
+    expect(result.code).toBe(1);
+  });
+});
+
+describe("node-agent verify-settlement on a short period", () => {
+  it("is a difference: too short to check one statement alone", async () => {
+    gateway.publish(await buildSettlement({ id: "stl_short", from: TO + 7_200_000, to: TO + 7_200_000 + 300_000, receipts: others }, gateway.signer));
+    const { code, out } = await verify("stl_short");
+    expect(out).toContain("error: the period lasts 300000 ms, less than the minimum 3600000 ms: too short to check (use --all)");
+    expect(code).toBe(1);
   });
 });

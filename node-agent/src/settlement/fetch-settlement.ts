@@ -18,10 +18,10 @@ export interface FetchedSettlement {
   proof: SettlementProof | null;
 }
 
-async function getJson<T>(url: URL, schema: z.ZodType<T>, what: string): Promise<T>;
+export async function getJson<T>(url: URL, schema: z.ZodType<T>, what: string): Promise<T>;
 /** Null when the gateway answers 404 with `absentCode`. */
-async function getJson<T>(url: URL, schema: z.ZodType<T>, what: string, absentCode: string): Promise<T | null>;
-async function getJson<T>(url: URL, schema: z.ZodType<T>, what: string, absentCode?: string): Promise<T | null> {
+export async function getJson<T>(url: URL, schema: z.ZodType<T>, what: string, absentCode: string): Promise<T | null>;
+export async function getJson<T>(url: URL, schema: z.ZodType<T>, what: string, absentCode?: string): Promise<T | null> {
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
@@ -44,17 +44,28 @@ async function getJson<T>(url: URL, schema: z.ZodType<T>, what: string, absentCo
   return parsed.data;
 }
 
-export async function fetchSettlement(gatewayUrl: string, id: string, nodeId: string): Promise<FetchedSettlement> {
-  let keys: GatewayKey[];
+/** The gateway's published keys, which sign its statements. */
+export async function fetchGatewayKeys(gatewayUrl: string): Promise<GatewayKey[]> {
   try {
-    keys = (await fetchGatewayMetadata(gatewayUrl)).keys;
+    return (await fetchGatewayMetadata(gatewayUrl)).keys;
   } catch (err) {
     throw new GatewayFetchError(`could not fetch the gateway's keys: ${errorMessage(err)}`);
   }
-  const base = `${gatewayUrl}/v1/settlements/${encodeURIComponent(id)}`;
-  const statement = await getJson(new URL(base), SettlementStatementSchema, `settlement ${id}`);
+}
+
+export async function fetchSettlement(gatewayUrl: string, id: string, nodeId: string): Promise<FetchedSettlement> {
+  const keys = await fetchGatewayKeys(gatewayUrl);
+  const statement = await getJson(new URL(statementUrl(gatewayUrl, id)), SettlementStatementSchema, `settlement ${id}`);
+  // Asked under the id asked for: a gateway that answers with another statement is caught by the caller.
+  return { keys, statement, proof: await fetchStatementProof(gatewayUrl, statement, nodeId, id) };
+}
+
+const statementUrl = (gatewayUrl: string, id: string): string => `${gatewayUrl}/v1/settlements/${encodeURIComponent(id)}`;
+
+/** This node's leaves in `statement` (asked for under `id`), every page; null when the gateway says the node has none in it. */
+export function fetchStatementProof(gatewayUrl: string, statement: SettlementStatement, nodeId: string, id = statement.id): Promise<SettlementProof | null> {
   const receipts = statement.nodes.find((n) => n.node_id === nodeId)?.receipts ?? 0;
-  return { keys, statement, proof: await fetchProof(base, id, nodeId, receipts) };
+  return fetchProof(statementUrl(gatewayUrl, id), id, nodeId, receipts);
 }
 
 /**

@@ -10,6 +10,13 @@ import { NodeIdSchema } from "../heartbeat.js";
 import { utf8 } from "../signing/bytes.js";
 
 const SETTLEMENT_CONTEXT = "meshgate-settlement-v1";
+
+/**
+ * The shortest period a settlement may cover. A receipt signed in a period's last minute may arrive after the close
+ * and be carried into the next one, so a node can only warn about such a receipt missing; a period much longer than
+ * that minute keeps most of a period checkable, and the gateway refuses shorter ones.
+ */
+export const MIN_SETTLEMENT_PERIOD_MS = 60 * 60_000;
 const HexHash = z.string().regex(/^0x[0-9a-f]{64}$/);
 
 export const SettlementNodeSchema = z.object({

@@ -30,6 +30,17 @@ describe("settlementPeriod", () => {
     }
   });
 
+  it("refuses a period shorter than an hour, naming the minimum, and accepts one of exactly an hour", () => {
+    const from = Date.parse("2026-04-30T00:00:00Z") / 1000;
+    for (const seconds of [1, 60, 3_599]) {
+      const err = refusal(() => settlementPeriod({ from, to: from + seconds }, NOW, 0));
+      expect([err.status, err.code, err.param]).toEqual([400, "period_too_short", "to"]);
+      expect(err.message).toContain("at least 3600000 ms (1 hour)");
+    }
+    expect(refusal(() => settlementPeriod({ from: "2026-04-30T00:00:00Z", to: "2026-04-30T00:59:59.999Z" }, NOW, 0)).code).toBe("period_too_short");
+    expect(settlementPeriod({ from, to: from + 3_600 }, NOW, 0)).toEqual({ from: from * 1000, to: (from + 3_600) * 1000 });
+  });
+
   it("refuses unreadable or pre-1970 instants, naming the field", () => {
     expect(refusal(() => settlementPeriod({ from: "yesterday", to: 100 }, NOW, 0)).param).toBe("from");
     expect(refusal(() => settlementPeriod({ from: 0, to: "1969-12-31T00:00:00Z" }, NOW, 0)).param).toBe("to");

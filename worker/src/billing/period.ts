@@ -1,4 +1,6 @@
-// Which period an admin may close: a valid [from, to) that ended long enough ago for its receipts to have arrived.
+// Which period an admin may close: a valid [from, to), at least MIN_SETTLEMENT_PERIOD_MS long, that ended long
+// enough ago for its receipts to have arrived.
+import { MIN_SETTLEMENT_PERIOD_MS } from "@meshgate/schemas";
 import { z } from "zod";
 import { HttpError } from "../http/http-error.js";
 import { instantMs } from "./instant.js";
@@ -41,6 +43,14 @@ export function settlementPeriod(body: PeriodBody, now: number, delayMs: number)
   const from = periodEnd(body.from, "from");
   const to = periodEnd(body.to, "to");
   if (from >= to) throw new HttpError(400, "Invalid period: `from` must be before `to`.", { param: "to", code: "invalid_value" });
+  // A node can only warn about a receipt from a period's last minute that is missing (it may be carried into the
+  // next close); periods of a few minutes would let that excuse cover most receipts.
+  if (to - from < MIN_SETTLEMENT_PERIOD_MS) {
+    throw new HttpError(400, `The period is too short: a settlement covers at least ${MIN_SETTLEMENT_PERIOD_MS} ms (${MIN_SETTLEMENT_PERIOD_MS / 3_600_000} hour).`, {
+      param: "to",
+      code: "period_too_short",
+    });
+  }
   if (to > now - delayMs) {
     // A valid date: `to` is within MAX_INSTANT_MS and the delay has at most 12 digits.
     const earliest = new Date(to + delayMs).toISOString();

@@ -27,6 +27,14 @@ describe("assembleStatement", () => {
     expect(statement).toMatchObject({ object: "settlement", id: "stl_test", from: 0, to: 1000, created: 2000, key_id: "kid" });
   });
 
+  it("totals exactly up to 2^53 - 1, and refuses to sign a total past it", () => {
+    const node = [...closeNodes(receipts(nodeIds[0] ?? "", 1))][0]?.node as SettlementNode;
+    const full = Array.from({ length: 16 }, (_, i) => ({ ...node, node_id: String(i).padStart(43, "x"), amount: 562_949_953_421_311 }));
+    expect(assembleStatement(input(full)).amount).toBe(16 * 562_949_953_421_311);
+    const over = [...full.slice(1), { ...node, amount: 562_949_953_421_311 + 16 }];
+    expect(() => assembleStatement(input(over))).toThrow(/the period's amount \(9007199254740992\) passes 2\^53 - 1/);
+  });
+
   it("has the empty root and zero totals when nobody earned anything", () => {
     expect(assembleStatement(input([]))).toMatchObject({ receipts: 0, amount: 0, nodes: [], merkle_root: toHex(EMPTY_ROOT) });
   });

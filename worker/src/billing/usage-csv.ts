@@ -2,7 +2,7 @@
 // Model names and the like come from nodes and key names from operators, so a text field a spreadsheet would run as
 // a formula (starting with = + - @, or a tab or CR that some spreadsheets skip first) gets a leading apostrophe.
 
-export type CsvValue = string | number | boolean | null;
+export type CsvValue = string | number | bigint | boolean | null;
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 const NEEDS_QUOTES = /[",\r\n]/;

@@ -1,5 +1,6 @@
 // Usage as clients and operators see it, in JSON or CSV. Clients see what they are charged (`cost`); what nodes are
-// owed (`node_amount`), and so the gateway's margin, is shown to operators only.
+// owed (`node_amount`), and so the gateway's margin, is shown to operators only. Sums are exact bigints, written as
+// exact integer literals (schemas' exactJson; in CSV, their digits) however large they grow.
 import type { UsageGroupRow, UsageGrouping, UsageRow as PublicUsageRow, UsageTotals } from "@meshgate/schemas";
 import { toCsv, type CsvValue } from "./usage-csv.js";
 import type { UsageRow } from "./usage-report.js";
@@ -7,7 +8,12 @@ import type { UsageGroup, UsageSums } from "./usage-sums.js";
 
 export type Audience = "client" | "admin";
 
-export function totalsBody(s: UsageSums, audience: Audience): UsageTotals {
+/** UsageTotals with every figure exact. */
+export type ExactTotals = { [K in keyof UsageTotals]: bigint };
+/** UsageGroupRow with every figure exact. */
+export type ExactGroupRow = Omit<UsageGroupRow, keyof UsageTotals> & ExactTotals;
+
+export function totalsBody(s: UsageSums, audience: Audience): ExactTotals {
   return {
     requests: s.requests,
     prompt_tokens: s.prompt_tokens,
@@ -41,7 +47,7 @@ export function rowBody(r: UsageRow): PublicUsageRow {
 }
 
 /** The fields that name a group; a key's group also carries the key's name. */
-function groupNames(groupBy: UsageGrouping, group: string, names: ReadonlyMap<string, string>): Pick<UsageGroupRow, "key_id" | "name" | "model" | "node_id" | "day"> {
+function groupNames(groupBy: UsageGrouping, group: string, names: ReadonlyMap<string, string>): Omit<UsageGroupRow, keyof UsageTotals> {
   switch (groupBy) {
     case "key":
       return { key_id: group, name: names.get(group) ?? "" };
@@ -54,7 +60,7 @@ function groupNames(groupBy: UsageGrouping, group: string, names: ReadonlyMap<st
   }
 }
 
-export function groupBody(groupBy: UsageGrouping, g: UsageGroup, audience: Audience, names: ReadonlyMap<string, string> = new Map()): UsageGroupRow {
+export function groupBody(groupBy: UsageGrouping, g: UsageGroup, audience: Audience, names: ReadonlyMap<string, string> = new Map()): ExactGroupRow {
   return { ...groupNames(groupBy, g.group, names), ...totalsBody(g, audience) };
 }
 
@@ -63,7 +69,7 @@ const ROW_COLUMNS = [
   "cost", "billable", "estimated", "receipt_status",
 ] as const satisfies readonly (keyof PublicUsageRow)[];
 
-const GROUP_COLUMNS: Record<UsageGrouping, readonly (keyof UsageGroupRow)[]> = { key: ["key_id", "name"], model: ["model"], node: ["node_id"], day: ["day"] };
+const GROUP_COLUMNS: Record<UsageGrouping, readonly (keyof ExactGroupRow)[]> = { key: ["key_id", "name"], model: ["model"], node: ["node_id"], day: ["day"] };
 
 function sumColumns(audience: Audience): readonly (keyof UsageTotals)[] {
   const money = audience === "admin" ? (["cost", "node_amount"] as const) : (["cost"] as const);

@@ -1,22 +1,21 @@
-// Usage summed over a range or a group: integers only (tokens, micro-units, counts), so sums merged from many
-// accounts or from roll-ups and rows are exact (checked: see exact-sum.ts).
-import { exactSum } from "./exact-sum.js";
+// Usage summed over a range or a group: integers only (tokens, micro-units, counts), summed in BigInt so sums merged
+// from many accounts or from roll-ups and rows are exact at any size (a double rounds past 2^53 - 1).
 
 /** How one key's usage can be grouped; the admin report can also group by key. */
 export type Dimension = "model" | "node" | "day";
 
 export interface UsageSums {
-  requests: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
+  requests: bigint;
+  prompt_tokens: bigint;
+  completion_tokens: bigint;
+  total_tokens: bigint;
   /** Micro-units charged to the key. */
-  cost: number;
+  cost: bigint;
   /** Micro-units owed to nodes. */
-  node_amount: number;
-  billable_requests: number;
+  node_amount: bigint;
+  billable_requests: bigint;
   /** Requests whose counts are the gateway's estimate (the node reported no usage). */
-  estimated_requests: number;
+  estimated_requests: bigint;
 }
 
 /** `group` is the model id, node id, key id or UTC date (YYYY-MM-DD). */
@@ -24,22 +23,25 @@ export interface UsageGroup extends UsageSums {
   group: string;
 }
 
+export const SUM_FIELDS = [
+  "requests", "prompt_tokens", "completion_tokens", "total_tokens", "cost", "node_amount", "billable_requests", "estimated_requests",
+] as const satisfies readonly (keyof UsageSums)[];
+
 export const ZERO_SUMS: UsageSums = {
-  requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost: 0, node_amount: 0, billable_requests: 0, estimated_requests: 0,
+  requests: 0n, prompt_tokens: 0n, completion_tokens: 0n, total_tokens: 0n, cost: 0n, node_amount: 0n, billable_requests: 0n, estimated_requests: 0n,
 };
 
-/** Field by field; throws rather than round (sums pass 2^53 - 1 only far beyond any real usage). */
+/** Field by field, exactly. */
 export function addSums(a: UsageSums, b: UsageSums): UsageSums {
-  const sum = (field: keyof UsageSums) => exactSum(a[field], b[field], field);
   return {
-    requests: sum("requests"),
-    prompt_tokens: sum("prompt_tokens"),
-    completion_tokens: sum("completion_tokens"),
-    total_tokens: sum("total_tokens"),
-    cost: sum("cost"),
-    node_amount: sum("node_amount"),
-    billable_requests: sum("billable_requests"),
-    estimated_requests: sum("estimated_requests"),
+    requests: a.requests + b.requests,
+    prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+    completion_tokens: a.completion_tokens + b.completion_tokens,
+    total_tokens: a.total_tokens + b.total_tokens,
+    cost: a.cost + b.cost,
+    node_amount: a.node_amount + b.node_amount,
+    billable_requests: a.billable_requests + b.billable_requests,
+    estimated_requests: a.estimated_requests + b.estimated_requests,
   };
 }
 

@@ -2,8 +2,9 @@ import { DurableObject } from "cloudflare:workers";
 import type { SettlementNode } from "@meshgate/schemas";
 import type { Earning } from "../billing/records.js";
 import { BLOCK_LEAVES } from "../billing/node-subtree.js";
-import { closeNodes, type SettledRow } from "../billing/shard-close.js";
+import { closeShard, shardBudget, type RowKey, type SettledRow } from "../billing/shard-close.js";
 import type { LeafRow } from "../billing/settlement-tree.js";
+import { EARNINGS_SHARDS } from "./names.js";
 
 /** One page of a node's settled receipts: block `block` of its subtree, with every block root for the proofs. */
 export interface LeafPage {
@@ -16,11 +17,14 @@ export interface LeafPage {
 
 type NodeRow = SettlementNode & { blocks: string; firsts: string };
 
+/** What each figure of one close may reach (see billing/shard-close.ts). */
+const BUDGET = shardBudget(EARNINGS_SHARDS);
+
 /**
  * The billable receipts of the nodes whose ids hash to this shard (earningsShardOf), kept until a settlement closes
  * their period. Volume: a close reads the period's rows once as a stream ordered by (node_id, leaf) and keeps one
  * node's block of leaves at a time (see billing/node-subtree.ts); a page of proofs reads BLOCK_LEAVES rows. What bounds
- * a close is the time to update and read one sixteenth of the period's receipts in one transaction.
+ * a close is the time to read and update one sixteenth of the period's receipts in one transaction.
  */
 export class EarningsShard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -43,20 +47,21 @@ export class EarningsShard extends DurableObject<Env> {
       settlement_id TEXT NOT NULL, node_id TEXT NOT NULL, receipts INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
       completion_tokens INTEGER NOT NULL, amount INTEGER NOT NULL, root TEXT NOT NULL, blocks TEXT NOT NULL, firsts TEXT NOT NULL,
       PRIMARY KEY (settlement_id, node_id)
-    )`);
+    );
+    CREATE TABLE IF NOT EXISTS aborted (settlement_id TEXT PRIMARY KEY)`);
   }
 
   /**
    * Stores new receipts (a request id already here is kept as it was) and returns how many were new. One statement for
-   * the batch. A receipt whose time falls in a period this shard already closed is marked late: the next close carries
-   * it. Closed periods never overlap, so the one that could contain it is the latest to start at or before it.
+   * the batch. Every close sweeps all unsettled receipts from before its end, so one that arrives after its period
+   * closed is simply paid by the next close. (`late` was read by closes that did not sweep; deployed tables declare
+   * it NOT NULL without a default, so it is written, as 0.)
    */
   add(earnings: Earning[], now: number): number {
     if (earnings.length === 0) return 0;
     this.sql.exec(
       `INSERT OR IGNORE INTO earnings (request_id, node_id, receipt, leaf, prompt_tokens, completion_tokens, amount, created, added, late)
-       SELECT e.request_id, e.node_id, e.receipt, e.leaf, e.prompt_tokens, e.completion_tokens, e.amount, e.created, ?,
-              COALESCE((SELECT c.to_ms > e.created FROM closes c WHERE c.from_ms <= e.created ORDER BY c.from_ms DESC LIMIT 1), 0)
+       SELECT e.request_id, e.node_id, e.receipt, e.leaf, e.prompt_tokens, e.completion_tokens, e.amount, e.created, ?, 0
        FROM (SELECT value ->> '$.request_id' AS request_id, value ->> '$.node_id' AS node_id, value ->> '$.receipt' AS receipt,
                     value ->> '$.leaf' AS leaf, value ->> '$.prompt_tokens' AS prompt_tokens,
                     value ->> '$.completion_tokens' AS completion_tokens, value ->> '$.amount' AS amount, value ->> '$.created' AS created
@@ -68,34 +73,67 @@ export class EarningsShard extends DurableObject<Env> {
   }
 
   /**
-   * Settles [from, to) under `settlementId`: every unsettled receipt in it, plus every late one from before it (so no
-   * node loses pay), and returns each node's totals and subtree root. Idempotent: a second call returns the first
-   * call's result and settles nothing new.
+   * Settles under `settlementId` the unsettled receipts created before `to`: the period's, late ones from before it,
+   * and any from a gap between closed periods, so no receipt goes unpaid for good. They are taken in (node_id, leaf)
+   * order while the close stays within its budget (see billing/shard-close.ts); the rest stay unsettled for the next
+   * close. Returns each node's totals and subtree root, or null when the id was aborted (a close racing an abort must
+   * not tag rows again). Idempotent: a second call returns the first call's result and settles nothing new.
    */
-  close(settlementId: string, from: number, to: number): SettlementNode[] {
+  close(settlementId: string, from: number, to: number): SettlementNode[] | null {
+    if (this.sql.exec("SELECT 1 FROM aborted WHERE settlement_id = ?", settlementId).toArray().length > 0) return null;
     const done = this.sql.exec("SELECT 1 FROM closes WHERE settlement_id = ?", settlementId).toArray().length > 0;
     if (done) return this.closedNodes(settlementId);
     return this.ctx.storage.transactionSync(() => {
-      this.sql.exec(
-        "UPDATE earnings SET settlement_id = ? WHERE settlement_id IS NULL AND created < ? AND (created >= ? OR late = 1)",
-        settlementId, to, from,
+      const candidates = this.sql.exec<SettledRow & Record<string, SqlStorageValue>>(
+        "SELECT node_id, leaf, prompt_tokens, completion_tokens, amount FROM earnings WHERE settlement_id IS NULL AND created < ? ORDER BY node_id, leaf",
+        to,
       );
-      const rows = this.sql.exec<SettledRow & Record<string, SqlStorageValue>>(
-        "SELECT node_id, leaf, prompt_tokens, completion_tokens, amount FROM earnings WHERE settlement_id = ? ORDER BY node_id, leaf",
-        settlementId,
-      );
-      const nodes: SettlementNode[] = [];
-      for (const { node, subtree } of closeNodes(rows)) {
+      const closed = closeShard(candidates, BUDGET);
+      if (closed.last) this.tag(settlementId, to, closed.last, closed.taken);
+      if (closed.full) console.warn("settlement close reached its budget; the rest is carried into the next close", settlementId, closed.taken);
+      if (closed.oversized > 0) console.error("receipts too large for any statement left unsettled", closed.oversized);
+      for (const { node, subtree } of closed.nodes) {
         this.sql.exec(
           "INSERT INTO settled_nodes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
           settlementId, node.node_id, node.receipts, node.prompt_tokens, node.completion_tokens, node.amount, node.root,
           JSON.stringify(subtree.blocks), JSON.stringify(subtree.firsts),
         );
-        nodes.push(node);
       }
       this.sql.exec("INSERT INTO closes (settlement_id, from_ms, to_ms) VALUES (?, ?, ?)", settlementId, from, to);
-      return nodes;
+      return closed.nodes.map((c) => c.node);
     });
+  }
+
+  /**
+   * Undoes a close that will never finish: the receipts it tagged become unsettled again and its results go, and the
+   * id is refused by close() from then on. Idempotent; returns how many receipts were released. Only for a settlement
+   * that was never signed (Settlements.abort() makes sure).
+   */
+  abort(settlementId: string): number {
+    return this.ctx.storage.transactionSync(() => {
+      this.sql.exec("INSERT OR IGNORE INTO aborted (settlement_id) VALUES (?)", settlementId);
+      this.sql.exec("UPDATE earnings SET settlement_id = NULL WHERE settlement_id = ?", settlementId);
+      const released = this.sql.exec<{ n: number }>("SELECT changes() AS n").one().n;
+      this.sql.exec("DELETE FROM settled_nodes WHERE settlement_id = ?", settlementId);
+      this.sql.exec("DELETE FROM closes WHERE settlement_id = ?", settlementId);
+      return released;
+    });
+  }
+
+  /**
+   * Tags exactly the rows closeShard() took: those it read up to `last`, less any that alone pass the budget (the
+   * same test in SQL as fitsAlone()). A count that differs means the two disagree: the close fails rather than pay
+   * rows it did not sum.
+   */
+  private tag(settlementId: string, to: number, last: RowKey, taken: number): void {
+    const fits = (column: string) => `typeof(${column}) = 'integer' AND ${column} BETWEEN 0 AND ${BUDGET}`;
+    this.sql.exec(
+      `UPDATE earnings SET settlement_id = ? WHERE settlement_id IS NULL AND created < ? AND (node_id, leaf) <= (?, ?)
+         AND ${fits("prompt_tokens")} AND ${fits("completion_tokens")} AND ${fits("amount")}`,
+      settlementId, to, last.node_id, last.leaf,
+    );
+    const tagged = this.sql.exec<{ n: number }>("SELECT changes() AS n").one().n;
+    if (tagged !== taken) throw new Error(`settlement ${settlementId}: tagged ${tagged} receipts, summed ${taken}`);
   }
 
   /** Page `block` of a node's receipts in a settlement (empty past the last); null when the node has none in it. */

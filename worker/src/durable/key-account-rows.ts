@@ -2,8 +2,17 @@
 // the retention (the roll-ups stay).
 import type { UsageEntry } from "../billing/records.js";
 import { DAY_MS } from "../billing/retention.js";
+import { carryingAdd } from "./sql-sums.js";
 
 const flag = (b: boolean) => (b ? 1 : 0);
+
+/**
+ * Roll-up figures that grow by a row's tokens or money, each up to 2^53 - 1 a row: added with a carry into
+ * `<column>_hi` (see sql-sums.ts), so a day's roll-up is kept for good and never passes int64 (which would make
+ * SQLite turn it into an inexact real) however much it holds.
+ */
+export const ROLLUP_CARRIED = ["prompt_tokens", "completion_tokens", "total_tokens", "cost", "node_amount"] as const;
+const ROLLUP_ADD = ROLLUP_CARRIED.map(carryingAdd).join(",\n       ");
 
 /** Records one answered request; false when its request id was recorded before (then nothing is written). */
 export function recordRow(sql: SqlStorage, e: UsageEntry, cost: number, nodeAmount: number): boolean {
@@ -20,9 +29,9 @@ export function recordRow(sql: SqlStorage, e: UsageEntry, cost: number, nodeAmou
     `INSERT INTO usage_daily (day, model, node_id, requests, prompt_tokens, completion_tokens, total_tokens, cost, node_amount, billable_requests, estimated_requests)
      VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (day, model, node_id) DO UPDATE SET
-       requests = requests + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens, completion_tokens = completion_tokens + excluded.completion_tokens,
-       total_tokens = total_tokens + excluded.total_tokens, cost = cost + excluded.cost, node_amount = node_amount + excluded.node_amount,
-       billable_requests = billable_requests + excluded.billable_requests, estimated_requests = estimated_requests + excluded.estimated_requests`,
+       requests = requests + 1, billable_requests = billable_requests + excluded.billable_requests,
+       estimated_requests = estimated_requests + excluded.estimated_requests,
+       ${ROLLUP_ADD}`,
     e.created - (e.created % DAY_MS), e.model, e.node_id, e.prompt_tokens, e.completion_tokens, e.total_tokens, cost, nodeAmount, flag(e.billable), flag(e.estimated),
   );
   return true;

@@ -2,6 +2,7 @@
 // ledgers' storage (a class rename), and an old table is upgraded in place. `reservations.created` is written but
 // read by nothing; deployed tables declare it NOT NULL without a default, so it stays rather than take a migration.
 import { DAY_MS } from "../billing/retention.js";
+import { ROLLUP_CARRIED } from "./key-account-rows.js";
 
 const ACCOUNT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS account (
@@ -48,6 +49,11 @@ CREATE TABLE IF NOT EXISTS usage_daily (
   node_amount INTEGER NOT NULL,
   billable_requests INTEGER NOT NULL,
   estimated_requests INTEGER NOT NULL,
+  prompt_tokens_hi INTEGER NOT NULL DEFAULT 0,
+  completion_tokens_hi INTEGER NOT NULL DEFAULT 0,
+  total_tokens_hi INTEGER NOT NULL DEFAULT 0,
+  cost_hi INTEGER NOT NULL DEFAULT 0,
+  node_amount_hi INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (day, model, node_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (
@@ -72,9 +78,12 @@ const ADDED_COLUMNS: readonly { column: string; definition: string }[] = [
   { column: "receipt_status", definition: "receipt_status TEXT NOT NULL DEFAULT 'missing'" },
 ];
 
-function hasColumn(sql: SqlStorage, column: string): boolean {
+/** The roll-ups' carries (see key-account-rows.ts), which tables from before them lack: 0, nothing carried yet. */
+const ROLLUP_CARRIES = ROLLUP_CARRIED.map((column) => `${column}_hi`);
+
+function hasColumn(sql: SqlStorage, column: string, table = "usage"): boolean {
   try {
-    sql.exec(`SELECT ${column} FROM usage LIMIT 0`);
+    sql.exec(`SELECT ${column} FROM ${table} LIMIT 0`);
     return true;
   } catch {
     return false;
@@ -94,9 +103,15 @@ export function openAccountSchema(storage: DurableObjectStorage): void {
     for (const { column, definition } of ADDED_COLUMNS) {
       if (!hasColumn(sql, column)) sql.exec(`ALTER TABLE usage ADD COLUMN ${definition}`);
     }
+    for (const column of ROLLUP_CARRIES) {
+      if (!hasColumn(sql, column, "usage_daily")) sql.exec(`ALTER TABLE usage_daily ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
+    }
+    // Summed in halves, as the carry keeps them (a plain SUM could pass int64 and leave the account unopenable).
     if (predatesRollups) {
-      sql.exec(`INSERT INTO usage_daily (day, model, node_id, requests, prompt_tokens, completion_tokens, total_tokens, cost, node_amount, billable_requests, estimated_requests)
-        SELECT created - created % ?, model, node_id, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(total_tokens), 0, 0, 0, 0
+      sql.exec(`INSERT INTO usage_daily (day, model, node_id, requests, prompt_tokens, completion_tokens, total_tokens, cost, node_amount, billable_requests,
+          estimated_requests, prompt_tokens_hi, completion_tokens_hi, total_tokens_hi)
+        SELECT created - created % ?, model, node_id, COUNT(*), SUM(prompt_tokens & 4294967295), SUM(completion_tokens & 4294967295),
+          SUM(total_tokens & 4294967295), 0, 0, 0, 0, SUM(prompt_tokens >> 32), SUM(completion_tokens >> 32), SUM(total_tokens >> 32)
         FROM usage GROUP BY 1, 2, 3`, DAY_MS);
     }
   });

@@ -10,6 +10,8 @@ import { decideReserve, RESERVATION_TTL_MS, type AccountState, type Hold } from 
 import { DAY_MS, retentionDays, rowsKeptSince } from "../billing/retention.js";
 import type { UsageAnswer, UsageQuery } from "../billing/usage-report.js";
 import { earningOf } from "../billing/earning.js";
+import { bigFromSql } from "../billing/exact-sum.js";
+import { addSpent, checkUsageEntry } from "../billing/usage-entry-check.js";
 import { earningsShard } from "./names.js";
 import { acknowledge, outboxByShard, outboxSize, queueEarning } from "./key-account-outbox.js";
 import { hasRows, purgeRows, recordRow } from "./key-account-rows.js";
@@ -96,13 +98,17 @@ export class KeyAccount extends DurableObject<Env> {
    * Records answered requests, once each (a request id seen before is skipped, its charge not repeated): the row, its
    * charge, its day's roll-up, the end of its reservation (tokens held beyond what it used go back; tokens used beyond
    * what it held are taken too), and for a billable receipt an earning for the node. Returns how many were new; then pushes the earnings.
+   * An entry whose counts, money or times are not non-negative safe integers is a RangeError, and nothing is recorded.
    */
   async settle(entries: UsageEntry[], now: number): Promise<number> {
+    // Before anything is written: a batch with one impossible figure is a bug upstream, not something to sum.
+    for (const e of entries) checkUsageEntry(e);
     const alarm = await this.ctx.storage.getAlarm();
     let queued = false;
     const added = this.ctx.storage.transactionSync(() => {
       const row = this.row();
-      let spent = row.spent;
+      // Read as text and kept in BigInt: a key without a budget spends for ever, past what a double holds exactly.
+      let spent = bigFromSql(this.sql.exec<{ spent: string }>("SELECT CAST(spent AS TEXT) AS spent FROM account").one().spent);
       let tokens: Bucket = { level: row.tpm_level, at: row.tpm_at };
       let count = 0;
       for (const e of entries) {
@@ -110,7 +116,7 @@ export class KeyAccount extends DurableObject<Env> {
         const cost = e.billable ? e.cost : 0;
         if (!recordRow(this.sql, e, cost, e.billable ? e.node_amount : 0)) continue;
         count++;
-        spent += cost;
+        spent = addSpent(spent, cost);
         const held = this.takeReservation(e.request_id);
         if (held && row.tpm !== null) tokens = settleTaken(tokens, row.tpm, held.tokens, e.total_tokens, now);
         const earning = earningOf(e);
@@ -119,7 +125,8 @@ export class KeyAccount extends DurableObject<Env> {
           queued = true;
         }
       }
-      this.sql.exec("UPDATE account SET spent = ?, tpm_level = ?, tpm_at = ?", spent, tokens.level, tokens.at);
+      // As text, which the INTEGER column stores as the exact int64 (a bound bigint is refused).
+      this.sql.exec("UPDATE account SET spent = ?, tpm_level = ?, tpm_at = ?", spent.toString(), tokens.level, tokens.at);
       return count;
     });
     // Scheduled before any await, so it is written together with the rows: queued receipts are sent even if this

@@ -1,6 +1,6 @@
-// Settlement: an admin closes a period; anyone (nodes first) reads the signed statements and checks their receipts'
-// proofs against them.
-import { NodeIdSchema, settlementStatementBytes, toBase64Url, type SettlementProof, type SettlementStatement } from "@meshgate/schemas";
+// Settlement: an admin closes a period (or aborts a close that failed part way); anyone (nodes first) reads the
+// signed statements and checks their receipts' proofs against them.
+import { NodeIdSchema, settlementStatementBytes, toBase64Url, type SettlementNode, type SettlementProof, type SettlementStatement } from "@meshgate/schemas";
 import { PeriodBodySchema, settlementDelayMs, settlementPeriod } from "../billing/period.js";
 import { assembleStatement, pageLeaves, topProof } from "../billing/settlement-tree.js";
 import { EARNINGS_SHARDS, earningsShard, earningsShardOf, settlements } from "../durable/names.js";
@@ -22,14 +22,33 @@ function intParam(value: string | null, param: string, fallback: number, min: nu
   return n;
 }
 
-/** A closing overlap is a close that failed part way: its receipts stay held for it until it is finished. */
+const abortPath = (id: string) => `POST /admin/settlements/${id}/abort`;
+
+/** A closing overlap is a close that failed part way: its receipts stay held for it until it is finished or aborted. */
 function overlapError(other: Overlap): HttpError {
   const [from, to] = [new Date(other.from).toISOString(), new Date(other.to).toISOString()];
-  const finish =
-    other.status === "closing"
-      ? `, which is still closing: a close of it did not finish. Finish it by POSTing exactly {"from":"${from}","to":"${to}"}, then close the rest.`
-      : ", which is closed.";
-  return new HttpError(409, `The period overlaps settlement '${other.id}' [${from}, ${to})${finish}`, { param: "from", code: "settlement_overlap" });
+  const detail = {
+    closing: `, which is still closing: a close of it did not finish. Finish it by POSTing exactly {"from":"${from}","to":"${to}"}, or abort it (${abortPath(other.id)}) to reopen its period; then close the rest.`,
+    aborting: `, whose abort did not finish. Retry it (${abortPath(other.id)}); then close the period.`,
+    closed: ", which is closed.",
+  }[other.status];
+  return new HttpError(409, `The period overlaps settlement '${other.id}' [${from}, ${to})${detail}`, { param: "from", code: "settlement_overlap" });
+}
+
+function abortedError(id: string): HttpError {
+  return new HttpError(409, `Settlement '${id}' was aborted while it was closing; nothing was signed. Close the period again.`, { code: "settlement_aborted" });
+}
+
+/** Every shard's part of the close; null for a shard that refused because the close was aborted. */
+async function closeShards(env: Env, id: string, from: number, to: number): Promise<(SettlementNode[] | null)[]> {
+  try {
+    return await Promise.all(Array.from({ length: EARNINGS_SHARDS }, (_, s) => earningsShard(env, s).close(id, from, to)));
+  } catch (err) {
+    console.error("settlement close failed part way", id, err instanceof Error ? err.message : String(err));
+    const [start, end] = [new Date(from).toISOString(), new Date(to).toISOString()];
+    const message = `Closing settlement '${id}' failed part way; nothing was signed. Retry by POSTing exactly {"from":"${start}","to":"${end}"}, or abort it (${abortPath(id)}) to reopen the period.`;
+    throw new HttpError(503, message, { code: "settlement_close_failed" });
+  }
 }
 
 /** POST /admin/settlements {from, to}: closes the period and returns its signed statement. */
@@ -43,10 +62,40 @@ export async function closeSettlementRoute(request: GatewayRequest, env: Env): P
   const { signer } = await gatewayIdentity(env);
   const begun = await settlements(env).begin(from, to, now);
   if (!begun.ok) throw overlapError(begun.conflict);
-  const shards = await Promise.all(Array.from({ length: EARNINGS_SHARDS }, (_, s) => earningsShard(env, s).close(begun.id, from, to)));
-  const unsigned = assembleStatement({ id: begun.id, from, to, created: begun.created, keyId: signer.keyId, nodes: shards.flat() });
+  const shards = await closeShards(env, begun.id, from, to);
+  const nodes = shards.flatMap((shard) => shard ?? []);
+  if (shards.includes(null)) throw abortedError(begun.id);
+  const unsigned = assembleStatement({ id: begun.id, from, to, created: begun.created, keyId: signer.keyId, nodes });
   const signature = toBase64Url(await signer.sign(settlementStatementBytes(unsigned)));
-  return Response.json(await settlements(env).finish({ ...unsigned, signature }), { status: 201 });
+  // Null: aborted after the shards closed; the abort releases what they tagged, and nothing is signed.
+  const stored = await settlements(env).finish({ ...unsigned, signature });
+  if (!stored) throw abortedError(begun.id);
+  return Response.json(stored, { status: 201 });
+}
+
+/**
+ * POST /admin/settlements/{id}/abort: undoes a close that failed part way. Its statement can no longer be signed,
+ * every shard releases the receipts it tagged (they are unsettled again, for the next close), and its period
+ * reopens. Idempotent: an abort that failed part way is finished by retrying it.
+ */
+export async function abortSettlementRoute(request: GatewayRequest, env: Env): Promise<Response> {
+  await requireAdmin(request, env);
+  const id = request.params["id"] ?? "";
+  const begun = id.length <= 64 ? await settlements(env).abort(id) : null;
+  if (!begun || (!begun.ok && begun.status === "unknown")) {
+    throw new HttpError(404, `No settlement with id '${id.slice(0, 64)}'.`, { param: "id", code: "settlement_not_found" });
+  }
+  if (!begun.ok) throw new HttpError(409, `Settlement '${id}' is closed: a closed statement never changes.`, { param: "id", code: "settlement_closed" });
+  let released: number[];
+  try {
+    released = await Promise.all(Array.from({ length: EARNINGS_SHARDS }, (_, s) => earningsShard(env, s).abort(id)));
+  } catch (err) {
+    console.error("settlement abort failed part way", id, err instanceof Error ? err.message : String(err));
+    throw new HttpError(503, `Aborting settlement '${id}' failed part way; its period stays held. Retry the abort (${abortPath(id)}).`, { code: "settlement_abort_failed" });
+  }
+  await settlements(env).aborted(id);
+  const body = { object: "settlement.abort", id, status: "aborted", from: begun.from, to: begun.to, released_receipts: released.reduce((n, r) => n + r, 0) };
+  return Response.json(body);
 }
 
 /** GET /v1/settlements?limit=&after=: closed statements, newest first. */

@@ -1,6 +1,6 @@
 // GET /v1/usage: the calling key's usage and cost. GET /admin/usage: every key's, summed (admin token).
 // ?from=&to= (unix seconds or ISO 8601, [from, to)), &group_by=, &format=json|csv, &limit= (rows, ungrouped only).
-import type { UsageGrouping } from "@meshgate/schemas";
+import { exactJson, type ExactJson, type UsageGrouping } from "@meshgate/schemas";
 import { mapLimit } from "../billing/fan-out.js";
 import { retentionDays, rowsKeptSince } from "../billing/retention.js";
 import { csvResponse } from "../billing/usage-csv.js";
@@ -17,6 +17,11 @@ const CLIENT_GROUPINGS: readonly Dimension[] = ["model", "node", "day"];
 const ADMIN_GROUPINGS: readonly UsageGrouping[] = ["key", "model", "node", "day"];
 /** Accounts asked at once by the admin report. */
 const FAN_OUT = 16;
+
+/** Sums can pass 2^53: written as exact integer literals, which Response.json (JSON.stringify) cannot do. */
+function exactJsonResponse(body: ExactJson): Response {
+  return new Response(exactJson(body), { headers: { "content-type": "application/json" } });
+}
 
 /** A range whose partial days lie before the retention can't be answered exactly: refuse it, saying why. */
 function checkRetention(p: UsageParams<string>, env: Env, now: number): void {
@@ -36,7 +41,7 @@ interface Grouped {
 function groupedResponse(p: UsageParams<string>, g: Grouped): Response {
   const names = g.names ?? new Map<string, string>();
   if (p.format === "csv") return csvResponse(groupsCsv(g.groupBy, g.groups, g.audience, names), p.from, p.to);
-  return Response.json({
+  return exactJsonResponse({
     object: "usage",
     group_by: g.groupBy,
     totals: totalsBody(g.totals, g.audience),
@@ -52,7 +57,7 @@ export async function usageRoute(request: GatewayRequest, env: Env): Promise<Res
   const answer = await keyAccount(env, key.id).usage({ from: p.from, to: p.to, group_by: p.groupBy, limit: p.limit });
   if (p.groupBy !== null) return groupedResponse(p, { groupBy: p.groupBy, totals: answer.totals, groups: answer.groups, audience: "client" });
   if (p.format === "csv") return csvResponse(rowsCsv(answer.rows), p.from, p.to);
-  return Response.json({ object: "usage", totals: totalsBody(answer.totals, "client"), data: answer.rows.map(rowBody), has_more: answer.has_more });
+  return exactJsonResponse({ object: "usage", totals: totalsBody(answer.totals, "client"), data: answer.rows.map(rowBody), has_more: answer.has_more });
 }
 
 /** Every key's account (revoked keys' too: their usage happened), asked FAN_OUT at a time; sums merge exactly. */
@@ -70,7 +75,7 @@ export async function adminUsageRoute(request: GatewayRequest, env: Env): Promis
   // By key, keys without usage in the range are left out, as a grouping of rows would have no group for them.
   const groups =
     groupBy === "key"
-      ? mergeGroups([answers.filter((a) => a.answer.totals.requests > 0).map((a) => ({ group: a.id, ...a.answer.totals }))])
+      ? mergeGroups([answers.filter((a) => a.answer.totals.requests > 0n).map((a) => ({ group: a.id, ...a.answer.totals }))])
       : mergeGroups(answers.map((a) => a.answer.groups));
   const names = new Map(keys.map((k) => [k.id, k.name]));
   return groupedResponse(p, { groupBy, totals: totalOf(answers.map((a) => a.answer.totals)), groups, audience: "admin", names });
