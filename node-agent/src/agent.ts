@@ -4,6 +4,7 @@ import { HEARTBEAT_INTERVAL_MS, type AdvertisedModel, type Price } from "@meshga
 import { GatewayKeySet } from "./gateway/gateway-keys.js";
 import { fetchGatewayMetadata, waitForGatewayMetadata } from "./gateway/gateway-metadata.js";
 import { HeartbeatLoop } from "./gateway/heartbeat-loop.js";
+import { priceCeilingMessage, pricesOverCeiling } from "./gateway/price-ceiling.js";
 import type { NodeIdentity } from "./identity/node-identity.js";
 import { errorMessage, type Logger } from "./log.js";
 import { advertisedPrices, priceModels } from "./receipts/price-book.js";
@@ -13,6 +14,7 @@ import { retryUntilOk } from "./retry.js";
 import { createAgentServer } from "./server/agent-server.js";
 import { NonceWindow } from "./server/nonce-window.js";
 import { UpstreamProxy } from "./server/upstream-proxy.js";
+import { applyContextLengths } from "./upstream/context-lengths.js";
 import { discoverModels } from "./upstream/discover-models.js";
 
 export interface AgentOptions {
@@ -35,6 +37,8 @@ export interface AgentOptions {
   capacity: number;
   /** Micro-units per million tokens, per model; advertised in heartbeats and charged in receipts. Others are free. */
   prices?: ReadonlyMap<string, Price> | undefined;
+  /** Tokens of context per model, advertised in heartbeats; overrides what the upstream's /v1/models reports. */
+  contextLengths?: ReadonlyMap<string, number> | undefined;
   /** Where every signed receipt is appended (JSON lines); without one, receipts are signed but not kept. */
   receiptLog?: string | undefined;
   log: Logger;
@@ -69,6 +73,22 @@ async function resolveModels(options: AgentOptions): Promise<AdvertisedModel[]> 
   return found.models;
 }
 
+/** The models to advertise, with their context lengths and prices; warns about what the operator should know. */
+async function advertisedModels(options: AgentOptions): Promise<AdvertisedModel[]> {
+  const { log } = options;
+  const sized = applyContextLengths(await resolveModels(options), options.contextLengths ?? new Map());
+  if (sized.unserved.length > 0) log("warning: --context-length names models the upstream does not serve; they are not advertised", { models: sized.unserved.join(",") });
+  if (sized.unknown.length > 0) {
+    log(
+      "warning: no known context length for some models; pass --context-length MODEL=TOKENS for each. Until then a budgeted client that sets no max_tokens is reserved for an assumed context, and an answer longer than that is not paid",
+      { models: sized.unknown.join(",") },
+    );
+  }
+  const priced = priceModels(sized.models, options.prices ?? new Map());
+  if (priced.unserved.length > 0) log("warning: --price names models the upstream does not serve; they are not advertised", { models: priced.unserved.join(",") });
+  return priced.models;
+}
+
 function urlHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
@@ -76,10 +96,10 @@ function urlHost(host: string): string {
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const { log } = options;
   let identity = options.identity;
-  const priced = priceModels(await resolveModels(options), options.prices ?? new Map());
-  const { models } = priced;
-  if (priced.unserved.length > 0) log("warning: --price names models the upstream does not serve; they are not advertised", { models: priced.unserved.join(",") });
+  const models = await advertisedModels(options);
   const metadata = await waitForGatewayMetadata(options.gatewayUrl, log, options.signal);
+  const overCeiling = pricesOverCeiling(advertisedPrices(models), metadata.price_ceilings);
+  if (overCeiling.length > 0) throw new Error(priceCeilingMessage(overCeiling));
   const gatewayKeys = new GatewayKeySet({ fetchMetadata: () => fetchGatewayMetadata(options.gatewayUrl), log }, metadata);
   log("gateway keys loaded", { gateway: options.gatewayUrl, keys: gatewayKeys.keyIds().join(",") });
   gatewayKeys.start();

@@ -16,6 +16,7 @@ import {
   type GatewayMetadata,
   type Heartbeat,
   type HeartbeatAck,
+  type PriceCeilings,
   type Signer,
 } from "@meshgate/schemas";
 
@@ -38,7 +39,13 @@ export interface FakeGateway {
   close(): Promise<void>;
 }
 
-export async function startFakeGateway(options: { intervalMs?: number } = {}): Promise<FakeGateway> {
+export interface FakeGatewayOptions {
+  intervalMs?: number;
+  /** Published in the metadata as `price_ceilings` (absent without one, as from gateways older than ceilings). */
+  priceCeilings?: PriceCeilings;
+}
+
+export async function startFakeGateway(options: FakeGatewayOptions = {}): Promise<FakeGateway> {
   const { signer, publicKey } = await webCryptoSignerFromSeed(newSeed(), jwkThumbprint);
   const heartbeats: ReceivedHeartbeat[] = [];
   const rejected: string[] = [];
@@ -57,6 +64,7 @@ export async function startFakeGateway(options: { intervalMs?: number } = {}): P
         heartbeat_path: "/v1/nodes/heartbeat",
         heartbeat_interval_ms: options.intervalMs ?? 20,
         node_ttl_ms: 10_000,
+        ...(options.priceCeilings ? { price_ceilings: options.priceCeilings } : {}),
       };
       return send(200, metadata);
     }

@@ -1,6 +1,6 @@
 // Public documents the gateway serves: its signing key, the live node list, usage.
 import { z } from "zod";
-import { AdvertisedModelSchema, NodeIdSchema } from "./heartbeat.js";
+import { AdvertisedModelSchema, ModelIdSchema, NodeIdSchema, PriceSchema, type Price } from "./heartbeat.js";
 import { Ed25519PublicJwkSchema } from "./signing/jwk.js";
 
 /** One of the gateway's published keys; `kid` is the RFC 7638 thumbprint that its signatures name as keyid. */
@@ -15,6 +15,26 @@ export const GatewayKeySchema = z.object({
 });
 export type GatewayKey = z.infer<typeof GatewayKeySchema>;
 
+/**
+ * The most a node may charge, micro-units per million tokens: per model, and `default` for every other model. The
+ * gateway refuses heartbeats that advertise more, and never bills more.
+ */
+export const PriceCeilingsSchema = z.object({
+  default: PriceSchema,
+  models: z.record(ModelIdSchema, PriceSchema),
+});
+export type PriceCeilings = z.infer<typeof PriceCeilingsSchema>;
+
+/** The ceiling that applies to `model`. */
+export function ceilingFor(ceilings: PriceCeilings, model: string): Price {
+  return Object.hasOwn(ceilings.models, model) ? (ceilings.models[model] ?? ceilings.default) : ceilings.default;
+}
+
+/** A price within a ceiling: neither per-million rate above it. */
+export function priceWithin(price: Price, ceiling: Price): boolean {
+  return price.prompt <= ceiling.prompt && price.completion <= ceiling.completion;
+}
+
 export const GatewayMetadataSchema = z.object({
   issuer: z.literal("meshgate"),
   /** Current key first. Agents accept dispatches signed by any listed key that has not passed `not_after`. */
@@ -22,6 +42,8 @@ export const GatewayMetadataSchema = z.object({
   heartbeat_path: z.string(),
   heartbeat_interval_ms: z.int(),
   node_ttl_ms: z.int(),
+  /** What nodes may charge (absent from gateways older than price ceilings). */
+  price_ceilings: PriceCeilingsSchema.optional(),
 });
 export type GatewayMetadata = z.infer<typeof GatewayMetadataSchema>;
 
@@ -41,8 +63,11 @@ export const PublicNodeSchema = z.object({
 });
 export type PublicNode = z.infer<typeof PublicNodeSchema>;
 
-/** Why a usage row is billable or not: "ok" (a receipt signed by the node that matches what the gateway saw) or why not. */
-export const ReceiptStatusSchema = z.enum(["ok", "missing", "invalid", "mismatch", "estimated", "incomplete"]);
+/**
+ * Why a usage row is billable or not: "ok" (a receipt signed by the node that matches what the gateway saw), "partial"
+ * (the client left mid-stream: billed from the node's receipt for the part it relayed), or why not.
+ */
+export const ReceiptStatusSchema = z.enum(["ok", "partial", "missing", "invalid", "mismatch", "estimated", "incomplete"]);
 
 /** One metered request of GET /v1/usage. Token counts and money (micro-units) are integers; never any text. */
 export const UsageRowSchema = z.object({

@@ -15,11 +15,22 @@ export const PriceSchema = z.strictObject({
 });
 export type Price = z.infer<typeof PriceSchema>;
 
+/**
+ * The longest context (prompt and completion together, in tokens) a node may advertise. Larger claims are refused:
+ * a node's context length sizes the worst case a budget reserves when a client sets no completion cap.
+ */
+export const MAX_CONTEXT_TOKENS = 10_000_000;
+
 export const AdvertisedModelSchema = z.strictObject({
   id: ModelIdSchema,
   owned_by: z.string().min(1).max(128).optional(),
   /** The node's price for this model; a node that names none serves it free. */
   price: PriceSchema.optional(),
+  /**
+   * Tokens of context the model is served with (vLLM's `max_model_len`, or the agent's `--context-length`): no answer
+   * is longer. Absent when the node does not know it.
+   */
+  context_length: z.int().min(1).max(MAX_CONTEXT_TOKENS).optional(),
 });
 
 export const HeartbeatSchema = z.strictObject({

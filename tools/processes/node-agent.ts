@@ -19,6 +19,8 @@ export interface NodeAgentOptions {
   capacity?: number;
   /** `--price MODEL=PROMPT:COMPLETION` for each entry (micro-units per million tokens). */
   prices?: Record<string, { prompt: number; completion: number }>;
+  /** `--context-length MODEL=TOKENS` for each entry (the model's context, when its upstream does not report it). */
+  contextLengths?: Record<string, number>;
   /** Where the agent logs the receipts it signs (the agent's default, next to the key file, when absent). */
   receiptLog?: string;
   sink?: LineSink;
@@ -40,6 +42,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   if (opts.models) args.push("--models", opts.models.join(","));
   if (opts.capacity !== undefined) args.push("--capacity", String(opts.capacity));
   for (const [model, price] of Object.entries(opts.prices ?? {})) args.push("--price", `${model}=${price.prompt}:${price.completion}`);
+  for (const [model, tokens] of Object.entries(opts.contextLengths ?? {})) args.push("--context-length", `${model}=${tokens}`);
   if (opts.receiptLog !== undefined) args.push("--receipt-log", opts.receiptLog);
   const child = spawnProcess({ name: opts.name, command: process.execPath, args, cwd: REPO_ROOT, ...(opts.sink ? { sink: opts.sink } : {}) });
   try {

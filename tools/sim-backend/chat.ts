@@ -1,6 +1,7 @@
 // POST /v1/chat/completions: a `chat.completion`, or `chat.completion.chunk` events when `stream: true`.
-import { ApiError, optionalInt, type JsonObject } from "./http-io.js";
-import { buildReply } from "./reply.js";
+import { completionBudget } from "./context-window.js";
+import { ApiError, type JsonObject } from "./http-io.js";
+import { buildReply, choicesPerPrompt, requestedCap } from "./reply.js";
 import { responseId, SYSTEM_FINGERPRINT, unixSeconds, usage, type SimResponse } from "./responses.js";
 import { countTokens } from "./tokenizer.js";
 
@@ -27,30 +28,34 @@ function promptText(body: JsonObject): string {
   return texts.join("\n");
 }
 
-export function chatCompletion(body: JsonObject, model: string): SimResponse {
+/** `contextLength`: the model's context, checked as vLLM does (see context-window.ts); none: no check. */
+export function chatCompletion(body: JsonObject, model: string, contextLength?: number): SimResponse {
   const prompt = promptText(body);
-  const maxTokens = optionalInt(body, "max_completion_tokens", 1) ?? optionalInt(body, "max_tokens", 1);
-  const reply = buildReply(prompt, maxTokens);
-  const counts = usage(countTokens(prompt), reply.pieces.length);
+  const promptTokens = countTokens(prompt);
+  const budget = completionBudget(promptTokens, requestedCap(body, 1), contextLength);
+  const replies = Array.from({ length: choicesPerPrompt(body) }, () => buildReply(prompt, budget));
+  const counts = usage(promptTokens, replies.reduce((sum, r) => sum + r.pieces.length, 0));
   const base = { id: responseId("chatcmpl"), created: unixSeconds(), model, system_fingerprint: SYSTEM_FINGERPRINT };
 
   if (body["stream"] !== true) {
-    const message = { role: "assistant", content: reply.text, refusal: null };
-    const choice = { index: 0, message, logprobs: null, finish_reason: reply.finishReason };
-    return { kind: "json", body: { ...base, object: "chat.completion", choices: [choice], usage: counts } };
+    const choices = replies.map((reply, index) => ({ index, message: { role: "assistant", content: reply.text, refusal: null }, logprobs: null, finish_reason: reply.finishReason }));
+    return { kind: "json", body: { ...base, object: "chat.completion", choices, usage: counts } };
   }
 
   const includeUsage = (body["stream_options"] as { include_usage?: unknown } | null | undefined)?.include_usage === true;
   // With include_usage, OpenAI puts `"usage": null` on every chunk and adds one usage chunk with no choices.
-  const chunk = (delta: object, finishReason: string | null): object => ({
+  const chunk = (index: number, delta: object, finishReason: string | null): object => ({
     ...base,
     object: "chat.completion.chunk",
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    choices: [{ index, delta, logprobs: null, finish_reason: finishReason }],
     ...(includeUsage ? { usage: null } : {}),
   });
-  const events: object[] = [chunk({ role: "assistant", content: "", refusal: null }, null)];
-  for (const piece of reply.pieces) events.push(chunk({ content: piece }, null));
-  events.push(chunk({}, reply.finishReason));
+  const events: object[] = [];
+  replies.forEach((reply, index) => {
+    events.push(chunk(index, { role: "assistant", content: "", refusal: null }, null));
+    for (const piece of reply.pieces) events.push(chunk(index, { content: piece }, null));
+    events.push(chunk(index, {}, reply.finishReason));
+  });
   if (includeUsage) events.push({ ...base, object: "chat.completion.chunk", choices: [], usage: counts });
   return { kind: "stream", events };
 }

@@ -1,6 +1,11 @@
 // Writes server-sent events the way OpenAI does: one `data: <json>\n\n` per write, then `data: [DONE]`.
 import type { ServerResponse } from "node:http";
-import { sleep } from "./http-io.js";
+
+/** Told of each event written, and of a stream the client left before its end. */
+export interface StreamObserver {
+  streamEvent(): void;
+  streamAbandoned(): void;
+}
 
 function drainedOrClosed(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -14,17 +19,34 @@ function drainedOrClosed(res: ServerResponse): Promise<void> {
   });
 }
 
+/** Waits `ms`, or less if the client goes away meanwhile: generation stops as soon as nobody reads it. */
+function pauseUnlessClosed(res: ServerResponse, ms: number): Promise<void> {
+  if (ms <= 0 || res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      res.off("close", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    res.on("close", done);
+  });
+}
+
 /**
  * Sends each event as its own write, waiting `intervalMs` between them, so a proxy that buffers is observable.
  * Stops quietly when the client goes away.
  */
-export async function writeEventStream(res: ServerResponse, events: readonly unknown[], intervalMs: number): Promise<void> {
+export async function writeEventStream(res: ServerResponse, events: readonly unknown[], intervalMs: number, observer: StreamObserver): Promise<void> {
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
   res.flushHeaders();
   for (let i = 0; i < events.length; i++) {
-    if (i > 0) await sleep(intervalMs);
-    if (res.destroyed) return;
+    if (i > 0) await pauseUnlessClosed(res, intervalMs);
+    if (res.destroyed) return observer.streamAbandoned();
+    observer.streamEvent();
     if (!res.write(`data: ${JSON.stringify(events[i])}\n\n`)) await drainedOrClosed(res);
   }
-  if (!res.destroyed) res.end("data: [DONE]\n\n");
+  if (res.destroyed) return observer.streamAbandoned();
+  observer.streamEvent();
+  res.end("data: [DONE]\n\n");
 }

@@ -13,6 +13,11 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+
+  /** The body sent for this error: OpenAI's error shape. */
+  body(): unknown {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -22,7 +27,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 }
 
 export function sendError(res: ServerResponse, err: ApiError): void {
-  sendJson(res, err.status, { error: { message: err.message, type: err.type, param: err.param, code: err.code } });
+  sendJson(res, err.status, err.body());
 }
 
 export async function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -14,15 +14,27 @@ Options:
   --token-interval-ms N     delay between streamed chunks (default 0)
   --fail-rate R             probability 0..1 of answering 500 (default 0)
   --hang-rate R             probability 0..1 of accepting a request and never answering (default 0)
+  --context-length N        serve every model with an N-token context, as vLLM does: max_model_len on /v1/models,
+                            400 for a prompt plus max_tokens above it, replies without a cap run to it (default: none)
   -h, --help                show this help
 
-GET /sim/stats reports what the backend received (requests, peak concurrency, body keys).
+GET /sim/stats reports what the backend received (requests, peak concurrency, body keys) and streamed (events
+written, streams the client left).
 `;
 
 function number(name: string, text: string | undefined, fallback: number, max: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0 || value > max) throw new Error(`--${name} must be a number between 0 and ${max}`);
+  return value;
+}
+
+/** The most a gateway lets a node advertise (schemas' MAX_CONTEXT_TOKENS; this backend stands alone). */
+const MAX_CONTEXT_LENGTH = 10_000_000;
+
+function contextLength(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < 1 || value > MAX_CONTEXT_LENGTH) throw new Error(`--context-length must be an integer from 1 to ${MAX_CONTEXT_LENGTH}`);
   return value;
 }
 
@@ -36,6 +48,7 @@ async function main(): Promise<void> {
       "token-interval-ms": { type: "string" },
       "fail-rate": { type: "string" },
       "hang-rate": { type: "string" },
+      "context-length": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -48,6 +61,7 @@ async function main(): Promise<void> {
     tokenIntervalMs: number("token-interval-ms", values["token-interval-ms"], 0, 60_000),
     failRate: number("fail-rate", values["fail-rate"], 0, 1),
     hangRate: number("hang-rate", values["hang-rate"], 0, 1),
+    ...(values["context-length"] === undefined ? {} : { contextLength: contextLength(values["context-length"]) }),
   });
   const stop = (): void => void backend.close().then(() => process.exit(0));
   process.once("SIGINT", stop);

@@ -1,4 +1,5 @@
 // The simulated model's output: a deterministic function of the prompt, so tests can predict it.
+import { optionalInt, type JsonObject } from "./http-io.js";
 import { words } from "./tokenizer.js";
 
 /** Used when the prompt has no words to echo (empty text, or token-id prompts). */
@@ -30,4 +31,17 @@ export function buildReply(promptText: string, maxTokens: number | null): Reply 
   }
   // An explicit limit is always used up, which is what a real model reports as "length".
   return { pieces, text: pieces.join(""), finishReason: maxTokens === null ? "stop" : "length" };
+}
+
+/**
+ * The completion cap a request sets, as the servers nodes run read it: llama.cpp's `n_predict` wins over OpenAI's
+ * `max_completion_tokens` / `max_tokens` (so a client can ask for more than the cap it shows a gateway).
+ */
+export function requestedCap(body: JsonObject, min: number): number | null {
+  return optionalInt(body, "n_predict", 1) ?? optionalInt(body, "max_completion_tokens", min) ?? optionalInt(body, "max_tokens", min);
+}
+
+/** `n`: completions per prompt, each one generated (and counted in usage). */
+export function choicesPerPrompt(body: JsonObject): number {
+  return optionalInt(body, "n", 1) ?? 1;
 }

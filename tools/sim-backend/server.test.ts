@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SIM_STATS_PATH, SIMULATED_OWNER, startSimBackend, type SimBackend } from "./server.js";
+import { MAX_REPLY_TOKENS } from "./reply.js";
 import { countTokens } from "./tokenizer.js";
 
 let backend: SimBackend;
@@ -201,5 +202,93 @@ describe("sim-backend reporting no usage", () => {
     } finally {
       await silent.close();
     }
+  });
+});
+
+describe("sim-backend with a context length", () => {
+  const tight = { messages: [{ role: "user", content: "one two three four five" }] };
+
+  it("reports max_model_len and refuses, in vLLM's error shape, a prompt plus cap above it", async () => {
+    const vllm = await startSimBackend({ models: ["sim-small"], contextLength: 12, log: () => {} });
+    try {
+      const models = (await (await fetch(`${vllm.url}/v1/models`)).json()) as { data: { id: string; max_model_len: number }[] };
+      expect(models.data).toEqual([expect.objectContaining({ id: "sim-small", max_model_len: 12 })]);
+      const post = (path: string, body: unknown): Promise<Response> => fetch(`${vllm.url}${path}`, { method: "POST", body: JSON.stringify(body) });
+
+      const over = await post("/v1/chat/completions", { model: "sim-small", ...tight, max_tokens: 8 });
+      expect(over.status).toBe(400);
+      expect(await over.json()).toEqual({
+        object: "error",
+        message: "This model's maximum context length is 12 tokens. However, you requested 13 tokens (5 in the messages, 8 in the completion). Please reduce the length of the messages or completion.",
+        type: "BadRequestError",
+        param: null,
+        code: 400,
+      });
+      const overCompletions = await post("/v1/completions", { model: "sim-small", prompt: "a b c", max_tokens: 10 });
+      expect(overCompletions.status).toBe(400);
+      expect(await overCompletions.json()).toMatchObject({ object: "error", message: expect.stringContaining("(3 in the messages, 10 in the completion)") });
+
+      const fits = await post("/v1/chat/completions", { model: "sim-small", ...tight, max_completion_tokens: 7 });
+      expect(((await fits.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(7);
+      // Without a cap, the reply runs to the end of the context.
+      const uncapped = (await (await post("/v1/chat/completions", { model: "sim-small", ...tight })).json()) as { usage: { completion_tokens: number }; choices: { finish_reason: string }[] };
+      expect(uncapped.usage.completion_tokens).toBe(12 - 5);
+      expect(uncapped.choices[0]!.finish_reason).toBe("length");
+      const full = await post("/v1/chat/completions", { model: "sim-small", messages: [{ role: "user", content: "a b c d e f g h i j k l" }] });
+      expect(full.status).toBe(400);
+      expect(await full.json()).toMatchObject({ message: "This model's maximum context length is 12 tokens. However, you requested 12 tokens in the messages, Please reduce the length of the messages." });
+    } finally {
+      await vllm.close();
+    }
+  });
+
+  it("generates up to its own reply limit without a cap when the context is larger", async () => {
+    const vllm = await startSimBackend({ models: ["sim-small"], contextLength: 1_000_000, log: () => {} });
+    try {
+      const res = await fetch(`${vllm.url}/v1/completions`, { method: "POST", body: JSON.stringify({ model: "sim-small", prompt: "go" }) });
+      expect(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(MAX_REPLY_TOKENS);
+    } finally {
+      await vllm.close();
+    }
+  });
+});
+
+describe("sim-backend stream stats", () => {
+  it("counts the events it streamed, and a stream it stopped because the client went away", async () => {
+    const slow = await startSimBackend({ models: ["sim-small"], tokenIntervalMs: 20, log: () => {} });
+    try {
+      const post = (body: unknown, signal: AbortSignal | null = null): Promise<Response> =>
+        fetch(`${slow.url}/v1/chat/completions`, { method: "POST", body: JSON.stringify({ model: "sim-small", messages, stream: true, ...(body as object) }), signal });
+      await (await post({ max_tokens: 3 })).text();
+      // The role chunk, 3 content chunks, the finish chunk and [DONE].
+      expect(slow.stats()).toMatchObject({ streamEvents: 6, streamsAbandoned: 0 });
+
+      const abort = new AbortController();
+      const res = await post({ max_tokens: 500 }, abort.signal);
+      const reader = res.body!.getReader();
+      await reader.read();
+      abort.abort();
+      await until(() => slow.stats().streamsAbandoned === 1);
+      const stopped = slow.stats().streamEvents;
+      expect(stopped - 6).toBeLessThan(20);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(slow.stats()).toMatchObject({ streamEvents: stopped, streamsAbandoned: 1, active: 0 });
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it("answers every prompt of a completions array n times, as vLLM does, and counts all of them", async () => {
+    const res = await post("/v1/completions", { model: "sim-small", prompt: ["one two", "three four", "five"], n: 2, max_tokens: 4 });
+    const body = (await res.json()) as { choices: { index: number; text: string }[]; usage: { completion_tokens: number } };
+    expect(body.choices.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(body.usage.completion_tokens).toBe(24);
+  });
+
+  it("gives chat n choices, and lets llama.cpp's n_predict win over max_tokens", async () => {
+    const res = await post("/v1/chat/completions", { model: "sim-small", messages, n: 3, max_tokens: 2, n_predict: 6 });
+    const body = (await res.json()) as { choices: unknown[]; usage: { completion_tokens: number } };
+    expect(body.choices).toHaveLength(3);
+    expect(body.usage.completion_tokens).toBe(18);
   });
 });

@@ -33,6 +33,11 @@ export interface SimBackendOptions {
   random?: () => number;
   /** Report no usage at all, in answers or streams (as some older servers do), whatever the request asks. */
   omitUsage?: boolean;
+  /**
+   * Serve every model with this context (tokens), as vLLM does: `max_model_len` on /v1/models, a 400 in vLLM's error
+   * shape for a prompt plus cap that exceeds it, and a request without a cap generated up to it.
+   */
+  contextLength?: number;
   log?: (line: string) => void;
 }
 
@@ -49,7 +54,7 @@ export interface SimBackend {
 /** Not an OpenAI path, so it cannot collide with an endpoint a gateway forwards. */
 export const SIM_STATS_PATH = "/sim/stats";
 
-type Handler = (body: JsonObject, model: string) => SimResponse;
+type Handler = (body: JsonObject, model: string, contextLength?: number) => SimResponse;
 
 const HANDLERS: Record<string, Handler> = {
   "/v1/chat/completions": chatCompletion,
@@ -66,7 +71,11 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
   const random = options.random ?? Math.random;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const created = Math.floor(Date.now() / 1000);
-  const modelList = { object: "list", data: models.map((id) => ({ id, object: "model", created, owned_by: SIMULATED_OWNER })) };
+  const contextLength = options.contextLength;
+  const modelList = {
+    object: "list",
+    data: models.map((id) => ({ id, object: "model", created, owned_by: SIMULATED_OWNER, ...(contextLength === undefined ? {} : { max_model_len: contextLength }) })),
+  };
   const stats = new StatsRecorder();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -89,7 +98,7 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
       throw new ApiError(404, `The model \`${model}\` does not exist.`, "invalid_request_error", "model_not_found", "model");
     }
     if (options.omitUsage) delete body["stream_options"];
-    const result = handler(body, model);
+    const result = handler(body, model, contextLength);
     if (options.omitUsage && result.kind === "json" && typeof result.body === "object" && result.body !== null) delete (result.body as JsonObject)["usage"];
     await sleep(latencyMs);
     if (failRate > 0 && random() < failRate) {
@@ -97,7 +106,7 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
       throw new ApiError(500, "Simulated backend failure (fail-rate).", "server_error", "simulated_failure");
     }
     if (result.kind === "json") return sendJson(res, 200, result.body);
-    await writeEventStream(res, result.events, tokenIntervalMs);
+    await writeEventStream(res, result.events, tokenIntervalMs, stats);
   }
 
   const server = createServer((req, res) => {

@@ -13,6 +13,10 @@ export interface SimStats {
   hung: number;
   /** Requests answered with a simulated 500 (fail-rate). */
   failed: number;
+  /** Server-sent events written to every stream so far (each chunk, the usage chunk and `[DONE]`). */
+  streamEvents: number;
+  /** Streams that ended before their last event because the client went away: its generation stopped there. */
+  streamsAbandoned: number;
   /** Top-level keys of the last inference request body, in the order sent; null before the first. */
   lastBodyKeys: string[] | null;
   /** Every top-level body key any inference request carried, sorted: proves a field never reached the backend. */
@@ -25,6 +29,8 @@ export class StatsRecorder {
   private peak = 0;
   private hung = 0;
   private failed = 0;
+  private streamEvents = 0;
+  private streamsAbandoned = 0;
   private lastBodyKeys: string[] | null = null;
   private readonly keysSeen = new Set<string>();
 
@@ -58,6 +64,14 @@ export class StatsRecorder {
     this.failed++;
   }
 
+  streamEvent(): void {
+    this.streamEvents++;
+  }
+
+  streamAbandoned(): void {
+    this.streamsAbandoned++;
+  }
+
   /** Starts peak counting afresh from the requests open now (to measure one phase of a test). */
   resetPeak(): void {
     this.peak = this.active;
@@ -70,6 +84,8 @@ export class StatsRecorder {
       peakConcurrent: this.peak,
       hung: this.hung,
       failed: this.failed,
+      streamEvents: this.streamEvents,
+      streamsAbandoned: this.streamsAbandoned,
       lastBodyKeys: this.lastBodyKeys && [...this.lastBodyKeys],
       bodyKeysSeen: [...this.keysSeen].sort(),
     };

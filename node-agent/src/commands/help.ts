@@ -14,7 +14,8 @@ Commands:
   start       register with the gateway and serve its signed requests
   rotate-key  move this node to a new key (the node id and its reputation stay)
   verify-settlement
-              check a settlement the gateway signed against the receipts this node signed
+              check a settlement the gateway signed (or, with --all, every one since a date) against the receipts
+              this node signed
 
 Run \`node-agent <command> --help\` for a command's options.
 `;
@@ -48,13 +49,21 @@ Options:
                       charge for MODEL: integer micro-units (1,000,000 = one unit of the settlement currency) per
                       million prompt and completion tokens, e.g. --price llama3=150000:600000. Repeat for each model;
                       a model without a price is served free. A priced model not in --models is an error; one the
-                      upstream turns out not to serve is a warning (its price is not advertised).
+                      upstream turns out not to serve is a warning (its price is not advertised). A price above
+                      the ceiling the gateway publishes stops the agent from starting.
+  --context-length MODEL=TOKENS
+                      MODEL's context (prompt and completion tokens together), advertised to the gateway; overrides
+                      what the upstream reports (vLLM's max_model_len). Repeat for each model; same rules as --price.
+                      Without one, a budgeted client that sets no max_tokens is reserved for an assumed context, and
+                      an answer longer than that is not paid.
   --receipt-log FILE  where every delivered receipt is appended, one JSON line each (default ${RECEIPT_LOG_DEFAULT})
   -h, --help          show this help
 
 Every answer the upstream gives with status 200 and a usage count carries this node's signed receipt (the
 \`meshgate-receipt\` header, or a last \`: meshgate-receipt\` comment after a stream's [DONE]); the gateway settles
-what it owes the node from those receipts. Check a settlement with \`node-agent verify-settlement\`.
+what it owes the node from those receipts. When the gateway cancels a stream (its client left), the agent stops the
+upstream and ends the stream with a receipt for the part it relayed, without [DONE]. Check a settlement with
+\`node-agent verify-settlement\`.
 `;
 
 export const ROTATE_KEY_HELP = `Usage: node-agent rotate-key --gateway URL [--key-file FILE]
@@ -71,16 +80,24 @@ Options:
 `;
 
 export const VERIFY_SETTLEMENT_HELP = `Usage: node-agent verify-settlement --gateway URL [--key-file FILE] [--receipt-log FILE] SETTLEMENT_ID
+       node-agent verify-settlement --gateway URL [--key-file FILE] [--receipt-log FILE] --all [--since DATE]
 
 Fetches the settlement statement from the gateway and this node's receipts in it with their Merkle proofs, then
 checks: the statement's signature (a key in /.well-known/meshgate.json); its totals and Merkle root; every receipt
 (this node's, proven into the root, owed what its tokens and price say); that the node's totals are exactly what its
-receipts add up to; and that every receipt in the local log signed within the period is in the settlement.
+receipts add up to; and that every receipt in the local log signed within the period is in the settlement. A period
+shorter than an hour is a difference: too short to check on its own.
 
 Receipts in the settlement that are not in the local log (e.g. the log was rotated) are a warning, not a
 difference: their signatures and proofs decide. So are logged receipts from the period's last minute (they may be
 settled in the next period, as carried over), and receipts signed by an earlier key of this node: only the current
 key is kept, so such a receipt must be in the local log, byte for byte, or it is not this node's (a difference).
+
+With --all, checks every statement whose period ends after DATE (GET /v1/settlements) as above, then that every
+receipt in the local log signed since DATE is in one of them, so receipts from a gap between periods or from a
+period's last minute can't go unnoticed. A receipt in no statement is a difference, unless it was signed in the
+newest statement's last minute (a warning: it may be paid by the next close) or after its end (not settled yet). A
+receipt settled in two statements is a difference.
 
 Exit status: 0 matched, 1 differences (each printed), 2 usage, file or network errors.
 
@@ -88,5 +105,7 @@ Options:
   --gateway URL        the Meshgate gateway that issued the settlement
   --key-file FILE      the node key (default ${DEFAULT_KEY_FILE})
   --receipt-log FILE   the agent's receipt log (default ${RECEIPT_LOG_DEFAULT})
+  --all                every settlement since DATE, and every logged receipt since DATE in one of them
+  --since DATE         with --all: unix seconds or an ISO 8601 date (default: the first receipt in the log)
   -h, --help           show this help
 `;

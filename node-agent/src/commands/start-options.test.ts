@@ -16,6 +16,7 @@ describe("node-agent start options", () => {
       models: undefined,
       capacity: 64,
       prices: new Map(),
+      contextLengths: new Map(),
       receiptLog: "./node-key.json.receipts.jsonl",
     });
   });
@@ -38,6 +39,12 @@ describe("node-agent start options", () => {
   it("accepts prices for models named in --models", () => {
     const options = parseStartOptions([...required, "--models", "a,b", "--price", "b=1:2"]);
     expect(options).toMatchObject({ models: ["a", "b"], prices: new Map([["b", { prompt: 1, completion: 2 }]]) });
+  });
+
+  it("reads a context length per model, splitting at the last =", () => {
+    const options = parseStartOptions([...required, "--context-length", "llama3=8192", "--context-length", "org/m=v2=10000000"]);
+    expect(options).toMatchObject({ contextLengths: new Map([["llama3", 8192], ["org/m=v2", 10_000_000]]) });
+    expect(parseStartOptions([...required, "--models", "a,b", "--context-length", "a=4096"])).toMatchObject({ contextLengths: new Map([["a", 4096]]) });
   });
 
   it.each([
@@ -68,6 +75,14 @@ describe("node-agent start options", () => {
     [[...required, "--price", "llama3=1"], "--price must be MODEL=PROMPT:COMPLETION"],
     [[...required, "--price", "=1:2"], "--price must be MODEL=PROMPT:COMPLETION"],
     [[...required, "--price", "1:2"], "--price must be MODEL=PROMPT:COMPLETION"],
+    [[...required, "--context-length", "llama3=4096", "--context-length", "llama3=8192"], '--context-length names "llama3" twice'],
+    [[...required, "--models", "a,b", "--context-length", "c=4096"], '--context-length names "c", which is not in --models'],
+    [[...required, "--context-length", "llama3=0"], "--context-length must be MODEL=TOKENS"],
+    [[...required, "--context-length", "llama3=10000001"], "--context-length must be MODEL=TOKENS"],
+    [[...required, "--context-length", "llama3=4k"], "--context-length must be MODEL=TOKENS"],
+    [[...required, "--context-length", "llama3=-1"], "--context-length must be MODEL=TOKENS"],
+    [[...required, "--context-length", "=4096"], "--context-length must be MODEL=TOKENS"],
+    [[...required, "--context-length", "4096"], "--context-length must be MODEL=TOKENS"],
   ])("refuses %j", (args, message) => {
     expect(() => parseStartOptions(args)).toThrow(UsageError);
     expect(() => parseStartOptions(args)).toThrow(message);

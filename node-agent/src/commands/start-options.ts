@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import type { Price } from "@meshgate/schemas";
 import { DEFAULT_KEY_FILE } from "../identity/key-file.js";
 import { receiptLogPathFor } from "../receipts/receipt-log.js";
+import { parseContextLengths } from "./context-length-option.js";
 import { parsePrices } from "./price-option.js";
 import { UsageError } from "./usage-error.js";
 
@@ -21,6 +22,8 @@ export interface StartOptions {
   capacity: number;
   /** Per model, micro-units per million tokens; models not named here are free. */
   prices: Map<string, Price>;
+  /** Per model, tokens of context; overrides what the upstream reports. */
+  contextLengths: Map<string, number>;
   /** Where every signed receipt is appended (JSON lines). */
   receiptLog: string;
 }
@@ -65,6 +68,7 @@ export function parseStartOptions(args: string[]): StartOptions | "help" {
       models: { type: "string" },
       capacity: { type: "string" },
       price: { type: "string", multiple: true },
+      "context-length": { type: "string", multiple: true },
       "receipt-log": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -74,9 +78,12 @@ export function parseStartOptions(args: string[]): StartOptions | "help" {
   const models = values.models?.split(",").map((m) => m.trim()).filter((m) => m.length > 0);
   if (models?.length === 0) throw new UsageError("--models needs at least one model id");
   const prices = parsePrices(values.price ?? []);
+  const contextLengths = parseContextLengths(values["context-length"] ?? []);
   // Discovered models are only known once the upstream answers (a price for a model it lacks is then a warning).
-  const unserved = models && [...prices.keys()].find((id) => !models.includes(id));
-  if (unserved) throw new UsageError(`--price names ${JSON.stringify(unserved)}, which is not in --models`);
+  for (const [flag, named] of [["--price", prices], ["--context-length", contextLengths]] as const) {
+    const unserved = models && [...named.keys()].find((id) => !models.includes(id));
+    if (unserved) throw new UsageError(`${flag} names ${JSON.stringify(unserved)}, which is not in --models`);
+  }
   const keyFile = values["key-file"] ?? DEFAULT_KEY_FILE;
   return {
     gatewayUrl: httpUrl("gateway", values.gateway),
@@ -89,6 +96,7 @@ export function parseStartOptions(args: string[]): StartOptions | "help" {
     models,
     capacity: capacity(values.capacity),
     prices,
+    contextLengths,
     receiptLog: values["receipt-log"] ?? receiptLogPathFor(keyFile),
   };
 }

@@ -48,6 +48,19 @@ describe("node-agent start", () => {
     expect(logged).toEqual([expect.objectContaining({ receipt: res.headers.get(RECEIPT_HEADER), request_id: "req_test", model: "sim-embed", amount: 0 })]);
   });
 
+  it("refuses to start, exit 1, with a price above the ceiling the gateway publishes", { timeout: 20_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "node-agent-start-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const gateway = await startFakeGateway({ priceCeilings: { default: { prompt: 100, completion: 200 }, models: {} } });
+    cleanups.push(() => gateway.close());
+    const args = ["start", "--gateway", gateway.url, "--upstream", "http://127.0.0.1:9", "--models", "llama3", "--price", "llama3=100:201", "--listen", "127.0.0.1:0", "--key-file", "key.json"];
+    const result = await runCli(args, dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("llama3: --price llama3=100:201 is above the gateway's ceiling of 100:200");
+    expect(result.stderr).not.toContain(" listening ");
+    expect(gateway.heartbeats).toEqual([]);
+  });
+
   it("explains a missing --gateway and exits 2", { timeout: 20_000 }, async () => {
     const result = await runCli(["start", "--upstream", "http://127.0.0.1:11434"], tmpdir());
     expect(result.code).toBe(2);

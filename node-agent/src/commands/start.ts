@@ -43,6 +43,7 @@ export async function startCommand(args: string[]): Promise<void> {
     models: options.models ? modelsFromList(options.models) : undefined,
     capacity: options.capacity,
     prices: options.prices,
+    contextLengths: options.contextLengths,
     receiptLog: options.receiptLog,
     log,
     signal: shutdown.signal,

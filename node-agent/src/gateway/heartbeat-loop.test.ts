@@ -62,6 +62,34 @@ describe("heartbeats", () => {
     expect(await logs.waitFor(/--price names models the upstream does not serve/)).toContain("models=not-served");
   });
 
+  it("advertises each model's context length: the upstream's max_model_len, or --context-length over it", async () => {
+    const backend = await startSimBackend({ models: ["sim-small", "sim-embed"], contextLength: 4096, log: () => {} });
+    const gateway = await startFakeGateway({ intervalMs: 10 });
+    running.push(backend, gateway);
+    const logs = captureLog();
+    const contextLengths = new Map([["sim-embed", 512]]);
+    track(await startAgent({ identity: await generateIdentity(), gatewayUrl: gateway.url, upstreamUrl: backend.url, listenHost: "127.0.0.1", listenPort: 0, capacity: 1, contextLengths, log: logs.log }));
+    const [first] = await gateway.waitForHeartbeats(1);
+    expect(first!.heartbeat.models).toEqual([
+      { id: "sim-small", owned_by: SIMULATED_OWNER, context_length: 4096 },
+      { id: "sim-embed", owned_by: SIMULATED_OWNER, context_length: 512 },
+    ]);
+    expect(logs.lines.some((line) => line.includes("no known context length"))).toBe(false);
+  });
+
+  it("warns once, naming them, about models whose context length is unknown", async () => {
+    const { backend, gateway } = await setup();
+    const logs = captureLog();
+    const contextLengths = new Map([["sim-small", 8192]]);
+    track(await startAgent({ identity: await generateIdentity(), gatewayUrl: gateway.url, upstreamUrl: backend.url, listenHost: "127.0.0.1", listenPort: 0, capacity: 1, contextLengths, log: logs.log }));
+    const [first] = await gateway.waitForHeartbeats(1);
+    expect(first!.heartbeat.models).toEqual([{ id: "sim-small", owned_by: SIMULATED_OWNER, context_length: 8192 }, { id: "sim-embed", owned_by: SIMULATED_OWNER }]);
+    const warnings = logs.lines.filter((line) => line.includes("no known context length"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("--context-length MODEL=TOKENS");
+    expect(warnings[0]).toContain("models=sim-embed");
+  });
+
   it("advertises the models given instead of asking the upstream", async () => {
     const { gateway } = await setup();
     const agent = track(

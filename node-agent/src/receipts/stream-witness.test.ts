@@ -1,4 +1,4 @@
-import { StreamDigest } from "@meshgate/schemas";
+import { SseDecoder, StreamDigest } from "@meshgate/schemas";
 import { describe, expect, it } from "vitest";
 import { StreamWitness } from "./stream-witness.js";
 
@@ -42,5 +42,61 @@ describe("StreamWitness", () => {
     // Just under the limit the event is still witnessed; past it, the answer gets no receipt even once it ends well.
     expect(witness(chunks(MiB - line.length))).not.toBeNull();
     expect(witness(chunks(MiB + 1))).toBeNull();
+  });
+});
+
+describe("StreamWitness.stop", () => {
+  const chunk = (delta: object, extra: object = {}): string => `data: ${JSON.stringify({ choices: [{ index: 0, delta }], ...extra })}\n\n`;
+
+  function stopped(chunks: readonly string[]): ReturnType<StreamWitness["stop"]> {
+    const w = new StreamWitness();
+    for (const c of chunks) w.push(enc(c));
+    return w.stop();
+  }
+
+  it("counts the tokens the chunks carried: one per chunk with text or a tool call, or its logprob entries", () => {
+    const chunks = [
+      chunk({ role: "assistant", content: "" }),
+      chunk({ content: "Hel" }),
+      chunk({ content: "lo" }),
+      chunk({ tool_calls: [{ index: 0, id: "call_1", function: { name: "f", arguments: "" } }] }),
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "ab" }, logprobs: { content: [{}, {}, {}] } }] })}\n\n`,
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "x" } }, { index: 1, delta: { content: "y" } }] })}\n\n`,
+      "data: not json\n\n",
+      ": keep-alive\n\n",
+    ];
+    const result = stopped(chunks);
+    expect(result.closer).toBe("");
+    expect(result.seen).toEqual({
+      usage: null,
+      relayedTokens: 0 + 1 + 1 + 1 + 3 + 2,
+      bodyDigest: digestOf(chunks.slice(0, 7).map((c) => c.slice("data: ".length, -2))),
+    });
+  });
+
+  it("keeps the last usage reported during the stream", () => {
+    const result = stopped([chunk({ content: "a" }, { usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } }), chunk({ content: "b" }, { usage: null })]);
+    expect(result.seen).toMatchObject({ usage: { prompt_tokens: 5, completion_tokens: 1 }, relayedTokens: 2 });
+  });
+
+  it.each([
+    ["inside a line", 'data: {"a', "\n\n"],
+    ["after a line end", 'data: {"a":1}\n', "\n"],
+    ["after a CR line end", 'data: {"a":1}\r', "\n\n"],
+    ["after a CRLF line end", 'data: {"a":1}\r\n', "\n"],
+    ["after a line end and a CR", 'data: {"a":1}\n\r', "\n"],
+  ])("closes an event it stops %s with just what ends it, and digests its payload", (_, partial, closer) => {
+    const result = stopped([chunk({ content: "a" }), partial]);
+    expect(result.closer).toBe(closer);
+    const decoder = new SseDecoder();
+    const events = decoder.push(chunk({ content: "a" }) + partial + closer + ": meshgate-receipt x\n\n");
+    expect(decoder.buffered).toBe(0);
+    expect(events.at(-1)!.raw).toBe(": meshgate-receipt x\n\n");
+    expect(result.seen!.bodyDigest).toBe(digestOf(events.flatMap((e) => (e.data === null ? [] : [e.data]))));
+  });
+
+  it("gives no receipt for a stream it had given up on, and still closes the event", () => {
+    const result = stopped([`data: ${"x".repeat(MiB + 10)}`]);
+    expect(result).toEqual({ closer: "\n\n", seen: null });
   });
 });

@@ -1,9 +1,10 @@
 // The node's HTTP face: accepts the three inference endpoints from the gateway only, then proxies to the upstream;
-// also answers the gateway's proof-of-endpoint challenge and reachability probes.
+// also answers the gateway's proof-of-endpoint challenge, reachability probes and requests to stop an answer.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { ENDPOINT_PROOF_PATH, HEALTH_PATH } from "@meshgate/schemas";
+import { CANCEL_PATH, ENDPOINT_PROOF_PATH, HEALTH_PATH } from "@meshgate/schemas";
 import type { Logger } from "../log.js";
 import { authenticate, type GatewayAuth } from "./authenticate.js";
+import { answerCancel, MAX_CANCEL_BODY_BYTES } from "./cancel.js";
 import { answerChallenge, type EndpointProver } from "./endpoint-proof.js";
 import { MAX_HEALTH_BODY_BYTES, sendHealth } from "./health.js";
 import { sendError } from "./openai-error.js";
@@ -75,17 +76,20 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     const path = query === -1 ? url : url.slice(0, query);
     const isChallenge = path === ENDPOINT_PROOF_PATH && options.prover !== undefined;
     const isHealth = path === HEALTH_PATH;
-    if (req.method !== "POST" || !(PROXIED_PATHS.has(path) || isChallenge || isHealth)) {
+    const isCancel = path === CANCEL_PATH;
+    if (req.method !== "POST" || !(PROXIED_PATHS.has(path) || isChallenge || isHealth || isCancel)) {
       return sendError(res, 404, "not_found_error", "unknown_url", `Unknown request URL: ${req.method ?? "?"} ${path}.`);
     }
-    // A probe measures the node's load; counted, it would show up in the heartbeats as load itself.
-    if (!isHealth) {
+    // A probe measures the node's load; counted, it would show up in the heartbeats as load itself. A cancel ends
+    // load, it adds none.
+    if (!isHealth && !isCancel) {
       inFlight += 1;
       res.once("close", release);
     }
-    const body = await acceptGatewayRequest(req, res, path, isHealth ? MAX_HEALTH_BODY_BYTES : maxBodyBytes);
+    const body = await acceptGatewayRequest(req, res, path, isHealth ? MAX_HEALTH_BODY_BYTES : isCancel ? MAX_CANCEL_BODY_BYTES : maxBodyBytes);
     if (!body) return;
     if (isHealth) return sendHealth(req, res, { inFlight, capacity: options.capacity });
+    if (isCancel) return answerCancel(body, res, proxy, log);
     if (isChallenge && options.prover) {
       const answer = await answerChallenge(body, options.prover);
       if (!answer.ok) return sendError(res, answer.status, answer.status === 403 ? "permission_error" : "invalid_request_error", answer.code, answer.message);

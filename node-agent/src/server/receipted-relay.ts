@@ -1,9 +1,8 @@
-// Relays an upstream's 200 answer with the node's signed receipt: a whole answer is read first (its receipt is a
-// header), a stream is relayed chunk by chunk as it comes and its receipt follows `[DONE]` as a last SSE comment.
+// Relays an upstream's whole (non-streamed) 200 answer with the node's signed receipt: the answer is read first, its
+// receipt goes in a header. (Streams: receipted-stream.ts.)
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { RECEIPT_COMMENT_PREFIX, RECEIPT_HEADER, type TokenCount } from "@meshgate/schemas";
+import { RECEIPT_HEADER, type TokenCount } from "@meshgate/schemas";
 import { wholeBodyDigest } from "../receipts/digest.js";
-import { StreamWitness } from "../receipts/stream-witness.js";
 import { usageOfJson } from "../receipts/usage.js";
 import { pickHeaders } from "./answer-headers.js";
 import { sendError } from "./openai-error.js";
@@ -45,30 +44,4 @@ export async function relayWholeAnswer(answer: IncomingMessage, res: ServerRespo
   headers["content-length"] = String(body.length);
   if (receipt) headers[RECEIPT_HEADER] = receipt;
   res.writeHead(200, headers).end(body, () => receipt && ctx.delivered(receipt));
-}
-
-export function relayStream(answer: IncomingMessage, res: ServerResponse, ctx: ReceiptContext): void {
-  const headers = pickHeaders(answer.headers);
-  // The receipt comment is sent after the upstream's bytes: a length the upstream declared would not cover it.
-  delete headers["content-length"];
-  res.writeHead(200, headers);
-  // Sent now, as the upstream did: the gateway times the node's first byte by these headers.
-  res.flushHeaders();
-  const witness = new StreamWitness();
-  answer.on("error", () => res.destroy());
-  answer.once("close", () => {
-    if (!answer.complete) res.destroy();
-  });
-  // pipe() writes each chunk to the socket as it arrives; the witness sees the same chunk after it was written.
-  answer.pipe(res, { end: false });
-  answer.on("data", (chunk: Buffer) => witness.push(chunk));
-  answer.once("end", () => void finishStream(answer, res, witness, ctx).catch(() => res.destroy()));
-}
-
-async function finishStream(answer: IncomingMessage, res: ServerResponse, witness: StreamWitness, ctx: ReceiptContext): Promise<void> {
-  const seen = answer.complete && !res.destroyed ? witness.end() : null;
-  const receipt = seen ? await ctx.issue(seen.usage, seen.bodyDigest) : null;
-  if (res.destroyed || res.writableEnded) return;
-  if (receipt) res.end(`${RECEIPT_COMMENT_PREFIX}${receipt}\n\n`, () => ctx.delivered(receipt));
-  else res.end();
 }

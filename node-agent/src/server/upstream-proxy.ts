@@ -1,14 +1,18 @@
 // Forwards a verified request to the inference server and streams its answer back chunk by chunk, unbuffered.
 // With a receipt issuer, every 200 answer to a request the gateway named (x-request-id) carries the node's signed
-// receipt (see receipted-relay.ts). Upstream connections are kept alive and reused: this sits on every request's hot path.
+// receipt (see receipted-relay.ts, receipted-stream.ts), and such a stream can be stopped by the gateway (cancel()).
+// Upstream connections are kept alive and reused: this sits on every request's hot path.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { DISPATCH_NODE_HEADER, type TokenCount } from "@meshgate/schemas";
 import type { ReceiptIssuer } from "../receipts/receipt-signer.js";
+import { estimatePromptTokens } from "../receipts/prompt-estimate.js";
 import { requestModel } from "../receipts/request-model.js";
 import { isEventStream, pickHeaders } from "./answer-headers.js";
+import { InFlightStreams } from "./in-flight-streams.js";
 import { sendError } from "./openai-error.js";
-import { relayStream, relayWholeAnswer, type ReceiptContext } from "./receipted-relay.js";
+import { relayWholeAnswer } from "./receipted-relay.js";
+import { relayStream, type StreamReceiptContext } from "./receipted-stream.js";
 
 export interface ProxyHooks {
   /** The upstream could not be reached or broke mid-answer. */
@@ -36,6 +40,14 @@ interface AnsweredCall {
   addressee: string | null;
 }
 
+/** A request sent upstream. */
+interface ForwardedCall {
+  requestId: string | null;
+  body: Buffer;
+  /** Destroys the upstream request: its server stops generating, and its failing is nobody's news any more. */
+  stopUpstream(): void;
+}
+
 export class UpstreamProxy {
   /** A path the upstream root already has (e.g. behind a reverse proxy), prepended to every request path. */
   private readonly prefix: string;
@@ -46,6 +58,7 @@ export class UpstreamProxy {
   private readonly port: string;
   /** The Host header, formatted once: with headers given as a list, node:http does not add it. */
   private readonly host: string;
+  private readonly streams = new InFlightStreams();
 
   /** `root` is the server root, e.g. http://127.0.0.1:11434; request paths (/v1/...) are appended to it. */
   constructor(root: string, private readonly hooks: ProxyHooks, private readonly options: ProxyOptions = {}) {
@@ -81,39 +94,52 @@ export class UpstreamProxy {
       headers,
       agent: this.agent,
     });
-    let clientGone = false;
-    upstream.on("response", (answer) => this.answer(answer, req, res, requestId, body));
+    let stopped = false;
+    const stopUpstream = (): void => {
+      stopped = true;
+      upstream.destroy();
+    };
+    upstream.on("response", (answer) => this.answer(answer, req, res, { requestId, body, stopUpstream }));
     upstream.on("error", (err) => {
-      if (clientGone) return;
+      if (stopped) return;
       this.hooks.onUpstreamError(err, res.headersSent);
       if (res.headersSent) res.destroy();
       else sendError(res, 502, "api_error", "upstream_unreachable", "The node could not reach its inference server.");
     });
     // The client (the gateway) went away: stop generating tokens nobody will read.
     res.once("close", () => {
-      if (res.writableFinished) return;
-      clientGone = true;
-      upstream.destroy();
+      if (!res.writableFinished) stopUpstream();
     });
     upstream.end(body);
+  }
+
+  /**
+   * Stops the streamed answer to `requestId` being relayed now: its upstream request is destroyed and its stream ends
+   * with the receipt of what was relayed. False when no such answer is being relayed (it ended, or it is not a stream).
+   */
+  cancel(requestId: string): boolean {
+    return this.streams.stop(requestId);
   }
 
   close(): void {
     this.agent.destroy();
   }
 
-  private answer(answer: IncomingMessage, req: IncomingMessage, res: ServerResponse, requestId: string | null, body: Buffer): void {
+  private answer(answer: IncomingMessage, req: IncomingMessage, res: ServerResponse, call: ForwardedCall): void {
     const { receipts } = this.options;
+    const { requestId, body } = call;
     // Errors are passed on as they are, and a request the gateway did not name cannot be receipted.
     if (!receipts || answer.statusCode !== 200 || !requestId) return relay(answer, res);
     const addressee = req.headers[DISPATCH_NODE_HEADER];
     const request = { requestId, body, addressee: typeof addressee === "string" ? addressee : null };
-    const ctx: ReceiptContext = {
+    const ctx: StreamReceiptContext = {
       issue: (usage, digest) => this.issue(receipts, request, usage, digest),
       onUpstreamError: (err) => this.hooks.onUpstreamError(err, true),
       delivered: (receipt) => this.options.onReceiptDelivered?.(receipt),
+      stopUpstream: call.stopUpstream,
+      estimatePromptTokens: () => estimatePromptTokens(body),
     };
-    if (isEventStream(answer.headers)) relayStream(answer, res, ctx);
+    if (isEventStream(answer.headers)) this.streams.add(requestId, relayStream(answer, res, ctx), res);
     else relayWholeAnswer(answer, res, ctx, this.options.maxAnswerBytes).catch(() => res.destroy());
   }
 

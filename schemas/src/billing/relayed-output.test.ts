@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { choiceOutputs, chunkTokens, utf8Length } from "./relayed-output.js";
+
+describe("utf8Length", () => {
+  it("counts UTF-8 bytes without encoding", () => {
+    for (const text of ["", "abc", "héllo", "日本語", "emoji 😀 and 𝄞", "\ud800 lone"]) {
+      expect(utf8Length(text)).toBe(new TextEncoder().encode(text).length);
+    }
+  });
+});
+
+describe("choiceOutputs", () => {
+  it("reads chat messages and deltas: content (string or parts), reasoning, refusal, tool calls", () => {
+    const answer = {
+      choices: [
+        { index: 0, message: { content: [{ type: "text", text: "ab" }, { type: "text", text: "c" }], reasoning_content: "rr", refusal: null } },
+        { index: 1, message: { content: null, tool_calls: [{ id: "call_1", function: { name: "get", arguments: '{"a":1}' } }] } },
+      ],
+    };
+    expect(choiceOutputs(answer)).toEqual([
+      { textBytes: 5, logprobTokens: 0, toolCalls: 0 },
+      { textBytes: 10, logprobTokens: 0, toolCalls: 1 },
+    ]);
+    const chunk = { choices: [{ index: 0, delta: { content: "x", reasoning: "yy" }, logprobs: { content: [{}, {}] } }] };
+    expect(choiceOutputs(chunk)).toEqual([{ textBytes: 3, logprobTokens: 2, toolCalls: 0 }]);
+  });
+
+  it("reads text completions and their log probabilities", () => {
+    expect(choiceOutputs({ choices: [{ index: 0, text: "four", logprobs: { tokens: ["f", "our"] } }] })).toEqual([{ textBytes: 4, logprobTokens: 2, toolCalls: 0 }]);
+  });
+
+  it("finds nothing in what is not an answer", () => {
+    for (const value of [undefined, null, "text", [], { object: "list", data: [] }, { choices: [], usage: {} }, { error: { message: "x" } }]) {
+      expect(choiceOutputs(value)).toEqual([]);
+    }
+  });
+});
+
+describe("chunkTokens", () => {
+  it("counts log-probability entries, else one for a chunk that carried anything, else none", () => {
+    expect(chunkTokens({ textBytes: 9, logprobTokens: 3, toolCalls: 0 })).toBe(3);
+    expect(chunkTokens({ textBytes: 9, logprobTokens: 0, toolCalls: 0 })).toBe(1);
+    expect(chunkTokens({ textBytes: 0, logprobTokens: 0, toolCalls: 1 })).toBe(1);
+    expect(chunkTokens({ textBytes: 0, logprobTokens: 0, toolCalls: 0 })).toBe(0);
+  });
+});
