@@ -186,9 +186,10 @@ describe("billing", E2E, () => {
   it("closes a settlement that each node verifies against its own receipt log, and flags a receipt left out", async () => {
     // Everything above has been recorded (each test waited for its rows); the period ends now.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    // The period starts well before the first request, so a receipt signed early in it can't pass for a late one.
-    const from = Math.floor(startedAt / 1000) - 300;
+    // The period starts well before the first request, so a receipt signed early in it can't pass for a late one, and
+    // lasts at least an hour, the shortest a gateway closes.
     const to = Math.floor(Date.now() / 1000);
+    const from = Math.min(Math.floor(startedAt / 1000) - 300, to - 3600);
     const created = await fetch(`${cluster.gateway.url}/admin/settlements`, {
       method: "POST",
       headers: { authorization: `Bearer ${cluster.adminToken}`, "content-type": "application/json" },
@@ -238,7 +239,7 @@ describe("billing", E2E, () => {
     const again = await fetch(`${cluster.gateway.url}/admin/settlements`, {
       method: "POST",
       headers: { authorization: `Bearer ${cluster.adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ from: to - 10, to }),
+      body: JSON.stringify({ from: to - 3600, to }),
     });
     expect(again.status).toBe(409);
   });

@@ -28,6 +28,7 @@ export class FakeWorld implements World {
       origin: `https://${n.id}.test`,
       declaredCapacity: n.declaredCapacity,
       othersInFlight: 0,
+      contextLengths: new Map(),
       models: new Map([[MODEL, null]]),
       state: newNodeState(0),
       probe: null,

@@ -40,6 +40,7 @@ export class RegistryFeed {
       origin: `https://${node.id}.sim:8790`,
       declaredCapacity: node.declaredCapacity,
       othersInFlight: 0,
+      contextLengths: new Map(),
       models: PRICES,
       state: newNodeState(node.joinAt),
       probe: null,

@@ -2,6 +2,7 @@
 // an honest node's answer is billed at its price plus the fee, a node whose receipt overstates its tokens is not
 // billed and loses trust, and a budget refuses the request it can no longer cover.
 import { clientCost, nodeAmount } from "@meshgate/schemas";
+import { PROMPT_TEMPLATE_TOKENS } from "../src/billing/token-bounds.js";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { adminFetch, clientFetch, errorBody, newNode, registerRoutable, type TestNode } from "./helpers.js";
 import { FLEET_PRICE } from "./fleet/bindings.js";
@@ -82,7 +83,8 @@ describe("billing through the request path", () => {
 
   it("refuses a request its key's budget can no longer cover, before any node is asked", async () => {
     const body = chat("chat-budget");
-    const worstCase = clientCost(nodeAmount({ prompt_tokens: new TextEncoder().encode(body).length, completion_tokens: 4 }, FLEET_PRICE), FEE_BPS);
+    const promptTokens = new TextEncoder().encode(body).length + PROMPT_TEMPLATE_TOKENS;
+    const worstCase = clientCost(nodeAmount({ prompt_tokens: promptTokens, completion_tokens: 4 }, FLEET_PRICE), FEE_BPS);
     const { key } = await newKey({ budget: worstCase });
     const first = await clientFetch("/v1/chat/completions", key, { method: "POST", body });
     expect(first.status).toBe(200);

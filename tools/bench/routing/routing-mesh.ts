@@ -43,6 +43,7 @@ export function benchMesh(size: number, seed: number, now: number): BenchMesh {
       origin: `https://${id}.example`,
       declaredCapacity: capacity,
       othersInFlight: 0,
+      contextLengths: new Map(),
       models: new Map([[BENCH_MODEL, { prompt: Math.floor(random() * 1_000_000), completion: Math.floor(random() * 2_000_000) }]]),
       state: warmState(random, now),
       probe: { reachable: true, rttMs: 5 + random() * 200, at: now },

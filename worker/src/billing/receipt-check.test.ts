@@ -13,10 +13,9 @@ const observed: Observed = {
   requestId: "req_1",
   nodeId: NODE_ID,
   model: "m",
-  promptTokens: 12,
-  completionTokens: 5,
+  usage: { promptTokens: 12, completionTokens: 5 },
   digest: bodyDigest(body),
-  advertisedPrice: { prompt: 100, completion: 300 },
+  maxPrice: { prompt: 100, completion: 300 },
   startedAt: 1_000_000,
   finishedAt: 1_002_000,
 };
@@ -61,11 +60,19 @@ describe("checkReceipt", () => {
     ["token counts", { completion_tokens: 6 }],
     ["token counts", { prompt_tokens: 11 }],
     ["body digest", { body_digest: bodyDigest(utf8("something else")) }],
-    ["price above the advertised one", { price: { prompt: 100, completion: 301 } }],
+    ["price above the advertised one or the ceiling", { price: { prompt: 100, completion: 301 } }],
     ["time", { created: observed.startedAt - RECEIPT_CLOCK_SKEW_MS - 1 }],
     ["time", { created: observed.finishedAt + RECEIPT_CLOCK_SKEW_MS + 1 }],
   ] as const)("refuses a signed receipt whose %s disagrees", async (what, change) => {
     const check = await checkReceipt(await token({ ...receipt, ...change }), observed, verify);
     expect(check).toEqual({ status: "mismatch", reason: `the receipt's ${what} disagrees with the answer` });
+  });
+
+  it("takes the receipt's own counts for an answer cut short for its client (no usage came), checking everything else", async () => {
+    const partial = { ...observed, usage: null };
+    const cut = { ...receipt, prompt_tokens: 40, completion_tokens: 3 };
+    expect(await checkReceipt(await token(cut), partial, verify)).toEqual({ status: "ok", receipt: cut });
+    const elsewhere = await checkReceipt(await token({ ...cut, body_digest: bodyDigest(utf8("more than was relayed")) }), partial, verify);
+    expect(elsewhere.status).toBe("mismatch");
   });
 });

@@ -1,5 +1,6 @@
 // Checks a node's signed receipt against what the gateway itself saw of the answer. Only a receipt that agrees in
-// every field makes the answer billable: the node is paid for exactly what the client received.
+// every field makes the answer billable: the node is paid for exactly what the client received. (Its token counts
+// are further bounded by what was relayed: see token-bounds.ts and answer-billing.ts.)
 import { decodeReceipt, type Price, type Receipt } from "@meshgate/schemas";
 import type { ReceiptStatus } from "./records.js";
 
@@ -11,12 +12,15 @@ export interface Observed {
   nodeId: string;
   /** The model the request was sent to the node for. */
   model: string;
-  promptTokens: number;
-  completionTokens: number;
+  /**
+   * The usage the node reported in its answer, which the receipt must repeat; null for a stream cut short because its
+   * client left (no usage came): then the receipt's own counts are the claim.
+   */
+  usage: { promptTokens: number; completionTokens: number } | null;
   /** Digest of the answer as the gateway received it (bodyDigest or StreamDigest). */
   digest: string;
-  /** The node's advertised price when it was chosen: a receipt may charge less, never more. */
-  advertisedPrice: Price;
+  /** The most the node may charge: its advertised price when it was chosen, and never above the ceiling. */
+  maxPrice: Price;
   startedAt: number;
   finishedAt: number;
 }
@@ -34,9 +38,9 @@ export async function checkReceipt(token: string | null, observed: Observed, ver
     r.request_id !== observed.requestId ? "request id"
     : r.node_id !== observed.nodeId ? "node id"
     : r.model !== observed.model ? "model"
-    : r.prompt_tokens !== observed.promptTokens || r.completion_tokens !== observed.completionTokens ? "token counts"
+    : observed.usage !== null && (r.prompt_tokens !== observed.usage.promptTokens || r.completion_tokens !== observed.usage.completionTokens) ? "token counts"
     : r.body_digest !== observed.digest ? "body digest"
-    : r.price.prompt > observed.advertisedPrice.prompt || r.price.completion > observed.advertisedPrice.completion ? "price above the advertised one"
+    : r.price.prompt > observed.maxPrice.prompt || r.price.completion > observed.maxPrice.completion ? "price above the advertised one or the ceiling"
     : r.created < observed.startedAt - RECEIPT_CLOCK_SKEW_MS || r.created > observed.finishedAt + RECEIPT_CLOCK_SKEW_MS ? "time"
     : null;
   return disagreement === null ? { status: "ok", receipt: r } : { status: "mismatch", reason: `the receipt's ${disagreement} disagrees with the answer` };

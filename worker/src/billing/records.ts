@@ -30,6 +30,8 @@ export type ReserveResult =
       /** Seconds until a retry can succeed; null when waiting won't help (budget spent, request bigger than tpm). */
       retryAfterSeconds: number | null;
       headers: RateLimitHeaders;
+      /** insufficient_quota: micro-units still free in the budget (a cheaper node's worst case may fit). */
+      budgetLeft?: number;
     };
 
 /** Why a row is or is not billable. */
@@ -43,8 +45,10 @@ export type ReceiptStatus =
   | "mismatch"
   /** The answer carried no usage: the gateway counted the tokens itself, and does not bill from a count. */
   | "estimated"
-  /** The answer did not complete (the client left, the node failed mid-stream): nothing exact to bill. */
-  | "incomplete";
+  /** The answer did not complete (the node failed mid-stream, or never sent a receipt for the part it relayed). */
+  | "incomplete"
+  /** The client left mid-stream and the node was stopped: billed from its receipt for the part it relayed. */
+  | "partial";
 
 /** One answered request, as its key's account records it (idempotent on request_id). */
 export interface UsageEntry {

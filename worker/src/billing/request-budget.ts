@@ -1,11 +1,15 @@
-// One request's hold on its key's budget and rate limits: the worst case is reserved before a node is asked (again,
-// for the difference, if a failover picks a pricier node), and given back if no node answers. The answer's actual
-// cost is charged when its usage is settled (mesh/reporting.ts), which also drops the reservation.
+// One request's hold on its key's budget and rate limits: the worst case at the chosen node's price (and, without a
+// client cap, the node's context length) is reserved before the node is asked (again, for the difference, if a
+// failover picks a node whose worst case costs more), and given back if no node answers. The answer's actual cost is
+// charged when its usage is settled (mesh/reporting.ts), which also drops the reservation. The request's body is
+// never changed for the budget's sake.
 import { FREE, type Price } from "@meshgate/schemas";
 import { HttpError } from "../http/http-error.js";
 import type { KeyLimits, RateLimitHeaders, Reservation, ReserveResult } from "./records.js";
-import { completionsPerRequest, likelyPromptTokens, MAX_COMPLETION_TOKENS, requestedCompletionCap, tooLargeToReserve, worstCaseCost, worstCasePromptTokens, type WorstCase } from "./request-cost.js";
+import { likelyPromptTokens, MAX_COMPLETION_TOKENS, tooLargeToReserve, worstCaseCost } from "./request-cost.js";
+import type { RequestShape } from "./request-shape.js";
 import { hasAnyLimit } from "./reservation.js";
+import { worstCase } from "./token-bounds.js";
 
 /** The part of a key's account the request path uses (the KeyAccount Durable Object's RPC methods). */
 export interface ReservingAccount {
@@ -18,26 +22,34 @@ export interface RequestBudgetInit {
   limits: KeyLimits;
   /** Only consulted when the key has a limit; unlimited keys never wait for a reservation. */
   account: () => ReservingAccount;
-  body: Record<string, unknown>;
+  shape: RequestShape;
   bodyBytes: number;
-  /** False for embeddings: nothing is generated. */
-  generates: boolean;
   /**
-   * The cap a budgeted key's request gets when it names none (its worst case must be finite): what the endpoint's
-   * servers would otherwise default to (16 for completions, as OpenAI documents; a long answer for chat).
+   * Completion tokens per choice a request without a cap is counted for against tokens-per-minute until its answer
+   * settles (and the real total replaces it): what the endpoint's servers would default to.
    */
-  defaultCap: number;
+  likelyCap: number;
   feeBps: number;
 }
 
+/** A node's terms, as far as the worst case goes. */
+export interface NodeTerms {
+  price: Price | null;
+  /** The node's context length for the model; null when it advertised none. */
+  contextLength: number | null;
+}
+
+/** Whether the node's worst case is now held; "unaffordable": the budget left can't cover it (try a cheaper node). */
+export type Cover = "held" | "unaffordable";
+
 export class RequestBudget {
-  readonly worstCase: WorstCase;
-  /** A completion cap the gateway adds to the request sent to nodes (a budgeted key's request named none). */
-  readonly addedCap: number | null;
   /** OpenAI's x-ratelimit-* headers from the last reservation; sent with the answer or the error. */
   headers: RateLimitHeaders = {};
   /** What is held now (micro-units), once a reservation was made. */
   private held: number | null = null;
+  /** Micro-units the budget had free at its last refusal: no node whose worst case costs more is asked. */
+  private left: number | null = null;
+  private refusal: HttpError | null = null;
   private readonly limited: boolean;
   /** Counted against tokens-per-minute; the account corrects it to the answer's real total when it settles. */
   private readonly rateTokens: number;
@@ -45,32 +57,56 @@ export class RequestBudget {
   private readonly oversized: boolean;
 
   constructor(private readonly init: RequestBudgetInit) {
-    const { limits } = init;
-    this.limited = hasAnyLimit(limits);
-    const requested = requestedCompletionCap(init.body, init.generates);
-    // A budget is a promise: a request without a cap gets one, so its worst case (and its charge) is bounded.
-    this.addedCap = requested === null && limits.budget !== null ? init.defaultCap : null;
-    const choices = completionsPerRequest(init.body);
-    const cap = requested ?? this.addedCap;
-    this.worstCase = { promptTokens: worstCasePromptTokens(init.bodyBytes), completionTokens: cap === null ? Number.MAX_SAFE_INTEGER : cap * choices };
-    this.rateTokens = likelyPromptTokens(init.bodyBytes) + (cap ?? init.defaultCap) * choices;
-    this.oversized = (cap ?? 0) * choices > MAX_COMPLETION_TOKENS;
+    const { shape } = init;
+    this.limited = hasAnyLimit(init.limits);
+    this.rateTokens = likelyPromptTokens(init.bodyBytes) + (shape.generates ? (shape.cap ?? init.likelyCap) * shape.choices : 0);
+    this.oversized = (shape.cap ?? 0) * shape.choices > MAX_COMPLETION_TOKENS;
   }
 
-  /** Before a node is asked: holds the worst case at its price. Throws the 429 the client gets when it can't. */
-  async cover(price: Price | null, now: number): Promise<void> {
-    if (!this.limited) return;
+  /** Micro-units held for this request now; null when nothing is (a key without a budget). */
+  get reserved(): number | null {
+    return this.init.limits.budget === null ? null : this.held;
+  }
+
+  /** The most this request can cost at the node's terms, fee included (0 for a key without a budget). */
+  private costAt(terms: NodeTerms): number {
+    if (this.init.limits.budget === null) return 0;
+    return worstCaseCost(worstCase(this.init.bodyBytes, this.init.shape, terms.contextLength), terms.price ?? FREE, this.init.feeBps);
+  }
+
+  /** Whether the node's worst case may still fit in the budget: false once a refusal said it can't. */
+  affordable(terms: NodeTerms): boolean {
+    return this.left === null || this.costAt(terms) - (this.held ?? 0) <= this.left;
+  }
+
+  /**
+   * Before a node is asked: holds its worst case. Throws the 429 a client gets for a rate limit (no node helps), the
+   * 400 for a cap too large to reserve for; a budget too small for this node is "unaffordable" (see refused()).
+   */
+  async cover(terms: NodeTerms, now: number): Promise<Cover> {
+    if (!this.limited) return "held";
     if (this.oversized) throw tooLargeToReserve();
-    const amount = this.init.limits.budget === null ? 0 : worstCaseCost(this.worstCase, price ?? FREE, this.init.feeBps);
-    if (this.held !== null && amount <= this.held) return;
+    const amount = this.costAt(terms);
+    if (this.held !== null && amount <= this.held) return "held";
+    if (!this.affordable(terms)) return "unaffordable";
     const result = await this.init.account().reserve({ request_id: this.init.requestId, amount, tokens: this.rateTokens }, now);
     this.headers = result.headers;
-    if (!result.ok) {
-      const headers: Record<string, string> = { ...result.headers };
-      if (result.retryAfterSeconds !== null) headers["retry-after"] = String(result.retryAfterSeconds);
-      throw new HttpError(429, result.message, { type: result.code === "insufficient_quota" ? "insufficient_quota" : "rate_limit_error", code: result.code, headers });
+    if (result.ok) {
+      this.held = amount;
+      return "held";
     }
-    this.held = amount;
+    const headers: Record<string, string> = { ...result.headers };
+    if (result.retryAfterSeconds !== null) headers["retry-after"] = String(result.retryAfterSeconds);
+    const error = new HttpError(429, result.message, { type: result.code === "insufficient_quota" ? "insufficient_quota" : "rate_limit_error", code: result.code, headers });
+    if (result.code !== "insufficient_quota" || result.budgetLeft === undefined) throw error;
+    this.left = result.budgetLeft;
+    this.refusal = error;
+    return "unaffordable";
+  }
+
+  /** The 429 insufficient_quota for a request no node's worst case fits; null if the budget never refused. */
+  refused(): HttpError | null {
+    return this.refusal;
   }
 
   /** No node answered: give the reservation back (off the response path). */

@@ -1,28 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { completionsPerRequest, feeBps, likelyPromptTokens, requestedCompletionCap, worstCaseCost, worstCasePromptTokens } from "./request-cost.js";
+import { feeBps, likelyPromptTokens, worstCaseCost } from "./request-cost.js";
 
-describe("worst case of a request", () => {
-  it("bounds prompt tokens by body bytes, and guesses a quarter of that for rate limits", () => {
-    expect(worstCasePromptTokens(1_000)).toBe(1_000);
+describe("what a worst case costs", () => {
+  it("guesses a quarter of the body's bytes as prompt tokens, for rate limits", () => {
     expect(likelyPromptTokens(1_000)).toBe(250);
     expect(likelyPromptTokens(1_001)).toBe(251);
-  });
-
-  it("reads the client's completion cap: the larger of max_completion_tokens and max_tokens (a server may honour either)", () => {
-    expect(requestedCompletionCap({ max_tokens: 100 }, true)).toBe(100);
-    expect(requestedCompletionCap({ max_completion_tokens: 10, max_tokens: 100 }, true)).toBe(100);
-    expect(requestedCompletionCap({ max_completion_tokens: 50 }, true)).toBe(50);
-    expect(requestedCompletionCap({}, true)).toBeNull();
-    expect(requestedCompletionCap({ max_tokens: 0 }, true)).toBe(0);
-    expect(requestedCompletionCap({ max_tokens: 1.5 }, true)).toBeNull();
-    expect(requestedCompletionCap({ max_tokens: 100 }, false)).toBe(0);
-  });
-
-  it("counts every completion a request generates: n choices, or best_of", () => {
-    expect(completionsPerRequest({})).toBe(1);
-    expect(completionsPerRequest({ n: 4 })).toBe(4);
-    expect(completionsPerRequest({ n: 2, best_of: 5 })).toBe(5);
-    expect(completionsPerRequest({ n: 0 })).toBe(1);
   });
 
   it("prices the worst case at the node's price per million, rounded up, plus the fee", () => {

@@ -1,36 +1,15 @@
-// A request's worst case, reserved against its key's budget before any node is asked: an upper bound on the prompt
-// (tokens never outnumber the bytes they encode: byte-level BPE tokenizers spend at least one byte per token, and the
-// JSON around the messages more than covers a chat template's few tokens per message) and the completion cap, at the
-// price of the node about to be asked, plus the gateway's fee.
+// What a request's worst case (token-bounds.ts) costs at the price of the node about to be asked, plus the gateway's
+// fee: what a budget reserves before any node is asked.
 import { clientCost, nodeAmount, type Price } from "@meshgate/schemas";
 import { HttpError } from "../http/http-error.js";
+import type { TokenLimits } from "./token-bounds.js";
 
 /** No model generates more in one answer; a larger cap is refused (for keys with limits) rather than reserved for. */
 export const MAX_COMPLETION_TOKENS = 10_000_000;
 
-/** The most prompt tokens a request body of this many bytes can hold. */
-export function worstCasePromptTokens(bodyBytes: number): number {
-  return bodyBytes;
-}
-
 /** A fair guess at the prompt tokens (about four bytes per token), for the tokens-per-minute limit. */
 export function likelyPromptTokens(bodyBytes: number): number {
   return Math.ceil(bodyBytes / 4);
-}
-
-function wholeNumber(value: unknown): number | null {
-  return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : null;
-}
-
-/**
- * The completion cap the client set (per choice): chat's `max_completion_tokens` or the older `max_tokens`,
- * completions' `max_tokens`; null when none. With both, the larger: a server may honour either. Embeddings
- * generate nothing.
- */
-export function requestedCompletionCap(body: Record<string, unknown>, generates: boolean): number | null {
-  if (!generates) return 0;
-  const caps = [wholeNumber(body["max_completion_tokens"]), wholeNumber(body["max_tokens"])].filter((c): c is number => c !== null);
-  return caps.length === 0 ? null : Math.max(...caps);
 }
 
 /** A key with limits can't reserve for more than MAX_COMPLETION_TOKENS: such a request is refused. */
@@ -41,19 +20,8 @@ export function tooLargeToReserve(): HttpError {
   });
 }
 
-/** How many completions one request generates: `n` choices, or completions' `best_of` (which generates that many). */
-export function completionsPerRequest(body: Record<string, unknown>): number {
-  const counts = [body["n"], body["best_of"]].map(wholeNumber).filter((c): c is number => c !== null && c > 0);
-  return Math.max(1, ...counts);
-}
-
-export interface WorstCase {
-  promptTokens: number;
-  completionTokens: number;
-}
-
 /** The most a request can cost at `price` (micro-units), fee included. */
-export function worstCaseCost(worst: WorstCase, price: Price, feeBps: number): number {
+export function worstCaseCost(worst: TokenLimits, price: Price, feeBps: number): number {
   return clientCost(nodeAmount({ prompt_tokens: worst.promptTokens, completion_tokens: worst.completionTokens }, price), feeBps);
 }
 

@@ -79,9 +79,9 @@ function takeOrWait(kind: keyof typeof PER_MINUTE, bucket: Bucket, limit: number
  */
 export function decideReserve(state: AccountState, r: Reservation, held: Hold | null, now: number): ReserveDecision {
   const { limits } = state;
-  const refuse = (code: Refusal["code"], message: string, retryAfterSeconds: number | null): ReserveDecision => ({
+  const refuse = (code: Refusal["code"], message: string, retryAfterSeconds: number | null, more: Pick<Refusal, "budgetLeft"> = {}): ReserveDecision => ({
     ok: false,
-    result: { ok: false, code, message, retryAfterSeconds, headers: rateLimitHeaders(limits, state.requests, state.tokens, now) },
+    result: { ok: false, code, message, retryAfterSeconds, headers: rateLimitHeaders(limits, state.requests, state.tokens, now), ...more },
   });
   const extraAmount = Math.max(0, r.amount - (held?.amount ?? 0));
   const extraTokens = limits.tpm === null ? 0 : Math.max(0, r.tokens - (held?.tokens ?? 0));
@@ -89,7 +89,7 @@ export function decideReserve(state: AccountState, r: Reservation, held: Hold | 
   // A request that can cost nothing more passes even when an earlier answer overran the budget.
   if (limits.budget !== null && extraAmount > 0 && state.spent + state.reserved + extraAmount > limits.budget) {
     const left = Math.max(0, limits.budget - state.spent - state.reserved);
-    return refuse("insufficient_quota", overBudget(extraAmount, left, limits.budget), null);
+    return refuse("insufficient_quota", overBudget(extraAmount, left, limits.budget), null, { budgetLeft: left });
   }
 
   let requests = state.requests;

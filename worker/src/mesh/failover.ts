@@ -1,5 +1,6 @@
 // Tries nodes for one request until one answers: each attempt picks afresh (so it sees what the failed ones taught),
-// up to MAX_ATTEMPTS_PER_MODEL nodes for each model the client allows, in the client's model order.
+// up to MAX_ATTEMPTS_PER_MODEL nodes for each model the client allows, in the client's model order. A node passed
+// over before it was asked (too dear for the budget left) is no attempt: the next pick leaves it and its like out.
 import { pickNode, type Outcome, type RouteNode, type RoutingControls, type RoutingTable } from "../routing/index.js";
 import type { AttemptResult } from "./dispatch.js";
 import { nodeLoad } from "./local-load.js";
@@ -7,6 +8,8 @@ import { nodeLoad } from "./local-load.js";
 export const MAX_ATTEMPTS_PER_MODEL = 3;
 /** However many fallback models a client lists, a request never tries more nodes than this. */
 export const MAX_ATTEMPTS = 6;
+/** Nodes passed over without being asked, however many are too dear: each costs a pick, not a round trip to a node. */
+export const MAX_PASSED_OVER = 32;
 
 export interface AttemptRecord {
   nodeId: string;
@@ -21,7 +24,12 @@ export type Answer = Extract<AttemptResult, { kind: "answer" }>;
 
 export type RouteResult =
   | { ok: true; node: RouteNode; model: string; answer: Answer; attempts: AttemptRecord[] }
-  | { ok: false; reason: "unknown_model" | "no_eligible" | "saturated" | "failed" | "client_gone"; model: string; attempts: AttemptRecord[] };
+  | { ok: false; reason: "unknown_model" | "no_eligible" | "saturated" | "failed" | "client_gone" | "unaffordable"; model: string; attempts: AttemptRecord[] };
+
+/** What `send` answers for a node it did not ask after all (the request's budget can't cover that node's worst case). */
+export interface PassedOver {
+  kind: "passed_over";
+}
 
 export interface RouteRequest {
   /** The table to pick from now: a snapshot refresh may replace it between attempts. */
@@ -29,9 +37,11 @@ export interface RouteRequest {
   controls: RoutingControls;
   random: () => number;
   now: () => number;
-  send(node: RouteNode, model: string): Promise<AttemptResult>;
+  send(node: RouteNode, model: string): Promise<AttemptResult | PassedOver>;
   /** Called for each failed attempt as it fails; the answering attempt's outcome is known only once its body ends. */
   onFailure(outcome: Outcome): void;
+  /** Nodes that may be picked at all (e.g. one whose worst case fits the budget left); every node when absent. */
+  allow?: (node: RouteNode, model: string) => boolean;
 }
 
 /** When no model could be tried, the most hopeful reason is reported: "busy, retry" beats "filtered out" beats "unknown". */
@@ -40,11 +50,14 @@ const REFUSAL_RANK = { unknown_model: 0, no_eligible: 1, saturated: 2 } as const
 export async function routeRequest(req: RouteRequest): Promise<RouteResult> {
   const attempts: AttemptRecord[] = [];
   const tried = new Set<string>();
+  let passedOver = 0;
   let refusal: { reason: "unknown_model" | "no_eligible" | "saturated"; model: string } | null = null;
   for (const model of req.controls.models) {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_MODEL && attempts.length < MAX_ATTEMPTS; attempt++) {
+    const allow = req.allow;
+    const allowed = allow ? { allow: (node: RouteNode) => allow(node, model) } : {};
+    for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_MODEL && attempts.length < MAX_ATTEMPTS && passedOver <= MAX_PASSED_OVER; ) {
       const now = req.now();
-      const picked = pickNode(req.table(), { model, controls: req.controls, now, random: req.random, load: nodeLoad, exclude: tried, attempt });
+      const picked = pickNode(req.table(), { model, controls: req.controls, now, random: req.random, load: nodeLoad, exclude: tried, attempt, ...allowed });
       if (picked.kind !== "node") {
         if (!refusal || REFUSAL_RANK[picked.kind] > REFUSAL_RANK[refusal.reason]) refusal = { reason: picked.kind, model };
         break;
@@ -53,6 +66,11 @@ export async function routeRequest(req: RouteRequest): Promise<RouteResult> {
       tried.add(node.id);
       const othersInFlight = nodeLoad(node);
       const result = await req.send(node, model);
+      if (result.kind === "passed_over") {
+        passedOver++;
+        continue;
+      }
+      attempt++;
       const durationMs = req.now() - now;
       if (result.kind === "client_gone") return { ok: false, reason: "client_gone", model, attempts };
       attempts.push({ nodeId: node.id, model, status: result.kind === "answer" ? result.response.status : result.status, outcome: result.outcome, durationMs });
@@ -61,5 +79,7 @@ export async function routeRequest(req: RouteRequest): Promise<RouteResult> {
     }
   }
   if (attempts.length > 0) return { ok: false, reason: "failed", model: attempts[attempts.length - 1]?.model ?? "", attempts };
+  // Nothing was asked, and some node was passed over as too dear: the budget, not the mesh, is what stopped it.
+  if (passedOver > 0) return { ok: false, reason: "unaffordable", model: req.controls.models[0] ?? "", attempts };
   return { ok: false, reason: refusal?.reason ?? "unknown_model", model: refusal?.model ?? req.controls.models[0] ?? "", attempts };
 }

@@ -1,9 +1,10 @@
 // A per-isolate copy of the live node list and the routing table built from it, so the request path does not call
 // the registry on every request. Fresh for SNAPSHOT_TTL_MS; after that the stale copy is still served while one
 // request refreshes it. Between refreshes the isolate applies its own outcomes to the table at once.
-import { NODE_TTL_MS } from "@meshgate/schemas";
+import { ceilingFor, NODE_TTL_MS, priceWithin, type PriceCeilings } from "@meshgate/schemas";
 import type { RegistryNode } from "../durable/node-registry-types.js";
 import { nodeRegistry } from "../durable/names.js";
+import { priceCeilings } from "../http/price-ceilings.js";
 import { buildTable, noteLoad, observeInTable, type Outcome, type RouteNode, type RoutingTable } from "../routing/index.js";
 import { localLoad, nodeLoad, onLoadChange } from "./local-load.js";
 import { outcomesNotIn } from "./local-outcomes.js";
@@ -28,13 +29,16 @@ onLoadChange((nodeId) => {
   if (current && node) noteLoad(current.table, nodeId, nodeLoad(node), Date.now());
 });
 
-function toRouteNode(n: RegistryNode): RouteNode {
+/** Heartbeats refuse prices above the ceilings; a model whose price a since-lowered ceiling forbids is not routed to. */
+function toRouteNode(n: RegistryNode, ceilings: PriceCeilings): RouteNode {
+  const offered = n.models.filter((m) => !m.price || priceWithin(m.price, ceilingFor(ceilings, m.id)));
   return {
     id: n.id,
     origin: new URL(n.url).origin,
     declaredCapacity: n.capacity,
     othersInFlight: Math.max(0, n.in_flight - localLoad(n.id)),
-    models: new Map(n.models.map((m) => [m.id, m.price ?? null])),
+    models: new Map(offered.map((m) => [m.id, m.price ?? null])),
+    contextLengths: new Map(offered.flatMap((m) => (m.context_length === undefined ? [] : [[m.id, m.context_length] as const]))),
     state: n.state,
     probe: n.probe ? { reachable: n.probe.reachable, rttMs: n.probe.rtt_ms, at: n.probe.at } : null,
   };
@@ -45,7 +49,8 @@ async function refresh(env: Env, now: number): Promise<NodeSnapshot> {
   const requestedAt = Date.now();
   // Heartbeats already refuse forbidden URLs; checked again in case the policy changed since a node registered.
   const nodes = (await nodeRegistry(env).snapshot(now)).filter((n) => checkNodeUrl(n.url, policy) === null);
-  const table = buildTable(nodes.map(toRouteNode), now, nodeLoad);
+  const ceilings = priceCeilings(env);
+  const table = buildTable(nodes.map((n) => toRouteNode(n, ceilings)), now, nodeLoad);
   for (const outcome of outcomesNotIn(requestedAt)) observeInTable(table, outcome);
   current = { fetchedAt: now, nodes, table, publicKeys: new Map(nodes.map((n) => [n.id, n.public_key])) };
   return current;

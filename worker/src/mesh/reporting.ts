@@ -27,8 +27,21 @@ const outcomeBatcher = new Batcher<Outcome>({
   },
 });
 
-export function recordUsage(row: UsageEntry, env: Env, ctx: ExecutionContext): void {
-  usageBatcher.add(row, env, ctx);
+/**
+ * `promptly`: the key has limits, so its reservation must end as soon as the answer does (a sequential client's next
+ * request would otherwise find its budget still held): the row is settled at once rather than batched. Should that
+ * fail, the batch retries it.
+ */
+export function recordUsage(row: UsageEntry, env: Env, ctx: ExecutionContext, promptly = false): void {
+  if (!promptly) return usageBatcher.add(row, env, ctx);
+  ctx.waitUntil(
+    keyAccount(env, row.key_id)
+      .settle([row], Date.now())
+      .then(
+        () => {},
+        () => usageBatcher.add(row, env, ctx),
+      ),
+  );
 }
 
 export function reportOutcome(outcome: Outcome, env: Env, ctx: ExecutionContext): void {

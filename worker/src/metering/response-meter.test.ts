@@ -57,11 +57,11 @@ describe("meterStream on streams", () => {
       const m = await result;
       expect(m.receipt).toBe(receipt);
       expect(m.digest).toBe(digest);
-      expect(m.contentEvents).toBe(2);
+      expect(m.relayed).toMatchObject({ textBytes: 2, chunkTokens: 2 });
     }
   });
 
-  it("ignores a receipt comment before [DONE] (a receipt ends the answer) but never passes it on", async () => {
+  it("ignores a receipt comment that is not the stream's last event, but never passes it on", async () => {
     const parts = [chunk("a"), `${RECEIPT_COMMENT_PREFIX}early.sig\n\n`, usageEvent, "data: [DONE]\n\n"];
     const { body, result } = meterStream(source(parts), { hideUsage: false });
     expect((await readChunks(body)).join("")).toBe(chunk("a") + usageEvent + "data: [DONE]\n\n");
@@ -166,6 +166,37 @@ describe("meterStream on streams", () => {
 });
 
 describe("meterStream when the client goes away", () => {
+  it("asks for the node to be stopped once, and takes the receipt that ends an answer cut short (no [DONE])", async () => {
+    let wake: () => void = () => {};
+    let step = 0;
+    const parts = [chunk("a"), chunk("b"), `${RECEIPT_COMMENT_PREFIX}partial.sig\n\n`];
+    const stopped = new Promise<void>((resolve) => (wake = resolve));
+    const node = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        // After the first chunk, the node waits until it is told to stop, then sends what it had and its receipt.
+        if (step === 1) await stopped;
+        const part = parts[step++];
+        if (part === undefined) controller.close();
+        else controller.enqueue(enc.encode(part));
+      },
+    });
+    let stops = 0;
+    const { body, result, abandon } = meterStream(node, {
+      hideUsage: false,
+      onClientGone: () => {
+        stops++;
+        wake();
+      },
+    });
+    await body.getReader().read();
+    abandon();
+    abandon();
+    const m = await result;
+    expect(stops).toBe(1);
+    expect(m).toMatchObject({ clientGone: true, failure: null, completed: false, receipt: "partial.sig", usage: null });
+    expect(m.relayed.chunkTokens).toBe(2);
+  });
+
   it("stops reading from a node that does not finish within the drain limit after its client left", async () => {
     let cancelled = false;
     const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(chunk("x"))), cancel: () => void (cancelled = true) });

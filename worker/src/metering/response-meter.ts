@@ -1,5 +1,7 @@
-// Passes a node's event stream through to the client chunk by chunk while reading the token usage out of it.
+// Passes a node's event stream through to the client chunk by chunk while reading out of it what it is billed by:
+// the node's usage and receipt, and what the stream relayed (its output, the digest of its data payloads).
 import { RECEIPT_COMMENT_PREFIX, SseDecoder, StreamDigest } from "@meshgate/schemas";
+import { OutputTally } from "./output-tally.js";
 import { inspectChunk, type TokenCounts } from "./usage.js";
 
 export interface MeterOptions {
@@ -11,6 +13,8 @@ export interface MeterOptions {
   upstreamStallMs?: number;
   /** How long the rest of a node's answer is read after its client left (DRAIN_AFTER_CLIENT_LEFT_MS). */
   drainMs?: number;
+  /** Called once if the client leaves before the end: the node should stop (and send a receipt for what it relayed). */
+  onClientGone?: () => void;
 }
 
 /** Generation pauses (a long tool call, a slow prefill of a later turn) rarely last this long without a keep-alive. */
@@ -24,11 +28,12 @@ export const UPSTREAM_STALL_MS = 30_000;
 export const CLIENT_STALL_MS = 10_000;
 
 /**
- * A client that leaves does not end the node's answer: the rest is read (and dropped) so its usage and receipt still
- * arrive and the answer is billed, as if the client had read it; otherwise leaving just before the usage chunk would
- * make any answer free. A node that takes longer than this to finish is cut off, and the answer goes unbilled.
+ * A client that leaves stops the node (onClientGone), and the rest of what the node sends is still read (not
+ * relayed): its receipt for the part it relayed, or, if it had already finished, the usage and receipt of the whole
+ * answer. Leaving just before the usage chunk therefore makes no answer free. A node that has not ended its answer
+ * this long after the client left is cut off, and the answer goes unbilled.
  */
-export const DRAIN_AFTER_CLIENT_LEFT_MS = 60_000;
+export const DRAIN_AFTER_CLIENT_LEFT_MS = 10_000;
 const DRAIN_YIELD_EVERY = 64;
 
 export interface MeterResult {
@@ -46,10 +51,10 @@ export interface MeterResult {
   durationMs: number;
   /** StreamDigest of the data payloads as the node sent them (before any usage was hidden): what its receipt names. */
   digest: string;
-  /** The node's receipt (wire form), taken out of the stream; null when it sent none. */
+  /** The node's receipt (wire form), taken out of the stream: its last event; null when it sent none there. */
   receipt: string | null;
-  /** Data events other than `[DONE]` and the usage chunk: about one token each, for an estimate when usage is missing. */
-  contentEvents: number;
+  /** What the stream's data events carried to the client (read after the client left too). */
+  relayed: OutputTally;
 }
 
 /** Cheap pre-check, as for usage: only an event that may be an error envelope is parsed. */
@@ -69,40 +74,60 @@ export const MID_STREAM_ERROR_EVENT = `data: ${JSON.stringify({
   error: { message: "The node serving this request failed mid-stream.", type: "api_error", param: null, code: "upstream_stream_error" },
 })}\n\n`;
 
+/** A data payload as JSON; undefined when it is not (forwarded as it is, carrying nothing billable). */
+function parsePayload(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
+
+function isErrorObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && "error" in value && !("choices" in value);
+}
+
 function streamProcessor(hideUsage: boolean) {
   const textDecoder = new TextDecoder();
   const sse = new SseDecoder();
   const digest = new StreamDigest();
+  const relayed = new OutputTally();
   let usage: TokenCounts | null = null;
   let receipt: string | null = null;
   let done = false;
   let sseError = false;
   let dataEvents = 0;
-  let contentEvents = 0;
+  /** One data event: metered, and what to send the client for it ("" to send nothing). */
+  const meter = (data: string, raw: string): { out: string; changed: boolean } => {
+    dataEvents++;
+    digest.add(data);
+    // Anything after a receipt comment means it was not the last event, so not the receipt.
+    receipt = null;
+    if (data === "[DONE]") {
+      done = true;
+      return { out: raw, changed: false };
+    }
+    const value = parsePayload(data);
+    if (isErrorObject(value)) sseError = true;
+    relayed.add(value);
+    const verdict = inspectChunk(value, hideUsage);
+    if (verdict.usage) usage = verdict.usage;
+    if (verdict.action === "forward") return { out: raw, changed: false };
+    return { out: verdict.action === "rewrite" ? `data: ${verdict.data}\n\n` : "", changed: true };
+  };
   const handle = (events: ReturnType<SseDecoder["push"]>): { out: string; changed: boolean } => {
     let out = "";
     let changed = false;
     for (const event of events) {
-      if (event.data === null) {
-        // The node's receipt is for the gateway, never the client. Only one after [DONE] counts as the receipt.
-        if (event.raw.startsWith(RECEIPT_COMMENT_PREFIX)) {
-          if (done && receipt === null) receipt = event.raw.slice(RECEIPT_COMMENT_PREFIX.length).trim();
-          changed = true;
-        } else out += event.raw;
-        continue;
-      }
-      dataEvents++;
-      digest.add(event.data);
-      if (event.data === "[DONE]") done = true;
-      else if (isErrorEnvelope(event.data)) sseError = true;
-      const verdict = inspectChunk(event.data, hideUsage);
-      if (verdict.usage) usage = verdict.usage;
-      if (event.data !== "[DONE]" && verdict.usage === null) contentEvents++;
-      if (verdict.action === "forward") out += event.raw;
-      else {
+      if (event.data !== null) {
+        const metered = meter(event.data, event.raw);
+        out += metered.out;
+        changed ||= metered.changed;
+      } else if (event.raw.startsWith(RECEIPT_COMMENT_PREFIX)) {
+        // The node's receipt is for the gateway, never the client. It counts only as the stream's last event.
+        receipt = event.raw.slice(RECEIPT_COMMENT_PREFIX.length).trim();
         changed = true;
-        if (verdict.action === "rewrite") out += `data: ${verdict.data}\n\n`;
-      }
+      } else out += event.raw;
     }
     return { out, changed };
   };
@@ -124,7 +149,7 @@ function streamProcessor(hideUsage: boolean) {
     usage: () => usage,
     digest: () => digest.finish(),
     receipt: () => receipt,
-    contentEvents: () => contentEvents,
+    relayed: () => relayed,
     completed: () => done,
     sseError: () => sseError,
     /** Data events seen so far (comments and keep-alives are not): progress, for the stall timer. */
@@ -159,7 +184,7 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
       durationMs,
       digest: processor.digest(),
       receipt: processor.receipt(),
-      contentEvents: processor.contentEvents(),
+      relayed: processor.relayed(),
     });
     settle = null;
   };
@@ -190,6 +215,7 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
     wakeWriter();
     writeStartedAt = 0;
     writer.abort("client disconnected").catch(() => {});
+    opts.onClientGone?.();
     drainTimer = setTimeout(() => {
       if (!settle) return;
       finish("client_cancelled");

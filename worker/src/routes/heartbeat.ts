@@ -1,8 +1,9 @@
 // POST /v1/nodes/heartbeat: a node registers and stays live. The signature is checked before the body is parsed.
-import { HeartbeatSchema, HEARTBEAT_INTERVAL_MS, type HeartbeatAck } from "@meshgate/schemas";
+import { ceilingFor, HeartbeatSchema, HEARTBEAT_INTERVAL_MS, priceWithin, type Heartbeat, type HeartbeatAck, type PriceCeilings } from "@meshgate/schemas";
 import { nodeRegistry } from "../durable/names.js";
 import { HttpError } from "../http/http-error.js";
 import { parseJson, readBody } from "../http/json-body.js";
+import { priceCeilings } from "../http/price-ceilings.js";
 import { checkNodeClock, refusalError, verifyNodeSignature } from "../http/node-signature.js";
 import { proveEndpoint } from "../mesh/endpoint-proof.js";
 import { invalidateNodeSnapshot } from "../mesh/node-snapshot.js";
@@ -10,12 +11,27 @@ import { checkNodeUrl, nodeUrlPolicy } from "../mesh/node-url-policy.js";
 
 const MAX_HEARTBEAT_BYTES = 64 * 1024;
 
+/** A node may not advertise a price above the operator's ceiling for the model: refused, naming the ceiling. */
+function checkPrices(heartbeat: Heartbeat, ceilings: PriceCeilings): void {
+  heartbeat.models.forEach((model, i) => {
+    const ceiling = ceilingFor(ceilings, model.id);
+    if (!model.price || priceWithin(model.price, ceiling)) return;
+    throw new HttpError(
+      400,
+      `Heartbeat refused: the price of ${JSON.stringify(model.id)} (${model.price.prompt}:${model.price.completion} micro-units per million prompt:completion tokens) ` +
+        `is above this gateway's ceiling for it, ${ceiling.prompt}:${ceiling.completion}.`,
+      { param: `models[${i}].price`, code: "price_above_ceiling" },
+    );
+  });
+}
+
 export async function heartbeatRoute(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const now = Date.now();
   const body = await readBody(request, MAX_HEARTBEAT_BYTES);
   const signature = await verifyNodeSignature(request, body, now, "Heartbeat");
   const heartbeat = parseJson(body, HeartbeatSchema);
   checkNodeClock(heartbeat.timestamp, now, "Heartbeat");
+  checkPrices(heartbeat, priceCeilings(env));
   const urlRefusal = checkNodeUrl(heartbeat.url, nodeUrlPolicy(env));
   if (urlRefusal) throw new HttpError(400, `Heartbeat refused: ${urlRefusal.message}.`, { param: "url", code: urlRefusal.code });
 

@@ -1,79 +1,39 @@
 // The request path of /v1/chat/completions, /v1/completions and /v1/embeddings, top to bottom:
-// authenticate → validate (and take out the routing controls) → reserve the worst case against the key's budget →
-// pick nodes → forward (with failover) → meter the body → check the node's receipt, record usage and outcomes off
-// the response path → return the body as it streams.
-import { bodyDigest, ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema, FREE, RECEIPT_HEADER, utf8, webCryptoVerify } from "@meshgate/schemas";
-import type { z } from "zod";
-import { billAnswer, isMeteringFailure } from "../billing/answer-billing.js";
-import { checkReceipt } from "../billing/receipt-check.js";
+// authenticate → validate (taking out the routing controls) → admit (the worst case held against the key's budget, a
+// node picked) → dispatch (with failover) → meter the body as it streams → settle off the response path (the
+// node's receipt checked, usage billed within what the gateway saw, the outcome reported) → return the body.
+import { bodyDigest, RECEIPT_HEADER, type Signer } from "@meshgate/schemas";
 import { meteringOff } from "../billing/metering-switch.js";
 import { RequestBudget } from "../billing/request-budget.js";
-import { feeBps, likelyPromptTokens } from "../billing/request-cost.js";
+import { feeBps } from "../billing/request-cost.js";
+import { hasAnyLimit } from "../billing/reservation.js";
 import { NO_LIMITS } from "../durable/api-keys.js";
 import { keyAccount } from "../durable/names.js";
 import { authenticate } from "../http/auth.js";
-import { HttpError } from "../http/http-error.js";
-import { readJson } from "../http/json-body.js";
+import { priceCeilings } from "../http/price-ceilings.js";
 import type { GatewayRequest } from "../http/request-id.js";
-import { releaseNode, sendToNode } from "../mesh/dispatch.js";
-import { adjustLoad } from "../mesh/local-load.js";
-import { routeRequest, type RouteResult } from "../mesh/failover.js";
+import { cancelAnswer } from "../mesh/cancel.js";
+import { releaseNode } from "../mesh/dispatch.js";
 import { gatewayIdentity } from "../mesh/gateway-identity.js";
-import { currentTable, nodePublicKey, nodeSnapshot, observeLocally } from "../mesh/node-snapshot.js";
-import { recordUsage, reportOutcome } from "../mesh/reporting.js";
+import { nodeErrorBody } from "../mesh/node-error.js";
+import { nodeSnapshot, observeLocally } from "../mesh/node-snapshot.js";
+import { reportOutcome } from "../mesh/reporting.js";
 import { serverTiming } from "../mesh/server-timing.js";
-import { dispatchTimeouts } from "../mesh/timeouts.js";
+import { OutputTally } from "../metering/output-tally.js";
 import { meterStream, type MeterResult } from "../metering/response-meter.js";
-import { usageOfJsonBody, type TokenCounts } from "../metering/usage.js";
-import { parseRoutingControls, type Outcome, type RouteNode } from "../routing/index.js";
+import { parseJsonBody, usageFrom } from "../metering/usage.js";
+import type { Outcome } from "../routing/index.js";
+import { readCall, type InferenceKind } from "./inference-call.js";
+import { dispatch, type Routed } from "./inference-dispatch.js";
+import { settleAnswer, type AnswerSeen, type Served } from "./inference-settle.js";
 
-/** The fields the gateway reads; every other field goes to the node as the client sent it. */
-interface InferenceBody extends Record<string, unknown> {
-  model: string;
-  stream?: boolean | null | undefined;
-  stream_options?: { include_usage?: boolean | undefined } | null | undefined;
-}
-
-export interface InferenceKind {
-  path: string;
-  schema: z.ZodType<InferenceBody>;
-  /** Streams and generates completion tokens (embeddings do neither). */
-  generates: boolean;
-  /** The completion cap a budgeted request without one is sent with (see RequestBudget). */
-  defaultCap: number;
-}
-
-export const CHAT: InferenceKind = { path: "/v1/chat/completions", schema: ChatCompletionRequestSchema, generates: true, defaultCap: 4_096 };
-/** OpenAI's documented default for completions' max_tokens. */
-export const COMPLETIONS: InferenceKind = { path: "/v1/completions", schema: CompletionRequestSchema, generates: true, defaultCap: 16 };
-export const EMBEDDINGS: InferenceKind = { path: "/v1/embeddings", schema: EmbeddingRequestSchema, generates: false, defaultCap: 0 };
+export { CHAT, COMPLETIONS, EMBEDDINGS, type InferenceKind } from "./inference-call.js";
 
 /** Response headers from a node that are safe and useful to pass to the client. */
 const PASSED_HEADERS = ["content-type", "openai-processing-ms", "openai-version", "cache-control"];
 
 /** A non-streamed answer this short took about as long as its first token would have: a latency sample. */
 export const SHORT_ANSWER_TOKENS = 32;
-
-function routeFailure(result: Extract<RouteResult, { ok: false }>): HttpError {
-  switch (result.reason) {
-    case "unknown_model":
-      return new HttpError(404, `The model \`${result.model}\` does not exist or you do not have access to it.`, { param: "model", code: "model_not_found" });
-    case "no_eligible":
-      return new HttpError(404, `No node serving \`${result.model}\` passes the request's provider controls (only, ignore, max_price).`, {
-        param: "provider",
-        code: "no_eligible_node",
-      });
-    case "saturated":
-      return new HttpError(503, "Every node serving this model is at capacity. Retry shortly.", { code: "no_capacity", headers: { "retry-after": "1" } });
-    case "client_gone":
-      return new HttpError(499, "The client closed the request.", { code: "client_closed_request" });
-    case "failed":
-      if (result.attempts.every((a) => a.outcome === "busy")) {
-        return new HttpError(503, "Every node serving this model is busy. Retry shortly.", { code: "no_capacity", headers: { "retry-after": "1" } });
-      }
-      return new HttpError(502, `Every node tried (${result.attempts.length}) failed to answer.`, { type: "api_error", code: "upstream_error" });
-  }
-}
 
 /** What a finished stream says about the node that sent it. */
 function streamOutcome(m: MeterResult): Outcome["kind"] {
@@ -85,206 +45,114 @@ function streamOutcome(m: MeterResult): Outcome["kind"] {
   return "success";
 }
 
-/** What the gateway saw of an answer once its body ended: enough to bill it and to judge the node. */
-interface AnswerSeen {
-  usage: TokenCounts | null;
-  complete: boolean;
-  /** Completion tokens counted by the gateway, for the record when the node reported none. */
-  completionEstimate: number;
-  /** The answer's digest as the node's receipt must name it (computed off the response path). */
-  digest: () => string;
-  receipt: string | null;
-  /** null: the answer says nothing about the node (a client that left, a 4xx passed through). */
-  outcome: Omit<Outcome, "nodeId" | "model" | "at" | "inFlight"> | null;
+/**
+ * A stream as the gateway saw it. A client that left had the node stopped: then the answer ends cut short (billed
+ * from the node's receipt for the part it relayed) and says nothing about the node, unless it had finished anyway.
+ * Throughput is measured by the gateway's own count of what was relayed, never by the node's word.
+ */
+function streamSeen(m: MeterResult, ttftMs: number): AnswerSeen {
+  const seen = { usage: m.usage, relayed: m.relayed, completionEstimate: m.relayed.chunkTokens, digest: () => m.digest, receipt: m.receipt };
+  if (m.clientGone && !m.completed) return { ...seen, ending: m.failure === null ? "cut_for_client" : "broken", outcome: null };
+  const kind = streamOutcome(m);
+  const tokens = kind === "success" ? m.relayed.chunkTokens : null;
+  return { ...seen, ending: m.completed ? "complete" : "broken", outcome: { kind, ttftMs, tokens, streamMs: tokens === null ? null : m.durationMs } };
 }
 
-function priceOf(node: RouteNode, model: string) {
-  return node.models.get(model) ?? FREE;
+/** Settles the answer once, when its body has ended: the node's slot is given back, the rest runs off the response path. */
+function settleOnce(s: Served): (seen: AnswerSeen) => void {
+  let settled = false;
+  return (seen) => {
+    if (settled) return;
+    settled = true;
+    releaseNode(s.node.id);
+    s.ctx.waitUntil(settleAnswer(s, seen, Date.now()).catch((err: unknown) => console.error("settling usage failed", String(err))));
+  };
+}
+
+function streamAnswer(s: Served, routed: Routed, headers: Headers, clientGone: AbortSignal, signer: Signer): Response {
+  const settle = settleOnce(s);
+  const metered = meterStream(routed.answer.response.body, {
+    hideUsage: s.call.hideUsage,
+    // The node stops generating and ends its answer with a receipt for what it relayed, which is read and billed.
+    onClientGone: () => s.ctx.waitUntil(cancelAnswer(s.node, s.requestId, signer, Date.now())),
+  });
+  clientGone.addEventListener("abort", metered.abandon, { once: true });
+  s.ctx.waitUntil(metered.result.then((m) => settle(streamSeen(m, routed.answer.ttftMs))));
+  return new Response(metered.body, { status: routed.answer.response.status, headers });
+}
+
+/**
+ * A whole answer was read before anything is sent: its usage is known, and one that broke off or was malformed
+ * never reached the client (the next node was tried instead). Only a 200 is an answer: a node's 4xx passes on to the
+ * client in OpenAI's shape, is not billed, and says nothing about the node. A 200's time is the whole generation's:
+ * a latency sample only for a short answer (embeddings, a few tokens), where that is close to a first token's.
+ */
+function wholeAnswer(s: Served, routed: Routed, whole: ArrayBuffer, headers: Headers): Response {
+  const settle = settleOnce(s);
+  const { response, ttftMs } = routed.answer;
+  const relayed = new OutputTally();
+  if (response.status !== 200) {
+    settle({ ending: "broken", usage: null, relayed, completionEstimate: 0, digest: () => "", receipt: null, outcome: null });
+    headers.set("content-type", "application/json");
+    return new Response(JSON.stringify(nodeErrorBody(response.status, whole)), { status: response.status, headers });
+  }
+  const value = parseJsonBody(whole);
+  relayed.add(value);
+  const completionEstimate = Math.ceil(relayed.textBytes / 4);
+  settle({
+    ending: "complete",
+    usage: usageFrom(value),
+    relayed,
+    completionEstimate,
+    digest: () => bodyDigest(new Uint8Array(whole)),
+    receipt: response.headers.get(RECEIPT_HEADER),
+    outcome: { kind: "success", ttftMs: completionEstimate <= SHORT_ANSWER_TOKENS ? ttftMs : null, tokens: null, streamMs: null },
+  });
+  return new Response(whole, { status: 200, headers });
+}
+
+function answerHeaders(routed: Routed, budget: RequestBudget, startedAt: number): Headers {
+  const { node, answer, attempts } = routed;
+  const headers = new Headers({ "x-meshgate-node": node.id, "x-meshgate-attempts": String(attempts.length), ...budget.headers });
+  for (const name of PASSED_HEADERS) {
+    const value = answer.response.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  headers.set("server-timing", serverTiming({ startedAt, now: Date.now(), attempts, nodeTtfbMs: answer.ttftMs }));
+  return headers;
 }
 
 export function inferenceRoute(kind: InferenceKind) {
   return async (request: GatewayRequest, env: Env, ctx: ExecutionContext): Promise<Response> => {
     const startedAt = Date.now();
     const apiKey = await authenticate(request, env, startedAt);
-    const { value: body, bytes } = await readJson(request, kind.schema);
-    const { controls, body: forwardable, stripped } = parseRoutingControls(body);
-
-    const streamed = kind.generates && body.stream === true;
-    // Always ask a streaming node for usage, so every streamed token is metered; hide it again if not requested.
-    const hideUsage = streamed && body.stream_options?.include_usage !== true;
+    const call = await readCall(request, kind);
     const metered = !meteringOff(env);
     const fee = feeBps(env);
-    const budget = new RequestBudget({
-      requestId: request.id,
-      limits: metered ? apiKey.limits : NO_LIMITS,
-      account: () => keyAccount(env, apiKey.id),
-      body,
-      bodyBytes: bytes.length,
-      generates: kind.generates,
-      defaultCap: kind.defaultCap,
-      feeBps: fee,
-    });
-    const bodyFor = (model: string): Uint8Array => {
-      if (model === body.model && !stripped && !hideUsage && budget.addedCap === null) return bytes;
-      const usageAsked = hideUsage ? { stream_options: { ...body.stream_options, include_usage: true } } : {};
-      const capped = budget.addedCap === null ? {} : { max_tokens: budget.addedCap };
-      return utf8(JSON.stringify({ ...forwardable, model, ...usageAsked, ...capped }));
-    };
-
+    const ceilings = priceCeilings(env);
+    const limits = metered ? apiKey.limits : NO_LIMITS;
+    const account = () => keyAccount(env, apiKey.id);
+    const budget = new RequestBudget({ requestId: request.id, limits, account, shape: call.shape, bodyBytes: call.bytes.length, likelyCap: kind.likelyCap, feeBps: fee });
     const snapshot = await nodeSnapshot(env, ctx, startedAt);
     const { signer } = await gatewayIdentity(env);
-    const timeouts = dispatchTimeouts(env);
     const report = (outcome: Outcome): void => {
       observeLocally(outcome);
       reportOutcome(outcome, env, ctx);
     };
-    const giveBack = (): void => {
-      const released = budget.release(Date.now());
-      if (released) ctx.waitUntil(released.catch((err: unknown) => console.error("reservation release failed", String(err))));
-    };
-    let routed: RouteResult;
+    let routed: Routed;
     try {
-      routed = await routeRequest({
-        table: () => currentTable() ?? snapshot.table,
-        controls,
-        random: Math.random,
-        now: Date.now,
-        onFailure: report,
-        send: async (node, model) => {
-          // The node's slot is held while the budget is reserved, so concurrent picks already see it taken.
-          adjustLoad(node.id, 1);
-          try {
-            await budget.cover(priceOf(node, model), Date.now());
-          } finally {
-            adjustLoad(node.id, -1);
-          }
-          return sendToNode(node, {
-            path: kind.path,
-            body: bodyFor(model),
-            requestId: request.id,
-            signer,
-            streamed,
-            timeoutMs: streamed ? timeouts.firstTokenMs : timeouts.answerMs,
-            now: Date.now,
-            clientGone: request.signal,
-          });
-        },
-      });
+      routed = await dispatch({ call, budget, requestId: request.id, clientGone: request.signal, snapshot, signer, env, report });
     } catch (err) {
-      giveBack();
+      const released = budget.release(Date.now());
+      if (released) ctx.waitUntil(released.catch((e: unknown) => console.error("reservation release failed", String(e))));
       throw err;
     }
-    if (!routed.ok) {
-      giveBack();
-      const failure = routeFailure(routed);
-      Object.assign(failure.headers, budget.headers);
-      throw failure;
-    }
-
-    const { node, model, answer, attempts } = routed;
-    const response = answer.response;
-    /** Bills the answer exactly (or records why not), and tells the router how the node did. Off the response path. */
-    const settle = async (seen: AnswerSeen, finishedAt: number): Promise<void> => {
-      if (!metered) {
-        if (seen.outcome) report({ nodeId: node.id, model, at: finishedAt, inFlight: null, ...seen.outcome });
-        return;
-      }
-      const check =
-        seen.usage && seen.complete
-          ? await checkReceipt(
-              seen.receipt,
-              {
-                requestId: request.id,
-                nodeId: node.id,
-                model,
-                promptTokens: seen.usage.prompt_tokens,
-                completionTokens: seen.usage.completion_tokens,
-                digest: seen.digest(),
-                advertisedPrice: priceOf(node, model),
-                startedAt,
-                finishedAt,
-              },
-              // The node's key as the registry knows it now (a snapshot refreshed since the request began is newer).
-              (signature, data) => webCryptoVerify(nodePublicKey(node.id, snapshot), signature, data),
-            )
-          : null;
-      const promptEstimate = likelyPromptTokens(bytes.length);
-      const bill = billAnswer({
-        usage: seen.usage,
-        complete: seen.complete,
-        estimate: { prompt_tokens: promptEstimate, completion_tokens: seen.completionEstimate, total_tokens: promptEstimate + seen.completionEstimate },
-        receipt: check,
-        worstCase: budget.worstCase,
-        feeBps: fee,
-      });
-      recordUsage(
-        {
-          request_id: request.id,
-          created: startedAt,
-          key_id: apiKey.id,
-          node_id: node.id,
-          model,
-          ...bill,
-          latency_ms: finishedAt - startedAt,
-          status: response.status,
-          streamed,
-          receipt: bill.billable ? seen.receipt : null,
-        },
-        env,
-        ctx,
-      );
-      if (!seen.outcome) return;
-      // A complete answer the node did not account for exactly is a failure of the node's, though the client was served.
-      const outcome = seen.outcome.kind === "success" && isMeteringFailure(bill.receipt_status) ? { ...seen.outcome, kind: "unmetered" as const } : seen.outcome;
-      report({ nodeId: node.id, model, at: finishedAt, inFlight: null, ...outcome });
+    const served: Served = {
+      call, budget, keyId: apiKey.id, limited: hasAnyLimit(limits), requestId: request.id, startedAt, node: routed.node, model: routed.model,
+      status: routed.answer.response.status, snapshot, metered, feeBps: fee, ceilings, env, ctx,
     };
-    let settled = false;
-    const finish = (seen: AnswerSeen): void => {
-      if (settled) return;
-      settled = true;
-      releaseNode(node.id);
-      ctx.waitUntil(settle(seen, Date.now()).catch((err: unknown) => console.error("settling usage failed", String(err))));
-    };
-    const headers = new Headers({ "x-meshgate-node": node.id, "x-meshgate-attempts": String(attempts.length), ...budget.headers });
-    for (const name of PASSED_HEADERS) {
-      const value = response.headers.get(name);
-      if (value !== null) headers.set(name, value);
-    }
-    headers.set("server-timing", serverTiming({ startedAt, now: Date.now(), attempts, nodeTtfbMs: answer.ttftMs }));
-
-    if (answer.body === null) {
-      const metered = meterStream(response.body, { hideUsage });
-      request.signal.addEventListener("abort", metered.abandon, { once: true });
-      ctx.waitUntil(
-        metered.result.then((m) => {
-          const seen = { usage: m.usage, complete: m.completed, completionEstimate: m.contentEvents, digest: () => m.digest, receipt: m.receipt };
-          // A client that left is not the node's doing: the rest of the answer was read without it (and is billed if
-          // it completed), but a node cut off because it did not finish in time after that is not judged.
-          if (m.failure === "client_cancelled") return finish({ ...seen, outcome: null });
-          const kindOf = streamOutcome(m);
-          const tokens = kindOf === "success" && m.completed ? (m.usage?.completion_tokens ?? null) : null;
-          finish({ ...seen, outcome: { kind: kindOf, ttftMs: answer.ttftMs, tokens, streamMs: tokens === null ? null : m.durationMs } });
-        }),
-      );
-      return new Response(metered.body, { status: response.status, headers });
-    }
-
-    // A whole answer was read before anything is sent: its usage is known, and one that broke off or was malformed
-    // never reached the client (the next node was tried instead). Its time is the whole generation's: a latency
-    // sample only for a short answer (embeddings, a few tokens), where that is close to a first token's. A 4xx
-    // passed through says nothing about the node, and is not billed.
-    const ok = response.status === 200;
-    const whole = answer.body;
-    const usage = usageOfJsonBody(whole);
-    const short = (usage?.completion_tokens ?? 0) <= SHORT_ANSWER_TOKENS;
-    finish({
-      usage,
-      complete: ok,
-      completionEstimate: Math.ceil(whole.byteLength / 4),
-      digest: () => bodyDigest(new Uint8Array(whole)),
-      receipt: response.headers.get(RECEIPT_HEADER),
-      outcome: ok ? { kind: "success", ttftMs: short ? answer.ttftMs : null, tokens: null, streamMs: null } : null,
-    });
-    return new Response(whole, { status: response.status, headers });
+    const headers = answerHeaders(routed, budget, startedAt);
+    const whole = routed.answer.body;
+    return whole === null ? streamAnswer(served, routed, headers, request.signal, signer) : wholeAnswer(served, routed, whole, headers);
   };
 }

@@ -28,6 +28,7 @@ function routeNode(opts: { state?: NodeState; probe?: ProbeView | null; capacity
     origin: "https://n.example",
     declaredCapacity: opts.capacity ?? 8,
     othersInFlight: 0,
+    contextLengths: new Map(),
     models: new Map(Object.entries(opts.models ?? { m: null })),
     state: opts.state ?? newNodeState(0),
     probe: opts.probe ?? null,

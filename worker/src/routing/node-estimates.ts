@@ -25,6 +25,8 @@ export interface RouteNode {
   othersInFlight: number;
   /** Models served, with the node's price (null: free). */
   models: ReadonlyMap<string, Price | null>;
+  /** Tokens of context per model, where the node advertised it: no answer is longer. */
+  contextLengths: ReadonlyMap<string, number>;
   state: NodeState;
   probe: ProbeView | null;
 }

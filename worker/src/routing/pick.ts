@@ -5,7 +5,7 @@ import type { RoutingControls } from "./client-controls.js";
 import { capacityOf, expectedThroughput, expectedTtft, trustOf, type RouteNode } from "./node-estimates.js";
 import { perfOf } from "./node-state.js";
 import { isEjected } from "./outlier.js";
-import { drawWeighted, nodeCost, TRUST_POWER, type ModelPool, type RoutingTable } from "./routing-table.js";
+import { drawWeighted, nodeCost, poolPriceFactor, TRUST_POWER, type ModelPool, type RoutingTable } from "./routing-table.js";
 
 /**
  * Share of first attempts sent to a node still unproven for the model, whatever its estimates say. Small: new nodes
@@ -38,7 +38,12 @@ export interface PickQuery {
   exclude: ReadonlySet<string>;
   /** 0 for the first node tried for this model, 1 for the first failover, … */
   attempt: number;
+  /** Rules out nodes for a reason of the caller's (a budget too small for their worst case); all allowed when absent. */
+  allow?: (node: RouteNode) => boolean;
 }
+
+/** A query with the pool it picks from (whose usual price a node's price is weighed against). */
+type Query = PickQuery & { readonly pool: ModelPool };
 
 export type PickResult =
   | { kind: "node"; node: RouteNode; explored: boolean }
@@ -61,19 +66,19 @@ export function allowedByControls(node: RouteNode, model: string, c: RoutingCont
   return true;
 }
 
-function available(node: RouteNode, q: PickQuery): boolean {
+function available(node: RouteNode, q: Query): boolean {
   return !q.exclude.has(node.id) && !isEjected(node.state.outlier, q.now) && q.load(node) < capacityOf(node, q.model, q.now);
 }
 
-function eligible(node: RouteNode, q: PickQuery): boolean {
-  return node.models.has(q.model) && available(node, q) && allowedByControls(node, q.model, q.controls);
+function eligible(node: RouteNode, q: Query): boolean {
+  return node.models.has(q.model) && available(node, q) && allowedByControls(node, q.model, q.controls) && (q.allow?.(node) ?? true);
 }
 
-function cost(node: RouteNode, q: PickQuery): number {
-  return nodeCost(node, q.model, q.load(node), q.now);
+function cost(node: RouteNode, q: Query): number {
+  return nodeCost(node, q.model, q.load(node), q.now, poolPriceFactor(q.pool, node));
 }
 
-function cheaper(a: RouteNode, b: RouteNode | null, q: PickQuery): RouteNode {
+function cheaper(a: RouteNode, b: RouteNode | null, q: Query): RouteNode {
   return b === null || cost(a, q) <= cost(b, q) ? a : b;
 }
 
@@ -82,7 +87,7 @@ function cheaper(a: RouteNode, b: RouteNode | null, q: PickQuery): RouteNode {
  * ignore / max_price rule out the nodes the weight favours, draws are wasted on them, so the exact cheapest allowed
  * node is found by a scan instead of settling for uniform draws. Uniform draws, then a scan, are the fallback otherwise.
  */
-function twoChoices(pool: ModelPool, q: PickQuery): RouteNode | null {
+function twoChoices(pool: ModelPool, q: Query): RouteNode | null {
   let first: RouteNode | null = null;
   const consider = (candidate: RouteNode | null | undefined): RouteNode | null => {
     if (!candidate || candidate === first || !eligible(candidate, q)) return null;
@@ -103,14 +108,14 @@ function twoChoices(pool: ModelPool, q: PickQuery): RouteNode | null {
   return first ?? cheapestOf(pool.nodes, q);
 }
 
-function cheapestOf(nodes: Iterable<RouteNode>, q: PickQuery): RouteNode | null {
+function cheapestOf(nodes: Iterable<RouteNode>, q: Query): RouteNode | null {
   let best: RouteNode | null = null;
   for (const node of nodes) if (eligible(node, q)) best = cheaper(node, best, q);
   return best;
 }
 
 /** Two random nodes still being explored, the cheaper by their priors. */
-function explore(pool: ModelPool, q: PickQuery): RouteNode | null {
+function explore(pool: ModelPool, q: Query): RouteNode | null {
   if (pool.explore.length === 0) return null;
   let best: RouteNode | null = null;
   for (let i = 0; i < 2 * 2 && i < pool.explore.length * 2; i++) {
@@ -121,7 +126,7 @@ function explore(pool: ModelPool, q: PickQuery): RouteNode | null {
 }
 
 /** The client's `sort`: the best eligible node by that measure, searched exhaustively (ties: lower cost). */
-function bestBySort(nodes: Iterable<RouteNode>, q: PickQuery): RouteNode | null {
+function bestBySort(nodes: Iterable<RouteNode>, q: Query): RouteNode | null {
   const key = (node: RouteNode): number => {
     switch (q.controls.sort) {
       case "throughput":
@@ -162,9 +167,10 @@ function found(node: RouteNode | null, explored = false): PickResult | null {
   return node ? { kind: "node", node, explored } : null;
 }
 
-export function pickNode(table: RoutingTable, q: PickQuery): PickResult {
-  const pool = table.pools.get(q.model);
+export function pickNode(table: RoutingTable, query: PickQuery): PickResult {
+  const pool = table.pools.get(query.model);
   if (!pool) return { kind: "unknown_model" };
+  const q: Query = { ...query, pool };
   const c = q.controls;
   for (const id of c.order) {
     const node = table.nodes.get(id);
@@ -183,6 +189,6 @@ export function pickNode(table: RoutingTable, q: PickQuery): PickResult {
 }
 
 /** Why nothing was picked: the client's controls exclude every node, or the allowed ones are busy. */
-function diagnose(pool: ModelPool, q: PickQuery): PickResult {
+function diagnose(pool: ModelPool, q: Query): PickResult {
   return pool.nodes.some((node) => allowedByControls(node, q.model, q.controls)) ? { kind: "saturated" } : { kind: "no_eligible" };
 }

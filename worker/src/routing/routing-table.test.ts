@@ -49,6 +49,7 @@ function routeNode(id: string, spec: NodeSpec = {}): RouteNode {
     origin: `https://${id}.example`,
     declaredCapacity: capacity,
     othersInFlight: 0,
+    contextLengths: new Map(),
     models: new Map(Object.entries(models)),
     state,
     probe: spec.probe ?? null,
@@ -243,7 +244,7 @@ describe("drawWeighted", () => {
   it("is null when every weight is zero or there are no nodes", () => {
     const allOut = buildTable([routeNode("a", { ejected: true }), routeNode("b", { ejected: true })], NOW);
     expect(drawWeighted(pool(allOut), Math.random)).toBeNull();
-    const empty: ModelPool = { model: "m", nodes: [], sampler: new WeightedSampler([]), explore: [] };
+    const empty: ModelPool = { model: "m", nodes: [], sampler: new WeightedSampler([]), explore: [], priceReference: 0 };
     expect(drawWeighted(empty, Math.random)).toBeNull();
   });
 

@@ -5,6 +5,7 @@ import { capacityOf, expectedTtft, needsExploring, trustOf, type RouteNode } fro
 import type { Outcome } from "./outcome.js";
 import { WeightedSampler } from "./weighted-sampler.js";
 import { isEjected, maxEjected } from "./outlier.js";
+import { blendedPrice, priceFactor, referencePrice } from "./price-preference.js";
 
 /**
  * How strongly trust counts: cost divides by trust¹⁶, so a node failing one request in twenty (trust ≈ 0.95) costs
@@ -25,6 +26,13 @@ export interface ModelPool {
   sampler: WeightedSampler;
   /** Nodes still unproven for this model (too few good answers): the exploration share draws among them. */
   explore: RouteNode[];
+  /** What the pool's nodes usually charge for the model (blended, see price-preference.ts). */
+  priceReference: number;
+}
+
+/** What the node's price for the pool's model does to its cost (1 at the pool's usual price). */
+export function poolPriceFactor(pool: ModelPool, node: RouteNode): number {
+  return priceFactor(blendedPrice(node.models.get(pool.model) ?? null), pool.priceReference);
 }
 
 export interface RoutingTable {
@@ -41,24 +49,25 @@ export interface RoutingTable {
 
 /**
  * Expected cost of sending the node one more request: latency × (1 + in-flight / capacity), inflated by a poor
- * record. Peak EWMA's latency × (in-flight + 1) counted per slot: an inference server batches concurrent requests,
- * so one request on a 16-slot node barely slows the next, while a full node doubles its cost. An idle node costs its
- * latency, so declaring more slots buys no traffic by itself.
+ * record and by a price above the model's usual one (`price`, see price-preference.ts). Peak EWMA's latency ×
+ * (in-flight + 1) counted per slot: an inference server batches concurrent requests, so one request on a 16-slot
+ * node barely slows the next, while a full node doubles its cost. An idle node costs its latency, so declaring more
+ * slots buys no traffic by itself.
  */
-export function nodeCost(node: RouteNode, model: string, load: number, now: number): number {
-  const latency = Math.max(1, expectedTtft(node, model, now));
+export function nodeCost(node: RouteNode, model: string, load: number, now: number, price = 1): number {
+  const latency = Math.max(1, expectedTtft(node, model, now)) * price;
   return (latency * (1 + load / capacityOf(node, model, now))) / Math.pow(trustOf(node, now), TRUST_POWER);
 }
 
 /**
- * How often a node is drawn as a candidate: free slots × trust¹⁶ / latency⁴. Zero while ejected or full, so draws
- * land on nodes that can take the request.
+ * How often a node is drawn as a candidate: free slots × trust¹⁶ / (latency × price factor)⁴. Zero while ejected or
+ * full, so draws land on nodes that can take the request.
  */
-export function samplingWeight(node: RouteNode, model: string, load: number, now: number): number {
+export function samplingWeight(node: RouteNode, model: string, load: number, now: number, price = 1): number {
   if (isEjected(node.state.outlier, now)) return 0;
   const free = Math.min(MAX_WEIGHED_SLOTS, capacityOf(node, model, now) - load);
   if (free <= 0) return 0;
-  const latency = Math.max(1, expectedTtft(node, model, now));
+  const latency = Math.max(1, expectedTtft(node, model, now)) * price;
   const weight = (free * Math.pow(trustOf(node, now), TRUST_POWER)) / Math.pow(latency, LATENCY_POWER);
   return Number.isFinite(weight) ? weight : 0;
 }
@@ -89,8 +98,10 @@ export function buildTable(nodes: readonly RouteNode[], now: number, load: (node
   const places = new Map<string, { pool: ModelPool; index: number }[]>();
   for (const [model, list] of grouped) {
     const explore = list.filter((node) => needsExploring(node, model, now));
-    const sampler = new WeightedSampler(list.map((node) => samplingWeight(node, model, loads.get(node.id) ?? 0, now)));
-    const pool: ModelPool = { model, nodes: list, sampler, explore };
+    const priceReference = referencePrice(list.map((node) => blendedPrice(node.models.get(model) ?? null)));
+    const price = (node: RouteNode): number => priceFactor(blendedPrice(node.models.get(model) ?? null), priceReference);
+    const sampler = new WeightedSampler(list.map((node) => samplingWeight(node, model, loads.get(node.id) ?? 0, now, price(node))));
+    const pool: ModelPool = { model, nodes: list, sampler, explore, priceReference };
     pools.set(model, pool);
     list.forEach((node, index) => {
       const at = places.get(node.id);
@@ -103,7 +114,7 @@ export function buildTable(nodes: readonly RouteNode[], now: number, load: (node
 
 function reweigh(table: RoutingTable, node: RouteNode, now: number): void {
   const load = table.loads.get(node.id) ?? 0;
-  for (const { pool, index } of table.places.get(node.id) ?? []) pool.sampler.set(index, samplingWeight(node, pool.model, load, now));
+  for (const { pool, index } of table.places.get(node.id) ?? []) pool.sampler.set(index, samplingWeight(node, pool.model, load, now, poolPriceFactor(pool, node)));
 }
 
 /** The node's load changed (a request sent or finished): its weight follows at once. */

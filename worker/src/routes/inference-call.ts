@@ -1,0 +1,59 @@
+// A client's inference request once validated: its body as the gateway reads it, the routing controls taken out,
+// what it may be billed for, and the bytes each node is sent (the client's own, unless something had to change).
+import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema, utf8 } from "@meshgate/schemas";
+import type { z } from "zod";
+import { requestShape, type RequestShape } from "../billing/request-shape.js";
+import { readJson } from "../http/json-body.js";
+import { parseRoutingControls, type RoutingControls } from "../routing/index.js";
+
+/** The fields the gateway reads; every other field goes to the node as the client sent it. */
+interface InferenceBody extends Record<string, unknown> {
+  model: string;
+  stream?: boolean | null | undefined;
+  stream_options?: { include_usage?: boolean | undefined } | null | undefined;
+}
+
+export interface InferenceKind {
+  path: string;
+  schema: z.ZodType<InferenceBody>;
+  /** Streams and generates completion tokens (embeddings do neither). */
+  generates: boolean;
+  /**
+   * Completion tokens per choice a request without a cap is counted for against tokens-per-minute until its answer
+   * settles: what the endpoint's servers default to (16 for completions, as OpenAI documents; a long answer for chat).
+   */
+  likelyCap: number;
+}
+
+export const CHAT: InferenceKind = { path: "/v1/chat/completions", schema: ChatCompletionRequestSchema, generates: true, likelyCap: 4_096 };
+export const COMPLETIONS: InferenceKind = { path: "/v1/completions", schema: CompletionRequestSchema, generates: true, likelyCap: 16 };
+export const EMBEDDINGS: InferenceKind = { path: "/v1/embeddings", schema: EmbeddingRequestSchema, generates: false, likelyCap: 0 };
+
+export interface InferenceCall {
+  kind: InferenceKind;
+  /** The client's body, validated; the routing controls are still in it (see `controls`). */
+  body: InferenceBody;
+  /** The client's body as it arrived: its size bounds the prompt. */
+  bytes: Uint8Array;
+  controls: RoutingControls;
+  shape: RequestShape;
+  streamed: boolean;
+  /** The gateway asks a streaming node for usage the client did not ask for, and takes it out again. */
+  hideUsage: boolean;
+  /** The body to send a node serving `model`. */
+  bodyFor(model: string): Uint8Array;
+}
+
+export async function readCall(request: Request, kind: InferenceKind): Promise<InferenceCall> {
+  const { value: body, bytes } = await readJson(request, kind.schema);
+  const { controls, body: forwardable, stripped } = parseRoutingControls(body);
+  const streamed = kind.generates && body.stream === true;
+  // Always ask a streaming node for usage, so every streamed token is metered; hidden again if not requested.
+  const hideUsage = streamed && body.stream_options?.include_usage !== true;
+  const bodyFor = (model: string): Uint8Array => {
+    if (model === body.model && !stripped && !hideUsage) return bytes;
+    const usageAsked = hideUsage ? { stream_options: { ...body.stream_options, include_usage: true } } : {};
+    return utf8(JSON.stringify({ ...forwardable, model, ...usageAsked }));
+  };
+  return { kind, body, bytes, controls, shape: requestShape(body, kind.generates), streamed, hideUsage, bodyFor };
+}

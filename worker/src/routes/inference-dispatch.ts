@@ -1,0 +1,95 @@
+// The admit-and-dispatch step of the inference path: pick a node, hold the request's worst case at that node's terms
+// against the key's budget (a node too dear for what is left is passed over for one that fits), send it the signed
+// request, fail over; and the client's error when no node answered.
+import type { Signer } from "@meshgate/schemas";
+import type { NodeTerms, RequestBudget } from "../billing/request-budget.js";
+import { HttpError } from "../http/http-error.js";
+import { sendToNode } from "../mesh/dispatch.js";
+import { routeRequest, type RouteResult } from "../mesh/failover.js";
+import { adjustLoad } from "../mesh/local-load.js";
+import { currentTable, type NodeSnapshot } from "../mesh/node-snapshot.js";
+import { dispatchTimeouts } from "../mesh/timeouts.js";
+import type { Outcome, RouteNode } from "../routing/index.js";
+import type { InferenceCall } from "./inference-call.js";
+
+export type Routed = Extract<RouteResult, { ok: true }>;
+
+export interface DispatchInput {
+  call: InferenceCall;
+  budget: RequestBudget;
+  requestId: string;
+  /** Aborts when the client disconnects. */
+  clientGone: AbortSignal;
+  snapshot: NodeSnapshot;
+  signer: Signer;
+  env: Env;
+  /** A failed attempt, to be learned from. */
+  report(outcome: Outcome): void;
+}
+
+/** A node's price and context length for the model: what the request's worst case at that node depends on. */
+export function termsOf(node: RouteNode, model: string): NodeTerms {
+  return { price: node.models.get(model) ?? null, contextLength: node.contextLengths.get(model) ?? null };
+}
+
+function routeFailure(result: Extract<RouteResult, { ok: false }>, budget: RequestBudget): HttpError {
+  switch (result.reason) {
+    case "unknown_model":
+      return new HttpError(404, `The model \`${result.model}\` does not exist or you do not have access to it.`, { param: "model", code: "model_not_found" });
+    case "no_eligible":
+      return new HttpError(404, `No node serving \`${result.model}\` passes the request's provider controls (only, ignore, max_price).`, {
+        param: "provider",
+        code: "no_eligible_node",
+      });
+    case "saturated":
+      return new HttpError(503, "Every node serving this model is at capacity. Retry shortly.", { code: "no_capacity", headers: { "retry-after": "1" } });
+    case "unaffordable":
+      return budget.refused() ?? new HttpError(429, "This key's budget cannot cover this request at any node's price.", { type: "insufficient_quota", code: "insufficient_quota" });
+    case "client_gone":
+      return new HttpError(499, "The client closed the request.", { code: "client_closed_request" });
+    case "failed":
+      if (result.attempts.every((a) => a.outcome === "busy")) {
+        return new HttpError(503, "Every node serving this model is busy. Retry shortly.", { code: "no_capacity", headers: { "retry-after": "1" } });
+      }
+      return new HttpError(502, `Every node tried (${result.attempts.length}) failed to answer.`, { type: "api_error", code: "upstream_error" });
+  }
+}
+
+/** Routes the call until a node answers; throws the client's error otherwise (the caller releases the budget). */
+export async function dispatch(input: DispatchInput): Promise<Routed> {
+  const { call, budget, snapshot } = input;
+  const timeouts = dispatchTimeouts(input.env);
+  const routed = await routeRequest({
+    table: () => currentTable() ?? snapshot.table,
+    controls: call.controls,
+    random: Math.random,
+    now: Date.now,
+    onFailure: input.report,
+    allow: (node, model) => budget.affordable(termsOf(node, model)),
+    send: async (node, model) => {
+      // The node's slot is held while the budget is reserved, so concurrent picks already see it taken.
+      adjustLoad(node.id, 1);
+      let covered;
+      try {
+        covered = await budget.cover(termsOf(node, model), Date.now());
+      } finally {
+        adjustLoad(node.id, -1);
+      }
+      if (covered === "unaffordable") return { kind: "passed_over" };
+      return sendToNode(node, {
+        path: call.kind.path,
+        body: call.bodyFor(model),
+        requestId: input.requestId,
+        signer: input.signer,
+        streamed: call.streamed,
+        timeoutMs: call.streamed ? timeouts.firstTokenMs : timeouts.answerMs,
+        now: Date.now,
+        clientGone: input.clientGone,
+      });
+    },
+  });
+  if (routed.ok) return routed;
+  const failure = routeFailure(routed, budget);
+  Object.assign(failure.headers, budget.headers);
+  throw failure;
+}

@@ -1,0 +1,132 @@
+// The meter step's end, off the response path: once an answer's body has ended, check the node's receipt against
+// what the gateway saw, bill within the bounds of what it saw (or record why not), and tell the router how the node
+// did.
+import { ceilingFor, decodeReceipt, webCryptoVerify, type PriceCeilings } from "@meshgate/schemas";
+import { billAnswer, type Ending } from "../billing/answer-billing.js";
+import { checkReceipt, type ReceiptCheck } from "../billing/receipt-check.js";
+import type { RequestBudget } from "../billing/request-budget.js";
+import { likelyPromptTokens } from "../billing/request-cost.js";
+import { completionBound, promptBound } from "../billing/token-bounds.js";
+import { nodePublicKey, observeLocally, type NodeSnapshot } from "../mesh/node-snapshot.js";
+import { recordUsage, reportOutcome } from "../mesh/reporting.js";
+import type { OutputTally } from "../metering/output-tally.js";
+import type { TokenCounts } from "../metering/usage.js";
+import type { Outcome, RouteNode } from "../routing/index.js";
+import type { InferenceCall } from "./inference-call.js";
+import { termsOf } from "./inference-dispatch.js";
+
+/** What the gateway saw of an answer once its body ended: enough to bill it and to judge the node. */
+export interface AnswerSeen {
+  ending: Ending;
+  /** The usage the node reported in a 200 answer; null when it reported none (or did not answer 200). */
+  usage: TokenCounts | null;
+  /** What the answer carried to the client. */
+  relayed: OutputTally;
+  /** Completion tokens counted by the gateway, for the record when the node reported none. */
+  completionEstimate: number;
+  /** The answer's digest as the node's receipt must name it (computed off the response path). */
+  digest: () => string;
+  receipt: string | null;
+  /** null: the answer says nothing about the node (a client that left, a 4xx passed through). */
+  outcome: Omit<Outcome, "nodeId" | "model" | "at" | "inFlight"> | null;
+}
+
+/** The answered request, as settling it needs it. */
+export interface Served {
+  call: InferenceCall;
+  budget: RequestBudget;
+  keyId: string;
+  /** The key has a budget or rate limits: its reservation ends as soon as the answer does. */
+  limited: boolean;
+  requestId: string;
+  startedAt: number;
+  node: RouteNode;
+  model: string;
+  status: number;
+  snapshot: NodeSnapshot;
+  /** False only for the benchmark's baseline (BENCH_UNMETERED). */
+  metered: boolean;
+  feeBps: number;
+  ceilings: PriceCeilings;
+  env: Env;
+  ctx: ExecutionContext;
+}
+
+/** A receipt is worth checking for a complete answer with usage, or for one cut short whose node sent one. */
+async function checkSeenReceipt(s: Served, seen: AnswerSeen, finishedAt: number): Promise<ReceiptCheck | null> {
+  const complete = seen.ending === "complete" && seen.usage !== null;
+  if (!complete && !(seen.ending === "cut_for_client" && seen.receipt !== null)) return null;
+  const advertised = termsOf(s.node, s.model).price ?? { prompt: 0, completion: 0 };
+  const ceiling = ceilingFor(s.ceilings, s.model);
+  const usage = complete && seen.usage ? { promptTokens: seen.usage.prompt_tokens, completionTokens: seen.usage.completion_tokens } : null;
+  return checkReceipt(
+    seen.receipt,
+    {
+      requestId: s.requestId,
+      nodeId: s.node.id,
+      model: s.model,
+      usage,
+      digest: seen.digest(),
+      maxPrice: { prompt: Math.min(advertised.prompt, ceiling.prompt), completion: Math.min(advertised.completion, ceiling.completion) },
+      startedAt: s.startedAt,
+      finishedAt,
+    },
+    // The node's key as the registry knows it now (a snapshot refreshed since the request began is newer).
+    (signature, data) => webCryptoVerify(nodePublicKey(s.node.id, s.snapshot), signature, data),
+  );
+}
+
+/** The counts a node claims: its usage for a complete answer, its receipt's for one cut short for its client. */
+function claimOf(seen: AnswerSeen): TokenCounts | null {
+  if (seen.ending === "complete") return seen.usage;
+  const receipt = seen.ending === "cut_for_client" && seen.receipt !== null ? decodeReceipt(seen.receipt)?.receipt : undefined;
+  return receipt ? { prompt_tokens: receipt.prompt_tokens, completion_tokens: receipt.completion_tokens, total_tokens: receipt.prompt_tokens + receipt.completion_tokens } : null;
+}
+
+/**
+ * Tells the router how the node did. An answer the node did not account for exactly (it over-claimed, or reported no
+ * usage) is a failure of the node's even when the client was served, or had left.
+ */
+function judge(s: Served, seen: AnswerSeen, nodeAtFault: boolean, at: number): void {
+  const seenOutcome = seen.outcome ?? (nodeAtFault ? { kind: "unmetered" as const, ttftMs: null, tokens: null, streamMs: null } : null);
+  if (!seenOutcome) return;
+  const kind = nodeAtFault && seenOutcome.kind === "success" ? "unmetered" : seenOutcome.kind;
+  const outcome: Outcome = { nodeId: s.node.id, model: s.model, at, inFlight: null, ...seenOutcome, kind };
+  observeLocally(outcome);
+  reportOutcome(outcome, s.env, s.ctx);
+}
+
+export async function settleAnswer(s: Served, seen: AnswerSeen, finishedAt: number): Promise<void> {
+  if (!s.metered) return judge(s, seen, false, finishedAt);
+  const { call } = s;
+  const bounds = {
+    promptTokens: promptBound(call.bytes.length, call.shape),
+    completionTokens: completionBound(seen.relayed, call.shape, termsOf(s.node, s.model).contextLength),
+  };
+  const receipt = await checkSeenReceipt(s, seen, finishedAt);
+  const promptEstimate = likelyPromptTokens(call.bytes.length);
+  const { bill, nodeAtFault } = billAnswer({
+    claim: claimOf(seen),
+    ending: seen.ending,
+    estimate: { prompt_tokens: promptEstimate, completion_tokens: seen.completionEstimate, total_tokens: promptEstimate + seen.completionEstimate },
+    receipt,
+    bounds,
+    mediaInPrompt: call.shape.mediaParts > 0,
+    reserved: s.budget.reserved,
+    feeBps: s.feeBps,
+  });
+  const row = {
+    request_id: s.requestId,
+    created: s.startedAt,
+    key_id: s.keyId,
+    node_id: s.node.id,
+    model: s.model,
+    ...bill,
+    latency_ms: finishedAt - s.startedAt,
+    status: s.status,
+    streamed: call.streamed,
+    receipt: bill.billable ? seen.receipt : null,
+  };
+  recordUsage(row, s.env, s.ctx, s.limited);
+  judge(s, seen, nodeAtFault, finishedAt);
+}
