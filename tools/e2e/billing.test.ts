@@ -8,6 +8,7 @@ import { appendFileSync, copyFileSync, readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { bodyDigest, clientCost, encodeReceipt, nodeAmount, receiptBytes, type Price } from "@meshgate/schemas";
 import { readKeyFile } from "node-agent";
+import { PROMPT_TEMPLATE_TOKENS } from "@meshgate/worker/billing/token-bounds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../gateway/admin.js";
 import { NODE_AGENT_BIN } from "../processes/index.js";
@@ -86,7 +87,7 @@ describe("billing", E2E, () => {
       max_tokens: 8,
       provider: { ignore: [silentNode] },
     });
-    const worstCase = clientCost(nodeAmount({ prompt_tokens: Buffer.byteLength(body), completion_tokens: 8 }, PRICE), FEE_BPS);
+    const worstCase = clientCost(nodeAmount({ prompt_tokens: Buffer.byteLength(body) + PROMPT_TEMPLATE_TOKENS, completion_tokens: 8 }, PRICE), FEE_BPS);
     const budget = 50 * worstCase;
     const { key } = await createApiKey(cluster.gateway.url, cluster.adminToken, "budget-50", { budget });
 

@@ -17,6 +17,8 @@ export const EMBED_MODEL = "sim-embed";
 
 export interface Cluster {
   gateway: Gateway;
+  /** A scratch directory removed with the cluster (key files, logs). */
+  scratch: string;
   adminToken: string;
   /** The backend behind the first agent: the one every agent shares unless `nodes` gave each its own. */
   backend: SimBackend;
@@ -59,6 +61,8 @@ export interface NodeSpec {
   capacity?: number;
   /** The backend reports no usage, even when asked (as some older servers do). */
   omitUsage?: boolean;
+  /** The backend's context length: reported as vLLM's max_model_len (so the agent advertises it) and enforced as vLLM does. */
+  contextLength?: number;
   /** The agent's prices per model (micro-units per million tokens); free when absent. */
   prices?: Record<string, { prompt: number; completion: number }>;
 }
@@ -110,7 +114,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const clientWithKey = (apiKey: string) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 });
     const backend = backends[0];
     if (!backend) throw new Error("a cluster needs at least one agent");
-    return { gateway, adminToken: vars.ADMIN_TOKEN, backend, backends, agents, apiKey: key, client: clientWithKey(key), clientWithKey, stop };
+    return { gateway, scratch, adminToken: vars.ADMIN_TOKEN, backend, backends, agents, apiKey: key, client: clientWithKey(key), clientWithKey, stop };
   } catch (err) {
     await stop();
     // The processes' output is kept quiet while things work; when they do not, it is the first thing to read.

@@ -104,7 +104,8 @@ export async function settleAnswer(s: Served, seen: AnswerSeen, finishedAt: numb
     completionTokens: completionBound(seen.relayed, call.shape, termsOf(s.node, s.model).contextLength),
   };
   const receipt = await checkSeenReceipt(s, seen, finishedAt);
-  const promptEstimate = likelyPromptTokens(call.bytes.length);
+  // A refusal (a passed-through 4xx) processed nothing as far as anyone can tell: recorded as no tokens at all.
+  const promptEstimate = s.status === 200 ? likelyPromptTokens(call.bytes.length) : 0;
   const { bill, nodeAtFault } = billAnswer({
     claim: claimOf(seen),
     ending: seen.ending,
