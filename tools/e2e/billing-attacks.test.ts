@@ -6,7 +6,9 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import type { Price } from "@meshgate/schemas";
+import { appendFileSync, copyFileSync } from "node:fs";
+import { bodyDigest, encodeReceipt, nodeAmount, receiptBytes, utf8, type Price } from "@meshgate/schemas";
+import { readKeyFile } from "node-agent";
 import { PROMPT_TEMPLATE_TOKENS } from "@meshgate/worker/billing/token-bounds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../gateway/admin.js";
@@ -241,6 +243,21 @@ describe("billing attacks", E2E, () => {
     }
   });
 
+  it("routes almost nothing by default to a node priced far above its peers", async () => {
+    const key = await newKey("price-aware");
+    const served = new Map<string, number>();
+    for (let i = 0; i < 60; i++) {
+      const res = await post(key, "/v1/chat/completions", chat({ max_tokens: 2 }));
+      expect(res.status).toBe(200);
+      const node = res.headers.get("x-meshgate-node") ?? "";
+      served.set(node, (served.get(node) ?? 0) + 1);
+      await res.arrayBuffer();
+    }
+    // Fifty times the usual price: only the exploration a new node gets until it has answered three times.
+    expect(served.get(dear) ?? 0).toBeLessThanOrEqual(4);
+    expect((served.get(cheap) ?? 0) + (served.get(streamer) ?? 0)).toBeGreaterThanOrEqual(55);
+  });
+
   it("closes a settlement after every attack, which each honest node verifies, and refuses a period too short to check", async () => {
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const to = Math.floor(Date.now() / 1000);
@@ -265,5 +282,24 @@ describe("billing attacks", E2E, () => {
         expect(outcome.code, outcome.stdout).toBe(0);
       }
     }
+    // A receipt the node signed before this period that no statement pays (a gap between periods): one statement's
+    // check cannot see it, --all does.
+    const agent = cluster.agents[0]!;
+    const identity = await readKeyFile(agent.keyFile);
+    const gap = { request_id: "req_in_a_gap", node_id: identity.nodeId, model: CHAT_MODEL, prompt_tokens: 3, completion_tokens: 2, price: CHEAP, body_digest: bodyDigest(utf8("{}")), created: (to - 7_200) * 1000 };
+    const bytes = receiptBytes(gap);
+    const tampered = join(cluster.scratch, "tampered.jsonl");
+    copyFileSync(`${agent.keyFile}.receipts.jsonl`, tampered);
+    const entry = { receipt: encodeReceipt(bytes, await identity.signer.sign(bytes)), request_id: gap.request_id, model: CHAT_MODEL, prompt_tokens: 3, completion_tokens: 2, amount: nodeAmount(gap, CHEAP), created: gap.created };
+    appendFileSync(tampered, `${JSON.stringify(entry)}\n`);
+    const verify = (...args: string[]) =>
+      run(process.execPath, [NODE_AGENT_BIN, "verify-settlement", "--gateway", cluster.gateway.url, "--key-file", agent.keyFile, "--receipt-log", tampered, ...args]).then(
+        (out) => ({ code: 0, stdout: out.stdout }),
+        (err: { code?: number; stdout?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? "" }),
+      );
+    expect((await verify(statement.id)).code).toBe(0);
+    const all = await verify("--all");
+    expect(all.code, all.stdout).toBe(1);
+    expect(all.stdout).toContain("req_in_a_gap");
   });
 });
