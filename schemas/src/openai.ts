@@ -15,13 +15,43 @@ const ChoicesSchema = z.int().min(1).max(128).nullable().optional();
  * "no limit" values (-1, -2) are refused, since no worst case could be reserved for them.
  */
 const BACKEND_CAPS = ["n_predict", "num_predict", "max_new_tokens"] as const;
+/** Every field a server may read as the completion cap: OpenAI's two and the backends' own. */
+export const CAP_FIELDS = ["max_completion_tokens", "max_tokens", ...BACKEND_CAPS] as const;
 const backendCaps = Object.fromEntries(BACKEND_CAPS.map((name) => [name, z.int().min(1).nullable().optional()])) as Record<
   (typeof BACKEND_CAPS)[number],
   z.ZodOptional<z.ZodNullable<z.ZodInt>>
 >;
 
-/** Content part types whose prompt tokens nothing in the request bounds (a video's frames): refused. */
-const UNBOUNDED_PARTS = new Set(["video_url", "video"]);
+/** Content parts whose tokens are in their text, which the body's bytes bound. */
+const TEXT_PART_TYPES: ReadonlySet<string> = new Set(["text", "refusal"]);
+/**
+ * Content parts a model reads as many more tokens than their bytes (an image or audio by reference, a file): the
+ * prompt bound allows for each. Any other type is refused: OpenAI refuses it too, and a video's frames (or a server's
+ * own part type) could make a prompt of any size that nothing in the request bounds.
+ */
+export const MEDIA_PART_TYPES: ReadonlySet<string> = new Set(["image_url", "input_audio", "audio_url", "file"]);
+
+/**
+ * Fields with which a server builds the prompt from something other than the messages, so the body's bytes would
+ * not bound it: a template of the client's own (a loop can repeat a message any number of times), and options that
+ * make each image many more tokens. Refused.
+ */
+const PROMPT_SHAPING_FIELDS = ["chat_template", "mm_processor_kwargs"] as const;
+
+/**
+ * The field, if any, that makes a server generate tokens it does not send back: a positive logit bias (it can force
+ * a special token, which decodes to nothing), ignoring the end of sequence, a minimum length, a list of allowed
+ * tokens, or reasoning taken out of the answer. Such a request must set a cap, and the cap bounds its bill.
+ */
+export function hiddenOutputField(body: Readonly<Record<string, unknown>>): string | null {
+  const bias = body["logit_bias"];
+  if (typeof bias === "object" && bias !== null && Object.values(bias).some((v) => typeof v === "number" && v > 0)) return "logit_bias";
+  if (body["ignore_eos"] === true) return "ignore_eos";
+  if (typeof body["min_tokens"] === "number" && body["min_tokens"] > 0) return "min_tokens";
+  if (Array.isArray(body["allowed_token_ids"]) && body["allowed_token_ids"].length > 0) return "allowed_token_ids";
+  if (body["include_reasoning"] === false) return "include_reasoning";
+  return null;
+}
 
 type Issues = z.core.$RefinementCtx;
 
@@ -39,15 +69,33 @@ function refuseHiddenGeneration(body: Record<string, unknown>, ctx: Issues): voi
   }
 }
 
-function refuseUnboundedParts(messages: readonly Record<string, unknown>[], ctx: Issues): void {
+/** A request that asks for output it will not see must cap it; one that shapes its prompt outside the messages is refused. */
+function refuseUnboundedFields(body: Record<string, unknown>, ctx: Issues): void {
+  const hidden = hiddenOutputField(body);
+  if (hidden !== null && !CAP_FIELDS.some((field) => typeof body[field] === "number")) {
+    ctx.addIssue({
+      code: "custom",
+      path: [hidden],
+      message: `${hidden} makes the server generate tokens it does not return, which the gateway cannot count: set max_tokens to bound them`,
+    });
+  }
+  for (const field of PROMPT_SHAPING_FIELDS) {
+    if (body[field] !== undefined && body[field] !== null) {
+      ctx.addIssue({ code: "custom", path: [field], message: `${field} is not supported: it makes a prompt whose size the gateway cannot bound` });
+    }
+  }
+}
+
+function refuseUnknownParts(messages: readonly Record<string, unknown>[], ctx: Issues): void {
   messages.forEach((message, i) => {
     const content = message["content"];
     if (!Array.isArray(content)) return;
     (content as unknown[]).forEach((part, j) => {
       const type = typeof part === "object" && part !== null ? (part as { type?: unknown }).type : undefined;
-      if (typeof type === "string" && UNBOUNDED_PARTS.has(type)) {
-        ctx.addIssue({ code: "custom", path: ["messages", i, "content", j, "type"], message: `${type} content parts are not supported: their prompt tokens cannot be bounded` });
-      }
+      if (typeof type === "string" && (TEXT_PART_TYPES.has(type) || MEDIA_PART_TYPES.has(type))) return;
+      const supported = [...TEXT_PART_TYPES, ...MEDIA_PART_TYPES].join(", ");
+      const problem = typeof type === "string" ? `${type} content parts are not supported` : "a content part must be an object with a type";
+      ctx.addIssue({ code: "custom", path: ["messages", i, "content", j, "type"], message: `${problem} (supported: ${supported})` });
     });
   });
 }
@@ -66,7 +114,8 @@ export const ChatCompletionRequestSchema = z
   })
   .superRefine((body, ctx) => {
     refuseHiddenGeneration(body, ctx);
-    refuseUnboundedParts(body.messages, ctx);
+    refuseUnboundedFields(body, ctx);
+    refuseUnknownParts(body.messages, ctx);
   });
 
 const TokenArray = z.array(z.int().min(0));
@@ -83,7 +132,10 @@ export const CompletionRequestSchema = z
     best_of: ChoicesSchema,
     ...backendCaps,
   })
-  .superRefine(refuseHiddenGeneration);
+  .superRefine((body, ctx) => {
+    refuseHiddenGeneration(body, ctx);
+    refuseUnboundedFields(body, ctx);
+  });
 
 export const EmbeddingRequestSchema = z.looseObject({
   model: ModelIdSchema,

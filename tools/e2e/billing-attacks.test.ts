@@ -9,13 +9,14 @@ import { promisify } from "node:util";
 import { appendFileSync, copyFileSync } from "node:fs";
 import { bodyDigest, encodeReceipt, nodeAmount, receiptBytes, utf8, type Price } from "@meshgate/schemas";
 import { readKeyFile } from "node-agent";
-import { PROMPT_TEMPLATE_TOKENS } from "@meshgate/worker/billing/token-bounds";
+import { CHOICE_END_TOKENS, PROMPT_TEMPLATE_TOKENS, TOOL_CALL_TOKENS } from "@meshgate/worker/billing/token-bounds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../gateway/admin.js";
 import { waitForNode } from "../gateway/nodes.js";
 import { NODE_AGENT_BIN, pollUntil, startNodeAgent, type NodeAgent } from "../processes/index.js";
 import { CHAT_MODEL, startCluster, type Cluster } from "./support/cluster.js";
 import { newTestNode, send, signedNodeRequest } from "./support/heartbeat.js";
+import { startCancelDroppingProxy } from "./support/cancel-dropping-proxy.js";
 import { startLyingUpstream, type LyingUpstream } from "./support/lying-upstream.js";
 import { quietSink } from "./support/quiet.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
@@ -44,6 +45,22 @@ describe("billing attacks", E2E, () => {
   let cheap: string;
   let dear: string;
   let streamer: string;
+  /** Agents in front of the lying upstream started by one test each (one blamed node is soon ejected). */
+  const liars: NodeAgent[] = [];
+  let cappedHidden = "";
+  const freshLiar = async (name: string, extra: { publicUrl?: string } = {}): Promise<NodeAgent> => {
+    const agent = await startNodeAgent({
+      name,
+      gatewayUrl: cluster.gateway.url,
+      upstreamUrl: upstream.url,
+      keyFile: join(cluster.scratch, `${name}.key`),
+      sink: quietSink(name),
+      prices: { [CHAT_MODEL]: CEILING },
+      ...extra,
+    });
+    liars.push(agent);
+    return agent;
+  };
 
   const url = (path: string) => `${cluster.gateway.url}${path}`;
   const post = (key: string, path: string, body: unknown, signal?: AbortSignal) =>
@@ -88,6 +105,7 @@ describe("billing attacks", E2E, () => {
     await waitForNode(cluster.gateway.url, liar.nodeId);
   }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
+    for (const agent of liars) await agent.process.stop();
     await liar?.process.stop();
     await upstream?.close();
     await cluster?.stop();
@@ -253,9 +271,106 @@ describe("billing attacks", E2E, () => {
       served.set(node, (served.get(node) ?? 0) + 1);
       await res.arrayBuffer();
     }
-    // Fifty times the usual price: only the exploration a new node gets until it has answered three times.
-    expect(served.get(dear) ?? 0).toBeLessThanOrEqual(4);
-    expect((served.get(cheap) ?? 0) + (served.get(streamer) ?? 0)).toBeGreaterThanOrEqual(55);
+    // Fifty times the usual price: only the exploration a new node gets until it has answered three times (and a
+    // little more on a loaded machine); without price-aware routing it took about a third.
+    expect(served.get(dear) ?? 0).toBeLessThanOrEqual(6);
+    expect((served.get(cheap) ?? 0) + (served.get(streamer) ?? 0)).toBeGreaterThanOrEqual(52);
+  });
+
+  it("bills nothing a node sends after [DONE], where clients stop reading", async () => {
+    const key = await newKey("after-done");
+    const node = (await freshLiar("liar-after-done")).nodeId;
+    await waitForNode(cluster.gateway.url, node);
+    upstream.lie = { kind: "after_done", padBytes: 50_000, completionTokens: 40_000 };
+    const res = await post(key, "/v1/chat/completions", chat({ stream: true, provider: { only: [node] } }));
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
+    expect(text).not.toContain("xxxx");
+    const [row] = await rows(key, 1);
+    expect(row).toMatchObject({ billable: false, cost: 0 });
+    expect(row!.completion_tokens).toBeLessThan(20);
+  });
+
+  it("counts a tool call once, however many deltas a node numbers as it", async () => {
+    const key = await newKey("tool-deltas");
+    const node = (await freshLiar("liar-tool-deltas")).nodeId;
+    await waitForNode(cluster.gateway.url, node);
+    // 1,000 one-byte deltas of one call: 33,000 tokens fitted the old bound of 32 per delta.
+    upstream.lie = { kind: "tool_call_deltas", deltas: 1_000, completionTokens: 33_000 };
+    const tools = [{ type: "function", function: { name: "f", parameters: { type: "object" } } }];
+    const res = await post(key, "/v1/chat/completions", chat({ stream: true, tools, provider: { only: [node] } }));
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const [row] = await rows(key, 1);
+    expect(row).toMatchObject({ billable: false, cost: 0, receipt_status: "mismatch" });
+    expect(row!.completion_tokens).toBeLessThanOrEqual(1_001 + TOOL_CALL_TOKENS + CHOICE_END_TOKENS);
+  });
+
+  it("bounds each choice by its own output: one choice's text does not fill the caps of the others", async () => {
+    const key = await newKey("one-choice");
+    const node = (await freshLiar("liar-one-choice")).nodeId;
+    await waitForNode(cluster.gateway.url, node);
+    upstream.lie = { kind: "one_choice", padBytes: 1_000, completionTokens: 1_000 };
+    const res = await post(key, "/v1/chat/completions", chat({ stream: true, n: 10, max_tokens: 100, provider: { only: [node] } }));
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const [row] = await rows(key, 1);
+    expect(row).toMatchObject({ billable: false, cost: 0, receipt_status: "mismatch" });
+    expect(row!.completion_tokens).toBe(100 + 9 * CHOICE_END_TOKENS);
+  });
+
+  it("pays nothing for what a node that ignores the cancel sends after its client left", async () => {
+    const proxy = await startCancelDroppingProxy();
+    const deaf = await freshLiar("deaf", { publicUrl: proxy.url });
+    proxy.target = deaf.url;
+    try {
+      await waitForNode(cluster.gateway.url, deaf.nodeId);
+      upstream.lie = { kind: "late_burst", pauseMs: 1_500, padBytes: 100_000, completionTokens: 25_000 };
+      const key = await newKey("deaf");
+      const abort = new AbortController();
+      const res = await post(key, "/v1/chat/completions", chat({ stream: true, provider: { only: [deaf.nodeId] } }), abort.signal);
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = "";
+      while (!text.includes('"content":"hi"')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+      abort.abort();
+      const [row] = await rows(key, 1);
+      expect(proxy.dropped).toBe(1);
+      // The node finished its answer and signed for 25,000 tokens; the client read "hi" (and locally, what the
+      // gateway wrote before it noticed the closed connection), far from the 100,000 bytes the node sent.
+      expect(row).toMatchObject({ billable: false, cost: 0, receipt_status: "mismatch" });
+      expect(row!.completion_tokens).toBeLessThan(25_000);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("refuses what the bounds cannot see: hidden output without a cap, a client's own template, unknown content parts", async () => {
+    const key = await newKey("shapes");
+    const cases: [unknown, string][] = [
+      [chat({ ignore_eos: true }), "ignore_eos"],
+      [chat({ logit_bias: { "128002": 30 } }), "logit_bias"],
+      [chat({ chat_template: "{% for i in range(100000) %}{{ messages[0].content }}{% endfor %}" }), "chat_template"],
+      [{ model: CHAT_MODEL, messages: [{ role: "user", content: [{ type: "x-frames", frames: [] }] }] }, "messages[0].content[0].type"],
+    ];
+    for (const [body, param] of cases) {
+      const res = await post(key, "/v1/chat/completions", body);
+      expect([res.status, ((await res.json()) as { error: { param: string } }).error.param]).toEqual([400, param]);
+    }
+    // With a cap, output the client does not see is bounded by it: the node is paid for its claim within the cap.
+    upstream.lie = { kind: "inflate", completionTokens: 50 };
+    const node = (cappedHidden = (await freshLiar("liar-hidden")).nodeId);
+    await waitForNode(cluster.gateway.url, node);
+    const capped = await post(key, "/v1/chat/completions", chat({ ignore_eos: true, max_tokens: 50, provider: { only: [node] } }));
+    expect(capped.status).toBe(200);
+    await capped.arrayBuffer();
+    expect((await rows(key, 1))[0]).toMatchObject({ billable: true, receipt_status: "ok", completion_tokens: 50 });
   });
 
   it("closes a settlement after every attack, which each honest node verifies, and refuses a period too short to check", async () => {
@@ -273,6 +388,8 @@ describe("billing attacks", E2E, () => {
     expect(created.status).toBe(201);
     const statement = (await created.json()) as { id: string; nodes: { node_id: string }[] };
     expect(statement.nodes.map((n) => n.node_id)).not.toContain(liar.nodeId);
+    // Every liar goes unpaid, but for the one whose claim lay within the cap of a request hiding its output.
+    for (const agent of liars) if (agent.nodeId !== cappedHidden) expect(statement.nodes.map((n) => n.node_id)).not.toContain(agent.nodeId);
     for (const agent of cluster.agents) {
       for (const args of [[statement.id], ["--all"]]) {
         const outcome = await run(process.execPath, [NODE_AGENT_BIN, "verify-settlement", "--gateway", cluster.gateway.url, "--key-file", agent.keyFile, ...args]).then(

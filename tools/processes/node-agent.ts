@@ -15,6 +15,8 @@ export interface NodeAgentOptions {
   keyFile: string;
   /** Default 127.0.0.1:0 (a free port; the agent logs the real one). */
   listen?: string;
+  /** `--public-url`: how the gateway reaches the agent, when not at its listening address (e.g. through a proxy). */
+  publicUrl?: string;
   models?: string[];
   capacity?: number;
   /** `--price MODEL=PROMPT:COMPLETION` for each entry (micro-units per million tokens). */
@@ -39,6 +41,7 @@ export interface NodeAgent {
 export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const args = [NODE_AGENT_BIN, "start", "--gateway", opts.gatewayUrl, "--upstream", opts.upstreamUrl];
   args.push("--listen", opts.listen ?? "127.0.0.1:0", "--key-file", opts.keyFile);
+  if (opts.publicUrl !== undefined) args.push("--public-url", opts.publicUrl);
   if (opts.models) args.push("--models", opts.models.join(","));
   if (opts.capacity !== undefined) args.push("--capacity", String(opts.capacity));
   for (const [model, price] of Object.entries(opts.prices ?? {})) args.push("--price", `${model}=${price.prompt}:${price.completion}`);

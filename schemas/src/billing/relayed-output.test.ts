@@ -18,15 +18,30 @@ describe("choiceOutputs", () => {
       ],
     };
     expect(choiceOutputs(answer)).toEqual([
-      { textBytes: 5, logprobTokens: 0, toolCalls: 0 },
-      { textBytes: 10, logprobTokens: 0, toolCalls: 1 },
+      { index: 0, textBytes: 5, logprobTokens: 0, toolCallIndexes: [] },
+      { index: 1, textBytes: 10, logprobTokens: 0, toolCallIndexes: [0] },
     ]);
     const chunk = { choices: [{ index: 0, delta: { content: "x", reasoning: "yy" }, logprobs: { content: [{}, {}] } }] };
-    expect(choiceOutputs(chunk)).toEqual([{ textBytes: 3, logprobTokens: 2, toolCalls: 0 }]);
+    expect(choiceOutputs(chunk)).toEqual([{ index: 0, textBytes: 3, logprobTokens: 2, toolCallIndexes: [] }]);
+  });
+
+  it("names each choice and tool call by its index, as a client merges them (position when none is given)", () => {
+    const chunk = {
+      choices: [
+        { index: 3, delta: { tool_calls: [{ index: 2, function: { arguments: "x" } }, { function: { name: "f" } }] } },
+        { delta: { content: "y" } },
+        { index: -1, delta: { content: "z" } },
+      ],
+    };
+    expect(choiceOutputs(chunk).map((o) => [o.index, o.toolCallIndexes])).toEqual([
+      [3, [2, 1]],
+      [1, []],
+      [2, []],
+    ]);
   });
 
   it("reads text completions and their log probabilities", () => {
-    expect(choiceOutputs({ choices: [{ index: 0, text: "four", logprobs: { tokens: ["f", "our"] } }] })).toEqual([{ textBytes: 4, logprobTokens: 2, toolCalls: 0 }]);
+    expect(choiceOutputs({ choices: [{ index: 0, text: "four", logprobs: { tokens: ["f", "our"] } }] })).toEqual([{ index: 0, textBytes: 4, logprobTokens: 2, toolCallIndexes: [] }]);
   });
 
   it("finds nothing in what is not an answer", () => {
@@ -38,9 +53,10 @@ describe("choiceOutputs", () => {
 
 describe("chunkTokens", () => {
   it("counts log-probability entries, else one for a chunk that carried anything, else none", () => {
-    expect(chunkTokens({ textBytes: 9, logprobTokens: 3, toolCalls: 0 })).toBe(3);
-    expect(chunkTokens({ textBytes: 9, logprobTokens: 0, toolCalls: 0 })).toBe(1);
-    expect(chunkTokens({ textBytes: 0, logprobTokens: 0, toolCalls: 1 })).toBe(1);
-    expect(chunkTokens({ textBytes: 0, logprobTokens: 0, toolCalls: 0 })).toBe(0);
+    const output = { index: 0, textBytes: 0, logprobTokens: 0, toolCallIndexes: [] };
+    expect(chunkTokens({ ...output, textBytes: 9, logprobTokens: 3 })).toBe(3);
+    expect(chunkTokens({ ...output, textBytes: 9 })).toBe(1);
+    expect(chunkTokens({ ...output, toolCallIndexes: [0] })).toBe(1);
+    expect(chunkTokens(output)).toBe(0);
   });
 });

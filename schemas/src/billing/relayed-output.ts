@@ -4,12 +4,17 @@
 
 /** One choice's output in one answer object (`message`, `text`) or stream chunk (`delta`, `text`). */
 export interface ChoiceOutput {
+  /** The choice's `index` (its position when it names none): a client merges every delta of one index into one choice. */
+  index: number;
   /** UTF-8 bytes of generated text: content, reasoning, refusal, tool-call names and arguments, completion text. */
   textBytes: number;
   /** Log-probability entries: one per generated token. */
   logprobTokens: number;
-  /** Tool calls this output starts (an entry carrying an `id`). */
-  toolCalls: number;
+  /**
+   * The tool calls this output carries, by their `index` (a stream's deltas of one call share it; a whole message's
+   * calls are numbered by position): a client merges deltas of one index into one call, so that is what counts.
+   */
+  toolCallIndexes: number[];
 }
 
 type Json = Record<string, unknown>;
@@ -60,6 +65,11 @@ function logprobEntries(value: unknown): number {
   return arrayLength(value["content"]) + arrayLength(value["refusal"]) + arrayLength(value["tokens"]);
 }
 
+function indexOf(value: Json, position: number): number {
+  const index = value["index"];
+  return typeof index === "number" && Number.isSafeInteger(index) && index >= 0 ? index : position;
+}
+
 function messageOutput(message: Json, into: ChoiceOutput): void {
   into.textBytes +=
     contentBytes(message["content"]) +
@@ -69,11 +79,11 @@ function messageOutput(message: Json, into: ChoiceOutput): void {
     functionBytes(message["function_call"]);
   const calls = message["tool_calls"];
   if (!Array.isArray(calls)) return;
-  for (const call of calls as unknown[]) {
-    if (!isObject(call)) continue;
+  (calls as unknown[]).forEach((call, position) => {
+    if (!isObject(call)) return;
     into.textBytes += functionBytes(call["function"]);
-    if (typeof call["id"] === "string" && call["id"] !== "") into.toolCalls++;
-  }
+    into.toolCallIndexes.push(indexOf(call, position));
+  });
 }
 
 /**
@@ -83,13 +93,18 @@ function messageOutput(message: Json, into: ChoiceOutput): void {
 export function choiceOutputs(value: unknown): ChoiceOutput[] {
   if (!isObject(value) || !Array.isArray(value["choices"])) return [];
   const outputs: ChoiceOutput[] = [];
-  for (const choice of value["choices"] as unknown[]) {
-    if (!isObject(choice)) continue;
-    const output: ChoiceOutput = { textBytes: stringBytes(choice["text"]), logprobTokens: logprobEntries(choice["logprobs"]), toolCalls: 0 };
+  (value["choices"] as unknown[]).forEach((choice, position) => {
+    if (!isObject(choice)) return;
+    const output: ChoiceOutput = {
+      index: indexOf(choice, position),
+      textBytes: stringBytes(choice["text"]),
+      logprobTokens: logprobEntries(choice["logprobs"]),
+      toolCallIndexes: [],
+    };
     const message = isObject(choice["message"]) ? choice["message"] : isObject(choice["delta"]) ? choice["delta"] : null;
     if (message) messageOutput(message, output);
     outputs.push(output);
-  }
+  });
   return outputs;
 }
 
@@ -100,5 +115,5 @@ export function choiceOutputs(value: unknown): ChoiceOutput[] {
  */
 export function chunkTokens(output: ChoiceOutput): number {
   if (output.logprobTokens > 0) return output.logprobTokens;
-  return output.textBytes > 0 || output.toolCalls > 0 ? 1 : 0;
+  return output.textBytes > 0 || output.toolCallIndexes.length > 0 ? 1 : 0;
 }

@@ -10,6 +10,7 @@ const facts: AnswerFacts = {
   estimate: { prompt_tokens: 900, completion_tokens: 150, total_tokens: 1_050 },
   receipt: { status: "ok", receipt },
   bounds: { promptTokens: 4_000, completionTokens: 256 },
+  blameAbove: { promptTokens: 4_000, completionTokens: 256 },
   mediaInPrompt: false,
   reserved: null,
   feeBps: 1_000,
@@ -63,6 +64,16 @@ describe("billAnswer", () => {
     const claim = { ...usage, prompt_tokens: 4_001, total_tokens: 4_201 };
     expect(billAnswer({ ...facts, claim, mediaInPrompt: true })).toMatchObject({ bill: { billable: false, receipt_status: "mismatch" }, nodeAtFault: false });
     expect(billAnswer({ ...facts, claim, mediaInPrompt: false }).nodeAtFault).toBe(true);
+  });
+
+  it("does not blame a node whose claim is above the bound only by what it sent after its client left", () => {
+    const claim = { ...usage, completion_tokens: 300, total_tokens: 1_300 };
+    const cut = { ...facts, ending: "cut_for_client" as const, claim };
+    expect(billAnswer({ ...cut, blameAbove: { promptTokens: 4_000, completionTokens: 400 } })).toMatchObject({
+      bill: { billable: false, cost: 0, completion_tokens: 256, receipt_status: "mismatch" },
+      nodeAtFault: false,
+    });
+    expect(billAnswer({ ...cut, blameAbove: { promptTokens: 4_000, completionTokens: 299 } }).nodeAtFault).toBe(true);
   });
 
   it("never charges more than the budget holds for the request", () => {

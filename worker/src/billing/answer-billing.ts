@@ -28,6 +28,11 @@ export interface AnswerFacts {
   /** The most that may be billed (token-bounds.ts): a claim above either is a mismatch. */
   bounds: TokenLimits;
   /**
+   * Above these a mismatch is the node's fault; between them it is not: the part a node sent after its client left
+   * beyond the grace (on its way before the cancel arrived) is unpaid, but it was honest work.
+   */
+  blameAbove: TokenLimits;
+  /**
    * The prompt bound rests on an allowance for media parts the request carried: a claim above it may be the request's
    * doing rather than the node's, so it goes unpaid without counting against the node.
    */
@@ -60,8 +65,10 @@ export function billAnswer(f: AnswerFacts): BillDecision {
   const { claim, bounds } = f;
   if (claim === null) return unbilled(f.estimate, bounds, f.ending === "complete" ? "estimated" : "incomplete", f.ending === "complete");
   if (f.ending === "broken") return unbilled(claim, bounds, "incomplete", false);
-  const overCompletion = claim.completion_tokens > bounds.completionTokens;
-  if (overCompletion || claim.prompt_tokens > bounds.promptTokens) return unbilled(claim, bounds, "mismatch", overCompletion || !f.mediaInPrompt);
+  if (claim.completion_tokens > bounds.completionTokens || claim.prompt_tokens > bounds.promptTokens) {
+    const blamed = claim.completion_tokens > f.blameAbove.completionTokens || (claim.prompt_tokens > f.blameAbove.promptTokens && !f.mediaInPrompt);
+    return unbilled(claim, bounds, "mismatch", blamed);
+  }
   if (f.receipt === null) return unbilled(claim, bounds, "missing", false);
   if (f.receipt.status !== "ok") return unbilled(claim, bounds, f.receipt.status, f.receipt.status === "mismatch");
   const amount = nodeAmount(claim, f.receipt.receipt.price);

@@ -34,6 +34,23 @@ describe("requestShape", () => {
   });
 
   it("says an embedding request generates nothing", () => {
-    expect(requestShape({ input: ["a", "b"], max_tokens: 9 }, false)).toEqual({ generates: false, choices: 0, cap: 0, logprobs: false, mediaParts: 0 });
+    expect(requestShape({ input: ["a", "b"], max_tokens: 9 }, false)).toEqual({
+      generates: false, choices: 0, cap: 0, logprobs: false, tools: false, stopBytes: 0, hiddenOutput: null, mediaParts: 0,
+    });
+  });
+
+  it("reads whether tools were offered, the longest stop sequence, and a field asking for output the client will not see", () => {
+    expect(requestShape({ tools: [{ type: "function" }] }, true).tools).toBe(true);
+    expect(requestShape({ functions: [{ name: "f" }] }, true).tools).toBe(true);
+    expect(requestShape({ tools: [] }, true).tools).toBe(false);
+    expect(requestShape({ stop: "é." }, true).stopBytes).toBe(3);
+    expect(requestShape({ stop: ["a", "abcd", 7] }, true).stopBytes).toBe(4);
+    expect(requestShape({ stop: null }, true).stopBytes).toBe(0);
+    expect(requestShape({ logit_bias: { "50256": -100 } }, true).hiddenOutput).toBeNull();
+    expect(requestShape({ logit_bias: { "50256": 5 } }, true).hiddenOutput).toBe("logit_bias");
+    expect(requestShape({ ignore_eos: true }, true).hiddenOutput).toBe("ignore_eos");
+    expect(requestShape({ min_tokens: 10 }, true).hiddenOutput).toBe("min_tokens");
+    expect(requestShape({ allowed_token_ids: [1, 2] }, true).hiddenOutput).toBe("allowed_token_ids");
+    expect(requestShape({ include_reasoning: false }, true).hiddenOutput).toBe("include_reasoning");
   });
 });

@@ -1,6 +1,9 @@
 // What a client's request body says about what it may be billed for: how many completions it asks for, the largest
-// completion cap any server it may reach honours, whether log probabilities come back, and how many media parts
-// its prompt carries. The body was validated already (schemas/src/openai.ts): counts are whole, caps positive.
+// completion cap any server it may reach honours, whether log probabilities and tool calls may come back, what a stop
+// sequence may hide, whether the client asked for output it will not see, and how many media parts its prompt
+// carries. The body was validated already (schemas/src/openai.ts): counts are whole, caps positive, a request asking
+// for hidden output has a cap, and content parts are of known types.
+import { CAP_FIELDS, hiddenOutputField, MEDIA_PART_TYPES, utf8Length } from "@meshgate/schemas";
 
 export interface RequestShape {
   /** False for embeddings: nothing is generated. */
@@ -11,12 +14,19 @@ export interface RequestShape {
   cap: number | null;
   /** Log probabilities were asked for: their entries (one per token) come back with the answer. */
   logprobs: boolean;
+  /** Tools (or functions) were offered: the answer may call them. */
+  tools: boolean;
+  /** UTF-8 bytes of the longest stop sequence: a server counts its tokens but takes its text out of the answer. */
+  stopBytes: number;
+  /**
+   * A field that makes the server generate tokens it does not send back (see hiddenOutputField), or null. Then the
+   * relayed text bounds nothing, and the client's own cap is the bound.
+   */
+  hiddenOutput: string | null;
   /** Content parts whose prompt tokens the body's bytes do not bound (an image or audio by reference, a file). */
   mediaParts: number;
 }
 
-/** Every field a server may read as the completion cap: OpenAI's two, and those of llama.cpp, Ollama and TGI. */
-const CAP_FIELDS = ["max_completion_tokens", "max_tokens", "n_predict", "num_predict", "max_new_tokens"] as const;
 
 function wholeNumber(value: unknown): number | null {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : null;
@@ -28,7 +38,17 @@ function promptCount(prompt: unknown): number {
   return typeof prompt[0] === "number" ? 1 : prompt.length;
 }
 
-/** Chat content parts other than text: what a model reads them as is not in the body's bytes. */
+/** `stop`: a string or a list of them. */
+function longestStop(stop: unknown): number {
+  const stops = typeof stop === "string" ? [stop] : Array.isArray(stop) ? (stop as unknown[]) : [];
+  return Math.max(0, ...stops.map((s) => (typeof s === "string" ? utf8Length(s) : 0)));
+}
+
+function offersTools(body: Readonly<Record<string, unknown>>): boolean {
+  return [body["tools"], body["functions"]].some((list) => Array.isArray(list) && list.length > 0);
+}
+
+/** Chat content parts that carry media: what a model reads them as is not in the body's bytes. */
 function mediaPartCount(messages: unknown): number {
   if (!Array.isArray(messages)) return 0;
   let parts = 0;
@@ -37,14 +57,14 @@ function mediaPartCount(messages: unknown): number {
     if (!Array.isArray(content)) continue;
     for (const part of content as unknown[]) {
       const type = typeof part === "object" && part !== null ? (part as { type?: unknown }).type : undefined;
-      if (type !== undefined && type !== "text") parts++;
+      if (typeof type === "string" && MEDIA_PART_TYPES.has(type)) parts++;
     }
   }
   return parts;
 }
 
 export function requestShape(body: Readonly<Record<string, unknown>>, generates: boolean): RequestShape {
-  if (!generates) return { generates, choices: 0, cap: 0, logprobs: false, mediaParts: 0 };
+  if (!generates) return { generates, choices: 0, cap: 0, logprobs: false, tools: false, stopBytes: 0, hiddenOutput: null, mediaParts: 0 };
   const caps = CAP_FIELDS.map((field) => wholeNumber(body[field])).filter((c): c is number => c !== null);
   const n = wholeNumber(body["n"]) ?? 1;
   const logprobs = body["logprobs"] === true || (typeof body["logprobs"] === "number" && body["logprobs"] >= 0);
@@ -53,6 +73,9 @@ export function requestShape(body: Readonly<Record<string, unknown>>, generates:
     choices: Math.max(1, n) * promptCount(body["prompt"]),
     cap: caps.length === 0 ? null : Math.max(...caps),
     logprobs,
+    tools: offersTools(body),
+    stopBytes: longestStop(body["stop"]),
+    hiddenOutput: hiddenOutputField(body),
     mediaParts: mediaPartCount(body["messages"]),
   };
 }

@@ -1,12 +1,21 @@
 import { describe, expect, it } from "vitest";
 import { OutputTally } from "../metering/output-tally.js";
 import { requestShape } from "./request-shape.js";
-import { CHOICE_END_TOKENS, completionBound, DEFAULT_CONTEXT_TOKENS, MEDIA_PART_TOKENS, PROMPT_TEMPLATE_TOKENS, promptBound, TOOL_CALL_TOKENS, worstCase } from "./token-bounds.js";
+import {
+  AFTER_LEAVE_GRACE, CHOICE_END_TOKENS, completionBound, DEFAULT_CONTEXT_TOKENS, MEDIA_PART_TOKENS, PROMPT_TEMPLATE_TOKENS, promptBound, TOOL_CALL_TOKENS,
+  worstCase, type AnswerOutput,
+} from "./token-bounds.js";
 
-function relayed(...values: unknown[]): OutputTally {
-  const tally = new OutputTally();
-  for (const v of values) tally.add(v);
-  return tally;
+const MAX_CHOICES = 1_000;
+
+function tally(values: readonly unknown[]): OutputTally {
+  const t = new OutputTally(MAX_CHOICES);
+  for (const v of values) t.add(v);
+  return t;
+}
+/** An answer whose client stayed to the end. */
+function relayed(...values: unknown[]): AnswerOutput {
+  return { relayed: tally(values), afterLeave: tally([]) };
 }
 const delta = (content: string, index = 0) => ({ choices: [{ index, delta: { content } }] });
 
@@ -27,8 +36,8 @@ describe("completionBound", () => {
     expect(completionBound(relayed(delta("hi")), shape, null)).toBeLessThan(100);
   });
 
-  it("counts reasoning, refusals, tool calls (with their template) and completions' text", () => {
-    const shape = requestShape({}, true);
+  it("counts reasoning, refusals, tool calls (with their template, when tools were offered) and completions' text", () => {
+    const shape = requestShape({ tools: [{ type: "function", function: { name: "f" } }] }, true);
     const call = { choices: [{ index: 0, delta: { reasoning_content: "abc", tool_calls: [{ index: 0, id: "call_1", function: { name: "f", arguments: "{}" } }] } }] };
     expect(completionBound(relayed(call), shape, null)).toBe(3 + 1 + 2 + TOOL_CALL_TOKENS + CHOICE_END_TOKENS);
     expect(completionBound(relayed({ choices: [{ index: 0, text: "héllo" }] }), shape, null)).toBe(6 + CHOICE_END_TOKENS);
@@ -40,11 +49,45 @@ describe("completionBound", () => {
     expect(completionBound(relayed(chunk), requestShape({}, true), null)).toBe(CHOICE_END_TOKENS);
   });
 
-  it("is never above the client's cap nor the node's context, per choice; embeddings generate nothing", () => {
-    const long = relayed(delta("x".repeat(10_000)));
+  it("is never above the client's cap nor the node's context (the default when it advertised none), per choice; embeddings generate nothing", () => {
+    const long = relayed(delta("x".repeat(10_000)), delta("y".repeat(10_000), 1));
     expect(completionBound(long, requestShape({ max_tokens: 50, n: 2 }, true), null)).toBe(100);
     expect(completionBound(long, requestShape({}, true), 4_096)).toBe(4_096);
+    expect(completionBound(relayed(delta("x".repeat(40_000))), requestShape({}, true), null)).toBe(DEFAULT_CONTEXT_TOKENS);
     expect(completionBound(long, requestShape({}, false), null)).toBe(0);
+  });
+
+  it("bounds each choice by its own output: a node cannot pile one choice's text against another's cap", () => {
+    // n = 10, cap 100: 1,000 bytes in choice 0 and nothing in the nine others.
+    const shape = requestShape({ n: 10, max_tokens: 100 }, true);
+    expect(completionBound(relayed(delta("x".repeat(1_000))), shape, null)).toBe(100 + 9 * CHOICE_END_TOKENS);
+    // A choice numbered past those asked for carries nothing billable.
+    expect(completionBound(relayed(delta("x".repeat(1_000), 10)), shape, null)).toBe(10 * CHOICE_END_TOKENS);
+  });
+
+  it("counts a tool call once however many deltas carry it, and none when no tools were offered", () => {
+    const tools = [{ type: "function", function: { name: "f" } }];
+    const deltas = Array.from({ length: 1_000 }, () => ({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "c", function: { arguments: "x" } }] } }] }));
+    expect(completionBound(relayed(...deltas), requestShape({ tools }, true), null)).toBe(1_000 + TOOL_CALL_TOKENS + CHOICE_END_TOKENS);
+    expect(completionBound(relayed(...deltas), requestShape({}, true), null)).toBe(1_000 + CHOICE_END_TOKENS);
+  });
+
+  it("allows for the stop sequence a server counts but takes out of the answer", () => {
+    const shape = requestShape({ stop: ["END", "\n\nThe end of it all"] }, true);
+    expect(completionBound(relayed(delta("hi")), shape, null)).toBe(2 + CHOICE_END_TOKENS + 19);
+  });
+
+  it("is the cap alone for a request asking for output it does not see", () => {
+    const shape = requestShape({ logit_bias: { "128002": 50 }, max_tokens: 300, n: 2 }, true);
+    expect(shape.hiddenOutput).toBe("logit_bias");
+    expect(completionBound(relayed(delta("hi")), shape, null)).toBe(600);
+  });
+
+  it("counts what came after the client left up to a grace per choice; all of it when judging the node", () => {
+    const shape = requestShape({ max_tokens: 100_000 }, true);
+    const output = { relayed: tally([delta("hi")]), afterLeave: tally([delta("x".repeat(100_000))]) };
+    expect(completionBound(output, shape, 131_072)).toBe(2 + CHOICE_END_TOKENS + AFTER_LEAVE_GRACE);
+    expect(completionBound(output, shape, 131_072, Infinity)).toBe(100_000);
   });
 
   it("gives every requested choice its allowance, however many prompts a completions request sends", () => {
@@ -56,7 +99,8 @@ describe("completionBound", () => {
 });
 
 describe("worstCase", () => {
-  it("reserves the cap per choice, else the node's context length, else the default context", () => {
+  it("reserves per choice the cap, within the node's context length (else the default context)", () => {
+    expect(worstCase(400, requestShape({ max_tokens: 100_000 }, true), 8_192).completionTokens).toBe(8_192);
     expect(worstCase(400, requestShape({ max_tokens: 100, n: 3 }, true), 8_192)).toEqual({ promptTokens: 400 + PROMPT_TEMPLATE_TOKENS, completionTokens: 300 });
     expect(worstCase(400, requestShape({}, true), 4_096)).toEqual({ promptTokens: 400 + PROMPT_TEMPLATE_TOKENS, completionTokens: 4_096 });
     expect(worstCase(400, requestShape({}, true), null).completionTokens).toBe(DEFAULT_CONTEXT_TOKENS);

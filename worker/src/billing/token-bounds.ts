@@ -1,7 +1,7 @@
 // The most tokens one answer may be billed for, derived from what the gateway itself saw: the request body (prompt)
 // and what the node relayed to the client (completion). A node sets the counts on its receipt; these bound them,
 // whatever the node claims, for every key. The worst case a budget reserves before any node is asked is here too.
-import type { OutputTally } from "../metering/output-tally.js";
+import type { ChoiceTally, OutputTally } from "../metering/output-tally.js";
 import type { RequestShape } from "./request-shape.js";
 
 /**
@@ -17,11 +17,15 @@ export const PROMPT_TEMPLATE_TOKENS = 256;
 export const MEDIA_PART_TOKENS = 16_384;
 /** Tokens that decode to nothing: the end of a completion, a reasoning parser's stripped tags. Per choice. */
 export const CHOICE_END_TOKENS = 8;
-/** A tool call's template around the name and arguments relayed (`<tool_call>{"name": …, "arguments": …}`). */
+/**
+ * A tool call's template around the name and arguments relayed (`<tool_call>{"name": …, "arguments": …}`), per
+ * distinct call of a request that offered tools.
+ */
 export const TOOL_CALL_TOKENS = 32;
 /**
- * The context assumed for a model whose node advertises none, when a client sets no cap and a budget must be
- * reserved: the defaults of the servers that do not report theirs (Ollama, llama.cpp, LM Studio) fit in it.
+ * The context assumed for a model whose node advertises none: what a budget reserves when a client sets no cap, and
+ * the longest answer such a node is paid for. The defaults of the servers that do not report theirs (Ollama,
+ * llama.cpp, LM Studio) fit in it; an operator who raised it says so with `--context-length`.
  */
 export const DEFAULT_CONTEXT_TOKENS = 32_768;
 
@@ -36,25 +40,47 @@ export function promptBound(bodyBytes: number, shape: RequestShape): number {
 }
 
 /**
- * The most completion tokens an answer may be billed for, given what was relayed: every token is at least a byte of
- * text relayed (or a log-probability entry, when asked for), apart from a few per choice and per tool call; never
- * more than the client's cap, nor the node's own context length, per choice.
+ * What a node sent after its client left, counted for it per choice up to this (in the bound's units, a token a byte):
+ * what an honest node had on its way before the gateway's cancel reached it (a fraction of a second of output). The
+ * rest of what it sends then reaches nobody, so nobody pays for it.
  */
-export function completionBound(relayed: OutputTally, shape: RequestShape, contextLength: number | null): number {
-  if (!shape.generates) return 0;
-  const seen =
-    relayed.textBytes + (shape.logprobs ? relayed.logprobTokens : 0) + TOOL_CALL_TOKENS * relayed.toolCalls + CHOICE_END_TOKENS * shape.choices;
-  const limits = [seen];
-  if (shape.cap !== null) limits.push(shape.cap * shape.choices);
-  if (contextLength !== null) limits.push(contextLength * shape.choices);
-  return Math.min(...limits);
+export const AFTER_LEAVE_GRACE = 256;
+
+/** What an answer carried: to its client, and after the client left (nothing, if it stayed). */
+export interface AnswerOutput {
+  relayed: OutputTally;
+  afterLeave: OutputTally;
+}
+
+/** What one choice carried that tokens may be billed for: a token is at least a byte of text or a log-probability entry. */
+function carried(choice: Readonly<ChoiceTally> | undefined, shape: RequestShape): number {
+  if (!choice) return 0;
+  return choice.textBytes + (shape.logprobs ? choice.logprobTokens : 0) + (shape.tools ? TOOL_CALL_TOKENS * choice.toolCalls.size : 0);
 }
 
 /**
- * What a budget reserves before asking a node: the prompt bound, and per choice the client's cap, else the node's
- * context length (no answer is longer), else DEFAULT_CONTEXT_TOKENS.
+ * The most completion tokens an answer may be billed for, given what was relayed, choice by choice: what the choice
+ * carried (plus its end, its stop sequence, and up to `afterLeaveGrace` of what came after the client left), never
+ * more than the client's cap nor the node's context length (DEFAULT_CONTEXT_TOKENS when it advertised none). A
+ * request asking for output it does not see (shape.hiddenOutput) is bounded by its cap alone.
+ */
+export function completionBound(output: AnswerOutput, shape: RequestShape, contextLength: number | null, afterLeaveGrace = AFTER_LEAVE_GRACE): number {
+  if (!shape.generates) return 0;
+  const perChoiceLimit = Math.min(shape.cap ?? Infinity, contextLength ?? DEFAULT_CONTEXT_TOKENS);
+  let bound = 0;
+  for (let i = 0; i < shape.choices; i++) {
+    const seen = shape.hiddenOutput !== null ? Infinity : carried(output.relayed.choice(i), shape) + CHOICE_END_TOKENS + shape.stopBytes;
+    const afterLeave = Math.min(carried(output.afterLeave.choice(i), shape), afterLeaveGrace);
+    bound += Math.min(seen + afterLeave, perChoiceLimit);
+  }
+  return bound;
+}
+
+/**
+ * What a budget reserves before asking a node: the prompt bound, and per choice the most completionBound allows (the
+ * client's cap, and the node's context length or DEFAULT_CONTEXT_TOKENS), so no bill passes what was reserved.
  */
 export function worstCase(bodyBytes: number, shape: RequestShape, contextLength: number | null): TokenLimits {
-  const perChoice = shape.cap ?? contextLength ?? DEFAULT_CONTEXT_TOKENS;
+  const perChoice = Math.min(shape.cap ?? Infinity, contextLength ?? DEFAULT_CONTEXT_TOKENS);
   return { promptTokens: promptBound(bodyBytes, shape), completionTokens: shape.generates ? perChoice * shape.choices : 0 };
 }

@@ -29,14 +29,14 @@ async function readChunks(stream: ReadableStream<Uint8Array>): Promise<string[]>
 describe("meterStream on streams", () => {
   it("passes chunks through one by one and reads the usage", async () => {
     const parts = [chunk("a"), chunk("b"), usageEvent, "data: [DONE]\n\n"];
-    const { body, result } = meterStream(source(parts), { hideUsage: false });
+    const { body, result } = meterStream(source(parts), { hideUsage: false, choices: 1 });
     expect(await readChunks(body)).toEqual(parts);
     expect(await result).toMatchObject({ usage, completed: true, failure: null, sseError: false, bytes: parts.join("").length });
   });
 
   it("removes the usage chunk the client did not ask for, and still meters it", async () => {
     const parts = [chunk("a"), usageEvent, "data: [DONE]\n\n"];
-    const { body, result } = meterStream(source(parts), { hideUsage: true });
+    const { body, result } = meterStream(source(parts), { hideUsage: true, choices: 1 });
     const seen = (await readChunks(body)).join("");
     expect(seen).toBe(chunk("a") + "data: [DONE]\n\n");
     expect((await result).usage).toEqual(usage);
@@ -50,7 +50,7 @@ describe("meterStream on streams", () => {
     expected.add("[DONE]");
     const digest = expected.finish();
     for (const hideUsage of [false, true]) {
-      const { body, result } = meterStream(source(parts), { hideUsage });
+      const { body, result } = meterStream(source(parts), { hideUsage, choices: 1 });
       const seen = (await readChunks(body)).join("");
       expect(seen).not.toContain("meshgate-receipt");
       expect(seen.endsWith("data: [DONE]\n\n")).toBe(true);
@@ -63,7 +63,7 @@ describe("meterStream on streams", () => {
 
   it("ignores a receipt comment that is not the stream's last event, but never passes it on", async () => {
     const parts = [chunk("a"), `${RECEIPT_COMMENT_PREFIX}early.sig\n\n`, usageEvent, "data: [DONE]\n\n"];
-    const { body, result } = meterStream(source(parts), { hideUsage: false });
+    const { body, result } = meterStream(source(parts), { hideUsage: false, choices: 1 });
     expect((await readChunks(body)).join("")).toBe(chunk("a") + usageEvent + "data: [DONE]\n\n");
     expect((await result).receipt).toBeNull();
   });
@@ -71,13 +71,13 @@ describe("meterStream on streams", () => {
   it("handles events split across chunks and several events in one chunk", async () => {
     const all = chunk("a") + usageEvent + "data: [DONE]\n\n";
     const parts = [all.slice(0, 7), all.slice(7, 60), all.slice(60)];
-    const { body, result } = meterStream(source(parts), { hideUsage: true });
+    const { body, result } = meterStream(source(parts), { hideUsage: true, choices: 1 });
     expect((await readChunks(body)).join("")).toBe(chunk("a") + "data: [DONE]\n\n");
     expect((await result).completed).toBe(true);
   });
 
   it("ends a stream that breaks mid-way with an OpenAI error event", async () => {
-    const { body, result } = meterStream(source([chunk("a"), chunk("b")], { failAfter: 2 }), { hideUsage: true });
+    const { body, result } = meterStream(source([chunk("a"), chunk("b")], { failAfter: 2 }), { hideUsage: true, choices: 1 });
     const seen = await readChunks(body);
     expect(seen.at(-1)).toBe(MID_STREAM_ERROR_EVENT);
     expect(JSON.parse(MID_STREAM_ERROR_EVENT.slice(6)).error.code).toBe("upstream_stream_error");
@@ -96,7 +96,7 @@ describe("meterStream on streams", () => {
         return new Promise(() => {});
       },
     });
-    const { body, result } = meterStream(silentAfterOne, { hideUsage: false, upstreamStallMs: 50 });
+    const { body, result } = meterStream(silentAfterOne, { hideUsage: false, choices: 1, upstreamStallMs: 50 });
     const seen = await readChunks(body);
     expect(seen).toEqual([chunk("a"), MID_STREAM_ERROR_EVENT]);
     expect(await result).toMatchObject({ completed: false, failure: "upstream_stalled" });
@@ -111,7 +111,7 @@ describe("meterStream on streams", () => {
         controller.enqueue(enc.encode(": keep-alive\n\n"));
       },
     });
-    const { body, result } = meterStream(commentsForever, { hideUsage: false, upstreamStallMs: 60 });
+    const { body, result } = meterStream(commentsForever, { hideUsage: false, choices: 1, upstreamStallMs: 60 });
     const seen = await readChunks(body);
     expect(seen[0]).toBe(chunk("a"));
     expect(seen.at(-1)).toBe(MID_STREAM_ERROR_EVENT);
@@ -130,34 +130,34 @@ describe("meterStream on streams", () => {
       },
     });
     // Each gap (100 ms) is well under the limit, though all of them together are not.
-    const { body, result } = meterStream(slow, { hideUsage: false, upstreamStallMs: 400 });
+    const { body, result } = meterStream(slow, { hideUsage: false, choices: 1, upstreamStallMs: 400 });
     expect(await readChunks(body)).toEqual(parts);
     expect(await result).toMatchObject({ completed: true, failure: null });
   });
 
   it("notices an error envelope inside a 200 stream, and passes it on", async () => {
     const envelope = `data: ${JSON.stringify({ error: { message: "model crashed", type: "server_error" } })}\n\n`;
-    const { body, result } = meterStream(source([chunk("a"), envelope]), { hideUsage: false });
+    const { body, result } = meterStream(source([chunk("a"), envelope]), { hideUsage: false, choices: 1 });
     expect((await readChunks(body)).join("")).toContain("model crashed");
     expect(await result).toMatchObject({ sseError: true, completed: false });
   });
 
   it("does not mistake content that mentions an error for an error envelope", async () => {
     const parts = [chunk('{"error": "is just text here"}'), "data: [DONE]\n\n"];
-    const { body, result } = meterStream(source(parts), { hideUsage: false });
+    const { body, result } = meterStream(source(parts), { hideUsage: false, choices: 1 });
     await readChunks(body);
     expect(await result).toMatchObject({ sseError: false, completed: true });
   });
 
   it("reports a stream without [DONE] as not completed", async () => {
-    const { body, result } = meterStream(source([chunk("a")]), { hideUsage: false });
+    const { body, result } = meterStream(source([chunk("a")]), { hideUsage: false, choices: 1 });
     await readChunks(body);
     expect((await result).completed).toBe(false);
   });
 
   it("reads the rest of the node's answer after the client hung up, so its usage and receipt still arrive", async () => {
     const parts = [chunk("a"), chunk("b"), usageEvent, `data: [DONE]\n\n${RECEIPT_COMMENT_PREFIX}tok.sig\n\n`];
-    const { body, result } = meterStream(source(parts), { hideUsage: true });
+    const { body, result } = meterStream(source(parts), { hideUsage: true, choices: 1 });
     const reader = body.getReader();
     await reader.read();
     await reader.cancel();
@@ -183,6 +183,7 @@ describe("meterStream when the client goes away", () => {
     let stops = 0;
     const { body, result, abandon } = meterStream(node, {
       hideUsage: false,
+      choices: 1,
       onClientGone: () => {
         stops++;
         wake();
@@ -194,13 +195,14 @@ describe("meterStream when the client goes away", () => {
     const m = await result;
     expect(stops).toBe(1);
     expect(m).toMatchObject({ clientGone: true, failure: null, completed: false, receipt: "partial.sig", usage: null });
-    expect(m.relayed.chunkTokens).toBe(2);
+    // What came after the client left is tallied apart: it reached nobody.
+    expect([m.relayed.chunkTokens, m.afterLeave.chunkTokens]).toEqual([1, 1]);
   });
 
   it("stops reading from a node that does not finish within the drain limit after its client left", async () => {
     let cancelled = false;
     const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(chunk("x"))), cancel: () => void (cancelled = true) });
-    const { body, result, abandon } = meterStream(endless, { hideUsage: false, drainMs: 50 });
+    const { body, result, abandon } = meterStream(endless, { hideUsage: false, choices: 1, drainMs: 50 });
     await body.getReader().read();
     abandon();
     expect(await result).toMatchObject({ failure: "client_cancelled", clientGone: true, completed: false });
@@ -210,16 +212,29 @@ describe("meterStream when the client goes away", () => {
   it("gives up on a client that stops reading without hanging up", async () => {
     let cancelled = false;
     const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(chunk("x"))), cancel: () => void (cancelled = true) });
-    const { body, result } = meterStream(endless, { hideUsage: false, stallMs: 40, drainMs: 50 });
+    const { body, result } = meterStream(endless, { hideUsage: false, choices: 1, stallMs: 40, drainMs: 50 });
     await body.getReader().read();
     expect(await result).toMatchObject({ failure: "client_cancelled", clientGone: true });
     expect(cancelled).toBe(true);
   });
 });
 
+describe("meterStream after [DONE]", () => {
+  it("relays, tallies and reads nothing after [DONE], and calls such a stream incomplete", async () => {
+    const inflated = `data: ${JSON.stringify({ id: "x", choices: [], usage: { prompt_tokens: 3, completion_tokens: 40_000, total_tokens: 40_003 } })}\n\n`;
+    const parts = [chunk("hi"), usageEvent, "data: [DONE]\n\n", chunk("x".repeat(50_000)), inflated, `${RECEIPT_COMMENT_PREFIX}r.s\n\n`];
+    const { body, result } = meterStream(source(parts), { hideUsage: false, choices: 1 });
+    const seen = (await readChunks(body)).join("");
+    expect(seen).toBe(chunk("hi") + usageEvent + "data: [DONE]\n\n");
+    const m = await result;
+    expect(m).toMatchObject({ usage, completed: false, failure: null });
+    expect(m.relayed.textBytes).toBe(2);
+  });
+});
+
 describe("meterStream with no body", () => {
   it("settles at once as complete with nothing to meter", async () => {
-    const { body, result } = meterStream(null, { hideUsage: false });
+    const { body, result } = meterStream(null, { hideUsage: false, choices: 1 });
     expect(await readChunks(body)).toEqual([]);
     expect(await result).toMatchObject({ usage: null, failure: null });
   });

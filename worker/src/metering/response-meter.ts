@@ -7,6 +7,8 @@ import { inspectChunk, type TokenCounts } from "./usage.js";
 export interface MeterOptions {
   /** Remove usage the gateway asked the node for but the client did not. */
   hideUsage: boolean;
+  /** Choices the request asked for (RequestShape.choices): output for any other is not tallied. */
+  choices: number;
   /** A client that takes longer than this to accept one chunk is treated as gone. */
   stallMs?: number;
   /** A node that sends nothing for this long mid-stream has stalled: the stream is ended with an error event. */
@@ -38,7 +40,7 @@ const DRAIN_YIELD_EVERY = 64;
 
 export interface MeterResult {
   usage: TokenCounts | null;
-  /** The stream ended normally: `[DONE]` was seen. */
+  /** The stream ended normally: `[DONE]` was its last data event. */
   completed: boolean;
   /** Why the body did not complete, if it did not ("client_cancelled": the client left and the node did not finish in time). */
   failure: "upstream_error" | "upstream_stalled" | "client_cancelled" | null;
@@ -53,8 +55,10 @@ export interface MeterResult {
   digest: string;
   /** The node's receipt (wire form), taken out of the stream: its last event; null when it sent none there. */
   receipt: string | null;
-  /** What the stream's data events carried to the client (read after the client left too). */
+  /** What the stream's data events carried to the client. */
   relayed: OutputTally;
+  /** What they carried after the client left (read, never relayed). */
+  afterLeave: OutputTally;
 }
 
 /** Cheap pre-check, as for usage: only an event that may be an error envelope is parsed. */
@@ -87,14 +91,17 @@ function isErrorObject(value: unknown): boolean {
   return typeof value === "object" && value !== null && "error" in value && !("choices" in value);
 }
 
-function streamProcessor(hideUsage: boolean) {
+function streamProcessor(hideUsage: boolean, choices: number) {
   const textDecoder = new TextDecoder();
   const sse = new SseDecoder();
   const digest = new StreamDigest();
-  const relayed = new OutputTally();
+  const relayed = new OutputTally(choices);
+  const afterLeave = new OutputTally(choices);
+  let output = relayed;
   let usage: TokenCounts | null = null;
   let receipt: string | null = null;
   let done = false;
+  let dataAfterDone = false;
   let sseError = false;
   let dataEvents = 0;
   /** One data event: metered, and what to send the client for it ("" to send nothing). */
@@ -103,13 +110,18 @@ function streamProcessor(hideUsage: boolean) {
     digest.add(data);
     // Anything after a receipt comment means it was not the last event, so not the receipt.
     receipt = null;
+    // Clients stop reading at [DONE]: nothing after it reaches anyone, or is billed, and the stream is malformed.
+    if (done) {
+      dataAfterDone = true;
+      return { out: "", changed: true };
+    }
     if (data === "[DONE]") {
       done = true;
       return { out: raw, changed: false };
     }
     const value = parsePayload(data);
     if (isErrorObject(value)) sseError = true;
-    relayed.add(value);
+    output.add(value);
     const verdict = inspectChunk(value, hideUsage);
     if (verdict.usage) usage = verdict.usage;
     if (verdict.action === "forward") return { out: raw, changed: false };
@@ -150,7 +162,12 @@ function streamProcessor(hideUsage: boolean) {
     digest: () => digest.finish(),
     receipt: () => receipt,
     relayed: () => relayed,
-    completed: () => done,
+    afterLeave: () => afterLeave,
+    /** The client left: what comes next is tallied apart. */
+    clientLeft: () => {
+      output = afterLeave;
+    },
+    completed: () => done && !dataAfterDone,
     sseError: () => sseError,
     /** Data events seen so far (comments and keep-alives are not): progress, for the stall timer. */
     dataEvents: () => dataEvents,
@@ -166,7 +183,7 @@ export interface MeteredBody {
 }
 
 export function meterStream(body: ReadableStream<Uint8Array> | null, opts: MeterOptions): MeteredBody {
-  const processor = streamProcessor(opts.hideUsage);
+  const processor = streamProcessor(opts.hideUsage, opts.choices);
   let settle: ((r: MeterResult) => void) | null = null;
   const result = new Promise<MeterResult>((resolve) => (settle = resolve));
   let bytes = 0;
@@ -185,6 +202,7 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
       digest: processor.digest(),
       receipt: processor.receipt(),
       relayed: processor.relayed(),
+      afterLeave: processor.afterLeave(),
     });
     settle = null;
   };
@@ -212,6 +230,7 @@ export function meterStream(body: ReadableStream<Uint8Array> | null, opts: Meter
   const abandon = () => {
     if (!settle || clientGone) return;
     clientGone = true;
+    processor.clientLeft();
     wakeWriter();
     writeStartedAt = 0;
     writer.abort("client disconnected").catch(() => {});

@@ -6,10 +6,9 @@ import { billAnswer, type Ending } from "../billing/answer-billing.js";
 import { checkReceipt, type ReceiptCheck } from "../billing/receipt-check.js";
 import type { RequestBudget } from "../billing/request-budget.js";
 import { likelyPromptTokens } from "../billing/request-cost.js";
-import { completionBound, promptBound } from "../billing/token-bounds.js";
+import { completionBound, promptBound, type AnswerOutput } from "../billing/token-bounds.js";
 import { nodePublicKey, observeLocally, type NodeSnapshot } from "../mesh/node-snapshot.js";
 import { recordUsage, reportOutcome } from "../mesh/reporting.js";
-import type { OutputTally } from "../metering/output-tally.js";
 import type { TokenCounts } from "../metering/usage.js";
 import type { Outcome, RouteNode } from "../routing/index.js";
 import type { InferenceCall } from "./inference-call.js";
@@ -20,8 +19,8 @@ export interface AnswerSeen {
   ending: Ending;
   /** The usage the node reported in a 200 answer; null when it reported none (or did not answer 200). */
   usage: TokenCounts | null;
-  /** What the answer carried to the client. */
-  relayed: OutputTally;
+  /** What the answer carried to the client, and after it left. */
+  output: AnswerOutput;
   /** Completion tokens counted by the gateway, for the record when the node reported none. */
   completionEstimate: number;
   /** The answer's digest as the node's receipt must name it (computed off the response path). */
@@ -99,10 +98,12 @@ function judge(s: Served, seen: AnswerSeen, nodeAtFault: boolean, at: number): v
 export async function settleAnswer(s: Served, seen: AnswerSeen, finishedAt: number): Promise<void> {
   if (!s.metered) return judge(s, seen, false, finishedAt);
   const { call } = s;
-  const bounds = {
-    promptTokens: promptBound(call.bytes.length, call.shape),
-    completionTokens: completionBound(seen.relayed, call.shape, termsOf(s.node, s.model).contextLength),
-  };
+  const contextLength = termsOf(s.node, s.model).contextLength;
+  const promptTokens = promptBound(call.bytes.length, call.shape);
+  const bounds = { promptTokens, completionTokens: completionBound(seen.output, call.shape, contextLength) };
+  // Counting all the node sent after its client left, and only the context it advertised (a silent one may be long):
+  // a claim above this is the node's own fault.
+  const blameAbove = { promptTokens, completionTokens: completionBound(seen.output, call.shape, contextLength ?? Infinity, Infinity) };
   const receipt = await checkSeenReceipt(s, seen, finishedAt);
   // A refusal (a passed-through 4xx) processed nothing as far as anyone can tell: recorded as no tokens at all.
   const promptEstimate = s.status === 200 ? likelyPromptTokens(call.bytes.length) : 0;
@@ -112,6 +113,7 @@ export async function settleAnswer(s: Served, seen: AnswerSeen, finishedAt: numb
     estimate: { prompt_tokens: promptEstimate, completion_tokens: seen.completionEstimate, total_tokens: promptEstimate + seen.completionEstimate },
     receipt,
     bounds,
+    blameAbove,
     mediaInPrompt: call.shape.mediaParts > 0,
     reserved: s.budget.reserved,
     feeBps: s.feeBps,

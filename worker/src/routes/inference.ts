@@ -51,7 +51,8 @@ function streamOutcome(m: MeterResult): Outcome["kind"] {
  * Throughput is measured by the gateway's own count of what was relayed, never by the node's word.
  */
 function streamSeen(m: MeterResult, ttftMs: number): AnswerSeen {
-  const seen = { usage: m.usage, relayed: m.relayed, completionEstimate: m.relayed.chunkTokens, digest: () => m.digest, receipt: m.receipt };
+  const output = { relayed: m.relayed, afterLeave: m.afterLeave };
+  const seen = { usage: m.usage, output, completionEstimate: m.relayed.chunkTokens, digest: () => m.digest, receipt: m.receipt };
   if (m.clientGone && !m.completed) return { ...seen, ending: m.failure === null ? "cut_for_client" : "broken", outcome: null };
   const kind = streamOutcome(m);
   const tokens = kind === "success" ? m.relayed.chunkTokens : null;
@@ -73,6 +74,7 @@ function streamAnswer(s: Served, routed: Routed, headers: Headers, clientGone: A
   const settle = settleOnce(s);
   const metered = meterStream(routed.answer.response.body, {
     hideUsage: s.call.hideUsage,
+    choices: s.call.shape.choices,
     // The node stops generating and ends its answer with a receipt for what it relayed, which is read and billed.
     onClientGone: () => s.ctx.waitUntil(cancelAnswer(s.node, s.requestId, signer, Date.now())),
   });
@@ -90,19 +92,19 @@ function streamAnswer(s: Served, routed: Routed, headers: Headers, clientGone: A
 function wholeAnswer(s: Served, routed: Routed, whole: ArrayBuffer, headers: Headers): Response {
   const settle = settleOnce(s);
   const { response, ttftMs } = routed.answer;
-  const relayed = new OutputTally();
+  const output = { relayed: new OutputTally(s.call.shape.choices), afterLeave: new OutputTally(0) };
   if (response.status !== 200) {
-    settle({ ending: "broken", usage: null, relayed, completionEstimate: 0, digest: () => "", receipt: null, outcome: null });
+    settle({ ending: "broken", usage: null, output, completionEstimate: 0, digest: () => "", receipt: null, outcome: null });
     headers.set("content-type", "application/json");
     return new Response(JSON.stringify(nodeErrorBody(response.status, whole)), { status: response.status, headers });
   }
   const value = parseJsonBody(whole);
-  relayed.add(value);
-  const completionEstimate = Math.ceil(relayed.textBytes / 4);
+  output.relayed.add(value);
+  const completionEstimate = Math.ceil(output.relayed.textBytes / 4);
   settle({
     ending: "complete",
     usage: usageFrom(value),
-    relayed,
+    output,
     completionEstimate,
     digest: () => bodyDigest(new Uint8Array(whole)),
     receipt: response.headers.get(RECEIPT_HEADER),

@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { ChatCompletionRequestSchema, CompletionRequestSchema } from "./openai.js";
+
+const chat = (extra: Record<string, unknown>, content: unknown = "hi") => ({ model: "m", messages: [{ role: "user", content }], ...extra });
+
+/** The paths and messages of the issues a body raises; none when it is accepted. */
+function problems(schema: typeof ChatCompletionRequestSchema | typeof CompletionRequestSchema, body: unknown): string[] {
+  const parsed = schema.safeParse(body);
+  return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+}
+
+describe("inference request schemas", () => {
+  it("refuses a field that hides output unless the request caps it", () => {
+    for (const extra of [{ logit_bias: { "128002": 20 } }, { ignore_eos: true }, { min_tokens: 5 }, { allowed_token_ids: [7] }, { include_reasoning: false }]) {
+      const field = Object.keys(extra)[0] ?? "";
+      expect(problems(ChatCompletionRequestSchema, chat(extra))).toEqual([expect.stringMatching(new RegExp(`^${field}: .*set max_tokens`))]);
+      expect(problems(ChatCompletionRequestSchema, chat({ ...extra, max_tokens: 100 }))).toEqual([]);
+      expect(problems(CompletionRequestSchema, { model: "m", prompt: "p", ...extra })).toHaveLength(1);
+    }
+    // Banning tokens hides nothing.
+    expect(problems(ChatCompletionRequestSchema, chat({ logit_bias: { "50256": -100 } }))).toEqual([]);
+  });
+
+  it("refuses a prompt built outside the messages: a client's own template, image-size options", () => {
+    expect(problems(ChatCompletionRequestSchema, chat({ chat_template: "{% for i in range(99999) %}x{% endfor %}" }))).toEqual([
+      expect.stringMatching(/^chat_template: .*cannot bound/),
+    ]);
+    expect(problems(ChatCompletionRequestSchema, chat({ mm_processor_kwargs: { max_pixels: 1e9 } }))).toHaveLength(1);
+  });
+
+  it("accepts text and media content parts and refuses any other, or one without a type", () => {
+    const known = [{ type: "text", text: "a" }, { type: "image_url", image_url: { url: "https://x" } }, { type: "input_audio", input_audio: {} }, { type: "file", file: {} }];
+    expect(problems(ChatCompletionRequestSchema, chat({}, known))).toEqual([]);
+    for (const part of [{ type: "video_url", video_url: {} }, { type: "x" }, { text: "no type" }, "a string"]) {
+      expect(problems(ChatCompletionRequestSchema, chat({}, [part]))).toEqual([expect.stringMatching(/^messages\.0\.content\.0\.type: .*supported: text, refusal, image_url/)]);
+    }
+  });
+});
