@@ -100,6 +100,12 @@ function refuseUnknownParts(messages: readonly Record<string, unknown>[], ctx: I
   });
 }
 
+/** Every request shape a generating endpoint refuses because the gateway could not bound what it is billed for. */
+function refuseUnboundedShapes(body: Record<string, unknown>, ctx: Issues): void {
+  refuseHiddenGeneration(body, ctx);
+  refuseUnboundedFields(body, ctx);
+}
+
 export const ChatCompletionRequestSchema = z
   .looseObject({
     model: ModelIdSchema,
@@ -113,8 +119,7 @@ export const ChatCompletionRequestSchema = z
     ...backendCaps,
   })
   .superRefine((body, ctx) => {
-    refuseHiddenGeneration(body, ctx);
-    refuseUnboundedFields(body, ctx);
+    refuseUnboundedShapes(body, ctx);
     refuseUnknownParts(body.messages, ctx);
   });
 
@@ -132,10 +137,7 @@ export const CompletionRequestSchema = z
     best_of: ChoicesSchema,
     ...backendCaps,
   })
-  .superRefine((body, ctx) => {
-    refuseHiddenGeneration(body, ctx);
-    refuseUnboundedFields(body, ctx);
-  });
+  .superRefine(refuseUnboundedShapes);
 
 export const EmbeddingRequestSchema = z.looseObject({
   model: ModelIdSchema,
