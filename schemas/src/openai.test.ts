@@ -17,8 +17,29 @@ describe("inference request schemas", () => {
       expect(problems(ChatCompletionRequestSchema, chat({ ...extra, max_tokens: 100 }))).toEqual([]);
       expect(problems(CompletionRequestSchema, { model: "m", prompt: "p", ...extra })).toHaveLength(1);
     }
-    // Banning tokens hides nothing.
-    expect(problems(ChatCompletionRequestSchema, chat({ logit_bias: { "50256": -100 } }))).toEqual([]);
+    // Banning tokens hides nothing, nor do the neutral values.
+    for (const extra of [{ logit_bias: { "50256": -100 } }, { logit_bias: {} }, { ignore_eos: false }, { min_tokens: 0 }, { include_reasoning: true }, { allowed_token_ids: [] }]) {
+      expect(problems(ChatCompletionRequestSchema, chat(extra))).toEqual([]);
+    }
+  });
+
+  it("reads those fields as loosely as the servers do: any value but a plainly neutral one asks for a cap", () => {
+    for (const extra of [{ logit_bias: { "151643": "100" } }, { logit_bias: [[151643, 100]] }, { ignore_eos: "true" }, { ignore_eos: 1 }, { min_tokens: "4000" }, { include_reasoning: 0 }, { include_reasoning: "false" }]) {
+      expect(problems(ChatCompletionRequestSchema, chat(extra))).toEqual([expect.stringMatching(/set max_tokens/)]);
+    }
+  });
+
+  it("refuses a field the gateway reads spelt in another case, which Go's JSON (Ollama) would take as it", () => {
+    expect(problems(ChatCompletionRequestSchema, chat({ max_tokens: 10, MAX_TOKENS: 100_000 }))).toEqual([expect.stringMatching(/^MAX_TOKENS: field names are case-sensitive/)]);
+    expect(problems(ChatCompletionRequestSchema, chat({ max_tokenſ: 100_000 }))).toHaveLength(1);
+    expect(problems(ChatCompletionRequestSchema, chat({ Temperature: 0.5 }))).toEqual([]);
+  });
+
+  it("caps completions per request (n × prompts) and stop sequences", () => {
+    const prompt = Array.from({ length: 100 }, () => "p");
+    expect(problems(CompletionRequestSchema, { model: "m", prompt, n: 128 })).toEqual([expect.stringMatching(/^prompt: at most 2048 completions/)]);
+    expect(problems(CompletionRequestSchema, { model: "m", prompt, n: 20 })).toEqual([]);
+    expect(problems(ChatCompletionRequestSchema, chat({ stop: Array.from({ length: 65 }, () => "") }))).toHaveLength(1);
   });
 
   it("refuses a prompt built outside the messages: a client's own template, image-size options", () => {
@@ -34,5 +55,7 @@ describe("inference request schemas", () => {
     for (const part of [{ type: "video_url", video_url: {} }, { type: "x" }, { text: "no type" }, "a string"]) {
       expect(problems(ChatCompletionRequestSchema, chat({}, [part]))).toEqual([expect.stringMatching(/^messages\.0\.content\.0\.type: .*supported: text, refusal, image_url/)]);
     }
+    // One issue however many bad parts: a body of them costs no more than one.
+    expect(problems(ChatCompletionRequestSchema, chat({}, Array.from({ length: 100_000 }, () => ({}))))).toHaveLength(1);
   });
 });

@@ -38,18 +38,32 @@ export const MEDIA_PART_TYPES: ReadonlySet<string> = new Set(["image_url", "inpu
  */
 const PROMPT_SHAPING_FIELDS = ["chat_template", "mm_processor_kwargs"] as const;
 
+/** A logit bias that only bans or lowers tokens: an object of numbers none above zero. */
+function onlyLowers(bias: unknown): boolean {
+  return typeof bias === "object" && !Array.isArray(bias) && Object.values(bias as object).every((v) => typeof v === "number" && v <= 0);
+}
+
 /**
- * The field, if any, that makes a server generate tokens it does not send back: a positive logit bias (it can force
- * a special token, which decodes to nothing), ignoring the end of sequence, a minimum length, a list of allowed
- * tokens, or reasoning taken out of the answer. Such a request must set a cap, and the cap bounds its bill.
+ * Fields that make a server generate tokens it does not send back, each with the test of a value that does not: a
+ * positive logit bias (it can force a special token, which decodes to nothing), ignoring the end of sequence, a
+ * minimum length, a list of allowed tokens, reasoning taken out of the answer. Servers read values loosely (vLLM's
+ * pydantic takes "true", 1 and "100"; llama.cpp takes a bias as a list of pairs), so any value but a plainly neutral
+ * one counts.
  */
+const HIDDEN_OUTPUT_FIELDS: readonly (readonly [string, (value: unknown) => boolean])[] = [
+  ["logit_bias", onlyLowers],
+  ["ignore_eos", (v) => v === false],
+  ["min_tokens", (v) => v === 0],
+  ["allowed_token_ids", (v) => Array.isArray(v) && v.length === 0],
+  ["include_reasoning", (v) => v === true],
+];
+
+/** The field, if any, asking for output the client will not see: such a request must set a cap, which bounds its bill. */
 export function hiddenOutputField(body: Readonly<Record<string, unknown>>): string | null {
-  const bias = body["logit_bias"];
-  if (typeof bias === "object" && bias !== null && Object.values(bias).some((v) => typeof v === "number" && v > 0)) return "logit_bias";
-  if (body["ignore_eos"] === true) return "ignore_eos";
-  if (typeof body["min_tokens"] === "number" && body["min_tokens"] > 0) return "min_tokens";
-  if (Array.isArray(body["allowed_token_ids"]) && body["allowed_token_ids"].length > 0) return "allowed_token_ids";
-  if (body["include_reasoning"] === false) return "include_reasoning";
+  for (const [field, neutral] of HIDDEN_OUTPUT_FIELDS) {
+    const value = body[field];
+    if (value !== undefined && value !== null && !neutral(value)) return field;
+  }
   return null;
 }
 
@@ -86,25 +100,64 @@ function refuseUnboundedFields(body: Record<string, unknown>, ctx: Issues): void
   }
 }
 
+/** The first content part of an unknown type is refused (one issue: a body of a million bad parts costs no more). */
 function refuseUnknownParts(messages: readonly Record<string, unknown>[], ctx: Issues): void {
-  messages.forEach((message, i) => {
+  for (const [i, message] of messages.entries()) {
     const content = message["content"];
-    if (!Array.isArray(content)) return;
-    (content as unknown[]).forEach((part, j) => {
+    if (!Array.isArray(content)) continue;
+    for (const [j, part] of (content as unknown[]).entries()) {
       const type = typeof part === "object" && part !== null ? (part as { type?: unknown }).type : undefined;
-      if (typeof type === "string" && (TEXT_PART_TYPES.has(type) || MEDIA_PART_TYPES.has(type))) return;
+      if (typeof type === "string" && (TEXT_PART_TYPES.has(type) || MEDIA_PART_TYPES.has(type))) continue;
       const supported = [...TEXT_PART_TYPES, ...MEDIA_PART_TYPES].join(", ");
       const problem = typeof type === "string" ? `${type} content parts are not supported` : "a content part must be an object with a type";
       ctx.addIssue({ code: "custom", path: ["messages", i, "content", j, "type"], message: `${problem} (supported: ${supported})` });
-    });
-  });
+      return;
+    }
+  }
+}
+
+/** Completions one request may ask for (`n` × prompts): each is bounded and settled apart. */
+export const MAX_CHOICES_PER_REQUEST = 2_048;
+
+/** Completions' `prompt`: a string or token list is one prompt; an array of strings or of token lists, one each. */
+export function promptCount(prompt: unknown): number {
+  if (!Array.isArray(prompt) || prompt.length === 0) return 1;
+  return typeof prompt[0] === "number" ? 1 : prompt.length;
+}
+
+/** The fields the gateway reads a request's bill from (and refuses, or routes by). */
+const READ_FIELDS: ReadonlySet<string> = new Set([
+  "model", "messages", "prompt", "stream", "stream_options", "n", "best_of", "use_beam_search", "stop", "tools", "functions", "logprobs",
+  ...CAP_FIELDS, ...HIDDEN_OUTPUT_FIELDS.map(([field]) => field), ...PROMPT_SHAPING_FIELDS,
+]);
+
+/**
+ * A field the gateway reads, spelt in another case: Go's JSON decoding (Ollama) matches names regardless of case
+ * (and folds ſ to s), so `MAX_TOKENS` could be the cap a server honours while the gateway reads `max_tokens`. Refused.
+ */
+function refuseCaseVariants(body: Record<string, unknown>, ctx: Issues): void {
+  for (const key of Object.keys(body)) {
+    const folded = key.toLowerCase().replace(/ſ/g, "s");
+    if (folded !== key && READ_FIELDS.has(folded)) {
+      ctx.addIssue({ code: "custom", path: [key], message: `field names are case-sensitive: ${key} is read as ${folded} by some servers; use ${folded}` });
+      return;
+    }
+  }
 }
 
 /** Every request shape a generating endpoint refuses because the gateway could not bound what it is billed for. */
 function refuseUnboundedShapes(body: Record<string, unknown>, ctx: Issues): void {
   refuseHiddenGeneration(body, ctx);
   refuseUnboundedFields(body, ctx);
+  refuseCaseVariants(body, ctx);
+  const n = typeof body["n"] === "number" ? body["n"] : 1;
+  if (n * promptCount(body["prompt"]) > MAX_CHOICES_PER_REQUEST) {
+    ctx.addIssue({ code: "custom", path: ["prompt"], message: `at most ${MAX_CHOICES_PER_REQUEST} completions per request (n × prompts)` });
+  }
 }
+
+/** Stop sequences: OpenAI takes up to 4; servers more. */
+const StopSchema = z.union([z.string(), z.array(z.string()).max(64)]).nullable().optional();
 
 export const ChatCompletionRequestSchema = z
   .looseObject({
@@ -116,6 +169,7 @@ export const ChatCompletionRequestSchema = z
     max_completion_tokens: z.int().min(1).nullable().optional(),
     n: ChoicesSchema,
     best_of: ChoicesSchema,
+    stop: StopSchema,
     ...backendCaps,
   })
   .superRefine((body, ctx) => {
@@ -135,6 +189,7 @@ export const CompletionRequestSchema = z
     max_tokens: z.int().min(0).nullable().optional(),
     n: ChoicesSchema,
     best_of: ChoicesSchema,
+    stop: StopSchema,
     ...backendCaps,
   })
   .superRefine(refuseUnboundedShapes);

@@ -25,10 +25,14 @@ describe("choiceOutputs", () => {
     expect(choiceOutputs(chunk)).toEqual([{ index: 0, textBytes: 3, logprobTokens: 2, toolCallIndexes: [] }]);
   });
 
-  it("names each choice and tool call by its index, as a client merges them (position when none is given)", () => {
+  it("counts what a client shows once: the larger of two reasoning fields, no text beside a chat message", () => {
+    expect(choiceOutputs({ choices: [{ index: 0, delta: { reasoning: "abc", reasoning_content: "abc" }, text: "padding" }] })[0]?.textBytes).toBe(3);
+  });
+
+  it("names each choice and tool call by its index, as a client merges them (position when none is given); an unnamed call starts none", () => {
     const chunk = {
       choices: [
-        { index: 3, delta: { tool_calls: [{ index: 2, function: { arguments: "x" } }, { function: { name: "f" } }] } },
+        { index: 3, delta: { tool_calls: [{ index: 2, function: { name: "g", arguments: "x" } }, { function: { name: "f" } }, {}, { index: 9, function: { arguments: "y" } }] } },
         { delta: { content: "y" } },
         { index: -1, delta: { content: "z" } },
       ],

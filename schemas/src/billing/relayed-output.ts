@@ -70,19 +70,24 @@ function indexOf(value: Json, position: number): number {
   return typeof index === "number" && Number.isSafeInteger(index) && index >= 0 ? index : position;
 }
 
+/** A call's name: what a server sends in a call's first delta (and a whole message always has). */
+function callName(call: Json): string {
+  const fn = call["function"];
+  return isObject(fn) && typeof fn["name"] === "string" ? fn["name"] : "";
+}
+
 function messageOutput(message: Json, into: ChoiceOutput): void {
-  into.textBytes +=
-    contentBytes(message["content"]) +
-    stringBytes(message["reasoning_content"]) +
-    stringBytes(message["reasoning"]) +
-    stringBytes(message["refusal"]) +
-    functionBytes(message["function_call"]);
+  // Servers name reasoning one way or the other (vLLM's `reasoning_content`, later `reasoning`); a node that sends
+  // both has a client show one, so the larger counts.
+  const reasoning = Math.max(stringBytes(message["reasoning_content"]), stringBytes(message["reasoning"]));
+  into.textBytes += contentBytes(message["content"]) + reasoning + stringBytes(message["refusal"]) + functionBytes(message["function_call"]);
   const calls = message["tool_calls"];
   if (!Array.isArray(calls)) return;
   (calls as unknown[]).forEach((call, position) => {
     if (!isObject(call)) return;
     into.textBytes += functionBytes(call["function"]);
-    into.toolCallIndexes.push(indexOf(call, position));
+    // A call counts once it is named: an entry with nothing in it starts nothing a client would show.
+    if (callName(call) !== "") into.toolCallIndexes.push(indexOf(call, position));
   });
 }
 
@@ -95,13 +100,14 @@ export function choiceOutputs(value: unknown): ChoiceOutput[] {
   const outputs: ChoiceOutput[] = [];
   (value["choices"] as unknown[]).forEach((choice, position) => {
     if (!isObject(choice)) return;
+    const message = isObject(choice["message"]) ? choice["message"] : isObject(choice["delta"]) ? choice["delta"] : null;
+    // A completion's text; a chat choice's `text` is nothing a chat client shows.
     const output: ChoiceOutput = {
       index: indexOf(choice, position),
-      textBytes: stringBytes(choice["text"]),
+      textBytes: message ? 0 : stringBytes(choice["text"]),
       logprobTokens: logprobEntries(choice["logprobs"]),
       toolCallIndexes: [],
     };
-    const message = isObject(choice["message"]) ? choice["message"] : isObject(choice["delta"]) ? choice["delta"] : null;
     if (message) messageOutput(message, output);
     outputs.push(output);
   });

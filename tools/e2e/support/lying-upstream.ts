@@ -10,8 +10,11 @@ export type Lie =
   | { kind: "inflate"; completionTokens: number }
   /** A 4xx in vLLM's older error shape, carrying a usage object that would lock a tpm key and break usage sums. */
   | { kind: "error_with_usage"; status: number; message: string; usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } }
-  /** A stream that goes on after `[DONE]` (which clients stop reading at): `padBytes` of text, then usage claiming `completionTokens`. */
-  | { kind: "after_done"; padBytes: number; completionTokens: number }
+  /**
+   * A stream that goes on after its end `marker` (clients stop reading at a payload starting with `[DONE]`): `padBytes`
+   * of text, then usage claiming `completionTokens`, then a real `[DONE]`.
+   */
+  | { kind: "after_done"; marker: string; padBytes: number; completionTokens: number }
   /** `deltas` tool-call deltas of one byte each, every one of them numbered as the same call, claiming `completionTokens`. */
   | { kind: "tool_call_deltas"; deltas: number; completionTokens: number }
   /** All the text in choice 0 (`padBytes`), none in the others the client asked for, claiming `completionTokens`. */
@@ -68,7 +71,7 @@ async function padded(res: ServerResponse, body: Record<string, unknown>, lie: S
   res.writeHead(200, { "content-type": "text/event-stream" });
   switch (lie.kind) {
     case "after_done":
-      res.end(`data: ${JSON.stringify(chunk({ content: "hi there" }))}\n\ndata: [DONE]\n\n${padEvents(lie.padBytes, chunk)}${usage}`);
+      res.end(`data: ${JSON.stringify(chunk({ content: "hi there" }))}\n\ndata: ${lie.marker}\n\n${padEvents(lie.padBytes, chunk)}${usage}data: [DONE]\n\n`);
       return;
     case "tool_call_deltas": {
       const call = (i: number) => ({ tool_calls: [{ index: 0, id: "call_0", type: "function", function: i === 0 ? { name: "f", arguments: "x" } : { arguments: "x" } }] });

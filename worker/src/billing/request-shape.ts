@@ -3,7 +3,7 @@
 // sequence may hide, whether the client asked for output it will not see, and how many media parts its prompt
 // carries. The body was validated already (schemas/src/openai.ts): counts are whole, caps positive, a request asking
 // for hidden output has a cap, and content parts are of known types.
-import { CAP_FIELDS, hiddenOutputField, MEDIA_PART_TYPES, utf8Length } from "@meshgate/schemas";
+import { CAP_FIELDS, hiddenOutputField, MEDIA_PART_TYPES, promptCount, utf8Length } from "@meshgate/schemas";
 
 export interface RequestShape {
   /** False for embeddings: nothing is generated. */
@@ -32,16 +32,13 @@ function wholeNumber(value: unknown): number | null {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : null;
 }
 
-/** Completions' `prompt`: a string or token list is one prompt; an array of strings or of token lists, one each. */
-function promptCount(prompt: unknown): number {
-  if (!Array.isArray(prompt) || prompt.length === 0) return 1;
-  return typeof prompt[0] === "number" ? 1 : prompt.length;
-}
 
 /** `stop`: a string or a list of them. */
 function longestStop(stop: unknown): number {
   const stops = typeof stop === "string" ? [stop] : Array.isArray(stop) ? (stop as unknown[]) : [];
-  return Math.max(0, ...stops.map((s) => (typeof s === "string" ? utf8Length(s) : 0)));
+  let longest = 0;
+  for (const s of stops) if (typeof s === "string") longest = Math.max(longest, utf8Length(s));
+  return longest;
 }
 
 function offersTools(body: Readonly<Record<string, unknown>>): boolean {

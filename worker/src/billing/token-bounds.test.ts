@@ -65,11 +65,20 @@ describe("completionBound", () => {
     expect(completionBound(relayed(delta("x".repeat(1_000), 10)), shape, null)).toBe(10 * CHOICE_END_TOKENS);
   });
 
+  it("gives the choices nothing came for the bound of an empty choice, without a step per choice", () => {
+    const shape = requestShape({ prompt: Array.from({ length: 2_048 }, () => ""), stop: "END" }, true);
+    expect(completionBound(relayed(delta("hi", 7)), shape, null)).toBe(2_048 * (CHOICE_END_TOKENS + 3) + 2);
+  });
+
   it("counts a tool call once however many deltas carry it, and none when no tools were offered", () => {
     const tools = [{ type: "function", function: { name: "f" } }];
-    const deltas = Array.from({ length: 1_000 }, () => ({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "c", function: { arguments: "x" } }] } }] }));
-    expect(completionBound(relayed(...deltas), requestShape({ tools }, true), null)).toBe(1_000 + TOOL_CALL_TOKENS + CHOICE_END_TOKENS);
-    expect(completionBound(relayed(...deltas), requestShape({}, true), null)).toBe(1_000 + CHOICE_END_TOKENS);
+    const fn = (i: number) => (i === 0 ? { name: "f", arguments: "x" } : { arguments: "x" });
+    const deltas = Array.from({ length: 1_000 }, (_, i) => ({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "c", function: fn(i) }] } }] }));
+    expect(completionBound(relayed(...deltas), requestShape({ tools }, true), null)).toBe(1_001 + TOOL_CALL_TOKENS + CHOICE_END_TOKENS);
+    expect(completionBound(relayed(...deltas), requestShape({}, true), null)).toBe(1_001 + CHOICE_END_TOKENS);
+    // Entries naming no call start none.
+    const empty = { choices: [{ index: 0, delta: { tool_calls: Array.from({ length: 128 }, () => ({})) } }] };
+    expect(completionBound(relayed(empty), requestShape({ tools }, true), null)).toBe(CHOICE_END_TOKENS);
   });
 
   it("allows for the stop sequence a server counts but takes out of the answer", () => {

@@ -67,12 +67,16 @@ function carried(choice: Readonly<ChoiceTally> | undefined, shape: RequestShape)
 export function completionBound(output: AnswerOutput, shape: RequestShape, contextLength: number | null, afterLeaveGrace = AFTER_LEAVE_GRACE): number {
   if (!shape.generates) return 0;
   const perChoiceLimit = Math.min(shape.cap ?? Infinity, contextLength ?? DEFAULT_CONTEXT_TOKENS);
-  let bound = 0;
-  for (let i = 0; i < shape.choices; i++) {
-    const seen = shape.hiddenOutput !== null ? Infinity : carried(output.relayed.choice(i), shape) + CHOICE_END_TOKENS + shape.stopBytes;
-    const afterLeave = Math.min(carried(output.afterLeave.choice(i), shape), afterLeaveGrace);
-    bound += Math.min(seen + afterLeave, perChoiceLimit);
-  }
+  const choiceBound = (index: number | null): number => {
+    const relayed = index === null ? undefined : output.relayed.choice(index);
+    const afterLeave = index === null ? undefined : output.afterLeave.choice(index);
+    const seen = shape.hiddenOutput !== null ? Infinity : carried(relayed, shape) + CHOICE_END_TOKENS + shape.stopBytes;
+    return Math.min(seen + Math.min(carried(afterLeave, shape), afterLeaveGrace), perChoiceLimit);
+  };
+  // Only the choices something came for are looked at one by one; the rest all have the bound of an empty choice.
+  const tallied = new Set([...output.relayed.indexes(), ...output.afterLeave.indexes()].filter((index) => index < shape.choices));
+  let bound = (shape.choices - tallied.size) * choiceBound(null);
+  for (const index of tallied) bound += choiceBound(index);
   return bound;
 }
 

@@ -18,7 +18,7 @@ export interface ChoiceTally {
 
 export class OutputTally {
   /** Only the choices the request asked for: a node numbering choices past them relays nothing billable. */
-  private readonly perChoice: ChoiceTally[] = [];
+  private readonly perChoice = new Map<number, ChoiceTally>();
   /** UTF-8 bytes of text over every choice. */
   textBytes = 0;
   /** Tokens counted a chunk at a time, as a node counts an answer it relayed only in part: an estimate. */
@@ -31,7 +31,8 @@ export class OutputTally {
   add(value: unknown): void {
     for (const output of choiceOutputs(value)) {
       if (output.index >= this.choices) continue;
-      const tally = (this.perChoice[output.index] ??= { textBytes: 0, logprobTokens: 0, toolCalls: new Set() });
+      let tally = this.perChoice.get(output.index);
+      if (!tally) this.perChoice.set(output.index, (tally = { textBytes: 0, logprobTokens: 0, toolCalls: new Set() }));
       tally.textBytes += output.textBytes;
       tally.logprobTokens += output.logprobTokens;
       for (const index of output.toolCallIndexes) if (tally.toolCalls.size < MAX_TOOL_CALLS_PER_CHOICE) tally.toolCalls.add(index);
@@ -42,6 +43,11 @@ export class OutputTally {
 
   /** What choice `index` carried; undefined when nothing came for it. */
   choice(index: number): Readonly<ChoiceTally> | undefined {
-    return this.perChoice[index];
+    return this.perChoice.get(index);
+  }
+
+  /** The choices anything came for. */
+  indexes(): IterableIterator<number> {
+    return this.perChoice.keys();
   }
 }

@@ -222,13 +222,23 @@ describe("meterStream when the client goes away", () => {
 describe("meterStream after [DONE]", () => {
   it("relays, tallies and reads nothing after [DONE], and calls such a stream incomplete", async () => {
     const inflated = `data: ${JSON.stringify({ id: "x", choices: [], usage: { prompt_tokens: 3, completion_tokens: 40_000, total_tokens: 40_003 } })}\n\n`;
-    const parts = [chunk("hi"), usageEvent, "data: [DONE]\n\n", chunk("x".repeat(50_000)), inflated, `${RECEIPT_COMMENT_PREFIX}r.s\n\n`];
+    // "[DONE] " ends the stream for the SDKs as "[DONE]" does.
+    for (const end of ["data: [DONE]\n\n", "data: [DONE] \n\n"]) {
+      const parts = [chunk("hi"), usageEvent, end, chunk("x".repeat(50_000)), inflated, "data: [DONE]\n\n", `${RECEIPT_COMMENT_PREFIX}r.s\n\n`];
+      const { body, result } = meterStream(source(parts), { hideUsage: false, choices: 1 });
+      const seen = (await readChunks(body)).join("");
+      expect(seen).toBe(chunk("hi") + usageEvent + end);
+      const m = await result;
+      expect(m).toMatchObject({ usage, completed: false, failure: null });
+      expect(m.relayed.textBytes).toBe(2);
+    }
+  });
+
+  it("takes a repeated [DONE] as the same end", async () => {
+    const parts = [chunk("hi"), usageEvent, "data: [DONE]\n\n", "data: [DONE]\n\n"];
     const { body, result } = meterStream(source(parts), { hideUsage: false, choices: 1 });
-    const seen = (await readChunks(body)).join("");
-    expect(seen).toBe(chunk("hi") + usageEvent + "data: [DONE]\n\n");
-    const m = await result;
-    expect(m).toMatchObject({ usage, completed: false, failure: null });
-    expect(m.relayed.textBytes).toBe(2);
+    await readChunks(body);
+    expect(await result).toMatchObject({ usage, completed: true });
   });
 });
 

@@ -87,6 +87,11 @@ function parsePayload(data: string): unknown {
   }
 }
 
+/** The end of a stream as clients read it: openai-node and openai-python stop at a payload starting with [DONE]. */
+function isDone(data: string): boolean {
+  return data.startsWith("[DONE]");
+}
+
 function isErrorObject(value: unknown): boolean {
   return typeof value === "object" && value !== null && "error" in value && !("choices" in value);
 }
@@ -110,12 +115,13 @@ function streamProcessor(hideUsage: boolean, choices: number) {
     digest.add(data);
     // Anything after a receipt comment means it was not the last event, so not the receipt.
     receipt = null;
-    // Clients stop reading at [DONE]: nothing after it reaches anyone, or is billed, and the stream is malformed.
+    // Clients stop reading at [DONE] (the SDKs at any payload that starts with it): nothing after it reaches anyone,
+    // or is billed, and anything but a repeated [DONE] makes the stream malformed.
     if (done) {
-      dataAfterDone = true;
+      if (!isDone(data)) dataAfterDone = true;
       return { out: "", changed: true };
     }
-    if (data === "[DONE]") {
+    if (isDone(data)) {
       done = true;
       return { out: raw, changed: false };
     }
