@@ -44,4 +44,44 @@ describe("SseDecoder", () => {
     expect(d.flush()).toEqual([{ data: "[DONE]", raw: "data: [DONE]" }]);
     expect(d.flush()).toEqual([]);
   });
+
+  it("finds an event end split across pieces, for every line ending", () => {
+    for (const end of ["\n\n", "\r\n\r\n", "\r\r", "\n\r\n", "\r\n\n"]) {
+      const text = `data: a${end}data: b${end}`;
+      for (let cut = 1; cut < text.length; cut++) {
+        const d = new SseDecoder();
+        const events = [...d.push(text.slice(0, cut)), ...d.push(text.slice(cut))];
+        expect(events.map((e) => e.data), JSON.stringify({ end, cut })).toEqual(["a", "b"]);
+        expect(events.map((e) => e.raw).join("")).toBe(text);
+      }
+    }
+  });
+
+  it("gives the same events fed one character at a time", () => {
+    const text = 'data: {"x":1}\n\n: ping\r\n\r\nevent: e\ndata: 1\ndata: 2\r\rdata: [DONE]\n\n';
+    const whole = new SseDecoder().push(text);
+    const d = new SseDecoder();
+    const one = [...text].flatMap((c) => d.push(c));
+    expect(one).toEqual(whole);
+    expect(whole.map((e) => e.data)).toEqual(['{"x":1}', null, "1\n2", "[DONE]"]);
+  });
+
+  it("drops an event that grows past the bound, and everything after it", () => {
+    const d = new SseDecoder(1000);
+    expect(d.push("data: ok\n\ndata: ")).toHaveLength(1);
+    for (let i = 0; i < 20; i++) expect(d.push("x".repeat(100))).toEqual([]);
+    expect(d.overflowed).toBe(true);
+    expect(d.buffered).toBe(0);
+    expect(d.push("\n\ndata: later\n\n")).toEqual([]);
+    expect(d.flush()).toEqual([]);
+  });
+
+  it("holds an 8 MiB endless event in pieces, without joining or rescanning them, until the bound", () => {
+    const d = new SseDecoder(16 * 1024 * 1024);
+    const piece = "y".repeat(64 * 1024);
+    d.push("data: ");
+    for (let i = 0; i < 128; i++) d.push(piece);
+    expect(d.buffered).toBe(6 + 128 * piece.length);
+    expect(d.push("\n\n")[0]?.data?.length).toBe(128 * piece.length);
+  });
 });

@@ -1,5 +1,7 @@
 // Server-sent events as a pure, line-fed state machine (like openai-node's decoder): feed text as it arrives, get
 // back whole events together with their exact source text, so a caller can forward or drop each one byte-for-byte.
+// Linear and bounded: each piece of text is scanned once (a terminator split across pieces is found from the last
+// three characters kept back), and an event longer than `maxEventLength` is dropped and reported, not buffered.
 
 export interface SseEvent {
   /** Joined `data:` lines; null for events without data (comments, keep-alives). */
@@ -8,42 +10,97 @@ export interface SseEvent {
   raw: string;
 }
 
-export class SseDecoder {
-  private pending = "";
+/**
+ * Longest event held by default: a chunk with 20 top logprobs per token, or a whole tool call's arguments sent at
+ * once, is tens of KiB; an event of a MiB is a node that never ends one.
+ */
+export const MAX_SSE_EVENT_LENGTH = 1024 * 1024;
 
-  /** Returns the events completed by `text`; a trailing partial event is kept for the next call. */
+/** Any of the blank lines that end an event, for \n, \r\n and \r line ends. Never longer than 4 characters. */
+const EVENT_END = /\r\n\r\n|\n\n|\r\r|\n\r\n|\r\n\n/g;
+const LONGEST_END = 4;
+
+export class SseDecoder {
+  /** The unfinished event, in the pieces it arrived in (joined once, when it ends). */
+  private parts: string[] = [];
+  private length = 0;
+  private overflow = false;
+
+  constructor(private readonly maxEventLength = MAX_SSE_EVENT_LENGTH) {}
+
+  /**
+   * Returns the events completed by `text`; a trailing partial event is kept for the next call. Once an event grows
+   * past the bound, it and everything after it are dropped and `overflowed` is true.
+   */
   push(text: string): SseEvent[] {
-    this.pending += text;
     const events: SseEvent[] = [];
-    for (;;) {
-      const end = findEventEnd(this.pending);
-      if (end < 0) break;
-      const raw = this.pending.slice(0, end);
-      this.pending = this.pending.slice(end);
-      events.push(parseEvent(raw));
+    let rest = text;
+    while (!this.overflow && rest.length > 0) {
+      const carry = this.tail();
+      EVENT_END.lastIndex = 0;
+      const match = EVENT_END.exec(carry.length > 0 ? carry + rest : rest);
+      if (!match) {
+        this.hold(rest);
+        break;
+      }
+      // The held text had no end in it, so this one ends inside `rest`.
+      const endInRest = match.index + match[0].length - carry.length;
+      this.parts.push(rest.slice(0, endInRest));
+      events.push(parseEvent(this.take()));
+      rest = rest.slice(endInRest);
     }
     return events;
   }
 
   /** Ends the stream: whatever is left becomes a last event (a server may omit the final blank line). */
   flush(): SseEvent[] {
-    const rest = this.pending;
-    this.pending = "";
+    if (this.overflow) return [];
+    const rest = this.take();
     return rest.trim() ? [parseEvent(rest)] : [];
   }
 
+  /** Characters held in the unfinished event. */
   get buffered(): number {
-    return this.pending.length;
+    return this.length;
+  }
+
+  /** An event grew longer than the bound: the stream cannot be read on. */
+  get overflowed(): boolean {
+    return this.overflow;
+  }
+
+  private hold(text: string): void {
+    this.parts.push(text);
+    this.length += text.length;
+    if (this.length > this.maxEventLength) {
+      this.overflow = true;
+      this.parts = [];
+      this.length = 0;
+    }
+  }
+
+  private take(): string {
+    const text = this.parts.length === 1 ? (this.parts[0] ?? "") : this.parts.join("");
+    this.parts = [];
+    this.length = 0;
+    return text;
+  }
+
+  /** The last characters held, enough to complete an event end that a new piece finishes. */
+  private tail(): string {
+    const last = this.parts[this.parts.length - 1];
+    if (last === undefined) return "";
+    if (last.length >= LONGEST_END - 1 || this.parts.length === 1) return last.slice(-(LONGEST_END - 1));
+    return this.parts.join("").slice(-(LONGEST_END - 1));
   }
 }
 
-/** Index just past the blank line that ends the first event, or -1. Accepts \n, \r\n and \r line ends. */
-function findEventEnd(text: string): number {
-  const m = /\r\n\r\n|\n\n|\r\r|\n\r\n|\r\n\n/.exec(text);
-  return m ? m.index + m[0].length : -1;
-}
-
 function parseEvent(raw: string): SseEvent {
+  // Most events are one `data:` line: take it without splitting.
+  if (raw.startsWith("data: ")) {
+    const end = firstLineEnd(raw);
+    if (isBlankFrom(raw, end)) return { data: raw.slice(6, end), raw };
+  }
   let data: string | null = null;
   for (const line of raw.split(/\r\n|\n|\r/)) {
     if (!line.startsWith("data")) continue;
@@ -55,4 +112,20 @@ function parseEvent(raw: string): SseEvent {
     data = data === null ? value : `${data}\n${value}`;
   }
   return { data, raw };
+}
+
+function firstLineEnd(text: string): number {
+  const n = text.indexOf("\n");
+  const r = text.indexOf("\r");
+  if (n < 0) return r < 0 ? text.length : r;
+  return r < 0 ? n : Math.min(n, r);
+}
+
+/** Only line ends from `from` on: the event has no further lines. */
+function isBlankFrom(text: string, from: number): boolean {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 10 && c !== 13) return false;
+  }
+  return true;
 }
