@@ -176,11 +176,12 @@ export function badChunked(targets: readonly Target[]): fc.Arbitrary<WireCase> {
 
 /**
  * A body past the target's limit: declared in Content-Length (then only its first 64 KiB sent), or sent chunked just
- * past the limit (without the final chunk). Either way the server must answer 413 without waiting for more. Sending
- * the whole declared body is not asserted: a server that answers early and closes may reset the connection while
- * the client still writes, and the reset can discard the answer before the client reads it.
+ * past the limit (without the final chunk). Either way the server must answer 413 without waiting for more (or, where
+ * the signature is checked before the body, `statuses`). Sending the whole declared body is not asserted: a server
+ * that answers early and closes may reset the connection while the client still writes, and the reset can discard
+ * the answer before the client reads it.
  */
-export function oversized(t: Target, limit: number): fc.Arbitrary<WireCase> {
+export function oversized(t: Target, limit: number, statuses: readonly number[] = [413]): fc.Arbitrary<WireCase> {
   return fc.record({ over: fc.integer({ min: 1, max: 64 * 1024 }), chunked: fc.boolean() }).map(({ over, chunked }) => {
     const size = limit + over;
     const headers = baseHeaders(t, "").filter(([n]) => n !== "Content-Length");
@@ -192,7 +193,7 @@ export function oversized(t: Target, limit: number): fc.Arbitrary<WireCase> {
     } else {
       parts.push(head(`POST ${t.path} HTTP/1.1`, [...headers, ["Content-Length", String(size)]]), chunk);
     }
-    return wireCase({ kind: `oversized (${chunked ? "chunked" : "Content-Length"}, limit + ${over})`, target: t.name, port: t.port, parts, protocol: false, statuses: [413], keepOpen: true });
+    return wireCase({ kind: `oversized (${chunked ? "chunked" : "Content-Length"}, limit + ${over})`, target: t.name, port: t.port, parts, protocol: false, statuses, keepOpen: true });
   });
 }
 

@@ -170,10 +170,12 @@ describe("agent server", () => {
     }
   });
 
-  it("refuses bodies over 8 MiB with 413", async () => {
-    const res = await fetch(chatUrl(), { method: "POST", body: new Uint8Array(8 * 1024 * 1024 + 1) });
-    expect(res.status).toBe(413);
-    expect(await res.json()).toMatchObject({ error: { code: "request_too_large" } });
+  it("refuses a signed body over 8 MiB with 413, and an unsigned one with 401 as it is unsigned", async () => {
+    const big = { ...chat, pad: "x".repeat(8 * 1024 * 1024) };
+    const signed = await send(await signedRequest(gateway.signer, chatUrl(), big, { nodeId: agent.nodeId }));
+    expect(signed.status).toBe(413);
+    expect(await signed.json()).toMatchObject({ error: { code: "request_too_large" } });
+    await expectRefused(await fetch(chatUrl(), { method: "POST", body: new Uint8Array(8 * 1024 * 1024 + 1) }), "missing_signature");
   });
 
   it("answers 502 when its upstream is unreachable", async () => {

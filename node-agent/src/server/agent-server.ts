@@ -1,17 +1,39 @@
 // The node's HTTP face: accepts the three inference endpoints from the gateway only, then proxies to the upstream;
 // also answers the gateway's proof-of-endpoint challenge, reachability probes and requests to stop an answer.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { CANCEL_PATH, ENDPOINT_PROOF_PATH, HEALTH_PATH } from "@meshgate/schemas";
 import type { Logger } from "../log.js";
-import { authenticate, type GatewayAuth } from "./authenticate.js";
+import { authenticateHeaders, checkBody, type AuthFailure, type GatewayAuth } from "./authenticate.js";
 import { answerCancel, MAX_CANCEL_BODY_BYTES } from "./cancel.js";
 import { answerChallenge, type EndpointProver } from "./endpoint-proof.js";
 import { MAX_HEALTH_BODY_BYTES, sendHealth } from "./health.js";
 import { sendError } from "./openai-error.js";
 import { BodyTooLargeError, MAX_BODY_BYTES, readBody } from "./read-body.js";
+import { StrangerConnections } from "./stranger-connections.js";
 import type { UpstreamProxy } from "./upstream-proxy.js";
 
 export const PROXIED_PATHS: ReadonlySet<string> = new Set(["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]);
+
+// Node's own limits, short for strangers, none on answers. The gateway sends each request whole at once: its headers
+// in one packet, its body (≤ 8 MiB) right after. A stranger's body is never read (its headers are refused first),
+// so only headers that never end and bodies of signed requests need a deadline. Neither bounds how long an answer
+// takes: a streamed answer may last minutes.
+/** Whole headers, from the connection's first byte (or from a kept-alive connection's next request). */
+export const HEADERS_TIMEOUT_MS = 5_000;
+/** The whole request, body included. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** How often Node enforces the two above (its default, 30 s, would let a socket outlive them by that much). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+const SERVER_OPTIONS = {
+  noDelay: true,
+  keepAliveTimeout: 30_000,
+  headersTimeout: HEADERS_TIMEOUT_MS,
+  requestTimeout: REQUEST_TIMEOUT_MS,
+  connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+} as const;
+/** Connections not yet used by the gateway, beyond the node's capacity (the gateway may open that many at once). */
+export const STRANGER_CONNECTIONS_OVER_CAPACITY = 256;
 
 export interface AgentServerOptions {
   auth: GatewayAuth;
@@ -20,6 +42,8 @@ export interface AgentServerOptions {
   /** Concurrent requests this node accepts, as its heartbeats say; reported in answers to health probes. */
   capacity: number;
   maxBodyBytes?: number;
+  /** Connections not yet used by the gateway kept at once; capacity + STRANGER_CONNECTIONS_OVER_CAPACITY by default. */
+  maxStrangerConnections?: number;
   /** Without one, challenges are 404 (a server embedded in tests stands in for nodes it holds no keys of). */
   prover?: EndpointProver;
 }
@@ -47,8 +71,27 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     }
   };
 
-  /** The body of a request the gateway signed for this node; null once the request was refused (answered or dropped). */
+  const strangers = new StrangerConnections<Socket>(options.maxStrangerConnections ?? options.capacity + STRANGER_CONNECTIONS_OVER_CAPACITY);
+
+  /** Answers a request that is not the gateway's, and closes its connection: nothing more it sends is read. */
+  function refuse(req: IncomingMessage, res: ServerResponse, path: string, failure: AuthFailure): void {
+    log("refused request", { path, code: failure.code, from: req.socket.remoteAddress });
+    res.setHeader("connection", "close");
+    sendError(res, 401, "authentication_error", failure.code, `Request refused: ${failure.message}.`);
+  }
+
+  /**
+   * The body of a request the gateway signed for this node; null once the request was refused (answered or dropped).
+   * The signature is checked on the headers before a byte of the body is read: a stranger is answered 401 at once,
+   * whatever body it holds back. The body is read only then, bounded, and checked against the signed digest.
+   */
   async function acceptGatewayRequest(req: IncomingMessage, res: ServerResponse, path: string, limit: number): Promise<Buffer | null> {
+    const signed = await authenticateHeaders(req, auth);
+    if (!("contentDigest" in signed)) {
+      refuse(req, res, path, signed);
+      return null;
+    }
+    strangers.trust(req.socket);
     let body: Buffer;
     try {
       body = await readBody(req, limit);
@@ -61,10 +104,9 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       }
       return null;
     }
-    const failure = await authenticate(req, body, auth);
+    const failure = await checkBody(signed, body);
     if (failure) {
-      log("refused request", { path, code: failure.code, from: req.socket.remoteAddress });
-      sendError(res, 401, "authentication_error", failure.code, `Request refused: ${failure.message}.`);
+      refuse(req, res, path, failure);
       return null;
     }
     return body;
@@ -78,16 +120,19 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     const isHealth = path === HEALTH_PATH;
     const isCancel = path === CANCEL_PATH;
     if (req.method !== "POST" || !(PROXIED_PATHS.has(path) || isChallenge || isHealth || isCancel)) {
+      // Not the gateway's either (it sends only these): nothing more is read from this connection.
+      res.setHeader("connection", "close");
       return sendError(res, 404, "not_found_error", "unknown_url", `Unknown request URL: ${req.method ?? "?"} ${path}.`);
     }
-    // A probe measures the node's load; counted, it would show up in the heartbeats as load itself. A cancel ends
-    // load, it adds none.
+    const body = await acceptGatewayRequest(req, res, path, isHealth ? MAX_HEALTH_BODY_BYTES : isCancel ? MAX_CANCEL_BODY_BYTES : maxBodyBytes);
+    // Gone meanwhile: its "close" has fired or is about to, and nothing is left to serve.
+    if (!body || req.socket.destroyed) return;
+    // Only the gateway's requests are load: a stranger's never reach this line. A probe measures the node's load;
+    // counted, it would show up in the heartbeats as load itself. A cancel ends load, it adds none.
     if (!isHealth && !isCancel) {
       inFlight += 1;
       res.once("close", release);
     }
-    const body = await acceptGatewayRequest(req, res, path, isHealth ? MAX_HEALTH_BODY_BYTES : isCancel ? MAX_CANCEL_BODY_BYTES : maxBodyBytes);
-    if (!body) return;
     if (isHealth) return sendHealth(req, res, { inFlight, capacity: options.capacity });
     if (isCancel) return answerCancel(body, res, proxy, log);
     if (isChallenge && options.prover) {
@@ -111,12 +156,13 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     proxy.forward(req, res, path, body);
   }
 
-  const server = createServer({ noDelay: true, keepAliveTimeout: 30_000 }, (req, res) => {
+  const server = createServer(SERVER_OPTIONS, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log("internal error", { error: err instanceof Error ? err.message : String(err) });
       sendError(res, 500, "api_error", "internal_error", "The node hit an internal error.");
     });
   });
+  server.on("connection", (socket: Socket) => strangers.admit(socket));
   const idle = (): Promise<void> => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve)));
   return { server, inFlight: () => inFlight, idle };
 }

@@ -1,8 +1,10 @@
 // Only the gateway may use this node: every request must carry the gateway's RFC 9421 signature, be fresh, and
-// not be a replay of one already served.
+// not be a replay of one already served. The headers are checked before the body is read, the body after.
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { DISPATCH_NODE_HEADER, SignatureError, verifyRequest, type FreshnessPolicy, type HttpMessage, type KeyVerifier } from "@meshgate/schemas";
+import {
+  checkSignedBody, DISPATCH_NODE_HEADER, SignatureError, verifySignedHeaders, type FreshnessPolicy, type HttpMessage, type KeyVerifier, type VerifiedHeaders,
+} from "@meshgate/schemas";
 import type { NonceWindow } from "./nonce-window.js";
 
 /** Synchronous native SHA-256: Node's WebCrypto digest round-trips through the thread pool on every request. */
@@ -33,19 +35,28 @@ function headerGetter(req: IncomingMessage): HttpMessage["headers"] {
   };
 }
 
-/** Resolves to null when the request is the gateway's, fresh and new; otherwise to why it is refused. */
-export async function authenticate(req: IncomingMessage, body: Uint8Array, auth: GatewayAuth): Promise<AuthFailure | null> {
+/** The headers of a request the gateway signed for this node, fresh and new; its body is still to be checked. */
+export interface SignedHeaders {
+  /** The signed Content-Digest the body must match. */
+  contentDigest: string;
+}
+
+/**
+ * Everything the headers can tell, before a byte of the body is read: the signature covers what it must, its
+ * parameters are fresh and name a gateway key, it verifies (the signature base is headers only; the body is bound
+ * through the covered Content-Digest), the request is addressed to this node, and its nonce is new. A stranger is
+ * refused here, so only the gateway can make this node read a body. The nonce is claimed now, so one captured
+ * signature holds at most one connection past this point.
+ */
+export async function authenticateHeaders(req: IncomingMessage, auth: GatewayAuth): Promise<SignedHeaders | AuthFailure> {
   const host = req.headers.host;
   if (!host) return { code: "missing_component", message: "the Host header is required to check the signature" };
   const now = auth.now();
   const policy: FreshnessPolicy = { now, maxSkewSeconds: MAX_SKEW_SECONDS, maxAgeSeconds: MAX_AGE_SECONDS };
-  const message: HttpMessage = { method: req.method ?? "", url: `http://${host}${req.url ?? "/"}`, headers: headerGetter(req) };
-  let nonce: string;
-  let validUntilSeconds: number;
+  let verified: VerifiedHeaders;
   try {
-    const verified = await verifyRequest({ message, body, policy, verify: auth.verify, sha256: nodeSha256, requiredComponents: [DISPATCH_NODE_HEADER] });
-    nonce = verified.nonce;
-    validUntilSeconds = Math.min(verified.expires, verified.created + MAX_AGE_SECONDS);
+    const message: HttpMessage = { method: req.method ?? "", url: `http://${host}${req.url ?? "/"}`, headers: headerGetter(req) };
+    verified = await verifySignedHeaders({ message, policy, verify: auth.verify, requiredComponents: [DISPATCH_NODE_HEADER] });
   } catch (err) {
     if (err instanceof SignatureError) return { code: err.code, message: err.message };
     // e.g. a Host header that does not form a URL: as unverifiable as a bad signature.
@@ -57,9 +68,21 @@ export async function authenticate(req: IncomingMessage, body: Uint8Array, auth:
   if (typeof addressee !== "string" || !auth.servesNode(addressee)) {
     return { code: "wrong_node", message: "this request was signed for another node" };
   }
-  // Past this instant verifyRequest refuses the signature anyway, so the nonce can be forgotten.
-  if (!auth.nonces.claim(nonce, (validUntilSeconds + 1) * 1000, now)) {
+  // Past this instant verifySignedHeaders refuses the signature anyway, so the nonce can be forgotten.
+  const validUntilSeconds = Math.min(verified.expires, verified.created + MAX_AGE_SECONDS);
+  if (!auth.nonces.claim(verified.nonce, (validUntilSeconds + 1) * 1000, now)) {
     return { code: "replayed_nonce", message: "this signed request was already received" };
   }
-  return null;
+  return { contentDigest: verified.contentDigest };
+}
+
+/** Null when `body` is the one the gateway signed; otherwise why the request is refused. */
+export async function checkBody(signed: SignedHeaders, body: Uint8Array): Promise<AuthFailure | null> {
+  try {
+    await checkSignedBody(signed.contentDigest, body, nodeSha256);
+    return null;
+  } catch (err) {
+    if (err instanceof SignatureError) return { code: err.code, message: err.message };
+    return { code: "bad_digest", message: "the body could not be checked against its digest" };
+  }
 }

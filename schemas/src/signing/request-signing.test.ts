@@ -3,7 +3,7 @@ import { toBase64Url } from "./base64.js";
 import { utf8 } from "./bytes.js";
 import { webCryptoSignerFromSeed, webCryptoVerify } from "./ed25519-webcrypto.js";
 import { SignatureError } from "./http-signature.js";
-import { signRequest, verifyRequest, type Signer } from "./request-signing.js";
+import { checkSignedBody, signRequest, verifyRequest, verifySignedHeaders, type KeyVerifier, type Signer } from "./request-signing.js";
 
 const NOW = 1_800_000_000_000;
 const URL_ = "http://gateway.test:8787/v1/nodes/heartbeat";
@@ -52,6 +52,25 @@ describe("Meshgate request signing profile", () => {
   it("refuses a body changed after signing", async () => {
     const { headers } = await signed();
     expect(await failure(verifyRequest({ message: { method: "POST", url: URL_, headers }, body: utf8('{"hello":"WORLD"}'), policy, verify: verifyWithKeyIdAsPublicKey }))).toBe("bad_digest");
+  });
+
+  it("verifies the signature from the headers alone, then the body against the signed digest", async () => {
+    const { signer } = await identity(1);
+    const { headers, body } = await signed({ signer });
+    const verified = await verifySignedHeaders({ message: { method: "POST", url: URL_, headers }, policy, verify: verifyWithKeyIdAsPublicKey });
+    expect(verified).toMatchObject({ keyId: signer.keyId, contentDigest: headers.get("content-digest") });
+    await expect(checkSignedBody(verified.contentDigest, body)).resolves.toBeUndefined();
+    expect(await failure(checkSignedBody(verified.contentDigest, utf8('{"hello":"WORLD"}')))).toBe("bad_digest");
+  });
+
+  it("refuses headers that cannot be valid without looking at any body: stale, unknown key, forged", async () => {
+    const check = (headers: Headers, verify: KeyVerifier = verifyWithKeyIdAsPublicKey) => failure(verifySignedHeaders({ message: { method: "POST", url: URL_, headers }, policy, verify }));
+    expect(await check((await signed({ now: NOW - 10 * 60_000 })).headers)).toBe("signature_expired");
+    expect(await check((await signed()).headers, () => Promise.resolve(null))).toBe("unknown_key");
+    const { headers } = await signed();
+    const { headers: other } = await signed({ signer: (await identity(2)).signer });
+    headers.set("signature", other.get("signature")!);
+    expect(await check(headers)).toBe("bad_signature");
   });
 
   it("refuses a digest header replaced to match a new body", async () => {
