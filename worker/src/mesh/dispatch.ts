@@ -162,8 +162,8 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
     return { kind: "answer", response, body, ttftMs: req.now() - started, outcome: "success" };
   } catch (err) {
     if (req.clientGone.aborted) return { kind: "client_gone" };
-    // A stream without a first token in time is a timeout (and ejects the node); a whole answer that takes too long may
-    // just be a long one, so it fails over like an error, without a latency sample.
+    // A stream without a first token in time is a timeout (judged once the request ends: timeout-evidence.ts); a whole
+    // answer that takes too long may just be a long one, so it fails over like an error, without a latency sample.
     if (timedOut) {
       return req.streamed
         ? { kind: "failed", outcome: "timeout", status: null, ttftMs: req.timeoutMs, reason: `no first token within ${req.timeoutMs} ms` }
