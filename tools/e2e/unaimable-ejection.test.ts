@@ -2,8 +2,9 @@
 // a client could pin any node (`provider.only` / `order`) and send a prompt whose prefill outlasts the timeout, and
 // the node was gone for everyone; unpinned, failover spread the same over several nodes. Here real agents sit in
 // front of simulated backends whose prefill honestly grows with the prompt, or that hang outright, and:
-// - a hostile client pinning a healthy node with long prompts leaves it in rotation;
+// - a hostile client pinning a healthy node with long prompts leaves it in rotation, streamed or not;
 // - an unpinned long prompt that fails over ejects no node (and stops after its second timeout);
+// - a long prompt gets a longer first-token deadline, so an honest node's prefill of it is not a timeout;
 // - a node that really hangs is still ejected, by ordinary requests the gateway routed, from two API keys.
 import type OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,9 +14,12 @@ import { routedChat, type RoutedAnswer } from "./support/routed.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
 
 const FIRST_TOKEN_TIMEOUT_MS = 1_500;
-/** The backends' prefill: ~10 s for a 32 KiB prompt, whose first-token deadline is ~6 s (four times the base). */
+/** The whole-answer timeout, which also caps a long prompt's first-token deadline (~6 s for 32 KiB otherwise). */
+const ANSWER_TIMEOUT_MS = 4_000;
+/** The slow backends' prefill: ~10 s for a 32 KiB prompt. */
 const PREFILL_MS_PER_KIB = 300;
-const LONG_PROMPT = "lorem ipsum ".repeat(32 * 1024 / 12);
+const kib = (n: number) => "lorem ipsum ".repeat((n * 1024) / 12);
+const LONG_PROMPT = kib(32);
 
 interface AdminNode {
   id: string;
@@ -57,7 +61,7 @@ describe("honest nodes whose prefill grows with the prompt", E2E, () => {
       agents: 3,
       name: "slow-prefill",
       nodes: [slowPrefill, slowPrefill, slowPrefill],
-      vars: { FIRST_TOKEN_TIMEOUT_MS: String(FIRST_TOKEN_TIMEOUT_MS) },
+      vars: { FIRST_TOKEN_TIMEOUT_MS: String(FIRST_TOKEN_TIMEOUT_MS), ANSWER_TIMEOUT_MS: String(ANSWER_TIMEOUT_MS) },
     });
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
@@ -75,6 +79,20 @@ describe("honest nodes whose prefill grows with the prompt", E2E, () => {
     expect(statuses).toEqual([502, 502, 502]);
 
     // The victim is still in rotation for everyone, in this isolate and in the registry.
+    for (let i = 0; i < 3; i++) expect(await answeredWhenAskedFirst(other, victim)).toEqual({ node: victim, attempts: 1 });
+    expect((await adminNodes(cluster)).map((n) => n.routing.ejections)).toEqual([0, 0, 0]);
+  });
+
+  it("a hostile client pinning one with whole answers that outlast the answer timeout does not eject it", async () => {
+    const victim = cluster.agents[1]?.nodeId ?? "";
+    const other = await newClient(cluster, "bystander-2");
+    for (let i = 0; i < 3; i++) expect(await answeredWhenAskedFirst(other, victim)).toEqual({ node: victim, attempts: 1 });
+
+    // Five at once: as many failures in a row as eject a node that keeps failing.
+    const hostile = await newClient(cluster, "hostile-2");
+    const whole = () => failedStatus(routedChat(hostile, { stream: false, prompt: LONG_PROMPT, extra: { provider: { only: [victim] } } }));
+    expect(await Promise.all([whole(), whole(), whole(), whole(), whole()])).toEqual([502, 502, 502, 502, 502]);
+
     for (let i = 0; i < 3; i++) expect(await answeredWhenAskedFirst(other, victim)).toEqual({ node: victim, attempts: 1 });
     expect((await adminNodes(cluster)).map((n) => n.routing.ejections)).toEqual([0, 0, 0]);
   });
@@ -103,11 +121,20 @@ describe("a node that hangs", E2E, () => {
       agents: 2,
       name: "hangs-later",
       // The first node is the faster until it starts hanging (its backend's dice: 0 hangs, 1 never does).
-      nodes: [{ latencyMs: 0, hangRate: 1, random: () => (hanging ? 0 : 1) }, { latencyMs: 400 }],
+      // The second prefills 24 KiB in ~2.4 s: slower than the base first-token timeout, well within a 24 KiB prompt's.
+      nodes: [{ latencyMs: 0, hangRate: 1, random: () => (hanging ? 0 : 1) }, { latencyMs: 400, prefillMsPerKiB: 100 }],
       vars: { FIRST_TOKEN_TIMEOUT_MS: String(FIRST_TOKEN_TIMEOUT_MS) },
     });
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
+
+  it("(first) a long prompt is given longer for its first token: an honest node's slow prefill of it is answered", async () => {
+    const client = await newClient(cluster, "long-but-fine");
+    const a = await routedChat(client, { stream: true, prompt: kib(24), extra: { provider: { only: [healthy()] } } });
+    expect({ node: a.node, attempts: a.attempts, text: a.text !== "" }).toEqual({ node: healthy(), attempts: 1, text: true });
+    // Not vacuous: it did take longer than the base timeout.
+    expect(a.elapsedMs).toBeGreaterThan(FIRST_TOKEN_TIMEOUT_MS);
+  });
 
   it("is not ejected by one client pinning it, and is by ordinary requests from two keys, one timeout each", async () => {
     const checker = await newClient(cluster, "checker");
