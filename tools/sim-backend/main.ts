@@ -11,6 +11,8 @@ Options:
   --port N                  port (default 8000; 0 picks a free one)
   --models a,b              model ids to serve (default ${DEFAULT_SIM_MODELS.join(",")})
   --latency-ms N            delay before each response starts (default 0)
+  --prefill-ms-per-kib N    extra delay per KiB of request body before a response starts, as a prompt's
+                            prefill takes (default 0)
   --token-interval-ms N     delay between streamed chunks (default 0)
   --fail-rate R             probability 0..1 of answering 500 (default 0)
   --hang-rate R             probability 0..1 of accepting a request and never answering (default 0)
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
       port: { type: "string" },
       models: { type: "string" },
       "latency-ms": { type: "string" },
+      "prefill-ms-per-kib": { type: "string" },
       "token-interval-ms": { type: "string" },
       "fail-rate": { type: "string" },
       "hang-rate": { type: "string" },
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
     port: number("port", values.port, 8000, 65535),
     models: values.models ? values.models.split(",").map((m) => m.trim()).filter(Boolean) : DEFAULT_SIM_MODELS,
     latencyMs: number("latency-ms", values["latency-ms"], 0, 600_000),
+    prefillMsPerKiB: number("prefill-ms-per-kib", values["prefill-ms-per-kib"], 0, 60_000),
     tokenIntervalMs: number("token-interval-ms", values["token-interval-ms"], 0, 60_000),
     failRate: number("fail-rate", values["fail-rate"], 0, 1),
     hangRate: number("hang-rate", values["hang-rate"], 0, 1),

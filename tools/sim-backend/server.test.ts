@@ -127,6 +127,19 @@ describe("sim-backend", () => {
     expect(flaky.stats()).toMatchObject({ requests: 1, failed: 1, active: 0 });
   });
 
+  it("takes its prefill time per KiB of request body before answering", async () => {
+    const slow = await startSimBackend({ prefillMsPerKiB: 100, log: () => {} });
+    try {
+      const started = Date.now();
+      const res = await fetch(`${slow.url}/v1/embeddings`, { method: "POST", body: JSON.stringify({ model: "sim-embed", input: "x".repeat(10 * 1024) }) });
+      expect(res.status).toBe(200);
+      // A floor, not a timing: ten KiB at 100 ms each is at least a second.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("accepts requests at the hang rate and never answers them, until the client gives up", async () => {
     const hanging = await startSimBackend({ hangRate: 1, log: () => {} });
     try {

@@ -21,6 +21,11 @@ export interface SimBackendOptions {
   models?: readonly string[];
   /** Delay before the response starts (time to first byte). */
   latencyMs?: number;
+  /**
+   * Extra delay per KiB of request body before the response starts: an honest server's prefill, which grows with the
+   * prompt (a long prompt's first token comes late on any node).
+   */
+  prefillMsPerKiB?: number;
   /** Delay between streamed chunks. */
   tokenIntervalMs?: number;
   /** Probability (0..1) of answering a request with a 500. */
@@ -85,7 +90,8 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
     const handler = req.method === "POST" ? HANDLERS[path] : undefined;
     if (!handler) throw new ApiError(404, `Unknown request URL: ${req.method ?? "?"} ${path}.`, "invalid_request_error", "unknown_url");
     stats.opened(res);
-    const body = parseJsonObject(await readBody(req));
+    const raw = await readBody(req);
+    const body = parseJsonObject(raw);
     stats.body(Object.keys(body));
     if (hangRate > 0 && random() < hangRate) {
       stats.hang();
@@ -100,7 +106,7 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
     if (options.omitUsage) delete body["stream_options"];
     const result = handler(body, model, contextLength);
     if (options.omitUsage && result.kind === "json" && typeof result.body === "object" && result.body !== null) delete (result.body as JsonObject)["usage"];
-    await sleep(latencyMs);
+    await sleep(latencyMs + ((options.prefillMsPerKiB ?? 0) * raw.length) / 1024);
     if (failRate > 0 && random() < failRate) {
       stats.fail();
       throw new ApiError(500, "Simulated backend failure (fail-rate).", "server_error", "simulated_failure");

@@ -209,6 +209,9 @@ class Simulation implements World {
         tokens: plan.tokens,
         streamMs: plan.streamMs,
         inFlight: open - 1,
+        // Every simulated request is an ordinary one the router chose, from a client of its own: the evidence a
+        // timeout needs to count (timeout-evidence.ts; the Worker also waits for another node to answer).
+        client: `client-${req.seq}`,
       });
       this.policy.onObserved?.(index, this.now);
     }

@@ -55,13 +55,19 @@ describe("NodeRegistry.recordOutcomes", () => {
     expect(Object.keys(listed?.state.perf ?? {})).toEqual(["test-model"]);
   });
 
-  it("ejects a node after consecutive failures, and keeps the ejection across snapshots", async () => {
+  it("ejects a node once two clients' timeouts reach it (in separate batches), and keeps the ejection across snapshots", async () => {
     const bad = await newNode();
     await registerRoutable(bad);
     const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
     const now = Date.now();
-    const failures = Array.from({ length: EJECT_AFTER_CONSECUTIVE }, (_, i) => outcome(bad.id, "timeout", 10_000, now + i));
-    await runInDurableObject(registry, (obj) => obj.recordOutcomes(failures, now + failures.length));
+    const timeout = (client: string, at: number) => ({ ...outcome(bad.id, "timeout", 10_000, at), client });
+    // One client's timeouts, however many, are not enough (timeout-evidence.ts).
+    const oneClient = Array.from({ length: EJECT_AFTER_CONSECUTIVE }, (_, i) => timeout("key-a", now + i));
+    await runInDurableObject(registry, (obj) => obj.recordOutcomes(oneClient, now + oneClient.length));
+    const before = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find((n) => n.id === bad.id)!;
+    expect(before.state.outlier.ejectedUntil).toBe(0);
+    // The evidence is kept in the row, so a second client's timeout in a later batch (another isolate's) completes it.
+    await runInDurableObject(registry, (obj) => obj.recordOutcomes([timeout("key-b", now + 10)], now + 10));
     const node = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find((n) => n.id === bad.id)!;
     expect(node.state.outlier.ejectedUntil).toBeGreaterThan(Date.now());
     expect(node.state.outlier.ejections).toBe(1);

@@ -52,6 +52,8 @@ export interface ClusterOptions {
 /** An agent and the backend behind it. */
 export interface NodeSpec {
   latencyMs?: number;
+  /** The backend's prefill: extra delay per KiB of request body before it answers. */
+  prefillMsPerKiB?: number;
   tokenIntervalMs?: number;
   failRate?: number;
   hangRate?: number;

@@ -23,10 +23,11 @@ function parseStored(text: string, at: number): StoredRouting {
       learnedCapacity: stored.learnedCapacity ?? null,
       // Kept as JSON.parse made it: model ids such as "__proto__" stay own keys (routing reads own keys only).
       perf: stored.perf ?? {},
+      timeouts: stored.timeouts ?? [],
     };
   } catch {
     // Written by this code only; a row from before routing state existed holds "{}", anything else starts afresh.
-    return { outlier: fresh.outlier, learnedCapacity: null, perf: fresh.perf };
+    return { outlier: fresh.outlier, learnedCapacity: null, perf: fresh.perf, timeouts: [] };
   }
 }
 

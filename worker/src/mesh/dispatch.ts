@@ -162,12 +162,12 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
     return { kind: "answer", response, body, ttftMs: req.now() - started, outcome: "success" };
   } catch (err) {
     if (req.clientGone.aborted) return { kind: "client_gone" };
-    // A stream without a first token in time is a timeout (and ejects the node); a whole answer that takes too long may
-    // just be a long one, so it fails over like an error, without a latency sample.
+    // Either is a timeout, judged once the request ends (timeout-evidence.ts): a client can cause one on purpose (a
+    // long prefill, a long generation). A whole answer's time is the generation's, so it is no latency sample.
     if (timedOut) {
       return req.streamed
         ? { kind: "failed", outcome: "timeout", status: null, ttftMs: req.timeoutMs, reason: `no first token within ${req.timeoutMs} ms` }
-        : { kind: "failed", outcome: "error", status: null, ttftMs: null, reason: `no answer within ${req.timeoutMs} ms` };
+        : { kind: "failed", outcome: "timeout", status: null, ttftMs: null, reason: `no answer within ${req.timeoutMs} ms` };
     }
     return { kind: "failed", outcome: "error", status: null, ttftMs: null, reason: err instanceof Error ? err.message : String(err) };
   } finally {

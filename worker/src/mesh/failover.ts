@@ -1,7 +1,18 @@
 // Tries nodes for one request until one answers: each attempt picks afresh (so it sees what the failed ones taught),
 // up to MAX_ATTEMPTS_PER_MODEL nodes for each model the client allows, in the client's model order. A node passed
 // over before it was asked (too dear for the budget left) is no attempt: the next pick leaves it and its like out.
-import { pickNode, type Outcome, type RouteNode, type RoutingControls, type RoutingTable } from "../routing/index.js";
+// A first-token timeout is judged only once the request ends (timeout-evidence.ts), and a second one ends it.
+import {
+  chargedTimeouts,
+  chosenByClient,
+  MAX_TIMEOUTS_PER_REQUEST,
+  pickNode,
+  type HeldTimeout,
+  type Outcome,
+  type RouteNode,
+  type RoutingControls,
+  type RoutingTable,
+} from "../routing/index.js";
 import type { AttemptResult } from "./dispatch.js";
 import { nodeLoad } from "./local-load.js";
 
@@ -38,21 +49,40 @@ export interface RouteRequest {
   random: () => number;
   now: () => number;
   send(node: RouteNode, model: string): Promise<AttemptResult | PassedOver>;
-  /** Called for each failed attempt as it fails; the answering attempt's outcome is known only once its body ends. */
+  /**
+   * Called for each failed attempt as it fails, and for a timeout once the request has ended, if it counts against its
+   * node; the answering attempt's outcome is known only once its body ends.
+   */
   onFailure(outcome: Outcome): void;
+  /** Who asked (the API key's id): timeouts eject only when several clients have seen them. */
+  client: string;
+  /** The request's prompt bound (prefill.ts). */
+  promptTokens: number;
   /** Nodes that may be picked at all (e.g. one whose worst case fits the budget left); every node when absent. */
   allow?: (node: RouteNode, model: string) => boolean;
+}
+
+function failedOutcome(req: RouteRequest, node: RouteNode, model: string, result: Extract<AttemptResult, { kind: "failed" }>, inFlight: number): Outcome {
+  const { promptTokens, client } = req;
+  return { nodeId: node.id, model, kind: result.outcome, at: req.now(), ttftMs: result.ttftMs, tokens: null, streamMs: null, inFlight, promptTokens, client };
 }
 
 /** When no model could be tried, the most hopeful reason is reported: "busy, retry" beats "filtered out" beats "unknown". */
 const REFUSAL_RANK = { unknown_model: 0, no_eligible: 1, saturated: 2 } as const;
 
 export async function routeRequest(req: RouteRequest): Promise<RouteResult> {
+  const held: HeldTimeout[] = [];
+  const result = await tryNodes(req, held);
+  for (const outcome of chargedTimeouts(held, result.ok ? result.model : null)) req.onFailure(outcome);
+  return result;
+}
+
+async function tryNodes(req: RouteRequest, held: HeldTimeout[]): Promise<RouteResult> {
   const attempts: AttemptRecord[] = [];
   const tried = new Set<string>();
   let passedOver = 0;
   let refusal: { reason: "unknown_model" | "no_eligible" | "saturated"; model: string } | null = null;
-  for (const model of req.controls.models) {
+  models: for (const model of req.controls.models) {
     const allow = req.allow;
     const allowed = allow ? { allow: (node: RouteNode) => allow(node, model) } : {};
     for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_MODEL && attempts.length < MAX_ATTEMPTS && passedOver <= MAX_PASSED_OVER; ) {
@@ -75,7 +105,9 @@ export async function routeRequest(req: RouteRequest): Promise<RouteResult> {
       if (result.kind === "client_gone") return { ok: false, reason: "client_gone", model, attempts };
       attempts.push({ nodeId: node.id, model, status: result.kind === "answer" ? result.response.status : result.status, outcome: result.outcome, durationMs });
       if (result.kind === "answer") return { ok: true, node, model, answer: result, attempts };
-      req.onFailure({ nodeId: node.id, model, kind: result.outcome, at: req.now(), ttftMs: result.ttftMs, tokens: null, streamMs: null, inFlight: othersInFlight });
+      const outcome = failedOutcome(req, node, model, result, othersInFlight);
+      if (outcome.kind !== "timeout") req.onFailure(outcome);
+      else if (held.push({ outcome, chosenByClient: chosenByClient(req.controls, node.id) }) >= MAX_TIMEOUTS_PER_REQUEST) break models;
     }
   }
   if (attempts.length > 0) return { ok: false, reason: "failed", model: attempts[attempts.length - 1]?.model ?? "", attempts };

@@ -3,13 +3,14 @@
 // request, fail over; and the client's error when no node answered.
 import type { Signer } from "@meshgate/schemas";
 import type { NodeTerms, RequestBudget } from "../billing/request-budget.js";
+import { promptBound } from "../billing/token-bounds.js";
 import { HttpError } from "../http/http-error.js";
 import { sendToNode } from "../mesh/dispatch.js";
 import { routeRequest, type RouteResult } from "../mesh/failover.js";
 import { adjustLoad } from "../mesh/local-load.js";
 import { currentTable, type NodeSnapshot } from "../mesh/node-snapshot.js";
 import { dispatchTimeouts } from "../mesh/timeouts.js";
-import type { Outcome, RouteNode } from "../routing/index.js";
+import { firstTokenDeadlineMs, type Outcome, type RouteNode } from "../routing/index.js";
 import type { InferenceCall } from "./inference-call.js";
 
 export type Routed = Extract<RouteResult, { ok: true }>;
@@ -22,6 +23,8 @@ export interface DispatchInput {
   clientGone: AbortSignal;
   snapshot: NodeSnapshot;
   signer: Signer;
+  /** The API key's id: a timeout ejects a node only when several clients have seen one. */
+  client: string;
   env: Env;
   /** A failed attempt, to be learned from. */
   report(outcome: Outcome): void;
@@ -59,12 +62,17 @@ function routeFailure(result: Extract<RouteResult, { ok: false }>, budget: Reque
 export async function dispatch(input: DispatchInput): Promise<Routed> {
   const { call, budget, snapshot } = input;
   const timeouts = dispatchTimeouts(input.env);
+  const promptTokens = promptBound(call.bytes.length, call.shape);
+  // A long prompt takes long to prefill on any node: its first token is given longer.
+  const firstTokenMs = firstTokenDeadlineMs(timeouts.firstTokenMs, promptTokens, timeouts.answerMs);
   const routed = await routeRequest({
     table: () => currentTable() ?? snapshot.table,
     controls: call.controls,
     random: Math.random,
     now: Date.now,
     onFailure: input.report,
+    client: input.client,
+    promptTokens,
     allow: (node, model) => budget.affordable(termsOf(node, model)),
     send: async (node, model) => {
       // The node's slot is held while the budget is reserved, so concurrent picks already see it taken.
@@ -82,7 +90,7 @@ export async function dispatch(input: DispatchInput): Promise<Routed> {
         requestId: input.requestId,
         signer: input.signer,
         streamed: call.streamed,
-        timeoutMs: call.streamed ? timeouts.firstTokenMs : timeouts.answerMs,
+        timeoutMs: call.streamed ? firstTokenMs : timeouts.answerMs,
         now: Date.now,
         clientGone: input.clientGone,
       });

@@ -90,7 +90,9 @@ function judge(s: Served, seen: AnswerSeen, nodeAtFault: boolean, at: number): v
   const seenOutcome = seen.outcome ?? (nodeAtFault ? { kind: "unmetered" as const, ttftMs: null, tokens: null, streamMs: null } : null);
   if (!seenOutcome) return;
   const kind = nodeAtFault && seenOutcome.kind === "success" ? "unmetered" : seenOutcome.kind;
-  const outcome: Outcome = { nodeId: s.node.id, model: s.model, at, inFlight: null, ...seenOutcome, kind };
+  // The prompt's size, so a long prompt's slow first token is not taken for a slow node (prefill.ts).
+  const promptTokens = promptBound(s.call.bytes.length, s.call.shape);
+  const outcome: Outcome = { nodeId: s.node.id, model: s.model, at, inFlight: null, promptTokens, ...seenOutcome, kind };
   observeLocally(outcome);
   reportOutcome(outcome, s.env, s.ctx);
 }

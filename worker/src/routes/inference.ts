@@ -143,7 +143,7 @@ export function inferenceRoute(kind: InferenceKind) {
     };
     let routed: Routed;
     try {
-      routed = await dispatch({ call, budget, requestId: request.id, clientGone: request.signal, snapshot, signer, env, report });
+      routed = await dispatch({ call, budget, requestId: request.id, clientGone: request.signal, snapshot, signer, client: apiKey.id, env, report });
     } catch (err) {
       const released = budget.release(Date.now());
       if (released) ctx.waitUntil(released.catch((e: unknown) => console.error("reservation release failed", String(e))));

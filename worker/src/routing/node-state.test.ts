@@ -3,6 +3,8 @@ import { CAPACITY_RECOVERY_STEP_MS, effectiveCapacity } from "./capacity.js";
 import { newNodeState, observe, observeProbe, perfOf, type NodeState, type ObserveContext } from "./node-state.js";
 import { FAILURE_WEIGHT, isFailure, isSevere, type Outcome, type OutcomeKind } from "./outcome.js";
 import { BASE_EJECTION_MS, EJECT_AFTER_CONSECUTIVE, isEjected } from "./outlier.js";
+import { ORDINARY_PROMPT_TOKENS } from "./prefill.js";
+import { EJECT_AFTER_TIMEOUT_CLIENTS, TIMEOUT_EVIDENCE_WINDOW_MS } from "./timeout-evidence.js";
 import { trust } from "./reputation.js";
 
 const CTX: ObserveContext = { declaredCapacity: 8, mayEject: true };
@@ -39,7 +41,8 @@ describe("outcome kinds", () => {
     const kinds: OutcomeKind[] = ["success", "busy", "error", "timeout", "stalled", "sse_error", "malformed", "unmetered"];
     expect(kinds.filter(isFailure)).toEqual(["error", "timeout", "stalled", "sse_error", "malformed", "unmetered"]);
     expect(FAILURE_WEIGHT).toEqual({ error: 1, sse_error: 1, timeout: 2, stalled: 2, malformed: 2, unmetered: 2 });
-    expect(kinds.filter(isSevere)).toEqual(["timeout", "stalled"]);
+    // A timeout is not: a client can cause one on purpose (timeout-evidence.ts).
+    expect(kinds.filter(isSevere)).toEqual(["stalled"]);
   });
 });
 
@@ -124,14 +127,12 @@ describe("observing a failure", () => {
     expect(isEjected(capped.outlier, EJECT_AFTER_CONSECUTIVE)).toBe(false);
   });
 
-  it("ejects at once for a timeout or a stalled stream, when the cap allows", () => {
-    for (const kind of ["timeout", "stalled"] as const) {
-      const s = observe(newNodeState(0), outcome(kind, 10, { ttftMs: 5_000 }), CTX);
-      expect(isEjected(s.outlier, 10), kind).toBe(true);
-      expect(s.outlier.ejectedUntil, kind).toBe(10 + BASE_EJECTION_MS);
-      const capped = observe(newNodeState(0), outcome(kind, 10, { ttftMs: 5_000 }), { ...CTX, mayEject: false });
-      expect(isEjected(capped.outlier, 10), kind).toBe(false);
-    }
+  it("ejects at once for a stalled stream, when the cap allows", () => {
+    const s = observe(newNodeState(0), outcome("stalled", 10, { ttftMs: 5_000 }), CTX);
+    expect(isEjected(s.outlier, 10)).toBe(true);
+    expect(s.outlier.ejectedUntil).toBe(10 + BASE_EJECTION_MS);
+    const capped = observe(newNodeState(0), outcome("stalled", 10, { ttftMs: 5_000 }), { ...CTX, mayEject: false });
+    expect(isEjected(capped.outlier, 10)).toBe(false);
   });
 
   it("does not eject for one error, SSE error or malformed answer", () => {
@@ -158,6 +159,61 @@ describe("observing a failure", () => {
     expect(perfOf(observe(fast, outcome("timeout", 1, { ttftMs: null }), CTX), "m").ttft).toEqual({ ms: 80, at: 0 });
     expect(perfOf(observe(fast, outcome("error", 1, { ttftMs: 9_000 }), CTX), "m").ttft).toEqual({ ms: 80, at: 0 });
     expect(perfOf(observe(fast, outcome("stalled", 1, { ttftMs: 9_000 }), CTX), "m").ttft).toEqual({ ms: 80, at: 0 });
+  });
+});
+
+describe("observing a timeout", () => {
+  const timeout = (at: number, client: string, extra: Partial<Outcome> = {}) => outcome("timeout", at, { ttftMs: 10_000, client, ...extra });
+
+  it("one client's timeouts never eject, however many, nor count as a streak or a failure rate", () => {
+    const proven = apply(newNodeState(0), Array.from({ length: 9 }, (_, i) => outcome("success", i)));
+    const s = apply(proven, Array.from({ length: 2 * EJECT_AFTER_CONSECUTIVE }, (_, i) => timeout(10 + i, "mallory")));
+    expect(isEjected(s.outlier, 30)).toBe(false);
+    expect(s.outlier).toEqual(proven.outlier);
+    expect(s.timeouts).toEqual([{ client: "mallory", at: 10 + 2 * EJECT_AFTER_CONSECUTIVE - 1 }]);
+    // They do cost it trust and latency, which is what drains a hung node of traffic.
+    expect(s.reputation.failures).toBeGreaterThan(0);
+    expect(perfOf(s, "m").ttft?.ms).toBe(10_000);
+  });
+
+  it(`ejects once ${EJECT_AFTER_TIMEOUT_CLIENTS} clients have seen one within the window, when the cap allows`, () => {
+    const s = apply(newNodeState(0), [timeout(10, "alice"), timeout(20, "bob")]);
+    expect(isEjected(s.outlier, 20)).toBe(true);
+    expect(s.outlier.ejectedUntil).toBe(20 + BASE_EJECTION_MS);
+    // The evidence is spent: after the ejection, one more client's timeout does not eject it again.
+    expect(s.timeouts).toEqual([]);
+    const capped = apply(newNodeState(0), [timeout(10, "alice"), timeout(20, "bob")], { ...CTX, mayEject: false });
+    expect(isEjected(capped.outlier, 20)).toBe(false);
+    // Kept: the next timeout ejects it once the cap allows.
+    expect(isEjected(observe(capped, timeout(30, "carol"), CTX).outlier, 30)).toBe(true);
+  });
+
+  it("does not pair timeouts further apart than the window", () => {
+    const s = apply(newNodeState(0), [timeout(0, "alice"), timeout(TIMEOUT_EVIDENCE_WINDOW_MS, "bob")]);
+    expect(isEjected(s.outlier, TIMEOUT_EVIDENCE_WINDOW_MS)).toBe(false);
+  });
+
+  it("a node on probation is ejected again by one timeout (one ejection already rested on several clients)", () => {
+    const ejected = apply(newNodeState(0), [timeout(0, "alice"), timeout(1, "bob")]);
+    const back = ejected.outlier.ejectedUntil;
+    const again = observe(ejected, timeout(back + 1, "carol"), CTX);
+    expect(isEjected(again.outlier, back + 1)).toBe(true);
+  });
+
+  it("a timeout on a long prompt is a latency sample scaled to an ordinary prompt", () => {
+    const fast = apply(newNodeState(0), [outcome("success", 0, { ttftMs: 200 })]);
+    const s = observe(fast, timeout(1, "alice", { ttftMs: 40_000, promptTokens: 4 * ORDINARY_PROMPT_TOKENS }), CTX);
+    expect(perfOf(s, "m").ttft?.ms).toBeCloseTo(200 + (10_000 - 200) / 4, 6);
+  });
+});
+
+describe("a success on a long prompt", () => {
+  it("moves the latency estimate by its time scaled to an ordinary prompt, weighed down as much", () => {
+    const fast = apply(newNodeState(0), [outcome("success", 0, { ttftMs: 200 })]);
+    const s = observe(fast, outcome("success", 1, { ttftMs: 60_000, promptTokens: 12 * ORDINARY_PROMPT_TOKENS }), CTX);
+    expect(perfOf(s, "m").ttft?.ms).toBeCloseTo(200 + (5_000 - 200) / 12, 6);
+    // The same time on an ordinary prompt is believed at once.
+    expect(perfOf(observe(fast, outcome("success", 1, { ttftMs: 60_000, promptTokens: 100 }), CTX), "m").ttft?.ms).toBe(60_000);
   });
 });
 

@@ -4,7 +4,8 @@
  * - success: a complete, well-formed answer.
  * - busy: a 429; the node was honest about being full, so it lowers the learned capacity, not the reputation.
  * - error: unreachable, refused, a 5xx, a redirect.
- * - timeout: no first token within the first-token timeout.
+ * - timeout: no first token within the first-token deadline. Reported only as evidence against the node (the gateway
+ *   chose it for an ordinary prompt, and another node then answered): timeout-evidence.ts.
  * - stalled: the stream started, then stopped sending.
  * - sse_error: an error envelope inside a 200 stream.
  * - malformed: a 200 that is not what was asked for (broken JSON, a stream without `[DONE]`).
@@ -26,6 +27,10 @@ export interface Outcome {
   streamMs: number | null;
   /** Requests the gateway knew the node had in flight besides this one: what a 429 says its capacity is. */
   inFlight: number | null;
+  /** The request's prompt bound (prefill.ts): a long prompt's first token is slow on any node. Absent: ordinary. */
+  promptTokens?: number;
+  /** Who asked (the API key's id), for a timeout: ejection needs several clients' (timeout-evidence.ts). */
+  client?: string;
 }
 
 /**
@@ -45,7 +50,10 @@ export function isFailure(kind: OutcomeKind): kind is keyof typeof FAILURE_WEIGH
   return kind !== "success" && kind !== "busy";
 }
 
-/** Failures that eject a node at once: the client waited for nothing, and the next request would too. */
+/**
+ * Failures that eject a node at once: the client waited for nothing, and the next request would too. Not a timeout:
+ * a client can cause one on purpose (timeout-evidence.ts says when timeouts eject).
+ */
 export function isSevere(kind: OutcomeKind): boolean {
-  return kind === "timeout" || kind === "stalled";
+  return kind === "stalled";
 }

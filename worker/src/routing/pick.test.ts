@@ -325,7 +325,7 @@ describe("outlier ejection as the router sees it", () => {
 
   it("may eject the only node, leaving the model saturated until it returns", () => {
     const table = buildTable([routeNode("solo", { ttftMs: 100 })], NOW);
-    for (let i = 0; i < EJECT_AFTER_CONSECUTIVE; i++) observeInTable(table, outcome("solo", "timeout", NOW + i, { ttftMs: 10_000 }));
+    for (let i = 0; i < EJECT_AFTER_CONSECUTIVE; i++) observeInTable(table, outcome("solo", "error", NOW + i));
     expect(pick(table, { now: NOW + EJECT_AFTER_CONSECUTIVE })).toBe("<saturated>");
     expect(pick(table, { now: NOW + BASE_EJECTION_MS + EJECT_AFTER_CONSECUTIVE })).toBe("solo");
   });
@@ -379,10 +379,15 @@ describe("outlier ejection as the router sees it", () => {
 });
 
 describe("latency", () => {
-  it("a timeout ejects the node at once", () => {
+  it("a timeout drains the node at once, without ejecting it: one client's evidence (timeout-evidence.ts)", () => {
     const table = buildTable([routeNode("a", { ttftMs: 100 }), routeNode("b", { ttftMs: 100 })], NOW);
-    observeInTable(table, outcome("b", "timeout", NOW, { ttftMs: 30_000 }));
+    observeInTable(table, outcome("b", "timeout", NOW, { ttftMs: 30_000, client: "k1" }));
     expect(tally(table, 1_000).get("a")).toBe(1_000);
+    expect(isEjected(table.nodes.get("b")?.state.outlier ?? newNodeState(NOW).outlier, NOW)).toBe(false);
+    expect(pick(table, { loads: { a: 8 } })).toBe("b");
+    // A second client's timeout ejects it.
+    observeInTable(table, outcome("b", "timeout", NOW, { ttftMs: 30_000, client: "k2" }));
+    expect(pick(table, { loads: { a: 8 } })).toBe("<saturated>");
   });
 
   it("a stalled stream ejects the node at once; a lone error does not", () => {

@@ -1,0 +1,65 @@
+// The route's side of timeout evidence: a timeout is reported only once another node answered the same request, and
+// a second timeout ends the request without charging either node.
+import { describe, expect, it } from "vitest";
+import { buildTable, NO_CONTROLS, newNodeState, type Outcome, type RouteNode, type RoutingControls } from "../routing/index.js";
+import type { AttemptResult } from "./dispatch.js";
+import { MAX_ATTEMPTS_PER_MODEL, routeRequest } from "./failover.js";
+
+function node(id: string): RouteNode {
+  return { id, origin: `https://${id}.example`, declaredCapacity: 8, othersInFlight: 0, models: new Map([["m", null]]), contextLengths: new Map(), state: newNodeState(0), probe: null };
+}
+
+const TIMEOUT: AttemptResult = { kind: "failed", outcome: "timeout", status: null, ttftMs: 10_000, reason: "no first token" };
+const ERROR: AttemptResult = { kind: "failed", outcome: "error", status: 500, ttftMs: 5, reason: "500" };
+const ANSWER: AttemptResult = { kind: "answer", response: new Response("{}"), body: new ArrayBuffer(2), ttftMs: 50, outcome: "success" };
+
+/** Routes over nodes a, b, c, d; `answers` says what each attempt gets, in order. */
+async function route(answers: AttemptResult[], controls: Partial<RoutingControls> = {}) {
+  const table = buildTable(["a", "b", "c", "d"].map(node), 0);
+  const reported: Outcome[] = [];
+  const sent: string[] = [];
+  const result = await routeRequest({
+    table: () => table,
+    controls: { ...NO_CONTROLS("m"), ...controls },
+    random: () => 0.5,
+    now: () => 0,
+    client: "key-1",
+    promptTokens: 300,
+    onFailure: (o) => reported.push(o),
+    send: async (n) => {
+      sent.push(n.id);
+      return answers[sent.length - 1] ?? ANSWER;
+    },
+  });
+  return { result, reported, sent };
+}
+
+describe("routeRequest and timeouts", () => {
+  it("reports a timeout once another node answered, with who asked and the prompt's size", async () => {
+    const { result, reported, sent } = await route([TIMEOUT, ANSWER]);
+    expect(result.ok).toBe(true);
+    expect(reported).toEqual([expect.objectContaining({ nodeId: sent[0], kind: "timeout", client: "key-1", promptTokens: 300 })]);
+  });
+
+  it("stops after a second timeout and reports neither", async () => {
+    const { result, reported, sent } = await route([TIMEOUT, TIMEOUT, ANSWER]);
+    expect(result).toMatchObject({ ok: false, reason: "failed" });
+    expect(sent).toHaveLength(2);
+    expect(reported).toEqual([]);
+  });
+
+  it("reports other failures at once, and goes on past them as before", async () => {
+    const { result, reported, sent } = await route([ERROR, TIMEOUT, ERROR]);
+    expect(result.ok).toBe(false);
+    expect(sent).toHaveLength(MAX_ATTEMPTS_PER_MODEL);
+    // The timeout is not reported: nobody answered.
+    expect(reported.map((o) => o.kind)).toEqual(["error", "error"]);
+  });
+
+  it("does not report a timeout on the node the client put first", async () => {
+    const { result, reported, sent } = await route([TIMEOUT, ANSWER], { order: ["c"] });
+    expect(result.ok).toBe(true);
+    expect(sent[0]).toBe("c");
+    expect(reported).toEqual([]);
+  });
+});
