@@ -1,6 +1,6 @@
 // New nodes, end to end: a burst on a freshly joined mesh is served by what the nodes declare (no proven node has
 // room, so none is held to a trickle), and a crowd of fresh identities beside a proven node with room takes no more
-// than the exploration share between them, however attractive their first answers.
+// than the exploration share between them, however attractive they look before they are measured.
 import { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listNodes } from "../gateway/nodes.js";
@@ -44,11 +44,15 @@ describe("a burst on a freshly joined mesh", E2E, () => {
   });
 });
 
-/** Fresh identities: each fast, the proven node slow (its measured latency above the new ones' prior). */
+/**
+ * The proven node's measured latency is above the new ones' prior (150 ms), so with full trust each fresh identity
+ * looks better than it until measured. They are slower still, so none that gets proven meanwhile earns traffic on
+ * merit: what they take is what being new gets them.
+ */
 const FRESH = 8;
-const PROVEN_LATENCY_MS = 600;
-const FRESH_LATENCY_MS = 30;
-const WINDOW = 20;
+const PROVEN_LATENCY_MS = 500;
+const FRESH_LATENCY_MS = 1_500;
+const WINDOW = 16;
 
 describe("fresh identities beside a proven node with room", E2E, () => {
   let cluster: Cluster;
@@ -62,7 +66,7 @@ describe("fresh identities beside a proven node with room", E2E, () => {
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
 
-  it(`gives ${FRESH} fast new identities together no more than the exploration share while the proven node has room`, async () => {
+  it(`gives ${FRESH} new identities together no more than the exploration share while the proven node has room`, async () => {
     const proven = cluster.agents[0]?.nodeId ?? "";
     // The proven node earns its record first (pinned), and the registry has it before the window starts.
     for (let i = 0; i < 4; i++) await routedChat(cluster.client, { extra: { provider: { only: [proven] } } });
@@ -70,13 +74,12 @@ describe("fresh identities beside a proven node with room", E2E, () => {
       what: "the proven node's answers to reach the registry",
       timeoutMs: 15_000,
     });
-    // Two at a time: the proven node (64 slots) always has room.
-    const answers: RoutedAnswer[] = [];
-    for (let i = 0; i < WINDOW / 2; i++) answers.push(...(await Promise.all([0, 1].map((k) => routedChat(cluster.client, { prompt: `share ${i}.${k}` })))));
+    // One burst, well within the proven node's 64 slots: it has room for every request.
+    const answers = await Promise.all(Array.from({ length: WINDOW }, (_, i) => routedChat(cluster.client, { prompt: `share ${i}` })));
     const toFresh = answers.filter((a) => a.node !== proven).length;
     const summary = `fresh identities answered ${toFresh} of ${answers.length}: ${[...tally(answers)].map(([node, n]) => `${node === proven ? "proven" : node.slice(0, 6)}=${n}`).join(" ")}`;
-    // Exploration gives them about 18% here (0.5% + 20% × 8/9); half is far above that and far below what they took
-    // when their prior and full trust let them into every draw.
+    // Exploration gives them about 18% here (0.5% + 20% × 8/9), 3 of 16 on average; half is far above that, and far
+    // below what being new used to get them: two requests each at full trust, the whole burst.
     expect(toFresh, summary).toBeLessThanOrEqual(WINDOW / 2);
   });
 });
