@@ -48,6 +48,14 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+/**
+ * The new-identity limits (wrangler.toml) assume one address per operator; locally every agent, test node and bench
+ * node registers from one address (workerd sees no CF-Connecting-IP) and test nodes share a responder's origin. A
+ * local-development gateway (private node URLs allowed) raises them unless the caller's vars set them (as the tests
+ * of the limits do).
+ */
+export const LOCAL_IDENTITY_LIMITS: Readonly<Record<string, string>> = { REGISTRATION_RATE_LIMIT: "1000000/100000", IDENTITIES_PER_ORIGIN: "100000" };
+
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");
 }
@@ -83,6 +91,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const config = readGatewayConfig(opts.configPath ?? WRANGLER_TOML);
   const bundle = await buildWorker(config.main, join(MESHGATE_DIR, "build"));
   const sink = opts.sink ?? prefixedSink("gateway");
+  const allowPrivateNodeUrls = opts.allowPrivateNodeUrls ?? isLoopback(opts.host ?? "127.0.0.1");
   const mf = withoutMiniflareSignalHandlers(
     () =>
       new Miniflare({
@@ -109,8 +118,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
         durableObjectsPersist: opts.persistDir ?? false,
         bindings: {
           ...config.vars,
+          ...(allowPrivateNodeUrls ? LOCAL_IDENTITY_LIMITS : {}),
           ...(opts.vars ?? readDevVars(DEV_VARS)),
-          ALLOW_PRIVATE_NODE_URLS: String(opts.allowPrivateNodeUrls ?? isLoopback(opts.host ?? "127.0.0.1")),
+          ALLOW_PRIVATE_NODE_URLS: String(allowPrivateNodeUrls),
         },
       }),
   );

@@ -38,7 +38,7 @@ function load(mesh: Mesh, apiKey: string, total = REQUESTS, concurrency = CONCUR
   return runLoad(total, concurrency, (n) => sendOne({ gatewayUrl: mesh.gateway.url, apiKey, model: MODEL, stream: n % 2 === 0, maxTokens: 16 }, n));
 }
 
-/** New nodes take two requests at a time until proven: a few sequential requests each, so load spreads from the start. Returns the key used. */
+/** New nodes take two requests at a time until proven while proven ones have room: a few sequential requests each, so load spreads from the start. Returns the key used. */
 async function warmUp(mesh: Mesh): Promise<string> {
   const key = await mesh.newKey("warm-up");
   for (let i = 0; i < 8 * mesh.nodes.length; i++) await sendOne({ gatewayUrl: mesh.gateway.url, apiKey: key, model: MODEL, stream: false, maxTokens: 4 }, i);

@@ -100,7 +100,7 @@ describe("NodeRegistry endpoint challenges", () => {
     const beat = (at: number, url = "http://127.0.0.1:46001/") => {
       const hb: Heartbeat = { node_id: node.id, url, models: [], capacity: 1, in_flight: 0, timestamp: at, seq: ++seq };
       const signature = { keyId: node.id, publicKey: node.publicKey, nonce: `n${seq}`, nonceExpiresAt: at + 60_000 };
-      return runInDurableObject(registry, (obj) => obj.heartbeat(hb, signature, at));
+      return runInDurableObject(registry, (obj) => obj.heartbeat(hb, signature, at, "203.0.113.1"));
     };
     const challenged = async (at: number, url?: string) => {
       const result = await beat(at, url);
@@ -117,7 +117,7 @@ describe("NodeRegistry endpoint challenges", () => {
     expect(await challenged(t0 + 12_000, "http://127.0.0.1:46002/")).toBe(false);
     expect(await challenged(t0 + 20_000, "http://127.0.0.1:46001/")).toBe(false);
     expect(await challenged(t0 + 30_000)).toBe(true);
-    expect(await runInDurableObject(registry, (obj) => obj.endpointProven(node.id, "http://127.0.0.1:46001/", node.id))).toBe(true);
+    expect(await runInDurableObject(registry, (obj) => obj.endpointProven(node.id, "http://127.0.0.1:46001/", node.id, t0 + 30_000))).toBe(true);
     const proven = await beat(t0 + 31_000);
     expect(proven).toMatchObject({ ok: true, status: "active", challenge: false });
     // A URL change, even back and forth, needs a new proof, and the count starts over after the last proof.

@@ -97,7 +97,7 @@ export async function register(node: TestNode, over: Partial<Heartbeat> = {}): P
  * many test nodes from one agent that holds none of their keys; the challenge itself is tested end to end.
  */
 export async function markEndpointProven(node: TestNode, url: string): Promise<void> {
-  if (!(await nodeRegistry(env).endpointProven(node.id, url, node.signer.keyId))) throw new Error(`node ${node.id} is not registered at ${url}`);
+  if (!(await nodeRegistry(env).endpointProven(node.id, url, node.signer.keyId, Date.now()))) throw new Error(`node ${node.id} is not registered at ${url}`);
   invalidateNodeSnapshot();
 }
 

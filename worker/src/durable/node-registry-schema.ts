@@ -33,6 +33,7 @@ CREATE INDEX IF NOT EXISTS nodes_last_heartbeat ON nodes (last_heartbeat);
 CREATE TABLE IF NOT EXISTS banned_origins (origin TEXT PRIMARY KEY, node_id TEXT NOT NULL, banned_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS retired_keys (keyid TEXT PRIMARY KEY, node_id TEXT NOT NULL, retired_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS nonces (id TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS registration_sources (source TEXT PRIMARY KEY, tokens REAL NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
 CREATE TABLE IF NOT EXISTS probes (
   node_id TEXT PRIMARY KEY,
@@ -51,6 +52,8 @@ const ADDED_COLUMNS: readonly { column: string; definition: string }[] = [
   // Routing state beside the reputation: outlier ejection, learned capacity, per-model latency and throughput (JSON).
   { column: "routing", definition: "routing TEXT NOT NULL DEFAULT '{}'" },
   { column: "ejected_until", definition: "ejected_until INTEGER NOT NULL DEFAULT 0" },
+  // The URL's host and port (new-identities.ts), so the identities proven at one server are counted by an index.
+  { column: "origin", definition: "origin TEXT" },
 ];
 
 export function upgradeRegistry(sql: SqlStorage): void {
@@ -61,4 +64,5 @@ export function upgradeRegistry(sql: SqlStorage): void {
       sql.exec(`ALTER TABLE nodes ADD COLUMN ${definition}`);
     }
   }
+  sql.exec("CREATE INDEX IF NOT EXISTS nodes_origin ON nodes (origin)");
 }

@@ -71,7 +71,7 @@ export interface VerifiedNodeSignature {
 /** Why the registry refused a node's message; the Worker renders it as an OpenAI-shaped error. */
 export interface Refusal {
   status: 401 | 403 | 409 | 429;
-  code: "unknown_key" | "revoked_key" | "node_banned" | "replayed_nonce" | "replayed_heartbeat" | "rate_limited" | "key_in_use";
+  code: "unknown_key" | "revoked_key" | "node_banned" | "replayed_nonce" | "replayed_heartbeat" | "rate_limited" | "key_in_use" | "too_many_identities";
   message: string;
   retryAfterSeconds?: number;
 }

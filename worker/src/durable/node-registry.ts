@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { NODE_TTL_MS, type AdvertisedModel, type Heartbeat } from "@meshgate/schemas";
 import { challengeDelay } from "../limits/challenge-backoff.js";
+import { identitiesPerOrigin, identityOrigin, registrationRateLimit } from "../limits/new-identities.js";
 import { heartbeatRateLimit, takeToken, type TokenBucket } from "../limits/token-bucket.js";
 import { groupBy } from "../mesh/batcher.js";
 import { observe, observeProbe, type NodeState } from "../routing/node-state.js";
@@ -32,22 +33,27 @@ export class NodeRegistry extends DurableObject<Env> {
     }
     this.sql.exec(REGISTRY_SCHEMA);
     upgradeRegistry(this.sql);
-    this.trust = new NodeTrust(this.sql);
+    this.trust = new NodeTrust(this.sql, { registrations: registrationRateLimit(env), perOrigin: identitiesPerOrigin(env) });
     this.probes = new NodeProbes(this.sql);
   }
 
   /**
    * Registers or refreshes a node after the Worker verified the signature. Checks, in order: the key is the node's
-   * current one (or, for a new node, the one its id names), neither the node nor its URL's origin is banned, the nonce
-   * is new, the node is within its rate, and the sequence number increases. All in one synchronous step, so atomic.
+   * current one (or, for a new node, the one its id names), neither the node nor its URL's origin is banned, a URL
+   * still to be proven is at an origin with room for another identity, a new node's source address (`source`, see
+   * new-identities.ts) is within its registration rate, the nonce is new, the node is within its rate, and the
+   * sequence number increases. All in one synchronous step, so atomic; the new-identity limits come before anything
+   * is written and before the challenge the Worker would send.
    */
-  heartbeat(hb: Heartbeat, signature: VerifiedNodeSignature, now: number): HeartbeatResult {
+  heartbeat(hb: Heartbeat, signature: VerifiedNodeSignature, now: number, source: string): HeartbeatResult {
     this.trust.prune(now);
     const prev = this.row(hb.node_id);
     const keyRefusal = this.trust.checkKey(hb.node_id, prev, signature.keyId);
     if (keyRefusal) return { ok: false, refusal: keyRefusal };
     if (prev?.banned_at != null) return { ok: false, refusal: banned(prev.ban_reason) };
     if (this.trust.originBanned(hb.url)) return { ok: false, refusal: banned("this URL belongs to a banned node") };
+    const identityRefusal = this.newIdentityRefusal(hb, prev, source, now);
+    if (identityRefusal) return { ok: false, refusal: identityRefusal };
     if (!this.trust.claimNonce(signature)) return { ok: false, refusal: replayedNonce() };
     let bucket: TokenBucket | null = null;
     if (prev) {
@@ -70,24 +76,28 @@ export class NodeRegistry extends DurableObject<Env> {
     const challenges = challenge ? failed + 1 : failed;
     if (prev && bucket) {
       this.sql.exec(
-        `UPDATE nodes SET url = ?, verified_url = ?, models = ?, capacity = ?, in_flight = ?, last_heartbeat = ?, seq = ?, challenge_at = ?,
+        `UPDATE nodes SET url = ?, origin = ?, verified_url = ?, models = ?, capacity = ?, in_flight = ?, last_heartbeat = ?, seq = ?, challenge_at = ?,
          challenges = ?, hb_tokens = ?, hb_at = ? WHERE id = ?`,
-        hb.url, verifiedUrl, models, hb.capacity, hb.in_flight, now, hb.seq, challengeAt, challenges, bucket.tokens, bucket.at, hb.node_id,
+        hb.url, identityOrigin(hb.url), verifiedUrl, models, hb.capacity, hb.in_flight, now, hb.seq, challengeAt, challenges, bucket.tokens, bucket.at, hb.node_id,
       );
     } else {
       const full = heartbeatRateLimit(this.env).burst - 1;
       this.sql.exec(
-        `INSERT INTO nodes (id, keyid, public_key, url, challenge_at, challenges, models, capacity, in_flight, last_heartbeat, seq, registered,
-         rep_at, hb_tokens, hb_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        hb.node_id, signature.keyId, signature.publicKey, hb.url, challengeAt, challenges, models, hb.capacity, hb.in_flight, now, hb.seq, now,
+        `INSERT INTO nodes (id, keyid, public_key, url, origin, challenge_at, challenges, models, capacity, in_flight, last_heartbeat, seq, registered,
+         rep_at, hb_tokens, hb_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        hb.node_id, signature.keyId, signature.publicKey, hb.url, identityOrigin(hb.url), challengeAt, challenges, models, hb.capacity, hb.in_flight, now, hb.seq, now,
         now, full, now,
       );
     }
     return { ok: true, registered: !prev, status: verified ? "active" : "pending_verification", challenge };
   }
 
-  /** Records that the node answered a challenge at `url` with its current key; false if either changed meanwhile. */
-  endpointProven(nodeId: string, url: string, keyId: string): boolean {
+  /**
+   * Records that the node answered a challenge at `url` with its current key; false if either changed meanwhile, or if
+   * other identities filled the URL's origin meanwhile (challenges run concurrently).
+   */
+  endpointProven(nodeId: string, url: string, keyId: string, now: number): boolean {
+    if (!this.trust.originHasRoom(url, nodeId, now)) return false;
     const cursor = this.sql.exec("UPDATE nodes SET verified_url = url, challenges = 0, challenge_at = NULL WHERE id = ? AND url = ? AND keyid = ?", nodeId, url, keyId);
     return cursor.rowsWritten > 0;
   }
@@ -208,6 +218,16 @@ export class NodeRegistry extends DurableObject<Env> {
       "UPDATE nodes SET rep_s = ?, rep_f = ?, rep_at = ?, routing = ?, ejected_until = ?, requests = requests + ? WHERE id = ?",
       c.rep_s, c.rep_f, c.rep_at, c.routing, c.ejected_until, requests, nodeId,
     );
+  }
+
+  /**
+   * A URL not yet proven by this node adds an identity at its origin (and costs a challenge): refused when the origin
+   * is full. A new node costs its source address a registration token.
+   */
+  private newIdentityRefusal(hb: Heartbeat, prev: TrustRow | undefined, source: string, now: number): Refusal | null {
+    const proven = prev !== undefined && prev.url === hb.url && prev.verified_url === hb.url;
+    if (!proven && !this.trust.originHasRoom(hb.url, hb.node_id, now)) return this.trust.originFull(hb.url);
+    return prev ? null : this.trust.takeRegistration(source, now);
   }
 
   /** The columns a heartbeat or rotation checks; not the models list, which is most of a row. */

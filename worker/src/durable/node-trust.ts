@@ -1,6 +1,15 @@
 // The registry's trust records: retired keys, remembered nonces and banned URL origins, over the registry's SQLite.
 // Synchronous, so a Durable Object method that uses several of them stays one atomic step.
+import { NODE_TTL_MS } from "@meshgate/schemas";
+import { identityOrigin } from "../limits/new-identities.js";
+import { takeToken, type RateLimit } from "../limits/token-bucket.js";
 import type { Refusal, TrustRow, VerifiedNodeSignature } from "./node-registry-types.js";
+
+/** How many new identities the registry admits: per source address over time, and live proven ones per origin. */
+export interface NewIdentityLimits {
+  registrations: RateLimit;
+  perOrigin: number;
+}
 
 const PRUNE_EVERY_MS = 10_000;
 /** Nodes that never proved a URL and went silent are forgotten after this long, so such rows cannot pile up. */
@@ -9,7 +18,10 @@ export const UNPROVEN_NODE_TTL_MS = 60 * 60_000;
 export class NodeTrust {
   private lastPrune = 0;
 
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly limits: NewIdentityLimits,
+  ) {}
 
   /**
    * A known node must sign with its current key; a new node's id must be the thumbprint of the key it signs with,
@@ -60,11 +72,53 @@ export class NodeTrust {
     this.sql.exec("DELETE FROM banned_origins WHERE node_id = ?", nodeId);
   }
 
-  /** Forgets expired nonces, and nodes that never proved a URL and have been silent for an hour; at most every 10 s. */
+  /**
+   * Takes one registration token from the source address's bucket (new-identities.ts); refused with Retry-After when
+   * it has none. One row per address that registered lately: a full bucket is the same as none, so prune drops it.
+   */
+  takeRegistration(source: string, now: number): Refusal | null {
+    const row = this.sql.exec<{ tokens: number; at: number }>("SELECT tokens, at FROM registration_sources WHERE source = ?", source).toArray()[0];
+    const taken = takeToken(row ?? { tokens: this.limits.registrations.burst, at: now }, this.limits.registrations, now);
+    if (!taken.ok) {
+      const retryAfterSeconds = taken.retryAfterSeconds;
+      return { status: 429, code: "rate_limited", message: `too many new nodes registered from this address; retry after ${retryAfterSeconds} s`, retryAfterSeconds };
+    }
+    this.sql.exec(
+      "INSERT INTO registration_sources (source, tokens, at) VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET tokens = excluded.tokens, at = excluded.at",
+      source, taken.bucket.tokens, taken.bucket.at,
+    );
+    return null;
+  }
+
+  /** Whether another identity may prove `url`: fewer than the limit of other live nodes have proven a URL at its origin. */
+  originHasRoom(url: string, nodeId: string, now: number): boolean {
+    const origin = identityOrigin(url);
+    if (origin === null) return true;
+    const { proven } = this.sql
+      .exec<{ proven: number }>(
+        "SELECT COUNT(*) AS proven FROM nodes WHERE origin = ? AND id != ? AND verified_url = url AND banned_at IS NULL AND last_heartbeat >= ?",
+        origin, nodeId, now - NODE_TTL_MS,
+      )
+      .one();
+    return proven < this.limits.perOrigin;
+  }
+
+  originFull(url: string): Refusal {
+    const origin = identityOrigin(url) ?? url;
+    return {
+      status: 409,
+      code: "too_many_identities",
+      message: `other live nodes have already proven ${this.limits.perOrigin} identities at ${origin}, the most one host and port may hold`,
+    };
+  }
+
+  /** Forgets expired nonces, full registration buckets, and nodes that never proved a URL and have been silent for an hour; at most every 10 s. */
   prune(now: number): void {
     if (now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
     this.sql.exec("DELETE FROM nonces WHERE expires < ?", now);
+    const { perMinute, burst } = this.limits.registrations;
+    this.sql.exec("DELETE FROM registration_sources WHERE tokens + (? - at) * ? >= ?", now, perMinute / 60_000, burst);
     this.sql.exec("DELETE FROM nodes WHERE verified_url IS NULL AND banned_at IS NULL AND last_heartbeat < ?", now - UNPROVEN_NODE_TTL_MS);
   }
 }

@@ -66,8 +66,8 @@ export async function proveEndpoint(env: Env, node: ChallengedNode): Promise<voi
       console.warn("endpoint proof failed", { node: node.id, url: node.url, reason: outcome.reason });
       return;
     }
-    if (await nodeRegistry(env).endpointProven(node.id, node.url, node.keyId)) invalidateNodeSnapshot();
-    else console.warn("endpoint proof outdated", { node: node.id, url: node.url });
+    if (await nodeRegistry(env).endpointProven(node.id, node.url, node.keyId, Date.now())) invalidateNodeSnapshot();
+    else console.warn("endpoint proof not recorded: the node's URL or key changed, or its origin is full", { node: node.id, url: node.url });
   } catch (err) {
     console.error("endpoint proof error", { node: node.id, error: err instanceof Error ? err.message : String(err) });
   }

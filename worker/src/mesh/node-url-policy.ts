@@ -101,7 +101,7 @@ function ipv6Problem(text: string): string | null {
 }
 
 /** Eight 16-bit groups, or null. Handles "::" compression and a dotted IPv4 tail. */
-function parseIPv6(text: string): number[] | null {
+export function parseIPv6(text: string): number[] | null {
   const halves = text.split("::");
   if (halves.length > 2) return null;
   const head = groups(halves[0] ?? "");

@@ -3,6 +3,7 @@ import { ceilingFor, HeartbeatSchema, HEARTBEAT_INTERVAL_MS, priceWithin, type H
 import { nodeRegistry } from "../durable/names.js";
 import { HttpError } from "../http/http-error.js";
 import { parseJson, readBody } from "../http/json-body.js";
+import { registrationSource } from "../limits/new-identities.js";
 import { priceCeilings } from "../http/price-ceilings.js";
 import { checkNodeClock, refusalError, verifyNodeSignature } from "../http/node-signature.js";
 import { proveEndpoint } from "../mesh/endpoint-proof.js";
@@ -35,7 +36,9 @@ export async function heartbeatRoute(request: Request, env: Env, ctx: ExecutionC
   const urlRefusal = checkNodeUrl(heartbeat.url, nodeUrlPolicy(env));
   if (urlRefusal) throw new HttpError(400, `Heartbeat refused: ${urlRefusal.message}.`, { param: "url", code: urlRefusal.code });
 
-  const result = await nodeRegistry(env).heartbeat(heartbeat, signature, now);
+  // Cloudflare sets CF-Connecting-IP on every request it forwards; a client cannot choose it.
+  const source = registrationSource(request.headers.get("cf-connecting-ip"));
+  const result = await nodeRegistry(env).heartbeat(heartbeat, signature, now, source);
   if (!result.ok) throw refusalError("Heartbeat", result.refusal, result.refusal.code === "replayed_heartbeat" ? "seq" : null);
   // The node is not routed to until it proves it answers at its URL; the proof runs after the ack is sent.
   if (result.challenge) ctx.waitUntil(proveEndpoint(env, { id: heartbeat.node_id, url: heartbeat.url, publicKey: signature.publicKey, keyId: signature.keyId }));

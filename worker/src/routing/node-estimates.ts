@@ -63,15 +63,23 @@ export function expectedThroughput(node: RouteNode, model: string): number | nul
   return perfOf(node.state, model).throughput?.tokensPerSecond ?? null;
 }
 
-/** Concurrent requests a node gets while on probation or still unproven: a trickle, whatever it declares. */
+/**
+ * Concurrent requests a node gets while on probation, or while still unproven and proven nodes have room: a trickle,
+ * whatever it declares.
+ */
 export const PROBATION_SLOTS = 1;
 export const UNPROVEN_SLOTS = 2;
 
-/** Concurrent requests the router allows the node for `model` now. */
-export function capacityOf(node: RouteNode, model: string, now: number): number {
+/**
+ * Concurrent requests the router allows the node for `model` now. `overflow`: no proven node can take the request
+ * (all full, ejected or tried, or there are none), so an unproven node may use what it declares, lowered by its 429s
+ * like any node's and measured against the in-flight count the gateway itself keeps (pick.ts): holding it to a trickle
+ * then would refuse requests some node could serve.
+ */
+export function capacityOf(node: RouteNode, model: string, now: number, overflow = false): number {
   const usable = effectiveCapacity(node.declaredCapacity, node.state.learnedCapacity, now);
   if (onProbation(node.state.outlier, now)) return Math.min(usable, PROBATION_SLOTS);
-  return unproven(node, model) ? Math.min(usable, UNPROVEN_SLOTS) : usable;
+  return overflow || isProven(node, model) ? usable : Math.min(usable, UNPROVEN_SLOTS);
 }
 
 /** Trust from the record decayed to `now`, so a node's old failures fade even while it gets no traffic. */
@@ -82,9 +90,12 @@ export function trustOf(node: RouteNode, now: number): number {
 /** Fewer measured answers than this for a model, and a node is still being explored for it. */
 export const EXPLORE_BELOW_SAMPLES = 3;
 
-/** Too few good answers for this model to trust the node with its full capacity (failures prove nothing). */
-function unproven(node: RouteNode, model: string): boolean {
-  return perfOf(node.state, model).samples < EXPLORE_BELOW_SAMPLES;
+/**
+ * Enough good answers for this model to trust the node with its full capacity and a place among the candidates
+ * (failures prove nothing). Until then it is held back while proven nodes have room (pick.ts).
+ */
+export function isProven(node: RouteNode, model: string): boolean {
+  return perfOf(node.state, model).samples >= EXPLORE_BELOW_SAMPLES;
 }
 
 /**
@@ -93,5 +104,5 @@ function unproven(node: RouteNode, model: string): boolean {
  * its record (the simulation showed a standing trickle to returning nodes is mostly traffic to flaky ones).
  */
 export function needsExploring(node: RouteNode, model: string, now: number): boolean {
-  return unproven(node, model) && decay(node.state.reputation, now).failures < 1;
+  return !isProven(node, model) && decay(node.state.reputation, now).failures < 1;
 }

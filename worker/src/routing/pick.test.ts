@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { seededRandom as mulberry32 } from "./seeded-random.js";
 import { CAPACITY_RECOVERY_STEP_MS } from "./capacity.js";
 import { NO_CONTROLS, type RoutingControls } from "./client-controls.js";
-import { capacityOf, STALE_LATENCY_TAU_MS, type ProbeView, type RouteNode } from "./node-estimates.js";
+import { capacityOf, isProven, STALE_LATENCY_TAU_MS, UNPROVEN_SLOTS, type ProbeView, type RouteNode } from "./node-estimates.js";
 import { newNodeState, observe, type NodeState } from "./node-state.js";
 import type { Outcome, OutcomeKind } from "./outcome.js";
 import { BASE_EJECTION_MS, EJECT_AFTER_CONSECUTIVE, isEjected } from "./outlier.js";
@@ -228,9 +228,11 @@ describe("capacity", () => {
       const loads: Record<string, number> = {};
       for (const node of nodes) loads[node.id] = Math.floor(random() * (node.declaredCapacity + 2));
       const result = pickNode(table, query({ random, loads }));
-      const room = nodes.filter((node) => (loads[node.id] ?? 0) < capacityOf(node, M, NOW));
+      // Unproven nodes ("d") take what they declare only once no proven node has room.
+      const provenRoom = nodes.some((node) => isProven(node, M) && (loads[node.id] ?? 0) < capacityOf(node, M, NOW));
+      const room = nodes.filter((node) => (loads[node.id] ?? 0) < capacityOf(node, M, NOW, !provenRoom));
       if (result.kind === "node") {
-        expect(loads[result.node.id] ?? 0).toBeLessThan(capacityOf(result.node, M, NOW));
+        expect(loads[result.node.id] ?? 0).toBeLessThan(capacityOf(result.node, M, NOW, !provenRoom));
         expect(loads[result.node.id] ?? 0).toBeLessThan(result.node.declaredCapacity);
         checked++;
       } else {
@@ -525,7 +527,7 @@ describe("exploration", () => {
 
   it("gives explored nodes the share exploreShare names (more while much of the pool is new), and almost nothing otherwise", () => {
     const table = buildTable([known(), routeNode("known2", { ttftMs: 100 }), distant("new1"), distant("new2")], NOW);
-    const expected = exploreShare(table.pools.get(M) ?? { model: M, nodes: [], sampler: new WeightedSampler([]), explore: [], priceReference: 0 });
+    const expected = exploreShare(table.pools.get(M) ?? { model: M, nodes: [], sampler: new WeightedSampler([]), explore: [], unproven: [], priceReference: 0 });
     // Half the pool new: 0.5% + 0.2 × 1/2.
     expect(expected).toBeCloseTo(EXPLORE_SHARE + EXPLORE_BOOST / 2, 9);
     const n = 100_000;
@@ -576,16 +578,46 @@ describe("exploration", () => {
     expect(pick(table, { random: FORCE_EXPLORE(), exclude: new Set(["new"]) })).toBe("known");
   });
 
-  it("tries a new node outside exploration once its prior beats the others' cost, but never more than two requests at a time", () => {
+  it("holds a new node to exploration while a proven node has room, however cheap its prior", () => {
     const table = buildTable([known(), routeNode("new", { capacity: 64 })], NOW);
-    // Idle, the known node (100 ms) is cheaper than the new one's neutral prior (LATENCY_PRIOR_MS).
     for (let seed = 0; seed < 20; seed++) expect(pick(table, { random: NO_EXPLORE(seed) })).toBe("known");
-    // With 5 of its 8 slots busy the known node costs 162.5 ms: the new node is the cheaper one.
-    expect(pickNode(table, query({ random: NO_EXPLORE(), loads: { known: 5 } }))).toMatchObject({ kind: "node", explored: false, node: { id: "new" } });
-    expect(pick(table, { random: NO_EXPLORE(), loads: { known: 8, new: 1 } })).toBe("new");
-    // Two requests at most, though it declares 64.
-    for (let seed = 0; seed < 20; seed++) expect(pick(table, { random: mulberry32(seed), loads: { known: 7, new: 2 } })).toBe("known");
-    expect(pick(table, { loads: { known: 8, new: 2 } })).toBe("<saturated>");
+    // With 7 of its 8 slots busy the known node costs 187.5 ms, more than the new one's prior: still the known node.
+    for (let seed = 0; seed < 20; seed++) expect(pick(table, { random: NO_EXPLORE(seed), loads: { known: 7 } })).toBe("known");
+    // Explored, the new node takes UNPROVEN_SLOTS at a time while the known node has room.
+    expect(pick(table, { random: FORCE_EXPLORE(), loads: { known: 7, new: UNPROVEN_SLOTS - 1 } })).toBe("new");
+    expect(pick(table, { random: FORCE_EXPLORE(), loads: { known: 7, new: UNPROVEN_SLOTS } })).toBe("known");
+  });
+
+  it("lets new nodes take what they declare once no proven node has room (full, ejected, tried, or none)", () => {
+    const table = buildTable([known(), routeNode("new", { capacity: 64 })], NOW);
+    expect(pickNode(table, query({ random: NO_EXPLORE(), loads: { known: 8 } }))).toMatchObject({ kind: "node", explored: false, node: { id: "new" } });
+    expect(pick(table, { random: NO_EXPLORE(), loads: { known: 8, new: 63 } })).toBe("new");
+    expect(pick(table, { loads: { known: 8, new: 64 } })).toBe("<saturated>");
+    expect(pick(table, { random: NO_EXPLORE(), loads: { new: 40 }, exclude: new Set(["known"]) })).toBe("new");
+    const ejected = buildTable([routeNode("known", { ejected: true }), routeNode("new", { capacity: 64 })], NOW);
+    expect(pick(ejected, { random: NO_EXPLORE(), loads: { new: 40 } })).toBe("new");
+  });
+
+  it("serves a burst on a mesh of new nodes up to what they declare, spread over all of them", () => {
+    // Three fresh nodes declaring 64 each, 96 requests in flight at once (no request ends within the run).
+    const table = buildTable(["a", "b", "c"].map((id) => routeNode(id, { capacity: 64 })), NOW);
+    const run = simulate(table, { steps: 96, hold: 1_000, seed: 5 });
+    expect(run.saturated).toBe(0);
+    for (const id of ["a", "b", "c"]) expect(run.counts.get(id) ?? 0).toBeGreaterThan(16);
+    expect(simulate(table, { steps: 200, hold: 1_000, seed: 5 }).saturated).toBe(200 - 3 * 64);
+  });
+
+  it("bounds what any number of new identities take from a proven node with room: the exploration share, split among them", () => {
+    const fresh = Array.from({ length: 100 }, (_, i) => routeNode(`new${i}`, { capacity: 64 }));
+    // The proven node is slower than the new ones' prior, so their prior and full trust would otherwise win.
+    const table = buildTable([routeNode("known", { ttftMs: 600, capacity: 64 }), ...fresh], NOW);
+    const n = 20_000;
+    const counts = tally(table, n);
+    const toNew = n - (counts.get("known") ?? 0);
+    expect(toNew / n).toBeLessThan(MAX_EXPLORE_SHARE * 1.05);
+    expect(toNew / n).toBeGreaterThan(MAX_EXPLORE_SHARE * 0.9);
+    // Split: no one identity takes more than a few times its even part of the share.
+    for (const node of fresh) expect(counts.get(node.id) ?? 0).toBeLessThan((n * MAX_EXPLORE_SHARE * 3) / fresh.length);
   });
 
   it("picks normally when there is nothing to explore", () => {

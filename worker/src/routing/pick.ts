@@ -1,20 +1,25 @@
-// Chooses the node for one attempt of a request: weighted power of two choices over eligible nodes, a small
-// exploration share, never above a node's capacity; the client's controls (order, only, ignore, sort, max_price)
-// narrow or order the choice. Pure: time, load and randomness come in as arguments.
+// Chooses the node for one attempt of a request: weighted power of two choices over eligible proven nodes, a small
+// exploration share for unproven ones, never above a node's capacity; unproven nodes take the rest only once no proven
+// node has room. The client's controls (order, only, ignore, sort, max_price) narrow or order the choice. Pure: time,
+// load and randomness come in as arguments.
 import type { RoutingControls } from "./client-controls.js";
-import { capacityOf, expectedThroughput, expectedTtft, trustOf, type RouteNode } from "./node-estimates.js";
+import { capacityOf, expectedThroughput, expectedTtft, isProven, trustOf, type RouteNode } from "./node-estimates.js";
 import { perfOf } from "./node-state.js";
 import { isEjected } from "./outlier.js";
 import { drawWeighted, nodeCost, poolPriceFactor, TRUST_POWER, type ModelPool, type RoutingTable } from "./routing-table.js";
 
 /**
- * Share of first attempts sent to a node still unproven for the model, whatever its estimates say. Small: new nodes
- * are mostly explored through their optimistic trust (reputation.ts); this trickle covers those whose prior looks slow.
+ * Share of first attempts sent to nodes still unproven for the model while proven nodes have room: their only way in
+ * then (they are not candidates in the weighted draws), shared among all of them (one is drawn at random), so a
+ * hundred fresh identities take this share together, not a hundred times it.
  */
 export const EXPLORE_SHARE = 0.005;
 /**
  * The share grows with the part of the pool still unexplored, up to MAX_EXPLORE_SHARE: in a small mesh (three nodes,
- * two new) new nodes are tried within a few requests; in a large settled one the share stays near EXPLORE_SHARE.
+ * two new) new nodes are tried within a few requests; in a large settled one the share stays near EXPLORE_SHARE. The
+ * cap bounds what any number of new identities take from proven nodes with room: a fifth of first attempts (each at
+ * most UNPROVEN_SLOTS at a time) is enough to prove a few new nodes within tens of requests, and leaves four fifths
+ * to nodes with a record, however many identities an attacker registers.
  */
 export const EXPLORE_BOOST = 0.2;
 export const MAX_EXPLORE_SHARE = 0.2;
@@ -42,8 +47,12 @@ export interface PickQuery {
   allow?: ((node: RouteNode) => boolean) | undefined;
 }
 
-/** A query with the pool it picks from (whose usual price a node's price is weighed against). */
-type Query = PickQuery & { readonly pool: ModelPool };
+/**
+ * A query with the pool it picks from (whose usual price a node's price is weighed against), and its phase: first
+ * proven nodes (unproven ones only by exploration, at UNPROVEN_SLOTS), then, if none could take it, `overflow`: any
+ * node, unproven ones at their full capacity.
+ */
+type Query = PickQuery & { readonly pool: ModelPool; readonly overflow: boolean };
 
 export type PickResult =
   | { kind: "node"; node: RouteNode; explored: boolean }
@@ -67,15 +76,20 @@ export function allowedByControls(node: RouteNode, model: string, c: RoutingCont
 }
 
 function available(node: RouteNode, q: Query): boolean {
-  return !q.exclude.has(node.id) && !isEjected(node.state.outlier, q.now) && q.load(node) < capacityOf(node, q.model, q.now);
+  return !q.exclude.has(node.id) && !isEjected(node.state.outlier, q.now) && q.load(node) < capacityOf(node, q.model, q.now, q.overflow);
 }
 
 function eligible(node: RouteNode, q: Query): boolean {
   return node.models.has(q.model) && available(node, q) && allowedByControls(node, q.model, q.controls) && (q.allow?.(node) ?? true);
 }
 
+/** Eligible and a candidate in this phase: unproven nodes only once no proven one could take the request. */
+function isCandidate(node: RouteNode, q: Query): boolean {
+  return (q.overflow || isProven(node, q.model)) && eligible(node, q);
+}
+
 function cost(node: RouteNode, q: Query): number {
-  return nodeCost(node, q.model, q.load(node), q.now, poolPriceFactor(q.pool, node));
+  return nodeCost(node, q.model, q.load(node), q.now, poolPriceFactor(q.pool, node), q.overflow);
 }
 
 function cheaper(a: RouteNode, b: RouteNode | null, q: Query): RouteNode {
@@ -90,7 +104,7 @@ function cheaper(a: RouteNode, b: RouteNode | null, q: Query): RouteNode {
 function twoChoices(pool: ModelPool, q: Query): RouteNode | null {
   let first: RouteNode | null = null;
   const consider = (candidate: RouteNode | null | undefined): RouteNode | null => {
-    if (!candidate || candidate === first || !eligible(candidate, q)) return null;
+    if (!candidate || candidate === first || !isCandidate(candidate, q)) return null;
     if (first) return cheaper(first, candidate, q);
     first = candidate;
     return null;
@@ -110,8 +124,20 @@ function twoChoices(pool: ModelPool, q: Query): RouteNode | null {
 
 function cheapestOf(nodes: Iterable<RouteNode>, q: Query): RouteNode | null {
   let best: RouteNode | null = null;
-  for (const node of nodes) if (eligible(node, q)) best = cheaper(node, best, q);
+  for (const node of nodes) if (isCandidate(node, q)) best = cheaper(node, best, q);
   return best;
+}
+
+/** Overflow among the unproven nodes: the cheaper of two drawn uniformly, or the cheapest by a scan. */
+function twoUnproven(nodes: readonly RouteNode[], q: Query): RouteNode | null {
+  let first: RouteNode | null = null;
+  for (let i = 0; i < UNIFORM_DRAWS && nodes.length > 0; i++) {
+    const drawn = nodes[Math.floor(q.random() * nodes.length)];
+    if (!drawn || drawn === first || !isCandidate(drawn, q)) continue;
+    if (first) return cheaper(first, drawn, q);
+    first = drawn;
+  }
+  return first ?? cheapestOf(nodes, q);
 }
 
 /** Two random nodes still being explored, the cheaper by their priors. */
@@ -120,7 +146,8 @@ function explore(pool: ModelPool, q: Query): RouteNode | null {
   let best: RouteNode | null = null;
   for (let i = 0; i < 2 * 2 && i < pool.explore.length * 2; i++) {
     const candidate = pool.explore[Math.floor(q.random() * pool.explore.length)];
-    if (candidate && eligible(candidate, q)) best = cheaper(candidate, best, q);
+    // A node proven since the table was built (by this isolate's own outcomes) is a weighted candidate now.
+    if (candidate && !isProven(candidate, q.model) && eligible(candidate, q)) best = cheaper(candidate, best, q);
   }
   return best;
 }
@@ -146,7 +173,7 @@ function bestBySort(nodes: Iterable<RouteNode>, q: Query): RouteNode | null {
   let best: RouteNode | null = null;
   let bestKey = Infinity;
   for (const node of nodes) {
-    if (!eligible(node, q)) continue;
+    if (!isCandidate(node, q)) continue;
     const k = key(node);
     if (best === null || k < bestKey || (k === bestKey && cost(node, q) < cost(best, q))) {
       best = node;
@@ -172,22 +199,27 @@ export function pickNode(table: RoutingTable, query: PickQuery): PickResult {
   if (!pool) return { kind: "unknown_model" };
   // Built field by field, not spread: a spread copy is a fresh shape per call, which slows every read of it.
   const { model, controls, now, random, load, exclude, attempt, allow } = query;
-  const q: Query = { model, controls, now, random, load, exclude, attempt, allow, pool };
+  const held: Query = { model, controls, now, random, load, exclude, attempt, allow, pool, overflow: false };
+  const chosen = choose(table, held);
+  if (chosen) return chosen;
+  // No proven node could take it (full, ejected, tried, or none): unproven nodes may use what they declare.
+  const overflow: Query = { model, controls, now, random, load, exclude, attempt, allow, pool, overflow: true };
+  return choose(table, overflow) ?? diagnose(pool, held);
+}
+
+/** One phase of the choice (see Query): the client's order first, then its sort or only, else the default choice. */
+function choose(table: RoutingTable, q: Query): PickResult | null {
   const c = q.controls;
   for (const id of c.order) {
     const node = table.nodes.get(id);
     if (node && eligible(node, q)) return { kind: "node", node, explored: false };
   }
-  const fallbacksUsed = c.order.length > 0 || q.attempt > 0;
-  const chosen =
-    fallbacksUsed && !c.allowFallbacks
-      ? null
-      : c.sort
-        ? found(bestBySort(c.only ? onlyNodes(table, c.only) : pool.nodes, q))
-        : c.only
-          ? found(cheapestOf(onlyNodes(table, c.only), q))
-          : (q.attempt === 0 && q.random() < exploreShare(pool) ? found(explore(pool, q), true) : null) ?? found(twoChoices(pool, q));
-  return chosen ?? diagnose(pool, q);
+  if ((c.order.length > 0 || q.attempt > 0) && !c.allowFallbacks) return null;
+  const nodes = q.overflow ? q.pool.unproven : q.pool.nodes;
+  if (c.sort) return found(bestBySort(c.only ? onlyNodes(table, c.only) : nodes, q));
+  if (c.only) return found(cheapestOf(onlyNodes(table, c.only), q));
+  if (q.overflow) return found(twoUnproven(nodes, q));
+  return (q.attempt === 0 && q.random() < exploreShare(q.pool) ? found(explore(q.pool, q), true) : null) ?? found(twoChoices(q.pool, q));
 }
 
 /** Why nothing was picked: the client's controls exclude every node, or the allowed ones are busy. */

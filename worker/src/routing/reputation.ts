@@ -1,7 +1,7 @@
 // Beta reputation (Jøsang & Ismail): successes and failures decay with time; expectation E = (s + 1) / (s + f + 2),
-// uncertainty u = 2 / (s + f + 2). Routing uses E + u/2, optimistic while the record is thin, so a new node competes
-// on its latency prior as if it had a clean record (explored) — but with few concurrent requests until it has proven
-// itself (not trusted: node-estimates.ts).
+// uncertainty u = 2 / (s + f + 2). Routing uses E + u/2, optimistic while the record is thin, so a new node is weighed
+// on its latency prior as if it had a clean record (explored) — but it is held to the exploration share while proven
+// nodes have room, until it has proven itself (not trusted: node-estimates.ts, pick.ts).
 
 export interface Reputation {
   successes: number;

@@ -1,7 +1,7 @@
 import type { Price } from "@meshgate/schemas";
 import { describe, expect, it } from "vitest";
 import { seededRandom as mulberry32 } from "./seeded-random.js";
-import { capacityOf, expectedTtft, trustOf, type ProbeView, type RouteNode } from "./node-estimates.js";
+import { capacityOf, expectedTtft, EXPLORE_BELOW_SAMPLES, trustOf, type ProbeView, type RouteNode } from "./node-estimates.js";
 import { newNodeState, observe, perfOf, type NodeState } from "./node-state.js";
 import type { Outcome, OutcomeKind } from "./outcome.js";
 import { EJECT_AFTER_CONSECUTIVE, isEjected, maxEjected } from "./outlier.js";
@@ -161,11 +161,11 @@ describe("samplingWeight", () => {
     expect(Number.isFinite(samplingWeight(routeNode("z", { ttftMs: 0 }), "m", 0, NOW - 1))).toBe(true);
   });
 
-  it("weighs a node without a record by full trust, the latency prior and its two unproven slots", () => {
+  it("gives a node unproven for the model no weight: it is never a weighted candidate (pick.ts explores it instead)", () => {
     const fresh = routeNode("n", { capacity: 64 });
-    const known = routeNode("k", { ttftMs: expectedTtft(fresh, "m", NOW), capacity: 2 });
-    expect(samplingWeight(fresh, "m", 0, NOW)).toBeGreaterThan(0);
-    expect(samplingWeight(fresh, "m", 0, NOW)).toBeCloseTo(samplingWeight(known, "m", 0, NOW), 12);
+    expect(samplingWeight(fresh, "m", 0, NOW)).toBe(0);
+    const proven = routeNode("p", { ttftMs: 100, successes: EXPLORE_BELOW_SAMPLES, capacity: 64 });
+    expect(samplingWeight(proven, "m", 0, NOW)).toBeGreaterThan(0);
   });
 });
 
@@ -244,7 +244,7 @@ describe("drawWeighted", () => {
   it("is null when every weight is zero or there are no nodes", () => {
     const allOut = buildTable([routeNode("a", { ejected: true }), routeNode("b", { ejected: true })], NOW);
     expect(drawWeighted(pool(allOut), Math.random)).toBeNull();
-    const empty: ModelPool = { model: "m", nodes: [], sampler: new WeightedSampler([]), explore: [], priceReference: 0 };
+    const empty: ModelPool = { model: "m", nodes: [], sampler: new WeightedSampler([]), explore: [], unproven: [], priceReference: 0 };
     expect(drawWeighted(empty, Math.random)).toBeNull();
   });
 

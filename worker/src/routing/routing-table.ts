@@ -1,7 +1,7 @@
 // The per-isolate view routing decides from: live nodes indexed by model, each with a sampling weight kept current as
 // its load and record change, so a decision costs a few O(log n) draws, not a scan of every node.
 import { observe } from "./node-state.js";
-import { capacityOf, expectedTtft, needsExploring, trustOf, type RouteNode } from "./node-estimates.js";
+import { capacityOf, expectedTtft, isProven, needsExploring, trustOf, type RouteNode } from "./node-estimates.js";
 import type { Outcome } from "./outcome.js";
 import { WeightedSampler } from "./weighted-sampler.js";
 import { isEjected, maxEjected } from "./outlier.js";
@@ -24,8 +24,10 @@ export interface ModelPool {
   nodes: RouteNode[];
   /** The nodes' sampling weights, for drawing one with probability proportional to its weight. */
   sampler: WeightedSampler;
-  /** Nodes still unproven for this model (too few good answers): the exploration share draws among them. */
+  /** Nodes still unproven for this model (too few good answers) and without a failure: the exploration share draws among them. */
   explore: RouteNode[];
+  /** Every node unproven for this model as the table was built: they take what proven nodes cannot (pick.ts). */
+  unproven: RouteNode[];
   /** What the pool's nodes usually charge for the model (blended, see price-preference.ts). */
   priceReference: number;
 }
@@ -54,17 +56,18 @@ export interface RoutingTable {
  * node barely slows the next, while a full node doubles its cost. An idle node costs its latency, so declaring more
  * slots buys no traffic by itself.
  */
-export function nodeCost(node: RouteNode, model: string, load: number, now: number, price = 1): number {
+export function nodeCost(node: RouteNode, model: string, load: number, now: number, price = 1, overflow = false): number {
   const latency = Math.max(1, expectedTtft(node, model, now)) * price;
-  return (latency * (1 + load / capacityOf(node, model, now))) / Math.pow(trustOf(node, now), TRUST_POWER);
+  return (latency * (1 + load / capacityOf(node, model, now, overflow))) / Math.pow(trustOf(node, now), TRUST_POWER);
 }
 
 /**
  * How often a node is drawn as a candidate: free slots × trust¹⁶ / (latency × price factor)⁴. Zero while ejected or
- * full, so draws land on nodes that can take the request.
+ * full, so draws land on nodes that can take the request; zero while unproven for the model too, since unproven nodes
+ * are candidates only through exploration or once no proven node has room (pick.ts), never in weighted draws.
  */
 export function samplingWeight(node: RouteNode, model: string, load: number, now: number, price = 1): number {
-  if (isEjected(node.state.outlier, now)) return 0;
+  if (isEjected(node.state.outlier, now) || !isProven(node, model)) return 0;
   const free = Math.min(MAX_WEIGHED_SLOTS, capacityOf(node, model, now) - load);
   if (free <= 0) return 0;
   const latency = Math.max(1, expectedTtft(node, model, now)) * price;
@@ -98,10 +101,11 @@ export function buildTable(nodes: readonly RouteNode[], now: number, load: (node
   const places = new Map<string, { pool: ModelPool; index: number }[]>();
   for (const [model, list] of grouped) {
     const explore = list.filter((node) => needsExploring(node, model, now));
+    const unproven = list.filter((node) => !isProven(node, model));
     const priceReference = referencePrice(list.map((node) => blendedPrice(node.models.get(model) ?? null)));
     const price = (node: RouteNode): number => priceFactor(blendedPrice(node.models.get(model) ?? null), priceReference);
     const sampler = new WeightedSampler(list.map((node) => samplingWeight(node, model, loads.get(node.id) ?? 0, now, price(node))));
-    const pool: ModelPool = { model, nodes: list, sampler, explore, priceReference };
+    const pool: ModelPool = { model, nodes: list, sampler, explore, unproven, priceReference };
     pools.set(model, pool);
     list.forEach((node, index) => {
       const at = places.get(node.id);

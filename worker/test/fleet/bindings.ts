@@ -6,6 +6,10 @@ export const TEST_BINDINGS = {
   // The fleet listens on 127.0.0.1: the local-development switch. Private-URL refusal is tested end to end.
   ALLOW_PRIVATE_NODE_URLS: "true",
   HEARTBEAT_RATE_LIMIT: "60/10",
+  // Every test node registers from one address (none), and many are proven at the one fleet agent's origin; the
+  // limits themselves are tested end to end (tools/e2e/new-identities.test.ts).
+  REGISTRATION_RATE_LIMIT: "1000000/100000",
+  IDENTITIES_PER_ORIGIN: "100000",
 };
 
 /** Each test file routes its own models, so files sharing the one registry do not disturb each other. */
