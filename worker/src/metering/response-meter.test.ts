@@ -102,6 +102,22 @@ describe("meterStream on streams", () => {
     expect(await result).toMatchObject({ completed: false, failure: "upstream_stalled" });
   });
 
+  it("ends a stream whose event never ends once it passes the bound, with an error event, without relaying any of it", async () => {
+    let pulls = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulls++;
+        controller.enqueue(enc.encode(pulls === 1 ? `${chunk("a")}data: {"choices":[{"index":0,"delta":{"content":"` : "x".repeat(64 * 1024)));
+      },
+    });
+    const { body, result } = meterStream(endless, { hideUsage: false, choices: 1 });
+    const seen = await readChunks(body);
+    expect(seen).toEqual([chunk("a"), MID_STREAM_ERROR_EVENT]);
+    expect(await result).toMatchObject({ completed: false, failure: "upstream_malformed" });
+    // 1 MiB held at most: the node's bytes stop being read just past it.
+    expect(pulls).toBeLessThan(20);
+  });
+
   it("counts a node that sends only keep-alive comments after its first token as stalled", async () => {
     let sent = 0;
     const commentsForever = new ReadableStream<Uint8Array>({

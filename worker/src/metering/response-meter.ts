@@ -1,8 +1,8 @@
 // Passes a node's event stream through to the client chunk by chunk while reading out of it what it is billed by:
 // the node's usage and receipt, and what the stream relayed (its output, the digest of its data payloads).
-import { RECEIPT_COMMENT_PREFIX, SseDecoder, StreamDigest } from "@meshgate/schemas";
-import { OutputTally } from "./output-tally.js";
-import { inspectChunk, type TokenCounts } from "./usage.js";
+import type { OutputTally } from "./output-tally.js";
+import { StreamMeter } from "./stream-meter.js";
+import type { TokenCounts } from "./usage.js";
 
 export interface MeterOptions {
   /** Remove usage the gateway asked the node for but the client did not. */
@@ -17,6 +17,8 @@ export interface MeterOptions {
   drainMs?: number;
   /** Called once if the client leaves before the end: the node should stop (and send a receipt for what it relayed). */
   onClientGone?: () => void;
+  /** Each parsed data payload before [DONE] (see StreamMeterOptions). */
+  onPayload?: (value: unknown) => void;
 }
 
 /** Generation pauses (a long tool call, a slow prefill of a later turn) rarely last this long without a keep-alive. */
@@ -43,7 +45,7 @@ export interface MeterResult {
   /** The stream ended normally: `[DONE]` was its last data event. */
   completed: boolean;
   /** Why the body did not complete, if it did not ("client_cancelled": the client left and the node did not finish in time). */
-  failure: "upstream_error" | "upstream_stalled" | "client_cancelled" | null;
+  failure: "upstream_error" | "upstream_stalled" | "upstream_malformed" | "client_cancelled" | null;
   /** The client left before the end (the rest of the node's answer was read without it). */
   clientGone: boolean;
   /** The node sent an error envelope (`data: {"error": …}`) inside its 200 stream. */
@@ -78,106 +80,17 @@ export const MID_STREAM_ERROR_EVENT = `data: ${JSON.stringify({
   error: { message: "The node serving this request failed mid-stream.", type: "api_error", param: null, code: "upstream_stream_error" },
 })}\n\n`;
 
-/** A data payload as JSON; undefined when it is not (forwarded as it is, carrying nothing billable). */
-function parsePayload(data: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch {
-    return undefined;
-  }
+/**
+ * A node's body as the dispatch step hands it on: the chunks it already read (up to the first token) and a reader
+ * for the rest. No JavaScript stream sits between the node and the meter: each chunk is read once.
+ */
+export interface NodeBody {
+  held: Uint8Array[];
+  reader: ReadableStreamDefaultReader<Uint8Array>;
 }
 
-/** The end of a stream as clients read it: openai-node and openai-python stop at a payload starting with [DONE]. */
-function isDone(data: string): boolean {
-  return data.startsWith("[DONE]");
-}
-
-function isErrorObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && "error" in value && !("choices" in value);
-}
-
-function streamProcessor(hideUsage: boolean, choices: number) {
-  const textDecoder = new TextDecoder();
-  const sse = new SseDecoder();
-  const digest = new StreamDigest();
-  const relayed = new OutputTally(choices);
-  const afterLeave = new OutputTally(choices);
-  let output = relayed;
-  let usage: TokenCounts | null = null;
-  let receipt: string | null = null;
-  let done = false;
-  let dataAfterDone = false;
-  let sseError = false;
-  let dataEvents = 0;
-  /** One data event: metered, and what to send the client for it ("" to send nothing). */
-  const meter = (data: string, raw: string): { out: string; changed: boolean } => {
-    dataEvents++;
-    digest.add(data);
-    // Anything after a receipt comment means it was not the last event, so not the receipt.
-    receipt = null;
-    // Clients stop reading at [DONE] (the SDKs at any payload that starts with it): nothing after it reaches anyone,
-    // or is billed, and anything but a repeated [DONE] makes the stream malformed.
-    if (done) {
-      if (!isDone(data)) dataAfterDone = true;
-      return { out: "", changed: true };
-    }
-    if (isDone(data)) {
-      done = true;
-      return { out: raw, changed: false };
-    }
-    const value = parsePayload(data);
-    if (isErrorObject(value)) sseError = true;
-    output.add(value);
-    const verdict = inspectChunk(value, hideUsage);
-    if (verdict.usage) usage = verdict.usage;
-    if (verdict.action === "forward") return { out: raw, changed: false };
-    return { out: verdict.action === "rewrite" ? `data: ${verdict.data}\n\n` : "", changed: true };
-  };
-  const handle = (events: ReturnType<SseDecoder["push"]>): { out: string; changed: boolean } => {
-    let out = "";
-    let changed = false;
-    for (const event of events) {
-      if (event.data !== null) {
-        const metered = meter(event.data, event.raw);
-        out += metered.out;
-        changed ||= metered.changed;
-      } else if (event.raw.startsWith(RECEIPT_COMMENT_PREFIX)) {
-        // The node's receipt is for the gateway, never the client. It counts only as the stream's last event.
-        receipt = event.raw.slice(RECEIPT_COMMENT_PREFIX.length).trim();
-        changed = true;
-      } else out += event.raw;
-    }
-    return { out, changed };
-  };
-  return {
-    /** Returns the bytes to send for this chunk (possibly the chunk itself), or null to hold them back. */
-    chunk(bytes: Uint8Array): Uint8Array | null {
-      const heldBefore = sse.buffered;
-      const { out, changed } = handle(sse.push(textDecoder.decode(bytes, { stream: true })));
-      // Whole events in, none altered: forward the original bytes without re-encoding. (A node's servers write whole
-      // events per chunk; one split across chunks is held until it is whole, so a receipt never leaks half-sent.)
-      if (!changed && heldBefore === 0 && sse.buffered === 0) return bytes;
-      return out ? encoder.encode(out) : null;
-    },
-    /** Returns any bytes still held back at the end of the stream. */
-    end(): Uint8Array | null {
-      const { out } = handle(sse.push(textDecoder.decode()).concat(sse.flush()));
-      return out ? encoder.encode(out) : null;
-    },
-    usage: () => usage,
-    digest: () => digest.finish(),
-    receipt: () => receipt,
-    relayed: () => relayed,
-    afterLeave: () => afterLeave,
-    /** The client left: what comes next is tallied apart. */
-    clientLeft: () => {
-      output = afterLeave;
-    },
-    completed: () => done && !dataAfterDone,
-    sseError: () => sseError,
-    /** Data events seen so far (comments and keep-alives are not): progress, for the stall timer. */
-    dataEvents: () => dataEvents,
-  };
+export function nodeBody(stream: ReadableStream<Uint8Array>): NodeBody {
+  return { held: [], reader: stream.getReader() };
 }
 
 export interface MeteredBody {
@@ -188,128 +101,151 @@ export interface MeteredBody {
   abandon(): void;
 }
 
-export function meterStream(body: ReadableStream<Uint8Array> | null, opts: MeterOptions): MeteredBody {
-  const processor = streamProcessor(opts.hideUsage, opts.choices);
-  let settle: ((r: MeterResult) => void) | null = null;
-  const result = new Promise<MeterResult>((resolve) => (settle = resolve));
-  let bytes = 0;
-  const startedAt = Date.now();
-  let clientGone = false;
-  const finish = (failure: MeterResult["failure"]) => {
-    const durationMs = Date.now() - startedAt;
-    settle?.({
-      usage: processor.usage(),
-      completed: failure === null && processor.completed(),
-      failure,
-      clientGone,
-      sseError: processor.sseError(),
-      bytes,
-      durationMs,
-      digest: processor.digest(),
-      receipt: processor.receipt(),
-      relayed: processor.relayed(),
-      afterLeave: processor.afterLeave(),
-    });
-    settle = null;
-  };
-  if (!body) {
-    processor.end();
-    finish(null);
-    return { body: new ReadableStream({ start: (c) => c.close() }), result, abandon: () => {} };
+type Failure = MeterResult["failure"];
+
+/**
+ * Relays a node's stream to the client through a native identity stream (each write completes when the client side
+ * has taken the chunk: nothing is buffered, and a client that has gone makes the write fail or stall), metering it on
+ * the way. One watchdog timer per stream, not one per chunk, notices a stalled node and a stalled client.
+ */
+class StreamRelay {
+  readonly meter: StreamMeter;
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly result: Promise<MeterResult>;
+  private settle: ((r: MeterResult) => void) | null = null;
+  private bytes = 0;
+  private readonly startedAt = Date.now();
+  private clientGone = false;
+  private stalled = false;
+  private lastDataAt = Date.now();
+  private dataSeen = 0;
+  private writeStartedAt = 0;
+  private drained = 0;
+  private drainTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly watchdog: ReturnType<typeof setInterval>;
+  /** Resolves when the client leaves: a write to a client that left may never settle (see CLIENT_STALL_MS). */
+  private readonly left: Promise<void>;
+  private wakeWriter = () => {};
+
+  constructor(
+    private readonly source: NodeBody,
+    private readonly opts: MeterOptions,
+  ) {
+    this.meter = new StreamMeter({ hideUsage: opts.hideUsage, choices: opts.choices, ...(opts.onPayload ? { onPayload: opts.onPayload } : {}) });
+    this.result = new Promise<MeterResult>((resolve) => (this.settle = resolve));
+    this.left = new Promise<void>((resolve) => (this.wakeWriter = resolve));
+    const { readable, writable } = new IdentityTransformStream();
+    this.readable = readable;
+    this.writer = writable.getWriter();
+    const stallMs = opts.stallMs ?? CLIENT_STALL_MS;
+    const upstreamStallMs = opts.upstreamStallMs ?? UPSTREAM_STALL_MS;
+    this.watchdog = setInterval(() => this.watch(stallMs, upstreamStallMs), Math.max(10, Math.floor(Math.min(stallMs, upstreamStallMs) / 4)));
   }
-  const reader = body.getReader();
-  // The bytes go to the client through a native identity stream: each write completes when the client side has taken
-  // the chunk, so nothing is buffered, and a client that has gone makes the write fail (or stall, see stallMs).
-  const { readable, writable } = new IdentityTransformStream();
-  const writer = writable.getWriter();
-  const stallMs = opts.stallMs ?? CLIENT_STALL_MS;
-  let writeStartedAt = 0;
-  const watchdog = setInterval(() => {
-    if (writeStartedAt !== 0 && Date.now() - writeStartedAt > stallMs) abandon();
-  }, Math.max(10, Math.floor(stallMs / 4)));
-  const drainLimitMs = opts.drainMs ?? DRAIN_AFTER_CLIENT_LEFT_MS;
-  let drained = 0;
-  let drainTimer: ReturnType<typeof setTimeout> | undefined;
-  // A write to a client that left may never settle (see CLIENT_STALL_MS): leaving releases it, so reading goes on.
-  let wakeWriter = () => {};
-  const left = new Promise<void>((resolve) => (wakeWriter = resolve));
-  const abandon = () => {
-    if (!settle || clientGone) return;
-    clientGone = true;
-    processor.clientLeft();
-    wakeWriter();
-    writeStartedAt = 0;
-    writer.abort("client disconnected").catch(() => {});
-    opts.onClientGone?.();
-    drainTimer = setTimeout(() => {
-      if (!settle) return;
-      finish("client_cancelled");
-      reader.cancel("client disconnected").catch(() => {});
-    }, drainLimitMs);
-  };
-  const write = async (chunk: Uint8Array) => {
-    if (clientGone) return;
-    writeStartedAt = Date.now();
-    await Promise.race([writer.write(chunk).catch(abandon), left]);
-    writeStartedAt = 0;
-  };
-  const close = async () => {
-    if (!clientGone) await writer.close().catch(() => {});
-  };
-  const upstreamStallMs = opts.upstreamStallMs ?? UPSTREAM_STALL_MS;
-  // Only data events are progress: a node sending nothing but comments or keep-alives has stalled all the same.
-  let lastDataAt = Date.now();
-  let dataSeen = 0;
-  const read = async () => {
-    const left = upstreamStallMs - (Date.now() - lastDataAt);
-    if (left <= 0) return "stalled" as const;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stalled = new Promise<"stalled">((resolve) => (timer = setTimeout(() => resolve("stalled"), left)));
-    try {
-      return await Promise.race([reader.read(), stalled]);
-    } finally {
-      clearTimeout(timer);
+
+  private watch(stallMs: number, upstreamStallMs: number): void {
+    const now = Date.now();
+    if (this.writeStartedAt !== 0 && now - this.writeStartedAt > stallMs) this.abandon();
+    // Only data events are progress: a node sending nothing but comments or keep-alives has stalled all the same.
+    // Cancelling the reader ends the pending read, and the pump ends the stream.
+    if (!this.stalled && now - this.lastDataAt > upstreamStallMs) {
+      this.stalled = true;
+      this.source.reader.cancel("the node stalled").catch(() => {});
     }
+  }
+
+  finish(failure: Failure): void {
+    if (!this.settle) return;
+    const m = this.meter;
+    this.settle({
+      usage: m.usage,
+      completed: failure === null && m.completed,
+      failure,
+      clientGone: this.clientGone,
+      sseError: m.sseError,
+      bytes: this.bytes,
+      durationMs: Date.now() - this.startedAt,
+      digest: m.finishDigest(),
+      receipt: m.receipt,
+      relayed: m.relayed,
+      afterLeave: m.afterLeave,
+    });
+    this.settle = null;
+    clearInterval(this.watchdog);
+    clearTimeout(this.drainTimer);
+  }
+
+  readonly abandon = (): void => {
+    if (!this.settle || this.clientGone) return;
+    this.clientGone = true;
+    this.meter.clientLeft();
+    this.wakeWriter();
+    this.writeStartedAt = 0;
+    this.writer.abort("client disconnected").catch(() => {});
+    this.opts.onClientGone?.();
+    this.drainTimer = setTimeout(() => {
+      if (!this.settle) return;
+      this.finish("client_cancelled");
+      this.source.reader.cancel("client disconnected").catch(() => {});
+    }, this.opts.drainMs ?? DRAIN_AFTER_CLIENT_LEFT_MS);
   };
-  const pump = async () => {
+
+  private async write(chunk: Uint8Array): Promise<void> {
+    if (this.clientGone) return;
+    this.writeStartedAt = Date.now();
+    await Promise.race([this.writer.write(chunk).catch(this.abandon), this.left]);
+    this.writeStartedAt = 0;
+  }
+
+  /** Ends the client's stream: what is held back, an error event if the node failed, then the end. */
+  private async end(failure: Failure): Promise<void> {
+    const tail = this.meter.end();
+    if (tail) await this.write(tail);
+    if (failure !== null) await this.write(encoder.encode(MID_STREAM_ERROR_EVENT));
+    if (!this.clientGone) await this.writer.close().catch(() => {});
+    this.finish(failure);
+  }
+
+  /** One chunk from the node: metered, sent on. False when the stream must end (the node broke a bound). */
+  private async relay(chunk: Uint8Array): Promise<boolean> {
+    this.bytes += chunk.byteLength;
+    const forwarded = this.meter.chunk(chunk);
+    if (this.meter.dataEvents !== this.dataSeen) {
+      this.dataSeen = this.meter.dataEvents;
+      this.lastDataAt = Date.now();
+    }
+    if (forwarded) await this.write(forwarded);
+    return !this.meter.overflowed;
+  }
+
+  async pump(): Promise<void> {
+    for (const chunk of this.source.held) if (!(await this.relay(chunk))) return this.fail("upstream_malformed");
+    this.source.held = [];
     for (;;) {
-      let step;
+      let step: ReadableStreamReadResult<Uint8Array>;
       try {
-        step = await read();
+        step = await this.source.reader.read();
       } catch {
-        step = "failed" as const;
+        return this.end(this.stalled ? "upstream_stalled" : "upstream_error");
       }
-      if (step === "stalled" || step === "failed") {
-        if (step === "stalled") reader.cancel("the node stalled").catch(() => {});
-        const tail = processor.end();
-        if (tail) await write(tail);
-        await write(encoder.encode(MID_STREAM_ERROR_EVENT));
-        await close();
-        return finish(step === "stalled" ? "upstream_stalled" : "upstream_error");
-      }
-      if (step.done) {
-        const tail = processor.end();
-        if (tail) await write(tail);
-        await close();
-        return finish(null);
-      }
-      bytes += step.value.byteLength;
-      const forwarded = processor.chunk(step.value);
-      if (processor.dataEvents() !== dataSeen) {
-        dataSeen = processor.dataEvents();
-        lastDataAt = Date.now();
-      }
-      if (forwarded) await write(forwarded);
-      if (!settle) return;
+      if (step.done) return this.end(this.stalled ? "upstream_stalled" : null);
+      if (!(await this.relay(step.value))) return this.fail("upstream_malformed");
+      if (!this.settle) return;
       // Draining for a client that left: let timers run now and then (a node whose chunks are already buffered would
       // otherwise keep this loop in microtasks, and the drain limit could never fire).
-      if (clientGone && ++drained % DRAIN_YIELD_EVERY === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+      if (this.clientGone && ++this.drained % DRAIN_YIELD_EVERY === 0) await new Promise((resolve) => setTimeout(resolve, 0));
     }
-  };
-  void result.then(() => {
-    clearInterval(watchdog);
-    clearTimeout(drainTimer);
-  });
-  pump().catch(abandon);
-  return { body: readable, result, abandon };
+  }
+
+  private fail(failure: Failure): Promise<void> {
+    this.source.reader.cancel("the node broke the stream's bounds").catch(() => {});
+    return this.end(failure);
+  }
+}
+
+export function meterStream(body: ReadableStream<Uint8Array> | NodeBody | null, opts: MeterOptions): MeteredBody {
+  const source = body === null ? nodeBody(new ReadableStream({ start: (c) => c.close() })) : body instanceof ReadableStream ? nodeBody(body) : body;
+  const relay = new StreamRelay(source, opts);
+  relay.pump().catch(relay.abandon);
+  return { body: relay.readable, result: relay.result, abandon: relay.abandon };
 }

@@ -1,0 +1,139 @@
+// What the gateway reads out of a node's event stream, chunk by chunk: the node's usage and receipt, what the stream
+// relayed to the client (its output per choice, the digest of its data payloads), and the bytes to send on. Bounded
+// and linear: each byte is decoded and scanned once, and an event that grows past MAX_SSE_EVENT_LENGTH ends the stream.
+import { RECEIPT_COMMENT_PREFIX, SseDecoder, StreamDigest, type SseEvent } from "@meshgate/schemas";
+import { OutputTally } from "./output-tally.js";
+import { inspectChunk, type TokenCounts } from "./usage.js";
+
+const encoder = new TextEncoder();
+
+/** The end of a stream as clients read it: openai-node and openai-python stop at a payload starting with [DONE]. */
+export function isDone(data: string): boolean {
+  return data.startsWith("[DONE]");
+}
+
+function parsePayload(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
+
+function isErrorObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && "error" in value && !("choices" in value);
+}
+
+export interface StreamMeterOptions {
+  /** Remove usage the gateway asked the node for but the client did not. */
+  hideUsage: boolean;
+  /** Choices the request asked for (RequestShape.choices): output for any other is not tallied. */
+  choices: number;
+  /** Each parsed data payload before [DONE], e.g. to assemble a whole answer from the stream. */
+  onPayload?: (value: unknown) => void;
+}
+
+export class StreamMeter {
+  private readonly text = new TextDecoder();
+  private readonly sse = new SseDecoder();
+  private readonly digest = new StreamDigest();
+  readonly relayed: OutputTally;
+  readonly afterLeave: OutputTally;
+  private output: OutputTally;
+  usage: TokenCounts | null = null;
+  /** The node's receipt (wire form): its stream's last event; null while anything has come after it. */
+  receipt: string | null = null;
+  private done = false;
+  private dataAfterDone = false;
+  /** The node sent an error envelope (`data: {"error": …}`) inside its 200 stream. */
+  sseError = false;
+  /** Data events so far (comments and keep-alives are not): progress, for the stall timer. */
+  dataEvents = 0;
+  /** Bytes of data events and comments that changed on the way (a receipt, hidden usage, anything after [DONE]). */
+  private changed = false;
+
+  constructor(private readonly opts: StreamMeterOptions) {
+    this.relayed = new OutputTally(opts.choices);
+    this.afterLeave = new OutputTally(opts.choices);
+    this.output = this.relayed;
+  }
+
+  /** The stream ended normally: `[DONE]` was its last data event, nothing came after it. */
+  get completed(): boolean {
+    return this.done && !this.dataAfterDone;
+  }
+
+  /** An event grew past the bound: nothing more of the stream can be read. */
+  get overflowed(): boolean {
+    return this.sse.overflowed;
+  }
+
+  /** The client left: what comes next is tallied apart. */
+  clientLeft(): void {
+    this.output = this.afterLeave;
+  }
+
+  /** The stream's digest (StreamDigest of its data payloads, as the node sent them): what its receipt names. */
+  finishDigest(): string {
+    return this.digest.finish();
+  }
+
+  /**
+   * Returns the bytes to send on for this chunk: the chunk itself when it held whole events and none changed (the
+   * common case: servers write an event per chunk), other bytes when something was taken out, null for nothing.
+   */
+  chunk(bytes: Uint8Array): Uint8Array | null {
+    const heldBefore = this.sse.buffered;
+    this.changed = false;
+    const out = this.handle(this.sse.push(this.text.decode(bytes, { stream: true })));
+    if (!this.changed && heldBefore === 0 && this.sse.buffered === 0 && !this.sse.overflowed) return bytes;
+    return out ? encoder.encode(out) : null;
+  }
+
+  /** Returns any bytes still held back at the end of the stream. */
+  end(): Uint8Array | null {
+    const events = this.sse.push(this.text.decode());
+    const out = this.handle(events.concat(this.sse.flush()));
+    return out ? encoder.encode(out) : null;
+  }
+
+  private handle(events: SseEvent[]): string {
+    let out = "";
+    for (const event of events) {
+      if (event.data !== null) out += this.meter(event.data, event.raw);
+      else if (event.raw.startsWith(RECEIPT_COMMENT_PREFIX)) {
+        // The node's receipt is for the gateway, never the client. It counts only as the stream's last event.
+        this.receipt = event.raw.slice(RECEIPT_COMMENT_PREFIX.length).trim();
+        this.changed = true;
+      } else out += event.raw;
+    }
+    return out;
+  }
+
+  /** One data event: metered; returns what to send the client for it ("" for nothing). */
+  private meter(data: string, raw: string): string {
+    this.dataEvents++;
+    this.digest.add(data);
+    this.receipt = null;
+    // Clients stop reading at [DONE]: nothing after it reaches anyone or is billed, and anything but a repeated
+    // [DONE] makes the stream malformed.
+    if (this.done) {
+      if (!isDone(data)) this.dataAfterDone = true;
+      this.changed = true;
+      return "";
+    }
+    if (isDone(data)) {
+      this.done = true;
+      return raw;
+    }
+    const value = parsePayload(data);
+    if (isErrorObject(value)) this.sseError = true;
+    this.output.add(value);
+    this.opts.onPayload?.(value);
+    const verdict = inspectChunk(value, this.opts.hideUsage);
+    if (verdict.usage) this.usage = verdict.usage;
+    if (verdict.action === "forward") return raw;
+    this.changed = true;
+    return verdict.action === "rewrite" ? `data: ${verdict.data}\n\n` : "";
+  }
+}
