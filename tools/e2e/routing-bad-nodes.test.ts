@@ -1,5 +1,5 @@
 // Nodes that misbehave in front of real agents: one failing every other request loses its traffic; one that accepts
-// requests and never answers is abandoned after the first-token (or whole-answer) timeout, and the client still gets
+// requests and never answers is abandoned after one first-token timeout, streamed or not, and the client still gets
 // an answer from another node. (When timeouts eject such a node: unaimable-ejection.test.ts.)
 // Each scenario has a mesh of its own, because the router ejects at most a third of a model's nodes at once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,7 +9,8 @@ import { routedChat, type RoutedAnswer } from "./support/routed.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
 
 const FIRST_TOKEN_TIMEOUT_MS = 1_500;
-const ANSWER_TIMEOUT_MS = 2_500;
+/** Far longer than the first-token timeout: a non-streamed request must not wait for it (it did, before issue 12). */
+const ANSWER_TIMEOUT_MS = 30_000;
 
 /** Fails exactly every other draw: "half its requests", without a run where luck spares it. */
 function everyOther(): () => number {
@@ -78,7 +79,7 @@ describe("a node that accepts requests and never answers", E2E, () => {
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
 
-  it("is abandoned after the first-token timeout (or, not streamed, the answer timeout), and another node answers", async () => {
+  it("is abandoned after one first-token timeout, streamed or not, and another node answers", async () => {
     // Other clients keep the gateway's node snapshot fresh meanwhile (any request refreshes a snapshot over a
     // second old), as steady traffic would in production.
     let waiting = true;
@@ -96,14 +97,16 @@ describe("a node that accepts requests and never answers", E2E, () => {
     await otherTraffic;
 
     expect(hangs()).toBe(2);
-    for (const [a, timeoutMs] of [[streamed, FIRST_TOKEN_TIMEOUT_MS], [whole, ANSWER_TIMEOUT_MS]] as const) {
+    for (const a of [streamed, whole]) {
       expect(a.text).not.toBe("");
       expect(a.node).not.toBe(hanging());
       expect(a.attempts).toBe(2);
-      // The failed attempt lasted the whole timeout, never less: the gateway waited for the node as configured.
+      // The failed attempt lasted the first-token timeout: never less (the gateway waited as configured), and far
+      // from the answer timeout a whole answer used to be given.
       expect([...a.timing.keys()]).toEqual(["gateway", "failover", "node"]);
-      expect(a.timing.get("failover") ?? 0).toBeGreaterThanOrEqual(timeoutMs - 1);
-      expect(a.elapsedMs).toBeGreaterThanOrEqual(timeoutMs);
+      expect(a.timing.get("failover") ?? 0).toBeGreaterThanOrEqual(FIRST_TOKEN_TIMEOUT_MS - 1);
+      expect(a.elapsedMs).toBeGreaterThanOrEqual(FIRST_TOKEN_TIMEOUT_MS);
+      expect(a.elapsedMs).toBeLessThan(ANSWER_TIMEOUT_MS / 2);
     }
   });
 });

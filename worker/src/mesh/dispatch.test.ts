@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MAX_PREAMBLE_BYTES, startStream } from "./dispatch.js";
+import type { NodeBody } from "../metering/response-meter.js";
+import { firstTokenOf, MAX_PREAMBLE_BYTES, startStream } from "./stream-start.js";
 
 const enc = new TextEncoder();
 
@@ -15,12 +16,18 @@ function source(parts: string[], thenHang = false): ReadableStream<Uint8Array> {
   });
 }
 
-async function text(stream: ReadableStream<Uint8Array>): Promise<string> {
-  let out = "";
+/** What was held up to the first token, then the rest from the reader. */
+async function text(body: NodeBody): Promise<string> {
   const dec = new TextDecoder();
-  for await (const chunk of stream) out += dec.decode(chunk, { stream: true });
-  return out;
+  let out = body.held.map((chunk) => dec.decode(chunk, { stream: true })).join("");
+  for (;;) {
+    const step = await body.reader.read();
+    if (step.done) return out;
+    out += dec.decode(step.value, { stream: true });
+  }
 }
+
+const event = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;
 
 const token = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "hi" } }] })}\n\n`;
 
@@ -48,5 +55,38 @@ describe("startStream", () => {
     const padding = `: ${"x".repeat(1024)}\n\n`;
     const many = Array.from({ length: Math.ceil(MAX_PREAMBLE_BYTES / padding.length) + 1 }, () => padding);
     expect(await startStream(source(many, true))).toMatchObject({ kind: "failed", outcome: "malformed" });
+  });
+
+  it("does not take an empty chunk for a first token: a role, an empty string, usage-null padding", async () => {
+    const empty = [
+      event({ choices: [{ index: 0, delta: { role: "assistant", content: "" } }] }),
+      event({ choices: [{ index: 0, delta: {} }], usage: null }),
+      event({ choices: [] }),
+    ];
+    const pending = startStream(source(empty, true));
+    const outcome = await Promise.race([pending.then(() => "started"), new Promise((resolve) => setTimeout(() => resolve("waiting"), 50))]);
+    expect(outcome).toBe("waiting");
+    const start = await startStream(source([...empty, token]));
+    if (start.kind !== "started") throw new Error(start.reason);
+    expect(await text(start.body)).toBe([...empty, token].join(""));
+  });
+
+  it("fails a node that pads past the preamble bound with empty chunks", async () => {
+    const padding = event({ choices: [{ index: 0, delta: { content: "" } }], pad: "x".repeat(1000) });
+    const many = Array.from({ length: Math.ceil(MAX_PREAMBLE_BYTES / padding.length) + 1 }, () => padding);
+    expect(await startStream(source(many, true))).toMatchObject({ kind: "failed", outcome: "malformed" });
+  });
+});
+
+describe("firstTokenOf", () => {
+  it("counts output, tool calls, log probabilities and the end of an answer; not empty chunks", () => {
+    expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: { content: "a" } }] }))).toBe("token");
+    expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { name: "f", arguments: "" } }] } }] }))).toBe("token");
+    expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, text: "a" }] }))).toBe("token");
+    expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }))).toBe("token");
+    expect(firstTokenOf("[DONE]")).toBe("token");
+    expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: { role: "assistant", content: "" } }] }))).toBe("nothing");
+    expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, text: "" }] }))).toBe("nothing");
+    expect(firstTokenOf(JSON.stringify({ error: { message: "x" } }))).toBe("error");
   });
 });

@@ -1,12 +1,26 @@
 // Sends one attempt of a client's request to one node, signed with the gateway's key, and says how it went: an answer
 // to pass on, or a failure the router learns from (and the next node is tried). Nothing reaches the client from here,
 // so abandoning a node is always safe.
-import { DISPATCH_NODE_HEADER, signRequest, SseDecoder, type Signer } from "@meshgate/schemas";
+//
+// Chat and completions are always asked of a node as a stream, so a node that accepts and never answers is caught by
+// the first-token deadline whether or not the client streams; for a client that did not, the whole answer is
+// assembled here from the stream (see assembled-answer.ts), and the stream's own stall timer (not a deadline on the
+// whole answer) decides when a node has stopped, so long honest generations are never cut.
+import { DISPATCH_NODE_HEADER, signRequest, type Signer } from "@meshgate/schemas";
 import type { OutcomeKind, RouteNode } from "../routing/index.js";
-import { HttpError } from "../http/http-error.js";
-import { readChunks } from "../http/json-body.js";
-import { isErrorEnvelope } from "../metering/response-meter.js";
+import type { NodeBody } from "../metering/response-meter.js";
+import { assembleAnswer, type AssembledAnswer } from "./assembled-answer.js";
+import { collectWhole } from "./answer-collect.js";
 import { adjustLoad } from "./local-load.js";
+import { startStream } from "./stream-start.js";
+
+export { MAX_PREAMBLE_BYTES, startStream } from "./stream-start.js";
+
+/**
+ * How the node is asked and its answer read: relayed as a stream to a streaming client; a stream assembled into a
+ * whole answer for a client that did not stream; a whole answer (embeddings).
+ */
+export type AttemptMode = "stream" | "assemble" | "whole";
 
 export interface AttemptRequest {
   /** Path on the node, e.g. /v1/chat/completions. */
@@ -14,18 +28,29 @@ export interface AttemptRequest {
   body: Uint8Array;
   requestId: string;
   signer: Signer;
-  streamed: boolean;
-  /** For a stream: until its first bytes; otherwise until the whole answer is in. */
+  mode: AttemptMode;
+  /** Choices the request asked for (RequestShape.choices). */
+  choices: number;
+  /** Until the first token of a stream; until the whole answer of a whole one. */
   timeoutMs: number;
+  /** A stream that sends no data event for this long has stalled. */
+  stallMs: number;
   now: () => number;
   /** Aborts when the client disconnects: the node request is cancelled and no further node is tried. */
   clientGone: AbortSignal;
 }
 
+/** What a node answered, read as far as the attempt reads it. */
+export type AnswerContent =
+  /** A stream that has started: its first token is in `body.held`. */
+  | { form: "stream"; body: NodeBody }
+  /** A whole answer, read once and parsed once (`value` is undefined when it is not JSON). */
+  | { form: "whole"; bytes: Uint8Array; value: unknown }
+  | { form: "assembled"; answer: AssembledAnswer };
+
 export type AttemptResult =
-  /** A stream that has started (its first bytes are already in `response.body`), or a whole answer read into `body`. */
-  | { kind: "answer"; response: Response; body: ArrayBuffer | null; ttftMs: number; outcome: "success" }
-  | { kind: "failed"; outcome: Exclude<OutcomeKind, "success" | "stalled">; status: number | null; ttftMs: number | null; reason: string }
+  | { kind: "answer"; response: Response; content: AnswerContent; ttftMs: number; outcome: "success" }
+  | { kind: "failed"; outcome: Exclude<OutcomeKind, "success">; status: number | null; ttftMs: number | null; reason: string }
   | { kind: "client_gone" };
 
 /**
@@ -49,67 +74,33 @@ function failedStatus(status: number): Exclude<OutcomeKind, "success" | "stalled
   return null;
 }
 
-/** A 200 that is not one JSON object, or is an error envelope: not the answer that was asked for. */
-function malformedAnswer(body: ArrayBuffer): boolean {
+function parseWhole(bytes: Uint8Array): unknown {
   try {
-    const value: unknown = JSON.parse(new TextDecoder().decode(body));
-    return typeof value !== "object" || value === null || Array.isArray(value) || "error" in value;
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
-    return true;
+    return undefined;
   }
 }
 
-/** Bytes held before the first event: a node that sends only comments must not fill the isolate. */
-export const MAX_PREAMBLE_BYTES = 64 * 1024;
+/** A 200 that is not one JSON object, or is an error envelope: not the answer that was asked for. */
+function malformedAnswer(value: unknown): boolean {
+  return typeof value !== "object" || value === null || Array.isArray(value) || "error" in value;
+}
 
-export type StreamStart =
-  | { kind: "started"; body: ReadableStream<Uint8Array> }
-  | { kind: "failed"; outcome: "malformed" | "sse_error"; reason: string };
+type Failed = Extract<AttemptResult, { kind: "failed" }>;
 
-/**
- * Reads up to the first `data:` event (comments and keep-alives before it are not a first token, so they neither stop
- * the first-token timeout nor count as the node's speed), then hands back a body that replays what was read, followed
- * by the rest. A first event that is an error envelope is a failed attempt: nothing has reached the client yet.
- */
-export async function startStream(body: ReadableStream<Uint8Array>): Promise<StreamStart> {
-  const reader = body.getReader();
-  const held: Uint8Array[] = [];
-  const decoder = new TextDecoder();
-  const sse = new SseDecoder();
-  let size = 0;
-  const fail = (outcome: "malformed" | "sse_error", reason: string): StreamStart => {
-    reader.cancel(reason).catch(() => {});
-    return { kind: "failed", outcome, reason };
-  };
-  for (;;) {
-    const step = await reader.read();
-    if (step.done) return fail("malformed", "the stream ended before its first event");
-    held.push(step.value);
-    size += step.value.byteLength;
-    const first = sse.push(decoder.decode(step.value, { stream: true })).find((event) => event.data !== null);
-    if (first?.data != null) {
-      if (isErrorEnvelope(first.data)) return fail("sse_error", "the stream's first event is an error");
-      break;
-    }
-    if (size > MAX_PREAMBLE_BYTES) return fail("malformed", `no event in the stream's first ${MAX_PREAMBLE_BYTES} bytes`);
+const failed = (outcome: Failed["outcome"], status: number | null, reason: string, ttftMs: number | null = null): Failed => ({ kind: "failed", outcome, status, ttftMs, reason });
+
+/** A whole answer (or a node's 4xx), read once under the attempt's deadline. */
+async function readWhole(response: Response, req: AttemptRequest, ttftMs: () => number): Promise<AttemptResult> {
+  const read = response.body ? await collectWhole(response.body, MAX_ANSWER_BYTES, req.timeoutMs) : { bytes: new Uint8Array(0) };
+  if ("kind" in read) {
+    if (read.kind === "broken") throw new Error(read.reason);
+    return failed(read.kind === "stalled" ? "timeout" : "malformed", response.status, read.kind === "stalled" ? "the answer stopped" : "the answer is too large");
   }
-  let replayed = 0;
-  return {
-    kind: "started",
-    body: new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const heldChunk = held[replayed];
-        if (heldChunk) {
-          replayed++;
-          return controller.enqueue(heldChunk);
-        }
-        const next = await reader.read();
-        if (next.done) controller.close();
-        else controller.enqueue(next.value);
-      },
-      cancel: (reason) => reader.cancel(reason),
-    }),
-  };
+  const value = parseWhole(read.bytes);
+  if (response.status === 200 && malformedAnswer(value)) return failed("malformed", 200, "the answer is not a JSON object");
+  return { kind: "answer", response, content: { form: "whole", bytes: read.bytes, value }, ttftMs: ttftMs(), outcome: "success" };
 }
 
 export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<AttemptResult> {
@@ -135,41 +126,45 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
   req.clientGone.addEventListener("abort", onClientGone, { once: true });
   try {
     const response = await fetch(url, { method: "POST", headers, body: req.body, signal: abort.signal, redirect: "manual" });
-    const failed = failedStatus(response.status);
-    if (failed) {
+    const failure = failedStatus(response.status);
+    if (failure) {
       await response.body?.cancel().catch(() => {});
-      return { kind: "failed", outcome: failed, status: response.status, ttftMs: req.now() - started, reason: `node answered ${response.status}` };
+      return failed(failure, response.status, `node answered ${response.status}`, req.now() - started);
     }
-    const isStream = req.streamed && response.status === 200 && (response.headers.get("content-type") ?? "").includes("text/event-stream");
-    if (isStream && response.body) {
-      const start = await startStream(response.body);
-      if (start.kind === "failed") return { kind: "failed", outcome: start.outcome, status: 200, ttftMs: null, reason: start.reason };
+    const isStream = response.status === 200 && (response.headers.get("content-type") ?? "").includes("text/event-stream");
+    if (req.mode === "whole" || !isStream || !response.body) {
+      // Asked for a stream, a node that answers 200 with anything else is not speaking the protocol.
+      if (req.mode !== "whole" && response.status === 200) {
+        await response.body?.cancel().catch(() => {});
+        return failed("malformed", 200, "the node did not stream when asked to");
+      }
+      const whole = await readWhole(response, req, () => req.now() - started);
+      answered = whole.kind === "answer";
+      return whole;
+    }
+    const start = await startStream(response.body);
+    if (start.kind === "failed") return failed(start.outcome, 200, start.reason);
+    const ttftMs = req.now() - started;
+    // The first token is in: from here on only the stream's stall timer can end it (long answers are not cut).
+    clearTimeout(timer);
+    if (req.mode === "stream") {
       answered = true;
-      return { kind: "answer", response: new Response(start.body, response), body: null, ttftMs: req.now() - started, outcome: "success" };
+      return { kind: "answer", response, content: { form: "stream", body: start.body }, ttftMs, outcome: "success" };
     }
-    let body: ArrayBuffer;
-    try {
-      const bytes = response.body ? await readChunks(response.body, MAX_ANSWER_BYTES) : new Uint8Array(0);
-      body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    } catch (err) {
-      if (!(err instanceof HttpError)) throw err;
-      return { kind: "failed", outcome: "malformed", status: response.status, ttftMs: null, reason: "the answer is too large" };
-    }
-    if (response.status === 200 && malformedAnswer(body)) {
-      return { kind: "failed", outcome: "malformed", status: response.status, ttftMs: null, reason: "the answer is not a JSON object" };
-    }
+    const assembled = await assembleAnswer(response.body, start.body, { kind: req.path.endsWith("/chat/completions") ? "chat" : "completions", choices: req.choices, stallMs: req.stallMs });
+    if (assembled.kind === "failed") return failed(assembled.outcome, 200, assembled.reason, ttftMs);
     answered = true;
-    return { kind: "answer", response, body, ttftMs: req.now() - started, outcome: "success" };
+    return { kind: "answer", response, content: { form: "assembled", answer: assembled.answer }, ttftMs, outcome: "success" };
   } catch (err) {
     if (req.clientGone.aborted) return { kind: "client_gone" };
-    // Either is a timeout, judged once the request ends (timeout-evidence.ts): a client can cause one on purpose (a
-    // long prefill, a long generation). A whole answer's time is the generation's, so it is no latency sample.
+    // A timeout is judged once the request ends (timeout-evidence.ts): a client can cause one on purpose (a long
+    // prefill). A whole answer's time is the work's, so it is no latency sample.
     if (timedOut) {
-      return req.streamed
-        ? { kind: "failed", outcome: "timeout", status: null, ttftMs: req.timeoutMs, reason: `no first token within ${req.timeoutMs} ms` }
-        : { kind: "failed", outcome: "timeout", status: null, ttftMs: null, reason: `no answer within ${req.timeoutMs} ms` };
+      return req.mode === "whole"
+        ? failed("timeout", null, `no answer within ${req.timeoutMs} ms`)
+        : failed("timeout", null, `no first token within ${req.timeoutMs} ms`, req.timeoutMs);
     }
-    return { kind: "failed", outcome: "error", status: null, ttftMs: null, reason: err instanceof Error ? err.message : String(err) };
+    return failed("error", null, err instanceof Error ? err.message : String(err));
   } finally {
     clearTimeout(timer);
     req.clientGone.removeEventListener("abort", onClientGone);

@@ -11,7 +11,7 @@ function node(id: string): RouteNode {
 
 const TIMEOUT: AttemptResult = { kind: "failed", outcome: "timeout", status: null, ttftMs: 10_000, reason: "no first token" };
 const ERROR: AttemptResult = { kind: "failed", outcome: "error", status: 500, ttftMs: 5, reason: "500" };
-const ANSWER: AttemptResult = { kind: "answer", response: new Response("{}"), body: new ArrayBuffer(2), ttftMs: 50, outcome: "success" };
+const ANSWER: AttemptResult = { kind: "answer", response: new Response("{}"), content: { form: "whole", bytes: new Uint8Array(2), value: {} }, ttftMs: 50, outcome: "success" };
 
 /** Routes over nodes a, b, c, d; `answers` says what each attempt gets, in order. */
 async function route(answers: AttemptResult[], controls: Partial<RoutingControls> = {}) {

@@ -62,7 +62,7 @@ function defaultType(status: number): string {
 }
 
 /** The node's error body (any shape) as OpenAI's, its message marked as the node's. */
-export function nodeErrorBody(status: number, body: ArrayBuffer): OpenAIErrorBody {
+export function nodeErrorBody(status: number, body: Uint8Array | ArrayBuffer): OpenAIErrorBody {
   const found = readNodeError(new TextDecoder().decode(body.slice(0, 64 * 1024)));
   const said = found.message === null ? "(no message)" : cleanMessage(found.message);
   const type = typeof found.type === "string" && OPENAI_TYPES.has(found.type) ? found.type : defaultType(status);

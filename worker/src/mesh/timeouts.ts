@@ -4,8 +4,9 @@ export interface DispatchTimeouts {
   /** A stream's first bytes (its first token): a node that has not started by then is abandoned. */
   firstTokenMs: number;
   /**
-   * A whole non-streamed answer. Longer, because an inference server sends nothing until it has generated it all;
-   * embeddings and short answers come far sooner.
+   * The longest first-token deadline, given to the longest prompts (their prefill takes longest; see
+   * routing/prefill.ts). Chat and completions are always asked of a node as a stream, so no deadline covers a whole
+   * generation: a stream that stops sending is cut by its stall timer instead.
    */
   answerMs: number;
 }

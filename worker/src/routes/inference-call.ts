@@ -4,6 +4,7 @@ import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestS
 import type { z } from "zod";
 import { requestShape, type RequestShape } from "../billing/request-shape.js";
 import { readJson } from "../http/json-body.js";
+import type { AttemptMode } from "../mesh/dispatch.js";
 import { parseRoutingControls, type RoutingControls } from "../routing/index.js";
 
 /** The fields the gateway reads; every other field goes to the node as the client sent it. */
@@ -38,6 +39,8 @@ export interface InferenceCall {
   controls: RoutingControls;
   shape: RequestShape;
   streamed: boolean;
+  /** How nodes are asked: chat and completions always as a stream (see mesh/dispatch.ts), embeddings whole. */
+  mode: AttemptMode;
   /** The gateway asks a streaming node for usage the client did not ask for, and takes it out again. */
   hideUsage: boolean;
   /** The body to send a node serving `model`. */
@@ -48,12 +51,14 @@ export async function readCall(request: Request, kind: InferenceKind): Promise<I
   const { value: body, bytes } = await readJson(request, kind.schema);
   const { controls, body: forwardable, stripped } = parseRoutingControls(body);
   const streamed = kind.generates && body.stream === true;
+  const mode: AttemptMode = streamed ? "stream" : kind.generates ? "assemble" : "whole";
   // Always ask a streaming node for usage, so every streamed token is metered; hidden again if not requested.
   const hideUsage = streamed && body.stream_options?.include_usage !== true;
+  const asStream = mode === "assemble" ? { stream: true } : {};
   const bodyFor = (model: string): Uint8Array => {
-    if (model === body.model && !stripped && !hideUsage) return bytes;
-    const usageAsked = hideUsage ? { stream_options: { ...body.stream_options, include_usage: true } } : {};
-    return utf8(JSON.stringify({ ...forwardable, model, ...usageAsked }));
+    if (model === body.model && !stripped && !hideUsage && mode !== "assemble") return bytes;
+    const usageAsked = hideUsage || mode === "assemble" ? { stream_options: { ...body.stream_options, include_usage: true } } : {};
+    return utf8(JSON.stringify({ ...forwardable, model, ...asStream, ...usageAsked }));
   };
-  return { kind, body, bytes, controls, shape: requestShape(body, kind.generates), streamed, hideUsage, bodyFor };
+  return { kind, body, bytes, controls, shape: requestShape(body, kind.generates), streamed, mode, hideUsage, bodyFor };
 }

@@ -10,6 +10,7 @@ import { routeRequest, type RouteResult } from "../mesh/failover.js";
 import { adjustLoad } from "../mesh/local-load.js";
 import { currentTable, type NodeSnapshot } from "../mesh/node-snapshot.js";
 import { dispatchTimeouts } from "../mesh/timeouts.js";
+import { UPSTREAM_STALL_MS } from "../metering/response-meter.js";
 import { firstTokenDeadlineMs, type Outcome, type RouteNode } from "../routing/index.js";
 import type { InferenceCall } from "./inference-call.js";
 
@@ -89,8 +90,11 @@ export async function dispatch(input: DispatchInput): Promise<Routed> {
         body: call.bodyFor(model),
         requestId: input.requestId,
         signer: input.signer,
-        streamed: call.streamed,
-        timeoutMs: call.streamed ? firstTokenMs : timeouts.answerMs,
+        mode: call.mode,
+        choices: call.shape.choices,
+        // A whole answer (embeddings) comes when its input is read, as a first token does: a hung node costs as much.
+        timeoutMs: firstTokenMs,
+        stallMs: UPSTREAM_STALL_MS,
         now: Date.now,
         clientGone: input.clientGone,
       });

@@ -13,6 +13,7 @@ import { authenticate } from "../http/auth.js";
 import { priceCeilings } from "../http/price-ceilings.js";
 import type { GatewayRequest } from "../http/request-id.js";
 import { cancelAnswer } from "../mesh/cancel.js";
+import type { AssembledAnswer } from "../mesh/assembled-answer.js";
 import { releaseNode } from "../mesh/dispatch.js";
 import { gatewayIdentity } from "../mesh/gateway-identity.js";
 import { nodeErrorBody } from "../mesh/node-error.js";
@@ -20,8 +21,8 @@ import { nodeSnapshot, observeLocally } from "../mesh/node-snapshot.js";
 import { reportOutcome } from "../mesh/reporting.js";
 import { serverTiming } from "../mesh/server-timing.js";
 import { OutputTally } from "../metering/output-tally.js";
-import { meterStream, type MeterResult } from "../metering/response-meter.js";
-import { parseJsonBody, usageFrom } from "../metering/usage.js";
+import { meterStream, type MeterResult, type NodeBody } from "../metering/response-meter.js";
+import { usageFrom } from "../metering/usage.js";
 import type { Outcome } from "../routing/index.js";
 import { readCall, type InferenceKind } from "./inference-call.js";
 import { dispatch, type Routed } from "./inference-dispatch.js";
@@ -39,6 +40,8 @@ export const SHORT_ANSWER_TOKENS = 32;
 function streamOutcome(m: MeterResult): Outcome["kind"] {
   if (m.failure === "upstream_stalled") return "stalled";
   if (m.failure === "upstream_error") return "error";
+  // An event past the bound (a node that never ends one) is a broken answer.
+  if (m.failure === "upstream_malformed") return "malformed";
   if (m.sseError) return "sse_error";
   // A stream that ends without [DONE] was cut short by the node, even if the connection closed cleanly.
   if (m.failure === null && !m.completed) return "malformed";
@@ -70,9 +73,9 @@ function settleOnce(s: Served): (seen: AnswerSeen) => void {
   };
 }
 
-function streamAnswer(s: Served, routed: Routed, headers: Headers, clientGone: AbortSignal, signer: Signer): Response {
+function streamAnswer(s: Served, routed: Routed, body: NodeBody, headers: Headers, clientGone: AbortSignal, signer: Signer): Response {
   const settle = settleOnce(s);
-  const metered = meterStream(routed.answer.response.body, {
+  const metered = meterStream(body, {
     hideUsage: s.call.hideUsage,
     choices: s.call.shape.choices,
     // The node stops generating and ends its answer with a receipt for what it relayed, which is read and billed.
@@ -86,19 +89,18 @@ function streamAnswer(s: Served, routed: Routed, headers: Headers, clientGone: A
 /**
  * A whole answer was read before anything is sent: its usage is known, and one that broke off or was malformed
  * never reached the client (the next node was tried instead). Only a 200 is an answer: a node's 4xx passes on to the
- * client in OpenAI's shape, is not billed, and says nothing about the node. A 200's time is the whole generation's:
- * a latency sample only for a short answer (embeddings, a few tokens), where that is close to a first token's.
+ * client in OpenAI's shape, is not billed, and says nothing about the node. A 200's time is the whole work's:
+ * a latency sample only for a short answer (embeddings), where that is close to a first token's.
  */
-function wholeAnswer(s: Served, routed: Routed, whole: ArrayBuffer, headers: Headers): Response {
+function wholeAnswer(s: Served, routed: Routed, bytes: Uint8Array, value: unknown, headers: Headers): Response {
   const settle = settleOnce(s);
   const { response, ttftMs } = routed.answer;
   const output = { relayed: new OutputTally(s.call.shape.choices), afterLeave: new OutputTally(0) };
   if (response.status !== 200) {
     settle({ ending: "broken", usage: null, output, completionEstimate: 0, digest: () => "", receipt: null, outcome: null });
     headers.set("content-type", "application/json");
-    return new Response(JSON.stringify(nodeErrorBody(response.status, whole)), { status: response.status, headers });
+    return new Response(JSON.stringify(nodeErrorBody(response.status, bytes)), { status: response.status, headers });
   }
-  const value = parseJsonBody(whole);
   output.relayed.add(value);
   const completionEstimate = Math.ceil(output.relayed.textBytes / 4);
   settle({
@@ -106,11 +108,31 @@ function wholeAnswer(s: Served, routed: Routed, whole: ArrayBuffer, headers: Hea
     usage: usageFrom(value),
     output,
     completionEstimate,
-    digest: () => bodyDigest(new Uint8Array(whole)),
+    digest: () => bodyDigest(bytes),
     receipt: response.headers.get(RECEIPT_HEADER),
     outcome: { kind: "success", ttftMs: completionEstimate <= SHORT_ANSWER_TOKENS ? ttftMs : null, tokens: null, streamMs: null },
   });
-  return new Response(whole, { status: 200, headers });
+  return new Response(bytes, { status: 200, headers });
+}
+
+/**
+ * A whole answer assembled from the stream the node was asked for: metered as that stream was (its first token is a
+ * latency sample, its pace a throughput one), sent as the one JSON object the client asked for.
+ */
+function assembledAnswer(s: Served, routed: Routed, a: AssembledAnswer, headers: Headers): Response {
+  const settle = settleOnce(s);
+  const tokens = a.relayed.chunkTokens;
+  settle({
+    ending: "complete",
+    usage: a.usage,
+    output: { relayed: a.relayed, afterLeave: new OutputTally(0) },
+    completionEstimate: tokens,
+    digest: () => a.digest,
+    receipt: a.receipt,
+    outcome: { kind: "success", ttftMs: routed.answer.ttftMs, tokens, streamMs: a.durationMs },
+  });
+  headers.set("content-type", "application/json");
+  return new Response(a.bytes, { status: 200, headers });
 }
 
 function answerHeaders(routed: Routed, budget: RequestBudget, startedAt: number): Headers {
@@ -154,7 +176,9 @@ export function inferenceRoute(kind: InferenceKind) {
       status: routed.answer.response.status, snapshot, metered, feeBps: fee, ceilings, env, ctx,
     };
     const headers = answerHeaders(routed, budget, startedAt);
-    const whole = routed.answer.body;
-    return whole === null ? streamAnswer(served, routed, headers, request.signal, signer) : wholeAnswer(served, routed, whole, headers);
+    const content = routed.answer.content;
+    if (content.form === "stream") return streamAnswer(served, routed, content.body, headers, request.signal, signer);
+    if (content.form === "assembled") return assembledAnswer(served, routed, content.answer, headers);
+    return wholeAnswer(served, routed, content.bytes, content.value, headers);
   };
 }

@@ -1,0 +1,71 @@
+// The start of a node's event stream: read until its first token, which stops the first-token clock. Comments,
+// keep-alives and chunks without output (a role, an empty string) are not a first token: a node cannot fake speed
+// with empty events, and one that sends only those is cut off by the first-token deadline or the preamble bound.
+import { choiceOutputs, SseDecoder } from "@meshgate/schemas";
+import { isErrorEnvelope, type NodeBody } from "../metering/response-meter.js";
+import { isDone } from "../metering/stream-meter.js";
+import { usageFrom } from "../metering/usage.js";
+
+/** Bytes held before the first token: a node that sends only comments or empty events must not fill the isolate. */
+export const MAX_PREAMBLE_BYTES = 64 * 1024;
+
+export type StreamStart =
+  | { kind: "started"; body: NodeBody }
+  | { kind: "failed"; outcome: "malformed" | "sse_error"; reason: string };
+
+type FirstEvent = "token" | "error" | "nothing";
+
+function hasFinishReason(value: unknown): boolean {
+  const choices = (value as { choices?: unknown }).choices;
+  return Array.isArray(choices) && choices.some((c: unknown) => typeof c === "object" && c !== null && (c as { finish_reason?: unknown }).finish_reason != null);
+}
+
+/**
+ * Whether a data payload is a first token: it carries output (text, a tool call, log probabilities), or ends the
+ * answer (a finish reason, usage, [DONE]: an empty answer is over, not slow), or is not a chunk at all (the meter
+ * judges that one).
+ */
+export function firstTokenOf(data: string): FirstEvent {
+  if (isDone(data)) return "token";
+  if (isErrorEnvelope(data)) return "error";
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return "token";
+  }
+  if (typeof value !== "object" || value === null) return "token";
+  for (const output of choiceOutputs(value)) {
+    if (output.textBytes > 0 || output.toolCallIndexes.length > 0 || output.logprobTokens > 0) return "token";
+  }
+  return hasFinishReason(value) || usageFrom(value) !== null ? "token" : "nothing";
+}
+
+/**
+ * Reads up to the first token, then hands back what was read and the reader for the rest. A first event that is an
+ * error envelope is a failed attempt: nothing has reached the client yet.
+ */
+export async function startStream(body: ReadableStream<Uint8Array>): Promise<StreamStart> {
+  const reader = body.getReader();
+  const held: Uint8Array[] = [];
+  const decoder = new TextDecoder();
+  const sse = new SseDecoder(MAX_PREAMBLE_BYTES);
+  let size = 0;
+  const fail = (outcome: "malformed" | "sse_error", reason: string): StreamStart => {
+    reader.cancel(reason).catch(() => {});
+    return { kind: "failed", outcome, reason };
+  };
+  for (;;) {
+    const step = await reader.read();
+    if (step.done) return fail("malformed", "the stream ended before its first token");
+    held.push(step.value);
+    size += step.value.byteLength;
+    for (const event of sse.push(decoder.decode(step.value, { stream: true }))) {
+      if (event.data === null) continue;
+      const first = firstTokenOf(event.data);
+      if (first === "error") return fail("sse_error", "the stream's first event is an error");
+      if (first === "token") return { kind: "started", body: { held, reader } };
+    }
+    if (size > MAX_PREAMBLE_BYTES) return fail("malformed", `no token in the stream's first ${MAX_PREAMBLE_BYTES} bytes`);
+  }
+}
