@@ -1,0 +1,99 @@
+// Stands in for a modified node agent: placed in front of a stock agent (as its --public-url), it passes everything
+// through (heartbeat challenges, probes, cancels) except inference requests, which it answers as told: it hangs, it
+// streams an event that never ends, or it sends empty chunks at once and the agent's real answer later.
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export type Tamper =
+  | { kind: "pass" }
+  /** Reads the request and never sends a byte back. */
+  | { kind: "hang" }
+  /** A first token, then one event of `bytes` that never ends, written as fast as the gateway reads. */
+  | { kind: "endless_event"; bytes: number }
+  /** `count` empty chunks (a role, an empty string) at once, then the agent's real answer after `delayMs`. */
+  | { kind: "empty_first"; count: number; delayMs: number };
+
+export interface TamperingProxy {
+  url: string;
+  /** The agent behind it; requests before it is set answer 502. */
+  target: string;
+  tamper: Tamper;
+  /** Inference requests tampered with so far. */
+  readonly tampered: number;
+  /** Bytes of the endless event the gateway took before it stopped reading. */
+  readonly endlessBytesTaken: number;
+  close(): Promise<void>;
+}
+
+const chunk = (delta: Record<string, unknown>) =>
+  `data: ${JSON.stringify({ id: "chatcmpl-x", object: "chat.completion.chunk", created: 1, model: "sim-small", choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+
+function isInference(req: IncomingMessage): boolean {
+  return req.method === "POST" && /^\/v1\/(chat\/)?completions/.test(req.url ?? "");
+}
+
+async function writeEndless(res: ServerResponse, bytes: number, taken: (n: number) => void): Promise<void> {
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  res.write(chunk({ role: "assistant", content: "hi" }));
+  res.write('data: {"choices":[{"index":0,"delta":{"content":"');
+  const piece = "x".repeat(64 * 1024);
+  for (let sent = 0; sent < bytes && !res.destroyed; sent += piece.length) {
+    taken(piece.length);
+    if (!res.write(piece)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+  }
+}
+
+export async function startTamperingProxy(): Promise<TamperingProxy> {
+  const state = { target: "", tamper: { kind: "pass" } as Tamper, tampered: 0, endlessBytesTaken: 0 };
+  const forward = (req: IncomingMessage, res: ServerResponse, onAnswer?: (answer: IncomingMessage) => void) => {
+    const upstream = httpRequest(`${state.target}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (answer) => {
+      if (onAnswer) return onAnswer(answer);
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
+  };
+  const server = createServer((req, res) => {
+    if (!state.target) return void res.writeHead(502).end();
+    const tamper = state.tamper;
+    if (!isInference(req) || tamper.kind === "pass") return forward(req, res);
+    state.tampered++;
+    if (tamper.kind === "hang") return void req.resume();
+    if (tamper.kind === "endless_event") {
+      req.resume();
+      return void writeEndless(res, tamper.bytes, (n) => (state.endlessBytesTaken += n)).catch(() => res.destroy());
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    for (let i = 0; i < tamper.count; i++) res.write(chunk(i === 0 ? { role: "assistant", content: "" } : { content: "" }));
+    setTimeout(() => forward(req, res, (answer) => answer.pipe(res)), tamper.delayMs);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get target() {
+      return state.target;
+    },
+    set target(next: string) {
+      state.target = next;
+    },
+    get tamper() {
+      return state.tamper;
+    },
+    set tamper(next: Tamper) {
+      state.tamper = next;
+    },
+    get tampered() {
+      return state.tampered;
+    },
+    get endlessBytesTaken() {
+      return state.endlessBytesTaken;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
