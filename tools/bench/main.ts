@@ -15,6 +15,7 @@ import { formatHeartbeatVerify, heartbeatVerifyPhase } from "./heartbeats/heartb
 import { formatReport, writeResults, type BenchResults } from "./report.js";
 import { formatRoutingBench, runRoutingBench, type RoutingBenchOptions } from "./routing/routing-bench.js";
 import { LOG_FILE, startStack, type Stack } from "./stack.js";
+import { STREAM_EVENTS, streamCpuPhase, type StreamCpuResult } from "./stream-cpu.js";
 import { plainTarget, signedAgentTarget } from "./targets.js";
 import { judge, type TargetResult } from "./verdicts.js";
 
@@ -23,8 +24,21 @@ const RESULTS_FILE = join(MESHGATE_DIR, "bench-results.json");
 const TOKEN_INTERVAL_MS = 5;
 const BACKEND_LATENCY_MS = 0;
 
-const FULL: PhaseSizes = { warmup: 200, latencyRequests: 500, concurrency: 32, throughputRequests: 3000, streamRequests: 80, rounds: 5 };
-const QUICK: PhaseSizes = { warmup: 30, latencyRequests: 100, concurrency: 32, throughputRequests: 600, streamRequests: 16, rounds: 2 };
+const FULL: BenchSizes = { warmup: 200, latencyRequests: 500, concurrency: 32, throughputRequests: 3000, streamRequests: 80, rounds: 5, cpuStreams: 600 };
+const QUICK: BenchSizes = { warmup: 30, latencyRequests: 100, concurrency: 32, throughputRequests: 600, streamRequests: 16, rounds: 2, cpuStreams: 120 };
+/** Streams open at once while their CPU is measured: enough to keep workerd busy, few enough to stay unqueued. */
+const STREAM_CPU_CONCURRENCY = 16;
+
+interface BenchSizes extends PhaseSizes {
+  /** Streams per Worker in the stream CPU phase. */
+  cpuStreams: number;
+}
+
+function streamCpuOf(results: readonly StreamCpuResult[], label: string): number {
+  const found = results.find((r) => r.label === label);
+  if (!found) throw new Error(`no stream CPU result for ${label}`);
+  return found.cpuUsPerStream;
+}
 const HEARTBEATS_FULL: HeartbeatVerifyOptions = { nodes: 2_000, batch: 2_000, rounds: 5 };
 const HEARTBEATS_QUICK: HeartbeatVerifyOptions = { nodes: 500, batch: 500, rounds: 2 };
 // The registry on tmpfs when there is one: Durable Object storage is not a local disk's fsync in production.
@@ -68,7 +82,9 @@ function get<T>(map: ReadonlyMap<Target["id"], T>, id: Target["id"]): T {
 async function run(quick: boolean): Promise<BenchResults> {
   const sizes = quick ? QUICK : FULL;
   const facts = machineFacts();
-  const stack = await startStack({ tokenIntervalMs: TOKEN_INTERVAL_MS, backendLatencyMs: BACKEND_LATENCY_MS }, progress);
+  // MESHGATE_INSPECTOR_PORT=9229 opens the gateway's V8 inspector, to take a CPU profile (DevTools) while it runs.
+  const inspectorPort = Number(process.env["MESHGATE_INSPECTOR_PORT"]) || undefined;
+  const stack = await startStack({ tokenIntervalMs: TOKEN_INTERVAL_MS, backendLatencyMs: BACKEND_LATENCY_MS, ...(inspectorPort ? { inspectorPort } : {}) }, progress);
   const targets = await buildTargets(stack);
   const meters = [stack.meters.meshgate, stack.meters.bare, stack.meters.agent, stack.meters.backend, stack.meters.client];
   const serverMeter: Record<Target["id"], string> = {
@@ -90,10 +106,19 @@ async function run(quick: boolean): Promise<BenchResults> {
     }
     progress(`streaming: ${sizes.streamRequests} streamed requests per target`);
     const stream = await streamPhase(targets, sizes);
-    return { latency, throughput, stream };
+    progress(`stream CPU: ${sizes.cpuStreams} streams of ${STREAM_EVENTS} events per Worker, at c=${STREAM_CPU_CONCURRENCY}`);
+    const streamCpu = await streamCpuPhase(
+      [
+        { label: "bare", baseUrl: stack.bareUrl, apiKey: stack.apiKey, meter: stack.meters.bare },
+        { label: "meshgate", baseUrl: stack.gatewayUrl, apiKey: stack.apiKey, meter: stack.meters.meshgate },
+      ],
+      { streams: sizes.cpuStreams, concurrency: STREAM_CPU_CONCURRENCY },
+      sizes.rounds,
+    );
+    return { latency, throughput, stream, streamCpu };
   });
   const measuredSeconds = (Date.now() - measuringSince) / 1000;
-  const { latency, throughput, stream } = measuring.result;
+  const { latency, throughput, stream, streamCpu } = measuring.result;
 
   const results: TargetResult[] = targets.map((t) => ({
     id: t.id,
@@ -112,7 +137,8 @@ async function run(quick: boolean): Promise<BenchResults> {
     setup: { ...sizes, tokenIntervalMs: TOKEN_INTERVAL_MS, backendLatencyMs: BACKEND_LATENCY_MS },
     targets: results,
     cpuMeters: meters.map((m) => m.label),
-    verdicts: judge(results),
+    streamCpu,
+    verdicts: judge(results, { meshgateUs: streamCpuOf(streamCpu, "meshgate"), bareUs: streamCpuOf(streamCpu, "bare") }),
   };
 }
 

@@ -6,6 +6,7 @@ import type { HeartbeatPathResult } from "./heartbeats/path-format.js";
 import type { MachineFacts } from "./machine.js";
 import type { PhaseSizes } from "./phases.js";
 import type { RoutingSizeResult } from "./routing/routing-bench.js";
+import type { StreamCpuResult } from "./stream-cpu.js";
 import type { TargetResult, Verdict } from "./verdicts.js";
 
 export interface BenchResults {
@@ -25,6 +26,8 @@ export interface BenchResults {
   heartbeatPath?: HeartbeatPathResult;
   /** Routing decision time per table size. */
   routing?: RoutingSizeResult[];
+  /** workerd CPU per 50-event stream, per Worker. */
+  streamCpu: StreamCpuResult[];
 }
 
 const ms = (v: number) => v.toFixed(3);
@@ -63,6 +66,24 @@ function cpuTable(r: BenchResults): string {
   return table(header, rows, 24);
 }
 
+/** The gateway's CPU next to the bare Worker's, per non-streamed request and per stream, with the ratios. */
+function gatewayCpuTable(r: BenchResults): string {
+  const perRequest = (id: string) => {
+    const t = r.targets.find((x) => x.id === id);
+    return t ? (t.throughput.cpuUsPerRequest[t.serverMeter] ?? Number.NaN) : Number.NaN;
+  };
+  const perStream = (label: string) => r.streamCpu.find((x) => x.label === label)?.cpuUsPerStream ?? Number.NaN;
+  const mesh = [perRequest("meshgate"), perStream("meshgate")];
+  const bare = [perRequest("bare"), perStream("bare")];
+  const rows = [
+    ["Meshgate (workerd)", ...mesh.map((v) => v.toFixed(0))],
+    ["bare Worker (workerd)", ...bare.map((v) => v.toFixed(0))],
+    ["ratio", ...mesh.map((v, i) => `${(v / (bare[i] ?? Number.NaN)).toFixed(2)}x`)],
+  ];
+  const streams = r.streamCpu[0]?.streams ?? 0;
+  return table(["gateway CPU µs", `per request (c=${r.setup.concurrency})`, `per 50-event stream (${streams} streams)`], rows, 24);
+}
+
 function verdictTable(verdicts: readonly Verdict[]): string {
   const value = (v: Verdict) => (v.unit === "ms" ? `${v.measured >= 0 ? "+" : ""}${ms(v.measured)} ms` : `${v.measured.toFixed(2)}x`);
   const result = (v: Verdict) => (v.pass === null ? "" : v.pass ? "PASS" : "FAIL");
@@ -91,6 +112,8 @@ export function formatReport(r: BenchResults): string {
     ` event than the client asked for: the usage chunk, which the gateway requests and strips, i.e. one more token interval.)`,
     ``,
     cpuTable(r),
+    ``,
+    gatewayCpuTable(r),
     ``,
     verdictTable(r.verdicts),
     ...warning,

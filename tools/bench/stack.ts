@@ -18,6 +18,8 @@ export const LOG_FILE = join(BENCH_DIR, "bench.log");
 export interface StackOptions {
   tokenIntervalMs: number;
   backendLatencyMs: number;
+  /** Opens the Meshgate workerd's V8 inspector on this port, for CPU profiles. */
+  inspectorPort?: number;
 }
 
 export interface Stack {
@@ -67,7 +69,7 @@ export async function startStack(opts: StackOptions, progress: (line: string) =>
   progress(`bare Worker     ${bare.url} (workerd pid ${bare.pid ?? "?"})`);
 
   const vars = generateDevVars();
-  const gateway = await startGateway({ vars, sink: sink("gateway") });
+  const gateway = await startGateway({ vars, sink: sink("gateway"), ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}) });
   progress(`Meshgate        ${gateway.url} (workerd pid ${gateway.pid ?? "?"})`);
   const { key: apiKey } = await createApiKey(gateway.url, vars.ADMIN_TOKEN, "bench");
 

@@ -21,6 +21,8 @@ export interface GatewayOptions {
   vars?: Record<string, string>;
   /** Default: the repository's wrangler.toml. */
   configPath?: string;
+  /** Opens workerd's V8 inspector on this port (DevTools, CPU profiles); see MESHGATE_INSPECTOR_PORT in tools/bench. */
+  inspectorPort?: number;
   /** Where the Worker's console output (and request lines) go; default: this process's output, prefixed [gateway]. */
   sink?: LineSink;
   /**
@@ -102,6 +104,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
         unsafeDirectSockets: [{ host: opts.host ?? "127.0.0.1", port: opts.port ?? 0 }],
         // No cf.json download: requests get Miniflare's built-in placeholder `request.cf`.
         cf: false,
+        // workerd's V8 inspector (DevTools, CPU profiles), only when asked for.
+        ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
         // No per-request lines: Miniflare logs them from its entry Worker, which the direct socket bypasses.
         logRequests: false,
         log: new SinkLog(sink, LogLevel.WARN),
