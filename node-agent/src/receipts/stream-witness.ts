@@ -46,7 +46,8 @@ export class StreamWitness {
   push(chunk: Uint8Array): void {
     if (!this.events) return;
     this.take(this.events.push(this.text.decode(chunk, { stream: true })));
-    if (this.events.buffered > MAX_PENDING_EVENT) this.events = null;
+    // The decoder drops an event past its own bound (overflowed); either way, this answer is beyond witnessing.
+    if (this.events.overflowed || this.events.buffered > MAX_PENDING_EVENT) this.events = null;
   }
 
   /** After the upstream's last byte: null unless the stream ended cleanly, with `[DONE]` and usage. */
