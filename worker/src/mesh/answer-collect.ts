@@ -29,7 +29,8 @@ interface BatchReader {
 function batchReader(stream: ReadableStream<Uint8Array>): BatchReader {
   try {
     const byob = stream.getReader({ mode: "byob" });
-    return { read: (min) => byob.readAtLeast(min, new Uint8Array(Math.max(min, BATCH_MAX))), cancel: (reason) => byob.cancel(reason) };
+    // Room for a few batches: a view as large as the biggest batch would be zeroed on every read.
+    return { read: (min) => byob.readAtLeast(min, new Uint8Array(Math.min(BATCH_MAX, Math.max(4 * min, 4096)))), cancel: (reason) => byob.cancel(reason) };
   } catch {
     const reader = stream.getReader();
     return { read: () => reader.read(), cancel: (reason) => reader.cancel(reason) };

@@ -20,7 +20,7 @@ export interface AssembledAnswer {
   bytes: Uint8Array;
   usage: TokenCounts | null;
   /** StreamDigest of the stream's data payloads: what the node's receipt names. */
-  digest: string;
+  digest: Promise<string>;
   receipt: string | null;
   relayed: OutputTally;
   /** From the first token to the end of the stream, ms. */

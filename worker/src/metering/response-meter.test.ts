@@ -56,7 +56,7 @@ describe("meterStream on streams", () => {
       expect(seen.endsWith("data: [DONE]\n\n")).toBe(true);
       const m = await result;
       expect(m.receipt).toBe(receipt);
-      expect(m.digest).toBe(digest);
+      expect(await m.digest).toBe(digest);
       expect(m.relayed).toMatchObject({ textBytes: 2, chunkTokens: 2 });
     }
   });

@@ -54,7 +54,7 @@ export interface MeterResult {
   /** From the start of metering (the first token is already in) to the end of the stream, ms. */
   durationMs: number;
   /** StreamDigest of the data payloads as the node sent them (before any usage was hidden): what its receipt names. */
-  digest: string;
+  digest: Promise<string>;
   /** The node's receipt (wire form), taken out of the stream: its last event; null when it sent none there. */
   receipt: string | null;
   /** What the stream's data events carried to the client. */

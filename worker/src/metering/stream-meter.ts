@@ -1,7 +1,8 @@
 // What the gateway reads out of a node's event stream, chunk by chunk: the node's usage and receipt, what the stream
 // relayed to the client (its output per choice, the digest of its data payloads), and the bytes to send on. Bounded
 // and linear: each byte is decoded and scanned once, and an event that grows past MAX_SSE_EVENT_LENGTH ends the stream.
-import { RECEIPT_COMMENT_PREFIX, SseDecoder, StreamDigest, type SseEvent } from "@meshgate/schemas";
+import { RECEIPT_COMMENT_PREFIX, SseDecoder, type SseEvent } from "@meshgate/schemas";
+import { NativeStreamDigest } from "./native-digest.js";
 import { OutputTally } from "./output-tally.js";
 import { inspectChunk, type TokenCounts } from "./usage.js";
 
@@ -36,7 +37,7 @@ export interface StreamMeterOptions {
 export class StreamMeter {
   private readonly text = new TextDecoder();
   private readonly sse = new SseDecoder();
-  private readonly digest = new StreamDigest();
+  private readonly digest = new NativeStreamDigest();
   readonly relayed: OutputTally;
   readonly afterLeave: OutputTally;
   private output: OutputTally;
@@ -74,7 +75,7 @@ export class StreamMeter {
   }
 
   /** The stream's digest (StreamDigest of its data payloads, as the node sent them): what its receipt names. */
-  finishDigest(): string {
+  finishDigest(): Promise<string> {
     return this.digest.finish();
   }
 

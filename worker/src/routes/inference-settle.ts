@@ -24,7 +24,7 @@ export interface AnswerSeen {
   /** Completion tokens counted by the gateway, for the record when the node reported none. */
   completionEstimate: number;
   /** The answer's digest as the node's receipt must name it (computed off the response path). */
-  digest: () => string;
+  digest: () => string | Promise<string>;
   receipt: string | null;
   /** null: the answer says nothing about the node (a client that left, a 4xx passed through). */
   outcome: Omit<Outcome, "nodeId" | "model" | "at" | "inFlight"> | null;
@@ -65,7 +65,7 @@ async function checkSeenReceipt(s: Served, seen: AnswerSeen, finishedAt: number)
       nodeId: s.node.id,
       model: s.model,
       usage,
-      digest: seen.digest(),
+      digest: await seen.digest(),
       maxPrice: { prompt: Math.min(advertised.prompt, ceiling.prompt), completion: Math.min(advertised.completion, ceiling.completion) },
       startedAt: s.startedAt,
       finishedAt,

@@ -2,7 +2,7 @@
 // authenticate → validate (taking out the routing controls) → admit (the worst case held against the key's budget, a
 // node picked) → dispatch (with failover) → meter the body as it streams → settle off the response path (the
 // node's receipt checked, usage billed within what the gateway saw, the outcome reported) → return the body.
-import { bodyDigest, RECEIPT_HEADER, type Signer } from "@meshgate/schemas";
+import { RECEIPT_HEADER, type Signer } from "@meshgate/schemas";
 import { meteringOff } from "../billing/metering-switch.js";
 import { RequestBudget } from "../billing/request-budget.js";
 import { feeBps } from "../billing/request-cost.js";
@@ -21,6 +21,7 @@ import { nodeSnapshot, observeLocally } from "../mesh/node-snapshot.js";
 import { reportOutcome } from "../mesh/reporting.js";
 import { serverTiming } from "../mesh/server-timing.js";
 import { OutputTally } from "../metering/output-tally.js";
+import { nativeBodyDigest } from "../metering/native-digest.js";
 import { meterStream, type MeterResult, type NodeBody } from "../metering/response-meter.js";
 import { usageFrom } from "../metering/usage.js";
 import type { Outcome } from "../routing/index.js";
@@ -108,7 +109,7 @@ function wholeAnswer(s: Served, routed: Routed, bytes: Uint8Array, value: unknow
     usage: usageFrom(value),
     output,
     completionEstimate,
-    digest: () => bodyDigest(bytes),
+    digest: () => nativeBodyDigest(bytes),
     receipt: response.headers.get(RECEIPT_HEADER),
     outcome: { kind: "success", ttftMs: completionEstimate <= SHORT_ANSWER_TOKENS ? ttftMs : null, tokens: null, streamMs: null },
   });
