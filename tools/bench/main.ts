@@ -16,12 +16,12 @@ import { formatReport, writeResults, type BenchResults } from "./report.js";
 import { formatRoutingBench, runRoutingBench, type RoutingBenchOptions } from "./routing/routing-bench.js";
 import { LOG_FILE, startStack, type Stack } from "./stack.js";
 import { STREAM_EVENTS, streamCpuPhase, type StreamCpuResult } from "./stream-cpu.js";
-import { plainTarget, signedAgentTarget } from "./targets.js";
+import { plainTarget, signedAgentTarget, STREAM_TOKEN_INTERVAL_MS } from "./targets.js";
 import { judge, type TargetResult } from "./verdicts.js";
 
 const RESULTS_FILE = join(MESHGATE_DIR, "bench-results.json");
-/** ~16 chunks 5 ms apart: long enough that a buffering hop would visibly delay the first byte. */
-const TOKEN_INTERVAL_MS = 5;
+/** The backend's default pace: none. Timed streams set their own (STREAM_TOKEN_INTERVAL_MS, per request). */
+const TOKEN_INTERVAL_MS = 0;
 const BACKEND_LATENCY_MS = 0;
 
 const FULL: BenchSizes = { warmup: 200, latencyRequests: 500, concurrency: 32, throughputRequests: 3000, streamRequests: 80, rounds: 5, cpuStreams: 600 };
@@ -134,7 +134,7 @@ async function run(quick: boolean): Promise<BenchResults> {
     date: new Date().toISOString(),
     machine: facts,
     otherCores: otherCores(measuring.cpuSeconds, meters, machine, measuredSeconds),
-    setup: { ...sizes, tokenIntervalMs: TOKEN_INTERVAL_MS, backendLatencyMs: BACKEND_LATENCY_MS },
+    setup: { ...sizes, tokenIntervalMs: STREAM_TOKEN_INTERVAL_MS, backendLatencyMs: BACKEND_LATENCY_MS },
     targets: results,
     cpuMeters: meters.map((m) => m.label),
     streamCpu,

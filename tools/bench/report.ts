@@ -104,7 +104,7 @@ export function formatReport(r: BenchResults): string {
     `Meshgate benchmark (${r.mode}) — reproduce with: ${r.command}`,
     `machine: ${m.cores} cores (${m.cpuModel}), Node ${m.node}, Linux ${m.kernel}, miniflare ${m.miniflare}, workerd ${m.workerd}`,
     `noise: load average ${m.loadAverage.toFixed(2)} at start; other processes used ${r.otherCores.toFixed(2)} of ${m.cores} cores on average while measuring`,
-    `backend: simulated, ${r.setup.backendLatencyMs} ms latency, 16 tokens, ${r.setup.tokenIntervalMs} ms between streamed chunks; ` +
+    `backend: simulated, ${r.setup.backendLatencyMs} ms latency, 16 tokens, ${r.setup.tokenIntervalMs} ms between the chunks of timed streams (other answers at once); ` +
       `${r.setup.latencyRequests} sequential requests, ${r.setup.throughputRequests} at c=${r.setup.concurrency}, ${r.setup.streamRequests} streamed (after warm-ups)`,
     ``,
     latencyTable(r),

@@ -3,7 +3,7 @@
 // 10 ms, so this is what a stream costs the gateway, next to the least any Worker on the same runtime spends.
 import { measureCpu, type CpuMeter } from "./cpu.js";
 import { closedLoop, describeFailures, type Probe } from "./load.js";
-import { CHAT_PATH, MODEL } from "./targets.js";
+import { CHAT_PATH, MODEL, STREAM_TOKEN_INTERVAL_MS } from "./targets.js";
 
 /** 46 tokens: a role chunk, 46 content chunks, a finish chunk, the usage chunk and [DONE] are 50 events at the node. */
 export const STREAM_TOKENS = 46;
@@ -31,7 +31,13 @@ export interface StreamCpuResult {
 
 function probe(target: StreamCpuTarget): Probe {
   const body = Buffer.from(
-    JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "Count to fifty for the benchmark." }], stream: true, max_tokens: STREAM_TOKENS }),
+    JSON.stringify({
+      model: MODEL,
+      messages: [{ role: "user", content: "Count to fifty for the benchmark." }],
+      stream: true,
+      max_tokens: STREAM_TOKENS,
+      sim_token_interval_ms: STREAM_TOKEN_INTERVAL_MS,
+    }),
   );
   return { url: target.baseUrl + CHAT_PATH, headers: { "content-type": "application/json", authorization: `Bearer ${target.apiKey}` }, body };
 }

@@ -8,11 +8,19 @@ export const CHAT_PATH = "/v1/chat/completions";
 export const MODEL = "sim-small";
 
 const messages = [{ role: "user", content: "Say hello to the benchmark." }];
-/** Non-streamed and streamed bodies; the simulated model answers 16 tokens either way (16 chunks when streamed). */
+/** Between streamed chunks: long enough that a buffering hop would visibly delay the first byte. */
+export const STREAM_TOKEN_INTERVAL_MS = 5;
+/** The simulated backend's pace for one request (its `sim_token_interval_ms`), passed through every hop. */
+const pace = { sim_token_interval_ms: STREAM_TOKEN_INTERVAL_MS };
+/**
+ * Non-streamed and streamed bodies; the simulated model answers 16 tokens either way (16 chunks when streamed). Only
+ * the timed streams are paced: Meshgate asks a node for a stream even for a non-streamed request, which the backend
+ * then answers at once, as it answers the other paths' non-streamed requests.
+ */
 const PLAIN_BODY = Buffer.from(JSON.stringify({ model: MODEL, messages }));
-const STREAM_BODY = Buffer.from(JSON.stringify({ model: MODEL, messages, stream: true }));
+const STREAM_BODY = Buffer.from(JSON.stringify({ model: MODEL, messages, stream: true, ...pace }));
 /** What the gateway forwards for a streamed request: it always asks the node for usage, to meter every token. */
-const NODE_STREAM_BODY = Buffer.from(JSON.stringify({ model: MODEL, messages, stream: true, stream_options: { include_usage: true } }));
+const NODE_STREAM_BODY = Buffer.from(JSON.stringify({ model: MODEL, messages, stream: true, ...pace, stream_options: { include_usage: true } }));
 
 /** A target that takes the same request every time (the backend, the bare Worker, the gateway). */
 export function plainTarget(id: Target["id"], label: string, baseUrl: string, apiKey: string): Target {

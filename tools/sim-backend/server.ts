@@ -83,6 +83,15 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
   };
   const stats = new StatsRecorder();
 
+  /**
+   * A request may set its own pace between streamed chunks (`sim_token_interval_ms`, 0–60,000): the benchmark paces
+   * the streams it times while its other requests, which a gateway may ask for as streams, come at once.
+   */
+  function paceOf(body: JsonObject): number | undefined {
+    const pace = body["sim_token_interval_ms"];
+    return typeof pace === "number" && Number.isInteger(pace) && pace >= 0 && pace <= 60_000 ? pace : undefined;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?", 1)[0]!;
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, modelList);
@@ -112,7 +121,7 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
       throw new ApiError(500, "Simulated backend failure (fail-rate).", "server_error", "simulated_failure");
     }
     if (result.kind === "json") return sendJson(res, 200, result.body);
-    await writeEventStream(res, result.events, tokenIntervalMs, stats);
+    await writeEventStream(res, result.events, paceOf(body) ?? tokenIntervalMs, stats);
   }
 
   const server = createServer((req, res) => {
