@@ -152,7 +152,7 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
       return { kind: "answer", response, content: { form: "stream", body: start.body }, ttftMs, outcome: "success" };
     }
     const assembled = await assembleAnswer(response.body, start.body, { kind: req.path.endsWith("/chat/completions") ? "chat" : "completions", choices: req.choices, stallMs: req.stallMs });
-    if (assembled.kind === "failed") return failed(assembled.outcome, 200, assembled.reason, ttftMs);
+    if (assembled.kind === "failed") return req.clientGone.aborted ? { kind: "client_gone" } : failed(assembled.outcome, 200, assembled.reason, ttftMs);
     answered = true;
     return { kind: "answer", response, content: { form: "assembled", answer: assembled.answer }, ttftMs, outcome: "success" };
   } catch (err) {
