@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { collect, collectWhole } from "./answer-collect.js";
+
+const enc = new TextEncoder();
+
+function source(parts: string[], end: "close" | "hang" | "error" = "close"): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    pull(controller) {
+      const part = parts[i++];
+      if (part !== undefined) return controller.enqueue(enc.encode(part));
+      if (end === "hang") return new Promise(() => {});
+      if (end === "error") return controller.error(new Error("connection reset"));
+      controller.close();
+    },
+  });
+}
+
+describe("collect", () => {
+  it("reads a body to its end, in order, once", async () => {
+    const whole = await collectWhole(source(["{\"a\":", "1,", "\"b\":2}"]), 1024, 1_000);
+    expect("bytes" in whole && new TextDecoder().decode(whole.bytes)).toBe('{"a":1,"b":2}');
+  });
+
+  it("refuses a body past its limit, and stops reading it", async () => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(new Uint8Array(1024));
+      },
+    });
+    expect(await collectWhole(endless, 10 * 1024, 1_000)).toEqual({ kind: "too_large" });
+    expect(pulled).toBeLessThan(20);
+  });
+
+  it("stops when the caller refuses what came", async () => {
+    const seen: number[] = [];
+    const result = await collect(source(["ab", "cd", "ef"]), { onBytes: (b) => (seen.push(b.byteLength), seen.length < 2), limit: 1024, stallMs: 1_000 });
+    expect(result).toEqual({ kind: "refused" });
+    expect(seen).toEqual([2, 2]);
+  });
+
+  it("gives up on a node that stops sending, and on one whose bytes are no progress", async () => {
+    expect(await collect(source(["a"], "hang"), { onBytes: () => {}, limit: 1024, stallMs: 60 })).toEqual({ kind: "stalled" });
+    let n = 0;
+    const keepAlives = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        controller.enqueue(enc.encode(": ping\n\n"));
+        n++;
+      },
+    });
+    expect(await collect(keepAlives, { onBytes: () => {}, limit: 1 << 20, stallMs: 80, progressed: () => false })).toEqual({ kind: "stalled" });
+    expect(n).toBeGreaterThan(2);
+  });
+
+  it("says a body that broke off is broken", async () => {
+    expect(await collect(source(["a"], "error"), { onBytes: () => {}, limit: 1024, stallMs: 1_000 })).toMatchObject({ kind: "broken" });
+  });
+});
