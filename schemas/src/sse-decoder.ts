@@ -16,14 +16,20 @@ export interface SseEvent {
  */
 export const MAX_SSE_EVENT_LENGTH = 1024 * 1024;
 
-/** Any of the blank lines that end an event, for \n, \r\n and \r line ends. Never longer than 4 characters. */
-const EVENT_END = /\r\n\r\n|\n\n|\r\r|\n\r\n|\r\n\n/g;
+/**
+ * Any of the blank lines that end an event, for \n, \r\n and \r line ends in any mix (WHATWG: a CR alone ends a line
+ * too, as clients' decoders read it). A CR that may be the first half of a CRLF ends an event only once the next
+ * character is known. Never longer than 4 characters.
+ */
+const EVENT_END = /\r\n\r\n|\n\n|\r\r|\n\r\n|\r\n\n|\r\n\r(?=[^\n])|\n\r(?=[^\n])/g;
 const LONGEST_END = 4;
 
 export class SseDecoder {
   /** The unfinished event, in the pieces it arrived in (joined once, when it ends). */
   private parts: string[] = [];
   private length = 0;
+  /** The last characters held (at most LONGEST_END - 1): kept as they come, so no piece size makes a push costly. */
+  private held = "";
   private overflow = false;
 
   constructor(private readonly maxEventLength = MAX_SSE_EVENT_LENGTH) {}
@@ -43,7 +49,8 @@ export class SseDecoder {
         this.hold(rest);
         break;
       }
-      // The held text had no end in it, so this one ends inside `rest`.
+      // The held text had no end in it, so this one ends inside `rest` (or where `rest` begins, when only its first
+      // character was needed to know that a held CR ended a line).
       const endInRest = match.index + match[0].length - carry.length;
       this.parts.push(rest.slice(0, endInRest));
       events.push(parseEvent(this.take()));
@@ -72,10 +79,12 @@ export class SseDecoder {
   private hold(text: string): void {
     this.parts.push(text);
     this.length += text.length;
+    this.held = (this.held + text).slice(-(LONGEST_END - 1));
     if (this.length > this.maxEventLength) {
       this.overflow = true;
       this.parts = [];
       this.length = 0;
+      this.held = "";
     }
   }
 
@@ -83,15 +92,13 @@ export class SseDecoder {
     const text = this.parts.length === 1 ? (this.parts[0] ?? "") : this.parts.join("");
     this.parts = [];
     this.length = 0;
+    this.held = "";
     return text;
   }
 
   /** The last characters held, enough to complete an event end that a new piece finishes. */
   private tail(): string {
-    const last = this.parts[this.parts.length - 1];
-    if (last === undefined) return "";
-    if (last.length >= LONGEST_END - 1 || this.parts.length === 1) return last.slice(-(LONGEST_END - 1));
-    return this.parts.join("").slice(-(LONGEST_END - 1));
+    return this.held;
   }
 }
 
