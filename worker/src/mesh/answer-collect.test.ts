@@ -58,4 +58,23 @@ describe("collect", () => {
   it("says a body that broke off is broken", async () => {
     expect(await collect(source(["a"], "error"), { onBytes: () => {}, limit: 1024, stallMs: 1_000 })).toMatchObject({ kind: "broken" });
   });
+
+  it("reads a byte stream in batches to its end, a node slowing down after a first burst included", async () => {
+    let pulls = 0;
+    const paced = new ReadableStream({
+      type: "bytes",
+      async pull(controller) {
+        pulls++;
+        if (pulls === 1) return controller.enqueue(new Uint8Array(600));
+        if (pulls > 30) return controller.close();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        controller.enqueue(new Uint8Array(50));
+      },
+    });
+    let batches = 0;
+    const result = await collect(paced, { onBytes: () => void batches++, limit: 1 << 20, stallMs: 1_500 });
+    expect(result).toEqual({ kind: "done", bytes: 600 + 29 * 50 });
+    // Batched: fewer wake-ups than chunks.
+    expect(batches).toBeLessThan(30);
+  });
 });

@@ -18,6 +18,7 @@ export interface CollectOptions {
 
 /** A batch is at least this much (or the end), and at most BATCH_MAX: a slow node is still seen to progress. */
 const BATCH_MIN = 256;
+const BATCH_SOFT_MAX = 16 * 1024;
 const BATCH_MAX = 64 * 1024;
 
 interface BatchReader {
@@ -58,8 +59,10 @@ export async function collect(stream: ReadableStream<Uint8Array>, opts: CollectO
   let total = 0;
   try {
     for (;;) {
-      const perSecond = (total * 1000) / Math.max(1, now() - startedAt);
-      const step = await reader.read(Math.min(BATCH_MAX, Math.max(BATCH_MIN, Math.floor(perSecond))));
+      // A second's worth at the pace so far, judged over at least a second (a first burst is no pace), and never
+      // more than has come in all: a node that slows down is still seen to progress well inside `stallMs`.
+      const perSecond = (total * 1000) / Math.max(1000, now() - startedAt);
+      const step = await reader.read(Math.min(BATCH_SOFT_MAX, total, Math.max(BATCH_MIN, Math.floor(perSecond))) || BATCH_MIN);
       if (stalled) return { kind: "stalled" };
       if (step.value && step.value.byteLength > 0) {
         total += step.value.byteLength;

@@ -35,7 +35,7 @@ describe("assembleAnswer", () => {
   it("assembles the whole answer, metered as the stream was (usage, receipt, digest, what was relayed)", async () => {
     const parts = [content("Hel"), content("lo"), ...ending, `${RECEIPT_COMMENT_PREFIX} token\n\n`];
     const result = await assemble(parts);
-    if (result.kind !== "answer") throw new Error(result.reason);
+    if (result.kind !== "answer") throw new Error(JSON.stringify(result));
     const answer: unknown = JSON.parse(new TextDecoder().decode(result.answer.bytes));
     expect(answer).toMatchObject({ id: "chatcmpl-1", object: "chat.completion", created: 7, model: "m", usage });
     expect(answer).toMatchObject({ choices: [{ index: 0, message: { role: "assistant", content: "Hello" }, finish_reason: "stop" }] });
@@ -53,5 +53,14 @@ describe("assembleAnswer", () => {
     expect(await assemble([content("a")], "hang", 60)).toMatchObject({ kind: "failed", outcome: "stalled" });
     const endless = [content("a"), 'data: {"x":"', ...Array.from({ length: 40 }, () => "y".repeat(64 * 1024))];
     expect(await assemble(endless, "hang")).toMatchObject({ kind: "failed", outcome: "malformed" });
+  });
+
+  it("refuses, as the request's own doing (no node failed), an answer larger than it assembles", async () => {
+    const big = Array.from({ length: 140 }, () => content("z".repeat(64 * 1024)));
+    expect(await assemble([...big, ...ending])).toEqual({ kind: "too_large" });
+  });
+
+  it("fails a stream with a payload that is not a JSON object", async () => {
+    expect(await assemble([content("a"), "data: not json\n\n", ...ending])).toMatchObject({ kind: "failed", outcome: "malformed" });
   });
 });

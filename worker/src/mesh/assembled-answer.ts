@@ -11,9 +11,11 @@ import { collect } from "./answer-collect.js";
 
 /**
  * Stream bytes read for one assembled answer: the stream is metered as it comes and not kept, but what is assembled
- * from it is (~140k tokens of plain text; far less with log probabilities). A client wanting more streams it.
+ * from it is, parsed (log probabilities and content parts take many times their bytes). 8 MiB is ~35k tokens of plain
+ * text; a request whose answer is larger is refused (too_large: its own shape, not the node, made it so) and can
+ * ask for a stream.
  */
-export const MAX_ASSEMBLED_STREAM_BYTES = 32 * 1024 * 1024;
+export const MAX_ASSEMBLED_STREAM_BYTES = 8 * 1024 * 1024;
 
 export interface AssembledAnswer {
   /** The answer's JSON, as the client receives it. */
@@ -33,7 +35,10 @@ export interface AssembleOptions {
   stallMs: number;
 }
 
-export type Assembled = { kind: "answer"; answer: AssembledAnswer } | { kind: "failed"; outcome: "stalled" | "malformed" | "sse_error" | "error"; reason: string };
+export type Assembled =
+  | { kind: "answer"; answer: AssembledAnswer }
+  | { kind: "too_large" }
+  | { kind: "failed"; outcome: "stalled" | "malformed" | "sse_error" | "error"; reason: string };
 
 /** Reads the rest of a started stream (`start` holds its first token) and assembles the whole answer. */
 export async function assembleAnswer(stream: ReadableStream<Uint8Array>, start: NodeBody, opts: AssembleOptions): Promise<Assembled> {
@@ -42,10 +47,10 @@ export async function assembleAnswer(stream: ReadableStream<Uint8Array>, start: 
   const meter = new StreamMeter({ hideUsage: false, choices: opts.choices, onPayload: (value) => assembler.add(value) });
   for (const chunk of start.held) meter.chunk(chunk);
   start.reader.releaseLock();
-  let seen = meter.dataEvents;
+  let seen = meter.progress;
   const progressed = (): boolean => {
-    const moved = meter.dataEvents !== seen;
-    seen = meter.dataEvents;
+    const moved = meter.progress !== seen;
+    seen = meter.progress;
     return moved;
   };
   const read = await collect(stream, {
@@ -57,9 +62,11 @@ export async function assembleAnswer(stream: ReadableStream<Uint8Array>, start: 
   });
   if (read.kind === "stalled") return { kind: "failed", outcome: "stalled", reason: `no event for ${opts.stallMs} ms` };
   if (read.kind === "broken") return { kind: "failed", outcome: "error", reason: read.reason };
-  if (read.kind !== "done") return { kind: "failed", outcome: "malformed", reason: read.kind === "too_large" ? "the answer is too large" : "an event passed the size bound" };
+  if (read.kind === "too_large") return { kind: "too_large" };
+  if (read.kind !== "done") return { kind: "failed", outcome: "malformed", reason: "an event passed the size bound" };
   meter.end();
   if (meter.sseError || assembler.error) return { kind: "failed", outcome: "sse_error", reason: "the stream carried an error" };
+  if (meter.malformed) return { kind: "failed", outcome: "malformed", reason: "the stream carried a payload that is not a JSON object" };
   if (!meter.completed) return { kind: "failed", outcome: "malformed", reason: "the stream ended without [DONE]" };
   return {
     kind: "answer",

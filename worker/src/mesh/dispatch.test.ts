@@ -57,11 +57,12 @@ describe("startStream", () => {
     expect(await startStream(source(many, true))).toMatchObject({ kind: "failed", outcome: "malformed" });
   });
 
-  it("does not take an empty chunk for a first token: a role, an empty string, usage-null padding", async () => {
+  it("does not take an empty chunk for a first token: a role, an empty string, usage-null padding, early usage", async () => {
     const empty = [
       event({ choices: [{ index: 0, delta: { role: "assistant", content: "" } }] }),
       event({ choices: [{ index: 0, delta: {} }], usage: null }),
       event({ choices: [] }),
+      event({ choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } }),
     ];
     const pending = startStream(source(empty, true));
     const outcome = await Promise.race([pending.then(() => "started"), new Promise((resolve) => setTimeout(() => resolve("waiting"), 50))]);
@@ -83,8 +84,12 @@ describe("firstTokenOf", () => {
     expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: { content: "a" } }] }))).toBe("token");
     expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { name: "f", arguments: "" } }] } }] }))).toBe("token");
     expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, text: "a" }] }))).toBe("token");
-    expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }))).toBe("token");
     expect(firstTokenOf("[DONE]")).toBe("token");
+    // Sent at once before any output, a finish or usage would fake speed: only output (or [DONE]) counts.
+    expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }))).toBe("nothing");
+    expect(firstTokenOf(JSON.stringify({ choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } }))).toBe("nothing");
+    expect(firstTokenOf("x")).toBe("malformed");
+    expect(firstTokenOf("null")).toBe("malformed");
     expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: { role: "assistant", content: "" } }] }))).toBe("nothing");
     expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, text: "" }] }))).toBe("nothing");
     expect(firstTokenOf(JSON.stringify({ error: { message: "x" } }))).toBe("error");

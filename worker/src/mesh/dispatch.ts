@@ -10,7 +10,7 @@ import { DISPATCH_NODE_HEADER, signRequest, type Signer } from "@meshgate/schema
 import type { OutcomeKind, RouteNode } from "../routing/index.js";
 import type { NodeBody } from "../metering/response-meter.js";
 import { assembleAnswer, type AssembledAnswer } from "./assembled-answer.js";
-import { collectWhole } from "./answer-collect.js";
+import { collect, collectWhole } from "./answer-collect.js";
 import { adjustLoad } from "./local-load.js";
 import { startStream } from "./stream-start.js";
 
@@ -51,7 +51,9 @@ export type AnswerContent =
 export type AttemptResult =
   | { kind: "answer"; response: Response; content: AnswerContent; ttftMs: number; outcome: "success" }
   | { kind: "failed"; outcome: Exclude<OutcomeKind, "success">; status: number | null; ttftMs: number | null; reason: string }
-  | { kind: "client_gone" };
+  | { kind: "client_gone" }
+  /** The whole answer the request asked for is larger than the gateway assembles: the request's doing, no node's. */
+  | { kind: "too_large" };
 
 /**
  * A non-streamed answer bigger than this is refused as malformed, counted while it is read (embeddings of 2,048
@@ -91,15 +93,41 @@ type Failed = Extract<AttemptResult, { kind: "failed" }>;
 
 const failed = (outcome: Failed["outcome"], status: number | null, reason: string, ttftMs: number | null = null): Failed => ({ kind: "failed", outcome, status, ttftMs, reason });
 
-/** A whole answer (or a node's 4xx), read once under the attempt's deadline. */
+/** What of a node's error body is read: its message is all that is passed on (nodeErrorBody reads no more). */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** A node's 4xx: the start of its body, never parsed here (the route takes its message out). */
+async function readError(response: Response, ttftMs: () => number): Promise<AttemptResult> {
+  const bytes = response.body ? await readPrefix(response.body, MAX_ERROR_BODY_BYTES) : new Uint8Array(0);
+  return { kind: "answer", response, content: { form: "whole", bytes, value: undefined }, ttftMs: ttftMs(), outcome: "success" };
+}
+
+/** Up to `limit` bytes of a body; the rest is cancelled unread. */
+async function readPrefix(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const result = await collect(body, { onBytes: (b) => (parts.push(b), (size += b.byteLength) < limit), limit: Number.MAX_SAFE_INTEGER, stallMs: 5_000 });
+  if (result.kind === "broken" && size === 0) throw new Error(result.reason);
+  const out = new Uint8Array(Math.min(size, limit));
+  let at = 0;
+  for (const part of parts) {
+    const take = Math.min(part.byteLength, out.byteLength - at);
+    out.set(part.subarray(0, take), at);
+    at += take;
+  }
+  return out;
+}
+
+/** A whole answer, read once under the attempt's deadline (a 4xx: only its start, see readError). */
 async function readWhole(response: Response, req: AttemptRequest, ttftMs: () => number): Promise<AttemptResult> {
+  if (response.status !== 200) return readError(response, ttftMs);
   const read = response.body ? await collectWhole(response.body, MAX_ANSWER_BYTES, req.timeoutMs) : { bytes: new Uint8Array(0) };
   if ("kind" in read) {
     if (read.kind === "broken") throw new Error(read.reason);
     return failed(read.kind === "stalled" ? "timeout" : "malformed", response.status, read.kind === "stalled" ? "the answer stopped" : "the answer is too large");
   }
   const value = parseWhole(read.bytes);
-  if (response.status === 200 && malformedAnswer(value)) return failed("malformed", 200, "the answer is not a JSON object");
+  if (malformedAnswer(value)) return failed("malformed", 200, "the answer is not a JSON object");
   return { kind: "answer", response, content: { form: "whole", bytes: read.bytes, value }, ttftMs: ttftMs(), outcome: "success" };
 }
 
@@ -152,6 +180,7 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
       return { kind: "answer", response, content: { form: "stream", body: start.body }, ttftMs, outcome: "success" };
     }
     const assembled = await assembleAnswer(response.body, start.body, { kind: req.path.endsWith("/chat/completions") ? "chat" : "completions", choices: req.choices, stallMs: req.stallMs });
+    if (assembled.kind === "too_large") return { kind: "too_large" };
     if (assembled.kind === "failed") return req.clientGone.aborted ? { kind: "client_gone" } : failed(assembled.outcome, 200, assembled.reason, ttftMs);
     answered = true;
     return { kind: "answer", response, content: { form: "assembled", answer: assembled.answer }, ttftMs, outcome: "success" };

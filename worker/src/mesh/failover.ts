@@ -35,7 +35,7 @@ export type Answer = Extract<AttemptResult, { kind: "answer" }>;
 
 export type RouteResult =
   | { ok: true; node: RouteNode; model: string; answer: Answer; attempts: AttemptRecord[] }
-  | { ok: false; reason: "unknown_model" | "no_eligible" | "saturated" | "failed" | "client_gone" | "unaffordable"; model: string; attempts: AttemptRecord[] };
+  | { ok: false; reason: "unknown_model" | "no_eligible" | "saturated" | "failed" | "client_gone" | "unaffordable" | "too_large"; model: string; attempts: AttemptRecord[] };
 
 /** What `send` answers for a node it did not ask after all (the request's budget can't cover that node's worst case). */
 export interface PassedOver {
@@ -103,6 +103,8 @@ async function tryNodes(req: RouteRequest, held: HeldTimeout[]): Promise<RouteRe
       attempt++;
       const durationMs = req.now() - now;
       if (result.kind === "client_gone") return { ok: false, reason: "client_gone", model, attempts };
+      // The request's own shape made an answer too large to return whole: every node would do the same.
+      if (result.kind === "too_large") return { ok: false, reason: "too_large", model, attempts };
       attempts.push({ nodeId: node.id, model, status: result.kind === "answer" ? result.response.status : result.status, outcome: result.outcome, durationMs });
       if (result.kind === "answer") return { ok: true, node, model, answer: result, attempts };
       const outcome = failedOutcome(req, node, model, result, othersInFlight);

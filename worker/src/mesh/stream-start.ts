@@ -1,29 +1,26 @@
 // The start of a node's event stream: read until its first token, which stops the first-token clock. Comments,
 // keep-alives and chunks without output (a role, an empty string) are not a first token: a node cannot fake speed
 // with empty events, and one that sends only those is cut off by the first-token deadline or the preamble bound.
-import { choiceOutputs, SseDecoder } from "@meshgate/schemas";
+import { choiceOutputs, MAX_SSE_EVENT_LENGTH, SseDecoder } from "@meshgate/schemas";
 import { isErrorEnvelope, type NodeBody } from "../metering/response-meter.js";
 import { isDone } from "../metering/stream-meter.js";
-import { usageFrom } from "../metering/usage.js";
 
-/** Bytes held before the first token: a node that sends only comments or empty events must not fill the isolate. */
-export const MAX_PREAMBLE_BYTES = 64 * 1024;
+/**
+ * Bytes held before the first token: a node that sends only comments or empty events must not fill the isolate. As
+ * much as one event may hold: a first event can be large for the request's own reasons (an echoed prompt).
+ */
+export const MAX_PREAMBLE_BYTES = MAX_SSE_EVENT_LENGTH;
 
 export type StreamStart =
   | { kind: "started"; body: NodeBody }
   | { kind: "failed"; outcome: "malformed" | "sse_error"; reason: string };
 
-type FirstEvent = "token" | "error" | "nothing";
-
-function hasFinishReason(value: unknown): boolean {
-  const choices = (value as { choices?: unknown }).choices;
-  return Array.isArray(choices) && choices.some((c: unknown) => typeof c === "object" && c !== null && (c as { finish_reason?: unknown }).finish_reason != null);
-}
+type FirstEvent = "token" | "error" | "malformed" | "nothing";
 
 /**
- * Whether a data payload is a first token: it carries output (text, a tool call, log probabilities), or ends the
- * answer (a finish reason, usage, [DONE]: an empty answer is over, not slow), or is not a chunk at all (the meter
- * judges that one).
+ * Whether a data payload is a first token: it carries output (text, a tool call, log probabilities), or is [DONE]
+ * (an empty answer is over, not slow). A finish reason or usage before any output is not: a node could send either at
+ * once and the real answer later. A payload that is not a JSON object is no stream a client can read.
  */
 export function firstTokenOf(data: string): FirstEvent {
   if (isDone(data)) return "token";
@@ -32,13 +29,13 @@ export function firstTokenOf(data: string): FirstEvent {
   try {
     value = JSON.parse(data);
   } catch {
-    return "token";
+    return "malformed";
   }
-  if (typeof value !== "object" || value === null) return "token";
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "malformed";
   for (const output of choiceOutputs(value)) {
     if (output.textBytes > 0 || output.toolCallIndexes.length > 0 || output.logprobTokens > 0) return "token";
   }
-  return hasFinishReason(value) || usageFrom(value) !== null ? "token" : "nothing";
+  return "nothing";
 }
 
 /**
@@ -64,6 +61,7 @@ export async function startStream(body: ReadableStream<Uint8Array>): Promise<Str
       if (event.data === null) continue;
       const first = firstTokenOf(event.data);
       if (first === "error") return fail("sse_error", "the stream's first event is an error");
+      if (first === "malformed") return fail("malformed", "a payload before the first token is not a JSON object");
       if (first === "token") return { kind: "started", body: { held, reader } };
     }
     if (size > MAX_PREAMBLE_BYTES) return fail("malformed", `no token in the stream's first ${MAX_PREAMBLE_BYTES} bytes`);

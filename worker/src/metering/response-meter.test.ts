@@ -118,6 +118,28 @@ describe("meterStream on streams", () => {
     expect(pulls).toBeLessThan(20);
   });
 
+  it("counts a node that sends only empty chunks or repeated [DONE]s after its first token as stalled", async () => {
+    for (const filler of [`data: ${JSON.stringify({ id: "x", choices: [{ index: 0, delta: {} }] })}\n\n`, "data: [DONE]\n\n"]) {
+      let sent = 0;
+      const holding = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent++ === 0) return controller.enqueue(enc.encode(chunk("a")));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          controller.enqueue(enc.encode(filler));
+        },
+      });
+      const { body, result } = meterStream(holding, { hideUsage: false, choices: 1, upstreamStallMs: 80 });
+      await readChunks(body);
+      expect(await result).toMatchObject({ failure: "upstream_stalled" });
+    }
+  });
+
+  it("marks a stream with a payload that is not a JSON object as malformed", async () => {
+    const { body, result } = meterStream(source([chunk("a"), "data: <html>\n\n", "data: [DONE]\n\n"]), { hideUsage: false, choices: 1 });
+    await readChunks(body);
+    expect(await result).toMatchObject({ malformed: true });
+  });
+
   it("counts a node that sends only keep-alive comments after its first token as stalled", async () => {
     let sent = 0;
     const commentsForever = new ReadableStream<Uint8Array>({

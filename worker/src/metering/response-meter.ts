@@ -50,6 +50,8 @@ export interface MeterResult {
   clientGone: boolean;
   /** The node sent an error envelope (`data: {"error": …}`) inside its 200 stream. */
   sseError: boolean;
+  /** A data payload was neither [DONE] nor a JSON object. */
+  malformed: boolean;
   bytes: number;
   /** From the start of metering (the first token is already in) to the end of the stream, ms. */
   durationMs: number;
@@ -163,6 +165,7 @@ class StreamRelay {
       failure,
       clientGone: this.clientGone,
       sseError: m.sseError,
+      malformed: m.malformed,
       bytes: this.bytes,
       durationMs: Date.now() - this.startedAt,
       digest: m.finishDigest(),
@@ -210,8 +213,8 @@ class StreamRelay {
   private async relay(chunk: Uint8Array): Promise<boolean> {
     this.bytes += chunk.byteLength;
     const forwarded = this.meter.chunk(chunk);
-    if (this.meter.dataEvents !== this.dataSeen) {
-      this.dataSeen = this.meter.dataEvents;
+    if (this.meter.progress !== this.dataSeen) {
+      this.dataSeen = this.meter.progress;
       this.lastDataAt = Date.now();
     }
     if (forwarded) await this.write(forwarded);

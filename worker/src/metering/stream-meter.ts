@@ -48,8 +48,15 @@ export class StreamMeter {
   private dataAfterDone = false;
   /** The node sent an error envelope (`data: {"error": …}`) inside its 200 stream. */
   sseError = false;
-  /** Data events so far (comments and keep-alives are not): progress, for the stall timer. */
+  /** Data events so far (comments and keep-alives are not). */
   dataEvents = 0;
+  /**
+   * Events that carried output, and the first [DONE]: progress, for the stall timer. Empty chunks, usage and repeated
+   * [DONE]s are not, so a node cannot hold a request open with them.
+   */
+  progress = 0;
+  /** A data payload was neither [DONE] nor a JSON object: not a stream a client can read. */
+  malformed = false;
   /** Bytes of data events and comments that changed on the way (a receipt, hidden usage, anything after [DONE]). */
   private changed = false;
 
@@ -125,11 +132,15 @@ export class StreamMeter {
     }
     if (isDone(data)) {
       this.done = true;
+      this.progress++;
       return raw;
     }
     const value = parsePayload(data);
+    if (typeof value !== "object" || value === null || Array.isArray(value)) this.malformed = true;
     if (isErrorObject(value)) this.sseError = true;
+    const before = this.output.chunkTokens;
     this.output.add(value);
+    if (this.output.chunkTokens !== before) this.progress++;
     this.opts.onPayload?.(value);
     const verdict = inspectChunk(value, this.opts.hideUsage);
     if (verdict.usage) this.usage = verdict.usage;

@@ -51,6 +51,11 @@ function routeFailure(result: Extract<RouteResult, { ok: false }>, budget: Reque
       return budget.refused() ?? new HttpError(429, "This key's budget cannot cover this request at any node's price.", { type: "insufficient_quota", code: "insufficient_quota" });
     case "client_gone":
       return new HttpError(499, "The client closed the request.", { code: "client_closed_request" });
+    case "too_large":
+      return new HttpError(400, "The whole answer to this request is too large to return at once. Ask for it with `stream: true`.", {
+        param: "stream",
+        code: "answer_too_large",
+      });
     case "failed":
       if (result.attempts.every((a) => a.outcome === "busy")) {
         return new HttpError(503, "Every node serving this model is busy. Retry shortly.", { code: "no_capacity", headers: { "retry-after": "1" } });

@@ -44,6 +44,7 @@ function streamOutcome(m: MeterResult): Outcome["kind"] {
   // An event past the bound (a node that never ends one) is a broken answer.
   if (m.failure === "upstream_malformed") return "malformed";
   if (m.sseError) return "sse_error";
+  if (m.malformed) return "malformed";
   // A stream that ends without [DONE] was cut short by the node, even if the connection closed cleanly.
   if (m.failure === null && !m.completed) return "malformed";
   return "success";
