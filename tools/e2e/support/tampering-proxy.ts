@@ -10,7 +10,7 @@ export type Tamper =
   | { kind: "hang" }
   /** A first token, then one event of `bytes` that never ends, written as fast as the gateway reads. */
   | { kind: "endless_event"; bytes: number }
-  /** `count` empty chunks (a role, an empty string) at once, then the agent's real answer after `delayMs`. */
+  /** `count` empty chunks (a role, an empty string) and a usage chunk at once, then the agent's real answer after `delayMs`. */
   | { kind: "empty_first"; count: number; delayMs: number };
 
 export interface TamperingProxy {
@@ -66,6 +66,8 @@ export async function startTamperingProxy(): Promise<TamperingProxy> {
     }
     res.writeHead(200, { "content-type": "text/event-stream" });
     for (let i = 0; i < tamper.count; i++) res.write(chunk(i === 0 ? { role: "assistant", content: "" } : { content: "" }));
+    // Early usage and a finish reason, as a node faking speed might send before any output.
+    res.write(`data: ${JSON.stringify({ id: "chatcmpl-x", object: "chat.completion.chunk", created: 1, model: "sim-small", choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } })}\n\n`);
     setTimeout(() => forward(req, res, (answer) => answer.pipe(res)), tamper.delayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
