@@ -4,11 +4,15 @@
 import { fileURLToPath } from "node:url";
 import { startGateway, type Gateway } from "../gateway/gateway.js";
 import type { LineSink } from "../processes/index.js";
-import { writeBenchWorkerConfig } from "./bench-worker-config.js";
+import { writeBenchWorkerConfig, type BenchWorker } from "./bench-worker-config.js";
 
 const BARE_WORKER = fileURLToPath(new URL("./bare-worker.ts", import.meta.url));
 
 export function startBareWorker(backendUrl: string, sink: LineSink): Promise<Gateway> {
-  const configPath = writeBenchWorkerConfig({ name: "meshgate-bench-bare", main: BARE_WORKER, purpose: "the pass-through baseline Worker" });
-  return startGateway({ configPath, vars: { BACKEND_URL: backendUrl }, sink });
+  return startPassThrough({ name: "meshgate-bench-bare", main: BARE_WORKER, purpose: "the pass-through baseline Worker" }, backendUrl, sink);
+}
+
+/** Any pass-through Worker reading BACKEND_URL (the bare one, or a relay variant of tools/bench/relay-floor). */
+export function startPassThrough(worker: BenchWorker, backendUrl: string, sink: LineSink): Promise<Gateway> {
+  return startGateway({ configPath: writeBenchWorkerConfig(worker), vars: { BACKEND_URL: backendUrl }, sink });
 }

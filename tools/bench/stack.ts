@@ -37,7 +37,7 @@ export interface Stack {
  * Everything the pieces print goes to one log file, not the terminal, whose output would cost CPU mid-measurement.
  * Synchronous writes: the pieces log a few lines each (none per request), and nothing is lost when we exit.
  */
-function logSinks(): (name: string) => LineSink {
+export function logSinks(): (name: string) => LineSink {
   mkdirSync(BENCH_DIR, { recursive: true });
   const fd = openSync(LOG_FILE, "w");
   return (name) => (line) => void writeSync(fd, `[${name}] ${line}\n`);
@@ -47,7 +47,7 @@ function logSinks(): (name: string) => LineSink {
  * The simulated backend in its own process, not in this one: the load generator's event loop must not also serve the
  * backend. Plain `node --import tsx` rather than the tsx CLI, which would add a supervising process.
  */
-function spawnBackend(opts: StackOptions, sink: LineSink): ManagedProcess {
+export function spawnBackend(opts: StackOptions, sink: LineSink): ManagedProcess {
   const args = ["--port", "0", "--token-interval-ms", String(opts.tokenIntervalMs), "--latency-ms", String(opts.backendLatencyMs)];
   const script = join(REPO_ROOT, "tools/sim-backend/main.ts");
   return spawnProcess({ name: "sim-backend", command: process.execPath, args: ["--import", "tsx", script, ...args], cwd: REPO_ROOT, sink });
