@@ -16,7 +16,7 @@ import { waitForNode } from "../gateway/nodes.js";
 import { NODE_AGENT_BIN, pollUntil, startNodeAgent, type NodeAgent } from "../processes/index.js";
 import { CHAT_MODEL, startCluster, type Cluster } from "./support/cluster.js";
 import { newTestNode, send, signedNodeRequest } from "./support/heartbeat.js";
-import { startCancelDroppingProxy } from "./support/cancel-dropping-proxy.js";
+import { startTamperingProxy } from "./support/tampering-proxy.js";
 import { startLyingUpstream, type LyingUpstream } from "./support/lying-upstream.js";
 import { EXPLORE_BELOW_SAMPLES } from "../../worker/src/routing/node-estimates.js";
 import { quietSink } from "./support/quiet.js";
@@ -333,7 +333,8 @@ describe("billing attacks", E2E, () => {
   });
 
   it("pays nothing for what a node that ignores the cancel sends after its client left", async () => {
-    const proxy = await startCancelDroppingProxy();
+    const proxy = await startTamperingProxy();
+    proxy.dropCancels = true;
     const deaf = await freshLiar("deaf", { publicUrl: proxy.url });
     proxy.target = deaf.url;
     try {

@@ -1,8 +1,10 @@
 // Stands in for a modified node agent: placed in front of a stock agent (as its --public-url), it passes everything
-// through (heartbeat challenges, probes, cancels) except inference requests, which it answers as told: it hangs, it
-// streams an event that never ends, or it sends empty chunks at once and the agent's real answer later.
+// through (heartbeat challenges, probes) except inference requests, which it answers as told: it hangs, it streams an
+// event that never ends, or it sends empty chunks at once and the agent's real answer later; and, when told to drop
+// cancels, the gateway's POST /meshgate/cancel, which it acknowledges and drops (the agent goes on relaying).
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { CANCEL_PATH } from "@meshgate/schemas";
 
 export type Tamper =
   | { kind: "pass" }
@@ -18,8 +20,12 @@ export interface TamperingProxy {
   /** The agent behind it; requests before it is set answer 502. */
   target: string;
   tamper: Tamper;
+  /** Acknowledge the gateway's cancels and drop them. */
+  dropCancels: boolean;
   /** Inference requests tampered with so far. */
   readonly tampered: number;
+  /** Cancels acknowledged and dropped so far. */
+  readonly dropped: number;
   /** Bytes of the endless event the gateway took before it stopped reading. */
   readonly endlessBytesTaken: number;
   close(): Promise<void>;
@@ -44,7 +50,7 @@ async function writeEndless(res: ServerResponse, bytes: number, taken: (n: numbe
 }
 
 export async function startTamperingProxy(): Promise<TamperingProxy> {
-  const state = { target: "", tamper: { kind: "pass" } as Tamper, tampered: 0, endlessBytesTaken: 0 };
+  const state = { target: "", tamper: { kind: "pass" } as Tamper, dropCancels: false, tampered: 0, dropped: 0, endlessBytesTaken: 0 };
   const forward = (req: IncomingMessage, res: ServerResponse, onAnswer?: (answer: IncomingMessage) => void) => {
     const upstream = httpRequest(`${state.target}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (answer) => {
       if (onAnswer) return onAnswer(answer);
@@ -55,6 +61,11 @@ export async function startTamperingProxy(): Promise<TamperingProxy> {
     req.pipe(upstream);
   };
   const server = createServer((req, res) => {
+    if (state.dropCancels && req.method === "POST" && req.url === CANCEL_PATH) {
+      state.dropped++;
+      req.resume();
+      return void res.writeHead(200, { "content-type": "application/json" }).end('{"cancelled":true}');
+    }
     if (!state.target) return void res.writeHead(502).end();
     const tamper = state.tamper;
     if (!isInference(req) || tamper.kind === "pass") return forward(req, res);
@@ -86,8 +97,17 @@ export async function startTamperingProxy(): Promise<TamperingProxy> {
     set tamper(next: Tamper) {
       state.tamper = next;
     },
+    get dropCancels() {
+      return state.dropCancels;
+    },
+    set dropCancels(next: boolean) {
+      state.dropCancels = next;
+    },
     get tampered() {
       return state.tampered;
+    },
+    get dropped() {
+      return state.dropped;
     },
     get endlessBytesTaken() {
       return state.endlessBytesTaken;

@@ -1,20 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { collect, collectWhole } from "./answer-collect.js";
+import { textStream as source } from "../../test/text-stream.js";
 
 const enc = new TextEncoder();
-
-function source(parts: string[], end: "close" | "hang" | "error" = "close"): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream({
-    pull(controller) {
-      const part = parts[i++];
-      if (part !== undefined) return controller.enqueue(enc.encode(part));
-      if (end === "hang") return new Promise(() => {});
-      if (end === "error") return controller.error(new Error("connection reset"));
-      controller.close();
-    },
-  });
-}
 
 describe("collect", () => {
   it("reads a body to its end, in order, once", async () => {

@@ -2,25 +2,13 @@ import { describe, expect, it } from "vitest";
 import { RECEIPT_COMMENT_PREFIX, StreamDigest } from "@meshgate/schemas";
 import { nodeBody } from "../metering/response-meter.js";
 import { assembleAnswer } from "./assembled-answer.js";
+import { textStream as source } from "../../test/text-stream.js";
 
-const enc = new TextEncoder();
 const base = { id: "chatcmpl-1", object: "chat.completion.chunk", created: 7, model: "m" };
 const event = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;
 const content = (text: string) => event({ ...base, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] });
 const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
 const ending = [event({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }), event({ ...base, choices: [], usage }), "data: [DONE]\n\n"];
-
-function source(parts: string[], end: "close" | "hang" = "close"): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream({
-    pull(controller) {
-      const part = parts[i++];
-      if (part !== undefined) return controller.enqueue(enc.encode(part));
-      if (end === "hang") return new Promise(() => {});
-      controller.close();
-    },
-  });
-}
 
 /** As dispatch hands it on: the first chunk already read (the first token), the reader released after. */
 async function assemble(parts: string[], end: "close" | "hang" = "close", stallMs = 1_000) {

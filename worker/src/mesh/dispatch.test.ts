@@ -1,20 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { NodeBody } from "../metering/response-meter.js";
 import { firstTokenOf, MAX_PREAMBLE_BYTES, startStream } from "./stream-start.js";
+import { textStream } from "../../test/text-stream.js";
 
-const enc = new TextEncoder();
-
-function source(parts: string[], thenHang = false): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream({
-    pull(controller) {
-      const part = parts[i++];
-      if (part !== undefined) return controller.enqueue(enc.encode(part));
-      if (thenHang) return new Promise(() => {});
-      controller.close();
-    },
-  });
-}
 
 /** What was held up to the first token, then the rest from the reader. */
 async function text(body: NodeBody): Promise<string> {
@@ -34,27 +22,27 @@ const token = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 
 describe("startStream", () => {
   it("waits past comments for the first data event, then replays everything in order", async () => {
     const parts = [": keep-alive\n\n", ": still here\n\n", token.slice(0, 10), token.slice(10), "data: [DONE]\n\n"];
-    const start = await startStream(source(parts));
+    const start = await startStream(textStream(parts));
     if (start.kind !== "started") throw new Error(start.reason);
     expect(await text(start.body)).toBe(parts.join(""));
   });
 
   it("does not start on comments alone: a node that only sends keep-alives never counts as answering", async () => {
-    const pending = startStream(source([": ping\n\n", ": ping\n\n"], true));
+    const pending = startStream(textStream([": ping\n\n", ": ping\n\n"], "hang"));
     const outcome = await Promise.race([pending.then(() => "started"), new Promise((resolve) => setTimeout(() => resolve("waiting"), 50))]);
     expect(outcome).toBe("waiting");
   });
 
   it("fails over from a stream whose first event is an error envelope", async () => {
     const envelope = `data: ${JSON.stringify({ error: { message: "model not loaded", type: "server_error" } })}\n\n`;
-    expect(await startStream(source([": hi\n\n", envelope]))).toMatchObject({ kind: "failed", outcome: "sse_error" });
+    expect(await startStream(textStream([": hi\n\n", envelope]))).toMatchObject({ kind: "failed", outcome: "sse_error" });
   });
 
   it("fails a stream that ends, or sends only comments past the preamble limit, before its first event", async () => {
-    expect(await startStream(source([": bye\n\n"]))).toMatchObject({ kind: "failed", outcome: "malformed" });
+    expect(await startStream(textStream([": bye\n\n"]))).toMatchObject({ kind: "failed", outcome: "malformed" });
     const padding = `: ${"x".repeat(1024)}\n\n`;
     const many = Array.from({ length: Math.ceil(MAX_PREAMBLE_BYTES / padding.length) + 1 }, () => padding);
-    expect(await startStream(source(many, true))).toMatchObject({ kind: "failed", outcome: "malformed" });
+    expect(await startStream(textStream(many, "hang"))).toMatchObject({ kind: "failed", outcome: "malformed" });
   });
 
   it("does not take an empty chunk for a first token: a role, an empty string, usage-null padding, early usage", async () => {
@@ -64,10 +52,10 @@ describe("startStream", () => {
       event({ choices: [] }),
       event({ choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } }),
     ];
-    const pending = startStream(source(empty, true));
+    const pending = startStream(textStream(empty, "hang"));
     const outcome = await Promise.race([pending.then(() => "started"), new Promise((resolve) => setTimeout(() => resolve("waiting"), 50))]);
     expect(outcome).toBe("waiting");
-    const start = await startStream(source([...empty, token]));
+    const start = await startStream(textStream([...empty, token]));
     if (start.kind !== "started") throw new Error(start.reason);
     expect(await text(start.body)).toBe([...empty, token].join(""));
   });
@@ -75,7 +63,7 @@ describe("startStream", () => {
   it("fails a node that pads past the preamble bound with empty chunks", async () => {
     const padding = event({ choices: [{ index: 0, delta: { content: "" } }], pad: "x".repeat(1000) });
     const many = Array.from({ length: Math.ceil(MAX_PREAMBLE_BYTES / padding.length) + 1 }, () => padding);
-    expect(await startStream(source(many, true))).toMatchObject({ kind: "failed", outcome: "malformed" });
+    expect(await startStream(textStream(many, "hang"))).toMatchObject({ kind: "failed", outcome: "malformed" });
   });
 });
 

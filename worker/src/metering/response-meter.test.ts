@@ -1,23 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { RECEIPT_COMMENT_PREFIX, StreamDigest } from "@meshgate/schemas";
 import { meterStream, MID_STREAM_ERROR_EVENT } from "./response-meter.js";
+import { textStream as source } from "../../test/text-stream.js";
 
 const enc = new TextEncoder();
 const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
 const chunk = (content: string) => `data: ${JSON.stringify({ id: "x", choices: [{ index: 0, delta: { content } }], usage: null })}\n\n`;
 const usageEvent = `data: ${JSON.stringify({ id: "x", choices: [], usage })}\n\n`;
-
-function source(parts: string[], opts: { failAfter?: number } = {}): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (opts.failAfter !== undefined && i === opts.failAfter) return controller.error(new Error("connection reset"));
-      const part = parts[i++];
-      if (part === undefined) controller.close();
-      else controller.enqueue(enc.encode(part));
-    },
-  });
-}
 
 async function readChunks(stream: ReadableStream<Uint8Array>): Promise<string[]> {
   const out: string[] = [];
@@ -77,7 +66,7 @@ describe("meterStream on streams", () => {
   });
 
   it("ends a stream that breaks mid-way with an OpenAI error event", async () => {
-    const { body, result } = meterStream(source([chunk("a"), chunk("b")], { failAfter: 2 }), { hideUsage: true, choices: 1 });
+    const { body, result } = meterStream(source([chunk("a"), chunk("b")], "error"), { hideUsage: true, choices: 1 });
     const seen = await readChunks(body);
     expect(seen.at(-1)).toBe(MID_STREAM_ERROR_EVENT);
     expect(JSON.parse(MID_STREAM_ERROR_EVENT.slice(6)).error.code).toBe("upstream_stream_error");
