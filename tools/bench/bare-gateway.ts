@@ -13,6 +13,6 @@ export function startBareWorker(backendUrl: string, sink: LineSink): Promise<Gat
 }
 
 /** Any pass-through Worker reading BACKEND_URL (the bare one, or a relay variant of tools/bench/relay-floor). */
-export function startPassThrough(worker: BenchWorker, backendUrl: string, sink: LineSink): Promise<Gateway> {
-  return startGateway({ configPath: writeBenchWorkerConfig(worker), vars: { BACKEND_URL: backendUrl }, sink });
+export function startPassThrough(worker: BenchWorker, backendUrl: string, sink: LineSink, vars: Record<string, string> = {}): Promise<Gateway> {
+  return startGateway({ configPath: writeBenchWorkerConfig(worker), vars: { ...vars, BACKEND_URL: backendUrl }, sink });
 }

@@ -1,5 +1,4 @@
 import { request as httpRequest, createServer, type ClientRequest, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HEALTH_PATH, HealthAnswerSchema, jwkThumbprint, newSeed, publicJwk, webCryptoSignerFromSeed, type Signer } from "@meshgate/schemas";
 import { send, signedRequest, type SignedRequest } from "../../test/gateway-request.js";
@@ -7,18 +6,10 @@ import { gatewayKeyVerifier } from "../gateway/gateway-verifier.js";
 import { createAgentServer, type AgentServer } from "./agent-server.js";
 import { NonceWindow } from "./nonce-window.js";
 import { UpstreamProxy } from "./upstream-proxy.js";
+import { listen, close } from "./test-listen.js";
 
 const NODE = "N".repeat(43);
 const CAPACITY = 3;
-
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
-}
-
-function close(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
-}
 
 let signer: Signer;
 let agent: AgentServer;

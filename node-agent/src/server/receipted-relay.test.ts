@@ -1,10 +1,10 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RECEIPT_HEADER } from "@meshgate/schemas";
 import type { AnsweredRequest, ReceiptIssuer } from "../receipts/receipt-signer.js";
 import { readBody } from "./read-body.js";
 import { UpstreamProxy } from "./upstream-proxy.js";
+import { listen } from "./test-listen.js";
 
 const LIMIT = 1024;
 const usage = { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 };
@@ -15,10 +15,6 @@ let proxy: UpstreamProxy;
 let frontUrl = "";
 const issued: AnsweredRequest[] = [];
 const upstreamErrors: string[] = [];
-
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
-}
 
 beforeAll(async () => {
   // The request body says how big an answer to send, and whether to declare its length.

@@ -2,7 +2,7 @@
 // gateway's are answered 401 before a byte of their body is read, their connection is closed, and they never count
 // in flight; connections nobody authenticated are bounded in number, and never at the expense of the gateway's.
 import { Agent, createServer, request as httpRequest, type Server } from "node:http";
-import { connect, type AddressInfo, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jwkThumbprint, newSeed, publicJwk, signRequest, utf8, webCryptoSignerFromSeed, type GatewayKey, type Signer } from "@meshgate/schemas";
 import { signedRequest, type SignedRequest } from "../../test/gateway-request.js";
@@ -10,18 +10,10 @@ import { gatewayKeyVerifier } from "../gateway/gateway-verifier.js";
 import { createAgentServer, type AgentServer } from "./agent-server.js";
 import { NonceWindow } from "./nonce-window.js";
 import { UpstreamProxy } from "./upstream-proxy.js";
+import { listen, close } from "./test-listen.js";
 
 const NODE = "N".repeat(43);
 const chat = { model: "m", messages: [{ role: "user", content: "hi" }] };
-
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
-}
-
-function close(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
-}
 
 let signer: Signer;
 let key: GatewayKey;

@@ -11,10 +11,10 @@ import { logSinks, spawnBackend } from "../stack.js";
 import { STREAM_EVENTS, streamCpuPhase, type StreamCpuTarget } from "../stream-cpu.js";
 
 const VARIANTS = [
-  { name: "bare", file: "../bare-worker.ts", label: "native pass-through (the bare Worker)" },
-  { name: "js-pump", file: "./workers/js-pump.ts", label: "every chunk read and written in JavaScript" },
-  { name: "tee-read", file: "./workers/tee-read.ts", label: "native relay, copy read chunk by chunk" },
-  { name: "tee-batched", file: "./workers/tee-batched.ts", label: "native relay, copy read in batches" },
+  { name: "bare", file: "../bare-worker.ts", vars: {}, label: "native pass-through (the bare Worker)" },
+  { name: "js-pump", file: "./workers/js-pump.ts", vars: {}, label: "every chunk read and written in JavaScript" },
+  { name: "tee-read", file: "./workers/tee.ts", vars: { COPY_READ: "chunks" }, label: "native relay, copy read chunk by chunk" },
+  { name: "tee-batched", file: "./workers/tee.ts", vars: { COPY_READ: "batches" }, label: "native relay, copy read in batches" },
 ];
 
 async function main(): Promise<void> {
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     const targets: StreamCpuTarget[] = [];
     for (const v of VARIANTS) {
       const main = fileURLToPath(new URL(v.file, import.meta.url));
-      const worker = await startPassThrough({ name: `meshgate-relay-${v.name}`, main, purpose: `relay variant ${v.name}` }, backendUrl, sink(v.name));
+      const worker = await startPassThrough({ name: `meshgate-relay-${v.name}`, main, purpose: `relay variant ${v.name}` }, backendUrl, sink(v.name), v.vars);
       if (worker.pid === undefined) throw new Error("cannot find the workerd process (CPU accounting needs Linux /proc)");
       targets.push({ label: v.name, baseUrl: worker.url, apiKey: "unused", meter: processMeter(v.name, worker.pid) });
     }

@@ -50,7 +50,8 @@ async function writeEndless(res: ServerResponse, bytes: number, taken: (n: numbe
 }
 
 export async function startTamperingProxy(): Promise<TamperingProxy> {
-  const state = { target: "", tamper: { kind: "pass" } as Tamper, dropCancels: false, tampered: 0, dropped: 0, endlessBytesTaken: 0 };
+  // The proxy object itself is what the handler reads: tests set target, tamper and dropCancels on it.
+  const state = { url: "", target: "", tamper: { kind: "pass" } as Tamper, dropCancels: false, tampered: 0, dropped: 0, endlessBytesTaken: 0 };
   const forward = (req: IncomingMessage, res: ServerResponse, onAnswer?: (answer: IncomingMessage) => void) => {
     const upstream = httpRequest(`${state.target}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (answer) => {
       if (onAnswer) return onAnswer(answer);
@@ -83,39 +84,11 @@ export async function startTamperingProxy(): Promise<TamperingProxy> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    get target() {
-      return state.target;
-    },
-    set target(next: string) {
-      state.target = next;
-    },
-    get tamper() {
-      return state.tamper;
-    },
-    set tamper(next: Tamper) {
-      state.tamper = next;
-    },
-    get dropCancels() {
-      return state.dropCancels;
-    },
-    set dropCancels(next: boolean) {
-      state.dropCancels = next;
-    },
-    get tampered() {
-      return state.tampered;
-    },
-    get dropped() {
-      return state.dropped;
-    },
-    get endlessBytesTaken() {
-      return state.endlessBytesTaken;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  state.url = `http://127.0.0.1:${port}`;
+  const close = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return Object.assign(state, { close });
 }

@@ -57,7 +57,7 @@ export async function assembleAnswer(stream: ReadableStream<Uint8Array>, start: 
     onBytes: (bytes) => (meter.chunk(bytes), !meter.overflowed),
     limit: MAX_ASSEMBLED_STREAM_BYTES,
     stallMs: opts.stallMs,
-    // Only data events are progress: keep-alive comments do not hold a stalled node's answer open.
+    // Only events with output are progress (StreamMeter.progress): keep-alives and empty chunks hold nothing open.
     progressed,
   });
   if (read.kind === "stalled") return { kind: "failed", outcome: "stalled", reason: `no event for ${opts.stallMs} ms` };

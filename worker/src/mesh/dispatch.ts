@@ -9,6 +9,7 @@
 import { DISPATCH_NODE_HEADER, signRequest, type Signer } from "@meshgate/schemas";
 import type { OutcomeKind, RouteNode } from "../routing/index.js";
 import type { NodeBody } from "../metering/response-meter.js";
+import { parseJsonBody } from "../metering/usage.js";
 import { assembleAnswer, type AssembledAnswer } from "./assembled-answer.js";
 import { collect, collectWhole } from "./answer-collect.js";
 import { adjustLoad } from "./local-load.js";
@@ -76,14 +77,6 @@ function failedStatus(status: number): Exclude<OutcomeKind, "success" | "stalled
   return null;
 }
 
-function parseWhole(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return undefined;
-  }
-}
-
 /** A 200 that is not one JSON object, or is an error envelope: not the answer that was asked for. */
 function malformedAnswer(value: unknown): boolean {
   return typeof value !== "object" || value === null || Array.isArray(value) || "error" in value;
@@ -126,7 +119,7 @@ async function readWhole(response: Response, req: AttemptRequest, ttftMs: () => 
     if (read.kind === "broken") throw new Error(read.reason);
     return failed(read.kind === "stalled" ? "timeout" : "malformed", response.status, read.kind === "stalled" ? "the answer stopped" : "the answer is too large");
   }
-  const value = parseWhole(read.bytes);
+  const value = parseJsonBody(read.bytes);
   if (malformedAnswer(value)) return failed("malformed", 200, "the answer is not a JSON object");
   return { kind: "answer", response, content: { form: "whole", bytes: read.bytes, value }, ttftMs: ttftMs(), outcome: "success" };
 }

@@ -2,8 +2,8 @@
 // keep-alives and chunks without output (a role, an empty string) are not a first token: a node cannot fake speed
 // with empty events, and one that sends only those is cut off by the first-token deadline or the preamble bound.
 import { choiceOutputs, MAX_SSE_EVENT_LENGTH, SseDecoder } from "@meshgate/schemas";
-import { isErrorEnvelope, type NodeBody } from "../metering/response-meter.js";
-import { isDone } from "../metering/stream-meter.js";
+import type { NodeBody } from "../metering/response-meter.js";
+import { isDone, isErrorObject, parsePayload } from "../metering/stream-meter.js";
 
 /**
  * Bytes held before the first token: a node that sends only comments or empty events must not fill the isolate. As
@@ -24,14 +24,9 @@ type FirstEvent = "token" | "error" | "malformed" | "nothing";
  */
 export function firstTokenOf(data: string): FirstEvent {
   if (isDone(data)) return "token";
-  if (isErrorEnvelope(data)) return "error";
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    return "malformed";
-  }
+  const value = parsePayload(data);
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "malformed";
+  if (isErrorObject(value)) return "error";
   for (const output of choiceOutputs(value)) {
     if (output.textBytes > 0 || output.toolCallIndexes.length > 0 || output.logprobTokens > 0) return "token";
   }

@@ -65,17 +65,6 @@ export interface MeterResult {
   afterLeave: OutputTally;
 }
 
-/** Cheap pre-check, as for usage: only an event that may be an error envelope is parsed. */
-export function isErrorEnvelope(data: string): boolean {
-  if (!/^\s*\{\s*"error"\s*:/.test(data)) return false;
-  try {
-    const value: unknown = JSON.parse(data);
-    return typeof value === "object" && value !== null && "error" in value && !("choices" in value);
-  } catch {
-    return false;
-  }
-}
-
 const encoder = new TextEncoder();
 
 export const MID_STREAM_ERROR_EVENT = `data: ${JSON.stringify({
@@ -120,8 +109,8 @@ class StreamRelay {
   private readonly startedAt = Date.now();
   private clientGone = false;
   private stalled = false;
-  private lastDataAt = Date.now();
-  private dataSeen = 0;
+  private lastProgressAt = Date.now();
+  private progressSeen = 0;
   private writeStartedAt = 0;
   private drained = 0;
   private drainTimer: ReturnType<typeof setTimeout> | undefined;
@@ -148,9 +137,9 @@ class StreamRelay {
   private watch(stallMs: number, upstreamStallMs: number): void {
     const now = Date.now();
     if (this.writeStartedAt !== 0 && now - this.writeStartedAt > stallMs) this.abandon();
-    // Only data events are progress: a node sending nothing but comments or keep-alives has stalled all the same.
+    // Only events with output are progress (StreamMeter.progress): comments, keep-alives and empty chunks are not.
     // Cancelling the reader ends the pending read, and the pump ends the stream.
-    if (!this.stalled && now - this.lastDataAt > upstreamStallMs) {
+    if (!this.stalled && now - this.lastProgressAt > upstreamStallMs) {
       this.stalled = true;
       this.source.reader.cancel("the node stalled").catch(() => {});
     }
@@ -213,9 +202,9 @@ class StreamRelay {
   private async relay(chunk: Uint8Array): Promise<boolean> {
     this.bytes += chunk.byteLength;
     const forwarded = this.meter.chunk(chunk);
-    if (this.meter.progress !== this.dataSeen) {
-      this.dataSeen = this.meter.progress;
-      this.lastDataAt = Date.now();
+    if (this.meter.progress !== this.progressSeen) {
+      this.progressSeen = this.meter.progress;
+      this.lastProgressAt = Date.now();
     }
     if (forwarded) await this.write(forwarded);
     return !this.meter.overflowed;

@@ -13,7 +13,8 @@ export function isDone(data: string): boolean {
   return data.startsWith("[DONE]");
 }
 
-function parsePayload(data: string): unknown {
+/** A data payload as JSON; undefined when it is not JSON. */
+export function parsePayload(data: string): unknown {
   try {
     return JSON.parse(data);
   } catch {
@@ -21,7 +22,8 @@ function parsePayload(data: string): unknown {
   }
 }
 
-function isErrorObject(value: unknown): boolean {
+/** An error envelope (`{"error": …}` without choices): a failure the node reports inside its 200 stream. */
+export function isErrorObject(value: unknown): boolean {
   return typeof value === "object" && value !== null && "error" in value && !("choices" in value);
 }
 
@@ -48,8 +50,6 @@ export class StreamMeter {
   private dataAfterDone = false;
   /** The node sent an error envelope (`data: {"error": …}`) inside its 200 stream. */
   sseError = false;
-  /** Data events so far (comments and keep-alives are not). */
-  dataEvents = 0;
   /**
    * Events that carried output, and the first [DONE]: progress, for the stall timer. Empty chunks, usage and repeated
    * [DONE]s are not, so a node cannot hold a request open with them.
@@ -120,7 +120,6 @@ export class StreamMeter {
 
   /** One data event: metered; returns what to send the client for it ("" for nothing). */
   private meter(data: string, raw: string): string {
-    this.dataEvents++;
     this.digest.add(data);
     this.receipt = null;
     // Clients stop reading at [DONE]: nothing after it reaches anyone or is billed, and anything but a repeated

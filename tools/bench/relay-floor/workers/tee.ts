@@ -1,0 +1,27 @@
+// Relay variant: the runtime relays the body natively (tee); JavaScript reads the copy, a chunk at a time or in
+// batches (readAtLeast), as COPY_READ says.
+interface FloorEnv {
+  BACKEND_URL: string;
+  COPY_READ: "chunks" | "batches";
+}
+
+async function drain(copy: ReadableStream<Uint8Array>, read: FloorEnv["COPY_READ"]): Promise<void> {
+  if (read === "chunks") {
+    const reader = copy.getReader();
+    while (!(await reader.read()).done);
+    return;
+  }
+  const reader = copy.getReader({ mode: "byob" });
+  while (!(await reader.readAtLeast(8192, new Uint8Array(16384))).done);
+}
+
+export default {
+  async fetch(request: Request, env: FloorEnv, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+    const answer = await fetch(new Request(new URL(url.pathname + url.search, env.BACKEND_URL), request));
+    if (!answer.body) return answer;
+    const [toClient, copy] = answer.body.tee();
+    ctx.waitUntil(drain(copy, env.COPY_READ));
+    return new Response(toClient, answer);
+  },
+};
