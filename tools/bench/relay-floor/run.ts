@@ -15,6 +15,7 @@ const VARIANTS = [
   { name: "js-pump", file: "./workers/js-pump.ts", vars: {}, label: "every chunk read and written in JavaScript" },
   { name: "tee-read", file: "./workers/tee.ts", vars: { COPY_READ: "chunks" }, label: "native relay, copy read chunk by chunk" },
   { name: "tee-batched", file: "./workers/tee.ts", vars: { COPY_READ: "batches" }, label: "native relay, copy read in batches" },
+  { name: "tee-pipe", file: "./workers/tee-pipe.ts", vars: {}, label: "piped into a held stream, copy in batches" },
 ];
 
 async function main(): Promise<void> {

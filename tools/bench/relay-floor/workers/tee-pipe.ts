@@ -1,0 +1,33 @@
+// Relay variant: the body is teed; the client's branch is piped natively into an identity stream the Worker still
+// holds (so it can add an event and close it after the pipe ends), and JavaScript reads the copy in batches.
+interface FloorEnv {
+  BACKEND_URL: string;
+}
+
+async function drain(copy: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = copy.getReader({ mode: "byob" });
+  while (!(await reader.readAtLeast(8192, new Uint8Array(16384))).done);
+}
+
+const trailer = new TextEncoder().encode(": relayed\n\n");
+
+async function relay(toClient: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>, metered: Promise<void>): Promise<void> {
+  await toClient.pipeTo(writable, { preventClose: true });
+  await metered;
+  const writer = writable.getWriter();
+  await writer.write(trailer);
+  await writer.close();
+}
+
+export default {
+  async fetch(request: Request, env: FloorEnv, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+    const answer = await fetch(new Request(new URL(url.pathname + url.search, env.BACKEND_URL), request));
+    if (!answer.body) return answer;
+    const [toClient, copy] = answer.body.tee();
+    const { readable, writable } = new IdentityTransformStream();
+    const metered = drain(copy);
+    ctx.waitUntil(relay(toClient, writable, metered));
+    return new Response(readable, answer);
+  },
+};
