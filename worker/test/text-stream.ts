@@ -3,13 +3,9 @@ const encoder = new TextEncoder();
 
 export type StreamEnd = "close" | "hang" | "error";
 
-/** `abort` breaks the stream off as a node's aborted fetch does (an error, even while a read is pending). */
-export function textStream(parts: readonly string[], end: StreamEnd = "close", abort?: AbortSignal): ReadableStream<Uint8Array> {
+export function textStream(parts: readonly string[], end: StreamEnd = "close"): ReadableStream<Uint8Array> {
   let i = 0;
   return new ReadableStream({
-    start(controller) {
-      abort?.addEventListener("abort", () => controller.error(new Error("aborted")), { once: true });
-    },
     pull(controller) {
       const part = parts[i++];
       if (part !== undefined) return controller.enqueue(encoder.encode(part));
@@ -19,4 +15,3 @@ export function textStream(parts: readonly string[], end: StreamEnd = "close", a
     },
   });
 }
-

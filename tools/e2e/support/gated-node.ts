@@ -32,7 +32,9 @@ export async function startGatedNode(model: string, pieces: readonly string[], i
     while (releases < n) await new Promise<void>((resolve) => (wake = resolve));
   };
 
-  async function stream(res: ServerResponse): Promise<void> {
+  /** Usage comes last, and only when asked for (`stream_options.include_usage`), as OpenAI-compatible servers do. */
+  async function stream(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const asked = JSON.parse(await readText(req)) as { stream_options?: { include_usage?: boolean } | null };
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     const base = { id: "chatcmpl-gated", object: "chat.completion.chunk", created: 0, model };
     for (const [i, piece] of pieces.entries()) {
@@ -42,7 +44,7 @@ export async function startGatedNode(model: string, pieces: readonly string[], i
     }
     await released(pieces.length);
     const usage = { prompt_tokens: 1, completion_tokens: pieces.length, total_tokens: 1 + pieces.length };
-    res.write(event({ ...base, choices: [], usage }));
+    if (asked.stream_options?.include_usage === true) res.write(event({ ...base, choices: [], usage }));
     res.end("data: [DONE]\n\n");
   }
 
@@ -55,9 +57,9 @@ export async function startGatedNode(model: string, pieces: readonly string[], i
 
   const server = createServer((req, res) => {
     if (req.method === "POST" && req.url === ENDPOINT_PROOF_PATH) return void prove(req, res);
+    if (req.method === "POST" && req.url === "/v1/chat/completions") return void stream(req, res);
     req.resume();
-    if (req.method === "POST" && req.url === "/v1/chat/completions") void stream(res);
-    else res.writeHead(404).end();
+    res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

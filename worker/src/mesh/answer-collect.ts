@@ -13,8 +13,6 @@ export interface CollectOptions {
   stallMs: number;
   /** Progress, for the stall timer: by default any bytes; a stream's counts only its data events. */
   progressed?: () => boolean;
-  /** Aborting stops reading (the stream is cancelled) and ends the collection as broken. */
-  signal?: AbortSignal;
   now?: () => number;
 }
 
@@ -22,7 +20,6 @@ export interface CollectOptions {
 const BATCH_MIN = 256;
 const BATCH_SOFT_MAX = 16 * 1024;
 const BATCH_MAX = 64 * 1024;
-const YIELD_EVERY_READS = 64;
 
 interface BatchReader {
   read(min: number): Promise<ReadableStreamReadResult<Uint8Array>>;
@@ -60,11 +57,7 @@ export async function collect(stream: ReadableStream<Uint8Array>, opts: CollectO
     Math.max(10, Math.floor(opts.stallMs / 4)),
   );
   let total = 0;
-  let reads = 0;
-  const stop = () => void reader.cancel(String(opts.signal?.reason ?? "stopped")).catch(() => {});
-  opts.signal?.addEventListener("abort", stop, { once: true });
   try {
-    if (opts.signal?.aborted) stop();
     for (;;) {
       // A second's worth at the pace so far, judged over at least a second (a first burst is no pace), and never
       // more than has come in all: a node that slows down is still seen to progress well inside `stallMs`.
@@ -83,16 +76,12 @@ export async function collect(stream: ReadableStream<Uint8Array>, opts: CollectO
         }
         if (opts.progressed?.() ?? true) lastProgressAt = now();
       }
-      // A stream whose chunks are all buffered already would keep this loop in microtasks: timers (the watchdog, a
-      // caller's abort) get to run now and then.
-      if (++reads % YIELD_EVERY_READS === 0) await new Promise((resolve) => setTimeout(resolve, 0));
       if (step.done) return { kind: "done", bytes: total };
     }
   } catch (err) {
     return stalled ? { kind: "stalled" } : { kind: "broken", reason: err instanceof Error ? err.message : String(err) };
   } finally {
     clearInterval(watchdog);
-    opts.signal?.removeEventListener("abort", stop);
   }
 }
 

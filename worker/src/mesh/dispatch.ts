@@ -163,7 +163,7 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
       answered = whole.kind === "answer";
       return whole;
     }
-    const start = await startStream(response.body, (reason) => abort.abort(new Error(reason)));
+    const start = await startStream(response.body);
     if (start.kind === "failed") return failed(start.outcome, 200, start.reason);
     const ttftMs = req.now() - started;
     // The first token is in: from here on only the stream's stall timer can end it (long answers are not cut).

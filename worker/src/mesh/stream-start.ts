@@ -34,11 +34,10 @@ export function firstTokenOf(data: string): FirstEvent {
 }
 
 /**
- * Reads up to the first token, then hands back what was read, the reader for the rest, and `abort`, which breaks the
- * body off (the fetch's abort). A first event that is an error envelope is a failed attempt: nothing has reached the
- * client yet.
+ * Reads up to the first token, then hands back what was read and the reader for the rest. A first event that is an
+ * error envelope is a failed attempt: nothing has reached the client yet.
  */
-export async function startStream(body: ReadableStream<Uint8Array>, abort: (reason: string) => void = () => {}): Promise<StreamStart> {
+export async function startStream(body: ReadableStream<Uint8Array>): Promise<StreamStart> {
   const reader = body.getReader();
   const held: Uint8Array[] = [];
   const decoder = new TextDecoder();
@@ -58,7 +57,7 @@ export async function startStream(body: ReadableStream<Uint8Array>, abort: (reas
       const first = firstTokenOf(event.data);
       if (first === "error") return fail("sse_error", "the stream's first event is an error");
       if (first === "malformed") return fail("malformed", "a payload before the first token is not a JSON object");
-      if (first === "token") return { kind: "started", body: { held, reader, stream: body, abort } };
+      if (first === "token") return { kind: "started", body: { held, reader } };
     }
     if (size > MAX_PREAMBLE_BYTES) return fail("malformed", `no token in the stream's first ${MAX_PREAMBLE_BYTES} bytes`);
   }

@@ -1,34 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { RECEIPT_COMMENT_PREFIX, StreamDigest } from "@meshgate/schemas";
-import { meterStream, MID_STREAM_ERROR_EVENT, nodeBody, type NodeBody } from "./response-meter.js";
-
-/** How a failed stream ends for its client: whatever event it stopped inside of is closed, then the error event. */
-const ERROR_END = `\n\n${MID_STREAM_ERROR_EVENT}`;
+import { meterStream, MID_STREAM_ERROR_EVENT } from "./response-meter.js";
 import { textStream as source } from "../../test/text-stream.js";
 
 const enc = new TextEncoder();
 const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
 const chunk = (content: string) => `data: ${JSON.stringify({ id: "x", choices: [{ index: 0, delta: { content } }], usage: null })}\n\n`;
 const usageEvent = `data: ${JSON.stringify({ id: "x", choices: [], usage })}\n\n`;
-
-/** A node's body as dispatch hands it on: breaking it off (the fetch aborted) errors it at once, even mid-read. */
-function breakable(inner: ReadableStream<Uint8Array>): NodeBody {
-  const reader = inner.getReader();
-  let control: ReadableStreamDefaultController<Uint8Array> | undefined;
-  const outer = new ReadableStream<Uint8Array>({
-    start: (c) => void (control = c),
-    async pull(c) {
-      const step = await reader.read();
-      if (step.done) c.close();
-      else c.enqueue(step.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
-  return nodeBody(outer, (reason) => {
-    control?.error(new Error(reason));
-    reader.cancel(reason).catch(() => {});
-  });
-}
 
 async function readChunks(stream: ReadableStream<Uint8Array>): Promise<string[]> {
   const out: string[] = [];
@@ -38,47 +16,59 @@ async function readChunks(stream: ReadableStream<Uint8Array>): Promise<string[]>
 }
 
 describe("meterStream on streams", () => {
-  it("passes the stream through as the node sent it and reads the usage", async () => {
+  it("passes chunks through one by one and reads the usage", async () => {
     const parts = [chunk("a"), chunk("b"), usageEvent, "data: [DONE]\n\n"];
-    const { body, result } = meterStream(breakable(source(parts)), { choices: 1 });
-    expect((await readChunks(body)).join("")).toBe(parts.join(""));
+    const { body, result } = meterStream(source(parts), { hideUsage: false, choices: 1 });
+    expect(await readChunks(body)).toEqual(parts);
     expect(await result).toMatchObject({ usage, completed: true, failure: null, sseError: false, bytes: parts.join("").length });
   });
 
-  it("reads the node's receipt, which reaches the client as a comment after [DONE], and digests the payloads as sent", async () => {
+  it("removes the usage chunk the client did not ask for, and still meters it", async () => {
+    const parts = [chunk("a"), usageEvent, "data: [DONE]\n\n"];
+    const { body, result } = meterStream(source(parts), { hideUsage: true, choices: 1 });
+    const seen = (await readChunks(body)).join("");
+    expect(seen).toBe(chunk("a") + "data: [DONE]\n\n");
+    expect((await result).usage).toEqual(usage);
+  });
+
+  it("takes the node's receipt out of the stream, whether or not usage is hidden, and digests the payloads as sent", async () => {
     const receipt = "cmVjZWlwdA.c2lnbmF0dXJl";
     const parts = [chunk("a"), chunk("b"), usageEvent, `data: [DONE]\n\n${RECEIPT_COMMENT_PREFIX}${receipt}\n\n`];
     const expected = new StreamDigest();
     for (const data of [chunk("a"), chunk("b"), usageEvent].map((e) => e.slice("data: ".length, -2))) expected.add(data);
     expected.add("[DONE]");
-    const { body, result } = meterStream(breakable(source(parts)), { choices: 1 });
-    expect((await readChunks(body)).join("")).toBe(parts.join(""));
-    const m = await result;
-    expect(m.receipt).toBe(receipt);
-    expect(await m.digest).toBe(expected.finish());
-    expect(m.relayed).toMatchObject({ textBytes: 2, chunkTokens: 2 });
+    const digest = expected.finish();
+    for (const hideUsage of [false, true]) {
+      const { body, result } = meterStream(source(parts), { hideUsage, choices: 1 });
+      const seen = (await readChunks(body)).join("");
+      expect(seen).not.toContain("meshgate-receipt");
+      expect(seen.endsWith("data: [DONE]\n\n")).toBe(true);
+      const m = await result;
+      expect(m.receipt).toBe(receipt);
+      expect(await m.digest).toBe(digest);
+      expect(m.relayed).toMatchObject({ textBytes: 2, chunkTokens: 2 });
+    }
   });
 
-  it("ignores a receipt comment that is not the stream's last event", async () => {
+  it("ignores a receipt comment that is not the stream's last event, but never passes it on", async () => {
     const parts = [chunk("a"), `${RECEIPT_COMMENT_PREFIX}early.sig\n\n`, usageEvent, "data: [DONE]\n\n"];
-    const { body, result } = meterStream(breakable(source(parts)), { choices: 1 });
-    await readChunks(body);
+    const { body, result } = meterStream(source(parts), { hideUsage: false, choices: 1 });
+    expect((await readChunks(body)).join("")).toBe(chunk("a") + usageEvent + "data: [DONE]\n\n");
     expect((await result).receipt).toBeNull();
   });
 
   it("handles events split across chunks and several events in one chunk", async () => {
     const all = chunk("a") + usageEvent + "data: [DONE]\n\n";
     const parts = [all.slice(0, 7), all.slice(7, 60), all.slice(60)];
-    const { body, result } = meterStream(breakable(source(parts)), { choices: 1 });
-    expect((await readChunks(body)).join("")).toBe(all);
-    expect(await result).toMatchObject({ completed: true, usage });
+    const { body, result } = meterStream(source(parts), { hideUsage: true, choices: 1 });
+    expect((await readChunks(body)).join("")).toBe(chunk("a") + "data: [DONE]\n\n");
+    expect((await result).completed).toBe(true);
   });
 
   it("ends a stream that breaks mid-way with an OpenAI error event", async () => {
-    const { body, result } = meterStream(breakable(source([chunk("a"), chunk("b")], "error")), { choices: 1 });
-    // The client's branch ends where the node broke off (chunks the client had not taken yet go with it).
-    const seen = (await readChunks(body)).join("");
-    expect(seen.endsWith(ERROR_END)).toBe(true);
+    const { body, result } = meterStream(source([chunk("a"), chunk("b")], "error"), { hideUsage: true, choices: 1 });
+    const seen = await readChunks(body);
+    expect(seen.at(-1)).toBe(MID_STREAM_ERROR_EVENT);
     expect(JSON.parse(MID_STREAM_ERROR_EVENT.slice(6)).error.code).toBe("upstream_stream_error");
     expect(await result).toMatchObject({ completed: false, failure: "upstream_error", usage: null });
   });
@@ -95,12 +85,13 @@ describe("meterStream on streams", () => {
         return new Promise(() => {});
       },
     });
-    const { body, result } = meterStream(breakable(silentAfterOne), { choices: 1, upstreamStallMs: 50 });
-    expect((await readChunks(body)).join("")).toBe(chunk("a") + ERROR_END);
+    const { body, result } = meterStream(silentAfterOne, { hideUsage: false, choices: 1, upstreamStallMs: 50 });
+    const seen = await readChunks(body);
+    expect(seen).toEqual([chunk("a"), MID_STREAM_ERROR_EVENT]);
     expect(await result).toMatchObject({ completed: false, failure: "upstream_stalled" });
   });
 
-  it("ends a stream whose event never ends once it passes the bound, with an error event", async () => {
+  it("ends a stream whose event never ends once it passes the bound, with an error event, without relaying any of it", async () => {
     let pulls = 0;
     const endless = new ReadableStream<Uint8Array>({
       pull(controller) {
@@ -108,11 +99,12 @@ describe("meterStream on streams", () => {
         controller.enqueue(enc.encode(pulls === 1 ? `${chunk("a")}data: {"choices":[{"index":0,"delta":{"content":"` : "x".repeat(64 * 1024)));
       },
     });
-    const { body, result } = meterStream(breakable(endless), { choices: 1 });
-    expect((await readChunks(body)).join("").endsWith(ERROR_END)).toBe(true);
+    const { body, result } = meterStream(endless, { hideUsage: false, choices: 1 });
+    const seen = await readChunks(body);
+    expect(seen).toEqual([chunk("a"), MID_STREAM_ERROR_EVENT]);
     expect(await result).toMatchObject({ completed: false, failure: "upstream_malformed" });
-    // 1 MiB held at most: the node's bytes stop being read soon past it.
-    expect(pulls).toBeLessThan(40);
+    // 1 MiB held at most: the node's bytes stop being read just past it.
+    expect(pulls).toBeLessThan(20);
   });
 
   it("counts a node that sends only empty chunks or repeated [DONE]s after its first token as stalled", async () => {
@@ -125,14 +117,14 @@ describe("meterStream on streams", () => {
           controller.enqueue(enc.encode(filler));
         },
       });
-      const { body, result } = meterStream(breakable(holding), { choices: 1, upstreamStallMs: 80 });
+      const { body, result } = meterStream(holding, { hideUsage: false, choices: 1, upstreamStallMs: 80 });
       await readChunks(body);
       expect(await result).toMatchObject({ failure: "upstream_stalled" });
     }
   });
 
   it("marks a stream with a payload that is not a JSON object as malformed", async () => {
-    const { body, result } = meterStream(breakable(source([chunk("a"), "data: <html>\n\n", "data: [DONE]\n\n"])), { choices: 1 });
+    const { body, result } = meterStream(source([chunk("a"), "data: <html>\n\n", "data: [DONE]\n\n"]), { hideUsage: false, choices: 1 });
     await readChunks(body);
     expect(await result).toMatchObject({ malformed: true });
   });
@@ -146,10 +138,10 @@ describe("meterStream on streams", () => {
         controller.enqueue(enc.encode(": keep-alive\n\n"));
       },
     });
-    const { body, result } = meterStream(breakable(commentsForever), { choices: 1, upstreamStallMs: 60 });
-    const seen = (await readChunks(body)).join("");
-    expect(seen.startsWith(chunk("a"))).toBe(true);
-    expect(seen.endsWith(ERROR_END)).toBe(true);
+    const { body, result } = meterStream(commentsForever, { hideUsage: false, choices: 1, upstreamStallMs: 60 });
+    const seen = await readChunks(body);
+    expect(seen[0]).toBe(chunk("a"));
+    expect(seen.at(-1)).toBe(MID_STREAM_ERROR_EVENT);
     expect(await result).toMatchObject({ completed: false, failure: "upstream_stalled" });
   });
 
@@ -165,43 +157,34 @@ describe("meterStream on streams", () => {
       },
     });
     // Each gap (100 ms) is well under the limit, though all of them together are not.
-    const { body, result } = meterStream(breakable(slow), { choices: 1, upstreamStallMs: 400 });
+    const { body, result } = meterStream(slow, { hideUsage: false, choices: 1, upstreamStallMs: 400 });
     expect(await readChunks(body)).toEqual(parts);
     expect(await result).toMatchObject({ completed: true, failure: null });
   });
 
   it("notices an error envelope inside a 200 stream, and passes it on", async () => {
     const envelope = `data: ${JSON.stringify({ error: { message: "model crashed", type: "server_error" } })}\n\n`;
-    const { body, result } = meterStream(breakable(source([chunk("a"), envelope])), { choices: 1 });
+    const { body, result } = meterStream(source([chunk("a"), envelope]), { hideUsage: false, choices: 1 });
     expect((await readChunks(body)).join("")).toContain("model crashed");
     expect(await result).toMatchObject({ sseError: true, completed: false });
   });
 
   it("does not mistake content that mentions an error for an error envelope", async () => {
     const parts = [chunk('{"error": "is just text here"}'), "data: [DONE]\n\n"];
-    const { body, result } = meterStream(breakable(source(parts)), { choices: 1 });
+    const { body, result } = meterStream(source(parts), { hideUsage: false, choices: 1 });
     await readChunks(body);
     expect(await result).toMatchObject({ sseError: false, completed: true });
   });
 
   it("reports a stream without [DONE] as not completed", async () => {
-    const { body, result } = meterStream(breakable(source([chunk("a")])), { choices: 1 });
+    const { body, result } = meterStream(source([chunk("a")]), { hideUsage: false, choices: 1 });
     await readChunks(body);
     expect((await result).completed).toBe(false);
   });
 
   it("reads the rest of the node's answer after the client hung up, so its usage and receipt still arrive", async () => {
     const parts = [chunk("a"), chunk("b"), usageEvent, `data: [DONE]\n\n${RECEIPT_COMMENT_PREFIX}tok.sig\n\n`];
-    let i = 0;
-    const paced = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        if (i > 0) await new Promise((resolve) => setTimeout(resolve, 30));
-        const part = parts[i++];
-        if (part === undefined) controller.close();
-        else controller.enqueue(enc.encode(part));
-      },
-    });
-    const { body, result } = meterStream(breakable(paced), { choices: 1 });
+    const { body, result } = meterStream(source(parts), { hideUsage: true, choices: 1 });
     const reader = body.getReader();
     await reader.read();
     await reader.cancel();
@@ -225,7 +208,8 @@ describe("meterStream when the client goes away", () => {
       },
     });
     let stops = 0;
-    const { body, result, abandon } = meterStream(breakable(node), {
+    const { body, result, abandon } = meterStream(node, {
+      hideUsage: false,
       choices: 1,
       onClientGone: () => {
         stops++;
@@ -245,37 +229,32 @@ describe("meterStream when the client goes away", () => {
   it("stops reading from a node that does not finish within the drain limit after its client left", async () => {
     let cancelled = false;
     const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(chunk("x"))), cancel: () => void (cancelled = true) });
-    const { body, result, abandon } = meterStream(breakable(endless), { choices: 1, drainMs: 50 });
+    const { body, result, abandon } = meterStream(endless, { hideUsage: false, choices: 1, drainMs: 50 });
     await body.getReader().read();
     abandon();
     expect(await result).toMatchObject({ failure: "client_cancelled", clientGone: true, completed: false });
     expect(cancelled).toBe(true);
   });
 
-  it("meters the whole answer for a client that stops reading without hanging up, then cuts that client off", async () => {
-    const parts = [chunk("a"), chunk("b"), usageEvent, "data: [DONE]\n\n"];
-    const { body, result } = meterStream(breakable(source(parts)), { choices: 1, stallMs: 40 });
-    const reader = body.getReader();
-    await reader.read();
-    // The node's slot is not held for the client: the answer is settled once the node has sent it all.
-    expect(await result).toMatchObject({ failure: null, completed: true, usage, clientGone: false });
-    await new Promise((resolve) => setTimeout(resolve, 120));
-    await expect(
-      (async () => {
-        while (!(await reader.read()).done);
-      })(),
-    ).rejects.toBeDefined();
+  it("gives up on a client that stops reading without hanging up", async () => {
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(chunk("x"))), cancel: () => void (cancelled = true) });
+    const { body, result } = meterStream(endless, { hideUsage: false, choices: 1, stallMs: 40, drainMs: 50 });
+    await body.getReader().read();
+    expect(await result).toMatchObject({ failure: "client_cancelled", clientGone: true });
+    expect(cancelled).toBe(true);
   });
 });
 
 describe("meterStream after [DONE]", () => {
-  it("tallies nothing after [DONE] (clients stop reading there), and calls a stream with data after it incomplete", async () => {
+  it("relays, tallies and reads nothing after [DONE], and calls such a stream incomplete", async () => {
     const inflated = `data: ${JSON.stringify({ id: "x", choices: [], usage: { prompt_tokens: 3, completion_tokens: 40_000, total_tokens: 40_003 } })}\n\n`;
     // "[DONE] " ends the stream for the SDKs as "[DONE]" does.
     for (const end of ["data: [DONE]\n\n", "data: [DONE] \n\n"]) {
       const parts = [chunk("hi"), usageEvent, end, chunk("x".repeat(50_000)), inflated, "data: [DONE]\n\n", `${RECEIPT_COMMENT_PREFIX}r.s\n\n`];
-      const { body, result } = meterStream(breakable(source(parts)), { choices: 1 });
-      await readChunks(body);
+      const { body, result } = meterStream(source(parts), { hideUsage: false, choices: 1 });
+      const seen = (await readChunks(body)).join("");
+      expect(seen).toBe(chunk("hi") + usageEvent + end);
       const m = await result;
       expect(m).toMatchObject({ usage, completed: false, failure: null });
       expect(m.relayed.textBytes).toBe(2);
@@ -284,7 +263,7 @@ describe("meterStream after [DONE]", () => {
 
   it("takes a repeated [DONE] as the same end", async () => {
     const parts = [chunk("hi"), usageEvent, "data: [DONE]\n\n", "data: [DONE]\n\n"];
-    const { body, result } = meterStream(breakable(source(parts)), { choices: 1 });
+    const { body, result } = meterStream(source(parts), { hideUsage: false, choices: 1 });
     await readChunks(body);
     expect(await result).toMatchObject({ usage, completed: true });
   });
@@ -292,7 +271,7 @@ describe("meterStream after [DONE]", () => {
 
 describe("meterStream with no body", () => {
   it("settles at once as complete with nothing to meter", async () => {
-    const { body, result } = meterStream(null, { choices: 1 });
+    const { body, result } = meterStream(null, { hideUsage: false, choices: 1 });
     expect(await readChunks(body)).toEqual([]);
     expect(await result).toMatchObject({ usage: null, failure: null });
   });

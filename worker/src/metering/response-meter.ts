@@ -1,34 +1,33 @@
-// Relays a node's event stream to the client natively and meters a copy of it: the runtime tees the node's body,
-// pipes one branch to the client without JavaScript touching a chunk, and this code reads the other in batches for
-// what the answer is billed by (the node's usage and receipt, what the stream carried, the digest of its payloads).
-// Each chunk read and written in JavaScript cost a Worker ~3.6x a pass-through's CPU per stream; this way it is
-// about 0.9x (tools/bench/relay-floor). The gateway therefore changes nothing in a stream: a node's receipt comment
-// reaches the client after `[DONE]` (SSE clients skip comments and stop at `[DONE]`), and usage a client did not ask
-// for is hidden by the node agent, which reports it in its receipt instead.
-import { collect, type Collected } from "../mesh/answer-collect.js";
+// Passes a node's event stream through to the client chunk by chunk while reading out of it what it is billed by:
+// the node's usage and receipt, and what the stream relayed (its output, the digest of its data payloads).
 import type { OutputTally } from "./output-tally.js";
 import { StreamMeter } from "./stream-meter.js";
 import type { TokenCounts } from "./usage.js";
 
 export interface MeterOptions {
+  /** Remove usage the gateway asked the node for but the client did not. */
+  hideUsage: boolean;
   /** Choices the request asked for (RequestShape.choices): output for any other is not tallied. */
   choices: number;
-  /** After the node's stream has ended, a client that has not taken all of it within this is treated as gone. */
+  /** A client that takes longer than this to accept one chunk is treated as gone. */
   stallMs?: number;
-  /** A node that sends no output for this long mid-stream has stalled: the stream is ended with an error event. */
+  /** A node that sends nothing for this long mid-stream has stalled: the stream is ended with an error event. */
   upstreamStallMs?: number;
   /** How long the rest of a node's answer is read after its client left (DRAIN_AFTER_CLIENT_LEFT_MS). */
   drainMs?: number;
   /** Called once if the client leaves before the end: the node should stop (and send a receipt for what it relayed). */
   onClientGone?: () => void;
+  /** Each parsed data payload before [DONE] (see StreamMeterOptions). */
+  onPayload?: (value: unknown) => void;
 }
 
 /** Generation pauses (a long tool call, a slow prefill of a later turn) rarely last this long without a keep-alive. */
 export const UPSTREAM_STALL_MS = 30_000;
 
 /**
- * Cloudflare cancels a response body when its client disconnects; local workerd behind Miniflare does not always.
- * A client that has not taken the whole answer this long after the node finished it is treated as gone.
+ * Cloudflare cancels a response body when its client disconnects; local workerd behind Miniflare does not always,
+ * and then a write just never completes. A client that accepts nothing for this long is treated as gone, so the
+ * node's slot is released and the request is still recorded.
  */
 export const CLIENT_STALL_MS = 10_000;
 
@@ -39,25 +38,14 @@ export const CLIENT_STALL_MS = 10_000;
  * this long after the client left is cut off, and the answer goes unbilled.
  */
 export const DRAIN_AFTER_CLIENT_LEFT_MS = 10_000;
-
-/**
- * The most a stream may carry. The runtime's tee holds whatever the client has not taken yet, without limit: this
- * bounds what one slow client (with a fast node) makes an isolate hold. ~80k tokens of plain streamed text.
- */
-export const MAX_STREAM_BYTES = 16 * 1024 * 1024;
-
-/** A pipe that failed without the meter having seen the node fail within this was failed by the client. */
-const CLIENT_GONE_CONFIRM_MS = 50;
+const DRAIN_YIELD_EVERY = 64;
 
 export interface MeterResult {
   usage: TokenCounts | null;
   /** The stream ended normally: `[DONE]` was its last data event. */
   completed: boolean;
-  /**
-   * Why the body did not complete, if it did not ("client_cancelled": the client left and the node did not finish in
-   * time; "too_large": the stream passed MAX_STREAM_BYTES, the request's doing as much as the node's).
-   */
-  failure: "upstream_error" | "upstream_stalled" | "upstream_malformed" | "too_large" | "client_cancelled" | null;
+  /** Why the body did not complete, if it did not ("client_cancelled": the client left and the node did not finish in time). */
+  failure: "upstream_error" | "upstream_stalled" | "upstream_malformed" | "client_cancelled" | null;
   /** The client left before the end (the rest of the node's answer was read without it). */
   clientGone: boolean;
   /** The node sent an error envelope (`data: {"error": …}`) inside its 200 stream. */
@@ -67,11 +55,11 @@ export interface MeterResult {
   bytes: number;
   /** From the start of metering (the first token is already in) to the end of the stream, ms. */
   durationMs: number;
-  /** StreamDigest of the data payloads as the node sent them: what its receipt names. */
+  /** StreamDigest of the data payloads as the node sent them (before any usage was hidden): what its receipt names. */
   digest: Promise<string>;
-  /** The node's receipt (wire form): the stream's last event; null when it sent none there. */
+  /** The node's receipt (wire form), taken out of the stream: its last event; null when it sent none there. */
   receipt: string | null;
-  /** What the stream's data events carried to the client, as far as the meter had read when it left. */
+  /** What the stream's data events carried to the client. */
   relayed: OutputTally;
   /** What they carried after the client left (read, never relayed). */
   afterLeave: OutputTally;
@@ -83,194 +71,81 @@ export const MID_STREAM_ERROR_EVENT = `data: ${JSON.stringify({
   error: { message: "The node serving this request failed mid-stream.", type: "api_error", param: null, code: "upstream_stream_error" },
 })}\n\n`;
 
-/** Ends whatever event a broken stream stopped inside of, so the error event after it is read as one. */
-const EVENT_BREAK = "\n\n";
-
 /**
- * A node's body as the dispatch step hands it on: the chunks it already read (up to the first token), the reader
- * it read them with, the body itself (teed once the reader's lock is released), and a way to break it off.
+ * A node's body as the dispatch step hands it on: the chunks it already read (up to the first token) and a reader
+ * for the rest. No JavaScript stream sits between the node and the meter: each chunk is read once.
  */
 export interface NodeBody {
   held: Uint8Array[];
   reader: ReadableStreamDefaultReader<Uint8Array>;
-  stream: ReadableStream<Uint8Array>;
-  /** Ends the body with an error (the node's fetch is aborted): both branches of a teed body end at once. */
-  abort(reason: string): void;
 }
 
-export function nodeBody(stream: ReadableStream<Uint8Array>, abort: (reason: string) => void = () => {}): NodeBody {
-  return { held: [], reader: stream.getReader(), stream, abort };
+export function nodeBody(stream: ReadableStream<Uint8Array>): NodeBody {
+  return { held: [], reader: stream.getReader() };
 }
 
 export interface MeteredBody {
   body: ReadableStream<Uint8Array>;
-  /** Settles exactly once: when the node's stream ends, breaks, or is given up on. */
+  /** Settles exactly once: when the body ends, breaks, or is abandoned. */
   result: Promise<MeterResult>;
   /** The client went away: stop sending to it, read the rest of the node's answer. The runtime does not always cancel the body. */
   abandon(): void;
 }
 
 type Failure = MeterResult["failure"];
-type Delivery = "relayed" | "stopped" | "failed";
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function failureOf(read: Collected): Failure {
-  if (read.kind === "done") return null;
-  if (read.kind === "stalled") return "upstream_stalled";
-  if (read.kind === "too_large") return "too_large";
-  // An event past the bound: nothing more of the stream can be read.
-  if (read.kind === "refused") return "upstream_malformed";
-  return "upstream_error";
-}
-
-function join(parts: readonly Uint8Array[]): Uint8Array | null {
-  if (parts.length <= 1) return parts[0] ?? null;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}
 
 /**
- * Owns one stream's two branches: the client's, piped natively into an identity stream this code still holds (so an
- * error event can follow a failure), and the meter's, read in batches.
+ * Relays a node's stream to the client through a native identity stream (each write completes when the client side
+ * has taken the chunk: nothing is buffered, and a client that has gone makes the write fail or stall), metering it on
+ * the way. One watchdog timer per stream, not one per chunk, notices a stalled node and a stalled client.
  */
 class StreamRelay {
   readonly meter: StreamMeter;
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly readable: ReadableStream<Uint8Array>;
-  private readonly writable: WritableStream<Uint8Array>;
   readonly result: Promise<MeterResult>;
   private settle: ((r: MeterResult) => void) | null = null;
   private bytes = 0;
   private readonly startedAt = Date.now();
   private clientGone = false;
-  /** Stops the client's pipe (a failure to report, a client gone, one that takes too long). */
-  private readonly stopPipe = new AbortController();
-  /** Stops reading the node (a client gone, and the node not done within the drain limit). */
-  private readonly stopReading = new AbortController();
+  private stalled = false;
+  private lastProgressAt = Date.now();
+  private progressSeen = 0;
+  private writeStartedAt = 0;
+  private drained = 0;
   private drainTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The writer of what was read before the first token, while that write is pending (a client not reading yet). */
-  private heldWriter: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  private readonly watchdog: ReturnType<typeof setInterval>;
+  /** Resolves when the client leaves: a write to a client that left may never settle (see CLIENT_STALL_MS). */
+  private readonly left: Promise<void>;
+  private wakeWriter = () => {};
 
   constructor(
     private readonly source: NodeBody,
     private readonly opts: MeterOptions,
   ) {
-    this.meter = new StreamMeter({ hideUsage: false, choices: opts.choices });
+    this.meter = new StreamMeter({ hideUsage: opts.hideUsage, choices: opts.choices, ...(opts.onPayload ? { onPayload: opts.onPayload } : {}) });
     this.result = new Promise<MeterResult>((resolve) => (this.settle = resolve));
+    this.left = new Promise<void>((resolve) => (this.wakeWriter = resolve));
     const { readable, writable } = new IdentityTransformStream();
     this.readable = readable;
-    this.writable = writable;
+    this.writer = writable.getWriter();
+    const stallMs = opts.stallMs ?? CLIENT_STALL_MS;
+    const upstreamStallMs = opts.upstreamStallMs ?? UPSTREAM_STALL_MS;
+    this.watchdog = setInterval(() => this.watch(stallMs, upstreamStallMs), Math.max(10, Math.floor(Math.min(stallMs, upstreamStallMs) / 4)));
   }
 
-  readonly abandon = (): void => {
-    if (!this.settle || this.clientGone) return;
-    this.clientGone = true;
-    this.meter.clientLeft();
-    this.stopPipe.abort("client disconnected");
-    this.opts.onClientGone?.();
-    this.drainTimer = setTimeout(() => {
-      this.finish("client_cancelled");
-      this.stopReading.abort("client disconnected");
-    }, this.opts.drainMs ?? DRAIN_AFTER_CLIENT_LEFT_MS);
-  };
-
-  async run(): Promise<void> {
-    const held = this.source.held;
-    for (const chunk of held) this.take(chunk);
-    this.source.reader.releaseLock();
-    const [toClient, copy] = this.source.stream.tee();
-    const metering = this.read(copy);
-    const delivery = this.deliver(join(held), toClient, metering);
-    const failure = await metering;
-    this.finish(failure);
-    // The node failed: its body is broken off, which ends the client's pipe where it is, and an error event follows.
-    if (failure !== null && failure !== "client_cancelled") this.source.abort("the node broke the stream's bounds");
-    const delivered = await this.within(delivery, this.opts.stallMs ?? CLIENT_STALL_MS);
-    await this.end(delivered, delivery, failure);
-  }
-
-  /** Meters the node's stream (the meter's branch) to its end. */
-  private async read(copy: ReadableStream<Uint8Array>): Promise<Failure> {
-    let seen = this.meter.progress;
-    const read = await collect(copy, {
-      onBytes: (bytes) => this.take(bytes),
-      limit: MAX_STREAM_BYTES,
-      stallMs: this.opts.upstreamStallMs ?? UPSTREAM_STALL_MS,
-      // Only events with output are progress (StreamMeter.progress): comments, keep-alives and empty chunks are not.
-      progressed: () => seen !== (seen = this.meter.progress),
-      signal: this.stopReading.signal,
-    });
-    if (read.kind === "done") this.meter.end();
-    return this.stopReading.signal.aborted ? "client_cancelled" : failureOf(read);
-  }
-
-  /** One batch of the node's bytes, metered. False when the stream must end (the node broke a bound). */
-  private take(bytes: Uint8Array): boolean {
-    this.bytes += bytes.byteLength;
-    this.meter.chunk(bytes);
-    return !this.meter.overflowed;
-  }
-
-  /** The client's branch: what was read before the first token, then the rest, piped natively. */
-  private async deliver(held: Uint8Array | null, toClient: ReadableStream<Uint8Array>, metering: Promise<Failure>): Promise<Delivery> {
-    const signal = this.stopPipe.signal;
-    try {
-      if (held) {
-        this.heldWriter = this.writable.getWriter();
-        await this.heldWriter.write(held);
-        this.heldWriter.releaseLock();
-        this.heldWriter = null;
-      }
-      await toClient.pipeTo(this.writable, { preventClose: true, preventAbort: true, signal });
-      return "relayed";
-    } catch {
-      if (signal.aborted) return "stopped";
-      // A pipe fails when its client has gone, or when the node's stream broke or was broken off (the meter sees
-      // that at once).
-      const nodeFailed = await Promise.race([metering.then((f) => f !== null), sleep(CLIENT_GONE_CONFIRM_MS).then(() => false)]);
-      if (!nodeFailed) this.abandon();
-      return nodeFailed ? "stopped" : "failed";
+  private watch(stallMs: number, upstreamStallMs: number): void {
+    const now = Date.now();
+    if (this.writeStartedAt !== 0 && now - this.writeStartedAt > stallMs) this.abandon();
+    // Only events with output are progress (StreamMeter.progress): comments, keep-alives and empty chunks are not.
+    // Cancelling the reader ends the pending read, and the pump ends the stream.
+    if (!this.stalled && now - this.lastProgressAt > upstreamStallMs) {
+      this.stalled = true;
+      this.source.reader.cancel("the node stalled").catch(() => {});
     }
   }
 
-  /** The delivery, or "failed" when it has not finished within `ms` (a client that stopped reading). */
-  private async within(delivery: Promise<Delivery>, ms: number): Promise<Delivery> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<Delivery>((resolve) => (timer = setTimeout(() => resolve("failed"), ms)));
-    const outcome = await Promise.race([delivery, late]);
-    clearTimeout(timer);
-    if (outcome === "failed") this.stopPipe.abort("the client stopped reading");
-    return outcome;
-  }
-
-  /** Ends the client's stream: an error event after a failure, then the end; a client that is gone is cut off. */
-  private async end(delivered: Delivery, delivery: Promise<Delivery>, failure: Failure): Promise<void> {
-    const writer = await this.writer(delivery);
-    if (delivered === "failed" || this.clientGone) {
-      await writer.abort("client gone").catch(() => {});
-      return;
-    }
-    if (failure !== null) await writer.write(encoder.encode(EVENT_BREAK + MID_STREAM_ERROR_EVENT)).catch(() => {});
-    await writer.close().catch(() => {});
-  }
-
-  /** The client's writer, once the pipe (stopped, but perhaps still handing a chunk to a slow client) lets go of it. */
-  private async writer(delivery: Promise<Delivery>): Promise<WritableStreamDefaultWriter<Uint8Array>> {
-    if (this.heldWriter) return this.heldWriter;
-    try {
-      return this.writable.getWriter();
-    } catch {
-      await delivery;
-      return this.writable.getWriter();
-    }
-  }
-
-  private finish(failure: Failure): void {
+  finish(failure: Failure): void {
     if (!this.settle) return;
     const m = this.meter;
     this.settle({
@@ -288,14 +163,81 @@ class StreamRelay {
       afterLeave: m.afterLeave,
     });
     this.settle = null;
+    clearInterval(this.watchdog);
     clearTimeout(this.drainTimer);
+  }
+
+  readonly abandon = (): void => {
+    if (!this.settle || this.clientGone) return;
+    this.clientGone = true;
+    this.meter.clientLeft();
+    this.wakeWriter();
+    this.writeStartedAt = 0;
+    this.writer.abort("client disconnected").catch(() => {});
+    this.opts.onClientGone?.();
+    this.drainTimer = setTimeout(() => {
+      if (!this.settle) return;
+      this.finish("client_cancelled");
+      this.source.reader.cancel("client disconnected").catch(() => {});
+    }, this.opts.drainMs ?? DRAIN_AFTER_CLIENT_LEFT_MS);
+  };
+
+  private async write(chunk: Uint8Array): Promise<void> {
+    if (this.clientGone) return;
+    this.writeStartedAt = Date.now();
+    await Promise.race([this.writer.write(chunk).catch(this.abandon), this.left]);
+    this.writeStartedAt = 0;
+  }
+
+  /** Ends the client's stream: what is held back, an error event if the node failed, then the end. */
+  private async end(failure: Failure): Promise<void> {
+    const tail = this.meter.end();
+    if (tail) await this.write(tail);
+    if (failure !== null) await this.write(encoder.encode(MID_STREAM_ERROR_EVENT));
+    if (!this.clientGone) await this.writer.close().catch(() => {});
+    this.finish(failure);
+  }
+
+  /** One chunk from the node: metered, sent on. False when the stream must end (the node broke a bound). */
+  private async relay(chunk: Uint8Array): Promise<boolean> {
+    this.bytes += chunk.byteLength;
+    const forwarded = this.meter.chunk(chunk);
+    if (this.meter.progress !== this.progressSeen) {
+      this.progressSeen = this.meter.progress;
+      this.lastProgressAt = Date.now();
+    }
+    if (forwarded) await this.write(forwarded);
+    return !this.meter.overflowed;
+  }
+
+  async pump(): Promise<void> {
+    for (const chunk of this.source.held) if (!(await this.relay(chunk))) return this.fail("upstream_malformed");
+    this.source.held = [];
+    for (;;) {
+      let step: ReadableStreamReadResult<Uint8Array>;
+      try {
+        step = await this.source.reader.read();
+      } catch {
+        return this.end(this.stalled ? "upstream_stalled" : "upstream_error");
+      }
+      if (step.done) return this.end(this.stalled ? "upstream_stalled" : null);
+      if (!(await this.relay(step.value))) return this.fail("upstream_malformed");
+      if (!this.settle) return;
+      // Draining for a client that left: let timers run now and then (a node whose chunks are already buffered would
+      // otherwise keep this loop in microtasks, and the drain limit could never fire).
+      if (this.clientGone && ++this.drained % DRAIN_YIELD_EVERY === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+
+  private fail(failure: Failure): Promise<void> {
+    this.source.reader.cancel("the node broke the stream's bounds").catch(() => {});
+    return this.end(failure);
   }
 }
 
-/** Meters and relays a node's stream; a bare stream (in tests) cannot be broken off, a NodeBody from dispatch can. */
 export function meterStream(body: ReadableStream<Uint8Array> | NodeBody | null, opts: MeterOptions): MeteredBody {
-  const stream = body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-  const relay = new StreamRelay(stream instanceof ReadableStream ? nodeBody(stream) : stream, opts);
-  relay.run().catch(relay.abandon);
+  const source = body === null ? nodeBody(new ReadableStream({ start: (c) => c.close() })) : body instanceof ReadableStream ? nodeBody(body) : body;
+  const relay = new StreamRelay(source, opts);
+  relay.pump().catch(relay.abandon);
   return { body: relay.readable, result: relay.result, abandon: relay.abandon };
 }

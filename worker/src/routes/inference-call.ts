@@ -41,6 +41,8 @@ export interface InferenceCall {
   streamed: boolean;
   /** How nodes are asked: chat and completions always as a stream (see mesh/dispatch.ts), embeddings whole. */
   mode: AttemptMode;
+  /** The gateway asks a streaming node for usage the client did not ask for, and takes it out again. */
+  hideUsage: boolean;
   /** The body to send a node serving `model`. */
   bodyFor(model: string): Uint8Array;
 }
@@ -50,13 +52,13 @@ export async function readCall(request: Request, kind: InferenceKind): Promise<I
   const { controls, body: forwardable, stripped } = parseRoutingControls(body);
   const streamed = kind.generates && body.stream === true;
   const mode: AttemptMode = streamed ? "stream" : kind.generates ? "assemble" : "whole";
-  // A stream is relayed as the node sends it: a node asked for a stream the client did not ask usage for reports its
-  // usage in its receipt instead (the node agent asks its server for usage and keeps it out of the stream). An
-  // assembled answer carries usage, so the node is asked for it in the stream.
-  const assembled = mode === "assemble" ? { stream: true, stream_options: { ...body.stream_options, include_usage: true } } : {};
+  // Always ask a streaming node for usage, so every streamed token is metered; hidden again if not requested.
+  const hideUsage = streamed && body.stream_options?.include_usage !== true;
+  const asStream = mode === "assemble" ? { stream: true } : {};
   const bodyFor = (model: string): Uint8Array => {
-    if (model === body.model && !stripped && mode !== "assemble") return bytes;
-    return utf8(JSON.stringify({ ...forwardable, model, ...assembled }));
+    if (model === body.model && !stripped && !hideUsage && mode !== "assemble") return bytes;
+    const usageAsked = hideUsage || mode === "assemble" ? { stream_options: { ...body.stream_options, include_usage: true } } : {};
+    return utf8(JSON.stringify({ ...forwardable, model, ...asStream, ...usageAsked }));
   };
-  return { kind, body, bytes, controls, shape: requestShape(body, kind.generates), streamed, mode, bodyFor };
+  return { kind, body, bytes, controls, shape: requestShape(body, kind.generates), streamed, mode, hideUsage, bodyFor };
 }

@@ -75,16 +75,11 @@ async function checkSeenReceipt(s: Served, seen: AnswerSeen, finishedAt: number)
   );
 }
 
-/** The token counts a receipt states (its signature is checked with the rest of it); null for no well-formed one. */
-export function receiptCounts(token: string | null): TokenCounts | null {
-  const receipt = token === null ? undefined : decodeReceipt(token)?.receipt;
-  return receipt ? { prompt_tokens: receipt.prompt_tokens, completion_tokens: receipt.completion_tokens, total_tokens: receipt.prompt_tokens + receipt.completion_tokens } : null;
-}
-
 /** The counts a node claims: its usage for a complete answer, its receipt's for one cut short for its client. */
 function claimOf(seen: AnswerSeen): TokenCounts | null {
   if (seen.ending === "complete") return seen.usage;
-  return seen.ending === "cut_for_client" ? receiptCounts(seen.receipt) : null;
+  const receipt = seen.ending === "cut_for_client" && seen.receipt !== null ? decodeReceipt(seen.receipt)?.receipt : undefined;
+  return receipt ? { prompt_tokens: receipt.prompt_tokens, completion_tokens: receipt.completion_tokens, total_tokens: receipt.prompt_tokens + receipt.completion_tokens } : null;
 }
 
 /**

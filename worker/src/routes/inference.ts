@@ -27,7 +27,7 @@ import { usageFrom } from "../metering/usage.js";
 import type { Outcome } from "../routing/index.js";
 import { readCall, type InferenceKind } from "./inference-call.js";
 import { dispatch, type Routed } from "./inference-dispatch.js";
-import { receiptCounts, settleAnswer, type AnswerSeen, type Served } from "./inference-settle.js";
+import { settleAnswer, type AnswerSeen, type Served } from "./inference-settle.js";
 
 export { CHAT, COMPLETIONS, EMBEDDINGS, type InferenceKind } from "./inference-call.js";
 
@@ -57,12 +57,8 @@ function streamOutcome(m: MeterResult): Outcome["kind"] {
  */
 function streamSeen(m: MeterResult, ttftMs: number): AnswerSeen {
   const output = { relayed: m.relayed, afterLeave: m.afterLeave };
-  // A stream whose client did not ask for usage carries none: the node's receipt states it (checked like any claim).
-  const usage = m.usage ?? (m.completed ? receiptCounts(m.receipt) : null);
-  const seen = { usage, output, completionEstimate: m.relayed.chunkTokens, digest: () => m.digest, receipt: m.receipt };
+  const seen = { usage: m.usage, output, completionEstimate: m.relayed.chunkTokens, digest: () => m.digest, receipt: m.receipt };
   if (m.clientGone && !m.completed) return { ...seen, ending: m.failure === null ? "cut_for_client" : "broken", outcome: null };
-  // Past the gateway's stream bound: as much the request's doing (a huge answer) as the node's; nobody is judged.
-  if (m.failure === "too_large") return { ...seen, ending: "broken", outcome: null };
   const kind = streamOutcome(m);
   const tokens = kind === "success" ? m.relayed.chunkTokens : null;
   return { ...seen, ending: m.completed ? "complete" : "broken", outcome: { kind, ttftMs, tokens, streamMs: tokens === null ? null : m.durationMs } };
@@ -82,6 +78,7 @@ function settleOnce(s: Served): (seen: AnswerSeen) => void {
 function streamAnswer(s: Served, routed: Routed, body: NodeBody, headers: Headers, clientGone: AbortSignal, signer: Signer): Response {
   const settle = settleOnce(s);
   const metered = meterStream(body, {
+    hideUsage: s.call.hideUsage,
     choices: s.call.shape.choices,
     // The node stops generating and ends its answer with a receipt for what it relayed, which is read and billed.
     onClientGone: () => s.ctx.waitUntil(cancelAnswer(s.node, s.requestId, signer, Date.now())),
