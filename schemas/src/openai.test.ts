@@ -35,6 +35,14 @@ describe("inference request schemas", () => {
     expect(problems(ChatCompletionRequestSchema, chat({ Temperature: 0.5 }))).toEqual([]);
   });
 
+  it("refuses stream_options on a request that does not stream, as OpenAI does", () => {
+    const options = { stream_options: { include_usage: true } };
+    expect(problems(ChatCompletionRequestSchema, chat(options))).toEqual(["stream_options: stream_options is only allowed when stream is true"]);
+    expect(problems(CompletionRequestSchema, { model: "m", prompt: "p", stream: false, ...options })).toHaveLength(1);
+    expect(problems(ChatCompletionRequestSchema, chat({ stream: true, ...options }))).toEqual([]);
+    expect(problems(ChatCompletionRequestSchema, chat({ stream_options: null }))).toEqual([]);
+  });
+
   it("caps completions per request (n × prompts) and stop sequences", () => {
     const prompt = Array.from({ length: 100 }, () => "p");
     expect(problems(CompletionRequestSchema, { model: "m", prompt, n: 128 })).toEqual([expect.stringMatching(/^prompt: at most 2048 completions/)]);

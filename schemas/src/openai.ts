@@ -156,6 +156,13 @@ function refuseUnboundedShapes(body: Record<string, unknown>, ctx: Issues): void
   }
 }
 
+/** As OpenAI answers: `stream_options` only means something for a stream. */
+function refuseStreamOptionsWithoutStream(body: Record<string, unknown>, ctx: Issues): void {
+  if (body["stream_options"] != null && body["stream"] !== true) {
+    ctx.addIssue({ code: "custom", path: ["stream_options"], message: "stream_options is only allowed when stream is true" });
+  }
+}
+
 /** Stop sequences: OpenAI takes up to 4; servers more. */
 const StopSchema = z.union([z.string(), z.array(z.string()).max(64)]).nullable().optional();
 
@@ -174,6 +181,7 @@ export const ChatCompletionRequestSchema = z
   })
   .superRefine((body, ctx) => {
     refuseUnboundedShapes(body, ctx);
+    refuseStreamOptionsWithoutStream(body, ctx);
     refuseUnknownParts(body.messages, ctx);
   });
 
@@ -192,7 +200,10 @@ export const CompletionRequestSchema = z
     stop: StopSchema,
     ...backendCaps,
   })
-  .superRefine(refuseUnboundedShapes);
+  .superRefine((body, ctx) => {
+    refuseUnboundedShapes(body, ctx);
+    refuseStreamOptionsWithoutStream(body, ctx);
+  });
 
 export const EmbeddingRequestSchema = z.looseObject({
   model: ModelIdSchema,

@@ -21,7 +21,7 @@ export const wellFormedInference = fc.oneof(
     .filter((r) => ChatCompletionRequestSchema.safeParse(r.body).success),
   fc
     .record({ extra: extraFields, model, prompt: textOrTokens, stream, max_tokens: fc.option(fc.nat(), { nil: undefined }), include_usage: fc.boolean() })
-    .map(({ extra, include_usage, ...rest }) => ({ path: "/v1/completions", body: defined({ ...extra, ...rest, stream_options: { include_usage } }) }))
+    .map(({ extra, include_usage, ...rest }) => ({ path: "/v1/completions", body: defined({ ...extra, ...rest, stream_options: rest.stream === true ? { include_usage } : undefined }) }))
     .filter((r) => CompletionRequestSchema.safeParse(r.body).success),
   fc
     .record({ extra: extraFields, model, input: textOrTokens })
