@@ -3,6 +3,7 @@
 // with empty events, and one that sends only those is cut off by the first-token deadline or the preamble bound.
 import { choiceOutputs, MAX_SSE_EVENT_LENGTH, SseDecoder } from "@meshgate/schemas";
 import type { NodeBody } from "../metering/response-meter.js";
+import { Utf8Chunks } from "../metering/utf8-chunks.js";
 import { isDone, isErrorObject, parsePayload } from "../metering/stream-meter.js";
 
 /**
@@ -40,7 +41,7 @@ export function firstTokenOf(data: string): FirstEvent {
 export async function startStream(body: ReadableStream<Uint8Array>): Promise<StreamStart> {
   const reader = body.getReader();
   const held: Uint8Array[] = [];
-  const decoder = new TextDecoder();
+  const text = new Utf8Chunks();
   const sse = new SseDecoder(MAX_PREAMBLE_BYTES);
   let size = 0;
   const fail = (outcome: "malformed" | "sse_error", reason: string): StreamStart => {
@@ -52,7 +53,7 @@ export async function startStream(body: ReadableStream<Uint8Array>): Promise<Str
     if (step.done) return fail("malformed", "the stream ended before its first token");
     held.push(step.value);
     size += step.value.byteLength;
-    for (const event of sse.push(decoder.decode(step.value, { stream: true }))) {
+    for (const event of sse.push(text.decode(step.value))) {
       if (event.data === null) continue;
       const first = firstTokenOf(event.data);
       if (first === "error") return fail("sse_error", "the stream's first event is an error");

@@ -4,6 +4,7 @@
 import { RECEIPT_COMMENT_PREFIX, SseDecoder, type SseEvent } from "@meshgate/schemas";
 import { NativeStreamDigest } from "./native-digest.js";
 import { OutputTally } from "./output-tally.js";
+import { Utf8Chunks } from "./utf8-chunks.js";
 import { inspectChunk, type TokenCounts } from "./usage.js";
 
 const encoder = new TextEncoder();
@@ -37,7 +38,7 @@ export interface StreamMeterOptions {
 }
 
 export class StreamMeter {
-  private readonly text = new TextDecoder();
+  private readonly text = new Utf8Chunks();
   private readonly sse = new SseDecoder();
   private readonly digest = new NativeStreamDigest();
   readonly relayed: OutputTally;
@@ -93,14 +94,14 @@ export class StreamMeter {
   chunk(bytes: Uint8Array): Uint8Array | null {
     const heldBefore = this.sse.buffered;
     this.changed = false;
-    const out = this.handle(this.sse.push(this.text.decode(bytes, { stream: true })));
+    const out = this.handle(this.sse.push(this.text.decode(bytes)));
     if (!this.changed && heldBefore === 0 && this.sse.buffered === 0 && !this.sse.overflowed) return bytes;
     return out ? encoder.encode(out) : null;
   }
 
   /** Returns any bytes still held back at the end of the stream. */
   end(): Uint8Array | null {
-    const events = this.sse.push(this.text.decode());
+    const events = this.sse.push(this.text.end());
     const out = this.handle(events.concat(this.sse.flush()));
     return out ? encoder.encode(out) : null;
   }
