@@ -16,7 +16,7 @@ export type StreamStart =
   | { kind: "started"; body: NodeBody }
   | { kind: "failed"; outcome: "malformed" | "sse_error"; reason: string };
 
-type FirstEvent = "token" | "error" | "malformed" | "nothing";
+export type FirstEvent = "token" | "error" | "malformed" | "nothing";
 
 /**
  * Whether a data payload is a first token: it carries output (text, a tool call, log probabilities), or is [DONE]
@@ -24,8 +24,11 @@ type FirstEvent = "token" | "error" | "malformed" | "nothing";
  * once and the real answer later. A payload that is not a JSON object is no stream a client can read.
  */
 export function firstTokenOf(data: string): FirstEvent {
-  if (isDone(data)) return "token";
-  const value = parsePayload(data);
+  return isDone(data) ? "token" : firstTokenOfPayload(parsePayload(data));
+}
+
+/** firstTokenOf a payload other than [DONE], already parsed (undefined: not JSON). */
+export function firstTokenOfPayload(value: unknown): FirstEvent {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "malformed";
   if (isErrorObject(value)) return "error";
   for (const output of choiceOutputs(value)) {
