@@ -82,6 +82,7 @@ export async function assembleAnswer(stream: ReadableStream<Uint8Array>, opts: A
   const meter = new StreamMeter({
     hideUsage: false,
     choices: opts.choices,
+    relay: false,
     onPayload: (value) => {
       watch.payload(value);
       assembler.add(value);

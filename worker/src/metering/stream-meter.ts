@@ -35,6 +35,11 @@ export interface StreamMeterOptions {
   choices: number;
   /** Each parsed data payload before [DONE], e.g. to assemble a whole answer from the stream. */
   onPayload?: (value: unknown) => void;
+  /**
+   * False when nothing is sent on (a whole answer is assembled from the stream instead): chunk() and end() then return
+   * null, and what changed on the way (the receipt taken out) is never encoded back into bytes.
+   */
+  relay?: boolean;
 }
 
 export class StreamMeter {
@@ -95,6 +100,7 @@ export class StreamMeter {
     const heldBefore = this.sse.buffered;
     this.changed = false;
     const out = this.handle(this.sse.push(this.text.decode(bytes)));
+    if (this.opts.relay === false) return null;
     if (!this.changed && heldBefore === 0 && this.sse.buffered === 0 && !this.sse.overflowed) return bytes;
     return out ? encoder.encode(out) : null;
   }
@@ -103,7 +109,7 @@ export class StreamMeter {
   end(): Uint8Array | null {
     const events = this.sse.push(this.text.end());
     const out = this.handle(events.concat(this.sse.flush()));
-    return out ? encoder.encode(out) : null;
+    return out && this.opts.relay !== false ? encoder.encode(out) : null;
   }
 
   private handle(events: SseEvent[]): string {
