@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fromBase64, toBase64, toBase64Url } from "../signing/base64.js";
 import { utf8 } from "../signing/bytes.js";
@@ -5,7 +6,7 @@ import { webCryptoSignerFromSeed, webCryptoVerify } from "../signing/ed25519-web
 import { jwkThumbprint } from "../signing/jwk.js";
 import { hexToBytes, RFC8032_VECTORS } from "../signing/test-vectors.js";
 import { toHex } from "./merkle.js";
-import { bodyDigest, decodeReceipt, encodeReceipt, parseReceiptBytes, receiptBytes, receiptLeaf, StreamDigest, type Receipt } from "./receipt.js";
+import { bodyDigest, decodeReceipt, encodeReceipt, parseReceiptBytes, receiptBytes, receiptLeaf, receiptOfFields, ReceiptSchema, StreamDigest, type Receipt } from "./receipt.js";
 
 const TEST1 = RFC8032_VECTORS[0];
 const seed = toBase64Url(hexToBytes(TEST1.seed));
@@ -119,5 +120,38 @@ describe("StreamDigest", () => {
     same.add("a");
     same.add("[DONE]");
     expect(same.finish()).toBe(bodyDigest(utf8("a\n[DONE]\n")));
+  });
+});
+
+describe("receiptOfFields", () => {
+  /** The schema's verdict on the same fields. */
+  const bySchema = (fields: readonly unknown[]): Receipt | null => {
+    const [, request_id, node_id, model, prompt_tokens, completion_tokens, prompt, completion, body_digest, created] = fields;
+    const parsed = ReceiptSchema.safeParse({ request_id, node_id, model, prompt_tokens, completion_tokens, price: { prompt, completion }, body_digest, created });
+    return parsed.success ? parsed.data : null;
+  };
+  const valid: unknown[] = JSON.parse(BYTES) as unknown[];
+
+  it("accepts exactly what ReceiptSchema accepts, field by field at its bounds and on anything else", () => {
+    const edgeValues: unknown[] = [
+      "", "x", "x".repeat(128), "x".repeat(129), "x".repeat(256), "x".repeat(257), "A".repeat(43), "A".repeat(42), `${"A".repeat(42)}=`, "A".repeat(44),
+      RECEIPT.body_digest, RECEIPT.body_digest.replace("=:", ":"), `${RECEIPT.body_digest}\n`, 0, -0, -1, 1.5, 1e8, 1e8 + 1, 1e12, 1e12 + 1,
+      Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1, NaN, Infinity, null, true, [], {}, "12", undefined,
+    ];
+    for (let at = 1; at < valid.length; at++) {
+      for (const value of edgeValues) {
+        const fields = valid.slice();
+        fields[at] = value;
+        expect(receiptOfFields(fields), `field ${at} = ${JSON.stringify(value)}`).toEqual(bySchema(fields));
+      }
+    }
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.jsonValue(), fc.string(), fc.integer(), fc.double()), { minLength: 10, maxLength: 10 }), fc.nat(9), (random, keep) => {
+        const fields = valid.map((v, i) => (i === keep || i === 0 ? v : random[i]));
+        expect(receiptOfFields(fields)).toEqual(bySchema(fields));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(receiptOfFields(valid)).toEqual(RECEIPT);
   });
 });

@@ -49,14 +49,35 @@ export function parseReceiptBytes(bytes: Uint8Array): Receipt | null {
     return null;
   }
   if (!Array.isArray(fields) || fields.length !== 10 || fields[0] !== RECEIPT_CONTEXT) return null;
-  const [, request_id, node_id, model, prompt_tokens, completion_tokens, pricePrompt, priceCompletion, body_digest, created] = fields as unknown[];
-  const parsed = ReceiptSchema.safeParse({ request_id, node_id, model, prompt_tokens, completion_tokens, price: { prompt: pricePrompt, completion: priceCompletion }, body_digest, created });
-  if (!parsed.success) return null;
+  const receipt = receiptOfFields(fields);
+  if (receipt === null) return null;
   // Only the canonical encoding is a receipt: no extra whitespace, no alternative number spellings.
-  const canonical = receiptBytes(parsed.data);
+  const canonical = receiptBytes(receipt);
   if (canonical.length !== bytes.length || canonical.some((b, i) => b !== bytes[i])) return null;
-  return parsed.data;
+  return receipt;
 }
+
+const NODE_ID = /^[A-Za-z0-9_-]{43}$/;
+const BODY_DIGEST = /^sha-256=:[A-Za-z0-9+/]{43}=:$/;
+const MAX_TOKENS = 100_000_000;
+const MAX_PRICE = 1e12;
+
+const boundedText = (v: unknown, max: number): v is string => typeof v === "string" && v.length >= 1 && v.length <= max;
+const wholeUpTo = (v: unknown, max: number): v is number => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max;
+
+/**
+ * ReceiptSchema's checks written out for the canonical array's fields (receipt.test.ts holds them to the schema on
+ * arbitrary input): every receipt is checked on the request path and again by the account that files it, and the
+ * schema's generic parse was most of the cost of decoding one.
+ */
+export function receiptOfFields(fields: readonly unknown[]): Receipt | null {
+  const [, request_id, node_id, model, prompt_tokens, completion_tokens, prompt, completion, body_digest, created] = fields;
+  if (!boundedText(request_id, 128) || typeof node_id !== "string" || !NODE_ID.test(node_id) || !boundedText(model, 256)) return null;
+  if (!wholeUpTo(prompt_tokens, MAX_TOKENS) || !wholeUpTo(completion_tokens, MAX_TOKENS) || !wholeUpTo(prompt, MAX_PRICE) || !wholeUpTo(completion, MAX_PRICE)) return null;
+  if (typeof body_digest !== "string" || !BODY_DIGEST.test(body_digest) || !wholeUpTo(created, Number.MAX_SAFE_INTEGER)) return null;
+  return { request_id, node_id, model, prompt_tokens, completion_tokens, price: { prompt, completion }, body_digest, created };
+}
+
 
 export interface SignedReceipt {
   receipt: Receipt;

@@ -1,9 +1,18 @@
 // The earning a billable usage entry owes its node: the node's own signed receipt, its Merkle leaf, and the amount.
-import { decodeReceipt, receiptLeaf, toHex } from "@meshgate/schemas";
+import { decodeReceipt, toHex } from "@meshgate/schemas";
 import type { Earning, UsageEntry } from "./records.js";
 
+/**
+ * schemas' receiptLeaf (sha256(sha256(bytes))), hashed by the runtime: a pure-JS sha256 per billable row was most of
+ * what an account spent on settling it.
+ */
+export async function nativeReceiptLeaf(bytes: Uint8Array): Promise<Uint8Array> {
+  const once = await crypto.subtle.digest("SHA-256", bytes);
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", once));
+}
+
 /** Null for an entry that owes nothing: not billable, no receipt, or a receipt that does not decode (logged). */
-export function earningOf(entry: UsageEntry): Earning | null {
+export async function earningOf(entry: UsageEntry): Promise<Earning | null> {
   if (!entry.billable || entry.receipt === null) return null;
   const signed = decodeReceipt(entry.receipt);
   if (!signed) {
@@ -15,7 +24,7 @@ export function earningOf(entry: UsageEntry): Earning | null {
     request_id: entry.request_id,
     node_id: entry.node_id,
     receipt: entry.receipt,
-    leaf: toHex(receiptLeaf(signed.bytes)),
+    leaf: toHex(await nativeReceiptLeaf(signed.bytes)),
     prompt_tokens: signed.receipt.prompt_tokens,
     completion_tokens: signed.receipt.completion_tokens,
     amount: entry.node_amount,

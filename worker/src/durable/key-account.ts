@@ -103,6 +103,8 @@ export class KeyAccount extends DurableObject<Env> {
   async settle(entries: UsageEntry[], now: number): Promise<number> {
     // Before anything is written: a batch with one impossible figure is a bug upstream, not something to sum.
     for (const e of entries) checkUsageEntry(e);
+    // Hashed before the transaction, which cannot await the runtime's (native) sha256.
+    const earnings = await Promise.all(entries.map(earningOf));
     const alarm = await this.ctx.storage.getAlarm();
     let queued = false;
     const added = this.ctx.storage.transactionSync(() => {
@@ -111,7 +113,7 @@ export class KeyAccount extends DurableObject<Env> {
       let spent = bigFromSql(this.sql.exec<{ spent: string }>("SELECT CAST(spent AS TEXT) AS spent FROM account").one().spent);
       let tokens: Bucket = { level: row.tpm_level, at: row.tpm_at };
       let count = 0;
-      for (const e of entries) {
+      for (const [i, e] of entries.entries()) {
         // Only billable rows are charged, whatever a caller put in `cost`.
         const cost = e.billable ? e.cost : 0;
         if (!recordRow(this.sql, e, cost, e.billable ? e.node_amount : 0)) continue;
@@ -119,7 +121,7 @@ export class KeyAccount extends DurableObject<Env> {
         spent = addSpent(spent, cost);
         const held = this.takeReservation(e.request_id);
         if (held && row.tpm !== null) tokens = settleTaken(tokens, row.tpm, held.tokens, e.total_tokens, now);
-        const earning = earningOf(e);
+        const earning = earnings[i];
         if (earning) {
           queueEarning(this.sql, earning);
           queued = true;

@@ -65,4 +65,40 @@ describe("collect", () => {
     // Batched: fewer wake-ups than chunks.
     expect(batches).toBeLessThan(30);
   });
+
+  it("while the caller waits on its own deadline, hands on whatever came at once and never stalls", async () => {
+    let step = 0;
+    const slow = new ReadableStream({
+      type: "bytes",
+      async pull(controller) {
+        step++;
+        if (step === 1) return controller.enqueue(enc.encode("hi"));
+        await new Promise((resolve) => setTimeout(resolve, 120));
+        if (step === 2) return controller.enqueue(enc.encode("!"));
+        controller.close();
+      },
+    });
+    const seen: string[] = [];
+    const result = await collect(slow, { onBytes: (b) => void seen.push(new TextDecoder().decode(b)), limit: 1024, stallMs: 30, waiting: () => true });
+    expect(result).toEqual({ kind: "done", bytes: 3 });
+    expect(seen).toEqual(["hi", "!"]);
+  });
+
+  it("reads into one buffer again when the caller keeps nothing, every byte intact", async () => {
+    const parts = Array.from({ length: 40 }, (_, i) => String.fromCharCode(97 + (i % 26)).repeat(300 + i * 37));
+    let i = 0;
+    const bytes = new ReadableStream({
+      type: "bytes",
+      pull(controller) {
+        const part = parts[i++];
+        if (part === undefined) return controller.close();
+        controller.enqueue(enc.encode(part));
+      },
+    });
+    let text = "";
+    const result = await collect(bytes, { onBytes: (b) => void (text += new TextDecoder().decode(b)), limit: 1 << 20, stallMs: 1_000, transient: true });
+    expect(result.kind).toBe("done");
+    expect(text).toBe(parts.join(""));
+  });
 });
+

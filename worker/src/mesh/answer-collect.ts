@@ -13,6 +13,16 @@ export interface CollectOptions {
   stallMs: number;
   /** Progress, for the stall timer: by default any bytes; a stream's counts only its data events. */
   progressed?: () => boolean;
+  /**
+   * True while the caller waits on a deadline of its own (a stream's first token): reads then take whatever comes (its
+   * time is measured) and the stall timer does not run.
+   */
+  waiting?: () => boolean;
+  /**
+   * onBytes is done with each batch when it returns (it keeps no reference to it), so the next batch is read into the
+   * same buffer: allocating a buffer per read cost workerd more than reading into it.
+   */
+  transient?: boolean;
   now?: () => number;
 }
 
@@ -23,18 +33,32 @@ const BATCH_MAX = 64 * 1024;
 
 interface BatchReader {
   read(min: number): Promise<ReadableStreamReadResult<Uint8Array>>;
+  /** The caller is done with a batch: its buffer may take the next one. */
+  recycle(batch: Uint8Array): void;
   cancel(reason: string): Promise<void>;
 }
+
+/** Room for a few batches: a view as large as the biggest batch would be zeroed on every read. */
+const bufferSize = (min: number): number => Math.min(BATCH_MAX, Math.max(4 * min, 4096));
 
 /** A byte stream is read natively in batches; any other (a JavaScript stream, in tests) a chunk at a time. */
 function batchReader(stream: ReadableStream<Uint8Array>): BatchReader {
   try {
     const byob = stream.getReader({ mode: "byob" });
-    // Room for a few batches: a view as large as the biggest batch would be zeroed on every read.
-    return { read: (min) => byob.readAtLeast(min, new Uint8Array(Math.min(BATCH_MAX, Math.max(4 * min, 4096)))), cancel: (reason) => byob.cancel(reason) };
+    let spare: ArrayBuffer | null = null;
+    return {
+      read: (min) => {
+        const size = bufferSize(min);
+        const buffer = spare !== null && spare.byteLength >= size ? spare : new ArrayBuffer(size);
+        spare = null;
+        return byob.readAtLeast(min, new Uint8Array(buffer));
+      },
+      recycle: (batch) => void (spare = batch.buffer as ArrayBuffer),
+      cancel: (reason) => byob.cancel(reason),
+    };
   } catch {
     const reader = stream.getReader();
-    return { read: () => reader.read(), cancel: (reason) => reader.cancel(reason) };
+    return { read: () => reader.read(), recycle: () => {}, cancel: (reason) => reader.cancel(reason) };
   }
 }
 
@@ -50,6 +74,7 @@ export async function collect(stream: ReadableStream<Uint8Array>, opts: CollectO
   let stalled = false;
   const watchdog = setInterval(
     () => {
+      if (opts.waiting?.()) lastProgressAt = now();
       if (now() - lastProgressAt <= opts.stallMs) return;
       stalled = true;
       reader.cancel("the node stalled").catch(() => {});
@@ -62,7 +87,8 @@ export async function collect(stream: ReadableStream<Uint8Array>, opts: CollectO
       // A second's worth at the pace so far, judged over at least a second (a first burst is no pace), and never
       // more than has come in all: a node that slows down is still seen to progress well inside `stallMs`.
       const perSecond = (total * 1000) / Math.max(1000, now() - startedAt);
-      const step = await reader.read(Math.min(BATCH_SOFT_MAX, total, Math.max(BATCH_MIN, Math.floor(perSecond))) || BATCH_MIN);
+      const min = opts.waiting?.() ? 1 : Math.min(BATCH_SOFT_MAX, total, Math.max(BATCH_MIN, Math.floor(perSecond))) || BATCH_MIN;
+      const step = await reader.read(min);
       if (stalled) return { kind: "stalled" };
       if (step.value && step.value.byteLength > 0) {
         total += step.value.byteLength;
@@ -74,7 +100,8 @@ export async function collect(stream: ReadableStream<Uint8Array>, opts: CollectO
           reader.cancel("the answer broke its bounds").catch(() => {});
           return { kind: "refused" };
         }
-        if (opts.progressed?.() ?? true) lastProgressAt = now();
+        if (opts.transient) reader.recycle(step.value);
+        if ((opts.progressed?.() ?? true) || opts.waiting?.()) lastProgressAt = now();
       }
       if (step.done) return { kind: "done", bytes: total };
     }

@@ -124,6 +124,50 @@ async function readWhole(response: Response, req: AttemptRequest, ttftMs: () => 
   return { kind: "answer", response, content: { form: "whole", bytes: read.bytes, value }, ttftMs: ttftMs(), outcome: "success" };
 }
 
+/** An attempt that broke off before it had an answer: the client left, the node's deadline passed, or the connection broke. */
+function brokenAttempt(req: AttemptRequest, timedOut: boolean, reason: string): AttemptResult {
+  if (req.clientGone.aborted) return { kind: "client_gone" };
+  // A timeout is judged once the request ends (timeout-evidence.ts): a client can cause one on purpose (a long
+  // prefill). A whole answer's time is the work's, so it is no latency sample.
+  if (timedOut) {
+    return req.mode === "whole"
+      ? failed("timeout", null, `no answer within ${req.timeoutMs} ms`)
+      : failed("timeout", null, `no first token within ${req.timeoutMs} ms`, req.timeoutMs);
+  }
+  return failed("error", null, reason);
+}
+
+/** A stream to relay: read up to its first token (`firstToken` stops the first-token clock and says when it came). */
+async function streamAttempt(response: Response, body: ReadableStream<Uint8Array>, firstToken: () => number): Promise<AttemptResult> {
+  const start = await startStream(body);
+  if (start.kind === "failed") return failed(start.outcome, 200, start.reason);
+  return { kind: "answer", response, content: { form: "stream", body: start.body }, ttftMs: firstToken(), outcome: "success" };
+}
+
+/**
+ * A stream to assemble into a whole answer, read from its start by one reader. "broken": it broke off before its first
+ * token (the caller judges why, as for a connection that failed).
+ */
+async function assembledAttempt(
+  response: Response,
+  body: ReadableStream<Uint8Array>,
+  req: AttemptRequest,
+  firstToken: () => number,
+): Promise<AttemptResult | { kind: "broken"; reason: string }> {
+  let ttftMs: number | null = null;
+  const assembled = await assembleAnswer(body, {
+    kind: req.path.endsWith("/chat/completions") ? "chat" : "completions",
+    choices: req.choices,
+    stallMs: req.stallMs,
+    onFirstToken: () => void (ttftMs = firstToken()),
+  });
+  if (assembled.kind === "too_large") return { kind: "too_large" };
+  if (assembled.kind === "answer") return { kind: "answer", response, content: { form: "assembled", answer: assembled.answer }, ttftMs: ttftMs ?? 0, outcome: "success" };
+  // Before its first token a stream fails as startStream fails one; after it, only a client that left ends it quietly.
+  if (!assembled.started) return assembled.outcome === "error" ? { kind: "broken", reason: assembled.reason } : failed(assembled.outcome, 200, assembled.reason);
+  return req.clientGone.aborted ? { kind: "client_gone" } : failed(assembled.outcome, 200, assembled.reason, ttftMs);
+}
+
 export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<AttemptResult> {
   const url = node.origin + req.path;
   const headers = new Headers({ "content-type": "application/json", "x-request-id": req.requestId, [DISPATCH_NODE_HEADER]: node.id });
@@ -163,30 +207,14 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
       answered = whole.kind === "answer";
       return whole;
     }
-    const start = await startStream(response.body);
-    if (start.kind === "failed") return failed(start.outcome, 200, start.reason);
-    const ttftMs = req.now() - started;
     // The first token is in: from here on only the stream's stall timer can end it (long answers are not cut).
-    clearTimeout(timer);
-    if (req.mode === "stream") {
-      answered = true;
-      return { kind: "answer", response, content: { form: "stream", body: start.body }, ttftMs, outcome: "success" };
-    }
-    const assembled = await assembleAnswer(response.body, start.body, { kind: req.path.endsWith("/chat/completions") ? "chat" : "completions", choices: req.choices, stallMs: req.stallMs });
-    if (assembled.kind === "too_large") return { kind: "too_large" };
-    if (assembled.kind === "failed") return req.clientGone.aborted ? { kind: "client_gone" } : failed(assembled.outcome, 200, assembled.reason, ttftMs);
-    answered = true;
-    return { kind: "answer", response, content: { form: "assembled", answer: assembled.answer }, ttftMs, outcome: "success" };
+    const firstToken = (): number => (clearTimeout(timer), req.now() - started);
+    const result = req.mode === "stream" ? await streamAttempt(response, response.body, firstToken) : await assembledAttempt(response, response.body, req, firstToken);
+    if (result.kind === "broken") return brokenAttempt(req, timedOut, result.reason);
+    answered = result.kind === "answer";
+    return result;
   } catch (err) {
-    if (req.clientGone.aborted) return { kind: "client_gone" };
-    // A timeout is judged once the request ends (timeout-evidence.ts): a client can cause one on purpose (a long
-    // prefill). A whole answer's time is the work's, so it is no latency sample.
-    if (timedOut) {
-      return req.mode === "whole"
-        ? failed("timeout", null, `no answer within ${req.timeoutMs} ms`)
-        : failed("timeout", null, `no first token within ${req.timeoutMs} ms`, req.timeoutMs);
-    }
-    return failed("error", null, err instanceof Error ? err.message : String(err));
+    return brokenAttempt(req, timedOut, err instanceof Error ? err.message : String(err));
   } finally {
     clearTimeout(timer);
     req.clientGone.removeEventListener("abort", onClientGone);

@@ -3,6 +3,7 @@
 // with empty events, and one that sends only those is cut off by the first-token deadline or the preamble bound.
 import { choiceOutputs, MAX_SSE_EVENT_LENGTH, SseDecoder } from "@meshgate/schemas";
 import type { NodeBody } from "../metering/response-meter.js";
+import { Utf8Chunks } from "../metering/utf8-chunks.js";
 import { isDone, isErrorObject, parsePayload } from "../metering/stream-meter.js";
 
 /**
@@ -15,7 +16,7 @@ export type StreamStart =
   | { kind: "started"; body: NodeBody }
   | { kind: "failed"; outcome: "malformed" | "sse_error"; reason: string };
 
-type FirstEvent = "token" | "error" | "malformed" | "nothing";
+export type FirstEvent = "token" | "error" | "malformed" | "nothing";
 
 /**
  * Whether a data payload is a first token: it carries output (text, a tool call, log probabilities), or is [DONE]
@@ -23,8 +24,11 @@ type FirstEvent = "token" | "error" | "malformed" | "nothing";
  * once and the real answer later. A payload that is not a JSON object is no stream a client can read.
  */
 export function firstTokenOf(data: string): FirstEvent {
-  if (isDone(data)) return "token";
-  const value = parsePayload(data);
+  return isDone(data) ? "token" : firstTokenOfPayload(parsePayload(data));
+}
+
+/** firstTokenOf a payload other than [DONE], already parsed (undefined: not JSON). */
+export function firstTokenOfPayload(value: unknown): FirstEvent {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "malformed";
   if (isErrorObject(value)) return "error";
   for (const output of choiceOutputs(value)) {
@@ -40,7 +44,7 @@ export function firstTokenOf(data: string): FirstEvent {
 export async function startStream(body: ReadableStream<Uint8Array>): Promise<StreamStart> {
   const reader = body.getReader();
   const held: Uint8Array[] = [];
-  const decoder = new TextDecoder();
+  const text = new Utf8Chunks();
   const sse = new SseDecoder(MAX_PREAMBLE_BYTES);
   let size = 0;
   const fail = (outcome: "malformed" | "sse_error", reason: string): StreamStart => {
@@ -52,7 +56,7 @@ export async function startStream(body: ReadableStream<Uint8Array>): Promise<Str
     if (step.done) return fail("malformed", "the stream ended before its first token");
     held.push(step.value);
     size += step.value.byteLength;
-    for (const event of sse.push(decoder.decode(step.value, { stream: true }))) {
+    for (const event of sse.push(text.decode(step.value))) {
       if (event.data === null) continue;
       const first = firstTokenOf(event.data);
       if (first === "error") return fail("sse_error", "the stream's first event is an error");

@@ -9,6 +9,9 @@ export type AnswerKind = "chat" | "completions";
 
 type Json = Record<string, unknown>;
 
+// Objects are walked with for-in and Object.hasOwn rather than Object.entries: the same own keys in the same order,
+// without an array of pairs per object of every chunk (the assembler walks each chunk once, on the request path).
+
 const ANSWER_OBJECT: Record<AnswerKind, string> = { chat: "chat.completion", completions: "text_completion" };
 
 /** Per-chunk fields with no meaning in a whole answer: OpenAI's random padding against length side channels. */
@@ -106,7 +109,9 @@ class Logprobs {
   add(value: unknown): void {
     if (!isObject(value)) return;
     this.fields ??= new Fields();
-    for (const [key, field] of Object.entries(value)) {
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const field = value[key];
       if (Array.isArray(field)) this.fields.append(key, field);
       else this.fields.setLast(key, field);
     }
@@ -124,7 +129,9 @@ class FunctionCall {
   private readonly extras = new Fields();
 
   add(fn: Json): void {
-    for (const [key, value] of Object.entries(fn)) {
+    for (const key in fn) {
+      if (!Object.hasOwn(fn, key)) continue;
+      const value = fn[key];
       if (key === "name") {
         if (typeof value === "string" && value !== "") this.name = value;
       } else if (key === "arguments") this.args.add(value);
@@ -145,7 +152,9 @@ class ToolCall {
   private readonly extras = new Fields();
 
   add(call: Json): void {
-    for (const [key, value] of Object.entries(call)) {
+    for (const key in call) {
+      if (!Object.hasOwn(call, key)) continue;
+      const value = call[key];
       if (key === "index") continue;
       if (key === "id" || key === "type") {
         if (typeof value === "string" && value !== "") this[key] = value;
@@ -168,7 +177,9 @@ abstract class ChoiceBuilder {
   private readonly extras = new Fields();
 
   add(choice: Json): void {
-    for (const [key, value] of Object.entries(choice)) {
+    for (const key in choice) {
+      if (!Object.hasOwn(choice, key)) continue;
+      const value = choice[key];
       if (key === "index") continue;
       if (key === "logprobs") this.logprobs.add(value);
       else if (!this.addOwn(key, value, choice)) this.extras.setLast(key, value);
@@ -216,7 +227,9 @@ class ChatChoice extends ChoiceBuilder {
   }
 
   private addDelta(delta: Json): void {
-    for (const [key, value] of Object.entries(delta)) {
+    for (const key in delta) {
+      if (!Object.hasOwn(delta, key)) continue;
+      const value = delta[key];
       if (key === "role") {
         if (this.role === null && typeof value === "string" && value !== "") this.role = value;
       } else if (key === "content") this.content.add(value);
@@ -238,16 +251,17 @@ class ChatChoice extends ChoiceBuilder {
   private addToolCalls(value: unknown): void {
     if (!Array.isArray(value)) return;
     const calls = (this.toolCalls ??= new Map());
-    (value as unknown[]).forEach((call, position) => {
-      if (!isObject(call)) return;
+    for (let position = 0; position < value.length; position++) {
+      const call: unknown = value[position];
+      if (!isObject(call)) continue;
       const index = indexOf(call, position);
       let merged = calls.get(index);
       if (!merged) {
-        if (calls.size >= MAX_TOOL_CALLS_PER_CHOICE) return;
+        if (calls.size >= MAX_TOOL_CALLS_PER_CHOICE) continue;
         calls.set(index, (merged = new ToolCall()));
       }
       merged.add(call);
-    });
+    }
   }
 
   private message(): Json {
@@ -299,7 +313,9 @@ export class AnswerAssembler {
       return;
     }
     this.chunks++;
-    for (const [key, field] of Object.entries(value)) {
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const field = value[key];
       if (STREAM_ONLY_FIELDS.has(key)) continue;
       // `object` and `choices` keep their place in the answer; their values are the assembler's.
       if (key === "object" || key === "choices") this.fields.setLast(key, null);
@@ -309,14 +325,15 @@ export class AnswerAssembler {
   }
 
   private addChoices(choices: unknown[]): void {
-    choices.forEach((choice, position) => {
-      if (!isObject(choice)) return;
+    for (let position = 0; position < choices.length; position++) {
+      const choice: unknown = choices[position];
+      if (!isObject(choice)) continue;
       const index = indexOf(choice, position);
-      if (!(index < this.maxChoices)) return;
+      if (!(index < this.maxChoices)) continue;
       let builder = this.choices.get(index);
       if (!builder) this.choices.set(index, (builder = this.kind === "chat" ? new ChatChoice() : new CompletionChoice()));
       builder.add(choice);
-    });
+    }
   }
 
   /** The whole answer once the stream has ended: its fields, `object` as a whole answer names it, choices by index. */

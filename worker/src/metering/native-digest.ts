@@ -8,10 +8,14 @@ const FLUSH_CHARS = 32 * 1024;
 
 const encoder = new TextEncoder();
 
-/** StreamDigest of a stream's data payloads (each followed by "\n"), hashed natively in batches. */
+/**
+ * StreamDigest of a stream's data payloads (each followed by "\n"), hashed natively in batches. A stream whose
+ * payloads never reach FLUSH_CHARS (most answers) is hashed in one crypto.subtle.digest at the end, which is cheaper
+ * than setting up a DigestStream; a longer one opens the DigestStream at its first flush, so memory stays bounded.
+ */
 export class NativeStreamDigest {
-  private readonly stream = new crypto.DigestStream("SHA-256");
-  private readonly writer = this.stream.getWriter();
+  /** Opened at the first flush: a short stream never needs one. */
+  private sink: { stream: DigestStream; writer: WritableStreamDefaultWriter<ArrayBuffer | ArrayBufferView> } | null = null;
   private pending = "";
   private result: Promise<string> | null = null;
 
@@ -23,18 +27,30 @@ export class NativeStreamDigest {
   /** The digest of everything added; adding after this is an error. */
   finish(): Promise<string> {
     if (!this.result) {
-      this.flush();
-      this.writer.close().catch(() => {});
       // Never rejects: a digest that cannot be made matches no receipt, and the answer is recorded unbilled.
-      this.result = this.stream.digest.then((hash) => digestText(new Uint8Array(hash))).catch(() => "");
+      this.result = this.digest().then(
+        (hash) => digestText(new Uint8Array(hash)),
+        () => "",
+      );
     }
     return this.result;
   }
 
+  private async digest(): Promise<ArrayBuffer> {
+    if (this.sink === null) return crypto.subtle.digest("SHA-256", encoder.encode(this.pending));
+    this.flush();
+    this.sink.writer.close().catch(() => {});
+    return this.sink.stream.digest;
+  }
+
   private flush(): void {
     if (this.pending === "") return;
+    if (this.sink === null) {
+      const stream = new crypto.DigestStream("SHA-256");
+      this.sink = { stream, writer: stream.getWriter() };
+    }
     // Writes queue in order; their promises settle with the digest, which is what is awaited.
-    this.writer.write(encoder.encode(this.pending)).catch(() => {});
+    this.sink.writer.write(encoder.encode(this.pending)).catch(() => {});
     this.pending = "";
   }
 }

@@ -4,6 +4,7 @@
 import { RECEIPT_COMMENT_PREFIX, SseDecoder, type SseEvent } from "@meshgate/schemas";
 import { NativeStreamDigest } from "./native-digest.js";
 import { OutputTally } from "./output-tally.js";
+import { Utf8Chunks } from "./utf8-chunks.js";
 import { inspectChunk, type TokenCounts } from "./usage.js";
 
 const encoder = new TextEncoder();
@@ -34,10 +35,15 @@ export interface StreamMeterOptions {
   choices: number;
   /** Each parsed data payload before [DONE], e.g. to assemble a whole answer from the stream. */
   onPayload?: (value: unknown) => void;
+  /**
+   * False when nothing is sent on (a whole answer is assembled from the stream instead): chunk() and end() then return
+   * null, and what changed on the way (the receipt taken out) is never encoded back into bytes.
+   */
+  relay?: boolean;
 }
 
 export class StreamMeter {
-  private readonly text = new TextDecoder();
+  private readonly text = new Utf8Chunks();
   private readonly sse = new SseDecoder();
   private readonly digest = new NativeStreamDigest();
   readonly relayed: OutputTally;
@@ -93,16 +99,17 @@ export class StreamMeter {
   chunk(bytes: Uint8Array): Uint8Array | null {
     const heldBefore = this.sse.buffered;
     this.changed = false;
-    const out = this.handle(this.sse.push(this.text.decode(bytes, { stream: true })));
+    const out = this.handle(this.sse.push(this.text.decode(bytes)));
+    if (this.opts.relay === false) return null;
     if (!this.changed && heldBefore === 0 && this.sse.buffered === 0 && !this.sse.overflowed) return bytes;
     return out ? encoder.encode(out) : null;
   }
 
   /** Returns any bytes still held back at the end of the stream. */
   end(): Uint8Array | null {
-    const events = this.sse.push(this.text.decode());
+    const events = this.sse.push(this.text.end());
     const out = this.handle(events.concat(this.sse.flush()));
-    return out ? encoder.encode(out) : null;
+    return out && this.opts.relay !== false ? encoder.encode(out) : null;
   }
 
   private handle(events: SseEvent[]): string {
