@@ -23,15 +23,3 @@ export function usageOfJson(text: string): TokenCount | null {
 export function mayCarryUsage(data: string): boolean {
   return /"usage"\s*:\s*\{/.test(data);
 }
-
-/**
- * The payload relayed for a chunk whose usage the client did not ask for (the agent asked its server for it): null
- * for the usage-only chunk (empty `choices`), which is dropped; otherwise the chunk with `"usage": null`, as servers
- * write it on chunks without usage. The gateway's rule (inspectChunk, worker/src/metering/usage.ts), now applied here
- * because the gateway relays streams without editing them.
- */
-export function withoutUsage(chunk: object): string | null {
-  const { choices } = chunk as { choices?: unknown };
-  if (Array.isArray(choices) && choices.length === 0) return null;
-  return JSON.stringify({ ...chunk, usage: null });
-}

@@ -1,8 +1,6 @@
 // Relays an upstream's streamed 200 answer chunk by chunk as it comes, and ends it with the node's signed receipt as
 // a last SSE comment: after `[DONE]` when the upstream finished, or, when the gateway stopped the answer (its client
-// left), right after the last event relayed, for the part that was relayed. The bytes go through as they came,
-// unless the agent asked the upstream for usage the client did not ask for: then each event is relayed once whole,
-// that usage taken out (see include-usage.ts).
+// left), right after the last event relayed, for the part that was relayed.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { RECEIPT_COMMENT_PREFIX, type TokenCount } from "@meshgate/schemas";
 import { StreamWitness, type PartialStream } from "../receipts/stream-witness.js";
@@ -14,8 +12,6 @@ export interface StreamReceiptContext extends ReceiptContext {
   stopUpstream(): void;
   /** Prompt tokens estimated from the request, for a stopped answer whose server reported no usage. */
   estimatePromptTokens(): number;
-  /** The agent asked the upstream for usage the client did not ask for: the relayed stream leaves it out. */
-  hideUsage: boolean;
 }
 
 export interface RelayedStream {
@@ -34,7 +30,7 @@ export function relayStream(answer: IncomingMessage, res: ServerResponse, ctx: S
   res.writeHead(200, headers);
   // Sent now, as the upstream did: the gateway times the node's first byte by these headers.
   res.flushHeaders();
-  const witness = new StreamWitness(ctx.hideUsage);
+  const witness = new StreamWitness();
   let state: "relaying" | "finishing" | "stopped" = "relaying";
   // A stopped answer's upstream is destroyed on purpose: its stream is ended here, not broken off.
   answer.on("error", () => {
@@ -43,9 +39,11 @@ export function relayStream(answer: IncomingMessage, res: ServerResponse, ctx: S
   answer.once("close", () => {
     if (!answer.complete && state !== "stopped") res.destroy();
   });
-  const relaying = (): boolean => state === "relaying";
-  if (ctx.hideUsage) relayEdited(answer, res, witness, relaying);
-  else relayVerbatim(answer, res, witness, relaying);
+  // pipe() writes each chunk to the socket as it arrives; the witness sees the same chunk after it was written.
+  answer.pipe(res, { end: false });
+  answer.on("data", (chunk: Buffer) => {
+    if (state === "relaying") witness.push(chunk);
+  });
   answer.once("end", () => {
     if (state !== "relaying") return;
     state = "finishing";
@@ -55,7 +53,7 @@ export function relayStream(answer: IncomingMessage, res: ServerResponse, ctx: S
     stop: () => {
       if (state !== "relaying" || res.destroyed) return false;
       state = "stopped";
-      // Nothing the upstream sent after this point reaches the gateway or the witness: both saw the same events.
+      // Nothing the upstream sent after this point reaches the gateway or the witness: both saw the same bytes.
       answer.unpipe(res);
       ctx.stopUpstream();
       const { closer, seen } = witness.stop();
@@ -66,30 +64,8 @@ export function relayStream(answer: IncomingMessage, res: ServerResponse, ctx: S
   };
 }
 
-/** The fast path: pipe() writes each chunk to the socket as it arrives; the witness sees it after it was written. */
-function relayVerbatim(answer: IncomingMessage, res: ServerResponse, witness: StreamWitness, relaying: () => boolean): void {
-  answer.pipe(res, { end: false });
-  answer.on("data", (chunk: Buffer) => {
-    if (relaying()) witness.push(chunk);
-  });
-}
-
-/** Relays the text the witness makes of each chunk, holding the upstream back while the gateway reads slower. */
-function relayEdited(answer: IncomingMessage, res: ServerResponse, witness: StreamWitness, relaying: () => boolean): void {
-  answer.on("data", (chunk: Buffer) => {
-    if (!relaying() || res.destroyed) return;
-    const text = witness.push(chunk);
-    if (text && !res.write(text)) {
-      answer.pause();
-      res.once("drain", () => answer.resume());
-    }
-  });
-}
-
 async function finishStream(answer: IncomingMessage, res: ServerResponse, witness: StreamWitness, ctx: ReceiptContext): Promise<void> {
-  if (!answer.complete || res.destroyed) return endWithReceipt(res, null, ctx);
-  const { rest, seen } = witness.end();
-  if (rest) res.write(rest);
+  const seen = answer.complete && !res.destroyed ? witness.end() : null;
   const receipt = seen ? await ctx.issue(seen.usage, seen.bodyDigest) : null;
   endWithReceipt(res, receipt, ctx);
 }

@@ -1,7 +1,6 @@
 // Forwards a verified request to the inference server and streams its answer back chunk by chunk, unbuffered.
 // With a receipt issuer, every 200 answer to a request the gateway named (x-request-id) carries the node's signed
 // receipt (see receipted-relay.ts, receipted-stream.ts), and such a stream can be stopped by the gateway (cancel()).
-// Its usage is always asked of the upstream, for the receipt, and hidden again if the client did not ask (include-usage.ts).
 // Upstream connections are kept alive and reused: this sits on every request's hot path.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
@@ -10,7 +9,6 @@ import type { ReceiptIssuer } from "../receipts/receipt-signer.js";
 import { estimatePromptTokens } from "../receipts/prompt-estimate.js";
 import { requestModel } from "../receipts/request-model.js";
 import { isEventStream, pickHeaders } from "./answer-headers.js";
-import { includeUsage } from "./include-usage.js";
 import { InFlightStreams } from "./in-flight-streams.js";
 import { sendError } from "./openai-error.js";
 import { relayWholeAnswer } from "./receipted-relay.js";
@@ -45,10 +43,7 @@ interface AnsweredCall {
 /** A request sent upstream. */
 interface ForwardedCall {
   requestId: string | null;
-  /** The gateway's body (what a receipt is for), whatever was added to it upstream. */
   body: Buffer;
-  /** Usage was asked for on the client's behalf (include-usage.ts): the relayed stream leaves it out. */
-  hideUsage: boolean;
   /** Destroys the upstream request: its server stops generating, and its failing is nobody's news any more. */
   stopUpstream(): void;
 }
@@ -82,15 +77,13 @@ export class UpstreamProxy {
   }
 
   forward(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): void {
-    const header = req.headers["x-request-id"];
-    const requestId = typeof header === "string" && header ? header : null;
-    // Usage is asked for only where the answer is receipted: there the witness can take it out again.
-    const sent = this.options.receipts && requestId ? includeUsage(path, body) : { body, hideUsage: false };
     // A flat name/value list is stored by node:http as given, which skips the per-header setHeader() bookkeeping
     // that an object costs (each value is still validated).
-    const headers = ["host", this.host, "content-type", req.headers["content-type"] ?? "application/json", "content-length", String(sent.body.length)];
+    const headers = ["host", this.host, "content-type", req.headers["content-type"] ?? "application/json", "content-length", String(body.length)];
     const { accept } = req.headers;
     if (accept) headers.push("accept", accept);
+    const header = req.headers["x-request-id"];
+    const requestId = typeof header === "string" && header ? header : null;
     if (requestId) headers.push("x-request-id", requestId);
     const upstream = this.request({
       protocol: this.protocol,
@@ -106,7 +99,7 @@ export class UpstreamProxy {
       stopped = true;
       upstream.destroy();
     };
-    upstream.on("response", (answer) => this.answer(answer, req, res, { requestId, body, hideUsage: sent.hideUsage, stopUpstream }));
+    upstream.on("response", (answer) => this.answer(answer, req, res, { requestId, body, stopUpstream }));
     upstream.on("error", (err) => {
       if (stopped) return;
       this.hooks.onUpstreamError(err, res.headersSent);
@@ -117,7 +110,7 @@ export class UpstreamProxy {
     res.once("close", () => {
       if (!res.writableFinished) stopUpstream();
     });
-    upstream.end(sent.body);
+    upstream.end(body);
   }
 
   /**
@@ -145,7 +138,6 @@ export class UpstreamProxy {
       delivered: (receipt) => this.options.onReceiptDelivered?.(receipt),
       stopUpstream: call.stopUpstream,
       estimatePromptTokens: () => estimatePromptTokens(body),
-      hideUsage: call.hideUsage,
     };
     if (isEventStream(answer.headers)) this.streams.add(requestId, relayStream(answer, res, ctx), res);
     else relayWholeAnswer(answer, res, ctx, this.options.maxAnswerBytes).catch(() => res.destroy());
