@@ -17,9 +17,9 @@ import { STREAM_EVENTS, streamCpuPhase, type StreamCpuTarget } from "../stream-c
 
 const VARIANTS = [
   { name: "bare", file: "../bare-worker.ts", vars: {}, label: "native pass-through (the bare Worker)" },
-  { name: "js-pump", file: "./workers/js-pump.ts", vars: {}, label: "every chunk read and written in JavaScript" },
-  { name: "js-queued", file: "./workers/js-pump-queued.ts", vars: { READ: "default" }, label: "the same, writes not awaited" },
-  { name: "js-queued-byob", file: "./workers/js-pump-queued.ts", vars: { READ: "byob" }, label: "the same, read into a byte buffer" },
+  { name: "js-pump", file: "./workers/js-pump.ts", vars: { READ: "default", WRITES: "awaited" }, label: "every chunk read and written in JavaScript" },
+  { name: "js-queued", file: "./workers/js-pump.ts", vars: { READ: "default", WRITES: "queued" }, label: "the same, writes not awaited" },
+  { name: "js-queued-byob", file: "./workers/js-pump.ts", vars: { READ: "byob", WRITES: "queued" }, label: "the same, read into a byte buffer" },
   { name: "tee-read", file: "./workers/tee.ts", vars: { COPY_READ: "chunks" }, label: "native relay, copy read chunk by chunk" },
   { name: "tee-batched", file: "./workers/tee.ts", vars: { COPY_READ: "batches" }, label: "native relay, copy read in batches" },
   { name: "tee-poll-direct", file: "./workers/tee.ts", vars: { COPY_READ: "poll" }, label: "native relay, copy polled" },

@@ -1,5 +1,6 @@
 // Relay variant: the body is teed; the client's branch is piped natively into an identity stream the Worker still
 // holds (so it can add an event and close it after the pipe ends), and JavaScript reads the copy (copy-read.ts).
+import { fetchBackend } from "./backend.js";
 import { drain, type CopyRead } from "./copy-read.js";
 
 interface FloorEnv {
@@ -19,8 +20,7 @@ async function relay(toClient: ReadableStream<Uint8Array>, writable: WritableStr
 
 export default {
   async fetch(request: Request, env: FloorEnv, ctx: ExecutionContext): Promise<Response> {
-    const url = new URL(request.url);
-    const answer = await fetch(new Request(new URL(url.pathname + url.search, env.BACKEND_URL), request));
+    const answer = await fetchBackend(request, env.BACKEND_URL);
     if (!answer.body) return answer;
     const [toClient, copy] = answer.body.tee();
     const { readable, writable } = new IdentityTransformStream();

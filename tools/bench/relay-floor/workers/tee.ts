@@ -1,5 +1,6 @@
 // Relay variant: the runtime relays the body natively (tee); JavaScript reads the copy as COPY_READ says
 // (copy-read.ts).
+import { fetchBackend } from "./backend.js";
 import { drain, type CopyRead } from "./copy-read.js";
 
 interface FloorEnv {
@@ -9,8 +10,7 @@ interface FloorEnv {
 
 export default {
   async fetch(request: Request, env: FloorEnv, ctx: ExecutionContext): Promise<Response> {
-    const url = new URL(request.url);
-    const answer = await fetch(new Request(new URL(url.pathname + url.search, env.BACKEND_URL), request));
+    const answer = await fetchBackend(request, env.BACKEND_URL);
     if (!answer.body) return answer;
     const [toClient, copy] = answer.body.tee();
     ctx.waitUntil(drain(copy, env.COPY_READ));
