@@ -19,6 +19,19 @@ describe("price preference", () => {
     expect(referencePrice([1, 2, 3, 1_000_000])).toBe(2.5);
   });
 
+  it("weighs each price by what its node counts for, leaving out weight 0, and falls back to a plain median", () => {
+    // Two dear identities that cannot take traffic do not move the reference off the cheap nodes' price.
+    expect(referencePrice([500, 500, 25_000, 50_000, 50_000], [1, 1, 1, 0, 0])).toBe(500);
+    // Weight decides, not the count: one trusted node outweighs three barely trusted ones.
+    expect(referencePrice([100, 900, 900, 900], [1, 0.1, 0.1, 0.1])).toBe(100);
+    // Exactly half the weight on each side: halfway between the two weighted prices, skipping weight-0 ones between.
+    expect(referencePrice([100, 200, 300], [1, 0, 1])).toBe(200);
+    expect(referencePrice([100, 150, 300], [1, 0, 1])).toBe(200);
+    // Nobody can be drawn (all new, say): the plain median; nonsense weights count as 0.
+    expect(referencePrice([5, 1, 100], [0, 0, 0])).toBe(5);
+    expect(referencePrice([5, 1, 100], [Number.NaN, -1, 0])).toBe(5);
+  });
+
   it("makes a cheaper node look a little faster and a dearer one much slower", () => {
     expect(priceFactor(0, 1_000)).toBe(CHEAPEST_FACTOR);
     expect(priceFactor(1_000, 1_000)).toBe(1);
@@ -61,6 +74,20 @@ describe("price-aware default routing", () => {
     const peers = Array.from({ length: 5 }, (_, i) => node(`peer${i}`, { prompt: 200, completion: 600 }));
     const counts = shares([...peers, node("greedy", { prompt: 1_000_000_000_000, completion: 1_000_000_000_000 })]);
     expect(counts.get("greedy") ?? 0).toBeLessThanOrEqual(4);
+  });
+
+  it("does not let dear identities that cannot take traffic (new, ejected) make a dear node look usual", () => {
+    const usual = { prompt: 200, completion: 600 };
+    const ceiling = { prompt: 50_000, completion: 150_000 };
+    const peers = [node("peer0", usual), node("peer1", usual)];
+    const newcomers = Array.from({ length: 3 }, (_, i): RouteNode => ({ ...node(`new${i}`, ceiling), state: newNodeState(NOW) }));
+    const ejected = Array.from({ length: 3 }, (_, i): RouteNode => {
+      const proven = node(`ejected${i}`, ceiling);
+      return { ...proven, state: { ...proven.state, outlier: { ...proven.state.outlier, ejectedUntil: NOW + 30_000 } } };
+    });
+    // Twice as fast as its peers at fifty times their price: were the crowd's price the reference, it would win.
+    const counts = shares([...peers, node("dear", { prompt: 10_000, completion: 30_000 }, 50), ...newcomers, ...ejected]);
+    expect(counts.get("dear") ?? 0).toBeLessThanOrEqual(4);
   });
 
   it("still lets price break near-ties only: a much faster node beats a slightly cheaper slow one", () => {

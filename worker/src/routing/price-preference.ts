@@ -8,12 +8,26 @@ export function blendedPrice(price: Price | null): number {
   return price ? price.prompt + price.completion : 0;
 }
 
-/** What the model's nodes usually charge: the median blended price (many cheap nodes are not moved by one dear one). */
-export function referencePrice(prices: readonly number[]): number {
+/**
+ * What the model's nodes usually charge: the weighted median blended price (many cheap nodes are not moved by one
+ * dear one). Each price weighs what its node counts for in routing; weight 0 leaves it out, so identities that cannot
+ * take traffic (new, ejected, distrusted) cannot raise the reference for a dear node. All weights 0: a plain median.
+ */
+export function referencePrice(prices: readonly number[], weights?: readonly number[]): number {
   if (prices.length === 0) return 0;
-  const sorted = [...prices].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  const entries = prices.map((price, i) => ({ price, weight: weights ? Math.max(0, weights[i] ?? 0) : 1 }));
+  const total = entries.reduce((sum, entry) => sum + entry.weight, 0);
+  if (!(total > 0) || !Number.isFinite(total)) return referencePrice(prices);
+  entries.sort((a, b) => a.price - b.price);
+  let below = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const { price, weight } = entries[i]!;
+    below += weight;
+    // Exactly half the weight at or below this price: halfway to the next weighted price, as a plain median does.
+    if (below === total / 2) return (price + (entries.slice(i + 1).find((entry) => entry.weight > 0)?.price ?? price)) / 2;
+    if (below > total / 2) return price;
+  }
+  return entries[entries.length - 1]?.price ?? 0;
 }
 
 /** A node charging nothing costs this much of its latency: cheapness breaks near-ties, it does not buy slow nodes traffic. */

@@ -81,6 +81,12 @@ export function samplingWeight(node: RouteNode, model: string, load: number, now
  */
 export const MAX_WEIGHED_SLOTS = 32;
 
+/** What a node's price counts for in the pool's reference: its trust as routing weighs it, if it can be drawn at all. */
+function priceWeight(node: RouteNode, model: string, now: number): number {
+  if (isEjected(node.state.outlier, now) || !isProven(node, model)) return 0;
+  return Math.pow(trustOf(node, now), TRUST_POWER);
+}
+
 /** `load`: what each node has in flight as the table is built (kept current afterwards with noteLoad). */
 export function buildTable(nodes: readonly RouteNode[], now: number, load: (node: RouteNode) => number = () => 0): RoutingTable {
   const byId = new Map<string, RouteNode>();
@@ -102,7 +108,7 @@ export function buildTable(nodes: readonly RouteNode[], now: number, load: (node
   for (const [model, list] of grouped) {
     const explore = list.filter((node) => needsExploring(node, model, now));
     const unproven = list.filter((node) => !isProven(node, model));
-    const priceReference = referencePrice(list.map((node) => blendedPrice(node.models.get(model) ?? null)));
+    const priceReference = referencePrice(list.map((node) => blendedPrice(node.models.get(model) ?? null)), list.map((node) => priceWeight(node, model, now)));
     const price = (node: RouteNode): number => priceFactor(blendedPrice(node.models.get(model) ?? null), priceReference);
     const sampler = new WeightedSampler(list.map((node) => samplingWeight(node, model, loads.get(node.id) ?? 0, now, price(node))));
     const pool: ModelPool = { model, nodes: list, sampler, explore, unproven, priceReference };
