@@ -12,6 +12,8 @@ export interface BenchWorker {
   main: string;
   /** What the Worker is for, written into the file's header comment. */
   purpose: string;
+  /** Durable Object classes the Worker exports, each bound under its class name, stored in SQLite. */
+  durableObjects?: string[];
 }
 
 /** Writes `.meshgate/bench/<name>.toml` and returns its path, for startGateway's `configPath`. */
@@ -30,6 +32,8 @@ export function writeBenchWorkerConfig(worker: BenchWorker): string {
       `compatibility_date = ${JSON.stringify(real.compatibilityDate)}`,
       `compatibility_flags = [${flags}]`,
       ``,
+      ...(worker.durableObjects ?? []).flatMap((name) => [`[[durable_objects.bindings]]`, `name = ${JSON.stringify(name)}`, `class_name = ${JSON.stringify(name)}`, ``]),
+      ...(worker.durableObjects?.length ? [`[[migrations]]`, `tag = "v1"`, `new_sqlite_classes = ${JSON.stringify(worker.durableObjects)}`, ``] : []),
     ].join("\n"),
   );
   return path;
