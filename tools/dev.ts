@@ -4,4 +4,5 @@ import { ensureDevVars } from "./gateway/dev-vars.js";
 import { DEV_VARS } from "./gateway/paths.js";
 
 const { created } = ensureDevVars(DEV_VARS);
-if (created) process.stdout.write(`generated ${DEV_VARS} with a random ADMIN_TOKEN and GATEWAY_SIGNING_KEY (git-ignored)\n`);
+if (created)
+  process.stdout.write(`generated ${DEV_VARS} with a random ADMIN_TOKEN and GATEWAY_SIGNING_KEY (git-ignored)\n`);

@@ -41,7 +41,8 @@ async function main(): Promise<void> {
   onShutdown(() => say("stopped"));
   mkdirSync(STATE_DIR, { recursive: true });
   const { vars, created } = ensureDevVars(DEV_VARS);
-  if (created) say(`generated ${DEV_VARS} with a random ADMIN_TOKEN and GATEWAY_SIGNING_KEY (git-ignored; keep it private)`);
+  if (created)
+    say(`generated ${DEV_VARS} with a random ADMIN_TOKEN and GATEWAY_SIGNING_KEY (git-ignored; keep it private)`);
 
   const gateway = await startGateway({
     host: options.host,
@@ -57,9 +58,19 @@ async function main(): Promise<void> {
   const demo = options.demo ? await startDemoNode(gateway.url) : null;
   const apiKeyFile = join(STATE_DIR, "api-key.json");
   const apiKey = await ensureLocalApiKey(apiKeyFile, gateway.url, vars.ADMIN_TOKEN);
-  say(`${apiKey.reused ? "reusing" : "created"} local API key ${apiKey.id}; everything up after ${Math.round(performance.now() - started)} ms`);
+  say(
+    `${apiKey.reused ? "reusing" : "created"} local API key ${apiKey.id}; everything up after ${Math.round(performance.now() - started)} ms`,
+  );
   process.stdout.write(
-    banner({ gatewayUrl: gateway.url, adminToken: vars.ADMIN_TOKEN, apiKey: apiKey.key, apiKeyFile, workerdPid: gateway.pid, stateDir: STATE_DIR, demo }),
+    banner({
+      gatewayUrl: gateway.url,
+      adminToken: vars.ADMIN_TOKEN,
+      apiKey: apiKey.key,
+      apiKeyFile,
+      workerdPid: gateway.pid,
+      stateDir: STATE_DIR,
+      demo,
+    }),
   );
   onShutdown(() => say("stopping (press Ctrl-C again to kill at once)"));
 }

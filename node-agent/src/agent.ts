@@ -66,9 +66,19 @@ async function resolveModels(options: AgentOptions): Promise<AdvertisedModel[]> 
   const { log, upstreamUrl } = options;
   const found = await retryUntilOk(() => discoverModels(upstreamUrl), {
     signal: options.signal,
-    onRetry: (err, attempt, delayMs) => log("upstream not ready, retrying", { upstream: upstreamUrl, attempt, retry_in_ms: delayMs, error: errorMessage(err) }),
+    onRetry: (err, attempt, delayMs) =>
+      log("upstream not ready, retrying", {
+        upstream: upstreamUrl,
+        attempt,
+        retry_in_ms: delayMs,
+        error: errorMessage(err),
+      }),
   });
-  log("discovered models", { upstream: upstreamUrl, models: found.models.map((m) => m.id).join(",") || "(none)", skipped: found.skipped || undefined });
+  log("discovered models", {
+    upstream: upstreamUrl,
+    models: found.models.map((m) => m.id).join(",") || "(none)",
+    skipped: found.skipped || undefined,
+  });
   if (found.models.length === 0) log("warning: the upstream serves no models; the gateway will route nothing here");
   return found.models;
 }
@@ -77,7 +87,10 @@ async function resolveModels(options: AgentOptions): Promise<AdvertisedModel[]> 
 async function advertisedModels(options: AgentOptions): Promise<AdvertisedModel[]> {
   const { log } = options;
   const sized = applyContextLengths(await resolveModels(options), options.contextLengths ?? new Map());
-  if (sized.unserved.length > 0) log("warning: --context-length names models the upstream does not serve; they are not advertised", { models: sized.unserved.join(",") });
+  if (sized.unserved.length > 0)
+    log("warning: --context-length names models the upstream does not serve; they are not advertised", {
+      models: sized.unserved.join(","),
+    });
   if (sized.unknown.length > 0) {
     log(
       "warning: no known context length for some models; pass --context-length MODEL=TOKENS for each. Until then a budgeted client that sets no max_tokens is reserved for an assumed context, and an answer longer than that is not paid",
@@ -85,7 +98,10 @@ async function advertisedModels(options: AgentOptions): Promise<AdvertisedModel[
     );
   }
   const priced = priceModels(sized.models, options.prices ?? new Map());
-  if (priced.unserved.length > 0) log("warning: --price names models the upstream does not serve; they are not advertised", { models: priced.unserved.join(",") });
+  if (priced.unserved.length > 0)
+    log("warning: --price names models the upstream does not serve; they are not advertised", {
+      models: priced.unserved.join(","),
+    });
   return priced.models;
 }
 
@@ -100,7 +116,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const metadata = await waitForGatewayMetadata(options.gatewayUrl, log, options.signal);
   const overCeiling = pricesOverCeiling(advertisedPrices(models), metadata.price_ceilings);
   if (overCeiling.length > 0) throw new Error(priceCeilingMessage(overCeiling));
-  const gatewayKeys = new GatewayKeySet({ fetchMetadata: () => fetchGatewayMetadata(options.gatewayUrl), log }, metadata);
+  const gatewayKeys = new GatewayKeySet(
+    { fetchMetadata: () => fetchGatewayMetadata(options.gatewayUrl), log },
+    metadata,
+  );
   log("gateway keys loaded", { gateway: options.gatewayUrl, keys: gatewayKeys.keyIds().join(",") });
   gatewayKeys.start();
 
@@ -109,7 +128,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const proxy = new UpstreamProxy(
     options.upstreamUrl,
     {
-      onUpstreamError: (err, answered) => log(answered ? "upstream failed mid-response" : "upstream unreachable", { error: errorMessage(err) }),
+      onUpstreamError: (err, answered) =>
+        log(answered ? "upstream failed mid-response" : "upstream unreachable", { error: errorMessage(err) }),
       onReceiptError: (err) => log("could not sign a receipt", { error: errorMessage(err) }),
     },
     { receipts, onReceiptDelivered: (receipt) => receiptLog?.append(receipt) },

@@ -9,10 +9,18 @@ const publicKey = await ed.getPublicKeyAsync(secret);
 const message = new Uint8Array(300).fill(7);
 const signature = await ed.signAsync(message, secret);
 const nativeSecret = createPrivateKey({
-  key: { kty: "OKP", crv: "Ed25519", d: Buffer.from(secret).toString("base64url"), x: Buffer.from(publicKey).toString("base64url") },
+  key: {
+    kty: "OKP",
+    crv: "Ed25519",
+    d: Buffer.from(secret).toString("base64url"),
+    x: Buffer.from(publicKey).toString("base64url"),
+  },
   format: "jwk",
 });
-const nativeKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(publicKey).toString("base64url") }, format: "jwk" });
+const nativeKey = createPublicKey({
+  key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(publicKey).toString("base64url") },
+  format: "jwk",
+});
 const body = new Uint8Array(600).fill(1);
 
 async function time(name: string, runs: number, fn: () => unknown): Promise<void> {
@@ -25,7 +33,9 @@ async function time(name: string, runs: number, fn: () => unknown): Promise<void
 
 await time("@noble/ed25519 sign", 300, () => ed.signAsync(message, secret));
 await time("node:crypto Ed25519 sign", 3000, () => sign(null, message, nativeSecret));
-await time("@noble/ed25519 verify (zip215: false)", 300, () => ed.verifyAsync(signature, message, publicKey, { zip215: false }));
+await time("@noble/ed25519 verify (zip215: false)", 300, () =>
+  ed.verifyAsync(signature, message, publicKey, { zip215: false }),
+);
 await time("node:crypto Ed25519 verify", 3000, () => verify(null, message, nativeKey, signature));
 await time("WebCrypto SHA-256 (600 B)", 3000, () => webcrypto.subtle.digest("SHA-256", body));
 await time("node:crypto SHA-256 (600 B)", 3000, () => createHash("sha256").update(body).digest());

@@ -68,7 +68,8 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
       };
       return send(200, metadata);
     }
-    if (req.method !== "POST" || req.url !== "/v1/nodes/heartbeat") return send(404, { error: { message: "not found", type: "not_found_error", param: null, code: null } });
+    if (req.method !== "POST" || req.url !== "/v1/nodes/heartbeat")
+      return send(404, { error: { message: "not found", type: "not_found_error", param: null, code: null } });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = new Uint8Array(Buffer.concat(chunks));
@@ -90,11 +91,20 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
       const registered = !heartbeats.some((h) => h.heartbeat.node_id === heartbeat.node_id);
       heartbeats.push({ heartbeat, keyId });
       for (const waiter of waiters.filter((w) => heartbeats.length >= w.count)) waiter.resolve(heartbeats.slice());
-      const ack: HeartbeatAck = { object: "heartbeat.ack", node_id: heartbeat.node_id, seq: heartbeat.seq, registered, status: "active", interval_ms: options.intervalMs ?? 20 };
+      const ack: HeartbeatAck = {
+        object: "heartbeat.ack",
+        node_id: heartbeat.node_id,
+        seq: heartbeat.seq,
+        registered,
+        status: "active",
+        interval_ms: options.intervalMs ?? 20,
+      };
       send(200, ack);
     } catch (err) {
       rejected.push(err instanceof SignatureError ? err.code : err instanceof Error ? err.message : String(err));
-      send(401, { error: { message: "Heartbeat refused", type: "authentication_error", param: null, code: "refused" } });
+      send(401, {
+        error: { message: "Heartbeat refused", type: "authentication_error", param: null, code: "refused" },
+      });
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -107,7 +117,9 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
     heartbeats,
     rejected,
     waitForHeartbeats: (count) =>
-      heartbeats.length >= count ? Promise.resolve(heartbeats.slice()) : new Promise((resolve) => waiters.push({ count, resolve })),
+      heartbeats.length >= count
+        ? Promise.resolve(heartbeats.slice())
+        : new Promise((resolve) => waiters.push({ count, resolve })),
     refuseNext: (count, status, error) => {
       refusals = { left: count, status, error };
     },

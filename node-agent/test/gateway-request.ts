@@ -17,10 +17,27 @@ export interface SignedRequest {
   init: { method: "POST"; headers: Record<string, string>; body: Uint8Array };
 }
 
-export async function signedRequest(signer: Signer, url: string, payload: unknown, options: GatewayRequestOptions): Promise<SignedRequest> {
+export async function signedRequest(
+  signer: Signer,
+  url: string,
+  payload: unknown,
+  options: GatewayRequestOptions,
+): Promise<SignedRequest> {
   const body = utf8(JSON.stringify(payload));
-  const headers = new Headers({ "content-type": "application/json", "x-request-id": options.requestId ?? "req_test", [DISPATCH_NODE_HEADER]: options.nodeId });
-  await signRequest({ method: "POST", url, headers, body, signer, now: options.now ?? Date.now(), extraComponents: [DISPATCH_NODE_HEADER] });
+  const headers = new Headers({
+    "content-type": "application/json",
+    "x-request-id": options.requestId ?? "req_test",
+    [DISPATCH_NODE_HEADER]: options.nodeId,
+  });
+  await signRequest({
+    method: "POST",
+    url,
+    headers,
+    body,
+    signer,
+    now: options.now ?? Date.now(),
+    extraComponents: [DISPATCH_NODE_HEADER],
+  });
   return { url, init: { method: "POST", headers: Object.fromEntries(headers), body: options.sentBody ?? body } };
 }
 

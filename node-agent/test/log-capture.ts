@@ -23,7 +23,9 @@ export function captureLog(): LogCapture {
     lines,
     waitFor: (pattern) => {
       const existing = lines.find((line) => pattern.test(line));
-      return existing !== undefined ? Promise.resolve(existing) : new Promise((resolve) => waiters.push({ pattern, resolve }));
+      return existing !== undefined
+        ? Promise.resolve(existing)
+        : new Promise((resolve) => waiters.push({ pattern, resolve }));
     },
   };
 }

@@ -5,9 +5,25 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
-  decodeReceipt, jwkThumbprint, MerkleTree, newSeed, nodeAmount, publicJwk, receiptLeaf, settlementStatementBytes, toBase64Url, toHex,
-  webCryptoSignerFromSeed, type GatewayMetadata, type SettlementLeaf, type SettlementNode, type SettlementProof, type SettlementStatement,
-  type SignedReceipt, type Signer, type UnsignedStatement,
+  decodeReceipt,
+  jwkThumbprint,
+  MerkleTree,
+  newSeed,
+  nodeAmount,
+  publicJwk,
+  receiptLeaf,
+  settlementStatementBytes,
+  toBase64Url,
+  toHex,
+  webCryptoSignerFromSeed,
+  type GatewayMetadata,
+  type SettlementLeaf,
+  type SettlementNode,
+  type SettlementProof,
+  type SettlementStatement,
+  type SignedReceipt,
+  type Signer,
+  type UnsignedStatement,
 } from "@meshgate/schemas";
 
 export interface Settlement {
@@ -42,10 +58,22 @@ function nodeTrees(receipts: readonly string[]): NodeTree[] {
   return [...byNode.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([nodeId, signed]) => {
-      const leaves = signed.map(({ token, signed: { receipt, bytes } }) => ({ receipt: token, leaf: receiptLeaf(bytes), amount: nodeAmount(receipt, receipt.price), r: receipt }));
+      const leaves = signed.map(({ token, signed: { receipt, bytes } }) => ({
+        receipt: token,
+        leaf: receiptLeaf(bytes),
+        amount: nodeAmount(receipt, receipt.price),
+        r: receipt,
+      }));
       const tree = new MerkleTree(leaves.map((l) => l.leaf));
       const sum = (pick: (l: (typeof leaves)[number]) => number): number => leaves.reduce((t, l) => t + pick(l), 0);
-      const node = { node_id: nodeId, receipts: leaves.length, prompt_tokens: sum((l) => l.r.prompt_tokens), completion_tokens: sum((l) => l.r.completion_tokens), amount: sum((l) => l.amount), root: toHex(tree.root) };
+      const node = {
+        node_id: nodeId,
+        receipts: leaves.length,
+        prompt_tokens: sum((l) => l.r.prompt_tokens),
+        completion_tokens: sum((l) => l.r.completion_tokens),
+        amount: sum((l) => l.amount),
+        root: toHex(tree.root),
+      };
       return { node, tree, leaves };
     });
 }
@@ -78,7 +106,15 @@ export async function buildSettlement(spec: SettlementSpec, signer: Signer): Pro
       proof: [...(tree.proof(l.leaf) ?? []), ...upper].map(toHex),
       amount: l.amount,
     }));
-    proofs.set(node.node_id, { object: "settlement.proof", settlement_id: spec.id, merkle_root: unsigned.merkle_root, node: { ...node }, leaves: proofLeaves, page: 0, has_more: false });
+    proofs.set(node.node_id, {
+      object: "settlement.proof",
+      settlement_id: spec.id,
+      merkle_root: unsigned.merkle_root,
+      node: { ...node },
+      leaves: proofLeaves,
+      page: 0,
+      has_more: false,
+    });
   }
   return { statement: await signStatement(unsigned, signer), proofs };
 }
@@ -91,8 +127,13 @@ export interface SettlementGateway {
   close(): Promise<void>;
 }
 
-/** A page of statements newest first (by `created`, then id), after the one named `after`; null for an unknown `after`. */
-function listPage(statements: SettlementStatement[], params: URLSearchParams): { object: "list"; data: SettlementStatement[]; has_more: boolean } | null {
+/**
+ * A page of statements newest first (by `created`, then id), after the one named `after`; null for an unknown `after`.
+ */
+function listPage(
+  statements: SettlementStatement[],
+  params: URLSearchParams,
+): { object: "list"; data: SettlementStatement[]; has_more: boolean } | null {
   const sorted = statements.sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   const after = params.get("after");
   const start = after === null ? 0 : sorted.findIndex((s) => s.id === after) + 1;
@@ -106,8 +147,10 @@ export async function startSettlementGateway(pageSize = 1_024): Promise<Settleme
   const { signer, publicKey } = await webCryptoSignerFromSeed(newSeed(), jwkThumbprint);
   const published = new Map<string, Settlement>();
   const server: Server = createServer((req, res) => {
-    const send = (status: number, body: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-    const notFound = (code: string): void => send(404, { error: { message: "Not found.", type: "not_found_error", param: null, code } });
+    const send = (status: number, body: unknown): void =>
+      void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const notFound = (code: string): void =>
+      send(404, { error: { message: "Not found.", type: "not_found_error", param: null, code } });
     const url = new URL(req.url ?? "/", "http://gateway");
     if (url.pathname === "/.well-known/meshgate.json") {
       const metadata: GatewayMetadata = {
@@ -120,8 +163,15 @@ export async function startSettlementGateway(pageSize = 1_024): Promise<Settleme
       return send(200, metadata);
     }
     if (url.pathname === "/v1/settlements") {
-      const page = listPage([...published].filter(([id, s]) => id === s.statement.id).map(([, s]) => s.statement), url.searchParams);
-      return page ? send(200, page) : send(400, { error: { message: "Invalid after.", type: "invalid_request_error", param: "after", code: "invalid_value" } });
+      const page = listPage(
+        [...published].filter(([id, s]) => id === s.statement.id).map(([, s]) => s.statement),
+        url.searchParams,
+      );
+      return page
+        ? send(200, page)
+        : send(400, {
+            error: { message: "Invalid after.", type: "invalid_request_error", param: "after", code: "invalid_value" },
+          });
     }
     const match = /^\/v1\/settlements\/([^/]+)(\/proof)?$/.exec(url.pathname);
     const settlement = match ? published.get(decodeURIComponent(match[1]!)) : undefined;

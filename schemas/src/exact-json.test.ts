@@ -11,7 +11,8 @@ describe("exactJson", () => {
   });
 
   it("writes a safe bigint exactly as the number would be written", () => {
-    for (const n of [0, 1, 12_345, Number.MAX_SAFE_INTEGER]) expect(exactJson({ n: BigInt(n) })).toBe(JSON.stringify({ n }));
+    for (const n of [0, 1, 12_345, Number.MAX_SAFE_INTEGER])
+      expect(exactJson({ n: BigInt(n) })).toBe(JSON.stringify({ n }));
   });
 
   it("writes everything else as JSON.stringify does", () => {
@@ -19,7 +20,7 @@ describe("exactJson", () => {
       object: "usage",
       nested: { a: [1, 2.5, -3e-7, true, false, null, "x"], empty: {}, list: [] },
       text: 'quote " backslash \\ newline \n unicode \u2028 emoji 😀 control \u0001',
-      "key \"with\" quotes": 1,
+      'key "with" quotes': 1,
       skipped: undefined,
     };
     expect(exactJson(value)).toBe(JSON.stringify(value));
@@ -34,7 +35,8 @@ describe("exactJson", () => {
   });
 
   it("refuses a number that has no JSON form rather than write null", () => {
-    for (const n of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) expect(() => exactJson({ cost: n } satisfies ExactJson)).toThrow(RangeError);
+    for (const n of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])
+      expect(() => exactJson({ cost: n } satisfies ExactJson)).toThrow(RangeError);
   });
 
   it("keeps a negative bigint's sign", () => {

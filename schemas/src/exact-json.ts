@@ -4,7 +4,14 @@
 // writes the literal itself rather than substitute placeholders afterwards, so no string a user chose can turn into
 // a number.
 
-export type ExactJson = null | boolean | number | bigint | string | readonly ExactJson[] | { readonly [key: string]: ExactJson | undefined };
+export type ExactJson =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | readonly ExactJson[]
+  | { readonly [key: string]: ExactJson | undefined };
 
 /** JSON text of `value`; members whose value is undefined are left out, as JSON.stringify does. */
 export function exactJson(value: ExactJson): string {

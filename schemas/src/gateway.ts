@@ -67,7 +67,15 @@ export type PublicNode = z.infer<typeof PublicNodeSchema>;
  * Why a usage row is billable or not: "ok" (a receipt signed by the node that matches what the gateway saw), "partial"
  * (the client left mid-stream: billed from the node's receipt for the part it relayed), or why not.
  */
-export const ReceiptStatusSchema = z.enum(["ok", "partial", "missing", "invalid", "mismatch", "estimated", "incomplete"]);
+export const ReceiptStatusSchema = z.enum([
+  "ok",
+  "partial",
+  "missing",
+  "invalid",
+  "mismatch",
+  "estimated",
+  "incomplete",
+]);
 
 /** One metered request of GET /v1/usage. Token counts and money (micro-units) are integers; never any text. */
 export const UsageRowSchema = z.object({
@@ -148,7 +156,10 @@ export const RoutingStateSchema = z.object({
   /** Concurrency learned from the node's 429s, below its declared capacity; null when none was learned. */
   learned_capacity: z.int().nullable(),
   /** Per model: time-to-first-token estimate, streaming speed, measured answers. */
-  models: z.record(z.string(), z.object({ ttft_ms: z.number().nullable(), tokens_per_second: z.number().nullable(), samples: z.int() })),
+  models: z.record(
+    z.string(),
+    z.object({ ttft_ms: z.number().nullable(), tokens_per_second: z.number().nullable(), samples: z.int() }),
+  ),
 });
 export type RoutingState = z.infer<typeof RoutingStateSchema>;
 
@@ -160,7 +171,9 @@ export const AdminNodeSchema = PublicNodeSchema.extend({
   banned: z.boolean(),
   ban_reason: z.string().nullable(),
   /** The node's last health probe (round trip in ms, when it was sent, failed probes in a row); null until probed. */
-  probe: z.object({ reachable: z.boolean(), rtt_ms: z.number().nullable(), at: z.string(), failures: z.int() }).nullable(),
+  probe: z
+    .object({ reachable: z.boolean(), rtt_ms: z.number().nullable(), at: z.string(), failures: z.int() })
+    .nullable(),
   routing: RoutingStateSchema,
 });
 export type AdminNode = z.infer<typeof AdminNodeSchema>;

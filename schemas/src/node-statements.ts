@@ -6,7 +6,11 @@ import { NodeIdSchema } from "./heartbeat.js";
 import { utf8 } from "./signing/bytes.js";
 import { Ed25519PublicJwkSchema } from "./signing/jwk.js";
 
-const Base64UrlSchema = (bytes: number) => z.string().length(Math.ceil((bytes * 4) / 3)).regex(/^[A-Za-z0-9_-]+$/, "must be base64url");
+const Base64UrlSchema = (bytes: number) =>
+  z
+    .string()
+    .length(Math.ceil((bytes * 4) / 3))
+    .regex(/^[A-Za-z0-9_-]+$/, "must be base64url");
 
 /** An Ed25519 signature, base64url without padding. */
 export const SignatureTextSchema = Base64UrlSchema(64);
@@ -39,7 +43,12 @@ export function keyRotationStatement(f: KeyRotationFacts): Uint8Array {
   return utf8(`meshgate-key-rotation-v1\n${f.node_id}\n${f.old_keyid}\n${f.new_keyid}\n${f.timestamp}`);
 }
 
-export const KeyRotationAckSchema = z.object({ object: z.literal("node.key_rotation"), node_id: NodeIdSchema, keyid: KeyIdSchema, previous_keyid: KeyIdSchema });
+export const KeyRotationAckSchema = z.object({
+  object: z.literal("node.key_rotation"),
+  node_id: NodeIdSchema,
+  keyid: KeyIdSchema,
+  previous_keyid: KeyIdSchema,
+});
 export type KeyRotationAck = z.infer<typeof KeyRotationAckSchema>;
 
 // --- Proof of endpoint: the gateway POSTs a signed challenge to the node's URL; the node signs it back ---

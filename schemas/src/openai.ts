@@ -17,10 +17,9 @@ const ChoicesSchema = z.int().min(1).max(128).nullable().optional();
 const BACKEND_CAPS = ["n_predict", "num_predict", "max_new_tokens"] as const;
 /** Every field a server may read as the completion cap: OpenAI's two and the backends' own. */
 export const CAP_FIELDS = ["max_completion_tokens", "max_tokens", ...BACKEND_CAPS] as const;
-const backendCaps = Object.fromEntries(BACKEND_CAPS.map((name) => [name, z.int().min(1).nullable().optional()])) as Record<
-  (typeof BACKEND_CAPS)[number],
-  z.ZodOptional<z.ZodNullable<z.ZodInt>>
->;
+const backendCaps = Object.fromEntries(
+  BACKEND_CAPS.map((name) => [name, z.int().min(1).nullable().optional()]),
+) as Record<(typeof BACKEND_CAPS)[number], z.ZodOptional<z.ZodNullable<z.ZodInt>>>;
 
 /** Content parts whose tokens are in their text, which the body's bytes bound. */
 const TEXT_PART_TYPES: ReadonlySet<string> = new Set(["text", "refusal"]);
@@ -40,7 +39,11 @@ const PROMPT_SHAPING_FIELDS = ["chat_template", "mm_processor_kwargs"] as const;
 
 /** A logit bias that only bans or lowers tokens: an object of numbers none above zero. */
 function onlyLowers(bias: unknown): boolean {
-  return typeof bias === "object" && !Array.isArray(bias) && Object.values(bias as object).every((v) => typeof v === "number" && v <= 0);
+  return (
+    typeof bias === "object" &&
+    !Array.isArray(bias) &&
+    Object.values(bias as object).every((v) => typeof v === "number" && v <= 0)
+  );
 }
 
 /**
@@ -58,7 +61,9 @@ const HIDDEN_OUTPUT_FIELDS: readonly (readonly [string, (value: unknown) => bool
   ["include_reasoning", (v) => v === true],
 ];
 
-/** The field, if any, asking for output the client will not see: such a request must set a cap, which bounds its bill. */
+/**
+ * The field, if any, asking for output the client will not see: such a request must set a cap, which bounds its bill.
+ */
 export function hiddenOutputField(body: Readonly<Record<string, unknown>>): string | null {
   for (const [field, neutral] of HIDDEN_OUTPUT_FIELDS) {
     const value = body[field];
@@ -76,14 +81,27 @@ type Issues = z.core.$RefinementCtx;
 function refuseHiddenGeneration(body: Record<string, unknown>, ctx: Issues): void {
   const n = typeof body["n"] === "number" ? body["n"] : 1;
   if (typeof body["best_of"] === "number" && body["best_of"] > n) {
-    ctx.addIssue({ code: "custom", path: ["best_of"], message: "best_of above n is not supported: the gateway bills only what it relays, and best_of discards completions" });
+    ctx.addIssue({
+      code: "custom",
+      path: ["best_of"],
+      message:
+        "best_of above n is not supported: the gateway bills only what it relays, and best_of discards completions",
+    });
   }
   if (body["use_beam_search"] === true) {
-    ctx.addIssue({ code: "custom", path: ["use_beam_search"], message: "beam search is not supported: the gateway bills only what it relays, and beam search discards candidates" });
+    ctx.addIssue({
+      code: "custom",
+      path: ["use_beam_search"],
+      message:
+        "beam search is not supported: the gateway bills only what it relays, and beam search discards candidates",
+    });
   }
 }
 
-/** A request that asks for output it will not see must cap it; one that shapes its prompt outside the messages is refused. */
+/**
+ * A request that asks for output it will not see must cap it; one that shapes its prompt outside the messages is
+ * refused.
+ */
 function refuseUnboundedFields(body: Record<string, unknown>, ctx: Issues): void {
   const hidden = hiddenOutputField(body);
   if (hidden !== null && !CAP_FIELDS.some((field) => typeof body[field] === "number")) {
@@ -95,7 +113,11 @@ function refuseUnboundedFields(body: Record<string, unknown>, ctx: Issues): void
   }
   for (const field of PROMPT_SHAPING_FIELDS) {
     if (body[field] !== undefined && body[field] !== null) {
-      ctx.addIssue({ code: "custom", path: [field], message: `${field} is not supported: it makes a prompt whose size the gateway cannot bound` });
+      ctx.addIssue({
+        code: "custom",
+        path: [field],
+        message: `${field} is not supported: it makes a prompt whose size the gateway cannot bound`,
+      });
     }
   }
 }
@@ -109,8 +131,15 @@ function refuseUnknownParts(messages: readonly Record<string, unknown>[], ctx: I
       const type = typeof part === "object" && part !== null ? (part as { type?: unknown }).type : undefined;
       if (typeof type === "string" && (TEXT_PART_TYPES.has(type) || MEDIA_PART_TYPES.has(type))) continue;
       const supported = [...TEXT_PART_TYPES, ...MEDIA_PART_TYPES].join(", ");
-      const problem = typeof type === "string" ? `${type} content parts are not supported` : "a content part must be an object with a type";
-      ctx.addIssue({ code: "custom", path: ["messages", i, "content", j, "type"], message: `${problem} (supported: ${supported})` });
+      const problem =
+        typeof type === "string"
+          ? `${type} content parts are not supported`
+          : "a content part must be an object with a type";
+      ctx.addIssue({
+        code: "custom",
+        path: ["messages", i, "content", j, "type"],
+        message: `${problem} (supported: ${supported})`,
+      });
       return;
     }
   }
@@ -127,8 +156,21 @@ export function promptCount(prompt: unknown): number {
 
 /** The fields the gateway reads a request's bill from (and refuses, or routes by). */
 const READ_FIELDS: ReadonlySet<string> = new Set([
-  "model", "messages", "prompt", "stream", "stream_options", "n", "best_of", "use_beam_search", "stop", "tools", "functions", "logprobs",
-  ...CAP_FIELDS, ...HIDDEN_OUTPUT_FIELDS.map(([field]) => field), ...PROMPT_SHAPING_FIELDS,
+  "model",
+  "messages",
+  "prompt",
+  "stream",
+  "stream_options",
+  "n",
+  "best_of",
+  "use_beam_search",
+  "stop",
+  "tools",
+  "functions",
+  "logprobs",
+  ...CAP_FIELDS,
+  ...HIDDEN_OUTPUT_FIELDS.map(([field]) => field),
+  ...PROMPT_SHAPING_FIELDS,
 ]);
 
 /**
@@ -139,7 +181,11 @@ function refuseCaseVariants(body: Record<string, unknown>, ctx: Issues): void {
   for (const key of Object.keys(body)) {
     const folded = key.toLowerCase().replace(/ſ/g, "s");
     if (folded !== key && READ_FIELDS.has(folded)) {
-      ctx.addIssue({ code: "custom", path: [key], message: `field names are case-sensitive: ${key} is read as ${folded} by some servers; use ${folded}` });
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `field names are case-sensitive: ${key} is read as ${folded} by some servers; use ${folded}`,
+      });
       return;
     }
   }
@@ -152,19 +198,30 @@ function refuseUnboundedShapes(body: Record<string, unknown>, ctx: Issues): void
   refuseCaseVariants(body, ctx);
   const n = typeof body["n"] === "number" ? body["n"] : 1;
   if (n * promptCount(body["prompt"]) > MAX_CHOICES_PER_REQUEST) {
-    ctx.addIssue({ code: "custom", path: ["prompt"], message: `at most ${MAX_CHOICES_PER_REQUEST} completions per request (n × prompts)` });
+    ctx.addIssue({
+      code: "custom",
+      path: ["prompt"],
+      message: `at most ${MAX_CHOICES_PER_REQUEST} completions per request (n × prompts)`,
+    });
   }
 }
 
 /** As OpenAI answers: `stream_options` only means something for a stream. */
 function refuseStreamOptionsWithoutStream(body: Record<string, unknown>, ctx: Issues): void {
   if (body["stream_options"] != null && body["stream"] !== true) {
-    ctx.addIssue({ code: "custom", path: ["stream_options"], message: "stream_options is only allowed when stream is true" });
+    ctx.addIssue({
+      code: "custom",
+      path: ["stream_options"],
+      message: "stream_options is only allowed when stream is true",
+    });
   }
 }
 
 /** Stop sequences: OpenAI takes up to 4; servers more. */
-const StopSchema = z.union([z.string(), z.array(z.string()).max(64)]).nullable().optional();
+const StopSchema = z
+  .union([z.string(), z.array(z.string()).max(64)])
+  .nullable()
+  .optional();
 
 export const ChatCompletionRequestSchema = z
   .looseObject({

@@ -51,7 +51,10 @@ describe("SseDecoder", () => {
       for (let cut = 1; cut < text.length; cut++) {
         const d = new SseDecoder();
         const events = [...d.push(text.slice(0, cut)), ...d.push(text.slice(cut)), ...d.flush()];
-        expect(events.map((e) => e.data), JSON.stringify({ end, cut })).toEqual(["a", "b"]);
+        expect(
+          events.map((e) => e.data),
+          JSON.stringify({ end, cut }),
+        ).toEqual(["a", "b"]);
         expect(events.map((e) => e.raw).join("")).toBe(text);
       }
     }

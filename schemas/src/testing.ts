@@ -4,11 +4,13 @@ export { hexToBytes, RFC8032_VECTORS, RFC9421_B26 } from "./signing/test-vectors
 
 /** The order of the Ed25519 group, L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
 const L = [
-  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0x10,
 ];
 
-/** R ‖ (S + L): the same point equation holds, so only a verifier that insists on S < L (RFC 8032 §5.1.7) refuses it. */
+/**
+ * R ‖ (S + L): the same point equation holds, so only a verifier that insists on S < L (RFC 8032 §5.1.7) refuses it.
+ */
 export function malleateSignature(signature: Uint8Array): Uint8Array {
   const out = new Uint8Array(signature);
   let carry = 0;

@@ -9,10 +9,19 @@ import { writeBenchWorkerConfig, type BenchWorker } from "./bench-worker-config.
 const BARE_WORKER = fileURLToPath(new URL("./bare-worker.ts", import.meta.url));
 
 export function startBareWorker(backendUrl: string, sink: LineSink): Promise<Gateway> {
-  return startPassThrough({ name: "meshgate-bench-bare", main: BARE_WORKER, purpose: "the pass-through baseline Worker" }, backendUrl, sink);
+  return startPassThrough(
+    { name: "meshgate-bench-bare", main: BARE_WORKER, purpose: "the pass-through baseline Worker" },
+    backendUrl,
+    sink,
+  );
 }
 
 /** Any pass-through Worker reading BACKEND_URL (the bare one, or a relay variant of tools/bench/relay-floor). */
-export function startPassThrough(worker: BenchWorker, backendUrl: string, sink: LineSink, vars: Record<string, string> = {}): Promise<Gateway> {
+export function startPassThrough(
+  worker: BenchWorker,
+  backendUrl: string,
+  sink: LineSink,
+  vars: Record<string, string> = {},
+): Promise<Gateway> {
   return startGateway({ configPath: writeBenchWorkerConfig(worker), vars: { ...vars, BACKEND_URL: backendUrl }, sink });
 }

@@ -32,8 +32,15 @@ export function writeBenchWorkerConfig(worker: BenchWorker): string {
       `compatibility_date = ${JSON.stringify(real.compatibilityDate)}`,
       `compatibility_flags = [${flags}]`,
       ``,
-      ...(worker.durableObjects ?? []).flatMap((name) => [`[[durable_objects.bindings]]`, `name = ${JSON.stringify(name)}`, `class_name = ${JSON.stringify(name)}`, ``]),
-      ...(worker.durableObjects?.length ? [`[[migrations]]`, `tag = "v1"`, `new_sqlite_classes = ${JSON.stringify(worker.durableObjects)}`, ``] : []),
+      ...(worker.durableObjects ?? []).flatMap((name) => [
+        `[[durable_objects.bindings]]`,
+        `name = ${JSON.stringify(name)}`,
+        `class_name = ${JSON.stringify(name)}`,
+        ``,
+      ]),
+      ...(worker.durableObjects?.length
+        ? [`[[migrations]]`, `tag = "v1"`, `new_sqlite_classes = ${JSON.stringify(worker.durableObjects)}`, ``]
+        : []),
     ].join("\n"),
   );
   return path;

@@ -83,7 +83,10 @@ export function machineMeter(label: string): CpuMeter {
 }
 
 /** Runs `phase` and returns its result with the CPU seconds each meter's process spent meanwhile. */
-export async function measureCpu<T>(meters: readonly CpuMeter[], phase: () => Promise<T>): Promise<{ result: T; cpuSeconds: Record<string, number> }> {
+export async function measureCpu<T>(
+  meters: readonly CpuMeter[],
+  phase: () => Promise<T>,
+): Promise<{ result: T; cpuSeconds: Record<string, number> }> {
   const before = meters.map((m) => m.read());
   const result = await phase();
   const cpuSeconds: Record<string, number> = {};
@@ -92,7 +95,12 @@ export async function measureCpu<T>(meters: readonly CpuMeter[], phase: () => Pr
 }
 
 /** Cores' worth of CPU used by processes other than `ours` over `seconds`: the noise on a shared machine. */
-export function otherCores(cpuSeconds: Record<string, number>, ours: readonly CpuMeter[], machine: CpuMeter, seconds: number): number {
+export function otherCores(
+  cpuSeconds: Record<string, number>,
+  ours: readonly CpuMeter[],
+  machine: CpuMeter,
+  seconds: number,
+): number {
   const mine = ours.reduce((sum, m) => sum + (cpuSeconds[m.label] ?? 0), 0);
   return Math.max(0, (cpuSeconds[machine.label] ?? 0) - mine) / seconds;
 }

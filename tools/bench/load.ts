@@ -58,27 +58,51 @@ export function send(agent: Agent, probe: Probe): Promise<Sample> {
     let bytes = 0;
     let endedWithNewline = false;
     const fail = (status: number, err: unknown): void =>
-      resolve({ status, error: err instanceof Error ? err.message : String(err), headersNs, firstByteNs, totalNs: process.hrtime.bigint() - started, chunks, events, eventArrivals, bytes });
-    const req = request(probe.url, { method: "POST", agent, headers: { ...probe.headers, "content-length": String(probe.body.length) } }, (res) => {
-      headersNs = process.hrtime.bigint() - started;
-      res.on("data", (chunk: Buffer) => {
-        firstByteNs ??= process.hrtime.bigint() - started;
-        chunks++;
-        bytes += chunk.length;
-        if (probe.countEvents) {
-          const completed = countBlankLines(chunk, endedWithNewline);
-          events += completed;
-          if (completed > 0) eventArrivals++;
-          endedWithNewline = chunk[chunk.length - 1] === 0x0a;
-        }
+      resolve({
+        status,
+        error: err instanceof Error ? err.message : String(err),
+        headersNs,
+        firstByteNs,
+        totalNs: process.hrtime.bigint() - started,
+        chunks,
+        events,
+        eventArrivals,
+        bytes,
       });
-      res.on("end", () => {
-        const totalNs = process.hrtime.bigint() - started;
-        const status = res.statusCode ?? 0;
-        resolve({ status, error: status >= 200 && status < 300 ? null : `HTTP ${status}`, headersNs, firstByteNs, totalNs, chunks, events, eventArrivals, bytes });
-      });
-      res.on("error", (err) => fail(res.statusCode ?? 0, err));
-    });
+    const req = request(
+      probe.url,
+      { method: "POST", agent, headers: { ...probe.headers, "content-length": String(probe.body.length) } },
+      (res) => {
+        headersNs = process.hrtime.bigint() - started;
+        res.on("data", (chunk: Buffer) => {
+          firstByteNs ??= process.hrtime.bigint() - started;
+          chunks++;
+          bytes += chunk.length;
+          if (probe.countEvents) {
+            const completed = countBlankLines(chunk, endedWithNewline);
+            events += completed;
+            if (completed > 0) eventArrivals++;
+            endedWithNewline = chunk[chunk.length - 1] === 0x0a;
+          }
+        });
+        res.on("end", () => {
+          const totalNs = process.hrtime.bigint() - started;
+          const status = res.statusCode ?? 0;
+          resolve({
+            status,
+            error: status >= 200 && status < 300 ? null : `HTTP ${status}`,
+            headersNs,
+            firstByteNs,
+            totalNs,
+            chunks,
+            events,
+            eventArrivals,
+            bytes,
+          });
+        });
+        res.on("error", (err) => fail(res.statusCode ?? 0, err));
+      },
+    );
     req.on("error", (err) => fail(0, err));
     req.end(probe.body);
   });
@@ -99,7 +123,8 @@ export async function closedLoop(probes: readonly Probe[], concurrency: number):
   const samples: Sample[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
-    for (let probe = probes[next++]; probe !== undefined; probe = probes[next++]) samples.push(await send(agent, probe));
+    for (let probe = probes[next++]; probe !== undefined; probe = probes[next++])
+      samples.push(await send(agent, probe));
   };
   const started = process.hrtime.bigint();
   try {

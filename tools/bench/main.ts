@@ -8,9 +8,20 @@ import { MESHGATE_DIR } from "../gateway/paths.js";
 import { installShutdownHandlers, onShutdown, shutdown } from "../processes/index.js";
 import { machineMeter, measureCpu, otherCores } from "./cpu.js";
 import { machineFacts } from "./machine.js";
-import { latencyPhase, streamPhase, throughputPhase, type PhaseSizes, type Target, type ThroughputResult } from "./phases.js";
+import {
+  latencyPhase,
+  streamPhase,
+  throughputPhase,
+  type PhaseSizes,
+  type Target,
+  type ThroughputResult,
+} from "./phases.js";
 import type { HeartbeatVerifyOptions } from "./heartbeats/format.js";
-import { formatHeartbeatPath, heartbeatPathPhase, type HeartbeatPathOptions } from "./heartbeats/heartbeat-path-bench.js";
+import {
+  formatHeartbeatPath,
+  heartbeatPathPhase,
+  type HeartbeatPathOptions,
+} from "./heartbeats/heartbeat-path-bench.js";
 import { formatHeartbeatVerify, heartbeatVerifyPhase } from "./heartbeats/heartbeat-verify-bench.js";
 import { formatReport, writeResults, type BenchResults } from "./report.js";
 import { formatRoutingBench, runRoutingBench, type RoutingBenchOptions } from "./routing/routing-bench.js";
@@ -24,8 +35,24 @@ const RESULTS_FILE = join(MESHGATE_DIR, "bench-results.json");
 const TOKEN_INTERVAL_MS = 0;
 const BACKEND_LATENCY_MS = 0;
 
-const FULL: BenchSizes = { warmup: 200, latencyRequests: 500, concurrency: 32, throughputRequests: 3000, streamRequests: 80, rounds: 5, cpuStreams: 600 };
-const QUICK: BenchSizes = { warmup: 30, latencyRequests: 100, concurrency: 32, throughputRequests: 600, streamRequests: 16, rounds: 2, cpuStreams: 120 };
+const FULL: BenchSizes = {
+  warmup: 200,
+  latencyRequests: 500,
+  concurrency: 32,
+  throughputRequests: 3000,
+  streamRequests: 80,
+  rounds: 5,
+  cpuStreams: 600,
+};
+const QUICK: BenchSizes = {
+  warmup: 30,
+  latencyRequests: 100,
+  concurrency: 32,
+  throughputRequests: 600,
+  streamRequests: 16,
+  rounds: 2,
+  cpuStreams: 120,
+};
 /** Streams open at once while their CPU is measured: enough to keep workerd busy, few enough to stay unqueued. */
 const STREAM_CPU_CONCURRENCY = 16;
 
@@ -43,7 +70,13 @@ const HEARTBEATS_FULL: HeartbeatVerifyOptions = { nodes: 2_000, batch: 2_000, ro
 const HEARTBEATS_QUICK: HeartbeatVerifyOptions = { nodes: 500, batch: 500, rounds: 2 };
 // The registry on tmpfs when there is one: Durable Object storage is not a local disk's fsync in production.
 const TMPFS = existsSync("/dev/shm") ? { storageDir: "/dev/shm" } : {};
-const HEARTBEAT_PATH_FULL: HeartbeatPathOptions = { nodes: 2_000, rounds: 5, concurrency: 32, client: "http", ...TMPFS };
+const HEARTBEAT_PATH_FULL: HeartbeatPathOptions = {
+  nodes: 2_000,
+  rounds: 5,
+  concurrency: 32,
+  client: "http",
+  ...TMPFS,
+};
 const HEARTBEAT_PATH_QUICK: HeartbeatPathOptions = { nodes: 400, rounds: 2, concurrency: 32, client: "http", ...TMPFS };
 const ROUTING_FULL: RoutingBenchOptions = { sizes: [100, 1_000, 10_000], decisions: 100_000 };
 const ROUTING_QUICK: RoutingBenchOptions = { sizes: [100, 1_000, 10_000], decisions: 10_000 };
@@ -84,9 +117,22 @@ async function run(quick: boolean): Promise<BenchResults> {
   const facts = machineFacts();
   // MESHGATE_INSPECTOR_PORT=9229 opens the gateway's V8 inspector, to take a CPU profile (DevTools) while it runs.
   const inspectorPort = Number(process.env["MESHGATE_INSPECTOR_PORT"]) || undefined;
-  const stack = await startStack({ tokenIntervalMs: TOKEN_INTERVAL_MS, backendLatencyMs: BACKEND_LATENCY_MS, ...(inspectorPort ? { inspectorPort } : {}) }, progress);
+  const stack = await startStack(
+    {
+      tokenIntervalMs: TOKEN_INTERVAL_MS,
+      backendLatencyMs: BACKEND_LATENCY_MS,
+      ...(inspectorPort ? { inspectorPort } : {}),
+    },
+    progress,
+  );
   const targets = await buildTargets(stack);
-  const meters = [stack.meters.meshgate, stack.meters.bare, stack.meters.agent, stack.meters.backend, stack.meters.client];
+  const meters = [
+    stack.meters.meshgate,
+    stack.meters.bare,
+    stack.meters.agent,
+    stack.meters.backend,
+    stack.meters.client,
+  ];
   const serverMeter: Record<Target["id"], string> = {
     backend: stack.meters.backend.label,
     agent: stack.meters.agent.label,
@@ -106,7 +152,9 @@ async function run(quick: boolean): Promise<BenchResults> {
     }
     progress(`streaming: ${sizes.streamRequests} streamed requests per target`);
     const stream = await streamPhase(targets, sizes);
-    progress(`stream CPU: ${sizes.cpuStreams} streams of ${STREAM_EVENTS} events per Worker, at c=${STREAM_CPU_CONCURRENCY}`);
+    progress(
+      `stream CPU: ${sizes.cpuStreams} streams of ${STREAM_EVENTS} events per Worker, at c=${STREAM_CPU_CONCURRENCY}`,
+    );
     const streamCpu = await streamCpuPhase(
       [
         { label: "bare", baseUrl: stack.bareUrl, apiKey: stack.apiKey, meter: stack.meters.bare },
@@ -138,7 +186,10 @@ async function run(quick: boolean): Promise<BenchResults> {
     targets: results,
     cpuMeters: meters.map((m) => m.label),
     streamCpu,
-    verdicts: judge(results, { meshgateUs: streamCpuOf(streamCpu, "meshgate"), bareUs: streamCpuOf(streamCpu, "bare") }),
+    verdicts: judge(results, {
+      meshgateUs: streamCpuOf(streamCpu, "meshgate"),
+      bareUs: streamCpuOf(streamCpu, "bare"),
+    }),
   };
 }
 
@@ -164,7 +215,9 @@ async function main(): Promise<void> {
     const results = await run(quick);
     process.stdout.write(formatReport(results));
     process.stdout.write(`\n${formatHeartbeatVerify(heartbeats)}\n${formatHeartbeatPath(heartbeatPath)}`);
-    process.stdout.write(`\n${formatRoutingBench(routing, `node --import tsx tools/bench/routing/run.ts --decisions ${routingOptions.decisions}`)}`);
+    process.stdout.write(
+      `\n${formatRoutingBench(routing, `node --import tsx tools/bench/routing/run.ts --decisions ${routingOptions.decisions}`)}`,
+    );
     writeResults(RESULTS_FILE, { ...results, heartbeats, heartbeatPath, routing });
     progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in ${RESULTS_FILE}`);
   } catch (err) {

@@ -58,7 +58,8 @@ function ensureAllOk(target: Target, phase: string, samples: readonly Sample[]):
   if (failures) throw new Error(`${target.label}, ${phase}: ${failures}`);
 }
 
-const mean = (samples: readonly Sample[], pick: (s: Sample) => number) => samples.reduce((sum, s) => sum + pick(s), 0) / samples.length;
+const mean = (samples: readonly Sample[], pick: (s: Sample) => number) =>
+  samples.reduce((sum, s) => sum + pick(s), 0) / samples.length;
 
 /** Per-target samples, gathered in alternating rounds (see `interleaved`). */
 type SampleSets = Map<Target["id"], Sample[]>;
@@ -67,7 +68,13 @@ type SampleSets = Map<Target["id"], Sample[]>;
  * Sequential requests to every target in `rounds` alternating rounds rather than one target after another: on a
  * shared, noisy machine a burst of background load then hits every target alike instead of skewing one of them.
  */
-async function interleaved(targets: readonly Target[], total: number, rounds: number, stream: boolean, phase: string): Promise<SampleSets> {
+async function interleaved(
+  targets: readonly Target[],
+  total: number,
+  rounds: number,
+  stream: boolean,
+  phase: string,
+): Promise<SampleSets> {
   const sets: SampleSets = new Map(targets.map((t) => [t.id, []]));
   const perRound = Math.ceil(total / rounds);
   for (let round = 0; round < rounds; round++) {
@@ -81,17 +88,31 @@ async function interleaved(targets: readonly Target[], total: number, rounds: nu
 }
 
 async function warmUp(targets: readonly Target[], count: number, stream: boolean): Promise<void> {
-  for (const target of targets) ensureAllOk(target, "warm-up", (await closedLoop(await target.probes(count, stream), 1)).samples);
+  for (const target of targets)
+    ensureAllOk(target, "warm-up", (await closedLoop(await target.probes(count, stream), 1)).samples);
 }
 
-export async function latencyPhase(targets: readonly Target[], sizes: PhaseSizes): Promise<Map<Target["id"], LatencyResult>> {
+export async function latencyPhase(
+  targets: readonly Target[],
+  sizes: PhaseSizes,
+): Promise<Map<Target["id"], LatencyResult>> {
   await warmUp(targets, sizes.warmup, false);
   const sets = await interleaved(targets, sizes.latencyRequests, sizes.rounds, false, "latency");
-  return new Map([...sets].map(([id, samples]) => [id, { latencyMs: summarize(samples.map((s) => nsToMs(s.totalNs))) }]));
+  return new Map(
+    [...sets].map(([id, samples]) => [id, { latencyMs: summarize(samples.map((s) => nsToMs(s.totalNs))) }]),
+  );
 }
 
-export async function throughputPhase(target: Target, sizes: PhaseSizes, meters: readonly CpuMeter[], machine: CpuMeter): Promise<ThroughputResult> {
-  const warmup = await closedLoop(await target.probes(Math.max(sizes.warmup, sizes.concurrency * 4), false), sizes.concurrency);
+export async function throughputPhase(
+  target: Target,
+  sizes: PhaseSizes,
+  meters: readonly CpuMeter[],
+  machine: CpuMeter,
+): Promise<ThroughputResult> {
+  const warmup = await closedLoop(
+    await target.probes(Math.max(sizes.warmup, sizes.concurrency * 4), false),
+    sizes.concurrency,
+  );
   ensureAllOk(target, "throughput warm-up", warmup.samples);
   await sleep(SETTLE_MS);
   const probes = await target.probes(sizes.throughputRequests, false);
@@ -113,7 +134,10 @@ export async function throughputPhase(target: Target, sizes: PhaseSizes, meters:
   };
 }
 
-export async function streamPhase(targets: readonly Target[], sizes: PhaseSizes): Promise<Map<Target["id"], StreamResult>> {
+export async function streamPhase(
+  targets: readonly Target[],
+  sizes: PhaseSizes,
+): Promise<Map<Target["id"], StreamResult>> {
   await warmUp(targets, Math.max(3, Math.round(sizes.streamRequests / 5)), true);
   const sets = await interleaved(targets, sizes.streamRequests, sizes.rounds, true, "stream");
   return new Map(

@@ -36,12 +36,23 @@ const lpad = (s: string, n: number) => s.padStart(n);
 
 function table(header: string[], rows: string[][], firstWidth: number): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? pad(c, firstWidth) : lpad(c, widths[i] ?? 0))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? pad(c, firstWidth) : lpad(c, widths[i] ?? 0))).join("  ");
   return [line(header), ...rows.map(line)].join("\n");
 }
 
 function latencyTable(r: BenchResults): string {
-  const header = ["", "c=1 p50 ms", "c=1 p99 ms", `c=${r.setup.concurrency} req/s`, `c=${r.setup.concurrency} p50 ms`, "stream TTFB p50", "stream total p50", "events", "arrivals"];
+  const header = [
+    "",
+    "c=1 p50 ms",
+    "c=1 p99 ms",
+    `c=${r.setup.concurrency} req/s`,
+    `c=${r.setup.concurrency} p50 ms`,
+    "stream TTFB p50",
+    "stream total p50",
+    "events",
+    "arrivals",
+  ];
   const rows = r.targets.map((t) => [
     t.label,
     ms(t.latency.latencyMs.p50),
@@ -81,13 +92,22 @@ function gatewayCpuTable(r: BenchResults): string {
     ["ratio", ...mesh.map((v, i) => `${(v / (bare[i] ?? Number.NaN)).toFixed(2)}x`)],
   ];
   const streams = r.streamCpu[0]?.streams ?? 0;
-  return table(["gateway CPU µs", `per request (c=${r.setup.concurrency})`, `per 50-event stream (${streams} streams)`], rows, 24);
+  return table(
+    ["gateway CPU µs", `per request (c=${r.setup.concurrency})`, `per 50-event stream (${streams} streams)`],
+    rows,
+    24,
+  );
 }
 
 function verdictTable(verdicts: readonly Verdict[]): string {
-  const value = (v: Verdict) => (v.unit === "ms" ? `${v.measured >= 0 ? "+" : ""}${ms(v.measured)} ms` : `${v.measured.toFixed(2)}x`);
+  const value = (v: Verdict) =>
+    v.unit === "ms" ? `${v.measured >= 0 ? "+" : ""}${ms(v.measured)} ms` : `${v.measured.toFixed(2)}x`;
   const result = (v: Verdict) => (v.pass === null ? "" : v.pass ? "PASS" : "FAIL");
-  return table(["target", "measured", "limit", "result"], verdicts.map((v) => [v.name, value(v), v.limit, result(v)]), 60);
+  return table(
+    ["target", "measured", "limit", "result"],
+    verdicts.map((v) => [v.name, value(v), v.limit, result(v)]),
+    60,
+  );
 }
 
 /** Above this many cores of outside load the comparisons between targets are mostly noise. */
@@ -97,7 +117,10 @@ export function formatReport(r: BenchResults): string {
   const m = r.machine;
   const warning =
     r.otherCores > NOISY_CORES
-      ? [``, `WARNING: other processes used ${r.otherCores.toFixed(2)} cores during the run; these numbers are skewed. Rerun on an idle machine.`]
+      ? [
+          ``,
+          `WARNING: other processes used ${r.otherCores.toFixed(2)} cores during the run; these numbers are skewed. Rerun on an idle machine.`,
+        ]
       : [];
   return [
     ``,

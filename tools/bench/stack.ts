@@ -48,13 +48,27 @@ export function logSinks(): (name: string) => LineSink {
  * backend. Plain `node --import tsx` rather than the tsx CLI, which would add a supervising process.
  */
 export function spawnBackend(opts: StackOptions, sink: LineSink): ManagedProcess {
-  const args = ["--port", "0", "--token-interval-ms", String(opts.tokenIntervalMs), "--latency-ms", String(opts.backendLatencyMs)];
+  const args = [
+    "--port",
+    "0",
+    "--token-interval-ms",
+    String(opts.tokenIntervalMs),
+    "--latency-ms",
+    String(opts.backendLatencyMs),
+  ];
   const script = join(REPO_ROOT, "tools/sim-backend/main.ts");
-  return spawnProcess({ name: "sim-backend", command: process.execPath, args: ["--import", "tsx", script, ...args], cwd: REPO_ROOT, sink });
+  return spawnProcess({
+    name: "sim-backend",
+    command: process.execPath,
+    args: ["--import", "tsx", script, ...args],
+    cwd: REPO_ROOT,
+    sink,
+  });
 }
 
 function pidOf(gateway: Gateway, what: string): number {
-  if (gateway.pid === undefined) throw new Error(`cannot find the workerd process of the ${what} (CPU accounting needs Linux /proc)`);
+  if (gateway.pid === undefined)
+    throw new Error(`cannot find the workerd process of the ${what} (CPU accounting needs Linux /proc)`);
   return gateway.pid;
 }
 
@@ -69,7 +83,11 @@ export async function startStack(opts: StackOptions, progress: (line: string) =>
   progress(`bare Worker     ${bare.url} (workerd pid ${bare.pid ?? "?"})`);
 
   const vars = generateDevVars();
-  const gateway = await startGateway({ vars, sink: sink("gateway"), ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}) });
+  const gateway = await startGateway({
+    vars,
+    sink: sink("gateway"),
+    ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
+  });
   progress(`Meshgate        ${gateway.url} (workerd pid ${gateway.pid ?? "?"})`);
   const { key: apiKey } = await createApiKey(gateway.url, vars.ADMIN_TOKEN, "bench");
 

@@ -39,7 +39,11 @@ function probe(target: StreamCpuTarget): Probe {
       sim_token_interval_ms: STREAM_TOKEN_INTERVAL_MS,
     }),
   );
-  return { url: target.baseUrl + CHAT_PATH, headers: { "content-type": "application/json", authorization: `Bearer ${target.apiKey}` }, body };
+  return {
+    url: target.baseUrl + CHAT_PATH,
+    headers: { "content-type": "application/json", authorization: `Bearer ${target.apiKey}` },
+    body,
+  };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -60,11 +64,19 @@ async function oneTarget(target: StreamCpuTarget, sizes: StreamCpuSizes): Promis
   });
   const failures = describeFailures(result.samples);
   if (failures) throw new Error(`${target.label}, stream CPU: ${failures}`);
-  return { label: target.label, streams: result.samples.length, cpuUsPerStream: ((cpuSeconds[target.meter.label] ?? 0) * 1e6) / result.samples.length };
+  return {
+    label: target.label,
+    streams: result.samples.length,
+    cpuUsPerStream: ((cpuSeconds[target.meter.label] ?? 0) * 1e6) / result.samples.length,
+  };
 }
 
 /** Alternates the targets over `rounds`, so background load on a shared machine hits each alike; sums per target. */
-export async function streamCpuPhase(targets: readonly StreamCpuTarget[], sizes: StreamCpuSizes, rounds: number): Promise<StreamCpuResult[]> {
+export async function streamCpuPhase(
+  targets: readonly StreamCpuTarget[],
+  sizes: StreamCpuSizes,
+  rounds: number,
+): Promise<StreamCpuResult[]> {
   const totals = targets.map((t) => ({ label: t.label, streams: 0, cpuUs: 0 }));
   const perRound = { ...sizes, streams: Math.ceil(sizes.streams / rounds) };
   for (let round = 0; round < rounds; round++) {

@@ -20,7 +20,9 @@ const pace = { sim_token_interval_ms: STREAM_TOKEN_INTERVAL_MS };
 const PLAIN_BODY = Buffer.from(JSON.stringify({ model: MODEL, messages }));
 const STREAM_BODY = Buffer.from(JSON.stringify({ model: MODEL, messages, stream: true, ...pace }));
 /** What the gateway forwards for a streamed request: it always asks the node for usage, to meter every token. */
-const NODE_STREAM_BODY = Buffer.from(JSON.stringify({ model: MODEL, messages, stream: true, ...pace, stream_options: { include_usage: true } }));
+const NODE_STREAM_BODY = Buffer.from(
+  JSON.stringify({ model: MODEL, messages, stream: true, ...pace, stream_options: { include_usage: true } }),
+);
 
 /** A target that takes the same request every time (the backend, the bare Worker, the gateway). */
 export function plainTarget(id: Target["id"], label: string, baseUrl: string, apiKey: string): Target {
@@ -28,7 +30,11 @@ export function plainTarget(id: Target["id"], label: string, baseUrl: string, ap
   const headers = { "content-type": "application/json", authorization: `Bearer ${apiKey}` };
   const plain: Probe = { url: baseUrl + CHAT_PATH, headers, body: PLAIN_BODY };
   const streamed: Probe = { url: baseUrl + CHAT_PATH, headers, body: STREAM_BODY, countEvents: true };
-  return { id, label, probes: (count, stream) => Promise.resolve(new Array<Probe>(count).fill(stream ? streamed : plain)) };
+  return {
+    id,
+    label,
+    probes: (count, stream) => Promise.resolve(new Array<Probe>(count).fill(stream ? streamed : plain)),
+  };
 }
 
 /**
@@ -41,8 +47,20 @@ export async function signedAgentTarget(agentUrl: string, agentNodeId: string, g
   const url = agentUrl + CHAT_PATH;
   let n = 0;
   const signed = async (body: Buffer, countEvents: boolean): Promise<Probe> => {
-    const headers = new Headers({ "content-type": "application/json", "x-request-id": `req_bench${++n}`, [DISPATCH_NODE_HEADER]: agentNodeId });
-    await signRequest({ method: "POST", url, headers, body, signer, now: Date.now(), extraComponents: [DISPATCH_NODE_HEADER] });
+    const headers = new Headers({
+      "content-type": "application/json",
+      "x-request-id": `req_bench${++n}`,
+      [DISPATCH_NODE_HEADER]: agentNodeId,
+    });
+    await signRequest({
+      method: "POST",
+      url,
+      headers,
+      body,
+      signer,
+      now: Date.now(),
+      extraComponents: [DISPATCH_NODE_HEADER],
+    });
     return { url, headers: Object.fromEntries(headers), body, countEvents };
   };
   return {

@@ -47,31 +47,91 @@ export function judge(results: readonly TargetResult[], streamCpu?: StreamCpu): 
 
   const verdicts: Verdict[] = [];
   const wholePath = p50(mesh) - p50(backend);
-  verdicts.push({ name: "whole-path p50 overhead over backend (Meshgate - backend)", measured: wholePath, unit: "ms", limit: "< 1 ms", pass: wholePath < 1 });
+  verdicts.push({
+    name: "whole-path p50 overhead over backend (Meshgate - backend)",
+    measured: wholePath,
+    unit: "ms",
+    limit: "< 1 ms",
+    pass: wholePath < 1,
+  });
   const gatewayOnly = p50(mesh) - p50(bare);
-  verdicts.push({ name: "  gateway-only overhead (Meshgate - bare Worker)", measured: gatewayOnly, unit: "ms", limit: "< 1 ms", pass: gatewayOnly < 1 });
+  verdicts.push({
+    name: "  gateway-only overhead (Meshgate - bare Worker)",
+    measured: gatewayOnly,
+    unit: "ms",
+    limit: "< 1 ms",
+    pass: gatewayOnly < 1,
+  });
   if (agent) {
     const hop = p50(agent) - p50(backend);
-    verdicts.push({ name: "  of which node agent hop (agent - backend)", measured: hop, unit: "ms", limit: "info", pass: null });
-    verdicts.push({ name: "  of which gateway logic (the rest)", measured: gatewayOnly - hop, unit: "ms", limit: "info", pass: null });
+    verdicts.push({
+      name: "  of which node agent hop (agent - backend)",
+      measured: hop,
+      unit: "ms",
+      limit: "info",
+      pass: null,
+    });
+    verdicts.push({
+      name: "  of which gateway logic (the rest)",
+      measured: gatewayOnly - hop,
+      unit: "ms",
+      limit: "info",
+      pass: null,
+    });
   }
-  verdicts.push({ name: "  bare Worker runtime cost (bare - backend)", measured: p50(bare) - p50(backend), unit: "ms", limit: "info", pass: null });
+  verdicts.push({
+    name: "  bare Worker runtime cost (bare - backend)",
+    measured: p50(bare) - p50(backend),
+    unit: "ms",
+    limit: "info",
+    pass: null,
+  });
 
   const ratio = mesh.throughput.requestsPerSecond / bare.throughput.requestsPerSecond;
-  verdicts.push({ name: "Meshgate throughput / bare Worker throughput", measured: ratio, unit: "x", limit: ">= 0.5x", pass: ratio >= 0.5 });
+  verdicts.push({
+    name: "Meshgate throughput / bare Worker throughput",
+    measured: ratio,
+    unit: "x",
+    limit: ">= 0.5x",
+    pass: ratio >= 0.5,
+  });
 
   const ttfb = mesh.stream.firstByteMs.p50 - bare.stream.firstByteMs.p50;
-  verdicts.push({ name: "streamed first byte p50, Meshgate - bare Worker", measured: ttfb, unit: "ms", limit: "<= 1 ms", pass: ttfb <= 1 });
+  verdicts.push({
+    name: "streamed first byte p50, Meshgate - bare Worker",
+    measured: ttfb,
+    unit: "ms",
+    limit: "<= 1 ms",
+    pass: ttfb <= 1,
+  });
 
   const cpu = serverCpu(mesh) / serverCpu(bare);
-  verdicts.push({ name: "gateway CPU per non-streamed request / bare Worker's", measured: cpu, unit: "x", limit: "<= 3x", pass: cpu <= 3 });
+  verdicts.push({
+    name: "gateway CPU per non-streamed request / bare Worker's",
+    measured: cpu,
+    unit: "x",
+    limit: "<= 3x",
+    pass: cpu <= 3,
+  });
   if (streamCpu) {
     const perStream = streamCpu.meshgateUs / streamCpu.bareUs;
-    verdicts.push({ name: "gateway CPU per 50-event stream / bare Worker's", measured: perStream, unit: "x", limit: "<= 2x", pass: perStream <= 2 });
+    verdicts.push({
+      name: "gateway CPU per 50-event stream / bare Worker's",
+      measured: perStream,
+      unit: "x",
+      limit: "<= 2x",
+      pass: perStream <= 2,
+    });
   }
 
   // Chunks must reach the client as the backend sent them; a buffering hop collapses them into a few arrivals.
   const unbuffered = mesh.stream.eventArrivals / mesh.stream.events;
-  verdicts.push({ name: "streamed events arriving separately (Meshgate)", measured: unbuffered, unit: "x", limit: ">= 0.9x", pass: unbuffered >= 0.9 });
+  verdicts.push({
+    name: "streamed events arriving separately (Meshgate)",
+    measured: unbuffered,
+    unit: "x",
+    limit: ">= 0.9x",
+    pass: unbuffered >= 0.9,
+  });
   return verdicts;
 }

@@ -65,9 +65,19 @@ describe("billing attacks", E2E, () => {
 
   const url = (path: string) => `${cluster.gateway.url}${path}`;
   const post = (key: string, path: string, body: unknown, signal?: AbortSignal) =>
-    fetch(url(path), { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
-  const chat = (extra: Record<string, unknown>) => ({ model: CHAT_MODEL, messages: [{ role: "user", content: "one two three four" }], ...extra });
-  const newKey = async (name: string, limits: { budget?: number; tpm?: number } = {}) => (await createApiKey(cluster.gateway.url, cluster.adminToken, name, limits)).key;
+    fetch(url(path), {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+      ...(signal ? { signal } : {}),
+    });
+  const chat = (extra: Record<string, unknown>) => ({
+    model: CHAT_MODEL,
+    messages: [{ role: "user", content: "one two three four" }],
+    ...extra,
+  });
+  const newKey = async (name: string, limits: { budget?: number; tpm?: number } = {}) =>
+    (await createApiKey(cluster.gateway.url, cluster.adminToken, name, limits)).key;
   const rows = (key: string, count: number): Promise<Row[]> =>
     pollUntil(
       async () => {
@@ -79,7 +89,10 @@ describe("billing attacks", E2E, () => {
     );
   const trustOf = async (nodeId: string): Promise<number> => {
     const res = await fetch(url("/admin/nodes"), { headers: { authorization: `Bearer ${cluster.adminToken}` } });
-    return ((await res.json()) as { data: { id: string; routing: { trust: number } }[] }).data.find((n) => n.id === nodeId)?.routing.trust ?? -1;
+    return (
+      ((await res.json()) as { data: { id: string; routing: { trust: number } }[] }).data.find((n) => n.id === nodeId)
+        ?.routing.trust ?? -1
+    );
   };
 
   beforeAll(async () => {
@@ -116,7 +129,12 @@ describe("billing attacks", E2E, () => {
     const node = await newTestNode();
     const now = Date.now();
     const heartbeat = {
-      node_id: node.id, url: "http://127.0.0.1:9", capacity: 8, in_flight: 0, timestamp: now, seq: now,
+      node_id: node.id,
+      url: "http://127.0.0.1:9",
+      capacity: 8,
+      in_flight: 0,
+      timestamp: now,
+      seq: now,
       models: [{ id: CHAT_MODEL, price: { prompt: 1_000_000_000_000, completion: 1_000_000_000_000 } }],
     };
     const res = await send(await signedNodeRequest(cluster.gateway.url, "/v1/nodes/heartbeat", node, heartbeat, now));
@@ -130,15 +148,28 @@ describe("billing attacks", E2E, () => {
 
   it("never reads usage from a node's 4xx: reports keep answering, a tpm key keeps working, the error comes in OpenAI's shape", async () => {
     const key = await newKey("tpm-key", { tpm: 100_000 });
-    upstream.lie = { kind: "error_with_usage", status: 400, message: "Your session expired.\u001b[31m Re-authenticate now.", usage: { prompt_tokens: 1, completion_tokens: 2 ** 53 - 2, total_tokens: 2 ** 53 - 1 } };
+    upstream.lie = {
+      kind: "error_with_usage",
+      status: 400,
+      message: "Your session expired.\u001b[31m Re-authenticate now.",
+      usage: { prompt_tokens: 1, completion_tokens: 2 ** 53 - 2, total_tokens: 2 ** 53 - 1 },
+    };
     const refused = await post(key, "/v1/chat/completions", chat({ provider: { only: [liar.nodeId] } }));
     expect(refused.status).toBe(400);
     const body = (await refused.json()) as { error: { message: string; type: string; param: null; code: null } };
-    expect(body.error).toEqual({ message: "The node serving this request answered 400: Your session expired. [31m Re-authenticate now.", type: "invalid_request_error", param: null, code: null });
+    expect(body.error).toEqual({
+      message: "The node serving this request answered 400: Your session expired. [31m Re-authenticate now.",
+      type: "invalid_request_error",
+      param: null,
+      code: null,
+    });
     const [row] = await rows(key, 1);
     expect(row).toMatchObject({ billable: false, cost: 0, prompt_tokens: 0, completion_tokens: 0 });
-    for (const path of ["/v1/usage", "/v1/usage?group_by=day"]) expect((await fetch(url(path), { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
-    expect((await fetch(url("/admin/usage"), { headers: { authorization: `Bearer ${cluster.adminToken}` } })).status).toBe(200);
+    for (const path of ["/v1/usage", "/v1/usage?group_by=day"])
+      expect((await fetch(url(path), { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    expect(
+      (await fetch(url("/admin/usage"), { headers: { authorization: `Bearer ${cluster.adminToken}` } })).status,
+    ).toBe(200);
     const next = await post(key, "/v1/chat/completions", chat({ max_tokens: 4, provider: { only: [cheap] } }));
     expect(next.status).toBe(200);
     await next.arrayBuffer();
@@ -149,7 +180,11 @@ describe("billing attacks", E2E, () => {
     upstream.lie = { kind: "inflate", completionTokens: 100_000_000 };
     let answered = 0;
     for (let i = 0; i < 12; i++) {
-      const res = await post(key, "/v1/chat/completions", chat({ stream: i % 2 === 0, provider: { only: [liar.nodeId] } }));
+      const res = await post(
+        key,
+        "/v1/chat/completions",
+        chat({ stream: i % 2 === 0, provider: { only: [liar.nodeId] } }),
+      );
       if (res.status === 200) answered++;
       await res.arrayBuffer();
     }
@@ -159,7 +194,10 @@ describe("billing attacks", E2E, () => {
       // What is recorded is the bound: two tokens relayed, a few per choice that decode to nothing.
       expect(row.completion_tokens).toBeLessThan(20);
     }
-    await pollUntil(async () => ((await trustOf(liar.nodeId)) < (await trustOf(cheap)) ? true : undefined), { what: "the liar's trust to fall", timeoutMs: 10_000 });
+    await pollUntil(async () => ((await trustOf(liar.nodeId)) < (await trustOf(cheap)) ? true : undefined), {
+      what: "the liar's trust to fall",
+      timeoutMs: 10_000,
+    });
   });
 
   it("validates n and bills 50 prompts of a completions request in full, without blaming the honest node", async () => {
@@ -167,20 +205,33 @@ describe("billing attacks", E2E, () => {
     const half = await post(key, "/v1/chat/completions", chat({ n: 1.5 }));
     expect([half.status, ((await half.json()) as { error: { param: string } }).error.param]).toEqual([400, "n"]);
     const hidden = await post(key, "/v1/completions", { model: CHAT_MODEL, prompt: "a", n: 1, best_of: 3 });
-    expect([hidden.status, ((await hidden.json()) as { error: { param: string } }).error.param]).toEqual([400, "best_of"]);
+    expect([hidden.status, ((await hidden.json()) as { error: { param: string } }).error.param]).toEqual([
+      400,
+      "best_of",
+    ]);
     const prompts = Array.from({ length: 50 }, (_, i) => `prompt number ${i}`);
     for (let i = 0; i < 3; i++) {
-      const res = await post(key, "/v1/completions", { model: CHAT_MODEL, prompt: prompts, max_tokens: 16, provider: { only: [cheap] } });
+      const res = await post(key, "/v1/completions", {
+        model: CHAT_MODEL,
+        prompt: prompts,
+        max_tokens: 16,
+        provider: { only: [cheap] },
+      });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { choices: unknown[] }).choices).toHaveLength(50);
     }
-    for (const row of await rows(key, 3)) expect(row).toMatchObject({ billable: true, receipt_status: "ok", completion_tokens: 800 });
+    for (const row of await rows(key, 3))
+      expect(row).toMatchObject({ billable: true, receipt_status: "ok", completion_tokens: 800 });
     expect(await trustOf(cheap)).toBeGreaterThan(0.9);
   });
 
   it("models a backend's own length field (llama.cpp's n_predict) in the worst case and the bill", async () => {
     const key = await newKey("n-predict", { budget: 10_000_000 });
-    const res = await post(key, "/v1/chat/completions", chat({ max_tokens: 4, n_predict: 40, provider: { only: [cheap] } }));
+    const res = await post(
+      key,
+      "/v1/chat/completions",
+      chat({ max_tokens: 4, n_predict: 40, provider: { only: [cheap] } }),
+    );
     expect(res.status).toBe(200);
     expect(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(40);
     expect((await rows(key, 1))[0]).toMatchObject({ billable: true, receipt_status: "ok", completion_tokens: 40 });
@@ -190,7 +241,12 @@ describe("billing attacks", E2E, () => {
     const key = await newKey("abort");
     const backend = cluster.backends[2]!;
     const abort = new AbortController();
-    const res = await post(key, "/v1/chat/completions", chat({ stream: true, max_tokens: 2_000, provider: { only: [streamer] } }), abort.signal);
+    const res = await post(
+      key,
+      "/v1/chat/completions",
+      chat({ stream: true, max_tokens: 2_000, provider: { only: [streamer] } }),
+      abort.signal,
+    );
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
@@ -214,7 +270,12 @@ describe("billing attacks", E2E, () => {
   it("still bills a client that leaves just before the usage chunk", async () => {
     const key = await newKey("leave-late");
     const abort = new AbortController();
-    const res = await post(key, "/v1/chat/completions", chat({ stream: true, max_tokens: 20, provider: { only: [streamer] } }), abort.signal);
+    const res = await post(
+      key,
+      "/v1/chat/completions",
+      chat({ stream: true, max_tokens: 20, provider: { only: [streamer] } }),
+      abort.signal,
+    );
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let text = "";
@@ -255,7 +316,11 @@ describe("billing attacks", E2E, () => {
   it("passes over a node too dear for what is left of a budget, for one that fits", async () => {
     const key = await newKey("too-dear", { budget: 1_000 });
     for (let i = 0; i < 5; i++) {
-      const res = await post(key, "/v1/chat/completions", chat({ max_tokens: 100, provider: { order: [dear, cheap] } }));
+      const res = await post(
+        key,
+        "/v1/chat/completions",
+        chat({ max_tokens: 100, provider: { order: [dear, cheap] } }),
+      );
       expect(res.status).toBe(200);
       expect(res.headers.get("x-meshgate-node")).toBe(cheap);
       await res.arrayBuffer();
@@ -324,7 +389,11 @@ describe("billing attacks", E2E, () => {
     const node = (await freshLiar("liar-one-choice")).nodeId;
     await waitForNode(cluster.gateway.url, node);
     upstream.lie = { kind: "one_choice", padBytes: 1_000, completionTokens: 1_000 };
-    const res = await post(key, "/v1/chat/completions", chat({ stream: true, n: 10, max_tokens: 100, provider: { only: [node] } }));
+    const res = await post(
+      key,
+      "/v1/chat/completions",
+      chat({ stream: true, n: 10, max_tokens: 100, provider: { only: [node] } }),
+    );
     expect(res.status).toBe(200);
     await res.arrayBuffer();
     const [row] = await rows(key, 1);
@@ -342,7 +411,12 @@ describe("billing attacks", E2E, () => {
       upstream.lie = { kind: "late_burst", pauseMs: 1_500, padBytes: 100_000, completionTokens: 25_000 };
       const key = await newKey("deaf");
       const abort = new AbortController();
-      const res = await post(key, "/v1/chat/completions", chat({ stream: true, provider: { only: [deaf.nodeId] } }), abort.signal);
+      const res = await post(
+        key,
+        "/v1/chat/completions",
+        chat({ stream: true, provider: { only: [deaf.nodeId] } }),
+        abort.signal,
+      );
       expect(res.status).toBe(200);
       const reader = res.body!.getReader();
       const decoder = new TextDecoder();
@@ -374,7 +448,10 @@ describe("billing attacks", E2E, () => {
       // Ollama (Go's JSON) reads MAX_TOKENS as max_tokens.
       [chat({ max_tokens: 10, MAX_TOKENS: 100_000 }), "MAX_TOKENS"],
       [chat({ chat_template: "{% for i in range(100000) %}{{ messages[0].content }}{% endfor %}" }), "chat_template"],
-      [{ model: CHAT_MODEL, messages: [{ role: "user", content: [{ type: "x-frames", frames: [] }] }] }, "messages[0].content[0].type"],
+      [
+        { model: CHAT_MODEL, messages: [{ role: "user", content: [{ type: "x-frames", frames: [] }] }] },
+        "messages[0].content[0].type",
+      ],
     ];
     for (const [body, param] of cases) {
       const res = await post(key, "/v1/chat/completions", body);
@@ -384,7 +461,11 @@ describe("billing attacks", E2E, () => {
     upstream.lie = { kind: "inflate", completionTokens: 50 };
     const node = (cappedHidden = (await freshLiar("liar-hidden")).nodeId);
     await waitForNode(cluster.gateway.url, node);
-    const capped = await post(key, "/v1/chat/completions", chat({ ignore_eos: true, max_tokens: 50, provider: { only: [node] } }));
+    const capped = await post(
+      key,
+      "/v1/chat/completions",
+      chat({ ignore_eos: true, max_tokens: 50, provider: { only: [node] } }),
+    );
     expect(capped.status).toBe(200);
     await capped.arrayBuffer();
     expect((await rows(key, 1))[0]).toMatchObject({ billable: true, receipt_status: "ok", completion_tokens: 50 });
@@ -400,16 +481,28 @@ describe("billing attacks", E2E, () => {
         body: JSON.stringify({ from, to }),
       });
     const short = await close(to - 60);
-    expect([short.status, ((await short.json()) as { error: { code: string } }).error.code]).toEqual([400, "period_too_short"]);
+    expect([short.status, ((await short.json()) as { error: { code: string } }).error.code]).toEqual([
+      400,
+      "period_too_short",
+    ]);
     const created = await close(to - 3_600);
     expect(created.status).toBe(201);
     const statement = (await created.json()) as { id: string; nodes: { node_id: string }[] };
     expect(statement.nodes.map((n) => n.node_id)).not.toContain(liar.nodeId);
     // Every liar goes unpaid, but for the one whose claim lay within the cap of a request hiding its output.
-    for (const agent of liars) if (agent.nodeId !== cappedHidden) expect(statement.nodes.map((n) => n.node_id)).not.toContain(agent.nodeId);
+    for (const agent of liars)
+      if (agent.nodeId !== cappedHidden) expect(statement.nodes.map((n) => n.node_id)).not.toContain(agent.nodeId);
     for (const agent of cluster.agents) {
       for (const args of [[statement.id], ["--all"]]) {
-        const outcome = await run(process.execPath, [NODE_AGENT_BIN, "verify-settlement", "--gateway", cluster.gateway.url, "--key-file", agent.keyFile, ...args]).then(
+        const outcome = await run(process.execPath, [
+          NODE_AGENT_BIN,
+          "verify-settlement",
+          "--gateway",
+          cluster.gateway.url,
+          "--key-file",
+          agent.keyFile,
+          ...args,
+        ]).then(
           (out) => ({ code: 0, stdout: out.stdout }),
           (err: { code?: number; stdout?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? "" }),
         );
@@ -420,14 +513,41 @@ describe("billing attacks", E2E, () => {
     // check cannot see it, --all does.
     const agent = cluster.agents[0]!;
     const identity = await readKeyFile(agent.keyFile);
-    const gap = { request_id: "req_in_a_gap", node_id: identity.nodeId, model: CHAT_MODEL, prompt_tokens: 3, completion_tokens: 2, price: CHEAP, body_digest: bodyDigest(utf8("{}")), created: (to - 7_200) * 1000 };
+    const gap = {
+      request_id: "req_in_a_gap",
+      node_id: identity.nodeId,
+      model: CHAT_MODEL,
+      prompt_tokens: 3,
+      completion_tokens: 2,
+      price: CHEAP,
+      body_digest: bodyDigest(utf8("{}")),
+      created: (to - 7_200) * 1000,
+    };
     const bytes = receiptBytes(gap);
     const tampered = join(cluster.scratch, "tampered.jsonl");
     copyFileSync(`${agent.keyFile}.receipts.jsonl`, tampered);
-    const entry = { receipt: encodeReceipt(bytes, await identity.signer.sign(bytes)), request_id: gap.request_id, model: CHAT_MODEL, prompt_tokens: 3, completion_tokens: 2, amount: nodeAmount(gap, CHEAP), created: gap.created };
+    const entry = {
+      receipt: encodeReceipt(bytes, await identity.signer.sign(bytes)),
+      request_id: gap.request_id,
+      model: CHAT_MODEL,
+      prompt_tokens: 3,
+      completion_tokens: 2,
+      amount: nodeAmount(gap, CHEAP),
+      created: gap.created,
+    };
     appendFileSync(tampered, `${JSON.stringify(entry)}\n`);
     const verify = (...args: string[]) =>
-      run(process.execPath, [NODE_AGENT_BIN, "verify-settlement", "--gateway", cluster.gateway.url, "--key-file", agent.keyFile, "--receipt-log", tampered, ...args]).then(
+      run(process.execPath, [
+        NODE_AGENT_BIN,
+        "verify-settlement",
+        "--gateway",
+        cluster.gateway.url,
+        "--key-file",
+        agent.keyFile,
+        "--receipt-log",
+        tampered,
+        ...args,
+      ]).then(
         (out) => ({ code: 0, stdout: out.stdout }),
         (err: { code?: number; stdout?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? "" }),
       );

@@ -44,7 +44,9 @@ interface UsageReport {
 async function usageOf(cluster: Cluster, apiKey: string, requests: number): Promise<UsageReport> {
   return pollUntil(
     async () => {
-      const res = await fetch(`${cluster.gateway.url}/v1/usage?limit=10000`, { headers: { authorization: `Bearer ${apiKey}` } });
+      const res = await fetch(`${cluster.gateway.url}/v1/usage?limit=10000`, {
+        headers: { authorization: `Bearer ${apiKey}` },
+      });
       const report = (await res.json()) as UsageReport;
       return report.totals.requests >= requests ? report : undefined;
     },
@@ -53,7 +55,11 @@ async function usageOf(cluster: Cluster, apiKey: string, requests: number): Prom
 }
 
 function post(cluster: Cluster, apiKey: string, body: string): Promise<Response> {
-  return fetch(`${cluster.gateway.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" }, body });
+  return fetch(`${cluster.gateway.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+    body,
+  });
 }
 
 describe("billing", E2E, () => {
@@ -75,7 +81,8 @@ describe("billing", E2E, () => {
     silentNode = cluster.agents[2]?.nodeId ?? "";
     // New nodes get two requests at a time until they have answered a few: prove the two good ones first.
     for (const agent of cluster.agents.slice(0, 2)) {
-      for (let i = 0; i < 4; i++) await routedChat(cluster.client, { extra: { provider: { order: [agent.nodeId], allow_fallbacks: false } } });
+      for (let i = 0; i < 4; i++)
+        await routedChat(cluster.client, { extra: { provider: { order: [agent.nodeId], allow_fallbacks: false } } });
     }
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
@@ -87,7 +94,10 @@ describe("billing", E2E, () => {
       max_tokens: 8,
       provider: { ignore: [silentNode] },
     });
-    const worstCase = clientCost(nodeAmount({ prompt_tokens: Buffer.byteLength(body) + PROMPT_TEMPLATE_TOKENS, completion_tokens: 8 }, PRICE), FEE_BPS);
+    const worstCase = clientCost(
+      nodeAmount({ prompt_tokens: Buffer.byteLength(body) + PROMPT_TEMPLATE_TOKENS, completion_tokens: 8 }, PRICE),
+      FEE_BPS,
+    );
     const budget = 50 * worstCase;
     const { key } = await createApiKey(cluster.gateway.url, cluster.adminToken, "budget-50", { budget });
 
@@ -95,8 +105,14 @@ describe("billing", E2E, () => {
     const answered: { requestId: string; usage: Usage }[] = [];
     for (const res of responses) {
       const json = (await res.json()) as { usage?: Usage; error?: { code: string; type: string } };
-      if (res.status === 200 && json.usage) answered.push({ requestId: res.headers.get("x-request-id") ?? "", usage: json.usage });
-      else expect([res.status, json.error?.code, json.error?.type]).toEqual([429, "insufficient_quota", "insufficient_quota"]);
+      if (res.status === 200 && json.usage)
+        answered.push({ requestId: res.headers.get("x-request-id") ?? "", usage: json.usage });
+      else
+        expect([res.status, json.error?.code, json.error?.type]).toEqual([
+          429,
+          "insufficient_quota",
+          "insufficient_quota",
+        ]);
     }
     // The budget covers 50 worst cases, so at least 50 get through; the rest are refused before any node is asked.
     expect(answered.length).toBeGreaterThanOrEqual(50);
@@ -114,9 +130,13 @@ describe("billing", E2E, () => {
     expect(expectedCost).toBeLessThanOrEqual(budget);
 
     // Spent is what was charged; nothing is still held for requests that have finished.
-    const { id } = (await (await fetch(`${cluster.gateway.url}/admin/keys`, { headers: { authorization: `Bearer ${cluster.adminToken}` } })).json() as {
-      data: { id: string; name: string }[];
-    }).data.find((k) => k.name === "budget-50") ?? { id: "" };
+    const { id } = (
+      (await (
+        await fetch(`${cluster.gateway.url}/admin/keys`, { headers: { authorization: `Bearer ${cluster.adminToken}` } })
+      ).json()) as {
+        data: { id: string; name: string }[];
+      }
+    ).data.find((k) => k.name === "budget-50") ?? { id: "" };
     const patched = await fetch(`${cluster.gateway.url}/admin/keys/${id}`, {
       method: "PATCH",
       headers: { authorization: `Bearer ${cluster.adminToken}`, "content-type": "application/json" },
@@ -131,7 +151,12 @@ describe("billing", E2E, () => {
 
   it("answers OpenAI's rate-limit headers on every response, and a 429 with Retry-After past the limit", async () => {
     const { key } = await createApiKey(cluster.gateway.url, cluster.adminToken, "rpm-2", { rpm: 2 });
-    const body = JSON.stringify({ model: CHAT_MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 2, provider: { ignore: [silentNode] } });
+    const body = JSON.stringify({
+      model: CHAT_MODEL,
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 2,
+      provider: { ignore: [silentNode] },
+    });
     const first = await post(cluster, key, body);
     const second = await post(cluster, key, body);
     const third = await post(cluster, key, body);
@@ -147,12 +172,20 @@ describe("billing", E2E, () => {
   it("never shows a client the node's receipt, and still bills a stream whose client did not ask for usage", async () => {
     const { key } = await createApiKey(cluster.gateway.url, cluster.adminToken, "receipts-hidden");
     const messages = [{ role: "user", content: "Stream without usage." }];
-    const streamed = await post(cluster, key, JSON.stringify({ model: CHAT_MODEL, messages, stream: true, provider: { ignore: [silentNode] } }));
+    const streamed = await post(
+      cluster,
+      key,
+      JSON.stringify({ model: CHAT_MODEL, messages, stream: true, provider: { ignore: [silentNode] } }),
+    );
     const text = await streamed.text();
     expect(text).not.toContain("meshgate-receipt");
     expect(text).not.toMatch(/"usage":\s*\{/);
     expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
-    const whole = await post(cluster, key, JSON.stringify({ model: CHAT_MODEL, messages, provider: { ignore: [silentNode] } }));
+    const whole = await post(
+      cluster,
+      key,
+      JSON.stringify({ model: CHAT_MODEL, messages, provider: { ignore: [silentNode] } }),
+    );
     expect(whole.headers.get("meshgate-receipt")).toBeNull();
     await whole.arrayBuffer();
     const report = await usageOf(cluster, key, 2);
@@ -168,12 +201,20 @@ describe("billing", E2E, () => {
     for (let i = 0; i < 3; i++) await routedChat(client, { stream: true, extra: { provider: { only: [silentNode] } } });
     const report = await usageOf(cluster, key, 3);
     for (const row of report.data) {
-      expect(row).toMatchObject({ node_id: silentNode, billable: false, estimated: true, receipt_status: "estimated", cost: 0 });
+      expect(row).toMatchObject({
+        node_id: silentNode,
+        billable: false,
+        estimated: true,
+        receipt_status: "estimated",
+        cost: 0,
+      });
       expect(row.completion_tokens).toBeGreaterThan(0);
     }
     const nodes = await pollUntil(
       async () => {
-        const res = await fetch(`${cluster.gateway.url}/admin/nodes`, { headers: { authorization: `Bearer ${cluster.adminToken}` } });
+        const res = await fetch(`${cluster.gateway.url}/admin/nodes`, {
+          headers: { authorization: `Bearer ${cluster.adminToken}` },
+        });
         const list = ((await res.json()) as { data: { id: string; routing: { trust: number } }[] }).data;
         const silent = list.find((n) => n.id === silentNode);
         return silent && silent.routing.trust < 0.8 ? list : undefined;
@@ -197,7 +238,10 @@ describe("billing", E2E, () => {
       body: JSON.stringify({ from, to }),
     });
     expect(created.status).toBe(201);
-    const statement = (await created.json()) as { id: string; nodes: { node_id: string; receipts: number; amount: number }[] };
+    const statement = (await created.json()) as {
+      id: string;
+      nodes: { node_id: string; receipts: number; amount: number }[];
+    };
     const paid = cluster.agents.slice(0, 2).map((a) => statement.nodes.find((n) => n.node_id === a.nodeId));
     expect(paid.every((n) => n !== undefined && n.receipts > 0 && n.amount > 0)).toBe(true);
     // The node that never reported usage has nothing billable.
@@ -206,7 +250,17 @@ describe("billing", E2E, () => {
     const agent = cluster.agents[0];
     if (!agent) throw new Error("no agent");
     const verify = (logFile: string) =>
-      run(process.execPath, [NODE_AGENT_BIN, "verify-settlement", "--gateway", cluster.gateway.url, "--key-file", agent.keyFile, "--receipt-log", logFile, statement.id]).then(
+      run(process.execPath, [
+        NODE_AGENT_BIN,
+        "verify-settlement",
+        "--gateway",
+        cluster.gateway.url,
+        "--key-file",
+        agent.keyFile,
+        "--receipt-log",
+        logFile,
+        statement.id,
+      ]).then(
         (out) => ({ code: 0, stdout: out.stdout }),
         (err: { code?: number; stdout?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? "" }),
       );
@@ -230,7 +284,10 @@ describe("billing", E2E, () => {
     const token = encodeReceipt(bytes, await identity.signer.sign(bytes));
     const tampered = `${logFile}.tampered`;
     copyFileSync(logFile, tampered);
-    appendFileSync(tampered, `${JSON.stringify({ receipt: token, request_id: forged.request_id, model: CHAT_MODEL, prompt_tokens: 10, completion_tokens: 10, amount: nodeAmount(forged, PRICE), created: forged.created })}\n`);
+    appendFileSync(
+      tampered,
+      `${JSON.stringify({ receipt: token, request_id: forged.request_id, model: CHAT_MODEL, prompt_tokens: 10, completion_tokens: 10, amount: nodeAmount(forged, PRICE), created: forged.created })}\n`,
+    );
     const bad = await verify(tampered);
     expect(bad.code, bad.stdout).toBe(1);
     expect(bad.stdout).toContain("req_never_paid");

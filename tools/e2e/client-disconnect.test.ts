@@ -14,7 +14,11 @@ const DISCONNECTS = 4;
 /** Sends a streamed chat request over a raw socket and closes it as soon as the first bytes of the answer arrive. */
 function requestThenHangUp(gatewayUrl: string, apiKey: string): Promise<string> {
   const { hostname, port } = new URL(gatewayUrl);
-  const body = JSON.stringify({ model: CHAT_MODEL, stream: true, messages: [{ role: "user", content: "one two three four five six" }] });
+  const body = JSON.stringify({
+    model: CHAT_MODEL,
+    stream: true,
+    messages: [{ role: "user", content: "one two three four five six" }],
+  });
   const head = [
     "POST /v1/chat/completions HTTP/1.1",
     `Host: ${hostname}:${port}`,
@@ -46,7 +50,10 @@ describe("clients that hang up mid-stream", E2E, () => {
       await usageOnceRecorded(cluster.gateway.url, cluster.apiKey, i + 1);
     }
     // More disconnects than the node has slots: had any kept its slot, this would be refused with 503.
-    const reply = await cluster.client.chat.completions.create({ model: CHAT_MODEL, messages: [{ role: "user", content: "still there?" }] });
+    const reply = await cluster.client.chat.completions.create({
+      model: CHAT_MODEL,
+      messages: [{ role: "user", content: "still there?" }],
+    });
     expect(reply.choices[0]?.message.content).toBeTruthy();
     const report = await usageOnceRecorded(cluster.gateway.url, cluster.apiKey, DISCONNECTS + 1);
     expect(report.totals.requests).toBe(DISCONNECTS + 1);

@@ -28,7 +28,10 @@ describe("failover between nodes", E2E, () => {
     let requests = 0;
     let failedOver = 0;
     while (failedOver === 0 && requests < MAX_REQUESTS) {
-      const answer = await routedChat(cluster.client, { stream: requests % 2 === 1, extra: { provider: { order: [doomed.nodeId] } } });
+      const answer = await routedChat(cluster.client, {
+        stream: requests % 2 === 1,
+        extra: { provider: { order: [doomed.nodeId] } },
+      });
       expect(answer.text).not.toBe("");
       expect(answer.node).toBe(survivor.nodeId);
       if (answer.attempts === 2) failedOver++;
@@ -39,10 +42,13 @@ describe("failover between nodes", E2E, () => {
 
   it("drops the dead node from the node list once its heartbeats time out", async () => {
     const doomed = cluster.agents[0];
-    await pollUntil(async () => ((await listNodes(cluster.gateway.url)).some((n) => n.id === doomed?.nodeId) ? undefined : true), {
-      what: "the killed node to leave /v1/nodes",
-      timeoutMs: 45_000,
-    });
+    await pollUntil(
+      async () => ((await listNodes(cluster.gateway.url)).some((n) => n.id === doomed?.nodeId) ? undefined : true),
+      {
+        what: "the killed node to leave /v1/nodes",
+        timeoutMs: 45_000,
+      },
+    );
     const nodes = await listNodes(cluster.gateway.url);
     expect(nodes.map((n) => n.id)).toEqual([cluster.agents[1]?.nodeId]);
   });

@@ -14,7 +14,9 @@ const BURST_LATENCY_MS = 1_500;
 const CAPACITY = 64;
 const BURST = 96;
 
-/** What each request of a batch came to: the node that answered, or the HTTP status and error code it was refused with. */
+/**
+ * What each request of a batch came to: the node that answered, or the HTTP status and error code it was refused with.
+ */
 async function settle(requests: Promise<RoutedAnswer>[]): Promise<{ answers: RoutedAnswer[]; refusals: string[] }> {
   const answers: RoutedAnswer[] = [];
   const refusals: string[] = [];
@@ -29,16 +31,25 @@ describe("a burst on a freshly joined mesh", E2E, () => {
   let cluster: Cluster;
 
   beforeAll(async () => {
-    cluster = await startCluster({ agents: 3, name: "fresh-burst", nodes: [0, 1, 2].map(() => ({ latencyMs: BURST_LATENCY_MS, capacity: CAPACITY })) });
+    cluster = await startCluster({
+      agents: 3,
+      name: "fresh-burst",
+      nodes: [0, 1, 2].map(() => ({ latencyMs: BURST_LATENCY_MS, capacity: CAPACITY })),
+    });
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
 
   it(`answers ${BURST} concurrent requests on 3 new nodes declaring ${CAPACITY} slots each: none refused`, async () => {
-    const { answers, refusals } = await settle(Array.from({ length: BURST }, (_, i) => routedChat(cluster.client, { prompt: `burst ${i}` })));
+    const { answers, refusals } = await settle(
+      Array.from({ length: BURST }, (_, i) => routedChat(cluster.client, { prompt: `burst ${i}` })),
+    );
     const peaks = cluster.backends.map((b) => b.stats().peakConcurrent);
     const summary = `refused: ${refusals.length} (${[...new Set(refusals)].join(", ")}); peaks ${peaks.join("/")}`;
     expect(refusals, summary).toEqual([]);
-    expect(answers.every((a) => a.text !== ""), summary).toBe(true);
+    expect(
+      answers.every((a) => a.text !== ""),
+      summary,
+    ).toBe(true);
     // The burst really was concurrent, and spread: every node held more at once than an unproven node's trickle.
     for (const peak of peaks) expect(peak, summary).toBeGreaterThan(4);
   });
@@ -61,7 +72,10 @@ describe("fresh identities beside a proven node with room", E2E, () => {
     cluster = await startCluster({
       agents: 1 + FRESH,
       name: "fresh-share",
-      nodes: [{ latencyMs: PROVEN_LATENCY_MS, capacity: CAPACITY }, ...Array.from({ length: FRESH }, () => ({ latencyMs: FRESH_LATENCY_MS, capacity: CAPACITY }))],
+      nodes: [
+        { latencyMs: PROVEN_LATENCY_MS, capacity: CAPACITY },
+        ...Array.from({ length: FRESH }, () => ({ latencyMs: FRESH_LATENCY_MS, capacity: CAPACITY })),
+      ],
     });
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
@@ -70,12 +84,18 @@ describe("fresh identities beside a proven node with room", E2E, () => {
     const proven = cluster.agents[0]?.nodeId ?? "";
     // The proven node earns its record first (pinned), and the registry has it before the window starts.
     for (let i = 0; i < 4; i++) await routedChat(cluster.client, { extra: { provider: { only: [proven] } } });
-    await pollUntil(async () => ((await listNodes(cluster.gateway.url)).find((n) => n.id === proven)?.requests ?? 0) >= 4 || undefined, {
-      what: "the proven node's answers to reach the registry",
-      timeoutMs: 15_000,
-    });
+    await pollUntil(
+      async () =>
+        ((await listNodes(cluster.gateway.url)).find((n) => n.id === proven)?.requests ?? 0) >= 4 || undefined,
+      {
+        what: "the proven node's answers to reach the registry",
+        timeoutMs: 15_000,
+      },
+    );
     // One burst, well within the proven node's 64 slots: it has room for every request.
-    const answers = await Promise.all(Array.from({ length: WINDOW }, (_, i) => routedChat(cluster.client, { prompt: `share ${i}` })));
+    const answers = await Promise.all(
+      Array.from({ length: WINDOW }, (_, i) => routedChat(cluster.client, { prompt: `share ${i}` })),
+    );
     const toFresh = answers.filter((a) => a.node !== proven).length;
     const summary = `fresh identities answered ${toFresh} of ${answers.length}: ${[...tally(answers)].map(([node, n]) => `${node === proven ? "proven" : node.slice(0, 6)}=${n}`).join(" ")}`;
     // Exploration gives them about 18% here (0.5% + 20% × 8/9), 3 of 16 on average; half is far above that, and far

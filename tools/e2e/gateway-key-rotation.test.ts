@@ -5,7 +5,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
-import { DISPATCH_NODE_HEADER, GatewayMetadataSchema, jwkThumbprint, newSeed, signRequest, utf8, webCryptoSignerFromSeed } from "@meshgate/schemas";
+import {
+  DISPATCH_NODE_HEADER,
+  GatewayMetadataSchema,
+  jwkThumbprint,
+  newSeed,
+  signRequest,
+  utf8,
+  webCryptoSignerFromSeed,
+} from "@meshgate/schemas";
 import { startSimBackend, type SimBackend } from "@meshgate/sim-backend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../gateway/admin.js";
@@ -31,7 +39,13 @@ describe("gateway key rotation", { timeout: 90_000 }, () => {
   beforeAll(async () => {
     gateway = await startGateway({ vars, persistDir: join(scratch, "state"), sink: quietSink("gateway") });
     backend = await startSimBackend({ models: [CHAT_MODEL], log: quietSink("sim-backend") });
-    agent = await startNodeAgent({ name: "agent", gatewayUrl: gateway.url, upstreamUrl: backend.url, keyFile: join(scratch, "agent.key"), sink: quietSink("agent") });
+    agent = await startNodeAgent({
+      name: "agent",
+      gatewayUrl: gateway.url,
+      upstreamUrl: backend.url,
+      keyFile: join(scratch, "agent.key"),
+      sink: quietSink("agent"),
+    });
     await waitForNode(gateway.url, agent.nodeId);
     apiKey = (await createApiKey(gateway.url, vars.ADMIN_TOKEN, "gateway-key-rotation")).key;
   }, SETUP_TIMEOUT_MS);
@@ -45,10 +59,20 @@ describe("gateway key rotation", { timeout: 90_000 }, () => {
   /** A dispatch signed with `seed` as the gateway signs them, sent straight to the agent. */
   async function dispatchSignedWith(seed: string): Promise<Response> {
     const url = `${agent.url}/v1/chat/completions`;
-    const body = utf8(JSON.stringify({ model: CHAT_MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 2 }));
+    const body = utf8(
+      JSON.stringify({ model: CHAT_MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 2 }),
+    );
     const headers = new Headers({ "content-type": "application/json", [DISPATCH_NODE_HEADER]: agent.nodeId });
     const { signer } = await webCryptoSignerFromSeed(seed, jwkThumbprint);
-    await signRequest({ method: "POST", url, headers, body, signer, now: Date.now(), extraComponents: [DISPATCH_NODE_HEADER] });
+    await signRequest({
+      method: "POST",
+      url,
+      headers,
+      body,
+      signer,
+      now: Date.now(),
+      extraComponents: [DISPATCH_NODE_HEADER],
+    });
     return fetch(url, { method: "POST", headers, body });
   }
 
@@ -63,21 +87,37 @@ describe("gateway key rotation", { timeout: 90_000 }, () => {
       port,
       persistDir: join(scratch, "state"),
       sink: quietSink("gateway"),
-      vars: { ...vars, GATEWAY_SIGNING_KEY: newSeedValue, GATEWAY_PREVIOUS_PUBLIC_KEY: oldKey.publicKey, GATEWAY_PREVIOUS_KEY_UNTIL: new Date(until).toISOString() },
+      vars: {
+        ...vars,
+        GATEWAY_SIGNING_KEY: newSeedValue,
+        GATEWAY_PREVIOUS_PUBLIC_KEY: oldKey.publicKey,
+        GATEWAY_PREVIOUS_KEY_UNTIL: new Date(until).toISOString(),
+      },
     });
 
-    const published = GatewayMetadataSchema.parse(await (await fetch(`${gateway.url}/.well-known/meshgate.json`)).json());
-    expect(published.keys.map((k) => [k.kid, k.status])).toEqual([[newKey.signer.keyId, "current"], [oldKey.signer.keyId, "previous"]]);
+    const published = GatewayMetadataSchema.parse(
+      await (await fetch(`${gateway.url}/.well-known/meshgate.json`)).json(),
+    );
+    expect(published.keys.map((k) => [k.kid, k.status])).toEqual([
+      [newKey.signer.keyId, "current"],
+      [oldKey.signer.keyId, "previous"],
+    ]);
     expect(published.keys[1]!.not_after).toBe(new Date(until).toISOString());
 
     // The gateway now signs with the new key; the agent learns it on the first such dispatch and serves it.
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 });
     const { response } = await pollUntil(
-      () => client.chat.completions.create({ model: CHAT_MODEL, messages: [{ role: "user", content: "hi" }] }).withResponse(),
+      () =>
+        client.chat.completions
+          .create({ model: CHAT_MODEL, messages: [{ role: "user", content: "hi" }] })
+          .withResponse(),
       { what: "a chat answered after the rotation", timeoutMs: 20_000 },
     );
     expect(response.headers.get("x-meshgate-node")).toBe(agent.nodeId);
-    await agent.process.waitForLine(new RegExp(`gateway keys updated keys=${newKey.signer.keyId},${oldKey.signer.keyId}`), 5_000);
+    await agent.process.waitForLine(
+      new RegExp(`gateway keys updated keys=${newKey.signer.keyId},${oldKey.signer.keyId}`),
+      5_000,
+    );
 
     // During the overlap a dispatch signed with the old key (an isolate still on the old secret) is served too.
     expect(Date.now()).toBeLessThan(until);

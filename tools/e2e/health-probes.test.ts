@@ -15,7 +15,9 @@ describe("health probes", E2E, () => {
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
 
   const probes = async (): Promise<Map<string, AdminNode["probe"]>> => {
-    const res = await fetch(`${cluster.gateway.url}/admin/nodes`, { headers: { authorization: `Bearer ${cluster.adminToken}` } });
+    const res = await fetch(`${cluster.gateway.url}/admin/nodes`, {
+      headers: { authorization: `Bearer ${cluster.adminToken}` },
+    });
     expect(res.status).toBe(200);
     return new Map(((await res.json()) as { data: AdminNode[] }).data.map((n) => [n.id, n.probe]));
   };

@@ -44,7 +44,11 @@ export function parseResponse(buf: Buffer, eof: boolean): Parsed | null {
     const rest = buf.subarray(bodyStart);
     if (/chunked/i.test(headers.get("transfer-encoding") ?? "")) {
       const body = dechunk(rest);
-      return body === null ? (eof ? { status, headers, body: rest.toString("utf8"), head } : null) : { status, headers, body, head };
+      return body === null
+        ? eof
+          ? { status, headers, body: rest.toString("utf8"), head }
+          : null
+        : { status, headers, body, head };
     }
     const length = headers.get("content-length");
     if (length !== undefined) {
@@ -75,7 +79,11 @@ function dechunk(buf: Buffer): string | null {
  * Writes `parts` to a fresh connection (respecting backpressure, stopping if the server hangs up), optionally
  * half-closes, and resolves with the first complete response, or how the connection ended.
  */
-export function exchange(port: number, parts: readonly (string | Buffer)[], opts: ExchangeOptions): Promise<WireOutcome> {
+export function exchange(
+  port: number,
+  parts: readonly (string | Buffer)[],
+  opts: ExchangeOptions,
+): Promise<WireOutcome> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: "127.0.0.1" });
     const chunks: Buffer[] = [];
@@ -88,10 +96,25 @@ export function exchange(port: number, parts: readonly (string | Buffer)[], opts
       resolve(outcome);
     };
     const received = () => Buffer.concat(chunks);
-    const timer = setTimeout(() => finish({ kind: "timeout", received: received().toString("latin1").slice(0, 300) }), opts.timeoutMs);
+    const timer = setTimeout(
+      () => finish({ kind: "timeout", received: received().toString("latin1").slice(0, 300) }),
+      opts.timeoutMs,
+    );
     const settleOnEnd = (fallback: WireOutcome): void => {
       const parsed = parseResponse(received(), true);
-      finish(parsed ? { kind: "response", ...parsed } : chunks.length === 0 ? fallback : { kind: "response", status: NaN, headers: new Map(), body: "", head: received().toString("latin1").slice(0, 300) });
+      finish(
+        parsed
+          ? { kind: "response", ...parsed }
+          : chunks.length === 0
+            ? fallback
+            : {
+                kind: "response",
+                status: NaN,
+                headers: new Map(),
+                body: "",
+                head: received().toString("latin1").slice(0, 300),
+              },
+      );
     };
     socket.on("data", (data: Buffer) => {
       chunks.push(data);
@@ -133,7 +156,8 @@ export function problemWith(outcome: WireOutcome, expect: Expectation): string |
   if (!json) return expect.protocol ? null : `a 4xx that is not JSON: ${shown}`;
   const shapeProblem = openAIShapeProblem(body);
   if (shapeProblem) return `${shapeProblem}: ${shown}`;
-  if (expect.statuses && !expect.statuses.includes(status)) return `expected ${expect.statuses.join("/")}, got: ${shown}`;
+  if (expect.statuses && !expect.statuses.includes(status))
+    return `expected ${expect.statuses.join("/")}, got: ${shown}`;
   return null;
 }
 
@@ -144,12 +168,19 @@ function openAIShapeProblem(text: string): string | null {
   } catch {
     return "not JSON";
   }
-  const error = typeof body === "object" && body !== null && "error" in body ? (body as { error: unknown }).error : undefined;
-  if (typeof error !== "object" || error === null || Object.keys(body as object).join() !== "error") return 'not {"error": {...}}';
+  const error =
+    typeof body === "object" && body !== null && "error" in body ? (body as { error: unknown }).error : undefined;
+  if (typeof error !== "object" || error === null || Object.keys(body as object).join() !== "error")
+    return 'not {"error": {...}}';
   const e = error as Record<string, unknown>;
-  if (Object.keys(e).sort().join() !== "code,message,param,type") return "error must have exactly message, type, param, code";
+  if (Object.keys(e).sort().join() !== "code,message,param,type")
+    return "error must have exactly message, type, param, code";
   if (typeof e["message"] !== "string" || typeof e["type"] !== "string") return "message and type must be strings";
-  if (!(e["param"] === null || typeof e["param"] === "string") || !(e["code"] === null || typeof e["code"] === "string")) return "param and code must be string or null";
+  if (
+    !(e["param"] === null || typeof e["param"] === "string") ||
+    !(e["code"] === null || typeof e["code"] === "string")
+  )
+    return "param and code must be string or null";
   return null;
 }
 

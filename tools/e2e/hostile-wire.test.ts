@@ -13,7 +13,18 @@ import { send, signedRequest } from "../../node-agent/test/gateway-request.js";
 import { createApiKey } from "../gateway/admin.js";
 import { generateDevVars } from "../gateway/dev-vars.js";
 import { startGateway, type Gateway } from "../gateway/gateway.js";
-import { badChunked, duplicated, garbageRequestLine, missingHost, oddHeaderBytes, oversized, truncated, workerdRefusals, type Target, type WireCase } from "./hostile-wire-cases.js";
+import {
+  badChunked,
+  duplicated,
+  garbageRequestLine,
+  missingHost,
+  oddHeaderBytes,
+  oversized,
+  truncated,
+  workerdRefusals,
+  type Target,
+  type WireCase,
+} from "./hostile-wire-cases.js";
 import { exchange, outcomeLabel, problemWith } from "./hostile-wire-support.js";
 import { quietSink, recentOutput } from "./support/quiet.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
@@ -53,16 +64,34 @@ describe("hostile bytes on the wire", E2E, () => {
       req.resume();
       req.on("end", () => {
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ id: "x", object: "chat.completion", choices: [], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
+        res.end(
+          JSON.stringify({
+            id: "x",
+            object: "chat.completion",
+            choices: [],
+            usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+          }),
+        );
       });
     });
     const upstreamPort = await listen(upstream);
     // As worker/test/fleet/global-setup.ts builds it: verifying the gateway's published key, proxying to the upstream.
     const { signer, publicKey } = await webCryptoSignerFromSeed(vars.GATEWAY_SIGNING_KEY, jwkThumbprint);
     gatewaySigner = signer;
-    const signingKey = { kid: signer.keyId, alg: "ed25519" as const, jwk: publicJwk(publicKey), status: "current" as const, not_after: null };
+    const signingKey = {
+      kid: signer.keyId,
+      alg: "ed25519" as const,
+      jwk: publicJwk(publicKey),
+      status: "current" as const,
+      not_after: null,
+    };
     agent = createAgentServer({
-      auth: { verify: gatewayKeyVerifier([signingKey]), nonces: new NonceWindow(), now: Date.now, servesNode: (id) => id === AGENT_NODE },
+      auth: {
+        verify: gatewayKeyVerifier([signingKey]),
+        nonces: new NonceWindow(),
+        now: Date.now,
+        servesNode: (id) => id === AGENT_NODE,
+      },
       proxy: new UpstreamProxy(`http://127.0.0.1:${upstreamPort}`, { onUpstreamError: () => {} }),
       log: () => {},
       capacity: 4,
@@ -71,13 +100,24 @@ describe("hostile bytes on the wire", E2E, () => {
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
-    console.log(`hostile-wire: ${[...tally.values()].reduce((a, b) => a + b, 0)} exchanges\n${[...tally].sort().map(([k, n]) => `  ${n}\t${k}`).join("\n")}`);
+    console.log(
+      `hostile-wire: ${[...tally.values()].reduce((a, b) => a + b, 0)} exchanges\n${[...tally]
+        .sort()
+        .map(([k, n]) => `  ${n}\t${k}`)
+        .join("\n")}`,
+    );
     await Promise.all([agent && close(agent.server), upstream && close(upstream)]);
     await gateway?.stop();
   }, SETUP_TIMEOUT_MS);
 
   const gatewayTargets = (): Target[] => [
-    { name: "gateway chat (valid key)", port: gateway.port, path: "/v1/chat/completions", auth: [["Authorization", `Bearer ${apiKey}`]], server: "workerd" },
+    {
+      name: "gateway chat (valid key)",
+      port: gateway.port,
+      path: "/v1/chat/completions",
+      auth: [["Authorization", `Bearer ${apiKey}`]],
+      server: "workerd",
+    },
     { name: "gateway heartbeat", port: gateway.port, path: "/v1/nodes/heartbeat", auth: [], server: "workerd" },
     { name: "gateway admin keys (no token)", port: gateway.port, path: "/admin/keys", auth: [], server: "workerd" },
   ];
@@ -85,12 +125,33 @@ describe("hostile bytes on the wire", E2E, () => {
   const forgedSignature = (): [string, string][] => {
     const now = Math.floor(Date.now() / 1000);
     const input = `sig1=("@method" "@authority" "@path" "content-digest" "meshgate-node");created=${now};expires=${now + 30};nonce="n";keyid="${gatewaySigner.keyId}"`;
-    return [["Signature-Input", input], ["Signature", `sig1=:${Buffer.alloc(64, 7).toString("base64")}:`]];
+    return [
+      ["Signature-Input", input],
+      ["Signature", `sig1=:${Buffer.alloc(64, 7).toString("base64")}:`],
+    ];
   };
   const agentTargets = (): Target[] => [
-    { name: "agent chat", port: agentPort, path: "/v1/chat/completions", auth: [["Meshgate-Node", AGENT_NODE]], server: "node" },
-    { name: "agent embeddings (forged signature)", port: agentPort, path: "/v1/embeddings", auth: [["Meshgate-Node", AGENT_NODE], ...forgedSignature()], server: "node" },
-    { name: "agent health probe (forged signature)", port: agentPort, path: HEALTH_PATH, auth: [["Meshgate-Node", AGENT_NODE], ...forgedSignature()], server: "node" },
+    {
+      name: "agent chat",
+      port: agentPort,
+      path: "/v1/chat/completions",
+      auth: [["Meshgate-Node", AGENT_NODE]],
+      server: "node",
+    },
+    {
+      name: "agent embeddings (forged signature)",
+      port: agentPort,
+      path: "/v1/embeddings",
+      auth: [["Meshgate-Node", AGENT_NODE], ...forgedSignature()],
+      server: "node",
+    },
+    {
+      name: "agent health probe (forged signature)",
+      port: agentPort,
+      path: HEALTH_PATH,
+      auth: [["Meshgate-Node", AGENT_NODE], ...forgedSignature()],
+      server: "node",
+    },
   ];
 
   async function check(c: WireCase): Promise<void> {
@@ -98,7 +159,10 @@ describe("hostile bytes on the wire", E2E, () => {
     const key = `${c.target} | ${c.kind.replace(/limit \+ \d+/, "limit + n")} → ${outcomeLabel(outcome)}`;
     tally.set(key, (tally.get(key) ?? 0) + 1);
     const problem = problemWith(outcome, c);
-    if (problem) throw new Error(`${c.kind} → ${c.target}: ${problem}${c.target.startsWith("gateway") ? `\nRecent gateway output:\n${recentOutput(20)}` : ""}`);
+    if (problem)
+      throw new Error(
+        `${c.kind} → ${c.target}: ${problem}${c.target.startsWith("gateway") ? `\nRecent gateway output:\n${recentOutput(20)}` : ""}`,
+      );
   }
 
   const families: [string, (targets: readonly Target[]) => fc.Arbitrary<WireCase>, number][] = [
@@ -110,7 +174,10 @@ describe("hostile bytes on the wire", E2E, () => {
     ["chunked encoding with bad chunk sizes or framing", badChunked, 50],
   ];
   // Per server, so that a failure on one does not cut the other's runs short.
-  for (const [server, targets] of [["gateway", gatewayTargets], ["agent", agentTargets]] as const) {
+  for (const [server, targets] of [
+    ["gateway", gatewayTargets],
+    ["agent", agentTargets],
+  ] as const) {
     for (const [name, family, numRuns] of families) {
       it(`${server}, ${name}: a 4xx in OpenAI's shape, or the HTTP parser's refusal; never a 5xx or a hang`, async () => {
         await fc.assert(fc.asyncProperty(family(targets()), check), { numRuns });
@@ -146,7 +213,12 @@ describe("hostile bytes on the wire", E2E, () => {
     expect(nodes.status).toBe(200);
     expect(await nodes.json()).toMatchObject({ object: "list" });
     expect(upstreamHits).toBe(0);
-    const dispatch = await signedRequest(gatewaySigner, `http://127.0.0.1:${agentPort}/v1/chat/completions`, { model: "m", messages: [{ role: "user", content: "hi" }] }, { nodeId: AGENT_NODE });
+    const dispatch = await signedRequest(
+      gatewaySigner,
+      `http://127.0.0.1:${agentPort}/v1/chat/completions`,
+      { model: "m", messages: [{ role: "user", content: "hi" }] },
+      { nodeId: AGENT_NODE },
+    );
     const answer = await send(dispatch);
     expect(answer.status, await answer.clone().text()).toBe(200);
     expect(upstreamHits).toBe(1);

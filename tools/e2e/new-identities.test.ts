@@ -18,7 +18,9 @@ const REGISTRATION_BURST = 5;
 const PER_ORIGIN = 2;
 const MODELS = ["identity-probe-model"];
 
-/** Answers endpoint challenges at one origin for the nodes it is given (by the node id in the challenge); counts them. */
+/**
+ * Answers endpoint challenges at one origin for the nodes it is given (by the node id in the challenge); counts them.
+ */
 interface Responder {
   origin: string;
   challenges: Map<string, number>;
@@ -80,7 +82,11 @@ describe("new identities", E2E, () => {
   };
 
   beforeAll(async () => {
-    const vars = { ...generateDevVars(), REGISTRATION_RATE_LIMIT: `1/${REGISTRATION_BURST}`, IDENTITIES_PER_ORIGIN: String(PER_ORIGIN) };
+    const vars = {
+      ...generateDevVars(),
+      REGISTRATION_RATE_LIMIT: `1/${REGISTRATION_BURST}`,
+      IDENTITIES_PER_ORIGIN: String(PER_ORIGIN),
+    };
     gateway = await startGateway({ vars, sink: quietSink("gateway") });
   }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
@@ -96,14 +102,20 @@ describe("new identities", E2E, () => {
     const results: Refusal[] = [];
     for (const node of nodes) results.push(await heartbeat(node, `${target.origin}/`, 1, flooder));
     const statuses = results.map((r) => r.status);
-    expect(statuses).toEqual([...Array<number>(REGISTRATION_BURST).fill(200), ...Array<number>(2 * REGISTRATION_BURST).fill(429)]);
+    expect(statuses).toEqual([
+      ...Array<number>(REGISTRATION_BURST).fill(200),
+      ...Array<number>(2 * REGISTRATION_BURST).fill(429),
+    ]);
     for (const refused of results.slice(REGISTRATION_BURST)) {
       expect(refused.error).toMatchObject({ type: "rate_limit_error", code: "rate_limited", param: null });
       expect(String(refused.error?.message)).toMatch(/too many new nodes registered from this address/);
       expect(Number(refused.retryAfter)).toBeGreaterThan(0);
     }
     // The accepted ones were challenged (the target answers 404), the refused ones never.
-    await pollUntil(() => target.total() >= REGISTRATION_BURST || undefined, { what: "the accepted registrations' challenges", timeoutMs: 15_000 });
+    await pollUntil(() => target.total() >= REGISTRATION_BURST || undefined, {
+      what: "the accepted registrations' challenges",
+      timeoutMs: 15_000,
+    });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(target.total()).toBe(REGISTRATION_BURST);
     for (const node of nodes.slice(REGISTRATION_BURST)) expect(target.challenges.get(node.id)).toBeUndefined();
@@ -128,7 +140,8 @@ describe("new identities", E2E, () => {
     }
     // Both stay live (heartbeated within the last 10 s) as the third arrives.
     seq++;
-    for (const [i, node] of nodes.slice(0, PER_ORIGIN).entries()) expect((await heartbeat(node, urlOf(i), seq, ip)).status).toBe(200);
+    for (const [i, node] of nodes.slice(0, PER_ORIGIN).entries())
+      expect((await heartbeat(node, urlOf(i), seq, ip)).status).toBe(200);
     const third = await heartbeat(nodes[2]!, urlOf(2), 1, ip);
     expect(third.status).toBe(409);
     expect(third.error).toMatchObject({ code: "too_many_identities" });

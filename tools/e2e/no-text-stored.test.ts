@@ -95,7 +95,10 @@ async function run(scratch: string): Promise<Evidence> {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
   };
   try {
-    const backend: SimBackend = await startSimBackend({ models: [CHAT_MODEL, EMBED_MODEL], log: quietSink("sim-backend") });
+    const backend: SimBackend = await startSimBackend({
+      models: [CHAT_MODEL, EMBED_MODEL],
+      log: quietSink("sim-backend"),
+    });
     stops.push(() => backend.close());
     const gateway: Gateway = await startGateway({ vars, persistDir, sink: capturingSink("gateway", gatewayLog) });
     stops.push(() => gateway.stop());
@@ -155,7 +158,12 @@ async function run(scratch: string): Promise<Evidence> {
       const label = `chat streamed${includeUsage ? " with usage" : ""}`;
       const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: prompt(label) }];
       const { data: stream, response } = await client.chat.completions
-        .create({ model: CHAT_MODEL, messages, stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}) })
+        .create({
+          model: CHAT_MODEL,
+          messages,
+          stream: true,
+          ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+        })
         .withResponse();
       let text = "";
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
@@ -163,12 +171,16 @@ async function run(scratch: string): Promise<Evidence> {
       meteredRequestIds.push(requestIdOf(response));
     }
     {
-      const { data, response } = await client.completions.create({ model: CHAT_MODEL, prompt: prompt("completion") }).withResponse();
+      const { data, response } = await client.completions
+        .create({ model: CHAT_MODEL, prompt: prompt("completion") })
+        .withResponse();
       received("completion", data.choices[0]?.text ?? "");
       meteredRequestIds.push(requestIdOf(response));
     }
     {
-      const { data: stream, response } = await client.completions.create({ model: CHAT_MODEL, prompt: [prompt("completion streamed")], stream: true }).withResponse();
+      const { data: stream, response } = await client.completions
+        .create({ model: CHAT_MODEL, prompt: [prompt("completion streamed")], stream: true })
+        .withResponse();
       let text = "";
       for await (const chunk of stream) text += chunk.choices[0]?.text ?? "";
       received("completion streamed", text);
@@ -177,22 +189,35 @@ async function run(scratch: string): Promise<Evidence> {
     {
       const input = [prompt("embeddings input 1"), prompt("embeddings input 2")];
       const { data, response } = await client.embeddings.create({ model: EMBED_MODEL, input }).withResponse();
-      if (data.data.length !== input.length) throw new Error(`expected ${input.length} embeddings, got ${data.data.length}`);
+      if (data.data.length !== input.length)
+        throw new Error(`expected ${input.length} embeddings, got ${data.data.length}`);
       meteredRequestIds.push(requestIdOf(response));
     }
 
     // Failures: at the gateway (no node serves the model; a field the gateway validates) and at the node (the
     // backend refuses a parameter the gateway passes through untouched). Error paths are where bodies get logged.
     const unknownModel = await failureOf(
-      client.chat.completions.create({ model: "sim-no-such-model", messages: [{ role: "user", content: prompt("unknown model") }] }),
+      client.chat.completions.create({
+        model: "sim-no-such-model",
+        messages: [{ role: "user", content: prompt("unknown model") }],
+      }),
     );
-    if (unknownModel.status !== 404 || unknownModel.code !== "model_not_found") throw new Error(`unknown model: ${unknownModel.status} ${unknownModel.message}`);
+    if (unknownModel.status !== 404 || unknownModel.code !== "model_not_found")
+      throw new Error(`unknown model: ${unknownModel.status} ${unknownModel.message}`);
     const gatewayRefused = await failureOf(
-      client.chat.completions.create({ model: CHAT_MODEL, max_tokens: 0, messages: [{ role: "user", content: prompt("refused by the gateway") }] }),
+      client.chat.completions.create({
+        model: CHAT_MODEL,
+        max_tokens: 0,
+        messages: [{ role: "user", content: prompt("refused by the gateway") }],
+      }),
     );
-    if (gatewayRefused.status !== 400 || gatewayRefused.param !== "max_tokens") throw new Error(`gateway refusal: ${gatewayRefused.status} ${gatewayRefused.message}`);
-    const nodeRefused = await failureOf(client.embeddings.create({ model: EMBED_MODEL, input: prompt("refused by the node"), dimensions: 0 }));
-    if (nodeRefused.status !== 400 || nodeRefused.param !== "dimensions") throw new Error(`node refusal: ${nodeRefused.status} ${nodeRefused.message}`);
+    if (gatewayRefused.status !== 400 || gatewayRefused.param !== "max_tokens")
+      throw new Error(`gateway refusal: ${gatewayRefused.status} ${gatewayRefused.message}`);
+    const nodeRefused = await failureOf(
+      client.embeddings.create({ model: EMBED_MODEL, input: prompt("refused by the node"), dimensions: 0 }),
+    );
+    if (nodeRefused.status !== 400 || nodeRefused.param !== "dimensions")
+      throw new Error(`node refusal: ${nodeRefused.status} ${nodeRefused.message}`);
     // A node's answer is metered whatever its status, so this one leaves a usage row too.
     meteredRequestIds.push(nodeRefused.requestID ?? "(no x-request-id)");
     {
@@ -213,8 +238,11 @@ async function run(scratch: string): Promise<Evidence> {
     // this the gateway half of the log check could be searching an empty log. A node whose URL cannot answer the
     // endpoint challenge makes the Worker warn "endpoint proof failed"; its model is one no request asks for.
     const probe = await newTestNode();
-    const heartbeat = await send(await signedHeartbeat(gateway.url, probe, { url: "http://127.0.0.1:9", models: ["log-probe-model"], seq: 1 }));
-    if (heartbeat.status !== 200) throw new Error(`probe heartbeat answered ${heartbeat.status}: ${await heartbeat.text()}`);
+    const heartbeat = await send(
+      await signedHeartbeat(gateway.url, probe, { url: "http://127.0.0.1:9", models: ["log-probe-model"], seq: 1 }),
+    );
+    if (heartbeat.status !== 200)
+      throw new Error(`probe heartbeat answered ${heartbeat.status}: ${await heartbeat.text()}`);
     await pollUntil(async () => gatewayLog.some((line) => line.includes("endpoint proof failed")) || undefined, {
       what: "the Worker's warning about the probe node in the gateway log",
       timeoutMs: 15_000,
@@ -248,7 +276,9 @@ async function run(scratch: string): Promise<Evidence> {
   } catch (err) {
     await stopAll();
     // The processes' output is kept quiet while things work; when they do not, it is the first thing to read.
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\nRecent output:\n${recentOutput()}`, { cause: err });
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\nRecent output:\n${recentOutput()}`, {
+      cause: err,
+    });
   }
 }
 
@@ -265,7 +295,10 @@ describe("no prompt or completion text is stored or logged", E2E, () => {
 
   const logs = (): Haystack[] => [
     { where: "gateway log", bytes: Buffer.from(evidence.gatewayLog.join("\n"), "utf8") },
-    ...evidence.agentLogs.map((lines, i) => ({ where: `agent-${i + 1} log`, bytes: Buffer.from(lines.join("\n"), "utf8") })),
+    ...evidence.agentLogs.map((lines, i) => ({
+      where: `agent-${i + 1} log`,
+      bytes: Buffer.from(lines.join("\n"), "utf8"),
+    })),
   ];
 
   it("really sent the markers, and received completions made of them (the needles are real)", () => {
@@ -274,14 +307,25 @@ describe("no prompt or completion text is stored or logged", E2E, () => {
     // The simulated model echoes the prompt's words, so each completion is built from the markers' random parts.
     expect(evidence.completions).toHaveLength(5);
     for (const text of evidence.completions) expect(text).toMatch(/canary [0-9a-f]{16}|ünïcødé [0-9a-f]{16}/u);
-    expect(evidence.needles.filter((n) => n.what.endsWith("completion text")).length).toBeGreaterThan(evidence.completions.length);
+    expect(evidence.needles.filter((n) => n.what.endsWith("completion text")).length).toBeGreaterThan(
+      evidence.completions.length,
+    );
   });
 
   it("finds a needle written as UTF-8 or as UTF-16LE (the scanner itself works)", () => {
     const needle: Needle = { text: "ünïcødé-00112233445566778899", what: "probe" };
     const utf16 = Buffer.concat([Buffer.from([0, 1, 2]), Buffer.from(needle.text, "utf16le"), Buffer.from([3])]);
-    const found = findLeaks([{ where: "utf8", bytes: Buffer.from(`x${needle.text}y`, "utf8") }, { where: "utf16", bytes: utf16 }], [needle]);
-    expect(found.map((l) => [l.where, l.encoding])).toEqual([["utf8", "utf8"], ["utf16", "utf16le"]]);
+    const found = findLeaks(
+      [
+        { where: "utf8", bytes: Buffer.from(`x${needle.text}y`, "utf8") },
+        { where: "utf16", bytes: utf16 },
+      ],
+      [needle],
+    );
+    expect(found.map((l) => [l.where, l.encoding])).toEqual([
+      ["utf8", "utf8"],
+      ["utf16", "utf16le"],
+    ]);
   });
 
   it("scans the real storage: the persisted Durable Objects hold every usage row and node", () => {
@@ -291,11 +335,16 @@ describe("no prompt or completion text is stored or logged", E2E, () => {
     // Usage rows (UsageLedger) and registered nodes (NodeRegistry) are found by the very scan that finds no text.
     for (const id of evidence.meteredRequestIds) expect(occursIn(stored, id), `request id ${id} on disk`).toBe(true);
     for (const id of evidence.nodeIds) expect(occursIn(stored, id), `node id ${id} on disk`).toBe(true);
-    console.info(`scanned ${stored.length} files:\n${stored.map((f) => `  ${f.where} ${f.bytes.length} B`).join("\n")}`);
+    console.info(
+      `scanned ${stored.length} files:\n${stored.map((f) => `  ${f.where} ${f.bytes.length} B`).join("\n")}`,
+    );
   });
 
   it("leaves no prompt or completion text in any file the Durable Objects wrote", () => {
-    const named = evidence.stored.map((f) => ({ where: `${f.where} (file name)`, bytes: Buffer.from(f.where, "utf8") }));
+    const named = evidence.stored.map((f) => ({
+      where: `${f.where} (file name)`,
+      bytes: Buffer.from(f.where, "utf8"),
+    }));
     const leaks = findLeaks([...evidence.stored, ...named], evidence.needles);
     expect(leaks, describeLeaks(leaks)).toEqual([]);
   });

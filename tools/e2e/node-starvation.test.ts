@@ -45,11 +45,23 @@ describe("a rival holding half-sent requests open to a node's public URL", E2E, 
   it("does not take its slots: heartbeats report only the gateway's work, pinned requests are served, and the agent closes every socket within seconds", async () => {
     const victim = cluster.agents[0];
     if (!victim) throw new Error("the cluster needs an agent");
-    const metadata = (await (await fetch(`${cluster.gateway.url}/.well-known/meshgate.json`)).json()) as GatewayMetadata;
+    const metadata = (await (
+      await fetch(`${cluster.gateway.url}/.well-known/meshgate.json`)
+    ).json()) as GatewayMetadata;
     const gatewayKeyId = metadata.keys[0]?.kid ?? "";
     const inPlay = Object.values(PLAN).reduce((a, b) => a + b, 0);
-    flood = startStrangerFlood({ url: victim.url, nodeId: victim.nodeId, gatewayKeyId, plan: PLAN, dribbleEveryMs: 500, reopenAfterMs: 250 });
-    await pollUntil(() => (flood!.lives().length >= inPlay ? true : undefined), { what: `${inPlay} stranger sockets to be opened`, timeoutMs: 10_000 });
+    flood = startStrangerFlood({
+      url: victim.url,
+      nodeId: victim.nodeId,
+      gatewayKeyId,
+      plan: PLAN,
+      dribbleEveryMs: 500,
+      reopenAfterMs: 250,
+    });
+    await pollUntil(() => (flood!.lives().length >= inPlay ? true : undefined), {
+      what: `${inPlay} stranger sockets to be opened`,
+      timeoutMs: 10_000,
+    });
     const floodStarted = Date.now();
 
     // (a) What the gateway sees: no request of the gateway's is in flight at the node, so its heartbeats say 0.
@@ -59,7 +71,10 @@ describe("a rival holding half-sent requests open to a node's public URL", E2E, 
     // Requests only the attacked node may serve are served by it, streamed or not, while the flood goes on.
     const outcomes: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const outcome = await routedChat(cluster.client, { stream: i % 2 === 1, extra: { provider: { only: [victim.nodeId] } } }).then(
+      const outcome = await routedChat(cluster.client, {
+        stream: i % 2 === 1,
+        extra: { provider: { only: [victim.nodeId] } },
+      }).then(
         (a) => (a.node === victim.nodeId && a.text !== "" ? "served" : `answered by ${a.node}: "${a.text}"`),
         (err: unknown) => `failed: ${err instanceof Error ? err.message : String(err)}`,
       );

@@ -24,7 +24,9 @@ describe("OpenAI-compatible API through the gateway", E2E, () => {
   });
 
   it("answers a chat completion, naming the request and the node that served it", async () => {
-    const { data, response } = await cluster.client.chat.completions.create({ model: CHAT_MODEL, messages }).withResponse();
+    const { data, response } = await cluster.client.chat.completions
+      .create({ model: CHAT_MODEL, messages })
+      .withResponse();
     expect(data.object).toBe("chat.completion");
     expect(data.choices[0]?.message.content).toBeTruthy();
     expect(data.usage?.total_tokens).toBeGreaterThan(0);
@@ -33,7 +35,9 @@ describe("OpenAI-compatible API through the gateway", E2E, () => {
   });
 
   it("streams a chat completion without usage when the client did not ask for it", async () => {
-    const { data: stream, response } = await cluster.client.chat.completions.create({ model: CHAT_MODEL, messages, stream: true }).withResponse();
+    const { data: stream, response } = await cluster.client.chat.completions
+      .create({ model: CHAT_MODEL, messages, stream: true })
+      .withResponse();
     expect(nodeIds).toContain(response.headers.get("x-meshgate-node"));
     let text = "";
     for await (const chunk of stream) {
@@ -46,7 +50,12 @@ describe("OpenAI-compatible API through the gateway", E2E, () => {
   });
 
   it("streams a chat completion with exactly one usage chunk, last, when asked", async () => {
-    const stream = await cluster.client.chat.completions.create({ model: CHAT_MODEL, messages, stream: true, stream_options: { include_usage: true } });
+    const stream = await cluster.client.chat.completions.create({
+      model: CHAT_MODEL,
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     const withUsage = chunks.filter((c) => c.usage);
@@ -61,7 +70,11 @@ describe("OpenAI-compatible API through the gateway", E2E, () => {
     expect(completion.object).toBe("text_completion");
     expect(completion.choices[0]?.text).toBeTruthy();
     let streamed = "";
-    for await (const chunk of await cluster.client.completions.create({ model: CHAT_MODEL, prompt: "Once upon a time", stream: true })) {
+    for await (const chunk of await cluster.client.completions.create({
+      model: CHAT_MODEL,
+      prompt: "Once upon a time",
+      stream: true,
+    })) {
       streamed += chunk.choices[0]?.text ?? "";
     }
     expect(streamed).toBe(completion.choices[0]?.text);
@@ -75,14 +88,22 @@ describe("OpenAI-compatible API through the gateway", E2E, () => {
   });
 
   it("refuses a wrong API key with 401", async () => {
-    const request = cluster.clientWithKey("mg-this-key-does-not-exist").chat.completions.create({ model: CHAT_MODEL, messages });
-    const err = await request.then(() => null, (e: unknown) => e);
+    const request = cluster
+      .clientWithKey("mg-this-key-does-not-exist")
+      .chat.completions.create({ model: CHAT_MODEL, messages });
+    const err = await request.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
     expect((err as InstanceType<typeof OpenAI.AuthenticationError>).status).toBe(401);
   });
 
   it("answers an unknown model with 404 model_not_found", async () => {
-    const err = await cluster.client.chat.completions.create({ model: "no-such-model", messages }).then(() => null, (e: unknown) => e);
+    const err = await cluster.client.chat.completions.create({ model: "no-such-model", messages }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(OpenAI.NotFoundError);
     expect((err as InstanceType<typeof OpenAI.NotFoundError>).code).toBe("model_not_found");
   });

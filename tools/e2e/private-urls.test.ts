@@ -48,7 +48,9 @@ describe("node URLs on a production-mode gateway", E2E, () => {
     ["http://node.internal:8790", "local hostname"],
     ["http://user:secret@node.example.com/", "credentials"],
   ])("answers 400 forbidden_node_url for %s (%s)", async (url, why) => {
-    const response = await send(await signedHeartbeat(gateway.url, await newTestNode(), { url, models: ["m"], seq: 1 }));
+    const response = await send(
+      await signedHeartbeat(gateway.url, await newTestNode(), { url, models: ["m"], seq: 1 }),
+    );
     expect(response.status).toBe(400);
     const { error } = (await response.json()) as { error: { code: string; param: string; message: string } };
     expect(error).toMatchObject({ code: "forbidden_node_url", param: "url" });
@@ -56,7 +58,13 @@ describe("node URLs on a production-mode gateway", E2E, () => {
   });
 
   it("accepts a public URL (pending until the node proves it answers there)", async () => {
-    const response = await send(await signedHeartbeat(gateway.url, await newTestNode(), { url: "https://node.example.com:8790", models: ["m"], seq: 1 }));
+    const response = await send(
+      await signedHeartbeat(gateway.url, await newTestNode(), {
+        url: "https://node.example.com:8790",
+        models: ["m"],
+        seq: 1,
+      }),
+    );
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: "pending_verification" });
   });

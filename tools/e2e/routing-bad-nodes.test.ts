@@ -42,7 +42,10 @@ describe("a node failing half its requests", E2E, () => {
     // Every node gets the same share of traffic first (the client asks for each in turn), so in what follows the
     // router can tell them apart only by how they answered, not by which it happened to try first.
     const introduced: RoutedAnswer[] = [];
-    for (let i = 0; i < 30; i++) introduced.push(await routedChat(cluster.client, { stream: i % 2 === 1, extra: { provider: { order: [ids[i % 3]] } } }));
+    for (let i = 0; i < 30; i++)
+      introduced.push(
+        await routedChat(cluster.client, { stream: i % 2 === 1, extra: { provider: { order: [ids[i % 3]] } } }),
+      );
     expect(introduced.every((a) => a.text !== "")).toBe(true);
     // Not vacuous: the flaky node was reached and did fail, and its failures were hidden from the clients by failover.
     expect(flakyBackend.stats().failed).toBeGreaterThan(0);

@@ -28,7 +28,8 @@ const TOKEN_INTERVAL_MS = 2;
 describe("routing by measured speed", E2E, () => {
   let cluster: Cluster;
   const id = (i: number): string => cluster.agents[i]?.nodeId ?? "";
-  const name = (node: string): string => ["fast", "medium", "slow"][cluster.agents.findIndex((a) => a.nodeId === node)] ?? node;
+  const name = (node: string): string =>
+    ["fast", "medium", "slow"][cluster.agents.findIndex((a) => a.nodeId === node)] ?? node;
   const requestsTo = (i: number): number => cluster.backends[i]?.stats().requests ?? 0;
   const describeTally = (answers: readonly RoutedAnswer[]): string =>
     [...tally(answers)].map(([node, n]) => `${name(node)}=${n}`).join(" ");
@@ -36,14 +37,21 @@ describe("routing by measured speed", E2E, () => {
   /** What the gateway has learned of each node, for failure messages. */
   const learned = async (): Promise<string> =>
     (await listNodes(cluster.gateway.url))
-      .map((n) => `${name(n.id)}: latency_ms=${n.latency_ms} reputation=${n.reputation} requests=${n.requests} in_flight=${n.in_flight}`)
+      .map(
+        (n) =>
+          `${name(n.id)}: latency_ms=${n.latency_ms} reputation=${n.reputation} requests=${n.requests} in_flight=${n.in_flight}`,
+      )
       .join("; ");
 
   beforeAll(async () => {
     cluster = await startCluster({
       agents: 3,
       name: "routing",
-      nodes: LATENCIES.map((latencyMs, i) => ({ latencyMs, tokenIntervalMs: TOKEN_INTERVAL_MS, capacity: i === FAST ? FAST_CAPACITY : OTHER_CAPACITY })),
+      nodes: LATENCIES.map((latencyMs, i) => ({
+        latencyMs,
+        tokenIntervalMs: TOKEN_INTERVAL_MS,
+        capacity: i === FAST ? FAST_CAPACITY : OTHER_CAPACITY,
+      })),
     });
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
@@ -58,8 +66,13 @@ describe("routing by measured speed", E2E, () => {
     for (const a of [...warmUp, ...answers]) expect(a.text).not.toBe("");
     expect(new Set(answers.map((a) => a.node))).not.toContain("");
     // Every request was answered by the first node tried; the backends saw exactly those requests and no others.
-    expect(answers.every((a) => a.attempts === 1), summary).toBe(true);
-    expect([FAST, MEDIUM, SLOW].map((i) => requestsTo(i) - (before[i] ?? 0))).toEqual([FAST, MEDIUM, SLOW].map((i) => served.get(id(i)) ?? 0));
+    expect(
+      answers.every((a) => a.attempts === 1),
+      summary,
+    ).toBe(true);
+    expect([FAST, MEDIUM, SLOW].map((i) => requestsTo(i) - (before[i] ?? 0))).toEqual(
+      [FAST, MEDIUM, SLOW].map((i) => served.get(id(i)) ?? 0),
+    );
     expect(served.get(id(FAST)) ?? 0, summary).toBeGreaterThan(answers.length / 2);
     expect(served.get(id(FAST)) ?? 0, summary).toBeGreaterThan(served.get(id(SLOW)) ?? 0);
   });
@@ -71,7 +84,12 @@ describe("routing by measured speed", E2E, () => {
     const before = [FAST, MEDIUM, SLOW].map(requestsTo);
     // Every request of the burst asks for the fastest node first, so only its capacity can keep them off it.
     const burst = Array.from({ length: 8 }, (_, i) =>
-      routedChat(cluster.client, { stream: true, maxTokens: LONG_ANSWER_TOKENS, prompt: `burst ${i}`, extra: { provider: { order: [id(FAST)] } } }),
+      routedChat(cluster.client, {
+        stream: true,
+        maxTokens: LONG_ANSWER_TOKENS,
+        prompt: `burst ${i}`,
+        extra: { provider: { order: [id(FAST)] } },
+      }),
     );
     const answers = await Promise.all(burst);
     const summary = `burst: ${describeTally(answers)}; fast backend peak ${fast.stats().peakConcurrent}`;
@@ -80,14 +98,21 @@ describe("routing by measured speed", E2E, () => {
     expect(fast.stats().peakConcurrent, summary).toBeLessThanOrEqual(FAST_CAPACITY);
     // Not vacuous: the fastest node took part, and requests that asked for it went elsewhere only because it was full.
     expect(requestsTo(FAST) - (before[FAST] ?? 0), summary).toBeGreaterThan(0);
-    expect(requestsTo(MEDIUM) + requestsTo(SLOW) - (before[MEDIUM] ?? 0) - (before[SLOW] ?? 0), summary).toBeGreaterThan(0);
+    expect(
+      requestsTo(MEDIUM) + requestsTo(SLOW) - (before[MEDIUM] ?? 0) - (before[SLOW] ?? 0),
+      summary,
+    ).toBeGreaterThan(0);
 
     // The gateway counts a node's load as its own open requests plus the others' from the node's last heartbeat, which
-    // can still report part of the burst for a heartbeat interval after it ended; later tests need the fastest node free.
-    await pollUntil(async () => ((await listNodes(cluster.gateway.url)).every((n) => n.in_flight === 0) ? true : undefined), {
-      what: "heartbeats to report the burst over",
-      timeoutMs: 15_000,
-    });
+    // can still report part of the burst for a heartbeat interval after it ended; later tests need the fastest node
+    // free.
+    await pollUntil(
+      async () => ((await listNodes(cluster.gateway.url)).every((n) => n.in_flight === 0) ? true : undefined),
+      {
+        what: "heartbeats to report the burst over",
+        timeoutMs: 15_000,
+      },
+    );
   });
 
   it("says which node answered, how many were tried and where the time went", async () => {
@@ -117,7 +142,8 @@ describe("routing by measured speed", E2E, () => {
 
   it("tries the node named in provider.order first", async () => {
     // "First" unless the router believes it full: the fast node's 429s in the burst above may still hold its learned
-    // capacity down, or a heartbeat may still report the burst, for a few seconds. Then the next choice answers at once.
+    // capacity down, or a heartbeat may still report the burst, for a few seconds. Then the next choice answers at
+    // once.
     for (const target of [SLOW, MEDIUM, FAST]) {
       const seen: string[] = [];
       for (let i = 0; i < 10 && seen.at(-1) !== name(id(target)); i++) {
@@ -132,7 +158,10 @@ describe("routing by measured speed", E2E, () => {
 
   it("uses only the nodes in provider.only", async () => {
     const answers: RoutedAnswer[] = [];
-    for (let i = 0; i < 6; i++) answers.push(await routedChat(cluster.client, { stream: i % 2 === 0, extra: { provider: { only: [id(SLOW)] } } }));
+    for (let i = 0; i < 6; i++)
+      answers.push(
+        await routedChat(cluster.client, { stream: i % 2 === 0, extra: { provider: { only: [id(SLOW)] } } }),
+      );
     expect(answers.map((a) => name(a.node))).toEqual(Array(6).fill("slow"));
   });
 
@@ -141,12 +170,21 @@ describe("routing by measured speed", E2E, () => {
     const recent = tally(await sequential(cluster.client, 10));
     const favourite = [...recent].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "";
     const answers: RoutedAnswer[] = [];
-    for (let i = 0; i < 20; i++) answers.push(await routedChat(cluster.client, { stream: i % 2 === 0, extra: { provider: { ignore: [favourite] } } }));
+    for (let i = 0; i < 20; i++)
+      answers.push(
+        await routedChat(cluster.client, { stream: i % 2 === 0, extra: { provider: { ignore: [favourite] } } }),
+      );
     expect(answers.filter((a) => a.node === favourite).map((a) => name(a.node))).toEqual([]);
     expect(answers.every((a) => a.attempts === 1)).toBe(true);
     // Ignoring all but the slowest leaves only the node the router least wants.
     const rest: RoutedAnswer[] = [];
-    for (let i = 0; i < 4; i++) rest.push(await routedChat(cluster.client, { stream: i % 2 === 0, extra: { provider: { ignore: [id(FAST), id(MEDIUM)] } } }));
+    for (let i = 0; i < 4; i++)
+      rest.push(
+        await routedChat(cluster.client, {
+          stream: i % 2 === 0,
+          extra: { provider: { ignore: [id(FAST), id(MEDIUM)] } },
+        }),
+      );
     expect(rest.map((a) => name(a.node))).toEqual(Array(4).fill("slow"));
   });
 
@@ -155,16 +193,21 @@ describe("routing by measured speed", E2E, () => {
     await routedChat(cluster.client, { extra: { provider: { only: [id(SLOW)] } } });
     await routedChat(cluster.client, { extra: { provider: { only: [id(MEDIUM)] } } });
     for (let i = 0; i < 5; i++) {
-      const a = await routedChat(cluster.client, { extra: { provider: { only: [id(MEDIUM), id(SLOW)], sort: "latency" } } });
+      const a = await routedChat(cluster.client, {
+        extra: { provider: { only: [id(MEDIUM), id(SLOW)], sort: "latency" } },
+      });
       expect(name(a.node)).toBe("medium");
     }
     const unrestricted: RoutedAnswer[] = [];
-    for (let i = 0; i < 5; i++) unrestricted.push(await routedChat(cluster.client, { extra: { provider: { sort: "latency" } } }));
+    for (let i = 0; i < 5; i++)
+      unrestricted.push(await routedChat(cluster.client, { extra: { provider: { sort: "latency" } } }));
     expect(unrestricted.filter((a) => a.node === id(SLOW))).toEqual([]);
   });
 
   it("refuses contradictory controls with a 400 the SDK raises as BadRequestError", async () => {
-    const err: unknown = await routedChat(cluster.client, { extra: { provider: { only: [id(FAST)], ignore: [id(FAST)] } } }).catch((e: unknown) => e);
+    const err: unknown = await routedChat(cluster.client, {
+      extra: { provider: { only: [id(FAST)], ignore: [id(FAST)] } },
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
     const bad = err as APIError;
     expect(bad.status).toBe(400);
@@ -177,7 +220,15 @@ describe("routing by measured speed", E2E, () => {
     const seen = () => cluster.backends.flatMap((b) => b.stats().bodyKeysSeen);
     expect(seen()).not.toContain("provider");
     for (const stream of [false, true]) {
-      const a = await routedChat(cluster.client, { stream, extra: { provider: { order: [id(MEDIUM)], sort: "latency" }, models: ["sim-small"], seed: 7, user: "routing-e2e" } });
+      const a = await routedChat(cluster.client, {
+        stream,
+        extra: {
+          provider: { order: [id(MEDIUM)], sort: "latency" },
+          models: ["sim-small"],
+          seed: 7,
+          user: "routing-e2e",
+        },
+      });
       expect(a.node).toBe(id(MEDIUM));
       const keys = cluster.backends[MEDIUM]?.stats().lastBodyKeys ?? [];
       expect(keys).toEqual(expect.arrayContaining(["model", "messages", "max_tokens", "seed", "user"]));
@@ -216,11 +267,14 @@ describe("routing by measured speed", E2E, () => {
     const kill = async (): Promise<void> => {
       try {
         // Mid-run: at a moment the fastest node's backend has a request open.
-        await pollUntil(() => (fastBackend.stats().requests >= 5 && fastBackend.stats().active > 0 ? true : undefined), {
-          what: "the fastest node to be serving a request",
-          intervalMs: 1,
-          timeoutMs: 20_000,
-        });
+        await pollUntil(
+          () => (fastBackend.stats().requests >= 5 && fastBackend.stats().active > 0 ? true : undefined),
+          {
+            what: "the fastest node to be serving a request",
+            intervalMs: 1,
+            timeoutMs: 20_000,
+          },
+        );
       } catch (err) {
         // Without a kill the workers would never stop on their own.
         stopped = true;
@@ -236,6 +290,9 @@ describe("routing by measured speed", E2E, () => {
     expect(errors).toEqual([]);
     expect(answers.every((a) => a.text !== "")).toBe(true);
     // Not vacuous: the dead node was tried after the kill, and the gateway moved on to another one.
-    expect(answers.some((a) => a.attempts >= 2), summary).toBe(true);
+    expect(
+      answers.some((a) => a.attempts >= 2),
+      summary,
+    ).toBe(true);
   });
 });

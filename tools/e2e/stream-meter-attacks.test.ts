@@ -19,7 +19,11 @@ describe("a node that breaks the stream meter's bounds", E2E, () => {
   let tampering: NodeAgent;
 
   beforeAll(async () => {
-    cluster = await startCluster({ agents: 2, name: "stream-meter", vars: { FIRST_TOKEN_TIMEOUT_MS: String(FIRST_TOKEN_TIMEOUT_MS) } });
+    cluster = await startCluster({
+      agents: 2,
+      name: "stream-meter",
+      vars: { FIRST_TOKEN_TIMEOUT_MS: String(FIRST_TOKEN_TIMEOUT_MS) },
+    });
     proxy = await startTamperingProxy();
     tampering = await startNodeAgent({
       name: "tampering",
@@ -42,7 +46,12 @@ describe("a node that breaks the stream meter's bounds", E2E, () => {
     fetch(`${cluster.gateway.url}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${cluster.apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: CHAT_MODEL, messages: [{ role: "user", content: "one two three" }], max_tokens: 8, ...body }),
+      body: JSON.stringify({
+        model: CHAT_MODEL,
+        messages: [{ role: "user", content: "one two three" }],
+        max_tokens: 8,
+        ...body,
+      }),
       ...(signal ? { signal } : {}),
     });
   const honest = () => ({ provider: { ignore: [tampering.nodeId] } });

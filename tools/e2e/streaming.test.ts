@@ -35,7 +35,11 @@ describe("streamed responses through the gateway", E2E, () => {
   }, SETUP_TIMEOUT_MS);
 
   it("delivers each chunk to the client before the node produces the next", async () => {
-    const request = client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "count" }], stream: true });
+    const request = client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: "count" }],
+      stream: true,
+    });
     const stream = await withTimeout(request, 15_000, "the response headers: the gateway is buffering the stream");
     const chunks = stream[Symbol.asyncIterator]();
     const received: string[] = [];

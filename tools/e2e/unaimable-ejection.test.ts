@@ -27,7 +27,9 @@ interface AdminNode {
 }
 
 async function adminNodes(cluster: Cluster): Promise<AdminNode[]> {
-  const res = await fetch(`${cluster.gateway.url}/admin/nodes`, { headers: { authorization: `Bearer ${cluster.adminToken}` } });
+  const res = await fetch(`${cluster.gateway.url}/admin/nodes`, {
+    headers: { authorization: `Bearer ${cluster.adminToken}` },
+  });
   return ((await res.json()) as { data: AdminNode[] }).data;
 }
 
@@ -70,30 +72,42 @@ describe("honest nodes whose prefill grows with the prompt", E2E, () => {
     const victim = cluster.agents[0]?.nodeId ?? "";
     const other = await newClient(cluster, "bystander");
     // Proven (three answers), so it takes its full capacity, not a new node's two requests at a time.
-    for (let i = 0; i < 3; i++) expect(await answeredWhenAskedFirst(other, victim)).toEqual({ node: victim, attempts: 1 });
+    for (let i = 0; i < 3; i++)
+      expect(await answeredWhenAskedFirst(other, victim)).toEqual({ node: victim, attempts: 1 });
 
     const hostile = cluster.client;
-    const pinned = (provider: Record<string, unknown>) => failedStatus(routedChat(hostile, { stream: true, prompt: LONG_PROMPT, extra: { provider } }));
-    const statuses = await Promise.all([pinned({ only: [victim] }), pinned({ only: [victim] }), pinned({ order: [victim] })]);
+    const pinned = (provider: Record<string, unknown>) =>
+      failedStatus(routedChat(hostile, { stream: true, prompt: LONG_PROMPT, extra: { provider } }));
+    const statuses = await Promise.all([
+      pinned({ only: [victim] }),
+      pinned({ only: [victim] }),
+      pinned({ order: [victim] }),
+    ]);
     // The hostile requests did time out (the prefill outlasts even the longer deadline a long prompt gets).
     expect(statuses).toEqual([502, 502, 502]);
 
     // The victim is still in rotation for everyone, in this isolate and in the registry.
-    for (let i = 0; i < 3; i++) expect(await answeredWhenAskedFirst(other, victim)).toEqual({ node: victim, attempts: 1 });
+    for (let i = 0; i < 3; i++)
+      expect(await answeredWhenAskedFirst(other, victim)).toEqual({ node: victim, attempts: 1 });
     expect((await adminNodes(cluster)).map((n) => n.routing.ejections)).toEqual([0, 0, 0]);
   });
 
   it("a hostile client pinning one with whole answers that outlast the answer timeout does not eject it", async () => {
     const victim = cluster.agents[1]?.nodeId ?? "";
     const other = await newClient(cluster, "bystander-2");
-    for (let i = 0; i < 3; i++) expect(await answeredWhenAskedFirst(other, victim)).toEqual({ node: victim, attempts: 1 });
+    for (let i = 0; i < 3; i++)
+      expect(await answeredWhenAskedFirst(other, victim)).toEqual({ node: victim, attempts: 1 });
 
     // Five at once: as many failures in a row as eject a node that keeps failing.
     const hostile = await newClient(cluster, "hostile-2");
-    const whole = () => failedStatus(routedChat(hostile, { stream: false, prompt: LONG_PROMPT, extra: { provider: { only: [victim] } } }));
+    const whole = () =>
+      failedStatus(
+        routedChat(hostile, { stream: false, prompt: LONG_PROMPT, extra: { provider: { only: [victim] } } }),
+      );
     expect(await Promise.all([whole(), whole(), whole(), whole(), whole()])).toEqual([502, 502, 502, 502, 502]);
 
-    for (let i = 0; i < 3; i++) expect(await answeredWhenAskedFirst(other, victim)).toEqual({ node: victim, attempts: 1 });
+    for (let i = 0; i < 3; i++)
+      expect(await answeredWhenAskedFirst(other, victim)).toEqual({ node: victim, attempts: 1 });
     expect((await adminNodes(cluster)).map((n) => n.routing.ejections)).toEqual([0, 0, 0]);
   });
 
@@ -104,7 +118,8 @@ describe("honest nodes whose prefill grows with the prompt", E2E, () => {
     // Two timeouts: the request, not the nodes, is the likely cause; a third node would only cost another deadline.
     expect(requests() - before).toBe(2);
 
-    for (const agent of cluster.agents) expect(await answeredWhenAskedFirst(client, agent.nodeId)).toEqual({ node: agent.nodeId, attempts: 1 });
+    for (const agent of cluster.agents)
+      expect(await answeredWhenAskedFirst(client, agent.nodeId)).toEqual({ node: agent.nodeId, attempts: 1 });
     expect((await adminNodes(cluster)).map((n) => n.routing.ejections)).toEqual([0, 0, 0]);
   });
 });
@@ -122,7 +137,10 @@ describe("a node that hangs", E2E, () => {
       name: "hangs-later",
       // The first node is the faster until it starts hanging (its backend's dice: 0 hangs, 1 never does).
       // The second prefills 24 KiB in ~2.4 s: slower than the base first-token timeout, well within a 24 KiB prompt's.
-      nodes: [{ latencyMs: 0, hangRate: 1, random: () => (hanging ? 0 : 1) }, { latencyMs: 400, prefillMsPerKiB: 100 }],
+      nodes: [
+        { latencyMs: 0, hangRate: 1, random: () => (hanging ? 0 : 1) },
+        { latencyMs: 400, prefillMsPerKiB: 100 },
+      ],
       vars: { FIRST_TOKEN_TIMEOUT_MS: String(FIRST_TOKEN_TIMEOUT_MS) },
     });
   }, SETUP_TIMEOUT_MS);
@@ -131,7 +149,11 @@ describe("a node that hangs", E2E, () => {
   it("(first) a long prompt is given longer for its first token: an honest node's slow prefill of it is answered", async () => {
     const client = await newClient(cluster, "long-but-fine");
     const a = await routedChat(client, { stream: true, prompt: kib(24), extra: { provider: { only: [healthy()] } } });
-    expect({ node: a.node, attempts: a.attempts, text: a.text !== "" }).toEqual({ node: healthy(), attempts: 1, text: true });
+    expect({ node: a.node, attempts: a.attempts, text: a.text !== "" }).toEqual({
+      node: healthy(),
+      attempts: 1,
+      text: true,
+    });
     // Not vacuous: it did take longer than the base timeout.
     expect(a.elapsedMs).toBeGreaterThan(FIRST_TOKEN_TIMEOUT_MS);
   });
@@ -155,12 +177,21 @@ describe("a node that hangs", E2E, () => {
     expect(hangs(), "a request naming the node first was still sent there").toBe(beforeCheck + 1);
 
     // Two keys' ordinary requests, routed there by the gateway, time out once each; another node answers both.
-    const [a, b] = await Promise.all([routedChat(await newClient(cluster, "key-a"), { stream: true }), routedChat(await newClient(cluster, "key-b"), { stream: true })]);
-    for (const answer of [a, b]) expect({ node: answer.node, attempts: answer.attempts, text: answer.text !== "" }).toEqual({ node: healthy(), attempts: 2, text: true });
+    const [a, b] = await Promise.all([
+      routedChat(await newClient(cluster, "key-a"), { stream: true }),
+      routedChat(await newClient(cluster, "key-b"), { stream: true }),
+    ]);
+    for (const answer of [a, b])
+      expect({ node: answer.node, attempts: answer.attempts, text: answer.text !== "" }).toEqual({
+        node: healthy(),
+        attempts: 2,
+        text: true,
+      });
 
     // Ejected: even a request naming it first is not sent there, and the registry has it.
     const beforeEjected = hangs();
-    for (let i = 0; i < 3; i++) expect(await answeredWhenAskedFirst(checker, hung())).toEqual({ node: healthy(), attempts: 1 });
+    for (let i = 0; i < 3; i++)
+      expect(await answeredWhenAskedFirst(checker, hung())).toEqual({ node: healthy(), attempts: 1 });
     expect(hangs()).toBe(beforeEjected);
     const deadline = Date.now() + 10_000;
     let listed = (await adminNodes(cluster)).find((n) => n.id === hung());

@@ -31,11 +31,15 @@ describe("usage metering", E2E, () => {
     const seen: { usage: Counted; requestId: string | null }[] = [];
     const chat = await client.chat.completions.create({ model: CHAT_MODEL, messages }).withResponse();
     seen.push({ usage: shown(chat.data.usage), requestId: chat.response.headers.get("x-request-id") });
-    const streamed = await client.chat.completions.create({ model: CHAT_MODEL, messages, stream: true, stream_options: { include_usage: true } }).withResponse();
+    const streamed = await client.chat.completions
+      .create({ model: CHAT_MODEL, messages, stream: true, stream_options: { include_usage: true } })
+      .withResponse();
     let streamedUsage: Counted | undefined;
     for await (const chunk of streamed.data) streamedUsage = chunk.usage ?? streamedUsage;
     seen.push({ usage: shown(streamedUsage), requestId: streamed.response.headers.get("x-request-id") });
-    const completion = await client.completions.create({ model: CHAT_MODEL, prompt: "A prompt to complete" }).withResponse();
+    const completion = await client.completions
+      .create({ model: CHAT_MODEL, prompt: "A prompt to complete" })
+      .withResponse();
     seen.push({ usage: shown(completion.data.usage), requestId: completion.response.headers.get("x-request-id") });
     const embedding = await client.embeddings.create({ model: EMBED_MODEL, input: "embed these words" }).withResponse();
     seen.push({ usage: embedding.data.usage, requestId: embedding.response.headers.get("x-request-id") });
@@ -60,7 +64,12 @@ describe("usage metering", E2E, () => {
 
     // The same prompt with usage shown (the backend is deterministic) says what the hidden stream cost.
     let expected: Counted | undefined;
-    for await (const chunk of await client.chat.completions.create({ model: CHAT_MODEL, messages, stream: true, stream_options: { include_usage: true } })) {
+    for await (const chunk of await client.chat.completions.create({
+      model: CHAT_MODEL,
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    })) {
       expected = chunk.usage ?? expected;
     }
     const report = await usageOnceRecorded(cluster.gateway.url, key, 2);

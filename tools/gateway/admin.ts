@@ -13,7 +13,12 @@ export interface KeyLimitsInput {
   tpm?: number | null;
 }
 
-export async function createApiKey(gatewayUrl: string, adminToken: string, name: string, limits: KeyLimitsInput = {}): Promise<CreatedKey> {
+export async function createApiKey(
+  gatewayUrl: string,
+  adminToken: string,
+  name: string,
+  limits: KeyLimitsInput = {},
+): Promise<CreatedKey> {
   const response = await fetch(`${gatewayUrl}/admin/keys`, {
     method: "POST",
     headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
@@ -22,7 +27,8 @@ export async function createApiKey(gatewayUrl: string, adminToken: string, name:
   const text = await response.text();
   if (response.status !== 201) throw new Error(`POST /admin/keys answered ${response.status}: ${text}`);
   const body = JSON.parse(text) as Partial<CreatedKey>;
-  if (typeof body.id !== "string" || typeof body.key !== "string") throw new Error(`POST /admin/keys answered an unexpected body: ${text}`);
+  if (typeof body.id !== "string" || typeof body.key !== "string")
+    throw new Error(`POST /admin/keys answered an unexpected body: ${text}`);
   return { id: body.id, name: body.name ?? name, key: body.key };
 }
 

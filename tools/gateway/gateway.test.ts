@@ -28,7 +28,10 @@ describe("startGateway", E2E, () => {
       await gateway.stop();
     }
     const pid = gateway.pid ?? 0;
-    await pollUntil(() => ((readProcStat(pid)?.state ?? "Z") === "Z" ? true : undefined), { what: "workerd to exit", timeoutMs: 10_000 });
+    await pollUntil(() => ((readProcStat(pid)?.state ?? "Z") === "Z" ? true : undefined), {
+      what: "workerd to exit",
+      timeoutMs: 10_000,
+    });
     await expect(fetch(`${gateway.url}/v1/nodes`)).rejects.toThrow();
   });
 

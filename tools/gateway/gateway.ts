@@ -3,7 +3,14 @@
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare } from "miniflare";
-import { installShutdownHandlers, onExit, onLines, onShutdown, prefixedSink, type LineSink } from "../processes/index.js";
+import {
+  installShutdownHandlers,
+  onExit,
+  onLines,
+  onShutdown,
+  prefixedSink,
+  type LineSink,
+} from "../processes/index.js";
 import { buildWorker } from "./build.js";
 import { readDevVars } from "./dev-vars.js";
 import { DEV_VARS, MESHGATE_DIR, WRANGLER_TOML } from "./paths.js";
@@ -56,7 +63,10 @@ export interface Gateway {
  * local-development gateway (private node URLs allowed) raises them unless the caller's vars set them (as the tests
  * of the limits do).
  */
-export const LOCAL_IDENTITY_LIMITS: Readonly<Record<string, string>> = { REGISTRATION_RATE_LIMIT: "1000000/100000", IDENTITIES_PER_ORIGIN: "100000" };
+export const LOCAL_IDENTITY_LIMITS: Readonly<Record<string, string>> = {
+  REGISTRATION_RATE_LIMIT: "1000000/100000",
+  IDENTITIES_PER_ORIGIN: "100000",
+};
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");
@@ -64,7 +74,10 @@ function isLoopback(host: string): boolean {
 
 /** A Miniflare Log that writes through our sink instead of straight to the console. */
 class SinkLog extends Log {
-  constructor(private readonly sink: LineSink, level: LogLevel) {
+  constructor(
+    private readonly sink: LineSink,
+    level: LogLevel,
+  ) {
     super(level);
   }
   protected override log(message: string): void {

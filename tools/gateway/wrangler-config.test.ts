@@ -55,7 +55,10 @@ describe("reading wrangler.toml for the local gateway", () => {
 
   it("derives SQLite storage from the migrations and keeps plain vars", () => {
     const config = readGatewayConfig(configFile(SAMPLE));
-    expect(config.durableObjects).toEqual({ A: { className: "Alpha", useSQLite: true }, B: { className: "Beta", useSQLite: false } });
+    expect(config.durableObjects).toEqual({
+      A: { className: "Alpha", useSQLite: true },
+      B: { className: "Beta", useSQLite: false },
+    });
     expect(config.vars).toEqual({ GREETING: "hi", COUNT: 3 });
     expect(config.compatibilityFlags).toEqual(["nodejs_compat"]);
     expect(config.crons).toEqual([]);
@@ -76,13 +79,18 @@ tag = "v3"
 renamed_classes = [{ from = "Alpha", to = "Gamma" }, { from = "Beta", to = "Delta" }]
 `;
     const config = readGatewayConfig(configFile(renamed));
-    expect(config.durableObjects).toMatchObject({ C: { className: "Gamma", useSQLite: true }, D: { className: "Delta", useSQLite: false } });
+    expect(config.durableObjects).toMatchObject({
+      C: { className: "Gamma", useSQLite: true },
+      D: { className: "Delta", useSQLite: false },
+    });
     // The old name's storage moved: a binding still naming it would no longer be SQLite-backed.
     expect(config.durableObjects["A"]).toEqual({ className: "Alpha", useSQLite: false });
   });
 
   it("refuses a binding kind the local gateway cannot serve instead of leaving it missing", () => {
-    expect(() => readGatewayConfig(configFile(`${SAMPLE}\n[[kv_namespaces]]\nbinding = "KV"\nid = "x"\n`))).toThrow(/kv_namespaces/);
+    expect(() => readGatewayConfig(configFile(`${SAMPLE}\n[[kv_namespaces]]\nbinding = "KV"\nid = "x"\n`))).toThrow(
+      /kv_namespaces/,
+    );
   });
 
   it("reports malformed TOML", () => {

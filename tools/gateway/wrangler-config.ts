@@ -1,6 +1,7 @@
 // What the local gateway needs from wrangler.toml, read from the file itself so the deployment config stays the one
 // source of truth: entry point, compatibility settings, Durable Object bindings (SQLite or not, from the migrations),
-// plain vars and Cron Triggers. A binding kind the local gateway cannot serve is an error rather than a silently missing binding.
+// plain vars and Cron Triggers. A binding kind the local gateway cannot serve is an error rather than a silently
+// missing binding.
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseToml, type TomlPrimitive, type TomlTable } from "smol-toml";
@@ -25,12 +26,31 @@ export interface GatewayConfig {
 
 /** Keys that declare bindings; support has to be added here before the Worker can use one locally. */
 const UNSUPPORTED_BINDINGS = [
-  "kv_namespaces", "r2_buckets", "d1_databases", "services", "queues", "ai", "analytics_engine_datasets", "hyperdrive",
-  "vectorize", "browser", "workflows", "send_email", "mtls_certificates", "dispatch_namespaces", "tail_consumers",
-  "assets", "secrets_store_secrets", "unsafe", "version_metadata", "images", "ratelimits",
+  "kv_namespaces",
+  "r2_buckets",
+  "d1_databases",
+  "services",
+  "queues",
+  "ai",
+  "analytics_engine_datasets",
+  "hyperdrive",
+  "vectorize",
+  "browser",
+  "workflows",
+  "send_email",
+  "mtls_certificates",
+  "dispatch_namespaces",
+  "tail_consumers",
+  "assets",
+  "secrets_store_secrets",
+  "unsafe",
+  "version_metadata",
+  "images",
+  "ratelimits",
 ];
 
-const isTable = (v: TomlValue | undefined): v is TomlTable => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
+const isTable = (v: TomlValue | undefined): v is TomlTable =>
+  typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
 
 function str(table: TomlTable, key: string, where: string): string {
   const v = table[key];
@@ -40,7 +60,8 @@ function str(table: TomlTable, key: string, where: string): string {
 
 function strings(table: TomlTable, key: string, where: string): string[] {
   const v = table[key] ?? [];
-  if (!Array.isArray(v) || !v.every((s) => typeof s === "string")) throw new Error(`${where}: '${key}' must be an array of strings`);
+  if (!Array.isArray(v) || !v.every((s) => typeof s === "string"))
+    throw new Error(`${where}: '${key}' must be an array of strings`);
   return v as string[];
 }
 
@@ -52,7 +73,10 @@ function tables(v: TomlValue | undefined, where: string): TomlTable[] {
 
 /** `renamed_classes = [{ from, to }]`: the class under its new name keeps the old one's storage. */
 function renames(m: TomlTable, where: string): { from: string; to: string }[] {
-  return tables(m["renamed_classes"], `${where}: renamed_classes`).map((r) => ({ from: str(r, "from", where), to: str(r, "to", where) }));
+  return tables(m["renamed_classes"], `${where}: renamed_classes`).map((r) => ({
+    from: str(r, "from", where),
+    to: str(r, "to", where),
+  }));
 }
 
 /**
@@ -88,7 +112,8 @@ export function gatewayConfigFrom(raw: TomlTable, path: string): GatewayConfig {
   const rawVars = raw["vars"] ?? {};
   if (!isTable(rawVars)) throw new Error(`${path}: 'vars' must be a table`);
   for (const [name, v] of Object.entries(rawVars)) {
-    if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") throw new Error(`${path}: var '${name}' must be a string, number or boolean`);
+    if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean")
+      throw new Error(`${path}: var '${name}' must be a string, number or boolean`);
     vars[name] = v;
   }
   const triggers = raw["triggers"] ?? {};

@@ -24,7 +24,12 @@ function usageOf(value: unknown): Usage | null {
 function dataPayloads(text: string): string[] {
   return text
     .split(/\n\n/)
-    .map((event) => event.split("\n").find((line) => line.startsWith("data: "))?.slice("data: ".length))
+    .map((event) =>
+      event
+        .split("\n")
+        .find((line) => line.startsWith("data: "))
+        ?.slice("data: ".length),
+    )
     .filter((data): data is string => data !== undefined);
 }
 
@@ -69,7 +74,11 @@ export async function sendOne(req: LoadRequest, n: number): Promise<Timed> {
 }
 
 /** Runs `total` requests with `concurrency` in flight at a time. */
-export async function runLoad(total: number, concurrency: number, send: (n: number) => Promise<Timed>): Promise<Timed[]> {
+export async function runLoad(
+  total: number,
+  concurrency: number,
+  send: (n: number) => Promise<Timed>,
+): Promise<Timed[]> {
   const results: Timed[] = [];
   let next = 0;
   const worker = async () => {

@@ -19,7 +19,10 @@ describe("splitSettlement", () => {
   });
 
   it("names an earlier billable receipt the statement lacks, and one it holds twice", () => {
-    const split = splitSettlement([...leaves, { requestId: "early-1", amount: 100 }], new Set(["early-1", "early-2", "early-3"]));
+    const split = splitSettlement(
+      [...leaves, { requestId: "early-1", amount: 100 }],
+      new Set(["early-1", "early-2", "early-3"]),
+    );
     expect(split).toMatchObject({ earlierMissing: ["early-3"], earlierTwice: ["early-1"], earlierSettled: 3 });
     expect(split.chaos.receipts).toBe(2);
   });

@@ -23,9 +23,14 @@ export interface SplitSettlement {
 export function splitSettlement(leaves: readonly SettledLeaf[], earlierBillable: ReadonlySet<string>): SplitSettlement {
   const chaos = leaves.filter((l) => !earlierBillable.has(l.requestId));
   const counts = new Map<string, number>();
-  for (const l of leaves) if (earlierBillable.has(l.requestId)) counts.set(l.requestId, (counts.get(l.requestId) ?? 0) + 1);
+  for (const l of leaves)
+    if (earlierBillable.has(l.requestId)) counts.set(l.requestId, (counts.get(l.requestId) ?? 0) + 1);
   return {
-    chaos: { requestIds: chaos.map((l) => l.requestId), receipts: chaos.length, amount: chaos.reduce((n, l) => n + l.amount, 0) },
+    chaos: {
+      requestIds: chaos.map((l) => l.requestId),
+      receipts: chaos.length,
+      amount: chaos.reduce((n, l) => n + l.amount, 0),
+    },
     earlierMissing: [...earlierBillable].filter((id) => !counts.has(id)),
     earlierTwice: [...counts].filter(([, n]) => n > 1).map(([id]) => id),
     earlierSettled: [...counts.values()].reduce((n, c) => n + c, 0),

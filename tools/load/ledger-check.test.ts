@@ -11,13 +11,30 @@ const received: Received[] = [
 // 10 × 1 + 5 × 2 = 20 micro-units to the node; 10% fee → 22.
 const rows: LedgerRow[] = [
   { request_id: "a", node_id: "n1", ...usage, cost: 22, billable: true },
-  { request_id: "b", node_id: "n1", prompt_tokens: 10, completion_tokens: 2, total_tokens: 12, cost: 0, billable: false },
+  {
+    request_id: "b",
+    node_id: "n1",
+    prompt_tokens: 10,
+    completion_tokens: 2,
+    total_tokens: 12,
+    cost: 0,
+    billable: false,
+  },
 ];
 
 describe("checkLedger", () => {
   it("passes when every answer is recorded once, billed exactly, and settled once", () => {
     const check = checkLedger(received, rows, prices, 1_000, { requestIds: ["a"], receipts: 1, amount: 20 });
-    expect(check).toMatchObject({ ok: true, answered: 2, rows: 2, clientTokens: 15, ledgerTokens: 15, expectedCost: 22, ledgerCost: 22, expectedNodeAmount: 20 });
+    expect(check).toMatchObject({
+      ok: true,
+      answered: 2,
+      rows: 2,
+      clientTokens: 15,
+      ledgerTokens: 15,
+      expectedCost: 22,
+      ledgerCost: 22,
+      expectedNodeAmount: 20,
+    });
   });
 
   it("finds a missing row, a duplicate, a row nobody received, and wrong tokens", () => {
@@ -33,8 +50,12 @@ describe("checkLedger", () => {
   });
 
   it("finds a receipt settled twice, one settled without a billable row, and totals that differ", () => {
-    expect(checkLedger(received, rows, prices, 1_000, { requestIds: ["a", "a"], receipts: 2, amount: 40 })).toMatchObject({ ok: false, settledTwice: ["a"] });
-    expect(checkLedger(received, rows, prices, 1_000, { requestIds: ["a", "b"], receipts: 2, amount: 20 })).toMatchObject({ ok: false, settledUnbilled: ["b"] });
+    expect(
+      checkLedger(received, rows, prices, 1_000, { requestIds: ["a", "a"], receipts: 2, amount: 40 }),
+    ).toMatchObject({ ok: false, settledTwice: ["a"] });
+    expect(
+      checkLedger(received, rows, prices, 1_000, { requestIds: ["a", "b"], receipts: 2, amount: 20 }),
+    ).toMatchObject({ ok: false, settledUnbilled: ["b"] });
     expect(checkLedger(received, rows, prices, 1_000, { requestIds: ["a"], receipts: 1, amount: 21 }).ok).toBe(false);
   });
 });

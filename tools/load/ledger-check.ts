@@ -67,7 +67,13 @@ function duplicatesOf(ids: readonly string[]): string[] {
   return [...dup];
 }
 
-export function checkLedger(received: readonly Received[], rows: readonly LedgerRow[], prices: ReadonlyMap<string, Price>, feeBps: number, settled: Settled | null): LedgerCheck {
+export function checkLedger(
+  received: readonly Received[],
+  rows: readonly LedgerRow[],
+  prices: ReadonlyMap<string, Price>,
+  feeBps: number,
+  settled: Settled | null,
+): LedgerCheck {
   const answered = received.filter((r) => r.status === 200);
   const rowsById = new Map(rows.map((r) => [r.request_id, r]));
   const answeredIds = new Set(answered.map((r) => r.requestId));
@@ -80,7 +86,12 @@ export function checkLedger(received: readonly Received[], rows: readonly Ledger
     const row = rowsById.get(r.requestId);
     const usage = r.usage as Usage;
     if (!row) continue;
-    if (row.prompt_tokens !== usage.prompt_tokens || row.completion_tokens !== usage.completion_tokens || row.total_tokens !== usage.total_tokens) tokenMismatches.push(r.requestId);
+    if (
+      row.prompt_tokens !== usage.prompt_tokens ||
+      row.completion_tokens !== usage.completion_tokens ||
+      row.total_tokens !== usage.total_tokens
+    )
+      tokenMismatches.push(r.requestId);
     if (!row.billable) unbilled.push(r.requestId);
     const amount = nodeAmount(usage, prices.get(r.nodeId) ?? { prompt: 0, completion: 0 });
     expectedNodeAmount += amount;

@@ -12,7 +12,12 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { decodeReceipt, MIN_SETTLEMENT_PERIOD_MS, type SettlementProof, type SettlementStatement } from "@meshgate/schemas";
+import {
+  decodeReceipt,
+  MIN_SETTLEMENT_PERIOD_MS,
+  type SettlementProof,
+  type SettlementStatement,
+} from "@meshgate/schemas";
 import { MESHGATE_DIR, WRANGLER_TOML } from "../gateway/paths.js";
 import { readGatewayConfig } from "../gateway/wrangler-config.js";
 import { NODE_AGENT_BIN, pollUntil, shutdown } from "../processes/index.js";
@@ -23,7 +28,14 @@ import { checkLedger, type LedgerRow } from "./ledger-check.js";
 import { MODEL, startMesh, type Mesh } from "./mesh.js";
 
 const run = promisify(execFile);
-const { values } = parseArgs({ options: { requests: { type: "string" }, concurrency: { type: "string" }, nodes: { type: "string" }, rounds: { type: "string" } } });
+const { values } = parseArgs({
+  options: {
+    requests: { type: "string" },
+    concurrency: { type: "string" },
+    nodes: { type: "string" },
+    rounds: { type: "string" },
+  },
+});
 const REQUESTS = Number(values.requests ?? 1200);
 const CONCURRENCY = Number(values.concurrency ?? 64);
 const NODES = Number(values.nodes ?? 3);
@@ -35,18 +47,29 @@ const LOAD = { backendLatencyMs: 20, tokenIntervalMs: 2 };
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 function load(mesh: Mesh, apiKey: string, total = REQUESTS, concurrency = CONCURRENCY): Promise<Timed[]> {
-  return runLoad(total, concurrency, (n) => sendOne({ gatewayUrl: mesh.gateway.url, apiKey, model: MODEL, stream: n % 2 === 0, maxTokens: 16 }, n));
+  return runLoad(total, concurrency, (n) =>
+    sendOne({ gatewayUrl: mesh.gateway.url, apiKey, model: MODEL, stream: n % 2 === 0, maxTokens: 16 }, n),
+  );
 }
 
-/** New nodes take two requests at a time until proven while proven ones have room: a few sequential requests each, so load spreads from the start. Returns the key used. */
+/**
+ * New nodes take two requests at a time until proven while proven ones have room: a few sequential requests each, so
+ * load spreads from the start. Returns the key used.
+ */
 async function warmUp(mesh: Mesh): Promise<string> {
   const key = await mesh.newKey("warm-up");
-  for (let i = 0; i < 8 * mesh.nodes.length; i++) await sendOne({ gatewayUrl: mesh.gateway.url, apiKey: key, model: MODEL, stream: false, maxTokens: 4 }, i);
+  for (let i = 0; i < 8 * mesh.nodes.length; i++)
+    await sendOne({ gatewayUrl: mesh.gateway.url, apiKey: key, model: MODEL, stream: false, maxTokens: 4 }, i);
   return key;
 }
 
 function okLatencies(results: Timed[]) {
-  return summarize(results.filter((r) => r.status === 200).map((r) => r.elapsedMs).sort((a, b) => a - b));
+  return summarize(
+    results
+      .filter((r) => r.status === 200)
+      .map((r) => r.elapsedMs)
+      .sort((a, b) => a - b),
+  );
 }
 
 function latencyLine(name: string, results: Timed[], wallMs: number | null): string {
@@ -81,7 +104,9 @@ async function chaos(mesh: Mesh, done: Promise<unknown>): Promise<number> {
 async function ledgerRows(mesh: Mesh, apiKey: string, expected: number): Promise<LedgerRow[]> {
   return pollUntil(
     async () => {
-      const res = await fetch(`${mesh.gateway.url}/v1/usage?limit=10000`, { headers: { authorization: `Bearer ${apiKey}` } });
+      const res = await fetch(`${mesh.gateway.url}/v1/usage?limit=10000`, {
+        headers: { authorization: `Bearer ${apiKey}` },
+      });
       const report = (await res.json()) as { totals: { requests: number }; data: LedgerRow[] };
       return report.totals.requests >= expected ? report.data : undefined;
     },
@@ -91,7 +116,9 @@ async function ledgerRows(mesh: Mesh, apiKey: string, expected: number): Promise
 
 /** Request ids of a key's billable rows (every row: the earlier runs are done). */
 async function billableIds(mesh: Mesh, apiKey: string): Promise<string[]> {
-  const res = await fetch(`${mesh.gateway.url}/v1/usage?limit=10000`, { headers: { authorization: `Bearer ${apiKey}` } });
+  const res = await fetch(`${mesh.gateway.url}/v1/usage?limit=10000`, {
+    headers: { authorization: `Bearer ${apiKey}` },
+  });
   const report = (await res.json()) as { data: LedgerRow[] };
   return report.data.filter((r) => r.billable).map((r) => r.request_id);
 }
@@ -113,15 +140,19 @@ async function closeSettlement(mesh: Mesh): Promise<{ statement: SettlementState
   const leaves: SettledLeaf[] = [];
   for (const node of statement.nodes) {
     for (let page = 0; ; page++) {
-      const answer = await fetch(`${mesh.gateway.url}/v1/settlements/${statement.id}/proof?node=${node.node_id}&page=${page}`);
+      const answer = await fetch(
+        `${mesh.gateway.url}/v1/settlements/${statement.id}/proof?node=${node.node_id}&page=${page}`,
+      );
       if (!answer.ok) throw new Error(`GET …/proof?node=${node.node_id}&page=${page} answered ${answer.status}`);
       const proof = (await answer.json()) as SettlementProof;
-      for (const leaf of proof.leaves) leaves.push({ requestId: decodeReceipt(leaf.receipt)?.receipt.request_id ?? "?", amount: leaf.amount });
+      for (const leaf of proof.leaves)
+        leaves.push({ requestId: decodeReceipt(leaf.receipt)?.receipt.request_id ?? "?", amount: leaf.amount });
       if (!proof.has_more) break;
     }
   }
   // Every leaf read back, so "settled twice" and "settled without a billable row" see all of them.
-  if (leaves.length !== statement.receipts) throw new Error(`read ${leaves.length} leaves of a statement of ${statement.receipts}`);
+  if (leaves.length !== statement.receipts)
+    throw new Error(`read ${leaves.length} leaves of a statement of ${statement.receipts}`);
   return { statement, leaves };
 }
 
@@ -130,7 +161,17 @@ async function verifyOnNodes(mesh: Mesh, settlementId: string): Promise<{ lines:
   const lines: string[] = [];
   let ok = true;
   for (const [i, node] of mesh.nodes.entries()) {
-    const args = [NODE_AGENT_BIN, "verify-settlement", "--gateway", mesh.gateway.url, "--key-file", node.agent.keyFile, "--receipt-log", node.receiptLog, settlementId];
+    const args = [
+      NODE_AGENT_BIN,
+      "verify-settlement",
+      "--gateway",
+      mesh.gateway.url,
+      "--key-file",
+      node.agent.keyFile,
+      "--receipt-log",
+      node.receiptLog,
+      settlementId,
+    ];
     const outcome = await run(process.execPath, args).then(
       (out) => ({ code: 0, text: out.stdout }),
       (err: { code?: number; stdout?: string }) => ({ code: err.code ?? -1, text: err.stdout ?? "" }),
@@ -146,14 +187,24 @@ async function verifyOnNodes(mesh: Mesh, settlementId: string): Promise<{ lines:
 }
 
 async function main(): Promise<number> {
-  log(`Meshgate load test: ${REQUESTS} requests per run at concurrency ${CONCURRENCY}, ${NODES} nodes, half streamed; fee ${FEE_BPS} bps`);
+  log(
+    `Meshgate load test: ${REQUESTS} requests per run at concurrency ${CONCURRENCY}, ${NODES} nodes, half streamed; fee ${FEE_BPS} bps`,
+  );
   const vars = { SETTLEMENT_DELAY_MS: "0" };
 
-  const baselineMesh = await startMesh({ name: "baseline", dir: DIR, nodes: NODES, vars: { ...vars, BENCH_UNMETERED: "true" }, ...LOAD });
-  const mesh = await startMesh({ name: "metered", dir: DIR, nodes: NODES, vars, ...LOAD }).catch(async (err: unknown) => {
-    await baselineMesh.stop();
-    throw err;
+  const baselineMesh = await startMesh({
+    name: "baseline",
+    dir: DIR,
+    nodes: NODES,
+    vars: { ...vars, BENCH_UNMETERED: "true" },
+    ...LOAD,
   });
+  const mesh = await startMesh({ name: "metered", dir: DIR, nodes: NODES, vars, ...LOAD }).catch(
+    async (err: unknown) => {
+      await baselineMesh.stop();
+      throw err;
+    },
+  );
   try {
     await warmUp(baselineMesh);
     const warmUpKey = await warmUp(mesh);
@@ -169,14 +220,21 @@ async function main(): Promise<number> {
     log("");
     log(`1. latency, one request at a time (${ROUNDS} alternating rounds of ${PER_ROUND} per side, half streamed)`);
     // Whole and streamed answers take very different times: each kind is compared with itself.
-    for (const [kind, streamed] of [["whole answers", false], ["streams (until [DONE])", true]] as const) {
-      const [a, b] = [sequential.baseline, sequential.metered].map((r) => r.filter((_, i) => (i % 2 === 0) === streamed));
+    for (const [kind, streamed] of [
+      ["whole answers", false],
+      ["streams (until [DONE])", true],
+    ] as const) {
+      const [a, b] = [sequential.baseline, sequential.metered].map((r) =>
+        r.filter((_, i) => (i % 2 === 0) === streamed),
+      );
       if (!a || !b) continue;
       log(`   ${kind}`);
       log(latencyLine("     without recording", a, null));
       log(latencyLine("     with recording", b, null));
       const [sa, sb] = [okLatencies(a), okLatencies(b)];
-      log(`     recording adds                p50 ${(sb.p50 - sa.p50).toFixed(2)} ms, p99 ${(sb.p99 - sa.p99).toFixed(2)} ms`);
+      log(
+        `     recording adds                p50 ${(sb.p50 - sa.p50).toFixed(2)} ms, p99 ${(sb.p99 - sa.p99).toFixed(2)} ms`,
+      );
     }
     log(`2. throughput at concurrency ${CONCURRENCY}`);
     log(latencyLine("   without recording", baseline.results, baseline.wallMs));
@@ -187,7 +245,9 @@ async function main(): Promise<number> {
     const loadDone = load(mesh, chaosKey);
     const kills = await chaos(mesh, loadDone);
     const received = await loadDone;
-    log(`3. chaos: ${REQUESTS} requests at concurrency ${CONCURRENCY} while agents were killed ${kills} times (SIGKILL, restarted 0.3 s later)`);
+    log(
+      `3. chaos: ${REQUESTS} requests at concurrency ${CONCURRENCY} while agents were killed ${kills} times (SIGKILL, restarted 0.3 s later)`,
+    );
     log(latencyLine("   with recording", received, performance.now() - started));
 
     const answered = received.filter((r) => r.status === 200).length;
@@ -196,24 +256,46 @@ async function main(): Promise<number> {
     const { statement, leaves } = await closeSettlement(mesh);
     const earlier = new Set([...(await billableIds(mesh, warmUpKey)), ...(await billableIds(mesh, meteredKey))]);
     const split = splitSettlement(leaves, earlier);
-    const check = checkLedger(received, rows, new Map(mesh.nodes.map((n) => [n.agent.nodeId, n.price])), FEE_BPS, split.chaos);
+    const check = checkLedger(
+      received,
+      rows,
+      new Map(mesh.nodes.map((n) => [n.agent.nodeId, n.price])),
+      FEE_BPS,
+      split.chaos,
+    );
     const statuses = new Map<number, number>();
     for (const r of received) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
     log("");
-    log(`responses by status          ${[...statuses].map(([s, n]) => `${s === 0 ? "no response" : s}: ${n}`).join(", ")}`);
-    log(`answered (200)               ${check.answered}, of which complete with usage ${received.filter((r) => r.status === 200 && r.complete && r.usage).length}`);
-    log(`ledger rows                  ${check.rows}; missing ${check.missing.length}, duplicated ${check.duplicates.length}, unknown ${check.unexpected.length}`);
-    log(`tokens                       clients saw ${check.clientTokens}, ledger billed ${check.ledgerTokens}; rows with other counts ${check.tokenMismatches.length}`);
-    log(`cost (micro-units)           expected ${check.expectedCost}, ledger ${check.ledgerCost}; complete answers left unbilled ${check.unbilled.length}`);
+    log(
+      `responses by status          ${[...statuses].map(([s, n]) => `${s === 0 ? "no response" : s}: ${n}`).join(", ")}`,
+    );
+    log(
+      `answered (200)               ${check.answered}, of which complete with usage ${received.filter((r) => r.status === 200 && r.complete && r.usage).length}`,
+    );
+    log(
+      `ledger rows                  ${check.rows}; missing ${check.missing.length}, duplicated ${check.duplicates.length}, unknown ${check.unexpected.length}`,
+    );
+    log(
+      `tokens                       clients saw ${check.clientTokens}, ledger billed ${check.ledgerTokens}; rows with other counts ${check.tokenMismatches.length}`,
+    );
+    log(
+      `cost (micro-units)           expected ${check.expectedCost}, ledger ${check.ledgerCost}; complete answers left unbilled ${check.unbilled.length}`,
+    );
     log(`settlement ${statement.id}  ${statement.receipts} receipts, ${statement.amount} owed`);
-    log(`   of the chaos run           ${split.chaos.receipts} receipts, ${split.chaos.amount} owed (clients' answers at the nodes' prices: ${check.expectedNodeAmount}); settled twice ${check.settledTwice.length}, settled without a billable row ${check.settledUnbilled.length}`);
-    log(`   of the runs before it      ${split.earlierSettled} of their ${earlier.size} billable receipts (swept in: no close paid them before); missing ${split.earlierMissing.length}, settled twice ${split.earlierTwice.length}`);
+    log(
+      `   of the chaos run           ${split.chaos.receipts} receipts, ${split.chaos.amount} owed (clients' answers at the nodes' prices: ${check.expectedNodeAmount}); settled twice ${check.settledTwice.length}, settled without a billable row ${check.settledUnbilled.length}`,
+    );
+    log(
+      `   of the runs before it      ${split.earlierSettled} of their ${earlier.size} billable receipts (swept in: no close paid them before); missing ${split.earlierMissing.length}, settled twice ${split.earlierTwice.length}`,
+    );
     const verified = await verifyOnNodes(mesh, statement.id);
     for (const line of verified.lines) log(line);
     log("");
     const passed = check.ok && verified.ok && split.earlierMissing.length === 0 && split.earlierTwice.length === 0;
     log(passed ? "ledger check: PASSED" : "ledger check: FAILED");
-    log(`reproduce: npm run load -- --requests ${REQUESTS} --concurrency ${CONCURRENCY} --nodes ${NODES} --rounds ${ROUNDS}`);
+    log(
+      `reproduce: npm run load -- --requests ${REQUESTS} --concurrency ${CONCURRENCY} --nodes ${NODES} --rounds ${ROUNDS}`,
+    );
     return passed ? 0 : 1;
   } finally {
     await baselineMesh.stop().catch(() => {});

@@ -75,9 +75,19 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     });
   try {
     for (let i = 0; i < opts.nodes; i++) {
-      const backend = await startSimBackend({ models: [MODEL], latencyMs: opts.backendLatencyMs, tokenIntervalMs: opts.tokenIntervalMs, log: sink(`backend-${i + 1}`) });
+      const backend = await startSimBackend({
+        models: [MODEL],
+        latencyMs: opts.backendLatencyMs,
+        tokenIntervalMs: opts.tokenIntervalMs,
+        log: sink(`backend-${i + 1}`),
+      });
       const agent = await startAgent(i, backend);
-      nodes.push({ agent, backend, price: priceOf(i), receiptLog: join(opts.dir, `${opts.name}-agent-${i + 1}.receipts.jsonl`) });
+      nodes.push({
+        agent,
+        backend,
+        price: priceOf(i),
+        receiptLog: join(opts.dir, `${opts.name}-agent-${i + 1}.receipts.jsonl`),
+      });
       await waitForNode(gateway.url, agent.nodeId);
     }
   } catch (err) {
@@ -88,7 +98,14 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     gateway,
     adminToken: vars.ADMIN_TOKEN,
     nodes,
-    newKey: async (name) => (await createApiKey(gateway.url, vars.ADMIN_TOKEN, name, { budget: 10 ** 15, rpm: 1_000_000, tpm: 1_000_000_000 })).key,
+    newKey: async (name) =>
+      (
+        await createApiKey(gateway.url, vars.ADMIN_TOKEN, name, {
+          budget: 10 ** 15,
+          rpm: 1_000_000,
+          tpm: 1_000_000_000,
+        })
+      ).key,
     kill: async (i) => {
       const node = nodes[i];
       if (!node) return;

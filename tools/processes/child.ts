@@ -105,11 +105,16 @@ export class ManagedProcess {
       const done = () => (this.listeners.delete(listener), clearTimeout(timer));
       const listener = (line: string) => {
         const m = line.match(pattern);
-        if (m) (done(), resolve(m));
+        if (m) done(), resolve(m);
       };
-      const timer = setTimeout(() => (done(), reject(this.failure(`no line matching ${pattern} within ${timeoutMs} ms`))), timeoutMs);
+      const timer = setTimeout(
+        () => (done(), reject(this.failure(`no line matching ${pattern} within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
       this.listeners.add(listener);
-      void this.exited.then((e) => (done(), reject(this.failure(`exited (code ${e.code}, signal ${e.signal}) before printing ${pattern}`))));
+      void this.exited.then(
+        (e) => (done(), reject(this.failure(`exited (code ${e.code}, signal ${e.signal}) before printing ${pattern}`))),
+      );
     });
   }
 

@@ -44,10 +44,18 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   if (opts.publicUrl !== undefined) args.push("--public-url", opts.publicUrl);
   if (opts.models) args.push("--models", opts.models.join(","));
   if (opts.capacity !== undefined) args.push("--capacity", String(opts.capacity));
-  for (const [model, price] of Object.entries(opts.prices ?? {})) args.push("--price", `${model}=${price.prompt}:${price.completion}`);
-  for (const [model, tokens] of Object.entries(opts.contextLengths ?? {})) args.push("--context-length", `${model}=${tokens}`);
+  for (const [model, price] of Object.entries(opts.prices ?? {}))
+    args.push("--price", `${model}=${price.prompt}:${price.completion}`);
+  for (const [model, tokens] of Object.entries(opts.contextLengths ?? {}))
+    args.push("--context-length", `${model}=${tokens}`);
   if (opts.receiptLog !== undefined) args.push("--receipt-log", opts.receiptLog);
-  const child = spawnProcess({ name: opts.name, command: process.execPath, args, cwd: REPO_ROOT, ...(opts.sink ? { sink: opts.sink } : {}) });
+  const child = spawnProcess({
+    name: opts.name,
+    command: process.execPath,
+    args,
+    cwd: REPO_ROOT,
+    ...(opts.sink ? { sink: opts.sink } : {}),
+  });
   try {
     // `<time> node-agent listening url=http://127.0.0.1:PORT public_url=... node=NODE_ID`
     const m = await child.waitForLine(/ listening url=(\S+) .*\bnode=(\S+)/, opts.timeoutMs ?? 60_000);

@@ -22,7 +22,8 @@ export function readProcStat(pid: number): ProcStat | undefined {
   // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'.
   const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
   const [state, ppid, pgrp, utime, stime] = [f[0], f[1], f[2], f[11], f[12]];
-  if (state === undefined || ppid === undefined || pgrp === undefined || utime === undefined || stime === undefined) return undefined;
+  if (state === undefined || ppid === undefined || pgrp === undefined || utime === undefined || stime === undefined)
+    return undefined;
   return { pid, state, ppid: Number(ppid), pgrp: Number(pgrp), utime: Number(utime), stime: Number(stime) };
 }
 

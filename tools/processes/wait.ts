@@ -24,7 +24,10 @@ export async function pollUntil<T>(probe: () => Promise<T | undefined> | T | und
       lastError = err;
     }
     if (Date.now() >= deadline) {
-      const why = lastError === null ? "" : ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`;
+      const why =
+        lastError === null
+          ? ""
+          : ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`;
       throw new Error(`timed out after ${opts.timeoutMs ?? 30_000} ms waiting for ${opts.what}${why}`);
     }
     await sleep(opts.intervalMs ?? 50);

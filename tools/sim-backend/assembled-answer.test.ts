@@ -22,7 +22,11 @@ afterAll(() => Promise.all([backend.close(), quiet.close()]));
 const PATHS: Record<AnswerKind, string> = { chat: "/v1/chat/completions", completions: "/v1/completions" };
 
 async function post(sim: SimBackend, kind: AnswerKind, body: Json): Promise<Response> {
-  const res = await fetch(`${sim.url}${PATHS[kind]}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(`${sim.url}${PATHS[kind]}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(200);
   return res;
 }
@@ -45,7 +49,9 @@ function pinned(answer: Json): string {
 
 async function expectAssembledEqualsWhole(kind: AnswerKind, body: Json, choices: number, sim = backend): Promise<Json> {
   const whole = (await (await post(sim, kind, body)).json()) as Json;
-  const chunks = await payloads(await post(sim, kind, { ...body, stream: true, stream_options: { include_usage: true } }));
+  const chunks = await payloads(
+    await post(sim, kind, { ...body, stream: true, stream_options: { include_usage: true } }),
+  );
   const assembler = new AnswerAssembler(kind, choices);
   for (const chunk of chunks) assembler.add(chunk);
   const assembled = assembler.result();
@@ -55,7 +61,10 @@ async function expectAssembledEqualsWhole(kind: AnswerKind, body: Json, choices:
   return assembled;
 }
 
-const messages = [{ role: "system", content: "Be brief." }, { role: "user", content: "Hello, mesh world! How are you today?" }];
+const messages = [
+  { role: "system", content: "Be brief." },
+  { role: "user", content: "Hello, mesh world! How are you today?" },
+];
 
 describe("a stream assembled by AnswerAssembler is the sim's whole answer", () => {
   it("chat, default length (finish_reason stop)", async () => {
@@ -68,7 +77,11 @@ describe("a stream assembled by AnswerAssembler is the sim's whole answer", () =
   });
 
   it("chat, n = 3 (choices streamed one after another)", async () => {
-    const answer = await expectAssembledEqualsWhole("chat", { model: "sim-small", messages, n: 3, max_completion_tokens: 4 }, 3);
+    const answer = await expectAssembledEqualsWhole(
+      "chat",
+      { model: "sim-small", messages, n: 3, max_completion_tokens: 4 },
+      3,
+    );
     expect((answer["choices"] as Json[]).map((c) => c["index"])).toStrictEqual([0, 1, 2]);
   });
 
@@ -78,16 +91,28 @@ describe("a stream assembled by AnswerAssembler is the sim's whole answer", () =
   });
 
   it("completions, one prompt", async () => {
-    await expectAssembledEqualsWhole("completions", { model: "sim-small", prompt: "Once upon a time in a mesh", max_tokens: 6 }, 1);
+    await expectAssembledEqualsWhole(
+      "completions",
+      { model: "sim-small", prompt: "Once upon a time in a mesh", max_tokens: 6 },
+      1,
+    );
   });
 
   it("completions, nothing generated (max_tokens 0)", async () => {
-    const answer = await expectAssembledEqualsWhole("completions", { model: "sim-small", prompt: "Say nothing", max_tokens: 0 }, 1);
+    const answer = await expectAssembledEqualsWhole(
+      "completions",
+      { model: "sim-small", prompt: "Say nothing", max_tokens: 0 },
+      1,
+    );
     expect((answer["choices"] as Json[])[0]!["text"]).toBe("");
   });
 
   it("completions, several prompts answered n = 2 times each (choice index prompt × n + i)", async () => {
-    const answer = await expectAssembledEqualsWhole("completions", { model: "sim-small", prompt: ["alpha beta", "gamma delta", "epsilon"], n: 2, max_tokens: 3 }, 6);
+    const answer = await expectAssembledEqualsWhole(
+      "completions",
+      { model: "sim-small", prompt: ["alpha beta", "gamma delta", "epsilon"], n: 2, max_tokens: 3 },
+      6,
+    );
     expect((answer["choices"] as Json[]).length).toBe(6);
   });
 
@@ -96,6 +121,11 @@ describe("a stream assembled by AnswerAssembler is the sim's whole answer", () =
   });
 
   it("completions from a server that reports no usage", async () => {
-    await expectAssembledEqualsWhole("completions", { model: "sim-small", prompt: "quiet please", max_tokens: 2 }, 1, quiet);
+    await expectAssembledEqualsWhole(
+      "completions",
+      { model: "sim-small", prompt: "quiet please", max_tokens: 2 },
+      1,
+      quiet,
+    );
   });
 });

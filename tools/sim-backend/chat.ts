@@ -11,7 +11,8 @@ function contentText(content: unknown): string {
   if (!Array.isArray(content)) return "";
   const texts: string[] = [];
   for (const part of content as unknown[]) {
-    if (typeof part === "object" && part !== null && "text" in part && typeof part.text === "string") texts.push(part.text);
+    if (typeof part === "object" && part !== null && "text" in part && typeof part.text === "string")
+      texts.push(part.text);
   }
   return texts.join(" ");
 }
@@ -19,11 +20,18 @@ function contentText(content: unknown): string {
 function promptText(body: JsonObject): string {
   const messages = body["messages"];
   if (!Array.isArray(messages) || messages.length === 0) {
-    throw new ApiError(400, "`messages` must be a non-empty array.", "invalid_request_error", "invalid_value", "messages");
+    throw new ApiError(
+      400,
+      "`messages` must be a non-empty array.",
+      "invalid_request_error",
+      "invalid_value",
+      "messages",
+    );
   }
   const texts: string[] = [];
   for (const message of messages as unknown[]) {
-    if (typeof message === "object" && message !== null && "content" in message) texts.push(contentText(message.content));
+    if (typeof message === "object" && message !== null && "content" in message)
+      texts.push(contentText(message.content));
   }
   return texts.join("\n");
 }
@@ -34,15 +42,24 @@ export function chatCompletion(body: JsonObject, model: string, contextLength?: 
   const promptTokens = countTokens(prompt);
   const budget = completionBudget(promptTokens, requestedCap(body, 1), contextLength);
   const replies = Array.from({ length: choicesPerPrompt(body) }, () => buildReply(prompt, budget));
-  const counts = usage(promptTokens, replies.reduce((sum, r) => sum + r.pieces.length, 0));
+  const counts = usage(
+    promptTokens,
+    replies.reduce((sum, r) => sum + r.pieces.length, 0),
+  );
   const base = { id: responseId("chatcmpl"), created: unixSeconds(), model, system_fingerprint: SYSTEM_FINGERPRINT };
 
   if (body["stream"] !== true) {
-    const choices = replies.map((reply, index) => ({ index, message: { role: "assistant", content: reply.text, refusal: null }, logprobs: null, finish_reason: reply.finishReason }));
+    const choices = replies.map((reply, index) => ({
+      index,
+      message: { role: "assistant", content: reply.text, refusal: null },
+      logprobs: null,
+      finish_reason: reply.finishReason,
+    }));
     return { kind: "json", body: { ...base, object: "chat.completion", choices, usage: counts } };
   }
 
-  const includeUsage = (body["stream_options"] as { include_usage?: unknown } | null | undefined)?.include_usage === true;
+  const includeUsage =
+    (body["stream_options"] as { include_usage?: unknown } | null | undefined)?.include_usage === true;
   // With include_usage, OpenAI puts `"usage": null` on every chunk and adds one usage chunk with no choices.
   const chunk = (index: number, delta: object, finishReason: string | null): object => ({
     ...base,

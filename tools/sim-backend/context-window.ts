@@ -14,13 +14,21 @@ export class ContextLengthError extends ApiError {
   }
 }
 
-/** The completion tokens a request may produce: its cap, or without one what is left of the context; null = no limit. */
-export function completionBudget(promptTokens: number, requested: number | null, contextLength: number | undefined): number | null {
+/**
+ * The completion tokens a request may produce: its cap, or without one what is left of the context; null = no limit.
+ */
+export function completionBudget(
+  promptTokens: number,
+  requested: number | null,
+  contextLength: number | undefined,
+): number | null {
   if (contextLength === undefined) return requested;
   const limit = `This model's maximum context length is ${contextLength} tokens.`;
   if (requested === null) {
     if (promptTokens >= contextLength) {
-      throw new ContextLengthError(`${limit} However, you requested ${promptTokens} tokens in the messages, Please reduce the length of the messages.`);
+      throw new ContextLengthError(
+        `${limit} However, you requested ${promptTokens} tokens in the messages, Please reduce the length of the messages.`,
+      );
     }
     return contextLength - promptTokens;
   }

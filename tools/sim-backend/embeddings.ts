@@ -18,11 +18,24 @@ function readInputs(value: unknown): Input[] {
     if (value.every((v) => typeof v === "number")) return [{ key: JSON.stringify(value), tokens: value.length }];
     return (value as unknown[]).flatMap((item) => {
       if (typeof item === "string") return [{ key: item, tokens: countTokens(item) }];
-      if (Array.isArray(item) && item.every((v) => typeof v === "number")) return [{ key: JSON.stringify(item), tokens: item.length }];
-      throw new ApiError(400, "`input` items must be strings or token-id arrays.", "invalid_request_error", "invalid_value", "input");
+      if (Array.isArray(item) && item.every((v) => typeof v === "number"))
+        return [{ key: JSON.stringify(item), tokens: item.length }];
+      throw new ApiError(
+        400,
+        "`input` items must be strings or token-id arrays.",
+        "invalid_request_error",
+        "invalid_value",
+        "input",
+      );
     });
   }
-  throw new ApiError(400, "`input` must be a string, an array of strings, or token ids.", "invalid_request_error", "invalid_value", "input");
+  throw new ApiError(
+    400,
+    "`input` must be a string, an array of strings, or token ids.",
+    "invalid_request_error",
+    "invalid_value",
+    "input",
+  );
 }
 
 /** FNV-1a seeded xorshift32: the same input always yields the same vector, normalized to length 1. */
@@ -52,9 +65,14 @@ export function embeddings(body: JsonObject, model: string): SimResponse {
   const base64 = body["encoding_format"] === "base64";
   const data = inputs.map((input, index) => {
     const vector = embed(input.key, dimensions);
-    const embedding = base64 ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString("base64") : Array.from(vector);
+    const embedding = base64
+      ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString("base64")
+      : Array.from(vector);
     return { object: "embedding", index, embedding };
   });
   const promptTokens = inputs.reduce((sum, input) => sum + input.tokens, 0);
-  return { kind: "json", body: { object: "list", data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } } };
+  return {
+    kind: "json",
+    body: { object: "list", data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } },
+  };
 }

@@ -37,7 +37,12 @@ function pauseUnlessClosed(res: ServerResponse, ms: number): Promise<void> {
  * Sends each event as its own write, waiting `intervalMs` between them, so a proxy that buffers is observable.
  * Stops quietly when the client goes away.
  */
-export async function writeEventStream(res: ServerResponse, events: readonly unknown[], intervalMs: number, observer: StreamObserver): Promise<void> {
+export async function writeEventStream(
+  res: ServerResponse,
+  events: readonly unknown[],
+  intervalMs: number,
+  observer: StreamObserver,
+): Promise<void> {
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
   res.flushHeaders();
   for (let i = 0; i < events.length; i++) {

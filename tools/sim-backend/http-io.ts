@@ -35,7 +35,8 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new ApiError(413, "Request body too large.", "invalid_request_error", "body_too_large");
+    if (size > MAX_BODY_BYTES)
+      throw new ApiError(413, "Request body too large.", "invalid_request_error", "body_too_large");
     chunks.push(chunk);
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
@@ -48,7 +49,12 @@ export function parseJsonObject(body: Buffer): JsonObject {
   try {
     value = JSON.parse(body.toString("utf8"));
   } catch {
-    throw new ApiError(400, "We could not parse the JSON body of your request.", "invalid_request_error", "invalid_json");
+    throw new ApiError(
+      400,
+      "We could not parse the JSON body of your request.",
+      "invalid_request_error",
+      "invalid_json",
+    );
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ApiError(400, "The request body must be a JSON object.", "invalid_request_error", "invalid_json");
@@ -61,7 +67,13 @@ export function optionalInt(body: JsonObject, field: string, min: number): numbe
   const value = body[field];
   if (value === undefined || value === null) return null;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new ApiError(400, `\`${field}\` must be an integer >= ${min}.`, "invalid_request_error", "invalid_value", field);
+    throw new ApiError(
+      400,
+      `\`${field}\` must be an integer >= ${min}.`,
+      "invalid_request_error",
+      "invalid_value",
+      field,
+    );
   }
   return value;
 }

@@ -27,7 +27,8 @@ written, streams the client left).
 function number(name: string, text: string | undefined, fallback: number, max: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isFinite(value) || value < 0 || value > max) throw new Error(`--${name} must be a number between 0 and ${max}`);
+  if (!Number.isFinite(value) || value < 0 || value > max)
+    throw new Error(`--${name} must be a number between 0 and ${max}`);
   return value;
 }
 
@@ -36,7 +37,8 @@ const MAX_CONTEXT_LENGTH = 10_000_000;
 
 function contextLength(text: string): number {
   const value = Number(text);
-  if (!/^\d+$/.test(text) || value < 1 || value > MAX_CONTEXT_LENGTH) throw new Error(`--context-length must be an integer from 1 to ${MAX_CONTEXT_LENGTH}`);
+  if (!/^\d+$/.test(text) || value < 1 || value > MAX_CONTEXT_LENGTH)
+    throw new Error(`--context-length must be an integer from 1 to ${MAX_CONTEXT_LENGTH}`);
   return value;
 }
 
@@ -59,7 +61,12 @@ async function main(): Promise<void> {
   const backend = await startSimBackend({
     host: values.host ?? "127.0.0.1",
     port: number("port", values.port, 8000, 65535),
-    models: values.models ? values.models.split(",").map((m) => m.trim()).filter(Boolean) : DEFAULT_SIM_MODELS,
+    models: values.models
+      ? values.models
+          .split(",")
+          .map((m) => m.trim())
+          .filter(Boolean)
+      : DEFAULT_SIM_MODELS,
     latencyMs: number("latency-ms", values["latency-ms"], 0, 600_000),
     prefillMsPerKiB: number("prefill-ms-per-kib", values["prefill-ms-per-kib"], 0, 60_000),
     tokenIntervalMs: number("token-interval-ms", values["token-interval-ms"], 0, 60_000),

@@ -38,7 +38,11 @@ export function buildReply(promptText: string, maxTokens: number | null): Reply 
  * `max_completion_tokens` / `max_tokens` (so a client can ask for more than the cap it shows a gateway).
  */
 export function requestedCap(body: JsonObject, min: number): number | null {
-  return optionalInt(body, "n_predict", 1) ?? optionalInt(body, "max_completion_tokens", min) ?? optionalInt(body, "max_tokens", min);
+  return (
+    optionalInt(body, "n_predict", 1) ??
+    optionalInt(body, "max_completion_tokens", min) ??
+    optionalInt(body, "max_tokens", min)
+  );
 }
 
 /** `n`: completions per prompt, each one generated (and counted in usage). */

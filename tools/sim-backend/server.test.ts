@@ -10,17 +10,24 @@ beforeAll(async () => {
 afterAll(() => backend.close());
 
 function post(path: string, body: unknown): Promise<Response> {
-  return fetch(`${backend.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return fetch(`${backend.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 }
 
 /** Splits an event-stream body into its `data:` payloads, checking every event is `data: ...\n\n`. */
 async function events(res: Response): Promise<string[]> {
   const text = await res.text();
   expect(text.endsWith("\n\n")).toBe(true);
-  return text.slice(0, -2).split("\n\n").map((event) => {
-    expect(event.startsWith("data: ")).toBe(true);
-    return event.slice("data: ".length);
-  });
+  return text
+    .slice(0, -2)
+    .split("\n\n")
+    .map((event) => {
+      expect(event.startsWith("data: ")).toBe(true);
+      return event.slice("data: ".length);
+    });
 }
 
 interface ChatChunk {
@@ -31,20 +38,33 @@ interface ChatChunk {
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
 }
 
-const messages = [{ role: "system", content: "Be brief." }, { role: "user", content: "Hello, mesh world!" }];
+const messages = [
+  { role: "system", content: "Be brief." },
+  { role: "user", content: "Hello, mesh world!" },
+];
 const promptTokens = countTokens("Be brief.") + countTokens("Hello, mesh world!");
 
 describe("sim-backend", () => {
   it("lists its models as simulated", async () => {
-    const body = (await (await fetch(`${backend.url}/v1/models`)).json()) as { object: string; data: { id: string; owned_by: string }[] };
+    const body = (await (await fetch(`${backend.url}/v1/models`)).json()) as {
+      object: string;
+      data: { id: string; owned_by: string }[];
+    };
     expect(body.object).toBe("list");
-    expect(body.data.map((m) => [m.id, m.owned_by])).toEqual([["sim-small", SIMULATED_OWNER], ["sim-embed", SIMULATED_OWNER]]);
+    expect(body.data.map((m) => [m.id, m.owned_by])).toEqual([
+      ["sim-small", SIMULATED_OWNER],
+      ["sim-embed", SIMULATED_OWNER],
+    ]);
   });
 
   it("answers a chat completion whose usage counts what it produced", async () => {
     const res = await post("/v1/chat/completions", { model: "sim-small", messages, max_tokens: 5 });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { object: string; choices: { message: { content: string }; finish_reason: string }[]; usage: ChatChunk["usage"] };
+    const body = (await res.json()) as {
+      object: string;
+      choices: { message: { content: string }; finish_reason: string }[];
+      usage: ChatChunk["usage"];
+    };
     expect(body.object).toBe("chat.completion");
     const content = body.choices[0]!.message.content;
     expect(content).toBe("Be brief Hello mesh world");
@@ -53,7 +73,13 @@ describe("sim-backend", () => {
   });
 
   it("streams chat chunks in OpenAI's include_usage wire format", async () => {
-    const res = await post("/v1/chat/completions", { model: "sim-small", messages, max_tokens: 7, stream: true, stream_options: { include_usage: true } });
+    const res = await post("/v1/chat/completions", {
+      model: "sim-small",
+      messages,
+      max_tokens: 7,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     const data = await events(res);
     expect(data.at(-1)).toBe("[DONE]");
@@ -68,7 +94,11 @@ describe("sim-backend", () => {
     expect(choiceChunks.slice(0, -1).every((c) => c.choices[0]!.finish_reason === null)).toBe(true);
     expect(usageChunk.choices).toEqual([]);
     const content = choiceChunks.map((c) => c.choices[0]!.delta.content ?? "").join("");
-    expect(usageChunk.usage).toEqual({ prompt_tokens: promptTokens, completion_tokens: countTokens(content), total_tokens: promptTokens + 7 });
+    expect(usageChunk.usage).toEqual({
+      prompt_tokens: promptTokens,
+      completion_tokens: countTokens(content),
+      total_tokens: promptTokens + 7,
+    });
     expect(countTokens(content)).toBe(7);
   });
 
@@ -81,23 +111,38 @@ describe("sim-backend", () => {
   });
 
   it("streams legacy completions with a usage chunk", async () => {
-    const res = await post("/v1/completions", { model: "sim-small", prompt: "one two three", max_tokens: 4, stream: true, stream_options: { include_usage: true } });
+    const res = await post("/v1/completions", {
+      model: "sim-small",
+      prompt: "one two three",
+      max_tokens: 4,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const data = await events(res);
     expect(data.at(-1)).toBe("[DONE]");
-    const chunks = data.slice(0, -1).map((d) => JSON.parse(d) as { object: string; choices: { text: string }[]; usage: unknown });
+    const chunks = data
+      .slice(0, -1)
+      .map((d) => JSON.parse(d) as { object: string; choices: { text: string }[]; usage: unknown });
     expect(chunks.every((c) => c.object === "text_completion")).toBe(true);
     expect(chunks.map((c) => c.choices[0]?.text ?? "").join("")).toBe("one two three one");
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } });
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+    });
   });
 
   it("returns the same embedding for the same input, as floats or base64", async () => {
-    const floats = (await (await post("/v1/embeddings", { model: "sim-embed", input: ["alpha beta", "gamma"] })).json()) as {
+    const floats = (await (
+      await post("/v1/embeddings", { model: "sim-embed", input: ["alpha beta", "gamma"] })
+    ).json()) as {
       data: { index: number; embedding: number[] }[];
       usage: { prompt_tokens: number; total_tokens: number };
     };
     expect(floats.data.map((d) => d.index)).toEqual([0, 1]);
     expect(floats.usage).toEqual({ prompt_tokens: 3, total_tokens: 3 });
-    const again = (await (await post("/v1/embeddings", { model: "sim-embed", input: "alpha beta", encoding_format: "base64" })).json()) as {
+    const again = (await (
+      await post("/v1/embeddings", { model: "sim-embed", input: "alpha beta", encoding_format: "base64" })
+    ).json()) as {
       data: { embedding: string }[];
     };
     const bytes = Buffer.from(again.data[0]!.embedding, "base64");
@@ -109,7 +154,9 @@ describe("sim-backend", () => {
   it("answers bad requests in OpenAI's error shape", async () => {
     const invalid = await fetch(`${backend.url}/v1/chat/completions`, { method: "POST", body: "{not json" });
     expect(invalid.status).toBe(400);
-    expect(await invalid.json()).toMatchObject({ error: { type: "invalid_request_error", code: "invalid_json", param: null } });
+    expect(await invalid.json()).toMatchObject({
+      error: { type: "invalid_request_error", code: "invalid_json", param: null },
+    });
     const unknown = await post("/v1/chat/completions", { model: "gpt-nope", messages });
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ error: { code: "model_not_found", param: "model" } });
@@ -118,7 +165,10 @@ describe("sim-backend", () => {
   it("fails on purpose at the configured rate", async () => {
     const flaky = await startSimBackend({ failRate: 1, log: () => {} });
     try {
-      const res = await fetch(`${flaky.url}/v1/embeddings`, { method: "POST", body: JSON.stringify({ model: "sim-embed", input: "x" }) });
+      const res = await fetch(`${flaky.url}/v1/embeddings`, {
+        method: "POST",
+        body: JSON.stringify({ model: "sim-embed", input: "x" }),
+      });
       expect(res.status).toBe(500);
       expect(await res.json()).toMatchObject({ error: { type: "server_error", code: "simulated_failure" } });
     } finally {
@@ -131,7 +181,10 @@ describe("sim-backend", () => {
     const slow = await startSimBackend({ prefillMsPerKiB: 100, log: () => {} });
     try {
       const started = Date.now();
-      const res = await fetch(`${slow.url}/v1/embeddings`, { method: "POST", body: JSON.stringify({ model: "sim-embed", input: "x".repeat(10 * 1024) }) });
+      const res = await fetch(`${slow.url}/v1/embeddings`, {
+        method: "POST",
+        body: JSON.stringify({ model: "sim-embed", input: "x".repeat(10 * 1024) }),
+      });
       expect(res.status).toBe(200);
       // A floor, not a timing: ten KiB at 100 ms each is at least a second.
       expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
@@ -162,7 +215,10 @@ describe("sim-backend", () => {
 
   it("closing the server ends requests it is hanging on", async () => {
     const hanging = await startSimBackend({ hangRate: 1, log: () => {} });
-    const answer = fetch(`${hanging.url}/v1/embeddings`, { method: "POST", body: JSON.stringify({ model: "sim-embed", input: "x" }) });
+    const answer = fetch(`${hanging.url}/v1/embeddings`, {
+      method: "POST",
+      body: JSON.stringify({ model: "sim-embed", input: "x" }),
+    });
     await until(() => hanging.stats().hung === 1);
     await hanging.close();
     await expect(answer).rejects.toThrow();
@@ -174,12 +230,18 @@ describe("sim-backend", () => {
     try {
       const abort = new AbortController();
       const body = JSON.stringify({ model: "sim-small", messages, seed: 7 });
-      const open = [1, 2, 3].map(() => fetch(`${hanging.url}/v1/chat/completions`, { method: "POST", body, signal: abort.signal }).catch(() => null));
+      const open = [1, 2, 3].map(() =>
+        fetch(`${hanging.url}/v1/chat/completions`, { method: "POST", body, signal: abort.signal }).catch(() => null),
+      );
       await until(() => hanging.stats().hung === 3);
       abort.abort();
       await Promise.all(open);
       await until(() => hanging.stats().active === 0);
-      expect(hanging.stats()).toMatchObject({ requests: 3, peakConcurrent: 3, lastBodyKeys: ["model", "messages", "seed"] });
+      expect(hanging.stats()).toMatchObject({
+        requests: 3,
+        peakConcurrent: 3,
+        lastBodyKeys: ["model", "messages", "seed"],
+      });
       hanging.resetPeak();
       expect(hanging.stats().peakConcurrent).toBe(0);
     } finally {
@@ -205,11 +267,27 @@ describe("sim-backend reporting no usage", () => {
   it("leaves usage out of answers and streams even when asked for it", async () => {
     const silent = await startSimBackend({ models: ["sim-small"], omitUsage: true, log: () => {} });
     try {
-      const post = (body: unknown) => fetch(`${silent.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-      const whole = (await (await post({ model: "sim-small", messages, max_tokens: 3 })).json()) as { usage?: unknown; choices: unknown[] };
+      const post = (body: unknown) =>
+        fetch(`${silent.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      const whole = (await (await post({ model: "sim-small", messages, max_tokens: 3 })).json()) as {
+        usage?: unknown;
+        choices: unknown[];
+      };
       expect(whole.choices).toHaveLength(1);
       expect(whole.usage).toBeUndefined();
-      const streamed = await events(await post({ model: "sim-small", messages, max_tokens: 3, stream: true, stream_options: { include_usage: true } }));
+      const streamed = await events(
+        await post({
+          model: "sim-small",
+          messages,
+          max_tokens: 3,
+          stream: true,
+          stream_options: { include_usage: true },
+        }),
+      );
       expect(streamed.at(-1)).toBe("[DONE]");
       expect(streamed.some((d) => d.includes('"usage"'))).toBe(false);
     } finally {
@@ -224,32 +302,48 @@ describe("sim-backend with a context length", () => {
   it("reports max_model_len and refuses, in vLLM's error shape, a prompt plus cap above it", async () => {
     const vllm = await startSimBackend({ models: ["sim-small"], contextLength: 12, log: () => {} });
     try {
-      const models = (await (await fetch(`${vllm.url}/v1/models`)).json()) as { data: { id: string; max_model_len: number }[] };
+      const models = (await (await fetch(`${vllm.url}/v1/models`)).json()) as {
+        data: { id: string; max_model_len: number }[];
+      };
       expect(models.data).toEqual([expect.objectContaining({ id: "sim-small", max_model_len: 12 })]);
-      const post = (path: string, body: unknown): Promise<Response> => fetch(`${vllm.url}${path}`, { method: "POST", body: JSON.stringify(body) });
+      const post = (path: string, body: unknown): Promise<Response> =>
+        fetch(`${vllm.url}${path}`, { method: "POST", body: JSON.stringify(body) });
 
       const over = await post("/v1/chat/completions", { model: "sim-small", ...tight, max_tokens: 8 });
       expect(over.status).toBe(400);
       expect(await over.json()).toEqual({
         object: "error",
-        message: "This model's maximum context length is 12 tokens. However, you requested 13 tokens (5 in the messages, 8 in the completion). Please reduce the length of the messages or completion.",
+        message:
+          "This model's maximum context length is 12 tokens. However, you requested 13 tokens (5 in the messages, 8 in the completion). Please reduce the length of the messages or completion.",
         type: "BadRequestError",
         param: null,
         code: 400,
       });
       const overCompletions = await post("/v1/completions", { model: "sim-small", prompt: "a b c", max_tokens: 10 });
       expect(overCompletions.status).toBe(400);
-      expect(await overCompletions.json()).toMatchObject({ object: "error", message: expect.stringContaining("(3 in the messages, 10 in the completion)") });
+      expect(await overCompletions.json()).toMatchObject({
+        object: "error",
+        message: expect.stringContaining("(3 in the messages, 10 in the completion)"),
+      });
 
       const fits = await post("/v1/chat/completions", { model: "sim-small", ...tight, max_completion_tokens: 7 });
       expect(((await fits.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(7);
       // Without a cap, the reply runs to the end of the context.
-      const uncapped = (await (await post("/v1/chat/completions", { model: "sim-small", ...tight })).json()) as { usage: { completion_tokens: number }; choices: { finish_reason: string }[] };
+      const uncapped = (await (await post("/v1/chat/completions", { model: "sim-small", ...tight })).json()) as {
+        usage: { completion_tokens: number };
+        choices: { finish_reason: string }[];
+      };
       expect(uncapped.usage.completion_tokens).toBe(12 - 5);
       expect(uncapped.choices[0]!.finish_reason).toBe("length");
-      const full = await post("/v1/chat/completions", { model: "sim-small", messages: [{ role: "user", content: "a b c d e f g h i j k l" }] });
+      const full = await post("/v1/chat/completions", {
+        model: "sim-small",
+        messages: [{ role: "user", content: "a b c d e f g h i j k l" }],
+      });
       expect(full.status).toBe(400);
-      expect(await full.json()).toMatchObject({ message: "This model's maximum context length is 12 tokens. However, you requested 12 tokens in the messages, Please reduce the length of the messages." });
+      expect(await full.json()).toMatchObject({
+        message:
+          "This model's maximum context length is 12 tokens. However, you requested 12 tokens in the messages, Please reduce the length of the messages.",
+      });
     } finally {
       await vllm.close();
     }
@@ -258,8 +352,13 @@ describe("sim-backend with a context length", () => {
   it("generates up to its own reply limit without a cap when the context is larger", async () => {
     const vllm = await startSimBackend({ models: ["sim-small"], contextLength: 1_000_000, log: () => {} });
     try {
-      const res = await fetch(`${vllm.url}/v1/completions`, { method: "POST", body: JSON.stringify({ model: "sim-small", prompt: "go" }) });
-      expect(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(MAX_REPLY_TOKENS);
+      const res = await fetch(`${vllm.url}/v1/completions`, {
+        method: "POST",
+        body: JSON.stringify({ model: "sim-small", prompt: "go" }),
+      });
+      expect(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(
+        MAX_REPLY_TOKENS,
+      );
     } finally {
       await vllm.close();
     }
@@ -271,7 +370,11 @@ describe("sim-backend stream stats", () => {
     const slow = await startSimBackend({ models: ["sim-small"], tokenIntervalMs: 20, log: () => {} });
     try {
       const post = (body: unknown, signal: AbortSignal | null = null): Promise<Response> =>
-        fetch(`${slow.url}/v1/chat/completions`, { method: "POST", body: JSON.stringify({ model: "sim-small", messages, stream: true, ...(body as object) }), signal });
+        fetch(`${slow.url}/v1/chat/completions`, {
+          method: "POST",
+          body: JSON.stringify({ model: "sim-small", messages, stream: true, ...(body as object) }),
+          signal,
+        });
       await (await post({ max_tokens: 3 })).text();
       // The role chunk, 3 content chunks, the finish chunk and [DONE].
       expect(slow.stats()).toMatchObject({ streamEvents: 6, streamsAbandoned: 0 });
@@ -292,8 +395,16 @@ describe("sim-backend stream stats", () => {
   });
 
   it("answers every prompt of a completions array n times, as vLLM does, and counts all of them", async () => {
-    const res = await post("/v1/completions", { model: "sim-small", prompt: ["one two", "three four", "five"], n: 2, max_tokens: 4 });
-    const body = (await res.json()) as { choices: { index: number; text: string }[]; usage: { completion_tokens: number } };
+    const res = await post("/v1/completions", {
+      model: "sim-small",
+      prompt: ["one two", "three four", "five"],
+      n: 2,
+      max_tokens: 4,
+    });
+    const body = (await res.json()) as {
+      choices: { index: number; text: string }[];
+      usage: { completion_tokens: number };
+    };
     expect(body.choices.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(body.usage.completion_tokens).toBe(24);
   });

@@ -79,7 +79,13 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
   const contextLength = options.contextLength;
   const modelList = {
     object: "list",
-    data: models.map((id) => ({ id, object: "model", created, owned_by: SIMULATED_OWNER, ...(contextLength === undefined ? {} : { max_model_len: contextLength }) })),
+    data: models.map((id) => ({
+      id,
+      object: "model",
+      created,
+      owned_by: SIMULATED_OWNER,
+      ...(contextLength === undefined ? {} : { max_model_len: contextLength }),
+    })),
   };
   const stats = new StatsRecorder();
 
@@ -97,7 +103,13 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, modelList);
     if (req.method === "GET" && path === SIM_STATS_PATH) return sendJson(res, 200, stats.snapshot());
     const handler = req.method === "POST" ? HANDLERS[path] : undefined;
-    if (!handler) throw new ApiError(404, `Unknown request URL: ${req.method ?? "?"} ${path}.`, "invalid_request_error", "unknown_url");
+    if (!handler)
+      throw new ApiError(
+        404,
+        `Unknown request URL: ${req.method ?? "?"} ${path}.`,
+        "invalid_request_error",
+        "unknown_url",
+      );
     stats.opened(res);
     const raw = await readBody(req);
     const body = parseJsonObject(raw);
@@ -108,13 +120,21 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
       return new Promise<void>((resolve) => res.once("close", resolve));
     }
     const model = body["model"];
-    if (typeof model !== "string") throw new ApiError(400, "`model` is required.", "invalid_request_error", "missing_required_parameter", "model");
+    if (typeof model !== "string")
+      throw new ApiError(400, "`model` is required.", "invalid_request_error", "missing_required_parameter", "model");
     if (!models.includes(model)) {
-      throw new ApiError(404, `The model \`${model}\` does not exist.`, "invalid_request_error", "model_not_found", "model");
+      throw new ApiError(
+        404,
+        `The model \`${model}\` does not exist.`,
+        "invalid_request_error",
+        "model_not_found",
+        "model",
+      );
     }
     if (options.omitUsage) delete body["stream_options"];
     const result = handler(body, model, contextLength);
-    if (options.omitUsage && result.kind === "json" && typeof result.body === "object" && result.body !== null) delete (result.body as JsonObject)["usage"];
+    if (options.omitUsage && result.kind === "json" && typeof result.body === "object" && result.body !== null)
+      delete (result.body as JsonObject)["usage"];
     await sleep(latencyMs + ((options.prefillMsPerKiB ?? 0) * raw.length) / 1024);
     if (failRate > 0 && random() < failRate) {
       stats.fail();
@@ -127,7 +147,12 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) return void res.destroy();
-      sendError(res, err instanceof ApiError ? err : new ApiError(500, "Simulated backend internal error.", "server_error", "internal_error"));
+      sendError(
+        res,
+        err instanceof ApiError
+          ? err
+          : new ApiError(500, "Simulated backend internal error.", "server_error", "internal_error"),
+      );
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -137,7 +162,9 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
   const { port, address, family } = server.address() as AddressInfo;
   const host = family === "IPv6" ? `[${address}]` : address;
   const url = `http://${host}:${port}`;
-  log(`sim-backend: SIMULATED OpenAI-compatible backend (no real model) listening on ${url} models=${models.join(",")}`);
+  log(
+    `sim-backend: SIMULATED OpenAI-compatible backend (no real model) listening on ${url} models=${models.join(",")}`,
+  );
 
   return {
     url,

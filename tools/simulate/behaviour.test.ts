@@ -1,12 +1,32 @@
 import { describe, expect, it } from "vitest";
-import { CONNECT_TIMEOUT_MS, FAST_ERROR_MS, FIRST_TOKEN_TIMEOUT_MS, planAttempt, STALL_TIMEOUT_MS } from "./behaviour.js";
+import {
+  CONNECT_TIMEOUT_MS,
+  FAST_ERROR_MS,
+  FIRST_TOKEN_TIMEOUT_MS,
+  planAttempt,
+  STALL_TIMEOUT_MS,
+} from "./behaviour.js";
 import { makeNode, type Behaviour, type SimNode } from "./mesh.js";
 import { Rng } from "./random.js";
 
 function node(behaviour: Behaviour, over: Partial<SimNode> = {}): SimNode {
   const base = makeNode(1, 0, 0, 60_000);
   const liar = behaviour.kind === "liar";
-  return { ...base, behaviour, bad: behaviour.kind !== "honest", rttMs: 20, ttftMedianMs: 100, ttftSigma: 0, tokensPerSecond: 50, trueCapacity: liar ? 2 : 4, declaredCapacity: liar ? 32 : 4, goneAt: Infinity, dark: false, listedUntil: Infinity, ...over };
+  return {
+    ...base,
+    behaviour,
+    bad: behaviour.kind !== "honest",
+    rttMs: 20,
+    ttftMedianMs: 100,
+    ttftSigma: 0,
+    tokensPerSecond: 50,
+    trueCapacity: liar ? 2 : 4,
+    declaredCapacity: liar ? 32 : 4,
+    goneAt: Infinity,
+    dark: false,
+    listedUntil: Infinity,
+    ...over,
+  };
 }
 
 const rng = (): Rng => new Rng(5);
@@ -24,7 +44,11 @@ describe("planAttempt", () => {
   });
 
   it("a stall adversary costs the first-token timeout; a fast-error one answers in ms", () => {
-    expect(planAttempt(node({ kind: "stall" }), 100, 10, 0, rng())).toMatchObject({ kind: "timeout", endMs: FIRST_TOKEN_TIMEOUT_MS, ttftMs: FIRST_TOKEN_TIMEOUT_MS });
+    expect(planAttempt(node({ kind: "stall" }), 100, 10, 0, rng())).toMatchObject({
+      kind: "timeout",
+      endMs: FIRST_TOKEN_TIMEOUT_MS,
+      ttftMs: FIRST_TOKEN_TIMEOUT_MS,
+    });
     const fast = planAttempt(node({ kind: "fast_error" }), 100, 10, 0, rng());
     expect(["error", "sse_error"]).toContain(fast.kind);
     expect(fast.endMs).toBe(20 + FAST_ERROR_MS);
@@ -51,9 +75,15 @@ describe("planAttempt", () => {
   });
 
   it("churn: a node gone refuses (clean leave) or times out the connection (dark); going dark mid-stream stalls it", () => {
-    expect(planAttempt(node({ kind: "honest" }, { goneAt: 50 }), 0, 100, 60, rng())).toMatchObject({ kind: "error", endMs: 20 });
+    expect(planAttempt(node({ kind: "honest" }, { goneAt: 50 }), 0, 100, 60, rng())).toMatchObject({
+      kind: "error",
+      endMs: 20,
+    });
     const dark = { goneAt: 50, dark: true, listedUntil: 10_050 };
-    expect(planAttempt(node({ kind: "honest" }, dark), 0, 100, 60, rng())).toMatchObject({ kind: "error", endMs: CONNECT_TIMEOUT_MS });
+    expect(planAttempt(node({ kind: "honest" }, dark), 0, 100, 60, rng())).toMatchObject({
+      kind: "error",
+      endMs: CONNECT_TIMEOUT_MS,
+    });
     expect(planAttempt(node({ kind: "honest" }, dark), 0, 100, 0, rng())).toMatchObject({ kind: "timeout" });
     const midStream = planAttempt(node({ kind: "honest" }, { ...dark, goneAt: 500 }), 0, 100, 0, rng());
     expect(midStream).toMatchObject({ kind: "stalled", firstTokenMs: 120, endMs: 500 + STALL_TIMEOUT_MS });

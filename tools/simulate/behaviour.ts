@@ -37,7 +37,15 @@ export interface AttemptPlan {
 }
 
 function failed(kind: OutcomeKind, endMs: number, occupies: boolean): AttemptPlan {
-  return { kind, endMs, firstTokenMs: null, occupies, ttftMs: kind === "timeout" ? FIRST_TOKEN_TIMEOUT_MS : endMs, tokens: null, streamMs: null };
+  return {
+    kind,
+    endMs,
+    firstTokenMs: null,
+    occupies,
+    ttftMs: kind === "timeout" ? FIRST_TOKEN_TIMEOUT_MS : endMs,
+    tokens: null,
+    streamMs: null,
+  };
 }
 
 /** 429 threshold: honest and flaky nodes at their real capacity, liars at a multiple; stall and fast-error never. */
@@ -66,7 +74,8 @@ export function planAttempt(node: SimNode, busy: number, tokens: number, dispatc
   if (busy >= refusesAt(node)) return failed("busy", node.rttMs, false);
   const b = node.behaviour;
   if (b.kind === "stall") return failed("timeout", FIRST_TOKEN_TIMEOUT_MS, true);
-  if (b.kind === "fast_error") return darkens(node, dispatchAt, failed(uKind < 0.5 ? "error" : "sse_error", node.rttMs + FAST_ERROR_MS, true));
+  if (b.kind === "fast_error")
+    return darkens(node, dispatchAt, failed(uKind < 0.5 ? "error" : "sse_error", node.rttMs + FAST_ERROR_MS, true));
   const queue = b.kind === "liar" ? Math.max(0, busy + 1 - b.realCapacity) : 0;
   const slowdown = b.kind === "liar" ? 1 + queue : 1 + (LOAD_SLOWDOWN * busy) / node.trueCapacity;
   const ttft = node.rttMs + node.ttftMedianMs * Math.exp(node.ttftSigma * zTtft) * slowdown;
@@ -74,20 +83,39 @@ export function planAttempt(node: SimNode, busy: number, tokens: number, dispatc
   const streamMs = ((tokens * 1000) / node.tokensPerSecond) * Math.exp(STREAM_SIGMA * zStream) * share;
   if (ttft > FIRST_TOKEN_TIMEOUT_MS) return darkens(node, dispatchAt, failed("timeout", FIRST_TOKEN_TIMEOUT_MS, true));
   if (b.kind === "flaky" && uFail < b.failShare) {
-    if (uKind < FLAKY_ERROR) return darkens(node, dispatchAt, failed("error", node.rttMs + (ttft - node.rttMs) / 2, true));
+    if (uKind < FLAKY_ERROR)
+      return darkens(node, dispatchAt, failed("error", node.rttMs + (ttft - node.rttMs) / 2, true));
     if (uKind < FLAKY_ERROR + FLAKY_SSE_ERROR) return darkens(node, dispatchAt, failed("sse_error", ttft, true));
     // Streams part of the answer, then goes quiet; the gateway notices after the stall timeout.
     const quietAt = ttft + streamMs * ((uKind - FLAKY_ERROR - FLAKY_SSE_ERROR) / (1 - FLAKY_ERROR - FLAKY_SSE_ERROR));
     return darkens(node, dispatchAt, stalled(ttft, quietAt));
   }
-  return darkens(node, dispatchAt, { kind: "success", endMs: ttft + streamMs, firstTokenMs: ttft, occupies: true, ttftMs: ttft, tokens, streamMs });
+  return darkens(node, dispatchAt, {
+    kind: "success",
+    endMs: ttft + streamMs,
+    firstTokenMs: ttft,
+    occupies: true,
+    ttftMs: ttft,
+    tokens,
+    streamMs,
+  });
 }
 
 function stalled(ttft: number, quietAt: number): AttemptPlan {
-  return { kind: "stalled", endMs: quietAt + STALL_TIMEOUT_MS, firstTokenMs: ttft, occupies: true, ttftMs: ttft, tokens: null, streamMs: null };
+  return {
+    kind: "stalled",
+    endMs: quietAt + STALL_TIMEOUT_MS,
+    firstTokenMs: ttft,
+    occupies: true,
+    ttftMs: ttft,
+    tokens: null,
+    streamMs: null,
+  };
 }
 
-/** A node going dark before the attempt ends: before its first token the gateway times out; after, the stream stalls. */
+/**
+ * A node going dark before the attempt ends: before its first token the gateway times out; after, the stream stalls.
+ */
 function darkens(node: SimNode, dispatchAt: number, plan: AttemptPlan): AttemptPlan {
   if (!node.dark) return plan;
   const darkIn = node.goneAt - dispatchAt;

@@ -182,7 +182,13 @@ class Simulation implements World {
     }
     const busy = this.slots[index] ?? 0;
     if (req.measured) this.recorder.dispatch(node, busy, req.arrivalAt);
-    const plan = planAttempt(node, busy, req.tokens, this.now, this.behaviour[index] ?? this.fail(`no stream for ${index}`));
+    const plan = planAttempt(
+      node,
+      busy,
+      req.tokens,
+      this.now,
+      this.behaviour[index] ?? this.fail(`no stream for ${index}`),
+    );
     req.attempts++;
     if (plan.occupies) this.changeSlots(index, 1);
     this.open.set(node.id, (this.open.get(node.id) ?? 0) + 1);
@@ -228,7 +234,15 @@ class Simulation implements World {
   /** `firstTokenAt`: when the client got its first token; Infinity for a failed request. */
   private finish(req: OpenRequest, firstTokenAt: number, servedBy: SimNode | null): void {
     this.openRequests--;
-    if (req.measured) this.recorder.request(req.seq, req.arrivalAt, firstTokenAt - req.arrivalAt, servedBy, req.attempts, req.decisionNs / 1000);
+    if (req.measured)
+      this.recorder.request(
+        req.seq,
+        req.arrivalAt,
+        firstTokenAt - req.arrivalAt,
+        servedBy,
+        req.attempts,
+        req.decisionNs / 1000,
+      );
   }
 
   /** As the Worker does (mesh/local-load.ts): a request sent or finished updates the node's weight in the table. */
@@ -247,7 +261,12 @@ class Simulation implements World {
 
   private tick(): void {
     if (this.policy.usesRouter) {
-      this.feed.refresh(this.now, (index) => this.slots[index] ?? 0, this.load, (node) => this.open.get(node.id) ?? 0);
+      this.feed.refresh(
+        this.now,
+        (index) => this.slots[index] ?? 0,
+        this.load,
+        (node) => this.open.get(node.id) ?? 0,
+      );
       this.policy.onTable?.(this.feed.table, this.now);
     }
     if (this.now + TABLE_REFRESH_MS < this.spec.endAt || this.openRequests > 0) {

@@ -76,8 +76,13 @@ function parseOptions(): (SimulateOptions & { json: boolean }) | null {
   if (values.help) return null;
   const warmup = values.warmup === undefined ? 0.2 : Number(values.warmup);
   if (!(warmup >= 0 && warmup < 1)) throw new Error(`--warmup must be in [0, 1), not ${values.warmup}`);
-  const policies = values.policy?.split(",").map((p) => p.trim()).filter((p) => p !== "" && p !== "oracle") ?? Object.keys(POLICIES);
-  for (const p of policies) if (!(p in POLICIES)) throw new Error(`unknown policy ${p}; known: ${Object.keys(POLICIES).join(", ")}`);
+  const policies =
+    values.policy
+      ?.split(",")
+      .map((p) => p.trim())
+      .filter((p) => p !== "" && p !== "oracle") ?? Object.keys(POLICIES);
+  for (const p of policies)
+    if (!(p in POLICIES)) throw new Error(`unknown policy ${p}; known: ${Object.keys(POLICIES).join(", ")}`);
   return {
     nodes: Math.round(positive("nodes", values.nodes, 10_000)),
     seconds: positive("seconds", values.seconds, 120),

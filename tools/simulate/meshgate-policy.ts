@@ -25,7 +25,15 @@ export function meshgatePolicy(world: World): Policy {
     counters,
     choose(q) {
       loadCalls = 0;
-      const result = pickNode(world.table, { model: MODEL, controls, now: q.now, random: world.random, load, exclude: q.exclude, attempt: q.attempt });
+      const result = pickNode(world.table, {
+        model: MODEL,
+        controls,
+        now: q.now,
+        random: world.random,
+        load,
+        exclude: q.exclude,
+        attempt: q.attempt,
+      });
       counters[result.kind]++;
       if (loadCalls > SCAN_LOAD_CALLS) counters.scans++;
       if (result.kind !== "node") return null;

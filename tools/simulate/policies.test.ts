@@ -7,7 +7,8 @@ import { oraclePolicy } from "./oracle-policy.js";
 import { MODEL, type Policy } from "./policy.js";
 
 const none: ReadonlySet<string> = new Set();
-const pick = (p: Policy, exclude: ReadonlySet<string> = none): string | null => p.choose({ now: 0, attempt: exclude.size, exclude })?.id ?? null;
+const pick = (p: Policy, exclude: ReadonlySet<string> = none): string | null =>
+  p.choose({ now: 0, attempt: exclude.size, exclude })?.id ?? null;
 
 describe("oracle", () => {
   const world = (): FakeWorld =>
@@ -45,7 +46,12 @@ describe("oracle", () => {
 
 describe("random", () => {
   it("draws every listed node about equally, bad or busy alike, and skips the ones tried", () => {
-    const w = new FakeWorld([{ latencyMs: 10 }, { latencyMs: 1000, behaviour: { kind: "stall" } }, { latencyMs: 50 }, { latencyMs: 50 }]);
+    const w = new FakeWorld([
+      { latencyMs: 10 },
+      { latencyMs: 1000, behaviour: { kind: "stall" } },
+      { latencyMs: 50 },
+      { latencyMs: 50 },
+    ]);
     w.slots[0] = 1;
     const policy = randomPolicy(w);
     const counts = new Map<string, number>();
@@ -73,7 +79,16 @@ describe("lowest-latency", () => {
     const w = new FakeWorld([{ latencyMs: 10 }, { latencyMs: 20 }, { latencyMs: 30 }]);
     const policy = lowestLatencyPolicy(w);
     const sample = (index: number, ttftMs: number): void => {
-      observeInTable(w.table, { nodeId: `n${index}`, model: MODEL, kind: "success", at: 0, ttftMs, tokens: 10, streamMs: 100, inFlight: 0 });
+      observeInTable(w.table, {
+        nodeId: `n${index}`,
+        model: MODEL,
+        kind: "success",
+        at: 0,
+        ttftMs,
+        tokens: 10,
+        streamMs: 100,
+        inFlight: 0,
+      });
       policy.onObserved?.(index, 0);
     };
     policy.onTable?.(w.table, 0);

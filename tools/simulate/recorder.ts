@@ -83,7 +83,14 @@ export class Recorder {
     this.outcomes[kind]++;
   }
 
-  request(seq: number, arrivalAt: number, latencyMs: number, servedBy: SimNode | null, attempts: number, decisionUs: number): void {
+  request(
+    seq: number,
+    arrivalAt: number,
+    latencyMs: number,
+    servedBy: SimNode | null,
+    attempts: number,
+    decisionUs: number,
+  ): void {
     this.latency[seq] = servedBy ? latencyMs : Infinity;
     this.attempts[seq] = attempts;
     this.decisionUs[seq] = decisionUs;

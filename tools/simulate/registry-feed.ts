@@ -49,7 +49,12 @@ export class RegistryFeed {
 
   /** Heartbeats (every other second), the listing, a fresh table, then this second's probes. */
   /** `own`: the deciding isolate's open requests to a node, which its heartbeat count already includes. */
-  refresh(now: number, busy: (index: number) => number, load: (node: RouteNode) => number = () => 0, own: (node: RouteNode) => number = () => 0): void {
+  refresh(
+    now: number,
+    busy: (index: number) => number,
+    load: (node: RouteNode) => number = () => 0,
+    own: (node: RouteNode) => number = () => 0,
+  ): void {
     const second = Math.round(now / 1000);
     const heartbeat = second % (HEARTBEAT_MS / 1000) === 0;
     const listed: RouteNode[] = [];

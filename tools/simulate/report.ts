@@ -48,7 +48,10 @@ const ROWS: readonly [string, (m: PolicyMetrics) => string][] = [
   ["dispatches over true capacity", (m) => String(m.overCapacity)],
   ["429s / timeouts / stalls", (m) => `${m.outcomes.busy} / ${m.outcomes.timeout} / ${m.outcomes.stalled}`],
   ["errors / SSE errors", (m) => `${m.outcomes.error} / ${m.outcomes.sse_error}`],
-  ["failed: mid-stream / exhausted / none", (m) => `${m.failures.midStream} / ${m.failures.exhausted} / ${m.failures.noNode}`],
+  [
+    "failed: mid-stream / exhausted / none",
+    (m) => `${m.failures.midStream} / ${m.failures.exhausted} / ${m.failures.noNode}`,
+  ],
   ["attempts per request", (m) => num(m.meanAttempts, 3)],
   ["decision µs p50 / p99", (m) => `${num(m.decisionUs.p50, 2)} / ${num(m.decisionUs.p99, 2)}`],
   ["decision µs max", (m) => num(m.decisionUs.max, 0)],
@@ -62,7 +65,9 @@ export function formatTable(metrics: readonly PolicyMetrics[]): string {
   const header = ["", ...metrics.map((m) => m.policy)];
   const rows = [header, ...ROWS.map(([label, cell]) => [label, ...metrics.map(cell)])];
   const widths = header.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join("  ")).join("\n");
+  return rows
+    .map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join("  "))
+    .join("\n");
 }
 
 /** The issue's targets for the Meshgate policy. */
@@ -70,7 +75,11 @@ export function judge(m: PolicyMetrics, liveNodes: number): Verdict[] {
   const atScale = liveNodes >= TARGET_NODES;
   return [
     { target: "success ≥ 99.9%", met: m.successRate >= 0.999, value: pct(m.successRate, 3) },
-    { target: "bad nodes' share of attempts < 1% after warm-up", met: m.badAttemptShare < 0.01, value: pct(m.badAttemptShare) },
+    {
+      target: "bad nodes' share of attempts < 1% after warm-up",
+      met: m.badAttemptShare < 0.01,
+      value: pct(m.badAttemptShare),
+    },
     { target: "p50 regret ≤ 10%", met: m.regret.p50 <= 0.1, value: pct(m.regret.p50, 1) },
     { target: "no dispatch over a node's true capacity", met: m.overCapacity === 0, value: String(m.overCapacity) },
     {

@@ -2,7 +2,16 @@ import { describe, expect, it } from "vitest";
 import { simulate, type SimulateOptions } from "./simulate.js";
 import type { PolicyMetrics } from "./summary.js";
 
-const SMALL: SimulateOptions = { seed: 3, nodes: 150, seconds: 20, load: 0.4, rate: null, warmup: 0.2, policies: ["meshgate", "random", "round-robin", "lowest-latency"], isolates: 1 };
+const SMALL: SimulateOptions = {
+  seed: 3,
+  nodes: 150,
+  seconds: 20,
+  load: 0.4,
+  rate: null,
+  warmup: 0.2,
+  policies: ["meshgate", "random", "round-robin", "lowest-latency"],
+  isolates: 1,
+};
 
 /** Everything but what the machine's speed decides. */
 function deterministic(m: PolicyMetrics): Omit<PolicyMetrics, "decisionUs" | "tableBuildMs" | "wallSeconds"> {

@@ -46,14 +46,30 @@ export function simulate(o: SimulateOptions, progress: (line: string) => void = 
   const mesh = makeMesh({ seed: o.seed, nodes: o.nodes, durationMs });
   const ratePerSecond = o.rate ?? rateForLoad(mesh, o.load);
   const workload = makeWorkload(o.seed, ratePerSecond, durationMs);
-  const spec: RunSpec = { seed: o.seed, mesh, workload, warmAt: o.warmup * durationMs, endAt: durationMs, isolates: o.isolates };
-  progress(`${mesh.length} nodes (${mesh.length - o.nodes} join during the run), ${workload.arrivalAt.length} requests at ${ratePerSecond.toFixed(0)}/s`);
-  const run = (name: string, factory: PolicyFactory, oracleLatency: Float64Array | null): { metrics: PolicyMetrics; latency: Float64Array } => {
+  const spec: RunSpec = {
+    seed: o.seed,
+    mesh,
+    workload,
+    warmAt: o.warmup * durationMs,
+    endAt: durationMs,
+    isolates: o.isolates,
+  };
+  progress(
+    `${mesh.length} nodes (${mesh.length - o.nodes} join during the run), ${workload.arrivalAt.length} requests at ${ratePerSecond.toFixed(0)}/s`,
+  );
+  const run = (
+    name: string,
+    factory: PolicyFactory,
+    oracleLatency: Float64Array | null,
+  ): { metrics: PolicyMetrics; latency: Float64Array } => {
     const started = performance.now();
     const { policy, recorder } = runPolicy(spec, factory);
     const wall = (performance.now() - started) / 1000;
     progress(`${name}: ${wall.toFixed(1)} s`);
-    return { metrics: summarize(name, recorder, oracleLatency ?? recorder.latency, { ...policy.counters }, wall), latency: recorder.latency };
+    return {
+      metrics: summarize(name, recorder, oracleLatency ?? recorder.latency, { ...policy.counters }, wall),
+      latency: recorder.latency,
+    };
   };
   const oracle = run("oracle", oraclePolicy, null);
   const metrics = [oracle.metrics];
@@ -62,5 +78,12 @@ export function simulate(o: SimulateOptions, progress: (line: string) => void = 
     if (!factory) throw new Error(`unknown policy ${name}; known: ${Object.keys(POLICIES).join(", ")}`);
     metrics.push(run(name, factory, oracle.latency).metrics);
   }
-  return { options: o, ratePerSecond, meshNodes: o.nodes, joiners: mesh.length - o.nodes, requests: workload.arrivalAt.length, metrics };
+  return {
+    options: o,
+    ratePerSecond,
+    meshNodes: o.nodes,
+    joiners: mesh.length - o.nodes,
+    requests: workload.arrivalAt.length,
+    metrics,
+  };
 }

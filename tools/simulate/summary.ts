@@ -12,7 +12,9 @@ export interface PolicyMetrics {
    * 1 − XX% fail), and the mean over requests both answered of latency / the oracle's for the same request − 1.
    */
   regret: { p50: number; p99: number; mean: number };
-  /** Attempts sent to flaky or adversarial nodes ÷ all attempts; per fifth of the window; successes they served ÷ all. */
+  /**
+   * Attempts sent to flaky or adversarial nodes ÷ all attempts; per fifth of the window; successes they served ÷ all.
+   */
   badAttemptShare: number;
   badAttemptShareByPhase: number[];
   badSuccessShare: number;
@@ -55,7 +57,9 @@ export function regret(policy: number, oracle: number): number {
   return policy / oracle - 1;
 }
 
-/** Mean of latency[i] / oracle[i] − 1 over the requests both answered (failures, at Infinity, would make it Infinity). */
+/**
+ * Mean of latency[i] / oracle[i] − 1 over the requests both answered (failures, at Infinity, would make it Infinity).
+ */
 export function meanRegret(latency: ArrayLike<number>, oracle: ArrayLike<number>): number {
   let sum = 0;
   let n = 0;
@@ -86,7 +90,13 @@ function share(part: number, whole: number): number {
 }
 
 /** `oracleLatency`: the oracle's per-request latencies (its own run's `latency`); for the oracle itself, its own. */
-export function summarize(policy: string, r: Recorder, oracleLatency: Float64Array, counters: Record<string, number>, wallSeconds: number): PolicyMetrics {
+export function summarize(
+  policy: string,
+  r: Recorder,
+  oracleLatency: Float64Array,
+  counters: Record<string, number>,
+  wallSeconds: number,
+): PolicyMetrics {
   const latencies = sortedMeasured(r.latency);
   const oracleSorted = sortedMeasured(oracleLatency);
   const decisions = sortedMeasured(r.decisionUs);

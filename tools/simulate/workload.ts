@@ -47,4 +47,3 @@ export function rateForLoad(nodes: readonly SimNode[], load: number): number {
   }
   return slots === 0 ? 0 : (load * slots * 1000) / (slotMs / slots);
 }
-

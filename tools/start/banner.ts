@@ -24,7 +24,9 @@ export function banner(f: BannerFacts): string {
   ];
   if (f.demo) {
     lines.push(`  Node         ${f.demo.nodeId}`);
-    lines.push(`               in front of a SIMULATED backend at ${f.demo.backendUrl} (models: ${f.demo.models.join(", ")})`);
+    lines.push(
+      `               in front of a SIMULATED backend at ${f.demo.backendUrl} (models: ${f.demo.models.join(", ")})`,
+    );
   } else {
     lines.push("  Nodes        none yet: start one with `npx node-agent start --gateway URL --upstream URL`");
   }

@@ -4,7 +4,11 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { apiKeyWorks, createApiKey, type CreatedKey } from "../gateway/admin.js";
 
-export async function ensureLocalApiKey(path: string, gatewayUrl: string, adminToken: string): Promise<CreatedKey & { reused: boolean }> {
+export async function ensureLocalApiKey(
+  path: string,
+  gatewayUrl: string,
+  adminToken: string,
+): Promise<CreatedKey & { reused: boolean }> {
   if (existsSync(path)) {
     const saved = JSON.parse(readFileSync(path, "utf8")) as Partial<CreatedKey>;
     if (typeof saved.key === "string" && typeof saved.id === "string" && (await apiKeyWorks(gatewayUrl, saved.key))) {

@@ -31,6 +31,7 @@ export function parseStartOptions(argv: string[]): StartOptions | "help" {
   });
   if (values.help) return "help";
   const port = Number(values.port ?? "8787");
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got ${values.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be an integer from 0 to 65535, got ${values.port}`);
   return { host: values.host ?? "127.0.0.1", port, demo: !values["no-demo"] };
 }

@@ -9,7 +9,13 @@ import { CHAT, COMPLETIONS, EMBEDDINGS, inferenceRoute } from "./routes/inferenc
 import { getModelRoute, listModelsRoute } from "./routes/models.js";
 import { rotateKeyRoute } from "./routes/node-keys.js";
 import { listNodesRoute } from "./routes/nodes.js";
-import { abortSettlementRoute, closeSettlementRoute, getSettlementRoute, listSettlementsRoute, settlementProofRoute } from "./routes/settlements.js";
+import {
+  abortSettlementRoute,
+  closeSettlementRoute,
+  getSettlementRoute,
+  listSettlementsRoute,
+  settlementProofRoute,
+} from "./routes/settlements.js";
 import { adminUsageRoute, usageRoute } from "./routes/usage.js";
 import { wellKnownRoute } from "./routes/well-known.js";
 
@@ -50,5 +56,7 @@ router
   .post("/admin/settlements", closeSettlementRoute)
   .post("/admin/settlements/:id/abort", abortSettlementRoute)
   .all("*", (request: IRequest) => {
-    throw new HttpError(404, `Invalid URL (${request.method} ${new URL(request.url).pathname})`, { code: "unknown_url" });
+    throw new HttpError(404, `Invalid URL (${request.method} ${new URL(request.url).pathname})`, {
+      code: "unknown_url",
+    });
   });

@@ -10,7 +10,11 @@ describe("/admin/keys", () => {
     const res = await adminFetch("/admin/keys", { method: "POST", body: JSON.stringify({ name: "ci" }) });
     expect(res.status).toBe(201);
     const created = (await res.json()) as { id: string; name: string; key: string; created: number };
-    expect(created).toMatchObject({ name: "ci", id: expect.stringMatching(/^key_/), key: expect.stringMatching(/^mg-/) });
+    expect(created).toMatchObject({
+      name: "ci",
+      id: expect.stringMatching(/^key_/),
+      key: expect.stringMatching(/^mg-/),
+    });
     expect(Math.abs(created.created - Date.now() / 1000)).toBeLessThan(60);
 
     const listed = await (await adminFetch("/admin/keys")).text();
@@ -29,9 +33,13 @@ describe("/admin/keys", () => {
     const { key } = await createApiKey("hashing");
     const stub = env.KEYS.get(env.KEYS.idFromName("keys"));
     const { runInDurableObject } = await import("cloudflare:test");
-    const stored = await runInDurableObject(stub, (_obj, state) => JSON.stringify(state.storage.sql.exec("SELECT * FROM api_keys").toArray()));
+    const stored = await runInDurableObject(stub, (_obj, state) =>
+      JSON.stringify(state.storage.sql.exec("SELECT * FROM api_keys").toArray()),
+    );
     expect(stored).not.toContain(key);
-    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)))]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
     expect(stored).toContain(digest);
   });
 
@@ -71,26 +79,54 @@ describe("/admin/keys limits", () => {
   const patch = (id: string, body: unknown) => adminFetch(`/admin/keys/${id}`, { method: "PATCH", ...json(body) });
 
   it("creates a key with limits its account enforces, and lists them", async () => {
-    const res = await adminFetch("/admin/keys", { method: "POST", ...json({ name: "limited", budget: 5_000, rpm: 60, tpm: null }) });
+    const res = await adminFetch("/admin/keys", {
+      method: "POST",
+      ...json({ name: "limited", budget: 5_000, rpm: 60, tpm: null }),
+    });
     expect(res.status).toBe(201);
     const created = (await res.json()) as { id: string; budget: number | null; rpm: number | null; tpm: number | null };
     expect(created).toMatchObject({ budget: 5_000, rpm: 60, tpm: null });
-    expect(await keyAccount(env, created.id).view(Date.now())).toEqual({ budget: 5_000, rpm: 60, tpm: null, spent: 0, reserved: 0 });
-    const listed = ((await (await adminFetch("/admin/keys")).json()) as { data: { id: string }[] }).data.find((k) => k.id === created.id);
+    expect(await keyAccount(env, created.id).view(Date.now())).toEqual({
+      budget: 5_000,
+      rpm: 60,
+      tpm: null,
+      spent: 0,
+      reserved: 0,
+    });
+    const listed = ((await (await adminFetch("/admin/keys")).json()) as { data: { id: string }[] }).data.find(
+      (k) => k.id === created.id,
+    );
     expect(listed).toMatchObject({ budget: 5_000, rpm: 60, tpm: null, revoked: null });
     // A key without limits lists nulls.
     const { id } = await createApiKey("unlimited");
-    expect(((await (await adminFetch("/admin/keys")).json()) as { data: { id: string }[] }).data.find((k) => k.id === id)).toMatchObject({ budget: null, rpm: null, tpm: null });
+    expect(
+      ((await (await adminFetch("/admin/keys")).json()) as { data: { id: string }[] }).data.find((k) => k.id === id),
+    ).toMatchObject({ budget: null, rpm: null, tpm: null });
   });
 
   it("changes limits with PATCH (null clears one, absent ones stay) and answers the account's state", async () => {
     const { id } = await createApiKey("patched");
     const first = await patch(id, { budget: 1_000, tpm: 10_000 });
     expect(first.status).toBe(200);
-    expect(await first.json()).toMatchObject({ object: "api_key", id, name: "patched", budget: 1_000, rpm: null, tpm: 10_000, spent: 0, reserved: 0 });
-    expect(await (await patch(id, { budget: null, rpm: 5 })).json()).toMatchObject({ budget: null, rpm: 5, tpm: 10_000 });
+    expect(await first.json()).toMatchObject({
+      object: "api_key",
+      id,
+      name: "patched",
+      budget: 1_000,
+      rpm: null,
+      tpm: 10_000,
+      spent: 0,
+      reserved: 0,
+    });
+    expect(await (await patch(id, { budget: null, rpm: 5 })).json()).toMatchObject({
+      budget: null,
+      rpm: 5,
+      tpm: 10_000,
+    });
     expect(await keyAccount(env, id).view(Date.now())).toMatchObject({ budget: null, rpm: 5, tpm: 10_000 });
-    const listed = ((await (await adminFetch("/admin/keys")).json()) as { data: { id: string }[] }).data.find((k) => k.id === id);
+    const listed = ((await (await adminFetch("/admin/keys")).json()) as { data: { id: string }[] }).data.find(
+      (k) => k.id === id,
+    );
     expect(listed).toMatchObject({ budget: null, rpm: 5, tpm: 10_000 });
   });
 
@@ -101,7 +137,11 @@ describe("/admin/keys limits", () => {
     expect((await authenticate(request(), env, now)).limits).toEqual({ budget: null, rpm: null, tpm: null });
     const ctx = createExecutionContext();
     const res = await worker.fetch(
-      new Request(`${BASE}/admin/keys/${id}`, { method: "PATCH", body: '{"rpm":7}', headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } }) as Request<unknown, IncomingRequestCfProperties>,
+      new Request(`${BASE}/admin/keys/${id}`, {
+        method: "PATCH",
+        body: '{"rpm":7}',
+        headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` },
+      }) as Request<unknown, IncomingRequestCfProperties>,
       env,
       ctx,
     );
@@ -119,21 +159,30 @@ describe("/admin/keys limits", () => {
       idFromName: (name: string) => env.ACCOUNTS.idFromName(name),
       get: (id: DurableObjectId) => {
         const account = env.ACCOUNTS.get(id);
-        return { configure: async (...args: Parameters<typeof account.configure>) => ((configured = true), await account.configure(...args)) };
+        return {
+          configure: async (...args: Parameters<typeof account.configure>) => (
+            (configured = true), await account.configure(...args)
+          ),
+        };
       },
     };
     const keys = {
       idFromName: (name: string) => env.KEYS.idFromName(name),
       get: () => ({
         active: (id: string) => keysStub.active(id),
-        setLimits: (...args: Parameters<typeof keysStub.setLimits>) => (configured ? Promise.reject(new Error("keys down")) : keysStub.setLimits(...args)),
+        setLimits: (...args: Parameters<typeof keysStub.setLimits>) =>
+          configured ? Promise.reject(new Error("keys down")) : keysStub.setLimits(...args),
       }),
     };
     const broken = { ...env, ACCOUNTS: accounts as unknown as Env["ACCOUNTS"], KEYS: keys as unknown as Env["KEYS"] };
     const patchWith = async (id: string, body: string) => {
       configured = false;
       const ctx = createExecutionContext();
-      const req = new Request(`${BASE}/admin/keys/${id}`, { method: "PATCH", body, headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } });
+      const req = new Request(`${BASE}/admin/keys/${id}`, {
+        method: "PATCH",
+        body,
+        headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` },
+      });
       const res = await worker.fetch(req as Request<unknown, IncomingRequestCfProperties>, broken, ctx);
       await waitOnExecutionContext(ctx);
       return res;
@@ -156,8 +205,14 @@ describe("/admin/keys limits", () => {
   it("validates limits, naming the field", async () => {
     const { id } = await createApiKey("validated");
     const cases: [unknown, string | null][] = [
-      [{ budget: -1 }, "budget"], [{ budget: 1.5 }, "budget"], [{ budget: "5" }, "budget"], [{ rpm: 0 }, "rpm"], [{ tpm: 2_000_000_000 }, "tpm"],
-      [{ rpm: 5, extra: 1 }, "extra"], [{ name: "renamed" }, "name"], [{}, null],
+      [{ budget: -1 }, "budget"],
+      [{ budget: 1.5 }, "budget"],
+      [{ budget: "5" }, "budget"],
+      [{ rpm: 0 }, "rpm"],
+      [{ tpm: 2_000_000_000 }, "tpm"],
+      [{ rpm: 5, extra: 1 }, "extra"],
+      [{ name: "renamed" }, "name"],
+      [{}, null],
     ];
     for (const [body, param] of cases) {
       const res = await patch(id, body);

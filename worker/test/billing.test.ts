@@ -22,7 +22,10 @@ interface Row {
 /** Registers the node a fleet agent signs as (once per file: a node's heartbeats must keep counting up). */
 async function pricedNode(seed: string, url: string, models: string[]): Promise<TestNode> {
   const node = await newNode(seed);
-  const res = await registerRoutable(node, { url, models: models.map((id) => ({ id, owned_by: "meshgate-simulated-backend", price: FLEET_PRICE })) });
+  const res = await registerRoutable(node, {
+    url,
+    models: models.map((id) => ({ id, owned_by: "meshgate-simulated-backend", price: FLEET_PRICE })),
+  });
   expect(res.status).toBe(200);
   return node;
 }
@@ -42,7 +45,8 @@ async function newKey(body: Record<string, unknown>): Promise<{ id: string; key:
   return (await res.json()) as { id: string; key: string };
 }
 
-const chat = (model: string, stream = false) => JSON.stringify({ model, messages: [{ role: "user", content: "bill me exactly" }], max_tokens: 4, stream });
+const chat = (model: string, stream = false) =>
+  JSON.stringify({ model, messages: [{ role: "user", content: "bill me exactly" }], max_tokens: 4, stream });
 
 describe("billing through the request path", () => {
   beforeAll(async () => {
@@ -54,12 +58,21 @@ describe("billing through the request path", () => {
     const whole = await clientFetch("/v1/chat/completions", key, { method: "POST", body: chat("chat-billing") });
     const usage = ((await whole.json()) as { usage: { prompt_tokens: number; completion_tokens: number } }).usage;
     expect(whole.headers.get("meshgate-receipt")).toBeNull();
-    const streamed = await clientFetch("/v1/chat/completions", key, { method: "POST", body: chat("chat-billing", true) });
+    const streamed = await clientFetch("/v1/chat/completions", key, {
+      method: "POST",
+      body: chat("chat-billing", true),
+    });
     expect(await streamed.text()).not.toContain("meshgate-receipt");
     const rows = await rowsOf(key, 2);
     const expected = clientCost(nodeAmount(usage, FLEET_PRICE), FEE_BPS);
     expect(expected).toBeGreaterThan(0);
-    for (const row of rows) expect(row).toMatchObject({ billable: true, receipt_status: "ok", cost: expected, prompt_tokens: usage.prompt_tokens });
+    for (const row of rows)
+      expect(row).toMatchObject({
+        billable: true,
+        receipt_status: "ok",
+        cost: expected,
+        prompt_tokens: usage.prompt_tokens,
+      });
   });
 
   it("does not bill an answer whose receipt overstates the tokens, and trusts that node less", async () => {
@@ -71,9 +84,12 @@ describe("billing through the request path", () => {
       expect(res.status).toBe(200);
       await res.arrayBuffer();
     }
-    for (const row of await rowsOf(key, 2)) expect(row).toMatchObject({ billable: false, receipt_status: "mismatch", cost: 0 });
+    for (const row of await rowsOf(key, 2))
+      expect(row).toMatchObject({ billable: false, receipt_status: "mismatch", cost: 0 });
     for (let i = 0; i < 100; i++) {
-      const nodes = (await (await adminFetch("/admin/nodes")).json()) as { data: { id: string; routing: { trust: number } }[] };
+      const nodes = (await (await adminFetch("/admin/nodes")).json()) as {
+        data: { id: string; routing: { trust: number } }[];
+      };
       const trust = nodes.data.find((n) => n.id === liar.id)?.routing.trust ?? 1;
       if (trust < 0.75) return;
       await new Promise((r) => setTimeout(r, 20));
@@ -84,7 +100,10 @@ describe("billing through the request path", () => {
   it("refuses a request its key's budget can no longer cover, before any node is asked", async () => {
     const body = chat("chat-budget");
     const promptTokens = new TextEncoder().encode(body).length + PROMPT_TEMPLATE_TOKENS;
-    const worstCase = clientCost(nodeAmount({ prompt_tokens: promptTokens, completion_tokens: 4 }, FLEET_PRICE), FEE_BPS);
+    const worstCase = clientCost(
+      nodeAmount({ prompt_tokens: promptTokens, completion_tokens: 4 }, FLEET_PRICE),
+      FEE_BPS,
+    );
     const { key } = await newKey({ budget: worstCase });
     const first = await clientFetch("/v1/chat/completions", key, { method: "POST", body });
     expect(first.status).toBe(200);

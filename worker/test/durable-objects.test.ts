@@ -8,7 +8,14 @@ import { adminFetch, newNode, registerRoutable } from "./helpers.js";
 import { day, entry } from "./usage-entries.js";
 
 const outcome = (nodeId: string, kind: Outcome["kind"], ttftMs: number | null, at: number): Outcome => ({
-  nodeId, model: "test-model", kind, at, ttftMs, tokens: null, streamMs: null, inFlight: null,
+  nodeId,
+  model: "test-model",
+  kind,
+  at,
+  ttftMs,
+  tokens: null,
+  streamMs: null,
+  inFlight: null,
 });
 
 describe("NodeRegistry.recordOutcomes", () => {
@@ -50,8 +57,12 @@ describe("NodeRegistry.recordOutcomes", () => {
     const now = Date.now();
     const ghost = { ...outcome(node.id, "success", 40, now), model: "no-longer-served" };
     await runInDurableObject(registry, (obj) => obj.recordOutcomes([ghost], now));
-    await runInDurableObject(registry, (obj) => obj.recordOutcomes([outcome(node.id, "success", 40, now + 1)], now + 1));
-    const listed = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find((n) => n.id === node.id);
+    await runInDurableObject(registry, (obj) =>
+      obj.recordOutcomes([outcome(node.id, "success", 40, now + 1)], now + 1),
+    );
+    const listed = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find(
+      (n) => n.id === node.id,
+    );
     expect(Object.keys(listed?.state.perf ?? {})).toEqual(["test-model"]);
   });
 
@@ -64,7 +75,9 @@ describe("NodeRegistry.recordOutcomes", () => {
     // One client's timeouts, however many, are not enough (timeout-evidence.ts).
     const oneClient = Array.from({ length: EJECT_AFTER_CONSECUTIVE }, (_, i) => timeout("key-a", now + i));
     await runInDurableObject(registry, (obj) => obj.recordOutcomes(oneClient, now + oneClient.length));
-    const before = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find((n) => n.id === bad.id)!;
+    const before = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find(
+      (n) => n.id === bad.id,
+    )!;
     expect(before.state.outlier.ejectedUntil).toBe(0);
     // The evidence is kept in the row, so a second client's timeout in a later batch (another isolate's) completes it.
     await runInDurableObject(registry, (obj) => obj.recordOutcomes([timeout("key-b", now + 10)], now + 10));
@@ -72,7 +85,9 @@ describe("NodeRegistry.recordOutcomes", () => {
     expect(node.state.outlier.ejectedUntil).toBeGreaterThan(Date.now());
     expect(node.state.outlier.ejections).toBe(1);
     // An operator sees why the node gets no traffic.
-    const listed = ((await (await adminFetch("/admin/nodes")).json()) as { data: AdminNode[] }).data.find((n) => n.id === bad.id);
+    const listed = ((await (await adminFetch("/admin/nodes")).json()) as { data: AdminNode[] }).data.find(
+      (n) => n.id === bad.id,
+    );
     expect(listed?.routing).toMatchObject({ ejections: 1, probation: false, ejected_until: expect.any(String) });
     expect(Date.parse(listed?.routing.ejected_until ?? "")).toBeGreaterThan(Date.now());
     expect(listed?.routing.models["test-model"]?.ttft_ms).toBe(10_000);
@@ -83,7 +98,9 @@ describe("NodeRegistry.recordOutcomes", () => {
     await registerRoutable(full);
     const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
     const now = Date.now();
-    await runInDurableObject(registry, (obj) => obj.recordOutcomes([{ ...outcome(full.id, "busy", 5, now), inFlight: 2 }], now));
+    await runInDurableObject(registry, (obj) =>
+      obj.recordOutcomes([{ ...outcome(full.id, "busy", 5, now), inFlight: 2 }], now),
+    );
     const node = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find((n) => n.id === full.id)!;
     // Declared 8; a 429 with 2 others in flight halves it at most (the node may be busy with requests not seen here).
     expect(node.state.learnedCapacity?.limit).toBe(4);
@@ -117,32 +134,61 @@ describe("NodeRegistry endpoint challenges", () => {
     expect(await challenged(t0 + 12_000, "http://127.0.0.1:46002/")).toBe(false);
     expect(await challenged(t0 + 20_000, "http://127.0.0.1:46001/")).toBe(false);
     expect(await challenged(t0 + 30_000)).toBe(true);
-    expect(await runInDurableObject(registry, (obj) => obj.endpointProven(node.id, "http://127.0.0.1:46001/", node.id, t0 + 30_000))).toBe(true);
+    expect(
+      await runInDurableObject(registry, (obj) =>
+        obj.endpointProven(node.id, "http://127.0.0.1:46001/", node.id, t0 + 30_000),
+      ),
+    ).toBe(true);
     const proven = await beat(t0 + 31_000);
     expect(proven).toMatchObject({ ok: true, status: "active", challenge: false });
     // A URL change, even back and forth, needs a new proof, and the count starts over after the last proof.
-    expect(await beat(t0 + 32_000, "http://127.0.0.1:46002/")).toMatchObject({ ok: true, status: "pending_verification", challenge: true });
-    expect(await beat(t0 + 33_000, "http://127.0.0.1:46001/")).toMatchObject({ ok: true, status: "pending_verification", challenge: false });
+    expect(await beat(t0 + 32_000, "http://127.0.0.1:46002/")).toMatchObject({
+      ok: true,
+      status: "pending_verification",
+      challenge: true,
+    });
+    expect(await beat(t0 + 33_000, "http://127.0.0.1:46001/")).toMatchObject({
+      ok: true,
+      status: "pending_verification",
+      challenge: false,
+    });
   });
 });
 
 describe("KeyAccount.settle", () => {
   it("writes a batch in one go, keeps the first copy of a request id, and reports what was new", async () => {
     const account = keyAccount(env, "batch-test");
-    expect(await runInDurableObject(account, (obj) => obj.settle([entry("a"), entry("b", { streamed: false })], Date.now()))).toBe(2);
-    expect(await runInDurableObject(account, (obj) => obj.settle([entry("b", { prompt_tokens: 99 }), entry("c")], Date.now()))).toBe(1);
-    const report = await runInDurableObject(account, (obj) => obj.usage({ from: 0, to: day(1), group_by: null, limit: 10 }));
+    expect(
+      await runInDurableObject(account, (obj) => obj.settle([entry("a"), entry("b", { streamed: false })], Date.now())),
+    ).toBe(2);
+    expect(
+      await runInDurableObject(account, (obj) =>
+        obj.settle([entry("b", { prompt_tokens: 99 }), entry("c")], Date.now()),
+      ),
+    ).toBe(1);
+    const report = await runInDurableObject(account, (obj) =>
+      obj.usage({ from: 0, to: day(1), group_by: null, limit: 10 }),
+    );
     expect(report.totals).toMatchObject({ requests: 3n, prompt_tokens: 9n, completion_tokens: 12n, total_tokens: 21n });
-    expect(report.rows.find((r) => r.request_id === "b")).toMatchObject({ streamed: false, prompt_tokens: 3, latency_ms: 13 });
+    expect(report.rows.find((r) => r.request_id === "b")).toMatchObject({
+      streamed: false,
+      prompt_tokens: 3,
+      latency_ms: 13,
+    });
     expect(report.rows.find((r) => r.request_id === "a")?.streamed).toBe(true);
   });
 
   it("reports a range and limits rows, newest first", async () => {
     const account = keyAccount(env, "range-test");
     await runInDurableObject(account, (obj) =>
-      obj.settle([entry("x", { created: day(-1, 1) }), entry("y", { created: day(-1, 2) }), entry("z", { created: day(-1, 3) })], Date.now()),
+      obj.settle(
+        [entry("x", { created: day(-1, 1) }), entry("y", { created: day(-1, 2) }), entry("z", { created: day(-1, 3) })],
+        Date.now(),
+      ),
     );
-    const report = await runInDurableObject(account, (obj) => obj.usage({ from: day(-1, 1.5), to: day(-1, 4), group_by: null, limit: 1 }));
+    const report = await runInDurableObject(account, (obj) =>
+      obj.usage({ from: day(-1, 1.5), to: day(-1, 4), group_by: null, limit: 1 }),
+    );
     expect(report.totals.requests).toBe(2n);
     expect(report.rows.map((r) => r.request_id)).toEqual(["z"]);
     expect(report.has_more).toBe(true);

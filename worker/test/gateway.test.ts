@@ -9,12 +9,24 @@ describe("gateway-level routes", () => {
     const meta = GatewayMetadataSchema.parse(await res.json());
     // The test secret is RFC 8032 TEST 1's seed, so the public key is the published one.
     const x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
-    expect(meta.keys).toEqual([{ kid: await jwkThumbprint(x), alg: "ed25519", jwk: { kty: "OKP", crv: "Ed25519", x }, status: "current", not_after: null }]);
+    expect(meta.keys).toEqual([
+      {
+        kid: await jwkThumbprint(x),
+        alg: "ed25519",
+        jwk: { kty: "OKP", crv: "Ed25519", x },
+        status: "current",
+        not_after: null,
+      },
+    ]);
     expect(env.GATEWAY_SIGNING_KEY).toBeTruthy();
   });
 
   it("gives every response an x-request-id and x-meshgate-node", async () => {
-    const responses = [await SELF.fetch(`${BASE}/v1/nodes`), await SELF.fetch(`${BASE}/nope`), await SELF.fetch(`${BASE}/v1/models`)];
+    const responses = [
+      await SELF.fetch(`${BASE}/v1/nodes`),
+      await SELF.fetch(`${BASE}/nope`),
+      await SELF.fetch(`${BASE}/v1/models`),
+    ];
     const ids = new Set<string>();
     for (const res of responses) {
       expect(res.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{32}$/);
@@ -27,7 +39,10 @@ describe("gateway-level routes", () => {
   it("answers unknown routes and methods with a 404 in OpenAI's shape", async () => {
     const res = await SELF.fetch(`${BASE}/v1/chat/completions`);
     expect(res.status).toBe(404);
-    expect(await errorBody(res)).toMatchObject({ code: "unknown_url", message: "Invalid URL (GET /v1/chat/completions)" });
+    expect(await errorBody(res)).toMatchObject({
+      code: "unknown_url",
+      message: "Invalid URL (GET /v1/chat/completions)",
+    });
   });
 
   it.each([
@@ -37,7 +52,8 @@ describe("gateway-level routes", () => {
     ["/v1/completions", "POST"],
     ["/v1/embeddings", "POST"],
   ])("%s refuses a missing, unknown or malformed key with 401", async (path, method) => {
-    const init = method === "POST" ? { method, body: '{"model":"m","messages":[{"role":"user","content":"x"}]}' } : { method };
+    const init =
+      method === "POST" ? { method, body: '{"model":"m","messages":[{"role":"user","content":"x"}]}' } : { method };
     const missing = await SELF.fetch(`${BASE}${path}`, init);
     expect(missing.status).toBe(401);
     expect(await errorBody(missing)).toMatchObject({ type: "authentication_error", code: "invalid_api_key" });
@@ -48,7 +64,20 @@ describe("gateway-level routes", () => {
   it("reports usage for a new key as empty, with validated ranges", async () => {
     const { key } = await createApiKey();
     const res = await clientFetch("/v1/usage?from=2020-01-01T00:00:00Z&to=1999999999", key);
-    expect(await res.json()).toEqual({ object: "usage", totals: { requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost: 0, estimated_requests: 0, non_billable_requests: 0 }, data: [], has_more: false });
+    expect(await res.json()).toEqual({
+      object: "usage",
+      totals: {
+        requests: 0,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        total_tokens: 0,
+        cost: 0,
+        estimated_requests: 0,
+        non_billable_requests: 0,
+      },
+      data: [],
+      has_more: false,
+    });
     const bad = await clientFetch("/v1/usage?from=yesterday", key);
     expect(bad.status).toBe(400);
     expect((await errorBody(bad)).param).toBe("from");

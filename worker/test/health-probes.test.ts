@@ -1,7 +1,13 @@
 // The Cron Trigger's health probes, run through the Worker's scheduled() handler against the fleet: a real node agent
 // (which answers probes for every test node registered at its URL), a node answering 500, and an address where nothing
 // listens.
-import { createExecutionContext, createScheduledController, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import { NODE_TTL_MS, type AdminNode } from "@meshgate/schemas";
 import worker from "../src/index.js";
@@ -87,7 +93,9 @@ describe("NodeRegistry probe records", () => {
       ),
     );
     const mine = new Set([a.id, b.id, c.id]);
-    const order = (await runInDurableObject(registry(), (obj) => obj.probeTargets(now, 10_000))).map((t) => t.id).filter((id) => mine.has(id));
+    const order = (await runInDurableObject(registry(), (obj) => obj.probeTargets(now, 10_000)))
+      .map((t) => t.id)
+      .filter((id) => mine.has(id));
     expect(order).toEqual([c.id, b.id, a.id]);
     const first = await runInDurableObject(registry(), (obj) => obj.probeTargets(now, 1));
     expect(first).toHaveLength(1);
@@ -98,7 +106,9 @@ describe("NodeRegistry probe records", () => {
     const node = await routableAt(fleet.agent);
     const t = Date.now();
     const record = (reachable: boolean, at: number, nodeId = node.id) =>
-      runInDurableObject(registry(), (obj) => obj.recordProbes([{ nodeId, reachable, rttMs: reachable ? 7.5 : null, at }], at));
+      runInDurableObject(registry(), (obj) =>
+        obj.recordProbes([{ nodeId, reachable, rttMs: reachable ? 7.5 : null, at }], at),
+      );
     const probe = async () => (await probesOf(node))[0];
 
     await record(false, t);
@@ -112,7 +122,9 @@ describe("NodeRegistry probe records", () => {
 
     const stranger = (await newNode()).id;
     await record(true, t + 3, stranger);
-    const stored = await runInDurableObject(registry(), (_obj, state) => state.storage.sql.exec("SELECT node_id FROM probes WHERE node_id = ?", stranger).toArray());
+    const stored = await runInDurableObject(registry(), (_obj, state) =>
+      state.storage.sql.exec("SELECT node_id FROM probes WHERE node_id = ?", stranger).toArray(),
+    );
     expect(stored).toEqual([]);
   });
 });

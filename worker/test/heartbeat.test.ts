@@ -1,6 +1,15 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BASE, errorBody, heartbeatBody, markEndpointProven, newNode, register, sendHeartbeat, signHeartbeat } from "./helpers.js";
+import {
+  BASE,
+  errorBody,
+  heartbeatBody,
+  markEndpointProven,
+  newNode,
+  register,
+  sendHeartbeat,
+  signHeartbeat,
+} from "./helpers.js";
 
 async function nodeIds(): Promise<string[]> {
   const res = await SELF.fetch(`${BASE}/v1/nodes`);
@@ -14,7 +23,13 @@ describe("POST /v1/nodes/heartbeat", () => {
     const node = await newNode();
     const res = await register(node, { url: "http://127.0.0.1:9001/" });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ object: "heartbeat.ack", node_id: node.id, seq: 1, registered: true, status: "pending_verification" });
+    expect(await res.json()).toMatchObject({
+      object: "heartbeat.ack",
+      node_id: node.id,
+      seq: 1,
+      registered: true,
+      status: "pending_verification",
+    });
     // Nobody answers the challenge at that address, so the node stays unlisted and unrouted.
     expect(await nodeIds()).not.toContain(node.id);
 
@@ -40,14 +55,18 @@ describe("POST /v1/nodes/heartbeat", () => {
     await register(node, { url: "http://127.0.0.1:9002/" });
     await markEndpointProven(node, "http://127.0.0.1:9002/");
     expect(await (await register(node, { url: "http://127.0.0.1:9002/" })).json()).toMatchObject({ status: "active" });
-    expect(await (await register(node, { url: "http://127.0.0.1:9003/" })).json()).toMatchObject({ status: "pending_verification" });
+    expect(await (await register(node, { url: "http://127.0.0.1:9003/" })).json()).toMatchObject({
+      status: "pending_verification",
+    });
     expect(await nodeIds()).not.toContain(node.id);
   });
 
   it("refuses a heartbeat whose body was changed after signing", async () => {
     const node = await newNode();
     const signed = await signHeartbeat(node, heartbeatBody(node));
-    const tampered = new TextEncoder().encode(new TextDecoder().decode(signed.body).replace('"capacity":8', '"capacity":9'));
+    const tampered = new TextEncoder().encode(
+      new TextDecoder().decode(signed.body).replace('"capacity":8', '"capacity":9'),
+    );
     const res = await sendHeartbeat({ ...signed, body: tampered });
     expect(res.status).toBe(401);
     expect((await errorBody(res)).code).toBe("bad_digest");
@@ -88,7 +107,9 @@ describe("POST /v1/nodes/heartbeat", () => {
 
   it("refuses a heartbeat whose own timestamp is far off", async () => {
     const node = await newNode();
-    const res = await sendHeartbeat(await signHeartbeat(node, heartbeatBody(node, { timestamp: Date.now() - 5 * 60_000 })));
+    const res = await sendHeartbeat(
+      await signHeartbeat(node, heartbeatBody(node, { timestamp: Date.now() - 5 * 60_000 })),
+    );
     expect(res.status).toBe(401);
     expect(await errorBody(res)).toMatchObject({ code: "stale_timestamp", param: "timestamp" });
   });
@@ -98,12 +119,16 @@ describe("POST /v1/nodes/heartbeat", () => {
     const impostor = await newNode();
     expect((await register(node)).status).toBe(200);
     // The impostor signs correctly with its own key, but claims the registered node's id.
-    const claimed = await sendHeartbeat(await signHeartbeat(node, heartbeatBody(node), { signer: impostor.signer, publicKey: impostor.publicKey }));
+    const claimed = await sendHeartbeat(
+      await signHeartbeat(node, heartbeatBody(node), { signer: impostor.signer, publicKey: impostor.publicKey }),
+    );
     expect(claimed.status).toBe(401);
     expect((await errorBody(claimed)).code).toBe("unknown_key");
     // A new node id that is not the thumbprint of the signing key is refused the same way.
     const fresh = await newNode();
-    const unregistered = await sendHeartbeat(await signHeartbeat(fresh, heartbeatBody(fresh), { signer: impostor.signer, publicKey: impostor.publicKey }));
+    const unregistered = await sendHeartbeat(
+      await signHeartbeat(fresh, heartbeatBody(fresh), { signer: impostor.signer, publicKey: impostor.publicKey }),
+    );
     expect((await errorBody(unregistered)).code).toBe("unknown_key");
   });
 
@@ -121,7 +146,10 @@ describe("POST /v1/nodes/heartbeat", () => {
     const node = await newNode();
     const signed = await signHeartbeat(node, heartbeatBody(node));
     const sig = signed.headers.get("signature")!;
-    signed.headers.set("signature", sig.replace(/:(.)/, (_m, c: string) => `:${c === "A" ? "B" : "A"}`));
+    signed.headers.set(
+      "signature",
+      sig.replace(/:(.)/, (_m, c: string) => `:${c === "A" ? "B" : "A"}`),
+    );
     const res = await sendHeartbeat(signed);
     expect(res.status).toBe(401);
     expect((await errorBody(res)).code).toBe("bad_signature");
@@ -129,7 +157,10 @@ describe("POST /v1/nodes/heartbeat", () => {
 
   it("refuses an unsigned heartbeat", async () => {
     const node = await newNode();
-    const res = await SELF.fetch(`${BASE}/v1/nodes/heartbeat`, { method: "POST", body: JSON.stringify(heartbeatBody(node)) });
+    const res = await SELF.fetch(`${BASE}/v1/nodes/heartbeat`, {
+      method: "POST",
+      body: JSON.stringify(heartbeatBody(node)),
+    });
     expect(res.status).toBe(401);
     expect((await errorBody(res)).code).toBe("missing_signature");
   });
@@ -145,7 +176,9 @@ describe("POST /v1/nodes/heartbeat", () => {
 
   it("refuses an oversized heartbeat before reading it all", async () => {
     const node = await newNode();
-    const res = await sendHeartbeat(await signHeartbeat(node, { ...heartbeatBody(node), padding: "x".repeat(100_000) }));
+    const res = await sendHeartbeat(
+      await signHeartbeat(node, { ...heartbeatBody(node), padding: "x".repeat(100_000) }),
+    );
     expect(res.status).toBe(413);
   });
 });

@@ -1,7 +1,16 @@
 // Shared steps of the Workers-runtime integration tests: admin calls, API keys, signed heartbeats.
 import { env, SELF } from "cloudflare:test";
 import { inject } from "vitest";
-import { jwkThumbprint, NODE_KEY_HEADER, signRequest, toBase64Url, utf8, webCryptoSignerFromSeed, type Heartbeat, type Signer } from "@meshgate/schemas";
+import {
+  jwkThumbprint,
+  NODE_KEY_HEADER,
+  signRequest,
+  toBase64Url,
+  utf8,
+  webCryptoSignerFromSeed,
+  type Heartbeat,
+  type Signer,
+} from "@meshgate/schemas";
 import { nodeRegistry } from "../src/durable/names.js";
 import { invalidateNodeSnapshot } from "../src/mesh/node-snapshot.js";
 
@@ -14,7 +23,11 @@ export function adminFetch(path: string, init: RequestInit = {}): Promise<Respon
 }
 
 export async function createApiKey(name = "test"): Promise<{ id: string; key: string }> {
-  const res = await adminFetch("/admin/keys", { method: "POST", body: JSON.stringify({ name }), headers: { "content-type": "application/json" } });
+  const res = await adminFetch("/admin/keys", {
+    method: "POST",
+    body: JSON.stringify({ name }),
+    headers: { "content-type": "application/json" },
+  });
   if (res.status !== 201) throw new Error(`creating a key failed: ${res.status} ${await res.text()}`);
   return res.json();
 }
@@ -76,9 +89,19 @@ export interface SignOptions {
 
 export async function signNodeRequest(node: TestNode, body: unknown, opts: SignOptions = {}): Promise<SignedHeartbeat> {
   const bytes = utf8(JSON.stringify(body));
-  const headers = new Headers({ "content-type": "application/json", [NODE_KEY_HEADER]: opts.publicKey ?? node.publicKey });
+  const headers = new Headers({
+    "content-type": "application/json",
+    [NODE_KEY_HEADER]: opts.publicKey ?? node.publicKey,
+  });
   const url = `${BASE}${opts.path ?? "/v1/nodes/heartbeat"}`;
-  await signRequest({ method: "POST", url, headers, body: bytes, signer: opts.signer ?? node.signer, now: opts.now ?? Date.now() });
+  await signRequest({
+    method: "POST",
+    url,
+    headers,
+    body: bytes,
+    signer: opts.signer ?? node.signer,
+    now: opts.now ?? Date.now(),
+  });
   return { body: bytes, headers };
 }
 
@@ -97,7 +120,8 @@ export async function register(node: TestNode, over: Partial<Heartbeat> = {}): P
  * many test nodes from one agent that holds none of their keys; the challenge itself is tested end to end.
  */
 export async function markEndpointProven(node: TestNode, url: string): Promise<void> {
-  if (!(await nodeRegistry(env).endpointProven(node.id, url, node.signer.keyId, Date.now()))) throw new Error(`node ${node.id} is not registered at ${url}`);
+  if (!(await nodeRegistry(env).endpointProven(node.id, url, node.signer.keyId, Date.now())))
+    throw new Error(`node ${node.id} is not registered at ${url}`);
   invalidateNodeSnapshot();
 }
 

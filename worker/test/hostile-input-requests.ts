@@ -12,20 +12,64 @@ export type HeaderList = ReadonlyArray<readonly [string, string]>;
  * 0x7f are left to the raw-socket test (tools/e2e/hostile-wire.test.ts): workerd logs a warning for each one here.
  */
 const headerUnit = fc
-  .oneof({ weight: 12, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) }, { weight: 1, arbitrary: fc.constantFrom(0x09, 0x01, 0x1f, 0x7f) })
+  .oneof(
+    { weight: 12, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) },
+    { weight: 1, arbitrary: fc.constantFrom(0x09, 0x01, 0x1f, 0x7f) },
+  )
   .map((c) => String.fromCharCode(c));
 
 export const headerValue = fc.oneof(
   { weight: 6, arbitrary: fc.string({ unit: headerUnit, maxLength: 80 }) },
-  { weight: 2, arbitrary: fc.constantFrom("", " ", "\t", "null", "undefined", "[object Object]", "Bearer", "Bearer ", "Basic Zm9vOmJhcg==", ",", "a, b", '"', "=", ":") },
-  { weight: 1, arbitrary: fc.tuple(fc.string({ unit: headerUnit, minLength: 1, maxLength: 8 }), fc.integer({ min: 100, max: 1_000 })).map(([s, n]) => s.repeat(n)) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      "",
+      " ",
+      "\t",
+      "null",
+      "undefined",
+      "[object Object]",
+      "Bearer",
+      "Bearer ",
+      "Basic Zm9vOmJhcg==",
+      ",",
+      "a, b",
+      '"',
+      "=",
+      ":",
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.string({ unit: headerUnit, minLength: 1, maxLength: 8 }), fc.integer({ min: 100, max: 1_000 }))
+      .map(([s, n]) => s.repeat(n)),
+  },
 );
 
 export const contentType = fc.oneof(
   fc.constantFrom(
-    "application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "application/problem+json", "application/json-seq", "text/plain",
-    "text/plain;charset=UTF-16", "application/x-www-form-urlencoded", "multipart/form-data; boundary=fuzz", "text/xml", "application/xml",
-    "application/octet-stream", "text/html", "image/png", "application/jsonx", "json", "*/*", "", ";", "application/", "application/json\tx",
+    "application/json",
+    "application/json; charset=utf-8",
+    "APPLICATION/JSON",
+    "application/problem+json",
+    "application/json-seq",
+    "text/plain",
+    "text/plain;charset=UTF-16",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=fuzz",
+    "text/xml",
+    "application/xml",
+    "application/octet-stream",
+    "text/html",
+    "image/png",
+    "application/jsonx",
+    "json",
+    "*/*",
+    "",
+    ";",
+    "application/",
+    "application/json\tx",
   ),
   headerValue,
 );
@@ -37,12 +81,29 @@ export const contentType = fc.oneof(
 export const contentTypes: fc.Arbitrary<HeaderList> = fc.oneof(
   { weight: 5, arbitrary: fc.constant<HeaderList>([["content-type", "application/json"]]) },
   { weight: 1, arbitrary: fc.constant<HeaderList>([]) },
-  { weight: 3, arbitrary: fc.array(contentType, { minLength: 1, maxLength: 2 }).map((cts) => cts.map((ct) => ["content-type", ct] as const)) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .array(contentType, { minLength: 1, maxLength: 2 })
+      .map((cts) => cts.map((ct) => ["content-type", ct] as const)),
+  },
 );
 
 /** Headers a client might add or garble: repeated, conflicting, odd values. Never authorization. */
 export const noiseHeaders: fc.Arbitrary<HeaderList> = fc.array(
-  fc.tuple(fc.constantFrom("accept", "accept-encoding", "x-request-id", "meshgate-node", "x-forwarded-for", "transfer-encoding", "cookie", "x-fuzz"), headerValue),
+  fc.tuple(
+    fc.constantFrom(
+      "accept",
+      "accept-encoding",
+      "x-request-id",
+      "meshgate-node",
+      "x-forwarded-for",
+      "transfer-encoding",
+      "cookie",
+      "x-fuzz",
+    ),
+    headerValue,
+  ),
   { maxLength: 3 },
 );
 
@@ -51,8 +112,23 @@ const joined = (values: readonly string[]) => values.join(", ").replace(/^[\t ]+
 
 /** Zero to two authorization headers that never carry `secret` as their bearer token. */
 export function badAuthorization(secret: string): fc.Arbitrary<HeaderList> {
-  const near = [`Bearer ${secret}x`, `Bearer ${secret.slice(0, -1)}`, `Basic ${secret}`, `Bearer ${secret} ${secret}`, `Bearer ${secret.toUpperCase()}`, `Token ${secret}`, `Bearer "${secret}"`, secret, `Bearer:${secret}`, `Bearer ${secret},`];
-  const value = fc.oneof(headerValue, fc.constantFrom(...near), headerValue.map((v) => `Bearer ${v}`));
+  const near = [
+    `Bearer ${secret}x`,
+    `Bearer ${secret.slice(0, -1)}`,
+    `Basic ${secret}`,
+    `Bearer ${secret} ${secret}`,
+    `Bearer ${secret.toUpperCase()}`,
+    `Token ${secret}`,
+    `Bearer "${secret}"`,
+    secret,
+    `Bearer:${secret}`,
+    `Bearer ${secret},`,
+  ];
+  const value = fc.oneof(
+    headerValue,
+    fc.constantFrom(...near),
+    headerValue.map((v) => `Bearer ${v}`),
+  );
   return fc
     .array(value, { maxLength: 2 })
     .filter((values) => values.length === 0 || bearerToken(joined(values)) !== secret)
@@ -63,7 +139,18 @@ export function badAuthorization(secret: string): fc.Arbitrary<HeaderList> {
 export const query = fc.oneof(
   fc.constant(""),
   fc.string({ unit: "binary", maxLength: 30 }).map((s) => `?${s}`),
-  fc.constantFrom("?", "?a=1&a=2", "?%", "?%zz", "?%ED%A0%80", "?model=chat-basic", "?stream=true", "#fragment", "?limit=-1", "?__proto__=1"),
+  fc.constantFrom(
+    "?",
+    "?a=1&a=2",
+    "?%",
+    "?%zz",
+    "?%ED%A0%80",
+    "?model=chat-basic",
+    "?stream=true",
+    "#fragment",
+    "?limit=-1",
+    "?__proto__=1",
+  ),
 );
 
 /** Trailing slashes still match a route (the router allows them), so they stay in the same status class. */
@@ -72,7 +159,10 @@ export const trailing = fc.constantFrom("", "", "/", "//");
 /** One path segment that no route or stored id can mean: prefixed, percent-encoded, sometimes with broken escapes. */
 export function segment(prefix: string): fc.Arbitrary<string> {
   // encodeURIComponent throws on lone surrogates; broken escapes come from the raw suffix instead.
-  const text = fc.oneof(fc.string({ unit: "grapheme", maxLength: 20 }), fc.string({ unit: "binary-ascii", maxLength: 30 }));
+  const text = fc.oneof(
+    fc.string({ unit: "grapheme", maxLength: 20 }),
+    fc.string({ unit: "binary-ascii", maxLength: 30 }),
+  );
   return fc
     .tuple(text, fc.constantFrom("", "", "%", "%zz", "%E0%A4%A", "%ED%A0%80", "%FF", "%00", "%2F", "%2e%2e"))
     .map(([s, raw]) => encodeURIComponent(prefix + s) + raw);
@@ -84,19 +174,51 @@ const b64 = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map(toB
 
 /** RFC 9421 Signature-Input values, near-valid to garbage: odd labels, components, parameter values and types. */
 export function signatureInput(keyId: string): fc.Arbitrary<string> {
-  const component = fc.constantFrom('"@method"', '"@authority"', '"@path"', '"content-digest"', '"@query"', '"@target-uri"', '"@status"', '"@fuzz"', '"x-missing"', '""', '"@method";sf', "@method", '"\\""', '"meshgate-node-key"');
+  const component = fc.constantFrom(
+    '"@method"',
+    '"@authority"',
+    '"@path"',
+    '"content-digest"',
+    '"@query"',
+    '"@target-uri"',
+    '"@status"',
+    '"@fuzz"',
+    '"x-missing"',
+    '""',
+    '"@method";sf',
+    "@method",
+    '"\\""',
+    '"meshgate-node-key"',
+  );
   const now = Math.floor(Date.now() / 1000);
-  const number = fc.oneof(fc.integer({ min: now - 120, max: now + 120 }).map(String), fc.integer({ min: -1e15 + 1, max: 1e15 - 1 }).map(String), numberText);
-  const paramValue = fc.oneof(number, fc.constantFrom(`"${keyId}"`, '"ed25519"', '"rsa-pss-sha512"', "?1", "token", '"n"', ":AAAA:", '"\\q"', "1.5"), headerValue.map((v) => `"${v}"`));
-  const param = fc.tuple(fc.constantFrom("created", "expires", "nonce", "keyid", "alg", "tag", "Created", "created"), paramValue).map(([k, v]) => `;${k}=${v}`);
+  const number = fc.oneof(
+    fc.integer({ min: now - 120, max: now + 120 }).map(String),
+    fc.integer({ min: -1e15 + 1, max: 1e15 - 1 }).map(String),
+    numberText,
+  );
+  const paramValue = fc.oneof(
+    number,
+    fc.constantFrom(`"${keyId}"`, '"ed25519"', '"rsa-pss-sha512"', "?1", "token", '"n"', ":AAAA:", '"\\q"', "1.5"),
+    headerValue.map((v) => `"${v}"`),
+  );
+  const param = fc
+    .tuple(fc.constantFrom("created", "expires", "nonce", "keyid", "alg", "tag", "Created", "created"), paramValue)
+    .map(([k, v]) => `;${k}=${v}`);
   const structured = fc
-    .tuple(fc.constantFrom("sig1", "sig2", "SIG", "1a", "", "*"), fc.array(component, { maxLength: 6 }), fc.array(param, { maxLength: 7 }), fc.constantFrom("", ", sig2=()", ",", " "))
+    .tuple(
+      fc.constantFrom("sig1", "sig2", "SIG", "1a", "", "*"),
+      fc.array(component, { maxLength: 6 }),
+      fc.array(param, { maxLength: 7 }),
+      fc.constantFrom("", ", sig2=()", ",", " "),
+    )
     .map(([label, comps, params, tail]) => `${label}=(${comps.join(" ")})${params.join("")}${tail}`);
   return fc.oneof({ weight: 3, arbitrary: structured }, { weight: 1, arbitrary: headerValue });
 }
 
 export const signature = fc.oneof(
-  fc.tuple(fc.constantFrom("sig1", "sig2", ""), fc.integer({ min: 0, max: 96 })).chain(([label, n]) => b64(n).map((s) => `${label}=:${s}:`)),
+  fc
+    .tuple(fc.constantFrom("sig1", "sig2", ""), fc.integer({ min: 0, max: 96 }))
+    .chain(([label, n]) => b64(n).map((s) => `${label}=:${s}:`)),
   fc.constantFrom("sig1=:", "sig1=::", "sig1=:====:", "sig1=(", "sig1=?1", "sig1=1"),
   headerValue,
 );
@@ -129,21 +251,38 @@ export function forgedSignature(keyId: string, publicKey: string): fc.Arbitrary<
           return fc.shuffledSubarray(all, { minLength: complete ? all.length : 1 });
         }),
       // Mostly plausible values, so that a good share gets all the way to the signature check.
-      created: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: now - 20, max: now + 20 }) }, { weight: 1, arbitrary: fc.integer({ min: now - 200, max: now + 200 }) }),
-      ttl: fc.oneof({ weight: 3, arbitrary: fc.constant(30) }, { weight: 1, arbitrary: fc.integer({ min: -60, max: 600 }) }),
+      created: fc.oneof(
+        { weight: 3, arbitrary: fc.integer({ min: now - 20, max: now + 20 }) },
+        { weight: 1, arbitrary: fc.integer({ min: now - 200, max: now + 200 }) },
+      ),
+      ttl: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(30) },
+        { weight: 1, arbitrary: fc.integer({ min: -60, max: 600 }) },
+      ),
       nonce: fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/),
-      keyid: fc.oneof({ weight: 3, arbitrary: fc.constant(keyId) }, { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{43}$/) }),
-      alg: fc.constantFrom(";alg=\"ed25519\"", ";alg=\"ed25519\"", "", ";alg=\"hmac-sha256\""),
-      sig: fc.oneof({ weight: 4, arbitrary: b64(64) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 100 }).chain(b64) }),
+      keyid: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(keyId) },
+        { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{43}$/) },
+      ),
+      alg: fc.constantFrom(';alg="ed25519"', ';alg="ed25519"', "", ';alg="hmac-sha256"'),
+      sig: fc.oneof(
+        { weight: 4, arbitrary: b64(64) },
+        { weight: 1, arbitrary: fc.integer({ min: 0, max: 100 }).chain(b64) },
+      ),
       digest: contentDigest,
       key: fc.oneof({ weight: 2, arbitrary: fc.constant(publicKey) }, { weight: 1, arbitrary: nodeKey(publicKey) }),
     })
-    .map(({ components, created, ttl, nonce, keyid, alg, sig, digest, key }): HeaderList => [
-      ["signature-input", `sig1=(${components.join(" ")});created=${created};expires=${created + ttl};nonce="${nonce}";keyid="${keyid}"${alg}`],
-      ["signature", `sig1=:${sig}:`],
-      ["content-digest", digest],
-      ["meshgate-node-key", key],
-    ]);
+    .map(
+      ({ components, created, ttl, nonce, keyid, alg, sig, digest, key }): HeaderList => [
+        [
+          "signature-input",
+          `sig1=(${components.join(" ")});created=${created};expires=${created + ttl};nonce="${nonce}";keyid="${keyid}"${alg}`,
+        ],
+        ["signature", `sig1=:${sig}:`],
+        ["content-digest", digest],
+        ["meshgate-node-key", key],
+      ],
+    );
 }
 
 /** Unsigned garbage: any subset of the four signature headers, each possibly duplicated; or a forged complete set. */
@@ -186,7 +325,21 @@ export const CLIENT_ENDPOINTS: readonly ClientEndpoint[] = [
     path: "/v1/chat/completions",
     shape: {
       base: { model: `${FUZZ_MODEL}chat`, messages: [{ role: "user", content: "hi" }], max_tokens: 5 },
-      fields: [["model"], ["messages"], ["messages", 0], ["messages", 0, "role"], ["messages", 0, "content"], ["messages", 1], ["max_tokens"], ["max_completion_tokens"], ["n"], ["stream"], ["stream_options"], ["stream_options", "include_usage"], ["tools"]],
+      fields: [
+        ["model"],
+        ["messages"],
+        ["messages", 0],
+        ["messages", 0, "role"],
+        ["messages", 0, "content"],
+        ["messages", 1],
+        ["max_tokens"],
+        ["max_completion_tokens"],
+        ["n"],
+        ["stream"],
+        ["stream_options"],
+        ["stream_options", "include_usage"],
+        ["tools"],
+      ],
       fix: unserved,
     },
   },
@@ -194,12 +347,26 @@ export const CLIENT_ENDPOINTS: readonly ClientEndpoint[] = [
     path: "/v1/completions",
     shape: {
       base: { model: `${FUZZ_MODEL}completion`, prompt: "hi", stream: true },
-      fields: [["model"], ["prompt"], ["prompt", 0], ["prompt", 0, 0], ["max_tokens"], ["stream"], ["stream_options"], ["stream_options", "include_usage"], ["suffix"]],
+      fields: [
+        ["model"],
+        ["prompt"],
+        ["prompt", 0],
+        ["prompt", 0, 0],
+        ["max_tokens"],
+        ["stream"],
+        ["stream_options"],
+        ["stream_options", "include_usage"],
+        ["suffix"],
+      ],
       fix: unserved,
     },
   },
   {
     path: "/v1/embeddings",
-    shape: { base: { model: `${FUZZ_MODEL}embedding`, input: ["a", "b"] }, fields: [["model"], ["input"], ["input", 0], ["input", 0, 0], ["dimensions"]], fix: unserved },
+    shape: {
+      base: { model: `${FUZZ_MODEL}embedding`, input: ["a", "b"] },
+      fields: [["model"], ["input"], ["input", 0], ["input", 0, 0], ["dimensions"]],
+      fix: unserved,
+    },
   },
 ];

@@ -55,14 +55,20 @@ function preview(req: FuzzRequest, headers: Headers): string {
  * Asserts a 4xx in OpenAI's error shape: exactly {"error":{message,type,param,code}}, param and code string|null.
  * `allowed` narrows the status where the request's construction determines it. Throws with request and response.
  */
-export async function expectOpenAIError(res: Response, req: FuzzRequest, allowed: readonly number[] | null = null, headers = buildHeaders(req)): Promise<string | null> {
+export async function expectOpenAIError(
+  res: Response,
+  req: FuzzRequest,
+  allowed: readonly number[] | null = null,
+  headers = buildHeaders(req),
+): Promise<string | null> {
   const text = await res.text();
   const fail = (why: string): never => {
     throw new Error(`${why}\nrequest: ${preview(req, headers)}\nresponse: ${res.status} ${text.slice(0, 500)}`);
   };
   if (res.status < 400 || res.status >= 500) fail(`expected a 4xx, got ${res.status}`);
   if (allowed && !allowed.includes(res.status)) fail(`expected one of ${allowed.join(", ")}, got ${res.status}`);
-  if (!(res.headers.get("content-type") ?? "").includes("application/json")) fail("the error is not served as application/json");
+  if (!(res.headers.get("content-type") ?? "").includes("application/json"))
+    fail("the error is not served as application/json");
   const problem = openAIErrorProblem(text);
   if (problem) fail(problem);
   return (JSON.parse(text) as { error: { code: string | null } }).error.code;
@@ -76,10 +82,13 @@ export function openAIErrorProblem(text: string): string | null {
   } catch {
     return "the body is not JSON";
   }
-  if (!isRecord(body) || Object.keys(body).join() !== "error" || !isRecord(body["error"])) return "the body is not {\"error\": {...}}";
+  if (!isRecord(body) || Object.keys(body).join() !== "error" || !isRecord(body["error"]))
+    return 'the body is not {"error": {...}}';
   const error = body["error"];
-  if (Object.keys(error).sort().join() !== "code,message,param,type") return "error must have exactly message, type, param, code";
-  if (typeof error["message"] !== "string" || typeof error["type"] !== "string") return "message and type must be strings";
+  if (Object.keys(error).sort().join() !== "code,message,param,type")
+    return "error must have exactly message, type, param, code";
+  if (typeof error["message"] !== "string" || typeof error["type"] !== "string")
+    return "message and type must be strings";
   if (!isStringOrNull(error["param"]) || !isStringOrNull(error["code"])) return "param and code must be string or null";
   return null;
 }
@@ -105,12 +114,24 @@ export async function signRaw(node: TestNode, path: string, body: Uint8Array, he
 export async function durableState(keyId: string): Promise<unknown> {
   const nodes = await runInDurableObject(nodeRegistry(env), (registry) => registry.list(Date.now()));
   const stable = nodes.map((n) => ({
-    id: n.id, keyid: n.keyid, public_key: n.public_key, url: n.url, models: n.models, capacity: n.capacity, registered: n.registered,
-    latency_ms: n.latency_ms, requests: n.requests, endpoint_verified: n.endpoint_verified, banned: n.banned, ban_reason: n.ban_reason,
+    id: n.id,
+    keyid: n.keyid,
+    public_key: n.public_key,
+    url: n.url,
+    models: n.models,
+    capacity: n.capacity,
+    registered: n.registered,
+    latency_ms: n.latency_ms,
+    requests: n.requests,
+    endpoint_verified: n.endpoint_verified,
+    banned: n.banned,
+    ban_reason: n.ban_reason,
   }));
   const keys = await runInDurableObject(apiKeys(env), (store) => store.list());
   const account = keyAccount(env, keyId);
-  const usage = await runInDurableObject(account, (store) => store.usage({ from: 0, to: Number.MAX_SAFE_INTEGER, group_by: null, limit: 10_000 }));
+  const usage = await runInDurableObject(account, (store) =>
+    store.usage({ from: 0, to: Number.MAX_SAFE_INTEGER, group_by: null, limit: 10_000 }),
+  );
   const limits = await runInDurableObject(account, (store) => store.view(0));
   return { nodes: stable, keys, usage, limits };
 }

@@ -28,10 +28,39 @@ function parses(text: string): boolean {
 export const oddString = fc.oneof(
   fc.string({ unit: "binary", maxLength: 40 }),
   fc.string({ unit: "grapheme", maxLength: 20 }),
-  fc.constantFrom("", " ", "\u0000", "\ud800", "\udfff", "\udc00\ud800", "\ufeff", "\u202e", "\uffff", "\u{1d544}", "e\u0301", "\u2028\u2029", "\\", '"', "%00"),
+  fc.constantFrom(
+    "",
+    " ",
+    "\u0000",
+    "\ud800",
+    "\udfff",
+    "\udc00\ud800",
+    "\ufeff",
+    "\u202e",
+    "\uffff",
+    "\u{1d544}",
+    "e\u0301",
+    "\u2028\u2029",
+    "\\",
+    '"',
+    "%00",
+  ),
 );
 
-const edgeNumbers = fc.constantFrom(1e308, -1e308, 2 ** 53 + 2, -(2 ** 53) - 2, Number.MIN_VALUE, -0, 2 ** 31, -1, 0, 0.5, 1e21, -1e-7);
+const edgeNumbers = fc.constantFrom(
+  1e308,
+  -1e308,
+  2 ** 53 + 2,
+  -(2 ** 53) - 2,
+  Number.MIN_VALUE,
+  -0,
+  2 ** 31,
+  -1,
+  0,
+  0.5,
+  1e21,
+  -1e-7,
+);
 
 /** A value of any JSON type, including the wrong one for whatever field receives it. */
 export const wrongValue: fc.Arbitrary<unknown> = fc.oneof(
@@ -49,8 +78,32 @@ export const wrongValue: fc.Arbitrary<unknown> = fc.oneof(
 /** Numbers as JSON text, valid or not: overflow to Infinity, underflow, leading zeros, hex, NaN, 400 digits. */
 export const numberText = fc.oneof(
   fc.constantFrom(
-    "1e999", "-1e999", "1e308", "-1e308", "1e-999", "4.9e-324", "9".repeat(400), `-${"9".repeat(400)}`, "-0", "0", "-1", "1.5", "NaN",
-    "Infinity", "-Infinity", "0x10", "01", "9007199254740993", "1_000", "+1", ".5", "5.", "1e", "--1", "1e+", "0.0000001",
+    "1e999",
+    "-1e999",
+    "1e308",
+    "-1e308",
+    "1e-999",
+    "4.9e-324",
+    "9".repeat(400),
+    `-${"9".repeat(400)}`,
+    "-0",
+    "0",
+    "-1",
+    "1.5",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "0x10",
+    "01",
+    "9007199254740993",
+    "1_000",
+    "+1",
+    ".5",
+    "5.",
+    "1e",
+    "--1",
+    "1e+",
+    "0.0000001",
   ),
   fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }).map(String),
   fc.double().map(String),
@@ -61,7 +114,8 @@ export type JsonPath = readonly (string | number)[];
 /** Sets (or, for undefined, deletes) the value at `path`, creating containers on the way. */
 export function withValueAt(base: unknown, path: JsonPath, value: unknown): unknown {
   const copy: unknown = structuredClone(base);
-  const root: Record<string | number, unknown> = typeof copy === "object" && copy !== null ? (copy as Record<string, unknown>) : {};
+  const root: Record<string | number, unknown> =
+    typeof copy === "object" && copy !== null ? (copy as Record<string, unknown>) : {};
   let parent = root;
   path.forEach((key, i) => {
     if (i === path.length - 1) {
@@ -70,7 +124,12 @@ export function withValueAt(base: unknown, path: JsonPath, value: unknown): unkn
       return;
     }
     const next = parent[key];
-    const child = typeof next === "object" && next !== null ? (next as Record<string | number, unknown>) : typeof path[i + 1] === "number" ? [] : {};
+    const child =
+      typeof next === "object" && next !== null
+        ? (next as Record<string | number, unknown>)
+        : typeof path[i + 1] === "number"
+          ? []
+          : {};
     parent[key] = child;
     parent = child as Record<string | number, unknown>;
   });
@@ -113,8 +172,18 @@ export interface BodyShape {
 }
 
 const BAD_UTF8: readonly (readonly number[])[] = [
-  [0xff], [0xfe], [0x80], [0xc0, 0x80], [0xc1, 0xbf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80],
-  [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0xef, 0xbb, 0xbf, 0xff],
+  [0xff],
+  [0xfe],
+  [0x80],
+  [0xc0, 0x80],
+  [0xc1, 0xbf],
+  [0xed, 0xa0, 0x80],
+  [0xed, 0xbf, 0xbf],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xf8, 0x88, 0x80, 0x80, 0x80],
+  [0xe2, 0x82],
+  [0xf0, 0x9f, 0x98],
+  [0xef, 0xbb, 0xbf, 0xff],
 ];
 
 const MULTIPART = '--fuzz\r\nContent-Disposition: form-data; name="model"\r\n\r\nfuzz\r\n--fuzz--\r\n';
@@ -129,9 +198,15 @@ export function hostileBody(shape: BodyShape): fc.Arbitrary<Uint8Array> {
   const text = (value: unknown) => utf8(JSON.stringify(shape.fix(value)));
   const firstKey = Object.keys(shape.base)[0] ?? "model";
   /** What `fix` makes of `v` as the first key's value: the value a duplicated key finally holds. */
-  const fixedFirst = (v: unknown): unknown => (shape.fix(withValueAt(shape.base, [firstKey], v)) as Record<string, unknown>)[firstKey] ?? null;
+  const fixedFirst = (v: unknown): unknown =>
+    (shape.fix(withValueAt(shape.base, [firstKey], v)) as Record<string, unknown>)[firstKey] ?? null;
   return fc.oneof(
-    { weight: 4, arbitrary: fc.tuple(field, fc.option(wrongValue, { nil: undefined })).map(([path, v]) => text(withValueAt(shape.base, path, v))) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(field, fc.option(wrongValue, { nil: undefined }))
+        .map(([path, v]) => text(withValueAt(shape.base, path, v))),
+    },
     { weight: 2, arbitrary: fc.jsonValue().map(text) },
     { weight: 1, arbitrary: anythingText.map((t) => (parses(t) ? text(JSON.parse(t)) : utf8(t))) },
     {
@@ -139,22 +214,63 @@ export function hostileBody(shape: BodyShape): fc.Arbitrary<Uint8Array> {
       arbitrary: fc
         .oneof(
           fc.nat().map((i) => base.slice(0, i % base.length)),
-          fc.tuple(fc.nat(), fc.string({ unit: "binary-ascii", minLength: 1, maxLength: 3 })).map(([i, s]) => base.slice(0, i % base.length) + s + base.slice(i % base.length)),
-          fc.constantFrom("{", "}", "[", "]", "{'model':'x'}", '{"model":"x",}', '{"model":"x" "y":1}', "{model:1}", "nul", "tru", "undefined", "NaN", '"', '"\\x"', '"\\u12"', "[1,]", "{}}", "\u0000"),
+          fc
+            .tuple(fc.nat(), fc.string({ unit: "binary-ascii", minLength: 1, maxLength: 3 }))
+            .map(([i, s]) => base.slice(0, i % base.length) + s + base.slice(i % base.length)),
+          fc.constantFrom(
+            "{",
+            "}",
+            "[",
+            "]",
+            "{'model':'x'}",
+            '{"model":"x",}',
+            '{"model":"x" "y":1}',
+            "{model:1}",
+            "nul",
+            "tru",
+            "undefined",
+            "NaN",
+            '"',
+            '"\\x"',
+            '"\\u12"',
+            "[1,]",
+            "{}}",
+            "\u0000",
+          ),
           fc.string({ unit: "binary", maxLength: 60 }),
         )
         .filter((t) => !parses(t))
         .map(utf8),
     },
-    { weight: 2, arbitrary: fc.tuple(field, numberText, fc.boolean()).map(([path, n, inArray]) => utf8(spliceAt(text(withValueAt(shape.base, path, "@@")), inArray ? `[${n}]` : n))) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(field, numberText, fc.boolean())
+        .map(([path, n, inArray]) => utf8(spliceAt(text(withValueAt(shape.base, path, "@@")), inArray ? `[${n}]` : n))),
+    },
     { weight: 1, arbitrary: deepJson(base).map(utf8) },
     { weight: 2, arbitrary: fc.tuple(field, oddString).map(([path, s]) => text(withValueAt(shape.base, path, s))) },
-    { weight: 2, arbitrary: fc.tuple(field, fc.constantFrom(...BAD_UTF8)).map(([path, bad]) => spliceBytes(text(withValueAt(shape.base, path, "@@")), bad)) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(field, fc.constantFrom(...BAD_UTF8))
+        .map(([path, bad]) => spliceBytes(text(withValueAt(shape.base, path, "@@")), bad)),
+    },
     // Random bytes are almost never JSON; when they are (say `{}`), they go through `fix` like any other value.
-    { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 200 }).map((b) => (parsesBytes(b) ? text(JSON.parse(new TextDecoder().decode(b))) : b)) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .uint8Array({ minLength: 1, maxLength: 200 })
+        .map((b) => (parsesBytes(b) ? text(JSON.parse(new TextDecoder().decode(b))) : b)),
+    },
     { weight: 1, arbitrary: fc.constant(utf8(MULTIPART)) },
     // Duplicated keys: JSON.parse keeps the last; the last is always the broken or unserved one.
-    { weight: 1, arbitrary: wrongValue.map((v) => utf8(`${base.slice(0, -1)},${JSON.stringify(firstKey)}:${JSON.stringify(fixedFirst(v))}}`)) },
+    {
+      weight: 1,
+      arbitrary: wrongValue.map((v) =>
+        utf8(`${base.slice(0, -1)},${JSON.stringify(firstKey)}:${JSON.stringify(fixedFirst(v))}}`),
+      ),
+    },
   );
 }
 
@@ -171,13 +287,20 @@ function spliceBytes(bytes: Uint8Array, bad: readonly number[]): Uint8Array {
 
 /** 60 to 1,500 levels: arrays, objects, inside a field, unbalanced, or (harmless) brackets inside a string. */
 function deepJson(base: string): fc.Arbitrary<string> {
-  return fc.tuple(fc.integer({ min: 60, max: 1_500 }), fc.constantFrom("array", "object", "field", "unbalanced", "string")).map(([n, how]) => {
-    switch (how) {
-      case "array": return "[".repeat(n) + "]".repeat(n);
-      case "object": return '{"a":'.repeat(n) + "1" + "}".repeat(n);
-      case "field": return `${base.slice(0, -1)},"deep":${"[".repeat(n)}${"]".repeat(n)}}`;
-      case "unbalanced": return "[".repeat(n);
-      default: return `${base.slice(0, -1)},"s":"${"[{".repeat(n)}\\"]"}`;
-    }
-  });
+  return fc
+    .tuple(fc.integer({ min: 60, max: 1_500 }), fc.constantFrom("array", "object", "field", "unbalanced", "string"))
+    .map(([n, how]) => {
+      switch (how) {
+        case "array":
+          return "[".repeat(n) + "]".repeat(n);
+        case "object":
+          return '{"a":'.repeat(n) + "1" + "}".repeat(n);
+        case "field":
+          return `${base.slice(0, -1)},"deep":${"[".repeat(n)}${"]".repeat(n)}}`;
+        case "unbalanced":
+          return "[".repeat(n);
+        default:
+          return `${base.slice(0, -1)},"s":"${"[{".repeat(n)}\\"]"}`;
+      }
+    });
 }

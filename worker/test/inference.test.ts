@@ -8,7 +8,11 @@ const fleet = inject("fleet");
 
 async function liveNode(model: string, url: string, over: { capacity?: number } = {}): Promise<TestNode> {
   const node = await newNode();
-  const res = await registerRoutable(node, { url, models: [{ id: model, owned_by: "meshgate-simulated-backend" }], ...over });
+  const res = await registerRoutable(node, {
+    url,
+    models: [{ id: model, owned_by: "meshgate-simulated-backend" }],
+    ...over,
+  });
   expect(res.status).toBe(200);
   return node;
 }
@@ -18,7 +22,16 @@ const chat = (model: string, extra: Record<string, unknown> = {}) =>
 
 interface UsageReport {
   totals: { requests: number; prompt_tokens: number; completion_tokens: number; total_tokens: number };
-  data: { request_id: string; node_id: string; model: string; prompt_tokens: number; completion_tokens: number; total_tokens: number; status: number; streamed: boolean }[];
+  data: {
+    request_id: string;
+    node_id: string;
+    model: string;
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    status: number;
+    streamed: boolean;
+  }[];
 }
 
 /** Usage is written off the response path; poll until `count` rows have landed. */
@@ -32,7 +45,10 @@ async function usageOf(key: string, count: number): Promise<UsageReport> {
 }
 
 function sseEvents(text: string): string[] {
-  return text.split("\n\n").filter(Boolean).map((e) => e.replace(/^data: /, ""));
+  return text
+    .split("\n\n")
+    .filter(Boolean)
+    .map((e) => e.replace(/^data: /, ""));
 }
 
 describe("POST /v1/chat/completions through a signed node", () => {
@@ -43,13 +59,22 @@ describe("POST /v1/chat/completions through a signed node", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("x-meshgate-node")).toBe(node.id);
     expect(res.headers.get("x-request-id")).toMatch(/^req_/);
-    const body = (await res.json()) as { object: string; usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } };
+    const body = (await res.json()) as {
+      object: string;
+      usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+    };
     expect(body.object).toBe("chat.completion");
     expect(body.usage.completion_tokens).toBe(5);
 
     const report = await usageOf(key, 1);
     expect(report.totals).toMatchObject({ requests: 1, ...body.usage });
-    expect(report.data[0]).toMatchObject({ request_id: res.headers.get("x-request-id"), node_id: node.id, model: "chat-basic", status: 200, streamed: false });
+    expect(report.data[0]).toMatchObject({
+      request_id: res.headers.get("x-request-id"),
+      node_id: node.id,
+      model: "chat-basic",
+      status: 200,
+      streamed: false,
+    });
   });
 
   it("accepts request fields the gateway does not know (tools, seed, response_format) and passes them on", async () => {
@@ -57,7 +82,11 @@ describe("POST /v1/chat/completions through a signed node", () => {
     const { key } = await createApiKey();
     const res = await clientFetch("/v1/chat/completions", key, {
       method: "POST",
-      body: chat("chat-basic", { tools: [{ type: "function", function: { name: "f", parameters: {} } }], seed: 7, response_format: { type: "text" } }),
+      body: chat("chat-basic", {
+        tools: [{ type: "function", function: { name: "f", parameters: {} } }],
+        seed: 7,
+        response_format: { type: "text" },
+      }),
     });
     expect(res.status).toBe(200);
   });
@@ -65,7 +94,10 @@ describe("POST /v1/chat/completions through a signed node", () => {
   it("streams chunk by chunk; hides the usage chunk it added, yet meters it", async () => {
     await liveNode("chat-stream", fleet.agent);
     const { key } = await createApiKey();
-    const res = await clientFetch("/v1/chat/completions", key, { method: "POST", body: chat("chat-stream", { stream: true }) });
+    const res = await clientFetch("/v1/chat/completions", key, {
+      method: "POST",
+      body: chat("chat-stream", { stream: true }),
+    });
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     const events = sseEvents(await res.text());
     expect(events.at(-1)).toBe("[DONE]");
@@ -85,7 +117,10 @@ describe("POST /v1/chat/completions through a signed node", () => {
       body: chat("chat-stream", { stream: true, stream_options: { include_usage: true } }),
     });
     const events = sseEvents(await res.text());
-    const usageChunks = events.filter((e) => e !== "[DONE]").map((e) => JSON.parse(e) as { choices: unknown[]; usage: unknown }).filter((c) => c.usage);
+    const usageChunks = events
+      .filter((e) => e !== "[DONE]")
+      .map((e) => JSON.parse(e) as { choices: unknown[]; usage: unknown })
+      .filter((c) => c.usage);
     expect(usageChunks).toHaveLength(1);
     expect(usageChunks[0]?.choices).toEqual([]);
     const report = await usageOf(key, 1);
@@ -117,11 +152,16 @@ describe("POST /v1/chat/completions through a signed node", () => {
     const empty = await liveNode("chat-204", fleet.noContent);
     const good = await liveNode("chat-204", fleet.agent);
     const { key } = await createApiKey();
-    const res = await clientFetch("/v1/chat/completions", key, { method: "POST", body: chat("chat-204", { provider: { order: [empty.id] } }) });
+    const res = await clientFetch("/v1/chat/completions", key, {
+      method: "POST",
+      body: chat("chat-204", { provider: { order: [empty.id] } }),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-meshgate-node")).toBe(good.id);
     expect(res.headers.get("x-meshgate-attempts")).toBe("2");
-    expect(res.headers.get("server-timing")).toMatch(/^gateway;dur=[\d.]+;desc="gateway overhead", failover;dur=[\d.]+;desc="failed attempts", node;dur=[\d.]+/);
+    expect(res.headers.get("server-timing")).toMatch(
+      /^gateway;dur=[\d.]+;desc="gateway overhead", failover;dur=[\d.]+;desc="failed attempts", node;dur=[\d.]+/,
+    );
     await res.arrayBuffer();
   });
 
@@ -149,7 +189,10 @@ describe("POST /v1/chat/completions through a signed node", () => {
     // not a node failure to route around.
     const node = await liveNode("chat-4xx-unknown-upstream", fleet.agent);
     const { key } = await createApiKey();
-    const res = await clientFetch("/v1/chat/completions", key, { method: "POST", body: chat("chat-4xx-unknown-upstream") });
+    const res = await clientFetch("/v1/chat/completions", key, {
+      method: "POST",
+      body: chat("chat-4xx-unknown-upstream"),
+    });
     expect(res.status).toBe(404);
     expect(res.headers.get("x-meshgate-attempts")).toBe("1");
     expect(res.headers.get("x-meshgate-node")).toBe(node.id);
@@ -170,12 +213,18 @@ describe("POST /v1/chat/completions through a signed node", () => {
 
   it("answers 400 naming the field for schema violations, and 413 for oversized bodies", async () => {
     const { key } = await createApiKey();
-    const bad = await clientFetch("/v1/chat/completions", key, { method: "POST", body: JSON.stringify({ model: "m", messages: [] }) });
+    const bad = await clientFetch("/v1/chat/completions", key, {
+      method: "POST",
+      body: JSON.stringify({ model: "m", messages: [] }),
+    });
     expect(bad.status).toBe(400);
     expect((await errorBody(bad)).param).toBe("messages");
     const broken = await clientFetch("/v1/chat/completions", key, { method: "POST", body: "{" });
     expect((await errorBody(broken)).code).toBe("invalid_json");
-    const big = await clientFetch("/v1/chat/completions", key, { method: "POST", body: chat("m", { padding: "x".repeat(5 * 1024 * 1024) }) });
+    const big = await clientFetch("/v1/chat/completions", key, {
+      method: "POST",
+      body: chat("m", { padding: "x".repeat(5 * 1024 * 1024) }),
+    });
     expect(big.status).toBe(413);
   });
 
@@ -209,9 +258,15 @@ describe("POST /v1/completions and /v1/embeddings", () => {
   it("serves completions, streamed and not", async () => {
     await liveNode("chat-basic", fleet.agent);
     const { key } = await createApiKey();
-    const plain = await clientFetch("/v1/completions", key, { method: "POST", body: JSON.stringify({ model: "chat-basic", prompt: "say hi", max_tokens: 3 }) });
+    const plain = await clientFetch("/v1/completions", key, {
+      method: "POST",
+      body: JSON.stringify({ model: "chat-basic", prompt: "say hi", max_tokens: 3 }),
+    });
     expect(((await plain.json()) as { object: string }).object).toBe("text_completion");
-    const streamed = await clientFetch("/v1/completions", key, { method: "POST", body: JSON.stringify({ model: "chat-basic", prompt: "say hi", max_tokens: 3, stream: true }) });
+    const streamed = await clientFetch("/v1/completions", key, {
+      method: "POST",
+      body: JSON.stringify({ model: "chat-basic", prompt: "say hi", max_tokens: 3, stream: true }),
+    });
     expect(sseEvents(await streamed.text()).at(-1)).toBe("[DONE]");
     const report = await usageOf(key, 2);
     expect(report.totals.completion_tokens).toBe(6);
@@ -220,16 +275,29 @@ describe("POST /v1/completions and /v1/embeddings", () => {
   it("serves embeddings and meters prompt tokens", async () => {
     await liveNode("embed-basic", fleet.agent);
     const { key } = await createApiKey();
-    const res = await clientFetch("/v1/embeddings", key, { method: "POST", body: JSON.stringify({ model: "embed-basic", input: ["one two", "three"] }) });
-    const body = (await res.json()) as { data: { embedding: number[] }[]; usage: { prompt_tokens: number; total_tokens: number } };
+    const res = await clientFetch("/v1/embeddings", key, {
+      method: "POST",
+      body: JSON.stringify({ model: "embed-basic", input: ["one two", "three"] }),
+    });
+    const body = (await res.json()) as {
+      data: { embedding: number[] }[];
+      usage: { prompt_tokens: number; total_tokens: number };
+    };
     expect(body.data).toHaveLength(2);
     const report = await usageOf(key, 1);
-    expect(report.totals).toMatchObject({ prompt_tokens: body.usage.prompt_tokens, completion_tokens: 0, total_tokens: body.usage.total_tokens });
+    expect(report.totals).toMatchObject({
+      prompt_tokens: body.usage.prompt_tokens,
+      completion_tokens: 0,
+      total_tokens: body.usage.total_tokens,
+    });
   });
 
   it("validates embeddings input", async () => {
     const { key } = await createApiKey();
-    const res = await clientFetch("/v1/embeddings", key, { method: "POST", body: JSON.stringify({ model: "embed-basic", input: { nope: 1 } }) });
+    const res = await clientFetch("/v1/embeddings", key, {
+      method: "POST",
+      body: JSON.stringify({ model: "embed-basic", input: { nope: 1 } }),
+    });
     expect(res.status).toBe(400);
     expect((await errorBody(res)).param).toBe("input");
   });
@@ -239,10 +307,17 @@ describe("GET /v1/models", () => {
   it("lists models served by live nodes in OpenAI's shape, and retrieves one", async () => {
     await liveNode("chat-basic", fleet.agent);
     const { key } = await createApiKey();
-    const list = (await (await clientFetch("/v1/models", key)).json()) as { object: string; data: { id: string; object: string; owned_by: string; created: number }[] };
+    const list = (await (await clientFetch("/v1/models", key)).json()) as {
+      object: string;
+      data: { id: string; object: string; owned_by: string; created: number }[];
+    };
     expect(list.object).toBe("list");
     const model = list.data.find((m) => m.id === "chat-basic");
-    expect(model).toMatchObject({ object: "model", owned_by: "meshgate-simulated-backend", created: expect.any(Number) });
+    expect(model).toMatchObject({
+      object: "model",
+      owned_by: "meshgate-simulated-backend",
+      created: expect.any(Number),
+    });
     const one = await clientFetch("/v1/models/chat-basic", key);
     expect(await one.json()).toMatchObject({ id: "chat-basic", object: "model" });
     const garbled = await clientFetch("/v1/models/%E0", key);

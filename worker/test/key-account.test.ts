@@ -59,13 +59,18 @@ describe("KeyAccount reservations", () => {
     expect(await stub.view(T)).toMatchObject({ spent: 0, reserved: 0 });
     const again = await stub.reserve(req("r2", 100, 0), T);
     expect(again.ok).toBe(true);
-    expect(again.headers).toMatchObject({ "x-ratelimit-remaining-requests": "8", "x-ratelimit-remaining-tokens": "1000" });
+    expect(again.headers).toMatchObject({
+      "x-ratelimit-remaining-requests": "8",
+      "x-ratelimit-remaining-tokens": "1000",
+    });
   });
 
   it("let exactly as many concurrent requests through as the budget covers", async () => {
     const { stub, ready } = freshAccount({ budget: 500 });
     await ready;
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => stub.reserve(req(`c${i}`, 10), Date.now())));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => stub.reserve(req(`c${i}`, 10), Date.now())),
+    );
     expect(results.filter((r) => r.ok)).toHaveLength(50);
     expect(results.filter((r) => !r.ok && r.code === "insufficient_quota")).toHaveLength(150);
     expect(await stub.view(Date.now())).toMatchObject({ reserved: 500 });
@@ -99,7 +104,11 @@ describe("KeyAccount reservations", () => {
     await stub.reserve(req("b", 0, 10), T);
     const rpm = refusal(await stub.reserve(req("c", 0, 10), T));
     expect(rpm).toMatchObject({ code: "rate_limit_exceeded", retryAfterSeconds: 30 });
-    expect(rpm.headers).toMatchObject({ "x-ratelimit-limit-requests": "2", "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1m0s" });
+    expect(rpm.headers).toMatchObject({
+      "x-ratelimit-limit-requests": "2",
+      "x-ratelimit-remaining-requests": "0",
+      "x-ratelimit-reset-requests": "1m0s",
+    });
     expect((await stub.reserve(req("c", 0, 10), T + 30_000)).ok).toBe(true);
   });
 
@@ -110,8 +119,14 @@ describe("KeyAccount reservations", () => {
     const tpm = refusal(await stub.reserve(req("b", 0, 60), T));
     // 30 tokens short at 100 a minute: 18 s.
     expect(tpm).toMatchObject({ code: "rate_limit_exceeded", retryAfterSeconds: 18 });
-    expect(tpm.message).toBe("Rate limit reached for this API key on tokens per min (TPM): Limit 100, Used 70, Requested 60. Please try again in 18s.");
-    expect(tpm.headers).toEqual({ "x-ratelimit-limit-tokens": "100", "x-ratelimit-remaining-tokens": "30", "x-ratelimit-reset-tokens": "42s" });
+    expect(tpm.message).toBe(
+      "Rate limit reached for this API key on tokens per min (TPM): Limit 100, Used 70, Requested 60. Please try again in 18s.",
+    );
+    expect(tpm.headers).toEqual({
+      "x-ratelimit-limit-tokens": "100",
+      "x-ratelimit-remaining-tokens": "30",
+      "x-ratelimit-reset-tokens": "42s",
+    });
     expect((await stub.reserve(req("b", 0, 60), T + 18_000)).ok).toBe(true);
     const huge = refusal(await stub.reserve(req("c", 0, 101), T + 600_000));
     expect(huge).toMatchObject({ code: "rate_limit_exceeded", retryAfterSeconds: null });
@@ -137,7 +152,13 @@ describe("KeyAccount.settle", () => {
     expect(await stub.view(Date.now())).toMatchObject({ spent: 300 });
     const usage = await stub.usage(whole);
     expect(usage.totals).toMatchObject({ requests: 3n, cost: 300n, billable_requests: 2n, prompt_tokens: 9n });
-    expect(usage.rows.find((r) => r.request_id === "s3")).toMatchObject({ cost: 0, billable: false, receipt_status: "missing", latency_ms: 13, streamed: true });
+    expect(usage.rows.find((r) => r.request_id === "s3")).toMatchObject({
+      cost: 0,
+      billable: false,
+      receipt_status: "missing",
+      latency_ms: 13,
+      streamed: true,
+    });
   });
 
   it("charges only billable rows, whatever their cost field says", async () => {
@@ -152,18 +173,32 @@ describe("KeyAccount.settle", () => {
     await ready;
     const e = billable(`earn-${Date.now()}`, 50, { node_id: NODE_B });
     await stub.settle([e], Date.now());
-    const outbox = await runInDurableObject(stub, (_obj, state) => state.storage.sql.exec("SELECT * FROM outbox").toArray());
+    const outbox = await runInDurableObject(stub, (_obj, state) =>
+      state.storage.sql.exec("SELECT * FROM outbox").toArray(),
+    );
     expect(outbox).toEqual([]);
     // The shard has it: adding the same request again adds nothing.
     const shard = earningsShard(env, earningsShardOf(NODE_B));
-    const again: Earning = { request_id: e.request_id, node_id: NODE_B, receipt: e.receipt ?? "", leaf: "0x00", prompt_tokens: 3, completion_tokens: 4, amount: 49, created: e.created };
+    const again: Earning = {
+      request_id: e.request_id,
+      node_id: NODE_B,
+      receipt: e.receipt ?? "",
+      leaf: "0x00",
+      prompt_tokens: 3,
+      completion_tokens: 4,
+      amount: 49,
+      created: e.created,
+    };
     expect(await shard.add([again], Date.now())).toBe(0);
   });
 
   it("keeps receipts queued while their shard fails, and sends them from the alarm", async () => {
     const { stub, ready } = freshAccount();
     await ready;
-    const failing = { get: () => ({ add: () => Promise.reject(new Error("shard down")) }), idFromName: (name: string) => name };
+    const failing = {
+      get: () => ({ add: () => Promise.reject(new Error("shard down")) }),
+      idFromName: (name: string) => name,
+    };
     const e = billable(`retry-${Date.now()}`, 70, { node_id: NODE_A });
     await runInDurableObject(stub, async (_obj, state) => {
       const broken = new KeyAccount(state, { ...env, EARNINGS: failing as unknown as Env["EARNINGS"] });
@@ -183,15 +218,26 @@ describe("KeyAccount.settle", () => {
 describe("KeyAccount.settle with figures near 2^53", () => {
   const MAX = Number.MAX_SAFE_INTEGER;
   const spentText = (stub: ReturnType<typeof freshAccount>["stub"]) =>
-    runInDurableObject(stub, (_obj, state) => state.storage.sql.exec<{ s: string }>("SELECT CAST(spent AS TEXT) AS s FROM account").one().s);
+    runInDurableObject(
+      stub,
+      (_obj, state) => state.storage.sql.exec<{ s: string }>("SELECT CAST(spent AS TEXT) AS s FROM account").one().s,
+    );
 
   it("refuses a batch with a figure that is not a non-negative safe integer, recording none of it", async () => {
     const { stub, ready } = freshAccount();
     await ready;
     // In the object itself: the caller's bug is thrown to the caller (here, not over RPC).
     await runInDurableObject(stub, async (account) => {
-      for (const over of [{ completion_tokens: 2 ** 53 }, { total_tokens: -1 }, { cost: 0.5 }, { node_amount: Number.NaN }, { created: MAX + 2 }]) {
-        await expect(account.settle([entry("fine"), entry("bad", over)], Date.now())).rejects.toThrow(/^usage entry bad: /);
+      for (const over of [
+        { completion_tokens: 2 ** 53 },
+        { total_tokens: -1 },
+        { cost: 0.5 },
+        { node_amount: Number.NaN },
+        { created: MAX + 2 },
+      ]) {
+        await expect(account.settle([entry("fine"), entry("bad", over)], Date.now())).rejects.toThrow(
+          /^usage entry bad: /,
+        );
       }
     });
     expect((await stub.usage(whole)).totals.requests).toBe(0n);
@@ -201,7 +247,10 @@ describe("KeyAccount.settle with figures near 2^53", () => {
   it("keeps what a key spent exact past 2^53, where adding doubles would round", async () => {
     const { stub, ready } = freshAccount();
     await ready;
-    await stub.settle([entry("big-1", { billable: true, cost: MAX }), entry("big-2", { billable: true, cost: 3 })], Date.now());
+    await stub.settle(
+      [entry("big-1", { billable: true, cost: MAX }), entry("big-2", { billable: true, cost: 3 })],
+      Date.now(),
+    );
     expect(await spentText(stub)).toBe(String(BigInt(MAX) + 3n));
   });
 
@@ -211,15 +260,33 @@ describe("KeyAccount.settle with figures near 2^53", () => {
     // 1,025 rows of 2^53 - 1 in one day, model and node: their roll-up passes 2^63 - 1, where SQLite would turn an
     // INTEGER into an inexact REAL, and a plain SUM() throws "integer overflow".
     const rows = Array.from({ length: 1_025 }, (_, i) =>
-      entry(`max-${i}`, { created: day(-1, 12), billable: true, cost: MAX, node_amount: MAX, prompt_tokens: MAX, completion_tokens: MAX, total_tokens: MAX }),
+      entry(`max-${i}`, {
+        created: day(-1, 12),
+        billable: true,
+        cost: MAX,
+        node_amount: MAX,
+        prompt_tokens: MAX,
+        completion_tokens: MAX,
+        total_tokens: MAX,
+      }),
     );
     expect(await stub.settle(rows, Date.now())).toBe(1_025);
     const expected = 1_025n * BigInt(MAX);
     expect(expected > 2n ** 63n - 1n).toBe(true);
-    const figures = { requests: 1_025n, prompt_tokens: expected, completion_tokens: expected, total_tokens: expected, cost: expected, node_amount: expected, billable_requests: 1_025n };
+    const figures = {
+      requests: 1_025n,
+      prompt_tokens: expected,
+      completion_tokens: expected,
+      total_tokens: expected,
+      cost: expected,
+      node_amount: expected,
+      billable_requests: 1_025n,
+    };
     // Whole days: the roll-up. Inside the day: the rows.
     expect((await stub.usage({ from: day(-2), to: day(0), group_by: null, limit: 0 })).totals).toMatchObject(figures);
-    expect((await stub.usage({ from: day(-1, 1), to: day(-1, 23), group_by: "model", limit: 0 })).groups).toMatchObject([{ group: "m", ...figures }]);
+    expect((await stub.usage({ from: day(-1, 1), to: day(-1, 23), group_by: "model", limit: 0 })).groups).toMatchObject(
+      [{ group: "m", ...figures }],
+    );
     expect(await spentText(stub)).toBe(String(2n ** 63n - 1n));
     // Still usable: the next charge neither throws nor wraps.
     expect(await stub.settle([entry("after", { billable: true, cost: 1 })], Date.now())).toBe(1);
@@ -229,10 +296,31 @@ describe("KeyAccount.settle with figures near 2^53", () => {
 
 describe("KeyAccount.usage", () => {
   const entries: UsageEntry[] = [
-    billable("u1", 10, { created: day(-3, 12), model: "m1", node_id: NODE_A, prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }),
-    billable("u2", 20, { created: day(-2, 12), model: "m2", node_id: NODE_A, prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 }),
+    billable("u1", 10, {
+      created: day(-3, 12),
+      model: "m1",
+      node_id: NODE_A,
+      prompt_tokens: 1,
+      completion_tokens: 2,
+      total_tokens: 3,
+    }),
+    billable("u2", 20, {
+      created: day(-2, 12),
+      model: "m2",
+      node_id: NODE_A,
+      prompt_tokens: 2,
+      completion_tokens: 3,
+      total_tokens: 5,
+    }),
     entry("u3", { created: day(-2, 13), model: "m1", node_id: NODE_B, estimated: true, receipt_status: "estimated" }),
-    billable("u4", 40, { created: day(-1, 12), model: "m2", node_id: NODE_B, prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 }),
+    billable("u4", 40, {
+      created: day(-1, 12),
+      model: "m2",
+      node_id: NODE_B,
+      prompt_tokens: 5,
+      completion_tokens: 5,
+      total_tokens: 10,
+    }),
     entry("u5", { created: day(-1, 23), model: "m1", node_id: NODE_A }),
   ];
 
@@ -241,11 +329,17 @@ describe("KeyAccount.usage", () => {
     await ready;
     await stub.settle(entries, Date.now());
     const expected = (by: (e: UsageEntry) => string) => {
-      const sums = new Map<string, { requests: bigint; total_tokens: bigint; cost: bigint; estimated_requests: bigint }>();
+      const sums = new Map<
+        string,
+        { requests: bigint; total_tokens: bigint; cost: bigint; estimated_requests: bigint }
+      >();
       for (const e of entries) {
         const s = sums.get(by(e)) ?? { requests: 0n, total_tokens: 0n, cost: 0n, estimated_requests: 0n };
         sums.set(by(e), {
-          requests: s.requests + 1n, total_tokens: s.total_tokens + BigInt(e.total_tokens), cost: s.cost + BigInt(e.cost), estimated_requests: s.estimated_requests + (e.estimated ? 1n : 0n),
+          requests: s.requests + 1n,
+          total_tokens: s.total_tokens + BigInt(e.total_tokens),
+          cost: s.cost + BigInt(e.cost),
+          estimated_requests: s.estimated_requests + (e.estimated ? 1n : 0n),
         });
       }
       return [...sums].sort(([a], [b]) => a.localeCompare(b)).map(([group, s]) => ({ group, ...s }));
@@ -259,7 +353,15 @@ describe("KeyAccount.usage", () => {
       // Whole days: roll-ups only. Mid-day to mid-day: roll-ups for the middle day, rows for the ends.
       const fromRollups = await stub.usage({ from: day(-3), to: day(0), group_by, limit: 0 });
       const mixed = await stub.usage({ from: day(-3, 6), to: day(-1, 23.5), group_by, limit: 0 });
-      expect(fromRollups.groups.map(({ group, requests, total_tokens, cost, estimated_requests }) => ({ group, requests, total_tokens, cost, estimated_requests }))).toEqual(expected(by));
+      expect(
+        fromRollups.groups.map(({ group, requests, total_tokens, cost, estimated_requests }) => ({
+          group,
+          requests,
+          total_tokens,
+          cost,
+          estimated_requests,
+        })),
+      ).toEqual(expected(by));
       expect(mixed.groups).toEqual(fromRollups.groups);
     }
   });
@@ -284,7 +386,9 @@ describe("KeyAccount.usage", () => {
     const report = await stub.usage({ from: day(-121), to: day(0), group_by: null, limit: 10 });
     expect(report.rows.map((r) => r.request_id)).toEqual(["recent"]);
     expect(report.totals.requests).toBe(3n);
-    expect((await stub.usage({ from: day(-120), to: day(-119), group_by: "day", limit: 0 })).groups).toMatchObject([{ requests: 2n }]);
+    expect((await stub.usage({ from: day(-120), to: day(-119), group_by: "day", limit: 0 })).groups).toMatchObject([
+      { requests: 2n },
+    ]);
   });
 });
 
@@ -306,11 +410,21 @@ describe("KeyAccount over roll-ups from before their carries", () => {
       const whole = { from: day(-1), to: day(0), group_by: null, limit: 0 };
       expect(account.usage(whole).totals).toMatchObject({ requests: 2n, prompt_tokens: near, cost: 10n });
       // Three more rows in the same roll-up take it past int64: the carry holds it.
-      const more = [1, 2, 3].map((i) => entry(`carry-${i}`, { created: day(-1, i), prompt_tokens: Number.MAX_SAFE_INTEGER }));
+      const more = [1, 2, 3].map((i) =>
+        entry(`carry-${i}`, { created: day(-1, i), prompt_tokens: Number.MAX_SAFE_INTEGER }),
+      );
       expect(await account.settle(more, Date.now())).toBe(3);
       const expected = near + 3n * BigInt(Number.MAX_SAFE_INTEGER);
-      expect(account.usage(whole).totals).toMatchObject({ requests: 5n, prompt_tokens: expected, total_tokens: 7n + 3n * 7n });
-      const stored = sql.exec<{ lo: string; hi: string }>("SELECT CAST(prompt_tokens AS TEXT) AS lo, CAST(prompt_tokens_hi AS TEXT) AS hi FROM usage_daily").one();
+      expect(account.usage(whole).totals).toMatchObject({
+        requests: 5n,
+        prompt_tokens: expected,
+        total_tokens: 7n + 3n * 7n,
+      });
+      const stored = sql
+        .exec<{ lo: string; hi: string }>(
+          "SELECT CAST(prompt_tokens AS TEXT) AS lo, CAST(prompt_tokens_hi AS TEXT) AS hi FROM usage_daily",
+        )
+        .one();
       expect([BigInt(stored.lo), BigInt(stored.hi)]).toEqual([expected % 2n ** 32n, expected / 2n ** 32n]);
     });
   });
@@ -322,7 +436,9 @@ describe("KeyAccount over an old usage ledger", () => {
     await ready;
     await runInDurableObject(stub, async (_obj, state) => {
       const sql = state.storage.sql;
-      sql.exec("DROP TABLE usage; DROP TABLE usage_daily; DROP TABLE account; DROP TABLE reservations; DROP TABLE outbox");
+      sql.exec(
+        "DROP TABLE usage; DROP TABLE usage_daily; DROP TABLE account; DROP TABLE reservations; DROP TABLE outbox",
+      );
       // Exactly as UsageLedger created it.
       sql.exec(`CREATE TABLE IF NOT EXISTS usage (
         request_id TEXT PRIMARY KEY, created INTEGER NOT NULL, key_id TEXT NOT NULL, node_id TEXT NOT NULL, model TEXT NOT NULL,
@@ -330,14 +446,32 @@ describe("KeyAccount over an old usage ledger", () => {
         latency_ms INTEGER NOT NULL, status INTEGER NOT NULL, streamed INTEGER NOT NULL
       );
       CREATE INDEX IF NOT EXISTS usage_created ON usage (created)`);
-      for (const [id, created, model] of [["old-a", day(-2, 1), "m1"], ["old-b", day(-2, 2), "m1"], ["old-c", day(-1, 3), "m2"]] as const) {
-        sql.exec("INSERT INTO usage VALUES (?, ?, 'key_old', ?, ?, 10, 20, 30, 15, 200, 1)", id, created, NODE_A, model);
+      for (const [id, created, model] of [
+        ["old-a", day(-2, 1), "m1"],
+        ["old-b", day(-2, 2), "m1"],
+        ["old-c", day(-1, 3), "m2"],
+      ] as const) {
+        sql.exec(
+          "INSERT INTO usage VALUES (?, ?, 'key_old', ?, ?, 10, 20, 30, 15, 200, 1)",
+          id,
+          created,
+          NODE_A,
+          model,
+        );
       }
 
       const account = new KeyAccount(state, env);
       const rows = account.usage({ from: 0, to: day(1), group_by: null, limit: 10 });
       expect(rows.rows.map((r) => r.request_id)).toEqual(["old-c", "old-b", "old-a"]);
-      expect(rows.rows[0]).toMatchObject({ cost: 0, node_amount: 0, billable: false, estimated: false, receipt_status: "missing", streamed: true, total_tokens: 30 });
+      expect(rows.rows[0]).toMatchObject({
+        cost: 0,
+        node_amount: 0,
+        billable: false,
+        estimated: false,
+        receipt_status: "missing",
+        streamed: true,
+        total_tokens: 30,
+      });
       // Whole days come from the roll-ups, which the upgrade built from the old rows.
       expect(account.usage({ from: day(-2), to: day(0), group_by: "model", limit: 0 }).groups).toMatchObject([
         { group: "m1", requests: 2n, total_tokens: 60n },
@@ -346,7 +480,11 @@ describe("KeyAccount over an old usage ledger", () => {
       expect(await account.settle([billable("new", 5, { created: day(-1, 4), model: "m2" })], Date.now())).toBe(1);
       // Opening it again changes nothing: the upgrade ran once.
       const reopened = new KeyAccount(state, env);
-      expect(reopened.usage({ from: day(-2), to: day(0), group_by: null, limit: 0 }).totals).toMatchObject({ requests: 4n, total_tokens: 97n, cost: 5n });
+      expect(reopened.usage({ from: day(-2), to: day(0), group_by: null, limit: 0 }).totals).toMatchObject({
+        requests: 4n,
+        total_tokens: 97n,
+        cost: 5n,
+      });
       expect(reopened.view(Date.now())).toMatchObject({ spent: 5 });
     });
   });

@@ -2,10 +2,30 @@
 // fetch handler and its real registry.
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { fromBase64, jwkThumbprint, keyRotationStatement, publicJwk, toBase64, toBase64Url, utf8, type AdminNode } from "@meshgate/schemas";
+import {
+  fromBase64,
+  jwkThumbprint,
+  keyRotationStatement,
+  publicJwk,
+  toBase64,
+  toBase64Url,
+  utf8,
+  type AdminNode,
+} from "@meshgate/schemas";
 import { malleateSignature, nonCanonicalSignatureHeader } from "@meshgate/schemas/testing";
 import { gatewayKeys, parseInstant } from "../src/mesh/gateway-keys.js";
-import { adminFetch, BASE, errorBody, heartbeatBody, newNode, register, registerRoutable, sendHeartbeat, signNodeRequest, type TestNode } from "./helpers.js";
+import {
+  adminFetch,
+  BASE,
+  errorBody,
+  heartbeatBody,
+  newNode,
+  register,
+  registerRoutable,
+  sendHeartbeat,
+  signNodeRequest,
+  type TestNode,
+} from "./helpers.js";
 
 async function listed(id: string): Promise<boolean> {
   const body = (await (await SELF.fetch(`${BASE}/v1/nodes`)).json()) as { data: { id: string }[] };
@@ -18,9 +38,18 @@ async function adminNode(id: string): Promise<AdminNode | undefined> {
 }
 
 /** A rotation request for `node` to `next`, HTTP-signed by the node's current key. */
-async function rotation(node: TestNode, next: TestNode, over: { signature?: string; nodeId?: string } = {}): Promise<Response> {
+async function rotation(
+  node: TestNode,
+  next: TestNode,
+  over: { signature?: string; nodeId?: string } = {},
+): Promise<Response> {
   const timestamp = Date.now();
-  const statement = keyRotationStatement({ node_id: node.id, old_keyid: node.signer.keyId, new_keyid: next.signer.keyId, timestamp });
+  const statement = keyRotationStatement({
+    node_id: node.id,
+    old_keyid: node.signer.keyId,
+    new_keyid: next.signer.keyId,
+    timestamp,
+  });
   const body = {
     node_id: over.nodeId ?? node.id,
     new_key: publicJwk(next.publicKey),
@@ -37,7 +66,12 @@ describe("POST /v1/nodes/rotate-key", () => {
     const next = await newNode();
     const before = await adminNode(node.id);
     const res = await rotation(node, next);
-    expect(await res.json()).toEqual({ object: "node.key_rotation", node_id: node.id, keyid: next.signer.keyId, previous_keyid: node.signer.keyId });
+    expect(await res.json()).toEqual({
+      object: "node.key_rotation",
+      node_id: node.id,
+      keyid: next.signer.keyId,
+      previous_keyid: node.signer.keyId,
+    });
 
     const old = await register(node);
     expect(old.status).toBe(401);
@@ -45,7 +79,13 @@ describe("POST /v1/nodes/rotate-key", () => {
     const rotated: TestNode = { ...node, publicKey: next.publicKey, signer: next.signer };
     expect(await (await register(rotated)).json()).toMatchObject({ node_id: node.id, status: "active" });
     const after = await adminNode(node.id);
-    expect(after).toMatchObject({ keyid: next.signer.keyId, jwk: publicJwk(next.publicKey), requests: before?.requests, reputation: before?.reputation, endpoint_verified: true });
+    expect(after).toMatchObject({
+      keyid: next.signer.keyId,
+      jwk: publicJwk(next.publicKey),
+      requests: before?.requests,
+      reputation: before?.reputation,
+      endpoint_verified: true,
+    });
   });
 
   it("refuses a rotation the new key did not sign (401 bad_signature)", async () => {
@@ -73,7 +113,10 @@ describe("POST /v1/nodes/rotate-key", () => {
     const node = await registeredNode();
     const next = await newNode();
     expect((await rotation(node, next)).status).toBe(200);
-    expect(await (await rotation(node, next)).json()).toMatchObject({ keyid: next.signer.keyId, previous_keyid: node.signer.keyId });
+    expect(await (await rotation(node, next)).json()).toMatchObject({
+      keyid: next.signer.keyId,
+      previous_keyid: node.signer.keyId,
+    });
     expect((await adminNode(node.id))?.keyid).toBe(next.signer.keyId);
   });
 
@@ -101,7 +144,11 @@ describe("POST /v1/nodes/rotate-key", () => {
 describe("bans", () => {
   it("are admin-only, and never say whether a node exists to anyone else", async () => {
     const node = await registeredNode();
-    for (const path of [`/admin/nodes/${node.id}/ban`, `/admin/nodes/${"A".repeat(43)}/ban`, `/admin/nodes/${node.id}/unban`]) {
+    for (const path of [
+      `/admin/nodes/${node.id}/ban`,
+      `/admin/nodes/${"A".repeat(43)}/ban`,
+      `/admin/nodes/${node.id}/unban`,
+    ]) {
       const res = await SELF.fetch(`${BASE}${path}`, { method: "POST", headers: { authorization: "Bearer wrong" } });
       expect(res.status).toBe(401);
       expect((await errorBody(res)).code).toBe("invalid_admin_token");
@@ -114,7 +161,10 @@ describe("bans", () => {
   it("take a node out of routing and refuse its heartbeats with 403 until it is unbanned", async () => {
     const node = await registeredNode();
     expect(await listed(node.id)).toBe(true);
-    const res = await adminFetch(`/admin/nodes/${node.id}/ban`, { method: "POST", body: JSON.stringify({ reason: "served garbage" }) });
+    const res = await adminFetch(`/admin/nodes/${node.id}/ban`, {
+      method: "POST",
+      body: JSON.stringify({ reason: "served garbage" }),
+    });
     expect(await res.json()).toEqual({ object: "node", id: node.id, banned: true, ban_reason: "served garbage" });
     expect(await listed(node.id)).toBe(false);
     const refused = await register(node);
@@ -183,15 +233,29 @@ describe("published gateway keys", () => {
   it("list the previous key during a rotation, until its deadline", async () => {
     const previous = (await newNode()).publicKey;
     const now = Date.now();
-    const rotating = { ...env, GATEWAY_PREVIOUS_PUBLIC_KEY: previous, GATEWAY_PREVIOUS_KEY_UNTIL: String(Math.floor(now / 1000) + 60) };
+    const rotating = {
+      ...env,
+      GATEWAY_PREVIOUS_PUBLIC_KEY: previous,
+      GATEWAY_PREVIOUS_KEY_UNTIL: String(Math.floor(now / 1000) + 60),
+    };
     const keys = await gatewayKeys(rotating, now);
     expect(keys.map((k) => k.status)).toEqual(["current", "previous"]);
     expect(keys[1]).toMatchObject({ kid: await jwkThumbprint(previous), jwk: publicJwk(previous) });
     expect(await gatewayKeys(rotating, now + 61_000)).toHaveLength(1);
     expect(await gatewayKeys({ ...env, GATEWAY_PREVIOUS_PUBLIC_KEY: "not-a-key" }, now)).toHaveLength(1);
     // Standard base64 would break agents' parsing of the whole document; an unreadable deadline would never end.
-    expect(await gatewayKeys({ ...env, GATEWAY_PREVIOUS_PUBLIC_KEY: previous.replace(/-/g, "+").replace(/_/g, "/") + "=" }, now)).toHaveLength(1);
-    expect(await gatewayKeys({ ...env, GATEWAY_PREVIOUS_PUBLIC_KEY: previous, GATEWAY_PREVIOUS_KEY_UNTIL: "next tuesday" }, now)).toHaveLength(1);
+    expect(
+      await gatewayKeys(
+        { ...env, GATEWAY_PREVIOUS_PUBLIC_KEY: previous.replace(/-/g, "+").replace(/_/g, "/") + "=" },
+        now,
+      ),
+    ).toHaveLength(1);
+    expect(
+      await gatewayKeys(
+        { ...env, GATEWAY_PREVIOUS_PUBLIC_KEY: previous, GATEWAY_PREVIOUS_KEY_UNTIL: "next tuesday" },
+        now,
+      ),
+    ).toHaveLength(1);
   });
 
   it("read deadlines as unix seconds or ISO 8601", () => {

@@ -1,9 +1,27 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
-  bodyDigest, decodeReceipt, EMPTY_ROOT, encodeReceipt, fromBase64, fromHex, GatewayMetadataSchema, nodeAmount, receiptBytes, receiptLeaf,
-  settlementStatementBytes, SettlementListSchema, SettlementProofSchema, SettlementStatementSchema, toHex, utf8, verifyMerkleProof,
-  webCryptoVerify, type Price, type SettlementProof, type SettlementStatement,
+  bodyDigest,
+  decodeReceipt,
+  EMPTY_ROOT,
+  encodeReceipt,
+  fromBase64,
+  fromHex,
+  GatewayMetadataSchema,
+  nodeAmount,
+  receiptBytes,
+  receiptLeaf,
+  settlementStatementBytes,
+  SettlementListSchema,
+  SettlementProofSchema,
+  SettlementStatementSchema,
+  toHex,
+  utf8,
+  verifyMerkleProof,
+  webCryptoVerify,
+  type Price,
+  type SettlementProof,
+  type SettlementStatement,
 } from "@meshgate/schemas";
 import type { Earning } from "../src/billing/records.js";
 import { EARNINGS_SHARDS, earningsShard, earningsShardOf, settlements } from "../src/durable/names.js";
@@ -18,9 +36,24 @@ const day = (n: number) => Date.UTC(2020, 0, 1) + n * DAY;
 let requests = 0;
 
 /** A billable receipt signed by the node, as the request path hands it to the node's earnings shard. */
-async function earning(node: TestNode, created: number, prompt_tokens = 100, completion_tokens = 20, price = PRICE): Promise<Earning> {
+async function earning(
+  node: TestNode,
+  created: number,
+  prompt_tokens = 100,
+  completion_tokens = 20,
+  price = PRICE,
+): Promise<Earning> {
   const request_id = `req_settle_${++requests}_${created}`;
-  const receipt = { request_id, node_id: node.id, model: "test-model", prompt_tokens, completion_tokens, price, body_digest: bodyDigest(utf8(request_id)), created };
+  const receipt = {
+    request_id,
+    node_id: node.id,
+    model: "test-model",
+    prompt_tokens,
+    completion_tokens,
+    price,
+    body_digest: bodyDigest(utf8(request_id)),
+    created,
+  };
   const bytes = receiptBytes(receipt);
   return {
     request_id,
@@ -41,7 +74,11 @@ async function store(earnings: Earning[]): Promise<number> {
 }
 
 function close(from: number | string, to: number | string): Promise<Response> {
-  return adminFetch("/admin/settlements", { method: "POST", body: JSON.stringify({ from, to }), headers: { "content-type": "application/json" } });
+  return adminFetch("/admin/settlements", {
+    method: "POST",
+    body: JSON.stringify({ from, to }),
+    headers: { "content-type": "application/json" },
+  });
 }
 
 async function closed(from: number, to: number): Promise<SettlementStatement> {
@@ -88,7 +125,9 @@ describe("POST /admin/settlements", () => {
     const from = day(0);
     const to = day(1);
     const inA = [await earning(a, from), await earning(a, from + 1000, 7, 0), await earning(a, to - 1)];
-    const inB = await Promise.all(Array.from({ length: 5 }, (_, i) => earning(b, from + 3_600_000 * i, 1000 + i, 50 * i)));
+    const inB = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => earning(b, from + 3_600_000 * i, 1000 + i, 50 * i)),
+    );
     const inC = [await earning(c, from + DAY / 2, 1, 1)];
     const outside = [await earning(a, to), await earning(b, to + DAY)];
     expect(await store([...inA, ...inB, ...inC, ...outside])).toBe(11);
@@ -96,7 +135,13 @@ describe("POST /admin/settlements", () => {
 
     const before = Date.now();
     const statement = await closed(from, to);
-    expect(statement).toMatchObject({ object: "settlement", from, to, receipts: 9, amount: [...inA, ...inB, ...inC].reduce((n, e) => n + e.amount, 0) });
+    expect(statement).toMatchObject({
+      object: "settlement",
+      from,
+      to,
+      receipts: 9,
+      amount: [...inA, ...inB, ...inC].reduce((n, e) => n + e.amount, 0),
+    });
     expect(statement.id).toMatch(/^stl_/);
     expect(statement.created).toBeGreaterThanOrEqual(before);
     expect(statement.nodes.map((n) => n.node_id)).toEqual([a.id, b.id, c.id].sort());
@@ -112,7 +157,13 @@ describe("POST /admin/settlements", () => {
     expect(key?.status).toBe("current");
     const signature = fromBase64(statement.signature) ?? new Uint8Array();
     expect(await webCryptoVerify(key?.jwk.x ?? "", signature, settlementStatementBytes(statement))).toBe(true);
-    expect(await webCryptoVerify(key?.jwk.x ?? "", signature, settlementStatementBytes({ ...statement, amount: statement.amount + 1 }))).toBe(false);
+    expect(
+      await webCryptoVerify(
+        key?.jwk.x ?? "",
+        signature,
+        settlementStatementBytes({ ...statement, amount: statement.amount + 1 }),
+      ),
+    ).toBe(false);
 
     expect(await verifiedRequestIds(statement, a)).toEqual(ids(inA));
     expect(await verifiedRequestIds(statement, b)).toEqual(ids(inB));
@@ -132,7 +183,13 @@ describe("POST /admin/settlements", () => {
 
   it("refuses a period overlapping another, including an exact re-close, naming the other", async () => {
     const first = await closed(day(20), day(21));
-    for (const [from, to] of [[day(20), day(21)], [day(20) + 1000, day(20) + 1000 + HOUR], [day(19), day(20) + 1], [day(21) - 1, day(22)], [day(19), day(22)]]) {
+    for (const [from, to] of [
+      [day(20), day(21)],
+      [day(20) + 1000, day(20) + 1000 + HOUR],
+      [day(19), day(20) + 1],
+      [day(21) - 1, day(22)],
+      [day(19), day(22)],
+    ]) {
       const res = await close(new Date(from ?? 0).toISOString(), new Date(to ?? 0).toISOString());
       expect(res.status).toBe(409);
       const err = await errorBody(res);
@@ -155,12 +212,20 @@ describe("POST /admin/settlements", () => {
   });
 
   it("validates the period and requires the admin token", async () => {
-    for (const body of [{ from: day(30) / 1000, to: day(30) / 1000 }, { from: day(31) / 1000, to: day(30) / 1000 }, { from: "soon", to: 1 }, { from: 1 }]) {
+    for (const body of [
+      { from: day(30) / 1000, to: day(30) / 1000 },
+      { from: day(31) / 1000, to: day(30) / 1000 },
+      { from: "soon", to: 1 },
+      { from: 1 },
+    ]) {
       const res = await adminFetch("/admin/settlements", { method: "POST", body: JSON.stringify(body) });
       expect(res.status).toBe(400);
       expect((await errorBody(res)).type).toBe("invalid_request_error");
     }
-    const anonymous = await SELF.fetch(`${BASE}/admin/settlements`, { method: "POST", body: JSON.stringify({ from: 0, to: 1 }) });
+    const anonymous = await SELF.fetch(`${BASE}/admin/settlements`, {
+      method: "POST",
+      body: JSON.stringify({ from: 0, to: 1 }),
+    });
     expect(anonymous.status).toBe(401);
   });
 
@@ -191,7 +256,9 @@ describe("a node with more receipts than one page", () => {
       const body = await proof(statement.id, node.id, page);
       expect(body.leaves.length).toBe(page < 2 ? 1024 : 52);
       for (const leaf of body.leaves) {
-        expect(verifyMerkleProof(bytesOf(leaf.leaf), leaf.proof.map(bytesOf), bytesOf(statement.merkle_root))).toBe(true);
+        expect(verifyMerkleProof(bytesOf(leaf.leaf), leaf.proof.map(bytesOf), bytesOf(statement.merkle_root))).toBe(
+          true,
+        );
         seen.push(decodeReceipt(leaf.receipt)?.receipt.request_id ?? "");
       }
       if (!body.has_more) break;
@@ -229,7 +296,10 @@ describe("Settlements", () => {
     if (!begun.ok) throw new Error(`begin refused: overlaps ${begun.conflict.id}`);
     // Still closing: not shown to anyone yet.
     expect((await get(`/v1/settlements/${begun.id}`)).status).toBe(404);
-    expect(await settlements(env).begin(day(90) + 1, to, Date.now())).toEqual({ ok: false, conflict: { id: begun.id, status: "closing", from, to } });
+    expect(await settlements(env).begin(day(90) + 1, to, Date.now())).toEqual({
+      ok: false,
+      conflict: { id: begun.id, status: "closing", from, to },
+    });
 
     // Another period over it is refused, saying the other is still closing and how to finish it.
     const refused = await close(day(89) / 1000, (day(90) + DAY / 2) / 1000);
@@ -241,12 +311,18 @@ describe("Settlements", () => {
     expect(message).toContain(`or abort it (POST /admin/settlements/${begun.id}/abort)`);
     const finish = /POSTing exactly (\{.*?\})/.exec(message)?.[1] ?? "";
     expect(JSON.parse(finish)).toEqual({ from: new Date(from).toISOString(), to: new Date(to).toISOString() });
-    const finished = await adminFetch("/admin/settlements", { method: "POST", body: finish, headers: { "content-type": "application/json" } });
+    const finished = await adminFetch("/admin/settlements", {
+      method: "POST",
+      body: finish,
+      headers: { "content-type": "application/json" },
+    });
     expect(finished.status).toBe(201);
 
     const statement = SettlementStatementSchema.parse(await finished.json());
     expect(statement).toMatchObject({ id: begun.id, created: begun.created });
-    expect(await settlements(env).finish({ ...statement, amount: statement.amount + 1, signature: "forged" })).toEqual(statement);
+    expect(await settlements(env).finish({ ...statement, amount: statement.amount + 1, signature: "forged" })).toEqual(
+      statement,
+    );
     expect(await (await get(`/v1/settlements/${begun.id}`)).json()).toEqual(statement);
   });
 });
@@ -258,9 +334,23 @@ describe("Settlements.abort", () => {
     if (!begun.ok) throw new Error("begin refused");
     expect(await settlements(env).abort(begun.id)).toEqual({ ok: true, from, to });
     // A close that got its shards' results just now cannot sign any more.
-    const unsigned = { object: "settlement" as const, id: begun.id, from, to, created: begun.created, receipts: 0, amount: 0, merkle_root: toHex(EMPTY_ROOT), nodes: [], key_id: "k" };
+    const unsigned = {
+      object: "settlement" as const,
+      id: begun.id,
+      from,
+      to,
+      created: begun.created,
+      receipts: 0,
+      amount: 0,
+      merkle_root: toHex(EMPTY_ROOT),
+      nodes: [],
+      key_id: "k",
+    };
     expect(await settlements(env).finish({ ...unsigned, signature: "s" })).toBeNull();
-    expect(await settlements(env).begin(from, to, Date.now())).toEqual({ ok: false, conflict: { id: begun.id, status: "aborting", from, to } });
+    expect(await settlements(env).begin(from, to, Date.now())).toEqual({
+      ok: false,
+      conflict: { id: begun.id, status: "aborting", from, to },
+    });
     await settlements(env).aborted(begun.id);
     const again = await settlements(env).begin(from, to, Date.now());
     expect(again.ok && again.id !== begun.id).toBe(true);
@@ -295,9 +385,12 @@ describe("reading statements", () => {
     const firstPage = SettlementListSchema.parse(await (await get("/v1/settlements?limit=1")).json());
     expect(firstPage.data).toHaveLength(1);
     expect(firstPage.has_more).toBe(true);
-    const rest = SettlementListSchema.parse(await (await get(`/v1/settlements?limit=100&after=${firstPage.data[0]?.id}`)).json());
+    const rest = SettlementListSchema.parse(
+      await (await get(`/v1/settlements?limit=100&after=${firstPage.data[0]?.id}`)).json(),
+    );
     expect(rest.data.map((s) => s.id)).toEqual(order.slice(1));
-    for (const bad of ["limit=0", "limit=101", "limit=x", "after=stl_nope"]) expect((await get(`/v1/settlements?${bad}`)).status).toBe(400);
+    for (const bad of ["limit=0", "limit=101", "limit=x", "after=stl_nope"])
+      expect((await get(`/v1/settlements?${bad}`)).status).toBe(400);
   });
 
   it("answers 404 for an unknown settlement or a node not in it, and 400 without a valid node", async () => {
@@ -354,7 +447,8 @@ describe("a period whose receipts add up past 2^53", () => {
     const nodes = await oneNodePerShard();
     const from = day(110);
     const byNode = new Map<string, Earning[]>();
-    for (const node of nodes) byNode.set(node.id, await Promise.all([1, 2, 3].map((i) => earning(node, from + i * 1000, 1e8, 1e8, dearest))));
+    for (const node of nodes)
+      byNode.set(node.id, await Promise.all([1, 2, 3].map((i) => earning(node, from + i * 1000, 1e8, 1e8, dearest))));
     const all = [...byNode.values()].flat();
     expect(all.every((e) => e.amount === 2e14)).toBe(true);
     // 48 × 2e14 = 9.6e15: a double no longer holds every integer there.
@@ -364,7 +458,11 @@ describe("a period whose receipts add up past 2^53", () => {
     const first = await closed(from, day(111));
     const second = await closed(day(111), day(112));
     for (const statement of [first, second]) {
-      for (const figure of [statement.receipts, statement.amount, ...statement.nodes.flatMap((n) => [n.receipts, n.prompt_tokens, n.completion_tokens, n.amount])]) {
+      for (const figure of [
+        statement.receipts,
+        statement.amount,
+        ...statement.nodes.flatMap((n) => [n.receipts, n.prompt_tokens, n.completion_tokens, n.amount]),
+      ]) {
         expect(Number.isSafeInteger(figure)).toBe(true);
       }
     }
@@ -374,7 +472,12 @@ describe("a period whose receipts add up past 2^53", () => {
     for (const node of nodes) {
       const paid = [...(await verifiedRequestIds(first, node)), ...(await verifiedRequestIds(second, node))];
       expect(paid.sort()).toEqual(ids(byNode.get(node.id) ?? []));
-      expect(first.nodes.find((n) => n.node_id === node.id)).toMatchObject({ receipts: 2, prompt_tokens: 2e8, completion_tokens: 2e8, amount: 4e14 });
+      expect(first.nodes.find((n) => n.node_id === node.id)).toMatchObject({
+        receipts: 2,
+        prompt_tokens: 2e8,
+        completion_tokens: 2e8,
+        amount: 4e14,
+      });
     }
   });
 });
@@ -384,15 +487,26 @@ describe("POST /admin/settlements/{id}/abort", () => {
   async function poison(shard: number, created: number): Promise<() => Promise<void>> {
     const stub = earningsShard(env, shard);
     await runInDurableObject(stub, (_obj, state) => {
-      state.storage.sql.exec("INSERT INTO earnings VALUES ('req_poison', ?, 'x', '0xzz', 1, 1, 1, ?, 0, NULL, 0)", "P".repeat(43), created);
+      state.storage.sql.exec(
+        "INSERT INTO earnings VALUES ('req_poison', ?, 'x', '0xzz', 1, 1, 1, ?, 0, NULL, 0)",
+        "P".repeat(43),
+        created,
+      );
     });
-    return () => runInDurableObject(stub, (_obj, state) => void state.storage.sql.exec("DELETE FROM earnings WHERE request_id = 'req_poison'"));
+    return () =>
+      runInDurableObject(
+        stub,
+        (_obj, state) => void state.storage.sql.exec("DELETE FROM earnings WHERE request_id = 'req_poison'"),
+      );
   }
 
   const abort = (id: string) => adminFetch(`/admin/settlements/${id}/abort`, { method: "POST" });
   const tagged = (node: TestNode) =>
     runInDurableObject(earningsShard(env, earningsShardOf(node.id)), (_obj, state) =>
-      state.storage.sql.exec<{ settlement_id: string | null }>("SELECT settlement_id FROM earnings WHERE node_id = ?", node.id).toArray().map((r) => r.settlement_id),
+      state.storage.sql
+        .exec<{ settlement_id: string | null }>("SELECT settlement_id FROM earnings WHERE node_id = ?", node.id)
+        .toArray()
+        .map((r) => r.settlement_id),
     );
 
   it("releases what a close that failed part way held, reopens its period, and the period then closes with everything paid", async () => {
@@ -420,7 +534,14 @@ describe("POST /admin/settlements/{id}/abort", () => {
     expect((await SELF.fetch(`${BASE}/admin/settlements/${id}/abort`, { method: "POST" })).status).toBe(401);
     const aborted = await abort(id);
     expect(aborted.status).toBe(200);
-    expect(await aborted.json()).toEqual({ object: "settlement.abort", id, status: "aborted", from, to, released_receipts: 3 });
+    expect(await aborted.json()).toEqual({
+      object: "settlement.abort",
+      id,
+      status: "aborted",
+      from,
+      to,
+      released_receipts: 3,
+    });
     expect(await tagged(x)).toEqual([null]);
     expect(await tagged(y)).toEqual([null, null]);
     // A close of the aborted id still under way can no longer tag anything.

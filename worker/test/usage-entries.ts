@@ -11,7 +11,10 @@ export const day = (n: number, hours = 0) => TODAY + n * DAY_MS + hours * 3_600_
 export const NODE_A = "A".repeat(43);
 export const NODE_B = "B".repeat(43);
 
-export function receiptFor(e: Pick<UsageEntry, "request_id" | "node_id" | "model" | "prompt_tokens" | "completion_tokens">, created: number): string {
+export function receiptFor(
+  e: Pick<UsageEntry, "request_id" | "node_id" | "model" | "prompt_tokens" | "completion_tokens">,
+  created: number,
+): string {
   const receipt: Receipt = {
     request_id: e.request_id,
     node_id: e.node_id,
@@ -28,8 +31,23 @@ export function receiptFor(e: Pick<UsageEntry, "request_id" | "node_id" | "model
 /** An unbilled entry (no receipt) unless `over` says otherwise. */
 export function entry(request_id: string, over: Partial<UsageEntry> = {}): UsageEntry {
   return {
-    request_id, created: day(-1, 12), key_id: "key_test", node_id: NODE_A, model: "m", prompt_tokens: 3, completion_tokens: 4, total_tokens: 7,
-    cost: 0, node_amount: 0, billable: false, estimated: false, receipt_status: "missing", latency_ms: 12.6, status: 200, streamed: true, receipt: null,
+    request_id,
+    created: day(-1, 12),
+    key_id: "key_test",
+    node_id: NODE_A,
+    model: "m",
+    prompt_tokens: 3,
+    completion_tokens: 4,
+    total_tokens: 7,
+    cost: 0,
+    node_amount: 0,
+    billable: false,
+    estimated: false,
+    receipt_status: "missing",
+    latency_ms: 12.6,
+    status: 200,
+    streamed: true,
+    receipt: null,
     ...over,
   };
 }

@@ -11,8 +11,16 @@ function parseContextLength(text: string): [string, number] {
   const model = text.slice(0, Math.max(eq, 0));
   const digits = text.slice(eq + 1);
   const tokens = Number(digits);
-  if (eq <= 0 || !ModelIdSchema.safeParse(model).success || !INTEGER.test(digits) || tokens < 1 || tokens > MAX_CONTEXT_TOKENS) {
-    throw new UsageError(`--context-length must be MODEL=TOKENS with an integer from 1 to ${MAX_CONTEXT_TOKENS}, got ${JSON.stringify(text)}`);
+  if (
+    eq <= 0 ||
+    !ModelIdSchema.safeParse(model).success ||
+    !INTEGER.test(digits) ||
+    tokens < 1 ||
+    tokens > MAX_CONTEXT_TOKENS
+  ) {
+    throw new UsageError(
+      `--context-length must be MODEL=TOKENS with an integer from 1 to ${MAX_CONTEXT_TOKENS}, got ${JSON.stringify(text)}`,
+    );
   }
   return [model, tokens];
 }

@@ -13,7 +13,9 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe("node-agent keygen", () => {
-  it("writes an owner-only JWK and prints the node id: the key's RFC 7638 thumbprint", { timeout: 20_000 }, async () => {
+  it("writes an owner-only JWK and prints the node id: the key's RFC 7638 thumbprint", {
+    timeout: 20_000,
+  }, async () => {
     const result = await runCli(["keygen", "--key-file", "node.json"], dir);
     expect(result.code).toBe(0);
     const nodeId = result.stdout.trim();
@@ -22,7 +24,14 @@ describe("node-agent keygen", () => {
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     const jwk = JSON.parse(await readFile(path, "utf8")) as Record<string, string>;
     const key = /^[A-Za-z0-9_-]{43}$/;
-    expect(jwk).toEqual({ kty: "OKP", crv: "Ed25519", kid: nodeId, d: expect.stringMatching(key), x: expect.stringMatching(key), node_id: nodeId });
+    expect(jwk).toEqual({
+      kty: "OKP",
+      crv: "Ed25519",
+      kid: nodeId,
+      d: expect.stringMatching(key),
+      x: expect.stringMatching(key),
+      node_id: nodeId,
+    });
     expect(await jwkThumbprint(jwk["x"]!)).toBe(nodeId);
     expect((await readKeyFile(path)).nodeId).toBe(nodeId);
   });

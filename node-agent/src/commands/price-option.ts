@@ -10,9 +10,16 @@ function parsePrice(text: string): [string, Price] {
   const model = text.slice(0, Math.max(eq, 0));
   const [prompt, completion, extra] = text.slice(eq + 1).split(":");
   const price = { prompt: Number(prompt), completion: Number(completion) };
-  const wellFormed = eq > 0 && ModelIdSchema.safeParse(model).success && extra === undefined && INTEGER.test(prompt ?? "") && INTEGER.test(completion ?? "");
+  const wellFormed =
+    eq > 0 &&
+    ModelIdSchema.safeParse(model).success &&
+    extra === undefined &&
+    INTEGER.test(prompt ?? "") &&
+    INTEGER.test(completion ?? "");
   if (!wellFormed || !PriceSchema.safeParse(price).success) {
-    throw new UsageError(`--price must be MODEL=PROMPT:COMPLETION with integers from 0 to 1e12 (micro-units per million tokens), got ${JSON.stringify(text)}`);
+    throw new UsageError(
+      `--price must be MODEL=PROMPT:COMPLETION with integers from 0 to 1e12 (micro-units per million tokens), got ${JSON.stringify(text)}`,
+    );
   }
   return [model, price];
 }

@@ -18,10 +18,18 @@ async function gateway(answers: (number | "ack")[]): Promise<{ url: string; serv
     req.on("end", () => {
       void (async () => {
         const answer = answers.shift() ?? 500;
-        if (answer !== "ack") return void res.writeHead(answer, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "no", type: "x", param: null, code: "scripted" } }));
+        if (answer !== "ack")
+          return void res
+            .writeHead(answer, { "content-type": "application/json" })
+            .end(JSON.stringify({ error: { message: "no", type: "x", param: null, code: "scripted" } }));
         const rotation = KeyRotationRequestSchema.parse(JSON.parse(body));
         const previous = /keyid="([^"]+)"/.exec(String(req.headers["signature-input"]))?.[1];
-        const ack = { object: "node.key_rotation", node_id: rotation.node_id, keyid: await jwkThumbprint(rotation.new_key.x), previous_keyid: previous };
+        const ack = {
+          object: "node.key_rotation",
+          node_id: rotation.node_id,
+          keyid: await jwkThumbprint(rotation.new_key.x),
+          previous_keyid: previous,
+        };
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ack));
       })();
     });
@@ -41,7 +49,9 @@ afterEach(async () => {
 });
 
 describe("node-agent rotate-key", () => {
-  it("keeps the new key when the outcome is unknown, resumes with it, and drops it after a refusal", { timeout: 60_000 }, async () => {
+  it("keeps the new key when the outcome is unknown, resumes with it, and drops it after a refusal", {
+    timeout: 60_000,
+  }, async () => {
     const file = join(dir, "node.json");
     const original = await generateIdentity();
     await writeKeyFile(file, original, { force: false });

@@ -27,14 +27,19 @@ export async function rotateKeyCommand(args: string[]): Promise<number> {
   try {
     const ack = await requestKeyRotation(gatewayUrl, current, next);
     await rename(pending, path);
-    process.stderr.write(`rotated: node ${ack.node_id} now signs with key ${ack.keyid}; key ${ack.previous_keyid} is retired.\n`);
+    process.stderr.write(
+      `rotated: node ${ack.node_id} now signs with key ${ack.keyid}; key ${ack.previous_keyid} is retired.\n`,
+    );
     process.stdout.write(`${ack.keyid}\n`);
     return 0;
   } catch (err) {
     // Only a refusal proves the gateway did not switch; after a timeout or a 5xx it may have, and then the new key in
     // FILE.next is the node's only key. Running the command again resumes with it (the gateway answers a retry ok).
     if (err instanceof RotationRefused) await rm(pending, { force: true });
-    else process.stderr.write(`the rotation's outcome is unknown; ${pending} is kept: run the same command again to finish it.\n`);
+    else
+      process.stderr.write(
+        `the rotation's outcome is unknown; ${pending} is kept: run the same command again to finish it.\n`,
+      );
     throw err;
   }
 }

@@ -14,7 +14,17 @@ describe("parseSince", () => {
   });
 
   it("refuses anything else as a usage error", () => {
-    for (const bad of ["", "yesterday", "-5", "1.5", "1e9", "2026-13-01", "2026-05-01T25:00Z", "May 1, 2026", "1234567890123"]) {
+    for (const bad of [
+      "",
+      "yesterday",
+      "-5",
+      "1.5",
+      "1e9",
+      "2026-13-01",
+      "2026-05-01T25:00Z",
+      "May 1, 2026",
+      "1234567890123",
+    ]) {
       expect(() => parseSince(bad), bad).toThrow(UsageError);
     }
   });

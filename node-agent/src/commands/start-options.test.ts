@@ -22,12 +22,22 @@ describe("node-agent start options", () => {
   });
 
   it("keeps the receipt log next to the key file unless --receipt-log says where", () => {
-    expect(parseStartOptions([...required, "--key-file", "/keys/a.json"])).toMatchObject({ receiptLog: "/keys/a.json.receipts.jsonl" });
-    expect(parseStartOptions([...required, "--key-file", "/keys/a.json", "--receipt-log", "/logs/r.jsonl"])).toMatchObject({ receiptLog: "/logs/r.jsonl" });
+    expect(parseStartOptions([...required, "--key-file", "/keys/a.json"])).toMatchObject({
+      receiptLog: "/keys/a.json.receipts.jsonl",
+    });
+    expect(
+      parseStartOptions([...required, "--key-file", "/keys/a.json", "--receipt-log", "/logs/r.jsonl"]),
+    ).toMatchObject({ receiptLog: "/logs/r.jsonl" });
   });
 
   it("reads a price per model, splitting at the last = (a model id may contain one)", () => {
-    const options = parseStartOptions([...required, "--price", "llama3=150000:600000", "--price", "org/m=v2=0:1000000000000"]);
+    const options = parseStartOptions([
+      ...required,
+      "--price",
+      "llama3=150000:600000",
+      "--price",
+      "org/m=v2=0:1000000000000",
+    ]);
     expect(options).toMatchObject({
       prices: new Map([
         ["llama3", { prompt: 150_000, completion: 600_000 }],
@@ -42,9 +52,22 @@ describe("node-agent start options", () => {
   });
 
   it("reads a context length per model, splitting at the last =", () => {
-    const options = parseStartOptions([...required, "--context-length", "llama3=8192", "--context-length", "org/m=v2=10000000"]);
-    expect(options).toMatchObject({ contextLengths: new Map([["llama3", 8192], ["org/m=v2", 10_000_000]]) });
-    expect(parseStartOptions([...required, "--models", "a,b", "--context-length", "a=4096"])).toMatchObject({ contextLengths: new Map([["a", 4096]]) });
+    const options = parseStartOptions([
+      ...required,
+      "--context-length",
+      "llama3=8192",
+      "--context-length",
+      "org/m=v2=10000000",
+    ]);
+    expect(options).toMatchObject({
+      contextLengths: new Map([
+        ["llama3", 8192],
+        ["org/m=v2", 10_000_000],
+      ]),
+    });
+    expect(parseStartOptions([...required, "--models", "a,b", "--context-length", "a=4096"])).toMatchObject({
+      contextLengths: new Map([["a", 4096]]),
+    });
   });
 
   it.each([
@@ -57,7 +80,13 @@ describe("node-agent start options", () => {
   });
 
   it("accepts an OpenAI-style base URL for the upstream and a model list", () => {
-    const options = parseStartOptions([...required, "--upstream", "http://localhost:1234/v1/", "--models", "llama3, qwen2 ,"]);
+    const options = parseStartOptions([
+      ...required,
+      "--upstream",
+      "http://localhost:1234/v1/",
+      "--models",
+      "llama3, qwen2 ,",
+    ]);
     expect(options).toMatchObject({ upstreamUrl: "http://localhost:1234", models: ["llama3", "qwen2"] });
   });
 
@@ -75,8 +104,14 @@ describe("node-agent start options", () => {
     [[...required, "--price", "llama3=1"], "--price must be MODEL=PROMPT:COMPLETION"],
     [[...required, "--price", "=1:2"], "--price must be MODEL=PROMPT:COMPLETION"],
     [[...required, "--price", "1:2"], "--price must be MODEL=PROMPT:COMPLETION"],
-    [[...required, "--context-length", "llama3=4096", "--context-length", "llama3=8192"], '--context-length names "llama3" twice'],
-    [[...required, "--models", "a,b", "--context-length", "c=4096"], '--context-length names "c", which is not in --models'],
+    [
+      [...required, "--context-length", "llama3=4096", "--context-length", "llama3=8192"],
+      '--context-length names "llama3" twice',
+    ],
+    [
+      [...required, "--models", "a,b", "--context-length", "c=4096"],
+      '--context-length names "c", which is not in --models',
+    ],
     [[...required, "--context-length", "llama3=0"], "--context-length must be MODEL=TOKENS"],
     [[...required, "--context-length", "llama3=10000001"], "--context-length must be MODEL=TOKENS"],
     [[...required, "--context-length", "llama3=4k"], "--context-length must be MODEL=TOKENS"],

@@ -44,14 +44,16 @@ export function httpUrl(flag: string, text: string | undefined): string {
 export function parseListen(text: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
   const port = Number(match?.[3]);
-  if (!match || !Number.isInteger(port) || port > 65535) throw new UsageError(`--listen must be HOST:PORT, got ${JSON.stringify(text)}`);
+  if (!match || !Number.isInteger(port) || port > 65535)
+    throw new UsageError(`--listen must be HOST:PORT, got ${JSON.stringify(text)}`);
   return { host: match[1] || match[2] || "127.0.0.1", port };
 }
 
 function capacity(text: string | undefined): number {
   if (text === undefined) return DEFAULT_CAPACITY;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > MAX_CAPACITY) throw new UsageError(`--capacity must be an integer from 1 to ${MAX_CAPACITY}`);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_CAPACITY)
+    throw new UsageError(`--capacity must be an integer from 1 to ${MAX_CAPACITY}`);
   return value;
 }
 
@@ -75,12 +77,18 @@ export function parseStartOptions(args: string[]): StartOptions | "help" {
   });
   if (values.help) return "help";
   const listen = parseListen(values.listen ?? DEFAULT_LISTEN);
-  const models = values.models?.split(",").map((m) => m.trim()).filter((m) => m.length > 0);
+  const models = values.models
+    ?.split(",")
+    .map((m) => m.trim())
+    .filter((m) => m.length > 0);
   if (models?.length === 0) throw new UsageError("--models needs at least one model id");
   const prices = parsePrices(values.price ?? []);
   const contextLengths = parseContextLengths(values["context-length"] ?? []);
   // Discovered models are only known once the upstream answers (a price for a model it lacks is then a warning).
-  for (const [flag, named] of [["--price", prices], ["--context-length", contextLengths]] as const) {
+  for (const [flag, named] of [
+    ["--price", prices],
+    ["--context-length", contextLengths],
+  ] as const) {
     const unserved = models && [...named.keys()].find((id) => !models.includes(id));
     if (unserved) throw new UsageError(`${flag} names ${JSON.stringify(unserved)}, which is not in --models`);
   }

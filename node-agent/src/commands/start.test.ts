@@ -22,7 +22,20 @@ describe("node-agent start", () => {
     const gateway = await startFakeGateway({ intervalMs: 50 });
     cleanups.push(() => gateway.close());
 
-    const cli = startCli(["start", "--gateway", gateway.url, "--upstream", `${backend.url}/v1`, "--listen", "127.0.0.1:0", "--key-file", "key.json"], dir);
+    const cli = startCli(
+      [
+        "start",
+        "--gateway",
+        gateway.url,
+        "--upstream",
+        `${backend.url}/v1`,
+        "--listen",
+        "127.0.0.1:0",
+        "--key-file",
+        "key.json",
+      ],
+      dir,
+    );
     cleanups.push(async () => {
       if (cli.child.exitCode === null) cli.child.kill("SIGKILL");
     });
@@ -36,7 +49,14 @@ describe("node-agent start", () => {
     const [heartbeat] = await gateway.waitForHeartbeats(1);
     expect(created).toContain(heartbeat!.heartbeat.node_id);
 
-    const res = await send(await signedRequest(gateway.signer, `${publicUrl}/v1/embeddings`, { model: "sim-embed", input: "x" }, { nodeId: heartbeat!.heartbeat.node_id }));
+    const res = await send(
+      await signedRequest(
+        gateway.signer,
+        `${publicUrl}/v1/embeddings`,
+        { model: "sim-embed", input: "x" },
+        { nodeId: heartbeat!.heartbeat.node_id },
+      ),
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get(RECEIPT_HEADER)).not.toBeNull();
 
@@ -44,16 +64,44 @@ describe("node-agent start", () => {
     expect(await cli.exited).toBe(0);
     await cli.waitForLine(/stopped/);
     // The answer's receipt is in the log next to the key file.
-    const logged = (await readFile(join(dir, "key.json.receipts.jsonl"), "utf8")).trim().split("\n").map((line) => JSON.parse(line) as unknown);
-    expect(logged).toEqual([expect.objectContaining({ receipt: res.headers.get(RECEIPT_HEADER), request_id: "req_test", model: "sim-embed", amount: 0 })]);
+    const logged = (await readFile(join(dir, "key.json.receipts.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as unknown);
+    expect(logged).toEqual([
+      expect.objectContaining({
+        receipt: res.headers.get(RECEIPT_HEADER),
+        request_id: "req_test",
+        model: "sim-embed",
+        amount: 0,
+      }),
+    ]);
   });
 
-  it("refuses to start, exit 1, with a price above the ceiling the gateway publishes", { timeout: 20_000 }, async () => {
+  it("refuses to start, exit 1, with a price above the ceiling the gateway publishes", {
+    timeout: 20_000,
+  }, async () => {
     const dir = await mkdtemp(join(tmpdir(), "node-agent-start-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const gateway = await startFakeGateway({ priceCeilings: { default: { prompt: 100, completion: 200 }, models: {} } });
+    const gateway = await startFakeGateway({
+      priceCeilings: { default: { prompt: 100, completion: 200 }, models: {} },
+    });
     cleanups.push(() => gateway.close());
-    const args = ["start", "--gateway", gateway.url, "--upstream", "http://127.0.0.1:9", "--models", "llama3", "--price", "llama3=100:201", "--listen", "127.0.0.1:0", "--key-file", "key.json"];
+    const args = [
+      "start",
+      "--gateway",
+      gateway.url,
+      "--upstream",
+      "http://127.0.0.1:9",
+      "--models",
+      "llama3",
+      "--price",
+      "llama3=100:201",
+      "--listen",
+      "127.0.0.1:0",
+      "--key-file",
+      "key.json",
+    ];
     const result = await runCli(args, dir);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("llama3: --price llama3=100:201 is above the gateway's ceiling of 100:200");

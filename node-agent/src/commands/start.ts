@@ -11,7 +11,8 @@ import { parseStartOptions } from "./start-options.js";
 async function loadOrCreateIdentity(path: string, log: Logger): Promise<NodeIdentity> {
   try {
     const identity = await readKeyFile(path);
-    if (await keyFileIsExposed(path)) log("warning: key file is readable by other users; run chmod 600", { key_file: path });
+    if (await keyFileIsExposed(path))
+      log("warning: key file is readable by other users; run chmod 600", { key_file: path });
     return identity;
   } catch (err) {
     if (!(err instanceof Error && "code" in err && err.code === "ENOENT")) throw err;

@@ -3,7 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { bodyDigest, nodeAmount, utf8 } from "@meshgate/schemas";
-import { buildSettlement, signStatement, startSettlementGateway, type Settlement, type SettlementGateway } from "../../test/settlement-gateway.js";
+import {
+  buildSettlement,
+  signStatement,
+  startSettlementGateway,
+  type Settlement,
+  type SettlementGateway,
+} from "../../test/settlement-gateway.js";
 import { runCli } from "../../test/run-cli.js";
 import { writeKeyFile } from "../identity/key-file.js";
 import { generateIdentity, nextIdentity, type NodeIdentity } from "../identity/node-identity.js";
@@ -36,10 +42,20 @@ let rotatedOut: string[];
 let rotatedLog: string;
 
 /** Signs receipts with the real signing code, at the given times. */
-async function sign(signer: (now: number) => Pick<ReceiptSigner, "issue">, times: readonly number[], prefix: string): Promise<string[]> {
+async function sign(
+  signer: (now: number) => Pick<ReceiptSigner, "issue">,
+  times: readonly number[],
+  prefix: string,
+): Promise<string[]> {
   const tokens: string[] = [];
   for (const [i, at] of times.entries()) {
-    const token = await signer(at).issue({ requestId: `${prefix}_${i + 1}`, model: "m", usage: USAGE, bodyDigest: bodyDigest(utf8(`answer ${i}`)), addressee: null });
+    const token = await signer(at).issue({
+      requestId: `${prefix}_${i + 1}`,
+      model: "m",
+      usage: USAGE,
+      bodyDigest: bodyDigest(utf8(`answer ${i}`)),
+      addressee: null,
+    });
     if (!token) throw new Error("no receipt");
     tokens.push(token);
   }
@@ -56,16 +72,31 @@ beforeAll(async () => {
   // A signer whose every receipt is delivered, so logged, as the agent logs them.
   const logged = (now: number) => {
     const signer = new ReceiptSigner({ identity: () => identity, prices, now: () => now });
-    return { issue: async (a: AnsweredRequest) => { const token = await signer.issue(a); if (token) log.append(token); return token; } };
+    return {
+      issue: async (a: AnsweredRequest) => {
+        const token = await signer.issue(a);
+        if (token) log.append(token);
+        return token;
+      },
+    };
   };
   carriedOver = await sign(logged, [FROM - 5_000], "req_old");
   inPeriod = await sign(logged, [FROM + 1_000, FROM + 2_000, FROM + 3_000], "req");
   await log.close();
-  unlogged = await sign((now) => new ReceiptSigner({ identity: () => identity, prices, now: () => now }), [FROM + 4_000], "req_unlogged");
+  unlogged = await sign(
+    (now) => new ReceiptSigner({ identity: () => identity, prices, now: () => now }),
+    [FROM + 4_000],
+    "req_unlogged",
+  );
   const other = await generateIdentity();
-  others = await sign((now) => new ReceiptSigner({ identity: () => other, prices, now: () => now }), [FROM + 1_000, FROM + 2_000], "req_other");
+  others = await sign(
+    (now) => new ReceiptSigner({ identity: () => other, prices, now: () => now }),
+    [FROM + 1_000, FROM + 2_000],
+    "req_other",
+  );
   const anotherKey = await nextIdentity(identity);
-  const signedBy = (who: NodeIdentity) => (now: number) => new ReceiptSigner({ identity: () => who, prices, now: () => now });
+  const signedBy = (who: NodeIdentity) => (now: number) =>
+    new ReceiptSigner({ identity: () => who, prices, now: () => now });
   forged = await sign(signedBy(anotherKey), [FROM + 5_000], "req_forged");
   rotatedOut = await sign(signedBy(anotherKey), [FROM + 6_000], "req_rotated");
   rotatedLog = join(dir, "rotated.jsonl");
@@ -96,7 +127,11 @@ async function verify(id: string, extra: string[] = []): Promise<{ code: number;
   }
 }
 
-async function publish(id: string, receipts: readonly string[], tamper?: (s: Settlement) => Promise<void> | void): Promise<void> {
+async function publish(
+  id: string,
+  receipts: readonly string[],
+  tamper?: (s: Settlement) => Promise<void> | void,
+): Promise<void> {
   const settlement = await buildSettlement({ id, from: FROM, to: TO, receipts }, gateway.signer);
   await tamper?.(settlement);
   gateway.publish(settlement);
@@ -143,7 +178,9 @@ describe("node-agent verify-settlement", () => {
       }),
     );
     const { code, out } = await verify("stl_amount");
-    expect(out).toContain(`error: wrong amount (micro-units): the receipts add up to ${3 * OWED}, the statement says ${3 * OWED + 7}`);
+    expect(out).toContain(
+      `error: wrong amount (micro-units): the receipts add up to ${3 * OWED}, the statement says ${3 * OWED + 7}`,
+    );
     expect(code).toBe(1);
   });
 
@@ -153,7 +190,9 @@ describe("node-agent verify-settlement", () => {
       s.statement.signature = forged.statement.signature;
     });
     const { code, out } = await verify("stl_badsig");
-    expect(out).toContain(`error: bad signature: its signature does not verify with the gateway's key ${gateway.signer.keyId}`);
+    expect(out).toContain(
+      `error: bad signature: its signature does not verify with the gateway's key ${gateway.signer.keyId}`,
+    );
     expect(code).toBe(1);
   });
 
@@ -170,7 +209,9 @@ describe("node-agent verify-settlement", () => {
   it("warns about receipts it has no log line for, but still matches on their signatures and proofs", async () => {
     await publish("stl_unlogged", [...inPeriod, ...unlogged, ...others]);
     const { code, out } = await verify("stl_unlogged");
-    expect(out).toContain("warning: 1 receipt in the settlement not in the local log (was the log rotated?): req_unlogged_1");
+    expect(out).toContain(
+      "warning: 1 receipt in the settlement not in the local log (was the log rotated?): req_unlogged_1",
+    );
     expect(out).toContain(`MATCHED: 4 receipts, amount owed ${4 * OWED} micro-units.`);
     expect(code).toBe(0);
   });
@@ -192,7 +233,10 @@ describe("node-agent verify-settlement", () => {
   });
 
   it("reports a statement other than the one asked for", async () => {
-    gateway.publish(await buildSettlement({ id: "stl_real", from: FROM, to: TO, receipts: [...inPeriod, ...others] }, gateway.signer), "stl_asked");
+    gateway.publish(
+      await buildSettlement({ id: "stl_real", from: FROM, to: TO, receipts: [...inPeriod, ...others] }, gateway.signer),
+      "stl_asked",
+    );
     const { code, out } = await verify("stl_asked");
     expect(out).toContain("error: the gateway answered with settlement stl_real, not stl_asked");
     expect(out).toContain("NOT MATCHED: 1 difference.");
@@ -206,12 +250,16 @@ describe("node-agent verify-settlement", () => {
       proof.leaves = Array.from({ length: 40 }, (_, i) => proof.leaves[i % proof.leaves.length]!);
     });
     const { code, err } = await verify("stl_endless");
-    expect(err).toContain("node-agent: error: page 1 of this node's proof in settlement stl_endless brings more than the statement's 3 receipts of this node");
+    expect(err).toContain(
+      "node-agent: error: page 1 of this node's proof in settlement stl_endless brings more than the statement's 3 receipts of this node",
+    );
     expect(code).toBe(2);
   });
 
   it("matches a settlement without this node when it signed nothing in the period", async () => {
-    gateway.publish(await buildSettlement({ id: "stl_later", from: TO, to: TO + 3_600_000, receipts: others }, gateway.signer));
+    gateway.publish(
+      await buildSettlement({ id: "stl_later", from: TO, to: TO + 3_600_000, receipts: others }, gateway.signer),
+    );
     const { code, out } = await verify("stl_later");
     expect(out).toContain("MATCHED: 0 receipts, amount owed 0 micro-units.");
     expect(code).toBe(0);
@@ -219,7 +267,9 @@ describe("node-agent verify-settlement", () => {
 
   it("exits 2 when the settlement or the receipt log cannot be read", async () => {
     const unknown = await verify("stl_nope");
-    expect(unknown.err).toContain("node-agent: error: the gateway refused settlement stl_nope: 404 settlement_not_found");
+    expect(unknown.err).toContain(
+      "node-agent: error: the gateway refused settlement stl_nope: 404 settlement_not_found",
+    );
     expect(unknown.code).toBe(2);
     const noLog = await verify("stl_ok", ["--receipt-log", join(dir, "nowhere.jsonl")]);
     expect(noLog.err).toContain("cannot read the receipt log");
@@ -247,7 +297,13 @@ describe("node-agent verify-settlement --all", () => {
     const prices = new Map([["m", PRICE]]);
     const logged = (now: number) => {
       const signer = new ReceiptSigner({ identity: () => node, prices, now: () => now });
-      return { issue: async (a: AnsweredRequest) => { const token = await signer.issue(a); if (token) log.append(token); return token; } };
+      return {
+        issue: async (a: AnsweredRequest) => {
+          const token = await signer.issue(a);
+          if (token) log.append(token);
+          return token;
+        },
+      };
     };
     const one = async (at: number, name: string) => (await sign(logged, [at], name))[0]!;
     r = {
@@ -269,18 +325,29 @@ describe("node-agent verify-settlement --all", () => {
   async function closed(first: readonly string[], second: readonly string[]): Promise<SettlementGateway> {
     const g = await startSettlementGateway();
     gateways.push(g);
-    g.publish(await buildSettlement({ id: "stl_first", from: A, to: A + HOUR, receipts: [...first, ...others] }, g.signer));
-    g.publish(await buildSettlement({ id: "stl_second", from: A + 2 * HOUR, to: A + 3 * HOUR, receipts: second }, g.signer));
+    g.publish(
+      await buildSettlement({ id: "stl_first", from: A, to: A + HOUR, receipts: [...first, ...others] }, g.signer),
+    );
+    g.publish(
+      await buildSettlement({ id: "stl_second", from: A + 2 * HOUR, to: A + 3 * HOUR, receipts: second }, g.signer),
+    );
     return g;
   }
 
-  async function verifyAll(g: SettlementGateway, extra: string[] = []): Promise<{ code: number; out: string; err: string }> {
+  async function verifyAll(
+    g: SettlementGateway,
+    extra: string[] = [],
+  ): Promise<{ code: number; out: string; err: string }> {
     let out = "";
     let err = "";
     const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((out += String(chunk)), true));
     const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((err += String(chunk)), true));
     try {
-      return { code: await verifySettlementCommand(["--gateway", g.url, "--key-file", allKeyFile, "--all", ...extra]), out, err };
+      return {
+        code: await verifySettlementCommand(["--gateway", g.url, "--key-file", allKeyFile, "--all", ...extra]),
+        out,
+        err,
+      };
     } finally {
       stdout.mockRestore();
       stderr.mockRestore();
@@ -293,7 +360,9 @@ describe("node-agent verify-settlement --all", () => {
     expect(out).toContain("Settlements ending after");
     expect(out).toContain("Settlement stl_first:");
     expect(out).toContain("Settlement stl_second:");
-    expect(out).toContain("warning: 1 receipt signed in the newest settlement's last minute not in it (may be carried over into the next settlement): req_last_minute_1");
+    expect(out).toContain(
+      "warning: 1 receipt signed in the newest settlement's last minute not in it (may be carried over into the next settlement): req_last_minute_1",
+    );
     expect(out).toContain("info: 1 receipt signed after the newest settlement ended: not settled yet: req_after_1");
     expect(out).toContain(`MATCHED: 3 receipts in 2 settlements, amount owed ${3 * OWED} micro-units.`);
     expect(code).toBe(0);
@@ -302,7 +371,9 @@ describe("node-agent verify-settlement --all", () => {
   it("names a receipt from the gap between periods that no statement holds, and exits 1", async () => {
     const g = await closed([r.first], [r.second]);
     const { code, out } = await verifyAll(g);
-    expect(out).toMatch(/error: missing receipt: request req_gap_1 \(signed [^,]+, \d+ micro-units\) is in no settlement/);
+    expect(out).toMatch(
+      /error: missing receipt: request req_gap_1 \(signed [^,]+, \d+ micro-units\) is in no settlement/,
+    );
     expect(out).toContain("NOT MATCHED: 1 difference.");
     expect(code).toBe(1);
     // Each statement on its own has nothing missing: only looking across them finds it.
@@ -331,7 +402,9 @@ describe("node-agent verify-settlement --all", () => {
   it("refuses --all with an id, and --since without --all", async () => {
     const g = await closed([], []);
     await expect(verifyAll(g, ["stl_first"])).rejects.toThrow(UsageError);
-    await expect(verifySettlementCommand(["--gateway", g.url, "--since", "0", "stl_first"])).rejects.toThrow(/--since goes with --all/);
+    await expect(verifySettlementCommand(["--gateway", g.url, "--since", "0", "stl_first"])).rejects.toThrow(
+      /--since goes with --all/,
+    );
     await expect(verifyAll(g, ["--since", "last week"])).rejects.toThrow(UsageError);
   });
 
@@ -345,9 +418,16 @@ describe("node-agent verify-settlement --all", () => {
 
 describe("node-agent verify-settlement on a short period", () => {
   it("is a difference: too short to check one statement alone", async () => {
-    gateway.publish(await buildSettlement({ id: "stl_short", from: TO + 7_200_000, to: TO + 7_200_000 + 300_000, receipts: others }, gateway.signer));
+    gateway.publish(
+      await buildSettlement(
+        { id: "stl_short", from: TO + 7_200_000, to: TO + 7_200_000 + 300_000, receipts: others },
+        gateway.signer,
+      ),
+    );
     const { code, out } = await verify("stl_short");
-    expect(out).toContain("error: the period lasts 300000 ms, less than the minimum 3600000 ms: too short to check (use --all)");
+    expect(out).toContain(
+      "error: the period lasts 300000 ms, less than the minimum 3600000 ms: too short to check (use --all)",
+    );
     expect(code).toBe(1);
   });
 });

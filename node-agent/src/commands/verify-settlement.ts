@@ -21,7 +21,10 @@ import { UsageError } from "./usage-error.js";
 /** Something needed could not be read: neither a match nor a mismatch. */
 class CannotVerify extends Error {}
 
-async function readInputs(keyFile: string, logPath: string): Promise<{ identity: NodeIdentity; log: ReceiptLogContents }> {
+async function readInputs(
+  keyFile: string,
+  logPath: string,
+): Promise<{ identity: NodeIdentity; log: ReceiptLogContents }> {
   let identity: NodeIdentity;
   try {
     identity = await readKeyFile(keyFile);
@@ -36,14 +39,25 @@ async function readInputs(keyFile: string, logPath: string): Promise<{ identity:
 }
 
 /** One statement, against the log entries signed within its period. */
-async function verifyOne(gatewayUrl: string, id: string, identity: NodeIdentity, log: ReceiptLogContents): Promise<Verdict> {
+async function verifyOne(
+  gatewayUrl: string,
+  id: string,
+  identity: NodeIdentity,
+  log: ReceiptLogContents,
+): Promise<Verdict> {
   const { statement, proof, keys } = await fetchSettlement(gatewayUrl, id, identity.nodeId);
   const findings = new Findings();
   // A statement signed for another period would otherwise be checked, and could match, in place of this one.
   if (statement.id !== id) findings.error(`the gateway answered with settlement ${statement.id}, not ${id}`);
-  const settled = await checkStatement({ statement, proof, keys, nodeId: identity.nodeId, publicKey: identity.publicKey, log }, findings);
+  const settled = await checkStatement(
+    { statement, proof, keys, nodeId: identity.nodeId, publicKey: identity.publicKey, log },
+    findings,
+  );
   compareWithLog(statement, identity.nodeId, settled, log, findings);
-  return { report: formatReport({ statement, nodeId: identity.nodeId, receipts: settled.length, findings }), errors: findings.errors };
+  return {
+    report: formatReport({ statement, nodeId: identity.nodeId, receipts: settled.length, findings }),
+    errors: findings.errors,
+  };
 }
 
 export async function verifySettlementCommand(args: string[]): Promise<number> {
@@ -68,12 +82,16 @@ export async function verifySettlementCommand(args: string[]): Promise<number> {
   const [id, ...extra] = positionals;
   if (values.all && positionals.length > 0) throw new UsageError("verify-settlement --all takes no settlement id");
   if (!values.all && since !== null) throw new UsageError("--since goes with --all");
-  if (!values.all && (!id || extra.length > 0)) throw new UsageError("verify-settlement takes exactly one settlement id, or --all");
+  if (!values.all && (!id || extra.length > 0))
+    throw new UsageError("verify-settlement takes exactly one settlement id, or --all");
   const keyFile = values["key-file"] ?? DEFAULT_KEY_FILE;
   let verdict: Verdict;
   try {
     const { identity, log } = await readInputs(keyFile, values["receipt-log"] ?? receiptLogPathFor(keyFile));
-    verdict = values.all || !id ? await verifyAll({ gatewayUrl, identity, log, since }) : await verifyOne(gatewayUrl, id, identity, log);
+    verdict =
+      values.all || !id
+        ? await verifyAll({ gatewayUrl, identity, log, since })
+        : await verifyOne(gatewayUrl, id, identity, log);
   } catch (err) {
     if (!(err instanceof CannotVerify || err instanceof GatewayFetchError)) throw err;
     process.stderr.write(`node-agent: error: ${err.message}\n`);

@@ -1,16 +1,36 @@
 import { describe, expect, it } from "vitest";
-import { jwkThumbprint, newSeed, publicJwk, utf8, webCryptoSignerFromSeed, type GatewayKey, type GatewayMetadata } from "@meshgate/schemas";
+import {
+  jwkThumbprint,
+  newSeed,
+  publicJwk,
+  utf8,
+  webCryptoSignerFromSeed,
+  type GatewayKey,
+  type GatewayMetadata,
+} from "@meshgate/schemas";
 import { captureLog } from "../../test/log-capture.js";
 import { GatewayKeySet } from "./gateway-keys.js";
 
 async function key(status: GatewayKey["status"] = "current", notAfter: number | null = null) {
   const { signer, publicKey } = await webCryptoSignerFromSeed(newSeed(), jwkThumbprint);
-  const published: GatewayKey = { kid: signer.keyId, alg: "ed25519", jwk: publicJwk(publicKey), status, not_after: notAfter === null ? null : new Date(notAfter).toISOString() };
+  const published: GatewayKey = {
+    kid: signer.keyId,
+    alg: "ed25519",
+    jwk: publicJwk(publicKey),
+    status,
+    not_after: notAfter === null ? null : new Date(notAfter).toISOString(),
+  };
   return { signer, published };
 }
 
 function metadata(...keys: GatewayKey[]): GatewayMetadata {
-  return { issuer: "meshgate", keys, heartbeat_path: "/v1/nodes/heartbeat", heartbeat_interval_ms: 2000, node_ttl_ms: 10_000 };
+  return {
+    issuer: "meshgate",
+    keys,
+    heartbeat_path: "/v1/nodes/heartbeat",
+    heartbeat_interval_ms: 2000,
+    node_ttl_ms: 10_000,
+  };
 }
 
 const data = utf8("signature base");
@@ -19,7 +39,10 @@ describe("GatewayKeySet", () => {
   it("verifies with any published key and says null for a key it does not know", async () => {
     const current = await key();
     const previous = await key("previous");
-    const keys = new GatewayKeySet({ fetchMetadata: () => Promise.reject(new Error("offline")), log: captureLog().log }, metadata(current.published, previous.published));
+    const keys = new GatewayKeySet(
+      { fetchMetadata: () => Promise.reject(new Error("offline")), log: captureLog().log },
+      metadata(current.published, previous.published),
+    );
     expect(await keys.verifier(current.signer.keyId, data, await current.signer.sign(data))).toBe(true);
     expect(await keys.verifier(previous.signer.keyId, data, await previous.signer.sign(data))).toBe(true);
     expect(await keys.verifier(current.signer.keyId, data, await previous.signer.sign(data))).toBe(false);
@@ -31,7 +54,10 @@ describe("GatewayKeySet", () => {
     const rotated = await key();
     let fetches = 0;
     const keys = new GatewayKeySet(
-      { fetchMetadata: async () => (fetches++, metadata(rotated.published, { ...old.published, status: "previous" })), log: captureLog().log },
+      {
+        fetchMetadata: async () => (fetches++, metadata(rotated.published, { ...old.published, status: "previous" })),
+        log: captureLog().log,
+      },
       metadata(old.published),
     );
     expect(await keys.verifier(rotated.signer.keyId, data, await rotated.signer.sign(data))).toBe(true);
@@ -44,7 +70,12 @@ describe("GatewayKeySet", () => {
     let now = 1_000_000;
     let fetches = 0;
     const keys = new GatewayKeySet(
-      { fetchMetadata: async () => (fetches++, metadata(current.published)), log: captureLog().log, now: () => now, minRefreshIntervalMs: 10_000 },
+      {
+        fetchMetadata: async () => (fetches++, metadata(current.published)),
+        log: captureLog().log,
+        now: () => now,
+        minRefreshIntervalMs: 10_000,
+      },
       metadata(current.published),
     );
     await Promise.all(Array.from({ length: 20 }, (_, i) => keys.verifier(`made-up-${i}`, data, new Uint8Array(64))));
@@ -62,7 +93,11 @@ describe("GatewayKeySet", () => {
     const current = await key();
     const previous = await key("previous", now + 1_000);
     const keys = new GatewayKeySet(
-      { fetchMetadata: async () => metadata(current.published, previous.published), log: captureLog().log, now: () => now },
+      {
+        fetchMetadata: async () => metadata(current.published, previous.published),
+        log: captureLog().log,
+        now: () => now,
+      },
       metadata(current.published, previous.published),
     );
     const signature = await previous.signer.sign(data);
@@ -75,7 +110,10 @@ describe("GatewayKeySet", () => {
     const current = await key();
     const liar = await key();
     const log = captureLog();
-    const keys = new GatewayKeySet({ fetchMetadata: () => Promise.reject(new Error("down")), log: log.log }, metadata(current.published, { ...liar.published, kid: current.signer.keyId + "x" }));
+    const keys = new GatewayKeySet(
+      { fetchMetadata: () => Promise.reject(new Error("down")), log: log.log },
+      metadata(current.published, { ...liar.published, kid: current.signer.keyId + "x" }),
+    );
     expect(keys.keyIds()).toEqual([current.signer.keyId]);
     await keys.refresh();
     expect(keys.keyIds()).toEqual([current.signer.keyId]);

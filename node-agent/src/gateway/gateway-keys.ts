@@ -22,7 +22,10 @@ export class GatewayKeySet {
   private timer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
 
-  constructor(private readonly options: GatewayKeySetOptions, initial: GatewayMetadata) {
+  constructor(
+    private readonly options: GatewayKeySetOptions,
+    initial: GatewayMetadata,
+  ) {
     this.now = options.now ?? Date.now;
     this.install(initial.keys);
   }

@@ -11,13 +11,24 @@ export async function fetchGatewayMetadata(gatewayUrl: string): Promise<GatewayM
   const res = await fetch(new URL(METADATA_PATH, gatewayUrl), { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
   if (!res.ok) throw new Error(`gateway answered ${await describeErrorResponse(res)}`);
   const parsed = GatewayMetadataSchema.safeParse(await res.json());
-  if (!parsed.success) throw new Error(`gateway metadata is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  if (!parsed.success)
+    throw new Error(`gateway metadata is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
   return parsed.data;
 }
 
-export function waitForGatewayMetadata(gatewayUrl: string, log: Logger, signal?: AbortSignal): Promise<GatewayMetadata> {
+export function waitForGatewayMetadata(
+  gatewayUrl: string,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<GatewayMetadata> {
   return retryUntilOk(() => fetchGatewayMetadata(gatewayUrl), {
     signal,
-    onRetry: (err, attempt, delayMs) => log("gateway not ready, retrying", { gateway: gatewayUrl, attempt, retry_in_ms: delayMs, error: errorMessage(err) }),
+    onRetry: (err, attempt, delayMs) =>
+      log("gateway not ready, retrying", {
+        gateway: gatewayUrl,
+        attempt,
+        retry_in_ms: delayMs,
+        error: errorMessage(err),
+      }),
   });
 }

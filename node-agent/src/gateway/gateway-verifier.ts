@@ -16,10 +16,15 @@ export function importGatewayKey(published: GatewayKey): UsableKey {
   const raw = fromBase64(published.jwk.x);
   if (!raw || raw.length !== 32) throw new Error(`gateway key ${published.kid} is not a 32-byte base64url Ed25519 key`);
   // RFC 7638 thumbprint, computed here rather than trusted: signatures name keys by it.
-  const thumbprint = createHash("sha256").update(`{"crv":"Ed25519","kty":"OKP","x":"${published.jwk.x}"}`).digest("base64url");
+  const thumbprint = createHash("sha256")
+    .update(`{"crv":"Ed25519","kty":"OKP","x":"${published.jwk.x}"}`)
+    .digest("base64url");
   if (thumbprint !== published.kid) throw new Error(`gateway key ${published.kid} is not named by its thumbprint`);
   const notAfter = published.not_after === null ? null : Date.parse(published.not_after);
-  return { key: createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: published.jwk.x }, format: "jwk" }), notAfter: Number.isNaN(notAfter) ? 0 : notAfter };
+  return {
+    key: createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: published.jwk.x }, format: "jwk" }),
+    notAfter: Number.isNaN(notAfter) ? 0 : notAfter,
+  };
 }
 
 export function verifyWith(key: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {

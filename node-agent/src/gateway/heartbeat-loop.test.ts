@@ -28,7 +28,15 @@ describe("heartbeats", () => {
     const identity = await generateIdentity();
     const logs = captureLog();
     const agent = track(
-      await startAgent({ identity, gatewayUrl: gateway.url, upstreamUrl: backend.url, listenHost: "127.0.0.1", listenPort: 0, capacity: 12, log: logs.log }),
+      await startAgent({
+        identity,
+        gatewayUrl: gateway.url,
+        upstreamUrl: backend.url,
+        listenHost: "127.0.0.1",
+        listenPort: 0,
+        capacity: 12,
+        log: logs.log,
+      }),
     );
     const [first, second] = await gateway.waitForHeartbeats(2);
     expect(gateway.rejected).toEqual([]);
@@ -38,7 +46,10 @@ describe("heartbeats", () => {
       url: agent.publicUrl,
       capacity: 12,
       in_flight: 0,
-      models: [{ id: "sim-small", owned_by: SIMULATED_OWNER }, { id: "sim-embed", owned_by: SIMULATED_OWNER }],
+      models: [
+        { id: "sim-small", owned_by: SIMULATED_OWNER },
+        { id: "sim-embed", owned_by: SIMULATED_OWNER },
+      ],
     });
     expect(second!.heartbeat.seq).toBeGreaterThan(first!.heartbeat.seq);
     expect(await logs.waitFor(/registered with gateway/)).toContain(identity.nodeId);
@@ -51,7 +62,18 @@ describe("heartbeats", () => {
       ["sim-small", { prompt: 150_000, completion: 600_000 }],
       ["not-served", { prompt: 1, completion: 1 }],
     ]);
-    track(await startAgent({ identity: await generateIdentity(), gatewayUrl: gateway.url, upstreamUrl: backend.url, listenHost: "127.0.0.1", listenPort: 0, capacity: 1, prices, log: logs.log }));
+    track(
+      await startAgent({
+        identity: await generateIdentity(),
+        gatewayUrl: gateway.url,
+        upstreamUrl: backend.url,
+        listenHost: "127.0.0.1",
+        listenPort: 0,
+        capacity: 1,
+        prices,
+        log: logs.log,
+      }),
+    );
     const [first] = await gateway.waitForHeartbeats(1);
     // The fake gateway records only heartbeats whose signature verified over the body.
     expect(gateway.rejected).toEqual([]);
@@ -68,7 +90,18 @@ describe("heartbeats", () => {
     running.push(backend, gateway);
     const logs = captureLog();
     const contextLengths = new Map([["sim-embed", 512]]);
-    track(await startAgent({ identity: await generateIdentity(), gatewayUrl: gateway.url, upstreamUrl: backend.url, listenHost: "127.0.0.1", listenPort: 0, capacity: 1, contextLengths, log: logs.log }));
+    track(
+      await startAgent({
+        identity: await generateIdentity(),
+        gatewayUrl: gateway.url,
+        upstreamUrl: backend.url,
+        listenHost: "127.0.0.1",
+        listenPort: 0,
+        capacity: 1,
+        contextLengths,
+        log: logs.log,
+      }),
+    );
     const [first] = await gateway.waitForHeartbeats(1);
     expect(first!.heartbeat.models).toEqual([
       { id: "sim-small", owned_by: SIMULATED_OWNER, context_length: 4096 },
@@ -81,9 +114,23 @@ describe("heartbeats", () => {
     const { backend, gateway } = await setup();
     const logs = captureLog();
     const contextLengths = new Map([["sim-small", 8192]]);
-    track(await startAgent({ identity: await generateIdentity(), gatewayUrl: gateway.url, upstreamUrl: backend.url, listenHost: "127.0.0.1", listenPort: 0, capacity: 1, contextLengths, log: logs.log }));
+    track(
+      await startAgent({
+        identity: await generateIdentity(),
+        gatewayUrl: gateway.url,
+        upstreamUrl: backend.url,
+        listenHost: "127.0.0.1",
+        listenPort: 0,
+        capacity: 1,
+        contextLengths,
+        log: logs.log,
+      }),
+    );
     const [first] = await gateway.waitForHeartbeats(1);
-    expect(first!.heartbeat.models).toEqual([{ id: "sim-small", owned_by: SIMULATED_OWNER, context_length: 8192 }, { id: "sim-embed", owned_by: SIMULATED_OWNER }]);
+    expect(first!.heartbeat.models).toEqual([
+      { id: "sim-small", owned_by: SIMULATED_OWNER, context_length: 8192 },
+      { id: "sim-embed", owned_by: SIMULATED_OWNER },
+    ]);
     const warnings = logs.lines.filter((line) => line.includes("no known context length"));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain("--context-length MODEL=TOKENS");

@@ -1,6 +1,13 @@
 // Registers the node and keeps it live: a signed heartbeat every `interval_ms` (as the gateway's ack says).
 // Gateway errors never stop the loop; they are logged once per distinct failure, and recovery is logged too.
-import { HeartbeatAckSchema, NODE_KEY_HEADER, signRequest, utf8, type AdvertisedModel, type Heartbeat } from "@meshgate/schemas";
+import {
+  HeartbeatAckSchema,
+  NODE_KEY_HEADER,
+  signRequest,
+  utf8,
+  type AdvertisedModel,
+  type Heartbeat,
+} from "@meshgate/schemas";
 import type { NodeIdentity } from "../identity/node-identity.js";
 import { errorMessage, type Logger } from "../log.js";
 import { readErrorResponse } from "./error-response.js";
@@ -68,7 +75,15 @@ export class HeartbeatLoop {
     const identity = this.options.identity();
     const now = Date.now();
     this.seq = Math.max(this.seq + 1, now);
-    const heartbeat: Heartbeat = { node_id: identity.nodeId, url: publicUrl, models: [...models], capacity, in_flight: this.options.inFlight(), timestamp: now, seq: this.seq };
+    const heartbeat: Heartbeat = {
+      node_id: identity.nodeId,
+      url: publicUrl,
+      models: [...models],
+      capacity,
+      in_flight: this.options.inFlight(),
+      timestamp: now,
+      seq: this.seq,
+    };
     const body = utf8(JSON.stringify(heartbeat));
     const headers = new Headers({ "content-type": "application/json", [NODE_KEY_HEADER]: identity.publicKey });
     await signRequest({ method: "POST", url: this.url, headers, body, signer: identity.signer, now });
@@ -86,11 +101,21 @@ export class HeartbeatLoop {
     this.failures = 0;
     this.lastFailure = "";
     if (ack.data.registered) {
-      log(this.everRegistered ? "re-registered with gateway" : "registered with gateway", { node: identity.nodeId, url: publicUrl, models: models.length, interval_ms: this.intervalMs });
+      log(this.everRegistered ? "re-registered with gateway" : "registered with gateway", {
+        node: identity.nodeId,
+        url: publicUrl,
+        models: models.length,
+        interval_ms: this.intervalMs,
+      });
       this.everRegistered = true;
     }
     if (ack.data.status !== this.lastStatus) {
-      log(ack.data.status === "active" ? "endpoint verified; receiving traffic" : "waiting for the gateway to verify this node's URL", { url: publicUrl });
+      log(
+        ack.data.status === "active"
+          ? "endpoint verified; receiving traffic"
+          : "waiting for the gateway to verify this node's URL",
+        { url: publicUrl },
+      );
       this.lastStatus = ack.data.status;
     }
   }

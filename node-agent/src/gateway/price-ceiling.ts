@@ -9,7 +9,10 @@ export interface PriceOverCeiling {
 }
 
 /** The advertised prices above the gateway's ceilings; none when the gateway publishes no ceilings. */
-export function pricesOverCeiling(prices: ReadonlyMap<string, Price>, ceilings: PriceCeilings | undefined): PriceOverCeiling[] {
+export function pricesOverCeiling(
+  prices: ReadonlyMap<string, Price>,
+  ceilings: PriceCeilings | undefined,
+): PriceOverCeiling[] {
   if (!ceilings) return [];
   const over: PriceOverCeiling[] = [];
   for (const [model, price] of prices) {
@@ -23,7 +26,10 @@ const pair = (p: Price): string => `${p.prompt}:${p.completion}`;
 
 /** Names each model, its price and the ceiling, in --price's own notation so the fix is plain. */
 export function priceCeilingMessage(over: readonly PriceOverCeiling[]): string {
-  const lines = over.map(({ model, price, ceiling }) => `  ${model}: --price ${model}=${pair(price)} is above the gateway's ceiling of ${pair(ceiling)}`);
+  const lines = over.map(
+    ({ model, price, ceiling }) =>
+      `  ${model}: --price ${model}=${pair(price)} is above the gateway's ceiling of ${pair(ceiling)}`,
+  );
   return [
     "prices above the gateway's ceiling (micro-units per million prompt:completion tokens); the gateway refuses heartbeats that advertise them:",
     ...lines,

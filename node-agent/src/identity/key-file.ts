@@ -8,7 +8,13 @@ import { identityFromSecretKey, type NodeIdentity } from "./node-identity.js";
 
 export const DEFAULT_KEY_FILE = "./node-key.json";
 
-const PrivateJwkSchema = z.object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), d: z.string(), x: z.string(), node_id: NodeIdSchema.optional() });
+const PrivateJwkSchema = z.object({
+  kty: z.literal("OKP"),
+  crv: z.literal("Ed25519"),
+  d: z.string(),
+  x: z.string(),
+  node_id: NodeIdSchema.optional(),
+});
 
 export class KeyFileExistsError extends Error {
   constructor(readonly path: string) {
@@ -27,12 +33,20 @@ export async function readKeyFile(path: string): Promise<NodeIdentity> {
   const secretKey = fromBase64(jwk.d);
   if (!secretKey || secretKey.length !== 32) throw new Error(`${path}: "d" must be a 32-byte base64url key`);
   const identity = await identityFromSecretKey(secretKey, jwk.node_id);
-  if (identity.publicKey !== jwk.x) throw new Error(`${path}: "x" does not match the private key "d"; the file is corrupt`);
+  if (identity.publicKey !== jwk.x)
+    throw new Error(`${path}: "x" does not match the private key "d"; the file is corrupt`);
   return identity;
 }
 
 function serialize(identity: NodeIdentity): string {
-  const jwk = { kty: "OKP", crv: "Ed25519", kid: identity.signer.keyId, d: toBase64Url(identity.secretKey), x: identity.publicKey, node_id: identity.nodeId };
+  const jwk = {
+    kty: "OKP",
+    crv: "Ed25519",
+    kid: identity.signer.keyId,
+    d: toBase64Url(identity.secretKey),
+    x: identity.publicKey,
+    node_id: identity.nodeId,
+  };
   return `${JSON.stringify(jwk, null, 2)}\n`;
 }
 

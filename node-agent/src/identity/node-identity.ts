@@ -21,8 +21,14 @@ export async function identityFromSecretKey(secretKey: Uint8Array, nodeId?: stri
   const keyId = await jwkThumbprint(publicKey);
   // Signed natively (OpenSSL): ~35 µs against noble's ~400 µs, and every answer the node serves is signed (its
   // receipt). Ed25519 is deterministic, so the signatures are the same bytes either way.
-  const privateKey = createPrivateKey({ key: { kty: "OKP", crv: "Ed25519", d: toBase64Url(secretKey), x: publicKey }, format: "jwk" });
-  const signer: Signer = { keyId, sign: (data) => Promise.resolve(new Uint8Array(signEd25519(null, data, privateKey))) };
+  const privateKey = createPrivateKey({
+    key: { kty: "OKP", crv: "Ed25519", d: toBase64Url(secretKey), x: publicKey },
+    format: "jwk",
+  });
+  const signer: Signer = {
+    keyId,
+    sign: (data) => Promise.resolve(new Uint8Array(signEd25519(null, data, privateKey))),
+  };
   return { nodeId: nodeId ?? keyId, publicKey, secretKey, signer };
 }
 

@@ -6,7 +6,13 @@ const body = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 describe("estimatePromptTokens", () => {
   it("counts a quarter of the chat messages' text bytes, rounded up, and four tokens a message", () => {
     // 9 + 11 bytes of text: ceil(20 / 4) = 5, and 2 messages.
-    const chat = { model: "m", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hello there" }] };
+    const chat = {
+      model: "m",
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: "Hello there" },
+      ],
+    };
     expect(estimatePromptTokens(body(chat))).toBe(5 + 8);
     // 21 bytes: ceil(21 / 4) = 6.
     expect(estimatePromptTokens(body({ messages: [{ role: "user", content: "x".repeat(21) }] }))).toBe(6 + 4);
@@ -19,8 +25,19 @@ describe("estimatePromptTokens", () => {
 
   it("counts only the text parts of content-part arrays, and still four for a message without text", () => {
     const messages = [
-      { role: "user", content: [{ type: "text", text: "abcd" }, { type: "image_url", image_url: { url: "data:image/png;base64,AAAAAAAAAAAAAAAA" } }, { type: "text", text: "efgh" }] },
-      { role: "assistant", content: null, tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{}" } }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "abcd" },
+          { type: "image_url", image_url: { url: "data:image/png;base64,AAAAAAAAAAAAAAAA" } },
+          { type: "text", text: "efgh" },
+        ],
+      },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{}" } }],
+      },
     ];
     expect(estimatePromptTokens(body({ messages }))).toBe(2 + 8);
   });
@@ -29,7 +46,16 @@ describe("estimatePromptTokens", () => {
     expect(estimatePromptTokens(body({ prompt: "one two three" }))).toBe(4);
     expect(estimatePromptTokens(body({ prompt: ["abcd", "efgh"] }))).toBe(2);
     expect(estimatePromptTokens(body({ prompt: [1, 2, 3] }))).toBe(3);
-    expect(estimatePromptTokens(body({ prompt: [[1, 2], [3, 4, 5]] }))).toBe(5);
+    expect(
+      estimatePromptTokens(
+        body({
+          prompt: [
+            [1, 2],
+            [3, 4, 5],
+          ],
+        }),
+      ),
+    ).toBe(5);
   });
 
   it("estimates nothing for a body that is not a JSON object", () => {

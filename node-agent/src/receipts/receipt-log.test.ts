@@ -21,10 +21,20 @@ async function tempPath(): Promise<string> {
 }
 
 const identity = await generateIdentity();
-const signer = new ReceiptSigner({ identity: () => identity, prices: new Map([["m", { prompt: 1_000_000, completion: 3_000_000 }]]), now: () => 1_000 });
+const signer = new ReceiptSigner({
+  identity: () => identity,
+  prices: new Map([["m", { prompt: 1_000_000, completion: 3_000_000 }]]),
+  now: () => 1_000,
+});
 const tokens = await Promise.all(
   [1, 2, 3].map(async (n) => {
-    const token = await signer.issue({ requestId: `req_${n}`, model: "m", usage: { prompt_tokens: n, completion_tokens: 2 * n }, bodyDigest: bodyDigest(utf8(`answer ${n}`)), addressee: null });
+    const token = await signer.issue({
+      requestId: `req_${n}`,
+      model: "m",
+      usage: { prompt_tokens: n, completion_tokens: 2 * n },
+      bodyDigest: bodyDigest(utf8(`answer ${n}`)),
+      addressee: null,
+    });
     if (!token) throw new Error("no receipt");
     return token;
   }),
@@ -48,7 +58,15 @@ describe("the receipt log", () => {
 
   it("logs each receipt's numbers beside it: tokens and the amount owed at its price", () => {
     // 2 prompt tokens at 1,000,000 and 4 completion tokens at 3,000,000 micro-units per million: 2 + 12.
-    expect(entry(2)).toEqual({ receipt: token(2), request_id: "req_2", model: "m", prompt_tokens: 2, completion_tokens: 4, amount: 14, created: 1_000 });
+    expect(entry(2)).toEqual({
+      receipt: token(2),
+      request_id: "req_2",
+      model: "m",
+      prompt_tokens: 2,
+      completion_tokens: 4,
+      amount: 14,
+      created: 1_000,
+    });
   });
 
   it("reads past a line a kill cut short, and ends it before logging again", async () => {

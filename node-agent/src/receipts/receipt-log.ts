@@ -16,9 +16,14 @@ export class ReceiptLog {
   private failed = false;
   private closed = false;
 
-  private constructor(readonly path: string, private readonly stream: WriteStream, log: Logger) {
+  private constructor(
+    readonly path: string,
+    private readonly stream: WriteStream,
+    log: Logger,
+  ) {
     stream.on("error", (err) => {
-      if (!this.failed) log("receipt log write failed; receipts are no longer logged", { receipt_log: path, error: errorMessage(err) });
+      if (!this.failed)
+        log("receipt log write failed; receipts are no longer logged", { receipt_log: path, error: errorMessage(err) });
       this.failed = true;
     });
   }

@@ -19,10 +19,19 @@ function digestOf(payloads: readonly string[]): string {
 
 describe("StreamWitness", () => {
   it("digests every data payload in order and keeps the last usage, however the bytes are split", () => {
-    const stream = 'data: {"n":1,"usage":null}\r\n\r\n: ping\r\n\r\ndata: {"usage":{"prompt_tokens":1,"total_tokens":1}}\r\n\r\ndata: {"usage":{"prompt_tokens":4,"completion_tokens":6,"total_tokens":10}}\r\n\r\ndata: [DONE]\r\n\r\n';
+    const stream =
+      'data: {"n":1,"usage":null}\r\n\r\n: ping\r\n\r\ndata: {"usage":{"prompt_tokens":1,"total_tokens":1}}\r\n\r\ndata: {"usage":{"prompt_tokens":4,"completion_tokens":6,"total_tokens":10}}\r\n\r\ndata: [DONE]\r\n\r\n';
     const whole = witness([stream]);
     const bytewise = witness([...stream]);
-    const expected = { usage: { prompt_tokens: 4, completion_tokens: 6 }, bodyDigest: digestOf(['{"n":1,"usage":null}', '{"usage":{"prompt_tokens":1,"total_tokens":1}}', '{"usage":{"prompt_tokens":4,"completion_tokens":6,"total_tokens":10}}', "[DONE]"]) };
+    const expected = {
+      usage: { prompt_tokens: 4, completion_tokens: 6 },
+      bodyDigest: digestOf([
+        '{"n":1,"usage":null}',
+        '{"usage":{"prompt_tokens":1,"total_tokens":1}}',
+        '{"usage":{"prompt_tokens":4,"completion_tokens":6,"total_tokens":10}}',
+        "[DONE]",
+      ]),
+    };
     expect(whole).toEqual(expected);
     expect(bytewise).toEqual(expected);
   });
@@ -30,15 +39,24 @@ describe("StreamWitness", () => {
   it.each([
     ["without usage", ['data: {"n":1}\n\n', "data: [DONE]\n\n"]],
     ["without [DONE]", ['data: {"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\n']],
-    ["with its last event unterminated", ['data: {"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\n', "data: [DONE]\n"]],
+    [
+      "with its last event unterminated",
+      ['data: {"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\n', "data: [DONE]\n"],
+    ],
   ])("sees no receipt in a stream %s", (_, chunks) => {
     expect(witness(chunks)).toBeNull();
   });
 
   it("stops witnessing, so signs nothing, once more than 1 MiB waits for an event's blank line", () => {
     const line = `data: ${"x".repeat(64 * 1024)}`;
-    const tail = ['\n\ndata: {"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\n', "data: [DONE]\n\n"];
-    const chunks = (bytes: number): string[] => [...Array.from({ length: Math.ceil(bytes / line.length) }, () => line), ...tail];
+    const tail = [
+      '\n\ndata: {"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\n',
+      "data: [DONE]\n\n",
+    ];
+    const chunks = (bytes: number): string[] => [
+      ...Array.from({ length: Math.ceil(bytes / line.length) }, () => line),
+      ...tail,
+    ];
     // Just under the limit the event is still witnessed; past it, the answer gets no receipt even once it ends well.
     expect(witness(chunks(MiB - line.length))).not.toBeNull();
     expect(witness(chunks(MiB + 1))).toBeNull();
@@ -46,7 +64,8 @@ describe("StreamWitness", () => {
 });
 
 describe("StreamWitness.stop", () => {
-  const chunk = (delta: object, extra: object = {}): string => `data: ${JSON.stringify({ choices: [{ index: 0, delta }], ...extra })}\n\n`;
+  const chunk = (delta: object, extra: object = {}): string =>
+    `data: ${JSON.stringify({ choices: [{ index: 0, delta }], ...extra })}\n\n`;
 
   function stopped(chunks: readonly string[]): ReturnType<StreamWitness["stop"]> {
     const w = new StreamWitness();
@@ -61,7 +80,12 @@ describe("StreamWitness.stop", () => {
       chunk({ content: "lo" }),
       chunk({ tool_calls: [{ index: 0, id: "call_1", function: { name: "f", arguments: "" } }] }),
       `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "ab" }, logprobs: { content: [{}, {}, {}] } }] })}\n\n`,
-      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "x" } }, { index: 1, delta: { content: "y" } }] })}\n\n`,
+      `data: ${JSON.stringify({
+        choices: [
+          { index: 0, delta: { content: "x" } },
+          { index: 1, delta: { content: "y" } },
+        ],
+      })}\n\n`,
       "data: not json\n\n",
       ": keep-alive\n\n",
     ];
@@ -75,7 +99,10 @@ describe("StreamWitness.stop", () => {
   });
 
   it("keeps the last usage reported during the stream", () => {
-    const result = stopped([chunk({ content: "a" }, { usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } }), chunk({ content: "b" }, { usage: null })]);
+    const result = stopped([
+      chunk({ content: "a" }, { usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } }),
+      chunk({ content: "b" }, { usage: null }),
+    ]);
     expect(result.seen).toMatchObject({ usage: { prompt_tokens: 5, completion_tokens: 1 }, relayedTokens: 2 });
   });
 

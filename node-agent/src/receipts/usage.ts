@@ -7,7 +7,10 @@ export function usageFrom(value: unknown): TokenCount | null {
   const parsed = UsageSchema.safeParse((value as { usage?: unknown }).usage);
   if (!parsed.success) return null;
   const u = parsed.data;
-  return { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens ?? Math.max(0, u.total_tokens - u.prompt_tokens) };
+  return {
+    prompt_tokens: u.prompt_tokens,
+    completion_tokens: u.completion_tokens ?? Math.max(0, u.total_tokens - u.prompt_tokens),
+  };
 }
 
 /** Usage of a JSON text (a whole answer, or one stream event's data); null when it is not JSON or has none. */

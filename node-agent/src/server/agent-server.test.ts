@@ -1,7 +1,15 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  ENDPOINT_PROOF_PATH, EndpointProofSchema, endpointProofStatement, fromBase64, jwkThumbprint, newSeed, toBase64, toBase64Url, webCryptoSignerFromSeed,
+  ENDPOINT_PROOF_PATH,
+  EndpointProofSchema,
+  endpointProofStatement,
+  fromBase64,
+  jwkThumbprint,
+  newSeed,
+  toBase64,
+  toBase64Url,
+  webCryptoSignerFromSeed,
   webCryptoVerify,
 } from "@meshgate/schemas";
 import { malleateSignature, nonCanonicalSignatureHeader } from "@meshgate/schemas/testing";
@@ -54,7 +62,9 @@ const chatUrl = (): string => `${agent.publicUrl}/v1/chat/completions`;
 
 async function expectRefused(res: Response, code: string): Promise<void> {
   expect(res.status).toBe(401);
-  expect(await res.json()).toEqual({ error: { message: expect.any(String), type: "authentication_error", param: null, code } });
+  expect(await res.json()).toEqual({
+    error: { message: expect.any(String), type: "authentication_error", param: null, code },
+  });
 }
 
 describe("agent server", () => {
@@ -62,74 +72,138 @@ describe("agent server", () => {
     const res = await send(await signedRequest(gateway.signer, chatUrl(), chat, { nodeId: agent.nodeId }));
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/json");
-    const body = (await res.json()) as { choices: { message: { content: string } }[]; usage: { completion_tokens: number } };
+    const body = (await res.json()) as {
+      choices: { message: { content: string } }[];
+      usage: { completion_tokens: number };
+    };
     expect(body.choices[0]!.message.content).toBe("ping pong ping");
     expect(body.usage.completion_tokens).toBe(3);
   });
 
   it("proxies embeddings and legacy completions too", async () => {
-    const embed = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/embeddings`, { model: "sim-embed", input: "hi" }, { nodeId: agent.nodeId }));
+    const embed = await send(
+      await signedRequest(
+        gateway.signer,
+        `${agent.publicUrl}/v1/embeddings`,
+        { model: "sim-embed", input: "hi" },
+        { nodeId: agent.nodeId },
+      ),
+    );
     expect(((await embed.json()) as { object: string }).object).toBe("list");
-    const completion = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/completions`, { model: "sim-small", prompt: "a b", max_tokens: 2 }, { nodeId: agent.nodeId }));
+    const completion = await send(
+      await signedRequest(
+        gateway.signer,
+        `${agent.publicUrl}/v1/completions`,
+        { model: "sim-small", prompt: "a b", max_tokens: 2 },
+        { nodeId: agent.nodeId },
+      ),
+    );
     expect(((await completion.json()) as { choices: { text: string }[] }).choices[0]!.text).toBe("a b");
   });
 
   it("passes upstream errors through unchanged", async () => {
-    const res = await send(await signedRequest(gateway.signer, chatUrl(), { ...chat, model: "no-such-model" }, { nodeId: agent.nodeId }));
+    const res = await send(
+      await signedRequest(gateway.signer, chatUrl(), { ...chat, model: "no-such-model" }, { nodeId: agent.nodeId }),
+    );
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: "model_not_found" } });
   });
 
   it("refuses an unsigned request", async () => {
-    await expectRefused(await fetch(chatUrl(), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(chat) }), "missing_signature");
+    await expectRefused(
+      await fetch(chatUrl(), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(chat),
+      }),
+      "missing_signature",
+    );
   });
 
   it("refuses a body that differs from the signed one", async () => {
     const tampered = new TextEncoder().encode(JSON.stringify({ ...chat, max_tokens: 999 }));
-    await expectRefused(await send(await signedRequest(gateway.signer, chatUrl(), chat, { nodeId: agent.nodeId, sentBody: tampered })), "bad_digest");
+    await expectRefused(
+      await send(await signedRequest(gateway.signer, chatUrl(), chat, { nodeId: agent.nodeId, sentBody: tampered })),
+      "bad_digest",
+    );
   });
 
   it("refuses a signature made with another key under the gateway's keyid", async () => {
     const { signer: impostor } = await webCryptoSignerFromSeed(newSeed(), () => gateway.keyId);
-    await expectRefused(await send(await signedRequest(impostor, chatUrl(), chat, { nodeId: agent.nodeId })), "bad_signature");
+    await expectRefused(
+      await send(await signedRequest(impostor, chatUrl(), chat, { nodeId: agent.nodeId })),
+      "bad_signature",
+    );
   });
 
   it("refuses a signature by a key it does not know", async () => {
     const { signer: stranger } = await webCryptoSignerFromSeed(newSeed(), jwkThumbprint);
-    await expectRefused(await send(await signedRequest(stranger, chatUrl(), chat, { nodeId: agent.nodeId })), "unknown_key");
+    await expectRefused(
+      await send(await signedRequest(stranger, chatUrl(), chat, { nodeId: agent.nodeId })),
+      "unknown_key",
+    );
   });
 
   it("refuses a malleated signature (S + L) and a non-canonical base64 encoding of a valid one", async () => {
     const request = await signedRequest(gateway.signer, chatUrl(), chat, { nodeId: agent.nodeId });
     const header = request.init.headers["signature"]!;
     const bytes = fromBase64(/:(.*):/.exec(header)![1]!)!;
-    const malleated = { ...request, init: { ...request.init, headers: { ...request.init.headers, signature: `sig1=:${toBase64(malleateSignature(bytes))}:` } } };
+    const malleated = {
+      ...request,
+      init: {
+        ...request.init,
+        headers: { ...request.init.headers, signature: `sig1=:${toBase64(malleateSignature(bytes))}:` },
+      },
+    };
     await expectRefused(await send(malleated), "bad_signature");
-    const reencoded = { ...request, init: { ...request.init, headers: { ...request.init.headers, signature: nonCanonicalSignatureHeader(header) } } };
+    const reencoded = {
+      ...request,
+      init: { ...request.init, headers: { ...request.init.headers, signature: nonCanonicalSignatureHeader(header) } },
+    };
     await expectRefused(await send(reencoded), "malformed_signature");
     // The untouched request still works: the refusals above did not burn its nonce.
     expect((await send(request)).status).toBe(200);
   });
 
   it("answers the gateway's endpoint challenge with the node key, for its own id and URL only", async () => {
-    const challenge = { node_id: agent.nodeId, url: agent.publicUrl, challenge: toBase64Url(crypto.getRandomValues(new Uint8Array(32))) };
-    const res = await send(await signedRequest(gateway.signer, `${agent.publicUrl}${ENDPOINT_PROOF_PATH}`, challenge, { nodeId: agent.nodeId }));
+    const challenge = {
+      node_id: agent.nodeId,
+      url: agent.publicUrl,
+      challenge: toBase64Url(crypto.getRandomValues(new Uint8Array(32))),
+    };
+    const res = await send(
+      await signedRequest(gateway.signer, `${agent.publicUrl}${ENDPOINT_PROOF_PATH}`, challenge, {
+        nodeId: agent.nodeId,
+      }),
+    );
     expect(res.status).toBe(200);
     const proof = EndpointProofSchema.parse(await res.json());
     const identity = agent.identity();
     expect(proof).toMatchObject({ node_id: agent.nodeId, keyid: identity.signer.keyId });
-    expect(await webCryptoVerify(identity.publicKey, fromBase64(proof.signature)!, endpointProofStatement(challenge))).toBe(true);
+    expect(
+      await webCryptoVerify(identity.publicKey, fromBase64(proof.signature)!, endpointProofStatement(challenge)),
+    ).toBe(true);
 
     const elsewhere = { ...challenge, url: "http://somewhere-else.example:8790" };
-    const wrongUrl = await send(await signedRequest(gateway.signer, `${agent.publicUrl}${ENDPOINT_PROOF_PATH}`, elsewhere, { nodeId: agent.nodeId }));
+    const wrongUrl = await send(
+      await signedRequest(gateway.signer, `${agent.publicUrl}${ENDPOINT_PROOF_PATH}`, elsewhere, {
+        nodeId: agent.nodeId,
+      }),
+    );
     expect(wrongUrl.status).toBe(403);
     expect(await wrongUrl.json()).toMatchObject({ error: { type: "permission_error", code: "wrong_url" } });
-    const unsigned = await fetch(`${agent.publicUrl}${ENDPOINT_PROOF_PATH}`, { method: "POST", body: JSON.stringify(challenge) });
+    const unsigned = await fetch(`${agent.publicUrl}${ENDPOINT_PROOF_PATH}`, {
+      method: "POST",
+      body: JSON.stringify(challenge),
+    });
     expect(unsigned.status).toBe(401);
   });
 
   it("refuses a stale signature", async () => {
-    const request = await signedRequest(gateway.signer, chatUrl(), chat, { nodeId: agent.nodeId, now: Date.now() - 10 * 60_000 });
+    const request = await signedRequest(gateway.signer, chatUrl(), chat, {
+      nodeId: agent.nodeId,
+      now: Date.now() - 10 * 60_000,
+    });
     await expectRefused(await send(request), "signature_expired");
   });
 
@@ -140,18 +214,28 @@ describe("agent server", () => {
   });
 
   it("refuses a signature made for another node's address", async () => {
-    const request = await signedRequest(gateway.signer, "http://other-node.example:8790/v1/chat/completions", chat, { nodeId: agent.nodeId });
+    const request = await signedRequest(gateway.signer, "http://other-node.example:8790/v1/chat/completions", chat, {
+      nodeId: agent.nodeId,
+    });
     await expectRefused(await send({ ...request, url: chatUrl() }), "bad_signature");
   });
 
   it("refuses a dispatch addressed to another node, even relayed with that node's Host header", async () => {
     // A node that received a dispatch meant for it relays the exact bytes here, keeping its own Host.
     const otherNode = "A".repeat(43);
-    const request = await signedRequest(gateway.signer, "http://other-node.example:8790/v1/chat/completions", chat, { nodeId: otherNode });
+    const request = await signedRequest(gateway.signer, "http://other-node.example:8790/v1/chat/completions", chat, {
+      nodeId: otherNode,
+    });
     const status = await new Promise<number>((resolve, reject) => {
       const url = new URL(chatUrl());
       const req = httpRequest(
-        { host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers: { ...request.init.headers, host: "other-node.example:8790" } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: "POST",
+          headers: { ...request.init.headers, host: "other-node.example:8790" },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
@@ -164,7 +248,10 @@ describe("agent server", () => {
   });
 
   it("answers 404 in OpenAI's shape for anything but the inference endpoints", async () => {
-    for (const res of [await fetch(`${agent.publicUrl}/v1/models`), await fetch(`${agent.publicUrl}/admin`, { method: "POST", body: "{}" })]) {
+    for (const res of [
+      await fetch(`${agent.publicUrl}/v1/models`),
+      await fetch(`${agent.publicUrl}/admin`, { method: "POST", body: "{}" }),
+    ]) {
       expect(res.status).toBe(404);
       expect(await res.json()).toMatchObject({ error: { type: "not_found_error", param: null, code: "unknown_url" } });
     }
@@ -175,7 +262,10 @@ describe("agent server", () => {
     const signed = await send(await signedRequest(gateway.signer, chatUrl(), big, { nodeId: agent.nodeId }));
     expect(signed.status).toBe(413);
     expect(await signed.json()).toMatchObject({ error: { code: "request_too_large" } });
-    await expectRefused(await fetch(chatUrl(), { method: "POST", body: new Uint8Array(8 * 1024 * 1024 + 1) }), "missing_signature");
+    await expectRefused(
+      await fetch(chatUrl(), { method: "POST", body: new Uint8Array(8 * 1024 * 1024 + 1) }),
+      "missing_signature",
+    );
   });
 
   it("answers 502 when its upstream is unreachable", async () => {
@@ -183,9 +273,13 @@ describe("agent server", () => {
     await down.close();
     const orphan = await oneSlotAgent(down.url);
     try {
-      const res = await send(await signedRequest(gateway.signer, `${orphan.publicUrl}/v1/chat/completions`, chat, { nodeId: orphan.nodeId }));
+      const res = await send(
+        await signedRequest(gateway.signer, `${orphan.publicUrl}/v1/chat/completions`, chat, { nodeId: orphan.nodeId }),
+      );
       expect(res.status).toBe(502);
-      expect(await res.json()).toEqual({ error: { message: expect.any(String), type: "api_error", param: null, code: "upstream_unreachable" } });
+      expect(await res.json()).toEqual({
+        error: { message: expect.any(String), type: "api_error", param: null, code: "upstream_unreachable" },
+      });
     } finally {
       await orphan.stop();
     }
@@ -202,7 +296,9 @@ describe("agent server", () => {
       const second = await send(await signedRequest(gateway.signer, url, chat, { nodeId: single.nodeId }));
       expect(second.status).toBe(429);
       expect(second.headers.get("retry-after")).toBe("1");
-      expect(await second.json()).toEqual({ error: { message: expect.any(String), type: "rate_limit_error", param: null, code: "node_at_capacity" } });
+      expect(await second.json()).toEqual({
+        error: { message: expect.any(String), type: "rate_limit_error", param: null, code: "node_at_capacity" },
+      });
       expect((await first).status).toBe(200);
       const third = await send(await signedRequest(gateway.signer, url, chat, { nodeId: single.nodeId }));
       expect(third.status).toBe(200);

@@ -13,7 +13,11 @@ import { BodyTooLargeError, MAX_BODY_BYTES, readBody } from "./read-body.js";
 import { StrangerConnections } from "./stranger-connections.js";
 import type { UpstreamProxy } from "./upstream-proxy.js";
 
-export const PROXIED_PATHS: ReadonlySet<string> = new Set(["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]);
+export const PROXIED_PATHS: ReadonlySet<string> = new Set([
+  "/v1/chat/completions",
+  "/v1/completions",
+  "/v1/embeddings",
+]);
 
 // Node's own limits, short for strangers, none on answers. The gateway sends each request whole at once: its headers
 // in one packet, its body (≤ 8 MiB) right after. A stranger's body is never read (its headers are refused first),
@@ -71,7 +75,9 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     }
   };
 
-  const strangers = new StrangerConnections<Socket>(options.maxStrangerConnections ?? options.capacity + STRANGER_CONNECTIONS_OVER_CAPACITY);
+  const strangers = new StrangerConnections<Socket>(
+    options.maxStrangerConnections ?? options.capacity + STRANGER_CONNECTIONS_OVER_CAPACITY,
+  );
 
   /** Answers a request that is not the gateway's, and closes its connection: nothing more it sends is read. */
   function refuse(req: IncomingMessage, res: ServerResponse, path: string, failure: AuthFailure): void {
@@ -85,7 +91,12 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
    * The signature is checked on the headers before a byte of the body is read: a stranger is answered 401 at once,
    * whatever body it holds back. The body is read only then, bounded, and checked against the signed digest.
    */
-  async function acceptGatewayRequest(req: IncomingMessage, res: ServerResponse, path: string, limit: number): Promise<Buffer | null> {
+  async function acceptGatewayRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    limit: number,
+  ): Promise<Buffer | null> {
     const signed = await authenticateHeaders(req, auth);
     if (!("contentDigest" in signed)) {
       refuse(req, res, path, signed);
@@ -98,7 +109,13 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         res.setHeader("connection", "close");
-        sendError(res, 413, "invalid_request_error", "request_too_large", `Request body too large: the limit is ${err.limit} bytes.`);
+        sendError(
+          res,
+          413,
+          "invalid_request_error",
+          "request_too_large",
+          `Request body too large: the limit is ${err.limit} bytes.`,
+        );
       } else {
         res.destroy();
       }
@@ -122,9 +139,20 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     if (req.method !== "POST" || !(PROXIED_PATHS.has(path) || isChallenge || isHealth || isCancel)) {
       // Not the gateway's either (it sends only these): nothing more is read from this connection.
       res.setHeader("connection", "close");
-      return sendError(res, 404, "not_found_error", "unknown_url", `Unknown request URL: ${req.method ?? "?"} ${path}.`);
+      return sendError(
+        res,
+        404,
+        "not_found_error",
+        "unknown_url",
+        `Unknown request URL: ${req.method ?? "?"} ${path}.`,
+      );
     }
-    const body = await acceptGatewayRequest(req, res, path, isHealth ? MAX_HEALTH_BODY_BYTES : isCancel ? MAX_CANCEL_BODY_BYTES : maxBodyBytes);
+    const body = await acceptGatewayRequest(
+      req,
+      res,
+      path,
+      isHealth ? MAX_HEALTH_BODY_BYTES : isCancel ? MAX_CANCEL_BODY_BYTES : maxBodyBytes,
+    );
     // Gone meanwhile: its "close" has fired or is about to, and nothing is left to serve.
     if (!body || req.socket.destroyed) return;
     // Only the gateway's requests are load: a stranger's never reach this line. A probe measures the node's load;
@@ -137,7 +165,14 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     if (isCancel) return answerCancel(body, res, proxy, log);
     if (isChallenge && options.prover) {
       const answer = await answerChallenge(body, options.prover);
-      if (!answer.ok) return sendError(res, answer.status, answer.status === 403 ? "permission_error" : "invalid_request_error", answer.code, answer.message);
+      if (!answer.ok)
+        return sendError(
+          res,
+          answer.status,
+          answer.status === 403 ? "permission_error" : "invalid_request_error",
+          answer.code,
+          answer.message,
+        );
       log("proved endpoint to the gateway", { url: options.prover.publicUrl });
       const text = JSON.stringify(answer.proof);
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
@@ -148,7 +183,13 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     if (serving >= options.capacity) {
       log("refused request over capacity", { path, capacity: options.capacity });
       res.setHeader("retry-after", "1");
-      return sendError(res, 429, "rate_limit_error", "node_at_capacity", `The node is serving its capacity of ${options.capacity} requests.`);
+      return sendError(
+        res,
+        429,
+        "rate_limit_error",
+        "node_at_capacity",
+        `The node is serving its capacity of ${options.capacity} requests.`,
+      );
     }
     serving += 1;
     res.once("close", () => (serving -= 1));
@@ -163,6 +204,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     });
   });
   server.on("connection", (socket: Socket) => strangers.admit(socket));
-  const idle = (): Promise<void> => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve)));
+  const idle = (): Promise<void> =>
+    inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
   return { server, inFlight: () => inFlight, idle };
 }

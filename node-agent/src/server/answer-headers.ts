@@ -1,7 +1,15 @@
 // The upstream response headers passed on to the gateway; hop-by-hop and server-identifying ones are not.
 import type { IncomingHttpHeaders } from "node:http";
 
-const PASSED_HEADERS = ["content-type", "content-length", "content-encoding", "cache-control", "openai-processing-ms", "openai-version", "x-request-id"] as const;
+const PASSED_HEADERS = [
+  "content-type",
+  "content-length",
+  "content-encoding",
+  "cache-control",
+  "openai-processing-ms",
+  "openai-version",
+  "x-request-id",
+] as const;
 
 export function pickHeaders(from: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};

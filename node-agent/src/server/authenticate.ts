@@ -3,7 +3,14 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import {
-  checkSignedBody, DISPATCH_NODE_HEADER, SignatureError, verifySignedHeaders, type FreshnessPolicy, type HttpMessage, type KeyVerifier, type VerifiedHeaders,
+  checkSignedBody,
+  DISPATCH_NODE_HEADER,
+  SignatureError,
+  verifySignedHeaders,
+  type FreshnessPolicy,
+  type HttpMessage,
+  type KeyVerifier,
+  type VerifiedHeaders,
 } from "@meshgate/schemas";
 import type { NonceWindow } from "./nonce-window.js";
 
@@ -48,15 +55,27 @@ export interface SignedHeaders {
  * refused here, so only the gateway can make this node read a body. The nonce is claimed now, so one captured
  * signature holds at most one connection past this point.
  */
-export async function authenticateHeaders(req: IncomingMessage, auth: GatewayAuth): Promise<SignedHeaders | AuthFailure> {
+export async function authenticateHeaders(
+  req: IncomingMessage,
+  auth: GatewayAuth,
+): Promise<SignedHeaders | AuthFailure> {
   const host = req.headers.host;
   if (!host) return { code: "missing_component", message: "the Host header is required to check the signature" };
   const now = auth.now();
   const policy: FreshnessPolicy = { now, maxSkewSeconds: MAX_SKEW_SECONDS, maxAgeSeconds: MAX_AGE_SECONDS };
   let verified: VerifiedHeaders;
   try {
-    const message: HttpMessage = { method: req.method ?? "", url: `http://${host}${req.url ?? "/"}`, headers: headerGetter(req) };
-    verified = await verifySignedHeaders({ message, policy, verify: auth.verify, requiredComponents: [DISPATCH_NODE_HEADER] });
+    const message: HttpMessage = {
+      method: req.method ?? "",
+      url: `http://${host}${req.url ?? "/"}`,
+      headers: headerGetter(req),
+    };
+    verified = await verifySignedHeaders({
+      message,
+      policy,
+      verify: auth.verify,
+      requiredComponents: [DISPATCH_NODE_HEADER],
+    });
   } catch (err) {
     if (err instanceof SignatureError) return { code: err.code, message: err.message };
     // e.g. a Host header that does not form a URL: as unverifiable as a bad signature.

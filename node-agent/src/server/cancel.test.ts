@@ -4,7 +4,15 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CANCEL_PATH, decodeReceipt, RECEIPT_COMMENT_PREFIX, SseDecoder, StreamDigest, webCryptoVerify, type Receipt } from "@meshgate/schemas";
+import {
+  CANCEL_PATH,
+  decodeReceipt,
+  RECEIPT_COMMENT_PREFIX,
+  SseDecoder,
+  StreamDigest,
+  webCryptoVerify,
+  type Receipt,
+} from "@meshgate/schemas";
 import { startFakeGateway, type FakeGateway } from "../../test/fake-gateway.js";
 import { send, signedRequest } from "../../test/gateway-request.js";
 import { startAgent, type RunningAgent } from "../agent.js";
@@ -16,7 +24,8 @@ const MESSAGES = [{ role: "user", content: "Hello there" }];
 const ESTIMATED_PROMPT_TOKENS = 7;
 const USAGE = { prompt_tokens: 11, completion_tokens: 3, total_tokens: 14 };
 
-const content = (text: string): string => `data: ${JSON.stringify({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: text }, finish_reason: null }] })}\n\n`;
+const content = (text: string): string =>
+  `data: ${JSON.stringify({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: text }, finish_reason: null }] })}\n\n`;
 const ROLE = `data: ${JSON.stringify({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] })}\n\n`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -99,10 +108,18 @@ interface OpenAnswer {
   readAll(): Promise<string>;
 }
 
-async function dispatch(script: Script, body: Record<string, unknown> = { model: "priced", messages: MESSAGES, stream: true }): Promise<OpenAnswer> {
+async function dispatch(
+  script: Script,
+  body: Record<string, unknown> = { model: "priced", messages: MESSAGES, stream: true },
+): Promise<OpenAnswer> {
   const requestId = `req_cancel_${++requests}`;
   scripts.set(requestId, script);
-  const res = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/chat/completions`, body, { nodeId: agent.nodeId, requestId }));
+  const res = await send(
+    await signedRequest(gateway.signer, `${agent.publicUrl}/v1/chat/completions`, body, {
+      nodeId: agent.nodeId,
+      requestId,
+    }),
+  );
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let text = "";
@@ -118,14 +135,20 @@ async function dispatch(script: Script, body: Record<string, unknown> = { model:
 }
 
 async function cancel(requestId: string, nodeId = agent.nodeId): Promise<Response> {
-  return send(await signedRequest(gateway.signer, `${agent.publicUrl}${CANCEL_PATH}`, { request_id: requestId }, { nodeId }));
+  return send(
+    await signedRequest(gateway.signer, `${agent.publicUrl}${CANCEL_PATH}`, { request_id: requestId }, { nodeId }),
+  );
 }
 
 /** Every event of a stream: data payloads, and comments by their text. */
 function events(text: string): { data: string[]; comments: string[]; rest: number } {
   const decoder = new SseDecoder();
   const all = decoder.push(text);
-  return { data: all.flatMap((e) => (e.data === null ? [] : [e.data])), comments: all.filter((e) => e.data === null).map((e) => e.raw), rest: decoder.buffered };
+  return {
+    data: all.flatMap((e) => (e.data === null ? [] : [e.data])),
+    comments: all.filter((e) => e.data === null).map((e) => e.raw),
+    rest: decoder.buffered,
+  };
 }
 
 function digestOf(payloads: readonly string[]): string {
@@ -147,7 +170,10 @@ async function receiptOf(text: string): Promise<{ receipt: Receipt; token: strin
 
 async function loggedReceipts(requestId: string): Promise<string[]> {
   const lines = (await readFile(logPath, "utf8").catch(() => "")).split("\n").filter((l) => l.endsWith("}"));
-  return lines.map((l) => JSON.parse(l) as { receipt: string; request_id: string }).filter((l) => l.request_id === requestId).map((l) => l.receipt);
+  return lines
+    .map((l) => JSON.parse(l) as { receipt: string; request_id: string })
+    .filter((l) => l.request_id === requestId)
+    .map((l) => l.receipt);
 }
 
 async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
@@ -164,7 +190,12 @@ const contentChunks = (n: number): string[] => Array.from({ length: n }, (_, i) 
 describe("a cancelled stream", () => {
   it("stops the upstream at once and ends with the receipt of what was relayed, without [DONE]", async () => {
     // 400 chunks 25 ms apart: ten seconds the upstream would go on for.
-    const answer = await dispatch(writes([ROLE, ...contentChunks(400), `data: {"choices":[],"usage":${JSON.stringify(USAGE)}}\n\n`, "data: [DONE]\n\n"], { intervalMs: 25 }));
+    const answer = await dispatch(
+      writes(
+        [ROLE, ...contentChunks(400), `data: {"choices":[],"usage":${JSON.stringify(USAGE)}}\n\n`, "data: [DONE]\n\n"],
+        { intervalMs: 25 },
+      ),
+    );
     await answer.readUntil((text) => events(text).data.length >= 4);
 
     const cancelledAt = Date.now();
@@ -195,8 +226,16 @@ describe("a cancelled stream", () => {
       body_digest: digestOf(relayed.data),
       created: expect.any(Number),
     });
-    expect(await until(() => loggedReceipts(answer.requestId), (r) => r.length > 0)).toEqual([token]);
-    await until(async () => agent.inFlight(), (n) => n === 0);
+    expect(
+      await until(
+        () => loggedReceipts(answer.requestId),
+        (r) => r.length > 0,
+      ),
+    ).toEqual([token]);
+    await until(
+      async () => agent.inFlight(),
+      (n) => n === 0,
+    );
   });
 
   it.each([
@@ -222,13 +261,22 @@ describe("a cancelled stream", () => {
   it("bills the last usage the upstream reported while streaming, when it reported any", async () => {
     const withUsage = (k: number): string =>
       `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "x" } }], usage: { prompt_tokens: 31, completion_tokens: k, total_tokens: 31 + k } })}\n\n`;
-    const answer = await dispatch(writes(Array.from({ length: 100 }, (_, i) => withUsage(i + 1)), { intervalMs: 20 }));
+    const answer = await dispatch(
+      writes(
+        Array.from({ length: 100 }, (_, i) => withUsage(i + 1)),
+        { intervalMs: 20 },
+      ),
+    );
     await answer.readUntil((text) => events(text).data.length >= 3);
     expect((await cancel(answer.requestId)).status).toBe(200);
     const text = await answer.readAll();
     const relayed = events(text).data;
     const { receipt } = await receiptOf(text);
-    expect(receipt).toMatchObject({ prompt_tokens: 31, completion_tokens: relayed.length, body_digest: digestOf(relayed) });
+    expect(receipt).toMatchObject({
+      prompt_tokens: 31,
+      completion_tokens: relayed.length,
+      body_digest: digestOf(relayed),
+    });
   });
 });
 
@@ -236,7 +284,9 @@ describe("cancels that stop nothing", () => {
   it("answers 404 not_in_flight for an id with no answer being relayed", async () => {
     const res = await cancel("req_never_sent");
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { message: expect.any(String), type: "not_found_error", param: null, code: "not_in_flight" } });
+    expect(await res.json()).toEqual({
+      error: { message: expect.any(String), type: "not_found_error", param: null, code: "not_in_flight" },
+    });
   });
 
   it("refuses an unsigned or wrongly addressed cancel with 401, and the answer goes on to its end", async () => {
@@ -252,7 +302,11 @@ describe("cancels that stop nothing", () => {
     });
     await answer.readUntil((text) => events(text).data.length === 2);
 
-    const unsigned = await fetch(`${agent.publicUrl}${CANCEL_PATH}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ request_id: answer.requestId }) });
+    const unsigned = await fetch(`${agent.publicUrl}${CANCEL_PATH}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ request_id: answer.requestId }),
+    });
     expect(unsigned.status).toBe(401);
     expect(await unsigned.json()).toMatchObject({ error: { type: "authentication_error", code: "missing_signature" } });
     const misaddressed = await cancel(answer.requestId, "O".repeat(43));
@@ -262,15 +316,23 @@ describe("cancels that stop nothing", () => {
     release();
     const text = await answer.readAll();
     expect(events(text).data.at(-1)).toBe("[DONE]");
-    expect((await receiptOf(text)).receipt).toMatchObject({ prompt_tokens: USAGE.prompt_tokens, completion_tokens: USAGE.completion_tokens });
+    expect((await receiptOf(text)).receipt).toMatchObject({
+      prompt_tokens: USAGE.prompt_tokens,
+      completion_tokens: USAGE.completion_tokens,
+    });
     expect((await calls.get(answer.requestId)!.closed).finished).toBe(true);
   });
 
   it("answers 404 once the answer completed, and its receipt stays the one delivered", async () => {
-    const answer = await dispatch(writes([ROLE, content("a"), `data: {"choices":[],"usage":${JSON.stringify(USAGE)}}\n\n`, "data: [DONE]\n\n"]));
+    const answer = await dispatch(
+      writes([ROLE, content("a"), `data: {"choices":[],"usage":${JSON.stringify(USAGE)}}\n\n`, "data: [DONE]\n\n"]),
+    );
     const text = await answer.readAll();
     const { token } = await receiptOf(text);
-    await until(() => loggedReceipts(answer.requestId), (r) => r.length > 0);
+    await until(
+      () => loggedReceipts(answer.requestId),
+      (r) => r.length > 0,
+    );
     const res = await cancel(answer.requestId);
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: "not_in_flight" } });
@@ -285,18 +347,37 @@ describe("cancels that stop nothing", () => {
       upstreamSide.held = res;
       return Promise.resolve();
     });
-    const pending = send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/chat/completions`, { model: "priced", messages: MESSAGES }, { nodeId: agent.nodeId, requestId }));
-    const held = await until(async () => upstreamSide.held, (h) => h !== undefined);
+    const pending = send(
+      await signedRequest(
+        gateway.signer,
+        `${agent.publicUrl}/v1/chat/completions`,
+        { model: "priced", messages: MESSAGES },
+        { nodeId: agent.nodeId, requestId },
+      ),
+    );
+    const held = await until(
+      async () => upstreamSide.held,
+      (h) => h !== undefined,
+    );
     expect((await cancel(requestId)).status).toBe(404);
     held!.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ choices: [], usage: USAGE }));
     expect((await pending).status).toBe(200);
   });
 
   it("refuses a body that is not a cancel request", async () => {
-    const wrong = await send(await signedRequest(gateway.signer, `${agent.publicUrl}${CANCEL_PATH}`, { id: "x" }, { nodeId: agent.nodeId }));
+    const wrong = await send(
+      await signedRequest(gateway.signer, `${agent.publicUrl}${CANCEL_PATH}`, { id: "x" }, { nodeId: agent.nodeId }),
+    );
     expect(wrong.status).toBe(400);
     expect(await wrong.json()).toMatchObject({ error: { type: "invalid_request_error", code: "invalid_value" } });
-    const large = await send(await signedRequest(gateway.signer, `${agent.publicUrl}${CANCEL_PATH}`, { request_id: "x", pad: "x".repeat(5000) }, { nodeId: agent.nodeId }));
+    const large = await send(
+      await signedRequest(
+        gateway.signer,
+        `${agent.publicUrl}${CANCEL_PATH}`,
+        { request_id: "x", pad: "x".repeat(5000) },
+        { nodeId: agent.nodeId },
+      ),
+    );
     expect(large.status).toBe(413);
   });
 });

@@ -22,7 +22,11 @@ function parseCancel(body: Uint8Array): { requestId: string } | { code: string; 
     return { code: "invalid_json", message: "The cancel request's body is not JSON." };
   }
   const parsed = CancelRequestSchema.safeParse(value);
-  if (!parsed.success) return { code: "invalid_value", message: 'The body is not a cancel request: {"request_id": "<the dispatch\'s x-request-id>"}.' };
+  if (!parsed.success)
+    return {
+      code: "invalid_value",
+      message: 'The body is not a cancel request: {"request_id": "<the dispatch\'s x-request-id>"}.',
+    };
   return { requestId: parsed.data.request_id };
 }
 
@@ -31,11 +35,21 @@ export function answerCancel(body: Uint8Array, res: ServerResponse, answers: Can
   if (!("requestId" in request)) return sendError(res, 400, "invalid_request_error", request.code, request.message);
   const { requestId } = request;
   if (!answers.cancel(requestId)) {
-    return sendError(res, 404, "not_found_error", "not_in_flight", "No streamed answer to that request is being relayed by this node.");
+    return sendError(
+      res,
+      404,
+      "not_found_error",
+      "not_in_flight",
+      "No streamed answer to that request is being relayed by this node.",
+    );
   }
   log("stopped an answer the gateway cancelled", { request_id: requestId });
   const answer: CancelAnswer = { object: "answer.cancel", request_id: requestId };
   const text = JSON.stringify(answer);
-  res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+  });
   res.end(text);
 }

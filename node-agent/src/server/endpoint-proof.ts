@@ -10,7 +10,9 @@ export interface EndpointProver {
   publicUrl: string;
 }
 
-export type ChallengeAnswer = { ok: true; proof: EndpointProof } | { ok: false; status: 400 | 403; code: string; message: string };
+export type ChallengeAnswer =
+  | { ok: true; proof: EndpointProof }
+  | { ok: false; status: 400 | 403; code: string; message: string };
 
 export async function answerChallenge(body: Uint8Array, prover: EndpointProver): Promise<ChallengeAnswer> {
   let parsed: ReturnType<typeof EndpointChallengeSchema.safeParse>;
@@ -19,11 +21,22 @@ export async function answerChallenge(body: Uint8Array, prover: EndpointProver):
   } catch {
     return { ok: false, status: 400, code: "invalid_json", message: "The challenge is not JSON." };
   }
-  if (!parsed.success) return { ok: false, status: 400, code: "invalid_challenge", message: "The body is not an endpoint challenge." };
+  if (!parsed.success)
+    return { ok: false, status: 400, code: "invalid_challenge", message: "The body is not an endpoint challenge." };
   const challenge = parsed.data;
   const identity = prover.identity();
-  if (challenge.node_id !== identity.nodeId) return { ok: false, status: 403, code: "wrong_node", message: "This challenge is for another node." };
-  if (challenge.url !== prover.publicUrl) return { ok: false, status: 403, code: "wrong_url", message: "This node does not advertise that URL." };
+  if (challenge.node_id !== identity.nodeId)
+    return { ok: false, status: 403, code: "wrong_node", message: "This challenge is for another node." };
+  if (challenge.url !== prover.publicUrl)
+    return { ok: false, status: 403, code: "wrong_url", message: "This node does not advertise that URL." };
   const signature = await identity.signer.sign(endpointProofStatement(challenge));
-  return { ok: true, proof: { object: "endpoint_proof", node_id: identity.nodeId, keyid: identity.signer.keyId, signature: toBase64Url(signature) } };
+  return {
+    ok: true,
+    proof: {
+      object: "endpoint_proof",
+      node_id: identity.nodeId,
+      keyid: identity.signer.keyId,
+      signature: toBase64Url(signature),
+    },
+  };
 }

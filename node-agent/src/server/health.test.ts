@@ -1,6 +1,14 @@
 import { request as httpRequest, createServer, type ClientRequest, type Server, type ServerResponse } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HEALTH_PATH, HealthAnswerSchema, jwkThumbprint, newSeed, publicJwk, webCryptoSignerFromSeed, type Signer } from "@meshgate/schemas";
+import {
+  HEALTH_PATH,
+  HealthAnswerSchema,
+  jwkThumbprint,
+  newSeed,
+  publicJwk,
+  webCryptoSignerFromSeed,
+  type Signer,
+} from "@meshgate/schemas";
 import { send, signedRequest, type SignedRequest } from "../../test/gateway-request.js";
 import { gatewayKeyVerifier } from "../gateway/gateway-verifier.js";
 import { createAgentServer, type AgentServer } from "./agent-server.js";
@@ -28,9 +36,20 @@ beforeAll(async () => {
     heldAnswers.push(res);
   });
   const upstreamUrl = await listen(upstream);
-  const key = { kid: signer.keyId, alg: "ed25519" as const, jwk: publicJwk(gateway.publicKey), status: "current" as const, not_after: null };
+  const key = {
+    kid: signer.keyId,
+    alg: "ed25519" as const,
+    jwk: publicJwk(gateway.publicKey),
+    status: "current" as const,
+    not_after: null,
+  };
   agent = createAgentServer({
-    auth: { verify: gatewayKeyVerifier([key]), nonces: new NonceWindow(), now: Date.now, servesNode: (id) => id === NODE },
+    auth: {
+      verify: gatewayKeyVerifier([key]),
+      nonces: new NonceWindow(),
+      now: Date.now,
+      servesNode: (id) => id === NODE,
+    },
     proxy: new UpstreamProxy(upstreamUrl, { onUpstreamError: () => {} }),
     log: () => {},
     capacity: CAPACITY,
@@ -43,9 +62,13 @@ afterAll(async () => {
   await close(upstream);
 });
 
-const probe = (nodeId = NODE): Promise<SignedRequest> => signedRequest(signer, `${agentUrl}${HEALTH_PATH}`, {}, { nodeId });
+const probe = (nodeId = NODE): Promise<SignedRequest> =>
+  signedRequest(signer, `${agentUrl}${HEALTH_PATH}`, {}, { nodeId });
 
-/** Sends all but the last byte of a signed request, so the agent holds it open reading the body; `finish` sends the rest. */
+/**
+ * Sends all but the last byte of a signed request, so the agent holds it open reading the body; `finish` sends the
+ * rest.
+ */
 async function heldOpen(request: SignedRequest): Promise<{ finish: () => Promise<number> }> {
   const arrived = new Promise<void>((resolve) => agent.server.once("request", () => resolve()));
   const { body } = request.init;
@@ -53,7 +76,13 @@ async function heldOpen(request: SignedRequest): Promise<{ finish: () => Promise
   let req: ClientRequest;
   const status = new Promise<number>((resolve, reject) => {
     req = httpRequest(
-      { host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers: { ...request.init.headers, "content-length": String(body.length) } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "POST",
+        headers: { ...request.init.headers, "content-length": String(body.length) },
+      },
       (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
@@ -87,7 +116,12 @@ describe("health probes", () => {
   });
 
   it("counts dispatches in flight but never probes, neither the one answered nor others open", async () => {
-    const chat = await signedRequest(signer, `${agentUrl}/v1/chat/completions`, { model: "m", messages: [] }, { nodeId: NODE });
+    const chat = await signedRequest(
+      signer,
+      `${agentUrl}/v1/chat/completions`,
+      { model: "m", messages: [] },
+      { nodeId: NODE },
+    );
     const dispatched = send(chat);
     await until(() => upstreamHits === 1);
     expect(agent.inFlight()).toBe(1);
@@ -107,13 +141,26 @@ describe("health probes", () => {
   });
 
   it.each([
-    ["an unsigned probe", async () => fetch(`${agentUrl}${HEALTH_PATH}`, { method: "POST", body: "{}" }), "missing_signature"],
+    [
+      "an unsigned probe",
+      async () => fetch(`${agentUrl}${HEALTH_PATH}`, { method: "POST", body: "{}" }),
+      "missing_signature",
+    ],
     ["a probe signed for another node", async () => send(await probe("O".repeat(43))), "wrong_node"],
-    ["a stale probe", async () => send(await signedRequest(signer, `${agentUrl}${HEALTH_PATH}`, {}, { nodeId: NODE, now: Date.now() - 10 * 60_000 })), "signature_expired"],
+    [
+      "a stale probe",
+      async () =>
+        send(
+          await signedRequest(signer, `${agentUrl}${HEALTH_PATH}`, {}, { nodeId: NODE, now: Date.now() - 10 * 60_000 }),
+        ),
+      "signature_expired",
+    ],
   ])("refuses %s with 401, like a dispatch", async (_name, sendIt, code) => {
     const res = await sendIt();
     expect(res.status).toBe(401);
-    expect(await res.json()).toEqual({ error: { message: expect.any(String), type: "authentication_error", param: null, code } });
+    expect(await res.json()).toEqual({
+      error: { message: expect.any(String), type: "authentication_error", param: null, code },
+    });
   });
 
   it("refuses a replayed probe", async () => {

@@ -14,8 +14,17 @@ export interface NodeLoad {
 }
 
 export function sendHealth(req: IncomingMessage, res: ServerResponse, load: NodeLoad): void {
-  const answer: HealthAnswer = { object: "node.health", node_id: String(req.headers[DISPATCH_NODE_HEADER]), in_flight: load.inFlight, capacity: load.capacity };
+  const answer: HealthAnswer = {
+    object: "node.health",
+    node_id: String(req.headers[DISPATCH_NODE_HEADER]),
+    in_flight: load.inFlight,
+    capacity: load.capacity,
+  };
   const text = JSON.stringify(answer);
-  res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+  });
   res.end(text);
 }

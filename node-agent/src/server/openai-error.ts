@@ -2,7 +2,13 @@
 import type { ServerResponse } from "node:http";
 import type { OpenAIErrorBody } from "@meshgate/schemas";
 
-export type ErrorType = "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "rate_limit_error" | "api_error";
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "not_found_error"
+  | "rate_limit_error"
+  | "api_error";
 
 export function sendError(res: ServerResponse, status: number, type: ErrorType, code: string, message: string): void {
   if (res.headersSent) {

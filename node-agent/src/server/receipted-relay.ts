@@ -20,7 +20,12 @@ export interface ReceiptContext {
   delivered(receipt: string): void;
 }
 
-export async function relayWholeAnswer(answer: IncomingMessage, res: ServerResponse, ctx: ReceiptContext, limit = MAX_ANSWER_BYTES): Promise<void> {
+export async function relayWholeAnswer(
+  answer: IncomingMessage,
+  res: ServerResponse,
+  ctx: ReceiptContext,
+  limit = MAX_ANSWER_BYTES,
+): Promise<void> {
   let body: Buffer;
   try {
     body = await readBody(answer, limit);
@@ -30,7 +35,13 @@ export async function relayWholeAnswer(answer: IncomingMessage, res: ServerRespo
     if (err instanceof BodyTooLargeError) {
       answer.destroy();
       ctx.onUpstreamError(new Error(`the answer is larger than the ${limit}-byte limit`));
-      return sendError(res, 502, "api_error", "upstream_answer_too_large", `The inference server's answer is larger than the node's limit of ${limit} bytes.`);
+      return sendError(
+        res,
+        502,
+        "api_error",
+        "upstream_answer_too_large",
+        `The inference server's answer is larger than the node's limit of ${limit} bytes.`,
+      );
     }
     ctx.onUpstreamError(new Error("the inference server broke off its answer"));
     return sendError(res, 502, "api_error", "upstream_failed", "The node's inference server broke off its answer.");

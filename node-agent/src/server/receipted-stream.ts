@@ -64,13 +64,22 @@ export function relayStream(answer: IncomingMessage, res: ServerResponse, ctx: S
   };
 }
 
-async function finishStream(answer: IncomingMessage, res: ServerResponse, witness: StreamWitness, ctx: ReceiptContext): Promise<void> {
+async function finishStream(
+  answer: IncomingMessage,
+  res: ServerResponse,
+  witness: StreamWitness,
+  ctx: ReceiptContext,
+): Promise<void> {
   const seen = answer.complete && !res.destroyed ? witness.end() : null;
   const receipt = seen ? await ctx.issue(seen.usage, seen.bodyDigest) : null;
   endWithReceipt(res, receipt, ctx);
 }
 
-async function finishStopped(res: ServerResponse, seen: PartialStream | null, ctx: StreamReceiptContext): Promise<void> {
+async function finishStopped(
+  res: ServerResponse,
+  seen: PartialStream | null,
+  ctx: StreamReceiptContext,
+): Promise<void> {
   const receipt = seen ? await ctx.issue(partialUsage(seen, ctx), seen.bodyDigest) : null;
   endWithReceipt(res, receipt, ctx);
 }

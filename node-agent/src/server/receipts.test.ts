@@ -5,7 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  bodyDigest, decodeReceipt, nodeAmount, RECEIPT_COMMENT_PREFIX, RECEIPT_HEADER, SseDecoder, StreamDigest, webCryptoVerify, type Receipt,
+  bodyDigest,
+  decodeReceipt,
+  nodeAmount,
+  RECEIPT_COMMENT_PREFIX,
+  RECEIPT_HEADER,
+  SseDecoder,
+  StreamDigest,
+  webCryptoVerify,
+  type Receipt,
 } from "@meshgate/schemas";
 import { startFakeGateway, type FakeGateway } from "../../test/fake-gateway.js";
 import { send, signedRequest } from "../../test/gateway-request.js";
@@ -23,11 +31,17 @@ const STREAM_WRITES = [
   "data: [DONE]\n\n",
 ].map((s) => Buffer.from(s, "latin1"));
 // One event of over 1 MiB (its blank line comes late), then an otherwise good stream.
-const OVERLONG_WRITES = [Buffer.from("data: "), ...Array.from({ length: 17 }, () => Buffer.from("x".repeat(64 * 1024))), Buffer.from("\n\n"), ...STREAM_WRITES];
+const OVERLONG_WRITES = [
+  Buffer.from("data: "),
+  ...Array.from({ length: 17 }, () => Buffer.from("x".repeat(64 * 1024))),
+  Buffer.from("\n\n"),
+  ...STREAM_WRITES,
+];
 
 /** What the upstream answers, chosen by the request's `scenario` field. */
 async function answer(scenario: string, res: ServerResponse): Promise<void> {
-  const json = (status: number, body: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  const json = (status: number, body: unknown): void =>
+    void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   const stream = async (writes: readonly Buffer[], end: "end" | "break" = "end"): Promise<void> => {
     res.writeHead(200, { "content-type": "text/event-stream" });
     for (const write of writes) {
@@ -39,7 +53,11 @@ async function answer(scenario: string, res: ServerResponse): Promise<void> {
   };
   switch (scenario) {
     case "json":
-      return json(200, { object: "chat.completion", choices: [{ message: { content: "the secret answer" } }], usage: USAGE });
+      return json(200, {
+        object: "chat.completion",
+        choices: [{ message: { content: "the secret answer" } }],
+        usage: USAGE,
+      });
     case "embedding":
       return json(200, { object: "list", data: [], usage: { prompt_tokens: 9, total_tokens: 9 } });
     case "json-no-usage":
@@ -51,7 +69,10 @@ async function answer(scenario: string, res: ServerResponse): Promise<void> {
     case "stream":
       return stream(STREAM_WRITES);
     case "stream-no-usage":
-      return stream([Buffer.from('data: {"choices":[{"delta":{"content":"!"}}]}\n\n'), Buffer.from("data: [DONE]\n\n")]);
+      return stream([
+        Buffer.from('data: {"choices":[{"delta":{"content":"!"}}]}\n\n'),
+        Buffer.from("data: [DONE]\n\n"),
+      ]);
     case "stream-no-done":
       return stream(STREAM_WRITES.slice(0, 3));
     case "stream-overlong-event":
@@ -59,7 +80,9 @@ async function answer(scenario: string, res: ServerResponse): Promise<void> {
     case "stream-broken":
       return stream(STREAM_WRITES.slice(0, 3), "break");
     default:
-      return json(400, { error: { message: "unknown scenario", type: "invalid_request_error", param: null, code: null } });
+      return json(400, {
+        error: { message: "unknown scenario", type: "invalid_request_error", param: null, code: null },
+      });
   }
 }
 
@@ -102,8 +125,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function ask(scenario: string, model = "priced", requestId = `req_${++requests}`): Promise<{ res: Response; bytes: Uint8Array; requestId: string }> {
-  const res = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/chat/completions`, { model, scenario, stream: scenario.startsWith("stream") }, { nodeId: agent.nodeId, requestId }));
+async function ask(
+  scenario: string,
+  model = "priced",
+  requestId = `req_${++requests}`,
+): Promise<{ res: Response; bytes: Uint8Array; requestId: string }> {
+  const res = await send(
+    await signedRequest(
+      gateway.signer,
+      `${agent.publicUrl}/v1/chat/completions`,
+      { model, scenario, stream: scenario.startsWith("stream") },
+      { nodeId: agent.nodeId, requestId },
+    ),
+  );
   return { res, bytes: new Uint8Array(await res.arrayBuffer()), requestId };
 }
 
@@ -119,7 +153,10 @@ async function verified(token: string | null | undefined): Promise<Receipt> {
 function events(text: string): { data: string[]; comments: string[] } {
   const decoder = new SseDecoder();
   const all = [...decoder.push(text), ...decoder.flush()];
-  return { data: all.flatMap((e) => (e.data === null ? [] : [e.data])), comments: all.filter((e) => e.data === null).map((e) => e.raw) };
+  return {
+    data: all.flatMap((e) => (e.data === null ? [] : [e.data])),
+    comments: all.filter((e) => e.data === null).map((e) => e.raw),
+  };
 }
 
 /** The log's lines once the one for `requestId` is in: lines are appended in order, so every earlier one is too. */
@@ -153,7 +190,12 @@ describe("receipts for answers the node served", () => {
 
   it("charges nothing for an unpriced model, and counts an embedding's tokens as prompt tokens", async () => {
     const { res } = await ask("embedding", "free");
-    expect(await verified(res.headers.get(RECEIPT_HEADER))).toMatchObject({ model: "free", prompt_tokens: 9, completion_tokens: 0, price: { prompt: 0, completion: 0 } });
+    expect(await verified(res.headers.get(RECEIPT_HEADER))).toMatchObject({
+      model: "free",
+      prompt_tokens: 9,
+      completion_tokens: 0,
+      price: { prompt: 0, completion: 0 },
+    });
   });
 
   it.each(["json-no-usage", "not-json"])("passes on a %s answer without a receipt", async (scenario) => {
@@ -182,7 +224,14 @@ describe("receipts for answers the node served", () => {
     const digest = new StreamDigest();
     for (const data of received.data) digest.add(data);
     const receipt = await verified(tail.slice(RECEIPT_COMMENT_PREFIX.length).trim());
-    expect(receipt).toMatchObject({ request_id: requestId, model: "priced", prompt_tokens: USAGE.prompt_tokens, completion_tokens: USAGE.completion_tokens, price: PRICE, body_digest: digest.finish() });
+    expect(receipt).toMatchObject({
+      request_id: requestId,
+      model: "priced",
+      prompt_tokens: USAGE.prompt_tokens,
+      completion_tokens: USAGE.completion_tokens,
+      price: PRICE,
+      body_digest: digest.finish(),
+    });
   });
 
   it.each(["stream-no-usage", "stream-no-done"])("ends a %s stream without a receipt", async (scenario) => {
@@ -197,7 +246,14 @@ describe("receipts for answers the node served", () => {
   });
 
   it("gives a stream the upstream broke off no receipt", async () => {
-    const res = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/chat/completions`, { model: "priced", scenario: "stream-broken" }, { nodeId: agent.nodeId }));
+    const res = await send(
+      await signedRequest(
+        gateway.signer,
+        `${agent.publicUrl}/v1/chat/completions`,
+        { model: "priced", scenario: "stream-broken" },
+        { nodeId: agent.nodeId },
+      ),
+    );
     await expect(res.text()).rejects.toThrow();
   });
 

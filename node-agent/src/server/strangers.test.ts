@@ -4,7 +4,16 @@
 import { Agent, createServer, request as httpRequest, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jwkThumbprint, newSeed, publicJwk, signRequest, utf8, webCryptoSignerFromSeed, type GatewayKey, type Signer } from "@meshgate/schemas";
+import {
+  jwkThumbprint,
+  newSeed,
+  publicJwk,
+  signRequest,
+  utf8,
+  webCryptoSignerFromSeed,
+  type GatewayKey,
+  type Signer,
+} from "@meshgate/schemas";
 import { signedRequest, type SignedRequest } from "../../test/gateway-request.js";
 import { gatewayKeyVerifier } from "../gateway/gateway-verifier.js";
 import { createAgentServer, type AgentServer } from "./agent-server.js";
@@ -29,7 +38,11 @@ beforeAll(async () => {
   upstream = createServer((req, res) => {
     upstreamHits++;
     req.resume();
-    req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ object: "chat.completion", choices: [] })));
+    req.on("end", () =>
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ object: "chat.completion", choices: [] })),
+    );
   });
   upstreamUrl = await listen(upstream);
 });
@@ -38,9 +51,16 @@ afterAll(async () => {
   await close(upstream);
 });
 
-async function startAgentServer(options: { maxStrangerConnections?: number } = {}): Promise<{ agent: AgentServer; url: string }> {
+async function startAgentServer(
+  options: { maxStrangerConnections?: number } = {},
+): Promise<{ agent: AgentServer; url: string }> {
   const agent = createAgentServer({
-    auth: { verify: gatewayKeyVerifier([key]), nonces: new NonceWindow(), now: Date.now, servesNode: (id) => id === NODE },
+    auth: {
+      verify: gatewayKeyVerifier([key]),
+      nonces: new NonceWindow(),
+      now: Date.now,
+      servesNode: (id) => id === NODE,
+    },
     proxy: new UpstreamProxy(upstreamUrl, { onUpstreamError: () => {} }),
     log: () => {},
     capacity: 4,
@@ -62,7 +82,9 @@ interface RawAnswer {
 function headWithoutBody(request: SignedRequest, declared = 1000): Promise<RawAnswer> {
   const url = new URL(request.url);
   const fields = { ...request.init.headers, host: url.host, "content-length": String(declared) };
-  const head = `POST ${url.pathname} HTTP/1.1\r\n${Object.entries(fields).map(([name, value]) => `${name}: ${value}`).join("\r\n")}\r\n\r\n`;
+  const head = `POST ${url.pathname} HTTP/1.1\r\n${Object.entries(fields)
+    .map(([name, value]) => `${name}: ${value}`)
+    .join("\r\n")}\r\n\r\n`;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = connect({ host: url.hostname, port: Number(url.port) }, () => socket.write(head));
@@ -100,21 +122,52 @@ describe("requests that are not the gateway's", () => {
     chatUrl = `${started.url}/v1/chat/completions`;
   });
 
-  const impostor = async (keyId: (publicKey: string) => string | Promise<string>) => (await webCryptoSignerFromSeed(newSeed(), keyId)).signer;
+  const impostor = async (keyId: (publicKey: string) => string | Promise<string>) =>
+    (await webCryptoSignerFromSeed(newSeed(), keyId)).signer;
   it.each([
-    ["an unsigned request", async () => ({ url: chatUrl, init: { method: "POST" as const, headers: { "content-type": "application/json" }, body: utf8("") } }), "missing_signature"],
-    ["a signature made with another key under the gateway's keyid", async () => signedRequest(await impostor(() => key.kid), chatUrl, chat, { nodeId: NODE }), "bad_signature"],
-    ["a signature by a key the gateway never published", async () => signedRequest(await impostor(jwkThumbprint), chatUrl, chat, { nodeId: NODE }), "unknown_key"],
-    ["an expired signature", async () => signedRequest(signer, chatUrl, chat, { nodeId: NODE, now: Date.now() - 10 * 60_000 }), "signature_expired"],
-    ["a signature that does not cover the node's id", async () => withoutNodeCoverage(chatUrl), "insufficient_coverage"],
-    ["a dispatch signed for another node", async () => signedRequest(signer, chatUrl, chat, { nodeId: "O".repeat(43) }), "wrong_node"],
-  ])("answers %s 401 while its body is held back, closes the connection, and never counts it in flight", async (_name, make, code) => {
-    const hits = upstreamHits;
-    const answers = await Promise.all(Array.from({ length: 8 }, async () => headWithoutBody(await make())));
-    expect(answers).toEqual(Array(8).fill({ status: 401, code }));
-    expect(agent.inFlight()).toBe(0);
-    expect(upstreamHits).toBe(hits);
-  });
+    [
+      "an unsigned request",
+      async () => ({
+        url: chatUrl,
+        init: { method: "POST" as const, headers: { "content-type": "application/json" }, body: utf8("") },
+      }),
+      "missing_signature",
+    ],
+    [
+      "a signature made with another key under the gateway's keyid",
+      async () => signedRequest(await impostor(() => key.kid), chatUrl, chat, { nodeId: NODE }),
+      "bad_signature",
+    ],
+    [
+      "a signature by a key the gateway never published",
+      async () => signedRequest(await impostor(jwkThumbprint), chatUrl, chat, { nodeId: NODE }),
+      "unknown_key",
+    ],
+    [
+      "an expired signature",
+      async () => signedRequest(signer, chatUrl, chat, { nodeId: NODE, now: Date.now() - 10 * 60_000 }),
+      "signature_expired",
+    ],
+    [
+      "a signature that does not cover the node's id",
+      async () => withoutNodeCoverage(chatUrl),
+      "insufficient_coverage",
+    ],
+    [
+      "a dispatch signed for another node",
+      async () => signedRequest(signer, chatUrl, chat, { nodeId: "O".repeat(43) }),
+      "wrong_node",
+    ],
+  ])(
+    "answers %s 401 while its body is held back, closes the connection, and never counts it in flight",
+    async (_name, make, code) => {
+      const hits = upstreamHits;
+      const answers = await Promise.all(Array.from({ length: 8 }, async () => headWithoutBody(await make())));
+      expect(answers).toEqual(Array(8).fill({ status: 401, code }));
+      expect(agent.inFlight()).toBe(0);
+      expect(upstreamHits).toBe(hits);
+    },
+  );
 
   it("answers a replayed signature 401 from its headers alone", async () => {
     const request = await signedRequest(signer, chatUrl, chat, { nodeId: NODE });
@@ -125,7 +178,10 @@ describe("requests that are not the gateway's", () => {
   it("reads the body of a request whose headers are the gateway's, and checks it against the signed digest", async () => {
     const good = await signedRequest(signer, chatUrl, chat, { nodeId: NODE });
     expect((await fetch(good.url, good.init)).status).toBe(200);
-    const tampered = await signedRequest(signer, chatUrl, chat, { nodeId: NODE, sentBody: utf8(JSON.stringify({ ...chat, max_tokens: 9 })) });
+    const tampered = await signedRequest(signer, chatUrl, chat, {
+      nodeId: NODE,
+      sentBody: utf8(JSON.stringify({ ...chat, max_tokens: 9 })),
+    });
     const refused = await fetch(tampered.url, tampered.init);
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ error: { code: "bad_digest" } });
@@ -140,7 +196,8 @@ describe("connections nobody authenticated", () => {
       const socket = connect({ host: hostname, port: Number(port) }, () => resolve(socket));
       socket.on("error", reject);
     });
-  const closed = (socket: Socket): Promise<void> => new Promise((resolve) => (socket.destroyed ? resolve() : socket.once("close", () => resolve())));
+  const closed = (socket: Socket): Promise<void> =>
+    new Promise((resolve) => (socket.destroyed ? resolve() : socket.once("close", () => resolve())));
 
   it("are bounded: past the bound the oldest is dropped, never the gateway's kept-alive connection", async () => {
     const { url } = await startAgentServer({ maxStrangerConnections: 3 });
@@ -150,10 +207,20 @@ describe("connections nobody authenticated", () => {
       const target = new URL(request.url);
       const headers = { ...request.init.headers, "content-length": String(request.init.body.length) };
       return new Promise((resolve, reject) => {
-        const req = httpRequest({ host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers, agent: keepAlive }, (res) => {
-          res.resume();
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
-        });
+        const req = httpRequest(
+          {
+            host: target.hostname,
+            port: target.port,
+            path: target.pathname,
+            method: "POST",
+            headers,
+            agent: keepAlive,
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+          },
+        );
         req.on("error", reject);
         req.end(request.init.body);
       });

@@ -43,14 +43,15 @@ async function startLockstepUpstream(events: readonly string[]): Promise<Lockste
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     next: () => release(),
     abandoned,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
-const EVENTS = ["data: {\"n\":1}\n\n", "data: {\"n\":2}\n\n", "data: {\"n\":3}\n\n", "data: [DONE]\n\n"];
+const EVENTS = ['data: {"n":1}\n\n', 'data: {"n":2}\n\n', 'data: {"n":3}\n\n', "data: [DONE]\n\n"];
 let gateway: FakeGateway;
 beforeAll(async () => {
   gateway = await startFakeGateway();
@@ -75,7 +76,14 @@ describe("streaming through the agent", () => {
     const upstream = await startLockstepUpstream(EVENTS);
     const agent = await agentFor(upstream);
     try {
-      const res = await send(await signedRequest(gateway.signer, `${agent.publicUrl}/v1/chat/completions`, { model: "sim-small", stream: true }, { nodeId: agent.nodeId }));
+      const res = await send(
+        await signedRequest(
+          gateway.signer,
+          `${agent.publicUrl}/v1/chat/completions`,
+          { model: "sim-small", stream: true },
+          { nodeId: agent.nodeId },
+        ),
+      );
       expect(res.headers.get("content-type")).toBe("text/event-stream");
       const reader = res.body!.getReader();
       const decoder = new TextDecoder();
@@ -96,7 +104,12 @@ describe("streaming through the agent", () => {
     const agent = await agentFor(upstream);
     try {
       const abort = new AbortController();
-      const request = await signedRequest(gateway.signer, `${agent.publicUrl}/v1/chat/completions`, { model: "sim-small", stream: true }, { nodeId: agent.nodeId });
+      const request = await signedRequest(
+        gateway.signer,
+        `${agent.publicUrl}/v1/chat/completions`,
+        { model: "sim-small", stream: true },
+        { nodeId: agent.nodeId },
+      );
       const res = await fetch(request.url, { ...request.init, signal: abort.signal });
       await res.body!.getReader().read();
       expect(agent.inFlight()).toBe(1);

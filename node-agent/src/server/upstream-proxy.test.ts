@@ -13,7 +13,9 @@ interface Received {
 }
 
 function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve(`127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 function close(server: Server): Promise<void> {
@@ -23,7 +25,8 @@ function close(server: Server): Promise<void> {
 
 function pairs(req: IncomingMessage): [string, string][] {
   const out: [string, string][] = [];
-  for (let i = 0; i < req.rawHeaders.length; i += 2) out.push([req.rawHeaders[i]!.toLowerCase(), req.rawHeaders[i + 1]!]);
+  for (let i = 0; i < req.rawHeaders.length; i += 2)
+    out.push([req.rawHeaders[i]!.toLowerCase(), req.rawHeaders[i + 1]!]);
   return out;
 }
 
@@ -37,10 +40,21 @@ let upstreamConnections = 0;
 
 beforeAll(async () => {
   upstream = createServer(async (req, res) => {
-    received.push({ method: req.method ?? "", url: req.url ?? "", headers: pairs(req), body: (await readBody(req)).toString() });
+    received.push({
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: pairs(req),
+      body: (await readBody(req)).toString(),
+    });
     res.setHeader("set-cookie", "session=upstream");
     res.setHeader("server", "upstream/1.0");
-    res.writeHead(200, { "content-type": "application/json", "x-request-id": "req_upstream", "openai-processing-ms": "7" }).end('{"ok":true}');
+    res
+      .writeHead(200, {
+        "content-type": "application/json",
+        "x-request-id": "req_upstream",
+        "openai-processing-ms": "7",
+      })
+      .end('{"ok":true}');
   });
   upstream.on("connection", () => upstreamConnections++);
   upstreamHost = await listen(upstream);
@@ -57,8 +71,18 @@ afterAll(async () => {
 
 describe("UpstreamProxy", () => {
   it("forwards the body with only the headers the upstream needs", async () => {
-    const headers = { "content-type": "application/json", accept: "text/event-stream", "x-request-id": "req_1", signature: "sig1=:AAAA:", authorization: "Bearer x" };
-    const res = await fetch(`${frontUrl}/v1/chat/completions?debug=1`, { method: "POST", headers, body: '{"model":"m"}' });
+    const headers = {
+      "content-type": "application/json",
+      accept: "text/event-stream",
+      "x-request-id": "req_1",
+      signature: "sig1=:AAAA:",
+      authorization: "Bearer x",
+    };
+    const res = await fetch(`${frontUrl}/v1/chat/completions?debug=1`, {
+      method: "POST",
+      headers,
+      body: '{"model":"m"}',
+    });
     expect(await res.json()).toEqual({ ok: true });
     const got = received.at(-1)!;
     expect(got.method).toBe("POST");
@@ -80,7 +104,10 @@ describe("UpstreamProxy", () => {
 
   it("passes back the answer's content headers, not the upstream's cookies or identity", async () => {
     // A byte body, unlike a string, makes fetch send no content type.
-    const res = await fetch(`${frontUrl}/v1/chat/completions`, { method: "POST", body: new TextEncoder().encode("{}") });
+    const res = await fetch(`${frontUrl}/v1/chat/completions`, {
+      method: "POST",
+      body: new TextEncoder().encode("{}"),
+    });
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(res.headers.get("x-request-id")).toBe("req_upstream");
     expect(res.headers.get("openai-processing-ms")).toBe("7");
@@ -93,7 +120,8 @@ describe("UpstreamProxy", () => {
 
   it("reuses one upstream connection for sequential requests", async () => {
     const before = upstreamConnections;
-    for (let i = 0; i < 5; i++) await (await fetch(`${frontUrl}/v1/chat/completions`, { method: "POST", body: "{}" })).arrayBuffer();
+    for (let i = 0; i < 5; i++)
+      await (await fetch(`${frontUrl}/v1/chat/completions`, { method: "POST", body: "{}" })).arrayBuffer();
     expect(upstreamConnections - before).toBeLessThanOrEqual(1);
   });
 });

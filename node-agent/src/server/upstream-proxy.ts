@@ -61,7 +61,11 @@ export class UpstreamProxy {
   private readonly streams = new InFlightStreams();
 
   /** `root` is the server root, e.g. http://127.0.0.1:11434; request paths (/v1/...) are appended to it. */
-  constructor(root: string, private readonly hooks: ProxyHooks, private readonly options: ProxyOptions = {}) {
+  constructor(
+    root: string,
+    private readonly hooks: ProxyHooks,
+    private readonly options: ProxyOptions = {},
+  ) {
     const url = new URL(root);
     this.prefix = url.pathname.replace(/\/+$/, "");
     const https = url.protocol === "https:";
@@ -79,7 +83,14 @@ export class UpstreamProxy {
   forward(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): void {
     // A flat name/value list is stored by node:http as given, which skips the per-header setHeader() bookkeeping
     // that an object costs (each value is still validated).
-    const headers = ["host", this.host, "content-type", req.headers["content-type"] ?? "application/json", "content-length", String(body.length)];
+    const headers = [
+      "host",
+      this.host,
+      "content-type",
+      req.headers["content-type"] ?? "application/json",
+      "content-length",
+      String(body.length),
+    ];
     const { accept } = req.headers;
     if (accept) headers.push("accept", accept);
     const header = req.headers["x-request-id"];
@@ -143,12 +154,23 @@ export class UpstreamProxy {
     else relayWholeAnswer(answer, res, ctx, this.options.maxAnswerBytes).catch(() => res.destroy());
   }
 
-  private async issue(receipts: ReceiptIssuer, request: AnsweredCall, usage: TokenCount, bodyDigest: string): Promise<string | null> {
+  private async issue(
+    receipts: ReceiptIssuer,
+    request: AnsweredCall,
+    usage: TokenCount,
+    bodyDigest: string,
+  ): Promise<string | null> {
     // The request body is parsed only now, after the upstream answered, off the path to the first token.
     const model = requestModel(request.body);
     if (model === null) return null;
     try {
-      return await receipts.issue({ requestId: request.requestId, model, usage, bodyDigest, addressee: request.addressee });
+      return await receipts.issue({
+        requestId: request.requestId,
+        model,
+        usage,
+        bodyDigest,
+        addressee: request.addressee,
+      });
     } catch (err) {
       this.hooks.onReceiptError?.(err);
       return null;

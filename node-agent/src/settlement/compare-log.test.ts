@@ -12,12 +12,26 @@ describe("compareWithLog", () => {
     // Within the schemas' range (2^53), beyond Date's (8.64e15 ms), and not in the period's last minute.
     const created = Number.MAX_SAFE_INTEGER - 120_000;
     const signer = new ReceiptSigner({ identity: () => identity, prices: new Map(), now: () => created });
-    const token = await signer.issue({ requestId: "req_far", model: "m", usage: { prompt_tokens: 1, completion_tokens: 1 }, bodyDigest: bodyDigest(utf8("answer")), addressee: null });
+    const token = await signer.issue({
+      requestId: "req_far",
+      model: "m",
+      usage: { prompt_tokens: 1, completion_tokens: 1 },
+      bodyDigest: bodyDigest(utf8("answer")),
+      addressee: null,
+    });
     const entry = token === null ? null : receiptLogEntry(token);
     if (!entry) throw new Error("no receipt");
     const findings = new Findings();
-    compareWithLog({ from: 0, to: Number.MAX_SAFE_INTEGER }, identity.nodeId, [], { entries: [entry], unreadable: 0 }, findings);
-    expect(findings.list).toEqual([{ severity: "error", message: `missing receipt: request req_far (signed ${created}, 0 micro-units)` }]);
+    compareWithLog(
+      { from: 0, to: Number.MAX_SAFE_INTEGER },
+      identity.nodeId,
+      [],
+      { entries: [entry], unreadable: 0 },
+      findings,
+    );
+    expect(findings.list).toEqual([
+      { severity: "error", message: `missing receipt: request req_far (signed ${created}, 0 micro-units)` },
+    ]);
   });
 });
 
@@ -25,7 +39,12 @@ describe("compareWithLog on a short period", () => {
   it("is a difference: the period's last minute, where a missing receipt is only a warning, would cover most of it", () => {
     const findings = new Findings();
     compareWithLog({ from: 0, to: 5 * 60_000 }, "node", [], { entries: [], unreadable: 0 }, findings);
-    expect(findings.list).toEqual([{ severity: "error", message: "the period lasts 300000 ms, less than the minimum 3600000 ms: too short to check (use --all)" }]);
+    expect(findings.list).toEqual([
+      {
+        severity: "error",
+        message: "the period lasts 300000 ms, less than the minimum 3600000 ms: too short to check (use --all)",
+      },
+    ]);
     const hour = new Findings();
     compareWithLog({ from: 0, to: 3_600_000 }, "node", [], { entries: [], unreadable: 0 }, hour);
     expect(hour.list).toEqual([]);

@@ -17,10 +17,18 @@ export interface Period {
   to: number;
 }
 
-export function compareWithLog(period: Period, nodeId: string, settled: readonly SettledReceipt[], log: ReceiptLogContents, findings: Findings): void {
+export function compareWithLog(
+  period: Period,
+  nodeId: string,
+  settled: readonly SettledReceipt[],
+  log: ReceiptLogContents,
+  findings: Findings,
+): void {
   // Its last minute, where a missing receipt is only a warning, would cover most of it (gateways refuse such periods).
   if (period.to - period.from < MIN_SETTLEMENT_PERIOD_MS) {
-    findings.error(`the period lasts ${period.to - period.from} ms, less than the minimum ${MIN_SETTLEMENT_PERIOD_MS} ms: too short to check (use --all)`);
+    findings.error(
+      `the period lasts ${period.to - period.from} ms, less than the minimum ${MIN_SETTLEMENT_PERIOD_MS} ms: too short to check (use --all)`,
+    );
   }
   const settledBytes = new Set(settled.map((s) => toHex(s.bytes)));
   const settledIds = new Set(settled.map((s) => s.requestId));
@@ -45,13 +53,22 @@ export function compareWithLog(period: Period, nodeId: string, settled: readonly
   const late: string[] = [];
   for (const [id, request] of byRequest) {
     if (request.bytes.some((b) => settledBytes.has(b))) continue;
-    if (settledIds.has(id)) findings.error(`the settlement's receipt for request ${id} is not the one this node signed`);
+    if (settledIds.has(id))
+      findings.error(`the settlement's receipt for request ${id} is not the one this node signed`);
     else if (request.created >= period.to - LATE_RECEIPT_MS) late.push(id);
-    else findings.error(`missing receipt: request ${id} (signed ${iso(request.created)}, ${request.amount} micro-units)`);
+    else
+      findings.error(`missing receipt: request ${id} (signed ${iso(request.created)}, ${request.amount} micro-units)`);
   }
-  if (late.length > 0) findings.warning(`${count(late.length, "receipt")} signed in the period's last minute not in it (may be carried over into the next settlement): ${sample(late)}`);
+  if (late.length > 0)
+    findings.warning(
+      `${count(late.length, "receipt")} signed in the period's last minute not in it (may be carried over into the next settlement): ${sample(late)}`,
+    );
   const unlogged = settled.filter((s) => !logged.has(toHex(s.bytes))).map((s) => s.requestId);
-  if (unlogged.length > 0) findings.warning(`${count(unlogged.length, "receipt")} in the settlement not in the local log (was the log rotated?): ${sample(unlogged)}`);
+  if (unlogged.length > 0)
+    findings.warning(
+      `${count(unlogged.length, "receipt")} in the settlement not in the local log (was the log rotated?): ${sample(unlogged)}`,
+    );
   if (log.unreadable > 0) findings.warning(`${count(log.unreadable, "line")} of the receipt log could not be read`);
-  if (otherNodes > 0) findings.warning(`${count(otherNodes, "receipt")} in the log belong to another node or are malformed; ignored`);
+  if (otherNodes > 0)
+    findings.warning(`${count(otherNodes, "receipt")} in the log belong to another node or are malformed; ignored`);
 }

@@ -19,10 +19,22 @@ beforeAll(async () => {
   other = await generateIdentity();
 });
 
-/** A logged receipt of `who` for `requestId`, signed at `created` (and a body, so two answers to one request differ). */
+/**
+ * A logged receipt of `who` for `requestId`, signed at `created` (and a body, so two answers to one request differ).
+ */
 async function logged(requestId: string, created: number, who = identity, body = "answer"): Promise<ReceiptLogEntry> {
-  const signer = new ReceiptSigner({ identity: () => who, prices: new Map([["m", { prompt: 1_000_000, completion: 1_000_000 }]]), now: () => created });
-  const token = await signer.issue({ requestId, model: "m", usage: { prompt_tokens: 3, completion_tokens: 4 }, bodyDigest: bodyDigest(utf8(body)), addressee: null });
+  const signer = new ReceiptSigner({
+    identity: () => who,
+    prices: new Map([["m", { prompt: 1_000_000, completion: 1_000_000 }]]),
+    now: () => created,
+  });
+  const token = await signer.issue({
+    requestId,
+    model: "m",
+    usage: { prompt_tokens: 3, completion_tokens: 4 },
+    bodyDigest: bodyDigest(utf8(body)),
+    addressee: null,
+  });
   const entry = token === null ? null : receiptLogEntry(token);
   if (!entry) throw new Error("no receipt");
   return entry;
@@ -34,11 +46,18 @@ function settledOf(entry: ReceiptLogEntry): SettledReceipt {
   return { requestId: signed.receipt.request_id, created: signed.receipt.created, bytes: signed.bytes };
 }
 
-const statement = (id: string, to: number, entries: readonly ReceiptLogEntry[]): StatementReceipts => ({ id, to, settled: entries.map(settledOf) });
+const statement = (id: string, to: number, entries: readonly ReceiptLogEntry[]): StatementReceipts => ({
+  id,
+  to,
+  settled: entries.map(settledOf),
+});
 
 function check(entries: readonly ReceiptLogEntry[], statements: readonly StatementReceipts[], since = 0): Findings {
   const findings = new Findings();
-  checkCoverage({ nodeId: identity.nodeId, since, statements, log: { entries: [...entries], unreadable: 0 } }, findings);
+  checkCoverage(
+    { nodeId: identity.nodeId, since, statements, log: { entries: [...entries], unreadable: 0 } },
+    findings,
+  );
   return findings;
 }
 
@@ -50,9 +69,18 @@ describe("checkCoverage", () => {
   });
 
   it("names a receipt in no statement, wherever it was signed: in a period or in a gap between periods", async () => {
-    const [a, gap, b] = [await logged("a", T + 1), await logged("in_gap", T + HOUR + 1), await logged("b", T + 2 * HOUR + 1)];
+    const [a, gap, b] = [
+      await logged("a", T + 1),
+      await logged("in_gap", T + HOUR + 1),
+      await logged("b", T + 2 * HOUR + 1),
+    ];
     const findings = check([a, gap, b], [statement("s1", T + HOUR, [a]), statement("s2", T + 3 * HOUR, [b])]);
-    expect(findings.list).toEqual([{ severity: "error", message: `missing receipt: request in_gap (signed ${new Date(T + HOUR + 1).toISOString()}, 7 micro-units) is in no settlement` }]);
+    expect(findings.list).toEqual([
+      {
+        severity: "error",
+        message: `missing receipt: request in_gap (signed ${new Date(T + HOUR + 1).toISOString()}, 7 micro-units) is in no settlement`,
+      },
+    ]);
   });
 
   it("only warns about the newest statement's last minute, and notes what was signed after it", async () => {
@@ -60,7 +88,11 @@ describe("checkCoverage", () => {
     const findings = check([edge, after], [statement("s1", T + HOUR, [])]);
     expect(findings.errors).toBe(0);
     expect(findings.list).toEqual([
-      { severity: "warning", message: "1 receipt signed in the newest settlement's last minute not in it (may be carried over into the next settlement): edge" },
+      {
+        severity: "warning",
+        message:
+          "1 receipt signed in the newest settlement's last minute not in it (may be carried over into the next settlement): edge",
+      },
       { severity: "info", message: "1 receipt signed after the newest settlement ended: not settled yet: after" },
     ]);
     // A last minute that is not the newest one's excuses nothing: a later close would have swept it in.
@@ -75,11 +107,17 @@ describe("checkCoverage", () => {
 
   it("reports a settled receipt for a logged request that is not the one the node signed", async () => {
     const [mine, theirs] = [await logged("a", T + 1), await logged("a", T + 2, identity, "another answer")];
-    expect(check([mine], [statement("s1", T + HOUR, [theirs])]).list).toContainEqual({ severity: "error", message: "the settled receipt for request a is not the one this node signed" });
+    expect(check([mine], [statement("s1", T + HOUR, [theirs])]).list).toContainEqual({
+      severity: "error",
+      message: "the settled receipt for request a is not the one this node signed",
+    });
   });
 
   it("accepts either receipt of a request the node answered twice", async () => {
-    const [first, second] = [await logged("twice", T + 1, identity, "first"), await logged("twice", T + 2, identity, "second")];
+    const [first, second] = [
+      await logged("twice", T + 1, identity, "first"),
+      await logged("twice", T + 2, identity, "second"),
+    ];
     expect(check([first, second], [statement("s1", T + HOUR, [second])]).list).toEqual([]);
   });
 
@@ -87,11 +125,17 @@ describe("checkCoverage", () => {
     const [old, recent] = [await logged("old", T - HOUR), await logged("recent", T + 1)];
     expect(check([old, recent], [statement("s1", T + HOUR, [recent])], T).list).toEqual([]);
     expect(check([old, recent], [statement("s1", T + HOUR, [recent])], 0).errors).toBe(1);
-    expect(check([recent], []).list).toEqual([{ severity: "info", message: "1 receipt signed after the newest settlement ended: not settled yet: recent" }]);
+    expect(check([recent], []).list).toEqual([
+      { severity: "info", message: "1 receipt signed after the newest settlement ended: not settled yet: recent" },
+    ]);
   });
 
   it("warns about settled receipts the log lacks, and ignores other nodes' lines", async () => {
-    const [a, unlogged, foreign] = [await logged("a", T + 1), await logged("gone", T + 2), await logged("x", T + 3, other)];
+    const [a, unlogged, foreign] = [
+      await logged("a", T + 1),
+      await logged("gone", T + 2),
+      await logged("x", T + 3, other),
+    ];
     const findings = check([a, foreign], [statement("s1", T + HOUR, [a, unlogged])]);
     expect(findings.errors).toBe(0);
     expect(findings.list.map((f) => f.message)).toEqual([

@@ -34,7 +34,11 @@ interface Logged {
 }
 
 /** This node's logged receipts signed at or after `since`, by request; and how many log lines were someone else's. */
-function loggedSince(input: CoverageInput): { byRequest: Map<string, Logged>; allBytes: Set<string>; otherNodes: number } {
+function loggedSince(input: CoverageInput): {
+  byRequest: Map<string, Logged>;
+  allBytes: Set<string>;
+  otherNodes: number;
+} {
   const byRequest = new Map<string, Logged>();
   const allBytes = new Set<string>();
   let otherNodes = 0;
@@ -55,8 +59,13 @@ function loggedSince(input: CoverageInput): { byRequest: Map<string, Logged>; al
   return { byRequest, allBytes, otherNodes };
 }
 
-/** Statements that settle each request id (more than one is a receipt paid twice), and every settled receipt's bytes. */
-function settledIndex(statements: readonly StatementReceipts[]): { byRequest: Map<string, Set<string>>; bytes: Set<string> } {
+/**
+ * Statements that settle each request id (more than one is a receipt paid twice), and every settled receipt's bytes.
+ */
+function settledIndex(statements: readonly StatementReceipts[]): {
+  byRequest: Map<string, Set<string>>;
+  bytes: Set<string>;
+} {
   const byRequest = new Map<string, Set<string>>();
   const bytes = new Set<string>();
   for (const statement of statements) {
@@ -74,29 +83,45 @@ function checkLogged(input: CoverageInput, byRequest: Map<string, Logged>, findi
   const [lastMinute, notYet]: [string[], string[]] = [[], []];
   for (const [id, request] of byRequest) {
     if (request.bytes.some((b) => settled.bytes.has(b))) continue;
-    if (settled.byRequest.has(id)) findings.error(`the settled receipt for request ${id} is not the one this node signed`);
+    if (settled.byRequest.has(id))
+      findings.error(`the settled receipt for request ${id} is not the one this node signed`);
     else if (request.created >= newestEnd) notYet.push(id);
     else if (request.created >= newestEnd - LATE_RECEIPT_MS) lastMinute.push(id);
-    else findings.error(`missing receipt: request ${id} (signed ${iso(request.created)}, ${request.amount} micro-units) is in no settlement`);
+    else
+      findings.error(
+        `missing receipt: request ${id} (signed ${iso(request.created)}, ${request.amount} micro-units) is in no settlement`,
+      );
   }
   for (const [id, statements] of settled.byRequest) {
-    if (statements.size > 1) findings.error(`request ${id} is settled in ${statements.size} statements: ${[...statements].join(", ")}`);
+    if (statements.size > 1)
+      findings.error(`request ${id} is settled in ${statements.size} statements: ${[...statements].join(", ")}`);
   }
   if (lastMinute.length > 0) {
-    findings.warning(`${count(lastMinute.length, "receipt")} signed in the newest settlement's last minute not in it (may be carried over into the next settlement): ${sample(lastMinute)}`);
+    findings.warning(
+      `${count(lastMinute.length, "receipt")} signed in the newest settlement's last minute not in it (may be carried over into the next settlement): ${sample(lastMinute)}`,
+    );
   }
-  if (notYet.length > 0) findings.info(`${count(notYet.length, "receipt")} signed after the newest settlement ended: not settled yet: ${sample(notYet)}`);
+  if (notYet.length > 0)
+    findings.info(
+      `${count(notYet.length, "receipt")} signed after the newest settlement ended: not settled yet: ${sample(notYet)}`,
+    );
 }
 
 export function checkCoverage(input: CoverageInput, findings: Findings): void {
   const { byRequest, allBytes, otherNodes } = loggedSince(input);
   checkLogged(input, byRequest, findings);
-  const unlogged = input.statements.flatMap((s) => s.settled).filter((s) => s.created >= input.since && !allBytes.has(toHex(s.bytes)));
+  const unlogged = input.statements
+    .flatMap((s) => s.settled)
+    .filter((s) => s.created >= input.since && !allBytes.has(toHex(s.bytes)));
   if (unlogged.length > 0) {
-    findings.warning(`${count(unlogged.length, "receipt")} in the settlements not in the local log (was the log rotated?): ${sample(unlogged.map((s) => s.requestId))}`);
+    findings.warning(
+      `${count(unlogged.length, "receipt")} in the settlements not in the local log (was the log rotated?): ${sample(unlogged.map((s) => s.requestId))}`,
+    );
   }
-  if (input.log.unreadable > 0) findings.warning(`${count(input.log.unreadable, "line")} of the receipt log could not be read`);
-  if (otherNodes > 0) findings.warning(`${count(otherNodes, "receipt")} in the log belong to another node or are malformed; ignored`);
+  if (input.log.unreadable > 0)
+    findings.warning(`${count(input.log.unreadable, "line")} of the receipt log could not be read`);
+  if (otherNodes > 0)
+    findings.warning(`${count(otherNodes, "receipt")} in the log belong to another node or are malformed; ignored`);
 }
 
 /** Where `--all` starts by default: the first receipt of this node in the log (0 when it has none). */

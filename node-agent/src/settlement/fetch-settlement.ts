@@ -1,6 +1,12 @@
 // Fetches what `verify-settlement` checks from the gateway: its published keys, the signed statement, and this
 // node's leaves with their proofs. Any failure to get them is a GatewayFetchError (not a mismatch).
-import { SettlementProofSchema, SettlementStatementSchema, type GatewayKey, type SettlementProof, type SettlementStatement } from "@meshgate/schemas";
+import {
+  SettlementProofSchema,
+  SettlementStatementSchema,
+  type GatewayKey,
+  type SettlementProof,
+  type SettlementStatement,
+} from "@meshgate/schemas";
 import type { z } from "zod";
 import { readErrorResponse } from "../gateway/error-response.js";
 import { fetchGatewayMetadata } from "../gateway/gateway-metadata.js";
@@ -40,7 +46,8 @@ export async function getJson<T>(url: URL, schema: z.ZodType<T>, what: string, a
     throw new GatewayFetchError(`${what} is not JSON`);
   }
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new GatewayFetchError(`${what} is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  if (!parsed.success)
+    throw new GatewayFetchError(`${what} is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
   return parsed.data;
 }
 
@@ -60,10 +67,19 @@ export async function fetchSettlement(gatewayUrl: string, id: string, nodeId: st
   return { keys, statement, proof: await fetchStatementProof(gatewayUrl, statement, nodeId, id) };
 }
 
-const statementUrl = (gatewayUrl: string, id: string): string => `${gatewayUrl}/v1/settlements/${encodeURIComponent(id)}`;
+const statementUrl = (gatewayUrl: string, id: string): string =>
+  `${gatewayUrl}/v1/settlements/${encodeURIComponent(id)}`;
 
-/** This node's leaves in `statement` (asked for under `id`), every page; null when the gateway says the node has none in it. */
-export function fetchStatementProof(gatewayUrl: string, statement: SettlementStatement, nodeId: string, id = statement.id): Promise<SettlementProof | null> {
+/**
+ * This node's leaves in `statement` (asked for under `id`), every page; null when the gateway says the node has none in
+ * it.
+ */
+export function fetchStatementProof(
+  gatewayUrl: string,
+  statement: SettlementStatement,
+  nodeId: string,
+  id = statement.id,
+): Promise<SettlementProof | null> {
   const receipts = statement.nodes.find((n) => n.node_id === nodeId)?.receipts ?? 0;
   return fetchProof(statementUrl(gatewayUrl, id), id, nodeId, receipts);
 }
@@ -77,14 +93,27 @@ async function fetchProof(base: string, id: string, nodeId: string, receipts: nu
   const leaves: SettlementProof["leaves"] = [];
   for (let page = 0; ; page++) {
     const url = new URL(`${base}/proof?node=${encodeURIComponent(nodeId)}&page=${page}`);
-    const got = await getJson(url, SettlementProofSchema, `page ${page} of this node's proof in settlement ${id}`, "node_not_in_settlement");
+    const got = await getJson(
+      url,
+      SettlementProofSchema,
+      `page ${page} of this node's proof in settlement ${id}`,
+      "node_not_in_settlement",
+    );
     if (!got) return null;
     first ??= got;
-    const agrees = got.page === page && got.settlement_id === first.settlement_id && got.merkle_root === first.merkle_root && JSON.stringify(got.node) === JSON.stringify(first.node);
-    if (!agrees) throw new GatewayFetchError(`page ${page} of this node's proof in settlement ${id} does not continue page 0`);
+    const agrees =
+      got.page === page &&
+      got.settlement_id === first.settlement_id &&
+      got.merkle_root === first.merkle_root &&
+      JSON.stringify(got.node) === JSON.stringify(first.node);
+    if (!agrees)
+      throw new GatewayFetchError(`page ${page} of this node's proof in settlement ${id} does not continue page 0`);
     leaves.push(...got.leaves);
     // A page without leaves that claims more would never end.
     if (!got.has_more || got.leaves.length === 0) return { ...first, leaves, page: 0, has_more: false };
-    if (leaves.length > receipts) throw new GatewayFetchError(`page ${page} of this node's proof in settlement ${id} brings more than the statement's ${count(receipts, "receipt")} of this node`);
+    if (leaves.length > receipts)
+      throw new GatewayFetchError(
+        `page ${page} of this node's proof in settlement ${id} brings more than the statement's ${count(receipts, "receipt")} of this node`,
+      );
   }
 }

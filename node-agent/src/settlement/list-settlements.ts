@@ -17,19 +17,28 @@ export async function fetchStatementsSince(gatewayUrl: string, since: number): P
   let after: SettlementStatement | null = null;
   for (;;) {
     const cursor: string | null = after ? after.id : null;
-    const url = new URL(`${gatewayUrl}/v1/settlements?limit=${PAGE}${cursor ? `&after=${encodeURIComponent(cursor)}` : ""}`);
-    const page: SettlementList = await getJson(url, SettlementListSchema, cursor ? `the settlements after ${cursor}` : "the list of settlements");
+    const url = new URL(
+      `${gatewayUrl}/v1/settlements?limit=${PAGE}${cursor ? `&after=${encodeURIComponent(cursor)}` : ""}`,
+    );
+    const page: SettlementList = await getJson(
+      url,
+      SettlementListSchema,
+      cursor ? `the settlements after ${cursor}` : "the list of settlements",
+    );
     for (const statement of page.data) {
       // A listing out of order or going round in circles could hide statements or never end.
       if (seen.has(statement.id)) throw new GatewayFetchError(`the gateway listed settlement ${statement.id} twice`);
-      if (after && statement.created > after.created) throw new GatewayFetchError(`the gateway listed settlement ${statement.id} out of order (newest first)`);
+      if (after && statement.created > after.created)
+        throw new GatewayFetchError(`the gateway listed settlement ${statement.id} out of order (newest first)`);
       seen.add(statement.id);
       after = statement;
       if (statement.created <= since) return found;
       if (statement.to > since) found.push(statement);
     }
     if (!page.has_more) return found;
-    if (page.data.length === 0) throw new GatewayFetchError("the gateway's list of settlements says there is more but brought none");
-    if (seen.size > MAX_STATEMENTS) throw new GatewayFetchError(`the gateway listed more than ${MAX_STATEMENTS} settlements`);
+    if (page.data.length === 0)
+      throw new GatewayFetchError("the gateway's list of settlements says there is more but brought none");
+    if (seen.size > MAX_STATEMENTS)
+      throw new GatewayFetchError(`the gateway listed more than ${MAX_STATEMENTS} settlements`);
   }
 }

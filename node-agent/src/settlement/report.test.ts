@@ -21,7 +21,9 @@ const statement: SettlementStatement = {
 describe("formatReport", () => {
   it("prints ISO times, and the raw number for a time Date cannot represent", () => {
     const report = formatReport({ statement, nodeId: "node_1", receipts: 0, findings: new Findings() });
-    expect(report).toContain(`Settlement stl_1: 2023-11-14T22:13:20.000Z to ${Number.MAX_SAFE_INTEGER}, closed ${Number.MAX_SAFE_INTEGER}, signed by gateway key gk_1`);
+    expect(report).toContain(
+      `Settlement stl_1: 2023-11-14T22:13:20.000Z to ${Number.MAX_SAFE_INTEGER}, closed ${Number.MAX_SAFE_INTEGER}, signed by gateway key gk_1`,
+    );
     expect(report).toContain("MATCHED: 0 receipts, amount owed 0 micro-units.");
   });
 });

@@ -18,7 +18,11 @@ export function formatReport({ statement, nodeId, receipts, findings }: ReportIn
   ];
   for (const f of findings.list) lines.push(`  ${f.severity}: ${f.message}`);
   const errors = findings.errors;
-  lines.push(errors === 0 ? `MATCHED: ${count(receipts, "receipt")}, amount owed ${owed} micro-units.` : `NOT MATCHED: ${count(errors, "difference")}.`);
+  lines.push(
+    errors === 0
+      ? `MATCHED: ${count(receipts, "receipt")}, amount owed ${owed} micro-units.`
+      : `NOT MATCHED: ${count(errors, "difference")}.`,
+  );
   return `${lines.join("\n")}\n`;
 }
 
@@ -43,7 +47,9 @@ export function formatAllReport({ nodeId, since, statements, coverage }: AllRepo
   const lines = [`Settlements ending after ${iso(since)}: ${statements.length}`];
   for (const { statement, receipts, findings } of statements) {
     const owed = statement.nodes.find((n) => n.node_id === nodeId)?.amount ?? 0;
-    lines.push(`Settlement ${statement.id}: ${iso(statement.from)} to ${iso(statement.to)}: ${count(receipts, "receipt")}, ${owed} micro-units stated`);
+    lines.push(
+      `Settlement ${statement.id}: ${iso(statement.from)} to ${iso(statement.to)}: ${count(receipts, "receipt")}, ${owed} micro-units stated`,
+    );
     for (const f of findings.list) lines.push(`  ${f.severity}: ${f.message}`);
   }
   lines.push(`Receipt log of node ${nodeId} since ${iso(since)}, against every settlement above:`);
@@ -51,7 +57,14 @@ export function formatAllReport({ nodeId, since, statements, coverage }: AllRepo
   const errors = coverage.errors + statements.reduce((n, s) => n + s.findings.errors, 0);
   const receipts = statements.reduce((n, s) => n + s.receipts, 0);
   // Summed exactly: many statements' amounts can pass 2^53 together.
-  const owed = statements.reduce((n, s) => n + BigInt(s.statement.nodes.find((e) => e.node_id === nodeId)?.amount ?? 0), 0n);
-  lines.push(errors === 0 ? `MATCHED: ${count(receipts, "receipt")} in ${count(statements.length, "settlement")}, amount owed ${owed} micro-units.` : `NOT MATCHED: ${count(errors, "difference")}.`);
+  const owed = statements.reduce(
+    (n, s) => n + BigInt(s.statement.nodes.find((e) => e.node_id === nodeId)?.amount ?? 0),
+    0n,
+  );
+  lines.push(
+    errors === 0
+      ? `MATCHED: ${count(receipts, "receipt")} in ${count(statements.length, "settlement")}, amount owed ${owed} micro-units.`
+      : `NOT MATCHED: ${count(errors, "difference")}.`,
+  );
   return `${lines.join("\n")}\n`;
 }

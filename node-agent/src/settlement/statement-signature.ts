@@ -14,8 +14,10 @@ export function statementSignatureProblem(statement: SettlementStatement, keys: 
     return `the gateway's key ${statement.key_id} is unusable: ${errorMessage(err)}`;
   }
   // A retired key still vouches for what it signed while it was in use, not after.
-  if (key.notAfter !== null && statement.created > key.notAfter) return `it was closed after its key ${statement.key_id} was retired`;
+  if (key.notAfter !== null && statement.created > key.notAfter)
+    return `it was closed after its key ${statement.key_id} was retired`;
   const signature = fromBase64(statement.signature);
-  if (!signature || !verifyWith(key.key, settlementStatementBytes(statement), signature)) return `its signature does not verify with the gateway's key ${statement.key_id}`;
+  if (!signature || !verifyWith(key.key, settlementStatementBytes(statement), signature))
+    return `its signature does not verify with the gateway's key ${statement.key_id}`;
   return null;
 }

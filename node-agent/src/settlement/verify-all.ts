@@ -32,7 +32,10 @@ export async function verifyAll({ gatewayUrl, identity, log, since: asked }: Ver
   for (const statement of statements) {
     const findings = new Findings();
     const proof = await fetchStatementProof(gatewayUrl, statement, identity.nodeId);
-    const receipts = await checkStatement({ statement, proof, keys, nodeId: identity.nodeId, publicKey: identity.publicKey, log }, findings);
+    const receipts = await checkStatement(
+      { statement, proof, keys, nodeId: identity.nodeId, publicKey: identity.publicKey, log },
+      findings,
+    );
     reports.push({ statement, receipts: receipts.length, findings });
     settled.push({ id: statement.id, to: statement.to, settled: receipts });
   }

@@ -1,5 +1,6 @@
 // The context length each advertised model is served with: the operator's --context-length, else what the upstream
-// reported. A budgeted client that sets no completion cap is reserved for it, so a model without one is worth a warning.
+// reported. A budgeted client that sets no completion cap is reserved for it, so a model without one is worth a
+// warning.
 import type { AdvertisedModel } from "@meshgate/schemas";
 
 export interface SizedModels {
@@ -10,7 +11,10 @@ export interface SizedModels {
   unknown: string[];
 }
 
-export function applyContextLengths(models: readonly AdvertisedModel[], overrides: ReadonlyMap<string, number>): SizedModels {
+export function applyContextLengths(
+  models: readonly AdvertisedModel[],
+  overrides: ReadonlyMap<string, number>,
+): SizedModels {
   const sized = models.map((m) => {
     const contextLength = overrides.get(m.id);
     return contextLength === undefined ? m : { ...m, context_length: contextLength };

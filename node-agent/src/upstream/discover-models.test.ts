@@ -13,12 +13,21 @@ describe("discoverModels", () => {
       { id: "fraction", max_model_len: 1.5 },
       { id: "ollama", owned_by: "library" },
     ];
-    const server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ object: "list", data: entries })));
+    const server = createServer((_req, res) =>
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ object: "list", data: entries })),
+    );
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const found = await discoverModels(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
       expect(found).toEqual({
-        models: [{ id: "vllm", owned_by: "vllm", context_length: 32768 }, { id: "as-text" }, { id: "zero" }, { id: "huge" }, { id: "fraction" }, { id: "ollama", owned_by: "library" }],
+        models: [
+          { id: "vllm", owned_by: "vllm", context_length: 32768 },
+          { id: "as-text" },
+          { id: "zero" },
+          { id: "huge" },
+          { id: "fraction" },
+          { id: "ollama", owned_by: "library" },
+        ],
         skipped: 0,
       });
     } finally {

@@ -8,7 +8,9 @@ export const MAX_ADVERTISED_MODELS = 256;
 const FETCH_TIMEOUT_MS = 10_000;
 
 const ModelListSchema = z.object({
-  data: z.array(z.looseObject({ id: z.string(), owned_by: z.unknown().optional(), max_model_len: z.unknown().optional() })),
+  data: z.array(
+    z.looseObject({ id: z.string(), owned_by: z.unknown().optional(), max_model_len: z.unknown().optional() }),
+  ),
 });
 /** A context length the gateway accepts; anything else the server reports is treated as unknown. */
 const ContextLengthSchema = z.int().min(1).max(MAX_CONTEXT_TOKENS);
@@ -26,7 +28,8 @@ export async function discoverModels(upstreamRoot: string): Promise<DiscoveredMo
   if (!parsed.success) throw new Error("GET /v1/models did not return an OpenAI model list");
   const models: AdvertisedModel[] = [];
   for (const entry of parsed.data.data) {
-    const owner = typeof entry.owned_by === "string" && entry.owned_by.length > 0 ? entry.owned_by.slice(0, 128) : undefined;
+    const owner =
+      typeof entry.owned_by === "string" && entry.owned_by.length > 0 ? entry.owned_by.slice(0, 128) : undefined;
     const context = ContextLengthSchema.safeParse(entry.max_model_len);
     const model = AdvertisedModelSchema.safeParse({
       id: entry.id,

@@ -1,7 +1,18 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { describe, expect, it } from "vitest";
 import { utf8 } from "../signing/bytes.js";
-import { compareBytes, EMPTY_ROOT, fromHex, hashPair, levelsOf, merkleRoot, MerkleTree, proofAt, toHex, verifyMerkleProof } from "./merkle.js";
+import {
+  compareBytes,
+  EMPTY_ROOT,
+  fromHex,
+  hashPair,
+  levelsOf,
+  merkleRoot,
+  MerkleTree,
+  proofAt,
+  toHex,
+  verifyMerkleProof,
+} from "./merkle.js";
 
 const leaf = (i: number) => sha256(utf8(`leaf-${i}`));
 const LEAVES = [0, 1, 2, 3, 4].map(leaf);
@@ -22,11 +33,20 @@ const PA6 = "a66e63db0ee26d4e13089288ad3305f36ba029ccbb61ddb536bbb4e33b0e8cd1";
 const VECTORS: { n: number; root: string; proofs: string[][] }[] = [
   { n: 1, root: D2, proofs: [[]] },
   { n: 2, root: "70eec33ec1e55edcf6150a2d90fc8f3e8441ebbecbcf9afb84fcb7a8b512a72e", proofs: [[L41], [D2]] },
-  { n: 3, root: "200d59fb6a1000a82fafe991dade6a31977c60fc0014ddd1de420338e7b21caf", proofs: [[P43], [L64, D2], [L41, D2]] },
+  {
+    n: 3,
+    root: "200d59fb6a1000a82fafe991dade6a31977c60fc0014ddd1de420338e7b21caf",
+    proofs: [[P43], [L64, D2], [L41, D2]],
+  },
   {
     n: 4,
     root: "caee6c2f1aa8fd785562bf192c2e76b2e0d57473a2e4c1e5075d82c9fc2ab4e7",
-    proofs: [[L9F, P43], [L64, P44], [L41, P44], [D2, P43]],
+    proofs: [
+      [L9F, P43],
+      [L64, P44],
+      [L41, P44],
+      [D2, P43],
+    ],
   },
   {
     n: 5,
@@ -64,10 +84,16 @@ describe("Merkle tree known vectors", () => {
 
   it("does not depend on the order of the input leaves", () => {
     const root = merkleRoot(LEAVES);
-    for (const order of [[4, 3, 2, 1, 0], [2, 0, 4, 1, 3], [1, 4, 0, 3, 2]]) {
+    for (const order of [
+      [4, 3, 2, 1, 0],
+      [2, 0, 4, 1, 3],
+      [1, 4, 0, 3, 2],
+    ]) {
       const shuffled = order.map((i) => LEAVES[i] as Uint8Array);
       expect(toHex(merkleRoot(shuffled))).toBe(toHex(root));
-      expect(new MerkleTree(shuffled).proof(LEAVES[3] as Uint8Array)?.map(toHex)).toEqual(new MerkleTree(LEAVES).proof(LEAVES[3] as Uint8Array)?.map(toHex));
+      expect(new MerkleTree(shuffled).proof(LEAVES[3] as Uint8Array)?.map(toHex)).toEqual(
+        new MerkleTree(LEAVES).proof(LEAVES[3] as Uint8Array)?.map(toHex),
+      );
     }
   });
 
@@ -96,7 +122,15 @@ describe("Merkle proofs refuse tampering", () => {
   it("fails for a changed leaf, root or proof step, a dropped step and another leaf's proof", () => {
     expect(verifyMerkleProof(flip(target), proof, tree.root)).toBe(false);
     expect(verifyMerkleProof(target, proof, flip(tree.root))).toBe(false);
-    proof.forEach((_step, i) => expect(verifyMerkleProof(target, proof.map((s, j) => (j === i ? flip(s) : s)), tree.root)).toBe(false));
+    proof.forEach((_step, i) =>
+      expect(
+        verifyMerkleProof(
+          target,
+          proof.map((s, j) => (j === i ? flip(s) : s)),
+          tree.root,
+        ),
+      ).toBe(false),
+    );
     expect(verifyMerkleProof(target, proof.slice(0, -1), tree.root)).toBe(false);
     expect(verifyMerkleProof(target, tree.proof(LEAVES[2] as Uint8Array) ?? [], tree.root)).toBe(false);
   });

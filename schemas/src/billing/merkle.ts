@@ -1,6 +1,7 @@
 // Merkle tree over settlement leaves, chosen so an EVM contract can check a proof with OpenZeppelin's
 // `MerkleProof.verify(proof, root, leaf, hasher)` given a sha256 sorted-pair hasher (sha256 is precompile 0x02):
-// - inner node = sha256(min(a, b) ‖ max(a, b)), the pair sorted as unsigned bytes, so a proof needs no left/right flags;
+// - inner node = sha256(min(a, b) ‖ max(a, b)), the pair sorted as unsigned bytes, so a proof needs no left/right
+// flags;
 // - a level's leaves are sorted ascending; an odd one out is carried up unchanged (never paired with itself);
 // - a proof lists the sibling hashes from the leaf up; a level where the node was carried up adds nothing.
 import { sha256 } from "@noble/hashes/sha2.js";

@@ -26,7 +26,9 @@ describe("nodeAmount", () => {
     expect(nodeAmount(tokens(100_000_000, 1), { prompt: 1e12, completion: 1 })).toBe(100_000_000_000_001);
     expect(nodeAmount(tokens(100_000_000, 100_000_000), { prompt: 1e12, completion: 1e12 })).toBe(200_000_000_000_000);
     // ceil((99999999 × 999999999999 + 12345677 × 999999999997) / 1e6), by python3 integers.
-    expect(nodeAmount(tokens(99_999_999, 12_345_677), { prompt: 999_999_999_999, completion: 999_999_999_997 })).toBe(112_345_675_999_863);
+    expect(nodeAmount(tokens(99_999_999, 12_345_677), { prompt: 999_999_999_999, completion: 999_999_999_997 })).toBe(
+      112_345_675_999_863,
+    );
   });
 });
 

@@ -22,7 +22,8 @@ function ceilDiv(a: bigint, b: bigint): bigint {
  * never paid less than its price; a request costs at most one micro-unit more than the exact ratio).
  */
 export function nodeAmount(tokens: TokenCount, price: Price): number {
-  const exact = BigInt(tokens.prompt_tokens) * BigInt(price.prompt) + BigInt(tokens.completion_tokens) * BigInt(price.completion);
+  const exact =
+    BigInt(tokens.prompt_tokens) * BigInt(price.prompt) + BigInt(tokens.completion_tokens) * BigInt(price.completion);
   return Number(ceilDiv(exact, TOKENS_PER_PRICE_UNIT));
 }
 

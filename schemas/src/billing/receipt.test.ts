@@ -6,7 +6,18 @@ import { webCryptoSignerFromSeed, webCryptoVerify } from "../signing/ed25519-web
 import { jwkThumbprint } from "../signing/jwk.js";
 import { hexToBytes, RFC8032_VECTORS } from "../signing/test-vectors.js";
 import { toHex } from "./merkle.js";
-import { bodyDigest, decodeReceipt, encodeReceipt, parseReceiptBytes, receiptBytes, receiptLeaf, receiptOfFields, ReceiptSchema, StreamDigest, type Receipt } from "./receipt.js";
+import {
+  bodyDigest,
+  decodeReceipt,
+  encodeReceipt,
+  parseReceiptBytes,
+  receiptBytes,
+  receiptLeaf,
+  receiptOfFields,
+  ReceiptSchema,
+  StreamDigest,
+  type Receipt,
+} from "./receipt.js";
 
 const TEST1 = RFC8032_VECTORS[0];
 const seed = toBase64Url(hexToBytes(TEST1.seed));
@@ -47,7 +58,9 @@ describe("receipt bytes (known vector)", () => {
     const signature = await signer.sign(receiptBytes(RECEIPT));
     expect(toHex(signature)).toBe(`0x${SIGNATURE}`);
     expect(await webCryptoVerify(publicKey, signature, receiptBytes(RECEIPT))).toBe(true);
-    expect(await webCryptoVerify(publicKey, signature, receiptBytes({ ...RECEIPT, completion_tokens: 35 }))).toBe(false);
+    expect(await webCryptoVerify(publicKey, signature, receiptBytes({ ...RECEIPT, completion_tokens: 35 }))).toBe(
+      false,
+    );
   });
 
   it("use the digest of the example body", () => {
@@ -115,7 +128,9 @@ describe("StreamDigest", () => {
     digest.add("a");
     digest.add("[DONE]");
     // python3: sha256(b"a\n[DONE]\n")
-    expect(digest.finish()).toBe(`sha-256=:${toBase64(hexToBytes("292867b7d75a2ff20497ad2a263091eaa0dd494aa55c1c245a92a0f5c8878e22"))}:`);
+    expect(digest.finish()).toBe(
+      `sha-256=:${toBase64(hexToBytes("292867b7d75a2ff20497ad2a263091eaa0dd494aa55c1c245a92a0f5c8878e22"))}:`,
+    );
     const same = new StreamDigest();
     same.add("a");
     same.add("[DONE]");
@@ -126,17 +141,55 @@ describe("StreamDigest", () => {
 describe("receiptOfFields", () => {
   /** The schema's verdict on the same fields. */
   const bySchema = (fields: readonly unknown[]): Receipt | null => {
-    const [, request_id, node_id, model, prompt_tokens, completion_tokens, prompt, completion, body_digest, created] = fields;
-    const parsed = ReceiptSchema.safeParse({ request_id, node_id, model, prompt_tokens, completion_tokens, price: { prompt, completion }, body_digest, created });
+    const [, request_id, node_id, model, prompt_tokens, completion_tokens, prompt, completion, body_digest, created] =
+      fields;
+    const parsed = ReceiptSchema.safeParse({
+      request_id,
+      node_id,
+      model,
+      prompt_tokens,
+      completion_tokens,
+      price: { prompt, completion },
+      body_digest,
+      created,
+    });
     return parsed.success ? parsed.data : null;
   };
   const valid: unknown[] = JSON.parse(BYTES) as unknown[];
 
   it("accepts exactly what ReceiptSchema accepts, field by field at its bounds and on anything else", () => {
     const edgeValues: unknown[] = [
-      "", "x", "x".repeat(128), "x".repeat(129), "x".repeat(256), "x".repeat(257), "A".repeat(43), "A".repeat(42), `${"A".repeat(42)}=`, "A".repeat(44),
-      RECEIPT.body_digest, RECEIPT.body_digest.replace("=:", ":"), `${RECEIPT.body_digest}\n`, 0, -0, -1, 1.5, 1e8, 1e8 + 1, 1e12, 1e12 + 1,
-      Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1, NaN, Infinity, null, true, [], {}, "12", undefined,
+      "",
+      "x",
+      "x".repeat(128),
+      "x".repeat(129),
+      "x".repeat(256),
+      "x".repeat(257),
+      "A".repeat(43),
+      "A".repeat(42),
+      `${"A".repeat(42)}=`,
+      "A".repeat(44),
+      RECEIPT.body_digest,
+      RECEIPT.body_digest.replace("=:", ":"),
+      `${RECEIPT.body_digest}\n`,
+      0,
+      -0,
+      -1,
+      1.5,
+      1e8,
+      1e8 + 1,
+      1e12,
+      1e12 + 1,
+      Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER + 1,
+      NaN,
+      Infinity,
+      null,
+      true,
+      [],
+      {},
+      "12",
+      undefined,
     ];
     for (let at = 1; at < valid.length; at++) {
       for (const value of edgeValues) {
@@ -146,10 +199,14 @@ describe("receiptOfFields", () => {
       }
     }
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.jsonValue(), fc.string(), fc.integer(), fc.double()), { minLength: 10, maxLength: 10 }), fc.nat(9), (random, keep) => {
-        const fields = valid.map((v, i) => (i === keep || i === 0 ? v : random[i]));
-        expect(receiptOfFields(fields)).toEqual(bySchema(fields));
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.jsonValue(), fc.string(), fc.integer(), fc.double()), { minLength: 10, maxLength: 10 }),
+        fc.nat(9),
+        (random, keep) => {
+          const fields = valid.map((v, i) => (i === keep || i === 0 ? v : random[i]));
+          expect(receiptOfFields(fields)).toEqual(bySchema(fields));
+        },
+      ),
       { numRuns: 3000 },
     );
     expect(receiptOfFields(valid)).toEqual(RECEIPT);

@@ -36,7 +36,18 @@ export type Receipt = z.infer<typeof ReceiptSchema>;
  */
 export function receiptBytes(r: Receipt): Uint8Array {
   return utf8(
-    JSON.stringify([RECEIPT_CONTEXT, r.request_id, r.node_id, r.model, r.prompt_tokens, r.completion_tokens, r.price.prompt, r.price.completion, r.body_digest, r.created]),
+    JSON.stringify([
+      RECEIPT_CONTEXT,
+      r.request_id,
+      r.node_id,
+      r.model,
+      r.prompt_tokens,
+      r.completion_tokens,
+      r.price.prompt,
+      r.price.completion,
+      r.body_digest,
+      r.created,
+    ]),
   );
 }
 
@@ -63,7 +74,8 @@ const MAX_TOKENS = 100_000_000;
 const MAX_PRICE = 1e12;
 
 const boundedText = (v: unknown, max: number): v is string => typeof v === "string" && v.length >= 1 && v.length <= max;
-const wholeUpTo = (v: unknown, max: number): v is number => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max;
+const wholeUpTo = (v: unknown, max: number): v is number =>
+  Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max;
 
 /**
  * ReceiptSchema's checks written out for the canonical array's fields (receipt.test.ts holds them to the schema on
@@ -71,13 +83,35 @@ const wholeUpTo = (v: unknown, max: number): v is number => Number.isSafeInteger
  * schema's generic parse was most of the cost of decoding one.
  */
 export function receiptOfFields(fields: readonly unknown[]): Receipt | null {
-  const [, request_id, node_id, model, prompt_tokens, completion_tokens, prompt, completion, body_digest, created] = fields;
-  if (!boundedText(request_id, 128) || typeof node_id !== "string" || !NODE_ID.test(node_id) || !boundedText(model, 256)) return null;
-  if (!wholeUpTo(prompt_tokens, MAX_TOKENS) || !wholeUpTo(completion_tokens, MAX_TOKENS) || !wholeUpTo(prompt, MAX_PRICE) || !wholeUpTo(completion, MAX_PRICE)) return null;
-  if (typeof body_digest !== "string" || !BODY_DIGEST.test(body_digest) || !wholeUpTo(created, Number.MAX_SAFE_INTEGER)) return null;
-  return { request_id, node_id, model, prompt_tokens, completion_tokens, price: { prompt, completion }, body_digest, created };
+  const [, request_id, node_id, model, prompt_tokens, completion_tokens, prompt, completion, body_digest, created] =
+    fields;
+  if (
+    !boundedText(request_id, 128) ||
+    typeof node_id !== "string" ||
+    !NODE_ID.test(node_id) ||
+    !boundedText(model, 256)
+  )
+    return null;
+  if (
+    !wholeUpTo(prompt_tokens, MAX_TOKENS) ||
+    !wholeUpTo(completion_tokens, MAX_TOKENS) ||
+    !wholeUpTo(prompt, MAX_PRICE) ||
+    !wholeUpTo(completion, MAX_PRICE)
+  )
+    return null;
+  if (typeof body_digest !== "string" || !BODY_DIGEST.test(body_digest) || !wholeUpTo(created, Number.MAX_SAFE_INTEGER))
+    return null;
+  return {
+    request_id,
+    node_id,
+    model,
+    prompt_tokens,
+    completion_tokens,
+    price: { prompt, completion },
+    body_digest,
+    created,
+  };
 }
-
 
 export interface SignedReceipt {
   receipt: Receipt;

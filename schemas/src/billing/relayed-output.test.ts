@@ -13,26 +13,55 @@ describe("choiceOutputs", () => {
   it("reads chat messages and deltas: content (string or parts), reasoning, refusal, tool calls", () => {
     const answer = {
       choices: [
-        { index: 0, message: { content: [{ type: "text", text: "ab" }, { type: "text", text: "c" }], reasoning_content: "rr", refusal: null } },
-        { index: 1, message: { content: null, tool_calls: [{ id: "call_1", function: { name: "get", arguments: '{"a":1}' } }] } },
+        {
+          index: 0,
+          message: {
+            content: [
+              { type: "text", text: "ab" },
+              { type: "text", text: "c" },
+            ],
+            reasoning_content: "rr",
+            refusal: null,
+          },
+        },
+        {
+          index: 1,
+          message: { content: null, tool_calls: [{ id: "call_1", function: { name: "get", arguments: '{"a":1}' } }] },
+        },
       ],
     };
     expect(choiceOutputs(answer)).toEqual([
       { index: 0, textBytes: 5, logprobTokens: 0, toolCallIndexes: [] },
       { index: 1, textBytes: 10, logprobTokens: 0, toolCallIndexes: [0] },
     ]);
-    const chunk = { choices: [{ index: 0, delta: { content: "x", reasoning: "yy" }, logprobs: { content: [{}, {}] } }] };
+    const chunk = {
+      choices: [{ index: 0, delta: { content: "x", reasoning: "yy" }, logprobs: { content: [{}, {}] } }],
+    };
     expect(choiceOutputs(chunk)).toEqual([{ index: 0, textBytes: 3, logprobTokens: 2, toolCallIndexes: [] }]);
   });
 
   it("counts what a client shows once: the larger of two reasoning fields, no text beside a chat message", () => {
-    expect(choiceOutputs({ choices: [{ index: 0, delta: { reasoning: "abc", reasoning_content: "abc" }, text: "padding" }] })[0]?.textBytes).toBe(3);
+    expect(
+      choiceOutputs({
+        choices: [{ index: 0, delta: { reasoning: "abc", reasoning_content: "abc" }, text: "padding" }],
+      })[0]?.textBytes,
+    ).toBe(3);
   });
 
   it("names each choice and tool call by its index, as a client merges them (position when none is given); an unnamed call starts none", () => {
     const chunk = {
       choices: [
-        { index: 3, delta: { tool_calls: [{ index: 2, function: { name: "g", arguments: "x" } }, { function: { name: "f" } }, {}, { index: 9, function: { arguments: "y" } }] } },
+        {
+          index: 3,
+          delta: {
+            tool_calls: [
+              { index: 2, function: { name: "g", arguments: "x" } },
+              { function: { name: "f" } },
+              {},
+              { index: 9, function: { arguments: "y" } },
+            ],
+          },
+        },
         { delta: { content: "y" } },
         { index: -1, delta: { content: "z" } },
       ],
@@ -45,11 +74,21 @@ describe("choiceOutputs", () => {
   });
 
   it("reads text completions and their log probabilities", () => {
-    expect(choiceOutputs({ choices: [{ index: 0, text: "four", logprobs: { tokens: ["f", "our"] } }] })).toEqual([{ index: 0, textBytes: 4, logprobTokens: 2, toolCallIndexes: [] }]);
+    expect(choiceOutputs({ choices: [{ index: 0, text: "four", logprobs: { tokens: ["f", "our"] } }] })).toEqual([
+      { index: 0, textBytes: 4, logprobTokens: 2, toolCallIndexes: [] },
+    ]);
   });
 
   it("finds nothing in what is not an answer", () => {
-    for (const value of [undefined, null, "text", [], { object: "list", data: [] }, { choices: [], usage: {} }, { error: { message: "x" } }]) {
+    for (const value of [
+      undefined,
+      null,
+      "text",
+      [],
+      { object: "list", data: [] },
+      { choices: [], usage: {} },
+      { error: { message: "x" } },
+    ]) {
       expect(choiceOutputs(value)).toEqual([]);
     }
   });

@@ -4,7 +4,9 @@
 
 /** One choice's output in one answer object (`message`, `text`) or stream chunk (`delta`, `text`). */
 export interface ChoiceOutput {
-  /** The choice's `index` (its position when it names none): a client merges every delta of one index into one choice. */
+  /**
+   * The choice's `index` (its position when it names none): a client merges every delta of one index into one choice.
+   */
   index: number;
   /** UTF-8 bytes of generated text: content, reasoning, refusal, tool-call names and arguments, completion text. */
   textBytes: number;
@@ -80,7 +82,11 @@ function messageOutput(message: Json, into: ChoiceOutput): void {
   // Servers name reasoning one way or the other (vLLM's `reasoning_content`, later `reasoning`); a node that sends
   // both has a client show one, so the larger counts.
   const reasoning = Math.max(stringBytes(message["reasoning_content"]), stringBytes(message["reasoning"]));
-  into.textBytes += contentBytes(message["content"]) + reasoning + stringBytes(message["refusal"]) + functionBytes(message["function_call"]);
+  into.textBytes +=
+    contentBytes(message["content"]) +
+    reasoning +
+    stringBytes(message["refusal"]) +
+    functionBytes(message["function_call"]);
   const calls = message["tool_calls"];
   if (!Array.isArray(calls)) return;
   (calls as unknown[]).forEach((call, position) => {
@@ -100,7 +106,11 @@ export function choiceOutputs(value: unknown): ChoiceOutput[] {
   const outputs: ChoiceOutput[] = [];
   (value["choices"] as unknown[]).forEach((choice, position) => {
     if (!isObject(choice)) return;
-    const message = isObject(choice["message"]) ? choice["message"] : isObject(choice["delta"]) ? choice["delta"] : null;
+    const message = isObject(choice["message"])
+      ? choice["message"]
+      : isObject(choice["delta"])
+        ? choice["delta"]
+        : null;
     // A completion's text; a chat choice's `text` is nothing a chat client shows.
     const output: ChoiceOutput = {
       index: indexOf(choice, position),

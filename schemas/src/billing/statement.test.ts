@@ -4,7 +4,12 @@ import { webCryptoSignerFromSeed, webCryptoVerify } from "../signing/ed25519-web
 import { jwkThumbprint } from "../signing/jwk.js";
 import { hexToBytes, RFC8032_VECTORS } from "../signing/test-vectors.js";
 import { toHex } from "./merkle.js";
-import { settlementStatementBytes, SettlementStatementSchema, type SettlementNode, type UnsignedStatement } from "./statement.js";
+import {
+  settlementStatementBytes,
+  SettlementStatementSchema,
+  type SettlementNode,
+  type UnsignedStatement,
+} from "./statement.js";
 
 const GATEWAY_KID = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k";
 const A: SettlementNode = {
@@ -76,12 +81,19 @@ describe("settlement statement bytes", () => {
   });
 
   it("sign to the pinned signature with the RFC 8032 TEST 1 seed, which verifies with its public key", async () => {
-    const { signer, publicKey } = await webCryptoSignerFromSeed(toBase64Url(hexToBytes(RFC8032_VECTORS[0].seed)), jwkThumbprint);
+    const { signer, publicKey } = await webCryptoSignerFromSeed(
+      toBase64Url(hexToBytes(RFC8032_VECTORS[0].seed)),
+      jwkThumbprint,
+    );
     expect(signer.keyId).toBe(GATEWAY_KID);
     const signature = await signer.sign(settlementStatementBytes(UNSIGNED));
     expect(toHex(signature)).toBe(`0x${SIGNATURE}`);
-    expect(await webCryptoVerify(publicKey, signature, settlementStatementBytes({ ...UNSIGNED, nodes: [A, K] }))).toBe(true);
-    expect(await webCryptoVerify(publicKey, signature, settlementStatementBytes({ ...UNSIGNED, amount: 529 }))).toBe(false);
+    expect(await webCryptoVerify(publicKey, signature, settlementStatementBytes({ ...UNSIGNED, nodes: [A, K] }))).toBe(
+      true,
+    );
+    expect(await webCryptoVerify(publicKey, signature, settlementStatementBytes({ ...UNSIGNED, amount: 529 }))).toBe(
+      false,
+    );
   });
 
   it("the signed statement matches its schema", () => {

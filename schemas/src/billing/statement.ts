@@ -58,7 +58,20 @@ export function settlementStatementBytes(s: UnsignedStatement): Uint8Array {
   const nodes = [...s.nodes]
     .sort((a, b) => (a.node_id < b.node_id ? -1 : a.node_id > b.node_id ? 1 : 0))
     .map((n) => [n.node_id, n.receipts, n.prompt_tokens, n.completion_tokens, n.amount, n.root]);
-  return utf8(JSON.stringify([SETTLEMENT_CONTEXT, s.id, s.from, s.to, s.created, s.receipts, s.amount, s.merkle_root, nodes, s.key_id]));
+  return utf8(
+    JSON.stringify([
+      SETTLEMENT_CONTEXT,
+      s.id,
+      s.from,
+      s.to,
+      s.created,
+      s.receipts,
+      s.amount,
+      s.merkle_root,
+      nodes,
+      s.key_id,
+    ]),
+  );
 }
 
 export const SettlementLeafSchema = z.object({
@@ -88,4 +101,8 @@ export const SettlementProofSchema = z.object({
 });
 export type SettlementProof = z.infer<typeof SettlementProofSchema>;
 
-export const SettlementListSchema = z.object({ object: z.literal("list"), data: z.array(SettlementStatementSchema), has_more: z.boolean() });
+export const SettlementListSchema = z.object({
+  object: z.literal("list"),
+  data: z.array(SettlementStatementSchema),
+  has_more: z.boolean(),
+});

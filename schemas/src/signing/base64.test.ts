@@ -6,7 +6,15 @@ import { utf8 } from "./bytes.js";
 
 describe("base64", () => {
   it("matches RFC 4648 test vectors both ways", () => {
-    const vectors: [string, string][] = [["", ""], ["f", "Zg=="], ["fo", "Zm8="], ["foo", "Zm9v"], ["foob", "Zm9vYg=="], ["fooba", "Zm9vYmE="], ["foobar", "Zm9vYmFy"]];
+    const vectors: [string, string][] = [
+      ["", ""],
+      ["f", "Zg=="],
+      ["fo", "Zm8="],
+      ["foo", "Zm9v"],
+      ["foob", "Zm9vYg=="],
+      ["fooba", "Zm9vYmE="],
+      ["foobar", "Zm9vYmFy"],
+    ];
     for (const [plain, encoded] of vectors) {
       expect(toBase64(utf8(plain))).toBe(encoded);
       expect(fromBase64(encoded)).toEqual(utf8(plain));
@@ -43,7 +51,9 @@ describe("constant-time compare", () => {
 describe("RFC 9530 content-digest", () => {
   it("computes sha-256 of the RFC 9530 example body", async () => {
     // RFC 9530 §B.1: {"hello": "world"}
-    expect(await contentDigest(utf8('{"hello": "world"}'))).toBe("sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:");
+    expect(await contentDigest(utf8('{"hello": "world"}'))).toBe(
+      "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:",
+    );
   });
 
   it("matches only the same body, and finds sha-256 among other algorithms", async () => {

@@ -24,7 +24,9 @@ describe("Ed25519 via WebCrypto against RFC 8032 §7.1", () => {
   it("treats malformed keys and signatures as not verifying, without throwing", async () => {
     const v = RFC8032_VECTORS[0];
     expect(await webCryptoVerify("not-a-key", hexToBytes(v.signature), new Uint8Array())).toBe(false);
-    expect(await webCryptoVerify(toBase64Url(hexToBytes(v.publicKey)), new Uint8Array(10), new Uint8Array())).toBe(false);
+    expect(await webCryptoVerify(toBase64Url(hexToBytes(v.publicKey)), new Uint8Array(10), new Uint8Array())).toBe(
+      false,
+    );
   });
 
   it("refuses a seed that is not 32 bytes", async () => {

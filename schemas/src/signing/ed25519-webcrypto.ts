@@ -2,7 +2,9 @@
 import { fromBase64, toBase64Url } from "./base64.js";
 import type { Signer } from "./request-signing.js";
 
-const PKCS8_ED25519_PREFIX = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
+const PKCS8_ED25519_PREFIX = new Uint8Array([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
 const ALG = { name: "Ed25519" } as const;
 
 // Key types are inferred rather than named: Node's typings and workerd's declare WebCrypto's types differently.
@@ -23,7 +25,11 @@ async function publicKey(raw: Uint8Array, cacheKey: string): Promise<VerifyKey> 
 }
 
 /** Verifies with a base64url public key (a node id or gateway key). Malformed keys or signatures verify false. */
-export async function webCryptoVerify(publicKeyB64Url: string, signature: Uint8Array, data: Uint8Array): Promise<boolean> {
+export async function webCryptoVerify(
+  publicKeyB64Url: string,
+  signature: Uint8Array,
+  data: Uint8Array,
+): Promise<boolean> {
   const raw = fromBase64(publicKeyB64Url);
   if (!raw || raw.length !== 32 || signature.length !== 64) return false;
   try {
@@ -39,7 +45,10 @@ export interface WebCryptoKeyPair {
 }
 
 /** Builds a signer from a 32-byte seed (base64url); `keyId` is derived by the caller from the public key. */
-export async function webCryptoSignerFromSeed(seedB64Url: string, keyIdFor: (publicKey: string) => Promise<string> | string): Promise<WebCryptoKeyPair> {
+export async function webCryptoSignerFromSeed(
+  seedB64Url: string,
+  keyIdFor: (publicKey: string) => Promise<string> | string,
+): Promise<WebCryptoKeyPair> {
   const seed = fromBase64(seedB64Url);
   if (!seed || seed.length !== 32) throw new Error("an Ed25519 private key must be a 32-byte seed, base64url-encoded");
   const pkcs8 = new Uint8Array(PKCS8_ED25519_PREFIX.length + 32);

@@ -16,7 +16,13 @@ describe("RFC 9421 Appendix B.2.6 (ed25519)", () => {
 
   it("signs to the published Signature-Input and Signature", async () => {
     const { signer } = await webCryptoSignerFromSeed(v.seed, () => "test-key-ed25519");
-    const out = await signMessage({ message, components: v.components, params: v.params, label: "sig-b26", sign: (d) => signer.sign(d) });
+    const out = await signMessage({
+      message,
+      components: v.components,
+      params: v.params,
+      label: "sig-b26",
+      sign: (d) => signer.sign(d),
+    });
     expect(out.signatureInput).toBe(v.signatureInput);
     expect(out.signature).toBe(v.signature);
   });
@@ -43,7 +49,10 @@ describe("RFC 9421 Appendix B.2.6 (ed25519)", () => {
 });
 
 describe("signature header parsing", () => {
-  const signed = (input: string, sig = "sig1=:AAAA:") => ({ ...message, headers: new Headers({ ...v.request.headers, "signature-input": input, signature: sig }) });
+  const signed = (input: string, sig = "sig1=:AAAA:") => ({
+    ...message,
+    headers: new Headers({ ...v.request.headers, "signature-input": input, signature: sig }),
+  });
   const code = (fn: () => unknown) => {
     try {
       fn();
@@ -76,7 +85,9 @@ describe("signature header parsing", () => {
   });
 
   it("refuses when Signature has no member for the label", () => {
-    expect(code(() => parseSignedMessage(signed('sig1=("@method");created=1', "other=:AAAA:")))).toBe("missing_signature");
+    expect(code(() => parseSignedMessage(signed('sig1=("@method");created=1', "other=:AAAA:")))).toBe(
+      "missing_signature",
+    );
   });
 
   it("reads string escapes and integer parameters", () => {
@@ -89,7 +100,10 @@ describe("signature header parsing", () => {
     const { signer, publicKey } = await webCryptoSignerFromSeed(toBase64Url(new Uint8Array(32).fill(7)), (pk) => pk);
     const components = ["@method", "@authority", "@path", "@query", "@scheme", "@target-uri"];
     const out = await signMessage({ message, components, params: [["created", 1]], sign: (d) => signer.sign(d) });
-    const parsed = parseSignedMessage({ ...message, headers: new Headers({ "signature-input": out.signatureInput, signature: out.signature }) });
+    const parsed = parseSignedMessage({
+      ...message,
+      headers: new Headers({ "signature-input": out.signatureInput, signature: out.signature }),
+    });
     expect(new TextDecoder().decode(parsed.base)).toContain('"@query": ?param=Value&Pet=dog');
     expect(await webCryptoVerify(publicKey, parsed.signature, parsed.base)).toBe(true);
     expect(await webCryptoVerify(publicKey, parsed.signature, utf8("other"))).toBe(false);

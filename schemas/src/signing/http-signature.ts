@@ -15,7 +15,10 @@ export type SignatureParamValue = string | number;
 export type SignatureParamList = ReadonlyArray<readonly [string, SignatureParamValue]>;
 
 export class SignatureError extends Error {
-  constructor(public readonly code: string, message: string) {
+  constructor(
+    public readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -24,16 +27,23 @@ const FIELD_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 
 function componentValue(message: HttpMessage, url: URL, name: string): string {
   switch (name) {
-    case "@method": return message.method.toUpperCase();
-    case "@authority": return url.host.toLowerCase();
-    case "@path": return url.pathname || "/";
-    case "@query": return url.search || "?";
-    case "@scheme": return url.protocol.replace(/:$/, "");
-    case "@target-uri": return url.href;
+    case "@method":
+      return message.method.toUpperCase();
+    case "@authority":
+      return url.host.toLowerCase();
+    case "@path":
+      return url.pathname || "/";
+    case "@query":
+      return url.search || "?";
+    case "@scheme":
+      return url.protocol.replace(/:$/, "");
+    case "@target-uri":
+      return url.href;
   }
   if (name.startsWith("@")) throw new SignatureError("unsupported_component", `unsupported derived component ${name}`);
   // Covered names come from the sender; one that is not a lowercase field name would make Headers.get throw.
-  if (!FIELD_NAME.test(name)) throw new SignatureError("malformed_signature", "a covered component is not a field name");
+  if (!FIELD_NAME.test(name))
+    throw new SignatureError("malformed_signature", "a covered component is not a field name");
   const value = message.headers.get(name);
   if (value === null) throw new SignatureError("missing_component", `covered header ${name} is missing`);
   return value.trim();
@@ -83,7 +93,11 @@ export interface ParsedSignature {
 export function parseSignedMessage(message: HttpMessage, label?: string): ParsedSignature {
   const inputHeader = message.headers.get("signature-input");
   const sigHeader = message.headers.get("signature");
-  if (!inputHeader || !sigHeader) throw new SignatureError("missing_signature", "the request is not signed (Signature and Signature-Input headers required)");
+  if (!inputHeader || !sigHeader)
+    throw new SignatureError(
+      "missing_signature",
+      "the request is not signed (Signature and Signature-Input headers required)",
+    );
   let inputs, sigs;
   try {
     inputs = parseDictionary(inputHeader);
@@ -96,14 +110,18 @@ export function parseSignedMessage(message: HttpMessage, label?: string): Parsed
   const sig = chosen === undefined ? undefined : sigs.get(chosen);
   if (!chosen || !input || !sig) throw new SignatureError("missing_signature", "no matching signature label");
   const list = input.value as InnerList;
-  if (typeof list !== "object" || !("items" in list)) throw new SignatureError("malformed_signature", "Signature-Input member is not an inner list");
-  if (!(sig.value instanceof Uint8Array)) throw new SignatureError("malformed_signature", "Signature member is not a byte sequence");
+  if (typeof list !== "object" || !("items" in list))
+    throw new SignatureError("malformed_signature", "Signature-Input member is not an inner list");
+  if (!(sig.value instanceof Uint8Array))
+    throw new SignatureError("malformed_signature", "Signature member is not a byte sequence");
   const params = new Map<string, string | number>();
   for (const [k, v] of list.params) {
-    if (typeof v !== "string" && typeof v !== "number") throw new SignatureError("malformed_signature", `bad parameter ${k}`);
+    if (typeof v !== "string" && typeof v !== "number")
+      throw new SignatureError("malformed_signature", `bad parameter ${k}`);
     params.set(k, v);
   }
-  if (new Set(list.items).size !== list.items.length) throw new SignatureError("malformed_signature", "duplicate covered component");
+  if (new Set(list.items).size !== list.items.length)
+    throw new SignatureError("malformed_signature", "duplicate covered component");
   const base = utf8(signatureBase(message, list.items, input.raw));
   return { label: chosen, components: list.items, params, base, signature: sig.value };
 }

@@ -7,7 +7,10 @@ import { utf8 } from "./bytes.js";
 
 describe("node key verification", () => {
   it("knows a keyid only when the header's key hashes to it", async () => {
-    const { signer, publicKey } = await webCryptoSignerFromSeed("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A", jwkThumbprint);
+    const { signer, publicKey } = await webCryptoSignerFromSeed(
+      "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+      jwkThumbprint,
+    );
     const data = utf8("base");
     const signature = await signer.sign(data);
     expect(await nodeKeyVerifier(publicKey, webCryptoVerify)(signer.keyId, data, signature)).toBe(true);
@@ -27,7 +30,9 @@ describe("node key verification", () => {
       expect(isCanonicalKey(respelled)).toBe(false);
       const data = utf8("base");
       const signature = await signer.sign(data);
-      expect(await nodeKeyVerifier(respelled, webCryptoVerify)(await jwkThumbprint(respelled), data, signature)).toBeNull();
+      expect(
+        await nodeKeyVerifier(respelled, webCryptoVerify)(await jwkThumbprint(respelled), data, signature),
+      ).toBeNull();
       return;
     }
     throw new Error("no test key with - or _ found");

@@ -105,7 +105,8 @@ export interface VerifiedHeaders extends VerifiedSignature {
 export async function verifySignedHeaders(opts: VerifyHeadersOptions): Promise<VerifiedHeaders> {
   const parsed = parseSignedMessage(opts.message);
   for (const name of [...SIGNED_COMPONENTS, ...(opts.requiredComponents ?? [])]) {
-    if (!parsed.components.includes(name)) throw new SignatureError("insufficient_coverage", `the signature must cover ${name}`);
+    if (!parsed.components.includes(name))
+      throw new SignatureError("insufficient_coverage", `the signature must cover ${name}`);
   }
   const { params } = parsed;
   const created = params.get("created");
@@ -113,15 +114,27 @@ export async function verifySignedHeaders(opts: VerifyHeadersOptions): Promise<V
   const nonce = params.get("nonce");
   const keyId = params.get("keyid");
   const alg = params.get("alg");
-  if (typeof created !== "number" || typeof expires !== "number" || typeof nonce !== "string" || typeof keyId !== "string") {
-    throw new SignatureError("malformed_signature", "signature parameters created, expires, nonce and keyid are required");
+  if (
+    typeof created !== "number" ||
+    typeof expires !== "number" ||
+    typeof nonce !== "string" ||
+    typeof keyId !== "string"
+  ) {
+    throw new SignatureError(
+      "malformed_signature",
+      "signature parameters created, expires, nonce and keyid are required",
+    );
   }
   // Bounded so a nonce store cannot be filled with huge entries (ours are 32 hex digits; keyids 43 characters).
-  if (nonce.length > MAX_NONCE_LENGTH || keyId.length > MAX_KEYID_LENGTH) throw new SignatureError("malformed_signature", "nonce or keyid too long");
-  if (alg !== undefined && alg !== SIGNATURE_ALG) throw new SignatureError("unsupported_algorithm", `alg must be ${SIGNATURE_ALG}`);
+  if (nonce.length > MAX_NONCE_LENGTH || keyId.length > MAX_KEYID_LENGTH)
+    throw new SignatureError("malformed_signature", "nonce or keyid too long");
+  if (alg !== undefined && alg !== SIGNATURE_ALG)
+    throw new SignatureError("unsupported_algorithm", `alg must be ${SIGNATURE_ALG}`);
   const nowSeconds = Math.floor(opts.policy.now / 1000);
-  if (created > nowSeconds + opts.policy.maxSkewSeconds) throw new SignatureError("signature_not_yet_valid", "signature created in the future");
-  if (expires < nowSeconds || created < nowSeconds - opts.policy.maxAgeSeconds) throw new SignatureError("signature_expired", "signature expired");
+  if (created > nowSeconds + opts.policy.maxSkewSeconds)
+    throw new SignatureError("signature_not_yet_valid", "signature created in the future");
+  if (expires < nowSeconds || created < nowSeconds - opts.policy.maxAgeSeconds)
+    throw new SignatureError("signature_expired", "signature expired");
   if (expires < created) throw new SignatureError("malformed_signature", "signature expires before it was created");
   const ok = await opts.verify(keyId, parsed.base, parsed.signature);
   if (ok === null) throw new SignatureError("unknown_key", `unknown key ${keyId}`);
@@ -134,10 +147,14 @@ export async function verifySignedHeaders(opts: VerifyHeadersOptions): Promise<V
 
 /** Throws SignatureError("bad_digest") unless `body` matches the signed Content-Digest `digest`. */
 export async function checkSignedBody(digest: string, body: Uint8Array, sha256?: Sha256): Promise<void> {
-  if (!(await contentDigestMatches(digest, body, sha256))) throw new SignatureError("bad_digest", "content-digest does not match the body");
+  if (!(await contentDigestMatches(digest, body, sha256)))
+    throw new SignatureError("bad_digest", "content-digest does not match the body");
 }
 
-/** Verifies a request signed under Meshgate's profile, body included; throws SignatureError with a machine-readable code. */
+/**
+ * Verifies a request signed under Meshgate's profile, body included; throws SignatureError with a machine-readable
+ * code.
+ */
 export async function verifyRequest(opts: VerifyRequestOptions): Promise<VerifiedSignature> {
   const { contentDigest, ...verified } = await verifySignedHeaders(opts);
   // The digest is covered by the signature; now check it matches the body actually received.

@@ -11,10 +11,19 @@ const KEY = /^[a-z*][a-z0-9_\-.*]*/;
 const TOKEN = /^[A-Za-z*][A-Za-z0-9!#$%&'*+\-.^_`|~:/]*/;
 
 class Cursor {
-  constructor(public text: string, public pos = 0) {}
-  peek(): string | undefined { return this.text[this.pos]; }
-  rest(): string { return this.text.slice(this.pos); }
-  skipSpaces(): void { while (this.peek() === " " || this.peek() === "\t") this.pos++; }
+  constructor(
+    public text: string,
+    public pos = 0,
+  ) {}
+  peek(): string | undefined {
+    return this.text[this.pos];
+  }
+  rest(): string {
+    return this.text.slice(this.pos);
+  }
+  skipSpaces(): void {
+    while (this.peek() === " " || this.peek() === "\t") this.pos++;
+  }
   expect(ch: string): void {
     if (this.peek() !== ch) throw new SyntaxError(`expected '${ch}' at ${this.pos}`);
     this.pos++;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { engineResult, formatHeartbeatVerify, HEARTBEAT_VERIFY_TARGET, heartbeatVerifyResult, reproduceCommand } from "./format.js";
+import {
+  engineResult,
+  formatHeartbeatVerify,
+  HEARTBEAT_VERIFY_TARGET,
+  heartbeatVerifyResult,
+  reproduceCommand,
+} from "./format.js";
 
 const OPTS = { nodes: 2000, batch: 2000, rounds: 3 };
 
@@ -39,7 +45,9 @@ describe("formatHeartbeatVerify", () => {
     expect(text).toContain("target ≥ 5,000/s");
     expect(text).toContain("~24,691 nodes at one heartbeat per 2 s");
     expect(text).toContain(reproduceCommand(OPTS));
-    expect(reproduceCommand(OPTS)).toBe("node --import tsx tools/bench/heartbeats/run.ts --nodes 2000 --batch 2000 --rounds 3");
+    expect(reproduceCommand(OPTS)).toBe(
+      "node --import tsx tools/bench/heartbeats/run.ts --nodes 2000 --batch 2000 --rounds 3",
+    );
   });
 
   it("says FAIL when WebCrypto is below the target", () => {

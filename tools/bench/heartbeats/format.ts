@@ -1,4 +1,5 @@
-// Results of the heartbeat-verify phase and how they print. Pure (no workerd), so the verdict and table are unit-tested.
+// Results of the heartbeat-verify phase and how they print. Pure (no workerd), so the verdict and table are
+// unit-tested.
 import { HEARTBEAT_INTERVAL_MS } from "@meshgate/schemas";
 import { quantile } from "../stats.js";
 
@@ -28,11 +29,19 @@ export interface HeartbeatVerifyResult extends HeartbeatVerifyOptions {
 }
 
 export function engineResult(samples: readonly number[]): EngineResult {
-  const perSecond = quantile([...samples].sort((a, b) => a - b), 0.5);
+  const perSecond = quantile(
+    [...samples].sort((a, b) => a - b),
+    0.5,
+  );
   return { perSecond, usPerVerify: perSecond > 0 ? 1e6 / perSecond : Number.POSITIVE_INFINITY, samples: [...samples] };
 }
 
-export function heartbeatVerifyResult(opts: HeartbeatVerifyOptions, webcrypto: EngineResult, noble: EngineResult, target = HEARTBEAT_VERIFY_TARGET): HeartbeatVerifyResult {
+export function heartbeatVerifyResult(
+  opts: HeartbeatVerifyOptions,
+  webcrypto: EngineResult,
+  noble: EngineResult,
+  target = HEARTBEAT_VERIFY_TARGET,
+): HeartbeatVerifyResult {
   return { ...opts, webcrypto, noble, target, pass: webcrypto.perSecond >= target };
 }
 
@@ -41,14 +50,20 @@ export function reproduceCommand(opts: HeartbeatVerifyOptions): string {
 }
 
 const int = (n: number): string => Math.round(n).toLocaleString("en-US");
-const us = (n: number): string => (Number.isFinite(n) ? n.toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 }) : "∞");
+const us = (n: number): string =>
+  Number.isFinite(n) ? n.toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 }) : "∞";
 
 export function formatHeartbeatVerify(r: HeartbeatVerifyResult): string {
   const meets = (e: EngineResult) => e.perSecond >= r.target;
   const rows: [string, string, string, string][] = [
     ["engine", "verified/s", "µs/verify", `target ≥ ${int(r.target)}/s`],
     ["WebCrypto Ed25519", int(r.webcrypto.perSecond), us(r.webcrypto.usPerVerify), r.pass ? "PASS" : "FAIL"],
-    ["@noble/ed25519 (JS)", int(r.noble.perSecond), us(r.noble.usPerVerify), `${meets(r.noble) ? "meets" : "below"} (reference only)`],
+    [
+      "@noble/ed25519 (JS)",
+      int(r.noble.perSecond),
+      us(r.noble.usPerVerify),
+      `${meets(r.noble) ? "meets" : "below"} (reference only)`,
+    ],
   ];
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((row) => row[c]?.length ?? 0)));
   const line = (row: [string, string, string, string]) =>

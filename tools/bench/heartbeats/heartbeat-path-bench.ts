@@ -3,21 +3,46 @@
 // rate-limit token, sequence, upsert) → ack. Nodes are simulated here (real keys, real signatures); one small HTTP
 // server answers the gateway's endpoint challenges for all of them, so timed rounds see proven nodes only.
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
-import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  Agent,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ENDPOINT_PROOF_PATH, type AdminNode, type HeartbeatAck } from "@meshgate/schemas";
-import { endpointProof, newTestNode, signedHeartbeat, type SignedRequest, type TestNode } from "../../e2e/support/heartbeat.js";
+import {
+  endpointProof,
+  newTestNode,
+  signedHeartbeat,
+  type SignedRequest,
+  type TestNode,
+} from "../../e2e/support/heartbeat.js";
 import { generateDevVars } from "../../gateway/dev-vars.js";
 import { startGateway, type Gateway } from "../../gateway/gateway.js";
 import { machineMeter, processMeter, selfMeter, type CpuMeter } from "../cpu.js";
 import {
-  heartbeatPathResult, mountFsType, pathRate, type DoStorage, type HeartbeatPathOptions, type HeartbeatPathResult, type PathClient, type PathRound,
+  heartbeatPathResult,
+  mountFsType,
+  pathRate,
+  type DoStorage,
+  type HeartbeatPathOptions,
+  type HeartbeatPathResult,
+  type PathClient,
+  type PathRound,
 } from "./path-format.js";
 
-export { formatHeartbeatPath, type HeartbeatPathOptions, type HeartbeatPathResult, type PathClient } from "./path-format.js";
+export {
+  formatHeartbeatPath,
+  type HeartbeatPathOptions,
+  type HeartbeatPathResult,
+  type PathClient,
+} from "./path-format.js";
 
 const MODELS = ["llama-3.1-8b-instruct", "qwen2.5-7b-instruct"];
 /**
@@ -65,7 +90,10 @@ async function startResponder(nodes: ReadonlyMap<string, BenchNode>): Promise<Re
       nodeId = undefined;
     }
     const bench = typeof nodeId === "string" ? nodes.get(nodeId) : undefined;
-    const proof = req.method === "POST" && req.url === ENDPOINT_PROOF_PATH && bench ? await endpointProof(bench.node, bench.url, body) : null;
+    const proof =
+      req.method === "POST" && req.url === ENDPOINT_PROOF_PATH && bench
+        ? await endpointProof(bench.node, bench.url, body)
+        : null;
     if (!proof || !bench) {
       res.writeHead(404).end();
       return;
@@ -125,7 +153,14 @@ function poster(client: PathClient, concurrency: number): Poster {
   if (client === "fetch") return { post: postWithFetch, close: () => undefined };
   // workerd closes a connection idle for 5 s (by its clock, which lags when it is busy); a request written to one just
   // then fails ("socket hang up"). FIFO reuse keeps every socket busy, and the pool drops one idle for 2 s first.
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency, noDelay: true, timeout: 2_000, scheduling: "fifo" });
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets: concurrency,
+    maxFreeSockets: concurrency,
+    noDelay: true,
+    timeout: 2_000,
+    scheduling: "fifo",
+  });
   const post: Post = (signed) =>
     new Promise<Answer>((resolve, reject) => {
       const headers: Record<string, string> = Object.fromEntries(signed.headers);
@@ -139,7 +174,12 @@ function poster(client: PathClient, concurrency: number): Poster {
       const sentAt = performance.now();
       req.on("error", (err) => {
         const socket = req.reusedSocket ? "reused" : "new";
-        reject(new Error(`POST ${signed.url}: ${err.message} (${socket} socket, after ${Math.round(performance.now() - sentAt)} ms)`, { cause: err }));
+        reject(
+          new Error(
+            `POST ${signed.url}: ${err.message} (${socket} socket, after ${Math.round(performance.now() - sentAt)} ms)`,
+            { cause: err },
+          ),
+        );
       });
       req.end(signed.body);
     });
@@ -155,7 +195,12 @@ interface Sent {
  * Sends `requests` through `concurrency` workers pulling from one queue. Every answer must be a 200 ack for the
  * right node, or the rate means nothing; `expectActive` also demands the node be proven (steady state).
  */
-async function sendAll(post: Post, requests: readonly SignedRequest[], concurrency: number, expectActive: boolean): Promise<Sent> {
+async function sendAll(
+  post: Post,
+  requests: readonly SignedRequest[],
+  concurrency: number,
+  expectActive: boolean,
+): Promise<Sent> {
   const latenciesMs: number[] = new Array<number>(requests.length);
   let next = 0;
   let failure: Error | null = null;
@@ -173,7 +218,8 @@ async function sendAll(post: Post, requests: readonly SignedRequest[], concurren
       }
       if (expectActive) {
         const ack = JSON.parse(text) as HeartbeatAck;
-        if (ack.status !== "active") failure ??= new Error(`heartbeat ${index} acked a node that is ${ack.status}, not active: ${text}`);
+        if (ack.status !== "active")
+          failure ??= new Error(`heartbeat ${index} acked a node that is ${ack.status}, not active: ${text}`);
       }
     }
   };
@@ -200,8 +246,13 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * then sends to any node still unproven (the wait refills its rate-limit bucket, so timed rounds are unaffected).
  */
 async function registerAll(
-  gateway: Gateway, post: Post, bench: readonly BenchNode[], responder: Responder, adminToken: string,
-  concurrency: number, progress: (line: string) => void,
+  gateway: Gateway,
+  post: Post,
+  bench: readonly BenchNode[],
+  responder: Responder,
+  adminToken: string,
+  concurrency: number,
+  progress: (line: string) => void,
 ): Promise<void> {
   for (let first = 0; first < bench.length; first += REGISTER_BATCH) {
     const batch = bench.slice(first, first + REGISTER_BATCH);
@@ -212,12 +263,18 @@ async function registerAll(
   const deadline = Date.now() + VERIFY_TIMEOUT_MS;
   let lastReported = -1;
   for (;;) {
-    const verified = new Set((await adminNodes(gateway, adminToken)).filter((n) => n.endpoint_verified).map((n) => n.id));
+    const verified = new Set(
+      (await adminNodes(gateway, adminToken)).filter((n) => n.endpoint_verified).map((n) => n.id),
+    );
     const unproven = bench.filter((n) => !verified.has(n.node.id));
     if (unproven.length === 0) return;
-    if (unproven.length !== lastReported) progress(`heartbeat path: ${bench.length - unproven.length}/${bench.length} nodes endpoint-verified`);
+    if (unproven.length !== lastReported)
+      progress(`heartbeat path: ${bench.length - unproven.length}/${bench.length} nodes endpoint-verified`);
     lastReported = unproven.length;
-    if (Date.now() > deadline) throw new Error(`${unproven.length} of ${bench.length} nodes did not prove their endpoint within ${VERIFY_TIMEOUT_MS / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${unproven.length} of ${bench.length} nodes did not prove their endpoint within ${VERIFY_TIMEOUT_MS / 1000} s`,
+      );
     const due = unproven.filter((n) => Date.now() - n.sentAt > CHALLENGE_RETRY_MS + 1_000);
     for (let first = 0; first < due.length; first += REGISTER_BATCH) {
       await sendAll(post, await signAll(gateway, due.slice(first, first + REGISTER_BATCH)), concurrency, false);
@@ -257,9 +314,13 @@ function machineOrNull(): CpuMeter | null {
   }
 }
 
-export async function heartbeatPathPhase(opts: HeartbeatPathOptions, progress: (line: string) => void): Promise<HeartbeatPathResult> {
+export async function heartbeatPathPhase(
+  opts: HeartbeatPathOptions,
+  progress: (line: string) => void,
+): Promise<HeartbeatPathResult> {
   for (const name of ["nodes", "rounds", "concurrency"] as const) {
-    if (!Number.isSafeInteger(opts[name]) || opts[name] < 1) throw new Error(`heartbeat path: ${name} must be a positive integer`);
+    if (!Number.isSafeInteger(opts[name]) || opts[name] < 1)
+      throw new Error(`heartbeat path: ${name} must be a positive integer`);
   }
   // No cf.json download when Miniflare starts (startGateway also passes cf: false).
   process.env["CLOUDFLARE_CF_FETCH_ENABLED"] ??= "false";
@@ -277,7 +338,10 @@ export async function heartbeatPathPhase(opts: HeartbeatPathOptions, progress: (
   const rateLimit = opts.rounds > ROUNDS_WITHIN_DEFAULT_LIMIT ? RAISED_RATE_LIMIT : null;
   const vars = generateDevVars();
   // startGateway's persistDir is where the registry's SQLite goes; a fresh directory, so every run starts empty.
-  const persistDir = opts.storageDir === undefined ? undefined : mkdtempSync(join(realpathSync(opts.storageDir), "meshgate-heartbeat-path-"));
+  const persistDir =
+    opts.storageDir === undefined
+      ? undefined
+      : mkdtempSync(join(realpathSync(opts.storageDir), "meshgate-heartbeat-path-"));
   let gateway: Gateway | undefined;
   const { post, close: closePoster } = poster(opts.client ?? "fetch", opts.concurrency);
   try {
@@ -310,7 +374,11 @@ export async function heartbeatPathPhase(opts: HeartbeatPathOptions, progress: (
     const rounds: PathRound[] = [];
     const latenciesMs: number[] = [];
     for (let round = 0; round < opts.rounds; round++) {
-      const before = { workerd: meters.workerd.total(), client: meters.client.total(), machine: meters.machine.total() };
+      const before = {
+        workerd: meters.workerd.total(),
+        client: meters.client.total(),
+        machine: meters.machine.total(),
+      };
       let seconds = 0;
       for (let first = 0; first < bench.length; first += chunk) {
         const requests = await signAll(gw, bench.slice(first, first + chunk));
@@ -320,7 +388,8 @@ export async function heartbeatPathPhase(opts: HeartbeatPathOptions, progress: (
         seconds += sent.seconds;
         for (const l of sent.latenciesMs) latenciesMs.push(l);
       }
-      const delta = (now: number | null, then: number | null): number | null => (now === null || then === null ? null : now - then);
+      const delta = (now: number | null, then: number | null): number | null =>
+        now === null || then === null ? null : now - then;
       const measured: PathRound = {
         heartbeats: bench.length,
         seconds,

@@ -15,7 +15,12 @@ import {
 } from "@meshgate/schemas";
 import { startGateway, type Gateway } from "../../gateway/gateway.js";
 import { writeBenchWorkerConfig } from "../bench-worker-config.js";
-import { engineResult, heartbeatVerifyResult, type HeartbeatVerifyOptions, type HeartbeatVerifyResult } from "./format.js";
+import {
+  engineResult,
+  heartbeatVerifyResult,
+  type HeartbeatVerifyOptions,
+  type HeartbeatVerifyResult,
+} from "./format.js";
 import type { Engine, SignedHeartbeat, VerifyBatch, VerifyOutcome } from "./verify-worker.js";
 
 export { formatHeartbeatVerify, HEARTBEAT_VERIFY_TARGET, type HeartbeatVerifyResult } from "./format.js";
@@ -66,27 +71,41 @@ function signBatch(nodes: readonly WebCryptoKeyPair[], first: number, count: num
 async function verifyBatch(worker: Gateway, engine: Engine, requests: SignedHeartbeat[]): Promise<number> {
   const payload = JSON.stringify({ engine, requests } satisfies VerifyBatch);
   const started = performance.now();
-  const res = await fetch(worker.url, { method: "POST", headers: { "content-type": "application/json" }, body: payload });
+  const res = await fetch(worker.url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: payload,
+  });
   const text = await res.text();
   const seconds = (performance.now() - started) / 1000;
   if (!res.ok) throw new Error(`verify worker answered ${res.status}: ${text}`);
   const outcome = JSON.parse(text) as VerifyOutcome;
   if (outcome.failed !== 0 || outcome.verified !== requests.length) {
-    throw new Error(`${engine}: ${outcome.failed} of ${requests.length} heartbeats failed to verify (first: ${outcome.firstError ?? "?"})`);
+    throw new Error(
+      `${engine}: ${outcome.failed} of ${requests.length} heartbeats failed to verify (first: ${outcome.firstError ?? "?"})`,
+    );
   }
   return seconds;
 }
 
-export async function heartbeatVerifyPhase(opts: HeartbeatVerifyOptions, progress: (line: string) => void): Promise<HeartbeatVerifyResult> {
+export async function heartbeatVerifyPhase(
+  opts: HeartbeatVerifyOptions,
+  progress: (line: string) => void,
+): Promise<HeartbeatVerifyResult> {
   for (const [name, value] of Object.entries(opts)) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`heartbeat verify: ${name} must be a positive integer`);
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new Error(`heartbeat verify: ${name} must be a positive integer`);
   }
   // No cf.json download when Miniflare starts (startGateway also passes cf: false).
   process.env["CLOUDFLARE_CF_FETCH_ENABLED"] ??= "false";
   progress(`heartbeat verify: generating ${opts.nodes} node keys`);
   const nodes = await makeNodes(opts.nodes);
   const worker = await startGateway({
-    configPath: writeBenchWorkerConfig({ name: "meshgate-bench-heartbeat-verify", main: VERIFY_WORKER, purpose: "the heartbeat-verification Worker" }),
+    configPath: writeBenchWorkerConfig({
+      name: "meshgate-bench-heartbeat-verify",
+      main: VERIFY_WORKER,
+      purpose: "the heartbeat-verification Worker",
+    }),
     vars: {},
     sink: (line) => progress(`[verify-worker] ${line}`),
   });
@@ -98,7 +117,8 @@ export async function heartbeatVerifyPhase(opts: HeartbeatVerifyOptions, progres
     for (let first = 0; first < opts.nodes; first += opts.batch) {
       await verifyBatch(worker, "webcrypto", await signBatch(nodes, first, Math.min(opts.batch, opts.nodes - first)));
     }
-    for (const engine of ["webcrypto", "noble"] as const) await verifyBatch(worker, engine, await signBatch(nodes, 0, opts.batch));
+    for (const engine of ["webcrypto", "noble"] as const)
+      await verifyBatch(worker, engine, await signBatch(nodes, 0, opts.batch));
 
     const samples: Record<Engine, number[]> = { webcrypto: [], noble: [] };
     for (let round = 0; round < opts.rounds; round++) {
@@ -108,7 +128,9 @@ export async function heartbeatVerifyPhase(opts: HeartbeatVerifyOptions, progres
         const batch = await signBatch(nodes, round * opts.batch, opts.batch);
         const seconds = await verifyBatch(worker, engine, batch);
         samples[engine].push(opts.batch / seconds);
-        progress(`heartbeat verify: round ${round + 1}/${opts.rounds} ${engine}: ${Math.round(opts.batch / seconds)}/s`);
+        progress(
+          `heartbeat verify: round ${round + 1}/${opts.rounds} ${engine}: ${Math.round(opts.batch / seconds)}/s`,
+        );
       }
     }
     return heartbeatVerifyResult(opts, engineResult(samples.webcrypto), engineResult(samples.noble));

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { HEARTBEAT_VERIFY_TARGET } from "./format.js";
 import {
-  cpuPerHeartbeat, formatHeartbeatPath, heartbeatPathResult, mountFsType, pathRate, pathReproduceCommand, type PathMeasurements, type PathRound,
+  cpuPerHeartbeat,
+  formatHeartbeatPath,
+  heartbeatPathResult,
+  mountFsType,
+  pathRate,
+  pathReproduceCommand,
+  type PathMeasurements,
+  type PathRound,
 } from "./path-format.js";
 
 const OPTS = { nodes: 2000, rounds: 3, concurrency: 32 };
@@ -87,11 +94,16 @@ describe("formatHeartbeatPath", () => {
 
   it("says when the rate limit was raised and which client was used", () => {
     const opts = { ...OPTS, client: "http" as const, storageDir: "/dev/shm" };
-    const r = heartbeatPathResult(opts, measurements([round(1)], { rateLimit: "6000/1000", storage: { dir: "/dev/shm/meshgate-x", fsType: "tmpfs" } }));
+    const r = heartbeatPathResult(
+      opts,
+      measurements([round(1)], { rateLimit: "6000/1000", storage: { dir: "/dev/shm/meshgate-x", fsType: "tmpfs" } }),
+    );
     const text = formatHeartbeatPath(r);
     expect(text).toContain("HEARTBEAT_RATE_LIMIT=6000/1000");
     expect(text).toContain("client (http)");
-    expect(text).toContain("Reproduce: node --import tsx tools/bench/heartbeats/path-run.ts --nodes 2000 --rounds 3 --concurrency 32 --client http --storage-dir /dev/shm");
+    expect(text).toContain(
+      "Reproduce: node --import tsx tools/bench/heartbeats/path-run.ts --nodes 2000 --rounds 3 --concurrency 32 --client http --storage-dir /dev/shm",
+    );
     expect(text).not.toContain("fsync");
   });
 });

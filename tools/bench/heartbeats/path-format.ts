@@ -131,17 +131,28 @@ export interface PathMeasurements {
   storage: DoStorage;
 }
 
-export function heartbeatPathResult(opts: HeartbeatPathOptions, m: PathMeasurements, target = HEARTBEAT_VERIFY_TARGET): HeartbeatPathResult {
+export function heartbeatPathResult(
+  opts: HeartbeatPathOptions,
+  m: PathMeasurements,
+  target = HEARTBEAT_VERIFY_TARGET,
+): HeartbeatPathResult {
   if (m.rounds.length === 0 || m.latenciesMs.length === 0) throw new Error("heartbeat path: no rounds were measured");
   const samples = m.rounds.map(pathRate);
-  const perSecond = quantile([...samples].sort((a, b) => a - b), 0.5);
+  const perSecond = quantile(
+    [...samples].sort((a, b) => a - b),
+    0.5,
+  );
   const latencies = [...m.latenciesMs].sort((a, b) => a - b);
   return {
     ...opts,
     client: opts.client ?? "fetch",
     perSecond,
     samples,
-    latencyMs: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies[latencies.length - 1] ?? Number.NaN },
+    latencyMs: {
+      p50: quantile(latencies, 0.5),
+      p99: quantile(latencies, 0.99),
+      max: latencies[latencies.length - 1] ?? Number.NaN,
+    },
     heartbeats: sum(m.rounds.map((r) => r.heartbeats)),
     cpu: cpuPerHeartbeat(m.rounds),
     rateLimit: m.rateLimit,
@@ -168,7 +179,8 @@ export function formatHeartbeatPath(r: HeartbeatPathResult): string {
   const cpuLine = (label: string, us: number | null, used: number | null) =>
     `${label} ${us === null || !Number.isFinite(us) ? "?" : int(us)} µs (${cores(used)} cores)`;
   const nodesAtInterval = (r.perSecond * HEARTBEAT_INTERVAL_MS) / 1000;
-  const fsyncNote = r.storage.fsType === "tmpfs" ? "" : "; each commit's fsync blocks workerd (--storage-dir /dev/shm avoids it)";
+  const fsyncNote =
+    r.storage.fsType === "tmpfs" ? "" : "; each commit's fsync blocks workerd (--storage-dir /dev/shm avoids it)";
   return [
     `Heartbeat path through the real gateway, one NodeRegistry (${int(r.nodes)} nodes, c=${r.concurrency}, median of ${r.rounds} rounds)`,
     `  accepted/s  ${int(r.perSecond)}  target ≥ ${int(r.target)}/s: ${r.pass ? "PASS" : "BELOW"}   rounds: ${r.samples.map(int).join(", ")}`,
@@ -181,7 +193,9 @@ export function formatHeartbeatPath(r: HeartbeatPathResult): string {
     `  Each: HTTP → RFC 9421 verify (WebCrypto) → parse → one RPC to NodeRegistry (nonce, rate token, seq, upsert) → ack.`,
     `  Registry SQLite under ${r.storage.dir} (${r.storage.fsType ?? "unknown filesystem"})${fsyncNote}.`,
     `  Nodes were registered and endpoint-verified untimed (${r.warmupSeconds.toFixed(1)} s); ${r.challengesDuringRounds} challenges came while timed.`,
-    ...(r.rateLimit === null ? [] : [`  HEARTBEAT_RATE_LIMIT=${r.rateLimit} (default 60/10 would refuse this many rounds per node).`]),
+    ...(r.rateLimit === null
+      ? []
+      : [`  HEARTBEAT_RATE_LIMIT=${r.rateLimit} (default 60/10 would refuse this many rounds per node).`]),
     `  At this rate one registry serves ~${int(nodesAtInterval)} nodes heartbeating every ${HEARTBEAT_INTERVAL_MS / 1000} s.`,
     `  Reproduce: ${pathReproduceCommand(r)}`,
     ``,

@@ -1,9 +1,16 @@
-// `node --import tsx tools/bench/heartbeats/path-run.ts [--nodes N] [--rounds N] [--concurrency N] [--client fetch|http]
-// [--storage-dir DIR]`: the whole heartbeat path through the real gateway and its one NodeRegistry, on its own. Table on stdout, progress on
+// `node --import tsx tools/bench/heartbeats/path-run.ts [--nodes N] [--rounds N] [--concurrency N] [--client
+// fetch|http]
+// [--storage-dir DIR]`: the whole heartbeat path through the real gateway and its one NodeRegistry, on its own. Table
+// on stdout, progress on
 // stderr.
 import { parseArgs } from "node:util";
 import { positive, runStandalone } from "./standalone.js";
-import { formatHeartbeatPath, heartbeatPathPhase, type HeartbeatPathOptions, type PathClient } from "./heartbeat-path-bench.js";
+import {
+  formatHeartbeatPath,
+  heartbeatPathPhase,
+  type HeartbeatPathOptions,
+  type PathClient,
+} from "./heartbeat-path-bench.js";
 
 const DEFAULTS: HeartbeatPathOptions = { nodes: 2_000, rounds: 5, concurrency: 32 };
 
@@ -21,7 +28,6 @@ HTTP, signature verification, parsing, the registry's nonce/rate/sequence checks
                    under the system temp directory: on a disk, every commit's fsync stalls workerd's one thread
   -h, --help       show this help
 `;
-
 
 function client(text: string | undefined): PathClient {
   if (text === undefined || text === "fetch" || text === "http") return text ?? "fetch";

@@ -18,7 +18,12 @@ Measures how many signed heartbeats one workerd isolate verifies per second, wit
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { nodes: { type: "string" }, batch: { type: "string" }, rounds: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      nodes: { type: "string" },
+      batch: { type: "string" },
+      rounds: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help) return void process.stdout.write(HELP);
   const parse = (): typeof DEFAULTS => ({

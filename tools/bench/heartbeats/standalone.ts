@@ -4,12 +4,21 @@ import { installShutdownHandlers, shutdown } from "../../processes/index.js";
 export function positive(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new Error(`--${name} must be a positive integer, not ${JSON.stringify(text)}`);
   return n;
 }
 
-/** Parses options (a thrown error prints it with `help`, exit 2), runs the phase, prints its table, always stops workerd. */
-export async function runStandalone<O, R>(help: string, parse: () => O, phase: (opts: O, progress: (line: string) => void) => Promise<R>, format: (result: R) => string): Promise<void> {
+/**
+ * Parses options (a thrown error prints it with `help`, exit 2), runs the phase, prints its table, always stops
+ * workerd.
+ */
+export async function runStandalone<O, R>(
+  help: string,
+  parse: () => O,
+  phase: (opts: O, progress: (line: string) => void) => Promise<R>,
+  format: (result: R) => string,
+): Promise<void> {
   let opts: O;
   try {
     opts = parse();

@@ -19,8 +19,16 @@ const VARIANTS = [
   { name: "read", steps: "parse,sign,read", label: "+ answer read, parsed and rebuilt" },
   { name: "receipt", steps: "parse,sign,read,receipt", label: "+ answer digest, receipt verified (Ed25519)" },
   { name: "record", steps: "parse,sign,read,receipt,record", label: "+ usage row written to a Durable Object" },
-  { name: "batch", steps: "parse,sign,read,receipt,record,batch", label: "the same, rows batched (one RPC per 200 ms)" },
-  { name: "assemble", steps: "parse,sign,read,assemble,receipt,record,batch", label: "the same, node asked to stream, assembled" },
+  {
+    name: "batch",
+    steps: "parse,sign,read,receipt,record,batch",
+    label: "the same, rows batched (one RPC per 200 ms)",
+  },
+  {
+    name: "assemble",
+    steps: "parse,sign,read,assemble,receipt,record,batch",
+    label: "the same, node asked to stream, assembled",
+  },
 ];
 
 async function main(): Promise<void> {
@@ -33,18 +41,41 @@ async function main(): Promise<void> {
     const machine = machineMeter("machine");
     const rows: { label: string; cpuUs: number }[] = [];
     for (const v of VARIANTS) {
-      const worker = await startPassThrough({ name: `meshgate-floor-${v.name}`, main: FLOOR, purpose: `request floor ${v.name}`, durableObjects: ["Ledger"] }, backendUrl, sink(v.name), { STEPS: v.steps });
-      if (worker.pid === undefined) throw new Error("cannot find the workerd process (CPU accounting needs Linux /proc)");
+      const worker = await startPassThrough(
+        {
+          name: `meshgate-floor-${v.name}`,
+          main: FLOOR,
+          purpose: `request floor ${v.name}`,
+          durableObjects: ["Ledger"],
+        },
+        backendUrl,
+        sink(v.name),
+        { STEPS: v.steps },
+      );
+      if (worker.pid === undefined)
+        throw new Error("cannot find the workerd process (CPU accounting needs Linux /proc)");
       const meter = processMeter(v.name, worker.pid);
-      const sizes = { warmup: 200, latencyRequests: 0, concurrency: 32, throughputRequests: Number(values.requests), streamRequests: 0, rounds: 1 };
+      const sizes = {
+        warmup: 200,
+        latencyRequests: 0,
+        concurrency: 32,
+        throughputRequests: Number(values.requests),
+        streamRequests: 0,
+        rounds: 1,
+      };
       const result = await throughputPhase(plainTarget("bare", v.name, worker.url, "unused"), sizes, [meter], machine);
       rows.push({ label: v.label, cpuUs: result.cpuUsPerRequest[v.name] ?? Number.NaN });
       await worker.stop();
     }
     const base = rows[0]?.cpuUs ?? Number.NaN;
     process.stdout.write(`workerd CPU per non-streamed request (${values.requests} requests each, c=32)\n`);
-    for (const r of rows) process.stdout.write(`  ${r.label.padEnd(50)} ${r.cpuUs.toFixed(0).padStart(6)} µs  ${(r.cpuUs / base).toFixed(2)}x\n`);
-    process.stdout.write(`reproduce: node --import tsx tools/bench/request-floor/run.ts --requests ${values.requests}\n`);
+    for (const r of rows)
+      process.stdout.write(
+        `  ${r.label.padEnd(50)} ${r.cpuUs.toFixed(0).padStart(6)} µs  ${(r.cpuUs / base).toFixed(2)}x\n`,
+      );
+    process.stdout.write(
+      `reproduce: node --import tsx tools/bench/request-floor/run.ts --requests ${values.requests}\n`,
+    );
   } finally {
     await shutdown();
   }

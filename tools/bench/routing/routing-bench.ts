@@ -44,7 +44,15 @@ export function runRoutingBench(opts: RoutingBenchOptions): RoutingSizeResult[] 
     const controls = NO_CONTROLS(BENCH_MODEL);
     const pool = table.pools.get(BENCH_MODEL)?.nodes ?? [];
     const meshgate = () => {
-      const r = pickNode(table, { model: BENCH_MODEL, controls, now, random, load, exclude: NO_EXCLUSIONS, attempt: 0 });
+      const r = pickNode(table, {
+        model: BENCH_MODEL,
+        controls,
+        now,
+        random,
+        load,
+        exclude: NO_EXCLUSIONS,
+        attempt: 0,
+      });
       return r.kind === "node" ? r.node : null;
     };
     const uniform = () => {
@@ -88,7 +96,9 @@ export function formatRoutingBench(results: readonly RoutingSizeResult[], comman
   const largest = results.find((r) => r.nodes === 10_000);
   if (largest) {
     const pass = largest.meshgateUs.p99 < DECISION_P99_TARGET_US;
-    lines.push(`target: p99 < ${DECISION_P99_TARGET_US} µs at 10,000 nodes: ${pass ? "met" : "MISSED"} (${largest.meshgateUs.p99.toFixed(2)} µs)`);
+    lines.push(
+      `target: p99 < ${DECISION_P99_TARGET_US} µs at 10,000 nodes: ${pass ? "met" : "MISSED"} (${largest.meshgateUs.p99.toFixed(2)} µs)`,
+    );
   }
   lines.push(`reproduce: ${command}`);
   return `${lines.join("\n")}\n`;

@@ -1,11 +1,17 @@
 // A warmed-up routing table for the decision-time benchmark: nodes with measured latencies, reputations, loads, a few
 // ejected and a few still being explored, as the router sees a mesh after it has run for a while. Seeded.
-import { buildTable, newNodeState, seededRandom, type NodeState, type RouteNode, type RoutingTable } from "@meshgate/worker/routing";
+import {
+  buildTable,
+  newNodeState,
+  seededRandom,
+  type NodeState,
+  type RouteNode,
+  type RoutingTable,
+} from "@meshgate/worker/routing";
 
 export { seededRandom };
 
 export const BENCH_MODEL = "bench-model";
-
 
 function warmState(random: () => number, now: number): NodeState {
   const state = newNodeState(now);
@@ -18,7 +24,13 @@ function warmState(random: () => number, now: number): NodeState {
     ...state,
     reputation: { successes, failures, at: now },
     outlier: { ...state.outlier, ejectedUntil: roll > 0.97 ? now + 60_000 : 0, ejections: roll > 0.97 ? 1 : 0 },
-    perf: { [BENCH_MODEL]: { ttft: { ms: ttftMs, at: now - Math.floor(random() * 30_000) }, throughput: { tokensPerSecond: 10 + random() * 90, at: now }, samples: successes } },
+    perf: {
+      [BENCH_MODEL]: {
+        ttft: { ms: ttftMs, at: now - Math.floor(random() * 30_000) },
+        throughput: { tokensPerSecond: 10 + random() * 90, at: now },
+        samples: successes,
+      },
+    },
   };
 }
 
@@ -44,7 +56,9 @@ export function benchMesh(size: number, seed: number, now: number): BenchMesh {
       declaredCapacity: capacity,
       othersInFlight: 0,
       contextLengths: new Map(),
-      models: new Map([[BENCH_MODEL, { prompt: Math.floor(random() * 1_000_000), completion: Math.floor(random() * 2_000_000) }]]),
+      models: new Map([
+        [BENCH_MODEL, { prompt: Math.floor(random() * 1_000_000), completion: Math.floor(random() * 2_000_000) }],
+      ]),
       state: warmState(random, now),
       probe: { reachable: true, rttMs: 5 + random() * 200, at: now },
     });

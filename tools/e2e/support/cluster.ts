@@ -57,13 +57,18 @@ export interface NodeSpec {
   tokenIntervalMs?: number;
   failRate?: number;
   hangRate?: number;
-  /** The backend's dice for failRate and hangRate (Math.random when absent), e.g. to fail exactly every other request. */
+  /**
+   * The backend's dice for failRate and hangRate (Math.random when absent), e.g. to fail exactly every other request.
+   */
   random?: () => number;
   /** Concurrent requests the agent accepts (ClusterOptions.capacity, else the agent's default, when absent). */
   capacity?: number;
   /** The backend reports no usage, even when asked (as some older servers do). */
   omitUsage?: boolean;
-  /** The backend's context length: reported as vLLM's max_model_len (so the agent advertises it) and enforced as vLLM does. */
+  /**
+   * The backend's context length: reported as vLLM's max_model_len (so the agent advertises it) and enforced as vLLM
+   * does.
+   */
   contextLength?: number;
   /** The agent's prices per model (micro-units per million tokens); free when absent. */
   prices?: Record<string, { prompt: number; completion: number }>;
@@ -75,7 +80,8 @@ function backendOptions(spec: NodeSpec): SimBackendOptions {
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
-  if (opts.nodes && opts.nodes.length !== opts.agents) throw new Error(`${opts.nodes.length} node specs for ${opts.agents} agents`);
+  if (opts.nodes && opts.nodes.length !== opts.agents)
+    throw new Error(`${opts.nodes.length} node specs for ${opts.agents} agents`);
   const scratch = mkdtempSync(join(tmpdir(), `meshgate-e2e-${opts.name}-`));
   const vars = { ...generateDevVars(), ...opts.vars };
   const specs: (NodeSpec | null)[] = opts.nodes ?? Array.from({ length: opts.agents }, () => null);
@@ -86,15 +92,25 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     rmSync(scratch, { recursive: true, force: true });
   };
   try {
-    const gateway = await startGateway({ vars, sink: quietSink("gateway"), ...(opts.probeIntervalMs === undefined ? {} : { probeIntervalMs: opts.probeIntervalMs }) });
+    const gateway = await startGateway({
+      vars,
+      sink: quietSink("gateway"),
+      ...(opts.probeIntervalMs === undefined ? {} : { probeIntervalMs: opts.probeIntervalMs }),
+    });
     stops.push(() => gateway.stop());
     const startBackend = async (name: string, spec: NodeSpec): Promise<SimBackend> => {
-      const started = await startSimBackend({ models: [CHAT_MODEL, EMBED_MODEL], log: quietSink(name), ...backendOptions(spec) });
+      const started = await startSimBackend({
+        models: [CHAT_MODEL, EMBED_MODEL],
+        log: quietSink(name),
+        ...backendOptions(spec),
+      });
       stops.push(() => started.close());
       return started;
     };
     const shared = opts.nodes ? null : await startBackend("sim-backend", {});
-    const backends = await Promise.all(specs.map((spec, i) => shared ?? startBackend(`sim-backend-${i + 1}`, spec ?? {})));
+    const backends = await Promise.all(
+      specs.map((spec, i) => shared ?? startBackend(`sim-backend-${i + 1}`, spec ?? {})),
+    );
     const agents = await Promise.all(
       specs.map((spec, i) => {
         const capacity = spec?.capacity ?? opts.capacity;
@@ -116,10 +132,23 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const clientWithKey = (apiKey: string) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 });
     const backend = backends[0];
     if (!backend) throw new Error("a cluster needs at least one agent");
-    return { gateway, scratch, adminToken: vars.ADMIN_TOKEN, backend, backends, agents, apiKey: key, client: clientWithKey(key), clientWithKey, stop };
+    return {
+      gateway,
+      scratch,
+      adminToken: vars.ADMIN_TOKEN,
+      backend,
+      backends,
+      agents,
+      apiKey: key,
+      client: clientWithKey(key),
+      clientWithKey,
+      stop,
+    };
   } catch (err) {
     await stop();
     // The processes' output is kept quiet while things work; when they do not, it is the first thing to read.
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\nRecent output:\n${recentOutput()}`, { cause: err });
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\nRecent output:\n${recentOutput()}`, {
+      cause: err,
+    });
   }
 }

@@ -1,8 +1,18 @@
 // Node messages crafted by a test, signed exactly as a node agent signs them, so the gateway's checks can be probed
 // with valid, tampered, replayed and stale messages; and the node's side of the endpoint challenge.
 import {
-  EndpointChallengeSchema, endpointProofStatement, jwkThumbprint, newSeed, NODE_KEY_HEADER, signRequest, toBase64Url, utf8,
-  webCryptoSignerFromSeed, type EndpointProof, type Heartbeat, type Signer,
+  EndpointChallengeSchema,
+  endpointProofStatement,
+  jwkThumbprint,
+  newSeed,
+  NODE_KEY_HEADER,
+  signRequest,
+  toBase64Url,
+  utf8,
+  webCryptoSignerFromSeed,
+  type EndpointProof,
+  type Heartbeat,
+  type Signer,
 } from "@meshgate/schemas";
 import { waitForNode } from "../../gateway/nodes.js";
 
@@ -36,7 +46,13 @@ export interface HeartbeatFields {
 }
 
 /** Signs `payload` as `node` would for a POST to `path` on the gateway. */
-export async function signedNodeRequest(gatewayUrl: string, path: string, node: TestNode, payload: unknown, now = Date.now()): Promise<SignedRequest> {
+export async function signedNodeRequest(
+  gatewayUrl: string,
+  path: string,
+  node: TestNode,
+  payload: unknown,
+  now = Date.now(),
+): Promise<SignedRequest> {
   const url = `${gatewayUrl}${path}`;
   const body = utf8(JSON.stringify(payload));
   const headers = new Headers({ "content-type": "application/json", [NODE_KEY_HEADER]: node.publicKey });

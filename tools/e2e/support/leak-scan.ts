@@ -56,7 +56,10 @@ export function markerNeedles(m: Markers, label: string): Needle[] {
     { text: m.canary2, what: `${label}: prompt marker` },
     { text: m.unicode, what: `${label}: non-ASCII prompt marker` },
     // The \u-escaped form: JSON.stringify never writes it, but other encoders do.
-    { text: m.unicode.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`), what: `${label}: \\u-escaped non-ASCII prompt marker` },
+    {
+      text: m.unicode.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`),
+      what: `${label}: \\u-escaped non-ASCII prompt marker`,
+    },
     ...m.hex.map((h) => ({ text: h, what: `${label}: random part of a prompt marker` })),
   ];
 }
@@ -69,7 +72,8 @@ export function markerNeedles(m: Markers, label: string): Needle[] {
 export function completionNeedles(text: string, label: string, randomParts: readonly string[]): Needle[] {
   const out = new Map<string, Needle>();
   const add = (t: string) => {
-    if (t.length >= 12 && !out.has(t) && randomParts.some((r) => t.includes(r))) out.set(t, { text: t, what: `${label}: completion text` });
+    if (t.length >= 12 && !out.has(t) && randomParts.some((r) => t.includes(r)))
+      out.set(t, { text: t, what: `${label}: completion text` });
   };
   add(text.trim());
   const words = text.trim().split(/\s+/);
@@ -129,5 +133,7 @@ export function capturingSink(name: string, lines: string[]): LineSink {
 }
 
 export function describeLeaks(leaks: readonly Leak[]): string {
-  return leaks.map((l) => `${l.where} @${l.offset} (${l.encoding}) ${l.what} ${JSON.stringify(l.needle)}: …${l.context}…`).join("\n");
+  return leaks
+    .map((l) => `${l.where} @${l.offset} (${l.encoding}) ${l.what} ${JSON.stringify(l.needle)}: …${l.context}…`)
+    .join("\n");
 }

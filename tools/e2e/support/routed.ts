@@ -2,7 +2,10 @@
 // nodes were tried, what Server-Timing said, and that a real answer came back. Routing controls (`provider`,
 // `models`) ride along as extra body fields, the way an OpenRouter client sends them.
 import type OpenAI from "openai";
-import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
+import type {
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionCreateParamsStreaming,
+} from "openai/resources/chat/completions";
 import { CHAT_MODEL } from "./cluster.js";
 
 /** OpenRouter-style body fields the SDK's types do not know; the SDK sends them as they are. */
@@ -78,7 +81,11 @@ export function tally(answers: readonly RoutedAnswer[]): Map<string, number> {
 }
 
 /** `count` requests one after another, alternating streamed and not. */
-export async function sequential(client: OpenAI, count: number, opts: Omit<ChatOptions, "stream"> = {}): Promise<RoutedAnswer[]> {
+export async function sequential(
+  client: OpenAI,
+  count: number,
+  opts: Omit<ChatOptions, "stream"> = {},
+): Promise<RoutedAnswer[]> {
   const answers: RoutedAnswer[] = [];
   for (let i = 0; i < count; i++) answers.push(await routedChat(client, { ...opts, stream: i % 2 === 1 }));
   return answers;

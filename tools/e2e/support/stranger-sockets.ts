@@ -4,7 +4,14 @@
 // opening a new one shortly after the agent closes one, and records how long each lived, so a test can tell how
 // quickly the agent lets go of them and whether it counts them as load.
 import { connect, type Socket } from "node:net";
-import { DISPATCH_NODE_HEADER, jwkThumbprint, newSeed, signRequest, utf8, webCryptoSignerFromSeed } from "@meshgate/schemas";
+import {
+  DISPATCH_NODE_HEADER,
+  jwkThumbprint,
+  newSeed,
+  signRequest,
+  utf8,
+  webCryptoSignerFromSeed,
+} from "@meshgate/schemas";
 
 /**
  * - unsigned: no signature at all;
@@ -59,13 +66,26 @@ const CHAT_PATH = "/v1/chat/completions";
 async function requestHead(kind: StrangerKind, opts: StrangerFloodOptions): Promise<string> {
   const { host } = new URL(opts.url);
   if (kind === "slow-headers") return `POST ${CHAT_PATH} HTTP/1.1\r\nHost: ${host}\r\n`;
-  const fields = new Headers({ host, "content-type": "application/json", "content-length": String(DECLARED_BODY_BYTES), [DISPATCH_NODE_HEADER]: opts.nodeId });
+  const fields = new Headers({
+    host,
+    "content-type": "application/json",
+    "content-length": String(DECLARED_BODY_BYTES),
+    [DISPATCH_NODE_HEADER]: opts.nodeId,
+  });
   if (kind !== "unsigned") {
     const keyId = kind === "unknown-key" ? jwkThumbprint : () => opts.gatewayKeyId;
     const { signer } = await webCryptoSignerFromSeed(newSeed(), keyId);
     const now = kind === "stale" ? Date.now() - 10 * 60_000 : Date.now();
     const body = utf8(" ".repeat(DECLARED_BODY_BYTES));
-    await signRequest({ method: "POST", url: `${opts.url}${CHAT_PATH}`, headers: fields, body, signer, now, extraComponents: [DISPATCH_NODE_HEADER] });
+    await signRequest({
+      method: "POST",
+      url: `${opts.url}${CHAT_PATH}`,
+      headers: fields,
+      body,
+      signer,
+      now,
+      extraComponents: [DISPATCH_NODE_HEADER],
+    });
   }
   const lines = [...fields].map(([name, value]) => `${name}: ${value}`);
   return `POST ${CHAT_PATH} HTTP/1.1\r\n${lines.join("\r\n")}\r\n\r\n`;
@@ -91,7 +111,12 @@ export function startStrangerFlood(opts: StrangerFloodOptions): StrangerFlood {
     // Slow headers always trickle (a header line at a time); bodies trickle on every other socket.
     const trickle = kind === "slow-headers" || dribble;
     let sent = 0;
-    const timer = trickle ? setInterval(() => socket.write(kind === "slow-headers" ? `x-pad-${sent++}: a\r\n` : " "), opts.dribbleEveryMs ?? 500) : undefined;
+    const timer = trickle
+      ? setInterval(
+          () => socket.write(kind === "slow-headers" ? `x-pad-${sent++}: a\r\n` : " "),
+          opts.dribbleEveryMs ?? 500,
+        )
+      : undefined;
     socket.on("data", (chunk: Buffer) => (life.status ??= chunk.toString("latin1").split("\r\n", 1)[0] ?? null));
     socket.on("error", () => {});
     socket.on("close", () => {

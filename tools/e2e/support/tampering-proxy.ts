@@ -12,7 +12,10 @@ export type Tamper =
   | { kind: "hang" }
   /** A first token, then one event of `bytes` that never ends, written as fast as the gateway reads. */
   | { kind: "endless_event"; bytes: number }
-  /** `count` empty chunks (a role, an empty string) and a usage chunk at once, then the agent's real answer after `delayMs`. */
+  /**
+   * `count` empty chunks (a role, an empty string) and a usage chunk at once, then the agent's real answer after
+   * `delayMs`.
+   */
   | { kind: "empty_first"; count: number; delayMs: number };
 
 export interface TamperingProxy {
@@ -51,13 +54,25 @@ async function writeEndless(res: ServerResponse, bytes: number, taken: (n: numbe
 
 export async function startTamperingProxy(): Promise<TamperingProxy> {
   // The proxy object itself is what the handler reads: tests set target, tamper and dropCancels on it.
-  const state = { url: "", target: "", tamper: { kind: "pass" } as Tamper, dropCancels: false, tampered: 0, dropped: 0, endlessBytesTaken: 0 };
+  const state = {
+    url: "",
+    target: "",
+    tamper: { kind: "pass" } as Tamper,
+    dropCancels: false,
+    tampered: 0,
+    dropped: 0,
+    endlessBytesTaken: 0,
+  };
   const forward = (req: IncomingMessage, res: ServerResponse, onAnswer?: (answer: IncomingMessage) => void) => {
-    const upstream = httpRequest(`${state.target}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (answer) => {
-      if (onAnswer) return onAnswer(answer);
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = httpRequest(
+      `${state.target}${req.url ?? "/"}`,
+      { method: req.method, headers: req.headers },
+      (answer) => {
+        if (onAnswer) return onAnswer(answer);
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     upstream.on("error", () => res.destroy());
     req.pipe(upstream);
   };
@@ -77,9 +92,12 @@ export async function startTamperingProxy(): Promise<TamperingProxy> {
       return void writeEndless(res, tamper.bytes, (n) => (state.endlessBytesTaken += n)).catch(() => res.destroy());
     }
     res.writeHead(200, { "content-type": "text/event-stream" });
-    for (let i = 0; i < tamper.count; i++) res.write(chunk(i === 0 ? { role: "assistant", content: "" } : { content: "" }));
+    for (let i = 0; i < tamper.count; i++)
+      res.write(chunk(i === 0 ? { role: "assistant", content: "" } : { content: "" }));
     // Early usage and a finish reason, as a node faking speed might send before any output.
-    res.write(`data: ${JSON.stringify({ id: "chatcmpl-x", object: "chat.completion.chunk", created: 1, model: "sim-small", choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id: "chatcmpl-x", object: "chat.completion.chunk", created: 1, model: "sim-small", choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } })}\n\n`,
+    );
     setTimeout(() => forward(req, res, (answer) => answer.pipe(res)), tamper.delayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -9,7 +9,12 @@ export async function fetchUsage(gatewayUrl: string, apiKey: string): Promise<Us
   return (await response.json()) as UsageReport;
 }
 
-export function usageOnceRecorded(gatewayUrl: string, apiKey: string, requests: number, timeoutMs = 15_000): Promise<UsageReport> {
+export function usageOnceRecorded(
+  gatewayUrl: string,
+  apiKey: string,
+  requests: number,
+  timeoutMs = 15_000,
+): Promise<UsageReport> {
   return pollUntil(
     async () => {
       const report = await fetchUsage(gatewayUrl, apiKey);

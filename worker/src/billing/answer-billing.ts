@@ -42,7 +42,17 @@ export interface AnswerFacts {
   feeBps: number;
 }
 
-export type AnswerBill = Pick<UsageEntry, "prompt_tokens" | "completion_tokens" | "total_tokens" | "cost" | "node_amount" | "billable" | "estimated" | "receipt_status">;
+export type AnswerBill = Pick<
+  UsageEntry,
+  | "prompt_tokens"
+  | "completion_tokens"
+  | "total_tokens"
+  | "cost"
+  | "node_amount"
+  | "billable"
+  | "estimated"
+  | "receipt_status"
+>;
 
 export interface BillDecision {
   bill: AnswerBill;
@@ -57,16 +67,26 @@ function clamped(counts: TokenCounts, bounds: TokenLimits): TokenCounts {
 }
 
 function unbilled(counts: TokenCounts, bounds: TokenLimits, status: ReceiptStatus, nodeAtFault: boolean): BillDecision {
-  const bill = { ...clamped(counts, bounds), cost: 0, node_amount: 0, billable: false, estimated: status === "estimated", receipt_status: status };
+  const bill = {
+    ...clamped(counts, bounds),
+    cost: 0,
+    node_amount: 0,
+    billable: false,
+    estimated: status === "estimated",
+    receipt_status: status,
+  };
   return { bill, nodeAtFault };
 }
 
 export function billAnswer(f: AnswerFacts): BillDecision {
   const { claim, bounds } = f;
-  if (claim === null) return unbilled(f.estimate, bounds, f.ending === "complete" ? "estimated" : "incomplete", f.ending === "complete");
+  if (claim === null)
+    return unbilled(f.estimate, bounds, f.ending === "complete" ? "estimated" : "incomplete", f.ending === "complete");
   if (f.ending === "broken") return unbilled(claim, bounds, "incomplete", false);
   if (claim.completion_tokens > bounds.completionTokens || claim.prompt_tokens > bounds.promptTokens) {
-    const blamed = claim.completion_tokens > f.blameAbove.completionTokens || (claim.prompt_tokens > f.blameAbove.promptTokens && !f.mediaInPrompt);
+    const blamed =
+      claim.completion_tokens > f.blameAbove.completionTokens ||
+      (claim.prompt_tokens > f.blameAbove.promptTokens && !f.mediaInPrompt);
     return unbilled(claim, bounds, "mismatch", blamed);
   }
   if (f.receipt === null) return unbilled(claim, bounds, "missing", false);
@@ -78,5 +98,8 @@ export function billAnswer(f: AnswerFacts): BillDecision {
   // lying, only silent about its context.
   if (f.reserved !== null && cost > f.reserved) return unbilled(claim, bounds, "mismatch", false);
   const status = f.ending === "complete" ? "ok" : "partial";
-  return { bill: { ...claim, cost, node_amount: amount, billable: true, estimated: false, receipt_status: status }, nodeAtFault: false };
+  return {
+    bill: { ...claim, cost, node_amount: amount, billable: true, estimated: false, receipt_status: status },
+    nodeAtFault: false,
+  };
 }

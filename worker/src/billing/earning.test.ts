@@ -9,8 +9,14 @@ describe("earningOf", () => {
     const signed = decodeReceipt(e.receipt ?? "");
     if (!signed) throw new Error("test receipt does not decode");
     expect(await earningOf(e)).toEqual({
-      request_id: "req_1", node_id: e.node_id, receipt: e.receipt, leaf: toHex(receiptLeaf(signed.bytes)), prompt_tokens: 30, completion_tokens: 40,
-      amount: 100, created: e.created + 500,
+      request_id: "req_1",
+      node_id: e.node_id,
+      receipt: e.receipt,
+      leaf: toHex(receiptLeaf(signed.bytes)),
+      prompt_tokens: 30,
+      completion_tokens: 40,
+      amount: 100,
+      created: e.created + 500,
     });
   });
 

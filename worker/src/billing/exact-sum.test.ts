@@ -35,6 +35,7 @@ describe("bigFromSql", () => {
   });
 
   it("refuses anything that is not an exact integer, rather than guess", () => {
-    for (const bad of ["9.22337203685478e+18", "1.5", "", "12abc", 2 ** 60, 1.5, new ArrayBuffer(1)]) expect(() => bigFromSql(bad)).toThrow(RangeError);
+    for (const bad of ["9.22337203685478e+18", "1.5", "", "12abc", 2 ** 60, 1.5, new ArrayBuffer(1)])
+      expect(() => bigFromSql(bad)).toThrow(RangeError);
   });
 });

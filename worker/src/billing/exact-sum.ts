@@ -9,10 +9,13 @@ export function bigSum(values: Iterable<number | bigint>): bigint {
   return sum;
 }
 
-/** `value` as a number, or a RangeError naming `what` when it is not a safe integer: a rounded figure is never signed. */
+/**
+ * `value` as a number, or a RangeError naming `what` when it is not a safe integer: a rounded figure is never signed.
+ */
 export function safeNumber(value: bigint, what: string): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || BigInt(n) !== value) throw new RangeError(`${what} (${value}) passes 2^53 - 1 and is no longer exact as a number`);
+  if (!Number.isSafeInteger(n) || BigInt(n) !== value)
+    throw new RangeError(`${what} (${value}) passes 2^53 - 1 and is no longer exact as a number`);
   return n;
 }
 

@@ -19,6 +19,11 @@ describe("mapLimit", () => {
 
   it("handles no items, and fails when a call fails", async () => {
     expect(await mapLimit([], 16, async () => 1)).toEqual([]);
-    await expect(mapLimit([1, 2], 2, async (i) => { if (i === 2) throw new Error("boom"); return i; })).rejects.toThrow("boom");
+    await expect(
+      mapLimit([1, 2], 2, async (i) => {
+        if (i === 2) throw new Error("boom");
+        return i;
+      }),
+    ).rejects.toThrow("boom");
   });
 });

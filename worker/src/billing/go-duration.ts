@@ -13,7 +13,9 @@ export function goDuration(ms: number): string {
   const minutes = Math.floor((total % MS_PER_HOUR) / MS_PER_MINUTE);
   const millis = total % MS_PER_MINUTE;
   const whole = Math.floor(millis / MS_PER_SECOND);
-  const fraction = String(millis % MS_PER_SECOND).padStart(3, "0").replace(/0+$/, "");
+  const fraction = String(millis % MS_PER_SECOND)
+    .padStart(3, "0")
+    .replace(/0+$/, "");
   const seconds = fraction ? `${whole}.${fraction}s` : `${whole}s`;
   if (hours > 0) return `${hours}h${minutes}m${seconds}`;
   if (minutes > 0) return `${minutes}m${seconds}`;

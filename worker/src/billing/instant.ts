@@ -9,6 +9,7 @@ export const MAX_INSTANT_MS = 999_999_999_999_000;
 
 /** ms since the epoch; null when unreadable or beyond ±MAX_INSTANT_MS. A number is unix seconds. */
 export function instantMs(value: number | string): number | null {
-  const ms = typeof value === "number" ? value * 1000 : /^\d{1,12}$/.test(value) ? Number(value) * 1000 : Date.parse(value);
+  const ms =
+    typeof value === "number" ? value * 1000 : /^\d{1,12}$/.test(value) ? Number(value) * 1000 : Date.parse(value);
   return Number.isSafeInteger(ms) && Math.abs(ms) <= MAX_INSTANT_MS ? ms : null;
 }

@@ -38,7 +38,8 @@ export class SubtreeBuilder {
   /** Leaves must come strictly ascending (SQL's ORDER BY leaf over lower-case fixed-length hex is byte order). */
   add(leafHex: string): void {
     const leaf = leafBytes(leafHex);
-    if (this.last && compareBytes(this.last, leaf) >= 0) throw new Error("leaves must be added in strictly ascending order");
+    if (this.last && compareBytes(this.last, leaf) >= 0)
+      throw new Error("leaves must be added in strictly ascending order");
     this.last = leaf;
     if (this.block.length === 0) this.firsts.push(leafHex);
     this.block.push(leaf);
@@ -61,7 +62,11 @@ export class SubtreeBuilder {
  * Proofs up to the node's root for every leaf of block `index`, given that block's leaves and every block root.
  * Null for a leaf that is not in the block.
  */
-export function blockProofs(leaves: readonly string[], index: number, blockRoots: readonly string[]): (Uint8Array[] | null)[] {
+export function blockProofs(
+  leaves: readonly string[],
+  index: number,
+  blockRoots: readonly string[],
+): (Uint8Array[] | null)[] {
   const tree = new MerkleTree(leaves.map(leafBytes));
   // The stored block roots and the stored leaves must agree, or every proof of the page would be wrong.
   if (toHex(tree.root) !== blockRoots[index]) throw new Error(`block ${index} does not match its stored root`);

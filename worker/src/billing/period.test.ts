@@ -16,7 +16,10 @@ function refusal(run: () => unknown): HttpError {
 
 describe("settlementPeriod", () => {
   it("reads unix seconds, digit strings and ISO 8601 into ms", () => {
-    expect(settlementPeriod({ from: 1_777_000_000, to: "1777003600" }, NOW, 0)).toEqual({ from: 1_777_000_000_000, to: 1_777_003_600_000 });
+    expect(settlementPeriod({ from: 1_777_000_000, to: "1777003600" }, NOW, 0)).toEqual({
+      from: 1_777_000_000_000,
+      to: 1_777_003_600_000,
+    });
     expect(settlementPeriod({ from: "2026-04-30T00:00:00Z", to: "2026-05-01T00:00:00.250Z" }, NOW, 0)).toEqual({
       from: Date.parse("2026-04-30T00:00:00Z"),
       to: Date.parse("2026-05-01T00:00:00.250Z"),
@@ -24,7 +27,10 @@ describe("settlementPeriod", () => {
   });
 
   it("refuses an empty or inverted period", () => {
-    for (const body of [{ from: 100, to: 100 }, { from: 200, to: 100 }]) {
+    for (const body of [
+      { from: 100, to: 100 },
+      { from: 200, to: 100 },
+    ]) {
       const err = refusal(() => settlementPeriod(body, NOW, 0));
       expect([err.status, err.code, err.param]).toEqual([400, "invalid_value", "to"]);
     }
@@ -37,8 +43,13 @@ describe("settlementPeriod", () => {
       expect([err.status, err.code, err.param]).toEqual([400, "period_too_short", "to"]);
       expect(err.message).toContain("at least 3600000 ms (1 hour)");
     }
-    expect(refusal(() => settlementPeriod({ from: "2026-04-30T00:00:00Z", to: "2026-04-30T00:59:59.999Z" }, NOW, 0)).code).toBe("period_too_short");
-    expect(settlementPeriod({ from, to: from + 3_600 }, NOW, 0)).toEqual({ from: from * 1000, to: (from + 3_600) * 1000 });
+    expect(
+      refusal(() => settlementPeriod({ from: "2026-04-30T00:00:00Z", to: "2026-04-30T00:59:59.999Z" }, NOW, 0)).code,
+    ).toBe("period_too_short");
+    expect(settlementPeriod({ from, to: from + 3_600 }, NOW, 0)).toEqual({
+      from: from * 1000,
+      to: (from + 3_600) * 1000,
+    });
   });
 
   it("refuses unreadable or pre-1970 instants, naming the field", () => {
@@ -48,7 +59,10 @@ describe("settlementPeriod", () => {
 
   it("refuses instants at the edge of Date's range as invalid, not a crash, even where a delay is added", () => {
     const edge = "+275760-09-13T00:00:00Z";
-    for (const [body, param] of [[{ from: 0, to: edge }, "to"], [{ from: edge, to: 100 }, "from"]] as const) {
+    for (const [body, param] of [
+      [{ from: 0, to: edge }, "to"],
+      [{ from: edge, to: 100 }, "from"],
+    ] as const) {
       const err = refusal(() => settlementPeriod(body, NOW, 300_000));
       expect([err.status, err.code, err.param]).toEqual([400, "invalid_value", param]);
     }
@@ -58,7 +72,9 @@ describe("settlementPeriod", () => {
     const delay = 300_000;
     const future = refusal(() => settlementPeriod({ from: 0, to: (NOW + 60_000) / 1000 }, NOW, delay));
     expect([future.status, future.code]).toEqual([400, "period_not_over"]);
-    expect(refusal(() => settlementPeriod({ from: 0, to: (NOW - delay + 1000) / 1000 }, NOW, delay)).code).toBe("period_not_over");
+    expect(refusal(() => settlementPeriod({ from: 0, to: (NOW - delay + 1000) / 1000 }, NOW, delay)).code).toBe(
+      "period_not_over",
+    );
     expect(settlementPeriod({ from: 0, to: (NOW - delay) / 1000 }, NOW, delay).to).toBe(NOW - delay);
     expect(settlementPeriod({ from: 0, to: NOW / 1000 }, NOW, 0).to).toBe(NOW);
   });
@@ -67,7 +83,14 @@ describe("settlementPeriod", () => {
 describe("PeriodBodySchema", () => {
   it("takes numbers or strings and nothing else", () => {
     expect(PeriodBodySchema.safeParse({ from: 1, to: "2026-05-01" }).success).toBe(true);
-    for (const body of [{ from: 1 }, { from: 1.5, to: 2 }, { from: -1, to: 2 }, { from: 1, to: 2, extra: 1 }, { from: "", to: 2 }, { from: null, to: 2 }]) {
+    for (const body of [
+      { from: 1 },
+      { from: 1.5, to: 2 },
+      { from: -1, to: 2 },
+      { from: 1, to: 2, extra: 1 },
+      { from: "", to: 2 },
+      { from: null, to: 2 },
+    ]) {
       expect(PeriodBodySchema.safeParse(body).success).toBe(false);
     }
   });

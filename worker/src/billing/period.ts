@@ -33,7 +33,10 @@ export function settlementDelayMs(raw: string | undefined): number {
 function periodEnd(value: number | string, param: string): number {
   const ms = instantMs(value);
   if (ms === null || ms < 0) {
-    throw new HttpError(400, `Invalid ${param}: use unix seconds or an ISO 8601 date, from 1970 to the year 33658.`, { param, code: "invalid_value" });
+    throw new HttpError(400, `Invalid ${param}: use unix seconds or an ISO 8601 date, from 1970 to the year 33658.`, {
+      param,
+      code: "invalid_value",
+    });
   }
   return ms;
 }
@@ -42,22 +45,31 @@ function periodEnd(value: number | string, param: string): number {
 export function settlementPeriod(body: PeriodBody, now: number, delayMs: number): Period {
   const from = periodEnd(body.from, "from");
   const to = periodEnd(body.to, "to");
-  if (from >= to) throw new HttpError(400, "Invalid period: `from` must be before `to`.", { param: "to", code: "invalid_value" });
+  if (from >= to)
+    throw new HttpError(400, "Invalid period: `from` must be before `to`.", { param: "to", code: "invalid_value" });
   // A node can only warn about a receipt from a period's last minute that is missing (it may be carried into the
   // next close); periods of a few minutes would let that excuse cover most receipts.
   if (to - from < MIN_SETTLEMENT_PERIOD_MS) {
-    throw new HttpError(400, `The period is too short: a settlement covers at least ${MIN_SETTLEMENT_PERIOD_MS} ms (${MIN_SETTLEMENT_PERIOD_MS / 3_600_000} hour).`, {
-      param: "to",
-      code: "period_too_short",
-    });
+    throw new HttpError(
+      400,
+      `The period is too short: a settlement covers at least ${MIN_SETTLEMENT_PERIOD_MS} ms (${MIN_SETTLEMENT_PERIOD_MS / 3_600_000} hour).`,
+      {
+        param: "to",
+        code: "period_too_short",
+      },
+    );
   }
   if (to > now - delayMs) {
     // A valid date: `to` is within MAX_INSTANT_MS and the delay has at most 12 digits.
     const earliest = new Date(to + delayMs).toISOString();
-    throw new HttpError(400, `The period has not been over for ${delayMs} ms yet: receipts may still be arriving. Close it after ${earliest}.`, {
-      param: "to",
-      code: "period_not_over",
-    });
+    throw new HttpError(
+      400,
+      `The period has not been over for ${delayMs} ms yet: receipts may still be arriving. Close it after ${earliest}.`,
+      {
+        param: "to",
+        code: "period_not_over",
+      },
+    );
   }
   return { from, to };
 }

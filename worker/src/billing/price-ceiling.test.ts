@@ -10,7 +10,10 @@ describe("parsePriceCeilings", () => {
 
   it("reads a default and per-model ceilings in the agent's --price form", () => {
     const parsed = parsePriceCeilings("*=1000:3000, llama3.1:8b=200:600,org/model=with=eq=5:6");
-    expect(parsed).toEqual({ default: { prompt: 1_000, completion: 3_000 }, models: { "llama3.1:8b": { prompt: 200, completion: 600 }, "org/model=with=eq": { prompt: 5, completion: 6 } } });
+    expect(parsed).toEqual({
+      default: { prompt: 1_000, completion: 3_000 },
+      models: { "llama3.1:8b": { prompt: 200, completion: 600 }, "org/model=with=eq": { prompt: 5, completion: 6 } },
+    });
     if ("error" in parsed) throw new Error(parsed.error);
     expect(ceilingFor(parsed, "llama3.1:8b")).toEqual({ prompt: 200, completion: 600 });
     expect(ceilingFor(parsed, "other")).toEqual({ prompt: 1_000, completion: 3_000 });

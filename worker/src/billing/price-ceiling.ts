@@ -30,7 +30,9 @@ export function parsePriceCeilings(text: string | undefined): PriceCeilings | { 
     const price = PriceSchema.safeParse({ prompt: Number(prompt), completion: Number(completion) });
     const named = model === DEFAULT_ENTRY || ModelIdSchema.safeParse(model).success;
     if (eq <= 0 || !named || extra !== undefined || !digits(prompt) || !digits(completion) || !price.success) {
-      return { error: `PRICE_CEILINGS entries must be MODEL=PROMPT:COMPLETION with integers up to 1e12, got ${JSON.stringify(entry)}` };
+      return {
+        error: `PRICE_CEILINGS entries must be MODEL=PROMPT:COMPLETION with integers up to 1e12, got ${JSON.stringify(entry)}`,
+      };
     }
     if (seen.has(model)) return { error: `PRICE_CEILINGS names ${JSON.stringify(model)} twice` };
     seen.add(model);

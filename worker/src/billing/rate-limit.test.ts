@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { fullBucket, giveBack, msUntilFull, refill, remaining, resize, settleTaken, take, UNITS_PER_TOKEN } from "./rate-limit.js";
+import {
+  fullBucket,
+  giveBack,
+  msUntilFull,
+  refill,
+  remaining,
+  resize,
+  settleTaken,
+  take,
+  UNITS_PER_TOKEN,
+} from "./rate-limit.js";
 
 const T0 = 1_700_000_000_000;
 

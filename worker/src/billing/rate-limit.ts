@@ -17,7 +17,9 @@ export interface Bucket {
   at: number;
 }
 
-export type Take = { ok: true; bucket: Bucket } | { ok: false; /** null: more than the limit, so waiting won't help. */ waitMs: number | null };
+export type Take =
+  | { ok: true; bucket: Bucket }
+  | { ok: false /** null: more than the limit, so waiting won't help. */; waitMs: number | null };
 
 export function fullBucket(limit: number, now: number): Bucket {
   return { level: limit * UNITS_PER_TOKEN, at: now };

@@ -1,4 +1,13 @@
-import { bodyDigest, encodeReceipt, jwkThumbprint, receiptBytes, utf8, webCryptoSignerFromSeed, webCryptoVerify, type Receipt } from "@meshgate/schemas";
+import {
+  bodyDigest,
+  encodeReceipt,
+  jwkThumbprint,
+  receiptBytes,
+  utf8,
+  webCryptoSignerFromSeed,
+  webCryptoVerify,
+  type Receipt,
+} from "@meshgate/schemas";
 import { describe, expect, it } from "vitest";
 import { checkReceipt, RECEIPT_CLOCK_SKEW_MS, type Observed } from "./receipt-check.js";
 
@@ -72,7 +81,11 @@ describe("checkReceipt", () => {
     const partial = { ...observed, usage: null };
     const cut = { ...receipt, prompt_tokens: 40, completion_tokens: 3 };
     expect(await checkReceipt(await token(cut), partial, verify)).toEqual({ status: "ok", receipt: cut });
-    const elsewhere = await checkReceipt(await token({ ...cut, body_digest: bodyDigest(utf8("more than was relayed")) }), partial, verify);
+    const elsewhere = await checkReceipt(
+      await token({ ...cut, body_digest: bodyDigest(utf8("more than was relayed")) }),
+      partial,
+      verify,
+    );
     expect(elsewhere.status).toBe("mismatch");
   });
 });

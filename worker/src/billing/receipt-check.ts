@@ -25,23 +25,42 @@ export interface Observed {
   finishedAt: number;
 }
 
-export type ReceiptCheck = { status: "ok"; receipt: Receipt } | { status: Exclude<ReceiptStatus, "ok" | "estimated" | "incomplete">; reason: string };
+export type ReceiptCheck =
+  | { status: "ok"; receipt: Receipt }
+  | { status: Exclude<ReceiptStatus, "ok" | "estimated" | "incomplete">; reason: string };
 
 /** `verify` checks the node's Ed25519 signature over the receipt bytes with the node's current key. */
-export async function checkReceipt(token: string | null, observed: Observed, verify: (signature: Uint8Array, bytes: Uint8Array) => Promise<boolean>): Promise<ReceiptCheck> {
+export async function checkReceipt(
+  token: string | null,
+  observed: Observed,
+  verify: (signature: Uint8Array, bytes: Uint8Array) => Promise<boolean>,
+): Promise<ReceiptCheck> {
   if (token === null) return { status: "missing", reason: "the node sent no receipt" };
   const signed = decodeReceipt(token);
   if (!signed) return { status: "invalid", reason: "the receipt is not well-formed" };
-  if (!(await verify(signed.signature, signed.bytes))) return { status: "invalid", reason: "the receipt's signature is not the node's" };
+  if (!(await verify(signed.signature, signed.bytes)))
+    return { status: "invalid", reason: "the receipt's signature is not the node's" };
   const r = signed.receipt;
   const disagreement =
-    r.request_id !== observed.requestId ? "request id"
-    : r.node_id !== observed.nodeId ? "node id"
-    : r.model !== observed.model ? "model"
-    : observed.usage !== null && (r.prompt_tokens !== observed.usage.promptTokens || r.completion_tokens !== observed.usage.completionTokens) ? "token counts"
-    : r.body_digest !== observed.digest ? "body digest"
-    : r.price.prompt > observed.maxPrice.prompt || r.price.completion > observed.maxPrice.completion ? "price above the advertised one or the ceiling"
-    : r.created < observed.startedAt - RECEIPT_CLOCK_SKEW_MS || r.created > observed.finishedAt + RECEIPT_CLOCK_SKEW_MS ? "time"
-    : null;
-  return disagreement === null ? { status: "ok", receipt: r } : { status: "mismatch", reason: `the receipt's ${disagreement} disagrees with the answer` };
+    r.request_id !== observed.requestId
+      ? "request id"
+      : r.node_id !== observed.nodeId
+        ? "node id"
+        : r.model !== observed.model
+          ? "model"
+          : observed.usage !== null &&
+              (r.prompt_tokens !== observed.usage.promptTokens ||
+                r.completion_tokens !== observed.usage.completionTokens)
+            ? "token counts"
+            : r.body_digest !== observed.digest
+              ? "body digest"
+              : r.price.prompt > observed.maxPrice.prompt || r.price.completion > observed.maxPrice.completion
+                ? "price above the advertised one or the ceiling"
+                : r.created < observed.startedAt - RECEIPT_CLOCK_SKEW_MS ||
+                    r.created > observed.finishedAt + RECEIPT_CLOCK_SKEW_MS
+                  ? "time"
+                  : null;
+  return disagreement === null
+    ? { status: "ok", receipt: r }
+    : { status: "mismatch", reason: `the receipt's ${disagreement} disagrees with the answer` };
 }

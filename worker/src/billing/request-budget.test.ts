@@ -8,7 +8,12 @@ import { DEFAULT_CONTEXT_TOKENS, PROMPT_TEMPLATE_TOKENS } from "./token-bounds.j
 class FakeAccount implements ReservingAccount {
   reserved: Reservation[] = [];
   released: string[] = [];
-  constructor(private readonly answer: (r: Reservation) => ReserveResult = () => ({ ok: true, headers: { "x-ratelimit-limit-requests": "10" } })) {}
+  constructor(
+    private readonly answer: (r: Reservation) => ReserveResult = () => ({
+      ok: true,
+      headers: { "x-ratelimit-limit-requests": "10" },
+    }),
+  ) {}
   async reserve(r: Reservation): Promise<ReserveResult> {
     this.reserved.push(r);
     return this.answer(r);
@@ -26,7 +31,15 @@ const at = (p: NodeTerms["price"], contextLength: number | null = null): NodeTer
 const PROMPT_COST = 400 + PROMPT_TEMPLATE_TOKENS;
 
 function budgetFor(limits: KeyLimits, account: FakeAccount, body: Record<string, unknown> = { max_tokens: 100 }) {
-  return new RequestBudget({ requestId: "req_1", limits, account: () => account, shape: requestShape(body, true), bodyBytes: 400, likelyCap: 1_000, feeBps: 0 });
+  return new RequestBudget({
+    requestId: "req_1",
+    limits,
+    account: () => account,
+    shape: requestShape(body, true),
+    bodyBytes: 400,
+    likelyCap: 1_000,
+    feeBps: 0,
+  });
 }
 
 describe("RequestBudget", () => {
@@ -72,7 +85,9 @@ describe("RequestBudget", () => {
 
   it("refuses, for a key with limits, a cap too large to reserve for, and asks the account nothing", async () => {
     const account = new FakeAccount();
-    const err = await budgetFor({ budget: null, rpm: 10, tpm: null }, account, { max_tokens: 5_000_001, n: 2 }).cover(at(price), 0).catch((e: unknown) => e);
+    const err = await budgetFor({ budget: null, rpm: 10, tpm: null }, account, { max_tokens: 5_000_001, n: 2 })
+      .cover(at(price), 0)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpError);
     expect(err).toMatchObject({ status: 400, param: "max_tokens", code: "invalid_value" });
     expect(account.reserved).toEqual([]);
@@ -82,15 +97,37 @@ describe("RequestBudget", () => {
 
   it("turns a rate-limit refusal into OpenAI's 429 with Retry-After and the rate-limit headers", async () => {
     const headers = { "x-ratelimit-remaining-requests": "0" };
-    const rpm = new FakeAccount(() => ({ ok: false, code: "rate_limit_exceeded", message: "Rate limit reached for requests", retryAfterSeconds: 7, headers }));
-    const err = await budgetFor({ budget: null, rpm: 1, tpm: null }, rpm).cover(at(price), 0).catch((e: unknown) => e);
+    const rpm = new FakeAccount(() => ({
+      ok: false,
+      code: "rate_limit_exceeded",
+      message: "Rate limit reached for requests",
+      retryAfterSeconds: 7,
+      headers,
+    }));
+    const err = await budgetFor({ budget: null, rpm: 1, tpm: null }, rpm)
+      .cover(at(price), 0)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpError);
-    expect(err).toMatchObject({ status: 429, type: "rate_limit_error", code: "rate_limit_exceeded", headers: { ...headers, "retry-after": "7" } });
+    expect(err).toMatchObject({
+      status: 429,
+      type: "rate_limit_error",
+      code: "rate_limit_exceeded",
+      headers: { ...headers, "retry-after": "7" },
+    });
   });
 
   it("passes over a node too dear for what is left, rules out its like without asking the account again, and keeps the 429 for the end", async () => {
     const broke = new FakeAccount((r) =>
-      r.amount > 1_000 ? { ok: false, code: "insufficient_quota", message: "You exceeded your current quota", retryAfterSeconds: null, headers: {}, budgetLeft: 1_000 } : { ok: true, headers: {} },
+      r.amount > 1_000
+        ? {
+            ok: false,
+            code: "insufficient_quota",
+            message: "You exceeded your current quota",
+            retryAfterSeconds: null,
+            headers: {},
+            budgetLeft: 1_000,
+          }
+        : { ok: true, headers: {} },
     );
     const budget = budgetFor({ budget: 5_000, rpm: null, tpm: null }, broke);
     const dear = at({ prompt: 2_000_000, completion: 2_000_000 });

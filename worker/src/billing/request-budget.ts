@@ -59,7 +59,8 @@ export class RequestBudget {
   constructor(private readonly init: RequestBudgetInit) {
     const { shape } = init;
     this.limited = hasAnyLimit(init.limits);
-    this.rateTokens = likelyPromptTokens(init.bodyBytes) + (shape.generates ? (shape.cap ?? init.likelyCap) * shape.choices : 0);
+    this.rateTokens =
+      likelyPromptTokens(init.bodyBytes) + (shape.generates ? (shape.cap ?? init.likelyCap) * shape.choices : 0);
     this.oversized = (shape.cap ?? 0) * shape.choices > MAX_COMPLETION_TOKENS;
   }
 
@@ -71,7 +72,11 @@ export class RequestBudget {
   /** The most this request can cost at the node's terms, fee included (0 for a key without a budget). */
   private costAt(terms: NodeTerms): number {
     if (this.init.limits.budget === null) return 0;
-    return worstCaseCost(worstCase(this.init.bodyBytes, this.init.shape, terms.contextLength), terms.price ?? FREE, this.init.feeBps);
+    return worstCaseCost(
+      worstCase(this.init.bodyBytes, this.init.shape, terms.contextLength),
+      terms.price ?? FREE,
+      this.init.feeBps,
+    );
   }
 
   /** Whether the node's worst case may still fit in the budget: false once a refusal said it can't. */
@@ -89,7 +94,9 @@ export class RequestBudget {
     const amount = this.costAt(terms);
     if (this.held !== null && amount <= this.held) return "held";
     if (!this.affordable(terms)) return "unaffordable";
-    const result = await this.init.account().reserve({ request_id: this.init.requestId, amount, tokens: this.rateTokens }, now);
+    const result = await this.init
+      .account()
+      .reserve({ request_id: this.init.requestId, amount, tokens: this.rateTokens }, now);
     this.headers = result.headers;
     if (result.ok) {
       this.held = amount;
@@ -97,7 +104,11 @@ export class RequestBudget {
     }
     const headers: Record<string, string> = { ...result.headers };
     if (result.retryAfterSeconds !== null) headers["retry-after"] = String(result.retryAfterSeconds);
-    const error = new HttpError(429, result.message, { type: result.code === "insufficient_quota" ? "insufficient_quota" : "rate_limit_error", code: result.code, headers });
+    const error = new HttpError(429, result.message, {
+      type: result.code === "insufficient_quota" ? "insufficient_quota" : "rate_limit_error",
+      code: result.code,
+      headers,
+    });
     if (result.code !== "insufficient_quota" || result.budgetLeft === undefined) throw error;
     this.left = result.budgetLeft;
     this.refusal = error;

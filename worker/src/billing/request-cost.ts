@@ -14,15 +14,22 @@ export function likelyPromptTokens(bodyBytes: number): number {
 
 /** A key with limits can't reserve for more than MAX_COMPLETION_TOKENS: such a request is refused. */
 export function tooLargeToReserve(): HttpError {
-  return new HttpError(400, `max_tokens (times n or best_of) may be at most ${MAX_COMPLETION_TOKENS} for a key with a budget or rate limits.`, {
-    param: "max_tokens",
-    code: "invalid_value",
-  });
+  return new HttpError(
+    400,
+    `max_tokens (times n or best_of) may be at most ${MAX_COMPLETION_TOKENS} for a key with a budget or rate limits.`,
+    {
+      param: "max_tokens",
+      code: "invalid_value",
+    },
+  );
 }
 
 /** The most a request can cost at `price` (micro-units), fee included. */
 export function worstCaseCost(worst: TokenLimits, price: Price, feeBps: number): number {
-  return clientCost(nodeAmount({ prompt_tokens: worst.promptTokens, completion_tokens: worst.completionTokens }, price), feeBps);
+  return clientCost(
+    nodeAmount({ prompt_tokens: worst.promptTokens, completion_tokens: worst.completionTokens }, price),
+    feeBps,
+  );
 }
 
 /**

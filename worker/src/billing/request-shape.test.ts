@@ -26,7 +26,13 @@ describe("requestShape", () => {
     expect(requestShape({ logprobs: 0 }, true).logprobs).toBe(true);
     expect(requestShape({ logprobs: false }, true).logprobs).toBe(false);
     const messages = [
-      { role: "user", content: [{ type: "text", text: "what is this?" }, { type: "image_url", image_url: { url: "https://x/y.png" } }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "what is this?" },
+          { type: "image_url", image_url: { url: "https://x/y.png" } },
+        ],
+      },
       { role: "user", content: "plain" },
       { role: "user", content: [{ type: "input_audio", input_audio: {} }] },
     ];
@@ -35,7 +41,14 @@ describe("requestShape", () => {
 
   it("says an embedding request generates nothing", () => {
     expect(requestShape({ input: ["a", "b"], max_tokens: 9 }, false)).toEqual({
-      generates: false, choices: 0, cap: 0, logprobs: false, tools: false, stopBytes: 0, hiddenOutput: null, mediaParts: 0,
+      generates: false,
+      choices: 0,
+      cap: 0,
+      logprobs: false,
+      tools: false,
+      stopBytes: 0,
+      hiddenOutput: null,
+      mediaParts: 0,
     });
   });
 

@@ -8,7 +8,9 @@ import { CAP_FIELDS, hiddenOutputField, MEDIA_PART_TYPES, promptCount, utf8Lengt
 export interface RequestShape {
   /** False for embeddings: nothing is generated. */
   generates: boolean;
-  /** Completions one request generates: `n` per prompt (completions take an array of prompts, each answered `n` times). */
+  /**
+   * Completions one request generates: `n` per prompt (completions take an array of prompts, each answered `n` times).
+   */
   choices: number;
   /** The largest completion cap per choice among every cap field a server may honour; null when none is set. */
   cap: number | null;
@@ -27,11 +29,9 @@ export interface RequestShape {
   mediaParts: number;
 }
 
-
 function wholeNumber(value: unknown): number | null {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : null;
 }
-
 
 /** `stop`: a string or a list of them. */
 function longestStop(stop: unknown): number {
@@ -50,7 +50,8 @@ function mediaPartCount(messages: unknown): number {
   if (!Array.isArray(messages)) return 0;
   let parts = 0;
   for (const message of messages as unknown[]) {
-    const content = typeof message === "object" && message !== null ? (message as { content?: unknown }).content : undefined;
+    const content =
+      typeof message === "object" && message !== null ? (message as { content?: unknown }).content : undefined;
     if (!Array.isArray(content)) continue;
     for (const part of content as unknown[]) {
       const type = typeof part === "object" && part !== null ? (part as { type?: unknown }).type : undefined;
@@ -61,7 +62,17 @@ function mediaPartCount(messages: unknown): number {
 }
 
 export function requestShape(body: Readonly<Record<string, unknown>>, generates: boolean): RequestShape {
-  if (!generates) return { generates, choices: 0, cap: 0, logprobs: false, tools: false, stopBytes: 0, hiddenOutput: null, mediaParts: 0 };
+  if (!generates)
+    return {
+      generates,
+      choices: 0,
+      cap: 0,
+      logprobs: false,
+      tools: false,
+      stopBytes: 0,
+      hiddenOutput: null,
+      mediaParts: 0,
+    };
   const caps = CAP_FIELDS.map((field) => wholeNumber(body[field])).filter((c): c is number => c !== null);
   const n = wholeNumber(body["n"]) ?? 1;
   const logprobs = body["logprobs"] === true || (typeof body["logprobs"] === "number" && body["logprobs"] >= 0);

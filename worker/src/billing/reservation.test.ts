@@ -7,7 +7,14 @@ const T0 = 1_700_000_000_000;
 
 function account(limits: Partial<KeyLimits>, over: Partial<AccountState> = {}): AccountState {
   const l: KeyLimits = { budget: null, rpm: null, tpm: null, ...limits };
-  return { limits: l, spent: 0, reserved: 0, requests: fullBucket(l.rpm ?? 0, T0), tokens: fullBucket(l.tpm ?? 0, T0), ...over };
+  return {
+    limits: l,
+    spent: 0,
+    reserved: 0,
+    requests: fullBucket(l.rpm ?? 0, T0),
+    tokens: fullBucket(l.tpm ?? 0, T0),
+    ...over,
+  };
 }
 
 const req = (amount: number, tokens: number, request_id = "r1") => ({ request_id, amount, tokens });
@@ -46,7 +53,9 @@ describe("decideReserve", () => {
       "x-ratelimit-reset-tokens": "6s",
     });
     expect(Object.keys(decideReserve(account({ tpm: 10 }), req(0, 1), null, T0).result.headers)).toEqual([
-      "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens",
+      "x-ratelimit-limit-tokens",
+      "x-ratelimit-remaining-tokens",
+      "x-ratelimit-reset-tokens",
     ]);
   });
 
@@ -56,7 +65,9 @@ describe("decideReserve", () => {
     const d = decideReserve(account({ rpm: 3 }, { requests: used.bucket }), req(0, 1), null, T0 + 5_000);
     expect(d.result).toMatchObject({ ok: false, code: "rate_limit_exceeded", retryAfterSeconds: 15 });
     if (d.result.ok) return;
-    expect(d.result.message).toBe("Rate limit reached for this API key on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 15s.");
+    expect(d.result.message).toBe(
+      "Rate limit reached for this API key on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 15s.",
+    );
     expect(d.result.headers["x-ratelimit-remaining-requests"]).toBe("0");
   });
 
@@ -77,7 +88,9 @@ describe("decideReserve", () => {
     if (!noRequests.ok) throw new Error("should fit");
     const broke = account({ budget: 0, rpm: 1, tpm: 10 }, { requests: noRequests.bucket });
     expect(decideReserve(broke, req(1, 100), null, T0).result).toMatchObject({ code: "insufficient_quota" });
-    expect(decideReserve({ ...broke, limits: { ...broke.limits, budget: null } }, req(1, 100), null, T0).result).toMatchObject({ code: "rate_limit_exceeded", retryAfterSeconds: 60 });
+    expect(
+      decideReserve({ ...broke, limits: { ...broke.limits, budget: null } }, req(1, 100), null, T0).result,
+    ).toMatchObject({ code: "rate_limit_exceeded", retryAfterSeconds: 60 });
     // The request fits the rpm but not the tpm: the headers show the request was not counted.
     const tpmOnly = decideReserve(account({ rpm: 5, tpm: 10 }), req(0, 11), null, T0);
     expect(tpmOnly.result.headers["x-ratelimit-remaining-requests"]).toBe("5");
@@ -93,8 +106,13 @@ describe("decideReserve", () => {
     if (!raised.ok) return;
     expect(raised.result.headers["x-ratelimit-remaining-tokens"]).toBe("950");
     // The increase (51) does not fit the 50 left.
-    expect(decideReserve(again, req(101, 100), { amount: 50, tokens: 100 }, T0).result).toMatchObject({ code: "insufficient_quota" });
+    expect(decideReserve(again, req(101, 100), { amount: 50, tokens: 100 }, T0).result).toMatchObject({
+      code: "insufficient_quota",
+    });
     // Never lowered: a cheaper retry keeps holding the larger amount.
-    expect(decideReserve(again, req(10, 10), { amount: 50, tokens: 100 }, T0)).toMatchObject({ ok: true, hold: { amount: 50, tokens: 100 } });
+    expect(decideReserve(again, req(10, 10), { amount: 50, tokens: 100 }, T0)).toMatchObject({
+      ok: true,
+      hold: { amount: 50, tokens: 100 },
+    });
   });
 });

@@ -32,7 +32,9 @@ export type Hold = {
   tokens: number;
 };
 
-export type ReserveDecision = { ok: true; hold: Hold; requests: Bucket; tokens: Bucket; result: ReserveResult } | { ok: false; result: ReserveResult };
+export type ReserveDecision =
+  | { ok: true; hold: Hold; requests: Bucket; tokens: Bucket; result: ReserveResult }
+  | { ok: false; result: ReserveResult };
 
 /** Keys without limits need no reservation at all. */
 export function hasAnyLimit(limits: KeyLimits): boolean {
@@ -61,13 +63,20 @@ function tooLarge(limit: number, requested: number): string {
 type Wait = { message: string; retryAfterSeconds: number };
 
 /** Takes `n` from a per-minute bucket, or says when to retry (in OpenAI's words and as Retry-After seconds). */
-function takeOrWait(kind: keyof typeof PER_MINUTE, bucket: Bucket, limit: number, n: number, now: number): { bucket: Bucket } | Wait {
+function takeOrWait(
+  kind: keyof typeof PER_MINUTE,
+  bucket: Bucket,
+  limit: number,
+  n: number,
+  now: number,
+): { bucket: Bucket } | Wait {
   const taken = take(bucket, limit, n, now);
   if (taken.ok) return { bucket: taken.bucket };
   const wait = taken.waitMs ?? 0;
   const used = limit - remaining(bucket, limit, now);
   return {
-    message: `Rate limit reached for this API key on ${PER_MINUTE[kind]}: Limit ${limit}, Used ${used}, Requested ${n}. ` +
+    message:
+      `Rate limit reached for this API key on ${PER_MINUTE[kind]}: Limit ${limit}, Used ${used}, Requested ${n}. ` +
       `Please try again in ${goDuration(wait)}.`,
     retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)),
   };
@@ -79,9 +88,21 @@ function takeOrWait(kind: keyof typeof PER_MINUTE, bucket: Bucket, limit: number
  */
 export function decideReserve(state: AccountState, r: Reservation, held: Hold | null, now: number): ReserveDecision {
   const { limits } = state;
-  const refuse = (code: Refusal["code"], message: string, retryAfterSeconds: number | null, more: Pick<Refusal, "budgetLeft"> = {}): ReserveDecision => ({
+  const refuse = (
+    code: Refusal["code"],
+    message: string,
+    retryAfterSeconds: number | null,
+    more: Pick<Refusal, "budgetLeft"> = {},
+  ): ReserveDecision => ({
     ok: false,
-    result: { ok: false, code, message, retryAfterSeconds, headers: rateLimitHeaders(limits, state.requests, state.tokens, now), ...more },
+    result: {
+      ok: false,
+      code,
+      message,
+      retryAfterSeconds,
+      headers: rateLimitHeaders(limits, state.requests, state.tokens, now),
+      ...more,
+    },
   });
   const extraAmount = Math.max(0, r.amount - (held?.amount ?? 0));
   const extraTokens = limits.tpm === null ? 0 : Math.max(0, r.tokens - (held?.tokens ?? 0));
@@ -108,5 +129,11 @@ export function decideReserve(state: AccountState, r: Reservation, held: Hold | 
   }
 
   const hold = { amount: (held?.amount ?? 0) + extraAmount, tokens: (held?.tokens ?? 0) + extraTokens };
-  return { ok: true, hold, requests, tokens, result: { ok: true, headers: rateLimitHeaders(limits, requests, tokens, now) } };
+  return {
+    ok: true,
+    hold,
+    requests,
+    tokens,
+    result: { ok: true, headers: rateLimitHeaders(limits, requests, tokens, now) },
+  };
 }

@@ -1,4 +1,14 @@
-import { EMPTY_ROOT, fromHex, MerkleTree, receiptLeaf, SettlementProofSchema, toHex, utf8, verifyMerkleProof, type SettlementNode } from "@meshgate/schemas";
+import {
+  EMPTY_ROOT,
+  fromHex,
+  MerkleTree,
+  receiptLeaf,
+  SettlementProofSchema,
+  toHex,
+  utf8,
+  verifyMerkleProof,
+  type SettlementNode,
+} from "@meshgate/schemas";
 import { describe, expect, it } from "vitest";
 import { closeNodes, type SettledRow } from "./shard-close.js";
 import { assembleStatement, pageLeaves, topProof, type LeafRow } from "./settlement-tree.js";
@@ -10,7 +20,14 @@ const nodeIds = ["n".repeat(43), "C".repeat(43), "_".repeat(43)];
 function receipts(nodeId: string, n: number): (SettledRow & LeafRow)[] {
   return Array.from({ length: n }, (_, i) => {
     const receipt = `${nodeId}.${i}`;
-    return { node_id: nodeId, receipt, leaf: toHex(receiptLeaf(utf8(receipt))), prompt_tokens: 7, completion_tokens: i, amount: 3 + i };
+    return {
+      node_id: nodeId,
+      receipt,
+      leaf: toHex(receiptLeaf(utf8(receipt))),
+      prompt_tokens: 7,
+      completion_tokens: i,
+      amount: 3 + i,
+    };
   }).sort((x, y) => (x.leaf < y.leaf ? -1 : 1));
 }
 
@@ -24,19 +41,35 @@ describe("assembleStatement", () => {
     expect(statement.receipts).toBe(6);
     expect(statement.amount).toBe(nodes.reduce((n, node) => n + node.amount, 0));
     expect(statement.merkle_root).toBe(toHex(new MerkleTree(nodes.map((n) => fromHex(n.root) ?? EMPTY_ROOT)).root));
-    expect(statement).toMatchObject({ object: "settlement", id: "stl_test", from: 0, to: 1000, created: 2000, key_id: "kid" });
+    expect(statement).toMatchObject({
+      object: "settlement",
+      id: "stl_test",
+      from: 0,
+      to: 1000,
+      created: 2000,
+      key_id: "kid",
+    });
   });
 
   it("totals exactly up to 2^53 - 1, and refuses to sign a total past it", () => {
     const node = [...closeNodes(receipts(nodeIds[0] ?? "", 1))][0]?.node as SettlementNode;
-    const full = Array.from({ length: 16 }, (_, i) => ({ ...node, node_id: String(i).padStart(43, "x"), amount: 562_949_953_421_311 }));
+    const full = Array.from({ length: 16 }, (_, i) => ({
+      ...node,
+      node_id: String(i).padStart(43, "x"),
+      amount: 562_949_953_421_311,
+    }));
     expect(assembleStatement(input(full)).amount).toBe(16 * 562_949_953_421_311);
     const over = [...full.slice(1), { ...node, amount: 562_949_953_421_311 + 16 }];
     expect(() => assembleStatement(input(over))).toThrow(/the period's amount \(9007199254740992\) passes 2\^53 - 1/);
   });
 
   it("has the empty root and zero totals when nobody earned anything", () => {
-    expect(assembleStatement(input([]))).toMatchObject({ receipts: 0, amount: 0, nodes: [], merkle_root: toHex(EMPTY_ROOT) });
+    expect(assembleStatement(input([]))).toMatchObject({
+      receipts: 0,
+      amount: 0,
+      nodes: [],
+      merkle_root: toHex(EMPTY_ROOT),
+    });
   });
 });
 
@@ -52,11 +85,27 @@ describe("proofs of every receipt", () => {
       const top = topProof(statement, node.node.node_id);
       expect(top?.node).toEqual(node.node);
       const proof = top?.proof ?? [];
-      const leaves = node.subtree.blocks.flatMap((_root, b) => pageLeaves(proof, rows.slice(b * BLOCK, (b + 1) * BLOCK), b, node.subtree.blocks));
+      const leaves = node.subtree.blocks.flatMap((_root, b) =>
+        pageLeaves(proof, rows.slice(b * BLOCK, (b + 1) * BLOCK), b, node.subtree.blocks),
+      );
       expect(leaves.map((l) => l.receipt)).toEqual(rows.map((r) => r.receipt));
-      expect(SettlementProofSchema.safeParse({ object: "settlement.proof", settlement_id: "stl_test", merkle_root: statement.merkle_root, node: node.node, leaves, page: 0, has_more: false }).success).toBe(true);
+      expect(
+        SettlementProofSchema.safeParse({
+          object: "settlement.proof",
+          settlement_id: "stl_test",
+          merkle_root: statement.merkle_root,
+          node: node.node,
+          leaves,
+          page: 0,
+          has_more: false,
+        }).success,
+      ).toBe(true);
       for (const leaf of leaves) {
-        const ok = verifyMerkleProof(fromHex(leaf.leaf) ?? EMPTY_ROOT, leaf.proof.map((p) => fromHex(p) ?? EMPTY_ROOT), fromHex(statement.merkle_root) ?? EMPTY_ROOT);
+        const ok = verifyMerkleProof(
+          fromHex(leaf.leaf) ?? EMPTY_ROOT,
+          leaf.proof.map((p) => fromHex(p) ?? EMPTY_ROOT),
+          fromHex(statement.merkle_root) ?? EMPTY_ROOT,
+        );
         expect(ok).toBe(true);
       }
     });
@@ -66,7 +115,12 @@ describe("proofs of every receipt", () => {
     const rows = rowsByNode[2] ?? [];
     const node = closed[2];
     if (!node) throw new Error("node not closed");
-    const [first, second] = pageLeaves(topProof(statement, node.node.node_id)?.proof ?? [], rows.slice(0, BLOCK), 0, node.subtree.blocks);
+    const [first, second] = pageLeaves(
+      topProof(statement, node.node.node_id)?.proof ?? [],
+      rows.slice(0, BLOCK),
+      0,
+      node.subtree.blocks,
+    );
     if (!first || !second) throw new Error("page too short");
     const root = fromHex(statement.merkle_root) ?? EMPTY_ROOT;
     const steps = (proof: string[]) => proof.map((p) => fromHex(p) ?? EMPTY_ROOT);

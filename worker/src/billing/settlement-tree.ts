@@ -1,6 +1,14 @@
 // The top of a settlement's tree: one leaf per node (its subtree root), and the proofs that join a receipt's subtree
 // proof to it. A receipt's full proof folds with one verifyMerkleProof() from its leaf to the statement's merkle_root.
-import { fromHex, MerkleTree, toHex, type SettlementLeaf, type SettlementNode, type SettlementStatement, type UnsignedStatement } from "@meshgate/schemas";
+import {
+  fromHex,
+  MerkleTree,
+  toHex,
+  type SettlementLeaf,
+  type SettlementNode,
+  type SettlementStatement,
+  type UnsignedStatement,
+} from "@meshgate/schemas";
 import { bigSum, safeNumber } from "./exact-sum.js";
 import { blockProofs } from "./node-subtree.js";
 
@@ -63,9 +71,18 @@ export function topProof(statement: Pick<SettlementStatement, "nodes">, nodeId: 
 }
 
 /** Every leaf of one page (block `block` of the node's subtree), each with its proof up to merkle_root. */
-export function pageLeaves(top: readonly Uint8Array[], rows: readonly LeafRow[], block: number, blockRoots: readonly string[]): SettlementLeaf[] {
+export function pageLeaves(
+  top: readonly Uint8Array[],
+  rows: readonly LeafRow[],
+  block: number,
+  blockRoots: readonly string[],
+): SettlementLeaf[] {
   if (rows.length === 0) return [];
-  const inner = blockProofs(rows.map((r) => r.leaf), block, blockRoots);
+  const inner = blockProofs(
+    rows.map((r) => r.leaf),
+    block,
+    blockRoots,
+  );
   return rows.map((row, i) => {
     const proof = inner[i];
     if (!proof) throw new Error(`leaf ${row.leaf} is missing from its block`);

@@ -77,15 +77,32 @@ describe("closeShard", () => {
     const taken = a.slice(0, 2);
     const sum = (f: "prompt_tokens" | "completion_tokens") => taken.reduce((n, r) => n + r[f], 0);
     expect(close.nodes.map((n) => n.node)).toEqual([
-      { node_id: NODE_A, receipts: 2, prompt_tokens: sum("prompt_tokens"), completion_tokens: sum("completion_tokens"), amount: 800, root: rootOf(taken) },
+      {
+        node_id: NODE_A,
+        receipts: 2,
+        prompt_tokens: sum("prompt_tokens"),
+        completion_tokens: sum("completion_tokens"),
+        amount: 800,
+        root: rootOf(taken),
+      },
     ]);
   });
 
   it("budgets every figure: the receipt count and tokens as well as the amount", () => {
     const free = rows(NODE_A, 5, () => 0).map((r) => ({ ...r, prompt_tokens: 0, completion_tokens: 0 }));
     expect(closeShard(free, 3)).toMatchObject({ taken: 3, full: true });
-    expect(closeShard(free.map((r) => ({ ...r, completion_tokens: 40 })), 100)).toMatchObject({ taken: 2, full: true });
-    expect(closeShard(free.map((r) => ({ ...r, prompt_tokens: 30 })), 100)).toMatchObject({ taken: 3, full: true });
+    expect(
+      closeShard(
+        free.map((r) => ({ ...r, completion_tokens: 40 })),
+        100,
+      ),
+    ).toMatchObject({ taken: 2, full: true });
+    expect(
+      closeShard(
+        free.map((r) => ({ ...r, prompt_tokens: 30 })),
+        100,
+      ),
+    ).toMatchObject({ taken: 3, full: true });
   });
 
   it("stops reading the rows once full", () => {

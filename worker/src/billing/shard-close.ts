@@ -55,7 +55,11 @@ export function fitsAlone(row: SettledRow, budget: number): boolean {
 }
 
 /** Rows in read order while the running totals stay within `budget`; records in `cut` where it stopped. */
-function* withinBudget(rows: Iterable<SettledRow>, budget: number, cut: Omit<ShardClose, "nodes">): Generator<SettledRow> {
+function* withinBudget(
+  rows: Iterable<SettledRow>,
+  budget: number,
+  cut: Omit<ShardClose, "nodes">,
+): Generator<SettledRow> {
   const limit = BigInt(budget);
   let [receipts, prompt, completion, amount] = [0n, 0n, 0n, 0n];
   for (const row of rows) {
@@ -63,7 +67,12 @@ function* withinBudget(rows: Iterable<SettledRow>, budget: number, cut: Omit<Sha
       cut.oversized++;
       continue;
     }
-    const next = [receipts + 1n, prompt + BigInt(row.prompt_tokens), completion + BigInt(row.completion_tokens), amount + BigInt(row.amount)] as const;
+    const next = [
+      receipts + 1n,
+      prompt + BigInt(row.prompt_tokens),
+      completion + BigInt(row.completion_tokens),
+      amount + BigInt(row.amount),
+    ] as const;
     if (next.some((total) => total > limit)) {
       // Returning ends the caller's read of the rows (the SQL cursor closes).
       cut.full = true;
@@ -93,11 +102,21 @@ interface Open {
 function finish(open: Open): ClosedNode {
   const subtree = open.builder.finish();
   const figure = (f: (typeof FIGURES)[number]) => safeNumber(open.sums[f], `node ${open.nodeId}'s ${f} in one period`);
-  const node = { node_id: open.nodeId, receipts: open.receipts, prompt_tokens: figure("prompt_tokens"), completion_tokens: figure("completion_tokens"), amount: figure("amount"), root: subtree.root };
+  const node = {
+    node_id: open.nodeId,
+    receipts: open.receipts,
+    prompt_tokens: figure("prompt_tokens"),
+    completion_tokens: figure("completion_tokens"),
+    amount: figure("amount"),
+    root: subtree.root,
+  };
   return { node, subtree };
 }
 
-/** Each node's totals (exact, in BigInt; a RangeError for one that is not a safe integer) and subtree. Rows ordered by node_id, then leaf. */
+/**
+ * Each node's totals (exact, in BigInt; a RangeError for one that is not a safe integer) and subtree. Rows ordered by
+ * node_id, then leaf.
+ */
 export function* closeNodes(rows: Iterable<SettledRow>, blockLeaves = BLOCK_LEAVES): Generator<ClosedNode> {
   let open: Open | null = null;
   for (const row of rows) {
@@ -106,7 +125,12 @@ export function* closeNodes(rows: Iterable<SettledRow>, blockLeaves = BLOCK_LEAV
       yield finish(open);
       open = null;
     }
-    open ??= { nodeId: row.node_id, receipts: 0, sums: { prompt_tokens: 0n, completion_tokens: 0n, amount: 0n }, builder: new SubtreeBuilder(blockLeaves) };
+    open ??= {
+      nodeId: row.node_id,
+      receipts: 0,
+      sums: { prompt_tokens: 0n, completion_tokens: 0n, amount: 0n },
+      builder: new SubtreeBuilder(blockLeaves),
+    };
     open.receipts++;
     for (const f of FIGURES) open.sums[f] += BigInt(row[f]);
     open.builder.add(row.leaf);

@@ -2,8 +2,16 @@ import { describe, expect, it } from "vitest";
 import { OutputTally } from "../metering/output-tally.js";
 import { requestShape } from "./request-shape.js";
 import {
-  AFTER_LEAVE_GRACE, CHOICE_END_TOKENS, completionBound, DEFAULT_CONTEXT_TOKENS, MEDIA_PART_TOKENS, PROMPT_TEMPLATE_TOKENS, promptBound, TOOL_CALL_TOKENS,
-  worstCase, type AnswerOutput,
+  AFTER_LEAVE_GRACE,
+  CHOICE_END_TOKENS,
+  completionBound,
+  DEFAULT_CONTEXT_TOKENS,
+  MEDIA_PART_TOKENS,
+  PROMPT_TEMPLATE_TOKENS,
+  promptBound,
+  TOOL_CALL_TOKENS,
+  worstCase,
+  type AnswerOutput,
 } from "./token-bounds.js";
 
 const MAX_CHOICES = 1_000;
@@ -38,9 +46,21 @@ describe("completionBound", () => {
 
   it("counts reasoning, refusals, tool calls (with their template, when tools were offered) and completions' text", () => {
     const shape = requestShape({ tools: [{ type: "function", function: { name: "f" } }] }, true);
-    const call = { choices: [{ index: 0, delta: { reasoning_content: "abc", tool_calls: [{ index: 0, id: "call_1", function: { name: "f", arguments: "{}" } }] } }] };
+    const call = {
+      choices: [
+        {
+          index: 0,
+          delta: {
+            reasoning_content: "abc",
+            tool_calls: [{ index: 0, id: "call_1", function: { name: "f", arguments: "{}" } }],
+          },
+        },
+      ],
+    };
     expect(completionBound(relayed(call), shape, null)).toBe(3 + 1 + 2 + TOOL_CALL_TOKENS + CHOICE_END_TOKENS);
-    expect(completionBound(relayed({ choices: [{ index: 0, text: "héllo" }] }), shape, null)).toBe(6 + CHOICE_END_TOKENS);
+    expect(completionBound(relayed({ choices: [{ index: 0, text: "héllo" }] }), shape, null)).toBe(
+      6 + CHOICE_END_TOKENS,
+    );
   });
 
   it("counts log-probability entries only when the client asked for them", () => {
@@ -53,7 +73,9 @@ describe("completionBound", () => {
     const long = relayed(delta("x".repeat(10_000)), delta("y".repeat(10_000), 1));
     expect(completionBound(long, requestShape({ max_tokens: 50, n: 2 }, true), null)).toBe(100);
     expect(completionBound(long, requestShape({}, true), 4_096)).toBe(4_096);
-    expect(completionBound(relayed(delta("x".repeat(40_000))), requestShape({}, true), null)).toBe(DEFAULT_CONTEXT_TOKENS);
+    expect(completionBound(relayed(delta("x".repeat(40_000))), requestShape({}, true), null)).toBe(
+      DEFAULT_CONTEXT_TOKENS,
+    );
     expect(completionBound(long, requestShape({}, false), null)).toBe(0);
   });
 
@@ -73,8 +95,12 @@ describe("completionBound", () => {
   it("counts a tool call once however many deltas carry it, and none when no tools were offered", () => {
     const tools = [{ type: "function", function: { name: "f" } }];
     const fn = (i: number) => (i === 0 ? { name: "f", arguments: "x" } : { arguments: "x" });
-    const deltas = Array.from({ length: 1_000 }, (_, i) => ({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "c", function: fn(i) }] } }] }));
-    expect(completionBound(relayed(...deltas), requestShape({ tools }, true), null)).toBe(1_001 + TOOL_CALL_TOKENS + CHOICE_END_TOKENS);
+    const deltas = Array.from({ length: 1_000 }, (_, i) => ({
+      choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "c", function: fn(i) }] } }],
+    }));
+    expect(completionBound(relayed(...deltas), requestShape({ tools }, true), null)).toBe(
+      1_001 + TOOL_CALL_TOKENS + CHOICE_END_TOKENS,
+    );
     expect(completionBound(relayed(...deltas), requestShape({}, true), null)).toBe(1_001 + CHOICE_END_TOKENS);
     // Entries naming no call start none.
     const empty = { choices: [{ index: 0, delta: { tool_calls: Array.from({ length: 128 }, () => ({})) } }] };
@@ -101,7 +127,9 @@ describe("completionBound", () => {
 
   it("gives every requested choice its allowance, however many prompts a completions request sends", () => {
     const shape = requestShape({ prompt: Array.from({ length: 50 }, () => "p"), max_tokens: 16 }, true);
-    const answers = relayed({ choices: Array.from({ length: 50 }, (_, index) => ({ index, text: " a b c d e f g h i j k l m n o p" })) });
+    const answers = relayed({
+      choices: Array.from({ length: 50 }, (_, index) => ({ index, text: " a b c d e f g h i j k l m n o p" })),
+    });
     // 50 choices × 16 tokens of one-byte words and spaces: within the bound, and within 50 × 16.
     expect(completionBound(answers, shape, null)).toBe(800);
   });
@@ -110,8 +138,14 @@ describe("completionBound", () => {
 describe("worstCase", () => {
   it("reserves per choice the cap, within the node's context length (else the default context)", () => {
     expect(worstCase(400, requestShape({ max_tokens: 100_000 }, true), 8_192).completionTokens).toBe(8_192);
-    expect(worstCase(400, requestShape({ max_tokens: 100, n: 3 }, true), 8_192)).toEqual({ promptTokens: 400 + PROMPT_TEMPLATE_TOKENS, completionTokens: 300 });
-    expect(worstCase(400, requestShape({}, true), 4_096)).toEqual({ promptTokens: 400 + PROMPT_TEMPLATE_TOKENS, completionTokens: 4_096 });
+    expect(worstCase(400, requestShape({ max_tokens: 100, n: 3 }, true), 8_192)).toEqual({
+      promptTokens: 400 + PROMPT_TEMPLATE_TOKENS,
+      completionTokens: 300,
+    });
+    expect(worstCase(400, requestShape({}, true), 4_096)).toEqual({
+      promptTokens: 400 + PROMPT_TEMPLATE_TOKENS,
+      completionTokens: 4_096,
+    });
     expect(worstCase(400, requestShape({}, true), null).completionTokens).toBe(DEFAULT_CONTEXT_TOKENS);
     expect(worstCase(400, requestShape({}, false), null).completionTokens).toBe(0);
   });

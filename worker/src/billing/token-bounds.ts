@@ -52,10 +52,16 @@ export interface AnswerOutput {
   afterLeave: OutputTally;
 }
 
-/** What one choice carried that tokens may be billed for: a token is at least a byte of text or a log-probability entry. */
+/**
+ * What one choice carried that tokens may be billed for: a token is at least a byte of text or a log-probability entry.
+ */
 function carried(choice: Readonly<ChoiceTally> | undefined, shape: RequestShape): number {
   if (!choice) return 0;
-  return choice.textBytes + (shape.logprobs ? choice.logprobTokens : 0) + (shape.tools ? TOOL_CALL_TOKENS * choice.toolCalls.size : 0);
+  return (
+    choice.textBytes +
+    (shape.logprobs ? choice.logprobTokens : 0) +
+    (shape.tools ? TOOL_CALL_TOKENS * choice.toolCalls.size : 0)
+  );
 }
 
 /**
@@ -64,7 +70,12 @@ function carried(choice: Readonly<ChoiceTally> | undefined, shape: RequestShape)
  * more than the client's cap nor the node's context length (DEFAULT_CONTEXT_TOKENS when it advertised none). A
  * request asking for output it does not see (shape.hiddenOutput) is bounded by its cap alone.
  */
-export function completionBound(output: AnswerOutput, shape: RequestShape, contextLength: number | null, afterLeaveGrace = AFTER_LEAVE_GRACE): number {
+export function completionBound(
+  output: AnswerOutput,
+  shape: RequestShape,
+  contextLength: number | null,
+  afterLeaveGrace = AFTER_LEAVE_GRACE,
+): number {
   if (!shape.generates) return 0;
   const perChoiceLimit = Math.min(shape.cap ?? Infinity, contextLength ?? DEFAULT_CONTEXT_TOKENS);
   const choiceBound = (index: number | null): number => {
@@ -74,7 +85,9 @@ export function completionBound(output: AnswerOutput, shape: RequestShape, conte
     return Math.min(seen + Math.min(carried(afterLeave, shape), afterLeaveGrace), perChoiceLimit);
   };
   // Only the choices something came for are looked at one by one; the rest all have the bound of an empty choice.
-  const tallied = new Set([...output.relayed.indexes(), ...output.afterLeave.indexes()].filter((index) => index < shape.choices));
+  const tallied = new Set(
+    [...output.relayed.indexes(), ...output.afterLeave.indexes()].filter((index) => index < shape.choices),
+  );
   let bound = (shape.choices - tallied.size) * choiceBound(null);
   for (const index of tallied) bound += choiceBound(index);
   return bound;
@@ -86,5 +99,8 @@ export function completionBound(output: AnswerOutput, shape: RequestShape, conte
  */
 export function worstCase(bodyBytes: number, shape: RequestShape, contextLength: number | null): TokenLimits {
   const perChoice = Math.min(shape.cap ?? Infinity, contextLength ?? DEFAULT_CONTEXT_TOKENS);
-  return { promptTokens: promptBound(bodyBytes, shape), completionTokens: shape.generates ? perChoice * shape.choices : 0 };
+  return {
+    promptTokens: promptBound(bodyBytes, shape),
+    completionTokens: shape.generates ? perChoice * shape.choices : 0,
+  };
 }

@@ -22,6 +22,9 @@ export function toCsv(header: readonly string[], rows: readonly (readonly CsvVal
 export function csvResponse(csv: string, from: number, to: number): Response {
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10).replace(/\D/g, "");
   return new Response(csv, {
-    headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="usage-${day(from)}-${day(to)}.csv"` },
+    headers: {
+      "content-type": "text/csv; charset=utf-8",
+      "content-disposition": `attachment; filename="usage-${day(from)}-${day(to)}.csv"`,
+    },
   });
 }

@@ -47,7 +47,11 @@ export function rowBody(r: UsageRow): PublicUsageRow {
 }
 
 /** The fields that name a group; a key's group also carries the key's name. */
-function groupNames(groupBy: UsageGrouping, group: string, names: ReadonlyMap<string, string>): Omit<UsageGroupRow, keyof UsageTotals> {
+function groupNames(
+  groupBy: UsageGrouping,
+  group: string,
+  names: ReadonlyMap<string, string>,
+): Omit<UsageGroupRow, keyof UsageTotals> {
   switch (groupBy) {
     case "key":
       return { key_id: group, name: names.get(group) ?? "" };
@@ -60,34 +64,76 @@ function groupNames(groupBy: UsageGrouping, group: string, names: ReadonlyMap<st
   }
 }
 
-export function groupBody(groupBy: UsageGrouping, g: UsageGroup, audience: Audience, names: ReadonlyMap<string, string> = new Map()): ExactGroupRow {
+export function groupBody(
+  groupBy: UsageGrouping,
+  g: UsageGroup,
+  audience: Audience,
+  names: ReadonlyMap<string, string> = new Map(),
+): ExactGroupRow {
   return { ...groupNames(groupBy, g.group, names), ...totalsBody(g, audience) };
 }
 
 const ROW_COLUMNS = [
-  "request_id", "created", "key_id", "node_id", "model", "prompt_tokens", "completion_tokens", "total_tokens", "latency_ms", "status", "streamed",
-  "cost", "billable", "estimated", "receipt_status",
+  "request_id",
+  "created",
+  "key_id",
+  "node_id",
+  "model",
+  "prompt_tokens",
+  "completion_tokens",
+  "total_tokens",
+  "latency_ms",
+  "status",
+  "streamed",
+  "cost",
+  "billable",
+  "estimated",
+  "receipt_status",
 ] as const satisfies readonly (keyof PublicUsageRow)[];
 
-const GROUP_COLUMNS: Record<UsageGrouping, readonly (keyof ExactGroupRow)[]> = { key: ["key_id", "name"], model: ["model"], node: ["node_id"], day: ["day"] };
+const GROUP_COLUMNS: Record<UsageGrouping, readonly (keyof ExactGroupRow)[]> = {
+  key: ["key_id", "name"],
+  model: ["model"],
+  node: ["node_id"],
+  day: ["day"],
+};
 
 function sumColumns(audience: Audience): readonly (keyof UsageTotals)[] {
   const money = audience === "admin" ? (["cost", "node_amount"] as const) : (["cost"] as const);
-  return ["requests", "prompt_tokens", "completion_tokens", "total_tokens", ...money, "estimated_requests", "non_billable_requests"];
+  return [
+    "requests",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    ...money,
+    "estimated_requests",
+    "non_billable_requests",
+  ];
 }
 
 /** The same fields as the JSON rows, in the same order. */
 export function rowsCsv(rows: readonly UsageRow[]): string {
-  return toCsv(ROW_COLUMNS, rows.map((r) => {
-    const body = rowBody(r);
-    return ROW_COLUMNS.map((column) => body[column]);
-  }));
+  return toCsv(
+    ROW_COLUMNS,
+    rows.map((r) => {
+      const body = rowBody(r);
+      return ROW_COLUMNS.map((column) => body[column]);
+    }),
+  );
 }
 
-export function groupsCsv(groupBy: UsageGrouping, groups: readonly UsageGroup[], audience: Audience, names: ReadonlyMap<string, string> = new Map()): string {
+export function groupsCsv(
+  groupBy: UsageGrouping,
+  groups: readonly UsageGroup[],
+  audience: Audience,
+  names: ReadonlyMap<string, string> = new Map(),
+): string {
   const header = [...GROUP_COLUMNS[groupBy], ...sumColumns(audience)];
-  return toCsv(header, groups.map((g) => {
-    const body = groupBody(groupBy, g, audience, names);
-    return header.map((column): CsvValue => body[column] ?? null);
-  }));
+  return toCsv(
+    header,
+    groups.map((g) => {
+      const body = groupBody(groupBy, g, audience, names);
+      return header.map((column): CsvValue => body[column] ?? null);
+    }),
+  );
 }

@@ -22,7 +22,11 @@ describe("usage query parameters", () => {
 
   it("read unix seconds and ISO 8601, a grouping, a format and a limit", () => {
     expect(parse("from=1700000000&to=2026-04-01T00:00:00Z&group_by=day&format=csv&limit=5")).toEqual({
-      from: 1_700_000_000_000, to: Date.UTC(2026, 3, 1), groupBy: "day", format: "csv", limit: 5,
+      from: 1_700_000_000_000,
+      to: Date.UTC(2026, 3, 1),
+      groupBy: "day",
+      format: "csv",
+      limit: 5,
     });
   });
 

@@ -22,14 +22,16 @@ const invalid = (param: string, message: string) => new HttpError(400, message, 
 function parseInstant(value: string | null, param: string, fallback: number): number {
   if (value === null || value === "") return fallback;
   const ms = instantMs(value);
-  if (ms === null) throw invalid(param, `Invalid ${param}: use unix seconds or an ISO 8601 date, up to the year 33658.`);
+  if (ms === null)
+    throw invalid(param, `Invalid ${param}: use unix seconds or an ISO 8601 date, up to the year 33658.`);
   return ms;
 }
 
 function parseLimit(value: string | null): number {
   if (value === null || value === "") return DEFAULT_LIMIT;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) throw invalid("limit", `Invalid limit: an integer from 1 to ${MAX_LIMIT}.`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT)
+    throw invalid("limit", `Invalid limit: an integer from 1 to ${MAX_LIMIT}.`);
   return n;
 }
 
@@ -42,7 +44,11 @@ function parseChoice<T extends string>(value: string | null, param: string, choi
 
 const FORMATS: readonly UsageFormat[] = ["json", "csv"];
 
-export function parseUsageParams<G extends string>(params: URLSearchParams, now: number, groupings: readonly G[]): UsageParams<G> {
+export function parseUsageParams<G extends string>(
+  params: URLSearchParams,
+  now: number,
+  groupings: readonly G[],
+): UsageParams<G> {
   const from = parseInstant(params.get("from"), "from", 0);
   const to = parseInstant(params.get("to"), "to", now + 1);
   if (to < from) throw invalid("to", "Invalid range: `to` is before `from`.");

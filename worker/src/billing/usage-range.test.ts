@@ -7,7 +7,13 @@ const D = (day: number, hour = 0) => Date.UTC(2026, 3, day, hour);
 describe("planRange", () => {
   it("reads whole UTC days from the roll-ups and the partial days at the ends from rows", () => {
     expect(planRange(D(1), D(4))).toEqual({ days: { from: D(1), to: D(4) }, edges: [] });
-    expect(planRange(D(1, 6), D(4, 18))).toEqual({ days: { from: D(2), to: D(4) }, edges: [{ from: D(1, 6), to: D(2) }, { from: D(4), to: D(4, 18) }] });
+    expect(planRange(D(1, 6), D(4, 18))).toEqual({
+      days: { from: D(2), to: D(4) },
+      edges: [
+        { from: D(1, 6), to: D(2) },
+        { from: D(4), to: D(4, 18) },
+      ],
+    });
     expect(planRange(D(1), D(3, 1))).toEqual({ days: { from: D(1), to: D(3) }, edges: [{ from: D(3), to: D(3, 1) }] });
   });
 

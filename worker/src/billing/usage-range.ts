@@ -38,7 +38,8 @@ export interface RangeProblem {
 export function retentionProblem(plan: RangePlan, keptSince: number, days: number): RangeProblem | null {
   const early = plan.edges.find((e) => e.from < keptSince);
   if (!early) return null;
-  // An early edge at the start of the range is `from`'s fault; one at the end (the range has no later whole day) is `to`'s.
+  // An early edge at the start of the range is `from`'s fault; one at the end (the range has no later whole day) is
+  // `to`'s.
   const param = plan.days !== null && early.from >= plan.days.to ? "to" : "from";
   const since = new Date(keptSince).toISOString();
   return {

@@ -4,8 +4,15 @@ import { mergeGroups, totalOf, ZERO_SUMS, type UsageGroup } from "./usage-sums.j
 const g = (group: string, n: number): UsageGroup => {
   const b = BigInt(n);
   return {
-    group, requests: b, prompt_tokens: 10n * b, completion_tokens: 5n * b, total_tokens: 15n * b, cost: 1_000_003n * b, node_amount: 900_001n * b,
-    billable_requests: b - 1n, estimated_requests: 1n,
+    group,
+    requests: b,
+    prompt_tokens: 10n * b,
+    completion_tokens: 5n * b,
+    total_tokens: 15n * b,
+    cost: 1_000_003n * b,
+    node_amount: 900_001n * b,
+    billable_requests: b - 1n,
+    estimated_requests: 1n,
   };
 };
 
@@ -19,13 +26,18 @@ describe("merging usage groups", () => {
   it("stays exact past 2^53 - 1 and past 2^64, where doubles would round", () => {
     const max = BigInt(Number.MAX_SAFE_INTEGER);
     // 2^53 - 1 + 2 is 2^53 + 1, which a double rounds to 2^53.
-    expect(mergeGroups([[{ ...g("m", 1), total_tokens: max }], [{ ...g("m", 1), total_tokens: 2n }]])[0]?.total_tokens).toBe(2n ** 53n + 1n);
+    expect(
+      mergeGroups([[{ ...g("m", 1), total_tokens: max }], [{ ...g("m", 1), total_tokens: 2n }]])[0]?.total_tokens,
+    ).toBe(2n ** 53n + 1n);
     const huge = Array.from({ length: 3_000 }, (_, i) => ({ ...g(`k${i % 3}`, 1), cost: 2n ** 63n - 1n }));
     expect(totalOf(mergeGroups([huge])).cost).toBe(3_000n * (2n ** 63n - 1n));
   });
 
   it("orders days chronologically", () => {
-    expect(mergeGroups([[g("2026-04-10", 1), g("2026-03-31", 1)]]).map((m) => m.group)).toEqual(["2026-03-31", "2026-04-10"]);
+    expect(mergeGroups([[g("2026-04-10", 1), g("2026-03-31", 1)]]).map((m) => m.group)).toEqual([
+      "2026-03-31",
+      "2026-04-10",
+    ]);
   });
 
   it("totals groups", () => {

@@ -24,11 +24,25 @@ export interface UsageGroup extends UsageSums {
 }
 
 export const SUM_FIELDS = [
-  "requests", "prompt_tokens", "completion_tokens", "total_tokens", "cost", "node_amount", "billable_requests", "estimated_requests",
+  "requests",
+  "prompt_tokens",
+  "completion_tokens",
+  "total_tokens",
+  "cost",
+  "node_amount",
+  "billable_requests",
+  "estimated_requests",
 ] as const satisfies readonly (keyof UsageSums)[];
 
 export const ZERO_SUMS: UsageSums = {
-  requests: 0n, prompt_tokens: 0n, completion_tokens: 0n, total_tokens: 0n, cost: 0n, node_amount: 0n, billable_requests: 0n, estimated_requests: 0n,
+  requests: 0n,
+  prompt_tokens: 0n,
+  completion_tokens: 0n,
+  total_tokens: 0n,
+  cost: 0n,
+  node_amount: 0n,
+  billable_requests: 0n,
+  estimated_requests: 0n,
 };
 
 /** Field by field, exactly. */
@@ -48,7 +62,8 @@ export function addSums(a: UsageSums, b: UsageSums): UsageSums {
 /** Sums groups of the same name (from roll-ups and rows, or from many keys); sorted by name (dates chronologically). */
 export function mergeGroups(lists: readonly (readonly UsageGroup[])[]): UsageGroup[] {
   const merged = new Map<string, UsageSums>();
-  for (const list of lists) for (const { group, ...sums } of list) merged.set(group, addSums(merged.get(group) ?? ZERO_SUMS, sums));
+  for (const list of lists)
+    for (const { group, ...sums } of list) merged.set(group, addSums(merged.get(group) ?? ZERO_SUMS, sums));
   return [...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([group, sums]) => ({ group, ...sums }));
 }
 

@@ -25,7 +25,15 @@ export interface KeyLookup {
 
 export const NO_LIMITS: KeyLimits = { budget: null, rpm: null, tpm: null };
 
-type KeyRow = { id: string; name: string; created: number; revoked: number | null; budget: number | null; rpm: number | null; tpm: number | null };
+type KeyRow = {
+  id: string;
+  name: string;
+  created: number;
+  revoked: number | null;
+  budget: number | null;
+  rpm: number | null;
+  tpm: number | null;
+};
 
 /** Columns added after keys were first deployed: a copy of the limits the key's account enforces (null: none). */
 const LIMIT_COLUMNS = ["budget", "rpm", "tpm"] as const;
@@ -54,40 +62,80 @@ export class ApiKeys extends DurableObject<Env> {
   }
 
   /** `id` may be chosen by the caller, so the key's account can be configured before the key exists. */
-  async create(name: string, now: number, limits: KeyLimits = NO_LIMITS, id: string = generateKeyId()): Promise<CreatedApiKey> {
+  async create(
+    name: string,
+    now: number,
+    limits: KeyLimits = NO_LIMITS,
+    id: string = generateKeyId(),
+  ): Promise<CreatedApiKey> {
     const key = generateApiKey();
     this.sql.exec(
       "INSERT INTO api_keys (id, name, hash, created, budget, rpm, tpm) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      id, name, await hashApiKey(key), now, limits.budget, limits.rpm, limits.tpm,
+      id,
+      name,
+      await hashApiKey(key),
+      now,
+      limits.budget,
+      limits.rpm,
+      limits.tpm,
     );
     return { id, name, key, created: now };
   }
 
   list(): ApiKeyInfo[] {
-    return this.sql.exec<KeyRow>("SELECT id, name, created, revoked, budget, rpm, tpm FROM api_keys ORDER BY created, id").toArray();
+    return this.sql
+      .exec<KeyRow>("SELECT id, name, created, revoked, budget, rpm, tpm FROM api_keys ORDER BY created, id")
+      .toArray();
   }
 
   /** An active (not revoked) key, or null. */
   active(id: string): ApiKeyInfo | null {
-    return this.sql.exec<KeyRow>("SELECT id, name, created, revoked, budget, rpm, tpm FROM api_keys WHERE id = ? AND revoked IS NULL", id).toArray()[0] ?? null;
+    return (
+      this.sql
+        .exec<KeyRow>(
+          "SELECT id, name, created, revoked, budget, rpm, tpm FROM api_keys WHERE id = ? AND revoked IS NULL",
+          id,
+        )
+        .toArray()[0] ?? null
+    );
   }
 
-  /** Copies an account's limits onto its key. Returns the key's hash (to drop from caches), or null when no active key has this id. */
+  /**
+   * Copies an account's limits onto its key. Returns the key's hash (to drop from caches), or null when no active key
+   * has this id.
+   */
   setLimits(id: string, limits: KeyLimits): string | null {
     const row = this.sql
-      .exec<{ hash: string }>("UPDATE api_keys SET budget = ?, rpm = ?, tpm = ? WHERE id = ? AND revoked IS NULL RETURNING hash", limits.budget, limits.rpm, limits.tpm, id)
+      .exec<{ hash: string }>(
+        "UPDATE api_keys SET budget = ?, rpm = ?, tpm = ? WHERE id = ? AND revoked IS NULL RETURNING hash",
+        limits.budget,
+        limits.rpm,
+        limits.tpm,
+        id,
+      )
       .toArray()[0];
     return row?.hash ?? null;
   }
 
   /** Returns the revoked key's hash (so the caller can drop it from caches), or null when no active key has this id. */
   revoke(id: string, now: number): string | null {
-    const row = this.sql.exec<{ hash: string }>("UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL RETURNING hash", now, id).toArray()[0];
+    const row = this.sql
+      .exec<{ hash: string }>(
+        "UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL RETURNING hash",
+        now,
+        id,
+      )
+      .toArray()[0];
     return row?.hash ?? null;
   }
 
   lookup(hash: string): KeyLookup | null {
-    const row = this.sql.exec<Omit<KeyRow, "created" | "revoked">>("SELECT id, name, budget, rpm, tpm FROM api_keys WHERE hash = ? AND revoked IS NULL", hash).toArray()[0];
+    const row = this.sql
+      .exec<Omit<KeyRow, "created" | "revoked">>(
+        "SELECT id, name, budget, rpm, tpm FROM api_keys WHERE hash = ? AND revoked IS NULL",
+        hash,
+      )
+      .toArray()[0];
     return row ? { id: row.id, name: row.name, limits: { budget: row.budget, rpm: row.rpm, tpm: row.tpm } } : null;
   }
 }

@@ -90,13 +90,25 @@ export class EarningsShard extends DurableObject<Env> {
       );
       const closed = closeShard(candidates, BUDGET);
       if (closed.last) this.tag(settlementId, to, closed.last, closed.taken);
-      if (closed.full) console.warn("settlement close reached its budget; the rest is carried into the next close", settlementId, closed.taken);
+      if (closed.full)
+        console.warn(
+          "settlement close reached its budget; the rest is carried into the next close",
+          settlementId,
+          closed.taken,
+        );
       if (closed.oversized > 0) console.error("receipts too large for any statement left unsettled", closed.oversized);
       for (const { node, subtree } of closed.nodes) {
         this.sql.exec(
           "INSERT INTO settled_nodes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          settlementId, node.node_id, node.receipts, node.prompt_tokens, node.completion_tokens, node.amount, node.root,
-          JSON.stringify(subtree.blocks), JSON.stringify(subtree.firsts),
+          settlementId,
+          node.node_id,
+          node.receipts,
+          node.prompt_tokens,
+          node.completion_tokens,
+          node.amount,
+          node.root,
+          JSON.stringify(subtree.blocks),
+          JSON.stringify(subtree.firsts),
         );
       }
       this.sql.exec("INSERT INTO closes (settlement_id, from_ms, to_ms) VALUES (?, ?, ?)", settlementId, from, to);
@@ -130,7 +142,10 @@ export class EarningsShard extends DurableObject<Env> {
     this.sql.exec(
       `UPDATE earnings SET settlement_id = ? WHERE settlement_id IS NULL AND created < ? AND (node_id, leaf) <= (?, ?)
          AND ${fits("prompt_tokens")} AND ${fits("completion_tokens")} AND ${fits("amount")}`,
-      settlementId, to, last.node_id, last.leaf,
+      settlementId,
+      to,
+      last.node_id,
+      last.leaf,
     );
     const tagged = this.sql.exec<{ n: number }>("SELECT changes() AS n").one().n;
     if (tagged !== taken) throw new Error(`settlement ${settlementId}: tagged ${tagged} receipts, summed ${taken}`);
@@ -138,7 +153,9 @@ export class EarningsShard extends DurableObject<Env> {
 
   /** Page `block` of a node's receipts in a settlement (empty past the last); null when the node has none in it. */
   leaves(settlementId: string, nodeId: string, block: number): LeafPage | null {
-    const row = this.sql.exec<NodeRow>("SELECT * FROM settled_nodes WHERE settlement_id = ? AND node_id = ?", settlementId, nodeId).toArray()[0];
+    const row = this.sql
+      .exec<NodeRow>("SELECT * FROM settled_nodes WHERE settlement_id = ? AND node_id = ?", settlementId, nodeId)
+      .toArray()[0];
     if (!row) return null;
     const first = (JSON.parse(row.firsts) as string[])[block];
     const rows =
@@ -147,7 +164,10 @@ export class EarningsShard extends DurableObject<Env> {
         : this.sql
             .exec<LeafRow & Record<string, SqlStorageValue>>(
               "SELECT receipt, leaf, amount FROM earnings WHERE settlement_id = ? AND node_id = ? AND leaf >= ? ORDER BY leaf LIMIT ?",
-              settlementId, nodeId, first, BLOCK_LEAVES,
+              settlementId,
+              nodeId,
+              first,
+              BLOCK_LEAVES,
             )
             .toArray();
     return { node: nodeOf(row), block, blocks: JSON.parse(row.blocks) as string[], rows };
@@ -163,5 +183,12 @@ export class EarningsShard extends DurableObject<Env> {
 
 /** Just the statement's fields of a stored node (SELECT * also brings the settlement id and subtree). */
 function nodeOf(row: SettlementNode): SettlementNode {
-  return { node_id: row.node_id, receipts: row.receipts, prompt_tokens: row.prompt_tokens, completion_tokens: row.completion_tokens, amount: row.amount, root: row.root };
+  return {
+    node_id: row.node_id,
+    receipts: row.receipts,
+    prompt_tokens: row.prompt_tokens,
+    completion_tokens: row.completion_tokens,
+    amount: row.amount,
+    root: row.root,
+  };
 }

@@ -10,7 +10,15 @@ export function queueEarning(sql: SqlStorage, e: Earning): void {
   sql.exec(
     `INSERT INTO outbox (request_id, shard, node_id, receipt, leaf, prompt_tokens, completion_tokens, amount, created)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
-    e.request_id, earningsShardOf(e.node_id), e.node_id, e.receipt, e.leaf, e.prompt_tokens, e.completion_tokens, e.amount, e.created,
+    e.request_id,
+    earningsShardOf(e.node_id),
+    e.node_id,
+    e.receipt,
+    e.leaf,
+    e.prompt_tokens,
+    e.completion_tokens,
+    e.amount,
+    e.created,
   );
 }
 

@@ -16,14 +16,30 @@ const ROLLUP_ADD = ROLLUP_CARRIED.map(carryingAdd).join(",\n       ");
 
 /** Records one answered request; false when its request id was recorded before (then nothing is written). */
 export function recordRow(sql: SqlStorage, e: UsageEntry, cost: number, nodeAmount: number): boolean {
-  const inserted = sql.exec(
-    `INSERT INTO usage (request_id, created, key_id, node_id, model, prompt_tokens, completion_tokens, total_tokens, latency_ms, status, streamed,
+  const inserted = sql
+    .exec(
+      `INSERT INTO usage (request_id, created, key_id, node_id, model, prompt_tokens, completion_tokens, total_tokens, latency_ms, status, streamed,
        cost, node_amount, billable, estimated, receipt_status)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (request_id) DO NOTHING RETURNING request_id`,
-    e.request_id, e.created, e.key_id, e.node_id, e.model, e.prompt_tokens, e.completion_tokens, e.total_tokens, Math.round(e.latency_ms), e.status,
-    flag(e.streamed), cost, nodeAmount, flag(e.billable), flag(e.estimated), e.receipt_status,
-  ).toArray();
+      e.request_id,
+      e.created,
+      e.key_id,
+      e.node_id,
+      e.model,
+      e.prompt_tokens,
+      e.completion_tokens,
+      e.total_tokens,
+      Math.round(e.latency_ms),
+      e.status,
+      flag(e.streamed),
+      cost,
+      nodeAmount,
+      flag(e.billable),
+      flag(e.estimated),
+      e.receipt_status,
+    )
+    .toArray();
   if (inserted.length === 0) return false;
   sql.exec(
     `INSERT INTO usage_daily (day, model, node_id, requests, prompt_tokens, completion_tokens, total_tokens, cost, node_amount, billable_requests, estimated_requests)
@@ -32,14 +48,27 @@ export function recordRow(sql: SqlStorage, e: UsageEntry, cost: number, nodeAmou
        requests = requests + 1, billable_requests = billable_requests + excluded.billable_requests,
        estimated_requests = estimated_requests + excluded.estimated_requests,
        ${ROLLUP_ADD}`,
-    e.created - (e.created % DAY_MS), e.model, e.node_id, e.prompt_tokens, e.completion_tokens, e.total_tokens, cost, nodeAmount, flag(e.billable), flag(e.estimated),
+    e.created - (e.created % DAY_MS),
+    e.model,
+    e.node_id,
+    e.prompt_tokens,
+    e.completion_tokens,
+    e.total_tokens,
+    cost,
+    nodeAmount,
+    flag(e.billable),
+    flag(e.estimated),
   );
   return true;
 }
 
 /** Deletes up to `batch` rows created before `before`; returns how many (a full batch means there may be more). */
 export function purgeRows(sql: SqlStorage, before: number, batch: number): number {
-  sql.exec("DELETE FROM usage WHERE request_id IN (SELECT request_id FROM usage WHERE created < ? LIMIT ?)", before, batch);
+  sql.exec(
+    "DELETE FROM usage WHERE request_id IN (SELECT request_id FROM usage WHERE created < ? LIMIT ?)",
+    before,
+    batch,
+  );
   return sql.exec<{ n: number }>("SELECT changes() AS n").one().n;
 }
 

@@ -104,15 +104,19 @@ export function openAccountSchema(storage: DurableObjectStorage): void {
       if (!hasColumn(sql, column)) sql.exec(`ALTER TABLE usage ADD COLUMN ${definition}`);
     }
     for (const column of ROLLUP_CARRIES) {
-      if (!hasColumn(sql, column, "usage_daily")) sql.exec(`ALTER TABLE usage_daily ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
+      if (!hasColumn(sql, column, "usage_daily"))
+        sql.exec(`ALTER TABLE usage_daily ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
     }
     // Summed in halves, as the carry keeps them (a plain SUM could pass int64 and leave the account unopenable).
     if (predatesRollups) {
-      sql.exec(`INSERT INTO usage_daily (day, model, node_id, requests, prompt_tokens, completion_tokens, total_tokens, cost, node_amount, billable_requests,
+      sql.exec(
+        `INSERT INTO usage_daily (day, model, node_id, requests, prompt_tokens, completion_tokens, total_tokens, cost, node_amount, billable_requests,
           estimated_requests, prompt_tokens_hi, completion_tokens_hi, total_tokens_hi)
         SELECT created - created % ?, model, node_id, COUNT(*), SUM(prompt_tokens & 4294967295), SUM(completion_tokens & 4294967295),
           SUM(total_tokens & 4294967295), 0, 0, 0, 0, SUM(prompt_tokens >> 32), SUM(completion_tokens >> 32), SUM(total_tokens >> 32)
-        FROM usage GROUP BY 1, 2, 3`, DAY_MS);
+        FROM usage GROUP BY 1, 2, 3`,
+        DAY_MS,
+      );
     }
   });
 }

@@ -20,7 +20,12 @@ type StoredRow = Omit<UsageRow, "billable" | "estimated" | "streamed" | "receipt
 
 /** Column expressions only (fixed text, never input); every value is a bound parameter. */
 const ROLLUP_GROUP: Record<Dimension | "none", string> = { model: "model", node: "node_id", day: "day", none: "''" };
-const ROW_GROUP: Record<Dimension | "none", string> = { model: "model", node: "node_id", day: "created - created % ?", none: "''" };
+const ROW_GROUP: Record<Dimension | "none", string> = {
+  model: "model",
+  node: "node_id",
+  day: "created - created % ?",
+  none: "''",
+};
 
 // Tokens and money are summed in halves (see sql-sums.ts): one row may hold up to 2^53 - 1, a day's roll-up more.
 // Counts grow by one a request and are read back as text only so they are exact however they are read.
@@ -38,12 +43,21 @@ const ROW_SUMS = [
 ].join(", ");
 
 function fromRollups(sql: SqlStorage, span: Span, by: Dimension | "none"): SumsRow[] {
-  return sql.exec<SumsRow>(`SELECT ${ROLLUP_GROUP[by]} AS grp, ${ROLLUP_SUMS} FROM usage_daily WHERE day >= ? AND day < ? GROUP BY grp`, span.from, span.to).toArray();
+  return sql
+    .exec<SumsRow>(
+      `SELECT ${ROLLUP_GROUP[by]} AS grp, ${ROLLUP_SUMS} FROM usage_daily WHERE day >= ? AND day < ? GROUP BY grp`,
+      span.from,
+      span.to,
+    )
+    .toArray();
 }
 
 function fromRows(sql: SqlStorage, span: Span, by: Dimension | "none"): SumsRow[] {
   const select = `SELECT ${ROW_GROUP[by]} AS grp, ${ROW_SUMS} FROM usage WHERE created >= ? AND created < ? GROUP BY grp`;
-  const rows = by === "day" ? sql.exec<SumsRow>(select, DAY_MS, span.from, span.to) : sql.exec<SumsRow>(select, span.from, span.to);
+  const rows =
+    by === "day"
+      ? sql.exec<SumsRow>(select, DAY_MS, span.from, span.to)
+      : sql.exec<SumsRow>(select, span.from, span.to);
   return rows.toArray();
 }
 
@@ -69,12 +83,16 @@ function toGroups(rows: SumsRow[], by: Dimension | "none"): UsageGroup[] {
 }
 
 function newestRows(sql: SqlStorage, span: Span, limit: number): StoredRow[] {
-  return sql.exec<StoredRow>(
-    `SELECT request_id, created, key_id, node_id, model, prompt_tokens, completion_tokens, total_tokens, cost, node_amount, billable, estimated,
+  return sql
+    .exec<StoredRow>(
+      `SELECT request_id, created, key_id, node_id, model, prompt_tokens, completion_tokens, total_tokens, cost, node_amount, billable, estimated,
        receipt_status, latency_ms, status, streamed
      FROM usage WHERE created >= ? AND created < ? ORDER BY created DESC, request_id LIMIT ?`,
-    span.from, span.to, limit,
-  ).toArray();
+      span.from,
+      span.to,
+      limit,
+    )
+    .toArray();
 }
 
 const asRow = (r: StoredRow): UsageRow => ({
@@ -89,7 +107,10 @@ const asRow = (r: StoredRow): UsageRow => ({
 export function usageAnswer(sql: SqlStorage, q: UsageQuery): UsageAnswer {
   const by = q.group_by ?? "none";
   const plan = planRange(q.from, q.to);
-  const parts = [...(plan.days ? [fromRollups(sql, plan.days, by)] : []), ...plan.edges.map((edge) => fromRows(sql, edge, by))];
+  const parts = [
+    ...(plan.days ? [fromRollups(sql, plan.days, by)] : []),
+    ...plan.edges.map((edge) => fromRows(sql, edge, by)),
+  ];
   const groups = mergeGroups(parts.map((rows) => toGroups(rows, by)));
   const totals = totalOf(groups);
   if (q.group_by !== null) return { totals, groups, rows: [], has_more: false };

@@ -58,7 +58,11 @@ export class KeyAccount extends DurableObject<Env> {
       const row = this.row();
       // `??` would not do: null (clear the limit) must win over the current value, and only absent means unchanged.
       const pick = <T>(given: T | undefined, current: T): T => (given === undefined ? current : given);
-      const next: KeyLimits = { budget: pick(limits.budget, row.budget), rpm: pick(limits.rpm, row.rpm), tpm: pick(limits.tpm, row.tpm) };
+      const next: KeyLimits = {
+        budget: pick(limits.budget, row.budget),
+        rpm: pick(limits.rpm, row.rpm),
+        tpm: pick(limits.tpm, row.tpm),
+      };
       const requests = resize({ level: row.rpm_level, at: row.rpm_at }, row.rpm, next.rpm, now);
       const tokens = resize({ level: row.tpm_level, at: row.tpm_at }, row.tpm, next.tpm, now);
       this.sql.exec("UPDATE account SET budget = ?, rpm = ?, tpm = ?", next.budget, next.rpm, next.tpm);
@@ -78,17 +82,25 @@ export class KeyAccount extends DurableObject<Env> {
    */
   reserve(r: Reservation, now: number): ReserveResult {
     // Money and tokens are whole and non-negative; anything else is a caller's bug, not a request to wave through.
-    if (![r.amount, r.tokens].every((n) => Number.isSafeInteger(n) && n >= 0)) throw new RangeError(`invalid reservation for ${r.request_id}`);
+    if (![r.amount, r.tokens].every((n) => Number.isSafeInteger(n) && n >= 0))
+      throw new RangeError(`invalid reservation for ${r.request_id}`);
     return this.ctx.storage.transactionSync(() => {
       this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
-      const held = this.sql.exec<Hold>("SELECT amount, tokens FROM reservations WHERE request_id = ?", r.request_id).toArray()[0] ?? null;
+      const held =
+        this.sql
+          .exec<Hold>("SELECT amount, tokens FROM reservations WHERE request_id = ?", r.request_id)
+          .toArray()[0] ?? null;
       const decision = decideReserve(this.state(now), r, held, now);
       if (!decision.ok) return decision.result;
       this.writeBuckets(decision.requests, decision.tokens);
       this.sql.exec(
         `INSERT INTO reservations (request_id, amount, tokens, created, expires_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (request_id) DO UPDATE SET amount = excluded.amount, tokens = excluded.tokens, expires_at = excluded.expires_at`,
-        r.request_id, decision.hold.amount, decision.hold.tokens, now, now + RESERVATION_TTL_MS,
+        r.request_id,
+        decision.hold.amount,
+        decision.hold.tokens,
+        now,
+        now + RESERVATION_TTL_MS,
       );
       return decision.result;
     });
@@ -97,7 +109,8 @@ export class KeyAccount extends DurableObject<Env> {
   /**
    * Records answered requests, once each (a request id seen before is skipped, its charge not repeated): the row, its
    * charge, its day's roll-up, the end of its reservation (tokens held beyond what it used go back; tokens used beyond
-   * what it held are taken too), and for a billable receipt an earning for the node. Returns how many were new; then pushes the earnings.
+   * what it held are taken too), and for a billable receipt an earning for the node. Returns how many were new; then
+   * pushes the earnings.
    * An entry whose counts, money or times are not non-negative safe integers is a RangeError, and nothing is recorded.
    */
   async settle(entries: UsageEntry[], now: number): Promise<number> {
@@ -110,7 +123,9 @@ export class KeyAccount extends DurableObject<Env> {
     const added = this.ctx.storage.transactionSync(() => {
       const row = this.row();
       // Read as text and kept in BigInt: a key without a budget spends for ever, past what a double holds exactly.
-      let spent = bigFromSql(this.sql.exec<{ spent: string }>("SELECT CAST(spent AS TEXT) AS spent FROM account").one().spent);
+      let spent = bigFromSql(
+        this.sql.exec<{ spent: string }>("SELECT CAST(spent AS TEXT) AS spent FROM account").one().spent,
+      );
       let tokens: Bucket = { level: row.tpm_level, at: row.tpm_at };
       let count = 0;
       for (const [i, e] of entries.entries()) {
@@ -128,7 +143,12 @@ export class KeyAccount extends DurableObject<Env> {
         }
       }
       // As text, which the INTEGER column stores as the exact int64 (a bound bigint is refused).
-      this.sql.exec("UPDATE account SET spent = ?, tpm_level = ?, tpm_at = ?", spent.toString(), tokens.level, tokens.at);
+      this.sql.exec(
+        "UPDATE account SET spent = ?, tpm_level = ?, tpm_at = ?",
+        spent.toString(),
+        tokens.level,
+        tokens.at,
+      );
       return count;
     });
     // Scheduled before any await, so it is written together with the rows: queued receipts are sent even if this
@@ -166,7 +186,11 @@ export class KeyAccount extends DurableObject<Env> {
   }
 
   private row(): AccountRow {
-    return this.sql.exec<AccountRow>("SELECT budget, rpm, tpm, spent, rpm_level, rpm_at, tpm_level, tpm_at, outbox_failures FROM account").one();
+    return this.sql
+      .exec<AccountRow>(
+        "SELECT budget, rpm, tpm, spent, rpm_level, rpm_at, tpm_level, tpm_at, outbox_failures FROM account",
+      )
+      .one();
   }
 
   private state(now: number): AccountState {
@@ -181,15 +205,27 @@ export class KeyAccount extends DurableObject<Env> {
   }
 
   private reserved(now: number): number {
-    return this.sql.exec<{ n: number }>("SELECT COALESCE(SUM(amount), 0) AS n FROM reservations WHERE expires_at > ?", now).one().n;
+    return this.sql
+      .exec<{ n: number }>("SELECT COALESCE(SUM(amount), 0) AS n FROM reservations WHERE expires_at > ?", now)
+      .one().n;
   }
 
   private writeBuckets(requests: Bucket, tokens: Bucket): void {
-    this.sql.exec("UPDATE account SET rpm_level = ?, rpm_at = ?, tpm_level = ?, tpm_at = ?", requests.level, requests.at, tokens.level, tokens.at);
+    this.sql.exec(
+      "UPDATE account SET rpm_level = ?, rpm_at = ?, tpm_level = ?, tpm_at = ?",
+      requests.level,
+      requests.at,
+      tokens.level,
+      tokens.at,
+    );
   }
 
   private takeReservation(requestId: string): Hold | null {
-    return this.sql.exec<Hold>("DELETE FROM reservations WHERE request_id = ? RETURNING amount, tokens", requestId).toArray()[0] ?? null;
+    return (
+      this.sql
+        .exec<Hold>("DELETE FROM reservations WHERE request_id = ? RETURNING amount, tokens", requestId)
+        .toArray()[0] ?? null
+    );
   }
 
   private async armAlarm(at: number): Promise<void> {
@@ -212,7 +248,10 @@ export class KeyAccount extends DurableObject<Env> {
       const pushes = await Promise.allSettled(
         [...byShard].map(async ([shard, earnings]) => {
           await earningsShard(this.env, shard).add(earnings, now);
-          acknowledge(this.sql, earnings.map((e) => e.request_id));
+          acknowledge(
+            this.sql,
+            earnings.map((e) => e.request_id),
+          );
         }),
       );
       const failed = pushes.find((p) => p.status === "rejected");

@@ -39,7 +39,12 @@ export class NodeProbes {
          ON CONFLICT (node_id) DO UPDATE SET reachable = excluded.reachable, rtt_ms = excluded.rtt_ms, at = excluded.at,
            failures = CASE WHEN excluded.reachable = 1 THEN 0 ELSE probes.failures + 1 END
          WHERE excluded.at >= probes.at`,
-        r.nodeId, reachable, r.rttMs, r.at, 1 - reachable, r.nodeId,
+        r.nodeId,
+        reachable,
+        r.rttMs,
+        r.at,
+        1 - reachable,
+        r.nodeId,
       );
     }
     // Nodes the registry forgot (unproven and silent for an hour) leave their records behind; a run sweeps them.
@@ -49,7 +54,8 @@ export class NodeProbes {
   /** Every node's probe record in one query, keyed by node id: for the admin listing and the routing snapshot. */
   all(): Map<string, NodeProbe> {
     const probes = new Map<string, NodeProbe>();
-    for (const r of this.sql.exec<ProbeRow>("SELECT node_id, reachable, rtt_ms, at, failures FROM probes")) probes.set(r.node_id, probeOf(r));
+    for (const r of this.sql.exec<ProbeRow>("SELECT node_id, reachable, rtt_ms, at, failures FROM probes"))
+      probes.set(r.node_id, probeOf(r));
     return probes;
   }
 }

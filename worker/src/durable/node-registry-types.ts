@@ -71,7 +71,15 @@ export interface VerifiedNodeSignature {
 /** Why the registry refused a node's message; the Worker renders it as an OpenAI-shaped error. */
 export interface Refusal {
   status: 401 | 403 | 409 | 429;
-  code: "unknown_key" | "revoked_key" | "node_banned" | "replayed_nonce" | "replayed_heartbeat" | "rate_limited" | "key_in_use" | "too_many_identities";
+  code:
+    | "unknown_key"
+    | "revoked_key"
+    | "node_banned"
+    | "replayed_nonce"
+    | "replayed_heartbeat"
+    | "rate_limited"
+    | "key_in_use"
+    | "too_many_identities";
   message: string;
   retryAfterSeconds?: number;
 }
@@ -119,7 +127,19 @@ export type NodeRow = {
 };
 
 /** The columns a heartbeat or rotation checks; not the models list, which is most of a row. */
-export type TrustRow = Pick<NodeRow, "keyid" | "url" | "verified_url" | "challenge_at" | "challenges" | "seq" | "banned_at" | "ban_reason" | "hb_tokens" | "hb_at">;
+export type TrustRow = Pick<
+  NodeRow,
+  | "keyid"
+  | "url"
+  | "verified_url"
+  | "challenge_at"
+  | "challenges"
+  | "seq"
+  | "banned_at"
+  | "ban_reason"
+  | "hb_tokens"
+  | "hb_at"
+>;
 
 function bestLatency(state: NodeState): number | null {
   const estimates = Object.values(state.perf).flatMap((p) => (p.ttft ? [p.ttft.ms] : []));

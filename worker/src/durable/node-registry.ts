@@ -11,8 +11,18 @@ import { columnsFromState, stateFromColumns, withPerfOnly, type RoutingColumns }
 import { NodeProbes } from "./node-probes.js";
 import { REGISTRY_SCHEMA, REGISTRY_SCHEMA_PROBE, upgradeRegistry } from "./node-registry-schema.js";
 import {
-  toRegistryNode, type AdminRegistryNode, type HeartbeatResult, type KeyRotation, type NodeRow, type Refusal, type RegistryNode,
-  type RotationResult, type TrustRow, type VerifiedNodeSignature, type ProbeResult, type ProbeTarget,
+  toRegistryNode,
+  type AdminRegistryNode,
+  type HeartbeatResult,
+  type KeyRotation,
+  type NodeRow,
+  type Refusal,
+  type RegistryNode,
+  type RotationResult,
+  type TrustRow,
+  type VerifiedNodeSignature,
+  type ProbeResult,
+  type ProbeTarget,
 } from "./node-registry-types.js";
 import { banned, NodeTrust, replayedNonce, unknownKey } from "./node-trust.js";
 
@@ -33,7 +43,10 @@ export class NodeRegistry extends DurableObject<Env> {
     }
     this.sql.exec(REGISTRY_SCHEMA);
     upgradeRegistry(this.sql);
-    this.trust = new NodeTrust(this.sql, { registrations: registrationRateLimit(env), perOrigin: identitiesPerOrigin(env) });
+    this.trust = new NodeTrust(this.sql, {
+      registrations: registrationRateLimit(env),
+      perOrigin: identitiesPerOrigin(env),
+    });
     this.probes = new NodeProbes(this.sql);
   }
 
@@ -61,7 +74,14 @@ export class NodeRegistry extends DurableObject<Env> {
       if (!taken.ok) return { ok: false, refusal: taken.refusal };
       bucket = taken.bucket;
       if (hb.seq <= prev.seq) {
-        return { ok: false, refusal: { status: 409, code: "replayed_heartbeat", message: `heartbeat sequence ${hb.seq} is not above the last accepted (${prev.seq})` } };
+        return {
+          ok: false,
+          refusal: {
+            status: 409,
+            code: "replayed_heartbeat",
+            message: `heartbeat sequence ${hb.seq} is not above the last accepted (${prev.seq})`,
+          },
+        };
       }
     }
     const models = JSON.stringify(hb.models);
@@ -78,15 +98,41 @@ export class NodeRegistry extends DurableObject<Env> {
       this.sql.exec(
         `UPDATE nodes SET url = ?, origin = ?, verified_url = ?, models = ?, capacity = ?, in_flight = ?, last_heartbeat = ?, seq = ?, challenge_at = ?,
          challenges = ?, hb_tokens = ?, hb_at = ? WHERE id = ?`,
-        hb.url, identityOrigin(hb.url), verifiedUrl, models, hb.capacity, hb.in_flight, now, hb.seq, challengeAt, challenges, bucket.tokens, bucket.at, hb.node_id,
+        hb.url,
+        identityOrigin(hb.url),
+        verifiedUrl,
+        models,
+        hb.capacity,
+        hb.in_flight,
+        now,
+        hb.seq,
+        challengeAt,
+        challenges,
+        bucket.tokens,
+        bucket.at,
+        hb.node_id,
       );
     } else {
       const full = heartbeatRateLimit(this.env).burst - 1;
       this.sql.exec(
         `INSERT INTO nodes (id, keyid, public_key, url, origin, challenge_at, challenges, models, capacity, in_flight, last_heartbeat, seq, registered,
          rep_at, hb_tokens, hb_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        hb.node_id, signature.keyId, signature.publicKey, hb.url, identityOrigin(hb.url), challengeAt, challenges, models, hb.capacity, hb.in_flight, now, hb.seq, now,
-        now, full, now,
+        hb.node_id,
+        signature.keyId,
+        signature.publicKey,
+        hb.url,
+        identityOrigin(hb.url),
+        challengeAt,
+        challenges,
+        models,
+        hb.capacity,
+        hb.in_flight,
+        now,
+        hb.seq,
+        now,
+        now,
+        full,
+        now,
       );
     }
     return { ok: true, registered: !prev, status: verified ? "active" : "pending_verification", challenge };
@@ -98,7 +144,12 @@ export class NodeRegistry extends DurableObject<Env> {
    */
   endpointProven(nodeId: string, url: string, keyId: string, now: number): boolean {
     if (!this.trust.originHasRoom(url, nodeId, now)) return false;
-    const cursor = this.sql.exec("UPDATE nodes SET verified_url = url, challenges = 0, challenge_at = NULL WHERE id = ? AND url = ? AND keyid = ?", nodeId, url, keyId);
+    const cursor = this.sql.exec(
+      "UPDATE nodes SET verified_url = url, challenges = 0, challenge_at = NULL WHERE id = ? AND url = ? AND keyid = ?",
+      nodeId,
+      url,
+      keyId,
+    );
     return cursor.rowsWritten > 0;
   }
 
@@ -116,9 +167,19 @@ export class NodeRegistry extends DurableObject<Env> {
     const taken = this.takeToken(prev, now);
     if (!taken.ok) return { ok: false, refusal: taken.refusal };
     if (this.trust.keyKnown(newKeyId)) {
-      return { ok: false, refusal: { status: 409, code: "key_in_use", message: "the new key is already, or was once, some node's key" } };
+      return {
+        ok: false,
+        refusal: { status: 409, code: "key_in_use", message: "the new key is already, or was once, some node's key" },
+      };
     }
-    this.sql.exec("UPDATE nodes SET keyid = ?, public_key = ?, hb_tokens = ?, hb_at = ? WHERE id = ?", newKeyId, newPublicKey, taken.bucket.tokens, taken.bucket.at, nodeId);
+    this.sql.exec(
+      "UPDATE nodes SET keyid = ?, public_key = ?, hb_tokens = ?, hb_at = ? WHERE id = ?",
+      newKeyId,
+      newPublicKey,
+      taken.bucket.tokens,
+      taken.bucket.at,
+      nodeId,
+    );
     this.trust.retireKey(signature.keyId, nodeId, now);
     return { ok: true };
   }
@@ -128,7 +189,9 @@ export class NodeRegistry extends DurableObject<Env> {
    * False when no such node is registered.
    */
   ban(nodeId: string, reason: string | null, now: number): boolean {
-    const row = this.sql.exec<{ verified_url: string | null }>("SELECT verified_url FROM nodes WHERE id = ?", nodeId).toArray()[0];
+    const row = this.sql
+      .exec<{ verified_url: string | null }>("SELECT verified_url FROM nodes WHERE id = ?", nodeId)
+      .toArray()[0];
     if (!row) return false;
     this.sql.exec("UPDATE nodes SET banned_at = ?, ban_reason = ? WHERE id = ?", now, reason, nodeId);
     if (row.verified_url !== null) this.trust.banOrigin(row.verified_url, nodeId, now);
@@ -143,7 +206,10 @@ export class NodeRegistry extends DurableObject<Env> {
   /** Nodes that may get traffic: heartbeated within the TTL, proved their URL, not banned. */
   snapshot(now: number): RegistryNode[] {
     const rows = this.sql
-      .exec<NodeRow>("SELECT * FROM nodes WHERE last_heartbeat >= ? AND banned_at IS NULL AND verified_url = url ORDER BY id", now - NODE_TTL_MS)
+      .exec<NodeRow>(
+        "SELECT * FROM nodes WHERE last_heartbeat >= ? AND banned_at IS NULL AND verified_url = url ORDER BY id",
+        now - NODE_TTL_MS,
+      )
       .toArray();
     const probes = this.probes.all();
     return rows.map((r) => toRegistryNode(r, now, probes.get(r.id) ?? null));
@@ -152,13 +218,16 @@ export class NodeRegistry extends DurableObject<Env> {
   /** Every node, for the admin API. */
   list(now: number): AdminRegistryNode[] {
     const probes = this.probes.all();
-    return this.sql.exec<NodeRow>("SELECT * FROM nodes ORDER BY registered, id").toArray().map((r) => ({
-      ...toRegistryNode(r, now, probes.get(r.id) ?? null),
-      live: r.last_heartbeat >= now - NODE_TTL_MS,
-      endpoint_verified: r.verified_url === r.url,
-      banned: r.banned_at !== null,
-      ban_reason: r.ban_reason,
-    }));
+    return this.sql
+      .exec<NodeRow>("SELECT * FROM nodes ORDER BY registered, id")
+      .toArray()
+      .map((r) => ({
+        ...toRegistryNode(r, now, probes.get(r.id) ?? null),
+        live: r.last_heartbeat >= now - NODE_TTL_MS,
+        endpoint_verified: r.verified_url === r.url,
+        banned: r.banned_at !== null,
+        ban_reason: r.ban_reason,
+      }));
   }
 
   /** Up to `limit` nodes for the health probes: those that may get traffic, least recently probed first. */
@@ -172,7 +241,12 @@ export class NodeRegistry extends DurableObject<Env> {
     const ejection = this.ejectionBudget(now);
     for (const result of results) {
       if (result.reachable) continue;
-      const r = this.sql.exec<RoutingColumns>("SELECT rep_s, rep_f, rep_at, routing, ejected_until FROM nodes WHERE id = ?", result.nodeId).toArray()[0];
+      const r = this.sql
+        .exec<RoutingColumns>(
+          "SELECT rep_s, rep_f, rep_at, routing, ejected_until FROM nodes WHERE id = ?",
+          result.nodeId,
+        )
+        .toArray()[0];
       if (!r || isEjected(stateFromColumns(r).outlier, now)) continue;
       const state = observeProbe(stateFromColumns(r), false, now, ejection.ejected < ejection.max);
       if (isEjected(state.outlier, now)) ejection.ejected++;
@@ -188,11 +262,17 @@ export class NodeRegistry extends DurableObject<Env> {
     const ejection = this.ejectionBudget(now);
     for (const [nodeId, list] of groupBy(outcomes, (o) => o.nodeId)) {
       const r = this.sql
-        .exec<RoutingColumns & { capacity: number; models: string }>("SELECT rep_s, rep_f, rep_at, routing, ejected_until, capacity, models FROM nodes WHERE id = ?", nodeId)
+        .exec<RoutingColumns & { capacity: number; models: string }>(
+          "SELECT rep_s, rep_f, rep_at, routing, ejected_until, capacity, models FROM nodes WHERE id = ?",
+          nodeId,
+        )
         .toArray()[0];
       if (!r) continue;
       // Only models the node still advertises keep their estimates: a node cycling model names cannot grow its row.
-      let state = withPerfOnly(stateFromColumns(r), (JSON.parse(r.models) as AdvertisedModel[]).map((m) => m.id));
+      let state = withPerfOnly(
+        stateFromColumns(r),
+        (JSON.parse(r.models) as AdvertisedModel[]).map((m) => m.id),
+      );
       for (const o of list.sort((a, b) => a.at - b.at)) {
         const wasEjected = isEjected(state.outlier, o.at);
         state = observe(state, o, { declaredCapacity: r.capacity, mayEject: ejection.ejected < ejection.max });
@@ -206,7 +286,8 @@ export class NodeRegistry extends DurableObject<Env> {
     const counts = this.sql
       .exec<{ live: number; ejected: number }>(
         "SELECT COUNT(*) AS live, COALESCE(SUM(ejected_until > ?), 0) AS ejected FROM nodes WHERE last_heartbeat >= ? AND banned_at IS NULL",
-        now, now - NODE_TTL_MS,
+        now,
+        now - NODE_TTL_MS,
       )
       .one();
     return { ejected: counts.ejected, max: maxEjected(counts.live) };
@@ -216,7 +297,13 @@ export class NodeRegistry extends DurableObject<Env> {
     const c = columnsFromState(state);
     this.sql.exec(
       "UPDATE nodes SET rep_s = ?, rep_f = ?, rep_at = ?, routing = ?, ejected_until = ?, requests = requests + ? WHERE id = ?",
-      c.rep_s, c.rep_f, c.rep_at, c.routing, c.ejected_until, requests, nodeId,
+      c.rep_s,
+      c.rep_f,
+      c.rep_at,
+      c.routing,
+      c.ejected_until,
+      requests,
+      nodeId,
     );
   }
 
@@ -244,6 +331,14 @@ export class NodeRegistry extends DurableObject<Env> {
     const taken = takeToken({ tokens: row.hb_tokens, at: row.hb_at }, heartbeatRateLimit(this.env), now);
     if (taken.ok) return taken;
     const retryAfterSeconds = taken.retryAfterSeconds;
-    return { ok: false, refusal: { status: 429, code: "rate_limited", message: `too many messages from this node; retry after ${retryAfterSeconds} s`, retryAfterSeconds } };
+    return {
+      ok: false,
+      refusal: {
+        status: 429,
+        code: "rate_limited",
+        message: `too many messages from this node; retry after ${retryAfterSeconds} s`,
+        retryAfterSeconds,
+      },
+    };
   }
 }

@@ -49,6 +49,8 @@ export function columnsFromState(state: NodeState): RoutingColumns {
 /** The state with per-model estimates kept only for `models`. */
 export function withPerfOnly(state: NodeState, models: readonly string[]): NodeState {
   // fromEntries defines own keys, so a model named "__proto__" stays data.
-  const perf: NodeState["perf"] = Object.fromEntries(models.flatMap((m) => (Object.hasOwn(state.perf, m) && state.perf[m] ? [[m, state.perf[m]]] : [])));
+  const perf: NodeState["perf"] = Object.fromEntries(
+    models.flatMap((m) => (Object.hasOwn(state.perf, m) && state.perf[m] ? [[m, state.perf[m]]] : [])),
+  );
   return { ...state, perf };
 }

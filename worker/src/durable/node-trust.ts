@@ -29,9 +29,11 @@ export class NodeTrust {
    */
   checkKey(nodeId: string, prev: TrustRow | undefined, keyId: string): Refusal | null {
     if (prev && prev.keyid === keyId) return null;
-    if (this.keyRetired(keyId)) return { status: 401, code: "revoked_key", message: "this key was rotated out and is no longer accepted" };
+    if (this.keyRetired(keyId))
+      return { status: 401, code: "revoked_key", message: "this key was rotated out and is no longer accepted" };
     if (prev || nodeId !== keyId) return unknownKey();
-    if (this.keyKnown(keyId)) return { status: 409, code: "key_in_use", message: "this key already belongs to another node" };
+    if (this.keyKnown(keyId))
+      return { status: 409, code: "key_in_use", message: "this key already belongs to another node" };
     return null;
   }
 
@@ -40,12 +42,17 @@ export class NodeTrust {
   }
 
   keyRetiredFor(keyId: string, nodeId: string): boolean {
-    return this.sql.exec("SELECT 1 FROM retired_keys WHERE keyid = ? AND node_id = ?", keyId, nodeId).toArray().length > 0;
+    return (
+      this.sql.exec("SELECT 1 FROM retired_keys WHERE keyid = ? AND node_id = ?", keyId, nodeId).toArray().length > 0
+    );
   }
 
   /** A key that is, or was, any node's key or id may not be taken again. */
   keyKnown(keyId: string): boolean {
-    return this.keyRetired(keyId) || this.sql.exec("SELECT 1 FROM nodes WHERE keyid = ? OR id = ?", keyId, keyId).toArray().length > 0;
+    return (
+      this.keyRetired(keyId) ||
+      this.sql.exec("SELECT 1 FROM nodes WHERE keyid = ? OR id = ?", keyId, keyId).toArray().length > 0
+    );
   }
 
   retireKey(keyId: string, nodeId: string, now: number): void {
@@ -55,17 +62,31 @@ export class NodeTrust {
   /** Remembers a signature's nonce until the signature expires; false if it was seen before. */
   claimNonce(signature: VerifiedNodeSignature): boolean {
     const key = `${signature.keyId}:${signature.nonce}`;
-    return this.sql.exec("INSERT INTO nonces (id, expires) VALUES (?, ?) ON CONFLICT DO NOTHING", key, signature.nonceExpiresAt).rowsWritten > 0;
+    return (
+      this.sql.exec(
+        "INSERT INTO nonces (id, expires) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        key,
+        signature.nonceExpiresAt,
+      ).rowsWritten > 0
+    );
   }
 
   originBanned(url: string): boolean {
     const origin = originOf(url);
-    return origin !== null && this.sql.exec("SELECT 1 FROM banned_origins WHERE origin = ?", origin).toArray().length > 0;
+    return (
+      origin !== null && this.sql.exec("SELECT 1 FROM banned_origins WHERE origin = ?", origin).toArray().length > 0
+    );
   }
 
   banOrigin(url: string, nodeId: string, now: number): void {
     const origin = originOf(url);
-    if (origin) this.sql.exec("INSERT OR REPLACE INTO banned_origins (origin, node_id, banned_at) VALUES (?, ?, ?)", origin, nodeId, now);
+    if (origin)
+      this.sql.exec(
+        "INSERT OR REPLACE INTO banned_origins (origin, node_id, banned_at) VALUES (?, ?, ?)",
+        origin,
+        nodeId,
+        now,
+      );
   }
 
   unbanOrigins(nodeId: string): void {
@@ -77,27 +98,44 @@ export class NodeTrust {
    * it has none. One row per address that registered lately: a full bucket is the same as none, so prune drops it.
    */
   takeRegistration(source: string, now: number): Refusal | null {
-    const row = this.sql.exec<{ tokens: number; at: number }>("SELECT tokens, at FROM registration_sources WHERE source = ?", source).toArray()[0];
-    const taken = takeToken(row ?? { tokens: this.limits.registrations.burst, at: now }, this.limits.registrations, now);
+    const row = this.sql
+      .exec<{ tokens: number; at: number }>("SELECT tokens, at FROM registration_sources WHERE source = ?", source)
+      .toArray()[0];
+    const taken = takeToken(
+      row ?? { tokens: this.limits.registrations.burst, at: now },
+      this.limits.registrations,
+      now,
+    );
     if (!taken.ok) {
       const retryAfterSeconds = taken.retryAfterSeconds;
-      return { status: 429, code: "rate_limited", message: `too many new nodes registered from this address; retry after ${retryAfterSeconds} s`, retryAfterSeconds };
+      return {
+        status: 429,
+        code: "rate_limited",
+        message: `too many new nodes registered from this address; retry after ${retryAfterSeconds} s`,
+        retryAfterSeconds,
+      };
     }
     this.sql.exec(
       "INSERT INTO registration_sources (source, tokens, at) VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET tokens = excluded.tokens, at = excluded.at",
-      source, taken.bucket.tokens, taken.bucket.at,
+      source,
+      taken.bucket.tokens,
+      taken.bucket.at,
     );
     return null;
   }
 
-  /** Whether another identity may prove `url`: fewer than the limit of other live nodes have proven a URL at its origin. */
+  /**
+   * Whether another identity may prove `url`: fewer than the limit of other live nodes have proven a URL at its origin.
+   */
   originHasRoom(url: string, nodeId: string, now: number): boolean {
     const origin = identityOrigin(url);
     if (origin === null) return true;
     const { proven } = this.sql
       .exec<{ proven: number }>(
         "SELECT COUNT(*) AS proven FROM nodes WHERE origin = ? AND id != ? AND verified_url = url AND banned_at IS NULL AND last_heartbeat >= ?",
-        origin, nodeId, now - NODE_TTL_MS,
+        origin,
+        nodeId,
+        now - NODE_TTL_MS,
       )
       .one();
     return proven < this.limits.perOrigin;
@@ -112,19 +150,29 @@ export class NodeTrust {
     };
   }
 
-  /** Forgets expired nonces, full registration buckets, and nodes that never proved a URL and have been silent for an hour; at most every 10 s. */
+  /**
+   * Forgets expired nonces, full registration buckets, and nodes that never proved a URL and have been silent for an
+   * hour; at most every 10 s.
+   */
   prune(now: number): void {
     if (now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
     this.sql.exec("DELETE FROM nonces WHERE expires < ?", now);
     const { perMinute, burst } = this.limits.registrations;
     this.sql.exec("DELETE FROM registration_sources WHERE tokens + (? - at) * ? >= ?", now, perMinute / 60_000, burst);
-    this.sql.exec("DELETE FROM nodes WHERE verified_url IS NULL AND banned_at IS NULL AND last_heartbeat < ?", now - UNPROVEN_NODE_TTL_MS);
+    this.sql.exec(
+      "DELETE FROM nodes WHERE verified_url IS NULL AND banned_at IS NULL AND last_heartbeat < ?",
+      now - UNPROVEN_NODE_TTL_MS,
+    );
   }
 }
 
 export function banned(reason: string | null): Refusal {
-  return { status: 403, code: "node_banned", message: reason ? `this node is banned: ${reason}` : "this node is banned" };
+  return {
+    status: 403,
+    code: "node_banned",
+    message: reason ? `this node is banned: ${reason}` : "this node is banned",
+  };
 }
 
 export function unknownKey(): Refusal {

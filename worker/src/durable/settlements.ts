@@ -48,12 +48,17 @@ export class Settlements extends DurableObject<Env> {
 
   /**
    * Reserves [from, to). A close of exactly this period that began and never finished is resumed (same id and time, so
-   * the retry signs the same statement); any other overlap, closing, aborting or closed, is refused, saying which it is.
+   * the retry signs the same statement); any other overlap, closing, aborting or closed, is refused, saying which it
+   * is.
    */
   begin(from: number, to: number, now: number): BeginResult {
-    // Periods that hold theirs never overlap, so the latest to start before `to` is the only one that can reach past `from`.
+    // Periods that hold theirs never overlap, so the latest to start before `to` is the only one that can reach past
+    // `from`.
     const overlap = this.sql
-      .exec<Row>("SELECT * FROM settlements WHERE from_ms < ? AND status <> 'aborted' ORDER BY from_ms DESC LIMIT 1", to)
+      .exec<Row>(
+        "SELECT * FROM settlements WHERE from_ms < ? AND status <> 'aborted' ORDER BY from_ms DESC LIMIT 1",
+        to,
+      )
       .toArray()[0];
     if (overlap && overlap.to_ms > from) {
       const resumable = overlap.status === "closing" && overlap.from_ms === from && overlap.to_ms === to;
@@ -62,7 +67,13 @@ export class Settlements extends DurableObject<Env> {
       return { ok: false, conflict: { id: overlap.id, status, from: overlap.from_ms, to: overlap.to_ms } };
     }
     const id = `stl_${randomNonce(12)}`;
-    this.sql.exec("INSERT INTO settlements (id, from_ms, to_ms, created, status) VALUES (?, ?, ?, ?, 'closing')", id, from, to, now);
+    this.sql.exec(
+      "INSERT INTO settlements (id, from_ms, to_ms, created, status) VALUES (?, ?, ?, ?, 'closing')",
+      id,
+      from,
+      to,
+      now,
+    );
     return { ok: true, id, created: now };
   }
 
@@ -71,7 +82,11 @@ export class Settlements extends DurableObject<Env> {
    * or null when the close was aborted meanwhile (or never begun).
    */
   finish(statement: SettlementStatement): SettlementStatement | null {
-    this.sql.exec("UPDATE settlements SET status = 'closed', statement = ? WHERE id = ? AND status = 'closing'", JSON.stringify(statement), statement.id);
+    this.sql.exec(
+      "UPDATE settlements SET status = 'closed', statement = ? WHERE id = ? AND status = 'closing'",
+      JSON.stringify(statement),
+      statement.id,
+    );
     return this.get(statement.id);
   }
 
@@ -94,7 +109,9 @@ export class Settlements extends DurableObject<Env> {
 
   /** A closed statement; null for an unknown id or one still closing. */
   get(id: string): SettlementStatement | null {
-    const row = this.sql.exec<Pick<Row, "statement">>("SELECT statement FROM settlements WHERE id = ? AND status = 'closed'", id).toArray()[0];
+    const row = this.sql
+      .exec<Pick<Row, "statement">>("SELECT statement FROM settlements WHERE id = ? AND status = 'closed'", id)
+      .toArray()[0];
     return row?.statement ? (JSON.parse(row.statement) as SettlementStatement) : null;
   }
 
@@ -102,18 +119,30 @@ export class Settlements extends DurableObject<Env> {
   list(limit: number, after: string | null): StatementPage | null {
     let rows: Row[];
     if (after === null) {
-      rows = this.sql.exec<Row>("SELECT * FROM settlements WHERE status = 'closed' ORDER BY created DESC, id DESC LIMIT ?", limit + 1).toArray();
+      rows = this.sql
+        .exec<Row>(
+          "SELECT * FROM settlements WHERE status = 'closed' ORDER BY created DESC, id DESC LIMIT ?",
+          limit + 1,
+        )
+        .toArray();
     } else {
-      const cursor = this.sql.exec<Row>("SELECT * FROM settlements WHERE id = ? AND status = 'closed'", after).toArray()[0];
+      const cursor = this.sql
+        .exec<Row>("SELECT * FROM settlements WHERE id = ? AND status = 'closed'", after)
+        .toArray()[0];
       if (!cursor) return null;
       rows = this.sql
         .exec<Row>(
           "SELECT * FROM settlements WHERE status = 'closed' AND (created < ? OR (created = ? AND id < ?)) ORDER BY created DESC, id DESC LIMIT ?",
-          cursor.created, cursor.created, cursor.id, limit + 1,
+          cursor.created,
+          cursor.created,
+          cursor.id,
+          limit + 1,
         )
         .toArray();
     }
-    const data = rows.slice(0, limit).flatMap((r) => (r.statement ? [JSON.parse(r.statement) as SettlementStatement] : []));
+    const data = rows
+      .slice(0, limit)
+      .flatMap((r) => (r.statement ? [JSON.parse(r.statement) as SettlementStatement] : []));
     return { data, has_more: rows.length > limit };
   }
 }

@@ -30,7 +30,8 @@ function unauthorized(message: string): HttpError {
 
 export async function authenticate(request: Request, env: Env, now: number): Promise<ApiKeyIdentity> {
   const token = bearerToken(request.headers.get("authorization"));
-  if (!token) throw unauthorized("You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'.");
+  if (!token)
+    throw unauthorized("You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'.");
   let entry = cache.get(token);
   if (!entry || entry.expires <= now) {
     const hash = await hashApiKey(token);
@@ -42,7 +43,10 @@ export async function authenticate(request: Request, env: Env, now: number): Pro
   return entry.identity;
 }
 
-/** Forgets a key (revoked, or its limits changed) in this isolate at once; other isolates follow within KEY_CACHE_TTL_MS. */
+/**
+ * Forgets a key (revoked, or its limits changed) in this isolate at once; other isolates follow within
+ * KEY_CACHE_TTL_MS.
+ */
 export function forgetKey(hash: string): void {
   for (const [token, entry] of cache) if (entry.hash === hash) cache.delete(token);
 }

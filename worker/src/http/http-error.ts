@@ -1,7 +1,15 @@
-// The one error type of the gateway: thrown anywhere, rendered once in OpenAI's error shape by the router's catch stage.
+// The one error type of the gateway: thrown anywhere, rendered once in OpenAI's error shape by the router's catch
+// stage.
 import type { OpenAIErrorBody } from "@meshgate/schemas";
 
-export type ErrorType = "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "rate_limit_error" | "insufficient_quota" | "api_error";
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "not_found_error"
+  | "rate_limit_error"
+  | "insufficient_quota"
+  | "api_error";
 
 export interface HttpErrorInit {
   type?: ErrorType;
@@ -28,7 +36,11 @@ export class HttpError extends Error {
   readonly code: string | null;
   readonly headers: Record<string, string>;
 
-  constructor(readonly status: number, message: string, init: HttpErrorInit = {}) {
+  constructor(
+    readonly status: number,
+    message: string,
+    init: HttpErrorInit = {},
+  ) {
     super(message);
     this.type = init.type ?? DEFAULT_TYPE[status] ?? "api_error";
     this.param = init.param ?? null;
@@ -37,7 +49,9 @@ export class HttpError extends Error {
   }
 
   toResponse(): Response {
-    const body: OpenAIErrorBody = { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+    const body: OpenAIErrorBody = {
+      error: { message: this.message, type: this.type, param: this.param, code: this.code },
+    };
     return new Response(JSON.stringify(body), {
       status: this.status,
       headers: { "content-type": "application/json", ...this.headers },
@@ -48,6 +62,6 @@ export class HttpError extends Error {
 /** Renders any thrown value; unexpected ones become a 500 without internals leaking to the client. */
 export function errorResponse(err: unknown): Response {
   if (err instanceof HttpError) return err.toResponse();
-  console.error("unhandled error", err instanceof Error ? err.stack ?? err.message : String(err));
+  console.error("unhandled error", err instanceof Error ? (err.stack ?? err.message) : String(err));
   return new HttpError(500, "The gateway hit an internal error.", { code: "internal_error" }).toResponse();
 }

@@ -9,7 +9,9 @@ function post(body: string, headers: Record<string, string> = { "content-type": 
   return new Request("http://x/", { method: "POST", body, headers });
 }
 
-async function status(p: Promise<unknown>): Promise<{ status: number; param: string | null; code: string | null } | "ok"> {
+async function status(
+  p: Promise<unknown>,
+): Promise<{ status: number; param: string | null; code: string | null } | "ok"> {
   try {
     await p;
     return "ok";
@@ -34,7 +36,11 @@ describe("readJson", () => {
   });
 
   it("names the offending field in param", async () => {
-    expect(await status(readJson(post('{"model":"m","messages":[{"role":1}]}'), Schema))).toEqual({ status: 400, param: "messages[0].role", code: "invalid_value" });
+    expect(await status(readJson(post('{"model":"m","messages":[{"role":1}]}'), Schema))).toEqual({
+      status: 400,
+      param: "messages[0].role",
+      code: "invalid_value",
+    });
     expect(await status(readJson(post('{"messages":[]}'), Schema))).toMatchObject({ param: "model" });
   });
 
@@ -42,14 +48,22 @@ describe("readJson", () => {
     expect(await status(readJson(post("x".repeat(100)), Schema, 10))).toMatchObject({ status: 413 });
     const chunked = new Request("http://x/", {
       method: "POST",
-      body: new ReadableStream({ start(c) { c.enqueue(new Uint8Array(8)); c.enqueue(new Uint8Array(8)); c.close(); } }),
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(new Uint8Array(8));
+          c.enqueue(new Uint8Array(8));
+          c.close();
+        },
+      }),
     });
     expect(await status(readJson(chunked, Schema, 10))).toMatchObject({ status: 413 });
   });
 
   it("answers 415 for a non-JSON content type, but accepts curl's default form type", async () => {
     expect(await status(readJson(post("{}", { "content-type": "text/xml" }), Schema))).toMatchObject({ status: 415 });
-    const curl = post('{"model":"m","messages":[{"role":"user"}]}', { "content-type": "application/x-www-form-urlencoded" });
+    const curl = post('{"model":"m","messages":[{"role":"user"}]}', {
+      "content-type": "application/x-www-form-urlencoded",
+    });
     expect(await status(readJson(curl, Schema))).toBe("ok");
   });
 });
@@ -71,7 +85,15 @@ describe("nesting limit", () => {
   it("answers 400 json_too_deep past the limit, and accepts the limit itself", async () => {
     const nested = (n: number) => `{"model":"m","messages":[{"role":"user"}],"x":${"[".repeat(n)}${"]".repeat(n)}}`;
     expect(await status(readJson(post(nested(MAX_JSON_DEPTH - 1)), Schema))).toBe("ok");
-    expect(await status(readJson(post(nested(MAX_JSON_DEPTH)), Schema))).toEqual({ status: 400, param: null, code: "json_too_deep" });
-    expect(await status(readJson(post(nested(100_000)), Schema))).toEqual({ status: 400, param: null, code: "json_too_deep" });
+    expect(await status(readJson(post(nested(MAX_JSON_DEPTH)), Schema))).toEqual({
+      status: 400,
+      param: null,
+      code: "json_too_deep",
+    });
+    expect(await status(readJson(post(nested(100_000)), Schema))).toEqual({
+      status: 400,
+      param: null,
+      code: "json_too_deep",
+    });
   });
 });

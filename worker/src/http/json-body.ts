@@ -22,7 +22,9 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
   } catch (err) {
     if (err instanceof HttpError) throw err;
     // A client that hangs up mid-body, or sends broken chunked framing: its request, not the gateway, is at fault.
-    throw new HttpError(400, "The request body could not be read: it ended early or its framing is invalid.", { code: "incomplete_body" });
+    throw new HttpError(400, "The request body could not be read: it ended early or its framing is invalid.", {
+      code: "incomplete_body",
+    });
   }
 }
 
@@ -50,7 +52,10 @@ function tooLarge(limit: number): HttpError {
 
 export function paramPath(path: ReadonlyArray<PropertyKey>): string | null {
   if (path.length === 0) return null;
-  return path.reduce<string>((acc, key) => (typeof key === "number" ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), "");
+  return path.reduce<string>(
+    (acc, key) => (typeof key === "number" ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
+    "",
+  );
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
@@ -66,7 +71,8 @@ export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -81,7 +87,9 @@ export function parseJson<T>(bytes: Uint8Array, schema: z.ZodType<T>): T {
   try {
     const text = decoder.decode(bytes);
     if (jsonDepth(text) > MAX_JSON_DEPTH) {
-      throw new HttpError(400, `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`, { code: "json_too_deep" });
+      throw new HttpError(400, `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`, {
+        code: "json_too_deep",
+      });
     }
     raw = JSON.parse(text);
   } catch (err) {
@@ -98,9 +106,14 @@ export function parseJson<T>(bytes: Uint8Array, schema: z.ZodType<T>): T {
   return parsed.data;
 }
 
-export async function readJson<T>(request: Request, schema: z.ZodType<T>, limit = MAX_BODY_BYTES): Promise<JsonBody<T>> {
+export async function readJson<T>(
+  request: Request,
+  schema: z.ZodType<T>,
+  limit = MAX_BODY_BYTES,
+): Promise<JsonBody<T>> {
   const type = request.headers.get("content-type");
-  // curl -d sends form-encoded and fetch() with a string body sends text/plain; accept both so hand-written clients work.
+  // curl -d sends form-encoded and fetch() with a string body sends text/plain; accept both so hand-written clients
+  // work.
   if (type !== null && !/^(?:application\/(?:(?:[\w.+-]+\+)?json|x-www-form-urlencoded)|text\/plain)\b/i.test(type)) {
     throw new HttpError(415, "Content-Type must be application/json.", { code: "unsupported_media_type" });
   }

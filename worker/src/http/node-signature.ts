@@ -10,7 +10,12 @@ export const NODE_SKEW_SECONDS = 30;
 /** How old a node's signature may be, whatever its `expires` says. */
 export const NODE_MAX_AGE_SECONDS = 60;
 
-export async function verifyNodeSignature(request: Request, body: Uint8Array, now: number, what: string): Promise<VerifiedNodeSignature> {
+export async function verifyNodeSignature(
+  request: Request,
+  body: Uint8Array,
+  now: number,
+  what: string,
+): Promise<VerifiedNodeSignature> {
   const publicKey = request.headers.get(NODE_KEY_HEADER);
   try {
     const verified = await verifyRequest({
@@ -21,23 +26,35 @@ export async function verifyNodeSignature(request: Request, body: Uint8Array, no
     });
     // Past this instant the signature is refused as expired, so its nonce need not be remembered any longer.
     const validUntil = Math.min(verified.expires, verified.created + NODE_MAX_AGE_SECONDS) + 1;
-    return { keyId: verified.keyId, publicKey: publicKey ?? "", nonce: verified.nonce, nonceExpiresAt: validUntil * 1000 };
+    return {
+      keyId: verified.keyId,
+      publicKey: publicKey ?? "",
+      nonce: verified.nonce,
+      nonceExpiresAt: validUntil * 1000,
+    };
   } catch (err) {
     if (!(err instanceof SignatureError)) throw err;
-    const hint = err.code === "unknown_key" ? ` (send the public key in ${NODE_KEY_HEADER}; the keyid is its RFC 7638 thumbprint)` : "";
+    const hint =
+      err.code === "unknown_key"
+        ? ` (send the public key in ${NODE_KEY_HEADER}; the keyid is its RFC 7638 thumbprint)`
+        : "";
     throw new HttpError(401, `${what} refused: ${err.message}${hint}.`, { code: err.code });
   }
 }
 
 /** A registry refusal as the error the node sees. */
 export function refusalError(what: string, refusal: Refusal, param: string | null = null): HttpError {
-  const headers: Record<string, string> = refusal.retryAfterSeconds === undefined ? {} : { "retry-after": String(refusal.retryAfterSeconds) };
+  const headers: Record<string, string> =
+    refusal.retryAfterSeconds === undefined ? {} : { "retry-after": String(refusal.retryAfterSeconds) };
   return new HttpError(refusal.status, `${what} refused: ${refusal.message}.`, { code: refusal.code, param, headers });
 }
 
 /** A node's message carries its own clock reading; it must agree with ours as closely as its signature must. */
 export function checkNodeClock(timestamp: number, now: number, what: string): void {
   if (Math.abs(timestamp - now) > NODE_SKEW_SECONDS * 1000) {
-    throw new HttpError(401, `${what} refused: its timestamp is outside the allowed clock skew.`, { param: "timestamp", code: "stale_timestamp" });
+    throw new HttpError(401, `${what} refused: its timestamp is outside the allowed clock skew.`, {
+      param: "timestamp",
+      code: "stale_timestamp",
+    });
   }
 }

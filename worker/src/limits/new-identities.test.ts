@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
-  DEFAULT_IDENTITIES_PER_ORIGIN, DEFAULT_REGISTRATION_LIMIT, identitiesPerOrigin, identityOrigin, registrationRateLimit, registrationSource, UNKNOWN_SOURCE,
+  DEFAULT_IDENTITIES_PER_ORIGIN,
+  DEFAULT_REGISTRATION_LIMIT,
+  identitiesPerOrigin,
+  identityOrigin,
+  registrationRateLimit,
+  registrationSource,
+  UNKNOWN_SOURCE,
 } from "./new-identities.js";
 
 describe("registration source", () => {

@@ -49,7 +49,10 @@ export function registrationSource(connectingIp: string | null): string {
   if (!ip.includes(":")) return ip.slice(0, 64);
   const groups = parseIPv6(ip);
   if (!groups) return ip.slice(0, 64);
-  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(":")}::/64`;
 }
 
 /**

@@ -22,7 +22,10 @@ describe("token bucket", () => {
   });
 
   it("says how long to wait at slow rates, in whole seconds", () => {
-    expect(takeToken({ tokens: 0, at: 0 }, { perMinute: 2, burst: 1 }, 0)).toEqual({ ok: false, retryAfterSeconds: 30 });
+    expect(takeToken({ tokens: 0, at: 0 }, { perMinute: 2, burst: 1 }, 0)).toEqual({
+      ok: false,
+      retryAfterSeconds: 30,
+    });
   });
 
   it("ignores a clock that went backwards", () => {

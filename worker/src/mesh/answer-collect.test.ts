@@ -6,7 +6,7 @@ const enc = new TextEncoder();
 
 describe("collect", () => {
   it("reads a body to its end, in order, once", async () => {
-    const whole = await collectWhole(source(["{\"a\":", "1,", "\"b\":2}"]), 1024, 1_000);
+    const whole = await collectWhole(source(['{"a":', "1,", '"b":2}']), 1024, 1_000);
     expect("bytes" in whole && new TextDecoder().decode(whole.bytes)).toBe('{"a":1,"b":2}');
   });
 
@@ -24,13 +24,19 @@ describe("collect", () => {
 
   it("stops when the caller refuses what came", async () => {
     const seen: number[] = [];
-    const result = await collect(source(["ab", "cd", "ef"]), { onBytes: (b) => (seen.push(b.byteLength), seen.length < 2), limit: 1024, stallMs: 1_000 });
+    const result = await collect(source(["ab", "cd", "ef"]), {
+      onBytes: (b) => (seen.push(b.byteLength), seen.length < 2),
+      limit: 1024,
+      stallMs: 1_000,
+    });
     expect(result).toEqual({ kind: "refused" });
     expect(seen).toEqual([2, 2]);
   });
 
   it("gives up on a node that stops sending, and on one whose bytes are no progress", async () => {
-    expect(await collect(source(["a"], "hang"), { onBytes: () => {}, limit: 1024, stallMs: 60 })).toEqual({ kind: "stalled" });
+    expect(await collect(source(["a"], "hang"), { onBytes: () => {}, limit: 1024, stallMs: 60 })).toEqual({
+      kind: "stalled",
+    });
     let n = 0;
     const keepAlives = new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -39,12 +45,16 @@ describe("collect", () => {
         n++;
       },
     });
-    expect(await collect(keepAlives, { onBytes: () => {}, limit: 1 << 20, stallMs: 80, progressed: () => false })).toEqual({ kind: "stalled" });
+    expect(
+      await collect(keepAlives, { onBytes: () => {}, limit: 1 << 20, stallMs: 80, progressed: () => false }),
+    ).toEqual({ kind: "stalled" });
     expect(n).toBeGreaterThan(2);
   });
 
   it("says a body that broke off is broken", async () => {
-    expect(await collect(source(["a"], "error"), { onBytes: () => {}, limit: 1024, stallMs: 1_000 })).toMatchObject({ kind: "broken" });
+    expect(await collect(source(["a"], "error"), { onBytes: () => {}, limit: 1024, stallMs: 1_000 })).toMatchObject({
+      kind: "broken",
+    });
   });
 
   it("reads a byte stream in batches to its end, a node slowing down after a first burst included", async () => {
@@ -79,7 +89,12 @@ describe("collect", () => {
       },
     });
     const seen: string[] = [];
-    const result = await collect(slow, { onBytes: (b) => void seen.push(new TextDecoder().decode(b)), limit: 1024, stallMs: 30, waiting: () => true });
+    const result = await collect(slow, {
+      onBytes: (b) => void seen.push(new TextDecoder().decode(b)),
+      limit: 1024,
+      stallMs: 30,
+      waiting: () => true,
+    });
     expect(result).toEqual({ kind: "done", bytes: 3 });
     expect(seen).toEqual(["hi", "!"]);
   });
@@ -96,9 +111,13 @@ describe("collect", () => {
       },
     });
     let text = "";
-    const result = await collect(bytes, { onBytes: (b) => void (text += new TextDecoder().decode(b)), limit: 1 << 20, stallMs: 1_000, transient: true });
+    const result = await collect(bytes, {
+      onBytes: (b) => void (text += new TextDecoder().decode(b)),
+      limit: 1 << 20,
+      stallMs: 1_000,
+      transient: true,
+    });
     expect(result.kind).toBe("done");
     expect(text).toBe(parts.join(""));
   });
 });
-

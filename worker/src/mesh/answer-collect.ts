@@ -2,7 +2,12 @@
 // request was asked for and is assembled from. Read once, in batches (the runtime fills a buffer natively and wakes
 // this code when it holds at least a second's worth of the node's pace), bounded in size, and given up on when the
 // node stops sending.
-export type Collected = { kind: "done"; bytes: number } | { kind: "too_large" } | { kind: "refused" } | { kind: "stalled" } | { kind: "broken"; reason: string };
+export type Collected =
+  | { kind: "done"; bytes: number }
+  | { kind: "too_large" }
+  | { kind: "refused" }
+  | { kind: "stalled" }
+  | { kind: "broken"; reason: string };
 
 export interface CollectOptions {
   /** Each batch of bytes as it comes (the caller keeps what it needs); false to stop reading (refused). */
@@ -87,7 +92,9 @@ export async function collect(stream: ReadableStream<Uint8Array>, opts: CollectO
       // A second's worth at the pace so far, judged over at least a second (a first burst is no pace), and never
       // more than has come in all: a node that slows down is still seen to progress well inside `stallMs`.
       const perSecond = (total * 1000) / Math.max(1000, now() - startedAt);
-      const min = opts.waiting?.() ? 1 : Math.min(BATCH_SOFT_MAX, total, Math.max(BATCH_MIN, Math.floor(perSecond))) || BATCH_MIN;
+      const min = opts.waiting?.()
+        ? 1
+        : Math.min(BATCH_SOFT_MAX, total, Math.max(BATCH_MIN, Math.floor(perSecond))) || BATCH_MIN;
       const step = await reader.read(min);
       if (stalled) return { kind: "stalled" };
       if (step.value && step.value.byteLength > 0) {
@@ -113,7 +120,11 @@ export async function collect(stream: ReadableStream<Uint8Array>, opts: CollectO
 }
 
 /** Collects a whole body into one buffer (copied once, at the end). */
-export async function collectWhole(stream: ReadableStream<Uint8Array>, limit: number, stallMs: number): Promise<{ bytes: Uint8Array } | Exclude<Collected, { kind: "done" }>> {
+export async function collectWhole(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  stallMs: number,
+): Promise<{ bytes: Uint8Array } | Exclude<Collected, { kind: "done" }>> {
   const parts: Uint8Array[] = [];
   const result = await collect(stream, { onBytes: (b) => void parts.push(b), limit, stallMs });
   if (result.kind !== "done") return result;

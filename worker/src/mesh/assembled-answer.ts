@@ -62,15 +62,29 @@ class FirstEventWatch {
   }
 
   /**
-   * After a chunk: what decided the start, if anything. [DONE] is the one event the meter does not hand on as a payload:
+   * After a chunk: what decided the start, if anything. [DONE] is the one event the meter does not hand on as a
+   * payload:
    * its progress moving with no payload deciding means [DONE] came first.
    */
   judge(meter: StreamMeter, bytes: number): Failed | "token" | null {
     const decided = this.decided ?? (meter.progress > 0 ? "token" : null);
-    if (decided === "error") return { kind: "failed", outcome: "sse_error", reason: "the stream's first event is an error", started: false };
-    if (decided === "malformed") return { kind: "failed", outcome: "malformed", reason: "a payload before the first token is not a JSON object", started: false };
+    if (decided === "error")
+      return { kind: "failed", outcome: "sse_error", reason: "the stream's first event is an error", started: false };
+    if (decided === "malformed")
+      return {
+        kind: "failed",
+        outcome: "malformed",
+        reason: "a payload before the first token is not a JSON object",
+        started: false,
+      };
     if (decided === "token") return "token";
-    if (bytes > MAX_PREAMBLE_BYTES) return { kind: "failed", outcome: "malformed", reason: `no token in the stream's first ${MAX_PREAMBLE_BYTES} bytes`, started: false };
+    if (bytes > MAX_PREAMBLE_BYTES)
+      return {
+        kind: "failed",
+        outcome: "malformed",
+        reason: `no token in the stream's first ${MAX_PREAMBLE_BYTES} bytes`,
+        started: false,
+      };
     return null;
   }
 }
@@ -110,20 +124,35 @@ export async function assembleAnswer(stream: ReadableStream<Uint8Array>, opts: A
     return moved;
   };
   // Only events with output are progress (StreamMeter.progress): keep-alives and empty chunks hold nothing open.
-  const read = await collect(stream, { onBytes, limit: MAX_ASSEMBLED_STREAM_BYTES, stallMs: opts.stallMs, progressed, waiting: () => startedAt === null, transient: true });
+  const read = await collect(stream, {
+    onBytes,
+    limit: MAX_ASSEMBLED_STREAM_BYTES,
+    stallMs: opts.stallMs,
+    progressed,
+    waiting: () => startedAt === null,
+    transient: true,
+  });
   if (startFailure !== null) return startFailure;
   const started = startedAt !== null;
-  if (read.kind === "stalled") return { kind: "failed", outcome: "stalled", reason: `no event for ${opts.stallMs} ms`, started };
+  if (read.kind === "stalled")
+    return { kind: "failed", outcome: "stalled", reason: `no event for ${opts.stallMs} ms`, started };
   if (read.kind === "broken") return { kind: "failed", outcome: "error", reason: read.reason, started };
   if (read.kind === "too_large") return { kind: "too_large" };
-  if (read.kind !== "done") return { kind: "failed", outcome: "malformed", reason: "an event passed the size bound", started };
-  if (startedAt === null) return { kind: "failed", outcome: "malformed", reason: "the stream ended before its first token", started };
+  if (read.kind !== "done")
+    return { kind: "failed", outcome: "malformed", reason: "an event passed the size bound", started };
+  if (startedAt === null)
+    return { kind: "failed", outcome: "malformed", reason: "the stream ended before its first token", started };
   return finish(meter, assembler, startedAt);
 }
 
 /** The stream has ended: the answer, or why the stream was not one. */
 function finish(meter: StreamMeter, assembler: AnswerAssembler, startedAt: number): Assembled {
-  const failed = (outcome: FailedOutcome, reason: string): Failed => ({ kind: "failed", outcome, reason, started: true });
+  const failed = (outcome: FailedOutcome, reason: string): Failed => ({
+    kind: "failed",
+    outcome,
+    reason,
+    started: true,
+  });
   meter.end();
   if (meter.sseError || assembler.error) return failed("sse_error", "the stream carried an error");
   if (meter.malformed) return failed("malformed", "the stream carried a payload that is not a JSON object");

@@ -55,7 +55,10 @@ export class Batcher<T> {
           this.queue.unshift(...items);
           const dropped = this.queue.length - MAX_QUEUED;
           if (dropped > 0) this.queue.splice(MAX_QUEUED);
-          console.error(`batch write failed after ${attempts} attempts; ${items.length} items requeued${dropped > 0 ? `, ${dropped} dropped` : ""}`, String(err));
+          console.error(
+            `batch write failed after ${attempts} attempts; ${items.length} items requeued${dropped > 0 ? `, ${dropped} dropped` : ""}`,
+            String(err),
+          );
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, 50 * i));

@@ -11,10 +11,20 @@ const CANCEL_TIMEOUT_MS = 5_000;
 export async function cancelAnswer(node: RouteNode, requestId: string, signer: Signer, now: number): Promise<boolean> {
   const url = node.origin + CANCEL_PATH;
   const body = utf8(JSON.stringify({ request_id: requestId }));
-  const headers = new Headers({ "content-type": "application/json", "x-request-id": requestId, [DISPATCH_NODE_HEADER]: node.id });
+  const headers = new Headers({
+    "content-type": "application/json",
+    "x-request-id": requestId,
+    [DISPATCH_NODE_HEADER]: node.id,
+  });
   try {
     await signRequest({ method: "POST", url, headers, body, signer, now, extraComponents: [DISPATCH_NODE_HEADER] });
-    const response = await fetch(url, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS) });
+    const response = await fetch(url, {
+      method: "POST",
+      headers,
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS),
+    });
     await response.body?.cancel().catch(() => {});
     return response.status === 200;
   } catch (err) {

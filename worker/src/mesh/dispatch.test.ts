@@ -3,7 +3,6 @@ import type { NodeBody } from "../metering/response-meter.js";
 import { firstTokenOf, MAX_PREAMBLE_BYTES, startStream } from "./stream-start.js";
 import { textStream } from "../../test/text-stream.js";
 
-
 /** What was held up to the first token, then the rest from the reader. */
 async function text(body: NodeBody): Promise<string> {
   const dec = new TextDecoder();
@@ -29,13 +28,19 @@ describe("startStream", () => {
 
   it("does not start on comments alone: a node that only sends keep-alives never counts as answering", async () => {
     const pending = startStream(textStream([": ping\n\n", ": ping\n\n"], "hang"));
-    const outcome = await Promise.race([pending.then(() => "started"), new Promise((resolve) => setTimeout(() => resolve("waiting"), 50))]);
+    const outcome = await Promise.race([
+      pending.then(() => "started"),
+      new Promise((resolve) => setTimeout(() => resolve("waiting"), 50)),
+    ]);
     expect(outcome).toBe("waiting");
   });
 
   it("fails over from a stream whose first event is an error envelope", async () => {
     const envelope = `data: ${JSON.stringify({ error: { message: "model not loaded", type: "server_error" } })}\n\n`;
-    expect(await startStream(textStream([": hi\n\n", envelope]))).toMatchObject({ kind: "failed", outcome: "sse_error" });
+    expect(await startStream(textStream([": hi\n\n", envelope]))).toMatchObject({
+      kind: "failed",
+      outcome: "sse_error",
+    });
   });
 
   it("fails a stream that ends, or sends only comments past the preamble limit, before its first event", async () => {
@@ -53,7 +58,10 @@ describe("startStream", () => {
       event({ choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } }),
     ];
     const pending = startStream(textStream(empty, "hang"));
-    const outcome = await Promise.race([pending.then(() => "started"), new Promise((resolve) => setTimeout(() => resolve("waiting"), 50))]);
+    const outcome = await Promise.race([
+      pending.then(() => "started"),
+      new Promise((resolve) => setTimeout(() => resolve("waiting"), 50)),
+    ]);
     expect(outcome).toBe("waiting");
     const start = await startStream(textStream([...empty, token]));
     if (start.kind !== "started") throw new Error(start.reason);
@@ -70,15 +78,25 @@ describe("startStream", () => {
 describe("firstTokenOf", () => {
   it("counts output, tool calls, log probabilities and the end of an answer; not empty chunks", () => {
     expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: { content: "a" } }] }))).toBe("token");
-    expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { name: "f", arguments: "" } }] } }] }))).toBe("token");
+    expect(
+      firstTokenOf(
+        JSON.stringify({
+          choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { name: "f", arguments: "" } }] } }],
+        }),
+      ),
+    ).toBe("token");
     expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, text: "a" }] }))).toBe("token");
     expect(firstTokenOf("[DONE]")).toBe("token");
     // Sent at once before any output, a finish or usage would fake speed: only output (or [DONE]) counts.
     expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }))).toBe("nothing");
-    expect(firstTokenOf(JSON.stringify({ choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } }))).toBe("nothing");
+    expect(
+      firstTokenOf(JSON.stringify({ choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } })),
+    ).toBe("nothing");
     expect(firstTokenOf("x")).toBe("malformed");
     expect(firstTokenOf("null")).toBe("malformed");
-    expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: { role: "assistant", content: "" } }] }))).toBe("nothing");
+    expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, delta: { role: "assistant", content: "" } }] }))).toBe(
+      "nothing",
+    );
     expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, text: "" }] }))).toBe("nothing");
     expect(firstTokenOf(JSON.stringify({ error: { message: "x" } }))).toBe("error");
   });

@@ -51,7 +51,13 @@ export type AnswerContent =
 
 export type AttemptResult =
   | { kind: "answer"; response: Response; content: AnswerContent; ttftMs: number; outcome: "success" }
-  | { kind: "failed"; outcome: Exclude<OutcomeKind, "success">; status: number | null; ttftMs: number | null; reason: string }
+  | {
+      kind: "failed";
+      outcome: Exclude<OutcomeKind, "success">;
+      status: number | null;
+      ttftMs: number | null;
+      reason: string;
+    }
   | { kind: "client_gone" }
   /** The whole answer the request asked for is larger than the gateway assembles: the request's doing, no node's. */
   | { kind: "too_large" };
@@ -84,7 +90,12 @@ function malformedAnswer(value: unknown): boolean {
 
 type Failed = Extract<AttemptResult, { kind: "failed" }>;
 
-const failed = (outcome: Failed["outcome"], status: number | null, reason: string, ttftMs: number | null = null): Failed => ({ kind: "failed", outcome, status, ttftMs, reason });
+const failed = (
+  outcome: Failed["outcome"],
+  status: number | null,
+  reason: string,
+  ttftMs: number | null = null,
+): Failed => ({ kind: "failed", outcome, status, ttftMs, reason });
 
 /** What of a node's error body is read: its message is all that is passed on (nodeErrorBody reads no more). */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -92,14 +103,24 @@ export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 /** A node's 4xx: the start of its body, never parsed here (the route takes its message out). */
 async function readError(response: Response, ttftMs: () => number): Promise<AttemptResult> {
   const bytes = response.body ? await readPrefix(response.body, MAX_ERROR_BODY_BYTES) : new Uint8Array(0);
-  return { kind: "answer", response, content: { form: "whole", bytes, value: undefined }, ttftMs: ttftMs(), outcome: "success" };
+  return {
+    kind: "answer",
+    response,
+    content: { form: "whole", bytes, value: undefined },
+    ttftMs: ttftMs(),
+    outcome: "success",
+  };
 }
 
 /** Up to `limit` bytes of a body; the rest is cancelled unread. */
 async function readPrefix(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let size = 0;
-  const result = await collect(body, { onBytes: (b) => (parts.push(b), (size += b.byteLength) < limit), limit: Number.MAX_SAFE_INTEGER, stallMs: 5_000 });
+  const result = await collect(body, {
+    onBytes: (b) => (parts.push(b), (size += b.byteLength) < limit),
+    limit: Number.MAX_SAFE_INTEGER,
+    stallMs: 5_000,
+  });
   if (result.kind === "broken" && size === 0) throw new Error(result.reason);
   const out = new Uint8Array(Math.min(size, limit));
   let at = 0;
@@ -114,17 +135,32 @@ async function readPrefix(body: ReadableStream<Uint8Array>, limit: number): Prom
 /** A whole answer, read once under the attempt's deadline (a 4xx: only its start, see readError). */
 async function readWhole(response: Response, req: AttemptRequest, ttftMs: () => number): Promise<AttemptResult> {
   if (response.status !== 200) return readError(response, ttftMs);
-  const read = response.body ? await collectWhole(response.body, MAX_ANSWER_BYTES, req.timeoutMs) : { bytes: new Uint8Array(0) };
+  const read = response.body
+    ? await collectWhole(response.body, MAX_ANSWER_BYTES, req.timeoutMs)
+    : { bytes: new Uint8Array(0) };
   if ("kind" in read) {
     if (read.kind === "broken") throw new Error(read.reason);
-    return failed(read.kind === "stalled" ? "timeout" : "malformed", response.status, read.kind === "stalled" ? "the answer stopped" : "the answer is too large");
+    return failed(
+      read.kind === "stalled" ? "timeout" : "malformed",
+      response.status,
+      read.kind === "stalled" ? "the answer stopped" : "the answer is too large",
+    );
   }
   const value = parseJsonBody(read.bytes);
   if (malformedAnswer(value)) return failed("malformed", 200, "the answer is not a JSON object");
-  return { kind: "answer", response, content: { form: "whole", bytes: read.bytes, value }, ttftMs: ttftMs(), outcome: "success" };
+  return {
+    kind: "answer",
+    response,
+    content: { form: "whole", bytes: read.bytes, value },
+    ttftMs: ttftMs(),
+    outcome: "success",
+  };
 }
 
-/** An attempt that broke off before it had an answer: the client left, the node's deadline passed, or the connection broke. */
+/**
+ * An attempt that broke off before it had an answer: the client left, the node's deadline passed, or the connection
+ * broke.
+ */
 function brokenAttempt(req: AttemptRequest, timedOut: boolean, reason: string): AttemptResult {
   if (req.clientGone.aborted) return { kind: "client_gone" };
   // A timeout is judged once the request ends (timeout-evidence.ts): a client can cause one on purpose (a long
@@ -138,10 +174,20 @@ function brokenAttempt(req: AttemptRequest, timedOut: boolean, reason: string): 
 }
 
 /** A stream to relay: read up to its first token (`firstToken` stops the first-token clock and says when it came). */
-async function streamAttempt(response: Response, body: ReadableStream<Uint8Array>, firstToken: () => number): Promise<AttemptResult> {
+async function streamAttempt(
+  response: Response,
+  body: ReadableStream<Uint8Array>,
+  firstToken: () => number,
+): Promise<AttemptResult> {
   const start = await startStream(body);
   if (start.kind === "failed") return failed(start.outcome, 200, start.reason);
-  return { kind: "answer", response, content: { form: "stream", body: start.body }, ttftMs: firstToken(), outcome: "success" };
+  return {
+    kind: "answer",
+    response,
+    content: { form: "stream", body: start.body },
+    ttftMs: firstToken(),
+    outcome: "success",
+  };
 }
 
 /**
@@ -162,20 +208,42 @@ async function assembledAttempt(
     onFirstToken: () => void (ttftMs = firstToken()),
   });
   if (assembled.kind === "too_large") return { kind: "too_large" };
-  if (assembled.kind === "answer") return { kind: "answer", response, content: { form: "assembled", answer: assembled.answer }, ttftMs: ttftMs ?? 0, outcome: "success" };
+  if (assembled.kind === "answer")
+    return {
+      kind: "answer",
+      response,
+      content: { form: "assembled", answer: assembled.answer },
+      ttftMs: ttftMs ?? 0,
+      outcome: "success",
+    };
   // Before its first token a stream fails as startStream fails one; after it, only a client that left ends it quietly.
-  if (!assembled.started) return assembled.outcome === "error" ? { kind: "broken", reason: assembled.reason } : failed(assembled.outcome, 200, assembled.reason);
+  if (!assembled.started)
+    return assembled.outcome === "error"
+      ? { kind: "broken", reason: assembled.reason }
+      : failed(assembled.outcome, 200, assembled.reason);
   return req.clientGone.aborted ? { kind: "client_gone" } : failed(assembled.outcome, 200, assembled.reason, ttftMs);
 }
 
 export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<AttemptResult> {
   const url = node.origin + req.path;
-  const headers = new Headers({ "content-type": "application/json", "x-request-id": req.requestId, [DISPATCH_NODE_HEADER]: node.id });
+  const headers = new Headers({
+    "content-type": "application/json",
+    "x-request-id": req.requestId,
+    [DISPATCH_NODE_HEADER]: node.id,
+  });
   // The slot is taken before anything awaits, so concurrent requests that pick meanwhile see it taken.
   adjustLoad(node.id, 1);
   let answered = false;
   try {
-    await signRequest({ method: "POST", url, headers, body: req.body, signer: req.signer, now: req.now(), extraComponents: [DISPATCH_NODE_HEADER] });
+    await signRequest({
+      method: "POST",
+      url,
+      headers,
+      body: req.body,
+      signer: req.signer,
+      now: req.now(),
+      extraComponents: [DISPATCH_NODE_HEADER],
+    });
   } catch (err) {
     adjustLoad(node.id, -1);
     throw err;
@@ -190,13 +258,20 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
   const onClientGone = () => abort.abort(new Error("client disconnected"));
   req.clientGone.addEventListener("abort", onClientGone, { once: true });
   try {
-    const response = await fetch(url, { method: "POST", headers, body: req.body, signal: abort.signal, redirect: "manual" });
+    const response = await fetch(url, {
+      method: "POST",
+      headers,
+      body: req.body,
+      signal: abort.signal,
+      redirect: "manual",
+    });
     const failure = failedStatus(response.status);
     if (failure) {
       await response.body?.cancel().catch(() => {});
       return failed(failure, response.status, `node answered ${response.status}`, req.now() - started);
     }
-    const isStream = response.status === 200 && (response.headers.get("content-type") ?? "").includes("text/event-stream");
+    const isStream =
+      response.status === 200 && (response.headers.get("content-type") ?? "").includes("text/event-stream");
     if (req.mode === "whole" || !isStream || !response.body) {
       // Asked for a stream, a node that answers 200 with anything else is not speaking the protocol.
       if (req.mode !== "whole" && response.status === 200) {
@@ -209,7 +284,10 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
     }
     // The first token is in: from here on only the stream's stall timer can end it (long answers are not cut).
     const firstToken = (): number => (clearTimeout(timer), req.now() - started);
-    const result = req.mode === "stream" ? await streamAttempt(response, response.body, firstToken) : await assembledAttempt(response, response.body, req, firstToken);
+    const result =
+      req.mode === "stream"
+        ? await streamAttempt(response, response.body, firstToken)
+        : await assembledAttempt(response, response.body, req, firstToken);
     if (result.kind === "broken") return brokenAttempt(req, timedOut, result.reason);
     answered = result.kind === "answer";
     return result;

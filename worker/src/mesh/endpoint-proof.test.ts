@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
-  DISPATCH_NODE_HEADER, ENDPOINT_PROOF_PATH, EndpointChallengeSchema, endpointProofStatement, jwkThumbprint, newSeed, toBase64Url,
-  webCryptoSignerFromSeed, type WebCryptoKeyPair,
+  DISPATCH_NODE_HEADER,
+  ENDPOINT_PROOF_PATH,
+  EndpointChallengeSchema,
+  endpointProofStatement,
+  jwkThumbprint,
+  newSeed,
+  toBase64Url,
+  webCryptoSignerFromSeed,
+  type WebCryptoKeyPair,
 } from "@meshgate/schemas";
 import { challengeNode, type ChallengedNode } from "./endpoint-proof.js";
 
@@ -14,7 +21,9 @@ async function setup(): Promise<{ gateway: WebCryptoKeyPair; key: WebCryptoKeyPa
 }
 
 /** A node answering with `answer(challenge)`; records what the gateway sent. */
-function fakeNode(answer: (challenge: ReturnType<typeof EndpointChallengeSchema.parse>) => Promise<Response> | Response) {
+function fakeNode(
+  answer: (challenge: ReturnType<typeof EndpointChallengeSchema.parse>) => Promise<Response> | Response,
+) {
   const seen: Request[] = [];
   const fetcher = (async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = new Request(input, init);
@@ -24,7 +33,11 @@ function fakeNode(answer: (challenge: ReturnType<typeof EndpointChallengeSchema.
   return { fetcher, seen };
 }
 
-const proofBy = async (key: WebCryptoKeyPair, challenge: ReturnType<typeof EndpointChallengeSchema.parse>, over: Record<string, unknown> = {}) =>
+const proofBy = async (
+  key: WebCryptoKeyPair,
+  challenge: ReturnType<typeof EndpointChallengeSchema.parse>,
+  over: Record<string, unknown> = {},
+) =>
   Response.json({
     object: "endpoint_proof",
     node_id: challenge.node_id,
@@ -56,13 +69,36 @@ describe("challengeNode", () => {
   });
 
   it.each([
-    ["a signature by another key", async (c: ReturnType<typeof EndpointChallengeSchema.parse>) => proofBy(await webCryptoSignerFromSeed(newSeed(), jwkThumbprint), c), "answered for another node or key"],
-    ["a proof for another node", async (c: ReturnType<typeof EndpointChallengeSchema.parse>, k: WebCryptoKeyPair) => proofBy(k, c, { node_id: "x".repeat(43) }), "answered for another node or key"],
-    ["a signature over another challenge", async (c: ReturnType<typeof EndpointChallengeSchema.parse>, k: WebCryptoKeyPair) => proofBy(k, { ...c, challenge: "A".repeat(43) }), "signature does not verify"],
-    ["a redirect", () => new Response(null, { status: 302, headers: { location: "http://127.0.0.1/" } }), "answered 302"],
+    [
+      "a signature by another key",
+      async (c: ReturnType<typeof EndpointChallengeSchema.parse>) =>
+        proofBy(await webCryptoSignerFromSeed(newSeed(), jwkThumbprint), c),
+      "answered for another node or key",
+    ],
+    [
+      "a proof for another node",
+      async (c: ReturnType<typeof EndpointChallengeSchema.parse>, k: WebCryptoKeyPair) =>
+        proofBy(k, c, { node_id: "x".repeat(43) }),
+      "answered for another node or key",
+    ],
+    [
+      "a signature over another challenge",
+      async (c: ReturnType<typeof EndpointChallengeSchema.parse>, k: WebCryptoKeyPair) =>
+        proofBy(k, { ...c, challenge: "A".repeat(43) }),
+      "signature does not verify",
+    ],
+    [
+      "a redirect",
+      () => new Response(null, { status: 302, headers: { location: "http://127.0.0.1/" } }),
+      "answered 302",
+    ],
     ["an error", () => Response.json({ error: "no" }, { status: 404 }), "answered 404"],
     ["not JSON", () => new Response("hello"), "answer is not a small JSON document"],
-    ["an endless body", () => new Response(new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(1024)) })), "answer is not a small JSON document"],
+    [
+      "an endless body",
+      () => new Response(new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(1024)) })),
+      "answer is not a small JSON document",
+    ],
   ])("refuses %s", async (_name, answer, reason) => {
     const { gateway, key, node } = await setup();
     const { fetcher } = fakeNode((c) => answer(c, key));
@@ -72,6 +108,9 @@ describe("challengeNode", () => {
   it("reports an unreachable node", async () => {
     const { gateway, node } = await setup();
     const fetcher = (() => Promise.reject(new Error("connection refused"))) as typeof fetch;
-    expect(await challengeNode(node, gateway.signer, Date.now(), fetcher)).toEqual({ ok: false, reason: "unreachable (connection refused)" });
+    expect(await challengeNode(node, gateway.signer, Date.now(), fetcher)).toEqual({
+      ok: false,
+      reason: "unreachable (connection refused)",
+    });
   });
 });

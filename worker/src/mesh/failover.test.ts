@@ -1,17 +1,45 @@
 // The route's side of timeout evidence: a timeout is reported only once another node answered the same request, and
 // a second timeout ends the request without charging either node.
 import { describe, expect, it } from "vitest";
-import { buildTable, NO_CONTROLS, newNodeState, type Outcome, type RouteNode, type RoutingControls } from "../routing/index.js";
+import {
+  buildTable,
+  NO_CONTROLS,
+  newNodeState,
+  type Outcome,
+  type RouteNode,
+  type RoutingControls,
+} from "../routing/index.js";
 import type { AttemptResult } from "./dispatch.js";
 import { MAX_ATTEMPTS_PER_MODEL, routeRequest } from "./failover.js";
 
 function node(id: string): RouteNode {
-  return { id, origin: `https://${id}.example`, declaredCapacity: 8, othersInFlight: 0, models: new Map([["m", null]]), contextLengths: new Map(), state: newNodeState(0), probe: null };
+  return {
+    id,
+    origin: `https://${id}.example`,
+    declaredCapacity: 8,
+    othersInFlight: 0,
+    models: new Map([["m", null]]),
+    contextLengths: new Map(),
+    state: newNodeState(0),
+    probe: null,
+  };
 }
 
-const TIMEOUT: AttemptResult = { kind: "failed", outcome: "timeout", status: null, ttftMs: 10_000, reason: "no first token" };
+const TIMEOUT: AttemptResult = {
+  kind: "failed",
+  outcome: "timeout",
+  status: null,
+  ttftMs: 10_000,
+  reason: "no first token",
+};
 const ERROR: AttemptResult = { kind: "failed", outcome: "error", status: 500, ttftMs: 5, reason: "500" };
-const ANSWER: AttemptResult = { kind: "answer", response: new Response("{}"), content: { form: "whole", bytes: new Uint8Array(2), value: {} }, ttftMs: 50, outcome: "success" };
+const ANSWER: AttemptResult = {
+  kind: "answer",
+  response: new Response("{}"),
+  content: { form: "whole", bytes: new Uint8Array(2), value: {} },
+  ttftMs: 50,
+  outcome: "success",
+};
 
 /** Routes over nodes a, b, c, d; `answers` says what each attempt gets, in order. */
 async function route(answers: AttemptResult[], controls: Partial<RoutingControls> = {}) {
@@ -38,7 +66,9 @@ describe("routeRequest and timeouts", () => {
   it("reports a timeout once another node answered, with who asked and the prompt's size", async () => {
     const { result, reported, sent } = await route([TIMEOUT, ANSWER]);
     expect(result.ok).toBe(true);
-    expect(reported).toEqual([expect.objectContaining({ nodeId: sent[0], kind: "timeout", client: "key-1", promptTokens: 300 })]);
+    expect(reported).toEqual([
+      expect.objectContaining({ nodeId: sent[0], kind: "timeout", client: "key-1", promptTokens: 300 }),
+    ]);
   });
 
   it("stops after a second timeout and reports neither", async () => {

@@ -35,9 +35,16 @@ export type Answer = Extract<AttemptResult, { kind: "answer" }>;
 
 export type RouteResult =
   | { ok: true; node: RouteNode; model: string; answer: Answer; attempts: AttemptRecord[] }
-  | { ok: false; reason: "unknown_model" | "no_eligible" | "saturated" | "failed" | "client_gone" | "unaffordable" | "too_large"; model: string; attempts: AttemptRecord[] };
+  | {
+      ok: false;
+      reason: "unknown_model" | "no_eligible" | "saturated" | "failed" | "client_gone" | "unaffordable" | "too_large";
+      model: string;
+      attempts: AttemptRecord[];
+    };
 
-/** What `send` answers for a node it did not ask after all (the request's budget can't cover that node's worst case). */
+/**
+ * What `send` answers for a node it did not ask after all (the request's budget can't cover that node's worst case).
+ */
 export interface PassedOver {
   kind: "passed_over";
 }
@@ -62,12 +69,32 @@ export interface RouteRequest {
   allow?: (node: RouteNode, model: string) => boolean;
 }
 
-function failedOutcome(req: RouteRequest, node: RouteNode, model: string, result: Extract<AttemptResult, { kind: "failed" }>, inFlight: number): Outcome {
+function failedOutcome(
+  req: RouteRequest,
+  node: RouteNode,
+  model: string,
+  result: Extract<AttemptResult, { kind: "failed" }>,
+  inFlight: number,
+): Outcome {
   const { promptTokens, client } = req;
-  return { nodeId: node.id, model, kind: result.outcome, at: req.now(), ttftMs: result.ttftMs, tokens: null, streamMs: null, inFlight, promptTokens, client };
+  return {
+    nodeId: node.id,
+    model,
+    kind: result.outcome,
+    at: req.now(),
+    ttftMs: result.ttftMs,
+    tokens: null,
+    streamMs: null,
+    inFlight,
+    promptTokens,
+    client,
+  };
 }
 
-/** When no model could be tried, the most hopeful reason is reported: "busy, retry" beats "filtered out" beats "unknown". */
+/**
+ * When no model could be tried, the most hopeful reason is reported: "busy, retry" beats "filtered out" beats
+ * "unknown".
+ */
 const REFUSAL_RANK = { unknown_model: 0, no_eligible: 1, saturated: 2 } as const;
 
 export async function routeRequest(req: RouteRequest): Promise<RouteResult> {
@@ -85,11 +112,24 @@ async function tryNodes(req: RouteRequest, held: HeldTimeout[]): Promise<RouteRe
   models: for (const model of req.controls.models) {
     const allow = req.allow;
     const allowed = allow ? { allow: (node: RouteNode) => allow(node, model) } : {};
-    for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_MODEL && attempts.length < MAX_ATTEMPTS && passedOver <= MAX_PASSED_OVER; ) {
+    for (
+      let attempt = 0;
+      attempt < MAX_ATTEMPTS_PER_MODEL && attempts.length < MAX_ATTEMPTS && passedOver <= MAX_PASSED_OVER;
+    ) {
       const now = req.now();
-      const picked = pickNode(req.table(), { model, controls: req.controls, now, random: req.random, load: nodeLoad, exclude: tried, attempt, ...allowed });
+      const picked = pickNode(req.table(), {
+        model,
+        controls: req.controls,
+        now,
+        random: req.random,
+        load: nodeLoad,
+        exclude: tried,
+        attempt,
+        ...allowed,
+      });
       if (picked.kind !== "node") {
-        if (!refusal || REFUSAL_RANK[picked.kind] > REFUSAL_RANK[refusal.reason]) refusal = { reason: picked.kind, model };
+        if (!refusal || REFUSAL_RANK[picked.kind] > REFUSAL_RANK[refusal.reason])
+          refusal = { reason: picked.kind, model };
         break;
       }
       const { node } = picked;
@@ -105,15 +145,30 @@ async function tryNodes(req: RouteRequest, held: HeldTimeout[]): Promise<RouteRe
       if (result.kind === "client_gone") return { ok: false, reason: "client_gone", model, attempts };
       // The request's own shape made an answer too large to return whole: every node would do the same.
       if (result.kind === "too_large") return { ok: false, reason: "too_large", model, attempts };
-      attempts.push({ nodeId: node.id, model, status: result.kind === "answer" ? result.response.status : result.status, outcome: result.outcome, durationMs });
+      attempts.push({
+        nodeId: node.id,
+        model,
+        status: result.kind === "answer" ? result.response.status : result.status,
+        outcome: result.outcome,
+        durationMs,
+      });
       if (result.kind === "answer") return { ok: true, node, model, answer: result, attempts };
       const outcome = failedOutcome(req, node, model, result, othersInFlight);
       if (outcome.kind !== "timeout") req.onFailure(outcome);
-      else if (held.push({ outcome, chosenByClient: chosenByClient(req.controls, node.id) }) >= MAX_TIMEOUTS_PER_REQUEST) break models;
+      else if (
+        held.push({ outcome, chosenByClient: chosenByClient(req.controls, node.id) }) >= MAX_TIMEOUTS_PER_REQUEST
+      )
+        break models;
     }
   }
-  if (attempts.length > 0) return { ok: false, reason: "failed", model: attempts[attempts.length - 1]?.model ?? "", attempts };
+  if (attempts.length > 0)
+    return { ok: false, reason: "failed", model: attempts[attempts.length - 1]?.model ?? "", attempts };
   // Nothing was asked, and some node was passed over as too dear: the budget, not the mesh, is what stopped it.
   if (passedOver > 0) return { ok: false, reason: "unaffordable", model: req.controls.models[0] ?? "", attempts };
-  return { ok: false, reason: refusal?.reason ?? "unknown_model", model: refusal?.model ?? req.controls.models[0] ?? "", attempts };
+  return {
+    ok: false,
+    reason: refusal?.reason ?? "unknown_model",
+    model: refusal?.model ?? req.controls.models[0] ?? "",
+    attempts,
+  };
 }

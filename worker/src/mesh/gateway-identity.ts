@@ -6,7 +6,10 @@ let cached: { seed: string; identity: Promise<WebCryptoKeyPair> } | null = null;
 
 export function gatewayIdentity(env: Env): Promise<WebCryptoKeyPair> {
   const seed = env.GATEWAY_SIGNING_KEY;
-  if (!seed) return Promise.reject(new HttpError(500, "The gateway has no signing key configured.", { code: "gateway_misconfigured" }));
+  if (!seed)
+    return Promise.reject(
+      new HttpError(500, "The gateway has no signing key configured.", { code: "gateway_misconfigured" }),
+    );
   if (cached?.seed !== seed) {
     const identity = webCryptoSignerFromSeed(seed, jwkThumbprint).catch((err: unknown) => {
       cached = null;

@@ -14,7 +14,15 @@ export function parseInstant(text: string | undefined): number | null {
 
 export async function gatewayKeys(env: Env, now: number): Promise<GatewayKey[]> {
   const { publicKey } = await gatewayIdentity(env);
-  const keys: GatewayKey[] = [{ kid: await jwkThumbprint(publicKey), alg: "ed25519", jwk: publicJwk(publicKey), status: "current", not_after: null }];
+  const keys: GatewayKey[] = [
+    {
+      kid: await jwkThumbprint(publicKey),
+      alg: "ed25519",
+      jwk: publicJwk(publicKey),
+      status: "current",
+      not_after: null,
+    },
+  ];
   const previous = env.GATEWAY_PREVIOUS_PUBLIC_KEY?.trim();
   if (!previous || previous === publicKey) return keys;
   // A malformed entry would make agents refuse the whole document; an unreadable deadline would publish it forever.
@@ -28,6 +36,12 @@ export async function gatewayKeys(env: Env, now: number): Promise<GatewayKey[]> 
     return keys;
   }
   if (until !== null && until <= now) return keys;
-  keys.push({ kid: await jwkThumbprint(previous), alg: "ed25519", jwk: publicJwk(previous), status: "previous", not_after: until === null ? null : new Date(until).toISOString() });
+  keys.push({
+    kid: await jwkThumbprint(previous),
+    alg: "ed25519",
+    jwk: publicJwk(previous),
+    status: "previous",
+    not_after: until === null ? null : new Date(until).toISOString(),
+  });
   return keys;
 }

@@ -33,12 +33,24 @@ export async function runHealthProbes(env: Env, now: number): Promise<ProbeResul
   const allowed = targets.filter((t) => checkNodeUrl(t.url, policy) === null);
   const { signer } = await gatewayIdentity(env);
   const started = Date.now();
-  const probed = await probeNodes(allowed, { signer, now: Date.now, timeoutMs: PROBE_TIMEOUT_MS, startBy: started + START_PROBES_WITHIN_MS });
-  const results = [...probed, ...refused.map((t): ProbeResult => ({ nodeId: t.id, reachable: false, rttMs: null, at: started }))];
+  const probed = await probeNodes(allowed, {
+    signer,
+    now: Date.now,
+    timeoutMs: PROBE_TIMEOUT_MS,
+    startBy: started + START_PROBES_WITHIN_MS,
+  });
+  const results = [
+    ...probed,
+    ...refused.map((t): ProbeResult => ({ nodeId: t.id, reachable: false, rttMs: null, at: started })),
+  ];
   await registry.recordProbes(results, Date.now());
   const unreachable = results.filter((r) => !r.reachable);
   if (unreachable.length > 0) {
-    console.warn("health probes: unreachable nodes", { probed: results.length, unreachable: unreachable.length, first: unreachable.slice(0, 5).map((r) => r.nodeId) });
+    console.warn("health probes: unreachable nodes", {
+      probed: results.length,
+      unreachable: unreachable.length,
+      first: unreachable.slice(0, 5).map((r) => r.nodeId),
+    });
   }
   return results;
 }

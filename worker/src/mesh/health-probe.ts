@@ -1,6 +1,14 @@
 // Reachability probes: a gateway-signed POST to a node's health path, timed. Signed and addressed like a dispatch, so
 // the node answers only the gateway, and only for itself; the answer must name the node the probe was meant for.
-import { concatBytes, DISPATCH_NODE_HEADER, HEALTH_PATH, HealthAnswerSchema, signRequest, utf8, type Signer } from "@meshgate/schemas";
+import {
+  concatBytes,
+  DISPATCH_NODE_HEADER,
+  HEALTH_PATH,
+  HealthAnswerSchema,
+  signRequest,
+  utf8,
+  type Signer,
+} from "@meshgate/schemas";
 import type { ProbeResult, ProbeTarget } from "../durable/node-registry-types.js";
 
 export type { ProbeResult, ProbeTarget } from "../durable/node-registry-types.js";
@@ -43,7 +51,15 @@ export async function probeNode(target: ProbeTarget, opts: ProbeOptions): Promis
   }
   const body = utf8("{}");
   const headers = new Headers({ "content-type": "application/json", [DISPATCH_NODE_HEADER]: target.id });
-  await signRequest({ method: "POST", url, headers, body, signer: opts.signer, now: at, extraComponents: [DISPATCH_NODE_HEADER] });
+  await signRequest({
+    method: "POST",
+    url,
+    headers,
+    body,
+    signer: opts.signer,
+    now: at,
+    extraComponents: [DISPATCH_NODE_HEADER],
+  });
   // One deadline for the whole exchange, answer body included: a node that trickles its answer is not healthy.
   const signal = AbortSignal.timeout(opts.timeoutMs ?? PROBE_TIMEOUT_MS);
   let response: Response;

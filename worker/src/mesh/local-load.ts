@@ -10,7 +10,9 @@ export function localLoad(nodeId: string): number {
   return localInFlight.get(nodeId) ?? 0;
 }
 
-/** What the gateway believes a node has in flight: this isolate's own requests, now, plus the others' as last reported. */
+/**
+ * What the gateway believes a node has in flight: this isolate's own requests, now, plus the others' as last reported.
+ */
 export function nodeLoad(node: RouteNode): number {
   return node.othersInFlight + localLoad(node.id);
 }

@@ -2,7 +2,16 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { Outcome } from "../routing/index.js";
 import { forgetOutcomes, outcomesNotIn, outcomesWritten, rememberOutcome } from "./local-outcomes.js";
 
-const outcome = (nodeId: string, at: number): Outcome => ({ nodeId, model: "m", kind: "timeout", at, ttftMs: 10_000, tokens: null, streamMs: null, inFlight: 0 });
+const outcome = (nodeId: string, at: number): Outcome => ({
+  nodeId,
+  model: "m",
+  kind: "timeout",
+  at,
+  ttftMs: 10_000,
+  tokens: null,
+  streamMs: null,
+  inFlight: 0,
+});
 
 describe("outcomes on their way to the registry", () => {
   beforeEach(forgetOutcomes);

@@ -7,7 +7,15 @@ import type { OpenAIErrorBody } from "@meshgate/schemas";
 /** Characters of the node's message kept. */
 export const MAX_NODE_MESSAGE_CHARS = 1_000;
 
-const OPENAI_TYPES = new Set(["invalid_request_error", "authentication_error", "permission_error", "not_found_error", "rate_limit_error", "insufficient_quota", "api_error"]);
+const OPENAI_TYPES = new Set([
+  "invalid_request_error",
+  "authentication_error",
+  "permission_error",
+  "not_found_error",
+  "rate_limit_error",
+  "insufficient_quota",
+  "api_error",
+]);
 const IDENTIFIER = /^[A-Za-z0-9_.-]{1,64}$/;
 const PARAM = /^[A-Za-z0-9_.[\]-]{1,128}$/;
 
@@ -24,7 +32,9 @@ function stringOf(value: unknown): string | null {
 /** FastAPI's validation errors: `detail` is a list of `{msg, loc}`. */
 function detailText(detail: unknown): string | null {
   if (!Array.isArray(detail)) return stringOf(detail);
-  const messages = (detail as unknown[]).flatMap((d) => (isObject(d) && typeof d["msg"] === "string" ? [d["msg"]] : []));
+  const messages = (detail as unknown[]).flatMap((d) =>
+    isObject(d) && typeof d["msg"] === "string" ? [d["msg"]] : [],
+  );
   return messages.length > 0 ? messages.join("; ") : null;
 }
 
@@ -44,14 +54,23 @@ function readNodeError(text: string): NodeError {
   }
   if (!isObject(value)) return { message: null, type: null, param: null, code: null };
   const inner = value["error"];
-  if (isObject(inner)) return { message: stringOf(inner["message"]), type: inner["type"], param: inner["param"], code: inner["code"] };
-  return { message: stringOf(inner) ?? stringOf(value["message"]) ?? detailText(value["detail"]), type: value["type"], param: value["param"], code: value["code"] };
+  if (isObject(inner))
+    return { message: stringOf(inner["message"]), type: inner["type"], param: inner["param"], code: inner["code"] };
+  return {
+    message: stringOf(inner) ?? stringOf(value["message"]) ?? detailText(value["detail"]),
+    type: value["type"],
+    param: value["param"],
+    code: value["code"],
+  };
 }
 
 /** Control characters out, whitespace collapsed, at most MAX_NODE_MESSAGE_CHARS (cut with an ellipsis). */
 export function cleanMessage(text: string): string {
   // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").replace(/\s+/g, " ").trim();
+  const clean = text
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
   return clean.length <= MAX_NODE_MESSAGE_CHARS ? clean : `${clean.slice(0, MAX_NODE_MESSAGE_CHARS - 1)}…`;
 }
 

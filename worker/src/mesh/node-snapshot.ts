@@ -5,7 +5,14 @@ import { ceilingFor, NODE_TTL_MS, priceWithin, type PriceCeilings } from "@meshg
 import type { RegistryNode } from "../durable/node-registry-types.js";
 import { nodeRegistry } from "../durable/names.js";
 import { priceCeilings } from "../http/price-ceilings.js";
-import { buildTable, noteLoad, observeInTable, type Outcome, type RouteNode, type RoutingTable } from "../routing/index.js";
+import {
+  buildTable,
+  noteLoad,
+  observeInTable,
+  type Outcome,
+  type RouteNode,
+  type RoutingTable,
+} from "../routing/index.js";
 import { localLoad, nodeLoad, onLoadChange } from "./local-load.js";
 import { outcomesNotIn } from "./local-outcomes.js";
 import { checkNodeUrl, nodeUrlPolicy } from "./node-url-policy.js";
@@ -29,7 +36,9 @@ onLoadChange((nodeId) => {
   if (current && node) noteLoad(current.table, nodeId, nodeLoad(node), Date.now());
 });
 
-/** Heartbeats refuse prices above the ceilings; a model whose price a since-lowered ceiling forbids is not routed to. */
+/**
+ * Heartbeats refuse prices above the ceilings; a model whose price a since-lowered ceiling forbids is not routed to.
+ */
 function toRouteNode(n: RegistryNode, ceilings: PriceCeilings): RouteNode {
   const offered = n.models.filter((m) => !m.price || priceWithin(m.price, ceilingFor(ceilings, m.id)));
   return {
@@ -38,7 +47,9 @@ function toRouteNode(n: RegistryNode, ceilings: PriceCeilings): RouteNode {
     declaredCapacity: n.capacity,
     othersInFlight: Math.max(0, n.in_flight - localLoad(n.id)),
     models: new Map(offered.map((m) => [m.id, m.price ?? null])),
-    contextLengths: new Map(offered.flatMap((m) => (m.context_length === undefined ? [] : [[m.id, m.context_length] as const]))),
+    contextLengths: new Map(
+      offered.flatMap((m) => (m.context_length === undefined ? [] : [[m.id, m.context_length] as const])),
+    ),
     state: n.state,
     probe: n.probe ? { reachable: n.probe.reachable, rttMs: n.probe.rtt_ms, at: n.probe.at } : null,
   };
@@ -50,7 +61,11 @@ async function refresh(env: Env, now: number): Promise<NodeSnapshot> {
   // Heartbeats already refuse forbidden URLs; checked again in case the policy changed since a node registered.
   const nodes = (await nodeRegistry(env).snapshot(now)).filter((n) => checkNodeUrl(n.url, policy) === null);
   const ceilings = priceCeilings(env);
-  const table = buildTable(nodes.map((n) => toRouteNode(n, ceilings)), now, nodeLoad);
+  const table = buildTable(
+    nodes.map((n) => toRouteNode(n, ceilings)),
+    now,
+    nodeLoad,
+  );
   for (const outcome of outcomesNotIn(requestedAt)) observeInTable(table, outcome);
   current = { fetchedAt: now, nodes, table, publicKeys: new Map(nodes.map((n) => [n.id, n.public_key])) };
   return current;

@@ -2,8 +2,13 @@
 // make the Worker call loopback, private-network or cloud-metadata addresses on its behalf (SSRF).
 // Hostnames are judged by name only: DNS is not resolved here.
 
-export interface NodeUrlRefusal { code: "forbidden_node_url"; message: string }
-export interface NodeUrlPolicy { allowPrivate: boolean }
+export interface NodeUrlRefusal {
+  code: "forbidden_node_url";
+  message: string;
+}
+export interface NodeUrlPolicy {
+  allowPrivate: boolean;
+}
 
 type Range = "loopback" | "private" | "link-local" | "multicast" | "reserved";
 
@@ -43,7 +48,8 @@ export function checkNodeUrl(url: string, policy: NodeUrlPolicy): NodeUrlRefusal
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     return refuse(`the URL uses the "${parsed.protocol}" scheme; only http and https are allowed`);
   }
-  if (parsed.username !== "" || parsed.password !== "") return refuse("the URL contains credentials (a username or password)");
+  if (parsed.username !== "" || parsed.password !== "")
+    return refuse("the URL contains credentials (a username or password)");
   if (policy.allowPrivate) return null;
   const problem = hostProblem(parsed.hostname);
   return problem === null ? null : refuse(problem);
@@ -60,7 +66,8 @@ function hostProblem(hostname: string): string | null {
   if (ip !== null) return rangeMessage(ipv4Range(ip), name);
   const labels = name.split(".");
   // WHATWG URL turns every numeric-looking host into dotted IPv4 or rejects it; fail closed on anything else.
-  if (/^(0x[0-9a-f]*|[0-9]+)$/i.test(labels[labels.length - 1] ?? "")) return `the URL's host is not a canonical IP address (${name})`;
+  if (/^(0x[0-9a-f]*|[0-9]+)$/i.test(labels[labels.length - 1] ?? ""))
+    return `the URL's host is not a canonical IP address (${name})`;
   const local = labels.length < 2 || LOCAL_SUFFIXES.some((s) => name === s || name.endsWith(`.${s}`));
   return local ? `the URL names a local hostname (${hostname})` : null;
 }

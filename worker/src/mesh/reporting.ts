@@ -14,7 +14,9 @@ const usageBatcher = new Batcher<UsageEntry>({
   maxItems: 500,
   // Settling is idempotent on request id, so a batch retried after a lost reply is never charged twice.
   async write(rows, env) {
-    await Promise.all([...groupBy(rows, (r) => r.key_id)].map(([keyId, keyRows]) => keyAccount(env, keyId).settle(keyRows, Date.now())));
+    await Promise.all(
+      [...groupBy(rows, (r) => r.key_id)].map(([keyId, keyRows]) => keyAccount(env, keyId).settle(keyRows, Date.now())),
+    );
   },
 });
 

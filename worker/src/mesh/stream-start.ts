@@ -63,6 +63,7 @@ export async function startStream(body: ReadableStream<Uint8Array>): Promise<Str
       if (first === "malformed") return fail("malformed", "a payload before the first token is not a JSON object");
       if (first === "token") return { kind: "started", body: { held, reader } };
     }
-    if (size > MAX_PREAMBLE_BYTES) return fail("malformed", `no token in the stream's first ${MAX_PREAMBLE_BYTES} bytes`);
+    if (size > MAX_PREAMBLE_BYTES)
+      return fail("malformed", `no token in the stream's first ${MAX_PREAMBLE_BYTES} bytes`);
   }
 }

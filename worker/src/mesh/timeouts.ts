@@ -20,7 +20,10 @@ function millis(text: string | undefined, fallback: number): number {
   return Number.isInteger(value) && value >= 100 && value <= 600_000 ? value : fallback;
 }
 
-export function dispatchTimeouts(env: { FIRST_TOKEN_TIMEOUT_MS?: string; ANSWER_TIMEOUT_MS?: string }): DispatchTimeouts {
+export function dispatchTimeouts(env: {
+  FIRST_TOKEN_TIMEOUT_MS?: string;
+  ANSWER_TIMEOUT_MS?: string;
+}): DispatchTimeouts {
   return {
     firstTokenMs: millis(env.FIRST_TOKEN_TIMEOUT_MS, DEFAULT_TIMEOUTS.firstTokenMs),
     answerMs: millis(env.ANSWER_TIMEOUT_MS, DEFAULT_TIMEOUTS.answerMs),

@@ -102,7 +102,10 @@ class Content {
   }
 }
 
-/** `logprobs`: entry arrays (chat's content/refusal, completions' tokens, token_logprobs, top_logprobs, text_offset) concatenated. */
+/**
+ * `logprobs`: entry arrays (chat's content/refusal, completions' tokens, token_logprobs, top_logprobs, text_offset)
+ * concatenated.
+ */
 class Logprobs {
   private fields: Fields | null = null;
 
@@ -122,7 +125,10 @@ class Logprobs {
   }
 }
 
-/** A function named over deltas: the last non-empty name (as openai-node; servers that repeat it would double it), arguments concatenated. */
+/**
+ * A function named over deltas: the last non-empty name (as openai-node; servers that repeat it would double it),
+ * arguments concatenated.
+ */
 class FunctionCall {
   private name = "";
   private readonly args = new Text();
@@ -166,7 +172,12 @@ class ToolCall {
 
   value(): Json {
     // A call without an id keeps none (the gateway invents nothing); one without a type is a function call.
-    return { ...(this.id === null ? {} : { id: this.id }), type: this.type ?? "function", function: this.fn.value(), ...this.extras.toObject() };
+    return {
+      ...(this.id === null ? {} : { id: this.id }),
+      type: this.type ?? "function",
+      function: this.fn.value(),
+      ...this.extras.toObject(),
+    };
   }
 }
 
@@ -236,7 +247,8 @@ class ChatChoice extends ChoiceBuilder {
       else if (key === "tool_calls") this.addToolCalls(value);
       else if (key === "function_call") {
         if (isObject(value)) (this.functionCall ??= new FunctionCall()).add(value);
-      } else if ((CONCATENATED_MESSAGE_FIELDS as readonly string[]).includes(key)) this.concatenatedField(key).add(value);
+      } else if ((CONCATENATED_MESSAGE_FIELDS as readonly string[]).includes(key))
+        this.concatenatedField(key).add(value);
       else this.messageExtras.setLast(key, value);
     }
   }
@@ -294,10 +306,16 @@ export class AnswerAssembler {
   chunks = 0;
   /** Payloads that were not a JSON object (merged nowhere). */
   ignored = 0;
-  /** The first error envelope (`{"error": ...}` without choices) the stream carried: the answer is this, not a completion. */
+  /**
+   * The first error envelope (`{"error": ...}` without choices) the stream carried: the answer is this, not a
+   * completion.
+   */
   error: Json | null = null;
 
-  /** `maxChoices`: how many choices the request asked for (`RequestShape.choices`); others are dropped, as the meter counts none. */
+  /**
+   * `maxChoices`: how many choices the request asked for (`RequestShape.choices`); others are dropped, as the meter
+   * counts none.
+   */
   constructor(
     readonly kind: AnswerKind,
     readonly maxChoices: number,
@@ -331,7 +349,8 @@ export class AnswerAssembler {
       const index = indexOf(choice, position);
       if (!(index < this.maxChoices)) continue;
       let builder = this.choices.get(index);
-      if (!builder) this.choices.set(index, (builder = this.kind === "chat" ? new ChatChoice() : new CompletionChoice()));
+      if (!builder)
+        this.choices.set(index, (builder = this.kind === "chat" ? new ChatChoice() : new CompletionChoice()));
       builder.add(choice);
     }
   }

@@ -15,7 +15,8 @@ const encoder = new TextEncoder();
  */
 export class NativeStreamDigest {
   /** Opened at the first flush: a short stream never needs one. */
-  private sink: { stream: DigestStream; writer: WritableStreamDefaultWriter<ArrayBuffer | ArrayBufferView> } | null = null;
+  private sink: { stream: DigestStream; writer: WritableStreamDefaultWriter<ArrayBuffer | ArrayBufferView> } | null =
+    null;
   private pending = "";
   private result: Promise<string> | null = null;
 

@@ -35,7 +35,8 @@ export class OutputTally {
       if (!tally) this.perChoice.set(output.index, (tally = { textBytes: 0, logprobTokens: 0, toolCalls: new Set() }));
       tally.textBytes += output.textBytes;
       tally.logprobTokens += output.logprobTokens;
-      for (const index of output.toolCallIndexes) if (tally.toolCalls.size < MAX_TOOL_CALLS_PER_CHOICE) tally.toolCalls.add(index);
+      for (const index of output.toolCallIndexes)
+        if (tally.toolCalls.size < MAX_TOOL_CALLS_PER_CHOICE) tally.toolCalls.add(index);
       this.textBytes += output.textBytes;
       this.chunkTokens += chunkTokens(output);
     }

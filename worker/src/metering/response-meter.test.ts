@@ -5,7 +5,8 @@ import { textStream as source } from "../../test/text-stream.js";
 
 const enc = new TextEncoder();
 const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
-const chunk = (content: string) => `data: ${JSON.stringify({ id: "x", choices: [{ index: 0, delta: { content } }], usage: null })}\n\n`;
+const chunk = (content: string) =>
+  `data: ${JSON.stringify({ id: "x", choices: [{ index: 0, delta: { content } }], usage: null })}\n\n`;
 const usageEvent = `data: ${JSON.stringify({ id: "x", choices: [], usage })}\n\n`;
 
 async function readChunks(stream: ReadableStream<Uint8Array>): Promise<string[]> {
@@ -20,7 +21,13 @@ describe("meterStream on streams", () => {
     const parts = [chunk("a"), chunk("b"), usageEvent, "data: [DONE]\n\n"];
     const { body, result } = meterStream(source(parts), { hideUsage: false, choices: 1 });
     expect(await readChunks(body)).toEqual(parts);
-    expect(await result).toMatchObject({ usage, completed: true, failure: null, sseError: false, bytes: parts.join("").length });
+    expect(await result).toMatchObject({
+      usage,
+      completed: true,
+      failure: null,
+      sseError: false,
+      bytes: parts.join("").length,
+    });
   });
 
   it("removes the usage chunk the client did not ask for, and still meters it", async () => {
@@ -35,7 +42,8 @@ describe("meterStream on streams", () => {
     const receipt = "cmVjZWlwdA.c2lnbmF0dXJl";
     const parts = [chunk("a"), chunk("b"), usageEvent, `data: [DONE]\n\n${RECEIPT_COMMENT_PREFIX}${receipt}\n\n`];
     const expected = new StreamDigest();
-    for (const data of [chunk("a"), chunk("b"), usageEvent].map((e) => e.slice("data: ".length, -2))) expected.add(data);
+    for (const data of [chunk("a"), chunk("b"), usageEvent].map((e) => e.slice("data: ".length, -2)))
+      expected.add(data);
     expected.add("[DONE]");
     const digest = expected.finish();
     for (const hideUsage of [false, true]) {
@@ -96,7 +104,11 @@ describe("meterStream on streams", () => {
     const endless = new ReadableStream<Uint8Array>({
       pull(controller) {
         pulls++;
-        controller.enqueue(enc.encode(pulls === 1 ? `${chunk("a")}data: {"choices":[{"index":0,"delta":{"content":"` : "x".repeat(64 * 1024)));
+        controller.enqueue(
+          enc.encode(
+            pulls === 1 ? `${chunk("a")}data: {"choices":[{"index":0,"delta":{"content":"` : "x".repeat(64 * 1024),
+          ),
+        );
       },
     });
     const { body, result } = meterStream(endless, { hideUsage: false, choices: 1 });
@@ -108,7 +120,10 @@ describe("meterStream on streams", () => {
   });
 
   it("counts a node that sends only empty chunks or repeated [DONE]s after its first token as stalled", async () => {
-    for (const filler of [`data: ${JSON.stringify({ id: "x", choices: [{ index: 0, delta: {} }] })}\n\n`, "data: [DONE]\n\n"]) {
+    for (const filler of [
+      `data: ${JSON.stringify({ id: "x", choices: [{ index: 0, delta: {} }] })}\n\n`,
+      "data: [DONE]\n\n",
+    ]) {
       let sent = 0;
       const holding = new ReadableStream<Uint8Array>({
         async pull(controller) {
@@ -124,7 +139,10 @@ describe("meterStream on streams", () => {
   });
 
   it("marks a stream with a payload that is not a JSON object as malformed", async () => {
-    const { body, result } = meterStream(source([chunk("a"), "data: <html>\n\n", "data: [DONE]\n\n"]), { hideUsage: false, choices: 1 });
+    const { body, result } = meterStream(source([chunk("a"), "data: <html>\n\n", "data: [DONE]\n\n"]), {
+      hideUsage: false,
+      choices: 1,
+    });
     await readChunks(body);
     expect(await result).toMatchObject({ malformed: true });
   });
@@ -228,7 +246,10 @@ describe("meterStream when the client goes away", () => {
 
   it("stops reading from a node that does not finish within the drain limit after its client left", async () => {
     let cancelled = false;
-    const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(chunk("x"))), cancel: () => void (cancelled = true) });
+    const endless = new ReadableStream<Uint8Array>({
+      pull: (c) => c.enqueue(enc.encode(chunk("x"))),
+      cancel: () => void (cancelled = true),
+    });
     const { body, result, abandon } = meterStream(endless, { hideUsage: false, choices: 1, drainMs: 50 });
     await body.getReader().read();
     abandon();
@@ -238,7 +259,10 @@ describe("meterStream when the client goes away", () => {
 
   it("gives up on a client that stops reading without hanging up", async () => {
     let cancelled = false;
-    const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(chunk("x"))), cancel: () => void (cancelled = true) });
+    const endless = new ReadableStream<Uint8Array>({
+      pull: (c) => c.enqueue(enc.encode(chunk("x"))),
+      cancel: () => void (cancelled = true),
+    });
     const { body, result } = meterStream(endless, { hideUsage: false, choices: 1, stallMs: 40, drainMs: 50 });
     await body.getReader().read();
     expect(await result).toMatchObject({ failure: "client_cancelled", clientGone: true });
@@ -251,7 +275,15 @@ describe("meterStream after [DONE]", () => {
     const inflated = `data: ${JSON.stringify({ id: "x", choices: [], usage: { prompt_tokens: 3, completion_tokens: 40_000, total_tokens: 40_003 } })}\n\n`;
     // "[DONE] " ends the stream for the SDKs as "[DONE]" does.
     for (const end of ["data: [DONE]\n\n", "data: [DONE] \n\n"]) {
-      const parts = [chunk("hi"), usageEvent, end, chunk("x".repeat(50_000)), inflated, "data: [DONE]\n\n", `${RECEIPT_COMMENT_PREFIX}r.s\n\n`];
+      const parts = [
+        chunk("hi"),
+        usageEvent,
+        end,
+        chunk("x".repeat(50_000)),
+        inflated,
+        "data: [DONE]\n\n",
+        `${RECEIPT_COMMENT_PREFIX}r.s\n\n`,
+      ];
       const { body, result } = meterStream(source(parts), { hideUsage: false, choices: 1 });
       const seen = (await readChunks(body)).join("");
       expect(seen).toBe(chunk("hi") + usageEvent + end);

@@ -44,7 +44,10 @@ export interface MeterResult {
   usage: TokenCounts | null;
   /** The stream ended normally: `[DONE]` was its last data event. */
   completed: boolean;
-  /** Why the body did not complete, if it did not ("client_cancelled": the client left and the node did not finish in time). */
+  /**
+   * Why the body did not complete, if it did not ("client_cancelled": the client left and the node did not finish in
+   * time).
+   */
   failure: "upstream_error" | "upstream_stalled" | "upstream_malformed" | "client_cancelled" | null;
   /** The client left before the end (the rest of the node's answer was read without it). */
   clientGone: boolean;
@@ -68,7 +71,12 @@ export interface MeterResult {
 const encoder = new TextEncoder();
 
 export const MID_STREAM_ERROR_EVENT = `data: ${JSON.stringify({
-  error: { message: "The node serving this request failed mid-stream.", type: "api_error", param: null, code: "upstream_stream_error" },
+  error: {
+    message: "The node serving this request failed mid-stream.",
+    type: "api_error",
+    param: null,
+    code: "upstream_stream_error",
+  },
 })}\n\n`;
 
 /**
@@ -88,7 +96,10 @@ export interface MeteredBody {
   body: ReadableStream<Uint8Array>;
   /** Settles exactly once: when the body ends, breaks, or is abandoned. */
   result: Promise<MeterResult>;
-  /** The client went away: stop sending to it, read the rest of the node's answer. The runtime does not always cancel the body. */
+  /**
+   * The client went away: stop sending to it, read the rest of the node's answer. The runtime does not always cancel
+   * the body.
+   */
   abandon(): void;
 }
 
@@ -123,7 +134,11 @@ class StreamRelay {
     private readonly source: NodeBody,
     private readonly opts: MeterOptions,
   ) {
-    this.meter = new StreamMeter({ hideUsage: opts.hideUsage, choices: opts.choices, ...(opts.onPayload ? { onPayload: opts.onPayload } : {}) });
+    this.meter = new StreamMeter({
+      hideUsage: opts.hideUsage,
+      choices: opts.choices,
+      ...(opts.onPayload ? { onPayload: opts.onPayload } : {}),
+    });
     this.result = new Promise<MeterResult>((resolve) => (this.settle = resolve));
     this.left = new Promise<void>((resolve) => (this.wakeWriter = resolve));
     const { readable, writable } = new IdentityTransformStream();
@@ -131,7 +146,10 @@ class StreamRelay {
     this.writer = writable.getWriter();
     const stallMs = opts.stallMs ?? CLIENT_STALL_MS;
     const upstreamStallMs = opts.upstreamStallMs ?? UPSTREAM_STALL_MS;
-    this.watchdog = setInterval(() => this.watch(stallMs, upstreamStallMs), Math.max(10, Math.floor(Math.min(stallMs, upstreamStallMs) / 4)));
+    this.watchdog = setInterval(
+      () => this.watch(stallMs, upstreamStallMs),
+      Math.max(10, Math.floor(Math.min(stallMs, upstreamStallMs) / 4)),
+    );
   }
 
   private watch(stallMs: number, upstreamStallMs: number): void {
@@ -225,7 +243,8 @@ class StreamRelay {
       if (!this.settle) return;
       // Draining for a client that left: let timers run now and then (a node whose chunks are already buffered would
       // otherwise keep this loop in microtasks, and the drain limit could never fire).
-      if (this.clientGone && ++this.drained % DRAIN_YIELD_EVERY === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+      if (this.clientGone && ++this.drained % DRAIN_YIELD_EVERY === 0)
+        await new Promise((resolve) => setTimeout(resolve, 0));
     }
   }
 
@@ -236,7 +255,12 @@ class StreamRelay {
 }
 
 export function meterStream(body: ReadableStream<Uint8Array> | NodeBody | null, opts: MeterOptions): MeteredBody {
-  const source = body === null ? nodeBody(new ReadableStream({ start: (c) => c.close() })) : body instanceof ReadableStream ? nodeBody(body) : body;
+  const source =
+    body === null
+      ? nodeBody(new ReadableStream({ start: (c) => c.close() }))
+      : body instanceof ReadableStream
+        ? nodeBody(body)
+        : body;
   const relay = new StreamRelay(source, opts);
   relay.pump().catch(relay.abandon);
   return { body: relay.readable, result: relay.result, abandon: relay.abandon };

@@ -9,7 +9,11 @@ describe("usageFrom", () => {
   });
 
   it("derives completion tokens for embeddings-style usage", () => {
-    expect(usageFrom({ usage: { prompt_tokens: 4, total_tokens: 4 } })).toEqual({ prompt_tokens: 4, completion_tokens: 0, total_tokens: 4 });
+    expect(usageFrom({ usage: { prompt_tokens: 4, total_tokens: 4 } })).toEqual({
+      prompt_tokens: 4,
+      completion_tokens: 0,
+      total_tokens: 4,
+    });
   });
 
   it("recomputes the total from its parts instead of trusting it", () => {
@@ -29,14 +33,21 @@ describe("parseJsonBody", () => {
   const bytes = (text: string) => new TextEncoder().encode(text).buffer as ArrayBuffer;
 
   it("parses a whole answer, and says undefined for one that is not JSON", () => {
-    expect(usageFrom(parseJsonBody(bytes(JSON.stringify({ object: "chat.completion", choices: [], usage }))))).toEqual(usage);
+    expect(usageFrom(parseJsonBody(bytes(JSON.stringify({ object: "chat.completion", choices: [], usage }))))).toEqual(
+      usage,
+    );
     expect(parseJsonBody(bytes("<html>"))).toBeUndefined();
     expect(parseJsonBody(bytes(""))).toBeUndefined();
   });
 });
 
 describe("inspectChunk", () => {
-  const contentChunk = { id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: "hi" } }], usage: null };
+  const contentChunk = {
+    id: "c",
+    object: "chat.completion.chunk",
+    choices: [{ index: 0, delta: { content: "hi" } }],
+    usage: null,
+  };
   const usageChunk = { id: "c", object: "chat.completion.chunk", choices: [], usage };
 
   it("forwards content chunks untouched", () => {
@@ -56,7 +67,12 @@ describe("inspectChunk", () => {
     const verdict = inspectChunk(mixed, true);
     expect(verdict.action).toBe("rewrite");
     expect(verdict.usage).toEqual(usage);
-    if (verdict.action === "rewrite") expect(JSON.parse(verdict.data)).toEqual({ id: "c", choices: [{ index: 0, delta: { content: "x" } }], usage: null });
+    if (verdict.action === "rewrite")
+      expect(JSON.parse(verdict.data)).toEqual({
+        id: "c",
+        choices: [{ index: 0, delta: { content: "x" } }],
+        usage: null,
+      });
   });
 
   it("forwards what is not JSON as is", () => {

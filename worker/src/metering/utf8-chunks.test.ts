@@ -47,7 +47,9 @@ describe("Utf8Chunks", () => {
     const bytes = fc.oneof(
       fc.string({ unit: "binary" }).map(encode),
       fc.uint8Array({ maxLength: 40 }),
-      fc.tuple(fc.constantFrom(new Uint8Array([0xef, 0xbb, 0xbf]), new Uint8Array(0)), fc.string({ unit: "binary" })).map(([b, s]) => new Uint8Array([...b, ...encode(s)])),
+      fc
+        .tuple(fc.constantFrom(new Uint8Array([0xef, 0xbb, 0xbf]), new Uint8Array(0)), fc.string({ unit: "binary" }))
+        .map(([b, s]) => new Uint8Array([...b, ...encode(s)])),
     );
     fc.assert(
       fc.property(bytes, fc.array(fc.nat(), { maxLength: 6 }), (b, at) => {

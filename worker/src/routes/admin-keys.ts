@@ -24,7 +24,8 @@ const limitFields = {
 function fieldsOnly<Shape extends z.ZodRawShape>(shape: Shape) {
   return z.looseObject(shape).superRefine((value, ctx) => {
     for (const key of Object.keys(value)) {
-      if (!Object.hasOwn(shape, key)) ctx.addIssue({ code: "custom", path: [key], message: "not a field of this request" });
+      if (!Object.hasOwn(shape, key))
+        ctx.addIssue({ code: "custom", path: [key], message: "not a field of this request" });
     }
   });
 }
@@ -35,7 +36,11 @@ const UpdateKeySchema = fieldsOnly(limitFields).refine(
   "give at least one of budget, rpm and tpm",
 );
 
-type LimitFields = { budget?: number | null | undefined; rpm?: number | null | undefined; tpm?: number | null | undefined };
+type LimitFields = {
+  budget?: number | null | undefined;
+  rpm?: number | null | undefined;
+  tpm?: number | null | undefined;
+};
 
 /** The limits a request sets (absent ones stay as they are). */
 function given(v: LimitFields): Partial<KeyLimits> {
@@ -59,7 +64,8 @@ const keyBody = (k: ApiKeyInfo) => ({
   tpm: k.tpm,
 });
 
-const notFound = (id: string) => new HttpError(404, `No active API key with id '${id}'.`, { param: "id", code: "key_not_found" });
+const notFound = (id: string) =>
+  new HttpError(404, `No active API key with id '${id}'.`, { param: "id", code: "key_not_found" });
 
 export async function createKeyRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
@@ -71,7 +77,17 @@ export async function createKeyRoute(request: GatewayRequest, env: Env): Promise
   if (hasAnyLimit(limits)) await keyAccount(env, id).configure(limits, now);
   const created = await apiKeys(env).create(value.name, now, limits, id);
   // The only time the secret is ever shown.
-  return Response.json({ object: "api_key", id: created.id, name: created.name, key: created.key, created: seconds(created.created), ...limits }, { status: 201 });
+  return Response.json(
+    {
+      object: "api_key",
+      id: created.id,
+      name: created.name,
+      key: created.key,
+      created: seconds(created.created),
+      ...limits,
+    },
+    { status: 201 },
+  );
 }
 
 /**

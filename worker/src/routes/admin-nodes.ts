@@ -15,7 +15,8 @@ const BanSchema = z.strictObject({ reason: z.string().trim().min(1).max(500).opt
 
 function nodeId(request: GatewayRequest): string {
   const id = request.params["id"] ?? "";
-  if (!NodeIdSchema.safeParse(id).success) throw new HttpError(404, `No node with id '${id.slice(0, 64)}'.`, { param: "id", code: "node_not_found" });
+  if (!NodeIdSchema.safeParse(id).success)
+    throw new HttpError(404, `No node with id '${id.slice(0, 64)}'.`, { param: "id", code: "node_not_found" });
   return id;
 }
 
@@ -29,7 +30,11 @@ export async function listAdminNodesRoute(request: GatewayRequest, env: Env): Pr
     endpoint_verified: n.endpoint_verified,
     banned: n.banned,
     ban_reason: n.ban_reason,
-    probe: n.probe && { ...n.probe, rtt_ms: n.probe.rtt_ms === null ? null : Math.round(n.probe.rtt_ms * 10) / 10, at: new Date(n.probe.at).toISOString() },
+    probe: n.probe && {
+      ...n.probe,
+      rtt_ms: n.probe.rtt_ms === null ? null : Math.round(n.probe.rtt_ms * 10) / 10,
+      at: new Date(n.probe.at).toISOString(),
+    },
     routing: routingState(n.state, n.capacity, now),
   }));
   return Response.json({ object: "list", data });
@@ -41,7 +46,8 @@ export async function banNodeRoute(request: GatewayRequest, env: Env): Promise<R
   // The body is optional: `{"reason": "..."}` is shown to the node when its heartbeats are refused.
   const bytes = await readBody(request, 16 * 1024);
   const reason = bytes.length === 0 ? null : (parseJson(bytes, BanSchema).reason ?? null);
-  if (!(await nodeRegistry(env).ban(id, reason, Date.now()))) throw new HttpError(404, `No node with id '${id}'.`, { param: "id", code: "node_not_found" });
+  if (!(await nodeRegistry(env).ban(id, reason, Date.now())))
+    throw new HttpError(404, `No node with id '${id}'.`, { param: "id", code: "node_not_found" });
   invalidateNodeSnapshot();
   return Response.json({ object: "node", id, banned: true, ban_reason: reason });
 }
@@ -49,7 +55,8 @@ export async function banNodeRoute(request: GatewayRequest, env: Env): Promise<R
 export async function unbanNodeRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
   const id = nodeId(request);
-  if (!(await nodeRegistry(env).unban(id))) throw new HttpError(404, `No node with id '${id}'.`, { param: "id", code: "node_not_found" });
+  if (!(await nodeRegistry(env).unban(id)))
+    throw new HttpError(404, `No node with id '${id}'.`, { param: "id", code: "node_not_found" });
   invalidateNodeSnapshot();
   return Response.json({ object: "node", id, banned: false, ban_reason: null });
 }

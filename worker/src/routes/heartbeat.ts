@@ -1,5 +1,13 @@
 // POST /v1/nodes/heartbeat: a node registers and stays live. The signature is checked before the body is parsed.
-import { ceilingFor, HeartbeatSchema, HEARTBEAT_INTERVAL_MS, priceWithin, type Heartbeat, type HeartbeatAck, type PriceCeilings } from "@meshgate/schemas";
+import {
+  ceilingFor,
+  HeartbeatSchema,
+  HEARTBEAT_INTERVAL_MS,
+  priceWithin,
+  type Heartbeat,
+  type HeartbeatAck,
+  type PriceCeilings,
+} from "@meshgate/schemas";
 import { nodeRegistry } from "../durable/names.js";
 import { HttpError } from "../http/http-error.js";
 import { parseJson, readBody } from "../http/json-body.js";
@@ -34,14 +42,24 @@ export async function heartbeatRoute(request: Request, env: Env, ctx: ExecutionC
   checkNodeClock(heartbeat.timestamp, now, "Heartbeat");
   checkPrices(heartbeat, priceCeilings(env));
   const urlRefusal = checkNodeUrl(heartbeat.url, nodeUrlPolicy(env));
-  if (urlRefusal) throw new HttpError(400, `Heartbeat refused: ${urlRefusal.message}.`, { param: "url", code: urlRefusal.code });
+  if (urlRefusal)
+    throw new HttpError(400, `Heartbeat refused: ${urlRefusal.message}.`, { param: "url", code: urlRefusal.code });
 
   // Cloudflare sets CF-Connecting-IP on every request it forwards; a client cannot choose it.
   const source = registrationSource(request.headers.get("cf-connecting-ip"));
   const result = await nodeRegistry(env).heartbeat(heartbeat, signature, now, source);
-  if (!result.ok) throw refusalError("Heartbeat", result.refusal, result.refusal.code === "replayed_heartbeat" ? "seq" : null);
+  if (!result.ok)
+    throw refusalError("Heartbeat", result.refusal, result.refusal.code === "replayed_heartbeat" ? "seq" : null);
   // The node is not routed to until it proves it answers at its URL; the proof runs after the ack is sent.
-  if (result.challenge) ctx.waitUntil(proveEndpoint(env, { id: heartbeat.node_id, url: heartbeat.url, publicKey: signature.publicKey, keyId: signature.keyId }));
+  if (result.challenge)
+    ctx.waitUntil(
+      proveEndpoint(env, {
+        id: heartbeat.node_id,
+        url: heartbeat.url,
+        publicKey: signature.publicKey,
+        keyId: signature.keyId,
+      }),
+    );
   if (result.registered) invalidateNodeSnapshot();
   const ack: HeartbeatAck = {
     object: "heartbeat.ack",

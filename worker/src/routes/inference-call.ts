@@ -26,9 +26,24 @@ export interface InferenceKind {
   likelyCap: number;
 }
 
-export const CHAT: InferenceKind = { path: "/v1/chat/completions", schema: ChatCompletionRequestSchema, generates: true, likelyCap: 4_096 };
-export const COMPLETIONS: InferenceKind = { path: "/v1/completions", schema: CompletionRequestSchema, generates: true, likelyCap: 16 };
-export const EMBEDDINGS: InferenceKind = { path: "/v1/embeddings", schema: EmbeddingRequestSchema, generates: false, likelyCap: 0 };
+export const CHAT: InferenceKind = {
+  path: "/v1/chat/completions",
+  schema: ChatCompletionRequestSchema,
+  generates: true,
+  likelyCap: 4_096,
+};
+export const COMPLETIONS: InferenceKind = {
+  path: "/v1/completions",
+  schema: CompletionRequestSchema,
+  generates: true,
+  likelyCap: 16,
+};
+export const EMBEDDINGS: InferenceKind = {
+  path: "/v1/embeddings",
+  schema: EmbeddingRequestSchema,
+  generates: false,
+  likelyCap: 0,
+};
 
 export interface InferenceCall {
   kind: InferenceKind;
@@ -57,7 +72,8 @@ export async function readCall(request: Request, kind: InferenceKind): Promise<I
   const asStream = mode === "assemble" ? { stream: true } : {};
   const bodyFor = (model: string): Uint8Array => {
     if (model === body.model && !stripped && !hideUsage && mode !== "assemble") return bytes;
-    const usageAsked = hideUsage || mode === "assemble" ? { stream_options: { ...body.stream_options, include_usage: true } } : {};
+    const usageAsked =
+      hideUsage || mode === "assemble" ? { stream_options: { ...body.stream_options, include_usage: true } } : {};
     return utf8(JSON.stringify({ ...forwardable, model, ...asStream, ...usageAsked }));
   };
   return { kind, body, bytes, controls, shape: requestShape(body, kind.generates), streamed, mode, hideUsage, bodyFor };

@@ -39,28 +39,54 @@ export function termsOf(node: RouteNode, model: string): NodeTerms {
 function routeFailure(result: Extract<RouteResult, { ok: false }>, budget: RequestBudget): HttpError {
   switch (result.reason) {
     case "unknown_model":
-      return new HttpError(404, `The model \`${result.model}\` does not exist or you do not have access to it.`, { param: "model", code: "model_not_found" });
-    case "no_eligible":
-      return new HttpError(404, `No node serving \`${result.model}\` passes the request's provider controls (only, ignore, max_price).`, {
-        param: "provider",
-        code: "no_eligible_node",
+      return new HttpError(404, `The model \`${result.model}\` does not exist or you do not have access to it.`, {
+        param: "model",
+        code: "model_not_found",
       });
+    case "no_eligible":
+      return new HttpError(
+        404,
+        `No node serving \`${result.model}\` passes the request's provider controls (only, ignore, max_price).`,
+        {
+          param: "provider",
+          code: "no_eligible_node",
+        },
+      );
     case "saturated":
-      return new HttpError(503, "Every node serving this model is at capacity. Retry shortly.", { code: "no_capacity", headers: { "retry-after": "1" } });
+      return new HttpError(503, "Every node serving this model is at capacity. Retry shortly.", {
+        code: "no_capacity",
+        headers: { "retry-after": "1" },
+      });
     case "unaffordable":
-      return budget.refused() ?? new HttpError(429, "This key's budget cannot cover this request at any node's price.", { type: "insufficient_quota", code: "insufficient_quota" });
+      return (
+        budget.refused() ??
+        new HttpError(429, "This key's budget cannot cover this request at any node's price.", {
+          type: "insufficient_quota",
+          code: "insufficient_quota",
+        })
+      );
     case "client_gone":
       return new HttpError(499, "The client closed the request.", { code: "client_closed_request" });
     case "too_large":
-      return new HttpError(400, "The whole answer to this request is too large to return at once. Ask for it with `stream: true`.", {
-        param: "stream",
-        code: "answer_too_large",
-      });
+      return new HttpError(
+        400,
+        "The whole answer to this request is too large to return at once. Ask for it with `stream: true`.",
+        {
+          param: "stream",
+          code: "answer_too_large",
+        },
+      );
     case "failed":
       if (result.attempts.every((a) => a.outcome === "busy")) {
-        return new HttpError(503, "Every node serving this model is busy. Retry shortly.", { code: "no_capacity", headers: { "retry-after": "1" } });
+        return new HttpError(503, "Every node serving this model is busy. Retry shortly.", {
+          code: "no_capacity",
+          headers: { "retry-after": "1" },
+        });
       }
-      return new HttpError(502, `Every node tried (${result.attempts.length}) failed to answer.`, { type: "api_error", code: "upstream_error" });
+      return new HttpError(502, `Every node tried (${result.attempts.length}) failed to answer.`, {
+        type: "api_error",
+        code: "upstream_error",
+      });
   }
 }
 

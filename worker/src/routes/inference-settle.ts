@@ -57,7 +57,10 @@ async function checkSeenReceipt(s: Served, seen: AnswerSeen, finishedAt: number)
   if (!complete && !(seen.ending === "cut_for_client" && seen.receipt !== null)) return null;
   const advertised = termsOf(s.node, s.model).price ?? { prompt: 0, completion: 0 };
   const ceiling = ceilingFor(s.ceilings, s.model);
-  const usage = complete && seen.usage ? { promptTokens: seen.usage.prompt_tokens, completionTokens: seen.usage.completion_tokens } : null;
+  const usage =
+    complete && seen.usage
+      ? { promptTokens: seen.usage.prompt_tokens, completionTokens: seen.usage.completion_tokens }
+      : null;
   return checkReceipt(
     seen.receipt,
     {
@@ -66,7 +69,10 @@ async function checkSeenReceipt(s: Served, seen: AnswerSeen, finishedAt: number)
       model: s.model,
       usage,
       digest: await seen.digest(),
-      maxPrice: { prompt: Math.min(advertised.prompt, ceiling.prompt), completion: Math.min(advertised.completion, ceiling.completion) },
+      maxPrice: {
+        prompt: Math.min(advertised.prompt, ceiling.prompt),
+        completion: Math.min(advertised.completion, ceiling.completion),
+      },
       startedAt: s.startedAt,
       finishedAt,
     },
@@ -78,8 +84,15 @@ async function checkSeenReceipt(s: Served, seen: AnswerSeen, finishedAt: number)
 /** The counts a node claims: its usage for a complete answer, its receipt's for one cut short for its client. */
 function claimOf(seen: AnswerSeen): TokenCounts | null {
   if (seen.ending === "complete") return seen.usage;
-  const receipt = seen.ending === "cut_for_client" && seen.receipt !== null ? decodeReceipt(seen.receipt)?.receipt : undefined;
-  return receipt ? { prompt_tokens: receipt.prompt_tokens, completion_tokens: receipt.completion_tokens, total_tokens: receipt.prompt_tokens + receipt.completion_tokens } : null;
+  const receipt =
+    seen.ending === "cut_for_client" && seen.receipt !== null ? decodeReceipt(seen.receipt)?.receipt : undefined;
+  return receipt
+    ? {
+        prompt_tokens: receipt.prompt_tokens,
+        completion_tokens: receipt.completion_tokens,
+        total_tokens: receipt.prompt_tokens + receipt.completion_tokens,
+      }
+    : null;
 }
 
 /**
@@ -87,12 +100,21 @@ function claimOf(seen: AnswerSeen): TokenCounts | null {
  * usage) is a failure of the node's even when the client was served, or had left.
  */
 function judge(s: Served, seen: AnswerSeen, nodeAtFault: boolean, at: number): void {
-  const seenOutcome = seen.outcome ?? (nodeAtFault ? { kind: "unmetered" as const, ttftMs: null, tokens: null, streamMs: null } : null);
+  const seenOutcome =
+    seen.outcome ?? (nodeAtFault ? { kind: "unmetered" as const, ttftMs: null, tokens: null, streamMs: null } : null);
   if (!seenOutcome) return;
   const kind = nodeAtFault && seenOutcome.kind === "success" ? "unmetered" : seenOutcome.kind;
   // The prompt's size, so a long prompt's slow first token is not taken for a slow node (prefill.ts).
   const promptTokens = promptBound(s.call.bytes.length, s.call.shape);
-  const outcome: Outcome = { nodeId: s.node.id, model: s.model, at, inFlight: null, promptTokens, ...seenOutcome, kind };
+  const outcome: Outcome = {
+    nodeId: s.node.id,
+    model: s.model,
+    at,
+    inFlight: null,
+    promptTokens,
+    ...seenOutcome,
+    kind,
+  };
   observeLocally(outcome);
   reportOutcome(outcome, s.env, s.ctx);
 }
@@ -105,14 +127,21 @@ export async function settleAnswer(s: Served, seen: AnswerSeen, finishedAt: numb
   const bounds = { promptTokens, completionTokens: completionBound(seen.output, call.shape, contextLength) };
   // Counting all the node sent after its client left, and only the context it advertised (a silent one may be long):
   // a claim above this is the node's own fault.
-  const blameAbove = { promptTokens, completionTokens: completionBound(seen.output, call.shape, contextLength ?? Infinity, Infinity) };
+  const blameAbove = {
+    promptTokens,
+    completionTokens: completionBound(seen.output, call.shape, contextLength ?? Infinity, Infinity),
+  };
   const receipt = await checkSeenReceipt(s, seen, finishedAt);
   // A refusal (a passed-through 4xx) processed nothing as far as anyone can tell: recorded as no tokens at all.
   const promptEstimate = s.status === 200 ? likelyPromptTokens(call.bytes.length) : 0;
   const { bill, nodeAtFault } = billAnswer({
     claim: claimOf(seen),
     ending: seen.ending,
-    estimate: { prompt_tokens: promptEstimate, completion_tokens: seen.completionEstimate, total_tokens: promptEstimate + seen.completionEstimate },
+    estimate: {
+      prompt_tokens: promptEstimate,
+      completion_tokens: seen.completionEstimate,
+      total_tokens: promptEstimate + seen.completionEstimate,
+    },
     receipt,
     bounds,
     blameAbove,

@@ -57,25 +57,47 @@ function streamOutcome(m: MeterResult): Outcome["kind"] {
  */
 function streamSeen(m: MeterResult, ttftMs: number): AnswerSeen {
   const output = { relayed: m.relayed, afterLeave: m.afterLeave };
-  const seen = { usage: m.usage, output, completionEstimate: m.relayed.chunkTokens, digest: () => m.digest, receipt: m.receipt };
-  if (m.clientGone && !m.completed) return { ...seen, ending: m.failure === null ? "cut_for_client" : "broken", outcome: null };
+  const seen = {
+    usage: m.usage,
+    output,
+    completionEstimate: m.relayed.chunkTokens,
+    digest: () => m.digest,
+    receipt: m.receipt,
+  };
+  if (m.clientGone && !m.completed)
+    return { ...seen, ending: m.failure === null ? "cut_for_client" : "broken", outcome: null };
   const kind = streamOutcome(m);
   const tokens = kind === "success" ? m.relayed.chunkTokens : null;
-  return { ...seen, ending: m.completed ? "complete" : "broken", outcome: { kind, ttftMs, tokens, streamMs: tokens === null ? null : m.durationMs } };
+  return {
+    ...seen,
+    ending: m.completed ? "complete" : "broken",
+    outcome: { kind, ttftMs, tokens, streamMs: tokens === null ? null : m.durationMs },
+  };
 }
 
-/** Settles the answer once, when its body has ended: the node's slot is given back, the rest runs off the response path. */
+/**
+ * Settles the answer once, when its body has ended: the node's slot is given back, the rest runs off the response path.
+ */
 function settleOnce(s: Served): (seen: AnswerSeen) => void {
   let settled = false;
   return (seen) => {
     if (settled) return;
     settled = true;
     releaseNode(s.node.id);
-    s.ctx.waitUntil(settleAnswer(s, seen, Date.now()).catch((err: unknown) => console.error("settling usage failed", String(err))));
+    s.ctx.waitUntil(
+      settleAnswer(s, seen, Date.now()).catch((err: unknown) => console.error("settling usage failed", String(err))),
+    );
   };
 }
 
-function streamAnswer(s: Served, routed: Routed, body: NodeBody, headers: Headers, clientGone: AbortSignal, signer: Signer): Response {
+function streamAnswer(
+  s: Served,
+  routed: Routed,
+  body: NodeBody,
+  headers: Headers,
+  clientGone: AbortSignal,
+  signer: Signer,
+): Response {
   const settle = settleOnce(s);
   const metered = meterStream(body, {
     hideUsage: s.call.hideUsage,
@@ -99,7 +121,15 @@ function wholeAnswer(s: Served, routed: Routed, bytes: Uint8Array, value: unknow
   const { response, ttftMs } = routed.answer;
   const output = { relayed: new OutputTally(s.call.shape.choices), afterLeave: new OutputTally(0) };
   if (response.status !== 200) {
-    settle({ ending: "broken", usage: null, output, completionEstimate: 0, digest: () => "", receipt: null, outcome: null });
+    settle({
+      ending: "broken",
+      usage: null,
+      output,
+      completionEstimate: 0,
+      digest: () => "",
+      receipt: null,
+      outcome: null,
+    });
     headers.set("content-type", "application/json");
     return new Response(JSON.stringify(nodeErrorBody(response.status, bytes)), { status: response.status, headers });
   }
@@ -112,7 +142,12 @@ function wholeAnswer(s: Served, routed: Routed, bytes: Uint8Array, value: unknow
     completionEstimate,
     digest: () => nativeBodyDigest(bytes),
     receipt: response.headers.get(RECEIPT_HEADER),
-    outcome: { kind: "success", ttftMs: completionEstimate <= SHORT_ANSWER_TOKENS ? ttftMs : null, tokens: null, streamMs: null },
+    outcome: {
+      kind: "success",
+      ttftMs: completionEstimate <= SHORT_ANSWER_TOKENS ? ttftMs : null,
+      tokens: null,
+      streamMs: null,
+    },
   });
   return new Response(bytes, { status: 200, headers });
 }
@@ -139,7 +174,11 @@ function assembledAnswer(s: Served, routed: Routed, a: AssembledAnswer, headers:
 
 function answerHeaders(routed: Routed, budget: RequestBudget, startedAt: number): Headers {
   const { node, answer, attempts } = routed;
-  const headers = new Headers({ "x-meshgate-node": node.id, "x-meshgate-attempts": String(attempts.length), ...budget.headers });
+  const headers = new Headers({
+    "x-meshgate-node": node.id,
+    "x-meshgate-attempts": String(attempts.length),
+    ...budget.headers,
+  });
   for (const name of PASSED_HEADERS) {
     const value = answer.response.headers.get(name);
     if (value !== null) headers.set(name, value);
@@ -158,7 +197,15 @@ export function inferenceRoute(kind: InferenceKind) {
     const ceilings = priceCeilings(env);
     const limits = metered ? apiKey.limits : NO_LIMITS;
     const account = () => keyAccount(env, apiKey.id);
-    const budget = new RequestBudget({ requestId: request.id, limits, account, shape: call.shape, bodyBytes: call.bytes.length, likelyCap: kind.likelyCap, feeBps: fee });
+    const budget = new RequestBudget({
+      requestId: request.id,
+      limits,
+      account,
+      shape: call.shape,
+      bodyBytes: call.bytes.length,
+      likelyCap: kind.likelyCap,
+      feeBps: fee,
+    });
     const snapshot = await nodeSnapshot(env, ctx, startedAt);
     const { signer } = await gatewayIdentity(env);
     const report = (outcome: Outcome): void => {
@@ -167,15 +214,39 @@ export function inferenceRoute(kind: InferenceKind) {
     };
     let routed: Routed;
     try {
-      routed = await dispatch({ call, budget, requestId: request.id, clientGone: request.signal, snapshot, signer, client: apiKey.id, env, report });
+      routed = await dispatch({
+        call,
+        budget,
+        requestId: request.id,
+        clientGone: request.signal,
+        snapshot,
+        signer,
+        client: apiKey.id,
+        env,
+        report,
+      });
     } catch (err) {
       const released = budget.release(Date.now());
-      if (released) ctx.waitUntil(released.catch((e: unknown) => console.error("reservation release failed", String(e))));
+      if (released)
+        ctx.waitUntil(released.catch((e: unknown) => console.error("reservation release failed", String(e))));
       throw err;
     }
     const served: Served = {
-      call, budget, keyId: apiKey.id, limited: hasAnyLimit(limits), requestId: request.id, startedAt, node: routed.node, model: routed.model,
-      status: routed.answer.response.status, snapshot, metered, feeBps: fee, ceilings, env, ctx,
+      call,
+      budget,
+      keyId: apiKey.id,
+      limited: hasAnyLimit(limits),
+      requestId: request.id,
+      startedAt,
+      node: routed.node,
+      model: routed.model,
+      status: routed.answer.response.status,
+      snapshot,
+      metered,
+      feeBps: fee,
+      ceilings,
+      env,
+      ctx,
     };
     const headers = answerHeaders(routed, budget, startedAt);
     const content = routed.answer.content;

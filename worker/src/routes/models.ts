@@ -44,7 +44,10 @@ function modelIdParam(raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw new HttpError(400, "The model id in the URL is not valid percent-encoding.", { param: "model", code: "invalid_value" });
+    throw new HttpError(400, "The model id in the URL is not valid percent-encoding.", {
+      param: "model",
+      code: "invalid_value",
+    });
   }
 }
 
@@ -52,6 +55,10 @@ export async function getModelRoute(request: GatewayRequest, env: Env, ctx: Exec
   const models = await liveModels(request, env, ctx);
   const id = modelIdParam(request.params["id"] ?? "");
   const model = models.find((m) => m.id === id);
-  if (!model) throw new HttpError(404, `The model \`${id}\` does not exist or you do not have access to it.`, { param: "model", code: "model_not_found" });
+  if (!model)
+    throw new HttpError(404, `The model \`${id}\` does not exist or you do not have access to it.`, {
+      param: "model",
+      code: "model_not_found",
+    });
   return Response.json(model);
 }

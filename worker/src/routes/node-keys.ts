@@ -1,6 +1,13 @@
 // POST /v1/nodes/rotate-key: a node moves to a new key. The request is signed by the old key (HTTP signature) and the
 // body carries the new key's signature over the rotation statement, so both keys consent. The node id stays.
-import { fromBase64, jwkThumbprint, keyRotationStatement, KeyRotationRequestSchema, webCryptoVerify, type KeyRotationAck } from "@meshgate/schemas";
+import {
+  fromBase64,
+  jwkThumbprint,
+  keyRotationStatement,
+  KeyRotationRequestSchema,
+  webCryptoVerify,
+  type KeyRotationAck,
+} from "@meshgate/schemas";
 import { nodeRegistry } from "../durable/names.js";
 import { HttpError } from "../http/http-error.js";
 import { parseJson, readBody } from "../http/json-body.js";
@@ -16,17 +23,34 @@ export async function rotateKeyRoute(request: Request, env: Env): Promise<Respon
   const rotation = parseJson(body, KeyRotationRequestSchema);
   checkNodeClock(rotation.timestamp, now, "Key rotation");
   const newKeyId = await jwkThumbprint(rotation.new_key.x);
-  const statement = keyRotationStatement({ node_id: rotation.node_id, old_keyid: signature.keyId, new_keyid: newKeyId, timestamp: rotation.timestamp });
+  const statement = keyRotationStatement({
+    node_id: rotation.node_id,
+    old_keyid: signature.keyId,
+    new_keyid: newKeyId,
+    timestamp: rotation.timestamp,
+  });
   const newSignature = fromBase64(rotation.new_key_signature);
   if (!newSignature || !(await webCryptoVerify(rotation.new_key.x, newSignature, statement))) {
-    throw new HttpError(401, "Key rotation refused: new_key_signature is not the new key's signature over the rotation statement.", {
-      param: "new_key_signature",
-      code: "bad_signature",
-    });
+    throw new HttpError(
+      401,
+      "Key rotation refused: new_key_signature is not the new key's signature over the rotation statement.",
+      {
+        param: "new_key_signature",
+        code: "bad_signature",
+      },
+    );
   }
-  const result = await nodeRegistry(env).rotateKey({ nodeId: rotation.node_id, signature, newKeyId, newPublicKey: rotation.new_key.x }, now);
+  const result = await nodeRegistry(env).rotateKey(
+    { nodeId: rotation.node_id, signature, newKeyId, newPublicKey: rotation.new_key.x },
+    now,
+  );
   if (!result.ok) throw refusalError("Key rotation", result.refusal);
   invalidateNodeSnapshot();
-  const ack: KeyRotationAck = { object: "node.key_rotation", node_id: rotation.node_id, keyid: newKeyId, previous_keyid: signature.keyId };
+  const ack: KeyRotationAck = {
+    object: "node.key_rotation",
+    node_id: rotation.node_id,
+    keyid: newKeyId,
+    previous_keyid: signature.keyId,
+  };
   return Response.json(ack);
 }

@@ -1,6 +1,13 @@
 // Settlement: an admin closes a period (or aborts a close that failed part way); anyone (nodes first) reads the
 // signed statements and checks their receipts' proofs against them.
-import { NodeIdSchema, settlementStatementBytes, toBase64Url, type SettlementNode, type SettlementProof, type SettlementStatement } from "@meshgate/schemas";
+import {
+  NodeIdSchema,
+  settlementStatementBytes,
+  toBase64Url,
+  type SettlementNode,
+  type SettlementProof,
+  type SettlementStatement,
+} from "@meshgate/schemas";
 import { PeriodBodySchema, settlementDelayMs, settlementPeriod } from "../billing/period.js";
 import { assembleStatement, pageLeaves, topProof } from "../billing/settlement-tree.js";
 import { EARNINGS_SHARDS, earningsShard, earningsShardOf, settlements } from "../durable/names.js";
@@ -18,7 +25,8 @@ const MAX_PAGES = 1_000_000;
 function intParam(value: string | null, param: string, fallback: number, min: number, max: number): number {
   if (value === null || value === "") return fallback;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) throw new HttpError(400, `Invalid ${param}: an integer from ${min} to ${max}.`, { param, code: "invalid_value" });
+  if (!/^\d+$/.test(value) || n < min || n > max)
+    throw new HttpError(400, `Invalid ${param}: an integer from ${min} to ${max}.`, { param, code: "invalid_value" });
   return n;
 }
 
@@ -32,17 +40,26 @@ function overlapError(other: Overlap): HttpError {
     aborting: `, whose abort did not finish. Retry it (${abortPath(other.id)}); then close the period.`,
     closed: ", which is closed.",
   }[other.status];
-  return new HttpError(409, `The period overlaps settlement '${other.id}' [${from}, ${to})${detail}`, { param: "from", code: "settlement_overlap" });
+  return new HttpError(409, `The period overlaps settlement '${other.id}' [${from}, ${to})${detail}`, {
+    param: "from",
+    code: "settlement_overlap",
+  });
 }
 
 function abortedError(id: string): HttpError {
-  return new HttpError(409, `Settlement '${id}' was aborted while it was closing; nothing was signed. Close the period again.`, { code: "settlement_aborted" });
+  return new HttpError(
+    409,
+    `Settlement '${id}' was aborted while it was closing; nothing was signed. Close the period again.`,
+    { code: "settlement_aborted" },
+  );
 }
 
 /** Every shard's part of the close; null for a shard that refused because the close was aborted. */
 async function closeShards(env: Env, id: string, from: number, to: number): Promise<(SettlementNode[] | null)[]> {
   try {
-    return await Promise.all(Array.from({ length: EARNINGS_SHARDS }, (_, s) => earningsShard(env, s).close(id, from, to)));
+    return await Promise.all(
+      Array.from({ length: EARNINGS_SHARDS }, (_, s) => earningsShard(env, s).close(id, from, to)),
+    );
   } catch (err) {
     console.error("settlement close failed part way", id, err instanceof Error ? err.message : String(err));
     const [start, end] = [new Date(from).toISOString(), new Date(to).toISOString()];
@@ -83,18 +100,36 @@ export async function abortSettlementRoute(request: GatewayRequest, env: Env): P
   const id = request.params["id"] ?? "";
   const begun = id.length <= 64 ? await settlements(env).abort(id) : null;
   if (!begun || (!begun.ok && begun.status === "unknown")) {
-    throw new HttpError(404, `No settlement with id '${id.slice(0, 64)}'.`, { param: "id", code: "settlement_not_found" });
+    throw new HttpError(404, `No settlement with id '${id.slice(0, 64)}'.`, {
+      param: "id",
+      code: "settlement_not_found",
+    });
   }
-  if (!begun.ok) throw new HttpError(409, `Settlement '${id}' is closed: a closed statement never changes.`, { param: "id", code: "settlement_closed" });
+  if (!begun.ok)
+    throw new HttpError(409, `Settlement '${id}' is closed: a closed statement never changes.`, {
+      param: "id",
+      code: "settlement_closed",
+    });
   let released: number[];
   try {
     released = await Promise.all(Array.from({ length: EARNINGS_SHARDS }, (_, s) => earningsShard(env, s).abort(id)));
   } catch (err) {
     console.error("settlement abort failed part way", id, err instanceof Error ? err.message : String(err));
-    throw new HttpError(503, `Aborting settlement '${id}' failed part way; its period stays held. Retry the abort (${abortPath(id)}).`, { code: "settlement_abort_failed" });
+    throw new HttpError(
+      503,
+      `Aborting settlement '${id}' failed part way; its period stays held. Retry the abort (${abortPath(id)}).`,
+      { code: "settlement_abort_failed" },
+    );
   }
   await settlements(env).aborted(id);
-  const body = { object: "settlement.abort", id, status: "aborted", from: begun.from, to: begun.to, released_receipts: released.reduce((n, r) => n + r, 0) };
+  const body = {
+    object: "settlement.abort",
+    id,
+    status: "aborted",
+    from: begun.from,
+    to: begun.to,
+    released_receipts: released.reduce((n, r) => n + r, 0),
+  };
   return Response.json(body);
 }
 
@@ -104,14 +139,19 @@ export async function listSettlementsRoute(request: GatewayRequest, env: Env): P
   const limit = intParam(params.get("limit"), "limit", 20, 1, 100);
   const after = params.get("after") || null;
   const page = after !== null && after.length > 64 ? null : await settlements(env).list(limit, after);
-  if (!page) throw new HttpError(400, "Invalid after: not the id of a settlement.", { param: "after", code: "invalid_value" });
+  if (!page)
+    throw new HttpError(400, "Invalid after: not the id of a settlement.", { param: "after", code: "invalid_value" });
   return Response.json({ object: "list", data: page.data, has_more: page.has_more });
 }
 
 async function closedStatement(request: GatewayRequest, env: Env): Promise<SettlementStatement> {
   const id = request.params["id"] ?? "";
   const statement = id.length <= 64 ? await settlements(env).get(id) : null;
-  if (!statement) throw new HttpError(404, `No settlement with id '${id.slice(0, 64)}'.`, { param: "id", code: "settlement_not_found" });
+  if (!statement)
+    throw new HttpError(404, `No settlement with id '${id.slice(0, 64)}'.`, {
+      param: "id",
+      code: "settlement_not_found",
+    });
   return statement;
 }
 
@@ -128,12 +168,21 @@ export async function settlementProofRoute(request: GatewayRequest, env: Env): P
   const statement = await closedStatement(request, env);
   const params = new URL(request.url).searchParams;
   const nodeId = NodeIdSchema.safeParse(params.get("node"));
-  if (!nodeId.success) throw new HttpError(400, "Invalid node: a node id (43 base64url characters) is required.", { param: "node", code: "invalid_value" });
+  if (!nodeId.success)
+    throw new HttpError(400, "Invalid node: a node id (43 base64url characters) is required.", {
+      param: "node",
+      code: "invalid_value",
+    });
   const page = intParam(params.get("page"), "page", 0, 0, MAX_PAGES);
   const top = topProof(statement, nodeId.data);
-  const stored = top ? await earningsShard(env, earningsShardOf(nodeId.data)).leaves(statement.id, nodeId.data, page) : null;
+  const stored = top
+    ? await earningsShard(env, earningsShardOf(nodeId.data)).leaves(statement.id, nodeId.data, page)
+    : null;
   if (!top || !stored) {
-    throw new HttpError(404, `Node '${nodeId.data}' earned nothing in settlement '${statement.id}'.`, { param: "node", code: "node_not_in_settlement" });
+    throw new HttpError(404, `Node '${nodeId.data}' earned nothing in settlement '${statement.id}'.`, {
+      param: "node",
+      code: "node_not_in_settlement",
+    });
   }
   const body: SettlementProof & { page: number; has_more: boolean } = {
     object: "settlement.proof",

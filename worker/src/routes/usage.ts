@@ -55,9 +55,15 @@ export async function usageRoute(request: GatewayRequest, env: Env): Promise<Res
   const p = parseUsageParams(new URL(request.url).searchParams, now, CLIENT_GROUPINGS);
   checkRetention(p, env, now);
   const answer = await keyAccount(env, key.id).usage({ from: p.from, to: p.to, group_by: p.groupBy, limit: p.limit });
-  if (p.groupBy !== null) return groupedResponse(p, { groupBy: p.groupBy, totals: answer.totals, groups: answer.groups, audience: "client" });
+  if (p.groupBy !== null)
+    return groupedResponse(p, { groupBy: p.groupBy, totals: answer.totals, groups: answer.groups, audience: "client" });
   if (p.format === "csv") return csvResponse(rowsCsv(answer.rows), p.from, p.to);
-  return exactJsonResponse({ object: "usage", totals: totalsBody(answer.totals, "client"), data: answer.rows.map(rowBody), has_more: answer.has_more });
+  return exactJsonResponse({
+    object: "usage",
+    totals: totalsBody(answer.totals, "client"),
+    data: answer.rows.map(rowBody),
+    has_more: answer.has_more,
+  });
 }
 
 /** Every key's account (revoked keys' too: their usage happened), asked FAN_OUT at a time; sums merge exactly. */
@@ -70,13 +76,26 @@ export async function adminUsageRoute(request: GatewayRequest, env: Env): Promis
   const keys = await apiKeys(env).list();
   const answers = await mapLimit(keys, FAN_OUT, async (k) => ({
     id: k.id,
-    answer: await keyAccount(env, k.id).usage({ from: p.from, to: p.to, group_by: groupBy === "key" ? null : groupBy, limit: 0 }),
+    answer: await keyAccount(env, k.id).usage({
+      from: p.from,
+      to: p.to,
+      group_by: groupBy === "key" ? null : groupBy,
+      limit: 0,
+    }),
   }));
   // By key, keys without usage in the range are left out, as a grouping of rows would have no group for them.
   const groups =
     groupBy === "key"
-      ? mergeGroups([answers.filter((a) => a.answer.totals.requests > 0n).map((a) => ({ group: a.id, ...a.answer.totals }))])
+      ? mergeGroups([
+          answers.filter((a) => a.answer.totals.requests > 0n).map((a) => ({ group: a.id, ...a.answer.totals })),
+        ])
       : mergeGroups(answers.map((a) => a.answer.groups));
   const names = new Map(keys.map((k) => [k.id, k.name]));
-  return groupedResponse(p, { groupBy, totals: totalOf(answers.map((a) => a.answer.totals)), groups, audience: "admin", names });
+  return groupedResponse(p, {
+    groupBy,
+    totals: totalOf(answers.map((a) => a.answer.totals)),
+    groups,
+    audience: "admin",
+    names,
+  });
 }

@@ -14,7 +14,12 @@ export const CAPACITY_RECOVERY_STEP_MS = 10_000;
  * isolates since the last heartbeat, its operator's own users), so one surprise halves the limit rather than
  * collapsing it; repeated ones keep halving.
  */
-export function learnFromBusy(prev: LearnedCapacity | null, othersInFlight: number, declared: number, now: number): LearnedCapacity {
+export function learnFromBusy(
+  prev: LearnedCapacity | null,
+  othersInFlight: number,
+  declared: number,
+  now: number,
+): LearnedCapacity {
   const current = effectiveCapacity(declared, prev, now);
   return { limit: Math.max(1, Math.min(current - 1, Math.max(othersInFlight, Math.floor(current / 2)))), at: now };
 }

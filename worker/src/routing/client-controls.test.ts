@@ -31,8 +31,18 @@ function refusal(extra: Record<string, unknown>): Refusal | "ok" {
   }
 }
 
-const invalid = (param: string) => ({ status: 400, param, code: "invalid_routing_control", type: "invalid_request_error" });
-const unsupported = (param: string) => ({ status: 400, param, code: "unsupported_routing_control", type: "invalid_request_error" });
+const invalid = (param: string) => ({
+  status: 400,
+  param,
+  code: "invalid_routing_control",
+  type: "invalid_request_error",
+});
+const unsupported = (param: string) => ({
+  status: 400,
+  param,
+  code: "unsupported_routing_control",
+  type: "invalid_request_error",
+});
 
 describe("NO_CONTROLS", () => {
   it("tries only the request's model, on any node, with fallbacks", () => {
@@ -69,7 +79,10 @@ describe("parseRoutingControls: absent and null controls", () => {
     ["both null", { provider: null, models: null }],
     ["empty provider", { provider: {} }],
     ["empty models", { models: [] }],
-    ["every supported key null", { provider: { order: null, only: null, ignore: null, sort: null, allow_fallbacks: null, max_price: null } }],
+    [
+      "every supported key null",
+      { provider: { order: null, only: null, ignore: null, sort: null, allow_fallbacks: null, max_price: null } },
+    ],
   ])("%s yields no controls, but is stripped", (_name, extra) => {
     const result = parse(extra);
     expect(result.controls).toEqual(NO_CONTROLS("m"));
@@ -133,7 +146,10 @@ describe("parseRoutingControls: stripping", () => {
   });
 
   it("keeps a JSON __proto__ key as plain data", () => {
-    const parsed = JSON.parse('{"model":"m","__proto__":{"polluted":true},"provider":null}') as Record<string, unknown> & { model: string };
+    const parsed = JSON.parse('{"model":"m","__proto__":{"polluted":true},"provider":null}') as Record<
+      string,
+      unknown
+    > & { model: string };
     const result = parseRoutingControls(parsed);
     expect(Object.hasOwn(result.body, "__proto__")).toBe(true);
     expect(Object.getPrototypeOf(result.body)).toBe(Object.prototype);
@@ -241,9 +257,18 @@ describe("parseRoutingControls: models", () => {
     [[], ["m"]],
     [["m"], ["m"]],
     [["a"], ["m", "a"]],
-    [["a", "b"], ["m", "a", "b"]],
-    [["a", "m", "a", "b", "b"], ["m", "a", "b"]],
-    [["b", "a"], ["m", "b", "a"]],
+    [
+      ["a", "b"],
+      ["m", "a", "b"],
+    ],
+    [
+      ["a", "m", "a", "b", "b"],
+      ["m", "a", "b"],
+    ],
+    [
+      ["b", "a"],
+      ["m", "b", "a"],
+    ],
   ])("models %j gives %j", (models, expected) => {
     expect(controls({ models }).models).toEqual(expected);
   });
@@ -255,11 +280,17 @@ describe("parseRoutingControls: models", () => {
   });
 
   it("combines with provider controls", () => {
-    expect(controls({ models: ["a"], provider: { sort: "price" } })).toMatchObject({ models: ["m", "a"], sort: "price" });
+    expect(controls({ models: ["a"], provider: { sort: "price" } })).toMatchObject({
+      models: ["m", "a"],
+      sort: "price",
+    });
   });
 
   it("allows allow_fallbacks false when models names only the request's model", () => {
-    expect(controls({ models: ["m", "m"], provider: { allow_fallbacks: false } })).toMatchObject({ models: ["m"], allowFallbacks: false });
+    expect(controls({ models: ["m", "m"], provider: { allow_fallbacks: false } })).toMatchObject({
+      models: ["m"],
+      allowFallbacks: false,
+    });
     expect(controls({ models: [], provider: { allow_fallbacks: false } }).models).toEqual(["m"]);
   });
 });
@@ -288,7 +319,11 @@ describe("parseRoutingControls: malformed values", () => {
     ["max_price as a string", { provider: { max_price: "1" } }, "provider.max_price"],
     ["max_price as an array", { provider: { max_price: [1] } }, "provider.max_price"],
     ["completion as a string", { provider: { max_price: { completion: "2" } } }, "provider.max_price.completion"],
-    ["completion negative", { provider: { max_price: { prompt: 1, completion: -1 } } }, "provider.max_price.completion"],
+    [
+      "completion negative",
+      { provider: { max_price: { prompt: 1, completion: -1 } } },
+      "provider.max_price.completion",
+    ],
   ])("refuses %s", (_name, extra, param) => {
     expect(refusal(extra)).toMatchObject(invalid(param));
   });
@@ -343,7 +378,11 @@ describe("parseRoutingControls: contradictions", () => {
     ["a node in both order and ignore", { provider: { order: [A, B], ignore: [B] } }, "provider.order[1]"],
     ["an order entry not in only", { provider: { only: [A], order: [A, C] } }, "provider.order[1]"],
     ["fallback models with allow_fallbacks false", { provider: { allow_fallbacks: false }, models: ["a"] }, "models"],
-    ["fallback models (with the primary) and allow_fallbacks false", { provider: { allow_fallbacks: false }, models: ["m", "a"] }, "models"],
+    [
+      "fallback models (with the primary) and allow_fallbacks false",
+      { provider: { allow_fallbacks: false }, models: ["m", "a"] },
+      "models",
+    ],
   ])("refuses %s", (_name, extra, param) => {
     expect(refusal(extra)).toMatchObject(invalid(param));
   });
@@ -391,7 +430,11 @@ describe("parseRoutingControls: unsupported and unknown keys", () => {
     ["a camelCase spelling", { provider: { allowFallbacks: false } }, "provider.allowFallbacks"],
     ["a key in the wrong case", { provider: { Order: [A] } }, "provider.Order"],
     ["an unknown key set to null", { provider: { fastest: null } }, "provider.fastest"],
-    ["a JSON __proto__ key", { provider: JSON.parse('{"__proto__":{"sort":"price"}}') as unknown }, "provider.__proto__"],
+    [
+      "a JSON __proto__ key",
+      { provider: JSON.parse('{"__proto__":{"sort":"price"}}') as unknown },
+      "provider.__proto__",
+    ],
     ["an unknown max_price key", { provider: { max_price: { output: 1 } } }, "provider.max_price.output"],
   ])("refuses %s as invalid, naming it", (_name, extra, param) => {
     const result = refusal(extra);

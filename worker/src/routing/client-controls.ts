@@ -65,9 +65,11 @@ export const NO_CONTROLS = (model: string): RoutingControls => ({ models: [model
  * checks it). Returns a new body without the two fields; `stripped` says whether either was present, i.e. whether the
  * original bytes may no longer be forwarded as they are.
  */
-export function parseRoutingControls(
-  body: Readonly<Record<string, unknown>> & { model: string },
-): { controls: RoutingControls; body: Record<string, unknown>; stripped: boolean } {
+export function parseRoutingControls(body: Readonly<Record<string, unknown>> & { model: string }): {
+  controls: RoutingControls;
+  body: Record<string, unknown>;
+  stripped: boolean;
+} {
   const { provider, models: fallbacks, ...rest } = body;
   const stripped = Object.hasOwn(body, "provider") || Object.hasOwn(body, "models");
   const models = parseModels(body.model, fallbacks);
@@ -85,10 +87,14 @@ export function parseRoutingControls(
 
 function parseModels(primary: string, value: unknown): string[] {
   if (value === null || value === undefined) return [primary];
-  if (!Array.isArray(value)) throw invalid("models", "models must be an array of model ids (fallbacks for model), or null.");
+  if (!Array.isArray(value))
+    throw invalid("models", "models must be an array of model ids (fallbacks for model), or null.");
   const items: readonly unknown[] = value;
   if (items.length > MAX_FALLBACK_MODELS) {
-    throw invalid("models", `models has ${items.length} entries; at most ${MAX_FALLBACK_MODELS} fallback models are allowed.`);
+    throw invalid(
+      "models",
+      `models has ${items.length} entries; at most ${MAX_FALLBACK_MODELS} fallback models are allowed.`,
+    );
   }
   const models = [primary];
   items.forEach((item, i) => {
@@ -121,35 +127,56 @@ function parseProvider(value: unknown): ProviderControls {
 /** Refuses node lists that contradict each other: the client asked for something no routing can honour. */
 function checkNodeListsAgree({ order, only, ignore }: ProviderControls, ignoreList: readonly string[]): void {
   if (only?.size === 0) {
-    throw invalid("provider.only", "provider.only is empty, so no node could serve the request. Omit it to allow every node.");
+    throw invalid(
+      "provider.only",
+      "provider.only is empty, so no node could serve the request. Omit it to allow every node.",
+    );
   }
   ignoreList.forEach((id, i) => {
     if (only?.has(id)) {
-      throw invalid(`provider.ignore[${i}]`, `Node ${id} is in both provider.only and provider.ignore; list it in one of them.`);
+      throw invalid(
+        `provider.ignore[${i}]`,
+        `Node ${id} is in both provider.only and provider.ignore; list it in one of them.`,
+      );
     }
   });
   order.forEach((id, i) => {
     if (ignore.has(id)) {
-      throw invalid(`provider.order[${i}]`, `Node ${id} is in both provider.order and provider.ignore; list it in one of them.`);
+      throw invalid(
+        `provider.order[${i}]`,
+        `Node ${id} is in both provider.order and provider.ignore; list it in one of them.`,
+      );
     }
     if (only && !only.has(id)) {
-      throw invalid(`provider.order[${i}]`, `Node ${id} is in provider.order but not in provider.only, so it could never be used.`);
+      throw invalid(
+        `provider.order[${i}]`,
+        `Node ${id} is in provider.order but not in provider.only, so it could never be used.`,
+      );
     }
   });
 }
 
 /** Refuses keys outside `supported`: OpenRouter's own as unsupported, anything else as a likely typo. */
-function checkKeys(obj: Readonly<Record<string, unknown>>, at: string, supported: readonly string[], openRouterOnly: ReadonlySet<string>): void {
+function checkKeys(
+  obj: Readonly<Record<string, unknown>>,
+  at: string,
+  supported: readonly string[],
+  openRouterOnly: ReadonlySet<string>,
+): void {
   for (const [key, v] of Object.entries(obj)) {
     if (supported.includes(key)) continue;
     const param = `${at}.${clip(key)}`;
     if (openRouterOnly.has(key)) {
       // null asks for nothing, so there is nothing to refuse; SDKs send null for preferences the app left unset.
       if (v === null) continue;
-      throw new HttpError(400, `${param} is an OpenRouter routing option that is not supported by Meshgate; remove it.`, {
-        param,
-        code: "unsupported_routing_control",
-      });
+      throw new HttpError(
+        400,
+        `${param} is an OpenRouter routing option that is not supported by Meshgate; remove it.`,
+        {
+          param,
+          code: "unsupported_routing_control",
+        },
+      );
     }
     throw invalid(param, `${param} is not a known routing control; ${at} accepts ${supported.join(", ")}.`);
   }
@@ -159,14 +186,18 @@ function parseNodeList(value: unknown, at: string): string[] | null {
   if (value === null || value === undefined) return null;
   if (!Array.isArray(value)) throw invalid(at, `${at} must be an array of node ids, or null.`);
   const items: readonly unknown[] = value;
-  if (items.length > MAX_NODE_LIST) throw invalid(at, `${at} has ${items.length} entries; at most ${MAX_NODE_LIST} are allowed.`);
+  if (items.length > MAX_NODE_LIST)
+    throw invalid(at, `${at} has ${items.length} entries; at most ${MAX_NODE_LIST} are allowed.`);
   const ids: string[] = [];
   items.forEach((item, i) => {
     const param = `${at}[${i}]`;
     if (typeof item !== "string" || !NodeIdSchema.safeParse(item).success) {
       // Clients coming from OpenRouter put provider names here; say what Meshgate wants instead.
       const got = typeof item === "string" ? `, not ${JSON.stringify(clip(item))}` : "";
-      throw invalid(param, `${param} must be a node id (the 43-character base64url "id" that GET /v1/nodes lists)${got}.`);
+      throw invalid(
+        param,
+        `${param} must be a node id (the 43-character base64url "id" that GET /v1/nodes lists)${got}.`,
+      );
     }
     if (ids.includes(item)) throw invalid(param, `${param} repeats node ${item}; list each node once.`);
     ids.push(item);
@@ -177,10 +208,14 @@ function parseNodeList(value: unknown, at: string): string[] | null {
 function parseSort(value: unknown): SortBy | null {
   if (value === null || value === undefined) return null;
   if (isPlainObject(value)) {
-    throw new HttpError(400, 'provider.sort as an object ({by, partition}) is not supported by Meshgate; send "latency", "throughput" or "price".', {
-      param: "provider.sort",
-      code: "unsupported_routing_control",
-    });
+    throw new HttpError(
+      400,
+      'provider.sort as an object ({by, partition}) is not supported by Meshgate; send "latency", "throughput" or "price".',
+      {
+        param: "provider.sort",
+        code: "unsupported_routing_control",
+      },
+    );
   }
   const sort = SORTS.find((s) => s === value);
   if (sort) return sort;
@@ -196,7 +231,10 @@ function parseAllowFallbacks(value: unknown): boolean {
 function parseMaxPrice(value: unknown): MaxPrice | null {
   if (value === null || value === undefined) return null;
   if (!isPlainObject(value)) {
-    throw invalid("provider.max_price", "provider.max_price must be an object such as {\"prompt\": 1, \"completion\": 2} (USD per million tokens), or null.");
+    throw invalid(
+      "provider.max_price",
+      'provider.max_price must be an object such as {"prompt": 1, "completion": 2} (USD per million tokens), or null.',
+    );
   }
   checkKeys(value, "provider.max_price", SUPPORTED_PRICE_KEYS, OPENROUTER_ONLY_PRICE_KEYS);
   const prompt = parsePrice(value["prompt"], "provider.max_price.prompt");

@@ -27,7 +27,10 @@ describe("Peak EWMA latency", () => {
   it("a down-weighted sample moves the estimate only its share of the way, up or down", () => {
     expect(updateLatency({ ms: 100, at: 0 }, 1_100, 1, LATENCY_DECAY_MS, 0.1).ms).toBeCloseTo(200, 9);
     const full = updateLatency({ ms: 100, at: 0 }, 0, LATENCY_DECAY_MS).ms;
-    expect(updateLatency({ ms: 100, at: 0 }, 0, LATENCY_DECAY_MS, LATENCY_DECAY_MS, 0.5).ms).toBeCloseTo(100 - (100 - full) / 2, 9);
+    expect(updateLatency({ ms: 100, at: 0 }, 0, LATENCY_DECAY_MS, LATENCY_DECAY_MS, 0.5).ms).toBeCloseTo(
+      100 - (100 - full) / 2,
+      9,
+    );
     expect(updateLatency({ ms: 100, at: 0 }, 1_100, 1, LATENCY_DECAY_MS, 1).ms).toBe(1_100);
   });
 

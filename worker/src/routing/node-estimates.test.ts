@@ -22,7 +22,9 @@ import type { Outcome, OutcomeKind } from "./outcome.js";
 import { EJECT_AFTER_CONSECUTIVE, isEjected } from "./outlier.js";
 import { TRUST_FLOOR } from "./reputation.js";
 
-function routeNode(opts: { state?: NodeState; probe?: ProbeView | null; capacity?: number; models?: Record<string, Price | null> } = {}): RouteNode {
+function routeNode(
+  opts: { state?: NodeState; probe?: ProbeView | null; capacity?: number; models?: Record<string, Price | null> } = {},
+): RouteNode {
   return {
     id: "n",
     origin: "https://n.example",
@@ -37,14 +39,25 @@ function routeNode(opts: { state?: NodeState; probe?: ProbeView | null; capacity
 
 function outcome(kind: OutcomeKind, at: number, extra: Partial<Outcome> = {}): Outcome {
   const ok = kind === "success";
-  return { nodeId: "n", model: "m", kind, at, ttftMs: ok ? 100 : null, tokens: ok ? 40 : null, streamMs: ok ? 1_000 : null, inFlight: null, ...extra };
+  return {
+    nodeId: "n",
+    model: "m",
+    kind,
+    at,
+    ttftMs: ok ? 100 : null,
+    tokens: ok ? 40 : null,
+    streamMs: ok ? 1_000 : null,
+    inFlight: null,
+    ...extra,
+  };
 }
 
 function fed(outcomes: readonly Outcome[], capacity = 8): NodeState {
   return outcomes.reduce((s, o) => observe(s, o, { declaredCapacity: capacity, mayEject: true }), newNodeState(0));
 }
 
-const successes = (n: number, extra: Partial<Outcome> = {}, from = 0): Outcome[] => Array.from({ length: n }, (_, i) => outcome("success", from + i, extra));
+const successes = (n: number, extra: Partial<Outcome> = {}, from = 0): Outcome[] =>
+  Array.from({ length: n }, (_, i) => outcome("success", from + i, extra));
 
 describe("latency prior", () => {
   it("is the default first-token time without a probe", () => {
@@ -96,7 +109,9 @@ describe("expected time to first token", () => {
   });
 
   it("relaxes a slow timeout back toward the prior, so the node is tried again later", () => {
-    const node = routeNode({ state: fed([...successes(3, { ttftMs: 80 }), outcome("timeout", 3, { ttftMs: 30_000 })]) });
+    const node = routeNode({
+      state: fed([...successes(3, { ttftMs: 80 }), outcome("timeout", 3, { ttftMs: 30_000 })]),
+    });
     expect(expectedTtft(node, "m", 3)).toBe(30_000);
     expect(expectedTtft(node, "m", 3 + 10 * STALE_LATENCY_TAU_MS)).toBeLessThan(LATENCY_PRIOR_MS + 5);
   });
@@ -118,7 +133,10 @@ describe("expected time to first token", () => {
 describe("expected throughput", () => {
   it("is unknown until measured, then the measurement, per model", () => {
     expect(expectedThroughput(routeNode(), "m")).toBeNull();
-    const node = routeNode({ state: fed(successes(1, { tokens: 300, streamMs: 3_000 })), models: { m: null, other: null } });
+    const node = routeNode({
+      state: fed(successes(1, { tokens: 300, streamMs: 3_000 })),
+      models: { m: null, other: null },
+    });
     expect(expectedThroughput(node, "m")).toBe(100);
     expect(expectedThroughput(node, "other")).toBeNull();
   });
@@ -132,7 +150,10 @@ describe("capacity", () => {
   it("is the declared capacity for a proven node, lowered by 429s and recovering", () => {
     const proven = fed(successes(EXPLORE_BELOW_SAMPLES), 6);
     expect(capacityOf(routeNode({ capacity: 6, state: proven }), "m", 0)).toBe(6);
-    const node = routeNode({ capacity: 6, state: fed([...successes(EXPLORE_BELOW_SAMPLES), outcome("busy", 10, { inFlight: 3 })], 6) });
+    const node = routeNode({
+      capacity: 6,
+      state: fed([...successes(EXPLORE_BELOW_SAMPLES), outcome("busy", 10, { inFlight: 3 })], 6),
+    });
     expect(capacityOf(node, "m", 10)).toBe(3);
     expect(capacityOf(node, "m", 10 + 2 * CAPACITY_RECOVERY_STEP_MS)).toBe(5);
     expect(capacityOf(node, "m", 10 + 100 * CAPACITY_RECOVERY_STEP_MS)).toBe(6);
@@ -147,7 +168,9 @@ describe("capacity", () => {
   it("never gives an unproven node more than it declares or a 429 allows", () => {
     expect(capacityOf(routeNode({ capacity: 1 }), "m", 0)).toBe(1);
     // A 429 halves 3 declared slots to 1, below the unproven 2.
-    expect(capacityOf(routeNode({ capacity: 3, state: fed([outcome("busy", 0, { inFlight: 0 })], 3) }), "m", 0)).toBe(1);
+    expect(capacityOf(routeNode({ capacity: 3, state: fed([outcome("busy", 0, { inFlight: 0 })], 3) }), "m", 0)).toBe(
+      1,
+    );
     // One 429 on 64 slots leaves 32, still above the unproven 2; repeated ones halve it down to 1.
     const busy = (n: number): Outcome[] => Array.from({ length: n }, (_, i) => outcome("busy", i, { inFlight: 0 }));
     expect(capacityOf(routeNode({ capacity: 64, state: fed(busy(1), 64) }), "m", 0)).toBe(UNPROVEN_SLOTS);

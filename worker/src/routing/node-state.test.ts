@@ -38,7 +38,16 @@ function deepFreeze<T>(value: T): T {
 
 describe("outcome kinds", () => {
   it("counts every kind but success and busy as a failure, the ones that cost the client most double", () => {
-    const kinds: OutcomeKind[] = ["success", "busy", "error", "timeout", "stalled", "sse_error", "malformed", "unmetered"];
+    const kinds: OutcomeKind[] = [
+      "success",
+      "busy",
+      "error",
+      "timeout",
+      "stalled",
+      "sse_error",
+      "malformed",
+      "unmetered",
+    ];
     expect(kinds.filter(isFailure)).toEqual(["error", "timeout", "stalled", "sse_error", "malformed", "unmetered"]);
     expect(FAILURE_WEIGHT).toEqual({ error: 1, sse_error: 1, timeout: 2, stalled: 2, malformed: 2, unmetered: 2 });
     // A timeout is not: a client can cause one on purpose (timeout-evidence.ts).
@@ -61,7 +70,11 @@ describe("observing a success", () => {
     const s = observe(newNodeState(0), outcome("success", 10, { ttftMs: 120, tokens: 200, streamMs: 4_000 }), CTX);
     expect(s.reputation.successes).toBeCloseTo(1, 6);
     expect(s.reputation.failures).toBe(0);
-    expect(perfOf(s, "m")).toEqual({ ttft: { ms: 120, at: 10 }, throughput: { tokensPerSecond: 50, at: 10 }, samples: 1 });
+    expect(perfOf(s, "m")).toEqual({
+      ttft: { ms: 120, at: 10 },
+      throughput: { tokensPerSecond: 50, at: 10 },
+      samples: 1,
+    });
     expect(perfOf(s, "other")).toEqual({ ttft: null, throughput: null, samples: 0 });
   });
 
@@ -74,7 +87,10 @@ describe("observing a success", () => {
   });
 
   it("ends a run of failures", () => {
-    const failing = apply(newNodeState(0), [1, 2, 3, 4].map((t) => outcome("error", t)));
+    const failing = apply(
+      newNodeState(0),
+      [1, 2, 3, 4].map((t) => outcome("error", t)),
+    );
     const s = apply(failing, [outcome("success", 5), ...[6, 7, 8, 9].map((t) => outcome("error", t))]);
     expect(isEjected(s.outlier, 9)).toBe(false);
   });
@@ -94,7 +110,8 @@ describe("observing a success", () => {
   it("does not change the state it was given", () => {
     const s = deepFreeze(apply(newNodeState(0), [outcome("success", 1), outcome("error", 2)]));
     const copy = JSON.parse(JSON.stringify(s)) as NodeState;
-    for (const kind of ["success", "busy", "error", "timeout"] as const) observe(s, outcome(kind, 3, { ttftMs: 10, inFlight: 1 }), CTX);
+    for (const kind of ["success", "busy", "error", "timeout"] as const)
+      observe(s, outcome(kind, 3, { ttftMs: 10, inFlight: 1 }), CTX);
     expect(JSON.parse(JSON.stringify(s))).toEqual(copy);
   });
 });
@@ -109,12 +126,21 @@ describe("observing a failure", () => {
   });
 
   it("costs more trust for a timeout than for an error", () => {
-    const good = apply(newNodeState(0), Array.from({ length: 20 }, (_, i) => outcome("success", i)));
-    expect(trust(observe(good, outcome("timeout", 20), CTX).reputation)).toBeLessThan(trust(observe(good, outcome("error", 20), CTX).reputation));
+    const good = apply(
+      newNodeState(0),
+      Array.from({ length: 20 }, (_, i) => outcome("success", i)),
+    );
+    expect(trust(observe(good, outcome("timeout", 20), CTX).reputation)).toBeLessThan(
+      trust(observe(good, outcome("error", 20), CTX).reputation),
+    );
   });
 
   it("does not count as a measured answer", () => {
-    const s = apply(newNodeState(0), [outcome("error", 1), outcome("timeout", 2, { ttftMs: 5_000 }), outcome("stalled", 3)]);
+    const s = apply(newNodeState(0), [
+      outcome("error", 1),
+      outcome("timeout", 2, { ttftMs: 5_000 }),
+      outcome("stalled", 3),
+    ]);
     expect(perfOf(s, "m").samples).toBe(0);
   });
 
@@ -163,11 +189,18 @@ describe("observing a failure", () => {
 });
 
 describe("observing a timeout", () => {
-  const timeout = (at: number, client: string, extra: Partial<Outcome> = {}) => outcome("timeout", at, { ttftMs: 10_000, client, ...extra });
+  const timeout = (at: number, client: string, extra: Partial<Outcome> = {}) =>
+    outcome("timeout", at, { ttftMs: 10_000, client, ...extra });
 
   it("one client's timeouts never eject, however many, nor count as a streak or a failure rate", () => {
-    const proven = apply(newNodeState(0), Array.from({ length: 9 }, (_, i) => outcome("success", i)));
-    const s = apply(proven, Array.from({ length: 2 * EJECT_AFTER_CONSECUTIVE }, (_, i) => timeout(10 + i, "mallory")));
+    const proven = apply(
+      newNodeState(0),
+      Array.from({ length: 9 }, (_, i) => outcome("success", i)),
+    );
+    const s = apply(
+      proven,
+      Array.from({ length: 2 * EJECT_AFTER_CONSECUTIVE }, (_, i) => timeout(10 + i, "mallory")),
+    );
     expect(isEjected(s.outlier, 30)).toBe(false);
     expect(s.outlier).toEqual(proven.outlier);
     expect(s.timeouts).toEqual([{ client: "mallory", at: 10 + 2 * EJECT_AFTER_CONSECUTIVE - 1 }]);
@@ -213,7 +246,9 @@ describe("a success on a long prompt", () => {
     const s = observe(fast, outcome("success", 1, { ttftMs: 60_000, promptTokens: 12 * ORDINARY_PROMPT_TOKENS }), CTX);
     expect(perfOf(s, "m").ttft?.ms).toBeCloseTo(200 + (5_000 - 200) / 12, 6);
     // The same time on an ordinary prompt is believed at once.
-    expect(perfOf(observe(fast, outcome("success", 1, { ttftMs: 60_000, promptTokens: 100 }), CTX), "m").ttft?.ms).toBe(60_000);
+    expect(perfOf(observe(fast, outcome("success", 1, { ttftMs: 60_000, promptTokens: 100 }), CTX), "m").ttft?.ms).toBe(
+      60_000,
+    );
   });
 });
 
@@ -230,7 +265,10 @@ describe("observing a 429", () => {
   });
 
   it("never ejects, however many", () => {
-    const s = apply(newNodeState(0), Array.from({ length: 50 }, (_, i) => outcome("busy", i, { inFlight: 0 })));
+    const s = apply(
+      newNodeState(0),
+      Array.from({ length: 50 }, (_, i) => outcome("busy", i, { inFlight: 0 })),
+    );
     expect(isEjected(s.outlier, 50)).toBe(false);
     expect(effectiveCapacity(CTX.declaredCapacity, s.learnedCapacity, 50)).toBe(1);
   });
@@ -311,7 +349,16 @@ describe("failures while ejected", () => {
   it("change nothing: not the reputation, not the ejection", () => {
     let state = newNodeState(0);
     const ctx = { declaredCapacity: 8, mayEject: true };
-    const fail = (at: number): Outcome => ({ nodeId: "n", model: "m", kind: "error", at, ttftMs: null, tokens: null, streamMs: null, inFlight: null });
+    const fail = (at: number): Outcome => ({
+      nodeId: "n",
+      model: "m",
+      kind: "error",
+      at,
+      ttftMs: null,
+      tokens: null,
+      streamMs: null,
+      inFlight: null,
+    });
     for (let i = 0; i < 5; i++) state = observe(state, fail(i), ctx);
     expect(state.outlier.ejectedUntil).toBeGreaterThan(5);
     const before = state;

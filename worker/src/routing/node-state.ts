@@ -3,7 +3,15 @@
 import { learnFromBusy, type LearnedCapacity } from "./capacity.js";
 import { updateLatency, type LatencyEstimate } from "./latency.js";
 import { FAILURE_WEIGHT, isFailure, isSevere, type Outcome } from "./outcome.js";
-import { eject, isEjected, newOutlierState, onProbation, outlierFailure, outlierSuccess, type OutlierState } from "./outlier.js";
+import {
+  eject,
+  isEjected,
+  newOutlierState,
+  onProbation,
+  outlierFailure,
+  outlierSuccess,
+  type OutlierState,
+} from "./outlier.js";
 import { latencySample } from "./prefill.js";
 import { newReputation, recordOutcome, type Reputation } from "./reputation.js";
 import { updateThroughput, type ThroughputEstimate } from "./throughput.js";
@@ -51,7 +59,10 @@ export interface ObserveContext {
 export function observe(state: NodeState, o: Outcome, ctx: ObserveContext): NodeState {
   const now = o.at;
   if (o.kind === "busy") {
-    return { ...state, learnedCapacity: learnFromBusy(state.learnedCapacity, o.inFlight ?? 0, ctx.declaredCapacity, now) };
+    return {
+      ...state,
+      learnedCapacity: learnFromBusy(state.learnedCapacity, o.inFlight ?? 0, ctx.declaredCapacity, now),
+    };
   }
   if (isFailure(o.kind)) {
     // Requests still in flight when the node was ejected fail meanwhile: they say nothing new about it.
@@ -69,13 +80,21 @@ export function observe(state: NodeState, o: Outcome, ctx: ObserveContext): Node
     outlier: outlierSuccess(state.outlier, now),
     perf: withPerf(state.perf, o.model, (p) => ({
       ttft: o.ttftMs === null ? p.ttft : latencyWith(p.ttft, o.ttftMs, o.promptTokens, now),
-      throughput: o.tokens === null || o.streamMs === null ? p.throughput : updateThroughput(p.throughput, { tokens: o.tokens, streamMs: o.streamMs }, now),
+      throughput:
+        o.tokens === null || o.streamMs === null
+          ? p.throughput
+          : updateThroughput(p.throughput, { tokens: o.tokens, streamMs: o.streamMs }, now),
       samples: p.samples + 1,
     })),
   };
 }
 
-function latencyWith(prev: LatencyEstimate | null, ttftMs: number, promptTokens: number | undefined, now: number): LatencyEstimate {
+function latencyWith(
+  prev: LatencyEstimate | null,
+  ttftMs: number,
+  promptTokens: number | undefined,
+  now: number,
+): LatencyEstimate {
   const sample = latencySample(ttftMs, promptTokens);
   return updateLatency(prev, sample.ms, now, undefined, sample.weight);
 }
@@ -90,18 +109,31 @@ function observeTimeout(state: NodeState, o: Outcome, ctx: ObserveContext): Node
   const now = o.at;
   const timeouts = addTimeoutEvidence(state.timeouts, o.client ?? "", now);
   const ejects = timeoutsEject(timeouts, now);
-  const outlier = ejects || onProbation(state.outlier, now) ? outlierFailure(state.outlier, now, ctx.mayEject, ejects) : state.outlier;
+  const outlier =
+    ejects || onProbation(state.outlier, now)
+      ? outlierFailure(state.outlier, now, ctx.mayEject, ejects)
+      : state.outlier;
   return {
     ...state,
     reputation: recordOutcome(state.reputation, false, now, FAILURE_WEIGHT.timeout),
     outlier,
     // Evidence that has ejected the node is spent: it returns judged on what it does next.
     timeouts: isEjected(outlier, now) ? [] : timeouts,
-    perf: o.ttftMs === null ? state.perf : withPerf(state.perf, o.model, (p) => ({ ...p, ttft: latencyWith(p.ttft, o.ttftMs ?? 0, o.promptTokens, now) })),
+    perf:
+      o.ttftMs === null
+        ? state.perf
+        : withPerf(state.perf, o.model, (p) => ({
+            ...p,
+            ttft: latencyWith(p.ttft, o.ttftMs ?? 0, o.promptTokens, now),
+          })),
   };
 }
 
-function withPerf(perf: Record<string, ModelPerf>, model: string, change: (p: ModelPerf) => ModelPerf): Record<string, ModelPerf> {
+function withPerf(
+  perf: Record<string, ModelPerf>,
+  model: string,
+  change: (p: ModelPerf) => ModelPerf,
+): Record<string, ModelPerf> {
   return { ...perf, [model]: change(ownPerf(perf, model)) };
 }
 

@@ -12,7 +12,15 @@
  * - unmetered: a complete answer the node did not account for exactly (no usage, no valid receipt, a receipt that
  *   disagrees with the answer): the client was served, but the node can't be billed or trusted to meter.
  */
-export type OutcomeKind = "success" | "busy" | "error" | "timeout" | "stalled" | "sse_error" | "malformed" | "unmetered";
+export type OutcomeKind =
+  | "success"
+  | "busy"
+  | "error"
+  | "timeout"
+  | "stalled"
+  | "sse_error"
+  | "malformed"
+  | "unmetered";
 
 export interface Outcome {
   nodeId: string;

@@ -151,7 +151,8 @@ describe("growing ejection time", () => {
     }
     durations.push(s.ejectedUntil - now);
     expect(durations.slice(0, 4)).toEqual([1, 2, 3, 4].map((k) => k * BASE_EJECTION_MS));
-    for (let i = 1; i < durations.length; i++) expect(durations[i]).toBeGreaterThanOrEqual(durations[i - 1] ?? Infinity);
+    for (let i = 1; i < durations.length; i++)
+      expect(durations[i]).toBeGreaterThanOrEqual(durations[i - 1] ?? Infinity);
     expect(Math.max(...durations)).toBe(MAX_EJECTION_MS);
     expect(durations.at(-1)).toBe(MAX_EJECTION_MS);
   });
@@ -168,7 +169,12 @@ describe("growing ejection time", () => {
     expect(isEjected(s, at)).toBe(true);
     expect(s.ejectedUntil - at).toBeLessThan(3 * BASE_EJECTION_MS);
     // Without the good stretch, the third ejection lasts three times the base.
-    const unforgiven = outlierFailure(outlierFailure(ejectedAt(newOutlierState(0), 0), BASE_EJECTION_MS, true), 3 * BASE_EJECTION_MS, true, true);
+    const unforgiven = outlierFailure(
+      outlierFailure(ejectedAt(newOutlierState(0), 0), BASE_EJECTION_MS, true),
+      3 * BASE_EJECTION_MS,
+      true,
+      true,
+    );
     expect(unforgiven.ejectedUntil - 3 * BASE_EJECTION_MS).toBe(3 * BASE_EJECTION_MS);
   });
 });
@@ -260,4 +266,3 @@ describe("an ejection decided elsewhere (a failed probe)", () => {
     expect(s.consecutive).toBe(0);
   });
 });
-

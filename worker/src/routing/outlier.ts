@@ -40,7 +40,10 @@ export function isEjected(s: OutlierState, now: number): boolean {
   return s.ejectedUntil !== 0 && s.ejectedUntil > now;
 }
 
-/** Served its ejection and not yet proven good again: the probation starts when the ejection ends, not at the next outcome. */
+/**
+ * Served its ejection and not yet proven good again: the probation starts when the ejection ends, not at the next
+ * outcome.
+ */
 export function onProbation(s: OutlierState, now: number): boolean {
   return s.probation || (s.ejectedUntil !== 0 && s.ejectedUntil <= now);
 }
@@ -71,7 +74,14 @@ export function outlierSuccess(prev: OutlierState, now: number): OutlierState {
   // A long stretch without failures since the last ejection (or forgiveness) forgives one: a node that recovered
   // sees its penalty shrink again, one step per MAX_EJECTION_MS.
   const forgive = s.ejections > 0 && !s.probation && now - s.since >= MAX_EJECTION_MS;
-  return { ...s, consecutive: 0, ok: s.ok + 1, probation: false, ejections: forgive ? s.ejections - 1 : s.ejections, since: forgive ? now : s.since };
+  return {
+    ...s,
+    consecutive: 0,
+    ok: s.ok + 1,
+    probation: false,
+    ejections: forgive ? s.ejections - 1 : s.ejections,
+    since: forgive ? now : s.since,
+  };
 }
 
 /**
@@ -86,16 +96,37 @@ export function outlierFailure(prev: OutlierState, now: number, mayEject: boolea
   const next = { ...s, consecutive: s.consecutive + 1, failed: s.failed + 1, since: s.ejections > 0 ? now : s.since };
   const total = next.ok + next.failed;
   const tripped =
-    severe || next.probation || next.consecutive >= EJECT_AFTER_CONSECUTIVE || (total >= MIN_WINDOW && next.failed / total >= EJECT_FAILURE_RATE);
+    severe ||
+    next.probation ||
+    next.consecutive >= EJECT_AFTER_CONSECUTIVE ||
+    (total >= MIN_WINDOW && next.failed / total >= EJECT_FAILURE_RATE);
   if (!tripped || !mayEject) return next;
   const ejections = next.ejections + 1;
   // The window starts afresh, so the node is judged on what it does after it returns.
-  return { ...next, ok: 0, failed: 0, consecutive: 0, ejections, since: now, ejectedUntil: now + ejectionMs(ejections), probation: false };
+  return {
+    ...next,
+    ok: 0,
+    failed: 0,
+    consecutive: 0,
+    ejections,
+    since: now,
+    ejectedUntil: now + ejectionMs(ejections),
+    probation: false,
+  };
 }
 
 /** An ejection decided elsewhere (an unreachable probe): same timing rules. */
 export function eject(prev: OutlierState, now: number): OutlierState {
   if (isEjected(prev, now)) return prev;
   const ejections = prev.ejections + 1;
-  return { ...prev, ok: 0, failed: 0, consecutive: 0, ejections, since: now, ejectedUntil: now + ejectionMs(ejections), probation: false };
+  return {
+    ...prev,
+    ok: 0,
+    failed: 0,
+    consecutive: 0,
+    ejections,
+    since: now,
+    ejectedUntil: now + ejectionMs(ejections),
+    probation: false,
+  };
 }

@@ -3,17 +3,31 @@ import { describe, expect, it } from "vitest";
 import { seededRandom as mulberry32 } from "./seeded-random.js";
 import { CAPACITY_RECOVERY_STEP_MS } from "./capacity.js";
 import { NO_CONTROLS, type RoutingControls } from "./client-controls.js";
-import { capacityOf, isProven, STALE_LATENCY_TAU_MS, UNPROVEN_SLOTS, type ProbeView, type RouteNode } from "./node-estimates.js";
+import {
+  capacityOf,
+  isProven,
+  STALE_LATENCY_TAU_MS,
+  UNPROVEN_SLOTS,
+  type ProbeView,
+  type RouteNode,
+} from "./node-estimates.js";
 import { newNodeState, observe, type NodeState } from "./node-state.js";
 import type { Outcome, OutcomeKind } from "./outcome.js";
 import { BASE_EJECTION_MS, EJECT_AFTER_CONSECUTIVE, isEjected } from "./outlier.js";
-import { EXPLORE_BOOST, EXPLORE_SHARE, exploreShare, MAX_EXPLORE_SHARE, pickNode, type PickQuery, type PickResult } from "./pick.js";
+import {
+  EXPLORE_BOOST,
+  EXPLORE_SHARE,
+  exploreShare,
+  MAX_EXPLORE_SHARE,
+  pickNode,
+  type PickQuery,
+  type PickResult,
+} from "./pick.js";
 import { WeightedSampler } from "./weighted-sampler.js";
 import { buildTable, observeInTable, type RoutingTable } from "./routing-table.js";
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Helpers
-
 
 /** Returns `first` in turn, then continues with a seeded PRNG. */
 function scripted(first: readonly number[], seed = 7): () => number {
@@ -50,7 +64,17 @@ interface NodeSpec {
 
 function outcome(nodeId: string, kind: OutcomeKind, at: number, extra: Partial<Outcome> = {}): Outcome {
   const ok = kind === "success";
-  return { nodeId, model: M, kind, at, ttftMs: ok ? 100 : null, tokens: ok ? 100 : null, streamMs: ok ? 1_000 : null, inFlight: null, ...extra };
+  return {
+    nodeId,
+    model: M,
+    kind,
+    at,
+    ttftMs: ok ? 100 : null,
+    tokens: ok ? 100 : null,
+    streamMs: ok ? 1_000 : null,
+    inFlight: null,
+    ...extra,
+  };
 }
 
 /**
@@ -66,15 +90,31 @@ function routeNode(id: string, spec: NodeSpec = {}): RouteNode {
   };
   const measured = spec.ttftMs !== undefined || spec.tps !== undefined || spec.successes !== undefined;
   const ok = (model: string): Outcome =>
-    outcome(id, "success", NOW, { model, ttftMs: spec.ttftMs ?? 100, tokens: spec.tps ?? null, streamMs: spec.tps === undefined ? null : 1_000 });
-  if (measured) for (let i = 0; i < (spec.successes ?? 100); i++) for (const model of Object.keys(models)) feed(ok(model));
+    outcome(id, "success", NOW, {
+      model,
+      ttftMs: spec.ttftMs ?? 100,
+      tokens: spec.tps ?? null,
+      streamMs: spec.tps === undefined ? null : 1_000,
+    });
+  if (measured)
+    for (let i = 0; i < (spec.successes ?? 100); i++) for (const model of Object.keys(models)) feed(ok(model));
   for (let i = 0; i < (spec.malformed ?? 0); i++) {
     feed(outcome(id, "malformed", NOW));
     for (let k = 0; k < 5; k++) feed(ok(M));
   }
   if (spec.ejected) for (let i = 0; i < EJECT_AFTER_CONSECUTIVE; i++) feed(outcome(id, "error", NOW));
-  if (isEjected(state.outlier, NOW) !== (spec.ejected ?? false)) throw new Error(`test setup: node ${id} ejection is not as specified`);
-  return { id, origin: `https://${id}.example`, declaredCapacity: capacity, othersInFlight: 0, contextLengths: new Map(), models: new Map(Object.entries(models)), state, probe: spec.probe ?? null };
+  if (isEjected(state.outlier, NOW) !== (spec.ejected ?? false))
+    throw new Error(`test setup: node ${id} ejection is not as specified`);
+  return {
+    id,
+    origin: `https://${id}.example`,
+    declaredCapacity: capacity,
+    othersInFlight: 0,
+    contextLengths: new Map(),
+    models: new Map(Object.entries(models)),
+    state,
+    probe: spec.probe ?? null,
+  };
 }
 
 type Loads = Readonly<Record<string, number>>;
@@ -106,7 +146,12 @@ function pick(table: RoutingTable, overrides: Parameters<typeof query>[0] = {}):
 }
 
 /** Picks `n` times with independent (seeded) randomness and zero load; counts the results. */
-function tally(table: RoutingTable, n: number, overrides: Parameters<typeof query>[0] = {}, seed = 42): Map<string, number> {
+function tally(
+  table: RoutingTable,
+  n: number,
+  overrides: Parameters<typeof query>[0] = {},
+  seed = 42,
+): Map<string, number> {
   const random = mulberry32(seed);
   const counts = new Map<string, number>();
   for (let i = 0; i < n; i++) {
@@ -128,7 +173,10 @@ interface SimResult {
  * One request arrives per step and holds its node for `hold` steps; load is what is in flight. Estimates stay as
  * they were at `now`, so only the router's choices move the load.
  */
-function simulate(table: RoutingTable, opts: { steps: number; hold: number; seed: number; now?: number; controls?: RoutingControls }): SimResult {
+function simulate(
+  table: RoutingTable,
+  opts: { steps: number; hold: number; seed: number; now?: number; controls?: RoutingControls },
+): SimResult {
   const now = opts.now ?? NOW;
   const random = mulberry32(opts.seed);
   const finishing = new Map<string, number[]>();
@@ -137,7 +185,11 @@ function simulate(table: RoutingTable, opts: { steps: number; hold: number; seed
   let overCapacity = 0;
   const load = (node: RouteNode): number => finishing.get(node.id)?.length ?? 0;
   for (let step = 0; step < opts.steps; step++) {
-    for (const [id, ends] of finishing) finishing.set(id, ends.filter((end) => end > step));
+    for (const [id, ends] of finishing)
+      finishing.set(
+        id,
+        ends.filter((end) => end > step),
+      );
     const r = pickNode(table, query({ now, random, load, ...(opts.controls ? { controls: opts.controls } : {}) }));
     if (r.kind !== "node") {
       saturated++;
@@ -189,7 +241,10 @@ describe("what pickNode reports", () => {
   });
 
   it("saturated when every node is full or tried", () => {
-    const table = buildTable([routeNode("a", { ttftMs: 100, capacity: 1 }), routeNode("b", { ttftMs: 100, capacity: 3 }), routeNode("c")], NOW);
+    const table = buildTable(
+      [routeNode("a", { ttftMs: 100, capacity: 1 }), routeNode("b", { ttftMs: 100, capacity: 3 }), routeNode("c")],
+      NOW,
+    );
     expect(pick(table, { loads: { a: 1, b: 3, c: 8 } })).toBe("<saturated>");
     expect(pick(table, { loads: { a: 1, b: 3 }, exclude: new Set(["c"]), attempt: 1 })).toBe("<saturated>");
   });
@@ -244,7 +299,10 @@ describe("capacity", () => {
   });
 
   it("keeps within capacity when load builds up, spilling over to slower nodes", () => {
-    const table = buildTable([routeNode("fast", { ttftMs: 100, capacity: 4 }), routeNode("slow", { ttftMs: 1_000, capacity: 4 })], NOW);
+    const table = buildTable(
+      [routeNode("fast", { ttftMs: 100, capacity: 4 }), routeNode("slow", { ttftMs: 1_000, capacity: 4 })],
+      NOW,
+    );
     const sim = simulate(table, { steps: 5_000, hold: 6, seed: 5 });
     expect(sim.overCapacity).toBe(0);
     expect(sim.saturated).toBe(0);
@@ -252,14 +310,20 @@ describe("capacity", () => {
   });
 
   it("reports saturated rather than overfill when demand exceeds every node's capacity", () => {
-    const table = buildTable([routeNode("a", { ttftMs: 100, capacity: 2 }), routeNode("b", { ttftMs: 100, capacity: 2 })], NOW);
+    const table = buildTable(
+      [routeNode("a", { ttftMs: 100, capacity: 2 }), routeNode("b", { ttftMs: 100, capacity: 2 })],
+      NOW,
+    );
     const sim = simulate(table, { steps: 2_000, hold: 10, seed: 9 });
     expect(sim.overCapacity).toBe(0);
     expect(sim.saturated).toBeGreaterThan(1_000);
   });
 
   it("learns a lower capacity from a 429 and lets it recover", () => {
-    const table = buildTable([routeNode("a", { ttftMs: 50, capacity: 8 }), routeNode("b", { ttftMs: 500, capacity: 8 })], NOW);
+    const table = buildTable(
+      [routeNode("a", { ttftMs: 50, capacity: 8 }), routeNode("b", { ttftMs: 500, capacity: 8 })],
+      NOW,
+    );
     expect(pick(table, { loads: { a: 4 } })).toBe("a");
     observeInTable(table, outcome("a", "busy", NOW, { inFlight: 2 }));
     // The 429 came with only 2 others in flight, but one surprise halves at most: a holds 4. With 4 in flight it is
@@ -271,7 +335,9 @@ describe("capacity", () => {
     expect(pick(table, { loads: { a: 5 }, now: NOW + CAPACITY_RECOVERY_STEP_MS })).toBe("b");
     const onlyA = controls({ only: new Set(["a"]) });
     expect(pick(table, { controls: onlyA, loads: { a: 7 }, now: NOW + 100 * CAPACITY_RECOVERY_STEP_MS })).toBe("a");
-    expect(pick(table, { controls: onlyA, loads: { a: 8 }, now: NOW + 100 * CAPACITY_RECOVERY_STEP_MS })).toBe("<saturated>");
+    expect(pick(table, { controls: onlyA, loads: { a: 8 }, now: NOW + 100 * CAPACITY_RECOVERY_STEP_MS })).toBe(
+      "<saturated>",
+    );
     // A second 429 right after the first halves again: 4 to 2.
     observeInTable(table, outcome("a", "busy", NOW + 1, { inFlight: 0 }));
     expect(pick(table, { controls: onlyA, loads: { a: 1 }, now: NOW + 1 })).toBe("a");
@@ -316,7 +382,8 @@ describe("outlier ejection as the router sees it", () => {
   it("never ejects more than the cap when every node fails together, so requests still find a node", () => {
     const nodes = ["a", "b", "c"].map((id) => routeNode(id, { ttftMs: 100 }));
     const table = buildTable(nodes, NOW);
-    for (const node of nodes) for (let i = 0; i < 3 * EJECT_AFTER_CONSECUTIVE; i++) observeInTable(table, outcome(node.id, "error", NOW + i));
+    for (const node of nodes)
+      for (let i = 0; i < 3 * EJECT_AFTER_CONSECUTIVE; i++) observeInTable(table, outcome(node.id, "error", NOW + i));
     const t = NOW + 3 * EJECT_AFTER_CONSECUTIVE;
     expect(nodes.filter((n) => isEjected(n.state.outlier, t)).length).toBe(1);
     const counts = tally(table, 500, { now: t });
@@ -347,7 +414,9 @@ describe("outlier ejection as the router sees it", () => {
     r.state = observe(r.state, outcome("r", "error", back), { declaredCapacity: 8, mayEject: false });
     const other = routeNode("o", { ttftMs: 1_000 });
     const table = buildTable([r, other], back);
-    expect(pick(table, { now: back, controls: controls({ only: new Set(["r"]) }), loads: { r: 1 } })).toBe("<saturated>");
+    expect(pick(table, { now: back, controls: controls({ only: new Set(["r"]) }), loads: { r: 1 } })).toBe(
+      "<saturated>",
+    );
     expect(pick(table, { now: back, controls: controls({ only: new Set(["r"]) }), loads: { r: 0 } })).toBe("r");
 
     const failing = buildTable([{ ...r }, other], back);
@@ -393,7 +462,10 @@ describe("latency", () => {
   });
 
   it("a stalled stream ejects the node at once; a lone error does not", () => {
-    const table = buildTable([routeNode("a", { ttftMs: 100 }), routeNode("b", { ttftMs: 100 }), routeNode("c", { ttftMs: 100 })], NOW);
+    const table = buildTable(
+      [routeNode("a", { ttftMs: 100 }), routeNode("b", { ttftMs: 100 }), routeNode("c", { ttftMs: 100 })],
+      NOW,
+    );
     observeInTable(table, outcome("b", "stalled", NOW));
     observeInTable(table, outcome("c", "error", NOW));
     const counts = tally(table, 1_000);
@@ -407,7 +479,10 @@ describe("latency", () => {
   it("a timeout makes the node unattractive at once, even when the cap keeps it in rotation", () => {
     // x is ejected already: with three nodes the cap (one) is reached, so b's timeout cannot eject it.
     const x = routeNode("x", { ttftMs: 100, ejected: true });
-    const table = buildTable([routeNode("a", { ttftMs: 100, capacity: 32 }), routeNode("b", { ttftMs: 100, capacity: 32 }), x], NOW);
+    const table = buildTable(
+      [routeNode("a", { ttftMs: 100, capacity: 32 }), routeNode("b", { ttftMs: 100, capacity: 32 }), x],
+      NOW,
+    );
     const before = simulate(table, { steps: 4_000, hold: 10, seed: 1 });
     expect(share(before.counts, "b", 4_000)).toBeGreaterThan(0.35);
     observeInTable(table, outcome("b", "timeout", NOW, { ttftMs: 30_000 }));
@@ -420,7 +495,10 @@ describe("latency", () => {
 
   it("a slow measurement fades toward the probe prior, so the node gets traffic again", () => {
     const probe: ProbeView = { reachable: true, rttMs: 20, at: NOW };
-    const nodes = [routeNode("fast", { ttftMs: 100, capacity: 32, probe }), routeNode("slow", { ttftMs: 3_000, capacity: 32, probe })];
+    const nodes = [
+      routeNode("fast", { ttftMs: 100, capacity: 32, probe }),
+      routeNode("slow", { ttftMs: 3_000, capacity: 32, probe }),
+    ];
     const now = simulate(buildTable(nodes, NOW), { steps: 4_000, hold: 10, seed: 2 });
     expect(share(now.counts, "slow", 4_000)).toBeLessThan(0.01);
     // Slowly: a minute on, the slow node is still shunned.
@@ -438,7 +516,10 @@ describe("latency", () => {
 describe("weighted power of two choices", () => {
   it("spreads requests evenly over identical idle nodes", () => {
     const ids = ["a", "b", "c", "d"];
-    const table = buildTable(ids.map((id) => routeNode(id, { ttftMs: 100 })), NOW);
+    const table = buildTable(
+      ids.map((id) => routeNode(id, { ttftMs: 100 })),
+      NOW,
+    );
     const n = 40_000;
     const counts = tally(table, n);
     for (const id of ids) expect(share(counts, id, n), id).toBeGreaterThan(0.23);
@@ -447,7 +528,10 @@ describe("weighted power of two choices", () => {
 
   it("draws candidates by weight (free slots × trust¹⁶ / latency⁴): with equal costs, the first candidate drawn wins", () => {
     // Idle, both cost their latency; the big node is three times as likely to be drawn first.
-    const table = buildTable([routeNode("small", { ttftMs: 100, capacity: 2 }), routeNode("big", { ttftMs: 100, capacity: 6 })], NOW);
+    const table = buildTable(
+      [routeNode("small", { ttftMs: 100, capacity: 2 }), routeNode("big", { ttftMs: 100, capacity: 6 })],
+      NOW,
+    );
     const n = 30_000;
     const counts = tally(table, n, { random: NO_EXPLORE() });
     expect(share(counts, "big", n)).toBeGreaterThan(0.72);
@@ -478,7 +562,13 @@ describe("weighted power of two choices", () => {
   it("favours reliable nodes under load", () => {
     // flaky fails 10 of 160 answers (each malformed answer counting double against its trust): too few to be ejected
     // at EJECT_FAILURE_RATE, enough to cost it a factor (152/172)^-16 ≈ 7 by trust.
-    const table = buildTable([routeNode("flaky", { ttftMs: 100, successes: 100, malformed: 10 }), routeNode("reliable", { ttftMs: 100, successes: 200 })], NOW);
+    const table = buildTable(
+      [
+        routeNode("flaky", { ttftMs: 100, successes: 100, malformed: 10 }),
+        routeNode("reliable", { ttftMs: 100, successes: 200 }),
+      ],
+      NOW,
+    );
     const sim = simulate(table, { steps: 20_000, hold: 10, seed: 12 });
     expect(sim.overCapacity).toBe(0);
     expect(share(sim.counts, "reliable", 20_000)).toBeGreaterThan(0.7);
@@ -486,7 +576,10 @@ describe("weighted power of two choices", () => {
   });
 
   it("favours high-capacity nodes under load", () => {
-    const table = buildTable([routeNode("small", { ttftMs: 100, capacity: 4 }), routeNode("big", { ttftMs: 100, capacity: 16 })], NOW);
+    const table = buildTable(
+      [routeNode("small", { ttftMs: 100, capacity: 4 }), routeNode("big", { ttftMs: 100, capacity: 16 })],
+      NOW,
+    );
     const sim = simulate(table, { steps: 20_000, hold: 10, seed: 13 });
     expect(sim.overCapacity).toBe(0);
     expect(sim.saturated).toBe(0);
@@ -502,7 +595,10 @@ describe("weighted power of two choices", () => {
   });
 
   it("routes a fleet of new nodes (cold start)", () => {
-    const table = buildTable(["a", "b", "c"].map((id) => routeNode(id)), NOW);
+    const table = buildTable(
+      ["a", "b", "c"].map((id) => routeNode(id)),
+      NOW,
+    );
     const counts = tally(table, 3_000);
     expect(counts.get("<saturated>")).toBeUndefined();
     for (const id of ["a", "b", "c"]) expect(share(counts, id, 3_000)).toBeGreaterThan(0.2);
@@ -513,7 +609,8 @@ describe("exploration", () => {
   const known = (): RouteNode => routeNode("known", { ttftMs: 100 });
 
   /** A new node its probe says is far away: only exploration sends it anything while the known node has room. */
-  const distant = (id: string, capacity = 8): RouteNode => routeNode(id, { capacity, probe: { reachable: true, rttMs: 300, at: NOW } });
+  const distant = (id: string, capacity = 8): RouteNode =>
+    routeNode(id, { capacity, probe: { reachable: true, rttMs: 300, at: NOW } });
 
   it("sends a first attempt to a node still being explored when the random draw says so", () => {
     const table = buildTable([known(), distant("new")], NOW);
@@ -527,7 +624,16 @@ describe("exploration", () => {
 
   it("gives explored nodes the share exploreShare names (more while much of the pool is new), and almost nothing otherwise", () => {
     const table = buildTable([known(), routeNode("known2", { ttftMs: 100 }), distant("new1"), distant("new2")], NOW);
-    const expected = exploreShare(table.pools.get(M) ?? { model: M, nodes: [], sampler: new WeightedSampler([]), explore: [], unproven: [], priceReference: 0 });
+    const expected = exploreShare(
+      table.pools.get(M) ?? {
+        model: M,
+        nodes: [],
+        sampler: new WeightedSampler([]),
+        explore: [],
+        unproven: [],
+        priceReference: 0,
+      },
+    );
     // Half the pool new: 0.5% + 0.2 × 1/2.
     expect(expected).toBeCloseTo(EXPLORE_SHARE + EXPLORE_BOOST / 2, 9);
     const n = 100_000;
@@ -582,7 +688,8 @@ describe("exploration", () => {
     const table = buildTable([known(), routeNode("new", { capacity: 64 })], NOW);
     for (let seed = 0; seed < 20; seed++) expect(pick(table, { random: NO_EXPLORE(seed) })).toBe("known");
     // With 7 of its 8 slots busy the known node costs 187.5 ms, more than the new one's prior: still the known node.
-    for (let seed = 0; seed < 20; seed++) expect(pick(table, { random: NO_EXPLORE(seed), loads: { known: 7 } })).toBe("known");
+    for (let seed = 0; seed < 20; seed++)
+      expect(pick(table, { random: NO_EXPLORE(seed), loads: { known: 7 } })).toBe("known");
     // Explored, the new node takes UNPROVEN_SLOTS at a time while the known node has room.
     expect(pick(table, { random: FORCE_EXPLORE(), loads: { known: 7, new: UNPROVEN_SLOTS - 1 } })).toBe("new");
     expect(pick(table, { random: FORCE_EXPLORE(), loads: { known: 7, new: UNPROVEN_SLOTS } })).toBe("known");
@@ -590,7 +697,11 @@ describe("exploration", () => {
 
   it("lets new nodes take what they declare once no proven node has room (full, ejected, tried, or none)", () => {
     const table = buildTable([known(), routeNode("new", { capacity: 64 })], NOW);
-    expect(pickNode(table, query({ random: NO_EXPLORE(), loads: { known: 8 } }))).toMatchObject({ kind: "node", explored: false, node: { id: "new" } });
+    expect(pickNode(table, query({ random: NO_EXPLORE(), loads: { known: 8 } }))).toMatchObject({
+      kind: "node",
+      explored: false,
+      node: { id: "new" },
+    });
     expect(pick(table, { random: NO_EXPLORE(), loads: { known: 8, new: 63 } })).toBe("new");
     expect(pick(table, { loads: { known: 8, new: 64 } })).toBe("<saturated>");
     expect(pick(table, { random: NO_EXPLORE(), loads: { new: 40 }, exclude: new Set(["known"]) })).toBe("new");
@@ -600,7 +711,10 @@ describe("exploration", () => {
 
   it("serves a burst on a mesh of new nodes up to what they declare, spread over all of them", () => {
     // Three fresh nodes declaring 64 each, 96 requests in flight at once (no request ends within the run).
-    const table = buildTable(["a", "b", "c"].map((id) => routeNode(id, { capacity: 64 })), NOW);
+    const table = buildTable(
+      ["a", "b", "c"].map((id) => routeNode(id, { capacity: 64 })),
+      NOW,
+    );
     const run = simulate(table, { steps: 96, hold: 1_000, seed: 5 });
     expect(run.saturated).toBe(0);
     for (const id of ["a", "b", "c"]) expect(run.counts.get(id) ?? 0).toBeGreaterThan(16);
@@ -632,7 +746,12 @@ describe("exploration", () => {
   });
 
   it("explores again a new node whose only record is a malformed answer an hour ago", () => {
-    const late = routeNode("late", { state: observe(newNodeState(0), outcome("late", "malformed", NOW - 3_600_000), { declaredCapacity: 8, mayEject: true }) });
+    const late = routeNode("late", {
+      state: observe(newNodeState(0), outcome("late", "malformed", NOW - 3_600_000), {
+        declaredCapacity: 8,
+        mayEject: true,
+      }),
+    });
     const fresh = routeNode("fresh");
     // The control: a node without a record is explored.
     expect(pick(buildTable([known(), fresh], NOW), { random: FORCE_EXPLORE() })).toBe("fresh");
@@ -643,7 +762,10 @@ describe("exploration", () => {
 
 describe("failover", () => {
   it("never picks a node already tried for this request", () => {
-    const table = buildTable(["a", "b", "c"].map((id, i) => routeNode(id, { ttftMs: 100 * 2 ** i })), NOW);
+    const table = buildTable(
+      ["a", "b", "c"].map((id, i) => routeNode(id, { ttftMs: 100 * 2 ** i })),
+      NOW,
+    );
     expect(pick(table)).toBe("a");
     const second = tally(table, 2_000, { attempt: 1, exclude: new Set(["a"]) });
     expect(second.get("a")).toBeUndefined();
@@ -669,7 +791,8 @@ describe("client controls", () => {
     it("tries the listed nodes first, in order, even when others are better", () => {
       const table = buildTable(fleet(), NOW);
       const c = controls({ order: ["cheap", "mid"] });
-      for (let seed = 0; seed < 20; seed++) expect(pick(table, { controls: c, random: mulberry32(seed) })).toBe("cheap");
+      for (let seed = 0; seed < 20; seed++)
+        expect(pick(table, { controls: c, random: mulberry32(seed) })).toBe("cheap");
       expect(pick(table, { controls: c, loads: { cheap: 8 } })).toBe("mid");
     });
 
@@ -687,7 +810,11 @@ describe("client controls", () => {
     });
 
     it("skips listed nodes that are unknown, ejected, or do not serve the model", () => {
-      const nodes = [...fleet(), routeNode("out", { ttftMs: 10, ejected: true }), routeNode("elsewhere", { ttftMs: 10, models: { x: null } })];
+      const nodes = [
+        ...fleet(),
+        routeNode("out", { ttftMs: 10, ejected: true }),
+        routeNode("elsewhere", { ttftMs: 10, models: { x: null } }),
+      ];
       const table = buildTable(nodes, NOW);
       const c = controls({ order: ["ghost", "out", "elsewhere", "free"] });
       expect(pick(table, { controls: c })).toBe("free");
@@ -699,7 +826,8 @@ describe("client controls", () => {
       expect(pick(table, { controls: c })).toBe("cheap");
       expect(pick(table, { controls: c, attempt: 1, exclude: new Set(["cheap"]) })).toBe("mid");
       expect(pick(table, { controls: c, attempt: 2, exclude: new Set(["cheap", "mid"]) })).toBe("<saturated>");
-      for (let seed = 0; seed < 20; seed++) expect(pick(table, { controls: c, loads: { cheap: 8, mid: 8 }, random: mulberry32(seed) })).toBe("<saturated>");
+      for (let seed = 0; seed < 20; seed++)
+        expect(pick(table, { controls: c, loads: { cheap: 8, mid: 8 }, random: mulberry32(seed) })).toBe("<saturated>");
     });
 
     it("skips a listed node above max_price", () => {
@@ -739,7 +867,10 @@ describe("client controls", () => {
       const c = controls({ only: new Set(["best", "mid"]) });
       expect(pick(table, { controls: c })).toBe("best");
       expect(pick(table, { controls: c, loads: { best: 8 } })).toBe("mid");
-      const twins = buildTable([routeNode("x", { ttftMs: 100 }), routeNode("y", { ttftMs: 100 }), routeNode("z", { ttftMs: 10 })], NOW);
+      const twins = buildTable(
+        [routeNode("x", { ttftMs: 100 }), routeNode("y", { ttftMs: 100 }), routeNode("z", { ttftMs: 10 })],
+        NOW,
+      );
       const xy = controls({ only: new Set(["x", "y"]) });
       expect(pick(twins, { controls: xy, loads: { x: 3, y: 1 } })).toBe("y");
       expect(pick(twins, { controls: xy, loads: { x: 1, y: 3 } })).toBe("x");
@@ -780,7 +911,9 @@ describe("client controls", () => {
       const c = controls({ sort: "throughput" });
       expect(pick(table, { controls: c })).toBe("mid");
       expect(pick(table, { controls: c, loads: { mid: 8 } })).toBe("cheap");
-      expect(pick(table, { controls: controls({ sort: "throughput", only: new Set(["unmeasured", "free"]) }) })).toBe("free");
+      expect(pick(table, { controls: controls({ sort: "throughput", only: new Set(["unmeasured", "free"]) }) })).toBe(
+        "free",
+      );
     });
 
     it("price: the cheapest, an unpriced (free) node first", () => {
@@ -795,14 +928,20 @@ describe("client controls", () => {
       const table = buildTable(fleet(), NOW);
       expect(pick(table, { controls: controls({ sort: "price", only: new Set(["best", "mid"]) }) })).toBe("mid");
       expect(pick(table, { controls: controls({ sort: "latency", order: ["free"] }) })).toBe("free");
-      expect(pick(table, { controls: controls({ sort: "latency", order: ["free"] }), loads: { free: 8 } })).toBe("best");
+      expect(pick(table, { controls: controls({ sort: "latency", order: ["free"] }), loads: { free: 8 } })).toBe(
+        "best",
+      );
     });
 
     it("reports saturated or no_eligible like the default choice", () => {
       const table = buildTable(fleet(), NOW);
       const loads = { best: 8, mid: 8, cheap: 8, free: 8 };
       expect(pick(table, { controls: controls({ sort: "price" }), loads })).toBe("<saturated>");
-      expect(pick(table, { controls: controls({ sort: "price", maxPrice: { prompt: 1, completion: 1 }, ignore: new Set(["free"]) }) })).toBe("<no_eligible>");
+      expect(
+        pick(table, {
+          controls: controls({ sort: "price", maxPrice: { prompt: 1, completion: 1 }, ignore: new Set(["free"]) }),
+        }),
+      ).toBe("<no_eligible>");
     });
   });
 
@@ -830,11 +969,16 @@ describe("client controls", () => {
       const table = buildTable(fleet(), NOW);
       const c = controls({ maxPrice: { prompt: 10, completion: 20 }, ignore: new Set(["free"]) });
       expect(pick(table, { controls: c })).toBe("cheap");
-      expect(pick(table, { controls: controls({ maxPrice: { prompt: 9, completion: 20 }, ignore: new Set(["free"]) }) })).toBe("<no_eligible>");
+      expect(
+        pick(table, { controls: controls({ maxPrice: { prompt: 9, completion: 20 }, ignore: new Set(["free"]) }) }),
+      ).toBe("<no_eligible>");
     });
 
     it("passes a node that serves the model free of charge", () => {
-      const table = buildTable([routeNode("free", { ttftMs: 100 }), routeNode("zero", { ttftMs: 100, models: { [M]: price(0, 0) } })], NOW);
+      const table = buildTable(
+        [routeNode("free", { ttftMs: 100 }), routeNode("zero", { ttftMs: 100, models: { [M]: price(0, 0) } })],
+        NOW,
+      );
       const c = controls({ maxPrice: { prompt: 0, completion: 0 } });
       const counts = tally(table, 1_000, { controls: c });
       expect(counts.get("<no_eligible>")).toBeUndefined();
@@ -845,7 +989,10 @@ describe("client controls", () => {
 
 describe("model ids that are Object.prototype keys", () => {
   it("route on their own measurements", () => {
-    const odd: Record<string, Price | null> = Object.fromEntries([["__proto__", null], ["constructor", null]]);
+    const odd: Record<string, Price | null> = Object.fromEntries([
+      ["__proto__", null],
+      ["constructor", null],
+    ]);
     expect(Object.keys(odd)).toEqual(["__proto__", "constructor"]);
     const fast = routeNode("fast", { ttftMs: 50, models: odd });
     const slow = routeNode("slow", { ttftMs: 500, models: odd });

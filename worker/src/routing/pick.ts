@@ -6,7 +6,14 @@ import type { RoutingControls } from "./client-controls.js";
 import { capacityOf, expectedThroughput, expectedTtft, isProven, trustOf, type RouteNode } from "./node-estimates.js";
 import { perfOf } from "./node-state.js";
 import { isEjected } from "./outlier.js";
-import { drawWeighted, nodeCost, poolPriceFactor, TRUST_POWER, type ModelPool, type RoutingTable } from "./routing-table.js";
+import {
+  drawWeighted,
+  nodeCost,
+  poolPriceFactor,
+  TRUST_POWER,
+  type ModelPool,
+  type RoutingTable,
+} from "./routing-table.js";
 
 /**
  * Share of first attempts sent to nodes still unproven for the model while proven nodes have room: their only way in
@@ -43,7 +50,9 @@ export interface PickQuery {
   exclude: ReadonlySet<string>;
   /** 0 for the first node tried for this model, 1 for the first failover, … */
   attempt: number;
-  /** Rules out nodes for a reason of the caller's (a budget too small for their worst case); all allowed when absent. */
+  /**
+   * Rules out nodes for a reason of the caller's (a budget too small for their worst case); all allowed when absent.
+   */
   allow?: ((node: RouteNode) => boolean) | undefined;
 }
 
@@ -76,11 +85,20 @@ export function allowedByControls(node: RouteNode, model: string, c: RoutingCont
 }
 
 function available(node: RouteNode, q: Query): boolean {
-  return !q.exclude.has(node.id) && !isEjected(node.state.outlier, q.now) && q.load(node) < capacityOf(node, q.model, q.now, q.overflow);
+  return (
+    !q.exclude.has(node.id) &&
+    !isEjected(node.state.outlier, q.now) &&
+    q.load(node) < capacityOf(node, q.model, q.now, q.overflow)
+  );
 }
 
 function eligible(node: RouteNode, q: Query): boolean {
-  return node.models.has(q.model) && available(node, q) && allowedByControls(node, q.model, q.controls) && (q.allow?.(node) ?? true);
+  return (
+    node.models.has(q.model) &&
+    available(node, q) &&
+    allowedByControls(node, q.model, q.controls) &&
+    (q.allow?.(node) ?? true)
+  );
 }
 
 /** Eligible and a candidate in this phase: unproven nodes only once no proven one could take the request. */
@@ -99,7 +117,8 @@ function cheaper(a: RouteNode, b: RouteNode | null, q: Query): RouteNode {
 /**
  * Power of two choices. Candidates are drawn by weight (full and ejected nodes weigh nothing); when the client's
  * ignore / max_price rule out the nodes the weight favours, draws are wasted on them, so the exact cheapest allowed
- * node is found by a scan instead of settling for uniform draws. Uniform draws, then a scan, are the fallback otherwise.
+ * node is found by a scan instead of settling for uniform draws. Uniform draws, then a scan, are the fallback
+ * otherwise.
  */
 function twoChoices(pool: ModelPool, q: Query): RouteNode | null {
   let first: RouteNode | null = null;
@@ -219,10 +238,15 @@ function choose(table: RoutingTable, q: Query): PickResult | null {
   if (c.sort) return found(bestBySort(c.only ? onlyNodes(table, c.only) : nodes, q));
   if (c.only) return found(cheapestOf(onlyNodes(table, c.only), q));
   if (q.overflow) return found(twoUnproven(nodes, q));
-  return (q.attempt === 0 && q.random() < exploreShare(q.pool) ? found(explore(q.pool, q), true) : null) ?? found(twoChoices(q.pool, q));
+  return (
+    (q.attempt === 0 && q.random() < exploreShare(q.pool) ? found(explore(q.pool, q), true) : null) ??
+    found(twoChoices(q.pool, q))
+  );
 }
 
 /** Why nothing was picked: the client's controls exclude every node, or the allowed ones are busy. */
 function diagnose(pool: ModelPool, q: Query): PickResult {
-  return pool.nodes.some((node) => allowedByControls(node, q.model, q.controls)) ? { kind: "saturated" } : { kind: "no_eligible" };
+  return pool.nodes.some((node) => allowedByControls(node, q.model, q.controls))
+    ? { kind: "saturated" }
+    : { kind: "no_eligible" };
 }

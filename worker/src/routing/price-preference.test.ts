@@ -48,9 +48,31 @@ describe("price preference", () => {
 function node(id: string, price: Price | null, ttftMs = 100): RouteNode {
   let state: NodeState = newNodeState(0);
   for (let i = 0; i < 50; i++) {
-    state = observe(state, { nodeId: id, model: "m", kind: "success", at: NOW - 1_000 + i, ttftMs, tokens: 40, streamMs: 1_000, inFlight: null }, { declaredCapacity: 64, mayEject: true });
+    state = observe(
+      state,
+      {
+        nodeId: id,
+        model: "m",
+        kind: "success",
+        at: NOW - 1_000 + i,
+        ttftMs,
+        tokens: 40,
+        streamMs: 1_000,
+        inFlight: null,
+      },
+      { declaredCapacity: 64, mayEject: true },
+    );
   }
-  return { id, origin: `https://${id}.example`, declaredCapacity: 64, othersInFlight: 0, models: new Map([["m", price]]), contextLengths: new Map(), state, probe: null };
+  return {
+    id,
+    origin: `https://${id}.example`,
+    declaredCapacity: 64,
+    othersInFlight: 0,
+    models: new Map([["m", price]]),
+    contextLengths: new Map(),
+    state,
+    probe: null,
+  };
 }
 
 function shares(nodes: RouteNode[], picks = 4_000): Map<string, number> {
@@ -58,7 +80,15 @@ function shares(nodes: RouteNode[], picks = 4_000): Map<string, number> {
   const random = seededRandom(7);
   const counts = new Map<string, number>();
   for (let i = 0; i < picks; i++) {
-    const picked = pickNode(table, { model: "m", controls: NO_CONTROLS("m"), now: NOW, random, load: () => 0, exclude: new Set(), attempt: 0 });
+    const picked = pickNode(table, {
+      model: "m",
+      controls: NO_CONTROLS("m"),
+      now: NOW,
+      random,
+      load: () => 0,
+      exclude: new Set(),
+      attempt: 0,
+    });
     if (picked.kind === "node") counts.set(picked.node.id, (counts.get(picked.node.id) ?? 0) + 1);
   }
   return counts;
@@ -66,7 +96,11 @@ function shares(nodes: RouteNode[], picks = 4_000): Map<string, number> {
 
 describe("price-aware default routing", () => {
   it("prefers the cheaper of nodes of equal speed and trust", () => {
-    const counts = shares([node("cheap", { prompt: 100, completion: 300 }), node("usual", { prompt: 200, completion: 600 }), node("usual2", { prompt: 200, completion: 600 })]);
+    const counts = shares([
+      node("cheap", { prompt: 100, completion: 300 }),
+      node("usual", { prompt: 200, completion: 600 }),
+      node("usual2", { prompt: 200, completion: 600 }),
+    ]);
     expect(counts.get("cheap") ?? 0).toBeGreaterThan(counts.get("usual") ?? 0);
   });
 
@@ -80,18 +114,32 @@ describe("price-aware default routing", () => {
     const usual = { prompt: 200, completion: 600 };
     const ceiling = { prompt: 50_000, completion: 150_000 };
     const peers = [node("peer0", usual), node("peer1", usual)];
-    const newcomers = Array.from({ length: 3 }, (_, i): RouteNode => ({ ...node(`new${i}`, ceiling), state: newNodeState(NOW) }));
+    const newcomers = Array.from(
+      { length: 3 },
+      (_, i): RouteNode => ({ ...node(`new${i}`, ceiling), state: newNodeState(NOW) }),
+    );
     const ejected = Array.from({ length: 3 }, (_, i): RouteNode => {
       const proven = node(`ejected${i}`, ceiling);
-      return { ...proven, state: { ...proven.state, outlier: { ...proven.state.outlier, ejectedUntil: NOW + 30_000 } } };
+      return {
+        ...proven,
+        state: { ...proven.state, outlier: { ...proven.state.outlier, ejectedUntil: NOW + 30_000 } },
+      };
     });
     // Twice as fast as its peers at fifty times their price: were the crowd's price the reference, it would win.
-    const counts = shares([...peers, node("dear", { prompt: 10_000, completion: 30_000 }, 50), ...newcomers, ...ejected]);
+    const counts = shares([
+      ...peers,
+      node("dear", { prompt: 10_000, completion: 30_000 }, 50),
+      ...newcomers,
+      ...ejected,
+    ]);
     expect(counts.get("dear") ?? 0).toBeLessThanOrEqual(4);
   });
 
   it("still lets price break near-ties only: a much faster node beats a slightly cheaper slow one", () => {
-    const counts = shares([node("fast", { prompt: 200, completion: 600 }, 50), node("slow-cheap", { prompt: 150, completion: 450 }, 200)]);
+    const counts = shares([
+      node("fast", { prompt: 200, completion: 600 }, 50),
+      node("slow-cheap", { prompt: 150, completion: 450 }, 200),
+    ]);
     expect(counts.get("fast") ?? 0).toBeGreaterThan(counts.get("slow-cheap") ?? 0);
   });
 });

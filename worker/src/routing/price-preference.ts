@@ -24,13 +24,17 @@ export function referencePrice(prices: readonly number[], weights?: readonly num
     const { price, weight } = entries[i]!;
     below += weight;
     // Exactly half the weight at or below this price: halfway to the next weighted price, as a plain median does.
-    if (below === total / 2) return (price + (entries.slice(i + 1).find((entry) => entry.weight > 0)?.price ?? price)) / 2;
+    if (below === total / 2)
+      return (price + (entries.slice(i + 1).find((entry) => entry.weight > 0)?.price ?? price)) / 2;
     if (below > total / 2) return price;
   }
   return entries[entries.length - 1]?.price ?? 0;
 }
 
-/** A node charging nothing costs this much of its latency: cheapness breaks near-ties, it does not buy slow nodes traffic. */
+/**
+ * A node charging nothing costs this much of its latency: cheapness breaks near-ties, it does not buy slow nodes
+ * traffic.
+ */
 export const CHEAPEST_FACTOR = 0.8;
 
 /**

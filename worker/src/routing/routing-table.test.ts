@@ -1,19 +1,46 @@
 import type { Price } from "@meshgate/schemas";
 import { describe, expect, it } from "vitest";
 import { seededRandom as mulberry32 } from "./seeded-random.js";
-import { capacityOf, expectedTtft, EXPLORE_BELOW_SAMPLES, trustOf, type ProbeView, type RouteNode } from "./node-estimates.js";
+import {
+  capacityOf,
+  expectedTtft,
+  EXPLORE_BELOW_SAMPLES,
+  trustOf,
+  type ProbeView,
+  type RouteNode,
+} from "./node-estimates.js";
 import { newNodeState, observe, perfOf, type NodeState } from "./node-state.js";
 import type { Outcome, OutcomeKind } from "./outcome.js";
 import { EJECT_AFTER_CONSECUTIVE, isEjected, maxEjected } from "./outlier.js";
-import { buildTable, drawWeighted, LATENCY_POWER, nodeCost, noteLoad, observeInTable, samplingWeight, TRUST_POWER, type ModelPool, type RoutingTable } from "./routing-table.js";
+import {
+  buildTable,
+  drawWeighted,
+  LATENCY_POWER,
+  nodeCost,
+  noteLoad,
+  observeInTable,
+  samplingWeight,
+  TRUST_POWER,
+  type ModelPool,
+  type RoutingTable,
+} from "./routing-table.js";
 import { WeightedSampler } from "./weighted-sampler.js";
-
 
 const NOW = 1_000_000;
 
 function outcome(id: string, kind: OutcomeKind, at: number, extra: Partial<Outcome> = {}): Outcome {
   const ok = kind === "success";
-  return { nodeId: id, model: "m", kind, at, ttftMs: ok ? 100 : null, tokens: ok ? 40 : null, streamMs: ok ? 1_000 : null, inFlight: null, ...extra };
+  return {
+    nodeId: id,
+    model: "m",
+    kind,
+    at,
+    ttftMs: ok ? 100 : null,
+    tokens: ok ? 40 : null,
+    streamMs: ok ? 1_000 : null,
+    inFlight: null,
+    ...extra,
+  };
 }
 
 interface NodeSpec {
@@ -38,7 +65,8 @@ function routeNode(id: string, spec: NodeSpec = {}): RouteNode {
   let t = NOW - 1_000;
   // Failures spread among successes (each followed by 5), so they never eject by themselves: 10 among the default 50
   // successes stay under EJECT_FAILURE_RATE.
-  for (let i = 0; i < n; i++) for (const model of Object.keys(models)) feed(outcome(id, "success", t++, { model, ttftMs: spec.ttftMs ?? 100 }));
+  for (let i = 0; i < n; i++)
+    for (const model of Object.keys(models)) feed(outcome(id, "success", t++, { model, ttftMs: spec.ttftMs ?? 100 }));
   for (let i = 0; i < (spec.failures ?? 0); i++) {
     feed(outcome(id, "error", t++));
     for (let k = 0; k < 5; k++) feed(outcome(id, "success", t++, { ttftMs: spec.ttftMs ?? 100 }));
@@ -88,7 +116,10 @@ describe("buildTable", () => {
   });
 
   it("counts the nodes ejected now", () => {
-    const table = buildTable([routeNode("a", { ejected: true }), routeNode("b"), routeNode("c", { ejected: true })], NOW);
+    const table = buildTable(
+      [routeNode("a", { ejected: true }), routeNode("b"), routeNode("c", { ejected: true })],
+      NOW,
+    );
     expect(table.ejected).toBe(2);
   });
 
@@ -106,7 +137,13 @@ describe("buildTable", () => {
   });
 
   it("keeps model ids that are Object.prototype keys apart", () => {
-    const a: RouteNode = { ...routeNode("a"), models: new Map([["__proto__", null], ["constructor", null]]) };
+    const a: RouteNode = {
+      ...routeNode("a"),
+      models: new Map([
+        ["__proto__", null],
+        ["constructor", null],
+      ]),
+    };
     const table = buildTable([a], NOW);
     expect(ids(pool(table, "__proto__").nodes)).toEqual(["a"]);
     expect(ids(pool(table, "constructor").nodes)).toEqual(["a"]);
@@ -171,7 +208,10 @@ describe("samplingWeight", () => {
 
 describe("noteLoad", () => {
   it("stops drawing a node the moment it is full, and draws it again once a slot frees", () => {
-    const table = buildTable([routeNode("a", { ttftMs: 50, capacity: 2 }), routeNode("b", { ttftMs: 500, capacity: 2 })], NOW);
+    const table = buildTable(
+      [routeNode("a", { ttftMs: 50, capacity: 2 }), routeNode("b", { ttftMs: 500, capacity: 2 })],
+      NOW,
+    );
     const m = pool(table, "m");
     const draws = (n: number) => {
       const counts = new Map<string, number>();
@@ -196,7 +236,17 @@ describe("noteLoad", () => {
     const m = pool(table, "m");
     expect(drawWeighted(m, () => 0)?.id).toBe("b");
     expect(drawWeighted(m, () => 0.999)?.id).toBe("b");
-    for (let i = 0; i < EJECT_AFTER_CONSECUTIVE; i++) observeInTable(table, { nodeId: "b", model: "m", kind: "error", at: NOW, ttftMs: null, tokens: null, streamMs: null, inFlight: null });
+    for (let i = 0; i < EJECT_AFTER_CONSECUTIVE; i++)
+      observeInTable(table, {
+        nodeId: "b",
+        model: "m",
+        kind: "error",
+        at: NOW,
+        ttftMs: null,
+        tokens: null,
+        streamMs: null,
+        inFlight: null,
+      });
     expect(drawWeighted(m, Math.random)).toBeNull();
   });
 });
@@ -206,7 +256,10 @@ describe("nodeCost", () => {
 
   it("is the expected latency for an idle, reliable node, whatever its capacity", () => {
     expect(nodeCost(node, "m", 0, NOW)).toBeCloseTo(expectedTtft(node, "m", NOW), 9);
-    expect(nodeCost(routeNode("b", { ttftMs: 100, capacity: 64 }), "m", 0, NOW)).toBeCloseTo(nodeCost(node, "m", 0, NOW), 9);
+    expect(nodeCost(routeNode("b", { ttftMs: 100, capacity: 64 }), "m", 0, NOW)).toBeCloseTo(
+      nodeCost(node, "m", 0, NOW),
+      9,
+    );
   });
 
   it("grows with the share of slots in use: a full node costs twice an idle one", () => {
@@ -222,9 +275,14 @@ describe("nodeCost", () => {
   });
 
   it(`is higher for a slower node, and for a less trusted one by trust^${TRUST_POWER}`, () => {
-    expect(nodeCost(routeNode("s", { ttftMs: 300, capacity: 4 }), "m", 0, NOW)).toBeGreaterThan(nodeCost(node, "m", 0, NOW));
+    expect(nodeCost(routeNode("s", { ttftMs: 300, capacity: 4 }), "m", 0, NOW)).toBeGreaterThan(
+      nodeCost(node, "m", 0, NOW),
+    );
     const flaky = routeNode("f", { ttftMs: 100, capacity: 4, failures: 8 });
-    expect(nodeCost(flaky, "m", 0, NOW)).toBeCloseTo(expectedTtft(flaky, "m", NOW) / trustOf(flaky, NOW) ** TRUST_POWER, 9);
+    expect(nodeCost(flaky, "m", 0, NOW)).toBeCloseTo(
+      expectedTtft(flaky, "m", NOW) / trustOf(flaky, NOW) ** TRUST_POWER,
+      9,
+    );
     expect(nodeCost(flaky, "m", 0, NOW)).toBeGreaterThan(nodeCost(node, "m", 0, NOW));
   });
 
@@ -244,12 +302,22 @@ describe("drawWeighted", () => {
   it("is null when every weight is zero or there are no nodes", () => {
     const allOut = buildTable([routeNode("a", { ejected: true }), routeNode("b", { ejected: true })], NOW);
     expect(drawWeighted(pool(allOut), Math.random)).toBeNull();
-    const empty: ModelPool = { model: "m", nodes: [], sampler: new WeightedSampler([]), explore: [], unproven: [], priceReference: 0 };
+    const empty: ModelPool = {
+      model: "m",
+      nodes: [],
+      sampler: new WeightedSampler([]),
+      explore: [],
+      unproven: [],
+      priceReference: 0,
+    };
     expect(drawWeighted(empty, Math.random)).toBeNull();
   });
 
   it("never draws a zero-weight node, at either end of the range", () => {
-    const table = buildTable([routeNode("out1", { ejected: true }), routeNode("in", { ttftMs: 100 }), routeNode("out2", { ejected: true })], NOW);
+    const table = buildTable(
+      [routeNode("out1", { ejected: true }), routeNode("in", { ttftMs: 100 }), routeNode("out2", { ejected: true })],
+      NOW,
+    );
     for (const r of [0, 1e-12, 0.5, 1 - 1e-12]) expect(drawWeighted(pool(table), () => r)?.id).toBe("in");
   });
 
@@ -271,7 +339,12 @@ describe("drawWeighted", () => {
     }
     expect(counts.get("out")).toBeUndefined();
     expect(counts.get("none")).toBeUndefined();
-    for (const [id, share] of [["c1", 0.1], ["c2", 0.2], ["c3", 0.3], ["c4", 0.4]] as const) {
+    for (const [id, share] of [
+      ["c1", 0.1],
+      ["c2", 0.2],
+      ["c3", 0.3],
+      ["c4", 0.4],
+    ] as const) {
       expect((counts.get(id) ?? 0) / draws, id).toBeCloseTo(share, 2);
     }
   });
@@ -308,7 +381,8 @@ describe("observeInTable", () => {
   function failAll(n: number, alreadyEjected = 0): number {
     const nodes = Array.from({ length: n }, (_, i) => routeNode(`n${i}`, { ttftMs: 100, ejected: i < alreadyEjected }));
     const table = buildTable(nodes, NOW);
-    for (const node of nodes) for (let k = 0; k < EJECT_AFTER_CONSECUTIVE; k++) observeInTable(table, outcome(node.id, "error", NOW + k));
+    for (const node of nodes)
+      for (let k = 0; k < EJECT_AFTER_CONSECUTIVE; k++) observeInTable(table, outcome(node.id, "error", NOW + k));
     const ejected = nodes.filter((node) => isEjected(node.state.outlier, NOW + EJECT_AFTER_CONSECUTIVE)).length;
     expect(table.ejected).toBe(ejected);
     return ejected;

@@ -24,7 +24,10 @@ export interface ModelPool {
   nodes: RouteNode[];
   /** The nodes' sampling weights, for drawing one with probability proportional to its weight. */
   sampler: WeightedSampler;
-  /** Nodes still unproven for this model (too few good answers) and without a failure: the exploration share draws among them. */
+  /**
+   * Nodes still unproven for this model (too few good answers) and without a failure: the exploration share draws among
+   * them.
+   */
   explore: RouteNode[];
   /** Every node unproven for this model as the table was built: they take what proven nodes cannot (pick.ts). */
   unproven: RouteNode[];
@@ -56,7 +59,14 @@ export interface RoutingTable {
  * node barely slows the next, while a full node doubles its cost. An idle node costs its latency, so declaring more
  * slots buys no traffic by itself.
  */
-export function nodeCost(node: RouteNode, model: string, load: number, now: number, price = 1, overflow = false): number {
+export function nodeCost(
+  node: RouteNode,
+  model: string,
+  load: number,
+  now: number,
+  price = 1,
+  overflow = false,
+): number {
   const latency = Math.max(1, expectedTtft(node, model, now)) * price;
   return (latency * (1 + load / capacityOf(node, model, now, overflow))) / Math.pow(trustOf(node, now), TRUST_POWER);
 }
@@ -81,14 +91,20 @@ export function samplingWeight(node: RouteNode, model: string, load: number, now
  */
 export const MAX_WEIGHED_SLOTS = 32;
 
-/** What a node's price counts for in the pool's reference: its trust as routing weighs it, if it can be drawn at all. */
+/**
+ * What a node's price counts for in the pool's reference: its trust as routing weighs it, if it can be drawn at all.
+ */
 function priceWeight(node: RouteNode, model: string, now: number): number {
   if (isEjected(node.state.outlier, now) || !isProven(node, model)) return 0;
   return Math.pow(trustOf(node, now), TRUST_POWER);
 }
 
 /** `load`: what each node has in flight as the table is built (kept current afterwards with noteLoad). */
-export function buildTable(nodes: readonly RouteNode[], now: number, load: (node: RouteNode) => number = () => 0): RoutingTable {
+export function buildTable(
+  nodes: readonly RouteNode[],
+  now: number,
+  load: (node: RouteNode) => number = () => 0,
+): RoutingTable {
   const byId = new Map<string, RouteNode>();
   const grouped = new Map<string, RouteNode[]>();
   const loads = new Map<string, number>();
@@ -108,9 +124,15 @@ export function buildTable(nodes: readonly RouteNode[], now: number, load: (node
   for (const [model, list] of grouped) {
     const explore = list.filter((node) => needsExploring(node, model, now));
     const unproven = list.filter((node) => !isProven(node, model));
-    const priceReference = referencePrice(list.map((node) => blendedPrice(node.models.get(model) ?? null)), list.map((node) => priceWeight(node, model, now)));
-    const price = (node: RouteNode): number => priceFactor(blendedPrice(node.models.get(model) ?? null), priceReference);
-    const sampler = new WeightedSampler(list.map((node) => samplingWeight(node, model, loads.get(node.id) ?? 0, now, price(node))));
+    const priceReference = referencePrice(
+      list.map((node) => blendedPrice(node.models.get(model) ?? null)),
+      list.map((node) => priceWeight(node, model, now)),
+    );
+    const price = (node: RouteNode): number =>
+      priceFactor(blendedPrice(node.models.get(model) ?? null), priceReference);
+    const sampler = new WeightedSampler(
+      list.map((node) => samplingWeight(node, model, loads.get(node.id) ?? 0, now, price(node))),
+    );
     const pool: ModelPool = { model, nodes: list, sampler, explore, unproven, priceReference };
     pools.set(model, pool);
     list.forEach((node, index) => {
@@ -124,7 +146,8 @@ export function buildTable(nodes: readonly RouteNode[], now: number, load: (node
 
 function reweigh(table: RoutingTable, node: RouteNode, now: number): void {
   const load = table.loads.get(node.id) ?? 0;
-  for (const { pool, index } of table.places.get(node.id) ?? []) pool.sampler.set(index, samplingWeight(node, pool.model, load, now, poolPriceFactor(pool, node)));
+  for (const { pool, index } of table.places.get(node.id) ?? [])
+    pool.sampler.set(index, samplingWeight(node, pool.model, load, now, poolPriceFactor(pool, node)));
 }
 
 /** The node's load changed (a request sent or finished): its weight follows at once. */

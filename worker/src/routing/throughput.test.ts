@@ -30,7 +30,11 @@ describe("throughput estimate", () => {
     const w = Math.exp(-1);
     expect(down?.tokensPerSecond).toBeCloseTo(100 * w + 10 * (1 - w), 9);
     expect(down?.at).toBe(THROUGHPUT_DECAY_MS);
-    const up = updateThroughput({ tokensPerSecond: 10, at: 0 }, { tokens: 1_000, streamMs: 10_000 }, THROUGHPUT_DECAY_MS);
+    const up = updateThroughput(
+      { tokensPerSecond: 10, at: 0 },
+      { tokens: 1_000, streamMs: 10_000 },
+      THROUGHPUT_DECAY_MS,
+    );
     expect(up?.tokensPerSecond).toBeCloseTo(10 * w + 100 * (1 - w), 9);
   });
 

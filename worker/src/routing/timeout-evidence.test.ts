@@ -16,7 +16,19 @@ import {
 const controls = (extra: Partial<RoutingControls> = {}): RoutingControls => ({ ...NO_CONTROLS("m"), ...extra });
 
 function held(nodeId: string, extra: Partial<Outcome> = {}, byClient = false): HeldTimeout {
-  const outcome: Outcome = { nodeId, model: "m", kind: "timeout", at: 0, ttftMs: 10_000, tokens: null, streamMs: null, inFlight: 0, promptTokens: 500, client: "k", ...extra };
+  const outcome: Outcome = {
+    nodeId,
+    model: "m",
+    kind: "timeout",
+    at: 0,
+    ttftMs: 10_000,
+    tokens: null,
+    streamMs: null,
+    inFlight: 0,
+    promptTokens: 500,
+    client: "k",
+    ...extra,
+  };
   return { outcome, chosenByClient: byClient };
 }
 
@@ -75,7 +87,10 @@ describe("timeout evidence", () => {
     const list = addTimeoutEvidence(addTimeoutEvidence([], "k1", 0), "k2", 10);
     expect(timeoutsEject(list, 10)).toBe(true);
     expect(timeoutsEject(list, TIMEOUT_EVIDENCE_WINDOW_MS)).toBe(false);
-    expect(addTimeoutEvidence(list, "k3", TIMEOUT_EVIDENCE_WINDOW_MS + 5)).toEqual([{ client: "k2", at: 10 }, { client: "k3", at: TIMEOUT_EVIDENCE_WINDOW_MS + 5 }]);
+    expect(addTimeoutEvidence(list, "k3", TIMEOUT_EVIDENCE_WINDOW_MS + 5)).toEqual([
+      { client: "k2", at: 10 },
+      { client: "k3", at: TIMEOUT_EVIDENCE_WINDOW_MS + 5 },
+    ]);
   });
 
   it(`holds at most ${MAX_TIMEOUT_EVIDENCE} entries, whatever the traffic`, () => {

@@ -31,7 +31,13 @@ export interface TimeoutEvidence {
  * `ignore`, `sort`, `max_price`): a timeout there says as much about the client's choice as about the node.
  */
 export function chosenByClient(controls: RoutingControls, nodeId: string): boolean {
-  return controls.order.includes(nodeId) || controls.only !== null || controls.ignore.size > 0 || controls.sort !== null || controls.maxPrice !== null;
+  return (
+    controls.order.includes(nodeId) ||
+    controls.only !== null ||
+    controls.ignore.size > 0 ||
+    controls.sort !== null ||
+    controls.maxPrice !== null
+  );
 }
 
 /** A timeout the request's route has not judged yet: reported only once another node has answered. */
@@ -47,7 +53,9 @@ export interface HeldTimeout {
  */
 export function chargedTimeouts(held: readonly HeldTimeout[], answeredModel: string | null): Outcome[] {
   if (answeredModel === null || held.length >= MAX_TIMEOUTS_PER_REQUEST) return [];
-  return held.filter((h) => !h.chosenByClient && h.outcome.model === answeredModel && !isLongPrompt(h.outcome.promptTokens)).map((h) => h.outcome);
+  return held
+    .filter((h) => !h.chosenByClient && h.outcome.model === answeredModel && !isLongPrompt(h.outcome.promptTokens))
+    .map((h) => h.outcome);
 }
 
 /** The evidence with one more timeout, older entries than the window dropped, and at most MAX_TIMEOUT_EVIDENCE kept. */

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { seededRandom as mulberry32 } from "./seeded-random.js";
 import { WeightedSampler } from "./weighted-sampler.js";
 
-
 function shares(sampler: WeightedSampler, draws: number, seed = 1): number[] {
   const random = mulberry32(seed);
   const counts = new Array<number>(sampler.size).fill(0);

@@ -13,7 +13,20 @@ export const TEST_BINDINGS = {
 };
 
 /** Each test file routes its own models, so files sharing the one registry do not disturb each other. */
-export const FLEET_MODELS = ["chat-basic", "chat-stream", "chat-failover", "chat-dead", "chat-busy", "chat-4xx", "chat-204", "embed-basic", "chat-usage", "chat-billing", "chat-liar", "chat-budget"] as const;
+export const FLEET_MODELS = [
+  "chat-basic",
+  "chat-stream",
+  "chat-failover",
+  "chat-dead",
+  "chat-busy",
+  "chat-4xx",
+  "chat-204",
+  "embed-basic",
+  "chat-usage",
+  "chat-billing",
+  "chat-liar",
+  "chat-budget",
+] as const;
 
 /** What the fleet's signing nodes charge for every model (micro-units per million tokens); tests advertise it too. */
 export const FLEET_PRICE = { prompt: 2_000_000, completion: 8_000_000 };

@@ -2,13 +2,30 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
-import { fromBase64, jwkThumbprint, newSeed, publicJwk, webCryptoSignerFromSeed, type GatewayKey } from "@meshgate/schemas";
+import {
+  fromBase64,
+  jwkThumbprint,
+  newSeed,
+  publicJwk,
+  webCryptoSignerFromSeed,
+  type GatewayKey,
+} from "@meshgate/schemas";
 import { startSimBackend, type SimBackend } from "@meshgate/sim-backend";
-import { createAgentServer, gatewayKeyVerifier, identityFromSecretKey, NonceWindow, ReceiptSigner, UpstreamProxy, type ReceiptIssuer } from "node-agent";
+import {
+  createAgentServer,
+  gatewayKeyVerifier,
+  identityFromSecretKey,
+  NonceWindow,
+  ReceiptSigner,
+  UpstreamProxy,
+  type ReceiptIssuer,
+} from "node-agent";
 import { FLEET_MODELS, FLEET_PRICE, TEST_BINDINGS } from "./bindings.js";
 
 function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 function close(server: Server): Promise<void> {
@@ -22,7 +39,11 @@ function fixedStatus(status: number): Server {
     req.on("end", () => {
       res.writeHead(status, { "content-type": "application/json" });
       // A 204 may carry no body.
-      res.end(status === 204 ? undefined : JSON.stringify({ error: { message: `simulated ${status}`, type: "api_error", param: null, code: null } }));
+      res.end(
+        status === 204
+          ? undefined
+          : JSON.stringify({ error: { message: `simulated ${status}`, type: "api_error", param: null, code: null } }),
+      );
     });
   });
 }
@@ -30,7 +51,12 @@ function fixedStatus(status: number): Server {
 /** A real agent serving as one node, which signs its receipts with `issue` (see ReceiptSigner). */
 function signingAgent(backend: SimBackend, signingKey: GatewayKey, receipts: ReceiptIssuer) {
   return createAgentServer({
-    auth: { verify: gatewayKeyVerifier([signingKey]), nonces: new NonceWindow(), now: Date.now, servesNode: () => true },
+    auth: {
+      verify: gatewayKeyVerifier([signingKey]),
+      nonces: new NonceWindow(),
+      now: Date.now,
+      servesNode: () => true,
+    },
     proxy: new UpstreamProxy(backend.url, { onUpstreamError: () => {} }, { receipts }),
     log: () => {},
     capacity: 8,
@@ -42,16 +68,29 @@ async function receiptSigner(seed: string, lie: boolean): Promise<ReceiptIssuer>
   const prices = new Map(["chat-billing", "chat-liar", "chat-budget"].map((m) => [m, FLEET_PRICE]));
   const honest = new ReceiptSigner({ identity: () => identity, prices });
   if (!lie) return honest;
-  return { issue: (a) => honest.issue({ ...a, usage: { ...a.usage, completion_tokens: a.usage.completion_tokens + 1 } }) };
+  return {
+    issue: (a) => honest.issue({ ...a, usage: { ...a.usage, completion_tokens: a.usage.completion_tokens + 1 } }),
+  };
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const backend = await startSimBackend({ models: FLEET_MODELS, log: () => {} });
   const { publicKey } = await webCryptoSignerFromSeed(TEST_BINDINGS.GATEWAY_SIGNING_KEY, (pk) => pk);
-  const signingKey = { kid: await jwkThumbprint(publicKey), alg: "ed25519" as const, jwk: publicJwk(publicKey), status: "current" as const, not_after: null };
+  const signingKey = {
+    kid: await jwkThumbprint(publicKey),
+    alg: "ed25519" as const,
+    jwk: publicJwk(publicKey),
+    status: "current" as const,
+    not_after: null,
+  };
   const agent = createAgentServer({
     // The fleet's agent stands in for every test node registered at its URL, so it serves any addressee.
-    auth: { verify: gatewayKeyVerifier([signingKey]), nonces: new NonceWindow(), now: Date.now, servesNode: () => true },
+    auth: {
+      verify: gatewayKeyVerifier([signingKey]),
+      nonces: new NonceWindow(),
+      now: Date.now,
+      servesNode: () => true,
+    },
     proxy: new UpstreamProxy(backend.url, { onUpstreamError: () => {} }),
     log: () => {},
     // What health probes report; the test nodes' heartbeats claim their own capacities.
@@ -79,6 +118,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     liarSeed,
   });
   return async () => {
-    await Promise.all([close(agent.server), close(signing.server), close(liar.server), close(failing), close(busy), close(noContent), backend.close()]);
+    await Promise.all([
+      close(agent.server),
+      close(signing.server),
+      close(liar.server),
+      close(failing),
+      close(busy),
+      close(noContent),
+      backend.close(),
+    ]);
   };
 }

@@ -9,7 +9,10 @@ interface FloorEnv {
   WRITES: "awaited" | "queued";
 }
 
-function reads(body: ReadableStream<Uint8Array>, mode: FloorEnv["READ"]): () => Promise<ReadableStreamReadResult<Uint8Array>> {
+function reads(
+  body: ReadableStream<Uint8Array>,
+  mode: FloorEnv["READ"],
+): () => Promise<ReadableStreamReadResult<Uint8Array>> {
   if (mode === "default") {
     const reader = body.getReader();
     return () => reader.read();
@@ -18,7 +21,11 @@ function reads(body: ReadableStream<Uint8Array>, mode: FloorEnv["READ"]): () => 
   return () => reader.read(new Uint8Array(16 * 1024));
 }
 
-async function pump(read: () => Promise<ReadableStreamReadResult<Uint8Array>>, writer: WritableStreamDefaultWriter<Uint8Array>, writes: FloorEnv["WRITES"]): Promise<void> {
+async function pump(
+  read: () => Promise<ReadableStreamReadResult<Uint8Array>>,
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  writes: FloorEnv["WRITES"],
+): Promise<void> {
   for (;;) {
     const step = await read();
     if (step.done) break;

@@ -10,7 +10,11 @@ interface FloorEnv {
 
 const trailer = new TextEncoder().encode(": relayed\n\n");
 
-async function relay(toClient: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>, metered: Promise<void>): Promise<void> {
+async function relay(
+  toClient: ReadableStream<Uint8Array>,
+  writable: WritableStream<Uint8Array>,
+  metered: Promise<void>,
+): Promise<void> {
   await toClient.pipeTo(writable, { preventClose: true });
   await metered;
   const writer = writable.getWriter();

@@ -23,7 +23,9 @@ interface UsageRow {
   digest: ArrayBuffer;
 }
 
-/** Rows waiting for the isolate's next write (batch): one RPC carries every row of BATCH_MS, as Meshgate's Batcher does. */
+/**
+ * Rows waiting for the isolate's next write (batch): one RPC carries every row of BATCH_MS, as Meshgate's Batcher does.
+ */
 let pending: UsageRow[] = [];
 const BATCH_MS = 200;
 
@@ -45,11 +47,22 @@ function record(env: FloorEnv, ctx: ExecutionContext, row: UsageRow, batched: bo
 export class Ledger extends DurableObject {
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS usage (id TEXT PRIMARY KEY, node TEXT, prompt INTEGER, completion INTEGER, cost INTEGER, digest BLOB)");
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS usage (id TEXT PRIMARY KEY, node TEXT, prompt INTEGER, completion INTEGER, cost INTEGER, digest BLOB)",
+    );
   }
   record(rows: UsageRow[]): void {
     this.ctx.storage.transactionSync(() => {
-      for (const row of rows) this.ctx.storage.sql.exec("INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?)", row.id, row.node, row.prompt, row.completion, row.cost, row.digest);
+      for (const row of rows)
+        this.ctx.storage.sql.exec(
+          "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?)",
+          row.id,
+          row.node,
+          row.prompt,
+          row.completion,
+          row.cost,
+          row.digest,
+        );
     });
   }
 }
@@ -77,7 +90,9 @@ function base64(bytes: ArrayBuffer): string {
 }
 
 async function authenticate(request: Request, k: Keys): Promise<void> {
-  const presented = new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(request.headers.get("authorization") ?? "")));
+  const presented = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", utf8.encode(request.headers.get("authorization") ?? "")),
+  );
   if (!crypto.subtle.timingSafeEqual(presented, k.keyHash)) throw new Error("unknown key");
 }
 
@@ -88,7 +103,13 @@ async function signedHeaders(url: string, body: Uint8Array, k: Keys): Promise<He
   const requestId = crypto.randomUUID();
   const base = `"@method": POST\n"@target-uri": ${url}\n"content-digest": ${contentDigest}\n"content-type": application/json\n"x-request-id": ${requestId}\n"@signature-params": ${params}`;
   const signature = base64(await crypto.subtle.sign(ED25519, k.gateway.privateKey, utf8.encode(base)));
-  return new Headers({ "content-type": "application/json", "x-request-id": requestId, "content-digest": contentDigest, "signature-input": `sig1=${params}`, signature: `sig1=:${signature}:` });
+  return new Headers({
+    "content-type": "application/json",
+    "x-request-id": requestId,
+    "content-digest": contentDigest,
+    "signature-input": `sig1=${params}`,
+    signature: `sig1=:${signature}:`,
+  });
 }
 
 interface Chunk {
@@ -115,7 +136,14 @@ function assemble(text: string): { answer: unknown; usage: { prompt_tokens: numb
       finish = choice.finish_reason ?? finish;
     }
   }
-  const answer = { id: last?.id, object: "chat.completion", created: last?.created, model: last?.model, choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: finish }], usage };
+  const answer = {
+    id: last?.id,
+    object: "chat.completion",
+    created: last?.created,
+    model: last?.model,
+    choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: finish }],
+    usage,
+  };
   return { answer, usage };
 }
 
@@ -132,11 +160,16 @@ export default {
     const k = await (keys ??= makeKeys());
     await authenticate(request, k);
     const parsed = (await request.json()) as Record<string, unknown>;
-    if (typeof parsed["model"] !== "string" || !Array.isArray(parsed["messages"])) return Response.json({ error: "bad request" }, { status: 400 });
+    if (typeof parsed["model"] !== "string" || !Array.isArray(parsed["messages"]))
+      return Response.json({ error: "bad request" }, { status: 400 });
     const streamed = steps.has("assemble");
-    const body = utf8.encode(JSON.stringify(streamed ? { ...parsed, stream: true, stream_options: { include_usage: true } } : parsed));
+    const body = utf8.encode(
+      JSON.stringify(streamed ? { ...parsed, stream: true, stream_options: { include_usage: true } } : parsed),
+    );
     const url = new URL(new URL(request.url).pathname, env.BACKEND_URL).href;
-    const headers = steps.has("sign") ? await signedHeaders(url, body, k) : new Headers({ "content-type": "application/json" });
+    const headers = steps.has("sign")
+      ? await signedHeaders(url, body, k)
+      : new Headers({ "content-type": "application/json" });
     const res = await fetch(url, { method: "POST", headers, body });
     if (!steps.has("read")) return res;
     const bytes = await res.arrayBuffer();
@@ -144,8 +177,16 @@ export default {
     const { answer, usage } = streamed ? assemble(text) : whole(text);
     if (steps.has("receipt")) {
       const digest = await crypto.subtle.digest("SHA-256", bytes);
-      if (!(await crypto.subtle.verify(ED25519, k.gateway.publicKey, k.receiptSignature, new Uint8Array(140)))) throw new Error("bad receipt");
-      const row = { id: crypto.randomUUID(), node: "node", prompt: usage.prompt_tokens, completion: usage.completion_tokens, cost: 1, digest };
+      if (!(await crypto.subtle.verify(ED25519, k.gateway.publicKey, k.receiptSignature, new Uint8Array(140))))
+        throw new Error("bad receipt");
+      const row = {
+        id: crypto.randomUUID(),
+        node: "node",
+        prompt: usage.prompt_tokens,
+        completion: usage.completion_tokens,
+        cost: 1,
+        digest,
+      };
       if (steps.has("record")) record(env, ctx, row, steps.has("batch"));
     }
     return new Response(JSON.stringify(answer), { headers: { "content-type": "application/json" } });
