@@ -3,7 +3,7 @@
 // and what it cost, the client's OpenRouter-style controls steer it, and killing the fastest agent mid-run costs no
 // client a failed request. Routing is randomised (power of two choices, a little exploration), so the assertions
 // are about clear majorities and about things that must never happen, not about exact shares or times.
-import { APIError, BadRequestError } from "openai";
+import { type APIError, BadRequestError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listNodes } from "../gateway/nodes.js";
 import { pollUntil } from "../processes/index.js";

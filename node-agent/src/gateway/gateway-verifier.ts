@@ -14,7 +14,7 @@ export interface UsableKey {
 
 export function importGatewayKey(published: GatewayKey): UsableKey {
   const raw = fromBase64(published.jwk.x);
-  if (!raw || raw.length !== 32) throw new Error(`gateway key ${published.kid} is not a 32-byte base64url Ed25519 key`);
+  if (raw?.length !== 32) throw new Error(`gateway key ${published.kid} is not a 32-byte base64url Ed25519 key`);
   // RFC 7638 thumbprint, computed here rather than trusted: signatures name keys by it.
   const thumbprint = createHash("sha256")
     .update(`{"crv":"Ed25519","kty":"OKP","x":"${published.jwk.x}"}`)

@@ -31,7 +31,7 @@ export async function readKeyFile(path: string): Promise<NodeIdentity> {
     throw new Error(`${path} is not an Ed25519 private JWK ({"kty":"OKP","crv":"Ed25519","d":...,"x":...})`);
   }
   const secretKey = fromBase64(jwk.d);
-  if (!secretKey || secretKey.length !== 32) throw new Error(`${path}: "d" must be a 32-byte base64url key`);
+  if (secretKey?.length !== 32) throw new Error(`${path}: "d" must be a 32-byte base64url key`);
   const identity = await identityFromSecretKey(secretKey, jwk.node_id);
   if (identity.publicKey !== jwk.x)
     throw new Error(`${path}: "x" does not match the private key "d"; the file is corrupt`);

@@ -1,5 +1,5 @@
 // The node's prices: attached to the models it advertises, and read back when it signs a receipt.
-import { type AdvertisedModel, type Price } from "@meshgate/schemas";
+import type { AdvertisedModel, Price } from "@meshgate/schemas";
 
 export interface PricedModels {
   models: AdvertisedModel[];

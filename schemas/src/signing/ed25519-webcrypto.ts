@@ -31,7 +31,7 @@ export async function webCryptoVerify(
   data: Uint8Array,
 ): Promise<boolean> {
   const raw = fromBase64(publicKeyB64Url);
-  if (!raw || raw.length !== 32 || signature.length !== 64) return false;
+  if (raw?.length !== 32 || signature.length !== 64) return false;
   try {
     return await crypto.subtle.verify(ALG, await publicKey(raw, publicKeyB64Url), signature, data);
   } catch {
@@ -50,7 +50,7 @@ export async function webCryptoSignerFromSeed(
   keyIdFor: (publicKey: string) => Promise<string> | string,
 ): Promise<WebCryptoKeyPair> {
   const seed = fromBase64(seedB64Url);
-  if (!seed || seed.length !== 32) throw new Error("an Ed25519 private key must be a 32-byte seed, base64url-encoded");
+  if (seed?.length !== 32) throw new Error("an Ed25519 private key must be a 32-byte seed, base64url-encoded");
   const pkcs8 = new Uint8Array(PKCS8_ED25519_PREFIX.length + 32);
   pkcs8.set(PKCS8_ED25519_PREFIX);
   pkcs8.set(seed, PKCS8_ED25519_PREFIX.length);

@@ -11,7 +11,7 @@ export type Collected =
 
 export interface CollectOptions {
   /** Each batch of bytes as it comes (the caller keeps what it needs); false to stop reading (refused). */
-  onBytes(bytes: Uint8Array): boolean | void;
+  onBytes(bytes: Uint8Array): boolean | undefined;
   /** More than this many bytes in all: refused. */
   limit: number;
   /** No progress for this long: the node stalled. */

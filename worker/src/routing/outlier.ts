@@ -60,7 +60,7 @@ export function maxEjected(total: number): number {
 function decayWindow(s: OutlierState, now: number): OutlierState {
   const elapsed = Math.max(0, now - s.at);
   if (elapsed === 0) return s;
-  const f = Math.pow(0.5, elapsed / WINDOW_HALF_LIFE_MS);
+  const f = 0.5 ** (elapsed / WINDOW_HALF_LIFE_MS);
   return { ...s, ok: s.ok * f, failed: s.failed * f, at: now };
 }
 

@@ -176,7 +176,7 @@ function bestBySort(nodes: Iterable<RouteNode>, q: Query): RouteNode | null {
   const key = (node: RouteNode): number => {
     switch (q.controls.sort) {
       case "throughput":
-        return -(expectedThroughput(node, q.model) ?? 0) * Math.pow(trustOf(node, q.now), TRUST_POWER);
+        return -(expectedThroughput(node, q.model) ?? 0) * trustOf(node, q.now) ** TRUST_POWER;
       case "price": {
         const price = node.models.get(q.model) ?? null;
         return price ? price.prompt + price.completion : 0;
@@ -185,7 +185,7 @@ function bestBySort(nodes: Iterable<RouteNode>, q: Query): RouteNode | null {
         // Measured nodes first: a client asking for the lowest latency wants a measured one, not a prior; a poor
         // record counts as it does in the cost.
         if (perfOf(node.state, q.model).ttft === null) return Number.POSITIVE_INFINITY;
-        return expectedTtft(node, q.model, q.now) / Math.pow(trustOf(node, q.now), TRUST_POWER);
+        return expectedTtft(node, q.model, q.now) / trustOf(node, q.now) ** TRUST_POWER;
       }
     }
   };

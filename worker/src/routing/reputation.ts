@@ -19,7 +19,7 @@ export function newReputation(at: number): Reputation {
 export function decay(rep: Reputation, now: number, halfLifeMs = REPUTATION_HALF_LIFE_MS): Reputation {
   const elapsed = Math.max(0, now - rep.at);
   if (elapsed === 0) return rep;
-  const factor = Math.pow(0.5, elapsed / halfLifeMs);
+  const factor = 0.5 ** (elapsed / halfLifeMs);
   return { successes: rep.successes * factor, failures: rep.failures * factor, at: now };
 }
 

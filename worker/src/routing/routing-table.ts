@@ -68,7 +68,7 @@ export function nodeCost(
   overflow = false,
 ): number {
   const latency = Math.max(1, expectedTtft(node, model, now)) * price;
-  return (latency * (1 + load / capacityOf(node, model, now, overflow))) / Math.pow(trustOf(node, now), TRUST_POWER);
+  return (latency * (1 + load / capacityOf(node, model, now, overflow))) / trustOf(node, now) ** TRUST_POWER;
 }
 
 /**
@@ -81,7 +81,7 @@ export function samplingWeight(node: RouteNode, model: string, load: number, now
   const free = Math.min(MAX_WEIGHED_SLOTS, capacityOf(node, model, now) - load);
   if (free <= 0) return 0;
   const latency = Math.max(1, expectedTtft(node, model, now)) * price;
-  const weight = (free * Math.pow(trustOf(node, now), TRUST_POWER)) / Math.pow(latency, LATENCY_POWER);
+  const weight = (free * trustOf(node, now) ** TRUST_POWER) / latency ** LATENCY_POWER;
   return Number.isFinite(weight) ? weight : 0;
 }
 
@@ -96,7 +96,7 @@ export const MAX_WEIGHED_SLOTS = 32;
  */
 function priceWeight(node: RouteNode, model: string, now: number): number {
   if (isEjected(node.state.outlier, now) || !isProven(node, model)) return 0;
-  return Math.pow(trustOf(node, now), TRUST_POWER);
+  return trustOf(node, now) ** TRUST_POWER;
 }
 
 /** `load`: what each node has in flight as the table is built (kept current afterwards with noteLoad). */
