@@ -11,7 +11,8 @@ export type Collected =
 
 export interface CollectOptions {
   /** Each batch of bytes as it comes (the caller keeps what it needs); false to stop reading (refused). */
-  onBytes(bytes: Uint8Array): boolean | undefined;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a callback that returns nothing keeps reading
+  onBytes(bytes: Uint8Array): boolean | void;
   /** More than this many bytes in all: refused. */
   limit: number;
   /** No progress for this long: the node stalled. */
