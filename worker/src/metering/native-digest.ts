@@ -1,6 +1,6 @@
 // The digests a node's receipt names, computed by the runtime (crypto.DigestStream, crypto.subtle) rather than in
 // JavaScript: a pure-JS sha256 of every streamed event was the largest single cost of metering an answer in workerd.
-// Same bytes as schemas' StreamDigest and bodyDigest (native-digest.test.ts checks them against each other).
+// Same bytes as schemas' StreamDigest and bodyDigest (native-digest.workers.test.ts checks them against each other).
 import { digestText } from "@meshgate/schemas";
 
 /** Payload text gathered before it is handed to the runtime's hash in one write. */
