@@ -1,5 +1,5 @@
 // RFC 9421 HTTP Message Signatures: builds the signature base, signs and verifies.
-// Algorithm-agnostic: callers pass the sign/verify primitive (WebCrypto in the Worker, @noble/ed25519 in the agent).
+// Algorithm-agnostic: callers pass the sign/verify primitive (WebCrypto in the Worker, node:crypto in the agent).
 import { toBase64 } from "./base64.js";
 import { utf8 } from "./bytes.js";
 import { parseDictionary, serializeString, type InnerList } from "./structured-fields.js";

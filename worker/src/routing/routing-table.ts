@@ -10,7 +10,7 @@ import { blendedPrice, priceFactor, referencePrice } from "./price-preference.js
 /**
  * How strongly trust counts: cost divides by trust¹⁶, so a node failing one request in twenty (trust ≈ 0.95) costs
  * 2.3× a reliable one and one failing one in five 36×: a failure costs a client a failover at best, a broken stream
- * at worst, so reliability outweighs a few milliseconds. Set with `npm run simulate` (README, Routing).
+ * at worst, so reliability outweighs a few milliseconds. Set with `npm run simulate` (docs/routing.md).
  */
 export const TRUST_POWER = 16;
 /**
