@@ -12,7 +12,6 @@ import type { NodeBody } from "../metering/response-meter.js";
 import { parseJsonBody } from "../metering/usage.js";
 import { assembleAnswer, type AssembledAnswer } from "./assembled-answer.js";
 import { collect, collectWhole } from "./answer-collect.js";
-import { adjustLoad } from "./local-load.js";
 import { startStream } from "./stream-start.js";
 
 export { MAX_PREAMBLE_BYTES, startStream } from "./stream-start.js";
@@ -67,11 +66,6 @@ export type AttemptResult =
  * inputs of 1,536 floats fit); two at once stay well inside an isolate's 128 MB.
  */
 export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
-
-/** Marks an answered attempt as finished; call once its body is done. Failed attempts release themselves. */
-export function releaseNode(nodeId: string): void {
-  adjustLoad(nodeId, -1);
-}
 
 /** 3xx too: redirects are not followed (a node must not steer the gateway elsewhere), so one is a broken answer. */
 function failedStatus(status: number): Exclude<OutcomeKind, "success" | "stalled"> | null {
@@ -224,6 +218,7 @@ async function assembledAttempt(
   return req.clientGone.aborted ? { kind: "client_gone" } : failed(assembled.outcome, 200, assembled.reason, ttftMs);
 }
 
+/** The caller holds one of the node's slots for the attempt (local-load.ts), and for an answer until its body ends. */
 export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<AttemptResult> {
   const url = node.origin + req.path;
   const headers = new Headers({
@@ -231,23 +226,15 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
     "x-request-id": req.requestId,
     [DISPATCH_NODE_HEADER]: node.id,
   });
-  // The slot is taken before anything awaits, so concurrent requests that pick meanwhile see it taken.
-  adjustLoad(node.id, 1);
-  let answered = false;
-  try {
-    await signRequest({
-      method: "POST",
-      url,
-      headers,
-      body: req.body,
-      signer: req.signer,
-      now: req.now(),
-      extraComponents: [DISPATCH_NODE_HEADER],
-    });
-  } catch (err) {
-    adjustLoad(node.id, -1);
-    throw err;
-  }
+  await signRequest({
+    method: "POST",
+    url,
+    headers,
+    body: req.body,
+    signer: req.signer,
+    now: req.now(),
+    extraComponents: [DISPATCH_NODE_HEADER],
+  });
   const started = req.now();
   const abort = new AbortController();
   let timedOut = false;
@@ -278,9 +265,7 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
         await response.body?.cancel().catch(() => {});
         return failed("malformed", 200, "the node did not stream when asked to");
       }
-      const whole = await readWhole(response, req, () => req.now() - started);
-      answered = whole.kind === "answer";
-      return whole;
+      return await readWhole(response, req, () => req.now() - started);
     }
     // The first token is in: from here on only the stream's stall timer can end it (long answers are not cut).
     const firstToken = (): number => (clearTimeout(timer), req.now() - started);
@@ -289,13 +274,11 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
         ? await streamAttempt(response, response.body, firstToken)
         : await assembledAttempt(response, response.body, req, firstToken);
     if (result.kind === "broken") return brokenAttempt(req, timedOut, result.reason);
-    answered = result.kind === "answer";
     return result;
   } catch (err) {
     return brokenAttempt(req, timedOut, err instanceof Error ? err.message : String(err));
   } finally {
     clearTimeout(timer);
     req.clientGone.removeEventListener("abort", onClientGone);
-    if (!answered) adjustLoad(node.id, -1);
   }
 }

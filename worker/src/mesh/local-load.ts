@@ -3,7 +3,7 @@
 import type { RouteNode } from "../routing/index.js";
 
 const localInFlight = new Map<string, number>();
-let listener: ((nodeId: string) => void) | null = null;
+const listeners = new Set<(nodeId: string) => void>();
 
 /** Requests this isolate has open to a node. */
 export function localLoad(nodeId: string): number {
@@ -17,14 +17,36 @@ export function nodeLoad(node: RouteNode): number {
   return node.othersInFlight + localLoad(node.id);
 }
 
-export function adjustLoad(nodeId: string, delta: number): void {
+/** One request's hold on one of a node's slots in this isolate. Whoever took it gives it back, once. */
+export interface NodeSlot {
+  readonly nodeId: string;
+  /** Gives the slot back; later calls do nothing. */
+  release(): void;
+}
+
+/** Takes one of the node's slots now (before anything awaits, so concurrent picks already see it taken). */
+export function takeSlot(nodeId: string): NodeSlot {
+  adjustLoad(nodeId, 1);
+  let held = true;
+  return {
+    nodeId,
+    release() {
+      if (!held) return;
+      held = false;
+      adjustLoad(nodeId, -1);
+    },
+  };
+}
+
+function adjustLoad(nodeId: string, delta: number): void {
   const next = (localInFlight.get(nodeId) ?? 0) + delta;
   if (next <= 0) localInFlight.delete(nodeId);
   else localInFlight.set(nodeId, next);
-  listener?.(nodeId);
+  for (const listener of listeners) listener(nodeId);
 }
 
-/** One listener: the node snapshot, which keeps its table's weights current. */
-export function onLoadChange(callback: (nodeId: string) => void): void {
-  listener = callback;
+/** Calls `callback` with a node's id whenever this isolate's load on it changes; returns what unsubscribes. */
+export function onLoadChange(callback: (nodeId: string) => void): () => void {
+  listeners.add(callback);
+  return () => listeners.delete(callback);
 }

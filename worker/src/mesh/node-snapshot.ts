@@ -30,11 +30,13 @@ export interface NodeSnapshot {
 let current: NodeSnapshot | null = null;
 let refreshing = false;
 
-// A request sent or finished changes the node's free slots, and so how often it is drawn.
-onLoadChange((nodeId) => {
+/** A request sent or finished changes the node's free slots, and so how often it is drawn. */
+function noteLoadChange(nodeId: string): void {
   const node = current?.table.nodes.get(nodeId);
   if (current && node) noteLoad(current.table, nodeId, nodeLoad(node), Date.now());
-});
+}
+/** The snapshot follows this isolate's load once it holds a table (refresh subscribes, once). */
+let followingLoad = false;
 
 /**
  * Heartbeats refuse prices above the ceilings; a model whose price a since-lowered ceiling forbids is not routed to.
@@ -68,6 +70,10 @@ async function refresh(env: Env, now: number): Promise<NodeSnapshot> {
   );
   for (const outcome of outcomesNotIn(requestedAt)) observeInTable(table, outcome);
   current = { fetchedAt: now, nodes, table, publicKeys: new Map(nodes.map((n) => [n.id, n.public_key])) };
+  if (!followingLoad) {
+    onLoadChange(noteLoadChange);
+    followingLoad = true;
+  }
   return current;
 }
 

@@ -5,16 +5,17 @@ import type { Signer } from "@meshgate/schemas";
 import type { NodeTerms, RequestBudget } from "../billing/request-budget.js";
 import { promptBound } from "../billing/token-bounds.js";
 import { HttpError } from "../http/http-error.js";
-import { sendToNode } from "../mesh/dispatch.js";
-import { routeRequest, type RouteResult } from "../mesh/failover.js";
-import { adjustLoad } from "../mesh/local-load.js";
+import { type AttemptResult, sendToNode } from "../mesh/dispatch.js";
+import { type PassedOver, routeRequest, type RouteResult } from "../mesh/failover.js";
+import { type NodeSlot, takeSlot } from "../mesh/local-load.js";
 import { currentTable, type NodeSnapshot } from "../mesh/node-snapshot.js";
 import { dispatchTimeouts } from "../mesh/timeouts.js";
 import { UPSTREAM_STALL_MS } from "../metering/response-meter.js";
 import { firstTokenDeadlineMs, type Outcome, type RouteNode } from "../routing/index.js";
 import type { InferenceCall } from "./inference-call.js";
 
-export type Routed = Extract<RouteResult, { ok: true }>;
+/** A node's answer, and the slot this request holds at it until the answer's body ends (then release it). */
+export type Routed = Extract<RouteResult, { ok: true }> & { slot: NodeSlot };
 
 export interface DispatchInput {
   call: InferenceCall;
@@ -97,6 +98,7 @@ export async function dispatch(input: DispatchInput): Promise<Routed> {
   const promptTokens = promptBound(call.bytes.length, call.shape);
   // A long prompt takes long to prefill on any node: its first token is given longer.
   const firstTokenMs = firstTokenDeadlineMs(timeouts.firstTokenMs, promptTokens, timeouts.answerMs);
+  let answered: NodeSlot | null = null;
   const routed = await routeRequest({
     table: () => currentTable() ?? snapshot.table,
     controls: call.controls,
@@ -107,32 +109,49 @@ export async function dispatch(input: DispatchInput): Promise<Routed> {
     promptTokens,
     allow: (node, model) => budget.affordable(termsOf(node, model)),
     send: async (node, model) => {
-      // The node's slot is held while the budget is reserved, so concurrent picks already see it taken.
-      adjustLoad(node.id, 1);
-      let covered;
+      // Held from before the budget is reserved, so concurrent picks already see it taken; kept only by an answer.
+      const slot = takeSlot(node.id);
       try {
-        covered = await budget.cover(termsOf(node, model), Date.now());
-      } finally {
-        adjustLoad(node.id, -1);
+        const result = await attempt(input, node, model, firstTokenMs);
+        if (result.kind === "answer") answered = slot;
+        else slot.release();
+        return result;
+      } catch (err) {
+        slot.release();
+        throw err;
       }
-      if (covered === "unaffordable") return { kind: "passed_over" };
-      return sendToNode(node, {
-        path: call.kind.path,
-        body: call.bodyFor(model),
-        requestId: input.requestId,
-        signer: input.signer,
-        mode: call.mode,
-        choices: call.shape.choices,
-        // A whole answer (embeddings) comes when its input is read, as a first token does: a hung node costs as much.
-        timeoutMs: firstTokenMs,
-        stallMs: UPSTREAM_STALL_MS,
-        now: Date.now,
-        clientGone: input.clientGone,
-      });
     },
   });
-  if (routed.ok) return routed;
+  if (routed.ok) {
+    if (!answered) throw new Error("an answer without its node's slot");
+    return { ...routed, slot: answered };
+  }
   const failure = routeFailure(routed, budget);
   Object.assign(failure.headers, budget.headers);
   throw failure;
+}
+
+/** One node asked: its terms held against the budget (passed over if they do not fit), then the signed request. */
+async function attempt(
+  input: DispatchInput,
+  node: RouteNode,
+  model: string,
+  firstTokenMs: number,
+): Promise<AttemptResult | PassedOver> {
+  const { call, budget } = input;
+  const covered = await budget.cover(termsOf(node, model), Date.now());
+  if (covered === "unaffordable") return { kind: "passed_over" };
+  return sendToNode(node, {
+    path: call.kind.path,
+    body: call.bodyFor(model),
+    requestId: input.requestId,
+    signer: input.signer,
+    mode: call.mode,
+    choices: call.shape.choices,
+    // A whole answer (embeddings) comes when its input is read, as a first token does: a hung node costs as much.
+    timeoutMs: firstTokenMs,
+    stallMs: UPSTREAM_STALL_MS,
+    now: Date.now,
+    clientGone: input.clientGone,
+  });
 }

@@ -14,7 +14,6 @@ import { priceCeilings } from "../http/price-ceilings.js";
 import type { GatewayRequest } from "../http/request-id.js";
 import { cancelAnswer } from "../mesh/cancel.js";
 import type { AssembledAnswer } from "../mesh/assembled-answer.js";
-import { releaseNode } from "../mesh/dispatch.js";
 import { gatewayIdentity } from "../mesh/gateway-identity.js";
 import { nodeErrorBody } from "../mesh/node-error.js";
 import { nodeSnapshot, observeLocally } from "../mesh/node-snapshot.js";
@@ -26,6 +25,7 @@ import { meterStream, type MeterResult, type NodeBody } from "../metering/respon
 import { usageFrom } from "../metering/usage.js";
 import type { Outcome } from "../routing/index.js";
 import { readCall, type InferenceKind } from "./inference-call.js";
+import type { NodeSlot } from "../mesh/local-load.js";
 import { dispatch, type Routed } from "./inference-dispatch.js";
 import { settleAnswer, type AnswerSeen, type Served } from "./inference-settle.js";
 
@@ -78,12 +78,12 @@ function streamSeen(m: MeterResult, ttftMs: number): AnswerSeen {
 /**
  * Settles the answer once, when its body has ended: the node's slot is given back, the rest runs off the response path.
  */
-function settleOnce(s: Served): (seen: AnswerSeen) => void {
+function settleOnce(s: Served, slot: NodeSlot): (seen: AnswerSeen) => void {
   let settled = false;
   return (seen) => {
     if (settled) return;
     settled = true;
-    releaseNode(s.node.id);
+    slot.release();
     s.ctx.waitUntil(
       settleAnswer(s, seen, Date.now()).catch((err: unknown) => console.error("settling usage failed", String(err))),
     );
@@ -98,7 +98,7 @@ function streamAnswer(
   clientGone: AbortSignal,
   signer: Signer,
 ): Response {
-  const settle = settleOnce(s);
+  const settle = settleOnce(s, routed.slot);
   const metered = meterStream(body, {
     hideUsage: s.call.hideUsage,
     choices: s.call.shape.choices,
@@ -117,7 +117,7 @@ function streamAnswer(
  * a latency sample only for a short answer (embeddings), where that is close to a first token's.
  */
 function wholeAnswer(s: Served, routed: Routed, bytes: Uint8Array, value: unknown, headers: Headers): Response {
-  const settle = settleOnce(s);
+  const settle = settleOnce(s, routed.slot);
   const { response, ttftMs } = routed.answer;
   const output = { relayed: new OutputTally(s.call.shape.choices), afterLeave: new OutputTally(0) };
   if (response.status !== 200) {
@@ -157,7 +157,7 @@ function wholeAnswer(s: Served, routed: Routed, bytes: Uint8Array, value: unknow
  * latency sample, its pace a throughput one), sent as the one JSON object the client asked for.
  */
 function assembledAnswer(s: Served, routed: Routed, a: AssembledAnswer, headers: Headers): Response {
-  const settle = settleOnce(s);
+  const settle = settleOnce(s, routed.slot);
   const tokens = a.relayed.chunkTokens;
   settle({
     ending: "complete",
