@@ -227,7 +227,8 @@ class Simulation implements World {
       if (req.measured) this.recorder.failures[plan.firstTokenMs !== null ? "midStream" : "exhausted"]++;
       return this.finish(req, Infinity, null);
     }
-    (req.exclude ??= new Set()).add(node.id);
+    req.exclude ??= new Set();
+    req.exclude.add(node.id);
     this.attempt(req);
   }
 

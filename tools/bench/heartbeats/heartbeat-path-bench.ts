@@ -288,8 +288,12 @@ function spanMeter(meter: CpuMeter | null): { start: () => void; stop: () => voi
   let total = 0;
   let since = 0;
   return {
-    start: () => void (since = meter?.read() ?? 0),
-    stop: () => void (total += (meter?.read() ?? 0) - since),
+    start: () => {
+      since = meter?.read() ?? 0;
+    },
+    stop: () => {
+      total += (meter?.read() ?? 0) - since;
+    },
     total: () => (meter === null ? null : total),
   };
 }

@@ -157,7 +157,8 @@ export default {
   async fetch(request: Request, env: FloorEnv, ctx: ExecutionContext): Promise<Response> {
     const steps = new Set(env.STEPS.split(",") as Step[]);
     if (!steps.has("parse")) return fetchBackend(request, env.BACKEND_URL);
-    const k = await (keys ??= makeKeys());
+    keys ??= makeKeys();
+    const k = await keys;
     await authenticate(request, k);
     const parsed = (await request.json()) as Record<string, unknown>;
     if (typeof parsed["model"] !== "string" || !Array.isArray(parsed["messages"]))
