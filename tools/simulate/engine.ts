@@ -80,7 +80,7 @@ class Simulation implements World {
     this.feed = new RegistryFeed(spec.mesh);
     this.slots = new Int32Array(spec.mesh.length);
     this.behaviour = spec.mesh.map((n) => stream(spec.seed, STREAM.nodeBehaviour, n.index));
-    spec.mesh.forEach((n) => this.ids.set(n.id, n.index));
+    for (const n of spec.mesh) this.ids.set(n.id, n.index);
     this.opens = Array.from({ length: Math.max(1, spec.isolates) }, () => new Map<string, number>());
     this.open = this.opens[0] ?? new Map();
     this.recorder = new Recorder(spec.mesh, spec.workload.arrivalAt.length, spec.warmAt, spec.endAt);
