@@ -221,11 +221,15 @@ class Simulation implements World {
       });
       this.policy.onObserved?.(index, this.now);
     }
-    if (plan.kind === "success") return this.finish(req, dispatchAt + (plan.firstTokenMs ?? plan.endMs), node);
+    if (plan.kind === "success") {
+      this.finish(req, dispatchAt + (plan.firstTokenMs ?? plan.endMs), node);
+      return;
+    }
     // Tokens already reached the client: nothing can be retried without repeating them.
     if (plan.firstTokenMs !== null || req.attempts >= MAX_ATTEMPTS) {
       if (req.measured) this.recorder.failures[plan.firstTokenMs !== null ? "midStream" : "exhausted"]++;
-      return this.finish(req, Infinity, null);
+      this.finish(req, Infinity, null);
+      return;
     }
     req.exclude ??= new Set();
     req.exclude.add(node.id);

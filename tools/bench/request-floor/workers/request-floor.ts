@@ -31,7 +31,10 @@ const BATCH_MS = 200;
 
 function record(env: FloorEnv, ctx: ExecutionContext, row: UsageRow, batched: boolean): void {
   const ledger = env.Ledger.get(env.Ledger.idFromName("key"));
-  if (!batched) return ctx.waitUntil(ledger.record([row]));
+  if (!batched) {
+    ctx.waitUntil(ledger.record([row]));
+    return;
+  }
   pending.push(row);
   if (pending.length > 1) return;
   ctx.waitUntil(
