@@ -2,7 +2,7 @@
 // against the key's budget (a node too dear for what is left is passed over for one that fits), send it the signed
 // request, fail over; and the client's error when no node answered.
 import type { Signer } from "@meshgate/schemas";
-import type { NodeTerms, RequestBudget } from "../billing/request-budget.js";
+import type { Cover, NodeTerms, RequestBudget } from "../billing/request-budget.js";
 import { promptBound } from "../billing/token-bounds.js";
 import { HttpError } from "../http/http-error.js";
 import { sendToNode } from "../mesh/dispatch.js";
@@ -109,7 +109,7 @@ export async function dispatch(input: DispatchInput): Promise<Routed> {
     send: async (node, model) => {
       // The node's slot is held while the budget is reserved, so concurrent picks already see it taken.
       adjustLoad(node.id, 1);
-      let covered;
+      let covered: Cover;
       try {
         covered = await budget.cover(termsOf(node, model), Date.now());
       } finally {
