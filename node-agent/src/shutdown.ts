@@ -36,5 +36,10 @@ export function handleShutdownSignals(log: Logger): Shutdown {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  return { signal: controller.signal, setCleanup: (fn) => void (cleanup = fn) };
+  return {
+    signal: controller.signal,
+    setCleanup: (fn) => {
+      cleanup = fn;
+    },
+  };
 }

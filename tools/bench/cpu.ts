@@ -90,7 +90,7 @@ export async function measureCpu<T>(
   const before = meters.map((m) => m.read());
   const result = await phase();
   const cpuSeconds: Record<string, number> = {};
-  meters.forEach((m, i) => (cpuSeconds[m.label] = m.read() - (before[i] ?? 0)));
+  for (const [i, m] of meters.entries()) cpuSeconds[m.label] = m.read() - (before[i] ?? 0);
   return { result, cpuSeconds };
 }
 

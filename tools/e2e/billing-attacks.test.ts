@@ -459,7 +459,8 @@ describe("billing attacks", E2E, () => {
     }
     // With a cap, output the client does not see is bounded by it: the node is paid for its claim within the cap.
     upstream.lie = { kind: "inflate", completionTokens: 50 };
-    const node = (cappedHidden = (await freshLiar("liar-hidden")).nodeId);
+    const node = (await freshLiar("liar-hidden")).nodeId;
+    cappedHidden = node;
     await waitForNode(cluster.gateway.url, node);
     const capped = await post(
       key,

@@ -128,7 +128,11 @@ export function exchange(
     socket.on("connect", async () => {
       for (const part of parts) {
         if (settled || socket.destroyed) return;
-        if (!socket.write(part)) await new Promise<void>((r) => (socket.once("drain", r), socket.once("close", r)));
+        if (!socket.write(part))
+          await new Promise<void>((r) => {
+            socket.once("drain", r);
+            socket.once("close", r);
+          });
       }
       if (opts.halfClose ?? true) socket.end();
     });

@@ -132,7 +132,7 @@ describe("new identities", E2E, () => {
     const ip = "198.51.100.20";
     const nodes = await Promise.all([0, 1, 2].map(() => newTestNode()));
     const urlOf = (i: number): string => `${server.origin}/node-${i}`;
-    nodes.forEach((node, i) => server.serve(node, urlOf(i)));
+    for (const [i, node] of nodes.entries()) server.serve(node, urlOf(i));
     let seq = 1;
     for (const [i, node] of nodes.slice(0, PER_ORIGIN).entries()) {
       expect((await heartbeat(node, urlOf(i), seq, ip)).status).toBe(200);

@@ -79,8 +79,12 @@ export class ManagedProcess {
     }
     this.exited = new Promise((resolve) => {
       // "close", not "exit": it comes after the output pipes are drained, so no line is missed by a waiter.
-      child.on("close", (code, signal) => resolve((this.exit = { code, signal })));
-      child.on("error", () => resolve((this.exit = { code: null, signal: null })));
+      const settle = (exit: Exit): void => {
+        this.exit = exit;
+        resolve(exit);
+      };
+      child.on("close", (code, signal) => settle({ code, signal }));
+      child.on("error", () => settle({ code: null, signal: null }));
     });
     const pid = this.pid;
     this.unregister = [onShutdown(async () => void (await this.stop())), onExit(() => signalGroup(pid, "SIGKILL"))];
@@ -102,19 +106,26 @@ export class ManagedProcess {
       if (m) return Promise.resolve(m);
     }
     return new Promise((resolve, reject) => {
-      const done = () => (this.listeners.delete(listener), clearTimeout(timer));
+      const done = (): void => {
+        this.listeners.delete(listener);
+        clearTimeout(timer);
+      };
       const listener = (line: string) => {
         const m = line.match(pattern);
-        if (m) done(), resolve(m);
+        if (m) {
+          done();
+          resolve(m);
+        }
       };
-      const timer = setTimeout(
-        () => (done(), reject(this.failure(`no line matching ${pattern} within ${timeoutMs} ms`))),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => {
+        done();
+        reject(this.failure(`no line matching ${pattern} within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.listeners.add(listener);
-      void this.exited.then(
-        (e) => (done(), reject(this.failure(`exited (code ${e.code}, signal ${e.signal}) before printing ${pattern}`))),
-      );
+      void this.exited.then((e) => {
+        done();
+        reject(this.failure(`exited (code ${e.code}, signal ${e.signal}) before printing ${pattern}`));
+      });
     });
   }
 

@@ -44,7 +44,7 @@ export function shutdown(): Promise<void> {
 
 function onSignal(signal: NodeJS.Signals): void {
   const code = EXIT_CODES[signal] ?? 1;
-  if (shuttingDown) {
+  if (shuttingDown !== null) {
     // Second signal: the user is done waiting. The exit hooks kill whatever is still running.
     process.exit(code);
   }

@@ -80,7 +80,7 @@ class Simulation implements World {
     this.feed = new RegistryFeed(spec.mesh);
     this.slots = new Int32Array(spec.mesh.length);
     this.behaviour = spec.mesh.map((n) => stream(spec.seed, STREAM.nodeBehaviour, n.index));
-    spec.mesh.forEach((n) => this.ids.set(n.id, n.index));
+    for (const n of spec.mesh) this.ids.set(n.id, n.index);
     this.opens = Array.from({ length: Math.max(1, spec.isolates) }, () => new Map<string, number>());
     this.open = this.opens[0] ?? new Map();
     this.recorder = new Recorder(spec.mesh, spec.workload.arrivalAt.length, spec.warmAt, spec.endAt);
@@ -221,13 +221,18 @@ class Simulation implements World {
       });
       this.policy.onObserved?.(index, this.now);
     }
-    if (plan.kind === "success") return this.finish(req, dispatchAt + (plan.firstTokenMs ?? plan.endMs), node);
+    if (plan.kind === "success") {
+      this.finish(req, dispatchAt + (plan.firstTokenMs ?? plan.endMs), node);
+      return;
+    }
     // Tokens already reached the client: nothing can be retried without repeating them.
     if (plan.firstTokenMs !== null || req.attempts >= MAX_ATTEMPTS) {
       if (req.measured) this.recorder.failures[plan.firstTokenMs !== null ? "midStream" : "exhausted"]++;
-      return this.finish(req, Infinity, null);
+      this.finish(req, Infinity, null);
+      return;
     }
-    (req.exclude ??= new Set()).add(node.id);
+    req.exclude ??= new Set();
+    req.exclude.add(node.id);
     this.attempt(req);
   }
 

@@ -12,7 +12,7 @@ export function trueLatencyMs(node: SimNode): number {
 export function oraclePolicy(world: World): Policy {
   const honest = world.mesh.filter(isHonest).sort((a, b) => trueLatencyMs(a) - trueLatencyMs(b) || a.index - b.index);
   const rankOf = new Int32Array(world.mesh.length).fill(-1);
-  honest.forEach((node, rank) => (rankOf[node.index] = rank));
+  for (const [rank, node] of honest.entries()) rankOf[node.index] = rank;
   const tree = new MinTree(honest.length);
 
   function update(index: number): void {

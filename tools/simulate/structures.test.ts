@@ -29,7 +29,7 @@ describe("EventQueue", () => {
   it("pops in time order, ties in insertion order", () => {
     const q = new EventQueue<Timed & { name: string }>();
     const times = [5, 1, 3, 1, 9, 0, 3];
-    times.forEach((at, i) => q.push({ at, seq: 0, name: `e${i}` }));
+    for (const [i, at] of times.entries()) q.push({ at, seq: 0, name: `e${i}` });
     const out: string[] = [];
     for (let e = q.pop(); e; e = q.pop()) out.push(`${e.at}:${e.name}`);
     expect(out).toEqual(["0:e5", "1:e1", "1:e3", "3:e2", "3:e6", "5:e0", "9:e4"]);

@@ -160,9 +160,10 @@ describe("/admin/keys limits", () => {
       get: (id: DurableObjectId) => {
         const account = env.ACCOUNTS.get(id);
         return {
-          configure: async (...args: Parameters<typeof account.configure>) => (
-            (configured = true), await account.configure(...args)
-          ),
+          configure: async (...args: Parameters<typeof account.configure>) => {
+            configured = true;
+            return await account.configure(...args);
+          },
         };
       },
     };

@@ -116,8 +116,14 @@ afterAll(async () => {
 async function verify(id: string, extra: string[] = []): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((out += String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((err += String(chunk)), true));
+  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
   try {
     const code = await verifySettlementCommand(["--gateway", gateway.url, "--key-file", keyFile, ...extra, id]);
     return { code, out, err };
@@ -340,8 +346,14 @@ describe("node-agent verify-settlement --all", () => {
   ): Promise<{ code: number; out: string; err: string }> {
     let out = "";
     let err = "";
-    const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((out += String(chunk)), true));
-    const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((err += String(chunk)), true));
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      out += String(chunk);
+      return true;
+    });
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+      err += String(chunk);
+      return true;
+    });
     try {
       return {
         code: await verifySettlementCommand(["--gateway", g.url, "--key-file", allKeyFile, "--all", ...extra]),

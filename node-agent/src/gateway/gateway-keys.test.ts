@@ -55,7 +55,10 @@ describe("GatewayKeySet", () => {
     let fetches = 0;
     const keys = new GatewayKeySet(
       {
-        fetchMetadata: async () => (fetches++, metadata(rotated.published, { ...old.published, status: "previous" })),
+        fetchMetadata: async () => {
+          fetches++;
+          return metadata(rotated.published, { ...old.published, status: "previous" });
+        },
         log: captureLog().log,
       },
       metadata(old.published),
@@ -71,7 +74,10 @@ describe("GatewayKeySet", () => {
     let fetches = 0;
     const keys = new GatewayKeySet(
       {
-        fetchMetadata: async () => (fetches++, metadata(current.published)),
+        fetchMetadata: async () => {
+          fetches++;
+          return metadata(current.published);
+        },
         log: captureLog().log,
         now: () => now,
         minRefreshIntervalMs: 10_000,

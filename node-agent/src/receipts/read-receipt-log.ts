@@ -13,7 +13,7 @@ export async function readReceiptLog(path: string): Promise<ReceiptLogContents> 
   let unreadable = 0;
   for (const line of (await readFile(path, "utf8")).split("\n")) {
     if (line.trim() === "") continue;
-    let parsed;
+    let parsed: ReturnType<typeof ReceiptLogEntrySchema.safeParse> | null;
     try {
       parsed = ReceiptLogEntrySchema.safeParse(JSON.parse(line));
     } catch {

@@ -32,16 +32,20 @@ function parseCancel(body: Uint8Array): { requestId: string } | { code: string; 
 
 export function answerCancel(body: Uint8Array, res: ServerResponse, answers: Cancellable, log: Logger): void {
   const request = parseCancel(body);
-  if (!("requestId" in request)) return sendError(res, 400, "invalid_request_error", request.code, request.message);
+  if (!("requestId" in request)) {
+    sendError(res, 400, "invalid_request_error", request.code, request.message);
+    return;
+  }
   const { requestId } = request;
   if (!answers.cancel(requestId)) {
-    return sendError(
+    sendError(
       res,
       404,
       "not_found_error",
       "not_in_flight",
       "No streamed answer to that request is being relayed by this node.",
     );
+    return;
   }
   log("stopped an answer the gateway cancelled", { request_id: requestId });
   const answer: CancelAnswer = { object: "answer.cancel", request_id: requestId };

@@ -11,7 +11,10 @@ export class InFlightStreams {
   add(requestId: string, stream: RelayedStream, res: ServerResponse): void {
     if (res.destroyed || res.writableFinished) return;
     let streams = this.byRequest.get(requestId);
-    if (!streams) this.byRequest.set(requestId, (streams = new Set()));
+    if (!streams) {
+      streams = new Set();
+      this.byRequest.set(requestId, streams);
+    }
     const entry = streams;
     entry.add(stream);
     res.once("close", () => {

@@ -140,7 +140,10 @@ export class UpstreamProxy {
     const { receipts } = this.options;
     const { requestId, body } = call;
     // Errors are passed on as they are, and a request the gateway did not name cannot be receipted.
-    if (!receipts || answer.statusCode !== 200 || !requestId) return relay(answer, res);
+    if (!receipts || answer.statusCode !== 200 || !requestId) {
+      relay(answer, res);
+      return;
+    }
     const addressee = req.headers[DISPATCH_NODE_HEADER];
     const request = { requestId, body, addressee: typeof addressee === "string" ? addressee : null };
     const ctx: StreamReceiptContext = {

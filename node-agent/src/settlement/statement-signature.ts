@@ -1,13 +1,13 @@
 // Checks that a settlement statement is signed by one of the gateway's published keys.
 import { fromBase64, settlementStatementBytes, type GatewayKey, type SettlementStatement } from "@meshgate/schemas";
-import { importGatewayKey, verifyWith } from "../gateway/gateway-verifier.js";
+import { importGatewayKey, verifyWith, type UsableKey } from "../gateway/gateway-verifier.js";
 import { errorMessage } from "../log.js";
 
 /** Null when the signature holds; otherwise why it does not. */
 export function statementSignatureProblem(statement: SettlementStatement, keys: readonly GatewayKey[]): string | null {
   const published = keys.find((k) => k.kid === statement.key_id);
   if (!published) return `it is signed by key ${statement.key_id}, which the gateway does not publish`;
-  let key;
+  let key: UsableKey;
   try {
     key = importGatewayKey(published);
   } catch (err) {

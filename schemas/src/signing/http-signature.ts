@@ -2,7 +2,7 @@
 // Algorithm-agnostic: callers pass the sign/verify primitive (WebCrypto in the Worker, node:crypto in the agent).
 import { toBase64 } from "./base64.js";
 import { utf8 } from "./bytes.js";
-import { parseDictionary, serializeString, type InnerList } from "./structured-fields.js";
+import { parseDictionary, serializeString, type InnerList, type Member } from "./structured-fields.js";
 
 export interface HttpMessage {
   method: string;
@@ -98,7 +98,8 @@ export function parseSignedMessage(message: HttpMessage, label?: string): Parsed
       "missing_signature",
       "the request is not signed (Signature and Signature-Input headers required)",
     );
-  let inputs, sigs;
+  let inputs: Map<string, Member>;
+  let sigs: Map<string, Member>;
   try {
     inputs = parseDictionary(inputHeader);
     sigs = parseDictionary(sigHeader);

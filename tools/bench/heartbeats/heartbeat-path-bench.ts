@@ -288,8 +288,12 @@ function spanMeter(meter: CpuMeter | null): { start: () => void; stop: () => voi
   let total = 0;
   let since = 0;
   return {
-    start: () => void (since = meter?.read() ?? 0),
-    stop: () => void (total += (meter?.read() ?? 0) - since),
+    start: () => {
+      since = meter?.read() ?? 0;
+    },
+    stop: () => {
+      total += (meter?.read() ?? 0) - since;
+    },
     total: () => (meter === null ? null : total),
   };
 }
@@ -333,7 +337,7 @@ export async function heartbeatPathPhase(
     byId.set(node.node.id, node);
   }
   const responder = await startResponder(byId);
-  bench.forEach((n, i) => (n.url = `${responder.url}/bench-node/${i}`));
+  for (const [i, n] of bench.entries()) n.url = `${responder.url}/bench-node/${i}`;
 
   const rateLimit = opts.rounds > ROUNDS_WITHIN_DEFAULT_LIMIT ? RAISED_RATE_LIMIT : null;
   const vars = generateDevVars();
@@ -382,9 +386,9 @@ export async function heartbeatPathPhase(
       let seconds = 0;
       for (let first = 0; first < bench.length; first += chunk) {
         const requests = await signAll(gw, bench.slice(first, first + chunk));
-        spans.forEach((s) => s.start());
+        for (const s of spans) s.start();
         const sent = await sendAll(post, requests, opts.concurrency, true);
-        spans.forEach((s) => s.stop());
+        for (const s of spans) s.stop();
         seconds += sent.seconds;
         for (const l of sent.latenciesMs) latenciesMs.push(l);
       }

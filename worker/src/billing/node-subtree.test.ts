@@ -28,7 +28,8 @@ describe("SubtreeBuilder", () => {
         for (let b = 0; b < subtree.blocks.length; b++) {
           const page = leaves.slice(b * blockLeaves, (b + 1) * blockLeaves);
           const proofs = blockProofs(page, b, subtree.blocks);
-          page.forEach((leaf, i) => expect(proofs[i]?.map(toHex)).toEqual(whole.proof(bytes(leaf))?.map(toHex)));
+          for (const [i, leaf] of page.entries())
+            expect(proofs[i]?.map(toHex)).toEqual(whole.proof(bytes(leaf))?.map(toHex));
         }
       }
     }

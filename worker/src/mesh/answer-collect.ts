@@ -59,7 +59,9 @@ function batchReader(stream: ReadableStream<Uint8Array>): BatchReader {
         spare = null;
         return byob.readAtLeast(min, new Uint8Array(buffer));
       },
-      recycle: (batch) => void (spare = batch.buffer as ArrayBuffer),
+      recycle: (batch) => {
+        spare = batch.buffer as ArrayBuffer;
+      },
       cancel: (reason) => byob.cancel(reason),
     };
   } catch {

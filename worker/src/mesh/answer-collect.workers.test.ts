@@ -25,7 +25,10 @@ describe("collect", () => {
   it("stops when the caller refuses what came", async () => {
     const seen: number[] = [];
     const result = await collect(source(["ab", "cd", "ef"]), {
-      onBytes: (b) => (seen.push(b.byteLength), seen.length < 2),
+      onBytes: (b) => {
+        seen.push(b.byteLength);
+        return seen.length < 2;
+      },
       limit: 1024,
       stallMs: 1_000,
     });
@@ -112,7 +115,9 @@ describe("collect", () => {
     });
     let text = "";
     const result = await collect(bytes, {
-      onBytes: (b) => void (text += new TextDecoder().decode(b)),
+      onBytes: (b) => {
+        text += new TextDecoder().decode(b);
+      },
       limit: 1 << 20,
       stallMs: 1_000,
       transient: true,

@@ -111,7 +111,11 @@ async function readPrefix(body: ReadableStream<Uint8Array>, limit: number): Prom
   const parts: Uint8Array[] = [];
   let size = 0;
   const result = await collect(body, {
-    onBytes: (b) => (parts.push(b), (size += b.byteLength) < limit),
+    onBytes: (b) => {
+      parts.push(b);
+      size += b.byteLength;
+      return size < limit;
+    },
     limit: Number.MAX_SAFE_INTEGER,
     stallMs: 5_000,
   });
@@ -199,7 +203,9 @@ async function assembledAttempt(
     kind: req.path.endsWith("/chat/completions") ? "chat" : "completions",
     choices: req.choices,
     stallMs: req.stallMs,
-    onFirstToken: () => void (ttftMs = firstToken()),
+    onFirstToken: () => {
+      ttftMs = firstToken();
+    },
   });
   if (assembled.kind === "too_large") return { kind: "too_large" };
   if (assembled.kind === "answer")
@@ -268,7 +274,10 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
       return await readWhole(response, req, () => req.now() - started);
     }
     // The first token is in: from here on only the stream's stall timer can end it (long answers are not cut).
-    const firstToken = (): number => (clearTimeout(timer), req.now() - started);
+    const firstToken = (): number => {
+      clearTimeout(timer);
+      return req.now() - started;
+    };
     const result =
       req.mode === "stream"
         ? await streamAttempt(response, response.body, firstToken)

@@ -62,7 +62,10 @@ describe("challengeNode", () => {
   it("uses a fresh challenge every time, so an old proof cannot be replayed", async () => {
     const { gateway, key, node } = await setup();
     const challenges: string[] = [];
-    const { fetcher } = fakeNode((c) => (challenges.push(c.challenge), proofBy(key, c)));
+    const { fetcher } = fakeNode((c) => {
+      challenges.push(c.challenge);
+      return proofBy(key, c);
+    });
     await challengeNode(node, gateway.signer, Date.now(), fetcher);
     await challengeNode(node, gateway.signer, Date.now(), fetcher);
     expect(new Set(challenges).size).toBe(2);

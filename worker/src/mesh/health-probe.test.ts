@@ -32,14 +32,22 @@ function fakeNode(answer: (request: Request) => Promise<Response> | Response) {
 /** A clock that moves only when told, so round trips are exact. */
 function clock(start = 1_000_000) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
+  return {
+    now: () => t,
+    advance: (ms: number): void => {
+      t += ms;
+    },
+  };
 }
 
 describe("probeNode", () => {
   it("POSTs a signed, node-addressed empty body to the URL's origin, no redirects, and times the answer", async () => {
     const signer = await gatewaySigner();
     const time = clock();
-    const { fetcher, seen } = fakeNode(() => (time.advance(42), healthy()));
+    const { fetcher, seen } = fakeNode(() => {
+      time.advance(42);
+      return healthy();
+    });
     expect(await probeNode(target, { signer, now: time.now, fetcher })).toEqual({
       nodeId: NODE,
       reachable: true,
@@ -151,7 +159,10 @@ describe("probeNodes", () => {
 
   it("starts no probe once `startBy` has passed, leaving the rest for the next run", async () => {
     const time = clock();
-    const { fetcher } = fakeNode((req) => (time.advance(100), healthy(req.headers.get(DISPATCH_NODE_HEADER)!)));
+    const { fetcher } = fakeNode((req) => {
+      time.advance(100);
+      return healthy(req.headers.get(DISPATCH_NODE_HEADER)!);
+    });
     const results = await probeNodes(targets, {
       signer: await gatewaySigner(),
       now: time.now,

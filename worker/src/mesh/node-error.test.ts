@@ -53,6 +53,7 @@ describe("nodeErrorBody", () => {
   it("bounds the message and strips control characters", () => {
     const long = nodeErrorBody(400, body({ message: `line1\nline2\u0000\u001b[31m${"y".repeat(5_000)}` })).error
       .message;
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: checks that no control character is left
     expect(long).not.toMatch(/[\u0000-\u001f]/);
     expect(long.length).toBeLessThanOrEqual(MAX_NODE_MESSAGE_CHARS + 60);
     expect(long.endsWith("…")).toBe(true);

@@ -66,8 +66,8 @@ function readNodeError(text: string): NodeError {
 
 /** Control characters out, whitespace collapsed, at most MAX_NODE_MESSAGE_CHARS (cut with an ellipsis). */
 export function cleanMessage(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const clean = text
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it takes out
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ")
     .replace(/\s+/g, " ")
     .trim();

@@ -35,7 +35,10 @@ const outcomeBatcher = new Batcher<Outcome>({
  * fail, the batch retries it.
  */
 export function recordUsage(row: UsageEntry, env: Env, ctx: ExecutionContext, promptly = false): void {
-  if (!promptly) return usageBatcher.add(row, env, ctx);
+  if (!promptly) {
+    usageBatcher.add(row, env, ctx);
+    return;
+  }
   ctx.waitUntil(
     keyAccount(env, row.key_id)
       .settle([row], Date.now())

@@ -51,8 +51,12 @@ class Fields {
 
   append(key: string, items: readonly unknown[]): void {
     let slot = this.slots.get(key);
-    if (!slot) this.slots.set(key, (slot = { last: null, array: [] }));
-    appendAll((slot.array ??= []), items);
+    if (!slot) {
+      slot = { last: null, array: [] };
+      this.slots.set(key, slot);
+    }
+    slot.array ??= [];
+    appendAll(slot.array, items);
   }
 
   toObject(): Json {
@@ -65,7 +69,9 @@ class Text {
   private pieces: string[] | null = null;
 
   add(value: unknown): void {
-    if (typeof value === "string") (this.pieces ??= []).push(value);
+    if (typeof value !== "string") return;
+    this.pieces ??= [];
+    this.pieces.push(value);
   }
 
   value(): string | null {
@@ -246,7 +252,10 @@ class ChatChoice extends ChoiceBuilder {
       } else if (key === "content") this.content.add(value);
       else if (key === "tool_calls") this.addToolCalls(value);
       else if (key === "function_call") {
-        if (isObject(value)) (this.functionCall ??= new FunctionCall()).add(value);
+        if (isObject(value)) {
+          this.functionCall ??= new FunctionCall();
+          this.functionCall.add(value);
+        }
       } else if ((CONCATENATED_MESSAGE_FIELDS as readonly string[]).includes(key))
         this.concatenatedField(key).add(value);
       else this.messageExtras.setLast(key, value);
@@ -255,14 +264,18 @@ class ChatChoice extends ChoiceBuilder {
 
   private concatenatedField(key: string): Text {
     let text = this.concatenated.get(key);
-    if (!text) this.concatenated.set(key, (text = new Text()));
+    if (!text) {
+      text = new Text();
+      this.concatenated.set(key, text);
+    }
     return text;
   }
 
   /** Deltas of one call share its index; indexes past the meter's bound per choice are dropped, as it counts none. */
   private addToolCalls(value: unknown): void {
     if (!Array.isArray(value)) return;
-    const calls = (this.toolCalls ??= new Map());
+    this.toolCalls ??= new Map<number, ToolCall>();
+    const calls = this.toolCalls;
     for (let position = 0; position < value.length; position++) {
       const call: unknown = value[position];
       if (!isObject(call)) continue;
@@ -270,7 +283,8 @@ class ChatChoice extends ChoiceBuilder {
       let merged = calls.get(index);
       if (!merged) {
         if (calls.size >= MAX_TOOL_CALLS_PER_CHOICE) continue;
-        calls.set(index, (merged = new ToolCall()));
+        merged = new ToolCall();
+        calls.set(index, merged);
       }
       merged.add(call);
     }
@@ -349,8 +363,10 @@ export class AnswerAssembler {
       const index = indexOf(choice, position);
       if (!(index < this.maxChoices)) continue;
       let builder = this.choices.get(index);
-      if (!builder)
-        this.choices.set(index, (builder = this.kind === "chat" ? new ChatChoice() : new CompletionChoice()));
+      if (!builder) {
+        builder = this.kind === "chat" ? new ChatChoice() : new CompletionChoice();
+        this.choices.set(index, builder);
+      }
       builder.add(choice);
     }
   }

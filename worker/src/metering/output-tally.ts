@@ -32,7 +32,10 @@ export class OutputTally {
     for (const output of choiceOutputs(value)) {
       if (output.index >= this.choices) continue;
       let tally = this.perChoice.get(output.index);
-      if (!tally) this.perChoice.set(output.index, (tally = { textBytes: 0, logprobTokens: 0, toolCalls: new Set() }));
+      if (!tally) {
+        tally = { textBytes: 0, logprobTokens: 0, toolCalls: new Set() };
+        this.perChoice.set(output.index, tally);
+      }
       tally.textBytes += output.textBytes;
       tally.logprobTokens += output.logprobTokens;
       for (const index of output.toolCallIndexes)

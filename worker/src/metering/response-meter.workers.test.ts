@@ -248,7 +248,9 @@ describe("meterStream when the client goes away", () => {
     let cancelled = false;
     const endless = new ReadableStream<Uint8Array>({
       pull: (c) => c.enqueue(enc.encode(chunk("x"))),
-      cancel: () => void (cancelled = true),
+      cancel: () => {
+        cancelled = true;
+      },
     });
     const { body, result, abandon } = meterStream(endless, { hideUsage: false, choices: 1, drainMs: 50 });
     await body.getReader().read();
@@ -261,7 +263,9 @@ describe("meterStream when the client goes away", () => {
     let cancelled = false;
     const endless = new ReadableStream<Uint8Array>({
       pull: (c) => c.enqueue(enc.encode(chunk("x"))),
-      cancel: () => void (cancelled = true),
+      cancel: () => {
+        cancelled = true;
+      },
     });
     const { body, result } = meterStream(endless, { hideUsage: false, choices: 1, stallMs: 40, drainMs: 50 });
     await body.getReader().read();

@@ -227,7 +227,7 @@ export function inferenceRoute(kind: InferenceKind) {
       });
     } catch (err) {
       const released = budget.release(Date.now());
-      if (released)
+      if (released !== null)
         ctx.waitUntil(released.catch((e: unknown) => console.error("reservation release failed", String(e))));
       throw err;
     }

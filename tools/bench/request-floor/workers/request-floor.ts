@@ -31,7 +31,10 @@ const BATCH_MS = 200;
 
 function record(env: FloorEnv, ctx: ExecutionContext, row: UsageRow, batched: boolean): void {
   const ledger = env.Ledger.get(env.Ledger.idFromName("key"));
-  if (!batched) return ctx.waitUntil(ledger.record([row]));
+  if (!batched) {
+    ctx.waitUntil(ledger.record([row]));
+    return;
+  }
   pending.push(row);
   if (pending.length > 1) return;
   ctx.waitUntil(
@@ -157,7 +160,8 @@ export default {
   async fetch(request: Request, env: FloorEnv, ctx: ExecutionContext): Promise<Response> {
     const steps = new Set(env.STEPS.split(",") as Step[]);
     if (!steps.has("parse")) return fetchBackend(request, env.BACKEND_URL);
-    const k = await (keys ??= makeKeys());
+    keys ??= makeKeys();
+    const k = await keys;
     await authenticate(request, k);
     const parsed = (await request.json()) as Record<string, unknown>;
     if (typeof parsed["model"] !== "string" || !Array.isArray(parsed["messages"]))
