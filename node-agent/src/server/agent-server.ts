@@ -60,151 +60,181 @@ export interface AgentServer {
   idle(): Promise<void>;
 }
 
-export function createAgentServer(options: AgentServerOptions): AgentServer {
-  const { auth, proxy, log } = options;
-  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
-  let inFlight = 0;
-  /** Inference requests being proxied now (challenges and probes aside). */
-  let serving = 0;
-  let idleWaiters: (() => void)[] = [];
-  const release = (): void => {
-    inFlight -= 1;
-    if (inFlight === 0 && idleWaiters.length > 0) {
-      for (const resolve of idleWaiters) resolve();
-      idleWaiters = [];
-    }
-  };
+/** What the gateway may ask of a node: an inference to proxy, an endpoint challenge, a health probe, a cancel. */
+type Endpoint = "inference" | "challenge" | "health" | "cancel";
 
+function endpointOf(method: string | undefined, path: string, canProve: boolean): Endpoint | null {
+  if (method !== "POST") return null;
+  if (PROXIED_PATHS.has(path)) return "inference";
+  if (path === ENDPOINT_PROOF_PATH && canProve) return "challenge";
+  if (path === HEALTH_PATH) return "health";
+  if (path === CANCEL_PATH) return "cancel";
+  return null;
+}
+
+function pathOf(url: string | undefined): string {
+  const target = url ?? "/";
+  const query = target.indexOf("?");
+  return query === -1 ? target : target.slice(0, query);
+}
+
+/**
+ * The gateway's requests this node holds: accepted and not yet answered in full (reported in heartbeats), and of
+ * those, inferences being proxied now (what the declared capacity bounds).
+ */
+class RequestLoad {
+  inFlight = 0;
+  serving = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  /** Counts the request until its response closes. */
+  hold(res: ServerResponse): void {
+    this.inFlight += 1;
+    res.once("close", () => this.release());
+  }
+
+  /** Counts the inference as served until its response closes. */
+  serve(res: ServerResponse): void {
+    this.serving += 1;
+    res.once("close", () => {
+      this.serving -= 1;
+    });
+  }
+
+  idle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private release(): void {
+    this.inFlight -= 1;
+    if (this.inFlight > 0) return;
+    for (const resolve of this.idleWaiters) resolve();
+    this.idleWaiters = [];
+  }
+}
+
+export function createAgentServer(options: AgentServerOptions): AgentServer {
+  const load = new RequestLoad();
   const strangers = new StrangerConnections<Socket>(
     options.maxStrangerConnections ?? options.capacity + STRANGER_CONNECTIONS_OVER_CAPACITY,
   );
-
-  /** Answers a request that is not the gateway's, and closes its connection: nothing more it sends is read. */
-  function refuse(req: IncomingMessage, res: ServerResponse, path: string, failure: AuthFailure): void {
-    log("refused request", { path, code: failure.code, from: req.socket.remoteAddress });
-    res.setHeader("connection", "close");
-    sendError(res, 401, "authentication_error", failure.code, `Request refused: ${failure.message}.`);
-  }
-
-  /**
-   * The body of a request the gateway signed for this node; null once the request was refused (answered or dropped).
-   * The signature is checked on the headers before a byte of the body is read: a stranger is answered 401 at once,
-   * whatever body it holds back. The body is read only then, bounded, and checked against the signed digest.
-   */
-  async function acceptGatewayRequest(
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    limit: number,
-  ): Promise<Buffer | null> {
-    const signed = await authenticateHeaders(req, auth);
-    if (!("contentDigest" in signed)) {
-      refuse(req, res, path, signed);
-      return null;
-    }
-    strangers.trust(req.socket);
-    let body: Buffer;
-    try {
-      body = await readBody(req, limit);
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) {
-        res.setHeader("connection", "close");
-        sendError(
-          res,
-          413,
-          "invalid_request_error",
-          "request_too_large",
-          `Request body too large: the limit is ${err.limit} bytes.`,
-        );
-      } else {
-        res.destroy();
-      }
-      return null;
-    }
-    const failure = await checkBody(signed, body);
-    if (failure) {
-      refuse(req, res, path, failure);
-      return null;
-    }
-    return body;
-  }
+  const bodyLimits: Record<Endpoint, number> = {
+    inference: options.maxBodyBytes ?? MAX_BODY_BYTES,
+    challenge: options.maxBodyBytes ?? MAX_BODY_BYTES,
+    health: MAX_HEALTH_BODY_BYTES,
+    cancel: MAX_CANCEL_BODY_BYTES,
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = req.url ?? "/";
-    const query = url.indexOf("?");
-    const path = query === -1 ? url : url.slice(0, query);
-    const isChallenge = path === ENDPOINT_PROOF_PATH && options.prover !== undefined;
-    const isHealth = path === HEALTH_PATH;
-    const isCancel = path === CANCEL_PATH;
-    if (req.method !== "POST" || !(PROXIED_PATHS.has(path) || isChallenge || isHealth || isCancel)) {
-      // Not the gateway's either (it sends only these): nothing more is read from this connection.
-      res.setHeader("connection", "close");
-      return sendError(
-        res,
-        404,
-        "not_found_error",
-        "unknown_url",
-        `Unknown request URL: ${req.method ?? "?"} ${path}.`,
-      );
-    }
-    const body = await acceptGatewayRequest(
-      req,
-      res,
-      path,
-      isHealth ? MAX_HEALTH_BODY_BYTES : isCancel ? MAX_CANCEL_BODY_BYTES : maxBodyBytes,
-    );
+    const path = pathOf(req.url);
+    const endpoint = endpointOf(req.method, path, options.prover !== undefined);
+    if (!endpoint) return refuseUnknown(req, res, path);
+    const body = await acceptGatewayRequest(req, res, path, bodyLimits[endpoint], options, strangers);
     // Gone meanwhile: its "close" has fired or is about to, and nothing is left to serve.
     if (!body || req.socket.destroyed) return;
     // Only the gateway's requests are load: a stranger's never reach this line. A probe measures the node's load;
     // counted, it would show up in the heartbeats as load itself. A cancel ends load, it adds none.
-    if (!isHealth && !isCancel) {
-      inFlight += 1;
-      res.once("close", release);
-    }
-    if (isHealth) return sendHealth(req, res, { inFlight, capacity: options.capacity });
-    if (isCancel) return answerCancel(body, res, proxy, log);
-    if (isChallenge && options.prover) {
-      const answer = await answerChallenge(body, options.prover);
-      if (!answer.ok)
-        return sendError(
-          res,
-          answer.status,
-          answer.status === 403 ? "permission_error" : "invalid_request_error",
-          answer.code,
-          answer.message,
-        );
-      log("proved endpoint to the gateway", { url: options.prover.publicUrl });
-      const text = JSON.stringify(answer.proof);
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-      return void res.end(text);
-    }
-    // The declared capacity is a promise to the gateway and a guard for the backend: past it, say so at once (the
-    // gateway learns a lower capacity from the 429 and tries another node) rather than queue behind the backend.
-    if (serving >= options.capacity) {
-      log("refused request over capacity", { path, capacity: options.capacity });
-      res.setHeader("retry-after", "1");
-      return sendError(
-        res,
-        429,
-        "rate_limit_error",
-        "node_at_capacity",
-        `The node is serving its capacity of ${options.capacity} requests.`,
-      );
-    }
-    serving += 1;
-    res.once("close", () => (serving -= 1));
-    // The query is not covered by the signature, so it is not forwarded.
-    proxy.forward(req, res, path, body);
+    if (endpoint === "health") return sendHealth(req, res, { inFlight: load.inFlight, capacity: options.capacity });
+    if (endpoint === "cancel") return answerCancel(body, res, options.proxy, options.log);
+    load.hold(res);
+    if (endpoint === "challenge" && options.prover) return proveEndpoint(body, res, options.prover, options.log);
+    serveInference(req, res, path, body, options, load);
   }
 
   const server = createServer(SERVER_OPTIONS, (req, res) => {
     handle(req, res).catch((err: unknown) => {
-      log("internal error", { error: err instanceof Error ? err.message : String(err) });
+      options.log("internal error", { error: err instanceof Error ? err.message : String(err) });
       sendError(res, 500, "api_error", "internal_error", "The node hit an internal error.");
     });
   });
   server.on("connection", (socket: Socket) => strangers.admit(socket));
-  const idle = (): Promise<void> =>
-    inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
-  return { server, inFlight: () => inFlight, idle };
+  return { server, inFlight: () => load.inFlight, idle: () => load.idle() };
+}
+
+/** Not a path the gateway sends (it sends only the endpoints above): nothing more is read from this connection. */
+function refuseUnknown(req: IncomingMessage, res: ServerResponse, path: string): void {
+  res.setHeader("connection", "close");
+  sendError(res, 404, "not_found_error", "unknown_url", `Unknown request URL: ${req.method ?? "?"} ${path}.`);
+}
+
+/** Answers a request that is not the gateway's, and closes its connection: nothing more it sends is read. */
+function refuse(req: IncomingMessage, res: ServerResponse, path: string, failure: AuthFailure, log: Logger): void {
+  log("refused request", { path, code: failure.code, from: req.socket.remoteAddress });
+  res.setHeader("connection", "close");
+  sendError(res, 401, "authentication_error", failure.code, `Request refused: ${failure.message}.`);
+}
+
+/**
+ * The body of a request the gateway signed for this node; null once the request was refused (answered or dropped).
+ * The signature is checked on the headers before a byte of the body is read: a stranger is answered 401 at once,
+ * whatever body it holds back. The body is read only then, bounded, and checked against the signed digest.
+ */
+async function acceptGatewayRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  limit: number,
+  options: AgentServerOptions,
+  strangers: StrangerConnections<Socket>,
+): Promise<Buffer | null> {
+  const signed = await authenticateHeaders(req, options.auth);
+  if (!("contentDigest" in signed)) {
+    refuse(req, res, path, signed, options.log);
+    return null;
+  }
+  strangers.trust(req.socket);
+  let body: Buffer;
+  try {
+    body = await readBody(req, limit);
+  } catch (err) {
+    if (!(err instanceof BodyTooLargeError)) {
+      res.destroy();
+      return null;
+    }
+    res.setHeader("connection", "close");
+    const message = `Request body too large: the limit is ${err.limit} bytes.`;
+    sendError(res, 413, "invalid_request_error", "request_too_large", message);
+    return null;
+  }
+  const failure = await checkBody(signed, body);
+  if (failure) {
+    refuse(req, res, path, failure, options.log);
+    return null;
+  }
+  return body;
+}
+
+async function proveEndpoint(body: Buffer, res: ServerResponse, prover: EndpointProver, log: Logger): Promise<void> {
+  const answer = await answerChallenge(body, prover);
+  if (!answer.ok) {
+    const type = answer.status === 403 ? "permission_error" : "invalid_request_error";
+    return sendError(res, answer.status, type, answer.code, answer.message);
+  }
+  log("proved endpoint to the gateway", { url: prover.publicUrl });
+  const text = JSON.stringify(answer.proof);
+  res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * The declared capacity is a promise to the gateway and a guard for the backend: past it, say so at once (the
+ * gateway learns a lower capacity from the 429 and tries another node) rather than queue behind the backend.
+ */
+function serveInference(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  body: Buffer,
+  options: AgentServerOptions,
+  load: RequestLoad,
+): void {
+  if (load.serving >= options.capacity) {
+    options.log("refused request over capacity", { path, capacity: options.capacity });
+    res.setHeader("retry-after", "1");
+    const message = `The node is serving its capacity of ${options.capacity} requests.`;
+    return sendError(res, 429, "rate_limit_error", "node_at_capacity", message);
+  }
+  load.serve(res);
+  // The query is not covered by the signature, so it is not forwarded.
+  options.proxy.forward(req, res, path, body);
 }
