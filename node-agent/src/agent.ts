@@ -1,6 +1,7 @@
 // Brings a node up in order — models, gateway key, HTTP server, heartbeats — and takes it down again.
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { HEARTBEAT_INTERVAL_MS, type AdvertisedModel, type Price } from "@meshgate/schemas";
+import { type GatewayMetadata, HEARTBEAT_INTERVAL_MS, type AdvertisedModel, type Price } from "@meshgate/schemas";
 import { GatewayKeySet } from "./gateway/gateway-keys.js";
 import { fetchGatewayMetadata, waitForGatewayMetadata } from "./gateway/gateway-metadata.js";
 import { HeartbeatLoop } from "./gateway/heartbeat-loop.js";
@@ -109,10 +110,25 @@ function urlHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
-export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * The gateway's metadata and keys, once it answers: refused when a price is above the ceiling it publishes. The keys
+ * refresh themselves until stopped.
+ */
+async function joinGateway(
+  options: AgentOptions,
+  models: AdvertisedModel[],
+): Promise<{ metadata: GatewayMetadata; gatewayKeys: GatewayKeySet }> {
   const { log } = options;
-  let identity = options.identity;
-  const models = await advertisedModels(options);
   const metadata = await waitForGatewayMetadata(options.gatewayUrl, log, options.signal);
   const overCeiling = pricesOverCeiling(advertisedPrices(models), metadata.price_ceilings);
   if (overCeiling.length > 0) throw new Error(priceCeilingMessage(overCeiling));
@@ -122,6 +138,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   );
   log("gateway keys loaded", { gateway: options.gatewayUrl, keys: gatewayKeys.keyIds().join(",") });
   gatewayKeys.start();
+  return { metadata, gatewayKeys };
+}
+
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const { log } = options;
+  let identity = options.identity;
+  const models = await advertisedModels(options);
+  const { metadata, gatewayKeys } = await joinGateway(options, models);
 
   const receiptLog = options.receiptLog === undefined ? undefined : await ReceiptLog.open(options.receiptLog, log);
   const receipts = new ReceiptSigner({ identity: () => identity, prices: advertisedPrices(models) });
@@ -144,13 +168,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const prover = { identity: () => identity, publicUrl: "" };
   const { server, inFlight, idle } = createAgentServer({ auth, proxy, log, prover, capacity: options.capacity });
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.listenPort, options.listenHost, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    await listen(server, options.listenPort, options.listenHost);
   } catch (err) {
     gatewayKeys.stop();
     await receiptLog?.close();
