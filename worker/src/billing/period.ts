@@ -3,7 +3,7 @@
 import { MIN_SETTLEMENT_PERIOD_MS } from "@meshgate/schemas";
 import { z } from "zod";
 import { HttpError } from "../http/http-error.js";
-import { instantMs } from "./instant.js";
+import { instantMs } from "../lib/instant.js";
 
 /**
  * Receipts reach the earnings shards through per-isolate batching and retries; a period is closed only once this

@@ -1,6 +1,6 @@
 // The query string of the usage endpoints: ?from=&to=&group_by=&format=&limit=. Every bad value is a 400 naming it.
 import { HttpError } from "../http/http-error.js";
-import { instantMs } from "./instant.js";
+import { instantMs } from "../lib/instant.js";
 
 export const DEFAULT_LIMIT = 1_000;
 export const MAX_LIMIT = 10_000;

@@ -1,7 +1,6 @@
 // GET /v1/usage: the calling key's usage and cost. GET /admin/usage: every key's, summed (admin token).
 // ?from=&to= (unix seconds or ISO 8601, [from, to)), &group_by=, &format=json|csv, &limit= (rows, ungrouped only).
 import { exactJson, type ExactJson, type UsageGrouping } from "@meshgate/schemas";
-import { mapLimit } from "../billing/fan-out.js";
 import { retentionDays, rowsKeptSince } from "../billing/retention.js";
 import { csvResponse } from "../billing/usage-csv.js";
 import { groupBody, groupsCsv, rowBody, rowsCsv, totalsBody, type Audience } from "../billing/usage-format.js";
@@ -12,6 +11,7 @@ import { apiKeys, keyAccount } from "../durable/names.js";
 import { authenticate, requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import type { GatewayRequest } from "../http/request-id.js";
+import { mapLimit } from "../lib/fan-out.js";
 
 const CLIENT_GROUPINGS: readonly Dimension[] = ["model", "node", "day"];
 const ADMIN_GROUPINGS: readonly UsageGrouping[] = ["key", "model", "node", "day"];
