@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { HttpError } from "../http/http-error.js";
+import { orThrow } from "../http/refusal.js";
 import { DEFAULT_LIMIT, parseUsageParams } from "./usage-params.js";
 
 const NOW = Date.UTC(2026, 3, 20);
-const parse = (query: string) => parseUsageParams(new URLSearchParams(query), NOW, ["model", "node", "day"] as const);
+/** As the route reads them: a refusal is thrown as the client's error. */
+const parse = (query: string) =>
+  orThrow(parseUsageParams(new URLSearchParams(query), NOW, ["model", "node", "day"] as const));
 
 function paramOf(query: string): string | null {
   try {

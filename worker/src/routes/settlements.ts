@@ -15,6 +15,7 @@ import type { Overlap } from "../durable/settlements.js";
 import { requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import { readJson } from "../http/json-body.js";
+import { orThrow } from "../http/refusal.js";
 import type { GatewayRequest } from "../http/request-id.js";
 import { gatewayIdentity } from "../mesh/gateway-identity.js";
 
@@ -74,7 +75,7 @@ export async function closeSettlementRoute(request: GatewayRequest, env: Env): P
   const { value } = await readJson(request, PeriodBodySchema, 4 * 1024);
   const now = Date.now();
   const delay = settlementDelayMs(env.SETTLEMENT_DELAY_MS);
-  const { from, to } = settlementPeriod(value, now, delay);
+  const { from, to } = orThrow(settlementPeriod(value, now, delay));
   // Before reserving the period, so a gateway that cannot sign never leaves one closing.
   const { signer } = await gatewayIdentity(env);
   const begun = await settlements(env).begin(from, to, now);

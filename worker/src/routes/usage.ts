@@ -10,6 +10,7 @@ import { mergeGroups, totalOf, type Dimension, type UsageGroup, type UsageSums }
 import { apiKeys, keyAccount } from "../durable/names.js";
 import { authenticate, requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
+import { orThrow } from "../http/refusal.js";
 import type { GatewayRequest } from "../http/request-id.js";
 import { mapLimit } from "../lib/fan-out.js";
 
@@ -52,7 +53,7 @@ function groupedResponse(p: UsageParams<string>, g: Grouped): Response {
 export async function usageRoute(request: GatewayRequest, env: Env): Promise<Response> {
   const now = Date.now();
   const key = await authenticate(request, env, now);
-  const p = parseUsageParams(new URL(request.url).searchParams, now, CLIENT_GROUPINGS);
+  const p = orThrow(parseUsageParams(new URL(request.url).searchParams, now, CLIENT_GROUPINGS));
   checkRetention(p, env, now);
   const answer = await keyAccount(env, key.id).usage({ from: p.from, to: p.to, group_by: p.groupBy, limit: p.limit });
   if (p.groupBy !== null)
@@ -70,7 +71,7 @@ export async function usageRoute(request: GatewayRequest, env: Env): Promise<Res
 export async function adminUsageRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
   const now = Date.now();
-  const p = parseUsageParams(new URL(request.url).searchParams, now, ADMIN_GROUPINGS);
+  const p = orThrow(parseUsageParams(new URL(request.url).searchParams, now, ADMIN_GROUPINGS));
   checkRetention(p, env, now);
   const groupBy = p.groupBy ?? "key";
   const keys = await apiKeys(env).list();
