@@ -1,6 +1,7 @@
 // The query string of the usage endpoints: ?from=&to=&group_by=&format=&limit=. Every bad value is refused, naming it
 // (the client gets a 400).
 import { instantMs } from "../lib/instant.js";
+import { queryInt } from "../lib/query-int.js";
 import { invalid, ok, refuse, type Invalid, type Result } from "../lib/refusal.js";
 
 export const DEFAULT_LIMIT = 1_000;
@@ -24,14 +25,6 @@ function parseInstant(value: string | null, param: string, fallback: number): Re
   if (ms === null)
     return refuse(invalid(param, `Invalid ${param}: use unix seconds or an ISO 8601 date, up to the year 33658.`));
   return ok(ms);
-}
-
-function parseLimit(value: string | null): Result<number, Invalid> {
-  if (value === null || value === "") return ok(DEFAULT_LIMIT);
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT)
-    return refuse(invalid("limit", `Invalid limit: an integer from 1 to ${MAX_LIMIT}.`));
-  return ok(n);
 }
 
 function parseChoice<T extends string>(
@@ -62,7 +55,7 @@ export function parseUsageParams<G extends string>(
   if (!groupBy.ok) return groupBy;
   const format = parseChoice(params.get("format"), "format", FORMATS);
   if (!format.ok) return format;
-  const limit = parseLimit(params.get("limit"));
+  const limit = queryInt(params, "limit", { fallback: DEFAULT_LIMIT, min: 1, max: MAX_LIMIT });
   if (!limit.ok) return limit;
   return ok({
     from: from.value,
