@@ -1,8 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { HttpError } from "../http/http-error.js";
-import { DEFAULT_SETTLEMENT_DELAY_MS, PeriodBodySchema, settlementDelayMs, settlementPeriod } from "./period.js";
+import { orThrow } from "../http/refusal.js";
+import {
+  DEFAULT_SETTLEMENT_DELAY_MS,
+  PeriodBodySchema,
+  settlementDelayMs,
+  settlementPeriod,
+  type PeriodBody,
+} from "./period.js";
 
 const NOW = Date.parse("2026-05-01T12:00:00Z");
+
+/** settlementPeriod as the route reads it: a refusal is thrown as the client's error. */
+const period = (body: PeriodBody, now: number, delayMs: number) => orThrow(settlementPeriod(body, now, delayMs));
 
 function refusal(run: () => unknown): HttpError {
   try {
@@ -16,11 +26,11 @@ function refusal(run: () => unknown): HttpError {
 
 describe("settlementPeriod", () => {
   it("reads unix seconds, digit strings and ISO 8601 into ms", () => {
-    expect(settlementPeriod({ from: 1_777_000_000, to: "1777003600" }, NOW, 0)).toEqual({
+    expect(period({ from: 1_777_000_000, to: "1777003600" }, NOW, 0)).toEqual({
       from: 1_777_000_000_000,
       to: 1_777_003_600_000,
     });
-    expect(settlementPeriod({ from: "2026-04-30T00:00:00Z", to: "2026-05-01T00:00:00.250Z" }, NOW, 0)).toEqual({
+    expect(period({ from: "2026-04-30T00:00:00Z", to: "2026-05-01T00:00:00.250Z" }, NOW, 0)).toEqual({
       from: Date.parse("2026-04-30T00:00:00Z"),
       to: Date.parse("2026-05-01T00:00:00.250Z"),
     });
@@ -31,7 +41,7 @@ describe("settlementPeriod", () => {
       { from: 100, to: 100 },
       { from: 200, to: 100 },
     ]) {
-      const err = refusal(() => settlementPeriod(body, NOW, 0));
+      const err = refusal(() => period(body, NOW, 0));
       expect([err.status, err.code, err.param]).toEqual([400, "invalid_value", "to"]);
     }
   });
@@ -39,22 +49,22 @@ describe("settlementPeriod", () => {
   it("refuses a period shorter than an hour, naming the minimum, and accepts one of exactly an hour", () => {
     const from = Date.parse("2026-04-30T00:00:00Z") / 1000;
     for (const seconds of [1, 60, 3_599]) {
-      const err = refusal(() => settlementPeriod({ from, to: from + seconds }, NOW, 0));
+      const err = refusal(() => period({ from, to: from + seconds }, NOW, 0));
       expect([err.status, err.code, err.param]).toEqual([400, "period_too_short", "to"]);
       expect(err.message).toContain("at least 3600000 ms (1 hour)");
     }
-    expect(
-      refusal(() => settlementPeriod({ from: "2026-04-30T00:00:00Z", to: "2026-04-30T00:59:59.999Z" }, NOW, 0)).code,
-    ).toBe("period_too_short");
-    expect(settlementPeriod({ from, to: from + 3_600 }, NOW, 0)).toEqual({
+    expect(refusal(() => period({ from: "2026-04-30T00:00:00Z", to: "2026-04-30T00:59:59.999Z" }, NOW, 0)).code).toBe(
+      "period_too_short",
+    );
+    expect(period({ from, to: from + 3_600 }, NOW, 0)).toEqual({
       from: from * 1000,
       to: (from + 3_600) * 1000,
     });
   });
 
   it("refuses unreadable or pre-1970 instants, naming the field", () => {
-    expect(refusal(() => settlementPeriod({ from: "yesterday", to: 100 }, NOW, 0)).param).toBe("from");
-    expect(refusal(() => settlementPeriod({ from: 0, to: "1969-12-31T00:00:00Z" }, NOW, 0)).param).toBe("to");
+    expect(refusal(() => period({ from: "yesterday", to: 100 }, NOW, 0)).param).toBe("from");
+    expect(refusal(() => period({ from: 0, to: "1969-12-31T00:00:00Z" }, NOW, 0)).param).toBe("to");
   });
 
   it("refuses instants at the edge of Date's range as invalid, not a crash, even where a delay is added", () => {
@@ -63,20 +73,20 @@ describe("settlementPeriod", () => {
       [{ from: 0, to: edge }, "to"],
       [{ from: edge, to: 100 }, "from"],
     ] as const) {
-      const err = refusal(() => settlementPeriod(body, NOW, 300_000));
+      const err = refusal(() => period(body, NOW, 300_000));
       expect([err.status, err.code, err.param]).toEqual([400, "invalid_value", param]);
     }
   });
 
   it("refuses a period that ends in the future or within the delay, and accepts one just past it", () => {
     const delay = 300_000;
-    const future = refusal(() => settlementPeriod({ from: 0, to: (NOW + 60_000) / 1000 }, NOW, delay));
+    const future = refusal(() => period({ from: 0, to: (NOW + 60_000) / 1000 }, NOW, delay));
     expect([future.status, future.code]).toEqual([400, "period_not_over"]);
-    expect(refusal(() => settlementPeriod({ from: 0, to: (NOW - delay + 1000) / 1000 }, NOW, delay)).code).toBe(
+    expect(refusal(() => period({ from: 0, to: (NOW - delay + 1000) / 1000 }, NOW, delay)).code).toBe(
       "period_not_over",
     );
-    expect(settlementPeriod({ from: 0, to: (NOW - delay) / 1000 }, NOW, delay).to).toBe(NOW - delay);
-    expect(settlementPeriod({ from: 0, to: NOW / 1000 }, NOW, 0).to).toBe(NOW);
+    expect(period({ from: 0, to: (NOW - delay) / 1000 }, NOW, delay).to).toBe(NOW - delay);
+    expect(period({ from: 0, to: NOW / 1000 }, NOW, 0).to).toBe(NOW);
   });
 });
 

@@ -2,8 +2,8 @@
 // enough ago for its receipts to have arrived.
 import { MIN_SETTLEMENT_PERIOD_MS } from "@meshgate/schemas";
 import { z } from "zod";
-import { HttpError } from "../http/http-error.js";
-import { instantMs } from "./instant.js";
+import { instantMs } from "../lib/instant.js";
+import { invalid, ok, refuse, type Invalid, type Result } from "../lib/refusal.js";
 
 /**
  * Receipts reach the earnings shards through per-isolate batching and retries; a period is closed only once this
@@ -30,46 +30,44 @@ export function settlementDelayMs(raw: string | undefined): number {
   return Number(text);
 }
 
-function periodEnd(value: number | string, param: string): number {
+function periodEnd(value: number | string, param: string): Result<number, Invalid> {
   const ms = instantMs(value);
-  if (ms === null || ms < 0) {
-    throw new HttpError(400, `Invalid ${param}: use unix seconds or an ISO 8601 date, from 1970 to the year 33658.`, {
-      param,
-      code: "invalid_value",
-    });
-  }
-  return ms;
+  if (ms === null || ms < 0)
+    return refuse(
+      invalid(param, `Invalid ${param}: use unix seconds or an ISO 8601 date, from 1970 to the year 33658.`),
+    );
+  return ok(ms);
 }
 
-/** The period to close, or a 400 naming what is wrong with it. */
-export function settlementPeriod(body: PeriodBody, now: number, delayMs: number): Period {
-  const from = periodEnd(body.from, "from");
-  const to = periodEnd(body.to, "to");
-  if (from >= to)
-    throw new HttpError(400, "Invalid period: `from` must be before `to`.", { param: "to", code: "invalid_value" });
+/** The period to close, or a refusal naming what is wrong with it. */
+export function settlementPeriod(body: PeriodBody, now: number, delayMs: number): Result<Period, Invalid> {
+  const start = periodEnd(body.from, "from");
+  if (!start.ok) return start;
+  const end = periodEnd(body.to, "to");
+  if (!end.ok) return end;
+  const [from, to] = [start.value, end.value];
+  if (from >= to) return refuse(invalid("to", "Invalid period: `from` must be before `to`."));
   // A node can only warn about a receipt from a period's last minute that is missing (it may be carried into the
   // next close); periods of a few minutes would let that excuse cover most receipts.
   if (to - from < MIN_SETTLEMENT_PERIOD_MS) {
-    throw new HttpError(
-      400,
-      `The period is too short: a settlement covers at least ${MIN_SETTLEMENT_PERIOD_MS} ms (${MIN_SETTLEMENT_PERIOD_MS / 3_600_000} hour).`,
-      {
-        param: "to",
-        code: "period_too_short",
-      },
+    return refuse(
+      invalid(
+        "to",
+        `The period is too short: a settlement covers at least ${MIN_SETTLEMENT_PERIOD_MS} ms (${MIN_SETTLEMENT_PERIOD_MS / 3_600_000} hour).`,
+        "period_too_short",
+      ),
     );
   }
   if (to > now - delayMs) {
     // A valid date: `to` is within MAX_INSTANT_MS and the delay has at most 12 digits.
     const earliest = new Date(to + delayMs).toISOString();
-    throw new HttpError(
-      400,
-      `The period has not been over for ${delayMs} ms yet: receipts may still be arriving. Close it after ${earliest}.`,
-      {
-        param: "to",
-        code: "period_not_over",
-      },
+    return refuse(
+      invalid(
+        "to",
+        `The period has not been over for ${delayMs} ms yet: receipts may still be arriving. Close it after ${earliest}.`,
+        "period_not_over",
+      ),
     );
   }
-  return { from, to };
+  return ok({ from, to });
 }

@@ -1,5 +1,5 @@
 // OpenAI's x-ratelimit-* response headers, for the per-minute limits a key has (none for a limit it doesn't).
-import { goDuration } from "./go-duration.js";
+import { goDuration } from "../lib/go-duration.js";
 import { msUntilFull, remaining, type Bucket } from "./rate-limit.js";
 import type { KeyLimits, RateLimitHeaders } from "./records.js";
 

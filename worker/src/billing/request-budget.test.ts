@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HttpError } from "../http/http-error.js";
+import { orThrow, refusalHttpError } from "../http/refusal.js";
 import type { KeyLimits, Reservation, ReserveResult } from "./records.js";
 import { RequestBudget, type NodeTerms, type ReservingAccount } from "./request-budget.js";
 import { requestShape } from "./request-shape.js";
@@ -30,6 +31,9 @@ const at = (p: NodeTerms["price"], contextLength: number | null = null): NodeTer
 /** 400 bytes plus the template's headroom, at 1 micro-unit per prompt token. */
 const PROMPT_COST = 400 + PROMPT_TEMPLATE_TOKENS;
 
+/** As the route reads a cover: a refusal is thrown as the client's error. */
+const cover = (budget: RequestBudget, terms: NodeTerms) => budget.cover(terms, 0).then(orThrow);
+
 function budgetFor(limits: KeyLimits, account: FakeAccount, body: Record<string, unknown> = { max_tokens: 100 }) {
   return new RequestBudget({
     requestId: "req_1",
@@ -46,7 +50,7 @@ describe("RequestBudget", () => {
   it("never calls the account for a key without limits", async () => {
     const account = new FakeAccount();
     const budget = budgetFor(NO_LIMITS, account, {});
-    expect(await budget.cover(at(price), 0)).toBe("held");
+    expect(await cover(budget, at(price))).toBe("held");
     expect(account.reserved).toEqual([]);
     expect(budget.reserved).toBeNull();
     expect(budget.release(0)).toBeNull();
@@ -55,14 +59,14 @@ describe("RequestBudget", () => {
   it("reserves the worst case at the node's price once, and again only for a pricier node", async () => {
     const account = new FakeAccount();
     const budget = budgetFor({ budget: 1_000_000, rpm: null, tpm: null }, account);
-    await budget.cover(at(price), 0);
+    await cover(budget, at(price));
     // 656 prompt tokens × 1 + 100 × 2 = 856 micro-units; tokens for rate limits: 100 likely prompt tokens + 100.
     expect(account.reserved).toEqual([{ request_id: "req_1", amount: PROMPT_COST + 200, tokens: 200 }]);
     expect(budget.reserved).toBe(PROMPT_COST + 200);
-    await budget.cover(at({ prompt: 0, completion: 0 }), 0);
-    await budget.cover(at(price), 0);
+    await cover(budget, at({ prompt: 0, completion: 0 }));
+    await cover(budget, at(price));
     expect(account.reserved).toHaveLength(1);
-    await budget.cover(at({ prompt: 2_000_000, completion: 2_000_000 }), 0);
+    await cover(budget, at({ prompt: 2_000_000, completion: 2_000_000 }));
     expect(account.reserved.at(-1)).toEqual({ request_id: "req_1", amount: 2 * PROMPT_COST + 200, tokens: 200 });
     expect(budget.headers).toEqual({ "x-ratelimit-limit-requests": "10" });
   });
@@ -70,29 +74,30 @@ describe("RequestBudget", () => {
   it("without a client cap, reserves for the node's context length (the default when it advertises none), and changes no request", async () => {
     const account = new FakeAccount();
     const budget = budgetFor(BUDGET, account, {});
-    await budget.cover(at(price, 4_096), 0);
+    await cover(budget, at(price, 4_096));
     expect(account.reserved.at(-1)?.amount).toBe(PROMPT_COST + 4_096 * 2);
-    await budget.cover(at(price), 0);
+    await cover(budget, at(price));
     expect(account.reserved.at(-1)?.amount).toBe(PROMPT_COST + DEFAULT_CONTEXT_TOKENS * 2);
   });
 
   it("reserves for every completion a request asks for, and counts them against tpm", async () => {
     const account = new FakeAccount();
     const budget = budgetFor({ budget: 10 ** 9, rpm: null, tpm: 10 ** 6 }, account, { max_tokens: 100, n: 3 });
-    await budget.cover(at(price), 0);
+    await cover(budget, at(price));
     expect(account.reserved).toEqual([{ request_id: "req_1", amount: PROMPT_COST + 600, tokens: 100 + 300 }]);
   });
 
   it("refuses, for a key with limits, a cap too large to reserve for, and asks the account nothing", async () => {
     const account = new FakeAccount();
-    const err = await budgetFor({ budget: null, rpm: 10, tpm: null }, account, { max_tokens: 5_000_001, n: 2 })
-      .cover(at(price), 0)
-      .catch((e: unknown) => e);
+    const err = await cover(
+      budgetFor({ budget: null, rpm: 10, tpm: null }, account, { max_tokens: 5_000_001, n: 2 }),
+      at(price),
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpError);
     expect(err).toMatchObject({ status: 400, param: "max_tokens", code: "invalid_value" });
     expect(account.reserved).toEqual([]);
     // Without limits nothing is reserved, so nothing is refused.
-    await budgetFor(NO_LIMITS, account, { max_tokens: 2 ** 53 - 1 }).cover(at(price), 0);
+    await cover(budgetFor(NO_LIMITS, account, { max_tokens: 2 ** 53 - 1 }), at(price));
   });
 
   it("turns a rate-limit refusal into OpenAI's 429 with Retry-After and the rate-limit headers", async () => {
@@ -104,9 +109,7 @@ describe("RequestBudget", () => {
       retryAfterSeconds: 7,
       headers,
     }));
-    const err = await budgetFor({ budget: null, rpm: 1, tpm: null }, rpm)
-      .cover(at(price), 0)
-      .catch((e: unknown) => e);
+    const err = await cover(budgetFor({ budget: null, rpm: 1, tpm: null }, rpm), at(price)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpError);
     expect(err).toMatchObject({
       status: 429,
@@ -131,21 +134,26 @@ describe("RequestBudget", () => {
     );
     const budget = budgetFor({ budget: 5_000, rpm: null, tpm: null }, broke);
     const dear = at({ prompt: 2_000_000, completion: 2_000_000 });
-    expect(await budget.cover(dear, 0)).toBe("unaffordable");
+    expect(await cover(budget, dear)).toBe("unaffordable");
     expect(budget.affordable(dear)).toBe(false);
-    expect(await budget.cover(at({ prompt: 3_000_000, completion: 0 }), 0)).toBe("unaffordable");
+    expect(await cover(budget, at({ prompt: 3_000_000, completion: 0 }))).toBe("unaffordable");
     expect(broke.reserved).toHaveLength(1);
     const cheap = at({ prompt: 1_000_000, completion: 1_000_000 });
     expect(budget.affordable(cheap)).toBe(true);
-    expect(await budget.cover(cheap, 0)).toBe("held");
-    expect(budget.refused()).toMatchObject({ status: 429, type: "insufficient_quota", code: "insufficient_quota" });
+    expect(await cover(budget, cheap)).toBe("held");
+    const refused = budget.refused();
+    expect(refused && refusalHttpError(refused)).toMatchObject({
+      status: 429,
+      type: "insufficient_quota",
+      code: "insufficient_quota",
+    });
   });
 
   it("gives a held reservation back once, and nothing when none was held", async () => {
     const account = new FakeAccount();
     const budget = budgetFor(BUDGET, account);
     expect(budget.release(0)).toBeNull();
-    await budget.cover(at(price), 0);
+    await cover(budget, at(price));
     await budget.release(0);
     expect(budget.release(0)).toBeNull();
     expect(account.released).toEqual(["req_1"]);

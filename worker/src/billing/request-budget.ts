@@ -4,7 +4,7 @@
 // charged when its usage is settled (mesh/reporting.ts), which also drops the reservation. The request's body is
 // never changed for the budget's sake.
 import { FREE, type Price } from "@meshgate/schemas";
-import { HttpError } from "../http/http-error.js";
+import { ok, refuse, type Invalid, type Result } from "../lib/refusal.js";
 import type { KeyLimits, RateLimitHeaders, Reservation, ReserveResult } from "./records.js";
 import { likelyPromptTokens, MAX_COMPLETION_TOKENS, tooLargeToReserve, worstCaseCost } from "./request-cost.js";
 import type { RequestShape } from "./request-shape.js";
@@ -42,6 +42,16 @@ export interface NodeTerms {
 /** Whether the node's worst case is now held; "unaffordable": the budget left can't cover it (try a cheaper node). */
 export type Cover = "held" | "unaffordable";
 
+/** The key's account refused the reservation: a rate limit (rpm, tpm) or the budget. The client gets a 429. */
+export interface OverLimit {
+  kind: "over_limit";
+  code: "insufficient_quota" | "rate_limit_exceeded";
+  message: string;
+  /** Seconds until a retry can succeed; null when waiting won't help. */
+  retryAfterSeconds: number | null;
+  headers: RateLimitHeaders;
+}
+
 export class RequestBudget {
   /** OpenAI's x-ratelimit-* headers from the last reservation; sent with the answer or the error. */
   headers: RateLimitHeaders = {};
@@ -49,7 +59,7 @@ export class RequestBudget {
   private held: number | null = null;
   /** Micro-units the budget had free at its last refusal: no node whose worst case costs more is asked. */
   private left: number | null = null;
-  private refusal: HttpError | null = null;
+  private refusal: OverLimit | null = null;
   private readonly limited: boolean;
   /** Counted against tokens-per-minute; the account corrects it to the answer's real total when it settles. */
   private readonly rateTokens: number;
@@ -85,38 +95,38 @@ export class RequestBudget {
   }
 
   /**
-   * Before a node is asked: holds its worst case. Throws the 429 a client gets for a rate limit (no node helps), the
-   * 400 for a cap too large to reserve for; a budget too small for this node is "unaffordable" (see refused()).
+   * Before a node is asked: holds its worst case. Refuses a rate limit (no node helps) and a cap too large to reserve
+   * for; a budget too small for this node is "unaffordable" (see refused()).
    */
-  async cover(terms: NodeTerms, now: number): Promise<Cover> {
-    if (!this.limited) return "held";
-    if (this.oversized) throw tooLargeToReserve();
+  async cover(terms: NodeTerms, now: number): Promise<Result<Cover, Invalid | OverLimit>> {
+    if (!this.limited) return ok("held");
+    if (this.oversized) return refuse(tooLargeToReserve());
     const amount = this.costAt(terms);
-    if (this.held !== null && amount <= this.held) return "held";
-    if (!this.affordable(terms)) return "unaffordable";
+    if (this.held !== null && amount <= this.held) return ok("held");
+    if (!this.affordable(terms)) return ok("unaffordable");
     const result = await this.init
       .account()
       .reserve({ request_id: this.init.requestId, amount, tokens: this.rateTokens }, now);
     this.headers = result.headers;
     if (result.ok) {
       this.held = amount;
-      return "held";
+      return ok("held");
     }
-    const headers: Record<string, string> = { ...result.headers };
-    if (result.retryAfterSeconds !== null) headers["retry-after"] = String(result.retryAfterSeconds);
-    const error = new HttpError(429, result.message, {
-      type: result.code === "insufficient_quota" ? "insufficient_quota" : "rate_limit_error",
+    const refusal: OverLimit = {
+      kind: "over_limit",
       code: result.code,
-      headers,
-    });
-    if (result.code !== "insufficient_quota" || result.budgetLeft === undefined) throw error;
+      message: result.message,
+      retryAfterSeconds: result.retryAfterSeconds,
+      headers: { ...result.headers },
+    };
+    if (result.code !== "insufficient_quota" || result.budgetLeft === undefined) return refuse(refusal);
     this.left = result.budgetLeft;
-    this.refusal = error;
-    return "unaffordable";
+    this.refusal = refusal;
+    return ok("unaffordable");
   }
 
-  /** The 429 insufficient_quota for a request no node's worst case fits; null if the budget never refused. */
-  refused(): HttpError | null {
+  /** The budget's refusal (insufficient_quota) for a request no node's worst case fits; null if it never refused. */
+  refused(): OverLimit | null {
     return this.refusal;
   }
 

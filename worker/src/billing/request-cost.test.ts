@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { orThrow } from "../http/refusal.js";
 import { feeBps, likelyPromptTokens, worstCaseCost } from "./request-cost.js";
 
 describe("what a worst case costs", () => {
@@ -28,9 +29,10 @@ describe("what a worst case costs", () => {
   });
 
   it("reads the fee from GATEWAY_FEE_BPS, refusing nonsense", () => {
-    expect(feeBps({})).toBe(0);
-    expect(feeBps({ GATEWAY_FEE_BPS: "250" })).toBe(250);
+    // As the route reads it: a refusal is thrown as the client's error.
+    expect(orThrow(feeBps({}))).toBe(0);
+    expect(orThrow(feeBps({ GATEWAY_FEE_BPS: "250" }))).toBe(250);
     for (const bad of ["-1", "10001", "5%"])
-      expect(() => feeBps({ GATEWAY_FEE_BPS: bad })).toThrow(/fee is misconfigured/);
+      expect(() => orThrow(feeBps({ GATEWAY_FEE_BPS: bad }))).toThrow(/fee is misconfigured/);
   });
 });

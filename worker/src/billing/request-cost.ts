@@ -1,7 +1,7 @@
 // What a request's worst case (token-bounds.ts) costs at the price of the node about to be asked, plus the gateway's
 // fee: what a budget reserves before any node is asked.
 import { clientCost, nodeAmount, type Price } from "@meshgate/schemas";
-import { HttpError } from "../http/http-error.js";
+import { invalid, ok, refuse, type Invalid, type Misconfigured, type Result } from "../lib/refusal.js";
 import type { TokenLimits } from "./token-bounds.js";
 
 /** No model generates more in one answer; a larger cap is refused (for keys with limits) rather than reserved for. */
@@ -13,14 +13,10 @@ export function likelyPromptTokens(bodyBytes: number): number {
 }
 
 /** A key with limits can't reserve for more than MAX_COMPLETION_TOKENS: such a request is refused. */
-export function tooLargeToReserve(): HttpError {
-  return new HttpError(
-    400,
+export function tooLargeToReserve(): Invalid {
+  return invalid(
+    "max_tokens",
     `max_tokens (times n or best_of) may be at most ${MAX_COMPLETION_TOKENS} for a key with a budget or rate limits.`,
-    {
-      param: "max_tokens",
-      code: "invalid_value",
-    },
   );
 }
 
@@ -34,15 +30,18 @@ export function worstCaseCost(worst: TokenLimits, price: Price, feeBps: number):
 
 /**
  * GATEWAY_FEE_BPS: basis points of the node's amount, 0..10,000 (100%). Anything else is a configuration error,
- * answered as such (nothing is billed at a fee nobody set).
+ * refused as such (nothing is billed at a fee nobody set).
  */
-export function feeBps(env: { GATEWAY_FEE_BPS?: string | undefined }): number {
+export function feeBps(env: { GATEWAY_FEE_BPS?: string | undefined }): Result<number, Misconfigured> {
   const text = env.GATEWAY_FEE_BPS ?? "";
-  if (text.trim() === "") return 0;
+  if (text.trim() === "") return ok(0);
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0 || value > 10_000) {
-    console.error(`GATEWAY_FEE_BPS must be an integer from 0 to 10000, got ${JSON.stringify(text)}`);
-    throw new HttpError(500, "The gateway's fee is misconfigured.", { code: "gateway_misconfigured" });
+    return refuse({
+      kind: "misconfigured",
+      message: "The gateway's fee is misconfigured.",
+      detail: `GATEWAY_FEE_BPS must be an integer from 0 to 10000, got ${JSON.stringify(text)}`,
+    });
   }
-  return value;
+  return ok(value);
 }

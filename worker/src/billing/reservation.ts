@@ -1,7 +1,7 @@
 // Whether a key's account can take one more request, and what that takes: the budget (worst-case cost held until
 // settled), one request from the requests-per-minute bucket and the request's tokens from the tokens-per-minute
 // bucket. Checked in that order; a refusal takes nothing.
-import { goDuration } from "./go-duration.js";
+import { goDuration } from "../lib/go-duration.js";
 import { rateLimitHeaders } from "./rate-limit-headers.js";
 import { remaining, take, type Bucket } from "./rate-limit.js";
 import type { KeyLimits, Reservation, ReserveResult } from "./records.js";

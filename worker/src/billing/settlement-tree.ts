@@ -9,7 +9,7 @@ import {
   type SettlementStatement,
   type UnsignedStatement,
 } from "@meshgate/schemas";
-import { bigSum, safeNumber } from "./exact-sum.js";
+import { bigSum, safeNumber } from "../lib/exact-sum.js";
 import { blockProofs } from "./node-subtree.js";
 
 export interface StatementInput {

@@ -9,7 +9,7 @@
 // would pass it, and that receipt and every later one stay unsettled for the next close. A close never fails on size,
 // and a receipt is paid whole or not yet.
 import type { SettlementNode } from "@meshgate/schemas";
-import { safeNumber } from "./exact-sum.js";
+import { safeNumber } from "../lib/exact-sum.js";
 import { BLOCK_LEAVES, SubtreeBuilder, type NodeSubtree } from "./node-subtree.js";
 
 export interface SettledRow {

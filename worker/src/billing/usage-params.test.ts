@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { HttpError } from "../http/http-error.js";
+import { orThrow } from "../http/refusal.js";
 import { DEFAULT_LIMIT, parseUsageParams } from "./usage-params.js";
 
 const NOW = Date.UTC(2026, 3, 20);
-const parse = (query: string) => parseUsageParams(new URLSearchParams(query), NOW, ["model", "node", "day"] as const);
+/** As the route reads them: a refusal is thrown as the client's error. */
+const parse = (query: string) =>
+  orThrow(parseUsageParams(new URLSearchParams(query), NOW, ["model", "node", "day"] as const));
 
 function paramOf(query: string): string | null {
   try {
@@ -39,6 +42,9 @@ describe("usage query parameters", () => {
     expect(paramOf("format=xml")).toBe("format");
     expect(paramOf("limit=0")).toBe("limit");
     expect(paramOf("limit=10001")).toBe("limit");
+    // Decimal digits only, as every integer query parameter (lib/query-int.ts): Number() would read these.
+    for (const limit of ["1e3", "+5", "5.0", "0x10", " 5"])
+      expect(paramOf(`limit=${encodeURIComponent(limit)}`)).toBe("limit");
     expect(paramOf(`to=${encodeURIComponent("+275760-09-13T00:00:00Z")}`)).toBe("to");
     expect(paramOf(`from=${encodeURIComponent("-271821-04-20T00:00:00Z")}`)).toBe("from");
   });

@@ -1,6 +1,8 @@
-// The query string of the usage endpoints: ?from=&to=&group_by=&format=&limit=. Every bad value is a 400 naming it.
-import { HttpError } from "../http/http-error.js";
-import { instantMs } from "./instant.js";
+// The query string of the usage endpoints: ?from=&to=&group_by=&format=&limit=. Every bad value is refused, naming it
+// (the client gets a 400).
+import { instantMs } from "../lib/instant.js";
+import { queryInt } from "../lib/query-int.js";
+import { invalid, ok, refuse, type Invalid, type Result } from "../lib/refusal.js";
 
 export const DEFAULT_LIMIT = 1_000;
 export const MAX_LIMIT = 10_000;
@@ -16,47 +18,50 @@ export interface UsageParams<G extends string> {
   limit: number;
 }
 
-const invalid = (param: string, message: string) => new HttpError(400, message, { param, code: "invalid_value" });
-
 /** Accepts unix seconds or an ISO 8601 date/time (see instant.ts); returns ms since the epoch. */
-function parseInstant(value: string | null, param: string, fallback: number): number {
-  if (value === null || value === "") return fallback;
+function parseInstant(value: string | null, param: string, fallback: number): Result<number, Invalid> {
+  if (value === null || value === "") return ok(fallback);
   const ms = instantMs(value);
   if (ms === null)
-    throw invalid(param, `Invalid ${param}: use unix seconds or an ISO 8601 date, up to the year 33658.`);
-  return ms;
+    return refuse(invalid(param, `Invalid ${param}: use unix seconds or an ISO 8601 date, up to the year 33658.`));
+  return ok(ms);
 }
 
-function parseLimit(value: string | null): number {
-  if (value === null || value === "") return DEFAULT_LIMIT;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT)
-    throw invalid("limit", `Invalid limit: an integer from 1 to ${MAX_LIMIT}.`);
-  return n;
-}
-
-function parseChoice<T extends string>(value: string | null, param: string, choices: readonly T[]): T | null {
-  if (value === null || value === "") return null;
+function parseChoice<T extends string>(
+  value: string | null,
+  param: string,
+  choices: readonly T[],
+): Result<T | null, Invalid> {
+  if (value === null || value === "") return ok(null);
   const choice = choices.find((c) => c === value);
-  if (choice === undefined) throw invalid(param, `Invalid ${param}: one of ${choices.join(", ")}.`);
-  return choice;
+  if (choice === undefined) return refuse(invalid(param, `Invalid ${param}: one of ${choices.join(", ")}.`));
+  return ok(choice);
 }
 
 const FORMATS: readonly UsageFormat[] = ["json", "csv"];
 
+/** The parameters, or the first one found wrong (in the order from, to, the range, group_by, format, limit). */
 export function parseUsageParams<G extends string>(
   params: URLSearchParams,
   now: number,
   groupings: readonly G[],
-): UsageParams<G> {
+): Result<UsageParams<G>, Invalid> {
   const from = parseInstant(params.get("from"), "from", 0);
+  if (!from.ok) return from;
   const to = parseInstant(params.get("to"), "to", now + 1);
-  if (to < from) throw invalid("to", "Invalid range: `to` is before `from`.");
-  return {
-    from,
-    to,
-    groupBy: parseChoice(params.get("group_by"), "group_by", groupings),
-    format: parseChoice(params.get("format"), "format", FORMATS) ?? "json",
-    limit: parseLimit(params.get("limit")),
-  };
+  if (!to.ok) return to;
+  if (to.value < from.value) return refuse(invalid("to", "Invalid range: `to` is before `from`."));
+  const groupBy = parseChoice(params.get("group_by"), "group_by", groupings);
+  if (!groupBy.ok) return groupBy;
+  const format = parseChoice(params.get("format"), "format", FORMATS);
+  if (!format.ok) return format;
+  const limit = queryInt(params, "limit", { fallback: DEFAULT_LIMIT, min: 1, max: MAX_LIMIT });
+  if (!limit.ok) return limit;
+  return ok({
+    from: from.value,
+    to: to.value,
+    groupBy: groupBy.value,
+    format: format.value ?? "json",
+    limit: limit.value,
+  });
 }

@@ -10,8 +10,8 @@ import { decideReserve, RESERVATION_TTL_MS, type AccountState, type Hold } from 
 import { DAY_MS, retentionDays, rowsKeptSince } from "../billing/retention.js";
 import type { UsageAnswer, UsageQuery } from "../billing/usage-report.js";
 import { earningOf } from "../billing/earning.js";
-import { bigFromSql } from "../billing/exact-sum.js";
 import { addSpent, checkUsageEntry } from "../billing/usage-entry-check.js";
+import { bigFromSql } from "../lib/exact-sum.js";
 import { earningsShard } from "./names.js";
 import { acknowledge, outboxByShard, outboxSize, queueEarning } from "./key-account-outbox.js";
 import { hasRows, purgeRows, recordRow } from "./key-account-rows.js";

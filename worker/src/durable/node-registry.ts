@@ -1,9 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { NODE_TTL_MS, type AdvertisedModel, type Heartbeat } from "@meshgate/schemas";
+import { groupBy } from "../lib/group-by.js";
 import { challengeDelay } from "../limits/challenge-backoff.js";
 import { identitiesPerOrigin, identityOrigin, registrationRateLimit } from "../limits/new-identities.js";
 import { heartbeatRateLimit, takeToken, type TokenBucket } from "../limits/token-bucket.js";
-import { groupBy } from "../mesh/batcher.js";
 import { observe, observeProbe, type NodeState } from "../routing/node-state.js";
 import type { Outcome } from "../routing/outcome.js";
 import { isEjected, maxEjected } from "../routing/outlier.js";

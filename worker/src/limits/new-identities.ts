@@ -1,7 +1,7 @@
 // Limits on new node identities (Sybil resistance). A node id is a key thumbprint, free to mint, so what bounds them is
 // what is not free: the address registrations come from, and the servers (origins) that can answer an endpoint
 // challenge. Pure: the registry stores the buckets and counts.
-import { parseIPv6 } from "../mesh/node-url-policy.js";
+import { parseIPv6 } from "../lib/ip-address.js";
 import type { RateLimit } from "./token-bucket.js";
 
 /**

@@ -1,6 +1,7 @@
 // Which node URLs the gateway may fetch. Nodes advertise their own URL, so without this check a node could
 // make the Worker call loopback, private-network or cloud-metadata addresses on its behalf (SSRF).
 // Hostnames are judged by name only: DNS is not resolved here.
+import { parseIPv4, parseIPv6 } from "../lib/ip-address.js";
 
 export interface NodeUrlRefusal {
   code: "forbidden_node_url";
@@ -76,14 +77,6 @@ function rangeMessage(range: Range | null, shown: string): string | null {
   return range === null ? null : `the URL points at a ${range} address (${shown})`;
 }
 
-function parseIPv4(text: string): number | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return null;
-  const octets = m.slice(1).map(Number);
-  if (octets.some((o) => o > 255)) return null;
-  return octets.reduce((acc, o) => acc * 256 + o, 0);
-}
-
 function ipv4Range(ip: number): Range | null {
   const hit = REFUSED_V4.find(([net, bits]) => ip >>> (32 - bits) === net >>> (32 - bits));
   return hit ? hit[2] : null;
@@ -105,29 +98,4 @@ function ipv6Problem(text: string): string | null {
   const embedded = ((g6 << 16) | g7) >>> 0;
   const shown = `${text}, which embeds ${[24, 16, 8, 0].map((s) => (embedded >>> s) & 255).join(".")}`;
   return rangeMessage(ipv4Range(embedded), shown);
-}
-
-/** Eight 16-bit groups, or null. Handles "::" compression and a dotted IPv4 tail. */
-export function parseIPv6(text: string): number[] | null {
-  const halves = text.split("::");
-  if (halves.length > 2) return null;
-  const head = groups(halves[0] ?? "");
-  const tail = halves.length === 2 ? groups(halves[1] ?? "") : [];
-  if (head === null || tail === null) return null;
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
-  return [...head, ...new Array<number>(missing).fill(0), ...tail];
-}
-
-function groups(part: string): number[] | null {
-  if (part === "") return [];
-  const out: number[] = [];
-  const pieces = part.split(":");
-  for (const [i, piece] of pieces.entries()) {
-    const ip = i === pieces.length - 1 ? parseIPv4(piece) : null;
-    if (ip !== null) out.push(ip >>> 16, ip & 0xffff);
-    else if (/^[0-9a-f]{1,4}$/i.test(piece)) out.push(parseInt(piece, 16));
-    else return null;
-  }
-  return out;
 }

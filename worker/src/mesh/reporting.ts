@@ -2,8 +2,9 @@
 // it and passes billable receipts on to the nodes' earnings), dispatch outcomes to the registry.
 import type { UsageEntry } from "../billing/records.js";
 import { keyAccount, nodeRegistry } from "../durable/names.js";
+import { groupBy } from "../lib/group-by.js";
 import type { Outcome } from "../routing/index.js";
-import { Batcher, groupBy } from "./batcher.js";
+import { Batcher } from "./batcher.js";
 import { outcomesWritten, rememberOutcome } from "./local-outcomes.js";
 
 /** Long enough that a busy isolate writes a few times a second, short enough that usage shows up promptly. */

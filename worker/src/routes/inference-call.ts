@@ -4,6 +4,7 @@ import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestS
 import type { z } from "zod";
 import { requestShape, type RequestShape } from "../billing/request-shape.js";
 import { readJson } from "../http/json-body.js";
+import { orThrow } from "../http/refusal.js";
 import type { AttemptMode } from "../mesh/dispatch.js";
 import { parseRoutingControls, type RoutingControls } from "../routing/index.js";
 
@@ -64,7 +65,7 @@ export interface InferenceCall {
 
 export async function readCall(request: Request, kind: InferenceKind): Promise<InferenceCall> {
   const { value: body, bytes } = await readJson(request, kind.schema);
-  const { controls, body: forwardable, stripped } = parseRoutingControls(body);
+  const { controls, body: forwardable, stripped } = orThrow(parseRoutingControls(body));
   const streamed = kind.generates && body.stream === true;
   const mode: AttemptMode = streamed ? "stream" : kind.generates ? "assemble" : "whole";
   // Always ask a streaming node for usage, so every streamed token is metered; hidden again if not requested.

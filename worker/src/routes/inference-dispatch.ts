@@ -5,6 +5,7 @@ import type { Signer } from "@meshgate/schemas";
 import type { NodeTerms, RequestBudget } from "../billing/request-budget.js";
 import { promptBound } from "../billing/token-bounds.js";
 import { HttpError } from "../http/http-error.js";
+import { orThrow, refusalHttpError } from "../http/refusal.js";
 import { type AttemptResult, sendToNode } from "../mesh/dispatch.js";
 import { type PassedOver, routeRequest, type RouteResult } from "../mesh/failover.js";
 import { type NodeSlot, takeSlot } from "../mesh/local-load.js";
@@ -58,14 +59,14 @@ function routeFailure(result: Extract<RouteResult, { ok: false }>, budget: Reque
         code: "no_capacity",
         headers: { "retry-after": "1" },
       });
-    case "unaffordable":
-      return (
-        budget.refused() ??
-        new HttpError(429, "This key's budget cannot cover this request at any node's price.", {
-          type: "insufficient_quota",
-          code: "insufficient_quota",
-        })
-      );
+    case "unaffordable": {
+      const refused = budget.refused();
+      if (refused) return refusalHttpError(refused);
+      return new HttpError(429, "This key's budget cannot cover this request at any node's price.", {
+        type: "insufficient_quota",
+        code: "insufficient_quota",
+      });
+    }
     case "client_gone":
       return new HttpError(499, "The client closed the request.", { code: "client_closed_request" });
     case "too_large":
@@ -140,7 +141,8 @@ async function attempt(
 ): Promise<AttemptResult | PassedOver> {
   const { call, budget } = input;
   const covered = await budget.cover(termsOf(node, model), Date.now());
-  if (covered === "unaffordable") return { kind: "passed_over" };
+  // A rate limit or an oversized cap is the client's error whichever node is tried.
+  if (orThrow(covered) === "unaffordable") return { kind: "passed_over" };
   return sendToNode(node, {
     path: call.kind.path,
     body: call.bodyFor(model),

@@ -11,6 +11,7 @@ import { NO_LIMITS } from "../durable/api-keys.js";
 import { keyAccount } from "../durable/names.js";
 import { authenticate } from "../http/auth.js";
 import { priceCeilings } from "../http/price-ceilings.js";
+import { orThrow } from "../http/refusal.js";
 import type { GatewayRequest } from "../http/request-id.js";
 import { cancelAnswer } from "../mesh/cancel.js";
 import type { AssembledAnswer } from "../mesh/assembled-answer.js";
@@ -193,7 +194,7 @@ export function inferenceRoute(kind: InferenceKind) {
     const apiKey = await authenticate(request, env, startedAt);
     const call = await readCall(request, kind);
     const metered = !meteringOff(env);
-    const fee = feeBps(env);
+    const fee = orThrow(feeBps(env));
     const ceilings = priceCeilings(env);
     const limits = metered ? apiKey.limits : NO_LIMITS;
     const account = () => keyAccount(env, apiKey.id);

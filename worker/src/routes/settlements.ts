@@ -15,20 +15,14 @@ import type { Overlap } from "../durable/settlements.js";
 import { requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import { readJson } from "../http/json-body.js";
+import { orThrow } from "../http/refusal.js";
 import type { GatewayRequest } from "../http/request-id.js";
+import { queryInt } from "../lib/query-int.js";
 import { gatewayIdentity } from "../mesh/gateway-identity.js";
 
 /** A closed statement and its proofs never change. */
 const IMMUTABLE = { "cache-control": "public, max-age=86400, immutable" };
 const MAX_PAGES = 1_000_000;
-
-function intParam(value: string | null, param: string, fallback: number, min: number, max: number): number {
-  if (value === null || value === "") return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max)
-    throw new HttpError(400, `Invalid ${param}: an integer from ${min} to ${max}.`, { param, code: "invalid_value" });
-  return n;
-}
 
 const abortPath = (id: string) => `POST /admin/settlements/${id}/abort`;
 
@@ -74,7 +68,7 @@ export async function closeSettlementRoute(request: GatewayRequest, env: Env): P
   const { value } = await readJson(request, PeriodBodySchema, 4 * 1024);
   const now = Date.now();
   const delay = settlementDelayMs(env.SETTLEMENT_DELAY_MS);
-  const { from, to } = settlementPeriod(value, now, delay);
+  const { from, to } = orThrow(settlementPeriod(value, now, delay));
   // Before reserving the period, so a gateway that cannot sign never leaves one closing.
   const { signer } = await gatewayIdentity(env);
   const begun = await settlements(env).begin(from, to, now);
@@ -136,7 +130,7 @@ export async function abortSettlementRoute(request: GatewayRequest, env: Env): P
 /** GET /v1/settlements?limit=&after=: closed statements, newest first. */
 export async function listSettlementsRoute(request: GatewayRequest, env: Env): Promise<Response> {
   const params = new URL(request.url).searchParams;
-  const limit = intParam(params.get("limit"), "limit", 20, 1, 100);
+  const limit = orThrow(queryInt(params, "limit", { fallback: 20, min: 1, max: 100 }));
   const after = params.get("after") || null;
   const page = after !== null && after.length > 64 ? null : await settlements(env).list(limit, after);
   if (!page)
@@ -173,7 +167,7 @@ export async function settlementProofRoute(request: GatewayRequest, env: Env): P
       param: "node",
       code: "invalid_value",
     });
-  const page = intParam(params.get("page"), "page", 0, 0, MAX_PAGES);
+  const page = orThrow(queryInt(params, "page", { fallback: 0, min: 0, max: MAX_PAGES }));
   const top = topProof(statement, nodeId.data);
   const stored = top
     ? await earningsShard(env, earningsShardOf(nodeId.data)).leaves(statement.id, nodeId.data, page)

@@ -1,7 +1,6 @@
 // GET /v1/usage: the calling key's usage and cost. GET /admin/usage: every key's, summed (admin token).
 // ?from=&to= (unix seconds or ISO 8601, [from, to)), &group_by=, &format=json|csv, &limit= (rows, ungrouped only).
 import { exactJson, type ExactJson, type UsageGrouping } from "@meshgate/schemas";
-import { mapLimit } from "../billing/fan-out.js";
 import { retentionDays, rowsKeptSince } from "../billing/retention.js";
 import { csvResponse } from "../billing/usage-csv.js";
 import { groupBody, groupsCsv, rowBody, rowsCsv, totalsBody, type Audience } from "../billing/usage-format.js";
@@ -11,7 +10,9 @@ import { mergeGroups, totalOf, type Dimension, type UsageGroup, type UsageSums }
 import { apiKeys, keyAccount } from "../durable/names.js";
 import { authenticate, requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
+import { orThrow } from "../http/refusal.js";
 import type { GatewayRequest } from "../http/request-id.js";
+import { mapLimit } from "../lib/fan-out.js";
 
 const CLIENT_GROUPINGS: readonly Dimension[] = ["model", "node", "day"];
 const ADMIN_GROUPINGS: readonly UsageGrouping[] = ["key", "model", "node", "day"];
@@ -52,7 +53,7 @@ function groupedResponse(p: UsageParams<string>, g: Grouped): Response {
 export async function usageRoute(request: GatewayRequest, env: Env): Promise<Response> {
   const now = Date.now();
   const key = await authenticate(request, env, now);
-  const p = parseUsageParams(new URL(request.url).searchParams, now, CLIENT_GROUPINGS);
+  const p = orThrow(parseUsageParams(new URL(request.url).searchParams, now, CLIENT_GROUPINGS));
   checkRetention(p, env, now);
   const answer = await keyAccount(env, key.id).usage({ from: p.from, to: p.to, group_by: p.groupBy, limit: p.limit });
   if (p.groupBy !== null)
@@ -70,7 +71,7 @@ export async function usageRoute(request: GatewayRequest, env: Env): Promise<Res
 export async function adminUsageRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
   const now = Date.now();
-  const p = parseUsageParams(new URL(request.url).searchParams, now, ADMIN_GROUPINGS);
+  const p = orThrow(parseUsageParams(new URL(request.url).searchParams, now, ADMIN_GROUPINGS));
   checkRetention(p, env, now);
   const groupBy = p.groupBy ?? "key";
   const keys = await apiKeys(env).list();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HttpError } from "../http/http-error.js";
+import { orThrow } from "../http/refusal.js";
 import { NO_CONTROLS, parseRoutingControls, type RoutingControls } from "./client-controls.js";
 
 /** A valid node id: 43 base64url characters. */
@@ -9,7 +10,8 @@ const B = node("B");
 const C = node("C-_");
 
 const base = { model: "m", messages: [{ role: "user", content: "hi" }] };
-const parse = (extra: Record<string, unknown>) => parseRoutingControls({ ...base, ...extra });
+/** As the route reads them: a refusal is thrown as the client's error. */
+const parse = (extra: Record<string, unknown>) => orThrow(parseRoutingControls({ ...base, ...extra }));
 const controls = (extra: Record<string, unknown>) => parse(extra).controls;
 const provider = (p: unknown) => controls({ provider: p });
 
@@ -67,7 +69,7 @@ describe("NO_CONTROLS", () => {
 
 describe("parseRoutingControls: absent and null controls", () => {
   it("without provider or models, yields no controls and nothing stripped", () => {
-    const result = parseRoutingControls({ ...base });
+    const result = orThrow(parseRoutingControls({ ...base }));
     expect(result.controls).toEqual(NO_CONTROLS("m"));
     expect(result.stripped).toBe(false);
     expect(result.body).toEqual(base);
@@ -123,7 +125,7 @@ describe("parseRoutingControls: stripping", () => {
   };
 
   it("returns a new body without provider and models, every other field unchanged", () => {
-    const result = parseRoutingControls(body);
+    const result = orThrow(parseRoutingControls(body));
     const { provider: _p, models: _m, ...expected } = body;
     expect(result.stripped).toBe(true);
     expect(result.body).toEqual(expected);
@@ -133,14 +135,14 @@ describe("parseRoutingControls: stripping", () => {
 
   it("leaves the caller's body untouched", () => {
     const copy = structuredClone(body);
-    const result = parseRoutingControls(body);
+    const result = orThrow(parseRoutingControls(body));
     expect(body).toEqual(copy);
     expect(result.body).not.toBe(body);
   });
 
   it("returns a new body even when nothing was stripped", () => {
     const plain = { ...base };
-    const result = parseRoutingControls(plain);
+    const result = orThrow(parseRoutingControls(plain));
     expect(result.body).not.toBe(plain);
     expect(result.body).toEqual(plain);
   });
@@ -150,7 +152,7 @@ describe("parseRoutingControls: stripping", () => {
       string,
       unknown
     > & { model: string };
-    const result = parseRoutingControls(parsed);
+    const result = orThrow(parseRoutingControls(parsed));
     expect(Object.hasOwn(result.body, "__proto__")).toBe(true);
     expect(Object.getPrototypeOf(result.body)).toBe(Object.prototype);
   });

@@ -1,7 +1,8 @@
 // Routing controls a client sends in OpenRouter's shape (`provider`, `models`): parsed, checked, and stripped from the
-// body so a node never sees them. Pure: every malformed or contradictory control is a 400 naming the exact field.
+// body so a node never sees them. Pure: every malformed or contradictory control is refused, naming the exact field
+// (the client gets a 400).
 import { ModelIdSchema, NodeIdSchema } from "@meshgate/schemas";
-import { HttpError } from "../http/http-error.js";
+import { invalid as invalidInput, ok, refuse, type Invalid, type Result } from "../lib/refusal.js";
 
 export type SortBy = "latency" | "throughput" | "price";
 
@@ -60,16 +61,29 @@ function defaultProviderControls(): ProviderControls {
 
 export const NO_CONTROLS = (model: string): RoutingControls => ({ models: [model], ...defaultProviderControls() });
 
-/**
- * Reads `provider` and `models` from a request body. `body.model` is taken as already validated (every request schema
- * checks it). Returns a new body without the two fields; `stripped` says whether either was present, i.e. whether the
- * original bytes may no longer be forwarded as they are.
- */
-export function parseRoutingControls(body: Readonly<Record<string, unknown>> & { model: string }): {
+export interface ParsedControls {
   controls: RoutingControls;
   body: Record<string, unknown>;
   stripped: boolean;
-} {
+}
+
+/**
+ * Reads `provider` and `models` from a request body. `body.model` is taken as already validated (every request schema
+ * checks it). Returns a new body without the two fields; `stripped` says whether either was present, i.e. whether the
+ * original bytes may no longer be forwarded as they are. The first control found wrong is the refusal.
+ */
+export function parseRoutingControls(
+  body: Readonly<Record<string, unknown>> & { model: string },
+): Result<ParsedControls, Invalid> {
+  try {
+    return ok(parseControls(body));
+  } catch (err) {
+    if (err instanceof Refused) return refuse(err.refusal);
+    throw err;
+  }
+}
+
+function parseControls(body: Readonly<Record<string, unknown>> & { model: string }): ParsedControls {
   const { provider, models: fallbacks, ...rest } = body;
   const stripped = Object.hasOwn(body, "provider") || Object.hasOwn(body, "models");
   const models = parseModels(body.model, fallbacks);
@@ -169,13 +183,9 @@ function checkKeys(
     if (openRouterOnly.has(key)) {
       // null asks for nothing, so there is nothing to refuse; SDKs send null for preferences the app left unset.
       if (v === null) continue;
-      throw new HttpError(
-        400,
+      throw unsupported(
+        param,
         `${param} is an OpenRouter routing option that is not supported by Meshgate; remove it.`,
-        {
-          param,
-          code: "unsupported_routing_control",
-        },
       );
     }
     throw invalid(param, `${param} is not a known routing control; ${at} accepts ${supported.join(", ")}.`);
@@ -208,13 +218,9 @@ function parseNodeList(value: unknown, at: string): string[] | null {
 function parseSort(value: unknown): SortBy | null {
   if (value === null || value === undefined) return null;
   if (isPlainObject(value)) {
-    throw new HttpError(
-      400,
+    throw unsupported(
+      "provider.sort",
       'provider.sort as an object ({by, partition}) is not supported by Meshgate; send "latency", "throughput" or "price".',
-      {
-        param: "provider.sort",
-        code: "unsupported_routing_control",
-      },
     );
   }
   const sort = SORTS.find((s) => s === value);
@@ -261,6 +267,21 @@ function clip(text: string): string {
   return text.length > 64 ? `${text.slice(0, 64)}…` : text;
 }
 
-function invalid(param: string, message: string): HttpError {
-  return new HttpError(400, message, { param, code: "invalid_routing_control" });
+/**
+ * A control found wrong, thrown from however deep the check is and caught only by parseRoutingControls, which returns
+ * its refusal: it never leaves this module.
+ */
+class Refused extends Error {
+  constructor(readonly refusal: Invalid) {
+    super(refusal.message);
+  }
+}
+
+function invalid(param: string, message: string): Refused {
+  return new Refused(invalidInput(param, message, "invalid_routing_control"));
+}
+
+/** An OpenRouter control Meshgate does not implement: refused so a client never silently loses it. */
+function unsupported(param: string, message: string): Refused {
+  return new Refused(invalidInput(param, message, "unsupported_routing_control"));
 }
