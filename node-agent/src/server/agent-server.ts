@@ -208,7 +208,8 @@ async function proveEndpoint(body: Buffer, res: ServerResponse, prover: Endpoint
   const answer = await answerChallenge(body, prover);
   if (!answer.ok) {
     const type = answer.status === 403 ? "permission_error" : "invalid_request_error";
-    return sendError(res, answer.status, type, answer.code, answer.message);
+    sendError(res, answer.status, type, answer.code, answer.message);
+    return;
   }
   log("proved endpoint to the gateway", { url: prover.publicUrl });
   const text = JSON.stringify(answer.proof);
@@ -232,7 +233,8 @@ function serveInference(
     options.log("refused request over capacity", { path, capacity: options.capacity });
     res.setHeader("retry-after", "1");
     const message = `The node is serving its capacity of ${options.capacity} requests.`;
-    return sendError(res, 429, "rate_limit_error", "node_at_capacity", message);
+    sendError(res, 429, "rate_limit_error", "node_at_capacity", message);
+    return;
   }
   load.serve(res);
   // The query is not covered by the signature, so it is not forwarded.
