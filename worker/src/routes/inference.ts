@@ -1,191 +1,78 @@
 // The request path of /v1/chat/completions, /v1/completions and /v1/embeddings, top to bottom:
-// authenticate → validate (taking out the routing controls) → admit (the worst case held against the key's budget, a
-// node picked) → dispatch (with failover) → meter the body as it streams → settle off the response path (the
-// node's receipt checked, usage billed within what the gateway saw, the outcome reported) → return the body.
-import { RECEIPT_HEADER, type Signer } from "@meshgate/schemas";
+// authenticate → validate (taking out the routing controls) → admit (the worst case held against the key's budget)
+// → dispatch (a node picked, with failover) → respond (the body metered as it streams) → record off the response path
+// (the node's receipt checked, usage billed within what the gateway saw, the outcome reported).
+import type { PriceCeilings } from "@meshgate/schemas";
 import { meteringOff } from "../billing/metering-switch.js";
+import type { KeyLimits } from "../billing/records.js";
 import { RequestBudget } from "../billing/request-budget.js";
-import { feeBps } from "../billing/request-cost.js";
+import { feeBps as feeBpsOf } from "../billing/request-cost.js";
 import { hasAnyLimit } from "../billing/reservation.js";
 import { NO_LIMITS } from "../durable/api-keys.js";
 import { keyAccount } from "../durable/names.js";
-import { authenticate } from "../http/auth.js";
+import { type ApiKeyIdentity, authenticate } from "../http/auth.js";
 import { priceCeilings } from "../http/price-ceilings.js";
 import { orThrow } from "../http/refusal.js";
 import type { GatewayRequest } from "../http/request-id.js";
-import { cancelAnswer } from "../mesh/cancel.js";
-import type { AssembledAnswer } from "../mesh/assembled-answer.js";
 import { gatewayIdentity } from "../mesh/gateway-identity.js";
-import { nodeErrorBody } from "../mesh/node-error.js";
 import { nodeSnapshot, observeLocally } from "../mesh/node-snapshot.js";
 import { reportOutcome } from "../mesh/reporting.js";
-import { serverTiming } from "../mesh/server-timing.js";
-import { OutputTally } from "../metering/output-tally.js";
-import { nativeBodyDigest } from "../metering/native-digest.js";
-import { meterStream, type MeterResult, type NodeBody } from "../metering/response-meter.js";
-import { usageFrom } from "../metering/usage.js";
 import type { Outcome } from "../routing/index.js";
-import { readCall, type InferenceKind } from "./inference-call.js";
-import type { NodeSlot } from "../mesh/local-load.js";
-import { dispatch, type Routed } from "./inference-dispatch.js";
-import { settleAnswer, type AnswerSeen, type Served } from "./inference-settle.js";
+import { answerHeaders, respond } from "./inference-answer.js";
+import { type InferenceCall, type InferenceKind, readCall } from "./inference-call.js";
+import { type DispatchInput, dispatch, type Routed } from "./inference-dispatch.js";
+import type { Served } from "./inference-record.js";
 
 export { CHAT, COMPLETIONS, EMBEDDINGS, type InferenceKind } from "./inference-call.js";
 
-/** Response headers from a node that are safe and useful to pass to the client. */
-const PASSED_HEADERS = ["content-type", "openai-processing-ms", "openai-version", "cache-control"];
-
-/** A non-streamed answer this short took about as long as its first token would have: a latency sample. */
-export const SHORT_ANSWER_TOKENS = 32;
-
-/** What a finished stream says about the node that sent it. */
-function streamOutcome(m: MeterResult): Outcome["kind"] {
-  if (m.failure === "upstream_stalled") return "stalled";
-  if (m.failure === "upstream_error") return "error";
-  // An event past the bound (a node that never ends one) is a broken answer.
-  if (m.failure === "upstream_malformed") return "malformed";
-  if (m.sseError) return "sse_error";
-  if (m.malformed) return "malformed";
-  // A stream that ends without [DONE] was cut short by the node, even if the connection closed cleanly.
-  if (m.failure === null && !m.completed) return "malformed";
-  return "success";
+/** The admit step's terms: whether usage is metered, the key's limits, the fee and ceilings, the budget held. */
+interface Admission {
+  metered: boolean;
+  limits: KeyLimits;
+  feeBps: number;
+  ceilings: PriceCeilings;
+  budget: RequestBudget;
 }
 
-/**
- * A stream as the gateway saw it. A client that left had the node stopped: then the answer ends cut short (billed
- * from the node's receipt for the part it relayed) and says nothing about the node, unless it had finished anyway.
- * Throughput is measured by the gateway's own count of what was relayed, never by the node's word.
- */
-function streamSeen(m: MeterResult, ttftMs: number): AnswerSeen {
-  const output = { relayed: m.relayed, afterLeave: m.afterLeave };
-  const seen = {
-    usage: m.usage,
-    output,
-    completionEstimate: m.relayed.chunkTokens,
-    digest: () => m.digest,
-    receipt: m.receipt,
-  };
-  if (m.clientGone && !m.completed)
-    return { ...seen, ending: m.failure === null ? "cut_for_client" : "broken", outcome: null };
-  const kind = streamOutcome(m);
-  const tokens = kind === "success" ? m.relayed.chunkTokens : null;
-  return {
-    ...seen,
-    ending: m.completed ? "complete" : "broken",
-    outcome: { kind, ttftMs, tokens, streamMs: tokens === null ? null : m.durationMs },
-  };
-}
-
-/**
- * Settles the answer once, when its body has ended: the node's slot is given back, the rest runs off the response path.
- */
-function settleOnce(s: Served, slot: NodeSlot): (seen: AnswerSeen) => void {
-  let settled = false;
-  return (seen) => {
-    if (settled) return;
-    settled = true;
-    slot.release();
-    s.ctx.waitUntil(
-      settleAnswer(s, seen, Date.now()).catch((err: unknown) => console.error("settling usage failed", String(err))),
-    );
-  };
-}
-
-function streamAnswer(
-  s: Served,
-  routed: Routed,
-  body: NodeBody,
-  headers: Headers,
-  clientGone: AbortSignal,
-  signer: Signer,
-): Response {
-  const settle = settleOnce(s, routed.slot);
-  const metered = meterStream(body, {
-    hideUsage: s.call.hideUsage,
-    choices: s.call.shape.choices,
-    // The node stops generating and ends its answer with a receipt for what it relayed, which is read and billed.
-    onClientGone: () => s.ctx.waitUntil(cancelAnswer(s.node, s.requestId, signer, Date.now())),
+function admit(
+  env: Env,
+  apiKey: ApiKeyIdentity,
+  call: InferenceCall,
+  kind: InferenceKind,
+  requestId: string,
+): Admission {
+  const metered = !meteringOff(env);
+  const feeBps = orThrow(feeBpsOf(env));
+  const limits = metered ? apiKey.limits : NO_LIMITS;
+  const budget = new RequestBudget({
+    requestId,
+    limits,
+    account: () => keyAccount(env, apiKey.id),
+    shape: call.shape,
+    bodyBytes: call.bytes.length,
+    likelyCap: kind.likelyCap,
+    feeBps,
   });
-  clientGone.addEventListener("abort", metered.abandon, { once: true });
-  s.ctx.waitUntil(metered.result.then((m) => settle(streamSeen(m, routed.answer.ttftMs))));
-  return new Response(metered.body, { status: routed.answer.response.status, headers });
+  return { metered, limits, feeBps, ceilings: priceCeilings(env), budget };
 }
 
-/**
- * A whole answer was read before anything is sent: its usage is known, and one that broke off or was malformed
- * never reached the client (the next node was tried instead). Only a 200 is an answer: a node's 4xx passes on to the
- * client in OpenAI's shape, is not billed, and says nothing about the node. A 200's time is the whole work's:
- * a latency sample only for a short answer (embeddings), where that is close to a first token's.
- */
-function wholeAnswer(s: Served, routed: Routed, bytes: Uint8Array, value: unknown, headers: Headers): Response {
-  const settle = settleOnce(s, routed.slot);
-  const { response, ttftMs } = routed.answer;
-  const output = { relayed: new OutputTally(s.call.shape.choices), afterLeave: new OutputTally(0) };
-  if (response.status !== 200) {
-    settle({
-      ending: "broken",
-      usage: null,
-      output,
-      completionEstimate: 0,
-      digest: () => "",
-      receipt: null,
-      outcome: null,
-    });
-    headers.set("content-type", "application/json");
-    return new Response(JSON.stringify(nodeErrorBody(response.status, bytes)), { status: response.status, headers });
+/** Dispatch; when no node answers, the budget held for the request is released before the client's error. */
+async function dispatchOrRelease(input: DispatchInput, ctx: ExecutionContext): Promise<Routed> {
+  try {
+    return await dispatch(input);
+  } catch (err) {
+    const released = input.budget.release(Date.now());
+    if (released !== null)
+      ctx.waitUntil(released.catch((e: unknown) => console.error("reservation release failed", String(e))));
+    throw err;
   }
-  output.relayed.add(value);
-  const completionEstimate = Math.ceil(output.relayed.textBytes / 4);
-  settle({
-    ending: "complete",
-    usage: usageFrom(value),
-    output,
-    completionEstimate,
-    digest: () => nativeBodyDigest(bytes),
-    receipt: response.headers.get(RECEIPT_HEADER),
-    outcome: {
-      kind: "success",
-      ttftMs: completionEstimate <= SHORT_ANSWER_TOKENS ? ttftMs : null,
-      tokens: null,
-      streamMs: null,
-    },
-  });
-  return new Response(bytes, { status: 200, headers });
 }
 
-/**
- * A whole answer assembled from the stream the node was asked for: metered as that stream was (its first token is a
- * latency sample, its pace a throughput one), sent as the one JSON object the client asked for.
- */
-function assembledAnswer(s: Served, routed: Routed, a: AssembledAnswer, headers: Headers): Response {
-  const settle = settleOnce(s, routed.slot);
-  const tokens = a.relayed.chunkTokens;
-  settle({
-    ending: "complete",
-    usage: a.usage,
-    output: { relayed: a.relayed, afterLeave: new OutputTally(0) },
-    completionEstimate: tokens,
-    digest: () => a.digest,
-    receipt: a.receipt,
-    outcome: { kind: "success", ttftMs: routed.answer.ttftMs, tokens, streamMs: a.durationMs },
-  });
-  headers.set("content-type", "application/json");
-  return new Response(a.bytes, { status: 200, headers });
-}
-
-function answerHeaders(routed: Routed, budget: RequestBudget, startedAt: number): Headers {
-  const { node, answer, attempts } = routed;
-  const headers = new Headers({
-    "x-meshgate-node": node.id,
-    "x-meshgate-attempts": String(attempts.length),
-    ...budget.headers,
-  });
-  for (const name of PASSED_HEADERS) {
-    const value = answer.response.headers.get(name);
-    if (value !== null) headers.set(name, value);
-  }
-  headers.set("server-timing", serverTiming({ startedAt, now: Date.now(), attempts, nodeTtfbMs: answer.ttftMs }));
-  return headers;
+function reporter(env: Env, ctx: ExecutionContext): (outcome: Outcome) => void {
+  return (outcome) => {
+    observeLocally(outcome);
+    reportOutcome(outcome, env, ctx);
+  };
 }
 
 export function inferenceRoute(kind: InferenceKind) {
@@ -193,66 +80,40 @@ export function inferenceRoute(kind: InferenceKind) {
     const startedAt = Date.now();
     const apiKey = await authenticate(request, env, startedAt);
     const call = await readCall(request, kind);
-    const metered = !meteringOff(env);
-    const fee = orThrow(feeBps(env));
-    const ceilings = priceCeilings(env);
-    const limits = metered ? apiKey.limits : NO_LIMITS;
-    const account = () => keyAccount(env, apiKey.id);
-    const budget = new RequestBudget({
-      requestId: request.id,
-      limits,
-      account,
-      shape: call.shape,
-      bodyBytes: call.bytes.length,
-      likelyCap: kind.likelyCap,
-      feeBps: fee,
-    });
+    const admission = admit(env, apiKey, call, kind, request.id);
     const snapshot = await nodeSnapshot(env, ctx, startedAt);
     const { signer } = await gatewayIdentity(env);
-    const report = (outcome: Outcome): void => {
-      observeLocally(outcome);
-      reportOutcome(outcome, env, ctx);
-    };
-    let routed: Routed;
-    try {
-      routed = await dispatch({
+    const routed = await dispatchOrRelease(
+      {
         call,
-        budget,
+        budget: admission.budget,
         requestId: request.id,
         clientGone: request.signal,
         snapshot,
         signer,
         client: apiKey.id,
         env,
-        report,
-      });
-    } catch (err) {
-      const released = budget.release(Date.now());
-      if (released !== null)
-        ctx.waitUntil(released.catch((e: unknown) => console.error("reservation release failed", String(e))));
-      throw err;
-    }
+        report: reporter(env, ctx),
+      },
+      ctx,
+    );
     const served: Served = {
       call,
-      budget,
+      budget: admission.budget,
       keyId: apiKey.id,
-      limited: hasAnyLimit(limits),
+      limited: hasAnyLimit(admission.limits),
       requestId: request.id,
       startedAt,
       node: routed.node,
       model: routed.model,
       status: routed.answer.response.status,
       snapshot,
-      metered,
-      feeBps: fee,
-      ceilings,
+      metered: admission.metered,
+      feeBps: admission.feeBps,
+      ceilings: admission.ceilings,
       env,
       ctx,
     };
-    const headers = answerHeaders(routed, budget, startedAt);
-    const content = routed.answer.content;
-    if (content.form === "stream") return streamAnswer(served, routed, content.body, headers, request.signal, signer);
-    if (content.form === "assembled") return assembledAnswer(served, routed, content.answer, headers);
-    return wholeAnswer(served, routed, content.bytes, content.value, headers);
+    return respond(served, routed, answerHeaders(routed, admission.budget, startedAt), request.signal, signer);
   };
 }

@@ -30,7 +30,7 @@ export interface AnswerSeen {
   outcome: Omit<Outcome, "nodeId" | "model" | "at" | "inFlight"> | null;
 }
 
-/** The answered request, as settling it needs it. */
+/** The answered request, as recording it needs it. */
 export interface Served {
   call: InferenceCall;
   budget: RequestBudget;
@@ -119,7 +119,7 @@ function judge(s: Served, seen: AnswerSeen, nodeAtFault: boolean, at: number): v
   reportOutcome(outcome, s.env, s.ctx);
 }
 
-export async function settleAnswer(s: Served, seen: AnswerSeen, finishedAt: number): Promise<void> {
+export async function recordAnswer(s: Served, seen: AnswerSeen, finishedAt: number): Promise<void> {
   if (!s.metered) return judge(s, seen, false, finishedAt);
   const { call } = s;
   const contextLength = termsOf(s.node, s.model).contextLength;
