@@ -9,6 +9,7 @@ import { CHAT, COMPLETIONS, EMBEDDINGS, inferenceRoute } from "./routes/inferenc
 import { getModelRoute, listModelsRoute } from "./routes/models.js";
 import { rotateKeyRoute } from "./routes/node-keys.js";
 import { listNodesRoute } from "./routes/nodes.js";
+import { rootRoute } from "./routes/root.js";
 import {
   abortSettlementRoute,
   closeSettlementRoute,
@@ -32,6 +33,7 @@ export const router = Router<IRequest, [Env, ExecutionContext], Response>({
 });
 
 router
+  .get("/", rootRoute)
   .post("/v1/chat/completions", inferenceRoute(CHAT))
   .post("/v1/completions", inferenceRoute(COMPLETIONS))
   .post("/v1/embeddings", inferenceRoute(EMBEDDINGS))

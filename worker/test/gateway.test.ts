@@ -1,6 +1,9 @@
-import { env, SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { GatewayMetadataSchema, jwkThumbprint } from "@meshgate/schemas";
+import workerPackage from "../package.json" with { type: "json" };
+import worker from "../src/index.js";
+import type { RootInfo } from "../src/routes/root.js";
 import { BASE, clientFetch, createApiKey, errorBody } from "./helpers.js";
 
 describe("gateway-level routes", () => {
@@ -43,6 +46,31 @@ describe("gateway-level routes", () => {
       code: "unknown_url",
       message: "Invalid URL (GET /v1/chat/completions)",
     });
+  });
+
+  it("says what it is at GET /, with the SDK base URL and links that answer", async () => {
+    const res = await SELF.fetch(`${BASE}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    const body = (await res.json()) as RootInfo;
+    expect(body).toEqual({
+      name: "Meshgate",
+      version: workerPackage.version,
+      description: expect.stringContaining("OpenAI-compatible"),
+      openai_base_url: `${BASE}/v1`,
+      // The tests set no DOCS_URL.
+      links: { docs: null, models: `${BASE}/v1/models`, metadata: `${BASE}/.well-known/meshgate.json` },
+    });
+    expect((await SELF.fetch(body.links.metadata)).status).toBe(200);
+    // The model list wants an API key, and says so in OpenAI's shape rather than "Invalid URL".
+    expect(await errorBody(await SELF.fetch(body.links.models))).toMatchObject({ code: "invalid_api_key" });
+  });
+
+  it("links GET / to the docs once DOCS_URL is set", async () => {
+    const docs = "https://docs.example/meshgate#readme";
+    const request = new Request(`${BASE}/`) as Request<unknown, IncomingRequestCfProperties>;
+    const res = await worker.fetch(request, { ...env, DOCS_URL: docs }, createExecutionContext());
+    expect(await res.json()).toMatchObject({ links: { docs } });
   });
 
   it.each([
