@@ -17,6 +17,7 @@ import {
   listSettlementsRoute,
   settlementProofRoute,
 } from "./routes/settlements.js";
+import { responsesApiRoute } from "./routes/unsupported.js";
 import { adminUsageRoute, usageRoute } from "./routes/usage.js";
 import { wellKnownRoute } from "./routes/well-known.js";
 
@@ -57,6 +58,8 @@ router
   .post("/admin/nodes/:id/unban", unbanNodeRoute)
   .post("/admin/settlements", closeSettlementRoute)
   .post("/admin/settlements/:id/abort", abortSettlementRoute)
+  .all("/v1/responses", responsesApiRoute)
+  .all("/v1/responses/*", responsesApiRoute)
   .all("*", (request: IRequest) => {
     throw new HttpError(404, `Invalid URL (${request.method} ${new URL(request.url).pathname})`, {
       code: "unknown_url",

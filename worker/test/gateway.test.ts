@@ -74,6 +74,27 @@ describe("gateway-level routes", () => {
   });
 
   it.each([
+    ["POST", "/v1/responses"],
+    ["GET", "/v1/responses/resp_123"],
+    ["POST", "/v1/responses/resp_123/cancel"],
+    ["GET", "/v1/responses/resp_123/input_items"],
+  ])(
+    "answers %s %s (OpenAI's Responses API) with a 404 that says it is unsupported and what to use",
+    async (method, path) => {
+      const { key } = await createApiKey();
+      const body = method === "POST" ? '{"model":"m","input":"Hello!"}' : undefined;
+      const res = await clientFetch(path, key, { method, ...(body ? { body } : {}) });
+      expect(res.status).toBe(404);
+      expect(await errorBody(res)).toEqual({
+        message: `Meshgate does not support the Responses API (${method} ${path}) yet; use POST /v1/chat/completions instead (in the Vercel AI SDK: openai.chat(model) or @ai-sdk/openai-compatible).`,
+        type: "invalid_request_error",
+        param: null,
+        code: "unsupported_endpoint",
+      });
+    },
+  );
+
+  it.each([
     ["/v1/models", "GET"],
     ["/v1/usage", "GET"],
     ["/v1/chat/completions", "POST"],
