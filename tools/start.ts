@@ -48,11 +48,12 @@ async function main(): Promise<void> {
   );
   process.stdout.write(
     banner({
+      title: "Meshgate is running (local development).",
       gatewayUrl: gateway.url,
       adminToken: vars.ADMIN_TOKEN,
       apiKey: apiKey.key,
       apiKeyFile,
-      workerdPid: gateway.pid,
+      pids: [["workerd pid", gateway.pid]],
       stateDir: options.stateDir,
       demo,
     }),

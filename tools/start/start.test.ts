@@ -1,6 +1,6 @@
-// `npm start` as people and process managers drive it: a signal sent to the npm process alone stops everything it
-// started (workerd, esbuild, the demo agent, the simulated backend) and frees the port; a port already taken gets one
-// readable line and a non-zero exit.
+// `npm start` as people and process managers drive it: its banner's export lines work; a signal sent to the npm
+// process alone stops everything it started (workerd, esbuild, the demo agent, the simulated backend) and frees the
+// port; a port already taken gets one readable line and a non-zero exit.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { descendants, freePort, running } from "../e2e/support/process-tree.js";
 import { E2E } from "../e2e/support/timeouts.js";
+import { apiKeyWorks } from "../gateway/admin.js";
 import { REPO_ROOT } from "../gateway/paths.js";
 import { ensurePortFree } from "../gateway/port.js";
 import { SCRATCH_ROOT } from "../gateway/scratch.js";
@@ -30,6 +31,11 @@ describe("npm start", { timeout: 90_000 }, () => {
       const npm = npmStart(port);
       try {
         await npm.waitForLine(/^Press Ctrl-C to stop\.$/, 60_000);
+        // The banner's export lines, pasted into a shell, give the README's snippets a gateway and a key that work.
+        const url = (await npm.waitForLine(/^ {2}export MESHGATE_URL=(\S+)$/))[1] ?? "";
+        const key = (await npm.waitForLine(/^ {2}export MESHGATE_API_KEY=(\S+)$/))[1] ?? "";
+        expect(url).toBe(`http://127.0.0.1:${port}`);
+        expect(await apiKeyWorks(url, key)).toBe(true);
         const tree = descendants(npm.pid);
         const commands = tree.map((d) => d.command).join("\n");
         for (const part of ["tools/start.ts", "bin/workerd", "bin/esbuild", "node-agent.js start"])
