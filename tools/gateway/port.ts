@@ -12,7 +12,7 @@ export class PortInUseError extends Error {
   /** One line for a person: what is wrong and the two ways out. `command` is how they started it, e.g. "npm start". */
   advice(command: string): string {
     const other = this.port < 65535 ? this.port + 1 : this.port - 1;
-    return `${command} failed: port ${this.port} on ${this.host} is already in use (another ${command} still running?). Stop what listens there, or choose another port: ${command} -- --port ${other}`;
+    return `${command} failed: port ${this.port} on ${this.host} is already in use (by another npm start or npm run dev?). Stop what listens there, or choose another port: ${command} -- --port ${other}`;
   }
 }
 

@@ -70,7 +70,7 @@ describe("npm start", { timeout: 90_000 }, () => {
       // npm's own lines (the "> start", "> exec node ..." header, any "npm notice") aside, what was printed:
       const printed = npm.history.filter((line) => line.trim() !== "" && !/^(> |npm notice)/.test(line));
       expect(printed).toEqual([
-        `npm start failed: port ${port} on 127.0.0.1 is already in use (another npm start still running?). Stop what listens there, or choose another port: npm start -- --port ${port + 1}`,
+        `npm start failed: port ${port} on 127.0.0.1 is already in use (by another npm start or npm run dev?). Stop what listens there, or choose another port: npm start -- --port ${port + 1}`,
       ]);
     } finally {
       holder.close();
