@@ -1,6 +1,6 @@
-// The local gateway: served by a workerd process whose pid it reports, stopped without leaving it behind, and
-// keeping Durable Object state across restarts when asked to.
-import { mkdtempSync, readFileSync } from "node:fs";
+// The local gateway: served by a workerd process whose pid it reports, stopped without leaving it or its scratch files
+// behind, and keeping Durable Object state across restarts when asked to.
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -9,6 +9,7 @@ import { pollUntil, readProcStat } from "../processes/index.js";
 import { apiKeyWorks, createApiKey } from "./admin.js";
 import { generateDevVars } from "./dev-vars.js";
 import { startGateway } from "./gateway.js";
+import { SCRATCH_ROOT } from "./scratch.js";
 
 const quiet = () => {};
 
@@ -53,5 +54,23 @@ describe("startGateway", E2E, () => {
     } finally {
       await second.stop();
     }
+  });
+
+  it("keeps Miniflare's scratch files under .meshgate/tmp, not /tmp, and removes them when stopped", async () => {
+    const ours = () =>
+      (existsSync(SCRATCH_ROOT) ? readdirSync(SCRATCH_ROOT) : []).filter((d) =>
+        d.startsWith(`gateway-${process.pid}-`),
+      );
+    const before = new Set(ours());
+    const gateway = await startGateway({ vars: generateDevVars(), sink: quiet });
+    let scratch: string | undefined;
+    try {
+      [scratch] = ours().filter((d) => !before.has(d));
+      expect(scratch).toBeDefined();
+      expect(readdirSync(join(SCRATCH_ROOT, scratch!))).toEqual([expect.stringMatching(/^miniflare-[0-9a-f]{32}$/)]);
+    } finally {
+      await gateway.stop();
+    }
+    expect(existsSync(join(SCRATCH_ROOT, scratch!))).toBe(false);
   });
 });

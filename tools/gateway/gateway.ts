@@ -2,7 +2,7 @@
 // for DevTools, which costs milliseconds of CPU per request; Miniflare alone adds well under one.
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { Log, LogLevel, Miniflare } from "miniflare";
+import { Log, LogLevel, Miniflare, type MiniflareOptions } from "miniflare";
 import {
   installShutdownHandlers,
   onExit,
@@ -11,10 +11,13 @@ import {
   prefixedSink,
   type LineSink,
 } from "../processes/index.js";
-import { buildWorker } from "./build.js";
+import { buildWorker, type WorkerBundle } from "./build.js";
 import { readDevVars } from "./dev-vars.js";
 import { DEV_VARS, MESHGATE_DIR, WRANGLER_TOML } from "./paths.js";
-import { readGatewayConfig } from "./wrangler-config.js";
+import { ensurePortFree } from "./port.js";
+import { makeScratchDir, removeScratchDir, removeScratchDirSync, withTmpDir } from "./scratch.js";
+import { type GatewayConfig, readGatewayConfig } from "./wrangler-config.js";
+import { repeatEvery } from "./local-cron.js";
 import { findListeningChild } from "./workerd-pid.js";
 
 export interface GatewayOptions {
@@ -101,61 +104,77 @@ function withoutMiniflareSignalHandlers<T>(create: () => T): T {
   return created;
 }
 
+function miniflareOptions(
+  opts: GatewayOptions,
+  config: GatewayConfig,
+  bundle: WorkerBundle,
+  sink: LineSink,
+): MiniflareOptions {
+  const allowPrivateNodeUrls = opts.allowPrivateNodeUrls ?? isLoopback(opts.host ?? "127.0.0.1");
+  return {
+    // Miniflare's own entry point (it adds request.cf and error pages) listens on a spare port; clients use a
+    // socket straight into the Worker, which skips one Worker-to-Worker hop per request.
+    host: "127.0.0.1",
+    port: 0,
+    unsafeDirectSockets: [{ host: opts.host ?? "127.0.0.1", port: opts.port ?? 0 }],
+    // No cf.json download: requests get Miniflare's built-in placeholder `request.cf`.
+    cf: false,
+    // workerd's V8 inspector (DevTools, CPU profiles), only when asked for.
+    ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
+    // No per-request lines: Miniflare logs them from its entry Worker, which the direct socket bypasses.
+    logRequests: false,
+    // Miniflare otherwise sends every outbound fetch through a JavaScript Worker of its own that strips
+    // CF-Connecting-IP (production does this natively): a hop production does not have, which cost the bench's
+    // CPU figures about 180 µs a request on both sides. Meshgate never forwards a client's headers to a node.
+    stripCfConnectingIp: false,
+    log: new SinkLog(sink, LogLevel.WARN),
+    handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+      // Always consume both pipes: an unread pipe fills up and blocks workerd.
+      onLines(stdout, (line) => sink(line, "stdout"));
+      onLines(stderr, (line) => sink(line, "stderr"));
+    },
+    modulesRoot: bundle.modulesRoot,
+    modules: [{ type: "ESModule", path: join(bundle.modulesRoot, bundle.path), contents: bundle.contents }],
+    compatibilityDate: config.compatibilityDate,
+    compatibilityFlags: config.compatibilityFlags,
+    durableObjects: config.durableObjects,
+    durableObjectsPersist: opts.persistDir ?? false,
+    bindings: {
+      ...config.vars,
+      ...(allowPrivateNodeUrls ? LOCAL_IDENTITY_LIMITS : {}),
+      ...(opts.vars ?? readDevVars(DEV_VARS)),
+      ALLOW_PRIVATE_NODE_URLS: String(allowPrivateNodeUrls),
+    },
+  };
+}
+
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
   installShutdownHandlers();
+  await ensurePortFree(opts.host ?? "127.0.0.1", opts.port ?? 0);
   const config = readGatewayConfig(opts.configPath ?? WRANGLER_TOML);
   const bundle = await buildWorker(config.main, join(MESHGATE_DIR, "build"));
   const sink = opts.sink ?? prefixedSink("gateway");
-  const allowPrivateNodeUrls = opts.allowPrivateNodeUrls ?? isLoopback(opts.host ?? "127.0.0.1");
-  const mf = withoutMiniflareSignalHandlers(
-    () =>
-      new Miniflare({
-        // Miniflare's own entry point (it adds request.cf and error pages) listens on a spare port; clients use a
-        // socket straight into the Worker, which skips one Worker-to-Worker hop per request.
-        host: "127.0.0.1",
-        port: 0,
-        unsafeDirectSockets: [{ host: opts.host ?? "127.0.0.1", port: opts.port ?? 0 }],
-        // No cf.json download: requests get Miniflare's built-in placeholder `request.cf`.
-        cf: false,
-        // workerd's V8 inspector (DevTools, CPU profiles), only when asked for.
-        ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
-        // No per-request lines: Miniflare logs them from its entry Worker, which the direct socket bypasses.
-        logRequests: false,
-        // Miniflare otherwise sends every outbound fetch through a JavaScript Worker of its own that strips
-        // CF-Connecting-IP (production does this natively): a hop production does not have, which cost the bench's
-        // CPU figures about 180 µs a request on both sides. Meshgate never forwards a client's headers to a node.
-        stripCfConnectingIp: false,
-        log: new SinkLog(sink, LogLevel.WARN),
-        handleRuntimeStdio(stdout: Readable, stderr: Readable) {
-          // Always consume both pipes: an unread pipe fills up and blocks workerd.
-          onLines(stdout, (line) => sink(line, "stdout"));
-          onLines(stderr, (line) => sink(line, "stderr"));
-        },
-        modulesRoot: bundle.modulesRoot,
-        modules: [{ type: "ESModule", path: join(bundle.modulesRoot, bundle.path), contents: bundle.contents }],
-        compatibilityDate: config.compatibilityDate,
-        compatibilityFlags: config.compatibilityFlags,
-        durableObjects: config.durableObjects,
-        durableObjectsPersist: opts.persistDir ?? false,
-        bindings: {
-          ...config.vars,
-          ...(allowPrivateNodeUrls ? LOCAL_IDENTITY_LIMITS : {}),
-          ...(opts.vars ?? readDevVars(DEV_VARS)),
-          ALLOW_PRIVATE_NODE_URLS: String(allowPrivateNodeUrls),
-        },
-      }),
+  // Miniflare's scratch files (in-memory Durable Object state among them) go here rather than /tmp (see scratch.ts).
+  const scratch = makeScratchDir("gateway");
+  const mf = withTmpDir(scratch, () =>
+    withoutMiniflareSignalHandlers(() => new Miniflare(miniflareOptions(opts, config, bundle, sink))),
   );
   let stopped: Promise<void> | null = null;
-  let timer: NodeJS.Timeout | undefined;
-  const unregister: (() => void)[] = [];
+  let stopCron = (): void => {};
+  const unregister = [onExit(() => removeScratchDirSync(scratch))];
   const stop = () => {
     stopped ??= (async () => {
-      clearTimeout(timer);
-      for (const u of unregister) u();
-      await mf.dispose();
+      stopCron();
+      try {
+        await mf.dispose();
+      } finally {
+        await removeScratchDir(scratch);
+        for (const u of unregister) u();
+      }
     })();
     return stopped;
   };
+  unregister.push(onShutdown(stop));
   const runScheduled = async (): Promise<void> => {
     if (config.crons.length === 0) throw new Error("wrangler.toml declares no Cron Trigger ([triggers] crons)");
     const worker = await mf.getWorker();
@@ -165,21 +184,6 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       if (outcome !== "ok") throw new Error(`the scheduled handler for "${cron}" ended with outcome "${outcome}"`);
     }
   };
-  const interval = opts.probeIntervalMs ?? 0;
-  const tick = (): void => {
-    timer = setTimeout(() => {
-      runScheduled()
-        .catch((err: unknown) => {
-          if (!stopped) sink(`scheduled run failed: ${err instanceof Error ? err.message : String(err)}`, "stderr");
-        })
-        .finally(() => {
-          if (!stopped) tick();
-        });
-    }, interval);
-    // The gateway's server keeps the process alive; a pending timer alone should not.
-    timer.unref();
-  };
-  unregister.push(onShutdown(stop));
   let ready: URL;
   try {
     await mf.ready;
@@ -188,12 +192,14 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     await stop();
     throw err;
   }
-  if (interval > 0 && config.crons.length > 0) tick();
+  const interval = opts.probeIntervalMs ?? 0;
+  if (interval > 0 && config.crons.length > 0)
+    stopCron = repeatEvery(interval, runScheduled, (err) => sink(`scheduled run failed: ${errorText(err)}`, "stderr"));
   const port = Number(ready.port);
   const pid = findListeningChild(port);
-  if (pid !== undefined) {
-    // Last resort if this process exits without stopping the gateway (e.g. a crash): never leave workerd behind.
-    unregister.push(onExit(() => process.kill(pid, "SIGKILL")));
-  }
+  // Last resort if this process exits without stopping the gateway (e.g. a crash): never leave workerd behind.
+  if (pid !== undefined) unregister.push(onExit(() => process.kill(pid, "SIGKILL")));
   return { url: ready.origin, port, pid, runScheduled, stop };
 }
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));

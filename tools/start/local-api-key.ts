@@ -8,6 +8,8 @@ export async function ensureLocalApiKey(
   path: string,
   gatewayUrl: string,
   adminToken: string,
+  /** Shown in the admin API's key list. */
+  name = "local development (npm start)",
 ): Promise<CreatedKey & { reused: boolean }> {
   if (existsSync(path)) {
     const saved = JSON.parse(readFileSync(path, "utf8")) as Partial<CreatedKey>;
@@ -15,7 +17,7 @@ export async function ensureLocalApiKey(
       return { id: saved.id, name: saved.name ?? "local", key: saved.key, reused: true };
     }
   }
-  const created = await createApiKey(gatewayUrl, adminToken, "local development (npm start)");
+  const created = await createApiKey(gatewayUrl, adminToken, name);
   writeFileSync(path, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 });
   return { ...created, reused: false };
 }

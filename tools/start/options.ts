@@ -1,5 +1,9 @@
 // `npm start -- [options]`: what the local stack serves and where.
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { MESHGATE_DIR } from "../gateway/paths.js";
+
+export const DEFAULT_STATE_DIR = resolve(MESHGATE_DIR, "state");
 
 export const START_HELP = `Usage: npm start -- [options]
 
@@ -10,13 +14,19 @@ Options:
   --port N      gateway port (default 8787)
   --host HOST   gateway interface (default 127.0.0.1)
   --no-demo     serve the gateway alone: no simulated backend, no node agent
+  --state-dir DIR
+                keep the gateway's state, the local API key and the demo node's key here (default .meshgate/state),
+                e.g. to run a second, separate gateway beside the first
   -h, --help    show this help
+
+SIGINT, SIGTERM or SIGHUP (to npm or to this process) stops everything it started; so does npm itself going away.
 `;
 
 export interface StartOptions {
   host: string;
   port: number;
   demo: boolean;
+  stateDir: string;
 }
 
 export function parseStartOptions(argv: string[]): StartOptions | "help" {
@@ -26,6 +36,7 @@ export function parseStartOptions(argv: string[]): StartOptions | "help" {
       port: { type: "string" },
       host: { type: "string" },
       "no-demo": { type: "boolean" },
+      "state-dir": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -33,5 +44,6 @@ export function parseStartOptions(argv: string[]): StartOptions | "help" {
   const port = Number(values.port ?? "8787");
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port must be an integer from 0 to 65535, got ${values.port}`);
-  return { host: values.host ?? "127.0.0.1", port, demo: !values["no-demo"] };
+  const stateDir = values["state-dir"] === undefined ? DEFAULT_STATE_DIR : resolve(values["state-dir"]);
+  return { host: values.host ?? "127.0.0.1", port, demo: !values["no-demo"], stateDir };
 }

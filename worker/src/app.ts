@@ -9,6 +9,7 @@ import { CHAT, COMPLETIONS, EMBEDDINGS, inferenceRoute } from "./routes/inferenc
 import { getModelRoute, listModelsRoute } from "./routes/models.js";
 import { rotateKeyRoute } from "./routes/node-keys.js";
 import { listNodesRoute } from "./routes/nodes.js";
+import { rootRoute } from "./routes/root.js";
 import {
   abortSettlementRoute,
   closeSettlementRoute,
@@ -16,6 +17,7 @@ import {
   listSettlementsRoute,
   settlementProofRoute,
 } from "./routes/settlements.js";
+import { responsesApiRoute } from "./routes/unsupported.js";
 import { adminUsageRoute, usageRoute } from "./routes/usage.js";
 import { wellKnownRoute } from "./routes/well-known.js";
 
@@ -32,6 +34,7 @@ export const router = Router<IRequest, [Env, ExecutionContext], Response>({
 });
 
 router
+  .get("/", rootRoute)
   .post("/v1/chat/completions", inferenceRoute(CHAT))
   .post("/v1/completions", inferenceRoute(COMPLETIONS))
   .post("/v1/embeddings", inferenceRoute(EMBEDDINGS))
@@ -55,6 +58,8 @@ router
   .post("/admin/nodes/:id/unban", unbanNodeRoute)
   .post("/admin/settlements", closeSettlementRoute)
   .post("/admin/settlements/:id/abort", abortSettlementRoute)
+  .all("/v1/responses", responsesApiRoute)
+  .all("/v1/responses/*", responsesApiRoute)
   .all("*", (request: IRequest) => {
     throw new HttpError(404, `Invalid URL (${request.method} ${new URL(request.url).pathname})`, {
       code: "unknown_url",

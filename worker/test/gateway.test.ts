@@ -1,6 +1,9 @@
-import { env, SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { GatewayMetadataSchema, jwkThumbprint } from "@meshgate/schemas";
+import workerPackage from "../package.json" with { type: "json" };
+import worker from "../src/index.js";
+import type { RootInfo } from "../src/routes/root.js";
 import { BASE, clientFetch, createApiKey, errorBody } from "./helpers.js";
 
 describe("gateway-level routes", () => {
@@ -44,6 +47,52 @@ describe("gateway-level routes", () => {
       message: "Invalid URL (GET /v1/chat/completions)",
     });
   });
+
+  it("says what it is at GET /, with the SDK base URL and links that answer", async () => {
+    const res = await SELF.fetch(`${BASE}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    const body = (await res.json()) as RootInfo;
+    expect(body).toEqual({
+      name: "Meshgate",
+      version: workerPackage.version,
+      description: expect.stringContaining("OpenAI-compatible"),
+      openai_base_url: `${BASE}/v1`,
+      // The tests set no DOCS_URL.
+      links: { docs: null, models: `${BASE}/v1/models`, metadata: `${BASE}/.well-known/meshgate.json` },
+    });
+    expect((await SELF.fetch(body.links.metadata)).status).toBe(200);
+    // The model list wants an API key, and says so in OpenAI's shape rather than "Invalid URL".
+    expect(await errorBody(await SELF.fetch(body.links.models))).toMatchObject({ code: "invalid_api_key" });
+  });
+
+  it("links GET / to the docs once DOCS_URL is set", async () => {
+    const docs = "https://docs.example/meshgate#readme";
+    const request = new Request(`${BASE}/`) as Request<unknown, IncomingRequestCfProperties>;
+    const res = await worker.fetch(request, { ...env, DOCS_URL: docs }, createExecutionContext());
+    expect(await res.json()).toMatchObject({ links: { docs } });
+  });
+
+  it.each([
+    ["POST", "/v1/responses"],
+    ["GET", "/v1/responses/resp_123"],
+    ["POST", "/v1/responses/resp_123/cancel"],
+    ["GET", "/v1/responses/resp_123/input_items"],
+  ])(
+    "answers %s %s (OpenAI's Responses API) with a 404 that says it is unsupported and what to use",
+    async (method, path) => {
+      const { key } = await createApiKey();
+      const body = method === "POST" ? '{"model":"m","input":"Hello!"}' : undefined;
+      const res = await clientFetch(path, key, { method, ...(body ? { body } : {}) });
+      expect(res.status).toBe(404);
+      expect(await errorBody(res)).toEqual({
+        message: `Meshgate does not support the Responses API (${method} ${path}) yet; use POST /v1/chat/completions instead (in the Vercel AI SDK: openai.chat(model) or @ai-sdk/openai-compatible).`,
+        type: "invalid_request_error",
+        param: null,
+        code: "unsupported_endpoint",
+      });
+    },
+  );
 
   it.each([
     ["/v1/models", "GET"],

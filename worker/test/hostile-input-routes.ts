@@ -12,6 +12,7 @@ export interface Route {
 
 /** Every route of the gateway (worker/src/app.ts), `x` standing for an id. */
 const ALL_ROUTES: readonly Route[] = [
+  { method: "GET", path: "/" },
   { method: "POST", path: "/v1/chat/completions" },
   { method: "POST", path: "/v1/completions" },
   { method: "POST", path: "/v1/embeddings" },
