@@ -115,7 +115,7 @@ class StreamRelay {
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly readable: ReadableStream<Uint8Array>;
   readonly result: Promise<MeterResult>;
-  private settle: ((r: MeterResult) => void) | null = null;
+  private resolveResult: ((r: MeterResult) => void) | null = null;
   private bytes = 0;
   private readonly startedAt = Date.now();
   private clientGone = false;
@@ -126,7 +126,7 @@ class StreamRelay {
   private drained = 0;
   private drainTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly watchdog: ReturnType<typeof setInterval>;
-  /** Resolves when the client leaves: a write to a client that left may never settle (see CLIENT_STALL_MS). */
+  /** Resolves when the client leaves: a write to a client that left may never complete (see CLIENT_STALL_MS). */
   private readonly left: Promise<void>;
   private wakeWriter = () => {};
 
@@ -139,7 +139,7 @@ class StreamRelay {
       choices: opts.choices,
       ...(opts.onPayload ? { onPayload: opts.onPayload } : {}),
     });
-    this.result = new Promise<MeterResult>((resolve) => (this.settle = resolve));
+    this.result = new Promise<MeterResult>((resolve) => (this.resolveResult = resolve));
     this.left = new Promise<void>((resolve) => (this.wakeWriter = resolve));
     const { readable, writable } = new IdentityTransformStream();
     this.readable = readable;
@@ -164,9 +164,9 @@ class StreamRelay {
   }
 
   finish(failure: Failure): void {
-    if (!this.settle) return;
+    if (!this.resolveResult) return;
     const m = this.meter;
-    this.settle({
+    this.resolveResult({
       usage: m.usage,
       completed: failure === null && m.completed,
       failure,
@@ -180,13 +180,13 @@ class StreamRelay {
       relayed: m.relayed,
       afterLeave: m.afterLeave,
     });
-    this.settle = null;
+    this.resolveResult = null;
     clearInterval(this.watchdog);
     clearTimeout(this.drainTimer);
   }
 
   readonly abandon = (): void => {
-    if (!this.settle || this.clientGone) return;
+    if (!this.resolveResult || this.clientGone) return;
     this.clientGone = true;
     this.meter.clientLeft();
     this.wakeWriter();
@@ -194,7 +194,7 @@ class StreamRelay {
     this.writer.abort("client disconnected").catch(() => {});
     this.opts.onClientGone?.();
     this.drainTimer = setTimeout(() => {
-      if (!this.settle) return;
+      if (!this.resolveResult) return;
       this.finish("client_cancelled");
       this.source.reader.cancel("client disconnected").catch(() => {});
     }, this.opts.drainMs ?? DRAIN_AFTER_CLIENT_LEFT_MS);
@@ -240,7 +240,7 @@ class StreamRelay {
       }
       if (step.done) return this.end(this.stalled ? "upstream_stalled" : null);
       if (!(await this.relay(step.value))) return this.fail("upstream_malformed");
-      if (!this.settle) return;
+      if (!this.resolveResult) return;
       // Draining for a client that left: let timers run now and then (a node whose chunks are already buffered would
       // otherwise keep this loop in microtasks, and the drain limit could never fire).
       if (this.clientGone && ++this.drained % DRAIN_YIELD_EVERY === 0)
