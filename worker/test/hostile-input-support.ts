@@ -1,7 +1,7 @@
 // Plumbing for the hostile-input battery: a request as data (so fast-check prints it as the counterexample), the
 // OpenAI error-shape checker, node-signed raw bodies, and a snapshot of the gateway's durable state.
 import { createExecutionContext, env, runInDurableObject, SELF, waitOnExecutionContext } from "cloudflare:test";
-import { NODE_KEY_HEADER, signRequest } from "@meshgate/schemas";
+import { signNodeRequest } from "@meshgate/schemas/testing";
 import { apiKeys, keyAccount, nodeRegistry } from "../src/durable/names.js";
 import worker from "../src/index.js";
 import { BASE, type TestNode } from "./helpers.js";
@@ -103,8 +103,7 @@ function isStringOrNull(value: unknown): boolean {
 
 /** Signs arbitrary bytes as `node` would sign a POST to `path` (helpers.signNodeRequest only signs JSON values). */
 export async function signRaw(node: TestNode, path: string, body: Uint8Array, headers: Headers): Promise<void> {
-  headers.set(NODE_KEY_HEADER, node.publicKey);
-  await signRequest({ method: "POST", url: `${BASE}${path}`, headers, body, signer: node.signer, now: Date.now() });
+  await signNodeRequest({ url: `${BASE}${path}`, body, headers, publicKey: node.publicKey, signer: node.signer });
 }
 
 /**
