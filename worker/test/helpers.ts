@@ -1,8 +1,14 @@
 // Shared steps of the Workers-runtime integration tests: admin calls, API keys, signed heartbeats.
 import { env, SELF } from "cloudflare:test";
 import { inject } from "vitest";
-import { toBase64Url, type Heartbeat, type Signer } from "@meshgate/schemas";
-import { jsonBody, newTestNode, signNodeRequest as signAsNode, type TestIdentity } from "@meshgate/schemas/testing";
+import { toBase64Url, type Heartbeat, type OpenAIErrorBody, type Signer } from "@meshgate/schemas";
+import {
+  jsonBody,
+  newTestNode,
+  parseOpenAIError,
+  signNodeRequest as signAsNode,
+  type TestIdentity,
+} from "@meshgate/schemas/testing";
 import { nodeRegistry } from "../src/durable/names.js";
 import { invalidateNodeSnapshot } from "../src/mesh/node-snapshot.js";
 
@@ -115,14 +121,7 @@ export async function registerRoutable(node: TestNode, over: Partial<Heartbeat> 
   return res;
 }
 
-export interface OpenAIError {
-  error: { message: string; type: string; param: string | null; code: string | null };
-}
-
 /** Asserts the OpenAI error shape and returns it. */
-export async function errorBody(res: Response): Promise<OpenAIError["error"]> {
-  const body = (await res.json()) as OpenAIError;
-  const keys = Object.keys(body.error).sort();
-  if (keys.join() !== "code,message,param,type") throw new Error(`not an OpenAI error shape: ${JSON.stringify(body)}`);
-  return body.error;
+export async function errorBody(res: Response): Promise<OpenAIErrorBody["error"]> {
+  return parseOpenAIError(await res.text());
 }

@@ -10,3 +10,4 @@ export {
   type NodeSigning,
 } from "./request-signers.js";
 export { newTestNode, type TestIdentity } from "./test-node.js";
+export { OpenAIErrorBodySchema, openAIErrorProblem, parseOpenAIError } from "./openai-error.js";

@@ -1,9 +1,10 @@
 // The shared test helpers hold to what the tests that use them assume: a node's and the gateway's signatures verify
-// as the receiving side verifies them.
+// as the receiving side verifies them, and the error checker accepts exactly OpenAI's shape.
 import { describe, expect, it } from "vitest";
 import { webCryptoVerify } from "../signing/ed25519-webcrypto.js";
 import { NODE_KEY_HEADER, nodeKeyVerifier } from "../signing/node-key.js";
 import { DISPATCH_NODE_HEADER, verifyRequest } from "../signing/request-signing.js";
+import { openAIErrorProblem, parseOpenAIError } from "./openai-error.js";
 import { jsonBody, signGatewayRequest, signNodeRequest } from "./request-signers.js";
 import { newTestNode } from "./test-node.js";
 
@@ -63,5 +64,27 @@ describe("signGatewayRequest", () => {
     await expect(
       verifyRequest({ message: message(headers), body, policy, verify, requiredComponents: [DISPATCH_NODE_HEADER] }),
     ).resolves.toMatchObject({ keyId: gateway.signer.keyId });
+  });
+});
+
+describe("OpenAI error bodies", () => {
+  it("accepts exactly {error: {message, type, param, code}}, param and code string or null", () => {
+    const ok = { error: { message: "m", type: "invalid_request_error", param: null, code: "c" } };
+    expect(openAIErrorProblem(JSON.stringify(ok))).toBeNull();
+    expect(parseOpenAIError(JSON.stringify(ok))).toEqual(ok.error);
+  });
+
+  it.each([
+    ["not JSON", "{nope"],
+    ["no error member", "{}"],
+    ["a second member", '{"error":{"message":"m","type":"t","param":null,"code":null},"x":1}'],
+    ["a missing field", '{"error":{"message":"m","type":"t","param":null}}'],
+    ["an extra field", '{"error":{"message":"m","type":"t","param":null,"code":null,"stack":"s"}}'],
+    ["a numeric code", '{"error":{"message":"m","type":"t","param":null,"code":400}}'],
+    ["a null type", '{"error":{"message":"m","type":null,"param":null,"code":null}}'],
+    ["an array", "[]"],
+  ])("refuses %s", (_name, text) => {
+    expect(openAIErrorProblem(text)).not.toBeNull();
+    expect(() => parseOpenAIError(text)).toThrow();
   });
 });
