@@ -4,7 +4,7 @@ import type { Earning, KeyLimits, ReserveResult, UsageEntry } from "../src/billi
 import { RESERVATION_TTL_MS } from "../src/billing/reservation.js";
 import type { UsageQuery } from "../src/billing/usage-report.js";
 import type { Dimension } from "../src/billing/usage-sums.js";
-import { KeyAccount } from "../src/durable/key-account.js";
+import { KeyAccount } from "../src/durable/key-account/key-account.js";
 import { earningsShard, earningsShardOf, keyAccount } from "../src/durable/names.js";
 import { billable, day, entry, NODE_A, NODE_B } from "./usage-entries.js";
 

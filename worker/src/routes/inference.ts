@@ -7,7 +7,7 @@ import { meteringOff } from "../billing/metering-switch.js";
 import { RequestBudget } from "../billing/request-budget.js";
 import { feeBps } from "../billing/request-cost.js";
 import { hasAnyLimit } from "../billing/reservation.js";
-import { NO_LIMITS } from "../durable/api-keys.js";
+import { NO_LIMITS } from "../durable/api-keys/api-keys.js";
 import { keyAccount } from "../durable/names.js";
 import { authenticate } from "../http/auth.js";
 import { priceCeilings } from "../http/price-ceilings.js";

@@ -1,8 +1,8 @@
 // What the node registry stores and answers, shared by the Durable Object and the Worker code that calls it.
 import type { AdvertisedModel } from "@meshgate/schemas";
-import type { NodeState } from "../routing/node-state.js";
-import { decay, reputationScore } from "../routing/reputation.js";
-import { stateFromColumns } from "./node-routing-state.js";
+import type { NodeState } from "../../routing/node-state.js";
+import { decay, reputationScore } from "../../routing/reputation.js";
+import { stateFromColumns } from "./routing-state.js";
 
 /** A node as the request path and the admin API see it. */
 export interface RegistryNode {

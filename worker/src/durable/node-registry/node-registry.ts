@@ -1,15 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
 import { NODE_TTL_MS, type AdvertisedModel, type Heartbeat } from "@meshgate/schemas";
-import { challengeDelay } from "../limits/challenge-backoff.js";
-import { identitiesPerOrigin, identityOrigin, registrationRateLimit } from "../limits/new-identities.js";
-import { heartbeatRateLimit, takeToken, type TokenBucket } from "../limits/token-bucket.js";
-import { groupBy } from "../mesh/batcher.js";
-import { observe, observeProbe, type NodeState } from "../routing/node-state.js";
-import type { Outcome } from "../routing/outcome.js";
-import { isEjected, maxEjected } from "../routing/outlier.js";
-import { columnsFromState, stateFromColumns, withPerfOnly, type RoutingColumns } from "./node-routing-state.js";
-import { NodeProbes } from "./node-probes.js";
-import { REGISTRY_SCHEMA, REGISTRY_SCHEMA_PROBE, upgradeRegistry } from "./node-registry-schema.js";
+import { challengeDelay } from "../../limits/challenge-backoff.js";
+import { identitiesPerOrigin, identityOrigin, registrationRateLimit } from "../../limits/new-identities.js";
+import { heartbeatRateLimit, takeToken, type TokenBucket } from "../../limits/token-bucket.js";
+import { groupBy } from "../../mesh/batcher.js";
+import { observe, observeProbe, type NodeState } from "../../routing/node-state.js";
+import type { Outcome } from "../../routing/outcome.js";
+import { isEjected, maxEjected } from "../../routing/outlier.js";
+import { columnsFromState, stateFromColumns, withPerfOnly, type RoutingColumns } from "./routing-state.js";
+import { NodeProbes } from "./probes.js";
+import { REGISTRY_SCHEMA, REGISTRY_SCHEMA_PROBE, upgradeRegistry } from "./schema.js";
 import {
   toRegistryNode,
   type AdminRegistryNode,
@@ -23,8 +23,8 @@ import {
   type VerifiedNodeSignature,
   type ProbeResult,
   type ProbeTarget,
-} from "./node-registry-types.js";
-import { banned, NodeTrust, replayedNonce, unknownKey } from "./node-trust.js";
+} from "./types.js";
+import { banned, NodeTrust, replayedNonce, unknownKey } from "./trust.js";
 
 /** The node registry: who is live, where, with which key, serving what, how well, and who is banned. */
 export class NodeRegistry extends DurableObject<Env> {

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import type { KeyLimits } from "../billing/records.js";
-import { generateApiKey, generateKeyId, hashApiKey } from "../keys/api-key.js";
+import type { KeyLimits } from "../../billing/records.js";
+import { generateApiKey, generateKeyId, hashApiKey } from "../../keys/api-key.js";
 
 export interface ApiKeyInfo extends KeyLimits {
   id: string;

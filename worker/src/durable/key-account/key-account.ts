@@ -3,20 +3,20 @@
 // owner per key, so a budget can't leak under concurrency: the request path reserves the worst case before
 // dispatch, settles the actual cost after, and releases on failure.
 import { DurableObject } from "cloudflare:workers";
-import { outboxRetryDelay } from "../billing/outbox-backoff.js";
-import { giveBack, resize, settleTaken, type Bucket } from "../billing/rate-limit.js";
-import type { KeyLimits, Reservation, ReserveResult, UsageEntry } from "../billing/records.js";
-import { decideReserve, RESERVATION_TTL_MS, type AccountState, type Hold } from "../billing/reservation.js";
-import { DAY_MS, retentionDays, rowsKeptSince } from "../billing/retention.js";
-import type { UsageAnswer, UsageQuery } from "../billing/usage-report.js";
-import { earningOf } from "../billing/earning.js";
-import { bigFromSql } from "../billing/exact-sum.js";
-import { addSpent, checkUsageEntry } from "../billing/usage-entry-check.js";
-import { earningsShard } from "./names.js";
-import { acknowledge, outboxByShard, outboxSize, queueEarning } from "./key-account-outbox.js";
-import { hasRows, purgeRows, recordRow } from "./key-account-rows.js";
-import { openAccountSchema } from "./key-account-schema.js";
-import { usageAnswer } from "./key-account-usage.js";
+import { outboxRetryDelay } from "../../billing/outbox-backoff.js";
+import { giveBack, resize, settleTaken, type Bucket } from "../../billing/rate-limit.js";
+import type { KeyLimits, Reservation, ReserveResult, UsageEntry } from "../../billing/records.js";
+import { decideReserve, RESERVATION_TTL_MS, type AccountState, type Hold } from "../../billing/reservation.js";
+import { DAY_MS, retentionDays, rowsKeptSince } from "../../billing/retention.js";
+import type { UsageAnswer, UsageQuery } from "../../billing/usage-report.js";
+import { earningOf } from "../../billing/earning.js";
+import { bigFromSql } from "../../billing/exact-sum.js";
+import { addSpent, checkUsageEntry } from "../../billing/usage-entry-check.js";
+import { earningsShard } from "../names.js";
+import { acknowledge, outboxByShard, outboxSize, queueEarning } from "./outbox.js";
+import { hasRows, purgeRows, recordRow } from "./rows.js";
+import { openAccountSchema } from "./schema.js";
+import { usageAnswer } from "./usage.js";
 
 /** A key's limits, what it has spent (micro-units, over its life) and what requests in flight hold. */
 export interface AccountView extends KeyLimits {

@@ -1,9 +1,9 @@
 // The registry's trust records: retired keys, remembered nonces and banned URL origins, over the registry's SQLite.
 // Synchronous, so a Durable Object method that uses several of them stays one atomic step.
 import { NODE_TTL_MS } from "@meshgate/schemas";
-import { identityOrigin } from "../limits/new-identities.js";
-import { takeToken, type RateLimit } from "../limits/token-bucket.js";
-import type { Refusal, TrustRow, VerifiedNodeSignature } from "./node-registry-types.js";
+import { identityOrigin } from "../../limits/new-identities.js";
+import { takeToken, type RateLimit } from "../../limits/token-bucket.js";
+import type { Refusal, TrustRow, VerifiedNodeSignature } from "./types.js";
 
 /** How many new identities the registry admits: per source address over time, and live proven ones per origin. */
 export interface NewIdentityLimits {

@@ -1,10 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import type { SettlementNode } from "@meshgate/schemas";
-import type { Earning } from "../billing/records.js";
-import { BLOCK_LEAVES } from "../billing/node-subtree.js";
-import { closeShard, shardBudget, type RowKey, type SettledRow } from "../billing/shard-close.js";
-import type { LeafRow } from "../billing/settlement-tree.js";
-import { EARNINGS_SHARDS } from "./names.js";
+import type { Earning } from "../../billing/records.js";
+import { BLOCK_LEAVES } from "../../billing/node-subtree.js";
+import { closeShard, shardBudget, type RowKey, type SettledRow } from "../../billing/shard-close.js";
+import type { LeafRow } from "../../billing/settlement-tree.js";
+import { EARNINGS_SHARDS } from "../names.js";
 
 /** One page of a node's settled receipts: block `block` of its subtree, with every block root for the proofs. */
 export interface LeafPage {

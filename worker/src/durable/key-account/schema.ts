@@ -1,8 +1,8 @@
 // A key account's tables. `usage` is the old per-key ledger's table, kept with its rows: accounts live in the
 // ledgers' storage (a class rename), and an old table is upgraded in place. `reservations.created` is written but
 // read by nothing; deployed tables declare it NOT NULL without a default, so it stays rather than take a migration.
-import { DAY_MS } from "../billing/retention.js";
-import { ROLLUP_CARRIED } from "./key-account-rows.js";
+import { DAY_MS } from "../../billing/retention.js";
+import { ROLLUP_CARRIED } from "./rows.js";
 
 const ACCOUNT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS account (
@@ -78,7 +78,7 @@ const ADDED_COLUMNS: readonly { column: string; definition: string }[] = [
   { column: "receipt_status", definition: "receipt_status TEXT NOT NULL DEFAULT 'missing'" },
 ];
 
-/** The roll-ups' carries (see key-account-rows.ts), which tables from before them lack: 0, nothing carried yet. */
+/** The roll-ups' carries (see rows.ts), which tables from before them lack: 0, nothing carried yet. */
 const ROLLUP_CARRIES = ROLLUP_CARRIED.map((column) => `${column}_hi`);
 
 function hasColumn(sql: SqlStorage, column: string, table = "usage"): boolean {
