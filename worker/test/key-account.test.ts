@@ -398,7 +398,8 @@ describe("KeyAccount over roll-ups from before their carries", () => {
     await ready;
     await runInDurableObject(stub, async (_obj, state) => {
       const sql = state.storage.sql;
-      sql.exec("DROP TABLE usage_daily");
+      // An account from before versioned upgrades, whose roll-ups were made before the carries.
+      sql.exec("DROP TABLE schema_version; DROP TABLE usage_daily");
       // Exactly as deployed before the carries.
       sql.exec(`CREATE TABLE usage_daily (day INTEGER NOT NULL, model TEXT NOT NULL, node_id TEXT NOT NULL, requests INTEGER NOT NULL,
         prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL, cost INTEGER NOT NULL, node_amount INTEGER NOT NULL,
@@ -437,7 +438,7 @@ describe("KeyAccount over an old usage ledger", () => {
     await runInDurableObject(stub, async (_obj, state) => {
       const sql = state.storage.sql;
       sql.exec(
-        "DROP TABLE usage; DROP TABLE usage_daily; DROP TABLE account; DROP TABLE reservations; DROP TABLE outbox",
+        "DROP TABLE schema_version; DROP TABLE usage; DROP TABLE usage_daily; DROP TABLE account; DROP TABLE reservations; DROP TABLE outbox",
       );
       // Exactly as UsageLedger created it.
       sql.exec(`CREATE TABLE IF NOT EXISTS usage (

@@ -12,10 +12,11 @@ import type { UsageAnswer, UsageQuery } from "../../billing/usage-report.js";
 import { earningOf } from "../../billing/earning.js";
 import { bigFromSql } from "../../billing/exact-sum.js";
 import { addSpent, checkUsageEntry } from "../../billing/usage-entry-check.js";
+import { migrate } from "../migrations.js";
 import { earningsShard } from "../names.js";
 import { acknowledge, outboxByShard, outboxSize, queueEarning } from "./outbox.js";
 import { hasRows, purgeRows, recordRow } from "./rows.js";
-import { openAccountSchema } from "./schema.js";
+import { ACCOUNT_MIGRATIONS } from "./schema.js";
 import { usageAnswer } from "./usage.js";
 
 /** A key's limits, what it has spent (micro-units, over its life) and what requests in flight hold. */
@@ -49,7 +50,7 @@ export class KeyAccount extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    openAccountSchema(ctx.storage);
+    migrate(ctx.storage, ACCOUNT_MIGRATIONS);
   }
 
   /** Sets the given limits (null clears one; absent ones stay). A new rate limit starts with a full bucket. */

@@ -9,7 +9,8 @@ import type { Outcome } from "../../routing/outcome.js";
 import { isEjected, maxEjected } from "../../routing/outlier.js";
 import { columnsFromState, stateFromColumns, withPerfOnly, type RoutingColumns } from "./routing-state.js";
 import { NodeProbes } from "./probes.js";
-import { REGISTRY_SCHEMA, REGISTRY_SCHEMA_PROBE, upgradeRegistry } from "./schema.js";
+import { migrate } from "../migrations.js";
+import { REGISTRY_MIGRATIONS } from "./schema.js";
 import {
   toRegistryNode,
   type AdminRegistryNode,
@@ -35,14 +36,7 @@ export class NodeRegistry extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    try {
-      this.sql.exec(REGISTRY_SCHEMA_PROBE);
-    } catch {
-      // A registry from before node ids were key thumbprints: its nodes re-register within one heartbeat.
-      this.sql.exec("DROP TABLE IF EXISTS nodes");
-    }
-    this.sql.exec(REGISTRY_SCHEMA);
-    upgradeRegistry(this.sql);
+    migrate(ctx.storage, REGISTRY_MIGRATIONS);
     this.trust = new NodeTrust(this.sql, {
       registrations: registrationRateLimit(env),
       perOrigin: identitiesPerOrigin(env),

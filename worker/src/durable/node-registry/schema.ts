@@ -1,9 +1,9 @@
-// The registry's tables. Node ids never change; a node's key may (retired keys are kept so they stay refused).
+// The registry's tables and their upgrades. Node ids never change; a node's key may (retired keys are kept so they
+// stay refused).
+import { addMissingColumns, hasColumn, hasTable, type AddedColumn, type Migration } from "../migrations.js";
 
-/** Fails on a registry created before nodes had keys, which the constructor then drops. */
-export const REGISTRY_SCHEMA_PROBE = "SELECT keyid, verified_url, banned_at, hb_tokens, challenges FROM nodes LIMIT 0";
-
-export const REGISTRY_SCHEMA = `
+/** The tables as the registry created them before versioned upgrades; frozen, like every deployed step. */
+const LEGACY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS nodes (
   id TEXT PRIMARY KEY,
   keyid TEXT NOT NULL UNIQUE,
@@ -44,11 +44,10 @@ CREATE TABLE IF NOT EXISTS probes (
 );
 `;
 
-/**
- * Columns added after a registry was first deployed, added in place to older tables (their rows keep everything else).
- * Each is probed first, so upgrading is idempotent and needs no version bookkeeping.
- */
-const ADDED_COLUMNS: readonly { column: string; definition: string }[] = [
+/** Columns added after a registry was first deployed; their rows keep everything else. */
+const ADDED_COLUMNS: readonly AddedColumn[] = [
+  // Challenges back off per node.
+  { column: "challenges", definition: "challenges INTEGER NOT NULL DEFAULT 0" },
   // Routing state beside the reputation: outlier ejection, learned capacity, per-model latency and throughput (JSON).
   { column: "routing", definition: "routing TEXT NOT NULL DEFAULT '{}'" },
   { column: "ejected_until", definition: "ejected_until INTEGER NOT NULL DEFAULT 0" },
@@ -56,13 +55,20 @@ const ADDED_COLUMNS: readonly { column: string; definition: string }[] = [
   { column: "origin", definition: "origin TEXT" },
 ];
 
-export function upgradeRegistry(sql: SqlStorage): void {
-  for (const { column, definition } of ADDED_COLUMNS) {
-    try {
-      sql.exec(`SELECT ${column} FROM nodes LIMIT 0`);
-    } catch {
-      sql.exec(`ALTER TABLE nodes ADD COLUMN ${definition}`);
-    }
+/**
+ * Step 1, for a fresh registry or one from before versions. A `nodes` table without `keyid` predates node ids being
+ * key thumbprints: its rows cannot be carried over (no key to check), so it is set aside rather than dropped, and its
+ * nodes register again within one heartbeat.
+ */
+function legacyRegistry(sql: SqlStorage): void {
+  if (hasTable(sql, "nodes") && !hasColumn(sql, "nodes", "keyid")) {
+    sql.exec("ALTER TABLE nodes RENAME TO nodes_before_keys");
+    // An index keeps its name when its table is renamed; the new table needs the name for its own.
+    sql.exec("DROP INDEX IF EXISTS nodes_last_heartbeat");
   }
+  sql.exec(LEGACY_SCHEMA);
+  addMissingColumns(sql, "nodes", ADDED_COLUMNS);
   sql.exec("CREATE INDEX IF NOT EXISTS nodes_origin ON nodes (origin)");
 }
+
+export const REGISTRY_MIGRATIONS: readonly Migration[] = [legacyRegistry];
