@@ -169,9 +169,30 @@ describe("Durable Objects over storage from before versioned upgrades", () => {
       };
       const signature = { keyId: node.id, publicKey: node.publicKey, nonce: "n1", nonceExpiresAt: now + 60_000 };
       expect(registry.heartbeat(hb, signature, now + 1, "203.0.113.1")).toMatchObject({ ok: true, registered: false });
-      // Opened again, it is not upgraded again: the node's new sequence number stays.
+      // The 9 tokens it had became 9 minutes' worth of units; 1 ms refilled 60 (60 a minute), one token taken.
+      expect(sql.exec("SELECT seq, hb_level FROM nodes").toArray()).toEqual([
+        { seq: 6, hb_level: 9 * 60_000 + 60 - 60_000 },
+      ]);
+      // Opened again, it is not upgraded again: the bucket is not converted twice.
       new NodeRegistry(state, env);
-      expect(sql.exec("SELECT seq FROM nodes").toArray()).toEqual([{ seq: 6 }]);
+      expect(sql.exec("SELECT hb_level FROM nodes").toArray()).toEqual([{ hb_level: 480_060 }]);
+    });
+  });
+
+  it("NodeRegistry converts fractional token buckets to whole units, to the same number of tokens", async () => {
+    await runInDurableObject(fresh(env.REGISTRY), (_obj, state) => {
+      const { sql } = state.storage;
+      dropAll(sql);
+      // The tables exactly as the code before versions left them: its one step, and no version.
+      migrate(state.storage, REGISTRY_MIGRATIONS.slice(0, 1));
+      sql.exec("DROP TABLE schema_version");
+      sql.exec("INSERT INTO registration_sources (source, tokens, at) VALUES ('198.51.100.1', 2.75, 1000)");
+      new NodeRegistry(state, env);
+      // 2.75 tokens of an hourly limit: 2.75 hours' worth of milliseconds.
+      expect(sql.exec("SELECT source, level, at FROM registration_sources").toArray()).toEqual([
+        { source: "198.51.100.1", level: 9_900_000, at: 1000 },
+      ]);
+      expect(hasColumn(sql, "nodes", "hb_level") && !hasColumn(sql, "nodes", "hb_tokens")).toBe(true);
     });
   });
 

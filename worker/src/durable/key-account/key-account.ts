@@ -4,7 +4,6 @@
 // dispatch, settles the actual cost after, and releases on failure.
 import { DurableObject } from "cloudflare:workers";
 import { outboxRetryDelay } from "../../billing/outbox-backoff.js";
-import { giveBack, resize, settleTaken, type Bucket } from "../../billing/rate-limit.js";
 import type { KeyLimits, Reservation, ReserveResult, UsageEntry } from "../../billing/records.js";
 import { decideReserve, RESERVATION_TTL_MS, type AccountState, type Hold } from "../../billing/reservation.js";
 import { DAY_MS, retentionDays, rowsKeptSince } from "../../billing/retention.js";
@@ -12,6 +11,7 @@ import type { UsageAnswer, UsageQuery } from "../../billing/usage-report.js";
 import { earningOf } from "../../billing/earning.js";
 import { bigFromSql } from "../../billing/exact-sum.js";
 import { addSpent, checkUsageEntry } from "../../billing/usage-entry-check.js";
+import { perMinute, reconcile, refund, resize, type Bucket } from "../../limits/token-bucket.js";
 import { migrate } from "../migrations.js";
 import { earningsShard } from "../names.js";
 import { acknowledge, outboxByShard, outboxSize, queueEarning } from "./outbox.js";
@@ -64,8 +64,9 @@ export class KeyAccount extends DurableObject<Env> {
         rpm: pick(limits.rpm, row.rpm),
         tpm: pick(limits.tpm, row.tpm),
       };
-      const requests = resize({ level: row.rpm_level, at: row.rpm_at }, row.rpm, next.rpm, now);
-      const tokens = resize({ level: row.tpm_level, at: row.tpm_at }, row.tpm, next.tpm, now);
+      const rate = (limit: number | null) => (limit === null ? null : perMinute(limit));
+      const requests = resize({ level: row.rpm_level, at: row.rpm_at }, rate(row.rpm), rate(next.rpm), now);
+      const tokens = resize({ level: row.tpm_level, at: row.tpm_at }, rate(row.tpm), rate(next.tpm), now);
       this.sql.exec("UPDATE account SET budget = ?, rpm = ?, tpm = ?", next.budget, next.rpm, next.tpm);
       this.writeBuckets(requests, tokens);
     });
@@ -136,7 +137,7 @@ export class KeyAccount extends DurableObject<Env> {
         count++;
         spent = addSpent(spent, cost);
         const held = this.takeReservation(e.request_id);
-        if (held && row.tpm !== null) tokens = settleTaken(tokens, row.tpm, held.tokens, e.total_tokens, now);
+        if (held && row.tpm !== null) tokens = reconcile(tokens, perMinute(row.tpm), held.tokens, e.total_tokens, now);
         const earning = earnings[i];
         if (earning) {
           queueEarning(this.sql, earning);
@@ -167,7 +168,7 @@ export class KeyAccount extends DurableObject<Env> {
       let tokens: Bucket = { level: row.tpm_level, at: row.tpm_at };
       for (const id of requestIds) {
         const held = this.takeReservation(id);
-        if (held && row.tpm !== null) tokens = giveBack(tokens, row.tpm, held.tokens, now);
+        if (held && row.tpm !== null) tokens = refund(tokens, perMinute(row.tpm), held.tokens, now);
       }
       this.sql.exec("UPDATE account SET tpm_level = ?, tpm_at = ?", tokens.level, tokens.at);
     });

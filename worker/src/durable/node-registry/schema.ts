@@ -71,4 +71,17 @@ function legacyRegistry(sql: SqlStorage): void {
   sql.exec("CREATE INDEX IF NOT EXISTS nodes_origin ON nodes (origin)");
 }
 
-export const REGISTRY_MIGRATIONS: readonly Migration[] = [legacyRegistry];
+/**
+ * Step 2: the heartbeat and registration buckets count whole sub-units (limits/token-bucket.ts: 1/periodMs of a
+ * token) instead of fractional tokens. The periods are those of the limits then, a minute and an hour, written out
+ * so the step cannot change. The columns keep their declared REAL type (SQLite cannot change it in place); the
+ * values are whole and below 2^53, exact as doubles.
+ */
+function integerBuckets(sql: SqlStorage): void {
+  sql.exec("ALTER TABLE nodes RENAME COLUMN hb_tokens TO hb_level");
+  sql.exec("UPDATE nodes SET hb_level = CAST(hb_level * ? AS INTEGER)", 60_000);
+  sql.exec("ALTER TABLE registration_sources RENAME COLUMN tokens TO level");
+  sql.exec("UPDATE registration_sources SET level = CAST(level * ? AS INTEGER)", 3_600_000);
+}
+
+export const REGISTRY_MIGRATIONS: readonly Migration[] = [legacyRegistry, integerBuckets];
