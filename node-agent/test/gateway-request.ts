@@ -1,5 +1,6 @@
 // Builds requests the way the gateway's dispatch does: JSON body, RFC 9421 signature by the gateway's key.
-import { DISPATCH_NODE_HEADER, signRequest, utf8, type Signer } from "@meshgate/schemas";
+import type { Signer } from "@meshgate/schemas";
+import { jsonBody, signGatewayRequest } from "@meshgate/schemas/testing";
 
 export interface GatewayRequestOptions {
   /** The node the gateway addresses the request to (covered by the signature). */
@@ -23,20 +24,14 @@ export async function signedRequest(
   payload: unknown,
   options: GatewayRequestOptions,
 ): Promise<SignedRequest> {
-  const body = utf8(JSON.stringify(payload));
-  const headers = new Headers({
-    "content-type": "application/json",
-    "x-request-id": options.requestId ?? "req_test",
-    [DISPATCH_NODE_HEADER]: options.nodeId,
-  });
-  await signRequest({
-    method: "POST",
+  const body = jsonBody(payload);
+  const headers = await signGatewayRequest({
     url,
-    headers,
     body,
     signer,
-    now: options.now ?? Date.now(),
-    extraComponents: [DISPATCH_NODE_HEADER],
+    nodeId: options.nodeId,
+    requestId: options.requestId ?? "req_test",
+    now: options.now,
   });
   return { url, init: { method: "POST", headers: Object.fromEntries(headers), body: options.sentBody ?? body } };
 }

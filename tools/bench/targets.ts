@@ -1,6 +1,7 @@
 // What each measured path is sent. Every target gets the same chat request, so the backend does the same work in
 // each; only the hops in front of it differ.
-import { DISPATCH_NODE_HEADER, jwkThumbprint, signRequest, webCryptoSignerFromSeed } from "@meshgate/schemas";
+import { jwkThumbprint, webCryptoSignerFromSeed } from "@meshgate/schemas";
+import { signGatewayRequest } from "@meshgate/schemas/testing";
 import type { Probe } from "./load.js";
 import type { Target } from "./phases.js";
 
@@ -47,20 +48,7 @@ export async function signedAgentTarget(agentUrl: string, agentNodeId: string, g
   const url = agentUrl + CHAT_PATH;
   let n = 0;
   const signed = async (body: Buffer, countEvents: boolean): Promise<Probe> => {
-    const headers = new Headers({
-      "content-type": "application/json",
-      "x-request-id": `req_bench${++n}`,
-      [DISPATCH_NODE_HEADER]: agentNodeId,
-    });
-    await signRequest({
-      method: "POST",
-      url,
-      headers,
-      body,
-      signer,
-      now: Date.now(),
-      extraComponents: [DISPATCH_NODE_HEADER],
-    });
+    const headers = await signGatewayRequest({ url, body, signer, nodeId: agentNodeId, requestId: `req_bench${++n}` });
     return { url, headers: Object.fromEntries(headers), body, countEvents };
   };
   return {

@@ -5,15 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
-import {
-  DISPATCH_NODE_HEADER,
-  GatewayMetadataSchema,
-  jwkThumbprint,
-  newSeed,
-  signRequest,
-  utf8,
-  webCryptoSignerFromSeed,
-} from "@meshgate/schemas";
+import { GatewayMetadataSchema, jwkThumbprint, newSeed, webCryptoSignerFromSeed } from "@meshgate/schemas";
+import { jsonBody, signGatewayRequest } from "@meshgate/schemas/testing";
 import { startSimBackend, type SimBackend } from "@meshgate/sim-backend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../gateway/admin.js";
@@ -59,20 +52,9 @@ describe("gateway key rotation", { timeout: 90_000 }, () => {
   /** A dispatch signed with `seed` as the gateway signs them, sent straight to the agent. */
   async function dispatchSignedWith(seed: string): Promise<Response> {
     const url = `${agent.url}/v1/chat/completions`;
-    const body = utf8(
-      JSON.stringify({ model: CHAT_MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 2 }),
-    );
-    const headers = new Headers({ "content-type": "application/json", [DISPATCH_NODE_HEADER]: agent.nodeId });
+    const body = jsonBody({ model: CHAT_MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 2 });
     const { signer } = await webCryptoSignerFromSeed(seed, jwkThumbprint);
-    await signRequest({
-      method: "POST",
-      url,
-      headers,
-      body,
-      signer,
-      now: Date.now(),
-      extraComponents: [DISPATCH_NODE_HEADER],
-    });
+    const headers = await signGatewayRequest({ url, body, signer, nodeId: agent.nodeId });
     return fetch(url, { method: "POST", headers, body });
   }
 

@@ -1,6 +1,7 @@
 // Raw HTTP/1.1 over node:net for the hostile-wire test: sends bytes fetch() would never produce, reads whatever comes
 // back (a response, a close, a reset, or nothing), and judges it.
 import { connect } from "node:net";
+import { openAIErrorProblem } from "@meshgate/schemas/testing";
 
 export type WireOutcome =
   | { kind: "response"; status: number; headers: Map<string, string>; body: string; head: string }
@@ -158,33 +159,10 @@ export function problemWith(outcome: WireOutcome, expect: Expectation): string |
   if (!(status >= 400 && status < 500)) return `expected a 4xx, got: ${shown}`;
   const json = (headers.get("content-type") ?? "").includes("application/json");
   if (!json) return expect.protocol ? null : `a 4xx that is not JSON: ${shown}`;
-  const shapeProblem = openAIShapeProblem(body);
+  const shapeProblem = openAIErrorProblem(body);
   if (shapeProblem) return `${shapeProblem}: ${shown}`;
   if (expect.statuses && !expect.statuses.includes(status))
     return `expected ${expect.statuses.join("/")}, got: ${shown}`;
-  return null;
-}
-
-function openAIShapeProblem(text: string): string | null {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return "not JSON";
-  }
-  const error =
-    typeof body === "object" && body !== null && "error" in body ? (body as { error: unknown }).error : undefined;
-  if (typeof error !== "object" || error === null || Object.keys(body as object).join() !== "error")
-    return 'not {"error": {...}}';
-  const e = error as Record<string, unknown>;
-  if (Object.keys(e).sort().join() !== "code,message,param,type")
-    return "error must have exactly message, type, param, code";
-  if (typeof e["message"] !== "string" || typeof e["type"] !== "string") return "message and type must be strings";
-  if (
-    !(e["param"] === null || typeof e["param"] === "string") ||
-    !(e["code"] === null || typeof e["code"] === "string")
-  )
-    return "param and code must be string or null";
   return null;
 }
 

@@ -1,11 +1,11 @@
 import { router } from "./app.js";
 import { runHealthProbes } from "./mesh/health-probe-run.js";
 
-export { ApiKeys } from "./durable/api-keys.js";
-export { NodeRegistry } from "./durable/node-registry.js";
-export { KeyAccount } from "./durable/key-account.js";
-export { EarningsShard } from "./durable/earnings-shard.js";
-export { Settlements } from "./durable/settlements.js";
+export { ApiKeys } from "./durable/api-keys/api-keys.js";
+export { NodeRegistry } from "./durable/node-registry/node-registry.js";
+export { KeyAccount } from "./durable/key-account/key-account.js";
+export { EarningsShard } from "./durable/earnings-shard/earnings-shard.js";
+export { Settlements } from "./durable/settlements/settlements.js";
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),

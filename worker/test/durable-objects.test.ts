@@ -159,11 +159,11 @@ describe("KeyAccount.settle", () => {
   it("writes a batch in one go, keeps the first copy of a request id, and reports what was new", async () => {
     const account = keyAccount(env, "batch-test");
     expect(
-      await runInDurableObject(account, (obj) => obj.settle([entry("a"), entry("b", { streamed: false })], Date.now())),
+      await runInDurableObject(account, (obj) => obj.record([entry("a"), entry("b", { streamed: false })], Date.now())),
     ).toBe(2);
     expect(
       await runInDurableObject(account, (obj) =>
-        obj.settle([entry("b", { prompt_tokens: 99 }), entry("c")], Date.now()),
+        obj.record([entry("b", { prompt_tokens: 99 }), entry("c")], Date.now()),
       ),
     ).toBe(1);
     const report = await runInDurableObject(account, (obj) =>
@@ -181,7 +181,7 @@ describe("KeyAccount.settle", () => {
   it("reports a range and limits rows, newest first", async () => {
     const account = keyAccount(env, "range-test");
     await runInDurableObject(account, (obj) =>
-      obj.settle(
+      obj.record(
         [entry("x", { created: day(-1, 1) }), entry("y", { created: day(-1, 2) }), entry("z", { created: day(-1, 3) })],
         Date.now(),
       ),

@@ -1,16 +1,14 @@
 // Shared steps of the Workers-runtime integration tests: admin calls, API keys, signed heartbeats.
 import { env, SELF } from "cloudflare:test";
 import { inject } from "vitest";
+import { toBase64Url, type Heartbeat, type OpenAIErrorBody, type Signer } from "@meshgate/schemas";
 import {
-  jwkThumbprint,
-  NODE_KEY_HEADER,
-  signRequest,
-  toBase64Url,
-  utf8,
-  webCryptoSignerFromSeed,
-  type Heartbeat,
-  type Signer,
-} from "@meshgate/schemas";
+  jsonBody,
+  newTestNode,
+  parseOpenAIError,
+  signNodeRequest as signAsNode,
+  type TestIdentity,
+} from "@meshgate/schemas/testing";
 import { nodeRegistry } from "../src/durable/names.js";
 import { invalidateNodeSnapshot } from "../src/mesh/node-snapshot.js";
 
@@ -39,11 +37,7 @@ export function clientFetch(path: string, key: string, init: RequestInit = {}): 
   return SELF.fetch(`${BASE}${path}`, { ...init, headers });
 }
 
-export interface TestNode {
-  id: string;
-  /** The current key's public half, sent in meshgate-node-key. */
-  publicKey: string;
-  signer: Signer;
+export interface TestNode extends TestIdentity {
   seq: number;
 }
 
@@ -54,8 +48,7 @@ export async function newNode(seedText?: string): Promise<TestNode> {
   const seed = new Uint8Array(32);
   crypto.getRandomValues(seed);
   seed[0] = ++nodeCounter;
-  const { signer, publicKey } = await webCryptoSignerFromSeed(seedText ?? toBase64Url(seed), jwkThumbprint);
-  return { id: signer.keyId, publicKey, signer, seq: 0 };
+  return { ...(await newTestNode(seedText ?? toBase64Url(seed))), seq: 0 };
 }
 
 export function heartbeatBody(node: TestNode, over: Partial<Heartbeat> = {}): Heartbeat {
@@ -87,20 +80,15 @@ export interface SignOptions {
   path?: string;
 }
 
+/** Signs `body` (a JSON value) as `node` would for a POST to `opts.path`, the heartbeat path by default. */
 export async function signNodeRequest(node: TestNode, body: unknown, opts: SignOptions = {}): Promise<SignedHeartbeat> {
-  const bytes = utf8(JSON.stringify(body));
-  const headers = new Headers({
-    "content-type": "application/json",
-    [NODE_KEY_HEADER]: opts.publicKey ?? node.publicKey,
-  });
-  const url = `${BASE}${opts.path ?? "/v1/nodes/heartbeat"}`;
-  await signRequest({
-    method: "POST",
-    url,
-    headers,
+  const bytes = jsonBody(body);
+  const headers = await signAsNode({
+    url: `${BASE}${opts.path ?? "/v1/nodes/heartbeat"}`,
     body: bytes,
+    publicKey: opts.publicKey ?? node.publicKey,
     signer: opts.signer ?? node.signer,
-    now: opts.now ?? Date.now(),
+    now: opts.now,
   });
   return { body: bytes, headers };
 }
@@ -133,14 +121,7 @@ export async function registerRoutable(node: TestNode, over: Partial<Heartbeat> 
   return res;
 }
 
-export interface OpenAIError {
-  error: { message: string; type: string; param: string | null; code: string | null };
-}
-
 /** Asserts the OpenAI error shape and returns it. */
-export async function errorBody(res: Response): Promise<OpenAIError["error"]> {
-  const body = (await res.json()) as OpenAIError;
-  const keys = Object.keys(body.error).sort();
-  if (keys.join() !== "code,message,param,type") throw new Error(`not an OpenAI error shape: ${JSON.stringify(body)}`);
-  return body.error;
+export async function errorBody(res: Response): Promise<OpenAIErrorBody["error"]> {
+  return parseOpenAIError(await res.text());
 }

@@ -1,7 +1,8 @@
 // Plumbing for the hostile-input battery: a request as data (so fast-check prints it as the counterexample), the
-// OpenAI error-shape checker, node-signed raw bodies, and a snapshot of the gateway's durable state.
+// check that a refusal is in OpenAI's error shape, node-signed raw bodies, and a snapshot of the gateway's durable
+// state.
 import { createExecutionContext, env, runInDurableObject, SELF, waitOnExecutionContext } from "cloudflare:test";
-import { NODE_KEY_HEADER, signRequest } from "@meshgate/schemas";
+import { openAIErrorProblem, parseOpenAIError, signNodeRequest } from "@meshgate/schemas/testing";
 import { apiKeys, keyAccount, nodeRegistry } from "../src/durable/names.js";
 import worker from "../src/index.js";
 import { BASE, type TestNode } from "./helpers.js";
@@ -71,40 +72,12 @@ export async function expectOpenAIError(
     fail("the error is not served as application/json");
   const problem = openAIErrorProblem(text);
   if (problem) fail(problem);
-  return (JSON.parse(text) as { error: { code: string | null } }).error.code;
-}
-
-/** Why `text` is not an OpenAI error body, or null when it is one. */
-export function openAIErrorProblem(text: string): string | null {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return "the body is not JSON";
-  }
-  if (!isRecord(body) || Object.keys(body).join() !== "error" || !isRecord(body["error"]))
-    return 'the body is not {"error": {...}}';
-  const error = body["error"];
-  if (Object.keys(error).sort().join() !== "code,message,param,type")
-    return "error must have exactly message, type, param, code";
-  if (typeof error["message"] !== "string" || typeof error["type"] !== "string")
-    return "message and type must be strings";
-  if (!isStringOrNull(error["param"]) || !isStringOrNull(error["code"])) return "param and code must be string or null";
-  return null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isStringOrNull(value: unknown): boolean {
-  return value === null || typeof value === "string";
+  return parseOpenAIError(text).code;
 }
 
 /** Signs arbitrary bytes as `node` would sign a POST to `path` (helpers.signNodeRequest only signs JSON values). */
 export async function signRaw(node: TestNode, path: string, body: Uint8Array, headers: Headers): Promise<void> {
-  headers.set(NODE_KEY_HEADER, node.publicKey);
-  await signRequest({ method: "POST", url: `${BASE}${path}`, headers, body, signer: node.signer, now: Date.now() });
+  await signNodeRequest({ url: `${BASE}${path}`, body, headers, publicKey: node.publicKey, signer: node.signer });
 }
 
 /**

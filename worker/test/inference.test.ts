@@ -248,7 +248,7 @@ describe("POST /v1/chat/completions through a signed node", () => {
       receipt_status: "missing",
       receipt: null,
     };
-    const inserted = await runInDurableObject(keyAccount(env, id), (account) => account.settle([again], Date.now()));
+    const inserted = await runInDurableObject(keyAccount(env, id), (account) => account.record([again], Date.now()));
     expect(inserted).toBe(0);
     expect((await usageOf(key, 1)).totals).toEqual(first.totals);
   });

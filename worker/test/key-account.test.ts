@@ -4,7 +4,7 @@ import type { Earning, KeyLimits, ReserveResult, UsageEntry } from "../src/billi
 import { RESERVATION_TTL_MS } from "../src/billing/reservation.js";
 import type { UsageQuery } from "../src/billing/usage-report.js";
 import type { Dimension } from "../src/billing/usage-sums.js";
-import { KeyAccount } from "../src/durable/key-account.js";
+import { KeyAccount } from "../src/durable/key-account/key-account.js";
 import { earningsShard, earningsShardOf, keyAccount } from "../src/durable/names.js";
 import { billable, day, entry, NODE_A, NODE_B } from "./usage-entries.js";
 
@@ -31,7 +31,7 @@ describe("KeyAccount reservations", () => {
     expect((await stub.reserve(req("r1", 300, 200), T)).headers["x-ratelimit-remaining-tokens"]).toBe("800");
     expect(await stub.view(T)).toMatchObject({ spent: 0, reserved: 300 });
 
-    expect(await stub.settle([billable("r1", 250, { total_tokens: 50 })], T)).toBe(1);
+    expect(await stub.record([billable("r1", 250, { total_tokens: 50 })], T)).toBe(1);
     expect(await stub.view(T)).toMatchObject({ spent: 250, reserved: 0 });
     // 200 taken, 50 used: 150 back.
     expect((await stub.reserve(req("r2", 0, 0), T)).headers["x-ratelimit-remaining-tokens"]).toBe("950");
@@ -42,7 +42,7 @@ describe("KeyAccount reservations", () => {
     await ready;
     await stub.reserve(req("r1", 0, 100), T);
     // 100 held, 1,600 used: 1,500 more are taken, 600 below empty.
-    await stub.settle([entry("r1", { total_tokens: 1_600 })], T);
+    await stub.record([entry("r1", { total_tokens: 1_600 })], T);
     const next = refusal(await stub.reserve(req("r2", 0, 100), T));
     expect(next.headers["x-ratelimit-remaining-tokens"]).toBe("0");
     // 700 tokens to refill at 1,000 a minute: 42 s.
@@ -147,8 +147,8 @@ describe("KeyAccount.settle", () => {
     const { stub, ready } = freshAccount({ budget: 10_000 });
     await ready;
     const entries = [billable("s1", 100), billable("s2", 200), entry("s3")];
-    expect(await stub.settle(entries, Date.now())).toBe(3);
-    expect(await stub.settle([...entries, { ...billable("s1", 999), prompt_tokens: 99 }], Date.now())).toBe(0);
+    expect(await stub.record(entries, Date.now())).toBe(3);
+    expect(await stub.record([...entries, { ...billable("s1", 999), prompt_tokens: 99 }], Date.now())).toBe(0);
     expect(await stub.view(Date.now())).toMatchObject({ spent: 300 });
     const usage = await stub.usage(whole);
     expect(usage.totals).toMatchObject({ requests: 3n, cost: 300n, billable_requests: 2n, prompt_tokens: 9n });
@@ -164,7 +164,7 @@ describe("KeyAccount.settle", () => {
   it("charges only billable rows, whatever their cost field says", async () => {
     const { stub, ready } = freshAccount();
     await ready;
-    await stub.settle([entry("x", { cost: 500, node_amount: 400 })], Date.now());
+    await stub.record([entry("x", { cost: 500, node_amount: 400 })], Date.now());
     expect(await stub.view(Date.now())).toMatchObject({ spent: 0 });
   });
 
@@ -172,7 +172,7 @@ describe("KeyAccount.settle", () => {
     const { stub, ready } = freshAccount();
     await ready;
     const e = billable(`earn-${Date.now()}`, 50, { node_id: NODE_B });
-    await stub.settle([e], Date.now());
+    await stub.record([e], Date.now());
     const outbox = await runInDurableObject(stub, (_obj, state) =>
       state.storage.sql.exec("SELECT * FROM outbox").toArray(),
     );
@@ -202,7 +202,7 @@ describe("KeyAccount.settle", () => {
     const e = billable(`retry-${Date.now()}`, 70, { node_id: NODE_A });
     await runInDurableObject(stub, async (_obj, state) => {
       const broken = new KeyAccount(state, { ...env, EARNINGS: failing as unknown as Env["EARNINGS"] });
-      expect(await broken.settle([e], Date.now())).toBe(1);
+      expect(await broken.record([e], Date.now())).toBe(1);
       expect(state.storage.sql.exec("SELECT request_id FROM outbox").toArray()).toEqual([{ request_id: e.request_id }]);
       const alarm = await state.storage.getAlarm();
       // The first retry comes after a second.
@@ -235,19 +235,19 @@ describe("KeyAccount.settle with figures near 2^53", () => {
         { node_amount: Number.NaN },
         { created: MAX + 2 },
       ]) {
-        await expect(account.settle([entry("fine"), entry("bad", over)], Date.now())).rejects.toThrow(
+        await expect(account.record([entry("fine"), entry("bad", over)], Date.now())).rejects.toThrow(
           /^usage entry bad: /,
         );
       }
     });
     expect((await stub.usage(whole)).totals.requests).toBe(0n);
-    expect(await stub.settle([entry("fine")], Date.now())).toBe(1);
+    expect(await stub.record([entry("fine")], Date.now())).toBe(1);
   });
 
   it("keeps what a key spent exact past 2^53, where adding doubles would round", async () => {
     const { stub, ready } = freshAccount();
     await ready;
-    await stub.settle(
+    await stub.record(
       [entry("big-1", { billable: true, cost: MAX }), entry("big-2", { billable: true, cost: 3 })],
       Date.now(),
     );
@@ -270,7 +270,7 @@ describe("KeyAccount.settle with figures near 2^53", () => {
         total_tokens: MAX,
       }),
     );
-    expect(await stub.settle(rows, Date.now())).toBe(1_025);
+    expect(await stub.record(rows, Date.now())).toBe(1_025);
     const expected = 1_025n * BigInt(MAX);
     expect(expected > 2n ** 63n - 1n).toBe(true);
     const figures = {
@@ -289,7 +289,7 @@ describe("KeyAccount.settle with figures near 2^53", () => {
     );
     expect(await spentText(stub)).toBe(String(2n ** 63n - 1n));
     // Still usable: the next charge neither throws nor wraps.
-    expect(await stub.settle([entry("after", { billable: true, cost: 1 })], Date.now())).toBe(1);
+    expect(await stub.record([entry("after", { billable: true, cost: 1 })], Date.now())).toBe(1);
     expect(await spentText(stub)).toBe(String(2n ** 63n - 1n));
   });
 });
@@ -327,7 +327,7 @@ describe("KeyAccount.usage", () => {
   it("sums the same from daily roll-ups as from rows, by model, node and day", async () => {
     const { stub, ready } = freshAccount();
     await ready;
-    await stub.settle(entries, Date.now());
+    await stub.record(entries, Date.now());
     const expected = (by: (e: UsageEntry) => string) => {
       const sums = new Map<
         string,
@@ -369,7 +369,7 @@ describe("KeyAccount.usage", () => {
   it("lists the newest rows of a range, at most `limit`, saying whether there are more", async () => {
     const { stub, ready } = freshAccount();
     await ready;
-    await stub.settle(entries, Date.now());
+    await stub.record(entries, Date.now());
     const report = await stub.usage({ from: day(-2), to: day(0), group_by: null, limit: 2 });
     expect(report.totals.requests).toBe(4n);
     expect(report.rows.map((r) => r.request_id)).toEqual(["u5", "u4"]);
@@ -381,7 +381,7 @@ describe("KeyAccount.usage", () => {
     const { stub, ready } = freshAccount();
     await ready;
     const old = [entry("old1", { created: day(-120, 5) }), entry("old2", { created: day(-120, 6) })];
-    await stub.settle([...old, entry("recent", { created: day(-1, 5) })], Date.now());
+    await stub.record([...old, entry("recent", { created: day(-1, 5) })], Date.now());
     await runInDurableObject(stub, (obj) => obj.alarm());
     const report = await stub.usage({ from: day(-121), to: day(0), group_by: null, limit: 10 });
     expect(report.rows.map((r) => r.request_id)).toEqual(["recent"]);
@@ -398,7 +398,8 @@ describe("KeyAccount over roll-ups from before their carries", () => {
     await ready;
     await runInDurableObject(stub, async (_obj, state) => {
       const sql = state.storage.sql;
-      sql.exec("DROP TABLE usage_daily");
+      // An account from before versioned upgrades, whose roll-ups were made before the carries.
+      sql.exec("DROP TABLE schema_version; DROP TABLE usage_daily");
       // Exactly as deployed before the carries.
       sql.exec(`CREATE TABLE usage_daily (day INTEGER NOT NULL, model TEXT NOT NULL, node_id TEXT NOT NULL, requests INTEGER NOT NULL,
         prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL, cost INTEGER NOT NULL, node_amount INTEGER NOT NULL,
@@ -413,7 +414,7 @@ describe("KeyAccount over roll-ups from before their carries", () => {
       const more = [1, 2, 3].map((i) =>
         entry(`carry-${i}`, { created: day(-1, i), prompt_tokens: Number.MAX_SAFE_INTEGER }),
       );
-      expect(await account.settle(more, Date.now())).toBe(3);
+      expect(await account.record(more, Date.now())).toBe(3);
       const expected = near + 3n * BigInt(Number.MAX_SAFE_INTEGER);
       expect(account.usage(whole).totals).toMatchObject({
         requests: 5n,
@@ -437,7 +438,7 @@ describe("KeyAccount over an old usage ledger", () => {
     await runInDurableObject(stub, async (_obj, state) => {
       const sql = state.storage.sql;
       sql.exec(
-        "DROP TABLE usage; DROP TABLE usage_daily; DROP TABLE account; DROP TABLE reservations; DROP TABLE outbox",
+        "DROP TABLE schema_version; DROP TABLE usage; DROP TABLE usage_daily; DROP TABLE account; DROP TABLE reservations; DROP TABLE outbox",
       );
       // Exactly as UsageLedger created it.
       sql.exec(`CREATE TABLE IF NOT EXISTS usage (
@@ -477,7 +478,7 @@ describe("KeyAccount over an old usage ledger", () => {
         { group: "m1", requests: 2n, total_tokens: 60n },
         { group: "m2", requests: 1n, total_tokens: 30n },
       ]);
-      expect(await account.settle([billable("new", 5, { created: day(-1, 4), model: "m2" })], Date.now())).toBe(1);
+      expect(await account.record([billable("new", 5, { created: day(-1, 4), model: "m2" })], Date.now())).toBe(1);
       // Opening it again changes nothing: the upgrade ran once.
       const reopened = new KeyAccount(state, env);
       expect(reopened.usage({ from: day(-2), to: day(0), group_by: null, limit: 0 }).totals).toMatchObject({

@@ -42,7 +42,7 @@ async function keyWithUsage(name: string, tag: string) {
       receipt_status: "incomplete",
     }),
   ];
-  await keyAccount(env, key.id).settle(entries, Date.now());
+  await keyAccount(env, key.id).record(entries, Date.now());
   return { ...key, entries };
 }
 
@@ -123,7 +123,7 @@ describe("GET /v1/usage", () => {
 
   it("serves CSV: a download, CRLF, defused model names", async () => {
     const { id, key } = await createApiKey("usage-csv");
-    await keyAccount(env, id).settle(
+    await keyAccount(env, id).record(
       [entry("csv-1", { key_id: id, created: day(-1, 3), model: '=HYPERLINK("http://x","click")' })],
       Date.now(),
     );
@@ -168,7 +168,7 @@ describe("GET /v1/usage", () => {
 
   it("answers old ranges from daily totals when they are whole days, and explains the retention otherwise", async () => {
     const { id, key } = await createApiKey("usage-old");
-    await keyAccount(env, id).settle([entry("old-1", { key_id: id, created: day(-200, 5) })], Date.now());
+    await keyAccount(env, id).record([entry("old-1", { key_id: id, created: day(-200, 5) })], Date.now());
     const whole = await clientFetch(`/v1/usage?from=${seconds(day(-201))}&to=${seconds(day(-199))}`, key);
     expect(whole.status).toBe(200);
     expect(UsageReportSchema.parse(await whole.json()).totals.requests).toBe(1);
@@ -210,7 +210,7 @@ describe("GET /admin/usage", () => {
     const keys = await Promise.all([0, 1, 2].map((i) => createApiKey(`merge-${i}`)));
     await Promise.all(
       keys.map((k, i) =>
-        keyAccount(env, k.id).settle(
+        keyAccount(env, k.id).record(
           [
             billable(`merge-${i}`, 1_000_001 * (i + 1), {
               key_id: k.id,
@@ -271,7 +271,7 @@ describe("usage reports after rows with counts near 2^53", () => {
         node_amount: HUGE,
       });
     const plain = billable(`${tag}-plain`, 5, { key_id: key.id, created: day(-1, 12), model: `${tag}-model` });
-    await keyAccount(env, key.id).settle([huge(1), huge(2), plain], Date.now());
+    await keyAccount(env, key.id).record([huge(1), huge(2), plain], Date.now());
     return key;
   }
 

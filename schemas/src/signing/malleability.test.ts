@@ -2,7 +2,7 @@
 // second valid signature. The Worker (workerd's BoringSSL) and the agent (Node's OpenSSL) are tested the same way in
 // their own packages.
 import { describe, expect, it } from "vitest";
-import { hexToBytes, malleateSignature, nonCanonicalSignatureHeader, RFC8032_VECTORS } from "../testing.js";
+import { hexToBytes, malleateSignature, nonCanonicalSignatureHeader, RFC8032_VECTORS } from "../testing/index.js";
 import { fromBase64, toBase64, toBase64Url } from "./base64.js";
 import { webCryptoVerify } from "./ed25519-webcrypto.js";
 

@@ -55,7 +55,10 @@ const RAISED_RATE_LIMIT = "6000/1000";
 /** Signatures expire 30 s after `created`; sign at most ~10 s of sending ahead, so none is near expiry when sent. */
 const SIGN_AHEAD_SECONDS = 10;
 const VERIFY_TIMEOUT_MS = 120_000;
-/** The registry's CHALLENGE_RETRY_MS (worker/src/durable/node-registry.ts), not imported: that module needs workerd. */
+/**
+ * The registry's CHALLENGE_RETRY_MS (worker/src/durable/node-registry/node-registry.ts), not imported: that module
+ * needs workerd.
+ */
 const CHALLENGE_RETRY_MS = 10_000;
 const REGISTER_BATCH = 200;
 

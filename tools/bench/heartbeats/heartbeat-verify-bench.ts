@@ -6,13 +6,12 @@ import { fileURLToPath } from "node:url";
 import {
   jwkThumbprint,
   newSeed,
-  NODE_KEY_HEADER,
-  signRequest,
   utf8,
   webCryptoSignerFromSeed,
   type Heartbeat,
   type WebCryptoKeyPair,
 } from "@meshgate/schemas";
+import { signNodeRequest } from "@meshgate/schemas/testing";
 import { startGateway, type Gateway } from "../../gateway/gateway.js";
 import { writeBenchWorkerConfig } from "../bench-worker-config.js";
 import {
@@ -46,8 +45,13 @@ async function signHeartbeat(node: WebCryptoKeyPair, index: number, now: number)
     seq: now,
   };
   const body = JSON.stringify(heartbeat);
-  const headers = new Headers({ "content-type": "application/json", [NODE_KEY_HEADER]: node.publicKey });
-  await signRequest({ method: "POST", url: HEARTBEAT_URL, headers, body: utf8(body), signer: node.signer, now });
+  const headers = await signNodeRequest({
+    url: HEARTBEAT_URL,
+    body: utf8(body),
+    publicKey: node.publicKey,
+    signer: node.signer,
+    now,
+  });
   return { url: HEARTBEAT_URL, headers: [...headers.entries()], body };
 }
 

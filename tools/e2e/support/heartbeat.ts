@@ -3,32 +3,15 @@
 import {
   EndpointChallengeSchema,
   endpointProofStatement,
-  jwkThumbprint,
-  newSeed,
-  NODE_KEY_HEADER,
-  signRequest,
   toBase64Url,
-  utf8,
-  webCryptoSignerFromSeed,
   type EndpointProof,
   type Heartbeat,
-  type Signer,
 } from "@meshgate/schemas";
+import { jsonBody, signNodeRequest, type TestIdentity } from "@meshgate/schemas/testing";
 import { waitForNode } from "../../gateway/nodes.js";
 
-export interface TestNode {
-  /** The node id: the thumbprint of its first key. */
-  id: string;
-  /** The current key's public half (base64url), sent as meshgate-node-key. */
-  publicKey: string;
-  signer: Signer;
-}
-
-/** A fresh node identity: its id is its key's RFC 7638 thumbprint, which is also the keyid it signs with. */
-export async function newTestNode(): Promise<TestNode> {
-  const { publicKey, signer } = await webCryptoSignerFromSeed(newSeed(), jwkThumbprint);
-  return { id: signer.keyId, publicKey, signer };
-}
+export { newTestNode } from "@meshgate/schemas/testing";
+export type TestNode = TestIdentity;
 
 export interface SignedRequest {
   url: string;
@@ -54,9 +37,8 @@ export async function signedNodeRequest(
   now = Date.now(),
 ): Promise<SignedRequest> {
   const url = `${gatewayUrl}${path}`;
-  const body = utf8(JSON.stringify(payload));
-  const headers = new Headers({ "content-type": "application/json", [NODE_KEY_HEADER]: node.publicKey });
-  await signRequest({ method: "POST", url, headers, body, signer: node.signer, now });
+  const body = jsonBody(payload);
+  const headers = await signNodeRequest({ url, body, publicKey: node.publicKey, signer: node.signer, now });
   return { url, headers, body };
 }
 

@@ -4,14 +4,8 @@
 // opening a new one shortly after the agent closes one, and records how long each lived, so a test can tell how
 // quickly the agent lets go of them and whether it counts them as load.
 import { connect, type Socket } from "node:net";
-import {
-  DISPATCH_NODE_HEADER,
-  jwkThumbprint,
-  newSeed,
-  signRequest,
-  utf8,
-  webCryptoSignerFromSeed,
-} from "@meshgate/schemas";
+import { DISPATCH_NODE_HEADER, jwkThumbprint, newSeed, utf8, webCryptoSignerFromSeed } from "@meshgate/schemas";
+import { signGatewayRequest } from "@meshgate/schemas/testing";
 
 /**
  * - unsigned: no signature at all;
@@ -77,14 +71,13 @@ async function requestHead(kind: StrangerKind, opts: StrangerFloodOptions): Prom
     const { signer } = await webCryptoSignerFromSeed(newSeed(), keyId);
     const now = kind === "stale" ? Date.now() - 10 * 60_000 : Date.now();
     const body = utf8(" ".repeat(DECLARED_BODY_BYTES));
-    await signRequest({
-      method: "POST",
+    await signGatewayRequest({
       url: `${opts.url}${CHAT_PATH}`,
-      headers: fields,
       body,
+      headers: fields,
       signer,
+      nodeId: opts.nodeId,
       now,
-      extraComponents: [DISPATCH_NODE_HEADER],
     });
   }
   const lines = [...fields].map(([name, value]) => `${name}: ${value}`);

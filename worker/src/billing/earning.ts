@@ -4,7 +4,7 @@ import type { Earning, UsageEntry } from "./records.js";
 
 /**
  * schemas' receiptLeaf (sha256(sha256(bytes))), hashed by the runtime: a pure-JS sha256 per billable row was most of
- * what an account spent on settling it.
+ * what an account spent on recording it.
  */
 export async function nativeReceiptLeaf(bytes: Uint8Array): Promise<Uint8Array> {
   const once = await crypto.subtle.digest("SHA-256", bytes);

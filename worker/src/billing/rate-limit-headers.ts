@@ -1,13 +1,14 @@
 // OpenAI's x-ratelimit-* response headers, for the per-minute limits a key has (none for a limit it doesn't).
+import { available, msUntilFull, perMinute, type Bucket } from "../limits/token-bucket.js";
 import { goDuration } from "../lib/go-duration.js";
-import { msUntilFull, remaining, type Bucket } from "./rate-limit.js";
 import type { KeyLimits, RateLimitHeaders } from "./records.js";
 
 function limitHeaders(kind: "requests" | "tokens", limit: number, bucket: Bucket, now: number): RateLimitHeaders {
+  const rate = perMinute(limit);
   return {
     [`x-ratelimit-limit-${kind}`]: String(limit),
-    [`x-ratelimit-remaining-${kind}`]: String(remaining(bucket, limit, now)),
-    [`x-ratelimit-reset-${kind}`]: goDuration(msUntilFull(bucket, limit, now)),
+    [`x-ratelimit-remaining-${kind}`]: String(available(bucket, rate, now)),
+    [`x-ratelimit-reset-${kind}`]: goDuration(msUntilFull(bucket, rate, now)),
   };
 }
 

@@ -8,7 +8,7 @@ export interface KeyLimits {
   tpm: number | null;
 }
 
-/** The worst case of one request, held against the key's budget and token rate until the answer is settled. */
+/** The worst case of one request, held against the key's budget and token rate until the answer is recorded. */
 export interface Reservation {
   request_id: string;
   /** Micro-units: worst-case prompt tokens and the completion cap at the chosen node's price, plus the fee. */

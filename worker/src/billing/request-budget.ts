@@ -1,7 +1,7 @@
 // One request's hold on its key's budget and rate limits: the worst case at the chosen node's price (and, without a
 // client cap, the node's context length) is reserved before the node is asked (again, for the difference, if a
 // failover picks a node whose worst case costs more), and given back if no node answers. The answer's actual cost is
-// charged when its usage is settled (mesh/reporting.ts), which also drops the reservation. The request's body is
+// charged when its usage is recorded (mesh/reporting.ts), which also drops the reservation. The request's body is
 // never changed for the budget's sake.
 import { FREE, type Price } from "@meshgate/schemas";
 import { ok, refuse, type Invalid, type Result } from "../lib/refusal.js";
@@ -26,7 +26,7 @@ export interface RequestBudgetInit {
   bodyBytes: number;
   /**
    * Completion tokens per choice a request without a cap is counted for against tokens-per-minute until its answer
-   * settles (and the real total replaces it): what the endpoint's servers would default to.
+   * is recorded (and the real total replaces it): what the endpoint's servers would default to.
    */
   likelyCap: number;
   feeBps: number;
@@ -61,7 +61,7 @@ export class RequestBudget {
   private left: number | null = null;
   private refusal: OverLimit | null = null;
   private readonly limited: boolean;
-  /** Counted against tokens-per-minute; the account corrects it to the answer's real total when it settles. */
+  /** Counted against tokens-per-minute; the account corrects it to the answer's real total when it records it. */
   private readonly rateTokens: number;
   /** A cap too large to reserve for (checked once a node was picked, so an unknown model is still a 404). */
   private readonly oversized: boolean;

@@ -1,9 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { fullBucket, take } from "./rate-limit.js";
+import { fullBucket, perMinute, take, type Bucket } from "../limits/token-bucket.js";
 import type { KeyLimits } from "./records.js";
 import { decideReserve, hasAnyLimit, type AccountState } from "./reservation.js";
 
 const T0 = 1_700_000_000_000;
+
+/** A full per-minute bucket, or an empty one for no limit (which is never read). */
+const full = (limit: number | null): Bucket =>
+  limit === null ? { level: 0, at: T0 } : fullBucket(perMinute(limit), T0);
 
 function account(limits: Partial<KeyLimits>, over: Partial<AccountState> = {}): AccountState {
   const l: KeyLimits = { budget: null, rpm: null, tpm: null, ...limits };
@@ -11,8 +15,8 @@ function account(limits: Partial<KeyLimits>, over: Partial<AccountState> = {}): 
     limits: l,
     spent: 0,
     reserved: 0,
-    requests: fullBucket(l.rpm ?? 0, T0),
-    tokens: fullBucket(l.tpm ?? 0, T0),
+    requests: full(l.rpm),
+    tokens: full(l.tpm),
     ...over,
   };
 }
@@ -60,7 +64,7 @@ describe("decideReserve", () => {
   });
 
   it("refuses past the rpm with the wait until a request is free", () => {
-    const used = take(fullBucket(3, T0), 3, 3, T0);
+    const used = take(full(3), perMinute(3), 3, T0);
     if (!used.ok) throw new Error("should fit");
     const d = decideReserve(account({ rpm: 3 }, { requests: used.bucket }), req(0, 1), null, T0 + 5_000);
     expect(d.result).toMatchObject({ ok: false, code: "rate_limit_exceeded", retryAfterSeconds: 15 });
@@ -72,7 +76,7 @@ describe("decideReserve", () => {
   });
 
   it("refuses past the tpm with the wait, and a request larger than the tpm with no wait at all", () => {
-    const used = take(fullBucket(1_000, T0), 1_000, 900, T0);
+    const used = take(full(1_000), perMinute(1_000), 900, T0);
     if (!used.ok) throw new Error("should fit");
     const d = decideReserve(account({ tpm: 1_000 }, { tokens: used.bucket }), req(0, 400), null, T0);
     // 300 tokens short at 1,000 a minute: 18 s.
@@ -84,7 +88,7 @@ describe("decideReserve", () => {
   });
 
   it("checks the budget first, then rpm, then tpm, and a refusal takes nothing", () => {
-    const noRequests = take(fullBucket(1, T0), 1, 1, T0);
+    const noRequests = take(full(1), perMinute(1), 1, T0);
     if (!noRequests.ok) throw new Error("should fit");
     const broke = account({ budget: 0, rpm: 1, tpm: 10 }, { requests: noRequests.bucket });
     expect(decideReserve(broke, req(1, 100), null, T0).result).toMatchObject({ code: "insufficient_quota" });
@@ -98,7 +102,7 @@ describe("decideReserve", () => {
 
   it("raises an existing reservation by checking and taking only the increase, counting no new request", () => {
     const state = account({ budget: 100, rpm: 1, tpm: 1_000 }, { spent: 0, reserved: 50 });
-    const noRequests = take(state.requests, 1, 1, T0);
+    const noRequests = take(state.requests, perMinute(1), 1, T0);
     if (!noRequests.ok) throw new Error("should fit");
     const again = { ...state, requests: noRequests.bucket };
     const raised = decideReserve(again, req(70, 150), { amount: 50, tokens: 100 }, T0);

@@ -1,13 +1,13 @@
 // Whether a key's account can take one more request, and what that takes: the budget (worst-case cost held until
-// settled), one request from the requests-per-minute bucket and the request's tokens from the tokens-per-minute
+// recorded), one request from the requests-per-minute bucket and the request's tokens from the tokens-per-minute
 // bucket. Checked in that order; a refusal takes nothing.
+import { available, perMinute, retryAfterSeconds, take, type Bucket } from "../limits/token-bucket.js";
 import { goDuration } from "../lib/go-duration.js";
 import { rateLimitHeaders } from "./rate-limit-headers.js";
-import { remaining, take, type Bucket } from "./rate-limit.js";
 import type { KeyLimits, Reservation, ReserveResult } from "./records.js";
 
 /**
- * A reservation not settled or released by then is dropped. It must outlast any answer still streaming, and a stream
+ * A reservation not recorded or released by then is dropped. It must outlast any answer still streaming, and a stream
  * has no overall time limit (it ends when the node stops sending for 30 s, UPSTREAM_STALL_MS), hence an hour rather
  * than minutes. What it bounds is the hold left by a Worker that died after reserving: not kept for ever.
  */
@@ -70,15 +70,16 @@ function takeOrWait(
   n: number,
   now: number,
 ): { bucket: Bucket } | Wait {
-  const taken = take(bucket, limit, n, now);
+  const rate = perMinute(limit);
+  const taken = take(bucket, rate, n, now);
   if (taken.ok) return { bucket: taken.bucket };
   const wait = taken.waitMs ?? 0;
-  const used = limit - remaining(bucket, limit, now);
+  const used = limit - available(bucket, rate, now);
   return {
     message:
       `Rate limit reached for this API key on ${PER_MINUTE[kind]}: Limit ${limit}, Used ${used}, Requested ${n}. ` +
       `Please try again in ${goDuration(wait)}.`,
-    retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)),
+    retryAfterSeconds: retryAfterSeconds(wait),
   };
 }
 

@@ -2,7 +2,9 @@
 import type { UsageEntry } from "./records.js";
 import type { Dimension, UsageGroup, UsageSums } from "./usage-sums.js";
 
-/** One metered request as the account keeps it: what was settled, less the receipt (which goes to the node's shard). */
+/**
+ * One metered request as the account keeps it: what was recorded, less the receipt (which goes to the node's shard).
+ */
 export type UsageRow = Omit<UsageEntry, "receipt">;
 
 export interface UsageQuery {

@@ -2,7 +2,7 @@
 // `meshgate-node-key` header and must hash to the signature's keyid; whether it is the node's current key is the
 // registry's decision, made atomically with the nonce check.
 import { NODE_KEY_HEADER, nodeKeyVerifier, SignatureError, verifyRequest, webCryptoVerify } from "@meshgate/schemas";
-import type { Refusal, VerifiedNodeSignature } from "../durable/node-registry-types.js";
+import type { Refusal, VerifiedNodeSignature } from "../durable/node-registry/types.js";
 import { HttpError } from "./http-error.js";
 
 /** How far in the future a node's signature may be created (clock drift). */

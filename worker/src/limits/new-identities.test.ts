@@ -8,6 +8,7 @@ import {
   registrationSource,
   UNKNOWN_SOURCE,
 } from "./new-identities.js";
+import { HOUR_MS } from "./token-bucket.js";
 
 describe("registration source", () => {
   it("is the IPv4 address as given", () => {
@@ -43,8 +44,8 @@ describe("identity origin", () => {
 describe("settings", () => {
   it.each([
     [undefined, DEFAULT_REGISTRATION_LIMIT],
-    ["60/5", { perMinute: 1, burst: 5 }],
-    [" 6 / 2 ", { perMinute: 0.1, burst: 2 }],
+    ["60/5", { refill: 60, periodMs: HOUR_MS, burst: 5 }],
+    [" 6 / 2 ", { refill: 6, periodMs: HOUR_MS, burst: 2 }],
     ["0/5", DEFAULT_REGISTRATION_LIMIT],
     ["5/0", DEFAULT_REGISTRATION_LIMIT],
     ["lots", DEFAULT_REGISTRATION_LIMIT],

@@ -2,7 +2,7 @@
 // what is not free: the address registrations come from, and the servers (origins) that can answer an endpoint
 // challenge. Pure: the registry stores the buckets and counts.
 import { parseIPv6 } from "../lib/ip-address.js";
-import type { RateLimit } from "./token-bucket.js";
+import { HOUR_MS, parseRateLimit, type RateLimit } from "./token-bucket.js";
 
 /**
  * Registrations (first heartbeats of ids the registry has never seen) per source address: 20 an hour, burst 10. An
@@ -10,7 +10,7 @@ import type { RateLimit } from "./token-bucket.js";
  * ~490 identities a day per address instead of thousands a minute, and each registration costs the gateway one
  * challenge request to a URL of the registrant's choice (reflected traffic), so the bound comes before it.
  */
-export const DEFAULT_REGISTRATION_LIMIT: RateLimit = { perMinute: 20 / 60, burst: 10 };
+export const DEFAULT_REGISTRATION_LIMIT: RateLimit = { refill: 20, periodMs: HOUR_MS, burst: 10 };
 
 /**
  * Live node ids that may have proven a URL at one origin (host and port) at once. The stock agent answers challenges
@@ -22,11 +22,7 @@ export const DEFAULT_IDENTITIES_PER_ORIGIN = 4;
 
 /** REGISTRATION_RATE_LIMIT="<per hour>/<burst>", e.g. "20/10"; malformed values fall back to the default. */
 export function registrationRateLimit(env: { REGISTRATION_RATE_LIMIT?: string | undefined }): RateLimit {
-  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(env.REGISTRATION_RATE_LIMIT ?? "");
-  if (!match) return DEFAULT_REGISTRATION_LIMIT;
-  const perHour = Number(match[1]);
-  const burst = Number(match[2]);
-  return perHour > 0 && burst >= 1 ? { perMinute: perHour / 60, burst } : DEFAULT_REGISTRATION_LIMIT;
+  return parseRateLimit(env.REGISTRATION_RATE_LIMIT, HOUR_MS) ?? DEFAULT_REGISTRATION_LIMIT;
 }
 
 /** IDENTITIES_PER_ORIGIN="<n>", at least 1; malformed values fall back to the default. */

@@ -9,9 +9,9 @@ import {
   utf8,
   type Signer,
 } from "@meshgate/schemas";
-import type { ProbeResult, ProbeTarget } from "../durable/node-registry-types.js";
+import type { ProbeResult, ProbeTarget } from "../durable/node-registry/types.js";
 
-export type { ProbeResult, ProbeTarget } from "../durable/node-registry-types.js";
+export type { ProbeResult, ProbeTarget } from "../durable/node-registry/types.js";
 
 /** A node that has not answered in full within this long counts as unreachable. */
 export const PROBE_TIMEOUT_MS = 5_000;

@@ -2,7 +2,7 @@
 // the registry on every request. Fresh for SNAPSHOT_TTL_MS; after that the stale copy is still served while one
 // request refreshes it. Between refreshes the isolate applies its own outcomes to the table at once.
 import { ceilingFor, NODE_TTL_MS, priceWithin, type PriceCeilings } from "@meshgate/schemas";
-import type { RegistryNode } from "../durable/node-registry-types.js";
+import type { RegistryNode } from "../durable/node-registry/types.js";
 import { nodeRegistry } from "../durable/names.js";
 import { priceCeilings } from "../http/price-ceilings.js";
 import {

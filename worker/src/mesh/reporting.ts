@@ -16,7 +16,7 @@ const usageBatcher = new Batcher<UsageEntry>({
   // Settling is idempotent on request id, so a batch retried after a lost reply is never charged twice.
   async write(rows, env) {
     await Promise.all(
-      [...groupBy(rows, (r) => r.key_id)].map(([keyId, keyRows]) => keyAccount(env, keyId).settle(keyRows, Date.now())),
+      [...groupBy(rows, (r) => r.key_id)].map(([keyId, keyRows]) => keyAccount(env, keyId).record(keyRows, Date.now())),
     );
   },
 });
@@ -32,7 +32,7 @@ const outcomeBatcher = new Batcher<Outcome>({
 
 /**
  * `promptly`: the key has limits, so its reservation must end as soon as the answer does (a sequential client's next
- * request would otherwise find its budget still held): the row is settled at once rather than batched. Should that
+ * request would otherwise find its budget still held): the row is recorded at once rather than batched. Should that
  * fail, the batch retries it.
  */
 export function recordUsage(row: UsageEntry, env: Env, ctx: ExecutionContext, promptly = false): void {
@@ -42,7 +42,7 @@ export function recordUsage(row: UsageEntry, env: Env, ctx: ExecutionContext, pr
   }
   ctx.waitUntil(
     keyAccount(env, row.key_id)
-      .settle([row], Date.now())
+      .record([row], Date.now())
       .then(
         () => {},
         () => usageBatcher.add(row, env, ctx),

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import type { KeyLimits } from "../billing/records.js";
 import { hasAnyLimit } from "../billing/reservation.js";
-import type { ApiKeyInfo } from "../durable/api-keys.js";
+import type { ApiKeyInfo } from "../durable/api-keys/api-keys.js";
 import { apiKeys, keyAccount } from "../durable/names.js";
 import { forgetKey, requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";

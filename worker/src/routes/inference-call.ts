@@ -22,7 +22,8 @@ export interface InferenceKind {
   generates: boolean;
   /**
    * Completion tokens per choice a request without a cap is counted for against tokens-per-minute until its answer
-   * settles: what the endpoint's servers default to (16 for completions, as OpenAI documents; a long answer for chat).
+   * is recorded: what the endpoint's servers default to (16 for completions, as OpenAI documents; a long answer for
+   * chat).
    */
   likelyCap: number;
 }

@@ -8,7 +8,7 @@ import type { KeyLimits } from "../billing/records.js";
 import { RequestBudget } from "../billing/request-budget.js";
 import { feeBps as feeBpsOf } from "../billing/request-cost.js";
 import { hasAnyLimit } from "../billing/reservation.js";
-import { NO_LIMITS } from "../durable/api-keys.js";
+import { NO_LIMITS } from "../durable/api-keys/api-keys.js";
 import { keyAccount } from "../durable/names.js";
 import { type ApiKeyIdentity, authenticate } from "../http/auth.js";
 import { priceCeilings } from "../http/price-ceilings.js";

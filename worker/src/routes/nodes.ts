@@ -1,6 +1,6 @@
 // GET /v1/nodes: the public list of nodes that get traffic (live, endpoint proven, not banned), with their keys.
 import { publicJwk, type PublicNode } from "@meshgate/schemas";
-import type { RegistryNode } from "../durable/node-registry-types.js";
+import type { RegistryNode } from "../durable/node-registry/types.js";
 import { nodeSnapshot } from "../mesh/node-snapshot.js";
 
 export function publicNode(n: RegistryNode): PublicNode {

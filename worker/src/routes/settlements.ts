@@ -11,7 +11,7 @@ import {
 import { PeriodBodySchema, settlementDelayMs, settlementPeriod } from "../billing/period.js";
 import { assembleStatement, pageLeaves, topProof } from "../billing/settlement-tree.js";
 import { EARNINGS_SHARDS, earningsShard, earningsShardOf, settlements } from "../durable/names.js";
-import type { Overlap } from "../durable/settlements.js";
+import type { Overlap } from "../durable/settlements/settlements.js";
 import { requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import { readJson } from "../http/json-body.js";

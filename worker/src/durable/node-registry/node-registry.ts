@@ -1,15 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
 import { NODE_TTL_MS, type AdvertisedModel, type Heartbeat } from "@meshgate/schemas";
-import { groupBy } from "../lib/group-by.js";
-import { challengeDelay } from "../limits/challenge-backoff.js";
-import { identitiesPerOrigin, identityOrigin, registrationRateLimit } from "../limits/new-identities.js";
-import { heartbeatRateLimit, takeToken, type TokenBucket } from "../limits/token-bucket.js";
-import { observe, observeProbe, type NodeState } from "../routing/node-state.js";
-import type { Outcome } from "../routing/outcome.js";
-import { isEjected, maxEjected } from "../routing/outlier.js";
-import { columnsFromState, stateFromColumns, withPerfOnly, type RoutingColumns } from "./node-routing-state.js";
-import { NodeProbes } from "./node-probes.js";
-import { REGISTRY_SCHEMA, REGISTRY_SCHEMA_PROBE, upgradeRegistry } from "./node-registry-schema.js";
+import { challengeDelay } from "../../limits/challenge-backoff.js";
+import { identitiesPerOrigin, identityOrigin, registrationRateLimit } from "../../limits/new-identities.js";
+import { heartbeatRateLimit } from "../../limits/heartbeats.js";
+import { fullBucket, retryAfterSeconds, take, type Bucket } from "../../limits/token-bucket.js";
+import { groupBy } from "../../lib/group-by.js";
+import { observe, observeProbe, type NodeState } from "../../routing/node-state.js";
+import type { Outcome } from "../../routing/outcome.js";
+import { isEjected, maxEjected } from "../../routing/outlier.js";
+import { columnsFromState, stateFromColumns, withPerfOnly, type RoutingColumns } from "./routing-state.js";
+import { NodeProbes } from "./probes.js";
+import { migrate } from "../migrations.js";
+import { REGISTRY_MIGRATIONS } from "./schema.js";
 import {
   toRegistryNode,
   type AdminRegistryNode,
@@ -23,8 +25,8 @@ import {
   type VerifiedNodeSignature,
   type ProbeResult,
   type ProbeTarget,
-} from "./node-registry-types.js";
-import { banned, NodeTrust, replayedNonce, unknownKey } from "./node-trust.js";
+} from "./types.js";
+import { banned, NodeTrust, replayedNonce, unknownKey } from "./trust.js";
 
 /** The node registry: who is live, where, with which key, serving what, how well, and who is banned. */
 export class NodeRegistry extends DurableObject<Env> {
@@ -35,14 +37,7 @@ export class NodeRegistry extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    try {
-      this.sql.exec(REGISTRY_SCHEMA_PROBE);
-    } catch {
-      // A registry from before node ids were key thumbprints: its nodes re-register within one heartbeat.
-      this.sql.exec("DROP TABLE IF EXISTS nodes");
-    }
-    this.sql.exec(REGISTRY_SCHEMA);
-    upgradeRegistry(this.sql);
+    migrate(ctx.storage, REGISTRY_MIGRATIONS);
     this.trust = new NodeTrust(this.sql, {
       registrations: registrationRateLimit(env),
       perOrigin: identitiesPerOrigin(env),
@@ -68,7 +63,7 @@ export class NodeRegistry extends DurableObject<Env> {
     const identityRefusal = this.newIdentityRefusal(hb, prev, source, now);
     if (identityRefusal) return { ok: false, refusal: identityRefusal };
     if (!this.trust.claimNonce(signature)) return { ok: false, refusal: replayedNonce() };
-    let bucket: TokenBucket | null = null;
+    let bucket: Bucket | null = null;
     if (prev) {
       const taken = this.takeToken(prev, now);
       if (!taken.ok) return { ok: false, refusal: taken.refusal };
@@ -97,7 +92,7 @@ export class NodeRegistry extends DurableObject<Env> {
     if (prev && bucket) {
       this.sql.exec(
         `UPDATE nodes SET url = ?, origin = ?, verified_url = ?, models = ?, capacity = ?, in_flight = ?, last_heartbeat = ?, seq = ?, challenge_at = ?,
-         challenges = ?, hb_tokens = ?, hb_at = ? WHERE id = ?`,
+         challenges = ?, hb_level = ?, hb_at = ? WHERE id = ?`,
         hb.url,
         identityOrigin(hb.url),
         verifiedUrl,
@@ -108,15 +103,15 @@ export class NodeRegistry extends DurableObject<Env> {
         hb.seq,
         challengeAt,
         challenges,
-        bucket.tokens,
+        bucket.level,
         bucket.at,
         hb.node_id,
       );
     } else {
-      const full = heartbeatRateLimit(this.env).burst - 1;
+      const first = this.firstToken(now);
       this.sql.exec(
         `INSERT INTO nodes (id, keyid, public_key, url, origin, challenge_at, challenges, models, capacity, in_flight, last_heartbeat, seq, registered,
-         rep_at, hb_tokens, hb_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         rep_at, hb_level, hb_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         hb.node_id,
         signature.keyId,
         signature.publicKey,
@@ -131,8 +126,8 @@ export class NodeRegistry extends DurableObject<Env> {
         hb.seq,
         now,
         now,
-        full,
-        now,
+        first.level,
+        first.at,
       );
     }
     return { ok: true, registered: !prev, status: verified ? "active" : "pending_verification", challenge };
@@ -173,10 +168,10 @@ export class NodeRegistry extends DurableObject<Env> {
       };
     }
     this.sql.exec(
-      "UPDATE nodes SET keyid = ?, public_key = ?, hb_tokens = ?, hb_at = ? WHERE id = ?",
+      "UPDATE nodes SET keyid = ?, public_key = ?, hb_level = ?, hb_at = ? WHERE id = ?",
       newKeyId,
       newPublicKey,
-      taken.bucket.tokens,
+      taken.bucket.level,
       taken.bucket.at,
       nodeId,
     );
@@ -321,24 +316,32 @@ export class NodeRegistry extends DurableObject<Env> {
   private row(nodeId: string): TrustRow | undefined {
     return this.sql
       .exec<TrustRow>(
-        "SELECT keyid, url, verified_url, challenge_at, challenges, seq, banned_at, ban_reason, hb_tokens, hb_at FROM nodes WHERE id = ?",
+        "SELECT keyid, url, verified_url, challenge_at, challenges, seq, banned_at, ban_reason, hb_level, hb_at FROM nodes WHERE id = ?",
         nodeId,
       )
       .toArray()[0];
   }
 
-  private takeToken(row: TrustRow, now: number): { ok: true; bucket: TokenBucket } | { ok: false; refusal: Refusal } {
-    const taken = takeToken({ tokens: row.hb_tokens, at: row.hb_at }, heartbeatRateLimit(this.env), now);
+  private takeToken(row: TrustRow, now: number): { ok: true; bucket: Bucket } | { ok: false; refusal: Refusal } {
+    const taken = take({ level: row.hb_level, at: row.hb_at }, heartbeatRateLimit(this.env), 1, now);
     if (taken.ok) return taken;
-    const retryAfterSeconds = taken.retryAfterSeconds;
+    // A limit's burst is at least one token, so one always fits in time.
+    const seconds = retryAfterSeconds(taken.waitMs ?? 0);
     return {
       ok: false,
       refusal: {
         status: 429,
         code: "rate_limited",
-        message: `too many messages from this node; retry after ${retryAfterSeconds} s`,
-        retryAfterSeconds,
+        message: `too many messages from this node; retry after ${seconds} s`,
+        retryAfterSeconds: seconds,
       },
     };
+  }
+
+  /** A new node's bucket: full, less the token its first heartbeat takes. */
+  private firstToken(now: number): Bucket {
+    const limit = heartbeatRateLimit(this.env);
+    const full = fullBucket(limit, now);
+    return { level: full.level - limit.periodMs, at: full.at };
   }
 }

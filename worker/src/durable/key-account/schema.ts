@@ -1,10 +1,13 @@
-// A key account's tables. `usage` is the old per-key ledger's table, kept with its rows: accounts live in the
-// ledgers' storage (a class rename), and an old table is upgraded in place. `reservations.created` is written but
-// read by nothing; deployed tables declare it NOT NULL without a default, so it stays rather than take a migration.
-import { DAY_MS } from "../billing/retention.js";
-import { ROLLUP_CARRIED } from "./key-account-rows.js";
+// A key account's tables and their upgrades. `usage` is the old per-key ledger's table, kept with its rows: accounts
+// live in the ledgers' storage (a class rename), and an old table is upgraded in place. `reservations.created` is
+// written but read by nothing; deployed tables declare it NOT NULL without a default, so it stays rather than take a
+// migration.
+import { DAY_MS } from "../../billing/retention.js";
+import { addMissingColumns, hasColumn, type AddedColumn, type Migration } from "../migrations.js";
+import { ROLLUP_CARRIED } from "./rows.js";
 
-const ACCOUNT_SCHEMA = `
+/** The tables as accounts created them before versioned upgrades; frozen, like every deployed step. */
+const LEGACY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS account (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   budget INTEGER,
@@ -70,7 +73,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 `;
 
 /** Columns the ledger's `usage` table lacked (its rows predate billing: nothing charged, no receipt). */
-const ADDED_COLUMNS: readonly { column: string; definition: string }[] = [
+const ADDED_COLUMNS: readonly AddedColumn[] = [
   { column: "cost", definition: "cost INTEGER NOT NULL DEFAULT 0" },
   { column: "node_amount", definition: "node_amount INTEGER NOT NULL DEFAULT 0" },
   { column: "billable", definition: "billable INTEGER NOT NULL DEFAULT 0" },
@@ -78,45 +81,32 @@ const ADDED_COLUMNS: readonly { column: string; definition: string }[] = [
   { column: "receipt_status", definition: "receipt_status TEXT NOT NULL DEFAULT 'missing'" },
 ];
 
-/** The roll-ups' carries (see key-account-rows.ts), which tables from before them lack: 0, nothing carried yet. */
-const ROLLUP_CARRIES = ROLLUP_CARRIED.map((column) => `${column}_hi`);
+/** The roll-ups' carries (see rows.ts), which tables from before them lack: 0, nothing carried yet. */
+const ROLLUP_CARRIES: readonly AddedColumn[] = ROLLUP_CARRIED.map((c) => ({
+  column: `${c}_hi`,
+  definition: `${c}_hi INTEGER NOT NULL DEFAULT 0`,
+}));
 
-function hasColumn(sql: SqlStorage, column: string, table = "usage"): boolean {
-  try {
-    sql.exec(`SELECT ${column} FROM ${table} LIMIT 0`);
-    return true;
-  } catch {
-    return false;
+/**
+ * Step 1, for a fresh account, a ledger's storage, or an account from before versions. A `usage` table without
+ * `cost` predates the daily roll-ups too, so its rows are rolled up once, here.
+ */
+function legacyAccount(sql: SqlStorage): void {
+  sql.exec(LEGACY_SCHEMA);
+  const predatesRollups = !hasColumn(sql, "usage", "cost");
+  addMissingColumns(sql, "usage", ADDED_COLUMNS);
+  addMissingColumns(sql, "usage_daily", ROLLUP_CARRIES);
+  // Summed in halves, as the carry keeps them (a plain SUM could pass int64 and leave the account unopenable).
+  if (predatesRollups) {
+    sql.exec(
+      `INSERT INTO usage_daily (day, model, node_id, requests, prompt_tokens, completion_tokens, total_tokens, cost, node_amount, billable_requests,
+        estimated_requests, prompt_tokens_hi, completion_tokens_hi, total_tokens_hi)
+      SELECT created - created % ?, model, node_id, COUNT(*), SUM(prompt_tokens & 4294967295), SUM(completion_tokens & 4294967295),
+        SUM(total_tokens & 4294967295), 0, 0, 0, 0, SUM(prompt_tokens >> 32), SUM(completion_tokens >> 32), SUM(total_tokens >> 32)
+      FROM usage GROUP BY 1, 2, 3`,
+      DAY_MS,
+    );
   }
 }
 
-/**
- * Creates the tables, upgrading a ledger's `usage` table in place. A table without `cost` predates the daily
- * roll-ups too, so its rows are rolled up once, in the same transaction as the new columns: a half-done upgrade
- * can't be mistaken for a done one. Idempotent, with no version bookkeeping.
- */
-export function openAccountSchema(storage: DurableObjectStorage): void {
-  const { sql } = storage;
-  storage.transactionSync(() => {
-    sql.exec(ACCOUNT_SCHEMA);
-    const predatesRollups = !hasColumn(sql, "cost");
-    for (const { column, definition } of ADDED_COLUMNS) {
-      if (!hasColumn(sql, column)) sql.exec(`ALTER TABLE usage ADD COLUMN ${definition}`);
-    }
-    for (const column of ROLLUP_CARRIES) {
-      if (!hasColumn(sql, column, "usage_daily"))
-        sql.exec(`ALTER TABLE usage_daily ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
-    }
-    // Summed in halves, as the carry keeps them (a plain SUM could pass int64 and leave the account unopenable).
-    if (predatesRollups) {
-      sql.exec(
-        `INSERT INTO usage_daily (day, model, node_id, requests, prompt_tokens, completion_tokens, total_tokens, cost, node_amount, billable_requests,
-          estimated_requests, prompt_tokens_hi, completion_tokens_hi, total_tokens_hi)
-        SELECT created - created % ?, model, node_id, COUNT(*), SUM(prompt_tokens & 4294967295), SUM(completion_tokens & 4294967295),
-          SUM(total_tokens & 4294967295), 0, 0, 0, 0, SUM(prompt_tokens >> 32), SUM(completion_tokens >> 32), SUM(total_tokens >> 32)
-        FROM usage GROUP BY 1, 2, 3`,
-        DAY_MS,
-      );
-    }
-  });
-}
+export const ACCOUNT_MIGRATIONS: readonly Migration[] = [legacyAccount];

@@ -1,9 +1,9 @@
 // The registry's trust records: retired keys, remembered nonces and banned URL origins, over the registry's SQLite.
 // Synchronous, so a Durable Object method that uses several of them stays one atomic step.
 import { NODE_TTL_MS } from "@meshgate/schemas";
-import { identityOrigin } from "../limits/new-identities.js";
-import { takeToken, type RateLimit } from "../limits/token-bucket.js";
-import type { Refusal, TrustRow, VerifiedNodeSignature } from "./node-registry-types.js";
+import { identityOrigin } from "../../limits/new-identities.js";
+import { fullBucket, retryAfterSeconds, take, type RateLimit } from "../../limits/token-bucket.js";
+import type { Refusal, TrustRow, VerifiedNodeSignature } from "./types.js";
 
 /** How many new identities the registry admits: per source address over time, and live proven ones per origin. */
 export interface NewIdentityLimits {
@@ -98,27 +98,25 @@ export class NodeTrust {
    * it has none. One row per address that registered lately: a full bucket is the same as none, so prune drops it.
    */
   takeRegistration(source: string, now: number): Refusal | null {
+    const limit = this.limits.registrations;
     const row = this.sql
-      .exec<{ tokens: number; at: number }>("SELECT tokens, at FROM registration_sources WHERE source = ?", source)
+      .exec<{ level: number; at: number }>("SELECT level, at FROM registration_sources WHERE source = ?", source)
       .toArray()[0];
-    const taken = takeToken(
-      row ?? { tokens: this.limits.registrations.burst, at: now },
-      this.limits.registrations,
-      now,
-    );
+    const taken = take(row ?? fullBucket(limit, now), limit, 1, now);
     if (!taken.ok) {
-      const retryAfterSeconds = taken.retryAfterSeconds;
+      // A limit's burst is at least one token, so one always fits in time.
+      const seconds = retryAfterSeconds(taken.waitMs ?? 0);
       return {
         status: 429,
         code: "rate_limited",
-        message: `too many new nodes registered from this address; retry after ${retryAfterSeconds} s`,
-        retryAfterSeconds,
+        message: `too many new nodes registered from this address; retry after ${seconds} s`,
+        retryAfterSeconds: seconds,
       };
     }
     this.sql.exec(
-      "INSERT INTO registration_sources (source, tokens, at) VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET tokens = excluded.tokens, at = excluded.at",
+      "INSERT INTO registration_sources (source, level, at) VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET level = excluded.level, at = excluded.at",
       source,
-      taken.bucket.tokens,
+      taken.bucket.level,
       taken.bucket.at,
     );
     return null;
@@ -158,8 +156,9 @@ export class NodeTrust {
     if (now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
     this.sql.exec("DELETE FROM nonces WHERE expires < ?", now);
-    const { perMinute, burst } = this.limits.registrations;
-    this.sql.exec("DELETE FROM registration_sources WHERE tokens + (? - at) * ? >= ?", now, perMinute / 60_000, burst);
+    const { refill, periodMs, burst } = this.limits.registrations;
+    // Full once refilled to the burst; a product past int64 turns to a float, still far above it.
+    this.sql.exec("DELETE FROM registration_sources WHERE level + (? - at) * ? >= ?", now, refill, burst * periodMs);
     this.sql.exec(
       "DELETE FROM nodes WHERE verified_url IS NULL AND banned_at IS NULL AND last_heartbeat < ?",
       now - UNPROVEN_NODE_TTL_MS,

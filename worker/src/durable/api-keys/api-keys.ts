@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import type { KeyLimits } from "../billing/records.js";
-import { generateApiKey, generateKeyId, hashApiKey } from "../keys/api-key.js";
+import type { KeyLimits } from "../../billing/records.js";
+import { generateApiKey, generateKeyId, hashApiKey } from "../../keys/api-key.js";
+import { migrate } from "../migrations.js";
+import { API_KEYS_MIGRATIONS } from "./schema.js";
 
 export interface ApiKeyInfo extends KeyLimits {
   id: string;
@@ -35,9 +37,6 @@ type KeyRow = {
   tpm: number | null;
 };
 
-/** Columns added after keys were first deployed: a copy of the limits the key's account enforces (null: none). */
-const LIMIT_COLUMNS = ["budget", "rpm", "tpm"] as const;
-
 /**
  * API keys, stored as SHA-256 hashes of the secret. Each row carries a copy of its account's limits, so that
  * authentication (cached per isolate) tells the request path whether a key needs its account consulted at all.
@@ -48,17 +47,7 @@ export class ApiKeys extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS api_keys (
-      id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created INTEGER NOT NULL, revoked INTEGER,
-      budget INTEGER, rpm INTEGER, tpm INTEGER
-    )`);
-    for (const column of LIMIT_COLUMNS) {
-      try {
-        this.sql.exec(`SELECT ${column} FROM api_keys LIMIT 0`);
-      } catch {
-        this.sql.exec(`ALTER TABLE api_keys ADD COLUMN ${column} INTEGER`);
-      }
-    }
+    migrate(ctx.storage, API_KEYS_MIGRATIONS);
   }
 
   /** `id` may be chosen by the caller, so the key's account can be configured before the key exists. */

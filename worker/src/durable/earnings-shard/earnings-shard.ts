@@ -1,10 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import type { SettlementNode } from "@meshgate/schemas";
-import type { Earning } from "../billing/records.js";
-import { BLOCK_LEAVES } from "../billing/node-subtree.js";
-import { closeShard, shardBudget, type RowKey, type SettledRow } from "../billing/shard-close.js";
-import type { LeafRow } from "../billing/settlement-tree.js";
-import { EARNINGS_SHARDS } from "./names.js";
+import type { Earning } from "../../billing/records.js";
+import { BLOCK_LEAVES } from "../../billing/node-subtree.js";
+import { closeShard, shardBudget, type RowKey, type SettledRow } from "../../billing/shard-close.js";
+import type { LeafRow } from "../../billing/settlement-tree.js";
+import { migrate } from "../migrations.js";
+import { EARNINGS_SHARDS } from "../names.js";
+import { EARNINGS_MIGRATIONS } from "./schema.js";
 
 /** One page of a node's settled receipts: block `block` of its subtree, with every block root for the proofs. */
 export interface LeafPage {
@@ -32,23 +34,7 @@ export class EarningsShard extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    // `earnings.added` (when the shard stored a receipt) is written but read by nothing; deployed tables declare it
-    // NOT NULL without a default, so it stays (dropping it would take a migration of every shard for no gain).
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS earnings (
-      request_id TEXT PRIMARY KEY, node_id TEXT NOT NULL, receipt TEXT NOT NULL, leaf TEXT NOT NULL,
-      prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, amount INTEGER NOT NULL, created INTEGER NOT NULL,
-      added INTEGER NOT NULL, settlement_id TEXT, late INTEGER NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS earnings_open ON earnings (settlement_id, created);
-    CREATE INDEX IF NOT EXISTS earnings_settled ON earnings (settlement_id, node_id, leaf);
-    CREATE TABLE IF NOT EXISTS closes (settlement_id TEXT PRIMARY KEY, from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL);
-    CREATE INDEX IF NOT EXISTS closes_from ON closes (from_ms);
-    CREATE TABLE IF NOT EXISTS settled_nodes (
-      settlement_id TEXT NOT NULL, node_id TEXT NOT NULL, receipts INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
-      completion_tokens INTEGER NOT NULL, amount INTEGER NOT NULL, root TEXT NOT NULL, blocks TEXT NOT NULL, firsts TEXT NOT NULL,
-      PRIMARY KEY (settlement_id, node_id)
-    );
-    CREATE TABLE IF NOT EXISTS aborted (settlement_id TEXT PRIMARY KEY)`);
+    migrate(ctx.storage, EARNINGS_MIGRATIONS);
   }
 
   /**

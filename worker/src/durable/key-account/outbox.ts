@@ -1,7 +1,7 @@
 // Billable receipts waiting to reach their node's earnings shard. A row leaves only when its shard acknowledged it;
 // the shards are idempotent on request id, so sending one twice (a reply lost) is harmless.
-import type { Earning } from "../billing/records.js";
-import { earningsShardOf } from "./names.js";
+import type { Earning } from "../../billing/records.js";
+import { earningsShardOf } from "../names.js";
 
 /** An earning and the shard it goes to. */
 type OutboxRow = Pick<Earning, keyof Earning> & { shard: number };

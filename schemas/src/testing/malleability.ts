@@ -1,6 +1,4 @@
-// Test support shared by every package's tests (import "@meshgate/schemas/testing"): published vectors and the
-// two ways one valid Ed25519 signature can be re-encoded into another that a lax verifier would also accept.
-export { hexToBytes, RFC8032_VECTORS, RFC9421_B26 } from "./signing/test-vectors.js";
+// The two ways one valid Ed25519 signature can be re-encoded into another that a lax verifier would also accept.
 
 /** The order of the Ed25519 group, L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
 const L = [

@@ -1,7 +1,7 @@
 // How a node's routing state (routing/node-state.ts) is kept in the registry's row: the reputation in columns of its
 // own (older registries had them), the rest as JSON, and the ejection deadline as a column so ejected nodes can be
 // counted in one query.
-import { newNodeState, type NodeState } from "../routing/node-state.js";
+import { newNodeState, type NodeState } from "../../routing/node-state.js";
 
 export type RoutingColumns = {
   rep_s: number;

@@ -1,22 +1,23 @@
 // One API key's account: limits (budget, requests and tokens per minute), reservations held by requests in flight,
 // usage rows and daily roll-ups, and an outbox of billable receipts for the nodes' earnings shards. One serialising
 // owner per key, so a budget can't leak under concurrency: the request path reserves the worst case before
-// dispatch, settles the actual cost after, and releases on failure.
+// dispatch, records the actual cost after, and releases on failure.
 import { DurableObject } from "cloudflare:workers";
-import { outboxRetryDelay } from "../billing/outbox-backoff.js";
-import { giveBack, resize, settleTaken, type Bucket } from "../billing/rate-limit.js";
-import type { KeyLimits, Reservation, ReserveResult, UsageEntry } from "../billing/records.js";
-import { decideReserve, RESERVATION_TTL_MS, type AccountState, type Hold } from "../billing/reservation.js";
-import { DAY_MS, retentionDays, rowsKeptSince } from "../billing/retention.js";
-import type { UsageAnswer, UsageQuery } from "../billing/usage-report.js";
-import { earningOf } from "../billing/earning.js";
-import { addSpent, checkUsageEntry } from "../billing/usage-entry-check.js";
-import { bigFromSql } from "../lib/exact-sum.js";
-import { earningsShard } from "./names.js";
-import { acknowledge, outboxByShard, outboxSize, queueEarning } from "./key-account-outbox.js";
-import { hasRows, purgeRows, recordRow } from "./key-account-rows.js";
-import { openAccountSchema } from "./key-account-schema.js";
-import { usageAnswer } from "./key-account-usage.js";
+import { outboxRetryDelay } from "../../billing/outbox-backoff.js";
+import type { KeyLimits, Reservation, ReserveResult, UsageEntry } from "../../billing/records.js";
+import { decideReserve, RESERVATION_TTL_MS, type AccountState, type Hold } from "../../billing/reservation.js";
+import { DAY_MS, retentionDays, rowsKeptSince } from "../../billing/retention.js";
+import type { UsageAnswer, UsageQuery } from "../../billing/usage-report.js";
+import { earningOf } from "../../billing/earning.js";
+import { bigFromSql } from "../../lib/exact-sum.js";
+import { addSpent, checkUsageEntry } from "../../billing/usage-entry-check.js";
+import { perMinute, reconcile, refund, resize, type Bucket } from "../../limits/token-bucket.js";
+import { migrate } from "../migrations.js";
+import { earningsShard } from "../names.js";
+import { acknowledge, outboxByShard, outboxSize, queueEarning } from "./outbox.js";
+import { hasRows, purgeRows, recordRow } from "./rows.js";
+import { ACCOUNT_MIGRATIONS } from "./schema.js";
+import { usageAnswer } from "./usage.js";
 
 /** A key's limits, what it has spent (micro-units, over its life) and what requests in flight hold. */
 export interface AccountView extends KeyLimits {
@@ -36,20 +37,20 @@ type AccountRow = {
   outbox_failures: number;
 };
 
-/** If settling crashes before the push, the alarm sends the queued receipts this soon. */
+/** If recording crashes before the push, the alarm sends the queued receipts this soon. */
 const OUTBOX_SAFETY_MS = 30_000;
 const OUTBOX_BATCH = 500;
 const PURGE_BATCH = 10_000;
 
 export class KeyAccount extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  /** The one push of the outbox in progress; later settles join it (it reads the outbox until empty). */
+  /** The one push of the outbox in progress; later records join it (it reads the outbox until empty). */
   private flushing: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    openAccountSchema(ctx.storage);
+    migrate(ctx.storage, ACCOUNT_MIGRATIONS);
   }
 
   /** Sets the given limits (null clears one; absent ones stay). A new rate limit starts with a full bucket. */
@@ -63,8 +64,9 @@ export class KeyAccount extends DurableObject<Env> {
         rpm: pick(limits.rpm, row.rpm),
         tpm: pick(limits.tpm, row.tpm),
       };
-      const requests = resize({ level: row.rpm_level, at: row.rpm_at }, row.rpm, next.rpm, now);
-      const tokens = resize({ level: row.tpm_level, at: row.tpm_at }, row.tpm, next.tpm, now);
+      const rate = (limit: number | null) => (limit === null ? null : perMinute(limit));
+      const requests = resize({ level: row.rpm_level, at: row.rpm_at }, rate(row.rpm), rate(next.rpm), now);
+      const tokens = resize({ level: row.tpm_level, at: row.tpm_at }, rate(row.tpm), rate(next.tpm), now);
       this.sql.exec("UPDATE account SET budget = ?, rpm = ?, tpm = ?", next.budget, next.rpm, next.tpm);
       this.writeBuckets(requests, tokens);
     });
@@ -113,7 +115,7 @@ export class KeyAccount extends DurableObject<Env> {
    * pushes the earnings.
    * An entry whose counts, money or times are not non-negative safe integers is a RangeError, and nothing is recorded.
    */
-  async settle(entries: UsageEntry[], now: number): Promise<number> {
+  async record(entries: UsageEntry[], now: number): Promise<number> {
     // Before anything is written: a batch with one impossible figure is a bug upstream, not something to sum.
     for (const e of entries) checkUsageEntry(e);
     // Hashed before the transaction, which cannot await the runtime's (native) sha256.
@@ -135,7 +137,7 @@ export class KeyAccount extends DurableObject<Env> {
         count++;
         spent = addSpent(spent, cost);
         const held = this.takeReservation(e.request_id);
-        if (held && row.tpm !== null) tokens = settleTaken(tokens, row.tpm, held.tokens, e.total_tokens, now);
+        if (held && row.tpm !== null) tokens = reconcile(tokens, perMinute(row.tpm), held.tokens, e.total_tokens, now);
         const earning = earnings[i];
         if (earning) {
           queueEarning(this.sql, earning);
@@ -166,7 +168,7 @@ export class KeyAccount extends DurableObject<Env> {
       let tokens: Bucket = { level: row.tpm_level, at: row.tpm_at };
       for (const id of requestIds) {
         const held = this.takeReservation(id);
-        if (held && row.tpm !== null) tokens = giveBack(tokens, row.tpm, held.tokens, now);
+        if (held && row.tpm !== null) tokens = refund(tokens, perMinute(row.tpm), held.tokens, now);
       }
       this.sql.exec("UPDATE account SET tpm_level = ?, tpm_at = ?", tokens.level, tokens.at);
     });

@@ -1,8 +1,8 @@
 // What the node registry stores and answers, shared by the Durable Object and the Worker code that calls it.
 import type { AdvertisedModel } from "@meshgate/schemas";
-import type { NodeState } from "../routing/node-state.js";
-import { decay, reputationScore } from "../routing/reputation.js";
-import { stateFromColumns } from "./node-routing-state.js";
+import type { NodeState } from "../../routing/node-state.js";
+import { decay, reputationScore } from "../../routing/reputation.js";
+import { stateFromColumns } from "./routing-state.js";
 
 /** A node as the request path and the admin API see it. */
 export interface RegistryNode {
@@ -120,7 +120,8 @@ export type NodeRow = {
   requests: number;
   banned_at: number | null;
   ban_reason: string | null;
-  hb_tokens: number;
+  /** The heartbeat bucket (limits/token-bucket.ts), in 1/periodMs of a token. */
+  hb_level: number;
   hb_at: number;
   routing: string;
   ejected_until: number;
@@ -137,7 +138,7 @@ export type TrustRow = Pick<
   | "seq"
   | "banned_at"
   | "ban_reason"
-  | "hb_tokens"
+  | "hb_level"
   | "hb_at"
 >;
 

@@ -1,12 +1,12 @@
 // Reading a key's usage: sums from the daily roll-ups for whole days and from per-request rows for the partial days
 // at the ends of a range (see billing/usage-range.ts), and the newest rows.
-import type { ReceiptStatus } from "../billing/records.js";
-import { DAY_MS } from "../billing/retention.js";
-import type { UsageAnswer, UsageQuery, UsageRow } from "../billing/usage-report.js";
-import { planRange, type Span } from "../billing/usage-range.js";
-import { mergeGroups, totalOf, type Dimension, type UsageGroup, type UsageSums } from "../billing/usage-sums.js";
-import { bigFromSql } from "../lib/exact-sum.js";
-import { ROLLUP_CARRIED } from "./key-account-rows.js";
+import { bigFromSql } from "../../lib/exact-sum.js";
+import type { ReceiptStatus } from "../../billing/records.js";
+import { DAY_MS } from "../../billing/retention.js";
+import type { UsageAnswer, UsageQuery, UsageRow } from "../../billing/usage-report.js";
+import { planRange, type Span } from "../../billing/usage-range.js";
+import { mergeGroups, totalOf, type Dimension, type UsageGroup, type UsageSums } from "../../billing/usage-sums.js";
+import { ROLLUP_CARRIED } from "./rows.js";
 import { joinHalves, sumHalves } from "./sql-sums.js";
 
 type SumsRow = Record<string, SqlStorageValue> & { grp: string | number };

@@ -1,7 +1,7 @@
 // The registry's health-probe records, over the registry's SQLite: per node, whether the last probe reached it, the
 // round trip, and how many probes in a row failed. Synchronous, like NodeTrust, so a registry method stays atomic.
 import { NODE_TTL_MS } from "@meshgate/schemas";
-import type { NodeProbe, ProbeResult, ProbeTarget } from "./node-registry-types.js";
+import type { NodeProbe, ProbeResult, ProbeTarget } from "./types.js";
 
 export type ProbeRow = { node_id: string; reachable: number; rtt_ms: number | null; at: number; failures: number };
 type TargetRow = { id: string; url: string };

@@ -2,7 +2,7 @@
 // hands back an integer above 2^53 as an inexact number. So a column is summed in two halves, its bits above and
 // below 32 (x = (x >> 32) · 2^32 + (x & 0xFFFFFFFF) for every int64), each half's sum read back as text; the halves
 // overflow only after 2^31 rows of the largest int64, and are joined exactly in BigInt.
-import { bigFromSql } from "../lib/exact-sum.js";
+import { bigFromSql } from "../../lib/exact-sum.js";
 
 const LOW_MASK = "4294967295";
 const HALF = 2n ** 32n;

@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { randomNonce, type SettlementStatement } from "@meshgate/schemas";
+import { migrate } from "../migrations.js";
+import { SETTLEMENTS_MIGRATIONS } from "./schema.js";
 
 /**
  * A settlement whose period overlaps one asked for. A closing one is a close that failed part way (or is under way);
@@ -38,12 +40,7 @@ export class Settlements extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS settlements (
-      id TEXT PRIMARY KEY, from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL, created INTEGER NOT NULL,
-      status TEXT NOT NULL, statement TEXT
-    );
-    CREATE INDEX IF NOT EXISTS settlements_from ON settlements (from_ms);
-    CREATE INDEX IF NOT EXISTS settlements_listed ON settlements (status, created, id)`);
+    migrate(ctx.storage, SETTLEMENTS_MIGRATIONS);
   }
 
   /**

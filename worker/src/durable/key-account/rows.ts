@@ -1,7 +1,7 @@
 // Writing a key's usage: one row per request (idempotent on request id) and its day's roll-up, and deleting rows past
 // the retention (the roll-ups stay).
-import type { UsageEntry } from "../billing/records.js";
-import { DAY_MS } from "../billing/retention.js";
+import type { UsageEntry } from "../../billing/records.js";
+import { DAY_MS } from "../../billing/retention.js";
 import { carryingAdd } from "./sql-sums.js";
 
 const flag = (b: boolean) => (b ? 1 : 0);
