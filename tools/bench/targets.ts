@@ -41,7 +41,7 @@ export function plainTarget(id: Target["id"], label: string, baseUrl: string, ap
 /**
  * The node agent on its own, called as the gateway calls it: each request signed with the gateway's key (and a fresh
  * nonce, as the agent refuses replays). Signing happens for the whole batch before the clock starts, so the client's
- * signing cost stays out of the agent's numbers; signatures live for 60 s, longer than any phase.
+ * signing cost stays out of the agent's numbers; signatures live for 30 s (signRequest's default), longer than any phase.
  */
 export async function signedAgentTarget(agentUrl: string, agentNodeId: string, gatewaySeed: string): Promise<Target> {
   const { signer } = await webCryptoSignerFromSeed(gatewaySeed, jwkThumbprint);
