@@ -4,7 +4,12 @@
 // tools and commands they start). `npm test` runs all three; `npm run test:unit|test:workers|test:e2e` one each.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { makeScratchDir } from "./tools/gateway/scratch.js";
 import { TEST_BINDINGS } from "./worker/test/fleet/bindings.js";
+
+// Miniflare (the workers tier's pool, and any test's) keeps scratch files under os.tmpdir() and leaves them behind:
+// under .meshgate/tmp, named by this run's pid, they are swept by the next run once this one is gone.
+process.env["TMPDIR"] = makeScratchDir("vitest");
 
 const WORKERS_ONLY = "**/*.workers.test.ts";
 const E2E_ONLY = "**/*.e2e.test.ts";
