@@ -48,8 +48,21 @@ async function writeEndless(res: ServerResponse, bytes: number, taken: (n: numbe
   const piece = "x".repeat(64 * 1024);
   for (let sent = 0; sent < bytes && !res.destroyed; sent += piece.length) {
     taken(piece.length);
-    if (!res.write(piece)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+    if (!res.write(piece)) await drainedOrClosed(res);
   }
+}
+
+/** Both listeners go once either fires: an endless answer waits on many drains, and each left a "close" behind. */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.once("drain", done);
+    res.once("close", done);
+  });
 }
 
 export async function startTamperingProxy(): Promise<TamperingProxy> {
