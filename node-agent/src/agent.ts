@@ -94,7 +94,9 @@ async function advertisedModels(options: AgentOptions): Promise<AdvertisedModel[
     });
   if (sized.unknown.length > 0) {
     log(
-      "warning: no known context length for some models; pass --context-length MODEL=TOKENS for each. Until then a budgeted client that sets no max_tokens is reserved for an assumed context, and an answer longer than that is not paid",
+      "warning: no known context length for some models; pass --context-length MODEL=TOKENS for each. Until then a " +
+        "budgeted client that sets no max_tokens is reserved for an assumed context, and an answer longer than that " +
+        "is not paid",
       { models: sized.unknown.join(",") },
     );
   }

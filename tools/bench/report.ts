@@ -132,7 +132,8 @@ export function formatReport(r: BenchResults): string {
     ``,
     latencyTable(r),
     `(latency = request written to body ended; TTFB = first body byte. The agent and Meshgate stream one more backend`,
-    ` event than the client asked for: the usage chunk, which the gateway requests and strips, i.e. one more token interval.)`,
+    ` event than the client asked for: the usage chunk, which the gateway requests and strips, i.e. one more token ` +
+      `interval.)`,
     ``,
     cpuTable(r),
     ``,

@@ -87,67 +87,72 @@ describe("billing", E2E, () => {
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
 
-  it("holds a budget that covers 50 requests against 200 concurrent ones, and bills exactly what the clients got", async () => {
-    const body = JSON.stringify({
-      model: CHAT_MODEL,
-      messages: [{ role: "user", content: "Spend my budget wisely, please." }],
-      max_tokens: 8,
-      provider: { ignore: [silentNode] },
-    });
-    const worstCase = clientCost(
-      nodeAmount({ prompt_tokens: Buffer.byteLength(body) + PROMPT_TEMPLATE_TOKENS, completion_tokens: 8 }, PRICE),
-      FEE_BPS,
-    );
-    const budget = 50 * worstCase;
-    const { key } = await createApiKey(cluster.gateway.url, cluster.adminToken, "budget-50", { budget });
+  it(
+    "holds a budget that covers 50 requests against 200 concurrent ones, and bills exactly what the " + "clients got",
+    async () => {
+      const body = JSON.stringify({
+        model: CHAT_MODEL,
+        messages: [{ role: "user", content: "Spend my budget wisely, please." }],
+        max_tokens: 8,
+        provider: { ignore: [silentNode] },
+      });
+      const worstCase = clientCost(
+        nodeAmount({ prompt_tokens: Buffer.byteLength(body) + PROMPT_TEMPLATE_TOKENS, completion_tokens: 8 }, PRICE),
+        FEE_BPS,
+      );
+      const budget = 50 * worstCase;
+      const { key } = await createApiKey(cluster.gateway.url, cluster.adminToken, "budget-50", { budget });
 
-    const responses = await Promise.all(Array.from({ length: 200 }, () => post(cluster, key, body)));
-    const answered: { requestId: string; usage: Usage }[] = [];
-    for (const res of responses) {
-      const json = (await res.json()) as { usage?: Usage; error?: { code: string; type: string } };
-      if (res.status === 200 && json.usage)
-        answered.push({ requestId: res.headers.get("x-request-id") ?? "", usage: json.usage });
-      else
-        expect([res.status, json.error?.code, json.error?.type]).toEqual([
-          429,
-          "insufficient_quota",
-          "insufficient_quota",
-        ]);
-    }
-    // The budget covers 50 worst cases, so at least 50 get through; the rest are refused before any node is asked.
-    expect(answered.length).toBeGreaterThanOrEqual(50);
-
-    const report = await usageOf(cluster, key, answered.length);
-    expect(report.data.map((r) => r.request_id).sort()).toEqual(answered.map((a) => a.requestId).sort());
-    const expectedCost = answered.reduce((sum, a) => sum + clientCost(nodeAmount(a.usage, PRICE), FEE_BPS), 0);
-    expect(report.totals).toMatchObject({
-      requests: answered.length,
-      prompt_tokens: answered.reduce((sum, a) => sum + a.usage.prompt_tokens, 0),
-      completion_tokens: answered.reduce((sum, a) => sum + a.usage.completion_tokens, 0),
-      cost: expectedCost,
-    });
-    expect(report.data.every((r) => r.billable && r.receipt_status === "ok")).toBe(true);
-    expect(expectedCost).toBeLessThanOrEqual(budget);
-
-    // Spent is what was charged; nothing is still held for requests that have finished.
-    const { id } = (
-      (await (
-        await fetch(`${cluster.gateway.url}/admin/keys`, { headers: { authorization: `Bearer ${cluster.adminToken}` } })
-      ).json()) as {
-        data: { id: string; name: string }[];
+      const responses = await Promise.all(Array.from({ length: 200 }, () => post(cluster, key, body)));
+      const answered: { requestId: string; usage: Usage }[] = [];
+      for (const res of responses) {
+        const json = (await res.json()) as { usage?: Usage; error?: { code: string; type: string } };
+        if (res.status === 200 && json.usage)
+          answered.push({ requestId: res.headers.get("x-request-id") ?? "", usage: json.usage });
+        else
+          expect([res.status, json.error?.code, json.error?.type]).toEqual([
+            429,
+            "insufficient_quota",
+            "insufficient_quota",
+          ]);
       }
-    ).data.find((k) => k.name === "budget-50") ?? { id: "" };
-    const patched = await fetch(`${cluster.gateway.url}/admin/keys/${id}`, {
-      method: "PATCH",
-      headers: { authorization: `Bearer ${cluster.adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ budget }),
-    });
-    expect(await patched.json()).toMatchObject({ budget, spent: expectedCost, reserved: 0 });
-    // The next request gets through exactly when what is left still covers its worst case.
-    const next = await post(cluster, key, body);
-    expect(next.status).toBe(budget - expectedCost >= worstCase ? 200 : 429);
-    await next.arrayBuffer();
-  });
+      // The budget covers 50 worst cases, so at least 50 get through; the rest are refused before any node is asked.
+      expect(answered.length).toBeGreaterThanOrEqual(50);
+
+      const report = await usageOf(cluster, key, answered.length);
+      expect(report.data.map((r) => r.request_id).sort()).toEqual(answered.map((a) => a.requestId).sort());
+      const expectedCost = answered.reduce((sum, a) => sum + clientCost(nodeAmount(a.usage, PRICE), FEE_BPS), 0);
+      expect(report.totals).toMatchObject({
+        requests: answered.length,
+        prompt_tokens: answered.reduce((sum, a) => sum + a.usage.prompt_tokens, 0),
+        completion_tokens: answered.reduce((sum, a) => sum + a.usage.completion_tokens, 0),
+        cost: expectedCost,
+      });
+      expect(report.data.every((r) => r.billable && r.receipt_status === "ok")).toBe(true);
+      expect(expectedCost).toBeLessThanOrEqual(budget);
+
+      // Spent is what was charged; nothing is still held for requests that have finished.
+      const { id } = (
+        (await (
+          await fetch(`${cluster.gateway.url}/admin/keys`, {
+            headers: { authorization: `Bearer ${cluster.adminToken}` },
+          })
+        ).json()) as {
+          data: { id: string; name: string }[];
+        }
+      ).data.find((k) => k.name === "budget-50") ?? { id: "" };
+      const patched = await fetch(`${cluster.gateway.url}/admin/keys/${id}`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${cluster.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ budget }),
+      });
+      expect(await patched.json()).toMatchObject({ budget, spent: expectedCost, reserved: 0 });
+      // The next request gets through exactly when what is left still covers its worst case.
+      const next = await post(cluster, key, body);
+      expect(next.status).toBe(budget - expectedCost >= worstCase ? 200 : 429);
+      await next.arrayBuffer();
+    },
+  );
 
   it("answers OpenAI's rate-limit headers on every response, and a 429 with Retry-After past the limit", async () => {
     const { key } = await createApiKey(cluster.gateway.url, cluster.adminToken, "rpm-2", { rpm: 2 });
@@ -169,31 +174,34 @@ describe("billing", E2E, () => {
     expect(((await third.json()) as { error: { code: string } }).error.code).toBe("rate_limit_exceeded");
   });
 
-  it("never shows a client the node's receipt, and still bills a stream whose client did not ask for usage", async () => {
-    const { key } = await createApiKey(cluster.gateway.url, cluster.adminToken, "receipts-hidden");
-    const messages = [{ role: "user", content: "Stream without usage." }];
-    const streamed = await post(
-      cluster,
-      key,
-      JSON.stringify({ model: CHAT_MODEL, messages, stream: true, provider: { ignore: [silentNode] } }),
-    );
-    const text = await streamed.text();
-    expect(text).not.toContain("meshgate-receipt");
-    expect(text).not.toMatch(/"usage":\s*\{/);
-    expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
-    const whole = await post(
-      cluster,
-      key,
-      JSON.stringify({ model: CHAT_MODEL, messages, provider: { ignore: [silentNode] } }),
-    );
-    expect(whole.headers.get("meshgate-receipt")).toBeNull();
-    await whole.arrayBuffer();
-    const report = await usageOf(cluster, key, 2);
-    expect(report.data.map((r) => [r.billable, r.receipt_status, r.completion_tokens > 0])).toEqual([
-      [true, "ok", true],
-      [true, "ok", true],
-    ]);
-  });
+  it(
+    "never shows a client the node's receipt, and still bills a stream whose client did not ask for " + "usage",
+    async () => {
+      const { key } = await createApiKey(cluster.gateway.url, cluster.adminToken, "receipts-hidden");
+      const messages = [{ role: "user", content: "Stream without usage." }];
+      const streamed = await post(
+        cluster,
+        key,
+        JSON.stringify({ model: CHAT_MODEL, messages, stream: true, provider: { ignore: [silentNode] } }),
+      );
+      const text = await streamed.text();
+      expect(text).not.toContain("meshgate-receipt");
+      expect(text).not.toMatch(/"usage":\s*\{/);
+      expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
+      const whole = await post(
+        cluster,
+        key,
+        JSON.stringify({ model: CHAT_MODEL, messages, provider: { ignore: [silentNode] } }),
+      );
+      expect(whole.headers.get("meshgate-receipt")).toBeNull();
+      await whole.arrayBuffer();
+      const report = await usageOf(cluster, key, 2);
+      expect(report.data.map((r) => [r.billable, r.receipt_status, r.completion_tokens > 0])).toEqual([
+        [true, "ok", true],
+        [true, "ok", true],
+      ]);
+    },
+  );
 
   it("records a node's unreported usage as an unbilled estimate, and trusts that node less", async () => {
     const { key } = await createApiKey(cluster.gateway.url, cluster.adminToken, "estimated");
@@ -225,80 +233,83 @@ describe("billing", E2E, () => {
     expect(trustOf(silentNode)).toBeLessThan(trustOf(cluster.agents[0]?.nodeId ?? ""));
   });
 
-  it("closes a settlement that each node verifies against its own receipt log, and flags a receipt left out", async () => {
-    // Everything above has been recorded (each test waited for its rows); the period ends now.
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
-    // The period starts well before the first request, so a receipt signed early in it can't pass for a late one, and
-    // lasts at least an hour, the shortest a gateway closes.
-    const to = Math.floor(Date.now() / 1000);
-    const from = Math.min(Math.floor(startedAt / 1000) - 300, to - 3600);
-    const created = await fetch(`${cluster.gateway.url}/admin/settlements`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${cluster.adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ from, to }),
-    });
-    expect(created.status).toBe(201);
-    const statement = (await created.json()) as {
-      id: string;
-      nodes: { node_id: string; receipts: number; amount: number }[];
-    };
-    const paid = cluster.agents.slice(0, 2).map((a) => statement.nodes.find((n) => n.node_id === a.nodeId));
-    expect(paid.every((n) => n !== undefined && n.receipts > 0 && n.amount > 0)).toBe(true);
-    // The node that never reported usage has nothing billable.
-    expect(statement.nodes.find((n) => n.node_id === silentNode)).toBeUndefined();
+  it(
+    "closes a settlement that each node verifies against its own receipt log, and flags a receipt " + "left out",
+    async () => {
+      // Everything above has been recorded (each test waited for its rows); the period ends now.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      // The period starts well before the first request, so a receipt signed early in it can't pass for a late one, and
+      // lasts at least an hour, the shortest a gateway closes.
+      const to = Math.floor(Date.now() / 1000);
+      const from = Math.min(Math.floor(startedAt / 1000) - 300, to - 3600);
+      const created = await fetch(`${cluster.gateway.url}/admin/settlements`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${cluster.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ from, to }),
+      });
+      expect(created.status).toBe(201);
+      const statement = (await created.json()) as {
+        id: string;
+        nodes: { node_id: string; receipts: number; amount: number }[];
+      };
+      const paid = cluster.agents.slice(0, 2).map((a) => statement.nodes.find((n) => n.node_id === a.nodeId));
+      expect(paid.every((n) => n !== undefined && n.receipts > 0 && n.amount > 0)).toBe(true);
+      // The node that never reported usage has nothing billable.
+      expect(statement.nodes.find((n) => n.node_id === silentNode)).toBeUndefined();
 
-    const agent = cluster.agents[0];
-    if (!agent) throw new Error("no agent");
-    const verify = (logFile: string) =>
-      run(process.execPath, [
-        NODE_AGENT_BIN,
-        "verify-settlement",
-        "--gateway",
-        cluster.gateway.url,
-        "--key-file",
-        agent.keyFile,
-        "--receipt-log",
-        logFile,
-        statement.id,
-      ]).then(
-        (out) => ({ code: 0, stdout: out.stdout }),
-        (err: { code?: number; stdout?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? "" }),
+      const agent = cluster.agents[0];
+      if (!agent) throw new Error("no agent");
+      const verify = (logFile: string) =>
+        run(process.execPath, [
+          NODE_AGENT_BIN,
+          "verify-settlement",
+          "--gateway",
+          cluster.gateway.url,
+          "--key-file",
+          agent.keyFile,
+          "--receipt-log",
+          logFile,
+          statement.id,
+        ]).then(
+          (out) => ({ code: 0, stdout: out.stdout }),
+          (err: { code?: number; stdout?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? "" }),
+        );
+      const logFile = `${agent.keyFile}.receipts.jsonl`;
+      const good = await verify(logFile);
+      expect(good.code, good.stdout).toBe(0);
+
+      // A receipt the node signed well inside the period but the gateway never paid: the node must hear about it.
+      const identity = await readKeyFile(agent.keyFile);
+      const forged = {
+        request_id: "req_never_paid",
+        node_id: identity.nodeId,
+        model: CHAT_MODEL,
+        prompt_tokens: 10,
+        completion_tokens: 10,
+        price: PRICE,
+        body_digest: bodyDigest(new TextEncoder().encode("{}")),
+        created: (from + 10) * 1000,
+      };
+      const bytes = receiptBytes(forged);
+      const token = encodeReceipt(bytes, await identity.signer.sign(bytes));
+      const tampered = `${logFile}.tampered`;
+      copyFileSync(logFile, tampered);
+      appendFileSync(
+        tampered,
+        `${JSON.stringify({ receipt: token, request_id: forged.request_id, model: CHAT_MODEL, prompt_tokens: 10, completion_tokens: 10, amount: nodeAmount(forged, PRICE), created: forged.created })}\n`,
       );
-    const logFile = `${agent.keyFile}.receipts.jsonl`;
-    const good = await verify(logFile);
-    expect(good.code, good.stdout).toBe(0);
+      const bad = await verify(tampered);
+      expect(bad.code, bad.stdout).toBe(1);
+      expect(bad.stdout).toContain("req_never_paid");
+      expect(readFileSync(logFile, "utf8")).not.toContain("req_never_paid");
 
-    // A receipt the node signed well inside the period but the gateway never paid: the node must hear about it.
-    const identity = await readKeyFile(agent.keyFile);
-    const forged = {
-      request_id: "req_never_paid",
-      node_id: identity.nodeId,
-      model: CHAT_MODEL,
-      prompt_tokens: 10,
-      completion_tokens: 10,
-      price: PRICE,
-      body_digest: bodyDigest(new TextEncoder().encode("{}")),
-      created: (from + 10) * 1000,
-    };
-    const bytes = receiptBytes(forged);
-    const token = encodeReceipt(bytes, await identity.signer.sign(bytes));
-    const tampered = `${logFile}.tampered`;
-    copyFileSync(logFile, tampered);
-    appendFileSync(
-      tampered,
-      `${JSON.stringify({ receipt: token, request_id: forged.request_id, model: CHAT_MODEL, prompt_tokens: 10, completion_tokens: 10, amount: nodeAmount(forged, PRICE), created: forged.created })}\n`,
-    );
-    const bad = await verify(tampered);
-    expect(bad.code, bad.stdout).toBe(1);
-    expect(bad.stdout).toContain("req_never_paid");
-    expect(readFileSync(logFile, "utf8")).not.toContain("req_never_paid");
-
-    // The period is closed for good.
-    const again = await fetch(`${cluster.gateway.url}/admin/settlements`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${cluster.adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ from: to - 3600, to }),
-    });
-    expect(again.status).toBe(409);
-  });
+      // The period is closed for good.
+      const again = await fetch(`${cluster.gateway.url}/admin/settlements`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${cluster.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ from: to - 3600, to }),
+      });
+      expect(again.status).toBe(409);
+    },
+  );
 });

@@ -58,60 +58,63 @@ describe("gateway key rotation", { timeout: 90_000 }, () => {
     return fetch(url, { method: "POST", headers, body });
   }
 
-  it("keeps agents serving across the rotation, accepts both keys during the overlap, then drops the old one", async () => {
-    const oldKey = await webCryptoSignerFromSeed(vars.GATEWAY_SIGNING_KEY, jwkThumbprint);
-    const newSeedValue = newSeed();
-    const newKey = await webCryptoSignerFromSeed(newSeedValue, jwkThumbprint);
-    const port = gateway.port;
-    await gateway.stop();
-    const until = Date.now() + OVERLAP_MS;
-    gateway = await startGateway({
-      port,
-      persistDir: join(scratch, "state"),
-      sink: quietSink("gateway"),
-      vars: {
-        ...vars,
-        GATEWAY_SIGNING_KEY: newSeedValue,
-        GATEWAY_PREVIOUS_PUBLIC_KEY: oldKey.publicKey,
-        GATEWAY_PREVIOUS_KEY_UNTIL: new Date(until).toISOString(),
-      },
-    });
+  it(
+    "keeps agents serving across the rotation, accepts both keys during the overlap, then drops the " + "old one",
+    async () => {
+      const oldKey = await webCryptoSignerFromSeed(vars.GATEWAY_SIGNING_KEY, jwkThumbprint);
+      const newSeedValue = newSeed();
+      const newKey = await webCryptoSignerFromSeed(newSeedValue, jwkThumbprint);
+      const port = gateway.port;
+      await gateway.stop();
+      const until = Date.now() + OVERLAP_MS;
+      gateway = await startGateway({
+        port,
+        persistDir: join(scratch, "state"),
+        sink: quietSink("gateway"),
+        vars: {
+          ...vars,
+          GATEWAY_SIGNING_KEY: newSeedValue,
+          GATEWAY_PREVIOUS_PUBLIC_KEY: oldKey.publicKey,
+          GATEWAY_PREVIOUS_KEY_UNTIL: new Date(until).toISOString(),
+        },
+      });
 
-    const published = GatewayMetadataSchema.parse(
-      await (await fetch(`${gateway.url}/.well-known/meshgate.json`)).json(),
-    );
-    expect(published.keys.map((k) => [k.kid, k.status])).toEqual([
-      [newKey.signer.keyId, "current"],
-      [oldKey.signer.keyId, "previous"],
-    ]);
-    expect(published.keys[1]!.not_after).toBe(new Date(until).toISOString());
+      const published = GatewayMetadataSchema.parse(
+        await (await fetch(`${gateway.url}/.well-known/meshgate.json`)).json(),
+      );
+      expect(published.keys.map((k) => [k.kid, k.status])).toEqual([
+        [newKey.signer.keyId, "current"],
+        [oldKey.signer.keyId, "previous"],
+      ]);
+      expect(published.keys[1]!.not_after).toBe(new Date(until).toISOString());
 
-    // The gateway now signs with the new key; the agent learns it on the first such dispatch and serves it.
-    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 });
-    const { response } = await pollUntil(
-      () =>
-        client.chat.completions
-          .create({ model: CHAT_MODEL, messages: [{ role: "user", content: "hi" }] })
-          .withResponse(),
-      { what: "a chat answered after the rotation", timeoutMs: 20_000 },
-    );
-    expect(response.headers.get("x-meshgate-node")).toBe(agent.nodeId);
-    await agent.process.waitForLine(
-      new RegExp(`gateway keys updated keys=${newKey.signer.keyId},${oldKey.signer.keyId}`),
-      5_000,
-    );
+      // The gateway now signs with the new key; the agent learns it on the first such dispatch and serves it.
+      const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 });
+      const { response } = await pollUntil(
+        () =>
+          client.chat.completions
+            .create({ model: CHAT_MODEL, messages: [{ role: "user", content: "hi" }] })
+            .withResponse(),
+        { what: "a chat answered after the rotation", timeoutMs: 20_000 },
+      );
+      expect(response.headers.get("x-meshgate-node")).toBe(agent.nodeId);
+      await agent.process.waitForLine(
+        new RegExp(`gateway keys updated keys=${newKey.signer.keyId},${oldKey.signer.keyId}`),
+        5_000,
+      );
 
-    // During the overlap a dispatch signed with the old key (an isolate still on the old secret) is served too.
-    expect(Date.now()).toBeLessThan(until);
-    expect((await dispatchSignedWith(vars.GATEWAY_SIGNING_KEY)).status).toBe(200);
+      // During the overlap a dispatch signed with the old key (an isolate still on the old secret) is served too.
+      expect(Date.now()).toBeLessThan(until);
+      expect((await dispatchSignedWith(vars.GATEWAY_SIGNING_KEY)).status).toBe(200);
 
-    // Past the deadline the old key is gone from the document, and the agent refuses it.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, until - Date.now()) + 500));
-    const later = GatewayMetadataSchema.parse(await (await fetch(`${gateway.url}/.well-known/meshgate.json`)).json());
-    expect(later.keys.map((k) => k.kid)).toEqual([newKey.signer.keyId]);
-    const refused = await dispatchSignedWith(vars.GATEWAY_SIGNING_KEY);
-    expect(refused.status).toBe(401);
-    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("unknown_key");
-    expect((await dispatchSignedWith(newSeedValue)).status).toBe(200);
-  });
+      // Past the deadline the old key is gone from the document, and the agent refuses it.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, until - Date.now()) + 500));
+      const later = GatewayMetadataSchema.parse(await (await fetch(`${gateway.url}/.well-known/meshgate.json`)).json());
+      expect(later.keys.map((k) => k.kid)).toEqual([newKey.signer.keyId]);
+      const refused = await dispatchSignedWith(vars.GATEWAY_SIGNING_KEY);
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("unknown_key");
+      expect((await dispatchSignedWith(newSeedValue)).status).toBe(200);
+    },
+  );
 });

@@ -187,13 +187,17 @@ describe("hostile bytes on the wire", E2E, () => {
 
   // The agent checks a request's signature before reading its body, so an unsigned one past its limit is refused as
   // unsigned (agent-server.test.ts shows a signed one refused 413).
-  it("bodies past the limit are 413 in OpenAI's shape: gateway client API 4 MiB, heartbeat 64 KiB; the agent's 401 unread", async () => {
-    const [chat, heartbeat] = gatewayTargets() as [Target, Target, Target];
-    const [agentChat] = agentTargets() as [Target, Target, Target];
-    await fc.assert(fc.asyncProperty(oversized(chat, 4 * MiB), check), { numRuns: 4 });
-    await fc.assert(fc.asyncProperty(oversized(heartbeat, 64 * 1024), check), { numRuns: 6 });
-    await fc.assert(fc.asyncProperty(oversized(agentChat, 8 * MiB, [401]), check), { numRuns: 4 });
-  });
+  it(
+    "bodies past the limit are 413 in OpenAI's shape: gateway client API 4 MiB, heartbeat 64 KiB; the agent's 401 " +
+      "unread",
+    async () => {
+      const [chat, heartbeat] = gatewayTargets() as [Target, Target, Target];
+      const [agentChat] = agentTargets() as [Target, Target, Target];
+      await fc.assert(fc.asyncProperty(oversized(chat, 4 * MiB), check), { numRuns: 4 });
+      await fc.assert(fc.asyncProperty(oversized(heartbeat, 64 * 1024), check), { numRuns: 6 });
+      await fc.assert(fc.asyncProperty(oversized(agentChat, 8 * MiB, [401]), check), { numRuns: 4 });
+    },
+  );
 
   // Known, and outside this project's code: workerd's own HTTP server (the local runner; on Cloudflare the edge parses
   // HTTP) answers these with a bare 500, or 501 for the unknown method, before the Worker runs. `it.fails` keeps them
@@ -208,19 +212,23 @@ describe("hostile bytes on the wire", E2E, () => {
     });
   });
 
-  it("afterwards the gateway still lists nodes, and the agent serves a correctly signed dispatch, the first to reach its upstream", async () => {
-    const nodes = await fetch(`${gateway.url}/v1/nodes`);
-    expect(nodes.status).toBe(200);
-    expect(await nodes.json()).toMatchObject({ object: "list" });
-    expect(upstreamHits).toBe(0);
-    const dispatch = await signedRequest(
-      gatewaySigner,
-      `http://127.0.0.1:${agentPort}/v1/chat/completions`,
-      { model: "m", messages: [{ role: "user", content: "hi" }] },
-      { nodeId: AGENT_NODE },
-    );
-    const answer = await send(dispatch);
-    expect(answer.status, await answer.clone().text()).toBe(200);
-    expect(upstreamHits).toBe(1);
-  });
+  it(
+    "afterwards the gateway still lists nodes, and the agent serves a correctly signed dispatch, the first to " +
+      "reach its upstream",
+    async () => {
+      const nodes = await fetch(`${gateway.url}/v1/nodes`);
+      expect(nodes.status).toBe(200);
+      expect(await nodes.json()).toMatchObject({ object: "list" });
+      expect(upstreamHits).toBe(0);
+      const dispatch = await signedRequest(
+        gatewaySigner,
+        `http://127.0.0.1:${agentPort}/v1/chat/completions`,
+        { model: "m", messages: [{ role: "user", content: "hi" }] },
+        { nodeId: AGENT_NODE },
+      );
+      const answer = await send(dispatch);
+      expect(answer.status, await answer.clone().text()).toBe(200);
+      expect(upstreamHits).toBe(1);
+    },
+  );
 });

@@ -42,60 +42,64 @@ describe("a rival holding half-sent requests open to a node's public URL", E2E, 
     await cluster?.stop();
   }, SETUP_TIMEOUT_MS);
 
-  it("does not take its slots: heartbeats report only the gateway's work, pinned requests are served, and the agent closes every socket within seconds", async () => {
-    const victim = cluster.agents[0];
-    if (!victim) throw new Error("the cluster needs an agent");
-    const metadata = (await (
-      await fetch(`${cluster.gateway.url}/.well-known/meshgate.json`)
-    ).json()) as GatewayMetadata;
-    const gatewayKeyId = metadata.keys[0]?.kid ?? "";
-    const inPlay = Object.values(PLAN).reduce((a, b) => a + b, 0);
-    flood = startStrangerFlood({
-      url: victim.url,
-      nodeId: victim.nodeId,
-      gatewayKeyId,
-      plan: PLAN,
-      dribbleEveryMs: 500,
-      reopenAfterMs: 250,
-    });
-    await pollUntil(() => (flood!.lives().length >= inPlay ? true : undefined), {
-      what: `${inPlay} stranger sockets to be opened`,
-      timeoutMs: 10_000,
-    });
-    const floodStarted = Date.now();
+  it(
+    "does not take its slots: heartbeats report only the gateway's work, pinned requests are served, and the agent " +
+      "closes every socket within seconds",
+    async () => {
+      const victim = cluster.agents[0];
+      if (!victim) throw new Error("the cluster needs an agent");
+      const metadata = (await (
+        await fetch(`${cluster.gateway.url}/.well-known/meshgate.json`)
+      ).json()) as GatewayMetadata;
+      const gatewayKeyId = metadata.keys[0]?.kid ?? "";
+      const inPlay = Object.values(PLAN).reduce((a, b) => a + b, 0);
+      flood = startStrangerFlood({
+        url: victim.url,
+        nodeId: victim.nodeId,
+        gatewayKeyId,
+        plan: PLAN,
+        dribbleEveryMs: 500,
+        reopenAfterMs: 250,
+      });
+      await pollUntil(() => (flood!.lives().length >= inPlay ? true : undefined), {
+        what: `${inPlay} stranger sockets to be opened`,
+        timeoutMs: 10_000,
+      });
+      const floodStarted = Date.now();
 
-    // (a) What the gateway sees: no request of the gateway's is in flight at the node, so its heartbeats say 0.
-    const inFlight = await reportedInFlight(cluster, victim.nodeId, floodStarted, 3);
-    expect.soft(inFlight, `in_flight of the attacked node's heartbeats during the flood`).toEqual([0, 0, 0]);
+      // (a) What the gateway sees: no request of the gateway's is in flight at the node, so its heartbeats say 0.
+      const inFlight = await reportedInFlight(cluster, victim.nodeId, floodStarted, 3);
+      expect.soft(inFlight, `in_flight of the attacked node's heartbeats during the flood`).toEqual([0, 0, 0]);
 
-    // Requests only the attacked node may serve are served by it, streamed or not, while the flood goes on.
-    const outcomes: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      const outcome = await routedChat(cluster.client, {
-        stream: i % 2 === 1,
-        extra: { provider: { only: [victim.nodeId] } },
-      }).then(
-        (a) => (a.node === victim.nodeId && a.text !== "" ? "served" : `answered by ${a.node}: "${a.text}"`),
-        (err: unknown) => `failed: ${err instanceof Error ? err.message : String(err)}`,
-      );
-      outcomes.push(outcome);
-    }
-    expect.soft(outcomes, "requests pinned to the attacked node").toEqual(Array(6).fill("served"));
-    const open = flood.open();
+      // Requests only the attacked node may serve are served by it, streamed or not, while the flood goes on.
+      const outcomes: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const outcome = await routedChat(cluster.client, {
+          stream: i % 2 === 1,
+          extra: { provider: { only: [victim.nodeId] } },
+        }).then(
+          (a) => (a.node === victim.nodeId && a.text !== "" ? "served" : `answered by ${a.node}: "${a.text}"`),
+          (err: unknown) => `failed: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        outcomes.push(outcome);
+      }
+      expect.soft(outcomes, "requests pinned to the attacked node").toEqual(Array(6).fill("served"));
+      const open = flood.open();
 
-    // (b) Every stranger socket is closed by the agent within seconds of being opened (the test never closes one).
-    flood.stopReopening();
-    await pollUntil(() => (flood!.open() === 0 ? true : undefined), {
-      what: `the agent to close the ${flood.open()} stranger sockets still open (${open} were open during the pinned requests)`,
-      timeoutMs: CLOSED_WITHIN_MS,
-      intervalMs: 200,
-    });
-    const lives = flood.lives();
-    const longest = Math.max(...lives.map((l) => (l.closedAt ?? Date.now()) - l.openedAt));
-    expect(longest, `longest-lived of ${lives.length} stranger sockets`).toBeLessThan(CLOSED_WITHIN_MS);
-    // Not vacuous: every kind was tried, and the requests with whole headers were refused as unauthenticated.
-    for (const kind of Object.keys(PLAN)) expect(lives.some((l) => l.kind === kind)).toBe(true);
-    const refusedAs = new Set(lives.filter((l) => l.kind !== "slow-headers").map((l) => l.status));
-    expect([...refusedAs]).toEqual(["HTTP/1.1 401 Unauthorized"]);
-  });
+      // (b) Every stranger socket is closed by the agent within seconds of being opened (the test never closes one).
+      flood.stopReopening();
+      await pollUntil(() => (flood!.open() === 0 ? true : undefined), {
+        what: `the agent to close the ${flood.open()} stranger sockets still open (${open} were open during the pinned requests)`,
+        timeoutMs: CLOSED_WITHIN_MS,
+        intervalMs: 200,
+      });
+      const lives = flood.lives();
+      const longest = Math.max(...lives.map((l) => (l.closedAt ?? Date.now()) - l.openedAt));
+      expect(longest, `longest-lived of ${lives.length} stranger sockets`).toBeLessThan(CLOSED_WITHIN_MS);
+      // Not vacuous: every kind was tried, and the requests with whole headers were refused as unauthenticated.
+      for (const kind of Object.keys(PLAN)) expect(lives.some((l) => l.kind === kind)).toBe(true);
+      const refusedAs = new Set(lives.filter((l) => l.kind !== "slow-headers").map((l) => l.status));
+      expect([...refusedAs]).toEqual(["HTTP/1.1 401 Unauthorized"]);
+    },
+  );
 });

@@ -56,31 +56,34 @@ describe("a node that breaks the stream meter's bounds", E2E, () => {
     });
   const honest = () => ({ provider: { ignore: [tampering.nodeId] } });
 
-  it("ends an event that never ends at its bound with an error event, and other clients are not slowed meanwhile", async () => {
-    proxy.tamper = { kind: "endless_event", bytes: 64 * 1024 * 1024 };
-    const attack = (async () => {
-      const res = await post({ stream: true, provider: { only: [tampering.nodeId] } }, AbortSignal.timeout(50_000));
-      expect(res.status).toBe(200);
-      return res.text();
-    })();
-    // Other clients, one after another, while the attack streams.
-    const others: number[] = [];
-    for (let i = 0; i < 8; i++) {
-      const started = Date.now();
-      const res = await post({ stream: i % 2 === 0, ...honest() });
-      expect(res.status).toBe(200);
-      await res.text();
-      others.push(Date.now() - started);
-    }
-    const seen = await attack;
-    expect(seen).toContain('"content":"hi"');
-    expect(seen).toContain('"code":"upstream_stream_error"');
-    // Nothing of the unfinished event reached the client, and the gateway stopped reading past its 1 MiB bound.
-    expect(seen.length).toBeLessThan(4_096);
-    expect(proxy.endlessBytesTaken).toBeLessThan(8 * 1024 * 1024);
-    // Before the bound, rescanning the pending event on every chunk held the isolate for seconds per MiB.
-    expect(Math.max(...others)).toBeLessThan(3_000);
-  });
+  it(
+    "ends an event that never ends at its bound with an error event, and other clients are not slowed " + "meanwhile",
+    async () => {
+      proxy.tamper = { kind: "endless_event", bytes: 64 * 1024 * 1024 };
+      const attack = (async () => {
+        const res = await post({ stream: true, provider: { only: [tampering.nodeId] } }, AbortSignal.timeout(50_000));
+        expect(res.status).toBe(200);
+        return res.text();
+      })();
+      // Other clients, one after another, while the attack streams.
+      const others: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const started = Date.now();
+        const res = await post({ stream: i % 2 === 0, ...honest() });
+        expect(res.status).toBe(200);
+        await res.text();
+        others.push(Date.now() - started);
+      }
+      const seen = await attack;
+      expect(seen).toContain('"content":"hi"');
+      expect(seen).toContain('"code":"upstream_stream_error"');
+      // Nothing of the unfinished event reached the client, and the gateway stopped reading past its 1 MiB bound.
+      expect(seen.length).toBeLessThan(4_096);
+      expect(proxy.endlessBytesTaken).toBeLessThan(8 * 1024 * 1024);
+      // Before the bound, rescanning the pending event on every chunk held the isolate for seconds per MiB.
+      expect(Math.max(...others)).toBeLessThan(3_000);
+    },
+  );
 
   it("does not take empty chunks for a first token: the node's time is to its first content", async () => {
     proxy.tamper = { kind: "empty_first", count: 5, delayMs: 1_000 };

@@ -61,17 +61,21 @@ describe("trust checks", E2E, () => {
     expect((await listNodes(cluster.gateway.url)).map((n) => n.id)).not.toContain(node.id);
   });
 
-  it("refuses a forged heartbeat: a body changed after signing (bad_digest) or a signature that is not the key's (bad_signature)", async () => {
-    const signed = await signedHeartbeat(cluster.gateway.url, node, { ...PROBE, seq: 2 });
-    const tampered = utf8(new TextDecoder().decode(signed.body).replace(PROBE.url, "http://attacker.example"));
-    expect(await errorOf(await send(signed, tampered))).toEqual({ status: 401, code: "bad_digest" });
-    const forged = await signedHeartbeat(cluster.gateway.url, node, { ...PROBE, seq: 3 });
-    forged.headers.set(
-      "signature",
-      forged.headers.get("signature")!.replace(/:(.)/, (_m, c: string) => `:${c === "A" ? "B" : "A"}`),
-    );
-    expect(await errorOf(await send(forged))).toEqual({ status: 401, code: "bad_signature" });
-  });
+  it(
+    "refuses a forged heartbeat: a body changed after signing (bad_digest) or a signature that is not the key's " +
+      "(bad_signature)",
+    async () => {
+      const signed = await signedHeartbeat(cluster.gateway.url, node, { ...PROBE, seq: 2 });
+      const tampered = utf8(new TextDecoder().decode(signed.body).replace(PROBE.url, "http://attacker.example"));
+      expect(await errorOf(await send(signed, tampered))).toEqual({ status: 401, code: "bad_digest" });
+      const forged = await signedHeartbeat(cluster.gateway.url, node, { ...PROBE, seq: 3 });
+      forged.headers.set(
+        "signature",
+        forged.headers.get("signature")!.replace(/:(.)/, (_m, c: string) => `:${c === "A" ? "B" : "A"}`),
+      );
+      expect(await errorOf(await send(forged))).toEqual({ status: 401, code: "bad_signature" });
+    },
+  );
 
   it("refuses a replayed heartbeat, the same bytes sent twice (401 replayed_nonce)", async () => {
     const signed = await signedHeartbeat(cluster.gateway.url, node, { ...PROBE, seq: 4 });
@@ -143,68 +147,71 @@ describe("trust checks", E2E, () => {
     );
   });
 
-  it("rotates a node's key with node-agent rotate-key: old key refused, new key accepted, id and reputation kept", async () => {
-    const agent = cluster.agents[0]!;
-    const oldIdentity = await readKeyFile(agent.keyFile);
-    // Give the node a history to carry over: requests that name it first, until the registry has counted them.
-    for (let i = 0; i < 3; i++) await routedChat(cluster.client, { extra: { provider: { order: [agent.nodeId] } } });
-    const before = await pollUntil(
-      async () => {
-        const n = await adminNode(agent.nodeId);
-        return n && n.requests > 0 ? n : undefined;
-      },
-      { what: "the node's requests to reach the registry", timeoutMs: 10_000 },
-    );
-    expect(before?.keyid).toBe(oldIdentity.signer.keyId);
+  it(
+    "rotates a node's key with node-agent rotate-key: old key refused, new key accepted, id and " + "reputation kept",
+    async () => {
+      const agent = cluster.agents[0]!;
+      const oldIdentity = await readKeyFile(agent.keyFile);
+      // Give the node a history to carry over: requests that name it first, until the registry has counted them.
+      for (let i = 0; i < 3; i++) await routedChat(cluster.client, { extra: { provider: { order: [agent.nodeId] } } });
+      const before = await pollUntil(
+        async () => {
+          const n = await adminNode(agent.nodeId);
+          return n && n.requests > 0 ? n : undefined;
+        },
+        { what: "the node's requests to reach the registry", timeoutMs: 10_000 },
+      );
+      expect(before?.keyid).toBe(oldIdentity.signer.keyId);
 
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      NODE_AGENT_BIN,
-      "rotate-key",
-      "--gateway",
-      cluster.gateway.url,
-      "--key-file",
-      agent.keyFile,
-    ]);
-    const newKeyId = stdout.trim();
-    expect(newKeyId).not.toBe(oldIdentity.signer.keyId);
-    expect((await readKeyFile(agent.keyFile)).signer.keyId).toBe(newKeyId);
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        NODE_AGENT_BIN,
+        "rotate-key",
+        "--gateway",
+        cluster.gateway.url,
+        "--key-file",
+        agent.keyFile,
+      ]);
+      const newKeyId = stdout.trim();
+      expect(newKeyId).not.toBe(oldIdentity.signer.keyId);
+      expect((await readKeyFile(agent.keyFile)).signer.keyId).toBe(newKeyId);
 
-    // Someone holding the old key is refused, whether as this node or as a "new" node named after the old key.
-    const asNode = { id: agent.nodeId, publicKey: oldIdentity.publicKey, signer: oldIdentity.signer };
-    expect(
-      await errorOf(
-        await send(await signedHeartbeat(cluster.gateway.url, asNode, { ...PROBE, seq: Date.now() + 60_000 })),
-      ),
-    ).toEqual({ status: 401, code: "revoked_key" });
-    const asNewNode = { ...asNode, id: oldIdentity.signer.keyId };
-    expect(
-      await errorOf(await send(await signedHeartbeat(cluster.gateway.url, asNewNode, { ...PROBE, seq: 1 }))),
-    ).toEqual({ status: 401, code: "revoked_key" });
+      // Someone holding the old key is refused, whether as this node or as a "new" node named after the old key.
+      const asNode = { id: agent.nodeId, publicKey: oldIdentity.publicKey, signer: oldIdentity.signer };
+      expect(
+        await errorOf(
+          await send(await signedHeartbeat(cluster.gateway.url, asNode, { ...PROBE, seq: Date.now() + 60_000 })),
+        ),
+      ).toEqual({ status: 401, code: "revoked_key" });
+      const asNewNode = { ...asNode, id: oldIdentity.signer.keyId };
+      expect(
+        await errorOf(await send(await signedHeartbeat(cluster.gateway.url, asNewNode, { ...PROBE, seq: 1 }))),
+      ).toEqual({ status: 401, code: "revoked_key" });
 
-    // The running agent notices at its next heartbeat and switches to the new key from its key file.
-    await agent.process.waitForLine(
-      new RegExp(`switched to the rotated key node=${agent.nodeId} keyid=${newKeyId}`),
-      15_000,
-    );
-    const after = await pollUntil(
-      async () => {
-        const n = await adminNode(agent.nodeId);
-        return n && n.keyid === newKeyId && n.live && n.endpoint_verified ? n : undefined;
-      },
-      { what: "the node to heartbeat with its new key", timeoutMs: 15_000 },
-    );
-    expect(after.jwk.x).toBe((await readKeyFile(agent.keyFile)).publicKey);
-    // History carried over: a fresh node would start from 0 requests and the neutral 0.5.
-    expect(before!.requests).toBeGreaterThan(0);
-    expect(before!.reputation).toBeGreaterThan(0.5);
-    expect(after.requests).toBeGreaterThanOrEqual(before!.requests);
-    expect(after.reputation).toBeGreaterThanOrEqual(before!.reputation - 0.05);
-    // And it still serves: its dispatches and endpoint proofs carry on under the same node id.
-    await pollUntil(async () => (await answeredBy(4)).has(agent.nodeId) || undefined, {
-      what: "a request answered by the rotated node",
-      timeoutMs: 20_000,
-    });
-  });
+      // The running agent notices at its next heartbeat and switches to the new key from its key file.
+      await agent.process.waitForLine(
+        new RegExp(`switched to the rotated key node=${agent.nodeId} keyid=${newKeyId}`),
+        15_000,
+      );
+      const after = await pollUntil(
+        async () => {
+          const n = await adminNode(agent.nodeId);
+          return n && n.keyid === newKeyId && n.live && n.endpoint_verified ? n : undefined;
+        },
+        { what: "the node to heartbeat with its new key", timeoutMs: 15_000 },
+      );
+      expect(after.jwk.x).toBe((await readKeyFile(agent.keyFile)).publicKey);
+      // History carried over: a fresh node would start from 0 requests and the neutral 0.5.
+      expect(before!.requests).toBeGreaterThan(0);
+      expect(before!.reputation).toBeGreaterThan(0.5);
+      expect(after.requests).toBeGreaterThanOrEqual(before!.requests);
+      expect(after.reputation).toBeGreaterThanOrEqual(before!.reputation - 0.05);
+      // And it still serves: its dispatches and endpoint proofs carry on under the same node id.
+      await pollUntil(async () => (await answeredBy(4)).has(agent.nodeId) || undefined, {
+        what: "a request answered by the rotated node",
+        timeoutMs: 20_000,
+      });
+    },
+  );
 
   describe("a node agent", () => {
     const body = JSON.stringify({ model: CHAT_MODEL, messages: [{ role: "user", content: "hi" }] });

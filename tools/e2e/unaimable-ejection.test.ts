@@ -146,59 +146,67 @@ describe("a node that hangs", E2E, () => {
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
 
-  it("(first) a long prompt is given longer for its first token: an honest node's slow prefill of it is answered", async () => {
-    const client = await newClient(cluster, "long-but-fine");
-    const a = await routedChat(client, { stream: true, prompt: kib(24), extra: { provider: { only: [healthy()] } } });
-    expect({ node: a.node, attempts: a.attempts, text: a.text !== "" }).toEqual({
-      node: healthy(),
-      attempts: 1,
-      text: true,
-    });
-    // Not vacuous: it did take longer than the base timeout.
-    expect(a.elapsedMs).toBeGreaterThan(FIRST_TOKEN_TIMEOUT_MS);
-  });
-
-  it("is not ejected by one client pinning it, and is by ordinary requests from two keys, one timeout each", async () => {
-    const checker = await newClient(cluster, "checker");
-    // Both nodes proven, the first measured much faster: the router's own choice is the first node.
-    for (let i = 0; i < 3; i++) {
-      expect((await answeredWhenAskedFirst(checker, hung())).node).toBe(hung());
-      expect((await answeredWhenAskedFirst(checker, healthy())).node).toBe(healthy());
-    }
-    hanging = true;
-
-    // One client's pinned requests time out there: its choice, so no evidence.
-    const pinner = await newClient(cluster, "pinner");
-    const pinned = routedChat(pinner, { stream: true, extra: { provider: { order: [hung()] } } });
-    expect(await failedStatus(routedChat(pinner, { stream: true, extra: { provider: { only: [hung()] } } }))).toBe(502);
-    expect(await pinned).toMatchObject({ node: healthy(), attempts: 2 });
-    const beforeCheck = hangs();
-    expect(await answeredWhenAskedFirst(checker, hung())).toEqual({ node: healthy(), attempts: 2 });
-    expect(hangs(), "a request naming the node first was still sent there").toBe(beforeCheck + 1);
-
-    // Two keys' ordinary requests, routed there by the gateway, time out once each; another node answers both.
-    const [a, b] = await Promise.all([
-      routedChat(await newClient(cluster, "key-a"), { stream: true }),
-      routedChat(await newClient(cluster, "key-b"), { stream: true }),
-    ]);
-    for (const answer of [a, b])
-      expect({ node: answer.node, attempts: answer.attempts, text: answer.text !== "" }).toEqual({
+  it(
+    "(first) a long prompt is given longer for its first token: an honest node's slow prefill of it is " + "answered",
+    async () => {
+      const client = await newClient(cluster, "long-but-fine");
+      const a = await routedChat(client, { stream: true, prompt: kib(24), extra: { provider: { only: [healthy()] } } });
+      expect({ node: a.node, attempts: a.attempts, text: a.text !== "" }).toEqual({
         node: healthy(),
-        attempts: 2,
+        attempts: 1,
         text: true,
       });
+      // Not vacuous: it did take longer than the base timeout.
+      expect(a.elapsedMs).toBeGreaterThan(FIRST_TOKEN_TIMEOUT_MS);
+    },
+  );
 
-    // Ejected: even a request naming it first is not sent there, and the registry has it.
-    const beforeEjected = hangs();
-    for (let i = 0; i < 3; i++)
-      expect(await answeredWhenAskedFirst(checker, hung())).toEqual({ node: healthy(), attempts: 1 });
-    expect(hangs()).toBe(beforeEjected);
-    const deadline = Date.now() + 10_000;
-    let listed = (await adminNodes(cluster)).find((n) => n.id === hung());
-    while (!listed?.routing.ejected_until && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      listed = (await adminNodes(cluster)).find((n) => n.id === hung());
-    }
-    expect(listed?.routing.ejections).toBe(1);
-  });
+  it(
+    "is not ejected by one client pinning it, and is by ordinary requests from two keys, one " + "timeout each",
+    async () => {
+      const checker = await newClient(cluster, "checker");
+      // Both nodes proven, the first measured much faster: the router's own choice is the first node.
+      for (let i = 0; i < 3; i++) {
+        expect((await answeredWhenAskedFirst(checker, hung())).node).toBe(hung());
+        expect((await answeredWhenAskedFirst(checker, healthy())).node).toBe(healthy());
+      }
+      hanging = true;
+
+      // One client's pinned requests time out there: its choice, so no evidence.
+      const pinner = await newClient(cluster, "pinner");
+      const pinned = routedChat(pinner, { stream: true, extra: { provider: { order: [hung()] } } });
+      expect(await failedStatus(routedChat(pinner, { stream: true, extra: { provider: { only: [hung()] } } }))).toBe(
+        502,
+      );
+      expect(await pinned).toMatchObject({ node: healthy(), attempts: 2 });
+      const beforeCheck = hangs();
+      expect(await answeredWhenAskedFirst(checker, hung())).toEqual({ node: healthy(), attempts: 2 });
+      expect(hangs(), "a request naming the node first was still sent there").toBe(beforeCheck + 1);
+
+      // Two keys' ordinary requests, routed there by the gateway, time out once each; another node answers both.
+      const [a, b] = await Promise.all([
+        routedChat(await newClient(cluster, "key-a"), { stream: true }),
+        routedChat(await newClient(cluster, "key-b"), { stream: true }),
+      ]);
+      for (const answer of [a, b])
+        expect({ node: answer.node, attempts: answer.attempts, text: answer.text !== "" }).toEqual({
+          node: healthy(),
+          attempts: 2,
+          text: true,
+        });
+
+      // Ejected: even a request naming it first is not sent there, and the registry has it.
+      const beforeEjected = hangs();
+      for (let i = 0; i < 3; i++)
+        expect(await answeredWhenAskedFirst(checker, hung())).toEqual({ node: healthy(), attempts: 1 });
+      expect(hangs()).toBe(beforeEjected);
+      const deadline = Date.now() + 10_000;
+      let listed = (await adminNodes(cluster)).find((n) => n.id === hung());
+      while (!listed?.routing.ejected_until && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        listed = (await adminNodes(cluster)).find((n) => n.id === hung());
+      }
+      expect(listed?.routing.ejections).toBe(1);
+    },
+  );
 });

@@ -314,7 +314,8 @@ describe("sim-backend with a context length", () => {
       expect(await over.json()).toEqual({
         object: "error",
         message:
-          "This model's maximum context length is 12 tokens. However, you requested 13 tokens (5 in the messages, 8 in the completion). Please reduce the length of the messages or completion.",
+          "This model's maximum context length is 12 tokens. However, you requested 13 tokens (5 in the messages, 8 " +
+          "in the completion). Please reduce the length of the messages or completion.",
         type: "BadRequestError",
         param: null,
         code: 400,
@@ -342,7 +343,8 @@ describe("sim-backend with a context length", () => {
       expect(full.status).toBe(400);
       expect(await full.json()).toMatchObject({
         message:
-          "This model's maximum context length is 12 tokens. However, you requested 12 tokens in the messages, Please reduce the length of the messages.",
+          "This model's maximum context length is 12 tokens. However, you requested 12 tokens in the messages, " +
+          "Please reduce the length of the messages.",
       });
     } finally {
       await vllm.close();

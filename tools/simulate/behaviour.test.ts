@@ -74,18 +74,21 @@ describe("planAttempt", () => {
     for (const k of ["error", "sse_error", "stalled"]) expect(kinds.get(k) ?? 0).toBeGreaterThan(500);
   });
 
-  it("churn: a node gone refuses (clean leave) or times out the connection (dark); going dark mid-stream stalls it", () => {
-    expect(planAttempt(node({ kind: "honest" }, { goneAt: 50 }), 0, 100, 60, rng())).toMatchObject({
-      kind: "error",
-      endMs: 20,
-    });
-    const dark = { goneAt: 50, dark: true, listedUntil: 10_050 };
-    expect(planAttempt(node({ kind: "honest" }, dark), 0, 100, 60, rng())).toMatchObject({
-      kind: "error",
-      endMs: CONNECT_TIMEOUT_MS,
-    });
-    expect(planAttempt(node({ kind: "honest" }, dark), 0, 100, 0, rng())).toMatchObject({ kind: "timeout" });
-    const midStream = planAttempt(node({ kind: "honest" }, { ...dark, goneAt: 500 }), 0, 100, 0, rng());
-    expect(midStream).toMatchObject({ kind: "stalled", firstTokenMs: 120, endMs: 500 + STALL_TIMEOUT_MS });
-  });
+  it(
+    "churn: a node gone refuses (clean leave) or times out the connection (dark); going dark mid-stream " + "stalls it",
+    () => {
+      expect(planAttempt(node({ kind: "honest" }, { goneAt: 50 }), 0, 100, 60, rng())).toMatchObject({
+        kind: "error",
+        endMs: 20,
+      });
+      const dark = { goneAt: 50, dark: true, listedUntil: 10_050 };
+      expect(planAttempt(node({ kind: "honest" }, dark), 0, 100, 60, rng())).toMatchObject({
+        kind: "error",
+        endMs: CONNECT_TIMEOUT_MS,
+      });
+      expect(planAttempt(node({ kind: "honest" }, dark), 0, 100, 0, rng())).toMatchObject({ kind: "timeout" });
+      const midStream = planAttempt(node({ kind: "honest" }, { ...dark, goneAt: 500 }), 0, 100, 0, rng());
+      expect(midStream).toMatchObject({ kind: "stalled", firstTokenMs: 120, endMs: 500 + STALL_TIMEOUT_MS });
+    },
+  );
 });

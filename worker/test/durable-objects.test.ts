@@ -66,32 +66,38 @@ describe("NodeRegistry.recordOutcomes", () => {
     expect(Object.keys(listed?.state.perf ?? {})).toEqual(["test-model"]);
   });
 
-  it("ejects a node once two clients' timeouts reach it (in separate batches), and keeps the ejection across snapshots", async () => {
-    const bad = await newNode();
-    await registerRoutable(bad);
-    const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
-    const now = Date.now();
-    const timeout = (client: string, at: number) => ({ ...outcome(bad.id, "timeout", 10_000, at), client });
-    // One client's timeouts, however many, are not enough (timeout-evidence.ts).
-    const oneClient = Array.from({ length: EJECT_AFTER_CONSECUTIVE }, (_, i) => timeout("key-a", now + i));
-    await runInDurableObject(registry, (obj) => obj.recordOutcomes(oneClient, now + oneClient.length));
-    const before = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find(
-      (n) => n.id === bad.id,
-    )!;
-    expect(before.state.outlier.ejectedUntil).toBe(0);
-    // The evidence is kept in the row, so a second client's timeout in a later batch (another isolate's) completes it.
-    await runInDurableObject(registry, (obj) => obj.recordOutcomes([timeout("key-b", now + 10)], now + 10));
-    const node = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find((n) => n.id === bad.id)!;
-    expect(node.state.outlier.ejectedUntil).toBeGreaterThan(Date.now());
-    expect(node.state.outlier.ejections).toBe(1);
-    // An operator sees why the node gets no traffic.
-    const listed = ((await (await adminFetch("/admin/nodes")).json()) as { data: AdminNode[] }).data.find(
-      (n) => n.id === bad.id,
-    );
-    expect(listed?.routing).toMatchObject({ ejections: 1, probation: false, ejected_until: expect.any(String) });
-    expect(Date.parse(listed?.routing.ejected_until ?? "")).toBeGreaterThan(Date.now());
-    expect(listed?.routing.models["test-model"]?.ttft_ms).toBe(10_000);
-  });
+  it(
+    "ejects a node once two clients' timeouts reach it (in separate batches), and keeps the ejection across " +
+      "snapshots",
+    async () => {
+      const bad = await newNode();
+      await registerRoutable(bad);
+      const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
+      const now = Date.now();
+      const timeout = (client: string, at: number) => ({ ...outcome(bad.id, "timeout", 10_000, at), client });
+      // One client's timeouts, however many, are not enough (timeout-evidence.ts).
+      const oneClient = Array.from({ length: EJECT_AFTER_CONSECUTIVE }, (_, i) => timeout("key-a", now + i));
+      await runInDurableObject(registry, (obj) => obj.recordOutcomes(oneClient, now + oneClient.length));
+      const before = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find(
+        (n) => n.id === bad.id,
+      )!;
+      expect(before.state.outlier.ejectedUntil).toBe(0);
+      // The evidence is kept in the row, so a second client's timeout in a later batch (another isolate's) completes it.
+      await runInDurableObject(registry, (obj) => obj.recordOutcomes([timeout("key-b", now + 10)], now + 10));
+      const node = (await runInDurableObject(registry, (obj) => obj.snapshot(Date.now()))).find(
+        (n) => n.id === bad.id,
+      )!;
+      expect(node.state.outlier.ejectedUntil).toBeGreaterThan(Date.now());
+      expect(node.state.outlier.ejections).toBe(1);
+      // An operator sees why the node gets no traffic.
+      const listed = ((await (await adminFetch("/admin/nodes")).json()) as { data: AdminNode[] }).data.find(
+        (n) => n.id === bad.id,
+      );
+      expect(listed?.routing).toMatchObject({ ejections: 1, probation: false, ejected_until: expect.any(String) });
+      expect(Date.parse(listed?.routing.ejected_until ?? "")).toBeGreaterThan(Date.now());
+      expect(listed?.routing.models["test-model"]?.ttft_ms).toBe(10_000);
+    },
+  );
 
   it("learns a lower capacity from a 429 without counting it against the node's reputation", async () => {
     const full = await newNode();
@@ -109,50 +115,61 @@ describe("NodeRegistry.recordOutcomes", () => {
 });
 
 describe("NodeRegistry endpoint challenges", () => {
-  it("challenge an unproven node with a growing delay, which a URL change does not reset; a proof clears it", async () => {
-    const node = await newNode();
-    const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
-    const t0 = Date.now();
-    let seq = 0;
-    const beat = (at: number, url = "http://127.0.0.1:46001/") => {
-      const hb: Heartbeat = { node_id: node.id, url, models: [], capacity: 1, in_flight: 0, timestamp: at, seq: ++seq };
-      const signature = { keyId: node.id, publicKey: node.publicKey, nonce: `n${seq}`, nonceExpiresAt: at + 60_000 };
-      return runInDurableObject(registry, (obj) => obj.heartbeat(hb, signature, at, "203.0.113.1"));
-    };
-    const challenged = async (at: number, url?: string) => {
-      const result = await beat(at, url);
-      if (!result.ok) throw new Error(result.refusal.message);
-      return result.challenge;
-    };
-    expect(challengeDelay(1)).toBe(10_000);
-    expect(challengeDelay(2)).toBe(20_000);
-    expect(challengeDelay(50)).toBe(300_000);
-    expect(await challenged(t0)).toBe(true);
-    expect(await challenged(t0 + 5_000)).toBe(false);
-    expect(await challenged(t0 + 10_000)).toBe(true);
-    // Flapping between URLs buys no extra challenge: the delay is now 20 s.
-    expect(await challenged(t0 + 12_000, "http://127.0.0.1:46002/")).toBe(false);
-    expect(await challenged(t0 + 20_000, "http://127.0.0.1:46001/")).toBe(false);
-    expect(await challenged(t0 + 30_000)).toBe(true);
-    expect(
-      await runInDurableObject(registry, (obj) =>
-        obj.endpointProven(node.id, "http://127.0.0.1:46001/", node.id, t0 + 30_000),
-      ),
-    ).toBe(true);
-    const proven = await beat(t0 + 31_000);
-    expect(proven).toMatchObject({ ok: true, status: "active", challenge: false });
-    // A URL change, even back and forth, needs a new proof, and the count starts over after the last proof.
-    expect(await beat(t0 + 32_000, "http://127.0.0.1:46002/")).toMatchObject({
-      ok: true,
-      status: "pending_verification",
-      challenge: true,
-    });
-    expect(await beat(t0 + 33_000, "http://127.0.0.1:46001/")).toMatchObject({
-      ok: true,
-      status: "pending_verification",
-      challenge: false,
-    });
-  });
+  it(
+    "challenge an unproven node with a growing delay, which a URL change does not reset; a proof " + "clears it",
+    async () => {
+      const node = await newNode();
+      const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
+      const t0 = Date.now();
+      let seq = 0;
+      const beat = (at: number, url = "http://127.0.0.1:46001/") => {
+        const hb: Heartbeat = {
+          node_id: node.id,
+          url,
+          models: [],
+          capacity: 1,
+          in_flight: 0,
+          timestamp: at,
+          seq: ++seq,
+        };
+        const signature = { keyId: node.id, publicKey: node.publicKey, nonce: `n${seq}`, nonceExpiresAt: at + 60_000 };
+        return runInDurableObject(registry, (obj) => obj.heartbeat(hb, signature, at, "203.0.113.1"));
+      };
+      const challenged = async (at: number, url?: string) => {
+        const result = await beat(at, url);
+        if (!result.ok) throw new Error(result.refusal.message);
+        return result.challenge;
+      };
+      expect(challengeDelay(1)).toBe(10_000);
+      expect(challengeDelay(2)).toBe(20_000);
+      expect(challengeDelay(50)).toBe(300_000);
+      expect(await challenged(t0)).toBe(true);
+      expect(await challenged(t0 + 5_000)).toBe(false);
+      expect(await challenged(t0 + 10_000)).toBe(true);
+      // Flapping between URLs buys no extra challenge: the delay is now 20 s.
+      expect(await challenged(t0 + 12_000, "http://127.0.0.1:46002/")).toBe(false);
+      expect(await challenged(t0 + 20_000, "http://127.0.0.1:46001/")).toBe(false);
+      expect(await challenged(t0 + 30_000)).toBe(true);
+      expect(
+        await runInDurableObject(registry, (obj) =>
+          obj.endpointProven(node.id, "http://127.0.0.1:46001/", node.id, t0 + 30_000),
+        ),
+      ).toBe(true);
+      const proven = await beat(t0 + 31_000);
+      expect(proven).toMatchObject({ ok: true, status: "active", challenge: false });
+      // A URL change, even back and forth, needs a new proof, and the count starts over after the last proof.
+      expect(await beat(t0 + 32_000, "http://127.0.0.1:46002/")).toMatchObject({
+        ok: true,
+        status: "pending_verification",
+        challenge: true,
+      });
+      expect(await beat(t0 + 33_000, "http://127.0.0.1:46001/")).toMatchObject({
+        ok: true,
+        status: "pending_verification",
+        challenge: false,
+      });
+    },
+  );
 });
 
 describe("KeyAccount.settle", () => {

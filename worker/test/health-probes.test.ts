@@ -39,26 +39,29 @@ async function probesOf(...nodes: TestNode[]): Promise<(AdminNode["probe"] | und
 }
 
 describe("health probes from the Cron Trigger", () => {
-  it("marks nodes that answer reachable with a round trip, and the others unreachable, counting failures in a row", async () => {
-    const live = await routableAt(fleet.agent);
-    const failing = await routableAt(fleet.failing);
-    const dead = await routableAt(fleet.dead);
-    expect(await probesOf(live, failing, dead)).toEqual([null, null, null]);
+  it(
+    "marks nodes that answer reachable with a round trip, and the others unreachable, counting failures in " + "a row",
+    async () => {
+      const live = await routableAt(fleet.agent);
+      const failing = await routableAt(fleet.failing);
+      const dead = await routableAt(fleet.dead);
+      expect(await probesOf(live, failing, dead)).toEqual([null, null, null]);
 
-    const before = Date.now();
-    await runCron();
-    const [liveProbe, failingProbe, deadProbe] = await probesOf(live, failing, dead);
-    expect(liveProbe).toEqual({ reachable: true, rtt_ms: expect.any(Number), at: expect.any(String), failures: 0 });
-    expect(liveProbe!.rtt_ms).toBeGreaterThanOrEqual(0);
-    expect(Date.parse(liveProbe!.at)).toBeGreaterThanOrEqual(before);
-    expect(failingProbe).toMatchObject({ reachable: false, rtt_ms: null, failures: 1 });
-    expect(deadProbe).toMatchObject({ reachable: false, rtt_ms: null, failures: 1 });
+      const before = Date.now();
+      await runCron();
+      const [liveProbe, failingProbe, deadProbe] = await probesOf(live, failing, dead);
+      expect(liveProbe).toEqual({ reachable: true, rtt_ms: expect.any(Number), at: expect.any(String), failures: 0 });
+      expect(liveProbe!.rtt_ms).toBeGreaterThanOrEqual(0);
+      expect(Date.parse(liveProbe!.at)).toBeGreaterThanOrEqual(before);
+      expect(failingProbe).toMatchObject({ reachable: false, rtt_ms: null, failures: 1 });
+      expect(deadProbe).toMatchObject({ reachable: false, rtt_ms: null, failures: 1 });
 
-    await runCron();
-    const again = await probesOf(live, failing, dead);
-    expect(again.map((p) => p?.failures)).toEqual([0, 2, 2]);
-    expect(again[0]?.reachable).toBe(true);
-  });
+      await runCron();
+      const again = await probesOf(live, failing, dead);
+      expect(again.map((p) => p?.failures)).toEqual([0, 2, 2]);
+      expect(again[0]?.reachable).toBe(true);
+    },
+  );
 
   it("probes only nodes that may get traffic: not unproven, banned or silent ones", async () => {
     const proven = await routableAt(fleet.agent);

@@ -275,7 +275,8 @@ describe("hostile-input battery", () => {
   }
 
   it(
-    "correctly signed, schema-valid node messages refused before the registry (stale clock, credentials in the URL, forged new-key signature) are 400/401",
+    "correctly signed, schema-valid node messages refused before the registry (stale clock, credentials in the URL, " +
+      "forged new-key signature) are 400/401",
     async () => {
       await run(refusedNodeMessage(node, otherKey), 400, async (m) => {
         const req = post(m.path, [["content-type", "application/json"]], utf8(JSON.stringify(m.body)));

@@ -127,26 +127,29 @@ describe("POST /v1/chat/completions through a signed node", () => {
     expect(report.totals).toMatchObject(usageChunks[0]!.usage as object);
   });
 
-  it("fails over from a node answering 500 and from an unreachable node, billing once to the node that answered", async () => {
-    const failing = await liveNode("chat-failover", fleet.failing);
-    const dead = await liveNode("chat-failover", fleet.dead);
-    const good = await liveNode("chat-failover", fleet.agent);
-    const { key } = await createApiKey();
-    // The first request names the bad nodes first (left alone, the router would soon stop choosing them).
-    const attempts = new Set<string>();
-    for (let i = 0; i < 12; i++) {
-      const body = chat("chat-failover", i === 0 ? { provider: { order: [failing.id, dead.id] } } : {});
-      const res = await clientFetch("/v1/chat/completions", key, { method: "POST", body });
-      expect(res.status).toBe(200);
-      expect(res.headers.get("x-meshgate-node")).toBe(good.id);
-      attempts.add(res.headers.get("x-meshgate-attempts")!);
-      await res.arrayBuffer();
-    }
-    expect(attempts.has("3")).toBe(true);
-    const report = await usageOf(key, 12);
-    expect(report.totals.requests).toBe(12);
-    expect(new Set(report.data.map((r) => r.node_id))).toEqual(new Set([good.id]));
-  });
+  it(
+    "fails over from a node answering 500 and from an unreachable node, billing once to the node that " + "answered",
+    async () => {
+      const failing = await liveNode("chat-failover", fleet.failing);
+      const dead = await liveNode("chat-failover", fleet.dead);
+      const good = await liveNode("chat-failover", fleet.agent);
+      const { key } = await createApiKey();
+      // The first request names the bad nodes first (left alone, the router would soon stop choosing them).
+      const attempts = new Set<string>();
+      for (let i = 0; i < 12; i++) {
+        const body = chat("chat-failover", i === 0 ? { provider: { order: [failing.id, dead.id] } } : {});
+        const res = await clientFetch("/v1/chat/completions", key, { method: "POST", body });
+        expect(res.status).toBe(200);
+        expect(res.headers.get("x-meshgate-node")).toBe(good.id);
+        attempts.add(res.headers.get("x-meshgate-attempts")!);
+        await res.arrayBuffer();
+      }
+      expect(attempts.has("3")).toBe(true);
+      const report = await usageOf(key, 12);
+      expect(report.totals.requests).toBe(12);
+      expect(new Set(report.data.map((r) => r.node_id))).toEqual(new Set([good.id]));
+    },
+  );
 
   it("fails over from a node answering 204 (no body: not an answer), and does not count it as a success", async () => {
     const empty = await liveNode("chat-204", fleet.noContent);

@@ -120,7 +120,8 @@ describe("KeyAccount reservations", () => {
     // 30 tokens short at 100 a minute: 18 s.
     expect(tpm).toMatchObject({ code: "rate_limit_exceeded", retryAfterSeconds: 18 });
     expect(tpm.message).toBe(
-      "Rate limit reached for this API key on tokens per min (TPM): Limit 100, Used 70, Requested 60. Please try again in 18s.",
+      "Rate limit reached for this API key on tokens per min (TPM): Limit 100, Used 70, Requested 60. Please try " +
+        "again in 18s.",
     );
     expect(tpm.headers).toEqual({
       "x-ratelimit-limit-tokens": "100",
@@ -254,44 +255,47 @@ describe("KeyAccount.settle with figures near 2^53", () => {
     expect(await spentText(stub)).toBe(String(BigInt(MAX) + 3n));
   });
 
-  it("sums past int64 exactly, from roll-ups and from rows, and stops `spent` at int64 instead of overflowing", async () => {
-    const { stub, ready } = freshAccount();
-    await ready;
-    // 1,025 rows of 2^53 - 1 in one day, model and node: their roll-up passes 2^63 - 1, where SQLite would turn an
-    // INTEGER into an inexact REAL, and a plain SUM() throws "integer overflow".
-    const rows = Array.from({ length: 1_025 }, (_, i) =>
-      entry(`max-${i}`, {
-        created: day(-1, 12),
-        billable: true,
-        cost: MAX,
-        node_amount: MAX,
-        prompt_tokens: MAX,
-        completion_tokens: MAX,
-        total_tokens: MAX,
-      }),
-    );
-    expect(await stub.record(rows, Date.now())).toBe(1_025);
-    const expected = 1_025n * BigInt(MAX);
-    expect(expected > 2n ** 63n - 1n).toBe(true);
-    const figures = {
-      requests: 1_025n,
-      prompt_tokens: expected,
-      completion_tokens: expected,
-      total_tokens: expected,
-      cost: expected,
-      node_amount: expected,
-      billable_requests: 1_025n,
-    };
-    // Whole days: the roll-up. Inside the day: the rows.
-    expect((await stub.usage({ from: day(-2), to: day(0), group_by: null, limit: 0 })).totals).toMatchObject(figures);
-    expect((await stub.usage({ from: day(-1, 1), to: day(-1, 23), group_by: "model", limit: 0 })).groups).toMatchObject(
-      [{ group: "m", ...figures }],
-    );
-    expect(await spentText(stub)).toBe(String(2n ** 63n - 1n));
-    // Still usable: the next charge neither throws nor wraps.
-    expect(await stub.record([entry("after", { billable: true, cost: 1 })], Date.now())).toBe(1);
-    expect(await spentText(stub)).toBe(String(2n ** 63n - 1n));
-  });
+  it(
+    "sums past int64 exactly, from roll-ups and from rows, and stops `spent` at int64 instead of " + "overflowing",
+    async () => {
+      const { stub, ready } = freshAccount();
+      await ready;
+      // 1,025 rows of 2^53 - 1 in one day, model and node: their roll-up passes 2^63 - 1, where SQLite would turn an
+      // INTEGER into an inexact REAL, and a plain SUM() throws "integer overflow".
+      const rows = Array.from({ length: 1_025 }, (_, i) =>
+        entry(`max-${i}`, {
+          created: day(-1, 12),
+          billable: true,
+          cost: MAX,
+          node_amount: MAX,
+          prompt_tokens: MAX,
+          completion_tokens: MAX,
+          total_tokens: MAX,
+        }),
+      );
+      expect(await stub.record(rows, Date.now())).toBe(1_025);
+      const expected = 1_025n * BigInt(MAX);
+      expect(expected > 2n ** 63n - 1n).toBe(true);
+      const figures = {
+        requests: 1_025n,
+        prompt_tokens: expected,
+        completion_tokens: expected,
+        total_tokens: expected,
+        cost: expected,
+        node_amount: expected,
+        billable_requests: 1_025n,
+      };
+      // Whole days: the roll-up. Inside the day: the rows.
+      expect((await stub.usage({ from: day(-2), to: day(0), group_by: null, limit: 0 })).totals).toMatchObject(figures);
+      expect(
+        (await stub.usage({ from: day(-1, 1), to: day(-1, 23), group_by: "model", limit: 0 })).groups,
+      ).toMatchObject([{ group: "m", ...figures }]);
+      expect(await spentText(stub)).toBe(String(2n ** 63n - 1n));
+      // Still usable: the next charge neither throws nor wraps.
+      expect(await stub.record([entry("after", { billable: true, cost: 1 })], Date.now())).toBe(1);
+      expect(await spentText(stub)).toBe(String(2n ** 63n - 1n));
+    },
+  );
 });
 
 describe("KeyAccount.usage", () => {
@@ -438,7 +442,8 @@ describe("KeyAccount over an old usage ledger", () => {
     await runInDurableObject(stub, async (_obj, state) => {
       const sql = state.storage.sql;
       sql.exec(
-        "DROP TABLE schema_version; DROP TABLE usage; DROP TABLE usage_daily; DROP TABLE account; DROP TABLE reservations; DROP TABLE outbox",
+        "DROP TABLE schema_version; DROP TABLE usage; DROP TABLE usage_daily; DROP TABLE account; DROP TABLE " +
+          "reservations; DROP TABLE outbox",
       );
       // Exactly as UsageLedger created it.
       sql.exec(`CREATE TABLE IF NOT EXISTS usage (

@@ -31,7 +31,8 @@ function fresh<T extends Rpc.DurableObjectBranded | undefined>(ns: DurableObject
 function dropAll(sql: SqlStorage): void {
   const tables = sql
     .exec<{ name: string }>(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT " +
+        "LIKE '\\_cf\\_%' ESCAPE '\\'",
     )
     .toArray();
   for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);

@@ -99,15 +99,19 @@ describe("POST /v1/nodes/rotate-key", () => {
     expect((await register(node)).status).toBe(200);
   });
 
-  it("refuses a rotation to a key some node already uses (409 key_in_use), and one for an unknown node like a wrong key", async () => {
-    const node = await registeredNode();
-    const other = await registeredNode();
-    expect((await errorBody(await rotation(node, other))).code).toBe("key_in_use");
-    const unknown = await newNode();
-    const res = await rotation(unknown, await newNode());
-    expect(res.status).toBe(401);
-    expect((await errorBody(res)).code).toBe("unknown_key");
-  });
+  it(
+    "refuses a rotation to a key some node already uses (409 key_in_use), and one for an unknown node like a wrong " +
+      "key",
+    async () => {
+      const node = await registeredNode();
+      const other = await registeredNode();
+      expect((await errorBody(await rotation(node, other))).code).toBe("key_in_use");
+      const unknown = await newNode();
+      const res = await rotation(unknown, await newNode());
+      expect(res.status).toBe(401);
+      expect((await errorBody(res)).code).toBe("unknown_key");
+    },
+  );
 
   it("answers a retried rotation (the first answer was lost) with success, without rotating again", async () => {
     const node = await registeredNode();

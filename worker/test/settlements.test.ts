@@ -229,15 +229,18 @@ describe("POST /admin/settlements", () => {
     expect(anonymous.status).toBe(401);
   });
 
-  it("refuses a period shorter than an hour, which would leave most receipts in its unverifiable last minute", async () => {
-    for (const length of [60_000, HOUR - 1]) {
-      const res = await close(new Date(day(30)).toISOString(), new Date(day(30) + length).toISOString());
-      expect(res.status).toBe(400);
-      const err = await errorBody(res);
-      expect(err).toMatchObject({ code: "period_too_short", param: "to" });
-      expect(err.message).toContain("at least 3600000 ms (1 hour)");
-    }
-  });
+  it(
+    "refuses a period shorter than an hour, which would leave most receipts in its unverifiable last " + "minute",
+    async () => {
+      for (const length of [60_000, HOUR - 1]) {
+        const res = await close(new Date(day(30)).toISOString(), new Date(day(30) + length).toISOString());
+        expect(res.status).toBe(400);
+        const err = await errorBody(res);
+        expect(err).toMatchObject({ code: "period_too_short", param: "to" });
+        expect(err.message).toContain("at least 3600000 ms (1 hour)");
+      }
+    },
+  );
 });
 
 describe("a node with more receipts than one page", () => {
@@ -441,45 +444,49 @@ async function oneNodePerShard(): Promise<TestNode[]> {
 }
 
 describe("a period whose receipts add up past 2^53", () => {
-  it("closes with every figure a safe integer, carries what would pass that into the next close, and every proof verifies", async () => {
-    // The largest receipt there can be: 1e8 prompt and 1e8 completion tokens at 1e12 micro-units a million: 2e14.
-    const dearest: Price = { prompt: 1e12, completion: 1e12 };
-    const nodes = await oneNodePerShard();
-    const from = day(110);
-    const byNode = new Map<string, Earning[]>();
-    for (const node of nodes)
-      byNode.set(node.id, await Promise.all([1, 2, 3].map((i) => earning(node, from + i * 1000, 1e8, 1e8, dearest))));
-    const all = [...byNode.values()].flat();
-    expect(all.every((e) => e.amount === 2e14)).toBe(true);
-    // 48 × 2e14 = 9.6e15: a double no longer holds every integer there.
-    expect(all.reduce((n, e) => n + BigInt(e.amount), 0n) > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
-    await store(all);
+  it(
+    "closes with every figure a safe integer, carries what would pass that into the next close, and every proof " +
+      "verifies",
+    async () => {
+      // The largest receipt there can be: 1e8 prompt and 1e8 completion tokens at 1e12 micro-units a million: 2e14.
+      const dearest: Price = { prompt: 1e12, completion: 1e12 };
+      const nodes = await oneNodePerShard();
+      const from = day(110);
+      const byNode = new Map<string, Earning[]>();
+      for (const node of nodes)
+        byNode.set(node.id, await Promise.all([1, 2, 3].map((i) => earning(node, from + i * 1000, 1e8, 1e8, dearest))));
+      const all = [...byNode.values()].flat();
+      expect(all.every((e) => e.amount === 2e14)).toBe(true);
+      // 48 × 2e14 = 9.6e15: a double no longer holds every integer there.
+      expect(all.reduce((n, e) => n + BigInt(e.amount), 0n) > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
+      await store(all);
 
-    const first = await closed(from, day(111));
-    const second = await closed(day(111), day(112));
-    for (const statement of [first, second]) {
-      for (const figure of [
-        statement.receipts,
-        statement.amount,
-        ...statement.nodes.flatMap((n) => [n.receipts, n.prompt_tokens, n.completion_tokens, n.amount]),
-      ]) {
-        expect(Number.isSafeInteger(figure)).toBe(true);
+      const first = await closed(from, day(111));
+      const second = await closed(day(111), day(112));
+      for (const statement of [first, second]) {
+        for (const figure of [
+          statement.receipts,
+          statement.amount,
+          ...statement.nodes.flatMap((n) => [n.receipts, n.prompt_tokens, n.completion_tokens, n.amount]),
+        ]) {
+          expect(Number.isSafeInteger(figure)).toBe(true);
+        }
       }
-    }
-    // Each shard's close may reach 2^53 / 16 ≈ 5.6e14 per figure: two such receipts a node, the third carried.
-    expect(first).toMatchObject({ receipts: 32, amount: 32 * 2e14 });
-    expect(second).toMatchObject({ receipts: 16, amount: 16 * 2e14 });
-    for (const node of nodes) {
-      const paid = [...(await verifiedRequestIds(first, node)), ...(await verifiedRequestIds(second, node))];
-      expect(paid.sort()).toEqual(ids(byNode.get(node.id) ?? []));
-      expect(first.nodes.find((n) => n.node_id === node.id)).toMatchObject({
-        receipts: 2,
-        prompt_tokens: 2e8,
-        completion_tokens: 2e8,
-        amount: 4e14,
-      });
-    }
-  });
+      // Each shard's close may reach 2^53 / 16 ≈ 5.6e14 per figure: two such receipts a node, the third carried.
+      expect(first).toMatchObject({ receipts: 32, amount: 32 * 2e14 });
+      expect(second).toMatchObject({ receipts: 16, amount: 16 * 2e14 });
+      for (const node of nodes) {
+        const paid = [...(await verifiedRequestIds(first, node)), ...(await verifiedRequestIds(second, node))];
+        expect(paid.sort()).toEqual(ids(byNode.get(node.id) ?? []));
+        expect(first.nodes.find((n) => n.node_id === node.id)).toMatchObject({
+          receipts: 2,
+          prompt_tokens: 2e8,
+          completion_tokens: 2e8,
+          amount: 4e14,
+        });
+      }
+    },
+  );
 });
 
 describe("POST /admin/settlements/{id}/abort", () => {
@@ -509,55 +516,59 @@ describe("POST /admin/settlements/{id}/abort", () => {
         .map((r) => r.settlement_id),
     );
 
-  it("releases what a close that failed part way held, reopens its period, and the period then closes with everything paid", async () => {
-    const nodes = await oneNodePerShard();
-    const [x, y, broken] = [nodes[3], nodes[9], 12] as const;
-    if (!x || !y) throw new Error("no nodes");
-    const [from, to] = [day(120), day(121)];
-    const earned = [await earning(x, from + 10), await earning(y, from + 20), await earning(y, from + 30)];
-    await store(earned);
-    const cure = await poison(broken, from + 40);
+  it(
+    "releases what a close that failed part way held, reopens its period, and the period then closes with " +
+      "everything paid",
+    async () => {
+      const nodes = await oneNodePerShard();
+      const [x, y, broken] = [nodes[3], nodes[9], 12] as const;
+      if (!x || !y) throw new Error("no nodes");
+      const [from, to] = [day(120), day(121)];
+      const earned = [await earning(x, from + 10), await earning(y, from + 20), await earning(y, from + 30)];
+      await store(earned);
+      const cure = await poison(broken, from + 40);
 
-    const failed = await close(from / 1000, to / 1000);
-    expect(failed.status).toBe(503);
-    const failure = await errorBody(failed);
-    expect(failure.code).toBe("settlement_close_failed");
-    const id = /settlement '(stl_[^']+)'/.exec(failure.message)?.[1] ?? "";
-    expect(failure.message).toContain(`abort it (POST /admin/settlements/${id}/abort)`);
-    // Half done: other shards hold their receipts for it, and retrying fails the same way.
-    expect(await tagged(x)).toEqual([id]);
-    expect((await close(from / 1000, to / 1000)).status).toBe(503);
-    const overlap = await close(from / 1000, (to + DAY) / 1000);
-    expect(overlap.status).toBe(409);
-    expect((await errorBody(overlap)).message).toContain(`or abort it (POST /admin/settlements/${id}/abort)`);
+      const failed = await close(from / 1000, to / 1000);
+      expect(failed.status).toBe(503);
+      const failure = await errorBody(failed);
+      expect(failure.code).toBe("settlement_close_failed");
+      const id = /settlement '(stl_[^']+)'/.exec(failure.message)?.[1] ?? "";
+      expect(failure.message).toContain(`abort it (POST /admin/settlements/${id}/abort)`);
+      // Half done: other shards hold their receipts for it, and retrying fails the same way.
+      expect(await tagged(x)).toEqual([id]);
+      expect((await close(from / 1000, to / 1000)).status).toBe(503);
+      const overlap = await close(from / 1000, (to + DAY) / 1000);
+      expect(overlap.status).toBe(409);
+      expect((await errorBody(overlap)).message).toContain(`or abort it (POST /admin/settlements/${id}/abort)`);
 
-    expect((await SELF.fetch(`${BASE}/admin/settlements/${id}/abort`, { method: "POST" })).status).toBe(401);
-    const aborted = await abort(id);
-    expect(aborted.status).toBe(200);
-    expect(await aborted.json()).toEqual({
-      object: "settlement.abort",
-      id,
-      status: "aborted",
-      from,
-      to,
-      released_receipts: 3,
-    });
-    expect(await tagged(x)).toEqual([null]);
-    expect(await tagged(y)).toEqual([null, null]);
-    // A close of the aborted id still under way can no longer tag anything.
-    expect(await earningsShard(env, earningsShardOf(x.id)).close(id, from, to)).toBeNull();
-    expect(await tagged(x)).toEqual([null]);
-    // Again: nothing left to release, same answer.
-    expect(await (await abort(id)).json()).toMatchObject({ status: "aborted", released_receipts: 0 });
-    expect((await get(`/v1/settlements/${id}`)).status).toBe(404);
+      expect((await SELF.fetch(`${BASE}/admin/settlements/${id}/abort`, { method: "POST" })).status).toBe(401);
+      const aborted = await abort(id);
+      expect(aborted.status).toBe(200);
+      expect(await aborted.json()).toEqual({
+        object: "settlement.abort",
+        id,
+        status: "aborted",
+        from,
+        to,
+        released_receipts: 3,
+      });
+      expect(await tagged(x)).toEqual([null]);
+      expect(await tagged(y)).toEqual([null, null]);
+      // A close of the aborted id still under way can no longer tag anything.
+      expect(await earningsShard(env, earningsShardOf(x.id)).close(id, from, to)).toBeNull();
+      expect(await tagged(x)).toEqual([null]);
+      // Again: nothing left to release, same answer.
+      expect(await (await abort(id)).json()).toMatchObject({ status: "aborted", released_receipts: 0 });
+      expect((await get(`/v1/settlements/${id}`)).status).toBe(404);
 
-    await cure();
-    const statement = await closed(from, to + DAY);
-    expect(statement.id).not.toBe(id);
-    expect(await verifiedRequestIds(statement, x)).toEqual(ids(earned.slice(0, 1)));
-    expect(await verifiedRequestIds(statement, y)).toEqual(ids(earned.slice(1)));
-    expect(await tagged(x)).toEqual([statement.id]);
-  });
+      await cure();
+      const statement = await closed(from, to + DAY);
+      expect(statement.id).not.toBe(id);
+      expect(await verifiedRequestIds(statement, x)).toEqual(ids(earned.slice(0, 1)));
+      expect(await verifiedRequestIds(statement, y)).toEqual(ids(earned.slice(1)));
+      expect(await tagged(x)).toEqual([statement.id]);
+    },
+  );
 
   it("refuses a closed settlement (409) and an unknown id (404), after the admin token", async () => {
     const statement = await closed(day(130), day(131));

@@ -47,36 +47,39 @@ async function keyWithUsage(name: string, tag: string) {
 }
 
 describe("GET /v1/usage", () => {
-  it("reports the key's totals with cost, and its newest rows with cost, billing state and no node amount", async () => {
-    const { key } = await keyWithUsage("usage-json", "json");
-    const res = await clientFetch("/v1/usage", key);
-    expect(res.status).toBe(200);
-    const body = UsageReportSchema.parse(await res.json()) satisfies UsageReport;
-    expect(body.totals).toEqual({
-      requests: 4,
-      prompt_tokens: 12,
-      completion_tokens: 16,
-      total_tokens: 28,
-      cost: 300,
-      estimated_requests: 1,
-      non_billable_requests: 2,
-    });
-    expect(body.data.map((r) => r.request_id)).toEqual(["json-4", "json-3", "json-2", "json-1"]);
-    expect(body.data[2]).toMatchObject({
-      cost: 200,
-      billable: true,
-      estimated: false,
-      receipt_status: "ok",
-      created: new Date(day(-2, 10)).toISOString(),
-    });
-    expect(body.data[1]).toMatchObject({ cost: 0, billable: false, estimated: true, receipt_status: "estimated" });
-    expect(JSON.stringify(body)).not.toContain("node_amount");
-    const limited = UsageReportSchema.parse(
-      await (await clientFetch(`/v1/usage?limit=1&from=${seconds(day(-2))}`, key)).json(),
-    );
-    expect(limited).toMatchObject({ totals: { requests: 3 }, has_more: true });
-    expect(limited.data.map((r) => r.request_id)).toEqual(["json-4"]);
-  });
+  it(
+    "reports the key's totals with cost, and its newest rows with cost, billing state and no node " + "amount",
+    async () => {
+      const { key } = await keyWithUsage("usage-json", "json");
+      const res = await clientFetch("/v1/usage", key);
+      expect(res.status).toBe(200);
+      const body = UsageReportSchema.parse(await res.json()) satisfies UsageReport;
+      expect(body.totals).toEqual({
+        requests: 4,
+        prompt_tokens: 12,
+        completion_tokens: 16,
+        total_tokens: 28,
+        cost: 300,
+        estimated_requests: 1,
+        non_billable_requests: 2,
+      });
+      expect(body.data.map((r) => r.request_id)).toEqual(["json-4", "json-3", "json-2", "json-1"]);
+      expect(body.data[2]).toMatchObject({
+        cost: 200,
+        billable: true,
+        estimated: false,
+        receipt_status: "ok",
+        created: new Date(day(-2, 10)).toISOString(),
+      });
+      expect(body.data[1]).toMatchObject({ cost: 0, billable: false, estimated: true, receipt_status: "estimated" });
+      expect(JSON.stringify(body)).not.toContain("node_amount");
+      const limited = UsageReportSchema.parse(
+        await (await clientFetch(`/v1/usage?limit=1&from=${seconds(day(-2))}`, key)).json(),
+      );
+      expect(limited).toMatchObject({ totals: { requests: 3 }, has_more: true });
+      expect(limited.data.map((r) => r.request_id)).toEqual(["json-4"]);
+    },
+  );
 
   it("groups by model, node or day", async () => {
     const { key } = await keyWithUsage("usage-groups", "grp");
@@ -166,18 +169,21 @@ describe("GET /v1/usage", () => {
     }
   });
 
-  it("answers old ranges from daily totals when they are whole days, and explains the retention otherwise", async () => {
-    const { id, key } = await createApiKey("usage-old");
-    await keyAccount(env, id).record([entry("old-1", { key_id: id, created: day(-200, 5) })], Date.now());
-    const whole = await clientFetch(`/v1/usage?from=${seconds(day(-201))}&to=${seconds(day(-199))}`, key);
-    expect(whole.status).toBe(200);
-    expect(UsageReportSchema.parse(await whole.json()).totals.requests).toBe(1);
-    const partial = await clientFetch(`/v1/usage?from=${seconds(day(-200, 1))}&to=${seconds(day(-199))}`, key);
-    expect(partial.status).toBe(400);
-    const err = await errorBody(partial);
-    expect(err).toMatchObject({ param: "from", code: "outside_retention" });
-    expect(err.message).toContain("kept for 90 days");
-  });
+  it(
+    "answers old ranges from daily totals when they are whole days, and explains the retention " + "otherwise",
+    async () => {
+      const { id, key } = await createApiKey("usage-old");
+      await keyAccount(env, id).record([entry("old-1", { key_id: id, created: day(-200, 5) })], Date.now());
+      const whole = await clientFetch(`/v1/usage?from=${seconds(day(-201))}&to=${seconds(day(-199))}`, key);
+      expect(whole.status).toBe(200);
+      expect(UsageReportSchema.parse(await whole.json()).totals.requests).toBe(1);
+      const partial = await clientFetch(`/v1/usage?from=${seconds(day(-200, 1))}&to=${seconds(day(-199))}`, key);
+      expect(partial.status).toBe(400);
+      const err = await errorBody(partial);
+      expect(err).toMatchObject({ param: "from", code: "outside_retention" });
+      expect(err.message).toContain("kept for 90 days");
+    },
+  );
 });
 
 describe("GET /admin/usage", () => {
@@ -275,34 +281,38 @@ describe("usage reports after rows with counts near 2^53", () => {
     return key;
   }
 
-  it("GET /v1/usage answers 200 with exact totals, over the whole history, a day, a range inside the day, grouped and as CSV", async () => {
-    const { key } = await keyWithHugeRows("v1");
-    const queries = [
-      "",
-      `?from=${seconds(day(-1))}&to=${seconds(day(0))}`,
-      `?from=${seconds(day(-1, 1))}&to=${seconds(day(-1, 23))}`,
-      "?group_by=day",
-      "?group_by=model&limit=1",
-    ];
-    for (const query of queries) {
-      const res = await clientFetch(`/v1/usage${query}`, key);
-      expect(res.status, query).toBe(200);
-      const text = await res.text();
-      // Exact integer literals: JSON.parse would round them, so the text is checked.
-      expect(text, query).toContain(
-        `"totals":{"requests":3,"prompt_tokens":5,"completion_tokens":${total(2)},"total_tokens":${total(7)},"cost":${total(3)},`,
+  it(
+    "GET /v1/usage answers 200 with exact totals, over the whole history, a day, a range inside the day, grouped " +
+      "and as CSV",
+    async () => {
+      const { key } = await keyWithHugeRows("v1");
+      const queries = [
+        "",
+        `?from=${seconds(day(-1))}&to=${seconds(day(0))}`,
+        `?from=${seconds(day(-1, 1))}&to=${seconds(day(-1, 23))}`,
+        "?group_by=day",
+        "?group_by=model&limit=1",
+      ];
+      for (const query of queries) {
+        const res = await clientFetch(`/v1/usage${query}`, key);
+        expect(res.status, query).toBe(200);
+        const text = await res.text();
+        // Exact integer literals: JSON.parse would round them, so the text is checked.
+        expect(text, query).toContain(
+          `"totals":{"requests":3,"prompt_tokens":5,"completion_tokens":${total(2)},"total_tokens":${total(7)},"cost":${total(3)},`,
+        );
+        expect(text, query).not.toContain("node_amount");
+      }
+      const rows = await (await clientFetch("/v1/usage", key)).text();
+      expect(rows).toContain(`"completion_tokens":${HUGE},"total_tokens":${HUGE + 1}`);
+      const csv = await (
+        await clientFetch(`/v1/usage?group_by=day&format=csv&from=${seconds(day(-1, 1))}&to=${seconds(day(0))}`, key)
+      ).text();
+      expect(csv.split("\r\n")[1]).toBe(
+        `${new Date(day(-1)).toISOString().slice(0, 10)},3,5,${total(2)},${total(7)},${total(3)},0,0`,
       );
-      expect(text, query).not.toContain("node_amount");
-    }
-    const rows = await (await clientFetch("/v1/usage", key)).text();
-    expect(rows).toContain(`"completion_tokens":${HUGE},"total_tokens":${HUGE + 1}`);
-    const csv = await (
-      await clientFetch(`/v1/usage?group_by=day&format=csv&from=${seconds(day(-1, 1))}&to=${seconds(day(0))}`, key)
-    ).text();
-    expect(csv.split("\r\n")[1]).toBe(
-      `${new Date(day(-1)).toISOString().slice(0, 10)},3,5,${total(2)},${total(7)},${total(3)},0,0`,
-    );
-  });
+    },
+  );
 
   it("GET /admin/usage answers 200 with exact figures by key and by model, merged across keys", async () => {
     const a = await keyWithHugeRows("adm-huge-a");

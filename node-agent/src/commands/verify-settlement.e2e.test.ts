@@ -257,7 +257,8 @@ describe("node-agent verify-settlement", () => {
     });
     const { code, err } = await verify("stl_endless");
     expect(err).toContain(
-      "node-agent: error: page 1 of this node's proof in settlement stl_endless brings more than the statement's 3 receipts of this node",
+      "node-agent: error: page 1 of this node's proof in settlement stl_endless brings more than the statement's 3 " +
+        "receipts of this node",
     );
     expect(code).toBe(2);
   });
@@ -373,7 +374,8 @@ describe("node-agent verify-settlement --all", () => {
     expect(out).toContain("Settlement stl_first:");
     expect(out).toContain("Settlement stl_second:");
     expect(out).toContain(
-      "warning: 1 receipt signed in the newest settlement's last minute not in it (may be carried over into the next settlement): req_last_minute_1",
+      "warning: 1 receipt signed in the newest settlement's last minute not in it (may be carried over into the " +
+        "next settlement): req_last_minute_1",
     );
     expect(out).toContain("info: 1 receipt signed after the newest settlement ended: not settled yet: req_after_1");
     expect(out).toContain(`MATCHED: 3 receipts in 2 settlements, amount owed ${3 * OWED} micro-units.`);
@@ -393,16 +395,19 @@ describe("node-agent verify-settlement --all", () => {
     expect(single.code).toBe(0);
   });
 
-  it("checks only from --since on: statements that ended before it and receipts signed before it are left out", async () => {
-    const g = await closed([r.first], [r.second]);
-    const since = Math.floor((A + 2 * HOUR) / 1000);
-    const { code, out } = await verifyAll(g, ["--since", String(since)]);
-    expect(out).toContain(`Settlements ending after ${new Date(since * 1000).toISOString()}: 1`);
-    expect(out).not.toContain("stl_first");
-    expect(out).not.toContain("req_gap");
-    expect(code).toBe(0);
-    expect((await verifyAll(g, ["--since", new Date(A).toISOString()])).code).toBe(1);
-  });
+  it(
+    "checks only from --since on: statements that ended before it and receipts signed before it are " + "left out",
+    async () => {
+      const g = await closed([r.first], [r.second]);
+      const since = Math.floor((A + 2 * HOUR) / 1000);
+      const { code, out } = await verifyAll(g, ["--since", String(since)]);
+      expect(out).toContain(`Settlements ending after ${new Date(since * 1000).toISOString()}: 1`);
+      expect(out).not.toContain("stl_first");
+      expect(out).not.toContain("req_gap");
+      expect(code).toBe(0);
+      expect((await verifyAll(g, ["--since", new Date(A).toISOString()])).code).toBe(1);
+    },
+  );
 
   it("reports a receipt settled in two statements", async () => {
     const g = await closed([r.first], [r.first, r.gap, r.second]);

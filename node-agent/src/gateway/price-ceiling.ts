@@ -31,7 +31,8 @@ export function priceCeilingMessage(over: readonly PriceOverCeiling[]): string {
       `  ${model}: --price ${model}=${pair(price)} is above the gateway's ceiling of ${pair(ceiling)}`,
   );
   return [
-    "prices above the gateway's ceiling (micro-units per million prompt:completion tokens); the gateway refuses heartbeats that advertise them:",
+    "prices above the gateway's ceiling (micro-units per million prompt:completion tokens); the gateway refuses " +
+      "heartbeats that advertise them:",
     ...lines,
     "Start again with a --price at or below the ceiling for each.",
   ].join("\n");

@@ -175,17 +175,20 @@ describe("requests that are not the gateway's", () => {
     expect(await headWithoutBody(request)).toEqual({ status: 401, code: "replayed_nonce" });
   });
 
-  it("reads the body of a request whose headers are the gateway's, and checks it against the signed digest", async () => {
-    const good = await signedRequest(signer, chatUrl, chat, { nodeId: NODE });
-    expect((await fetch(good.url, good.init)).status).toBe(200);
-    const tampered = await signedRequest(signer, chatUrl, chat, {
-      nodeId: NODE,
-      sentBody: utf8(JSON.stringify({ ...chat, max_tokens: 9 })),
-    });
-    const refused = await fetch(tampered.url, tampered.init);
-    expect(refused.status).toBe(401);
-    expect(await refused.json()).toMatchObject({ error: { code: "bad_digest" } });
-  });
+  it(
+    "reads the body of a request whose headers are the gateway's, and checks it against the signed " + "digest",
+    async () => {
+      const good = await signedRequest(signer, chatUrl, chat, { nodeId: NODE });
+      expect((await fetch(good.url, good.init)).status).toBe(200);
+      const tampered = await signedRequest(signer, chatUrl, chat, {
+        nodeId: NODE,
+        sentBody: utf8(JSON.stringify({ ...chat, max_tokens: 9 })),
+      });
+      const refused = await fetch(tampered.url, tampered.init);
+      expect(refused.status).toBe(401);
+      expect(await refused.json()).toMatchObject({ error: { code: "bad_digest" } });
+    },
+  );
 });
 
 describe("connections nobody authenticated", () => {

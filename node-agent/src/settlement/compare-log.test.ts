@@ -36,17 +36,20 @@ describe("compareWithLog", () => {
 });
 
 describe("compareWithLog on a short period", () => {
-  it("is a difference: the period's last minute, where a missing receipt is only a warning, would cover most of it", () => {
-    const findings = new Findings();
-    compareWithLog({ from: 0, to: 5 * 60_000 }, "node", [], { entries: [], unreadable: 0 }, findings);
-    expect(findings.list).toEqual([
-      {
-        severity: "error",
-        message: "the period lasts 300000 ms, less than the minimum 3600000 ms: too short to check (use --all)",
-      },
-    ]);
-    const hour = new Findings();
-    compareWithLog({ from: 0, to: 3_600_000 }, "node", [], { entries: [], unreadable: 0 }, hour);
-    expect(hour.list).toEqual([]);
-  });
+  it(
+    "is a difference: the period's last minute, where a missing receipt is only a warning, would cover most " + "of it",
+    () => {
+      const findings = new Findings();
+      compareWithLog({ from: 0, to: 5 * 60_000 }, "node", [], { entries: [], unreadable: 0 }, findings);
+      expect(findings.list).toEqual([
+        {
+          severity: "error",
+          message: "the period lasts 300000 ms, less than the minimum 3600000 ms: too short to check (use --all)",
+        },
+      ]);
+      const hour = new Findings();
+      compareWithLog({ from: 0, to: 3_600_000 }, "node", [], { entries: [], unreadable: 0 }, hour);
+      expect(hour.list).toEqual([]);
+    },
+  );
 });

@@ -91,7 +91,8 @@ describe("checkCoverage", () => {
       {
         severity: "warning",
         message:
-          "1 receipt signed in the newest settlement's last minute not in it (may be carried over into the next settlement): edge",
+          "1 receipt signed in the newest settlement's last minute not in it (may be carried over into the next " +
+          "settlement): edge",
       },
       { severity: "info", message: "1 receipt signed after the newest settlement ended: not settled yet: after" },
     ]);

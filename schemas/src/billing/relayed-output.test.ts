@@ -48,30 +48,34 @@ describe("choiceOutputs", () => {
     ).toBe(3);
   });
 
-  it("names each choice and tool call by its index, as a client merges them (position when none is given); an unnamed call starts none", () => {
-    const chunk = {
-      choices: [
-        {
-          index: 3,
-          delta: {
-            tool_calls: [
-              { index: 2, function: { name: "g", arguments: "x" } },
-              { function: { name: "f" } },
-              {},
-              { index: 9, function: { arguments: "y" } },
-            ],
+  it(
+    "names each choice and tool call by its index, as a client merges them (position when none is given); an " +
+      "unnamed call starts none",
+    () => {
+      const chunk = {
+        choices: [
+          {
+            index: 3,
+            delta: {
+              tool_calls: [
+                { index: 2, function: { name: "g", arguments: "x" } },
+                { function: { name: "f" } },
+                {},
+                { index: 9, function: { arguments: "y" } },
+              ],
+            },
           },
-        },
-        { delta: { content: "y" } },
-        { index: -1, delta: { content: "z" } },
-      ],
-    };
-    expect(choiceOutputs(chunk).map((o) => [o.index, o.toolCallIndexes])).toEqual([
-      [3, [2, 1]],
-      [1, []],
-      [2, []],
-    ]);
-  });
+          { delta: { content: "y" } },
+          { index: -1, delta: { content: "z" } },
+        ],
+      };
+      expect(choiceOutputs(chunk).map((o) => [o.index, o.toolCallIndexes])).toEqual([
+        [3, [2, 1]],
+        [1, []],
+        [2, []],
+      ]);
+    },
+  );
 
   it("reads text completions and their log probabilities", () => {
     expect(choiceOutputs({ choices: [{ index: 0, text: "four", logprobs: { tokens: ["f", "our"] } }] })).toEqual([

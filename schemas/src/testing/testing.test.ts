@@ -14,22 +14,25 @@ const policy = { now: NOW, maxSkewSeconds: 30, maxAgeSeconds: 60 };
 const message = (headers: Headers) => ({ method: "POST", url: URL_, headers });
 
 describe("signNodeRequest", () => {
-  it("signs as a node: its key in meshgate-node-key, its thumbprint as keyid, verified as the gateway does", async () => {
-    const node = await newTestNode();
-    const body = jsonBody({ node_id: node.id });
-    const headers = await signNodeRequest({
-      url: URL_,
-      body,
-      publicKey: node.publicKey,
-      signer: node.signer,
-      now: NOW,
-    });
-    expect(headers.get("content-type")).toBe("application/json");
-    expect(headers.get(NODE_KEY_HEADER)).toBe(node.publicKey);
-    const verify = nodeKeyVerifier(headers.get(NODE_KEY_HEADER), webCryptoVerify);
-    const verified = await verifyRequest({ message: message(headers), body, policy, verify });
-    expect(verified.keyId).toBe(node.id);
-  });
+  it(
+    "signs as a node: its key in meshgate-node-key, its thumbprint as keyid, verified as the " + "gateway does",
+    async () => {
+      const node = await newTestNode();
+      const body = jsonBody({ node_id: node.id });
+      const headers = await signNodeRequest({
+        url: URL_,
+        body,
+        publicKey: node.publicKey,
+        signer: node.signer,
+        now: NOW,
+      });
+      expect(headers.get("content-type")).toBe("application/json");
+      expect(headers.get(NODE_KEY_HEADER)).toBe(node.publicKey);
+      const verify = nodeKeyVerifier(headers.get(NODE_KEY_HEADER), webCryptoVerify);
+      const verified = await verifyRequest({ message: message(headers), body, policy, verify });
+      expect(verified.keyId).toBe(node.id);
+    },
+  );
 
   it("completes headers it is given, adding no content type", async () => {
     const node = await newTestNode();

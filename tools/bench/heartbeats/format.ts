@@ -72,7 +72,8 @@ export function formatHeartbeatVerify(r: HeartbeatVerifyResult): string {
   return [
     `Heartbeat verification in one workerd isolate (${int(r.nodes)} nodes, batches of ${int(r.batch)}, median of ${r.rounds} rounds)`,
     ...rows.map(line),
-    `  Each: RFC 9421 verify (node-key header, thumbprint keyid) + JSON.parse + HeartbeatSchema; wall time from outside.`,
+    `  Each: RFC 9421 verify (node-key header, thumbprint keyid) + JSON.parse + HeartbeatSchema; wall time from ` +
+      `outside.`,
     `  WebCrypto keeps up with ~${int(nodesAtInterval)} nodes at one heartbeat per ${HEARTBEAT_INTERVAL_MS / 1000} s.`,
     `  Reproduce: ${reproduceCommand(r)}`,
     ``,

@@ -102,7 +102,8 @@ describe("formatHeartbeatPath", () => {
     expect(text).toContain("HEARTBEAT_RATE_LIMIT=6000/1000");
     expect(text).toContain("client (http)");
     expect(text).toContain(
-      "Reproduce: node --import tsx tools/bench/heartbeats/path-run.ts --nodes 2000 --rounds 3 --concurrency 32 --client http --storage-dir /dev/shm",
+      "Reproduce: node --import tsx tools/bench/heartbeats/path-run.ts --nodes 2000 --rounds 3 --concurrency 32 " +
+        "--client http --storage-dir /dev/shm",
     );
     expect(text).not.toContain("fsync");
   });

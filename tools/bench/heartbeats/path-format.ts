@@ -190,7 +190,8 @@ export function formatHeartbeatPath(r: HeartbeatPathResult): string {
       cpuLine(`client (${r.client})`, cpu.clientUs, cpu.clientCores),
       cpuLine("other", cpu.otherUs, cpu.otherCores),
     ].join(", ")}`,
-    `  Each: HTTP → RFC 9421 verify (WebCrypto) → parse → one RPC to NodeRegistry (nonce, rate token, seq, upsert) → ack.`,
+    `  Each: HTTP → RFC 9421 verify (WebCrypto) → parse → one RPC to NodeRegistry (nonce, rate token, seq, upsert) ` +
+      `→ ack.`,
     `  Registry SQLite under ${r.storage.dir} (${r.storage.fsType ?? "unknown filesystem"})${fsyncNote}.`,
     `  Nodes were registered and endpoint-verified untimed (${r.warmupSeconds.toFixed(1)} s); ${r.challengesDuringRounds} challenges came while timed.`,
     ...(r.rateLimit === null

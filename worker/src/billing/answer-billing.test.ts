@@ -77,29 +77,33 @@ describe("billAnswer", () => {
     });
   });
 
-  it("bills nothing for a claim above what the gateway saw, records the bounded counts, and holds it against the node", () => {
-    const inflated = { prompt_tokens: 1_000, completion_tokens: 100_000_000, total_tokens: 100_001_000 };
-    expect(billAnswer({ ...facts, claim: inflated })).toEqual({
-      bill: {
-        prompt_tokens: 1_000,
-        completion_tokens: 256,
-        total_tokens: 1_256,
-        cost: 0,
-        node_amount: 0,
+  it(
+    "bills nothing for a claim above what the gateway saw, records the bounded counts, and holds it against " +
+      "the node",
+    () => {
+      const inflated = { prompt_tokens: 1_000, completion_tokens: 100_000_000, total_tokens: 100_001_000 };
+      expect(billAnswer({ ...facts, claim: inflated })).toEqual({
+        bill: {
+          prompt_tokens: 1_000,
+          completion_tokens: 256,
+          total_tokens: 1_256,
+          cost: 0,
+          node_amount: 0,
+          billable: false,
+          estimated: false,
+          receipt_status: "mismatch",
+        },
+        nodeAtFault: true,
+      });
+      const huge = { prompt_tokens: 2 ** 53 - 2, completion_tokens: 1, total_tokens: 2 ** 53 - 1 };
+      expect(billAnswer({ ...facts, claim: huge }).bill).toMatchObject({
+        prompt_tokens: 4_000,
+        completion_tokens: 1,
+        total_tokens: 4_001,
         billable: false,
-        estimated: false,
-        receipt_status: "mismatch",
-      },
-      nodeAtFault: true,
-    });
-    const huge = { prompt_tokens: 2 ** 53 - 2, completion_tokens: 1, total_tokens: 2 ** 53 - 1 };
-    expect(billAnswer({ ...facts, claim: huge }).bill).toMatchObject({
-      prompt_tokens: 4_000,
-      completion_tokens: 1,
-      total_tokens: 4_001,
-      billable: false,
-    });
-  });
+      });
+    },
+  );
 
   it("does not blame the node for a prompt above a bound that rests on the request's media parts", () => {
     const claim = { ...usage, prompt_tokens: 4_001, total_tokens: 4_201 };

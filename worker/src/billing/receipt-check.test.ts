@@ -77,15 +77,19 @@ describe("checkReceipt", () => {
     expect(check).toEqual({ status: "mismatch", reason: `the receipt's ${what} disagrees with the answer` });
   });
 
-  it("takes the receipt's own counts for an answer cut short for its client (no usage came), checking everything else", async () => {
-    const partial = { ...observed, usage: null };
-    const cut = { ...receipt, prompt_tokens: 40, completion_tokens: 3 };
-    expect(await checkReceipt(await token(cut), partial, verify)).toEqual({ status: "ok", receipt: cut });
-    const elsewhere = await checkReceipt(
-      await token({ ...cut, body_digest: bodyDigest(utf8("more than was relayed")) }),
-      partial,
-      verify,
-    );
-    expect(elsewhere.status).toBe("mismatch");
-  });
+  it(
+    "takes the receipt's own counts for an answer cut short for its client (no usage came), checking " +
+      "everything else",
+    async () => {
+      const partial = { ...observed, usage: null };
+      const cut = { ...receipt, prompt_tokens: 40, completion_tokens: 3 };
+      expect(await checkReceipt(await token(cut), partial, verify)).toEqual({ status: "ok", receipt: cut });
+      const elsewhere = await checkReceipt(
+        await token({ ...cut, body_digest: bodyDigest(utf8("more than was relayed")) }),
+        partial,
+        verify,
+      );
+      expect(elsewhere.status).toBe("mismatch");
+    },
+  );
 });

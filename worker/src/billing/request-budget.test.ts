@@ -71,14 +71,18 @@ describe("RequestBudget", () => {
     expect(budget.headers).toEqual({ "x-ratelimit-limit-requests": "10" });
   });
 
-  it("without a client cap, reserves for the node's context length (the default when it advertises none), and changes no request", async () => {
-    const account = new FakeAccount();
-    const budget = budgetFor(BUDGET, account, {});
-    await cover(budget, at(price, 4_096));
-    expect(account.reserved.at(-1)?.amount).toBe(PROMPT_COST + 4_096 * 2);
-    await cover(budget, at(price));
-    expect(account.reserved.at(-1)?.amount).toBe(PROMPT_COST + DEFAULT_CONTEXT_TOKENS * 2);
-  });
+  it(
+    "without a client cap, reserves for the node's context length (the default when it advertises none), and " +
+      "changes no request",
+    async () => {
+      const account = new FakeAccount();
+      const budget = budgetFor(BUDGET, account, {});
+      await cover(budget, at(price, 4_096));
+      expect(account.reserved.at(-1)?.amount).toBe(PROMPT_COST + 4_096 * 2);
+      await cover(budget, at(price));
+      expect(account.reserved.at(-1)?.amount).toBe(PROMPT_COST + DEFAULT_CONTEXT_TOKENS * 2);
+    },
+  );
 
   it("reserves for every completion a request asks for, and counts them against tpm", async () => {
     const account = new FakeAccount();
@@ -119,35 +123,39 @@ describe("RequestBudget", () => {
     });
   });
 
-  it("passes over a node too dear for what is left, rules out its like without asking the account again, and keeps the 429 for the end", async () => {
-    const broke = new FakeAccount((r) =>
-      r.amount > 1_000
-        ? {
-            ok: false,
-            code: "insufficient_quota",
-            message: "You exceeded your current quota",
-            retryAfterSeconds: null,
-            headers: {},
-            budgetLeft: 1_000,
-          }
-        : { ok: true, headers: {} },
-    );
-    const budget = budgetFor({ budget: 5_000, rpm: null, tpm: null }, broke);
-    const dear = at({ prompt: 2_000_000, completion: 2_000_000 });
-    expect(await cover(budget, dear)).toBe("unaffordable");
-    expect(budget.affordable(dear)).toBe(false);
-    expect(await cover(budget, at({ prompt: 3_000_000, completion: 0 }))).toBe("unaffordable");
-    expect(broke.reserved).toHaveLength(1);
-    const cheap = at({ prompt: 1_000_000, completion: 1_000_000 });
-    expect(budget.affordable(cheap)).toBe(true);
-    expect(await cover(budget, cheap)).toBe("held");
-    const refused = budget.refused();
-    expect(refused && refusalHttpError(refused)).toMatchObject({
-      status: 429,
-      type: "insufficient_quota",
-      code: "insufficient_quota",
-    });
-  });
+  it(
+    "passes over a node too dear for what is left, rules out its like without asking the account again, and keeps " +
+      "the 429 for the end",
+    async () => {
+      const broke = new FakeAccount((r) =>
+        r.amount > 1_000
+          ? {
+              ok: false,
+              code: "insufficient_quota",
+              message: "You exceeded your current quota",
+              retryAfterSeconds: null,
+              headers: {},
+              budgetLeft: 1_000,
+            }
+          : { ok: true, headers: {} },
+      );
+      const budget = budgetFor({ budget: 5_000, rpm: null, tpm: null }, broke);
+      const dear = at({ prompt: 2_000_000, completion: 2_000_000 });
+      expect(await cover(budget, dear)).toBe("unaffordable");
+      expect(budget.affordable(dear)).toBe(false);
+      expect(await cover(budget, at({ prompt: 3_000_000, completion: 0 }))).toBe("unaffordable");
+      expect(broke.reserved).toHaveLength(1);
+      const cheap = at({ prompt: 1_000_000, completion: 1_000_000 });
+      expect(budget.affordable(cheap)).toBe(true);
+      expect(await cover(budget, cheap)).toBe("held");
+      const refused = budget.refused();
+      expect(refused && refusalHttpError(refused)).toMatchObject({
+        status: 429,
+        type: "insufficient_quota",
+        code: "insufficient_quota",
+      });
+    },
+  );
 
   it("gives a held reservation back once, and nothing when none was held", async () => {
     const account = new FakeAccount();

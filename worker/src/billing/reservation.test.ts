@@ -70,7 +70,8 @@ describe("decideReserve", () => {
     expect(d.result).toMatchObject({ ok: false, code: "rate_limit_exceeded", retryAfterSeconds: 15 });
     if (d.result.ok) return;
     expect(d.result.message).toBe(
-      "Rate limit reached for this API key on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 15s.",
+      "Rate limit reached for this API key on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try " +
+        "again in 15s.",
     );
     expect(d.result.headers["x-ratelimit-remaining-requests"]).toBe("0");
   });

@@ -117,18 +117,21 @@ describe("closeShard", () => {
     expect(read).toBe(2);
   });
 
-  it("skips a row that alone passes the budget (or is not a whole number) without stopping, so it blocks nobody", () => {
-    const a = rows(NODE_A, 2, () => 10);
-    const monster = { ...rows(NODE_B, 1)[0]!, amount: 5_000 };
-    const fraction = { ...rows(NODE_B, 2)[1]!, amount: 1.5 };
-    const c = rows(NODE_C, 2, () => 10);
-    const sorted = [...a, ...[monster, fraction].sort((x, y) => (x.leaf < y.leaf ? -1 : 1)), ...c];
-    const close = closeShard(sorted, 1_000);
-    expect(close).toMatchObject({ taken: 4, full: false, oversized: 2 });
-    expect(close.nodes.map((n) => n.node.node_id)).toEqual([NODE_A, NODE_C]);
-    expect(fitsAlone(monster, 1_000)).toBe(false);
-    expect(fitsAlone({ ...monster, amount: 1_000 }, 1_000)).toBe(true);
-  });
+  it(
+    "skips a row that alone passes the budget (or is not a whole number) without stopping, so it blocks " + "nobody",
+    () => {
+      const a = rows(NODE_A, 2, () => 10);
+      const monster = { ...rows(NODE_B, 1)[0]!, amount: 5_000 };
+      const fraction = { ...rows(NODE_B, 2)[1]!, amount: 1.5 };
+      const c = rows(NODE_C, 2, () => 10);
+      const sorted = [...a, ...[monster, fraction].sort((x, y) => (x.leaf < y.leaf ? -1 : 1)), ...c];
+      const close = closeShard(sorted, 1_000);
+      expect(close).toMatchObject({ taken: 4, full: false, oversized: 2 });
+      expect(close.nodes.map((n) => n.node.node_id)).toEqual([NODE_A, NODE_C]);
+      expect(fitsAlone(monster, 1_000)).toBe(false);
+      expect(fitsAlone({ ...monster, amount: 1_000 }, 1_000)).toBe(true);
+    },
+  );
 
   it("takes nothing from nothing", () => {
     expect(closeShard([], 10)).toEqual({ nodes: [], last: null, taken: 0, full: false, oversized: 0 });

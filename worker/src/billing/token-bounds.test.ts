@@ -44,24 +44,27 @@ describe("completionBound", () => {
     expect(completionBound(relayed(delta("hi")), shape, null)).toBeLessThan(100);
   });
 
-  it("counts reasoning, refusals, tool calls (with their template, when tools were offered) and completions' text", () => {
-    const shape = requestShape({ tools: [{ type: "function", function: { name: "f" } }] }, true);
-    const call = {
-      choices: [
-        {
-          index: 0,
-          delta: {
-            reasoning_content: "abc",
-            tool_calls: [{ index: 0, id: "call_1", function: { name: "f", arguments: "{}" } }],
+  it(
+    "counts reasoning, refusals, tool calls (with their template, when tools were offered) and " + "completions' text",
+    () => {
+      const shape = requestShape({ tools: [{ type: "function", function: { name: "f" } }] }, true);
+      const call = {
+        choices: [
+          {
+            index: 0,
+            delta: {
+              reasoning_content: "abc",
+              tool_calls: [{ index: 0, id: "call_1", function: { name: "f", arguments: "{}" } }],
+            },
           },
-        },
-      ],
-    };
-    expect(completionBound(relayed(call), shape, null)).toBe(3 + 1 + 2 + TOOL_CALL_TOKENS + CHOICE_END_TOKENS);
-    expect(completionBound(relayed({ choices: [{ index: 0, text: "héllo" }] }), shape, null)).toBe(
-      6 + CHOICE_END_TOKENS,
-    );
-  });
+        ],
+      };
+      expect(completionBound(relayed(call), shape, null)).toBe(3 + 1 + 2 + TOOL_CALL_TOKENS + CHOICE_END_TOKENS);
+      expect(completionBound(relayed({ choices: [{ index: 0, text: "héllo" }] }), shape, null)).toBe(
+        6 + CHOICE_END_TOKENS,
+      );
+    },
+  );
 
   it("counts log-probability entries only when the client asked for them", () => {
     const chunk = { choices: [{ index: 0, delta: { content: "" }, logprobs: { content: [{}, {}, {}] } }] };
@@ -69,15 +72,19 @@ describe("completionBound", () => {
     expect(completionBound(relayed(chunk), requestShape({}, true), null)).toBe(CHOICE_END_TOKENS);
   });
 
-  it("is never above the client's cap nor the node's context (the default when it advertised none), per choice; embeddings generate nothing", () => {
-    const long = relayed(delta("x".repeat(10_000)), delta("y".repeat(10_000), 1));
-    expect(completionBound(long, requestShape({ max_tokens: 50, n: 2 }, true), null)).toBe(100);
-    expect(completionBound(long, requestShape({}, true), 4_096)).toBe(4_096);
-    expect(completionBound(relayed(delta("x".repeat(40_000))), requestShape({}, true), null)).toBe(
-      DEFAULT_CONTEXT_TOKENS,
-    );
-    expect(completionBound(long, requestShape({}, false), null)).toBe(0);
-  });
+  it(
+    "is never above the client's cap nor the node's context (the default when it advertised none), per choice; " +
+      "embeddings generate nothing",
+    () => {
+      const long = relayed(delta("x".repeat(10_000)), delta("y".repeat(10_000), 1));
+      expect(completionBound(long, requestShape({ max_tokens: 50, n: 2 }, true), null)).toBe(100);
+      expect(completionBound(long, requestShape({}, true), 4_096)).toBe(4_096);
+      expect(completionBound(relayed(delta("x".repeat(40_000))), requestShape({}, true), null)).toBe(
+        DEFAULT_CONTEXT_TOKENS,
+      );
+      expect(completionBound(long, requestShape({}, false), null)).toBe(0);
+    },
+  );
 
   it("bounds each choice by its own output: a node cannot pile one choice's text against another's cap", () => {
     // n = 10, cap 100: 1,000 bytes in choice 0 and nothing in the nine others.

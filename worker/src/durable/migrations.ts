@@ -41,7 +41,8 @@ export function migrate(storage: DurableObjectStorage, steps: readonly Migration
     if (version === steps.length) return;
     for (const step of steps.slice(version)) step(sql);
     sql.exec(
-      "INSERT INTO schema_version (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+      "INSERT INTO schema_version (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = " +
+        "excluded.version",
       steps.length,
     );
   });

@@ -114,16 +114,19 @@ describe("per-minute limits (an API key's requests and tokens)", () => {
     expect(msUntilFull(taken.bucket, ten, T0 + 6_000)).toBe(12_000);
   });
 
-  it("resize: a new limit starts full, a lowered one keeps at most the new limit, a raised one hands out no burst", () => {
-    expect(available(resize({ level: 0, at: 0 }, null, perMinute(5), T0), perMinute(5), T0)).toBe(5);
-    expect(
-      available(resize(fullBucket(perMinute(100), T0), perMinute(100), perMinute(10), T0), perMinute(10), T0),
-    ).toBe(10);
-    const half = take(fullBucket(perMinute(10), T0), perMinute(10), 5, T0);
-    if (!half.ok) throw new Error("should fit");
-    expect(available(resize(half.bucket, perMinute(10), perMinute(1_000), T0), perMinute(1_000), T0)).toBe(5);
-    expect(resize(half.bucket, perMinute(10), null, T0)).toEqual({ level: 0, at: T0 });
-  });
+  it(
+    "resize: a new limit starts full, a lowered one keeps at most the new limit, a raised one hands out no " + "burst",
+    () => {
+      expect(available(resize({ level: 0, at: 0 }, null, perMinute(5), T0), perMinute(5), T0)).toBe(5);
+      expect(
+        available(resize(fullBucket(perMinute(100), T0), perMinute(100), perMinute(10), T0), perMinute(10), T0),
+      ).toBe(10);
+      const half = take(fullBucket(perMinute(10), T0), perMinute(10), 5, T0);
+      if (!half.ok) throw new Error("should fit");
+      expect(available(resize(half.bucket, perMinute(10), perMinute(1_000), T0), perMinute(1_000), T0)).toBe(5);
+      expect(resize(half.bucket, perMinute(10), null, T0)).toEqual({ level: 0, at: T0 });
+    },
+  );
 
   it("reconcile: unused tokens go back, an overage is taken too, below zero, and paid off by waiting", () => {
     const hundred = perMinute(100);

@@ -43,16 +43,20 @@ describe("assembleAnswer", () => {
     expect(await result.answer.digest).toBe(digest.finish());
   });
 
-  it("fails (so the next node is tried) a stream that ends without [DONE], carries an error, stalls, or never ends an event", async () => {
-    expect(await assemble([content("a"), content("b")])).toMatchObject({ kind: "failed", outcome: "malformed" });
-    expect(await assemble([content("a"), event({ error: { message: "boom" } }), ...ending])).toMatchObject({
-      kind: "failed",
-      outcome: "sse_error",
-    });
-    expect(await assemble([content("a")], "hang", 60)).toMatchObject({ kind: "failed", outcome: "stalled" });
-    const endless = [content("a"), 'data: {"x":"', ...Array.from({ length: 40 }, () => "y".repeat(64 * 1024))];
-    expect(await assemble(endless, "hang")).toMatchObject({ kind: "failed", outcome: "malformed" });
-  });
+  it(
+    "fails (so the next node is tried) a stream that ends without [DONE], carries an error, stalls, or never ends " +
+      "an event",
+    async () => {
+      expect(await assemble([content("a"), content("b")])).toMatchObject({ kind: "failed", outcome: "malformed" });
+      expect(await assemble([content("a"), event({ error: { message: "boom" } }), ...ending])).toMatchObject({
+        kind: "failed",
+        outcome: "sse_error",
+      });
+      expect(await assemble([content("a")], "hang", 60)).toMatchObject({ kind: "failed", outcome: "stalled" });
+      const endless = [content("a"), 'data: {"x":"', ...Array.from({ length: 40 }, () => "y".repeat(64 * 1024))];
+      expect(await assemble(endless, "hang")).toMatchObject({ kind: "failed", outcome: "malformed" });
+    },
+  );
 
   it("refuses, as the request's own doing (no node failed), an answer larger than it assembles", async () => {
     const big = Array.from({ length: 140 }, () => content("z".repeat(64 * 1024)));
@@ -66,49 +70,56 @@ describe("assembleAnswer", () => {
     });
   });
 
-  it("finds the first token as startStream does: past comments and empty chunks, [DONE] included, and says so once", async () => {
-    let firsts = 0;
-    const result = await assemble(
-      [": hi\n\n", role, content("a"), content("b"), ...ending],
-      "close",
-      1_000,
-      () => firsts++,
-    );
-    expect(result.kind).toBe("answer");
-    expect(firsts).toBe(1);
-    let early = 0;
-    expect(await assemble([role + "data: [DONE]\n\n"], "close", 1_000, () => early++)).toMatchObject({
-      kind: "answer",
-    });
-    expect(early).toBe(1);
-  });
+  it(
+    "finds the first token as startStream does: past comments and empty chunks, [DONE] included, and says " + "so once",
+    async () => {
+      let firsts = 0;
+      const result = await assemble(
+        [": hi\n\n", role, content("a"), content("b"), ...ending],
+        "close",
+        1_000,
+        () => firsts++,
+      );
+      expect(result.kind).toBe("answer");
+      expect(firsts).toBe(1);
+      let early = 0;
+      expect(await assemble([role + "data: [DONE]\n\n"], "close", 1_000, () => early++)).toMatchObject({
+        kind: "answer",
+      });
+      expect(early).toBe(1);
+    },
+  );
 
-  it("fails a stream's start as startStream does: an error or a non-object first, an end or a full preamble before any token", async () => {
-    const notStarted = { kind: "failed", started: false };
-    let firsts = 0;
-    const never = () => firsts++;
-    expect(
-      await assemble([role, event({ error: { message: "busy" } }), content("a"), ...ending], "close", 1_000, never),
-    ).toMatchObject({ ...notStarted, outcome: "sse_error" });
-    expect(await assemble(["data: [1]\n\n", content("a"), ...ending], "close", 1_000, never)).toMatchObject({
-      ...notStarted,
-      outcome: "malformed",
-    });
-    expect(await assemble([": bye\n\n", role], "close", 1_000, never)).toMatchObject({
-      ...notStarted,
-      outcome: "malformed",
-    });
-    const pings = Array.from({ length: Math.ceil(MAX_PREAMBLE_BYTES / 1024) + 2 }, () => `: ${"p".repeat(1020)}\n\n`);
-    expect(await assemble(pings, "hang", 1_000, never)).toMatchObject({ ...notStarted, outcome: "malformed" });
-    expect(await assemble([role], "error", 1_000, never)).toMatchObject({ ...notStarted, outcome: "error" });
-    expect(firsts).toBe(0);
-    // A token after an error does not rescue the start; an error after the first token fails the answer, started.
-    expect(await assemble([content("a"), event({ error: { message: "boom" } }), ...ending])).toMatchObject({
-      kind: "failed",
-      outcome: "sse_error",
-      started: true,
-    });
-  });
+  it(
+    "fails a stream's start as startStream does: an error or a non-object first, an end or a full preamble before " +
+      "any token",
+    async () => {
+      const notStarted = { kind: "failed", started: false };
+      let firsts = 0;
+      const never = () => firsts++;
+      expect(
+        await assemble([role, event({ error: { message: "busy" } }), content("a"), ...ending], "close", 1_000, never),
+      ).toMatchObject({ ...notStarted, outcome: "sse_error" });
+      expect(await assemble(["data: [1]\n\n", content("a"), ...ending], "close", 1_000, never)).toMatchObject({
+        ...notStarted,
+        outcome: "malformed",
+      });
+      expect(await assemble([": bye\n\n", role], "close", 1_000, never)).toMatchObject({
+        ...notStarted,
+        outcome: "malformed",
+      });
+      const pings = Array.from({ length: Math.ceil(MAX_PREAMBLE_BYTES / 1024) + 2 }, () => `: ${"p".repeat(1020)}\n\n`);
+      expect(await assemble(pings, "hang", 1_000, never)).toMatchObject({ ...notStarted, outcome: "malformed" });
+      expect(await assemble([role], "error", 1_000, never)).toMatchObject({ ...notStarted, outcome: "error" });
+      expect(firsts).toBe(0);
+      // A token after an error does not rescue the start; an error after the first token fails the answer, started.
+      expect(await assemble([content("a"), event({ error: { message: "boom" } }), ...ending])).toMatchObject({
+        kind: "failed",
+        outcome: "sse_error",
+        started: true,
+      });
+    },
+  );
 
   it("leaves the wait for a first token to the caller's deadline: no stall before it", async () => {
     let settled = false;

@@ -50,23 +50,26 @@ describe("startStream", () => {
     expect(await startStream(textStream(many, "hang"))).toMatchObject({ kind: "failed", outcome: "malformed" });
   });
 
-  it("does not take an empty chunk for a first token: a role, an empty string, usage-null padding, early usage", async () => {
-    const empty = [
-      event({ choices: [{ index: 0, delta: { role: "assistant", content: "" } }] }),
-      event({ choices: [{ index: 0, delta: {} }], usage: null }),
-      event({ choices: [] }),
-      event({ choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } }),
-    ];
-    const pending = startStream(textStream(empty, "hang"));
-    const outcome = await Promise.race([
-      pending.then(() => "started"),
-      new Promise((resolve) => setTimeout(() => resolve("waiting"), 50)),
-    ]);
-    expect(outcome).toBe("waiting");
-    const start = await startStream(textStream([...empty, token]));
-    if (start.kind !== "started") throw new Error(start.reason);
-    expect(await text(start.body)).toBe([...empty, token].join(""));
-  });
+  it(
+    "does not take an empty chunk for a first token: a role, an empty string, usage-null padding, early " + "usage",
+    async () => {
+      const empty = [
+        event({ choices: [{ index: 0, delta: { role: "assistant", content: "" } }] }),
+        event({ choices: [{ index: 0, delta: {} }], usage: null }),
+        event({ choices: [] }),
+        event({ choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } }),
+      ];
+      const pending = startStream(textStream(empty, "hang"));
+      const outcome = await Promise.race([
+        pending.then(() => "started"),
+        new Promise((resolve) => setTimeout(() => resolve("waiting"), 50)),
+      ]);
+      expect(outcome).toBe("waiting");
+      const start = await startStream(textStream([...empty, token]));
+      if (start.kind !== "started") throw new Error(start.reason);
+      expect(await text(start.body)).toBe([...empty, token].join(""));
+    },
+  );
 
   it("fails a node that pads past the preamble bound with empty chunks", async () => {
     const padding = event({ choices: [{ index: 0, delta: { content: "" } }], pad: "x".repeat(1000) });

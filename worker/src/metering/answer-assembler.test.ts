@@ -449,20 +449,24 @@ describe("AnswerAssembler: text completions", () => {
 });
 
 describe("AnswerAssembler: hostile input", () => {
-  it("drops choices past those asked for, huge or not; a negative or fractional index is the choice's position, as the meter reads it", () => {
-    const chunks = [
-      chatChunk([delta({ content: "far" }, null, 1e9)]),
-      chatChunk([delta({ content: "next" }, null, 1)]),
-      chatChunk([delta({ content: "neg" }, null, -5), delta({ content: "frac" }, null, 1.5)]),
-      chatChunk([{ index: Number.MAX_SAFE_INTEGER + 2, delta: { content: "unsafe" } }]),
-    ];
-    const answer = assemble("chat", chunks, 2);
-    const contents = (answer["choices"] as Json[]).map((c) => [c["index"], (c["message"] as Json)["content"]]);
-    expect(contents).toStrictEqual([
-      [0, "negunsafe"],
-      [1, "nextfrac"],
-    ]);
-  });
+  it(
+    "drops choices past those asked for, huge or not; a negative or fractional index is the choice's position, as " +
+      "the meter reads it",
+    () => {
+      const chunks = [
+        chatChunk([delta({ content: "far" }, null, 1e9)]),
+        chatChunk([delta({ content: "next" }, null, 1)]),
+        chatChunk([delta({ content: "neg" }, null, -5), delta({ content: "frac" }, null, 1.5)]),
+        chatChunk([{ index: Number.MAX_SAFE_INTEGER + 2, delta: { content: "unsafe" } }]),
+      ];
+      const answer = assemble("chat", chunks, 2);
+      const contents = (answer["choices"] as Json[]).map((c) => [c["index"], (c["message"] as Json)["content"]]);
+      expect(contents).toStrictEqual([
+        [0, "negunsafe"],
+        [1, "nextfrac"],
+      ]);
+    },
+  );
 
   it("holds at most the meter's bound of tool calls per choice, whatever their indexes", () => {
     const calls = Array.from({ length: 10_000 }, (_, i) => ({

@@ -38,25 +38,28 @@ describe("meterStream on streams", () => {
     expect((await result).usage).toEqual(usage);
   });
 
-  it("takes the node's receipt out of the stream, whether or not usage is hidden, and digests the payloads as sent", async () => {
-    const receipt = "cmVjZWlwdA.c2lnbmF0dXJl";
-    const parts = [chunk("a"), chunk("b"), usageEvent, `data: [DONE]\n\n${RECEIPT_COMMENT_PREFIX}${receipt}\n\n`];
-    const expected = new StreamDigest();
-    for (const data of [chunk("a"), chunk("b"), usageEvent].map((e) => e.slice("data: ".length, -2)))
-      expected.add(data);
-    expected.add("[DONE]");
-    const digest = expected.finish();
-    for (const hideUsage of [false, true]) {
-      const { body, result } = meterStream(source(parts), { hideUsage, choices: 1 });
-      const seen = (await readChunks(body)).join("");
-      expect(seen).not.toContain("meshgate-receipt");
-      expect(seen.endsWith("data: [DONE]\n\n")).toBe(true);
-      const m = await result;
-      expect(m.receipt).toBe(receipt);
-      expect(await m.digest).toBe(digest);
-      expect(m.relayed).toMatchObject({ textBytes: 2, chunkTokens: 2 });
-    }
-  });
+  it(
+    "takes the node's receipt out of the stream, whether or not usage is hidden, and digests the payloads " + "as sent",
+    async () => {
+      const receipt = "cmVjZWlwdA.c2lnbmF0dXJl";
+      const parts = [chunk("a"), chunk("b"), usageEvent, `data: [DONE]\n\n${RECEIPT_COMMENT_PREFIX}${receipt}\n\n`];
+      const expected = new StreamDigest();
+      for (const data of [chunk("a"), chunk("b"), usageEvent].map((e) => e.slice("data: ".length, -2)))
+        expected.add(data);
+      expected.add("[DONE]");
+      const digest = expected.finish();
+      for (const hideUsage of [false, true]) {
+        const { body, result } = meterStream(source(parts), { hideUsage, choices: 1 });
+        const seen = (await readChunks(body)).join("");
+        expect(seen).not.toContain("meshgate-receipt");
+        expect(seen.endsWith("data: [DONE]\n\n")).toBe(true);
+        const m = await result;
+        expect(m.receipt).toBe(receipt);
+        expect(await m.digest).toBe(digest);
+        expect(m.relayed).toMatchObject({ textBytes: 2, chunkTokens: 2 });
+      }
+    },
+  );
 
   it("ignores a receipt comment that is not the stream's last event, but never passes it on", async () => {
     const parts = [chunk("a"), `${RECEIPT_COMMENT_PREFIX}early.sig\n\n`, usageEvent, "data: [DONE]\n\n"];
@@ -99,25 +102,29 @@ describe("meterStream on streams", () => {
     expect(await result).toMatchObject({ completed: false, failure: "upstream_stalled" });
   });
 
-  it("ends a stream whose event never ends once it passes the bound, with an error event, without relaying any of it", async () => {
-    let pulls = 0;
-    const endless = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        pulls++;
-        controller.enqueue(
-          enc.encode(
-            pulls === 1 ? `${chunk("a")}data: {"choices":[{"index":0,"delta":{"content":"` : "x".repeat(64 * 1024),
-          ),
-        );
-      },
-    });
-    const { body, result } = meterStream(endless, { hideUsage: false, choices: 1 });
-    const seen = await readChunks(body);
-    expect(seen).toEqual([chunk("a"), MID_STREAM_ERROR_EVENT]);
-    expect(await result).toMatchObject({ completed: false, failure: "upstream_malformed" });
-    // 1 MiB held at most: the node's bytes stop being read just past it.
-    expect(pulls).toBeLessThan(20);
-  });
+  it(
+    "ends a stream whose event never ends once it passes the bound, with an error event, without relaying any " +
+      "of it",
+    async () => {
+      let pulls = 0;
+      const endless = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulls++;
+          controller.enqueue(
+            enc.encode(
+              pulls === 1 ? `${chunk("a")}data: {"choices":[{"index":0,"delta":{"content":"` : "x".repeat(64 * 1024),
+            ),
+          );
+        },
+      });
+      const { body, result } = meterStream(endless, { hideUsage: false, choices: 1 });
+      const seen = await readChunks(body);
+      expect(seen).toEqual([chunk("a"), MID_STREAM_ERROR_EVENT]);
+      expect(await result).toMatchObject({ completed: false, failure: "upstream_malformed" });
+      // 1 MiB held at most: the node's bytes stop being read just past it.
+      expect(pulls).toBeLessThan(20);
+    },
+  );
 
   it("counts a node that sends only empty chunks or repeated [DONE]s after its first token as stalled", async () => {
     for (const filler of [
@@ -200,49 +207,67 @@ describe("meterStream on streams", () => {
     expect((await result).completed).toBe(false);
   });
 
-  it("reads the rest of the node's answer after the client hung up, so its usage and receipt still arrive", async () => {
-    const parts = [chunk("a"), chunk("b"), usageEvent, `data: [DONE]\n\n${RECEIPT_COMMENT_PREFIX}tok.sig\n\n`];
-    const { body, result } = meterStream(source(parts), { hideUsage: true, choices: 1 });
-    const reader = body.getReader();
-    await reader.read();
-    await reader.cancel();
-    expect(await result).toMatchObject({ clientGone: true, failure: null, completed: true, usage, receipt: "tok.sig" });
-  });
+  it(
+    "reads the rest of the node's answer after the client hung up, so its usage and receipt still " + "arrive",
+    async () => {
+      const parts = [chunk("a"), chunk("b"), usageEvent, `data: [DONE]\n\n${RECEIPT_COMMENT_PREFIX}tok.sig\n\n`];
+      const { body, result } = meterStream(source(parts), { hideUsage: true, choices: 1 });
+      const reader = body.getReader();
+      await reader.read();
+      await reader.cancel();
+      expect(await result).toMatchObject({
+        clientGone: true,
+        failure: null,
+        completed: true,
+        usage,
+        receipt: "tok.sig",
+      });
+    },
+  );
 });
 
 describe("meterStream when the client goes away", () => {
-  it("asks for the node to be stopped once, and takes the receipt that ends an answer cut short (no [DONE])", async () => {
-    let wake: () => void = () => {};
-    let step = 0;
-    const parts = [chunk("a"), chunk("b"), `${RECEIPT_COMMENT_PREFIX}partial.sig\n\n`];
-    const stopped = new Promise<void>((resolve) => (wake = resolve));
-    const node = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        // After the first chunk, the node waits until it is told to stop, then sends what it had and its receipt.
-        if (step === 1) await stopped;
-        const part = parts[step++];
-        if (part === undefined) controller.close();
-        else controller.enqueue(enc.encode(part));
-      },
-    });
-    let stops = 0;
-    const { body, result, abandon } = meterStream(node, {
-      hideUsage: false,
-      choices: 1,
-      onClientGone: () => {
-        stops++;
-        wake();
-      },
-    });
-    await body.getReader().read();
-    abandon();
-    abandon();
-    const m = await result;
-    expect(stops).toBe(1);
-    expect(m).toMatchObject({ clientGone: true, failure: null, completed: false, receipt: "partial.sig", usage: null });
-    // What came after the client left is tallied apart: it reached nobody.
-    expect([m.relayed.chunkTokens, m.afterLeave.chunkTokens]).toEqual([1, 1]);
-  });
+  it(
+    "asks for the node to be stopped once, and takes the receipt that ends an answer cut short (no " + "[DONE])",
+    async () => {
+      let wake: () => void = () => {};
+      let step = 0;
+      const parts = [chunk("a"), chunk("b"), `${RECEIPT_COMMENT_PREFIX}partial.sig\n\n`];
+      const stopped = new Promise<void>((resolve) => (wake = resolve));
+      const node = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          // After the first chunk, the node waits until it is told to stop, then sends what it had and its receipt.
+          if (step === 1) await stopped;
+          const part = parts[step++];
+          if (part === undefined) controller.close();
+          else controller.enqueue(enc.encode(part));
+        },
+      });
+      let stops = 0;
+      const { body, result, abandon } = meterStream(node, {
+        hideUsage: false,
+        choices: 1,
+        onClientGone: () => {
+          stops++;
+          wake();
+        },
+      });
+      await body.getReader().read();
+      abandon();
+      abandon();
+      const m = await result;
+      expect(stops).toBe(1);
+      expect(m).toMatchObject({
+        clientGone: true,
+        failure: null,
+        completed: false,
+        receipt: "partial.sig",
+        usage: null,
+      });
+      // What came after the client left is tallied apart: it reached nobody.
+      expect([m.relayed.chunkTokens, m.afterLeave.chunkTokens]).toEqual([1, 1]);
+    },
+  );
 
   it("stops reading from a node that does not finish within the drain limit after its client left", async () => {
     let cancelled = false;

@@ -526,17 +526,21 @@ describe("weighted power of two choices", () => {
     for (const id of ids) expect(share(counts, id, n), id).toBeLessThan(0.27);
   });
 
-  it("draws candidates by weight (free slots × trust¹⁶ / latency⁴): with equal costs, the first candidate drawn wins", () => {
-    // Idle, both cost their latency; the big node is three times as likely to be drawn first.
-    const table = buildTable(
-      [routeNode("small", { ttftMs: 100, capacity: 2 }), routeNode("big", { ttftMs: 100, capacity: 6 })],
-      NOW,
-    );
-    const n = 30_000;
-    const counts = tally(table, n, { random: NO_EXPLORE() });
-    expect(share(counts, "big", n)).toBeGreaterThan(0.72);
-    expect(share(counts, "big", n)).toBeLessThan(0.78);
-  });
+  it(
+    "draws candidates by weight (free slots × trust¹⁶ / latency⁴): with equal costs, the first candidate " +
+      "drawn wins",
+    () => {
+      // Idle, both cost their latency; the big node is three times as likely to be drawn first.
+      const table = buildTable(
+        [routeNode("small", { ttftMs: 100, capacity: 2 }), routeNode("big", { ttftMs: 100, capacity: 6 })],
+        NOW,
+      );
+      const n = 30_000;
+      const counts = tally(table, n, { random: NO_EXPLORE() });
+      expect(share(counts, "big", n)).toBeGreaterThan(0.72);
+      expect(share(counts, "big", n)).toBeLessThan(0.78);
+    },
+  );
 
   it("takes the cheaper of two idle candidates", () => {
     const table = buildTable([routeNode("fast", { ttftMs: 100 }), routeNode("slow", { ttftMs: 150 })], NOW);
@@ -622,37 +626,41 @@ describe("exploration", () => {
     expect(normal).toMatchObject({ explored: false });
   });
 
-  it("gives explored nodes the share exploreShare names (more while much of the pool is new), and almost nothing otherwise", () => {
-    const table = buildTable([known(), routeNode("known2", { ttftMs: 100 }), distant("new1"), distant("new2")], NOW);
-    const expected = exploreShare(
-      table.pools.get(M) ?? {
-        model: M,
-        nodes: [],
-        sampler: new WeightedSampler([]),
-        explore: [],
-        unproven: [],
-        priceReference: 0,
-      },
-    );
-    // Half the pool new: 0.5% + 0.2 × 1/2.
-    expect(expected).toBeCloseTo(EXPLORE_SHARE + EXPLORE_BOOST / 2, 9);
-    const n = 100_000;
-    const random = mulberry32(99);
-    let explored = 0;
-    let toNew = 0;
-    for (let i = 0; i < n; i++) {
-      const r = pickNode(table, query({ random }));
-      if (r.kind !== "node") throw new Error(r.kind);
-      if (r.explored) {
-        explored++;
-        expect(r.node.id.startsWith("new")).toBe(true);
+  it(
+    "gives explored nodes the share exploreShare names (more while much of the pool is new), and almost nothing " +
+      "otherwise",
+    () => {
+      const table = buildTable([known(), routeNode("known2", { ttftMs: 100 }), distant("new1"), distant("new2")], NOW);
+      const expected = exploreShare(
+        table.pools.get(M) ?? {
+          model: M,
+          nodes: [],
+          sampler: new WeightedSampler([]),
+          explore: [],
+          unproven: [],
+          priceReference: 0,
+        },
+      );
+      // Half the pool new: 0.5% + 0.2 × 1/2.
+      expect(expected).toBeCloseTo(EXPLORE_SHARE + EXPLORE_BOOST / 2, 9);
+      const n = 100_000;
+      const random = mulberry32(99);
+      let explored = 0;
+      let toNew = 0;
+      for (let i = 0; i < n; i++) {
+        const r = pickNode(table, query({ random }));
+        if (r.kind !== "node") throw new Error(r.kind);
+        if (r.explored) {
+          explored++;
+          expect(r.node.id.startsWith("new")).toBe(true);
+        }
+        if (r.node.id.startsWith("new")) toNew++;
       }
-      if (r.node.id.startsWith("new")) toNew++;
-    }
-    expect(explored / n).toBeGreaterThan(expected * 0.95);
-    expect(explored / n).toBeLessThan(expected * 1.05);
-    expect(toNew - explored).toBeLessThan(n * 0.001);
-  });
+      expect(explored / n).toBeGreaterThan(expected * 0.95);
+      expect(explored / n).toBeLessThan(expected * 1.05);
+      expect(toNew - explored).toBeLessThan(n * 0.001);
+    },
+  );
 
   it(`keeps the exploration share near ${EXPLORE_SHARE * 100}% in a settled pool, and caps it`, () => {
     const settled = Array.from({ length: 199 }, (_, i) => routeNode(`k${i}`, { ttftMs: 100 }));
@@ -721,18 +729,23 @@ describe("exploration", () => {
     expect(simulate(table, { steps: 200, hold: 1_000, seed: 5 }).saturated).toBe(200 - 3 * 64);
   });
 
-  it("bounds what any number of new identities take from a proven node with room: the exploration share, split among them", () => {
-    const fresh = Array.from({ length: 100 }, (_, i) => routeNode(`new${i}`, { capacity: 64 }));
-    // The proven node is slower than the new ones' prior, so their prior and full trust would otherwise win.
-    const table = buildTable([routeNode("known", { ttftMs: 600, capacity: 64 }), ...fresh], NOW);
-    const n = 20_000;
-    const counts = tally(table, n);
-    const toNew = n - (counts.get("known") ?? 0);
-    expect(toNew / n).toBeLessThan(MAX_EXPLORE_SHARE * 1.05);
-    expect(toNew / n).toBeGreaterThan(MAX_EXPLORE_SHARE * 0.9);
-    // Split: no one identity takes more than a few times its even part of the share.
-    for (const node of fresh) expect(counts.get(node.id) ?? 0).toBeLessThan((n * MAX_EXPLORE_SHARE * 3) / fresh.length);
-  });
+  it(
+    "bounds what any number of new identities take from a proven node with room: the exploration share, split " +
+      "among them",
+    () => {
+      const fresh = Array.from({ length: 100 }, (_, i) => routeNode(`new${i}`, { capacity: 64 }));
+      // The proven node is slower than the new ones' prior, so their prior and full trust would otherwise win.
+      const table = buildTable([routeNode("known", { ttftMs: 600, capacity: 64 }), ...fresh], NOW);
+      const n = 20_000;
+      const counts = tally(table, n);
+      const toNew = n - (counts.get("known") ?? 0);
+      expect(toNew / n).toBeLessThan(MAX_EXPLORE_SHARE * 1.05);
+      expect(toNew / n).toBeGreaterThan(MAX_EXPLORE_SHARE * 0.9);
+      // Split: no one identity takes more than a few times its even part of the share.
+      for (const node of fresh)
+        expect(counts.get(node.id) ?? 0).toBeLessThan((n * MAX_EXPLORE_SHARE * 3) / fresh.length);
+    },
+  );
 
   it("picks normally when there is nothing to explore", () => {
     const table = buildTable([known()], NOW);

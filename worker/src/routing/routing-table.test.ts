@@ -198,12 +198,16 @@ describe("samplingWeight", () => {
     expect(Number.isFinite(samplingWeight(routeNode("z", { ttftMs: 0 }), "m", 0, NOW - 1))).toBe(true);
   });
 
-  it("gives a node unproven for the model no weight: it is never a weighted candidate (pick.ts explores it instead)", () => {
-    const fresh = routeNode("n", { capacity: 64 });
-    expect(samplingWeight(fresh, "m", 0, NOW)).toBe(0);
-    const proven = routeNode("p", { ttftMs: 100, successes: EXPLORE_BELOW_SAMPLES, capacity: 64 });
-    expect(samplingWeight(proven, "m", 0, NOW)).toBeGreaterThan(0);
-  });
+  it(
+    "gives a node unproven for the model no weight: it is never a weighted candidate (pick.ts explores it " +
+      "instead)",
+    () => {
+      const fresh = routeNode("n", { capacity: 64 });
+      expect(samplingWeight(fresh, "m", 0, NOW)).toBe(0);
+      const proven = routeNode("p", { ttftMs: 100, successes: EXPLORE_BELOW_SAMPLES, capacity: 64 });
+      expect(samplingWeight(proven, "m", 0, NOW)).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe("noteLoad", () => {

@@ -51,7 +51,8 @@ export class Ledger extends DurableObject {
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS usage (id TEXT PRIMARY KEY, node TEXT, prompt INTEGER, completion INTEGER, cost INTEGER, digest BLOB)",
+      "CREATE TABLE IF NOT EXISTS usage (id TEXT PRIMARY KEY, node TEXT, prompt INTEGER, completion INTEGER, cost " +
+        "INTEGER, digest BLOB)",
     );
   }
   record(rows: UsageRow[]): void {

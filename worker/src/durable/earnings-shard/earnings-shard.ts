@@ -71,7 +71,8 @@ export class EarningsShard extends DurableObject<Env> {
     if (done) return this.closedNodes(settlementId);
     return this.ctx.storage.transactionSync(() => {
       const candidates = this.sql.exec<SettledRow & Record<string, SqlStorageValue>>(
-        "SELECT node_id, leaf, prompt_tokens, completion_tokens, amount FROM earnings WHERE settlement_id IS NULL AND created < ? ORDER BY node_id, leaf",
+        "SELECT node_id, leaf, prompt_tokens, completion_tokens, amount FROM earnings WHERE settlement_id IS NULL " +
+          "AND created < ? ORDER BY node_id, leaf",
         to,
       );
       const closed = closeShard(candidates, BUDGET);
@@ -149,7 +150,8 @@ export class EarningsShard extends DurableObject<Env> {
         ? []
         : this.sql
             .exec<LeafRow & Record<string, SqlStorageValue>>(
-              "SELECT receipt, leaf, amount FROM earnings WHERE settlement_id = ? AND node_id = ? AND leaf >= ? ORDER BY leaf LIMIT ?",
+              "SELECT receipt, leaf, amount FROM earnings WHERE settlement_id = ? AND node_id = ? AND leaf >= ? " +
+                "ORDER BY leaf LIMIT ?",
               settlementId,
               nodeId,
               first,

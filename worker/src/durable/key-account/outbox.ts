@@ -25,7 +25,8 @@ export function queueEarning(sql: SqlStorage, e: Earning): void {
 /** The oldest queued earnings, at most `limit`, grouped by shard. */
 export function outboxByShard(sql: SqlStorage, limit: number): Map<number, Earning[]> {
   const rows = sql.exec<OutboxRow>(
-    "SELECT request_id, shard, node_id, receipt, leaf, prompt_tokens, completion_tokens, amount, created FROM outbox ORDER BY created, request_id LIMIT ?",
+    "SELECT request_id, shard, node_id, receipt, leaf, prompt_tokens, completion_tokens, amount, created FROM " +
+      "outbox ORDER BY created, request_id LIMIT ?",
     limit,
   );
   const byShard = new Map<number, Earning[]>();

@@ -280,7 +280,8 @@ export class NodeRegistry extends DurableObject<Env> {
   private ejectionBudget(now: number): { ejected: number; max: number } {
     const counts = this.sql
       .exec<{ live: number; ejected: number }>(
-        "SELECT COUNT(*) AS live, COALESCE(SUM(ejected_until > ?), 0) AS ejected FROM nodes WHERE last_heartbeat >= ? AND banned_at IS NULL",
+        "SELECT COUNT(*) AS live, COALESCE(SUM(ejected_until > ?), 0) AS ejected FROM nodes WHERE last_heartbeat >= " +
+          "? AND banned_at IS NULL",
         now,
         now - NODE_TTL_MS,
       )
@@ -291,7 +292,8 @@ export class NodeRegistry extends DurableObject<Env> {
   private writeState(nodeId: string, state: NodeState, requests: number): void {
     const c = columnsFromState(state);
     this.sql.exec(
-      "UPDATE nodes SET rep_s = ?, rep_f = ?, rep_at = ?, routing = ?, ejected_until = ?, requests = requests + ? WHERE id = ?",
+      "UPDATE nodes SET rep_s = ?, rep_f = ?, rep_at = ?, routing = ?, ejected_until = ?, requests = requests + ? " +
+        "WHERE id = ?",
       c.rep_s,
       c.rep_f,
       c.rep_at,
@@ -316,7 +318,8 @@ export class NodeRegistry extends DurableObject<Env> {
   private row(nodeId: string): TrustRow | undefined {
     return this.sql
       .exec<TrustRow>(
-        "SELECT keyid, url, verified_url, challenge_at, challenges, seq, banned_at, ban_reason, hb_level, hb_at FROM nodes WHERE id = ?",
+        "SELECT keyid, url, verified_url, challenge_at, challenges, seq, banned_at, ban_reason, hb_level, hb_at " +
+          "FROM nodes WHERE id = ?",
         nodeId,
       )
       .toArray()[0];

@@ -114,7 +114,8 @@ export class NodeTrust {
       };
     }
     this.sql.exec(
-      "INSERT INTO registration_sources (source, level, at) VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET level = excluded.level, at = excluded.at",
+      "INSERT INTO registration_sources (source, level, at) VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET " +
+        "level = excluded.level, at = excluded.at",
       source,
       taken.bucket.level,
       taken.bucket.at,
@@ -130,7 +131,8 @@ export class NodeTrust {
     if (origin === null) return true;
     const { proven } = this.sql
       .exec<{ proven: number }>(
-        "SELECT COUNT(*) AS proven FROM nodes WHERE origin = ? AND id != ? AND verified_url = url AND banned_at IS NULL AND last_heartbeat >= ?",
+        "SELECT COUNT(*) AS proven FROM nodes WHERE origin = ? AND id != ? AND verified_url = url AND banned_at IS " +
+          "NULL AND last_heartbeat >= ?",
         origin,
         nodeId,
         now - NODE_TTL_MS,

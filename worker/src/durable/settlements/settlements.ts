@@ -129,7 +129,8 @@ export class Settlements extends DurableObject<Env> {
       if (!cursor) return null;
       rows = this.sql
         .exec<Row>(
-          "SELECT * FROM settlements WHERE status = 'closed' AND (created < ? OR (created = ? AND id < ?)) ORDER BY created DESC, id DESC LIMIT ?",
+          "SELECT * FROM settlements WHERE status = 'closed' AND (created < ? OR (created = ? AND id < ?)) ORDER BY " +
+            "created DESC, id DESC LIMIT ?",
           cursor.created,
           cursor.created,
           cursor.id,
