@@ -406,7 +406,8 @@ describe("KeyAccount over roll-ups from before their carries", () => {
       sql.exec("DROP TABLE schema_version; DROP TABLE usage_daily");
       // Exactly as deployed before the carries.
       sql.exec(`CREATE TABLE usage_daily (day INTEGER NOT NULL, model TEXT NOT NULL, node_id TEXT NOT NULL, requests INTEGER NOT NULL,
-        prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL, cost INTEGER NOT NULL, node_amount INTEGER NOT NULL,
+        prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
+        cost INTEGER NOT NULL, node_amount INTEGER NOT NULL,
         billable_requests INTEGER NOT NULL, estimated_requests INTEGER NOT NULL, PRIMARY KEY (day, model, node_id)) WITHOUT ROWID`);
       // A roll-up 100 short of int64's largest value (written as SQL text: a bound double can't hold it).
       const near = 2n ** 63n - 1n - 100n;
@@ -447,7 +448,8 @@ describe("KeyAccount over an old usage ledger", () => {
       );
       // Exactly as UsageLedger created it.
       sql.exec(`CREATE TABLE IF NOT EXISTS usage (
-        request_id TEXT PRIMARY KEY, created INTEGER NOT NULL, key_id TEXT NOT NULL, node_id TEXT NOT NULL, model TEXT NOT NULL,
+        request_id TEXT PRIMARY KEY, created INTEGER NOT NULL, key_id TEXT NOT NULL, node_id TEXT NOT NULL,
+        model TEXT NOT NULL,
         prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
         latency_ms INTEGER NOT NULL, status INTEGER NOT NULL, streamed INTEGER NOT NULL
       );

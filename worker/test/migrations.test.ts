@@ -122,7 +122,8 @@ function oldRegistry(sql: SqlStorage, node: { id: string; publicKey: string }, n
     challenge_at INTEGER, challenges INTEGER NOT NULL DEFAULT 0, models TEXT NOT NULL, capacity INTEGER NOT NULL,
     in_flight INTEGER NOT NULL, last_heartbeat INTEGER NOT NULL, seq INTEGER NOT NULL, registered INTEGER NOT NULL,
     rep_s REAL NOT NULL DEFAULT 0, rep_f REAL NOT NULL DEFAULT 0, rep_at INTEGER NOT NULL,
-    requests INTEGER NOT NULL DEFAULT 0, banned_at INTEGER, ban_reason TEXT, hb_tokens REAL NOT NULL, hb_at INTEGER NOT NULL
+    requests INTEGER NOT NULL DEFAULT 0, banned_at INTEGER, ban_reason TEXT, hb_tokens REAL NOT NULL,
+    hb_at INTEGER NOT NULL
   );
   CREATE INDEX nodes_last_heartbeat ON nodes (last_heartbeat);
   CREATE TABLE banned_origins (origin TEXT PRIMARY KEY, node_id TEXT NOT NULL, banned_at INTEGER NOT NULL);
@@ -204,7 +205,8 @@ describe("Durable Objects over storage from before versioned upgrades", () => {
       dropAll(sql);
       sql.exec(`CREATE TABLE nodes (id TEXT PRIMARY KEY, url TEXT NOT NULL, models TEXT NOT NULL, capacity INTEGER NOT NULL,
         in_flight INTEGER NOT NULL, last_heartbeat INTEGER NOT NULL, seq INTEGER NOT NULL, registered INTEGER NOT NULL,
-        lat_ms REAL, lat_at INTEGER, rep_s REAL NOT NULL DEFAULT 0, rep_f REAL NOT NULL DEFAULT 0, rep_at INTEGER NOT NULL,
+        lat_ms REAL, lat_at INTEGER, rep_s REAL NOT NULL DEFAULT 0, rep_f REAL NOT NULL DEFAULT 0,
+        rep_at INTEGER NOT NULL,
         requests INTEGER NOT NULL DEFAULT 0);
         CREATE INDEX nodes_last_heartbeat ON nodes (last_heartbeat)`);
       sql.exec(

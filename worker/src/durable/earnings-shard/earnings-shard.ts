@@ -47,7 +47,8 @@ export class EarningsShard extends DurableObject<Env> {
     if (earnings.length === 0) return 0;
     this.sql.exec(
       `INSERT OR IGNORE INTO earnings (request_id, node_id, receipt, leaf, prompt_tokens, completion_tokens, amount, created, added, late)
-       SELECT e.request_id, e.node_id, e.receipt, e.leaf, e.prompt_tokens, e.completion_tokens, e.amount, e.created, ?, 0
+       SELECT e.request_id, e.node_id, e.receipt, e.leaf, e.prompt_tokens, e.completion_tokens, e.amount, e.created, ?,
+       0
        FROM (SELECT value ->> '$.request_id' AS request_id, value ->> '$.node_id' AS node_id, value ->> '$.receipt' AS receipt,
                     value ->> '$.leaf' AS leaf, value ->> '$.prompt_tokens' AS prompt_tokens,
                     value ->> '$.completion_tokens' AS completion_tokens, value ->> '$.amount' AS amount, value ->> '$.created' AS created

@@ -9,7 +9,8 @@ import type { Migration } from "../migrations.js";
 function legacyShard(sql: SqlStorage): void {
   sql.exec(`CREATE TABLE IF NOT EXISTS earnings (
     request_id TEXT PRIMARY KEY, node_id TEXT NOT NULL, receipt TEXT NOT NULL, leaf TEXT NOT NULL,
-    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, amount INTEGER NOT NULL, created INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, amount INTEGER NOT NULL,
+    created INTEGER NOT NULL,
     added INTEGER NOT NULL, settlement_id TEXT, late INTEGER NOT NULL
   );
   CREATE INDEX IF NOT EXISTS earnings_open ON earnings (settlement_id, created);
@@ -18,7 +19,8 @@ function legacyShard(sql: SqlStorage): void {
   CREATE INDEX IF NOT EXISTS closes_from ON closes (from_ms);
   CREATE TABLE IF NOT EXISTS settled_nodes (
     settlement_id TEXT NOT NULL, node_id TEXT NOT NULL, receipts INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
-    completion_tokens INTEGER NOT NULL, amount INTEGER NOT NULL, root TEXT NOT NULL, blocks TEXT NOT NULL, firsts TEXT NOT NULL,
+    completion_tokens INTEGER NOT NULL, amount INTEGER NOT NULL, root TEXT NOT NULL, blocks TEXT NOT NULL,
+    firsts TEXT NOT NULL,
     PRIMARY KEY (settlement_id, node_id)
   );
   CREATE TABLE IF NOT EXISTS aborted (settlement_id TEXT PRIMARY KEY)`);

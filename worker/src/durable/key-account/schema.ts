@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS reservations (
 );
 CREATE INDEX IF NOT EXISTS reservations_expires ON reservations (expires_at);
 CREATE TABLE IF NOT EXISTS usage (
-  request_id TEXT PRIMARY KEY, created INTEGER NOT NULL, key_id TEXT NOT NULL, node_id TEXT NOT NULL, model TEXT NOT NULL,
+  request_id TEXT PRIMARY KEY, created INTEGER NOT NULL, key_id TEXT NOT NULL, node_id TEXT NOT NULL,
+  model TEXT NOT NULL,
   prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
   latency_ms INTEGER NOT NULL, status INTEGER NOT NULL, streamed INTEGER NOT NULL,
   cost INTEGER NOT NULL DEFAULT 0,
@@ -101,8 +102,10 @@ function legacyAccount(sql: SqlStorage): void {
     sql.exec(
       `INSERT INTO usage_daily (day, model, node_id, requests, prompt_tokens, completion_tokens, total_tokens, cost, node_amount, billable_requests,
         estimated_requests, prompt_tokens_hi, completion_tokens_hi, total_tokens_hi)
-      SELECT created - created % ?, model, node_id, COUNT(*), SUM(prompt_tokens & 4294967295), SUM(completion_tokens & 4294967295),
-        SUM(total_tokens & 4294967295), 0, 0, 0, 0, SUM(prompt_tokens >> 32), SUM(completion_tokens >> 32), SUM(total_tokens >> 32)
+      SELECT created - created % ?, model, node_id, COUNT(*), SUM(prompt_tokens & 4294967295),
+      SUM(completion_tokens & 4294967295),
+        SUM(total_tokens & 4294967295), 0, 0, 0, 0, SUM(prompt_tokens >> 32), SUM(completion_tokens >> 32),
+        SUM(total_tokens >> 32)
       FROM usage GROUP BY 1, 2, 3`,
       DAY_MS,
     );
