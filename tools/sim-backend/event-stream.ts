@@ -7,7 +7,8 @@ export interface StreamObserver {
   streamAbandoned(): void;
 }
 
-function drainedOrClosed(res: ServerResponse): Promise<void> {
+/** Resolves once the response drains or closes, whichever comes first, leaving no listener behind. */
+export function drainedOrClosed(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off("drain", done);

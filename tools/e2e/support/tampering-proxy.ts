@@ -5,6 +5,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CANCEL_PATH } from "@meshgate/schemas";
+import { drainedOrClosed } from "../../sim-backend/event-stream.js";
 
 export type Tamper =
   | { kind: "pass" }
@@ -48,21 +49,9 @@ async function writeEndless(res: ServerResponse, bytes: number, taken: (n: numbe
   const piece = "x".repeat(64 * 1024);
   for (let sent = 0; sent < bytes && !res.destroyed; sent += piece.length) {
     taken(piece.length);
+    // An endless answer waits on many drains: each wait must leave no "close" listener behind.
     if (!res.write(piece)) await drainedOrClosed(res);
   }
-}
-
-/** Both listeners go once either fires: an endless answer waits on many drains, and each left a "close" behind. */
-function drainedOrClosed(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.once("drain", done);
-    res.once("close", done);
-  });
 }
 
 export async function startTamperingProxy(): Promise<TamperingProxy> {
