@@ -1,7 +1,7 @@
 // `npm run dev -- [options] [-- wrangler dev options]`: where the wrangler dev gateway listens and what starts with it.
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { MESHGATE_DIR } from "../gateway/paths.js";
+import { parseServeOptions, type StartOptions } from "../start/options.js";
 
 export const DEV_STATE_DIR = resolve(MESHGATE_DIR, "dev-state");
 
@@ -24,33 +24,15 @@ Options:
 Anything after a second \`--\` goes to wrangler dev as it is, e.g. npm run dev -- -- --inspector-port 9230
 `;
 
-export interface DevOptions {
-  host: string;
-  port: number;
-  demo: boolean;
-  stateDir: string;
+export interface DevOptions extends StartOptions {
   /** Passed on to `wrangler dev`. */
   wranglerArgs: string[];
 }
 
+/** npm start's options (a real port only), then, after `--`, wrangler dev's own. */
 export function parseDevOptions(argv: string[]): DevOptions | "help" {
   const split = argv.indexOf("--");
-  const ours = split < 0 ? argv : argv.slice(0, split);
-  const { values } = parseArgs({
-    args: ours,
-    options: {
-      port: { type: "string" },
-      host: { type: "string" },
-      "no-demo": { type: "boolean" },
-      "state-dir": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) return "help";
-  const port = Number(values.port ?? "8787");
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new Error(`--port must be an integer from 1 to 65535, got ${values.port}`);
-  const wranglerArgs = split < 0 ? [] : argv.slice(split + 1);
-  const stateDir = values["state-dir"] === undefined ? DEV_STATE_DIR : resolve(values["state-dir"]);
-  return { host: values.host ?? "127.0.0.1", port, demo: !values["no-demo"], stateDir, wranglerArgs };
+  const options = parseServeOptions(split < 0 ? argv : argv.slice(0, split), DEV_STATE_DIR, 1);
+  if (options === "help") return "help";
+  return { ...options, wranglerArgs: split < 0 ? [] : argv.slice(split + 1) };
 }

@@ -30,6 +30,14 @@ export interface StartOptions {
 }
 
 export function parseStartOptions(argv: string[]): StartOptions | "help" {
+  return parseServeOptions(argv, DEFAULT_STATE_DIR, 0);
+}
+
+/**
+ * The options npm start and npm run dev share. `minPort`: 0 lets the system pick one (npm start); wrangler dev needs
+ * a real port.
+ */
+export function parseServeOptions(argv: string[], defaultStateDir: string, minPort: 0 | 1): StartOptions | "help" {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -42,8 +50,8 @@ export function parseStartOptions(argv: string[]): StartOptions | "help" {
   });
   if (values.help) return "help";
   const port = Number(values.port ?? "8787");
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`--port must be an integer from 0 to 65535, got ${values.port}`);
-  const stateDir = values["state-dir"] === undefined ? DEFAULT_STATE_DIR : resolve(values["state-dir"]);
+  if (!Number.isInteger(port) || port < minPort || port > 65535)
+    throw new Error(`--port must be an integer from ${minPort} to 65535, got ${values.port}`);
+  const stateDir = values["state-dir"] === undefined ? defaultStateDir : resolve(values["state-dir"]);
   return { host: values.host ?? "127.0.0.1", port, demo: !values["no-demo"], stateDir };
 }
