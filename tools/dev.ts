@@ -2,27 +2,19 @@
 // slower than `npm start`), otherwise like npm start: a demo node, a ready API key, a banner saying how to use them,
 // and the health probes fired on a timer. Its state is its own (.meshgate/dev-state). Ctrl-C, SIGTERM or SIGHUP stops
 // everything, and so does npm going away (tools/processes owns the signals).
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fireCronsEvery, startWranglerDev } from "./dev/wrangler-dev.js";
 import { DEV_HELP, parseDevOptions } from "./dev/options.js";
-import { ensureDevVars } from "./gateway/dev-vars.js";
 import { LOCAL_CRON_INTERVAL_MS } from "./gateway/local-cron.js";
-import { DEV_VARS, WRANGLER_TOML } from "./gateway/paths.js";
-import { ensurePortFree, PortInUseError } from "./gateway/port.js";
+import { WRANGLER_TOML } from "./gateway/paths.js";
+import { PortInUseError } from "./gateway/port.js";
 import { makeScratchDir, removeScratchDir, removeScratchDirSync } from "./gateway/scratch.js";
 import { readGatewayConfig } from "./gateway/wrangler-config.js";
-import {
-  type ManagedProcess,
-  onExit,
-  onShutdown,
-  prefixedSink,
-  shutdown,
-  shutdownWithParent,
-} from "./processes/index.js";
+import { type ManagedProcess, onExit, onShutdown, prefixedSink, shutdown } from "./processes/index.js";
 import { banner } from "./start/banner.js";
 import { startDemoNode } from "./start/demo.js";
 import { ensureLocalApiKey } from "./start/local-api-key.js";
+import { prepareLocalRun } from "./start/local-run.js";
 
 const say = prefixedSink("dev");
 
@@ -43,15 +35,7 @@ function stopAllWhenItExits(wrangler: ManagedProcess): void {
 async function main(): Promise<void> {
   const options = parseDevOptions(process.argv.slice(2));
   if (options === "help") return void process.stdout.write(DEV_HELP);
-  // Before anything starts, so a taken port is the one line printed.
-  await ensurePortFree(options.host, options.port);
-  shutdownWithParent();
-  // Cleanups run newest first: this one runs last, after every process has stopped.
-  onShutdown(() => say("stopped"));
-  mkdirSync(options.stateDir, { recursive: true });
-  const { vars, created } = ensureDevVars(DEV_VARS);
-  if (created)
-    say(`generated ${DEV_VARS} with a random ADMIN_TOKEN and GATEWAY_SIGNING_KEY (git-ignored; keep it private)`);
+  const vars = await prepareLocalRun(options, say);
   // Wrangler's Miniflare keeps scratch files in TMPDIR and does not always remove them (see gateway/scratch.ts).
   const scratch = makeScratchDir("dev");
   onExit(() => removeScratchDirSync(scratch));

@@ -1,17 +1,15 @@
 // `npm start`: the whole local stack in one command. The gateway under workerd with state on disk; by default a
 // simulated backend and one real node agent in front of it; a ready API key; then instructions to try it.
 // Ctrl-C, SIGTERM or SIGHUP stops everything, and so does npm going away (tools/processes owns the signals).
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { ensureDevVars } from "./gateway/dev-vars.js";
 import { startGateway } from "./gateway/gateway.js";
 import { LOCAL_CRON_INTERVAL_MS } from "./gateway/local-cron.js";
-import { DEV_VARS } from "./gateway/paths.js";
-import { ensurePortFree, PortInUseError } from "./gateway/port.js";
-import { onShutdown, prefixedSink, shutdown, shutdownWithParent } from "./processes/index.js";
+import { PortInUseError } from "./gateway/port.js";
+import { onShutdown, prefixedSink, shutdown } from "./processes/index.js";
 import { banner } from "./start/banner.js";
 import { startDemoNode } from "./start/demo.js";
 import { ensureLocalApiKey } from "./start/local-api-key.js";
+import { prepareLocalRun } from "./start/local-run.js";
 import { parseStartOptions, START_HELP } from "./start/options.js";
 
 const say = prefixedSink("start");
@@ -20,15 +18,8 @@ async function main(): Promise<void> {
   const options = parseStartOptions(process.argv.slice(2));
   if (options === "help") return void process.stdout.write(START_HELP);
   const started = performance.now();
-  // Before anything starts, so a taken port is the one line printed (startGateway checks again, for a race).
-  await ensurePortFree(options.host, options.port);
-  shutdownWithParent();
-  // Cleanups run newest first: this one runs last, after every process has stopped.
-  onShutdown(() => say("stopped"));
-  mkdirSync(options.stateDir, { recursive: true });
-  const { vars, created } = ensureDevVars(DEV_VARS);
-  if (created)
-    say(`generated ${DEV_VARS} with a random ADMIN_TOKEN and GATEWAY_SIGNING_KEY (git-ignored; keep it private)`);
+  // startGateway checks the port again, for a race.
+  const vars = await prepareLocalRun(options, say);
 
   const gateway = await startGateway({
     host: options.host,
