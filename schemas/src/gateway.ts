@@ -40,6 +40,8 @@ export const GatewayMetadataSchema = z.object({
   /** Current key first. Agents accept dispatches signed by any listed key that has not passed `not_after`. */
   keys: z.array(GatewayKeySchema).min(1),
   heartbeat_path: z.string(),
+  /** Where nodes without a public URL open their session (session.ts); absent from gateways before sessions. */
+  session_path: z.string().optional(),
   heartbeat_interval_ms: z.int(),
   node_ttl_ms: z.int(),
   /** What nodes may charge (absent from gateways older than price ceilings). */

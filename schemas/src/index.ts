@@ -19,3 +19,4 @@ export * from "./billing/receipt.js";
 export * from "./billing/merkle.js";
 export * from "./billing/statement.js";
 export * from "./billing/relayed-output.js";
+export * from "./session.js";
