@@ -62,6 +62,8 @@ export const PublicNodeSchema = z.object({
   latency_ms: z.number().nullable(),
   reputation: z.number(),
   requests: z.int(),
+  /** "direct": the gateway dials the node's URL; "session": the node dialled in (no public URL; `url` is ""). */
+  transport: z.enum(["direct", "session"]),
 });
 export type PublicNode = z.infer<typeof PublicNodeSchema>;
 

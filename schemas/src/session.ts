@@ -36,7 +36,7 @@ export const MAX_FRAME_PAYLOAD_BYTES = 256 * 1024;
 /** The largest text (JSON control) message either side accepts. */
 export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024;
 /** Bytes of answer body a node may send on one stream before the gateway grants more (CREDIT). */
-export const STREAM_WINDOW_BYTES = 1024 * 1024;
+export const STREAM_WINDOW_BYTES = 256 * 1024;
 /** The most answer-head bytes (status and headers as JSON) the gateway reads. */
 export const MAX_HEAD_BYTES = 64 * 1024;
 

@@ -45,6 +45,7 @@ describe("reading wrangler.toml for the local gateway", () => {
     expect(config.compatibilityFlags).toContain("enable_request_signal");
     expect(config.durableObjects).toEqual({
       REGISTRY: { className: "NodeRegistry", useSQLite: true },
+      SESSIONS: { className: "NodeSession", useSQLite: true },
       KEYS: { className: "ApiKeys", useSQLite: true },
       ACCOUNTS: { className: "KeyAccount", useSQLite: true },
       EARNINGS: { className: "EarningsShard", useSQLite: true },

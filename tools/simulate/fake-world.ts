@@ -26,6 +26,7 @@ export class FakeWorld implements World {
     this.routes = this.mesh.map((n) => ({
       id: n.id,
       origin: `https://${n.id}.test`,
+      transport: "direct",
       declaredCapacity: n.declaredCapacity,
       othersInFlight: 0,
       contextLengths: new Map(),

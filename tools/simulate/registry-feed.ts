@@ -38,6 +38,7 @@ export class RegistryFeed {
     this.routes[node.index] = {
       id: node.id,
       origin: `https://${node.id}.sim:8790`,
+      transport: "direct",
       declaredCapacity: node.declaredCapacity,
       othersInFlight: 0,
       contextLengths: new Map(),

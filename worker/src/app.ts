@@ -7,6 +7,7 @@ import { banNodeRoute, listAdminNodesRoute, unbanNodeRoute } from "./routes/admi
 import { heartbeatRoute } from "./routes/heartbeat.js";
 import { CHAT, COMPLETIONS, EMBEDDINGS, inferenceRoute } from "./routes/inference.js";
 import { getModelRoute, listModelsRoute } from "./routes/models.js";
+import { nodeConnectRoute } from "./routes/node-connect.js";
 import { rotateKeyRoute } from "./routes/node-keys.js";
 import { listNodesRoute } from "./routes/nodes.js";
 import { rootRoute } from "./routes/root.js";
@@ -23,6 +24,7 @@ import { wellKnownRoute } from "./routes/well-known.js";
 
 /** `x-meshgate-node` names the node that answered; "none" where no node did (errors, gateway-only routes). */
 function withNodeHeader(response: Response): Response {
+  if (response.webSocket) return response;
   if (!response.headers.has("x-meshgate-node")) response.headers.set("x-meshgate-node", "none");
   return response;
 }
@@ -46,6 +48,7 @@ router
   .get("/v1/settlements/:id/proof", settlementProofRoute)
   .get("/v1/nodes", listNodesRoute)
   .post("/v1/nodes/heartbeat", heartbeatRoute)
+  .get("/v1/nodes/connect/:id", nodeConnectRoute)
   .post("/v1/nodes/rotate-key", rotateKeyRoute)
   .get("/.well-known/meshgate.json", wellKnownRoute)
   .post("/admin/keys", createKeyRoute)

@@ -3,6 +3,7 @@ import { runHealthProbes } from "./mesh/health-probe-run.js";
 
 export { ApiKeys } from "./durable/api-keys/api-keys.js";
 export { NodeRegistry } from "./durable/node-registry/node-registry.js";
+export { NodeSession } from "./durable/node-session/node-session.js";
 export { KeyAccount } from "./durable/key-account/key-account.js";
 export { EarningsShard } from "./durable/earnings-shard/earnings-shard.js";
 export { Settlements } from "./durable/settlements/settlements.js";

@@ -6,6 +6,7 @@ export {
   jsonBody,
   signGatewayRequest,
   signNodeRequest,
+  signSessionUpgrade,
   type GatewaySigning,
   type NodeSigning,
 } from "./request-signers.js";

@@ -68,3 +68,22 @@ export async function signGatewayRequest(opts: GatewaySigning): Promise<Headers>
   });
   return headers;
 }
+
+/** Signs a node's session upgrade (GET, no body) as a node agent signs one; add `upgrade: websocket` to send it. */
+export async function signSessionUpgrade(opts: {
+  url: string;
+  signer: Signer;
+  publicKey: string;
+  now?: number | undefined;
+}): Promise<Headers> {
+  const headers = new Headers({ [NODE_KEY_HEADER]: opts.publicKey });
+  await signRequest({
+    method: "GET",
+    url: opts.url,
+    headers,
+    body: new Uint8Array(0),
+    signer: opts.signer,
+    now: opts.now ?? Date.now(),
+  });
+  return headers;
+}

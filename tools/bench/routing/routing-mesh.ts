@@ -53,6 +53,7 @@ export function benchMesh(size: number, seed: number, now: number): BenchMesh {
     nodes.push({
       id,
       origin: `https://${id}.example`,
+      transport: "direct",
       declaredCapacity: capacity,
       othersInFlight: 0,
       contextLengths: new Map(),

@@ -1,6 +1,14 @@
 // The operator's price ceilings: the most a node may charge per million tokens, per model and by default. A node
 // sets its own price, so without a ceiling one stranger could bill a client any amount per token.
-import { ModelIdSchema, PriceSchema, type PriceCeilings } from "@meshgate/schemas";
+import {
+  ceilingFor,
+  ModelIdSchema,
+  priceWithin,
+  PriceSchema,
+  type AdvertisedModel,
+  type Price,
+  type PriceCeilings,
+} from "@meshgate/schemas";
 
 /**
  * Used when PRICE_CEILINGS names no default: 10 and 40 units of the settlement currency per million prompt and
@@ -40,4 +48,32 @@ export function parsePriceCeilings(text: string | undefined): PriceCeilings | { 
     else ceilings.models[model] = price.data;
   }
   return ceilings;
+}
+
+/** A model a node advertises above the operator's ceiling for it. */
+export interface PriceOverCeiling {
+  /** Its index in the advertised list. */
+  index: number;
+  model: string;
+  price: Price;
+  ceiling: Price;
+}
+
+/** The first advertised model priced above its ceiling; null when every price is within. */
+export function priceOverCeiling(models: readonly AdvertisedModel[], ceilings: PriceCeilings): PriceOverCeiling | null {
+  for (const [index, model] of models.entries()) {
+    const ceiling = ceilingFor(ceilings, model.id);
+    if (model.price && !priceWithin(model.price, ceiling))
+      return { index, model: model.id, price: model.price, ceiling };
+  }
+  return null;
+}
+
+/** The refusal's words, the same for a heartbeat and a session's state. */
+export function priceOverCeilingMessage(over: PriceOverCeiling): string {
+  return (
+    `the price of ${JSON.stringify(over.model)} (${over.price.prompt}:${over.price.completion} micro-units per ` +
+    `million prompt:completion tokens) is above this gateway's ceiling for it, ` +
+    `${over.ceiling.prompt}:${over.ceiling.completion}`
+  );
 }

@@ -5,6 +5,14 @@ export function nodeRegistry(env: Env) {
   return env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
 }
 
+/**
+ * One session object per node: the node's WebSocket, keep-alives and relayed requests live there, so no object hears
+ * every node. Placed where the node first dials in from (near it).
+ */
+export function nodeSession(env: Env, nodeId: string) {
+  return env.SESSIONS.get(env.SESSIONS.idFromName(`node:${nodeId}`));
+}
+
 export function apiKeys(env: Env) {
   return env.KEYS.get(env.KEYS.idFromName("keys"));
 }

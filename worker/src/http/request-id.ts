@@ -10,7 +10,8 @@ export function withRequestId(request: IRequest): void {
 /** Router `finally` stage. */
 export function withRequestIdHeader(response: Response, request: IRequest): Response {
   const id = (request as Partial<GatewayRequest>).id;
-  if (!id) return response;
+  // An accepted WebSocket upgrade passes as it is: a copy would lose its socket.
+  if (!id || response.webSocket) return response;
   if (response.headers.has("x-request-id")) return response;
   try {
     response.headers.set("x-request-id", id);

@@ -3,12 +3,19 @@
 // connection, which the gateway is still reading.
 import { CANCEL_PATH, DISPATCH_NODE_HEADER, signRequest, utf8, type Signer } from "@meshgate/schemas";
 import type { RouteNode } from "../routing/index.js";
+import type { NodeFetch } from "./node-transport.js";
 
 /** The node answers at once; its answer says only whether it stopped anything. */
 const CANCEL_TIMEOUT_MS = 5_000;
 
 /** Whether the node stopped the answer (false: it had ended already, does not know the request, or did not answer). */
-export async function cancelAnswer(node: RouteNode, requestId: string, signer: Signer, now: number): Promise<boolean> {
+export async function cancelAnswer(
+  node: RouteNode,
+  requestId: string,
+  signer: Signer,
+  now: number,
+  transport: NodeFetch,
+): Promise<boolean> {
   const url = node.origin + CANCEL_PATH;
   const body = utf8(JSON.stringify({ request_id: requestId }));
   const headers = new Headers({
@@ -18,13 +25,11 @@ export async function cancelAnswer(node: RouteNode, requestId: string, signer: S
   });
   try {
     await signRequest({ method: "POST", url, headers, body, signer, now, extraComponents: [DISPATCH_NODE_HEADER] });
-    const response = await fetch(url, {
-      method: "POST",
-      headers,
-      body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS),
-    });
+    const signal = AbortSignal.timeout(CANCEL_TIMEOUT_MS);
+    const response = await transport(
+      node,
+      new Request(url, { method: "POST", headers, body, redirect: "manual", signal }),
+    );
     await response.body?.cancel().catch(() => {});
     return response.status === 200;
   } catch (err) {

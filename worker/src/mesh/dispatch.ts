@@ -12,6 +12,7 @@ import type { NodeBody } from "../metering/response-meter.js";
 import { parseJsonBody } from "../metering/usage.js";
 import { assembleAnswer, type AssembledAnswer } from "./assembled-answer.js";
 import { collect, collectWhole } from "./answer-collect.js";
+import type { NodeFetch } from "./node-transport.js";
 import { startStream } from "./stream-start.js";
 
 export { MAX_PREAMBLE_BYTES, startStream } from "./stream-start.js";
@@ -38,6 +39,8 @@ export interface AttemptRequest {
   now: () => number;
   /** Aborts when the client disconnects: the node request is cancelled and no further node is tried. */
   clientGone: AbortSignal;
+  /** How the request reaches the node (its URL, or its session). */
+  transport: NodeFetch;
 }
 
 /** What a node answered, read as far as the attempt reads it. */
@@ -251,13 +254,10 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
   const onClientGone = () => abort.abort(new Error("client disconnected"));
   req.clientGone.addEventListener("abort", onClientGone, { once: true });
   try {
-    const response = await fetch(url, {
-      method: "POST",
-      headers,
-      body: req.body,
-      signal: abort.signal,
-      redirect: "manual",
-    });
+    const response = await req.transport(
+      node,
+      new Request(url, { method: "POST", headers, body: req.body, signal: abort.signal, redirect: "manual" }),
+    );
     const failure = failedStatus(response.status);
     if (failure) {
       await response.body?.cancel().catch(() => {});

@@ -16,6 +16,7 @@ function node(id: string): RouteNode {
   return {
     id,
     origin: `https://${id}.example`,
+    transport: "direct",
     declaredCapacity: 8,
     othersInFlight: 0,
     models: new Map([["m", null]]),

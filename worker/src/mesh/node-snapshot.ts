@@ -1,7 +1,7 @@
 // A per-isolate copy of the live node list and the routing table built from it, so the request path does not call
 // the registry on every request. Fresh for SNAPSHOT_TTL_MS; after that the stale copy is still served while one
 // request refreshes it. Between refreshes the isolate applies its own outcomes to the table at once.
-import { ceilingFor, NODE_TTL_MS, priceWithin, type PriceCeilings } from "@meshgate/schemas";
+import { ceilingFor, NODE_TTL_MS, priceWithin, SESSION_ORIGIN, type PriceCeilings } from "@meshgate/schemas";
 import type { RegistryNode } from "../durable/node-registry/types.js";
 import { nodeRegistry } from "../durable/names.js";
 import { priceCeilings } from "../http/price-ceilings.js";
@@ -45,7 +45,8 @@ function toRouteNode(n: RegistryNode, ceilings: PriceCeilings): RouteNode {
   const offered = n.models.filter((m) => !m.price || priceWithin(m.price, ceilingFor(ceilings, m.id)));
   return {
     id: n.id,
-    origin: new URL(n.url).origin,
+    origin: n.transport === "session" ? SESSION_ORIGIN : new URL(n.url).origin,
+    transport: n.transport,
     declaredCapacity: n.capacity,
     othersInFlight: Math.max(0, n.in_flight - localLoad(n.id)),
     models: new Map(offered.map((m) => [m.id, m.price ?? null])),
@@ -61,7 +62,9 @@ async function refresh(env: Env, now: number): Promise<NodeSnapshot> {
   const policy = nodeUrlPolicy(env);
   const requestedAt = Date.now();
   // Heartbeats already refuse forbidden URLs; checked again in case the policy changed since a node registered.
-  const nodes = (await nodeRegistry(env).snapshot(now)).filter((n) => checkNodeUrl(n.url, policy) === null);
+  const nodes = (await nodeRegistry(env).snapshot(now)).filter(
+    (n) => n.transport === "session" || checkNodeUrl(n.url, policy) === null,
+  );
   const ceilings = priceCeilings(env);
   const table = buildTable(
     nodes.map((n) => toRouteNode(n, ceilings)),

@@ -1,8 +1,8 @@
 // /admin/nodes: every node the registry knows, and bans. The admin token is checked before anything else, so
 // callers without it learn nothing about which nodes exist.
-import { NodeIdSchema, type AdminNode } from "@meshgate/schemas";
+import { NodeIdSchema, SessionClose, type AdminNode } from "@meshgate/schemas";
 import { z } from "zod";
-import { nodeRegistry } from "../durable/names.js";
+import { nodeRegistry, nodeSession } from "../durable/names.js";
 import { requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import { parseJson, readBody } from "../http/json-body.js";
@@ -48,6 +48,8 @@ export async function banNodeRoute(request: GatewayRequest, env: Env): Promise<R
   const reason = bytes.length === 0 ? null : (parseJson(bytes, BanSchema).reason ?? null);
   if (!(await nodeRegistry(env).ban(id, reason, Date.now())))
     throw new HttpError(404, `No node with id '${id}'.`, { param: "id", code: "node_not_found" });
+  // A node in session is cut off at once, told why; reconnecting is refused while the ban stands.
+  await nodeSession(env, id).end(SessionClose.banned, reason ? `banned: ${reason}`.slice(0, 120) : "banned");
   invalidateNodeSnapshot();
   return Response.json({ object: "node", id, banned: true, ban_reason: reason });
 }

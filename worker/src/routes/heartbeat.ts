@@ -1,13 +1,12 @@
 // POST /v1/nodes/heartbeat: a node registers and stays live. The signature is checked before the body is parsed.
 import {
-  ceilingFor,
   HeartbeatSchema,
   HEARTBEAT_INTERVAL_MS,
-  priceWithin,
   type Heartbeat,
   type HeartbeatAck,
   type PriceCeilings,
 } from "@meshgate/schemas";
+import { priceOverCeiling, priceOverCeilingMessage } from "../billing/price-ceiling.js";
 import { nodeRegistry } from "../durable/names.js";
 import { HttpError } from "../http/http-error.js";
 import { parseJson, readBody } from "../http/json-body.js";
@@ -22,16 +21,12 @@ const MAX_HEARTBEAT_BYTES = 64 * 1024;
 
 /** A node may not advertise a price above the operator's ceiling for the model: refused, naming the ceiling. */
 function checkPrices(heartbeat: Heartbeat, ceilings: PriceCeilings): void {
-  heartbeat.models.forEach((model, i) => {
-    const ceiling = ceilingFor(ceilings, model.id);
-    if (!model.price || priceWithin(model.price, ceiling)) return;
-    throw new HttpError(
-      400,
-      `Heartbeat refused: the price of ${JSON.stringify(model.id)} (${model.price.prompt}:${model.price.completion} micro-units per million prompt:completion tokens) ` +
-        `is above this gateway's ceiling for it, ${ceiling.prompt}:${ceiling.completion}.`,
-      { param: `models[${i}].price`, code: "price_above_ceiling" },
-    );
-  });
+  const over = priceOverCeiling(heartbeat.models, ceilings);
+  if (over)
+    throw new HttpError(400, `Heartbeat refused: ${priceOverCeilingMessage(over)}.`, {
+      param: `models[${over.index}].price`,
+      code: "price_above_ceiling",
+    });
 }
 
 export async function heartbeatRoute(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {

@@ -5,6 +5,7 @@ import { RECEIPT_HEADER, type Signer } from "@meshgate/schemas";
 import type { RequestBudget } from "../billing/request-budget.js";
 import type { AssembledAnswer } from "../mesh/assembled-answer.js";
 import { cancelAnswer } from "../mesh/cancel.js";
+import { nodeFetch } from "../mesh/node-transport.js";
 import type { NodeSlot } from "../mesh/local-load.js";
 import { nodeErrorBody } from "../mesh/node-error.js";
 import { serverTiming } from "../mesh/server-timing.js";
@@ -89,7 +90,7 @@ function streamAnswer(
     hideUsage: s.call.hideUsage,
     choices: s.call.shape.choices,
     // The node stops generating and ends its answer with a receipt for what it relayed, which is read and billed.
-    onClientGone: () => s.ctx.waitUntil(cancelAnswer(s.node, s.requestId, signer, Date.now())),
+    onClientGone: () => s.ctx.waitUntil(cancelAnswer(s.node, s.requestId, signer, Date.now(), nodeFetch(s.env))),
   });
   clientGone.addEventListener("abort", metered.abandon, { once: true });
   s.ctx.waitUntil(metered.result.then((m) => finish(streamSeen(m, routed.answer.ttftMs))));

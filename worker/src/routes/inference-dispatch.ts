@@ -10,6 +10,7 @@ import { type AttemptResult, sendToNode } from "../mesh/dispatch.js";
 import { type PassedOver, routeRequest, type RouteResult } from "../mesh/failover.js";
 import { type NodeSlot, takeSlot } from "../mesh/local-load.js";
 import { currentTable, type NodeSnapshot } from "../mesh/node-snapshot.js";
+import { nodeFetch } from "../mesh/node-transport.js";
 import { dispatchTimeouts } from "../mesh/timeouts.js";
 import { UPSTREAM_STALL_MS } from "../metering/response-meter.js";
 import { firstTokenDeadlineMs, type Outcome, type RouteNode } from "../routing/index.js";
@@ -155,5 +156,6 @@ async function attempt(
     stallMs: UPSTREAM_STALL_MS,
     now: Date.now,
     clientGone: input.clientGone,
+    transport: nodeFetch(input.env),
   });
 }

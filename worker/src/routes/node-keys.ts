@@ -5,10 +5,11 @@ import {
   jwkThumbprint,
   keyRotationStatement,
   KeyRotationRequestSchema,
+  SessionClose,
   webCryptoVerify,
   type KeyRotationAck,
 } from "@meshgate/schemas";
-import { nodeRegistry } from "../durable/names.js";
+import { nodeRegistry, nodeSession } from "../durable/names.js";
 import { HttpError } from "../http/http-error.js";
 import { parseJson, readBody } from "../http/json-body.js";
 import { checkNodeClock, refusalError, verifyNodeSignature } from "../http/node-signature.js";
@@ -45,6 +46,8 @@ export async function rotateKeyRoute(request: Request, env: Env): Promise<Respon
     now,
   );
   if (!result.ok) throw refusalError("Key rotation", result.refusal);
+  // A session opened with the old key is closed at once; the agent reconnects with the new one.
+  await nodeSession(env, rotation.node_id).end(SessionClose.keyRotated, "this node's key was rotated");
   invalidateNodeSnapshot();
   const ack: KeyRotationAck = {
     object: "node.key_rotation",

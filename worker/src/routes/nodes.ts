@@ -1,4 +1,5 @@
-// GET /v1/nodes: the public list of nodes that get traffic (live, endpoint proven, not banned), with their keys.
+// GET /v1/nodes: the public list of nodes that get traffic (live, endpoint proven or in session, not banned), with
+// their keys.
 import { publicJwk, type PublicNode } from "@meshgate/schemas";
 import type { RegistryNode } from "../durable/node-registry/types.js";
 import { nodeSnapshot } from "../mesh/node-snapshot.js";
@@ -16,6 +17,7 @@ export function publicNode(n: RegistryNode): PublicNode {
     latency_ms: n.latency_ms === null ? null : Math.round(n.latency_ms * 10) / 10,
     reputation: Math.round(n.reputation * 1000) / 1000,
     requests: n.requests,
+    transport: n.transport,
   };
 }
 

@@ -28,6 +28,7 @@ function routeNode(
   return {
     id: "n",
     origin: "https://n.example",
+    transport: "direct",
     declaredCapacity: opts.capacity ?? 8,
     othersInFlight: 0,
     contextLengths: new Map(),

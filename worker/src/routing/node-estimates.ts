@@ -15,8 +15,10 @@ export interface ProbeView {
 /** A live node as routing sees it. `state` is replaced as outcomes arrive; the rest comes from heartbeats. */
 export interface RouteNode {
   id: string;
-  /** Scheme, host and port: request paths are appended to it. */
+  /** Scheme, host and port: request paths are appended to it (a session's reserved origin for "session"). */
   origin: string;
+  /** "direct": dialled at its proven URL; "session": reached through the session the node dialled in on. */
+  transport: "direct" | "session";
   declaredCapacity: number;
   /**
    * Requests other gateway isolates have open to the node: its last heartbeat's in-flight count, less this isolate's

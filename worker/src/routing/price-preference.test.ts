@@ -66,6 +66,7 @@ function node(id: string, price: Price | null, ttftMs = 100): RouteNode {
   return {
     id,
     origin: `https://${id}.example`,
+    transport: "direct",
     declaredCapacity: 64,
     othersInFlight: 0,
     models: new Map([["m", price]]),

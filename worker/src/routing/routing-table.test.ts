@@ -75,6 +75,7 @@ function routeNode(id: string, spec: NodeSpec = {}): RouteNode {
   return {
     id,
     origin: `https://${id}.example`,
+    transport: "direct",
     declaredCapacity: capacity,
     othersInFlight: 0,
     contextLengths: new Map(),

@@ -10,6 +10,7 @@ import type { Outcome } from "../../routing/outcome.js";
 import { isEjected, maxEjected } from "../../routing/outlier.js";
 import { columnsFromState, stateFromColumns, withPerfOnly, type RoutingColumns } from "./routing-state.js";
 import { NodeProbes } from "./probes.js";
+import { SessionRecords } from "./sessions.js";
 import { migrate } from "../migrations.js";
 import { REGISTRY_MIGRATIONS } from "./schema.js";
 import {
@@ -25,6 +26,9 @@ import {
   type VerifiedNodeSignature,
   type ProbeResult,
   type ProbeTarget,
+  type SessionOpenResult,
+  type SessionStateResult,
+  type SessionStateUpdate,
 } from "./types.js";
 import { banned, NodeTrust, replayedNonce, unknownKey } from "./trust.js";
 
@@ -33,6 +37,7 @@ export class NodeRegistry extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly trust: NodeTrust;
   private readonly probes: NodeProbes;
+  private readonly sessions: SessionRecords;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -43,6 +48,7 @@ export class NodeRegistry extends DurableObject<Env> {
       perOrigin: identitiesPerOrigin(env),
     });
     this.probes = new NodeProbes(this.sql);
+    this.sessions = new SessionRecords(this.sql);
   }
 
   /**
@@ -134,6 +140,53 @@ export class NodeRegistry extends DurableObject<Env> {
   }
 
   /**
+   * A node dialled in (durable/node-session; the Worker verified the upgrade's signature). A heartbeat's checks less
+   * the URL's: the key, a ban, a new node's registration rate, the nonce, the node's message rate. Nothing is live
+   * until the session's first state (sessionState).
+   */
+  openSession(nodeId: string, signature: VerifiedNodeSignature, now: number, source: string): SessionOpenResult {
+    this.trust.prune(now);
+    const prev = this.row(nodeId);
+    const keyRefusal = this.trust.checkKey(nodeId, prev, signature.keyId);
+    if (keyRefusal) return { ok: false, refusal: keyRefusal };
+    if (prev?.banned_at != null) return { ok: false, refusal: banned(prev.ban_reason) };
+    const registration = prev ? null : this.trust.takeRegistration(source, now);
+    if (registration) return { ok: false, refusal: registration };
+    if (!this.trust.claimNonce(signature)) return { ok: false, refusal: replayedNonce() };
+    if (!prev) {
+      this.sessions.insertNode(nodeId, signature.keyId, signature.publicKey, this.firstToken(now), now);
+      return { ok: true, registered: true };
+    }
+    const taken = this.takeToken(prev, now);
+    if (!taken.ok) return { ok: false, refusal: taken.refusal };
+    this.sessions.saveBucket(nodeId, taken.bucket);
+    return { ok: true, registered: false };
+  }
+
+  /**
+   * The node's session `session` (already checked against the price ceilings) says what it serves: live from now,
+   * reached through the session. Counts against the node's message rate.
+   */
+  sessionState(nodeId: string, session: number, state: SessionStateUpdate, now: number): SessionStateResult {
+    const prev = this.row(nodeId);
+    if (!prev) return { ok: false, refusal: unknownKey() };
+    if (prev.banned_at !== null) return { ok: false, refusal: banned(prev.ban_reason) };
+    const taken = this.takeToken(prev, now);
+    if (!taken.ok) return { ok: false, refusal: taken.refusal };
+    if (!this.sessions.applyState(nodeId, session, state, taken.bucket, now))
+      return {
+        ok: false,
+        refusal: { status: 409, code: "session_replaced", message: "a newer session of this node is open" },
+      };
+    return { ok: true };
+  }
+
+  /** The node's session `session` ended: the node is not live any more (unless a newer session is open). */
+  sessionClosed(nodeId: string, session: number, now: number): void {
+    this.sessions.close(nodeId, session, now);
+  }
+
+  /**
    * Records that the node answered a challenge at `url` with its current key; false if either changed meanwhile, or if
    * other identities filled the URL's origin meanwhile (challenges run concurrently).
    */
@@ -198,11 +251,12 @@ export class NodeRegistry extends DurableObject<Env> {
     return this.sql.exec("UPDATE nodes SET banned_at = NULL, ban_reason = NULL WHERE id = ?", nodeId).rowsWritten > 0;
   }
 
-  /** Nodes that may get traffic: heartbeated within the TTL, proved their URL, not banned. */
+  /** Nodes that may get traffic, not banned: heartbeated within the TTL and proved their URL, or in session. */
   snapshot(now: number): RegistryNode[] {
     const rows = this.sql
       .exec<NodeRow>(
-        "SELECT * FROM nodes WHERE last_heartbeat >= ? AND banned_at IS NULL AND verified_url = url ORDER BY id",
+        "SELECT * FROM nodes WHERE banned_at IS NULL AND ((last_heartbeat >= ? AND verified_url = url) OR " +
+          "session_open = 1) ORDER BY id",
         now - NODE_TTL_MS,
       )
       .toArray();
@@ -218,7 +272,7 @@ export class NodeRegistry extends DurableObject<Env> {
       .toArray()
       .map((r) => ({
         ...toRegistryNode(r, now, probes.get(r.id) ?? null),
-        live: r.last_heartbeat >= now - NODE_TTL_MS,
+        live: r.session_open === 1 || r.last_heartbeat >= now - NODE_TTL_MS,
         endpoint_verified: r.verified_url === r.url,
         banned: r.banned_at !== null,
         ban_reason: r.ban_reason,
@@ -280,8 +334,8 @@ export class NodeRegistry extends DurableObject<Env> {
   private ejectionBudget(now: number): { ejected: number; max: number } {
     const counts = this.sql
       .exec<{ live: number; ejected: number }>(
-        "SELECT COUNT(*) AS live, COALESCE(SUM(ejected_until > ?), 0) AS ejected FROM nodes WHERE last_heartbeat >= " +
-          "? AND banned_at IS NULL",
+        "SELECT COUNT(*) AS live, COALESCE(SUM(ejected_until > ?), 0) AS ejected FROM nodes WHERE (last_heartbeat >= " +
+          "? OR session_open = 1) AND banned_at IS NULL",
         now,
         now - NODE_TTL_MS,
       )

@@ -85,4 +85,13 @@ function integerBuckets(sql: SqlStorage): void {
   sql.exec("UPDATE registration_sources SET level = CAST(level * ? AS INTEGER)", 3_600_000);
 }
 
-export const REGISTRY_MIGRATIONS: readonly Migration[] = [legacyRegistry, integerBuckets];
+/**
+ * Step 3: nodes that dial in (node sessions, durable/node-session): the number of the node's newest session, and
+ * whether it is open. A node with an open session is live whatever its last heartbeat says.
+ */
+function nodeSessions(sql: SqlStorage): void {
+  sql.exec("ALTER TABLE nodes ADD COLUMN session_seq INTEGER NOT NULL DEFAULT 0");
+  sql.exec("ALTER TABLE nodes ADD COLUMN session_open INTEGER NOT NULL DEFAULT 0");
+}
+
+export const REGISTRY_MIGRATIONS: readonly Migration[] = [legacyRegistry, integerBuckets, nodeSessions];

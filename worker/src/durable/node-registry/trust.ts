@@ -151,8 +151,8 @@ export class NodeTrust {
   }
 
   /**
-   * Forgets expired nonces, full registration buckets, and nodes that never proved a URL and have been silent for an
-   * hour; at most every 10 s.
+   * Forgets expired nonces, full registration buckets, and nodes that never proved a URL nor served through a session
+   * and have been silent for an hour; at most every 10 s.
    */
   prune(now: number): void {
     if (now - this.lastPrune < PRUNE_EVERY_MS) return;
@@ -161,8 +161,10 @@ export class NodeTrust {
     const { refill, periodMs, burst } = this.limits.registrations;
     // Full once refilled to the burst; a product past int64 turns to a float, still far above it.
     this.sql.exec("DELETE FROM registration_sources WHERE level + (? - at) * ? >= ?", now, refill, burst * periodMs);
+    // A node that dialled in has no URL to prove: it is kept once it has served, or while its session is open.
     this.sql.exec(
-      "DELETE FROM nodes WHERE verified_url IS NULL AND banned_at IS NULL AND last_heartbeat < ?",
+      "DELETE FROM nodes WHERE verified_url IS NULL AND banned_at IS NULL AND session_open = 0 AND requests = 0 " +
+        "AND last_heartbeat < ?",
       now - UNPROVEN_NODE_TTL_MS,
     );
   }

@@ -4,12 +4,17 @@ import type { NodeState } from "../../routing/node-state.js";
 import { decay, reputationScore } from "../../routing/reputation.js";
 import { stateFromColumns } from "./routing-state.js";
 
+export type NodeTransportKind = "direct" | "session";
+
 /** A node as the request path and the admin API see it. */
 export interface RegistryNode {
   id: string;
   keyid: string;
   public_key: string;
+  /** Where a direct node is dialled; "" for a node reached through its session. */
   url: string;
+  /** "direct": the gateway dials the node's proven URL; "session": the node dialled in and is sent requests on it. */
+  transport: NodeTransportKind;
   models: AdvertisedModel[];
   capacity: number;
   in_flight: number;
@@ -79,7 +84,8 @@ export interface Refusal {
     | "replayed_heartbeat"
     | "rate_limited"
     | "key_in_use"
-    | "too_many_identities";
+    | "too_many_identities"
+    | "session_replaced";
   message: string;
   retryAfterSeconds?: number;
 }
@@ -99,6 +105,15 @@ export interface KeyRotation {
 }
 
 export type RotationResult = { ok: true } | { ok: false; refusal: Refusal };
+
+/** What a node's session tells the registry it serves, once the session checked it (schemas SessionState). */
+export interface SessionStateUpdate {
+  models: AdvertisedModel[];
+  capacity: number;
+}
+
+export type SessionOpenResult = { ok: true; registered: boolean } | { ok: false; refusal: Refusal };
+export type SessionStateResult = { ok: true } | { ok: false; refusal: Refusal };
 
 export type NodeRow = {
   id: string;
@@ -125,6 +140,10 @@ export type NodeRow = {
   hb_at: number;
   routing: string;
   ejected_until: number;
+  /** The node's newest session (durable/node-session); 0 before its first. */
+  session_seq: number;
+  /** 1 while that session is open: the node is live and reached through it. */
+  session_open: number;
 };
 
 /** The columns a heartbeat or rotation checks; not the models list, which is most of a row. */
@@ -153,7 +172,8 @@ export function toRegistryNode(r: NodeRow, now: number, probe: NodeProbe | null)
     id: r.id,
     keyid: r.keyid,
     public_key: r.public_key,
-    url: r.url,
+    url: r.session_open === 1 ? "" : r.url,
+    transport: r.session_open === 1 ? "session" : "direct",
     models: JSON.parse(r.models) as AdvertisedModel[],
     capacity: r.capacity,
     in_flight: r.in_flight,

@@ -1,0 +1,279 @@
+import { DurableObject } from "cloudflare:workers";
+import {
+  decodeFrame,
+  MAX_CONTROL_MESSAGE_BYTES,
+  NodeMessageSchema,
+  SESSION_PING,
+  SESSION_PING_INTERVAL_MS,
+  SESSION_PONG,
+  SESSION_SILENCE_LIMIT_MS,
+  SessionClose,
+  type SessionState,
+  type SessionStateAck,
+  type SessionWelcome,
+} from "@meshgate/schemas";
+import { parsePriceCeilings, priceOverCeiling, priceOverCeilingMessage } from "../../billing/price-ceiling.js";
+import { nodeRegistry } from "../names.js";
+import type { Refusal, VerifiedNodeSignature } from "../node-registry/types.js";
+import { ProtocolError, relayFailure, SessionRelays } from "./relays.js";
+
+/** What the Worker hands the session when a node dials in, after it verified the upgrade's signature. */
+export interface SessionOpening {
+  nodeId: string;
+  signature: VerifiedNodeSignature;
+  /** The registration source (limits/new-identities.ts) of the connecting address. */
+  source: string;
+  now: number;
+}
+
+/** The internal header that carries a SessionOpening from the Worker to the object (never from outside). */
+export const SESSION_OPENING_HEADER = "x-meshgate-session-opening";
+
+/** Kept on each socket, so it survives the object's hibernation. */
+interface SocketRecord {
+  nodeId: string;
+  session: number;
+  openedAt: number;
+  /** The capacity of the node's accepted state; 0 until one is accepted (nothing is relayed before). */
+  capacity: number;
+}
+
+/**
+ * One node's session: the WebSocket the node dialled in on (held with the Hibernation API, so an idle session costs
+ * nothing), its keep-alives (answered by the runtime without waking the object), its state (passed to the registry
+ * only when it changes), and the requests relayed to it. One object per node id: no object hears every node.
+ */
+export class NodeSession extends DurableObject<Env> {
+  /** The relays of the current socket; they live only while requests are in flight, so never across hibernation. */
+  private relays: { session: number; relays: SessionRelays } | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(SESSION_PING, SESSION_PONG));
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const opening = request.headers.get(SESSION_OPENING_HEADER);
+    if (opening !== null) return this.open(JSON.parse(opening) as SessionOpening);
+    return this.relay(request);
+  }
+
+  /** Closes the node's session at once (a ban, a rotated-out key); the node is told why. */
+  async end(code: number, reason: string): Promise<void> {
+    const socket = this.current();
+    if (!socket) return;
+    this.closeSocket(socket.ws, code, reason);
+    await this.ended(socket.record, reason);
+  }
+
+  /** Live sessions of this node held now (0 or 1), for tests and the admin view. */
+  sessions(): number {
+    return this.ctx.getWebSockets().length;
+  }
+
+  private async open(opening: SessionOpening): Promise<Response> {
+    const result = await nodeRegistry(this.env).openSession(
+      opening.nodeId,
+      opening.signature,
+      opening.now,
+      opening.source,
+    );
+    if (!result.ok) return Response.json({ refusal: result.refusal }, { status: result.refusal.status });
+    const session = this.nextSession(opening.nodeId, opening.now);
+    const previous = this.ctx.getWebSockets();
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server);
+    const record: SocketRecord = { nodeId: opening.nodeId, session, openedAt: Date.now(), capacity: 0 };
+    server.serializeAttachment(record);
+    for (const old of previous) {
+      this.closeSocket(old, SessionClose.replaced, "another agent with this node's key connected to the gateway");
+      this.failRelays(recordOf(old).session, "the session was replaced");
+    }
+    const welcome: SessionWelcome = {
+      type: "welcome",
+      node_id: opening.nodeId,
+      session,
+      replaced: previous.length > 0,
+      ping_interval_ms: SESSION_PING_INTERVAL_MS,
+      silence_limit_ms: SESSION_SILENCE_LIMIT_MS,
+    };
+    server.send(JSON.stringify(welcome));
+    await this.ctx.storage.setAlarm(Date.now() + SESSION_SILENCE_LIMIT_MS);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Session numbers only rise, across restarts: the registry never lets an older session's word stand. */
+  private nextSession(nodeId: string, now: number): number {
+    const kv = this.ctx.storage.kv;
+    const session = Math.max((kv.get<number>("session") ?? 0) + 1, now);
+    kv.put("session", session);
+    kv.put("node_id", nodeId);
+    return session;
+  }
+
+  private async relay(request: Request): Promise<Response> {
+    const socket = this.current();
+    if (!socket) {
+      await this.reportClosedIfOpen();
+      return relayFailure(503, "node_not_connected", "The node's session is closed.");
+    }
+    const { ws, record } = socket;
+    if (record.capacity === 0) return relayFailure(503, "node_not_ready", "The node has not said what it serves.");
+    const relays = this.relaysOf(ws, record);
+    // Exact at this node whatever the number of gateway isolates: a full node is refused here, without a round trip.
+    if (relays.open >= record.capacity) {
+      const full = relayFailure(429, "node_at_capacity", `The node is serving its capacity of ${record.capacity}.`);
+      full.headers.set("retry-after", "1");
+      return full;
+    }
+    const body = new Uint8Array(await request.arrayBuffer());
+    const headers: [string, string][] = [["host", new URL(request.url).host]];
+    for (const [name, value] of request.headers) if (!name.startsWith("cf-")) headers.push([name, value]);
+    return relays.relay({ path: new URL(request.url).pathname, headers, body }, request.signal);
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const record = recordOf(ws);
+    if (record.session !== this.current()?.record.session) return;
+    if (typeof message === "string") return this.control(ws, record, message);
+    const frame = decodeFrame(new Uint8Array(message));
+    try {
+      if (!frame) throw new ProtocolError("malformed frame");
+      this.relays?.relays.receive(frame);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.closeSocket(ws, SessionClose.protocolError, err.message);
+      await this.ended(record, `the node broke the protocol: ${err.message}`);
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.closeSocket(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
+    await this.ended(recordOf(ws), "the node closed its session");
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.ended(recordOf(ws), "the node's session failed");
+  }
+
+  /**
+   * Every SESSION_SILENCE_LIMIT_MS or so while a socket is open: a node whose keep-alives stopped is closed. With no
+   * socket left (closed while the object was gone, e.g. a restart), the registry is told the node is not live.
+   */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const ws of this.ctx.getWebSockets()) {
+      const record = recordOf(ws);
+      const heard = Math.max(this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0, record.openedAt);
+      if (now - heard < SESSION_SILENCE_LIMIT_MS) {
+        next = Math.min(next, heard + SESSION_SILENCE_LIMIT_MS);
+        continue;
+      }
+      this.closeSocket(ws, SessionClose.silent, "no keep-alive within the silence limit");
+      await this.ended(record, "the node went silent");
+    }
+    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next + 100);
+    else await this.reportClosedIfOpen();
+  }
+
+  private async control(ws: WebSocket, record: SocketRecord, text: string): Promise<void> {
+    if (text.length > MAX_CONTROL_MESSAGE_BYTES) {
+      this.closeSocket(ws, SessionClose.protocolError, "control message too large");
+      return this.ended(record, "the node broke the protocol");
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    const parsed = NodeMessageSchema.safeParse(value);
+    if (!parsed.success) return ack(ws, { accepted: false, code: "invalid_message", message: parsed.error.message });
+    await this.acceptState(ws, record, parsed.data);
+  }
+
+  private async acceptState(ws: WebSocket, record: SocketRecord, state: SessionState): Promise<void> {
+    const ceilings = parsePriceCeilings(this.env.PRICE_CEILINGS);
+    if ("error" in ceilings) throw new Error(ceilings.error);
+    const over = priceOverCeiling(state.models, ceilings);
+    if (over) return ack(ws, { accepted: false, code: "price_above_ceiling", message: priceOverCeilingMessage(over) });
+    const update = { models: state.models, capacity: state.capacity };
+    const result = await nodeRegistry(this.env).sessionState(record.nodeId, record.session, update, Date.now());
+    if (!result.ok) {
+      ack(ws, refusedAck(result.refusal));
+      if (result.refusal.code === "node_banned") {
+        this.closeSocket(ws, SessionClose.banned, result.refusal.message.slice(0, 120));
+        await this.ended(record, "the node is banned");
+      }
+      return;
+    }
+    // The socket may have been replaced while the registry answered: then this record is no longer current.
+    const current = this.current();
+    if (current?.record.session !== record.session) return;
+    ws.serializeAttachment({ ...record, capacity: state.capacity });
+    ack(ws, { accepted: true });
+  }
+
+  /** The newest open socket and its record; older ones are being closed. */
+  private current(): { ws: WebSocket; record: SocketRecord } | null {
+    let newest: { ws: WebSocket; record: SocketRecord } | null = null;
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      const record = recordOf(ws);
+      if (!newest || record.session > newest.record.session) newest = { ws, record };
+    }
+    return newest;
+  }
+
+  private relaysOf(ws: WebSocket, record: SocketRecord): SessionRelays {
+    if (this.relays?.session !== record.session)
+      this.relays = { session: record.session, relays: new SessionRelays((message) => ws.send(message)) };
+    return this.relays.relays;
+  }
+
+  private failRelays(session: number, reason: string): void {
+    if (this.relays?.session !== session) return;
+    this.relays.relays.failAll(reason);
+    this.relays = null;
+  }
+
+  /** A socket ended: its relays fail, and if it was the node's newest session the node is no longer live. */
+  private async ended(record: SocketRecord, reason: string): Promise<void> {
+    this.failRelays(record.session, reason);
+    if (this.current()) return;
+    await nodeRegistry(this.env).sessionClosed(record.nodeId, record.session, Date.now());
+  }
+
+  private async reportClosedIfOpen(): Promise<void> {
+    const nodeId = this.ctx.storage.kv.get<string>("node_id");
+    const session = this.ctx.storage.kv.get<number>("session");
+    if (nodeId === undefined || session === undefined) return;
+    await nodeRegistry(this.env).sessionClosed(nodeId, session, Date.now());
+  }
+
+  private closeSocket(ws: WebSocket, code: number, reason: string): void {
+    try {
+      ws.close(code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+function recordOf(ws: WebSocket): SocketRecord {
+  return ws.deserializeAttachment() as SocketRecord;
+}
+
+function ack(ws: WebSocket, result: Omit<SessionStateAck, "type">): void {
+  const message: SessionStateAck = { type: "state.ack", ...result };
+  try {
+    ws.send(JSON.stringify(message));
+  } catch {
+    // The socket closed meanwhile.
+  }
+}
+
+function refusedAck(refusal: Refusal): Omit<SessionStateAck, "type"> {
+  return { accepted: false, code: refusal.code, message: refusal.message };
+}

@@ -1,0 +1,240 @@
+import { env, SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import {
+  decodeCredit,
+  FrameType,
+  RelayedRequestSchema,
+  SESSION_AUTHORITY,
+  SESSION_ORIGIN,
+  SessionClose,
+  STREAM_WINDOW_BYTES,
+  type Frame,
+} from "@meshgate/schemas";
+import { signGatewayRequest } from "@meshgate/schemas/testing";
+import { nodeSession } from "../src/durable/names.js";
+import { invalidateNodeSnapshot } from "../src/mesh/node-snapshot.js";
+import { adminFetch, BASE, errorBody, newNode, type TestNode } from "./helpers.js";
+import { sendUpgrade, SessionPeer, upgradeHeaders } from "./session-peer.js";
+
+async function listed(nodeId: string): Promise<Record<string, unknown> | undefined> {
+  invalidateNodeSnapshot();
+  const body = (await (await SELF.fetch(`${BASE}/v1/nodes`)).json()) as { data: Record<string, unknown>[] };
+  return body.data.find((n) => n["id"] === nodeId);
+}
+
+/** A request as the gateway relays one to the node's session: signed for the node, sent to its session object. */
+async function relay(node: TestNode, body: string, signal?: AbortSignal): Promise<Response> {
+  const url = `${SESSION_ORIGIN}/v1/chat/completions`;
+  const bytes = new TextEncoder().encode(body);
+  const gatewaySigner = { keyId: "test-gateway", sign: async () => new Uint8Array(64) };
+  const headers = await signGatewayRequest({ url, body: bytes, signer: gatewaySigner, nodeId: node.id });
+  return nodeSession(env, node.id).fetch(
+    new Request(url, { method: "POST", headers, body: bytes, signal: signal ?? null }),
+  );
+}
+
+const isRequest = (f: Frame): boolean => f.type === FrameType.request;
+const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+
+describe("node sessions: opening", () => {
+  it("accepts a signed upgrade, welcomes the node, and routes to it once its state is accepted", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.open(node);
+    const welcome = await peer.next((m) => m.type === "welcome");
+    expect(welcome).toMatchObject({ type: "welcome", node_id: node.id, replaced: false, ping_interval_ms: 5_000 });
+    expect(await listed(node.id)).toBeUndefined();
+
+    peer.ws.send(JSON.stringify({ type: "state", models: [{ id: "session-model" }], capacity: 3 }));
+    expect(await peer.next((m) => m.type === "state.ack")).toMatchObject({ accepted: true });
+    expect(await listed(node.id)).toMatchObject({
+      url: "",
+      transport: "session",
+      capacity: 3,
+      models: [{ id: "session-model" }],
+    });
+    peer.ws.close(1000, "done");
+  });
+
+  it("answers keep-alives", async () => {
+    const peer = await SessionPeer.open(await newNode());
+    peer.ws.send("ping");
+    await peer.until(() => peer.pongs === 1);
+    peer.ws.close(1000);
+  });
+
+  it("refuses what is not a signed WebSocket upgrade from the node's current key", async () => {
+    const node = await newNode();
+    const plain = await SELF.fetch(`${BASE}/v1/nodes/connect/${node.id}`);
+    expect(plain.status).toBe(426);
+    expect((await errorBody(plain)).code).toBe("upgrade_required");
+
+    const unsigned = await sendUpgrade(node, new Headers({ upgrade: "websocket" }));
+    expect(unsigned.status).toBe(401);
+
+    const stale = await sendUpgrade(node, await upgradeHeaders(node, { now: Date.now() - 10 * 60_000 }));
+    expect(stale.status).toBe(401);
+
+    const stranger = await newNode();
+    const forged = await sendUpgrade(
+      node,
+      await upgradeHeaders(node, { signer: stranger.signer, publicKey: stranger.publicKey }),
+    );
+    expect(forged.status).toBe(401);
+    expect((await errorBody(forged)).code).toBe("unknown_key");
+  });
+
+  it("refuses a replayed upgrade", async () => {
+    const node = await newNode();
+    const headers = await upgradeHeaders(node);
+    const first = await sendUpgrade(node, headers);
+    expect(first.status).toBe(101);
+    first.webSocket?.accept();
+    const replay = await sendUpgrade(node, headers);
+    expect(replay.status).toBe(401);
+    expect((await errorBody(replay)).code).toBe("replayed_nonce");
+    first.webSocket?.close(1000);
+  });
+
+  it("lets a second agent with the same key replace the first, and tells both", async () => {
+    const node = await newNode();
+    const first = await SessionPeer.live(node);
+    const second = await SessionPeer.open(node);
+    expect(await second.next((m) => m.type === "welcome")).toMatchObject({ replaced: true });
+    await first.until(() => first.closed !== null);
+    expect(first.closed).toMatchObject({ code: SessionClose.replaced });
+    expect(first.closed?.reason).toMatch(/another agent with this node's key/);
+    // The node stays live through the newer session.
+    expect(await listed(node.id)).toMatchObject({ transport: "session" });
+    second.ws.close(1000);
+  });
+
+  it("closes a banned node's session at once and refuses it again", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.live(node);
+    const ban = await adminFetch(`/admin/nodes/${node.id}/ban`, {
+      method: "POST",
+      body: JSON.stringify({ reason: "tests" }),
+    });
+    expect(ban.status).toBe(200);
+    await peer.until(() => peer.closed !== null);
+    expect(peer.closed).toMatchObject({ code: SessionClose.banned });
+    const again = await sendUpgrade(node, await upgradeHeaders(node));
+    expect(again.status).toBe(403);
+    expect((await errorBody(again)).code).toBe("node_banned");
+    expect(await listed(node.id)).toBeUndefined();
+  });
+
+  it("takes the node out of routing when its session closes", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.live(node);
+    expect(await listed(node.id)).toBeDefined();
+    peer.ws.close(1000, "bye");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await listed(node.id)).toBeUndefined();
+    const res = await relay(node, "{}");
+    expect(res.status).toBe(503);
+  });
+});
+
+describe("node sessions: relaying", () => {
+  it("sends the signed request down the session and streams the node's answer back", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.live(node);
+    const answer = relay(node, '{"model":"test-model"}');
+    const request = await peer.frame(isRequest);
+    const head = RelayedRequestSchema.parse(JSON.parse(text(request.payload)));
+    const headers = new Map(head.headers);
+    expect(head).toMatchObject({ method: "POST", path: "/v1/chat/completions", body_bytes: 22 });
+    expect(headers.get("host")).toBe(SESSION_AUTHORITY);
+    expect(headers.get("meshgate-node")).toBe(node.id);
+    expect(headers.get("signature-input")).toBeDefined();
+    await peer.frame((f) => f.type === FrameType.requestEnd && f.stream === request.stream);
+    const body = peer.frames.filter((f) => f.type === FrameType.requestBody && f.stream === request.stream);
+    expect(body.map((f) => text(f.payload)).join("")).toBe('{"model":"test-model"}');
+
+    await peer.answer(request.stream, 200, [["content-type", "text/event-stream"]], ["data: one\n\n", "data: two\n\n"]);
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    expect(await res.text()).toBe("data: one\n\ndata: two\n\n");
+    peer.ws.close(1000);
+  });
+
+  it("refuses past the node's capacity at the session, without asking the node", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.live(node, ["test-model"], 1);
+    const first = relay(node, "{}");
+    await peer.frame(isRequest);
+    const second = await relay(node, "{}");
+    expect(second.status).toBe(429);
+    expect(second.headers.get("retry-after")).toBe("1");
+    expect(peer.frames.filter(isRequest)).toHaveLength(1);
+    await peer.answer(peer.frames.find(isRequest)!.stream, 200, [], ["ok"]);
+    expect((await first).status).toBe(200);
+    peer.ws.close(1000);
+  });
+
+  it("tells the node to stop when the gateway stops reading", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.live(node);
+    const answer = relay(node, "{}");
+    const request = await peer.frame(isRequest);
+    await peer.send(FrameType.response, request.stream, JSON.stringify({ status: 200, headers: [] }));
+    await peer.send(FrameType.responseBody, request.stream, "first");
+    const res = await answer;
+    const reader = res.body!.getReader();
+    expect(text((await reader.read()).value!)).toBe("first");
+    await reader.cancel();
+    await peer.frame((f) => f.type === FrameType.cancel && f.stream === request.stream);
+    peer.ws.close(1000);
+  });
+
+  it("tells the node to stop when the gateway gives up before the answer's head", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.live(node);
+    const abort = new AbortController();
+    const answer = relay(node, "{}", abort.signal).catch((err: unknown) => err);
+    const request = await peer.frame(isRequest);
+    abort.abort();
+    await peer.frame((f) => f.type === FrameType.cancel && f.stream === request.stream);
+    // The caller gave up: whatever it gets (an abort error) is not the node's answer.
+    const gotten = await answer;
+    expect(gotten instanceof Response ? gotten.status : "aborted").not.toBe(200);
+    peer.ws.close(1000);
+  });
+
+  it("grants credit as the answer is read, and ends a session that sends more than it was granted", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.live(node);
+    const answer = relay(node, "{}");
+    const request = await peer.frame(isRequest);
+    await peer.send(FrameType.response, request.stream, JSON.stringify({ status: 200, headers: [] }));
+    const chunk = new Uint8Array(64 * 1024);
+    for (let sent = 0; sent < STREAM_WINDOW_BYTES; sent += chunk.byteLength)
+      await peer.send(FrameType.responseBody, request.stream, chunk);
+    const reader = (await answer).body!.getReader();
+    let read = 0;
+    while (read < STREAM_WINDOW_BYTES / 2) read += (await reader.read()).value!.byteLength;
+    const credit = await peer.frame((f) => f.type === FrameType.credit && f.stream === request.stream);
+    expect(decodeCredit(credit.payload)).toBeGreaterThanOrEqual(STREAM_WINDOW_BYTES / 4);
+
+    // Past the window and every credit: the node broke the protocol.
+    for (let sent = 0; sent <= STREAM_WINDOW_BYTES; sent += chunk.byteLength)
+      await peer.send(FrameType.responseBody, request.stream, chunk);
+    await peer.until(() => peer.closed !== null);
+    expect(peer.closed).toMatchObject({ code: SessionClose.protocolError });
+    await expect(
+      (async () => {
+        for (;;) if ((await reader.read()).done) return;
+      })(),
+    ).rejects.toThrow();
+  });
+
+  it("ends a session that sends a malformed frame", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.live(node);
+    peer.ws.send(new Uint8Array([1, 2, 3]));
+    await peer.until(() => peer.closed !== null);
+    expect(peer.closed).toMatchObject({ code: SessionClose.protocolError });
+  });
+});
