@@ -62,6 +62,26 @@ describe("node sessions: opening", () => {
     peer.ws.close(1000);
   });
 
+  it("closes a session that stops its keep-alives, and keeps one that pings", async () => {
+    // The Workers-test bindings set SESSION_SILENCE_LIMIT_MS to 2 s (15 s by default).
+    const silent = await newNode();
+    const pinging = await newNode();
+    const quiet = await SessionPeer.live(silent);
+    const alive = await SessionPeer.live(pinging);
+    expect(await listed(silent.id)).toBeDefined();
+    const pings = setInterval(() => alive.ws.send("ping"), 400);
+    try {
+      await quiet.until(() => quiet.closed !== null, 6_000);
+      expect(quiet.closed).toMatchObject({ code: SessionClose.silent });
+      expect(await listed(silent.id)).toBeUndefined();
+      expect(alive.closed).toBeNull();
+      expect(await listed(pinging.id)).toMatchObject({ transport: "session" });
+    } finally {
+      clearInterval(pings);
+      alive.ws.close(1000);
+    }
+  }, 10_000);
+
   it("refuses what is not a signed WebSocket upgrade from the node's current key", async () => {
     const node = await newNode();
     const plain = await SELF.fetch(`${BASE}/v1/nodes/connect/${node.id}`);

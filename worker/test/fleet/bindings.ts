@@ -10,6 +10,8 @@ export const TEST_BINDINGS = {
   // limits themselves are tested end to end (tools/e2e/new-identities.test.ts).
   REGISTRATION_RATE_LIMIT: "1000000/100000",
   IDENTITIES_PER_ORIGIN: "100000",
+  // Short, so a test sees a silent session closed; test sessions that are not about silence last well under it.
+  SESSION_SILENCE_LIMIT_MS: "2000",
 };
 
 /** Each test file routes its own models, so files sharing the one registry do not disturb each other. */

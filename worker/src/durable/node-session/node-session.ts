@@ -6,13 +6,13 @@ import {
   SESSION_PING,
   SESSION_PING_INTERVAL_MS,
   SESSION_PONG,
-  SESSION_SILENCE_LIMIT_MS,
   SessionClose,
   type SessionState,
   type SessionStateAck,
   type SessionWelcome,
 } from "@meshgate/schemas";
 import { parsePriceCeilings, priceOverCeiling, priceOverCeilingMessage } from "../../billing/price-ceiling.js";
+import { sessionSilenceLimitMs } from "../../limits/session-silence.js";
 import { nodeRegistry } from "../names.js";
 import type { Refusal, VerifiedNodeSignature } from "../node-registry/types.js";
 import { ProtocolError, relayFailure, SessionRelays } from "./relays.js";
@@ -95,10 +95,10 @@ export class NodeSession extends DurableObject<Env> {
       session,
       replaced: previous.length > 0,
       ping_interval_ms: SESSION_PING_INTERVAL_MS,
-      silence_limit_ms: SESSION_SILENCE_LIMIT_MS,
+      silence_limit_ms: sessionSilenceLimitMs(this.env),
     };
     server.send(JSON.stringify(welcome));
-    await this.ctx.storage.setAlarm(Date.now() + SESSION_SILENCE_LIMIT_MS);
+    await this.ctx.storage.setAlarm(Date.now() + sessionSilenceLimitMs(this.env));
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -157,17 +157,18 @@ export class NodeSession extends DurableObject<Env> {
   }
 
   /**
-   * Every SESSION_SILENCE_LIMIT_MS or so while a socket is open: a node whose keep-alives stopped is closed. With no
+   * Every silence limit (limits/session-silence.ts) or so while a socket is open: a node whose keep-alives stopped is closed. With no
    * socket left (closed while the object was gone, e.g. a restart), the registry is told the node is not live.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
+    const limit = sessionSilenceLimitMs(this.env);
     let next = Number.POSITIVE_INFINITY;
     for (const ws of this.ctx.getWebSockets()) {
       const record = recordOf(ws);
       const heard = Math.max(this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0, record.openedAt);
-      if (now - heard < SESSION_SILENCE_LIMIT_MS) {
-        next = Math.min(next, heard + SESSION_SILENCE_LIMIT_MS);
+      if (now - heard < limit) {
+        next = Math.min(next, heard + limit);
         continue;
       }
       this.closeSocket(ws, SessionClose.silent, "no keep-alive within the silence limit");
