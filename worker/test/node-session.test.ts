@@ -1,6 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
+  CANCEL_PATH,
   decodeCredit,
   FrameType,
   RelayedRequestSchema,
@@ -13,7 +14,7 @@ import {
 import { signGatewayRequest } from "@meshgate/schemas/testing";
 import { nodeSession } from "../src/durable/names.js";
 import { invalidateNodeSnapshot } from "../src/mesh/node-snapshot.js";
-import { adminFetch, BASE, errorBody, newNode, type TestNode } from "./helpers.js";
+import { adminFetch, BASE, clientFetch, createApiKey, errorBody, newNode, type TestNode } from "./helpers.js";
 import { sendUpgrade, SessionPeer, upgradeHeaders } from "./session-peer.js";
 
 async function listed(nodeId: string): Promise<Record<string, unknown> | undefined> {
@@ -256,5 +257,68 @@ describe("node sessions: relaying", () => {
     peer.ws.send(new Uint8Array([1, 2, 3]));
     await peer.until(() => peer.closed !== null);
     expect(peer.closed).toMatchObject({ code: SessionClose.protocolError });
+  });
+});
+
+function chunk(delta: Record<string, string>, finish: string | null = null): string {
+  const choices = [{ index: 0, delta, finish_reason: finish }];
+  return `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "session-chat", choices })}\n\n`;
+}
+
+const USAGE_CHUNK = `data: ${JSON.stringify({
+  id: "c",
+  object: "chat.completion.chunk",
+  created: 1,
+  model: "session-chat",
+  choices: [],
+  usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+})}\n\n`;
+
+const SSE: [string, string][] = [["content-type", "text/event-stream"]];
+
+describe("node sessions: the inference path", () => {
+  it("answers a client's chat through a node in session, named and metered like a direct node's", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.live(node, ["session-chat"]);
+    invalidateNodeSnapshot();
+    const { key } = await createApiKey();
+    const body = JSON.stringify({ model: "session-chat", messages: [{ role: "user", content: "hi" }] });
+    const answer = clientFetch("/v1/chat/completions", key, { method: "POST", body });
+    const request = await peer.frame(isRequest);
+    expect(JSON.parse(text(request.payload))).toMatchObject({ path: "/v1/chat/completions" });
+    const stream = [chunk({ role: "assistant", content: "Hello" }), chunk({ content: " world" }), chunk({}, "stop")];
+    await peer.answer(request.stream, 200, SSE, [...stream, USAGE_CHUNK, "data: [DONE]\n\n"]);
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-meshgate-node")).toBe(node.id);
+    const completion = (await res.json()) as { choices: { message: { content: string } }[]; usage: unknown };
+    expect(completion.choices[0]?.message.content).toBe("Hello world");
+    expect(completion.usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 2 });
+    peer.ws.close(1000);
+  });
+
+  it("asks the node to stop through its session when a streaming client leaves", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.live(node, ["session-chat"]);
+    invalidateNodeSnapshot();
+    const { key } = await createApiKey();
+    const abort = new AbortController();
+    const body = JSON.stringify({ model: "session-chat", stream: true, messages: [{ role: "user", content: "hi" }] });
+    const answer = clientFetch("/v1/chat/completions", key, { method: "POST", body, signal: abort.signal });
+    const request = await peer.frame(isRequest);
+    await peer.send(FrameType.response, request.stream, JSON.stringify({ status: 200, headers: SSE }));
+    await peer.send(FrameType.responseBody, request.stream, chunk({ role: "assistant", content: "Hello" }));
+    const res = await answer;
+    const reader = res.body!.getReader();
+    expect(text((await reader.read()).value!)).toContain("Hello");
+    abort.abort();
+    // The gateway's signed cancel reaches the node down the same session (or the exchange is cancelled outright).
+    const stopped = await peer.frame(
+      (f) =>
+        (f.type === FrameType.cancel && f.stream === request.stream) ||
+        (f.type === FrameType.request && text(f.payload).includes(CANCEL_PATH)),
+    );
+    expect(stopped).toBeDefined();
+    peer.ws.close(1000);
   });
 });
