@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { appendFileSync, copyFileSync } from "node:fs";
 import { bodyDigest, encodeReceipt, nodeAmount, receiptBytes, utf8, type Price } from "@meshgate/schemas";
-import { readKeyFile } from "node-agent";
+import { readKeyFile } from "@meshgate/node-agent";
 import { CHOICE_END_TOKENS, PROMPT_TEMPLATE_TOKENS, TOOL_CALL_TOKENS } from "@meshgate/worker/billing/token-bounds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../gateway/admin.js";

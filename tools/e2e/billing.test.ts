@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { appendFileSync, copyFileSync, readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { bodyDigest, clientCost, encodeReceipt, nodeAmount, receiptBytes, type Price } from "@meshgate/schemas";
-import { readKeyFile } from "node-agent";
+import { readKeyFile } from "@meshgate/node-agent";
 import { PROMPT_TEMPLATE_TOKENS } from "@meshgate/worker/billing/token-bounds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../gateway/admin.js";

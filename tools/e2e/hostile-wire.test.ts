@@ -7,7 +7,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import fc from "fast-check";
 import { HEALTH_PATH, jwkThumbprint, publicJwk, webCryptoSignerFromSeed, type Signer } from "@meshgate/schemas";
-import { createAgentServer, gatewayKeyVerifier, NonceWindow, UpstreamProxy, type AgentServer } from "node-agent";
+import {
+  createAgentServer,
+  gatewayKeyVerifier,
+  NonceWindow,
+  UpstreamProxy,
+  type AgentServer,
+} from "@meshgate/node-agent";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send, signedRequest } from "../../node-agent/test/gateway-request.js";
 import { createApiKey } from "../gateway/admin.js";

@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { AdminNode } from "@meshgate/schemas";
 import { signRequest, utf8 } from "@meshgate/schemas";
-import { identityFromSecretKey, readKeyFile } from "node-agent";
+import { identityFromSecretKey, readKeyFile } from "@meshgate/node-agent";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listNodes } from "../gateway/nodes.js";
 import { NODE_AGENT_BIN, pollUntil } from "../processes/index.js";

@@ -28,6 +28,8 @@ export interface NodeAgentOptions {
   sink?: LineSink;
   /** How long to wait for the agent to listen. */
   timeoutMs?: number;
+  /** The `node-agent` script this Node runs (default NODE_AGENT_BIN), e.g. the bin of an installed package. */
+  bin?: string;
 }
 
 export interface NodeAgent {
@@ -39,7 +41,7 @@ export interface NodeAgent {
 }
 
 export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
-  const args = [NODE_AGENT_BIN, "start", "--gateway", opts.gatewayUrl, "--upstream", opts.upstreamUrl];
+  const args = [opts.bin ?? NODE_AGENT_BIN, "start", "--gateway", opts.gatewayUrl, "--upstream", opts.upstreamUrl];
   args.push("--listen", opts.listen ?? "127.0.0.1:0", "--key-file", opts.keyFile);
   if (opts.publicUrl !== undefined) args.push("--public-url", opts.publicUrl);
   if (opts.models) args.push("--models", opts.models.join(","));

@@ -19,7 +19,7 @@ import {
   ReceiptSigner,
   UpstreamProxy,
   type ReceiptIssuer,
-} from "node-agent";
+} from "@meshgate/node-agent";
 import { FLEET_MODELS, FLEET_PRICE, TEST_BINDINGS } from "./bindings.js";
 
 function listen(server: Server): Promise<string> {
