@@ -1,4 +1,5 @@
-// Brings a node up in order — models, gateway key, HTTP server, heartbeats — and takes it down again.
+// Brings a node up in order — models, gateway key, HTTP server, then heartbeats (listening mode) or a session the
+// node dials (session mode) — and takes it down again.
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type GatewayMetadata, HEARTBEAT_INTERVAL_MS, type AdvertisedModel, type Price } from "@meshgate/schemas";
@@ -12,13 +13,15 @@ import { advertisedPrices, priceModels } from "./receipts/price-book.js";
 import { ReceiptLog } from "./receipts/receipt-log.js";
 import { ReceiptSigner } from "./receipts/receipt-signer.js";
 import { retryUntilOk } from "./retry.js";
-import { createAgentServer } from "./server/agent-server.js";
+import { createAgentServer, type AgentServer } from "./server/agent-server.js";
+import type { EndpointProver } from "./server/endpoint-proof.js";
 import { NonceWindow } from "./server/nonce-window.js";
 import { UpstreamProxy } from "./server/upstream-proxy.js";
+import { NodeSession, type SessionTuning } from "./session/node-session.js";
 import { applyContextLengths } from "./upstream/context-lengths.js";
 import { discoverModels } from "./upstream/discover-models.js";
 
-export interface AgentOptions {
+interface CommonAgentOptions {
   identity: NodeIdentity;
   /**
    * Rereads the identity (from the key file) when the gateway says the key in use was rotated out: a rotation done
@@ -28,37 +31,58 @@ export interface AgentOptions {
   gatewayUrl: string;
   /** Inference server root, e.g. http://127.0.0.1:11434 (a trailing /v1 is tolerated by the CLI). */
   upstreamUrl: string;
-  listenHost: string;
-  /** 0 picks a free port. */
-  listenPort: number;
-  /** Where the gateway reaches this node; defaults to http://<listen host>:<port>. */
-  publicUrl?: string | undefined;
   /** Skips discovery from the upstream's /v1/models. */
   models?: AdvertisedModel[] | undefined;
   capacity: number;
-  /** Micro-units per million tokens, per model; advertised in heartbeats and charged in receipts. Others are free. */
+  /** Micro-units per million tokens, per model; advertised to the gateway and charged in receipts. Others are free. */
   prices?: ReadonlyMap<string, Price> | undefined;
-  /** Tokens of context per model, advertised in heartbeats; overrides what the upstream's /v1/models reports. */
+  /** Tokens of context per model, advertised to the gateway; overrides what the upstream's /v1/models reports. */
   contextLengths?: ReadonlyMap<string, number> | undefined;
   /** Where every signed receipt is appended (JSON lines); without one, receipts are signed but not kept. */
   receiptLog?: string | undefined;
   log: Logger;
   signal?: AbortSignal | undefined;
-  /** Until the gateway's first ack says otherwise. */
-  heartbeatIntervalMs?: number;
   now?: () => number;
 }
+
+/** The gateway dials the node: it listens on a port and heartbeats its URL. */
+export interface ListeningAgentOptions extends CommonAgentOptions {
+  listenHost: string;
+  /** 0 picks a free port. */
+  listenPort: number;
+  /** Where the gateway reaches this node; defaults to http://<listen host>:<port>. */
+  publicUrl?: string | undefined;
+  /** Until the gateway's first ack says otherwise. */
+  heartbeatIntervalMs?: number;
+  session?: undefined;
+}
+
+/** The node dials the gateway (it may be behind NAT): nothing listens, requests come down a WebSocket session. */
+export interface SessionAgentOptions extends CommonAgentOptions {
+  session: SessionTuning;
+  listenHost?: undefined;
+  listenPort?: undefined;
+  publicUrl?: undefined;
+}
+
+export type AgentOptions = ListeningAgentOptions | SessionAgentOptions;
 
 export interface RunningAgent {
   nodeId: string;
   /** The identity signing right now. */
   identity(): NodeIdentity;
-  /** The address actually bound. */
+  /** The address actually bound; "" in session mode (nothing listens). */
   url: string;
+  /** Where the gateway reaches this node; "" in session mode. */
   publicUrl: string;
   models: AdvertisedModel[];
   inFlight(): number;
-  /** Stops heartbeats and the server; in-flight requests get `graceMs` to finish. */
+  /**
+   * Resolves with the reason once the agent stopped serving on its own and should exit: in session mode, when another
+   * agent with this node's key connected to the gateway. Never resolves otherwise.
+   */
+  halted: Promise<string>;
+  /** Stops heartbeats or the session, and the server; in-flight requests get `graceMs` to finish. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -143,14 +167,47 @@ async function joinGateway(
   return { metadata, gatewayKeys };
 }
 
-export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
-  const { log } = options;
+/** The identity signing now; switched to the rotated key when the gateway says the one in use was rotated out. */
+interface SigningIdentity {
+  current(): NodeIdentity;
+  onKeyRevoked(): Promise<void>;
+}
+
+function signingIdentity(options: AgentOptions): SigningIdentity {
   let identity = options.identity;
+  return {
+    current: () => identity,
+    onKeyRevoked: async () => {
+      if (!options.reloadIdentity) return;
+      const reloaded = await options.reloadIdentity();
+      if (reloaded.nodeId === identity.nodeId && reloaded.signer.keyId !== identity.signer.keyId) {
+        identity = reloaded;
+        options.log("switched to the rotated key", { node: identity.nodeId, keyid: identity.signer.keyId });
+      }
+    },
+  };
+}
+
+/** What both modes share: the gateway's keys, the server that checks and answers its requests, the receipts. */
+interface AgentCore {
+  metadata: GatewayMetadata;
+  gatewayKeys: GatewayKeySet;
+  models: AdvertisedModel[];
+  identity: SigningIdentity;
+  agentServer: AgentServer;
+  /** The URL endpoint challenges must name; set once known (in session mode there is none). */
+  prover: EndpointProver;
+  proxy: UpstreamProxy;
+  receiptLog: ReceiptLog | undefined;
+}
+
+async function prepareCore(options: AgentOptions): Promise<AgentCore> {
+  const { log } = options;
   const models = await advertisedModels(options);
   const { metadata, gatewayKeys } = await joinGateway(options, models);
-
+  const identity = signingIdentity(options);
   const receiptLog = options.receiptLog === undefined ? undefined : await ReceiptLog.open(options.receiptLog, log);
-  const receipts = new ReceiptSigner({ identity: () => identity, prices: advertisedPrices(models) });
+  const receipts = new ReceiptSigner({ identity: identity.current, prices: advertisedPrices(models) });
   const proxy = new UpstreamProxy(
     options.upstreamUrl,
     {
@@ -164,58 +221,135 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     verify: gatewayKeys.verifier,
     nonces: new NonceWindow(),
     now: options.now ?? Date.now,
-    servesNode: (nodeId: string) => nodeId === identity.nodeId,
+    servesNode: (nodeId: string) => nodeId === identity.current().nodeId,
   };
   // Known before listening (the gateway challenges the URL it was told), but the port may be picked on listen.
-  const prover = { identity: () => identity, publicUrl: "" };
-  const { server, inFlight, idle } = createAgentServer({ auth, proxy, log, prover, capacity: options.capacity });
-  try {
-    await listen(server, options.listenPort, options.listenHost);
-  } catch (err) {
-    gatewayKeys.stop();
-    await receiptLog?.close();
-    throw err;
-  }
+  const prover = { identity: identity.current, publicUrl: "" };
+  const agentServer = createAgentServer({ auth, proxy, log, prover, capacity: options.capacity });
+  return { metadata, gatewayKeys, models, identity, agentServer, prover, proxy, receiptLog };
+}
+
+/** How the gateway's requests reach the server, and how that ends. */
+interface Serving {
+  url: string;
+  publicUrl: string;
+  halted: Promise<string>;
+  /** Takes no new work: no more heartbeats or dialling, no new connections or relayed requests. */
+  drain(): void;
+  /** Ends what is left, once the answers in flight had their grace. */
+  close(): Promise<void>;
+}
+
+async function serveByListening(options: ListeningAgentOptions, core: AgentCore): Promise<Serving> {
+  const { log } = options;
+  const { server, inFlight } = core.agentServer;
+  await listen(server, options.listenPort, options.listenHost);
   const { address, port } = server.address() as AddressInfo;
   const url = `http://${urlHost(address)}:${port}`;
   const publicUrl = options.publicUrl ?? `http://${urlHost(options.listenHost)}:${port}`;
-  prover.publicUrl = publicUrl;
-  log("listening", { url, public_url: publicUrl, node: identity.nodeId, receipt_log: options.receiptLog });
-
+  core.prover.publicUrl = publicUrl;
+  const nodeId = core.identity.current().nodeId;
+  log("listening", { url, public_url: publicUrl, node: nodeId, receipt_log: options.receiptLog });
   const heartbeats = new HeartbeatLoop({
     gatewayUrl: options.gatewayUrl,
-    heartbeatPath: metadata.heartbeat_path,
-    identity: () => identity,
+    heartbeatPath: core.metadata.heartbeat_path,
+    identity: core.identity.current,
     publicUrl,
-    models,
+    models: core.models,
     capacity: options.capacity,
     inFlight,
     intervalMs: options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS,
     log,
-    onKeyRevoked: async () => {
-      if (!options.reloadIdentity) return;
-      const reloaded = await options.reloadIdentity();
-      if (reloaded.nodeId === identity.nodeId && reloaded.signer.keyId !== identity.signer.keyId) {
-        identity = reloaded;
-        log("switched to the rotated key", { node: identity.nodeId, keyid: identity.signer.keyId });
-      }
-    },
+    onKeyRevoked: core.identity.onKeyRevoked,
   });
   heartbeats.start();
+  let closed: Promise<void> = Promise.resolve();
+  return {
+    url,
+    publicUrl,
+    halted: new Promise<string>(() => {}),
+    drain: () => {
+      heartbeats.stop();
+      closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    close: async () => {
+      // Keep-alive and never-used connections would otherwise hold the server open.
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
 
-  async function stop(graceMs = 5_000): Promise<void> {
-    heartbeats.stop();
-    gatewayKeys.stop();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    let grace: NodeJS.Timeout | undefined;
-    await Promise.race([idle(), new Promise<void>((resolve) => (grace = setTimeout(resolve, graceMs)))]);
-    clearTimeout(grace);
-    // Keep-alive and never-used connections would otherwise hold the server open.
-    server.closeAllConnections();
-    await closed;
-    proxy.close();
-    // After the server: the last answers' receipts are in the log before it is closed.
-    await receiptLog?.close();
+function serveThroughSession(options: SessionAgentOptions, core: AgentCore): Serving {
+  const { log, gatewayUrl } = options;
+  const { server } = core.agentServer;
+  const sessionPath = core.metadata.session_path;
+  if (sessionPath === undefined)
+    log("warning: the gateway's metadata names no session path (is it older than node sessions?); trying the default");
+  const session = new NodeSession({
+    gatewayUrl,
+    sessionPath,
+    identity: core.identity.current,
+    onKeyRevoked: core.identity.onKeyRevoked,
+    server,
+    state: { type: "state", models: core.models, capacity: options.capacity },
+    log,
+    tuning: options.session,
+    now: options.now,
+  });
+  log("connecting to the gateway; no port is opened (session mode)", {
+    node: core.identity.current().nodeId,
+    gateway: gatewayUrl,
+    receipt_log: options.receiptLog,
+  });
+  session.start();
+  return {
+    url: "",
+    publicUrl: "",
+    halted: session.halted,
+    drain: () => session.drain(),
+    close: async () => {
+      await session.close();
+      // What the closed socket left: its exchanges are dropped with it, so normally nothing.
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+async function stopAgent(core: AgentCore, serving: Serving, graceMs: number): Promise<void> {
+  serving.drain();
+  core.gatewayKeys.stop();
+  let grace: NodeJS.Timeout | undefined;
+  await Promise.race([core.agentServer.idle(), new Promise<void>((resolve) => (grace = setTimeout(resolve, graceMs)))]);
+  clearTimeout(grace);
+  await serving.close();
+  core.proxy.close();
+  // After the server: the last answers' receipts are in the log before it is closed.
+  await core.receiptLog?.close();
+}
+
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const core = await prepareCore(options);
+  let serving: Serving;
+  try {
+    serving = options.session ? serveThroughSession(options, core) : await serveByListening(options, core);
+  } catch (err) {
+    core.gatewayKeys.stop();
+    core.proxy.close();
+    await core.receiptLog?.close();
+    throw err;
   }
-  return { nodeId: identity.nodeId, identity: () => identity, url, publicUrl, models, inFlight, stop };
+  let stopped: Promise<void> | null = null;
+  return {
+    nodeId: core.identity.current().nodeId,
+    identity: core.identity.current,
+    url: serving.url,
+    publicUrl: serving.publicUrl,
+    models: core.models,
+    inFlight: core.agentServer.inFlight,
+    halted: serving.halted,
+    // Once: the CLI stops the agent when it halts, and again on a signal that arrives meanwhile.
+    stop: (graceMs = 5_000) => (stopped ??= stopAgent(core, serving, graceMs)),
+  };
 }

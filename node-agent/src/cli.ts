@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<number | null> {
     case "verify-settlement":
       return verifySettlementCommand(rest);
     case "start":
-      // Keeps running; the shutdown module exits the process.
+      // Keeps running: the shutdown module exits the process, or this fails once the agent halts on its own.
       await startCommand(rest);
       return null;
     case undefined:

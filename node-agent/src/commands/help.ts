@@ -35,13 +35,22 @@ Options:
 export const START_HELP = `Usage: node-agent start --gateway URL --upstream URL [options]
 
 Loads the node key (creating it if missing), learns the models the upstream serves and the gateway's public
-key, then listens for the gateway's signed requests and heartbeats to the gateway. Stop with Ctrl-C/SIGTERM.
+key, then serves the gateway's signed requests. Stop with Ctrl-C/SIGTERM.
+
+Two ways to reach the gateway:
+  session mode (the default)  the agent dials the gateway over a WebSocket (wss://) and the gateway sends its
+                              requests down it: no port is opened, so a node behind NAT or a firewall works. The
+                              agent reconnects by itself after a gateway restart or a network failure. If another
+                              agent starts with the same key, this one stops (exit status 1).
+  listening mode              with --listen or --public-url: the agent listens on a port and heartbeats its URL;
+                              the gateway must be able to reach that URL.
 
 Options:
   --gateway URL       the Meshgate gateway, e.g. https://meshgate.example.workers.dev
   --upstream URL      the inference server root, e.g. http://127.0.0.1:11434 (a trailing /v1 is ignored)
-  --listen HOST:PORT  where to listen (default ${DEFAULT_LISTEN}; port 0 picks a free port)
-  --public-url URL    how the gateway reaches this node (default http://<listen host>:<port>)
+  --listen HOST:PORT  listening mode: where to listen (default ${DEFAULT_LISTEN} with --public-url; port 0 picks a
+                      free port)
+  --public-url URL    listening mode: how the gateway reaches this node (default http://<listen host>:<port>)
   --key-file FILE     the node key (default ${DEFAULT_KEY_FILE})
   --models a,b        advertise these models instead of asking the upstream's /v1/models
   --capacity N        concurrent requests this node accepts (default ${DEFAULT_CAPACITY})

@@ -5,13 +5,11 @@ import { UsageError } from "./usage-error.js";
 const required = ["--gateway", "https://gw.example", "--upstream", "http://127.0.0.1:11434"];
 
 describe("node-agent start options", () => {
-  it("uses the documented defaults", () => {
+  it("uses the documented defaults: session mode, nothing listens", () => {
     expect(parseStartOptions(required)).toEqual({
       gatewayUrl: "https://gw.example",
       upstreamUrl: "http://127.0.0.1:11434",
-      listenHost: "127.0.0.1",
-      listenPort: 8790,
-      publicUrl: undefined,
+      listen: null,
       keyFile: "./node-key.json",
       models: undefined,
       capacity: 64,
@@ -76,7 +74,15 @@ describe("node-agent start options", () => {
     ["9100", "127.0.0.1", 9100],
     [":9200", "127.0.0.1", 9200],
   ])("reads --listen %s", (listen, host, port) => {
-    expect(parseStartOptions([...required, "--listen", listen])).toMatchObject({ listenHost: host, listenPort: port });
+    expect(parseStartOptions([...required, "--listen", listen])).toMatchObject({
+      listen: { host, port, publicUrl: undefined },
+    });
+  });
+
+  it("listens on the default address when only --public-url is given", () => {
+    expect(parseStartOptions([...required, "--public-url", "https://node.example/"])).toMatchObject({
+      listen: { host: "127.0.0.1", port: 8790, publicUrl: "https://node.example" },
+    });
   });
 
   it("accepts an OpenAI-style base URL for the upstream and a model list", () => {

@@ -11,12 +11,19 @@ export const DEFAULT_LISTEN = "127.0.0.1:8790";
 export const DEFAULT_CAPACITY = 64;
 const MAX_CAPACITY = 100_000;
 
+/** Listening mode: the gateway dials the node at its URL. */
+export interface ListenOptions {
+  host: string;
+  port: number;
+  /** How the gateway reaches the node; its listening address when absent. */
+  publicUrl: string | undefined;
+}
+
 export interface StartOptions {
   gatewayUrl: string;
   upstreamUrl: string;
-  listenHost: string;
-  listenPort: number;
-  publicUrl: string | undefined;
+  /** Null in session mode (neither --listen nor --public-url): nothing listens, the agent dials the gateway. */
+  listen: ListenOptions | null;
   keyFile: string;
   models: string[] | undefined;
   capacity: number;
@@ -57,6 +64,13 @@ function capacity(text: string | undefined): number {
   return value;
 }
 
+/** Listening mode when either option is given (--public-url alone listens on the default address); else null. */
+function listenOptions(listen: string | undefined, publicUrl: string | undefined): ListenOptions | null {
+  if (listen === undefined && publicUrl === undefined) return null;
+  const { host, port } = parseListen(listen ?? DEFAULT_LISTEN);
+  return { host, port, publicUrl: publicUrl === undefined ? undefined : httpUrl("public-url", publicUrl) };
+}
+
 /** Returns "help" when --help was asked for. */
 export function parseStartOptions(args: string[]): StartOptions | "help" {
   const { values } = parseArgs({
@@ -76,7 +90,6 @@ export function parseStartOptions(args: string[]): StartOptions | "help" {
     },
   });
   if (values.help) return "help";
-  const listen = parseListen(values.listen ?? DEFAULT_LISTEN);
   const models = values.models
     ?.split(",")
     .map((m) => m.trim())
@@ -97,9 +110,7 @@ export function parseStartOptions(args: string[]): StartOptions | "help" {
     gatewayUrl: httpUrl("gateway", values.gateway),
     // Operators often paste an OpenAI "base URL"; the agent appends /v1/... itself.
     upstreamUrl: httpUrl("upstream", values.upstream).replace(/\/v1$/, ""),
-    listenHost: listen.host,
-    listenPort: listen.port,
-    publicUrl: values["public-url"] === undefined ? undefined : httpUrl("public-url", values["public-url"]),
+    listen: listenOptions(values.listen, values["public-url"]),
     keyFile,
     models,
     capacity: capacity(values.capacity),

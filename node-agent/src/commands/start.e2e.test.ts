@@ -2,9 +2,10 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { RECEIPT_HEADER } from "@meshgate/schemas";
+import { RECEIPT_HEADER, SessionClose } from "@meshgate/schemas";
 import { startSimBackend } from "../../../tools/sim-backend/server.js";
 import { startFakeGateway } from "../../test/fake-gateway.js";
+import { FakeSessionGateway } from "../../test/fake-session-gateway.js";
 import { send, signedRequest } from "../../test/gateway-request.js";
 import { runCli, startCli } from "../../test/run-cli.js";
 
@@ -107,6 +108,29 @@ describe("node-agent start", () => {
     expect(result.stderr).toContain("llama3: --price llama3=100:201 is above the gateway's ceiling of 100:200");
     expect(result.stderr).not.toContain(" listening ");
     expect(gateway.heartbeats).toEqual([]);
+  });
+
+  it("dials the gateway without listening by default, and exits 1 when another agent takes its node over", {
+    timeout: 30_000,
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "node-agent-start-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const gateway = await FakeSessionGateway.start();
+    cleanups.push(() => gateway.close());
+    const args = ["start", "--gateway", gateway.url, "--upstream", "http://127.0.0.1:9", "--models", "llama3"];
+    const cli = startCli([...args, "--key-file", "key.json"], dir);
+    cleanups.push(async () => {
+      if (cli.child.exitCode === null) cli.child.kill("SIGKILL");
+    });
+    const open = await cli.waitForLine(/ session open .*\bnode=(\S+)/);
+    const side = await gateway.waitForSession(1);
+    expect(open).toContain(`node=${side.nodeId}`);
+    expect((await side.waitForState()).models).toEqual([{ id: "llama3" }]);
+    side.socket.close(SessionClose.replaced, "replaced");
+    expect(await cli.waitForLine(/node-agent: error: /)).toContain(
+      "another agent with this node's key connected to the gateway; this agent stops serving",
+    );
+    expect(await cli.exited).toBe(1);
   });
 
   it("explains a missing --gateway and exits 2", { timeout: 20_000 }, async () => {

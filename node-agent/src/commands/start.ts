@@ -30,17 +30,15 @@ export async function startCommand(args: string[]): Promise<void> {
   const shutdown = handleShutdownSignals(log);
   const identity = await loadOrCreateIdentity(options.keyFile, log);
   log("node identity", { node: identity.nodeId, key_file: options.keyFile });
-  if (!options.publicUrl && (options.listenHost === "0.0.0.0" || options.listenHost === "::")) {
+  const { listen } = options;
+  if (listen && !listen.publicUrl && (listen.host === "0.0.0.0" || listen.host === "::")) {
     log("warning: listening on all interfaces without --public-url; the gateway cannot reach a wildcard address");
   }
-  const agent = await startAgent({
+  const common = {
     identity,
     reloadIdentity: () => readKeyFile(options.keyFile),
     gatewayUrl: options.gatewayUrl,
     upstreamUrl: options.upstreamUrl,
-    listenHost: options.listenHost,
-    listenPort: options.listenPort,
-    publicUrl: options.publicUrl,
     models: options.models ? modelsFromList(options.models) : undefined,
     capacity: options.capacity,
     prices: options.prices,
@@ -48,6 +46,15 @@ export async function startCommand(args: string[]): Promise<void> {
     receiptLog: options.receiptLog,
     log,
     signal: shutdown.signal,
-  });
+  };
+  const agent = await startAgent(
+    listen
+      ? { ...common, listenHost: listen.host, listenPort: listen.port, publicUrl: listen.publicUrl }
+      : { ...common, session: {} },
+  );
   shutdown.setCleanup(() => agent.stop());
+  // Another agent took this node over: stop (receipts flushed) and exit non-zero, saying why.
+  const reason = await agent.halted;
+  await agent.stop();
+  throw new Error(reason);
 }
