@@ -20,6 +20,8 @@ export interface Cluster {
   /** A scratch directory removed with the cluster (key files, logs). */
   scratch: string;
   adminToken: string;
+  /** The gateway's secrets and vars: a restarted gateway given them keeps its keys and admin token. */
+  vars: Record<string, string>;
   /** The backend behind the first agent: the one every agent shares unless `nodes` gave each its own. */
   backend: SimBackend;
   /** The backend behind each agent, in the order of `agents` (the same object repeated when shared). */
@@ -47,6 +49,8 @@ export interface ClusterOptions {
   nodes?: NodeSpec[];
   /** Extra Worker vars, e.g. FIRST_TOKEN_TIMEOUT_MS (the generated secrets are kept). */
   vars?: Record<string, string>;
+  /** Agents dial the gateway over WebSocket (no listening port), as nodes behind NAT do; they listen by default. */
+  session?: boolean;
 }
 
 /** An agent and the backend behind it. */
@@ -122,6 +126,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           sink: quietSink(`agent-${i + 1}`),
           ...(capacity === undefined ? {} : { capacity }),
           ...(spec?.prices ? { prices: spec.prices } : {}),
+          ...(opts.session ? { session: true } : {}),
         });
       }),
     );
@@ -136,6 +141,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       gateway,
       scratch,
       adminToken: vars.ADMIN_TOKEN,
+      vars,
       backend,
       backends,
       agents,
