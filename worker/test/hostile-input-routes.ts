@@ -22,6 +22,7 @@ const ALL_ROUTES: readonly Route[] = [
   { method: "GET", path: "/v1/nodes" },
   { method: "POST", path: "/v1/nodes/heartbeat" },
   { method: "POST", path: "/v1/nodes/rotate-key" },
+  { method: "GET", path: "/v1/nodes/connect/x" },
   { method: "GET", path: "/.well-known/meshgate.json" },
   { method: "POST", path: "/admin/keys" },
   { method: "GET", path: "/admin/keys" },
