@@ -4,7 +4,7 @@
 // With --capacity 2, two disconnects that kept their slots would leave the node "at capacity" (503 no_capacity).
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHAT_MODEL, startCluster, type Cluster } from "./support/cluster.js";
+import { CHAT_MODEL, startCluster, TRANSPORTS, type Cluster } from "./support/cluster.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
 import { usageOnceRecorded } from "./support/usage.js";
 
@@ -36,10 +36,15 @@ function requestThenHangUp(gatewayUrl: string, apiKey: string): Promise<string> 
   });
 }
 
-describe("clients that hang up mid-stream", E2E, () => {
+describe.each(TRANSPORTS)("clients that hang up mid-stream (%s)", E2E, (transport) => {
   let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startCluster({ agents: 1, name: "disconnect", capacity: CAPACITY });
+    cluster = await startCluster({
+      agents: 1,
+      name: `disconnect-${transport}`,
+      capacity: CAPACITY,
+      session: transport === "session",
+    });
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
 

@@ -5,7 +5,7 @@ import { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listNodes } from "../gateway/nodes.js";
 import { pollUntil } from "../processes/index.js";
-import { startCluster, type Cluster } from "./support/cluster.js";
+import { startCluster, TRANSPORTS, type Cluster } from "./support/cluster.js";
 import { routedChat, tally, type RoutedAnswer } from "./support/routed.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
 
@@ -27,13 +27,14 @@ async function settle(requests: Promise<RoutedAnswer>[]): Promise<{ answers: Rou
   return { answers, refusals };
 }
 
-describe("a burst on a freshly joined mesh", E2E, () => {
+describe.each(TRANSPORTS)("a burst on a freshly joined mesh (%s)", E2E, (transport) => {
   let cluster: Cluster;
 
   beforeAll(async () => {
     cluster = await startCluster({
       agents: 3,
-      name: "fresh-burst",
+      name: `fresh-burst-${transport}`,
+      session: transport === "session",
       nodes: [0, 1, 2].map(() => ({ latencyMs: BURST_LATENCY_MS, capacity: CAPACITY })),
     });
   }, SETUP_TIMEOUT_MS);

@@ -2,17 +2,17 @@
 // front of a simulated backend.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHAT_MODEL, EMBED_MODEL, startCluster, type Cluster } from "./support/cluster.js";
+import { CHAT_MODEL, EMBED_MODEL, startCluster, TRANSPORTS, type Cluster } from "./support/cluster.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
 
 const messages = [{ role: "user" as const, content: "Say something about meshes." }];
 
-describe("OpenAI-compatible API through the gateway", E2E, () => {
+describe.each(TRANSPORTS)("OpenAI-compatible API through the gateway (%s)", E2E, (transport) => {
   let cluster: Cluster;
   let nodeIds: string[];
 
   beforeAll(async () => {
-    cluster = await startCluster({ agents: 2, name: "openai" });
+    cluster = await startCluster({ agents: 2, name: `openai-${transport}`, session: transport === "session" });
     nodeIds = cluster.agents.map((a) => a.nodeId);
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);

@@ -13,6 +13,12 @@ import { startSimBackend, type SimBackend, type SimBackendOptions } from "@meshg
 import { quietSink, recentOutput } from "./quiet.js";
 
 export const CHAT_MODEL = "sim-small";
+/**
+ * How agents are reached: dialled at their URL, or through the session they dialled in on. Suites that must hold for
+ * both run once per transport (`describe.each(TRANSPORTS)`).
+ */
+export const TRANSPORTS = ["direct", "session"] as const;
+export type Transport = (typeof TRANSPORTS)[number];
 export const EMBED_MODEL = "sim-embed";
 
 export interface Cluster {
