@@ -1,7 +1,7 @@
 // A minimal HTTP load generator on node:http with a keep-alive Agent. The OpenAI SDK (or fetch/undici with its
 // stream machinery) costs more client CPU per request than the sub-millisecond differences being measured, and the
 // client shares two cores with everything it measures, so each request here is as cheap as node:http allows.
-import { Agent, request } from "node:http";
+import { Agent, request, type IncomingMessage } from "node:http";
 
 export interface Probe {
   /** Absolute URL, e.g. http://127.0.0.1:8787/v1/chat/completions. */
@@ -10,6 +10,8 @@ export interface Probe {
   body: Buffer;
   /** Count SSE events in the body (costs a scan of every chunk, so only for the streaming phase). */
   countEvents?: boolean;
+  /** The node that must answer (the gateway's `x-meshgate-node`): any other makes the sample a failure. */
+  expectNode?: string;
 }
 
 export interface Sample {
@@ -45,6 +47,15 @@ function countBlankLines(chunk: Buffer, previousEndedWithNewline: boolean): numb
     prev = byte;
   }
   return n;
+}
+
+/** Why the answer does not count, or null: a non-2xx status, or the wrong node when the probe was pinned to one. */
+function answerError(probe: Probe, res: IncomingMessage): string | null {
+  const status = res.statusCode ?? 0;
+  if (status < 200 || status >= 300) return `HTTP ${status}`;
+  if (probe.expectNode === undefined) return null;
+  const node = res.headers["x-meshgate-node"];
+  return node === probe.expectNode ? null : `answered by node ${String(node)}, not ${probe.expectNode}`;
 }
 
 export function send(agent: Agent, probe: Probe): Promise<Sample> {
@@ -87,10 +98,9 @@ export function send(agent: Agent, probe: Probe): Promise<Sample> {
         });
         res.on("end", () => {
           const totalNs = process.hrtime.bigint() - started;
-          const status = res.statusCode ?? 0;
           resolve({
-            status,
-            error: status >= 200 && status < 300 ? null : `HTTP ${status}`,
+            status: res.statusCode ?? 0,
+            error: answerError(probe, res),
             headersNs,
             firstByteNs,
             totalNs,

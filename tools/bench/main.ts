@@ -25,6 +25,7 @@ import {
 import { formatHeartbeatVerify, heartbeatVerifyPhase } from "./heartbeats/heartbeat-verify-bench.js";
 import { formatReport, writeResults, type BenchResults } from "./report.js";
 import { formatRoutingBench, runRoutingBench, type RoutingBenchOptions } from "./routing/routing-bench.js";
+import { sessionVsDirectPhase } from "./session-vs-direct.js";
 import { LOG_FILE, startStack, type Stack } from "./stack.js";
 import { STREAM_EVENTS, streamCpuPhase, type StreamCpuResult } from "./stream-cpu.js";
 import { plainTarget, signedAgentTarget, STREAM_TOKEN_INTERVAL_MS } from "./targets.js";
@@ -85,6 +86,8 @@ const HELP = `Usage: npm run bench [-- --quick]
 
 Starts a simulated backend, a node agent, the Meshgate gateway and a bare pass-through Worker (both under workerd),
 measures latency, throughput, streaming and CPU per request for each path, and prints them against the targets.
+Then compares the same request through the gateway to that agent (direct) and to a second agent in session mode
+(it dials the gateway; requests come down its WebSocket), each pinned with provider.only.
 First measures heartbeat signature verification in one workerd isolate (WebCrypto against @noble/ed25519), and
 heartbeats accepted per second through the whole gateway path into one NodeRegistry, and the router's decision
 time on tables of 100, 1,000 and 10,000 live nodes.
@@ -102,7 +105,8 @@ async function buildTargets(stack: Stack): Promise<Target[]> {
     plainTarget("backend", "backend direct", stack.backendUrl, stack.apiKey),
     await signedAgentTarget(stack.agentUrl, stack.agentNodeId, stack.gatewaySeed),
     plainTarget("bare", "bare Worker (workerd)", stack.bareUrl, stack.apiKey),
-    plainTarget("meshgate", "Meshgate whole path", stack.gatewayUrl, stack.apiKey),
+    // Only the direct agent serves MODEL; checked on every answer, as the session agent runs alongside.
+    plainTarget("meshgate", "Meshgate whole path", stack.gatewayUrl, stack.apiKey, stack.agentNodeId),
   ];
 }
 
@@ -130,6 +134,7 @@ async function run(quick: boolean): Promise<BenchResults> {
     stack.meters.meshgate,
     stack.meters.bare,
     stack.meters.agent,
+    stack.meters.sessionAgent,
     stack.meters.backend,
     stack.meters.client,
   ];
@@ -163,10 +168,17 @@ async function run(quick: boolean): Promise<BenchResults> {
       { streams: sizes.cpuStreams, concurrency: STREAM_CPU_CONCURRENCY },
       sizes.rounds,
     );
-    return { latency, throughput, stream, streamCpu };
+    const sessionVsDirect = await sessionVsDirectPhase(
+      stack,
+      { ...sizes, streamConcurrency: STREAM_CPU_CONCURRENCY },
+      meters,
+      machine,
+      progress,
+    );
+    return { latency, throughput, stream, streamCpu, sessionVsDirect };
   });
   const measuredSeconds = (Date.now() - measuringSince) / 1000;
-  const { latency, throughput, stream, streamCpu } = measuring.result;
+  const { latency, throughput, stream, streamCpu, sessionVsDirect } = measuring.result;
 
   const results: TargetResult[] = targets.map((t) => ({
     id: t.id,
@@ -186,6 +198,7 @@ async function run(quick: boolean): Promise<BenchResults> {
     targets: results,
     cpuMeters: meters.map((m) => m.label),
     streamCpu,
+    sessionVsDirect,
     verdicts: judge(results, {
       meshgateUs: streamCpuOf(streamCpu, "meshgate"),
       bareUs: streamCpuOf(streamCpu, "bare"),

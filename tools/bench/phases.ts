@@ -5,8 +5,11 @@ import { measureCpu, otherCores, type CpuMeter } from "./cpu.js";
 import { closedLoop, describeFailures, type Probe, type Sample } from "./load.js";
 import { nsToMs, ratePerSecond, summarize, type Summary } from "./stats.js";
 
-export interface Target {
-  id: "backend" | "agent" | "bare" | "meshgate";
+/** The main tables' targets; other phases (session-vs-direct.ts) measure targets of their own ids. */
+export type TargetId = "backend" | "agent" | "bare" | "meshgate";
+
+export interface Target<Id extends string = TargetId> {
+  id: Id;
   label: string;
   /** `count` requests to send, one probe each (a target may sign each one in advance, off the clock). */
   probes(count: number, streamed: boolean): Promise<Probe[]>;
@@ -53,7 +56,7 @@ const SETTLE_MS = 300;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Failed requests would be cheap 4xx/5xx answers that flatter every number: a bench with any is not a result. */
-function ensureAllOk(target: Target, phase: string, samples: readonly Sample[]): void {
+function ensureAllOk(target: Target<string>, phase: string, samples: readonly Sample[]): void {
   const failures = describeFailures(samples);
   if (failures) throw new Error(`${target.label}, ${phase}: ${failures}`);
 }
@@ -62,20 +65,20 @@ const mean = (samples: readonly Sample[], pick: (s: Sample) => number) =>
   samples.reduce((sum, s) => sum + pick(s), 0) / samples.length;
 
 /** Per-target samples, gathered in alternating rounds (see `interleaved`). */
-type SampleSets = Map<Target["id"], Sample[]>;
+type SampleSets<Id extends string> = Map<Id, Sample[]>;
 
 /**
  * Sequential requests to every target in `rounds` alternating rounds rather than one target after another: on a
  * shared, noisy machine a burst of background load then hits every target alike instead of skewing one of them.
  */
-async function interleaved(
-  targets: readonly Target[],
+async function interleaved<Id extends string>(
+  targets: readonly Target<Id>[],
   total: number,
   rounds: number,
   stream: boolean,
   phase: string,
-): Promise<SampleSets> {
-  const sets: SampleSets = new Map(targets.map((t) => [t.id, []]));
+): Promise<SampleSets<Id>> {
+  const sets: SampleSets<Id> = new Map(targets.map((t) => [t.id, []]));
   const perRound = Math.ceil(total / rounds);
   for (let round = 0; round < rounds; round++) {
     for (const target of targets) {
@@ -87,15 +90,15 @@ async function interleaved(
   return sets;
 }
 
-async function warmUp(targets: readonly Target[], count: number, stream: boolean): Promise<void> {
+async function warmUp(targets: readonly Target<string>[], count: number, stream: boolean): Promise<void> {
   for (const target of targets)
     ensureAllOk(target, "warm-up", (await closedLoop(await target.probes(count, stream), 1)).samples);
 }
 
-export async function latencyPhase(
-  targets: readonly Target[],
+export async function latencyPhase<Id extends string>(
+  targets: readonly Target<Id>[],
   sizes: PhaseSizes,
-): Promise<Map<Target["id"], LatencyResult>> {
+): Promise<Map<Id, LatencyResult>> {
   await warmUp(targets, sizes.warmup, false);
   const sets = await interleaved(targets, sizes.latencyRequests, sizes.rounds, false, "latency");
   return new Map(
@@ -104,7 +107,7 @@ export async function latencyPhase(
 }
 
 export async function throughputPhase(
-  target: Target,
+  target: Target<string>,
   sizes: PhaseSizes,
   meters: readonly CpuMeter[],
   machine: CpuMeter,
@@ -134,10 +137,10 @@ export async function throughputPhase(
   };
 }
 
-export async function streamPhase(
-  targets: readonly Target[],
+export async function streamPhase<Id extends string>(
+  targets: readonly Target<Id>[],
   sizes: PhaseSizes,
-): Promise<Map<Target["id"], StreamResult>> {
+): Promise<Map<Id, StreamResult>> {
   await warmUp(targets, Math.max(3, Math.round(sizes.streamRequests / 5)), true);
   const sets = await interleaved(targets, sizes.streamRequests, sizes.rounds, true, "stream");
   return new Map(

@@ -6,6 +6,7 @@ import type { HeartbeatPathResult } from "./heartbeats/path-format.js";
 import type { MachineFacts } from "./machine.js";
 import type { PhaseSizes } from "./phases.js";
 import type { RoutingSizeResult } from "./routing/routing-bench.js";
+import { formatSessionVsDirect, type SessionVsDirect } from "./session-compare.js";
 import type { StreamCpuResult } from "./stream-cpu.js";
 import type { TargetResult, Verdict } from "./verdicts.js";
 
@@ -28,6 +29,8 @@ export interface BenchResults {
   routing?: RoutingSizeResult[];
   /** workerd CPU per 50-event stream, per Worker. */
   streamCpu: StreamCpuResult[];
+  /** The same request through the gateway to the direct agent and to the session agent. */
+  sessionVsDirect?: SessionVsDirect;
 }
 
 const ms = (v: number) => v.toFixed(3);
@@ -140,6 +143,7 @@ export function formatReport(r: BenchResults): string {
     gatewayCpuTable(r),
     ``,
     verdictTable(r.verdicts),
+    ...(r.sessionVsDirect ? [``, formatSessionVsDirect(r.sessionVsDirect)] : []),
     ...warning,
     ``,
   ].join("\n");

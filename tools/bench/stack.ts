@@ -1,8 +1,10 @@
 // Starts everything the bench measures: the simulated backend, the bare Worker, the Meshgate gateway (fresh secrets,
-// in-memory state), an API key and one node agent, registered. Every piece registers its own cleanup with
+// in-memory state), an API key and two node agents on the same backend, registered: one the gateway dials (direct),
+// one that dials the gateway (session mode), which serves only PAIR_MODEL so that the other phases never reach it. Every piece registers its own cleanup with
 // tools/processes, so `shutdown()` (or Ctrl-C) stops them all, whatever failed halfway.
 import { mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { DEFAULT_SIM_MODELS } from "@meshgate/sim-backend";
 import { generateDevVars } from "../gateway/dev-vars.js";
 import { startGateway, type Gateway } from "../gateway/gateway.js";
 import { MESHGATE_DIR, REPO_ROOT } from "../gateway/paths.js";
@@ -11,6 +13,7 @@ import { waitForNode } from "../gateway/nodes.js";
 import { spawnProcess, startNodeAgent, type LineSink, type ManagedProcess } from "../processes/index.js";
 import { startBareWorker } from "./bare-gateway.js";
 import { groupMeter, processMeter, selfMeter, type CpuMeter } from "./cpu.js";
+import { PAIR_MODEL } from "./targets.js";
 
 export const BENCH_DIR = join(MESHGATE_DIR, "bench");
 export const LOG_FILE = join(BENCH_DIR, "bench.log");
@@ -26,11 +29,20 @@ export interface Stack {
   backendUrl: string;
   agentUrl: string;
   agentNodeId: string;
+  /** The agent in session mode (no port). */
+  sessionNodeId: string;
   bareUrl: string;
   gatewayUrl: string;
   apiKey: string;
   gatewaySeed: string;
-  meters: { meshgate: CpuMeter; bare: CpuMeter; agent: CpuMeter; backend: CpuMeter; client: CpuMeter };
+  meters: {
+    meshgate: CpuMeter;
+    bare: CpuMeter;
+    agent: CpuMeter;
+    sessionAgent: CpuMeter;
+    backend: CpuMeter;
+    client: CpuMeter;
+  };
 }
 
 /**
@@ -51,6 +63,8 @@ export function spawnBackend(opts: StackOptions, sink: LineSink): ManagedProcess
   const args = [
     "--port",
     "0",
+    "--models",
+    [...DEFAULT_SIM_MODELS, PAIR_MODEL].join(","),
     "--token-interval-ms",
     String(opts.tokenIntervalMs),
     "--latency-ms",
@@ -102,11 +116,24 @@ export async function startStack(opts: StackOptions, progress: (line: string) =>
   });
   await waitForNode(gateway.url, agent.nodeId);
   progress(`node agent      ${agent.url} (pid ${agent.process.pid}), registered as ${agent.nodeId}`);
+  const session = await startNodeAgent({
+    name: "session-agent",
+    gatewayUrl: gateway.url,
+    upstreamUrl: backendUrl,
+    keyFile: join(BENCH_DIR, "session-node-key.json"),
+    session: true,
+    models: [PAIR_MODEL],
+    capacity: 1000,
+    sink: sink("session-agent"),
+  });
+  await waitForNode(gateway.url, session.nodeId);
+  progress(`session agent   no port (pid ${session.process.pid}), session open as ${session.nodeId}`);
 
   return {
     backendUrl,
     agentUrl: agent.url,
     agentNodeId: agent.nodeId,
+    sessionNodeId: session.nodeId,
     bareUrl: bare.url,
     gatewayUrl: gateway.url,
     apiKey,
@@ -115,6 +142,7 @@ export async function startStack(opts: StackOptions, progress: (line: string) =>
       meshgate: processMeter("workerd Meshgate", pidOf(gateway, "gateway")),
       bare: processMeter("workerd bare", pidOf(bare, "bare Worker")),
       agent: groupMeter("node agent", agent.process.pid),
+      sessionAgent: groupMeter("session agent", session.process.pid),
       backend: groupMeter("sim backend", backend.pid),
       client: selfMeter("bench client"),
     },

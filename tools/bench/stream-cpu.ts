@@ -3,7 +3,7 @@
 // 10 ms, so this is what a stream costs the gateway, next to the least any Worker on the same runtime spends.
 import { measureCpu, type CpuMeter } from "./cpu.js";
 import { closedLoop, describeFailures, type Probe } from "./load.js";
-import { CHAT_PATH, MODEL, STREAM_TOKEN_INTERVAL_MS } from "./targets.js";
+import { CHAT_PATH, MODEL, PAIR_MODEL, STREAM_TOKEN_INTERVAL_MS } from "./targets.js";
 
 /** 46 tokens: a role chunk, 46 content chunks, a finish chunk, the usage chunk and [DONE] are 50 events at the node. */
 export const STREAM_TOKENS = 46;
@@ -20,6 +20,8 @@ export interface StreamCpuTarget {
   apiKey: string;
   /** The workerd serving this target. */
   meter: CpuMeter;
+  /** Pins every stream to this node (PAIR_MODEL, `provider.only`) and checks that it answered; none: MODEL, unpinned. */
+  node?: string;
 }
 
 export interface StreamCpuResult {
@@ -30,33 +32,47 @@ export interface StreamCpuResult {
 }
 
 function probe(target: StreamCpuTarget): Probe {
+  const pinned = target.node === undefined ? {} : { provider: { only: [target.node] } };
   const body = Buffer.from(
     JSON.stringify({
-      model: MODEL,
+      model: target.node === undefined ? MODEL : PAIR_MODEL,
       messages: [{ role: "user", content: "Count to fifty for the benchmark." }],
       stream: true,
       max_tokens: STREAM_TOKENS,
       sim_token_interval_ms: STREAM_TOKEN_INTERVAL_MS,
+      ...pinned,
     }),
   );
   return {
     url: target.baseUrl + CHAT_PATH,
     headers: { "content-type": "application/json", authorization: `Bearer ${target.apiKey}` },
     body,
+    ...(target.node === undefined ? {} : { expectNode: target.node }),
   };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function oneTarget(target: StreamCpuTarget, sizes: StreamCpuSizes): Promise<StreamCpuResult> {
+/** Streams measured in one closed loop, and the CPU microseconds per stream of each meter's process. */
+export interface StreamLoopCpu {
+  streams: number;
+  cpuUsPerStream: Record<string, number>;
+}
+
+/** One warmed-up closed loop of `sizes.streams` streams to `target`, with the CPU each of `meters` spent on it. */
+export async function measureStreams(
+  target: StreamCpuTarget,
+  sizes: StreamCpuSizes,
+  meters: readonly CpuMeter[],
+): Promise<StreamLoopCpu> {
   const p = probe(target);
   // One at a time first: a node the gateway has not yet seen answer is held to a few concurrent requests.
-  await closedLoop(new Array<Probe>(10).fill(p), 1);
+  const first = await closedLoop(new Array<Probe>(10).fill(p), 1);
   const warm = await closedLoop(new Array<Probe>(Math.max(sizes.concurrency * 2, 20)).fill(p), sizes.concurrency);
-  const warmFailures = describeFailures(warm.samples);
+  const warmFailures = describeFailures([...first.samples, ...warm.samples]);
   if (warmFailures) throw new Error(`${target.label}, stream CPU warm-up: ${warmFailures}`);
   await sleep(300);
-  const { result, cpuSeconds } = await measureCpu([target.meter], async () => {
+  const { result, cpuSeconds } = await measureCpu(meters, async () => {
     const loop = await closedLoop(new Array<Probe>(sizes.streams).fill(p), sizes.concurrency);
     // Off-response-path work (settling, recording) lands inside the window.
     await sleep(300);
@@ -64,11 +80,15 @@ async function oneTarget(target: StreamCpuTarget, sizes: StreamCpuSizes): Promis
   });
   const failures = describeFailures(result.samples);
   if (failures) throw new Error(`${target.label}, stream CPU: ${failures}`);
-  return {
-    label: target.label,
-    streams: result.samples.length,
-    cpuUsPerStream: ((cpuSeconds[target.meter.label] ?? 0) * 1e6) / result.samples.length,
-  };
+  const streams = result.samples.length;
+  const cpuUsPerStream: Record<string, number> = {};
+  for (const m of meters) cpuUsPerStream[m.label] = ((cpuSeconds[m.label] ?? 0) * 1e6) / streams;
+  return { streams, cpuUsPerStream };
+}
+
+async function oneTarget(target: StreamCpuTarget, sizes: StreamCpuSizes): Promise<StreamCpuResult> {
+  const { streams, cpuUsPerStream } = await measureStreams(target, sizes, [target.meter]);
+  return { label: target.label, streams, cpuUsPerStream: cpuUsPerStream[target.meter.label] ?? Number.NaN };
 }
 
 /** Alternates the targets over `rounds`, so background load on a shared machine hits each alike; sums per target. */

@@ -3,7 +3,7 @@
 import { jwkThumbprint, webCryptoSignerFromSeed } from "@meshgate/schemas";
 import { signGatewayRequest } from "@meshgate/schemas/testing";
 import type { Probe } from "./load.js";
-import type { Target } from "./phases.js";
+import type { Target, TargetId } from "./phases.js";
 
 export const CHAT_PATH = "/v1/chat/completions";
 export const MODEL = "sim-small";
@@ -14,28 +14,67 @@ export const STREAM_TOKEN_INTERVAL_MS = 5;
 /** The simulated backend's pace for one request (its `sim_token_interval_ms`), passed through every hop. */
 const pace = { sim_token_interval_ms: STREAM_TOKEN_INTERVAL_MS };
 /**
+ * Served by both the direct and the session agent (sim-small by the direct one only, so every other phase routes as
+ * it did before the session agent existed); session-vs-direct.ts pins each request to one of them.
+ */
+export const PAIR_MODEL = "sim-pair";
+
+/**
  * Non-streamed and streamed bodies; the simulated model answers 16 tokens either way (16 chunks when streamed). Only
  * the timed streams are paced: Meshgate asks a node for a stream even for a non-streamed request, which the backend
- * then answers at once, as it answers the other paths' non-streamed requests.
+ * then answers at once, as it answers the other paths' non-streamed requests. `pin`: `provider.only`, which the
+ * gateway strips before forwarding.
  */
-const PLAIN_BODY = Buffer.from(JSON.stringify({ model: MODEL, messages }));
-const STREAM_BODY = Buffer.from(JSON.stringify({ model: MODEL, messages, stream: true, ...pace }));
+function chatBodies(model: string, pin?: string): { plain: Buffer; streamed: Buffer } {
+  const provider = pin === undefined ? {} : { provider: { only: [pin] } };
+  return {
+    plain: Buffer.from(JSON.stringify({ model, messages, ...provider })),
+    streamed: Buffer.from(JSON.stringify({ model, messages, stream: true, ...pace, ...provider })),
+  };
+}
+const { plain: PLAIN_BODY } = chatBodies(MODEL);
 /** What the gateway forwards for a streamed request: it always asks the node for usage, to meter every token. */
 const NODE_STREAM_BODY = Buffer.from(
   JSON.stringify({ model: MODEL, messages, stream: true, ...pace, stream_options: { include_usage: true } }),
 );
 
-/** A target that takes the same request every time (the backend, the bare Worker, the gateway). */
-export function plainTarget(id: Target["id"], label: string, baseUrl: string, apiKey: string): Target {
+function fixedTarget<Id extends string>(
+  id: Id,
+  label: string,
+  url: string,
+  apiKey: string,
+  bodies: ReturnType<typeof chatBodies>,
+  expectNode?: string,
+): Target<Id> {
   // The same headers everywhere (the backend and bare Worker ignore the key) so request sizes are identical.
   const headers = { "content-type": "application/json", authorization: `Bearer ${apiKey}` };
-  const plain: Probe = { url: baseUrl + CHAT_PATH, headers, body: PLAIN_BODY };
-  const streamed: Probe = { url: baseUrl + CHAT_PATH, headers, body: STREAM_BODY, countEvents: true };
+  const node = expectNode === undefined ? {} : { expectNode };
+  const plain: Probe = { url, headers, body: bodies.plain, ...node };
+  const streamed: Probe = { url, headers, body: bodies.streamed, countEvents: true, ...node };
   return {
     id,
     label,
     probes: (count, stream) => Promise.resolve(new Array<Probe>(count).fill(stream ? streamed : plain)),
   };
+}
+
+/**
+ * A target that takes the same request every time (the backend, the bare Worker, the gateway). `expectNode`: the
+ * node that must answer each request through the gateway (checked, not requested).
+ */
+export function plainTarget(id: TargetId, label: string, baseUrl: string, apiKey: string, expectNode?: string): Target {
+  return fixedTarget(id, label, baseUrl + CHAT_PATH, apiKey, chatBodies(MODEL), expectNode);
+}
+
+/** The gateway, each request pinned to `nodeId` with `provider.only`, and answered by it (or the phase fails). */
+export function pinnedTarget<Id extends string>(
+  id: Id,
+  label: string,
+  gatewayUrl: string,
+  apiKey: string,
+  nodeId: string,
+): Target<Id> {
+  return fixedTarget(id, label, gatewayUrl + CHAT_PATH, apiKey, chatBodies(PAIR_MODEL, nodeId), nodeId);
 }
 
 /**
