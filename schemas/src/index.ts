@@ -20,3 +20,4 @@ export * from "./billing/merkle.js";
 export * from "./billing/statement.js";
 export * from "./billing/relayed-output.js";
 export * from "./session.js";
+export * from "./seeded-random.js";

@@ -1,17 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "@meshgate/schemas";
 import { backoffWindowMs, jitteredDelayMs, RECONNECT_BACKOFF, ReconnectBackoff } from "./backoff.js";
-
-/** A seeded generator (mulberry32), so the spread measured is the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** How many delays fall in each of `buckets` equal slices of [0, window]. */
 function histogram(delays: number[], windowMs: number, buckets: number): number[] {

@@ -1,6 +1,6 @@
 // What a launcher left running: every descendant of a process (by parent links, so also those that moved to process
 // groups of their own), and ports to start servers on.
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { allProcesses, readProcStat } from "../../processes/index.js";
 
@@ -38,46 +38,4 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-/** Inodes of every listening TCP socket on this machine (IPv4 and IPv6), with its port. */
-function listeningSocketPorts(): Map<string, number> {
-  const ports = new Map<string, number>();
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
-    try {
-      text = readFileSync(table, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-      const cols = line.trim().split(/\s+/);
-      const port = cols[1]?.split(":").pop();
-      if (cols[3] === "0A" && cols[9] && port) ports.set(cols[9], Number.parseInt(port, 16));
-    }
-  }
-  return ports;
-}
-
-/** The TCP ports process `pid` listens on (Linux /proc): what a stranger on the network could connect to. */
-export function listeningPorts(pid: number): number[] {
-  const listening = listeningSocketPorts();
-  const ports: number[] = [];
-  let fds: string[] = [];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return ports;
-  }
-  for (const fd of fds) {
-    try {
-      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
-      const port = inode === undefined ? undefined : listening.get(inode);
-      if (port !== undefined) ports.push(port);
-    } catch {
-      // The descriptor closed while we looked.
-    }
-  }
-  return ports;
 }

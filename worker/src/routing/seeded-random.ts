@@ -1,13 +1,2 @@
-// mulberry32: a small seeded random source for what must be reproducible — the simulator's streams, the benchmark's
-// mesh, statistical tests. Never for anything secret.
-
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The simulator, the benchmark's mesh and statistical tests draw from the one seeded source in @meshgate/schemas.
+export { seededRandom } from "@meshgate/schemas";
