@@ -26,7 +26,7 @@ import { formatHeartbeatVerify, heartbeatVerifyPhase } from "./heartbeats/heartb
 import { formatReport, writeResults, type BenchResults } from "./report.js";
 import { formatRoutingBench, runRoutingBench, type RoutingBenchOptions } from "./routing/routing-bench.js";
 import { sessionVsDirectPhase } from "./session-vs-direct.js";
-import { LOG_FILE, startStack, type Stack } from "./stack.js";
+import { COALESCE_MS, LOG_FILE, startStack, type Stack } from "./stack.js";
 import { STREAM_EVENTS, streamCpuPhase, type StreamCpuResult } from "./stream-cpu.js";
 import { plainTarget, signedAgentTarget, STREAM_TOKEN_INTERVAL_MS } from "./targets.js";
 import { judge, type TargetResult } from "./verdicts.js";
@@ -87,7 +87,8 @@ const HELP = `Usage: npm run bench [-- --quick]
 Starts a simulated backend, a node agent, the Meshgate gateway and a bare pass-through Worker (both under workerd),
 measures latency, throughput, streaming and CPU per request for each path, and prints them against the targets.
 Then compares the same request through the gateway to that agent (direct) and to a second agent in session mode
-(it dials the gateway; requests come down its WebSocket), each pinned with provider.only.
+(it dials the gateway; requests come down its WebSocket), each pinned with provider.only, and streams through a
+third agent in session mode that sends its answers in frames coalesced over ${COALESCE_MS} ms.
 First measures heartbeat signature verification in one workerd isolate (WebCrypto against @noble/ed25519), and
 heartbeats accepted per second through the whole gateway path into one NodeRegistry, and the router's decision
 time on tables of 100, 1,000 and 10,000 live nodes.
@@ -135,6 +136,7 @@ async function run(quick: boolean): Promise<BenchResults> {
     stack.meters.bare,
     stack.meters.agent,
     stack.meters.sessionAgent,
+    stack.meters.coalescedAgent,
     stack.meters.backend,
     stack.meters.client,
   ];

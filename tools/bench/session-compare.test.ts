@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  coalescedFigures,
   compare,
   formatSessionVsDirect,
   median,
@@ -17,6 +18,7 @@ const round = (scale: number): PathRound => ({
   agentCpuUsPerRequest: 400 * scale,
   gatewayCpuUsPerStream: 8000 * scale,
   agentCpuUsPerStream: 3000 * scale,
+  eventArrivals: 49,
 });
 
 const sizes: ComparisonSizes = {
@@ -54,7 +56,13 @@ describe("medianRound", () => {
 describe("compare", () => {
   const direct = pathFigures("node_direct", summarize([4, 4, 5, 6]), [round(1), round(1)]);
   const session = pathFigures("node_session", summarize([5, 6, 6, 9]), [round(1.5), round(2.5)]);
-  const result = compare(sizes, direct, session);
+  const coalesced = coalescedFigures(
+    "node_batched",
+    20,
+    [round(1), { ...round(1), eventArrivals: 12 }, round(0.5)],
+    session,
+  );
+  const result = compare(sizes, direct, session, coalesced);
 
   it("keeps each path's node, rounds and medians", () => {
     expect(result.direct).toMatchObject({
@@ -75,7 +83,14 @@ describe("compare", () => {
       agentCpuUsPerRequest: 2,
       gatewayCpuUsPerStream: 2,
       agentCpuUsPerStream: 2,
+      eventArrivals: 1,
     });
+  });
+
+  it("sets coalesced streams against the session's, figure by figure", () => {
+    expect(coalesced).toMatchObject({ node: "node_batched", coalesceMs: 20, gatewayCpuUsPerStream: 8000 });
+    expect(coalesced.eventArrivals).toBe(49);
+    expect(coalesced.ratios).toEqual({ gatewayCpuUsPerStream: 0.5, agentCpuUsPerStream: 0.5, eventArrivals: 1 });
   });
 
   it("prints one row per figure with both paths and the ratio", () => {
@@ -84,7 +99,12 @@ describe("compare", () => {
     expect(lines.find((l) => l.startsWith("c=1 p50 ms"))).toMatch(/4\.500\s+6\.000\s+1\.33x$/);
     expect(lines.find((l) => l.startsWith("c=32 req/s"))).toMatch(/\s800\s+1600\s+2\.00x$/);
     expect(lines.find((l) => l.startsWith("agent CPU µs/50-event stream"))).toMatch(/3000\s+6000\s+2\.00x$/);
-    expect(lines.filter((l) => l.endsWith("x"))).toHaveLength(8);
+    expect(lines.find((l) => l.startsWith("client event arrivals/stream"))).toMatch(/49\.0\s+49\.0\s+1\.00x$/);
+    expect(lines.filter((l) => l.endsWith("x"))).toHaveLength(9 + 3);
+    expect(lines).toContainEqual(expect.stringMatching(/^session streams, frames coalesced\s+session\s+20 ms frames/));
+    expect(lines.find((l, i) => i > 12 && l.startsWith("gateway CPU µs/50-event stream"))).toMatch(
+      /16000\s+8000\s+0\.50x$/,
+    );
     expect(lines.join("\n")).toContain("3000 at c=32 and 600 streams at c=16 per path in 3 alternating rounds");
   });
 });

@@ -15,7 +15,24 @@ export interface PathRound {
   agentCpuUsPerRequest: number;
   gatewayCpuUsPerStream: number;
   agentCpuUsPerStream: number;
+  /** Mean socket arrivals per stream that completed an event: ~every event when nothing buffers. */
+  eventArrivals: number;
 }
+
+const ROUND_KEYS = [
+  "requestsPerSecond",
+  "loadedP50Ms",
+  "gatewayCpuUsPerRequest",
+  "agentCpuUsPerRequest",
+  "gatewayCpuUsPerStream",
+  "agentCpuUsPerStream",
+  "eventArrivals",
+] as const satisfies readonly (keyof PathRound)[];
+
+/** The stream figures, which are all the frame-coalescing comparison measures. */
+const STREAM_KEYS = ["gatewayCpuUsPerStream", "agentCpuUsPerStream", "eventArrivals"] as const;
+export type StreamKey = (typeof STREAM_KEYS)[number];
+export type StreamRound = Pick<PathRound, StreamKey>;
 
 /** A path's figures: the median of each over its rounds, with the sequential latency over all rounds' samples. */
 export interface PathFigures extends PathRound {
@@ -36,12 +53,22 @@ export interface ComparisonSizes {
 
 export type RatioKey = "latencyP50" | "latencyP99" | keyof PathRound;
 
+/** Streams through a session agent whose answers' chunks are held `coalesceMs` to go down in fewer frames. */
+export interface CoalescedFigures extends StreamRound {
+  node: string;
+  coalesceMs: number;
+  rounds: StreamRound[];
+  /** ÷ the session path's (default frames) figure. */
+  ratios: Record<StreamKey, number>;
+}
+
 export interface SessionVsDirect {
   sizes: ComparisonSizes;
   direct: PathFigures;
   session: PathFigures;
   /** session ÷ direct, per figure (above 1: the session path is slower, or costs more; below 1 for req/s). */
   ratios: Record<RatioKey, number>;
+  coalesced: CoalescedFigures;
 }
 
 export function median(values: readonly number[]): number {
@@ -51,18 +78,19 @@ export function median(values: readonly number[]): number {
   );
 }
 
-/** Each figure's median over `rounds`, taken figure by figure (not the round whose throughput is the median). */
-export function medianRound(rounds: readonly PathRound[]): PathRound {
+/** Each of `keys`' median over `rounds`, figure by figure (not the round whose throughput is the median). */
+function medianOf<K extends keyof PathRound>(
+  rounds: readonly Pick<PathRound, K>[],
+  keys: readonly K[],
+): Pick<PathRound, K> {
   if (rounds.length === 0) throw new Error("no rounds to take the median of");
-  const pick = (key: keyof PathRound) => median(rounds.map((r) => r[key]));
-  return {
-    requestsPerSecond: pick("requestsPerSecond"),
-    loadedP50Ms: pick("loadedP50Ms"),
-    gatewayCpuUsPerRequest: pick("gatewayCpuUsPerRequest"),
-    agentCpuUsPerRequest: pick("agentCpuUsPerRequest"),
-    gatewayCpuUsPerStream: pick("gatewayCpuUsPerStream"),
-    agentCpuUsPerStream: pick("agentCpuUsPerStream"),
-  };
+  const medians = {} as Pick<PathRound, K>;
+  for (const key of keys) medians[key] = median(rounds.map((r) => r[key]));
+  return medians;
+}
+
+export function medianRound(rounds: readonly PathRound[]): PathRound {
+  return medianOf(rounds, ROUND_KEYS);
 }
 
 export function pathFigures(node: string, latencyMs: Summary, rounds: readonly PathRound[]): PathFigures {
@@ -76,7 +104,27 @@ export function figure(p: PathFigures, key: RatioKey): number {
   return p[key];
 }
 
-export function compare(sizes: ComparisonSizes, direct: PathFigures, session: PathFigures): SessionVsDirect {
+export function coalescedFigures(
+  node: string,
+  coalesceMs: number,
+  rounds: readonly StreamRound[],
+  session: PathFigures,
+): CoalescedFigures {
+  const medians = medianOf(rounds, STREAM_KEYS);
+  const ratios = {
+    gatewayCpuUsPerStream: medians.gatewayCpuUsPerStream / session.gatewayCpuUsPerStream,
+    agentCpuUsPerStream: medians.agentCpuUsPerStream / session.agentCpuUsPerStream,
+    eventArrivals: medians.eventArrivals / session.eventArrivals,
+  };
+  return { node, coalesceMs, ...medians, rounds: [...rounds], ratios };
+}
+
+export function compare(
+  sizes: ComparisonSizes,
+  direct: PathFigures,
+  session: PathFigures,
+  coalesced: CoalescedFigures,
+): SessionVsDirect {
   const ratio = (key: RatioKey) => figure(session, key) / figure(direct, key);
   const ratios: Record<RatioKey, number> = {
     latencyP50: ratio("latencyP50"),
@@ -87,8 +135,9 @@ export function compare(sizes: ComparisonSizes, direct: PathFigures, session: Pa
     agentCpuUsPerRequest: ratio("agentCpuUsPerRequest"),
     gatewayCpuUsPerStream: ratio("gatewayCpuUsPerStream"),
     agentCpuUsPerStream: ratio("agentCpuUsPerStream"),
+    eventArrivals: ratio("eventArrivals"),
   };
-  return { sizes, direct, session, ratios };
+  return { sizes, direct, session, ratios, coalesced };
 }
 
 /** The table's rows: label, figure, decimals. */
@@ -103,7 +152,33 @@ function rows(s: ComparisonSizes): [string, RatioKey, number][] {
     [`agent CPU µs/request (${c})`, "agentCpuUsPerRequest", 0],
     ["gateway CPU µs/50-event stream", "gatewayCpuUsPerStream", 0],
     ["agent CPU µs/50-event stream", "agentCpuUsPerStream", 0],
+    ["client event arrivals/stream", "eventArrivals", 1],
   ];
+}
+
+/** First column left-aligned, the others right-aligned, two spaces apart. */
+function renderTable(header: readonly string[], body: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[0] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ");
+  return [line(header), ...body.map(line)];
+}
+
+function coalescingTable(r: SessionVsDirect): string[] {
+  const c = r.coalesced;
+  const frames = `${c.coalesceMs} ms frames`;
+  const keys: [string, StreamKey, number][] = [
+    ["gateway CPU µs/50-event stream", "gatewayCpuUsPerStream", 0],
+    ["agent CPU µs/50-event stream", "agentCpuUsPerStream", 0],
+    ["client event arrivals/stream", "eventArrivals", 1],
+  ];
+  const body = keys.map(([label, key, digits]) => [
+    label,
+    r.session[key].toFixed(digits),
+    c[key].toFixed(digits),
+    `${c.ratios[key].toFixed(2)}x`,
+  ]);
+  return renderTable(["session streams, frames coalesced", "session", frames, `${frames}/session`], body);
 }
 
 export function formatSessionVsDirect(r: SessionVsDirect): string {
@@ -114,15 +189,14 @@ export function formatSessionVsDirect(r: SessionVsDirect): string {
     figure(r.session, key).toFixed(digits),
     `${r.ratios[key].toFixed(2)}x`,
   ]);
-  const header = ["session vs direct", "direct", "session", "session/direct"];
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] ?? "").length)));
-  const line = (cells: readonly string[]) =>
-    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[0] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ");
   return [
-    line(header),
-    ...body.map(line),
+    ...renderTable(["session vs direct", "direct", "session", "session/direct"], body),
     `(the same chat request through the gateway, pinned with provider.only to each node and checked by x-meshgate-node;`,
     ` ${s.latencyRequests} sequential requests, ${s.throughputRequests} at c=${s.concurrency} and ${s.streams} streams at ` +
       `c=${s.streamConcurrency} per path in ${s.rounds} alternating rounds; loaded figures and CPU are medians over rounds)`,
+    ``,
+    ...coalescingTable(r),
+    `(a third agent in session mode holds each answer's chunks ${r.coalesced.coalesceMs} ms to send them in one frame; ` +
+      `the same streams, medians over the same rounds)`,
   ].join("\n");
 }

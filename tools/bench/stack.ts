@@ -10,13 +10,21 @@ import { startGateway, type Gateway } from "../gateway/gateway.js";
 import { MESHGATE_DIR, REPO_ROOT } from "../gateway/paths.js";
 import { createApiKey } from "../gateway/admin.js";
 import { waitForNode } from "../gateway/nodes.js";
-import { spawnProcess, startNodeAgent, type LineSink, type ManagedProcess } from "../processes/index.js";
+import {
+  spawnProcess,
+  startNodeAgent,
+  type LineSink,
+  type ManagedProcess,
+  type NodeAgent,
+} from "../processes/index.js";
 import { startBareWorker } from "./bare-gateway.js";
 import { groupMeter, processMeter, selfMeter, type CpuMeter } from "./cpu.js";
 import { PAIR_MODEL } from "./targets.js";
 
 export const BENCH_DIR = join(MESHGATE_DIR, "bench");
 export const LOG_FILE = join(BENCH_DIR, "bench.log");
+/** Per agent: well above the bench's concurrency, as the gateway adds its own in-flight count to the one reported. */
+const CAPACITY = 1000;
 
 export interface StackOptions {
   tokenIntervalMs: number;
@@ -31,6 +39,8 @@ export interface Stack {
   agentNodeId: string;
   /** The agent in session mode (no port). */
   sessionNodeId: string;
+  /** Another, whose answers' chunks go down the session in frames of COALESCE_MS. */
+  coalescedNodeId: string;
   bareUrl: string;
   gatewayUrl: string;
   apiKey: string;
@@ -40,6 +50,7 @@ export interface Stack {
     bare: CpuMeter;
     agent: CpuMeter;
     sessionAgent: CpuMeter;
+    coalescedAgent: CpuMeter;
     backend: CpuMeter;
     client: CpuMeter;
   };
@@ -86,6 +97,77 @@ function pidOf(gateway: Gateway, what: string): number {
   return gateway.pid;
 }
 
+/**
+ * How long the third agent holds an answer's chunks to send them in one session frame: about four of the timed
+ * streams' 5 ms events, enough to show what batching frames saves (it delays each token by up to as much).
+ */
+export const COALESCE_MS = 20;
+
+/** The agent with COALESCE_MS frames: `node-agent start` has no flag for it, so it runs through a bench launcher. */
+async function startCoalescingAgent(
+  gatewayUrl: string,
+  backendUrl: string,
+  sink: LineSink,
+): Promise<{ process: ManagedProcess; nodeId: string }> {
+  const script = join(REPO_ROOT, "tools/bench/coalescing-agent.ts");
+  const child = spawnProcess({
+    name: "coalescing-agent",
+    command: process.execPath,
+    args: [
+      ...["--import", "tsx", script, "--coalesce-ms", String(COALESCE_MS), "--gateway", gatewayUrl],
+      ...["--upstream", backendUrl, "--key-file", join(BENCH_DIR, "coalescing-node-key.json")],
+      ...["--models", PAIR_MODEL, "--capacity", String(CAPACITY)],
+    ],
+    cwd: REPO_ROOT,
+    sink,
+  });
+  const m = await child.waitForLine(/ session open .*\bnode=(\S+)/, 60_000);
+  return { process: child, nodeId: m[1] ?? "" };
+}
+
+interface Agents {
+  direct: NodeAgent;
+  session: NodeAgent;
+  coalesced: { process: ManagedProcess; nodeId: string };
+}
+
+/**
+ * The direct agent (every model the backend serves), and two in session mode that serve only PAIR_MODEL, so the
+ * phases that ask for MODEL reach the direct one alone. Each listed by the gateway before the next starts.
+ */
+async function startAgents(
+  gatewayUrl: string,
+  backendUrl: string,
+  sink: (name: string) => LineSink,
+  progress: (line: string) => void,
+): Promise<Agents> {
+  const common = { gatewayUrl, upstreamUrl: backendUrl, capacity: CAPACITY };
+  const direct = await startNodeAgent({
+    ...common,
+    name: "node-agent",
+    keyFile: join(BENCH_DIR, "node-key.json"),
+    sink: sink("node-agent"),
+  });
+  await waitForNode(gatewayUrl, direct.nodeId);
+  progress(`node agent      ${direct.url} (pid ${direct.process.pid}), registered as ${direct.nodeId}`);
+  const session = await startNodeAgent({
+    ...common,
+    name: "session-agent",
+    keyFile: join(BENCH_DIR, "session-node-key.json"),
+    session: true,
+    models: [PAIR_MODEL],
+    sink: sink("session-agent"),
+  });
+  await waitForNode(gatewayUrl, session.nodeId);
+  progress(`session agent   no port (pid ${session.process.pid}), session open as ${session.nodeId}`);
+  const coalesced = await startCoalescingAgent(gatewayUrl, backendUrl, sink("coalescing-agent"));
+  await waitForNode(gatewayUrl, coalesced.nodeId);
+  progress(
+    `session agent   ${COALESCE_MS} ms frames (pid ${coalesced.process.pid}), session open as ${coalesced.nodeId}`,
+  );
+  return { direct, session, coalesced };
+}
+
 export async function startStack(opts: StackOptions, progress: (line: string) => void): Promise<Stack> {
   const sink = logSinks();
   const backend = spawnBackend(opts, sink("sim-backend"));
@@ -105,35 +187,13 @@ export async function startStack(opts: StackOptions, progress: (line: string) =>
   progress(`Meshgate        ${gateway.url} (workerd pid ${gateway.pid ?? "?"})`);
   const { key: apiKey } = await createApiKey(gateway.url, vars.ADMIN_TOKEN, "bench");
 
-  const agent = await startNodeAgent({
-    name: "node-agent",
-    gatewayUrl: gateway.url,
-    upstreamUrl: backendUrl,
-    keyFile: join(BENCH_DIR, "node-key.json"),
-    // Well above the bench's concurrency: the gateway adds its own in-flight count to the one the node reports.
-    capacity: 1000,
-    sink: sink("node-agent"),
-  });
-  await waitForNode(gateway.url, agent.nodeId);
-  progress(`node agent      ${agent.url} (pid ${agent.process.pid}), registered as ${agent.nodeId}`);
-  const session = await startNodeAgent({
-    name: "session-agent",
-    gatewayUrl: gateway.url,
-    upstreamUrl: backendUrl,
-    keyFile: join(BENCH_DIR, "session-node-key.json"),
-    session: true,
-    models: [PAIR_MODEL],
-    capacity: 1000,
-    sink: sink("session-agent"),
-  });
-  await waitForNode(gateway.url, session.nodeId);
-  progress(`session agent   no port (pid ${session.process.pid}), session open as ${session.nodeId}`);
-
+  const agents = await startAgents(gateway.url, backendUrl, sink, progress);
   return {
     backendUrl,
-    agentUrl: agent.url,
-    agentNodeId: agent.nodeId,
-    sessionNodeId: session.nodeId,
+    agentUrl: agents.direct.url,
+    agentNodeId: agents.direct.nodeId,
+    sessionNodeId: agents.session.nodeId,
+    coalescedNodeId: agents.coalesced.nodeId,
     bareUrl: bare.url,
     gatewayUrl: gateway.url,
     apiKey,
@@ -141,8 +201,9 @@ export async function startStack(opts: StackOptions, progress: (line: string) =>
     meters: {
       meshgate: processMeter("workerd Meshgate", pidOf(gateway, "gateway")),
       bare: processMeter("workerd bare", pidOf(bare, "bare Worker")),
-      agent: groupMeter("node agent", agent.process.pid),
-      sessionAgent: groupMeter("session agent", session.process.pid),
+      agent: groupMeter("node agent", agents.direct.process.pid),
+      sessionAgent: groupMeter("session agent", agents.session.process.pid),
+      coalescedAgent: groupMeter("coalescing agent", agents.coalesced.process.pid),
       backend: groupMeter("sim backend", backend.pid),
       client: selfMeter("bench client"),
     },

@@ -47,7 +47,8 @@ function probe(target: StreamCpuTarget): Probe {
     url: target.baseUrl + CHAT_PATH,
     headers: { "content-type": "application/json", authorization: `Bearer ${target.apiKey}` },
     body,
-    ...(target.node === undefined ? {} : { expectNode: target.node }),
+    // Pinned streams (session-vs-direct.ts) also count how their events arrive, which frame batching changes.
+    ...(target.node === undefined ? {} : { expectNode: target.node, countEvents: true }),
   };
 }
 
@@ -57,6 +58,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export interface StreamLoopCpu {
   streams: number;
   cpuUsPerStream: Record<string, number>;
+  /** Mean arrivals per stream that completed an event (load.ts); 0 unless the target is pinned. */
+  eventArrivals: number;
 }
 
 /** One warmed-up closed loop of `sizes.streams` streams to `target`, with the CPU each of `meters` spent on it. */
@@ -83,7 +86,8 @@ export async function measureStreams(
   const streams = result.samples.length;
   const cpuUsPerStream: Record<string, number> = {};
   for (const m of meters) cpuUsPerStream[m.label] = ((cpuSeconds[m.label] ?? 0) * 1e6) / streams;
-  return { streams, cpuUsPerStream };
+  const eventArrivals = result.samples.reduce((sum, sample) => sum + sample.eventArrivals, 0) / streams;
+  return { streams, cpuUsPerStream, eventArrivals };
 }
 
 async function oneTarget(target: StreamCpuTarget, sizes: StreamCpuSizes): Promise<StreamCpuResult> {
