@@ -129,6 +129,24 @@ describe("node sessions: opening", () => {
     second.ws.close(1000);
   });
 
+  it("refuses an upgrade signed before the live session's, leaving the live session open", async () => {
+    // A reconnect herd: the agent gave up on an upgrade, dialled again and got in; the abandoned upgrade arrives last.
+    const node = await newNode();
+    const abandoned = await upgradeHeaders(node, { now: Date.now() - 20_000 });
+    const live = await SessionPeer.live(node);
+    const late = await sendUpgrade(node, abandoned);
+    expect(late.status).toBe(409);
+    const refusal = await errorBody(late);
+    expect(refusal.code).toBe("session_superseded");
+    expect(refusal.message).toMatch(/signed at .* is live, after this upgrade's signature/);
+    live.ws.send("ping");
+    await live.until(() => live.pongs > 0);
+    expect(live.closed).toBeNull();
+    expect(await nodeSession(env, node.id).sessions()).toBe(1);
+    expect(await listed(node.id)).toMatchObject({ transport: "session" });
+    live.ws.close(1000);
+  });
+
   it("closes a banned node's session at once and refuses it again", async () => {
     const node = await newNode();
     const peer = await SessionPeer.live(node);

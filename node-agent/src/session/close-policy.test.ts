@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SessionClose } from "@meshgate/schemas";
-import { describeClose, nextStep, REPLACED_MESSAGE } from "./close-policy.js";
+import { describeClose, nextStep, REPLACED_MESSAGE, SUPERSEDED_MESSAGE } from "./close-policy.js";
 import type { ConnectionEnd } from "./session-connection.js";
 
 const closed = (code: number, reason = ""): ConnectionEnd => ({
@@ -26,6 +26,10 @@ describe("after a session ends", () => {
 
   it("stops for good when replaced by another agent with the node's key", () => {
     expect(nextStep(closed(SessionClose.replaced))).toEqual({ kind: "halt", why: REPLACED_MESSAGE });
+  });
+
+  it("stops for good when refused because another agent's later-signed session is live", () => {
+    expect(nextStep(refused("session_superseded"))).toEqual({ kind: "halt", why: SUPERSEDED_MESSAGE });
   });
 
   it("retries a ban slowly, and a rotated key at once with the key reloaded", () => {

@@ -30,6 +30,7 @@ export async function verifyNodeSignature(
       keyId: verified.keyId,
       publicKey: publicKey ?? "",
       nonce: verified.nonce,
+      createdAt: verified.created * 1000,
       nonceExpiresAt: validUntil * 1000,
     };
   } catch (err) {

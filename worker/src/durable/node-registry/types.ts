@@ -69,6 +69,8 @@ export interface VerifiedNodeSignature {
   keyId: string;
   publicKey: string;
   nonce: string;
+  /** The signature's `created`, in milliseconds since the epoch (the node's clock, within the allowed skew). */
+  createdAt: number;
   /** Milliseconds since the epoch after which the signature is refused anyway, so the nonce can be forgotten. */
   nonceExpiresAt: number;
 }
@@ -85,7 +87,8 @@ export interface Refusal {
     | "rate_limited"
     | "key_in_use"
     | "too_many_identities"
-    | "session_replaced";
+    | "session_replaced"
+    | "session_superseded";
   message: string;
   retryAfterSeconds?: number;
 }

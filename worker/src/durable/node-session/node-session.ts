@@ -34,6 +34,8 @@ interface SocketRecord {
   nodeId: string;
   session: number;
   openedAt: number;
+  /** When the node signed the upgrade that opened this socket: what orders two agents' claims to the node. */
+  signedAt: number;
   /** The capacity of the node's accepted state; 0 until one is accepted (nothing is relayed before). */
   capacity: number;
 }
@@ -78,12 +80,20 @@ export class NodeSession extends DurableObject<Env> {
       opening.now,
       opening.source,
     );
-    if (!result.ok) return Response.json({ refusal: result.refusal }, { status: result.refusal.status });
+    if (!result.ok) return refused(result.refusal);
+    const superseding = this.supersedingSocket(opening.signature.createdAt);
+    if (superseding) return refused(supersededRefusal(superseding.signedAt, opening.signature.createdAt));
     const session = this.nextSession(opening.nodeId, opening.now);
     const previous = this.ctx.getWebSockets();
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    const record: SocketRecord = { nodeId: opening.nodeId, session, openedAt: Date.now(), capacity: 0 };
+    const record: SocketRecord = {
+      nodeId: opening.nodeId,
+      session,
+      openedAt: Date.now(),
+      signedAt: opening.signature.createdAt,
+      capacity: 0,
+    };
     server.serializeAttachment(record);
     for (const old of previous) {
       this.closeSocket(old, SessionClose.replaced, "another agent with this node's key connected to the gateway");
@@ -100,6 +110,20 @@ export class NodeSession extends DurableObject<Env> {
     server.send(JSON.stringify(welcome));
     await this.ctx.storage.setAlarm(Date.now() + sessionSilenceLimitMs(this.env));
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * A live socket whose upgrade was signed after this one's. An upgrade reaches the object late when its agent gave
+   * up waiting (a reconnect herd) and dialled again; taking the node over with it would close the agent's newer,
+   * working session with "replaced" and stop the agent. Two agents sharing a key still replace each other: the later
+   * signer wins.
+   */
+  private supersedingSocket(signedAt: number): SocketRecord | null {
+    for (const ws of this.ctx.getWebSockets()) {
+      const record = recordOf(ws);
+      if (ws.readyState === WebSocket.OPEN && record.signedAt > signedAt) return record;
+    }
+    return null;
   }
 
   /** Session numbers only rise, across restarts: the registry never lets an older session's word stand. */
@@ -273,6 +297,20 @@ function ack(ws: WebSocket, result: Omit<SessionStateAck, "type">): void {
   } catch {
     // The socket closed meanwhile.
   }
+}
+
+function refused(refusal: Refusal): Response {
+  return Response.json({ refusal }, { status: refusal.status });
+}
+
+function supersededRefusal(liveSignedAt: number, signedAt: number): Refusal {
+  return {
+    status: 409,
+    code: "session_superseded",
+    message:
+      `a session of this node signed at ${new Date(liveSignedAt).toISOString()} is live, ` +
+      `after this upgrade's signature (${new Date(signedAt).toISOString()})`,
+  };
 }
 
 function refusedAck(refusal: Refusal): Omit<SessionStateAck, "type"> {
