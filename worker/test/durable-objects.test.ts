@@ -132,7 +132,13 @@ describe("NodeRegistry endpoint challenges", () => {
           timestamp: at,
           seq: ++seq,
         };
-        const signature = { keyId: node.id, publicKey: node.publicKey, nonce: `n${seq}`, createdAt: at, nonceExpiresAt: at + 60_000 };
+        const signature = {
+          keyId: node.id,
+          publicKey: node.publicKey,
+          nonce: `n${seq}`,
+          createdAt: at,
+          nonceExpiresAt: at + 60_000,
+        };
         return runInDurableObject(registry, (obj) => obj.heartbeat(hb, signature, at, "203.0.113.1"));
       };
       const challenged = async (at: number, url?: string) => {

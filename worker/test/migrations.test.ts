@@ -169,7 +169,13 @@ describe("Durable Objects over storage from before versioned upgrades", () => {
         timestamp: now,
         seq: 6,
       };
-      const signature = { keyId: node.id, publicKey: node.publicKey, nonce: "n1", createdAt: now, nonceExpiresAt: now + 60_000 };
+      const signature = {
+        keyId: node.id,
+        publicKey: node.publicKey,
+        nonce: "n1",
+        createdAt: now,
+        nonceExpiresAt: now + 60_000,
+      };
       expect(registry.heartbeat(hb, signature, now + 1, "203.0.113.1")).toMatchObject({ ok: true, registered: false });
       // The 9 tokens it had became 9 minutes' worth of units; 1 ms refilled 60 (60 a minute), one token taken.
       expect(sql.exec("SELECT seq, hb_level FROM nodes").toArray()).toEqual([
@@ -230,7 +236,13 @@ describe("Durable Objects over storage from before versioned upgrades", () => {
         timestamp: 1,
         seq: 1,
       };
-      const signature = { keyId: node.id, publicKey: node.publicKey, nonce: "n1", createdAt: Date.now(), nonceExpiresAt: Date.now() + 60_000 };
+      const signature = {
+        keyId: node.id,
+        publicKey: node.publicKey,
+        nonce: "n1",
+        createdAt: Date.now(),
+        nonceExpiresAt: Date.now() + 60_000,
+      };
       expect(registry.heartbeat(hb, signature, Date.now(), "203.0.113.2")).toMatchObject({
         ok: true,
         registered: true,
