@@ -26,6 +26,14 @@ import { formatHeartbeatVerify, heartbeatVerifyPhase } from "./heartbeats/heartb
 import { formatReport, writeResults, type BenchResults } from "./report.js";
 import { formatRoutingBench, runRoutingBench, type RoutingBenchOptions } from "./routing/routing-bench.js";
 import { sessionVsDirectPhase } from "./session-vs-direct.js";
+import { formatSessionBench } from "./sessions/format.js";
+import {
+  BENCH_FULL as SESSIONS_FULL,
+  DEFAULTS as SESSION_DEFAULTS,
+  QUICK as SESSIONS_QUICK,
+} from "./sessions/options.js";
+import type { SessionBenchOptions } from "./sessions/result.js";
+import { sessionBenchPhase } from "./sessions/session-bench.js";
 import { COALESCE_MS, LOG_FILE, startStack, type Stack } from "./stack.js";
 import { STREAM_EVENTS, streamCpuPhase, type StreamCpuResult } from "./stream-cpu.js";
 import { plainTarget, signedAgentTarget, STREAM_TOKEN_INTERVAL_MS } from "./targets.js";
@@ -90,11 +98,12 @@ Then compares the same request through the gateway to that agent (direct) and to
 (it dials the gateway; requests come down its WebSocket), each pinned with provider.only, and streams through a
 third agent in session mode that sends its answers in frames coalesced over ${COALESCE_MS} ms.
 First measures heartbeat signature verification in one workerd isolate (WebCrypto against @noble/ed25519), and
-heartbeats accepted per second through the whole gateway path into one NodeRegistry, and the router's decision
-time on tables of 100, 1,000 and 10,000 live nodes.
+heartbeats accepted per second through the whole gateway path into one NodeRegistry, the router's decision
+time on tables of 100, 1,000 and 10,000 live nodes, and nodes held on WebSocket sessions (2,000; 500 with --quick;
+10,000 with npm run bench:sessions).
 Results are also written to ${RESULTS_FILE}; the pieces' own output goes to ${LOG_FILE}.
 
-  --quick     a short run (~30 s) for a smoke test; numbers are noisier
+  --quick     a short run (~1.5 min) for a smoke test; numbers are noisier
   -h, --help  show this help
 `;
 
@@ -208,6 +217,15 @@ async function run(quick: boolean): Promise<BenchResults> {
   };
 }
 
+/** The session phase prices heartbeats with the heartbeat-path CPU this run measured, rather than measuring it again. */
+function sessionOptions(quick: boolean, heartbeatCpuUs: number | null): SessionBenchOptions {
+  return {
+    ...SESSION_DEFAULTS,
+    ...(quick ? SESSIONS_QUICK : SESSIONS_FULL),
+    ...(heartbeatCpuUs === null ? {} : { heartbeatCpuUs: Math.max(1, Math.round(heartbeatCpuUs)) }),
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
   if (values.help) return void process.stdout.write(HELP);
@@ -227,13 +245,15 @@ async function main(): Promise<void> {
     const routingOptions = quick ? ROUTING_QUICK : ROUTING_FULL;
     progress(`routing: ${routingOptions.decisions} decisions per table size`);
     const routing = runRoutingBench(routingOptions);
+    const sessions = await sessionBenchPhase(sessionOptions(quick, heartbeatPath.cpu.workerdUs), progress);
     const results = await run(quick);
     process.stdout.write(formatReport(results));
     process.stdout.write(`\n${formatHeartbeatVerify(heartbeats)}\n${formatHeartbeatPath(heartbeatPath)}`);
     process.stdout.write(
       `\n${formatRoutingBench(routing, `node --import tsx tools/bench/routing/run.ts --decisions ${routingOptions.decisions}`)}`,
     );
-    writeResults(RESULTS_FILE, { ...results, heartbeats, heartbeatPath, routing });
+    process.stdout.write(`\n${formatSessionBench(sessions)}`);
+    writeResults(RESULTS_FILE, { ...results, heartbeats, heartbeatPath, routing, sessions });
     progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in ${RESULTS_FILE}`);
   } catch (err) {
     // Ctrl-C signals workerd too (Miniflare starts it in our process group), so a phase can fail on the dead gateway

@@ -7,6 +7,7 @@ import type { MachineFacts } from "./machine.js";
 import type { PhaseSizes } from "./phases.js";
 import type { RoutingSizeResult } from "./routing/routing-bench.js";
 import { formatSessionVsDirect, type SessionVsDirect } from "./session-compare.js";
+import type { SessionBenchResult } from "./sessions/result.js";
 import type { StreamCpuResult } from "./stream-cpu.js";
 import type { TargetResult, Verdict } from "./verdicts.js";
 
@@ -27,6 +28,8 @@ export interface BenchResults {
   heartbeatPath?: HeartbeatPathResult;
   /** Routing decision time per table size. */
   routing?: RoutingSizeResult[];
+  /** Nodes held on WebSocket sessions (tools/bench/sessions), and their month's bill beside heartbeats. */
+  sessions?: SessionBenchResult;
   /** workerd CPU per 50-event stream, per Worker. */
   streamCpu: StreamCpuResult[];
   /** The same request through the gateway to the direct agent and to the session agent. */
