@@ -1,4 +1,4 @@
-import { env, SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
   CANCEL_PATH,
@@ -12,7 +12,7 @@ import {
   type Frame,
 } from "@meshgate/schemas";
 import { signGatewayRequest } from "@meshgate/schemas/testing";
-import { nodeSession } from "../src/durable/names.js";
+import { nodeRegistry, nodeSession } from "../src/durable/names.js";
 import { invalidateNodeSnapshot } from "../src/mesh/node-snapshot.js";
 import { adminFetch, BASE, clientFetch, createApiKey, errorBody, newNode, type TestNode } from "./helpers.js";
 import { sendUpgrade, SessionPeer, upgradeHeaders } from "./session-peer.js";
@@ -173,7 +173,58 @@ describe("node sessions: opening", () => {
     const res = await relay(node, "{}");
     expect(res.status).toBe(503);
   });
+
+  it("serves a reconnecting node at once on its last accepted state, and still hears a changed one", async () => {
+    const node = await newNode();
+    const first = await SessionPeer.live(node, ["model-a"], 2);
+    first.ws.close(1000, "network blip");
+    await first.until(() => first.closed !== null);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await listed(node.id)).toBeUndefined();
+
+    // Before the node repeats its state, it is listed and served through the new session.
+    const second = await SessionPeer.open(node);
+    await second.next((m) => m.type === "welcome");
+    expect(await listed(node.id)).toMatchObject({ transport: "session", capacity: 2, models: [{ id: "model-a" }] });
+    const answer = relay(node, '{"model":"model-a"}');
+    await second.frame(isRequest);
+    second.ws.close(1000);
+    expect((await answer).status).toBeGreaterThanOrEqual(500);
+
+    const third = await SessionPeer.live(node, ["model-b"], 5);
+    expect(await listed(node.id)).toMatchObject({ capacity: 5, models: [{ id: "model-b" }] });
+    third.ws.close(1000);
+  });
+
+  it("acknowledges a state sent again on reconnect without passing it to the registry", async () => {
+    const node = await newNode();
+    const first = await SessionPeer.live(node);
+    first.ws.close(1000);
+    await first.until(() => first.closed !== null);
+    const second = await SessionPeer.open(node);
+    await second.next((m) => m.type === "welcome");
+    const resumedAt = await registryLastHeard(node.id);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    second.ws.send(JSON.stringify({ type: "state", models: [{ id: "test-model" }], capacity: 4 }));
+    expect(await second.next((m) => m.type === "state.ack")).toMatchObject({ accepted: true });
+    expect(await registryLastHeard(node.id)).toBe(resumedAt);
+    second.ws.send(JSON.stringify({ type: "state", models: [{ id: "test-model" }], capacity: 3 }));
+    await second.until(() => second.messages.filter((m) => m.type === "state.ack").length === 2);
+    expect(await registryLastHeard(node.id)).toBeGreaterThan(resumedAt);
+    second.ws.close(1000);
+  });
 });
+
+/** When the registry last heard about the node (a session's state or close sets it). */
+async function registryLastHeard(nodeId: string): Promise<number> {
+  return runInDurableObject(nodeRegistry(env), (_registry, state) => {
+    const row = state.storage.sql.exec<{ last_heartbeat: number }>(
+      "SELECT last_heartbeat FROM nodes WHERE id = ?",
+      nodeId,
+    );
+    return row.one().last_heartbeat;
+  });
+}
 
 describe("node sessions: relaying", () => {
   it("sends the signed request down the session and streams the node's answer back", async () => {

@@ -27,6 +27,7 @@ import {
   type ProbeResult,
   type ProbeTarget,
   type SessionOpenResult,
+  type SessionResume,
   type SessionStateResult,
   type SessionStateUpdate,
 } from "./types.js";
@@ -141,10 +142,16 @@ export class NodeRegistry extends DurableObject<Env> {
 
   /**
    * A node dialled in (durable/node-session; the Worker verified the upgrade's signature). A heartbeat's checks less
-   * the URL's: the key, a ban, a new node's registration rate, the nonce, the node's message rate. Nothing is live
-   * until the session's first state (sessionState).
+   * the URL's: the key, a ban, a new node's registration rate, the nonce, the node's message rate. A new node is not
+   * live until its session's first state (sessionState); a known one reconnecting is live at once with `resume`.
    */
-  openSession(nodeId: string, signature: VerifiedNodeSignature, now: number, source: string): SessionOpenResult {
+  openSession(
+    nodeId: string,
+    signature: VerifiedNodeSignature,
+    now: number,
+    source: string,
+    resume: SessionResume | null = null,
+  ): SessionOpenResult {
     this.trust.prune(now);
     const prev = this.row(nodeId);
     const keyRefusal = this.trust.checkKey(nodeId, prev, signature.keyId);
@@ -155,12 +162,14 @@ export class NodeRegistry extends DurableObject<Env> {
     if (!this.trust.claimNonce(signature)) return { ok: false, refusal: replayedNonce() };
     if (!prev) {
       this.sessions.insertNode(nodeId, signature.keyId, signature.publicKey, this.firstToken(now), now);
-      return { ok: true, registered: true };
+      return { ok: true, registered: true, live: false };
     }
     const taken = this.takeToken(prev, now);
     if (!taken.ok) return { ok: false, refusal: taken.refusal };
+    if (resume && this.sessions.applyState(nodeId, resume.session, resume.state, taken.bucket, now))
+      return { ok: true, registered: false, live: true };
     this.sessions.saveBucket(nodeId, taken.bucket);
-    return { ok: true, registered: false };
+    return { ok: true, registered: false, live: false };
   }
 
   /**

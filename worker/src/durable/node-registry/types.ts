@@ -115,7 +115,17 @@ export interface SessionStateUpdate {
   capacity: number;
 }
 
-export type SessionOpenResult = { ok: true; registered: boolean } | { ok: false; refusal: Refusal };
+/**
+ * What a node's session last had accepted, offered again when the node reconnects: the registry makes the node live
+ * through the new session in the same call, so a reconnect costs the registry one message, not two.
+ */
+export interface SessionResume {
+  session: number;
+  state: SessionStateUpdate;
+}
+
+/** `live`: the node is live through the new session (its resumed state was applied). */
+export type SessionOpenResult = { ok: true; registered: boolean; live: boolean } | { ok: false; refusal: Refusal };
 export type SessionStateResult = { ok: true } | { ok: false; refusal: Refusal };
 
 export type NodeRow = {

@@ -7,6 +7,7 @@ import {
   SESSION_PING_INTERVAL_MS,
   SESSION_PONG,
   SessionClose,
+  type PriceCeilings,
   type SessionState,
   type SessionStateAck,
   type SessionWelcome,
@@ -14,7 +15,7 @@ import {
 import { parsePriceCeilings, priceOverCeiling, priceOverCeilingMessage } from "../../billing/price-ceiling.js";
 import { sessionSilenceLimitMs } from "../../limits/session-silence.js";
 import { nodeRegistry } from "../names.js";
-import type { Refusal, VerifiedNodeSignature } from "../node-registry/types.js";
+import type { Refusal, SessionResume, SessionStateUpdate, VerifiedNodeSignature } from "../node-registry/types.js";
 import { ProtocolError, relayFailure, SessionRelays } from "./relays.js";
 
 /** What the Worker hands the session when a node dials in, after it verified the upgrade's signature. */
@@ -38,7 +39,12 @@ interface SocketRecord {
   signedAt: number;
   /** The capacity of the node's accepted state; 0 until one is accepted (nothing is relayed before). */
   capacity: number;
+  /** The state the registry holds for this session (stateKey), or null: a state sent again is not sent on. */
+  registered?: string | null;
 }
+
+/** Where the object keeps the node's last accepted state (SessionStateUpdate), across restarts. */
+const ACCEPTED_STATE_KEY = "accepted_state";
 
 /**
  * One node's session: the WebSocket the node dialled in on (held with the Hibernation API, so an idle session costs
@@ -46,6 +52,7 @@ interface SocketRecord {
  * only when it changes), and the requests relayed to it. One object per node id: no object hears every node.
  */
 export class NodeSession extends DurableObject<Env> {
+  private opening: Promise<unknown> = Promise.resolve();
   /** The relays of the current socket; they live only while requests are in flight, so never across hibernation. */
   private relays: { session: number; relays: SessionRelays } | null = null;
 
@@ -73,43 +80,69 @@ export class NodeSession extends DurableObject<Env> {
     return this.ctx.getWebSockets().length;
   }
 
-  private async open(opening: SessionOpening): Promise<Response> {
-    const result = await nodeRegistry(this.env).openSession(
-      opening.nodeId,
-      opening.signature,
-      opening.now,
-      opening.source,
-    );
-    if (!result.ok) return refused(result.refusal);
+  /** Opens run one at a time, each deciding against the sockets the one before left; relays and pings do not wait. */
+  private open(opening: SessionOpening): Promise<Response> {
+    const opened = this.opening.then(() => this.openSocket(opening));
+    this.opening = opened.catch(() => undefined);
+    return opened;
+  }
+
+  private async openSocket(opening: SessionOpening): Promise<Response> {
     const superseding = this.supersedingSocket(opening.signature.createdAt);
     if (superseding) return refused(supersededRefusal(superseding.signedAt, opening.signature.createdAt));
     const session = this.nextSession(opening.nodeId, opening.now);
+    const resume = this.resumable(session);
+    const { nodeId, signature, now, source } = opening;
+    const result = await nodeRegistry(this.env).openSession(nodeId, signature, now, source, resume);
+    if (!result.ok) return refused(result.refusal);
+    const resumed = result.live && resume ? resume.state : null;
     const previous = this.ctx.getWebSockets();
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
     const record: SocketRecord = {
-      nodeId: opening.nodeId,
+      nodeId,
       session,
       openedAt: Date.now(),
-      signedAt: opening.signature.createdAt,
-      capacity: 0,
+      signedAt: signature.createdAt,
+      capacity: resumed?.capacity ?? 0,
+      registered: resumed ? stateKey(resumed) : null,
     };
     server.serializeAttachment(record);
     for (const old of previous) {
       this.closeSocket(old, SessionClose.replaced, "another agent with this node's key connected to the gateway");
       this.failRelays(recordOf(old).session, "the session was replaced");
     }
-    const welcome: SessionWelcome = {
+    server.send(JSON.stringify(this.welcome(nodeId, session, previous.length > 0)));
+    await this.ctx.storage.setAlarm(Date.now() + sessionSilenceLimitMs(this.env));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private welcome(nodeId: string, session: number, replaced: boolean): SessionWelcome {
+    return {
       type: "welcome",
-      node_id: opening.nodeId,
+      node_id: nodeId,
       session,
-      replaced: previous.length > 0,
+      replaced,
       ping_interval_ms: SESSION_PING_INTERVAL_MS,
       silence_limit_ms: sessionSilenceLimitMs(this.env),
     };
-    server.send(JSON.stringify(welcome));
-    await this.ctx.storage.setAlarm(Date.now() + sessionSilenceLimitMs(this.env));
-    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * The state this node last had accepted, offered to the registry with the new session: a reconnecting node is live
+   * again in one registry call, and the state its agent sends on connect is acknowledged here when it is the same.
+   */
+  private resumable(session: number): SessionResume | null {
+    const state = this.ctx.storage.kv.get<SessionStateUpdate>(ACCEPTED_STATE_KEY);
+    // The ceilings may have fallen since it was accepted: then the node must say again what it charges.
+    if (!state || priceOverCeiling(state.models, this.priceCeilings())) return null;
+    return { session, state };
+  }
+
+  private priceCeilings(): PriceCeilings {
+    const ceilings = parsePriceCeilings(this.env.PRICE_CEILINGS);
+    if ("error" in ceilings) throw new Error(ceilings.error);
+    return ceilings;
   }
 
   /**
@@ -219,25 +252,27 @@ export class NodeSession extends DurableObject<Env> {
   }
 
   private async acceptState(ws: WebSocket, record: SocketRecord, state: SessionState): Promise<void> {
-    const ceilings = parsePriceCeilings(this.env.PRICE_CEILINGS);
-    if ("error" in ceilings) throw new Error(ceilings.error);
-    const over = priceOverCeiling(state.models, ceilings);
+    const over = priceOverCeiling(state.models, this.priceCeilings());
     if (over) return ack(ws, { accepted: false, code: "price_above_ceiling", message: priceOverCeilingMessage(over) });
-    const update = { models: state.models, capacity: state.capacity };
-    const result = await nodeRegistry(this.env).sessionState(record.nodeId, record.session, update, Date.now());
-    if (!result.ok) {
-      ack(ws, refusedAck(result.refusal));
-      if (result.refusal.code === "node_banned") {
-        this.closeSocket(ws, SessionClose.banned, result.refusal.message.slice(0, 120));
-        await this.ended(record, "the node is banned");
-      }
-      return;
+    const update: SessionStateUpdate = { models: state.models, capacity: state.capacity };
+    const key = stateKey(update);
+    if (record.registered !== key) {
+      const result = await nodeRegistry(this.env).sessionState(record.nodeId, record.session, update, Date.now());
+      if (!result.ok) return this.stateRefused(ws, record, result.refusal);
+      this.ctx.storage.kv.put(ACCEPTED_STATE_KEY, update);
     }
     // The socket may have been replaced while the registry answered: then this record is no longer current.
     const current = this.current();
     if (current?.record.session !== record.session) return;
-    ws.serializeAttachment({ ...record, capacity: state.capacity });
+    ws.serializeAttachment({ ...current.record, capacity: state.capacity, registered: key });
     ack(ws, { accepted: true });
+  }
+
+  private async stateRefused(ws: WebSocket, record: SocketRecord, refusal: Refusal): Promise<void> {
+    ack(ws, refusedAck(refusal));
+    if (refusal.code !== "node_banned") return;
+    this.closeSocket(ws, SessionClose.banned, refusal.message.slice(0, 120));
+    await this.ended(record, "the node is banned");
   }
 
   /** The newest open socket and its record; older ones are being closed. */
@@ -311,6 +346,11 @@ function supersededRefusal(liveSignedAt: number, signedAt: number): Refusal {
       `a session of this node signed at ${new Date(liveSignedAt).toISOString()} is live, ` +
       `after this upgrade's signature (${new Date(signedAt).toISOString()})`,
   };
+}
+
+/** One spelling of a state, to tell a state sent again from a changed one. */
+function stateKey(state: SessionStateUpdate): string {
+  return JSON.stringify({ models: state.models, capacity: state.capacity });
 }
 
 function refusedAck(refusal: Refusal): Omit<SessionStateAck, "type"> {
