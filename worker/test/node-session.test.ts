@@ -42,7 +42,13 @@ describe("node sessions: opening", () => {
     const node = await newNode();
     const peer = await SessionPeer.open(node);
     const welcome = await peer.next((m) => m.type === "welcome");
-    expect(welcome).toMatchObject({ type: "welcome", node_id: node.id, replaced: false, ping_interval_ms: 5_000 });
+    expect(welcome).toMatchObject({
+      type: "welcome",
+      node_id: node.id,
+      replaced: false,
+      ping_interval_ms: 5_000,
+      reconnect_window_ms: 2_000,
+    });
     expect(await listed(node.id)).toBeUndefined();
 
     peer.ws.send(JSON.stringify({ type: "state", models: [{ id: "session-model" }], capacity: 3 }));

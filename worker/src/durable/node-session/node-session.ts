@@ -13,9 +13,17 @@ import {
   type SessionWelcome,
 } from "@meshgate/schemas";
 import { parsePriceCeilings, priceOverCeiling, priceOverCeilingMessage } from "../../billing/price-ceiling.js";
-import { sessionSilenceLimitMs } from "../../limits/session-silence.js";
+import { sessionReconnectWindowMs, sessionSilenceLimitMs } from "../../limits/session-timing.js";
 import { nodeRegistry } from "../names.js";
-import type { Refusal, SessionResume, SessionStateUpdate, VerifiedNodeSignature } from "../node-registry/types.js";
+import { BUSY_REASON, isOverloaded } from "../../lib/overloaded.js";
+import type {
+  Refusal,
+  SessionOpenResult,
+  SessionResume,
+  SessionStateResult,
+  SessionStateUpdate,
+  VerifiedNodeSignature,
+} from "../node-registry/types.js";
 import { ProtocolError, relayFailure, SessionRelays } from "./relays.js";
 
 /** What the Worker hands the session when a node dials in, after it verified the upgrade's signature. */
@@ -92,8 +100,8 @@ export class NodeSession extends DurableObject<Env> {
     if (superseding) return refused(supersededRefusal(superseding.signedAt, opening.signature.createdAt));
     const session = this.nextSession(opening.nodeId, opening.now);
     const resume = this.resumable(session);
-    const { nodeId, signature, now, source } = opening;
-    const result = await nodeRegistry(this.env).openSession(nodeId, signature, now, source, resume);
+    const { nodeId, signature } = opening;
+    const result = await this.registerOpening(opening, resume);
     if (!result.ok) return refused(result.refusal);
     const resumed = result.live && resume ? resume.state : null;
     const previous = this.ctx.getWebSockets();
@@ -117,6 +125,15 @@ export class NodeSession extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
+  private async registerOpening(opening: SessionOpening, resume: SessionResume | null): Promise<SessionOpenResult> {
+    const { nodeId, signature, now, source } = opening;
+    try {
+      return await nodeRegistry(this.env).openSession(nodeId, signature, now, source, resume);
+    } catch (err) {
+      return { ok: false, refusal: busyRefusal(err) };
+    }
+  }
+
   private welcome(nodeId: string, session: number, replaced: boolean): SessionWelcome {
     return {
       type: "welcome",
@@ -125,6 +142,7 @@ export class NodeSession extends DurableObject<Env> {
       replaced,
       ping_interval_ms: SESSION_PING_INTERVAL_MS,
       silence_limit_ms: sessionSilenceLimitMs(this.env),
+      reconnect_window_ms: sessionReconnectWindowMs(this.env),
     };
   }
 
@@ -214,7 +232,7 @@ export class NodeSession extends DurableObject<Env> {
   }
 
   /**
-   * Every silence limit (limits/session-silence.ts) or so while a socket is open: a node whose keep-alives stopped is closed. With no
+   * Every silence limit (limits/session-timing.ts) or so while a socket is open: a node whose keep-alives stopped is closed. With no
    * socket left (closed while the object was gone, e.g. a restart), the registry is told the node is not live.
    */
   override async alarm(): Promise<void> {
@@ -257,7 +275,7 @@ export class NodeSession extends DurableObject<Env> {
     const update: SessionStateUpdate = { models: state.models, capacity: state.capacity };
     const key = stateKey(update);
     if (record.registered !== key) {
-      const result = await nodeRegistry(this.env).sessionState(record.nodeId, record.session, update, Date.now());
+      const result = await this.registerState(record, update);
       if (!result.ok) return this.stateRefused(ws, record, result.refusal);
       this.ctx.storage.kv.put(ACCEPTED_STATE_KEY, update);
     }
@@ -266,6 +284,15 @@ export class NodeSession extends DurableObject<Env> {
     if (current?.record.session !== record.session) return;
     ws.serializeAttachment({ ...current.record, capacity: state.capacity, registered: key });
     ack(ws, { accepted: true });
+  }
+
+  /** The registry's answer; an overloaded registry is a passing refusal the agent retries, not a broken socket. */
+  private async registerState(record: SocketRecord, update: SessionStateUpdate): Promise<SessionStateResult> {
+    try {
+      return await nodeRegistry(this.env).sessionState(record.nodeId, record.session, update, Date.now());
+    } catch (err) {
+      return { ok: false, refusal: busyRefusal(err) };
+    }
   }
 
   private async stateRefused(ws: WebSocket, record: SocketRecord, refusal: Refusal): Promise<void> {
@@ -351,6 +378,12 @@ function supersededRefusal(liveSignedAt: number, signedAt: number): Refusal {
 /** One spelling of a state, to tell a state sent again from a changed one. */
 function stateKey(state: SessionStateUpdate): string {
   return JSON.stringify({ models: state.models, capacity: state.capacity });
+}
+
+/** A reconnect herd can overload the registry: the node is told to retry, anything else is rethrown. */
+function busyRefusal(err: unknown): Refusal {
+  if (!isOverloaded(err)) throw err;
+  return { status: 503, code: "gateway_busy", message: BUSY_REASON, retryAfterSeconds: 1 };
 }
 
 function refusedAck(refusal: Refusal): Omit<SessionStateAck, "type"> {
