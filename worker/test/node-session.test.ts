@@ -89,6 +89,22 @@ describe("node sessions: opening", () => {
     }
   }, 10_000);
 
+  it("finds a silent session dead when a request comes for it, before any sweep", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.live(node);
+    // No sweep: only the request can notice the silence.
+    await runInDurableObject(nodeSession(env, node.id), (_session, state) => state.storage.deleteAlarm());
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect(peer.closed).toBeNull();
+    const res = await relay(node, '{"model":"test-model"}');
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain("went silent");
+    await peer.until(() => peer.closed !== null);
+    expect(peer.closed).toMatchObject({ code: SessionClose.silent });
+    expect(peer.frames.filter(isRequest)).toHaveLength(0);
+    expect(await listed(node.id)).toBeUndefined();
+  });
+
   it("refuses what is not a signed WebSocket upgrade from the node's current key", async () => {
     const node = await newNode();
     const plain = await SELF.fetch(`${BASE}/v1/nodes/connect/${node.id}`);

@@ -193,6 +193,11 @@ export class NodeSession extends DurableObject<Env> {
       return relayFailure(503, "node_not_connected", "The node's session is closed.");
     }
     const { ws, record } = socket;
+    // A socket whose node fell silent is found dead here, before a request is lost to it, not only by the next sweep.
+    if (Date.now() - this.lastHeard(ws, record) >= sessionSilenceLimitMs(this.env)) {
+      await this.silenced(ws, record);
+      return relayFailure(503, "node_not_connected", "The node's session went silent.");
+    }
     if (record.capacity === 0) return relayFailure(503, "node_not_ready", "The node has not said what it serves.");
     const relays = this.relaysOf(ws, record);
     // Exact at this node whatever the number of gateway isolates: a full node is refused here, without a round trip.
@@ -241,16 +246,22 @@ export class NodeSession extends DurableObject<Env> {
     let next = Number.POSITIVE_INFINITY;
     for (const ws of this.ctx.getWebSockets()) {
       const record = recordOf(ws);
-      const heard = Math.max(this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0, record.openedAt);
-      if (now - heard < limit) {
-        next = Math.min(next, heard + limit);
-        continue;
-      }
-      this.closeSocket(ws, SessionClose.silent, "no keep-alive within the silence limit");
-      await this.ended(record, "the node went silent");
+      const heard = this.lastHeard(ws, record);
+      if (now - heard < limit) next = Math.min(next, heard + limit);
+      else await this.silenced(ws, record);
     }
     if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next + 100);
     else await this.reportClosedIfOpen();
+  }
+
+  /** The last keep-alive the runtime answered on this socket (or when it opened). */
+  private lastHeard(ws: WebSocket, record: SocketRecord): number {
+    return Math.max(this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0, record.openedAt);
+  }
+
+  private async silenced(ws: WebSocket, record: SocketRecord): Promise<void> {
+    this.closeSocket(ws, SessionClose.silent, "no keep-alive within the silence limit");
+    await this.ended(record, "the node went silent");
   }
 
   private async control(ws: WebSocket, record: SocketRecord, text: string): Promise<void> {
