@@ -23,14 +23,14 @@ import type { SessionUrls } from "./connect-request.js";
 import { ProtocolError, Tunnel, type TunnelOptions } from "./tunnel.js";
 import { readUpgradeRefusal } from "./upgrade-refusal.js";
 
-const HANDSHAKE_TIMEOUT_MS = 10_000;
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** What the gateway may ask for in its welcome, so a broken one cannot make the agent ping in a busy loop. */
 const PING_INTERVAL_BOUNDS = { min: 100, max: 60_000 };
 const SILENCE_LIMIT_BOUNDS = { min: 300, max: 300_000 };
 /** How long a sent state may go unanswered before it is sent again (an ack can be lost when the gateway is busy). */
-const STATE_ACK_TIMEOUT_MS = 10_000;
+export const STATE_ACK_TIMEOUT_MS = 10_000;
 /** Refusals that pass by themselves: the state is sent again after STATE_ACK_TIMEOUT_MS. */
-const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set(["rate_limited", "gateway_busy"]);
+export const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set(["rate_limited", "gateway_busy"]);
 
 /** Keep-alive timing; without these, what the welcome says (before it, the protocol's defaults). */
 export interface KeepAliveTiming {
@@ -206,7 +206,8 @@ export class SessionConnection {
     if (ack.accepted) return void this.options.log("gateway accepted this node's state; receiving traffic");
     if (ack.code !== undefined && RETRYABLE_REFUSALS.has(ack.code)) {
       this.options.log("gateway cannot take this node's state just now", { code: ack.code, error: ack.message });
-      return this.retryStateLater("the gateway was busy");
+      this.retryStateLater("the gateway was busy");
+      return;
     }
     this.options.log("gateway refused this node's state; it routes nothing here until that is fixed", {
       code: ack.code,
