@@ -44,6 +44,23 @@ export interface LatencyMs {
   max: number;
 }
 
+/**
+ * Registry calls the connects of a phase cost, measured from the registry's rows: a session opens only through
+ * openSession (one call each); a second call (sessionState) shows as the node's row written (last_heartbeat) at or
+ * after the moment its agent sent its first state on the new session.
+ */
+export interface RegistryCalls {
+  /** Nodes whose session opened in the phase (their latest), read in the registry afterwards. */
+  connects: number;
+  /** Of those, how many had the state sent on connect passed on to the registry. */
+  statesPassedOn: number;
+}
+
+/** Registry calls per connect: openSession, plus sessionState where one was made; null without a measure. */
+export function registryCallsPerConnect(c: RegistryCalls | null): number | null {
+  return c === null || c.connects === 0 ? null : 1 + c.statesPassedOn / c.connects;
+}
+
 export interface StormMeasure extends CpuWindow {
   live: number;
   attempts: number;
@@ -52,6 +69,9 @@ export interface StormMeasure extends CpuWindow {
   /** Upgrade sent → state acknowledged, successful attempts. */
   latencyMs: LatencyMs | null;
   peakLivePerSecond: number;
+  /** Nodes that stopped for good, as the stock agent would, by why (none expected). */
+  halted: Record<string, number>;
+  registryCalls: RegistryCalls | null;
 }
 
 export interface KeepAliveWindow extends CpuWindow {
@@ -110,9 +130,17 @@ export interface ReconnectMeasure {
   /** Upgrades sent while coming back. */
   attempts: number;
   failures: Record<string, number>;
-  /** Live sessions that closed again while coming back, by close code (4001: replaced by its own abandoned upgrade). */
+  /**
+   * Live sessions that closed again while coming back, by close code. A 4001 (replaced) would stop a stock agent; the
+   * gateway refuses an upgrade signed before the live session's (409 session_superseded), so an upgrade a node gave
+   * up on and the gateway completed later no longer replaces its newer session.
+   */
   drops: Record<string, number>;
+  /** Nodes that stopped for good while coming back, as the stock agent would, by why (none expected). */
+  halted: Record<string, number>;
+  /** Nodes not live at the phase's end (the stock agent stops for good after a 4001 or a 409 session_superseded). */
   notLive: number;
+  registryCalls: RegistryCalls | null;
 }
 
 export interface SessionMeasurements {

@@ -1,6 +1,9 @@
 // One simulated node agent on a session: it dials the gateway with a signed WebSocket upgrade, says what it serves,
-// pings every interval the welcome names, and, when the socket drops, dials again with exponential backoff and full
-// jitter, as agents do. It keeps the times of its pings and pongs so the harness can replay the session's alarms.
+// pings every interval the welcome names, and, when the socket drops or an upgrade fails, does what the stock agent
+// does (node-agent/src/session: its close policy, and its ReconnectBackoff with the same reset after a healthy
+// session): dials again after a jittered backoff, or stops for good when the gateway says another agent holds the
+// node. It keeps the times of its pings and pongs so the harness can replay the session's alarms.
+import type { IncomingMessage } from "node:http";
 import WebSocket, { type RawData } from "ws";
 import {
   GatewayMessageSchema,
@@ -13,7 +16,15 @@ import {
   type SessionStateAck,
 } from "@meshgate/schemas";
 import { signSessionUpgrade, type TestIdentity } from "@meshgate/schemas/testing";
-import { backoffDelayMs, type BackoffPolicy } from "./backoff.js";
+import {
+  HEALTHY_SESSION_MS,
+  RECONNECT_BACKOFF,
+  ReconnectBackoff,
+  type BackoffPolicy,
+} from "../../../node-agent/src/session/backoff.js";
+import { nextStep } from "../../../node-agent/src/session/close-policy.js";
+import type { ConnectionEnd } from "../../../node-agent/src/session/session-connection.js";
+import { readUpgradeRefusal } from "../../../node-agent/src/session/upgrade-refusal.js";
 
 /** Where a fleet's nodes report what happens to them. */
 export interface NodeRecorder {
@@ -24,13 +35,16 @@ export interface NodeRecorder {
   live(at: number, latencyMs: number): void;
   /** A live session's socket closed with `code`. */
   dropped(code: number): void;
+  /** The node stopped for good, as the stock agent would (another agent took its node over). */
+  halted(why: string): void;
 }
 
 export interface SimNodeOptions {
   identity: TestIdentity;
   /** The gateway's base URL (http://host:port); it keeps its port across a restart. */
   gatewayUrl: string;
-  backoff: BackoffPolicy;
+  /** The stock agent's (RECONNECT_BACKOFF) unless a test says otherwise. */
+  backoff?: BackoffPolicy;
   /** An attempt that has not reached its state ack in this long is abandoned and retried. */
   attemptTimeoutMs: number;
   /** Offer permessage-deflate (ws does by default; workerd accepts it). */
@@ -44,12 +58,15 @@ export interface SimNodeOptions {
 const MODELS = [{ id: "bench-model" }];
 /** A state message unanswered this long is given up on (an agent would resend it). */
 const ACK_TIMEOUT_MS = 30_000;
-/**
- * Closes after which a node stops: a ban. The protocol says an agent replaced by another (4001) stops too, but every
- * simulated node is the only agent with its key, so a 4001 here means the node was replaced by an upgrade of its own
- * that it had given up on and the gateway completed later; it redials, and the phase counts the 4001s.
- */
-const FINAL_CLOSES: ReadonlySet<number> = new Set([SessionClose.banned]);
+/** An attempt that failed: what the failure tally calls it, and how it ended, for the agent's close policy. */
+interface Failure {
+  kind: string;
+  end: ConnectionEnd;
+}
+
+function lost(kind: string, error: string): Failure {
+  return { kind, end: { code: 1006, reason: "", refusal: null, error, welcomed: false, openForMs: 0 } };
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -82,32 +99,65 @@ export class SimNode {
   liveSince: number | null = null;
   /** When the last session dropped. */
   droppedAt: number | null = null;
+  /** When the current session's first state went out (at its welcome): a registry row written later heard it. */
+  stateSentAt: number | null = null;
   private ws: WebSocket | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private ackWaiters: ((ack: SessionStateAck | null) => void)[] = [];
   private stopped = false;
+  private readonly backoff: ReconnectBackoff;
+  /** What the node serves now: sent on every welcome, as the agent sends its current state. */
+  private capacity: number;
 
-  constructor(private readonly opts: SimNodeOptions) {}
+  constructor(private readonly opts: SimNodeOptions) {
+    this.backoff = new ReconnectBackoff(Math.random, opts.backoff ?? RECONNECT_BACKOFF);
+    this.capacity = opts.capacity;
+  }
 
   get id(): string {
     return this.opts.identity.id;
   }
 
-  /** Dials until live (true), or until stopped or told not to come back (false). Retry 0 dials at once. */
-  async connectUntilLive(firstRetry = 0): Promise<boolean> {
-    for (let retry = firstRetry; ; retry++) {
+  /**
+   * Dials until live (true), or until stopped or halted (false): at once, or after `delayMs`; `retry` when this follows
+   * a failed upgrade or a dropped session. Between failed attempts it waits as the stock agent does.
+   */
+  async connectUntilLive(delayMs = 0, retry = false): Promise<boolean> {
+    for (let delay = delayMs, again = retry; ; again = true) {
       if (this.stopped) return false;
-      if (retry > 0) await sleep(backoffDelayMs(retry, this.opts.backoff));
+      if (delay > 0) await sleep(delay);
       if (this.stopped) return false;
-      const failure = await this.attempt(retry > 0);
+      const failure = await this.attempt(again);
       if (failure === null) return true;
-      this.opts.recorder.failure(failure);
-      if (failure === "final") return false;
+      this.opts.recorder.failure(failure.kind);
+      const next = this.nextDelay(failure.end);
+      if (next === null) return false;
+      delay = next;
     }
   }
 
-  /** Sends a state message; resolves with its ack, "dropped" if the session closes first, "timeout" if none comes. */
+  /**
+   * The stock agent's next step after `end` (NodeSession.ended in node-agent/src/session/node-session.ts): halt, or
+   * the delay before it dials again; a session open for HEALTHY_SESSION_MS starts the backoff over.
+   */
+  private nextDelay(end: ConnectionEnd): number | null {
+    const step = nextStep(end);
+    if (step.kind === "halt") {
+      this.stop();
+      this.opts.recorder.halted(step.why);
+      return null;
+    }
+    if (end.openForMs >= HEALTHY_SESSION_MS) this.backoff.reset();
+    if (step.wait === "now") return 0;
+    return step.wait === "cap" ? this.backoff.atCap() : this.backoff.next();
+  }
+
+  /**
+   * The node now serves `capacity` (its next sessions say so too); sends the state message and resolves with its ack,
+   * "dropped" if the session closes first, "timeout" if none comes.
+   */
   sendState(capacity: number): Promise<SessionStateAck | "dropped" | "timeout"> {
+    this.capacity = capacity;
     const ws = this.ws;
     if (!ws || this.liveSince === null) return Promise.resolve("dropped");
     return new Promise((resolve) => {
@@ -138,7 +188,7 @@ export class SimNode {
     const ws = this.ws;
     if (!ws) return;
     // Dropped now rather than at the close event, so the node counts as down from this instant.
-    this.dropped(1006);
+    this.dropped(1006, "");
     ws.terminate();
   }
 
@@ -150,7 +200,7 @@ export class SimNode {
   }
 
   /** One upgrade, up to the state ack: null when live, else why not. */
-  private async attempt(retry: boolean): Promise<string | null> {
+  private async attempt(retry: boolean): Promise<Failure | null> {
     const started = Date.now();
     this.opts.recorder.attempt(started, retry);
     const url = `${this.opts.gatewayUrl}${sessionConnectPath(this.id)}`;
@@ -161,9 +211,22 @@ export class SimNode {
       perMessageDeflate: this.opts.deflate,
       handshakeTimeout: this.opts.attemptTimeoutMs,
     });
-    return new Promise<string | null>((resolve) => {
+    return new Promise<Failure | null>((resolve) => {
       let settled = false;
-      const settle = (failure: string | null): void => {
+      let welcomedAt: number | null = null;
+      /** How an attempt that got this far ended, for the close policy. */
+      const ended = (kind: string, code: number, reason: string): Failure => ({
+        kind,
+        end: {
+          code,
+          reason,
+          refusal: null,
+          error: null,
+          welcomed: welcomedAt !== null,
+          openForMs: welcomedAt === null ? 0 : Date.now() - welcomedAt,
+        },
+      });
+      const settle = (failure: Failure | null): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -176,24 +239,30 @@ export class SimNode {
         }
         resolve(failure);
       };
-      const timer = setTimeout(() => settle("timeout"), this.opts.attemptTimeoutMs);
+      const timer = setTimeout(() => settle(ended("timeout", 1006, "")), this.opts.attemptTimeoutMs);
       ws.on("unexpected-response", (req, res) => {
-        res.resume();
-        req.destroy();
-        settle(`http ${res.statusCode ?? 0}`);
+        void refusal(res).then((failure) => {
+          req.destroy();
+          settle(failure);
+        });
       });
-      ws.on("error", (err) => settle(failureKind(err)));
-      ws.on("close", (code) => {
-        if (!settled) settle(FINAL_CLOSES.has(code) ? "final" : `closed ${code}`);
-        else if (this.ws === ws) this.dropped(code);
+      ws.on("error", (err) => settle(lost(failureKind(err), err.message)));
+      ws.on("close", (code, reason) => {
+        if (!settled) settle(ended(`closed ${code}`, code, reason.toString("utf8")));
+        else if (this.ws === ws) this.dropped(code, reason.toString("utf8"));
       });
       ws.on("message", (data, isBinary) => {
-        if (!isBinary) this.onText(ws, text(data), settle);
+        if (isBinary) return;
+        const raw = text(data);
+        if (welcomedAt === null && parseMessage(raw)?.type === "welcome") welcomedAt = Date.now();
+        this.onText(ws, raw, (refused) =>
+          settle(refused === null ? null : ended(refused, SessionClose.protocolError, refused)),
+        );
       });
     });
   }
 
-  private onText(ws: WebSocket, raw: string, settle: (failure: string | null) => void): void {
+  private onText(ws: WebSocket, raw: string, settle: (refused: string | null) => void): void {
     if (raw === SESSION_PONG) {
       this.pongsAt.push(Date.now());
       return;
@@ -201,7 +270,8 @@ export class SimNode {
     const message = parseMessage(raw);
     if (message?.type === "welcome") {
       this.openedAt = Date.now();
-      ws.send(JSON.stringify({ type: "state", models: MODELS, capacity: this.opts.capacity }));
+      this.stateSentAt = this.openedAt;
+      ws.send(JSON.stringify({ type: "state", models: MODELS, capacity: this.capacity }));
       this.pingEvery(ws, message.ping_interval_ms);
     } else if (message?.type === "state.ack") {
       if (this.ws !== ws) settle(message.accepted ? null : `refused ${message.code ?? ""}`);
@@ -234,14 +304,24 @@ export class SimNode {
     this.pingTimer = null;
   }
 
-  private dropped(code: number): void {
+  private dropped(code: number, reason: string): void {
     this.stopPinging();
+    const openForMs = this.openedAt === null ? 0 : Date.now() - this.openedAt;
     this.ws = null;
     this.liveSince = null;
     this.droppedAt = Date.now();
     this.opts.recorder.dropped(code);
     for (const waiter of this.ackWaiters.splice(0)) waiter(null);
-    if (this.stopped || FINAL_CLOSES.has(code)) return;
-    void this.connectUntilLive(1);
+    if (this.stopped) return;
+    const end: ConnectionEnd = { code, reason, refusal: null, error: null, welcomed: true, openForMs };
+    const delay = this.nextDelay(end);
+    if (delay !== null) void this.connectUntilLive(delay, true);
   }
+}
+
+/** An upgrade the gateway answered with an HTTP error, read as the stock agent reads it (its status and code). */
+async function refusal(res: IncomingMessage): Promise<Failure> {
+  const refused = await readUpgradeRefusal(res);
+  const kind = `http ${refused.status}${refused.code ? ` ${refused.code}` : ""}`;
+  return { kind, end: { code: 1006, reason: "", refusal: refused, error: null, welcomed: false, openForMs: 0 } };
 }
