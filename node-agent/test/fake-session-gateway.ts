@@ -26,6 +26,7 @@ import {
   type GatewayMetadata,
   type RelayedResponse,
   type SessionState,
+  type SessionStateAck,
   type SessionWelcome,
   type Signer,
 } from "@meshgate/schemas";
@@ -38,8 +39,11 @@ export interface FakeSessionGatewayOptions {
   /** What the welcome says. */
   pingIntervalMs?: number;
   silenceLimitMs?: number;
+  reconnectWindowMs?: number;
   /** Every welcome says it replaced a live session of the node. */
   replaced?: boolean;
+  /** How the first states are answered, in order (null: not at all); later ones are accepted. */
+  stateAnswers?: (Omit<SessionStateAck, "type"> | null)[];
   /** Refuse the first upgrades that verify, as refuseNext does. */
   refuseFirst?: { count: number; status: number; error: { message: string; code: string } };
 }
@@ -235,7 +239,8 @@ export class GatewaySide {
     }
     const state = SessionStateSchema.parse(JSON.parse(text));
     this.states.push(state);
-    this.socket.send(JSON.stringify({ type: "state.ack", accepted: true }));
+    const answer = this.gateway.nextStateAnswer();
+    if (answer) this.socket.send(JSON.stringify({ type: "state.ack", ...answer }));
     for (const resolve of this.stateWaiters.splice(0)) resolve(state);
   }
 }
@@ -251,6 +256,12 @@ export class FakeSessionGateway {
   private readonly sockets = new WebSocketServer({ noServer: true });
   private refusals: { left: number; status: number; error: { message: string; code: string } } | null = null;
   private sessionWaiters: { count: number; resolve: () => void }[] = [];
+  private stateAnswers: (Omit<SessionStateAck, "type"> | null)[];
+
+  /** How the gateway answers the next state the agent sends (null: not at all). */
+  nextStateAnswer(): Omit<SessionStateAck, "type"> | null {
+    return this.stateAnswers.length > 0 ? (this.stateAnswers.shift() ?? null) : { accepted: true };
+  }
 
   private constructor(
     readonly signer: Signer,
@@ -259,6 +270,7 @@ export class FakeSessionGateway {
     windowBytes: number,
   ) {
     this.windowBytes = windowBytes;
+    this.stateAnswers = [...(options.stateAnswers ?? [])];
     if (options.refuseFirst) this.refusals = { left: options.refuseFirst.count, ...options.refuseFirst };
     this.server = createServer((req, res) => {
       if (req.method === "GET" && req.url === "/.well-known/meshgate.json")
@@ -351,6 +363,7 @@ export class FakeSessionGateway {
       replaced,
       ping_interval_ms: this.options.pingIntervalMs ?? 5_000,
       silence_limit_ms: this.options.silenceLimitMs ?? 15_000,
+      ...(this.options.reconnectWindowMs === undefined ? {} : { reconnect_window_ms: this.options.reconnectWindowMs }),
     };
     ws.send(JSON.stringify(welcome));
     for (const waiter of this.sessionWaiters.filter((w) => this.sessions.length >= w.count)) {

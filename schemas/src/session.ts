@@ -30,6 +30,8 @@ export const SESSION_PONG = "pong";
 export const SESSION_PING_INTERVAL_MS = 5_000;
 /** A session that has not pinged for this long is dead: the gateway closes it and routes nothing more to it. */
 export const SESSION_SILENCE_LIMIT_MS = 15_000;
+/** The default window an agent draws its first reconnect delay from after a session it held drops (the welcome's). */
+export const SESSION_RECONNECT_WINDOW_MS = 2_000;
 
 /** The largest payload of one binary frame; bodies are cut into frames of at most this size. */
 export const MAX_FRAME_PAYLOAD_BYTES = 256 * 1024;
@@ -156,6 +158,11 @@ export const SessionWelcomeSchema = z.object({
   replaced: z.boolean(),
   ping_interval_ms: z.int(),
   silence_limit_ms: z.int(),
+  /**
+   * After a session it held drops, the agent waits a uniform random time below this before dialling again, doubling
+   * it after each failure: the gateway spreads a whole fleet's reconnects (a restart drops every session at once).
+   */
+  reconnect_window_ms: z.int().min(0).max(300_000).optional(),
 });
 export type SessionWelcome = z.infer<typeof SessionWelcomeSchema>;
 

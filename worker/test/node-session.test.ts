@@ -42,7 +42,13 @@ describe("node sessions: opening", () => {
     const node = await newNode();
     const peer = await SessionPeer.open(node);
     const welcome = await peer.next((m) => m.type === "welcome");
-    expect(welcome).toMatchObject({ type: "welcome", node_id: node.id, replaced: false, ping_interval_ms: 5_000 });
+    expect(welcome).toMatchObject({
+      type: "welcome",
+      node_id: node.id,
+      replaced: false,
+      ping_interval_ms: 5_000,
+      reconnect_window_ms: 2_000,
+    });
     expect(await listed(node.id)).toBeUndefined();
 
     peer.ws.send(JSON.stringify({ type: "state", models: [{ id: "session-model" }], capacity: 3 }));
@@ -82,6 +88,22 @@ describe("node sessions: opening", () => {
       alive.ws.close(1000);
     }
   }, 10_000);
+
+  it("finds a silent session dead when a request comes for it, before any sweep", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.live(node);
+    // No sweep: only the request can notice the silence.
+    await runInDurableObject(nodeSession(env, node.id), (_session, state) => state.storage.deleteAlarm());
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect(peer.closed).toBeNull();
+    const res = await relay(node, '{"model":"test-model"}');
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain("went silent");
+    await peer.until(() => peer.closed !== null);
+    expect(peer.closed).toMatchObject({ code: SessionClose.silent });
+    expect(peer.frames.filter(isRequest)).toHaveLength(0);
+    expect(await listed(node.id)).toBeUndefined();
+  });
 
   it("refuses what is not a signed WebSocket upgrade from the node's current key", async () => {
     const node = await newNode();

@@ -6,7 +6,8 @@ import { stderrLogger, type Logger } from "../log.js";
 import { handleShutdownSignals } from "../shutdown.js";
 import { modelsFromList } from "../upstream/discover-models.js";
 import { START_HELP } from "./help.js";
-import { parseStartOptions } from "./start-options.js";
+import type { SessionTuning } from "../session/node-session.js";
+import { parseStartOptions, type StartOptions } from "./start-options.js";
 
 async function loadOrCreateIdentity(path: string, log: Logger): Promise<NodeIdentity> {
   try {
@@ -26,6 +27,14 @@ async function loadOrCreateIdentity(path: string, log: Logger): Promise<NodeIden
 export async function startCommand(args: string[]): Promise<void> {
   const options = parseStartOptions(args);
   if (options === "help") return void process.stdout.write(START_HELP);
+  await runAgent(options);
+}
+
+/**
+ * Runs the agent the options describe until it is signalled to stop, or halts because another agent took its node
+ * over (then it throws why). `tuning` sets what the CLI does not expose (the bench's frame coalescing).
+ */
+export async function runAgent(options: StartOptions, tuning: SessionTuning = {}): Promise<void> {
   const log = stderrLogger();
   const shutdown = handleShutdownSignals(log);
   const identity = await loadOrCreateIdentity(options.keyFile, log);
@@ -50,7 +59,7 @@ export async function startCommand(args: string[]): Promise<void> {
   const agent = await startAgent(
     listen
       ? { ...common, listenHost: listen.host, listenPort: listen.port, publicUrl: listen.publicUrl }
-      : { ...common, session: {} },
+      : { ...common, session: tuning },
   );
   shutdown.setCleanup(() => agent.stop());
   // Another agent took this node over: stop (receipts flushed) and exit non-zero, saying why.

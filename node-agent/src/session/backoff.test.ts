@@ -51,6 +51,20 @@ describe("reconnect backoff", () => {
     }
   });
 
+  it("takes its first window from the gateway's welcome, kept between 100 ms and the cap", () => {
+    const backoff = new ReconnectBackoff(() => 0.999_999_9);
+    backoff.useFirstWindow(2_000);
+    expect([backoff.next(), backoff.next(), backoff.next()]).toEqual([2_000, 4_000, 8_000]);
+    backoff.reset();
+    backoff.useFirstWindow(0);
+    expect(backoff.next()).toBe(100);
+    backoff.reset();
+    backoff.useFirstWindow(10_000_000);
+    expect(backoff.next()).toBe(30_000);
+    // The policy handed in is not changed for other agents.
+    expect(RECONNECT_BACKOFF.baseMs).toBe(250);
+  });
+
   it("starts over from the first window after a reset, and draws a ban's retries from the cap", () => {
     const backoff = new ReconnectBackoff(() => 0.999_999_9);
     expect([backoff.next(), backoff.next(), backoff.next()]).toEqual([250, 500, 1000]);

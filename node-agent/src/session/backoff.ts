@@ -11,6 +11,7 @@ export interface BackoffPolicy {
 }
 
 export const RECONNECT_BACKOFF: BackoffPolicy = { baseMs: 250, capMs: 30_000 };
+const MIN_FIRST_WINDOW_MS = 100;
 
 /** A session open this long before it closed was healthy: the next failure counts as the first again. */
 export const HEALTHY_SESSION_MS = 30_000;
@@ -29,11 +30,22 @@ export function jitteredDelayMs(windowMs: number, random: () => number): number 
 /** Counts failures in a row and turns each into a delay. */
 export class ReconnectBackoff {
   private failures = 0;
+  private policy: BackoffPolicy;
 
   constructor(
     private readonly random: () => number = Math.random,
-    private readonly policy: BackoffPolicy = RECONNECT_BACKOFF,
-  ) {}
+    policy: BackoffPolicy = RECONNECT_BACKOFF,
+  ) {
+    this.policy = { ...policy };
+  }
+
+  /**
+   * The gateway's welcome names the first window (it knows how many agents will dial at once after a restart); kept
+   * within 100 ms and the cap, whatever it says.
+   */
+  useFirstWindow(windowMs: number): void {
+    this.policy.baseMs = Math.min(this.policy.capMs, Math.max(MIN_FIRST_WINDOW_MS, windowMs));
+  }
 
   /** The delay before the next attempt, counting one more failure. */
   next(): number {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SessionClose } from "@meshgate/schemas";
-import { describeClose, nextStep, REPLACED_MESSAGE, SUPERSEDED_MESSAGE } from "./close-policy.js";
+import { describeClose, nextStep, REPLACED_MESSAGE } from "./close-policy.js";
 import type { ConnectionEnd } from "./session-connection.js";
 
 const closed = (code: number, reason = ""): ConnectionEnd => ({
@@ -28,8 +28,10 @@ describe("after a session ends", () => {
     expect(nextStep(closed(SessionClose.replaced))).toEqual({ kind: "halt", why: REPLACED_MESSAGE });
   });
 
-  it("stops for good when refused because another agent's later-signed session is live", () => {
-    expect(nextStep(refused("session_superseded"))).toEqual({ kind: "halt", why: SUPERSEDED_MESSAGE });
+  it("dials again after a backoff when a session signed later than its upgrade is live", () => {
+    // Its own half-open socket after the clock stepped back, or another agent: either way the next upgrade, signed
+    // later, settles it (and a real second agent is then told it was replaced).
+    expect(nextStep(refused("session_superseded"))).toMatchObject({ kind: "reconnect", wait: "backoff" });
   });
 
   it("retries a ban slowly, and a rotated key at once with the key reloaded", () => {

@@ -17,8 +17,6 @@ export type NextStep =
   | { kind: "halt"; why: string };
 
 export const REPLACED_MESSAGE = "another agent with this node's key connected to the gateway; this agent stops serving";
-export const SUPERSEDED_MESSAGE =
-  "another agent with this node's key is connected to the gateway (its session was signed later); this agent stops";
 
 const CLOSE_NAMES: ReadonlyMap<number, string> = new Map([
   [1000, "closed normally"],
@@ -43,7 +41,6 @@ export function nextStep(end: ConnectionEnd): NextStep {
   if (end.refusal) {
     const why = `the gateway refused the session: ${end.refusal.description}`;
     if (end.refusal.code === "revoked_key") return { kind: "reconnect", wait: "backoff", reloadKey: true, why };
-    if (end.refusal.code === "session_superseded") return { kind: "halt", why: SUPERSEDED_MESSAGE };
     if (end.refusal.code === "node_banned") return { kind: "reconnect", wait: "cap", reloadKey: false, why };
     return { kind: "reconnect", wait: "backoff", reloadKey: false, why };
   }

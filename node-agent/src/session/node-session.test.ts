@@ -87,6 +87,37 @@ describe("node sessions", () => {
     expect(await logs.waitFor(/ session open .*session=2/)).toBeDefined();
   });
 
+  it("draws its first reconnect delay from the window the gateway's welcome names", async () => {
+    // The largest draw every time, so the delay is the window itself.
+    const session = { backoff: { baseMs: 10, capMs: 1_000 }, random: () => 0.999_999_9 };
+    const { gateway, logs } = await start({ reconnectWindowMs: 120 }, { session });
+    (await gateway.waitForSession(1)).socket.close(SessionClose.restart, "deploy");
+    expect(await logs.waitFor(/session closed \(1012/)).toMatch(/retry_in_ms=120\b/);
+    await gateway.waitForSession(2);
+  });
+
+  it("sends its state again when the gateway's answer is lost or says it is busy, and not after it is accepted", async () => {
+    const stateAnswers = [null, { accepted: false, code: "gateway_busy", message: "the gateway is busy" }];
+    const { gateway, logs } = await start({ stateAnswers }, { session: { ...FAST, stateRetryMs: 50 } });
+    const side = await gateway.waitForSession(1);
+    await logs.waitFor(/gateway accepted this node's state/);
+    expect(side.states).toHaveLength(3);
+    expect(new Set(side.states.map((s) => JSON.stringify(s))).size).toBe(1);
+    expect(logs.lines.join("\n")).toMatch(/no answer to this node's state; sending it again/);
+    expect(logs.lines.join("\n")).toMatch(/the gateway was busy; sending it again/);
+    await pause(200);
+    expect(side.states).toHaveLength(3);
+  });
+
+  it("does not send a refused state again until it changes", async () => {
+    const stateAnswers = [{ accepted: false, code: "price_above_ceiling", message: "too dear" }];
+    const { gateway, logs } = await start({ stateAnswers }, { session: { ...FAST, stateRetryMs: 50 } });
+    const side = await gateway.waitForSession(1);
+    await logs.waitFor(/refused this node's state/);
+    await pause(200);
+    expect(side.states).toHaveLength(1);
+  });
+
   it("reconnects after the connection drops without a close frame", async () => {
     const { gateway } = await start();
     (await gateway.waitForSession(1)).socket.terminate();

@@ -130,6 +130,7 @@ export class NodeSession {
     if (welcome.node_id !== nodeId)
       log("warning: the gateway's welcome names another node", { welcomed: welcome.node_id });
     log("session open", { node: nodeId, session: welcome.session, gateway: gatewayUrl });
+    if (welcome.reconnect_window_ms !== undefined) this.backoff.useFirstWindow(welcome.reconnect_window_ms);
     if (welcome.replaced)
       log("this session replaced an earlier one of this node (this agent's own, or another agent's with this key)", {
         node: nodeId,

@@ -27,11 +27,17 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** What the gateway may ask for in its welcome, so a broken one cannot make the agent ping in a busy loop. */
 const PING_INTERVAL_BOUNDS = { min: 100, max: 60_000 };
 const SILENCE_LIMIT_BOUNDS = { min: 300, max: 300_000 };
+/** How long a sent state may go unanswered before it is sent again (an ack can be lost when the gateway is busy). */
+const STATE_ACK_TIMEOUT_MS = 10_000;
+/** Refusals that pass by themselves: the state is sent again after STATE_ACK_TIMEOUT_MS. */
+const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set(["rate_limited", "gateway_busy"]);
 
 /** Keep-alive timing; without these, what the welcome says (before it, the protocol's defaults). */
 export interface KeepAliveTiming {
   pingIntervalMs?: number | undefined;
   silenceLimitMs?: number | undefined;
+  /** How long a sent state may go unanswered, or a passing refusal stand, before the state is sent again. */
+  stateRetryMs?: number | undefined;
 }
 
 /** How a connection ended. */
@@ -82,6 +88,8 @@ export class SessionConnection {
   private error: string | null = null;
   /** The state last sent on this socket, as sent, so an unchanged one is not sent again. */
   private sentState: string | null = null;
+  /** Sends the state again when its answer is late or a passing refusal; null once the gateway accepted it. */
+  private stateRetry: NodeJS.Timeout | null = null;
   private readonly closed: Promise<void>;
 
   constructor(private readonly options: SessionConnectionOptions) {
@@ -122,6 +130,19 @@ export class SessionConnection {
     if (this.welcomedAt === null || text === this.sentState) return;
     this.sentState = text;
     this.socket.send(text);
+    this.retryStateLater("no answer to this node's state");
+  }
+
+  private retryStateLater(why: string): void {
+    if (this.stateRetry) clearTimeout(this.stateRetry);
+    const delayMs = this.options.timing.stateRetryMs ?? STATE_ACK_TIMEOUT_MS;
+    this.stateRetry = setTimeout(() => {
+      const text = this.sentState;
+      if (text === null || this.socket.readyState !== WebSocket.OPEN) return;
+      this.options.log(`${why}; sending it again`, { after_ms: delayMs });
+      this.socket.send(text);
+      this.retryStateLater("no answer to this node's state");
+    }, delayMs);
   }
 
   /** Closes with a close frame; resolves once the socket is closed (dropped, after `timeoutMs` without an answer). */
@@ -180,7 +201,13 @@ export class SessionConnection {
   }
 
   private acknowledged(ack: SessionStateAck): void {
+    if (this.stateRetry) clearTimeout(this.stateRetry);
+    this.stateRetry = null;
     if (ack.accepted) return void this.options.log("gateway accepted this node's state; receiving traffic");
+    if (ack.code !== undefined && RETRYABLE_REFUSALS.has(ack.code)) {
+      this.options.log("gateway cannot take this node's state just now", { code: ack.code, error: ack.message });
+      return this.retryStateLater("the gateway was busy");
+    }
     this.options.log("gateway refused this node's state; it routes nothing here until that is fixed", {
       code: ack.code,
       error: ack.message,
@@ -219,7 +246,8 @@ export class SessionConnection {
 
   private ended(code: number, reason: string): void {
     if (this.keepAlive) clearInterval(this.keepAlive);
-    this.keepAlive = null;
+    if (this.stateRetry) clearTimeout(this.stateRetry);
+    this.keepAlive = this.stateRetry = null;
     this.tunnel.dropAll();
     const welcomed = this.welcomedAt !== null;
     const openForMs = this.welcomedAt === null ? 0 : this.options.now() - this.welcomedAt;

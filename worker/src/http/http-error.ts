@@ -1,6 +1,7 @@
 // The one error type of the gateway: thrown anywhere, rendered once in OpenAI's error shape by the router's catch
 // stage.
 import type { OpenAIErrorBody } from "@meshgate/schemas";
+import { isOverloaded } from "../lib/overloaded.js";
 
 export type ErrorType =
   | "invalid_request_error"
@@ -62,6 +63,15 @@ export class HttpError extends Error {
 /** Renders any thrown value; unexpected ones become a 500 without internals leaking to the client. */
 export function errorResponse(err: unknown): Response {
   if (err instanceof HttpError) return err.toResponse();
+  if (isOverloaded(err)) return busyError().toResponse();
   console.error("unhandled error", err instanceof Error ? (err.stack ?? err.message) : String(err));
   return new HttpError(500, "The gateway hit an internal error.", { code: "internal_error" }).toResponse();
+}
+
+/** What a caller is told when a Durable Object it needed was overloaded: retry shortly, not an internal error. */
+export function busyError(): HttpError {
+  return new HttpError(503, "The gateway is busy; retry in a moment.", {
+    code: "gateway_busy",
+    headers: { "retry-after": "1" },
+  });
 }

@@ -77,7 +77,7 @@ export interface VerifiedNodeSignature {
 
 /** Why the registry refused a node's message; the Worker renders it as an OpenAI-shaped error. */
 export interface Refusal {
-  status: 401 | 403 | 409 | 429;
+  status: 401 | 403 | 409 | 429 | 503;
   code:
     | "unknown_key"
     | "revoked_key"
@@ -88,7 +88,8 @@ export interface Refusal {
     | "key_in_use"
     | "too_many_identities"
     | "session_replaced"
-    | "session_superseded";
+    | "session_superseded"
+    | "gateway_busy";
   message: string;
   retryAfterSeconds?: number;
 }

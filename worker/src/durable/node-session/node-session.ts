@@ -13,9 +13,17 @@ import {
   type SessionWelcome,
 } from "@meshgate/schemas";
 import { parsePriceCeilings, priceOverCeiling, priceOverCeilingMessage } from "../../billing/price-ceiling.js";
-import { sessionSilenceLimitMs } from "../../limits/session-silence.js";
+import { sessionReconnectWindowMs, sessionSilenceLimitMs } from "../../limits/session-timing.js";
 import { nodeRegistry } from "../names.js";
-import type { Refusal, SessionResume, SessionStateUpdate, VerifiedNodeSignature } from "../node-registry/types.js";
+import { BUSY_REASON, isOverloaded } from "../../lib/overloaded.js";
+import type {
+  Refusal,
+  SessionOpenResult,
+  SessionResume,
+  SessionStateResult,
+  SessionStateUpdate,
+  VerifiedNodeSignature,
+} from "../node-registry/types.js";
 import { ProtocolError, relayFailure, SessionRelays } from "./relays.js";
 
 /** What the Worker hands the session when a node dials in, after it verified the upgrade's signature. */
@@ -92,8 +100,8 @@ export class NodeSession extends DurableObject<Env> {
     if (superseding) return refused(supersededRefusal(superseding.signedAt, opening.signature.createdAt));
     const session = this.nextSession(opening.nodeId, opening.now);
     const resume = this.resumable(session);
-    const { nodeId, signature, now, source } = opening;
-    const result = await nodeRegistry(this.env).openSession(nodeId, signature, now, source, resume);
+    const { nodeId, signature } = opening;
+    const result = await this.registerOpening(opening, resume);
     if (!result.ok) return refused(result.refusal);
     const resumed = result.live && resume ? resume.state : null;
     const previous = this.ctx.getWebSockets();
@@ -117,6 +125,15 @@ export class NodeSession extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
+  private async registerOpening(opening: SessionOpening, resume: SessionResume | null): Promise<SessionOpenResult> {
+    const { nodeId, signature, now, source } = opening;
+    try {
+      return await nodeRegistry(this.env).openSession(nodeId, signature, now, source, resume);
+    } catch (err) {
+      return { ok: false, refusal: busyRefusal(err) };
+    }
+  }
+
   private welcome(nodeId: string, session: number, replaced: boolean): SessionWelcome {
     return {
       type: "welcome",
@@ -125,6 +142,7 @@ export class NodeSession extends DurableObject<Env> {
       replaced,
       ping_interval_ms: SESSION_PING_INTERVAL_MS,
       silence_limit_ms: sessionSilenceLimitMs(this.env),
+      reconnect_window_ms: sessionReconnectWindowMs(this.env),
     };
   }
 
@@ -175,6 +193,11 @@ export class NodeSession extends DurableObject<Env> {
       return relayFailure(503, "node_not_connected", "The node's session is closed.");
     }
     const { ws, record } = socket;
+    // A socket whose node fell silent is found dead here, before a request is lost to it, not only by the next sweep.
+    if (Date.now() - this.lastHeard(ws, record) >= sessionSilenceLimitMs(this.env)) {
+      await this.silenced(ws, record);
+      return relayFailure(503, "node_not_connected", "The node's session went silent.");
+    }
     if (record.capacity === 0) return relayFailure(503, "node_not_ready", "The node has not said what it serves.");
     const relays = this.relaysOf(ws, record);
     // Exact at this node whatever the number of gateway isolates: a full node is refused here, without a round trip.
@@ -214,7 +237,7 @@ export class NodeSession extends DurableObject<Env> {
   }
 
   /**
-   * Every silence limit (limits/session-silence.ts) or so while a socket is open: a node whose keep-alives stopped is closed. With no
+   * Every silence limit (limits/session-timing.ts) or so while a socket is open: a node whose keep-alives stopped is closed. With no
    * socket left (closed while the object was gone, e.g. a restart), the registry is told the node is not live.
    */
   override async alarm(): Promise<void> {
@@ -223,16 +246,22 @@ export class NodeSession extends DurableObject<Env> {
     let next = Number.POSITIVE_INFINITY;
     for (const ws of this.ctx.getWebSockets()) {
       const record = recordOf(ws);
-      const heard = Math.max(this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0, record.openedAt);
-      if (now - heard < limit) {
-        next = Math.min(next, heard + limit);
-        continue;
-      }
-      this.closeSocket(ws, SessionClose.silent, "no keep-alive within the silence limit");
-      await this.ended(record, "the node went silent");
+      const heard = this.lastHeard(ws, record);
+      if (now - heard < limit) next = Math.min(next, heard + limit);
+      else await this.silenced(ws, record);
     }
     if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next + 100);
     else await this.reportClosedIfOpen();
+  }
+
+  /** The last keep-alive the runtime answered on this socket (or when it opened). */
+  private lastHeard(ws: WebSocket, record: SocketRecord): number {
+    return Math.max(this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0, record.openedAt);
+  }
+
+  private async silenced(ws: WebSocket, record: SocketRecord): Promise<void> {
+    this.closeSocket(ws, SessionClose.silent, "no keep-alive within the silence limit");
+    await this.ended(record, "the node went silent");
   }
 
   private async control(ws: WebSocket, record: SocketRecord, text: string): Promise<void> {
@@ -257,7 +286,7 @@ export class NodeSession extends DurableObject<Env> {
     const update: SessionStateUpdate = { models: state.models, capacity: state.capacity };
     const key = stateKey(update);
     if (record.registered !== key) {
-      const result = await nodeRegistry(this.env).sessionState(record.nodeId, record.session, update, Date.now());
+      const result = await this.registerState(record, update);
       if (!result.ok) return this.stateRefused(ws, record, result.refusal);
       this.ctx.storage.kv.put(ACCEPTED_STATE_KEY, update);
     }
@@ -266,6 +295,15 @@ export class NodeSession extends DurableObject<Env> {
     if (current?.record.session !== record.session) return;
     ws.serializeAttachment({ ...current.record, capacity: state.capacity, registered: key });
     ack(ws, { accepted: true });
+  }
+
+  /** The registry's answer; an overloaded registry is a passing refusal the agent retries, not a broken socket. */
+  private async registerState(record: SocketRecord, update: SessionStateUpdate): Promise<SessionStateResult> {
+    try {
+      return await nodeRegistry(this.env).sessionState(record.nodeId, record.session, update, Date.now());
+    } catch (err) {
+      return { ok: false, refusal: busyRefusal(err) };
+    }
   }
 
   private async stateRefused(ws: WebSocket, record: SocketRecord, refusal: Refusal): Promise<void> {
@@ -351,6 +389,12 @@ function supersededRefusal(liveSignedAt: number, signedAt: number): Refusal {
 /** One spelling of a state, to tell a state sent again from a changed one. */
 function stateKey(state: SessionStateUpdate): string {
   return JSON.stringify({ models: state.models, capacity: state.capacity });
+}
+
+/** A reconnect herd can overload the registry: the node is told to retry, anything else is rethrown. */
+function busyRefusal(err: unknown): Refusal {
+  if (!isOverloaded(err)) throw err;
+  return { status: 503, code: "gateway_busy", message: BUSY_REASON, retryAfterSeconds: 1 };
 }
 
 function refusedAck(refusal: Refusal): Omit<SessionStateAck, "type"> {
