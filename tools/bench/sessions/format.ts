@@ -2,6 +2,7 @@
 // today's heartbeats. Pure, so the table is unit-tested.
 import type { Bill } from "./cost.js";
 import {
+  AGENT_HANDSHAKE_TIMEOUT_MS,
   otherCores,
   registryCallsPerConnect,
   type LatencyMs,
@@ -63,7 +64,9 @@ export function reproduceCommand(o: SessionBenchOptions): string {
     `--storage-dir ${o.storageDir}`,
     ...(o.deflate ? ["--deflate"] : []),
     ...(o.restart ? [] : ["--skip-restart"]),
-    ...(o.attemptTimeoutMs === 15_000 ? [] : [`--attempt-timeout-seconds ${o.attemptTimeoutMs / 1000}`]),
+    ...(o.attemptTimeoutMs === AGENT_HANDSHAKE_TIMEOUT_MS
+      ? []
+      : [`--attempt-timeout-seconds ${o.attemptTimeoutMs / 1000}`]),
     ...(o.heartbeatCpuUs === undefined ? [] : [`--heartbeat-cpu-us ${o.heartbeatCpuUs}`]),
   ];
   return `node --import tsx tools/bench/sessions/run.ts ${flags.join(" ")}`;

@@ -10,7 +10,7 @@ export const OPTIONS: SessionBenchOptions = {
   storageDir: "/dev/shm",
   deflate: false,
   restart: true,
-  attemptTimeoutMs: 15_000,
+  attemptTimeoutMs: 10_000,
 };
 
 export const cpu = (seconds: number, workerd: number | null): CpuWindow => ({

@@ -8,6 +8,8 @@ import { HEARTBEAT, rowsWritten, SESSION_ALARM } from "./write-counts.js";
 
 /** The bill is always for this many nodes, whatever --nodes was: the question. */
 export const COST_NODES = 10_000;
+/** The stock agent's handshake timeout (HANDSHAKE_TIMEOUT_MS in node-agent/src/session/session-connection.ts). */
+export const AGENT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Today's design: a signed heartbeat every 2 s (HEARTBEAT_INTERVAL_MS). */
 export const HEARTBEATS_PER_NODE_MINUTE = 30;
 
@@ -23,7 +25,7 @@ export interface SessionBenchOptions {
   storageDir: string;
   deflate: boolean;
   restart: boolean;
-  /** An upgrade not live (state acknowledged) in this long is abandoned and redialled, as an agent would. */
+  /** An upgrade not answered in this long is given up and redialled (the agent's handshake timeout by default). */
   attemptTimeoutMs: number;
   /** Heartbeat-path CPU (µs of workerd per heartbeat) to price today's design with; measured when absent. */
   heartbeatCpuUs?: number;
