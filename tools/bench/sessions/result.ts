@@ -140,7 +140,7 @@ export interface ReconnectMeasure {
   drops: Record<string, number>;
   /** Nodes that stopped for good while coming back, as the stock agent would, by why (none expected). */
   halted: Record<string, number>;
-  /** Nodes not live at the phase's end (the stock agent stops for good after a 4001 or a 409 session_superseded). */
+  /** Nodes not live at the phase's end (the stock agent stops for good after a 4001). */
   notLive: number;
   registryCalls: RegistryCalls | null;
 }
