@@ -3,11 +3,13 @@
 // happened to them (attempts, failures, when each came live), taken phase by phase.
 import type { TestIdentity } from "@meshgate/schemas/testing";
 import { countBetween, replayAlarms, type AlarmCount } from "./alarm-replay.js";
-import type { BackoffPolicy } from "./backoff.js";
+import type { BackoffPolicy } from "../../../node-agent/src/session/backoff.js";
+import type { RegistryCalls } from "./result.js";
 import { SimNode, type NodeRecorder } from "./sim-node.js";
 
 export interface FleetOptions {
-  backoff: BackoffPolicy;
+  /** The stock agent's when absent. */
+  backoff?: BackoffPolicy;
   attemptTimeoutMs: number;
   deflate: boolean;
   capacity: number;
@@ -24,6 +26,8 @@ export interface FleetEvents {
   latenciesMs: number[];
   /** Live sessions that closed, by close code. */
   drops: Record<string, number>;
+  /** Nodes that stopped for good, as the stock agent would, by why. */
+  halted: Record<string, number>;
 }
 
 export interface StateChanges {
@@ -39,7 +43,7 @@ export interface StateChanges {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function noEvents(): FleetEvents {
-  return { attempts: [], retries: 0, failures: {}, liveAt: [], latenciesMs: [], drops: {} };
+  return { attempts: [], retries: 0, failures: {}, liveAt: [], latenciesMs: [], drops: {}, halted: {} };
 }
 
 /** Runs `task` on every item with at most `limit` at once. */
@@ -99,6 +103,10 @@ export class Fleet implements NodeRecorder {
     this.events.drops[code] = (this.events.drops[code] ?? 0) + 1;
   }
 
+  halted(why: string): void {
+    this.events.halted[why] = (this.events.halted[why] ?? 0) + 1;
+  }
+
   /** The events since the last take, and a fresh start. */
   take(): FleetEvents {
     const events = this.events;
@@ -115,6 +123,23 @@ export class Fleet implements NodeRecorder {
 
   liveCount(): number {
     return this.nodes.filter((n) => n.liveSince !== null).length;
+  }
+
+  /**
+   * Of the nodes whose session opened at or after `since`, how many had the state they sent on it passed on to the
+   * registry: their row's last write (`lastWritten`, ms, by node id) is no earlier than the state's sending.
+   */
+  registryCalls(lastWritten: ReadonlyMap<string, number>, since: number): RegistryCalls {
+    let connects = 0;
+    let statesPassedOn = 0;
+    for (const node of this.nodes) {
+      const written = lastWritten.get(node.id);
+      if (node.liveSince === null || node.liveSince < since || node.stateSentAt === null || written === undefined)
+        continue;
+      connects++;
+      if (written >= node.stateSentAt) statesPassedOn++;
+    }
+    return { connects, statesPassedOn };
   }
 
   /** Every node sends one state message (`capacity`), `concurrency` awaiting their ack at once. */

@@ -16,7 +16,9 @@ const restart: ReconnectMeasure = {
   attempts: 3_000,
   failures: { ECONNREFUSED: 2_000 },
   drops: { "4001": 7 },
-  notLive: 0,
+  halted: { "another agent with this node's key connected to the gateway; this agent stops serving": 7 },
+  notLive: 7,
+  registryCalls: { connects: 993, statesPassedOn: 0 },
 };
 
 describe("reproduceCommand", () => {
@@ -47,13 +49,23 @@ describe("formatSessionBench", () => {
     expect(text).toMatch(/sockets drop +skipped/);
     expect(text).toContain("live again 50% 4.0 s, 99% 9.0 s, 100% 12.0 s after the stop");
     expect(text).toContain("ECONNREFUSED ×2,000");
-    expect(text).toContain("7 × 4001 (replaced by its own abandoned upgrade)");
+    expect(text).toContain("7 × 4001 (replaced); 7 stopped for good as the stock agent would");
+    expect(text).toContain("7 of 1,000 NOT live again");
+  });
+
+  it("prints the registry calls a connect cost, measured beside the code's count", () => {
+    expect(text).toContain("first connects: 2.00 registry calls each (1,000 of 1,000 states passed on; 2 by the code)");
+    expect(text).toContain("reconnects: 1.00 registry calls each (0 of 993 states passed on; 1 by the code)");
+    expect(text).toMatch(/sockets drop +skipped/);
+    expect(text).toContain("first connect 2, reconnect 1, changed state 1, unchanged state 0");
   });
 
   it("prints each node's load per minute and the month's bill beside heartbeats", () => {
     expect(text).toMatch(/silence-alarm invocations +4\.0/);
     expect(text).toMatch(/rows written +4\.0/);
-    expect(text).toContain("open 6 (8), first open 7 (13), state 1 (3), close 1 (2); a heartbeat 3 (7)");
+    expect(text).toContain(
+      "first connect 9 (17), reconnect 6 (10), changed state 2 (4), unchanged state 0 (0), close 1 (2); a heartbeat 3 (7)",
+    );
     expect(text).toMatch(/SQLite rows written \(\$1\/M\) +\$1,728 +\$90,720/);
     expect(text).toMatch(/Workers requests \(\$0\.30\/M\) +\$0 +\$3,888/);
     expect(text).toContain("5,000/s into one NodeRegistry, 5× an object's soft limit");

@@ -2,20 +2,26 @@
 // today's heartbeats. Pure, so the table is unit-tested.
 import type { Bill } from "./cost.js";
 import {
+  AGENT_HANDSHAKE_TIMEOUT_MS,
   otherCores,
+  registryCallsPerConnect,
   type LatencyMs,
   type Milestones,
   type ReconnectMeasure,
+  type RegistryCalls,
   type SessionBenchOptions,
   type SessionBenchResult,
 } from "./result.js";
 import {
+  HEARTBEAT,
+  REGISTRY_CALLS,
   rowsWritten,
   SESSION_CLOSE,
-  SESSION_FIRST_OPEN_EXTRA,
-  SESSION_OPEN,
+  SESSION_FIRST_OPEN,
+  SESSION_REOPEN,
   SESSION_STATE,
-  HEARTBEAT,
+  SESSION_STATE_UNCHANGED,
+  type RowWrite,
 } from "./write-counts.js";
 
 /** The registry's soft limit, from Cloudflare's Durable Objects limits (per object). */
@@ -30,6 +36,18 @@ const mb = (kb: number | null): string => (kb === null ? "?" : `${int(kb / 1024)
 const latency = (l: LatencyMs | null): string =>
   l === null ? "none" : `p50 ${int(l.p50)} ms, p99 ${int(l.p99)} ms, max ${int(l.max)} ms`;
 const secs = (n: number | null): string => (n === null ? "never" : `${fixed(n, 1)} s`);
+
+/** "2.00 registry calls per connect (2 by the code)": measured from the registry's rows, beside the code's count. */
+function registryCalls(c: RegistryCalls | null, byCode: number): string {
+  const measured = registryCallsPerConnect(c);
+  if (c === null || measured === null) return `${byCode} registry call${byCode === 1 ? "" : "s"} each by the code`;
+  return `${fixed(measured, 2)} registry calls each (${int(c.statesPassedOn)} of ${int(c.connects)} states passed on; ${byCode} by the code)`;
+}
+
+function halts(record: Record<string, number>): string {
+  const n = Object.values(record).reduce((a, b) => a + b, 0);
+  return n === 0 ? "" : `; ${int(n)} stopped for good as the stock agent would (${Object.keys(record).join("; ")})`;
+}
 
 function failures(record: Record<string, number>): string {
   const entries = Object.entries(record).sort((a, b) => b[1] - a[1]);
@@ -46,7 +64,9 @@ export function reproduceCommand(o: SessionBenchOptions): string {
     `--storage-dir ${o.storageDir}`,
     ...(o.deflate ? ["--deflate"] : []),
     ...(o.restart ? [] : ["--skip-restart"]),
-    ...(o.attemptTimeoutMs === 15_000 ? [] : [`--attempt-timeout-seconds ${o.attemptTimeoutMs / 1000}`]),
+    ...(o.attemptTimeoutMs === AGENT_HANDSHAKE_TIMEOUT_MS
+      ? []
+      : [`--attempt-timeout-seconds ${o.attemptTimeoutMs / 1000}`]),
     ...(o.heartbeatCpuUs === undefined ? [] : [`--heartbeat-cpu-us ${o.heartbeatCpuUs}`]),
   ];
   return `node --import tsx tools/bench/sessions/run.ts ${flags.join(" ")}`;
@@ -57,7 +77,7 @@ function phaseLines(r: SessionBenchResult): string[] {
   const cheapestWake = Math.min(d.cpuPerAlarmUs ?? Number.NaN, d.cpuPerStateChangeUs ?? Number.NaN);
   return [
     `  connect storm   ${int(storm.live)} live in ${fixed(storm.seconds, 1)} s (${int(storm.live / storm.seconds)}/s, peak ${int(storm.peakLivePerSecond)}/s) at c=${r.options.concurrency}; ${int(storm.attempts)} upgrades, ${int(storm.retries)} retries, ${failures(storm.failures)}`,
-    `                  upgrade → state ack ${latency(storm.latencyMs)}; workerd ${int(d.cpuPerConnectUs)} µs CPU per connect (2 registry RPCs each)`,
+    `                  upgrade → state ack ${latency(storm.latencyMs)}; workerd ${int(d.cpuPerConnectUs)} µs CPU per connect; first connects: ${registryCalls(storm.registryCalls, REGISTRY_CALLS.firstConnect)}${halts(storm.halted)}`,
     `  memory          workerd RSS ${mb(memory.baselineKb)} idle → ${mb(memory.connectedKb)} connected → ${mb(memory.heldKb)} after the hold: ${int(d.memoryPerSessionKb.connected)} KB per session (${int(d.memoryPerSessionKb.held)} after); ${fixed(d.fdsPerSession, 1)} descriptors per session`,
     `  hold            ${int(hold.pings)} pings in ${fixed(hold.seconds, 1)} s with ${int(hold.alarms.answered)} silence alarms: ${fixed(d.cpuPerPingGrossUs, 1)} µs workerd CPU per ping, alarms included; ${int(d.cpuPerAlarmCycleUs)} µs per alarm cycle (wake and later eviction) once the pings are taken out`,
     `  silence alarm   ${int(quiet.alarms.answered)} alarms in ${fixed(quiet.seconds, 1)} s without pings (${int(quiet.alarms.sent)} if pings arrived as sent): ${int(d.cpuPerAlarmUs)} µs each (object woken, alarm run, re-armed)`,
@@ -90,10 +110,8 @@ function healthLines(r: SessionBenchResult): string[] {
 
 function closedAgain(drops: Record<string, number>): string {
   const entries = Object.entries(drops);
-  if (entries.length === 0) return "";
-  const text = entries.map(
-    ([code, n]) => `${int(n)} × ${code}${code === "4001" ? " (replaced by its own abandoned upgrade)" : ""}`,
-  );
+  if (entries.length === 0) return "; no session closed again";
+  const text = entries.map(([code, n]) => `${int(n)} × ${code}${code === "4001" ? " (replaced)" : ""}`);
   return `; live sessions closed again: ${text.join(", ")}`;
 }
 
@@ -110,13 +128,14 @@ function reconnectLines(x: ReconnectMeasure | null, label: string, nodes: number
       : `gateways stopped in ${fixed(x.stopSeconds, 1)} s and listening again ${fixed(x.startSeconds, 1)} s later; live again ${at(x.fromBreak)} after the stop, ${at(x.fromReady)} after the gateways were back`;
   return [
     `  ${label.padEnd(16)}${what}`,
-    `                  each node down ${latency(x.downtimeMs)}; peak ${int(x.peakLivePerSecond)} live/s, ${int(x.peakAttemptsPerSecond)} upgrades/s; ${int(x.attempts)} upgrades sent (${failures(x.failures)})${closedAgain(x.drops)}${x.notLive > 0 ? `; ${int(x.notLive)} of ${int(nodes)} NOT live again` : ""}`,
+    `                  each node down ${latency(x.downtimeMs)}; peak ${int(x.peakLivePerSecond)} live/s, ${int(x.peakAttemptsPerSecond)} upgrades/s; ${int(x.attempts)} upgrades sent (${failures(x.failures)})${closedAgain(x.drops)}${halts(x.halted)}${x.notLive > 0 ? `; ${int(x.notLive)} of ${int(nodes)} NOT live again` : ""}`,
+    `                  reconnects: ${registryCalls(x.registryCalls, REGISTRY_CALLS.reconnect)}`,
   ];
 }
 
 function perMinuteLines(r: SessionBenchResult): string[] {
   const p = r.derived.perNodeMinute;
-  const count = (w: typeof SESSION_OPEN) => {
+  const count = (w: readonly RowWrite[]) => {
     const c = rowsWritten(w);
     return `${c.rows} (${c.withIndexes})`;
   };
@@ -126,7 +145,8 @@ function perMinuteLines(r: SessionBenchResult): string[] {
     `  silence-alarm invocations                         ${fixed(p.alarms, 1).padStart(5)}  replayed from the ping times by NodeSession's rule`,
     `  registry RPCs                                     ${fixed(p.registryRpcs, 1).padStart(5)}  registry rows changed during the hold (none should)`,
     `  rows written                                      ${fixed(p.rowsWritten, 1).padStart(5)}  one per alarm (its setAlarm); a ping writes nothing`,
-    `  Rows written per event, table rows (with index entries): open ${count(SESSION_OPEN)}, first open ${count([...SESSION_OPEN, ...SESSION_FIRST_OPEN_EXTRA])}, state ${count(SESSION_STATE)}, close ${count(SESSION_CLOSE)}; a heartbeat ${count(HEARTBEAT)}.`,
+    `  Rows written per event, table rows (with index entries): first connect ${count(SESSION_FIRST_OPEN)}, reconnect ${count(SESSION_REOPEN)}, changed state ${count(SESSION_STATE)}, unchanged state ${count(SESSION_STATE_UNCHANGED)}, close ${count(SESSION_CLOSE)}; a heartbeat ${count(HEARTBEAT)}.`,
+    `  Registry calls per event by the code: first connect ${REGISTRY_CALLS.firstConnect}, reconnect ${REGISTRY_CALLS.reconnect}, changed state ${REGISTRY_CALLS.changedState}, unchanged state ${REGISTRY_CALLS.unchangedState}, close ${REGISTRY_CALLS.close} (when no newer socket is open), alarm ${REGISTRY_CALLS.alarm}.`,
     `  Counted from the code paths (tools/bench/sessions/write-counts.ts): kv puts and setAlarm one row each, an index one more when its column is written.`,
   ];
 }

@@ -1,6 +1,6 @@
 // The session harness's sizes: its own command's defaults (10,000 nodes, as the issue asks), its --quick smoke test,
 // and the sizes `npm run bench` runs it at.
-import type { SessionBenchOptions } from "./result.js";
+import { AGENT_HANDSHAKE_TIMEOUT_MS, type SessionBenchOptions } from "./result.js";
 import { DEFAULT_STORAGE_DIR } from "./session-bench.js";
 
 export const DEFAULTS: SessionBenchOptions = {
@@ -12,7 +12,7 @@ export const DEFAULTS: SessionBenchOptions = {
   storageDir: DEFAULT_STORAGE_DIR,
   deflate: false,
   restart: true,
-  attemptTimeoutMs: 15_000,
+  attemptTimeoutMs: AGENT_HANDSHAKE_TIMEOUT_MS,
 };
 /** A smoke test: a few hundred nodes, a short hold. */
 export const QUICK: Partial<SessionBenchOptions> = { nodes: 500, holdSeconds: 15 };

@@ -4,7 +4,7 @@
 // full jitter, so what is measured is how long nodes stay lost and whether they come back spread out or as a herd.
 import type { Fleet } from "./fleet.js";
 import type { GatewaySet } from "./gateway-set.js";
-import { latencyOf, type CpuWindow, type Milestones, type ReconnectMeasure } from "./result.js";
+import { latencyOf, type CpuWindow, type Milestones, type ReconnectMeasure, type RegistryCalls } from "./result.js";
 import { timed, type Meters } from "./meters.js";
 import { peakPerSecond, secondsToFraction } from "./timeline.js";
 
@@ -24,6 +24,12 @@ async function untilAllLive(fleet: Fleet, deadline: number, progress: Progress):
       progress(`sessions: ${fleet.liveCount()}/${fleet.nodes.length} live again`);
     }
   }
+}
+
+/** What the registries say of the connects since `since` (see Fleet.registryCalls); read after the phase, untimed. */
+export async function registryCallsSince(fleet: Fleet, gateways: GatewaySet, since: number): Promise<RegistryCalls> {
+  const rows = await gateways.adminNodes();
+  return fleet.registryCalls(new Map(rows.map((n) => [n.id, Date.parse(n.last_heartbeat)])), since);
 }
 
 function milestones(times: readonly number[], origin: number, total: number): Milestones {
@@ -52,10 +58,16 @@ interface Broken {
   startSeconds: number | null;
 }
 
-/** How the nodes came back after `broken`. */
-function measureReturn(fleet: Fleet, cause: ReconnectMeasure["cause"], broken: Broken): ReconnectMeasure {
+/** How the nodes came back after `broken`, and what their reconnects cost the registry. */
+async function measureReturn(
+  fleet: Fleet,
+  gateways: GatewaySet,
+  cause: ReconnectMeasure["cause"],
+  broken: Broken,
+): Promise<ReconnectMeasure> {
   const { brokeAt, readyAt } = broken;
   const events = fleet.take();
+  const notLive = fleet.nodes.length - fleet.liveCount();
   const back = fleet.nodes.filter((n) => n.liveSince !== null && n.droppedAt !== null && n.droppedAt >= brokeAt);
   const liveAgain = back.map((n) => n.liveSince ?? 0);
   const total = fleet.nodes.length;
@@ -72,7 +84,9 @@ function measureReturn(fleet: Fleet, cause: ReconnectMeasure["cause"], broken: B
     attempts: events.attempts.length,
     failures: events.failures,
     drops: dropsAfterBreak(events.drops, broken.liveAtBreak),
-    notLive: total - fleet.liveCount(),
+    halted: events.halted,
+    notLive,
+    registryCalls: await registryCallsSince(fleet, gateways, brokeAt),
   };
 }
 
@@ -92,7 +106,7 @@ export async function dropPhase(fleet: Fleet, meters: Meters, progress: Progress
     stopSeconds: null,
     startSeconds: null,
   };
-  return measureReturn(fleet, "drop", broken);
+  return measureReturn(fleet, meters.gateways, "drop", broken);
 }
 
 export async function restartPhase(fleet: Fleet, gateways: GatewaySet, progress: Progress): Promise<ReconnectMeasure> {
@@ -115,5 +129,5 @@ export async function restartPhase(fleet: Fleet, gateways: GatewaySet, progress:
     stopSeconds: (stoppedAt - brokeAt) / 1000,
     startSeconds: (readyAt - stoppedAt) / 1000,
   };
-  return measureReturn(fleet, "restart", broken);
+  return measureReturn(fleet, gateways, "restart", broken);
 }

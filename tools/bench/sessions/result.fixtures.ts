@@ -10,7 +10,7 @@ export const OPTIONS: SessionBenchOptions = {
   storageDir: "/dev/shm",
   deflate: false,
   restart: true,
-  attemptTimeoutMs: 15_000,
+  attemptTimeoutMs: 10_000,
 };
 
 export const cpu = (seconds: number, workerd: number | null): CpuWindow => ({
@@ -42,6 +42,8 @@ export function measurements(over: Partial<SessionMeasurements> = {}): SessionMe
       failures: { ECONNRESET: 10 },
       latencyMs: { p50: 100, p99: 300, max: 400 },
       peakLivePerSecond: 300,
+      halted: {},
+      registryCalls: { connects: 1_000, statesPassedOn: 1_000 },
     },
     memory: { baselineKb: 70_000, connectedKb: 400_000, heldKb: 410_000, baselineFds: 40, connectedFds: 4_040 },
     hold: window(60, 12_000 * 20e-6 + 4_000 * 1e-3, 12_000, 4_000),

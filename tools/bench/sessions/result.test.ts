@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { COST_NODES, deriveSession, latencyOf, otherCores, sessionBenchResult } from "./result.js";
+import {
+  COST_NODES,
+  deriveSession,
+  latencyOf,
+  otherCores,
+  registryCallsPerConnect,
+  sessionBenchResult,
+} from "./result.js";
 import { cpu, measurements, OPTIONS, window } from "./result.fixtures.js";
 
 describe("deriveSession", () => {
@@ -65,5 +72,15 @@ describe("latencyOf and otherCores", () => {
   it("attributes the machine's remaining busy time to other processes", () => {
     expect(otherCores(cpu(2, 1))).toBeCloseTo(0.5, 6);
     expect(otherCores(cpu(2, null))).toBeNull();
+  });
+});
+
+describe("registryCallsPerConnect", () => {
+  it("counts openSession for every connect and sessionState where the state reached the registry", () => {
+    expect(registryCallsPerConnect({ connects: 100, statesPassedOn: 100 })).toBe(2);
+    expect(registryCallsPerConnect({ connects: 100, statesPassedOn: 0 })).toBe(1);
+    expect(registryCallsPerConnect({ connects: 100, statesPassedOn: 3 })).toBeCloseTo(1.03);
+    expect(registryCallsPerConnect({ connects: 0, statesPassedOn: 0 })).toBeNull();
+    expect(registryCallsPerConnect(null)).toBeNull();
   });
 });

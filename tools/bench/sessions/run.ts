@@ -33,7 +33,8 @@ Table on stdout; the whole result in ${RESULTS_FILE}.
   --deflate               let the clients offer permessage-deflate (ws's default): more memory and CPU per session
   --skip-restart          leave out the two reconnect phases (every socket dropped; every gateway restarted)
   --attempt-timeout-seconds S
-                          an upgrade not live in this long is abandoned and redialled (default ${DEFAULTS.attemptTimeoutMs / 1000})
+                          an upgrade unanswered this long is given up and redialled, as the agent's handshake timeout 
+                          (default ${DEFAULTS.attemptTimeoutMs / 1000})
   --heartbeat-cpu-us US   price heartbeats with this workerd CPU per heartbeat instead of measuring it (~20 s)
   --quick                 ${QUICK.nodes} nodes, ${QUICK.holdSeconds} s hold (other options still apply)
   -h, --help              show this help

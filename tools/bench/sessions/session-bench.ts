@@ -10,18 +10,18 @@ import { generateDevVars } from "../../gateway/dev-vars.js";
 import { selfMeter } from "../cpu.js";
 import { heartbeatPathPhase } from "../heartbeats/heartbeat-path-bench.js";
 import type { AlarmCount } from "./alarm-replay.js";
-import { AGENT_BACKOFF } from "./backoff.js";
 import { Fleet, type FleetEvents } from "./fleet.js";
 import { LogTally } from "./gateway-log.js";
 import { machineOrNull, timed, type Meters } from "./meters.js";
 import { GatewaySet } from "./gateway-set.js";
 import { openFilesLimit } from "./process-facts.js";
-import { dropPhase, restartPhase } from "./reconnect-phases.js";
+import { dropPhase, registryCallsSince, restartPhase } from "./reconnect-phases.js";
 import {
   latencyOf,
   sessionBenchResult,
   type CpuWindow,
   type KeepAliveWindow,
+  type RegistryCalls,
   type SessionBenchOptions,
   type SessionBenchResult,
   type SessionMeasurements,
@@ -81,7 +81,13 @@ function checkDescriptors(gateways: GatewaySet, perGateway: number, progress: Pr
   }
 }
 
-function stormMeasure(window: CpuWindow, events: FleetEvents, from: number, live: number): StormMeasure {
+function stormMeasure(
+  window: CpuWindow,
+  events: FleetEvents,
+  from: number,
+  live: number,
+  registryCalls: RegistryCalls,
+): StormMeasure {
   return {
     ...window,
     live,
@@ -90,6 +96,8 @@ function stormMeasure(window: CpuWindow, events: FleetEvents, from: number, live
     failures: events.failures,
     latencyMs: latencyOf(events.latenciesMs),
     peakLivePerSecond: peakPerSecond(events.liveAt, from),
+    halted: events.halted,
+    registryCalls,
   };
 }
 
@@ -98,7 +106,9 @@ async function stormPhase(fleet: Fleet, meters: Meters, opts: SessionBenchOption
   const ticker = setInterval(() => progress(`sessions: ${fleet.liveCount()}/${opts.nodes} live`), 5_000);
   try {
     const storm = await timed(meters, () => fleet.storm(opts.concurrency));
-    return stormMeasure(storm.window, fleet.take(), storm.from, fleet.liveCount());
+    const events = fleet.take();
+    const calls = await registryCallsSince(fleet, meters.gateways, storm.from);
+    return stormMeasure(storm.window, events, storm.from, fleet.liveCount(), calls);
   } finally {
     clearInterval(ticker);
   }
@@ -210,7 +220,6 @@ async function measure(
   const idle = await idleCores(gateways);
   const baseline = { kb: gateways.rssKb(), fds: gateways.openFds() };
   const fleet = new Fleet(ids, gateways.urls, {
-    backoff: AGENT_BACKOFF,
     attemptTimeoutMs: opts.attemptTimeoutMs,
     deflate: opts.deflate,
     capacity: CAPACITY,
