@@ -24,7 +24,11 @@ import {
   type BackoffPolicy,
 } from "../../../node-agent/src/session/backoff.js";
 import { nextStep } from "../../../node-agent/src/session/close-policy.js";
-import type { ConnectionEnd } from "../../../node-agent/src/session/session-connection.js";
+import {
+  RETRYABLE_REFUSALS,
+  STATE_ACK_TIMEOUT_MS,
+  type ConnectionEnd,
+} from "../../../node-agent/src/session/session-connection.js";
 import { readUpgradeRefusal } from "../../../node-agent/src/session/upgrade-refusal.js";
 
 /** Where a fleet's nodes report what happens to them. */
@@ -59,12 +63,8 @@ export interface SimNodeOptions {
 const MODELS = [{ id: "bench-model" }];
 /** How long the state-change phase waits for an ack (the state is sent again meanwhile, as below). */
 const ACK_TIMEOUT_MS = 30_000;
-/**
- * The agent's (node-agent/src/session/session-connection.ts, STATE_ACK_TIMEOUT_MS and RETRYABLE_REFUSALS, private to
- * it): a state unanswered this long, or refused as passing, is sent again.
- */
-const STATE_RETRY_MS = 10_000;
-const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set(["rate_limited", "gateway_busy"]);
+/** The agent's: a state unanswered this long, or refused as passing (RETRYABLE_REFUSALS), is sent again. */
+const STATE_RETRY_MS = STATE_ACK_TIMEOUT_MS;
 /** What a socket given up for silence records as its error. */
 const SILENT = "the gateway was silent";
 
