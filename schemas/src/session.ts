@@ -30,6 +30,11 @@ export const SESSION_PONG = "pong";
 export const SESSION_PING_INTERVAL_MS = 5_000;
 /** A session that has not pinged for this long is dead: the gateway closes it and routes nothing more to it. */
 export const SESSION_SILENCE_LIMIT_MS = 15_000;
+/**
+ * How long an agent waits for its upgrade to be answered before it gives up and dials again. The gateway drops an
+ * upgrade that waited longer than this before its turn: nobody is left to take the socket.
+ */
+export const SESSION_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** The default window an agent draws its first reconnect delay from after a session it held drops (the welcome's). */
 export const SESSION_RECONNECT_WINDOW_MS = 2_000;
 

@@ -6,6 +6,7 @@ import {
   FrameType,
   RelayedRequestSchema,
   SESSION_AUTHORITY,
+  SESSION_HANDSHAKE_TIMEOUT_MS,
   SESSION_ORIGIN,
   SessionClose,
   STREAM_WINDOW_BYTES,
@@ -13,6 +14,7 @@ import {
 } from "@meshgate/schemas";
 import { signGatewayRequest } from "@meshgate/schemas/testing";
 import { nodeRegistry, nodeSession } from "../src/durable/names.js";
+import { SESSION_OPENING_HEADER, type SessionOpening } from "../src/durable/node-session/node-session.js";
 import { invalidateNodeSnapshot } from "../src/mesh/node-snapshot.js";
 import { adminFetch, BASE, clientFetch, createApiKey, errorBody, newNode, type TestNode } from "./helpers.js";
 import { sendUpgrade, SessionPeer, upgradeHeaders } from "./session-peer.js";
@@ -160,13 +162,49 @@ describe("node sessions: opening", () => {
     expect(late.status).toBe(409);
     const refusal = await errorBody(late);
     expect(refusal.code).toBe("session_superseded");
-    expect(refusal.message).toMatch(/signed at .* is live, after this upgrade's signature/);
+    expect(refusal.message).toMatch(/signed at .* reached the gateway, after this one's signature/);
     live.ws.send("ping");
     await live.until(() => live.pongs > 0);
     expect(live.closed).toBeNull();
     expect(await nodeSession(env, node.id).sessions()).toBe(1);
     expect(await listed(node.id)).toMatchObject({ transport: "session" });
     live.ws.close(1000);
+  });
+
+  it("ends with the newest upgrade live when an abandoned one races it", async () => {
+    const node = await newNode();
+    const abandoned = await upgradeHeaders(node, { now: Date.now() - 20_000 });
+    const newest = await upgradeHeaders(node);
+    const [late, live] = await Promise.all([sendUpgrade(node, abandoned), sendUpgrade(node, newest)]);
+    expect(live.status).toBe(101);
+    const peer = new SessionPeer(live.webSocket!);
+    expect(await peer.next((m) => m.type === "welcome")).toMatchObject({ type: "welcome" });
+    // The abandoned one was refused, or let in first and replaced at once: never the other way round.
+    if (late.status === 101) late.webSocket?.accept();
+    else expect((await errorBody(late)).code).toBe("session_superseded");
+    peer.ws.send("ping");
+    await peer.until(() => peer.pongs > 0);
+    expect(peer.closed).toBeNull();
+    expect(await nodeSession(env, node.id).sessions()).toBe(1);
+    peer.ws.close(1000);
+  });
+
+  it("drops an upgrade that waited past the agent's handshake timeout, without asking the registry", async () => {
+    const node = await newNode();
+    const signature = { keyId: node.id, publicKey: node.publicKey, nonce: "n-late", createdAt: Date.now() - 11_000 };
+    const opening: SessionOpening = {
+      nodeId: node.id,
+      signature: { ...signature, nonceExpiresAt: Date.now() + 60_000 },
+      source: "203.0.113.9",
+      now: Date.now() - SESSION_HANDSHAKE_TIMEOUT_MS - 1_000,
+    };
+    const res = await nodeSession(env, node.id).fetch("https://session/connect", {
+      headers: { upgrade: "websocket", [SESSION_OPENING_HEADER]: JSON.stringify(opening) },
+    });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ refusal: { code: "gateway_busy", retryAfterSeconds: 1 } });
+    // Never registered: the registry was not asked.
+    expect(await registryHasNode(node.id)).toBe(false);
   });
 
   it("closes a banned node's session at once and refuses it again", async () => {
@@ -236,6 +274,12 @@ describe("node sessions: opening", () => {
     second.ws.close(1000);
   });
 });
+
+async function registryHasNode(nodeId: string): Promise<boolean> {
+  return runInDurableObject(nodeRegistry(env), (_registry, state) => {
+    return state.storage.sql.exec("SELECT 1 FROM nodes WHERE id = ?", nodeId).toArray().length > 0;
+  });
+}
 
 /** When the registry last heard about the node (a session's state or close sets it). */
 async function registryLastHeard(nodeId: string): Promise<number> {

@@ -7,6 +7,7 @@ import {
   GatewayMessageSchema,
   MAX_CONTROL_MESSAGE_BYTES,
   MAX_FRAME_PAYLOAD_BYTES,
+  SESSION_HANDSHAKE_TIMEOUT_MS,
   SESSION_PING,
   SESSION_PING_INTERVAL_MS,
   SESSION_PONG,
@@ -23,7 +24,7 @@ import type { SessionUrls } from "./connect-request.js";
 import { ProtocolError, Tunnel, type TunnelOptions } from "./tunnel.js";
 import { readUpgradeRefusal } from "./upgrade-refusal.js";
 
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
+export const HANDSHAKE_TIMEOUT_MS = SESSION_HANDSHAKE_TIMEOUT_MS;
 /** What the gateway may ask for in its welcome, so a broken one cannot make the agent ping in a busy loop. */
 const PING_INTERVAL_BOUNDS = { min: 100, max: 60_000 };
 const SILENCE_LIMIT_BOUNDS = { min: 300, max: 300_000 };

@@ -4,6 +4,7 @@ import {
   MAX_CONTROL_MESSAGE_BYTES,
   NodeMessageSchema,
   SESSION_PING,
+  SESSION_HANDSHAKE_TIMEOUT_MS,
   SESSION_PING_INTERVAL_MS,
   SESSION_PONG,
   SessionClose,
@@ -44,7 +45,7 @@ interface SocketRecord {
   session: number;
   openedAt: number;
   /** When the node signed the upgrade that opened this socket: what orders two agents' claims to the node. */
-  signedAt: number;
+  signedAt?: number; // absent on sockets opened before it was kept
   /** The capacity of the node's accepted state; 0 until one is accepted (nothing is relayed before). */
   capacity: number;
   /** The state the registry holds for this session (stateKey), or null: a state sent again is not sent on. */
@@ -61,6 +62,8 @@ const ACCEPTED_STATE_KEY = "accepted_state";
  */
 export class NodeSession extends DurableObject<Env> {
   private opening: Promise<unknown> = Promise.resolve();
+  /** The latest signature among the upgrades that reached this object since it started. */
+  private newestUpgrade = 0;
   /** The relays of the current socket; they live only while requests are in flight, so never across hibernation. */
   private relays: { session: number; relays: SessionRelays } | null = null;
 
@@ -90,14 +93,18 @@ export class NodeSession extends DurableObject<Env> {
 
   /** Opens run one at a time, each deciding against the sockets the one before left; relays and pings do not wait. */
   private open(opening: SessionOpening): Promise<Response> {
+    this.newestUpgrade = Math.max(this.newestUpgrade, opening.signature.createdAt);
     const opened = this.opening.then(() => this.openSocket(opening));
     this.opening = opened.catch(() => undefined);
     return opened;
   }
 
   private async openSocket(opening: SessionOpening): Promise<Response> {
-    const superseding = this.supersedingSocket(opening.signature.createdAt);
-    if (superseding) return refused(supersededRefusal(superseding.signedAt, opening.signature.createdAt));
+    const signedAt = opening.signature.createdAt;
+    // In a herd an agent's abandoned upgrades queue here before its newest one: each is settled without the registry.
+    const latest = Math.max(this.liveSignature(), this.newestUpgrade);
+    if (latest > signedAt) return refused(supersededRefusal(latest, signedAt));
+    if (Date.now() - opening.now > SESSION_HANDSHAKE_TIMEOUT_MS) return refused(abandonedRefusal());
     const session = this.nextSession(opening.nodeId, opening.now);
     const resume = this.resumable(session);
     const { nodeId, signature } = opening;
@@ -164,17 +171,16 @@ export class NodeSession extends DurableObject<Env> {
   }
 
   /**
-   * A live socket whose upgrade was signed after this one's. An upgrade reaches the object late when its agent gave
-   * up waiting (a reconnect herd) and dialled again; taking the node over with it would close the agent's newer,
-   * working session with "replaced" and stop the agent. Two agents sharing a key still replace each other: the later
-   * signer wins.
+   * When the live socket's upgrade was signed (0 without one). An upgrade signed earlier reaches the object late
+   * because its agent gave up waiting (a reconnect herd) and dialled again; taking the node over with it would close
+   * the agent's newer, working session with "replaced" and stop the agent. Two agents sharing a key still replace
+   * each other: the later signer wins. Kept on the sockets, so it holds across the object's restarts.
    */
-  private supersedingSocket(signedAt: number): SocketRecord | null {
-    for (const ws of this.ctx.getWebSockets()) {
-      const record = recordOf(ws);
-      if (ws.readyState === WebSocket.OPEN && record.signedAt > signedAt) return record;
-    }
-    return null;
+  private liveSignature(): number {
+    let latest = 0;
+    for (const ws of this.ctx.getWebSockets())
+      if (ws.readyState === WebSocket.OPEN) latest = Math.max(latest, recordOf(ws).signedAt ?? 0);
+    return latest;
   }
 
   /** Session numbers only rise, across restarts: the registry never lets an older session's word stand. */
@@ -376,14 +382,19 @@ function refused(refusal: Refusal): Response {
   return Response.json({ refusal }, { status: refusal.status });
 }
 
-function supersededRefusal(liveSignedAt: number, signedAt: number): Refusal {
+function supersededRefusal(laterSignedAt: number, signedAt: number): Refusal {
   return {
     status: 409,
     code: "session_superseded",
     message:
-      `a session of this node signed at ${new Date(liveSignedAt).toISOString()} is live, ` +
-      `after this upgrade's signature (${new Date(signedAt).toISOString()})`,
+      `an upgrade of this node signed at ${new Date(laterSignedAt).toISOString()} reached the gateway, ` +
+      `after this one's signature (${new Date(signedAt).toISOString()})`,
   };
+}
+
+/** The upgrade waited past the agent's handshake timeout: the agent has given up on it and dialled again. */
+function abandonedRefusal(): Refusal {
+  return { status: 503, code: "gateway_busy", message: `${BUSY_REASON}; dial again`, retryAfterSeconds: 1 };
 }
 
 /** One spelling of a state, to tell a state sent again from a changed one. */
