@@ -49,7 +49,7 @@ describe("node sessions: opening", () => {
       node_id: node.id,
       replaced: false,
       ping_interval_ms: 5_000,
-      reconnect_window_ms: 2_000,
+      reconnect_window_ms: 200,
     });
     expect(await listed(node.id)).toBeUndefined();
 
@@ -232,6 +232,30 @@ describe("node sessions: opening", () => {
     expect(await listed(node.id)).toBeUndefined();
     const res = await relay(node, "{}");
     expect(res.status).toBe(503);
+  });
+
+  it("keeps a node whose session dropped listed for the reconnect grace, and unlists it if it does not come back", async () => {
+    // The Workers-test bindings set SESSION_RECONNECT_WINDOW_MS to 200 ms: a grace of 1.4 s.
+    const node = await newNode();
+    const peer = await SessionPeer.live(node);
+    peer.ws.close(4000, "network blip");
+    await peer.until(() => peer.closed !== null);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await listed(node.id)).toMatchObject({ transport: "session" });
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    expect(await listed(node.id)).toBeUndefined();
+  });
+
+  it("does not unlist a node that came back within the grace when the grace ends", async () => {
+    const node = await newNode();
+    const first = await SessionPeer.live(node);
+    first.ws.close(4000, "network blip");
+    await first.until(() => first.closed !== null);
+    const second = await SessionPeer.open(node);
+    await second.next((m) => m.type === "welcome");
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    expect(await listed(node.id)).toMatchObject({ transport: "session" });
+    second.ws.close(1000);
   });
 
   it("serves a reconnecting node at once on its last accepted state, and still hears a changed one", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sessionReconnectWindowMs, sessionSilenceLimitMs } from "./session-timing.js";
+import { sessionReconnectGraceMs, sessionReconnectWindowMs, sessionSilenceLimitMs } from "./session-timing.js";
 
 describe("sessionSilenceLimitMs", () => {
   it("reads the operator's limit, and falls back to 15 s for anything that would be unsafe or malformed", () => {
@@ -17,5 +17,12 @@ describe("sessionReconnectWindowMs", () => {
     expect(sessionReconnectWindowMs({ SESSION_RECONNECT_WINDOW_MS: "100" })).toBe(100);
     for (const bad of ["", "0", "99", "300001", "2e3", "later"])
       expect(sessionReconnectWindowMs({ SESSION_RECONNECT_WINDOW_MS: bad })).toBe(2_000);
+  });
+});
+
+describe("sessionReconnectGraceMs", () => {
+  it("outlasts two reconnect windows, so an agent's first and second tries fit in it", () => {
+    expect(sessionReconnectGraceMs({})).toBe(5_000);
+    expect(sessionReconnectGraceMs({ SESSION_RECONNECT_WINDOW_MS: "200" })).toBe(1_400);
   });
 });

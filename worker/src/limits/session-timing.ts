@@ -30,3 +30,12 @@ function wholeMs(text: string | undefined, min: number, max: number): number | n
   const value = /^\d{1,6}$/.test(trimmed) ? Number(trimmed) : Number.NaN;
   return value >= min && value <= max ? value : null;
 }
+
+/**
+ * How long a node whose session dropped (not closed by its agent) stays listed before the registry is told: long enough
+ * for an agent dialling again within its reconnect window, so a fleet-wide drop costs the registry one call a node
+ * (the reconnect), not two. Requests that meet the node meanwhile fail over at once.
+ */
+export function sessionReconnectGraceMs(env: SessionTimingVars): number {
+  return 2 * sessionReconnectWindowMs(env) + 1_000;
+}

@@ -12,6 +12,8 @@ export const TEST_BINDINGS = {
   IDENTITIES_PER_ORIGIN: "100000",
   // Short, so a test sees a silent session closed; test sessions that are not about silence last well under it.
   SESSION_SILENCE_LIMIT_MS: "2000",
+  // A dropped session's node stays listed for 2 × this + 1 s (limits/session-timing.ts).
+  SESSION_RECONNECT_WINDOW_MS: "200",
 };
 
 /** Each test file routes its own models, so files sharing the one registry do not disturb each other. */

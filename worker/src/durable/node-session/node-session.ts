@@ -14,7 +14,11 @@ import {
   type SessionWelcome,
 } from "@meshgate/schemas";
 import { parsePriceCeilings, priceOverCeiling, priceOverCeilingMessage } from "../../billing/price-ceiling.js";
-import { sessionReconnectWindowMs, sessionSilenceLimitMs } from "../../limits/session-timing.js";
+import {
+  sessionReconnectGraceMs,
+  sessionReconnectWindowMs,
+  sessionSilenceLimitMs,
+} from "../../limits/session-timing.js";
 import { nodeRegistry } from "../names.js";
 import { BUSY_REASON, isOverloaded } from "../../lib/overloaded.js";
 import type {
@@ -235,16 +239,27 @@ export class NodeSession extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.closeSocket(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
-    await this.ended(recordOf(ws), "the node closed its session");
+    if (code === 1000) return this.ended(recordOf(ws), "the node closed its session");
+    await this.dropped(recordOf(ws), "the node's session dropped");
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    await this.ended(recordOf(ws), "the node's session failed");
+    await this.dropped(recordOf(ws), "the node's session failed");
   }
 
   /**
-   * Every silence limit (limits/session-timing.ts) or so while a socket is open: a node whose keep-alives stopped is closed. With no
-   * socket left (closed while the object was gone, e.g. a restart), the registry is told the node is not live.
+   * The socket broke without its agent closing it (a network blip, a gateway restart): the agent is dialling again.
+   * Its relays fail now; the registry hears of it only if no new socket opens within the grace (the alarm).
+   */
+  private async dropped(record: SocketRecord, reason: string): Promise<void> {
+    this.failRelays(record.session, reason);
+    if (!this.current()) await this.ctx.storage.setAlarm(Date.now() + sessionReconnectGraceMs(this.env));
+  }
+
+  /**
+   * Every silence limit (limits/session-timing.ts) or so while a socket is open: a node whose keep-alives stopped is
+   * closed. With no socket left (dropped and not back within the grace, or lost while the object was gone in a
+   * restart), the registry is told the node is not live.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
