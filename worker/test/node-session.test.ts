@@ -15,6 +15,7 @@ import {
 import { signGatewayRequest } from "@meshgate/schemas/testing";
 import { nodeRegistry, nodeSession } from "../src/durable/names.js";
 import { SESSION_OPENING_HEADER, type SessionOpening } from "../src/durable/node-session/node-session.js";
+import { OPENING_UPGRADES } from "../src/routes/node-connect.js";
 import { invalidateNodeSnapshot } from "../src/mesh/node-snapshot.js";
 import { adminFetch, BASE, clientFetch, createApiKey, errorBody, newNode, type TestNode } from "./helpers.js";
 import { sendUpgrade, SessionPeer, upgradeHeaders } from "./session-peer.js";
@@ -205,6 +206,22 @@ describe("node sessions: opening", () => {
     expect(await res.json()).toMatchObject({ refusal: { code: "gateway_busy", retryAfterSeconds: 1 } });
     // Never registered: the registry was not asked.
     expect(await registryHasNode(node.id)).toBe(false);
+  });
+
+  it("turns upgrades away at once with 503 and Retry-After while the isolate opens its limit of them", async () => {
+    const node = await newNode();
+    const taken = Array.from({ length: OPENING_UPGRADES.limit }, () => OPENING_UPGRADES.enter());
+    try {
+      const busy = await sendUpgrade(node, await upgradeHeaders(node));
+      expect(busy.status).toBe(503);
+      expect(busy.headers.get("retry-after")).toBe("1");
+      expect((await errorBody(busy)).code).toBe("gateway_busy");
+    } finally {
+      for (const release of taken) release?.();
+    }
+    const peer = await SessionPeer.live(node);
+    expect(await listed(node.id)).toMatchObject({ transport: "session" });
+    peer.ws.close(1000);
   });
 
   it("closes a banned node's session at once and refuses it again", async () => {

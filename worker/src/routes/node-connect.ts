@@ -5,20 +5,37 @@ import { NodeIdSchema } from "@meshgate/schemas";
 import { nodeSession } from "../durable/names.js";
 import { SESSION_OPENING_HEADER, type SessionOpening } from "../durable/node-session/node-session.js";
 import type { Refusal } from "../durable/node-registry/types.js";
-import { HttpError } from "../http/http-error.js";
+import { busyError, HttpError } from "../http/http-error.js";
 import { refusalError, verifyNodeSignature } from "../http/node-signature.js";
 import type { GatewayRequest } from "../http/request-id.js";
+import { ConcurrencyGate } from "../limits/concurrency-gate.js";
 import { registrationSource } from "../limits/new-identities.js";
 
 const NO_BODY = new Uint8Array(0);
 
+/**
+ * Upgrades this isolate opens at once. A reconnect herd past it is answered 503 at once (the agents back off) rather
+ * than queued past the agents' handshake timeout, when every upgrade would be opened for nobody.
+ */
+export const OPENING_UPGRADES = new ConcurrencyGate(64);
+
 export async function nodeConnectRoute(request: GatewayRequest, env: Env): Promise<Response> {
-  const now = Date.now();
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket")
     throw new HttpError(426, "A node session is a WebSocket: send `Upgrade: websocket`.", {
       code: "upgrade_required",
       headers: { upgrade: "websocket" },
     });
+  const release = OPENING_UPGRADES.enter();
+  if (!release) throw busyError();
+  try {
+    return await openSession(request, env);
+  } finally {
+    release();
+  }
+}
+
+async function openSession(request: GatewayRequest, env: Env): Promise<Response> {
+  const now = Date.now();
   const signature = await verifyNodeSignature(request, NO_BODY, now, "Session");
   const nodeId = request.params["id"] ?? "";
   if (!NodeIdSchema.safeParse(nodeId).success)
@@ -26,6 +43,8 @@ export async function nodeConnectRoute(request: GatewayRequest, env: Env): Promi
       param: "id",
       code: "invalid_node_id",
     });
+  // The agent gave up on this upgrade while it waited (a herd): opening it would be work for nobody.
+  if (request.signal.aborted) throw new HttpError(499, "Session abandoned by the node.", { code: "client_closed" });
   const opening: SessionOpening = {
     nodeId,
     signature,
