@@ -24,7 +24,6 @@ import type { SessionUrls } from "./connect-request.js";
 import { ProtocolError, Tunnel, type TunnelOptions } from "./tunnel.js";
 import { readUpgradeRefusal } from "./upgrade-refusal.js";
 
-export const HANDSHAKE_TIMEOUT_MS = SESSION_HANDSHAKE_TIMEOUT_MS;
 /** What the gateway may ask for in its welcome, so a broken one cannot make the agent ping in a busy loop. */
 const PING_INTERVAL_BOUNDS = { min: 100, max: 60_000 };
 const SILENCE_LIMIT_BOUNDS = { min: 300, max: 300_000 };
@@ -100,7 +99,7 @@ export class SessionConnection {
     this.tunnel = new Tunnel({ ...options.tunnel, send: (frame) => this.sendFrame(frame) });
     this.socket = new WebSocket(options.urls.socket, {
       headers: options.headers,
-      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeout: SESSION_HANDSHAKE_TIMEOUT_MS,
       // Bounds what one message from the gateway can make this process hold: a frame, or a control message.
       maxPayload: Math.max(FRAME_HEADER_BYTES + MAX_FRAME_PAYLOAD_BYTES, MAX_CONTROL_MESSAGE_BYTES),
       // Bodies are mostly small event-stream chunks: compressing them costs CPU on both ends for little.

@@ -1,7 +1,7 @@
 // What the session harness measured, and what follows from it: CPU per keep-alive, per alarm and per state change,
 // memory per session, each node's messages and rows per minute, and the month's bill beside today's heartbeats.
 // Pure (no workerd, no sockets), so every figure in the table is unit-tested arithmetic.
-import { HANDSHAKE_TIMEOUT_MS } from "../../../node-agent/src/session/session-connection.js";
+import { SESSION_HANDSHAKE_TIMEOUT_MS } from "@meshgate/schemas";
 import type { AlarmCount } from "./alarm-replay.js";
 import { bill, heartbeatUsage, sessionUsage, type Bill, type SessionRates } from "./cost.js";
 import { summarize } from "../stats.js";
@@ -10,7 +10,7 @@ import { HEARTBEAT, rowsWritten, SESSION_ALARM } from "./write-counts.js";
 /** The bill is always for this many nodes, whatever --nodes was: the question. */
 export const COST_NODES = 10_000;
 /** The stock agent's handshake timeout. */
-export const AGENT_HANDSHAKE_TIMEOUT_MS = HANDSHAKE_TIMEOUT_MS;
+export const AGENT_HANDSHAKE_TIMEOUT_MS = SESSION_HANDSHAKE_TIMEOUT_MS;
 /** Today's design: a signed heartbeat every 2 s (HEARTBEAT_INTERVAL_MS). */
 export const HEARTBEATS_PER_NODE_MINUTE = 30;
 
