@@ -146,6 +146,12 @@ export const SessionStateSchema = z.strictObject({
   type: z.literal("state"),
   models: z.array(AdvertisedModelSchema).max(256),
   capacity: z.int().min(1).max(100_000),
+  /**
+   * The public URL this node also answers at; it must be the one its heartbeats registered and the gateway proved.
+   * Such a node keeps direct dispatch while its session carries its liveness (its heartbeats may pause). The gateway
+   * never takes a URL from a session: a URL it names is kept only if it is already the node's registered one.
+   */
+  url: z.string().max(2048).optional(),
 });
 export type SessionState = z.infer<typeof SessionStateSchema>;
 

@@ -17,7 +17,17 @@ import { nodeRegistry, nodeSession } from "../src/durable/names.js";
 import { SESSION_OPENING_HEADER, type SessionOpening } from "../src/durable/node-session/node-session.js";
 import { OPENING_UPGRADES } from "../src/routes/node-connect.js";
 import { invalidateNodeSnapshot } from "../src/mesh/node-snapshot.js";
-import { adminFetch, BASE, clientFetch, createApiKey, errorBody, newNode, type TestNode } from "./helpers.js";
+import {
+  adminFetch,
+  BASE,
+  clientFetch,
+  createApiKey,
+  errorBody,
+  newNode,
+  register,
+  registerRoutable,
+  type TestNode,
+} from "./helpers.js";
 import { sendUpgrade, SessionPeer, upgradeHeaders } from "./session-peer.js";
 
 async function listed(nodeId: string): Promise<Record<string, unknown> | undefined> {
@@ -332,6 +342,113 @@ async function registryLastHeard(nodeId: string): Promise<number> {
     return row.one().last_heartbeat;
   });
 }
+
+/** The registry's URL columns for the node. */
+async function registryUrl(
+  nodeId: string,
+): Promise<{ url: string; verified_url: string | null; origin: string | null }> {
+  return runInDurableObject(nodeRegistry(env), (_registry, state) =>
+    state.storage.sql
+      .exec<{ url: string; verified_url: string | null; origin: string | null }>(
+        "SELECT url, verified_url, origin FROM nodes WHERE id = ?",
+        nodeId,
+      )
+      .one(),
+  );
+}
+
+/** As if the node's last heartbeat (or accepted state) were a minute old: past the TTL. */
+async function ageLastHeard(nodeId: string): Promise<void> {
+  await runInDurableObject(nodeRegistry(env), (_registry, state) => {
+    state.storage.sql.exec("UPDATE nodes SET last_heartbeat = ? WHERE id = ?", Date.now() - 60_000, nodeId);
+  });
+}
+
+async function sendState(peer: SessionPeer, state: Record<string, unknown>): Promise<void> {
+  const acks = peer.messages.filter((m) => m.type === "state.ack").length;
+  peer.ws.send(JSON.stringify({ type: "state", models: [{ id: "test-model" }], capacity: 4, ...state }));
+  await peer.until(() => peer.messages.filter((m) => m.type === "state.ack").length > acks);
+  expect(peer.messages.filter((m) => m.type === "state.ack").at(-1)).toMatchObject({ accepted: true });
+}
+
+let hybridPort = 9400;
+
+describe("node sessions: a listening node's liveness", () => {
+  it("keeps a proven URL its state names: dispatched to directly, live through the session without heartbeats", async () => {
+    const node = await newNode();
+    const url = `http://127.0.0.1:${hybridPort++}/`;
+    expect((await registerRoutable(node, { url })).ok).toBe(true);
+    const peer = await SessionPeer.open(node);
+    await peer.next((m) => m.type === "welcome");
+    await sendState(peer, { url });
+    expect(await registryUrl(node.id)).toMatchObject({ url, verified_url: url, origin: expect.any(String) });
+    expect(await listed(node.id)).toMatchObject({ url, transport: "direct" });
+
+    // Its heartbeats stop: the session keeps it listed, at its URL.
+    await ageLastHeard(node.id);
+    expect(await listed(node.id)).toMatchObject({ url, transport: "direct" });
+
+    // The session closes: with no heartbeat within the TTL, it is out of routing at once.
+    peer.ws.close(1000, "bye");
+    await peer.until(() => peer.closed !== null);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await listed(node.id)).toBeUndefined();
+
+    // Its heartbeats resume: listed again at its proven URL, without a new proof.
+    expect(await (await register(node, { url })).json()).toMatchObject({ status: "active" });
+    expect(await listed(node.id)).toMatchObject({ url, transport: "direct" });
+  });
+
+  it("drops the URL when the state names another or none, and never takes one from a session", async () => {
+    const node = await newNode();
+    const url = `http://127.0.0.1:${hybridPort++}/`;
+    expect((await registerRoutable(node, { url })).ok).toBe(true);
+    const peer = await SessionPeer.open(node);
+    await peer.next((m) => m.type === "welcome");
+    await sendState(peer, { url: `http://127.0.0.1:${hybridPort++}/` });
+    expect(await registryUrl(node.id)).toEqual({ url: "", verified_url: null, origin: null });
+    expect(await listed(node.id)).toMatchObject({ url: "", transport: "session" });
+
+    // Naming the URL it proved before does not bring it back: only a heartbeat registers a URL, a proof proves it.
+    await sendState(peer, { url, capacity: 5 });
+    expect(await registryUrl(node.id)).toEqual({ url: "", verified_url: null, origin: null });
+    expect(await listed(node.id)).toMatchObject({ url: "", transport: "session", capacity: 5 });
+
+    // A heartbeat registers it again, unproven: still reached through the session, not at the URL.
+    expect(await (await register(node, { url })).json()).toMatchObject({ status: "pending_verification" });
+    expect(await listed(node.id)).toMatchObject({ url: "", transport: "session" });
+
+    // A state without a URL drops even a proven one.
+    const other = await newNode();
+    const otherUrl = `http://127.0.0.1:${hybridPort++}/`;
+    expect((await registerRoutable(other, { url: otherUrl })).ok).toBe(true);
+    const otherPeer = await SessionPeer.live(other);
+    expect(await registryUrl(other.id)).toEqual({ url: "", verified_url: null, origin: null });
+    expect(await listed(other.id)).toMatchObject({ url: "", transport: "session" });
+    peer.ws.close(1000);
+    otherPeer.ws.close(1000);
+  });
+
+  it("keeps the URL a node registers after its state named it, and routes to it there once proven", async () => {
+    const node = await newNode();
+    const url = `http://127.0.0.1:${hybridPort++}/`;
+    const peer = await SessionPeer.open(node);
+    await peer.next((m) => m.type === "welcome");
+    await sendState(peer, { url });
+    expect(await listed(node.id)).toMatchObject({ url: "", transport: "session" });
+    expect((await registerRoutable(node, { url })).ok).toBe(true);
+    expect(await listed(node.id)).toMatchObject({ url, transport: "direct" });
+    // A reconnect resumes the state that names the URL: the proof stands.
+    peer.ws.close(1000);
+    await peer.until(() => peer.closed !== null);
+    const again = await SessionPeer.open(node);
+    await again.next((m) => m.type === "welcome");
+    await ageLastHeard(node.id);
+    expect(await listed(node.id)).toMatchObject({ url, transport: "direct" });
+    expect(await registryUrl(node.id)).toMatchObject({ url, verified_url: url });
+    again.ws.close(1000);
+  });
+});
 
 describe("node sessions: relaying", () => {
   it("sends the signed request down the session and streams the node's answer back", async () => {

@@ -10,14 +10,14 @@ export class NodeProbes {
   constructor(private readonly sql: SqlStorage) {}
 
   /**
-   * Nodes that may get traffic (the snapshot's condition: heartbeated within the TTL, URL proven, not banned), least
+   * Nodes dispatched to at a URL (URL proven, not banned, heartbeated within the TTL or live through a session), least
    * recently probed first and never-probed before all, so successive runs of `limit` cover every node in turn.
    */
   targets(now: number, limit: number): ProbeTarget[] {
     return this.sql
       .exec<TargetRow>(
         `SELECT n.id AS id, n.url AS url FROM nodes n LEFT JOIN probes p ON p.node_id = n.id
-         WHERE n.last_heartbeat >= ? AND n.banned_at IS NULL AND n.verified_url = n.url
+         WHERE (n.last_heartbeat >= ? OR n.session_open = 1) AND n.banned_at IS NULL AND n.verified_url = n.url
          ORDER BY p.at ASC NULLS FIRST, n.id LIMIT ?`,
         now - NODE_TTL_MS,
         Math.max(0, Math.floor(limit)),

@@ -31,20 +31,35 @@ export class SessionRecords {
   }
 
   /**
-   * Session `session` says what the node serves: the node is live and reached through it from now on. A URL it
-   * proved before is dropped (a node that dials in no longer listens there), and with it the identity it held at that
-   * origin. An older session's word never overrides a newer one's. False when the session is no longer the newest.
+   * Session `session` says what the node serves: the node is live through it from now on. A URL its heartbeats
+   * registered (and the proof of it, and the identity it holds at that origin) is kept only when the state names that
+   * same URL: the node also answers there, and is still dispatched to there once proven. Otherwise the URL is dropped
+   * (a node that only dials in no longer listens there). A session never sets a URL: only heartbeats register one,
+   * and only an endpoint proof makes it routable. An older session's word never overrides a newer one's. False when
+   * the session is no longer the newest.
    */
   applyState(nodeId: string, session: number, state: SessionStateUpdate, bucket: Bucket, now: number): boolean {
+    // The right-hand sides see the row as it was, so each CASE compares the state's URL with the registered one.
+    const url = state.url ?? null;
     return (
       this.sql.exec(
         `UPDATE nodes SET models = ?, capacity = ?, in_flight = 0, last_heartbeat = ?, session_seq = ?, session_open = 1,
-         url = '', origin = NULL, verified_url = NULL, challenge_at = NULL, challenges = 0, hb_level = ?, hb_at = ?
+         url = CASE WHEN ? = url THEN url ELSE '' END,
+         origin = CASE WHEN ? = url THEN origin ELSE NULL END,
+         verified_url = CASE WHEN ? = url THEN verified_url ELSE NULL END,
+         challenge_at = CASE WHEN ? = url THEN challenge_at ELSE NULL END,
+         challenges = CASE WHEN ? = url THEN challenges ELSE 0 END,
+         hb_level = ?, hb_at = ?
          WHERE id = ? AND session_seq <= ?`,
         JSON.stringify(state.models),
         state.capacity,
         now,
         session,
+        url,
+        url,
+        url,
+        url,
+        url,
         bucket.level,
         bucket.at,
         nodeId,
@@ -53,10 +68,15 @@ export class SessionRecords {
     );
   }
 
-  /** The session ended: the node is no longer live (unless a newer session of it is open). */
+  /**
+   * The session ended: the node is no longer live (unless a newer session of it is open). A node with a proven URL
+   * stays listed only while its last heartbeat (or accepted state) is within the TTL: its close is no sign of life.
+   */
   close(nodeId: string, session: number, now: number): void {
     this.sql.exec(
-      "UPDATE nodes SET session_open = 0, last_heartbeat = ? WHERE id = ? AND session_seq = ? AND session_open = 1",
+      `UPDATE nodes SET session_open = 0,
+       last_heartbeat = CASE WHEN url <> '' AND verified_url = url THEN last_heartbeat ELSE ? END
+       WHERE id = ? AND session_seq = ? AND session_open = 1`,
       now,
       nodeId,
       session,

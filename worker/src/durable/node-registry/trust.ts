@@ -131,8 +131,9 @@ export class NodeTrust {
     if (origin === null) return true;
     const { proven } = this.sql
       .exec<{ proven: number }>(
+        // A node whose session carries its liveness (heartbeats paused) still holds the identity it proved.
         "SELECT COUNT(*) AS proven FROM nodes WHERE origin = ? AND id != ? AND verified_url = url AND banned_at IS " +
-          "NULL AND last_heartbeat >= ?",
+          "NULL AND (last_heartbeat >= ? OR session_open = 1)",
         origin,
         nodeId,
         now - NODE_TTL_MS,

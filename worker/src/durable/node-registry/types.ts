@@ -114,6 +114,8 @@ export type RotationResult = { ok: true } | { ok: false; refusal: Refusal };
 export interface SessionStateUpdate {
   models: AdvertisedModel[];
   capacity: number;
+  /** The public URL the node says it also answers at: its registered URL is kept only if this names it. */
+  url?: string | undefined;
 }
 
 /**
@@ -182,12 +184,14 @@ function bestLatency(state: NodeState): number | null {
 
 export function toRegistryNode(r: NodeRow, now: number, probe: NodeProbe | null): RegistryNode {
   const state = stateFromColumns(r);
+  // A proven URL is dispatched to directly, whether or not a session carries the node's liveness.
+  const direct = r.session_open !== 1 || (r.url !== "" && r.verified_url === r.url);
   return {
     id: r.id,
     keyid: r.keyid,
     public_key: r.public_key,
-    url: r.session_open === 1 ? "" : r.url,
-    transport: r.session_open === 1 ? "session" : "direct",
+    url: direct ? r.url : "",
+    transport: direct ? "direct" : "session",
     models: JSON.parse(r.models) as AdvertisedModel[],
     capacity: r.capacity,
     in_flight: r.in_flight,

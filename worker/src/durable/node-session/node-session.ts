@@ -304,7 +304,7 @@ export class NodeSession extends DurableObject<Env> {
   private async acceptState(ws: WebSocket, record: SocketRecord, state: SessionState): Promise<void> {
     const over = priceOverCeiling(state.models, this.priceCeilings());
     if (over) return ack(ws, { accepted: false, code: "price_above_ceiling", message: priceOverCeilingMessage(over) });
-    const update: SessionStateUpdate = { models: state.models, capacity: state.capacity };
+    const update: SessionStateUpdate = { models: state.models, capacity: state.capacity, url: state.url };
     const key = stateKey(update);
     if (record.registered !== key) {
       const result = await this.registerState(record, update);
@@ -414,7 +414,7 @@ function abandonedRefusal(): Refusal {
 
 /** One spelling of a state, to tell a state sent again from a changed one. */
 function stateKey(state: SessionStateUpdate): string {
-  return JSON.stringify({ models: state.models, capacity: state.capacity });
+  return JSON.stringify({ models: state.models, capacity: state.capacity, url: state.url });
 }
 
 /** A reconnect herd can overload the registry: the node is told to retry, anything else is rethrown. */
