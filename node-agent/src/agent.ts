@@ -1,10 +1,11 @@
-// Brings a node up in order — models, gateway key, HTTP server, then heartbeats (listening mode) or a session the
-// node dials (session mode) — and takes it down again.
+// Brings a node up in order — models, gateway key, HTTP server, then heartbeats (listening mode; with a session too
+// when the gateway has them) or a session the node dials (session mode) — and takes it down again.
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type GatewayMetadata, HEARTBEAT_INTERVAL_MS, type AdvertisedModel, type Price } from "@meshgate/schemas";
 import { GatewayKeySet } from "./gateway/gateway-keys.js";
 import { fetchGatewayMetadata, waitForGatewayMetadata } from "./gateway/gateway-metadata.js";
+import { HeartbeatGate } from "./gateway/heartbeat-gate.js";
 import { HeartbeatLoop } from "./gateway/heartbeat-loop.js";
 import { priceCeilingMessage, pricesOverCeiling } from "./gateway/price-ceiling.js";
 import type { NodeIdentity } from "./identity/node-identity.js";
@@ -54,6 +55,8 @@ export interface ListeningAgentOptions extends CommonAgentOptions {
   publicUrl?: string | undefined;
   /** Until the gateway's first ack says otherwise. */
   heartbeatIntervalMs?: number;
+  /** Knobs for the session a gateway with sessions also gets (for tests); the protocol's defaults otherwise. */
+  sessionTuning?: SessionTuning | undefined;
   session?: undefined;
 }
 
@@ -250,6 +253,10 @@ async function serveByListening(options: ListeningAgentOptions, core: AgentCore)
   core.prover.publicUrl = publicUrl;
   const nodeId = core.identity.current().nodeId;
   log("listening", { url, public_url: publicUrl, node: nodeId, receipt_log: options.receiptLog });
+  // A gateway with sessions also gets this node's liveness through one (so heartbeats pause once the URL is proven);
+  // requests still come straight to the URL. Without one, heartbeats alone keep the node live, as before sessions.
+  const sessionPath = core.metadata.session_path;
+  let gate: HeartbeatGate | null = null;
   const heartbeats = new HeartbeatLoop({
     gatewayUrl: options.gatewayUrl,
     heartbeatPath: core.metadata.heartbeat_path,
@@ -261,18 +268,46 @@ async function serveByListening(options: ListeningAgentOptions, core: AgentCore)
     intervalMs: options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS,
     log,
     onKeyRevoked: core.identity.onKeyRevoked,
+    onStatus: (status) => gate?.heartbeatStatus(status),
   });
+  let session: NodeSession | null = null;
+  if (sessionPath !== undefined) {
+    gate = new HeartbeatGate(heartbeats);
+    const liveGate = gate;
+    session = new NodeSession({
+      gatewayUrl: options.gatewayUrl,
+      sessionPath,
+      identity: core.identity.current,
+      onKeyRevoked: core.identity.onKeyRevoked,
+      server,
+      state: { type: "state", models: core.models, capacity: options.capacity, url: publicUrl },
+      log,
+      tuning: options.sessionTuning,
+      now: options.now,
+      onLive: (live) => {
+        const wasPaused = liveGate.paused;
+        liveGate.session(live);
+        if (liveGate.paused !== wasPaused)
+          log(liveGate.paused ? "liveness through the session; heartbeats paused" : "heartbeats resumed", {
+            node: nodeId,
+          });
+      },
+    });
+  }
   heartbeats.start();
+  session?.start();
   let closed: Promise<void> = Promise.resolve();
   return {
     url,
     publicUrl,
-    halted: new Promise<string>(() => {}),
+    halted: session?.halted ?? new Promise<string>(() => {}),
     drain: () => {
       heartbeats.stop();
+      session?.drain();
       closed = new Promise<void>((resolve) => server.close(() => resolve()));
     },
     close: async () => {
+      await session?.close();
       // Keep-alive and never-used connections would otherwise hold the server open.
       server.closeAllConnections();
       await closed;

@@ -58,7 +58,13 @@ export async function runAgent(options: StartOptions, tuning: SessionTuning = {}
   };
   const agent = await startAgent(
     listen
-      ? { ...common, listenHost: listen.host, listenPort: listen.port, publicUrl: listen.publicUrl }
+      ? {
+          ...common,
+          listenHost: listen.host,
+          listenPort: listen.port,
+          publicUrl: listen.publicUrl,
+          sessionTuning: tuning,
+        }
       : { ...common, session: tuning },
   );
   shutdown.setCleanup(() => agent.stop());

@@ -4,6 +4,7 @@ import { startFakeGateway, type FakeGateway } from "../../test/fake-gateway.js";
 import { captureLog } from "../../test/log-capture.js";
 import { startAgent, type RunningAgent } from "../agent.js";
 import { generateIdentity } from "../identity/node-identity.js";
+import { HeartbeatLoop } from "./heartbeat-loop.js";
 
 const running: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -200,5 +201,41 @@ describe("heartbeats", () => {
     abort.abort();
     await expect(starting).rejects.toThrow();
     expect(gateway.heartbeats).toEqual([]);
+  });
+});
+
+describe("pausing heartbeats", () => {
+  it("sends none while paused, and resumes at once, keeping the sequence rising", async () => {
+    const { gateway } = await setup();
+    const statuses: string[] = [];
+    const identity = await generateIdentity();
+    const loop = new HeartbeatLoop({
+      gatewayUrl: gateway.url,
+      heartbeatPath: "/v1/nodes/heartbeat",
+      identity: () => identity,
+      publicUrl: "http://127.0.0.1:9/",
+      models: [{ id: "m" }],
+      capacity: 1,
+      inFlight: () => 0,
+      intervalMs: 10,
+      log: () => {},
+      onStatus: (status) => statuses.push(status),
+    });
+    running.push({ close: async () => loop.stop() });
+    loop.start();
+    await gateway.waitForHeartbeats(2);
+    loop.pause();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const atPause = gateway.heartbeats.length;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(gateway.heartbeats.length).toBe(atPause);
+    expect(statuses.length).toBeGreaterThanOrEqual(2);
+    expect(statuses.every((s) => s === "active")).toBe(true);
+
+    loop.resume();
+    const after = await gateway.waitForHeartbeats(atPause + 3);
+    const seqs = after.map((h) => h.heartbeat.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
   });
 });

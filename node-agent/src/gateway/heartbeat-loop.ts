@@ -7,6 +7,7 @@ import {
   utf8,
   type AdvertisedModel,
   type Heartbeat,
+  type HeartbeatAck,
 } from "@meshgate/schemas";
 import type { NodeIdentity } from "../identity/node-identity.js";
 import { errorMessage, type Logger } from "../log.js";
@@ -31,6 +32,8 @@ export interface HeartbeatOptions {
   log: Logger;
   /** Called when the gateway says the signing key was rotated out (e.g. by `node-agent rotate-key` meanwhile). */
   onKeyRevoked?: () => Promise<void>;
+  /** Called with every ack's status: "active" once the gateway proved the node's URL. */
+  onStatus?: (status: HeartbeatAck["status"]) => void;
 }
 
 export class HeartbeatLoop {
@@ -41,6 +44,8 @@ export class HeartbeatLoop {
   private timer: NodeJS.Timeout | null = null;
   private readonly stopping = new AbortController();
   private everRegistered = false;
+  private paused = false;
+  private sending = false;
   private lastStatus = "";
   private failures = 0;
   private lastFailure = "";
@@ -60,14 +65,31 @@ export class HeartbeatLoop {
     this.timer = null;
   }
 
+  /** Sends no more heartbeats until resumed (one already under way finishes). */
+  pause(): void {
+    this.paused = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Heartbeats again, the first at once (or as soon as the one under way is answered). */
+  resume(): void {
+    if (!this.paused || this.stopping.signal.aborted) return;
+    this.paused = false;
+    if (!this.sending) void this.beat();
+  }
+
   private async beat(): Promise<void> {
+    this.timer = null;
+    this.sending = true;
     try {
       await this.send();
     } catch (err) {
-      if (this.stopping.signal.aborted) return;
-      this.failed(`heartbeat request failed: ${errorMessage(err)}`);
+      if (!this.stopping.signal.aborted) this.failed(`heartbeat request failed: ${errorMessage(err)}`);
+    } finally {
+      this.sending = false;
     }
-    if (!this.stopping.signal.aborted) this.timer = setTimeout(() => void this.beat(), this.intervalMs);
+    if (!this.stopping.signal.aborted && !this.paused) this.timer = setTimeout(() => void this.beat(), this.intervalMs);
   }
 
   private async send(): Promise<void> {
@@ -109,6 +131,7 @@ export class HeartbeatLoop {
       });
       this.everRegistered = true;
     }
+    this.options.onStatus?.(ack.data.status);
     if (ack.data.status !== this.lastStatus) {
       log(
         ack.data.status === "active"

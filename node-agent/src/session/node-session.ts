@@ -37,6 +37,11 @@ export interface NodeSessionOptions {
   log: Logger;
   tuning?: SessionTuning | undefined;
   now?: (() => number) | undefined;
+  /**
+   * Told true when the gateway accepted the node's state on an open session (the node is live through it), false
+   * when that session ends or its state is refused.
+   */
+  onLive?: ((live: boolean) => void) | undefined;
 }
 
 /**
@@ -118,6 +123,9 @@ export class NodeSession {
       log,
       now: this.now,
       onWelcome: (welcome) => this.welcomed(connection, welcome),
+      onStateAck: (accepted) => {
+        if (connection === this.connection) this.options.onLive?.(accepted);
+      },
       onEnd: (end) => void this.ended(connection, end),
     });
     this.connection = connection;
@@ -142,6 +150,7 @@ export class NodeSession {
   private async ended(connection: SessionConnection, end: ConnectionEnd): Promise<void> {
     if (connection !== this.connection) return;
     this.connection = null;
+    this.options.onLive?.(false);
     if (this.stopping) return;
     const step = nextStep(end);
     if (step.kind === "halt") return this.halt(step.why);

@@ -63,6 +63,8 @@ export interface SessionConnectionOptions {
   log: Logger;
   now: () => number;
   onWelcome(welcome: SessionWelcome): void;
+  /** The gateway accepted the state (true) or refused it for good (false); not called on a passing refusal. */
+  onStateAck?(accepted: boolean): void;
   onEnd(end: ConnectionEnd): void;
 }
 
@@ -203,7 +205,11 @@ export class SessionConnection {
   private acknowledged(ack: SessionStateAck): void {
     if (this.stateRetry) clearTimeout(this.stateRetry);
     this.stateRetry = null;
-    if (ack.accepted) return void this.options.log("gateway accepted this node's state; receiving traffic");
+    if (ack.accepted) {
+      this.options.log("gateway accepted this node's state; receiving traffic");
+      this.options.onStateAck?.(true);
+      return;
+    }
     if (ack.code !== undefined && RETRYABLE_REFUSALS.has(ack.code)) {
       this.options.log("gateway cannot take this node's state just now", { code: ack.code, error: ack.message });
       this.retryStateLater("the gateway was busy");
@@ -213,6 +219,7 @@ export class SessionConnection {
       code: ack.code,
       error: ack.message,
     });
+    this.options.onStateAck?.(false);
   }
 
   private startKeepAlive(): void {
