@@ -272,7 +272,9 @@ async function serveByListening(options: ListeningAgentOptions, core: AgentCore)
   });
   let session: NodeSession | null = null;
   if (sessionPath !== undefined) {
-    gate = new HeartbeatGate(heartbeats);
+    gate = new HeartbeatGate(heartbeats, (paused) =>
+      log(paused ? "live through the session; heartbeats paused" : "heartbeats resumed", { node: nodeId }),
+    );
     const liveGate = gate;
     session = new NodeSession({
       gatewayUrl: options.gatewayUrl,
@@ -284,14 +286,7 @@ async function serveByListening(options: ListeningAgentOptions, core: AgentCore)
       log,
       tuning: options.sessionTuning,
       now: options.now,
-      onLive: (live) => {
-        const wasPaused = liveGate.paused;
-        liveGate.session(live);
-        if (liveGate.paused !== wasPaused)
-          log(liveGate.paused ? "liveness through the session; heartbeats paused" : "heartbeats resumed", {
-            node: nodeId,
-          });
-      },
+      onLive: (live) => liveGate.session(live),
     });
   }
   heartbeats.start();

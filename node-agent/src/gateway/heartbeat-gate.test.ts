@@ -63,4 +63,15 @@ describe("HeartbeatGate", () => {
     expect(gate.paused).toBe(false);
     expect(loop.calls.at(-1)).toBe("resume");
   });
+
+  it("says when heartbeats pause and resume, once per change", () => {
+    const changes: boolean[] = [];
+    const gate = new HeartbeatGate(recorder(), (paused) => changes.push(paused));
+    gate.session(true);
+    gate.heartbeatStatus("active");
+    gate.heartbeatStatus("active");
+    gate.session(false);
+    gate.session(false);
+    expect(changes).toEqual([true, false]);
+  });
 });

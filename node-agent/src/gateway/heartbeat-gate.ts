@@ -19,7 +19,11 @@ export class HeartbeatGate {
   private urlProven = false;
   private sessionLive = false;
 
-  constructor(private readonly heartbeats: Pausable) {}
+  constructor(
+    private readonly heartbeats: Pausable,
+    /** Told when heartbeats pause (true) or resume (false). */
+    private readonly onChange: (paused: boolean) => void = () => {},
+  ) {}
 
   /** A heartbeat ack's status: "active" once the gateway proved the URL. */
   heartbeatStatus(status: HeartbeatAck["status"]): void {
@@ -37,8 +41,13 @@ export class HeartbeatGate {
     return !heartbeatsNeeded(this.urlProven, this.sessionLive);
   }
 
+  private wasPaused = false;
+
   private apply(): void {
-    if (this.paused) this.heartbeats.pause();
+    const paused = this.paused;
+    if (paused) this.heartbeats.pause();
     else this.heartbeats.resume();
+    if (paused !== this.wasPaused) this.onChange(paused);
+    this.wasPaused = paused;
   }
 }
