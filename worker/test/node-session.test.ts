@@ -436,8 +436,10 @@ describe("node sessions: a listening node's liveness", () => {
     await peer.next((m) => m.type === "welcome");
     await sendState(peer, { url });
     expect(await listed(node.id)).toMatchObject({ url: "", transport: "session" });
-    expect((await registerRoutable(node, { url })).ok).toBe(true);
-    expect(await listed(node.id)).toMatchObject({ url, transport: "direct" });
+    // Its heartbeats run until the URL is proven: the load a last one reports would freeze once they pause.
+    expect((await registerRoutable(node, { url, in_flight: 3 })).ok).toBe(true);
+    expect(await listed(node.id)).toMatchObject({ url, transport: "direct", in_flight: 0 });
+
     // A reconnect resumes the state that names the URL: the proof stands.
     peer.ws.close(1000);
     await peer.until(() => peer.closed !== null);

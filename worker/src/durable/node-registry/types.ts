@@ -194,7 +194,9 @@ export function toRegistryNode(r: NodeRow, now: number, probe: NodeProbe | null)
     transport: direct ? "direct" : "session",
     models: JSON.parse(r.models) as AdvertisedModel[],
     capacity: r.capacity,
-    in_flight: r.in_flight,
+    // A node live through a session sends no load reports (its heartbeats pause): a last heartbeat's count would
+    // freeze. What bounds it is the session's count (relayed) or its own capacity refusals (dialled directly).
+    in_flight: r.session_open === 1 ? 0 : r.in_flight,
     last_heartbeat: r.last_heartbeat,
     registered: r.registered,
     latency_ms: bestLatency(state),
