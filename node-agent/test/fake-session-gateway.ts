@@ -1,7 +1,7 @@
 // A stand-in for the gateway's side of node sessions: serves its metadata and keys, checks each upgrade's signature
 // as the Worker does (RFC 9421 by the node key in meshgate-node-key, the path naming that node), welcomes the node,
 // answers pings and state, and lets a test relay signed requests down the socket and read the answers' frames.
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import {
@@ -24,6 +24,7 @@ import {
   webCryptoSignerFromSeed,
   webCryptoVerify,
   type GatewayMetadata,
+  type HeartbeatAck,
   type RelayedResponse,
   type SessionState,
   type SessionStateAck,
@@ -46,6 +47,8 @@ export interface FakeSessionGatewayOptions {
   stateAnswers?: (Omit<SessionStateAck, "type"> | null)[];
   /** Refuse the first upgrades that verify, as refuseNext does. */
   refuseFirst?: { count: number; status: number; error: { message: string; code: string } };
+  /** The `interval_ms` heartbeat acks ask for (heartbeats are counted, not verified: fake-gateway.ts checks those). */
+  heartbeatIntervalMs?: number;
 }
 
 export interface UpgradeAttempt {
@@ -249,6 +252,10 @@ export class FakeSessionGateway {
   url = "";
   readonly attempts: UpgradeAttempt[] = [];
   readonly sessions: GatewaySide[] = [];
+  /** When each heartbeat arrived (listening agents). */
+  readonly heartbeats: number[] = [];
+  /** What heartbeat acks say: "active" once the node's URL is proven. */
+  heartbeatStatus: "active" | "pending_verification" = "active";
   /** Answer the agent's pings (a silent gateway does not). */
   answerPings = true;
   readonly windowBytes: number;
@@ -275,6 +282,7 @@ export class FakeSessionGateway {
     this.server = createServer((req, res) => {
       if (req.method === "GET" && req.url === "/.well-known/meshgate.json")
         return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(this.metadata));
+      if (req.method === "POST" && req.url === this.metadata.heartbeat_path) return void this.heartbeat(req, res);
       res.writeHead(404).end();
     });
     this.server.on(
@@ -335,6 +343,22 @@ export class FakeSessionGateway {
       return refuse(socket, this.refusals.status, this.refusals.error);
     }
     this.sockets.handleUpgrade(req, socket, head, (ws) => this.accept(ws, nodeId, keyId));
+  }
+
+  private async heartbeat(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const hb = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { node_id: string; seq: number };
+    this.heartbeats.push(Date.now());
+    const ack: HeartbeatAck = {
+      object: "heartbeat.ack",
+      node_id: hb.node_id,
+      seq: hb.seq,
+      registered: this.heartbeats.length === 1,
+      status: this.heartbeatStatus,
+      interval_ms: this.options.heartbeatIntervalMs ?? 2_000,
+    };
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ack));
   }
 
   private async verify(req: IncomingMessage): Promise<string> {
