@@ -46,7 +46,10 @@ interface CommonAgentOptions {
   now?: () => number;
 }
 
-/** The gateway dials the node: it listens on a port and heartbeats its URL. */
+/**
+ * The gateway dials the node: it listens on a port and heartbeats its URL; at a gateway with sessions it also holds
+ * one, which keeps it live (heartbeats paused) once the URL is proven.
+ */
 export interface ListeningAgentOptions extends CommonAgentOptions {
   listenHost: string;
   /** 0 picks a free port. */

@@ -43,7 +43,9 @@ Two ways to reach the gateway:
                               agent reconnects by itself after a gateway restart or a network failure. If another
                               agent starts with the same key, this one stops (exit status 1).
   listening mode              with --listen or --public-url: the agent listens on a port and heartbeats its URL;
-                              the gateway must be able to reach that URL.
+                              the gateway must be able to reach that URL. It also holds a session (when the
+                              gateway has them): once the URL is proven, heartbeats pause while the session is up,
+                              and requests still come straight to the URL.
 
 Options:
   --gateway URL       the Meshgate gateway, e.g. https://meshgate.example.workers.dev
