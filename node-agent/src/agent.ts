@@ -58,6 +58,8 @@ export interface ListeningAgentOptions extends CommonAgentOptions {
   publicUrl?: string | undefined;
   /** Until the gateway's first ack says otherwise. */
   heartbeatIntervalMs?: number;
+  /** How long a dropped session has to come back before heartbeats resume (HEARTBEAT_RESUME_DELAY_MS; for tests). */
+  heartbeatResumeDelayMs?: number | undefined;
   /** Knobs for the session a gateway with sessions also gets (for tests); the protocol's defaults otherwise. */
   sessionTuning?: SessionTuning | undefined;
   session?: undefined;
@@ -275,8 +277,10 @@ async function serveByListening(options: ListeningAgentOptions, core: AgentCore)
   });
   let session: NodeSession | null = null;
   if (sessionPath !== undefined) {
-    gate = new HeartbeatGate(heartbeats, (paused) =>
-      log(paused ? "live through the session; heartbeats paused" : "heartbeats resumed", { node: nodeId }),
+    gate = new HeartbeatGate(
+      heartbeats,
+      (paused) => log(paused ? "live through the session; heartbeats paused" : "heartbeats resumed", { node: nodeId }),
+      options.heartbeatResumeDelayMs,
     );
     const liveGate = gate;
     session = new NodeSession({
@@ -300,6 +304,7 @@ async function serveByListening(options: ListeningAgentOptions, core: AgentCore)
     publicUrl,
     halted: session?.halted ?? new Promise<string>(() => {}),
     drain: () => {
+      gate?.stop();
       heartbeats.stop();
       session?.drain();
       closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -14,15 +14,27 @@ export interface Pausable {
   resume(): void;
 }
 
+/**
+ * The gateway keeps a node whose session dropped listed for its reconnect grace (2 × its reconnect window + 1 s, 5 s by
+ * default): a session back within it needs no heartbeat, so after a fleet-wide drop the nodes dial their sessions
+ * again rather than all heartbeat into the registry at once.
+ */
+export const HEARTBEAT_RESUME_DELAY_MS = 5_000;
+
 /** Pauses and resumes a heartbeat loop as what it hears from the heartbeats' acks and the session changes. */
 export class HeartbeatGate {
   private urlProven = false;
   private sessionLive = false;
+  /** Whether the loop is paused now (it stays paused while a dropped session has its grace). */
+  private loopPaused = false;
+  private resumeTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly heartbeats: Pausable,
     /** Told when heartbeats pause (true) or resume (false). */
     private readonly onChange: (paused: boolean) => void = () => {},
+    /** How long a dropped session has to come back before heartbeats resume. */
+    private readonly resumeDelayMs = HEARTBEAT_RESUME_DELAY_MS,
   ) {}
 
   /** A heartbeat ack's status: "active" once the gateway proved the URL. */
@@ -41,13 +53,28 @@ export class HeartbeatGate {
     return !heartbeatsNeeded(this.urlProven, this.sessionLive);
   }
 
-  private wasPaused = false;
+  /** No heartbeat is sent later by this gate (the agent stops). */
+  stop(): void {
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    this.resumeTimer = null;
+  }
 
   private apply(): void {
-    const paused = this.paused;
-    if (paused) this.heartbeats.pause();
-    else this.heartbeats.resume();
-    if (paused !== this.wasPaused) this.onChange(paused);
-    this.wasPaused = paused;
+    if (this.paused) {
+      this.stop();
+      this.heartbeats.pause();
+      if (!this.loopPaused) this.onChange(true);
+      this.loopPaused = true;
+    } else if (this.loopPaused && this.urlProven && this.resumeDelayMs > 0) {
+      // The session dropped: give it the gateway's grace to come back before heartbeating.
+      this.resumeTimer ??= setTimeout(() => this.resume(), this.resumeDelayMs);
+    } else if (!this.resumeTimer) this.resume();
+  }
+
+  private resume(): void {
+    this.resumeTimer = null;
+    this.heartbeats.resume();
+    if (this.loopPaused) this.onChange(false);
+    this.loopPaused = false;
   }
 }

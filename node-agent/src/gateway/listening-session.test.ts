@@ -23,6 +23,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function start(
   status: "active" | "pending_verification" = "active",
+  heartbeatResumeDelayMs = 0,
 ): Promise<{ gateway: FakeSessionGateway; agent: RunningAgent; logs: LogCapture }> {
   const gateway = await FakeSessionGateway.start({ heartbeatIntervalMs: 20 });
   gateway.heartbeatStatus = status;
@@ -37,6 +38,7 @@ async function start(
     listenHost: "127.0.0.1",
     listenPort: 0,
     heartbeatIntervalMs: 20,
+    heartbeatResumeDelayMs,
     sessionTuning: { backoff: { baseMs: 10, capMs: 50 } },
     log: logs.log,
   });
@@ -91,6 +93,19 @@ describe("a listening agent at a gateway with sessions", () => {
     }
     await pause(50);
     expect(await heartbeatsOver(gateway, 300)).toBe(0);
+  });
+
+  it("sends no heartbeat when its dropped session is back within the resume delay", async () => {
+    const { gateway, logs } = await start("active", 2_000);
+    const first = await gateway.waitForSession(1);
+    await logs.waitFor(/heartbeats paused/);
+    await pause(50);
+    const before = gateway.heartbeats.length;
+    first.socket.terminate();
+    await (await gateway.waitForSession(2)).waitForState();
+    await pause(300);
+    expect(gateway.heartbeats.length).toBe(before);
+    expect(logs.lines.join("\n")).not.toMatch(/heartbeats resumed/);
   });
 
   it("stops both its heartbeats and its session when stopped", async () => {
