@@ -29,8 +29,10 @@ async function main(): Promise<void> {
     // The local-development switch, always: the demo node and operators' test nodes live on this machine or LAN.
     allowPrivateNodeUrls: true,
     probeIntervalMs: LOCAL_CRON_INTERVAL_MS,
+    isolates: options.isolates,
   });
-  say(`gateway ready on ${gateway.url} after ${Math.round(performance.now() - started)} ms`);
+  const served = options.isolates > 1 ? ` from ${options.isolates} isolates` : "";
+  say(`gateway ready on ${gateway.url}${served} after ${Math.round(performance.now() - started)} ms`);
   const demo = options.demo ? await startDemoNode(gateway.url, options.stateDir, say) : null;
   const apiKeyFile = join(options.stateDir, "api-key.json");
   const apiKey = await ensureLocalApiKey(apiKeyFile, gateway.url, vars.ADMIN_TOKEN);

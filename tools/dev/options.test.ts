@@ -5,7 +5,13 @@ import { DEV_STATE_DIR, parseDevOptions } from "./options.js";
 
 describe("npm start's and npm run dev's options", () => {
   it("share their defaults except the state directory", () => {
-    expect(parseStartOptions([])).toEqual({ host: "127.0.0.1", port: 8787, demo: true, stateDir: DEFAULT_STATE_DIR });
+    expect(parseStartOptions([])).toEqual({
+      host: "127.0.0.1",
+      port: 8787,
+      demo: true,
+      stateDir: DEFAULT_STATE_DIR,
+      isolates: 1,
+    });
     expect(parseDevOptions([])).toEqual({
       host: "127.0.0.1",
       port: 8787,
@@ -32,5 +38,16 @@ describe("npm start's and npm run dev's options", () => {
       "--port must be an integer from 0 to 65535, got 70000",
     );
     expect(parseDevOptions(["-h"])).toBe("help");
+  });
+
+  it("let npm start serve from several isolates, and refuse a count that is not one", () => {
+    expect(parseStartOptions(["--isolates", "4", "--no-demo"])).toMatchObject({ isolates: 4, demo: false });
+    expect(parseStartOptions(["--isolates=2"])).toMatchObject({ isolates: 2 });
+    for (const bad of ["0", "65", "1.5", "four"])
+      expect(() => parseStartOptions(["--isolates", bad])).toThrow(
+        `--isolates must be an integer from 1 to 64, got ${bad}`,
+      );
+    expect(() => parseStartOptions(["--isolates"])).toThrow("got nothing");
+    expect(() => parseDevOptions(["--isolates", "2"])).toThrow();
   });
 });

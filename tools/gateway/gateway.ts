@@ -2,7 +2,7 @@
 // for DevTools, which costs milliseconds of CPU per request; Miniflare alone adds well under one.
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { Log, LogLevel, Miniflare, type MiniflareOptions } from "miniflare";
+import { Log, LogLevel, Miniflare, type MiniflareOptions, type WorkerOptions } from "miniflare";
 import {
   installShutdownHandlers,
   onExit,
@@ -14,6 +14,7 @@ import {
 import { buildWorker, type WorkerBundle } from "./build.js";
 import { readDevVars } from "./dev-vars.js";
 import { DEV_VARS, MESHGATE_DIR, WRANGLER_TOML } from "./paths.js";
+import { ENTRY_SCRIPT, isolateDurableObjects, isolateName, isolateServiceBindings } from "./isolates.js";
 import { ensurePortFree } from "./port.js";
 import { makeScratchDir, removeScratchDir, removeScratchDirSync, withTmpDir } from "./scratch.js";
 import { type GatewayConfig, readGatewayConfig } from "./wrangler-config.js";
@@ -47,6 +48,11 @@ export interface GatewayOptions {
    * call runScheduled() when they mean to).
    */
   probeIntervalMs?: number;
+  /**
+   * Serve from this many isolates (tools/gateway/isolates.ts): copies of the Worker sharing one set of Durable
+   * Objects behind a round-robin entry, as production's many isolates share them. Default 1: the Worker alone.
+   */
+  isolates?: number;
 }
 
 export interface Gateway {
@@ -110,13 +116,34 @@ function miniflareOptions(
   bundle: WorkerBundle,
   sink: LineSink,
 ): MiniflareOptions {
-  const allowPrivateNodeUrls = opts.allowPrivateNodeUrls ?? isLoopback(opts.host ?? "127.0.0.1");
+  const isolates = opts.isolates ?? 1;
+  const shared = sharedOptions(opts, sink);
+  const socket = { host: opts.host ?? "127.0.0.1", port: opts.port ?? 0 };
+  if (isolates <= 1) return { ...shared, ...workerOptions(opts, config, bundle), unsafeDirectSockets: [socket] };
+  const copies: WorkerOptions[] = Array.from({ length: isolates }, (_, index) => ({
+    ...workerOptions(opts, config, bundle),
+    name: isolateName(index),
+    durableObjects: isolateDurableObjects(config.durableObjects, index),
+  }));
+  const entry: WorkerOptions = {
+    name: "entry",
+    modules: true,
+    script: ENTRY_SCRIPT,
+    compatibilityDate: config.compatibilityDate,
+    bindings: { COUNT: String(isolates) },
+    serviceBindings: isolateServiceBindings(isolates),
+    unsafeDirectSockets: [socket],
+  };
+  return { ...shared, workers: [entry, ...copies] };
+}
+
+/** Options of the workerd process as a whole. */
+function sharedOptions(opts: GatewayOptions, sink: LineSink): Partial<MiniflareOptions> {
   return {
     // Miniflare's own entry point (it adds request.cf and error pages) listens on a spare port; clients use a
     // socket straight into the Worker, which skips one Worker-to-Worker hop per request.
     host: "127.0.0.1",
     port: 0,
-    unsafeDirectSockets: [{ host: opts.host ?? "127.0.0.1", port: opts.port ?? 0 }],
     // No cf.json download: requests get Miniflare's built-in placeholder `request.cf`.
     cf: false,
     // workerd's V8 inspector (DevTools, CPU profiles), only when asked for.
@@ -133,12 +160,19 @@ function miniflareOptions(
       onLines(stdout, (line) => sink(line, "stdout"));
       onLines(stderr, (line) => sink(line, "stderr"));
     },
+    durableObjectsPersist: opts.persistDir ?? false,
+  };
+}
+
+/** The gateway Worker itself (one copy of it per isolate). */
+function workerOptions(opts: GatewayOptions, config: GatewayConfig, bundle: WorkerBundle): WorkerOptions {
+  const allowPrivateNodeUrls = opts.allowPrivateNodeUrls ?? isLoopback(opts.host ?? "127.0.0.1");
+  return {
     modulesRoot: bundle.modulesRoot,
     modules: [{ type: "ESModule", path: join(bundle.modulesRoot, bundle.path), contents: bundle.contents }],
     compatibilityDate: config.compatibilityDate,
     compatibilityFlags: config.compatibilityFlags,
     durableObjects: config.durableObjects,
-    durableObjectsPersist: opts.persistDir ?? false,
     bindings: {
       ...config.vars,
       ...(allowPrivateNodeUrls ? LOCAL_IDENTITY_LIMITS : {}),
@@ -154,6 +188,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const config = readGatewayConfig(opts.configPath ?? WRANGLER_TOML);
   const bundle = await buildWorker(config.main, join(MESHGATE_DIR, "build"));
   const sink = opts.sink ?? prefixedSink("gateway");
+  const isolated = (opts.isolates ?? 1) > 1;
   // Miniflare's scratch files (in-memory Durable Object state among them) go here rather than /tmp (see scratch.ts).
   const scratch = makeScratchDir("gateway");
   const mf = withTmpDir(scratch, () =>
@@ -177,7 +212,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   unregister.push(onShutdown(stop));
   const runScheduled = async (): Promise<void> => {
     if (config.crons.length === 0) throw new Error("wrangler.toml declares no Cron Trigger ([triggers] crons)");
-    const worker = await mf.getWorker();
+    // With several isolates the crons run in the first copy, as one colo runs them in production.
+    const worker = await mf.getWorker(isolated ? isolateName(0) : undefined);
     for (const cron of config.crons) {
       // Resolves once the handler and what it passed to waitUntil have settled.
       const { outcome } = await worker.scheduled({ cron });
@@ -187,7 +223,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   let ready: URL;
   try {
     await mf.ready;
-    ready = await mf.unsafeGetDirectURL();
+    ready = await mf.unsafeGetDirectURL(isolated ? "entry" : undefined);
   } catch (err) {
     await stop();
     throw err;

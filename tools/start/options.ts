@@ -14,6 +14,8 @@ Options:
   --port N      gateway port (default 8787)
   --host HOST   gateway interface (default 127.0.0.1)
   --no-demo     serve the gateway alone: no simulated backend, no node agent
+  --isolates N  serve the gateway from N isolates (default 1): N copies of the Worker in one workerd, sharing the
+                Durable Objects, taking requests in turn, as production's isolates in many colos do
   --state-dir DIR
                 keep the gateway's state, the local API key and the demo node's key here (default .meshgate/state),
                 e.g. to run a second, separate gateway beside the first
@@ -29,8 +31,28 @@ export interface StartOptions {
   stateDir: string;
 }
 
-export function parseStartOptions(argv: string[]): StartOptions | "help" {
-  return parseServeOptions(argv, DEFAULT_STATE_DIR, 0);
+/** npm start's own: how many isolates serve the gateway (npm run dev is wrangler's one). */
+export interface LocalStartOptions extends StartOptions {
+  isolates: number;
+}
+
+const MAX_ISOLATES = 64;
+
+export function parseStartOptions(argv: string[]): LocalStartOptions | "help" {
+  const rest: string[] = [];
+  let isolates = "1";
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--isolates") isolates = argv[++i] ?? "";
+    else if (arg.startsWith("--isolates=")) isolates = arg.slice("--isolates=".length);
+    else rest.push(arg);
+  }
+  const options = parseServeOptions(rest, DEFAULT_STATE_DIR, 0);
+  if (options === "help") return "help";
+  const count = /^\d+$/.test(isolates) ? Number(isolates) : Number.NaN;
+  if (!(count >= 1 && count <= MAX_ISOLATES))
+    throw new Error(`--isolates must be an integer from 1 to ${MAX_ISOLATES}, got ${isolates || "nothing"}`);
+  return { ...options, isolates: count };
 }
 
 /**
