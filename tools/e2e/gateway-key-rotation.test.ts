@@ -1,6 +1,7 @@
 // The gateway rotates its own key: restarted with a new GATEWAY_SIGNING_KEY and the old public key published as
 // "previous" until a deadline, its running agents keep serving (they refetch the keys on the new keyid), accept
-// either key during the overlap, and refuse the old one once its deadline has passed.
+// either key during the overlap, and refuse the old one once its deadline has passed. An agent in session (no port)
+// redials the restarted gateway and serves the requests it relays, signed with the new key, the same way.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ import { startGateway, type Gateway } from "../gateway/gateway.js";
 import { waitForNode } from "../gateway/nodes.js";
 import { pollUntil, startNodeAgent, type NodeAgent } from "../processes/index.js";
 import { CHAT_MODEL } from "./support/cluster.js";
+import { routedChat } from "./support/routed.js";
 import { quietSink } from "./support/quiet.js";
 import { SETUP_TIMEOUT_MS } from "./support/timeouts.js";
 
@@ -27,6 +29,7 @@ describe("gateway key rotation", { timeout: 90_000 }, () => {
   let gateway: Gateway;
   let backend: SimBackend;
   let agent: NodeAgent;
+  let sessionAgent: NodeAgent;
   let apiKey: string;
 
   beforeAll(async () => {
@@ -39,10 +42,20 @@ describe("gateway key rotation", { timeout: 90_000 }, () => {
       keyFile: join(scratch, "agent.key"),
       sink: quietSink("agent"),
     });
+    sessionAgent = await startNodeAgent({
+      name: "session-agent",
+      gatewayUrl: gateway.url,
+      upstreamUrl: backend.url,
+      keyFile: join(scratch, "session-agent.key"),
+      session: true,
+      sink: quietSink("session-agent"),
+    });
     await waitForNode(gateway.url, agent.nodeId);
+    await waitForNode(gateway.url, sessionAgent.nodeId);
     apiKey = (await createApiKey(gateway.url, vars.ADMIN_TOKEN, "gateway-key-rotation")).key;
   }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
+    await sessionAgent?.process.stop();
     await agent?.process.stop();
     await backend?.close();
     await gateway?.stop();
@@ -99,6 +112,17 @@ describe("gateway key rotation", { timeout: 90_000 }, () => {
       );
       expect(response.headers.get("x-meshgate-node")).toBe(agent.nodeId);
       await agent.process.waitForLine(
+        new RegExp(`gateway keys updated keys=${newKey.signer.keyId},${oldKey.signer.keyId}`),
+        5_000,
+      );
+
+      // The agent in session redialled the restarted gateway and serves what it relays, signed with the new key.
+      const relayed = await pollUntil(
+        () => routedChat(client, { extra: { provider: { only: [sessionAgent.nodeId] } } }),
+        { what: "a chat answered through the session after the rotation", timeoutMs: 20_000 },
+      );
+      expect(relayed.node).toBe(sessionAgent.nodeId);
+      await sessionAgent.process.waitForLine(
         new RegExp(`gateway keys updated keys=${newKey.signer.keyId},${oldKey.signer.keyId}`),
         5_000,
       );

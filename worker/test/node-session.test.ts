@@ -15,6 +15,7 @@ import {
 import { signGatewayRequest } from "@meshgate/schemas/testing";
 import { nodeRegistry, nodeSession } from "../src/durable/names.js";
 import { SESSION_OPENING_HEADER, type SessionOpening } from "../src/durable/node-session/node-session.js";
+import { RELAY_FAILURE_HEADER } from "../src/durable/node-session/relays.js";
 import { OPENING_UPGRADES } from "../src/routes/node-connect.js";
 import { invalidateNodeSnapshot } from "../src/mesh/node-snapshot.js";
 import {
@@ -474,6 +475,24 @@ describe("node sessions: relaying", () => {
     expect(res.headers.get("content-type")).toBe("text/event-stream");
     expect(await res.text()).toBe("data: one\n\ndata: two\n\n");
     peer.ws.close(1000);
+  });
+
+  it("never lets a node's answer pass for the session's own \"not there\"", async () => {
+    const node = await newNode();
+    const peer = await SessionPeer.live(node);
+    const answer = relay(node, '{"model":"test-model"}');
+    const request = await peer.frame(isRequest);
+    await peer.answer(request.stream, 503, [[RELAY_FAILURE_HEADER, "node_not_connected"]], ["{}"]);
+    const res = await answer;
+    expect(res.status).toBe(503);
+    expect(res.headers.get(RELAY_FAILURE_HEADER)).toBeNull();
+    await res.text();
+    peer.ws.close(1000);
+    await peer.until(() => peer.closed !== null);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const gone = await relay(node, "{}");
+    expect(gone.status).toBe(503);
+    expect(gone.headers.get(RELAY_FAILURE_HEADER)).toBe("node_not_connected");
   });
 
   it("refuses past the node's capacity at the session, without asking the node", async () => {

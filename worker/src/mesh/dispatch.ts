@@ -12,7 +12,7 @@ import type { NodeBody } from "../metering/response-meter.js";
 import { parseJsonBody } from "../metering/usage.js";
 import { assembleAnswer, type AssembledAnswer } from "./assembled-answer.js";
 import { collect, collectWhole } from "./answer-collect.js";
-import type { NodeFetch } from "./node-transport.js";
+import { nodeAbsent, type NodeFetch } from "./node-transport.js";
 import { startStream } from "./stream-start.js";
 
 export { MAX_PREAMBLE_BYTES, startStream } from "./stream-start.js";
@@ -61,6 +61,8 @@ export type AttemptResult =
       reason: string;
     }
   | { kind: "client_gone" }
+  /** The node was not there to ask (its session said so): try another, charging it nothing. */
+  | { kind: "absent" }
   /** The whole answer the request asked for is larger than the gateway assembles: the request's doing, no node's. */
   | { kind: "too_large" };
 
@@ -258,6 +260,10 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
       node,
       new Request(url, { method: "POST", headers, body: req.body, signal: abort.signal, redirect: "manual" }),
     );
+    if (nodeAbsent(node, response)) {
+      await response.body?.cancel().catch(() => {});
+      return { kind: "absent" };
+    }
     const failure = failedStatus(response.status);
     if (failure) {
       await response.body?.cancel().catch(() => {});

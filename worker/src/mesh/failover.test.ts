@@ -94,3 +94,28 @@ describe("routeRequest and timeouts", () => {
     expect(reported).toEqual([]);
   });
 });
+
+describe("routeRequest and nodes whose session says they are not there", () => {
+  const ABSENT: AttemptResult = { kind: "absent" };
+
+  it("tries another node, charging the absent one nothing and counting no attempt", async () => {
+    const { result, reported, sent } = await route([ABSENT, ANSWER]);
+    expect(result).toMatchObject({ ok: true, node: { id: sent[1] } });
+    expect(sent).toHaveLength(2);
+    expect(reported).toEqual([]);
+    if (result.ok) expect(result.attempts.map((a) => a.nodeId)).toEqual([sent[1]]);
+  });
+
+  it("does not use up the request's attempts: every present node is still tried", async () => {
+    const { result, sent } = await route([ABSENT, ERROR, ERROR, ANSWER]);
+    expect(result.ok).toBe(true);
+    expect(sent).toHaveLength(4);
+  });
+
+  it("answers busy (503 no_capacity's reason) when no node is there, never a failure of theirs", async () => {
+    const { result, reported, sent } = await route([ABSENT, ABSENT, ABSENT, ABSENT]);
+    expect(sent).toHaveLength(4);
+    expect(result).toMatchObject({ ok: false, reason: "saturated" });
+    expect(reported).toEqual([]);
+  });
+});

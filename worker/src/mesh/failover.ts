@@ -140,6 +140,8 @@ async function tryNodes(req: RouteRequest, held: HeldTimeout[]): Promise<RouteRe
         passedOver++;
         continue;
       }
+      // Its session says the node is not there (gone, or not ready): another is tried, and it is charged nothing.
+      if (result.kind === "absent") continue;
       attempt++;
       const durationMs = req.now() - now;
       if (result.kind === "client_gone") return { ok: false, reason: "client_gone", model, attempts };

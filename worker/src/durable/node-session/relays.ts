@@ -33,8 +33,17 @@ interface PendingHead {
 }
 
 /** An answer the relay gives in the node's place when the exchange fails before the node's own head. */
+/**
+ * Set on an answer the session made itself because it could not relay (never on a node's answer, whose headers
+ * cannot carry it): its value is the error code, e.g. node_not_connected.
+ */
+export const RELAY_FAILURE_HEADER = "x-meshgate-relay-failure";
+
 export function relayFailure(status: number, code: string, message: string): Response {
-  return Response.json({ error: { message, type: "api_error", param: null, code } }, { status });
+  return Response.json(
+    { error: { message, type: "api_error", param: null, code } },
+    { status, headers: { [RELAY_FAILURE_HEADER]: code } },
+  );
 }
 
 /** One relayed exchange: its head until it comes, then its body bytes until the consumer reads them. */
@@ -119,6 +128,8 @@ class Exchange {
 function headersOf(list: [string, string][]): Headers {
   const headers = new Headers();
   for (const [name, value] of list) {
+    // Only the session itself says it could not relay: a node's answer cannot pass for that.
+    if (name.toLowerCase() === RELAY_FAILURE_HEADER) continue;
     try {
       headers.append(name, value);
     } catch {
