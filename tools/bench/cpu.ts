@@ -82,6 +82,17 @@ export function machineMeter(label: string): CpuMeter {
   };
 }
 
+/** The machine's meter, or null where there is no /proc/stat (Linux only): the machine's busy time is then not reported. */
+export function machineOrNull(): CpuMeter | null {
+  const meter = machineMeter("machine");
+  try {
+    meter.read();
+    return meter;
+  } catch {
+    return null;
+  }
+}
+
 /** Runs `phase` and returns its result with the CPU seconds each meter's process spent meanwhile. */
 export async function measureCpu<T>(
   meters: readonly CpuMeter[],

@@ -25,7 +25,7 @@ import {
 } from "../../e2e/support/heartbeat.js";
 import { generateDevVars } from "../../gateway/dev-vars.js";
 import { startGateway, type Gateway } from "../../gateway/gateway.js";
-import { machineMeter, processMeter, selfMeter, type CpuMeter } from "../cpu.js";
+import { machineOrNull, processMeter, selfMeter, type CpuMeter } from "../cpu.js";
 import {
   heartbeatPathResult,
   mountFsType,
@@ -307,17 +307,6 @@ function doStorage(dir: string = realpathSync(tmpdir())): DoStorage {
     return { dir, fsType: mountFsType(dir, readFileSync("/proc/mounts", "utf8")) };
   } catch {
     return { dir, fsType: null };
-  }
-}
-
-/** /proc/stat exists on Linux only; elsewhere the machine's busy time is simply not reported. */
-function machineOrNull(): CpuMeter | null {
-  const meter = machineMeter("machine");
-  try {
-    meter.read();
-    return meter;
-  } catch {
-    return null;
   }
 }
 

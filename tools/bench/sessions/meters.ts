@@ -1,6 +1,6 @@
 // The meters every timed phase reads: the gateways' workerd processes (summed), this process (the simulated nodes)
 // and the whole machine, whose remainder is other work on a shared machine.
-import { machineMeter, type CpuMeter } from "../cpu.js";
+import type { CpuMeter } from "../cpu.js";
 import type { GatewaySet } from "./gateway-set.js";
 import type { CpuWindow } from "./result.js";
 
@@ -9,16 +9,6 @@ export interface Meters {
   client: CpuMeter;
   /** Null without /proc/stat. */
   machine: CpuMeter | null;
-}
-
-export function machineOrNull(): CpuMeter | null {
-  const meter = machineMeter("machine");
-  try {
-    meter.read();
-    return meter;
-  } catch {
-    return null;
-  }
 }
 
 /** Runs `phase` and measures its wall time and CPU; `from`/`to` are its bounds in ms since the epoch. */
