@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { HttpError } from "../http/http-error.js";
 import { orThrow, refusalHttpError } from "../http/refusal.js";
 import type { KeyLimits, Reservation, ReserveResult } from "./records.js";
-import { RequestBudget, type NodeTerms, type ReservingAccount } from "./request-budget.js";
+import { affordableAt, RequestBudget, type NodeTerms, type ReservingAccount } from "./request-budget.js";
 import { requestShape } from "./request-shape.js";
 import { DEFAULT_CONTEXT_TOKENS, PROMPT_TEMPLATE_TOKENS } from "./token-bounds.js";
 
@@ -127,6 +127,9 @@ describe("RequestBudget", () => {
     "passes over a node too dear for what is left, rules out its like without asking the account again, and keeps " +
       "the 429 for the end",
     async () => {
+      expect(
+        budgetFor({ budget: 5_000, rpm: null, tpm: null }, new FakeAccount(() => ({ ok: true, headers: {} }))).bound(),
+      ).toBeNull();
       const broke = new FakeAccount((r) =>
         r.amount > 1_000
           ? {
@@ -147,6 +150,11 @@ describe("RequestBudget", () => {
       expect(broke.reserved).toHaveLength(1);
       const cheap = at({ prompt: 1_000_000, completion: 1_000_000 });
       expect(budget.affordable(cheap)).toBe(true);
+      // A decider elsewhere (an admission cell) given the bound rules out the same nodes.
+      const bound = budget.bound();
+      expect(bound).not.toBeNull();
+      expect(affordableAt(bound, dear)).toBe(false);
+      expect(affordableAt(bound, cheap)).toBe(true);
       expect(await cover(budget, cheap)).toBe("held");
       const refused = budget.refused();
       expect(refused && refusalHttpError(refused)).toMatchObject({

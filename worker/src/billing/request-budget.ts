@@ -52,6 +52,30 @@ export interface OverLimit {
   headers: RateLimitHeaders;
 }
 
+/**
+ * What a node's worst case must fit in once the budget has refused once: enough for a decider elsewhere (an admission
+ * cell) to leave out the nodes too dear for this request, as `RequestBudget.affordable` does here.
+ */
+export interface AffordBound {
+  bodyBytes: number;
+  shape: RequestShape;
+  feeBps: number;
+  /** Micro-units already held for the request. */
+  held: number;
+  /** Micro-units the budget had free at its refusal. */
+  left: number;
+}
+
+/** The most a request can cost at a node's terms, fee included. */
+function worstCostAt(bodyBytes: number, shape: RequestShape, feeBps: number, terms: NodeTerms): number {
+  return worstCaseCost(worstCase(bodyBytes, shape, terms.contextLength), terms.price ?? FREE, feeBps);
+}
+
+/** Whether the node's worst case may fit; every node does while there is no bound (null). */
+export function affordableAt(bound: AffordBound | null, terms: NodeTerms): boolean {
+  return bound === null || worstCostAt(bound.bodyBytes, bound.shape, bound.feeBps, terms) - bound.held <= bound.left;
+}
+
 export class RequestBudget {
   /** OpenAI's x-ratelimit-* headers from the last reservation; sent with the answer or the error. */
   headers: RateLimitHeaders = {};
@@ -82,16 +106,19 @@ export class RequestBudget {
   /** The most this request can cost at the node's terms, fee included (0 for a key without a budget). */
   private costAt(terms: NodeTerms): number {
     if (this.init.limits.budget === null) return 0;
-    return worstCaseCost(
-      worstCase(this.init.bodyBytes, this.init.shape, terms.contextLength),
-      terms.price ?? FREE,
-      this.init.feeBps,
-    );
+    return worstCostAt(this.init.bodyBytes, this.init.shape, this.init.feeBps, terms);
   }
 
   /** Whether the node's worst case may still fit in the budget: false once a refusal said it can't. */
   affordable(terms: NodeTerms): boolean {
     return this.left === null || this.costAt(terms) - (this.held ?? 0) <= this.left;
+  }
+
+  /** The bound `affordable` applies, for a decider elsewhere; null while every node may fit. */
+  bound(): AffordBound | null {
+    if (this.left === null || this.init.limits.budget === null) return null;
+    const { bodyBytes, shape, feeBps } = this.init;
+    return { bodyBytes, shape, feeBps, held: this.held ?? 0, left: this.left };
   }
 
   /**

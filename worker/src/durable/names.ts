@@ -13,6 +13,20 @@ export function nodeSession(env: Env, nodeId: string) {
   return env.SESSIONS.get(env.SESSIONS.idFromName(`node:${nodeId}`));
 }
 
+/**
+ * How many admission cells share the nodes (ADMISSION_CELLS, 1–1024; 1 when unset or malformed): every isolate must
+ * read the same number, or two cells would grant the same node's slots.
+ */
+export function admissionCells(env: { ADMISSION_CELLS?: string }): number {
+  const n = Number(env.ADMISSION_CELLS ?? "1");
+  return Number.isInteger(n) && n >= 1 && n <= 1024 ? n : 1;
+}
+
+/** One admission cell: it grants every slot at the nodes cellOf puts in it. */
+export function admissionCell(env: Env, cell: number) {
+  return env.CELLS.get(env.CELLS.idFromName(`cell:${cell}`));
+}
+
 export function apiKeys(env: Env) {
   return env.KEYS.get(env.KEYS.idFromName("keys"));
 }

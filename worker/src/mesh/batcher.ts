@@ -23,7 +23,7 @@ export class Batcher<T> {
 
   constructor(private readonly opts: BatcherOptions<T>) {}
 
-  add(item: T, env: Env, ctx: ExecutionContext): void {
+  add(item: T, env: Env, ctx: Pick<ExecutionContext, "waitUntil">): void {
     this.queue.push(item);
     const now = Date.now();
     if (this.flushStartedAt !== null && now - this.flushStartedAt < STUCK_FLUSH_MS) return;

@@ -1,4 +1,4 @@
-// Outcomes this isolate observed, remembered until the registry has them. A snapshot refresh replaces the routing
+// Outcomes observed here, remembered until the registry has them. A refresh from the registry replaces the routing
 // table with the registry's view; outcomes still on their way there (batched, ~200 ms) are applied again to the new
 // table, so an ejection seen here is not forgotten for a second. At worst one is counted twice, never lost.
 import type { Outcome } from "../routing/index.js";
@@ -14,30 +14,52 @@ const KEEP_WRITTEN_MS = 10_000;
 /** A registry that stays unreachable must not grow this without bound. */
 const MAX_ENTRIES = 10_000;
 
-let entries: Entry[] = [];
-const byOutcome = new WeakMap<Outcome, Entry>();
+/** One table's unconfirmed outcomes: an isolate's (the module functions below) or an admission cell's. */
+export class OutcomeMemory {
+  private entries: Entry[] = [];
+  private readonly byOutcome = new WeakMap<Outcome, Entry>();
+
+  remember(outcome: Outcome): void {
+    const entry = { outcome, writtenAt: null };
+    this.entries.push(entry);
+    this.byOutcome.set(outcome, entry);
+    if (this.entries.length > MAX_ENTRIES) this.entries = this.entries.slice(-MAX_ENTRIES);
+  }
+
+  written(outcomes: readonly Outcome[], at: number): void {
+    for (const outcome of outcomes) {
+      const entry = this.byOutcome.get(outcome);
+      if (entry) entry.writtenAt = at;
+    }
+    this.entries = this.entries.filter((e) => e.writtenAt === null || at - e.writtenAt < KEEP_WRITTEN_MS);
+  }
+
+  /** Outcomes a registry read requested at `requestedAt` may not include yet. */
+  notIn(requestedAt: number): Outcome[] {
+    return this.entries.filter((e) => e.writtenAt === null || e.writtenAt >= requestedAt).map((e) => e.outcome);
+  }
+
+  forget(): void {
+    this.entries = [];
+  }
+}
+
+const isolateOutcomes = new OutcomeMemory();
 
 export function rememberOutcome(outcome: Outcome): void {
-  const entry = { outcome, writtenAt: null };
-  entries.push(entry);
-  byOutcome.set(outcome, entry);
-  if (entries.length > MAX_ENTRIES) entries = entries.slice(-MAX_ENTRIES);
+  isolateOutcomes.remember(outcome);
 }
 
 export function outcomesWritten(outcomes: readonly Outcome[], at: number): void {
-  for (const outcome of outcomes) {
-    const entry = byOutcome.get(outcome);
-    if (entry) entry.writtenAt = at;
-  }
-  entries = entries.filter((e) => e.writtenAt === null || at - e.writtenAt < KEEP_WRITTEN_MS);
+  isolateOutcomes.written(outcomes, at);
 }
 
 /** Outcomes a registry snapshot requested at `requestedAt` may not include yet. */
 export function outcomesNotIn(requestedAt: number): Outcome[] {
-  return entries.filter((e) => e.writtenAt === null || e.writtenAt >= requestedAt).map((e) => e.outcome);
+  return isolateOutcomes.notIn(requestedAt);
 }
 
 /** Tests: forget everything. */
 export function forgetOutcomes(): void {
-  entries = [];
+  isolateOutcomes.forget();
 }

@@ -1,21 +1,15 @@
 // A per-isolate copy of the live node list and the routing table built from it, so the request path does not call
 // the registry on every request. Fresh for SNAPSHOT_TTL_MS; after that the stale copy is still served while one
 // request refreshes it. Between refreshes the isolate applies its own outcomes to the table at once.
-import { ceilingFor, NODE_TTL_MS, priceWithin, SESSION_ORIGIN, type PriceCeilings } from "@meshgate/schemas";
+import { NODE_TTL_MS } from "@meshgate/schemas";
 import type { RegistryNode } from "../durable/node-registry/types.js";
 import { nodeRegistry } from "../durable/names.js";
 import { priceCeilings } from "../http/price-ceilings.js";
-import {
-  buildTable,
-  noteLoad,
-  observeInTable,
-  type Outcome,
-  type RouteNode,
-  type RoutingTable,
-} from "../routing/index.js";
+import { buildTable, noteLoad, observeInTable, type Outcome, type RoutingTable } from "../routing/index.js";
 import { localLoad, nodeLoad, onLoadChange } from "./local-load.js";
 import { outcomesNotIn } from "./local-outcomes.js";
-import { checkNodeUrl, nodeUrlPolicy } from "./node-url-policy.js";
+import { nodeUrlPolicy } from "./node-url-policy.js";
+import { allowedNodes, toRouteNode } from "./route-nodes.js";
 
 export const SNAPSHOT_TTL_MS = 1_000;
 
@@ -38,36 +32,13 @@ function noteLoadChange(nodeId: string): void {
 /** The snapshot follows this isolate's load once it holds a table (refresh subscribes, once). */
 let followingLoad = false;
 
-/**
- * Heartbeats refuse prices above the ceilings; a model whose price a since-lowered ceiling forbids is not routed to.
- */
-function toRouteNode(n: RegistryNode, ceilings: PriceCeilings): RouteNode {
-  const offered = n.models.filter((m) => !m.price || priceWithin(m.price, ceilingFor(ceilings, m.id)));
-  return {
-    id: n.id,
-    origin: n.transport === "session" ? SESSION_ORIGIN : new URL(n.url).origin,
-    transport: n.transport,
-    declaredCapacity: n.capacity,
-    othersInFlight: Math.max(0, n.in_flight - localLoad(n.id)),
-    models: new Map(offered.map((m) => [m.id, m.price ?? null])),
-    contextLengths: new Map(
-      offered.flatMap((m) => (m.context_length === undefined ? [] : [[m.id, m.context_length] as const])),
-    ),
-    state: n.state,
-    probe: n.probe ? { reachable: n.probe.reachable, rttMs: n.probe.rtt_ms, at: n.probe.at } : null,
-  };
-}
-
 async function refresh(env: Env, now: number): Promise<NodeSnapshot> {
   const policy = nodeUrlPolicy(env);
   const requestedAt = Date.now();
-  // Heartbeats already refuse forbidden URLs; checked again in case the policy changed since a node registered.
-  const nodes = (await nodeRegistry(env).snapshot(now)).filter(
-    (n) => n.transport === "session" || checkNodeUrl(n.url, policy) === null,
-  );
+  const nodes = allowedNodes(await nodeRegistry(env).snapshot(now), policy);
   const ceilings = priceCeilings(env);
   const table = buildTable(
-    nodes.map((n) => toRouteNode(n, ceilings)),
+    nodes.map((n) => toRouteNode(n, ceilings, Math.max(0, n.in_flight - localLoad(n.id)))),
     now,
     nodeLoad,
   );

@@ -4,6 +4,7 @@ export * from "./capacity.js";
 export * from "./cells.js";
 export * from "./client-controls.js";
 export * from "./latency.js";
+export * from "./lease-book.js";
 export * from "./node-estimates.js";
 export * from "./node-state.js";
 export * from "./outcome.js";

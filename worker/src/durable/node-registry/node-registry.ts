@@ -5,6 +5,7 @@ import { identitiesPerOrigin, identityOrigin, registrationRateLimit } from "../.
 import { heartbeatRateLimit } from "../../limits/heartbeats.js";
 import { fullBucket, retryAfterSeconds, take, type Bucket } from "../../limits/token-bucket.js";
 import { groupBy } from "../../lib/group-by.js";
+import { cellOf } from "../../routing/cells.js";
 import { observe, observeProbe, type NodeState } from "../../routing/node-state.js";
 import type { Outcome } from "../../routing/outcome.js";
 import { isEjected, maxEjected } from "../../routing/outlier.js";
@@ -39,6 +40,7 @@ export class NodeRegistry extends DurableObject<Env> {
   private readonly trust: NodeTrust;
   private readonly probes: NodeProbes;
   private readonly sessions: SessionRecords;
+  private cellsOf: { cells: number; byNode: Map<string, number> } = { cells: 0, byNode: new Map() };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -273,6 +275,14 @@ export class NodeRegistry extends DurableObject<Env> {
     return rows.map((r) => toRegistryNode(r, now, probes.get(r.id) ?? null));
   }
 
+  /**
+   * The part of the snapshot one admission cell decides for (routing/cells.ts): what each cell reads every second,
+   * so the registry answers a read per cell, not per isolate.
+   */
+  cellSnapshot(cell: number, cells: number, now: number): RegistryNode[] {
+    return this.snapshot(now).filter((n) => this.cellOf(n.id, cells) === cell);
+  }
+
   /** Every node, for the admin API. */
   list(now: number): AdminRegistryNode[] {
     const probes = this.probes.all();
@@ -338,6 +348,17 @@ export class NodeRegistry extends DurableObject<Env> {
       }
       this.writeState(nodeId, state, list.length);
     }
+  }
+
+  /** A node's cell, remembered for the current number of cells (a hash per cell per node is too much per read). */
+  private cellOf(nodeId: string, cells: number): number {
+    if (this.cellsOf.cells !== cells) this.cellsOf = { cells, byNode: new Map() };
+    let cell = this.cellsOf.byNode.get(nodeId);
+    if (cell === undefined) {
+      cell = cellOf(nodeId, cells);
+      this.cellsOf.byNode.set(nodeId, cell);
+    }
+    return cell;
   }
 
   private ejectionBudget(now: number): { ejected: number; max: number } {

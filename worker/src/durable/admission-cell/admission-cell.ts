@@ -1,0 +1,215 @@
+import { DurableObject } from "cloudflare:workers";
+import { NODE_TTL_MS } from "@meshgate/schemas";
+import { affordableAt, type AffordBound } from "../../billing/request-budget.js";
+import { priceCeilings } from "../../http/price-ceilings.js";
+import { Batcher } from "../../mesh/batcher.js";
+import { OutcomeMemory } from "../../mesh/local-outcomes.js";
+import { nodeUrlPolicy } from "../../mesh/node-url-policy.js";
+import { allowedNodes, toRouteNode } from "../../mesh/route-nodes.js";
+import {
+  buildTable,
+  LeaseBook,
+  noteLoad,
+  observeInTable,
+  pickNode,
+  type Lease,
+  type Outcome,
+  type RouteNode,
+  type RoutingControls,
+  type RoutingTable,
+} from "../../routing/index.js";
+import { migrate } from "../migrations.js";
+import { nodeRegistry } from "../names.js";
+import { CELL_MIGRATIONS } from "./schema.js";
+
+/** A lease lapses this long after it was granted or last renewed: what a holder that vanished costs its node. */
+export const LEASE_TTL_MS = 60_000;
+/** The cell's node list is read again from the registry this often while requests come. */
+export const CELL_REFRESH_MS = 1_000;
+/** Outcomes go on to the registry (which keeps reputation across cells and restarts) in batches this often. */
+const OUTCOME_BATCH_MS = 200;
+
+export interface AcquireRequest {
+  /** This cell's number and how many there are: which of the registry's nodes it decides for. */
+  cell: number;
+  cells: number;
+  model: string;
+  controls: RoutingControls;
+  /** Nodes already tried for this request. */
+  exclude: string[];
+  /** Node attempts already made for this model (0 for the first). */
+  attempt: number;
+  /** Leaves out nodes whose worst case the key's budget cannot cover; null: any node. */
+  bound: AffordBound | null;
+}
+
+export type AcquireReply =
+  | { kind: "node"; lease: Lease; node: RouteNode; publicKey: string; explored: boolean }
+  /** No node of this cell serves the model / passes the controls / has a free slot. */
+  | { kind: "unknown_model" | "no_eligible" | "saturated" };
+
+interface CellView {
+  cell: number;
+  cells: number;
+  table: RoutingTable;
+  publicKeys: Map<string, string>;
+  fetchedAt: number;
+}
+
+/**
+ * One admission cell: the one place that grants slots at its nodes, so it knows their in-flight counts exactly
+ * however many isolates ask. Picks with the router's own pickNode over its nodes' table, loaded with its leases.
+ */
+export class AdmissionCell extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly book: LeaseBook;
+  private view: CellView | null = null;
+  private refreshing: Promise<CellView> | null = null;
+  private readonly unwritten = new OutcomeMemory();
+  private readonly outcomes: Batcher<Outcome>;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    migrate(ctx.storage, CELL_MIGRATIONS);
+    this.book = new LeaseBook(
+      this.sql
+        .exec<{ id: string; node_id: string; expires_at: number }>("SELECT id, node_id, expires_at FROM leases")
+        .toArray()
+        .map((r) => ({ id: r.id, nodeId: r.node_id, expiresAt: r.expires_at })),
+    );
+    const unwritten = this.unwritten;
+    this.outcomes = new Batcher<Outcome>({
+      delayMs: OUTCOME_BATCH_MS,
+      maxItems: 500,
+      async write(outcomes, env) {
+        await nodeRegistry(env).recordOutcomes(outcomes, Date.now());
+        unwritten.written(outcomes, Date.now());
+      },
+    });
+  }
+
+  /** Picks a node with a free slot for the request and takes the slot (a lease), or says why none. */
+  async acquire(req: AcquireRequest, now: number): Promise<AcquireReply> {
+    const view = await this.viewFor(req.cell, req.cells, Date.now());
+    this.expire(now);
+    const { bound } = req;
+    const picked = pickNode(view.table, {
+      model: req.model,
+      controls: req.controls,
+      now,
+      random: Math.random,
+      load: (node) => this.book.held(node.id),
+      exclude: new Set(req.exclude),
+      attempt: req.attempt,
+      allow: bound
+        ? (node) =>
+            affordableAt(bound, {
+              price: node.models.get(req.model) ?? null,
+              contextLength: node.contextLengths.get(req.model) ?? null,
+            })
+        : undefined,
+    });
+    if (picked.kind !== "node") return { kind: picked.kind };
+    const { node } = picked;
+    // The router never picks a full node; this is the line no bug in it may cross.
+    if (this.book.held(node.id) >= node.declaredCapacity) return { kind: "saturated" };
+    const lease: Lease = { id: crypto.randomUUID(), nodeId: node.id, expiresAt: now + LEASE_TTL_MS };
+    this.book.grant(lease);
+    this.sql.exec(
+      "INSERT INTO leases (id, node_id, expires_at) VALUES (?, ?, ?)",
+      lease.id,
+      lease.nodeId,
+      lease.expiresAt,
+    );
+    noteLoad(view.table, node.id, this.book.held(node.id), now);
+    return { kind: "node", lease, node, publicKey: view.publicKeys.get(node.id) ?? "", explored: picked.explored };
+  }
+
+  /** Gives leases back, each with what its attempt taught (null: nothing, e.g. passed over before it was asked). */
+  release(released: { leaseId: string; outcome: Outcome | null }[], now: number): void {
+    for (const { leaseId, outcome } of released) {
+      const lease = this.book.release(leaseId);
+      if (lease) {
+        this.sql.exec("DELETE FROM leases WHERE id = ?", leaseId);
+        if (this.view) noteLoad(this.view.table, lease.nodeId, this.book.held(lease.nodeId), now);
+      }
+      if (outcome) this.learn(outcome);
+    }
+  }
+
+  /** Outcomes known only after their lease was given back (a timeout judged once its request ended). */
+  observe(outcomes: Outcome[]): void {
+    for (const outcome of outcomes) this.learn(outcome);
+  }
+
+  /** Keeps leases whose answers are still streaming; returns the ids no longer held (lapsed or never granted). */
+  renew(leaseIds: string[], now: number): string[] {
+    const lost: string[] = [];
+    const expiresAt = now + LEASE_TTL_MS;
+    for (const id of leaseIds) {
+      if (this.book.renew(id, expiresAt)) this.sql.exec("UPDATE leases SET expires_at = ? WHERE id = ?", expiresAt, id);
+      else lost.push(id);
+    }
+    return lost;
+  }
+
+  /** Slots held now, per node (tests and the admin view). */
+  held(): Record<string, number> {
+    const held: Record<string, number> = {};
+    for (const r of this.sql.exec<{ node_id: string; n: number }>(
+      "SELECT node_id, COUNT(*) AS n FROM leases GROUP BY node_id",
+    ))
+      held[r.node_id] = r.n;
+    return held;
+  }
+
+  private learn(outcome: Outcome): void {
+    if (this.view) observeInTable(this.view.table, outcome);
+    this.unwritten.remember(outcome);
+    this.outcomes.add(outcome, this.env, this.ctx);
+  }
+
+  private expire(now: number): void {
+    if ((this.book.nextExpiry() ?? Infinity) > now) return;
+    for (const lease of this.book.expire(now)) {
+      this.sql.exec("DELETE FROM leases WHERE id = ?", lease.id);
+      if (this.view) noteLoad(this.view.table, lease.nodeId, this.book.held(lease.nodeId), now);
+    }
+  }
+
+  /**
+   * The cell's table: read at once when there is none (or it is too old to use), else refreshed behind requests. On
+   * this object's own clock (`wall`), as the registry judges liveness; leases run on the caller's `now`.
+   */
+  private async viewFor(cell: number, cells: number, wall: number): Promise<CellView> {
+    const view = this.view;
+    if (!view || view.cell !== cell || view.cells !== cells || wall - view.fetchedAt >= NODE_TTL_MS)
+      return this.refresh(cell, cells, wall);
+    if (wall - view.fetchedAt >= CELL_REFRESH_MS && !this.refreshing)
+      this.refresh(cell, cells, wall).catch((err: unknown) => console.error("cell refresh failed", String(err)));
+    return view;
+  }
+
+  private refresh(cell: number, cells: number, now: number): Promise<CellView> {
+    if (this.refreshing) return this.refreshing;
+    const requestedAt = Date.now();
+    this.refreshing = (async () => {
+      const listed = await nodeRegistry(this.env).cellSnapshot(cell, cells, now);
+      const nodes = allowedNodes(listed, nodeUrlPolicy(this.env));
+      const ceilings = priceCeilings(this.env);
+      const load = (node: RouteNode): number => this.book.held(node.id);
+      const table = buildTable(
+        nodes.map((n) => toRouteNode(n, ceilings, 0)),
+        now,
+        load,
+      );
+      for (const outcome of this.unwritten.notIn(requestedAt)) observeInTable(table, outcome);
+      this.view = { cell, cells, table, publicKeys: new Map(nodes.map((n) => [n.id, n.public_key])), fetchedAt: now };
+      return this.view;
+    })().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+}

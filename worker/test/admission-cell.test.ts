@@ -1,0 +1,135 @@
+// The admission cell's one promise: however many isolates ask, however they come and go, and across the object's own
+// restart, it never holds more leases at a node than the node declared it accepts.
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import {
+  type AcquireReply,
+  type AcquireRequest,
+  AdmissionCell,
+  LEASE_TTL_MS,
+} from "../src/durable/admission-cell/admission-cell.js";
+import { requestShape } from "../src/billing/request-shape.js";
+import { NO_CONTROLS } from "../src/routing/index.js";
+import { newNode, registerRoutable } from "./helpers.js";
+
+let cellCounter = 0;
+
+/** A cell of its own (one of one, so it decides for every node) and two fresh nodes of capacity 3 serving a model only they serve. */
+async function freshCell(
+  capacity = 3,
+): Promise<{ cell: DurableObjectStub<AdmissionCell>; model: string; nodes: string[] }> {
+  const model = `cell-model-${++cellCounter}-${crypto.randomUUID()}`;
+  const nodes: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const node = await newNode();
+    const res = await registerRoutable(node, { capacity, models: [{ id: model, owned_by: "test" }] });
+    expect(res.ok).toBe(true);
+    nodes.push(node.id);
+  }
+  return { cell: env.CELLS.get(env.CELLS.idFromName(`test-cell:${model}`)), model, nodes };
+}
+
+function request(model: string, over: Partial<AcquireRequest> = {}): AcquireRequest {
+  return { cell: 0, cells: 1, model, controls: NO_CONTROLS(model), exclude: [], attempt: 0, bound: null, ...over };
+}
+
+type Granted = Extract<AcquireReply, { kind: "node" }>;
+
+async function fill(
+  cell: DurableObjectStub<AdmissionCell>,
+  model: string,
+  tries: number,
+  now: number,
+): Promise<Granted[]> {
+  const replies = (await Promise.all(
+    Array.from({ length: tries }, () => cell.acquire(request(model), now)),
+  )) as AcquireReply[];
+  return replies.filter((r): r is Granted => r.kind === "node");
+}
+
+function perNode(granted: readonly Granted[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const g of granted) counts.set(g.node.id, (counts.get(g.node.id) ?? 0) + 1);
+  return counts;
+}
+
+describe("AdmissionCell", () => {
+  it("grants at most each node's capacity to concurrent acquires, then says saturated", async () => {
+    const { cell, model, nodes } = await freshCell();
+    const now = Date.now();
+    const granted = await fill(cell, model, 20, now);
+    expect(granted).toHaveLength(6);
+    for (const id of nodes) expect(perNode(granted).get(id)).toBe(3);
+    expect((await cell.acquire(request(model), now)).kind).toBe("saturated");
+    expect(await cell.held()).toEqual(Object.fromEntries(nodes.map((id) => [id, 3])));
+  });
+
+  it("grants a released slot again, once, and a second release of the same lease frees nothing", async () => {
+    const { cell, model } = await freshCell();
+    const now = Date.now();
+    const granted = await fill(cell, model, 6, now);
+    const first = granted[0];
+    if (!first) throw new Error("nothing granted");
+    await cell.release([{ leaseId: first.lease.id, outcome: null }], now);
+    await cell.release([{ leaseId: first.lease.id, outcome: null }], now);
+    const again = await fill(cell, model, 4, now);
+    expect(again).toHaveLength(1);
+    expect(again[0]?.node.id).toBe(first.node.id);
+  });
+
+  it("keeps the slots of a holder that vanished until its leases lapse, then grants them again", async () => {
+    const { cell, model } = await freshCell();
+    const now = Date.now();
+    expect(await fill(cell, model, 6, now)).toHaveLength(6);
+    // The isolate that took them died: nothing is released or renewed.
+    expect(await fill(cell, model, 6, now + LEASE_TTL_MS - 1)).toHaveLength(0);
+    expect(await fill(cell, model, 10, now + LEASE_TTL_MS)).toHaveLength(6);
+  });
+
+  it("keeps a renewed lease past its first expiry and names the leases it no longer holds", async () => {
+    const { cell, model } = await freshCell(1);
+    const now = Date.now();
+    const granted = await fill(cell, model, 2, now);
+    expect(granted).toHaveLength(2);
+    const ids = granted.map((g) => g.lease.id);
+    expect(await cell.renew([ids[0] ?? "", "never-granted"], now + LEASE_TTL_MS - 10)).toEqual(["never-granted"]);
+    // The unrenewed lease lapsed; the renewed one still holds its node.
+    const later = await fill(cell, model, 3, now + LEASE_TTL_MS + 1);
+    expect(later).toHaveLength(1);
+    expect(later[0]?.node.id).toBe(granted[1]?.node.id);
+    expect(await cell.renew([ids[1] ?? ""], now + LEASE_TTL_MS + 2)).toEqual([ids[1]]);
+  });
+
+  it("still counts every lease after the object restarts (leases are on disk, not only in memory)", async () => {
+    const { cell, model, nodes } = await freshCell();
+    const now = Date.now();
+    expect(await fill(cell, model, 4, now)).toHaveLength(4);
+    // A new instance over the same storage is what a restart (eviction, crash, deploy) leaves.
+    const afterRestart = await runInDurableObject(cell, async (_obj, state) => {
+      const restarted = new AdmissionCell(state, env);
+      const replies = await Promise.all(Array.from({ length: 6 }, () => restarted.acquire(request(model), now)));
+      return replies.filter((r) => r.kind === "node").length;
+    });
+    expect(afterRestart).toBe(2);
+    const held = await cell.held();
+    for (const id of nodes) expect(held[id]).toBe(3);
+  });
+
+  it("leaves out nodes too dear for the request's budget bound", async () => {
+    const model = `cell-priced-${crypto.randomUUID()}`;
+    const cheap = await newNode();
+    const dear = await newNode();
+    await registerRoutable(cheap, { models: [{ id: model, owned_by: "t", price: { prompt: 1, completion: 1 } }] });
+    await registerRoutable(dear, {
+      models: [{ id: model, owned_by: "t", price: { prompt: 9_000_000, completion: 9_000_000 } }],
+    });
+    const cell = env.CELLS.get(env.CELLS.idFromName(`test-cell:${model}`));
+    const shape = requestShape({ max_tokens: 100 }, true);
+    const bound = { bodyBytes: 100, shape, feeBps: 0, held: 0, left: 1_000 };
+    const now = Date.now();
+    for (let i = 0; i < 4; i++) {
+      const reply = (await cell.acquire(request(model, { bound }), now)) as AcquireReply;
+      expect(reply.kind === "node" && reply.node.id).toBe(cheap.id);
+    }
+  });
+});
