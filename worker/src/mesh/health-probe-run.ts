@@ -2,7 +2,7 @@
 import { nodeRegistry } from "../durable/names.js";
 import { gatewayIdentity } from "./gateway-identity.js";
 import { PROBE_TIMEOUT_MS, probeNodes, type ProbeResult } from "./health-probe.js";
-import { checkNodeUrl, nodeUrlPolicy } from "./node-url-policy.js";
+import { checkNodeUrl, nodeUrlPolicy } from "../limits/node-url-policy.js";
 
 /**
  * Why 950 probes per run at most: each probe is one subrequest, and one invocation may make 1,000 on the Workers

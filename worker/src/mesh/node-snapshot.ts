@@ -8,8 +8,8 @@ import { priceCeilings } from "../http/price-ceilings.js";
 import { buildTable, noteLoad, observeInTable, type Outcome, type RoutingTable } from "../routing/index.js";
 import { localLoad, nodeLoad, onLoadChange } from "./local-load.js";
 import { outcomesNotIn } from "./local-outcomes.js";
-import { nodeUrlPolicy } from "./node-url-policy.js";
-import { allowedNodes, toRouteNode } from "./route-nodes.js";
+import { nodeUrlPolicy } from "../limits/node-url-policy.js";
+import { allowedNodes, toRouteNode } from "../durable/node-registry/route-nodes.js";
 
 export const SNAPSHOT_TTL_MS = 1_000;
 

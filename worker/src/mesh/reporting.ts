@@ -4,7 +4,7 @@ import type { UsageEntry } from "../billing/records.js";
 import { keyAccount, nodeRegistry } from "../durable/names.js";
 import { groupBy } from "../lib/group-by.js";
 import type { Outcome } from "../routing/index.js";
-import { Batcher } from "./batcher.js";
+import { Batcher } from "../lib/batcher.js";
 import { outcomesWritten, rememberOutcome } from "./local-outcomes.js";
 
 /** Long enough that a busy isolate writes a few times a second, short enough that usage shows up promptly. */

@@ -15,7 +15,7 @@ import { priceCeilings } from "../http/price-ceilings.js";
 import { checkNodeClock, refusalError, verifyNodeSignature } from "../http/node-signature.js";
 import { proveEndpoint } from "../mesh/endpoint-proof.js";
 import { invalidateNodeSnapshot } from "../mesh/node-snapshot.js";
-import { checkNodeUrl, nodeUrlPolicy } from "../mesh/node-url-policy.js";
+import { checkNodeUrl, nodeUrlPolicy } from "../limits/node-url-policy.js";
 
 const MAX_HEARTBEAT_BYTES = 64 * 1024;
 

@@ -8,6 +8,7 @@ export * from "./lease-book.js";
 export * from "./node-estimates.js";
 export * from "./node-state.js";
 export * from "./outcome.js";
+export * from "./outcome-memory.js";
 export * from "./outlier.js";
 export * from "./pick.js";
 export * from "./prefill.js";

@@ -1,16 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
 import { NODE_TTL_MS } from "@meshgate/schemas";
 import { affordableAt, type AffordBound } from "../../billing/request-budget.js";
-import { priceCeilings } from "../../http/price-ceilings.js";
-import { Batcher } from "../../mesh/batcher.js";
-import { OutcomeMemory } from "../../mesh/local-outcomes.js";
-import { nodeUrlPolicy } from "../../mesh/node-url-policy.js";
-import { allowedNodes, toRouteNode } from "../../mesh/route-nodes.js";
+import { Batcher } from "../../lib/batcher.js";
+import { nodeUrlPolicy } from "../../limits/node-url-policy.js";
+import { parsePriceCeilings } from "../../billing/price-ceiling.js";
+import { allowedNodes, toRouteNode } from "../node-registry/route-nodes.js";
 import {
   buildTable,
   LeaseBook,
   noteLoad,
   observeInTable,
+  OutcomeMemory,
   pickNode,
   type Lease,
   type Outcome,
@@ -197,7 +197,8 @@ export class AdmissionCell extends DurableObject<Env> {
     this.refreshing = (async () => {
       const listed = await nodeRegistry(this.env).cellSnapshot(cell, cells, now);
       const nodes = allowedNodes(listed, nodeUrlPolicy(this.env));
-      const ceilings = priceCeilings(this.env);
+      const ceilings = parsePriceCeilings(this.env.PRICE_CEILINGS);
+      if ("error" in ceilings) throw new Error(ceilings.error);
       const load = (node: RouteNode): number => this.book.held(node.id);
       const table = buildTable(
         nodes.map((n) => toRouteNode(n, ceilings, 0)),

@@ -2,9 +2,9 @@
 // already refuse forbidden URLs; checked again in case the policy changed since a node registered), each model at a
 // price within today's ceilings.
 import { ceilingFor, priceWithin, SESSION_ORIGIN, type PriceCeilings } from "@meshgate/schemas";
-import type { RegistryNode } from "../durable/node-registry/types.js";
-import type { RouteNode } from "../routing/index.js";
-import { checkNodeUrl, type NodeUrlPolicy } from "./node-url-policy.js";
+import type { RegistryNode } from "./types.js";
+import type { RouteNode } from "../../routing/index.js";
+import { checkNodeUrl, type NodeUrlPolicy } from "../../limits/node-url-policy.js";
 
 /** Nodes the URL policy allows now: a session node has no URL of its own to check. */
 export function allowedNodes(nodes: readonly RegistryNode[], policy: NodeUrlPolicy): RegistryNode[] {
