@@ -46,6 +46,7 @@ describe("reading wrangler.toml for the local gateway", () => {
     expect(config.durableObjects).toEqual({
       REGISTRY: { className: "NodeRegistry", useSQLite: true },
       SESSIONS: { className: "NodeSession", useSQLite: true },
+      CELLS: { className: "AdmissionCell", useSQLite: true },
       KEYS: { className: "ApiKeys", useSQLite: true },
       ACCOUNTS: { className: "KeyAccount", useSQLite: true },
       EARNINGS: { className: "EarningsShard", useSQLite: true },

@@ -9,7 +9,8 @@ import {
   signNodeRequest as signAsNode,
   type TestIdentity,
 } from "@meshgate/schemas/testing";
-import { nodeRegistry } from "../src/durable/names.js";
+import { admissionCell, admissionCells, nodeRegistry } from "../src/durable/names.js";
+import { cellOf } from "../src/routing/cells.js";
 import { invalidateNodeSnapshot } from "../src/mesh/node-snapshot.js";
 
 export const BASE = "http://gateway.test";
@@ -111,6 +112,8 @@ export async function markEndpointProven(node: TestNode, url: string): Promise<v
   if (!(await nodeRegistry(env).endpointProven(node.id, url, node.signer.keyId, Date.now())))
     throw new Error(`node ${node.id} is not registered at ${url}`);
   invalidateNodeSnapshot();
+  // The registry tells the node's admission cell too, without waiting; waited for here so the next request sees it.
+  await admissionCell(env, cellOf(node.id, admissionCells(env))).invalidate();
 }
 
 /** Registers the node and makes it routable at once. */

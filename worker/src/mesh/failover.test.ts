@@ -5,6 +5,7 @@ import {
   buildTable,
   NO_CONTROLS,
   newNodeState,
+  pickNode,
   type Outcome,
   type RouteNode,
   type RoutingControls,
@@ -42,25 +43,47 @@ const ANSWER: AttemptResult = {
   outcome: "success",
 };
 
-/** Routes over nodes a, b, c, d; `answers` says what each attempt gets, in order. */
+/**
+ * Routes over nodes a, b, c, d, each pick granting a numbered slot; `answers` says what each attempt gets, in order.
+ * `reported`: every outcome the router learns, whether given back with its slot or judged at the end.
+ */
 async function route(answers: AttemptResult[], controls: Partial<RoutingControls> = {}) {
   const table = buildTable(["a", "b", "c", "d"].map(node), 0);
+  const all = { ...NO_CONTROLS("m"), ...controls };
   const reported: Outcome[] = [];
   const sent: string[] = [];
-  const result = await routeRequest({
-    table: () => table,
-    controls: { ...NO_CONTROLS("m"), ...controls },
-    random: () => 0.5,
+  const granted: number[] = [];
+  const released: number[] = [];
+  const result = await routeRequest<number>({
+    pick: async (model, exclude, attempt) => {
+      const picked = pickNode(table, {
+        model,
+        controls: all,
+        now: 0,
+        random: () => 0.5,
+        load: () => 0,
+        exclude,
+        attempt,
+      });
+      if (picked.kind !== "node") return picked;
+      granted.push(granted.length);
+      return { kind: "node", node: picked.node, grant: granted.length - 1 };
+    },
+    controls: all,
     now: () => 0,
     client: "key-1",
     promptTokens: 300,
     onFailure: (o) => reported.push(o),
+    release: (grant, o) => {
+      released.push(grant);
+      if (o) reported.push(o);
+    },
     send: async (n) => {
       sent.push(n.id);
       return answers[sent.length - 1] ?? ANSWER;
     },
   });
-  return { result, reported, sent };
+  return { result, reported, sent, granted, released };
 }
 
 describe("routeRequest and timeouts", () => {
@@ -92,6 +115,52 @@ describe("routeRequest and timeouts", () => {
     expect(result.ok).toBe(true);
     expect(sent[0]).toBe("c");
     expect(reported).toEqual([]);
+  });
+});
+
+describe("routeRequest and the slots its picks grant", () => {
+  it("gives back every slot but the answering one's, once each, and keeps that one with the answer", async () => {
+    const { result, granted, released } = await route([ERROR, TIMEOUT, { kind: "absent" }, ANSWER]);
+    expect(result).toMatchObject({ ok: true, grant: 3 });
+    expect(granted).toEqual([0, 1, 2, 3]);
+    expect(released).toEqual([0, 1, 2]);
+  });
+
+  it("gives back every slot when no node answers", async () => {
+    const { result, granted, released } = await route([ERROR, ERROR, ERROR]);
+    expect(result.ok).toBe(false);
+    expect(released).toEqual(granted);
+  });
+
+  it("gives back the slot when sending throws", async () => {
+    const table = buildTable([node("a")], 0);
+    const released: string[] = [];
+    await expect(
+      routeRequest<string>({
+        pick: async (model, exclude, attempt) => {
+          const picked = pickNode(table, {
+            model,
+            controls: NO_CONTROLS("m"),
+            now: 0,
+            random: () => 0.5,
+            load: () => 0,
+            exclude,
+            attempt,
+          });
+          return picked.kind === "node" ? { kind: "node", node: picked.node, grant: "slot-a" } : picked;
+        },
+        controls: NO_CONTROLS("m"),
+        now: () => 0,
+        client: "key-1",
+        promptTokens: 1,
+        onFailure: () => {},
+        release: (grant) => released.push(grant),
+        send: async () => {
+          throw new Error("boom");
+        },
+      }),
+    ).rejects.toThrow("boom");
+    expect(released).toEqual(["slot-a"]);
   });
 });
 

@@ -1,11 +1,11 @@
 // Where the request path sends what it learned, off the response path: usage to each key's account (which charges
-// it and passes billable receipts on to the nodes' earnings), dispatch outcomes to the registry.
+// it and passes billable receipts on to the nodes' earnings), late outcomes (timeouts judged once their request ended)
+// to the node's admission cell, which learns from them at once and passes them on to the registry.
 import type { UsageEntry } from "../billing/records.js";
-import { keyAccount, nodeRegistry } from "../durable/names.js";
+import { admissionCell, admissionCells, keyAccount } from "../durable/names.js";
 import { groupBy } from "../lib/group-by.js";
-import type { Outcome } from "../routing/index.js";
 import { Batcher } from "../lib/batcher.js";
-import { outcomesWritten, rememberOutcome } from "./local-outcomes.js";
+import { cellOf, type Outcome } from "../routing/index.js";
 
 /** Long enough that a busy isolate writes a few times a second, short enough that usage shows up promptly. */
 const BATCH_DELAY_MS = 200;
@@ -25,8 +25,12 @@ const outcomeBatcher = new Batcher<Outcome>({
   delayMs: BATCH_DELAY_MS,
   maxItems: 500,
   async write(outcomes, env) {
-    await nodeRegistry(env).recordOutcomes(outcomes, Date.now());
-    outcomesWritten(outcomes, Date.now());
+    const cells = admissionCells(env);
+    await Promise.all(
+      [...groupBy(outcomes, (o) => String(cellOf(o.nodeId, cells)))].map(([cell, list]) =>
+        admissionCell(env, Number(cell)).observe(list),
+      ),
+    );
   },
 });
 
@@ -51,6 +55,5 @@ export function recordUsage(row: UsageEntry, env: Env, ctx: ExecutionContext, pr
 }
 
 export function reportOutcome(outcome: Outcome, env: Env, ctx: ExecutionContext): void {
-  rememberOutcome(outcome);
   outcomeBatcher.add(outcome, env, ctx);
 }

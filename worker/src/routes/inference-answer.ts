@@ -1,12 +1,11 @@
 // The respond step of the inference path: the answer the node gave, sent on in the form the client asked for (a metered
 // stream, a whole answer read first, or one assembled from the node's stream), and finished once its body has ended:
-// the node's slot given back, the answer recorded off the response path.
+// the answer recorded off the response path and the node's slot given back.
 import { RECEIPT_HEADER, type Signer } from "@meshgate/schemas";
 import type { RequestBudget } from "../billing/request-budget.js";
 import type { AssembledAnswer } from "../mesh/assembled-answer.js";
 import { cancelAnswer } from "../mesh/cancel.js";
 import { nodeFetch } from "../mesh/node-transport.js";
-import type { NodeSlot } from "../mesh/local-load.js";
 import { nodeErrorBody } from "../mesh/node-error.js";
 import { serverTiming } from "../mesh/server-timing.js";
 import { nativeBodyDigest } from "../metering/native-digest.js";
@@ -62,15 +61,14 @@ function streamSeen(m: MeterResult, ttftMs: number): AnswerSeen {
 }
 
 /**
- * Finishes the answer once, when its body has ended: the node's slot is given back, the answer recorded off the
- * response path.
+ * Finishes the answer once, when its body has ended: the answer recorded off the response path, then the node's slot
+ * given back with how the node did.
  */
-function finishOnce(s: Served, slot: NodeSlot): (seen: AnswerSeen) => void {
+function finishOnce(s: Served): (seen: AnswerSeen) => void {
   let finished = false;
   return (seen) => {
     if (finished) return;
     finished = true;
-    slot.release();
     s.ctx.waitUntil(
       recordAnswer(s, seen, Date.now()).catch((err: unknown) => console.error("recording usage failed", String(err))),
     );
@@ -85,7 +83,7 @@ function streamAnswer(
   clientGone: AbortSignal,
   signer: Signer,
 ): Response {
-  const finish = finishOnce(s, routed.slot);
+  const finish = finishOnce(s);
   const metered = meterStream(body, {
     hideUsage: s.call.hideUsage,
     choices: s.call.shape.choices,
@@ -104,7 +102,7 @@ function streamAnswer(
  * a latency sample only for a short answer (embeddings), where that is close to a first token's.
  */
 function wholeAnswer(s: Served, routed: Routed, bytes: Uint8Array, value: unknown, headers: Headers): Response {
-  const finish = finishOnce(s, routed.slot);
+  const finish = finishOnce(s);
   const { response, ttftMs } = routed.answer;
   const output = { relayed: new OutputTally(s.call.shape.choices), afterLeave: new OutputTally(0) };
   if (response.status !== 200) {
@@ -144,7 +142,7 @@ function wholeAnswer(s: Served, routed: Routed, bytes: Uint8Array, value: unknow
  * latency sample, its pace a throughput one), sent as the one JSON object the client asked for.
  */
 function assembledAnswer(s: Served, routed: Routed, a: AssembledAnswer, headers: Headers): Response {
-  const finish = finishOnce(s, routed.slot);
+  const finish = finishOnce(s);
   const tokens = a.relayed.chunkTokens;
   finish({
     ending: "complete",

@@ -6,18 +6,23 @@ import type { NodeTerms, RequestBudget } from "../billing/request-budget.js";
 import { promptBound } from "../billing/token-bounds.js";
 import { HttpError } from "../http/http-error.js";
 import { orThrow, refusalHttpError } from "../http/refusal.js";
+import { acquireSlot, type HeldSlot } from "../mesh/admission.js";
 import { type AttemptResult, sendToNode } from "../mesh/dispatch.js";
-import { type PassedOver, routeRequest, type RouteResult } from "../mesh/failover.js";
-import { type NodeSlot, takeSlot } from "../mesh/local-load.js";
-import { currentTable, type NodeSnapshot } from "../mesh/node-snapshot.js";
+import { type PassedOver, type Picked, routeRequest, type RouteResult } from "../mesh/failover.js";
 import { nodeFetch } from "../mesh/node-transport.js";
 import { dispatchTimeouts } from "../mesh/timeouts.js";
 import { UPSTREAM_STALL_MS } from "../metering/response-meter.js";
 import { firstTokenDeadlineMs, type Outcome, type RouteNode } from "../routing/index.js";
 import type { InferenceCall } from "./inference-call.js";
 
+/** A node's slot for one attempt, and the node's current public key (what its receipt is verified with). */
+export interface Grant {
+  slot: HeldSlot;
+  publicKey: string;
+}
+
 /** A node's answer, and the slot this request holds at it until the answer's body ends (then release it). */
-export type Routed = Extract<RouteResult, { ok: true }> & { slot: NodeSlot };
+export type Routed = Extract<RouteResult<Grant>, { ok: true }>;
 
 export interface DispatchInput {
   call: InferenceCall;
@@ -25,12 +30,12 @@ export interface DispatchInput {
   requestId: string;
   /** Aborts when the client disconnects. */
   clientGone: AbortSignal;
-  snapshot: NodeSnapshot;
   signer: Signer;
   /** The API key's id: a timeout ejects a node only when several clients have seen one. */
   client: string;
   env: Env;
-  /** A failed attempt, to be learned from. */
+  ctx: ExecutionContext;
+  /** A timeout judged once the request ended, to be learned from. */
   report(outcome: Outcome): void;
 }
 
@@ -39,7 +44,7 @@ export function termsOf(node: RouteNode, model: string): NodeTerms {
   return { price: node.models.get(model) ?? null, contextLength: node.contextLengths.get(model) ?? null };
 }
 
-function routeFailure(result: Extract<RouteResult, { ok: false }>, budget: RequestBudget): HttpError {
+function routeFailure(result: Extract<RouteResult<Grant>, { ok: false }>, budget: RequestBudget): HttpError {
   switch (result.reason) {
     case "unknown_model":
       return new HttpError(404, `The model \`${result.model}\` does not exist or you do not have access to it.`, {
@@ -93,41 +98,41 @@ function routeFailure(result: Extract<RouteResult, { ok: false }>, budget: Reque
   }
 }
 
+/** A slot at a node for the next attempt, from the admission cells (mesh/admission.ts). */
+async function pickFor(input: DispatchInput, model: string, exclude: ReadonlySet<string>, attempt: number) {
+  const picked = await acquireSlot(input.env, input.ctx, {
+    model,
+    controls: input.call.controls,
+    exclude,
+    attempt,
+    bound: input.budget.bound(),
+  });
+  if (picked.kind !== "node") return picked;
+  return {
+    kind: "node",
+    node: picked.node,
+    grant: { slot: picked.slot, publicKey: picked.publicKey },
+  } satisfies Picked<Grant>;
+}
+
 /** Routes the call until a node answers; throws the client's error otherwise (the caller releases the budget). */
 export async function dispatch(input: DispatchInput): Promise<Routed> {
-  const { call, budget, snapshot } = input;
+  const { call, budget } = input;
   const timeouts = dispatchTimeouts(input.env);
   const promptTokens = promptBound(call.bytes.length, call.shape);
   // A long prompt takes long to prefill on any node: its first token is given longer.
   const firstTokenMs = firstTokenDeadlineMs(timeouts.firstTokenMs, promptTokens, timeouts.answerMs);
-  let answered: NodeSlot | null = null;
-  const routed = await routeRequest({
-    table: () => currentTable() ?? snapshot.table,
+  const routed = await routeRequest<Grant>({
+    pick: (model, exclude, attempt) => pickFor(input, model, exclude, attempt),
     controls: call.controls,
-    random: Math.random,
     now: Date.now,
     onFailure: input.report,
+    release: (grant, outcome) => grant.slot.release(outcome),
     client: input.client,
     promptTokens,
-    allow: (node, model) => budget.affordable(termsOf(node, model)),
-    send: async (node, model) => {
-      // Held from before the budget is reserved, so concurrent picks already see it taken; kept only by an answer.
-      const slot = takeSlot(node.id);
-      try {
-        const result = await attempt(input, node, model, firstTokenMs);
-        if (result.kind === "answer") answered = slot;
-        else slot.release();
-        return result;
-      } catch (err) {
-        slot.release();
-        throw err;
-      }
-    },
+    send: (node, model) => attempt(input, node, model, firstTokenMs),
   });
-  if (routed.ok) {
-    if (!answered) throw new Error("an answer without its node's slot");
-    return { ...routed, slot: answered };
-  }
+  if (routed.ok) return routed;
   const failure = routeFailure(routed, budget);
   Object.assign(failure.headers, budget.headers);
   throw failure;

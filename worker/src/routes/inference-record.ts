@@ -7,8 +7,8 @@ import { checkReceipt, type ReceiptCheck } from "../billing/receipt-check.js";
 import type { RequestBudget } from "../billing/request-budget.js";
 import { likelyPromptTokens } from "../billing/request-cost.js";
 import { completionBound, promptBound, type AnswerOutput } from "../billing/token-bounds.js";
-import { nodePublicKey, observeLocally, type NodeSnapshot } from "../mesh/node-snapshot.js";
-import { recordUsage, reportOutcome } from "../mesh/reporting.js";
+import type { HeldSlot } from "../mesh/admission.js";
+import { recordUsage } from "../mesh/reporting.js";
 import type { TokenCounts } from "../metering/usage.js";
 import type { Outcome, RouteNode } from "../routing/index.js";
 import type { InferenceCall } from "./inference-call.js";
@@ -42,7 +42,10 @@ export interface Served {
   node: RouteNode;
   model: string;
   status: number;
-  snapshot: NodeSnapshot;
+  /** The node's slot, given back with the answer's outcome once it is judged. */
+  slot: HeldSlot;
+  /** The node's public key when its slot was granted: what its receipt is verified with. */
+  publicKey: string;
   /** False only for the benchmark's baseline (BENCH_UNMETERED). */
   metered: boolean;
   feeBps: number;
@@ -76,8 +79,7 @@ async function checkSeenReceipt(s: Served, seen: AnswerSeen, finishedAt: number)
       startedAt: s.startedAt,
       finishedAt,
     },
-    // The node's key as the registry knows it now (a snapshot refreshed since the request began is newer).
-    (signature, data) => webCryptoVerify(nodePublicKey(s.node.id, s.snapshot), signature, data),
+    (signature, data) => webCryptoVerify(s.publicKey, signature, data),
   );
 }
 
@@ -96,30 +98,30 @@ function claimOf(seen: AnswerSeen): TokenCounts | null {
 }
 
 /**
- * Tells the router how the node did. An answer the node did not account for exactly (it over-claimed, or reported no
+ * How the node did, for the router. An answer the node did not account for exactly (it over-claimed, or reported no
  * usage) is a failure of the node's even when the client was served, or had left.
  */
-function judge(s: Served, seen: AnswerSeen, nodeAtFault: boolean, at: number): void {
+function judge(s: Served, seen: AnswerSeen, nodeAtFault: boolean, at: number): Outcome | null {
   const seenOutcome =
     seen.outcome ?? (nodeAtFault ? { kind: "unmetered" as const, ttftMs: null, tokens: null, streamMs: null } : null);
-  if (!seenOutcome) return;
+  if (!seenOutcome) return null;
   const kind = nodeAtFault && seenOutcome.kind === "success" ? "unmetered" : seenOutcome.kind;
   // The prompt's size, so a long prompt's slow first token is not taken for a slow node (prefill.ts).
   const promptTokens = promptBound(s.call.bytes.length, s.call.shape);
-  const outcome: Outcome = {
-    nodeId: s.node.id,
-    model: s.model,
-    at,
-    inFlight: null,
-    promptTokens,
-    ...seenOutcome,
-    kind,
-  };
-  observeLocally(outcome);
-  reportOutcome(outcome, s.env, s.ctx);
+  return { nodeId: s.node.id, model: s.model, at, inFlight: null, promptTokens, ...seenOutcome, kind };
 }
 
+/** Records the answer, then gives the node's slot back with how the node did (without it, should recording fail). */
 export async function recordAnswer(s: Served, seen: AnswerSeen, finishedAt: number): Promise<void> {
+  let outcome: Outcome | null = null;
+  try {
+    outcome = await billAndJudge(s, seen, finishedAt);
+  } finally {
+    s.slot.release(outcome);
+  }
+}
+
+async function billAndJudge(s: Served, seen: AnswerSeen, finishedAt: number): Promise<Outcome | null> {
   if (!s.metered) return judge(s, seen, false, finishedAt);
   const { call } = s;
   const contextLength = termsOf(s.node, s.model).contextLength;
@@ -162,5 +164,5 @@ export async function recordAnswer(s: Served, seen: AnswerSeen, finishedAt: numb
     receipt: bill.billable ? seen.receipt : null,
   };
   recordUsage(row, s.env, s.ctx, s.limited);
-  judge(s, seen, nodeAtFault, finishedAt);
+  return judge(s, seen, nodeAtFault, finishedAt);
 }

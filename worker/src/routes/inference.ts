@@ -15,7 +15,6 @@ import { priceCeilings } from "../http/price-ceilings.js";
 import { orThrow } from "../http/refusal.js";
 import type { GatewayRequest } from "../http/request-id.js";
 import { gatewayIdentity } from "../mesh/gateway-identity.js";
-import { nodeSnapshot, observeLocally } from "../mesh/node-snapshot.js";
 import { reportOutcome } from "../mesh/reporting.js";
 import type { Outcome } from "../routing/index.js";
 import { answerHeaders, respond } from "./inference-answer.js";
@@ -68,20 +67,12 @@ async function dispatchOrRelease(input: DispatchInput, ctx: ExecutionContext): P
   }
 }
 
-function reporter(env: Env, ctx: ExecutionContext): (outcome: Outcome) => void {
-  return (outcome) => {
-    observeLocally(outcome);
-    reportOutcome(outcome, env, ctx);
-  };
-}
-
 export function inferenceRoute(kind: InferenceKind) {
   return async (request: GatewayRequest, env: Env, ctx: ExecutionContext): Promise<Response> => {
     const startedAt = Date.now();
     const apiKey = await authenticate(request, env, startedAt);
     const call = await readCall(request, kind);
     const admission = admit(env, apiKey, call, kind, request.id);
-    const snapshot = await nodeSnapshot(env, ctx, startedAt);
     const { signer } = await gatewayIdentity(env);
     const routed = await dispatchOrRelease(
       {
@@ -89,11 +80,11 @@ export function inferenceRoute(kind: InferenceKind) {
         budget: admission.budget,
         requestId: request.id,
         clientGone: request.signal,
-        snapshot,
         signer,
         client: apiKey.id,
         env,
-        report: reporter(env, ctx),
+        ctx,
+        report: (outcome: Outcome) => reportOutcome(outcome, env, ctx),
       },
       ctx,
     );
@@ -107,7 +98,8 @@ export function inferenceRoute(kind: InferenceKind) {
       node: routed.node,
       model: routed.model,
       status: routed.answer.response.status,
-      snapshot,
+      slot: routed.grant.slot,
+      publicKey: routed.grant.publicKey,
       metered: admission.metered,
       feeBps: admission.feeBps,
       ceilings: admission.ceilings,

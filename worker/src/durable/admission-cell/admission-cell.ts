@@ -51,6 +51,8 @@ export type AcquireReply =
 interface CellView {
   cell: number;
   cells: number;
+  /** The listing generation this view was read for (see invalidate). */
+  generation: number;
   table: RoutingTable;
   publicKeys: Map<string, string>;
   fetchedAt: number;
@@ -64,7 +66,10 @@ export class AdmissionCell extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly book: LeaseBook;
   private view: CellView | null = null;
-  private refreshing: Promise<CellView> | null = null;
+  /** A read of the listing under way, and the generation it reads for. */
+  private reading: { generation: number; cell: number; cells: number; view: Promise<CellView> } | null = null;
+  /** Bumped by every listing change the registry reports: a view read for an older one is not used again. */
+  private generation = 0;
   private readonly unwritten = new OutcomeMemory();
   private readonly outcomes: Batcher<Outcome>;
 
@@ -129,12 +134,13 @@ export class AdmissionCell extends DurableObject<Env> {
   /** Gives leases back, each with what its attempt taught (null: nothing, e.g. passed over before it was asked). */
   release(released: { leaseId: string; outcome: Outcome | null }[], now: number): void {
     for (const { leaseId, outcome } of released) {
+      // Its other requests, exactly: what a refusal (429) at this count says about the node's real capacity.
+      if (outcome)
+        this.learn({ ...outcome, inFlight: outcome.inFlight ?? Math.max(0, this.book.held(outcome.nodeId) - 1) });
       const lease = this.book.release(leaseId);
-      if (lease) {
-        this.sql.exec("DELETE FROM leases WHERE id = ?", leaseId);
-        if (this.view) noteLoad(this.view.table, lease.nodeId, this.book.held(lease.nodeId), now);
-      }
-      if (outcome) this.learn(outcome);
+      if (!lease) continue;
+      this.sql.exec("DELETE FROM leases WHERE id = ?", leaseId);
+      if (this.view) noteLoad(this.view.table, lease.nodeId, this.book.held(lease.nodeId), now);
     }
   }
 
@@ -152,6 +158,11 @@ export class AdmissionCell extends DurableObject<Env> {
       else lost.push(id);
     }
     return lost;
+  }
+
+  /** The registry changed a node of this cell's listing: the next grant reads it again first. */
+  invalidate(): void {
+    this.generation++;
   }
 
   /** Slots held now, per node (tests and the admin view). */
@@ -179,38 +190,61 @@ export class AdmissionCell extends DurableObject<Env> {
   }
 
   /**
-   * The cell's table: read at once when there is none (or it is too old to use), else refreshed behind requests. On
-   * this object's own clock (`wall`), as the registry judges liveness; leases run on the caller's `now`.
+   * The cell's table: read at once when there is none, it is too old to use, or the listing changed since; otherwise
+   * read again behind requests once a second. On this object's own clock (`wall`), as the registry judges liveness;
+   * leases run on the caller's `now`.
    */
   private async viewFor(cell: number, cells: number, wall: number): Promise<CellView> {
     const view = this.view;
-    if (!view || view.cell !== cell || view.cells !== cells || wall - view.fetchedAt >= NODE_TTL_MS)
-      return this.refresh(cell, cells, wall);
-    if (wall - view.fetchedAt >= CELL_REFRESH_MS && !this.refreshing)
-      this.refresh(cell, cells, wall).catch((err: unknown) => console.error("cell refresh failed", String(err)));
+    if (
+      !view ||
+      view.cell !== cell ||
+      view.cells !== cells ||
+      view.generation < this.generation ||
+      wall - view.fetchedAt >= NODE_TTL_MS
+    )
+      return this.read(cell, cells, wall);
+    if (wall - view.fetchedAt >= CELL_REFRESH_MS && !this.reading)
+      this.read(cell, cells, wall).catch((err: unknown) => console.error("cell refresh failed", String(err)));
     return view;
   }
 
-  private refresh(cell: number, cells: number, now: number): Promise<CellView> {
-    if (this.refreshing) return this.refreshing;
-    const requestedAt = Date.now();
-    this.refreshing = (async () => {
-      const listed = await nodeRegistry(this.env).cellSnapshot(cell, cells, now);
-      const nodes = allowedNodes(listed, nodeUrlPolicy(this.env));
-      const ceilings = parsePriceCeilings(this.env.PRICE_CEILINGS);
-      if ("error" in ceilings) throw new Error(ceilings.error);
-      const load = (node: RouteNode): number => this.book.held(node.id);
-      const table = buildTable(
-        nodes.map((n) => toRouteNode(n, ceilings, 0)),
-        now,
-        load,
-      );
-      for (const outcome of this.unwritten.notIn(requestedAt)) observeInTable(table, outcome);
-      this.view = { cell, cells, table, publicKeys: new Map(nodes.map((n) => [n.id, n.public_key])), fetchedAt: now };
-      return this.view;
-    })().finally(() => {
-      this.refreshing = null;
+  /** Reads the listing, joining a read under way if it is for the current generation and the same cells. */
+  private read(cell: number, cells: number, wall: number): Promise<CellView> {
+    const reading = this.reading;
+    if (reading && reading.generation === this.generation && reading.cell === cell && reading.cells === cells)
+      return reading.view;
+    const generation = this.generation;
+    const view = this.readListing(cell, cells, wall, generation).finally(() => {
+      if (this.reading?.view === view) this.reading = null;
     });
-    return this.refreshing;
+    this.reading = { generation, cell, cells, view };
+    return view;
+  }
+
+  private async readListing(cell: number, cells: number, wall: number, generation: number): Promise<CellView> {
+    const requestedAt = Date.now();
+    const listed = await nodeRegistry(this.env).cellSnapshot(cell, cells, wall);
+    const nodes = allowedNodes(listed, nodeUrlPolicy(this.env));
+    const ceilings = parsePriceCeilings(this.env.PRICE_CEILINGS);
+    if ("error" in ceilings) throw new Error(ceilings.error);
+    const load = (node: RouteNode): number => this.book.held(node.id);
+    const table = buildTable(
+      nodes.map((n) => toRouteNode(n, ceilings, 0)),
+      wall,
+      load,
+    );
+    for (const outcome of this.unwritten.notIn(requestedAt)) observeInTable(table, outcome);
+    const view = {
+      cell,
+      cells,
+      generation,
+      table,
+      publicKeys: new Map(nodes.map((n) => [n.id, n.public_key])),
+      fetchedAt: wall,
+    };
+    // Reads may overlap (a listing change starts a new one): the one for the newest generation stands.
+    if (!this.view || this.view.generation <= generation) this.view = view;
+    return view;
   }
 }

@@ -6,6 +6,7 @@ import { heartbeatRateLimit } from "../../limits/heartbeats.js";
 import { fullBucket, retryAfterSeconds, take, type Bucket } from "../../limits/token-bucket.js";
 import { groupBy } from "../../lib/group-by.js";
 import { cellOf } from "../../routing/cells.js";
+import { admissionCell, admissionCells } from "../names.js";
 import { observe, observeProbe, type NodeState } from "../../routing/node-state.js";
 import type { Outcome } from "../../routing/outcome.js";
 import { isEjected, maxEjected } from "../../routing/outlier.js";
@@ -98,6 +99,14 @@ export class NodeRegistry extends DurableObject<Env> {
     const challenge = !verified && (lastChallenge === null || now - lastChallenge >= challengeDelay(failed));
     const challengeAt = challenge ? now : lastChallenge;
     const challenges = challenge ? failed + 1 : failed;
+    if (
+      !prev ||
+      prev.last_heartbeat < now - NODE_TTL_MS ||
+      prev.models !== models ||
+      prev.capacity !== hb.capacity ||
+      prev.verified_url !== verifiedUrl
+    )
+      this.listingChanged(hb.node_id);
     if (prev && bucket) {
       this.sql.exec(
         `UPDATE nodes SET url = ?, origin = ?, verified_url = ?, models = ?, capacity = ?, in_flight = ?, last_heartbeat = ?, seq = ?, challenge_at = ?,
@@ -168,8 +177,10 @@ export class NodeRegistry extends DurableObject<Env> {
     }
     const taken = this.takeToken(prev, now);
     if (!taken.ok) return { ok: false, refusal: taken.refusal };
-    if (resume && this.sessions.applyState(nodeId, resume.session, resume.state, taken.bucket, now))
+    if (resume && this.sessions.applyState(nodeId, resume.session, resume.state, taken.bucket, now)) {
+      this.listingChanged(nodeId);
       return { ok: true, registered: false, live: true };
+    }
     this.sessions.saveBucket(nodeId, taken.bucket);
     return { ok: true, registered: false, live: false };
   }
@@ -189,12 +200,14 @@ export class NodeRegistry extends DurableObject<Env> {
         ok: false,
         refusal: { status: 409, code: "session_replaced", message: "a newer session of this node is open" },
       };
+    this.listingChanged(nodeId);
     return { ok: true };
   }
 
   /** The node's session `session` ended: the node is not live any more (unless a newer session is open). */
   sessionClosed(nodeId: string, session: number, now: number): void {
     this.sessions.close(nodeId, session, now);
+    this.listingChanged(nodeId);
   }
 
   /**
@@ -209,7 +222,9 @@ export class NodeRegistry extends DurableObject<Env> {
       url,
       keyId,
     );
-    return cursor.rowsWritten > 0;
+    if (cursor.rowsWritten === 0) return false;
+    this.listingChanged(nodeId);
+    return true;
   }
 
   /** Moves a node to a new key. The old key is refused from now on; the node's id, reputation and history stay. */
@@ -240,6 +255,7 @@ export class NodeRegistry extends DurableObject<Env> {
       nodeId,
     );
     this.trust.retireKey(signature.keyId, nodeId, now);
+    this.listingChanged(nodeId);
     return { ok: true };
   }
 
@@ -254,12 +270,16 @@ export class NodeRegistry extends DurableObject<Env> {
     if (!row) return false;
     this.sql.exec("UPDATE nodes SET banned_at = ?, ban_reason = ? WHERE id = ?", now, reason, nodeId);
     if (row.verified_url !== null) this.trust.banOrigin(row.verified_url, nodeId, now);
+    this.listingChanged(nodeId);
     return true;
   }
 
   unban(nodeId: string): boolean {
     this.trust.unbanOrigins(nodeId);
-    return this.sql.exec("UPDATE nodes SET banned_at = NULL, ban_reason = NULL WHERE id = ?", nodeId).rowsWritten > 0;
+    const unbanned =
+      this.sql.exec("UPDATE nodes SET banned_at = NULL, ban_reason = NULL WHERE id = ?", nodeId).rowsWritten > 0;
+    if (unbanned) this.listingChanged(nodeId);
+    return unbanned;
   }
 
   /** Nodes that may get traffic, not banned: heartbeated within the TTL and proved their URL, or in session. */
@@ -350,9 +370,24 @@ export class NodeRegistry extends DurableObject<Env> {
     }
   }
 
+  /**
+   * The node joined, left, or changed what it serves, its capacity, URL or key: its admission cell reads the listing
+   * again before its next grant rather than up to a second later. Rare events (a heartbeat that changes nothing does
+   * not count), so cheap.
+   */
+  private listingChanged(nodeId: string): void {
+    const cells = admissionCells(this.env);
+    this.ctx.waitUntil(
+      admissionCell(this.env, this.cellOf(nodeId, cells))
+        .invalidate()
+        .catch((err: unknown) => console.error("telling an admission cell of a listing change failed", String(err))),
+    );
+  }
+
   /** A node's cell, remembered for the current number of cells (a hash per cell per node is too much per read). */
   private cellOf(nodeId: string, cells: number): number {
-    if (this.cellsOf.cells !== cells) this.cellsOf = { cells, byNode: new Map() };
+    // Rebuilt when the number of cells changes, and now and then as nodes come and go (ids are never forgotten here).
+    if (this.cellsOf.cells !== cells || this.cellsOf.byNode.size > 200_000) this.cellsOf = { cells, byNode: new Map() };
     let cell = this.cellsOf.byNode.get(nodeId);
     if (cell === undefined) {
       cell = cellOf(nodeId, cells);
@@ -402,8 +437,8 @@ export class NodeRegistry extends DurableObject<Env> {
   private row(nodeId: string): TrustRow | undefined {
     return this.sql
       .exec<TrustRow>(
-        "SELECT keyid, url, verified_url, challenge_at, challenges, seq, banned_at, ban_reason, hb_level, hb_at " +
-          "FROM nodes WHERE id = ?",
+        "SELECT keyid, url, verified_url, challenge_at, challenges, seq, banned_at, ban_reason, hb_level, hb_at, " +
+          "last_heartbeat, models, capacity FROM nodes WHERE id = ?",
         nodeId,
       )
       .toArray()[0];

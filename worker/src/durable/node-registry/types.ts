@@ -175,6 +175,9 @@ export type TrustRow = Pick<
   | "ban_reason"
   | "hb_level"
   | "hb_at"
+  | "last_heartbeat"
+  | "models"
+  | "capacity"
 >;
 
 function bestLatency(state: NodeState): number | null {
