@@ -163,7 +163,7 @@ describe("POST /v1/chat/completions through a signed node", () => {
     expect(res.headers.get("x-meshgate-node")).toBe(good.id);
     expect(res.headers.get("x-meshgate-attempts")).toBe("2");
     expect(res.headers.get("server-timing")).toMatch(
-      /^gateway;dur=[\d.]+;desc="gateway overhead", failover;dur=[\d.]+;desc="failed attempts", node;dur=[\d.]+/,
+      /^gateway;dur=[\d.]+;desc="gateway overhead", admit;dur=[\d.]+;desc="node slots from admission cells", failover;dur=[\d.]+;desc="failed attempts", node;dur=[\d.]+/,
     );
     await res.arrayBuffer();
   });

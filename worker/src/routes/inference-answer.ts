@@ -168,7 +168,16 @@ export function answerHeaders(routed: Routed, budget: RequestBudget, startedAt: 
     const value = answer.response.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
-  headers.set("server-timing", serverTiming({ startedAt, now: Date.now(), attempts, nodeTtfbMs: answer.ttftMs }));
+  headers.set(
+    "server-timing",
+    serverTiming({
+      startedAt,
+      now: Date.now(),
+      attempts,
+      nodeTtfbMs: answer.ttftMs,
+      admitMs: routed.admitMs,
+    }),
+  );
   return headers;
 }
 

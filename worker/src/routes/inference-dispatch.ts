@@ -21,8 +21,11 @@ export interface Grant {
   publicKey: string;
 }
 
-/** A node's answer, and the slot this request holds at it until the answer's body ends (then release it). */
-export type Routed = Extract<RouteResult<Grant>, { ok: true }>;
+/**
+ * A node's answer, the slot this request holds at it until the answer's body ends (then release it), and the time
+ * spent taking slots from admission cells (ms, every attempt's).
+ */
+export type Routed = Extract<RouteResult<Grant>, { ok: true }> & { admitMs: number };
 
 export interface DispatchInput {
   call: InferenceCall;
@@ -122,8 +125,16 @@ export async function dispatch(input: DispatchInput): Promise<Routed> {
   const promptTokens = promptBound(call.bytes.length, call.shape);
   // A long prompt takes long to prefill on any node: its first token is given longer.
   const firstTokenMs = firstTokenDeadlineMs(timeouts.firstTokenMs, promptTokens, timeouts.answerMs);
+  let admitMs = 0;
   const routed = await routeRequest<Grant>({
-    pick: (model, exclude, attempt) => pickFor(input, model, exclude, attempt),
+    pick: async (model, exclude, attempt) => {
+      const startedAt = performance.now();
+      try {
+        return await pickFor(input, model, exclude, attempt);
+      } finally {
+        admitMs += performance.now() - startedAt;
+      }
+    },
     controls: call.controls,
     now: Date.now,
     onFailure: input.report,
@@ -132,7 +143,7 @@ export async function dispatch(input: DispatchInput): Promise<Routed> {
     promptTokens,
     send: (node, model) => attempt(input, node, model, firstTokenMs),
   });
-  if (routed.ok) return routed;
+  if (routed.ok) return { ...routed, admitMs };
   const failure = routeFailure(routed, budget);
   Object.assign(failure.headers, budget.headers);
   throw failure;
