@@ -229,7 +229,7 @@ async function assembledAttempt(
   return req.clientGone.aborted ? { kind: "client_gone" } : failed(assembled.outcome, 200, assembled.reason, ttftMs);
 }
 
-/** The caller holds one of the node's slots for the attempt (local-load.ts), and for an answer until its body ends. */
+/** The caller holds one of the node's slots for the attempt (admission.ts), and for an answer until its body ends. */
 export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<AttemptResult> {
   const url = node.origin + req.path;
   const headers = new Headers({
