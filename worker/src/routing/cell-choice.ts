@@ -1,9 +1,9 @@
 // A gateway isolate's view of the admission cells (cell-summary.ts) and its choice of the cell to ask for a slot. The
 // view mixes directory snapshots (up to a few seconds old) with the summaries carried by the cells' own replies
 // (fresh); the newer word on a cell wins. The choice is power of two choices: two cells drawn by their free slots,
-// the one likely to answer faster wins. What the view says counts in proportion to how fresh it is: a stale figure is
-// blended toward the average cell, so isolates reading the same old snapshot spread out rather than herd onto the
-// cell that looked best then. Pure: time and randomness come in as arguments.
+// the one likely to answer faster wins. What the view says counts as much as it is fresh: a stale figure is blended
+// toward the average cell, and a comparison of stale figures is left to chance, so isolates reading the same old
+// snapshot spread out rather than herd onto the cell that looked best then. Pure: time and randomness are arguments.
 import type { CellModelSummary, CellSummary } from "./cell-summary.js";
 
 /**
@@ -19,50 +19,115 @@ export const MAX_CELL_TRIES = 4;
 /** A cell whose nodes with room are all unproven (latency unknown) costs this many times the average cell. */
 export const UNKNOWN_TTFT_FACTOR = 10;
 
-interface CellEntry {
-  summary: CellSummary;
-  /** Leases this isolate was granted there since: slots the summary still counts as free. */
-  granted: Map<string, number> | null;
+/** One model's figures per cell, as last heard (NaN latency: none known; `at` −∞: never heard). */
+interface ModelFigures {
+  free: Float64Array;
+  nodes: Float64Array;
+  ttftMs: Float64Array;
+  at: Float64Array;
 }
 
-const NOTHING_LISTED: CellModelSummary = { free: 0, ttftMs: null, nodes: 0 };
+/** A cell's figures as the choice weighs them, per cell; reused from one choice to the next (no allocation). */
+export interface CellEstimates {
+  free: Float64Array;
+  cost: Float64Array;
+  fresh: Float64Array;
+}
 
 export class CellView {
-  private readonly entries: (CellEntry | undefined)[];
+  /** When each cell's newest summary was made; −∞ until heard from. */
+  private readonly heardAt: Float64Array;
+  private readonly figures = new Map<string, ModelFigures>();
+  private readonly scratch: CellEstimates;
 
   constructor(readonly cells: number) {
     if (!Number.isInteger(cells) || cells < 1) throw new RangeError(`cells must be a positive integer, not ${cells}`);
-    this.entries = new Array<CellEntry | undefined>(cells);
+    this.heardAt = new Float64Array(cells).fill(-Infinity);
+    this.scratch = { free: new Float64Array(cells), cost: new Float64Array(cells), fresh: new Float64Array(cells) };
   }
 
   /** A cell's summary, from a snapshot or a reply: kept unless the view already holds a newer word on that cell. */
   apply(summary: CellSummary): void {
-    if (summary.cell < 0 || summary.cell >= this.cells) return;
-    const held = this.entries[summary.cell];
-    if (held && held.summary.at > summary.at) return;
-    // Summaries are shared (one snapshot feeds many views) and never changed: the view keeps its own count beside.
-    this.entries[summary.cell] = { summary, granted: null };
+    const c = summary.cell;
+    if (!(c >= 0 && c < this.cells) || summary.at < (this.heardAt[c] ?? Infinity)) return;
+    this.heardAt[c] = summary.at;
+    for (const [model, s] of summary.models) {
+      const f = this.figuresOf(model);
+      f.free[c] = s.free;
+      f.nodes[c] = s.nodes;
+      f.ttftMs[c] = s.ttftMs ?? Number.NaN;
+      f.at[c] = summary.at;
+    }
   }
 
   /** A lease this isolate was just granted: one slot fewer there until the cell's next word says otherwise. */
   noteGranted(cell: number, model: string): void {
-    const entry = this.entries[cell];
-    if (!entry) return;
-    entry.granted ??= new Map();
-    entry.granted.set(model, (entry.granted.get(model) ?? 0) + 1);
+    const f = this.figures.get(model);
+    if (f && cell >= 0 && cell < this.cells) f.free[cell] = Math.max(0, (f.free[cell] ?? 0) - 1);
   }
 
   /**
-   * What the view holds on the cell for the model (less the leases granted since), and when the cell said it; null
-   * if it never heard from the cell. A cell that lists no node for the model says so: nothing free.
+   * What the view holds on the cell for the model, and when the cell said it; null if it never heard from the cell.
+   * A cell whose newest summary does not list the model has nothing free for it.
    */
   observed(cell: number, model: string): { summary: CellModelSummary; at: number } | null {
-    const entry = this.entries[cell];
-    if (!entry) return null;
-    const said = entry.summary.models.get(model) ?? NOTHING_LISTED;
-    const granted = entry.granted?.get(model) ?? 0;
-    const summary = granted > 0 ? { ...said, free: Math.max(0, said.free - granted) } : said;
-    return { summary, at: entry.summary.at };
+    const at = this.heardAt[cell] ?? -Infinity;
+    if (at === -Infinity) return null;
+    const f = this.figures.get(model);
+    if (!f || f.at[cell] !== at) return { summary: { free: 0, ttftMs: null, nodes: 0 }, at };
+    const ttft = f.ttftMs[cell] ?? Number.NaN;
+    const nodes = f.nodes[cell] ?? 0;
+    return { summary: { free: f.free[cell] ?? 0, ttftMs: Number.isNaN(ttft) ? null : ttft, nodes }, at };
+  }
+
+  /**
+   * Every cell's figures for the model at `now`, each blended toward the average cell by its age (never heard: the
+   * average itself; nothing heard at all: every cell alike). The arrays are the view's own, overwritten next call.
+   */
+  estimates(model: string, now: number): CellEstimates {
+    const f = this.figures.get(model);
+    const { free, cost, fresh } = this.scratch;
+    let freeSum = 0;
+    let known = 0;
+    let ttftSum = 0;
+    let timed = 0;
+    for (let c = 0; c < this.cells; c++) {
+      const at = this.heardAt[c] ?? -Infinity;
+      if (at === -Infinity) {
+        fresh[c] = 0;
+        continue;
+      }
+      const listed = f !== undefined && f.at[c] === at;
+      free[c] = listed ? (f.free[c] ?? 0) : 0;
+      cost[c] = listed ? (f.ttftMs[c] ?? Number.NaN) : Number.NaN;
+      fresh[c] = Math.exp(-Math.max(0, now - at) / VIEW_FRESH_MS);
+      known++;
+      freeSum += free[c] ?? 0;
+      if (!Number.isNaN(cost[c] ?? Number.NaN)) {
+        timed++;
+        ttftSum += cost[c] ?? 0;
+      }
+    }
+    const meanFree = known > 0 ? freeSum / known : 1;
+    const meanCost = timed > 0 ? ttftSum / timed : 1;
+    for (let c = 0; c < this.cells; c++) {
+      const w = fresh[c] ?? 0;
+      const said = w > 0 ? (cost[c] ?? Number.NaN) : meanCost;
+      free[c] = w > 0 ? w * (free[c] ?? 0) + (1 - w) * meanFree : meanFree;
+      cost[c] = w * (Number.isNaN(said) ? meanCost * UNKNOWN_TTFT_FACTOR : said) + (1 - w) * meanCost;
+    }
+    return this.scratch;
+  }
+
+  private figuresOf(model: string): ModelFigures {
+    let f = this.figures.get(model);
+    if (!f) {
+      const at = new Float64Array(this.cells).fill(-Infinity);
+      const nodes = new Float64Array(this.cells);
+      f = { free: new Float64Array(this.cells), nodes, ttftMs: new Float64Array(this.cells).fill(Number.NaN), at };
+      this.figures.set(model, f);
+    }
+    return f;
   }
 }
 
@@ -74,70 +139,41 @@ export interface CellChoiceQuery {
   random: () => number;
 }
 
-/** A cell's figures as the choice weighs them: what it said, blended toward the average cell as it ages. */
-interface Estimate {
-  cell: number;
-  free: number;
-  cost: number;
-}
-
-function estimates(view: CellView, q: CellChoiceQuery): Estimate[] {
-  let freeSum = 0;
-  let ttftSum = 0;
-  let known = 0;
-  let timed = 0;
-  for (let cell = 0; cell < view.cells; cell++) {
-    const seen = view.observed(cell, q.model);
-    if (!seen) continue;
-    known++;
-    freeSum += seen.summary.free;
-    if (seen.summary.ttftMs !== null) {
-      timed++;
-      ttftSum += seen.summary.ttftMs;
-    }
-  }
-  // With nothing heard yet every cell looks alike: a uniform draw.
-  const meanFree = known > 0 ? freeSum / known : 1;
-  const meanCost = timed > 0 ? ttftSum / timed : 1;
-  const out: Estimate[] = [];
-  for (let cell = 0; cell < view.cells; cell++) {
-    if (q.exclude.has(cell)) continue;
-    const seen = view.observed(cell, q.model);
-    const fresh = seen ? Math.exp(-Math.max(0, q.now - seen.at) / VIEW_FRESH_MS) : 0;
-    const free = seen?.summary.free ?? meanFree;
-    const cost = seen?.summary.ttftMs ?? meanCost * UNKNOWN_TTFT_FACTOR;
-    out.push({ cell, free: fresh * free + (1 - fresh) * meanFree, cost: fresh * cost + (1 - fresh) * meanCost });
-  }
-  return out;
-}
-
-/** An index into `options` drawn by free slots (uniformly when none has any), skipping `skip`; -1 when none left. */
-function drawByFree(options: readonly Estimate[], skip: number, random: () => number): number {
+/** A cell drawn by free slots (uniformly when no candidate has any), skipping `skip` and excluded cells; -1: none. */
+function drawByFree(e: CellEstimates, q: CellChoiceQuery, skip: number): number {
   let total = 0;
   let count = 0;
-  for (const [i, o] of options.entries()) {
-    if (i === skip) continue;
-    total += o.free;
+  for (let c = 0; c < e.free.length; c++) {
+    if (c === skip || q.exclude.has(c)) continue;
+    total += e.free[c] ?? 0;
     count++;
   }
   if (count === 0) return -1;
-  let target = total > 0 ? random() * total : Math.floor(random() * count);
+  const byFree = total > 0;
+  let target = q.random() * (byFree ? total : count);
   let last = -1;
-  for (const [i, o] of options.entries()) {
-    if (i === skip || (total > 0 && o.free <= 0)) continue;
-    last = i;
-    target -= total > 0 ? o.free : 1;
-    if (target < 0) return i;
+  for (let c = 0; c < e.free.length; c++) {
+    if (c === skip || q.exclude.has(c)) continue;
+    const weight = byFree ? (e.free[c] ?? 0) : 1;
+    if (weight <= 0) continue;
+    last = c;
+    target -= weight;
+    if (target < 0) return c;
   }
   return last;
 }
 
-/** The cell to ask for a slot for the model, or null when every cell is excluded. */
+/**
+ * The cell to ask for a slot for the model, or null when every cell is excluded. The cheaper of the two drawn wins
+ * with a chance equal to the fresher one's freshness; otherwise the first drawn does (the comparison is a guess).
+ */
 export function chooseCell(view: CellView, q: CellChoiceQuery): number | null {
-  const options = estimates(view, q);
-  const first = drawByFree(options, -1, q.random);
-  const a = options[first];
-  if (!a) return null;
-  const b = options[drawByFree(options, first, q.random)];
-  return b && b.cost < a.cost ? b.cell : a.cell;
+  const e = view.estimates(q.model, q.now);
+  const a = drawByFree(e, q, -1);
+  if (a < 0) return null;
+  const b = drawByFree(e, q, a);
+  if (b < 0) return a;
+  const fresh = Math.max(e.fresh[a] ?? 0, e.fresh[b] ?? 0);
+  const cheaper = (e.cost[b] ?? Infinity) < (e.cost[a] ?? Infinity) ? b : a;
+  return q.random() < fresh ? cheaper : a;
 }
