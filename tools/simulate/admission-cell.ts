@@ -69,6 +69,7 @@ export class AdmissionCell {
   /** The release reaches the cell: the slot is free again, and the outcome is learned. */
   release(outcome: Outcome, now: number): void {
     const held = this.leases.get(outcome.nodeId) ?? 1;
+    // observeInTable reweighs the node at its noted load, and changeLease (noteLoad) at the new one.
     observeInTable(this.table, { ...outcome, inFlight: held - 1 });
     this.changeLease(outcome.nodeId, -1, now);
   }
@@ -87,10 +88,11 @@ export class AdmissionCell {
     if (node) this.resum(node, now);
   }
 
+  /** After noteLoad or a rebuild, the sampler holds the node's weight at its current lease count: reused. */
   private resum(node: RouteNode, now: number): void {
-    const pool = this.table.pools.get(MODEL);
-    if (!pool) return;
-    const next = summaryTerms(pool, node, this.load(node), now);
+    const place = this.table.places.get(node.id)?.find((p) => p.pool.model === MODEL);
+    if (!place) return;
+    const next = summaryTerms(place.pool, node, this.load(node), now, place.pool.sampler.weight(place.index));
     this.sum = addTerms(addTerms(this.sum, this.terms.get(node.id) ?? NO_TERMS, -1), next);
     this.terms.set(node.id, next);
   }

@@ -33,6 +33,21 @@ interface Isolate {
   replies: { at: number; summary: CellSummary }[];
 }
 
+/**
+ * Applies the replies that have arrived by `now`, in the order sent. Replies arrive in that order but for one after
+ * two round trips (a full cell first), which a later one-trip reply may overtake: that one waits for it, ≤ one trip.
+ */
+function hearReplies(isolate: Isolate, now: number): void {
+  const { replies } = isolate;
+  let due = 0;
+  for (; due < replies.length; due++) {
+    const reply = replies[due];
+    if (!reply || reply.at > now) break;
+    isolate.view.apply(reply.summary);
+  }
+  if (due > 0) replies.splice(0, due);
+}
+
 export function cellsPolicy(world: World, d: Deployment): Policy {
   const counters: CellsCounters = {
     node: 0,
@@ -63,13 +78,7 @@ export function cellsPolicy(world: World, d: Deployment): Policy {
       isolate.fetchedAt = now;
       for (const summary of directory) if (summary) isolate.view.apply(summary);
     }
-    if (isolate.replies.length === 0) return;
-    const pending: Isolate["replies"] = [];
-    for (const reply of isolate.replies) {
-      if (reply.at <= now) isolate.view.apply(reply.summary);
-      else pending.push(reply);
-    }
-    isolate.replies = pending;
+    hearReplies(isolate, now);
   }
 
   /** Tries cells until one grants a lease; every try is a round trip, the last one's reply arrives with the lease. */

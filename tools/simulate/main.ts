@@ -16,11 +16,16 @@
 //   (Little's law over their mean service time); answers log-normal around 100 tokens. A dispatch holds a slot for
 //   TTFT + tokens / speed. Up to 3 attempts per request; a failure before the first token fails over to another
 //   node (the failed ones excluded), a mid-stream failure cannot (the client already has tokens).
-// - Router plumbing as in the Worker: the table is rebuilt every simulated second with each node's state carried
-//   over, every outcome is applied at once (observeInTable), nodes report in-flight every 2 s, every node is probed
-//   every 60 s (observeProbe; a dark node's probe fails), load = own in-flight + the others (last report less own).
-//   One gateway isolate by default; `--isolates N` spreads requests over N, each counting only its own in-flight
-//   (they share one table, as if the registry merged outcomes instantly: optimistic).
+// - meshgate = admission cells: the nodes are split over `--cells` cells (cellOf); each cell rebuilds its own table
+//   of its nodes every second (state carried over), grants every slot (a lease) and so decides with exact in-flight
+//   counts (pickNode, load = leases), and learns each outcome when the release reaches it (`--release-delay` after the
+//   attempt ends; the slot stays leased until then). Each of `--isolates` gateway isolates (requests spread
+//   round-robin) chooses a cell from its own view (chooseCell), fed only by directory snapshots (cells push every
+//   second; an isolate refetches after `--snapshot-ttl`) and by the replies to its own acquires (a round trip later);
+//   every acquire costs the request one `--cell-rtt`, and a full cell sends it to another (up to 4).
+// - meshgate-shared = the router before cells: one table rebuilt every second, every outcome applied at once, nodes
+//   report in-flight every 2 s, load = own in-flight + the others' (last report less own), shared by all isolates
+//   (as if the registry merged outcomes instantly: optimistic). Both: every node is probed every 60 s.
 // - Oracle: knows true latencies, bad nodes and free slots; sends each attempt to the honest node with the lowest
 //   round trip + median TTFT that has a free slot (fill fastest first).
 // - Baselines (same failover, same outcomes fed to the table): uniform random and round-robin over the listed nodes;

@@ -35,11 +35,19 @@ export interface SummaryTerms {
 
 export const NO_TERMS: SummaryTerms = { free: 0, weight: 0, weightedTtft: 0 };
 
-/** `load`: the node's exact in-flight count as the cell knows it. */
-export function summaryTerms(pool: ModelPool, node: RouteNode, load: number, now: number): SummaryTerms {
+/**
+ * `load`: the node's exact in-flight count as the cell knows it. `weight`: its sampling weight at that load, when the
+ * caller has it at hand (the pool's sampler right after noteLoad), to spare computing it twice.
+ */
+export function summaryTerms(
+  pool: ModelPool,
+  node: RouteNode,
+  load: number,
+  now: number,
+  weight = samplingWeight(node, pool.model, load, now, poolPriceFactor(pool, node)),
+): SummaryTerms {
   if (isEjected(node.state.outlier, now)) return NO_TERMS;
   const free = Math.max(0, capacityOf(node, pool.model, now) - load);
-  const weight = samplingWeight(node, pool.model, load, now, poolPriceFactor(pool, node));
   return { free, weight, weightedTtft: weight > 0 ? weight * expectedTtft(node, pool.model, now) : 0 };
 }
 
