@@ -1,14 +1,14 @@
 // Runs one policy against the mesh and workload on simulated time: each request's attempts (up to three, failing over
 // to nodes not yet tried), every outcome applied to the routing table at once as the gateway does, churn, and a table
 // refresh every simulated second (registry-feed.ts). One event queue; ties in time resolve in insertion order.
-import { noteLoad, observeInTable, type RouteNode, type RoutingTable } from "@meshgate/worker/routing";
+import { noteLoad, observeInTable, type Outcome, type RouteNode, type RoutingTable } from "@meshgate/worker/routing";
 import { planAttempt, type AttemptPlan } from "./behaviour.js";
 import { EventQueue } from "./event-queue.js";
 import type { SimNode } from "./mesh.js";
-import { MODEL, type Policy, type PolicyFactory, type World } from "./policy.js";
+import { MODEL, type Deployment, type Policy, type PolicyFactory, type World } from "./policy.js";
 import { stream, STREAM, type Rng } from "./random.js";
 import { Recorder } from "./recorder.js";
-import { RegistryFeed, TABLE_REFRESH_MS } from "./registry-feed.js";
+import { RegistryFeed, TABLE_REFRESH_MS, type TableOwner } from "./registry-feed.js";
 import type { Workload } from "./workload.js";
 
 export const MAX_ATTEMPTS = 3;
@@ -20,10 +20,11 @@ export interface RunSpec {
   warmAt: number;
   endAt: number;
   /**
-   * Gateway isolates the requests are spread over (round-robin). Each counts only its own open requests; they share
-   * one table (as if the registry merged outcomes at once), so >1 shows what stale heartbeat load costs.
+   * Gateway isolates the requests are spread over (round-robin), and the cells' settings. With the shared table each
+   * isolate counts only its own open requests and they share one table (as if the registry merged outcomes at once),
+   * so >1 shows what stale heartbeat load costs.
    */
-  isolates: number;
+  deployment: Deployment;
 }
 
 interface OpenRequest {
@@ -40,6 +41,8 @@ interface OpenRequest {
 type SimEvent =
   | { type: "arrival"; at: number; seq: number; index: number }
   | { type: "end"; at: number; seq: number; req: OpenRequest; node: number; dispatchAt: number; plan: AttemptPlan }
+  | { type: "dispatch"; at: number; seq: number; req: OpenRequest; node: number }
+  | { type: "action"; at: number; seq: number; action: () => void }
   | { type: "tick"; at: number; seq: number }
   | { type: "churn"; at: number; seq: number; node: number };
 
@@ -81,11 +84,20 @@ class Simulation implements World {
     this.slots = new Int32Array(spec.mesh.length);
     this.behaviour = spec.mesh.map((n) => stream(spec.seed, STREAM.nodeBehaviour, n.index));
     for (const n of spec.mesh) this.ids.set(n.id, n.index);
-    this.opens = Array.from({ length: Math.max(1, spec.isolates) }, () => new Map<string, number>());
+    this.opens = Array.from({ length: Math.max(1, spec.deployment.isolates) }, () => new Map<string, number>());
     this.open = this.opens[0] ?? new Map();
     this.recorder = new Recorder(spec.mesh, spec.workload.arrivalAt.length, spec.warmAt, spec.endAt);
     this.random = stream(spec.seed, STREAM.policy).next;
-    this.policy = factory(this);
+    this.policy = factory(this, spec.deployment);
+  }
+
+  schedule(at: number, action: () => void): void {
+    this.queue.push({ type: "action", at: Math.max(at, this.now), seq: 0, action });
+  }
+
+  /** The policy keeps its own tables (cells): the shared one is neither built nor fed. */
+  private get ownsTables(): boolean {
+    return this.policy.onListing !== undefined;
   }
 
   indexOf(id: string): number {
@@ -125,6 +137,12 @@ class Simulation implements World {
           break;
         case "end":
           this.end(e.req, e.node, e.dispatchAt, e.plan);
+          break;
+        case "dispatch":
+          this.dispatch(e.req, e.node);
+          break;
+        case "action":
+          e.action();
           break;
         case "tick":
           this.tick();
@@ -169,17 +187,25 @@ class Simulation implements World {
 
   private attempt(req: OpenRequest): void {
     this.open = this.opens[req.isolate] ?? this.open;
-    const query = { now: this.now, attempt: req.attempts, exclude: req.exclude ?? NO_EXCLUDE };
+    const query = { now: this.now, isolate: req.isolate, attempt: req.attempts, exclude: req.exclude ?? NO_EXCLUDE };
     const t0 = process.hrtime.bigint();
     const chosen = this.policy.choose(query);
     req.decisionNs += Number(process.hrtime.bigint() - t0);
     const index = chosen ? this.indexOf(chosen.id) : -1;
-    const node = this.mesh[index];
-    if (!node) {
+    if (!this.mesh[index]) {
       if (req.measured) this.recorder.failures.noNode++;
       this.finish(req, Infinity, null);
       return;
     }
+    // A decision that took round trips (to cells) sends the request only once they are over.
+    const waitMs = chosen?.waitMs ?? 0;
+    if (waitMs > 0) this.queue.push({ type: "dispatch", at: this.now + waitMs, seq: 0, req, node: index });
+    else this.dispatch(req, index);
+  }
+
+  private dispatch(req: OpenRequest, index: number): void {
+    const node = this.mesh[index] ?? this.fail(`no node ${index}`);
+    this.open = this.opens[req.isolate] ?? this.open;
     const busy = this.slots[index] ?? 0;
     if (req.measured) this.recorder.dispatch(node, busy, req.arrivalAt);
     const plan = planAttempt(
@@ -206,7 +232,7 @@ class Simulation implements World {
     if (plan.occupies) this.changeSlots(index, -1);
     if (req.measured) this.recorder.outcome(plan.kind);
     if (this.policy.usesRouter) {
-      observeInTable(this.table, {
+      const outcome: Outcome = {
         nodeId: node.id,
         model: MODEL,
         kind: plan.kind,
@@ -218,7 +244,9 @@ class Simulation implements World {
         // Every simulated request is an ordinary one the router chose, from a client of its own: the evidence a
         // timeout needs to count (timeout-evidence.ts; the Worker also waits for another node to answer).
         client: `client-${req.seq}`,
-      });
+      };
+      if (!this.ownsTables) observeInTable(this.table, outcome);
+      this.policy.onAttemptEnd?.(outcome, index, this.now);
       this.policy.onObserved?.(index, this.now);
     }
     if (plan.kind === "success") {
@@ -252,7 +280,7 @@ class Simulation implements World {
 
   /** As the Worker does (mesh/local-load.ts): a request sent or finished updates the node's weight in the table. */
   private noteLoad(nodeId: string): void {
-    if (!this.policy.usesRouter) return;
+    if (!this.policy.usesRouter || this.ownsTables) return;
     const route = this.table.nodes.get(nodeId);
     if (route) noteLoad(this.table, nodeId, this.load(route), this.now);
   }
@@ -271,12 +299,22 @@ class Simulation implements World {
         (index) => this.slots[index] ?? 0,
         this.load,
         (node) => this.open.get(node.id) ?? 0,
+        this.tableOwner(),
       );
-      this.policy.onTable?.(this.feed.table, this.now);
+      if (!this.ownsTables) this.policy.onTable?.(this.feed.table, this.now);
     }
     if (this.now + TABLE_REFRESH_MS < this.spec.endAt || this.openRequests > 0) {
       this.queue.push({ type: "tick", at: this.now + TABLE_REFRESH_MS, seq: 0 });
     }
+  }
+
+  private tableOwner(): TableOwner | null {
+    const { onListing, tableOf } = this.policy;
+    if (!onListing) return null;
+    return {
+      build: (listed, now) => onListing.call(this.policy, listed, now),
+      tableOf: (route) => tableOf?.call(this.policy, route) ?? null,
+    };
   }
 
   private fail(message: string): never {

@@ -54,6 +54,24 @@ export class FakeWorld implements World {
   present(index: number): boolean {
     return !this.gone.has(index);
   }
+
+  /** Actions scheduled by the policy, run by `advance`. */
+  private readonly pending: { at: number; action: () => void }[] = [];
+
+  schedule(at: number, action: () => void): void {
+    this.pending.push({ at, action });
+  }
+
+  /** Moves the clock to `now`, running every action due by then in time order (ties: in the order scheduled). */
+  advance(now: number): void {
+    this.pending.sort((a, b) => a.at - b.at);
+    while ((this.pending[0]?.at ?? Infinity) <= now) {
+      const next = this.pending.shift();
+      this.now = next?.at ?? now;
+      next?.action();
+    }
+    this.now = now;
+  }
 }
 
 function fakeNode(index: number, s: FakeNodeSpec): SimNode {

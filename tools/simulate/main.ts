@@ -16,11 +16,16 @@
 //   (Little's law over their mean service time); answers log-normal around 100 tokens. A dispatch holds a slot for
 //   TTFT + tokens / speed. Up to 3 attempts per request; a failure before the first token fails over to another
 //   node (the failed ones excluded), a mid-stream failure cannot (the client already has tokens).
-// - Router plumbing as in the Worker: the table is rebuilt every simulated second with each node's state carried
-//   over, every outcome is applied at once (observeInTable), nodes report in-flight every 2 s, every node is probed
-//   every 60 s (observeProbe; a dark node's probe fails), load = own in-flight + the others (last report less own).
-//   One gateway isolate by default; `--isolates N` spreads requests over N, each counting only its own in-flight
-//   (they share one table, as if the registry merged outcomes instantly: optimistic).
+// - meshgate = admission cells: the nodes are split over `--cells` cells (cellOf); each cell rebuilds its own table
+//   of its nodes every second (state carried over), grants every slot (a lease) and so decides with exact in-flight
+//   counts (pickNode, load = leases), and learns each outcome when the release reaches it (`--release-delay` after the
+//   attempt ends; the slot stays leased until then). Each of `--isolates` gateway isolates (requests spread
+//   round-robin) chooses a cell from its own view (chooseCell), fed only by directory snapshots (cells push every
+//   second; an isolate refetches after `--snapshot-ttl`) and by the replies to its own acquires (a round trip later);
+//   every acquire costs the request one `--cell-rtt`, and a full cell sends it to another (up to 4).
+// - meshgate-shared = the router before cells: one table rebuilt every second, every outcome applied at once, nodes
+//   report in-flight every 2 s, load = own in-flight + the others' (last report less own), shared by all isolates
+//   (as if the registry merged outcomes instantly: optimistic). Both: every node is probed every 60 s.
 // - Oracle: knows true latencies, bad nodes and free slots; sends each attempt to the honest node with the lowest
 //   round trip + median TTFT that has a free slot (fill fastest first).
 // - Baselines (same failover, same outcomes fed to the table): uniform random and round-robin over the listed nodes;
@@ -33,7 +38,7 @@
 // but decision and wall times): every purpose draws from its own stream (random.ts). Exit code 0 either way.
 import { parseArgs } from "node:util";
 import { formatTable, formatVerdicts, judge } from "./report.js";
-import { POLICIES, simulate, type SimulateOptions } from "./simulate.js";
+import { CELL_RATE, POLICIES, simulate, type SimulateOptions } from "./simulate.js";
 
 const HELP = `Usage: npm run simulate [-- options]
 
@@ -46,7 +51,11 @@ Runs Meshgate's router against a simulated mesh and compares it with an oracle a
   --warmup F     share of the run before measurement starts (default 0.2)
   --seed N       seed (default 1)
   --policy LIST  comma-separated, from ${Object.keys(POLICIES).join(", ")} (default all; the oracle always runs)
-  --isolates N   gateway isolates sharing the traffic, each knowing only its own in-flight (default 1)
+  --isolates N   gateway isolates sharing the traffic round-robin, each with its own knowledge (default 1)
+  --cells N      admission cells the nodes are split over (default: one per ${CELL_RATE} requests/s)
+  --snapshot-ttl MS   how long an isolate uses a directory snapshot of the cells (default 2000)
+  --release-delay MS  from an attempt's end until its cell hears the release (default 20)
+  --cell-rtt MS       one isolate↔cell round trip, paid by every acquire (default 5)
   --json         print the results as JSON instead of the table
   -h, --help     show this help
 `;
@@ -55,6 +64,13 @@ function positive(name: string, raw: string | undefined, fallback: number): numb
   if (raw === undefined) return fallback;
   const v = Number(raw);
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number, not ${raw}`);
+  return v;
+}
+
+function nonNegative(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a number ≥ 0, not ${raw}`);
   return v;
 }
 
@@ -69,6 +85,10 @@ function parseOptions(): (SimulateOptions & { json: boolean }) | null {
       seed: { type: "string" },
       policy: { type: "string" },
       isolates: { type: "string" },
+      cells: { type: "string" },
+      "snapshot-ttl": { type: "string" },
+      "release-delay": { type: "string" },
+      "cell-rtt": { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -92,6 +112,10 @@ function parseOptions(): (SimulateOptions & { json: boolean }) | null {
     seed: Math.round(positive("seed", values.seed, 1)),
     policies,
     isolates: Math.round(positive("isolates", values.isolates, 1)),
+    cells: values.cells === undefined ? null : Math.round(positive("cells", values.cells, 1)),
+    snapshotTtlMs: nonNegative("snapshot-ttl", values["snapshot-ttl"], 2_000),
+    releaseDelayMs: nonNegative("release-delay", values["release-delay"], 20),
+    cellRttMs: nonNegative("cell-rtt", values["cell-rtt"], 5),
     json: values.json,
   };
 }
@@ -115,7 +139,9 @@ function main(): void {
   process.stdout.write(
     `Meshgate routing simulation: seed ${o.seed}, ${report.meshNodes} nodes (+${report.joiners} joining), ${o.seconds} s simulated ` +
       `(first ${Math.round(o.warmup * 100)}% warm-up), ${report.ratePerSecond.toFixed(0)} requests/s, ${report.requests} requests, ` +
-      `${o.isolates} gateway isolate${o.isolates === 1 ? "" : "s"}; ${wall.toFixed(0)} s wall\n\n`,
+      `${o.isolates} gateway isolate${o.isolates === 1 ? "" : "s"}, ${report.cells} cell${report.cells === 1 ? "" : "s"} ` +
+      `(snapshot ttl ${o.snapshotTtlMs} ms, release delay ${o.releaseDelayMs} ms, cell rtt ${o.cellRttMs} ms); ` +
+      `${wall.toFixed(0)} s wall\n\n`,
   );
   process.stdout.write(`${formatTable(report.metrics)}\n\n`);
   if (verdicts.length > 0) process.stdout.write(`${formatVerdicts(verdicts)}\n`);

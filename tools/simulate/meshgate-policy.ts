@@ -1,4 +1,5 @@
-// Meshgate's own router, unchanged: pickNode over the table the simulation rebuilds every second.
+// Meshgate's router before admission cells (`meshgate-shared`): pickNode over one table the simulation rebuilds every
+// second, every isolate deciding with its own in-flight counts and the others' as the nodes' heartbeats last said.
 import { NO_CONTROLS, pickNode, type PickResult, type RouteNode } from "@meshgate/worker/routing";
 import { MODEL, type Policy, type World } from "./policy.js";
 
@@ -20,7 +21,7 @@ export function meshgatePolicy(world: World): Policy {
     return world.load(node);
   };
   return {
-    name: "meshgate",
+    name: "meshgate-shared",
     usesRouter: true,
     counters,
     choose(q) {

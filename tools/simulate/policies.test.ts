@@ -8,7 +8,7 @@ import { MODEL, type Policy } from "./policy.js";
 
 const none: ReadonlySet<string> = new Set();
 const pick = (p: Policy, exclude: ReadonlySet<string> = none): string | null =>
-  p.choose({ now: 0, attempt: exclude.size, exclude })?.id ?? null;
+  p.choose({ now: 0, isolate: 0, attempt: exclude.size, exclude })?.id ?? null;
 
 describe("oracle", () => {
   const world = (): FakeWorld =>

@@ -19,6 +19,12 @@ export const PROBE_EVERY_S = 60;
 
 const PRICES = new Map([[MODEL, null]]);
 
+/** Who builds the tables from the listing, and which one holds a node (cells): the shared table when absent. */
+export interface TableOwner {
+  build(listed: readonly RouteNode[], now: number): void;
+  tableOf(route: RouteNode): RoutingTable | null;
+}
+
 export class RegistryFeed {
   table: RoutingTable = buildTable([], 0);
   /** Wall time of each table build, ms. */
@@ -55,6 +61,7 @@ export class RegistryFeed {
     busy: (index: number) => number,
     load: (node: RouteNode) => number = () => 0,
     own: (node: RouteNode) => number = () => 0,
+    owner: TableOwner | null = null,
   ): void {
     const second = Math.round(now / 1000);
     const heartbeat = second % (HEARTBEAT_MS / 1000) === 0;
@@ -68,21 +75,23 @@ export class RegistryFeed {
       if (second === 0 || probeSecond(node) === second % PROBE_EVERY_S) probed.push(node);
     }
     const t0 = process.hrtime.bigint();
-    this.table = buildTable(listed, now, load);
+    if (owner) owner.build(listed, now);
+    else this.table = buildTable(listed, now, load);
     this.buildMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    for (const node of probed) this.probe(node, now);
+    for (const node of probed) this.probe(node, now, owner);
   }
 
-  /** A reachability probe, applied as the registry would: a failed one ejects, within the ejection cap. */
-  private probe(node: SimNode, now: number): void {
+  /** A reachability probe, applied as the registry would: a failed one ejects, within the cap of the node's table. */
+  private probe(node: SimNode, now: number, owner: TableOwner | null): void {
     const route = this.routes[node.index];
     if (!route) return;
+    const table = owner?.tableOf(route) ?? this.table;
     const reachable = now < node.goneAt;
     route.probe = { reachable, rttMs: reachable ? node.rttMs : null, at: now };
     const wasEjected = isEjected(route.state.outlier, now);
-    const mayEject = this.table.ejected < maxEjected(this.table.nodes.size);
+    const mayEject = table.ejected < maxEjected(table.nodes.size);
     route.state = observeProbe(route.state, reachable, now, mayEject);
-    if (!wasEjected && isEjected(route.state.outlier, now)) this.table.ejected++;
+    if (!wasEjected && isEjected(route.state.outlier, now)) table.ejected++;
   }
 }
 

@@ -25,6 +25,14 @@ function byKind(m: PolicyMetrics): string {
   return [k.flaky, k.stall, k.fast_error, k.liar].map((n) => pct(all === 0 ? 0 : n / all, 1)).join(" ");
 }
 
+/** Cells only: cells asked per request (all requests, warm-up included), and the share of answers that were "full". */
+function cellTries(m: PolicyMetrics): string {
+  const c = m.counters;
+  const requests = c["requests"] ?? 0;
+  if (requests === 0) return "–";
+  return `${num((c["cellTries"] ?? 0) / requests, 3)} / ${pct((c["fullCells"] ?? 0) / Math.max(1, c["cellTries"] ?? 0))}`;
+}
+
 /** Meshgate only: picks that fell back to scanning the pool, and picks sent to a node being explored. */
 function scans(m: PolicyMetrics): string {
   const c = m.counters;
@@ -53,6 +61,7 @@ const ROWS: readonly [string, (m: PolicyMetrics) => string][] = [
     (m) => `${m.failures.midStream} / ${m.failures.exhausted} / ${m.failures.noNode}`,
   ],
   ["attempts per request", (m) => num(m.meanAttempts, 3)],
+  ["cell tries per request / full answers", (m) => cellTries(m)],
   ["decision µs p50 / p99", (m) => `${num(m.decisionUs.p50, 2)} / ${num(m.decisionUs.p99, 2)}`],
   ["decision µs max", (m) => num(m.decisionUs.max, 0)],
   ["pickNode scans / explored (all)", (m) => scans(m)],

@@ -11,6 +11,10 @@ const SMALL: SimulateOptions = {
   warmup: 0.2,
   policies: ["meshgate", "random", "round-robin", "lowest-latency"],
   isolates: 1,
+  cells: null,
+  snapshotTtlMs: 2_000,
+  releaseDelayMs: 20,
+  cellRttMs: 5,
 };
 
 /** Everything but what the machine's speed decides. */

@@ -1,5 +1,6 @@
 // One whole comparison: builds the mesh and workload from the seed, runs the oracle, then each policy against the very
 // same mesh and workload, and summarises each run against the oracle's.
+import { cellsPolicy } from "./cells-policy.js";
 import { runPolicy, type RunSpec } from "./engine.js";
 import { lowestLatencyPolicy } from "./lowest-latency-policy.js";
 import { makeMesh } from "./mesh.js";
@@ -11,7 +12,8 @@ import { summarize, type PolicyMetrics } from "./summary.js";
 import { makeWorkload, rateForLoad } from "./workload.js";
 
 export const POLICIES: Readonly<Record<string, PolicyFactory>> = {
-  meshgate: meshgatePolicy,
+  meshgate: cellsPolicy,
+  "meshgate-shared": meshgatePolicy,
   random: randomPolicy,
   "round-robin": roundRobinPolicy,
   "lowest-latency": lowestLatencyPolicy,
@@ -30,11 +32,28 @@ export interface SimulateOptions {
   policies: readonly string[];
   /** Gateway isolates (1: one gateway that sees all its own requests). */
   isolates: number;
+  /** Admission cells; null: one per CELL_RATE requests/s of the workload. */
+  cells: number | null;
+  snapshotTtlMs: number;
+  releaseDelayMs: number;
+  cellRttMs: number;
+}
+
+/**
+ * Requests per second one cell is sized for: each Durable Object stays well under Cloudflare's ~1,000 requests/s
+ * per object, with room for releases (one per acquire) and bursts.
+ */
+export const CELL_RATE = 400;
+
+export function defaultCells(ratePerSecond: number): number {
+  return Math.max(1, Math.ceil(ratePerSecond / CELL_RATE));
 }
 
 export interface SimulationReport {
   options: SimulateOptions;
   ratePerSecond: number;
+  /** Admission cells the run used (the option, or its default for the rate). */
+  cells: number;
   meshNodes: number;
   joiners: number;
   requests: number;
@@ -46,13 +65,20 @@ export function simulate(o: SimulateOptions, progress: (line: string) => void = 
   const mesh = makeMesh({ seed: o.seed, nodes: o.nodes, durationMs });
   const ratePerSecond = o.rate ?? rateForLoad(mesh, o.load);
   const workload = makeWorkload(o.seed, ratePerSecond, durationMs);
+  const cells = o.cells ?? defaultCells(ratePerSecond);
   const spec: RunSpec = {
     seed: o.seed,
     mesh,
     workload,
     warmAt: o.warmup * durationMs,
     endAt: durationMs,
-    isolates: o.isolates,
+    deployment: {
+      isolates: o.isolates,
+      cells,
+      snapshotTtlMs: o.snapshotTtlMs,
+      releaseDelayMs: o.releaseDelayMs,
+      cellRttMs: o.cellRttMs,
+    },
   };
   progress(
     `${mesh.length} nodes (${mesh.length - o.nodes} join during the run), ${workload.arrivalAt.length} requests at ${ratePerSecond.toFixed(0)}/s`,
@@ -81,6 +107,7 @@ export function simulate(o: SimulateOptions, progress: (line: string) => void = 
   return {
     options: o,
     ratePerSecond,
+    cells,
     meshNodes: o.nodes,
     joiners: mesh.length - o.nodes,
     requests: workload.arrivalAt.length,

@@ -1,6 +1,8 @@
 // The router's public surface, for the Worker's request path and for the simulator (tools/simulate), which runs this
 // very code against a simulated mesh.
 export * from "./capacity.js";
+export * from "./cell-choice.js";
+export * from "./cell-summary.js";
 export * from "./cells.js";
 export * from "./client-controls.js";
 export * from "./latency.js";

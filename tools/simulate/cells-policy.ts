@@ -1,0 +1,137 @@
+// Meshgate with admission cells: the nodes are split over `cells` exact deciders (admission-cell.ts, a Durable Object
+// each in production), and every gateway isolate keeps its own view of the cells (cell-choice.ts) to choose which to
+// ask. What an isolate knows of a cell comes only from a directory snapshot (cells push their summaries every second;
+// an isolate fetches the directory when its copy is `snapshotTtlMs` old) or from that cell's replies to its own
+// acquires, which arrive a round trip after the cell made them. Every acquire costs the request one round trip; a
+// cell that is full sends the isolate to another (up to MAX_CELL_TRIES). Releases, with the outcome, reach the cell
+// `releaseDelayMs` after the attempt ends; the slot stays leased until then.
+import {
+  CellView,
+  cellOf,
+  chooseCell,
+  MAX_CELL_TRIES,
+  type CellSummary,
+  type RouteNode,
+} from "@meshgate/worker/routing";
+import { AdmissionCell, type PickCounts } from "./admission-cell.js";
+import { MODEL, type ChooseQuery, type Choice, type Deployment, type Policy, type World } from "./policy.js";
+
+export type CellsCounters = PickCounts & {
+  /** First attempts of requests, and cells asked over all attempts: their ratio is cell tries per request. */
+  requests: number;
+  cellTries: number;
+  /** Cells that answered full, and attempts that found every cell tried full. */
+  fullCells: number;
+  noCapacity: number;
+};
+
+interface Isolate {
+  readonly view: CellView;
+  /** When its directory snapshot was fetched; -Infinity before the first. */
+  fetchedAt: number;
+  /** Cells' replies on their way back to the isolate: applied once they have arrived, before it next decides. */
+  replies: { at: number; summary: CellSummary }[];
+}
+
+/**
+ * Applies the replies that have arrived by `now`, in the order sent. Replies arrive in that order but for one after
+ * two round trips (a full cell first), which a later one-trip reply may overtake: that one waits for it, ≤ one trip.
+ */
+function hearReplies(isolate: Isolate, now: number): void {
+  const { replies } = isolate;
+  let due = 0;
+  for (; due < replies.length; due++) {
+    const reply = replies[due];
+    if (!reply || reply.at > now) break;
+    isolate.view.apply(reply.summary);
+  }
+  if (due > 0) replies.splice(0, due);
+}
+
+export function cellsPolicy(world: World, d: Deployment): Policy {
+  const counters: CellsCounters = {
+    node: 0,
+    explored: 0,
+    unknown_model: 0,
+    no_eligible: 0,
+    saturated: 0,
+    requests: 0,
+    cellTries: 0,
+    fullCells: 0,
+    noCapacity: 0,
+  };
+  const cells = Array.from({ length: d.cells }, (_, c) => new AdmissionCell(c, world.random, counters));
+  // Every node's owner, as every isolate and object computes it: fixed for the run, since `cells` is.
+  const owner = Int32Array.from(world.mesh, (node) => cellOf(node.id, d.cells));
+  /** The latest summary each cell pushed: what a snapshot fetched now holds. */
+  const directory: (CellSummary | undefined)[] = new Array(d.cells);
+  const isolates: Isolate[] = Array.from({ length: d.isolates }, () => ({
+    view: new CellView(d.cells),
+    fetchedAt: -Infinity,
+    replies: [],
+  }));
+  const cellOfNode = (id: string): AdmissionCell | undefined => cells[owner[world.indexOf(id)] ?? -1];
+
+  /** What the isolate has heard by `now`: a new directory snapshot when its copy is too old, and replies arrived. */
+  function hear(isolate: Isolate, now: number): void {
+    if (now - isolate.fetchedAt >= d.snapshotTtlMs) {
+      isolate.fetchedAt = now;
+      for (const summary of directory) if (summary) isolate.view.apply(summary);
+    }
+    hearReplies(isolate, now);
+  }
+
+  /** Tries cells until one grants a lease; every try is a round trip, the last one's reply arrives with the lease. */
+  function acquire(isolate: Isolate, q: ChooseQuery): Choice | null {
+    const tried = new Set<number>();
+    for (let t = 1; t <= MAX_CELL_TRIES; t++) {
+      const c = chooseCell(isolate.view, { model: MODEL, exclude: tried, now: q.now, random: world.random });
+      const cell = c === null ? undefined : cells[c];
+      if (c === null || !cell) break;
+      counters.cellTries++;
+      const node = cell.acquire(q.exclude, q.attempt, q.now);
+      isolate.replies.push({ at: q.now + t * d.cellRttMs, summary: cell.summary(q.now) });
+      if (node) {
+        // The isolate knows its own lease at once; the cell's reply, with everyone's, follows a round trip later.
+        isolate.view.noteGranted(c, MODEL);
+        return { id: node.id, waitMs: t * d.cellRttMs };
+      }
+      counters.fullCells++;
+      tried.add(c);
+    }
+    counters.noCapacity++;
+    return null;
+  }
+
+  return {
+    name: "meshgate",
+    usesRouter: true,
+    counters,
+    choose(q) {
+      const isolate = isolates[q.isolate % isolates.length] ?? throwNoIsolate(q.isolate);
+      if (q.attempt === 0) counters.requests++;
+      hear(isolate, q.now);
+      return acquire(isolate, q);
+    },
+    onListing(listed: readonly RouteNode[], now: number) {
+      const byCell = cells.map((): RouteNode[] => []);
+      for (const route of listed) byCell[owner[world.indexOf(route.id)] ?? 0]?.push(route);
+      for (const cell of cells) {
+        cell.rebuild(byCell[cell.cell] ?? [], now);
+        directory[cell.cell] = cell.summary(now);
+      }
+    },
+    tableOf(route) {
+      return cellOfNode(route.id)?.table ?? null;
+    },
+    onAttemptEnd(outcome, index, now) {
+      const cell = cells[owner[index] ?? -1];
+      const at = now + d.releaseDelayMs;
+      if (cell) world.schedule(at, () => cell.release(outcome, at));
+    },
+  };
+}
+
+function throwNoIsolate(isolate: number): never {
+  throw new Error(`no isolate ${isolate}`);
+}
