@@ -47,6 +47,7 @@ describe("reading wrangler.toml for the local gateway", () => {
       REGISTRY: { className: "NodeRegistry", useSQLite: true },
       SESSIONS: { className: "NodeSession", useSQLite: true },
       CELLS: { className: "AdmissionCell", useSQLite: true },
+      DIRECTORY: { className: "CellDirectory", useSQLite: true },
       KEYS: { className: "ApiKeys", useSQLite: true },
       ACCOUNTS: { className: "KeyAccount", useSQLite: true },
       EARNINGS: { className: "EarningsShard", useSQLite: true },

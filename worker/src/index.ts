@@ -2,6 +2,7 @@ import { router } from "./app.js";
 import { runHealthProbes } from "./mesh/health-probe-run.js";
 
 export { AdmissionCell } from "./durable/admission-cell/admission-cell.js";
+export { CellDirectory } from "./durable/cell-directory/cell-directory.js";
 export { ApiKeys } from "./durable/api-keys/api-keys.js";
 export { NodeRegistry } from "./durable/node-registry/node-registry.js";
 export { NodeSession } from "./durable/node-session/node-session.js";

@@ -132,4 +132,19 @@ describe("AdmissionCell", () => {
       expect(reply.kind === "node" && reply.node.id).toBe(cheap.id);
     }
   });
+
+  it("tells the asking isolate its fresh figures with every reply, and the directory about once a second", async () => {
+    const { cell, model } = await freshCell();
+    const now = Date.now();
+    const first = (await cell.acquire(request(model), now)) as AcquireReply;
+    const second = (await cell.acquire(request(model), now)) as AcquireReply;
+    expect(first.kind).toBe("node");
+    expect(first.summary.cell).toBe(0);
+    expect(first.summary.models[model]?.nodes).toBe(2);
+    // Each grant takes a slot, and the next reply already says so.
+    const freeAfter = (reply: AcquireReply): number => reply.summary.models[model]?.free ?? Number.NaN;
+    expect(freeAfter(second)).toBe(freeAfter(first) - 1);
+    const directory = await env.DIRECTORY.get(env.DIRECTORY.idFromName("directory")).read(Date.now());
+    expect(directory.cells.some((c) => c.models[model] !== undefined)).toBe(true);
+  });
 });

@@ -27,6 +27,11 @@ export function admissionCell(env: Env, cell: number) {
   return env.CELLS.get(env.CELLS.idFromName(`cell:${cell}`));
 }
 
+/** The cells' directory. One for now: its readers go through each colo's cache, so it hears about a read per colo a second. */
+export function cellDirectory(env: Env) {
+  return env.DIRECTORY.get(env.DIRECTORY.idFromName("directory"));
+}
+
 export function apiKeys(env: Env) {
   return env.KEYS.get(env.KEYS.idFromName("keys"));
 }

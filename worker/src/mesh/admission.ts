@@ -6,7 +6,16 @@ import type { AffordBound } from "../billing/request-budget.js";
 import type { AcquireReply } from "../durable/admission-cell/admission-cell.js";
 import { LEASE_TTL_MS } from "../durable/admission-cell/admission-cell.js";
 import { admissionCell, admissionCells } from "../durable/names.js";
-import type { Lease, Outcome, RouteNode, RoutingControls } from "../routing/index.js";
+import {
+  chooseCell,
+  controlledCells,
+  type Lease,
+  MAX_CELL_TRIES,
+  type Outcome,
+  type RouteNode,
+  type RoutingControls,
+} from "../routing/index.js";
+import { cellView, heardFromCell } from "./cell-view.js";
 
 /** A holder renews its streaming answer's lease this often: three chances before the lease would lapse. */
 export const LEASE_RENEW_MS = LEASE_TTL_MS / 3;
@@ -32,43 +41,55 @@ export type SlotResult =
 /** When no cell offered a node, the most hopeful reason is the answer: "busy, retry" beats "filtered" beats "unknown". */
 const REFUSAL_RANK = { unknown_model: 0, no_eligible: 1, saturated: 2 } as const;
 
-/** The cells to ask, in order: each at most once per pick (a random order, so no cell is everyone's first). */
-function cellOrder(cells: number, random: () => number): number[] {
-  const order = Array.from({ length: cells }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j] ?? 0, order[i] ?? 0];
-  }
-  return order;
-}
-
-/** Asks cells for a node with a free slot; the first that grants one wins. */
+/**
+ * Asks cells for a node with a free slot, each chosen by this isolate's view of them (cell-choice.ts); the first that
+ * grants one wins. A full cell costs a round trip, so at most MAX_CELL_TRIES are asked; cells whose nodes do not serve
+ * the model (or not for this client) are passed by until every cell has been asked.
+ */
 export async function acquireSlot(env: Env, ctx: ExecutionContext, q: SlotQuery): Promise<SlotResult> {
   const cells = admissionCells(env);
+  const view = cellView(env, ctx, Date.now());
+  const { first, allowed } = controlledCells(q.controls, q.exclude, cells);
+  // Cells none of whose nodes the client allows are never asked.
+  const asked = new Set<number>();
+  if (allowed) for (let cell = 0; cell < cells; cell++) if (!allowed.has(cell)) asked.add(cell);
+  let full = 0;
   let refusal: Exclude<SlotResult, { kind: "node" }> = { kind: "unknown_model" };
-  for (const cell of cellOrder(cells, Math.random)) {
-    const reply = (await admissionCell(env, cell).acquire(
-      {
-        cell,
-        cells,
-        model: q.model,
-        controls: q.controls,
-        exclude: [...q.exclude],
-        attempt: q.attempt,
-        bound: q.bound,
-      },
-      Date.now(),
-    )) as AcquireReply;
-    if (reply.kind === "node")
+  while (full < MAX_CELL_TRIES && asked.size < cells) {
+    // The cells of the nodes the client put first, in its order; then the view's choice.
+    const cell =
+      first.find((c) => !asked.has(c)) ??
+      chooseCell(view, { model: q.model, exclude: asked, now: Date.now(), random: Math.random });
+    if (cell === null || cell === undefined) break;
+    asked.add(cell);
+    const reply = await askCell(env, cell, cells, q);
+    heardFromCell(reply.summary);
+    if (reply.kind === "node") {
+      view.noteGranted(cell, q.model);
       return {
         kind: "node",
         node: reply.node,
         publicKey: reply.publicKey,
         slot: holdLease(env, ctx, cell, reply.lease),
       };
+    }
+    if (reply.kind === "saturated") full++;
     if (REFUSAL_RANK[reply.kind] > REFUSAL_RANK[refusal.kind]) refusal = { kind: reply.kind };
   }
   return refusal;
+}
+
+async function askCell(env: Env, cell: number, cells: number, q: SlotQuery): Promise<AcquireReply> {
+  const request = {
+    cell,
+    cells,
+    model: q.model,
+    controls: q.controls,
+    exclude: [...q.exclude],
+    attempt: q.attempt,
+    bound: q.bound,
+  };
+  return (await admissionCell(env, cell).acquire(request, Date.now())) as AcquireReply;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cellOf } from "./cells.js";
+import { cellOf, controlledCells } from "./cells.js";
 
 const ids = Array.from({ length: 20_000 }, (_, i) => `node-${i.toString(36)}-${(i * 7919).toString(16)}`);
 
@@ -36,5 +36,39 @@ describe("cellOf", () => {
   it("refuses a cell count that is not a positive integer", () => {
     expect(() => cellOf("n", 0)).toThrow(RangeError);
     expect(() => cellOf("n", 1.5)).toThrow(RangeError);
+  });
+});
+
+describe("controlledCells", () => {
+  const cells = 7;
+  const [a, b, c] = ids.filter((id, i, all) => all.findIndex((o) => cellOf(o, cells) === cellOf(id, cells)) === i);
+  if (!a || !b || !c) throw new Error("need three nodes in three cells");
+  const none = new Set<string>();
+
+  it("names nothing for a request without node controls", () => {
+    expect(controlledCells({ order: [], only: null, allowFallbacks: true }, none, cells)).toEqual({
+      first: [],
+      allowed: null,
+    });
+  });
+
+  it("asks the cells of the client's order first, in its order, leaving out nodes already tried", () => {
+    const controls = { order: [b, a, c], only: null, allowFallbacks: true };
+    expect(controlledCells(controls, none, cells).first).toEqual([
+      cellOf(b, cells),
+      cellOf(a, cells),
+      cellOf(c, cells),
+    ]);
+    expect(controlledCells(controls, new Set([b]), cells).first).toEqual([cellOf(a, cells), cellOf(c, cells)]);
+    expect(controlledCells(controls, none, cells).allowed).toBeNull();
+  });
+
+  it("allows only the cells of `only`, or of `order` without fallbacks", () => {
+    expect(controlledCells({ order: [], only: new Set([a, c]), allowFallbacks: true }, none, cells).allowed).toEqual(
+      new Set([cellOf(a, cells), cellOf(c, cells)]),
+    );
+    expect(controlledCells({ order: [b], only: null, allowFallbacks: false }, none, cells).allowed).toEqual(
+      new Set([cellOf(b, cells)]),
+    );
   });
 });

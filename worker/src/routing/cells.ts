@@ -31,3 +31,25 @@ export function cellOf(nodeId: string, cells: number): number {
   }
   return best;
 }
+
+/** Where a request's node controls point among the cells. */
+export interface ControlledCells {
+  /** Cells of the nodes the client wants tried first (`order`), in that order, once each, leaving out tried nodes. */
+  first: number[];
+  /** The only cells that can have a node the client allows (`only`, or `order` without fallbacks); null: any. */
+  allowed: ReadonlySet<number> | null;
+}
+
+export function controlledCells(
+  controls: { order: readonly string[]; only: ReadonlySet<string> | null; allowFallbacks: boolean },
+  tried: ReadonlySet<string>,
+  cells: number,
+): ControlledCells {
+  const first: number[] = [];
+  for (const id of controls.order) {
+    const cell = cellOf(id, cells);
+    if (!tried.has(id) && !first.includes(cell)) first.push(cell);
+  }
+  const named = controls.only ?? (controls.allowFallbacks || controls.order.length === 0 ? null : controls.order);
+  return { first, allowed: named === null ? null : new Set([...named].map((id) => cellOf(id, cells))) };
+}

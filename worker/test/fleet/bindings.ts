@@ -14,6 +14,9 @@ export const TEST_BINDINGS = {
   SESSION_SILENCE_LIMIT_MS: "2000",
   // A dropped session's node stays listed for 2 × this + 1 s (limits/session-timing.ts).
   SESSION_RECONNECT_WINDOW_MS: "200",
+  // Several admission cells, as production has: a test's nodes land in different cells (routing/cells.ts), so every
+  // test of the request path also checks that isolates find nodes across cells.
+  ADMISSION_CELLS: "3",
 };
 
 /** Each test file routes its own models, so files sharing the one registry do not disturb each other. */

@@ -6,8 +6,15 @@ import { nodeUrlPolicy } from "../../limits/node-url-policy.js";
 import { parsePriceCeilings } from "../../billing/price-ceiling.js";
 import { allowedNodes, toRouteNode } from "../node-registry/route-nodes.js";
 import {
+  addTerms,
   buildTable,
   LeaseBook,
+  modelSummary,
+  NO_TERMS,
+  summarizeCell,
+  summaryTerms,
+  type CellModelSummary,
+  type ModelPool,
   noteLoad,
   observeInTable,
   OutcomeMemory,
@@ -19,13 +26,18 @@ import {
   type RoutingTable,
 } from "../../routing/index.js";
 import { migrate } from "../migrations.js";
-import { nodeRegistry } from "../names.js";
+import { summaryToJson, type CellSummaryJson } from "../cell-directory/cell-directory.js";
+import { cellDirectory, nodeRegistry } from "../names.js";
 import { CELL_MIGRATIONS } from "./schema.js";
 
 /** A lease lapses this long after it was granted or last renewed: what a holder that vanished costs its node. */
 export const LEASE_TTL_MS = 60_000;
 /** The cell's node list is read again from the registry this often while requests come. */
 export const CELL_REFRESH_MS = 1_000;
+/** A model's summary is computed at most this often (it walks the model's nodes); isolates allow for their grants. */
+const SUMMARY_REUSE_MS = 50;
+/** The cell reports its whole summary to the directory this often while it admits requests. */
+export const DIRECTORY_REPORT_MS = 1_000;
 /** Outcomes go on to the registry (which keeps reputation across cells and restarts) in batches this often. */
 const OUTCOME_BATCH_MS = 200;
 
@@ -43,10 +55,13 @@ export interface AcquireRequest {
   bound: AffordBound | null;
 }
 
-export type AcquireReply =
+export type Granted =
   | { kind: "node"; lease: Lease; node: RouteNode; publicKey: string; explored: boolean }
   /** No node of this cell serves the model / passes the controls / has a free slot. */
   | { kind: "unknown_model" | "no_eligible" | "saturated" };
+
+/** Every reply carries the cell's summary for the model as it is now: the asking isolate's view of it, refreshed. */
+export type AcquireReply = Granted & { summary: CellSummaryJson };
 
 interface CellView {
   cell: number;
@@ -70,6 +85,9 @@ export class AdmissionCell extends DurableObject<Env> {
   private reading: { generation: number; cell: number; cells: number; view: Promise<CellView> } | null = null;
   /** Bumped by every listing change the registry reports: a view read for an older one is not used again. */
   private generation = 0;
+  /** Each model's summary as last computed (see SUMMARY_REUSE_MS). */
+  private readonly summaries = new Map<string, CellModelSummary & { at: number }>();
+  private reportedAt = -Infinity;
   private readonly unwritten = new OutcomeMemory();
   private readonly outcomes: Batcher<Outcome>;
 
@@ -96,8 +114,16 @@ export class AdmissionCell extends DurableObject<Env> {
 
   /** Picks a node with a free slot for the request and takes the slot (a lease), or says why none. */
   async acquire(req: AcquireRequest, now: number): Promise<AcquireReply> {
-    const view = await this.viewFor(req.cell, req.cells, Date.now());
+    const wall = Date.now();
+    const view = await this.viewFor(req.cell, req.cells, wall);
     this.expire(now);
+    const granted = this.grant(view, req, now);
+    this.reportToDirectory(view, wall);
+    const reply: AcquireReply = { ...granted, summary: this.summaryOf(view, req.model, wall) };
+    return reply;
+  }
+
+  private grant(view: CellView, req: AcquireRequest, now: number): Granted {
     const { bound } = req;
     const picked = pickNode(view.table, {
       model: req.model,
@@ -128,7 +154,35 @@ export class AdmissionCell extends DurableObject<Env> {
       lease.expiresAt,
     );
     noteLoad(view.table, node.id, this.book.held(node.id), now);
+    this.summaries.delete(req.model);
     return { kind: "node", lease, node, publicKey: view.publicKeys.get(node.id) ?? "", explored: picked.explored };
+  }
+
+  /** The model's figures now (recomputed at most every SUMMARY_REUSE_MS, or after a grant). */
+  private summaryOf(view: CellView, model: string, wall: number): CellSummaryJson {
+    let summary = this.summaries.get(model);
+    if (!summary || wall - summary.at >= SUMMARY_REUSE_MS) {
+      const pool = view.table.pools.get(model);
+      let sum = NO_TERMS;
+      for (const node of pool?.nodes ?? [])
+        sum = addTerms(sum, summaryTerms(pool as ModelPool, node, this.book.held(node.id), wall));
+      summary = { ...modelSummary(sum, pool?.nodes.length ?? 0), at: wall };
+      this.summaries.set(model, summary);
+    }
+    const { at, ...figures } = summary;
+    return { cell: view.cell, at, models: { [model]: figures } };
+  }
+
+  /** About once a second while requests come: the whole summary to the directory isolates read. */
+  private reportToDirectory(view: CellView, wall: number): void {
+    if (wall - this.reportedAt < DIRECTORY_REPORT_MS) return;
+    this.reportedAt = wall;
+    const summary = summaryToJson(summarizeCell(view.cell, view.table, (node) => this.book.held(node.id), wall));
+    this.ctx.waitUntil(
+      cellDirectory(this.env)
+        .report(summary)
+        .catch((err: unknown) => console.error("reporting to the cell directory failed", String(err))),
+    );
   }
 
   /** Gives leases back, each with what its attempt taught (null: nothing, e.g. passed over before it was asked). */
