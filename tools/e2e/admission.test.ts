@@ -7,6 +7,8 @@ import { CHAT_MODEL, startCluster, TRANSPORTS, type Cluster } from "./support/cl
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
 
 const ISOLATES = 4;
+/** Two admission cells, so the isolates also choose between cells (the three nodes fall where cellOf puts them). */
+const CELLS = { ADMISSION_CELLS: "2" };
 const CAPACITY = 4;
 const BACKEND_LATENCY_MS = 100;
 
@@ -59,6 +61,7 @@ describe.each(TRANSPORTS)(`admission across ${ISOLATES} isolates (%s)`, E2E, (tr
       name: `admission-${transport}`,
       session: transport === "session",
       isolates: ISOLATES,
+      vars: CELLS,
       nodes: [0, 1, 2].map(() => ({ latencyMs: BACKEND_LATENCY_MS, capacity: CAPACITY })),
     });
   }, SETUP_TIMEOUT_MS);
@@ -98,6 +101,7 @@ describe.each(TRANSPORTS)(`a burst on a freshly joined mesh across ${ISOLATES} i
       name: `burst-${transport}`,
       session: transport === "session",
       isolates: ISOLATES,
+      vars: CELLS,
       nodes: [0, 1, 2].map(() => ({ latencyMs: BACKEND_LATENCY_MS, capacity: BURST_CAPACITY })),
     });
   }, SETUP_TIMEOUT_MS);
