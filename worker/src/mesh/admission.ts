@@ -55,6 +55,7 @@ export async function acquireSlot(env: Env, ctx: ExecutionContext, q: SlotQuery)
   if (allowed) for (let cell = 0; cell < cells; cell++) if (!allowed.has(cell)) asked.add(cell);
   let full = 0;
   let refusal: Exclude<SlotResult, { kind: "node" }> = { kind: "unknown_model" };
+  let lastError: unknown = null;
   while (full < MAX_CELL_TRIES && asked.size < cells) {
     // The cells of the nodes the client put first, in its order; then the view's choice.
     const cell =
@@ -62,7 +63,17 @@ export async function acquireSlot(env: Env, ctx: ExecutionContext, q: SlotQuery)
       chooseCell(view, { model: q.model, exclude: asked, now: Date.now(), random: Math.random });
     if (cell === null || cell === undefined) break;
     asked.add(cell);
-    const reply = await askCell(env, cell, cells, q);
+    let reply: AcquireReply;
+    try {
+      reply = await askCell(env, cell, cells, q);
+    } catch (err) {
+      // A cell that cannot answer (overloaded, restarting) is one more full cell; if none answers, the client hears
+      // why (an overloaded object is a 503 gateway_busy). A lease it granted anyway lapses on its own.
+      lastError = err;
+      full++;
+      continue;
+    }
+    lastError = null;
     heardFromCell(reply.summary);
     if (reply.kind === "node") {
       view.noteGranted(cell, q.model);
@@ -76,6 +87,7 @@ export async function acquireSlot(env: Env, ctx: ExecutionContext, q: SlotQuery)
     if (reply.kind === "saturated") full++;
     if (REFUSAL_RANK[reply.kind] > REFUSAL_RANK[refusal.kind]) refusal = { kind: reply.kind };
   }
+  if (lastError !== null && refusal.kind === "unknown_model") throw lastError;
   return refusal;
 }
 
