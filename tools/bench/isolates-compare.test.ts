@@ -106,6 +106,7 @@ describe("compareIsolates and formatIsolates", () => {
     expect(text).toMatch(/c=1 p50 ms\s+10\.000\s+12\.000\s+1\.20x/);
     expect(text).toMatch(/lease \(admit\) c=1 p50 ms\s+2\.0\s+3\.0\s+1\.50x/);
     expect(text).toMatch(/lease share of c=1 p50\s+20\.0%\s+25\.0%\s+1\.25x/);
+    expect(text).toMatch(/lease \(admit\) c=1 mean ms\s+2\.00\s+3\.00\s+1\.50x/);
     expect(text).toMatch(/gateway CPU µs\/request \(c=32\)\s+1000\s+2000\s+2\.00x/);
     expect(lines.at(-1)).toBe("reproduce: npm run bench -- --only isolates");
   });
