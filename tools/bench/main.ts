@@ -107,7 +107,7 @@ time on tables of 100, 1,000 and 10,000 live nodes, and nodes held on WebSocket 
 10,000 with npm run bench:sessions).
 Results are also written to ${RESULTS_FILE}; the pieces' own output goes to ${LOG_FILE}.
 
-  --quick     a short run (~1.5 min) for a smoke test; numbers are noisier
+  --quick     a short run (~2 min) for a smoke test; numbers are noisier
   --only isolates
               only the 1 vs ${ISOLATES} isolates comparison (after starting the stack); prints its table and writes
               no results file
