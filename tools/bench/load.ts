@@ -12,6 +12,8 @@ export interface Probe {
   countEvents?: boolean;
   /** The node that must answer (the gateway's `x-meshgate-node`): any other makes the sample a failure. */
   expectNode?: string;
+  /** Keep the answer's Server-Timing header (as it came; parsed after the clock stops, off the measured path). */
+  keepServerTiming?: boolean;
 }
 
 export interface Sample {
@@ -32,6 +34,8 @@ export interface Sample {
    */
   eventArrivals: number;
   bytes: number;
+  /** The Server-Timing header, when the probe asked to keep it and the answer had one; otherwise null. */
+  serverTiming: string | null;
 }
 
 /** A keep-alive pool of exactly `concurrency` sockets, Nagle off, so request n+1 reuses request n's connection. */
@@ -58,6 +62,12 @@ function answerError(probe: Probe, res: IncomingMessage): string | null {
   return node === probe.expectNode ? null : `answered by node ${String(node)}, not ${probe.expectNode}`;
 }
 
+/** Node joins a repeated Server-Timing header into one string itself (only set-cookie comes as an array). */
+function serverTimingOf(res: IncomingMessage): string | null {
+  const value = res.headers["server-timing"];
+  return typeof value === "string" ? value : null;
+}
+
 export function send(agent: Agent, probe: Probe): Promise<Sample> {
   return new Promise((resolve) => {
     const started = process.hrtime.bigint();
@@ -79,6 +89,7 @@ export function send(agent: Agent, probe: Probe): Promise<Sample> {
         events,
         eventArrivals,
         bytes,
+        serverTiming: null,
       });
     const req = request(
       probe.url,
@@ -108,6 +119,7 @@ export function send(agent: Agent, probe: Probe): Promise<Sample> {
             events,
             eventArrivals,
             bytes,
+            serverTiming: probe.keepServerTiming ? serverTimingOf(res) : null,
           });
         });
         res.on("error", (err) => fail(res.statusCode ?? 0, err));

@@ -23,6 +23,8 @@ import {
   type HeartbeatPathOptions,
 } from "./heartbeats/heartbeat-path-bench.js";
 import { formatHeartbeatVerify, heartbeatVerifyPhase } from "./heartbeats/heartbeat-verify-bench.js";
+import { ISOLATES, isolatesPhase } from "./isolates-bench.js";
+import { formatIsolates } from "./isolates-compare.js";
 import { formatReport, writeResults, type BenchResults } from "./report.js";
 import { formatRoutingBench, runRoutingBench, type RoutingBenchOptions } from "./routing/routing-bench.js";
 import { sessionVsDirectPhase } from "./session-vs-direct.js";
@@ -90,20 +92,25 @@ const HEARTBEAT_PATH_QUICK: HeartbeatPathOptions = { nodes: 400, rounds: 2, conc
 const ROUTING_FULL: RoutingBenchOptions = { sizes: [100, 1_000, 10_000], decisions: 100_000 };
 const ROUTING_QUICK: RoutingBenchOptions = { sizes: [100, 1_000, 10_000], decisions: 10_000 };
 
-const HELP = `Usage: npm run bench [-- --quick]
+const HELP = `Usage: npm run bench [-- --quick] [--only isolates]
 
 Starts a simulated backend, a node agent, the Meshgate gateway and a bare pass-through Worker (both under workerd),
 measures latency, throughput, streaming and CPU per request for each path, and prints them against the targets.
 Then compares the same request through the gateway to that agent (direct) and to a second agent in session mode
 (it dials the gateway; requests come down its WebSocket), each pinned with provider.only, and streams through a
-third agent in session mode that sends its answers in frames coalesced over ${COALESCE_MS} ms.
+third agent in session mode that sends its answers in frames coalesced over ${COALESCE_MS} ms. Last, the request
+path through a second gateway served by ${ISOLATES} isolates next to the first (1 isolate), with the time each request
+spends taking its node's slot from an admission cell (Server-Timing admit).
 First measures heartbeat signature verification in one workerd isolate (WebCrypto against @noble/ed25519), and
 heartbeats accepted per second through the whole gateway path into one NodeRegistry, the router's decision
 time on tables of 100, 1,000 and 10,000 live nodes, and nodes held on WebSocket sessions (2,000; 500 with --quick;
 10,000 with npm run bench:sessions).
 Results are also written to ${RESULTS_FILE}; the pieces' own output goes to ${LOG_FILE}.
 
-  --quick     a short run (~1.5 min) for a smoke test; numbers are noisier
+  --quick     a short run (~2 min) for a smoke test; numbers are noisier
+  --only isolates
+              only the 1 vs ${ISOLATES} isolates comparison (after starting the stack); prints its table and writes
+              no results file
   -h, --help  show this help
 `;
 
@@ -126,12 +133,10 @@ function get<T>(map: ReadonlyMap<Target["id"], T>, id: Target["id"]): T {
   return value;
 }
 
-async function run(quick: boolean): Promise<BenchResults> {
-  const sizes = quick ? QUICK : FULL;
-  const facts = machineFacts();
+function startBenchStack(): Promise<Stack> {
   // MESHGATE_INSPECTOR_PORT=9229 opens the gateway's V8 inspector, to take a CPU profile (DevTools) while it runs.
   const inspectorPort = Number(process.env["MESHGATE_INSPECTOR_PORT"]) || undefined;
-  const stack = await startStack(
+  return startStack(
     {
       tokenIntervalMs: TOKEN_INTERVAL_MS,
       backendLatencyMs: BACKEND_LATENCY_MS,
@@ -139,6 +144,21 @@ async function run(quick: boolean): Promise<BenchResults> {
     },
     progress,
   );
+}
+
+const isolatesCommand = (quick: boolean): string => `npm run bench -- ${quick ? "--quick " : ""}--only isolates`;
+
+/** The isolates phase alone, on a stack of its own. */
+async function runIsolatesOnly(quick: boolean): Promise<void> {
+  const stack = await startBenchStack();
+  const result = await isolatesPhase(stack, quick ? QUICK : FULL, isolatesCommand(quick), progress);
+  process.stdout.write(`\n${formatIsolates(result)}\n`);
+}
+
+async function run(quick: boolean): Promise<BenchResults> {
+  const sizes = quick ? QUICK : FULL;
+  const facts = machineFacts();
+  const stack = await startBenchStack();
   const targets = await buildTargets(stack);
   const meters = [
     stack.meters.meshgate,
@@ -190,6 +210,8 @@ async function run(quick: boolean): Promise<BenchResults> {
   });
   const measuredSeconds = (Date.now() - measuringSince) / 1000;
   const { latency, throughput, stream, streamCpu, sessionVsDirect } = measuring.result;
+  // After the window above: its second workerd would otherwise count as other processes' load there.
+  const isolates = await isolatesPhase(stack, sizes, isolatesCommand(quick), progress);
 
   const results: TargetResult[] = targets.map((t) => ({
     id: t.id,
@@ -210,6 +232,7 @@ async function run(quick: boolean): Promise<BenchResults> {
     cpuMeters: meters.map((m) => m.label),
     streamCpu,
     sessionVsDirect,
+    isolates,
     verdicts: judge(results, {
       meshgateUs: streamCpuOf(streamCpu, "meshgate"),
       bareUs: streamCpuOf(streamCpu, "bare"),
@@ -226,9 +249,36 @@ function sessionOptions(quick: boolean, heartbeatCpuUs: number | null): SessionB
   };
 }
 
+/** Every phase, then the tables and the results file. */
+async function runAll(quick: boolean): Promise<void> {
+  // First, each with its own workerd, stopped before the request phases start their stack.
+  const heartbeats = await heartbeatVerifyPhase(quick ? HEARTBEATS_QUICK : HEARTBEATS_FULL, progress);
+  const heartbeatPath = await heartbeatPathPhase(quick ? HEARTBEAT_PATH_QUICK : HEARTBEAT_PATH_FULL, progress);
+  const routingOptions = quick ? ROUTING_QUICK : ROUTING_FULL;
+  progress(`routing: ${routingOptions.decisions} decisions per table size`);
+  const routing = runRoutingBench(routingOptions);
+  const sessions = await sessionBenchPhase(sessionOptions(quick, heartbeatPath.cpu.workerdUs), progress);
+  const results = await run(quick);
+  process.stdout.write(formatReport(results));
+  process.stdout.write(`\n${formatHeartbeatVerify(heartbeats)}\n${formatHeartbeatPath(heartbeatPath)}`);
+  process.stdout.write(
+    `\n${formatRoutingBench(routing, `node --import tsx tools/bench/routing/run.ts --decisions ${routingOptions.decisions}`)}`,
+  );
+  process.stdout.write(`\n${formatSessionBench(sessions)}`);
+  writeResults(RESULTS_FILE, { ...results, heartbeats, heartbeatPath, routing, sessions });
+  progress(`results in ${RESULTS_FILE}`);
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+  const { values } = parseArgs({
+    options: { quick: { type: "boolean" }, only: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
   if (values.help) return void process.stdout.write(HELP);
+  if (values.only !== undefined && values.only !== "isolates") {
+    process.stderr.write(`--only takes "isolates", not ${JSON.stringify(values.only)}\n\n${HELP}`);
+    process.exitCode = 2;
+    return;
+  }
   installShutdownHandlers();
   // On Ctrl-C the running phase fails as its processes stop: report the interruption, not that failure.
   let interrupted = false;
@@ -239,22 +289,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   try {
     const quick = values.quick === true;
-    // First, each with its own workerd, stopped before the request phases start their stack.
-    const heartbeats = await heartbeatVerifyPhase(quick ? HEARTBEATS_QUICK : HEARTBEATS_FULL, progress);
-    const heartbeatPath = await heartbeatPathPhase(quick ? HEARTBEAT_PATH_QUICK : HEARTBEAT_PATH_FULL, progress);
-    const routingOptions = quick ? ROUTING_QUICK : ROUTING_FULL;
-    progress(`routing: ${routingOptions.decisions} decisions per table size`);
-    const routing = runRoutingBench(routingOptions);
-    const sessions = await sessionBenchPhase(sessionOptions(quick, heartbeatPath.cpu.workerdUs), progress);
-    const results = await run(quick);
-    process.stdout.write(formatReport(results));
-    process.stdout.write(`\n${formatHeartbeatVerify(heartbeats)}\n${formatHeartbeatPath(heartbeatPath)}`);
-    process.stdout.write(
-      `\n${formatRoutingBench(routing, `node --import tsx tools/bench/routing/run.ts --decisions ${routingOptions.decisions}`)}`,
-    );
-    process.stdout.write(`\n${formatSessionBench(sessions)}`);
-    writeResults(RESULTS_FILE, { ...results, heartbeats, heartbeatPath, routing, sessions });
-    progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in ${RESULTS_FILE}`);
+    if (values.only === "isolates") await runIsolatesOnly(quick);
+    else await runAll(quick);
+    progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } catch (err) {
     // Ctrl-C signals workerd too (Miniflare starts it in our process group), so a phase can fail on the dead gateway
     // before our own SIGINT handler has run: give the signal a moment before calling this a failure.

@@ -1,6 +1,8 @@
 // The three measurements taken for every target: sequential latency, closed-loop throughput (with the CPU each
 // process spent on it) and streamed time-to-first-byte. Every phase is preceded by its own warm-up, so JIT
 // compilation, connection set-up and per-isolate caches (API key, node snapshot) are paid before the clock starts.
+// The e2e tests' parser, not a copy of it: both read the same header the gateway writes.
+import { parseServerTiming } from "../e2e/support/routed.js";
 import { measureCpu, otherCores, type CpuMeter } from "./cpu.js";
 import { closedLoop, describeFailures, type Probe, type Sample } from "./load.js";
 import { nsToMs, ratePerSecond, summarize, type Summary } from "./stats.js";
@@ -25,12 +27,17 @@ export interface PhaseSizes {
   rounds: number;
 }
 
-export interface LatencyResult {
+/** Each Server-Timing entry's durations (ms), by entry name; present only when the probes kept the header. */
+export interface ServerTimings {
+  timingMs?: Record<string, Summary>;
+}
+
+export interface LatencyResult extends ServerTimings {
   /** Milliseconds, request written → response body ended. */
   latencyMs: Summary;
 }
 
-export interface ThroughputResult {
+export interface ThroughputResult extends ServerTimings {
   requests: number;
   seconds: number;
   requestsPerSecond: number;
@@ -63,6 +70,19 @@ function ensureAllOk(target: Target<string>, phase: string, samples: readonly Sa
 
 const mean = (samples: readonly Sample[], pick: (s: Sample) => number) =>
   samples.reduce((sum, s) => sum + pick(s), 0) / samples.length;
+
+/** The answers' Server-Timing entries summarized by name, or nothing when no answer kept its header. */
+export function serverTimings(samples: readonly Sample[]): ServerTimings {
+  const durations = new Map<string, number[]>();
+  for (const sample of samples)
+    for (const [name, ms] of parseServerTiming(sample.serverTiming)) {
+      const list = durations.get(name) ?? [];
+      list.push(ms);
+      durations.set(name, list);
+    }
+  if (durations.size === 0) return {};
+  return { timingMs: Object.fromEntries([...durations].map(([name, list]) => [name, summarize(list)])) };
+}
 
 /** Per-target samples, gathered in alternating rounds (see `interleaved`). */
 type SampleSets<Id extends string> = Map<Id, Sample[]>;
@@ -102,7 +122,10 @@ export async function latencyPhase<Id extends string>(
   await warmUp(targets, sizes.warmup, false);
   const sets = await interleaved(targets, sizes.latencyRequests, sizes.rounds, false, "latency");
   return new Map(
-    [...sets].map(([id, samples]) => [id, { latencyMs: summarize(samples.map((s) => nsToMs(s.totalNs))) }]),
+    [...sets].map(([id, samples]) => [
+      id,
+      { latencyMs: summarize(samples.map((s) => nsToMs(s.totalNs))), ...serverTimings(samples) },
+    ]),
   );
 }
 
@@ -134,6 +157,7 @@ export async function throughputPhase(
     requestsPerSecond: ratePerSecond(result.samples.length, result.elapsedNs),
     latencyMs: summarize(result.samples.map((s) => nsToMs(s.totalNs))),
     cpuUsPerRequest,
+    ...serverTimings(result.samples),
   };
 }
 

@@ -6,6 +6,7 @@ import type { HeartbeatPathResult } from "./heartbeats/path-format.js";
 import type { MachineFacts } from "./machine.js";
 import type { PhaseSizes } from "./phases.js";
 import type { RoutingSizeResult } from "./routing/routing-bench.js";
+import { formatIsolates, type IsolatesComparison } from "./isolates-compare.js";
 import { formatSessionVsDirect, type SessionVsDirect } from "./session-compare.js";
 import type { SessionBenchResult } from "./sessions/result.js";
 import type { StreamCpuResult } from "./stream-cpu.js";
@@ -34,6 +35,8 @@ export interface BenchResults {
   streamCpu: StreamCpuResult[];
   /** The same request through the gateway to the direct agent and to the session agent. */
   sessionVsDirect?: SessionVsDirect;
+  /** The request path through a gateway of one isolate and one of several, with the lease time per request. */
+  isolates?: IsolatesComparison;
 }
 
 const ms = (v: number) => v.toFixed(3);
@@ -147,6 +150,7 @@ export function formatReport(r: BenchResults): string {
     ``,
     verdictTable(r.verdicts),
     ...(r.sessionVsDirect ? [``, formatSessionVsDirect(r.sessionVsDirect)] : []),
+    ...(r.isolates ? [``, formatIsolates(r.isolates)] : []),
     ...warning,
     ``,
   ].join("\n");

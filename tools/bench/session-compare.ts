@@ -79,12 +79,12 @@ export function median(values: readonly number[]): number {
 }
 
 /** Each of `keys`' median over `rounds`, figure by figure (not the round whose throughput is the median). */
-function medianOf<K extends keyof PathRound>(
-  rounds: readonly Pick<PathRound, K>[],
+export function medianOf<K extends string>(
+  rounds: readonly Record<K, number>[],
   keys: readonly K[],
-): Pick<PathRound, K> {
+): Record<K, number> {
   if (rounds.length === 0) throw new Error("no rounds to take the median of");
-  const medians = {} as Pick<PathRound, K>;
+  const medians = {} as Record<K, number>;
   for (const key of keys) medians[key] = median(rounds.map((r) => r[key]));
   return medians;
 }
@@ -140,15 +140,26 @@ export function compare(
   return { sizes, direct, session, ratios, coalesced };
 }
 
-/** The table's rows: label, figure, decimals. */
-function rows(s: ComparisonSizes): [string, RatioKey, number][] {
-  const c = `c=${s.concurrency}`;
+/** Figures every comparison of the request path prints first. */
+type RequestKey = "latencyP50" | "latencyP99" | "requestsPerSecond" | "loadedP50Ms" | "gatewayCpuUsPerRequest";
+
+/** The request path's rows of a comparison table (label, figure, decimals), for loops at `concurrency`. */
+export function requestRows(concurrency: number): [string, RequestKey, number][] {
+  const c = `c=${concurrency}`;
   return [
     ["c=1 p50 ms", "latencyP50", 3],
     ["c=1 p99 ms", "latencyP99", 3],
     [`${c} req/s`, "requestsPerSecond", 0],
     [`${c} p50 ms`, "loadedP50Ms", 3],
     [`gateway CPU µs/request (${c})`, "gatewayCpuUsPerRequest", 0],
+  ];
+}
+
+/** The table's rows: label, figure, decimals. */
+function rows(s: ComparisonSizes): [string, RatioKey, number][] {
+  const c = `c=${s.concurrency}`;
+  return [
+    ...requestRows(s.concurrency),
     [`agent CPU µs/request (${c})`, "agentCpuUsPerRequest", 0],
     ["gateway CPU µs/50-event stream", "gatewayCpuUsPerStream", 0],
     ["agent CPU µs/50-event stream", "agentCpuUsPerStream", 0],
@@ -157,7 +168,7 @@ function rows(s: ComparisonSizes): [string, RatioKey, number][] {
 }
 
 /** First column left-aligned, the others right-aligned, two spaces apart. */
-function renderTable(header: readonly string[], body: readonly (readonly string[])[]): string[] {
+export function renderTable(header: readonly string[], body: readonly (readonly string[])[]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] ?? "").length)));
   const line = (cells: readonly string[]) =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[0] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ");

@@ -16,7 +16,7 @@ import {
 } from "./session-compare.js";
 import { COALESCE_MS, type Stack } from "./stack.js";
 import { measureStreams } from "./stream-cpu.js";
-import { pinnedTarget } from "./targets.js";
+import { gatewayTarget } from "./targets.js";
 
 export interface SessionVsDirectSizes extends PhaseSizes {
   /** Streams per path, over all rounds. */
@@ -32,7 +32,7 @@ interface Path {
 
 function paths(stack: Stack): Path[] {
   const path = (id: PathId, label: string, node: string, agent: CpuMeter): Path => ({
-    target: pinnedTarget(id, label, stack.gatewayUrl, stack.apiKey, node),
+    target: gatewayTarget(id, label, stack.gatewayUrl, stack.apiKey, node, { pinned: true }),
     node,
     agent,
   });

@@ -5,7 +5,7 @@
 import { mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_SIM_MODELS } from "@meshgate/sim-backend";
-import { generateDevVars } from "../gateway/dev-vars.js";
+import { generateDevVars, type DevVars } from "../gateway/dev-vars.js";
 import { startGateway, type Gateway } from "../gateway/gateway.js";
 import { MESHGATE_DIR, REPO_ROOT } from "../gateway/paths.js";
 import { createApiKey } from "../gateway/admin.js";
@@ -43,6 +43,8 @@ export interface Stack {
   coalescedNodeId: string;
   bareUrl: string;
   gatewayUrl: string;
+  /** Sinks into the bench's log file, for pieces a phase starts of its own. */
+  log: (name: string) => LineSink;
   apiKey: string;
   gatewaySeed: string;
   meters: {
@@ -91,7 +93,7 @@ export function spawnBackend(opts: StackOptions, sink: LineSink): ManagedProcess
   });
 }
 
-function pidOf(gateway: Gateway, what: string): number {
+export function pidOf(gateway: Gateway, what: string): number {
   if (gateway.pid === undefined)
     throw new Error(`cannot find the workerd process of the ${what} (CPU accounting needs Linux /proc)`);
   return gateway.pid;
@@ -125,6 +127,26 @@ async function startCoalescingAgent(
   return { process: child, nodeId: m[1] ?? "" };
 }
 
+/** An agent the gateway dials (every model the backend serves), once the gateway lists it. */
+export async function startDirectAgent(
+  gatewayUrl: string,
+  backendUrl: string,
+  name: string,
+  keyFile: string,
+  sink: (name: string) => LineSink,
+): Promise<NodeAgent> {
+  const agent = await startNodeAgent({
+    gatewayUrl,
+    upstreamUrl: backendUrl,
+    capacity: CAPACITY,
+    name,
+    keyFile: join(BENCH_DIR, keyFile),
+    sink: sink(name),
+  });
+  await waitForNode(gatewayUrl, agent.nodeId);
+  return agent;
+}
+
 interface Agents {
   direct: NodeAgent;
   session: NodeAgent;
@@ -142,13 +164,7 @@ async function startAgents(
   progress: (line: string) => void,
 ): Promise<Agents> {
   const common = { gatewayUrl, upstreamUrl: backendUrl, capacity: CAPACITY };
-  const direct = await startNodeAgent({
-    ...common,
-    name: "node-agent",
-    keyFile: join(BENCH_DIR, "node-key.json"),
-    sink: sink("node-agent"),
-  });
-  await waitForNode(gatewayUrl, direct.nodeId);
+  const direct = await startDirectAgent(gatewayUrl, backendUrl, "node-agent", "node-key.json", sink);
   progress(`node agent      ${direct.url} (pid ${direct.process.pid}), registered as ${direct.nodeId}`);
   const session = await startNodeAgent({
     ...common,
@@ -168,6 +184,34 @@ async function startAgents(
   return { direct, session, coalesced };
 }
 
+export interface Meshgate {
+  gateway: Gateway;
+  apiKey: string;
+  /** The Worker's secrets (fresh ones), among them the key it signs requests to nodes with. */
+  vars: DevVars;
+}
+
+/** A Meshgate gateway with fresh secrets, in-memory state and an API key; `isolates` copies of the Worker (default 1). */
+export async function startMeshgate(
+  sink: LineSink,
+  opts: { inspectorPort?: number | undefined; isolates?: number } = {},
+): Promise<Meshgate> {
+  const vars = generateDevVars();
+  const gateway = await startGateway({
+    vars,
+    sink,
+    ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
+    ...(opts.isolates ? { isolates: opts.isolates } : {}),
+  });
+  try {
+    const { key } = await createApiKey(gateway.url, vars.ADMIN_TOKEN, "bench");
+    return { gateway, apiKey: key, vars };
+  } catch (err) {
+    await gateway.stop();
+    throw err;
+  }
+}
+
 export async function startStack(opts: StackOptions, progress: (line: string) => void): Promise<Stack> {
   const sink = logSinks();
   const backend = spawnBackend(opts, sink("sim-backend"));
@@ -178,14 +222,8 @@ export async function startStack(opts: StackOptions, progress: (line: string) =>
   const bare = await startBareWorker(backendUrl, sink("bare-worker"));
   progress(`bare Worker     ${bare.url} (workerd pid ${bare.pid ?? "?"})`);
 
-  const vars = generateDevVars();
-  const gateway = await startGateway({
-    vars,
-    sink: sink("gateway"),
-    ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
-  });
+  const { gateway, apiKey, vars } = await startMeshgate(sink("gateway"), { inspectorPort: opts.inspectorPort });
   progress(`Meshgate        ${gateway.url} (workerd pid ${gateway.pid ?? "?"})`);
-  const { key: apiKey } = await createApiKey(gateway.url, vars.ADMIN_TOKEN, "bench");
 
   const agents = await startAgents(gateway.url, backendUrl, sink, progress);
   return {
@@ -196,6 +234,7 @@ export async function startStack(opts: StackOptions, progress: (line: string) =>
     coalescedNodeId: agents.coalesced.nodeId,
     bareUrl: bare.url,
     gatewayUrl: gateway.url,
+    log: sink,
     apiKey,
     gatewaySeed: vars.GATEWAY_SIGNING_KEY,
     meters: {

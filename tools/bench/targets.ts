@@ -38,19 +38,21 @@ const NODE_STREAM_BODY = Buffer.from(
   JSON.stringify({ model: MODEL, messages, stream: true, ...pace, stream_options: { include_usage: true } }),
 );
 
+/** What is checked or kept of each answer: the node that must answer, and whether to keep its Server-Timing. */
+type AnswerChecks = Pick<Probe, "expectNode" | "keepServerTiming">;
+
 function fixedTarget<Id extends string>(
   id: Id,
   label: string,
   url: string,
   apiKey: string,
   bodies: ReturnType<typeof chatBodies>,
-  expectNode?: string,
+  checks: AnswerChecks = {},
 ): Target<Id> {
   // The same headers everywhere (the backend and bare Worker ignore the key) so request sizes are identical.
   const headers = { "content-type": "application/json", authorization: `Bearer ${apiKey}` };
-  const node = expectNode === undefined ? {} : { expectNode };
-  const plain: Probe = { url, headers, body: bodies.plain, ...node };
-  const streamed: Probe = { url, headers, body: bodies.streamed, countEvents: true, ...node };
+  const plain: Probe = { url, headers, body: bodies.plain, ...checks };
+  const streamed: Probe = { url, headers, body: bodies.streamed, countEvents: true, ...checks };
   return {
     id,
     label,
@@ -63,18 +65,26 @@ function fixedTarget<Id extends string>(
  * node that must answer each request through the gateway (checked, not requested).
  */
 export function plainTarget(id: TargetId, label: string, baseUrl: string, apiKey: string, expectNode?: string): Target {
-  return fixedTarget(id, label, baseUrl + CHAT_PATH, apiKey, chatBodies(MODEL), expectNode);
+  const checks = expectNode === undefined ? {} : { expectNode };
+  return fixedTarget(id, label, baseUrl + CHAT_PATH, apiKey, chatBodies(MODEL), checks);
 }
 
-/** The gateway, each request pinned to `nodeId` with `provider.only`, and answered by it (or the phase fails). */
-export function pinnedTarget<Id extends string>(
+/**
+ * The gateway, each answer checked to come from `nodeId`. `pinned`: the request names it with `provider.only` and asks
+ * for PAIR_MODEL, which several nodes serve; otherwise it asks for MODEL as `plainTarget` does. `keepServerTiming`: for
+ * the gateway's own breakdown of each request (isolates-bench.ts reads its `admit` entry).
+ */
+export function gatewayTarget<Id extends string>(
   id: Id,
   label: string,
   gatewayUrl: string,
   apiKey: string,
   nodeId: string,
+  opts: { pinned: boolean; keepServerTiming?: boolean },
 ): Target<Id> {
-  return fixedTarget(id, label, gatewayUrl + CHAT_PATH, apiKey, chatBodies(PAIR_MODEL, nodeId), nodeId);
+  const bodies = opts.pinned ? chatBodies(PAIR_MODEL, nodeId) : chatBodies(MODEL);
+  const checks = { expectNode: nodeId, ...(opts.keepServerTiming ? { keepServerTiming: true } : {}) };
+  return fixedTarget(id, label, gatewayUrl + CHAT_PATH, apiKey, bodies, checks);
 }
 
 /**
