@@ -2,7 +2,7 @@
 // process spent on it) and streamed time-to-first-byte. Every phase is preceded by its own warm-up, so JIT
 // compilation, connection set-up and per-isolate caches (API key, node snapshot) are paid before the clock starts.
 // The e2e tests' parser, not a copy of it: both read the same header the gateway writes.
-import { parseServerTiming } from "../e2e/support/routed.js";
+import { parseServerTiming } from "../gateway/server-timing.js";
 import { measureCpu, otherCores, type CpuMeter } from "./cpu.js";
 import { closedLoop, describeFailures, type Probe, type Sample } from "./load.js";
 import { nsToMs, ratePerSecond, summarize, type Summary } from "./stats.js";

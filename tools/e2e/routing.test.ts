@@ -130,10 +130,13 @@ describe("routing by measured speed", E2E, () => {
       }
       expect(a.node).toBe(id(MEDIUM));
       expect(a.attempts).toBe(1);
-      expect([...a.timing.keys()]).toEqual(["gateway", "node"]);
+      expect([...a.timing.keys()]).toEqual(["gateway", "admit", "node"]);
       const gateway = a.timing.get("gateway") ?? -1;
       const node = a.timing.get("node") ?? -1;
       expect(gateway).toBeGreaterThanOrEqual(0);
+      // Taking the node's slot from its admission cell is part of the gateway's own time.
+      expect(a.timing.get("admit") ?? -1).toBeGreaterThanOrEqual(0);
+      expect(a.timing.get("admit") ?? Infinity).toBeLessThanOrEqual(gateway);
       // The node cannot have answered before its backend's latency had passed; both fit in what the client waited.
       expect(node).toBeGreaterThanOrEqual(LATENCIES[MEDIUM] - 1);
       expect(gateway + node).toBeLessThanOrEqual(elapsed + 1);

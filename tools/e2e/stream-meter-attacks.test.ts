@@ -7,7 +7,7 @@ import { waitForNode } from "../gateway/nodes.js";
 import { startNodeAgent, type NodeAgent } from "../processes/index.js";
 import { CHAT_MODEL, startCluster, type Cluster } from "./support/cluster.js";
 import { quietSink } from "./support/quiet.js";
-import { parseServerTiming } from "./support/routed.js";
+import { parseServerTiming } from "../gateway/server-timing.js";
 import { startTamperingProxy, type TamperingProxy } from "./support/tampering-proxy.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
 

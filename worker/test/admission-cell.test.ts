@@ -147,4 +147,30 @@ describe("AdmissionCell", () => {
     const directory = await env.DIRECTORY.get(env.DIRECTORY.idFromName("directory")).read(Date.now());
     expect(directory.cells.some((c) => c.models[model] !== undefined)).toBe(true);
   });
+
+  it("learns from what a released lease's attempt taught, and passes it on to the registry", async () => {
+    const { cell, model } = await freshCell();
+    const now = Date.now();
+    const granted = (await cell.acquire(request(model), now)) as AcquireReply;
+    if (granted.kind !== "node") throw new Error("nothing granted");
+    const outcome = {
+      nodeId: granted.node.id,
+      model,
+      kind: "success" as const,
+      at: now,
+      ttftMs: 42,
+      tokens: 10,
+      streamMs: 100,
+      inFlight: null,
+    };
+    await cell.release([{ leaseId: granted.lease.id, outcome }], now);
+    const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
+    let samples = 0;
+    for (let i = 0; i < 50 && samples === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const listed = (await registry.snapshot(Date.now())).find((n) => n.id === granted.node.id);
+      samples = listed?.state.perf[model]?.samples ?? 0;
+    }
+    expect(samples).toBe(1);
+  });
 });

@@ -1,6 +1,7 @@
 // One chat request through the official SDK, reduced to what routing tests look at: which node answered, how many
 // nodes were tried, what Server-Timing said, and that a real answer came back. Routing controls (`provider`,
 // `models`) ride along as extra body fields, the way an OpenRouter client sends them.
+import { parseServerTiming } from "../../gateway/server-timing.js";
 import type OpenAI from "openai";
 import type {
   ChatCompletionCreateParamsNonStreaming,
@@ -30,17 +31,6 @@ export interface ChatOptions {
   maxTokens?: number;
   extra?: RoutingFields;
   prompt?: string;
-}
-
-/** `name;dur=1.5;desc="x", other;dur=2` → {name: 1.5, other: 2}; entries without a duration are left out. */
-export function parseServerTiming(header: string | null): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const entry of (header ?? "").split(",")) {
-    const [name, ...params] = entry.trim().split(";");
-    const dur = params.map((p) => p.trim()).find((p) => p.startsWith("dur="));
-    if (name && dur) out.set(name.trim(), Number(dur.slice("dur=".length)));
-  }
-  return out;
 }
 
 export async function routedChat(client: OpenAI, opts: ChatOptions = {}): Promise<RoutedAnswer> {

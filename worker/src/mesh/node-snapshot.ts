@@ -1,13 +1,14 @@
 // A per-isolate copy of the live node list, for the routes that list nodes and models (GET /v1/nodes, /v1/models).
 // The request path never reads it: node slots come from the admission cells (admission.ts). Fresh for SNAPSHOT_TTL_MS;
-// after that the stale copy is still served while one request refreshes it.
-import { NODE_TTL_MS } from "@meshgate/schemas";
+// after that, up to STALE_SERVED_MS, the stale copy is still served while one request refreshes it; an older one (an
+// isolate these routes have not been asked of for a while) is read again first.
 import { allowedNodes } from "../durable/node-registry/route-nodes.js";
 import type { RegistryNode } from "../durable/node-registry/types.js";
 import { nodeRegistry } from "../durable/names.js";
 import { nodeUrlPolicy } from "../limits/node-url-policy.js";
 
 export const SNAPSHOT_TTL_MS = 1_000;
+const STALE_SERVED_MS = 2 * SNAPSHOT_TTL_MS;
 
 export interface NodeSnapshot {
   fetchedAt: number;
@@ -23,8 +24,8 @@ async function refresh(env: Env, now: number): Promise<NodeSnapshot> {
 }
 
 export async function nodeSnapshot(env: Env, ctx: ExecutionContext, now: number): Promise<NodeSnapshot> {
-  // Too old to serve even once (an isolate that sat idle): every node in it may have gone, others may have come.
-  if (!current || now - current.fetchedAt >= NODE_TTL_MS) return refresh(env, now);
+  // Too old to serve even once: it may list nodes gone since, and miss others (or their latest reputation).
+  if (!current || now - current.fetchedAt >= STALE_SERVED_MS) return refresh(env, now);
   if (now - current.fetchedAt >= SNAPSHOT_TTL_MS && !refreshing) {
     refreshing = true;
     ctx.waitUntil(

@@ -21,19 +21,6 @@ const usageBatcher = new Batcher<UsageEntry>({
   },
 });
 
-const outcomeBatcher = new Batcher<Outcome>({
-  delayMs: BATCH_DELAY_MS,
-  maxItems: 500,
-  async write(outcomes, env) {
-    const cells = admissionCells(env);
-    await Promise.all(
-      [...groupBy(outcomes, (o) => String(cellOf(o.nodeId, cells)))].map(([cell, list]) =>
-        admissionCell(env, Number(cell)).observe(list),
-      ),
-    );
-  },
-});
-
 /**
  * `promptly`: the key has limits, so its reservation must end as soon as the answer does (a sequential client's next
  * request would otherwise find its budget still held): the row is recorded at once rather than batched. Should that
@@ -54,6 +41,14 @@ export function recordUsage(row: UsageEntry, env: Env, ctx: ExecutionContext, pr
   );
 }
 
+/**
+ * A late outcome (a timeout that counts against its node, known once its request ended) goes to the node's cell at
+ * once, not batched: it is rare, and the cell must stop choosing a hanging node before the next request asks.
+ */
 export function reportOutcome(outcome: Outcome, env: Env, ctx: ExecutionContext): void {
-  outcomeBatcher.add(outcome, env, ctx);
+  ctx.waitUntil(
+    admissionCell(env, cellOf(outcome.nodeId, admissionCells(env)))
+      .observe([outcome])
+      .catch((err: unknown) => console.error("reporting an outcome to its admission cell failed", String(err))),
+  );
 }
