@@ -55,6 +55,7 @@ export function cellsPolicy(world: World, d: Deployment): Policy {
     unknown_model: 0,
     no_eligible: 0,
     saturated: 0,
+    scans: 0,
     requests: 0,
     cellTries: 0,
     fullCells: 0,
@@ -89,8 +90,12 @@ export function cellsPolicy(world: World, d: Deployment): Policy {
       const cell = c === null ? undefined : cells[c];
       if (c === null || !cell) break;
       counters.cellTries++;
-      const node = cell.acquire(q.exclude, q.attempt, q.now);
-      isolate.replies.push({ at: q.now + t * d.cellRttMs, summary: cell.summary(q.now) });
+      const node = cell.pick(q.exclude, q.attempt, q.now);
+      // What the cell does once it has decided (count the lease, answer with its summary) is not the decision.
+      world.untimed(() => {
+        if (node) cell.grant(node, q.now);
+        isolate.replies.push({ at: q.now + t * d.cellRttMs, summary: cell.summary(q.now) });
+      });
       if (node) {
         // The isolate knows its own lease at once; the cell's reply, with everyone's, follows a round trip later.
         isolate.view.noteGranted(c, MODEL);
