@@ -19,9 +19,10 @@ import {
   type RoutingTable,
   type SummaryTerms,
 } from "@meshgate/worker/routing";
+import { SCAN_LOAD_CALLS } from "./meshgate-policy.js";
 import { MODEL } from "./policy.js";
 
-export type PickCounts = Record<PickResult["kind"] | "explored", number>;
+export type PickCounts = Record<PickResult["kind"] | "explored" | "scans", number>;
 
 export class AdmissionCell {
   table: RoutingTable = buildTable([], 0);
@@ -31,6 +32,8 @@ export class AdmissionCell {
   private terms = new Map<string, SummaryTerms>();
   private sum: SummaryTerms = NO_TERMS;
   private readonly controls = NO_CONTROLS(MODEL);
+  /** Loads pickNode asked for in the current pick: many means it scanned the pool. */
+  private loadCalls = 0;
 
   constructor(
     readonly cell: number,
@@ -39,6 +42,10 @@ export class AdmissionCell {
   ) {}
 
   readonly load = (node: RouteNode): number => this.leases.get(node.id) ?? 0;
+  private readonly countedLoad = (node: RouteNode): number => {
+    this.loadCalls++;
+    return this.load(node);
+  };
 
   /** Every second, from the listing: the table of this cell's nodes, and its summary from scratch (no drift). */
   rebuild(nodes: readonly RouteNode[], now: number): void {
@@ -48,22 +55,28 @@ export class AdmissionCell {
     for (const node of nodes) this.resum(node, now);
   }
 
-  /** The node for one attempt, its lease granted; null when the cell has no node with room ("full"). */
-  acquire(exclude: ReadonlySet<string>, attempt: number, now: number): RouteNode | null {
+  /** The node for one attempt (grant it its lease next); null when the cell has no node with room ("full"). */
+  pick(exclude: ReadonlySet<string>, attempt: number, now: number): RouteNode | null {
     const result = pickNode(this.table, {
       model: MODEL,
       controls: this.controls,
       now,
       random: this.random,
-      load: this.load,
+      load: this.countedLoad,
       exclude,
       attempt,
     });
     this.picks[result.kind]++;
+    if (this.loadCalls > SCAN_LOAD_CALLS) this.picks.scans++;
+    this.loadCalls = 0;
     if (result.kind !== "node") return null;
     if (result.explored) this.picks.explored++;
-    this.changeLease(result.node.id, 1, now);
     return result.node;
+  }
+
+  /** The lease on the node just picked: counted at once, so the next pick sees it. */
+  grant(node: RouteNode, now: number): void {
+    this.changeLease(node.id, 1, now);
   }
 
   /** The release reaches the cell: the slot is free again, and the outcome is learned. */

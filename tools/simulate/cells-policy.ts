@@ -11,7 +11,9 @@ import {
   chooseCell,
   MAX_CELL_TRIES,
   type CellSummary,
+  type Outcome,
   type RouteNode,
+  type RoutingTable,
 } from "@meshgate/worker/routing";
 import { AdmissionCell, type PickCounts } from "./admission-cell.js";
 import { MODEL, type ChooseQuery, type Choice, type Deployment, type Policy, type World } from "./policy.js";
@@ -48,49 +50,105 @@ function hearReplies(isolate: Isolate, now: number): void {
   if (due > 0) replies.splice(0, due);
 }
 
-export function cellsPolicy(world: World, d: Deployment): Policy {
-  const counters: CellsCounters = {
+function noCounts(): CellsCounters {
+  return {
     node: 0,
     explored: 0,
     unknown_model: 0,
     no_eligible: 0,
     saturated: 0,
+    scans: 0,
     requests: 0,
     cellTries: 0,
     fullCells: 0,
     noCapacity: 0,
   };
-  const cells = Array.from({ length: d.cells }, (_, c) => new AdmissionCell(c, world.random, counters));
-  // Every node's owner, as every isolate and object computes it: fixed for the run, since `cells` is.
-  const owner = Int32Array.from(world.mesh, (node) => cellOf(node.id, d.cells));
+}
+
+export function cellsPolicy(world: World, d: Deployment): Policy {
+  return new CellsPolicy(world, d);
+}
+
+class CellsPolicy implements Policy {
+  readonly name = "meshgate";
+  readonly usesRouter = true;
+  readonly counters = noCounts();
+  private readonly cells: AdmissionCell[];
+  /** Every node's owner, as every isolate and object computes it: fixed for the run, since `cells` is. */
+  private readonly owner: Int32Array;
   /** The latest summary each cell pushed: what a snapshot fetched now holds. */
-  const directory: (CellSummary | undefined)[] = new Array(d.cells);
-  const isolates: Isolate[] = Array.from({ length: d.isolates }, () => ({
-    view: new CellView(d.cells),
-    fetchedAt: -Infinity,
-    replies: [],
-  }));
-  const cellOfNode = (id: string): AdmissionCell | undefined => cells[owner[world.indexOf(id)] ?? -1];
+  private readonly directory: (CellSummary | undefined)[];
+  private readonly isolates: Isolate[];
+
+  constructor(
+    private readonly world: World,
+    private readonly d: Deployment,
+  ) {
+    this.cells = Array.from({ length: d.cells }, (_, c) => new AdmissionCell(c, world.random, this.counters));
+    this.owner = Int32Array.from(world.mesh, (node) => cellOf(node.id, d.cells));
+    this.directory = new Array<CellSummary | undefined>(d.cells);
+    this.isolates = Array.from({ length: d.isolates }, () => ({
+      view: new CellView(d.cells),
+      fetchedAt: -Infinity,
+      replies: [],
+    }));
+  }
+
+  choose(q: ChooseQuery): Choice | null {
+    const isolate = this.isolates[q.isolate % this.isolates.length];
+    if (!isolate) throw new Error(`no isolate ${q.isolate}`);
+    if (q.attempt === 0) this.counters.requests++;
+    this.hear(isolate, q.now);
+    return this.acquire(isolate, q);
+  }
+
+  onListing(listed: readonly RouteNode[], now: number): void {
+    const byCell = this.cells.map((): RouteNode[] => []);
+    for (const route of listed) byCell[this.ownerOf(this.world.indexOf(route.id))?.cell ?? 0]?.push(route);
+    for (const cell of this.cells) {
+      cell.rebuild(byCell[cell.cell] ?? [], now);
+      this.directory[cell.cell] = cell.summary(now);
+    }
+  }
+
+  tableOf(route: RouteNode): RoutingTable | null {
+    return this.ownerOf(this.world.indexOf(route.id))?.table ?? null;
+  }
+
+  onAttemptEnd(outcome: Outcome, index: number, now: number): void {
+    const cell = this.ownerOf(index);
+    const at = now + this.d.releaseDelayMs;
+    if (cell) this.world.schedule(at, () => cell.release(outcome, at));
+  }
+
+  private ownerOf(index: number): AdmissionCell | undefined {
+    return this.cells[this.owner[index] ?? -1];
+  }
 
   /** What the isolate has heard by `now`: a new directory snapshot when its copy is too old, and replies arrived. */
-  function hear(isolate: Isolate, now: number): void {
-    if (now - isolate.fetchedAt >= d.snapshotTtlMs) {
+  private hear(isolate: Isolate, now: number): void {
+    if (now - isolate.fetchedAt >= this.d.snapshotTtlMs) {
       isolate.fetchedAt = now;
-      for (const summary of directory) if (summary) isolate.view.apply(summary);
+      for (const summary of this.directory) if (summary) isolate.view.apply(summary);
     }
     hearReplies(isolate, now);
   }
 
   /** Tries cells until one grants a lease; every try is a round trip, the last one's reply arrives with the lease. */
-  function acquire(isolate: Isolate, q: ChooseQuery): Choice | null {
+  private acquire(isolate: Isolate, q: ChooseQuery): Choice | null {
+    const { counters, d } = this;
     const tried = new Set<number>();
     for (let t = 1; t <= MAX_CELL_TRIES; t++) {
-      const c = chooseCell(isolate.view, { model: MODEL, exclude: tried, now: q.now, random: world.random });
-      const cell = c === null ? undefined : cells[c];
+      const c = chooseCell(isolate.view, { model: MODEL, exclude: tried, now: q.now, random: this.world.random });
+      const cell = c === null ? undefined : this.cells[c];
       if (c === null || !cell) break;
       counters.cellTries++;
-      const node = cell.acquire(q.exclude, q.attempt, q.now);
-      isolate.replies.push({ at: q.now + t * d.cellRttMs, summary: cell.summary(q.now) });
+      const node = cell.pick(q.exclude, q.attempt, q.now);
+      // What the cell does once it has decided (count the lease, answer with its summary) is not the decision.
+      this.world.untimed(() => {
+        if (node) cell.grant(node, q.now);
+        isolate.replies.push({ at: q.now + t * d.cellRttMs, summary: cell.summary(q.now) });
+      });
       if (node) {
         // The isolate knows its own lease at once; the cell's reply, with everyone's, follows a round trip later.
         isolate.view.noteGranted(c, MODEL);
@@ -102,36 +160,4 @@ export function cellsPolicy(world: World, d: Deployment): Policy {
     counters.noCapacity++;
     return null;
   }
-
-  return {
-    name: "meshgate",
-    usesRouter: true,
-    counters,
-    choose(q) {
-      const isolate = isolates[q.isolate % isolates.length] ?? throwNoIsolate(q.isolate);
-      if (q.attempt === 0) counters.requests++;
-      hear(isolate, q.now);
-      return acquire(isolate, q);
-    },
-    onListing(listed: readonly RouteNode[], now: number) {
-      const byCell = cells.map((): RouteNode[] => []);
-      for (const route of listed) byCell[owner[world.indexOf(route.id)] ?? 0]?.push(route);
-      for (const cell of cells) {
-        cell.rebuild(byCell[cell.cell] ?? [], now);
-        directory[cell.cell] = cell.summary(now);
-      }
-    },
-    tableOf(route) {
-      return cellOfNode(route.id)?.table ?? null;
-    },
-    onAttemptEnd(outcome, index, now) {
-      const cell = cells[owner[index] ?? -1];
-      const at = now + d.releaseDelayMs;
-      if (cell) world.schedule(at, () => cell.release(outcome, at));
-    },
-  };
-}
-
-function throwNoIsolate(isolate: number): never {
-  throw new Error(`no isolate ${isolate}`);
 }

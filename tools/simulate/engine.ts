@@ -74,6 +74,8 @@ class Simulation implements World {
   private readonly queue = new EventQueue<SimEvent>();
   private readonly recorder: Recorder;
   private openRequests = 0;
+  /** Time spent in `untimed` work during the current decision, ns. */
+  private untimedNs = 0;
 
   constructor(
     private readonly spec: RunSpec,
@@ -89,6 +91,12 @@ class Simulation implements World {
     this.recorder = new Recorder(spec.mesh, spec.workload.arrivalAt.length, spec.warmAt, spec.endAt);
     this.random = stream(spec.seed, STREAM.policy).next;
     this.policy = factory(this, spec.deployment);
+  }
+
+  untimed(work: () => void): void {
+    const t0 = process.hrtime.bigint();
+    work();
+    this.untimedNs += Number(process.hrtime.bigint() - t0);
   }
 
   schedule(at: number, action: () => void): void {
@@ -188,9 +196,10 @@ class Simulation implements World {
   private attempt(req: OpenRequest): void {
     this.open = this.opens[req.isolate] ?? this.open;
     const query = { now: this.now, isolate: req.isolate, attempt: req.attempts, exclude: req.exclude ?? NO_EXCLUDE };
+    this.untimedNs = 0;
     const t0 = process.hrtime.bigint();
     const chosen = this.policy.choose(query);
-    req.decisionNs += Number(process.hrtime.bigint() - t0);
+    req.decisionNs += Number(process.hrtime.bigint() - t0) - this.untimedNs;
     const index = chosen ? this.indexOf(chosen.id) : -1;
     if (!this.mesh[index]) {
       if (req.measured) this.recorder.failures.noNode++;

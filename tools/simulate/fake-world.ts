@@ -58,6 +58,10 @@ export class FakeWorld implements World {
   /** Actions scheduled by the policy, run by `advance`. */
   private readonly pending: { at: number; action: () => void }[] = [];
 
+  untimed(work: () => void): void {
+    work();
+  }
+
   schedule(at: number, action: () => void): void {
     this.pending.push({ at, action });
   }

@@ -22,6 +22,11 @@ export interface World {
   present(index: number): boolean;
   /** Runs `action` at simulated time `at` (≥ now), in order with the simulation's other events. */
   schedule(at: number, action: () => void): void;
+  /**
+   * Runs `work` within a policy's decision but keeps its time out of the decision time: bookkeeping after the choice
+   * is made (a cell counting a lease and answering with its summary), as the shared table's noteLoad after a dispatch.
+   */
+  untimed(work: () => void): void;
 }
 
 /** How the gateway is deployed: the same for every policy, used by those it concerns. */
