@@ -1,7 +1,7 @@
 // This isolate's view of the admission cells (routing/cell-choice.ts): refreshed from the cells' directory about once
 // a second, through the colo's cache so a colo's isolates share one read, and from every cell's own replies. Never
 // waited for: an isolate with no view yet (cold) chooses cells at random and learns from their replies.
-import { type DirectoryJson, summaryFromJson, type CellSummaryJson } from "../durable/cell-directory/cell-directory.js";
+import { type DirectoryJson, summaryFromJson, type CellSummaryJson } from "../durable/cell-directory/summary-json.js";
 import { admissionCells, cellDirectory } from "../durable/names.js";
 import { CellView } from "../routing/index.js";
 

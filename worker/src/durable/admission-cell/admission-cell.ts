@@ -26,7 +26,7 @@ import {
   type RoutingTable,
 } from "../../routing/index.js";
 import { migrate } from "../migrations.js";
-import { summaryToJson, type CellSummaryJson } from "../cell-directory/cell-directory.js";
+import { summaryToJson, type CellSummaryJson } from "../cell-directory/summary-json.js";
 import { cellDirectory, nodeRegistry } from "../names.js";
 import { CELL_MIGRATIONS } from "./schema.js";
 

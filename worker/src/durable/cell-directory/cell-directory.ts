@@ -1,26 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { CellModelSummary, CellSummary } from "../../routing/index.js";
-
-/** A cell's summary as JSON carries it (the Cache API stores bytes, not Maps). */
-export interface CellSummaryJson {
-  cell: number;
-  at: number;
-  models: Record<string, CellModelSummary>;
-}
-
-/** What isolates read: every cell's latest summary. `version` grows with every summary the directory took. */
-export interface DirectoryJson {
-  version: number;
-  cells: CellSummaryJson[];
-}
-
-export function summaryToJson(s: CellSummary): CellSummaryJson {
-  return { cell: s.cell, at: s.at, models: Object.fromEntries(s.models) };
-}
-
-export function summaryFromJson(s: CellSummaryJson): CellSummary {
-  return { cell: s.cell, at: s.at, models: new Map(Object.entries(s.models)) };
-}
+import type { CellSummaryJson, DirectoryJson } from "./summary-json.js";
 
 /** Summaries older than this are left out: a cell that stopped reporting (idle, or gone) says nothing current. */
 const SUMMARY_MAX_AGE_MS = 30_000;
