@@ -16,6 +16,7 @@ import {
   type RoutingControls,
 } from "../routing/index.js";
 import { cellView, heardFromCell } from "./cell-view.js";
+import { REFUSAL_RANK } from "./failover.js";
 
 /** A holder renews its streaming answer's lease this often: three chances before the lease would lapse. */
 export const LEASE_RENEW_MS = LEASE_TTL_MS / 3;
@@ -38,15 +39,13 @@ export type SlotResult =
   | { kind: "node"; node: RouteNode; publicKey: string; slot: HeldSlot }
   | { kind: "unknown_model" | "no_eligible" | "saturated" };
 
-/** When no cell offered a node, the most hopeful reason is the answer: "busy, retry" beats "filtered" beats "unknown". */
-const REFUSAL_RANK = { unknown_model: 0, no_eligible: 1, saturated: 2 } as const;
-
 /**
  * Asks cells for a node with a free slot, each chosen by this isolate's view of them (cell-choice.ts); the first that
  * grants one wins. A full cell costs a round trip, so at most MAX_CELL_TRIES are asked; cells whose nodes do not serve
  * the model (or not for this client) are passed by until every cell has been asked.
  */
 export async function acquireSlot(env: Env, ctx: ExecutionContext, q: SlotQuery): Promise<SlotResult> {
+  const random = Math.random;
   const cells = admissionCells(env);
   const view = cellView(env, ctx, Date.now());
   const { first, allowed } = controlledCells(q.controls, q.exclude, cells);
@@ -59,8 +58,7 @@ export async function acquireSlot(env: Env, ctx: ExecutionContext, q: SlotQuery)
   while (full < MAX_CELL_TRIES && asked.size < cells) {
     // The cells of the nodes the client put first, in its order; then the view's choice.
     const cell =
-      first.find((c) => !asked.has(c)) ??
-      chooseCell(view, { model: q.model, exclude: asked, now: Date.now(), random: Math.random });
+      first.find((c) => !asked.has(c)) ?? chooseCell(view, { model: q.model, exclude: asked, now: Date.now(), random });
     if (cell === null || cell === undefined) break;
     asked.add(cell);
     let reply: AcquireReply;

@@ -94,7 +94,7 @@ function failedOutcome<G>(
  * When no model could be tried, the most hopeful reason is reported: "busy, retry" beats "filtered out" beats
  * "unknown".
  */
-const REFUSAL_RANK = { unknown_model: 0, no_eligible: 1, saturated: 2 } as const;
+export const REFUSAL_RANK = { unknown_model: 0, no_eligible: 1, saturated: 2 } as const;
 
 export async function routeRequest<G>(req: RouteRequest<G>): Promise<RouteResult<G>> {
   const held: HeldTimeout[] = [];

@@ -35,6 +35,9 @@ import {
 } from "./types.js";
 import { banned, NodeTrust, replayedNonce, unknownKey } from "./trust.js";
 
+/** How long one listing built for the admission cells' reads serves the others. */
+const LISTING_REUSE_MS = 250;
+
 /** The node registry: who is live, where, with which key, serving what, how well, and who is banned. */
 export class NodeRegistry extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -42,6 +45,8 @@ export class NodeRegistry extends DurableObject<Env> {
   private readonly probes: NodeProbes;
   private readonly sessions: SessionRecords;
   private cellsOf: { cells: number; byNode: Map<string, number> } = { cells: 0, byNode: new Map() };
+  /** The last listing built for the cells' reads (see cellSnapshot); dropped whenever the listing changes. */
+  private listing: { builtAt: number; now: number; nodes: RegistryNode[] } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -300,7 +305,11 @@ export class NodeRegistry extends DurableObject<Env> {
    * so the registry answers a read per cell, not per isolate.
    */
   cellSnapshot(cell: number, cells: number, now: number): RegistryNode[] {
-    return this.snapshot(now).filter((n) => this.cellOf(n.id, cells) === cell);
+    // Every cell reads about once a second: one listing built serves all of them for a moment.
+    const wall = Date.now();
+    if (!this.listing || wall - this.listing.builtAt >= LISTING_REUSE_MS || this.listing.now > now)
+      this.listing = { builtAt: wall, now, nodes: this.snapshot(now) };
+    return this.listing.nodes.filter((n) => this.cellOf(n.id, cells) === cell);
   }
 
   /** Every node, for the admin API. */
@@ -376,6 +385,7 @@ export class NodeRegistry extends DurableObject<Env> {
    * not count), so cheap.
    */
   private listingChanged(nodeId: string): void {
+    this.listing = null;
     const cells = admissionCells(this.env);
     this.ctx.waitUntil(
       admissionCell(this.env, this.cellOf(nodeId, cells))
