@@ -2,15 +2,12 @@
 // restart, it never holds more leases at a node than the node declared it accepts.
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import {
-  type AcquireReply,
-  type AcquireRequest,
-  AdmissionCell,
-  LEASE_TTL_MS,
-} from "../src/durable/admission-cell/admission-cell.js";
+import { type AcquireReply, type AcquireRequest, AdmissionCell } from "../src/durable/admission-cell/admission-cell.js";
 import { requestShape } from "../src/billing/request-shape.js";
-import { NO_CONTROLS } from "../src/routing/index.js";
-import { newNode, registerRoutable } from "./helpers.js";
+import { LEASE_TTL_MS, NO_CONTROLS } from "../src/routing/index.js";
+import { admissionCell, admissionCells } from "../src/durable/names.js";
+import { cellOf } from "../src/routing/index.js";
+import { newNode, register, registerRoutable } from "./helpers.js";
 
 let cellCounter = 0;
 
@@ -172,5 +169,40 @@ describe("AdmissionCell", () => {
       samples = listed?.state.perf[model]?.samples ?? 0;
     }
     expect(samples).toBe(1);
+  });
+
+  it("keeps nothing for model names no node of it serves (a client's made-up names cost no memory)", async () => {
+    const cell = env.CELLS.get(env.CELLS.idFromName(`test-cell:made-up-${crypto.randomUUID()}`));
+    for (let i = 0; i < 50; i++) {
+      const model = `made-up-${i}-${"x".repeat(200)}`;
+      const reply = (await cell.acquire(request(model), Date.now())) as AcquireReply;
+      expect(reply.kind).toBe("unknown_model");
+      expect(reply.summary.models).toEqual({});
+    }
+    const kept = await runInDurableObject(
+      cell,
+      (obj) => (obj as unknown as { summaries: Map<string, unknown> }).summaries.size,
+    );
+    expect(kept).toBe(0);
+  });
+
+  it("is told of a node's capacity flips at most once per 10 s: a node cannot make its cell read the registry on every request", async () => {
+    const model = `flip-${crypto.randomUUID()}`;
+    const node = await newNode();
+    await registerRoutable(node, { capacity: 4, models: [{ id: model, owned_by: "t" }] });
+    const cells = admissionCells(env);
+    const number = cellOf(node.id, cells);
+    const cell = admissionCell(env, number);
+    const acquire = () => cell.acquire(request(model, { cell: number, cells }), Date.now());
+    await acquire();
+    const generation = () => runInDurableObject(cell, (obj) => (obj as unknown as { generation: number }).generation);
+    const before = await generation();
+    for (let i = 0; i < 8; i++) {
+      const res = await register(node, { capacity: i % 2 === 0 ? 5 : 4, models: [{ id: model, owned_by: "t" }] });
+      expect(res.ok).toBe(true);
+      await acquire();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await generation()) - before).toBeLessThanOrEqual(1);
   });
 });

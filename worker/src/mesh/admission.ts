@@ -4,11 +4,13 @@
 // trip to a node. Each granted slot is a lease this module's HeldLease owns until the answer ends.
 import type { AffordBound } from "../billing/request-budget.js";
 import type { AcquireReply } from "../durable/admission-cell/admission-cell.js";
-import { LEASE_TTL_MS } from "../durable/admission-cell/admission-cell.js";
 import { admissionCell, admissionCells } from "../durable/names.js";
 import {
+  type CellView,
   chooseCell,
   controlledCells,
+  LEASE_RENEW_MS,
+  REFUSAL_RANK,
   type Lease,
   MAX_CELL_TRIES,
   type Outcome,
@@ -16,10 +18,12 @@ import {
   type RoutingControls,
 } from "../routing/index.js";
 import { cellView, heardFromCell } from "./cell-view.js";
-import { REFUSAL_RANK } from "./failover.js";
 
-/** A holder renews its streaming answer's lease this often: three chances before the lease would lapse. */
-export const LEASE_RENEW_MS = LEASE_TTL_MS / 3;
+/**
+ * Cells asked for one pick, whatever they answer: a model no node serves (or controls no node passes) costs at most
+ * this many calls, not one per cell. The cells the isolate's view lists for the model are asked first.
+ */
+export const MAX_CELLS_ASKED = 8;
 
 export interface SlotQuery {
   model: string;
@@ -41,37 +45,29 @@ export type SlotResult =
 
 /**
  * Asks cells for a node with a free slot, each chosen by this isolate's view of them (cell-choice.ts); the first that
- * grants one wins. A full cell costs a round trip, so at most MAX_CELL_TRIES are asked; cells whose nodes do not serve
- * the model (or not for this client) are passed by until every cell has been asked.
+ * grants one wins. A full cell costs a round trip, so at most MAX_CELL_TRIES full ones are asked, and at most
+ * MAX_CELLS_ASKED in all. A cell that cannot answer counts as full; if no cell had a node and one failed, the client
+ * hears that failure (a 503 for an overloaded object), not that the model does not exist.
  */
 export async function acquireSlot(env: Env, ctx: ExecutionContext, q: SlotQuery): Promise<SlotResult> {
-  const random = Math.random;
   const cells = admissionCells(env);
   const view = cellView(env, ctx, Date.now());
-  const { first, allowed } = controlledCells(q.controls, q.exclude, cells);
-  // Cells none of whose nodes the client allows are never asked.
-  const asked = new Set<number>();
-  if (allowed) for (let cell = 0; cell < cells; cell++) if (!allowed.has(cell)) asked.add(cell);
+  const next = nextCell(view, q, cells);
   let full = 0;
   let refusal: Exclude<SlotResult, { kind: "node" }> = { kind: "unknown_model" };
-  let lastError: unknown = null;
-  while (full < MAX_CELL_TRIES && asked.size < cells) {
-    // The cells of the nodes the client put first, in its order; then the view's choice.
-    const cell =
-      first.find((c) => !asked.has(c)) ?? chooseCell(view, { model: q.model, exclude: asked, now: Date.now(), random });
-    if (cell === null || cell === undefined) break;
-    asked.add(cell);
+  let failure: { error: unknown } | null = null;
+  for (let asked = 0; full < MAX_CELL_TRIES && asked < MAX_CELLS_ASKED; asked++) {
+    const cell = next();
+    if (cell === null) break;
     let reply: AcquireReply;
     try {
       reply = await askCell(env, cell, cells, q);
-    } catch (err) {
-      // A cell that cannot answer (overloaded, restarting) is one more full cell; if none answers, the client hears
-      // why (an overloaded object is a 503 gateway_busy). A lease it granted anyway lapses on its own.
-      lastError = err;
+    } catch (error) {
+      // A lease it granted anyway lapses on its own.
+      failure = { error };
       full++;
       continue;
     }
-    lastError = null;
     heardFromCell(reply.summary);
     if (reply.kind === "node") {
       view.noteGranted(cell, q.model);
@@ -85,8 +81,31 @@ export async function acquireSlot(env: Env, ctx: ExecutionContext, q: SlotQuery)
     if (reply.kind === "saturated") full++;
     if (REFUSAL_RANK[reply.kind] > REFUSAL_RANK[refusal.kind]) refusal = { kind: reply.kind };
   }
-  if (lastError !== null && refusal.kind === "unknown_model") throw lastError;
+  if (failure && refusal.kind !== "saturated") throw failure.error;
   return refusal;
+}
+
+/**
+ * The order cells are asked in: the cells of the nodes the client put first (`order`), then the cells the view lists
+ * for the model, then any other, each at most once, never one none of whose nodes the client allows (`only`).
+ */
+function nextCell(view: CellView, q: SlotQuery, cells: number): () => number | null {
+  const { first, allowed } = controlledCells(q.controls, q.exclude, cells);
+  const asked = new Set<number>();
+  if (allowed) for (let cell = 0; cell < cells; cell++) if (!allowed.has(cell)) asked.add(cell);
+  const unlisted = new Set(asked);
+  for (let cell = 0; cell < cells; cell++)
+    if (!((view.observed(cell, q.model)?.summary.nodes ?? 0) > 0)) unlisted.add(cell);
+  const random = Math.random;
+  return () => {
+    const choose = (exclude: ReadonlySet<number>): number | null =>
+      chooseCell(view, { model: q.model, exclude, now: Date.now(), random });
+    const cell = first.find((c) => !asked.has(c)) ?? choose(unlisted) ?? choose(asked);
+    if (cell === null) return null;
+    asked.add(cell);
+    unlisted.add(cell);
+    return cell;
+  };
 }
 
 async function askCell(env: Env, cell: number, cells: number, q: SlotQuery): Promise<AcquireReply> {

@@ -6,6 +6,7 @@ import {
   chargedTimeouts,
   chosenByClient,
   MAX_TIMEOUTS_PER_REQUEST,
+  REFUSAL_RANK,
   type HeldTimeout,
   type Outcome,
   type RouteNode,
@@ -89,12 +90,6 @@ function failedOutcome<G>(
     client,
   };
 }
-
-/**
- * When no model could be tried, the most hopeful reason is reported: "busy, retry" beats "filtered out" beats
- * "unknown".
- */
-export const REFUSAL_RANK = { unknown_model: 0, no_eligible: 1, saturated: 2 } as const;
 
 export async function routeRequest<G>(req: RouteRequest<G>): Promise<RouteResult<G>> {
   const held: HeldTimeout[] = [];

@@ -34,7 +34,6 @@ describe("LeaseBook", () => {
     ]);
     expect(book.renew("a", 50)?.expiresAt).toBe(100);
     expect(book.expire(99)).toEqual([]);
-    expect(book.nextExpiry()).toBe(100);
     expect(book.expire(100).map((l) => l.id)).toEqual(["a"]);
     expect(book.held("n1")).toBe(1);
     expect(book.renew("b", 300)?.expiresAt).toBe(300);

@@ -3,6 +3,11 @@
 // that died mid-request) lapses at its expiry, so a slot is never lost for good; until then it counts as taken, so a
 // node is never sent more than it accepts. Pure: time comes in as an argument.
 
+/** A lease lapses this long after it was granted or last renewed: what a holder that vanished costs its node. */
+export const LEASE_TTL_MS = 60_000;
+/** A holder renews a streaming answer's lease this often: three chances before the lease would lapse. */
+export const LEASE_RENEW_MS = LEASE_TTL_MS / 3;
+
 export interface Lease {
   id: string;
   nodeId: string;
@@ -13,6 +18,11 @@ export interface Lease {
 export class LeaseBook {
   private readonly leases = new Map<string, Lease>();
   private readonly perNode = new Map<string, number>();
+  /**
+   * No lease expires before this: a lower bound kept without scanning (grants lower it, renewals and releases leave it
+   * valid), so `expire` walks the leases only once one may really have lapsed.
+   */
+  private earliest = Infinity;
 
   constructor(leases: Iterable<Lease> = []) {
     for (const lease of leases) this.add(lease);
@@ -58,20 +68,20 @@ export class LeaseBook {
 
   /** Drops every lease expired at `now`, returning them. */
   expire(now: number): Lease[] {
+    if (now < this.earliest) return [];
     const lapsed: Lease[] = [];
-    for (const lease of this.leases.values()) if (lease.expiresAt <= now) lapsed.push(lease);
+    let earliest = Infinity;
+    for (const lease of this.leases.values()) {
+      if (lease.expiresAt <= now) lapsed.push(lease);
+      else earliest = Math.min(earliest, lease.expiresAt);
+    }
     for (const lease of lapsed) this.release(lease.id);
+    this.earliest = earliest;
     return lapsed;
   }
 
-  /** The earliest expiry among held leases; null when none is held. */
-  nextExpiry(): number | null {
-    let next: number | null = null;
-    for (const lease of this.leases.values()) if (next === null || lease.expiresAt < next) next = lease.expiresAt;
-    return next;
-  }
-
   private add(lease: Lease): void {
+    this.earliest = Math.min(this.earliest, lease.expiresAt);
     this.leases.set(lease.id, { ...lease });
     this.perNode.set(lease.nodeId, (this.perNode.get(lease.nodeId) ?? 0) + 1);
   }

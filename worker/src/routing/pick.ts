@@ -72,6 +72,9 @@ export type PickResult =
   /** Some pass the controls, but all are full, ejected, or already tried. */
   | { kind: "saturated" };
 
+/** When no node could be picked anywhere, the most hopeful reason is told: "busy, retry" beats "filtered" beats "unknown". */
+export const REFUSAL_RANK = { unknown_model: 0, no_eligible: 1, saturated: 2 } as const;
+
 /** Passes the client's only / ignore / max_price. */
 export function allowedByControls(node: RouteNode, model: string, c: RoutingControls): boolean {
   if (c.only && !c.only.has(node.id)) return false;

@@ -9,12 +9,12 @@ import {
   addTerms,
   buildTable,
   LeaseBook,
+  LEASE_TTL_MS,
   modelSummary,
   NO_TERMS,
   summarizeCell,
   summaryTerms,
   type CellModelSummary,
-  type ModelPool,
   noteLoad,
   observeInTable,
   OutcomeMemory,
@@ -30,8 +30,6 @@ import { summaryToJson, type CellSummaryJson } from "../cell-directory/summary-j
 import { cellDirectory, nodeRegistry } from "../names.js";
 import { CELL_MIGRATIONS } from "./schema.js";
 
-/** A lease lapses this long after it was granted or last renewed: what a holder that vanished costs its node. */
-export const LEASE_TTL_MS = 60_000;
 /** The cell's node list is read again from the registry this often while requests come. */
 export const CELL_REFRESH_MS = 1_000;
 /** A model's summary is computed at most this often (it walks the model's nodes); isolates allow for their grants. */
@@ -63,7 +61,7 @@ export type Granted =
 /** Every reply carries the cell's summary for the model as it is now: the asking isolate's view of it, refreshed. */
 export type AcquireReply = Granted & { summary: CellSummaryJson };
 
-interface CellView {
+interface CellTable {
   cell: number;
   cells: number;
   /** The listing generation this view was read for (see invalidate). */
@@ -80,9 +78,9 @@ interface CellView {
 export class AdmissionCell extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly book: LeaseBook;
-  private view: CellView | null = null;
+  private view: CellTable | null = null;
   /** A read of the listing under way, and the generation it reads for. */
-  private reading: { generation: number; cell: number; cells: number; view: Promise<CellView> } | null = null;
+  private reading: { generation: number; cell: number; cells: number; view: Promise<CellTable> } | null = null;
   /** Bumped by every listing change the registry reports: a view read for an older one is not used again. */
   private generation = 0;
   /** Each model's summary as last computed (see SUMMARY_REUSE_MS). */
@@ -123,7 +121,7 @@ export class AdmissionCell extends DurableObject<Env> {
     return reply;
   }
 
-  private grant(view: CellView, req: AcquireRequest, now: number): Granted {
+  private grant(view: CellTable, req: AcquireRequest, now: number): Granted {
     const { bound } = req;
     const picked = pickNode(view.table, {
       model: req.model,
@@ -154,19 +152,26 @@ export class AdmissionCell extends DurableObject<Env> {
       lease.expiresAt,
     );
     noteLoad(view.table, node.id, this.book.held(node.id), now);
-    this.summaries.delete(req.model);
+    const kept = this.summaries.get(req.model);
+    if (kept) kept.free = Math.max(0, kept.free - 1);
     return { kind: "node", lease, node, publicKey: view.publicKeys.get(node.id) ?? "", explored: picked.explored };
   }
 
-  /** The model's figures now (recomputed at most every SUMMARY_REUSE_MS, or after a grant). */
-  private summaryOf(view: CellView, model: string, wall: number): CellSummaryJson {
+  /**
+   * The model's figures now, recomputed at most every SUMMARY_REUSE_MS (a grant takes one slot off the figures kept
+   * meanwhile). A model none of the cell's nodes serves is listed in nothing, so made-up names are kept nowhere.
+   */
+  private summaryOf(view: CellTable, model: string, wall: number): CellSummaryJson {
+    const pool = view.table.pools.get(model);
+    if (!pool) {
+      this.summaries.delete(model);
+      return { cell: view.cell, at: wall, models: {} };
+    }
     let summary = this.summaries.get(model);
     if (!summary || wall - summary.at >= SUMMARY_REUSE_MS) {
-      const pool = view.table.pools.get(model);
       let sum = NO_TERMS;
-      for (const node of pool?.nodes ?? [])
-        sum = addTerms(sum, summaryTerms(pool as ModelPool, node, this.book.held(node.id), wall));
-      summary = { ...modelSummary(sum, pool?.nodes.length ?? 0), at: wall };
+      for (const node of pool.nodes) sum = addTerms(sum, summaryTerms(pool, node, this.book.held(node.id), wall));
+      summary = { ...modelSummary(sum, pool.nodes.length), at: wall };
       this.summaries.set(model, summary);
     }
     const { at, ...figures } = summary;
@@ -174,7 +179,7 @@ export class AdmissionCell extends DurableObject<Env> {
   }
 
   /** About once a second while requests come: the whole summary to the directory isolates read. */
-  private reportToDirectory(view: CellView, wall: number): void {
+  private reportToDirectory(view: CellTable, wall: number): void {
     if (wall - this.reportedAt < DIRECTORY_REPORT_MS) return;
     this.reportedAt = wall;
     const summary = summaryToJson(summarizeCell(view.cell, view.table, (node) => this.book.held(node.id), wall));
@@ -236,7 +241,6 @@ export class AdmissionCell extends DurableObject<Env> {
   }
 
   private expire(now: number): void {
-    if ((this.book.nextExpiry() ?? Infinity) > now) return;
     for (const lease of this.book.expire(now)) {
       this.sql.exec("DELETE FROM leases WHERE id = ?", lease.id);
       if (this.view) noteLoad(this.view.table, lease.nodeId, this.book.held(lease.nodeId), now);
@@ -248,7 +252,7 @@ export class AdmissionCell extends DurableObject<Env> {
    * read again behind requests once a second. On this object's own clock (`wall`), as the registry judges liveness;
    * leases run on the caller's `now`.
    */
-  private async viewFor(cell: number, cells: number, wall: number): Promise<CellView> {
+  private async viewFor(cell: number, cells: number, wall: number): Promise<CellTable> {
     const view = this.view;
     if (
       !view ||
@@ -264,7 +268,7 @@ export class AdmissionCell extends DurableObject<Env> {
   }
 
   /** Reads the listing, joining a read under way if it is for the current generation and the same cells. */
-  private read(cell: number, cells: number, wall: number): Promise<CellView> {
+  private read(cell: number, cells: number, wall: number): Promise<CellTable> {
     const reading = this.reading;
     if (reading && reading.generation === this.generation && reading.cell === cell && reading.cells === cells)
       return reading.view;
@@ -276,7 +280,7 @@ export class AdmissionCell extends DurableObject<Env> {
     return view;
   }
 
-  private async readListing(cell: number, cells: number, wall: number, generation: number): Promise<CellView> {
+  private async readListing(cell: number, cells: number, wall: number, generation: number): Promise<CellTable> {
     const requestedAt = Date.now();
     const listed = await nodeRegistry(this.env).cellSnapshot(cell, cells, wall);
     const nodes = allowedNodes(listed, nodeUrlPolicy(this.env));

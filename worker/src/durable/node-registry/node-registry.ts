@@ -37,6 +37,8 @@ import { banned, NodeTrust, replayedNonce, unknownKey } from "./trust.js";
 
 /** How long one listing built for the admission cells' reads serves the others. */
 const LISTING_REUSE_MS = 250;
+/** A node's routine listing changes (models, capacity) reach its cell at most this often. */
+const ROUTINE_CHANGE_GAP_MS = 10_000;
 
 /** The node registry: who is live, where, with which key, serving what, how well, and who is banned. */
 export class NodeRegistry extends DurableObject<Env> {
@@ -45,6 +47,8 @@ export class NodeRegistry extends DurableObject<Env> {
   private readonly probes: NodeProbes;
   private readonly sessions: SessionRecords;
   private cellsOf: { cells: number; byNode: Map<string, number> } = { cells: 0, byNode: new Map() };
+  /** When each node's last routine listing change was passed on (see listingChanged). */
+  private readonly routineChanges = new Map<string, number>();
   /** The last listing built for the cells' reads (see cellSnapshot); dropped whenever the listing changes. */
   private listing: { builtAt: number; now: number; nodes: RegistryNode[] } | null = null;
 
@@ -104,14 +108,7 @@ export class NodeRegistry extends DurableObject<Env> {
     const challenge = !verified && (lastChallenge === null || now - lastChallenge >= challengeDelay(failed));
     const challengeAt = challenge ? now : lastChallenge;
     const challenges = challenge ? failed + 1 : failed;
-    if (
-      !prev ||
-      prev.last_heartbeat < now - NODE_TTL_MS ||
-      prev.models !== models ||
-      prev.capacity !== hb.capacity ||
-      prev.verified_url !== verifiedUrl
-    )
-      this.listingChanged(hb.node_id);
+    this.heartbeatChanges(hb, prev, models, verifiedUrl, now);
     if (prev && bucket) {
       this.sql.exec(
         `UPDATE nodes SET url = ?, origin = ?, verified_url = ?, models = ?, capacity = ?, in_flight = ?, last_heartbeat = ?, seq = ?, challenge_at = ?,
@@ -183,7 +180,7 @@ export class NodeRegistry extends DurableObject<Env> {
     const taken = this.takeToken(prev, now);
     if (!taken.ok) return { ok: false, refusal: taken.refusal };
     if (resume && this.sessions.applyState(nodeId, resume.session, resume.state, taken.bucket, now)) {
-      this.listingChanged(nodeId);
+      this.listingChanged(nodeId, now);
       return { ok: true, registered: false, live: true };
     }
     this.sessions.saveBucket(nodeId, taken.bucket);
@@ -200,19 +197,27 @@ export class NodeRegistry extends DurableObject<Env> {
     if (prev.banned_at !== null) return { ok: false, refusal: banned(prev.ban_reason) };
     const taken = this.takeToken(prev, now);
     if (!taken.ok) return { ok: false, refusal: taken.refusal };
+    // The first state of a session makes the node live through it: news for its cell at once, not a routine change.
+    const live = this.sql
+      .exec<{ session_seq: number; session_open: number }>(
+        "SELECT session_seq, session_open FROM nodes WHERE id = ?",
+        nodeId,
+      )
+      .toArray()[0];
+    const joined = !live || live.session_open === 0 || live.session_seq !== session;
     if (!this.sessions.applyState(nodeId, session, state, taken.bucket, now))
       return {
         ok: false,
         refusal: { status: 409, code: "session_replaced", message: "a newer session of this node is open" },
       };
-    this.listingChanged(nodeId);
+    this.listingChanged(nodeId, now, joined ? "membership" : "routine");
     return { ok: true };
   }
 
   /** The node's session `session` ended: the node is not live any more (unless a newer session is open). */
   sessionClosed(nodeId: string, session: number, now: number): void {
     this.sessions.close(nodeId, session, now);
-    this.listingChanged(nodeId);
+    this.listingChanged(nodeId, now);
   }
 
   /**
@@ -228,7 +233,7 @@ export class NodeRegistry extends DurableObject<Env> {
       keyId,
     );
     if (cursor.rowsWritten === 0) return false;
-    this.listingChanged(nodeId);
+    this.listingChanged(nodeId, now);
     return true;
   }
 
@@ -260,7 +265,7 @@ export class NodeRegistry extends DurableObject<Env> {
       nodeId,
     );
     this.trust.retireKey(signature.keyId, nodeId, now);
-    this.listingChanged(nodeId);
+    this.listingChanged(nodeId, now);
     return { ok: true };
   }
 
@@ -275,7 +280,7 @@ export class NodeRegistry extends DurableObject<Env> {
     if (!row) return false;
     this.sql.exec("UPDATE nodes SET banned_at = ?, ban_reason = ? WHERE id = ?", now, reason, nodeId);
     if (row.verified_url !== null) this.trust.banOrigin(row.verified_url, nodeId, now);
-    this.listingChanged(nodeId);
+    this.listingChanged(nodeId, now);
     return true;
   }
 
@@ -283,7 +288,7 @@ export class NodeRegistry extends DurableObject<Env> {
     this.trust.unbanOrigins(nodeId);
     const unbanned =
       this.sql.exec("UPDATE nodes SET banned_at = NULL, ban_reason = NULL WHERE id = ?", nodeId).rowsWritten > 0;
-    if (unbanned) this.listingChanged(nodeId);
+    if (unbanned) this.listingChanged(nodeId, Date.now());
     return unbanned;
   }
 
@@ -379,12 +384,31 @@ export class NodeRegistry extends DurableObject<Env> {
     }
   }
 
+  /** What a heartbeat changed for routing: a node new, back, at a new proven URL, or serving other models or slots. */
+  private heartbeatChanges(
+    hb: Heartbeat,
+    prev: TrustRow | undefined,
+    models: string,
+    verifiedUrl: string | null,
+    now: number,
+  ): void {
+    if (!prev || prev.last_heartbeat < now - NODE_TTL_MS || prev.verified_url !== verifiedUrl)
+      this.listingChanged(hb.node_id, now);
+    else if (prev.models !== models || prev.capacity !== hb.capacity) this.listingChanged(hb.node_id, now, "routine");
+  }
+
   /**
    * The node joined, left, or changed what it serves, its capacity, URL or key: its admission cell reads the listing
-   * again before its next grant rather than up to a second later. Rare events (a heartbeat that changes nothing does
-   * not count), so cheap.
+   * again before its next grant rather than up to a second later. A "routine" change (models or capacity, which a node
+   * may flip on every message) is passed on at most once per node per ROUTINE_CHANGE_GAP_MS: between, the cell's own
+   * reading every second picks it up, and a node cannot make its cell read the registry on every request.
    */
-  private listingChanged(nodeId: string): void {
+  private listingChanged(nodeId: string, now: number, kind: "membership" | "routine" = "membership"): void {
+    if (kind === "routine") {
+      if (now - (this.routineChanges.get(nodeId) ?? -Infinity) < ROUTINE_CHANGE_GAP_MS) return;
+      if (this.routineChanges.size >= 100_000) this.routineChanges.clear();
+      this.routineChanges.set(nodeId, now);
+    }
     this.listing = null;
     const cells = admissionCells(this.env);
     this.ctx.waitUntil(

@@ -1,0 +1,92 @@
+// The isolate's side of admission against fake cells: how many cells one pick may cost, which are asked first, and
+// what the client hears when a cell cannot answer.
+import { describe, expect, it } from "vitest";
+import type { AcquireRequest } from "../durable/admission-cell/admission-cell.js";
+import type { CellSummaryJson } from "../durable/cell-directory/summary-json.js";
+import { NO_CONTROLS } from "../routing/index.js";
+import { acquireSlot, MAX_CELLS_ASKED } from "./admission.js";
+import { forgetCellView, heardFromCell } from "./cell-view.js";
+
+type Behaviour = (req: AcquireRequest) => Promise<unknown>;
+
+/** An env whose cells all answer with `behave`; records which cells were asked. */
+function fakeEnv(cells: number, behave: Behaviour): { env: Env; asked: number[] } {
+  const asked: number[] = [];
+  const fake = {
+    ADMISSION_CELLS: String(cells),
+    CELLS: {
+      idFromName: (name: string) => name,
+      get: () => ({
+        acquire: async (req: AcquireRequest) => {
+          asked.push(req.cell);
+          return behave(req);
+        },
+        renew: async () => [],
+        release: async () => undefined,
+      }),
+    },
+    DIRECTORY: { idFromName: () => "d", get: () => ({ read: async () => ({ version: 0, cells: [] }) }) },
+  };
+  return { env: fake as unknown as Env, asked };
+}
+
+const ctx = { waitUntil: () => {}, passThroughOnException: () => {} } as unknown as ExecutionContext;
+
+function summary(cell: number, model: string, nodes: number, free = 0): CellSummaryJson {
+  return { cell, at: Date.now(), models: nodes > 0 ? { [model]: { free, ttftMs: 100, nodes } } : {} };
+}
+
+function query(model: string) {
+  return { model, controls: NO_CONTROLS(model), exclude: new Set<string>(), attempt: 0, bound: null };
+}
+
+describe("acquireSlot", () => {
+  it("asks at most MAX_CELLS_ASKED cells for a model no node serves, however many cells there are", async () => {
+    forgetCellView();
+    const model = `bogus-${crypto.randomUUID()}`;
+    const { env, asked } = fakeEnv(64, async (req) => ({
+      kind: "unknown_model",
+      summary: summary(req.cell, model, 0),
+    }));
+    expect((await acquireSlot(env, ctx, query(model))).kind).toBe("unknown_model");
+    expect(asked.length).toBe(MAX_CELLS_ASKED);
+    expect(new Set(asked).size).toBe(asked.length);
+  });
+
+  it("asks first the cells its view lists for the model", async () => {
+    forgetCellView();
+    const model = `listed-${crypto.randomUUID()}`;
+    const { env, asked } = fakeEnv(64, async (req) => ({ kind: "saturated", summary: summary(req.cell, model, 1) }));
+    // A first pick makes the view; then cells 40 and 41 report nodes of the model.
+    await acquireSlot(env, ctx, query("warm-up"));
+    asked.length = 0;
+    heardFromCell(summary(40, model, 3, 2));
+    heardFromCell(summary(41, model, 2, 1));
+    await acquireSlot(env, ctx, query(model));
+    expect(new Set(asked.slice(0, 2))).toEqual(new Set([40, 41]));
+  });
+
+  it("reports a cell that could not answer, not that the model does not exist", async () => {
+    forgetCellView();
+    let first = true;
+    const { env } = fakeEnv(2, async (req) => {
+      if (first) {
+        first = false;
+        throw new Error("Durable Object is overloaded");
+      }
+      return { kind: "unknown_model", summary: summary(req.cell, req.model, 0) };
+    });
+    // The cell that failed may hold every node of the model: the client hears 503 (overloaded), not 404.
+    await expect(acquireSlot(env, ctx, query("served-by-the-cell-that-failed"))).rejects.toThrow(/overloaded/);
+  });
+
+  it("says saturated when one cell is full even if another failed", async () => {
+    forgetCellView();
+    let calls = 0;
+    const { env } = fakeEnv(2, async (req) => {
+      if (calls++ === 0) throw new Error("Durable Object is overloaded");
+      return { kind: "saturated", summary: summary(req.cell, req.model, 1) };
+    });
+    expect((await acquireSlot(env, ctx, query("m"))).kind).toBe("saturated");
+  });
+});
