@@ -205,4 +205,21 @@ describe("AdmissionCell", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await generation()) - before).toBeLessThanOrEqual(1);
   });
+
+  it("decides for its own share of the nodes whatever an isolate believes the number of cells is", async () => {
+    const model = `own-share-${crypto.randomUUID()}`;
+    const node = await newNode();
+    await registerRoutable(node, { models: [{ id: model, owned_by: "t" }] });
+    const cells = admissionCells(env);
+    const owner = cellOf(node.id, cells);
+    const other = admissionCell(env, (owner + 1) % cells);
+    // An isolate configured with one cell asks another cell as if it held every node: it grants nothing of the node's.
+    const misled = (await other.acquire(request(model, { cell: 0, cells: 1 }), Date.now())) as AcquireReply;
+    expect(misled.kind).toBe("unknown_model");
+    const right = (await admissionCell(env, owner).acquire(
+      request(model, { cell: 0, cells: 1 }),
+      Date.now(),
+    )) as AcquireReply;
+    expect(right.kind === "node" && right.node.id).toBe(node.id);
+  });
 });

@@ -27,7 +27,7 @@ import {
 } from "../../routing/index.js";
 import { migrate } from "../migrations.js";
 import { summaryToJson, type CellSummaryJson } from "../cell-directory/summary-json.js";
-import { cellDirectory, nodeRegistry } from "../names.js";
+import { admissionCells, cellDirectory, nodeRegistry } from "../names.js";
 import { CELL_MIGRATIONS } from "./schema.js";
 
 /** The cell's node list is read again from the registry this often while requests come. */
@@ -113,7 +113,8 @@ export class AdmissionCell extends DurableObject<Env> {
   /** Picks a node with a free slot for the request and takes the slot (a lease), or says why none. */
   async acquire(req: AcquireRequest, now: number): Promise<AcquireReply> {
     const wall = Date.now();
-    const view = await this.viewFor(req.cell, req.cells, wall);
+    const { cell, cells } = this.identity(req);
+    const view = await this.viewFor(cell, cells, wall);
     this.expire(now);
     const granted = this.grant(view, req, now);
     this.reportToDirectory(view, wall);
@@ -217,6 +218,18 @@ export class AdmissionCell extends DurableObject<Env> {
       else lost.push(id);
     }
     return lost;
+  }
+
+  /**
+   * Which share of the nodes this object decides for: from its own name (`cell:<k>`) and its own deployment's
+   * ADMISSION_CELLS, not the caller's word, so an isolate configured differently (mid-deploy) cannot make two cells
+   * grant one node's slots; it only asks a cell that has nothing for it. Objects named otherwise (tests) take the
+   * request's.
+   */
+  private identity(req: AcquireRequest): { cell: number; cells: number } {
+    const named = /^cell:(\d+)$/.exec(this.ctx.id.name ?? "");
+    if (!named) return { cell: req.cell, cells: req.cells };
+    return { cell: Number(named[1]), cells: admissionCells(this.env) };
   }
 
   /** The registry changed a node of this cell's listing: the next grant reads it again first. */
