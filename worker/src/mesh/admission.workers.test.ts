@@ -10,8 +10,9 @@ import { forgetCellView, heardFromCell } from "./cell-view.js";
 type Behaviour = (req: AcquireRequest) => Promise<unknown>;
 
 /** An env whose cells all answer with `behave`; records which cells were asked. */
-function fakeEnv(cells: number, behave: Behaviour): { env: Env; asked: number[] } {
+function fakeEnv(cells: number, behave: Behaviour): { env: Env; asked: number[]; released: string[] } {
   const asked: number[] = [];
+  const released: string[] = [];
   const fake = {
     ADMISSION_CELLS: String(cells),
     CELLS: {
@@ -22,12 +23,14 @@ function fakeEnv(cells: number, behave: Behaviour): { env: Env; asked: number[] 
           return behave(req);
         },
         renew: async () => [],
-        release: async () => undefined,
+        release: async (leases: { leaseId: string }[]) => {
+          for (const l of leases) released.push(l.leaseId);
+        },
       }),
     },
     DIRECTORY: { idFromName: () => "d", get: () => ({ read: async () => ({ version: 0, cells: [] }) }) },
   };
-  return { env: fake as unknown as Env, asked };
+  return { env: fake as unknown as Env, asked, released };
 }
 
 const ctx = { waitUntil: () => {}, passThroughOnException: () => {} } as unknown as ExecutionContext;
@@ -88,5 +91,27 @@ describe("acquireSlot", () => {
       return { kind: "saturated", summary: summary(req.cell, req.model, 1) };
     });
     expect((await acquireSlot(env, ctx, query("m"))).kind).toBe("saturated");
+  });
+
+  it("gives a granted lease back once, with the outcome, however often its holder releases it", async () => {
+    forgetCellView();
+    const model = "granted";
+    const node = { id: "n1" };
+    const { env, released } = fakeEnv(1, async (req) => ({
+      kind: "node",
+      lease: { id: "lease-1", nodeId: node.id, expiresAt: Date.now() + 60_000 },
+      node,
+      publicKey: "",
+      explored: false,
+      summary: summary(req.cell, model, 1, 1),
+    }));
+    const waited: Promise<unknown>[] = [];
+    const counting = { waitUntil: (p: Promise<unknown>) => waited.push(p), passThroughOnException: () => {} };
+    const picked = await acquireSlot(env, counting as unknown as ExecutionContext, query(model));
+    if (picked.kind !== "node") throw new Error("nothing granted");
+    picked.slot.release(null);
+    picked.slot.release(null);
+    await Promise.all(waited);
+    expect(released).toEqual(["lease-1"]);
   });
 });
