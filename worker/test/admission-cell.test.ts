@@ -195,7 +195,8 @@ describe("AdmissionCell", () => {
     const cell = admissionCell(env, number);
     const acquire = () => cell.acquire(request(model, { cell: number, cells }), Date.now());
     await acquire();
-    const generation = () => runInDurableObject(cell, (obj) => (obj as unknown as { generation: number }).generation);
+    const generation = () =>
+      runInDurableObject(cell, (obj) => (obj as unknown as { listing: { generation: number } }).listing.generation);
     const before = await generation();
     for (let i = 0; i < 8; i++) {
       const res = await register(node, { capacity: i % 2 === 0 ? 5 : 4, models: [{ id: model, owned_by: "t" }] });

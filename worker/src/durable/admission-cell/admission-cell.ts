@@ -1,13 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import { NODE_TTL_MS } from "@meshgate/schemas";
 import { affordableAt, type AffordBound } from "../../billing/request-budget.js";
 import { Batcher } from "../../lib/batcher.js";
-import { nodeUrlPolicy } from "../../limits/node-url-policy.js";
-import { parsePriceCeilings } from "../../billing/price-ceiling.js";
-import { allowedNodes, toRouteNode } from "../node-registry/route-nodes.js";
 import {
   addTerms,
-  buildTable,
   LeaseBook,
   LEASE_TTL_MS,
   modelSummary,
@@ -23,15 +18,13 @@ import {
   type Outcome,
   type RouteNode,
   type RoutingControls,
-  type RoutingTable,
 } from "../../routing/index.js";
 import { migrate } from "../migrations.js";
 import { summaryToJson, type CellSummaryJson } from "../cell-directory/summary-json.js";
 import { admissionCells, cellDirectory, nodeRegistry } from "../names.js";
+import { CellListing, type CellTable } from "./cell-listing.js";
 import { CELL_MIGRATIONS } from "./schema.js";
 
-/** The cell's node list is read again from the registry this often while requests come. */
-export const CELL_REFRESH_MS = 1_000;
 /** A model's summary is computed at most this often (it walks the model's nodes); isolates allow for their grants. */
 const SUMMARY_REUSE_MS = 50;
 /** The cell reports its whole summary to the directory this often while it admits requests. */
@@ -61,16 +54,6 @@ export type Granted =
 /** Every reply carries the cell's summary for the model as it is now: the asking isolate's view of it, refreshed. */
 export type AcquireReply = Granted & { summary: CellSummaryJson };
 
-interface CellTable {
-  cell: number;
-  cells: number;
-  /** The listing generation this view was read for (see invalidate). */
-  generation: number;
-  table: RoutingTable;
-  publicKeys: Map<string, string>;
-  fetchedAt: number;
-}
-
 /**
  * One admission cell: the one place that grants slots at its nodes, so it knows their in-flight counts exactly
  * however many isolates ask. Picks with the router's own pickNode over its nodes' table, loaded with its leases.
@@ -78,11 +61,7 @@ interface CellTable {
 export class AdmissionCell extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly book: LeaseBook;
-  private view: CellTable | null = null;
-  /** A read of the listing under way, and the generation it reads for. */
-  private reading: { generation: number; cell: number; cells: number; view: Promise<CellTable> } | null = null;
-  /** Bumped by every listing change the registry reports: a view read for an older one is not used again. */
-  private generation = 0;
+  private readonly listing: CellListing;
   /** Each model's summary as last computed (see SUMMARY_REUSE_MS). */
   private readonly summaries = new Map<string, CellModelSummary & { at: number }>();
   private reportedAt = -Infinity;
@@ -100,6 +79,7 @@ export class AdmissionCell extends DurableObject<Env> {
         .map((r) => ({ id: r.id, nodeId: r.node_id, expiresAt: r.expires_at })),
     );
     const unwritten = this.unwritten;
+    this.listing = new CellListing(env, (nodeId) => this.book.held(nodeId), unwritten);
     this.outcomes = new Batcher<Outcome>({
       delayMs: OUTCOME_BATCH_MS,
       maxItems: 500,
@@ -114,7 +94,7 @@ export class AdmissionCell extends DurableObject<Env> {
   async acquire(req: AcquireRequest, now: number): Promise<AcquireReply> {
     const wall = Date.now();
     const { cell, cells } = this.identity(req);
-    const view = await this.viewFor(cell, cells, wall);
+    const view = await this.listing.tableFor(cell, cells, wall);
     this.expire(now);
     const granted = this.grant(view, req, now);
     this.reportToDirectory(view, wall);
@@ -200,7 +180,7 @@ export class AdmissionCell extends DurableObject<Env> {
       const lease = this.book.release(leaseId);
       if (!lease) continue;
       this.sql.exec("DELETE FROM leases WHERE id = ?", leaseId);
-      if (this.view) noteLoad(this.view.table, lease.nodeId, this.book.held(lease.nodeId), now);
+      this.noteHeld(lease.nodeId, now);
     }
   }
 
@@ -234,7 +214,7 @@ export class AdmissionCell extends DurableObject<Env> {
 
   /** The registry changed a node of this cell's listing: the next grant reads it again first. */
   invalidate(): void {
-    this.generation++;
+    this.listing.invalidate();
   }
 
   /** Slots held now, per node (tests and the admin view). */
@@ -248,7 +228,8 @@ export class AdmissionCell extends DurableObject<Env> {
   }
 
   private learn(outcome: Outcome): void {
-    if (this.view) observeInTable(this.view.table, outcome);
+    const table = this.listing.current;
+    if (table) observeInTable(table.table, outcome);
     this.unwritten.remember(outcome);
     this.outcomes.add(outcome, this.env, this.ctx);
   }
@@ -256,66 +237,13 @@ export class AdmissionCell extends DurableObject<Env> {
   private expire(now: number): void {
     for (const lease of this.book.expire(now)) {
       this.sql.exec("DELETE FROM leases WHERE id = ?", lease.id);
-      if (this.view) noteLoad(this.view.table, lease.nodeId, this.book.held(lease.nodeId), now);
+      this.noteHeld(lease.nodeId, now);
     }
   }
 
-  /**
-   * The cell's table: read at once when there is none, it is too old to use, or the listing changed since; otherwise
-   * read again behind requests once a second. On this object's own clock (`wall`), as the registry judges liveness;
-   * leases run on the caller's `now`.
-   */
-  private async viewFor(cell: number, cells: number, wall: number): Promise<CellTable> {
-    const view = this.view;
-    if (
-      !view ||
-      view.cell !== cell ||
-      view.cells !== cells ||
-      view.generation < this.generation ||
-      wall - view.fetchedAt >= NODE_TTL_MS
-    )
-      return this.read(cell, cells, wall);
-    if (wall - view.fetchedAt >= CELL_REFRESH_MS && !this.reading)
-      this.read(cell, cells, wall).catch((err: unknown) => console.error("cell refresh failed", String(err)));
-    return view;
-  }
-
-  /** Reads the listing, joining a read under way if it is for the current generation and the same cells. */
-  private read(cell: number, cells: number, wall: number): Promise<CellTable> {
-    const reading = this.reading;
-    if (reading && reading.generation === this.generation && reading.cell === cell && reading.cells === cells)
-      return reading.view;
-    const generation = this.generation;
-    const view = this.readListing(cell, cells, wall, generation).finally(() => {
-      if (this.reading?.view === view) this.reading = null;
-    });
-    this.reading = { generation, cell, cells, view };
-    return view;
-  }
-
-  private async readListing(cell: number, cells: number, wall: number, generation: number): Promise<CellTable> {
-    const requestedAt = Date.now();
-    const listed = await nodeRegistry(this.env).cellSnapshot(cell, cells, wall);
-    const nodes = allowedNodes(listed, nodeUrlPolicy(this.env));
-    const ceilings = parsePriceCeilings(this.env.PRICE_CEILINGS);
-    if ("error" in ceilings) throw new Error(ceilings.error);
-    const load = (node: RouteNode): number => this.book.held(node.id);
-    const table = buildTable(
-      nodes.map((n) => toRouteNode(n, ceilings, 0)),
-      wall,
-      load,
-    );
-    for (const outcome of this.unwritten.notIn(requestedAt)) observeInTable(table, outcome);
-    const view = {
-      cell,
-      cells,
-      generation,
-      table,
-      publicKeys: new Map(nodes.map((n) => [n.id, n.public_key])),
-      fetchedAt: wall,
-    };
-    // Reads may overlap (a listing change starts a new one): the one for the newest generation stands.
-    if (!this.view || this.view.generation <= generation) this.view = view;
-    return view;
+  /** A node's lease count changed: its weight in the table follows at once. */
+  private noteHeld(nodeId: string, now: number): void {
+    const table = this.listing.current;
+    if (table) noteLoad(table.table, nodeId, this.book.held(nodeId), now);
   }
 }
