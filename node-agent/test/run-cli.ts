@@ -10,9 +10,15 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], cwd: string): Promise<CliResult> {
+/** Runs `command` to its end, collecting what it printed. */
+export function runProcess(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -20,6 +26,10 @@ export function runCli(args: string[], cwd: string): Promise<CliResult> {
     child.once("error", reject);
     child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+export function runCli(args: string[], cwd: string): Promise<CliResult> {
+  return runProcess(process.execPath, [BIN, ...args], cwd);
 }
 
 export interface RunningCli {

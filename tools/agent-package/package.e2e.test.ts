@@ -1,13 +1,13 @@
 // The node agent as an operator gets it: built and packed into a tarball, installed with `npm install -g` (offline:
 // it has no dependencies) outside the repository, then run: help, keygen, and a node that serves a chat completion
 // through a real local gateway.
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, realpath, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, relative } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimBackend } from "@meshgate/sim-backend";
+import { runProcess } from "../../node-agent/test/run-cli.js";
 import { quietSink, recentOutput } from "../e2e/support/quiet.js";
 import { E2E, SETUP_TIMEOUT_MS } from "../e2e/support/timeouts.js";
 import { createApiKey } from "../gateway/admin.js";
@@ -29,12 +29,6 @@ import {
 } from "./agent-package.js";
 import { copySources, execForm, globMatches, readAgentDockerfile } from "./dockerfile.js";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /**
  * A directory outside the repository. Vitest points TMPDIR into it (.meshgate/tmp), and a package installed under the
  * repository would resolve imports from its node_modules: a dependency missing from the bundle would go unnoticed.
@@ -46,18 +40,6 @@ async function scratchOutsideRepo(prefix: string): Promise<string> {
   });
   if (outside === undefined) throw new Error(`no temporary directory outside ${REPO_ROOT}`);
   return mkdtemp(join(outside, prefix));
-}
-
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 let scratch: string;
@@ -75,7 +57,7 @@ beforeAll(async () => {
   packed = await packAgentPackage(pkg, join(scratch, "dist"));
   prefix = join(scratch, "prefix");
   // No registry is reachable at this address and the cache is empty: the install must need neither.
-  const install = await run(
+  const install = await runProcess(
     "npm",
     ["install", "-g", "--offline", "--no-audit", "--no-fund", "--prefix", prefix, packed.tarball],
     scratch,
@@ -128,20 +110,20 @@ describe("the packed node agent", E2E, () => {
   });
 
   it("`node-agent --help` prints the usage and its commands", async () => {
-    const help = await run(bin, ["--help"], scratch, operatorEnv);
+    const help = await runProcess(bin, ["--help"], scratch, operatorEnv);
     expect(help.stderr).toBe("");
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: node-agent <command> \[options\]/);
     for (const command of ["keygen", "start", "rotate-key", "verify-settlement"])
       expect(help.stdout).toContain(command);
-    const start = await run(bin, ["start", "--help"], scratch, operatorEnv);
+    const start = await runProcess(bin, ["start", "--help"], scratch, operatorEnv);
     expect(start.code).toBe(0);
     expect(start.stdout).toContain("Usage: node-agent start --gateway URL --upstream URL");
   });
 
   it("`node-agent keygen --key-file` writes an owner-only key and prints the node id", async () => {
     const keyFile = join(scratch, "k.json");
-    const keygen = await run(bin, ["keygen", "--key-file", keyFile], scratch, operatorEnv);
+    const keygen = await runProcess(bin, ["keygen", "--key-file", keyFile], scratch, operatorEnv);
     expect(keygen.code).toBe(0);
     const nodeId = keygen.stdout.trim();
     expect(nodeId).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -151,7 +133,7 @@ describe("the packed node agent", E2E, () => {
   });
 
   it("refuses an unknown command with a usage error", async () => {
-    const wrong = await run(bin, ["strat"], scratch, operatorEnv);
+    const wrong = await runProcess(bin, ["strat"], scratch, operatorEnv);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toBe('node-agent: unknown command "strat"\nRun `node-agent --help` for usage.\n');
   });
@@ -211,7 +193,7 @@ describe("bundling ws", E2E, () => {
     const entry = join(REPO_ROOT, "tools", "agent-package", "ws-echo.ts");
     const built = await buildAgentPackage({ outDir: join(scratch, "ws-package"), entry });
     expect(built.bundled.map((p) => p.replace(/@[^@]*$/, ""))).toEqual(["ws"]);
-    const echo = await run(process.execPath, [join(built.dir, BUNDLE_FILE)], scratch);
+    const echo = await runProcess(process.execPath, [join(built.dir, BUNDLE_FILE)], scratch);
     expect(echo.stderr).toBe("");
     expect(echo.stdout).toBe("echo hello\n");
   });

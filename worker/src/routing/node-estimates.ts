@@ -21,8 +21,8 @@ export interface RouteNode {
   transport: "direct" | "session";
   declaredCapacity: number;
   /**
-   * Requests other gateway isolates have open to the node: its last heartbeat's in-flight count, less this isolate's
-   * own when the snapshot was read (so this isolate's requests are not counted twice, once stale).
+   * Requests open at the node that the deciding table did not grant. 0 in the Worker, whose admission cells grant
+   * every slot; the simulator's `meshgate-shared` comparison (one table per isolate) sets it from heartbeats.
    */
   othersInFlight: number;
   /** Models served, with the node's price (null: free). */

@@ -47,7 +47,7 @@ export interface AcquireRequest {
 }
 
 export type Granted =
-  | { kind: "node"; lease: Lease; node: RouteNode; publicKey: string; explored: boolean }
+  | { kind: "node"; lease: Lease; node: RouteNode; publicKey: string }
   /** No node of this cell serves the model / passes the controls / has a free slot. */
   | { kind: "unknown_model" | "no_eligible" | "saturated" };
 
@@ -135,7 +135,7 @@ export class AdmissionCell extends DurableObject<Env> {
     noteLoad(view.table, node.id, this.book.held(node.id), now);
     const kept = this.summaries.get(req.model);
     if (kept) kept.free = Math.max(0, kept.free - 1);
-    return { kind: "node", lease, node, publicKey: view.publicKeys.get(node.id) ?? "", explored: picked.explored };
+    return { kind: "node", lease, node, publicKey: view.publicKeys.get(node.id) ?? "" };
   }
 
   /**
@@ -217,7 +217,7 @@ export class AdmissionCell extends DurableObject<Env> {
     this.listing.invalidate();
   }
 
-  /** Slots held now, per node (tests and the admin view). */
+  /** Slots held now, per node, as stored (what a restart would count). */
   held(): Record<string, number> {
     const held: Record<string, number> = {};
     for (const r of this.sql.exec<{ node_id: string; n: number }>(

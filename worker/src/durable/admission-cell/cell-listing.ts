@@ -88,7 +88,7 @@ export class CellListing {
     if ("error" in ceilings) throw new Error(ceilings.error);
     const load = (node: RouteNode): number => this.held(node.id);
     const routing: RoutingTable = buildTable(
-      nodes.map((n) => toRouteNode(n, ceilings, 0)),
+      nodes.map((n) => toRouteNode(n, ceilings)),
       wall,
       load,
     );

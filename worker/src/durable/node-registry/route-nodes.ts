@@ -12,17 +12,17 @@ export function allowedNodes(nodes: readonly RegistryNode[], policy: NodeUrlPoli
 }
 
 /**
- * A model whose price a since-lowered ceiling forbids is not routed to. `othersInFlight`: the node's requests from
- * elsewhere, as far as the caller knows them (0 where the caller grants every slot itself).
+ * A model whose price a since-lowered ceiling forbids is not routed to. No requests from elsewhere: the admission cell
+ * routing by it grants every slot itself, and what a node reports in flight is its own word.
  */
-export function toRouteNode(n: RegistryNode, ceilings: PriceCeilings, othersInFlight: number): RouteNode {
+export function toRouteNode(n: RegistryNode, ceilings: PriceCeilings): RouteNode {
   const offered = n.models.filter((m) => !m.price || priceWithin(m.price, ceilingFor(ceilings, m.id)));
   return {
     id: n.id,
     origin: n.transport === "session" ? SESSION_ORIGIN : new URL(n.url).origin,
     transport: n.transport,
     declaredCapacity: n.capacity,
-    othersInFlight,
+    othersInFlight: 0,
     models: new Map(offered.map((m) => [m.id, m.price ?? null])),
     contextLengths: new Map(
       offered.flatMap((m) => (m.context_length === undefined ? [] : [[m.id, m.context_length] as const])),
