@@ -59,8 +59,11 @@ describe("acquireSlot", () => {
   it("asks first the cells its view lists for the model", async () => {
     forgetCellView();
     const model = `listed-${crypto.randomUUID()}`;
-    const { env, asked } = fakeEnv(64, async (req) => ({ kind: "saturated", summary: summary(req.cell, model, 1) }));
-    // A first pick makes the view; then cells 40 and 41 report nodes of the model, full for now: free slots alone
+    const { env, asked } = fakeEnv(64, async (req) => ({
+      kind: "saturated",
+      summary: summary(req.cell, req.model, 1),
+    }));
+    // A first pick (of another model: its replies list only that one) makes the view; then cells 40 and 41 report nodes of the model, full for now: free slots alone
     // would not lead to them (every cell looks alike then), only that they serve the model.
     await acquireSlot(env, ctx, query("warm-up"));
     asked.length = 0;
