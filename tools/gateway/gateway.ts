@@ -17,7 +17,7 @@ import { DEV_VARS, MESHGATE_DIR, WRANGLER_TOML } from "./paths.js";
 import { ENTRY_SCRIPT, isolateDurableObjects, isolateName, isolateServiceBindings } from "./isolates.js";
 import { ensurePortFree } from "./port.js";
 import { makeScratchDir, removeScratchDir, removeScratchDirSync, withTmpDir } from "./scratch.js";
-import { type GatewayConfig, readGatewayConfig } from "./wrangler-config.js";
+import { type AssetsConfig, type GatewayConfig, readGatewayConfig } from "./wrangler-config.js";
 import { repeatEvery } from "./local-cron.js";
 import { findListeningChild } from "./workerd-pid.js";
 
@@ -164,8 +164,20 @@ function sharedOptions(opts: GatewayOptions, sink: LineSink): Partial<MiniflareO
   };
 }
 
+/** The web pages' files, reached through the binding by the Worker's routes, which run first for every request. */
+function assetsOptions(assets: AssetsConfig): NonNullable<WorkerOptions["assets"]> {
+  return {
+    directory: assets.directory,
+    binding: assets.binding,
+    routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true },
+  };
+}
+
+/** The bundle as the Worker's one module: the member of Miniflare's WorkerOptions union that lists modules. */
+type ModuleWorkerOptions = Extract<WorkerOptions, { modules?: unknown[] }>;
+
 /** The gateway Worker itself (one copy of it per isolate). */
-function workerOptions(opts: GatewayOptions, config: GatewayConfig, bundle: WorkerBundle): WorkerOptions {
+function workerOptions(opts: GatewayOptions, config: GatewayConfig, bundle: WorkerBundle): ModuleWorkerOptions {
   const allowPrivateNodeUrls = opts.allowPrivateNodeUrls ?? isLoopback(opts.host ?? "127.0.0.1");
   return {
     modulesRoot: bundle.modulesRoot,
@@ -179,6 +191,7 @@ function workerOptions(opts: GatewayOptions, config: GatewayConfig, bundle: Work
       ...(opts.vars ?? readDevVars(DEV_VARS)),
       ALLOW_PRIVATE_NODE_URLS: String(allowPrivateNodeUrls),
     },
+    ...(config.assets ? { assets: assetsOptions(config.assets) } : {}),
   };
 }
 

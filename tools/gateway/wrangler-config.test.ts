@@ -54,6 +54,16 @@ describe("reading wrangler.toml for the local gateway", () => {
       SETTLEMENTS: { className: "Settlements", useSQLite: true },
     });
     expect(config.crons).toEqual(["* * * * *"]);
+    expect(config.assets).toEqual({ directory: expect.stringMatching(/worker\/public$/), binding: "ASSETS" });
+  });
+
+  it("serves static assets through their binding, and only with the Worker running first", () => {
+    const assets = '\n[assets]\ndirectory = "public"\nbinding = "FILES"\n';
+    const config = readGatewayConfig(configFile(`${SAMPLE}${assets}run_worker_first = true\n`));
+    expect(config.assets).toEqual({ directory: expect.stringMatching(/\/public$/), binding: "FILES" });
+    expect(readGatewayConfig(configFile(SAMPLE)).assets).toBeUndefined();
+    // Without run_worker_first the asset router would answer first, which the gateway's direct socket bypasses.
+    expect(() => readGatewayConfig(configFile(`${SAMPLE}${assets}`))).toThrow(/run_worker_first/);
   });
 
   it("derives SQLite storage from the migrations and keeps plain vars", () => {

@@ -1,6 +1,6 @@
 // What the local gateway needs from wrangler.toml, read from the file itself so the deployment config stays the one
 // source of truth: entry point, compatibility settings, Durable Object bindings (SQLite or not, from the migrations),
-// plain vars and Cron Triggers. A binding kind the local gateway cannot serve is an error rather than a silently
+// plain vars, Cron Triggers and static assets. A binding kind the local gateway cannot serve is an error rather than a silently
 // missing binding.
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -22,6 +22,14 @@ export interface GatewayConfig {
   vars: Record<string, string | number | boolean>;
   /** `[triggers] crons`: schedules the Worker's scheduled() handler runs on in production. */
   crons: string[];
+  /** `[assets]`: static files the Worker reaches through a binding; absent when wrangler.toml declares none. */
+  assets?: AssetsConfig;
+}
+
+export interface AssetsConfig {
+  /** Absolute path of the files' directory. */
+  directory: string;
+  binding: string;
 }
 
 /** Keys that declare bindings; support has to be added here before the Worker can use one locally. */
@@ -41,7 +49,6 @@ const UNSUPPORTED_BINDINGS = [
   "mtls_certificates",
   "dispatch_namespaces",
   "tail_consumers",
-  "assets",
   "secrets_store_secrets",
   "unsafe",
   "version_metadata",
@@ -95,6 +102,20 @@ function sqliteClasses(raw: TomlTable, where: string): Set<string> {
   return sqlite;
 }
 
+/**
+ * The local gateway's socket goes straight into the Worker, past Miniflare's asset router, so it can only serve
+ * assets the way `run_worker_first = true` does: through the binding, from the Worker's own routes.
+ */
+function assetsConfig(raw: TomlTable, path: string): AssetsConfig | undefined {
+  const assets = raw["assets"];
+  if (assets === undefined) return undefined;
+  const where = `${path}: assets`;
+  if (!isTable(assets)) throw new Error(`${where} must be a table`);
+  if (assets["run_worker_first"] !== true)
+    throw new Error(`${where}: tools/gateway serves assets only with run_worker_first = true (through the binding)`);
+  return { directory: resolve(dirname(path), str(assets, "directory", where)), binding: str(assets, "binding", where) };
+}
+
 export function gatewayConfigFrom(raw: TomlTable, path: string): GatewayConfig {
   for (const key of UNSUPPORTED_BINDINGS) {
     if (key in raw) throw new Error(`${path}: '${key}' bindings are not supported by tools/gateway yet`);
@@ -118,6 +139,7 @@ export function gatewayConfigFrom(raw: TomlTable, path: string): GatewayConfig {
   }
   const triggers = raw["triggers"] ?? {};
   if (!isTable(triggers)) throw new Error(`${path}: 'triggers' must be a table`);
+  const assets = assetsConfig(raw, path);
   return {
     main: resolve(dirname(path), str(raw, "main", path)),
     compatibilityDate: str(raw, "compatibility_date", path),
@@ -125,6 +147,7 @@ export function gatewayConfigFrom(raw: TomlTable, path: string): GatewayConfig {
     durableObjects,
     vars,
     crons: strings(triggers, "crons", `${path}: triggers`),
+    ...(assets ? { assets } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { heartbeatRoute } from "./routes/heartbeat.js";
 import { CHAT, COMPLETIONS, EMBEDDINGS, inferenceRoute } from "./routes/inference.js";
 import { getModelRoute, listModelsRoute } from "./routes/models.js";
 import { nodeConnectRoute } from "./routes/node-connect.js";
+import { pageRoute } from "./routes/pages.js";
 import { rotateKeyRoute } from "./routes/node-keys.js";
 import { listNodesRoute } from "./routes/nodes.js";
 import { rootRoute } from "./routes/root.js";
@@ -37,6 +38,9 @@ export const router = Router<IRequest, [Env, ExecutionContext], Response>({
 
 router
   .get("/", rootRoute)
+  .get("/status", pageRoute)
+  .get("/usage", pageRoute)
+  .get("/pages/*", pageRoute)
   .post("/v1/chat/completions", inferenceRoute(CHAT))
   .post("/v1/completions", inferenceRoute(COMPLETIONS))
   .post("/v1/embeddings", inferenceRoute(EMBEDDINGS))

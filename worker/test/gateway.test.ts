@@ -59,9 +59,17 @@ describe("gateway-level routes", () => {
       description: expect.stringContaining("OpenAI-compatible"),
       openai_base_url: `${BASE}/v1`,
       // The tests set no DOCS_URL.
-      links: { docs: null, models: `${BASE}/v1/models`, metadata: `${BASE}/.well-known/meshgate.json` },
+      links: {
+        docs: null,
+        models: `${BASE}/v1/models`,
+        metadata: `${BASE}/.well-known/meshgate.json`,
+        status: `${BASE}/status`,
+        usage: `${BASE}/usage`,
+      },
     });
     expect((await SELF.fetch(body.links.metadata)).status).toBe(200);
+    expect((await SELF.fetch(body.links.status)).status).toBe(200);
+    expect((await SELF.fetch(body.links.usage)).status).toBe(200);
     // The model list wants an API key, and says so in OpenAI's shape rather than "Invalid URL".
     expect(await errorBody(await SELF.fetch(body.links.models))).toMatchObject({ code: "invalid_api_key" });
   });
