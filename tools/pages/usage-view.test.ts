@@ -26,8 +26,9 @@ describe("the usage page's markup", () => {
     expect(html).toMatch(/data-figure="tokens">.*?<div class="value">45<.*?30 prompt, 15 completion/);
     expect(html).toContain('<tr data-day="2026-12-07"><th scope="row">2026-12-07</th><td class="num">2</td>');
     expect(html).toContain('<tr data-model="sim-small">');
-    // The chart has a bar for the day without usage between them.
-    expect(html.match(/<rect class="bar"/g)).toHaveLength(3);
+    // The chart shows a fortnight at least, ending on the last day: the day without usage between them at zero.
+    expect(html.match(/<rect class="bar"/g)).toHaveLength(14);
+    expect(html).toContain("<title>2026-12-06: $0.00</title>");
   });
 
   it("shows sums beyond 2^53 exactly", () => {
@@ -35,6 +36,14 @@ describe("the usage page's markup", () => {
       '{"totals":{"requests":1,"prompt_tokens":1,"completion_tokens":1,"total_tokens":2,"cost":9007199254740993123},"data":[]}';
     const report = parseExactJson(text) as UsageReport;
     expect(renderUsage(report, report)).toContain("$9,007,199,254,740.993123");
+  });
+
+  it("charts a fortnight for a new key, ending on its one day", () => {
+    const series = dailySpend([{ day: "2026-12-07", ...totals(7) }]);
+    expect(series.map((d) => d.day)).toEqual(
+      Array.from({ length: 14 }, (_, i) => new Date(Date.UTC(2026, 10, 24 + i)).toISOString().slice(0, 10)),
+    );
+    expect(series.map((d) => d.cost)).toEqual([...Array(13).fill(0n), 7n]);
   });
 
   it("charts at most the newest CHART_DAYS days, gaps at zero", () => {

@@ -62,7 +62,7 @@ function figures(status) {
       "requests-per-minute",
       "Requests / minute",
       formatInt(last?.requests ?? 0),
-      `last full minute; ${perMinute.toFixed(1)} on average over the hour`,
+      `last full minute; ${perMinute.toLocaleString("en-US", { maximumFractionDigits: 1 })} on average over the hour`,
     ) +
     figure("success", "Successful answers", formatShare(succeeded, requests), `of ${formatInt(requests)} in the hour`)
   );

@@ -23,12 +23,14 @@ import { escapeHtml, figure, formatInt, formatUsd, toBigInt } from "./format.js"
  * @property {UsageGroup[]} data
  */
 
-/** The chart shows at most this many days, the newest. */
+/** The chart shows at most this many days, the newest, and at least MIN_CHART_DAYS (ending on the last). */
 export const CHART_DAYS = 90;
+const MIN_CHART_DAYS = 14;
 const DAY_MS = 86_400_000;
 
 /**
- * Every day from the first with usage to the last, those without usage at zero, at most CHART_DAYS of them.
+ * Every day from the first with usage to the last, those without usage at zero: at least MIN_CHART_DAYS (so a new
+ * key's one day is one bar of a fortnight, not the whole width) and at most CHART_DAYS of them.
  * @param {readonly UsageGroup[]} days  in order, named YYYY-MM-DD
  * @returns {{ day: string, cost: bigint }[]}
  */
@@ -38,7 +40,8 @@ export function dailySpend(days) {
   const last = days[days.length - 1]?.day;
   if (first === undefined || last === undefined) return [];
   const end = Date.parse(`${last}T00:00:00Z`);
-  const start = Math.max(Date.parse(`${first}T00:00:00Z`), end - (CHART_DAYS - 1) * DAY_MS);
+  const firstMs = Math.min(Date.parse(`${first}T00:00:00Z`), end - (MIN_CHART_DAYS - 1) * DAY_MS);
+  const start = Math.max(firstMs, end - (CHART_DAYS - 1) * DAY_MS);
   /** @type {{ day: string, cost: bigint }[]} */
   const out = [];
   for (let t = start; t <= end; t += DAY_MS) {
@@ -80,7 +83,14 @@ function spendChart(days) {
   for (const d of series) if (d.cost > max) max = d.cost;
   return (
     `<section class="chart-box"><h2>Spend per day</h2>` +
-    barChart(bars, { label: "Spend per day", maxLabel: formatUsd(max), edges: [first.day, last.day] }) +
+    barChart(bars, {
+      label: "Spend per day",
+      maxLabel: formatUsd(max),
+      edges: [first.day, last.day],
+      // The chart spans the page here, not half of it as on the status page: a wider box keeps its text small.
+      width: 1100,
+      height: 140,
+    }) +
     `</section>`
   );
 }
