@@ -22,6 +22,7 @@ const field = (label: string, value: string) => `  ${label.padEnd(12)} ${value}`
 function facts(f: BannerFacts): string[] {
   const lines = [
     field("Gateway", f.gatewayUrl),
+    field("Pages", `${f.gatewayUrl}/status   ${f.gatewayUrl}/usage   (in a browser; the usage page asks for the key)`),
     field("Admin token", `${f.adminToken}   (ADMIN_TOKEN in .dev.vars)`),
     field("API key", `${f.apiKey}   (saved in ${f.apiKeyFile})`),
     field("State", f.stateNote ? `${f.stateDir}   (${f.stateNote})` : f.stateDir),
