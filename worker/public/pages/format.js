@@ -5,6 +5,10 @@
 /** @typedef {import("./exact-json.js").Int} Int */
 
 const MICRO = 1_000_000n;
+// Made once: toLocaleString builds a formatter per call, which was most of the time of a page with 500 models.
+const INTEGER = new Intl.NumberFormat("en-US");
+const PRICE = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 6 });
+const AVERAGE = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
 
 /**
  * @param {Int} value
@@ -19,7 +23,7 @@ export function toBigInt(value) {
  * @returns {string}
  */
 export function formatInt(value) {
-  return toBigInt(value).toLocaleString("en-US");
+  return INTEGER.format(toBigInt(value));
 }
 
 /**
@@ -32,7 +36,7 @@ export function formatUsd(micro) {
   const sign = units < 0n ? "-" : "";
   const abs = units < 0n ? -units : units;
   const fraction = (abs % MICRO).toString().padStart(6, "0").replace(/0+$/, "").padEnd(2, "0");
-  return `${sign}$${(abs / MICRO).toLocaleString("en-US")}.${fraction}`;
+  return `${sign}$${INTEGER.format(abs / MICRO)}.${fraction}`;
 }
 
 /**
@@ -42,7 +46,16 @@ export function formatUsd(micro) {
  */
 export function formatPerMillion(usd) {
   if (usd === 0) return "free";
-  return `$${usd.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 6 })}`;
+  return `$${PRICE.format(usd)}`;
+}
+
+/**
+ * A mean, to one decimal at most.
+ * @param {number} value
+ * @returns {string}
+ */
+export function formatAverage(value) {
+  return AVERAGE.format(value);
 }
 
 /**

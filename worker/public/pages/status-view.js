@@ -2,7 +2,7 @@
 // The status page's markup from GET /v1/mesh/status: counts, the last hour's traffic as two charts, and one row per
 // model. Never one row per node, so the page costs the same with 10,000 nodes as with ten.
 import { barChart, lineChart } from "./chart.js";
-import { escapeHtml, figure, formatInt, formatMs, formatPerMillion, formatShare } from "./format.js";
+import { escapeHtml, figure, formatAverage, formatInt, formatMs, formatPerMillion, formatShare } from "./format.js";
 
 /**
  * @typedef {object} ModelStatus
@@ -62,7 +62,7 @@ function figures(status) {
       "requests-per-minute",
       "Requests / minute",
       formatInt(last?.requests ?? 0),
-      `last full minute; ${perMinute.toLocaleString("en-US", { maximumFractionDigits: 1 })} on average over the hour`,
+      `last full minute; ${formatAverage(perMinute)} on average over the hour`,
     ) +
     figure("success", "Successful answers", formatShare(succeeded, requests), `of ${formatInt(requests)} in the hour`)
   );
