@@ -6,6 +6,7 @@ import { createKeyRoute, listKeysRoute, revokeKeyRoute, updateKeyRoute } from ".
 import { banNodeRoute, listAdminNodesRoute, unbanNodeRoute } from "./routes/admin-nodes.js";
 import { heartbeatRoute } from "./routes/heartbeat.js";
 import { CHAT, COMPLETIONS, EMBEDDINGS, inferenceRoute } from "./routes/inference.js";
+import { meshStatusRoute } from "./routes/mesh-status.js";
 import { getModelRoute, listModelsRoute } from "./routes/models.js";
 import { nodeConnectRoute } from "./routes/node-connect.js";
 import { rotateKeyRoute } from "./routes/node-keys.js";
@@ -42,6 +43,7 @@ router
   .post("/v1/embeddings", inferenceRoute(EMBEDDINGS))
   .get("/v1/models", listModelsRoute)
   .get("/v1/models/:id+", getModelRoute)
+  .get("/v1/mesh/status", meshStatusRoute)
   .get("/v1/usage", usageRoute)
   .get("/v1/settlements", listSettlementsRoute)
   .get("/v1/settlements/:id", getSettlementRoute)
