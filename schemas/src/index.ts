@@ -21,3 +21,4 @@ export * from "./billing/statement.js";
 export * from "./billing/relayed-output.js";
 export * from "./session.js";
 export * from "./seeded-random.js";
+export * from "./responses.js";
