@@ -5,7 +5,7 @@ import { withRequestId, withRequestIdHeader } from "./http/request-id.js";
 import { createKeyRoute, listKeysRoute, revokeKeyRoute, updateKeyRoute } from "./routes/admin-keys.js";
 import { banNodeRoute, listAdminNodesRoute, unbanNodeRoute } from "./routes/admin-nodes.js";
 import { heartbeatRoute } from "./routes/heartbeat.js";
-import { CHAT, COMPLETIONS, EMBEDDINGS, inferenceRoute } from "./routes/inference.js";
+import { CHAT, COMPLETIONS, EMBEDDINGS, inferenceRoute, responsesRoute } from "./routes/inference.js";
 import { meshStatusRoute } from "./routes/mesh-status.js";
 import { getModelRoute, listModelsRoute } from "./routes/models.js";
 import { nodeConnectRoute } from "./routes/node-connect.js";
@@ -19,7 +19,7 @@ import {
   listSettlementsRoute,
   settlementProofRoute,
 } from "./routes/settlements.js";
-import { responsesApiRoute } from "./routes/unsupported.js";
+import { storedResponsesRoute } from "./routes/unsupported.js";
 import { adminUsageRoute, usageRoute } from "./routes/usage.js";
 import { wellKnownRoute } from "./routes/well-known.js";
 
@@ -41,6 +41,7 @@ router
   .post("/v1/chat/completions", inferenceRoute(CHAT))
   .post("/v1/completions", inferenceRoute(COMPLETIONS))
   .post("/v1/embeddings", inferenceRoute(EMBEDDINGS))
+  .post("/v1/responses", responsesRoute)
   .get("/v1/models", listModelsRoute)
   .get("/v1/models/:id+", getModelRoute)
   .get("/v1/mesh/status", meshStatusRoute)
@@ -63,8 +64,8 @@ router
   .post("/admin/nodes/:id/unban", unbanNodeRoute)
   .post("/admin/settlements", closeSettlementRoute)
   .post("/admin/settlements/:id/abort", abortSettlementRoute)
-  .all("/v1/responses", responsesApiRoute)
-  .all("/v1/responses/*", responsesApiRoute)
+  .all("/v1/responses", storedResponsesRoute)
+  .all("/v1/responses/*", storedResponsesRoute)
   .all("*", (request: IRequest) => {
     throw new HttpError(404, `Invalid URL (${request.method} ${new URL(request.url).pathname})`, {
       code: "unknown_url",

@@ -74,22 +74,22 @@ describe("gateway-level routes", () => {
   });
 
   it.each([
-    ["POST", "/v1/responses"],
+    ["GET", "/v1/responses"],
     ["GET", "/v1/responses/resp_123"],
+    ["DELETE", "/v1/responses/resp_123"],
     ["POST", "/v1/responses/resp_123/cancel"],
     ["GET", "/v1/responses/resp_123/input_items"],
   ])(
-    "answers %s %s (OpenAI's Responses API) with a 404 that says it is unsupported and what to use",
+    "answers %s %s (stored responses) with a 400 that says no response is kept, and what to do",
     async (method, path) => {
       const { key } = await createApiKey();
-      const body = method === "POST" ? '{"model":"m","input":"Hello!"}' : undefined;
-      const res = await clientFetch(path, key, { method, ...(body ? { body } : {}) });
-      expect(res.status).toBe(404);
+      const res = await clientFetch(path, key, { method });
+      expect(res.status).toBe(400);
       expect(await errorBody(res)).toEqual({
-        message: `Meshgate does not support the Responses API (${method} ${path}) yet; use POST /v1/chat/completions instead (in the Vercel AI SDK: openai.chat(model) or @ai-sdk/openai-compatible).`,
+        message: expect.stringContaining(`Meshgate does not store responses (${method} ${path})`),
         type: "invalid_request_error",
-        param: null,
-        code: "unsupported_endpoint",
+        param: "response_id",
+        code: "unsupported_stateful_feature",
       });
     },
   );

@@ -33,6 +33,7 @@ export const FLEET_MODELS = [
   "chat-billing",
   "chat-liar",
   "chat-budget",
+  "chat-responses",
 ] as const;
 
 /** What the fleet's signing nodes charge for every model (micro-units per million tokens); tests advertise it too. */
