@@ -118,6 +118,19 @@ describe("POST /v1/responses", () => {
     expect(answer.output[0]!.content![0]!.text).toBeTruthy();
   });
 
+  it("honours the routing controls in the body, as chat does", async () => {
+    const chosen = await newNode();
+    expect((await registerRoutable(chosen, { url: fleet.agent, models: [{ id: MODEL }] })).status).toBe(200);
+    await liveNode(MODEL);
+    const { key } = await createApiKey();
+    for (let i = 0; i < 4; i++) {
+      const res = await post(key, { model: MODEL, input: "hi", provider: { only: [chosen.id] } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-meshgate-node")).toBe(chosen.id);
+      await res.arrayBuffer();
+    }
+  });
+
   it.each([
     ["previous_response_id", { previous_response_id: "resp_abc" }],
     ["tools", { tools: [{ type: "web_search" }] }],
