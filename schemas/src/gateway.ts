@@ -181,3 +181,33 @@ export const AdminNodeSchema = PublicNodeSchema.extend({
   routing: RoutingStateSchema,
 });
 export type AdminNode = z.infer<typeof AdminNodeSchema>;
+
+/** One model some live node serves (GET /v1/models), in OpenAI's shape. */
+export const ModelObjectSchema = z.object({
+  id: z.string(),
+  object: z.literal("model"),
+  /** Unix seconds: when the first node that serves it registered. */
+  created: z.int(),
+  owned_by: z.string(),
+  /** How many live nodes serve it (a Meshgate extension). */
+  nodes: z.int(),
+});
+export type ModelObject = z.infer<typeof ModelObjectSchema>;
+
+/** GET /: what answers here, for someone who opens the gateway's URL in a browser or curls it first. */
+export const RootInfoSchema = z.object({
+  name: z.literal("Meshgate"),
+  version: z.string(),
+  description: z.string(),
+  /** The base URL to give an OpenAI SDK. */
+  openai_base_url: z.string(),
+  links: z.object({
+    /** DOCS_URL, e.g. the repository's README; null while it is unset. */
+    docs: z.string().nullable(),
+    models: z.string(),
+    metadata: z.string(),
+    /** This API's OpenAPI description. */
+    openapi: z.string(),
+  }),
+});
+export type RootInfo = z.infer<typeof RootInfoSchema>;

@@ -1,17 +1,9 @@
 // GET /v1/models and /v1/models/{id}: every model some live node serves, in OpenAI's list shape.
+import type { ModelObject } from "@meshgate/schemas";
 import { authenticate } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import type { GatewayRequest } from "../http/request-id.js";
 import { nodeSnapshot, type NodeSnapshot } from "../mesh/node-snapshot.js";
-
-export interface ModelObject {
-  id: string;
-  object: "model";
-  created: number;
-  owned_by: string;
-  /** How many live nodes serve it (a Meshgate extension). */
-  nodes: number;
-}
 
 export function modelsOf(snapshot: NodeSnapshot): ModelObject[] {
   const models = new Map<string, ModelObject>();
