@@ -71,13 +71,14 @@ function parameters(op: Operation): Json[] {
 }
 
 function operationObject(op: Operation, method: HttpMethod): Json {
+  const params = parameters(op);
   return {
     operationId: op.method === "all" ? `${op.operationId}_${method}` : op.operationId,
     tags: [op.tag],
     summary: op.summary,
     ...(op.description === undefined ? {} : { description: op.description }),
     security: securityOf(op.auth),
-    parameters: parameters(op),
+    ...(params.length === 0 ? {} : { parameters: params }),
     ...(op.body === undefined
       ? {}
       : {
