@@ -78,7 +78,9 @@ describe("real answers match the description", () => {
   });
 
   it("the models and nodes a live node serves", async () => {
-    expect((await registerRoutable(await newNode())).status).toBe(200);
+    const ack = await registerRoutable(await newNode());
+    expect(ack.status).toBe(200);
+    await expectDescribed(ack, "post", "/v1/nodes/heartbeat");
     const { key } = await createApiKey("openapi");
     const models = (await expectDescribed(await clientFetch("/v1/models", key), "get", "/v1/models")) as {
       data: { id: string }[];
@@ -111,12 +113,18 @@ describe("real answers match the description", () => {
     await expectDescribed(await adminFetch(`/admin/keys/${id}`, { method: "DELETE" }), "delete", "/admin/keys/{id}");
   });
 
-  it("inference answers: a chat completion, streamed and not, and embeddings", async () => {
+  it("inference answers: a chat completion, streamed and not, and embeddings, for a key with limits", async () => {
     for (const model of ["chat-openapi", "embed-openapi"]) {
       const res = await registerRoutable(await newNode(), { url: fleet.agent, models: [{ id: model }] });
       expect(res.status).toBe(200);
     }
-    const { key } = await createApiKey("openapi-inference");
+    // With limits, so its answers carry the rate-limit headers too.
+    const created = await adminFetch("/admin/keys", {
+      method: "POST",
+      body: JSON.stringify({ name: "openapi-inference", rpm: 600, tpm: 1_000_000 }),
+      headers: { "content-type": "application/json" },
+    });
+    const { key } = (await created.json()) as { key: string };
     const messages = [{ role: "user", content: "describe yourself" }];
     const chat = (stream: boolean) =>
       clientFetch("/v1/chat/completions", key, {
@@ -126,6 +134,7 @@ describe("real answers match the description", () => {
     const whole = await chat(false);
     expect(whole.status).toBe(200);
     expect(whole.headers.get("x-meshgate-attempts")).toBe("1");
+    expect(whole.headers.get("x-ratelimit-limit-requests")).toBe("600");
     await expectDescribed(whole, "post", "/v1/chat/completions");
     const streamed = await chat(true);
     expect(streamed.headers.get("content-type")).toMatch(/^text\/event-stream/);
