@@ -1,6 +1,7 @@
 export * from "./heartbeat.js";
 export * from "./openai.js";
 export * from "./gateway.js";
+export * from "./admin.js";
 export * from "./health.js";
 export * from "./cancel.js";
 export * from "./node-statements.js";

@@ -2,6 +2,7 @@
 import { Router, type IRequest } from "itty-router";
 import { errorResponse, HttpError } from "./http/http-error.js";
 import { withRequestId, withRequestIdHeader } from "./http/request-id.js";
+import { openApiRoute } from "./openapi/route.js";
 import { createKeyRoute, listKeysRoute, revokeKeyRoute, updateKeyRoute } from "./routes/admin-keys.js";
 import { banNodeRoute, listAdminNodesRoute, unbanNodeRoute } from "./routes/admin-nodes.js";
 import { heartbeatRoute } from "./routes/heartbeat.js";
@@ -54,6 +55,7 @@ router
   .get("/v1/nodes/connect/:id", nodeConnectRoute)
   .post("/v1/nodes/rotate-key", rotateKeyRoute)
   .get("/.well-known/meshgate.json", wellKnownRoute)
+  .get("/openapi.json", openApiRoute)
   .post("/admin/keys", createKeyRoute)
   .get("/admin/keys", listKeysRoute)
   .patch("/admin/keys/:id", updateKeyRoute)
@@ -64,7 +66,7 @@ router
   .post("/admin/nodes/:id/unban", unbanNodeRoute)
   .post("/admin/settlements", closeSettlementRoute)
   .post("/admin/settlements/:id/abort", abortSettlementRoute)
-  .all("/v1/responses", storedResponsesRoute)
+  .get("/v1/responses", storedResponsesRoute)
   .all("/v1/responses/*", storedResponsesRoute)
   .all("*", (request: IRequest) => {
     throw new HttpError(404, `Invalid URL (${request.method} ${new URL(request.url).pathname})`, {

@@ -1,9 +1,8 @@
 import { createExecutionContext, env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { GatewayMetadataSchema, jwkThumbprint } from "@meshgate/schemas";
+import { GatewayMetadataSchema, jwkThumbprint, type RootInfo } from "@meshgate/schemas";
 import workerPackage from "../package.json" with { type: "json" };
 import worker from "../src/index.js";
-import type { RootInfo } from "../src/routes/root.js";
 import { BASE, clientFetch, createApiKey, errorBody } from "./helpers.js";
 
 describe("gateway-level routes", () => {
@@ -59,9 +58,15 @@ describe("gateway-level routes", () => {
       description: expect.stringContaining("OpenAI-compatible"),
       openai_base_url: `${BASE}/v1`,
       // The tests set no DOCS_URL.
-      links: { docs: null, models: `${BASE}/v1/models`, metadata: `${BASE}/.well-known/meshgate.json` },
+      links: {
+        docs: null,
+        models: `${BASE}/v1/models`,
+        metadata: `${BASE}/.well-known/meshgate.json`,
+        openapi: `${BASE}/openapi.json`,
+      },
     });
     expect((await SELF.fetch(body.links.metadata)).status).toBe(200);
+    expect((await SELF.fetch(body.links.openapi)).status).toBe(200);
     // The model list wants an API key, and says so in OpenAI's shape rather than "Invalid URL".
     expect(await errorBody(await SELF.fetch(body.links.models))).toMatchObject({ code: "invalid_api_key" });
   });

@@ -3,8 +3,8 @@
 import { env } from "cloudflare:test";
 import { SELF } from "cloudflare:test";
 import { describe, expect, it, inject } from "vitest";
-import type { MeshStatus } from "../src/catalog/mesh-status.js";
-import type { ModelEntry } from "../src/catalog/model-catalog.js";
+import type { MeshStatus } from "@meshgate/schemas";
+import type { ModelObject } from "@meshgate/schemas";
 import { nodeRegistry } from "../src/durable/names.js";
 import { forgetMeshStatus } from "../src/mesh/mesh-status.js";
 import { BASE, clientFetch, createApiKey, newNode, registerRoutable } from "./helpers.js";
@@ -39,10 +39,10 @@ describe("GET /v1/models metadata", () => {
     await pricedNode("meta-m", 300_000, 600_000, 32_768);
     await pricedNode("meta-m", 9_000_000, 30_000_000, 4_096);
     const { key } = await createApiKey();
-    let model: ModelEntry | undefined;
+    let model: ModelObject | undefined;
     for (let tries = 0; tries < 40 && model?.nodes !== 3; tries++) {
       forgetMeshStatus();
-      const list = (await (await clientFetch("/v1/models", key)).json()) as { data: ModelEntry[] };
+      const list = (await (await clientFetch("/v1/models", key)).json()) as { data: ModelObject[] };
       model = list.data.find((m) => m.id === "meta-m");
       if (model?.nodes !== 3) await new Promise((r) => setTimeout(r, 250));
     }

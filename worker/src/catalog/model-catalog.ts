@@ -1,7 +1,7 @@
 // The models the mesh serves, as clients choose between them (OpenRouter's models list is the reference): how many live
 // nodes serve each, its context length and price, and how fast its first token came. Pure: the nodes and the measured
 // latencies come in as arguments.
-import type { Price } from "@meshgate/schemas";
+import type { ModelObject, ModelPricing, Price } from "@meshgate/schemas";
 import { lowerMedian } from "./median.js";
 
 /** One node's offer of one model, as routing may use it (prices within today's ceilings; see route-nodes.ts). */
@@ -17,34 +17,6 @@ export interface CatalogNode {
   /** When the node first registered, ms. */
   registered: number;
   offers: readonly CatalogOffer[];
-}
-
-/**
- * A model's price: the median over the nodes serving it (what a typical request pays; one node's extreme price moves
- * it no further than its neighbour's). `prompt`/`completion` are OpenRouter's form, USD per token as decimal strings;
- * the settlement unit is USD-pegged (1,000,000 micro-units = 1 USD), as `provider.max_price` already takes it.
- */
-export interface ModelPricing {
-  prompt: string;
-  completion: string;
-  usd_per_million: { prompt: number; completion: number };
-  /** The settlement unit, as nodes state prices (`--price`): integer micro-units per million tokens. */
-  micro_units_per_million: { prompt: number; completion: number };
-}
-
-export interface ModelEntry {
-  id: string;
-  object: "model";
-  /** When the first node now serving it registered, unix seconds. */
-  created: number;
-  owned_by: string;
-  /** Live nodes serving it. */
-  nodes: number;
-  /** Tokens of context (prompt and completion), the median of what its nodes state; null when none does. */
-  context_length: number | null;
-  pricing: ModelPricing;
-  /** The median time to first token the gateway measured for it over the last hour, ms; null with no answers. */
-  ttft_ms_p50: number | null;
 }
 
 /** `micros` × 10⁻¹² exactly, as a decimal string: micro-units per million tokens → units per token. */
@@ -94,8 +66,8 @@ function gather(nodes: readonly CatalogNode[]): Map<string, Gathered> {
 }
 
 /** Every model some node offers, sorted by id. `ttftP50`: the gateway's own measurement, never a node's word. */
-export function catalogModels(nodes: readonly CatalogNode[], ttftP50: (model: string) => number | null): ModelEntry[] {
-  const entries: ModelEntry[] = [];
+export function catalogModels(nodes: readonly CatalogNode[], ttftP50: (model: string) => number | null): ModelObject[] {
+  const entries: ModelObject[] = [];
   for (const [id, g] of gather(nodes)) {
     entries.push({
       id,

@@ -1,18 +1,13 @@
 // Requests the mesh's nodes were sent and how many they answered well, per minute over the last hour: what the status
 // page charts. Counted where every judged outcome already arrives (the registry), so no object hears more than before.
 // Pure: time comes in as an argument.
+import type { TrafficMinute } from "@meshgate/schemas";
 
 export const MINUTE_MS = 60_000;
 /** Minutes kept and shown. */
 export const WINDOW_MINUTES = 60;
 
-export interface TrafficMinute {
-  /** The minute's start, ms since the epoch. */
-  start: number;
-  /** Attempts judged at nodes: a request failed over counts once per node tried. */
-  requests: number;
-  succeeded: number;
-}
+export type { TrafficMinute };
 
 export function minuteOf(at: number): number {
   return Math.floor(at / MINUTE_MS) * MINUTE_MS;

@@ -1,13 +1,13 @@
 // GET /v1/models and /v1/models/{id}: every model some live node serves, in OpenAI's list shape with what clients
 // choose by (node count, context length, price, measured time to first token; catalog/model-catalog.ts). Served from
 // the mesh status (mesh/mesh-status.ts): a few seconds old at most, and never a read of every node.
-import type { ModelEntry } from "../catalog/model-catalog.js";
+import type { ModelObject } from "@meshgate/schemas";
 import { authenticate } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import type { GatewayRequest } from "../http/request-id.js";
 import { currentMeshStatus } from "../mesh/mesh-status.js";
 
-async function liveModels(request: Request, env: Env): Promise<ModelEntry[]> {
+async function liveModels(request: Request, env: Env): Promise<ModelObject[]> {
   const now = Date.now();
   await authenticate(request, env, now);
   return (await currentMeshStatus(env, now)).models;

@@ -34,6 +34,8 @@ export const FLEET_MODELS = [
   "chat-liar",
   "chat-budget",
   "chat-responses",
+  "chat-openapi",
+  "embed-openapi",
 ] as const;
 
 /** What the fleet's signing nodes charge for every model (micro-units per million tokens); tests advertise it too. */
