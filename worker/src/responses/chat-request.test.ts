@@ -1,4 +1,4 @@
-import { ResponsesRequestSchema } from "@meshgate/schemas";
+import { ChatCompletionRequestSchema, ResponsesRequestSchema } from "@meshgate/schemas";
 import { describe, expect, it } from "vitest";
 import { refusalHttpError } from "../http/refusal.js";
 import { chatRequestFrom } from "./chat-request.js";
@@ -14,6 +14,8 @@ function translate(body: Record<string, unknown>) {
 function chat(body: Record<string, unknown>): Record<string, unknown> {
   const result = translate(body);
   if (!result.ok) throw new Error(`refused: ${result.refusal.message}`);
+  // Whatever the node is asked must pass the gateway's own chat checks, which the request path applies next.
+  expect(ChatCompletionRequestSchema.safeParse(result.value).error).toBeUndefined();
   return result.value;
 }
 

@@ -42,6 +42,7 @@ const PASSED_THROUGH = [
 // logprobs follow `top_logprobs`), `truncation` (echoed; a node refuses a prompt too long for it),
 // `stream_options` (only include_obfuscation, which the gateway does not do), `prompt_cache_options`,
 // `reasoning.summary` (chat servers give no summaries), `background: false`.
+// Any field OpenAI does not define is not sent either: the node is asked only what this translation understood.
 
 function refuseStateful(req: ResponsesRequest): Invalid | null {
   for (const [field, message] of STATEFUL_FIELDS) {

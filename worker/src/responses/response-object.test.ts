@@ -161,6 +161,27 @@ describe("responseFromChat", () => {
     ]);
   });
 
+  it("openai-node's own loop: the previous output items sent back as input are the assistant's turn again", async () => {
+    const calls = [{ id: "call_1", type: "function", function: { name: "lookup", arguments: '{"q":"x"}' } }];
+    const parsed = await throughSdk(
+      responseFromChat(completion({ content: "Looking.", tool_calls: calls }, "tool_calls"), request({}), fixedIds()),
+    );
+    const next = chatRequestFrom(
+      request({
+        input: [
+          { role: "user", content: "x?" },
+          ...parsed.output,
+          { type: "function_call_output", call_id: "call_1", output: "y" },
+        ],
+      }),
+    );
+    expect(next.ok && next.value.messages).toStrictEqual([
+      { role: "user", content: "x?" },
+      { role: "assistant", content: "Looking.", tool_calls: calls },
+      { role: "tool", tool_call_id: "call_1", content: "y" },
+    ]);
+  });
+
   it("an answer cut by the cap is incomplete (max_output_tokens), one stopped by a filter incomplete (content_filter)", async () => {
     const cut = responseFromChat(
       completion({ content: "Once upon a" }, "length"),
