@@ -151,6 +151,26 @@ describe("chatRequestFrom: what the node is asked", () => {
     ]);
   });
 
+  it("the assistant's text after its calls joins the message with the calls, so the tool messages follow it", () => {
+    const body = chat({
+      input: [
+        { role: "user", content: "Weather?" },
+        { type: "function_call", call_id: "call_a", name: "get_weather", arguments: "{}" },
+        { type: "message", role: "assistant", content: [{ type: "output_text", text: "Checking." }] },
+        { type: "function_call_output", call_id: "call_a", output: "sunny" },
+      ],
+    });
+    expect(body["messages"]).toStrictEqual([
+      { role: "user", content: "Weather?" },
+      {
+        role: "assistant",
+        content: "Checking.",
+        tool_calls: [{ id: "call_a", type: "function", function: { name: "get_weather", arguments: "{}" } }],
+      },
+      { role: "tool", tool_call_id: "call_a", content: "sunny" },
+    ]);
+  });
+
   it("function tools, tool_choice, and a json_schema format as chat's", () => {
     const parameters = {
       type: "object",

@@ -109,6 +109,19 @@ function toolOutput(item: ResponsesInputItem, param: string): Result<string, Inv
   return ok(texts.join(""));
 }
 
+/**
+ * Appends a message. The assistant's text after its own calls (one answer's items, in whichever order) joins the
+ * message holding the calls: chat wants the tool messages right after the message with the calls.
+ */
+function addMessage(messages: ChatMessage[], message: ChatMessage): void {
+  const last = messages[messages.length - 1];
+  if (message["role"] === "assistant" && last?.["role"] === "assistant" && last["content"] === null) {
+    last["content"] = message["content"];
+  } else {
+    messages.push(message);
+  }
+}
+
 /** Appends a call to the assistant message just before it (chat keeps one answer's calls together), or starts one. */
 function addToolCall(messages: ChatMessage[], item: ResponsesInputItem, param: string): Invalid | null {
   if (item.call_id === undefined || item.name === undefined || item.arguments === undefined) {
@@ -144,7 +157,7 @@ function addItem(messages: ChatMessage[], item: ResponsesInputItem, param: strin
     case "message": {
       const message = messageFrom(item, param);
       if (!message.ok) return message.refusal;
-      messages.push(message.value);
+      addMessage(messages, message.value);
       return null;
     }
     case "function_call":
