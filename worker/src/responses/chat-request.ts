@@ -3,8 +3,8 @@
 import type { ResponsesRequest, ResponsesTextFormat, ResponsesTool } from "@meshgate/schemas";
 import { invalid, ok, refuse, type Invalid, type Result } from "../lib/refusal.js";
 import { chatMessagesFrom } from "./input-messages.js";
+import type { Json } from "./json.js";
 
-type Json = Record<string, unknown>;
 export type ChatRequestBody = Json & { model: string; messages: Json[] };
 
 const UNSUPPORTED = "unsupported_parameter";

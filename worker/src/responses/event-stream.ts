@@ -1,8 +1,9 @@
 // A node's Chat Completions stream (`chat.completion.chunk`s, parsed) as OpenAI's Responses event stream. Fed one
-// chunk at a time; each call returns the events to send, numbered in order. The answer's text is one message item;
-// each tool call (parallel calls included, by their chat index) its own function_call item, in the order they
-// start. Items end when the node gives its finish_reason; the response ends at end() (the stream's end, after the
-// usage chunk the gateway always asks for) or fail() (an error from the node, or a stream cut short).
+// chunk at a time; each call returns the events to send, numbered in order. The answer's text is a message item (text
+// after tool calls, which servers rarely send, a second one); each tool call (parallel calls included, by their chat
+// index) its own function_call item, in the order they start. Items end when the node gives its finish_reason; the
+// response ends at end() (the stream's end, after the usage chunk the gateway always asks for) or fail() (an error
+// from the node, or a stream cut short).
 import type {
   FunctionCallItem,
   OutputItem,
@@ -15,12 +16,7 @@ import type {
 } from "@meshgate/schemas";
 import { logprobsFromChat } from "./logprobs.js";
 import { finishFromChat, responseShell, usageFromChat, type ResponseIds } from "./response-shell.js";
-
-type Json = Record<string, unknown>;
-
-function record(value: unknown): Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : {};
-}
+import { record, type Json } from "./json.js";
 
 /** An error as the node (or the gateway) reports it mid-stream: OpenAI's `{error: {message, type, code}}`. */
 export interface StreamError {

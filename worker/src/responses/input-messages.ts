@@ -4,8 +4,8 @@
 import type { ResponsesInputItem } from "@meshgate/schemas";
 import { invalid, ok, refuse, type Invalid, type Result } from "../lib/refusal.js";
 import { itemFromId } from "./item-ids.js";
+import type { Json } from "./json.js";
 
-type Json = Record<string, unknown>;
 export type ChatMessage = Json;
 
 const UNSUPPORTED = "unsupported_parameter";

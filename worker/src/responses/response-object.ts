@@ -10,12 +10,7 @@ import type {
 import { functionCallItemId, messageItemId } from "./item-ids.js";
 import { logprobsFromChat } from "./logprobs.js";
 import { finishFromChat, responseShell, usageFromChat, type ResponseIds } from "./response-shell.js";
-
-type Json = Record<string, unknown>;
-
-function record(value: unknown): Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : {};
-}
+import { record, type Json } from "./json.js";
 
 /** Text a server may send as a string or (rarely) as text parts. */
 function textOf(content: unknown): string {

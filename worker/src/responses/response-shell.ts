@@ -1,6 +1,7 @@
 // What every Response object the gateway writes shares, whole or streamed: the request's settings echoed back as
 // OpenAI echoes them, the usage and the status read from the node's chat answer.
 import type { ResponseObject, ResponseUsage, ResponsesRequest } from "@meshgate/schemas";
+import type { Json } from "./json.js";
 
 /** Ids and instants from the caller, so the translation stays pure. */
 export interface ResponseIds {
@@ -13,8 +14,6 @@ export interface ResponseIds {
   /** A fresh unique id with OpenAI's prefix (`msg_…`, `fc_…`). */
   newItemId(prefix: "msg" | "fc"): string;
 }
-
-type Json = Record<string, unknown>;
 
 /** The Response before any output: status in_progress, no usage. */
 export function responseShell(req: ResponsesRequest, ids: ResponseIds, model: string): ResponseObject {
