@@ -13,8 +13,12 @@ import { chatToResponsesStream } from "./sse.js";
 
 type Json = Record<string, unknown>;
 
-/** A node that first says something and calls `weather`, then answers from the tool's result. */
+/**
+ * A node that first says something and calls `weather`, then answers from the tool's result; asked for at most a few
+ * tokens, it stops there.
+ */
 function nodeMessage(chat: ChatRequestBody): { message: Json; finish: string } {
+  if (typeof chat["max_tokens"] === "number") return { message: { content: "It is" }, finish: "length" };
   if (chat.messages.some((m) => m["role"] === "tool"))
     return { message: { content: "It is 14C in Paris." }, finish: "stop" };
   const call = { id: "call_1", type: "function", function: { name: "weather", arguments: '{"city":"Paris"}' } };
@@ -141,6 +145,14 @@ describe("the AI SDK's OpenAI provider through the translation", () => {
     await result.consumeStream();
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/item_reference cannot be resolved.*store: false/);
+  });
+
+  it("an answer cut by the cap ends as the AI SDK's length, whole or streamed", async () => {
+    const { model } = gateway();
+    const whole = await generateText({ model, prompt: "Weather?", maxOutputTokens: 2 });
+    expect([whole.text, whole.finishReason]).toStrictEqual(["It is", "length"]);
+    const streamed = streamText({ model, prompt: "Weather?", maxOutputTokens: 2 });
+    expect([await streamed.text, await streamed.finishReason]).toStrictEqual(["It is", "length"]);
   });
 
   it("an error from the node mid-stream reaches streamText as an error", async () => {
