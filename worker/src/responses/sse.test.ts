@@ -183,3 +183,52 @@ describe("chatToResponsesStream: bytes split anywhere", () => {
     expect(final.output_text).toBe("Héllo, wörld ✓ 🌍");
   });
 });
+
+/** Cuts a text into pieces at the given points (by UTF-16 code unit: a server may split anywhere in its tokens). */
+function fragments(text: string, at: readonly number[]): string[] {
+  const points = [...new Set(at.map((n) => n % (text.length + 1)))].sort((a, b) => a - b);
+  const pieces: string[] = [];
+  let from = 0;
+  for (const p of [...points, text.length]) {
+    if (p > from) pieces.push(text.slice(from, p));
+    from = p;
+  }
+  return pieces;
+}
+
+describe("chatToResponsesStream: any answer, any fragments", () => {
+  it("openai-node's final response holds the node's text and every call's arguments, whole", async () => {
+    const answer = fc.record({
+      text: fc.string({ unit: "grapheme", maxLength: 40 }),
+      textCuts: fc.array(fc.nat(), { maxLength: 6 }),
+      calls: fc.array(fc.record({ args: fc.json({ maxDepth: 2 }), cuts: fc.array(fc.nat(), { maxLength: 4 }) }), {
+        maxLength: 3,
+      }),
+    });
+    await fc.assert(
+      fc.asyncProperty(answer, async ({ text, textCuts, calls }) => {
+        let sse = fragments(text, textCuts)
+          .map((piece) => chunk({ content: piece }))
+          .join("");
+        for (const [index, call] of calls.entries()) {
+          const head = { index, id: `call_${index}`, type: "function", function: { name: `f${index}`, arguments: "" } };
+          sse += chunk({ tool_calls: [head] });
+          for (const piece of fragments(call.args, call.cuts)) {
+            sse += chunk({ tool_calls: [{ index, function: { arguments: piece } }] });
+          }
+        }
+        sse += chunk({}, calls.length > 0 ? "tool_calls" : "stop") + USAGE + "data: [DONE]\n\n";
+        const final = await client(await translate([encode(sse)]))
+          .responses.stream({ model: "gpt-4.1", input: "hi" })
+          .finalResponse();
+        expect(final.status).toBe("completed");
+        expect(final.output_text).toBe(text);
+        const made = final.output.filter((item) => item.type === "function_call");
+        expect(made.map((item) => [item.call_id, item.name, item.arguments])).toStrictEqual(
+          calls.map((call, i) => [`call_${i}`, `f${i}`, call.args]),
+        );
+      }),
+      { numRuns: 80 },
+    );
+  });
+});
