@@ -13,16 +13,22 @@ import { chatToResponsesStream } from "./sse.js";
 
 type Json = Record<string, unknown>;
 
+// The SDK's warnings are asserted where they matter, not printed.
+(globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false;
+
 /**
- * A node that first says something and calls `weather`, then answers from the tool's result; asked for at most a few
- * tokens, it stops there.
+ * A node that first reasons, says something and calls `weather`, then answers from the tool's result; asked for at
+ * most a few tokens, it stops there.
  */
 function nodeMessage(chat: ChatRequestBody): { message: Json; finish: string } {
   if (typeof chat["max_tokens"] === "number") return { message: { content: "It is" }, finish: "length" };
   if (chat.messages.some((m) => m["role"] === "tool"))
     return { message: { content: "It is 14C in Paris." }, finish: "stop" };
   const call = { id: "call_1", type: "function", function: { name: "weather", arguments: '{"city":"Paris"}' } };
-  return { message: { content: "Let me check.", tool_calls: [call] }, finish: "tool_calls" };
+  return {
+    message: { reasoning_content: "I need the weather.", content: "Let me check.", tool_calls: [call] },
+    finish: "tool_calls",
+  };
 }
 
 const USAGE = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
@@ -33,8 +39,10 @@ function nodeStream(chat: ChatRequestBody, failAfterText: boolean): string {
   const data = (value: Json) => `data: ${JSON.stringify({ ...head, ...value })}\n\n`;
   const delta = (d: Json, f: string | null = null) => data({ choices: [{ index: 0, delta: d, finish_reason: f }] });
   const text = message["content"] as string;
+  const reasoning = typeof message["reasoning_content"] === "string" ? [message["reasoning_content"]] : [];
   let sse =
     delta({ role: "assistant", content: "" }) +
+    reasoning.map((r) => delta({ reasoning_content: r })).join("") +
     delta({ content: text.slice(0, 4) }) +
     delta({ content: text.slice(4) });
   if (failAfterText)
@@ -110,7 +118,14 @@ describe("the AI SDK's OpenAI provider through the translation", () => {
       ["weather", { city: "Paris" }],
     ]);
     expect(result.totalUsage.inputTokens).toBe(20);
-    expect(sent[1]?.["input"]).toContainEqual({ type: "item_reference", id: expect.stringMatching(/^msg_mg_/) });
+    // Its reasoning comes back as a reference too, which the gateway drops (chat has no place for it).
+    expect(sent[1]?.["input"]).toStrictEqual([
+      { role: "user", content: [{ type: "input_text", text: "Weather in Paris?" }] },
+      { type: "item_reference", id: "rs_1" },
+      { type: "item_reference", id: expect.stringMatching(/^msg_mg_/) },
+      { type: "function_call", call_id: "call_1", name: "weather", arguments: '{"city":"Paris"}' },
+      { type: "function_call_output", call_id: "call_1", output: '{"temp":14}' },
+    ]);
   });
 
   it("streamText's tool loop with store off: text streamed, the call made, the answer completed", async () => {
@@ -128,6 +143,10 @@ describe("the AI SDK's OpenAI provider through the translation", () => {
     expect(await result.finishReason).toBe("stop");
     expect((await result.steps)[0]?.toolCalls.map((c) => c.input)).toStrictEqual([{ city: "Paris" }]);
     expect((await result.totalUsage).outputTokens).toBe(10);
+    // Without store the SDK leaves out reasoning it cannot send back (it says so); the gateway would drop it anyway.
+    expect((await result.steps)[1]?.warnings).toContainEqual(
+      expect.objectContaining({ message: expect.stringMatching(/Skipping reasoning/) }),
+    );
   });
 
   it("streamText with store on: a streamed message cannot carry its text in its id, so the next step is refused, saying how to fix it", async () => {

@@ -123,6 +123,47 @@ describe("ResponsesEventStream", () => {
     });
   });
 
+  it("the node's reasoning (reasoning_content or reasoning) is a reasoning item, ended when the answer begins", () => {
+    const events = run([
+      chunk({ role: "assistant", reasoning_content: "The user" }),
+      chunk({ reasoning: " greets me." }),
+      chunk({ content: "Hi!" }),
+      chunk({}, "stop"),
+      usageChunk,
+    ]);
+    expect(outline(events)).toStrictEqual([
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added 0 reasoning in_progress",
+      "response.content_part.added 0",
+      'response.reasoning_text.delta 0 "The user"',
+      'response.reasoning_text.delta 0 " greets me."',
+      "response.reasoning_text.done 0",
+      "response.content_part.done 0",
+      "response.output_item.done 0 reasoning completed",
+      "response.output_item.added 1 message in_progress",
+      "response.content_part.added 1",
+      'response.output_text.delta 1 "Hi!"',
+      "response.output_text.done 1",
+      "response.content_part.done 1",
+      "response.output_item.done 1 message completed",
+      "response.completed",
+    ]);
+    expect(events[events.length - 1]).toMatchObject({
+      response: {
+        output: [
+          {
+            type: "reasoning",
+            id: "rs_1",
+            summary: [],
+            content: [{ type: "reasoning_text", text: "The user greets me." }],
+          },
+          { type: "message", id: "msg_2" },
+        ],
+      },
+    });
+  });
+
   it("an event sent keeps what it said: later text does not change it", () => {
     const events = run([chunk({ content: "a" }), chunk({ content: "b" }), chunk({}, "stop"), usageChunk]);
     expect(events.find((e) => e.type === "response.output_item.added")).toMatchObject({ item: { content: [] } });

@@ -137,9 +137,13 @@ function addToolCall(messages: ChatMessage[], item: ResponsesInputItem, param: s
   return null;
 }
 
-/** An item_reference the gateway minted becomes its item; any other cannot be resolved by a gateway that stores nothing. */
+/**
+ * An item_reference the gateway minted becomes its item; one to reasoning is dropped, as reasoning items are; any
+ * other cannot be resolved by a gateway that stores nothing.
+ */
 function resolved(item: ResponsesInputItem, param: string): Result<ResponsesInputItem, Invalid> {
   if (item.type !== "item_reference") return ok(item);
+  if (typeof item.id === "string" && item.id.startsWith("rs_")) return ok({ type: "reasoning" });
   const found = typeof item.id === "string" ? itemFromId(item.id) : null;
   if (found !== null) return ok(found);
   return refuse(

@@ -242,6 +242,31 @@ describe("responseFromChat", () => {
     });
   });
 
+  it("the node's reasoning is a reasoning item before the message; a reference to it later is dropped", async () => {
+    const response = responseFromChat(
+      completion({ reasoning_content: "Simple greeting.", content: "Hello!" }),
+      request({}),
+      fixedIds(),
+    );
+    expect(response.output).toMatchObject([
+      { type: "reasoning", id: "rs_1", summary: [], content: [{ type: "reasoning_text", text: "Simple greeting." }] },
+      { type: "message", content: [{ type: "output_text", text: "Hello!" }] },
+    ]);
+    expect((await throughSdk(response)).output_text).toBe("Hello!");
+    const next = chatRequestFrom(
+      request({
+        input: [
+          ...response.output.map((item) => ({ type: "item_reference", id: item.id })),
+          { role: "user", content: "and?" },
+        ],
+      }),
+    );
+    expect(next.ok && next.value.messages).toStrictEqual([
+      { role: "assistant", content: "Hello!" },
+      { role: "user", content: "and?" },
+    ]);
+  });
+
   it("an answer too long to carry in its id gets a plain id (a reference to it is refused)", () => {
     const response = responseFromChat(completion({ content: "x".repeat(70_000) }), request({}), fixedIds());
     expect(response.output[0]?.id).toBe("msg_1");

@@ -11,8 +11,8 @@ export interface ResponseIds {
   createdAt: number;
   /** Unix seconds now (the answer's completed_at). */
   now(): number;
-  /** A fresh unique id with OpenAI's prefix (`msg_…`, `fc_…`). */
-  newItemId(prefix: "msg" | "fc"): string;
+  /** A fresh unique id with OpenAI's prefix (`msg_…`, `fc_…`, `rs_…`). */
+  newItemId(prefix: "msg" | "fc" | "rs"): string;
 }
 
 /** The Response before any output: status in_progress, no usage. */
@@ -79,4 +79,11 @@ export function finishFromChat(
     return { status: "incomplete", incomplete_details: { reason: "content_filter" }, itemStatus: "incomplete" };
   }
   return { status: "completed", incomplete_details: null, itemStatus: "completed" };
+}
+
+/** A node's reasoning text, under either name servers use: `reasoning_content` (llama.cpp, DeepSeek, older vLLM) or
+ * `reasoning` (vLLM since 0.9). */
+export function reasoningFromChat(message: Json): string {
+  const text = message["reasoning_content"] ?? message["reasoning"];
+  return typeof text === "string" ? text : "";
 }

@@ -110,6 +110,23 @@ describe("chatToResponsesStream read by openai-node", () => {
     expect(final.usage).toMatchObject({ input_tokens: 5, output_tokens: 7, total_tokens: 12 });
   });
 
+  it("reasoning: openai-node accumulates the reasoning item's text", async () => {
+    const sse = await translate([
+      encode(
+        chunk({ reasoning_content: "Think" }) +
+          chunk({ reasoning_content: "ing." }) +
+          chunk({ content: "Done." }, "stop") +
+          USAGE,
+      ),
+    ]);
+    const final = await client(sse).responses.stream({ model: "gpt-4.1", input: "hi" }).finalResponse();
+    expect(final.output[0]).toMatchObject({
+      type: "reasoning",
+      content: [{ type: "reasoning_text", text: "Thinking." }],
+    });
+    expect(final.output_text).toBe("Done.");
+  });
+
   it("parallel tool calls, fragments interleaved: each call whole, in order", async () => {
     const sse = await translate([encode(TOOL_STREAM)]);
     const final = await client(sse).responses.stream({ model: "gpt-4.1", input: "hi" }).finalResponse();
