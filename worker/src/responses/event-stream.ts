@@ -185,6 +185,7 @@ export class ResponsesEventStream {
   /** One tool call's fragment: the first for its index opens a function_call item (and ends the message item). */
   private toolCall(call: Json): ResponsesEvent[] {
     const events: ResponsesEvent[] = [];
+    // A server that names no index (older Ollama) sends each call whole, in one fragment: each is a new call.
     const index = typeof call["index"] === "number" ? call["index"] : this.calls.size;
     const fn = record(call["function"]);
     let open = this.calls.get(index);
