@@ -181,6 +181,30 @@ describe("ResponsesEventStream", () => {
     });
   });
 
+  it("logprobs asked for come with each delta and, whole, with the text's done", () => {
+    const token = (t: string, logprob: number) => ({
+      token: t,
+      logprob,
+      bytes: [...new TextEncoder().encode(t)],
+      top_logprobs: [],
+    });
+    const withLogprobs = (content: string, lp: unknown[]) => ({
+      ...HEAD,
+      choices: [{ index: 0, delta: { content }, logprobs: { content: lp }, finish_reason: null }],
+    });
+    const events = run([
+      withLogprobs("Hi", [token("Hi", -0.1)]),
+      withLogprobs("!", [token("!", -0.5)]),
+      chunk({}, "stop"),
+    ]);
+    const deltas = events.filter((e) => e.type === "response.output_text.delta");
+    expect(deltas.map((e) => e.logprobs)).toStrictEqual([[token("Hi", -0.1)], [token("!", -0.5)]]);
+    expect(events.find((e) => e.type === "response.output_text.done")).toMatchObject({
+      text: "Hi!",
+      logprobs: [token("Hi", -0.1), token("!", -0.5)],
+    });
+  });
+
   it("a refusal streams as a refusal part", () => {
     const events = run([chunk({ refusal: "I can't" }), chunk({ refusal: " help." }), chunk({}, "stop")]);
     expect(outline(events).slice(2, 9)).toStrictEqual([

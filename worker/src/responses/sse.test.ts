@@ -169,6 +169,16 @@ describe("chatToResponsesStream read by openai-node", () => {
     );
   });
 
+  it("a node event that is not JSON, or too long to read, fails the response with what went wrong", async () => {
+    const garbled = await translate([encode(chunk({ content: "Hi" }) + "data: {not json\n\n" + chunk({}, "stop"))]);
+    await expect(client(garbled).responses.stream({ model: "gpt-4.1", input: "hi" }).finalResponse()).rejects.toThrow(
+      /not JSON/,
+    );
+    const endless = await translate([encode(chunk({ content: "Hi" }) + `data: "${"x".repeat(1024 * 1024 + 1)}`)]);
+    expect(endless).toContain("too long to read");
+    expect(endless.match(/event: response\.failed\n/g)).toHaveLength(1);
+  });
+
   it("a node stream that finished but omits [DONE] completes", async () => {
     const sse = await translate([encode(chunk({ content: "Hi" }) + chunk({}, "stop") + USAGE)]);
     const final = await client(sse).responses.stream({ model: "gpt-4.1", input: "hi" }).finalResponse();
