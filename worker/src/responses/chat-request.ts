@@ -21,7 +21,8 @@ const STATEFUL_FIELDS: readonly (readonly [string, string])[] = [
 
 /**
  * Same name, same meaning in Chat Completions: passed on as they are. Meshgate's routing controls (`provider`,
- * `models`, `route`) are kept so the chat path reads them as it does for chat requests.
+ * `models`) are kept so the chat path reads (and strips) them as it does for chat requests; OpenRouter's `route`,
+ * which Meshgate does not read, goes on as a chat request's would.
  */
 const PASSED_THROUGH = [
   "temperature",
