@@ -108,7 +108,24 @@ export interface FunctionCallItem {
   status: ItemStatus;
 }
 
-export type OutputItem = OutputMessage | FunctionCallItem;
+/**
+ * The model's raw chain of thought, as OpenAI gives an open-weight model's (gpt-oss): `reasoning_text` content, no
+ * summary. Nodes' servers send it as `reasoning_content` or `reasoning`.
+ */
+export interface ReasoningItem {
+  type: "reasoning";
+  id: string;
+  status: ItemStatus;
+  summary: never[];
+  content: ReasoningTextPart[];
+}
+
+export interface ReasoningTextPart {
+  type: "reasoning_text";
+  text: string;
+}
+
+export type OutputItem = ReasoningItem | OutputMessage | FunctionCallItem;
 
 export interface ResponseUsage {
   input_tokens: number;
@@ -162,7 +179,12 @@ export type ResponsesEventBody =
   | { type: "response.created" | "response.in_progress"; response: ResponseObject }
   | { type: "response.completed" | "response.incomplete" | "response.failed"; response: ResponseObject }
   | { type: "response.output_item.added" | "response.output_item.done"; output_index: number; item: OutputItem }
-  | ({ type: "response.content_part.added" | "response.content_part.done"; part: OutputContentPart } & PartRef)
+  | ({
+      type: "response.content_part.added" | "response.content_part.done";
+      part: OutputContentPart | ReasoningTextPart;
+    } & PartRef)
+  | ({ type: "response.reasoning_text.delta"; delta: string } & PartRef)
+  | ({ type: "response.reasoning_text.done"; text: string } & PartRef)
   | ({ type: "response.output_text.delta"; delta: string; logprobs: OutputTextLogprob[] } & PartRef)
   | ({ type: "response.output_text.done"; text: string; logprobs: OutputTextLogprob[] } & PartRef)
   | ({ type: "response.refusal.delta"; delta: string } & PartRef)

@@ -3,8 +3,8 @@
 import type { ResponsesRequest, ResponsesTextFormat, ResponsesTool } from "@meshgate/schemas";
 import { invalid, ok, refuse, type Invalid, type Result } from "../lib/refusal.js";
 import { chatMessagesFrom } from "./input-messages.js";
+import type { Json } from "./json.js";
 
-type Json = Record<string, unknown>;
 export type ChatRequestBody = Json & { model: string; messages: Json[] };
 
 const UNSUPPORTED = "unsupported_parameter";
@@ -21,7 +21,8 @@ const STATEFUL_FIELDS: readonly (readonly [string, string])[] = [
 
 /**
  * Same name, same meaning in Chat Completions: passed on as they are. Meshgate's routing controls (`provider`,
- * `models`, `route`) are kept so the chat path reads them as it does for chat requests.
+ * `models`) are kept so the chat path reads (and strips) them as it does for chat requests; OpenRouter's `route`,
+ * which Meshgate does not read, goes on as a chat request's would.
  */
 const PASSED_THROUGH = [
   "temperature",
@@ -42,6 +43,7 @@ const PASSED_THROUGH = [
 // logprobs follow `top_logprobs`), `truncation` (echoed; a node refuses a prompt too long for it),
 // `stream_options` (only include_obfuscation, which the gateway does not do), `prompt_cache_options`,
 // `reasoning.summary` (chat servers give no summaries), `background: false`.
+// Any field OpenAI does not define is not sent either: the node is asked only what this translation understood.
 
 function refuseStateful(req: ResponsesRequest): Invalid | null {
   for (const [field, message] of STATEFUL_FIELDS) {

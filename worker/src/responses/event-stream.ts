@@ -1,12 +1,15 @@
 // A node's Chat Completions stream (`chat.completion.chunk`s, parsed) as OpenAI's Responses event stream. Fed one
-// chunk at a time; each call returns the events to send, numbered in order. The answer's text is one message item;
-// each tool call (parallel calls included, by their chat index) its own function_call item, in the order they
-// start. Items end when the node gives its finish_reason; the response ends at end() (the stream's end, after the
-// usage chunk the gateway always asks for) or fail() (an error from the node, or a stream cut short).
+// chunk at a time; each call returns the events to send, numbered in order. The node's reasoning, if it sends any, is
+// a reasoning item, ended when the answer begins. The answer's text is a message item (text
+// after tool calls, which servers rarely send, a second one); each tool call (parallel calls included, by their chat
+// index) its own function_call item, in the order they start. Items end when the node gives its finish_reason; the
+// response ends at end() (the stream's end, after the usage chunk the gateway always asks for) or fail() (an error
+// from the node, or a stream cut short).
 import type {
   FunctionCallItem,
   OutputItem,
   OutputMessage,
+  ReasoningItem,
   ResponseObject,
   ResponsesEvent,
   ResponsesEventBody,
@@ -14,13 +17,8 @@ import type {
   ResponseUsage,
 } from "@meshgate/schemas";
 import { logprobsFromChat } from "./logprobs.js";
-import { finishFromChat, responseShell, usageFromChat, type ResponseIds } from "./response-shell.js";
-
-type Json = Record<string, unknown>;
-
-function record(value: unknown): Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : {};
-}
+import { finishFromChat, reasoningFromChat, responseShell, usageFromChat, type ResponseIds } from "./response-shell.js";
+import { record, type Json } from "./json.js";
 
 /** An error as the node (or the gateway) reports it mid-stream: OpenAI's `{error: {message, type, code}}`. */
 export interface StreamError {
@@ -40,6 +38,8 @@ export class ResponsesEventStream {
   private ended = false;
   private model: string;
   private readonly output: OutputItem[] = [];
+  /** The reasoning item the node's reasoning goes into, until its answer begins. */
+  private reasoning: ReasoningItem | null = null;
   /** The message item text is going into; null before any text, and once tool calls began. */
   private message: OutputMessage | null = null;
   private readonly calls = new Map<number, OpenCall>();
@@ -77,6 +77,8 @@ export class ResponsesEventStream {
     const choice = record(Array.isArray(c["choices"]) ? c["choices"][0] : undefined);
     if (this.finishReason !== null) return events;
     const delta = record(choice["delta"]);
+    const reasoning = reasoningFromChat(delta);
+    if (reasoning !== "") events.push(...this.think(reasoning));
     if (typeof delta["content"] === "string" && delta["content"] !== "") {
       events.push(...this.text("output_text", delta["content"], choice["logprobs"]));
     }
@@ -142,7 +144,7 @@ export class ResponsesEventStream {
 
   /** Text or refusal for the message item: opens the item, or a new part when the kind changes. */
   private text(kind: "output_text" | "refusal", delta: string, logprobs: unknown): ResponsesEvent[] {
-    const events: ResponsesEvent[] = [];
+    const events = this.reasoning === null ? [] : this.closeReasoning(this.reasoning, "completed");
     let message = this.message;
     if (message === null) {
       message = {
@@ -183,10 +185,12 @@ export class ResponsesEventStream {
   /** One tool call's fragment: the first for its index opens a function_call item (and ends the message item). */
   private toolCall(call: Json): ResponsesEvent[] {
     const events: ResponsesEvent[] = [];
+    // A server that names no index (older Ollama) sends each call whole, in one fragment: each is a new call.
     const index = typeof call["index"] === "number" ? call["index"] : this.calls.size;
     const fn = record(call["function"]);
     let open = this.calls.get(index);
     if (open === undefined) {
+      if (this.reasoning !== null) events.push(...this.closeReasoning(this.reasoning, "completed"));
       if (this.message !== null) events.push(...this.closeMessage(this.message, "completed"));
       const callId =
         typeof call["id"] === "string" && call["id"] !== "" ? call["id"] : `call_${this.ids.responseId}_${index}`;
@@ -216,7 +220,7 @@ export class ResponsesEventStream {
 
   /** The node finished: every open item ends, in output order. */
   private closeItems(status: "completed" | "incomplete"): ResponsesEvent[] {
-    const events: ResponsesEvent[] = [];
+    const events = this.reasoning === null ? [] : this.closeReasoning(this.reasoning, status);
     if (this.message !== null) events.push(...this.closeMessage(this.message, status));
     for (const open of [...this.calls.values()].sort((a, b) => a.outputIndex - b.outputIndex)) {
       const { item, outputIndex } = open;
@@ -234,6 +238,40 @@ export class ResponsesEventStream {
     }
     this.calls.clear();
     return events;
+  }
+
+  /** Reasoning for the reasoning item, opened with its one reasoning_text part by the first. */
+  private think(delta: string): ResponsesEvent[] {
+    const events: ResponsesEvent[] = [];
+    let item = this.reasoning;
+    if (item === null) {
+      item = { type: "reasoning", id: this.ids.newItemId("rs"), status: "in_progress", summary: [], content: [] };
+      this.reasoning = item;
+      this.output.push(item);
+      events.push(this.event({ type: "response.output_item.added", output_index: this.indexOf(item), item }));
+      const part = { type: "reasoning_text" as const, text: "" };
+      item.content.push(part);
+      events.push(this.event({ type: "response.content_part.added", ...this.reasoningRef(item), part }));
+    }
+    item.content[0]!.text += delta;
+    events.push(this.event({ type: "response.reasoning_text.delta", ...this.reasoningRef(item), delta }));
+    return events;
+  }
+
+  private closeReasoning(item: ReasoningItem, status: "completed" | "incomplete"): ResponsesEvent[] {
+    const ref = this.reasoningRef(item);
+    const part = item.content[0]!;
+    item.status = status;
+    this.reasoning = null;
+    return [
+      this.event({ type: "response.reasoning_text.done", ...ref, text: part.text }),
+      this.event({ type: "response.content_part.done", ...ref, part }),
+      this.event({ type: "response.output_item.done", output_index: ref.output_index, item }),
+    ];
+  }
+
+  private reasoningRef(item: ReasoningItem): { item_id: string; output_index: number; content_index: number } {
+    return { item_id: item.id, output_index: this.indexOf(item), content_index: 0 };
   }
 
   private closeMessage(message: OutputMessage, status: "completed" | "incomplete"): ResponsesEvent[] {

@@ -4,8 +4,8 @@
 import type { ResponsesInputItem } from "@meshgate/schemas";
 import { invalid, ok, refuse, type Invalid, type Result } from "../lib/refusal.js";
 import { itemFromId } from "./item-ids.js";
+import type { Json } from "./json.js";
 
-type Json = Record<string, unknown>;
 export type ChatMessage = Json;
 
 const UNSUPPORTED = "unsupported_parameter";
@@ -109,6 +109,19 @@ function toolOutput(item: ResponsesInputItem, param: string): Result<string, Inv
   return ok(texts.join(""));
 }
 
+/**
+ * Appends a message. The assistant's text after its own calls (one answer's items, in whichever order) joins the
+ * message holding the calls: chat wants the tool messages right after the message with the calls.
+ */
+function addMessage(messages: ChatMessage[], message: ChatMessage): void {
+  const last = messages[messages.length - 1];
+  if (message["role"] === "assistant" && last?.["role"] === "assistant" && last["content"] === null) {
+    last["content"] = message["content"];
+  } else {
+    messages.push(message);
+  }
+}
+
 /** Appends a call to the assistant message just before it (chat keeps one answer's calls together), or starts one. */
 function addToolCall(messages: ChatMessage[], item: ResponsesInputItem, param: string): Invalid | null {
   if (item.call_id === undefined || item.name === undefined || item.arguments === undefined) {
@@ -124,9 +137,13 @@ function addToolCall(messages: ChatMessage[], item: ResponsesInputItem, param: s
   return null;
 }
 
-/** An item_reference the gateway minted becomes its item; any other cannot be resolved by a gateway that stores nothing. */
+/**
+ * An item_reference the gateway minted becomes its item; one to reasoning is dropped, as reasoning items are; any
+ * other cannot be resolved by a gateway that stores nothing.
+ */
 function resolved(item: ResponsesInputItem, param: string): Result<ResponsesInputItem, Invalid> {
   if (item.type !== "item_reference") return ok(item);
+  if (typeof item.id === "string" && item.id.startsWith("rs_")) return ok({ type: "reasoning" });
   const found = typeof item.id === "string" ? itemFromId(item.id) : null;
   if (found !== null) return ok(found);
   return refuse(
@@ -144,7 +161,7 @@ function addItem(messages: ChatMessage[], item: ResponsesInputItem, param: strin
     case "message": {
       const message = messageFrom(item, param);
       if (!message.ok) return message.refusal;
-      messages.push(message.value);
+      addMessage(messages, message.value);
       return null;
     }
     case "function_call":

@@ -1,8 +1,7 @@
 // Chat's per-token logprobs (`choices[].logprobs.content`) in the Responses shape of an output_text's logprobs: the
 // same fields, with `bytes` always a list (chat servers may send null).
 import type { OutputTextLogprob } from "@meshgate/schemas";
-
-type Json = Record<string, unknown>;
+import type { Json } from "./json.js";
 
 function bytesOf(value: unknown): number[] {
   return Array.isArray(value) ? value.filter((b): b is number => typeof b === "number") : [];

@@ -9,13 +9,8 @@ import type {
 } from "@meshgate/schemas";
 import { functionCallItemId, messageItemId } from "./item-ids.js";
 import { logprobsFromChat } from "./logprobs.js";
-import { finishFromChat, responseShell, usageFromChat, type ResponseIds } from "./response-shell.js";
-
-type Json = Record<string, unknown>;
-
-function record(value: unknown): Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : {};
-}
+import { finishFromChat, reasoningFromChat, responseShell, usageFromChat, type ResponseIds } from "./response-shell.js";
+import { record, type Json } from "./json.js";
 
 /** Text a server may send as a string or (rarely) as text parts. */
 function textOf(content: unknown): string {
@@ -56,6 +51,11 @@ export function responseFromChat(completion: unknown, req: ResponsesRequest, ids
   const message = record(choice["message"]);
   const finish = finishFromChat(choice["finish_reason"]);
   const output: OutputItem[] = [];
+  const reasoning = reasoningFromChat(message);
+  if (reasoning !== "") {
+    const content = [{ type: "reasoning_text" as const, text: reasoning }];
+    output.push({ type: "reasoning", id: ids.newItemId("rs"), status: "completed", summary: [], content });
+  }
   const parts = messageParts(message, choice["logprobs"]);
   if (parts.length > 0) {
     const id = messageItemId(parts) ?? ids.newItemId("msg");

@@ -1,6 +1,7 @@
 // What every Response object the gateway writes shares, whole or streamed: the request's settings echoed back as
 // OpenAI echoes them, the usage and the status read from the node's chat answer.
 import type { ResponseObject, ResponseUsage, ResponsesRequest } from "@meshgate/schemas";
+import type { Json } from "./json.js";
 
 /** Ids and instants from the caller, so the translation stays pure. */
 export interface ResponseIds {
@@ -10,11 +11,9 @@ export interface ResponseIds {
   createdAt: number;
   /** Unix seconds now (the answer's completed_at). */
   now(): number;
-  /** A fresh unique id with OpenAI's prefix (`msg_…`, `fc_…`). */
-  newItemId(prefix: "msg" | "fc"): string;
+  /** A fresh unique id with OpenAI's prefix (`msg_…`, `fc_…`, `rs_…`). */
+  newItemId(prefix: "msg" | "fc" | "rs"): string;
 }
-
-type Json = Record<string, unknown>;
 
 /** The Response before any output: status in_progress, no usage. */
 export function responseShell(req: ResponsesRequest, ids: ResponseIds, model: string): ResponseObject {
@@ -80,4 +79,11 @@ export function finishFromChat(
     return { status: "incomplete", incomplete_details: { reason: "content_filter" }, itemStatus: "incomplete" };
   }
   return { status: "completed", incomplete_details: null, itemStatus: "completed" };
+}
+
+/** A node's reasoning text, under either name servers use: `reasoning_content` (llama.cpp, DeepSeek, older vLLM) or
+ * `reasoning` (vLLM since 0.9). */
+export function reasoningFromChat(message: Json): string {
+  const text = message["reasoning_content"] ?? message["reasoning"];
+  return typeof text === "string" ? text : "";
 }
