@@ -134,6 +134,30 @@ describe("the Responses API through the gateway", E2E, () => {
       expect(result.text).toBeTruthy();
     });
 
+    it("a multi-turn streamed chat works with store: false, and the default store gets a 400 saying so", async () => {
+      const first = streamText({ model: provider()(CHAT_MODEL), prompt: "Say something about meshes." });
+      const messages = [
+        { role: "user" as const, content: "Say something about meshes." },
+        ...(await first.response).messages,
+        { role: "user" as const, content: "And about gateways?" },
+      ];
+      const stateless = streamText({
+        model: provider()(CHAT_MODEL),
+        messages,
+        providerOptions: { openai: { store: false } },
+      });
+      expect(await stateless.text).toBeTruthy();
+
+      const errors: unknown[] = [];
+      const stored = streamText({
+        model: provider()(CHAT_MODEL),
+        messages,
+        onError: ({ error }) => void errors.push(error),
+      });
+      await stored.consumeStream();
+      expect(String((errors[0] as { responseBody?: string } | undefined)?.responseBody)).toContain("store");
+    });
+
     it("streamText streams text, and a tool call's input in deltas", async () => {
       const plain = streamText({ model: provider()(CHAT_MODEL), prompt: "Say something about meshes." });
       let streamedText = "";
