@@ -6,6 +6,7 @@ import { clientFetch, createApiKey, errorBody, newNode, registerRoutable } from 
 const fleet = inject("fleet");
 /** A model the fleet's agent serves (fleet/bindings.ts). */
 const MODEL = "chat-responses";
+const MODEL_FAILOVER = "chat-responses-failover";
 
 async function liveNode(model: string): Promise<void> {
   const res = await registerRoutable(await newNode(), { url: fleet.agent, models: [{ id: model }] });
@@ -129,6 +130,21 @@ describe("POST /v1/responses", () => {
       expect(res.headers.get("x-meshgate-node")).toBe(chosen.id);
       await res.arrayBuffer();
     }
+  });
+
+  it("fails over from a failing node to one that answers, as chat does", async () => {
+    const failing = await newNode();
+    expect((await registerRoutable(failing, { url: fleet.failing, models: [{ id: MODEL_FAILOVER }] })).status).toBe(
+      200,
+    );
+    const good = await newNode();
+    expect((await registerRoutable(good, { url: fleet.agent, models: [{ id: MODEL_FAILOVER }] })).status).toBe(200);
+    const { key } = await createApiKey();
+    const res = await post(key, { model: MODEL_FAILOVER, input: "hi", provider: { order: [failing.id, good.id] } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-meshgate-node")).toBe(good.id);
+    expect(res.headers.get("x-meshgate-attempts")).toBe("2");
+    expect(((await res.json()) as { object: string }).object).toBe("response");
   });
 
   it.each([

@@ -34,6 +34,7 @@ export const FLEET_MODELS = [
   "chat-liar",
   "chat-budget",
   "chat-responses",
+  "chat-responses-failover",
   "chat-openapi",
   "embed-openapi",
 ] as const;
