@@ -181,3 +181,75 @@ export const AdminNodeSchema = PublicNodeSchema.extend({
   routing: RoutingStateSchema,
 });
 export type AdminNode = z.infer<typeof AdminNodeSchema>;
+
+/** One model some live node serves (GET /v1/models), in OpenAI's shape. */
+/**
+ * A model's price: the median over the live nodes serving it. `prompt`/`completion` are OpenRouter's form (USD per
+ * token, decimal strings); the settlement unit is USD-pegged, 1,000,000 micro-units to the unit.
+ */
+export const ModelPricingSchema = z.object({
+  prompt: z.string(),
+  completion: z.string(),
+  usd_per_million: z.object({ prompt: z.number(), completion: z.number() }),
+  /** As nodes state prices (`--price`): integer micro-units per million tokens. */
+  micro_units_per_million: z.object({ prompt: z.int(), completion: z.int() }),
+});
+export type ModelPricing = z.infer<typeof ModelPricingSchema>;
+
+export const ModelObjectSchema = z.object({
+  id: z.string(),
+  object: z.literal("model"),
+  /** Unix seconds: when the first node that serves it registered. */
+  created: z.int(),
+  owned_by: z.string(),
+  /** How many live nodes serve it (a Meshgate extension, as the fields below). */
+  nodes: z.int(),
+  /** Tokens of context, the median of what its nodes state; null when none states one. */
+  context_length: z.int().nullable(),
+  pricing: ModelPricingSchema,
+  /** The median time to first token the gateway measured over the last hour, ms; null with no answers. */
+  ttft_ms_p50: z.number().nullable(),
+});
+export type ModelObject = z.infer<typeof ModelObjectSchema>;
+
+/** One minute of the mesh's traffic: requests sent to nodes (a failed-over request counts once per node tried). */
+export const TrafficMinuteSchema = z.object({
+  /** The minute's start, ms since the epoch. */
+  start: z.int(),
+  requests: z.int(),
+  succeeded: z.int(),
+});
+export type TrafficMinute = z.infer<typeof TrafficMinuteSchema>;
+
+/** GET /v1/mesh/status: what the public status page shows. */
+export const MeshStatusSchema = z.object({
+  object: z.literal("mesh.status"),
+  /** When the figures were made, ms since the epoch. */
+  at: z.int(),
+  nodes: z.object({ live: z.int() }),
+  models: z.array(ModelObjectSchema),
+  traffic: z.object({ minute_ms: z.int(), minutes: z.array(TrafficMinuteSchema) }),
+});
+export type MeshStatus = z.infer<typeof MeshStatusSchema>;
+
+/** GET /: what answers here, for someone who opens the gateway's URL in a browser or curls it first. */
+export const RootInfoSchema = z.object({
+  name: z.literal("Meshgate"),
+  version: z.string(),
+  description: z.string(),
+  /** The base URL to give an OpenAI SDK. */
+  openai_base_url: z.string(),
+  links: z.object({
+    /** DOCS_URL, e.g. the repository's README; null while it is unset. */
+    docs: z.string().nullable(),
+    models: z.string(),
+    metadata: z.string(),
+    /** This API's OpenAPI description. */
+    openapi: z.string(),
+    /** The mesh status page (HTML, public). */
+    status: z.string(),
+    /** The usage page (HTML): a key holder's spend and tokens, the key kept in the browser. */
+    usage: z.string(),
+  }),
+});
+export type RootInfo = z.infer<typeof RootInfoSchema>;

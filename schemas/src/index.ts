@@ -1,6 +1,7 @@
 export * from "./heartbeat.js";
 export * from "./openai.js";
 export * from "./gateway.js";
+export * from "./admin.js";
 export * from "./health.js";
 export * from "./cancel.js";
 export * from "./node-statements.js";
@@ -21,3 +22,4 @@ export * from "./billing/statement.js";
 export * from "./billing/relayed-output.js";
 export * from "./session.js";
 export * from "./seeded-random.js";
+export * from "./responses.js";

@@ -277,6 +277,19 @@ export const UsageSchema = z.looseObject({
 });
 export type Usage = z.infer<typeof UsageSchema>;
 
-export interface OpenAIErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
-}
+/**
+ * OpenAI's error body, strictly: what every refusal of the gateway and the agent looks like. Strict objects, so a
+ * stray field (a stack trace, an internal code) fails the tests that check it.
+ */
+export const OpenAIErrorBodySchema = z.strictObject({
+  error: z.strictObject({
+    message: z.string(),
+    /** invalid_request_error, authentication_error, permission_error, not_found_error, rate_limit_error, … */
+    type: z.string(),
+    /** The request field at fault (`messages[0].role`), when there is one. */
+    param: z.string().nullable(),
+    /** A machine-readable reason, such as `invalid_api_key` or `no_capacity`. */
+    code: z.string().nullable(),
+  }),
+});
+export type OpenAIErrorBody = z.infer<typeof OpenAIErrorBodySchema>;

@@ -28,6 +28,7 @@ import { formatIsolates } from "./isolates-compare.js";
 import { formatReport, writeResults, type BenchResults } from "./report.js";
 import { formatRoutingBench, runRoutingBench, type RoutingBenchOptions } from "./routing/routing-bench.js";
 import { sessionVsDirectPhase } from "./session-vs-direct.js";
+import { formatStatusBench, runStatusBench } from "./status/status-bench.js";
 import { formatSessionBench } from "./sessions/format.js";
 import {
   BENCH_FULL as SESSIONS_FULL,
@@ -257,6 +258,9 @@ async function runAll(quick: boolean): Promise<void> {
   const routingOptions = quick ? ROUTING_QUICK : ROUTING_FULL;
   progress(`routing: ${routingOptions.decisions} decisions per table size`);
   const routing = runRoutingBench(routingOptions);
+  const statusRounds = quick ? 5 : 30;
+  progress(`mesh status: ${statusRounds} builds per mesh size`);
+  const status = runStatusBench({ sizes: [100, 1_000, 10_000], rounds: statusRounds });
   const sessions = await sessionBenchPhase(sessionOptions(quick, heartbeatPath.cpu.workerdUs), progress);
   const results = await run(quick);
   process.stdout.write(formatReport(results));
@@ -264,8 +268,11 @@ async function runAll(quick: boolean): Promise<void> {
   process.stdout.write(
     `\n${formatRoutingBench(routing, `node --import tsx tools/bench/routing/run.ts --decisions ${routingOptions.decisions}`)}`,
   );
+  process.stdout.write(
+    `\n${formatStatusBench(status, `node --import tsx tools/bench/status/run.ts --rounds ${statusRounds}`)}`,
+  );
   process.stdout.write(`\n${formatSessionBench(sessions)}`);
-  writeResults(RESULTS_FILE, { ...results, heartbeats, heartbeatPath, routing, sessions });
+  writeResults(RESULTS_FILE, { ...results, heartbeats, heartbeatPath, routing, status, sessions });
   progress(`results in ${RESULTS_FILE}`);
 }
 

@@ -6,6 +6,7 @@ import type { HeartbeatPathResult } from "./heartbeats/path-format.js";
 import type { MachineFacts } from "./machine.js";
 import type { PhaseSizes } from "./phases.js";
 import type { RoutingSizeResult } from "./routing/routing-bench.js";
+import type { StatusSizeResult } from "./status/status-bench.js";
 import { formatIsolates, type IsolatesComparison } from "./isolates-compare.js";
 import { formatSessionVsDirect, type SessionVsDirect } from "./session-compare.js";
 import type { SessionBenchResult } from "./sessions/result.js";
@@ -29,6 +30,7 @@ export interface BenchResults {
   heartbeatPath?: HeartbeatPathResult;
   /** Routing decision time per table size. */
   routing?: RoutingSizeResult[];
+  status?: StatusSizeResult[];
   /** Nodes held on WebSocket sessions (tools/bench/sessions), and their month's bill beside heartbeats. */
   sessions?: SessionBenchResult;
   /** workerd CPU per 50-event stream, per Worker. */

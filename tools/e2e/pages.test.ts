@@ -4,6 +4,7 @@
 // fails a request or puts the key in a URL. Screenshots land in .meshgate/screenshots/.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { MeshStatusSchema } from "@meshgate/schemas";
 import type { Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MESHGATE_DIR } from "../gateway/paths.js";
@@ -17,11 +18,6 @@ import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
 
 const SCREENSHOTS = join(MESHGATE_DIR, "screenshots");
 const CHATS = 4;
-
-interface StatusBody {
-  nodes: { live: number };
-  models: { id: string; nodes: number }[];
-}
 
 interface UsageBody {
   totals: { requests: number; total_tokens: number; cost: number };
@@ -80,7 +76,7 @@ describe("the web pages in Chromium", E2E, () => {
   }, SETUP_TIMEOUT_MS);
 
   it("the status page shows the live nodes and the models GET /v1/mesh/status reports", async () => {
-    const status = (await (await apiGet(mesh(), "/v1/mesh/status")).json()) as StatusBody;
+    const status = MeshStatusSchema.parse(await (await apiGet(mesh(), "/v1/mesh/status")).json());
     expect(status.nodes.live).toBe(2);
     const { page, problems } = await open();
     await page.goto(`${mesh().gateway.url}/status`);

@@ -4,6 +4,7 @@ import { ApiError, type JsonObject } from "./http-io.js";
 import { buildReply, choicesPerPrompt, requestedCap } from "./reply.js";
 import { responseId, SYSTEM_FINGERPRINT, unixSeconds, usage, type SimResponse } from "./responses.js";
 import { countTokens } from "./tokenizer.js";
+import { argumentFragments, toolCallFor, toolCallTokens, type ToolCall } from "./tool-calls.js";
 
 /** The text of a message's content: a string, or the text parts of a content-part array. */
 function contentText(content: unknown): string {
@@ -36,10 +37,51 @@ function promptText(body: JsonObject): string {
   return texts.join("\n");
 }
 
+type Base = { id: string; created: number; model: string; system_fingerprint: string };
+
+/** A reply that calls a tool (tool-calls.ts): one choice, finish_reason "tool_calls". */
+function toolCallAnswer(body: JsonObject, base: Base, call: ToolCall, promptTokens: number): SimResponse {
+  const counts = usage(promptTokens, toolCallTokens(call));
+  const toolCall = { id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } };
+  if (body["stream"] !== true) {
+    const message = { role: "assistant", content: null, refusal: null, tool_calls: [toolCall] };
+    const choices = [{ index: 0, message, logprobs: null, finish_reason: "tool_calls" }];
+    return { kind: "json", body: { ...base, object: "chat.completion", choices, usage: counts } };
+  }
+  const includeUsage =
+    (body["stream_options"] as { include_usage?: unknown } | null | undefined)?.include_usage === true;
+  const chunk = (delta: object, finishReason: string | null): object => ({
+    ...base,
+    object: "chat.completion.chunk",
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    ...(includeUsage ? { usage: null } : {}),
+  });
+  const [first, ...rest] = argumentFragments(call.arguments);
+  const events: object[] = [
+    chunk(
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [{ index: 0, ...toolCall, function: { name: call.name, arguments: first } }],
+      },
+      null,
+    ),
+    ...rest.map((fragment) => chunk({ tool_calls: [{ index: 0, function: { arguments: fragment } }] }, null)),
+    chunk({}, "tool_calls"),
+  ];
+  if (includeUsage) events.push({ ...base, object: "chat.completion.chunk", choices: [], usage: counts });
+  return { kind: "stream", events };
+}
+
 /** `contextLength`: the model's context, checked as vLLM does (see context-window.ts); none: no check. */
 export function chatCompletion(body: JsonObject, model: string, contextLength?: number): SimResponse {
   const prompt = promptText(body);
   const promptTokens = countTokens(prompt);
+  const call = toolCallFor(body, responseId("call"));
+  if (call) {
+    const base = { id: responseId("chatcmpl"), created: unixSeconds(), model, system_fingerprint: SYSTEM_FINGERPRINT };
+    return toolCallAnswer(body, base, call, promptTokens);
+  }
   const budget = completionBudget(promptTokens, requestedCap(body, 1), contextLength);
   const replies = Array.from({ length: choicesPerPrompt(body) }, () => buildReply(prompt, budget));
   const counts = usage(

@@ -2,13 +2,15 @@
 import { Router, type IRequest } from "itty-router";
 import { errorResponse, HttpError } from "./http/http-error.js";
 import { withRequestId, withRequestIdHeader } from "./http/request-id.js";
+import { openApiRoute } from "./openapi/route.js";
 import { createKeyRoute, listKeysRoute, revokeKeyRoute, updateKeyRoute } from "./routes/admin-keys.js";
 import { banNodeRoute, listAdminNodesRoute, unbanNodeRoute } from "./routes/admin-nodes.js";
 import { heartbeatRoute } from "./routes/heartbeat.js";
-import { CHAT, COMPLETIONS, EMBEDDINGS, inferenceRoute } from "./routes/inference.js";
+import { CHAT, COMPLETIONS, EMBEDDINGS, inferenceRoute, responsesRoute } from "./routes/inference.js";
+import { meshStatusRoute } from "./routes/mesh-status.js";
 import { getModelRoute, listModelsRoute } from "./routes/models.js";
 import { nodeConnectRoute } from "./routes/node-connect.js";
-import { pageRoute } from "./routes/pages.js";
+import { PAGE_PATHS, pageRoute } from "./routes/pages.js";
 import { rotateKeyRoute } from "./routes/node-keys.js";
 import { listNodesRoute } from "./routes/nodes.js";
 import { rootRoute } from "./routes/root.js";
@@ -19,7 +21,7 @@ import {
   listSettlementsRoute,
   settlementProofRoute,
 } from "./routes/settlements.js";
-import { responsesApiRoute } from "./routes/unsupported.js";
+import { storedResponsesRoute } from "./routes/unsupported.js";
 import { adminUsageRoute, usageRoute } from "./routes/usage.js";
 import { wellKnownRoute } from "./routes/well-known.js";
 
@@ -36,16 +38,17 @@ export const router = Router<IRequest, [Env, ExecutionContext], Response>({
   finally: [withRequestIdHeader, withNodeHeader],
 });
 
+router.get("/", rootRoute);
+// The web pages (worker/public, served from the assets): not API, so the OpenAPI description leaves them out.
+for (const path of PAGE_PATHS) router.get(path, pageRoute);
 router
-  .get("/", rootRoute)
-  .get("/status", pageRoute)
-  .get("/usage", pageRoute)
-  .get("/pages/*", pageRoute)
   .post("/v1/chat/completions", inferenceRoute(CHAT))
   .post("/v1/completions", inferenceRoute(COMPLETIONS))
   .post("/v1/embeddings", inferenceRoute(EMBEDDINGS))
+  .post("/v1/responses", responsesRoute)
   .get("/v1/models", listModelsRoute)
   .get("/v1/models/:id+", getModelRoute)
+  .get("/v1/mesh/status", meshStatusRoute)
   .get("/v1/usage", usageRoute)
   .get("/v1/settlements", listSettlementsRoute)
   .get("/v1/settlements/:id", getSettlementRoute)
@@ -55,6 +58,7 @@ router
   .get("/v1/nodes/connect/:id", nodeConnectRoute)
   .post("/v1/nodes/rotate-key", rotateKeyRoute)
   .get("/.well-known/meshgate.json", wellKnownRoute)
+  .get("/openapi.json", openApiRoute)
   .post("/admin/keys", createKeyRoute)
   .get("/admin/keys", listKeysRoute)
   .patch("/admin/keys/:id", updateKeyRoute)
@@ -65,8 +69,8 @@ router
   .post("/admin/nodes/:id/unban", unbanNodeRoute)
   .post("/admin/settlements", closeSettlementRoute)
   .post("/admin/settlements/:id/abort", abortSettlementRoute)
-  .all("/v1/responses", responsesApiRoute)
-  .all("/v1/responses/*", responsesApiRoute)
+  .get("/v1/responses", storedResponsesRoute)
+  .all("/v1/responses/*", storedResponsesRoute)
   .all("*", (request: IRequest) => {
     throw new HttpError(404, `Invalid URL (${request.method} ${new URL(request.url).pathname})`, {
       code: "unknown_url",

@@ -75,6 +75,30 @@ describe("billing through the request path", () => {
       });
   });
 
+  it("bills a Responses API answer exactly as a chat answer: receipt checked, node's price plus the fee", async () => {
+    const { key } = await newKey({});
+    const body = (stream: boolean) =>
+      JSON.stringify({ model: "chat-billing", input: "bill me exactly", max_output_tokens: 4, stream });
+    const whole = await clientFetch("/v1/responses", key, { method: "POST", body: body(false) });
+    const usage = ((await whole.json()) as { usage: { input_tokens: number; output_tokens: number } }).usage;
+    const streamed = await clientFetch("/v1/responses", key, { method: "POST", body: body(true) });
+    // The simulated model uses up an explicit cap: the response ends incomplete, as OpenAI's does at max_output_tokens.
+    expect(await streamed.text()).toContain("event: response.incomplete");
+    const expected = clientCost(
+      nodeAmount({ prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens }, FLEET_PRICE),
+      FEE_BPS,
+    );
+    expect(expected).toBeGreaterThan(0);
+    for (const row of await rowsOf(key, 2))
+      expect(row).toMatchObject({
+        billable: true,
+        receipt_status: "ok",
+        cost: expected,
+        prompt_tokens: usage.input_tokens,
+        completion_tokens: usage.output_tokens,
+      });
+  });
+
   it("does not bill an answer whose receipt overstates the tokens, and trusts that node less", async () => {
     const liar = await pricedNode(fleet.liarSeed, fleet.liar, ["chat-liar"]);
     const { key } = await newKey({});

@@ -1,9 +1,8 @@
 import { createExecutionContext, env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { GatewayMetadataSchema, jwkThumbprint } from "@meshgate/schemas";
+import { GatewayMetadataSchema, jwkThumbprint, type RootInfo } from "@meshgate/schemas";
 import workerPackage from "../package.json" with { type: "json" };
 import worker from "../src/index.js";
-import type { RootInfo } from "../src/routes/root.js";
 import { BASE, clientFetch, createApiKey, errorBody } from "./helpers.js";
 
 describe("gateway-level routes", () => {
@@ -63,11 +62,13 @@ describe("gateway-level routes", () => {
         docs: null,
         models: `${BASE}/v1/models`,
         metadata: `${BASE}/.well-known/meshgate.json`,
+        openapi: `${BASE}/openapi.json`,
         status: `${BASE}/status`,
         usage: `${BASE}/usage`,
       },
     });
     expect((await SELF.fetch(body.links.metadata)).status).toBe(200);
+    expect((await SELF.fetch(body.links.openapi)).status).toBe(200);
     expect((await SELF.fetch(body.links.status)).status).toBe(200);
     expect((await SELF.fetch(body.links.usage)).status).toBe(200);
     // The model list wants an API key, and says so in OpenAI's shape rather than "Invalid URL".
@@ -82,22 +83,22 @@ describe("gateway-level routes", () => {
   });
 
   it.each([
-    ["POST", "/v1/responses"],
+    ["GET", "/v1/responses"],
     ["GET", "/v1/responses/resp_123"],
+    ["DELETE", "/v1/responses/resp_123"],
     ["POST", "/v1/responses/resp_123/cancel"],
     ["GET", "/v1/responses/resp_123/input_items"],
   ])(
-    "answers %s %s (OpenAI's Responses API) with a 404 that says it is unsupported and what to use",
+    "answers %s %s (stored responses) with a 400 that says no response is kept, and what to do",
     async (method, path) => {
       const { key } = await createApiKey();
-      const body = method === "POST" ? '{"model":"m","input":"Hello!"}' : undefined;
-      const res = await clientFetch(path, key, { method, ...(body ? { body } : {}) });
-      expect(res.status).toBe(404);
+      const res = await clientFetch(path, key, { method });
+      expect(res.status).toBe(400);
       expect(await errorBody(res)).toEqual({
-        message: `Meshgate does not support the Responses API (${method} ${path}) yet; use POST /v1/chat/completions instead (in the Vercel AI SDK: openai.chat(model) or @ai-sdk/openai-compatible).`,
+        message: expect.stringContaining(`Meshgate does not store responses (${method} ${path})`),
         type: "invalid_request_error",
-        param: null,
-        code: "unsupported_endpoint",
+        param: "response_id",
+        code: "unsupported_stateful_feature",
       });
     },
   );

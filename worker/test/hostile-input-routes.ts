@@ -24,6 +24,7 @@ const ALL_ROUTES: readonly Route[] = [
   { method: "POST", path: "/v1/nodes/rotate-key" },
   { method: "GET", path: "/v1/nodes/connect/x" },
   { method: "GET", path: "/.well-known/meshgate.json" },
+  { method: "GET", path: "/openapi.json" },
   { method: "POST", path: "/admin/keys" },
   { method: "GET", path: "/admin/keys" },
   { method: "DELETE", path: "/admin/keys/x" },

@@ -1,16 +1,9 @@
-// OpenAI's error body, strictly: what every refusal of the gateway and the agent must look like, checked by the tests
-// that throw hostile input at them. Strict objects, so a stray field (a stack trace, an internal code) fails too.
+// OpenAI's error body, strictly (../openai.ts): what every refusal of the gateway and the agent must look like, checked
+// by the tests that throw hostile input at them.
 import { z } from "zod";
-import type { OpenAIErrorBody } from "../openai.js";
+import { OpenAIErrorBodySchema, type OpenAIErrorBody } from "../openai.js";
 
-export const OpenAIErrorBodySchema = z.strictObject({
-  error: z.strictObject({
-    message: z.string(),
-    type: z.string(),
-    param: z.string().nullable(),
-    code: z.string().nullable(),
-  }),
-});
+export { OpenAIErrorBodySchema };
 
 type Checked = { ok: true; body: OpenAIErrorBody } | { ok: false; problem: string };
 

@@ -64,7 +64,12 @@ function figures(status) {
       formatInt(last?.requests ?? 0),
       `last full minute; ${formatAverage(perMinute)} on average over the hour`,
     ) +
-    figure("success", "Successful answers", formatShare(succeeded, requests), `of ${formatInt(requests)} in the hour`)
+    figure(
+      "success",
+      "Successful answers",
+      formatShare(succeeded, requests),
+      `of ${formatInt(requests)} sent to nodes in the hour`,
+    )
   );
 }
 

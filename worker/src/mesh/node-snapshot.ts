@@ -1,4 +1,5 @@
-// A per-isolate copy of the live node list, for the routes that list nodes and models (GET /v1/nodes, /v1/models).
+// A per-isolate copy of the live node list, for the route that lists nodes (GET /v1/nodes; the model list comes from
+// the mesh status, mesh-status.ts).
 // The request path never reads it: node slots come from the admission cells (admission.ts). Fresh for SNAPSHOT_TTL_MS;
 // after that, up to STALE_SERVED_MS, the stale copy is still served while one request refreshes it; an older one (an
 // isolate these routes have not been asked of for a while) is read again first.

@@ -1,5 +1,12 @@
 // /admin/keys: create, list, change the limits of, and revoke API keys (admin token required).
-import { z } from "zod";
+import {
+  CreateKeySchema,
+  UpdateKeySchema,
+  type ApiKey,
+  type DeletedApiKey,
+  type CreatedApiKey,
+  type UpdatedApiKey,
+} from "@meshgate/schemas";
 import type { KeyLimits } from "../billing/records.js";
 import { hasAnyLimit } from "../billing/reservation.js";
 import type { ApiKeyInfo } from "../durable/api-keys/api-keys.js";
@@ -9,32 +16,6 @@ import { HttpError } from "../http/http-error.js";
 import { readJson } from "../http/json-body.js";
 import type { GatewayRequest } from "../http/request-id.js";
 import { generateKeyId } from "../keys/api-key.js";
-
-/** Micro-units: a billion units of the settlement currency, far below where sums could lose integer precision. */
-const MAX_BUDGET = 1_000_000_000_000_000;
-/** Per minute; the token buckets stay exact integers up to far beyond this. */
-const MAX_RATE = 1_000_000_000;
-
-const limitFields = {
-  budget: z.int().min(0).max(MAX_BUDGET).nullable().optional(),
-  rpm: z.int().min(1).max(MAX_RATE).nullable().optional(),
-  tpm: z.int().min(1).max(MAX_RATE).nullable().optional(),
-};
-/** An object of these fields only: one it doesn't know is refused by name (zod's strict objects name none). */
-function fieldsOnly<Shape extends z.ZodRawShape>(shape: Shape) {
-  return z.looseObject(shape).superRefine((value, ctx) => {
-    for (const key of Object.keys(value)) {
-      if (!Object.hasOwn(shape, key))
-        ctx.addIssue({ code: "custom", path: [key], message: "not a field of this request" });
-    }
-  });
-}
-
-const CreateKeySchema = fieldsOnly({ name: z.string().trim().min(1).max(128), ...limitFields });
-const UpdateKeySchema = fieldsOnly(limitFields).refine(
-  (v) => v.budget !== undefined || v.rpm !== undefined || v.tpm !== undefined,
-  "give at least one of budget, rpm and tpm",
-);
 
 type LimitFields = {
   budget?: number | null | undefined;
@@ -53,7 +34,7 @@ function given(v: LimitFields): Partial<KeyLimits> {
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
-const keyBody = (k: ApiKeyInfo) => ({
+const keyBody = (k: ApiKeyInfo): ApiKey => ({
   object: "api_key",
   id: k.id,
   name: k.name,
@@ -77,17 +58,15 @@ export async function createKeyRoute(request: GatewayRequest, env: Env): Promise
   if (hasAnyLimit(limits)) await keyAccount(env, id).configure(limits, now);
   const created = await apiKeys(env).create(value.name, now, limits, id);
   // The only time the secret is ever shown.
-  return Response.json(
-    {
-      object: "api_key",
-      id: created.id,
-      name: created.name,
-      key: created.key,
-      created: seconds(created.created),
-      ...limits,
-    },
-    { status: 201 },
-  );
+  const body: CreatedApiKey = {
+    object: "api_key",
+    id: created.id,
+    name: created.name,
+    key: created.key,
+    created: seconds(created.created),
+    ...limits,
+  };
+  return Response.json(body, { status: 201 });
 }
 
 /**
@@ -129,7 +108,8 @@ export async function updateKeyRoute(request: GatewayRequest, env: Env): Promise
   if ((await keys.setLimits(id, limits)) === null) throw notFound(id);
   // This isolate's cache follows at once (other isolates within KEY_CACHE_TTL_MS).
   forgetKey(hash);
-  return Response.json({ ...keyBody({ ...key, ...limits }), spent: account.spent, reserved: account.reserved });
+  const body: UpdatedApiKey = { ...keyBody({ ...key, ...limits }), spent: account.spent, reserved: account.reserved };
+  return Response.json(body);
 }
 
 export async function revokeKeyRoute(request: GatewayRequest, env: Env): Promise<Response> {
@@ -138,5 +118,6 @@ export async function revokeKeyRoute(request: GatewayRequest, env: Env): Promise
   const hash = await apiKeys(env).revoke(id, Date.now());
   if (hash === null) throw notFound(id);
   forgetKey(hash);
-  return Response.json({ object: "api_key", id, deleted: true });
+  const body: DeletedApiKey = { object: "api_key", id, deleted: true };
+  return Response.json(body);
 }

@@ -1,7 +1,6 @@
 // /admin/nodes: every node the registry knows, and bans. The admin token is checked before anything else, so
 // callers without it learn nothing about which nodes exist.
-import { NodeIdSchema, SessionClose, type AdminNode } from "@meshgate/schemas";
-import { z } from "zod";
+import { BanSchema, NodeIdSchema, SessionClose, type AdminNode, type NodeBan } from "@meshgate/schemas";
 import { nodeRegistry, nodeSession } from "../durable/names.js";
 import { requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
@@ -10,8 +9,6 @@ import type { GatewayRequest } from "../http/request-id.js";
 import { invalidateNodeSnapshot } from "../mesh/node-snapshot.js";
 import { publicNode } from "./nodes.js";
 import { routingState } from "./routing-state.js";
-
-const BanSchema = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
 
 function nodeId(request: GatewayRequest): string {
   const id = request.params["id"] ?? "";
@@ -51,7 +48,8 @@ export async function banNodeRoute(request: GatewayRequest, env: Env): Promise<R
   // A node in session is cut off at once, told why; reconnecting is refused while the ban stands.
   await nodeSession(env, id).end(SessionClose.banned, reason ? `banned: ${reason}`.slice(0, 120) : "banned");
   invalidateNodeSnapshot();
-  return Response.json({ object: "node", id, banned: true, ban_reason: reason });
+  const body: NodeBan = { object: "node", id, banned: true, ban_reason: reason };
+  return Response.json(body);
 }
 
 export async function unbanNodeRoute(request: GatewayRequest, env: Env): Promise<Response> {
@@ -60,5 +58,6 @@ export async function unbanNodeRoute(request: GatewayRequest, env: Env): Promise
   if (!(await nodeRegistry(env).unban(id)))
     throw new HttpError(404, `No node with id '${id}'.`, { param: "id", code: "node_not_found" });
   invalidateNodeSnapshot();
-  return Response.json({ object: "node", id, banned: false, ban_reason: null });
+  const body: NodeBan = { object: "node", id, banned: false, ban_reason: null };
+  return Response.json(body);
 }

@@ -15,6 +15,7 @@ import { usageFrom } from "../metering/usage.js";
 import type { Outcome } from "../routing/index.js";
 import type { Routed } from "./inference-dispatch.js";
 import { recordAnswer, type AnswerSeen, type Served } from "./inference-record.js";
+import { responseIds, responsesBody, responsesStream } from "./responses-answer.js";
 
 /** Response headers from a node that are safe and useful to pass to the client. */
 const PASSED_HEADERS = ["content-type", "openai-processing-ms", "openai-version", "cache-control"];
@@ -92,7 +93,11 @@ function streamAnswer(
   });
   clientGone.addEventListener("abort", metered.abandon, { once: true });
   s.ctx.waitUntil(metered.result.then((m) => finish(streamSeen(m, routed.answer.ttftMs))));
-  return new Response(metered.body, { status: routed.answer.response.status, headers });
+  const { responses } = s.call;
+  const client = responses
+    ? responsesStream(metered.body, responses, responseIds(s.requestId, s.startedAt))
+    : metered.body;
+  return new Response(client, { status: routed.answer.response.status, headers });
 }
 
 /**
@@ -154,7 +159,9 @@ function assembledAnswer(s: Served, routed: Routed, a: AssembledAnswer, headers:
     outcome: { kind: "success", ttftMs: routed.answer.ttftMs, tokens, streamMs: a.durationMs },
   });
   headers.set("content-type", "application/json");
-  return new Response(a.bytes, { status: 200, headers });
+  const { responses } = s.call;
+  const body = responses ? responsesBody(a.bytes, responses, responseIds(s.requestId, s.startedAt)) : a.bytes;
+  return new Response(body, { status: 200, headers });
 }
 
 export function answerHeaders(routed: Routed, budget: RequestBudget, startedAt: number): Headers {

@@ -1,11 +1,19 @@
 // A client's inference request once validated: its body as the gateway reads it, the routing controls taken out,
 // what it may be billed for, and the bytes each node is sent (the client's own, unless something had to change).
-import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema, utf8 } from "@meshgate/schemas";
+import {
+  ChatCompletionRequestSchema,
+  CompletionRequestSchema,
+  EmbeddingRequestSchema,
+  ResponsesRequestSchema,
+  utf8,
+  type ResponsesRequest,
+} from "@meshgate/schemas";
 import type { z } from "zod";
 import { requestShape, type RequestShape } from "../billing/request-shape.js";
-import { readJson } from "../http/json-body.js";
+import { parseJson, readJson } from "../http/json-body.js";
 import { orThrow } from "../http/refusal.js";
 import type { AttemptMode } from "../mesh/dispatch.js";
+import { chatRequestFrom } from "../responses/chat-request.js";
 import { parseRoutingControls, type RoutingControls } from "../routing/index.js";
 
 /** The fields the gateway reads; every other field goes to the node as the client sent it. */
@@ -62,10 +70,35 @@ export interface InferenceCall {
   hideUsage: boolean;
   /** The body to send a node serving `model`. */
   bodyFor(model: string): Uint8Array;
+  /**
+   * A Responses API request (POST /v1/responses), sent to nodes as the Chat Completions request `body` is; its answer
+   * is translated back (responses-answer.ts). Null for the other endpoints.
+   */
+  responses: ResponsesRequest | null;
 }
 
 export async function readCall(request: Request, kind: InferenceKind): Promise<InferenceCall> {
   const { value: body, bytes } = await readJson(request, kind.schema);
+  return callFor(kind, body, bytes, null);
+}
+
+/**
+ * A Responses API request, translated to Chat Completions (responses/chat-request.ts; a field it cannot serve is a
+ * 400 naming it) and then checked as any chat request is, so every bound on chat requests holds for it too.
+ */
+export async function readResponsesCall(request: Request): Promise<InferenceCall> {
+  const { value: responses } = await readJson(request, ResponsesRequestSchema);
+  const chat = orThrow(chatRequestFrom(responses));
+  const bytes = utf8(JSON.stringify(chat));
+  return callFor(CHAT, parseJson(bytes, CHAT.schema), bytes, responses);
+}
+
+function callFor(
+  kind: InferenceKind,
+  body: InferenceBody,
+  bytes: Uint8Array,
+  responses: ResponsesRequest | null,
+): InferenceCall {
   const { controls, body: forwardable, stripped } = orThrow(parseRoutingControls(body));
   const streamed = kind.generates && body.stream === true;
   const mode: AttemptMode = streamed ? "stream" : kind.generates ? "assemble" : "whole";
@@ -78,5 +111,6 @@ export async function readCall(request: Request, kind: InferenceKind): Promise<I
       hideUsage || mode === "assemble" ? { stream_options: { ...body.stream_options, include_usage: true } } : {};
     return utf8(JSON.stringify({ ...forwardable, model, ...asStream, ...usageAsked }));
   };
-  return { kind, body, bytes, controls, shape: requestShape(body, kind.generates), streamed, mode, hideUsage, bodyFor };
+  const shape = requestShape(body, kind.generates);
+  return { kind, body, bytes, controls, shape, streamed, mode, hideUsage, bodyFor, responses };
 }

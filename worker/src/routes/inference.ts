@@ -1,4 +1,4 @@
-// The request path of /v1/chat/completions, /v1/completions and /v1/embeddings, top to bottom:
+// The request path of /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/responses, top to bottom:
 // authenticate → validate (taking out the routing controls) → admit (the worst case held against the key's budget)
 // → dispatch (a node picked, with failover) → respond (the body metered as it streams) → record off the response path
 // (the node's receipt checked, usage billed within what the gateway saw, the outcome reported).
@@ -18,7 +18,7 @@ import { gatewayIdentity } from "../mesh/gateway-identity.js";
 import { reportOutcome } from "../mesh/reporting.js";
 import type { Outcome } from "../routing/index.js";
 import { answerHeaders, respond } from "./inference-answer.js";
-import { type InferenceCall, type InferenceKind, readCall } from "./inference-call.js";
+import { type InferenceCall, type InferenceKind, readCall, readResponsesCall } from "./inference-call.js";
 import { type DispatchInput, dispatch, type Routed } from "./inference-dispatch.js";
 import type { Served } from "./inference-record.js";
 
@@ -33,13 +33,7 @@ interface Admission {
   budget: RequestBudget;
 }
 
-function admit(
-  env: Env,
-  apiKey: ApiKeyIdentity,
-  call: InferenceCall,
-  kind: InferenceKind,
-  requestId: string,
-): Admission {
+function admit(env: Env, apiKey: ApiKeyIdentity, call: InferenceCall, requestId: string): Admission {
   const metered = !meteringOff(env);
   const feeBps = orThrow(feeBpsOf(env));
   const limits = metered ? apiKey.limits : NO_LIMITS;
@@ -49,7 +43,7 @@ function admit(
     account: () => keyAccount(env, apiKey.id),
     shape: call.shape,
     bodyBytes: call.bytes.length,
-    likelyCap: kind.likelyCap,
+    likelyCap: call.kind.likelyCap,
     feeBps,
   });
   return { metered, limits, feeBps, ceilings: priceCeilings(env), budget };
@@ -67,12 +61,20 @@ async function dispatchOrRelease(input: DispatchInput, ctx: ExecutionContext): P
   }
 }
 
+/** POST /v1/chat/completions, /v1/completions, /v1/embeddings. */
 export function inferenceRoute(kind: InferenceKind) {
+  return servedRoute((request) => readCall(request, kind));
+}
+
+/** POST /v1/responses: translated to a chat request for the node, its answer translated back (responses-answer.ts). */
+export const responsesRoute = servedRoute(readResponsesCall);
+
+function servedRoute(read: (request: Request) => Promise<InferenceCall>) {
   return async (request: GatewayRequest, env: Env, ctx: ExecutionContext): Promise<Response> => {
     const startedAt = Date.now();
     const apiKey = await authenticate(request, env, startedAt);
-    const call = await readCall(request, kind);
-    const admission = admit(env, apiKey, call, kind, request.id);
+    const call = await read(request);
+    const admission = admit(env, apiKey, call, request.id);
     const { signer } = await gatewayIdentity(env);
     const routed = await dispatchOrRelease(
       {

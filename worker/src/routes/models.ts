@@ -1,43 +1,20 @@
-// GET /v1/models and /v1/models/{id}: every model some live node serves, in OpenAI's list shape.
+// GET /v1/models and /v1/models/{id}: every model some live node serves, in OpenAI's list shape with what clients
+// choose by (node count, context length, price, measured time to first token; catalog/model-catalog.ts). Served from
+// the mesh status (mesh/mesh-status.ts): a few seconds old at most, and never a read of every node.
+import type { ModelObject } from "@meshgate/schemas";
 import { authenticate } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import type { GatewayRequest } from "../http/request-id.js";
-import { nodeSnapshot, type NodeSnapshot } from "../mesh/node-snapshot.js";
+import { currentMeshStatus } from "../mesh/mesh-status.js";
 
-export interface ModelObject {
-  id: string;
-  object: "model";
-  created: number;
-  owned_by: string;
-  /** How many live nodes serve it (a Meshgate extension). */
-  nodes: number;
-}
-
-export function modelsOf(snapshot: NodeSnapshot): ModelObject[] {
-  const models = new Map<string, ModelObject>();
-  for (const node of snapshot.nodes) {
-    for (const m of node.models) {
-      const created = Math.floor(node.registered / 1000);
-      const existing = models.get(m.id);
-      if (!existing) {
-        models.set(m.id, { id: m.id, object: "model", created, owned_by: m.owned_by ?? "meshgate", nodes: 1 });
-      } else {
-        existing.nodes++;
-        existing.created = Math.min(existing.created, created);
-      }
-    }
-  }
-  return [...models.values()].sort((a, b) => a.id.localeCompare(b.id));
-}
-
-async function liveModels(request: Request, env: Env, ctx: ExecutionContext): Promise<ModelObject[]> {
+async function liveModels(request: Request, env: Env): Promise<ModelObject[]> {
   const now = Date.now();
   await authenticate(request, env, now);
-  return modelsOf(await nodeSnapshot(env, ctx, now));
+  return (await currentMeshStatus(env, now)).models;
 }
 
-export async function listModelsRoute(request: GatewayRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
-  return Response.json({ object: "list", data: await liveModels(request, env, ctx) });
+export async function listModelsRoute(request: GatewayRequest, env: Env): Promise<Response> {
+  return Response.json({ object: "list", data: await liveModels(request, env) });
 }
 
 function modelIdParam(raw: string): string {
@@ -51,8 +28,8 @@ function modelIdParam(raw: string): string {
   }
 }
 
-export async function getModelRoute(request: GatewayRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const models = await liveModels(request, env, ctx);
+export async function getModelRoute(request: GatewayRequest, env: Env): Promise<Response> {
+  const models = await liveModels(request, env);
   const id = modelIdParam(request.params["id"] ?? "");
   const model = models.find((m) => m.id === id);
   if (!model)

@@ -3,6 +3,9 @@
 // so only these paths ever reach the assets.
 import { HttpError } from "../http/http-error.js";
 
+/** The paths the Worker answers from the assets: the two pages and their files. Not API: OpenAPI leaves them out. */
+export const PAGE_PATHS = ["/status", "/usage", "/pages/*"] as const;
+
 /**
  * No inline script or style and nothing from elsewhere: the pages load their own files and talk to this gateway's
  * API only (`connect-src 'self'`), so a key typed into /usage can go nowhere else.

@@ -1,25 +1,8 @@
 // GET /: what answers here, for someone who opens the gateway's URL in a browser or curls it first: the name and
 // version, where the OpenAI-compatible API starts, and links to the docs, the model list, the gateway's metadata and
-// the web pages.
+// the API's OpenAPI description and the web pages.
+import type { RootInfo } from "@meshgate/schemas";
 import workerPackage from "../../package.json" with { type: "json" };
-
-export interface RootInfo {
-  name: "Meshgate";
-  version: string;
-  description: string;
-  /** The base URL to give an OpenAI SDK. */
-  openai_base_url: string;
-  links: {
-    /** DOCS_URL (see .dev.vars.example), e.g. the repository's README; null while it is unset. */
-    docs: string | null;
-    models: string;
-    metadata: string;
-    /** The mesh status page (public). */
-    status: string;
-    /** The usage page: a key holder's spend and tokens, the key kept in the browser. */
-    usage: string;
-  };
-}
 
 export function rootRoute(request: Request, env: Env): Response {
   const at = (path: string) => new URL(path, request.url).href;
@@ -32,6 +15,7 @@ export function rootRoute(request: Request, env: Env): Response {
       docs: env.DOCS_URL || null,
       models: at("/v1/models"),
       metadata: at("/.well-known/meshgate.json"),
+      openapi: at("/openapi.json"),
       status: at("/status"),
       usage: at("/usage"),
     },

@@ -5,6 +5,7 @@ import {
   settlementStatementBytes,
   toBase64Url,
   type SettlementNode,
+  type SettlementAbort,
   type SettlementProof,
   type SettlementStatement,
 } from "@meshgate/schemas";
@@ -116,7 +117,7 @@ export async function abortSettlementRoute(request: GatewayRequest, env: Env): P
     );
   }
   await settlements(env).aborted(id);
-  const body = {
+  const body: SettlementAbort = {
     object: "settlement.abort",
     id,
     status: "aborted",
@@ -178,7 +179,7 @@ export async function settlementProofRoute(request: GatewayRequest, env: Env): P
       code: "node_not_in_settlement",
     });
   }
-  const body: SettlementProof & { page: number; has_more: boolean } = {
+  const body: SettlementProof = {
     object: "settlement.proof",
     settlement_id: statement.id,
     merkle_root: statement.merkle_root,

@@ -1,14 +1,16 @@
-// Endpoints of OpenAI's API that Meshgate does not serve, answered with an error that says so and what to use instead,
-// rather than the generic "Invalid URL" (clients such as the Vercel AI SDK call the Responses API by default).
+// The stateful parts of OpenAI's Responses API, answered with an error that says what Meshgate does instead rather than
+// the generic "Invalid URL": the gateway keeps no response and no conversation text, so there is nothing to retrieve,
+// cancel, delete or list. POST /v1/responses itself is served (inference.ts).
 import type { IRequest } from "itty-router";
 import { HttpError } from "../http/http-error.js";
 
-/** Any method on /v1/responses and below (create, retrieve, cancel, input items). */
-export function responsesApiRoute(request: IRequest): never {
+/** Any method on /v1/responses/{id} and below (retrieve, delete, cancel, input items), and any but POST on the list. */
+export function storedResponsesRoute(request: IRequest): never {
   const what = `${request.method} ${new URL(request.url).pathname}`;
   throw new HttpError(
-    404,
-    `Meshgate does not support the Responses API (${what}) yet; use POST /v1/chat/completions instead (in the Vercel AI SDK: openai.chat(model) or @ai-sdk/openai-compatible).`,
-    { type: "invalid_request_error", code: "unsupported_endpoint" },
+    400,
+    `Meshgate does not store responses (${what}): no prompt or completion text is kept, so a response cannot be ` +
+      "retrieved, cancelled or listed. Send the whole conversation in `input` with each POST /v1/responses.",
+    { param: "response_id", code: "unsupported_stateful_feature" },
   );
 }

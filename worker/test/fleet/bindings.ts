@@ -33,6 +33,10 @@ export const FLEET_MODELS = [
   "chat-billing",
   "chat-liar",
   "chat-budget",
+  "chat-responses",
+  "chat-responses-failover",
+  "chat-openapi",
+  "embed-openapi",
 ] as const;
 
 /** What the fleet's signing nodes charge for every model (micro-units per million tokens); tests advertise it too. */

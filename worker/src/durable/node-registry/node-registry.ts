@@ -12,6 +12,11 @@ import type { Outcome } from "../../routing/outcome.js";
 import { isEjected, maxEjected } from "../../routing/outlier.js";
 import { columnsFromState, stateFromColumns, withPerfOnly, type RoutingColumns } from "./routing-state.js";
 import { NodeProbes } from "./probes.js";
+import { MeshFigures } from "./mesh-figures.js";
+import { allowedNodes } from "./route-nodes.js";
+import { nodeUrlPolicy } from "../../limits/node-url-policy.js";
+import { parsePriceCeilings } from "../../billing/price-ceiling.js";
+import type { MeshStatus } from "../../catalog/mesh-status.js";
 import { SessionRecords } from "./sessions.js";
 import { migrate } from "../migrations.js";
 import { REGISTRY_MIGRATIONS } from "./schema.js";
@@ -46,6 +51,7 @@ export class NodeRegistry extends DurableObject<Env> {
   private readonly trust: NodeTrust;
   private readonly probes: NodeProbes;
   private readonly sessions: SessionRecords;
+  private readonly figures: MeshFigures;
   private cellsOf: { cells: number; byNode: Map<string, number> } = { cells: 0, byNode: new Map() };
   /** When each node's last routine listing change was passed on (see listingChanged). */
   private readonly routineChanges = new Map<string, number>();
@@ -62,6 +68,7 @@ export class NodeRegistry extends DurableObject<Env> {
     });
     this.probes = new NodeProbes(this.sql);
     this.sessions = new SessionRecords(this.sql);
+    this.figures = new MeshFigures(this.sql);
   }
 
   /**
@@ -317,6 +324,16 @@ export class NodeRegistry extends DurableObject<Env> {
     return this.listing.nodes.filter((n) => this.cellOf(n.id, cells) === cell);
   }
 
+  /**
+   * The status page's figures and the model list: live nodes (as routing may use them), their models, the last
+   * hour's traffic. A few kilobytes whatever the number of nodes; one build serves reads for a few seconds.
+   */
+  meshStatus(now: number): MeshStatus {
+    const ceilings = parsePriceCeilings(this.env.PRICE_CEILINGS);
+    if ("error" in ceilings) throw new Error(ceilings.error);
+    return this.figures.status(() => allowedNodes(this.snapshot(now), nodeUrlPolicy(this.env)), ceilings, now);
+  }
+
   /** Every node, for the admin API. */
   list(now: number): AdminRegistryNode[] {
     const probes = this.probes.all();
@@ -361,6 +378,7 @@ export class NodeRegistry extends DurableObject<Env> {
    * Ejections stop at the cap on ejected nodes, counted over the live ones.
    */
   recordOutcomes(outcomes: Outcome[], now: number): void {
+    this.figures.observe(outcomes, now);
     const ejection = this.ejectionBudget(now);
     for (const [nodeId, list] of groupBy(outcomes, (o) => o.nodeId)) {
       const r = this.sql
@@ -410,6 +428,7 @@ export class NodeRegistry extends DurableObject<Env> {
       this.routineChanges.set(nodeId, now);
     }
     this.listing = null;
+    this.figures.listingChanged();
     const cells = admissionCells(this.env);
     this.ctx.waitUntil(
       admissionCell(this.env, this.cellOf(nodeId, cells))

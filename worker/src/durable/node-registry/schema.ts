@@ -94,4 +94,11 @@ function nodeSessions(sql: SqlStorage): void {
   sql.exec("ALTER TABLE nodes ADD COLUMN session_open INTEGER NOT NULL DEFAULT 0");
 }
 
-export const REGISTRY_MIGRATIONS: readonly Migration[] = [legacyRegistry, integerBuckets, nodeSessions];
+/** Step 4: the last hour's traffic by minute, for the status page (mesh-figures.ts). */
+function trafficMinutes(sql: SqlStorage): void {
+  sql.exec(
+    "CREATE TABLE traffic_minutes (start INTEGER PRIMARY KEY, requests INTEGER NOT NULL, succeeded INTEGER NOT NULL)",
+  );
+}
+
+export const REGISTRY_MIGRATIONS: readonly Migration[] = [legacyRegistry, integerBuckets, nodeSessions, trafficMinutes];
