@@ -2,7 +2,7 @@
 // gateway with real node agents: the status page shows what GET /v1/mesh/status reports, the usage page what
 // GET /v1/usage reports for the key typed in, its CSV download is the API's CSV, and neither page logs an error,
 // fails a request or puts the key in a URL. Screenshots land in .meshgate/screenshots/.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { MeshStatusSchema } from "@meshgate/schemas";
 import type { Page } from "puppeteer-core";
@@ -117,7 +117,10 @@ describe("the web pages in Chromium", E2E, () => {
     const { apiKey } = mesh();
     const csv = await (await apiGet(mesh(), "/v1/usage?format=csv", apiKey)).text();
     const { page, problems, urls } = await open();
-    const downloads = mkdtempSync(join(SCREENSHOTS, "download-"));
+    // One directory, emptied each run, so runs leave one CSV behind rather than one each.
+    const downloads = join(SCREENSHOTS, "download");
+    rmSync(downloads, { recursive: true, force: true });
+    mkdirSync(downloads);
     const cdp = await page.createCDPSession();
     await cdp.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: downloads });
     await page.goto(`${mesh().gateway.url}/usage`);
