@@ -141,7 +141,9 @@ function responsesUsage(value: unknown): TokenCount | null {
       : null;
   if (!isObject(response)) return null;
   const parsed = ResponsesUsageSchema.safeParse(response["usage"]);
-  return parsed.success ? { prompt_tokens: parsed.data.input_tokens, completion_tokens: parsed.data.output_tokens } : null;
+  return parsed.success
+    ? { prompt_tokens: parsed.data.input_tokens, completion_tokens: parsed.data.output_tokens }
+    : null;
 }
 
 export const RESPONSES_DIALECT: StreamDialect = {
