@@ -34,6 +34,17 @@ export const FLEET_MODELS = [
   "chat-liar",
   "chat-budget",
   "chat-responses",
+  "resp-pass",
+  "resp-failover",
+] as const;
+
+/** Models of the lying Responses upstream (fleet/responses-liar.ts), each a different lie. */
+export const RESPONSES_LIAR_MODELS = [
+  "resp-overclaim",
+  "resp-no-completed",
+  "resp-chat-stream",
+  "resp-garbage",
+  "resp-broken",
 ] as const;
 
 /** What the fleet's signing nodes charge for every model (micro-units per million tokens); tests advertise it too. */
@@ -56,6 +67,16 @@ export interface FleetUrls {
   /** The same, for another node that signs receipts claiming one completion token more than it served. */
   liar: string;
   liarSeed: string;
+  /**
+   * A real agent with `--responses-api` (signing as the node of `passingSeed`) in front of a simulated backend that
+   * serves /v1/responses natively (`nativeBackend`, whose /sim/stats counts requests per path).
+   */
+  passing: string;
+  passingSeed: string;
+  nativeBackend: string;
+  /** The same agent, as the node of `responsesLiarSeed`, in front of the lying Responses upstream. */
+  responsesLiar: string;
+  responsesLiarSeed: string;
 }
 
 declare module "vitest" {
