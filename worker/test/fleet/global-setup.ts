@@ -10,7 +10,7 @@ import {
   webCryptoSignerFromSeed,
   type GatewayKey,
 } from "@meshgate/schemas";
-import { startSimBackend, type SimBackend } from "@meshgate/sim-backend";
+import { startSimBackend } from "@meshgate/sim-backend";
 import {
   createAgentServer,
   gatewayKeyVerifier,
