@@ -52,9 +52,17 @@ async function rowsOf(key: string, count: number): Promise<Row[]> {
   throw new Error(`usage never reached ${count} rows`);
 }
 
+interface SimStats {
+  byPath: Record<string, number>;
+  lastBodyKeys: string[] | null;
+}
+
+async function simStats(): Promise<SimStats> {
+  return (await (await fetch(`${fleet.nativeBackend}/sim/stats`)).json()) as SimStats;
+}
+
 async function passedThrough(): Promise<number> {
-  const stats = (await (await fetch(`${fleet.nativeBackend}/sim/stats`)).json()) as { byPath: Record<string, number> };
-  return stats.byPath["/v1/responses"] ?? 0;
+  return (await simStats()).byPath["/v1/responses"] ?? 0;
 }
 
 const post = (key: string, body: unknown) =>
@@ -95,7 +103,14 @@ describe("POST /v1/responses passed through", () => {
   it("sends a whole request to the node's own /v1/responses and bills the usage its receipt confirms", async () => {
     const key = await newKey();
     const before = await passedThrough();
-    const res = await post(key, { model: "resp-pass", input: "hello native mesh", max_output_tokens: 6 });
+    const res = await post(key, {
+      model: "resp-pass",
+      input: "hello native mesh",
+      max_output_tokens: 6,
+      // Meshgate's routing controls: read by the gateway, never sent on.
+      provider: { allow_fallbacks: true },
+      models: ["resp-failover"],
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("application/json");
     const body = (await res.json()) as ResponseBody;
@@ -103,6 +118,10 @@ describe("POST /v1/responses passed through", () => {
     expect(body).toMatchObject({ object: "response", status: "incomplete" });
     expect(body.output[0]?.content?.[0]?.text.split(" ")).toHaveLength(6);
     expect(await passedThrough()).toBe(before + 1);
+    // The client's own body, streamed to the gateway and not stored.
+    expect((await simStats()).lastBodyKeys?.sort()).toEqual(
+      ["input", "max_output_tokens", "model", "store", "stream"].sort(),
+    );
     const [row] = await rowsOf(key, 1);
     expect(row).toMatchObject({
       node_id: passingId,
