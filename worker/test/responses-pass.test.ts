@@ -85,10 +85,13 @@ const weather = {
 };
 
 let passingId = "";
+let overclaimId = "";
 beforeAll(async () => {
   passingId = await passingNode(fleet.passingSeed, fleet.passing, ["resp-pass", "resp-failover"]);
   // The liar's agent signs as this node; each other lie gets a node of its own (see lyingNode).
-  await passingNode(fleet.responsesLiarSeed, fleet.responsesLiar, [RESPONSES_LIES.overclaim, "resp-failover"]);
+  overclaimId = await passingNode(fleet.responsesLiarSeed, fleet.responsesLiar, [RESPONSES_LIES.overclaim]);
+  // A node that answers garbage for the model the honest node serves too.
+  await passingNode(undefined, fleet.responsesLiar, ["resp-failover"]);
 });
 
 /**
@@ -196,6 +199,17 @@ describe("a node that advertises the Responses API and lies", () => {
     expect(last.data).toMatchObject({ type: "error", code: "upstream_stream_error" });
     const [row] = await rowsOf(key, 1);
     expect(row!.completion_tokens).toBeLessThanOrEqual(LIE_BOUND);
+  });
+
+  it("loses trust for over-reporting, as a chat node does", async () => {
+    for (let i = 0; i < 100; i++) {
+      const nodes = (await (await adminFetch("/admin/nodes")).json()) as {
+        data: { id: string; routing: { trust: number } }[];
+      };
+      if ((nodes.data.find((n) => n.id === overclaimId)?.routing.trust ?? 1) < 0.75) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error("the over-reporting node's trust never fell");
   });
 
   it("turns a stream cut mid-answer into OpenAI's Responses error event", async () => {
