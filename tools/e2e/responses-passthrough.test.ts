@@ -2,10 +2,44 @@
 // serves /v1/responses natively, driven by the official `openai` SDK as users drive it, dialled directly and through
 // sessions. The backend's stats show each request reached its /v1/responses (none was translated to chat), and the
 // usage billed is what the client was told.
+import { connect } from "node:net";
 import type OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHAT_MODEL, startCluster, TRANSPORTS, type Cluster } from "./support/cluster.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
+import { usageOnceRecorded } from "./support/usage.js";
+
+/**
+ * Sends a streamed Responses request over a raw socket, paced by the simulated backend (`sim_token_interval_ms`, a
+ * field the gateway passes on), and hangs up as soon as the answer's first bytes arrive.
+ */
+function requestThenHangUp(gatewayUrl: string, apiKey: string): Promise<{ status: string; requestId: string }> {
+  const { hostname, port } = new URL(gatewayUrl);
+  const body = JSON.stringify({
+    model: CHAT_MODEL,
+    stream: true,
+    input: "one two three four five six",
+    max_output_tokens: 64,
+    sim_token_interval_ms: 100,
+  });
+  const head = [
+    "POST /v1/responses HTTP/1.1",
+    `Host: ${hostname}:${port}`,
+    `Authorization: Bearer ${apiKey}`,
+    "Content-Type: application/json",
+    `Content-Length: ${Buffer.byteLength(body)}`,
+  ];
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(`${head.join("\r\n")}\r\n\r\n${body}`));
+    socket.once("data", (first) => {
+      socket.destroy();
+      const head = first.toString("latin1");
+      const requestId = /^x-request-id: *(\S+)/im.exec(head)?.[1] ?? "";
+      resolve({ status: head.split("\r\n")[0] ?? "", requestId });
+    });
+    socket.once("error", reject);
+  });
+}
 
 const weatherTool = {
   type: "function" as const,
@@ -126,5 +160,17 @@ describe.each(TRANSPORTS)("the Responses API passed through to nodes that serve 
 
     expect(reached(paths)).toEqual({ "/v1/responses": 4 });
     await billedAsReported(before, [first.usage, streamed.usage, second.usage, third.usage]);
+  });
+
+  it("a client that hangs up mid-stream has the node stopped and paid by its receipt for the part relayed", async () => {
+    const before = await totals();
+    const { status, requestId } = await requestThenHangUp(cluster.gateway.url, cluster.apiKey);
+    expect(status).toBe("HTTP/1.1 200 OK");
+    const report = await usageOnceRecorded(cluster.gateway.url, cluster.apiKey, before.requests + 1);
+    const row = report.data.find((r) => r.request_id === requestId);
+    // The answer takes seconds (64 tokens, 100 ms apart): the node was stopped, and is paid by its receipt for the
+    // part it relayed (`partial`), which its Responses events were counted for on both sides.
+    expect(row).toMatchObject({ status: 200, streamed: true, billable: true, receipt_status: "partial" });
+    expect(row!.completion_tokens).toBeLessThan(64);
   });
 });
