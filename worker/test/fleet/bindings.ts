@@ -34,9 +34,13 @@ export const FLEET_MODELS = [
   "chat-liar",
   "chat-budget",
   "chat-responses",
-  "resp-pass",
-  "resp-failover",
 ] as const;
+
+/** What the fleet's signing nodes charge for every model (micro-units per million tokens); tests advertise it too. */
+export const FLEET_PRICE = { prompt: 2_000_000, completion: 8_000_000 };
+
+/** Models of the backend that serves /v1/responses natively (behind the fleet's `passing` agent). */
+export const RESPONSES_PASS_MODELS = ["resp-pass", "resp-failover"] as const;
 
 /** Models of the lying Responses upstream (fleet/responses-liar.ts), each a different lie. */
 export const RESPONSES_LIAR_MODELS = [
@@ -46,9 +50,6 @@ export const RESPONSES_LIAR_MODELS = [
   "resp-garbage",
   "resp-broken",
 ] as const;
-
-/** What the fleet's signing nodes charge for every model (micro-units per million tokens); tests advertise it too. */
-export const FLEET_PRICE = { prompt: 2_000_000, completion: 8_000_000 };
 
 export interface FleetUrls {
   /** A real node agent (the node-agent package's server) in front of a simulated backend serving FLEET_MODELS. */

@@ -20,7 +20,7 @@ import {
   UpstreamProxy,
   type ReceiptIssuer,
 } from "@meshgate/node-agent";
-import { FLEET_MODELS, FLEET_PRICE, RESPONSES_LIAR_MODELS, TEST_BINDINGS } from "./bindings.js";
+import { FLEET_MODELS, FLEET_PRICE, RESPONSES_LIAR_MODELS, RESPONSES_PASS_MODELS, TEST_BINDINGS } from "./bindings.js";
 import { responsesLiar } from "./responses-liar.js";
 
 function listen(server: Server): Promise<string> {
@@ -67,7 +67,7 @@ function signingAgent(backend: { url: string }, signingKey: GatewayKey, receipts
 
 async function receiptSigner(seed: string, lie: boolean): Promise<ReceiptIssuer> {
   const identity = await identityFromSecretKey(fromBase64(seed) ?? new Uint8Array(32));
-  const priced = ["chat-billing", "chat-liar", "chat-budget", "resp-pass", "resp-failover", ...RESPONSES_LIAR_MODELS];
+  const priced = ["chat-billing", "chat-liar", "chat-budget", ...RESPONSES_PASS_MODELS, ...RESPONSES_LIAR_MODELS];
   const prices = new Map(priced.map((m) => [m, FLEET_PRICE]));
   const honest = new ReceiptSigner({ identity: () => identity, prices });
   if (!lie) return honest;
@@ -103,7 +103,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const liarSeed = newSeed();
   const signing = signingAgent(backend, signingKey, await receiptSigner(signingSeed, false));
   const liar = signingAgent(backend, signingKey, await receiptSigner(liarSeed, true));
-  const nativeBackend = await startSimBackend({ models: FLEET_MODELS, responsesApi: true, log: () => {} });
+  const nativeBackend = await startSimBackend({ models: RESPONSES_PASS_MODELS, responsesApi: true, log: () => {} });
   const passingSeed = newSeed();
   const responsesLiarSeed = newSeed();
   const passing = signingAgent(nativeBackend, signingKey, await receiptSigner(passingSeed, false), true);
