@@ -41,6 +41,8 @@ interface CommonAgentOptions {
   contextLengths?: ReadonlyMap<string, number> | undefined;
   /** Where every signed receipt is appended (JSON lines); without one, receipts are signed but not kept. */
   receiptLog?: string | undefined;
+  /** The upstream serves POST /v1/responses itself: every model says so, and the server accepts that path. */
+  responsesApi?: boolean | undefined;
   log: Logger;
   signal?: AbortSignal | undefined;
   now?: () => number;
@@ -137,7 +139,8 @@ async function advertisedModels(options: AgentOptions): Promise<AdvertisedModel[
     log("warning: --price names models the upstream does not serve; they are not advertised", {
       models: priced.unserved.join(","),
     });
-  return priced.models;
+  // One upstream serves every model: the flag is the node's, carried on each model the gateway routes by.
+  return options.responsesApi ? priced.models.map((m) => ({ ...m, responses_api: true as const })) : priced.models;
 }
 
 function urlHost(host: string): string {
@@ -233,7 +236,14 @@ async function prepareCore(options: AgentOptions): Promise<AgentCore> {
   };
   // Known before listening (the gateway challenges the URL it was told), but the port may be picked on listen.
   const prover = { identity: identity.current, publicUrl: "" };
-  const agentServer = createAgentServer({ auth, proxy, log, prover, capacity: options.capacity });
+  const agentServer = createAgentServer({
+    auth,
+    proxy,
+    log,
+    prover,
+    capacity: options.capacity,
+    responsesApi: options.responsesApi ?? false,
+  });
   return { metadata, gatewayKeys, models, identity, agentServer, prover, proxy, receiptLog };
 }
 

@@ -17,6 +17,11 @@ describe("HeartbeatSchema", () => {
     expect(HeartbeatSchema.parse(valid)).toEqual(valid);
   });
 
+  it("keeps a model's Responses API flag", () => {
+    const models = [{ id: "m", responses_api: true as const }];
+    expect(HeartbeatSchema.parse({ ...valid, models }).models).toEqual(models);
+  });
+
   it.each([
     ["a node id that is not a 32-byte base64url key", { node_id: "abc" }],
     ["a non-http URL", { url: "ftp://node.example" }],
@@ -25,6 +30,7 @@ describe("HeartbeatSchema", () => {
     ["a negative in-flight count", { in_flight: -1 }],
     ["an empty model id", { models: [{ id: "" }] }],
     ["an unknown field", { extra: true }],
+    ["a Responses API flag that is not true", { models: [{ id: "m", responses_api: false }] }],
   ])("refuses %s", (_name, change) => {
     expect(HeartbeatSchema.safeParse({ ...valid, ...change }).success).toBe(false);
   });

@@ -31,6 +31,12 @@ export const AdvertisedModelSchema = z.strictObject({
    * is longer. Absent when the node does not know it.
    */
   context_length: z.int().min(1).max(MAX_CONTEXT_TOKENS).optional(),
+  /**
+   * The node's server serves the Responses API (`POST /v1/responses`, stateless) for this model itself: the gateway
+   * passes a Responses request through to it rather than translating it to Chat Completions. The agent sets it on
+   * every model with `--responses-api` (one upstream serves them all), in heartbeats and session states alike.
+   */
+  responses_api: z.literal(true).optional(),
 });
 
 export const HeartbeatSchema = z.strictObject({

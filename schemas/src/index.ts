@@ -20,6 +20,7 @@ export * from "./billing/receipt.js";
 export * from "./billing/merkle.js";
 export * from "./billing/statement.js";
 export * from "./billing/relayed-output.js";
+export * from "./billing/stream-dialect.js";
 export * from "./session.js";
 export * from "./seeded-random.js";
 export * from "./responses.js";

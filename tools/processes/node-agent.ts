@@ -28,6 +28,8 @@ export interface NodeAgentOptions {
   contextLengths?: Record<string, number>;
   /** Where the agent logs the receipts it signs (the agent's default, next to the key file, when absent). */
   receiptLog?: string;
+  /** `--responses-api`: the upstream serves POST /v1/responses itself. */
+  responsesApi?: boolean;
   sink?: LineSink;
   /** How long to wait for the agent to listen (or to open its session). */
   timeoutMs?: number;
@@ -55,6 +57,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   for (const [model, tokens] of Object.entries(opts.contextLengths ?? {}))
     args.push("--context-length", `${model}=${tokens}`);
   if (opts.receiptLog !== undefined) args.push("--receipt-log", opts.receiptLog);
+  if (opts.responsesApi) args.push("--responses-api");
   const child = spawnProcess({
     name: opts.name,
     command: process.execPath,

@@ -1,4 +1,5 @@
-// Writes server-sent events the way OpenAI does: one `data: <json>\n\n` per write, then `data: [DONE]`.
+// Writes server-sent events the way OpenAI does: one `data: <json>\n\n` per write, then `data: [DONE]`; or, for the
+// Responses API, `event: <type>\ndata: <json>\n\n` per write and no `[DONE]`.
 import type { ServerResponse } from "node:http";
 
 /** Told of each event written, and of a stream the client left before its end. */
@@ -34,6 +35,11 @@ function pauseUnlessClosed(res: ServerResponse, ms: number): Promise<void> {
   });
 }
 
+function encodeEvent(event: unknown, format: "chat" | "responses"): string {
+  const type = typeof event === "object" && event !== null && "type" in event ? String(event.type) : "message";
+  return `${format === "responses" ? `event: ${type}\n` : ""}data: ${JSON.stringify(event)}\n\n`;
+}
+
 /**
  * Sends each event as its own write, waiting `intervalMs` between them, so a proxy that buffers is observable.
  * Stops quietly when the client goes away.
@@ -43,6 +49,7 @@ export async function writeEventStream(
   events: readonly unknown[],
   intervalMs: number,
   observer: StreamObserver,
+  format: "chat" | "responses" = "chat",
 ): Promise<void> {
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
   res.flushHeaders();
@@ -50,9 +57,10 @@ export async function writeEventStream(
     if (i > 0) await pauseUnlessClosed(res, intervalMs);
     if (res.destroyed) return observer.streamAbandoned();
     observer.streamEvent();
-    if (!res.write(`data: ${JSON.stringify(events[i])}\n\n`)) await drainedOrClosed(res);
+    if (!res.write(encodeEvent(events[i], format))) await drainedOrClosed(res);
   }
   if (res.destroyed) return observer.streamAbandoned();
+  if (format === "responses") return void res.end();
   observer.streamEvent();
   res.end("data: [DONE]\n\n");
 }

@@ -16,6 +16,8 @@ Options:
   --token-interval-ms N     delay between streamed chunks (default 0)
   --fail-rate R             probability 0..1 of answering 500 (default 0)
   --hang-rate R             probability 0..1 of accepting a request and never answering (default 0)
+  --responses-api           serve POST /v1/responses natively (stateless, streamed or not; the same replies and
+                            tool calls as chat), as vLLM and Ollama 0.13.3+ do (default: off, a 404)
   --context-length N        serve every model with an N-token context, as vLLM does: max_model_len on /v1/models,
                             400 for a prompt plus max_tokens above it, replies without a cap run to it (default: none)
   -h, --help                show this help
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
       "fail-rate": { type: "string" },
       "hang-rate": { type: "string" },
       "context-length": { type: "string" },
+      "responses-api": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
     tokenIntervalMs: number("token-interval-ms", values["token-interval-ms"], 0, 60_000),
     failRate: number("fail-rate", values["fail-rate"], 0, 1),
     hangRate: number("hang-rate", values["hang-rate"], 0, 1),
+    responsesApi: values["responses-api"] ?? false,
     ...(values["context-length"] === undefined ? {} : { contextLength: contextLength(values["context-length"]) }),
   });
   const stop = (): void => void backend.close().then(() => process.exit(0));

@@ -1,7 +1,13 @@
 // What an endpoint handler produces; the server applies latency, failure injection and the wire encoding.
 import { randomBytes } from "node:crypto";
 
-export type SimResponse = { kind: "json"; body: unknown } | { kind: "stream"; events: unknown[] };
+/**
+ * A stream's `format`: chat's `data:` lines ending with `[DONE]` (the default), or the Responses API's `event:` and
+ * `data:` lines, which end with the last event.
+ */
+export type SimResponse =
+  | { kind: "json"; body: unknown }
+  | { kind: "stream"; events: unknown[]; format?: "chat" | "responses" };
 
 export interface Usage {
   prompt_tokens: number;

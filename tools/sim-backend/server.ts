@@ -5,6 +5,7 @@ import { chatCompletion } from "./chat.js";
 import { textCompletion } from "./completions.js";
 import { embeddings } from "./embeddings.js";
 import { writeEventStream } from "./event-stream.js";
+import { nativeResponse, RESPONSES_PATH } from "./native-responses.js";
 import { ApiError, parseJsonObject, readBody, sendError, sendJson, sleep, type JsonObject } from "./http-io.js";
 import type { SimResponse } from "./responses.js";
 import { StatsRecorder, type SimStats } from "./stats.js";
@@ -43,6 +44,8 @@ export interface SimBackendOptions {
    * shape for a prompt plus cap that exceeds it, and a request without a cap generated up to it.
    */
   contextLength?: number;
+  /** Serve POST /v1/responses natively (stateless), as vLLM and Ollama 0.13.3+ do; otherwise it is a 404. */
+  responsesApi?: boolean;
   log?: (line: string) => void;
 }
 
@@ -102,7 +105,14 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
     const path = (req.url ?? "/").split("?", 1)[0]!;
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, modelList);
     if (req.method === "GET" && path === SIM_STATS_PATH) return sendJson(res, 200, stats.snapshot());
-    const handler = req.method === "POST" ? HANDLERS[path] : undefined;
+    const handler =
+      req.method !== "POST"
+        ? undefined
+        : path === RESPONSES_PATH
+          ? options.responsesApi
+            ? nativeResponse
+            : undefined
+          : HANDLERS[path];
     if (!handler)
       throw new ApiError(
         404,
@@ -110,7 +120,7 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
         "invalid_request_error",
         "unknown_url",
       );
-    stats.opened(res);
+    stats.opened(res, path);
     const raw = await readBody(req);
     const body = parseJsonObject(raw);
     stats.body(Object.keys(body));
@@ -141,7 +151,7 @@ export async function startSimBackend(options: SimBackendOptions = {}): Promise<
       throw new ApiError(500, "Simulated backend failure (fail-rate).", "server_error", "simulated_failure");
     }
     if (result.kind === "json") return sendJson(res, 200, result.body);
-    await writeEventStream(res, result.events, paceOf(body) ?? tokenIntervalMs, stats);
+    await writeEventStream(res, result.events, paceOf(body) ?? tokenIntervalMs, stats, result.format);
   }
 
   const server = createServer((req, res) => {

@@ -21,6 +21,8 @@ export interface SimStats {
   lastBodyKeys: string[] | null;
   /** Every top-level body key any inference request carried, sorted: proves a field never reached the backend. */
   bodyKeysSeen: string[];
+  /** Inference requests received per path: shows which endpoint a gateway used (e.g. /v1/responses passed through). */
+  byPath: Record<string, number>;
 }
 
 export class StatsRecorder {
@@ -33,9 +35,11 @@ export class StatsRecorder {
   private streamsAbandoned = 0;
   private lastBodyKeys: string[] | null = null;
   private readonly keysSeen = new Set<string>();
+  private readonly paths = new Map<string, number>();
 
   /** Counts a request as open until its response finishes or its connection goes (whichever comes first). */
-  opened(res: ServerResponse): void {
+  opened(res: ServerResponse, path: string): void {
+    this.paths.set(path, (this.paths.get(path) ?? 0) + 1);
     this.requests++;
     this.active++;
     this.peak = Math.max(this.peak, this.active);
@@ -88,6 +92,7 @@ export class StatsRecorder {
       streamsAbandoned: this.streamsAbandoned,
       lastBodyKeys: this.lastBodyKeys && [...this.lastBodyKeys],
       bodyKeysSeen: [...this.keysSeen].sort(),
+      byPath: Object.fromEntries(this.paths),
     };
   }
 }

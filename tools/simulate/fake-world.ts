@@ -30,6 +30,7 @@ export class FakeWorld implements World {
       declaredCapacity: n.declaredCapacity,
       othersInFlight: 0,
       contextLengths: new Map(),
+      responsesApi: new Set(),
       models: new Map([[MODEL, null]]),
       state: newNodeState(0),
       probe: null,

@@ -48,6 +48,7 @@ export class RegistryFeed {
       declaredCapacity: node.declaredCapacity,
       othersInFlight: 0,
       contextLengths: new Map(),
+      responsesApi: new Set(),
       models: PRICES,
       state: newNodeState(node.joinAt),
       probe: null,

@@ -67,6 +67,9 @@ Options:
                       what the upstream reports (vLLM's max_model_len). Repeat for each model; same rules as --price.
                       Without one, a budgeted client that sets no max_tokens is reserved for an assumed context, and
                       an answer longer than that is not paid.
+  --responses-api     the upstream serves the Responses API (POST /v1/responses) itself, as vLLM and Ollama 0.13.3+
+                      do: the gateway passes such requests through to it instead of translating them to Chat
+                      Completions. Off by default; leave it off for servers that only serve Chat Completions.
   --receipt-log FILE  where every delivered receipt is appended, one JSON line each (default ${RECEIPT_LOG_DEFAULT})
   -h, --help          show this help
 

@@ -16,7 +16,12 @@ describe("node-agent start options", () => {
       prices: new Map(),
       contextLengths: new Map(),
       receiptLog: "./node-key.json.receipts.jsonl",
+      responsesApi: false,
     });
+  });
+
+  it("says the upstream serves the Responses API only with --responses-api", () => {
+    expect(parseStartOptions([...required, "--responses-api"])).toMatchObject({ responsesApi: true });
   });
 
   it("keeps the receipt log next to the key file unless --receipt-log says where", () => {

@@ -33,6 +33,8 @@ export interface StartOptions {
   contextLengths: Map<string, number>;
   /** Where every signed receipt is appended (JSON lines). */
   receiptLog: string;
+  /** The upstream serves POST /v1/responses itself: advertised, and such requests are passed to it. */
+  responsesApi: boolean;
 }
 
 export function httpUrl(flag: string, text: string | undefined): string {
@@ -86,6 +88,7 @@ export function parseStartOptions(args: string[]): StartOptions | "help" {
       price: { type: "string", multiple: true },
       "context-length": { type: "string", multiple: true },
       "receipt-log": { type: "string" },
+      "responses-api": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -117,5 +120,6 @@ export function parseStartOptions(args: string[]): StartOptions | "help" {
     prices,
     contextLengths,
     receiptLog: values["receipt-log"] ?? receiptLogPathFor(keyFile),
+    responsesApi: values["responses-api"] ?? false,
   };
 }

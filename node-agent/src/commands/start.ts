@@ -53,6 +53,7 @@ export async function runAgent(options: StartOptions, tuning: SessionTuning = {}
     prices: options.prices,
     contextLengths: options.contextLengths,
     receiptLog: options.receiptLog,
+    responsesApi: options.responsesApi,
     log,
     signal: shutdown.signal,
   };

@@ -18,6 +18,20 @@ describe("estimatePromptTokens", () => {
     expect(estimatePromptTokens(body({ messages: [{ role: "user", content: "x".repeat(21) }] }))).toBe(6 + 4);
   });
 
+  it("counts a Responses request's instructions and input items as messages", () => {
+    // 9 + 11 + 4 (a tool result) bytes: ceil(24 / 4) = 6, and 3 messages.
+    const responses = {
+      model: "m",
+      instructions: "Be brief.",
+      input: [
+        { role: "user", content: [{ type: "input_text", text: "Hello there" }] },
+        { type: "function_call_output", call_id: "c", output: "22 C" },
+      ],
+    };
+    expect(estimatePromptTokens(body(responses))).toBe(6 + 12);
+    expect(estimatePromptTokens(body({ model: "m", input: "x".repeat(8) }))).toBe(2 + 4);
+  });
+
   it("counts UTF-8 bytes, not characters", () => {
     // "é" is two bytes, "😀" four: 2 * 3 + 4 = 10 bytes, ceil(10 / 4) = 3.
     expect(estimatePromptTokens(body({ messages: [{ role: "user", content: "ééé😀" }] }))).toBe(3 + 4);

@@ -34,10 +34,31 @@ function addPrompt(prompt: unknown, size: PromptSize): void {
   else if (Array.isArray(prompt)) for (const item of prompt as unknown[]) addPrompt(item, size);
 }
 
+/** A Responses request: its instructions, and its input (a string, or items: messages, tool calls and results). */
+function addResponsesInput(body: Record<string, unknown>, size: PromptSize): void {
+  if (typeof body["instructions"] === "string") {
+    size.messages += 1;
+    size.textBytes += utf8Length(body["instructions"]);
+  }
+  const input = body["input"];
+  if (typeof input === "string") {
+    size.messages += 1;
+    size.textBytes += utf8Length(input);
+    return;
+  }
+  if (!Array.isArray(input)) return;
+  for (const item of input as unknown[]) {
+    size.messages += 1;
+    if (!isObject(item)) continue;
+    size.textBytes += contentBytes(item["content"]) + contentBytes(item["output"]) + contentBytes(item["arguments"]);
+  }
+}
+
 function promptSize(body: Record<string, unknown>): PromptSize {
   const size: PromptSize = { textBytes: 0, tokenIds: 0, messages: 0 };
   const messages = body["messages"];
-  if (Array.isArray(messages)) {
+  if ("input" in body && !("messages" in body)) addResponsesInput(body, size);
+  else if (Array.isArray(messages)) {
     for (const message of messages as unknown[]) {
       size.messages += 1;
       if (isObject(message)) size.textBytes += contentBytes(message["content"]);

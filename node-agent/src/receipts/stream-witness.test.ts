@@ -1,4 +1,4 @@
-import { SseDecoder, StreamDigest } from "@meshgate/schemas";
+import { RESPONSES_DIALECT, SseDecoder, StreamDigest } from "@meshgate/schemas";
 import { describe, expect, it } from "vitest";
 import { StreamWitness } from "./stream-witness.js";
 
@@ -125,5 +125,43 @@ describe("StreamWitness.stop", () => {
   it("gives no receipt for a stream it had given up on, and still closes the event", () => {
     const result = stopped([`data: ${"x".repeat(MiB + 10)}`]);
     expect(result).toEqual({ closer: "\n\n", seen: null });
+  });
+});
+
+describe("StreamWitness of a Responses stream", () => {
+  const ev = (value: { type: string } & Record<string, unknown>): string =>
+    `event: ${value.type}\ndata: ${JSON.stringify(value)}\n\n`;
+  const deltas = [
+    ev({ type: "response.created", response: { object: "response" } }),
+    ev({ type: "response.output_text.delta", output_index: 0, delta: "hi" }),
+    ev({ type: "response.output_item.added", output_index: 1, item: { type: "function_call", name: "f" } }),
+    ev({ type: "response.function_call_arguments.delta", output_index: 1, delta: "{}" }),
+  ];
+  const completed = ev({
+    type: "response.completed",
+    response: { object: "response", usage: { input_tokens: 9, output_tokens: 4, total_tokens: 13 } },
+  });
+
+  function witnessed(chunks: readonly string[]): StreamWitness {
+    const w = new StreamWitness(RESPONSES_DIALECT);
+    for (const chunk of chunks) w.push(enc(chunk));
+    return w;
+  }
+
+  it("ends at response.completed with its usage, and the digest of every event's data", () => {
+    const seen = witnessed([...deltas, completed]).end();
+    expect(seen?.usage).toEqual({ prompt_tokens: 9, completion_tokens: 4 });
+    const decoder = new SseDecoder();
+    const payloads = decoder.push([...deltas, completed].join("")).flatMap((e) => (e.data === null ? [] : [e.data]));
+    expect(seen?.bodyDigest).toBe(digestOf(payloads));
+  });
+
+  it("signs nothing for a stream without its last event, nor for chat's [DONE] in its place", () => {
+    expect(witnessed(deltas).end()).toBeNull();
+    expect(witnessed([...deltas, "data: [DONE]\n\n"]).end()).toBeNull();
+  });
+
+  it("counts a stopped stream's tokens by its deltas and named calls", () => {
+    expect(witnessed(deltas).stop().seen?.relayedTokens).toBe(3);
   });
 });

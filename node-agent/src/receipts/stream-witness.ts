@@ -1,9 +1,17 @@
 // Watches a streamed answer go by, without holding any of it back, for what its receipt covers: the digest of its
 // data payloads (StreamDigest), the last usage it reported, and the tokens its chunks carried (for an answer stopped
-// before its usage came).
-import { chunkTokens, choiceOutputs, SseDecoder, type SseEvent, type TokenCount } from "@meshgate/schemas";
+// before its usage came). Chat chunks and Responses events are read by their dialect (schemas' stream-dialect.ts), as
+// the gateway reads them.
+import {
+  CHAT_DIALECT,
+  chunkTokens,
+  SseDecoder,
+  type SseEvent,
+  type StreamDialect,
+  type TokenCount,
+} from "@meshgate/schemas";
 import { NativeStreamDigest } from "./digest.js";
-import { mayCarryUsage, usageFrom } from "./usage.js";
+import { mayCarryUsage } from "./usage.js";
 
 export interface WitnessedStream {
   bodyDigest: string;
@@ -43,6 +51,8 @@ export class StreamWitness {
   private relayedTokens = 0;
   private done = false;
 
+  constructor(private readonly dialect: StreamDialect = CHAT_DIALECT) {}
+
   push(chunk: Uint8Array): void {
     if (!this.events) return;
     this.take(this.events.push(this.text.decode(chunk, { stream: true })));
@@ -50,7 +60,10 @@ export class StreamWitness {
     if (this.events.overflowed || this.events.buffered > MAX_PENDING_EVENT) this.events = null;
   }
 
-  /** After the upstream's last byte: null unless the stream ended cleanly, with `[DONE]` and usage. */
+  /**
+   * After the upstream's last byte: null unless the stream ended cleanly (`[DONE]`, or Responses' last event) with
+   * usage.
+   */
   end(): WitnessedStream | null {
     if (!this.events) return null;
     this.take(this.events.push(this.text.decode()));
@@ -79,7 +92,7 @@ export class StreamWitness {
     for (const { data } of events) {
       if (data === null) continue;
       this.digest.add(data);
-      if (data === "[DONE]") this.done = true;
+      if (this.dialect.isMarker(data)) this.done = true;
       else this.read(data);
     }
   }
@@ -91,7 +104,8 @@ export class StreamWitness {
     } catch {
       return;
     }
-    for (const output of choiceOutputs(chunk)) this.relayedTokens += chunkTokens(output);
-    if (mayCarryUsage(data)) this.usage = usageFrom(chunk) ?? this.usage;
+    for (const output of this.dialect.outputs(chunk)) this.relayedTokens += chunkTokens(output);
+    if (mayCarryUsage(data)) this.usage = this.dialect.usage(chunk) ?? this.usage;
+    if (this.dialect.isLast(chunk)) this.done = true;
   }
 }

@@ -1,5 +1,5 @@
 // Reads the token usage an upstream reported, the way the gateway reads it (so the receipt and the gateway agree).
-import { UsageSchema, type TokenCount } from "@meshgate/schemas";
+import { CHAT_DIALECT, UsageSchema, type StreamDialect, type TokenCount } from "@meshgate/schemas";
 
 /** A `usage` object's counts; embeddings report no completion_tokens, so they are total − prompt. */
 export function usageFrom(value: unknown): TokenCount | null {
@@ -14,9 +14,9 @@ export function usageFrom(value: unknown): TokenCount | null {
 }
 
 /** Usage of a JSON text (a whole answer, or one stream event's data); null when it is not JSON or has none. */
-export function usageOfJson(text: string): TokenCount | null {
+export function usageOfJson(text: string, dialect: StreamDialect = CHAT_DIALECT): TokenCount | null {
   try {
-    return usageFrom(JSON.parse(text));
+    return dialect.usage(JSON.parse(text));
   } catch {
     return null;
   }

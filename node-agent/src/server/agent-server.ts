@@ -11,6 +11,7 @@ import { MAX_HEALTH_BODY_BYTES, sendHealth } from "./health.js";
 import { sendError } from "./openai-error.js";
 import { BodyTooLargeError, MAX_BODY_BYTES, readBody } from "./read-body.js";
 import { StrangerConnections } from "./stranger-connections.js";
+import { RESPONSES_PATH } from "./responses-path.js";
 import type { UpstreamProxy } from "./upstream-proxy.js";
 
 export const PROXIED_PATHS: ReadonlySet<string> = new Set([
@@ -50,6 +51,8 @@ export interface AgentServerOptions {
   maxStrangerConnections?: number;
   /** Without one, challenges are 404 (a server embedded in tests stands in for nodes it holds no keys of). */
   prover?: EndpointProver;
+  /** The upstream serves POST /v1/responses (the node advertises it): that path is proxied too. */
+  responsesApi?: boolean;
 }
 
 export interface AgentServer {
@@ -63,9 +66,14 @@ export interface AgentServer {
 /** What the gateway may ask of a node: an inference to proxy, an endpoint challenge, a health probe, a cancel. */
 type Endpoint = "inference" | "challenge" | "health" | "cancel";
 
-function endpointOf(method: string | undefined, path: string, canProve: boolean): Endpoint | null {
+function endpointOf(
+  method: string | undefined,
+  path: string,
+  canProve: boolean,
+  responsesApi: boolean,
+): Endpoint | null {
   if (method !== "POST") return null;
-  if (PROXIED_PATHS.has(path)) return "inference";
+  if (PROXIED_PATHS.has(path) || (responsesApi && path === RESPONSES_PATH)) return "inference";
   if (path === ENDPOINT_PROOF_PATH && canProve) return "challenge";
   if (path === HEALTH_PATH) return "health";
   if (path === CANCEL_PATH) return "cancel";
@@ -127,7 +135,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req.url);
-    const endpoint = endpointOf(req.method, path, options.prover !== undefined);
+    const endpoint = endpointOf(req.method, path, options.prover !== undefined, options.responsesApi === true);
     if (!endpoint) return refuseUnknown(req, res, path);
     const body = await acceptGatewayRequest(req, res, path, bodyLimits[endpoint], options, strangers);
     // Gone meanwhile: its "close" has fired or is about to, and nothing is left to serve.

@@ -1,7 +1,7 @@
 // Relays an upstream's whole (non-streamed) 200 answer with the node's signed receipt: the answer is read first, its
 // receipt goes in a header. (Streams: receipted-stream.ts.)
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { RECEIPT_HEADER, type TokenCount } from "@meshgate/schemas";
+import { RECEIPT_HEADER, type StreamDialect, type TokenCount } from "@meshgate/schemas";
 import { wholeBodyDigest } from "../receipts/digest.js";
 import { usageOfJson } from "../receipts/usage.js";
 import { pickHeaders } from "./answer-headers.js";
@@ -18,6 +18,8 @@ export interface ReceiptContext {
   onUpstreamError(err: Error): void;
   /** The answer and its receipt were handed to the socket whole. */
   delivered(receipt: string): void;
+  /** How the answer is read: chat (and completions, embeddings), or the Responses API's. */
+  dialect: StreamDialect;
 }
 
 export async function relayWholeAnswer(
@@ -48,7 +50,7 @@ export async function relayWholeAnswer(
   }
   // The gateway left while the answer was read: there is no one to receipt it to.
   if (res.destroyed) return;
-  const usage = usageOfJson(body.toString("utf8"));
+  const usage = usageOfJson(body.toString("utf8"), ctx.dialect);
   const receipt = usage ? await ctx.issue(usage, wholeBodyDigest(body)) : null;
   if (res.destroyed) return;
   const headers = pickHeaders(answer.headers);

@@ -30,7 +30,7 @@ export function relayStream(answer: IncomingMessage, res: ServerResponse, ctx: S
   res.writeHead(200, headers);
   // Sent now, as the upstream did: the gateway times the node's first byte by these headers.
   res.flushHeaders();
-  const witness = new StreamWitness();
+  const witness = new StreamWitness(ctx.dialect);
   let state: "relaying" | "finishing" | "stopped" = "relaying";
   // A stopped answer's upstream is destroyed on purpose: its stream is ended here, not broken off.
   answer.on("error", () => {

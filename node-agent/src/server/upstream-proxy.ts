@@ -4,12 +4,13 @@
 // Upstream connections are kept alive and reused: this sits on every request's hot path.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { DISPATCH_NODE_HEADER, type TokenCount } from "@meshgate/schemas";
+import { CHAT_DIALECT, DISPATCH_NODE_HEADER, RESPONSES_DIALECT, type TokenCount } from "@meshgate/schemas";
 import type { ReceiptIssuer } from "../receipts/receipt-signer.js";
 import { estimatePromptTokens } from "../receipts/prompt-estimate.js";
 import { requestModel } from "../receipts/request-model.js";
 import { isEventStream, pickHeaders } from "./answer-headers.js";
 import { InFlightStreams } from "./in-flight-streams.js";
+import { RESPONSES_PATH } from "./responses-path.js";
 import { sendError } from "./openai-error.js";
 import { relayWholeAnswer } from "./receipted-relay.js";
 import { relayStream, type StreamReceiptContext } from "./receipted-stream.js";
@@ -43,6 +44,7 @@ interface AnsweredCall {
 /** A request sent upstream. */
 interface ForwardedCall {
   requestId: string | null;
+  path: string;
   body: Buffer;
   /** Destroys the upstream request: its server stops generating, and its failing is nobody's news any more. */
   stopUpstream(): void;
@@ -110,7 +112,7 @@ export class UpstreamProxy {
       stopped = true;
       upstream.destroy();
     };
-    upstream.on("response", (answer) => this.answer(answer, req, res, { requestId, body, stopUpstream }));
+    upstream.on("response", (answer) => this.answer(answer, req, res, { requestId, path, body, stopUpstream }));
     upstream.on("error", (err) => {
       if (stopped) return;
       this.hooks.onUpstreamError(err, res.headersSent);
@@ -152,6 +154,8 @@ export class UpstreamProxy {
       delivered: (receipt) => this.options.onReceiptDelivered?.(receipt),
       stopUpstream: call.stopUpstream,
       estimatePromptTokens: () => estimatePromptTokens(body),
+      // The Responses API's answer is metered by its own events, exactly as a chat answer by its chunks.
+      dialect: call.path === RESPONSES_PATH ? RESPONSES_DIALECT : CHAT_DIALECT,
     };
     if (isEventStream(answer.headers)) this.streams.add(requestId, relayStream(answer, res, ctx), res);
     else relayWholeAnswer(answer, res, ctx, this.options.maxAnswerBytes).catch(() => res.destroy());

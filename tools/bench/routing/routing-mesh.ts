@@ -57,6 +57,7 @@ export function benchMesh(size: number, seed: number, now: number): BenchMesh {
       declaredCapacity: capacity,
       othersInFlight: 0,
       contextLengths: new Map(),
+      responsesApi: new Set(),
       models: new Map([
         [BENCH_MODEL, { prompt: Math.floor(random() * 1_000_000), completion: Math.floor(random() * 2_000_000) }],
       ]),

@@ -84,6 +84,8 @@ export interface NodeSpec {
   contextLength?: number;
   /** The agent's prices per model (micro-units per million tokens); free when absent. */
   prices?: Record<string, { prompt: number; completion: number }>;
+  /** The backend serves POST /v1/responses natively and the agent says so (`--responses-api`). */
+  responsesApi?: boolean;
 }
 
 function backendOptions(spec: NodeSpec): SimBackendOptions {
@@ -135,6 +137,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           sink: quietSink(`agent-${i + 1}`),
           ...(capacity === undefined ? {} : { capacity }),
           ...(spec?.prices ? { prices: spec.prices } : {}),
+          ...(spec?.responsesApi ? { responsesApi: true } : {}),
           ...(opts.session ? { session: true } : {}),
         });
       }),

@@ -4,8 +4,9 @@
 //
 // The stream is read once, from its first byte, by one reader: its first token is found as startStream finds it
 // (stream-start.ts), in the events the meter parses anyway, rather than by a reader of its own that is handed over.
-import { utf8 } from "@meshgate/schemas";
+import { CHAT_DIALECT, RESPONSES_DIALECT, utf8, type StreamDialect } from "@meshgate/schemas";
 import { AnswerAssembler, type AnswerKind } from "../metering/answer-assembler.js";
+import { ResponseAssembler } from "../metering/response-assembler.js";
 import type { OutputTally } from "../metering/output-tally.js";
 import { StreamMeter } from "../metering/stream-meter.js";
 import type { TokenCounts } from "../metering/usage.js";
@@ -33,7 +34,8 @@ export interface AssembledAnswer {
 }
 
 export interface AssembleOptions {
-  kind: AnswerKind;
+  /** "responses": the node's own Responses events, assembled into the Response its last event carries. */
+  kind: AnswerKind | "responses";
   choices: number;
   /** After the first token: a stream that sends no data event for this long has stalled. */
   stallMs: number;
@@ -55,9 +57,11 @@ type Failed = Extract<Assembled, { kind: "failed" }>;
 class FirstEventWatch {
   decided: Exclude<FirstEvent, "nothing"> | null = null;
 
+  constructor(private readonly dialect: StreamDialect) {}
+
   payload(value: unknown): void {
     if (this.decided !== null) return;
-    const first = firstTokenOfPayload(value);
+    const first = firstTokenOfPayload(value, this.dialect);
     if (first !== "nothing") this.decided = first;
   }
 
@@ -91,12 +95,14 @@ class FirstEventWatch {
 
 /** Reads a node's stream from its start and assembles the whole answer. */
 export async function assembleAnswer(stream: ReadableStream<Uint8Array>, opts: AssembleOptions): Promise<Assembled> {
-  const assembler = new AnswerAssembler(opts.kind, opts.choices);
-  const watch = new FirstEventWatch();
+  const dialect = opts.kind === "responses" ? RESPONSES_DIALECT : CHAT_DIALECT;
+  const assembler = opts.kind === "responses" ? new ResponseAssembler() : new AnswerAssembler(opts.kind, opts.choices);
+  const watch = new FirstEventWatch(dialect);
   const meter = new StreamMeter({
     hideUsage: false,
     choices: opts.choices,
     relay: false,
+    dialect,
     onPayload: (value) => {
       watch.payload(value);
       assembler.add(value);
@@ -146,7 +152,7 @@ export async function assembleAnswer(stream: ReadableStream<Uint8Array>, opts: A
 }
 
 /** The stream has ended: the answer, or why the stream was not one. */
-function finish(meter: StreamMeter, assembler: AnswerAssembler, startedAt: number): Assembled {
+function finish(meter: StreamMeter, assembler: AnswerAssembler | ResponseAssembler, startedAt: number): Assembled {
   const failed = (outcome: FailedOutcome, reason: string): Failed => ({
     kind: "failed",
     outcome,
@@ -156,11 +162,13 @@ function finish(meter: StreamMeter, assembler: AnswerAssembler, startedAt: numbe
   meter.end();
   if (meter.sseError || assembler.error) return failed("sse_error", "the stream carried an error");
   if (meter.malformed) return failed("malformed", "the stream carried a payload that is not a JSON object");
-  if (!meter.completed) return failed("malformed", "the stream ended without [DONE]");
+  if (!meter.completed) return failed("malformed", "the stream ended without its end ([DONE], response.completed)");
+  const result = assembler.result();
+  if (result === null) return failed("malformed", "the stream's last event carried no response");
   return {
     kind: "answer",
     answer: {
-      bytes: utf8(JSON.stringify(assembler.result())),
+      bytes: utf8(JSON.stringify(result)),
       usage: meter.usage,
       digest: meter.finishDigest(),
       receipt: meter.receipt,

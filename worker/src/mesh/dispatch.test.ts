@@ -1,3 +1,4 @@
+import { RESPONSES_DIALECT } from "@meshgate/schemas";
 import { describe, expect, it } from "vitest";
 import type { NodeBody } from "../metering/response-meter.js";
 import { firstTokenOf, MAX_PREAMBLE_BYTES, startStream } from "./stream-start.js";
@@ -102,5 +103,28 @@ describe("firstTokenOf", () => {
     );
     expect(firstTokenOf(JSON.stringify({ choices: [{ index: 0, text: "" }] }))).toBe("nothing");
     expect(firstTokenOf(JSON.stringify({ error: { message: "x" } }))).toBe("error");
+  });
+});
+
+describe("firstTokenOf a Responses stream", () => {
+  const of = (value: unknown) => firstTokenOf(JSON.stringify(value), RESPONSES_DIALECT);
+
+  it("starts on a delta, a named call or the last event; not on the events before any output", () => {
+    expect(of({ type: "response.output_text.delta", output_index: 0, delta: "a" })).toBe("token");
+    expect(
+      of({ type: "response.output_item.added", output_index: 0, item: { type: "function_call", name: "f" } }),
+    ).toBe("token");
+    expect(of({ type: "response.completed", response: {} })).toBe("token");
+    expect(of({ type: "response.created", response: {} })).toBe("nothing");
+    expect(of({ type: "response.output_item.added", output_index: 0, item: { type: "message", content: [] } })).toBe(
+      "nothing",
+    );
+  });
+
+  it("fails on an error event, and on a chat chunk or [DONE] where Responses events were asked for", () => {
+    expect(of({ type: "error", message: "x" })).toBe("error");
+    expect(of({ type: "response.failed", response: {} })).toBe("error");
+    expect(of({ choices: [{ index: 0, delta: { content: "a" } }] })).toBe("malformed");
+    expect(firstTokenOf("[DONE]", RESPONSES_DIALECT)).toBe("malformed");
   });
 });

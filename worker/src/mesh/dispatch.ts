@@ -6,11 +6,11 @@
 // the first-token deadline whether or not the client streams; for a client that did not, the whole answer is
 // assembled here from the stream (see assembled-answer.ts), and the stream's own stall timer (not a deadline on the
 // whole answer) decides when a node has stopped, so long honest generations are never cut.
-import { DISPATCH_NODE_HEADER, signRequest, type Signer } from "@meshgate/schemas";
+import { CHAT_DIALECT, DISPATCH_NODE_HEADER, RESPONSES_DIALECT, signRequest, type Signer } from "@meshgate/schemas";
 import type { OutcomeKind, RouteNode } from "../routing/index.js";
 import type { NodeBody } from "../metering/response-meter.js";
 import { parseJsonBody } from "../metering/usage.js";
-import { assembleAnswer, type AssembledAnswer } from "./assembled-answer.js";
+import { assembleAnswer, type AssembleOptions, type AssembledAnswer } from "./assembled-answer.js";
 import { collect, collectWhole } from "./answer-collect.js";
 import { nodeAbsent, type NodeFetch } from "./node-transport.js";
 import { startStream } from "./stream-start.js";
@@ -23,8 +23,17 @@ export { MAX_PREAMBLE_BYTES, startStream } from "./stream-start.js";
  */
 export type AttemptMode = "stream" | "assemble" | "whole";
 
+/** Where a node that serves the Responses API itself is sent a Responses request (passed through). */
+export const RESPONSES_PATH = "/v1/responses";
+
+/** How the answer at a path is streamed and assembled: the Responses API's events, or chat's or completions' chunks. */
+function answerKindOf(path: string): AssembleOptions["kind"] {
+  if (path === RESPONSES_PATH) return "responses";
+  return path.endsWith("/chat/completions") ? "chat" : "completions";
+}
+
 export interface AttemptRequest {
-  /** Path on the node, e.g. /v1/chat/completions. */
+  /** Path on the node, e.g. /v1/chat/completions; chosen per node (a Responses request passes through at /v1/responses). */
   path: string;
   body: Uint8Array;
   requestId: string;
@@ -180,9 +189,10 @@ function brokenAttempt(req: AttemptRequest, timedOut: boolean, reason: string): 
 async function streamAttempt(
   response: Response,
   body: ReadableStream<Uint8Array>,
+  path: string,
   firstToken: () => number,
 ): Promise<AttemptResult> {
-  const start = await startStream(body);
+  const start = await startStream(body, path === RESPONSES_PATH ? RESPONSES_DIALECT : CHAT_DIALECT);
   if (start.kind === "failed") return failed(start.outcome, 200, start.reason);
   return {
     kind: "answer",
@@ -205,7 +215,7 @@ async function assembledAttempt(
 ): Promise<AttemptResult | { kind: "broken"; reason: string }> {
   let ttftMs: number | null = null;
   const assembled = await assembleAnswer(body, {
-    kind: req.path.endsWith("/chat/completions") ? "chat" : "completions",
+    kind: answerKindOf(req.path),
     choices: req.choices,
     stallMs: req.stallMs,
     onFirstToken: () => {
@@ -286,7 +296,7 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
     };
     const result =
       req.mode === "stream"
-        ? await streamAttempt(response, response.body, firstToken)
+        ? await streamAttempt(response, response.body, req.path, firstToken)
         : await assembledAttempt(response, response.body, req, firstToken);
     if (result.kind === "broken") return brokenAttempt(req, timedOut, result.reason);
     return result;

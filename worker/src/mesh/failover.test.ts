@@ -22,6 +22,7 @@ function node(id: string): RouteNode {
     othersInFlight: 0,
     models: new Map([["m", null]]),
     contextLengths: new Map(),
+    responsesApi: new Set(),
     state: newNodeState(0),
     probe: null,
   };

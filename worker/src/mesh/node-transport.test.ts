@@ -12,6 +12,7 @@ function node(transport: RouteNode["transport"]): RouteNode {
     othersInFlight: 0,
     models: new Map([["m", null]]),
     contextLengths: new Map(),
+    responsesApi: new Set(),
     state: newNodeState(0),
     probe: null,
   };

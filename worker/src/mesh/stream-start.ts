@@ -1,10 +1,10 @@
 // The start of a node's event stream: read until its first token, which stops the first-token clock. Comments,
 // keep-alives and chunks without output (a role, an empty string) are not a first token: a node cannot fake speed
 // with empty events, and one that sends only those is cut off by the first-token deadline or the preamble bound.
-import { choiceOutputs, MAX_SSE_EVENT_LENGTH, SseDecoder } from "@meshgate/schemas";
+import { CHAT_DIALECT, MAX_SSE_EVENT_LENGTH, SseDecoder, type StreamDialect } from "@meshgate/schemas";
 import type { NodeBody } from "../metering/response-meter.js";
 import { Utf8Chunks } from "../metering/utf8-chunks.js";
-import { isDone, isErrorObject, parsePayload } from "../metering/stream-meter.js";
+import { parsePayload } from "../metering/stream-meter.js";
 
 /**
  * Bytes held before the first token: a node that sends only comments or empty events must not fill the isolate. As
@@ -23,15 +23,19 @@ export type FirstEvent = "token" | "error" | "malformed" | "nothing";
  * (an empty answer is over, not slow). A finish reason or usage before any output is not: a node could send either at
  * once and the real answer later. A payload that is not a JSON object is no stream a client can read.
  */
-export function firstTokenOf(data: string): FirstEvent {
-  return isDone(data) ? "token" : firstTokenOfPayload(parsePayload(data));
+export function firstTokenOf(data: string, dialect: StreamDialect = CHAT_DIALECT): FirstEvent {
+  return dialect.isMarker(data) ? "token" : firstTokenOfPayload(parsePayload(data), dialect);
 }
 
-/** firstTokenOf a payload other than [DONE], already parsed (undefined: not JSON). */
-export function firstTokenOfPayload(value: unknown): FirstEvent {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return "malformed";
-  if (isErrorObject(value)) return "error";
-  for (const output of choiceOutputs(value)) {
+/**
+ * firstTokenOf a payload other than [DONE], already parsed (undefined: not JSON). A Responses stream's last event is
+ * its end, as [DONE] is; an event that names no type (a chat chunk sent instead) is no Responses event at all.
+ */
+export function firstTokenOfPayload(value: unknown, dialect: StreamDialect = CHAT_DIALECT): FirstEvent {
+  if (!dialect.isWellFormed(value)) return "malformed";
+  if (dialect.isError(value)) return "error";
+  if (dialect.isLast(value)) return "token";
+  for (const output of dialect.outputs(value)) {
     if (output.textBytes > 0 || output.toolCallIndexes.length > 0 || output.logprobTokens > 0) return "token";
   }
   return "nothing";
@@ -41,7 +45,10 @@ export function firstTokenOfPayload(value: unknown): FirstEvent {
  * Reads up to the first token, then hands back what was read and the reader for the rest. A first event that is an
  * error envelope is a failed attempt: nothing has reached the client yet.
  */
-export async function startStream(body: ReadableStream<Uint8Array>): Promise<StreamStart> {
+export async function startStream(
+  body: ReadableStream<Uint8Array>,
+  dialect: StreamDialect = CHAT_DIALECT,
+): Promise<StreamStart> {
   const reader = body.getReader();
   const held: Uint8Array[] = [];
   const text = new Utf8Chunks();
@@ -58,7 +65,7 @@ export async function startStream(body: ReadableStream<Uint8Array>): Promise<Str
     size += step.value.byteLength;
     for (const event of sse.push(text.decode(step.value))) {
       if (event.data === null) continue;
-      const first = firstTokenOf(event.data);
+      const first = firstTokenOf(event.data, dialect);
       if (first === "error") return fail("sse_error", "the stream's first event is an error");
       if (first === "malformed") return fail("malformed", "a payload before the first token is not a JSON object");
       if (first === "token") return { kind: "started", body: { held, reader } };

@@ -1,6 +1,6 @@
 // Adds up what an answer relayed to its client, choice by choice, chunk by chunk or whole (see schemas'
 // relayed-output.ts): the evidence a node's completion-token claim is bounded by.
-import { chunkTokens, choiceOutputs } from "@meshgate/schemas";
+import { chunkTokens, choiceOutputs, type ChoiceOutput } from "@meshgate/schemas";
 
 /**
  * Distinct tool calls counted per choice: far more than any model makes in one turn, and what keeps a node that
@@ -27,9 +27,14 @@ export class OutputTally {
   /** `choices`: how many the request asked for (`RequestShape.choices`). */
   constructor(readonly choices: number) {}
 
-  /** One answer object or stream chunk, already parsed. */
+  /** One chat or completions answer object or stream chunk, already parsed. */
   add(value: unknown): void {
-    for (const output of choiceOutputs(value)) {
+    this.addOutputs(choiceOutputs(value));
+  }
+
+  /** What one payload carried, as its stream's dialect reads it (schemas' stream-dialect.ts). */
+  addOutputs(outputs: readonly ChoiceOutput[]): void {
+    for (const output of outputs) {
       if (output.index >= this.choices) continue;
       let tally = this.perChoice.get(output.index);
       if (!tally) {

@@ -1,5 +1,6 @@
 // Passes a node's event stream through to the client chunk by chunk while reading out of it what it is billed by:
 // the node's usage and receipt, and what the stream relayed (its output, the digest of its data payloads).
+import { RESPONSES_DIALECT, type StreamDialect } from "@meshgate/schemas";
 import type { OutputTally } from "./output-tally.js";
 import { StreamMeter } from "./stream-meter.js";
 import type { TokenCounts } from "./usage.js";
@@ -19,6 +20,8 @@ export interface MeterOptions {
   onClientGone?: () => void;
   /** Each parsed data payload before [DONE] (see StreamMeterOptions). */
   onPayload?: (value: unknown) => void;
+  /** How the node's stream is read: chat chunks (the default) or Responses events (a passed-through request). */
+  dialect?: StreamDialect;
 }
 
 /** Generation pauses (a long tool call, a slow prefill of a later turn) rarely last this long without a keep-alive. */
@@ -77,6 +80,14 @@ export const MID_STREAM_ERROR_EVENT = `data: ${JSON.stringify({
     param: null,
     code: "upstream_stream_error",
   },
+})}\n\n`;
+
+/** The same failure as OpenAI's Responses stream reports one: an `error` event (both SDKs raise it). */
+export const MID_STREAM_RESPONSES_ERROR_EVENT = `event: error\ndata: ${JSON.stringify({
+  type: "error",
+  code: "upstream_stream_error",
+  message: "The node serving this request failed mid-stream.",
+  param: null,
 })}\n\n`;
 
 /**
@@ -138,6 +149,7 @@ class StreamRelay {
       hideUsage: opts.hideUsage,
       choices: opts.choices,
       ...(opts.onPayload ? { onPayload: opts.onPayload } : {}),
+      ...(opts.dialect ? { dialect: opts.dialect } : {}),
     });
     this.result = new Promise<MeterResult>((resolve) => (this.resolveResult = resolve));
     this.left = new Promise<void>((resolve) => (this.wakeWriter = resolve));
@@ -211,7 +223,11 @@ class StreamRelay {
   private async end(failure: Failure): Promise<void> {
     const tail = this.meter.end();
     if (tail) await this.write(tail);
-    if (failure !== null) await this.write(encoder.encode(MID_STREAM_ERROR_EVENT));
+    const responses = this.meter.dialect === RESPONSES_DIALECT;
+    // A Responses client waits for the last event (the SDKs' final response): a stream that closes without it was
+    // cut short, and says so as a failure does.
+    if (failure !== null || (responses && !this.meter.completed))
+      await this.write(encoder.encode(responses ? MID_STREAM_RESPONSES_ERROR_EVENT : MID_STREAM_ERROR_EVENT));
     if (!this.clientGone) await this.writer.close().catch(() => {});
     this.finish(failure);
   }

@@ -1,4 +1,4 @@
-import { RECEIPT_COMMENT_PREFIX } from "@meshgate/schemas";
+import { RECEIPT_COMMENT_PREFIX, RESPONSES_DIALECT } from "@meshgate/schemas";
 import { describe, expect, it } from "vitest";
 import { StreamMeter } from "./stream-meter.js";
 
@@ -32,5 +32,49 @@ describe("StreamMeter", () => {
       expect(meter.progress).toBe(3);
     }
     expect(kept.digest).toBe(relayed.digest);
+  });
+});
+
+describe("StreamMeter reading Responses events", () => {
+  const responsesEvent = (value: { type: string } & Record<string, unknown>) =>
+    `event: ${value.type}\ndata: ${JSON.stringify(value)}\n\n`;
+  const completed = responsesEvent({
+    type: "response.completed",
+    response: { object: "response", output: [], usage: { input_tokens: 7, output_tokens: 2, total_tokens: 9 } },
+  });
+  const deltas = [
+    responsesEvent({ type: "response.created", response: { object: "response" } }),
+    responsesEvent({ type: "response.output_text.delta", output_index: 0, delta: "Hel" }),
+    responsesEvent({ type: "response.output_text.delta", output_index: 0, delta: "lo" }),
+  ];
+
+  function meter(chunks: readonly string[]) {
+    const m = new StreamMeter({ hideUsage: true, choices: 1, dialect: RESPONSES_DIALECT });
+    const sent = chunks.map((c) => m.chunk(enc.encode(c)));
+    m.end();
+    return { m, sent };
+  }
+
+  it("relays every event unchanged, takes usage from response.completed, and completes there", () => {
+    const { m, sent } = meter([...deltas, completed, `${RECEIPT_COMMENT_PREFIX}token\n\n`]);
+    expect(sent.slice(0, 4).map((b) => b && new TextDecoder().decode(b))).toEqual([...deltas, completed]);
+    expect(m.usage).toEqual({ prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 });
+    expect(m.completed).toBe(true);
+    expect(m.receipt).toBe("token");
+    expect(m.relayed.textBytes).toBe(5);
+    expect(m.relayed.chunkTokens).toBe(2);
+  });
+
+  it("is not complete without response.completed, nor when data comes after it", () => {
+    expect(meter(deltas).m.completed).toBe(false);
+    expect(meter([...deltas, completed, deltas[1]!]).m.completed).toBe(false);
+  });
+
+  it("takes a chat stream sent instead for a malformed one, and an error event for an error", () => {
+    const chat = meter([event({ choices: [{ index: 0, delta: { content: "hi" } }] }), "data: [DONE]\n\n"]).m;
+    expect(chat.malformed).toBe(true);
+    expect(chat.completed).toBe(false);
+    expect(chat.relayed.textBytes).toBe(0);
+    expect(meter([...deltas, responsesEvent({ type: "error", message: "x" })]).m.sseError).toBe(true);
   });
 });

@@ -1,11 +1,11 @@
 // What the gateway reads out of a node's event stream, chunk by chunk: the node's usage and receipt, what the stream
 // relayed to the client (its output per choice, the digest of its data payloads), and the bytes to send on. Bounded
 // and linear: each byte is decoded and scanned once, and an event that grows past MAX_SSE_EVENT_LENGTH ends the stream.
-import { RECEIPT_COMMENT_PREFIX, SseDecoder, type SseEvent } from "@meshgate/schemas";
+import { CHAT_DIALECT, RECEIPT_COMMENT_PREFIX, SseDecoder, type SseEvent, type StreamDialect } from "@meshgate/schemas";
 import { NativeStreamDigest } from "./native-digest.js";
 import { OutputTally } from "./output-tally.js";
 import { Utf8Chunks } from "./utf8-chunks.js";
-import { inspectChunk, type TokenCounts } from "./usage.js";
+import { inspectChunk, usageCounts, type TokenCounts } from "./usage.js";
 
 const encoder = new TextEncoder();
 
@@ -40,6 +40,8 @@ export interface StreamMeterOptions {
    * null, and what changed on the way (the receipt taken out) is never encoded back into bytes.
    */
   relay?: boolean;
+  /** How the stream is read: chat chunks ending with [DONE] (the default), or Responses events. */
+  dialect?: StreamDialect;
 }
 
 export class StreamMeter {
@@ -65,14 +67,16 @@ export class StreamMeter {
   malformed = false;
   /** Bytes of data events and comments that changed on the way (a receipt, hidden usage, anything after [DONE]). */
   private changed = false;
+  readonly dialect: StreamDialect;
 
   constructor(private readonly opts: StreamMeterOptions) {
+    this.dialect = opts.dialect ?? CHAT_DIALECT;
     this.relayed = new OutputTally(opts.choices);
     this.afterLeave = new OutputTally(opts.choices);
     this.output = this.relayed;
   }
 
-  /** The stream ended normally: `[DONE]` was its last data event, nothing came after it. */
+  /** The stream ended normally: `[DONE]` (Responses: its last event) ended it, nothing came after it. */
   get completed(): boolean {
     return this.done && !this.dataAfterDone;
   }
@@ -131,23 +135,32 @@ export class StreamMeter {
     this.receipt = null;
     // Clients stop reading at [DONE]: nothing after it reaches anyone or is billed, and anything but a repeated
     // [DONE] makes the stream malformed.
+    const { dialect } = this;
     if (this.done) {
-      if (!isDone(data)) this.dataAfterDone = true;
+      if (!dialect.isMarker(data)) this.dataAfterDone = true;
       this.changed = true;
       return "";
     }
-    if (isDone(data)) {
+    if (dialect.isMarker(data)) {
       this.done = true;
       this.progress++;
       return raw;
     }
     const value = parsePayload(data);
-    if (typeof value !== "object" || value === null || Array.isArray(value)) this.malformed = true;
-    if (isErrorObject(value)) this.sseError = true;
+    if (!dialect.isWellFormed(value)) this.malformed = true;
+    if (dialect.isError(value)) this.sseError = true;
     const before = this.output.chunkTokens;
-    this.output.add(value);
+    this.output.addOutputs(dialect.outputs(value));
     if (this.output.chunkTokens !== before) this.progress++;
     this.opts.onPayload?.(value);
+    // A Responses stream ends with its last event, which carries the usage and is relayed as it came.
+    if (dialect.isLast(value)) {
+      this.done = true;
+      this.progress++;
+      this.usage = usageCounts(dialect.usage(value));
+      return raw;
+    }
+    if (dialect !== CHAT_DIALECT) return raw;
     const verdict = inspectChunk(value, this.opts.hideUsage);
     if (verdict.usage) this.usage = verdict.usage;
     if (verdict.action === "forward") return raw;

@@ -1,5 +1,5 @@
 // Finds OpenAI usage counts in response bodies and stream chunks.
-import { UsageSchema } from "@meshgate/schemas";
+import { UsageSchema, type TokenCount } from "@meshgate/schemas";
 
 export interface TokenCounts {
   prompt_tokens: number;
@@ -17,6 +17,11 @@ export function usageFrom(value: unknown): TokenCounts | null {
   const u = parsed.data;
   const completion = u.completion_tokens ?? Math.max(0, u.total_tokens - u.prompt_tokens);
   return { prompt_tokens: u.prompt_tokens, completion_tokens: completion, total_tokens: u.prompt_tokens + completion };
+}
+
+/** A dialect's counts (schemas' stream-dialect.ts) with their total. */
+export function usageCounts(usage: TokenCount | null): TokenCounts | null {
+  return usage && { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens };
 }
 
 /** A body parsed as JSON; undefined when it is not JSON. */

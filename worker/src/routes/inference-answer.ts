@@ -1,7 +1,7 @@
 // The respond step of the inference path: the answer the node gave, sent on in the form the client asked for (a metered
 // stream, a whole answer read first, or one assembled from the node's stream), and finished once its body has ended:
 // the answer recorded off the response path and the node's slot given back.
-import { RECEIPT_HEADER, type Signer } from "@meshgate/schemas";
+import { RECEIPT_HEADER, RESPONSES_DIALECT, type Signer } from "@meshgate/schemas";
 import type { RequestBudget } from "../billing/request-budget.js";
 import type { AssembledAnswer } from "../mesh/assembled-answer.js";
 import { cancelAnswer } from "../mesh/cancel.js";
@@ -13,6 +13,7 @@ import { OutputTally } from "../metering/output-tally.js";
 import { meterStream, type MeterResult, type NodeBody } from "../metering/response-meter.js";
 import { usageFrom } from "../metering/usage.js";
 import type { Outcome } from "../routing/index.js";
+import { passesThrough } from "./inference-call.js";
 import type { Routed } from "./inference-dispatch.js";
 import { recordAnswer, type AnswerSeen, type Served } from "./inference-record.js";
 import { responseIds, responsesBody, responsesStream } from "./responses-answer.js";
@@ -85,18 +86,22 @@ function streamAnswer(
   signer: Signer,
 ): Response {
   const finish = finishOnce(s);
+  const native = passesThrough(s.call, s.node, s.model);
   const metered = meterStream(body, {
     hideUsage: s.call.hideUsage,
     choices: s.call.shape.choices,
+    // A passed-through Responses answer is metered by its own events, as strictly as a chat stream by its chunks.
+    ...(native ? { dialect: RESPONSES_DIALECT } : {}),
     // The node stops generating and ends its answer with a receipt for what it relayed, which is read and billed.
     onClientGone: () => s.ctx.waitUntil(cancelAnswer(s.node, s.requestId, signer, Date.now(), nodeFetch(s.env))),
   });
   clientGone.addEventListener("abort", metered.abandon, { once: true });
   s.ctx.waitUntil(metered.result.then((m) => finish(streamSeen(m, routed.answer.ttftMs))));
   const { responses } = s.call;
-  const client = responses
-    ? responsesStream(metered.body, responses, responseIds(s.requestId, s.startedAt))
-    : metered.body;
+  const client =
+    responses && !native
+      ? responsesStream(metered.body, responses, responseIds(s.requestId, s.startedAt))
+      : metered.body;
   return new Response(client, { status: routed.answer.response.status, headers });
 }
 
@@ -160,7 +165,11 @@ function assembledAnswer(s: Served, routed: Routed, a: AssembledAnswer, headers:
   });
   headers.set("content-type", "application/json");
   const { responses } = s.call;
-  const body = responses ? responsesBody(a.bytes, responses, responseIds(s.requestId, s.startedAt)) : a.bytes;
+  // A passed-through answer is already the Response the client asked for.
+  const body =
+    responses && !passesThrough(s.call, s.node, s.model)
+      ? responsesBody(a.bytes, responses, responseIds(s.requestId, s.startedAt))
+      : a.bytes;
   return new Response(body, { status: 200, headers });
 }
 

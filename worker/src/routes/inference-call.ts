@@ -14,7 +14,7 @@ import { parseJson, readJson } from "../http/json-body.js";
 import { orThrow } from "../http/refusal.js";
 import type { AttemptMode } from "../mesh/dispatch.js";
 import { chatRequestFrom } from "../responses/chat-request.js";
-import { parseRoutingControls, type RoutingControls } from "../routing/index.js";
+import { parseRoutingControls, type RouteNode, type RoutingControls } from "../routing/index.js";
 
 /** The fields the gateway reads; every other field goes to the node as the client sent it. */
 interface InferenceBody extends Record<string, unknown> {
@@ -75,11 +75,22 @@ export interface InferenceCall {
    * is translated back (responses-answer.ts). Null for the other endpoints.
    */
   responses: ResponsesRequest | null;
+  /**
+   * For a Responses request, the body a node whose server serves the API itself is sent instead (see passesThrough):
+   * the client's own, routing controls out, `model` set, always streamed (as chat is asked), nothing stored. Null for
+   * the other endpoints.
+   */
+  responsesBodyFor: ((model: string) => Uint8Array) | null;
+}
+
+/** A Responses request to a node that serves `/v1/responses` for `model` itself: passed through, not translated. */
+export function passesThrough(call: InferenceCall, node: RouteNode, model: string): boolean {
+  return call.responsesBodyFor !== null && node.responsesApi.has(model);
 }
 
 export async function readCall(request: Request, kind: InferenceKind): Promise<InferenceCall> {
   const { value: body, bytes } = await readJson(request, kind.schema);
-  return callFor(kind, body, bytes, null);
+  return callFor(kind, body, bytes, null, null);
 }
 
 /**
@@ -90,7 +101,11 @@ export async function readResponsesCall(request: Request): Promise<InferenceCall
   const { value: responses } = await readJson(request, ResponsesRequestSchema);
   const chat = orThrow(chatRequestFrom(responses));
   const bytes = utf8(JSON.stringify(chat));
-  return callFor(CHAT, parseJson(bytes, CHAT.schema), bytes, responses);
+  // The routing controls were checked on the chat body above (they are carried over unchanged); taken out here too.
+  const native = orThrow(parseRoutingControls(responses)).body;
+  const responsesBodyFor = (model: string): Uint8Array =>
+    utf8(JSON.stringify({ ...native, model, stream: true, store: false }));
+  return callFor(CHAT, parseJson(bytes, CHAT.schema), bytes, responses, responsesBodyFor);
 }
 
 function callFor(
@@ -98,6 +113,7 @@ function callFor(
   body: InferenceBody,
   bytes: Uint8Array,
   responses: ResponsesRequest | null,
+  responsesBodyFor: InferenceCall["responsesBodyFor"],
 ): InferenceCall {
   const { controls, body: forwardable, stripped } = orThrow(parseRoutingControls(body));
   const streamed = kind.generates && body.stream === true;
@@ -112,5 +128,5 @@ function callFor(
     return utf8(JSON.stringify({ ...forwardable, model, ...asStream, ...usageAsked }));
   };
   const shape = requestShape(body, kind.generates);
-  return { kind, body, bytes, controls, shape, streamed, mode, hideUsage, bodyFor, responses };
+  return { kind, body, bytes, controls, shape, streamed, mode, hideUsage, bodyFor, responses, responsesBodyFor };
 }

@@ -7,13 +7,13 @@ import { promptBound } from "../billing/token-bounds.js";
 import { HttpError } from "../http/http-error.js";
 import { orThrow, refusalHttpError } from "../http/refusal.js";
 import { acquireSlot, type HeldSlot } from "../mesh/admission.js";
-import { type AttemptResult, sendToNode } from "../mesh/dispatch.js";
+import { type AttemptResult, RESPONSES_PATH, sendToNode } from "../mesh/dispatch.js";
 import { type PassedOver, type Picked, routeRequest, type RouteResult } from "../mesh/failover.js";
 import { nodeFetch } from "../mesh/node-transport.js";
 import { dispatchTimeouts } from "../mesh/timeouts.js";
 import { UPSTREAM_STALL_MS } from "../metering/response-meter.js";
 import { firstTokenDeadlineMs, type Outcome, type RouteNode } from "../routing/index.js";
-import type { InferenceCall } from "./inference-call.js";
+import { type InferenceCall, passesThrough } from "./inference-call.js";
 
 /** A node's slot for one attempt, and the node's current public key (what its receipt is verified with). */
 export interface Grant {
@@ -160,9 +160,11 @@ async function attempt(
   const covered = await budget.cover(termsOf(node, model), Date.now());
   // A rate limit or an oversized cap is the client's error whichever node is tried.
   if (orThrow(covered) === "unaffordable") return { kind: "passed_over" };
+  // A Responses request goes as it came to a node that serves the API itself, translated to chat to any other.
+  const native = passesThrough(call, node, model);
   return sendToNode(node, {
-    path: call.kind.path,
-    body: call.bodyFor(model),
+    path: native ? RESPONSES_PATH : call.kind.path,
+    body: native && call.responsesBodyFor ? call.responsesBodyFor(model) : call.bodyFor(model),
     requestId: input.requestId,
     signer: input.signer,
     mode: call.mode,

@@ -16,6 +16,7 @@ function node(id: string, capacity: number, models: readonly string[] = [M]): Ro
     declaredCapacity: capacity,
     othersInFlight: 0,
     contextLengths: new Map(),
+    responsesApi: new Set(),
     models: new Map(models.map((m) => [m, null])),
     state: newNodeState(0),
     probe: null,

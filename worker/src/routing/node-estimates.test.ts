@@ -32,6 +32,7 @@ function routeNode(
     declaredCapacity: opts.capacity ?? 8,
     othersInFlight: 0,
     contextLengths: new Map(),
+    responsesApi: new Set(),
     models: new Map(Object.entries(opts.models ?? { m: null })),
     state: opts.state ?? newNodeState(0),
     probe: opts.probe ?? null,

@@ -29,6 +29,8 @@ export interface RouteNode {
   models: ReadonlyMap<string, Price | null>;
   /** Tokens of context per model, where the node advertised it: no answer is longer. */
   contextLengths: ReadonlyMap<string, number>;
+  /** Models whose server serves POST /v1/responses itself: a Responses request is passed through, not translated. */
+  responsesApi: ReadonlySet<string>;
   state: NodeState;
   probe: ProbeView | null;
 }

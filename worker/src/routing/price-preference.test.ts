@@ -71,6 +71,7 @@ function node(id: string, price: Price | null, ttftMs = 100): RouteNode {
     othersInFlight: 0,
     models: new Map([["m", price]]),
     contextLengths: new Map(),
+    responsesApi: new Set(),
     state,
     probe: null,
   };

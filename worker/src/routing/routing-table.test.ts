@@ -79,6 +79,7 @@ function routeNode(id: string, spec: NodeSpec = {}): RouteNode {
     declaredCapacity: capacity,
     othersInFlight: 0,
     contextLengths: new Map(),
+    responsesApi: new Set(),
     models: new Map(Object.entries(models)),
     state,
     probe: spec.probe ?? null,

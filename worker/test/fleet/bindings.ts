@@ -42,6 +42,18 @@ export const FLEET_MODELS = [
 /** What the fleet's signing nodes charge for every model (micro-units per million tokens); tests advertise it too. */
 export const FLEET_PRICE = { prompt: 2_000_000, completion: 8_000_000 };
 
+/** Models of the backend that serves /v1/responses natively (behind the fleet's `passing` agent). */
+export const RESPONSES_PASS_MODELS = ["resp-pass", "resp-failover"] as const;
+
+/** Models of the lying Responses upstream (fleet/responses-liar.ts), each a different lie. */
+export const RESPONSES_LIAR_MODELS = [
+  "resp-overclaim",
+  "resp-no-completed",
+  "resp-chat-stream",
+  "resp-garbage",
+  "resp-broken",
+] as const;
+
 export interface FleetUrls {
   /** A real node agent (the node-agent package's server) in front of a simulated backend serving FLEET_MODELS. */
   agent: string;
@@ -59,6 +71,16 @@ export interface FleetUrls {
   /** The same, for another node that signs receipts claiming one completion token more than it served. */
   liar: string;
   liarSeed: string;
+  /**
+   * A real agent with `--responses-api` (signing as the node of `passingSeed`) in front of a simulated backend that
+   * serves /v1/responses natively (`nativeBackend`, whose /sim/stats counts requests per path).
+   */
+  passing: string;
+  passingSeed: string;
+  nativeBackend: string;
+  /** The same agent, as the node of `responsesLiarSeed`, in front of the lying Responses upstream. */
+  responsesLiar: string;
+  responsesLiarSeed: string;
 }
 
 declare module "vitest" {

@@ -10,7 +10,7 @@ import {
   webCryptoSignerFromSeed,
   type GatewayKey,
 } from "@meshgate/schemas";
-import { startSimBackend, type SimBackend } from "@meshgate/sim-backend";
+import { startSimBackend } from "@meshgate/sim-backend";
 import {
   createAgentServer,
   gatewayKeyVerifier,
@@ -20,7 +20,8 @@ import {
   UpstreamProxy,
   type ReceiptIssuer,
 } from "@meshgate/node-agent";
-import { FLEET_MODELS, FLEET_PRICE, TEST_BINDINGS } from "./bindings.js";
+import { FLEET_MODELS, FLEET_PRICE, RESPONSES_LIAR_MODELS, RESPONSES_PASS_MODELS, TEST_BINDINGS } from "./bindings.js";
+import { responsesLiar } from "./responses-liar.js";
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) =>
@@ -49,7 +50,7 @@ function fixedStatus(status: number): Server {
 }
 
 /** A real agent serving as one node, which signs its receipts with `issue` (see ReceiptSigner). */
-function signingAgent(backend: SimBackend, signingKey: GatewayKey, receipts: ReceiptIssuer) {
+function signingAgent(backend: { url: string }, signingKey: GatewayKey, receipts: ReceiptIssuer, responsesApi = false) {
   return createAgentServer({
     auth: {
       verify: gatewayKeyVerifier([signingKey]),
@@ -60,12 +61,14 @@ function signingAgent(backend: SimBackend, signingKey: GatewayKey, receipts: Rec
     proxy: new UpstreamProxy(backend.url, { onUpstreamError: () => {} }, { receipts }),
     log: () => {},
     capacity: 8,
+    responsesApi,
   });
 }
 
 async function receiptSigner(seed: string, lie: boolean): Promise<ReceiptIssuer> {
   const identity = await identityFromSecretKey(fromBase64(seed) ?? new Uint8Array(32));
-  const prices = new Map(["chat-billing", "chat-liar", "chat-budget"].map((m) => [m, FLEET_PRICE]));
+  const priced = ["chat-billing", "chat-liar", "chat-budget", ...RESPONSES_PASS_MODELS, ...RESPONSES_LIAR_MODELS];
+  const prices = new Map(priced.map((m) => [m, FLEET_PRICE]));
   const honest = new ReceiptSigner({ identity: () => identity, prices });
   if (!lie) return honest;
   return {
@@ -100,6 +103,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const liarSeed = newSeed();
   const signing = signingAgent(backend, signingKey, await receiptSigner(signingSeed, false));
   const liar = signingAgent(backend, signingKey, await receiptSigner(liarSeed, true));
+  const nativeBackend = await startSimBackend({ models: RESPONSES_PASS_MODELS, responsesApi: true, log: () => {} });
+  const passingSeed = newSeed();
+  const responsesLiarSeed = newSeed();
+  const passing = signingAgent(nativeBackend, signingKey, await receiptSigner(passingSeed, false), true);
+  const liarUpstream = responsesLiar();
+  const liarUpstreamUrl = await listen(liarUpstream);
+  const lyingAgent = signingAgent(
+    { url: liarUpstreamUrl },
+    signingKey,
+    await receiptSigner(responsesLiarSeed, false),
+    true,
+  );
   const failing = fixedStatus(500);
   const busy = fixedStatus(429);
   const noContent = fixedStatus(204);
@@ -116,6 +131,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     signingSeed,
     liar: await listen(liar.server),
     liarSeed,
+    passing: await listen(passing.server),
+    passingSeed,
+    nativeBackend: nativeBackend.url,
+    responsesLiar: await listen(lyingAgent.server),
+    responsesLiarSeed,
   });
   return async () => {
     await Promise.all([
@@ -125,6 +145,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       close(failing),
       close(busy),
       close(noContent),
+      close(passing.server),
+      close(lyingAgent.server),
+      close(liarUpstream),
+      nativeBackend.close(),
       backend.close(),
     ]);
   };

@@ -27,6 +27,7 @@ export function toRouteNode(n: RegistryNode, ceilings: PriceCeilings): RouteNode
     contextLengths: new Map(
       offered.flatMap((m) => (m.context_length === undefined ? [] : [[m.id, m.context_length] as const])),
     ),
+    responsesApi: new Set(offered.flatMap((m) => (m.responses_api === true ? [m.id] : []))),
     state: n.state,
     probe: n.probe ? { reachable: n.probe.reachable, rttMs: n.probe.rtt_ms, at: n.probe.at } : null,
   };

@@ -1,0 +1,100 @@
+// An upstream that claims to serve the Responses API and does not serve it honestly, to put behind a stock agent
+// started with `--responses-api` (the agent signs whatever its upstream reports). What it does is chosen by the
+// request's model: each answer is "hi there" (8 bytes of text, two deltas) unless said otherwise.
+import { createServer, type Server, type ServerResponse } from "node:http";
+
+export const RESPONSES_LIES = {
+  /** A whole, well-formed stream whose response.completed claims 50,000 output tokens. */
+  overclaim: "resp-overclaim",
+  /** The deltas, then the stream ends without response.completed. */
+  noCompleted: "resp-no-completed",
+  /** A Chat Completions stream (chunks, usage, [DONE]) where Responses events were asked for. */
+  chatStream: "resp-chat-stream",
+  /** Data events that are not JSON. */
+  garbage: "resp-garbage",
+  /** The deltas, then the connection is cut. */
+  broken: "resp-broken",
+} as const;
+
+export const LIE_TEXT = ["hi", " there"];
+
+const event = (value: { type: string } & Record<string, unknown>): string =>
+  `event: ${value.type}\ndata: ${JSON.stringify(value)}\n\n`;
+
+function opening(model: string): string[] {
+  const response = { id: "resp_liar", object: "response", status: "in_progress", model, output: [] };
+  return [
+    event({ type: "response.created", sequence_number: 0, response }),
+    event({
+      type: "response.output_item.added",
+      sequence_number: 1,
+      output_index: 0,
+      item: { id: "msg_1", type: "message", role: "assistant", status: "in_progress", content: [] },
+    }),
+    ...LIE_TEXT.map((delta, i) =>
+      event({ type: "response.output_text.delta", sequence_number: 2 + i, output_index: 0, content_index: 0, delta }),
+    ),
+  ];
+}
+
+function completed(model: string, outputTokens: number): string {
+  const text = LIE_TEXT.join("");
+  return event({
+    type: "response.completed",
+    sequence_number: 9,
+    response: {
+      id: "resp_liar",
+      object: "response",
+      status: "completed",
+      model,
+      output: [{ id: "msg_1", type: "message", role: "assistant", content: [{ type: "output_text", text }] }],
+      usage: { input_tokens: 5, output_tokens: outputTokens, total_tokens: 5 + outputTokens },
+    },
+  });
+}
+
+async function write(res: ServerResponse, parts: readonly string[], end: "end" | "cut"): Promise<void> {
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  for (const part of parts) {
+    res.write(part);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  if (end === "end") res.end();
+  else res.destroy();
+}
+
+function answer(model: string, res: ServerResponse): Promise<void> {
+  switch (model) {
+    case RESPONSES_LIES.overclaim:
+      return write(res, [...opening(model), completed(model, 50_000)], "end");
+    case RESPONSES_LIES.noCompleted:
+      return write(res, opening(model), "end");
+    case RESPONSES_LIES.broken:
+      return write(res, opening(model), "cut");
+    case RESPONSES_LIES.chatStream:
+      return write(
+        res,
+        [
+          ...LIE_TEXT.map((content) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`),
+          `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } })}\n\n`,
+          "data: [DONE]\n\n",
+        ],
+        "end",
+      );
+    default:
+      return write(res, ["data: not json at all\n\n", "data: {nor this\n\n"], "end");
+  }
+}
+
+export function responsesLiar(): Server {
+  return createServer((req, res) => {
+    let text = "";
+    req.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    req.on("end", () => {
+      const { model } = JSON.parse(text) as { model: string };
+      answer(model, res).catch(() => res.destroy());
+    });
+  });
+}
