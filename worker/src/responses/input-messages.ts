@@ -156,6 +156,20 @@ function resolved(item: ResponsesInputItem, param: string): Result<ResponsesInpu
   );
 }
 
+/**
+ * The input as a node that serves the Responses API itself must get it: every reference to an item the gateway minted
+ * replaced by that item (the node never saw those ids), references to reasoning dropped. The chat translation has
+ * already refused any reference that cannot be resolved.
+ */
+export function inputWithItems(input: readonly ResponsesInputItem[]): ResponsesInputItem[] {
+  return input.flatMap((item, i) => {
+    if (item.type !== "item_reference") return [item];
+    const found = resolved(item, `input[${i}]`);
+    if (!found.ok || found.value.type === "reasoning") return [];
+    return [found.value];
+  });
+}
+
 function addItem(messages: ChatMessage[], item: ResponsesInputItem, param: string): Invalid | null {
   switch (item.type ?? "message") {
     case "message": {

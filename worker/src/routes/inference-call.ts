@@ -14,6 +14,7 @@ import { parseJson, readJson } from "../http/json-body.js";
 import { orThrow } from "../http/refusal.js";
 import type { AttemptMode } from "../mesh/dispatch.js";
 import { chatRequestFrom } from "../responses/chat-request.js";
+import { inputWithItems } from "../responses/input-messages.js";
 import { parseRoutingControls, type RouteNode, type RoutingControls } from "../routing/index.js";
 
 /** The fields the gateway reads; every other field goes to the node as the client sent it. */
@@ -103,8 +104,9 @@ export async function readResponsesCall(request: Request): Promise<InferenceCall
   const bytes = utf8(JSON.stringify(chat));
   // The routing controls were checked on the chat body above (they are carried over unchanged); taken out here too.
   const native = orThrow(parseRoutingControls(responses)).body;
+  const input = Array.isArray(responses.input) ? inputWithItems(responses.input) : responses.input;
   const responsesBodyFor = (model: string): Uint8Array =>
-    utf8(JSON.stringify({ ...native, model, stream: true, store: false }));
+    utf8(JSON.stringify({ ...native, input, model, stream: true, store: false }));
   return callFor(CHAT, parseJson(bytes, CHAT.schema), bytes, responses, responsesBodyFor);
 }
 
