@@ -24,6 +24,7 @@ const ROUTINE = [
   /To manually trigger a scheduled event, run:/,
   /curl "http:\/\/[^"]+\/cdn-cgi\/handler\/scheduled"/,
   /developers\.cloudflare\.com\/workers\/configuration\/cron-triggers\/#test-cron-triggers-locally/,
+  /^\[wrangler:info\] GET \/__scheduled\S* 200 /,
 ];
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes start with ESC.
 const ANSI = /\x1b\[[0-9;]*m/g;
@@ -55,7 +56,9 @@ export interface WranglerDev {
 export async function startWranglerDev(o: WranglerDevOptions): Promise<WranglerDev> {
   // As npm start: nodes on this machine may register (private URLs), and all from one address (identity limits).
   const vars = { ALLOW_PRIVATE_NODE_URLS: "true", ...LOCAL_IDENTITY_LIMITS };
+  // --test-scheduled: crons are fired through /__scheduled (see fireCronsEvery).
   const args = [WRANGLER_BIN, "dev", "--ip", o.host, "--port", String(o.port), "--persist-to", o.stateDir];
+  args.push("--test-scheduled");
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const child = spawnProcess({
     name: "wrangler",
@@ -74,8 +77,9 @@ export async function startWranglerDev(o: WranglerDevOptions): Promise<WranglerD
 }
 
 /**
- * Fires the Worker's Cron Triggers through wrangler dev's /cdn-cgi/handler/scheduled every `intervalMs` (wrangler
- * never fires them itself); returns a function that stops the timer.
+ * Fires the Worker's Cron Triggers through wrangler dev's /__scheduled (`--test-scheduled`) every `intervalMs` (wrangler
+ * never fires them itself); returns a function that stops the timer. Not /cdn-cgi/handler/scheduled: with static
+ * assets, wrangler 4.86 sends that to its asset router, which answers 500 "exception" and never runs the Worker's.
  */
 export function fireCronsEvery(
   url: string,
@@ -85,7 +89,7 @@ export function fireCronsEvery(
 ): () => void {
   const fire = async (): Promise<void> => {
     for (const cron of crons) {
-      const res = await fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`);
+      const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent(cron)}`);
       const text = await res.text();
       if (!res.ok) throw new Error(`the scheduled handler for "${cron}" answered ${res.status}: ${text.slice(0, 200)}`);
     }
