@@ -150,6 +150,11 @@ describe("POST /v1/responses", () => {
   it.each([
     ["previous_response_id", { previous_response_id: "resp_abc" }],
     ["tools", { tools: [{ type: "web_search" }] }],
+    // Within the input's bound, but one message more than a chat request may hold once instructions lead it.
+    [
+      "input",
+      { instructions: "Be brief.", input: Array.from({ length: 10_000 }, () => ({ role: "user", content: "x" })) },
+    ],
   ])("refuses %s with a 400 naming it, before any node is asked", async (param, extra) => {
     const { key } = await createApiKey();
     const res = await post(key, { model: "resp-refused", input: "hi", ...extra });

@@ -1,7 +1,7 @@
 // A Responses request's `instructions` and `input` as Chat Completions messages. Stateless: every item must carry its
 // content, or be a reference the gateway minted (item-ids.ts); anything that would need OpenAI's stored state, its
 // files, or its built-in tools is refused, naming the item.
-import type { ResponsesInputItem } from "@meshgate/schemas";
+import { MAX_CHAT_MESSAGES, type ResponsesInputItem } from "@meshgate/schemas";
 import { invalid, ok, refuse, type Invalid, type Result } from "../lib/refusal.js";
 import { itemFromId } from "./item-ids.js";
 import type { Json } from "./json.js";
@@ -201,5 +201,14 @@ export function chatMessagesFrom(
   }
   if (messages.length === 0)
     return refuse(invalid("input", "input is required (a string or a list of items)", "missing_required_parameter"));
+  // Said here, naming input: the chat schema the translation is checked against next would name its own `messages`.
+  if (messages.length > MAX_CHAT_MESSAGES) {
+    return refuse(
+      invalid(
+        "input",
+        `instructions and input make at most ${MAX_CHAT_MESSAGES} messages for the node; send fewer items`,
+      ),
+    );
+  }
   return ok(messages);
 }
