@@ -3,6 +3,7 @@ import fc from "fast-check";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import type { ResponseIds } from "./response-shell.js";
+import { MAX_STREAMED_OUTPUT } from "./event-stream.js";
 import { chatToResponsesStream, encodeEvent } from "./sse.js";
 
 // A node's Chat Completions SSE (OpenAI's chunk shapes, with the usage chunk and `data: [DONE]`) through the
@@ -177,6 +178,18 @@ describe("chatToResponsesStream read by openai-node", () => {
     const endless = await translate([encode(chunk({ content: "Hi" }) + `data: "${"x".repeat(1024 * 1024 + 1)}`)]);
     expect(endless).toContain("too long to read");
     expect(endless.match(/event: response\.failed\n/g)).toHaveLength(1);
+  });
+
+  it("a node that streams more output than a Responses stream holds fails it, and what follows is dropped", async () => {
+    // The translation keeps the answer to send it whole at the end (the done events, response.completed): a node
+    // streaming without end must not grow that without bound.
+    const piece = encode(chunk({ content: "x".repeat(64 * 1024) }));
+    const pieces = Array.from({ length: (MAX_STREAMED_OUTPUT * 2) / (64 * 1024) }, () => piece);
+    const sse = await translate([...pieces, encode(chunk({}, "stop") + USAGE + "data: [DONE]\n\n")]);
+    expect(sse.match(/event: response\.failed\n/g)).toHaveLength(1);
+    expect(sse).not.toContain("event: response.completed\n");
+    expect(sse).toMatch(/"message":"the node's answer is longer than a Responses stream carries/);
+    expect(sse.length).toBeLessThan(MAX_STREAMED_OUTPUT * 3);
   });
 
   it("a node stream that finished but omits [DONE] completes", async () => {
