@@ -94,9 +94,10 @@ function streamAnswer(
   clientGone.addEventListener("abort", metered.abandon, { once: true });
   s.ctx.waitUntil(metered.result.then((m) => finish(streamSeen(m, routed.answer.ttftMs))));
   const { responses } = s.call;
-  const client = responses
-    ? responsesStream(metered.body, responses, responseIds(s.requestId, s.startedAt))
-    : metered.body;
+  if (!responses) return new Response(metered.body, { status: routed.answer.response.status, headers });
+  // The gateway writes this stream, so it labels it: the node's content type only had to mention text/event-stream.
+  headers.set("content-type", "text/event-stream; charset=utf-8");
+  const client = responsesStream(metered.body, responses, responseIds(s.requestId, s.startedAt));
   return new Response(client, { status: routed.answer.response.status, headers });
 }
 
