@@ -81,4 +81,34 @@ describe("POST /v1/responses: the node's stream", () => {
     ]);
     expect(completed.response.usage).toMatchObject({ input_tokens: 5, output_tokens: 2 });
   });
+
+  it("text of a second choice (the gateway never asks for one) stays out of the answer", async () => {
+    const chunks = [
+      chunk({ index: 1, delta: { content: "EVIL" } }),
+      chunk({ index: 0, delta: { content: "Hi" } }),
+      chunk({ index: 1, delta: {}, finish_reason: "stop" }),
+      chunk({ index: 0, delta: { content: " there" }, finish_reason: "stop" }),
+      USAGE,
+      "data: [DONE]\n\n",
+    ];
+    const res = await streamed([["content-type", "text/event-stream"]], chunks);
+    const sse = await res.text();
+    expect(sse).not.toContain("EVIL");
+    const completed = JSON.parse(/^data: (.*)$/m.exec(sse.slice(sse.lastIndexOf("event: response.completed")))![1]!);
+    expect(completed.response.output).toMatchObject([{ type: "message", content: [{ text: "Hi there" }] }]);
+  });
+
+  it("an error after some text: the error event, then response.failed, and nothing after", async () => {
+    const chunks = [
+      chunk({ index: 0, delta: { content: "Hel" } }),
+      data({ error: { message: "backend exploded", type: "server_error", code: "boom" } }),
+      chunk({ index: 0, delta: { content: "lo" }, finish_reason: "stop" }),
+      USAGE,
+      "data: [DONE]\n\n",
+    ];
+    const res = await streamed([["content-type", "text/event-stream"]], chunks);
+    const types = eventTypes(await res.text());
+    expect(types.slice(-2)).toEqual(["error", "response.failed"]);
+    expect(types).not.toContain("response.completed");
+  });
 });

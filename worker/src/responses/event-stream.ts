@@ -19,7 +19,7 @@ import type {
 } from "@meshgate/schemas";
 import { logprobsFromChat } from "./logprobs.js";
 import { finishFromChat, reasoningFromChat, responseShell, usageFromChat, type ResponseIds } from "./response-shell.js";
-import { record, type Json } from "./json.js";
+import { answerChoice, record, type Json } from "./json.js";
 
 /** An error as the node (or the gateway) reports it mid-stream: OpenAI's `{error: {message, type, code}}`. */
 export interface StreamError {
@@ -94,7 +94,7 @@ export class ResponsesEventStream {
     if (typeof c["model"] === "string" && c["model"] !== "") this.model = c["model"];
     const usage = usageFromChat(c["usage"]);
     if (usage !== null) this.usage = usage;
-    const choice = record(Array.isArray(c["choices"]) ? c["choices"][0] : undefined);
+    const choice = answerChoice(c["choices"]);
     if (this.finishReason !== null) return events;
     const delta = record(choice["delta"]);
     const reasoning = reasoningFromChat(delta);
