@@ -65,12 +65,18 @@ export class ResponsesEventStream {
   private usage: ResponseUsage | null = null;
   /** Output held so far, against MAX_STREAMED_OUTPUT. */
   private held = 0;
+  private overran = false;
 
   constructor(
     private readonly req: ResponsesRequest,
     private readonly ids: ResponseIds,
   ) {
     this.model = req.model;
+  }
+
+  /** True once the node's output passed MAX_STREAMED_OUTPUT (and the response failed): the node should be stopped. */
+  get overflowed(): boolean {
+    return this.overran;
   }
 
   /** True once the response has ended (completed, incomplete or failed): later chunks are ignored. */
@@ -113,6 +119,7 @@ export class ResponsesEventStream {
       events.push(...this.closeItems(finishFromChat(this.finishReason).itemStatus));
     }
     if (this.held > MAX_STREAMED_OUTPUT) {
+      this.overran = true;
       const message = `the node's answer is longer than a Responses stream carries (${MAX_STREAMED_OUTPUT} characters)`;
       events.push(...this.fail({ message, code: "server_error" }));
     }

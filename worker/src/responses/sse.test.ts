@@ -61,6 +61,8 @@ async function translate(pieces: readonly Uint8Array[]): Promise<string> {
   return new Response(source.pipeThrough(chatToResponsesStream(req, fixedIds()))).text();
 }
 
+const eventTypesOf = (sse: string): string[] => [...sse.matchAll(/^event: (.*)$/gm)].map((m) => m[1]!);
+
 function cut(bytes: Uint8Array, at: readonly number[]): Uint8Array[] {
   const points = [...new Set(at.map((n) => n % (bytes.length + 1)))].sort((a, b) => a - b);
   const pieces: Uint8Array[] = [];
@@ -190,6 +192,28 @@ describe("chatToResponsesStream read by openai-node", () => {
     expect(sse).not.toContain("event: response.completed\n");
     expect(sse).toMatch(/"message":"the node's answer is longer than a Responses stream carries/);
     expect(sse.length).toBeLessThan(MAX_STREAMED_OUTPUT * 3);
+  });
+
+  it("past the output bound the client's stream ends at once and the node's is cancelled", {
+    timeout: 10_000,
+  }, async () => {
+    const piece = encode(chunk({ content: "x".repeat(64 * 1024) }));
+    let cancelled: unknown = null;
+    let sent = 0;
+    // A node that streams on and never ends by itself.
+    const source = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < (MAX_STREAMED_OUTPUT * 2) / (64 * 1024)) controller.enqueue(piece);
+        else return new Promise(() => {});
+      },
+      cancel(reason) {
+        cancelled = reason ?? "cancelled";
+      },
+    });
+    const sse = await new Response(source.pipeThrough(chatToResponsesStream(req, fixedIds()))).text();
+    expect(sse.endsWith("\n\n")).toBe(true);
+    expect(eventTypesOf(sse).slice(-2)).toEqual(["error", "response.failed"]);
+    expect(cancelled).not.toBeNull();
   });
 
   it("a node stream that finished but omits [DONE] completes", async () => {
