@@ -223,10 +223,13 @@ const StopSchema = z
   .nullable()
   .optional();
 
+/** Messages per chat request. */
+export const MAX_CHAT_MESSAGES = 10_000;
+
 export const ChatCompletionRequestSchema = z
   .looseObject({
     model: ModelIdSchema,
-    messages: z.array(MessageSchema).min(1).max(10_000),
+    messages: z.array(MessageSchema).min(1).max(MAX_CHAT_MESSAGES),
     stream: z.boolean().nullable().optional(),
     stream_options: StreamOptionsSchema,
     max_tokens: z.int().min(1).nullable().optional(),

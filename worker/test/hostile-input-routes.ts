@@ -178,6 +178,7 @@ const over = (path: string, auth: Oversized["auth"], limit: number, weight: numb
 export const oversized: fc.Arbitrary<Oversized> = fc.oneof(
   over("/v1/chat/completions", "client", 4 * MiB, 1),
   over("/v1/embeddings", "client", 4 * MiB, 1),
+  over("/v1/responses", "client", 4 * MiB, 1),
   over("/v1/nodes/heartbeat", "none", 64 * 1024, 3),
   over("/v1/nodes/rotate-key", "none", 16 * 1024, 3),
   over("/admin/keys", "admin", 16 * 1024, 2),

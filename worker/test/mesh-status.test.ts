@@ -72,6 +72,15 @@ describe("GET /v1/mesh/status", () => {
     expect(status.traffic.minutes).toHaveLength(60);
   });
 
+  it("is built once for readers whose clocks (or the instants they asked at) are a little behind", async () => {
+    // Each colo's reader passes the instant its request began; they reach the registry in any order.
+    const t = Date.now() + 86_400_000;
+    const registry = nodeRegistry(env);
+    const first = await registry.meshStatus(t);
+    const behind = await registry.meshStatus(t - 50);
+    expect(behind.at).toBe(first.at);
+  });
+
   it("counts judged answers per minute, and how many succeeded", async () => {
     const now = Date.now();
     const outcome = (kind: "success" | "error", ttftMs: number | null) => ({

@@ -147,9 +147,26 @@ describe("POST /v1/responses", () => {
     expect(((await res.json()) as { object: string }).object).toBe("response");
   });
 
+  it("takes a tool schema nested as deep as any body may be, though the chat body nests it one level deeper", async () => {
+    let parameters: Record<string, unknown> = { type: "string" };
+    // body, tools, the tool, then 61 levels: 64 in all, the deepest a body may nest (65 once under chat's `function`).
+    for (let i = 0; i < 30; i++) parameters = { type: "object", properties: { a: parameters } };
+    const { key } = await createApiKey();
+    const tool = { type: "function", name: "deep", parameters };
+    const res = await post(key, { model: "resp-deep-tool", input: "hi", tools: [tool] });
+    // Past the body checks to routing: no node serves this model.
+    expect(res.status).toBe(404);
+    expect((await errorBody(res)).code).toBe("model_not_found");
+  });
+
   it.each([
     ["previous_response_id", { previous_response_id: "resp_abc" }],
     ["tools", { tools: [{ type: "web_search" }] }],
+    // Within the input's bound, but one message more than a chat request may hold once instructions lead it.
+    [
+      "input",
+      { instructions: "Be brief.", input: Array.from({ length: 10_000 }, () => ({ role: "user", content: "x" })) },
+    ],
   ])("refuses %s with a 400 naming it, before any node is asked", async (param, extra) => {
     const { key } = await createApiKey();
     const res = await post(key, { model: "resp-refused", input: "hi", ...extra });

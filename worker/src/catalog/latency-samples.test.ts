@@ -24,10 +24,21 @@ describe("LatencySamples", () => {
     expect(s.p50("m", 3 * SAMPLE_MAX_AGE_MS)).toBeNull();
   });
 
-  it("tracks a bounded number of models", () => {
+  it("tracks a bounded number of models: a new one replaces the one sampled least recently", () => {
     const s = new LatencySamples();
-    for (let i = 0; i <= MAX_MODELS; i++) s.add(`m${i}`, 1, 0);
-    expect(s.p50(`m${MAX_MODELS - 1}`, 0)).toBe(1);
-    expect(s.p50(`m${MAX_MODELS}`, 0)).toBeNull();
+    for (let i = 0; i < MAX_MODELS; i++) s.add(`m${i}`, 1, 0);
+    s.add("m0", 2, 1);
+    s.add("new", 3, 2);
+    expect(s.p50("new", 2)).toBe(3);
+    expect(s.p50("m0", 2)).toBe(1);
+    expect(s.p50("m1", 2)).toBeNull();
+  });
+
+  it("a node that cycled through made-up model names does not keep a later model from being measured", () => {
+    const s = new LatencySamples();
+    // Models that were served once and are gone: nothing asks for their p50 any more.
+    for (let i = 0; i < MAX_MODELS; i++) s.add(`made-up-${i}`, 1, 0);
+    s.add("llama", 250, 2 * SAMPLE_MAX_AGE_MS);
+    expect(s.p50("llama", 2 * SAMPLE_MAX_AGE_MS)).toBe(250);
   });
 });

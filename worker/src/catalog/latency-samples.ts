@@ -5,7 +5,11 @@ import { lowerMedian } from "./median.js";
 
 export const SAMPLES_PER_MODEL = 512;
 export const SAMPLE_MAX_AGE_MS = 3_600_000;
-/** Models tracked at most: a node cycling made-up model names cannot grow this without bound. */
+/**
+ * Models tracked at most: a node cycling made-up model names cannot grow this without bound. A new model replaces the
+ * one sampled least recently, so names that are gone (whose p50 nobody asks for, so never forgotten by age) cannot
+ * keep a later model from being measured.
+ */
 export const MAX_MODELS = 4_096;
 
 interface Sample {
@@ -14,17 +18,19 @@ interface Sample {
 }
 
 export class LatencySamples {
-  /** Per model, a ring of its latest samples. */
+  /** Per model, a ring of its latest samples; in the order models were last sampled, least recent first. */
   private readonly rings = new Map<string, { samples: Sample[]; next: number }>();
 
   add(model: string, ms: number, at: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
     let ring = this.rings.get(model);
-    if (!ring) {
-      if (this.rings.size >= MAX_MODELS) return;
+    if (ring) {
+      this.rings.delete(model);
+    } else {
+      if (this.rings.size >= MAX_MODELS) this.rings.delete(this.rings.keys().next().value!);
       ring = { samples: [], next: 0 };
-      this.rings.set(model, ring);
     }
+    this.rings.set(model, ring);
     const sample = { at, ms };
     if (ring.samples.length < SAMPLES_PER_MODEL) ring.samples.push(sample);
     else ring.samples[ring.next] = sample;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { catalogModels, perTokenDecimal, type CatalogNode } from "./model-catalog.js";
+import { catalogModels, MAX_CATALOG_MODELS, perTokenDecimal, type CatalogNode } from "./model-catalog.js";
 
 const price = (prompt: number, completion: number) => ({ prompt, completion });
 const node = (registered: number, offers: CatalogNode["offers"]): CatalogNode => ({ registered, offers });
@@ -20,6 +20,32 @@ describe("perTokenDecimal", () => {
 });
 
 describe("catalogModels", () => {
+  it("lists a bounded number of models, those most nodes serve, however many made-up names nodes advertise", () => {
+    // 40 nodes of 256 made-up names each (what a node may advertise) besides two real models.
+    const made = Array.from({ length: 40 }, (_, n) =>
+      node(
+        1_000,
+        Array.from({ length: 256 }, (_, i) => ({ id: `junk-${n}-${i}`, price: null })),
+      ),
+    );
+    const real = Array.from({ length: 3 }, () =>
+      node(1_000, [
+        { id: "llama", price: null },
+        { id: "qwen", price: null },
+      ]),
+    );
+    const asked: string[] = [];
+    const models = catalogModels([...made, ...real], (model) => {
+      asked.push(model);
+      return null;
+    });
+    expect(models).toHaveLength(MAX_CATALOG_MODELS);
+    expect(models.map((m) => m.id)).toEqual(expect.arrayContaining(["llama", "qwen"]));
+    expect(models.map((m) => m.id)).toEqual([...models.map((m) => m.id)].sort());
+    // The latency of a model left out is not worked out.
+    expect(asked).toHaveLength(MAX_CATALOG_MODELS);
+  });
+
   it("counts the nodes serving each model and keeps the earliest registration, sorted by id", () => {
     const models = catalogModels(
       [

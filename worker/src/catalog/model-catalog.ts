@@ -4,6 +4,13 @@
 import type { ModelObject, ModelPricing, Price } from "@meshgate/schemas";
 import { lowerMedian } from "./median.js";
 
+/**
+ * Models listed at most: those most nodes serve (ties by id). A node names up to 256 models of its own choosing, so
+ * without a bound a few dozen nodes of made-up names would make the public status, and every model list, megabytes
+ * (40 such nodes: 10,240 models, 6.9 MB). A model left out is still served; it is only not listed.
+ */
+export const MAX_CATALOG_MODELS = 1_024;
+
 /** One node's offer of one model, as routing may use it (prices within today's ceilings; see route-nodes.ts). */
 export interface CatalogOffer {
   id: string;
@@ -65,10 +72,26 @@ function gather(nodes: readonly CatalogNode[]): Map<string, Gathered> {
   return models;
 }
 
-/** Every model some node offers, sorted by id. `ttftP50`: the gateway's own measurement, never a node's word. */
+const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** The MAX_CATALOG_MODELS models most nodes serve. */
+function mostServed(models: Map<string, Gathered>): [string, Gathered][] {
+  const all = [...models];
+  if (all.length <= MAX_CATALOG_MODELS) return all;
+  return all
+    .map(([id, g]) => ({ id, g }))
+    .sort((a, b) => b.g.nodes - a.g.nodes || byId(a, b))
+    .slice(0, MAX_CATALOG_MODELS)
+    .map(({ id, g }) => [id, g]);
+}
+
+/**
+ * The models some node offers (at most MAX_CATALOG_MODELS, those most nodes serve), sorted by id. `ttftP50`: the
+ * gateway's own measurement, never a node's word.
+ */
 export function catalogModels(nodes: readonly CatalogNode[], ttftP50: (model: string) => number | null): ModelObject[] {
   const entries: ModelObject[] = [];
-  for (const [id, g] of gather(nodes)) {
+  for (const [id, g] of mostServed(gather(nodes))) {
     entries.push({
       id,
       object: "model",
@@ -80,5 +103,5 @@ export function catalogModels(nodes: readonly CatalogNode[], ttftP50: (model: st
       ttft_ms_p50: ttftP50(id),
     });
   }
-  return entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return entries.sort(byId);
 }

@@ -100,6 +100,11 @@ export function parseJson<T>(bytes: Uint8Array, schema: z.ZodType<T>): T {
     if (err instanceof HttpError) throw err;
     throw new HttpError(400, "We could not parse the JSON body of your request.", { code: "invalid_json" });
   }
+  return validJson(raw, schema);
+}
+
+/** A parsed body checked against its schema: a 400 naming the first field at fault. */
+export function validJson<T>(raw: unknown, schema: z.ZodType<T>): T {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -35,7 +35,7 @@ export async function currentMeshStatus(env: Env, now: number): Promise<MeshStat
   return reading;
 }
 
-/** Tests, and after this isolate changed what the listing holds: read again next time. */
+/** For tests: the next read goes to the colo's cache (and the registry) again. */
 export function forgetMeshStatus(): void {
   held = null;
 }

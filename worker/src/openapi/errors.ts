@@ -11,7 +11,7 @@ export interface ErrorStatus {
 export const ERROR_STATUSES = {
   400: {
     description:
-      "The request is malformed: `invalid_json`, `json_too_deep`, `invalid_value` (`param` names the field), `incomplete_body`, `invalid_routing_control`, `unsupported_routing_control`, `forbidden_node_url`, `price_above_ceiling`, `outside_retention`, `period_not_over`, `period_too_short`, `answer_too_large`, `invalid_node_id`.",
+      "The request is malformed: `invalid_json`, `json_too_deep`, `invalid_value` (`param` names the field), `incomplete_body`, `invalid_routing_control`, `unsupported_routing_control`, `forbidden_node_url`, `price_above_ceiling`, `outside_retention`, `period_not_over`, `period_too_short`, `answer_too_large`, `invalid_node_id`; for the Responses API `unsupported_parameter` (a field or item it cannot serve, named in `param`), `missing_required_parameter` (no input) and `unsupported_stateful_feature` (stored responses).",
     headers: [],
   },
   401: {

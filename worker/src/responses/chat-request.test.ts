@@ -332,6 +332,12 @@ describe("chatRequestFrom: what is refused, naming the field", () => {
       /json_schema/,
     ],
     ["no input at all", {}, "input", /input is required/],
+    [
+      "instructions and as many items as input takes: one message more than a chat request holds",
+      { instructions: "Be brief.", input: Array.from({ length: 10_000 }, () => ({ role: "user", content: "x" })) },
+      "input",
+      /at most 10000 messages/,
+    ],
   ];
   it.each(cases)("%s", (_name, body, param, message) => {
     const refused = refusal(body);

@@ -8,6 +8,7 @@
 import type {
   FunctionCallItem,
   OutputItem,
+  OutputTextLogprob,
   OutputMessage,
   ReasoningItem,
   ResponseObject,
@@ -18,13 +19,30 @@ import type {
 } from "@meshgate/schemas";
 import { logprobsFromChat } from "./logprobs.js";
 import { finishFromChat, reasoningFromChat, responseShell, usageFromChat, type ResponseIds } from "./response-shell.js";
-import { record, type Json } from "./json.js";
+import { answerChoice, record, type Json } from "./json.js";
 
 /** An error as the node (or the gateway) reports it mid-stream: OpenAI's `{error: {message, type, code}}`. */
 export interface StreamError {
   message: string;
   type?: string | null | undefined;
   code?: string | number | null | undefined;
+}
+
+/**
+ * Output one stream holds at most (characters of text, reasoning and arguments; a log-probability entry counts its
+ * tokens and 32 more; a new item or part 64): the answer is kept to be sent whole again at its end, so a node that
+ * streams without end must not grow it without bound. 4 MiB is about a million tokens of text.
+ */
+export const MAX_STREAMED_OUTPUT = 4 * 1024 * 1024;
+
+/** What log-probability entries count against MAX_STREAMED_OUTPUT. */
+function logprobsSize(tokens: readonly OutputTextLogprob[]): number {
+  let size = 0;
+  for (const t of tokens) {
+    size += 32 + t.token.length;
+    for (const alt of t.top_logprobs) size += 32 + alt.token.length;
+  }
+  return size;
 }
 
 interface OpenCall {
@@ -45,12 +63,20 @@ export class ResponsesEventStream {
   private readonly calls = new Map<number, OpenCall>();
   private finishReason: string | null = null;
   private usage: ResponseUsage | null = null;
+  /** Output held so far, against MAX_STREAMED_OUTPUT. */
+  private held = 0;
+  private overran = false;
 
   constructor(
     private readonly req: ResponsesRequest,
     private readonly ids: ResponseIds,
   ) {
     this.model = req.model;
+  }
+
+  /** True once the node's output passed MAX_STREAMED_OUTPUT (and the response failed): the node should be stopped. */
+  get overflowed(): boolean {
+    return this.overran;
   }
 
   /** True once the response has ended (completed, incomplete or failed): later chunks are ignored. */
@@ -74,7 +100,7 @@ export class ResponsesEventStream {
     if (typeof c["model"] === "string" && c["model"] !== "") this.model = c["model"];
     const usage = usageFromChat(c["usage"]);
     if (usage !== null) this.usage = usage;
-    const choice = record(Array.isArray(c["choices"]) ? c["choices"][0] : undefined);
+    const choice = answerChoice(c["choices"]);
     if (this.finishReason !== null) return events;
     const delta = record(choice["delta"]);
     const reasoning = reasoningFromChat(delta);
@@ -91,6 +117,11 @@ export class ResponsesEventStream {
     if (typeof choice["finish_reason"] === "string") {
       this.finishReason = choice["finish_reason"];
       events.push(...this.closeItems(finishFromChat(this.finishReason).itemStatus));
+    }
+    if (this.held > MAX_STREAMED_OUTPUT) {
+      this.overran = true;
+      const message = `the node's answer is longer than a Responses stream carries (${MAX_STREAMED_OUTPUT} characters)`;
+      events.push(...this.fail({ message, code: "server_error" }));
     }
     return events;
   }
@@ -156,6 +187,7 @@ export class ResponsesEventStream {
       };
       this.message = message;
       this.output.push(message);
+      this.held += 64;
       events.push(
         this.event({ type: "response.output_item.added", output_index: this.indexOf(message), item: message }),
       );
@@ -166,12 +198,15 @@ export class ResponsesEventStream {
       const part =
         kind === "output_text" ? { type: kind, text: "", annotations: [], logprobs: [] } : { type: kind, refusal: "" };
       message.content.push(part);
+      this.held += 64;
       events.push(this.event({ type: "response.content_part.added", ...this.partRef(message), part }));
     }
     const part = message.content[message.content.length - 1]!;
     const ref = this.partRef(message);
+    this.held += delta.length;
     if (part.type === "output_text") {
       const tokens = logprobsFromChat(logprobs);
+      this.held += logprobsSize(tokens);
       part.text += delta;
       part.logprobs.push(...tokens);
       events.push(this.event({ type: "response.output_text.delta", ...ref, delta, logprobs: tokens }));
@@ -204,14 +239,17 @@ export class ResponsesEventStream {
         status: "in_progress",
       };
       this.output.push(item);
+      this.held += 64 + name.length;
       open = { item, outputIndex: this.output.length - 1 };
       this.calls.set(index, open);
       events.push(this.event({ type: "response.output_item.added", output_index: open.outputIndex, item }));
     } else if (open.item.name === "" && typeof fn["name"] === "string") {
       open.item.name = fn["name"];
+      this.held += open.item.name.length;
     }
     if (typeof fn["arguments"] === "string" && fn["arguments"] !== "") {
       open.item.arguments += fn["arguments"];
+      this.held += fn["arguments"].length;
       const ref = { item_id: open.item.id, output_index: open.outputIndex };
       events.push(this.event({ type: "response.function_call_arguments.delta", ...ref, delta: fn["arguments"] }));
     }
@@ -248,12 +286,14 @@ export class ResponsesEventStream {
       item = { type: "reasoning", id: this.ids.newItemId("rs"), status: "in_progress", summary: [], content: [] };
       this.reasoning = item;
       this.output.push(item);
+      this.held += 64;
       events.push(this.event({ type: "response.output_item.added", output_index: this.indexOf(item), item }));
       const part = { type: "reasoning_text" as const, text: "" };
       item.content.push(part);
       events.push(this.event({ type: "response.content_part.added", ...this.reasoningRef(item), part }));
     }
     item.content[0]!.text += delta;
+    this.held += delta.length;
     events.push(this.event({ type: "response.reasoning_text.delta", ...this.reasoningRef(item), delta }));
     return events;
   }

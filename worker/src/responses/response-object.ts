@@ -10,7 +10,7 @@ import type {
 import { functionCallItemId, messageItemId } from "./item-ids.js";
 import { logprobsFromChat } from "./logprobs.js";
 import { finishFromChat, reasoningFromChat, responseShell, usageFromChat, type ResponseIds } from "./response-shell.js";
-import { record, type Json } from "./json.js";
+import { answerChoice, record, type Json } from "./json.js";
 
 /** Text a server may send as a string or (rarely) as text parts. */
 function textOf(content: unknown): string {
@@ -47,7 +47,7 @@ function functionCalls(message: Json, status: FunctionCallItem["status"], ids: R
 /** The Response for a node's `chat.completion` (one choice: the gateway never sends `n`). */
 export function responseFromChat(completion: unknown, req: ResponsesRequest, ids: ResponseIds): ResponseObject {
   const answer = record(completion);
-  const choice = record(Array.isArray(answer["choices"]) ? answer["choices"][0] : undefined);
+  const choice = answerChoice(answer["choices"]);
   const message = record(choice["message"]);
   const finish = finishFromChat(choice["finish_reason"]);
   const output: OutputItem[] = [];

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import type { ResponseIds } from "./response-shell.js";
+import { MAX_STREAMED_OUTPUT } from "./event-stream.js";
 import { chatToResponsesStream, encodeEvent } from "./sse.js";
 
 // A node's Chat Completions SSE (OpenAI's chunk shapes, with the usage chunk and `data: [DONE]`) through the
@@ -59,6 +60,8 @@ async function translate(pieces: readonly Uint8Array[]): Promise<string> {
   });
   return new Response(source.pipeThrough(chatToResponsesStream(req, fixedIds()))).text();
 }
+
+const eventTypesOf = (sse: string): string[] => [...sse.matchAll(/^event: (.*)$/gm)].map((m) => m[1]!);
 
 function cut(bytes: Uint8Array, at: readonly number[]): Uint8Array[] {
   const points = [...new Set(at.map((n) => n % (bytes.length + 1)))].sort((a, b) => a - b);
@@ -177,6 +180,40 @@ describe("chatToResponsesStream read by openai-node", () => {
     const endless = await translate([encode(chunk({ content: "Hi" }) + `data: "${"x".repeat(1024 * 1024 + 1)}`)]);
     expect(endless).toContain("too long to read");
     expect(endless.match(/event: response\.failed\n/g)).toHaveLength(1);
+  });
+
+  it("a node that streams more output than a Responses stream holds fails it, and what follows is dropped", async () => {
+    // The translation keeps the answer to send it whole at the end (the done events, response.completed): a node
+    // streaming without end must not grow that without bound.
+    const piece = encode(chunk({ content: "x".repeat(64 * 1024) }));
+    const pieces = Array.from({ length: (MAX_STREAMED_OUTPUT * 2) / (64 * 1024) }, () => piece);
+    const sse = await translate([...pieces, encode(chunk({}, "stop") + USAGE + "data: [DONE]\n\n")]);
+    expect(sse.match(/event: response\.failed\n/g)).toHaveLength(1);
+    expect(sse).not.toContain("event: response.completed\n");
+    expect(sse).toMatch(/"message":"the node's answer is longer than a Responses stream carries/);
+    expect(sse.length).toBeLessThan(MAX_STREAMED_OUTPUT * 3);
+  });
+
+  it("past the output bound the client's stream ends at once and the node's is cancelled", {
+    timeout: 10_000,
+  }, async () => {
+    const piece = encode(chunk({ content: "x".repeat(64 * 1024) }));
+    let cancelled: unknown = null;
+    let sent = 0;
+    // A node that streams on and never ends by itself.
+    const source = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < (MAX_STREAMED_OUTPUT * 2) / (64 * 1024)) controller.enqueue(piece);
+        else return new Promise(() => {});
+      },
+      cancel(reason) {
+        cancelled = reason ?? "cancelled";
+      },
+    });
+    const sse = await new Response(source.pipeThrough(chatToResponsesStream(req, fixedIds()))).text();
+    expect(sse.endsWith("\n\n")).toBe(true);
+    expect(eventTypesOf(sse).slice(-2)).toEqual(["error", "response.failed"]);
+    expect(cancelled).not.toBeNull();
   });
 
   it("a node stream that finished but omits [DONE] completes", async () => {

@@ -47,6 +47,11 @@ class ChatToResponses {
     return this.events.start();
   }
 
+  /** The node sent more than a Responses stream holds: the response has failed, and the node's stream is not wanted. */
+  get overflowed(): boolean {
+    return this.events.overflowed;
+  }
+
   push(bytes: Uint8Array): ResponsesEvent[] {
     return this.read(this.sse.push(this.text.decode(bytes, { stream: true })));
   }
@@ -88,7 +93,11 @@ export function chatToResponsesStream(
   };
   return new TransformStream<Uint8Array, Uint8Array>({
     start: (controller) => send(controller, translation.start()),
-    transform: (bytes, controller) => send(controller, translation.push(bytes)),
+    transform: (bytes, controller) => {
+      send(controller, translation.push(bytes));
+      // Ends the client's stream now and cancels the node's, which stops the node as a client that left would.
+      if (translation.overflowed) controller.terminate();
+    },
     flush: (controller) => send(controller, translation.flush()),
   });
 }

@@ -98,10 +98,12 @@ function streamAnswer(
   clientGone.addEventListener("abort", metered.abandon, { once: true });
   s.ctx.waitUntil(metered.result.then((m) => finish(streamSeen(m, routed.answer.ttftMs))));
   const { responses } = s.call;
-  const client =
-    responses && !native
-      ? responsesStream(metered.body, responses, responseIds(s.requestId, s.startedAt))
-      : metered.body;
+  if (!responses) return new Response(metered.body, { status: routed.answer.response.status, headers });
+  // The gateway writes this stream, so it labels it: the node's content type only had to mention text/event-stream.
+  headers.set("content-type", "text/event-stream; charset=utf-8");
+  const client = native
+    ? metered.body
+    : responsesStream(metered.body, responses, responseIds(s.requestId, s.startedAt));
   return new Response(client, { status: routed.answer.response.status, headers });
 }
 

@@ -10,7 +10,7 @@ import {
 } from "@meshgate/schemas";
 import type { z } from "zod";
 import { requestShape, type RequestShape } from "../billing/request-shape.js";
-import { parseJson, readJson } from "../http/json-body.js";
+import { readJson, validJson } from "../http/json-body.js";
 import { orThrow } from "../http/refusal.js";
 import type { AttemptMode } from "../mesh/dispatch.js";
 import { chatRequestFrom } from "../responses/chat-request.js";
@@ -101,13 +101,14 @@ export async function readCall(request: Request, kind: InferenceKind): Promise<I
 export async function readResponsesCall(request: Request): Promise<InferenceCall> {
   const { value: responses } = await readJson(request, ResponsesRequestSchema);
   const chat = orThrow(chatRequestFrom(responses));
-  const bytes = utf8(JSON.stringify(chat));
-  // The routing controls were checked on the chat body above (they are carried over unchanged); taken out here too.
+  // The routing controls were checked on the chat body (they are carried over unchanged); taken out here too.
   const native = orThrow(parseRoutingControls(responses)).body;
   const input = Array.isArray(responses.input) ? inputWithItems(responses.input) : responses.input;
   const responsesBodyFor = (model: string): Uint8Array =>
     utf8(JSON.stringify({ ...native, input, model, stream: true, store: false }));
-  return callFor(CHAT, parseJson(bytes, CHAT.schema), bytes, responses, responsesBodyFor);
+  // Checked as the object it is, not parsed again from its bytes: the client's body passed the depth bound, and the
+  // translation nests a tool's parameters one level deeper (under `function`), which must not make it a 400.
+  return callFor(CHAT, validJson(chat, CHAT.schema), utf8(JSON.stringify(chat)), responses, responsesBodyFor);
 }
 
 function callFor(

@@ -69,7 +69,9 @@ export class MeshFigures {
   /** The status for `nodes` (the live listing), built again only when the last one is old enough. */
   status(nodes: () => RegistryNode[], ceilings: PriceCeilings, now: number): MeshStatus {
     const reuseMs = this.changed ? CHANGED_REUSE_MS : STATUS_REUSE_MS;
-    if (this.built && now >= this.built.at && now - this.built.at < reuseMs) return this.built;
+    // Either side: readers pass the instant their request began, and reach here in any order. Reusing only for a later
+    // `now` rebuilt (reading every node) for each reader that had asked a moment before the last build's.
+    if (this.built && Math.abs(now - this.built.at) < reuseMs) return this.built;
     this.changed = false;
     const listed = nodes();
     const models = catalogModels(
