@@ -63,6 +63,12 @@ describe("catalogModels", () => {
     ]);
   });
 
+  it("names the owner most of a model's nodes name, so one node cannot relabel it", () => {
+    const offer = (owned_by: string) => [{ id: "m", price: null, owned_by }];
+    const [m] = catalogModels([node(0, offer("openai")), node(1, offer("meta")), node(2, offer("meta"))], noLatency);
+    expect(m!.owned_by).toBe("meta");
+  });
+
   it("prices a model at the median of its nodes, so one node's extreme price barely moves it", () => {
     const offers = (p: number) => [{ id: "m", price: price(p, 2 * p) }];
     const [m] = catalogModels(

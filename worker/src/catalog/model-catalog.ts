@@ -45,7 +45,8 @@ export function pricingOf(prompt: number, completion: number): ModelPricing {
 
 interface Gathered {
   created: number;
-  owned_by: string;
+  /** How many of its nodes name each owner. */
+  owners: Map<string, number>;
   nodes: number;
   prompt: number[];
   completion: number[];
@@ -59,17 +60,32 @@ function gather(nodes: readonly CatalogNode[]): Map<string, Gathered> {
     for (const offer of node.offers) {
       let g = models.get(offer.id);
       if (!g) {
-        g = { created, owned_by: offer.owned_by ?? "meshgate", nodes: 0, prompt: [], completion: [], contexts: [] };
+        g = { created, owners: new Map(), nodes: 0, prompt: [], completion: [], contexts: [] };
         models.set(offer.id, g);
       }
       g.nodes++;
       g.created = Math.min(g.created, created);
+      const owner = offer.owned_by ?? "meshgate";
+      g.owners.set(owner, (g.owners.get(owner) ?? 0) + 1);
       g.prompt.push(offer.price?.prompt ?? 0);
       g.completion.push(offer.price?.completion ?? 0);
       if (offer.context_length !== undefined) g.contexts.push(offer.context_length);
     }
   }
   return models;
+}
+
+/** The owner most of a model's nodes name (the first named among equals): one node cannot relabel a popular model. */
+function mostNamed(owners: ReadonlyMap<string, number>): string {
+  let best = "meshgate";
+  let count = 0;
+  for (const [owner, n] of owners) {
+    if (n > count) {
+      best = owner;
+      count = n;
+    }
+  }
+  return best;
 }
 
 const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -96,7 +112,7 @@ export function catalogModels(nodes: readonly CatalogNode[], ttftP50: (model: st
       id,
       object: "model",
       created: g.created,
-      owned_by: g.owned_by,
+      owned_by: mostNamed(g.owners),
       nodes: g.nodes,
       context_length: lowerMedian(g.contexts),
       pricing: pricingOf(lowerMedian(g.prompt) ?? 0, lowerMedian(g.completion) ?? 0),
