@@ -3,23 +3,30 @@
 // Pure: time comes in as an argument.
 import { lowerMedian } from "./median.js";
 
-export const SAMPLES_PER_MODEL = 512;
+export const SAMPLES_PER_MODEL = 256;
 export const SAMPLE_MAX_AGE_MS = 3_600_000;
 /**
  * Models tracked at most: a node cycling made-up model names cannot grow this without bound. A new model replaces the
  * one sampled least recently, so names that are gone (whose p50 nobody asks for, so never forgotten by age) cannot
  * keep a later model from being measured.
  */
-export const MAX_MODELS = 4_096;
+export const MAX_MODELS = 1_024;
 
-interface Sample {
-  at: number;
-  ms: number;
+/** A model's latest samples in two typed arrays: 16 bytes each, so the table stays under 5 MB at its limits. */
+interface Ring {
+  at: Float64Array;
+  ms: Float64Array;
+  size: number;
+  next: number;
+}
+
+function newRing(): Ring {
+  return { at: new Float64Array(SAMPLES_PER_MODEL), ms: new Float64Array(SAMPLES_PER_MODEL), size: 0, next: 0 };
 }
 
 export class LatencySamples {
   /** Per model, a ring of its latest samples; in the order models were last sampled, least recent first. */
-  private readonly rings = new Map<string, { samples: Sample[]; next: number }>();
+  private readonly rings = new Map<string, Ring>();
 
   add(model: string, ms: number, at: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
@@ -28,12 +35,12 @@ export class LatencySamples {
       this.rings.delete(model);
     } else {
       if (this.rings.size >= MAX_MODELS) this.rings.delete(this.rings.keys().next().value!);
-      ring = { samples: [], next: 0 };
+      ring = newRing();
     }
     this.rings.set(model, ring);
-    const sample = { at, ms };
-    if (ring.samples.length < SAMPLES_PER_MODEL) ring.samples.push(sample);
-    else ring.samples[ring.next] = sample;
+    ring.at[ring.next] = at;
+    ring.ms[ring.next] = ms;
+    ring.size = Math.min(ring.size + 1, SAMPLES_PER_MODEL);
     ring.next = (ring.next + 1) % SAMPLES_PER_MODEL;
   }
 
@@ -41,7 +48,8 @@ export class LatencySamples {
   p50(model: string, now: number): number | null {
     const ring = this.rings.get(model);
     if (!ring) return null;
-    const recent = ring.samples.filter((s) => now - s.at <= SAMPLE_MAX_AGE_MS).map((s) => s.ms);
+    const recent: number[] = [];
+    for (let i = 0; i < ring.size; i++) if (now - ring.at[i]! <= SAMPLE_MAX_AGE_MS) recent.push(ring.ms[i]!);
     if (recent.length === 0) {
       this.rings.delete(model);
       return null;
