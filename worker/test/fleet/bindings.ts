@@ -52,6 +52,9 @@ export const RESPONSES_LIAR_MODELS = [
   "resp-chat-stream",
   "resp-garbage",
   "resp-broken",
+  "resp-empty-final",
+  "resp-after-completed",
+  "resp-chat-only",
 ] as const;
 
 export interface FleetUrls {
