@@ -225,8 +225,8 @@ class StreamRelay {
     if (tail) await this.write(tail);
     const responses = this.meter.dialect === RESPONSES_DIALECT;
     // A Responses client waits for the last event (the SDKs' final response): a stream that closes without it was
-    // cut short, and says so as a failure does.
-    if (failure !== null || (responses && !this.meter.completed))
+    // cut short, and says so as a failure does. One that had it is over for the client, whatever the node sent after.
+    if (failure !== null || (responses && !this.meter.ended))
       await this.write(encoder.encode(responses ? MID_STREAM_RESPONSES_ERROR_EVENT : MID_STREAM_ERROR_EVENT));
     if (!this.clientGone) await this.writer.close().catch(() => {});
     this.finish(failure);

@@ -81,6 +81,11 @@ export class StreamMeter {
     return this.done && !this.dataAfterDone;
   }
 
+  /** The stream's end (`[DONE]`, a Responses last event) came, whatever the node sent after it. */
+  get ended(): boolean {
+    return this.done;
+  }
+
   /** An event grew past the bound: nothing more of the stream can be read. */
   get overflowed(): boolean {
     return this.sse.overflowed;
