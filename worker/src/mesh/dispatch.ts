@@ -91,6 +91,14 @@ function failedStatus(status: number): Exclude<OutcomeKind, "success" | "stalled
   return null;
 }
 
+/**
+ * A Responses request passed through to a node that advertised the API for the model and has no route for it (404,
+ * 405: a server that serves only chat): the node's broken promise, not the client's error, so the next node is tried.
+ */
+function missingRoute(path: string, status: number): boolean {
+  return path === RESPONSES_PATH && (status === 404 || status === 405);
+}
+
 /** A 200 that is not one JSON object, or is an error envelope: not the answer that was asked for. */
 function malformedAnswer(value: unknown): boolean {
   return typeof value !== "object" || value === null || Array.isArray(value) || "error" in value;
@@ -274,7 +282,7 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
       await response.body?.cancel().catch(() => {});
       return { kind: "absent" };
     }
-    const failure = failedStatus(response.status);
+    const failure = missingRoute(req.path, response.status) ? "error" : failedStatus(response.status);
     if (failure) {
       await response.body?.cancel().catch(() => {});
       return failed(failure, response.status, `node answered ${response.status}`, req.now() - started);
