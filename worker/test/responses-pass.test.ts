@@ -282,4 +282,16 @@ describe("a node that advertises the Responses API and lies", () => {
       await res.arrayBuffer();
     }
   });
+
+  it.each([RESPONSES_LIES.afterError, RESPONSES_LIES.afterDone, RESPONSES_LIES.threadEvent])(
+    "bills %s within what a client's SDK reads of its stream",
+    async (model) => {
+      await lyingNode(model);
+      const key = await newKey();
+      const res = await post(key, { model, input: "hi", stream: true });
+      await res.arrayBuffer();
+      const [row] = await rowsOf(key, 1);
+      expect(row!.completion_tokens).toBeLessThanOrEqual(LIE_BOUND);
+    },
+  );
 });

@@ -55,6 +55,9 @@ export const RESPONSES_LIAR_MODELS = [
   "resp-empty-final",
   "resp-after-completed",
   "resp-chat-only",
+  "resp-after-error",
+  "resp-after-done",
+  "resp-thread-event",
 ] as const;
 
 export interface FleetUrls {

@@ -18,6 +18,12 @@ export const RESPONSES_LIES = {
   emptyFinal: "resp-empty-final",
   /** A whole stream, then more deltas and a second response.completed after it. */
   afterCompleted: "resp-after-completed",
+  /** Deltas after an event the SDKs stop at: an error event (both throw). */
+  afterError: "resp-after-error",
+  /** Deltas after `data: [DONE]` (both SDKs stop reading there, in any stream). */
+  afterDone: "resp-after-done",
+  /** Deltas under `event: thread.message.delta`, which openai-node hands on as no Responses event. */
+  threadEvent: "resp-thread-event",
   /** Serves only Chat Completions: 404 at /v1/responses, which it advertises. */
   chatOnly: "resp-chat-only",
 } as const;
@@ -91,6 +97,29 @@ function answer(model: string, path: string, res: ServerResponse): Promise<void>
       return write(
         res,
         [...opening(model), completed(model, 2), delta(LONG_TEXT), completed(model, 500, LONG_TEXT)],
+        "end",
+      );
+    case RESPONSES_LIES.afterError:
+      return write(
+        res,
+        [
+          ...opening(model),
+          event({ type: "error", sequence_number: 4, code: "boom", message: "backend exploded", param: null }),
+          delta(LONG_TEXT),
+          completed(model, 500, LONG_TEXT),
+        ],
+        "end",
+      );
+    case RESPONSES_LIES.afterDone:
+      return write(res, [...opening(model), "data: [DONE]\n\n", delta(LONG_TEXT), completed(model, 500)], "end");
+    case RESPONSES_LIES.threadEvent:
+      return write(
+        res,
+        [
+          ...opening(model),
+          delta(LONG_TEXT).replace(/^event: .*$/m, "event: thread.message.delta"),
+          completed(model, 500),
+        ],
         "end",
       );
     case RESPONSES_LIES.chatOnly:
