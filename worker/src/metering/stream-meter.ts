@@ -63,8 +63,13 @@ export class StreamMeter {
    * [DONE]s are not, so a node cannot hold a request open with them.
    */
   progress = 0;
-  /** A data payload was neither [DONE] nor a JSON object: not a stream a client can read. */
+  /**
+   * A data payload was neither [DONE] nor a JSON object (or was named as another event): not a stream a client can
+   * read.
+   */
   malformed = false;
+  /** The clients' SDKs stopped reading (see meter()): output after this is not tallied. */
+  private unread = false;
   /** Bytes of data events and comments that changed on the way (a receipt, hidden usage, anything after [DONE]). */
   private changed = false;
   readonly dialect: StreamDialect;
@@ -124,7 +129,7 @@ export class StreamMeter {
   private handle(events: SseEvent[]): string {
     let out = "";
     for (const event of events) {
-      if (event.data !== null) out += this.meter(event.data, event.raw);
+      if (event.data !== null) out += this.meter(event.data, event.raw, event.event);
       else if (event.raw.startsWith(RECEIPT_COMMENT_PREFIX)) {
         // The node's receipt is for the gateway, never the client. It counts only as the stream's last event.
         this.receipt = event.raw.slice(RECEIPT_COMMENT_PREFIX.length).trim();
@@ -135,7 +140,7 @@ export class StreamMeter {
   }
 
   /** One data event: metered; returns what to send the client for it ("" for nothing). */
-  private meter(data: string, raw: string): string {
+  private meter(data: string, raw: string, name: string | undefined): string {
     this.digest.add(data);
     this.receipt = null;
     // Clients stop reading at [DONE]: nothing after it reaches anyone or is billed, and anything but a repeated
@@ -152,10 +157,15 @@ export class StreamMeter {
       return raw;
     }
     const value = parsePayload(data);
-    if (!dialect.isWellFormed(value)) this.malformed = true;
+    const readAs = dialect.isReadAs(name, value);
+    if (!dialect.isWellFormed(value) || !readAs) this.malformed = true;
     if (dialect.isError(value)) this.sseError = true;
+    const counted = readAs && !this.unread;
+    // Both SDKs stop reading at an error (they throw) and at [DONE] in any stream (a Responses one too): what follows
+    // is sent on as the node sent it, but no client read it, so it is not counted as relayed.
+    if (this.sseError || isDone(data)) this.unread = true;
     const before = this.output.chunkTokens;
-    this.output.addOutputs(dialect.outputs(value));
+    if (counted) this.output.addOutputs(dialect.outputs(value));
     if (this.output.chunkTokens !== before) this.progress++;
     this.opts.onPayload?.(value);
     // A Responses stream ends with its last event, which carries the usage and is relayed as it came.
