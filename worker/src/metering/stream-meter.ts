@@ -23,11 +23,6 @@ export function parsePayload(data: string): unknown {
   }
 }
 
-/** An error envelope (`{"error": …}` without choices): a failure the node reports inside its 200 stream. */
-export function isErrorObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && "error" in value && !("choices" in value);
-}
-
 export interface StreamMeterOptions {
   /** Remove usage the gateway asked the node for but the client did not. */
   hideUsage: boolean;
