@@ -83,6 +83,13 @@ describe("StreamMeter reading Responses events", () => {
     expect(meter([...deltas, completed, deltas[1]!]).m.completed).toBe(false);
   });
 
+  it("is complete with a [DONE] after response.completed (where both SDKs stop anyway), not sent on", () => {
+    const { m, sent } = meter([...deltas, completed, "data: [DONE]\n\n"]);
+    expect(m.completed).toBe(true);
+    expect(m.malformed).toBe(false);
+    expect(sent.at(-1)).toBeNull();
+  });
+
   it("takes a chat stream sent instead for a malformed one, and an error event for an error", () => {
     const chat = meter([event({ choices: [{ index: 0, delta: { content: "hi" } }] }), "data: [DONE]\n\n"]).m;
     expect(chat.malformed).toBe(true);

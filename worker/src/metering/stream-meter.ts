@@ -138,11 +138,11 @@ export class StreamMeter {
   private meter(data: string, raw: string, name: string | undefined): string {
     this.digest.add(data);
     this.receipt = null;
-    // Clients stop reading at [DONE]: nothing after it reaches anyone or is billed, and anything but a repeated
-    // [DONE] makes the stream malformed.
+    // Clients stop reading at [DONE] (Responses: at its last event): nothing after it reaches anyone or is billed, and
+    // anything but a [DONE] makes the stream malformed (a server may end a Responses stream with one, as chat's).
     const { dialect } = this;
     if (this.done) {
-      if (!dialect.isMarker(data)) this.dataAfterDone = true;
+      if (!isDone(data)) this.dataAfterDone = true;
       this.changed = true;
       return "";
     }
