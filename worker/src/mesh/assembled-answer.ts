@@ -59,9 +59,9 @@ class FirstEventWatch {
 
   constructor(private readonly dialect: StreamDialect) {}
 
-  payload(value: unknown): void {
+  payload(value: unknown, name: string | undefined): void {
     if (this.decided !== null) return;
-    const first = firstTokenOfPayload(value, this.dialect);
+    const first = firstTokenOfPayload(value, this.dialect, name);
     if (first !== "nothing") this.decided = first;
   }
 
@@ -103,8 +103,8 @@ export async function assembleAnswer(stream: ReadableStream<Uint8Array>, opts: A
     choices: opts.choices,
     relay: false,
     dialect,
-    onPayload: (value) => {
-      watch.payload(value);
+    onPayload: (value, name) => {
+      watch.payload(value, name);
       assembler.add(value);
     },
   });

@@ -19,7 +19,7 @@ export interface MeterOptions {
   /** Called once if the client leaves before the end: the node should stop (and send a receipt for what it relayed). */
   onClientGone?: () => void;
   /** Each parsed data payload before [DONE] (see StreamMeterOptions). */
-  onPayload?: (value: unknown) => void;
+  onPayload?: (value: unknown, name: string | undefined) => void;
   /** How the node's stream is read: chat chunks (the default) or Responses events (a passed-through request). */
   dialect?: StreamDialect;
 }

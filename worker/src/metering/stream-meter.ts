@@ -29,7 +29,7 @@ export interface StreamMeterOptions {
   /** Choices the request asked for (RequestShape.choices): output for any other is not tallied. */
   choices: number;
   /** Each parsed data payload before [DONE], e.g. to assemble a whole answer from the stream. */
-  onPayload?: (value: unknown) => void;
+  onPayload?: (value: unknown, name: string | undefined) => void;
   /**
    * False when nothing is sent on (a whole answer is assembled from the stream instead): chunk() and end() then return
    * null, and what changed on the way (the receipt taken out) is never encoded back into bytes.
@@ -162,7 +162,7 @@ export class StreamMeter {
     const before = this.output.chunkTokens;
     if (counted) this.output.addOutputs(dialect.outputs(value));
     if (this.output.chunkTokens !== before) this.progress++;
-    this.opts.onPayload?.(value);
+    this.opts.onPayload?.(value, name);
     // A Responses stream ends with its last event, which carries the usage and is relayed as it came.
     if (dialect.isLast(value)) {
       this.done = true;
