@@ -25,7 +25,7 @@ describe("SseDecoder", () => {
 
   it("joins multi-line data and ignores other fields", () => {
     const d = new SseDecoder();
-    expect(d.push("event: msg\nid: 3\ndata: one\ndata:two\n\n")[0]?.data).toBe("one\ntwo");
+    expect(d.push("event: msg\nid: 3\ndata: one\ndata:two\n\n")[0]).toMatchObject({ data: "one\ntwo", event: "msg" });
   });
 
   it("passes comments through as data-less events", () => {

@@ -8,6 +8,8 @@ export interface SseEvent {
   data: string | null;
   /** The event exactly as received, including its terminating blank line. */
   raw: string;
+  /** Its `event:` field (the last one), when it names one: SDKs read some named events apart (Assistants' thread.*). */
+  event?: string;
 }
 
 /**
@@ -109,16 +111,17 @@ function parseEvent(raw: string): SseEvent {
     if (isBlankFrom(raw, end)) return { data: raw.slice(6, end), raw };
   }
   let data: string | null = null;
+  let event: string | null = null;
   for (const line of raw.split(/\r\n|\n|\r/)) {
-    if (!line.startsWith("data")) continue;
+    if (!line.startsWith("data") && !line.startsWith("event")) continue;
     const colon = line.indexOf(":");
     const field = colon < 0 ? line : line.slice(0, colon);
-    if (field !== "data") continue;
     let value = colon < 0 ? "" : line.slice(colon + 1);
     if (value.startsWith(" ")) value = value.slice(1);
-    data = data === null ? value : `${data}\n${value}`;
+    if (field === "event") event = value;
+    else if (field === "data") data = data === null ? value : `${data}\n${value}`;
   }
-  return { data, raw };
+  return event === null ? { data, raw } : { data, raw, event };
 }
 
 function firstLineEnd(text: string): number {

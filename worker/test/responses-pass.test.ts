@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { CHOICE_END_TOKENS } from "../src/billing/token-bounds.js";
 import { FLEET_PRICE } from "./fleet/bindings.js";
-import { LIE_TEXT, RESPONSES_LIES } from "./fleet/responses-liar.js";
+import { LIE_TEXT, LONG_TEXT, RESPONSES_LIES } from "./fleet/responses-liar.js";
 import { adminFetch, clientFetch, newNode, registerRoutable } from "./helpers.js";
 
 const fleet = inject("fleet");
@@ -236,4 +236,62 @@ describe("a node that advertises the Responses API and lies", () => {
     expect(res.status).toBe(502);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("upstream_error");
   });
+
+  it("bills a client that did not stream for the Response it got, not for deltas it never saw", async () => {
+    await lyingNode(RESPONSES_LIES.emptyFinal);
+    const key = await newKey();
+    const res = await post(key, { model: RESPONSES_LIES.emptyFinal, input: "hi" });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as ResponseBody;
+    expect(JSON.stringify(body)).not.toContain(LONG_TEXT.trim());
+    expect(body.output).toEqual([]);
+    const [row] = await rowsOf(key, 1);
+    expect(row!.completion_tokens).toBeLessThanOrEqual(CHOICE_END_TOKENS);
+  });
+
+  it("ends the stream at its response.completed: what follows is neither relayed, billed, nor followed by an error", async () => {
+    await lyingNode(RESPONSES_LIES.afterCompleted);
+    const key = await newKey();
+    const res = await post(key, { model: RESPONSES_LIES.afterCompleted, input: "hi", stream: true });
+    const text = await res.text();
+    expect(text).not.toContain(LONG_TEXT.trim());
+    const all = events(text);
+    expect(all.filter((e) => e.event === "response.completed")).toHaveLength(1);
+    expect(all.at(-1)?.event).toBe("response.completed");
+    const [row] = await rowsOf(key, 1);
+    expect(row!.completion_tokens).toBeLessThanOrEqual(LIE_BOUND);
+  });
+
+  it("fails over from a node that advertises the API but answers 404 at /v1/responses: never the client's 404", async () => {
+    const model = RESPONSES_LIES.chatOnly;
+    await lyingNode(model);
+    const key = await newKey();
+    const alone = await post(key, { model, input: "hi" });
+    expect(alone.status).toBe(502);
+    // A node serving the model by chat only is sent the request translated, and answers it.
+    const chat = await newNode();
+    const registered = await registerRoutable(chat, {
+      url: fleet.responsesLiar,
+      models: [{ id: model, price: FLEET_PRICE }],
+    });
+    expect(registered.status).toBe(200);
+    for (const stream of [false, true, false, true]) {
+      const res = await post(key, { model, input: "hi", stream });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-meshgate-node")).toBe(chat.id);
+      await res.arrayBuffer();
+    }
+  });
+
+  it.each([RESPONSES_LIES.afterError, RESPONSES_LIES.afterDone, RESPONSES_LIES.threadEvent])(
+    "bills %s within what a client's SDK reads of its stream",
+    async (model) => {
+      await lyingNode(model);
+      const key = await newKey();
+      const res = await post(key, { model, input: "hi", stream: true });
+      await res.arrayBuffer();
+      const [row] = await rowsOf(key, 1);
+      expect(row!.completion_tokens).toBeLessThanOrEqual(LIE_BOUND);
+    },
+  );
 });

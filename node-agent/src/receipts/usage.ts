@@ -1,16 +1,9 @@
 // Reads the token usage an upstream reported, the way the gateway reads it (so the receipt and the gateway agree).
-import { CHAT_DIALECT, UsageSchema, type StreamDialect, type TokenCount } from "@meshgate/schemas";
+import { CHAT_DIALECT, type StreamDialect, type TokenCount } from "@meshgate/schemas";
 
-/** A `usage` object's counts; embeddings report no completion_tokens, so they are total − prompt. */
+/** A `usage` object's counts (embeddings report no completion_tokens, so they are total − prompt), as the gateway's. */
 export function usageFrom(value: unknown): TokenCount | null {
-  if (typeof value !== "object" || value === null) return null;
-  const parsed = UsageSchema.safeParse((value as { usage?: unknown }).usage);
-  if (!parsed.success) return null;
-  const u = parsed.data;
-  return {
-    prompt_tokens: u.prompt_tokens,
-    completion_tokens: u.completion_tokens ?? Math.max(0, u.total_tokens - u.prompt_tokens),
-  };
+  return CHAT_DIALECT.usage(value);
 }
 
 /** Usage of a JSON text (a whole answer, or one stream event's data); null when it is not JSON or has none. */

@@ -23,6 +23,8 @@ export interface StreamDialect {
   isError(value: unknown): boolean;
   /** A payload that can be an event of this stream at all (a client could read it). */
   isWellFormed(value: unknown): boolean;
+  /** A payload under the event name `name` (the SSE `event:` field, if any) is read by clients as the payload it is. */
+  isReadAs(name: string | undefined, value: unknown): boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -51,6 +53,7 @@ export const CHAT_DIALECT: StreamDialect = {
   usage: chatUsage,
   isError: (value) => isObject(value) && "error" in value && !("choices" in value),
   isWellFormed: isObject,
+  isReadAs: () => true,
 };
 
 /** The events that end a Responses stream with the whole response (and its usage) in `response`. */
@@ -158,6 +161,9 @@ export const RESPONSES_DIALECT: StreamDialect = {
   },
   // Every Responses event names its type; a whole Response is an object "response". A chat chunk is neither.
   isWellFormed: (value) => typeOf(value) !== null || (isObject(value) && value["object"] === "response"),
+  // OpenAI names each event by its type. openai-node hands a `thread.*` event on as an Assistants event, whatever its
+  // data: a name other than the type is no event a client can be counted as reading.
+  isReadAs: (name, value) => name === undefined || name === typeOf(value),
 };
 
 export function dialectNamed(name: DialectName): StreamDialect {

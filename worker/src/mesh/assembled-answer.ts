@@ -7,7 +7,7 @@
 import { CHAT_DIALECT, RESPONSES_DIALECT, utf8, type StreamDialect } from "@meshgate/schemas";
 import { AnswerAssembler, type AnswerKind } from "../metering/answer-assembler.js";
 import { ResponseAssembler } from "../metering/response-assembler.js";
-import type { OutputTally } from "../metering/output-tally.js";
+import { OutputTally } from "../metering/output-tally.js";
 import { StreamMeter } from "../metering/stream-meter.js";
 import type { TokenCounts } from "../metering/usage.js";
 import { collect } from "./answer-collect.js";
@@ -59,9 +59,9 @@ class FirstEventWatch {
 
   constructor(private readonly dialect: StreamDialect) {}
 
-  payload(value: unknown): void {
+  payload(value: unknown, name: string | undefined): void {
     if (this.decided !== null) return;
-    const first = firstTokenOfPayload(value, this.dialect);
+    const first = firstTokenOfPayload(value, this.dialect, name);
     if (first !== "nothing") this.decided = first;
   }
 
@@ -103,8 +103,8 @@ export async function assembleAnswer(stream: ReadableStream<Uint8Array>, opts: A
     choices: opts.choices,
     relay: false,
     dialect,
-    onPayload: (value) => {
-      watch.payload(value);
+    onPayload: (value, name) => {
+      watch.payload(value, name);
       assembler.add(value);
     },
   });
@@ -151,6 +151,16 @@ export async function assembleAnswer(stream: ReadableStream<Uint8Array>, opts: A
   return finish(meter, assembler, startedAt);
 }
 
+/**
+ * What a client that did not stream gets of a Responses answer: the Response its last event carries, never the deltas
+ * before it (a node could stream text there and leave it out of the Response, and be paid for what no one received).
+ */
+function responseTally(response: unknown, choices: number): OutputTally {
+  const tally = new OutputTally(choices);
+  tally.addOutputs(RESPONSES_DIALECT.outputs(response));
+  return tally;
+}
+
 /** The stream has ended: the answer, or why the stream was not one. */
 function finish(meter: StreamMeter, assembler: AnswerAssembler | ResponseAssembler, startedAt: number): Assembled {
   const failed = (outcome: FailedOutcome, reason: string): Failed => ({
@@ -172,7 +182,7 @@ function finish(meter: StreamMeter, assembler: AnswerAssembler | ResponseAssembl
       usage: meter.usage,
       digest: meter.finishDigest(),
       receipt: meter.receipt,
-      relayed: meter.relayed,
+      relayed: assembler instanceof ResponseAssembler ? responseTally(result, meter.relayed.choices) : meter.relayed,
       durationMs: Date.now() - startedAt,
     },
   };

@@ -127,4 +127,10 @@ describe("firstTokenOf a Responses stream", () => {
     expect(of({ choices: [{ index: 0, delta: { content: "a" } }] })).toBe("malformed");
     expect(firstTokenOf("[DONE]", RESPONSES_DIALECT)).toBe("malformed");
   });
+
+  it("fails on a delta named as another event (openai-node reads a thread.* event as no Responses event)", () => {
+    const delta = JSON.stringify({ type: "response.output_text.delta", output_index: 0, delta: "a" });
+    expect(firstTokenOf(delta, RESPONSES_DIALECT, "thread.message.delta")).toBe("malformed");
+    expect(firstTokenOf(delta, RESPONSES_DIALECT, "response.output_text.delta")).toBe("token");
+  });
 });

@@ -91,6 +91,14 @@ function failedStatus(status: number): Exclude<OutcomeKind, "success" | "stalled
   return null;
 }
 
+/**
+ * A Responses request passed through to a node that advertised the API for the model and has no route for it (404,
+ * 405: a server that serves only chat): the node's broken promise, not the client's error, so the next node is tried.
+ */
+function missingRoute(path: string, status: number): boolean {
+  return path === RESPONSES_PATH && (status === 404 || status === 405);
+}
+
 /** A 200 that is not one JSON object, or is an error envelope: not the answer that was asked for. */
 function malformedAnswer(value: unknown): boolean {
   return typeof value !== "object" || value === null || Array.isArray(value) || "error" in value;
@@ -239,6 +247,26 @@ async function assembledAttempt(
   return req.clientGone.aborted ? { kind: "client_gone" } : failed(assembled.outcome, 200, assembled.reason, ttftMs);
 }
 
+function isStream(response: Response): boolean {
+  return response.status === 200 && (response.headers.get("content-type") ?? "").includes("text/event-stream");
+}
+
+/** An answer its head already refuses (its body is not read): absent, a failing status, no stream when asked for one. */
+function refusedHead(
+  node: RouteNode,
+  req: AttemptRequest,
+  response: Response,
+  elapsedMs: number,
+): AttemptResult | null {
+  if (nodeAbsent(node, response)) return { kind: "absent" };
+  const failure = missingRoute(req.path, response.status) ? "error" : failedStatus(response.status);
+  if (failure) return failed(failure, response.status, `node answered ${response.status}`, elapsedMs);
+  // Asked for a stream, a node that answers 200 with anything else is not speaking the protocol.
+  if (req.mode !== "whole" && response.status === 200 && (!isStream(response) || !response.body))
+    return failed("malformed", 200, "the node did not stream when asked to");
+  return null;
+}
+
 /** The caller holds one of the node's slots for the attempt (admission.ts), and for an answer until its body ends. */
 export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<AttemptResult> {
   const url = node.origin + req.path;
@@ -270,25 +298,13 @@ export async function sendToNode(node: RouteNode, req: AttemptRequest): Promise<
       node,
       new Request(url, { method: "POST", headers, body: req.body, signal: abort.signal, redirect: "manual" }),
     );
-    if (nodeAbsent(node, response)) {
+    const refused = refusedHead(node, req, response, req.now() - started);
+    if (refused) {
       await response.body?.cancel().catch(() => {});
-      return { kind: "absent" };
+      return refused;
     }
-    const failure = failedStatus(response.status);
-    if (failure) {
-      await response.body?.cancel().catch(() => {});
-      return failed(failure, response.status, `node answered ${response.status}`, req.now() - started);
-    }
-    const isStream =
-      response.status === 200 && (response.headers.get("content-type") ?? "").includes("text/event-stream");
-    if (req.mode === "whole" || !isStream || !response.body) {
-      // Asked for a stream, a node that answers 200 with anything else is not speaking the protocol.
-      if (req.mode !== "whole" && response.status === 200) {
-        await response.body?.cancel().catch(() => {});
-        return failed("malformed", 200, "the node did not stream when asked to");
-      }
+    if (req.mode === "whole" || !isStream(response) || !response.body)
       return await readWhole(response, req, () => req.now() - started);
-    }
     // The first token is in: from here on only the stream's stall timer can end it (long answers are not cut).
     const firstToken = (): number => {
       clearTimeout(timer);

@@ -23,16 +23,17 @@ export type FirstEvent = "token" | "error" | "malformed" | "nothing";
  * (an empty answer is over, not slow). A finish reason or usage before any output is not: a node could send either at
  * once and the real answer later. A payload that is not a JSON object is no stream a client can read.
  */
-export function firstTokenOf(data: string, dialect: StreamDialect = CHAT_DIALECT): FirstEvent {
-  return dialect.isMarker(data) ? "token" : firstTokenOfPayload(parsePayload(data), dialect);
+export function firstTokenOf(data: string, dialect: StreamDialect = CHAT_DIALECT, name?: string): FirstEvent {
+  return dialect.isMarker(data) ? "token" : firstTokenOfPayload(parsePayload(data), dialect, name);
 }
 
 /**
  * firstTokenOf a payload other than [DONE], already parsed (undefined: not JSON). A Responses stream's last event is
- * its end, as [DONE] is; an event that names no type (a chat chunk sent instead) is no Responses event at all.
+ * its end, as [DONE] is; an event that names no type (a chat chunk sent instead), or is named as another event
+ * (`name`: its `event:` field), is no Responses event a client reads.
  */
-export function firstTokenOfPayload(value: unknown, dialect: StreamDialect = CHAT_DIALECT): FirstEvent {
-  if (!dialect.isWellFormed(value)) return "malformed";
+export function firstTokenOfPayload(value: unknown, dialect: StreamDialect = CHAT_DIALECT, name?: string): FirstEvent {
+  if (!dialect.isWellFormed(value) || !dialect.isReadAs(name, value)) return "malformed";
   if (dialect.isError(value)) return "error";
   if (dialect.isLast(value)) return "token";
   for (const output of dialect.outputs(value)) {
@@ -65,7 +66,7 @@ export async function startStream(
     size += step.value.byteLength;
     for (const event of sse.push(text.decode(step.value))) {
       if (event.data === null) continue;
-      const first = firstTokenOf(event.data, dialect);
+      const first = firstTokenOf(event.data, dialect, event.event);
       if (first === "error") return fail("sse_error", "the stream's first event is an error");
       if (first === "malformed") return fail("malformed", "a payload before the first token is not a JSON object");
       if (first === "token") return { kind: "started", body: { held, reader } };

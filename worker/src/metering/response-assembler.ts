@@ -1,7 +1,7 @@
 // The whole Response for a client that did not stream, from the Responses events of a node that serves the API
 // itself: the `response` its last event (`response.completed` or `response.incomplete`) carries, as OpenAI's SDKs
-// take it. The meter bounds what the node is paid by the deltas it relayed, so text found only in that last object
-// is the node's loss, never the client's.
+// take it. That object is all the client receives, so it is what bounds what the node is paid (assembled-answer.ts),
+// not the deltas before it.
 import { RESPONSES_DIALECT } from "@meshgate/schemas";
 
 type Json = Record<string, unknown>;

@@ -19,7 +19,7 @@ export interface MeterOptions {
   /** Called once if the client leaves before the end: the node should stop (and send a receipt for what it relayed). */
   onClientGone?: () => void;
   /** Each parsed data payload before [DONE] (see StreamMeterOptions). */
-  onPayload?: (value: unknown) => void;
+  onPayload?: (value: unknown, name: string | undefined) => void;
   /** How the node's stream is read: chat chunks (the default) or Responses events (a passed-through request). */
   dialect?: StreamDialect;
 }
@@ -225,8 +225,8 @@ class StreamRelay {
     if (tail) await this.write(tail);
     const responses = this.meter.dialect === RESPONSES_DIALECT;
     // A Responses client waits for the last event (the SDKs' final response): a stream that closes without it was
-    // cut short, and says so as a failure does.
-    if (failure !== null || (responses && !this.meter.completed))
+    // cut short, and says so as a failure does. One that had it is over for the client, whatever the node sent after.
+    if (failure !== null || (responses && !this.meter.ended))
       await this.write(encoder.encode(responses ? MID_STREAM_RESPONSES_ERROR_EVENT : MID_STREAM_ERROR_EVENT));
     if (!this.clientGone) await this.writer.close().catch(() => {});
     this.finish(failure);

@@ -65,9 +65,29 @@ describe("StreamMeter reading Responses events", () => {
     expect(m.relayed.chunkTokens).toBe(2);
   });
 
+  it("counts no output a client's SDK does not read: after an error or [DONE], or under another event name", () => {
+    const error = responsesEvent({ type: "error", message: "x" });
+    for (const stop of [error, "data: [DONE]\n\n"]) {
+      const { m } = meter([...deltas, stop, deltas[1]!, completed]);
+      expect(m.relayed.textBytes).toBe(5);
+      expect(m.usage).toEqual({ prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 });
+    }
+    const misnamed = deltas[1]!.replace("event: response.output_text.delta", "event: thread.message.delta");
+    const { m } = meter([...deltas, misnamed, completed]);
+    expect(m.relayed.textBytes).toBe(5);
+    expect(m.malformed).toBe(true);
+  });
+
   it("is not complete without response.completed, nor when data comes after it", () => {
     expect(meter(deltas).m.completed).toBe(false);
     expect(meter([...deltas, completed, deltas[1]!]).m.completed).toBe(false);
+  });
+
+  it("is complete with a [DONE] after response.completed (where both SDKs stop anyway), not sent on", () => {
+    const { m, sent } = meter([...deltas, completed, "data: [DONE]\n\n"]);
+    expect(m.completed).toBe(true);
+    expect(m.malformed).toBe(false);
+    expect(sent.at(-1)).toBeNull();
   });
 
   it("takes a chat stream sent instead for a malformed one, and an error event for an error", () => {

@@ -23,18 +23,13 @@ export function parsePayload(data: string): unknown {
   }
 }
 
-/** An error envelope (`{"error": …}` without choices): a failure the node reports inside its 200 stream. */
-export function isErrorObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && "error" in value && !("choices" in value);
-}
-
 export interface StreamMeterOptions {
   /** Remove usage the gateway asked the node for but the client did not. */
   hideUsage: boolean;
   /** Choices the request asked for (RequestShape.choices): output for any other is not tallied. */
   choices: number;
   /** Each parsed data payload before [DONE], e.g. to assemble a whole answer from the stream. */
-  onPayload?: (value: unknown) => void;
+  onPayload?: (value: unknown, name: string | undefined) => void;
   /**
    * False when nothing is sent on (a whole answer is assembled from the stream instead): chunk() and end() then return
    * null, and what changed on the way (the receipt taken out) is never encoded back into bytes.
@@ -63,8 +58,13 @@ export class StreamMeter {
    * [DONE]s are not, so a node cannot hold a request open with them.
    */
   progress = 0;
-  /** A data payload was neither [DONE] nor a JSON object: not a stream a client can read. */
+  /**
+   * A data payload was neither [DONE] nor a JSON object (or was named as another event): not a stream a client can
+   * read.
+   */
   malformed = false;
+  /** The clients' SDKs stopped reading (see meter()): output after this is not tallied. */
+  private unread = false;
   /** Bytes of data events and comments that changed on the way (a receipt, hidden usage, anything after [DONE]). */
   private changed = false;
   readonly dialect: StreamDialect;
@@ -79,6 +79,11 @@ export class StreamMeter {
   /** The stream ended normally: `[DONE]` (Responses: its last event) ended it, nothing came after it. */
   get completed(): boolean {
     return this.done && !this.dataAfterDone;
+  }
+
+  /** The stream's end (`[DONE]`, a Responses last event) came, whatever the node sent after it. */
+  get ended(): boolean {
+    return this.done;
   }
 
   /** An event grew past the bound: nothing more of the stream can be read. */
@@ -119,7 +124,7 @@ export class StreamMeter {
   private handle(events: SseEvent[]): string {
     let out = "";
     for (const event of events) {
-      if (event.data !== null) out += this.meter(event.data, event.raw);
+      if (event.data !== null) out += this.meter(event.data, event.raw, event.event);
       else if (event.raw.startsWith(RECEIPT_COMMENT_PREFIX)) {
         // The node's receipt is for the gateway, never the client. It counts only as the stream's last event.
         this.receipt = event.raw.slice(RECEIPT_COMMENT_PREFIX.length).trim();
@@ -130,14 +135,14 @@ export class StreamMeter {
   }
 
   /** One data event: metered; returns what to send the client for it ("" for nothing). */
-  private meter(data: string, raw: string): string {
+  private meter(data: string, raw: string, name: string | undefined): string {
     this.digest.add(data);
     this.receipt = null;
-    // Clients stop reading at [DONE]: nothing after it reaches anyone or is billed, and anything but a repeated
-    // [DONE] makes the stream malformed.
+    // Clients stop reading at [DONE] (Responses: at its last event): nothing after it reaches anyone or is billed, and
+    // anything but a [DONE] makes the stream malformed (a server may end a Responses stream with one, as chat's).
     const { dialect } = this;
     if (this.done) {
-      if (!dialect.isMarker(data)) this.dataAfterDone = true;
+      if (!isDone(data)) this.dataAfterDone = true;
       this.changed = true;
       return "";
     }
@@ -147,12 +152,17 @@ export class StreamMeter {
       return raw;
     }
     const value = parsePayload(data);
-    if (!dialect.isWellFormed(value)) this.malformed = true;
+    const readAs = dialect.isReadAs(name, value);
+    if (!dialect.isWellFormed(value) || !readAs) this.malformed = true;
     if (dialect.isError(value)) this.sseError = true;
+    const counted = readAs && !this.unread;
+    // Both SDKs stop reading at an error (they throw) and at [DONE] in any stream (a Responses one too): what follows
+    // is sent on as the node sent it, but no client read it, so it is not counted as relayed.
+    if (this.sseError || isDone(data)) this.unread = true;
     const before = this.output.chunkTokens;
-    this.output.addOutputs(dialect.outputs(value));
+    if (counted) this.output.addOutputs(dialect.outputs(value));
     if (this.output.chunkTokens !== before) this.progress++;
-    this.opts.onPayload?.(value);
+    this.opts.onPayload?.(value, name);
     // A Responses stream ends with its last event, which carries the usage and is relayed as it came.
     if (dialect.isLast(value)) {
       this.done = true;

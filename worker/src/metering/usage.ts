@@ -1,5 +1,5 @@
 // Finds OpenAI usage counts in response bodies and stream chunks.
-import { UsageSchema, type TokenCount } from "@meshgate/schemas";
+import { CHAT_DIALECT, type TokenCount } from "@meshgate/schemas";
 
 export interface TokenCounts {
   prompt_tokens: number;
@@ -7,16 +7,9 @@ export interface TokenCounts {
   total_tokens: number;
 }
 
+/** The usage a chat or completions answer or chunk carries, read as the agent reads it (schemas' CHAT_DIALECT). */
 export function usageFrom(value: unknown): TokenCounts | null {
-  if (typeof value !== "object" || value === null) return null;
-  const usage = (value as { usage?: unknown }).usage;
-  // Most stream chunks carry none, or `"usage": null`: not worth a schema check.
-  if (typeof usage !== "object" || usage === null) return null;
-  const parsed = UsageSchema.safeParse(usage);
-  if (!parsed.success) return null;
-  const u = parsed.data;
-  const completion = u.completion_tokens ?? Math.max(0, u.total_tokens - u.prompt_tokens);
-  return { prompt_tokens: u.prompt_tokens, completion_tokens: completion, total_tokens: u.prompt_tokens + completion };
+  return usageCounts(CHAT_DIALECT.usage(value));
 }
 
 /** A dialect's counts (schemas' stream-dialect.ts) with their total. */

@@ -103,7 +103,7 @@ const INFERENCE: readonly Operation[] = [
     tag: "Inference",
     summary: "Create a response (OpenAI's Responses API, stateless), streamed or not",
     description:
-      "Translated to a Chat Completions request for the node and its answer back (`worker/src/responses/`), then admitted, routed, metered and billed as chat. A stream is OpenAI's Responses event sequence (`response.created` … `response.completed` with `usage`). Stateful fields (`previous_response_id`, `conversation`, `prompt`, `background: true`) and built-in tools are a 400 naming the field. Routing controls (`provider`, `models`) work as for chat.",
+      "Passed through as sent to a node that serves the Responses API itself for the model (it advertises `responses_api`); translated to a Chat Completions request for any other node and its answer back (`worker/src/responses/`). Admitted, routed, metered and billed as chat. A stream is OpenAI's Responses event sequence (`response.created` … `response.completed` with `usage`). Stateful fields (`previous_response_id`, `conversation`, `prompt`, `background: true`) and built-in tools are a 400 naming the field. Routing controls (`provider`, `models`) work as for chat.",
     auth: "apiKey",
     body: { named: Requests.ResponsesRequest, required: true },
     answers: {

@@ -52,6 +52,12 @@ export const RESPONSES_LIAR_MODELS = [
   "resp-chat-stream",
   "resp-garbage",
   "resp-broken",
+  "resp-empty-final",
+  "resp-after-completed",
+  "resp-chat-only",
+  "resp-after-error",
+  "resp-after-done",
+  "resp-thread-event",
 ] as const;
 
 export interface FleetUrls {

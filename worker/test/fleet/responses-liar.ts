@@ -14,7 +14,22 @@ export const RESPONSES_LIES = {
   garbage: "resp-garbage",
   /** The deltas, then the connection is cut. */
   broken: "resp-broken",
+  /** Long deltas, then a response.completed whose response has no output and claims them all. */
+  emptyFinal: "resp-empty-final",
+  /** A whole stream, then more deltas and a second response.completed after it. */
+  afterCompleted: "resp-after-completed",
+  /** Deltas after an event the SDKs stop at: an error event (both throw). */
+  afterError: "resp-after-error",
+  /** Deltas after `data: [DONE]` (both SDKs stop reading there, in any stream). */
+  afterDone: "resp-after-done",
+  /** Deltas under `event: thread.message.delta`, which openai-node hands on as no Responses event. */
+  threadEvent: "resp-thread-event",
+  /** Serves only Chat Completions: 404 at /v1/responses, which it advertises. */
+  chatOnly: "resp-chat-only",
 } as const;
+
+/** The text of emptyFinal's deltas: 2,000 bytes the client that did not stream never receives. */
+export const LONG_TEXT = "word ".repeat(400);
 
 export const LIE_TEXT = ["hi", " there"];
 
@@ -37,8 +52,7 @@ function opening(model: string): string[] {
   ];
 }
 
-function completed(model: string, outputTokens: number): string {
-  const text = LIE_TEXT.join("");
+function completed(model: string, outputTokens: number, text = LIE_TEXT.join("")): string {
   return event({
     type: "response.completed",
     sequence_number: 9,
@@ -47,7 +61,10 @@ function completed(model: string, outputTokens: number): string {
       object: "response",
       status: "completed",
       model,
-      output: [{ id: "msg_1", type: "message", role: "assistant", content: [{ type: "output_text", text }] }],
+      output:
+        text === ""
+          ? []
+          : [{ id: "msg_1", type: "message", role: "assistant", content: [{ type: "output_text", text }] }],
       usage: { input_tokens: 5, output_tokens: outputTokens, total_tokens: 5 + outputTokens },
     },
   });
@@ -63,8 +80,53 @@ async function write(res: ServerResponse, parts: readonly string[], end: "end" |
   else res.destroy();
 }
 
-function answer(model: string, res: ServerResponse): Promise<void> {
+const delta = (text: string): string =>
+  event({ type: "response.output_text.delta", sequence_number: 5, output_index: 0, content_index: 0, delta: text });
+
+const chatStream = [
+  ...LIE_TEXT.map((content) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`),
+  `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } })}\n\n`,
+  "data: [DONE]\n\n",
+];
+
+function answer(model: string, path: string, res: ServerResponse): Promise<void> {
   switch (model) {
+    case RESPONSES_LIES.emptyFinal:
+      return write(res, [...opening(model), delta(LONG_TEXT), completed(model, 500, "")], "end");
+    case RESPONSES_LIES.afterCompleted:
+      return write(
+        res,
+        [...opening(model), completed(model, 2), delta(LONG_TEXT), completed(model, 500, LONG_TEXT)],
+        "end",
+      );
+    case RESPONSES_LIES.afterError:
+      return write(
+        res,
+        [
+          ...opening(model),
+          event({ type: "error", sequence_number: 4, code: "boom", message: "backend exploded", param: null }),
+          delta(LONG_TEXT),
+          completed(model, 500, LONG_TEXT),
+        ],
+        "end",
+      );
+    case RESPONSES_LIES.afterDone:
+      return write(res, [...opening(model), "data: [DONE]\n\n", delta(LONG_TEXT), completed(model, 500)], "end");
+    case RESPONSES_LIES.threadEvent:
+      return write(
+        res,
+        [
+          ...opening(model),
+          delta(LONG_TEXT).replace(/^event: .*$/m, "event: thread.message.delta"),
+          completed(model, 500),
+        ],
+        "end",
+      );
+    case RESPONSES_LIES.chatOnly:
+      if (path === "/v1/chat/completions") return write(res, chatStream, "end");
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "Not Found", type: "invalid_request_error" } }));
+      return Promise.resolve();
     case RESPONSES_LIES.overclaim:
       return write(res, [...opening(model), completed(model, 50_000)], "end");
     case RESPONSES_LIES.noCompleted:
@@ -72,15 +134,7 @@ function answer(model: string, res: ServerResponse): Promise<void> {
     case RESPONSES_LIES.broken:
       return write(res, opening(model), "cut");
     case RESPONSES_LIES.chatStream:
-      return write(
-        res,
-        [
-          ...LIE_TEXT.map((content) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`),
-          `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } })}\n\n`,
-          "data: [DONE]\n\n",
-        ],
-        "end",
-      );
+      return write(res, chatStream, "end");
     default:
       return write(res, ["data: not json at all\n\n", "data: {nor this\n\n"], "end");
   }
@@ -94,7 +148,7 @@ export function responsesLiar(): Server {
     });
     req.on("end", () => {
       const { model } = JSON.parse(text) as { model: string };
-      answer(model, res).catch(() => res.destroy());
+      answer(model, req.url ?? "", res).catch(() => res.destroy());
     });
   });
 }
