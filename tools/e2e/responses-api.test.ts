@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { CHAT_MODEL, startCluster, type Cluster } from "./support/cluster.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
+import { fetchUsage, usageOnceRecorded } from "./support/usage.js";
 
 const weatherTool = {
   type: "function" as const,
@@ -16,12 +17,6 @@ const weatherTool = {
   parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
   strict: false,
 };
-
-interface UsageTotals {
-  requests: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-}
 
 describe("the Responses API through the gateway", E2E, () => {
   let cluster: Cluster;
@@ -33,22 +28,10 @@ describe("the Responses API through the gateway", E2E, () => {
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
 
-  async function totals(): Promise<UsageTotals> {
-    const res = await fetch(`${cluster.gateway.url}/v1/usage`, {
-      headers: { authorization: `Bearer ${cluster.apiKey}` },
-    });
-    return ((await res.json()) as { totals: UsageTotals }).totals;
-  }
-
+  const totals = async () => (await fetchUsage(cluster.gateway.url, cluster.apiKey)).totals;
   /** Usage is recorded after the answer: wait until `count` more requests are in. */
-  async function totalsAfter(before: UsageTotals, count: number): Promise<UsageTotals> {
-    for (let i = 0; i < 100; i++) {
-      const now = await totals();
-      if (now.requests >= before.requests + count) return now;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`usage never counted ${count} more requests`);
-  }
+  const totalsAfter = async (before: { requests: number }, count: number) =>
+    (await usageOnceRecorded(cluster.gateway.url, cluster.apiKey, before.requests + count)).totals;
 
   it("openai SDK: responses.create answers, and the usage it reports is what the key is billed for", async () => {
     const before = await totals();

@@ -3,11 +3,12 @@
 // sessions. The backend's stats show each request reached its /v1/responses (none was translated to chat), and the
 // usage billed is what the client was told.
 import { connect } from "node:net";
+import type { UsageReport } from "@meshgate/schemas";
 import type OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHAT_MODEL, startCluster, TRANSPORTS, type Cluster } from "./support/cluster.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
-import { usageOnceRecorded } from "./support/usage.js";
+import { fetchUsage, usageOnceRecorded } from "./support/usage.js";
 
 /**
  * Sends a streamed Responses request over a raw socket, paced by the simulated backend (`sim_token_interval_ms`, a
@@ -49,12 +50,6 @@ const weatherTool = {
   strict: false,
 };
 
-interface UsageTotals {
-  requests: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-}
-
 describe.each(TRANSPORTS)("the Responses API passed through to nodes that serve it (%s)", E2E, (transport) => {
   let cluster: Cluster;
   let client: OpenAI;
@@ -70,21 +65,10 @@ describe.each(TRANSPORTS)("the Responses API passed through to nodes that serve 
   }, SETUP_TIMEOUT_MS);
   afterAll(() => cluster?.stop(), SETUP_TIMEOUT_MS);
 
-  async function totals(): Promise<UsageTotals> {
-    const res = await fetch(`${cluster.gateway.url}/v1/usage`, {
-      headers: { authorization: `Bearer ${cluster.apiKey}` },
-    });
-    return ((await res.json()) as { totals: UsageTotals }).totals;
-  }
-
-  async function totalsAfter(before: UsageTotals, count: number): Promise<UsageTotals> {
-    for (let i = 0; i < 100; i++) {
-      const now = await totals();
-      if (now.requests >= before.requests + count) return now;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`usage never counted ${count} more requests`);
-  }
+  const totals = async () => (await fetchUsage(cluster.gateway.url, cluster.apiKey)).totals;
+  /** Usage is recorded after the answer: wait until `count` more requests are in. */
+  const totalsAfter = async (before: { requests: number }, count: number) =>
+    (await usageOnceRecorded(cluster.gateway.url, cluster.apiKey, before.requests + count)).totals;
 
   /** Requests the backend received at each endpoint since `before`. */
   function reached(before: Record<string, number>): Record<string, number> {
@@ -99,7 +83,7 @@ describe.each(TRANSPORTS)("the Responses API passed through to nodes that serve 
   type Usage = { input_tokens: number; output_tokens: number } | undefined;
 
   /** The key was billed exactly what the responses reported, summed. */
-  async function billedAsReported(before: UsageTotals, usages: readonly Usage[]): Promise<void> {
+  async function billedAsReported(before: UsageReport["totals"], usages: readonly Usage[]): Promise<void> {
     const after = await totalsAfter(before, usages.length);
     const sum = (pick: (u: NonNullable<Usage>) => number) => usages.reduce((s, u) => s + (u ? pick(u) : NaN), 0);
     expect(after.requests - before.requests).toBe(usages.length);
