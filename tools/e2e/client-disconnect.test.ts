@@ -2,9 +2,9 @@
 // the request must still be metered: the gateway reads the rest of the node's answer without the client, so the
 // answer's usage and receipt arrive and it is billed like any other (leaving early does not make it free).
 // With --capacity 2, two disconnects that kept their slots would leave the node "at capacity" (503 no_capacity).
-import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHAT_MODEL, startCluster, TRANSPORTS, type Cluster } from "./support/cluster.js";
+import { postThenHangUp } from "./support/hang-up.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
 import { usageOnceRecorded } from "./support/usage.js";
 
@@ -13,27 +13,12 @@ const DISCONNECTS = 4;
 
 /** Sends a streamed chat request over a raw socket and closes it as soon as the first bytes of the answer arrive. */
 function requestThenHangUp(gatewayUrl: string, apiKey: string): Promise<string> {
-  const { hostname, port } = new URL(gatewayUrl);
-  const body = JSON.stringify({
+  const body = {
     model: CHAT_MODEL,
     stream: true,
     messages: [{ role: "user", content: "one two three four five six" }],
-  });
-  const head = [
-    "POST /v1/chat/completions HTTP/1.1",
-    `Host: ${hostname}:${port}`,
-    `Authorization: Bearer ${apiKey}`,
-    "Content-Type: application/json",
-    `Content-Length: ${Buffer.byteLength(body)}`,
-  ];
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(`${head.join("\r\n")}\r\n\r\n${body}`));
-    socket.once("data", (first) => {
-      socket.destroy();
-      resolve(first.toString("latin1").split("\r\n")[0] ?? "");
-    });
-    socket.once("error", reject);
-  });
+  };
+  return postThenHangUp(gatewayUrl, apiKey, "/v1/chat/completions", body).then((answer) => answer.status);
 }
 
 describe.each(TRANSPORTS)("clients that hang up mid-stream (%s)", E2E, (transport) => {

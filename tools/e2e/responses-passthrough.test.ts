@@ -2,11 +2,11 @@
 // serves /v1/responses natively, driven by the official `openai` SDK as users drive it, dialled directly and through
 // sessions. The backend's stats show each request reached its /v1/responses (none was translated to chat), and the
 // usage billed is what the client was told.
-import { connect } from "node:net";
 import type { UsageReport } from "@meshgate/schemas";
 import type OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHAT_MODEL, startCluster, TRANSPORTS, type Cluster } from "./support/cluster.js";
+import { type HungUp, postThenHangUp } from "./support/hang-up.js";
 import { E2E, SETUP_TIMEOUT_MS } from "./support/timeouts.js";
 import { fetchUsage, usageOnceRecorded } from "./support/usage.js";
 
@@ -14,32 +14,15 @@ import { fetchUsage, usageOnceRecorded } from "./support/usage.js";
  * Sends a streamed Responses request over a raw socket, paced by the simulated backend (`sim_token_interval_ms`, a
  * field the gateway passes on), and hangs up as soon as the answer's first bytes arrive.
  */
-function requestThenHangUp(gatewayUrl: string, apiKey: string): Promise<{ status: string; requestId: string }> {
-  const { hostname, port } = new URL(gatewayUrl);
-  const body = JSON.stringify({
+function requestThenHangUp(gatewayUrl: string, apiKey: string): Promise<HungUp> {
+  const body = {
     model: CHAT_MODEL,
     stream: true,
     input: "one two three four five six",
     max_output_tokens: 64,
     sim_token_interval_ms: 100,
-  });
-  const head = [
-    "POST /v1/responses HTTP/1.1",
-    `Host: ${hostname}:${port}`,
-    `Authorization: Bearer ${apiKey}`,
-    "Content-Type: application/json",
-    `Content-Length: ${Buffer.byteLength(body)}`,
-  ];
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(`${head.join("\r\n")}\r\n\r\n${body}`));
-    socket.once("data", (first) => {
-      socket.destroy();
-      const head = first.toString("latin1");
-      const requestId = /^x-request-id: *(\S+)/im.exec(head)?.[1] ?? "";
-      resolve({ status: head.split("\r\n")[0] ?? "", requestId });
-    });
-    socket.once("error", reject);
-  });
+  };
+  return postThenHangUp(gatewayUrl, apiKey, "/v1/responses", body);
 }
 
 const weatherTool = {

@@ -1,12 +1,13 @@
 // The registry's figures for the status page and the model list: the last hour's traffic and each model's measured
 // time to first token, from the outcomes every cell already forwards here, and the model catalog from the live
 // listing. Traffic minutes are kept in SQLite (written at most every FLUSH_MS), so a restart keeps the chart.
-import { ceilingFor, priceWithin, type PriceCeilings } from "@meshgate/schemas";
+import type { PriceCeilings } from "@meshgate/schemas";
 import { LatencySamples } from "../../catalog/latency-samples.js";
 import { meshStatus, type MeshStatus } from "../../catalog/mesh-status.js";
 import { catalogModels, type CatalogNode } from "../../catalog/model-catalog.js";
 import { TrafficWindow, WINDOW_MINUTES, MINUTE_MS, type TrafficMinute } from "../../catalog/traffic-window.js";
 import type { Outcome } from "../../routing/outcome.js";
+import { offeredModels } from "./route-nodes.js";
 import type { RegistryNode } from "./types.js";
 
 /** How often counted minutes are written. */
@@ -21,7 +22,7 @@ const CHANGED_REUSE_MS = 1_000;
 
 /** A model priced above a since-lowered ceiling is not routed to, so not listed (as route-nodes.ts decides). */
 export function catalogNode(n: RegistryNode, ceilings: PriceCeilings): CatalogNode {
-  const offers = n.models.filter((m) => !m.price || priceWithin(m.price, ceilingFor(ceilings, m.id)));
+  const offers = offeredModels(n, ceilings);
   return {
     registered: n.registered,
     offers: offers.map((m) => ({

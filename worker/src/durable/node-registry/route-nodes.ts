@@ -11,12 +11,17 @@ export function allowedNodes(nodes: readonly RegistryNode[], policy: NodeUrlPoli
   return nodes.filter((n) => n.transport === "session" || checkNodeUrl(n.url, policy) === null);
 }
 
+/** The node's models routing may use: each at a price within today's ceilings (or free). */
+export function offeredModels(n: RegistryNode, ceilings: PriceCeilings): RegistryNode["models"] {
+  return n.models.filter((m) => !m.price || priceWithin(m.price, ceilingFor(ceilings, m.id)));
+}
+
 /**
  * A model whose price a since-lowered ceiling forbids is not routed to. No requests from elsewhere: the admission cell
  * routing by it grants every slot itself, and what a node reports in flight is its own word.
  */
 export function toRouteNode(n: RegistryNode, ceilings: PriceCeilings): RouteNode {
-  const offered = n.models.filter((m) => !m.price || priceWithin(m.price, ceilingFor(ceilings, m.id)));
+  const offered = offeredModels(n, ceilings);
   return {
     id: n.id,
     origin: n.transport === "session" ? SESSION_ORIGIN : new URL(n.url).origin,
