@@ -44,7 +44,14 @@ describe("API key tokens", () => {
 
   it("tell legacy keys and junk apart from new tokens", () => {
     expect(parseToken(`mg-${"A".repeat(43)}`)).toEqual({ kind: "legacy" });
-    for (const junk of ["", "mg-abc", `mg-${"A".repeat(44)}`, `mg2-${"A".repeat(75)}`, `mg2-${"A".repeat(75)}=`, "sk-x"])
+    for (const junk of [
+      "",
+      "mg-abc",
+      `mg-${"A".repeat(44)}`,
+      `mg2-${"A".repeat(75)}`,
+      `mg2-${"A".repeat(75)}=`,
+      "sk-x",
+    ])
       expect(parseToken(junk).kind, junk).toBe("malformed");
   });
 
