@@ -50,6 +50,8 @@ export class KeyCache {
   private reading: Promise<void> | null = null;
   /** Grows with every drop: a lookup started before one is used once but not cached (it may predate the change). */
   private generation = 0;
+  /** Lookups started before this are not trusted (the feed could not say what changed before it). */
+  private validFrom = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly source: KeySource,
@@ -67,14 +69,13 @@ export class KeyCache {
     background: (work: Promise<void>) => void = () => {},
   ): Promise<CachedIdentity | null> {
     const entry = this.entries.get(token);
-    const live = entry !== undefined && now - entry.fetchedAt < ENTRY_TTL_MS;
+    const live = entry !== undefined && now - entry.fetchedAt < ENTRY_TTL_MS && entry.fetchedAt >= this.validFrom;
     const read = this.readFeedIfDue(now);
     // Awaited only when an entry would otherwise be used stale; else the read runs beside the request.
     if (live && this.staleness(entry, now) > MAX_STALENESS_MS) await (read ?? this.reading ?? Promise.resolve());
     else if (read !== null) background(read);
     const current = this.entries.get(token);
-    if (current && now - current.fetchedAt < ENTRY_TTL_MS && this.staleness(current, now) <= MAX_STALENESS_MS)
-      return current.identity;
+    if (current && this.usable(current, now)) return current.identity;
     return await this.lookUp(token, claimedId, current?.hash, now);
   }
 
@@ -95,6 +96,14 @@ export class KeyCache {
     return this.entries.size;
   }
 
+  private usable(entry: Entry, now: number): boolean {
+    return (
+      now - entry.fetchedAt < ENTRY_TTL_MS &&
+      entry.fetchedAt >= this.validFrom &&
+      this.staleness(entry, now) <= MAX_STALENESS_MS
+    );
+  }
+
   private staleness(entry: Entry, now: number): number {
     return now - Math.max(entry.fetchedAt, this.feedAt);
   }
@@ -104,7 +113,7 @@ export class KeyCache {
     const hash = known ?? (await hashApiKey(token));
     const identity = await this.source.lookup(hash, claimedId);
     // Negative entries only for tagged tokens: a random legacy-format token must not push real keys out.
-    if (generation === this.generation && (identity || claimedId !== null)) {
+    if (generation === this.generation && now >= this.validFrom && (identity || claimedId !== null)) {
       this.entries.delete(token);
       // Oldest out first: a flood of tokens evicts one entry per insert, never the whole cache.
       if (this.entries.size >= this.maxCached) this.entries.delete(this.entries.keys().next().value as string);
@@ -131,9 +140,10 @@ export class KeyCache {
     if (read.readAt <= this.feedAt) return;
     const since = this.since;
     if (since === null || since > read.head || since < read.first - 1) {
-      // First read, behind the tail, or a replica that lost its history: what changed is unknown, so everything is.
-      this.entries.clear();
-      this.generation++;
+      // First read, behind the tail, or a replica that lost its history: what changed before this read is unknown, so
+      // only lookups made since it began are trusted.
+      this.validFrom = read.readAt;
+      for (const [token, entry] of this.entries) if (entry.fetchedAt < read.readAt) this.entries.delete(token);
       if (since !== null) this.notify(null);
     } else {
       for (const change of read.changes) if (change.seq > since) this.drop(change.id);
