@@ -5,13 +5,14 @@ import { toBase64Url } from "@meshgate/schemas";
 import { describe, expect, it } from "vitest";
 import { forgetLegacyMoveSeen, lookupKey } from "../src/durable/api-keys/key-index.js";
 import { forgetLegacyMoveDone, moveLegacyKeys } from "../src/durable/api-keys/legacy-move.js";
+import { CHANGES_TAIL_COUNT, CHANGES_TAIL_MS } from "../src/durable/key-changes/key-changes.js";
 import { keyChanges, keyIndexOf, keyIndexRoot } from "../src/durable/names.js";
 import { authenticate } from "../src/http/auth.js";
 import { HttpError } from "../src/http/http-error.js";
 import worker from "../src/index.js";
 import { generateLegacyApiKey, hashApiKey } from "../src/keys/api-key.js";
 import { KeyCache, type KeySource } from "../src/keys/key-cache.js";
-import { legacyPointerShardOf } from "../src/keys/key-shard.js";
+import { keyShardOf, legacyPointerShardOf } from "../src/keys/key-shard.js";
 import { parseToken } from "../src/keys/key-token.js";
 import { adminFetch, BASE, clientFetch, createApiKey, errorBody } from "./helpers.js";
 
@@ -74,7 +75,7 @@ describe("random bearer tokens", () => {
     const { id, key } = await createApiKey("control");
     expect(await refusal(key, counted.env)).toBeNull();
     expect(counted.names.length).toBeGreaterThan(0);
-    expect(counted.names).toContain(`keys:${(await import("../src/keys/key-shard.js")).keyShardOf(id)}`);
+    expect(counted.names).toContain(`keys:${keyShardOf(id)}`);
   }, 120_000);
 
   it("are refused in OpenAI's shape through the Worker", async () => {
@@ -119,6 +120,27 @@ describe("changes reach other isolates through the feed", () => {
     await other.identify(key, t0 + 1_000);
     expect(await other.identify(key, t0 + 1_001)).toMatchObject({ id, limits: { budget: null, rpm: 7, tpm: null } });
     expect(heard).toContain(id);
+  });
+});
+
+describe("a replica of the key-changes feed", () => {
+  it("numbers changes for good and keeps a bounded tail, so a reader can tell it fell behind", async () => {
+    const replica = env.KEY_CHANGES.get(env.KEY_CHANGES.idFromName("tail-test"));
+    const now = Date.now();
+    const ids = Array.from({ length: CHANGES_TAIL_COUNT + 5 }, (_, i) => `key_${i}`);
+    expect(await replica.publish(ids, now)).toBe(CHANGES_TAIL_COUNT + 5);
+    const read = await replica.read(now);
+    expect(read).toMatchObject({ head: CHANGES_TAIL_COUNT + 5, first: 6 });
+    expect(read.changes).toHaveLength(CHANGES_TAIL_COUNT);
+    // Past the tail's age nothing old is served, and numbering goes on from the head.
+    const later = now + CHANGES_TAIL_MS + 1;
+    expect(await replica.read(later)).toEqual({
+      head: CHANGES_TAIL_COUNT + 5,
+      first: CHANGES_TAIL_COUNT + 6,
+      changes: [],
+    });
+    expect(await replica.publish(["key_again"], later)).toBe(CHANGES_TAIL_COUNT + 6);
+    expect((await replica.read(later)).changes).toEqual([{ seq: CHANGES_TAIL_COUNT + 6, id: "key_again" }]);
   });
 });
 
