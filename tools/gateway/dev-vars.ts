@@ -1,18 +1,20 @@
 // The Worker's local secrets, in `.dev.vars` (the file wrangler reads too, git-ignored): read it, or create it with
 // fresh random values on first start.
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 import { newSeed } from "@meshgate/schemas";
 
 /** The secrets the Worker refuses to run without. */
-export const REQUIRED_VARS = ["ADMIN_TOKEN", "GATEWAY_SIGNING_KEY"] as const;
+export const REQUIRED_VARS = ["ADMIN_TOKEN", "GATEWAY_SIGNING_KEY", "API_KEY_SECRET"] as const;
 
 export type DevVars = Record<string, string> & Record<(typeof REQUIRED_VARS)[number], string>;
 
+/** Reads `path`, first appending any secret added since it was made (see ADDED_LATER). */
 export function readDevVars(path: string): DevVars {
   if (!existsSync(path))
     throw new Error(`${path} not found: run \`npm start\` once to generate it, or copy .dev.vars.example`);
+  appendMissing(path);
   const vars: Record<string, string> = {};
   for (const [name, value] of Object.entries(parseEnv(readFileSync(path, "utf8")))) {
     if (value !== undefined) vars[name] = value;
@@ -23,7 +25,28 @@ export function readDevVars(path: string): DevVars {
 }
 
 export function generateDevVars(): DevVars {
-  return { ADMIN_TOKEN: randomBytes(32).toString("base64url"), GATEWAY_SIGNING_KEY: newSeed() };
+  return {
+    ADMIN_TOKEN: randomBytes(32).toString("base64url"),
+    GATEWAY_SIGNING_KEY: newSeed(),
+    API_KEY_SECRET: randomBytes(32).toString("base64url"),
+  };
+}
+
+/**
+ * Secrets added after `.dev.vars` files were first generated: appended to a file that lacks them (a fresh value each),
+ * so an existing checkout keeps working after a pull.
+ */
+const ADDED_LATER = { API_KEY_SECRET: () => randomBytes(32).toString("base64url") } as const;
+
+function appendMissing(path: string): void {
+  const text = readFileSync(path, "utf8");
+  const present = parseEnv(text);
+  const lines = Object.entries(ADDED_LATER)
+    .filter(([name]) => !present[name])
+    .map(([name, make]) => `${name}=${make()}\n`);
+  if (lines.length === 0) return;
+  const separator = text === "" || text.endsWith("\n") ? "" : "\n";
+  appendFileSync(path, `${separator}# Added by the gateway tools: a secret this file predates.\n${lines.join("")}`);
 }
 
 /** Reads `path`, first writing freshly generated secrets to it if it does not exist. */

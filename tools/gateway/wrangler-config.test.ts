@@ -49,6 +49,7 @@ describe("reading wrangler.toml for the local gateway", () => {
       CELLS: { className: "AdmissionCell", useSQLite: true },
       DIRECTORY: { className: "CellDirectory", useSQLite: true },
       KEYS: { className: "ApiKeys", useSQLite: true },
+      KEY_CHANGES: { className: "KeyChanges", useSQLite: true },
       ACCOUNTS: { className: "KeyAccount", useSQLite: true },
       EARNINGS: { className: "EarningsShard", useSQLite: true },
       SETTLEMENTS: { className: "Settlements", useSQLite: true },

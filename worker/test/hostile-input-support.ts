@@ -3,7 +3,8 @@
 // state.
 import { createExecutionContext, env, runInDurableObject, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { openAIErrorProblem, parseOpenAIError, signNodeRequest } from "@meshgate/schemas/testing";
-import { apiKeys, keyAccount, nodeRegistry } from "../src/durable/names.js";
+import { listAllKeys } from "../src/durable/api-keys/key-index.js";
+import { keyAccount, nodeRegistry } from "../src/durable/names.js";
 import worker from "../src/index.js";
 import { BASE, type TestNode } from "./helpers.js";
 
@@ -100,7 +101,8 @@ export async function durableState(keyId: string): Promise<unknown> {
     banned: n.banned,
     ban_reason: n.ban_reason,
   }));
-  const keys = await runInDurableObject(apiKeys(env), (store) => store.list());
+  // Every shard: a hostile request must not have made or changed a key anywhere.
+  const keys = await listAllKeys(env, 0);
   const account = keyAccount(env, keyId);
   const usage = await runInDurableObject(account, (store) =>
     store.usage({ from: 0, to: Number.MAX_SAFE_INTEGER, group_by: null, limit: 10_000 }),

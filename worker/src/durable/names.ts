@@ -1,4 +1,5 @@
 // The one place that names and shards the Durable Objects.
+import { keyShardOf } from "../keys/key-shard.js";
 
 /** All nodes live in one registry: heartbeats and snapshots are small, and one owner keeps sequence checks atomic. */
 export function nodeRegistry(env: Env) {
@@ -32,8 +33,36 @@ export function cellDirectory(env: Env) {
   return env.DIRECTORY.get(env.DIRECTORY.idFromName("directory"));
 }
 
-export function apiKeys(env: Env) {
+/**
+ * The key index: KEY_INDEX_SHARDS objects of the ApiKeys class, a key in the shard of its id (keys/key-shard.ts), so a
+ * lookup, a creation or a change asks one shard and no object hears every key's traffic.
+ */
+export function keyIndexShard(env: Env, shard: number) {
+  return env.KEYS.get(env.KEYS.idFromName(`keys:${shard}`));
+}
+
+/** The shard holding key `id`. */
+export function keyIndexOf(env: Env, id: string) {
+  return keyIndexShard(env, keyShardOf(id));
+}
+
+/**
+ * The index's root: the one object every key lived in before the index (its keys move to the shards,
+ * durable/api-keys/legacy-move.ts), and the list of shards that hold keys. Admin calls only, and each isolate's first
+ * miss of a legacy-format token.
+ */
+export function keyIndexRoot(env: Env) {
   return env.KEYS.get(env.KEYS.idFromName("keys"));
+}
+
+/**
+ * Replicas of the key-changes feed: every change is written to each, and an isolate reads one (chosen at random when
+ * it starts), so each replica hears about a quarter of the colos' reads. Writers and readers must agree: a constant.
+ */
+export const KEY_CHANGE_REPLICAS = 4;
+
+export function keyChanges(env: Env, replica: number) {
+  return env.KEY_CHANGES.get(env.KEY_CHANGES.idFromName(`key-changes:${replica}`));
 }
 
 /**

@@ -1,9 +1,11 @@
 // Who is calling: API keys for the client API, the admin token for /admin.
 import { constantTimeEqual, sha256, utf8 } from "@meshgate/schemas";
 import type { KeyLimits } from "../billing/records.js";
-import { apiKeys } from "../durable/names.js";
-import { bearerToken, hashApiKey } from "../keys/api-key.js";
+import { bearerToken } from "../keys/api-key.js";
+import { KeyCache } from "../keys/key-cache.js";
+import { importKeySecret, parseToken, verifyTag } from "../keys/key-token.js";
 import { HttpError } from "./http-error.js";
+import { envKeySource } from "./key-source.js";
 
 export interface ApiKeyIdentity {
   id: string;
@@ -12,43 +14,73 @@ export interface ApiKeyIdentity {
   limits: KeyLimits;
 }
 
-/**
- * Lookups are cached per isolate this long, which bounds how long a revoked key keeps working elsewhere, and how long
- * other isolates take to learn that a key's limits changed.
- */
-export const KEY_CACHE_TTL_MS = 2_000;
-const MAX_CACHED = 10_000;
-/**
- * Keyed by the presented token, so a cache hit costs no hashing. The tokens live only in this isolate's memory,
- * where every request's Authorization header passes anyway; storage only ever sees hashes.
- */
-const cache = new Map<string, { identity: ApiKeyIdentity | null; expires: number; hash: string }>();
+let currentEnv: Env | null = null;
+/** This isolate's key cache (isolate state: one instance, so a load model can make a thousand). */
+export const keyCache = new KeyCache(
+  envKeySource(() => {
+    if (!currentEnv) throw new Error("the key cache was used before any request");
+    return currentEnv;
+  }),
+);
+
+/** API_KEY_SECRET's HMAC key, imported once per value (null: missing or too short). */
+const secrets = new Map<string, Promise<CryptoKey | null>>();
+
+export function keySecret(env: { API_KEY_SECRET?: string }): Promise<CryptoKey | null> {
+  const text = env.API_KEY_SECRET ?? "";
+  let key = secrets.get(text);
+  if (!key) {
+    key = importKeySecret(text);
+    secrets.set(text, key);
+  }
+  return key;
+}
+
+export function missingSecret(): HttpError {
+  return new HttpError(500, "The gateway has no valid API_KEY_SECRET (base64url, at least 32 bytes) configured.", {
+    code: "api_key_secret_missing",
+  });
+}
 
 function unauthorized(message: string): HttpError {
   return new HttpError(401, message, { code: "invalid_api_key" });
 }
 
-export async function authenticate(request: Request, env: Env, now: number): Promise<ApiKeyIdentity> {
+/**
+ * A token is checked in this isolate before anything else: malformed ones, and new-format ones whose tag fails, are
+ * refused with no lookup and no cache entry. Legacy tokens (no tag) are looked up, never cached negatively.
+ */
+export async function authenticate(
+  request: Request,
+  env: Env,
+  now: number,
+  ctx?: ExecutionContext,
+): Promise<ApiKeyIdentity> {
   const token = bearerToken(request.headers.get("authorization"));
   if (!token)
     throw unauthorized("You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'.");
-  let entry = cache.get(token);
-  if (!entry || entry.expires <= now) {
-    const hash = await hashApiKey(token);
-    entry = { identity: await apiKeys(env).lookup(hash), expires: now + KEY_CACHE_TTL_MS, hash };
-    if (cache.size >= MAX_CACHED) cache.clear();
-    cache.set(token, entry);
+  const parsed = parseToken(token);
+  if (parsed.kind === "malformed") throw unauthorized("Incorrect API key provided.");
+  let claimedId: string | null = null;
+  if (parsed.kind === "new") {
+    const secret = await keySecret(env);
+    // Without the secret no new-format key can be told from a forgery: an operator's error, said as one.
+    if (!secret) throw missingSecret();
+    if (!(await verifyTag(secret, parsed))) throw unauthorized("Incorrect API key provided.");
+    claimedId = parsed.id;
   }
-  if (!entry.identity) throw unauthorized("Incorrect API key provided.");
-  return entry.identity;
+  currentEnv = env;
+  const identity = await keyCache.identify(token, claimedId, now, (work) => ctx?.waitUntil(work));
+  if (!identity) throw unauthorized("Incorrect API key provided.");
+  return identity;
 }
 
 /**
- * Forgets a key (revoked, or its limits changed) in this isolate at once; other isolates follow within
- * KEY_CACHE_TTL_MS.
+ * Forgets a key (revoked, or its limits changed) in this isolate at once; other isolates follow through the
+ * key-changes feed within MAX_STALENESS_MS.
  */
-export function forgetKey(hash: string): void {
-  for (const [token, entry] of cache) if (entry.hash === hash) cache.delete(token);
+export function forgetKey(hash: string, id: string | null = null): void {
+  keyCache.forget(hash, id);
 }
 
 export async function requireAdmin(request: Request, env: Env): Promise<void> {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { bearerToken, generateApiKey, hashApiKey } from "./api-key.js";
+import { bearerToken, generateLegacyApiKey, hashApiKey } from "./api-key.js";
 
 describe("API keys", () => {
-  it("are long random secrets with a recognisable prefix", () => {
-    const a = generateApiKey();
+  it("in the legacy format are long random secrets with a recognisable prefix", () => {
+    const a = generateLegacyApiKey();
     expect(a).toMatch(/^mg-[A-Za-z0-9_-]{43}$/);
-    expect(generateApiKey()).not.toBe(a);
+    expect(generateLegacyApiKey()).not.toBe(a);
   });
 
   it("hash to the SHA-256 hex digest (the only form stored)", async () => {

@@ -1,14 +1,9 @@
-// API keys: random secrets shown once; only their SHA-256 is stored or compared.
+// API keys: tokens shown once; only their SHA-256 is stored or compared. New keys are minted by key-token.ts.
 import { sha256, toBase64Url, utf8 } from "@meshgate/schemas";
 
-export const API_KEY_PREFIX = "mg-";
-
-export function generateApiKey(): string {
-  return API_KEY_PREFIX + toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
-}
-
-export function generateKeyId(): string {
-  return "key_" + toBase64Url(crypto.getRandomValues(new Uint8Array(9)));
+/** A key in the legacy format (`mg-` + 32 random bytes, no tag): no longer minted, made by tests of their support. */
+export function generateLegacyApiKey(): string {
+  return "mg-" + toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 export async function hashApiKey(key: string): Promise<string> {

@@ -10,12 +10,17 @@ import {
 import type { KeyLimits } from "../billing/records.js";
 import { hasAnyLimit } from "../billing/reservation.js";
 import type { ApiKeyInfo } from "../durable/api-keys/api-keys.js";
-import { apiKeys, keyAccount } from "../durable/names.js";
-import { forgetKey, requireAdmin } from "../http/auth.js";
+import { listAllKeys } from "../durable/api-keys/key-index.js";
+import { moveLegacyKeys } from "../durable/api-keys/legacy-move.js";
+import { publishKeyChange } from "../durable/key-changes/publish.js";
+import { keyAccount, keyIndexOf, keyIndexRoot } from "../durable/names.js";
+import { forgetKey, keySecret, missingSecret, requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import { readJson } from "../http/json-body.js";
 import type { GatewayRequest } from "../http/request-id.js";
-import { generateKeyId } from "../keys/api-key.js";
+import { hashApiKey } from "../keys/api-key.js";
+import { keyShardOf } from "../keys/key-shard.js";
+import { KEY_ID_BYTES, KEY_SECRET_BYTES, keyIdOf, mintToken } from "../keys/key-token.js";
 
 type LimitFields = {
   budget?: number | null | undefined;
@@ -48,24 +53,29 @@ const keyBody = (k: ApiKeyInfo): ApiKey => ({
 const notFound = (id: string) =>
   new HttpError(404, `No active API key with id '${id}'.`, { param: "id", code: "key_not_found" });
 
+/** A new key's id and token (the secret is shown once, in the answer; only the token's hash is stored). */
+async function mint(env: Env): Promise<{ id: string; token: string }> {
+  const secret = await keySecret(env);
+  if (!secret) throw missingSecret();
+  const idBytes = crypto.getRandomValues(new Uint8Array(KEY_ID_BYTES));
+  const token = await mintToken(secret, idBytes, crypto.getRandomValues(new Uint8Array(KEY_SECRET_BYTES)));
+  return { id: keyIdOf(idBytes), token };
+}
+
 export async function createKeyRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
   const { value } = await readJson(request, CreateKeySchema, 16 * 1024);
   const now = Date.now();
   const limits: KeyLimits = { budget: null, rpm: null, tpm: null, ...given(value) };
+  const { id, token } = await mint(env);
+  await moveLegacyKeys(env, now);
   // The account first: a key never exists, even briefly, with limits its account does not enforce yet.
-  const id = generateKeyId();
   if (hasAnyLimit(limits)) await keyAccount(env, id).configure(limits, now);
-  const created = await apiKeys(env).create(value.name, now, limits, id);
+  const hash = await hashApiKey(token);
+  await keyIndexRoot(env).noteShards([keyShardOf(id)]);
+  await keyIndexOf(env, id).insert([{ id, name: value.name, hash, created: now, revoked: null, ...limits }]);
   // The only time the secret is ever shown.
-  const body: CreatedApiKey = {
-    object: "api_key",
-    id: created.id,
-    name: created.name,
-    key: created.key,
-    created: seconds(created.created),
-    ...limits,
-  };
+  const body: CreatedApiKey = { object: "api_key", id, name: value.name, key: token, created: seconds(now), ...limits };
   return Response.json(body, { status: 201 });
 }
 
@@ -75,7 +85,7 @@ export async function createKeyRoute(request: GatewayRequest, env: Env): Promise
  */
 export async function listKeysRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
-  const keys = await apiKeys(env).list();
+  const keys = await listAllKeys(env, Date.now());
   return Response.json({ object: "list", data: keys.map(keyBody) });
 }
 
@@ -91,33 +101,45 @@ function unionOf(current: KeyLimits, change: Partial<KeyLimits>): KeyLimits {
 /**
  * PATCH /admin/keys/{id}. Three writes, ordered so that a failure after any of them leaves the key's copy at least as
  * limited as its account: the copy widened to the union, the account changed, the copy set to the account's limits.
+ * Each write to the copy is published to the key-changes feed before the next step, so no isolate keeps a cached copy
+ * less limited than the account for longer than the feed's bound.
  */
 export async function updateKeyRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
   const id = request.params["id"] ?? "";
   const { value } = await readJson(request, UpdateKeySchema, 16 * 1024);
-  const keys = apiKeys(env);
+  await moveLegacyKeys(env, Date.now());
+  const keys = keyIndexOf(env, id);
   const key = await keys.active(id);
   if (!key) throw notFound(id);
   const change = given(value);
   const hash = await keys.setLimits(id, unionOf(key, change));
   if (hash === null) throw notFound(id);
-  forgetKey(hash);
+  forgetKey(hash, id);
+  await publishKeyChange(env, id, Date.now());
   const account = await keyAccount(env, id).configure(change, Date.now());
   const limits: KeyLimits = { budget: account.budget, rpm: account.rpm, tpm: account.tpm };
   if ((await keys.setLimits(id, limits)) === null) throw notFound(id);
-  // This isolate's cache follows at once (other isolates within KEY_CACHE_TTL_MS).
-  forgetKey(hash);
+  // This isolate's cache follows at once, the others through the feed.
+  forgetKey(hash, id);
+  await publishKeyChange(env, id, Date.now());
   const body: UpdatedApiKey = { ...keyBody({ ...key, ...limits }), spent: account.spent, reserved: account.reserved };
   return Response.json(body);
 }
 
+/**
+ * DELETE /admin/keys/{id}: the key's shard first, then the feed. Revoking a revoked key succeeds again and publishes
+ * again, so an admin retrying after a failed publication (a 500) makes sure every isolate hears of it.
+ */
 export async function revokeKeyRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
   const id = request.params["id"] ?? "";
-  const hash = await apiKeys(env).revoke(id, Date.now());
+  const now = Date.now();
+  await moveLegacyKeys(env, now);
+  const hash = await keyIndexOf(env, id).revoke(id, now);
   if (hash === null) throw notFound(id);
-  forgetKey(hash);
+  forgetKey(hash, id);
+  await publishKeyChange(env, id, now);
   const body: DeletedApiKey = { object: "api_key", id, deleted: true };
   return Response.json(body);
 }

@@ -7,14 +7,14 @@ import { HttpError } from "../http/http-error.js";
 import type { GatewayRequest } from "../http/request-id.js";
 import { currentMeshStatus } from "../mesh/mesh-status.js";
 
-async function liveModels(request: Request, env: Env): Promise<ModelObject[]> {
+async function liveModels(request: Request, env: Env, ctx: ExecutionContext): Promise<ModelObject[]> {
   const now = Date.now();
-  await authenticate(request, env, now);
+  await authenticate(request, env, now, ctx);
   return (await currentMeshStatus(env, now)).models;
 }
 
-export async function listModelsRoute(request: GatewayRequest, env: Env): Promise<Response> {
-  return Response.json({ object: "list", data: await liveModels(request, env) });
+export async function listModelsRoute(request: GatewayRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
+  return Response.json({ object: "list", data: await liveModels(request, env, ctx) });
 }
 
 function modelIdParam(raw: string): string {
@@ -28,8 +28,8 @@ function modelIdParam(raw: string): string {
   }
 }
 
-export async function getModelRoute(request: GatewayRequest, env: Env): Promise<Response> {
-  const models = await liveModels(request, env);
+export async function getModelRoute(request: GatewayRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const models = await liveModels(request, env, ctx);
   const id = modelIdParam(request.params["id"] ?? "");
   const model = models.find((m) => m.id === id);
   if (!model)

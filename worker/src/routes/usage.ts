@@ -7,7 +7,8 @@ import { groupBody, groupsCsv, rowBody, rowsCsv, totalsBody, type Audience } fro
 import { parseUsageParams, type UsageParams } from "../billing/usage-params.js";
 import { planRange, retentionProblem } from "../billing/usage-range.js";
 import { mergeGroups, totalOf, type Dimension, type UsageGroup, type UsageSums } from "../billing/usage-sums.js";
-import { apiKeys, keyAccount } from "../durable/names.js";
+import { listAllKeys } from "../durable/api-keys/key-index.js";
+import { keyAccount } from "../durable/names.js";
 import { authenticate, requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import { orThrow } from "../http/refusal.js";
@@ -50,9 +51,9 @@ function groupedResponse(p: UsageParams<string>, g: Grouped): Response {
   });
 }
 
-export async function usageRoute(request: GatewayRequest, env: Env): Promise<Response> {
+export async function usageRoute(request: GatewayRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
   const now = Date.now();
-  const key = await authenticate(request, env, now);
+  const key = await authenticate(request, env, now, ctx);
   const p = orThrow(parseUsageParams(new URL(request.url).searchParams, now, CLIENT_GROUPINGS));
   checkRetention(p, env, now);
   const answer = await keyAccount(env, key.id).usage({ from: p.from, to: p.to, group_by: p.groupBy, limit: p.limit });
@@ -74,7 +75,7 @@ export async function adminUsageRoute(request: GatewayRequest, env: Env): Promis
   const p = orThrow(parseUsageParams(new URL(request.url).searchParams, now, ADMIN_GROUPINGS));
   checkRetention(p, env, now);
   const groupBy = p.groupBy ?? "key";
-  const keys = await apiKeys(env).list();
+  const keys = await listAllKeys(env, now);
   const answers = await mapLimit(keys, FAN_OUT, async (k) => ({
     id: k.id,
     answer: await keyAccount(env, k.id).usage({

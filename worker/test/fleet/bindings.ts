@@ -3,6 +3,8 @@ export const TEST_BINDINGS = {
   ADMIN_TOKEN: "test-admin-token",
   // RFC 8032 §7.1 TEST 1 seed: a published key, fine for tests and nothing else.
   GATEWAY_SIGNING_KEY: "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+  // Tags API key tokens (32 bytes, base64url); fixed so tests can mint tokens for a chosen key id.
+  API_KEY_SECRET: "dGVzdC1hcGkta2V5LXNlY3JldC0zMi1ieXRlcy1sb25n",
   // The fleet listens on 127.0.0.1: the local-development switch. Private-URL refusal is tested end to end.
   ALLOW_PRIVATE_NODE_URLS: "true",
   HEARTBEAT_RATE_LIMIT: "60/10",

@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import type { KeyLimits } from "../../billing/records.js";
-import { generateApiKey, generateKeyId, hashApiKey } from "../../keys/api-key.js";
 import { migrate } from "../migrations.js";
 import { API_KEYS_MIGRATIONS } from "./schema.js";
 
@@ -11,11 +10,9 @@ export interface ApiKeyInfo extends KeyLimits {
   revoked: number | null;
 }
 
-export interface CreatedApiKey {
-  id: string;
-  name: string;
-  key: string;
-  created: number;
+/** A key as stored: its info and the SHA-256 (hex) of its token. */
+export interface StoredKey extends ApiKeyInfo {
+  hash: string;
 }
 
 /** What authentication learns about a key: who it is and whether it has limits its account must check. */
@@ -27,6 +24,7 @@ export interface KeyLookup {
 
 export const NO_LIMITS: KeyLimits = { budget: null, rpm: null, tpm: null };
 
+/** Rows as SQL returns them (type literals: the row constraint needs their implicit index signature). */
 type KeyRow = {
   id: string;
   name: string;
@@ -36,10 +34,18 @@ type KeyRow = {
   rpm: number | null;
   tpm: number | null;
 };
+type StoredRow = KeyRow & { hash: string };
+
+const INFO_COLUMNS = "id, name, created, revoked, budget, rpm, tpm";
+const LEGACY_MOVED = "legacy_moved";
 
 /**
- * API keys, stored as SHA-256 hashes of the secret. Each row carries a copy of its account's limits, so that
+ * API keys, stored as SHA-256 hashes of the token. Each row carries a copy of its account's limits, so that
  * authentication (cached per isolate) tells the request path whether a key needs its account consulted at all.
+ *
+ * One class, two roles: the index's shards (`keys:<n>`, a key in the shard of its id) and the index's root (`keys`, the
+ * object that held every key before the index): it lists the shards that hold keys, hands its own rows to the shards
+ * (legacy-move.ts) and answers for them until they have all moved.
  */
 export class ApiKeys extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -50,42 +56,31 @@ export class ApiKeys extends DurableObject<Env> {
     migrate(ctx.storage, API_KEYS_MIGRATIONS);
   }
 
-  /** `id` may be chosen by the caller, so the key's account can be configured before the key exists. */
-  async create(
-    name: string,
-    now: number,
-    limits: KeyLimits = NO_LIMITS,
-    id: string = generateKeyId(),
-  ): Promise<CreatedApiKey> {
-    const key = generateApiKey();
-    this.sql.exec(
-      "INSERT INTO api_keys (id, name, hash, created, budget, rpm, tpm) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      id,
-      name,
-      await hashApiKey(key),
-      now,
-      limits.budget,
-      limits.rpm,
-      limits.tpm,
-    );
-    return { id, name, key, created: now };
+  /** Idempotent (a retried insert or a moved row already here is ignored): admin creation and the legacy move. */
+  insert(keys: readonly StoredKey[]): void {
+    for (const k of keys)
+      this.sql.exec(
+        "INSERT OR IGNORE INTO api_keys (id, name, hash, created, revoked, budget, rpm, tpm) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        k.id,
+        k.name,
+        k.hash,
+        k.created,
+        k.revoked,
+        k.budget,
+        k.rpm,
+        k.tpm,
+      );
   }
 
   list(): ApiKeyInfo[] {
-    return this.sql
-      .exec<KeyRow>("SELECT id, name, created, revoked, budget, rpm, tpm FROM api_keys ORDER BY created, id")
-      .toArray();
+    return this.sql.exec<KeyRow>(`SELECT ${INFO_COLUMNS} FROM api_keys ORDER BY created, id`).toArray();
   }
 
   /** An active (not revoked) key, or null. */
   active(id: string): ApiKeyInfo | null {
     return (
-      this.sql
-        .exec<KeyRow>(
-          "SELECT id, name, created, revoked, budget, rpm, tpm FROM api_keys WHERE id = ? AND revoked IS NULL",
-          id,
-        )
-        .toArray()[0] ?? null
+      this.sql.exec<KeyRow>(`SELECT ${INFO_COLUMNS} FROM api_keys WHERE id = ? AND revoked IS NULL`, id).toArray()[0] ??
+      null
     );
   }
 
@@ -106,14 +101,13 @@ export class ApiKeys extends DurableObject<Env> {
     return row?.hash ?? null;
   }
 
-  /** Returns the revoked key's hash (so the caller can drop it from caches), or null when no active key has this id. */
+  /**
+   * Revokes a key (a key revoked already keeps its first revocation time). Returns its hash, or null when no key has
+   * this id: revoking twice succeeds twice, so an admin retrying after a failed publication publishes again.
+   */
   revoke(id: string, now: number): string | null {
     const row = this.sql
-      .exec<{ hash: string }>(
-        "UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL RETURNING hash",
-        now,
-        id,
-      )
+      .exec<{ hash: string }>("UPDATE api_keys SET revoked = coalesce(revoked, ?) WHERE id = ? RETURNING hash", now, id)
       .toArray()[0];
     return row?.hash ?? null;
   }
@@ -126,5 +120,56 @@ export class ApiKeys extends DurableObject<Env> {
       )
       .toArray()[0];
     return row ? { id: row.id, name: row.name, limits: { budget: row.budget, rpm: row.rpm, tpm: row.tpm } } : null;
+  }
+
+  // A shard's pointers from legacy tokens' hashes (the shard of the hash's first byte) to their keys' ids.
+
+  legacyPointer(hash: string): string | null {
+    return this.sql.exec<{ id: string }>("SELECT id FROM legacy_hashes WHERE hash = ?", hash).toArray()[0]?.id ?? null;
+  }
+
+  addPointers(pointers: readonly { hash: string; id: string }[]): void {
+    for (const p of pointers)
+      this.sql.exec("INSERT OR IGNORE INTO legacy_hashes (hash, id) VALUES (?, ?)", p.hash, p.id);
+  }
+
+  // The index's root (the legacy object, `keys`): the shards holding keys, and the legacy keys until they moved.
+
+  /** Recorded before a key is written to a shard, so a listing never misses one. */
+  noteShards(shards: readonly number[]): void {
+    for (const shard of shards) this.sql.exec("INSERT OR IGNORE INTO occupied_shards (shard) VALUES (?)", shard);
+  }
+
+  occupiedShards(): number[] {
+    return this.sql
+      .exec<{ shard: number }>("SELECT shard FROM occupied_shards ORDER BY shard")
+      .toArray()
+      .map((r) => r.shard);
+  }
+
+  /** A legacy key still here (null: none), and whether the move is over (then a missing pointer is final). */
+  legacyLookup(hash: string): { key: KeyLookup | null; moved: boolean } {
+    return { key: this.lookup(hash), moved: this.legacyMoved() };
+  }
+
+  markLegacyMoved(now: number): void {
+    this.sql.exec("INSERT OR IGNORE INTO index_state (name, value) VALUES (?, ?)", LEGACY_MOVED, now);
+  }
+
+  private legacyMoved(): boolean {
+    return this.sql.exec("SELECT 1 FROM index_state WHERE name = ?", LEGACY_MOVED).toArray().length > 0;
+  }
+
+  /** Up to `limit` legacy rows still to move, and whether the move was recorded as over. */
+  exportBatch(limit: number): { keys: StoredKey[]; moved: boolean } {
+    const keys = this.sql
+      .exec<StoredRow>(`SELECT ${INFO_COLUMNS}, hash FROM api_keys ORDER BY id LIMIT ?`, limit)
+      .toArray();
+    return { keys, moved: this.legacyMoved() };
+  }
+
+  /** Legacy rows now held by the shards. */
+  deleteMoved(ids: readonly string[]): void {
+    for (const id of ids) this.sql.exec("DELETE FROM api_keys WHERE id = ?", id);
   }
 }

@@ -16,4 +16,15 @@ function legacyKeys(sql: SqlStorage): void {
   addMissingColumns(sql, "api_keys", LIMIT_COLUMNS);
 }
 
-export const API_KEYS_MIGRATIONS: readonly Migration[] = [legacyKeys];
+/**
+ * Step 2, the sharded index. In a shard (keys:<n>): pointers from legacy tokens' hashes to their ids (in the shard the
+ * hash's first byte picks). In the index's root (the legacy object, `keys`): which shards hold keys (so a listing asks
+ * only those), and whether the legacy keys have all moved.
+ */
+function keyIndex(sql: SqlStorage): void {
+  sql.exec("CREATE TABLE legacy_hashes (hash TEXT PRIMARY KEY, id TEXT NOT NULL)");
+  sql.exec("CREATE TABLE occupied_shards (shard INTEGER PRIMARY KEY)");
+  sql.exec("CREATE TABLE index_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+}
+
+export const API_KEYS_MIGRATIONS: readonly Migration[] = [legacyKeys, keyIndex];

@@ -1,0 +1,32 @@
+// What the isolate's key cache calls in the Worker: the key index, and this isolate's replica of the key-changes feed
+// read through the colo's cache (a colo's isolates share one read a second).
+import { lookupKey } from "../durable/api-keys/key-index.js";
+import { KEY_CHANGE_REPLICAS, keyChanges } from "../durable/names.js";
+import type { ChangesRead } from "../keys/changes-json.js";
+import { FEED_INTERVAL_MS, type KeySource } from "../keys/key-cache.js";
+
+/** The cache key of a replica's read; any URL of ours works, it never leaves the colo. */
+const feedUrl = (replica: number) => `https://meshgate.internal/keys/changes/${replica}`;
+
+/** Chosen on first use (randomness is not allowed at a Worker's top level). */
+let replica: number | null = null;
+
+async function readChanges(env: Env, now: number): Promise<ChangesRead> {
+  replica ??= Math.floor(Math.random() * KEY_CHANGE_REPLICAS);
+  const cache = await caches.open("meshgate-keys");
+  const url = feedUrl(replica);
+  const cached = await cache.match(url);
+  if (cached) return (await cached.json()) as ChangesRead;
+  // Stamped before the call: the read reflects every change published before this instant.
+  const read: ChangesRead = { ...(await keyChanges(env, replica).read(now)), readAt: now };
+  await cache.put(url, Response.json(read, { headers: { "cache-control": `max-age=${FEED_INTERVAL_MS / 1000}` } }));
+  return read;
+}
+
+/** The source for `env`; `current` lets the one default cache follow the isolate's env object. */
+export function envKeySource(current: () => Env): KeySource {
+  return {
+    lookup: (hash, claimedId) => lookupKey(current(), hash, claimedId),
+    readChanges: (now) => readChanges(current(), now),
+  };
+}
