@@ -36,6 +36,19 @@ export function apiKeys(env: Env) {
   return env.KEYS.get(env.KEYS.idFromName("keys"));
 }
 
+/** Every key's id and name (revoked ones too), for reports that name keys: one call, however the index is kept. */
+export function listKeys(env: Env) {
+  return apiKeys(env).list();
+}
+
+/**
+ * The one global roll-up of usage: hourly sums by key, by model and by node, fed by the admission cells' flushes
+ * (one call per cell a second at most), so the admin report reads one object however many keys there are.
+ */
+export function usageRollup(env: Env) {
+  return env.ROLLUP.get(env.ROLLUP.idFromName("rollup"));
+}
+
 /**
  * One account per API key: its budget and rate limits are checked and charged by one serialising owner, its usage
  * written and read in one place, and keys scale out independently. (The name is the old per-key ledger's, whose rows

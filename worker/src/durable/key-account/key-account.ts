@@ -25,6 +25,11 @@ export interface AccountView extends KeyLimits {
   reserved: number;
 }
 
+/** Who sends a recorded row's earning to its shard: the account's outbox ("queue"), or the caller ("skip"). */
+export interface RecordOptions {
+  earnings: "queue" | "skip";
+}
+
 type AccountRow = {
   budget: number | null;
   rpm: number | null;
@@ -114,12 +119,13 @@ export class KeyAccount extends DurableObject<Env> {
    * what it held are taken too), and for a billable receipt an earning for the node. Returns how many were new; then
    * pushes the earnings.
    * An entry whose counts, money or times are not non-negative safe integers is a RangeError, and nothing is recorded.
+   * `earnings: "skip"`: the caller (an admission cell's flush) sends the earnings itself; none are queued here.
    */
-  async record(entries: UsageEntry[], now: number): Promise<number> {
+  async record(entries: UsageEntry[], now: number, opts: RecordOptions = { earnings: "queue" }): Promise<number> {
     // Before anything is written: a batch with one impossible figure is a bug upstream, not something to sum.
     for (const e of entries) checkUsageEntry(e);
     // Hashed before the transaction, which cannot await the runtime's (native) sha256.
-    const earnings = await Promise.all(entries.map(earningOf));
+    const earnings = opts.earnings === "skip" ? [] : await Promise.all(entries.map(earningOf));
     const alarm = await this.ctx.storage.getAlarm();
     let queued = false;
     const added = this.ctx.storage.transactionSync(() => {
