@@ -160,7 +160,11 @@ function holdLease(env: Env, ctx: ExecutionContext, cell: number, lease: Lease):
       if (!held) return Promise.resolve();
       held = false;
       if (timer !== null) clearTimeout(timer);
-      const released = releaseAtCell(env, cell, { leaseId: lease.id, outcome, usage: usage && { entry: usage, prompt } });
+      const released = releaseAtCell(env, cell, {
+        leaseId: lease.id,
+        outcome,
+        usage: usage && { entry: usage, prompt },
+      });
       ctx.waitUntil(released);
       return released.then((ok) => {
         if (ok || !usage) return;
