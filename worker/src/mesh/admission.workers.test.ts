@@ -112,8 +112,8 @@ describe("acquireSlot", () => {
     const counting = { waitUntil: (p: Promise<unknown>) => waited.push(p), passThroughOnException: () => {} };
     const picked = await acquireSlot(env, counting as unknown as ExecutionContext, query(model));
     if (picked.kind !== "node") throw new Error("nothing granted");
-    picked.slot.release(null);
-    picked.slot.release(null);
+    await picked.slot.release(null);
+    await picked.slot.release(null);
     await Promise.all(waited);
     expect(released).toEqual(["lease-1"]);
   });
