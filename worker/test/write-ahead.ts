@@ -8,10 +8,12 @@ export function testCell(name = crypto.randomUUID()) {
   return env.CELLS.get(env.CELLS.idFromName(`test-wal:${name}`));
 }
 
+/** Rows not yet acknowledged by all three destinations. */
 export function walRows(cell: DurableObjectStub<import("../src/index.js").AdmissionCell>): Promise<number> {
   return runInDurableObject(
     cell,
-    (_obj, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM usage_wal").one().n,
+    (_obj, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM usage_wal WHERE flushed_at IS NULL").one().n,
   );
 }
 

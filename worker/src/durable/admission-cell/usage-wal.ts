@@ -20,6 +20,11 @@ export interface WalEntry {
 export const DEFAULT_USAGE_FLUSH_MS = 1_000;
 /** Rows sent to each destination per flush; a longer backlog is sent by the next flushes, one interval apart. */
 const FLUSH_ROWS = 1_000;
+/**
+ * A flushed row is kept this long, so a release retried after its reply was lost (within a second or so) finds it and
+ * adds nothing: without it, the roll-up, which counts batches rather than request ids, would count the row again.
+ */
+const FLUSHED_KEPT_MS = 10 * 60_000;
 
 /** USAGE_FLUSH_MS: how often a cell flushes its rows (ms, 10 to 3,600,000); the default when absent or malformed. */
 export function usageFlushMs(raw: string | undefined): number {
@@ -62,7 +67,17 @@ export class UsageWal {
 
   /** Rows not yet fully acknowledged. */
   pending(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM usage_wal").one().n;
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM usage_wal WHERE flushed_at IS NULL").one().n;
+  }
+
+  /** Rows kept after their flush (see FLUSHED_KEPT_MS), until they may go. */
+  private settle(now: number): void {
+    this.sql.exec(
+      `UPDATE usage_wal SET flushed_at = ? WHERE flushed_at IS NULL AND account_done = 1 AND earnings_done = 1
+         AND rollup_done = 1`,
+      now,
+    );
+    this.sql.exec("DELETE FROM usage_wal WHERE flushed_at < ?", now - FLUSHED_KEPT_MS);
   }
 
   /** Sends rows of limited keys to their accounts now, so their reservations end with their answers. */
@@ -76,7 +91,7 @@ export class UsageWal {
    */
   async flush(now: number, intervalMs: number): Promise<number | null> {
     const results = await Promise.allSettled([this.flushAccounts(now), this.flushEarnings(now), this.flushRollup(now)]);
-    this.sql.exec("DELETE FROM usage_wal WHERE account_done = 1 AND earnings_done = 1 AND rollup_done = 1");
+    this.settle(now);
     const failed = results.filter((r) => r.status === "rejected");
     if (failed.length > 0) {
       const failures = this.sql
@@ -91,7 +106,9 @@ export class UsageWal {
       return Math.max(intervalMs, outboxRetryDelay(failures));
     }
     this.sql.exec("UPDATE flush_state SET failures = 0 WHERE failures <> 0");
-    return this.pending() > 0 ? intervalMs : null;
+    if (this.pending() > 0) return intervalMs;
+    // Nothing to send: wake once more only to let the kept rows go.
+    return this.sql.exec("SELECT 1 FROM usage_wal LIMIT 1").toArray().length > 0 ? FLUSHED_KEPT_MS : null;
   }
 
   private async flushAccounts(now: number): Promise<void> {
