@@ -4,7 +4,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import { UsageGroupReportSchema } from "@meshgate/schemas";
 import { rollupBatch } from "../src/billing/rollup-sums.js";
-import { earningsShard, earningsShardOf, keyAccount, usageRollup } from "../src/durable/names.js";
+import { earningsShard, earningsShardOf, earningsShards, keyAccount, usageRollup } from "../src/durable/names.js";
 import { adminUsageRoute } from "../src/routes/usage.js";
 import type { GatewayRequest } from "../src/http/request-id.js";
 import { adminFetch, createApiKey, errorBody } from "./helpers.js";
@@ -15,7 +15,7 @@ const seconds = (ms: number) => Math.floor(ms / 1000);
 
 function earningsOf(requestIds: string[]): Promise<number> {
   return runInDurableObject(
-    earningsShard(env, earningsShardOf(NODE_A)),
+    earningsShard(env, earningsShardOf(NODE_A, earningsShards(env))),
     (_obj, state) =>
       state.storage.sql
         .exec<{ n: number }>(

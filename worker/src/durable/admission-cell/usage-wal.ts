@@ -9,7 +9,7 @@ import { outboxRetryDelay } from "../../billing/outbox-backoff.js";
 import type { Earning, UsageEntry } from "../../billing/records.js";
 import { rollupBatch } from "../../billing/rollup-sums.js";
 import { groupBy } from "../../lib/group-by.js";
-import { earningsShard, earningsShardOf, keyAccount, usageRollup } from "../names.js";
+import { earningsShard, earningsShardOf, earningsShards, keyAccount, usageRollup } from "../names.js";
 
 /** A usage row handed over with its lease. `prompt`: its key has limits, so its account hears of it at once. */
 export interface WalEntry {
@@ -149,8 +149,9 @@ export class UsageWal {
       else if (entries[i]) owesNothing.push(entries[i]);
     }
     this.done("earnings_done", owesNothing);
+    const shards = earningsShards(this.env);
     const settled = await Promise.allSettled(
-      [...groupBy(earnings, (e) => String(earningsShardOf(e.node_id)))].map(async ([shard, batch]) => {
+      [...groupBy(earnings, (e) => String(earningsShardOf(e.node_id, shards)))].map(async ([shard, batch]) => {
         await earningsShard(this.env, Number(shard)).add(batch, now);
         this.done("earnings_done", batch);
       }),

@@ -13,7 +13,7 @@ import { bigFromSql } from "../../lib/exact-sum.js";
 import { addSpent, checkUsageEntry } from "../../billing/usage-entry-check.js";
 import { perMinute, reconcile, refund, resize, type Bucket } from "../../limits/token-bucket.js";
 import { migrate } from "../migrations.js";
-import { earningsShard } from "../names.js";
+import { earningsShard, earningsShards } from "../names.js";
 import { acknowledge, outboxByShard, outboxSize, queueEarning } from "./outbox.js";
 import { hasRows, purgeRows, recordRow } from "./rows.js";
 import { ACCOUNT_MIGRATIONS } from "./schema.js";
@@ -146,7 +146,7 @@ export class KeyAccount extends DurableObject<Env> {
         if (held && row.tpm !== null) tokens = reconcile(tokens, perMinute(row.tpm), held.tokens, e.total_tokens, now);
         const earning = earnings[i];
         if (earning) {
-          queueEarning(this.sql, earning);
+          queueEarning(this.sql, earning, earningsShards(this.env));
           queued = true;
         }
       }
