@@ -77,6 +77,8 @@ export class AdmissionCell extends DurableObject<Env> {
   private readonly outcomes: Batcher<Outcome>;
   private readonly wal: UsageWal;
   private readonly flushMs: number;
+  /** The flush alarm as this instance last set it (null: not known), so most releases skip reading it. */
+  private flushAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -206,15 +208,23 @@ export class AdmissionCell extends DurableObject<Env> {
 
   /** Flushes the usage write-ahead, then sets the next flush while rows remain (the alarm survives restarts). */
   override async alarm(): Promise<void> {
+    this.flushAt = null;
     const next = await this.wal.flush(Date.now(), this.flushMs);
-    if (next !== null) await this.ctx.storage.setAlarm(Date.now() + next);
+    if (next !== null) await this.setFlush(Date.now() + next);
   }
 
   /** A flush within one interval, unless one is due sooner. */
   private async armFlush(now: number): Promise<void> {
     const at = now + this.flushMs;
+    if (this.flushAt !== null && this.flushAt <= at) return;
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    if (current === null || current > at) await this.setFlush(at);
+    else this.flushAt = current;
+  }
+
+  private async setFlush(at: number): Promise<void> {
+    this.flushAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   private giveBack(released: readonly Released[], now: number): void {
