@@ -53,6 +53,7 @@ describe("reading wrangler.toml for the local gateway", () => {
       ACCOUNTS: { className: "KeyAccount", useSQLite: true },
       EARNINGS: { className: "EarningsShard", useSQLite: true },
       SETTLEMENTS: { className: "Settlements", useSQLite: true },
+      ROLLUP: { className: "UsageRollup", useSQLite: true },
     });
     expect(config.crons).toEqual(["* * * * *"]);
     expect(config.assets).toEqual({ directory: expect.stringMatching(/worker\/public$/), binding: "ASSETS" });

@@ -11,6 +11,7 @@ export { NodeSession } from "./durable/node-session/node-session.js";
 export { KeyAccount } from "./durable/key-account/key-account.js";
 export { EarningsShard } from "./durable/earnings-shard/earnings-shard.js";
 export { Settlements } from "./durable/settlements/settlements.js";
+export { UsageRollup } from "./durable/usage-rollup/usage-rollup.js";
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),

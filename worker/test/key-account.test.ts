@@ -5,7 +5,7 @@ import { RESERVATION_TTL_MS } from "../src/billing/reservation.js";
 import type { UsageQuery } from "../src/billing/usage-report.js";
 import type { Dimension } from "../src/billing/usage-sums.js";
 import { KeyAccount } from "../src/durable/key-account/key-account.js";
-import { earningsShard, earningsShardOf, keyAccount } from "../src/durable/names.js";
+import { earningsShard, earningsShardOf, earningsShards, keyAccount } from "../src/durable/names.js";
 import { billable, day, entry, NODE_A, NODE_B } from "./usage-entries.js";
 
 const T = Date.now();
@@ -179,7 +179,7 @@ describe("KeyAccount.settle", () => {
     );
     expect(outbox).toEqual([]);
     // The shard has it: adding the same request again adds nothing.
-    const shard = earningsShard(env, earningsShardOf(NODE_B));
+    const shard = earningsShard(env, earningsShardOf(NODE_B, earningsShards(env)));
     const again: Earning = {
       request_id: e.request_id,
       node_id: NODE_B,

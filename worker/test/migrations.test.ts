@@ -282,6 +282,9 @@ describe("Durable Objects over storage from before versioned upgrades", () => {
     await runInDurableObject(fresh(env.SETTLEMENTS), (_obj, state) => {
       const { sql } = state.storage;
       sql.exec("DROP TABLE schema_version");
+      // Nor what later steps added.
+      sql.exec("DROP TABLE shard_layout");
+      sql.exec("ALTER TABLE settlements DROP COLUMN shards");
       sql.exec("INSERT INTO settlements VALUES ('stl_a', 0, 10, 11, 'closing', NULL)");
       new Settlements(state, env);
       expect(sql.exec("SELECT id, status FROM settlements").toArray()).toEqual([{ id: "stl_a", status: "closing" }]);

@@ -24,7 +24,7 @@ import {
   type SettlementStatement,
 } from "@meshgate/schemas";
 import type { Earning } from "../src/billing/records.js";
-import { EARNINGS_SHARDS, earningsShard, earningsShardOf, settlements } from "../src/durable/names.js";
+import { earningsShard, earningsShardOf, earningsShards, settlements } from "../src/durable/names.js";
 import { adminFetch, BASE, errorBody, newNode, type TestNode } from "./helpers.js";
 
 const DAY = 86_400_000;
@@ -69,7 +69,8 @@ async function earning(
 
 async function store(earnings: Earning[]): Promise<number> {
   let added = 0;
-  for (const e of earnings) added += await earningsShard(env, earningsShardOf(e.node_id)).add([e], Date.now());
+  for (const e of earnings)
+    added += await earningsShard(env, earningsShardOf(e.node_id, earningsShards(env))).add([e], Date.now());
   return added;
 }
 
@@ -249,7 +250,7 @@ describe("a node with more receipts than one page", () => {
     const other = await newNode();
     const from = day(80);
     const many = await Promise.all(Array.from({ length: 2_100 }, (_, i) => earning(node, from + i)));
-    await earningsShard(env, earningsShardOf(node.id)).add(many, Date.now());
+    await earningsShard(env, earningsShardOf(node.id, earningsShards(env))).add(many, Date.now());
     await store([await earning(other, from)]);
     const statement = await closed(from, day(81));
     expect(statement.nodes.find((n) => n.node_id === node.id)?.receipts).toBe(2_100);
@@ -335,7 +336,7 @@ describe("Settlements.abort", () => {
     const [from, to] = [day(95), day(96)];
     const begun = await settlements(env).begin(from, to, Date.now());
     if (!begun.ok) throw new Error("begin refused");
-    expect(await settlements(env).abort(begun.id)).toEqual({ ok: true, from, to });
+    expect(await settlements(env).abort(begun.id)).toEqual({ ok: true, from, to, read: earningsShards(env) });
     // A close that got its shards' results just now cannot sign any more.
     const unsigned = {
       object: "settlement" as const,
@@ -364,7 +365,7 @@ describe("Settlements.abort", () => {
 describe("EarningsShard.close", () => {
   it("is idempotent: the same id returns the same result and settles nothing new", async () => {
     const node = await newNode();
-    const shard = earningsShard(env, earningsShardOf(node.id));
+    const shard = earningsShard(env, earningsShardOf(node.id, earningsShards(env)));
     const [from, to] = [day(50), day(51)];
     await shard.add([await earning(node, from), await earning(node, from + 1)], Date.now());
     const once = await shard.close("stl_idempotence", from, to);
@@ -436,9 +437,10 @@ describe("gaps between closed periods", () => {
 /** Fresh nodes until every earnings shard has one, in shard order. */
 async function oneNodePerShard(): Promise<TestNode[]> {
   const byShard = new Map<number, TestNode>();
-  while (byShard.size < EARNINGS_SHARDS) {
+  while (byShard.size < earningsShards(env)) {
     const node = await newNode();
-    if (!byShard.has(earningsShardOf(node.id))) byShard.set(earningsShardOf(node.id), node);
+    if (!byShard.has(earningsShardOf(node.id, earningsShards(env))))
+      byShard.set(earningsShardOf(node.id, earningsShards(env)), node);
   }
   return [...byShard].sort(([a], [b]) => a - b).map(([, node]) => node);
 }
@@ -493,10 +495,13 @@ describe("POST /admin/settlements/{id}/abort", () => {
   /** A row whose leaf is not hex: the shard holding it fails its part of every close that reaches it. */
   async function poison(shard: number, created: number): Promise<() => Promise<void>> {
     const stub = earningsShard(env, shard);
+    // A node of that shard: a receipt of another shard's node would be moved to its own shard before the close.
+    let nodeId = "P".repeat(43);
+    for (let i = 0; earningsShardOf(nodeId, earningsShards(env)) !== shard; i++) nodeId = `${i}`.padEnd(43, "P");
     await runInDurableObject(stub, (_obj, state) => {
       state.storage.sql.exec(
         "INSERT INTO earnings VALUES ('req_poison', ?, 'x', '0xzz', 1, 1, 1, ?, 0, NULL, 0)",
-        "P".repeat(43),
+        nodeId,
         created,
       );
     });
@@ -509,7 +514,7 @@ describe("POST /admin/settlements/{id}/abort", () => {
 
   const abort = (id: string) => adminFetch(`/admin/settlements/${id}/abort`, { method: "POST" });
   const tagged = (node: TestNode) =>
-    runInDurableObject(earningsShard(env, earningsShardOf(node.id)), (_obj, state) =>
+    runInDurableObject(earningsShard(env, earningsShardOf(node.id, earningsShards(env))), (_obj, state) =>
       state.storage.sql
         .exec<{ settlement_id: string | null }>("SELECT settlement_id FROM earnings WHERE node_id = ?", node.id)
         .toArray()
@@ -555,7 +560,7 @@ describe("POST /admin/settlements/{id}/abort", () => {
       expect(await tagged(x)).toEqual([null]);
       expect(await tagged(y)).toEqual([null, null]);
       // A close of the aborted id still under way can no longer tag anything.
-      expect(await earningsShard(env, earningsShardOf(x.id)).close(id, from, to)).toBeNull();
+      expect(await earningsShard(env, earningsShardOf(x.id, earningsShards(env))).close(id, from, to)).toBeNull();
       expect(await tagged(x)).toEqual([null]);
       // Again: nothing left to release, same answer.
       expect(await (await abort(id)).json()).toMatchObject({ status: "aborted", released_receipts: 0 });

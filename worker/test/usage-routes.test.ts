@@ -1,10 +1,10 @@
-import { env, SELF } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { UsageGroupReport, UsageReport } from "@meshgate/schemas";
 import { UsageGroupReportSchema, UsageReportSchema } from "@meshgate/schemas";
-import { keyAccount } from "../src/durable/names.js";
 import { adminFetch, BASE, clientFetch, createApiKey, errorBody } from "./helpers.js";
 import { billable, day, entry, NODE_A, NODE_B } from "./usage-entries.js";
+import { writeAhead } from "./write-ahead.js";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
@@ -42,7 +42,7 @@ async function keyWithUsage(name: string, tag: string) {
       receipt_status: "incomplete",
     }),
   ];
-  await keyAccount(env, key.id).record(entries, Date.now());
+  await writeAhead(entries);
   return { ...key, entries };
 }
 
@@ -126,10 +126,7 @@ describe("GET /v1/usage", () => {
 
   it("serves CSV: a download, CRLF, defused model names", async () => {
     const { id, key } = await createApiKey("usage-csv");
-    await keyAccount(env, id).record(
-      [entry("csv-1", { key_id: id, created: day(-1, 3), model: '=HYPERLINK("http://x","click")' })],
-      Date.now(),
-    );
+    await writeAhead([entry("csv-1", { key_id: id, created: day(-1, 3), model: '=HYPERLINK("http://x","click")' })]);
     const rows = await clientFetch("/v1/usage?format=csv", key);
     expect(rows.status).toBe(200);
     expect(rows.headers.get("content-type")).toBe("text/csv; charset=utf-8");
@@ -173,7 +170,7 @@ describe("GET /v1/usage", () => {
     "answers old ranges from daily totals when they are whole days, and explains the retention " + "otherwise",
     async () => {
       const { id, key } = await createApiKey("usage-old");
-      await keyAccount(env, id).record([entry("old-1", { key_id: id, created: day(-200, 5) })], Date.now());
+      await writeAhead([entry("old-1", { key_id: id, created: day(-200, 5) })]);
       const whole = await clientFetch(`/v1/usage?from=${seconds(day(-201))}&to=${seconds(day(-199))}`, key);
       expect(whole.status).toBe(200);
       expect(UsageReportSchema.parse(await whole.json()).totals.requests).toBe(1);
@@ -216,17 +213,14 @@ describe("GET /admin/usage", () => {
     const keys = await Promise.all([0, 1, 2].map((i) => createApiKey(`merge-${i}`)));
     await Promise.all(
       keys.map((k, i) =>
-        keyAccount(env, k.id).record(
-          [
-            billable(`merge-${i}`, 1_000_001 * (i + 1), {
-              key_id: k.id,
-              created: day(-1, 2),
-              model: "merge-model",
-              node_amount: 999_999,
-            }),
-          ],
-          Date.now(),
-        ),
+        writeAhead([
+          billable(`merge-${i}`, 1_000_001 * (i + 1), {
+            key_id: k.id,
+            created: day(-1, 2),
+            model: "merge-model",
+            node_amount: 999_999,
+          }),
+        ]),
       ),
     );
     const body = UsageGroupReportSchema.parse(
@@ -277,7 +271,7 @@ describe("usage reports after rows with counts near 2^53", () => {
         node_amount: HUGE,
       });
     const plain = billable(`${tag}-plain`, 5, { key_id: key.id, created: day(-1, 12), model: `${tag}-model` });
-    await keyAccount(env, key.id).record([huge(1), huge(2), plain], Date.now());
+    await writeAhead([huge(1), huge(2), plain]);
     return key;
   }
 

@@ -1,5 +1,6 @@
-// GET /v1/usage for a key, waiting until the ledger holds the expected number of requests: usage is written off
-// the response path, ~20-50 ms after each response.
+// GET /v1/usage for a key, waiting until the ledger holds the expected number of requests: usage is written ahead in
+// an admission cell with each answer's release and reaches the key's account with the cell's next flush (USAGE_FLUSH_MS,
+// 1 s by default).
 import type { UsageReport } from "@meshgate/schemas";
 import { pollUntil } from "../../processes/index.js";
 

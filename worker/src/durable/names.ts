@@ -56,6 +56,14 @@ export function keyIndexRoot(env: Env) {
 }
 
 /**
+ * The one global roll-up of usage: hourly sums by key, by model and by node, fed by the admission cells' flushes
+ * (one call per cell a second at most), so the admin report reads one object however many keys there are.
+ */
+export function usageRollup(env: Env) {
+  return env.ROLLUP.get(env.ROLLUP.idFromName("rollup"));
+}
+
+/**
  * Replicas of the key-changes feed: every change is written to each, and an isolate reads one (chosen at random when
  * it starts), so each replica hears about a quarter of the colos' reads. Writers and readers must agree: a constant.
  */
@@ -74,17 +82,30 @@ export function keyAccount(env: Env, keyId: string) {
   return env.ACCOUNTS.get(env.ACCOUNTS.idFromName(`ledger:${keyId}`));
 }
 
-/** Receipts are spread over this many shards by node id; a settlement reads every shard once. */
-export const EARNINGS_SHARDS = 16;
+/** Shards before their number was configuration: what every deployment used until then. */
+export const LEGACY_EARNINGS_SHARDS = 16;
+const DEFAULT_EARNINGS_SHARDS = 64;
 
-/** FNV-1a of the node id: stable across deployments, so a node's receipts always live in the same shard. */
-export function earningsShardOf(nodeId: string): number {
+/**
+ * How many shards receipts are spread over by node id (EARNINGS_SHARDS, 1–1024; 64 when unset or malformed). Each
+ * shard hears at most one call per admission cell per flush: size it so ADMISSION_CELLS × flushes a second stays well
+ * under a Durable Object's ~1,000 calls a second, and so one shard's part of a close (its receipts of the period, in
+ * one transaction) stays small. It may change at any time: a settlement reads every shard any count ever used and
+ * first moves each receipt to its node's shard under the current count (see routes/settlements.ts).
+ */
+export function earningsShards(env: { EARNINGS_SHARDS?: string }): number {
+  const n = Number(env.EARNINGS_SHARDS ?? "");
+  return Number.isInteger(n) && n >= 1 && n <= 1024 ? n : DEFAULT_EARNINGS_SHARDS;
+}
+
+/** FNV-1a of the node id modulo the shard count: stable across deployments while the count stays. */
+export function earningsShardOf(nodeId: string, shards: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < nodeId.length; i++) {
     h ^= nodeId.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return h % EARNINGS_SHARDS;
+  return h % shards;
 }
 
 export function earningsShard(env: Env, shard: number) {

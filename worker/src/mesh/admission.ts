@@ -2,8 +2,9 @@
 // slot at its nodes, so no node is sent more than it accepts however many isolates route. The isolate asks a cell for
 // a node; a cell with nothing to offer (full, or none of its nodes fit) is a fast "try another cell", never a round
 // trip to a node. Each granted slot is a lease this module's HeldLease owns until the answer ends.
+import type { UsageEntry } from "../billing/records.js";
 import type { AffordBound } from "../billing/request-budget.js";
-import type { AcquireReply } from "../durable/admission-cell/admission-cell.js";
+import type { AcquireReply, Released } from "../durable/admission-cell/admission-cell.js";
 import { admissionCell, admissionCells } from "../durable/names.js";
 import {
   type CellView,
@@ -18,6 +19,7 @@ import {
   type RoutingControls,
 } from "../routing/index.js";
 import { cellView, heardFromCell } from "./cell-view.js";
+import { recordUsage } from "./reporting.js";
 
 /**
  * Cells asked for one pick, whatever they answer: a model no node serves (or controls no node passes) costs at most
@@ -33,11 +35,18 @@ export interface SlotQuery {
   bound: AffordBound | null;
 }
 
-/** A node's slot held for one attempt: given back once, with what the attempt taught (null: nothing). */
+/**
+ * A node's slot held for one attempt: given back once, with what the attempt taught (null: nothing) and the answer's
+ * usage row (null: none). Resolves once the row is durable (in the cell's write-ahead, or failing that handed to the
+ * isolate's direct path, logged); never rejects. `prompt`: the key has limits, so its account hears of the row at once.
+ */
 export interface HeldSlot {
   readonly nodeId: string;
-  release(outcome: Outcome | null): void;
+  release(outcome: Outcome | null, usage?: UsageEntry | null, prompt?: boolean): Promise<void>;
 }
+
+/** Tries of one release at its cell (idempotent there: the lease goes once, the row is kept once). */
+const RELEASE_ATTEMPTS = 3;
 
 export type SlotResult =
   | { kind: "node"; node: RouteNode; publicKey: string; slot: HeldSlot }
@@ -147,15 +156,39 @@ function holdLease(env: Env, ctx: ExecutionContext, cell: number, lease: Lease):
   renew();
   return {
     nodeId: lease.nodeId,
-    release(outcome) {
-      if (!held) return;
+    release(outcome, usage = null, prompt = false) {
+      if (!held) return Promise.resolve();
       held = false;
       if (timer !== null) clearTimeout(timer);
-      ctx.waitUntil(
-        admissionCell(env, cell)
-          .release([{ leaseId: lease.id, outcome }], Date.now())
-          .catch((err: unknown) => console.error("lease release failed", String(err))),
-      );
+      const released = releaseAtCell(env, cell, {
+        leaseId: lease.id,
+        outcome,
+        usage: usage && { entry: usage, prompt },
+      });
+      ctx.waitUntil(released);
+      return released.then((ok) => {
+        if (ok || !usage) return;
+        // The cell stays unreachable: the row goes the direct way (the account's outbox sends its earning).
+        console.error("usage write-ahead unreachable; recording directly", usage.request_id);
+        recordUsage(usage, env, ctx, prompt);
+      });
     },
   };
+}
+
+/** Gives a lease (and its usage row) back to its cell, retried there; false when every try failed. */
+async function releaseAtCell(env: Env, cell: number, released: Released): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admissionCell(env, cell).release([released], Date.now());
+      return true;
+    } catch (err) {
+      if (attempt >= RELEASE_ATTEMPTS) {
+        // Without a row, the lease lapses at its expiry; with one, the caller records it another way.
+        console.error("lease release failed", String(err));
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
 }

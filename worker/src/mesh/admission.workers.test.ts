@@ -1,6 +1,7 @@
 // The isolate's side of admission against fake cells: how many cells one pick may cost, which are asked first, and
 // what the client hears when a cell cannot answer.
 import { describe, expect, it } from "vitest";
+import type { UsageEntry } from "../billing/records.js";
 import type { AcquireRequest } from "../durable/admission-cell/admission-cell.js";
 import type { CellSummaryJson } from "../durable/cell-directory/summary-json.js";
 import { NO_CONTROLS } from "../routing/index.js";
@@ -9,10 +10,19 @@ import { forgetCellView, heardFromCell } from "./cell-view.js";
 
 type Behaviour = (req: AcquireRequest) => Promise<unknown>;
 
-/** An env whose cells all answer with `behave`; records which cells were asked. */
-function fakeEnv(cells: number, behave: Behaviour): { env: Env; asked: number[]; released: string[] } {
+/**
+ * An env whose cells all answer with `behave`; records which cells were asked, the leases given back (with the usage
+ * rows that came with them), and the rows recorded directly in accounts. `failReleases`: every release throws.
+ */
+function fakeEnv(
+  cells: number,
+  behave: Behaviour,
+  failReleases = false,
+): { env: Env; asked: number[]; released: string[]; rows: string[]; recorded: string[] } {
   const asked: number[] = [];
   const released: string[] = [];
+  const rows: string[] = [];
+  const recorded: string[] = [];
   const fake = {
     ADMISSION_CELLS: String(cells),
     CELLS: {
@@ -23,14 +33,27 @@ function fakeEnv(cells: number, behave: Behaviour): { env: Env; asked: number[];
           return behave(req);
         },
         renew: async () => [],
-        release: async (leases: { leaseId: string }[]) => {
-          for (const l of leases) released.push(l.leaseId);
+        release: async (leases: { leaseId: string; usage?: { entry: UsageEntry } | null }[]) => {
+          if (failReleases) throw new Error("Durable Object is overloaded");
+          for (const l of leases) {
+            released.push(l.leaseId);
+            if (l.usage) rows.push(l.usage.entry.request_id);
+          }
+        },
+      }),
+    },
+    ACCOUNTS: {
+      idFromName: (name: string) => name,
+      get: () => ({
+        record: async (entries: UsageEntry[]) => {
+          for (const e of entries) recorded.push(e.request_id);
+          return entries.length;
         },
       }),
     },
     DIRECTORY: { idFromName: () => "d", get: () => ({ read: async () => ({ version: 0, cells: [] }) }) },
   };
-  return { env: fake as unknown as Env, asked, released };
+  return { env: fake as unknown as Env, asked, released, rows, recorded };
 }
 
 const ctx = { waitUntil: () => {}, passThroughOnException: () => {} } as unknown as ExecutionContext;
@@ -112,9 +135,50 @@ describe("acquireSlot", () => {
     const counting = { waitUntil: (p: Promise<unknown>) => waited.push(p), passThroughOnException: () => {} };
     const picked = await acquireSlot(env, counting as unknown as ExecutionContext, query(model));
     if (picked.kind !== "node") throw new Error("nothing granted");
-    picked.slot.release(null);
-    picked.slot.release(null);
+    await picked.slot.release(null);
+    await picked.slot.release(null);
     await Promise.all(waited);
     expect(released).toEqual(["lease-1"]);
+  });
+
+  /** A slot granted by a fake cell whose releases succeed or (`failReleases`) always fail. */
+  async function grantedSlot(failReleases: boolean) {
+    forgetCellView();
+    const model = `usage-${crypto.randomUUID()}`;
+    const fake = fakeEnv(
+      1,
+      async (req) => ({
+        kind: "node",
+        lease: { id: "lease-u", nodeId: "n1", expiresAt: Date.now() + 60_000 },
+        node: { id: "n1" },
+        publicKey: "",
+        summary: summary(req.cell, model, 1, 1),
+      }),
+      failReleases,
+    );
+    const waited: Promise<unknown>[] = [];
+    const counting = { waitUntil: (p: Promise<unknown>) => waited.push(p), passThroughOnException: () => {} };
+    const picked = await acquireSlot(fake.env, counting as unknown as ExecutionContext, query(model));
+    if (picked.kind !== "node") throw new Error("nothing granted");
+    return { ...fake, slot: picked.slot, waited };
+  }
+
+  const row = { request_id: "req_u1", key_id: "key_u" } as UsageEntry;
+
+  it("hands the usage row to the cell with the lease, and records nothing directly", async () => {
+    const { slot, waited, released, rows, recorded } = await grantedSlot(false);
+    await slot.release(null, row, true);
+    await Promise.all(waited);
+    expect(released).toEqual(["lease-u"]);
+    expect(rows).toEqual(["req_u1"]);
+    expect(recorded).toEqual([]);
+  });
+
+  it("records the row directly in its account when the cell cannot be reached", async () => {
+    const { slot, waited, rows, recorded } = await grantedSlot(true);
+    await slot.release(null, row, true);
+    await Promise.all(waited);
+    expect(rows).toEqual([]);
+    expect(recorded).toEqual(["req_u1"]);
   });
 });

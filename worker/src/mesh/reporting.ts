@@ -1,5 +1,7 @@
-// Where the request path sends what it learned, off the response path: usage to each key's account (which charges
-// it and passes billable receipts on to the nodes' earnings), late outcomes (timeouts judged once their request ended)
+// Where the request path sends what it learned, off the response path: usage to each key's account directly (which
+// charges it and passes billable receipts on to the nodes' earnings) only as the fallback for a usage row whose
+// admission cell could not be reached (rows normally ride on the slot's release: durable/admission-cell/usage-wal.ts),
+// late outcomes (timeouts judged once their request ended)
 // to the node's admission cell, which learns from them at once and passes them on to the registry.
 import type { UsageEntry } from "../billing/records.js";
 import { admissionCell, admissionCells, keyAccount } from "../durable/names.js";

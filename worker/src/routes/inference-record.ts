@@ -4,11 +4,11 @@
 import { ceilingFor, decodeReceipt, webCryptoVerify, type PriceCeilings } from "@meshgate/schemas";
 import { billAnswer, type Ending } from "../billing/answer-billing.js";
 import { checkReceipt, type ReceiptCheck } from "../billing/receipt-check.js";
+import type { UsageEntry } from "../billing/records.js";
 import type { RequestBudget } from "../billing/request-budget.js";
 import { likelyPromptTokens } from "../billing/request-cost.js";
 import { completionBound, promptBound, type AnswerOutput } from "../billing/token-bounds.js";
 import type { HeldSlot } from "../mesh/admission.js";
-import { recordUsage } from "../mesh/reporting.js";
 import type { TokenCounts } from "../metering/usage.js";
 import type { Outcome, RouteNode } from "../routing/index.js";
 import type { InferenceCall } from "./inference-call.js";
@@ -111,18 +111,30 @@ function judge(s: Served, seen: AnswerSeen, nodeAtFault: boolean, at: number): O
   return { nodeId: s.node.id, model: s.model, at, inFlight: null, promptTokens, ...seenOutcome, kind };
 }
 
-/** Records the answer, then gives the node's slot back with how the node did (without it, should recording fail). */
-export async function recordAnswer(s: Served, seen: AnswerSeen, finishedAt: number): Promise<void> {
-  let outcome: Outcome | null = null;
-  try {
-    outcome = await billAndJudge(s, seen, finishedAt);
-  } finally {
-    s.slot.release(outcome);
-  }
+/** How the node did, and the answer's usage row (null for an unmetered answer). */
+interface Judged {
+  outcome: Outcome | null;
+  row: UsageEntry | null;
 }
 
-async function billAndJudge(s: Served, seen: AnswerSeen, finishedAt: number): Promise<Outcome | null> {
-  if (!s.metered) return judge(s, seen, false, finishedAt);
+/**
+ * Bills the answer, then gives the node's slot back with how the node did and the usage row, which the node's cell
+ * writes ahead before the release returns (without either, should billing fail). A key with limits has its row sent
+ * on to its account at once, so its reservation ends with the answer.
+ */
+export async function recordAnswer(s: Served, seen: AnswerSeen, finishedAt: number): Promise<void> {
+  let judged: Judged = { outcome: null, row: null };
+  try {
+    judged = await billAndJudge(s, seen, finishedAt);
+  } finally {
+    await s.slot.release(judged.outcome, judged.row, s.limited);
+  }
+  // The row is durable now: the budget may let go of this request's hold (part B's RequestBudget.settle).
+  // settle: if (judged.row) s.budget.settle(judged.row.billable ? judged.row.cost : 0, judged.row.total_tokens);
+}
+
+async function billAndJudge(s: Served, seen: AnswerSeen, finishedAt: number): Promise<Judged> {
+  if (!s.metered) return { outcome: judge(s, seen, false, finishedAt), row: null };
   const { call } = s;
   const contextLength = termsOf(s.node, s.model).contextLength;
   const promptTokens = promptBound(call.bytes.length, call.shape);
@@ -151,7 +163,7 @@ async function billAndJudge(s: Served, seen: AnswerSeen, finishedAt: number): Pr
     reserved: s.budget.reserved,
     feeBps: s.feeBps,
   });
-  const row = {
+  const row: UsageEntry = {
     request_id: s.requestId,
     created: s.startedAt,
     key_id: s.keyId,
@@ -163,6 +175,5 @@ async function billAndJudge(s: Served, seen: AnswerSeen, finishedAt: number): Pr
     streamed: call.streamed,
     receipt: bill.billable ? seen.receipt : null,
   };
-  recordUsage(row, s.env, s.ctx, s.limited);
-  return judge(s, seen, nodeAtFault, finishedAt);
+  return { outcome: judge(s, seen, nodeAtFault, finishedAt), row };
 }

@@ -11,8 +11,10 @@ import {
 } from "@meshgate/schemas";
 import { PeriodBodySchema, settlementDelayMs, settlementPeriod } from "../billing/period.js";
 import { assembleStatement, pageLeaves, topProof } from "../billing/settlement-tree.js";
-import { EARNINGS_SHARDS, earningsShard, earningsShardOf, settlements } from "../durable/names.js";
-import type { Overlap } from "../durable/settlements/settlements.js";
+import type { Earning } from "../billing/records.js";
+import { groupBy } from "../lib/group-by.js";
+import { earningsShard, earningsShardOf, earningsShards, settlements } from "../durable/names.js";
+import type { Overlap, ShardLayout } from "../durable/settlements/settlements.js";
 import { requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import { readJson } from "../http/json-body.js";
@@ -49,11 +51,39 @@ function abortedError(id: string): HttpError {
   );
 }
 
+/** Receipts moved from one shard to their nodes' shards per call. */
+const STRAYS_BATCH = 1_000;
+
+/**
+ * Moves every unsettled receipt that sits outside its node's shard under `layout.shards` (left by an earlier shard
+ * count) to that shard: added there first, then dropped here, so a failure part way leaves it in both for the next
+ * try (the add is idempotent on request id, and no shard closes while it holds another's receipts).
+ */
+async function gatherStrays(env: Env, layout: ShardLayout): Promise<void> {
+  const move = async (from: number): Promise<void> => {
+    for (;;) {
+      const strays: Earning[] = await earningsShard(env, from).strays(layout.shards, STRAYS_BATCH);
+      if (strays.length === 0) return;
+      const byShard = groupBy(strays, (e) => String(earningsShardOf(e.node_id, layout.shards)));
+      await Promise.all([...byShard].map(([to, batch]) => earningsShard(env, Number(to)).add(batch, Date.now())));
+      await earningsShard(env, from).drop(strays.map((e) => e.request_id));
+    }
+  };
+  await Promise.all(Array.from({ length: layout.read }, (_, s) => move(s)));
+}
+
 /** Every shard's part of the close; null for a shard that refused because the close was aborted. */
-async function closeShards(env: Env, id: string, from: number, to: number): Promise<(SettlementNode[] | null)[]> {
+async function closeShards(
+  env: Env,
+  id: string,
+  period: { from: number; to: number },
+  layout: ShardLayout,
+): Promise<(SettlementNode[] | null)[]> {
+  const { from, to } = period;
   try {
+    await gatherStrays(env, layout);
     return await Promise.all(
-      Array.from({ length: EARNINGS_SHARDS }, (_, s) => earningsShard(env, s).close(id, from, to)),
+      Array.from({ length: layout.read }, (_, s) => earningsShard(env, s).close(id, from, to, layout)),
     );
   } catch (err) {
     console.error("settlement close failed part way", id, err instanceof Error ? err.message : String(err));
@@ -72,9 +102,9 @@ export async function closeSettlementRoute(request: GatewayRequest, env: Env): P
   const { from, to } = orThrow(settlementPeriod(value, now, delay));
   // Before reserving the period, so a gateway that cannot sign never leaves one closing.
   const { signer } = await gatewayIdentity(env);
-  const begun = await settlements(env).begin(from, to, now);
+  const begun = await settlements(env).begin(from, to, now, earningsShards(env));
   if (!begun.ok) throw overlapError(begun.conflict);
-  const shards = await closeShards(env, begun.id, from, to);
+  const shards = await closeShards(env, begun.id, { from, to }, begun.layout);
   const nodes = shards.flatMap((shard) => shard ?? []);
   if (shards.includes(null)) throw abortedError(begun.id);
   const unsigned = assembleStatement({ id: begun.id, from, to, created: begun.created, keyId: signer.keyId, nodes });
@@ -107,7 +137,7 @@ export async function abortSettlementRoute(request: GatewayRequest, env: Env): P
     });
   let released: number[];
   try {
-    released = await Promise.all(Array.from({ length: EARNINGS_SHARDS }, (_, s) => earningsShard(env, s).abort(id)));
+    released = await Promise.all(Array.from({ length: begun.read }, (_, s) => earningsShard(env, s).abort(id)));
   } catch (err) {
     console.error("settlement abort failed part way", id, err instanceof Error ? err.message : String(err));
     throw new HttpError(
@@ -170,9 +200,12 @@ export async function settlementProofRoute(request: GatewayRequest, env: Env): P
     });
   const page = orThrow(queryInt(params, "page", { fallback: 0, min: 0, max: MAX_PAGES }));
   const top = topProof(statement, nodeId.data);
-  const stored = top
-    ? await earningsShard(env, earningsShardOf(nodeId.data)).leaves(statement.id, nodeId.data, page)
-    : null;
+  // The node's receipts were gathered in its shard under the count its close used.
+  const shards = top ? await settlements(env).shardsOf(statement.id) : null;
+  const stored =
+    top && shards !== null
+      ? await earningsShard(env, earningsShardOf(nodeId.data, shards)).leaves(statement.id, nodeId.data, page)
+      : null;
   if (!top || !stored) {
     throw new HttpError(404, `Node '${nodeId.data}' earned nothing in settlement '${statement.id}'.`, {
       param: "node",

@@ -6,19 +6,25 @@ import { csvResponse } from "../billing/usage-csv.js";
 import { groupBody, groupsCsv, rowBody, rowsCsv, totalsBody, type Audience } from "../billing/usage-format.js";
 import { parseUsageParams, type UsageParams } from "../billing/usage-params.js";
 import { planRange, retentionProblem } from "../billing/usage-range.js";
-import { mergeGroups, totalOf, type Dimension, type UsageGroup, type UsageSums } from "../billing/usage-sums.js";
+import { rollupRangeProblem } from "../billing/rollup-range.js";
+import {
+  mergeGroups,
+  SUM_FIELDS,
+  totalOf,
+  type Dimension,
+  type UsageGroup,
+  type UsageSums,
+} from "../billing/usage-sums.js";
 import { listAllKeys } from "../durable/api-keys/key-index.js";
-import { keyAccount } from "../durable/names.js";
+import { keyAccount, usageRollup } from "../durable/names.js";
+import type { RollupGroup } from "../durable/usage-rollup/rollup-sql.js";
 import { authenticate, requireAdmin } from "../http/auth.js";
 import { HttpError } from "../http/http-error.js";
 import { orThrow } from "../http/refusal.js";
 import type { GatewayRequest } from "../http/request-id.js";
-import { mapLimit } from "../lib/fan-out.js";
 
 const CLIENT_GROUPINGS: readonly Dimension[] = ["model", "node", "day"];
 const ADMIN_GROUPINGS: readonly UsageGrouping[] = ["key", "model", "node", "day"];
-/** Accounts asked at once by the admin report. */
-const FAN_OUT = 16;
 
 /** Sums can pass 2^53: written as exact integer literals, which Response.json (JSON.stringify) cannot do. */
 function exactJsonResponse(body: ExactJson): Response {
@@ -51,9 +57,9 @@ function groupedResponse(p: UsageParams<string>, g: Grouped): Response {
   });
 }
 
-export async function usageRoute(request: GatewayRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
+export async function usageRoute(request: GatewayRequest, env: Env): Promise<Response> {
   const now = Date.now();
-  const key = await authenticate(request, env, now, ctx);
+  const key = await authenticate(request, env, now);
   const p = orThrow(parseUsageParams(new URL(request.url).searchParams, now, CLIENT_GROUPINGS));
   checkRetention(p, env, now);
   const answer = await keyAccount(env, key.id).usage({ from: p.from, to: p.to, group_by: p.groupBy, limit: p.limit });
@@ -68,36 +74,32 @@ export async function usageRoute(request: GatewayRequest, env: Env, ctx: Executi
   });
 }
 
-/** Every key's account (revoked keys' too: their usage happened), asked FAN_OUT at a time; sums merge exactly. */
+/**
+ * Every key's usage (revoked keys' too: their usage happened) from the global roll-up, in one call however many keys
+ * there are, plus one for the keys' names when grouped by key. Ranges are whole hours (rollup-range.ts).
+ */
 export async function adminUsageRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
   const now = Date.now();
   const p = orThrow(parseUsageParams(new URL(request.url).searchParams, now, ADMIN_GROUPINGS));
-  checkRetention(p, env, now);
+  const days = retentionDays(env.USAGE_RETENTION_DAYS);
+  const problem = rollupRangeProblem(p, now, rowsKeptSince(now, days), days);
+  if (problem) throw new HttpError(400, problem.message, { param: problem.param, code: "outside_retention" });
   const groupBy = p.groupBy ?? "key";
-  const keys = await listAllKeys(env, now);
-  const answers = await mapLimit(keys, FAN_OUT, async (k) => ({
-    id: k.id,
-    answer: await keyAccount(env, k.id).usage({
-      from: p.from,
-      to: p.to,
-      group_by: groupBy === "key" ? null : groupBy,
-      limit: 0,
-    }),
-  }));
-  // By key, keys without usage in the range are left out, as a grouping of rows would have no group for them.
-  const groups =
-    groupBy === "key"
-      ? mergeGroups([
-          answers.filter((a) => a.answer.totals.requests > 0n).map((a) => ({ group: a.id, ...a.answer.totals })),
-        ])
-      : mergeGroups(answers.map((a) => a.answer.groups));
+  const [summed, keys] = await Promise.all([
+    usageRollup(env).usage(groupBy, p.from, p.to),
+    groupBy === "key" ? listAllKeys(env, now) : [],
+  ]);
+  const groups = mergeGroups([summed.map(fromRollup)]);
   const names = new Map(keys.map((k) => [k.id, k.name]));
-  return groupedResponse(p, {
-    groupBy,
-    totals: totalOf(answers.map((a) => a.answer.totals)),
-    groups,
-    audience: "admin",
-    names,
-  });
+  return groupedResponse(p, { groupBy, totals: totalOf(groups), groups, audience: "admin", names });
+}
+
+/** A roll-up group's decimal figures (SUM_FIELDS order) as exact sums. */
+function fromRollup(g: RollupGroup): UsageGroup {
+  const sums = Object.fromEntries(SUM_FIELDS.map((f, i) => [f, BigInt(g.sums[i] ?? "0")])) as Record<
+    (typeof SUM_FIELDS)[number],
+    bigint
+  >;
+  return { group: g.group, ...sums };
 }

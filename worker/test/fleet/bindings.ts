@@ -19,6 +19,11 @@ export const TEST_BINDINGS = {
   // Several admission cells, as production has: a test's nodes land in different cells (routing/cells.ts), so every
   // test of the request path also checks that isolates find nodes across cells.
   ADMISSION_CELLS: "3",
+  // Usage written ahead in the cells reaches the accounts, shards and roll-up this soon (production: 1,000 ms).
+  USAGE_FLUSH_MS: "50",
+  // The count before it was configuration, so settlement tests that fill every shard stay quick; changes of it are
+  // tested in settlement-shard-count.test.ts.
+  EARNINGS_SHARDS: "16",
 };
 
 /** Each test file routes its own models, so files sharing the one registry do not disturb each other. */

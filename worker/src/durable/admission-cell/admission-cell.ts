@@ -24,6 +24,7 @@ import { summaryToJson, type CellSummaryJson } from "../cell-directory/summary-j
 import { admissionCells, cellDirectory, nodeRegistry } from "../names.js";
 import { CellListing, type CellTable } from "./cell-listing.js";
 import { CELL_MIGRATIONS } from "./schema.js";
+import { UsageWal, usageFlushMs, type WalEntry } from "./usage-wal.js";
 
 /** A model's summary is computed at most this often (it walks the model's nodes); isolates allow for their grants. */
 const SUMMARY_REUSE_MS = 50;
@@ -54,6 +55,13 @@ export type Granted =
 /** Every reply carries the cell's summary for the model as it is now: the asking isolate's view of it, refreshed. */
 export type AcquireReply = Granted & { summary: CellSummaryJson };
 
+/** A lease given back, with what its attempt taught (null: nothing) and the answer's usage row, if it had one. */
+export interface Released {
+  leaseId: string;
+  outcome: Outcome | null;
+  usage?: WalEntry | null;
+}
+
 /**
  * One admission cell: the one place that grants slots at its nodes, so it knows their in-flight counts exactly
  * however many isolates ask. Picks with the router's own pickNode over its nodes' table, loaded with its leases.
@@ -67,11 +75,19 @@ export class AdmissionCell extends DurableObject<Env> {
   private reportedAt = -Infinity;
   private readonly unwritten = new OutcomeMemory();
   private readonly outcomes: Batcher<Outcome>;
+  private readonly wal: UsageWal;
+  private readonly flushMs: number;
+  /** The flush alarm as this instance last set it (null: not known), so most releases skip reading it. */
+  private flushAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     migrate(ctx.storage, CELL_MIGRATIONS);
+    this.flushMs = usageFlushMs(env.USAGE_FLUSH_MS);
+    this.wal = new UsageWal(this.sql, env, ctx.id.name ?? ctx.id.toString());
+    // Rows written before a restart are flushed one interval after it (sooner than an alarm set under a longer one).
+    if (this.wal.pending() > 0) void ctx.blockConcurrencyWhile(() => this.armFlush(Date.now()));
     this.book = new LeaseBook(
       this.sql
         .exec<{ id: string; node_id: string; expires_at: number }>("SELECT id, node_id, expires_at FROM leases")
@@ -171,8 +187,47 @@ export class AdmissionCell extends DurableObject<Env> {
     );
   }
 
-  /** Gives leases back, each with what its attempt taught (null: nothing, e.g. passed over before it was asked). */
-  release(released: { leaseId: string; outcome: Outcome | null }[], now: number): void {
+  /**
+   * Gives leases back, each with what its attempt taught (null: nothing, e.g. passed over before it was asked), and
+   * writes their usage rows ahead (usage-wal.ts): when this returns, they are on disk and will reach the accounts,
+   * the earnings shards and the roll-up. Rows of limited keys go to their accounts at once, in the background.
+   */
+  async release(released: Released[], now: number): Promise<void> {
+    const rows = released.flatMap((r) => (r.usage ? [r.usage] : []));
+    const prompt = rows.length > 0 ? this.wal.write(rows) : [];
+    this.giveBack(released, now);
+    if (rows.length === 0) return;
+    if (prompt.length > 0)
+      this.ctx.waitUntil(
+        this.wal
+          .pushPrompt(prompt, Date.now())
+          .catch((err: unknown) => console.error("prompt usage push failed; the flush retries it", String(err))),
+      );
+    await this.armFlush(Date.now());
+  }
+
+  /** Flushes the usage write-ahead, then sets the next flush while rows remain (the alarm survives restarts). */
+  override async alarm(): Promise<void> {
+    this.flushAt = null;
+    const next = await this.wal.flush(Date.now(), this.flushMs);
+    if (next !== null) await this.setFlush(Date.now() + next);
+  }
+
+  /** A flush within one interval, unless one is due sooner. */
+  private async armFlush(now: number): Promise<void> {
+    const at = now + this.flushMs;
+    if (this.flushAt !== null && this.flushAt <= at) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.setFlush(at);
+    else this.flushAt = current;
+  }
+
+  private async setFlush(at: number): Promise<void> {
+    this.flushAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  private giveBack(released: readonly Released[], now: number): void {
     for (const { leaseId, outcome } of released) {
       // Its other requests, exactly: what a refusal (429) at this count says about the node's real capacity.
       if (outcome)

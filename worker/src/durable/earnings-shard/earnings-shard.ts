@@ -5,7 +5,7 @@ import { BLOCK_LEAVES } from "../../billing/node-subtree.js";
 import { closeShard, shardBudget, type RowKey, type SettledRow } from "../../billing/shard-close.js";
 import type { LeafRow } from "../../billing/settlement-tree.js";
 import { migrate } from "../migrations.js";
-import { EARNINGS_SHARDS } from "../names.js";
+import { earningsShardOf, LEGACY_EARNINGS_SHARDS } from "../names.js";
 import { EARNINGS_MIGRATIONS } from "./schema.js";
 
 /** One page of a node's settled receipts: block `block` of its subtree, with every block root for the proofs. */
@@ -19,8 +19,8 @@ export interface LeafPage {
 
 type NodeRow = SettlementNode & { blocks: string; firsts: string };
 
-/** What each figure of one close may reach (see billing/shard-close.ts). */
-const BUDGET = shardBudget(EARNINGS_SHARDS);
+/** Where a close gathers receipts (see Settlements' ShardLayout); closes from before it used 16 shards. */
+const LEGACY_LAYOUT = { shards: LEGACY_EARNINGS_SHARDS, read: LEGACY_EARNINGS_SHARDS };
 
 /**
  * The billable receipts of the nodes whose ids hash to this shard (earningsShardOf), kept until a settlement closes
@@ -30,11 +30,51 @@ const BUDGET = shardBudget(EARNINGS_SHARDS);
  */
 export class EarningsShard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** This shard's number, from its name (`earnings:<n>`); null for objects named otherwise (tests). */
+  private readonly index: number | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     migrate(ctx.storage, EARNINGS_MIGRATIONS);
+    const named = /^earnings:(\d+)$/.exec(ctx.id.name ?? "");
+    this.index = named ? Number(named[1]) : null;
+  }
+
+  /**
+   * Unsettled receipts (at most `limit`) of nodes whose shard under `shards` is another: left here by an earlier
+   * shard count. A close first moves them to their node's shard (add there, then drop here), so each node's receipts
+   * are in one shard when it is closed.
+   */
+  strays(shards: number, limit: number): Earning[] {
+    const nodes = this.strayNodes(shards);
+    if (nodes.length === 0) return [];
+    return this.sql
+      .exec<Earning & Record<string, SqlStorageValue>>(
+        "SELECT request_id, node_id, receipt, leaf, prompt_tokens, completion_tokens, amount, created FROM earnings " +
+          "WHERE settlement_id IS NULL AND node_id IN (SELECT value FROM json_each(?)) ORDER BY request_id LIMIT ?",
+        JSON.stringify(nodes),
+        limit,
+      )
+      .toArray();
+  }
+
+  /** Forgets unsettled receipts their node's shard has acknowledged (see strays); returns how many. */
+  drop(requestIds: string[]): number {
+    this.sql.exec(
+      "DELETE FROM earnings WHERE settlement_id IS NULL AND request_id IN (SELECT value FROM json_each(?))",
+      JSON.stringify(requestIds),
+    );
+    return this.sql.exec<{ n: number }>("SELECT changes() AS n").one().n;
+  }
+
+  private strayNodes(shards: number): string[] {
+    if (this.index === null) return [];
+    return this.sql
+      .exec<{ node_id: string }>("SELECT DISTINCT node_id FROM earnings WHERE settlement_id IS NULL")
+      .toArray()
+      .map((r) => r.node_id)
+      .filter((node) => earningsShardOf(node, shards) !== this.index);
   }
 
   /**
@@ -64,12 +104,17 @@ export class EarningsShard extends DurableObject<Env> {
    * and any from a gap between closed periods, so no receipt goes unpaid for good. They are taken in (node_id, leaf)
    * order while the close stays within its budget (see billing/shard-close.ts); the rest stay unsettled for the next
    * close. Returns each node's totals and subtree root, or null when the id was aborted (a close racing an abort must
-   * not tag rows again). Idempotent: a second call returns the first call's result and settles nothing new.
+   * not tag rows again). Idempotent: a second call returns the first call's result and settles nothing new. Refused
+   * (an error) while the shard holds receipts of another shard's nodes under `layout.shards` (see strays): a node's
+   * receipts must be closed in one shard. Every figure stays within its share of 2^53 - 1 among `layout.read` shards.
    */
-  close(settlementId: string, from: number, to: number): SettlementNode[] | null {
+  close(settlementId: string, from: number, to: number, layout = LEGACY_LAYOUT): SettlementNode[] | null {
     if (this.sql.exec("SELECT 1 FROM aborted WHERE settlement_id = ?", settlementId).toArray().length > 0) return null;
     const done = this.sql.exec("SELECT 1 FROM closes WHERE settlement_id = ?", settlementId).toArray().length > 0;
     if (done) return this.closedNodes(settlementId);
+    if (this.strayNodes(layout.shards).length > 0)
+      throw new Error(`earnings shard ${this.index} holds receipts of other shards' nodes; move them first`);
+    const BUDGET = shardBudget(layout.read);
     return this.ctx.storage.transactionSync(() => {
       const candidates = this.sql.exec<SettledRow & Record<string, SqlStorageValue>>(
         "SELECT node_id, leaf, prompt_tokens, completion_tokens, amount FROM earnings WHERE settlement_id IS NULL " +
@@ -77,7 +122,7 @@ export class EarningsShard extends DurableObject<Env> {
         to,
       );
       const closed = closeShard(candidates, BUDGET);
-      if (closed.last) this.tag(settlementId, to, closed.last, closed.taken);
+      if (closed.last) this.tag(settlementId, to, closed.last, closed.taken, BUDGET);
       if (closed.full)
         console.warn(
           "settlement close reached its budget; the rest is carried into the next close",
@@ -125,7 +170,7 @@ export class EarningsShard extends DurableObject<Env> {
    * same test in SQL as fitsAlone()). A count that differs means the two disagree: the close fails rather than pay
    * rows it did not sum.
    */
-  private tag(settlementId: string, to: number, last: RowKey, taken: number): void {
+  private tag(settlementId: string, to: number, last: RowKey, taken: number, BUDGET: number): void {
     const fits = (column: string) => `typeof(${column}) = 'integer' AND ${column} BETWEEN 0 AND ${BUDGET}`;
     this.sql.exec(
       `UPDATE earnings SET settlement_id = ? WHERE settlement_id IS NULL AND created < ? AND (node_id, leaf) <= (?, ?)

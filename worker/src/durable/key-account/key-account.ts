@@ -13,7 +13,7 @@ import { bigFromSql } from "../../lib/exact-sum.js";
 import { addSpent, checkUsageEntry } from "../../billing/usage-entry-check.js";
 import { perMinute, reconcile, refund, resize, type Bucket } from "../../limits/token-bucket.js";
 import { migrate } from "../migrations.js";
-import { earningsShard } from "../names.js";
+import { earningsShard, earningsShards } from "../names.js";
 import { acknowledge, outboxByShard, outboxSize, queueEarning } from "./outbox.js";
 import { hasRows, purgeRows, recordRow } from "./rows.js";
 import { ACCOUNT_MIGRATIONS } from "./schema.js";
@@ -23,6 +23,11 @@ import { usageAnswer } from "./usage.js";
 export interface AccountView extends KeyLimits {
   spent: number;
   reserved: number;
+}
+
+/** Who sends a recorded row's earning to its shard: the account's outbox ("queue"), or the caller ("skip"). */
+export interface RecordOptions {
+  earnings: "queue" | "skip";
 }
 
 type AccountRow = {
@@ -114,12 +119,13 @@ export class KeyAccount extends DurableObject<Env> {
    * what it held are taken too), and for a billable receipt an earning for the node. Returns how many were new; then
    * pushes the earnings.
    * An entry whose counts, money or times are not non-negative safe integers is a RangeError, and nothing is recorded.
+   * `earnings: "skip"`: the caller (an admission cell's flush) sends the earnings itself; none are queued here.
    */
-  async record(entries: UsageEntry[], now: number): Promise<number> {
+  async record(entries: UsageEntry[], now: number, opts: RecordOptions = { earnings: "queue" }): Promise<number> {
     // Before anything is written: a batch with one impossible figure is a bug upstream, not something to sum.
     for (const e of entries) checkUsageEntry(e);
     // Hashed before the transaction, which cannot await the runtime's (native) sha256.
-    const earnings = await Promise.all(entries.map(earningOf));
+    const earnings = opts.earnings === "skip" ? [] : await Promise.all(entries.map(earningOf));
     const alarm = await this.ctx.storage.getAlarm();
     let queued = false;
     const added = this.ctx.storage.transactionSync(() => {
@@ -140,7 +146,7 @@ export class KeyAccount extends DurableObject<Env> {
         if (held && row.tpm !== null) tokens = reconcile(tokens, perMinute(row.tpm), held.tokens, e.total_tokens, now);
         const earning = earnings[i];
         if (earning) {
-          queueEarning(this.sql, earning);
+          queueEarning(this.sql, earning, earningsShards(this.env));
           queued = true;
         }
       }

@@ -6,12 +6,13 @@ import { earningsShardOf } from "../names.js";
 /** An earning and the shard it goes to. */
 type OutboxRow = Pick<Earning, keyof Earning> & { shard: number };
 
-export function queueEarning(sql: SqlStorage, e: Earning): void {
+/** `shards`: the shard count now (a receipt pushed after it changed is moved to its node's new shard at the close). */
+export function queueEarning(sql: SqlStorage, e: Earning, shards: number): void {
   sql.exec(
     `INSERT INTO outbox (request_id, shard, node_id, receipt, leaf, prompt_tokens, completion_tokens, amount, created)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
     e.request_id,
-    earningsShardOf(e.node_id),
+    earningsShardOf(e.node_id, shards),
     e.node_id,
     e.receipt,
     e.leaf,

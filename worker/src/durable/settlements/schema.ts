@@ -11,4 +11,14 @@ function legacySettlements(sql: SqlStorage): void {
   CREATE INDEX IF NOT EXISTS settlements_listed ON settlements (status, created, id)`);
 }
 
-export const SETTLEMENTS_MIGRATIONS: readonly Migration[] = [legacySettlements];
+/**
+ * Step 2: the earnings shard count each close used (where its nodes' receipts were gathered, so where its proofs are;
+ * closes before this used 16), and the largest count ever used (every shard a receipt may sit in).
+ */
+function shardLayout(sql: SqlStorage): void {
+  sql.exec(`ALTER TABLE settlements ADD COLUMN shards INTEGER NOT NULL DEFAULT 16;
+  CREATE TABLE shard_layout (id INTEGER PRIMARY KEY CHECK (id = 1), largest INTEGER NOT NULL);
+  INSERT INTO shard_layout (id, largest) VALUES (1, 16)`);
+}
+
+export const SETTLEMENTS_MIGRATIONS: readonly Migration[] = [legacySettlements, shardLayout];

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { randomNonce, type SettlementStatement } from "@meshgate/schemas";
 import { migrate } from "../migrations.js";
+import { LEGACY_EARNINGS_SHARDS } from "../names.js";
 import { SETTLEMENTS_MIGRATIONS } from "./schema.js";
 
 /**
@@ -14,18 +15,39 @@ export interface Overlap {
   to: number;
 }
 
+/**
+ * Where a close finds its receipts: `shards`, the count it gathers each node's receipts under (its nodes' proofs are
+ * in those shards), and `read`, the largest count ever used (every shard a receipt may sit in).
+ */
+export interface ShardLayout {
+  shards: number;
+  read: number;
+}
+
 /** A period reserved for closing, or the settlement that already covers part of it. */
-export type BeginResult = { ok: true; id: string; created: number } | { ok: false; conflict: Overlap };
+export type BeginResult =
+  | { ok: true; id: string; created: number; layout: ShardLayout }
+  | { ok: false; conflict: Overlap };
 
 /** An abort begun (or begun before: it is retried), or why not. */
-export type AbortResult = { ok: true; from: number; to: number } | { ok: false; status: "unknown" | "closed" };
+export type AbortResult =
+  | { ok: true; from: number; to: number; read: number }
+  | { ok: false; status: "unknown" | "closed" };
 
 export interface StatementPage {
   data: SettlementStatement[];
   has_more: boolean;
 }
 
-type Row = { id: string; from_ms: number; to_ms: number; created: number; status: string; statement: string | null };
+type Row = {
+  id: string;
+  from_ms: number;
+  to_ms: number;
+  created: number;
+  status: string;
+  statement: string | null;
+  shards: number;
+};
 
 /**
  * Every settlement statement. One object, so reserving a period and checking it against every other is one serial
@@ -46,9 +68,9 @@ export class Settlements extends DurableObject<Env> {
   /**
    * Reserves [from, to). A close of exactly this period that began and never finished is resumed (same id and time, so
    * the retry signs the same statement); any other overlap, closing, aborting or closed, is refused, saying which it
-   * is.
+   * is. `shards`: the earnings shard count now, which a new close uses (a resumed one keeps its own).
    */
-  begin(from: number, to: number, now: number): BeginResult {
+  begin(from: number, to: number, now: number, shards = LEGACY_EARNINGS_SHARDS): BeginResult {
     // Periods that hold theirs never overlap, so the latest to start before `to` is the only one that can reach past
     // `from`.
     const overlap = this.sql
@@ -59,19 +81,35 @@ export class Settlements extends DurableObject<Env> {
       .toArray()[0];
     if (overlap && overlap.to_ms > from) {
       const resumable = overlap.status === "closing" && overlap.from_ms === from && overlap.to_ms === to;
-      if (resumable) return { ok: true, id: overlap.id, created: overlap.created };
+      if (resumable) return { ok: true, id: overlap.id, created: overlap.created, layout: this.layout(overlap.shards) };
       const status = overlap.status === "closing" || overlap.status === "aborting" ? overlap.status : "closed";
       return { ok: false, conflict: { id: overlap.id, status, from: overlap.from_ms, to: overlap.to_ms } };
     }
     const id = `stl_${randomNonce(12)}`;
     this.sql.exec(
-      "INSERT INTO settlements (id, from_ms, to_ms, created, status) VALUES (?, ?, ?, ?, 'closing')",
+      "INSERT INTO settlements (id, from_ms, to_ms, created, status, shards) VALUES (?, ?, ?, ?, 'closing', ?)",
       id,
       from,
       to,
       now,
+      shards,
     );
-    return { ok: true, id, created: now };
+    this.sql.exec("UPDATE shard_layout SET largest = MAX(largest, ?)", shards);
+    return { ok: true, id, created: now, layout: this.layout(shards) };
+  }
+
+  /** The shard count a closed statement gathered its receipts under (where its proofs are); null if not closed. */
+  shardsOf(id: string): number | null {
+    return (
+      this.sql
+        .exec<{ shards: number }>("SELECT shards FROM settlements WHERE id = ? AND status = 'closed'", id)
+        .toArray()[0]?.shards ?? null
+    );
+  }
+
+  private layout(shards: number): ShardLayout {
+    const largest = this.sql.exec<{ largest: number }>("SELECT largest FROM shard_layout").one().largest;
+    return { shards, read: Math.max(largest, shards) };
   }
 
   /**
@@ -96,7 +134,7 @@ export class Settlements extends DurableObject<Env> {
     if (!row) return { ok: false, status: "unknown" };
     if (row.status === "closed") return { ok: false, status: "closed" };
     if (row.status === "closing") this.sql.exec("UPDATE settlements SET status = 'aborting' WHERE id = ?", id);
-    return { ok: true, from: row.from_ms, to: row.to_ms };
+    return { ok: true, from: row.from_ms, to: row.to_ms, read: this.layout(row.shards).read };
   }
 
   /** Every shard released the aborted close's receipts: its period is open again. */
