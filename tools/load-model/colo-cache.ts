@@ -58,7 +58,10 @@ export class ColoCaches {
 
   async open(name: string): Promise<FakeCache> {
     let cache = this.named.get(name);
-    if (!cache) this.named.set(name, (cache = new FakeCache(this.now)));
+    if (!cache) {
+      cache = new FakeCache(this.now);
+      this.named.set(name, cache);
+    }
     return cache;
   }
 }

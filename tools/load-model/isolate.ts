@@ -15,17 +15,26 @@ export interface Isolate {
   cellView: CellViewModule;
 }
 
-/** One copy of a module per isolate: the query string makes it a different module to the loader. */
-async function ownCopy<T>(path: string, isolate: number): Promise<T> {
-  const url = new URL(`../../worker/src/${path}?isolate=${isolate}`, import.meta.url).href;
+/**
+ * One copy of a module per isolate: the query string makes it a different module to the loader. `world` keeps two
+ * runs in one process (tests) from sharing an isolate's caches.
+ */
+async function ownCopy<T>(path: string, world: number, isolate: number): Promise<T> {
+  const url = new URL(`../../worker/src/${path}?world=${world}&isolate=${isolate}`, import.meta.url).href;
   return (await import(url)) as T;
 }
 
-export async function loadIsolate(index: number, colo: number): Promise<Isolate> {
+/** A fresh number for each simulated world in this process. */
+let worlds = 0;
+export function newWorldNumber(): number {
+  return ++worlds;
+}
+
+export async function loadIsolate(world: number, index: number, colo: number): Promise<Isolate> {
   const [auth, reporting, cellView] = await Promise.all([
-    ownCopy<AuthModule>("http/auth.ts", index),
-    ownCopy<ReportingModule>("mesh/reporting.ts", index),
-    ownCopy<CellViewModule>("mesh/cell-view.ts", index),
+    ownCopy<AuthModule>("http/auth.ts", world, index),
+    ownCopy<ReportingModule>("mesh/reporting.ts", world, index),
+    ownCopy<CellViewModule>("mesh/cell-view.ts", world, index),
   ]);
   return { index, colo, auth, reporting, cellView };
 }

@@ -10,7 +10,18 @@ import { runToday } from "./today.js";
 
 const TODAY_FILE = fileURLToPath(new URL("today.md", import.meta.url));
 
-const NUMBER_FLAGS = ["isolates", "colos", "rps", "keys", "nodes", "cells", "warmup", "seconds", "rtt", "seed"] as const;
+const NUMBER_FLAGS = [
+  "isolates",
+  "colos",
+  "rps",
+  "keys",
+  "nodes",
+  "cells",
+  "warmup",
+  "seconds",
+  "rtt",
+  "seed",
+] as const;
 
 export function configFrom(args: readonly string[]): LoadConfig {
   const { values } = parseArgs({

@@ -14,7 +14,17 @@ class OutboxTable {
   exec(query: string, ...args: unknown[]): Iterable<Row> {
     if (query.startsWith("INSERT")) {
       const [request_id, shard, node_id, receipt, leaf, prompt_tokens, completion_tokens, amount, created] = args;
-      this.rows.push({ request_id, shard, node_id, receipt, leaf, prompt_tokens, completion_tokens, amount, created } as Row);
+      this.rows.push({
+        request_id,
+        shard,
+        node_id,
+        receipt,
+        leaf,
+        prompt_tokens,
+        completion_tokens,
+        amount,
+        created,
+      } as Row);
       return [];
     }
     if (query.startsWith("SELECT")) return this.rows.slice(0, Number(args[0]));

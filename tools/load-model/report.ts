@@ -10,6 +10,12 @@ export const GOAL_RPS = SOFT_LIMIT_RPS / 4;
 
 const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const one = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
+const small = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 2 });
+
+/** A rate, to a tenth; one below 1/s (an admin's call a minute) to two significant digits rather than "0". */
+function rate(perSecond: number): string {
+  return perSecond < 1 ? small.format(perSecond) : one.format(perSecond);
+}
 
 export function withinGoal(load: KindLoad): boolean {
   return load.busiest.perSecond <= GOAL_RPS;
@@ -64,7 +70,7 @@ export function formatMethods(loads: readonly KindLoad[]): string {
     .map((l) => {
       const methods = Object.entries(l.methods)
         .sort(([, a], [, b]) => b - a)
-        .map(([m, rate]) => `${m} ${one.format(rate)}`)
+        .map(([m, perSecond]) => `${m} ${rate(perSecond)}`)
         .join(", ");
       return `- ${l.kind}: ${methods} (req/s, all objects)`;
     })

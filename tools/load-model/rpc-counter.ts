@@ -17,7 +17,10 @@ type BySecond = Map<number, number>;
 
 function bump(map: Map<string, BySecond>, key: string, second: number): void {
   let bySecond = map.get(key);
-  if (!bySecond) map.set(key, (bySecond = new Map()));
+  if (!bySecond) {
+    bySecond = new Map();
+    map.set(key, bySecond);
+  }
   bySecond.set(second, (bySecond.get(second) ?? 0) + 1);
 }
 
@@ -46,7 +49,10 @@ export class RpcCounter {
       [this.byMethod, method],
     ] as const) {
       let inner = map.get(kind);
-      if (!inner) map.set(kind, (inner = new Map()));
+      if (!inner) {
+        inner = new Map();
+        map.set(kind, inner);
+      }
       bump(inner, key, second);
     }
   }

@@ -6,7 +6,7 @@ import { hashApiKey } from "../../worker/src/keys/api-key.js";
 import { ColoCaches } from "./colo-cache.js";
 import type { LoadConfig } from "./config.js";
 import { FakeNamespace, type ObjectBehaviour } from "./fake-namespace.js";
-import { type Isolate, loadIsolate } from "./isolate.js";
+import { type Isolate, loadIsolate, newWorldNumber } from "./isolate.js";
 import { RpcCounter } from "./rpc-counter.js";
 import { SimClock } from "./sim-clock.js";
 import type { KeyRecord } from "./today-objects.js";
@@ -61,9 +61,9 @@ async function makeKeys(config: LoadConfig): Promise<LoadKey[]> {
  * miss, and a digest finishing at a later simulated instant would shift that request's calls in time.
  */
 function installInstantDigest(): () => void {
-  const subtle = globalThis.crypto.subtle;
+  const subtle = crypto.subtle;
   const real = subtle.digest;
-  subtle.digest = async (algorithm: AlgorithmIdentifier, data: BufferSource): Promise<ArrayBuffer> => {
+  subtle.digest = async (...[algorithm, data]: Parameters<SubtleCrypto["digest"]>): Promise<ArrayBuffer> => {
     const name = typeof algorithm === "string" ? algorithm : algorithm.name;
     if (name.toUpperCase() !== "SHA-256") return real.call(subtle, algorithm, data);
     const bytes = ArrayBuffer.isView(data)
@@ -102,8 +102,11 @@ export async function buildWorld(
     env[binding] = ns;
   }
   const colos = Array.from({ length: config.colos }, () => new ColoCaches(() => clock.now()));
-  const isolates: Isolate[] = [];
-  for (let i = 0; i < config.isolates; i++) isolates.push(await loadIsolate(i, i % config.colos));
+  // Many at once: each copy is a round trip to the module loader's thread, which is idle time when taken one by one.
+  const world = newWorldNumber();
+  const isolates = await Promise.all(
+    Array.from({ length: config.isolates }, (_, i) => loadIsolate(world, i, i % config.colos)),
+  );
   const restoreDigest = installInstantDigest();
   const restoreClock = clock.install();
   return {
