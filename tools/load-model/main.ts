@@ -4,11 +4,10 @@
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { TODAY_FILE } from "./bench-line.js";
 import { cellsFor, type LoadConfig, PRODUCTION } from "./config.js";
 import { formatReport } from "./report.js";
 import { runToday } from "./today.js";
-
-const TODAY_FILE = fileURLToPath(new URL("today.md", import.meta.url));
 
 const NUMBER_FLAGS = [
   "isolates",
