@@ -38,7 +38,7 @@ export const PRODUCTION: LoadConfig = {
   hotShare: 0.5,
   nodes: 10_000,
   cells: cellsFor(10_000),
-  warmupSeconds: 10,
+  warmupSeconds: 5,
   seconds: 30,
   rttMs: 10,
   answerMs: { min: 1_000, max: 3_000 },

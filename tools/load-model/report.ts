@@ -49,19 +49,35 @@ export function describeConfig(c: LoadConfig): string {
   );
 }
 
+/** A markdown table with its columns padded as the formatter (biome) writes them, so a generated file stays as is. */
+export function markdownTable(header: readonly string[], rows: readonly string[][], right: readonly boolean[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => (right[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(" | ")} |`;
+  const rule = widths.map((w, i) => (right[i] ? `${"-".repeat(w - 1)}:` : "-".repeat(w)));
+  return [line(header), line(rule), ...rows.map(line)].join("\n");
+}
+
 export function formatTable(loads: readonly KindLoad[]): string {
-  const lines = [
-    `| object kind | objects | total req/s | busiest object req/s | % of ${int.format(SOFT_LIMIT_RPS)} | within goal? | busiest object |`,
-    "|---|--:|--:|--:|--:|---|---|",
+  const header = [
+    "object kind",
+    "objects",
+    "total req/s",
+    "busiest object req/s",
+    `% of ${int.format(SOFT_LIMIT_RPS)}`,
+    "within goal?",
+    "busiest object",
   ];
-  for (const l of loads) {
-    const pct = (l.busiest.perSecond / SOFT_LIMIT_RPS) * 100;
-    lines.push(
-      `| ${l.kind} | ${int.format(l.objects)} | ${int.format(l.totalPerSecond)} | ${int.format(l.busiest.perSecond)} | ` +
-        `${int.format(pct)}% | ${withinGoal(l) ? "yes" : "**no**"} | \`${l.busiest.name}\` |`,
-    );
-  }
-  return lines.join("\n");
+  const rows = loads.map((l) => [
+    l.kind,
+    int.format(l.objects),
+    int.format(l.totalPerSecond),
+    int.format(l.busiest.perSecond),
+    `${int.format((l.busiest.perSecond / SOFT_LIMIT_RPS) * 100)}%`,
+    withinGoal(l) ? "yes" : "**no**",
+    `\`${l.busiest.name}\``,
+  ]);
+  return markdownTable(header, rows, [false, true, true, true, true, false, false]);
 }
 
 /** Calls per second by method, per kind: what the table's totals are made of. */
