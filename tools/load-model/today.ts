@@ -3,15 +3,13 @@
 // at once for a key with limits, else the 200 ms batcher), the real cell view (the directory through the colo's cache).
 // The slot itself is counted by acquireSlot's rule rather than run through it (its state lives in a module every
 // isolate would share here): one acquire and one release at the node's cell, a renewal every LEASE_RENEW_MS.
-import type { UsageEntry } from "../../worker/src/billing/records.js";
 import { RequestBudget } from "../../worker/src/billing/request-budget.js";
-import type { RequestShape } from "../../worker/src/billing/request-shape.js";
 import { hasAnyLimit } from "../../worker/src/billing/reservation.js";
 import { admissionCell, keyAccount } from "../../worker/src/durable/names.js";
 import { adminUsageRoute } from "../../worker/src/routes/usage.js";
 import type { GatewayRequest } from "../../worker/src/http/request-id.js";
 import type { AcquireRequest } from "../../worker/src/durable/admission-cell/admission-cell.js";
-import { cellOf, LEASE_RENEW_MS, NO_CONTROLS, type Outcome } from "../../worker/src/routing/index.js";
+import { cellOf, NO_CONTROLS, type Outcome } from "../../worker/src/routing/index.js";
 import type { LoadConfig } from "./config.js";
 import { backgroundContext, inColo } from "./isolate.js";
 import {
@@ -22,23 +20,10 @@ import {
   KeyAccountModel,
   NodeRegistryModel,
 } from "./today-objects.js";
-import { type DrawnRequest, drawRequest, poisson, seededRandom } from "./traffic.js";
-import { ADMIN_TOKEN, buildWorld, type LoadKey, type ObjectFactories, type World } from "./world.js";
-
-const MODEL = "llama-3.1-8b";
-/** A chat request with a 256-token cap and a short prompt: its worst case is what the budget reserves. */
-const SHAPE: RequestShape = {
-  generates: true,
-  choices: 1,
-  cap: 256,
-  logprobs: false,
-  tools: false,
-  stopBytes: 0,
-  hiddenOutput: null,
-  mediaParts: 0,
-};
-const BODY_BYTES = 600;
-const TERMS = { price: { prompt: 100_000, completion: 200_000 }, contextLength: 8_192 };
+import { type Design, type DesignRun, runDesign } from "./design.js";
+import { answer, BODY_BYTES, bearerRequest, MODEL, nodeId, SHAPE, TERMS, usageRow } from "./request-parts.js";
+import type { DrawnRequest } from "./traffic.js";
+import { ADMIN_TOKEN, type LoadKey, type ObjectFactories, type World } from "./world.js";
 
 function todaysObjects(keys: readonly LoadKey[]): ObjectFactories {
   return {
@@ -49,51 +34,6 @@ function todaysObjects(keys: readonly LoadKey[]): ObjectFactories {
     DIRECTORY: { kind: "CellDirectory", create: () => new CellDirectoryModel() },
     REGISTRY: { kind: "NodeRegistry", create: () => new NodeRegistryModel() },
   };
-}
-
-function nodeId(n: number): string {
-  return `node-${n}`;
-}
-
-/** Waits `ms` on the simulated clock, renewing the slot's lease every LEASE_RENEW_MS meanwhile (holdLease). */
-async function answer(ms: number, renew: () => void): Promise<void> {
-  for (let left = ms; left > 0; left -= LEASE_RENEW_MS) {
-    const wait = Math.min(left, LEASE_RENEW_MS);
-    await new Promise<void>((resolve) => setTimeout(resolve, wait));
-    if (wait === LEASE_RENEW_MS && left > wait) renew();
-  }
-}
-
-function usageRow(requestId: string, keyId: string, node: string, startedAt: number, now: number): UsageEntry {
-  return {
-    request_id: requestId,
-    created: startedAt,
-    key_id: keyId,
-    node_id: node,
-    model: MODEL,
-    prompt_tokens: 150,
-    completion_tokens: 200,
-    total_tokens: 350,
-    cost: 55_000,
-    node_amount: 55_000,
-    billable: true,
-    estimated: false,
-    receipt_status: "ok",
-    latency_ms: now - startedAt,
-    status: 200,
-    streamed: true,
-    receipt: "receipt",
-  };
-}
-
-/**
- * What authenticate reads of a request: its Authorization header. Not a whole Request, whose construction (an abort
- * signal, a body stream) was a tenth of a full run's time.
- */
-function bearerRequest(token: string): Request {
-  const authorization = `Bearer ${token}`;
-  const headers = { get: (name: string) => (name.toLowerCase() === "authorization" ? authorization : null) };
-  return { headers } as unknown as Request;
 }
 
 /** One request, start to end, as the request path makes its calls. */
@@ -164,37 +104,15 @@ async function adminUsage(world: World): Promise<void> {
   if (!response.ok) throw new Error(`/admin/usage answered ${response.status}: ${await response.text()}`);
 }
 
-/** Starts the arrivals: each simulated millisecond, a Poisson number of requests. */
-function startTraffic(world: World, until: number): void {
-  const { config, clock } = world;
-  const random = seededRandom(config.seed);
-  const perMs = config.rps / 1000;
-  let n = 0;
-  const start = clock.now();
-  for (let t = start; t < until; t++) {
-    clock.setTimeout(() => {
-      for (let k = poisson(perMs, random); k > 0; k--)
-        backgroundContext.waitUntil(serve(world, drawRequest(config, random), n++));
-    }, t - start);
-  }
-}
+/** Today's design, as the code on this branch runs it. */
+export const TODAY: Design = {
+  title: "Today's design",
+  file: "today.md",
+  objects: todaysObjects,
+  serve,
+  adminUsage,
+};
 
-export interface DesignRun {
-  world: World;
-  /** The counted window, simulated ms. */
-  from: number;
-  to: number;
-}
-
-/** Builds the world, runs warm-up and the counted window; the caller reads world.counter, then closes the world. */
-export async function runToday(config: LoadConfig): Promise<DesignRun> {
-  const world = await buildWorld(config, (keys) => todaysObjects(keys));
-  const { clock } = world;
-  const from = clock.now() + config.warmupSeconds * 1000;
-  const to = from + config.seconds * 1000;
-  startTraffic(world, to);
-  for (let t = from; t < to; t += config.adminUsageEveryMs)
-    clock.setTimeout(() => backgroundContext.waitUntil(adminUsage(world)), t - clock.now());
-  await clock.runUntil(to);
-  return { world, from, to };
+export function runToday(config: LoadConfig): Promise<DesignRun> {
+  return runDesign(config, TODAY);
 }
