@@ -44,9 +44,15 @@ export async function runDesign(config: LoadConfig, design: Design): Promise<Des
   const { clock } = world;
   const from = clock.now() + config.warmupSeconds * 1000;
   const to = from + config.seconds * 1000;
-  startTraffic(world, design, to);
-  for (let t = from; t < to; t += config.adminUsageEveryMs)
-    clock.setTimeout(() => backgroundContext.waitUntil(design.adminUsage(world)), t - clock.now());
-  await clock.runUntil(to);
+  try {
+    startTraffic(world, design, to);
+    for (let t = from; t < to; t += config.adminUsageEveryMs)
+      clock.setTimeout(() => backgroundContext.waitUntil(design.adminUsage(world)), t - clock.now());
+    await clock.runUntil(to);
+  } catch (err) {
+    // The real clock back before anything else runs (tests share a process).
+    world.close();
+    throw err;
+  }
   return { world, from, to };
 }

@@ -109,6 +109,9 @@ export async function buildWorld(
   );
   const restoreDigest = installInstantDigest();
   const restoreClock = clock.install();
+  // inColo sets the global `caches` as each colo's code runs; Node has none of its own.
+  const hadCaches = "caches" in globalThis;
+  const savedCaches: unknown = (globalThis as { caches?: unknown }).caches;
   return {
     config,
     clock,
@@ -121,6 +124,8 @@ export async function buildWorld(
     close() {
       restoreClock();
       restoreDigest();
+      if (hadCaches) (globalThis as { caches?: unknown }).caches = savedCaches;
+      else delete (globalThis as { caches?: unknown }).caches;
     },
   };
 }
