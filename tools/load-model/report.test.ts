@@ -17,7 +17,7 @@ describe("the load model's report", () => {
   it("holds an object to a quarter of the soft limit", () => {
     const table = formatTable([load("AtGoal", 250), load("Over", 251)]);
     expect(table).toMatch(/\| AtGoal +\| +2 \| +500 \| +250 \| +25% \| yes +\|/);
-    expect(table).toMatch(/\| Over +\| .* \| \*\*no\*\* +\| `Over:0` +\|/);
+    expect(table).toMatch(/\| Over +\| .* \| \*\*no\*\* +\| `Over:0` \(251\) +\|/);
   });
 
   it("reproduces a smaller run with only the flags that differ", () => {

@@ -66,7 +66,7 @@ export function formatTable(loads: readonly KindLoad[]): string {
     "busiest object req/s",
     `% of ${int.format(SOFT_LIMIT_RPS)}`,
     "within goal?",
-    "busiest object",
+    "busiest object (its busiest second)",
   ];
   const rows = loads.map((l) => [
     l.kind,
@@ -75,7 +75,7 @@ export function formatTable(loads: readonly KindLoad[]): string {
     int.format(l.busiest.perSecond),
     `${int.format((l.busiest.perSecond / SOFT_LIMIT_RPS) * 100)}%`,
     withinGoal(l) ? "yes" : "**no**",
-    `\`${l.busiest.name}\``,
+    `\`${l.busiest.name}\` (${int.format(l.busiest.peakSecond)})`,
   ]);
   return markdownTable(header, rows, [false, true, true, true, true, false, false]);
 }
