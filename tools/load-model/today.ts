@@ -1,6 +1,7 @@
 // Today's design (the code on this branch), driven request by request: the real authenticate (per-isolate key
-// cache, ApiKeys.lookup on a miss), the real RequestBudget (KeyAccount.reserve), the real recordUsage (KeyAccount.record
-// at once for a key with limits, else the 200 ms batcher), the real cell view (the directory through the colo's cache).
+// cache, ApiKeys.lookup on a miss), the real RequestBudget (KeyAccount.reserve), the real recordUsage
+// (KeyAccount.record at once for a key with limits, else the 200 ms batcher), the real cell view (the directory
+// through the colo's cache).
 // The slot itself is counted by acquireSlot's rule rather than run through it (its state lives in a module every
 // isolate would share here): one acquire and one release at the node's cell, a renewal every LEASE_RENEW_MS.
 import { RequestBudget } from "../../worker/src/billing/request-budget.js";
