@@ -25,6 +25,7 @@ import {
 import { formatHeartbeatVerify, heartbeatVerifyPhase } from "./heartbeats/heartbeat-verify-bench.js";
 import { ISOLATES, isolatesPhase } from "./isolates-bench.js";
 import { formatIsolates } from "./isolates-compare.js";
+import { loadModelLine } from "../load-model/bench-line.js";
 import { formatReport, writeResults, type BenchResults } from "./report.js";
 import { formatRoutingBench, runRoutingBench, type RoutingBenchOptions } from "./routing/routing-bench.js";
 import { sessionVsDirectPhase } from "./session-vs-direct.js";
@@ -272,6 +273,7 @@ async function runAll(quick: boolean): Promise<void> {
     `\n${formatStatusBench(status, `node --import tsx tools/bench/status/run.ts --rounds ${statusRounds}`)}`,
   );
   process.stdout.write(`\n${formatSessionBench(sessions)}`);
+  process.stdout.write(`\n${loadModelLine()}\n`);
   writeResults(RESULTS_FILE, { ...results, heartbeats, heartbeatPath, routing, status, sessions });
   progress(`results in ${RESULTS_FILE}`);
 }

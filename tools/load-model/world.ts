@@ -1,0 +1,131 @@
+// The simulated deployment: a clock, the counted Durable Object namespaces (a fake `env`), the colos' caches, the
+// isolates with their own module state, and the API keys. A driver (today.ts) sends requests through it.
+import { createHash } from "node:crypto";
+import type { KeyLimits } from "../../worker/src/billing/records.js";
+import { hashApiKey } from "../../worker/src/keys/api-key.js";
+import { ColoCaches } from "./colo-cache.js";
+import type { LoadConfig } from "./config.js";
+import { FakeNamespace, type ObjectBehaviour } from "./fake-namespace.js";
+import { type Isolate, loadIsolate, newWorldNumber } from "./isolate.js";
+import { RpcCounter } from "./rpc-counter.js";
+import { SimClock } from "./sim-clock.js";
+import type { KeyRecord } from "./today-objects.js";
+
+/** Simulated time starts here (any fixed instant: runs are repeatable). */
+export const EPOCH_MS = Date.UTC(2026, 0, 5);
+export const ADMIN_TOKEN = "load-model-admin";
+
+export interface LoadKey extends KeyRecord {
+  token: string;
+}
+
+/** The objects behind each binding (by binding name: KEYS, ACCOUNTS, ...), named by their class in the report. */
+export type ObjectFactories = Record<string, { kind: string; create(name: string, env: Env): ObjectBehaviour }>;
+
+export interface World {
+  config: LoadConfig;
+  clock: SimClock;
+  counter: RpcCounter;
+  env: Env;
+  namespaces: Map<string, FakeNamespace>;
+  colos: ColoCaches[];
+  isolates: Isolate[];
+  keys: LoadKey[];
+  /** Puts the real clock and digest back. */
+  close(): void;
+}
+
+/**
+ * Every key has a budget; the hot key (0) also rpm and tpm limits, generous enough never to refuse: what matters is
+ * that its requests take the limited path.
+ */
+function limitsOf(index: number, config: LoadConfig): KeyLimits {
+  const budget = 1e15;
+  if (index !== 0) return { budget, rpm: null, tpm: null };
+  const perMinute = config.rps * 60 * 10;
+  return { budget, rpm: perMinute, tpm: perMinute * 100_000 };
+}
+
+async function makeKeys(config: LoadConfig): Promise<LoadKey[]> {
+  const keys: LoadKey[] = [];
+  for (let i = 0; i < config.keys; i++) {
+    const token = `mg-load-${i}`;
+    const identity = { id: `key_${i}`, name: i === 0 ? "hot" : `key ${i}`, limits: limitsOf(i, config) };
+    keys.push({ token, hash: await hashApiKey(token), identity });
+  }
+  return keys;
+}
+
+/**
+ * SHA-256 answered at once rather than from Node's thread pool: the request path hashes a token on every key-cache
+ * miss, and a digest finishing at a later simulated instant would shift that request's calls in time.
+ */
+function installInstantDigest(): () => void {
+  const subtle = crypto.subtle;
+  const real = subtle.digest;
+  subtle.digest = async (...[algorithm, data]: Parameters<SubtleCrypto["digest"]>): Promise<ArrayBuffer> => {
+    const name = typeof algorithm === "string" ? algorithm : algorithm.name;
+    if (name.toUpperCase() !== "SHA-256") return real.call(subtle, algorithm, data);
+    const bytes = ArrayBuffer.isView(data)
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : new Uint8Array(data);
+    const digest = createHash("sha256").update(bytes).digest();
+    return digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength);
+  };
+  return () => {
+    subtle.digest = real;
+  };
+}
+
+export async function buildWorld(
+  config: LoadConfig,
+  factories: (keys: readonly LoadKey[]) => ObjectFactories,
+): Promise<World> {
+  const clock = new SimClock(EPOCH_MS);
+  const counter = new RpcCounter();
+  const keys = await makeKeys(config);
+  const namespaces = new Map<string, FakeNamespace>();
+  const env = {
+    ADMISSION_CELLS: String(config.cells),
+    ADMIN_TOKEN,
+    GATEWAY_FEE_BPS: "0",
+  } as Record<string, unknown>;
+  for (const [binding, { kind, create }] of Object.entries(factories(keys))) {
+    const ns = new FakeNamespace({
+      kind,
+      counter,
+      clock,
+      rttMs: config.rttMs,
+      create: (name) => create(name, env as unknown as Env),
+    });
+    namespaces.set(binding, ns);
+    env[binding] = ns;
+  }
+  const colos = Array.from({ length: config.colos }, () => new ColoCaches(() => clock.now()));
+  // Many at once: each copy is a round trip to the module loader's thread, which is idle time when taken one by one.
+  const world = newWorldNumber();
+  const isolates = await Promise.all(
+    Array.from({ length: config.isolates }, (_, i) => loadIsolate(world, i, i % config.colos)),
+  );
+  const restoreDigest = installInstantDigest();
+  const restoreClock = clock.install();
+  // inColo sets the global `caches` as each colo's code runs; Node has none of its own.
+  const hadCaches = "caches" in globalThis;
+  const savedCaches: unknown = (globalThis as { caches?: unknown }).caches;
+  return {
+    config,
+    clock,
+    counter,
+    env: env as unknown as Env,
+    namespaces,
+    colos,
+    isolates,
+    keys,
+    close() {
+      restoreClock();
+      restoreDigest();
+      if (hadCaches) (globalThis as { caches?: unknown }).caches = savedCaches;
+      else delete (globalThis as { caches?: unknown }).caches;
+    },
+  };
+}
