@@ -1,4 +1,5 @@
 // The one place that names and shards the Durable Objects.
+import { fnv1a } from "../lib/fnv1a.js";
 import { keyShardOf } from "../keys/key-shard.js";
 
 /** All nodes live in one registry: heartbeats and snapshots are small, and one owner keeps sequence checks atomic. */
@@ -100,12 +101,7 @@ export function earningsShards(env: { EARNINGS_SHARDS?: string }): number {
 
 /** FNV-1a of the node id modulo the shard count: stable across deployments while the count stays. */
 export function earningsShardOf(nodeId: string, shards: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < nodeId.length; i++) {
-    h ^= nodeId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h % shards;
+  return fnv1a(nodeId) % shards;
 }
 
 export function earningsShard(env: Env, shard: number) {

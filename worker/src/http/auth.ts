@@ -5,7 +5,7 @@ import { bearerToken } from "../keys/api-key.js";
 import { KeyCache } from "../keys/key-cache.js";
 import { importKeySecret, parseToken, verifyTag } from "../keys/key-token.js";
 import { HttpError } from "./http-error.js";
-import { envKeySource } from "./key-source.js";
+import { envKeySource, noteColo } from "./key-source.js";
 
 export interface ApiKeyIdentity {
   id: string;
@@ -70,6 +70,7 @@ export async function authenticate(
     claimedId = parsed.id;
   }
   currentEnv = env;
+  noteColo((request as { cf?: { colo?: unknown } }).cf?.colo);
   const identity = await keyCache.identify(token, claimedId, now, (work) => ctx?.waitUntil(work));
   if (!identity) throw unauthorized("Incorrect API key provided.");
   return identity;

@@ -1,5 +1,6 @@
 // What the isolate's key cache calls in the Worker: the key index, and this isolate's replica of the key-changes feed
 // read through the colo's cache (a colo's isolates share one read a second).
+import { fnv1a } from "../lib/fnv1a.js";
 import { lookupKey } from "../durable/api-keys/key-index.js";
 import { KEY_CHANGE_REPLICAS, keyChanges } from "../durable/names.js";
 import type { ChangesRead } from "../keys/changes-json.js";
@@ -8,8 +9,18 @@ import { FEED_INTERVAL_MS, type KeySource } from "../keys/key-cache.js";
 /** The cache key of a replica's read; any URL of ours works, it never leaves the colo. */
 const feedUrl = (replica: number) => `https://meshgate.internal/keys/changes/${replica}`;
 
-/** Chosen on first use (randomness is not allowed at a Worker's top level). */
+/**
+ * The replica this isolate reads: its colo's (noteColo), so a colo's isolates share one read a second through the
+ * colo's cache and each replica hears about colos / KEY_CHANGE_REPLICAS reads a second. Replicas number their changes
+ * independently, so an isolate keeps to one. Random when no colo is known (randomness is not allowed at a Worker's top
+ * level, hence chosen on first use).
+ */
 let replica: number | null = null;
+
+/** The colo serving this isolate (`request.cf.colo`), which fixes its replica on first sight. */
+export function noteColo(colo: unknown): void {
+  if (replica === null && typeof colo === "string" && colo !== "") replica = fnv1a(colo) % KEY_CHANGE_REPLICAS;
+}
 
 async function readChanges(env: Env, now: number): Promise<ChangesRead> {
   replica ??= Math.floor(Math.random() * KEY_CHANGE_REPLICAS);

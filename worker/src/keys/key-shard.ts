@@ -1,16 +1,12 @@
 // Where a key lives in the sharded index. Both functions are stable forever: changing either would orphan every key.
+import { fnv1a } from "../lib/fnv1a.js";
 
 /** Objects of the key index (`keys:<n>`). */
 export const KEY_INDEX_SHARDS = 256;
 
 /** FNV-1a of the key id: any id (legacy ones included) maps to one shard, the same in every deployment. */
 export function keyShardOf(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h % KEY_INDEX_SHARDS;
+  return fnv1a(id) % KEY_INDEX_SHARDS;
 }
 
 /**
