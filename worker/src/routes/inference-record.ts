@@ -162,7 +162,10 @@ async function billAndJudge(s: Served, seen: AnswerSeen, finishedAt: number): Pr
     status: s.status,
     streamed: call.streamed,
     receipt: bill.billable ? seen.receipt : null,
+    slice_id: s.budget.sliceId,
   };
   recordUsage(row, s.env, s.ctx, s.limited);
+  // Part C moves this to once the cell acknowledged the row; here the record is on its way to the account.
+  s.budget.settle(bill.cost, bill.total_tokens, Date.now());
   return judge(s, seen, nodeAtFault, finishedAt);
 }

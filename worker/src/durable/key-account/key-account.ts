@@ -135,7 +135,13 @@ export class KeyAccount extends DurableObject<Env> {
       this.writeBuckets(reported.requests, reported.tokens);
       writeSlice(this.sql, reported.slice);
       if (l.seq <= prior.seq || l.close) {
-        const slice = extendSlice(reported.slice, { amount: 0, requests: 0, tokens: 0 }, Math.max(l.seq, prior.seq), true, now);
+        const slice = extendSlice(
+          reported.slice,
+          { amount: 0, requests: 0, tokens: 0 },
+          Math.max(l.seq, prior.seq),
+          true,
+          now,
+        );
         if (l.close) writeSlice(this.sql, slice);
         return this.leaseReply(l.close ? slice : reported.slice, now);
       }
