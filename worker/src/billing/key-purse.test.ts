@@ -177,7 +177,7 @@ describe("KeyPurse over one account, any interleaving", () => {
           if (s.kind === "reserve") {
             const batch = Array.from({ length: s.burst }, () => req(`q${++n}`, s.amount));
             const results = await Promise.all(batch.map((r) => purses[s.purse]!.reserve(r, clock.now)));
-            results.forEach((r, i) => r.ok && inFlight[s.purse]!.set(batch[i]!.request_id, s.amount));
+            for (const [i, r] of results.entries()) if (r.ok) inFlight[s.purse]!.set(batch[i]!.request_id, s.amount);
           }
           const [id, amount] = [...(inFlight["purse" in s ? s.purse : 0] ?? [])][0] ?? [];
           if (s.kind === "answer" && id !== undefined && amount !== undefined) {
