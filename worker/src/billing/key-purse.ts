@@ -83,19 +83,24 @@ export class KeyPurse implements ReservingAccount {
     }
   }
 
+  /**
+   * Waiting for another request's lease costs no attempt: every lease admits its own request or is refused (and the
+   * refusal is remembered), so each wait follows progress and the loop ends.
+   */
   private async admit(r: Reservation, now: number): Promise<ReserveResult> {
-    for (let round = 0; round < 3; round++) {
+    let attempts = 0;
+    for (;;) {
       if (this.takeLocal(r, now)) return { ok: true, headers: this.headers };
       const memo = this.rememberedFor(r, now);
       if (memo) return memo;
-      if (this.leasing !== null) await this.leasing;
-      else if (!this.worthLeasing(now)) break;
-      else {
-        const answer = await this.leaseFor(r, now);
-        if (answer) return answer;
+      if (this.leasing !== null) {
+        await this.leasing;
+        continue;
       }
+      if (!this.worthLeasing(now) || attempts++ >= 2) return this.exact(r, null, now);
+      const answer = await this.leaseFor(r, now);
+      if (answer) return answer;
     }
-    return this.exact(r, null, now);
   }
 
   /** The slice a request's hold is in; null for an exact reservation (or none). */
