@@ -113,7 +113,10 @@ function legacyAccount(sql: SqlStorage): void {
   }
 }
 
-/** Step 2: the slices of budget and rate limits lent to isolates (billing/slices.ts). */
+/**
+ * Step 2: the slices of budget and rate limits lent to isolates (billing/slices.ts). IF NOT EXISTS only so a test
+ * that rewinds an account to before versions can replay it.
+ */
 function slices(sql: SqlStorage): void {
   sql.exec(SLICES_TABLE);
 }

@@ -17,7 +17,7 @@ type SliceRow = {
 };
 
 export const SLICES_TABLE = `
-CREATE TABLE slices (
+CREATE TABLE IF NOT EXISTS slices (
   id TEXT PRIMARY KEY,
   seq INTEGER NOT NULL,
   granted_amount INTEGER NOT NULL,
@@ -31,7 +31,7 @@ CREATE TABLE slices (
   until INTEGER NOT NULL,
   lapses_at INTEGER NOT NULL
 );
-CREATE INDEX slices_lapses ON slices (lapses_at);
+CREATE INDEX IF NOT EXISTS slices_lapses ON slices (lapses_at);
 `;
 
 const fromRow = (r: SliceRow): Slice => ({
