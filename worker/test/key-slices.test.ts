@@ -37,15 +37,15 @@ describe("KeyAccount slices", () => {
   it("lend part of the budget, charge answers against it, and take back the rest", async () => {
     const stub = await account({ budget: 1_000, rpm: 100 });
     const g = granted(await stub.lease(lease("s1", 0, { want: fig(800, 40), need: fig(100, 1) }), T));
-    // The request's 100 and 1, then a quarter of what is free: 900 and 99.
-    expect(g).toEqual(fig(325, 25, 0));
-    expect(await stub.view(T)).toMatchObject({ spent: 0, reserved: 325 });
+    // The request's 100 and 1, then a quarter of what is free (900 and 99) in whole requests of its size.
+    expect(g).toEqual(fig(300, 25, 0));
+    expect(await stub.view(T)).toMatchObject({ spent: 0, reserved: 300 });
 
     expect(await stub.record([billable("a1", 60, { slice_id: "s1" })], T)).toBe(1);
-    expect(await stub.view(T)).toMatchObject({ spent: 60, reserved: 265 });
+    expect(await stub.view(T)).toMatchObject({ spent: 60, reserved: 240 });
 
     const back = await stub.lease(
-      lease("s1", 1, { report: { returned: fig(265, 24), debtTokens: 0 }, close: true }),
+      lease("s1", 1, { report: { returned: fig(240, 24), debtTokens: 0 }, close: true }),
       T,
     );
     expect(back.ok).toBe(true);
@@ -70,9 +70,9 @@ describe("KeyAccount slices", () => {
   it("refuse the request that asked exactly as a reservation would, counting other slices as held", async () => {
     const stub = await account({ budget: 1_000 });
     granted(await stub.lease(lease("a", 0, { want: fig(10_000), need: fig(600) }), T));
-    const refused = await stub.lease(lease("b", 0, { want: fig(10_000), need: fig(400) }), T);
-    expect(refused).toMatchObject({ ok: false, refusal: { code: "insufficient_quota", budgetLeft: 300 } });
-    expect((await stub.reserve({ request_id: "r", amount: 301, tokens: 0 }, T)).ok).toBe(false);
+    const refused = await stub.lease(lease("b", 0, { want: fig(10_000), need: fig(401) }), T);
+    expect(refused).toMatchObject({ ok: false, refusal: { code: "insufficient_quota", budgetLeft: 400 } });
+    expect((await stub.reserve({ request_id: "r", amount: 401, tokens: 0 }, T)).ok).toBe(false);
   });
 
   it("keep a dead holder's slice held until its lease and the reservation TTL have passed, then free it", async () => {

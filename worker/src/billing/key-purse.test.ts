@@ -158,7 +158,11 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     amount: fc.nat(200),
     burst: fc.integer({ min: 1, max: 6 }),
   }),
-  fc.record({ kind: fc.constant("answer" as const), purse: fc.nat(3), part: fc.double({ min: 0, max: 1 }) }),
+  fc.record({
+    kind: fc.constant("answer" as const),
+    purse: fc.nat(3),
+    part: fc.double({ min: 0, max: 1, noNaN: true }),
+  }),
   fc.record({ kind: fc.constant("fail" as const), purse: fc.nat(3) }),
   fc.record({ kind: fc.constant("time" as const), ms: fc.constantFrom(100, PURSE_IDLE_MS, SLICE_LEASE_MS) }),
 );

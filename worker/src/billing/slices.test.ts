@@ -28,19 +28,22 @@ function account(limits: Partial<KeyLimits>, over: Partial<AccountState> = {}): 
 const fig = (amount: number, requests = 0, tokens = 0): Figures => ({ amount, requests, tokens });
 
 describe("decideGrant", () => {
-  it("grants what the request needs plus at most a quarter of what is then free", () => {
+  it("grants what the request needs plus at most a quarter of what is then free, in whole requests", () => {
     const d = decideGrant(account({ budget: 1_000 }), fig(10_000), fig(100), T0);
-    // 900 free after the request's 100: a quarter of it on top.
-    expect(d).toMatchObject({ ok: true, grant: fig(325) });
+    // 900 free after the request's 100: a quarter of it (225) on top, as two more such requests.
+    expect(d).toMatchObject({ ok: true, grant: fig(300) });
+    expect(decideGrant(account({ budget: 1_000 }), fig(10_000), fig(1), T0)).toMatchObject({ grant: fig(250) });
   });
 
   it("grants no more than wanted", () => {
-    expect(decideGrant(account({ budget: 1_000 }), fig(150), fig(100), T0)).toMatchObject({ grant: fig(150) });
+    expect(decideGrant(account({ budget: 1_000 }), fig(250), fig(100), T0)).toMatchObject({ grant: fig(200) });
   });
 
   it("counts spent, reservations and other slices as taken", () => {
     const state = account({ budget: 1_000 }, { spent: 500, reserved: 400 });
-    expect(decideGrant(state, fig(1_000), fig(60), T0)).toMatchObject({ grant: fig(70) });
+    // 40 free after the request's 60: a quarter of it is no whole request more.
+    expect(decideGrant(state, fig(1_000), fig(60), T0)).toMatchObject({ grant: fig(60) });
+    expect(decideGrant(state, fig(1_000), fig(6), T0)).toMatchObject({ grant: fig(24) });
     const refused = decideGrant(state, fig(1_000), fig(101), T0);
     expect(refused).toMatchObject({ ok: false, refusal: { code: "insufficient_quota", budgetLeft: 100 } });
   });
@@ -122,7 +125,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     need: fc.nat(300),
   }),
   fc.record({ kind: fc.constant("spend" as const), holder: fc.nat(3), cost: fc.nat(300) }),
-  fc.record({ kind: fc.constant("give-back" as const), holder: fc.nat(3), part: fc.double({ min: 0, max: 1 }) }),
+  fc.record({
+    kind: fc.constant("give-back" as const),
+    holder: fc.nat(3),
+    part: fc.double({ min: 0, max: 1, noNaN: true }),
+  }),
   fc.record({ kind: fc.constant("reserve" as const), amount: fc.nat(300) }),
   fc.record({ kind: fc.constant("wait" as const), ms: fc.constantFrom(1_000, SLICE_LEASE_MS, RESERVATION_TTL_MS) }),
 );
@@ -186,7 +193,8 @@ describe("the budget invariant", () => {
     const m = new Model(1_000);
     m.step({ kind: "lease", holder: 0, want: 1_000, need: 400 });
     const held = m.state().reserved;
-    expect(held).toBe(550);
+    // 400, and a quarter of the 600 left is no whole request more.
+    expect(held).toBe(400);
     m.step({ kind: "wait", ms: RESERVATION_TTL_MS });
     expect(m.state().reserved).toBe(held);
     m.step({ kind: "wait", ms: SLICE_LEASE_MS + SLICE_GRACE_MS });

@@ -121,9 +121,13 @@ export function applyReport(
   return { slice: { ...s, returned, debtTokens }, requests, tokens };
 }
 
-/** A share of `free`, at least `need`, at most what was wanted (or needed) and never more than is free. */
-function share(free: number, want: number, need: number): number {
-  return Math.min(free, Math.max(need, Math.min(want, Math.floor(free / SLICE_SHARE))));
+/**
+ * A share of `free`, at most what was wanted, in whole units of the asking request's size (`unit`; 0 or 1: any), so
+ * a slice never ends with a remnant too small for the requests it is for while the account could have covered one.
+ */
+function share(free: number, want: number, unit: number): number {
+  const n = Math.min(want, Math.floor(free / SLICE_SHARE));
+  return unit > 1 ? Math.floor(n / unit) * unit : n;
 }
 
 export type GrantDecision =
@@ -133,8 +137,8 @@ export type GrantDecision =
 /**
  * How much more a slice gets. `state.reserved` must count every outstanding slice (this one's too). The request that
  * asked (`need`) is checked exactly as a reservation would be, with the same refusal; on top of it the holder gets at
- * most a share of what is then free in each dimension. A dimension without a limit is granted nothing (the holder
- * does not count it).
+ * most a share of what is then free in each dimension, in whole multiples of the request. A dimension without a limit
+ * is granted nothing (the holder does not count it).
  */
 export function decideGrant(state: AccountState, want: Figures, need: Figures | null, now: number): GrantDecision {
   let { requests, tokens } = state;
@@ -151,9 +155,10 @@ export function decideGrant(state: AccountState, want: Figures, need: Figures | 
   const { budget, rpm, tpm } = state.limits;
   const freeAmount = budget === null ? 0 : Math.max(0, budget - state.spent - state.reserved - n.amount);
   const extra: Figures = {
-    amount: budget === null ? 0 : share(freeAmount, Math.max(0, want.amount - n.amount), 0),
-    requests: rpm === null ? 0 : share(available(requests, perMinute(rpm), now), Math.max(0, want.requests - 1), 0),
-    tokens: tpm === null ? 0 : share(available(tokens, perMinute(tpm), now), Math.max(0, want.tokens - n.tokens), 0),
+    amount: budget === null ? 0 : share(freeAmount, Math.max(0, want.amount - n.amount), n.amount),
+    requests: rpm === null ? 0 : share(available(requests, perMinute(rpm), now), Math.max(0, want.requests - 1), 1),
+    tokens:
+      tpm === null ? 0 : share(available(tokens, perMinute(tpm), now), Math.max(0, want.tokens - n.tokens), n.tokens),
   };
   if (rpm !== null) requests = { ...requests, level: requests.level - extra.requests * perMinute(rpm).periodMs };
   if (tpm !== null) tokens = { ...tokens, level: tokens.level - extra.tokens * perMinute(tpm).periodMs };
