@@ -105,6 +105,20 @@ describe("KeyPurse", () => {
     expect((await b.reserve(req("b1", 980), clock.now)).ok).toBe(true);
   });
 
+  it("lets a sequential client spend a budget of three worst cases on 20 cheap answers: no remnant is stranded", async () => {
+    const clock = new FakeClock();
+    const account = new MemoryAccount(limits({ budget: 147 }), T0);
+    const purse = purseOver(account, clock);
+    for (let i = 0; i < 20; i++) {
+      const result = await purse.reserve(req(`s${i}`, 49), clock.now);
+      expect(result.ok, JSON.stringify(result)).toBe(true);
+      void answer(account, purse, `s${i}`, 5, 10, clock.now);
+      await clock.advance(100);
+    }
+    expect(account.spent).toBe(100);
+    expect(account.calls.lease).toBeLessThan(20);
+  });
+
   it("renews while busy: a renewal carries the report, and admissions stop when the lease runs out", async () => {
     const clock = new FakeClock();
     const account = new MemoryAccount(limits({ budget: 1_000_000 }), T0);

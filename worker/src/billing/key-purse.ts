@@ -267,21 +267,20 @@ export class KeyPurse implements ReservingAccount {
     });
   }
 
+  /**
+   * Each call gives back what the slice has free (too little for this request, else it would not be asking) and asks
+   * for the request and more: the account decides on the whole, so a remnant here plus what is free there can still
+   * cover a request neither covers alone.
+   */
   private async callLease(r: Reservation, now: number): Promise<LeaseReply & { admitted?: boolean }> {
     const s = this.current(now);
     s.seq++;
-    const target = this.wanted(r, now);
-    const free = this.free(s);
-    const want = {
-      amount: Math.max(0, target.amount - Math.max(0, free.amount)),
-      requests: Math.max(0, target.requests - Math.max(0, free.requests)),
-      tokens: Math.max(0, target.tokens - Math.max(0, free.tokens)),
-    };
+    this.giveBackFree(s);
     const need = { amount: r.amount, requests: 1, tokens: r.tokens };
     this.calls.lease++;
     const reply = await this.init
       .account()
-      .lease({ sliceId: s.id, seq: s.seq, report: this.report(s), want, need, close: false }, now);
+      .lease({ sliceId: s.id, seq: s.seq, report: this.report(s), want: this.wanted(r, now), need, close: false }, now);
     if (reply.ok && this.slice === s) {
       s.granted = reply.slice.granted;
       s.until = reply.slice.until;
@@ -316,6 +315,17 @@ export class KeyPurse implements ReservingAccount {
     return { amount: requests * r.amount, requests, tokens: requests * r.tokens };
   }
 
+  /** Counts what the slice has free as given back (the next report carries it); a dimension without a limit has none. */
+  private giveBackFree(s: LocalSlice): void {
+    const free = this.free(s);
+    const back = (n: number) => (Number.isFinite(n) ? Math.max(0, n) : 0);
+    s.returned = {
+      amount: s.returned.amount + back(free.amount),
+      requests: s.returned.requests + back(free.requests),
+      tokens: s.returned.tokens + back(free.tokens),
+    };
+  }
+
   private report(s: LocalSlice): LeaseRequest["report"] {
     return { returned: s.returned, debtTokens: s.debtTokens };
   }
@@ -332,13 +342,7 @@ export class KeyPurse implements ReservingAccount {
   private async giveBackIfIdle(now: number): Promise<void> {
     const s = this.slice;
     if (!s || this.leasing || now - this.lastActive < PURSE_IDLE_MS) return;
-    const free = this.free(s);
-    const back = (n: number) => (Number.isFinite(n) ? Math.max(0, n) : 0);
-    s.returned = {
-      amount: s.returned.amount + back(free.amount),
-      requests: s.returned.requests + back(free.requests),
-      tokens: s.returned.tokens + back(free.tokens),
-    };
+    this.giveBackFree(s);
     const close = this.holds.size === 0;
     s.seq++;
     if (close) this.slice = null;
