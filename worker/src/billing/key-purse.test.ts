@@ -105,6 +105,19 @@ describe("KeyPurse", () => {
     expect((await b.reserve(req("b1", 980), clock.now)).ok).toBe(true);
   });
 
+  it("gives back the free part while an answer is still in flight, keeping only that answer's hold", async () => {
+    const clock = new FakeClock();
+    const account = new MemoryAccount(limits({ budget: 10_000 }), T0);
+    const purse = purseOver(account, clock);
+    await Promise.all([0, 1, 2].map((i) => purse.reserve(req(`r${i}`, 100), T0)));
+    expect(account.reserved(T0)).toBeGreaterThan(300);
+    const idle = [answer(account, purse, "r0", 10, 0, T0), answer(account, purse, "r1", 10, 0, T0)];
+    await clock.advance(PURSE_IDLE_MS);
+    await Promise.all(idle);
+    // r2 still streams: its 100 stays held (as a slice's or as its own exact reservation), nothing else.
+    expect(account.reserved(clock.now)).toBe(100);
+  });
+
   it("lets a sequential client spend a budget of three worst cases on 20 cheap answers: no remnant is stranded", async () => {
     const clock = new FakeClock();
     const account = new MemoryAccount(limits({ budget: 147 }), T0);

@@ -26,6 +26,8 @@ export interface PurseInit {
 export const PURSE_IDLE_MS = 1_000;
 /** A lease asks for enough for this long at the recent rate (the account caps it at a share of what is free). */
 const WANT_FOR_MS = 2 * SLICE_LEASE_MS;
+/** An idle watch gives up after this many seconds of a busy purse (kept alive by one request's waitUntil). */
+const IDLE_WATCH_ROUNDS = 20;
 /** How long an insufficient_quota is remembered here, so a key hammering past its budget spares its account. */
 const REFUSAL_MEMORY_MS = 1_000;
 
@@ -51,6 +53,7 @@ export class KeyPurse implements ReservingAccount {
   private slice: LocalSlice | null = null;
   private readonly holds = new Map<string, Hold>();
   private leasing: Promise<void> | null = null;
+  private watching: Promise<void> | null = null;
   private remembered: { refusal: Refused; until: number } | null = null;
   private lastActive = Number.NEGATIVE_INFINITY;
   /** Reservations under way: a burst arriving at once is worth a slice before any of it is held. */
@@ -330,9 +333,25 @@ export class KeyPurse implements ReservingAccount {
     return { returned: s.returned, debtTokens: s.debtTokens };
   }
 
+  /**
+   * One idle watch per purse: it waits until a second passed with no admission and nothing settled, then gives back
+   * (even with answers in flight, whose holds stay). A purse busy past the watch's span gets a new one at its next
+   * settle.
+   */
   private idleLater(): Promise<void> | null {
-    if (this.holds.size > 0 || !this.slice) return null;
-    return this.init.wait(PURSE_IDLE_MS).then((now) => this.giveBackIfIdle(now));
+    if (!this.slice || this.watching) return null;
+    const watch = this.watchIdle().finally(() => {
+      this.watching = null;
+    });
+    this.watching = watch;
+    return watch;
+  }
+
+  private async watchIdle(): Promise<void> {
+    for (let i = 0; i < IDLE_WATCH_ROUNDS; i++) {
+      const now = await this.init.wait(PURSE_IDLE_MS);
+      if (now - this.lastActive >= PURSE_IDLE_MS) return this.giveBackIfIdle(now);
+    }
   }
 
   /**
