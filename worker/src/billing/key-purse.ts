@@ -350,7 +350,9 @@ export class KeyPurse implements ReservingAccount {
   private async watchIdle(): Promise<void> {
     for (let i = 0; i < IDLE_WATCH_ROUNDS; i++) {
       const now = await this.init.wait(PURSE_IDLE_MS);
-      if (now - this.lastActive >= PURSE_IDLE_MS) return this.giveBackIfIdle(now);
+      if (!this.slice) return;
+      // A lease in flight is activity too: look again a second later.
+      if (this.leasing === null && now - this.lastActive >= PURSE_IDLE_MS) return this.giveBack(this.slice, now);
     }
   }
 
@@ -358,9 +360,7 @@ export class KeyPurse implements ReservingAccount {
    * Idle for a second: everything the slice does not hold for answers in flight goes back, and with none in flight
    * the slice closes (the next busy moment leases a new one).
    */
-  private async giveBackIfIdle(now: number): Promise<void> {
-    const s = this.slice;
-    if (!s || this.leasing || now - this.lastActive < PURSE_IDLE_MS) return;
+  private async giveBack(s: LocalSlice, now: number): Promise<void> {
     this.giveBackFree(s);
     const close = this.holds.size === 0;
     s.seq++;
