@@ -339,7 +339,7 @@ export class KeyPurse implements ReservingAccount {
    * settle.
    */
   private idleLater(): Promise<void> | null {
-    if (!this.slice || this.watching) return null;
+    if (!this.slice || this.watching !== null) return null;
     const watch = this.watchIdle().finally(() => {
       this.watching = null;
     });
