@@ -33,6 +33,7 @@ interface Sent {
   status: number;
   code: string | null;
   isolate: string | null;
+  retryAfter: string | null;
 }
 
 async function send(cluster: Cluster, key: string): Promise<Sent> {
@@ -42,7 +43,12 @@ async function send(cluster: Cluster, key: string): Promise<Sent> {
     body: BODY,
   });
   const json = (await res.json()) as { error?: { code: string } };
-  return { status: res.status, code: json.error?.code ?? null, isolate: res.headers.get(ISOLATE_HEADER) };
+  return {
+    status: res.status,
+    code: json.error?.code ?? null,
+    isolate: res.headers.get(ISOLATE_HEADER),
+    retryAfter: res.headers.get("retry-after"),
+  };
 }
 
 /** Sequential requests until the budget refuses even after every isolate went idle; how many were answered. */
@@ -110,5 +116,17 @@ describe("a hot key over 4 isolates", E2E, () => {
     expect(final.totals.cost - afterBurst.totals.cost).toBeGreaterThanOrEqual(0.9 * left);
     // Nothing more arrives later: the ledger is final.
     expect((await fetchUsage(cluster.gateway.url, key)).totals.cost).toBe(final.totals.cost);
+  });
+
+  it("holds an rpm limit exactly across the isolates' slices, refusing the rest with Retry-After", async () => {
+    const { key } = await createApiKey(cluster.gateway.url, cluster.adminToken, "hot-rpm", { rpm: 20 });
+    const burst = await Promise.all(Array.from({ length: 80 }, () => send(cluster, key)));
+    // Each isolate's slice takes its requests from the bucket: together never more than the limit, and none stranded.
+    expect(burst.filter((s) => s.status === 200)).toHaveLength(20);
+    for (const s of burst.filter((s) => s.status !== 200)) {
+      expect([s.status, s.code]).toEqual([429, "rate_limit_exceeded"]);
+      expect(Number(s.retryAfter)).toBeGreaterThanOrEqual(1);
+    }
+    expect(new Set(burst.map((s) => s.isolate)).size).toBe(4);
   });
 });
