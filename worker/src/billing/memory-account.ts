@@ -92,12 +92,9 @@ export class MemoryAccount implements SliceAccount {
     this.requests = reported.requests;
     this.tokens = reported.tokens;
     let slice = reported.slice;
-    if (l.seq <= prior.seq || l.close) {
-      if (l.close) slice = extendSlice(slice, NOTHING, Math.max(l.seq, prior.seq), true, now);
-      this.slices.set(slice.id, slice);
-      return { ok: true, slice, headers: {} };
-    }
+    if (l.seq > prior.seq && l.close) slice = extendSlice(slice, NOTHING, l.seq, true, now);
     this.slices.set(slice.id, slice);
+    if (l.seq <= prior.seq || l.close) return { ok: true, slice, headers: {} };
     const d = decideGrant(this.state(now), l.want, l.need, now);
     if (!d.ok) {
       this.slices.set(slice.id, { ...slice, seq: l.seq });

@@ -13,6 +13,7 @@ import {
   decideGrant,
   extendSlice,
   newSlice,
+  NOTHING,
   type LeaseReply,
   type LeaseRequest,
   type Slice,
@@ -134,16 +135,12 @@ export class KeyAccount extends DurableObject<Env> {
       const reported = applyReport(this.state(now), prior, l.report, now);
       this.writeBuckets(reported.requests, reported.tokens);
       writeSlice(this.sql, reported.slice);
-      if (l.seq <= prior.seq || l.close) {
-        const slice = extendSlice(
-          reported.slice,
-          { amount: 0, requests: 0, tokens: 0 },
-          Math.max(l.seq, prior.seq),
-          true,
-          now,
-        );
-        if (l.close) writeSlice(this.sql, slice);
-        return this.leaseReply(l.close ? slice : reported.slice, now);
+      // A retry grants nothing more; a close stops admissions (what answers in flight hold stays until charged).
+      if (l.seq <= prior.seq) return this.leaseReply(reported.slice, now);
+      if (l.close) {
+        const closed = extendSlice(reported.slice, NOTHING, l.seq, true, now);
+        writeSlice(this.sql, closed);
+        return this.leaseReply(closed, now);
       }
       const decision = decideGrant(this.state(now), l.want, l.need, now);
       if (!decision.ok) {
