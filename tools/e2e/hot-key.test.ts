@@ -16,7 +16,7 @@ const PRICE: Price = { prompt: 2_000_000, completion: 8_000_000 };
 /** wrangler.toml's GATEWAY_FEE_BPS, which the local gateway serves with. */
 const FEE_BPS = 500;
 /** Past a purse's idle give-back (1 s, key-purse.ts): every isolate has returned what it did not use. */
-const IDLE_MS = 1_500;
+const IDLE_MS = 2_000;
 
 const BODY = JSON.stringify({
   model: CHAT_MODEL,

@@ -105,6 +105,21 @@ describe("KeyPurse", () => {
     expect((await b.reserve(req("b1", 980), clock.now)).ok).toBe(true);
   });
 
+  it("gives back a second after the last activity, not a second after the first", async () => {
+    const clock = new FakeClock();
+    const account = new MemoryAccount(limits({ budget: 10_000 }), T0);
+    const purse = purseOver(account, clock);
+    await Promise.all([0, 1].map((i) => purse.reserve(req(`r${i}`, 100), T0)));
+    const watch = answer(account, purse, "r0", 10, 0, T0);
+    await clock.advance(600);
+    expect(answer(account, purse, "r1", 10, 0, clock.now)).toBeNull();
+    await clock.advance(400);
+    expect(account.reserved(clock.now)).toBeGreaterThan(0);
+    await clock.advance(600);
+    await watch;
+    expect(account.reserved(clock.now)).toBe(0);
+  });
+
   it("gives back the free part while an answer is still in flight, keeping only that answer's hold", async () => {
     const clock = new FakeClock();
     const account = new MemoryAccount(limits({ budget: 10_000 }), T0);

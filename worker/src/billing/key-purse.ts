@@ -26,8 +26,10 @@ export interface PurseInit {
 export const PURSE_IDLE_MS = 1_000;
 /** A lease asks for enough for this long at the recent rate (the account caps it at a share of what is free). */
 const WANT_FOR_MS = 2 * SLICE_LEASE_MS;
-/** An idle watch gives up after this many seconds of a busy purse (kept alive by one request's waitUntil). */
-const IDLE_WATCH_ROUNDS = 20;
+/** An idle watch gives up after this long of a busy purse (it is kept alive by one request's waitUntil). */
+const IDLE_WATCH_MS = 20_000;
+/** The shortest pause between two looks of an idle watch. */
+const IDLE_RECHECK_MS = 50;
 /** How long an insufficient_quota is remembered here, so a key hammering past its budget spares its account. */
 const REFUSAL_MEMORY_MS = 1_000;
 
@@ -347,12 +349,18 @@ export class KeyPurse implements ReservingAccount {
     return watch;
   }
 
+  /** Wakes a second after the last activity (not a second after it started), so the give-back is prompt. */
   private async watchIdle(): Promise<void> {
-    for (let i = 0; i < IDLE_WATCH_ROUNDS; i++) {
-      const now = await this.init.wait(PURSE_IDLE_MS);
+    let waited = 0;
+    let pause = PURSE_IDLE_MS;
+    while (waited < IDLE_WATCH_MS) {
+      const now = await this.init.wait(pause);
+      waited += pause;
       if (!this.slice) return;
-      // A lease in flight is activity too: look again a second later.
-      if (this.leasing === null && now - this.lastActive >= PURSE_IDLE_MS) return this.giveBack(this.slice, now);
+      const quiet = now - this.lastActive;
+      // A lease in flight is activity too.
+      if (this.leasing === null && quiet >= PURSE_IDLE_MS) return this.giveBack(this.slice, now);
+      pause = Math.max(IDLE_RECHECK_MS, PURSE_IDLE_MS - quiet);
     }
   }
 
