@@ -131,7 +131,9 @@ describe("billing", E2E, () => {
       expect(report.data.every((r) => r.billable && r.receipt_status === "ok")).toBe(true);
       expect(expectedCost).toBeLessThanOrEqual(budget);
 
-      // Spent is what was charged; nothing is still held for requests that have finished.
+      // Spent is what was charged; nothing is still held for requests that have finished once the isolate, busy with
+      // the key a moment ago, has been idle for a second and given its slice back (billing.md, "Slices").
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
       const { id } = (
         (await (
           await fetch(`${cluster.gateway.url}/admin/keys`, {

@@ -250,6 +250,7 @@ describe("POST /v1/chat/completions through a signed node", () => {
       estimated: false,
       receipt_status: "missing",
       receipt: null,
+      slice_id: null,
     };
     const inserted = await runInDurableObject(keyAccount(env, id), (account) => account.record([again], Date.now()));
     expect(inserted).toBe(0);

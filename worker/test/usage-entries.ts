@@ -48,6 +48,7 @@ export function entry(request_id: string, over: Partial<UsageEntry> = {}): Usage
     status: 200,
     streamed: true,
     receipt: null,
+    slice_id: null,
     ...over,
   };
 }

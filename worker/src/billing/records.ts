@@ -74,6 +74,11 @@ export interface UsageEntry {
   streamed: boolean;
   /** The node's signed receipt (wire form) of a billable row, passed on to the node's earnings shard. */
   receipt: string | null;
+  /**
+   * The slice (billing/slices.ts) the request was admitted from, whose hold its cost is charged against; null when it
+   * held a reservation of its own (or none: a key without limits).
+   */
+  slice_id: string | null;
 }
 
 /** One billable receipt, as an earnings shard keeps it until a settlement includes it. */

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { HttpError } from "../http/http-error.js";
 import { orThrow, refusalHttpError } from "../http/refusal.js";
 import type { KeyLimits, Reservation, ReserveResult } from "./records.js";
+import { KeyPurse } from "./key-purse.js";
+import { MemoryAccount } from "./memory-account.js";
 import { affordableAt, RequestBudget, type NodeTerms, type ReservingAccount } from "./request-budget.js";
 import { requestShape } from "./request-shape.js";
 import { DEFAULT_CONTEXT_TOKENS, PROMPT_TEMPLATE_TOKENS } from "./token-bounds.js";
@@ -69,6 +71,44 @@ describe("RequestBudget", () => {
     await cover(budget, at({ prompt: 2_000_000, completion: 2_000_000 }));
     expect(account.reserved.at(-1)).toEqual({ request_id: "req_1", amount: 2 * PROMPT_COST + 200, tokens: 200 });
     expect(budget.headers).toEqual({ "x-ratelimit-limit-requests": "10" });
+  });
+
+  it("admits from the key's purse in this isolate: names the slice, and settles the answer's cost there", async () => {
+    const account = new MemoryAccount(BUDGET, 0);
+    const purse = new KeyPurse({
+      limits: BUDGET,
+      account: () => account,
+      newId: () => "slice-1",
+      wait: () => new Promise<number>(() => {}),
+    });
+    const deferred: Promise<unknown>[] = [];
+    const budgets = ["req_1", "req_2"].map(
+      (requestId) =>
+        new RequestBudget({
+          requestId,
+          limits: BUDGET,
+          account: () => purse,
+          shape: requestShape({ max_tokens: 100 }, true),
+          bodyBytes: 400,
+          likelyCap: 1_000,
+          feeBps: 0,
+          defer: (work) => deferred.push(work),
+        }),
+    );
+    // Two at once: the second leases a slice (the first reserved on its own).
+    await Promise.all(budgets.map((b) => cover(b, at(price))));
+    expect(budgets.map((b) => b.sliceId)).toEqual([null, "slice-1"]);
+    const held = account.reserved(0);
+    account.record({ request_id: "req_2", cost: 10, total_tokens: 20, slice_id: "slice-1" }, 0);
+    budgets[1]!.settle(10, 20, 0);
+    expect(budgets[1]!.reserved).toBeNull();
+    // Charged within the slice's hold, not on top of it.
+    expect(account.spent).toBe(10);
+    expect(account.committed(0)).toBe(held);
+    // The purse's idle give-back is kept alive by the request that settled.
+    expect(deferred).toHaveLength(1);
+    budgets[1]!.settle(10, 20, 0);
+    expect(deferred).toHaveLength(1);
   });
 
   it(

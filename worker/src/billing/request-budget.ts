@@ -11,10 +11,17 @@ import type { RequestShape } from "./request-shape.js";
 import { hasAnyLimit } from "./reservation.js";
 import { worstCase } from "./token-bounds.js";
 
-/** The part of a key's account the request path uses (the KeyAccount Durable Object's RPC methods). */
+/**
+ * The part of a key's account the request path uses: the KeyAccount Durable Object's RPC methods, or the isolate's
+ * purse for the key (key-purse.ts), which admits from a slice of the account and also learns each answer's cost.
+ */
 export interface ReservingAccount {
   reserve(r: Reservation, now: number): Promise<ReserveResult>;
   release(requestIds: string[], now: number): Promise<unknown>;
+  /** The answer's usage is recorded: the hold becomes its cost. A promise to keep alive when one is returned. */
+  settle?(requestId: string, cost: number, totalTokens: number, now: number): Promise<unknown> | null;
+  /** The slice the request's hold is in (its usage row names it); null for an exact reservation. */
+  sliceOf?(requestId: string): string | null;
 }
 
 export interface RequestBudgetInit {
@@ -30,6 +37,8 @@ export interface RequestBudgetInit {
    */
   likelyCap: number;
   feeBps: number;
+  /** Keeps work the budget starts after the response alive (the purse's idle give-back): ctx.waitUntil. */
+  defer?: (work: Promise<unknown>) => void;
 }
 
 /** A node's terms, as far as the worst case goes. */
@@ -89,6 +98,8 @@ export class RequestBudget {
   private readonly rateTokens: number;
   /** A cap too large to reserve for (checked once a node was picked, so an unknown model is still a 404). */
   private readonly oversized: boolean;
+  /** The last time the budget was told (cover, release): settle's default. */
+  private lastNow = 0;
 
   constructor(private readonly init: RequestBudgetInit) {
     const { shape } = init;
@@ -96,6 +107,12 @@ export class RequestBudget {
     this.rateTokens =
       likelyPromptTokens(init.bodyBytes) + (shape.generates ? (shape.cap ?? init.likelyCap) * shape.choices : 0);
     this.oversized = (shape.cap ?? 0) * shape.choices > MAX_COMPLETION_TOKENS;
+  }
+
+  /** The slice the request was admitted from, for its usage row; null for an exact reservation or none. */
+  get sliceId(): string | null {
+    if (!this.limited || this.held === null) return null;
+    return this.init.account().sliceOf?.(this.init.requestId) ?? null;
   }
 
   /** Micro-units held for this request now; null when nothing is (a key without a budget). */
@@ -127,6 +144,7 @@ export class RequestBudget {
    */
   async cover(terms: NodeTerms, now: number): Promise<Result<Cover, Invalid | OverLimit>> {
     if (!this.limited) return ok("held");
+    this.lastNow = now;
     if (this.oversized) return refuse(tooLargeToReserve());
     const amount = this.costAt(terms);
     if (this.held !== null && amount <= this.held) return ok("held");
@@ -162,5 +180,17 @@ export class RequestBudget {
     if (!this.limited || this.held === null) return null;
     this.held = null;
     return this.init.account().release([this.init.requestId], now);
+  }
+
+  /**
+   * The answer's usage record is durable: what was held becomes its actual cost and tokens (in the isolate's purse; an
+   * exact reservation ends at the account when it records the row).
+   */
+  settle(cost: number, totalTokens: number, now: number = this.lastNow): void {
+    if (!this.limited || this.held === null) return;
+    this.held = null;
+    const work = this.init.account().settle?.(this.init.requestId, cost, totalTokens, now);
+    if (work !== null && work !== undefined)
+      this.init.defer?.(work.catch((e: unknown) => console.error("giving back a slice failed", String(e))));
   }
 }

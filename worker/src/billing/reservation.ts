@@ -46,7 +46,7 @@ type Refusal = Extract<ReserveResult, { ok: false }>;
 const PER_MINUTE = { requests: "requests per min (RPM)", tokens: "tokens per min (TPM)" } as const;
 
 // The messages follow OpenAI's, so clients and people recognise them.
-function overBudget(amount: number, left: number, budget: number): string {
+export function overBudget(amount: number, left: number, budget: number): string {
   return (
     "You exceeded your current quota, please check your plan and billing details. " +
     `This request may cost up to ${amount} micro-units; this key has ${left} of its ${budget} budget left (after requests in flight).`

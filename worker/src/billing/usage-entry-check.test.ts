@@ -20,6 +20,7 @@ const entry: UsageEntry = {
   status: 200,
   streamed: true,
   receipt: null,
+  slice_id: null,
 };
 
 describe("checkUsageEntry", () => {

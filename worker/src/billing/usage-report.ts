@@ -3,9 +3,10 @@ import type { UsageEntry } from "./records.js";
 import type { Dimension, UsageGroup, UsageSums } from "./usage-sums.js";
 
 /**
- * One metered request as the account keeps it: what was recorded, less the receipt (which goes to the node's shard).
+ * One metered request as the account keeps it: what was recorded, less the receipt (which goes to the node's shard)
+ * and the slice it was admitted from (bookkeeping of the budget, not of the request).
  */
-export type UsageRow = Omit<UsageEntry, "receipt">;
+export type UsageRow = Omit<UsageEntry, "receipt" | "slice_id">;
 
 export interface UsageQuery {
   /** ms since the epoch, [from, to). */

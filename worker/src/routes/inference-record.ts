@@ -127,10 +127,12 @@ export async function recordAnswer(s: Served, seen: AnswerSeen, finishedAt: numb
   try {
     judged = await billAndJudge(s, seen, finishedAt);
   } finally {
-    await s.slot.release(judged.outcome, judged.row, s.limited);
+    // Only an exact reservation waits at the account for the row; a slice's hold is let go of here, below.
+    await s.slot.release(judged.outcome, judged.row, s.limited && s.budget.sliceId === null);
   }
-  // The row is durable now: the budget may let go of this request's hold (part B's RequestBudget.settle).
-  // settle: if (judged.row) s.budget.settle(judged.row.billable ? judged.row.cost : 0, judged.row.total_tokens);
+  // The row is durable now: the budget may let go of this request's hold.
+  const { row } = judged;
+  if (row) s.budget.settle(row.billable ? row.cost : 0, row.total_tokens, Date.now());
 }
 
 async function billAndJudge(s: Served, seen: AnswerSeen, finishedAt: number): Promise<Judged> {
@@ -174,6 +176,7 @@ async function billAndJudge(s: Served, seen: AnswerSeen, finishedAt: number): Pr
     status: s.status,
     streamed: call.streamed,
     receipt: bill.billable ? seen.receipt : null,
+    slice_id: s.budget.sliceId,
   };
   return { outcome: judge(s, seen, nodeAtFault, finishedAt), row };
 }

@@ -9,12 +9,12 @@ import { RequestBudget } from "../billing/request-budget.js";
 import { feeBps as feeBpsOf } from "../billing/request-cost.js";
 import { hasAnyLimit } from "../billing/reservation.js";
 import { NO_LIMITS } from "../durable/api-keys/api-keys.js";
-import { keyAccount } from "../durable/names.js";
 import { type ApiKeyIdentity, authenticate } from "../http/auth.js";
 import { priceCeilings } from "../http/price-ceilings.js";
 import { orThrow } from "../http/refusal.js";
 import type { GatewayRequest } from "../http/request-id.js";
 import { gatewayIdentity } from "../mesh/gateway-identity.js";
+import { purseFor } from "../mesh/key-purses.js";
 import { reportOutcome } from "../mesh/reporting.js";
 import type { Outcome } from "../routing/index.js";
 import { answerHeaders, respond } from "./inference-answer.js";
@@ -33,14 +33,26 @@ interface Admission {
   budget: RequestBudget;
 }
 
-function admit(env: Env, apiKey: ApiKeyIdentity, call: InferenceCall, requestId: string): Admission {
+function admit(
+  env: Env,
+  ctx: ExecutionContext,
+  apiKey: ApiKeyIdentity,
+  call: InferenceCall,
+  requestId: string,
+): Admission {
   const metered = !meteringOff(env);
   const feeBps = orThrow(feeBpsOf(env));
   const limits = metered ? apiKey.limits : NO_LIMITS;
+  // Taken once, so the request settles in the purse it was admitted from even if the registry replaces it.
+  const purse = hasAnyLimit(limits) ? purseFor(env, apiKey.id, limits) : null;
   const budget = new RequestBudget({
     requestId,
     limits,
-    account: () => keyAccount(env, apiKey.id),
+    account: () => {
+      if (!purse) throw new Error("a key without limits has no account to reserve at");
+      return purse;
+    },
+    defer: (work) => ctx.waitUntil(work),
     shape: call.shape,
     bodyBytes: call.bytes.length,
     likelyCap: call.kind.likelyCap,
@@ -74,7 +86,7 @@ function servedRoute(read: (request: Request) => Promise<InferenceCall>) {
     const startedAt = Date.now();
     const apiKey = await authenticate(request, env, startedAt, ctx);
     const call = await read(request);
-    const admission = admit(env, apiKey, call, request.id);
+    const admission = admit(env, ctx, apiKey, call, request.id);
     const { signer } = await gatewayIdentity(env);
     const routed = await dispatchOrRelease(
       {

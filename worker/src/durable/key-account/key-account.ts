@@ -6,6 +6,18 @@ import { DurableObject } from "cloudflare:workers";
 import { outboxRetryDelay } from "../../billing/outbox-backoff.js";
 import type { KeyLimits, Reservation, ReserveResult, UsageEntry } from "../../billing/records.js";
 import { decideReserve, RESERVATION_TTL_MS, type AccountState, type Hold } from "../../billing/reservation.js";
+import { rateLimitHeaders } from "../../billing/rate-limit-headers.js";
+import {
+  applyReport,
+  checkLease,
+  decideGrant,
+  extendSlice,
+  newSlice,
+  NOTHING,
+  type LeaseReply,
+  type LeaseRequest,
+  type Slice,
+} from "../../billing/slices.js";
 import { DAY_MS, retentionDays, rowsKeptSince } from "../../billing/retention.js";
 import type { UsageAnswer, UsageQuery } from "../../billing/usage-report.js";
 import { earningOf } from "../../billing/earning.js";
@@ -17,9 +29,10 @@ import { earningsShard, earningsShards } from "../names.js";
 import { acknowledge, outboxByShard, outboxSize, queueEarning } from "./outbox.js";
 import { hasRows, purgeRows, recordRow } from "./rows.js";
 import { ACCOUNT_MIGRATIONS } from "./schema.js";
+import { chargeSlice, readSlice, slicesHeld, sweepSlices, writeSlice } from "./slices.js";
 import { usageAnswer } from "./usage.js";
 
-/** A key's limits, what it has spent (micro-units, over its life) and what requests in flight hold. */
+/** A key's limits, what it has spent (micro-units, over its life) and what requests in flight and slices hold. */
 export interface AccountView extends KeyLimits {
   spent: number;
   reserved: number;
@@ -92,7 +105,7 @@ export class KeyAccount extends DurableObject<Env> {
     if (![r.amount, r.tokens].every((n) => Number.isSafeInteger(n) && n >= 0))
       throw new RangeError(`invalid reservation for ${r.request_id}`);
     return this.ctx.storage.transactionSync(() => {
-      this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
+      this.sweep(now);
       const held =
         this.sql
           .exec<Hold>("SELECT amount, tokens FROM reservations WHERE request_id = ?", r.request_id)
@@ -110,6 +123,39 @@ export class KeyAccount extends DurableObject<Env> {
         now + RESERVATION_TTL_MS,
       );
       return decision.result;
+    });
+  }
+
+  /**
+   * One call from a holder of a slice (billing/slices.ts): applies its report (what it gives back, tokens it owes),
+   * then grants what it needs and wants, at most a share of what is free (or refuses the request that asked, as
+   * `reserve` would), or closes the slice. A retried call (seq not above the last) applies its report and grants
+   * nothing more.
+   */
+  lease(l: LeaseRequest, now: number): LeaseReply {
+    checkLease(l);
+    return this.ctx.storage.transactionSync(() => {
+      this.sweep(now);
+      const prior = readSlice(this.sql, l.sliceId) ?? newSlice(l.sliceId, now);
+      const reported = applyReport(this.state(now), prior, l.report, now);
+      this.writeBuckets(reported.requests, reported.tokens);
+      writeSlice(this.sql, reported.slice);
+      // A retry grants nothing more; a close stops admissions (what answers in flight hold stays until charged).
+      if (l.seq <= prior.seq) return this.leaseReply(reported.slice, now);
+      if (l.close) {
+        const closed = extendSlice(reported.slice, NOTHING, l.seq, true, now);
+        writeSlice(this.sql, closed);
+        return this.leaseReply(closed, now);
+      }
+      const decision = decideGrant(this.state(now), l.want, l.need, now);
+      if (!decision.ok) {
+        writeSlice(this.sql, { ...reported.slice, seq: l.seq });
+        return { ok: false, refusal: decision.refusal };
+      }
+      this.writeBuckets(decision.requests, decision.tokens);
+      const slice = extendSlice(reported.slice, decision.grant, l.seq, false, now);
+      writeSlice(this.sql, slice);
+      return this.leaseReply(slice, now);
     });
   }
 
@@ -142,7 +188,9 @@ export class KeyAccount extends DurableObject<Env> {
         if (!recordRow(this.sql, e, cost, e.billable ? e.node_amount : 0)) continue;
         count++;
         spent = addSpent(spent, cost);
-        const held = this.takeReservation(e.request_id);
+        // Admitted from a slice: charged against it; its holder squares its tokens with the tpm bucket.
+        if (e.slice_id) chargeSlice(this.sql, e.slice_id, cost);
+        const held = e.slice_id ? null : this.takeReservation(e.request_id);
         if (held && row.tpm !== null) tokens = reconcile(tokens, perMinute(row.tpm), held.tokens, e.total_tokens, now);
         const earning = earnings[i];
         if (earning) {
@@ -212,10 +260,29 @@ export class KeyAccount extends DurableObject<Env> {
     };
   }
 
+  /** Held by requests in flight and by the slices lent to isolates. */
   private reserved(now: number): number {
-    return this.sql
+    const requests = this.sql
       .exec<{ n: number }>("SELECT COALESCE(SUM(amount), 0) AS n FROM reservations WHERE expires_at > ?", now)
       .one().n;
+    return requests + slicesHeld(this.sql, now);
+  }
+
+  private sweep(now: number): void {
+    this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
+    sweepSlices(this.sql, now);
+  }
+
+  private leaseReply(s: Slice, now: number): LeaseReply {
+    const row = this.row();
+    const limits = { budget: row.budget, rpm: row.rpm, tpm: row.tpm };
+    const requests = { level: row.rpm_level, at: row.rpm_at };
+    const tokens = { level: row.tpm_level, at: row.tpm_at };
+    return {
+      ok: true,
+      slice: { id: s.id, granted: s.granted, returned: s.returned, until: s.until },
+      headers: rateLimitHeaders(limits, requests, tokens, now),
+    };
   }
 
   private writeBuckets(requests: Bucket, tokens: Bucket): void {

@@ -5,6 +5,7 @@
 import { DAY_MS } from "../../billing/retention.js";
 import { addMissingColumns, hasColumn, type AddedColumn, type Migration } from "../migrations.js";
 import { ROLLUP_CARRIED } from "./rows.js";
+import { SLICES_TABLE } from "./slices.js";
 
 /** The tables as accounts created them before versioned upgrades; frozen, like every deployed step. */
 const LEGACY_SCHEMA = `
@@ -112,4 +113,12 @@ function legacyAccount(sql: SqlStorage): void {
   }
 }
 
-export const ACCOUNT_MIGRATIONS: readonly Migration[] = [legacyAccount];
+/**
+ * Step 2: the slices of budget and rate limits lent to isolates (billing/slices.ts). IF NOT EXISTS only so a test
+ * that rewinds an account to before versions can replay it.
+ */
+function slices(sql: SqlStorage): void {
+  sql.exec(SLICES_TABLE);
+}
+
+export const ACCOUNT_MIGRATIONS: readonly Migration[] = [legacyAccount, slices];

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { MemoryAccount } from "../billing/memory-account.js";
+import type { KeyLimits } from "../billing/records.js";
+import { KeyPurses } from "./key-purses.js";
+
+const T0 = 1_700_000_000_000;
+const BUDGET: KeyLimits = { budget: 1_000, rpm: null, tpm: null };
+const deps = { newId: () => "slice", wait: () => new Promise<number>(() => {}) };
+
+describe("KeyPurses", () => {
+  it("keeps one purse per key in the isolate, so concurrent requests share its slice", () => {
+    const purses = new KeyPurses(deps);
+    const account = new MemoryAccount(BUDGET, T0);
+    const a = purses.purse("key_a", BUDGET, () => account);
+    expect(purses.purse("key_a", { ...BUDGET, budget: 2_000 }, () => account)).toBe(a);
+    expect(purses.purse("key_b", BUDGET, () => account)).not.toBe(a);
+  });
+
+  it("starts a fresh purse when a key gains or loses a limit, or is forgotten (a key change)", () => {
+    const purses = new KeyPurses(deps);
+    const account = new MemoryAccount(BUDGET, T0);
+    const a = purses.purse("key_a", BUDGET, () => account);
+    const withRpm = purses.purse("key_a", { ...BUDGET, rpm: 10 }, () => account);
+    expect(withRpm).not.toBe(a);
+    purses.forgetPurse("key_a");
+    expect(purses.purse("key_a", { ...BUDGET, rpm: 10 }, () => account)).not.toBe(withRpm);
+  });
+
+  it("counts the account calls of every purse, for the load model", async () => {
+    const purses = new KeyPurses(deps);
+    const account = new MemoryAccount(BUDGET, T0);
+    const purse = purses.purse("key_a", BUDGET, () => account);
+    await Promise.all([0, 1, 2].map((i) => purse.reserve({ request_id: `r${i}`, amount: 10, tokens: 0 }, T0)));
+    expect(purses.calls()).toEqual({ reserve: account.calls.reserve, lease: account.calls.lease, release: 0 });
+  });
+});

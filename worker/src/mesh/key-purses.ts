@@ -1,0 +1,75 @@
+// The isolate's purses (billing/key-purse.ts), one per limited key it serves: where a busy key's requests are admitted
+// from a slice of its account instead of one round trip each. A class with a module default, so a load model can run
+// many isolates' worth in one process.
+import { KeyPurse, type SliceAccount } from "../billing/key-purse.js";
+import type { KeyLimits } from "../billing/records.js";
+import { keyAccount } from "../durable/names.js";
+
+/** Past this many purses, idle ones are dropped (they hold nothing: their slices were given back). */
+const MAX_PURSES = 10_000;
+
+const sameDimensions = (a: KeyLimits, b: KeyLimits) =>
+  (a.budget === null) === (b.budget === null) &&
+  (a.rpm === null) === (b.rpm === null) &&
+  (a.tpm === null) === (b.tpm === null);
+
+export interface PurseDeps {
+  newId: () => string;
+  wait: (ms: number) => Promise<number>;
+}
+
+const realDeps: PurseDeps = {
+  newId: () => crypto.randomUUID(),
+  wait: (ms) => new Promise((resolve) => setTimeout(() => resolve(Date.now()), ms)),
+};
+
+export class KeyPurses {
+  private readonly purses = new Map<string, KeyPurse>();
+
+  constructor(private readonly deps: PurseDeps = realDeps) {}
+
+  /**
+   * The key's purse. A key whose limits gained or lost a dimension gets a new one (requests admitted from the old
+   * one settle there: they hold it, not this registry).
+   */
+  purse(keyId: string, limits: KeyLimits, account: () => SliceAccount): KeyPurse {
+    const known = this.purses.get(keyId);
+    if (known && sameDimensions(known.limits, limits)) return known;
+    if (this.purses.size >= MAX_PURSES) this.dropIdle();
+    const purse = new KeyPurse({ limits, account, ...this.deps });
+    this.purses.set(keyId, purse);
+    return purse;
+  }
+
+  /** A key changed (revoked, limits changed): its next request starts a fresh purse. */
+  forgetPurse(keyId: string): void {
+    this.purses.delete(keyId);
+  }
+
+  /** Account calls made by every purse, for the load model and the bench. */
+  calls(): { reserve: number; lease: number; release: number } {
+    const sum = { reserve: 0, lease: 0, release: 0 };
+    for (const p of this.purses.values()) {
+      sum.reserve += p.calls.reserve;
+      sum.lease += p.calls.lease;
+      sum.release += p.calls.release;
+    }
+    return sum;
+  }
+
+  private dropIdle(): void {
+    for (const [keyId, purse] of this.purses) if (purse.idle) this.purses.delete(keyId);
+  }
+}
+
+export const keyPurses = new KeyPurses();
+
+/** The purse of a limited key in this isolate, over its account. */
+export function purseFor(env: Env, keyId: string, limits: KeyLimits): KeyPurse {
+  return keyPurses.purse(keyId, limits, () => keyAccount(env, keyId));
+}
+
+/** The lead wires this to the key-changes feed (part A). */
+export function forgetPurse(keyId: string): void {
+  keyPurses.forgetPurse(keyId);
+}
