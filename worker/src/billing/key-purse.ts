@@ -76,6 +76,15 @@ export class KeyPurse implements ReservingAccount {
     return this.slice === null && this.holds.size === 0 && this.leasing === null;
   }
 
+  /**
+   * The key changed (revoked, or its limits changed): what the slice has free goes back now, and the slice closes if no
+   * answer holds part of it, so no more is admitted under the old limits; the next request asks the account again.
+   */
+  retire(now: number): Promise<void> | null {
+    this.remembered = null;
+    return this.slice ? this.giveBack(this.slice, now) : null;
+  }
+
   /** Holds a request's worst case: from the slice when it covers it, else from the account (leasing a slice first). */
   async reserve(r: Reservation, now: number): Promise<ReserveResult> {
     const prior = this.holds.get(r.request_id);

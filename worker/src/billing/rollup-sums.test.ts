@@ -24,6 +24,7 @@ function row(id: string, over: Partial<UsageEntry>): UsageEntry {
     status: 200,
     streamed: false,
     receipt: null,
+    slice_id: null,
     ...over,
   };
 }

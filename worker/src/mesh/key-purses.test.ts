@@ -22,8 +22,23 @@ describe("KeyPurses", () => {
     const a = purses.purse("key_a", BUDGET, () => account);
     const withRpm = purses.purse("key_a", { ...BUDGET, rpm: 10 }, () => account);
     expect(withRpm).not.toBe(a);
-    purses.forgetPurse("key_a");
+    purses.forgetPurse("key_a", T0);
     expect(purses.purse("key_a", { ...BUDGET, rpm: 10 }, () => account)).not.toBe(withRpm);
+  });
+
+  it("has a changed key's purse give its free slice back at once, so nothing more is admitted under the old limits", async () => {
+    const purses = new KeyPurses(deps);
+    const account = new MemoryAccount(BUDGET, T0);
+    const purse = purses.purse("key_a", BUDGET, () => account);
+    // A burst leases a slice larger than the three requests it admits.
+    await Promise.all([0, 1, 2].map((i) => purse.reserve({ request_id: `r${i}`, amount: 10, tokens: 0 }, T0)));
+    const lent = account.reserved(T0);
+    expect(lent).toBeGreaterThan(30);
+    purses.forgetPurse(null, T0 + 1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // Only the three answers in flight stay held.
+    expect(account.reserved(T0 + 1)).toBe(30);
+    expect(purses.purse("key_a", BUDGET, () => account)).not.toBe(purse);
   });
 
   it("counts the account calls of every purse, for the load model", async () => {

@@ -4,6 +4,7 @@
 import { KeyPurse, type SliceAccount } from "../billing/key-purse.js";
 import type { KeyLimits } from "../billing/records.js";
 import { keyAccount } from "../durable/names.js";
+import { keyCache } from "../http/auth.js";
 
 /** Past this many purses, idle ones are dropped (they hold nothing: their slices were given back). */
 const MAX_PURSES = 10_000;
@@ -41,9 +42,19 @@ export class KeyPurses {
     return purse;
   }
 
-  /** A key changed (revoked, limits changed): its next request starts a fresh purse. */
-  forgetPurse(keyId: string): void {
-    this.purses.delete(keyId);
+  /**
+   * A key changed (revoked, limits changed; null: any key may have): its purse gives back what it has free and its next
+   * request starts a fresh one. Answers in flight settle in the old purse, which they hold.
+   */
+  forgetPurse(keyId: string | null, now: number): void {
+    for (const [id, purse] of this.purses) {
+      if (keyId !== null && id !== keyId) continue;
+      this.purses.delete(id);
+      // Should the give-back fail, the slice's free part stays held until it lapses: never overspent, only idle.
+      purse
+        .retire(now)
+        ?.catch((err: unknown) => console.error("giving back a changed key's slice failed", String(err)));
+    }
   }
 
   /** Account calls made by every purse, for the load model and the bench. */
@@ -69,7 +80,5 @@ export function purseFor(env: Env, keyId: string, limits: KeyLimits): KeyPurse {
   return keyPurses.purse(keyId, limits, () => keyAccount(env, keyId));
 }
 
-/** The lead wires this to the key-changes feed (part A). */
-export function forgetPurse(keyId: string): void {
-  keyPurses.forgetPurse(keyId);
-}
+// A key's change reaches this isolate through its key cache (the key-changes feed): its purse follows at once.
+keyCache.onKeyChange((keyId) => keyPurses.forgetPurse(keyId, Date.now()));
