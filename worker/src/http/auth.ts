@@ -5,7 +5,7 @@ import { bearerToken } from "../keys/api-key.js";
 import { KeyCache } from "../keys/key-cache.js";
 import { importKeySecret, parseToken, verifyTag } from "../keys/key-token.js";
 import { HttpError } from "./http-error.js";
-import { envKeySource, noteColo } from "./key-source.js";
+import { envKeySource } from "./key-source.js";
 
 export interface ApiKeyIdentity {
   id: string;
@@ -16,12 +16,11 @@ export interface ApiKeyIdentity {
 
 let currentEnv: Env | null = null;
 /** This isolate's key cache (isolate state: one instance, so a load model can make a thousand). */
-export const keyCache = new KeyCache(
-  envKeySource(() => {
-    if (!currentEnv) throw new Error("the key cache was used before any request");
-    return currentEnv;
-  }),
-);
+const keySource = envKeySource(() => {
+  if (!currentEnv) throw new Error("the key cache was used before any request");
+  return currentEnv;
+});
+export const keyCache = new KeyCache(keySource);
 
 /** API_KEY_SECRET's HMAC key, imported once per value (null: missing or too short). */
 const secrets = new Map<string, Promise<CryptoKey | null>>();
@@ -70,7 +69,7 @@ export async function authenticate(
     claimedId = parsed.id;
   }
   currentEnv = env;
-  noteColo((request as { cf?: { colo?: unknown } }).cf?.colo);
+  keySource.noteColo((request as { cf?: { colo?: unknown } }).cf?.colo);
   const identity = await keyCache.identify(token, claimedId, now, (work) => ctx?.waitUntil(work));
   if (!identity) throw unauthorized("Incorrect API key provided.");
   return identity;
