@@ -68,6 +68,14 @@ describe("the isolate's key cache", () => {
     expect(fake.state.lookups).toBe(2);
   });
 
+  it("makes one lookup for a burst of one key's requests arriving together", async () => {
+    const { fake, cache } = await setup();
+    fake.keys.set(await hashOf("tok-a"), identity("key_a"));
+    const burst = await Promise.all(Array.from({ length: 50 }, () => cache.identify("tok-a", "key_a", 0)));
+    expect(burst.every((found) => found?.id === "key_a")).toBe(true);
+    expect(fake.state.lookups).toBe(1);
+  });
+
   it("drops a key named by the feed, and tells the listeners", async () => {
     const { fake, cache, identify } = await setup();
     const heard: (string | null)[] = [];

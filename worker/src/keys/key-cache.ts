@@ -42,6 +42,8 @@ export class KeyCache {
   /** Keyed by the presented token, so a hit costs no hashing; tokens stay in this isolate's memory only. */
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<KeyChangeListener>();
+  /** Lookups under way, by token: a burst of one key's requests in a new isolate makes one lookup, not one each. */
+  private readonly pending = new Map<string, { generation: number; result: Promise<CachedIdentity | null> }>();
   /** The feed's last sequence number applied here (null: never read). */
   private since: number | null = null;
   /** When the feed read applied last was taken: every change published before it has been applied. */
@@ -76,7 +78,17 @@ export class KeyCache {
     else if (read !== null) background(read);
     const current = this.entries.get(token);
     if (current && this.usable(current, now)) return current.identity;
-    return await this.lookUp(token, claimedId, current?.hash, now);
+    // Joined only while nothing changed since it started (a drop since may be this very key's revocation).
+    const joined = this.pending.get(token);
+    if (joined && joined.generation === this.generation) return await joined.result;
+    const result = this.lookUp(token, claimedId, current?.hash, now);
+    const lookup = { generation: this.generation, result };
+    this.pending.set(token, lookup);
+    try {
+      return await result;
+    } finally {
+      if (this.pending.get(token) === lookup) this.pending.delete(token);
+    }
   }
 
   /** Forgets a key at once (the admin isolate, after changing it); `id` also tells the listeners. */
