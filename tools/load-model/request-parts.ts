@@ -51,6 +51,7 @@ export function usageRow(requestId: string, keyId: string, node: string, started
     status: 200,
     streamed: true,
     receipt: "receipt",
+    slice_id: null,
   };
 }
 
@@ -58,8 +59,8 @@ export function usageRow(requestId: string, keyId: string, node: string, started
  * What authenticate reads of a request: its Authorization header. Not a whole Request, whose construction (an abort
  * signal, a body stream) was a tenth of a full run's time.
  */
-export function bearerRequest(token: string): Request {
+export function bearerRequest(token: string, colo: string): Request {
   const authorization = `Bearer ${token}`;
   const headers = { get: (name: string) => (name.toLowerCase() === "authorization" ? authorization : null) };
-  return { headers } as unknown as Request;
+  return { headers, cf: { colo } } as unknown as Request;
 }

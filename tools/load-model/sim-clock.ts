@@ -3,6 +3,7 @@
 // (batchers, caches, lease renewals) runs unchanged at simulated speed. Written here rather than taken from
 // @sinonjs/fake-timers (not installed; vitest bundles its own copy): its tickAsync yields a real macrotask per timer,
 // and a full run fires millions of timers.
+import { AsyncResource } from "node:async_hooks";
 import { setImmediate as realSetImmediate } from "node:timers";
 
 interface Timer {
@@ -79,7 +80,8 @@ export class SimClock {
 
   setTimeout(fn: () => void, ms = 0): number {
     const seq = ++this.seq;
-    this.timers.push({ at: this.current + Math.max(0, ms), seq, fn });
+    // Bound to the scheduling context, as Node's own timers are, so AsyncLocalStorage (the running colo) carries over.
+    this.timers.push({ at: this.current + Math.max(0, ms), seq, fn: AsyncResource.bind(fn) });
     return seq;
   }
 

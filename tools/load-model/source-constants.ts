@@ -15,11 +15,8 @@ export function sourceConstant(file: string, name: string): number {
 }
 
 const CELL = "durable/admission-cell/admission-cell.ts";
-const ACCOUNT = "durable/key-account/key-account.ts";
 
 /** A cell reports its whole summary to the directory this often while it admits requests. */
 export const DIRECTORY_REPORT_MS = sourceConstant(CELL, "DIRECTORY_REPORT_MS");
 /** A cell passes its outcomes on to the registry in batches this often. */
 export const OUTCOME_BATCH_MS = sourceConstant(CELL, "OUTCOME_BATCH_MS");
-/** Earnings an account reads from its outbox per push. */
-export const OUTBOX_BATCH = sourceConstant(ACCOUNT, "OUTBOX_BATCH");

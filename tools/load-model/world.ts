@@ -2,21 +2,34 @@
 // isolates with their own module state, and the API keys. A driver (today.ts) sends requests through it.
 import { createHash } from "node:crypto";
 import type { KeyLimits } from "../../worker/src/billing/records.js";
+import type { KeyLookup } from "../../worker/src/durable/api-keys/api-keys.js";
 import { hashApiKey } from "../../worker/src/keys/api-key.js";
+import {
+  importKeySecret,
+  KEY_ID_BYTES,
+  KEY_SECRET_BYTES,
+  keyIdOf,
+  mintToken,
+} from "../../worker/src/keys/key-token.js";
 import { ColoCaches } from "./colo-cache.js";
 import type { LoadConfig } from "./config.js";
 import { FakeNamespace, type ObjectBehaviour } from "./fake-namespace.js";
-import { type Isolate, loadIsolate, newWorldNumber } from "./isolate.js";
+import { type Isolate, installColoCaches, loadIsolate, newWorldNumber } from "./isolate.js";
 import { RpcCounter } from "./rpc-counter.js";
 import { SimClock } from "./sim-clock.js";
-import type { KeyRecord } from "./today-objects.js";
 
 /** Simulated time starts here (any fixed instant: runs are repeatable). */
 export const EPOCH_MS = Date.UTC(2026, 0, 5);
 export const ADMIN_TOKEN = "load-model-admin";
 
-export interface LoadKey extends KeyRecord {
+/** The API_KEY_SECRET of the simulated gateway (base64url of 32 bytes): its keys are minted with it. */
+const API_KEY_SECRET = Buffer.alloc(32, 7).toString("base64url");
+
+/** One key: its token, the hash the index stores, and what the index answers for it. */
+export interface LoadKey {
   token: string;
+  hash: string;
+  identity: KeyLookup;
 }
 
 /** The objects behind each binding (by binding name: KEYS, ACCOUNTS, ...), named by their class in the report. */
@@ -43,14 +56,20 @@ function limitsOf(index: number, config: LoadConfig): KeyLimits {
   const budget = 1e15;
   if (index !== 0) return { budget, rpm: null, tpm: null };
   const perMinute = config.rps * 60 * 10;
-  return { budget, rpm: perMinute, tpm: perMinute * 100_000 };
+  return { budget, rpm: perMinute, tpm: perMinute * 1_000 };
 }
 
+/** Keys in the gateway's own format (mg2-, tagged under API_KEY_SECRET), so the real authenticate accepts them. */
 async function makeKeys(config: LoadConfig): Promise<LoadKey[]> {
+  const secret = await importKeySecret(API_KEY_SECRET);
+  if (!secret) throw new Error("load model: API_KEY_SECRET did not import");
   const keys: LoadKey[] = [];
   for (let i = 0; i < config.keys; i++) {
-    const token = `mg-load-${i}`;
-    const identity = { id: `key_${i}`, name: i === 0 ? "hot" : `key ${i}`, limits: limitsOf(i, config) };
+    const idBytes = new Uint8Array(KEY_ID_BYTES);
+    new DataView(idBytes.buffer).setUint32(0, i);
+    const token = await mintToken(secret, idBytes, new Uint8Array(KEY_SECRET_BYTES).fill(i % 251));
+    const id = keyIdOf(idBytes);
+    const identity = { id, name: i === 0 ? "hot" : `key ${i}`, limits: limitsOf(i, config) };
     keys.push({ token, hash: await hashApiKey(token), identity });
   }
   return keys;
@@ -88,6 +107,7 @@ export async function buildWorld(
   const env = {
     ADMISSION_CELLS: String(config.cells),
     ADMIN_TOKEN,
+    API_KEY_SECRET,
     GATEWAY_FEE_BPS: "0",
   } as Record<string, unknown>;
   for (const [binding, { kind, create }] of Object.entries(factories(keys))) {
@@ -109,9 +129,8 @@ export async function buildWorld(
   );
   const restoreDigest = installInstantDigest();
   const restoreClock = clock.install();
-  // inColo sets the global `caches` as each colo's code runs; Node has none of its own.
-  const hadCaches = "caches" in globalThis;
-  const savedCaches: unknown = (globalThis as { caches?: unknown }).caches;
+  // The global `caches` is the running colo's (inColo); Node has none of its own.
+  const restoreCaches = installColoCaches();
   return {
     config,
     clock,
@@ -124,8 +143,7 @@ export async function buildWorld(
     close() {
       restoreClock();
       restoreDigest();
-      if (hadCaches) (globalThis as { caches?: unknown }).caches = savedCaches;
-      else delete (globalThis as { caches?: unknown }).caches;
+      restoreCaches();
     },
   };
 }

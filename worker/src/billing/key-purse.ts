@@ -20,6 +20,11 @@ export interface PurseInit {
   newId: () => string;
   /** Resolves after `ms` with the time then: the idle wait before unused figures go back. */
   wait: (ms: number) => Promise<number>;
+  /**
+   * In [0, 1): where in ±25% of SLICE_LEASE_MS the next renewal falls, so isolates that leased together (a deploy, a
+   * burst) do not all renew in the same second. 0.5 (none) when absent.
+   */
+  random?: () => number;
 }
 
 /** Idle this long (no admission, nothing settled), the purse gives back what it does not hold for answers in flight. */
@@ -298,7 +303,7 @@ export class KeyPurse implements ReservingAccount {
     if (reply.ok && this.slice === s) {
       s.granted = reply.slice.granted;
       s.until = reply.slice.until;
-      s.renewAt = now + SLICE_LEASE_MS;
+      s.renewAt = now + Math.round(SLICE_LEASE_MS * (0.75 + 0.5 * (this.init.random?.() ?? 0.5)));
       this.headers = reply.headers;
       // The grant included the need: taken at once, before requests waiting for this call take it.
       return { ...reply, admitted: this.takeLocal(r, now) };

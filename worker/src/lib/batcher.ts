@@ -32,11 +32,15 @@ export class Batcher<T> {
   }
 
   private async flushLater(env: Env): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, this.opts.delayMs));
     try {
       // A bounded number of writes per flush, so one request's waitUntil is never asked to outlive its budget; the
-      // next add() opens a new flush for whatever is left.
-      for (let i = 0; i < MAX_WRITES_PER_FLUSH && this.queue.length > 0; i++) {
+      // next add() opens a new flush for whatever is left. Each write but a full batch's waits the delay first: items
+      // that came in during a write join the next one rather than go at once, so a busy writer sends one batch a
+      // delay, not one a round trip.
+      for (let i = 0; i < MAX_WRITES_PER_FLUSH; i++) {
+        if (this.queue.length < this.opts.maxItems)
+          await new Promise((resolve) => setTimeout(resolve, this.opts.delayMs));
+        if (this.queue.length === 0) break;
         await this.writeWithRetry(this.queue.splice(0, this.opts.maxItems), env);
       }
     } finally {

@@ -17,10 +17,12 @@ const sameDimensions = (a: KeyLimits, b: KeyLimits) =>
 export interface PurseDeps {
   newId: () => string;
   wait: (ms: number) => Promise<number>;
+  random?: () => number;
 }
 
 const realDeps: PurseDeps = {
   newId: () => crypto.randomUUID(),
+  random: Math.random,
   wait: (ms) => new Promise((resolve) => setTimeout(() => resolve(Date.now()), ms)),
 };
 
