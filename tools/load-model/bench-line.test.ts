@@ -8,6 +8,12 @@ describe("the bench's load-model line", () => {
   });
 
   it("says so when there is no table", () => {
-    expect(loadModelLine("/nonexistent/today.md")).toMatch(/no table yet/);
+    expect(loadModelLine("/nonexistent/edge.md")).toMatch(/no table yet/);
+  });
+
+  it("quotes this design's verdict and the one before it", () => {
+    expect(loadModelLine()).toMatch(
+      /^Durable Object load at production scale .*: Goal: .* Before issue 17 \(today\.md\): Not met by: /,
+    );
   });
 });

@@ -44,10 +44,11 @@ describe("the load model, this design", () => {
     const counts = await countsOf(small({ isolates: 3, colos: 1 }));
     // The key cache keeps an entry 60 s: one lookup per isolate in 10 s.
     expect(counts.calls("ApiKeys (key index)", "lookup")).toBe(3);
-    // One colo: its isolates share one read of the feed a second through the colo's cache.
+    // One colo: its isolates share one read of the feed a second through the colo's cache (all three may miss it at
+    // once when the colo starts, and a read due just as the cached one expires may come twice).
     const reads = counts.calls("KeyChanges", "read");
     expect(reads).toBeGreaterThanOrEqual(9);
-    expect(reads).toBeLessThanOrEqual(11);
+    expect(reads).toBeLessThanOrEqual(10 + 3 + 2);
   });
 
   it("admits a busy key's requests from slices: a few account calls a second, not two per request", async () => {
@@ -62,15 +63,17 @@ describe("the load model, this design", () => {
   });
 
   it("sends a lone request of a limited key to its account: an exact reservation and its row at once", async () => {
-    // Many keys at one request a second each: no isolate sees a key twice within a second, so none leases.
-    const counts = await countsOf(small({ keys: 51, hotShare: 0, rps: 20 }));
+    // 100 keys at one request in ten seconds each, answered within 200 ms: an isolate rarely sees a key twice within
+    // a second, so almost none leases.
+    const counts = await countsOf(small({ keys: 101, hotShare: 0, rps: 10, answerMs: { min: 100, max: 200 } }));
+    const requests = counts.calls("AdmissionCell", "acquire");
     const reserves = counts.calls("KeyAccount", "reserve");
-    expect(reserves).toBeGreaterThan(150);
-    expect(counts.calls("KeyAccount", "lease")).toBeLessThan(0.1 * reserves);
-    // The prompt push, once per answer; the cell's flush does not send it again.
+    expect(reserves).toBeGreaterThan(0.8 * requests);
+    expect(counts.calls("KeyAccount", "lease")).toBeLessThan(0.4 * reserves);
+    // Each row once: the prompt push for an exact reservation (the cell's flush does not send it again).
     const records = counts.calls("KeyAccount", "record");
-    expect(records).toBeGreaterThan(0.8 * reserves);
-    expect(records).toBeLessThan(1.2 * reserves);
+    expect(records).toBeGreaterThan(0.8 * requests);
+    expect(records).toBeLessThan(1.2 * requests);
   });
 
   it("feeds the earnings shards and the roll-up once per cell flush, not per request", async () => {
