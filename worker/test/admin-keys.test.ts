@@ -6,6 +6,9 @@ import { authenticate } from "../src/http/auth.js";
 import worker from "../src/index.js";
 import { adminFetch, BASE, clientFetch, createApiKey, errorBody } from "./helpers.js";
 
+/** Work authentication leaves running (a feed read), kept alive as a request's ctx.waitUntil would. */
+const background = { waitUntil: (work: Promise<unknown>) => void work.catch(() => {}) };
+
 describe("/admin/keys", () => {
   it("creates a key shown once, lists it without the secret, and revokes it", async () => {
     const res = await adminFetch("/admin/keys", { method: "POST", body: JSON.stringify({ name: "ci" }) });
@@ -142,7 +145,11 @@ describe("/admin/keys limits", () => {
     const { id, key } = await createApiKey("cached");
     const request = () => new Request(`${BASE}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
     const now = Date.now();
-    expect((await authenticate(request(), env, now)).limits).toEqual({ budget: null, rpm: null, tpm: null });
+    expect((await authenticate(request(), env, now, background)).limits).toEqual({
+      budget: null,
+      rpm: null,
+      tpm: null,
+    });
     const ctx = createExecutionContext();
     const res = await worker.fetch(
       new Request(`${BASE}/admin/keys/${id}`, {
@@ -156,7 +163,7 @@ describe("/admin/keys limits", () => {
     await waitOnExecutionContext(ctx);
     expect(res.status).toBe(200);
     // Same instant: a cached identity would still say unlimited.
-    expect((await authenticate(request(), env, now)).limits).toEqual({ budget: null, rpm: 7, tpm: null });
+    expect((await authenticate(request(), env, now, background)).limits).toEqual({ budget: null, rpm: 7, tpm: null });
   });
 
   it("never leaves the key's copy of its limits less limited than its account, whichever write fails", async () => {

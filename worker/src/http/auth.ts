@@ -53,7 +53,8 @@ export async function authenticate(
   request: Request,
   env: Env,
   now: number,
-  ctx?: ExecutionContext,
+  /** Keeps the feed read this request may start alive past its answer (a read left to die would never settle). */
+  ctx: Pick<ExecutionContext, "waitUntil">,
 ): Promise<ApiKeyIdentity> {
   const token = bearerToken(request.headers.get("authorization"));
   if (!token)
@@ -70,7 +71,7 @@ export async function authenticate(
   }
   currentEnv = env;
   keySource.noteColo((request as { cf?: { colo?: unknown } }).cf?.colo);
-  const identity = await keyCache.identify(token, claimedId, now, (work) => ctx?.waitUntil(work));
+  const identity = await keyCache.identify(token, claimedId, now, (work) => ctx.waitUntil(work));
   if (!identity) throw unauthorized("Incorrect API key provided.");
   return identity;
 }

@@ -25,6 +25,8 @@ export const MAX_STALENESS_MS = 2_000;
 /** How often an isolate reads the feed (the colo's cache keeps one read as long). */
 export const FEED_INTERVAL_MS = 1_000;
 export const MAX_CACHED = 10_000;
+/** A feed read unsettled this long is given up on (see readFeedIfDue). */
+const READ_ABANDONED_MS = 5_000;
 
 interface Entry {
   identity: CachedIdentity | null;
@@ -42,8 +44,6 @@ export class KeyCache {
   /** Keyed by the presented token, so a hit costs no hashing; tokens stay in this isolate's memory only. */
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<KeyChangeListener>();
-  /** Lookups under way, by token: a burst of one key's requests in a new isolate makes one lookup, not one each. */
-  private readonly pending = new Map<string, { generation: number; result: Promise<CachedIdentity | null> }>();
   /** The feed's last sequence number applied here (null: never read). */
   private since: number | null = null;
   /** When the feed read applied last was taken: every change published before it has been applied. */
@@ -73,22 +73,14 @@ export class KeyCache {
     const entry = this.entries.get(token);
     const live = entry !== undefined && now - entry.fetchedAt < ENTRY_TTL_MS && entry.fetchedAt >= this.validFrom;
     const read = this.readFeedIfDue(now);
-    // Awaited only when an entry would otherwise be used stale; else the read runs beside the request.
-    if (live && this.staleness(entry, now) > MAX_STALENESS_MS) await (read ?? this.reading ?? Promise.resolve());
+    // Awaited only when an entry would otherwise be used stale, and only a read this request started: in workerd, a
+    // promise another request started may never settle once that request has ended (its I/O is cancelled), so a stale
+    // entry without a read of its own is looked up again instead. Else the read runs beside the request.
+    if (live && read !== null && this.staleness(entry, now) > MAX_STALENESS_MS) await read;
     else if (read !== null) background(read);
     const current = this.entries.get(token);
     if (current && this.usable(current, now)) return current.identity;
-    // Joined only while nothing changed since it started (a drop since may be this very key's revocation).
-    const joined = this.pending.get(token);
-    if (joined && joined.generation === this.generation) return await joined.result;
-    const result = this.lookUp(token, claimedId, current?.hash, now);
-    const lookup = { generation: this.generation, result };
-    this.pending.set(token, lookup);
-    try {
-      return await result;
-    } finally {
-      if (this.pending.get(token) === lookup) this.pending.delete(token);
-    }
+    return await this.lookUp(token, claimedId, current?.hash, now);
   }
 
   /** Forgets a key at once (the admin isolate, after changing it); `id` also tells the listeners. */
@@ -134,16 +126,22 @@ export class KeyCache {
     return identity;
   }
 
-  /** Starts a read of the feed when one is due (at most one a FEED_INTERVAL_MS, one at a time). */
+  /**
+   * Starts a read of the feed when one is due (at most one a FEED_INTERVAL_MS, one at a time). A read still unsettled
+   * after READ_ABANDONED_MS is taken for lost (its request may have ended) and no longer holds the next one back.
+   */
   private readFeedIfDue(now: number): Promise<void> | null {
-    if (this.reading || now - this.lastAttempt < FEED_INTERVAL_MS) return null;
+    if (now - this.lastAttempt < FEED_INTERVAL_MS) return null;
+    if (this.reading && now - this.lastAttempt < READ_ABANDONED_MS) return null;
     this.lastAttempt = now;
     const read = this.source
       .readChanges(now)
       .then((changes) => this.apply(changes))
       // A failed read leaves feedAt behind: entries past MAX_STALENESS_MS are then looked up again (fail safe).
       .catch((err: unknown) => console.error("reading the key-changes feed failed", String(err)))
-      .finally(() => (this.reading = null));
+      .finally(() => {
+        if (this.reading === read) this.reading = null;
+      });
     this.reading = read;
     return read;
   }
