@@ -48,6 +48,30 @@ describe("KeyPurse", () => {
     expect(account.calls).toMatchObject({ reserve: 1, lease: 0 });
   });
 
+  it("stops waiting for a lease call that never answers after 5 s (its request may be gone) and asks itself", async () => {
+    const clock = new FakeClock();
+    const account = new MemoryAccount(limits({ budget: 1_000_000 }), T0);
+    let calls = 0;
+    // The first lease call never settles, as a call whose request ended may not in workerd.
+    const hanging = {
+      reserve: account.reserve.bind(account),
+      release: account.release.bind(account),
+      lease: (...args: Parameters<MemoryAccount["lease"]>) =>
+        ++calls === 1 ? new Promise<never>(() => {}) : account.lease(...args),
+    };
+    const purse = new KeyPurse({ limits: account.limits, account: () => hanging, newId: () => "s", wait: clock.wait });
+    void purse.reserve(req("lost", 100), T0);
+    void purse.reserve(req("lost-2", 100), T0);
+    let answered: ReserveResult | null = null;
+    void purse.reserve(req("next", 100), T0).then((r) => {
+      answered = r;
+    });
+    await clock.advance(4_999);
+    expect(answered).toBeNull();
+    await clock.advance(1);
+    expect(answered).toMatchObject({ ok: true });
+  });
+
   it("admits a burst of 50 with a lease or two, not 50 round trips", async () => {
     const clock = new FakeClock();
     const account = new MemoryAccount(limits({ budget: 1_000_000, rpm: 10_000 }), T0);

@@ -35,6 +35,8 @@ const WANT_FOR_MS = 2 * SLICE_LEASE_MS;
 const IDLE_WATCH_MS = 20_000;
 /** The shortest pause between two looks of an idle watch. */
 const IDLE_RECHECK_MS = 50;
+/** A lease call unanswered this long is given up on by the requests waiting for it (see admit). */
+const LEASE_ABANDONED_MS = 5_000;
 /** How long an insufficient_quota is remembered here, so a key hammering past its budget spares its account. */
 const REFUSAL_MEMORY_MS = 1_000;
 
@@ -60,6 +62,8 @@ export class KeyPurse implements ReservingAccount {
   private slice: LocalSlice | null = null;
   private readonly holds = new Map<string, Hold>();
   private leasing: Promise<void> | null = null;
+  /** When the lease call in flight began: past LEASE_ABANDONED_MS it is taken for lost and no longer waited for. */
+  private leasingSince = Number.NEGATIVE_INFINITY;
   private watching: Promise<void> | null = null;
   private remembered: { refusal: Refused; until: number } | null = null;
   private lastActive = Number.NEGATIVE_INFINITY;
@@ -106,14 +110,18 @@ export class KeyPurse implements ReservingAccount {
    * Waiting for another request's lease costs no attempt: every lease admits its own request or is refused (and the
    * refusal is remembered), so each wait follows progress and the loop ends.
    */
-  private async admit(r: Reservation, now: number): Promise<ReserveResult> {
+  private async admit(r: Reservation, arrived: number): Promise<ReserveResult> {
     let attempts = 0;
+    let now = arrived;
     for (;;) {
       if (this.takeLocal(r, now)) return { ok: true, headers: this.headers };
       const memo = this.rememberedFor(r, now);
       if (memo) return memo;
-      if (this.leasing !== null) {
-        await this.leasing;
+      if (this.leasing !== null && now - this.leasingSince < LEASE_ABANDONED_MS) {
+        // Bounded: the call belongs to another request, and in workerd a promise another request started may never
+        // settle once that request is gone.
+        const woke = await Promise.race([this.leasing.then(() => null), this.init.wait(LEASE_ABANDONED_MS)]);
+        now = woke ?? now;
         continue;
       }
       if (!this.worthLeasing(now) || attempts++ >= 2) return this.exact(r, null, now);
@@ -265,7 +273,7 @@ export class KeyPurse implements ReservingAccount {
   /** The request's answer once leased: admitted from the grown slice, or refused; null: try again. */
   private async leaseFor(r: Reservation, now: number): Promise<ReserveResult | null> {
     const reply = this.callLease(r, now);
-    this.track(reply);
+    this.track(reply, now);
     const answer = await reply;
     if (!answer.ok) {
       this.remember(answer.refusal, now);
@@ -275,12 +283,13 @@ export class KeyPurse implements ReservingAccount {
   }
 
   /** The lease call in flight, which others wait for (its failure is its caller's, not theirs). */
-  private track(call: Promise<unknown>): void {
+  private track(call: Promise<unknown>, now: number): void {
     const waiting = call.then(
       () => {},
       () => {},
     );
     this.leasing = waiting;
+    this.leasingSince = now;
     void waiting.finally(() => {
       if (this.leasing === waiting) this.leasing = null;
     });
@@ -391,7 +400,7 @@ export class KeyPurse implements ReservingAccount {
     const call = this.init
       .account()
       .lease({ sliceId: s.id, seq: s.seq, report: this.report(s), want: NOTHING, need: null, close }, now);
-    this.track(call);
+    this.track(call, now);
     try {
       await call;
     } catch (err) {
