@@ -25,6 +25,9 @@ import {
 import { formatHeartbeatVerify, heartbeatVerifyPhase } from "./heartbeats/heartbeat-verify-bench.js";
 import { ISOLATES, isolatesPhase } from "./isolates-bench.js";
 import { formatIsolates } from "./isolates-compare.js";
+import { formatHotKey } from "./hot-key/format.js";
+import { hotKeyPhase } from "./hot-key/hot-key-bench.js";
+import { FULL as HOT_KEY_FULL, QUICK as HOT_KEY_QUICK } from "./hot-key/sizes.js";
 import { loadModelLine } from "../load-model/bench-line.js";
 import { formatReport, writeResults, type BenchResults } from "./report.js";
 import { formatRoutingBench, runRoutingBench, type RoutingBenchOptions } from "./routing/routing-bench.js";
@@ -102,7 +105,9 @@ Then compares the same request through the gateway to that agent (direct) and to
 (it dials the gateway; requests come down its WebSocket), each pinned with provider.only, and streams through a
 third agent in session mode that sends its answers in frames coalesced over ${COALESCE_MS} ms. Last, the request
 path through a second gateway served by ${ISOLATES} isolates next to the first (1 isolate), with the time each request
-spends taking its node's slot from an admission cell (Server-Timing admit).
+spends taking its node's slot from an admission cell (Server-Timing admit). Then one key over a third gateway of
+${ISOLATES} isolates (also alone: npm run bench:hot-key): its highest rate with a budget and rpm/tpm limits, a
+budget running out mid-run, and small rpm and tpm limits.
 First measures heartbeat signature verification in one workerd isolate (WebCrypto against @noble/ed25519), and
 heartbeats accepted per second through the whole gateway path into one NodeRegistry, the router's decision
 time on tables of 100, 1,000 and 10,000 live nodes, and nodes held on WebSocket sessions (2,000; 500 with --quick;
@@ -214,6 +219,14 @@ async function run(quick: boolean): Promise<BenchResults> {
   const { latency, throughput, stream, streamCpu, sessionVsDirect } = measuring.result;
   // After the window above: its second workerd would otherwise count as other processes' load there.
   const isolates = await isolatesPhase(stack, sizes, isolatesCommand(quick), progress);
+  // Last, with a 4-isolate gateway of its own on the stack's backend.
+  const hotKey = await hotKeyPhase(
+    stack.backendUrl,
+    stack.log,
+    quick ? HOT_KEY_QUICK : HOT_KEY_FULL,
+    `npm run bench:hot-key${quick ? " -- --quick" : ""}`,
+    progress,
+  );
 
   const results: TargetResult[] = targets.map((t) => ({
     id: t.id,
@@ -235,6 +248,7 @@ async function run(quick: boolean): Promise<BenchResults> {
     streamCpu,
     sessionVsDirect,
     isolates,
+    hotKey,
     verdicts: judge(results, {
       meshgateUs: streamCpuOf(streamCpu, "meshgate"),
       bareUs: streamCpuOf(streamCpu, "bare"),
@@ -274,6 +288,11 @@ async function runAll(quick: boolean): Promise<void> {
   );
   process.stdout.write(`\n${formatSessionBench(sessions)}`);
   process.stdout.write(`\n${loadModelLine()}\n`);
+  if (results.hotKey) {
+    process.stdout.write(`\n${formatHotKey(results.hotKey)}`);
+    // Spent past a budget, a wrong refusal or a limit let through: the run fails, loudly.
+    if (results.hotKey.failures.length > 0) process.exitCode = 1;
+  }
   writeResults(RESULTS_FILE, { ...results, heartbeats, heartbeatPath, routing, status, sessions });
   progress(`results in ${RESULTS_FILE}`);
 }

@@ -12,6 +12,7 @@ import { formatSessionVsDirect, type SessionVsDirect } from "./session-compare.j
 import type { SessionBenchResult } from "./sessions/result.js";
 import type { StreamCpuResult } from "./stream-cpu.js";
 import type { TargetResult, Verdict } from "./verdicts.js";
+import type { HotKeyResult } from "./hot-key/hot-key-bench.js";
 
 export interface BenchResults {
   command: string;
@@ -39,6 +40,8 @@ export interface BenchResults {
   sessionVsDirect?: SessionVsDirect;
   /** The request path through a gateway of one isolate and one of several, with the lease time per request. */
   isolates?: IsolatesComparison;
+  /** One key over 4 isolates: its rate, its account calls, a budget running out, rpm and tpm held (tools/bench/hot-key). */
+  hotKey?: HotKeyResult;
 }
 
 const ms = (v: number) => v.toFixed(3);
