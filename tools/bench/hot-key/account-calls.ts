@@ -3,8 +3,7 @@
 
 /**
  * GET with the admin token and `?key=<key id>`: that key's account calls so far, and its usage totals from the account
- * (the call GET /v1/usage makes). Read here rather than through /v1/usage, whose authentication can hang an isolate
- * (see tools/bench/README.md, "Hot key").
+ * (the call GET /v1/usage makes), read from the account itself beside its call counts.
  */
 export const ACCOUNT_PATH = "/__bench/account";
 
