@@ -93,6 +93,24 @@ describe("usage write-ahead", () => {
     expect(refused.message).toMatch(/whole UTC hour/);
   });
 
+  it("keeps delivering a key's rows after a row no account accepts was released (a caller's bug)", async () => {
+    const key = await createApiKey("wal-poison");
+    const cell = testCell();
+    const release = (e: ReturnType<typeof entry>) =>
+      cell.release(
+        [{ leaseId: `gone-${e.request_id}`, outcome: null, usage: { entry: e, prompt: false } }],
+        Date.now(),
+      );
+    // A fraction of a micro-unit: the account refuses the whole batch it is in, whenever it is sent.
+    await release(billable("wal-poison-bad", 500, { key_id: key.id, cost: 1.5, created: day(-1, 1) }));
+    await release(billable("wal-poison-good", 500, { key_id: key.id, created: day(-1, 2) }));
+    await flushed(cell);
+    const account = await keyAccount(env, key.id).usage({ from: 0, to: Date.now() + 1, group_by: null, limit: 10 });
+    expect(account.totals.requests).toBe(1n);
+    expect(account.totals.cost).toBe(500n);
+    expect(await earningsOf(["wal-poison-good"])).toBe(1);
+  });
+
   it("answers for 20,000 keys with the same few calls as for one", async () => {
     const entries = Array.from({ length: 20_000 }, (_, i) =>
       entry(`many-${i}`, { key_id: `key_many_${i}`, created: day(-1, 3) }),

@@ -8,6 +8,7 @@ import { earningOf } from "../../billing/earning.js";
 import { outboxRetryDelay } from "../../billing/outbox-backoff.js";
 import type { Earning, UsageEntry } from "../../billing/records.js";
 import { rollupBatch } from "../../billing/rollup-sums.js";
+import { checkUsageEntry } from "../../billing/usage-entry-check.js";
 import { groupBy } from "../../lib/group-by.js";
 import { earningsShard, earningsShardOf, earningsShards, keyAccount, usageRollup } from "../names.js";
 
@@ -34,6 +35,17 @@ export function usageFlushMs(raw: string | undefined): number {
 
 type Stored = { request_id: string; entry: string };
 
+/** Whether an account will take the row; if not, says so in the log (a bug upstream, not a retryable failure). */
+function acceptable(entry: UsageEntry): boolean {
+  try {
+    checkUsageEntry(entry);
+    return true;
+  } catch (err) {
+    console.error("usage row refused by the write-ahead, not stored", String(err));
+    return false;
+  }
+}
+
 const parse = (rows: Stored[]): UsageEntry[] => rows.map((r) => JSON.parse(r.entry) as UsageEntry);
 
 export class UsageWal {
@@ -44,10 +56,15 @@ export class UsageWal {
     private readonly cellName: string,
   ) {}
 
-  /** Stores the rows (a request id already here is kept as it was: a retried release); returns the prompt ones. */
+  /**
+   * Stores the rows (a request id already here is kept as it was: a retried release); returns the prompt ones. A row
+   * no account would accept (usage-entry-check.ts) is logged and left out: kept, it would be sent with its key's
+   * batch at every flush and have the whole batch refused for ever, and fill the flush's window for every key.
+   */
   write(rows: readonly WalEntry[]): UsageEntry[] {
     const prompt: UsageEntry[] = [];
     for (const { entry, prompt: promptly } of rows) {
+      if (!acceptable(entry)) continue;
       const owes = entry.billable && entry.receipt !== null ? 0 : 1;
       const inserted = this.sql
         .exec(
