@@ -85,20 +85,44 @@ export class ApiKeys extends DurableObject<Env> {
   }
 
   /**
-   * Copies an account's limits onto its key. Returns the key's hash (to drop from caches), or null when no active key
-   * has this id.
+   * Before its account changes: the copy gains every limit `change` sets (a null or absent one stays as it is), in one
+   * statement, so it never loses a limit another change put there meanwhile. Returns the key's hash (to drop from
+   * caches), or null when no active key has this id.
    */
-  setLimits(id: string, limits: KeyLimits): string | null {
+  widenLimits(id: string, change: Partial<KeyLimits>): string | null {
     const row = this.sql
       .exec<{ hash: string }>(
-        "UPDATE api_keys SET budget = ?, rpm = ?, tpm = ? WHERE id = ? AND revoked IS NULL RETURNING hash",
-        limits.budget,
-        limits.rpm,
-        limits.tpm,
+        `UPDATE api_keys SET budget = COALESCE(?, budget), rpm = COALESCE(?, rpm), tpm = COALESCE(?, tpm)
+         WHERE id = ? AND revoked IS NULL RETURNING hash`,
+        change.budget ?? null,
+        change.rpm ?? null,
+        change.tpm ?? null,
         id,
       )
       .toArray()[0];
     return row?.hash ?? null;
+  }
+
+  /**
+   * Copies an account's limits onto its key, unless the copy was already set from a later state of the account
+   * (`version`, ConfiguredView's): of two PATCHes whose writes cross, the account's later state is the one kept.
+   * Returns the key's hash (to drop from caches), or null when no active key has this id.
+   */
+  setLimits(id: string, limits: KeyLimits, version: number): string | null {
+    const row = this.sql
+      .exec<{ hash: string }>("SELECT hash FROM api_keys WHERE id = ? AND revoked IS NULL", id)
+      .toArray()[0];
+    if (!row) return null;
+    this.sql.exec(
+      "UPDATE api_keys SET budget = ?, rpm = ?, tpm = ?, limits_version = ? WHERE id = ? AND limits_version <= ?",
+      limits.budget,
+      limits.rpm,
+      limits.tpm,
+      version,
+      id,
+      version,
+    );
+    return row.hash;
   }
 
   /**
