@@ -4,6 +4,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import { UsageGroupReportSchema } from "@meshgate/schemas";
 import { rollupBatch } from "../src/billing/rollup-sums.js";
+import { UsageWal } from "../src/durable/admission-cell/usage-wal.js";
 import { earningsShard, earningsShardOf, earningsShards, keyAccount, usageRollup } from "../src/durable/names.js";
 import { KEY_INDEX_SHARDS } from "../src/keys/key-shard.js";
 import { adminUsageRoute } from "../src/routes/usage.js";
@@ -109,6 +110,32 @@ describe("usage write-ahead", () => {
     expect(account.totals.requests).toBe(1n);
     expect(account.totals.cost).toBe(500n);
     expect(await earningsOf(["wal-poison-good"])).toBe(1);
+  });
+
+  it("charges other keys' rows while one key's account keeps failing with a long backlog", async () => {
+    const healthy = await createApiKey("wal-healthy");
+    const failing = "key_wal_failing";
+    // The failing key's account is down; every other account answers.
+    const accounts = {
+      idFromName: (name: string) => env.ACCOUNTS.idFromName(name),
+      get: (id: DurableObjectId) =>
+        id.equals(env.ACCOUNTS.idFromName(`ledger:${failing}`))
+          ? { record: () => Promise.reject(new Error("account down")) }
+          : env.ACCOUNTS.get(id),
+    };
+    const down = { ...env, ACCOUNTS: accounts as unknown as Env["ACCOUNTS"] };
+    // More of the failing key's rows than one flush sends, all older than the healthy key's one row.
+    const backlog = Array.from({ length: 1_001 }, (_, i) =>
+      entry(`wal-backlog-${i}`, { key_id: failing, created: day(-1, 1) + i }),
+    );
+    const rows = [...backlog, entry("wal-healthy-1", { key_id: healthy.id, created: day(-1, 2) })];
+    await runInDurableObject(testCell(), async (_obj, state) => {
+      const wal = new UsageWal(state.storage.sql, down, "cell:backlog");
+      wal.write(rows.map((e) => ({ entry: e, prompt: false })));
+      await wal.flush(Date.now(), 1_000);
+    });
+    const usage = await keyAccount(env, healthy.id).usage({ from: 0, to: Date.now() + 1, group_by: null, limit: 10 });
+    expect(usage.totals.requests).toBe(1n);
   });
 
   it("answers for 20,000 keys with the same few calls as for one", async () => {

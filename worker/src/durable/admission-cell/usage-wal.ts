@@ -128,10 +128,18 @@ export class UsageWal {
     return this.sql.exec("SELECT 1 FROM usage_wal LIMIT 1").toArray().length > 0 ? FLUSHED_KEPT_MS : null;
   }
 
+  /**
+   * Each key's oldest rows in turn (every key's first, then every key's second, ...), so a key whose account keeps
+   * failing with a long backlog takes its share of the flush, not all of it: the oldest rows overall would be its
+   * own at every flush, and no other key's row would be charged until its account came back.
+   */
   private async flushAccounts(now: number): Promise<void> {
     const rows = this.sql
       .exec<Stored>(
-        "SELECT request_id, entry FROM usage_wal WHERE account_done = 0 ORDER BY created LIMIT ?",
+        `SELECT request_id, entry FROM (
+           SELECT request_id, entry, created, ROW_NUMBER() OVER (PARTITION BY key_id ORDER BY created) AS turn
+           FROM usage_wal WHERE account_done = 0
+         ) ORDER BY turn, created LIMIT ?`,
         FLUSH_ROWS,
       )
       .toArray();
