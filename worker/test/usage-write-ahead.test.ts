@@ -10,7 +10,7 @@ import { KEY_INDEX_SHARDS } from "../src/keys/key-shard.js";
 import { adminUsageRoute } from "../src/routes/usage.js";
 import type { GatewayRequest } from "../src/http/request-id.js";
 import { adminFetch, createApiKey, errorBody } from "./helpers.js";
-import { billable, day, entry, NODE_A } from "./usage-entries.js";
+import { billable, day, entry, NODE_A, NODE_B } from "./usage-entries.js";
 import { flushed, testCell } from "./write-ahead.js";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -136,6 +136,35 @@ describe("usage write-ahead", () => {
     });
     const usage = await keyAccount(env, healthy.id).usage({ from: 0, to: Date.now() + 1, group_by: null, limit: 10 });
     expect(usage.totals.requests).toBe(1n);
+  });
+
+  it("pays other nodes' earnings while one earnings shard keeps failing with a long backlog", async () => {
+    const shards = earningsShards(env);
+    expect(earningsShardOf(NODE_B, shards)).not.toBe(earningsShardOf(NODE_A, shards));
+    const downShard = env.EARNINGS.idFromName(`earnings:${earningsShardOf(NODE_A, shards)}`);
+    const earnings = {
+      idFromName: (name: string) => env.EARNINGS.idFromName(name),
+      get: (id: DurableObjectId) =>
+        id.equals(downShard) ? { add: () => Promise.reject(new Error("shard down")) } : env.EARNINGS.get(id),
+    };
+    const down = { ...env, EARNINGS: earnings as unknown as Env["EARNINGS"] };
+    const backlog = Array.from({ length: 1_001 }, (_, i) =>
+      billable(`wal-shard-backlog-${i}`, 10, { key_id: "key_wal_shard", created: day(-1, 1) + i }),
+    );
+    const paid = billable("wal-shard-other", 10, { key_id: "key_wal_shard", node_id: NODE_B, created: day(-1, 2) });
+    await runInDurableObject(testCell(), async (_obj, state) => {
+      const wal = new UsageWal(state.storage.sql, down, "cell:shard-backlog");
+      wal.write([...backlog, paid].map((e) => ({ entry: e, prompt: false })));
+      await wal.flush(Date.now(), 1_000);
+    });
+    const count = await runInDurableObject(
+      earningsShard(env, earningsShardOf(NODE_B, shards)),
+      (_obj, state) =>
+        state.storage.sql
+          .exec<{ n: number }>("SELECT COUNT(*) AS n FROM earnings WHERE request_id = ?", paid.request_id)
+          .one().n,
+    );
+    expect(count).toBe(1);
   });
 
   it("answers for 20,000 keys with the same few calls as for one", async () => {

@@ -158,11 +158,16 @@ export class UsageWal {
     if (failed) throw failed.reason;
   }
 
+  /** Each node's oldest rows in turn, as flushAccounts takes each key's: one failing shard cannot hold the others back. */
   private async flushEarnings(now: number): Promise<void> {
     const entries = parse(
       this.sql
         .exec<Stored>(
-          "SELECT request_id, entry FROM usage_wal WHERE earnings_done = 0 ORDER BY created LIMIT ?",
+          `SELECT request_id, entry FROM (
+             SELECT request_id, entry, created,
+               ROW_NUMBER() OVER (PARTITION BY json_extract(entry, '$.node_id') ORDER BY created) AS turn
+             FROM usage_wal WHERE earnings_done = 0
+           ) ORDER BY turn, created LIMIT ?`,
           FLUSH_ROWS,
         )
         .toArray(),
