@@ -65,7 +65,8 @@ export class UsageWal {
     const prompt: UsageEntry[] = [];
     for (const { entry, prompt: promptly } of rows) {
       if (!acceptable(entry)) continue;
-      const owes = entry.billable && entry.receipt !== null ? 0 : 1;
+      // A row with no earning to send counts as sent to the earnings shards from the start.
+      const noEarning = entry.billable && entry.receipt !== null ? 0 : 1;
       const inserted = this.sql
         .exec(
           `INSERT INTO usage_wal (request_id, key_id, created, entry, account_done, earnings_done, rollup_done)
@@ -74,7 +75,7 @@ export class UsageWal {
           entry.key_id,
           entry.created,
           JSON.stringify(entry),
-          owes,
+          noEarning,
         )
         .toArray();
       if (inserted.length > 0 && promptly) prompt.push(entry);

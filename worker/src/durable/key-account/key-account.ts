@@ -1,7 +1,8 @@
 // One API key's account: limits (budget, requests and tokens per minute), reservations held by requests in flight,
-// usage rows and daily roll-ups, and an outbox of billable receipts for the nodes' earnings shards. One serialising
-// owner per key, so a budget can't leak under concurrency: the request path reserves the worst case before
-// dispatch, records the actual cost after, and releases on failure.
+// slices lent to isolates (billing/slices.ts), usage rows and daily roll-ups, and an outbox of billable receipts for
+// the nodes' earnings shards (for rows recorded directly; the admission cells send their rows' earnings themselves).
+// One serialising owner per key, so a budget can't leak under concurrency: the request path reserves the worst case
+// before dispatch (or leases a slice), the actual cost is recorded after, and a failed request releases its hold.
 import { DurableObject } from "cloudflare:workers";
 import { outboxRetryDelay } from "../../billing/outbox-backoff.js";
 import type { KeyLimits, Reservation, ReserveResult, UsageEntry } from "../../billing/records.js";
