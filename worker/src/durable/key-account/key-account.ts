@@ -94,7 +94,8 @@ export class KeyAccount extends DurableObject<Env> {
       this.writeBuckets(requests, tokens);
       return this.sql
         .exec<{ v: number }>(
-          "UPDATE account SET budget = ?, rpm = ?, tpm = ?, limits_version = limits_version + 1 RETURNING limits_version AS v",
+          `UPDATE account SET budget = ?, rpm = ?, tpm = ?, limits_version = limits_version + 1
+           RETURNING limits_version AS v`,
           next.budget,
           next.rpm,
           next.tpm,
