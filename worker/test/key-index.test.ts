@@ -144,6 +144,20 @@ describe("a replica of the key-changes feed", () => {
   });
 });
 
+describe("a gateway that never had legacy keys", () => {
+  it("refuses random legacy-format tokens without reaching any object, once an isolate learnt there are none", async () => {
+    forgetLegacyMoveDone();
+    forgetLegacyMoveSeen();
+    await moveLegacyKeys(env, Date.now());
+    const counted = countingEnv();
+    expect((await refusal(generateLegacyApiKey(), counted.env))?.status).toBe(401); // learns there are none
+    counted.names.length = 0;
+    for (let i = 0; i < 100; i++) expect((await refusal(generateLegacyApiKey(), counted.env))?.status).toBe(401);
+    expect(counted.names).toEqual([]);
+    forgetLegacyMoveSeen();
+  });
+});
+
 describe("legacy keys", () => {
   it("are moved into the shards and still accepted; a random legacy-format token then costs one shard", async () => {
     const token = generateLegacyApiKey();

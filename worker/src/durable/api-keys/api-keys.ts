@@ -38,6 +38,8 @@ type StoredRow = KeyRow & { hash: string };
 
 const INFO_COLUMNS = "id, name, created, revoked, budget, rpm, tpm";
 const LEGACY_MOVED = "legacy_moved";
+/** How many legacy keys the move took out of the root (written from the move's end, so absent: not known). */
+const LEGACY_KEYS = "legacy_keys";
 
 /**
  * API keys, stored as SHA-256 hashes of the token. Each row carries a copy of its account's limits, so that
@@ -171,13 +173,24 @@ export class ApiKeys extends DurableObject<Env> {
       .map((r) => r.shard);
   }
 
-  /** A legacy key still here (null: none), and whether the move is over (then a missing pointer is final). */
-  legacyLookup(hash: string): { key: KeyLookup | null; moved: boolean } {
-    return { key: this.lookup(hash), moved: this.legacyMoved() };
+  /**
+   * A legacy key still here (null: none), whether the move is over (then a missing pointer is final), and whether
+   * there never was a legacy key (then no legacy-format token can be one: no token of that format is minted now).
+   */
+  legacyLookup(hash: string): { key: KeyLookup | null; moved: boolean; none: boolean } {
+    const moved = this.legacyMoved();
+    const count = this.sql
+      .exec<{ value: number }>("SELECT value FROM index_state WHERE name = ?", LEGACY_KEYS)
+      .toArray()[0]?.value;
+    const key = this.lookup(hash);
+    const empty = this.sql.exec("SELECT 1 FROM api_keys LIMIT 1").toArray().length === 0;
+    return { key, moved, none: moved && count === 0 && empty };
   }
 
   markLegacyMoved(now: number): void {
     this.sql.exec("INSERT OR IGNORE INTO index_state (name, value) VALUES (?, ?)", LEGACY_MOVED, now);
+    // A move that ended before keys were counted leaves no count: "not known", never taken for none.
+    this.sql.exec("INSERT OR IGNORE INTO index_state (name, value) VALUES (?, 0)", LEGACY_KEYS);
   }
 
   private legacyMoved(): boolean {
@@ -192,8 +205,17 @@ export class ApiKeys extends DurableObject<Env> {
     return { keys, moved: this.legacyMoved() };
   }
 
-  /** Legacy rows now held by the shards. */
+  /** Legacy rows now held by the shards (counted, so an index that never had any can say so). */
   deleteMoved(ids: readonly string[]): void {
-    for (const id of ids) this.sql.exec("DELETE FROM api_keys WHERE id = ?", id);
+    let deleted = 0;
+    for (const id of ids)
+      deleted += this.sql.exec("DELETE FROM api_keys WHERE id = ? RETURNING id", id).toArray().length;
+    if (deleted === 0) return;
+    this.sql.exec(
+      `INSERT INTO index_state (name, value) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`,
+      LEGACY_KEYS,
+      deleted,
+    );
   }
 }
