@@ -105,6 +105,33 @@ describe("KeyPurse", () => {
     expect((await b.reserve(req("b1", 980), clock.now)).ok).toBe(true);
   });
 
+  it("gives back again when a give-back failed, rather than leave the slice held for its lease and an hour", async () => {
+    const clock = new FakeClock();
+    const account = new MemoryAccount(limits({ budget: 1_000 }), T0);
+    // The account is unreachable for the first give-back only.
+    let failures = 1;
+    const flaky = {
+      reserve: (r: Parameters<MemoryAccount["reserve"]>[0], now: number) => account.reserve(r, now),
+      release: (ids: string[], now: number) => account.release(ids, now),
+      lease: (l: Parameters<MemoryAccount["lease"]>[0], now: number) =>
+        l.need === null && failures-- > 0 ? Promise.reject(new Error("account unreachable")) : account.lease(l, now),
+    };
+    const purse = new KeyPurse({
+      limits: account.limits,
+      account: () => flaky,
+      newId: () => "flaky",
+      wait: clock.wait,
+    });
+    await Promise.all([purse.reserve(req("a1", 100), T0), purse.reserve(req("a2", 100), T0)]);
+    const idle = [answer(account, purse, "a1", 10, 5, T0), answer(account, purse, "a2", 10, 5, T0)];
+    await clock.advance(PURSE_IDLE_MS);
+    expect(account.reserved(clock.now)).toBeGreaterThan(0);
+    await clock.advance(PURSE_IDLE_MS);
+    await Promise.allSettled(idle);
+    expect(account.reserved(clock.now)).toBe(0);
+    expect(purse.idle).toBe(true);
+  });
+
   it("gives back a second after the last activity, not a second after the first", async () => {
     const clock = new FakeClock();
     const account = new MemoryAccount(limits({ budget: 10_000 }), T0);

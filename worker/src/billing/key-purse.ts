@@ -358,19 +358,31 @@ export class KeyPurse implements ReservingAccount {
     return watch;
   }
 
-  /** Wakes a second after the last activity (not a second after it started), so the give-back is prompt. */
+  /**
+   * Wakes a second after the last activity (not a second after it started), so the give-back is prompt. A give-back
+   * that fails is tried again a second later while the watch lasts: with no request to come here, nothing else would,
+   * and the account would hold the slice's free part until it lapses (an hour after its lease).
+   */
   private async watchIdle(): Promise<void> {
     let waited = 0;
     let pause = PURSE_IDLE_MS;
+    let failure: unknown = null;
     while (waited < IDLE_WATCH_MS) {
       const now = await this.init.wait(pause);
       waited += pause;
       if (!this.slice) return;
       const quiet = now - this.lastActive;
-      // A lease in flight is activity too.
-      if (this.leasing === null && quiet >= PURSE_IDLE_MS) return this.giveBack(this.slice, now);
       pause = Math.max(IDLE_RECHECK_MS, PURSE_IDLE_MS - quiet);
+      // A lease in flight is activity too.
+      if (this.leasing !== null || quiet < PURSE_IDLE_MS) continue;
+      try {
+        return await this.giveBack(this.slice, now);
+      } catch (err) {
+        failure = err;
+        pause = PURSE_IDLE_MS;
+      }
     }
+    if (failure !== null) throw failure;
   }
 
   /**
