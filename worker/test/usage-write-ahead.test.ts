@@ -104,6 +104,8 @@ describe("usage write-ahead", () => {
       );
     // A fraction of a micro-unit: the account refuses the whole batch it is in, whenever it is sent.
     await release(billable("wal-poison-bad", 500, { key_id: key.id, cost: 1.5, created: day(-1, 1) }));
+    // No key at all: given back with its lease like any other, not a failed release.
+    await release({ ...billable("wal-poison-keyless", 500), key_id: undefined as unknown as string });
     await release(billable("wal-poison-good", 500, { key_id: key.id, created: day(-1, 2) }));
     await flushed(cell);
     const account = await keyAccount(env, key.id).usage({ from: 0, to: Date.now() + 1, group_by: null, limit: 10 });

@@ -38,6 +38,9 @@ type Stored = { request_id: string; entry: string };
 /** Whether an account will take the row; if not, says so in the log (a bug upstream, not a retryable failure). */
 function acceptable(entry: UsageEntry): boolean {
   try {
+    for (const name of [entry.request_id, entry.key_id, entry.node_id, entry.model])
+      if (typeof name !== "string" || name === "")
+        throw new TypeError(`usage entry ${entry.request_id}: a name is missing`);
     checkUsageEntry(entry);
     return true;
   } catch (err) {
