@@ -132,6 +132,44 @@ describe("KeyPurse", () => {
     expect(purse.idle).toBe(true);
   });
 
+  it("retired while a lease's reply is on its way, still gives back what that lease granted", async () => {
+    const clock = new FakeClock();
+    const account = new MemoryAccount(limits({ budget: 10_000 }), T0);
+    // The account grants at once; the reply of a lease that asks for a request reaches the purse only when let go.
+    let letGo: () => void = () => {};
+    const replied = new Promise<void>((resolve) => (letGo = resolve));
+    const slow = {
+      reserve: (r: Parameters<MemoryAccount["reserve"]>[0], now: number) => account.reserve(r, now),
+      release: (ids: string[], now: number) => account.release(ids, now),
+      lease: async (l: Parameters<MemoryAccount["lease"]>[0], now: number) => {
+        const reply = await account.lease(l, now);
+        if (l.need !== null) await replied;
+        return reply;
+      },
+    };
+    const purse = new KeyPurse({
+      limits: account.limits,
+      account: () => slow,
+      newId: () => `s${++ids}`,
+      wait: clock.wait,
+    });
+    // One answer a moment ago (reserved exactly): the key is busy here, so the next request leases a slice.
+    expect((await purse.reserve(req("a0", 100), T0)).ok).toBe(true);
+    answer(account, purse, "a0", 10, 0, T0);
+    const leased = purse.reserve(req("a1", 100), T0);
+    // The key changes meanwhile (a PATCH): with nothing in flight, the purse gives back and closes.
+    const retired = purse.retire(T0);
+    letGo();
+    expect((await leased).ok).toBe(true);
+    await retired;
+    const idle = answer(account, purse, "a1", 10, 0, T0);
+    await clock.advance(PURSE_IDLE_MS);
+    await idle;
+    // Only what the two answers cost is accounted for: nothing is held for a slice nobody holds.
+    expect(account.spent).toBe(20);
+    expect(account.reserved(clock.now)).toBe(0);
+  });
+
   it("gives back a second after the last activity, not a second after the first", async () => {
     const clock = new FakeClock();
     const account = new MemoryAccount(limits({ budget: 10_000 }), T0);

@@ -79,9 +79,12 @@ export class KeyPurse implements ReservingAccount {
   /**
    * The key changed (revoked, or its limits changed): what the slice has free goes back now, and the slice closes if no
    * answer holds part of it, so no more is admitted under the old limits; the next request asks the account again.
+   * A lease in flight is waited for first: given back before its reply, what it grants would be held by a slice
+   * closed here, at the account, until the slice lapses (its lease plus an hour).
    */
   retire(now: number): Promise<void> | null {
     this.remembered = null;
+    if (this.leasing !== null) return this.leasing.then(() => this.retire(now) ?? undefined);
     return this.slice ? this.giveBack(this.slice, now) : null;
   }
 
