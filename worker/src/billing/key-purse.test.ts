@@ -170,6 +170,36 @@ describe("KeyPurse", () => {
     expect(account.reserved(clock.now)).toBe(0);
   });
 
+  it("gives back a grant whose reply was lost, once a later call shows it", async () => {
+    const clock = new FakeClock();
+    const account = new MemoryAccount(limits({ budget: 10_000 }), T0);
+    let lost = 1;
+    const lossy = {
+      reserve: (r: Parameters<MemoryAccount["reserve"]>[0], now: number) => account.reserve(r, now),
+      release: (ids: string[], now: number) => account.release(ids, now),
+      lease: async (l: Parameters<MemoryAccount["lease"]>[0], now: number) => {
+        const reply = await account.lease(l, now);
+        if (l.need !== null && lost-- > 0) throw new Error("reply lost");
+        return reply;
+      },
+    };
+    const purse = new KeyPurse({
+      limits: account.limits,
+      account: () => lossy,
+      newId: () => `s${++ids}`,
+      wait: clock.wait,
+    });
+    expect((await purse.reserve(req("a0", 100), T0)).ok).toBe(true);
+    answer(account, purse, "a0", 10, 0, T0);
+    // Busy here, so the next request leases: the account grants, its reply never arrives, the request fails.
+    await expect(purse.reserve(req("a1", 100), T0)).rejects.toThrow("reply lost");
+    expect(account.reserved(T0)).toBeGreaterThan(0);
+    const idle = purse.release(["a1"], T0);
+    await clock.advance(PURSE_IDLE_MS);
+    await idle;
+    expect(account.reserved(clock.now)).toBe(0);
+  });
+
   it("gives back a second after the last activity, not a second after the first", async () => {
     const clock = new FakeClock();
     const account = new MemoryAccount(limits({ budget: 10_000 }), T0);

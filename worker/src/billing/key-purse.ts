@@ -396,18 +396,33 @@ export class KeyPurse implements ReservingAccount {
     this.giveBackFree(s);
     const close = this.holds.size === 0;
     s.seq++;
-    if (close) this.slice = null;
+    // Only this slice: a give-back sent again (below) may find a newer one leased meanwhile.
+    if (close && this.slice === s) this.slice = null;
     this.calls.lease++;
     const call = this.init
       .account()
       .lease({ sliceId: s.id, seq: s.seq, report: this.report(s), want: NOTHING, need: null, close }, now);
     this.track(call);
+    let reply: LeaseReply;
     try {
-      await call;
+      reply = await call;
     } catch (err) {
       // Kept, so the next idle moment reports it again (the figures are cumulative).
       this.slice ??= s;
       throw err;
     }
+    // The account granted more than this purse heard of (a lease whose reply was lost): that goes back too.
+    if (reply.ok && exceeds(reply.slice.granted, s.granted)) {
+      s.granted = max(s.granted, reply.slice.granted);
+      await this.giveBack(s, now);
+    }
   }
 }
+
+const exceeds = (a: Figures, b: Figures) => a.amount > b.amount || a.requests > b.requests || a.tokens > b.tokens;
+
+const max = (a: Figures, b: Figures): Figures => ({
+  amount: Math.max(a.amount, b.amount),
+  requests: Math.max(a.requests, b.requests),
+  tokens: Math.max(a.tokens, b.tokens),
+});
