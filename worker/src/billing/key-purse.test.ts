@@ -155,7 +155,7 @@ describe("KeyPurse", () => {
     });
     // One answer a moment ago (reserved exactly): the key is busy here, so the next request leases a slice.
     expect((await purse.reserve(req("a0", 100), T0)).ok).toBe(true);
-    answer(account, purse, "a0", 10, 0, T0);
+    void answer(account, purse, "a0", 10, 0, T0);
     const leased = purse.reserve(req("a1", 100), T0);
     // The key changes meanwhile (a PATCH): with nothing in flight, the purse gives back and closes.
     const retired = purse.retire(T0);
@@ -190,7 +190,7 @@ describe("KeyPurse", () => {
       wait: clock.wait,
     });
     expect((await purse.reserve(req("a0", 100), T0)).ok).toBe(true);
-    answer(account, purse, "a0", 10, 0, T0);
+    void answer(account, purse, "a0", 10, 0, T0);
     // Busy here, so the next request leases: the account grants, its reply never arrives, the request fails.
     await expect(purse.reserve(req("a1", 100), T0)).rejects.toThrow("reply lost");
     expect(account.reserved(T0)).toBeGreaterThan(0);
