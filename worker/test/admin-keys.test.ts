@@ -142,7 +142,11 @@ describe("/admin/keys limits", () => {
     const { id, key } = await createApiKey("cached");
     const request = () => new Request(`${BASE}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
     const now = Date.now();
-    expect((await authenticate(request(), env, now)).limits).toEqual({ budget: null, rpm: null, tpm: null });
+    expect((await authenticate(request(), env, now, createExecutionContext())).limits).toEqual({
+      budget: null,
+      rpm: null,
+      tpm: null,
+    });
     const ctx = createExecutionContext();
     const res = await worker.fetch(
       new Request(`${BASE}/admin/keys/${id}`, {
@@ -156,7 +160,11 @@ describe("/admin/keys limits", () => {
     await waitOnExecutionContext(ctx);
     expect(res.status).toBe(200);
     // Same instant: a cached identity would still say unlimited.
-    expect((await authenticate(request(), env, now)).limits).toEqual({ budget: null, rpm: 7, tpm: null });
+    expect((await authenticate(request(), env, now, createExecutionContext())).limits).toEqual({
+      budget: null,
+      rpm: 7,
+      tpm: null,
+    });
   });
 
   it("never leaves the key's copy of its limits less limited than its account, whichever write fails", async () => {

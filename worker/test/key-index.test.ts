@@ -33,7 +33,7 @@ const bearer = (token: string) => new Request(`${BASE}/v1/models`, { headers: { 
 
 async function refusal(token: string, on: Env): Promise<HttpError | null> {
   try {
-    await authenticate(bearer(token), on, Date.now());
+    await authenticate(bearer(token), on, Date.now(), createExecutionContext());
     return null;
   } catch (err) {
     if (err instanceof HttpError) return err;

@@ -48,12 +48,15 @@ function unauthorized(message: string): HttpError {
 /**
  * A token is checked in this isolate before anything else: malformed ones, and new-format ones whose tag fails, are
  * refused with no lookup and no cache entry. Legacy tokens (no tag) are looked up, never cached negatively.
+ * `ctx` is required: a read of the key-changes feed the cache starts runs beside the request under its waitUntil.
+ * Without it the read is cut off with the response, never settles, and every later request of the isolate that
+ * waits for the feed (its cached key older than 2 s) waits for ever.
  */
 export async function authenticate(
   request: Request,
   env: Env,
   now: number,
-  ctx?: ExecutionContext,
+  ctx: ExecutionContext,
 ): Promise<ApiKeyIdentity> {
   const token = bearerToken(request.headers.get("authorization"));
   if (!token)
@@ -70,7 +73,7 @@ export async function authenticate(
   }
   currentEnv = env;
   keySource.noteColo((request as { cf?: { colo?: unknown } }).cf?.colo);
-  const identity = await keyCache.identify(token, claimedId, now, (work) => ctx?.waitUntil(work));
+  const identity = await keyCache.identify(token, claimedId, now, (work) => ctx.waitUntil(work));
   if (!identity) throw unauthorized("Incorrect API key provided.");
   return identity;
 }

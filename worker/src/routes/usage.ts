@@ -57,9 +57,9 @@ function groupedResponse(p: UsageParams<string>, g: Grouped): Response {
   });
 }
 
-export async function usageRoute(request: GatewayRequest, env: Env): Promise<Response> {
+export async function usageRoute(request: GatewayRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
   const now = Date.now();
-  const key = await authenticate(request, env, now);
+  const key = await authenticate(request, env, now, ctx);
   const p = orThrow(parseUsageParams(new URL(request.url).searchParams, now, CLIENT_GROUPINGS));
   checkRetention(p, env, now);
   const answer = await keyAccount(env, key.id).usage({ from: p.from, to: p.to, group_by: p.groupBy, limit: p.limit });
