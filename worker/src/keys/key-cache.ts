@@ -73,7 +73,7 @@ export class KeyCache {
   ): Promise<CachedIdentity | null> {
     const entry = this.entries.get(token);
     const live = entry !== undefined && now - entry.fetchedAt < ENTRY_TTL_MS && entry.fetchedAt >= this.validFrom;
-    const read = this.readFeedIfDue(now);
+    const read = this.readFeedIfDue(now, background);
     // Awaited only when an entry would otherwise be used stale; else the read runs beside the request.
     if (live && this.staleness(entry, now) > MAX_STALENESS_MS) await (read ?? this.reading ?? Promise.resolve());
     else if (read !== null) background(read);
@@ -127,13 +127,15 @@ export class KeyCache {
   }
 
   /** Starts a read of the feed when one is due (at most one a FEED_INTERVAL_MS, one at a time). */
-  private readFeedIfDue(now: number): Promise<void> | null {
+  /** The listeners' work goes to `background` (kept alive past the response), so no request waits for it. */
+  private readFeedIfDue(now: number, background: (work: Promise<void>) => void): Promise<void> | null {
     if (this.reading || now - this.lastAttempt < FEED_INTERVAL_MS) return null;
     this.lastAttempt = now;
     const read = this.source
       .readChanges(now)
-      .then(async (changes) => {
-        await Promise.allSettled(this.apply(changes));
+      .then((changes) => {
+        const work = this.apply(changes);
+        if (work.length > 0) background(Promise.allSettled(work).then(() => {}));
       })
       // A failed read leaves feedAt behind: entries past MAX_STALENESS_MS are then looked up again (fail safe).
       .catch((err: unknown) => console.error("reading the key-changes feed failed", String(err)))
