@@ -1,6 +1,6 @@
 // The simulated deployment: a clock, the counted Durable Object namespaces (a fake `env`), the colos' caches, the
 // isolates with their own module state, and the API keys. A driver (today.ts) sends requests through it.
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import type { KeyLimits } from "../../worker/src/billing/records.js";
 import type { KeyLookup } from "../../worker/src/durable/api-keys/api-keys.js";
 import { hashApiKey } from "../../worker/src/keys/api-key.js";
@@ -75,24 +75,40 @@ async function makeKeys(config: LoadConfig): Promise<LoadKey[]> {
   return keys;
 }
 
+const bytesOf = (data: BufferSource): Uint8Array =>
+  ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+
+const bufferOf = (b: Buffer): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+
 /**
- * SHA-256 answered at once rather than from Node's thread pool: the request path hashes a token on every key-cache
- * miss, and a digest finishing at a later simulated instant would shift that request's calls in time.
+ * SHA-256 and HMAC-SHA256 answered at once rather than from Node's thread pool: the request path hashes a token on
+ * every key-cache miss and checks every token's HMAC tag, and a result arriving at a later simulated instant would
+ * shift that request's calls in time (and make counts depend on the machine's load).
  */
-function installInstantDigest(): () => void {
+function installInstantCrypto(): () => void {
   const subtle = crypto.subtle;
-  const real = subtle.digest;
+  const real = { digest: subtle.digest, importKey: subtle.importKey, sign: subtle.sign };
+  /** The raw bytes of the HMAC keys imported during the run (the real key is not extractable). */
+  const hmacKeys = new WeakMap<CryptoKey, Uint8Array>();
   subtle.digest = async (...[algorithm, data]: Parameters<SubtleCrypto["digest"]>): Promise<ArrayBuffer> => {
     const name = typeof algorithm === "string" ? algorithm : algorithm.name;
-    if (name.toUpperCase() !== "SHA-256") return real.call(subtle, algorithm, data);
-    const bytes = ArrayBuffer.isView(data)
-      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-      : new Uint8Array(data);
-    const digest = createHash("sha256").update(bytes).digest();
-    return digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength);
+    if (name.toUpperCase() !== "SHA-256") return real.digest.call(subtle, algorithm, data);
+    return bufferOf(createHash("sha256").update(bytesOf(data)).digest());
+  };
+  subtle.importKey = (async (...args: Parameters<SubtleCrypto["importKey"]>) => {
+    const key = await (real.importKey as (...a: typeof args) => Promise<CryptoKey>).apply(subtle, args);
+    const [format, data, algorithm] = args;
+    const name = typeof algorithm === "string" ? algorithm : algorithm.name;
+    if (format === "raw" && name === "HMAC") hmacKeys.set(key, Uint8Array.from(bytesOf(data as BufferSource)));
+    return key;
+  }) as SubtleCrypto["importKey"];
+  subtle.sign = async (...[algorithm, key, data]: Parameters<SubtleCrypto["sign"]>): Promise<ArrayBuffer> => {
+    const raw = hmacKeys.get(key);
+    if (!raw) return real.sign.call(subtle, algorithm, key, data);
+    return bufferOf(createHmac("sha256", raw).update(bytesOf(data)).digest());
   };
   return () => {
-    subtle.digest = real;
+    Object.assign(subtle, real);
   };
 }
 
@@ -127,7 +143,7 @@ export async function buildWorld(
   const isolates = await Promise.all(
     Array.from({ length: config.isolates }, (_, i) => loadIsolate(world, i, i % config.colos)),
   );
-  const restoreDigest = installInstantDigest();
+  const restoreCrypto = installInstantCrypto();
   const restoreClock = clock.install();
   // The global `caches` is the running colo's (inColo); Node has none of its own.
   const restoreCaches = installColoCaches();
@@ -142,7 +158,7 @@ export async function buildWorld(
     keys,
     close() {
       restoreClock();
-      restoreDigest();
+      restoreCrypto();
       restoreCaches();
     },
   };

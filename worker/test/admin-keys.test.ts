@@ -6,9 +6,6 @@ import { authenticate } from "../src/http/auth.js";
 import worker from "../src/index.js";
 import { adminFetch, BASE, clientFetch, createApiKey, errorBody } from "./helpers.js";
 
-/** Work authentication leaves running (a feed read), kept alive as a request's ctx.waitUntil would. */
-const background = { waitUntil: (work: Promise<unknown>) => void work.catch(() => {}) };
-
 describe("/admin/keys", () => {
   it("creates a key shown once, lists it without the secret, and revokes it", async () => {
     const res = await adminFetch("/admin/keys", { method: "POST", body: JSON.stringify({ name: "ci" }) });
@@ -145,7 +142,7 @@ describe("/admin/keys limits", () => {
     const { id, key } = await createApiKey("cached");
     const request = () => new Request(`${BASE}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
     const now = Date.now();
-    expect((await authenticate(request(), env, now, background)).limits).toEqual({
+    expect((await authenticate(request(), env, now, createExecutionContext())).limits).toEqual({
       budget: null,
       rpm: null,
       tpm: null,
@@ -163,7 +160,11 @@ describe("/admin/keys limits", () => {
     await waitOnExecutionContext(ctx);
     expect(res.status).toBe(200);
     // Same instant: a cached identity would still say unlimited.
-    expect((await authenticate(request(), env, now, background)).limits).toEqual({ budget: null, rpm: 7, tpm: null });
+    expect((await authenticate(request(), env, now, createExecutionContext())).limits).toEqual({
+      budget: null,
+      rpm: 7,
+      tpm: null,
+    });
   });
 
   it("never leaves the key's copy of its limits less limited than its account, whichever write fails", async () => {
@@ -188,6 +189,8 @@ describe("/admin/keys limits", () => {
       idFromName: (name: string) => env.KEYS.idFromName(name),
       get: () => ({
         active: (id: string) => keysStub.active(id),
+        widenLimits: (...args: Parameters<typeof keysStub.widenLimits>) =>
+          configured ? Promise.reject(new Error("keys down")) : keysStub.widenLimits(...args),
         setLimits: (...args: Parameters<typeof keysStub.setLimits>) =>
           configured ? Promise.reject(new Error("keys down")) : keysStub.setLimits(...args),
       }),
@@ -217,6 +220,49 @@ describe("/admin/keys limits", () => {
     // Once the writes go through, the copy is exactly the account's.
     expect(await (await patch(id, { rpm: 6 })).json()).toMatchObject({ budget: null, rpm: 6, tpm: 50 });
     expect(await keysStub.active(id)).toMatchObject({ budget: null, rpm: 6, tpm: 50 });
+  });
+
+  it("never leaves the copy less limited than the account when two PATCHes of one key overlap", async () => {
+    const { id } = await createApiKey("two-patches");
+    await adminFetch(`/admin/keys/${id}`, { method: "PATCH", body: '{"budget":1000}' });
+    // PATCH A (the budget removed) is held after its account changed, until PATCH B (an rpm added) has finished.
+    let releaseA: () => void = () => {};
+    const heldA = new Promise<void>((resolve) => (releaseA = resolve));
+    const accounts = {
+      idFromName: (name: string) => env.ACCOUNTS.idFromName(name),
+      get: (accountId: DurableObjectId) => {
+        const account = env.ACCOUNTS.get(accountId);
+        return {
+          configure: async (...args: Parameters<typeof account.configure>) => {
+            const view = await account.configure(...args);
+            await heldA;
+            return view;
+          },
+        };
+      },
+    };
+    const slowA = { ...env, ACCOUNTS: accounts as unknown as Env["ACCOUNTS"] };
+    const patchWith = async (target: Env, body: string) => {
+      const ctx = createExecutionContext();
+      const req = new Request(`${BASE}/admin/keys/${id}`, {
+        method: "PATCH",
+        body,
+        headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` },
+      });
+      const res = await worker.fetch(req as Request<unknown, IncomingRequestCfProperties>, target, ctx);
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    const a = patchWith(slowA, '{"budget":null}');
+    // A's account change is in (the account now has no budget) before B starts.
+    for (let i = 0; i < 100 && (await keyAccount(env, id).view(Date.now())).budget !== null; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await patchWith(env, '{"rpm":5}')).status).toBe(200);
+    releaseA();
+    expect((await a).status).toBe(200);
+    expect(await keyAccount(env, id).view(Date.now())).toMatchObject({ budget: null, rpm: 5 });
+    // The request path reads the copy: without the rpm there, no request would ever ask the account.
+    expect(await keyIndexOf(env, id).active(id)).toMatchObject({ rpm: 5 });
   });
 
   it("validates limits, naming the field", async () => {

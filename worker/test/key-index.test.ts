@@ -50,7 +50,7 @@ const bearer = (token: string) => new Request(`${BASE}/v1/models`, { headers: { 
 
 async function refusal(token: string, on: Env): Promise<HttpError | null> {
   try {
-    await authenticate(bearer(token), on, Date.now(), { waitUntil: (work) => void work.catch(() => {}) });
+    await authenticate(bearer(token), on, Date.now(), createExecutionContext());
     return null;
   } catch (err) {
     if (err instanceof HttpError) return err;
@@ -160,6 +160,20 @@ describe("a replica of the key-changes feed", () => {
     });
     expect(await replica.publish(["key_again"], later)).toBe(CHANGES_TAIL_COUNT + 6);
     expect((await replica.read(later)).changes).toEqual([{ seq: CHANGES_TAIL_COUNT + 6, id: "key_again" }]);
+  });
+});
+
+describe("a gateway that never had legacy keys", () => {
+  it("refuses random legacy-format tokens without reaching any object, once an isolate learnt there are none", async () => {
+    forgetLegacyMoveDone();
+    forgetLegacyMoveSeen();
+    await moveLegacyKeys(env, Date.now());
+    const counted = countingEnv();
+    expect((await refusal(generateLegacyApiKey(), counted.env))?.status).toBe(401); // learns there are none
+    counted.names.length = 0;
+    for (let i = 0; i < 100; i++) expect((await refusal(generateLegacyApiKey(), counted.env))?.status).toBe(401);
+    expect(counted.names).toEqual([]);
+    forgetLegacyMoveSeen();
   });
 });
 

@@ -4,12 +4,13 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import { UsageGroupReportSchema } from "@meshgate/schemas";
 import { rollupBatch } from "../src/billing/rollup-sums.js";
+import { UsageWal } from "../src/durable/admission-cell/usage-wal.js";
 import { earningsShard, earningsShardOf, earningsShards, keyAccount, usageRollup } from "../src/durable/names.js";
 import { KEY_INDEX_SHARDS } from "../src/keys/key-shard.js";
 import { adminUsageRoute } from "../src/routes/usage.js";
 import type { GatewayRequest } from "../src/http/request-id.js";
 import { adminFetch, createApiKey, errorBody } from "./helpers.js";
-import { billable, day, entry, NODE_A } from "./usage-entries.js";
+import { billable, day, entry, NODE_A, NODE_B } from "./usage-entries.js";
 import { flushed, testCell } from "./write-ahead.js";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -91,6 +92,81 @@ describe("usage write-ahead", () => {
     const refused = await errorBody(res);
     expect(refused.param).toBe("from");
     expect(refused.message).toMatch(/whole UTC hour/);
+  });
+
+  it("keeps delivering a key's rows after a row no account accepts was released (a caller's bug)", async () => {
+    const key = await createApiKey("wal-poison");
+    const cell = testCell();
+    const release = (e: ReturnType<typeof entry>) =>
+      cell.release(
+        [{ leaseId: `gone-${e.request_id}`, outcome: null, usage: { entry: e, prompt: false } }],
+        Date.now(),
+      );
+    // A fraction of a micro-unit: the account refuses the whole batch it is in, whenever it is sent.
+    await release(billable("wal-poison-bad", 500, { key_id: key.id, cost: 1.5, created: day(-1, 1) }));
+    // No key at all: given back with its lease like any other, not a failed release.
+    await release({ ...billable("wal-poison-keyless", 500), key_id: undefined as unknown as string });
+    await release(billable("wal-poison-good", 500, { key_id: key.id, created: day(-1, 2) }));
+    await flushed(cell);
+    const account = await keyAccount(env, key.id).usage({ from: 0, to: Date.now() + 1, group_by: null, limit: 10 });
+    expect(account.totals.requests).toBe(1n);
+    expect(account.totals.cost).toBe(500n);
+    expect(await earningsOf(["wal-poison-good"])).toBe(1);
+  });
+
+  it("charges other keys' rows while one key's account keeps failing with a long backlog", async () => {
+    const healthy = await createApiKey("wal-healthy");
+    const failing = "key_wal_failing";
+    // The failing key's account is down; every other account answers.
+    const accounts = {
+      idFromName: (name: string) => env.ACCOUNTS.idFromName(name),
+      get: (id: DurableObjectId) =>
+        id.equals(env.ACCOUNTS.idFromName(`ledger:${failing}`))
+          ? { record: () => Promise.reject(new Error("account down")) }
+          : env.ACCOUNTS.get(id),
+    };
+    const down = { ...env, ACCOUNTS: accounts as unknown as Env["ACCOUNTS"] };
+    // More of the failing key's rows than one flush sends, all older than the healthy key's one row.
+    const backlog = Array.from({ length: 1_001 }, (_, i) =>
+      entry(`wal-backlog-${i}`, { key_id: failing, created: day(-1, 1) + i }),
+    );
+    const rows = [...backlog, entry("wal-healthy-1", { key_id: healthy.id, created: day(-1, 2) })];
+    await runInDurableObject(testCell(), async (_obj, state) => {
+      const wal = new UsageWal(state.storage.sql, down, "cell:backlog");
+      wal.write(rows.map((e) => ({ entry: e, prompt: false })));
+      await wal.flush(Date.now(), 1_000);
+    });
+    const usage = await keyAccount(env, healthy.id).usage({ from: 0, to: Date.now() + 1, group_by: null, limit: 10 });
+    expect(usage.totals.requests).toBe(1n);
+  });
+
+  it("pays other nodes' earnings while one earnings shard keeps failing with a long backlog", async () => {
+    const shards = earningsShards(env);
+    expect(earningsShardOf(NODE_B, shards)).not.toBe(earningsShardOf(NODE_A, shards));
+    const downShard = env.EARNINGS.idFromName(`earnings:${earningsShardOf(NODE_A, shards)}`);
+    const earnings = {
+      idFromName: (name: string) => env.EARNINGS.idFromName(name),
+      get: (id: DurableObjectId) =>
+        id.equals(downShard) ? { add: () => Promise.reject(new Error("shard down")) } : env.EARNINGS.get(id),
+    };
+    const down = { ...env, EARNINGS: earnings as unknown as Env["EARNINGS"] };
+    const backlog = Array.from({ length: 1_001 }, (_, i) =>
+      billable(`wal-shard-backlog-${i}`, 10, { key_id: "key_wal_shard", created: day(-1, 1) + i }),
+    );
+    const paid = billable("wal-shard-other", 10, { key_id: "key_wal_shard", node_id: NODE_B, created: day(-1, 2) });
+    await runInDurableObject(testCell(), async (_obj, state) => {
+      const wal = new UsageWal(state.storage.sql, down, "cell:shard-backlog");
+      wal.write([...backlog, paid].map((e) => ({ entry: e, prompt: false })));
+      await wal.flush(Date.now(), 1_000);
+    });
+    const count = await runInDurableObject(
+      earningsShard(env, earningsShardOf(NODE_B, shards)),
+      (_obj, state) =>
+        state.storage.sql
+          .exec<{ n: number }>("SELECT COUNT(*) AS n FROM earnings WHERE request_id = ?", paid.request_id)
+          .one().n,
+    );
+    expect(count).toBe(1);
   });
 
   it("answers for 20,000 keys with the same few calls as for one", async () => {

@@ -129,6 +129,101 @@ describe("KeyPurse", () => {
     expect((await b.reserve(req("b1", 980), clock.now)).ok).toBe(true);
   });
 
+  it("gives back again when a give-back failed, rather than leave the slice held for its lease and an hour", async () => {
+    const clock = new FakeClock();
+    const account = new MemoryAccount(limits({ budget: 1_000 }), T0);
+    // The account is unreachable for the first give-back only.
+    let failures = 1;
+    const flaky = {
+      reserve: (r: Parameters<MemoryAccount["reserve"]>[0], now: number) => account.reserve(r, now),
+      release: (ids: string[], now: number) => account.release(ids, now),
+      lease: (l: Parameters<MemoryAccount["lease"]>[0], now: number) =>
+        l.need === null && failures-- > 0 ? Promise.reject(new Error("account unreachable")) : account.lease(l, now),
+    };
+    const purse = new KeyPurse({
+      limits: account.limits,
+      account: () => flaky,
+      newId: () => "flaky",
+      wait: clock.wait,
+    });
+    await Promise.all([purse.reserve(req("a1", 100), T0), purse.reserve(req("a2", 100), T0)]);
+    const idle = [answer(account, purse, "a1", 10, 5, T0), answer(account, purse, "a2", 10, 5, T0)];
+    await clock.advance(PURSE_IDLE_MS);
+    expect(account.reserved(clock.now)).toBeGreaterThan(0);
+    await clock.advance(PURSE_IDLE_MS);
+    await Promise.allSettled(idle);
+    expect(account.reserved(clock.now)).toBe(0);
+    expect(purse.idle).toBe(true);
+  });
+
+  it("retired while a lease's reply is on its way, still gives back what that lease granted", async () => {
+    const clock = new FakeClock();
+    const account = new MemoryAccount(limits({ budget: 10_000 }), T0);
+    // The account grants at once; the reply of a lease that asks for a request reaches the purse only when let go.
+    let letGo: () => void = () => {};
+    const replied = new Promise<void>((resolve) => (letGo = resolve));
+    const slow = {
+      reserve: (r: Parameters<MemoryAccount["reserve"]>[0], now: number) => account.reserve(r, now),
+      release: (ids: string[], now: number) => account.release(ids, now),
+      lease: async (l: Parameters<MemoryAccount["lease"]>[0], now: number) => {
+        const reply = await account.lease(l, now);
+        if (l.need !== null) await replied;
+        return reply;
+      },
+    };
+    const purse = new KeyPurse({
+      limits: account.limits,
+      account: () => slow,
+      newId: () => `s${++ids}`,
+      wait: clock.wait,
+    });
+    // One answer a moment ago (reserved exactly): the key is busy here, so the next request leases a slice.
+    expect((await purse.reserve(req("a0", 100), T0)).ok).toBe(true);
+    void answer(account, purse, "a0", 10, 0, T0);
+    const leased = purse.reserve(req("a1", 100), T0);
+    // The key changes meanwhile (a PATCH): with nothing in flight, the purse gives back and closes.
+    const retired = purse.retire(T0);
+    letGo();
+    expect((await leased).ok).toBe(true);
+    await retired;
+    const idle = answer(account, purse, "a1", 10, 0, T0);
+    await clock.advance(PURSE_IDLE_MS);
+    await idle;
+    // Only what the two answers cost is accounted for: nothing is held for a slice nobody holds.
+    expect(account.spent).toBe(20);
+    expect(account.reserved(clock.now)).toBe(0);
+  });
+
+  it("gives back a grant whose reply was lost, once a later call shows it", async () => {
+    const clock = new FakeClock();
+    const account = new MemoryAccount(limits({ budget: 10_000 }), T0);
+    let lost = 1;
+    const lossy = {
+      reserve: (r: Parameters<MemoryAccount["reserve"]>[0], now: number) => account.reserve(r, now),
+      release: (ids: string[], now: number) => account.release(ids, now),
+      lease: async (l: Parameters<MemoryAccount["lease"]>[0], now: number) => {
+        const reply = await account.lease(l, now);
+        if (l.need !== null && lost-- > 0) throw new Error("reply lost");
+        return reply;
+      },
+    };
+    const purse = new KeyPurse({
+      limits: account.limits,
+      account: () => lossy,
+      newId: () => `s${++ids}`,
+      wait: clock.wait,
+    });
+    expect((await purse.reserve(req("a0", 100), T0)).ok).toBe(true);
+    void answer(account, purse, "a0", 10, 0, T0);
+    // Busy here, so the next request leases: the account grants, its reply never arrives, the request fails.
+    await expect(purse.reserve(req("a1", 100), T0)).rejects.toThrow("reply lost");
+    expect(account.reserved(T0)).toBeGreaterThan(0);
+    const idle = purse.release(["a1"], T0);
+    await clock.advance(PURSE_IDLE_MS);
+    await idle;
+    expect(account.reserved(clock.now)).toBe(0);
+  });
+
   it("gives back a second after the last activity, not a second after the first", async () => {
     const clock = new FakeClock();
     const account = new MemoryAccount(limits({ budget: 10_000 }), T0);

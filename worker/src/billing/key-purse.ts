@@ -88,9 +88,16 @@ export class KeyPurse implements ReservingAccount {
   /**
    * The key changed (revoked, or its limits changed): what the slice has free goes back now, and the slice closes if no
    * answer holds part of it, so no more is admitted under the old limits; the next request asks the account again.
+   * A lease in flight is waited for first: given back before its reply, what it grants would be held by a slice
+   * closed here, at the account, until the slice lapses (its lease plus an hour).
    */
   retire(now: number): Promise<void> | null {
     this.remembered = null;
+    // A lease in flight first (its grant must be heard of before the give-back), but not for ever: see admit.
+    if (this.leasing !== null && now - this.leasingSince < LEASE_ABANDONED_MS) {
+      const settled = Promise.race([this.leasing.then(() => now), this.init.wait(LEASE_ABANDONED_MS)]);
+      return settled.then((at) => this.retire(at) ?? undefined);
+    }
     return this.slice ? this.giveBack(this.slice, now) : null;
   }
 
@@ -372,19 +379,31 @@ export class KeyPurse implements ReservingAccount {
     return watch;
   }
 
-  /** Wakes a second after the last activity (not a second after it started), so the give-back is prompt. */
+  /**
+   * Wakes a second after the last activity (not a second after it started), so the give-back is prompt. A give-back
+   * that fails is tried again a second later while the watch lasts: with no request to come here, nothing else would,
+   * and the account would hold the slice's free part until it lapses (an hour after its lease).
+   */
   private async watchIdle(): Promise<void> {
     let waited = 0;
     let pause = PURSE_IDLE_MS;
+    let failure: unknown = null;
     while (waited < IDLE_WATCH_MS) {
       const now = await this.init.wait(pause);
       waited += pause;
       if (!this.slice) return;
       const quiet = now - this.lastActive;
-      // A lease in flight is activity too.
-      if (this.leasing === null && quiet >= PURSE_IDLE_MS) return this.giveBack(this.slice, now);
       pause = Math.max(IDLE_RECHECK_MS, PURSE_IDLE_MS - quiet);
+      // A lease in flight is activity too.
+      if (this.leasing !== null || quiet < PURSE_IDLE_MS) continue;
+      try {
+        return await this.giveBack(this.slice, now);
+      } catch (err) {
+        failure = err;
+        pause = PURSE_IDLE_MS;
+      }
     }
+    if (failure !== null) throw failure;
   }
 
   /**
@@ -395,18 +414,33 @@ export class KeyPurse implements ReservingAccount {
     this.giveBackFree(s);
     const close = this.holds.size === 0;
     s.seq++;
-    if (close) this.slice = null;
+    // Only this slice: a give-back sent again (below) may find a newer one leased meanwhile.
+    if (close && this.slice === s) this.slice = null;
     this.calls.lease++;
     const call = this.init
       .account()
       .lease({ sliceId: s.id, seq: s.seq, report: this.report(s), want: NOTHING, need: null, close }, now);
     this.track(call, now);
+    let reply: LeaseReply;
     try {
-      await call;
+      reply = await call;
     } catch (err) {
       // Kept, so the next idle moment reports it again (the figures are cumulative).
       this.slice ??= s;
       throw err;
     }
+    // The account granted more than this purse heard of (a lease whose reply was lost): that goes back too.
+    if (reply.ok && exceeds(reply.slice.granted, s.granted)) {
+      s.granted = max(s.granted, reply.slice.granted);
+      await this.giveBack(s, now);
+    }
   }
 }
+
+const exceeds = (a: Figures, b: Figures) => a.amount > b.amount || a.requests > b.requests || a.tokens > b.tokens;
+
+const max = (a: Figures, b: Figures): Figures => ({
+  amount: Math.max(a.amount, b.amount),
+  requests: Math.max(a.requests, b.requests),
+  tokens: Math.max(a.tokens, b.tokens),
+});

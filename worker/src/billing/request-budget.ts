@@ -1,8 +1,9 @@
 // One request's hold on its key's budget and rate limits: the worst case at the chosen node's price (and, without a
 // client cap, the node's context length) is reserved before the node is asked (again, for the difference, if a
 // failover picks a node whose worst case costs more), and given back if no node answers. The answer's actual cost is
-// charged when its usage is recorded (mesh/reporting.ts), which also drops the reservation. The request's body is
-// never changed for the budget's sake.
+// charged when its usage row reaches the account (from the admission cell's write-ahead, or mesh/reporting.ts as the
+// fallback), which also drops an exact reservation; a hold in the isolate's slice becomes the actual cost at settle().
+// The request's body is never changed for the budget's sake.
 import { FREE, type Price } from "@meshgate/schemas";
 import { ok, refuse, type Invalid, type Result } from "../lib/refusal.js";
 import type { KeyLimits, RateLimitHeaders, Reservation, ReserveResult } from "./records.js";

@@ -41,7 +41,7 @@ function rootBytes(node: SettlementNode): Uint8Array {
   return root;
 }
 
-/** Exact; each shard's close stays within a sixteenth of 2^53 - 1 (shardBudget), so the total is a safe integer. */
+/** Exact; each shard's close stays within 2^53 - 1 over the shard count (shardBudget): the total is a safe integer. */
 function total(nodes: readonly SettlementNode[], field: "receipts" | "amount"): number {
   return safeNumber(bigSum(nodes.map((node) => node[field])), `the period's ${field}`);
 }

@@ -5,9 +5,9 @@
 //
 // Every figure of a statement must stay a safe integer, so statements remain plain JSON anyone can check. So a
 // shard's close takes receipts in the order it reads them while each of its totals (receipts, prompt tokens,
-// completion tokens, amount) stays within its budget, a sixteenth of 2^53 - 1; it stops at the first receipt that
-// would pass it, and that receipt and every later one stay unsettled for the next close. A close never fails on size,
-// and a receipt is paid whole or not yet.
+// completion tokens, amount) stays within its budget, 2^53 - 1 over the shard count (shardBudget); it stops at the
+// first receipt that would pass it, and that receipt and every later one stay unsettled for the next close. A close
+// never fails on size, and a receipt is paid whole or not yet.
 import type { SettlementNode } from "@meshgate/schemas";
 import { safeNumber } from "../lib/exact-sum.js";
 import { BLOCK_LEAVES, SubtreeBuilder, type NodeSubtree } from "./node-subtree.js";

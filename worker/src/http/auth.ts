@@ -48,6 +48,9 @@ function unauthorized(message: string): HttpError {
 /**
  * A token is checked in this isolate before anything else: malformed ones, and new-format ones whose tag fails, are
  * refused with no lookup and no cache entry. Legacy tokens (no tag) are looked up, never cached negatively.
+ * `ctx` is required: a read of the key-changes feed the cache starts runs beside the request under its waitUntil.
+ * Without it the read is cut off with the response, never settles, and every later request of the isolate that
+ * waits for the feed (its cached key older than 2 s) waits for ever.
  */
 export async function authenticate(
   request: Request,

@@ -83,6 +83,24 @@ describe("the isolate's key cache", () => {
     expect(heard).toEqual(["key_a"]);
   });
 
+  it("keeps a listener's work (a changed key's purse giving back) inside the read the request keeps alive", async () => {
+    const fake = fakeSource();
+    const cache = new KeyCache(fake.source);
+    let givenBack = false;
+    cache.onKeyChange(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      givenBack = true;
+    });
+    fake.keys.set(await hashOf("tok-a"), identity("key_a"));
+    const kept: Promise<void>[] = [];
+    await cache.identify("tok-a", "key_a", 0, (work) => void kept.push(work));
+    fake.change("key_a");
+    await cache.identify("tok-a", "key_a", 1_000, (work) => void kept.push(work));
+    // What the runtime keeps alive (waitUntil) once the response is sent: the give-back is done when it settles.
+    for (let work = kept.shift(); work; work = kept.shift()) await work;
+    expect(givenBack).toBe(true);
+  });
+
   it("never uses an entry the feed has not vouched for in 2 s: an unreadable feed means lookups (fail safe)", async () => {
     const { fake, identify } = await setup();
     const hash = await hashOf("tok-a");

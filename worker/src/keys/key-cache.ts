@@ -37,8 +37,11 @@ interface Entry {
   id: string | null;
 }
 
-/** `null`: every key (the isolate fell behind the feed and dropped its whole cache). */
-export type KeyChangeListener = (keyId: string | null) => void;
+/**
+ * `null`: every key (the isolate fell behind the feed and dropped its whole cache). Work it returns (a purse giving
+ * back) is part of the feed read, which the runtime keeps alive past the response; a failure of it is the listener's.
+ */
+export type KeyChangeListener = (keyId: string | null) => unknown;
 
 export class KeyCache {
   /** Keyed by the presented token, so a hit costs no hashing; tokens stay in this isolate's memory only. */
@@ -72,7 +75,7 @@ export class KeyCache {
   ): Promise<CachedIdentity | null> {
     const entry = this.entries.get(token);
     const live = entry !== undefined && now - entry.fetchedAt < ENTRY_TTL_MS && entry.fetchedAt >= this.validFrom;
-    const read = this.readFeedIfDue(now);
+    const read = this.readFeedIfDue(now, background);
     // Awaited only when an entry would otherwise be used stale, and only a read this request started: in workerd, a
     // promise another request started may never settle once that request has ended (its I/O is cancelled), so a stale
     // entry without a read of its own is looked up again instead. Else the read runs beside the request.
@@ -87,7 +90,8 @@ export class KeyCache {
   forget(hash: string, id: string | null = null): void {
     for (const [token, entry] of this.entries) if (entry.hash === hash) this.entries.delete(token);
     this.generation++;
-    if (id !== null) this.notify(id);
+    // The admin route that changed the key goes on to publish it, which outlasts the listeners' give-back.
+    if (id !== null) void Promise.allSettled(this.notify(id));
   }
 
   /** Called with every key id that changed (null: all of them); returns the unsubscribe. */
@@ -128,15 +132,19 @@ export class KeyCache {
 
   /**
    * Starts a read of the feed when one is due (at most one a FEED_INTERVAL_MS, one at a time). A read still unsettled
-   * after READ_ABANDONED_MS is taken for lost (its request may have ended) and no longer holds the next one back.
+   * after READ_ABANDONED_MS is taken for lost (its request may have ended) and no longer holds the next one back. The
+   * listeners' work goes to `background` (kept alive past the response), so no request waits for it.
    */
-  private readFeedIfDue(now: number): Promise<void> | null {
+  private readFeedIfDue(now: number, background: (work: Promise<void>) => void): Promise<void> | null {
     if (now - this.lastAttempt < FEED_INTERVAL_MS) return null;
     if (this.reading && now - this.lastAttempt < READ_ABANDONED_MS) return null;
     this.lastAttempt = now;
     const read = this.source
       .readChanges(now)
-      .then((changes) => this.apply(changes))
+      .then((changes) => {
+        const work = this.apply(changes);
+        if (work.length > 0) background(Promise.allSettled(work).then(() => {}));
+      })
       // A failed read leaves feedAt behind: entries past MAX_STALENESS_MS are then looked up again (fail safe).
       .catch((err: unknown) => console.error("reading the key-changes feed failed", String(err)))
       .finally(() => {
@@ -146,29 +154,37 @@ export class KeyCache {
     return read;
   }
 
-  private apply(read: ChangesRead): void {
-    if (read.readAt <= this.feedAt) return;
+  /** Applies a read; returns the listeners' work. */
+  private apply(read: ChangesRead): Promise<unknown>[] {
+    if (read.readAt <= this.feedAt) return [];
+    const work: Promise<unknown>[] = [];
     const since = this.since;
     if (since === null || since > read.head || since < read.first - 1) {
       // First read, behind the tail, or a replica that lost its history: what changed before this read is unknown, so
       // only lookups made since it began are trusted.
       this.validFrom = read.readAt;
       for (const [token, entry] of this.entries) if (entry.fetchedAt < read.readAt) this.entries.delete(token);
-      if (since !== null) this.notify(null);
+      if (since !== null) work.push(...this.notify(null));
     } else {
-      for (const change of read.changes) if (change.seq > since) this.drop(change.id);
+      for (const change of read.changes) if (change.seq > since) work.push(...this.drop(change.id));
     }
     this.since = read.head;
     this.feedAt = read.readAt;
+    return work;
   }
 
-  private drop(id: string): void {
+  private drop(id: string): Promise<unknown>[] {
     for (const [token, entry] of this.entries) if (entry.id === id) this.entries.delete(token);
     this.generation++;
-    this.notify(id);
+    return this.notify(id);
   }
 
-  private notify(id: string | null): void {
-    for (const listener of this.listeners) listener(id);
+  private notify(id: string | null): Promise<unknown>[] {
+    const work: Promise<unknown>[] = [];
+    for (const listener of this.listeners) {
+      const done = listener(id);
+      if (done instanceof Promise) work.push(done);
+    }
+    return work;
   }
 }

@@ -48,15 +48,19 @@ export class KeyPurses {
    * A key changed (revoked, limits changed; null: any key may have): its purse gives back what it has free and its next
    * request starts a fresh one. Answers in flight settle in the old purse, which they hold.
    */
-  forgetPurse(keyId: string | null, now: number): void {
+  forgetPurse(keyId: string | null, now: number): Promise<unknown> | undefined {
+    const work: Promise<unknown>[] = [];
     for (const [id, purse] of this.purses) {
       if (keyId !== null && id !== keyId) continue;
       this.purses.delete(id);
       // Should the give-back fail, the slice's free part stays held until it lapses: never overspent, only idle.
-      purse
-        .retire(now)
-        ?.catch((err: unknown) => console.error("giving back a changed key's slice failed", String(err)));
+      const retired = purse.retire(now);
+      if (retired)
+        work.push(
+          retired.catch((err: unknown) => console.error("giving back a changed key's slice failed", String(err))),
+        );
     }
+    return work.length > 0 ? Promise.all(work) : undefined;
   }
 
   /** Account calls made by every purse, for the load model and the bench. */
@@ -82,5 +86,6 @@ export function purseFor(env: Env, keyId: string, limits: KeyLimits): KeyPurse {
   return keyPurses.purse(keyId, limits, () => keyAccount(env, keyId));
 }
 
-// A key's change reaches this isolate through its key cache (the key-changes feed): its purse follows at once.
+// A key's change reaches this isolate through its key cache (the key-changes feed): its purse follows at once, its
+// give-back kept alive with the feed read.
 keyCache.onKeyChange((keyId) => keyPurses.forgetPurse(keyId, Date.now()));

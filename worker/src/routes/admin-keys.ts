@@ -90,19 +90,14 @@ export async function listKeysRoute(request: GatewayRequest, env: Env): Promise<
 }
 
 /**
- * Every limit either the current or the changed settings have: what the key's copy says while its account changes.
- * The copy tells the request path whether to consult the account, so it may be more limited than the account (a
- * needless reservation; for a budget, a default completion cap) but never less (requests would skip the account).
- */
-function unionOf(current: KeyLimits, change: Partial<KeyLimits>): KeyLimits {
-  return { budget: change.budget ?? current.budget, rpm: change.rpm ?? current.rpm, tpm: change.tpm ?? current.tpm };
-}
-
-/**
  * PATCH /admin/keys/{id}. Three writes, ordered so that a failure after any of them leaves the key's copy at least as
- * limited as its account: the copy widened to the union, the account changed, the copy set to the account's limits.
- * Each write to the copy is published to the key-changes feed before the next step, so no isolate keeps a cached copy
- * less limited than the account for longer than the feed's bound.
+ * limited as its account: the copy widened by the limits the change sets, the account changed, the copy set to the
+ * account's limits. The copy tells the request path whether to consult the account, so it may be more limited than the
+ * account (a needless reservation; for a budget, a default completion cap) but never less (requests would skip the
+ * account). Two PATCHes of one key may cross: the widening is one statement that only adds, and the copy takes the
+ * account's limits only from a later state than the one it has (the account's version). Each write to the copy is
+ * published to the key-changes feed before the next step, so no isolate keeps a cached copy less limited than the
+ * account for longer than the feed's bound.
  */
 export async function updateKeyRoute(request: GatewayRequest, env: Env): Promise<Response> {
   await requireAdmin(request, env);
@@ -113,13 +108,13 @@ export async function updateKeyRoute(request: GatewayRequest, env: Env): Promise
   const key = await keys.active(id);
   if (!key) throw notFound(id);
   const change = given(value);
-  const hash = await keys.setLimits(id, unionOf(key, change));
+  const hash = await keys.widenLimits(id, change);
   if (hash === null) throw notFound(id);
   forgetKey(hash, id);
   await publishKeyChange(env, id, Date.now());
   const account = await keyAccount(env, id).configure(change, Date.now());
   const limits: KeyLimits = { budget: account.budget, rpm: account.rpm, tpm: account.tpm };
-  if ((await keys.setLimits(id, limits)) === null) throw notFound(id);
+  if ((await keys.setLimits(id, limits, account.version)) === null) throw notFound(id);
   // This isolate's cache follows at once, the others through the feed.
   forgetKey(hash, id);
   await publishKeyChange(env, id, Date.now());

@@ -8,6 +8,7 @@ import { earningOf } from "../../billing/earning.js";
 import { outboxRetryDelay } from "../../billing/outbox-backoff.js";
 import type { Earning, UsageEntry } from "../../billing/records.js";
 import { rollupBatch } from "../../billing/rollup-sums.js";
+import { checkUsageEntry } from "../../billing/usage-entry-check.js";
 import { groupBy } from "../../lib/group-by.js";
 import { earningsShard, earningsShardOf, earningsShards, keyAccount, usageRollup } from "../names.js";
 
@@ -34,6 +35,20 @@ export function usageFlushMs(raw: string | undefined): number {
 
 type Stored = { request_id: string; entry: string };
 
+/** Whether an account will take the row; if not, says so in the log (a bug upstream, not a retryable failure). */
+function acceptable(entry: UsageEntry): boolean {
+  try {
+    for (const name of [entry.request_id, entry.key_id, entry.node_id, entry.model])
+      if (typeof name !== "string" || name === "")
+        throw new TypeError(`usage entry ${entry.request_id}: a name is missing`);
+    checkUsageEntry(entry);
+    return true;
+  } catch (err) {
+    console.error("usage row refused by the write-ahead, not stored", String(err));
+    return false;
+  }
+}
+
 const parse = (rows: Stored[]): UsageEntry[] => rows.map((r) => JSON.parse(r.entry) as UsageEntry);
 
 export class UsageWal {
@@ -44,11 +59,17 @@ export class UsageWal {
     private readonly cellName: string,
   ) {}
 
-  /** Stores the rows (a request id already here is kept as it was: a retried release); returns the prompt ones. */
+  /**
+   * Stores the rows (a request id already here is kept as it was: a retried release); returns the prompt ones. A row
+   * no account would accept (usage-entry-check.ts) is logged and left out: kept, it would be sent with its key's
+   * batch at every flush and have the whole batch refused for ever, and fill the flush's window for every key.
+   */
   write(rows: readonly WalEntry[]): UsageEntry[] {
     const prompt: UsageEntry[] = [];
     for (const { entry, prompt: promptly } of rows) {
-      const owes = entry.billable && entry.receipt !== null ? 0 : 1;
+      if (!acceptable(entry)) continue;
+      // A row with no earning to send counts as sent to the earnings shards from the start.
+      const noEarning = entry.billable && entry.receipt !== null ? 0 : 1;
       const inserted = this.sql
         .exec(
           `INSERT INTO usage_wal (request_id, key_id, created, entry, account_done, earnings_done, rollup_done)
@@ -57,7 +78,7 @@ export class UsageWal {
           entry.key_id,
           entry.created,
           JSON.stringify(entry),
-          owes,
+          noEarning,
         )
         .toArray();
       if (inserted.length > 0 && promptly) prompt.push(entry);
@@ -111,10 +132,18 @@ export class UsageWal {
     return this.sql.exec("SELECT 1 FROM usage_wal LIMIT 1").toArray().length > 0 ? FLUSHED_KEPT_MS : null;
   }
 
+  /**
+   * Each key's oldest rows in turn (every key's first, then every key's second, ...), so a key whose account keeps
+   * failing with a long backlog takes its share of the flush, not all of it: the oldest rows overall would be its
+   * own at every flush, and no other key's row would be charged until its account came back.
+   */
   private async flushAccounts(now: number): Promise<void> {
     const rows = this.sql
       .exec<Stored>(
-        "SELECT request_id, entry FROM usage_wal WHERE account_done = 0 ORDER BY created LIMIT ?",
+        `SELECT request_id, entry FROM (
+           SELECT request_id, entry, created, ROW_NUMBER() OVER (PARTITION BY key_id ORDER BY created) AS turn
+           FROM usage_wal WHERE account_done = 0
+         ) ORDER BY turn, created LIMIT ?`,
         FLUSH_ROWS,
       )
       .toArray();
@@ -133,11 +162,16 @@ export class UsageWal {
     if (failed) throw failed.reason;
   }
 
+  /** Each node's oldest rows in turn, as flushAccounts takes each key's: one failing shard cannot hold the others back. */
   private async flushEarnings(now: number): Promise<void> {
     const entries = parse(
       this.sql
         .exec<Stored>(
-          "SELECT request_id, entry FROM usage_wal WHERE earnings_done = 0 ORDER BY created LIMIT ?",
+          `SELECT request_id, entry FROM (
+             SELECT request_id, entry, created,
+               ROW_NUMBER() OVER (PARTITION BY json_extract(entry, '$.node_id') ORDER BY created) AS turn
+             FROM usage_wal WHERE earnings_done = 0
+           ) ORDER BY turn, created LIMIT ?`,
           FLUSH_ROWS,
         )
         .toArray(),

@@ -38,6 +38,8 @@ type StoredRow = KeyRow & { hash: string };
 
 const INFO_COLUMNS = "id, name, created, revoked, budget, rpm, tpm";
 const LEGACY_MOVED = "legacy_moved";
+/** How many legacy keys the move took out of the root (written from the move's end, so absent: not known). */
+const LEGACY_KEYS = "legacy_keys";
 
 /**
  * API keys, stored as SHA-256 hashes of the token. Each row carries a copy of its account's limits, so that
@@ -85,20 +87,44 @@ export class ApiKeys extends DurableObject<Env> {
   }
 
   /**
-   * Copies an account's limits onto its key. Returns the key's hash (to drop from caches), or null when no active key
-   * has this id.
+   * Before its account changes: the copy gains every limit `change` sets (a null or absent one stays as it is), in one
+   * statement, so it never loses a limit another change put there meanwhile. Returns the key's hash (to drop from
+   * caches), or null when no active key has this id.
    */
-  setLimits(id: string, limits: KeyLimits): string | null {
+  widenLimits(id: string, change: Partial<KeyLimits>): string | null {
     const row = this.sql
       .exec<{ hash: string }>(
-        "UPDATE api_keys SET budget = ?, rpm = ?, tpm = ? WHERE id = ? AND revoked IS NULL RETURNING hash",
-        limits.budget,
-        limits.rpm,
-        limits.tpm,
+        `UPDATE api_keys SET budget = COALESCE(?, budget), rpm = COALESCE(?, rpm), tpm = COALESCE(?, tpm)
+         WHERE id = ? AND revoked IS NULL RETURNING hash`,
+        change.budget ?? null,
+        change.rpm ?? null,
+        change.tpm ?? null,
         id,
       )
       .toArray()[0];
     return row?.hash ?? null;
+  }
+
+  /**
+   * Copies an account's limits onto its key, unless the copy was already set from a later state of the account
+   * (`version`, ConfiguredView's): of two PATCHes whose writes cross, the account's later state is the one kept.
+   * Returns the key's hash (to drop from caches), or null when no active key has this id.
+   */
+  setLimits(id: string, limits: KeyLimits, version: number): string | null {
+    const row = this.sql
+      .exec<{ hash: string }>("SELECT hash FROM api_keys WHERE id = ? AND revoked IS NULL", id)
+      .toArray()[0];
+    if (!row) return null;
+    this.sql.exec(
+      "UPDATE api_keys SET budget = ?, rpm = ?, tpm = ?, limits_version = ? WHERE id = ? AND limits_version <= ?",
+      limits.budget,
+      limits.rpm,
+      limits.tpm,
+      version,
+      id,
+      version,
+    );
+    return row.hash;
   }
 
   /**
@@ -147,13 +173,24 @@ export class ApiKeys extends DurableObject<Env> {
       .map((r) => r.shard);
   }
 
-  /** A legacy key still here (null: none), and whether the move is over (then a missing pointer is final). */
-  legacyLookup(hash: string): { key: KeyLookup | null; moved: boolean } {
-    return { key: this.lookup(hash), moved: this.legacyMoved() };
+  /**
+   * A legacy key still here (null: none), whether the move is over (then a missing pointer is final), and whether
+   * there never was a legacy key (then no legacy-format token can be one: no token of that format is minted now).
+   */
+  legacyLookup(hash: string): { key: KeyLookup | null; moved: boolean; none: boolean } {
+    const moved = this.legacyMoved();
+    const count = this.sql
+      .exec<{ value: number }>("SELECT value FROM index_state WHERE name = ?", LEGACY_KEYS)
+      .toArray()[0]?.value;
+    const key = this.lookup(hash);
+    const empty = this.sql.exec("SELECT 1 FROM api_keys LIMIT 1").toArray().length === 0;
+    return { key, moved, none: moved && count === 0 && empty };
   }
 
   markLegacyMoved(now: number): void {
     this.sql.exec("INSERT OR IGNORE INTO index_state (name, value) VALUES (?, ?)", LEGACY_MOVED, now);
+    // A move that ended before keys were counted leaves no count: "not known", never taken for none.
+    this.sql.exec("INSERT OR IGNORE INTO index_state (name, value) VALUES (?, 0)", LEGACY_KEYS);
   }
 
   private legacyMoved(): boolean {
@@ -168,8 +205,17 @@ export class ApiKeys extends DurableObject<Env> {
     return { keys, moved: this.legacyMoved() };
   }
 
-  /** Legacy rows now held by the shards. */
+  /** Legacy rows now held by the shards (counted, so an index that never had any can say so). */
   deleteMoved(ids: readonly string[]): void {
-    for (const id of ids) this.sql.exec("DELETE FROM api_keys WHERE id = ?", id);
+    let deleted = 0;
+    for (const id of ids)
+      deleted += this.sql.exec("DELETE FROM api_keys WHERE id = ? RETURNING id", id).toArray().length;
+    if (deleted === 0) return;
+    this.sql.exec(
+      `INSERT INTO index_state (name, value) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`,
+      LEGACY_KEYS,
+      deleted,
+    );
   }
 }

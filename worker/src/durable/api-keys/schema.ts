@@ -27,4 +27,9 @@ function keyIndex(sql: SqlStorage): void {
   sql.exec("CREATE TABLE index_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL)");
 }
 
-export const API_KEYS_MIGRATIONS: readonly Migration[] = [legacyKeys, keyIndex];
+/** Step 3: the account's limits version the copy was last set from (0: never; see ApiKeys.setLimits). */
+function limitsVersion(sql: SqlStorage): void {
+  sql.exec("ALTER TABLE api_keys ADD COLUMN limits_version INTEGER NOT NULL DEFAULT 0");
+}
+
+export const API_KEYS_MIGRATIONS: readonly Migration[] = [legacyKeys, keyIndex, limitsVersion];

@@ -26,7 +26,7 @@ const LEGACY_LAYOUT = { shards: LEGACY_EARNINGS_SHARDS, read: LEGACY_EARNINGS_SH
  * The billable receipts of the nodes whose ids hash to this shard (earningsShardOf), kept until a settlement closes
  * their period. Volume: a close reads the period's rows once as a stream ordered by (node_id, leaf) and keeps one
  * node's block of leaves at a time (see billing/node-subtree.ts); a page of proofs reads BLOCK_LEAVES rows. What bounds
- * a close is the time to read and update one sixteenth of the period's receipts in one transaction.
+ * a close is the time to read and update its share (1 / the shard count) of the period's receipts in one transaction.
  */
 export class EarningsShard extends DurableObject<Env> {
   private readonly sql: SqlStorage;

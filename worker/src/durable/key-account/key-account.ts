@@ -1,7 +1,8 @@
 // One API key's account: limits (budget, requests and tokens per minute), reservations held by requests in flight,
-// usage rows and daily roll-ups, and an outbox of billable receipts for the nodes' earnings shards. One serialising
-// owner per key, so a budget can't leak under concurrency: the request path reserves the worst case before
-// dispatch, records the actual cost after, and releases on failure.
+// slices lent to isolates (billing/slices.ts), usage rows and daily roll-ups, and an outbox of billable receipts for
+// the nodes' earnings shards (for rows recorded directly; the admission cells send their rows' earnings themselves).
+// One serialising owner per key, so a budget can't leak under concurrency: the request path reserves the worst case
+// before dispatch (or leases a slice), the actual cost is recorded after, and a failed request releases its hold.
 import { DurableObject } from "cloudflare:workers";
 import { outboxRetryDelay } from "../../billing/outbox-backoff.js";
 import type { KeyLimits, Reservation, ReserveResult, UsageEntry } from "../../billing/records.js";
@@ -38,6 +39,11 @@ export interface AccountView extends KeyLimits {
   reserved: number;
 }
 
+/** The account after a change of its limits; `version` orders changes (the key's copy keeps the latest). */
+export interface ConfiguredView extends AccountView {
+  version: number;
+}
+
 /** Who sends a recorded row's earning to its shard: the account's outbox ("queue"), or the caller ("skip"). */
 export interface RecordOptions {
   earnings: "queue" | "skip";
@@ -72,8 +78,8 @@ export class KeyAccount extends DurableObject<Env> {
   }
 
   /** Sets the given limits (null clears one; absent ones stay). A new rate limit starts with a full bucket. */
-  configure(limits: Partial<KeyLimits>, now: number): AccountView {
-    this.ctx.storage.transactionSync(() => {
+  configure(limits: Partial<KeyLimits>, now: number): ConfiguredView {
+    const version = this.ctx.storage.transactionSync(() => {
       const row = this.row();
       // `??` would not do: null (clear the limit) must win over the current value, and only absent means unchanged.
       const pick = <T>(given: T | undefined, current: T): T => (given === undefined ? current : given);
@@ -85,10 +91,18 @@ export class KeyAccount extends DurableObject<Env> {
       const rate = (limit: number | null) => (limit === null ? null : perMinute(limit));
       const requests = resize({ level: row.rpm_level, at: row.rpm_at }, rate(row.rpm), rate(next.rpm), now);
       const tokens = resize({ level: row.tpm_level, at: row.tpm_at }, rate(row.tpm), rate(next.tpm), now);
-      this.sql.exec("UPDATE account SET budget = ?, rpm = ?, tpm = ?", next.budget, next.rpm, next.tpm);
       this.writeBuckets(requests, tokens);
+      return this.sql
+        .exec<{ v: number }>(
+          `UPDATE account SET budget = ?, rpm = ?, tpm = ?, limits_version = limits_version + 1
+           RETURNING limits_version AS v`,
+          next.budget,
+          next.rpm,
+          next.tpm,
+        )
+        .one().v;
     });
-    return this.view(now);
+    return { ...this.view(now), version };
   }
 
   view(now: number): AccountView {

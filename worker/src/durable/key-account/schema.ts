@@ -121,4 +121,15 @@ function slices(sql: SqlStorage): void {
   sql.exec(SLICES_TABLE);
 }
 
-export const ACCOUNT_MIGRATIONS: readonly Migration[] = [legacyAccount, slices];
+/**
+ * Step 3: a number every change of the limits raises, so the key's copy (ApiKeys) takes a change only over an older
+ * one: two PATCHes of one key whose writes cross leave the copy at the later account state.
+ */
+function limitsVersion(sql: SqlStorage): void {
+  // Added only if missing so a test that rewinds an account to before versions can replay it (as slices).
+  addMissingColumns(sql, "account", [
+    { column: "limits_version", definition: "limits_version INTEGER NOT NULL DEFAULT 0" },
+  ]);
+}
+
+export const ACCOUNT_MIGRATIONS: readonly Migration[] = [legacyAccount, slices, limitsVersion];
