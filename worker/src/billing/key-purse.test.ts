@@ -239,6 +239,30 @@ describe("KeyPurse", () => {
     expect(account.reserved(clock.now)).toBe(0);
   });
 
+  it("keeps a slice the account gave in full through a lull of seconds: a request a second is not a lease each", async () => {
+    const clock = new FakeClock();
+    const account = new MemoryAccount(limits({ budget: 1_000_000_000 }), T0);
+    const purse = purseOver(account, clock);
+    const watches: Promise<void>[] = [];
+    await Promise.all([0, 1].map((i) => purse.reserve(req(`warm${i}`, 100), T0)));
+    for (let i = 0; i < 2; i++) watches.push(answer(account, purse, `warm${i}`, 10, 0, T0) ?? Promise.resolve());
+    const leasesBefore = account.calls.lease;
+    const reservesBefore = account.calls.reserve;
+    // One request every 1.5 s for 30 s: each after a lull longer than a second.
+    for (let i = 0; i < 20; i++) {
+      await clock.advance(1_500);
+      expect((await purse.reserve(req(`r${i}`, 100), clock.now)).ok).toBe(true);
+      watches.push(answer(account, purse, `r${i}`, 10, 0, clock.now) ?? Promise.resolve());
+    }
+    // Renewals about every 10 s, no give-back between requests, no exact reservations.
+    expect(account.calls.lease - leasesBefore).toBeLessThanOrEqual(4);
+    expect(account.calls.reserve).toBe(reservesBefore);
+    // Quiet for a lease's length, it gives back all the same.
+    await clock.advance(SLICE_LEASE_MS + 1_000);
+    await clock.advance(1_000);
+    expect(account.reserved(clock.now)).toBe(0);
+  });
+
   it("gives back the free part while an answer is still in flight, keeping only that answer's hold", async () => {
     const clock = new FakeClock();
     const account = new MemoryAccount(limits({ budget: 10_000 }), T0);

@@ -62,6 +62,8 @@ export class KeyPurse implements ReservingAccount {
   private slice: LocalSlice | null = null;
   private readonly holds = new Map<string, Hold>();
   private leasing: Promise<void> | null = null;
+  /** The last grant gave all that was asked (see idleMs). */
+  private plentiful = false;
   /** When the lease call in flight began: past LEASE_ABANDONED_MS it is taken for lost and no longer waited for. */
   private leasingSince = Number.NEGATIVE_INFINITY;
   private watching: Promise<void> | null = null;
@@ -257,6 +259,7 @@ export class KeyPurse implements ReservingAccount {
   }
 
   private remember(refusal: Refused, now: number): void {
+    this.plentiful = false;
     if (refusal.code === "insufficient_quota") this.remembered = { refusal, until: now + REFUSAL_MEMORY_MS };
     else if (refusal.retryAfterSeconds !== null)
       this.remembered = { refusal, until: now + refusal.retryAfterSeconds * 1_000 };
@@ -313,10 +316,13 @@ export class KeyPurse implements ReservingAccount {
     this.giveBackFree(s);
     const need = { amount: r.amount, requests: 1, tokens: r.tokens };
     this.calls.lease++;
+    const want = this.wanted(r, now);
+    const before = s.granted;
     const reply = await this.init
       .account()
-      .lease({ sliceId: s.id, seq: s.seq, report: this.report(s), want: this.wanted(r, now), need, close: false }, now);
+      .lease({ sliceId: s.id, seq: s.seq, report: this.report(s), want, need, close: false }, now);
     if (reply.ok && this.slice === s) {
+      this.plentiful = this.grantedAll(before, reply.slice.granted, want);
       s.granted = reply.slice.granted;
       s.until = reply.slice.until;
       s.renewAt = now + Math.round(SLICE_LEASE_MS * (0.75 + 0.5 * (this.init.random?.() ?? 0.5)));
@@ -325,6 +331,26 @@ export class KeyPurse implements ReservingAccount {
       return { ...reply, admitted: this.takeLocal(r, now) };
     }
     return reply;
+  }
+
+  /** Whether a grant gave all that was asked in every dimension the key limits (the account was not short). */
+  private grantedAll(before: Figures, after: Figures, want: Figures): boolean {
+    const { budget, rpm, tpm } = this.init.limits;
+    return (
+      (budget === null || after.amount - before.amount >= want.amount) &&
+      (rpm === null || after.requests - before.requests >= want.requests) &&
+      (tpm === null || after.tokens - before.tokens >= want.tokens)
+    );
+  }
+
+  /**
+   * How long idle before giving back: a second while the account is short (its last grant fell short of what was
+   * asked, or it refused), so other isolates and a sequential client get the rest at once; a lease's length while it
+   * gave all that was asked, when holding the slice keeps nobody waiting, and a key busy in many isolates at about a
+   * request a second each would otherwise lease and give back once per request.
+   */
+  private idleMs(): number {
+    return this.plentiful ? SLICE_LEASE_MS : PURSE_IDLE_MS;
   }
 
   /** The slice to lease into: the current one while the account still keeps it, else a new one. */
@@ -380,22 +406,23 @@ export class KeyPurse implements ReservingAccount {
   }
 
   /**
-   * Wakes a second after the last activity (not a second after it started), so the give-back is prompt. A give-back
+   * Wakes idleMs after the last activity (not after it started), so the give-back is prompt. A give-back
    * that fails is tried again a second later while the watch lasts: with no request to come here, nothing else would,
    * and the account would hold the slice's free part until it lapses (an hour after its lease).
    */
   private async watchIdle(): Promise<void> {
     let waited = 0;
-    let pause = PURSE_IDLE_MS;
+    let pause = this.idleMs();
     let failure: unknown = null;
     while (waited < IDLE_WATCH_MS) {
       const now = await this.init.wait(pause);
       waited += pause;
       if (!this.slice) return;
       const quiet = now - this.lastActive;
-      pause = Math.max(IDLE_RECHECK_MS, PURSE_IDLE_MS - quiet);
+      const idle = this.idleMs();
+      pause = Math.max(IDLE_RECHECK_MS, idle - quiet);
       // A lease in flight is activity too.
-      if (this.leasing !== null || quiet < PURSE_IDLE_MS) continue;
+      if (this.leasing !== null || quiet < idle) continue;
       try {
         return await this.giveBack(this.slice, now);
       } catch (err) {
