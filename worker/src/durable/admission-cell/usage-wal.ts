@@ -185,8 +185,8 @@ export class UsageWal {
     this.done("earnings_done", owesNothing);
     const shards = earningsShards(this.env);
     const settled = await Promise.allSettled(
-      [...groupBy(earnings, (e) => String(earningsShardOf(e.node_id, shards)))].map(async ([shard, batch]) => {
-        await earningsShard(this.env, Number(shard)).add(batch, now);
+      [...groupBy(earnings, (e) => earningsShardOf(e.node_id, shards))].map(async ([shard, batch]) => {
+        await earningsShard(this.env, shard).add(batch, now);
         this.done("earnings_done", batch);
       }),
     );
