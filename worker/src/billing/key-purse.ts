@@ -1,8 +1,9 @@
 // An isolate's purse for one key: a slice of the key's budget, requests-per-minute and tokens-per-minute lent by its
 // account (billing/slices.ts), from which requests are admitted with no round trip. A key this isolate sees rarely
 // reserves each request exactly at its account, as before; a key busy here leases a slice, renews it about every 10 s
-// while busy (each renewal carrying the report of what was used), and gives back what it did not use once idle for a
-// second. Pure: the account comes in as an interface, time as `now`, the idle wait as a function.
+// while busy (each renewal carrying the report of what was used), and gives back what it did not use once idle (a
+// second while the account is short, a lease's length while it grants in full: see idleMs). Pure: the account comes
+// in as an interface, time as `now`, the idle wait as a function.
 import { overBudget } from "./reservation.js";
 import type { KeyLimits, RateLimitHeaders, Reservation, ReserveResult } from "./records.js";
 import type { ReservingAccount } from "./request-budget.js";
@@ -27,7 +28,10 @@ export interface PurseInit {
   random?: () => number;
 }
 
-/** Idle this long (no admission, nothing settled), the purse gives back what it does not hold for answers in flight. */
+/**
+ * Idle this long (no admission, nothing settled) while its account is short, the purse gives back what it does not hold
+ * for answers in flight (SLICE_LEASE_MS while the account grants in full: see idleMs).
+ */
 export const PURSE_IDLE_MS = 1_000;
 /** A lease asks for enough for this long at the recent rate (the account caps it at a share of what is free). */
 const WANT_FOR_MS = 2 * SLICE_LEASE_MS;
@@ -279,8 +283,10 @@ export class KeyPurse implements ReservingAccount {
     return { ...m.refusal, message: overBudget(r.amount, left, budget) };
   }
 
-  /** One lease call at a time (single flight): requests arriving meanwhile wait for it, then try the slice. */
-  /** The request's answer once leased: admitted from the grown slice, or refused; null: try again. */
+  /**
+   * One lease call at a time (single flight): requests arriving meanwhile wait for it, then try the slice.
+   * The request's answer once leased: admitted from the grown slice, or refused; null: try again.
+   */
   private async leaseFor(r: Reservation, now: number): Promise<ReserveResult | null> {
     const reply = this.callLease(r, now);
     this.track(reply, now);
@@ -434,7 +440,7 @@ export class KeyPurse implements ReservingAccount {
   }
 
   /**
-   * Idle for a second: everything the slice does not hold for answers in flight goes back, and with none in flight
+   * Idle (idleMs): everything the slice does not hold for answers in flight goes back, and with none in flight
    * the slice closes (the next busy moment leases a new one).
    */
   private async giveBack(s: LocalSlice, now: number): Promise<void> {

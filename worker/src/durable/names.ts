@@ -65,8 +65,9 @@ export function usageRollup(env: Env) {
 }
 
 /**
- * Replicas of the key-changes feed: every change is written to each, and an isolate reads one (chosen at random when
- * it starts), so each replica hears about a quarter of the colos' reads. Writers and readers must agree: a constant.
+ * Replicas of the key-changes feed: every change is written to each, and an isolate reads its colo's (by a hash of
+ * the colo; at random when none is known: http/key-source.ts), so each replica hears about a quarter of the colos'
+ * reads. Writers and readers must agree: a constant.
  */
 export const KEY_CHANGE_REPLICAS = 4;
 
