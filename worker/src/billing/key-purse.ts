@@ -7,7 +7,15 @@
 import { overBudget } from "./reservation.js";
 import type { KeyLimits, RateLimitHeaders, Reservation, ReserveResult } from "./records.js";
 import type { ReservingAccount } from "./request-budget.js";
-import { lapsesAt, NOTHING, SLICE_LEASE_MS, type Figures, type LeaseReply, type LeaseRequest } from "./slices.js";
+import {
+  lapsesAt,
+  maxFigures,
+  NOTHING,
+  SLICE_LEASE_MS,
+  type Figures,
+  type LeaseReply,
+  type LeaseRequest,
+} from "./slices.js";
 
 /** The account as a purse calls it: exact reservations, and slices. */
 export interface SliceAccount extends ReservingAccount {
@@ -464,16 +472,10 @@ export class KeyPurse implements ReservingAccount {
     }
     // The account granted more than this purse heard of (a lease whose reply was lost): that goes back too.
     if (reply.ok && exceeds(reply.slice.granted, s.granted)) {
-      s.granted = max(s.granted, reply.slice.granted);
+      s.granted = maxFigures(s.granted, reply.slice.granted);
       await this.giveBack(s, now);
     }
   }
 }
 
 const exceeds = (a: Figures, b: Figures) => a.amount > b.amount || a.requests > b.requests || a.tokens > b.tokens;
-
-const max = (a: Figures, b: Figures): Figures => ({
-  amount: Math.max(a.amount, b.amount),
-  requests: Math.max(a.requests, b.requests),
-  tokens: Math.max(a.tokens, b.tokens),
-});
