@@ -85,8 +85,6 @@ export class KeyPurse implements ReservingAccount {
   private arriving = 0;
   /** Admissions in the last second (times), for the rate a lease is sized by. */
   private recent: number[] = [];
-  /** Counts of calls to the account, for the load model and the bench. */
-  readonly calls = { reserve: 0, lease: 0, release: 0 };
 
   constructor(private readonly init: PurseInit) {}
 
@@ -169,7 +167,6 @@ export class KeyPurse implements ReservingAccount {
     this.lastActive = now;
     const idle = this.idleLater();
     if (exact.length === 0) return idle;
-    this.calls.release++;
     return Promise.all([this.init.account().release(exact, now), idle]);
   }
 
@@ -257,7 +254,6 @@ export class KeyPurse implements ReservingAccount {
    * yes: for a moment both are held, never neither.
    */
   private async exact(r: Reservation, prior: Hold | null, now: number): Promise<ReserveResult> {
-    this.calls.reserve++;
     const result = await this.init.account().reserve(r, now);
     this.headers = result.headers;
     if (!result.ok) {
@@ -329,7 +325,6 @@ export class KeyPurse implements ReservingAccount {
     s.seq++;
     this.giveBackFree(s);
     const need = { amount: r.amount, requests: 1, tokens: r.tokens };
-    this.calls.lease++;
     const want = this.wanted(r, now);
     const before = s.granted;
     const reply = await this.init
@@ -457,7 +452,6 @@ export class KeyPurse implements ReservingAccount {
     s.seq++;
     // Only this slice: a give-back sent again (below) may find a newer one leased meanwhile.
     if (close && this.slice === s) this.slice = null;
-    this.calls.lease++;
     const call = this.init
       .account()
       .lease({ sliceId: s.id, seq: s.seq, report: this.report(s), want: NOTHING, need: null, close }, now);
