@@ -29,7 +29,10 @@ export function admissionCell(env: Env, cell: number) {
   return env.CELLS.get(env.CELLS.idFromName(`cell:${cell}`));
 }
 
-/** The cells' directory. One for now: its readers go through each colo's cache, so it hears about a read per colo a second. */
+/**
+ * The cells' directory. One for now: its readers go through each colo's cache, so it hears about a read per colo every
+ * DIRECTORY_TTL_MS (2 s: mesh/cell-view.ts).
+ */
 export function cellDirectory(env: Env) {
   return env.DIRECTORY.get(env.DIRECTORY.idFromName("directory"));
 }
