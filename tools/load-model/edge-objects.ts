@@ -164,8 +164,8 @@ export class WriteAheadCellModel extends AdmissionCellModel {
     const shards = earningsShards(this.cellEnv);
     await Promise.all([
       this.recordAll(forAccounts, now),
-      ...[...groupBy(earnings, (e) => String(earningsShardOf(e.node_id, shards)))].map(([shard, batch]) =>
-        earningsShard(this.cellEnv, Number(shard)).add(batch, now),
+      ...[...groupBy(earnings, (e) => earningsShardOf(e.node_id, shards))].map(([shard, batch]) =>
+        earningsShard(this.cellEnv, shard).add(batch, now),
       ),
       usageRollup(this.cellEnv).add(this.cellName, 1, rollupBatch(rows), now),
     ]);

@@ -2,7 +2,7 @@
 // into the shards, and a gateway without its API_KEY_SECRET.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { toBase64Url } from "@meshgate/schemas";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { forgetLegacyMoveSeen, lookupKey } from "../src/durable/api-keys/key-index.js";
 import { forgetLegacyMoveDone, moveLegacyKeys } from "../src/durable/api-keys/legacy-move.js";
 import { CHANGES_TAIL_COUNT, CHANGES_TAIL_MS } from "../src/durable/key-changes/key-changes.js";
@@ -96,6 +96,24 @@ describe("random bearer tokens", () => {
     expect((await fetchAs(key, counted.env, "models")).status).toBe(200);
     expect(counted.names).toContain(`keys:${keyShardOf(id)}`);
   }, 300_000);
+
+  it("a real token's tag is checked when the isolate first sees it, not again on every request", async () => {
+    const { key } = await createApiKey("tag-once");
+    const sign = vi.spyOn(crypto.subtle, "sign");
+    try {
+      expect((await fetchAs(key, env, "models")).status).toBe(200);
+      const first = sign.mock.calls.length;
+      expect(first).toBeGreaterThan(0);
+      for (let i = 0; i < 3; i++) expect((await fetchAs(key, env, "models")).status).toBe(200);
+      expect(sign.mock.calls.length).toBe(first);
+      // A forged tag on the same id is still checked, and refused.
+      const forged = `${key.slice(0, -4)}${key.endsWith("AAAA") ? "BBBB" : "AAAA"}`;
+      expect((await fetchAs(forged, env, "models")).status).toBe(401);
+      expect(sign.mock.calls.length).toBe(first + 1);
+    } finally {
+      sign.mockRestore();
+    }
+  });
 
   it("are refused in OpenAI's shape through the Worker", async () => {
     for (const token of [`mg2-${randomText(76)}`, "mg-unknown", randomText(40)]) {

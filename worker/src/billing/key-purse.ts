@@ -1,12 +1,21 @@
 // An isolate's purse for one key: a slice of the key's budget, requests-per-minute and tokens-per-minute lent by its
 // account (billing/slices.ts), from which requests are admitted with no round trip. A key this isolate sees rarely
 // reserves each request exactly at its account, as before; a key busy here leases a slice, renews it about every 10 s
-// while busy (each renewal carrying the report of what was used), and gives back what it did not use once idle for a
-// second. Pure: the account comes in as an interface, time as `now`, the idle wait as a function.
+// while busy (each renewal carrying the report of what was used), and gives back what it did not use once idle (a
+// second while the account is short, a lease's length while it grants in full: see idleMs). Pure: the account comes
+// in as an interface, time as `now`, the idle wait as a function.
 import { overBudget } from "./reservation.js";
 import type { KeyLimits, RateLimitHeaders, Reservation, ReserveResult } from "./records.js";
 import type { ReservingAccount } from "./request-budget.js";
-import { lapsesAt, NOTHING, SLICE_LEASE_MS, type Figures, type LeaseReply, type LeaseRequest } from "./slices.js";
+import {
+  lapsesAt,
+  maxFigures,
+  NOTHING,
+  SLICE_LEASE_MS,
+  type Figures,
+  type LeaseReply,
+  type LeaseRequest,
+} from "./slices.js";
 
 /** The account as a purse calls it: exact reservations, and slices. */
 export interface SliceAccount extends ReservingAccount {
@@ -27,7 +36,10 @@ export interface PurseInit {
   random?: () => number;
 }
 
-/** Idle this long (no admission, nothing settled), the purse gives back what it does not hold for answers in flight. */
+/**
+ * Idle this long (no admission, nothing settled) while its account is short, the purse gives back what it does not hold
+ * for answers in flight (SLICE_LEASE_MS while the account grants in full: see idleMs).
+ */
 export const PURSE_IDLE_MS = 1_000;
 /** A lease asks for enough for this long at the recent rate (the account caps it at a share of what is free). */
 const WANT_FOR_MS = 2 * SLICE_LEASE_MS;
@@ -73,8 +85,6 @@ export class KeyPurse implements ReservingAccount {
   private arriving = 0;
   /** Admissions in the last second (times), for the rate a lease is sized by. */
   private recent: number[] = [];
-  /** Counts of calls to the account, for the load model and the bench. */
-  readonly calls = { reserve: 0, lease: 0, release: 0 };
 
   constructor(private readonly init: PurseInit) {}
 
@@ -157,7 +167,6 @@ export class KeyPurse implements ReservingAccount {
     this.lastActive = now;
     const idle = this.idleLater();
     if (exact.length === 0) return idle;
-    this.calls.release++;
     return Promise.all([this.init.account().release(exact, now), idle]);
   }
 
@@ -245,7 +254,6 @@ export class KeyPurse implements ReservingAccount {
    * yes: for a moment both are held, never neither.
    */
   private async exact(r: Reservation, prior: Hold | null, now: number): Promise<ReserveResult> {
-    this.calls.reserve++;
     const result = await this.init.account().reserve(r, now);
     this.headers = result.headers;
     if (!result.ok) {
@@ -279,8 +287,10 @@ export class KeyPurse implements ReservingAccount {
     return { ...m.refusal, message: overBudget(r.amount, left, budget) };
   }
 
-  /** One lease call at a time (single flight): requests arriving meanwhile wait for it, then try the slice. */
-  /** The request's answer once leased: admitted from the grown slice, or refused; null: try again. */
+  /**
+   * One lease call at a time (single flight): requests arriving meanwhile wait for it, then try the slice.
+   * The request's answer once leased: admitted from the grown slice, or refused; null: try again.
+   */
   private async leaseFor(r: Reservation, now: number): Promise<ReserveResult | null> {
     const reply = this.callLease(r, now);
     this.track(reply, now);
@@ -315,7 +325,6 @@ export class KeyPurse implements ReservingAccount {
     s.seq++;
     this.giveBackFree(s);
     const need = { amount: r.amount, requests: 1, tokens: r.tokens };
-    this.calls.lease++;
     const want = this.wanted(r, now);
     const before = s.granted;
     const reply = await this.init
@@ -434,7 +443,7 @@ export class KeyPurse implements ReservingAccount {
   }
 
   /**
-   * Idle for a second: everything the slice does not hold for answers in flight goes back, and with none in flight
+   * Idle (idleMs): everything the slice does not hold for answers in flight goes back, and with none in flight
    * the slice closes (the next busy moment leases a new one).
    */
   private async giveBack(s: LocalSlice, now: number): Promise<void> {
@@ -443,7 +452,6 @@ export class KeyPurse implements ReservingAccount {
     s.seq++;
     // Only this slice: a give-back sent again (below) may find a newer one leased meanwhile.
     if (close && this.slice === s) this.slice = null;
-    this.calls.lease++;
     const call = this.init
       .account()
       .lease({ sliceId: s.id, seq: s.seq, report: this.report(s), want: NOTHING, need: null, close }, now);
@@ -458,16 +466,10 @@ export class KeyPurse implements ReservingAccount {
     }
     // The account granted more than this purse heard of (a lease whose reply was lost): that goes back too.
     if (reply.ok && exceeds(reply.slice.granted, s.granted)) {
-      s.granted = max(s.granted, reply.slice.granted);
+      s.granted = maxFigures(s.granted, reply.slice.granted);
       await this.giveBack(s, now);
     }
   }
 }
 
 const exceeds = (a: Figures, b: Figures) => a.amount > b.amount || a.requests > b.requests || a.tokens > b.tokens;
-
-const max = (a: Figures, b: Figures): Figures => ({
-  amount: Math.max(a.amount, b.amount),
-  requests: Math.max(a.requests, b.requests),
-  tokens: Math.max(a.tokens, b.tokens),
-});

@@ -99,8 +99,6 @@ export class RequestBudget {
   private readonly rateTokens: number;
   /** A cap too large to reserve for (checked once a node was picked, so an unknown model is still a 404). */
   private readonly oversized: boolean;
-  /** The last time the budget was told (cover, release): settle's default. */
-  private lastNow = 0;
 
   constructor(private readonly init: RequestBudgetInit) {
     const { shape } = init;
@@ -145,7 +143,6 @@ export class RequestBudget {
    */
   async cover(terms: NodeTerms, now: number): Promise<Result<Cover, Invalid | OverLimit>> {
     if (!this.limited) return ok("held");
-    this.lastNow = now;
     if (this.oversized) return refuse(tooLargeToReserve());
     const amount = this.costAt(terms);
     if (this.held !== null && amount <= this.held) return ok("held");
@@ -187,7 +184,7 @@ export class RequestBudget {
    * The answer's usage record is durable: what was held becomes its actual cost and tokens (in the isolate's purse; an
    * exact reservation ends at the account when it records the row).
    */
-  settle(cost: number, totalTokens: number, now: number = this.lastNow): void {
+  settle(cost: number, totalTokens: number, now: number): void {
     if (!this.limited || this.held === null) return;
     this.held = null;
     const work = this.init.account().settle?.(this.init.requestId, cost, totalTokens, now);

@@ -74,7 +74,8 @@ export function lapsesAt(s: Pick<Slice, "until">): number {
   return s.until + RESERVATION_TTL_MS;
 }
 
-const max = (a: Figures, b: Figures): Figures => ({
+/** Each figure the larger of the two. */
+export const maxFigures = (a: Figures, b: Figures): Figures => ({
   amount: Math.max(a.amount, b.amount),
   requests: Math.max(a.requests, b.requests),
   tokens: Math.max(a.tokens, b.tokens),
@@ -105,7 +106,7 @@ export function applyReport(
   report: SliceReport,
   now: number,
 ): { slice: Slice; requests: Bucket; tokens: Bucket } {
-  const returned = max(s.returned, {
+  const returned = maxFigures(s.returned, {
     amount: Math.min(report.returned.amount, s.granted.amount),
     requests: Math.min(report.returned.requests, s.granted.requests),
     tokens: Math.min(report.returned.tokens, s.granted.tokens),

@@ -29,7 +29,10 @@ export function admissionCell(env: Env, cell: number) {
   return env.CELLS.get(env.CELLS.idFromName(`cell:${cell}`));
 }
 
-/** The cells' directory. One for now: its readers go through each colo's cache, so it hears about a read per colo a second. */
+/**
+ * The cells' directory. One for now: its readers go through each colo's cache, so it hears about a read per colo every
+ * DIRECTORY_TTL_MS (2 s: mesh/cell-view.ts).
+ */
 export function cellDirectory(env: Env) {
   return env.DIRECTORY.get(env.DIRECTORY.idFromName("directory"));
 }
@@ -65,8 +68,9 @@ export function usageRollup(env: Env) {
 }
 
 /**
- * Replicas of the key-changes feed: every change is written to each, and an isolate reads one (chosen at random when
- * it starts), so each replica hears about a quarter of the colos' reads. Writers and readers must agree: a constant.
+ * Replicas of the key-changes feed: every change is written to each, and an isolate reads its colo's (by a hash of
+ * the colo; at random when none is known: http/key-source.ts), so each replica hears about a quarter of the colos'
+ * reads. Writers and readers must agree: a constant.
  */
 export const KEY_CHANGE_REPLICAS = 4;
 

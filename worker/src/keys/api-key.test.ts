@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { bearerToken, generateLegacyApiKey, hashApiKey } from "./api-key.js";
+import { parseToken } from "./key-token.js";
 
 describe("API keys", () => {
   it("in the legacy format are long random secrets with a recognisable prefix", () => {
     const a = generateLegacyApiKey();
     expect(a).toMatch(/^mg-[A-Za-z0-9_-]{43}$/);
+    expect(parseToken(a).kind).toBe("legacy");
     expect(generateLegacyApiKey()).not.toBe(a);
   });
 

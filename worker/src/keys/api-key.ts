@@ -1,9 +1,10 @@
 // API keys: tokens shown once; only their SHA-256 is stored or compared. New keys are minted by key-token.ts.
 import { sha256, toBase64Url, utf8 } from "@meshgate/schemas";
+import { LEGACY_PREFIX } from "./key-token.js";
 
 /** A key in the legacy format (`mg-` + 32 random bytes, no tag): no longer minted, made by tests of their support. */
 export function generateLegacyApiKey(): string {
-  return "mg-" + toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  return LEGACY_PREFIX + toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 export async function hashApiKey(key: string): Promise<string> {

@@ -104,6 +104,11 @@ export class KeyCache {
     return this.entries.size;
   }
 
+  /** Whether the token has an entry here: it passed the caller's check (its tag) when it was first identified. */
+  holds(token: string): boolean {
+    return this.entries.has(token);
+  }
+
   private usable(entry: Entry, now: number): boolean {
     return (
       now - entry.fetchedAt < ENTRY_TTL_MS &&

@@ -13,7 +13,7 @@ const BODY_BYTES = ID_BYTES + SECRET_BYTES;
 /** 57 bytes: a multiple of 3, so exactly 76 base64url characters and one canonical text per token. */
 const TOKEN_CHARS = ((BODY_BYTES + TAG_BYTES) / 3) * 4;
 const NEW_FORMAT = new RegExp(`^${TOKEN_PREFIX}[A-Za-z0-9_-]{${TOKEN_CHARS}}$`);
-const LEGACY_FORMAT = /^mg-[A-Za-z0-9_-]{43}$/;
+const LEGACY_FORMAT = new RegExp(`^${LEGACY_PREFIX}[A-Za-z0-9_-]{43}$`);
 /** The shortest API_KEY_SECRET accepted: 256 bits, HMAC-SHA256's block-size-independent strength. */
 export const MIN_SECRET_BYTES = 32;
 

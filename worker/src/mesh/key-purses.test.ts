@@ -39,12 +39,4 @@ describe("KeyPurses", () => {
     expect(account.reserved(T0 + 1)).toBe(30);
     expect(purses.purse("key_a", BUDGET, () => account)).not.toBe(purse);
   });
-
-  it("counts the account calls of every purse, for the load model", async () => {
-    const purses = new KeyPurses(deps);
-    const account = new MemoryAccount(BUDGET, T0);
-    const purse = purses.purse("key_a", BUDGET, () => account);
-    await Promise.all([0, 1, 2].map((i) => purse.reserve({ request_id: `r${i}`, amount: 10, tokens: 0 }, T0)));
-    expect(purses.calls()).toEqual({ reserve: account.calls.reserve, lease: account.calls.lease, release: 0 });
-  });
 });

@@ -63,17 +63,6 @@ export class KeyPurses {
     return work.length > 0 ? Promise.all(work) : undefined;
   }
 
-  /** Account calls made by every purse, for the load model and the bench. */
-  calls(): { reserve: number; lease: number; release: number } {
-    const sum = { reserve: 0, lease: 0, release: 0 };
-    for (const p of this.purses.values()) {
-      sum.reserve += p.calls.reserve;
-      sum.lease += p.calls.lease;
-      sum.release += p.calls.release;
-    }
-    return sum;
-  }
-
   private dropIdle(): void {
     for (const [keyId, purse] of this.purses) if (purse.idle) this.purses.delete(keyId);
   }

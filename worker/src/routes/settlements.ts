@@ -64,8 +64,8 @@ async function gatherStrays(env: Env, layout: ShardLayout): Promise<void> {
     for (;;) {
       const strays: Earning[] = await earningsShard(env, from).strays(layout.shards, STRAYS_BATCH);
       if (strays.length === 0) return;
-      const byShard = groupBy(strays, (e) => String(earningsShardOf(e.node_id, layout.shards)));
-      await Promise.all([...byShard].map(([to, batch]) => earningsShard(env, Number(to)).add(batch, Date.now())));
+      const byShard = groupBy(strays, (e) => earningsShardOf(e.node_id, layout.shards));
+      await Promise.all([...byShard].map(([to, batch]) => earningsShard(env, to).add(batch, Date.now())));
       await earningsShard(env, from).drop(strays.map((e) => e.request_id));
     }
   };

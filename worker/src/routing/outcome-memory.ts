@@ -1,6 +1,6 @@
 // Outcomes observed by one table's owner (an isolate, an admission cell), remembered until the registry has them. A
 // refresh from the registry replaces the routing table with the registry's view; outcomes still on their way there
-// (batched, ~200 ms) are applied again to the new table, so an ejection seen here is not forgotten for a second. At
+// (batched, ~1 s) are applied again to the new table, so an ejection seen here is not forgotten meanwhile. At
 // worst one is counted twice, never lost.
 import type { Outcome } from "./outcome.js";
 

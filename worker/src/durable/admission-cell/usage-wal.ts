@@ -91,8 +91,8 @@ export class UsageWal {
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM usage_wal WHERE flushed_at IS NULL").one().n;
   }
 
-  /** Rows kept after their flush (see FLUSHED_KEPT_MS), until they may go. */
-  private settle(now: number): void {
+  /** Rows every destination acknowledged are marked flushed, and kept FLUSHED_KEPT_MS after that, then deleted. */
+  private markFlushed(now: number): void {
     this.sql.exec(
       `UPDATE usage_wal SET flushed_at = ? WHERE flushed_at IS NULL AND account_done = 1 AND earnings_done = 1
          AND rollup_done = 1`,
@@ -112,7 +112,7 @@ export class UsageWal {
    */
   async flush(now: number, intervalMs: number): Promise<number | null> {
     const results = await Promise.allSettled([this.flushAccounts(now), this.flushEarnings(now), this.flushRollup(now)]);
-    this.settle(now);
+    this.markFlushed(now);
     const failed = results.filter((r) => r.status === "rejected");
     if (failed.length > 0) {
       const failures = this.sql
@@ -185,8 +185,8 @@ export class UsageWal {
     this.done("earnings_done", owesNothing);
     const shards = earningsShards(this.env);
     const settled = await Promise.allSettled(
-      [...groupBy(earnings, (e) => String(earningsShardOf(e.node_id, shards)))].map(async ([shard, batch]) => {
-        await earningsShard(this.env, Number(shard)).add(batch, now);
+      [...groupBy(earnings, (e) => earningsShardOf(e.node_id, shards))].map(async ([shard, batch]) => {
+        await earningsShard(this.env, shard).add(batch, now);
         this.done("earnings_done", batch);
       }),
     );

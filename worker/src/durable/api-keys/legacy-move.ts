@@ -4,6 +4,7 @@
 // the cron and before every admin key route; once this isolate has seen it done, it skips it.
 import { keyShardOf, legacyPointerShardOf } from "../../keys/key-shard.js";
 import { mapLimit } from "../../lib/fan-out.js";
+import { groupBy } from "../../lib/group-by.js";
 import { keyIndexRoot, keyIndexShard } from "../names.js";
 import type { StoredKey } from "./api-keys.js";
 
@@ -13,26 +14,15 @@ const FAN_OUT = 16;
 
 let done = false;
 
-function groupBy<T>(items: readonly T[], shardOf: (item: T) => number): [number, T[]][] {
-  const groups = new Map<number, T[]>();
-  for (const item of items) {
-    const shard = shardOf(item);
-    groups.set(shard, [...(groups.get(shard) ?? []), item]);
-  }
-  return [...groups];
-}
-
 async function moveBatch(env: Env, keys: readonly StoredKey[]): Promise<void> {
   const root = keyIndexRoot(env);
-  const rows = groupBy(keys, (k) => keyShardOf(k.id));
+  const rows = [...groupBy(keys, (k) => keyShardOf(k.id))];
   await root.noteShards(rows.map(([shard]) => shard));
   await mapLimit(rows, FAN_OUT, ([shard, group]) => keyIndexShard(env, shard).insert(group));
   // Pointers after rows: a pointer never leads to a shard that lacks its key.
   const pointers = keys.map((k) => ({ hash: k.hash, id: k.id }));
-  await mapLimit(
-    groupBy(pointers, (p) => legacyPointerShardOf(p.hash)),
-    FAN_OUT,
-    ([shard, group]) => keyIndexShard(env, shard).addPointers(group),
+  await mapLimit([...groupBy(pointers, (p) => legacyPointerShardOf(p.hash))], FAN_OUT, ([shard, group]) =>
+    keyIndexShard(env, shard).addPointers(group),
   );
   await root.deleteMoved(keys.map((k) => k.id));
 }

@@ -114,15 +114,15 @@ export class EarningsShard extends DurableObject<Env> {
     if (done) return this.closedNodes(settlementId);
     if (this.strayNodes(layout.shards).length > 0)
       throw new Error(`earnings shard ${this.index} holds receipts of other shards' nodes; move them first`);
-    const BUDGET = shardBudget(layout.read);
+    const budget = shardBudget(layout.read);
     return this.ctx.storage.transactionSync(() => {
       const candidates = this.sql.exec<SettledRow & Record<string, SqlStorageValue>>(
         "SELECT node_id, leaf, prompt_tokens, completion_tokens, amount FROM earnings WHERE settlement_id IS NULL " +
           "AND created < ? ORDER BY node_id, leaf",
         to,
       );
-      const closed = closeShard(candidates, BUDGET);
-      if (closed.last) this.tag(settlementId, to, closed.last, closed.taken, BUDGET);
+      const closed = closeShard(candidates, budget);
+      if (closed.last) this.tag(settlementId, to, closed.last, closed.taken, budget);
       if (closed.full)
         console.warn(
           "settlement close reached its budget; the rest is carried into the next close",
@@ -170,8 +170,8 @@ export class EarningsShard extends DurableObject<Env> {
    * same test in SQL as fitsAlone()). A count that differs means the two disagree: the close fails rather than pay
    * rows it did not sum.
    */
-  private tag(settlementId: string, to: number, last: RowKey, taken: number, BUDGET: number): void {
-    const fits = (column: string) => `typeof(${column}) = 'integer' AND ${column} BETWEEN 0 AND ${BUDGET}`;
+  private tag(settlementId: string, to: number, last: RowKey, taken: number, budget: number): void {
+    const fits = (column: string) => `typeof(${column}) = 'integer' AND ${column} BETWEEN 0 AND ${budget}`;
     this.sql.exec(
       `UPDATE earnings SET settlement_id = ? WHERE settlement_id IS NULL AND created < ? AND (node_id, leaf) <= (?, ?)
          AND ${fits("prompt_tokens")} AND ${fits("completion_tokens")} AND ${fits("amount")}`,

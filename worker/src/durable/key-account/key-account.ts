@@ -61,6 +61,15 @@ type AccountRow = {
   outbox_failures: number;
 };
 
+/** A row's limits and rate buckets, as the pure rules (reservation.ts, slices.ts) and the rate-limit headers take them. */
+function limitsOf(row: AccountRow): Pick<AccountState, "limits" | "requests" | "tokens"> {
+  return {
+    limits: { budget: row.budget, rpm: row.rpm, tpm: row.tpm },
+    requests: { level: row.rpm_level, at: row.rpm_at },
+    tokens: { level: row.tpm_level, at: row.tpm_at },
+  };
+}
+
 /** If recording crashes before the push, the alarm sends the queued receipts this soon. */
 const OUTBOX_SAFETY_MS = 30_000;
 const OUTBOX_BATCH = 500;
@@ -265,13 +274,7 @@ export class KeyAccount extends DurableObject<Env> {
 
   private state(now: number): AccountState {
     const row = this.row();
-    return {
-      limits: { budget: row.budget, rpm: row.rpm, tpm: row.tpm },
-      spent: row.spent,
-      reserved: this.reserved(now),
-      requests: { level: row.rpm_level, at: row.rpm_at },
-      tokens: { level: row.tpm_level, at: row.tpm_at },
-    };
+    return { ...limitsOf(row), spent: row.spent, reserved: this.reserved(now) };
   }
 
   /** Held by requests in flight and by the slices lent to isolates. */
@@ -288,10 +291,7 @@ export class KeyAccount extends DurableObject<Env> {
   }
 
   private leaseReply(s: Slice, now: number): LeaseReply {
-    const row = this.row();
-    const limits = { budget: row.budget, rpm: row.rpm, tpm: row.tpm };
-    const requests = { level: row.rpm_level, at: row.rpm_at };
-    const tokens = { level: row.tpm_level, at: row.tpm_at };
+    const { limits, requests, tokens } = limitsOf(this.row());
     return {
       ok: true,
       slice: { id: s.id, granted: s.granted, returned: s.returned, until: s.until },

@@ -12,7 +12,7 @@ const flag = (b: boolean) => (b ? 1 : 0);
  * SQLite turn it into an inexact real) however much it holds.
  */
 export const ROLLUP_CARRIED = ["prompt_tokens", "completion_tokens", "total_tokens", "cost", "node_amount"] as const;
-const ROLLUP_ADD = ROLLUP_CARRIED.map(carryingAdd).join(",\n       ");
+const ROLLUP_ADD = ROLLUP_CARRIED.map((c) => carryingAdd(c)).join(",\n       ");
 
 /** Records one answered request; false when its request id was recorded before (then nothing is written). */
 export function recordRow(sql: SqlStorage, e: UsageEntry, cost: number, nodeAmount: number): boolean {

@@ -4,7 +4,8 @@
 // overflow only after 2^31 rows of the largest int64, and are joined exactly in BigInt.
 import { bigFromSql } from "../../lib/exact-sum.js";
 
-const LOW_MASK = "4294967295";
+/** The low 32 bits of an int64, as SQL text. */
+export const LOW_MASK = "4294967295";
 const HALF = 2n ** 32n;
 
 /**
@@ -25,9 +26,10 @@ export function joinHalves(row: Record<string, SqlStorageValue>, alias: string):
  * An upsert's SET clause that adds `excluded.<column>` to `<column>` without ever passing int64: the low 32 bits of
  * the sum stay in the column and the rest is carried into `<column>_hi` (in units of 2^32). A column written before
  * the carry existed may hold more than 32 bits; it is split on its first update. Read with sumHalves(column, alias,
- * `<column>_hi`).
+ * `<column>_hi`). `addedHigh`: the added row brings a high half of its own (`excluded.<column>_hi`), added too.
  */
-export function carryingAdd(column: string): string {
+export function carryingAdd(column: string, addedHigh = false): string {
   const low = `((${column} & ${LOW_MASK}) + (excluded.${column} & ${LOW_MASK}))`;
-  return `${column}_hi = ${column}_hi + (${column} >> 32) + (excluded.${column} >> 32) + (${low} >> 32), ${column} = ${low} & ${LOW_MASK}`;
+  const high = addedHigh ? ` + excluded.${column}_hi` : "";
+  return `${column}_hi = ${column}_hi${high} + (${column} >> 32) + (excluded.${column} >> 32) + (${low} >> 32), ${column} = ${low} & ${LOW_MASK}`;
 }

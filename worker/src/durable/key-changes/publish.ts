@@ -1,9 +1,9 @@
 // Tells every isolate that a key changed: one change into every replica of the feed, after the key's shard was
 // written (so an isolate that reads the change and looks the key up again sees the new state).
-import { mapLimit } from "../../lib/fan-out.js";
 import { KEY_CHANGE_REPLICAS, keyChanges } from "../names.js";
 
 export async function publishKeyChange(env: Env, id: string, now: number): Promise<void> {
-  const replicas = Array.from({ length: KEY_CHANGE_REPLICAS }, (_, i) => i);
-  await mapLimit(replicas, KEY_CHANGE_REPLICAS, (replica) => keyChanges(env, replica).publish([id], now));
+  await Promise.all(
+    Array.from({ length: KEY_CHANGE_REPLICAS }, (_, replica) => keyChanges(env, replica).publish([id], now)),
+  );
 }

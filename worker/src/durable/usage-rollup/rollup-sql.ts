@@ -3,10 +3,9 @@
 import { DAY_MS } from "../../billing/retention.js";
 import type { RollupDimension, RollupRow } from "../../billing/rollup-sums.js";
 import { SUM_FIELDS } from "../../billing/usage-sums.js";
-import { joinHalves, sumHalves } from "../key-account/sql-sums.js";
+import { carryingAdd, joinHalves, LOW_MASK, sumHalves } from "../key-account/sql-sums.js";
 
 const LOW = 0xffffffffn;
-const MASK = "4294967295";
 
 /** How the admin report groups: a dimension's own table, or by day (from the model table: any holds the totals). */
 export type RollupGrouping = RollupDimension | "day";
@@ -19,10 +18,7 @@ export interface RollupGroup {
 
 const COLUMNS = SUM_FIELDS.flatMap((f) => [f, `${f}_hi`]).join(", ");
 const PLACES = SUM_FIELDS.map(() => "?, ?").join(", ");
-const CARRY = SUM_FIELDS.map(
-  (f) =>
-    `${f}_hi = ${f}_hi + excluded.${f}_hi + ((${f} + excluded.${f}) >> 32), ${f} = (${f} + excluded.${f}) & ${MASK}`,
-).join(", ");
+const CARRY = SUM_FIELDS.map((f) => carryingAdd(f, true)).join(", ");
 
 /** Adds one group's figures to its hour's row (or its day's, `daily`). Table names are this code's constants. */
 export function addRow(sql: SqlStorage, dimension: RollupDimension, row: RollupRow, daily: boolean): void {
@@ -43,7 +39,7 @@ export function addRow(sql: SqlStorage, dimension: RollupDimension, row: RollupR
 
 /** Folds the hourly rows before `before` (a midnight) into daily rows, then deletes them. */
 export function foldHours(sql: SqlStorage, dimension: RollupDimension, before: number): void {
-  const sums = SUM_FIELDS.map((f) => `SUM(${f}) & ${MASK}, SUM(${f}_hi) + (SUM(${f}) >> 32)`).join(", ");
+  const sums = SUM_FIELDS.map((f) => `SUM(${f}) & ${LOW_MASK}, SUM(${f}_hi) + (SUM(${f}) >> 32)`).join(", ");
   sql.exec(
     `INSERT INTO daily_${dimension} (day, grp, ${COLUMNS})
      SELECT hour - hour % ${DAY_MS} AS d, grp, ${sums} FROM hourly_${dimension} WHERE hour < ? GROUP BY d, grp
