@@ -1,7 +1,21 @@
 // Shared steps of the Workers-runtime integration tests: admin calls, API keys, signed heartbeats.
 import { env, SELF } from "cloudflare:test";
 import { inject } from "vitest";
-import { toBase64Url, type Heartbeat, type OpenAIErrorBody, type Signer } from "@meshgate/schemas";
+import {
+  bodyDigest,
+  encodeReceipt,
+  nodeAmount,
+  receiptBytes,
+  receiptLeaf,
+  toBase64Url,
+  toHex,
+  utf8,
+  type Heartbeat,
+  type OpenAIErrorBody,
+  type Price,
+  type Signer,
+} from "@meshgate/schemas";
+import type { Earning } from "../src/billing/records.js";
 import {
   jsonBody,
   newTestNode,
@@ -127,4 +141,33 @@ export async function registerRoutable(node: TestNode, over: Partial<Heartbeat> 
 /** Asserts the OpenAI error shape and returns it. */
 export async function errorBody(res: Response): Promise<OpenAIErrorBody["error"]> {
   return parseOpenAIError(await res.text());
+}
+
+/** A billable receipt signed by the node, as the request path hands it to the node's earnings shard. */
+export async function signedEarning(
+  node: TestNode,
+  request_id: string,
+  created: number,
+  tokens: { prompt_tokens: number; completion_tokens: number },
+  price: Price,
+): Promise<Earning> {
+  const receipt = {
+    request_id,
+    node_id: node.id,
+    model: "test-model",
+    ...tokens,
+    price,
+    body_digest: bodyDigest(utf8(request_id)),
+    created,
+  };
+  const bytes = receiptBytes(receipt);
+  return {
+    request_id,
+    node_id: node.id,
+    receipt: encodeReceipt(bytes, await node.signer.sign(bytes)),
+    leaf: toHex(receiptLeaf(bytes)),
+    ...tokens,
+    amount: nodeAmount(receipt, price),
+    created,
+  };
 }

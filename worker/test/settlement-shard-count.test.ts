@@ -4,17 +4,10 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
-  bodyDigest,
   EMPTY_ROOT,
-  encodeReceipt,
   fromHex,
-  nodeAmount,
-  receiptBytes,
-  receiptLeaf,
   SettlementProofSchema,
   SettlementStatementSchema,
-  toHex,
-  utf8,
   verifyMerkleProof,
   type SettlementStatement,
 } from "@meshgate/schemas";
@@ -22,7 +15,7 @@ import type { Earning } from "../src/billing/records.js";
 import { earningsShard, earningsShardOf } from "../src/durable/names.js";
 import type { GatewayRequest } from "../src/http/request-id.js";
 import { closeSettlementRoute, settlementProofRoute } from "../src/routes/settlements.js";
-import { newNode, type TestNode } from "./helpers.js";
+import { newNode, signedEarning, type TestNode } from "./helpers.js";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -32,29 +25,8 @@ const day = (n: number) => Date.UTC(2021, 0, 1) + n * DAY;
 
 let requests = 0;
 
-async function earning(node: TestNode, created: number): Promise<Earning> {
-  const request_id = `req_count_${++requests}`;
-  const receipt = {
-    request_id,
-    node_id: node.id,
-    model: "test-model",
-    prompt_tokens: 100,
-    completion_tokens: 20,
-    price: PRICE,
-    body_digest: bodyDigest(utf8(request_id)),
-    created,
-  };
-  const bytes = receiptBytes(receipt);
-  return {
-    request_id,
-    node_id: node.id,
-    receipt: encodeReceipt(bytes, await node.signer.sign(bytes)),
-    leaf: toHex(receiptLeaf(bytes)),
-    prompt_tokens: 100,
-    completion_tokens: 20,
-    amount: nodeAmount(receipt, PRICE),
-    created,
-  };
+function earning(node: TestNode, created: number): Promise<Earning> {
+  return signedEarning(node, `req_count_${++requests}`, created, { prompt_tokens: 100, completion_tokens: 20 }, PRICE);
 }
 
 /** Stores receipts as a deployment with `shards` earnings shards does. */

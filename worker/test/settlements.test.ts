@@ -1,22 +1,18 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
-  bodyDigest,
   decodeReceipt,
   EMPTY_ROOT,
-  encodeReceipt,
   fromBase64,
   fromHex,
   GatewayMetadataSchema,
   nodeAmount,
-  receiptBytes,
   receiptLeaf,
   settlementStatementBytes,
   SettlementListSchema,
   SettlementProofSchema,
   SettlementStatementSchema,
   toHex,
-  utf8,
   verifyMerkleProof,
   webCryptoVerify,
   type Price,
@@ -25,7 +21,7 @@ import {
 } from "@meshgate/schemas";
 import type { Earning } from "../src/billing/records.js";
 import { earningsShard, earningsShardOf, earningsShards, settlements } from "../src/durable/names.js";
-import { adminFetch, BASE, errorBody, newNode, type TestNode } from "./helpers.js";
+import { adminFetch, BASE, errorBody, newNode, signedEarning, type TestNode } from "./helpers.js";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -36,35 +32,14 @@ const day = (n: number) => Date.UTC(2020, 0, 1) + n * DAY;
 let requests = 0;
 
 /** A billable receipt signed by the node, as the request path hands it to the node's earnings shard. */
-async function earning(
-  node: TestNode,
-  created: number,
-  prompt_tokens = 100,
-  completion_tokens = 20,
-  price = PRICE,
-): Promise<Earning> {
-  const request_id = `req_settle_${++requests}_${created}`;
-  const receipt = {
-    request_id,
-    node_id: node.id,
-    model: "test-model",
-    prompt_tokens,
-    completion_tokens,
+function earning(node: TestNode, created: number, prompt_tokens = 100, completion_tokens = 20, price = PRICE) {
+  return signedEarning(
+    node,
+    `req_settle_${++requests}_${created}`,
+    created,
+    { prompt_tokens, completion_tokens },
     price,
-    body_digest: bodyDigest(utf8(request_id)),
-    created,
-  };
-  const bytes = receiptBytes(receipt);
-  return {
-    request_id,
-    node_id: node.id,
-    receipt: encodeReceipt(bytes, await node.signer.sign(bytes)),
-    leaf: toHex(receiptLeaf(bytes)),
-    prompt_tokens,
-    completion_tokens,
-    amount: nodeAmount(receipt, price),
-    created,
-  };
+  );
 }
 
 async function store(earnings: Earning[]): Promise<number> {
